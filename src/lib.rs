@@ -3,4 +3,10 @@
 
 pub mod charset;
 pub mod dataset;
+pub mod dates;
+pub mod dict;
 pub mod profile;
+pub mod pseudo;
+pub mod read;
+pub mod transfer;
+pub mod write;

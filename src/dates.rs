@@ -1,0 +1,96 @@
+//! Dates: parse and shift the DICOM date forms (DA, DT) by a whole number of days.
+//!
+//! Shifting keeps the value's form and precision: `20240201` stays eight digits, `2024.02.01`
+//! (the ACR-NEMA form some old files carry) keeps its dots, a DT keeps its time part and offset,
+//! a DT of year or year-month precision stays at that precision. A value that is not a date
+//! yields `None`, and the caller decides what replaces it (kamei empties it: an unparseable
+//! date cannot be shown to be safe).
+
+use chrono::{Datelike, Duration, NaiveDate};
+
+/// Shift a DA value (`YYYYMMDD` or `YYYY.MM.DD`, padding trimmed) by `days`.
+pub fn shift_da(value: &str, days: i64) -> Option<String> {
+    let v = value.trim_matches(|c| c == ' ' || c == '\0');
+    if v.len() == 10 && v.as_bytes()[4] == b'.' && v.as_bytes()[7] == b'.' {
+        let d = parse_ymd(&v[0..4], &v[5..7], &v[8..10])?;
+        let s = shift(d, days)?;
+        return Some(format!("{:04}.{:02}.{:02}", s.year(), s.month(), s.day()));
+    }
+    if v.len() != 8 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let d = parse_ymd(&v[0..4], &v[4..6], &v[6..8])?;
+    Some(format_da(shift(d, days)?))
+}
+
+/// Shift a DT value (`YYYY[MM[DD[HH[MM[SS[.F]]]]]][&ZZXX]`) by `days`, keeping everything after
+/// the date and the original precision.
+pub fn shift_dt(value: &str, days: i64) -> Option<String> {
+    let v = value.trim_matches(|c| c == ' ' || c == '\0');
+    let digits = v.bytes().take_while(|b| b.is_ascii_digit()).count();
+    let date_len = digits.min(8);
+    if !matches!(date_len, 4 | 6 | 8) {
+        return None;
+    }
+    let (y, m, d) = (&v[0..4], v.get(4..6).filter(|_| date_len >= 6).unwrap_or("01"), v.get(6..8).filter(|_| date_len == 8).unwrap_or("01"));
+    let shifted = shift(parse_ymd(y, m, d)?, days)?;
+    let full = format_da(shifted);
+    Some(format!("{}{}", &full[..date_len], &v[date_len..]))
+}
+
+/// Shift a date by `days`; `None` if the result leaves years 1–9999.
+pub fn shift(date: NaiveDate, days: i64) -> Option<NaiveDate> {
+    let s = date.checked_add_signed(Duration::days(days))?;
+    (1..=9999).contains(&s.year()).then_some(s)
+}
+
+/// Format as DA (`YYYYMMDD`).
+pub fn format_da(d: NaiveDate) -> String {
+    format!("{:04}{:02}{:02}", d.year(), d.month(), d.day())
+}
+
+fn parse_ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn da_shifts_across_month_and_year() {
+        assert_eq!(shift_da("20240301", -1).as_deref(), Some("20240229"));
+        assert_eq!(shift_da("20240101", -1).as_deref(), Some("20231231"));
+        assert_eq!(shift_da("20240101 ", 10).as_deref(), Some("20240111"));
+    }
+
+    #[test]
+    fn da_keeps_the_acr_nema_dotted_form() {
+        assert_eq!(shift_da("1993.08.22", -22).as_deref(), Some("1993.07.31"));
+    }
+
+    #[test]
+    fn da_rejects_what_is_not_a_date() {
+        for v in ["", "2024", "20241301", "abcdefgh", "2024-02-01"] {
+            assert_eq!(shift_da(v, -1), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn dt_keeps_time_offset_and_precision() {
+        assert_eq!(shift_dt("20240301120000.123456+0900", -1).as_deref(), Some("20240229120000.123456+0900"));
+        assert_eq!(shift_dt("202403", -1).as_deref(), Some("202402"));
+        assert_eq!(shift_dt("2024", -1).as_deref(), Some("2023"));
+        assert_eq!(shift_dt("20240301", -1).as_deref(), Some("20240229"));
+        assert_eq!(shift_dt("20", -1), None);
+    }
+
+    #[test]
+    fn interval_between_two_dates_is_kept() {
+        let a = shift_da("20240110", -100).unwrap();
+        let b = shift_da("20240301", -100).unwrap();
+        let pa = NaiveDate::parse_from_str(&a, "%Y%m%d").unwrap();
+        let pb = NaiveDate::parse_from_str(&b, "%Y%m%d").unwrap();
+        assert_eq!((pb - pa).num_days(), 51);
+    }
+}

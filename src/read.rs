@@ -1,0 +1,941 @@
+//! Read a file: load and hash it, decide whether it is DICOM, and parse it into a [`DataSet`]
+//! whose values are the raw bytes of the input.
+//!
+//! kamei reads with its own parser rather than dicom-object because it must keep every value's
+//! bytes, leave pixel data in the file (large inputs), and accept what the standard allows but
+//! dicom-object 0.10 refuses: data sets without a Part 10 header, file meta without group length
+//! or transfer syntax, and UN elements of undefined length (CP-246) — see
+//! `notes/dicom-rs-0.10.md` §1 and §6. What it cannot read safely it reports as an [`Error`]
+//! naming the step, the tag and the byte offset, never a value.
+//!
+//! This stage never writes anything.
+
+use crate::dataset::{DataSet, Deferred, Element, Fragments, Item, Sequence, Tag, VR, is_private};
+use crate::dict;
+use crate::transfer::{Encoding, TransferSyntax};
+use sha2::{Digest, Sha256};
+use snafu::{ResultExt, Snafu};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+const ITEM: Tag = Tag(0xFFFE, 0xE000);
+const ITEM_DELIMITER: Tag = Tag(0xFFFE, 0xE00D);
+const SEQUENCE_DELIMITER: Tag = Tag(0xFFFE, 0xE0DD);
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
+/// Deepest sequence nesting accepted; deeper input is treated as malformed (protects the stack).
+const MAX_DEPTH: usize = 64;
+
+/// Errors while reading a file. Messages name the step, tag and offset; never a value.
+#[derive(Debug, Snafu)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be opened or read.
+    #[snafu(display("could not read {}", path.display()))]
+    Io {
+        /// The input path.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The data ended inside an element.
+    #[snafu(display("truncated: the data ends inside {} at byte {offset}", what))]
+    Truncated {
+        /// What was being read (e.g. "element (7FE0,0010)").
+        what: String,
+        /// Byte offset where reading stopped.
+        offset: u64,
+    },
+    /// The data is not well-formed where the standard leaves no way to recover.
+    #[snafu(display("malformed data at byte {offset}: {reason}"))]
+    Malformed {
+        /// Byte offset of the problem.
+        offset: u64,
+        /// What is wrong (tags and lengths only).
+        reason: String,
+    },
+    /// The transfer syntax is not one kamei can read.
+    #[snafu(display("{source}"))]
+    TransferSyntax {
+        /// The lookup error (names the UID).
+        source: crate::transfer::UnknownTransferSyntax,
+    },
+    /// The deflated data set could not be inflated.
+    #[snafu(display("could not inflate the deflated data set"))]
+    Inflate {
+        /// The I/O error from the inflater.
+        source: io::Error,
+    },
+}
+
+/// Result type of this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How to read inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// Files up to this size are read into memory in one piece; larger ones are parsed from the
+    /// file and their large binary values left there.
+    pub in_memory_limit: u64,
+    /// Top-level binary values (OB, OW, OF, OD, OL, OV, UN) at least this long are left in the
+    /// file when parsing from it (pixel data of large multi-frame images).
+    pub defer_threshold: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions { in_memory_limit: 64 << 20, defer_threshold: 1 << 20 }
+    }
+}
+
+/// A loaded input: its identity (content hash, size) and, for small files, its bytes.
+#[derive(Debug)]
+pub struct Source {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// SHA-256 of the whole content: the audit names inputs by this, not by path.
+    pub sha256: [u8; 32],
+    /// Size in bytes.
+    pub len: u64,
+    bytes: Option<Vec<u8>>,
+}
+
+impl Source {
+    /// Read (small files) or stream (large files) the input and hash it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be read.
+    pub fn load(path: &Path, options: &ReadOptions) -> Result<Source> {
+        let mut file = File::open(path).context(IoSnafu { path })?;
+        let len = file.metadata().context(IoSnafu { path })?.len();
+        if len <= options.in_memory_limit {
+            let mut bytes = Vec::with_capacity(len as usize);
+            file.read_to_end(&mut bytes).context(IoSnafu { path })?;
+            let sha256 = Sha256::digest(&bytes).into();
+            let len = bytes.len() as u64;
+            return Ok(Source { path: path.to_path_buf(), sha256, len, bytes: Some(bytes) });
+        }
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
+        loop {
+            let n = file.read(&mut buf).context(IoSnafu { path })?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            total += n as u64;
+        }
+        Ok(Source { path: path.to_path_buf(), sha256: hasher.finalize().into(), len: total, bytes: None })
+    }
+
+    /// Build a source from bytes already in memory (tests, benches).
+    pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Source {
+        let sha256 = Sha256::digest(&bytes).into();
+        Source { path: path.into(), sha256, len: bytes.len() as u64, bytes: Some(bytes) }
+    }
+
+    /// The content hash as lower-case hex.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    /// Whether the content is held in memory (so no value is deferred).
+    pub fn in_memory(&self) -> bool {
+        self.bytes.is_some()
+    }
+}
+
+/// What a file turned out to be.
+#[derive(Debug)]
+pub enum Opened {
+    /// A DICOM file (Part 10, or a bare data set kamei could recognise).
+    Dicom(DicomFile),
+    /// Not DICOM; the reason says why (e.g. "no DICM magic and no data set at the start").
+    NotDicom(String),
+    /// A DICOMDIR (Media Storage Directory): its records describe the input media's file layout
+    /// by path and byte offset, so it is not copied (kamei writes its own layout).
+    MediaDirectory,
+}
+
+/// A parsed DICOM file.
+#[derive(Debug, Clone)]
+pub struct DicomFile {
+    /// The file meta group (0002,xxxx) as read; empty if the input had none.
+    pub meta: DataSet,
+    /// The data set.
+    pub dataset: DataSet,
+    /// The transfer syntax of the data set (from the meta, or detected when there was none).
+    pub transfer_syntax: TransferSyntax,
+    /// Whether the input had a Part 10 header (preamble, `DICM`, meta).
+    pub had_meta: bool,
+}
+
+impl DicomFile {
+    /// Whether any value was left in the source file (the writer must copy it from there).
+    pub fn has_deferred(&self) -> bool {
+        self.dataset.elements().iter().any(|e| matches!(e.value, crate::dataset::Value::Deferred(_)))
+    }
+}
+
+/// Parse a loaded input.
+///
+/// # Errors
+/// Any [`Error`] that makes the file unreadable: truncation, impossible lengths, an unknown
+/// transfer syntax, a deflate stream that does not inflate.
+pub fn parse(source: &Source, options: &ReadOptions) -> Result<Opened> {
+    match &source.bytes {
+        Some(bytes) => parse_reader(&mut SliceReader::new(bytes), None),
+        None => {
+            let file = File::open(&source.path).context(IoSnafu { path: &source.path })?;
+            let mut reader = FileReader::new(file, source.len);
+            parse_reader(&mut reader, Some(options.defer_threshold))
+        }
+    }
+}
+
+/// Parse a file from a path in one call (load + parse).
+///
+/// # Errors
+/// As [`Source::load`] and [`parse`].
+pub fn open(path: &Path, options: &ReadOptions) -> Result<Opened> {
+    let source = Source::load(path, options)?;
+    parse(&source, options)
+}
+
+fn parse_reader<R: ByteReader>(r: &mut R, defer: Option<u64>) -> Result<Opened> {
+    let total = r.len();
+    if total == 0 {
+        return Ok(Opened::NotDicom("empty file".into()));
+    }
+    let head = r.peek(132.min(total as usize))?;
+    let (had_meta, meta_start) = if head.len() >= 132 && &head[128..132] == b"DICM" {
+        (true, 132u64)
+    } else if head.len() >= 4 && &head[0..4] == b"DICM" {
+        (true, 4u64)
+    } else {
+        (false, 0u64)
+    };
+    if !had_meta {
+        return match sniff_bare(&head) {
+            Some(encoding) => {
+                let ts = match encoding {
+                    Encoding { explicit_vr: false, .. } => TransferSyntax::implicit_le(),
+                    Encoding { big_endian: true, .. } => TransferSyntax::explicit_be(),
+                    _ => TransferSyntax::explicit_le(),
+                };
+                let dataset = Parser::new(r, encoding, defer).dataset_to_end()?;
+                // A bare data set may start with a file meta group (no preamble): split it off.
+                let (meta, dataset) = split_meta(dataset);
+                Ok(Opened::Dicom(DicomFile { meta, dataset, transfer_syntax: ts, had_meta: false }))
+            }
+            None => Ok(Opened::NotDicom("no DICM magic and no DICOM data set at the start".into())),
+        };
+    }
+    r.seek(meta_start)?;
+    let meta = read_meta(r)?;
+    if meta.ascii(Tag(0x0002, 0x0002)) == Some(MEDIA_STORAGE_DIRECTORY) {
+        return Ok(Opened::MediaDirectory);
+    }
+    let ts = match meta.ascii(Tag(0x0002, 0x0010)) {
+        Some(uid) if !uid.is_empty() => TransferSyntax::from_uid(uid).context(TransferSyntaxSnafu)?,
+        _ => {
+            // Missing transfer syntax: detect the encoding from the first data set element.
+            let at = r.position();
+            let peek = r.peek(8.min((r.len() - at) as usize))?;
+            match sniff_bare(&peek) {
+                Some(e) if e.big_endian => TransferSyntax::explicit_be(),
+                _ if peek.len() == 8 && is_vr_bytes(peek[4], peek[5]) => TransferSyntax::explicit_le(),
+                _ => TransferSyntax::implicit_le(),
+            }
+        }
+    };
+    let dataset = if ts.deflated {
+        let start = r.position();
+        let rest = r.read_vec((r.len() - start) as usize, "the deflated data set")?;
+        let mut inflated = Vec::new();
+        flate2::read::DeflateDecoder::new(&rest[..]).read_to_end(&mut inflated).context(InflateSnafu)?;
+        Parser::new(&mut SliceReader::new(&inflated), ts.encoding, None).dataset_to_end()?
+    } else {
+        Parser::new(r, ts.encoding, defer).dataset_to_end()?
+    };
+    Ok(Opened::Dicom(DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true }))
+}
+
+/// Read the file meta group: Explicit VR Little Endian elements of group 0002, with or without
+/// (0002,0000). Some writers put it in Implicit VR; that is detected per element.
+fn read_meta<R: ByteReader>(r: &mut R) -> Result<DataSet> {
+    let mut meta = DataSet::new();
+    loop {
+        let at = r.position();
+        if r.len() - at < 8 {
+            break;
+        }
+        let peek = r.peek(8)?;
+        if u16::from_le_bytes([peek[0], peek[1]]) != 0x0002 {
+            break;
+        }
+        let explicit = is_vr_bytes(peek[4], peek[5]);
+        let encoding = if explicit { Encoding::EXPLICIT_LE } else { Encoding::IMPLICIT_LE };
+        let mut p = Parser::new(r, encoding, None);
+        let element = p.element(0)?;
+        meta.push_in_order(element);
+    }
+    Ok(meta)
+}
+
+fn split_meta(dataset: DataSet) -> (DataSet, DataSet) {
+    if !dataset.elements().iter().any(|e| e.tag.group() == 0x0002) {
+        return (DataSet::new(), dataset);
+    }
+    let mut meta = DataSet::new();
+    let mut rest = DataSet::new();
+    for e in dataset.elements() {
+        if e.tag.group() == 0x0002 {
+            meta.push_in_order(e.clone());
+        } else {
+            rest.push_in_order(e.clone());
+        }
+    }
+    (meta, rest)
+}
+
+fn is_vr_bytes(a: u8, b: u8) -> bool {
+    VR::from_binary([a, b]).is_some()
+}
+
+/// Recognise a data set without a Part 10 header from its first element (PS3.5 allows bare data
+/// sets in other media; ACR-NEMA-era files look the same). Requires a plausible first group
+/// (0002, 0008) and a sane header.
+fn sniff_bare(head: &[u8]) -> Option<Encoding> {
+    if head.len() < 8 {
+        return None;
+    }
+    let le_group = u16::from_le_bytes([head[0], head[1]]);
+    let be_group = u16::from_be_bytes([head[0], head[1]]);
+    let explicit = is_vr_bytes(head[4], head[5]);
+    if matches!(le_group, 0x0002 | 0x0008) {
+        if explicit {
+            return Some(Encoding::EXPLICIT_LE);
+        }
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        // Implicit VR: the first element is short (group length, charset, an ID...).
+        if len < 0x1_0000 {
+            return Some(Encoding::IMPLICIT_LE);
+        }
+        return None;
+    }
+    if matches!(be_group, 0x0002 | 0x0008) && explicit {
+        return Some(Encoding::EXPLICIT_BE);
+    }
+    None
+}
+
+/// VRs whose explicit header has two reserved bytes and a 32-bit length (PS3.5 Table 7.1-1).
+pub(crate) fn has_long_length(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::SV | VR::UC | VR::UN | VR::UR | VR::UT | VR::UV
+    )
+}
+
+fn is_bulk_vr(vr: VR) -> bool {
+    matches!(vr, VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN)
+}
+
+struct Header {
+    tag: Tag,
+    vr: VR,
+    length: u32,
+    /// Offset of the header's first byte.
+    at: u64,
+}
+
+/// The element parser: one encoding, reading from a [`ByteReader`].
+struct Parser<'r, R: ByteReader> {
+    r: &'r mut R,
+    encoding: Encoding,
+    defer: Option<u64>,
+}
+
+impl<'r, R: ByteReader> Parser<'r, R> {
+    fn new(r: &'r mut R, encoding: Encoding, defer: Option<u64>) -> Self {
+        Parser { r, encoding, defer }
+    }
+
+    fn u16(&self, b: [u8; 2]) -> u16 {
+        if self.encoding.big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) }
+    }
+
+    fn u32(&self, b: [u8; 4]) -> u32 {
+        if self.encoding.big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+    }
+
+    /// Read the top-level data set to the end of the data. Trailing zero bytes (padding some
+    /// writers leave after the last element) are accepted and dropped.
+    fn dataset_to_end(&mut self) -> Result<DataSet> {
+        let mut ds = DataSet::new();
+        loop {
+            let at = self.r.position();
+            let left = self.r.len() - at;
+            if left == 0 {
+                break;
+            }
+            if left < 8 {
+                let tail = self.r.peek(left as usize)?;
+                if tail.iter().all(|&b| b == 0) {
+                    break;
+                }
+                return TruncatedSnafu { what: "an element header".to_string(), offset: at }.fail();
+            }
+            if self.r.peek(8)?.iter().all(|&b| b == 0) && self.rest_is_zero()? {
+                break;
+            }
+            let element = self.element(0)?;
+            ds.push_in_order(element);
+        }
+        Ok(ds)
+    }
+
+    /// Whether every byte from the current position to the end is zero (trailing padding).
+    /// Leaves the position unchanged.
+    fn rest_is_zero(&mut self) -> Result<bool> {
+        let at = self.r.position();
+        let mut zero = true;
+        while self.r.position() < self.r.len() && zero {
+            let n = (self.r.len() - self.r.position()).min(64 << 10) as usize;
+            zero = self.r.read_vec(n, "trailing padding")?.iter().all(|&b| b == 0);
+        }
+        self.r.seek(at)?;
+        Ok(zero)
+    }
+
+    fn header(&mut self) -> Result<Header> {
+        let at = self.r.position();
+        let b = self.r.read_array::<8>("an element header")?;
+        let tag = Tag(self.u16([b[0], b[1]]), self.u16([b[2], b[3]]));
+        if tag.group() == 0xFFFE {
+            return Ok(Header { tag, vr: VR::UN, length: self.u32([b[4], b[5], b[6], b[7]]), at });
+        }
+        if !self.encoding.explicit_vr {
+            return Ok(Header { tag, vr: dict::vr_of(tag), length: self.u32([b[4], b[5], b[6], b[7]]), at });
+        }
+        match VR::from_binary([b[4], b[5]]) {
+            Some(vr) if has_long_length(vr) => {
+                let l = self.r.read_array::<4>("an element header")?;
+                Ok(Header { tag, vr, length: self.u32(l), at })
+            }
+            Some(vr) => Ok(Header { tag, vr, length: self.u16([b[6], b[7]]) as u32, at }),
+            None if b[4].is_ascii_uppercase() && b[5].is_ascii_uppercase() && b[6] == 0 && b[7] == 0 => {
+                // An unknown VR: PS3.5 §6.2 makes every future VR use the 32-bit length form;
+                // read it as UN so its bytes pass through.
+                let l = self.r.read_array::<4>("an element header")?;
+                Ok(Header { tag, vr: VR::UN, length: self.u32(l), at })
+            }
+            None => MalformedSnafu {
+                offset: at,
+                reason: format!("invalid VR bytes {:02X} {:02X} in {}", b[4], b[5], crate::dataset::tag_str(tag)),
+            }
+            .fail(),
+        }
+    }
+
+    fn element(&mut self, depth: usize) -> Result<Element> {
+        let h = self.header()?;
+        if h.tag.group() == 0xFFFE {
+            return MalformedSnafu {
+                offset: h.at,
+                reason: format!("unexpected {} outside a sequence", crate::dataset::tag_str(h.tag)),
+            }
+            .fail();
+        }
+        let value_at = self.r.position();
+        let what = || format!("element {}", crate::dataset::tag_str(h.tag));
+
+        if h.length == UNDEFINED {
+            if h.tag == PIXEL_DATA && h.vr != VR::SQ {
+                return self.encapsulated(h, depth);
+            }
+            return match h.vr {
+                VR::SQ => {
+                    let seq = self.sequence_undefined(depth)?;
+                    Ok(Element { tag: h.tag, vr: VR::SQ, value: crate::dataset::Value::Sequence(seq) })
+                }
+                VR::UN => {
+                    // CP-246: a UN of undefined length holds a sequence in Implicit VR LE.
+                    let saved = self.encoding;
+                    self.encoding = Encoding::IMPLICIT_LE;
+                    let seq = self.sequence_undefined(depth);
+                    self.encoding = saved;
+                    // Kept as UN with Implicit VR LE items, as in the input: the items are
+                    // processed like any other, and written back in the same form.
+                    let mut seq = seq?;
+                    seq.implicit_le = true;
+                    Ok(Element { tag: h.tag, vr: VR::UN, value: crate::dataset::Value::Sequence(seq) })
+                }
+                _ if !self.encoding.explicit_vr => {
+                    // Implicit VR: an undefined length can only be a sequence.
+                    let seq = self.sequence_undefined(depth)?;
+                    Ok(Element { tag: h.tag, vr: VR::SQ, value: crate::dataset::Value::Sequence(seq) })
+                }
+                vr => MalformedSnafu {
+                    offset: h.at,
+                    reason: format!("undefined length on {} with VR {}", crate::dataset::tag_str(h.tag), vr.to_string()),
+                }
+                .fail(),
+            };
+        }
+
+        let length = h.length as u64;
+        if value_at + length > self.r.len() {
+            return TruncatedSnafu { what: format!("{} (declares {} bytes, {} left)", what(), length, self.r.len() - value_at), offset: value_at }.fail();
+        }
+        if h.vr == VR::SQ {
+            let seq = self.sequence_defined(value_at + length, depth)?;
+            return Ok(Element { tag: h.tag, vr: VR::SQ, value: crate::dataset::Value::Sequence(seq) });
+        }
+        if let Some(threshold) = self.defer
+            && depth == 0
+            && length >= threshold
+            && is_bulk_vr(h.vr)
+        {
+            self.r.skip(length, &what())?;
+            return Ok(Element {
+                tag: h.tag,
+                vr: h.vr,
+                value: crate::dataset::Value::Deferred(Deferred { offset: value_at, length, encapsulated: false }),
+            });
+        }
+        let bytes = self.r.read_vec(h.length as usize, &what())?;
+        if let Some(mut seq) = self.sequence_in_bytes(&h, &bytes, depth) {
+            seq.implicit_le = true;
+            return Ok(Element { tag: h.tag, vr: h.vr, value: crate::dataset::Value::Sequence(seq) });
+        }
+        Ok(Element { tag: h.tag, vr: h.vr, value: crate::dataset::Value::Bytes(bytes) })
+    }
+
+    /// A defined-length value that is really a sequence: a UN whose dictionary VR is SQ, or a
+    /// private element in Implicit VR whose value starts with an item tag. The bytes are parsed
+    /// as Implicit VR Little Endian items; if that fails they stay bytes.
+    fn sequence_in_bytes(&self, h: &Header, bytes: &[u8], depth: usize) -> Option<Sequence> {
+        if bytes.len() < 8 || depth >= MAX_DEPTH {
+            return None;
+        }
+        let starts_with_item = bytes[0..4] == [0xFE, 0xFF, 0x00, 0xE0];
+        let candidate = match h.vr {
+            VR::UN => starts_with_item && (dict::known_vr(h.tag) == Some(VR::SQ) || is_private(h.tag)),
+            _ => false,
+        };
+        if !candidate {
+            return None;
+        }
+        let mut sub = SliceReader::new(bytes);
+        let mut p = Parser::new(&mut sub, Encoding::IMPLICIT_LE, None);
+        let seq = p.sequence_defined(bytes.len() as u64, depth).ok()?;
+        (sub.position() == bytes.len() as u64).then_some(seq)
+    }
+
+    fn sequence_undefined(&mut self, depth: usize) -> Result<Sequence> {
+        if depth >= MAX_DEPTH {
+            return MalformedSnafu { offset: self.r.position(), reason: "sequences nested too deep".to_string() }.fail();
+        }
+        let mut items = Vec::new();
+        loop {
+            let h = self.header()?;
+            match h.tag {
+                SEQUENCE_DELIMITER => break,
+                ITEM => items.push(self.item(h, depth)?),
+                other => {
+                    return MalformedSnafu {
+                        offset: h.at,
+                        reason: format!("expected an item in a sequence, found {}", crate::dataset::tag_str(other)),
+                    }
+                    .fail();
+                }
+            }
+        }
+        Ok(Sequence { items, undefined_length: true, implicit_le: false })
+    }
+
+    fn sequence_defined(&mut self, end: u64, depth: usize) -> Result<Sequence> {
+        if depth >= MAX_DEPTH {
+            return MalformedSnafu { offset: self.r.position(), reason: "sequences nested too deep".to_string() }.fail();
+        }
+        let mut items = Vec::new();
+        while self.r.position() < end {
+            let h = self.header()?;
+            match h.tag {
+                ITEM => items.push(self.item(h, depth)?),
+                // Tolerated: a sequence delimiter inside a defined-length sequence.
+                SEQUENCE_DELIMITER => break,
+                other => {
+                    return MalformedSnafu {
+                        offset: h.at,
+                        reason: format!("expected an item in a sequence, found {}", crate::dataset::tag_str(other)),
+                    }
+                    .fail();
+                }
+            }
+        }
+        if self.r.position() > end {
+            return MalformedSnafu { offset: end, reason: "sequence items overrun the sequence length".to_string() }.fail();
+        }
+        Ok(Sequence { items, undefined_length: false, implicit_le: false })
+    }
+
+    fn item(&mut self, h: Header, depth: usize) -> Result<Item> {
+        let mut dataset = DataSet::new();
+        if h.length == UNDEFINED {
+            loop {
+                let at = self.r.position();
+                let peek = self.r.peek(4.min((self.r.len() - at) as usize))?;
+                if peek.len() < 4 {
+                    return TruncatedSnafu { what: "a sequence item".to_string(), offset: at }.fail();
+                }
+                let tag = Tag(self.u16([peek[0], peek[1]]), self.u16([peek[2], peek[3]]));
+                if tag == ITEM_DELIMITER {
+                    self.header()?;
+                    break;
+                }
+                if tag == SEQUENCE_DELIMITER {
+                    // Missing item delimiter: leave the sequence delimiter for the caller.
+                    break;
+                }
+                dataset.push_in_order(self.element(depth + 1)?);
+            }
+            return Ok(Item { dataset, undefined_length: true });
+        }
+        let end = self.r.position() + h.length as u64;
+        if end > self.r.len() {
+            return TruncatedSnafu { what: "a sequence item".to_string(), offset: self.r.position() }.fail();
+        }
+        while self.r.position() < end {
+            dataset.push_in_order(self.element(depth + 1)?);
+        }
+        if self.r.position() != end {
+            return MalformedSnafu { offset: end, reason: "item elements overrun the item length".to_string() }.fail();
+        }
+        Ok(Item { dataset, undefined_length: false })
+    }
+
+    /// Encapsulated pixel data: items (offset table, fragments) up to a sequence delimiter.
+    fn encapsulated(&mut self, h: Header, depth: usize) -> Result<Element> {
+        let start = self.r.position();
+        let defer = self.defer.is_some_and(|_| depth == 0);
+        let mut frags = Fragments::default();
+        let mut first = true;
+        loop {
+            let ih = self.header()?;
+            match ih.tag {
+                SEQUENCE_DELIMITER => break,
+                ITEM if ih.length != UNDEFINED => {
+                    let len = ih.length as u64;
+                    if self.r.position() + len > self.r.len() {
+                        return TruncatedSnafu { what: "a pixel data fragment".to_string(), offset: self.r.position() }.fail();
+                    }
+                    if defer {
+                        self.r.skip(len, "a pixel data fragment")?;
+                    } else {
+                        let bytes = self.r.read_vec(ih.length as usize, "a pixel data fragment")?;
+                        if first {
+                            frags.offset_table = bytes;
+                        } else {
+                            frags.fragments.push(bytes);
+                        }
+                    }
+                    first = false;
+                }
+                other => {
+                    return MalformedSnafu {
+                        offset: ih.at,
+                        reason: format!("expected a pixel data item, found {}", crate::dataset::tag_str(other)),
+                    }
+                    .fail();
+                }
+            }
+        }
+        let value = if defer {
+            crate::dataset::Value::Deferred(Deferred {
+                offset: start,
+                length: self.r.position() - start,
+                encapsulated: true,
+            })
+        } else {
+            crate::dataset::Value::Fragments(frags)
+        };
+        // Kept as read (OB per PS3.5 A.4; some old writers use OW); UN (implicit VR) becomes OB.
+        let vr = if h.vr == VR::UN { VR::OB } else { h.vr };
+        Ok(Element { tag: h.tag, vr, value })
+    }
+}
+
+/// Byte access the parser needs: sequential reads with a known position and total length.
+trait ByteReader {
+    fn len(&self) -> u64;
+    fn position(&self) -> u64;
+    fn seek(&mut self, pos: u64) -> Result<()>;
+    fn read_into(&mut self, buf: &mut [u8], what: &str) -> Result<()>;
+    fn read_vec(&mut self, n: usize, what: &str) -> Result<Vec<u8>>;
+    fn skip(&mut self, n: u64, what: &str) -> Result<()>;
+    /// Up to `n` bytes from the current position, without consuming them.
+    fn peek(&mut self, n: usize) -> Result<Vec<u8>>;
+
+    fn read_array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.read_into(&mut b, what)?;
+        Ok(b)
+    }
+}
+
+struct SliceReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> SliceReader<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        SliceReader { data, pos: 0 }
+    }
+
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
+        match self.pos.checked_add(n) {
+            Some(end) if end <= self.data.len() => {
+                let s = &self.data[self.pos..end];
+                self.pos = end;
+                Ok(s)
+            }
+            _ => TruncatedSnafu { what: what.to_string(), offset: self.pos as u64 }.fail(),
+        }
+    }
+}
+
+impl ByteReader for SliceReader<'_> {
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn position(&self) -> u64 {
+        self.pos as u64
+    }
+    fn seek(&mut self, pos: u64) -> Result<()> {
+        self.pos = (pos as usize).min(self.data.len());
+        Ok(())
+    }
+    fn read_into(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+        buf.copy_from_slice(self.take(buf.len(), what)?);
+        Ok(())
+    }
+    fn read_vec(&mut self, n: usize, what: &str) -> Result<Vec<u8>> {
+        Ok(self.take(n, what)?.to_vec())
+    }
+    fn skip(&mut self, n: u64, what: &str) -> Result<()> {
+        self.take(n as usize, what).map(|_| ())
+    }
+    fn peek(&mut self, n: usize) -> Result<Vec<u8>> {
+        let end = (self.pos + n).min(self.data.len());
+        Ok(self.data[self.pos..end].to_vec())
+    }
+}
+
+struct FileReader {
+    inner: BufReader<File>,
+    pos: u64,
+    len: u64,
+}
+
+impl FileReader {
+    fn new(file: File, len: u64) -> Self {
+        FileReader { inner: BufReader::with_capacity(256 << 10, file), pos: 0, len }
+    }
+
+    fn io<T>(&self, r: io::Result<T>, what: &str) -> Result<T> {
+        r.map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                Error::Truncated { what: what.to_string(), offset: self.pos }
+            } else {
+                Error::Io { path: PathBuf::from("<input>"), source: e }
+            }
+        })
+    }
+}
+
+impl ByteReader for FileReader {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn position(&self) -> u64 {
+        self.pos
+    }
+    fn seek(&mut self, pos: u64) -> Result<()> {
+        let r = self.inner.seek(SeekFrom::Start(pos));
+        self.io(r, "a seek")?;
+        self.pos = pos;
+        Ok(())
+    }
+    fn read_into(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+        let r = self.inner.read_exact(buf);
+        self.io(r, what)?;
+        self.pos += buf.len() as u64;
+        Ok(())
+    }
+    fn read_vec(&mut self, n: usize, what: &str) -> Result<Vec<u8>> {
+        if self.pos + n as u64 > self.len {
+            return TruncatedSnafu { what: what.to_string(), offset: self.pos }.fail();
+        }
+        let mut v = vec![0u8; n];
+        self.read_into(&mut v, what)?;
+        Ok(v)
+    }
+    fn skip(&mut self, n: u64, what: &str) -> Result<()> {
+        if self.pos + n > self.len {
+            return TruncatedSnafu { what: what.to_string(), offset: self.pos }.fail();
+        }
+        let r = self.inner.seek_relative(n as i64);
+        self.io(r, what)?;
+        self.pos += n;
+        Ok(())
+    }
+    fn peek(&mut self, n: usize) -> Result<Vec<u8>> {
+        let at = self.pos;
+        let n = n.min((self.len - at) as usize);
+        let v = self.read_vec(n, "a peek")?;
+        self.seek(at)?;
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Value;
+
+    fn explicit_le(tag: (u16, u16), vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&tag.0.to_le_bytes());
+        v.extend_from_slice(&tag.1.to_le_bytes());
+        v.extend_from_slice(vr);
+        if has_long_length(VR::from_binary(*vr).unwrap()) {
+            v.extend_from_slice(&[0, 0]);
+            v.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        } else {
+            v.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        }
+        v.extend_from_slice(value);
+        v
+    }
+
+    fn part10(ts: &str, body: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        let mut ts_bytes = ts.as_bytes().to_vec();
+        if ts_bytes.len() % 2 == 1 {
+            ts_bytes.push(0);
+        }
+        let meta = explicit_le((0x0002, 0x0010), b"UI", &ts_bytes);
+        f.extend(explicit_le((0x0002, 0x0000), b"UL", &(meta.len() as u32).to_le_bytes()));
+        f.extend(meta);
+        f.extend_from_slice(body);
+        f
+    }
+
+    fn parse_bytes(bytes: Vec<u8>) -> Opened {
+        parse(&Source::from_bytes("x.dcm", bytes), &ReadOptions::default()).unwrap()
+    }
+
+    fn dicom(o: Opened) -> DicomFile {
+        match o {
+            Opened::Dicom(f) => f,
+            other => panic!("not dicom: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keeps_value_bytes_exactly() {
+        let body = explicit_le((0x0010, 0x0010), b"PN", b"Yamada^Tarou=\x1b$B;3ED\x1b(B ");
+        let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.1", &body)));
+        assert_eq!(f.dataset.bytes(Tag(0x0010, 0x0010)).unwrap(), b"Yamada^Tarou=\x1b$B;3ED\x1b(B ");
+        assert!(f.had_meta);
+    }
+
+    #[test]
+    fn text_file_is_not_dicom() {
+        assert!(matches!(parse_bytes(b"hello world, not a dicom file at all".to_vec()), Opened::NotDicom(_)));
+        assert!(matches!(parse_bytes(Vec::new()), Opened::NotDicom(_)));
+    }
+
+    #[test]
+    fn bare_implicit_data_set_is_read() {
+        let mut body = Vec::new();
+        for (g, e, v) in [(0x0008u16, 0x0016u16, &b"1.2.3\0"[..]), (0x0010, 0x0010, b"DOE^JOHN")] {
+            body.extend_from_slice(&g.to_le_bytes());
+            body.extend_from_slice(&e.to_le_bytes());
+            body.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            body.extend_from_slice(v);
+        }
+        let f = dicom(parse_bytes(body));
+        assert!(!f.had_meta);
+        assert_eq!(f.transfer_syntax.encoding, Encoding::IMPLICIT_LE);
+        assert_eq!(f.dataset.get(Tag(0x0010, 0x0010)).unwrap().vr, VR::PN);
+    }
+
+    #[test]
+    fn truncated_value_is_an_error_naming_the_tag() {
+        let mut body = explicit_le((0x7FE0, 0x0010), b"OW", &[0u8; 64]);
+        body.truncate(body.len() - 10);
+        let err = parse(&Source::from_bytes("x", part10("1.2.840.10008.1.2.1", &body)), &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("(7FE0,0010)"), "{err}");
+        assert!(err.to_string().starts_with("truncated"), "{err}");
+    }
+
+    #[test]
+    fn un_of_undefined_length_is_read_as_implicit_sequence() {
+        // (0008,1115) UN, undefined length, one item with (0020,000E) UI in implicit VR LE.
+        let mut body = Vec::new();
+        body.extend_from_slice(&[0x08, 0x00, 0x15, 0x11, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        body.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        body.extend_from_slice(&[0x20, 0x00, 0x0E, 0x00, 4, 0, 0, 0]);
+        body.extend_from_slice(b"1.23");
+        body.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        body.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.1", &body)));
+        let e = f.dataset.get(Tag(0x0008, 0x1115)).unwrap();
+        assert_eq!(e.vr, VR::UN);
+        assert!(e.value.sequence().unwrap().implicit_le);
+        let seq = e.value.sequence().unwrap();
+        assert_eq!(seq.items[0].dataset.bytes(Tag(0x0020, 0x000E)), Some(&b"1.23"[..]));
+    }
+
+    #[test]
+    fn encapsulated_pixel_data_keeps_fragments() {
+        let mut body = Vec::new();
+        body.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        body.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]);
+        body.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 4, 0, 0, 0, 1, 2, 3, 4]);
+        body.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.4.50", &body)));
+        match &f.dataset.get(PIXEL_DATA).unwrap().value {
+            Value::Fragments(fr) => assert_eq!(fr.fragments, vec![vec![1, 2, 3, 4]]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_transfer_syntax_is_an_error() {
+        let err = parse(&Source::from_bytes("x", part10("1.2.3.4.5", &[])), &ReadOptions::default()).unwrap_err();
+        assert_eq!(err.to_string(), "unknown transfer syntax 1.2.3.4.5");
+    }
+
+    #[test]
+    fn large_pixel_data_is_deferred_when_reading_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.dcm");
+        let body = explicit_le((0x7FE0, 0x0010), b"OW", &vec![7u8; 4096]);
+        std::fs::write(&path, part10("1.2.840.10008.1.2.1", &body)).unwrap();
+        let opts = ReadOptions { in_memory_limit: 0, defer_threshold: 1024 };
+        let source = Source::load(&path, &opts).unwrap();
+        assert!(!source.in_memory());
+        let f = dicom(parse(&source, &opts).unwrap());
+        assert!(matches!(f.dataset.get(PIXEL_DATA).unwrap().value, Value::Deferred(Deferred { length: 4096, .. })));
+    }
+}

@@ -1,0 +1,487 @@
+//! Encode a [`DicomFile`] as a Part 10 file and commit it atomically.
+//!
+//! Values are written as they are held: kept values keep their bytes, in the source byte order
+//! (kamei writes in the input's transfer syntax, so no conversion is needed). Values left in the
+//! source file ([`Value::Deferred`]) are copied from it in chunks, so memory stays flat however
+//! large the pixel data. Sequences and items keep their defined or undefined length encoding.
+//!
+//! [`commit`] is the only code path that creates a file under the output root: it writes a
+//! temporary file in a staging folder on the same file system, flushes it, and renames it into
+//! place without overwriting. An interrupted run leaves no partial file at a final name.
+
+use crate::dataset::{DataSet, Deferred, Element, Fragments, Sequence, Tag, VR, Value};
+use crate::read::{DicomFile, has_long_length};
+use crate::transfer::Encoding;
+use snafu::{ResultExt, Snafu};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+
+/// Errors while writing an output.
+#[derive(Debug, Snafu)]
+#[non_exhaustive]
+pub enum Error {
+    /// Writing the encoded bytes failed (disk full, I/O error).
+    #[snafu(display("could not write {}", path.display()))]
+    Write {
+        /// The file being written (a staging file or the final path).
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// A value kept in the source file could not be copied from it.
+    #[snafu(display("could not copy pixel data from the input"))]
+    CopyDeferred {
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The output directory or staging file could not be created.
+    #[snafu(display("could not create {}", path.display()))]
+    Create {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The finished file could not be moved to its final name.
+    #[snafu(display("could not move the finished file to {}", path.display()))]
+    Rename {
+        /// The final path.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// A value is too long for the encoding (e.g. a defined-length item over 4 GiB).
+    #[snafu(display("{} is too long to encode", crate::dataset::tag_str(*tag)))]
+    TooLong {
+        /// The tag.
+        tag: Tag,
+    },
+}
+
+/// Result type of this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Write `file` as a Part 10 stream: zero preamble, `DICM`, the file meta group (its group length
+/// computed here), then the data set in the file's transfer syntax (deflated if it says so).
+///
+/// `input` is the path of the source the file was read from; it is opened only if a value was
+/// left there.
+///
+/// # Errors
+/// [`Error::CopyDeferred`] if the source cannot be read back; I/O errors of `out` are returned as
+/// [`Error::Write`] with the path `<output>` (the caller knows the real one).
+pub fn encode(file: &DicomFile, input: Option<&Path>, out: &mut impl Write) -> Result<()> {
+    let io_err = |source| Error::Write { path: PathBuf::from("<output>"), source };
+    out.write_all(&[0u8; 128]).map_err(io_err)?;
+    out.write_all(b"DICM").map_err(io_err)?;
+    let mut meta_body = Vec::new();
+    let mut none = None;
+    for e in file.meta.elements().iter().filter(|e| e.tag != Tag(0x0002, 0x0000)) {
+        write_element(&mut meta_body, e, Encoding::EXPLICIT_LE, &mut none)?;
+    }
+    let group_length = Element::new(Tag(0x0002, 0x0000), VR::UL, (meta_body.len() as u32).to_le_bytes().to_vec());
+    write_element(out, &group_length, Encoding::EXPLICIT_LE, &mut none)?;
+    out.write_all(&meta_body).map_err(io_err)?;
+
+    let mut source = DeferredSource { path: input, file: None };
+    let mut source = Some(&mut source);
+    let ts = &file.transfer_syntax;
+    if ts.deflated {
+        let mut z = flate2::write::DeflateEncoder::new(&mut *out, flate2::Compression::default());
+        write_dataset(&mut z, &file.dataset, ts.encoding, &mut source)?;
+        z.finish().map_err(io_err)?;
+    } else {
+        write_dataset(out, &file.dataset, ts.encoding, &mut source)?;
+    }
+    Ok(())
+}
+
+/// Encode to a byte vector (tests, benches, and comparison with an existing output).
+///
+/// # Errors
+/// As [`encode`].
+pub fn to_vec(file: &DicomFile, input: Option<&Path>) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    encode(file, input, &mut v)?;
+    Ok(v)
+}
+
+/// How a commit ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// The file was written at the target path.
+    Written,
+    /// A file with exactly these bytes was already at the target (a re-run, or a duplicate
+    /// input); nothing was changed.
+    AlreadyPresent,
+    /// A different file is at the target; nothing was changed. The caller picks another name.
+    Collision,
+}
+
+/// Write `file` to `target` atomically: encode into a temporary file in `staging` (a folder on
+/// the same file system), flush (and `fsync` when `sync`), then rename into place without
+/// replacing an existing file.
+///
+/// # Errors
+/// Any [`Error`]; on error no file is left at `target` and the temporary file is removed.
+pub fn commit(file: &DicomFile, input: Option<&Path>, target: &Path, staging: &Path, sync: bool) -> Result<Committed> {
+    fs::create_dir_all(staging).context(CreateSnafu { path: staging })?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".kamei-").suffix(".part");
+    #[cfg(unix)]
+    builder.permissions(permissions());
+    let mut tmp = builder.tempfile_in(staging).context(CreateSnafu { path: staging })?;
+    {
+        let mut w = BufWriter::with_capacity(256 << 10, tmp.as_file_mut());
+        encode(file, input, &mut w).map_err(|e| with_path(e, target))?;
+        w.flush().context(WriteSnafu { path: target })?;
+    }
+    if sync {
+        tmp.as_file().sync_all().context(WriteSnafu { path: target })?;
+    }
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).context(CreateSnafu { path: parent })?;
+    }
+    match tmp.persist_noclobber(target) {
+        Ok(_) => Ok(Committed::Written),
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+            let same = same_content(e.file.path(), target).context(WriteSnafu { path: target })?;
+            Ok(if same { Committed::AlreadyPresent } else { Committed::Collision })
+        }
+        Err(e) => Err(Error::Rename { path: target.to_path_buf(), source: e.error }),
+    }
+}
+
+#[cfg(unix)]
+fn permissions() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    // rw for everyone, narrowed by the process umask (usually 0644), like any file a tool creates.
+    fs::Permissions::from_mode(0o666)
+}
+
+fn with_path(e: Error, target: &Path) -> Error {
+    match e {
+        Error::Write { source, .. } => Error::Write { path: target.to_path_buf(), source },
+        other => other,
+    }
+}
+
+/// Whether two files have the same bytes (streamed, so large files are fine).
+pub fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
+    let (mut fa, mut fb) = (File::open(a)?, File::open(b)?);
+    if fa.metadata()?.len() != fb.metadata()?.len() {
+        return Ok(false);
+    }
+    let (mut ba, mut bb) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let n = read_full(&mut fa, &mut ba)?;
+        let m = read_full(&mut fb, &mut bb)?;
+        if n != m || ba[..n] != bb[..m] {
+            return Ok(false);
+        }
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// The input file, opened lazily the first time a deferred value is copied.
+struct DeferredSource<'p> {
+    path: Option<&'p Path>,
+    file: Option<File>,
+}
+
+impl DeferredSource<'_> {
+    fn copy(&mut self, d: &Deferred, out: &mut impl Write) -> Result<()> {
+        if self.file.is_none() {
+            let path = self.path.ok_or_else(|| Error::CopyDeferred {
+                source: io::Error::new(io::ErrorKind::NotFound, "no input path for a deferred value"),
+            })?;
+            self.file = Some(File::open(path).context(CopyDeferredSnafu)?);
+        }
+        let f = self.file.as_mut().expect("opened just above");
+        f.seek(SeekFrom::Start(d.offset)).context(CopyDeferredSnafu)?;
+        let copied = io::copy(&mut f.take(d.length), out).context(CopyDeferredSnafu)?;
+        if copied != d.length {
+            return Err(Error::CopyDeferred {
+                source: io::Error::new(io::ErrorKind::UnexpectedEof, "the input changed while it was being processed"),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn write_dataset(
+    out: &mut impl Write,
+    ds: &DataSet,
+    enc: Encoding,
+    src: &mut Option<&mut DeferredSource<'_>>,
+) -> Result<()> {
+    for e in ds.elements() {
+        write_element(out, e, enc, src)?;
+    }
+    Ok(())
+}
+
+fn io(out: &mut impl Write, bytes: &[u8]) -> Result<()> {
+    out.write_all(bytes).map_err(|source| Error::Write { path: PathBuf::from("<output>"), source })
+}
+
+fn u16b(v: u16, enc: Encoding) -> [u8; 2] {
+    if enc.big_endian { v.to_be_bytes() } else { v.to_le_bytes() }
+}
+
+fn u32b(v: u32, enc: Encoding) -> [u8; 4] {
+    if enc.big_endian { v.to_be_bytes() } else { v.to_le_bytes() }
+}
+
+/// The VR written in an explicit header: a short-length VR whose value does not fit 16 bits
+/// is written as UN (its bytes unchanged).
+fn header_vr(vr: VR, len: u64) -> VR {
+    if !has_long_length(vr) && len > 0xFFFF { VR::UN } else { vr }
+}
+
+fn write_header(out: &mut impl Write, tag: Tag, vr: VR, len: u32, enc: Encoding) -> Result<()> {
+    let mut h = [0u8; 12];
+    h[0..2].copy_from_slice(&u16b(tag.group(), enc));
+    h[2..4].copy_from_slice(&u16b(tag.element(), enc));
+    if !enc.explicit_vr {
+        h[4..8].copy_from_slice(&u32b(len, enc));
+        return io(out, &h[..8]);
+    }
+    h[4..6].copy_from_slice(&vr.to_bytes());
+    if has_long_length(vr) {
+        h[8..12].copy_from_slice(&u32b(len, enc));
+        io(out, &h[..12])
+    } else {
+        h[6..8].copy_from_slice(&u16b(len as u16, enc));
+        io(out, &h[..8])
+    }
+}
+
+fn write_item_tag(out: &mut impl Write, tag: Tag, len: u32, enc: Encoding) -> Result<()> {
+    let mut h = [0u8; 8];
+    h[0..2].copy_from_slice(&u16b(tag.group(), enc));
+    h[2..4].copy_from_slice(&u16b(tag.element(), enc));
+    h[4..8].copy_from_slice(&u32b(len, enc));
+    io(out, &h)
+}
+
+/// The byte that pads an odd-length value (PS3.5 §6.2): NUL for UI and binary VRs, space for text.
+fn pad_byte(vr: VR) -> u8 {
+    match vr {
+        VR::UI | VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::UN => 0,
+        _ => b' ',
+    }
+}
+
+fn to_u32(len: u64, tag: Tag) -> Result<u32> {
+    u32::try_from(len).ok().filter(|&l| l != UNDEFINED).ok_or(Error::TooLong { tag })
+}
+
+fn write_element(
+    out: &mut impl Write,
+    e: &Element,
+    enc: Encoding,
+    src: &mut Option<&mut DeferredSource<'_>>,
+) -> Result<()> {
+    match &e.value {
+        Value::Bytes(b) => {
+            let padded = b.len() as u64 + (b.len() as u64 % 2);
+            write_header(out, e.tag, header_vr(e.vr, padded), to_u32(padded, e.tag)?, enc)?;
+            io(out, b)?;
+            if b.len() % 2 == 1 {
+                io(out, &[pad_byte(e.vr)])?;
+            }
+            Ok(())
+        }
+        Value::Sequence(seq) => {
+            let vr = if e.vr == VR::UN { VR::UN } else { VR::SQ };
+            let len = if seq.undefined_length { UNDEFINED } else { to_u32(sequence_len(seq, enc), e.tag)? };
+            write_header(out, e.tag, vr, len, enc)?;
+            write_sequence_body(out, seq, enc, src)
+        }
+        Value::Fragments(f) => {
+            write_header(out, e.tag, e.vr, UNDEFINED, enc)?;
+            write_fragments(out, f, enc)
+        }
+        Value::Deferred(d) if d.encapsulated => {
+            write_header(out, e.tag, e.vr, UNDEFINED, enc)?;
+            deferred(src, d, out)
+        }
+        Value::Deferred(d) => {
+            let padded = d.length + d.length % 2;
+            write_header(out, e.tag, header_vr(e.vr, padded), to_u32(padded, e.tag)?, enc)?;
+            deferred(src, d, out)?;
+            if d.length % 2 == 1 {
+                io(out, &[0])?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn deferred(src: &mut Option<&mut DeferredSource<'_>>, d: &Deferred, out: &mut impl Write) -> Result<()> {
+    match src {
+        Some(s) => s.copy(d, out),
+        None => Err(Error::CopyDeferred {
+            source: io::Error::new(io::ErrorKind::InvalidInput, "deferred value inside the file meta"),
+        }),
+    }
+}
+
+fn write_sequence_body(
+    out: &mut impl Write,
+    seq: &Sequence,
+    enc: Encoding,
+    src: &mut Option<&mut DeferredSource<'_>>,
+) -> Result<()> {
+    let item_enc = if seq.implicit_le { Encoding::IMPLICIT_LE } else { enc };
+    for item in &seq.items {
+        let len = if item.undefined_length {
+            UNDEFINED
+        } else {
+            to_u32(dataset_len(&item.dataset, item_enc), Tag(0xFFFE, 0xE000))?
+        };
+        write_item_tag(out, Tag(0xFFFE, 0xE000), len, item_enc)?;
+        write_dataset(out, &item.dataset, item_enc, src)?;
+        if item.undefined_length {
+            write_item_tag(out, Tag(0xFFFE, 0xE00D), 0, item_enc)?;
+        }
+    }
+    if seq.undefined_length {
+        write_item_tag(out, Tag(0xFFFE, 0xE0DD), 0, item_enc)?;
+    }
+    Ok(())
+}
+
+fn write_fragments(out: &mut impl Write, f: &Fragments, enc: Encoding) -> Result<()> {
+    for frag in std::iter::once(&f.offset_table).chain(&f.fragments) {
+        let padded = frag.len() + frag.len() % 2;
+        write_item_tag(out, Tag(0xFFFE, 0xE000), to_u32(padded as u64, Tag(0x7FE0, 0x0010))?, enc)?;
+        io(out, frag)?;
+        if frag.len() % 2 == 1 {
+            io(out, &[0])?;
+        }
+    }
+    write_item_tag(out, Tag(0xFFFE, 0xE0DD), 0, enc)
+}
+
+fn header_len(vr: VR, enc: Encoding) -> u64 {
+    if enc.explicit_vr && has_long_length(vr) { 12 } else { 8 }
+}
+
+/// Encoded length of a data set's elements in `enc` (for defined-length items).
+pub(crate) fn dataset_len(ds: &DataSet, enc: Encoding) -> u64 {
+    ds.elements().iter().map(|e| element_len(e, enc)).sum()
+}
+
+fn element_len(e: &Element, enc: Encoding) -> u64 {
+    match &e.value {
+        Value::Bytes(b) => {
+            let padded = b.len() as u64 + b.len() as u64 % 2;
+            header_len(header_vr(e.vr, padded), enc) + padded
+        }
+        Value::Sequence(seq) => {
+            let vr = if e.vr == VR::UN { VR::UN } else { VR::SQ };
+            header_len(vr, enc) + sequence_len(seq, enc) + if seq.undefined_length { 8 } else { 0 }
+        }
+        Value::Fragments(f) => {
+            header_len(VR::OB, enc)
+                + std::iter::once(&f.offset_table).chain(&f.fragments).map(|x| 8 + x.len() as u64 + x.len() as u64 % 2).sum::<u64>()
+                + 8
+        }
+        Value::Deferred(d) if d.encapsulated => header_len(VR::OB, enc) + d.length,
+        Value::Deferred(d) => header_len(header_vr(e.vr, d.length), enc) + d.length + d.length % 2,
+    }
+}
+
+/// Length of a sequence's items (without the sequence delimiter).
+fn sequence_len(seq: &Sequence, enc: Encoding) -> u64 {
+    let item_enc = if seq.implicit_le { Encoding::IMPLICIT_LE } else { enc };
+    seq.items
+        .iter()
+        .map(|item| 8 + dataset_len(&item.dataset, item_enc) + if item.undefined_length { 8 } else { 0 })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::{Opened, ReadOptions, Source, parse};
+
+    fn reparse(bytes: Vec<u8>) -> DicomFile {
+        match parse(&Source::from_bytes("x", bytes), &ReadOptions::default()).unwrap() {
+            Opened::Dicom(f) => f,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn sample(ts: crate::transfer::TransferSyntax) -> DicomFile {
+        let mut meta = DataSet::new();
+        meta.put(Element::new(Tag(0x0002, 0x0010), VR::UI, format!("{}\0", ts.uid).into_bytes()));
+        let inner = DataSet::from_elements([Element::new(Tag(0x0008, 0x1155), VR::UI, b"1.2.3.4\0".to_vec())]);
+        let mut seq = Element::sequence(Tag(0x0008, 0x1140), vec![inner.clone(), inner]);
+        if let Value::Sequence(s) = &mut seq.value {
+            s.undefined_length = false;
+            s.items[0].undefined_length = false;
+        }
+        let dataset = DataSet::from_elements([
+            Element::new(Tag(0x0008, 0x0005), VR::CS, b"\\ISO 2022 IR 87".to_vec()),
+            Element::new(Tag(0x0010, 0x0010), VR::PN, b"Yamada^Tarou=\x1b$B;3ED\x1b(B ".to_vec()),
+            Element::new(Tag(0x0028, 0x0010), VR::US, 512u16.to_le_bytes().to_vec()),
+            seq,
+        ]);
+        DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true }
+    }
+
+    #[test]
+    fn round_trip_is_identical_in_each_native_syntax() {
+        use crate::transfer::TransferSyntax as Ts;
+        for ts in [Ts::explicit_le(), Ts::implicit_le(), Ts::explicit_be(), Ts::from_uid("1.2.840.10008.1.2.1.99").unwrap()] {
+            let f = sample(ts.clone());
+            let bytes = to_vec(&f, None).unwrap();
+            let back = reparse(bytes.clone());
+            assert_eq!(back.dataset.bytes(Tag(0x0010, 0x0010)), f.dataset.bytes(Tag(0x0010, 0x0010)), "{}", ts.uid);
+            assert_eq!(to_vec(&back, None).unwrap(), bytes, "second round trip differs for {}", ts.uid);
+        }
+    }
+
+    #[test]
+    fn odd_length_values_are_padded_by_vr() {
+        let mut f = sample(crate::transfer::TransferSyntax::explicit_le());
+        f.dataset.put(Element::new(Tag(0x0008, 0x0018), VR::UI, b"1.2.3".to_vec()));
+        f.dataset.put(Element::new(Tag(0x0008, 0x1030), VR::LO, b"abc".to_vec()));
+        let back = reparse(to_vec(&f, None).unwrap());
+        assert_eq!(back.dataset.bytes(Tag(0x0008, 0x0018)), Some(&b"1.2.3\0"[..]));
+        assert_eq!(back.dataset.bytes(Tag(0x0008, 0x1030)), Some(&b"abc "[..]));
+    }
+
+    #[test]
+    fn commit_does_not_replace_a_different_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a/b.dcm");
+        let staging = dir.path().join(".staging");
+        let f = sample(crate::transfer::TransferSyntax::explicit_le());
+        assert_eq!(commit(&f, None, &target, &staging, false).unwrap(), Committed::Written);
+        assert_eq!(commit(&f, None, &target, &staging, false).unwrap(), Committed::AlreadyPresent);
+        let mut g = f.clone();
+        g.dataset.put(Element::new(Tag(0x0008, 0x1030), VR::LO, b"other".to_vec()));
+        assert_eq!(commit(&g, None, &target, &staging, false).unwrap(), Committed::Collision);
+        assert_eq!(fs::read_dir(&staging).unwrap().count(), 0, "staging must be empty");
+    }
+}
