@@ -83,7 +83,7 @@ fn summary(diagnostics: &[Diagnostic]) -> String {
 pub enum ProfileError {
     /// The name is neither a built-in profile nor a path to a file.
     #[snafu(display("unknown built-in profile {name:?} (built-in profiles: basic)"))]
-    UnknownBuiltin {
+    FindBuiltin {
         /// The requested name.
         name: String,
     },

@@ -137,7 +137,7 @@ mod user;
 pub use error::{Diagnostic, ProfileError};
 pub use rules::{RuleRow, RuleSet};
 
-use error::{ReadProfileSnafu, UnknownBuiltinSnafu};
+use error::{FindBuiltinSnafu, ReadProfileSnafu};
 use sha2::{Digest, Sha256};
 use snafu::ResultExt;
 use std::path::Path;
@@ -445,11 +445,11 @@ impl Profile {
     ///
     /// # Errors
     ///
-    /// [`ProfileError::UnknownBuiltin`] for another name; [`ProfileError::LoadEmbedded`] if the
+    /// [`ProfileError::FindBuiltin`] for another name; [`ProfileError::LoadEmbedded`] if the
     /// embedded data is broken (a build problem).
     pub fn builtin(name: &str) -> Result<Profile, ProfileError> {
         if !BUILTINS.contains(&name) {
-            return UnknownBuiltinSnafu { name }.fail();
+            return FindBuiltinSnafu { name }.fail();
         }
         let tables = table::tables()?;
         let policy = policy()?;
@@ -472,7 +472,7 @@ impl Profile {
     ///
     /// # Errors
     ///
-    /// [`ProfileError::UnknownBuiltin`] for a name that is neither; [`ProfileError::ReadProfile`]
+    /// [`ProfileError::FindBuiltin`] for a name that is neither; [`ProfileError::ReadProfile`]
     /// if the file cannot be read; [`ProfileError::ValidateProfile`] if it is not valid.
     pub fn load(spec: &str) -> Result<Profile, ProfileError> {
         if BUILTINS.contains(&spec) {
@@ -484,7 +484,7 @@ impl Profile {
             || spec.contains(std::path::MAIN_SEPARATOR)
             || path.exists();
         if !is_path {
-            return UnknownBuiltinSnafu { name: spec }.fail();
+            return FindBuiltinSnafu { name: spec }.fail();
         }
         let text = std::fs::read_to_string(path).context(ReadProfileSnafu { path })?;
         Profile::from_toml_str(&text, spec)

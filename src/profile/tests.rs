@@ -42,11 +42,11 @@ fn builtin_basic_loads() {
 fn unknown_builtin_name_is_an_error() {
     assert!(matches!(
         Profile::load("research"),
-        Err(ProfileError::UnknownBuiltin { .. })
+        Err(ProfileError::FindBuiltin { .. })
     ));
     assert!(matches!(
         Profile::builtin("strict"),
-        Err(ProfileError::UnknownBuiltin { .. })
+        Err(ProfileError::FindBuiltin { .. })
     ));
 }
 
