@@ -1,0 +1,575 @@
+//! The compiled form of a profile: a [`RuleSet`] answers "what happens to this tag?" with one
+//! hash lookup and no allocation.
+//!
+//! [`compile`] applies the precedence documented in the module doc of `profile`; nothing here
+//! parses text.
+
+use super::selector::{self, Selector, repeating_groups};
+use super::table::{RowTarget, TableRow, Tables};
+use super::user::{Policy, UserLayer, private_overrides};
+use super::{Action, DateShiftPolicy, DeidOption, Options, Rule, RuleSource};
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast hasher for tag keys (u32 `gggg_eeee`, u16 groups); DoS resistance is not needed, the
+/// keys come from the profile, not from files.
+#[derive(Default, Clone, Copy)]
+struct TagHasher(u64);
+
+impl Hasher for TagHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b) ^ self.0.rotate_left(8));
+        }
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = x ^ (x >> 29);
+    }
+}
+
+type TagMap<K, V> = HashMap<K, V, BuildHasherDefault<TagHasher>>;
+
+fn key(tag: Tag) -> u32 {
+    (u32::from(tag.group()) << 16) | u32::from(tag.element())
+}
+
+/// One line of `kamei profile show`: a listed attribute or pattern and its effective action.
+///
+/// # Example
+///
+/// ```
+/// let rules = kamei::profile::Profile::builtin("basic")?.compile();
+/// let row = rules.rows().into_iter().find(|r| r.tag == "(0008,0050)").unwrap();
+/// assert_eq!((row.name.as_str(), row.action.as_str(), row.source.as_str()), ("Accession Number", "Z", "basic"));
+/// # Ok::<(), kamei::profile::ProfileError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleRow {
+    /// The tag or pattern: `(0008,0050)`, `(60xx,3000)`, `(0009,"GEMS_IDEN_01",04)`,
+    /// `(gggg,eeee) where gggg is odd`, ...
+    pub tag: String,
+    /// The attribute name as Table E.1-1 publishes it, else the dictionary keyword or a
+    /// description of the pattern.
+    pub name: String,
+    /// The action: a PS3.15 code (`X`, `Z/D`, ...) or a kamei word (`pseudonymize`,
+    /// `shift-date`, `replace`).
+    pub action: String,
+    /// Where the action comes from: `basic`, `option <name>`, `policy`, `override`, ...
+    pub source: String,
+}
+
+/// Rules for the elements of one private creator.
+#[derive(Debug, Clone, Default)]
+struct CreatorRules {
+    /// Every element of this creator is kept (`keep_private_creators`).
+    keep_all: Option<Rule>,
+    /// Rules by `(group << 8) | offset`: safe private attributes and private overrides.
+    by_slot: TagMap<u32, Rule>,
+    /// Groups in which some element of this creator may be kept, so its creator element stays.
+    groups_with_kept: HashSet<u16>,
+}
+
+/// A compiled profile: what happens to each tag. Build it with
+/// [`Profile::compile`](super::Profile::compile).
+///
+/// It owns all its data (`Send + Sync`); share it by reference across worker threads. Lookups
+/// ([`rule`](Self::rule), [`private_rule`](Self::private_rule)) do no allocation and return a
+/// reference into the set.
+///
+/// # Example
+///
+/// ```
+/// use dicom_dictionary_std::tags;
+/// use kamei::profile::{Action, Profile, RuleSource};
+///
+/// let rules = Profile::builtin("basic")?.compile();
+/// assert_eq!(rules.rule(tags::ACCESSION_NUMBER).action, Action::Empty);
+/// assert_eq!(rules.rule(tags::PATIENT_ID).source, RuleSource::Policy);
+/// # Ok::<(), kamei::profile::ProfileError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    exact: TagMap<u32, Rule>,
+    groups: TagMap<u16, Rule>,
+    private: HashMap<String, CreatorRules>,
+    options: Options,
+    strict: bool,
+    date_shift: DateShiftPolicy,
+    rows: Vec<RuleRow>,
+    group_length: Rule,
+    unlisted: Rule,
+    strict_remove: Rule,
+    unknown: Rule,
+    private_remove: Rule,
+    private_keep: Rule,
+}
+
+impl RuleSet {
+    /// The rule for a standard data element: any non-private tag, including repeating groups
+    /// (50xx, 60xx), group lengths and group 0002. A tag in an odd group is treated as a private
+    /// element whose creator is unknown (removed); use [`private_rule`](Self::private_rule) for
+    /// private elements.
+    pub fn rule(&self, tag: Tag) -> &Rule {
+        let (group, element) = (tag.group(), tag.element());
+        if group % 2 == 1 {
+            return self.private_rule(tag, None);
+        }
+        if let Some(rule) = self.exact.get(&key(tag)) {
+            return rule;
+        }
+        if element == 0 {
+            return &self.group_length;
+        }
+        if let Some(rule) = self.groups.get(&group) {
+            return rule;
+        }
+        if self.strict {
+            &self.strict_remove
+        } else if selector::in_dictionary(tag) {
+            &self.unlisted
+        } else {
+            &self.unknown
+        }
+    }
+
+    /// The rule for a private data element `(gggg,xxee)`, where `creator` is the value of its
+    /// Private Creator element `(gggg,00xx)` (trimmed; it is trimmed again here), or `None` if
+    /// the data set has no creator for its block.
+    ///
+    /// For a Private Creator element itself `(gggg,0010-00FF)`, pass its own value: it is kept
+    /// when some element of its block may be kept (the planner may still drop it when its block
+    /// ends up empty). Elements that PS3.5 7.8.1 does not allow (`(gggg,0001-000F)`,
+    /// `(gggg,0100-0FFF)`, groups 0001-0007 and FFFF) are removed. An even group is passed on to
+    /// [`rule`](Self::rule).
+    pub fn private_rule(&self, tag: Tag, creator: Option<&str>) -> &Rule {
+        let (group, element) = (tag.group(), tag.element());
+        if group % 2 == 0 {
+            return self.rule(tag);
+        }
+        if element == 0 {
+            return &self.group_length;
+        }
+        if !selector::is_private_group(group)
+            || element < 0x10
+            || (0x100..0x1000).contains(&element)
+        {
+            return &self.private_remove;
+        }
+        let Some(creator) = creator else {
+            return &self.private_remove;
+        };
+        let creator = creator.trim_matches(|c| c == ' ' || c == '\0');
+        let Some(rules) = self.private.get(creator) else {
+            return &self.private_remove;
+        };
+        if element <= 0xFF {
+            return if rules.keep_all.is_some() || rules.groups_with_kept.contains(&group) {
+                &self.private_keep
+            } else {
+                &self.private_remove
+            };
+        }
+        let slot = (u32::from(group) << 8) | u32::from(element & 0xFF);
+        rules
+            .by_slot
+            .get(&slot)
+            .or(rules.keep_all.as_ref())
+            .unwrap_or(&self.private_remove)
+    }
+
+    /// The options in effect.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Whether strict (allow-list) mode is on.
+    pub fn strict(&self) -> bool {
+        self.strict
+    }
+
+    /// The date shift settings.
+    pub fn date_shift(&self) -> DateShiftPolicy {
+        self.date_shift
+    }
+
+    /// Every listed attribute or pattern with its effective action, in tag order (standard
+    /// attributes, then private ones, then the defaults for everything not listed); for
+    /// `kamei profile show`.
+    pub fn rows(&self) -> Vec<RuleRow> {
+        self.rows.clone()
+    }
+}
+
+/// Sort key of a row: (class, group, element, text). Class 0 = standard, 1 = private,
+/// 2 = defaults.
+type RowKey = (u8, u16, u16, String);
+
+struct Builder {
+    exact: TagMap<u32, Rule>,
+    groups: TagMap<u16, Rule>,
+    rows: BTreeMap<RowKey, RuleRow>,
+}
+
+fn row_text(rule: &Rule) -> (String, String) {
+    (rule.action.code().to_string(), rule.source.to_string())
+}
+
+impl Builder {
+    fn set_row(&mut self, key: RowKey, tag: String, name: impl FnOnce() -> String, rule: &Rule) {
+        let (action, source) = row_text(rule);
+        self.rows
+            .entry(key)
+            .and_modify(|r| {
+                r.action.clone_from(&action);
+                r.source.clone_from(&source);
+            })
+            .or_insert_with(|| RuleRow {
+                tag,
+                name: name(),
+                action,
+                source,
+            });
+    }
+
+    /// Apply `rule` to every tag `sel` names, replacing what an earlier layer said.
+    fn apply(&mut self, sel: &Selector, rule: &Rule, name: Option<&str>) {
+        match sel {
+            Selector::WholeRepeatingGroup { base } => {
+                for g in repeating_groups(*base) {
+                    self.groups.insert(g, rule.clone());
+                }
+            }
+            Selector::Private { .. } => return,
+            _ => {
+                for tag in sel.tags() {
+                    self.exact.insert(key(tag), rule.clone());
+                }
+            }
+        }
+        let (g, e) = sel.sort_key();
+        let name = || {
+            name.map(str::to_string)
+                .or_else(|| sel.keyword().map(str::to_string))
+                .unwrap_or_default()
+        };
+        self.set_row((0, g, e, sel.to_string()), sel.to_string(), name, rule);
+    }
+}
+
+/// The table action of one row under `options`: the basic column, unless an enabled option
+/// has a cell; among enabled options, C beats K.
+pub(crate) fn resolve_row(row: &TableRow, options: &Options) -> Rule {
+    let mut chosen: Option<(DeidOption, &Action)> = None;
+    for (option, _, action) in &row.options {
+        if !options.contains(option) {
+            continue;
+        }
+        match chosen {
+            None => chosen = Some((*option, action)),
+            Some((_, previous)) => {
+                if *action == Action::Clean && *previous != Action::Clean {
+                    chosen = Some((*option, action));
+                }
+            }
+        }
+    }
+    match chosen {
+        Some((option, action)) => Rule {
+            action: action.clone(),
+            source: RuleSource::Option(option),
+        },
+        None => Rule {
+            action: row.basic.clone(),
+            source: RuleSource::Basic,
+        },
+    }
+}
+
+fn rule(action: Action, source: RuleSource) -> Rule {
+    Rule { action, source }
+}
+
+/// Everything [`compile`] needs.
+pub(crate) struct Inputs<'a> {
+    pub tables: &'a Tables,
+    pub policy: &'a Policy,
+    pub user: Option<&'a UserLayer>,
+    pub options: &'a Options,
+    pub strict: bool,
+    pub date_shift: DateShiftPolicy,
+}
+
+/// Build the rule set: table (basic column, then options), policy and structural rules, user
+/// overrides, then the derived rules (overlay groups, strict allow-list, private creators).
+pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
+    let mut b = Builder {
+        exact: TagMap::default(),
+        groups: TagMap::default(),
+        rows: BTreeMap::new(),
+    };
+    let private_remove = rule(Action::Remove, RuleSource::Private);
+
+    // 1. Table E.1-1: basic column, then enabled options (C beats K).
+    let mut private_row = None;
+    for row in &inp.tables.e1_1 {
+        let r = resolve_row(row, inp.options);
+        match &row.target {
+            RowTarget::Standard(sel) => b.apply(sel, &r, Some(&row.name)),
+            RowTarget::Private => private_row = Some((row, r)),
+        }
+    }
+    if let Some((row, r)) = private_row {
+        let r = if r.action == Action::Remove {
+            private_remove.clone()
+        } else {
+            r
+        };
+        b.set_row(
+            (1, 0, 0, String::new()),
+            row.published.clone(),
+            || row.name.clone(),
+            &r,
+        );
+    }
+
+    // 2. kamei policy and structural rules.
+    let policy = inp.policy;
+    for o in &policy.rules {
+        b.apply(
+            &o.selector,
+            &rule(o.action.clone(), RuleSource::Policy),
+            None,
+        );
+    }
+    let structural_remove = rule(Action::Remove, RuleSource::Structural);
+    let structural_keep = rule(Action::Keep, RuleSource::Structural);
+    for sel in &policy.file_meta_keep {
+        b.apply(sel, &structural_keep, None);
+    }
+    b.groups.insert(0x0002, structural_remove.clone());
+    b.set_row(
+        (0, 0x0002, 0xFFFF, String::new()),
+        "(0002,xxxx)".into(),
+        || "Other file meta information elements".into(),
+        &structural_remove,
+    );
+    for sel in &policy.structural_remove {
+        b.apply(sel, &structural_remove, None);
+    }
+    let group_length = if policy.remove_group_lengths {
+        structural_remove.clone()
+    } else {
+        structural_keep.clone()
+    };
+    b.set_row(
+        (2, 0, 0, String::new()),
+        "(gggg,0000)".into(),
+        || "Group lengths (except (0002,0000))".into(),
+        &group_length,
+    );
+
+    // 3. User overrides (standard attributes; private ones below).
+    if let Some(user) = inp.user {
+        for o in &user.overrides {
+            b.apply(
+                &o.selector,
+                &rule(o.action.clone(), RuleSource::Override),
+                None,
+            );
+        }
+    }
+
+    // 4. Overlay groups follow Overlay Data when it is removed; in strict mode an overlay that
+    //    stays keeps the elements needed to decode it.
+    let mut removed_overlays = Vec::new();
+    for g in repeating_groups(0x6000) {
+        let data = b
+            .exact
+            .get(&key(Tag(g, tags::OVERLAY_DATA.inner().element())))
+            .map(|r| r.action.clone());
+        if policy.overlay_follow && data == Some(Action::Remove) {
+            b.groups.insert(g, structural_remove.clone());
+            removed_overlays.push(g);
+        } else if inp.strict {
+            for sel in &policy.overlay_keep_in_strict {
+                let (_, element) = sel.sort_key();
+                b.exact
+                    .entry(key(Tag(g, element)))
+                    .or_insert_with(|| structural_keep.clone());
+            }
+        }
+    }
+    if removed_overlays.len() == 16 {
+        b.set_row(
+            (0, 0x6000, 0xFFFF, String::new()),
+            "(60xx,eeee)".into(),
+            || "Overlay group elements (follow Overlay Data)".into(),
+            &structural_remove,
+        );
+    } else {
+        for g in removed_overlays {
+            b.set_row(
+                (0, g, 0xFFFF, String::new()),
+                format!("({g:04X},eeee)"),
+                || "Overlay group elements (follow Overlay Data)".into(),
+                &structural_remove,
+            );
+        }
+    }
+
+    // 5. Strict mode: unlisted attributes are removed unless allow-listed.
+    let default_keep = rule(Action::Keep, RuleSource::Unlisted);
+    let strict_remove = rule(Action::Remove, RuleSource::Strict);
+    if inp.strict {
+        let allowed = rule(Action::Keep, RuleSource::Policy);
+        for sel in &policy.strict_keep {
+            let mut any_new = false;
+            for tag in sel.tags() {
+                if let std::collections::hash_map::Entry::Vacant(v) = b.exact.entry(key(tag)) {
+                    v.insert(allowed.clone());
+                    any_new = true;
+                }
+            }
+            if any_new {
+                b.apply_row_only(sel, &allowed);
+            }
+        }
+    }
+    let (default_rule, default_name) = if inp.strict {
+        (&strict_remove, "Any other standard attribute (strict mode)")
+    } else {
+        (
+            &default_keep,
+            "Any other standard attribute in the dictionary",
+        )
+    };
+    b.set_row(
+        (2, 1, 0, String::new()),
+        "(gggg,eeee)".into(),
+        || default_name.into(),
+        default_rule,
+    );
+    let unknown = rule(Action::Remove, RuleSource::Unknown);
+    if !inp.strict {
+        b.set_row(
+            (2, 2, 0, String::new()),
+            "(gggg,eeee)".into(),
+            || "Any other even-group element unknown to the dictionary".into(),
+            &unknown,
+        );
+    }
+
+    // Even groups 5020-50FE and 6020-60FE are outside the repeating groups PS3.5 7.6 allows;
+    // the dictionary still resolves them to curve/overlay attributes, so without this they would
+    // be kept as unlisted. They are removed as unknown.
+    for base in [0x5000u16, 0x6000] {
+        for low in (0x20u16..=0xFE).step_by(2) {
+            b.groups
+                .entry(base | low)
+                .or_insert_with(|| unknown.clone());
+        }
+    }
+
+    // 6. Private elements.
+    let mut private: HashMap<String, CreatorRules> = HashMap::new();
+    if inp.options.contains(&DeidOption::RetainSafePrivate) {
+        let keep = rule(
+            Action::Keep,
+            RuleSource::Option(DeidOption::RetainSafePrivate),
+        );
+        for row in &inp.tables.safe_private {
+            let (group, offset) = row.slot();
+            let slot = (u32::from(group) << 8) | u32::from(offset);
+            private
+                .entry(row.creator.clone())
+                .or_default()
+                .by_slot
+                .insert(slot, keep.clone());
+            let tag = format!("({group:04X},\"{}\",{offset:02X})", row.creator);
+            b.set_row(
+                (1, group, u16::from(offset), row.creator.clone()),
+                tag,
+                || row.name.clone(),
+                &keep,
+            );
+        }
+    }
+    let private_keep = rule(Action::Keep, RuleSource::Private);
+    if let Some(user) = inp.user {
+        for creator in &user.keep_private_creators {
+            private.entry(creator.clone()).or_default().keep_all = Some(private_keep.clone());
+            b.set_row(
+                (1, 0xFFFF, 0, creator.clone()),
+                format!("(gggg,\"{creator}\",xx)"),
+                || "Every element of this private creator".into(),
+                &private_keep,
+            );
+        }
+        for (group, creator, offset, action) in private_overrides(user) {
+            let r = rule(action.clone(), RuleSource::Override);
+            let slot = (u32::from(group) << 8) | u32::from(offset);
+            private
+                .entry(creator.to_string())
+                .or_default()
+                .by_slot
+                .insert(slot, r.clone());
+            let tag = format!("({group:04X},\"{creator}\",{offset:02X})");
+            b.set_row(
+                (1, group, u16::from(offset), creator.to_string()),
+                tag,
+                || "Private attribute".into(),
+                &r,
+            );
+        }
+    }
+    for rules in private.values_mut() {
+        let kept: HashSet<u16> = rules
+            .by_slot
+            .iter()
+            .filter(|(_, r)| r.action != Action::Remove)
+            .map(|(slot, _)| (slot >> 8) as u16)
+            .collect();
+        rules.groups_with_kept = kept;
+    }
+
+    RuleSet {
+        exact: b.exact,
+        groups: b.groups,
+        private,
+        options: inp.options.clone(),
+        strict: inp.strict,
+        date_shift: inp.date_shift,
+        rows: b.rows.into_values().collect(),
+        group_length,
+        unlisted: default_keep,
+        strict_remove,
+        unknown,
+        private_remove,
+        private_keep,
+    }
+}
+
+impl Builder {
+    /// Add or update the row of `sel` without touching the lookup maps.
+    fn apply_row_only(&mut self, sel: &Selector, rule: &Rule) {
+        let (g, e) = sel.sort_key();
+        let name = || sel.keyword().map(str::to_string).unwrap_or_default();
+        self.set_row((0, g, e, sel.to_string()), sel.to_string(), name, rule);
+    }
+}
