@@ -83,8 +83,8 @@ use std::sync::OnceLock;
 
 use dicom_core::VR;
 use encoding_rs::{
-    DecoderResult, EUC_JP, EUC_KR, EncoderResult, Encoding, GB18030, GBK, ISO_8859_2, ISO_8859_3,
-    ISO_8859_4, ISO_8859_5, ISO_8859_6, ISO_8859_7, ISO_8859_8, ISO_8859_15, UTF_8,
+    DecoderResult, EUC_JP, EUC_KR, EncoderResult, Encoding, GB18030, GBK, ISO_8859_2, ISO_8859_3, ISO_8859_4,
+    ISO_8859_5, ISO_8859_6, ISO_8859_7, ISO_8859_8, ISO_8859_15, UTF_8,
 };
 
 /// The escape character that starts an ISO 2022 escape sequence.
@@ -155,10 +155,7 @@ enum Kind {
     Gbk,
     /// ISO 2022 code extensions: an initial state and the sets that may be designated, in the
     /// order the encoder prefers them.
-    Extended {
-        initial: Designations,
-        sets: Vec<Graphic>,
-    },
+    Extended { initial: Designations, sets: Vec<Graphic> },
 }
 
 /// What G0 and G1 hold.
@@ -178,11 +175,7 @@ impl Designations {
     }
 
     fn holds(&self, set: Graphic) -> bool {
-        if set.is_g0() {
-            self.g0 == set
-        } else {
-            self.g1 == Some(set)
-        }
+        if set.is_g0() { self.g0 == set } else { self.g1 == Some(set) }
     }
 }
 
@@ -279,9 +272,7 @@ impl Upper {
     }
 
     fn encode(self, c: char) -> Option<u8> {
-        let index = upper_tables()[self as usize]
-            .iter()
-            .position(|&slot| slot == Some(c))?;
+        let index = upper_tables()[self as usize].iter().position(|&slot| slot == Some(c))?;
         u8::try_from(index).ok().map(|i| 0xA0 + i)
     }
 }
@@ -344,17 +335,11 @@ impl Graphic {
     }
 
     fn is_g0(self) -> bool {
-        matches!(
-            self,
-            Graphic::Ascii | Graphic::JisRoman | Graphic::Jis0208 | Graphic::Jis0212
-        )
+        matches!(self, Graphic::Ascii | Graphic::JisRoman | Graphic::Jis0208 | Graphic::Jis0212)
     }
 
     fn is_double(self) -> bool {
-        matches!(
-            self,
-            Graphic::Jis0208 | Graphic::Jis0212 | Graphic::Ksx1001 | Graphic::Gb2312
-        )
+        matches!(self, Graphic::Jis0208 | Graphic::Jis0212 | Graphic::Ksx1001 | Graphic::Gb2312)
     }
 
     /// Intermediate bytes and final byte of the designation escape sequence
@@ -391,13 +376,10 @@ impl Graphic {
     /// The character of one byte in this (single-byte) set; GL bytes for G0, GR bytes for G1.
     fn decode_single(self, b: u8) -> Option<char> {
         match self {
-            Graphic::Ascii | Graphic::JisRoman => {
-                (0x20..=0x7F).contains(&b).then_some(char::from(b))
+            Graphic::Ascii | Graphic::JisRoman => (0x20..=0x7F).contains(&b).then_some(char::from(b)),
+            Graphic::Katakana => {
+                (0xA1..=0xDF).contains(&b).then(|| char::from_u32(0xFF61 + u32::from(b - 0xA1))).flatten()
             }
-            Graphic::Katakana => (0xA1..=0xDF)
-                .contains(&b)
-                .then(|| char::from_u32(0xFF61 + u32::from(b - 0xA1)))
-                .flatten(),
             Graphic::Upper(set) => set.decode(b),
             Graphic::Jis0208 | Graphic::Jis0212 | Graphic::Ksx1001 | Graphic::Gb2312 => None,
         }
@@ -417,9 +399,7 @@ impl Graphic {
     /// The code of `c` in this set, as the bytes to write (GL for G0, GR for G1).
     fn encode(self, c: char) -> Option<Code> {
         match self {
-            Graphic::Ascii | Graphic::JisRoman => {
-                ascii_byte(c).filter(|&b| b >= 0x20).map(Code::One)
-            }
+            Graphic::Ascii | Graphic::JisRoman => ascii_byte(c).filter(|&b| b >= 0x20).map(Code::One),
             Graphic::Katakana => katakana_byte(c).map(Code::One),
             Graphic::Upper(set) => set.encode(c).map(Code::One),
             Graphic::Jis0208 => jis0208_encode(c).map(Code::Two),
@@ -437,10 +417,7 @@ fn ascii_byte(c: char) -> Option<u8> {
 
 fn katakana_byte(c: char) -> Option<u8> {
     let offset = u32::from(c).checked_sub(0xFF61)?;
-    u8::try_from(offset)
-        .ok()
-        .filter(|&o| o <= 0xDF - 0xA1)
-        .map(|o| 0xA1 + o)
+    u8::try_from(offset).ok().filter(|&o| o <= 0xDF - 0xA1).map(|o| 0xA1 + o)
 }
 
 /// A byte of a 94-character set in GL.
@@ -472,8 +449,7 @@ fn encode_char(encoding: &'static Encoding, c: char) -> Option<Vec<u8>> {
     let mut encoder = encoding.new_encoder();
     let mut utf8 = [0u8; 4];
     let mut out = [0u8; 8];
-    let (result, _, written) =
-        encoder.encode_from_utf8_without_replacement(c.encode_utf8(&mut utf8), &mut out, true);
+    let (result, _, written) = encoder.encode_from_utf8_without_replacement(c.encode_utf8(&mut utf8), &mut out, true);
     match result {
         EncoderResult::InputEmpty => out.get(..written).map(<[u8]>::to_vec),
         _ => None,
@@ -501,10 +477,7 @@ const JIS0208_PINS: [(u16, char, char); 6] = [
 
 /// GB 2312 codes whose Unicode mapping differs between the GB 2312 table (Python `gb2312`,
 /// decoded form) and GBK/WHATWG (also accepted on encoding).
-const GB2312_PINS: [(u16, char, char); 2] = [
-    (0x2124, '\u{30FB}', '\u{00B7}'),
-    (0x212A, '\u{2015}', '\u{2014}'),
-];
+const GB2312_PINS: [(u16, char, char); 2] = [(0x2124, '\u{30FB}', '\u{00B7}'), (0x212A, '\u{2015}', '\u{2014}')];
 
 /// Partial rows of GB 2312 (row byte, first cell, last cell), checked against Python's `gb2312`
 /// codec; rows 0x30–0x56 and 0x58–0x77 are full.
@@ -532,9 +505,7 @@ fn pinned_char(pins: &[(u16, char, char)], b1: u8, b2: u8) -> Option<char> {
 }
 
 fn pinned_code(pins: &[(u16, char, char)], c: char) -> Option<[u8; 2]> {
-    pins.iter()
-        .find(|pin| pin.1 == c || pin.2 == c)
-        .map(|pin| pin.0.to_be_bytes())
+    pins.iter().find(|pin| pin.1 == c || pin.2 == c).map(|pin| pin.0.to_be_bytes())
 }
 
 /// Rows of JIS X 0208 proper (1–8, 16–84); the others in CP932 are vendor extensions.
@@ -594,9 +565,7 @@ fn ksx1001_encode(c: char) -> Option<[u8; 2]> {
 fn gb2312_defined(row: u8, cell: u8) -> bool {
     match row {
         0x30..=0x56 | 0x58..=0x77 => is_gl(cell),
-        _ => GB2312_PARTIAL_ROWS
-            .iter()
-            .any(|&(r, first, last)| r == row && (first..=last).contains(&cell)),
+        _ => GB2312_PARTIAL_ROWS.iter().any(|&(r, first, last)| r == row && (first..=last).contains(&cell)),
     }
 }
 
@@ -644,9 +613,7 @@ fn is_multi_valued(vr: VR) -> bool {
 /// A byte before which the initial state must be active and after which it is (PS3.5
 /// §6.1.2.5.3, §6.2.1.2): a C0 control other than ESC, `\` in multi-valued VRs, `^` and `=` in PN.
 fn is_reset_byte(b: u8, vr: VR) -> bool {
-    (b < 0x20 && b != ESC)
-        || (b == b'\\' && is_multi_valued(vr))
-        || (vr == VR::PN && (b == b'^' || b == b'='))
+    (b < 0x20 && b != ESC) || (b == b'\\' && is_multi_valued(vr)) || (vr == VR::PN && (b == b'^' || b == b'='))
 }
 
 /// One parsed term of (0008,0005).
@@ -655,10 +622,7 @@ enum Term {
     /// `ISO_IR n`: a single-byte set without code extensions.
     Plain(Designations),
     /// `ISO 2022 IR n`: what it designates to G0 and G1.
-    Extension {
-        g0: Option<Graphic>,
-        g1: Option<Graphic>,
-    },
+    Extension { g0: Option<Graphic>, g1: Option<Graphic> },
     /// `ISO_IR 192`.
     Utf8,
     /// `GB18030`.
@@ -714,20 +678,13 @@ fn single_byte_set(number: &str) -> Option<Designations> {
         "166" => Some(Graphic::Upper(Upper::Thai)),
         _ => return None,
     };
-    let g0 = if number == "13" {
-        Graphic::JisRoman
-    } else {
-        Graphic::Ascii
-    };
+    let g0 = if number == "13" { Graphic::JisRoman } else { Graphic::Ascii };
     Some(Designations { g0, g1 })
 }
 
 fn extension_term(number: &str) -> Option<Term> {
     if let Some(d) = single_byte_set(number) {
-        return Some(Term::Extension {
-            g0: Some(d.g0),
-            g1: d.g1,
-        });
+        return Some(Term::Extension { g0: Some(d.g0), g1: d.g1 });
     }
     let set = match number {
         "87" => Graphic::Jis0208,
@@ -737,15 +694,9 @@ fn extension_term(number: &str) -> Option<Term> {
         _ => return None,
     };
     Some(if set.is_g0() {
-        Term::Extension {
-            g0: Some(set),
-            g1: None,
-        }
+        Term::Extension { g0: Some(set), g1: None }
     } else {
-        Term::Extension {
-            g0: None,
-            g1: Some(set),
-        }
+        Term::Extension { g0: None, g1: Some(set) }
     })
 }
 
@@ -753,17 +704,12 @@ fn extension_term(number: &str) -> Option<Term> {
 fn trim_term(raw: &[u8]) -> String {
     let is_pad = |b: &u8| *b == b' ' || *b == 0;
     let start = raw.iter().position(|b| !is_pad(b)).unwrap_or(raw.len());
-    let end = raw
-        .iter()
-        .rposition(|b| !is_pad(b))
-        .map_or(start, |i| i + 1);
+    let end = raw.iter().rposition(|b| !is_pad(b)).map_or(start, |i| i + 1);
     String::from_utf8_lossy(raw.get(start..end).unwrap_or_default()).into_owned()
 }
 
 fn unsupported(term: &str) -> UnsupportedCharset {
-    UnsupportedCharset {
-        term: term.chars().take(64).collect(),
-    }
+    UnsupportedCharset { term: term.chars().take(64).collect() }
 }
 
 /// The code extension state for `terms` (at least one, value 1 first).
@@ -780,12 +726,7 @@ fn extended_kind(terms: &[String]) -> Result<Kind, UnsupportedCharset> {
     let (first_g0, first_g1) = declared.first().copied().unwrap_or((None, None));
     // Value 1 normally declares a single-byte G0. If it names a double-byte G0 set (IR 87 or
     // IR 159 alone), values start in ASCII as in ISO-2022-JP; a G1 set is designated at once.
-    let initial = Designations {
-        g0: first_g0
-            .filter(|g| !g.is_double())
-            .unwrap_or(Graphic::Ascii),
-        g1: first_g1,
-    };
+    let initial = Designations { g0: first_g0.filter(|g| !g.is_double()).unwrap_or(Graphic::Ascii), g1: first_g1 };
     let mut sets = vec![initial.g0];
     sets.extend(initial.g1);
     for (g0, g1) in declared {
@@ -799,10 +740,7 @@ fn extended_kind(terms: &[String]) -> Result<Kind, UnsupportedCharset> {
             unique.push(set);
         }
     }
-    Ok(Kind::Extended {
-        initial,
-        sets: unique,
-    })
+    Ok(Kind::Extended { initial, sets: unique })
 }
 
 /// The kind of a single-valued (0008,0005).
@@ -819,13 +757,7 @@ fn single_kind(term: &str) -> Result<Kind, UnsupportedCharset> {
 impl CharacterSet {
     /// The default repertoire (ISO-IR 6, i.e. ASCII), used when (0008,0005) is absent or empty.
     pub fn default_repertoire() -> CharacterSet {
-        CharacterSet {
-            terms: Vec::new(),
-            kind: Kind::Fixed(Designations {
-                g0: Graphic::Ascii,
-                g1: None,
-            }),
-        }
+        CharacterSet { terms: Vec::new(), kind: Kind::Fixed(Designations { g0: Graphic::Ascii, g1: None }) }
     }
 
     /// Parse the raw value bytes of (0008,0005): values split on '\', each trimmed of spaces/NULs;
@@ -857,11 +789,7 @@ impl CharacterSet {
     /// True for the default repertoire only (absent or empty (0008,0005), or `ISO_IR 6`): plain
     /// ASCII without code extensions.
     pub fn is_default(&self) -> bool {
-        self.kind
-            == Kind::Fixed(Designations {
-                g0: Graphic::Ascii,
-                g1: None,
-            })
+        self.kind == Kind::Fixed(Designations { g0: Graphic::Ascii, g1: None })
     }
 
     /// Decode a value of a string VR (SH, LO, ST, LT, UT, UC, PN, CS, AE, ...). Do not trim.
@@ -916,10 +844,7 @@ struct TextOut {
 
 impl TextOut {
     fn with_capacity(capacity: usize) -> TextOut {
-        TextOut {
-            text: String::with_capacity(capacity),
-            exact: true,
-        }
+        TextOut { text: String::with_capacity(capacity), exact: true }
     }
 
     fn push(&mut self, c: char) {
@@ -932,10 +857,7 @@ impl TextOut {
     }
 
     fn finish(self) -> Decoded {
-        Decoded {
-            text: self.text,
-            exact: self.exact,
-        }
+        Decoded { text: self.text, exact: self.exact }
     }
 }
 
@@ -944,10 +866,7 @@ impl TextOut {
 fn decode_whole(encoding: &'static Encoding, bytes: &[u8]) -> Decoded {
     let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
     let has_escape = text.contains('\u{1B}');
-    Decoded {
-        text: text.replace('\u{1B}', "\u{FFFD}"),
-        exact: !had_errors && !has_escape,
-    }
+    Decoded { text: text.replace('\u{1B}', "\u{FFFD}"), exact: !had_errors && !has_escape }
 }
 
 /// Decodes GBK strictly: ASCII, 0x80 (the euro sign in CP936) and two-byte codes only.
@@ -1012,13 +931,7 @@ struct Iso2022Decoder<'a> {
 
 impl<'a> Iso2022Decoder<'a> {
     fn new(initial: Designations, sets: &'a [Graphic], vr: VR) -> Iso2022Decoder<'a> {
-        Iso2022Decoder {
-            initial,
-            current: initial,
-            sets,
-            vr,
-            out: TextOut::with_capacity(0),
-        }
+        Iso2022Decoder { initial, current: initial, sets, vr, out: TextOut::with_capacity(0) }
     }
 
     fn run(mut self, bytes: &[u8]) -> Decoded {
@@ -1056,14 +969,8 @@ impl<'a> Iso2022Decoder<'a> {
     /// An escape sequence: ESC, intermediate bytes 0x20–0x2F, a final byte 0x30–0x7E.
     fn escape(&mut self, rest: &[u8]) -> usize {
         let tail = rest.get(1..).unwrap_or_default();
-        let count = tail
-            .iter()
-            .take_while(|b| (0x20..=0x2F).contains(*b))
-            .count();
-        let final_byte = tail
-            .get(count)
-            .copied()
-            .filter(|b| (0x30..=0x7E).contains(b));
+        let count = tail.iter().take_while(|b| (0x20..=0x2F).contains(*b)).count();
+        let final_byte = tail.get(count).copied().filter(|b| (0x30..=0x7E).contains(b));
         let Some(final_byte) = final_byte else {
             self.out.invalid();
             return 1 + count;
@@ -1156,14 +1063,7 @@ struct Iso2022Encoder<'a> {
 
 impl<'a> Iso2022Encoder<'a> {
     fn new(initial: Designations, sets: &'a [Graphic], vr: VR) -> Iso2022Encoder<'a> {
-        Iso2022Encoder {
-            initial,
-            current: initial,
-            sets,
-            vr,
-            bytes: Vec::new(),
-            exact: true,
-        }
+        Iso2022Encoder { initial, current: initial, sets, vr, bytes: Vec::new(), exact: true }
     }
 
     fn run(mut self, text: &str) -> Encoded {
@@ -1172,10 +1072,7 @@ impl<'a> Iso2022Encoder<'a> {
             self.char(c);
         }
         self.reset();
-        Encoded {
-            bytes: self.bytes,
-            exact: self.exact,
-        }
+        Encoded { bytes: self.bytes, exact: self.exact }
     }
 
     fn char(&mut self, c: char) {
@@ -1198,23 +1095,16 @@ impl<'a> Iso2022Encoder<'a> {
 
     /// The code of `c` in G0 or G1 as they stand.
     fn in_current(&self, c: char) -> Option<Code> {
-        [Some(self.current.g0), self.current.g1]
-            .into_iter()
-            .flatten()
-            .find_map(|set| set.encode(c))
+        [Some(self.current.g0), self.current.g1].into_iter().flatten().find_map(|set| set.encode(c))
     }
 
     /// The first declared set that has `c`, and its code there.
     fn in_declared(&self, c: char) -> Option<(Graphic, Code)> {
-        self.sets
-            .iter()
-            .find_map(|&set| set.encode(c).map(|code| (set, code)))
+        self.sets.iter().find_map(|&set| set.encode(c).map(|code| (set, code)))
     }
 
     fn c1_byte(&self, c: char) -> Option<u8> {
-        u8::try_from(c)
-            .ok()
-            .filter(|b| (0x80..=0x9F).contains(b) && c1_is_text(self.sets, self.current.g1))
+        u8::try_from(c).ok().filter(|b| (0x80..=0x9F).contains(b) && c1_is_text(self.sets, self.current.g1))
     }
 
     fn emit(&mut self, code: Code) {
@@ -1264,9 +1154,7 @@ mod tests {
     }
 
     fn hex(s: &str) -> Vec<u8> {
-        s.split_whitespace()
-            .map(|h| u8::from_str_radix(h, 16).expect("hex byte"))
-            .collect()
+        s.split_whitespace().map(|h| u8::from_str_radix(h, 16).expect("hex byte")).collect()
     }
 
     fn decode_exact(charset: &str, bytes: &[u8], vr: VR) -> String {
@@ -1311,11 +1199,7 @@ mod tests {
 
     #[test]
     fn kakuu_ir13_ir87_vector_decodes() {
-        let text = decode_exact(
-            "ISO 2022 IR 13\\ISO 2022 IR 87",
-            &hex(KAKUU_IR13_IR87),
-            VR::PN,
-        );
+        let text = decode_exact("ISO 2022 IR 13\\ISO 2022 IR 87", &hex(KAKUU_IR13_IR87), VR::PN);
         assert_eq!(text, "ｶｸｳ^ﾊﾅｺ=架空^花子=かくう^はなこ");
     }
 
@@ -1350,20 +1234,10 @@ mod tests {
 
     #[test]
     fn ir87_encoder_returns_to_ascii_before_caret_equals_and_at_end() {
-        let bytes = cs("\\ISO 2022 IR 87")
-            .encode("山田^太郎=やまだ", VR::PN)
-            .bytes;
+        let bytes = cs("\\ISO 2022 IR 87").encode("山田^太郎=やまだ", VR::PN).bytes;
         for delimiter in [b'^', b'='] {
-            let at = bytes
-                .iter()
-                .position(|&b| b == delimiter)
-                .expect("delimiter written");
-            assert_eq!(
-                &bytes[at - 3..at],
-                b"\x1b(B",
-                "before {}",
-                char::from(delimiter)
-            );
+            let at = bytes.iter().position(|&b| b == delimiter).expect("delimiter written");
+            assert_eq!(&bytes[at - 3..at], b"\x1b(B", "before {}", char::from(delimiter));
         }
         assert!(bytes.ends_with(b"\x1b(B"));
     }
@@ -1371,10 +1245,8 @@ mod tests {
     #[test]
     fn ir13_ir87_with_esc_paren_b_returns_decodes() {
         // pydicom chrSQEncoding1.dcm: ISO-IR 6 is not declared but used to return from kanji.
-        let bytes = hex(
-            "d4 cf c0 de 5e c0 db b3 3d 1b 24 42 3b 33 45 44 1b 28 42 5e 1b 24 42 42 40 4f 3a 1b \
-             28 42 3d 1b 24 42 24 64 24 5e 24 40 1b 28 42 5e 1b 24 42 24 3f 24 6d 24 26 1b 28 42",
-        );
+        let bytes = hex("d4 cf c0 de 5e c0 db b3 3d 1b 24 42 3b 33 45 44 1b 28 42 5e 1b 24 42 42 40 4f 3a 1b \
+             28 42 3d 1b 24 42 24 64 24 5e 24 40 1b 28 42 5e 1b 24 42 24 3f 24 6d 24 26 1b 28 42");
         let text = decode_exact("ISO 2022 IR 13\\ISO 2022 IR 87", &bytes, VR::PN);
         assert_eq!(text, "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう");
     }
@@ -1392,10 +1264,7 @@ mod tests {
     fn korean_ir149_annex_i_vector_round_trips() {
         let charset = cs("\\ISO 2022 IR 149");
         let text = "Hong^Gildong=洪^吉洞=홍^길동";
-        assert_eq!(
-            decode_exact("\\ISO 2022 IR 149", &hex(HONG_IR149), VR::PN),
-            text
-        );
+        assert_eq!(decode_exact("\\ISO 2022 IR 149", &hex(HONG_IR149), VR::PN), text);
         let encoded = charset.encode(text, VR::PN);
         assert!(encoded.exact);
         assert_eq!(encoded.bytes, hex(HONG_IR149));
@@ -1413,10 +1282,8 @@ mod tests {
         let charset = cs("\\ISO 2022 IR 58");
         let text = "Zhang^XiaoDong=张^小东=";
         // GR bytes from Python's gb2312 codec: 张 d5c5, 小 d0a1, 东 b6ab.
-        let expected = hex(
-            "5a 68 61 6e 67 5e 58 69 61 6f 44 6f 6e 67 3d 1b 24 29 41 d5 c5 5e 1b 24 29 41 d0 a1 \
-             b6 ab 3d",
-        );
+        let expected = hex("5a 68 61 6e 67 5e 58 69 61 6f 44 6f 6e 67 3d 1b 24 29 41 d5 c5 5e 1b 24 29 41 d0 a1 \
+             b6 ab 3d");
         assert_eq!(charset.encode(text, VR::PN).bytes, expected);
         assert_eq!(decode_exact("\\ISO 2022 IR 58", &expected, VR::PN), text);
     }
@@ -1426,18 +1293,14 @@ mod tests {
         let charset = cs("\\ISO 2022 IR 87\\ISO 2022 IR 159");
         // 丂 is JIS X 0212 0x3021 (Python euc_jp: 8f b0 a1); 山 is JIS X 0208 0x3B33.
         let encoded = charset.encode("丂山", VR::LO);
-        assert_eq!(
-            encoded.bytes,
-            hex("1b 24 28 44 30 21 1b 24 42 3b 33 1b 28 42")
-        );
+        assert_eq!(encoded.bytes, hex("1b 24 28 44 30 21 1b 24 42 3b 33 1b 28 42"));
         assert_eq!(charset.decode(&encoded.bytes, VR::LO).text, "丂山");
     }
 
     #[test]
     fn utf8_decodes_and_encodes() {
         // pydicom chrX1.dcm PatientName, with its trailing pad kept.
-        let bytes =
-            hex("57 61 6e 67 5e 58 69 61 6f 44 6f 6e 67 3d e7 8e 8b 5e e5 b0 8f e6 9d b1 3d 20");
+        let bytes = hex("57 61 6e 67 5e 58 69 61 6f 44 6f 6e 67 3d e7 8e 8b 5e e5 b0 8f e6 9d b1 3d 20");
         let text = decode_exact("ISO_IR 192", &bytes, VR::PN);
         assert_eq!(text, "Wang^XiaoDong=王^小東= ");
         assert_eq!(cs("ISO_IR 192").encode(&text, VR::PN).bytes, bytes);
@@ -1482,10 +1345,7 @@ mod tests {
 
     #[test]
     fn latin1_c1_bytes_are_not_windows_1252() {
-        assert_eq!(
-            decode_exact("ISO_IR 100", &[0x80, 0x9F], VR::LT),
-            "\u{80}\u{9F}"
-        );
+        assert_eq!(decode_exact("ISO_IR 100", &[0x80, 0x9F], VR::LT), "\u{80}\u{9F}");
         let euro = cs("ISO_IR 100").encode("€", VR::LO);
         assert_eq!((euro.bytes, euro.exact), (b"?".to_vec(), false));
     }
@@ -1523,10 +1383,7 @@ mod tests {
         assert_eq!(decode_exact("ISO_IR 101", &[0xA1], VR::LO), "Ą");
         assert_eq!(decode_exact("ISO_IR 109", &[0xA1], VR::LO), "Ħ");
         assert_eq!(decode_exact("ISO_IR 110", &[0xA1], VR::LO), "Ą");
-        assert_eq!(
-            decode_exact("ISO_IR 148", &[0xDD, 0xFD, 0xD0], VR::LO),
-            "İıĞ"
-        );
+        assert_eq!(decode_exact("ISO_IR 148", &[0xDD, 0xFD, 0xD0], VR::LO), "İıĞ");
         assert_eq!(decode_exact("ISO_IR 203", &[0xA4], VR::LO), "€");
         assert_eq!(decode_exact("ISO_IR 126", &[0xA4], VR::LO), "€");
         assert_eq!(decode_exact("ISO_IR 166", &hex("e4 b7 c2"), VR::LO), "ไทย");
@@ -1546,10 +1403,7 @@ mod tests {
 
     #[test]
     fn jis_x_0201_without_extensions_decodes_katakana_only() {
-        assert_eq!(
-            decode_exact("ISO_IR 13", &hex("d4 cf c0 de 5e c0 db b3"), VR::PN),
-            "ﾔﾏﾀﾞ^ﾀﾛｳ"
-        );
+        assert_eq!(decode_exact("ISO_IR 13", &hex("d4 cf c0 de 5e c0 db b3"), VR::PN), "ﾔﾏﾀﾞ^ﾀﾛｳ");
         // Raw Shift-JIS 山 (0x8e 0x52) is not JIS X 0201: never guessed.
         let sjis = cs("ISO_IR 13").decode(&hex("8e 52"), VR::PN);
         assert!(!sjis.exact);
@@ -1565,17 +1419,13 @@ mod tests {
     #[test]
     fn ir6_ir87_without_escapes_decodes_as_ascii() {
         // Hitachi MRI: code extensions declared, none used (pydicom issue 279).
-        assert_eq!(
-            decode_exact("ISO 2022 IR 6\\ISO 2022 IR 87", b"Yamada^Tarou ", VR::PN),
-            "Yamada^Tarou "
-        );
+        assert_eq!(decode_exact("ISO 2022 IR 6\\ISO 2022 IR 87", b"Yamada^Tarou ", VR::PN), "Yamada^Tarou ");
     }
 
     #[test]
     fn ir6_ir87_explicit_vector_decodes() {
         // pydicom chrJapMultiExplicitIR6.dcm PatientName.
-        let bytes =
-            hex("1b 24 42 24 64 24 5e 24 40 1b 28 42 5e 1b 24 42 24 3f 24 6d 24 26 1b 28 42 20");
+        let bytes = hex("1b 24 42 24 64 24 5e 24 40 1b 28 42 5e 1b 24 42 24 3f 24 6d 24 26 1b 28 42 20");
         let text = decode_exact("ISO 2022 IR 6\\ISO 2022 IR 87", &bytes, VR::PN);
         assert_eq!(text, "やまだ^たろう ");
     }
@@ -1585,8 +1435,8 @@ mod tests {
         let error = CharacterSet::from_value(b"ISO_IR 999").expect_err("unknown term");
         assert_eq!(error.term, "ISO_IR 999");
         assert!(error.to_string().contains("ISO_IR 999"));
-        let second = CharacterSet::from_value(b"\\ISO 2022 IR 87\\iso 2022 ir 149 ")
-            .expect_err("terms are case-sensitive");
+        let second =
+            CharacterSet::from_value(b"\\ISO 2022 IR 87\\iso 2022 ir 149 ").expect_err("terms are case-sensitive");
         assert_eq!(second.term, "iso 2022 ir 149");
     }
 
@@ -1626,10 +1476,7 @@ mod tests {
     fn multi_valued_lo_backslash_resets_state() {
         let charset = cs("\\ISO 2022 IR 87");
         let encoded = charset.encode("山田\\太郎", VR::LO);
-        assert_eq!(
-            encoded.bytes,
-            hex("1b 24 42 3b 33 45 44 1b 28 42 5c 1b 24 42 42 40 4f 3a 1b 28 42")
-        );
+        assert_eq!(encoded.bytes, hex("1b 24 42 3b 33 45 44 1b 28 42 5c 1b 24 42 42 40 4f 3a 1b 28 42"));
         assert_eq!(charset.decode(&encoded.bytes, VR::LO).text, "山田\\太郎");
     }
 
@@ -1654,10 +1501,7 @@ mod tests {
     #[test]
     fn value_1_g1_needs_no_designation() {
         let encoded = cs("ISO 2022 IR 100\\ISO 2022 IR 87").encode("Jérôme^山", VR::PN);
-        assert_eq!(
-            encoded.bytes,
-            hex("4a e9 72 f4 6d 65 5e 1b 24 42 3b 33 1b 28 42")
-        );
+        assert_eq!(encoded.bytes, hex("4a e9 72 f4 6d 65 5e 1b 24 42 3b 33 1b 28 42"));
     }
 
     #[test]
@@ -1670,10 +1514,7 @@ mod tests {
         assert!(decoded.exact);
         // G1 designated in one component does not leak into the next.
         let cyrillic = cs("ISO 2022 IR 100\\ISO 2022 IR 144");
-        assert_eq!(
-            cyrillic.decode(&hex("1b 2d 4c b6 5e e9"), VR::PN).text,
-            "Ж^é"
-        );
+        assert_eq!(cyrillic.decode(&hex("1b 2d 4c b6 5e e9"), VR::PN).text, "Ж^é");
     }
 
     #[test]
@@ -1691,15 +1532,10 @@ mod tests {
         let encoded = charset.encode("山田\r\n太郎\t様", VR::LT);
         assert_eq!(
             encoded.bytes,
-            hex(
-                "1b 24 42 3b 33 45 44 1b 28 42 0d 0a 1b 24 42 42 40 4f 3a 1b 28 42 09 1b 24 42 4d \
-                 4d 1b 28 42"
-            )
+            hex("1b 24 42 3b 33 45 44 1b 28 42 0d 0a 1b 24 42 42 40 4f 3a 1b 28 42 09 1b 24 42 4d \
+                 4d 1b 28 42")
         );
-        assert_eq!(
-            charset.decode(&encoded.bytes, VR::LT).text,
-            "山田\r\n太郎\t様"
-        );
+        assert_eq!(charset.decode(&encoded.bytes, VR::LT).text, "山田\r\n太郎\t様");
     }
 
     #[test]
@@ -1740,13 +1576,7 @@ mod tests {
     #[test]
     fn truncated_sequences_are_inexact() {
         let charset = cs("\\ISO 2022 IR 87\\ISO 2022 IR 149");
-        for bytes in [
-            &b"\x1b"[..],
-            b"\x1b$",
-            b"\x1b$B;",
-            b"\x1b$)C\xb1",
-            b"\xb1\xe8",
-        ] {
+        for bytes in [&b"\x1b"[..], b"\x1b$", b"\x1b$B;", b"\x1b$)C\xb1", b"\xb1\xe8"] {
             let decoded = charset.decode(bytes, VR::PN);
             assert!(!decoded.exact, "{bytes:?}");
         }
@@ -1807,12 +1637,7 @@ mod tests {
 
     #[test]
     fn double_byte_sets_round_trip_every_code() {
-        for set in [
-            Graphic::Jis0208,
-            Graphic::Jis0212,
-            Graphic::Ksx1001,
-            Graphic::Gb2312,
-        ] {
+        for set in [Graphic::Jis0208, Graphic::Jis0212, Graphic::Ksx1001, Graphic::Gb2312] {
             let high = if set.is_g0() { 0 } else { 0x80 };
             for b1 in 0x21..=0x7E_u8 {
                 for b2 in 0x21..=0x7E_u8 {
@@ -1883,10 +1708,7 @@ mod tests {
     #[test]
     fn every_listed_set_parses() {
         for charset in ALL_SETS {
-            assert!(
-                CharacterSet::from_value(charset.as_bytes()).is_ok(),
-                "{charset}"
-            );
+            assert!(CharacterSet::from_value(charset.as_bytes()).is_ok(), "{charset}");
         }
     }
 
@@ -1908,11 +1730,7 @@ mod tests {
         text.chars()
             .map(|c| {
                 let alone = charset.encode(&c.to_string(), vr);
-                if alone.exact {
-                    charset.decode(&alone.bytes, vr).text
-                } else {
-                    "?".to_owned()
-                }
+                if alone.exact { charset.decode(&alone.bytes, vr).text } else { "?".to_owned() }
             })
             .collect()
     }
@@ -1921,12 +1739,7 @@ mod tests {
         let encoded = charset.encode(text, vr);
         let decoded = charset.decode(&encoded.bytes, vr);
         assert!(decoded.exact, "{:?} {vr:?} {text:?}", charset.terms());
-        assert_eq!(
-            decoded.text,
-            expected_round_trip(charset, text, vr),
-            "{:?} {vr:?}",
-            charset.terms()
-        );
+        assert_eq!(decoded.text, expected_round_trip(charset, text, vr), "{:?} {vr:?}", charset.terms());
     }
 
     proptest! {

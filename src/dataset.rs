@@ -123,10 +123,7 @@ impl Element {
             tag,
             vr: VR::SQ,
             value: Value::Sequence(Sequence {
-                items: items
-                    .into_iter()
-                    .map(|dataset| Item { dataset, undefined_length: true })
-                    .collect(),
+                items: items.into_iter().map(|dataset| Item { dataset, undefined_length: true }).collect(),
                 undefined_length: true,
                 implicit_le: false,
             }),

@@ -32,7 +32,11 @@ pub fn shift_dt(value: &str, days: i64) -> Option<String> {
     if !matches!(date_len, 4 | 6 | 8) {
         return None;
     }
-    let (y, m, d) = (&v[0..4], v.get(4..6).filter(|_| date_len >= 6).unwrap_or("01"), v.get(6..8).filter(|_| date_len == 8).unwrap_or("01"));
+    let (y, m, d) = (
+        &v[0..4],
+        v.get(4..6).filter(|_| date_len >= 6).unwrap_or("01"),
+        v.get(6..8).filter(|_| date_len == 8).unwrap_or("01"),
+    );
     let shifted = shift(parse_ymd(y, m, d)?, days)?;
     let full = format_da(shifted);
     Some(format!("{}{}", &full[..date_len], &v[date_len..]))

@@ -1,1 +1,129 @@
-fn main(){}
+//! The `kamei` command. Parses arguments, runs the library, maps results to exit codes.
+
+mod cli;
+
+use anyhow::Result;
+use clap::Parser;
+use cli::args::{Cli, Command, ProfileCommand};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Exit codes (documented in README and `--help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    /// Every input written (or skipped as not DICOM).
+    Success = 0,
+    /// The run finished but some inputs failed; or a checked profile is invalid.
+    SomeFailed = 1,
+    /// Usage or setup error: nothing was written.
+    Usage = 2,
+    /// Interrupted (Ctrl-C); run again to finish.
+    Interrupted = 130,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Usage } else { Exit::Success };
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("kamei: {e:#}");
+            ExitCode::from(Exit::Usage as u8)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 | 1 => "warn",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("KAMEI_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+}
+
+fn run(cli: Cli) -> Result<Exit> {
+    match cli.command {
+        Command::Keygen { output } => {
+            kamei::pseudo::PseudonymKey::write_new(&output)?;
+            eprintln!(
+                "kamei: wrote a new key to {} (mode 0600). Keep it secret and keep a backup: without it, pseudonyms cannot be reproduced",
+                output.display()
+            );
+            Ok(Exit::Success)
+        }
+        Command::Deid(args) => deid(&args),
+        Command::Profile { command: ProfileCommand::Show(args) } => {
+            let profile = cli::config::profile(&args)?;
+            print_profile(&profile);
+            Ok(Exit::Success)
+        }
+        Command::Profile { command: ProfileCommand::Check { path } } => {
+            let problems = kamei::profile::check(&path)?;
+            if problems.is_empty() {
+                println!("{}: ok", path.display());
+                return Ok(Exit::Success);
+            }
+            for d in &problems {
+                println!("{}:{}:{}: {}", path.display(), d.line, d.column, d.message);
+            }
+            Ok(Exit::SomeFailed)
+        }
+    }
+}
+
+fn print_profile(profile: &kamei::profile::Profile) {
+    use std::io::Write;
+    let rules = profile.compile();
+    let opts: Vec<&str> = profile.options().iter().map(|o| o.name()).collect();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "# profile {} sha256:{}", profile.name(), profile.sha256());
+    let _ = writeln!(out, "# options: {}", if opts.is_empty() { "(none)".to_string() } else { opts.join(", ") });
+    let _ = writeln!(out, "# strict: {}", profile.strict());
+    let _ = writeln!(out, "tag\taction\tsource\tname");
+    for row in rules.rows() {
+        if writeln!(out, "{}\t{}\t{}\t{}", row.tag, row.action, row.source, row.name).is_err() {
+            break; // broken pipe (e.g. `| head`) is fine
+        }
+    }
+}
+
+fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
+    init_logging(args.verbose);
+    let (job, ui) = cli::config::deid(args)?;
+    if job.layout == kamei::layout::Layout::Mirror && !ui.quiet {
+        eprintln!(
+            "kamei: warning: --layout mirror copies input paths into OUT; folder and file names often carry patient names or IDs"
+        );
+    }
+    let interrupt = Arc::new(AtomicBool::new(false));
+    {
+        let flag = Arc::clone(&interrupt);
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    }
+    let console = cli::report::Console::new(ui.quiet, ui.verbose, ui.show_paths);
+    let summary = kamei::pipeline::run(&job, &console, &interrupt);
+    console.finish();
+    let summary = summary?;
+    let shard_label = (job.shard.count > 1).then(|| job.shard.label());
+    let audit = job.out.join(kamei::audit::audit_file_name(shard_label.as_deref()));
+    if !ui.quiet {
+        cli::report::summary(&summary, job.dry_run, &audit.display().to_string());
+    }
+    Ok(if summary.interrupted {
+        Exit::Interrupted
+    } else if summary.failed > 0 {
+        Exit::SomeFailed
+    } else {
+        Exit::Success
+    })
+}

@@ -171,6 +171,8 @@ pub struct DicomFile {
     pub transfer_syntax: TransferSyntax,
     /// Whether the input had a Part 10 header (preamble, `DICM`, meta).
     pub had_meta: bool,
+    /// What the reader had to repair or tolerate (for the audit; tags and kinds only).
+    pub notes: Vec<String>,
 }
 
 impl DicomFile {
@@ -229,7 +231,10 @@ fn parse_reader<R: ByteReader>(r: &mut R, defer: Option<u64>) -> Result<Opened> 
                 let dataset = Parser::new(r, encoding, defer).dataset_to_end()?;
                 // A bare data set may start with a file meta group (no preamble): split it off.
                 let (meta, dataset) = split_meta(dataset);
-                Ok(Opened::Dicom(DicomFile { meta, dataset, transfer_syntax: ts, had_meta: false }))
+                let notes = vec![
+                    "no Part 10 header: the transfer syntax was detected and a file meta group written".to_string(),
+                ];
+                Ok(Opened::Dicom(DicomFile { meta, dataset, transfer_syntax: ts, had_meta: false, notes }))
             }
             None => Ok(Opened::NotDicom("no DICM magic and no DICOM data set at the start".into())),
         };
@@ -252,16 +257,38 @@ fn parse_reader<R: ByteReader>(r: &mut R, defer: Option<u64>) -> Result<Opened> 
             }
         }
     };
+    let mut notes = Vec::new();
     let dataset = if ts.deflated {
         let start = r.position();
         let rest = r.read_vec((r.len() - start) as usize, "the deflated data set")?;
         let mut inflated = Vec::new();
         flate2::read::DeflateDecoder::new(&rest[..]).read_to_end(&mut inflated).context(InflateSnafu)?;
-        Parser::new(&mut SliceReader::new(&inflated), ts.encoding, None).dataset_to_end()?
+        let mut sr = SliceReader::new(&inflated);
+        let encoding = actual_encoding(&mut sr, ts.encoding, &mut notes)?;
+        Parser::new(&mut sr, encoding, None).dataset_to_end()?
     } else {
-        Parser::new(r, ts.encoding, defer).dataset_to_end()?
+        let encoding = actual_encoding(r, ts.encoding, &mut notes)?;
+        Parser::new(r, encoding, defer).dataset_to_end()?
     };
-    Ok(Opened::Dicom(DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true }))
+    Ok(Opened::Dicom(DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true, notes }))
+}
+
+/// The encoding the data set really uses. Some writers declare an explicit-VR transfer syntax
+/// and write Implicit VR (pydicom's SC_rgb_jpeg.dcm); the first element shows it: its bytes 4–5
+/// are not a VR. Such a data set is read as Implicit VR and written back as the transfer syntax
+/// says (with VRs from the dictionary).
+fn actual_encoding<R: ByteReader>(r: &mut R, declared: Encoding, notes: &mut Vec<String>) -> Result<Encoding> {
+    let at = r.position();
+    let left = (r.len() - at).min(8) as usize;
+    let peek = r.peek(left)?;
+    if declared.explicit_vr && !declared.big_endian && peek.len() == 8 && !is_vr_bytes(peek[4], peek[5]) {
+        let len = u32::from_le_bytes([peek[4], peek[5], peek[6], peek[7]]);
+        if u16::from_le_bytes([peek[0], peek[1]]) % 2 == 0 && (len as u64) <= r.len() - at {
+            notes.push("data set written in Implicit VR although the transfer syntax says Explicit VR; rewritten as Explicit VR".to_string());
+            return Ok(Encoding::IMPLICIT_LE);
+        }
+    }
+    Ok(declared)
 }
 
 /// Read the file meta group: Explicit VR Little Endian elements of group 0002, with or without
@@ -337,7 +364,19 @@ fn sniff_bare(head: &[u8]) -> Option<Encoding> {
 pub(crate) fn has_long_length(vr: VR) -> bool {
     matches!(
         vr,
-        VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::SV | VR::UC | VR::UN | VR::UR | VR::UT | VR::UV
+        VR::OB
+            | VR::OD
+            | VR::OF
+            | VR::OL
+            | VR::OV
+            | VR::OW
+            | VR::SQ
+            | VR::SV
+            | VR::UC
+            | VR::UN
+            | VR::UR
+            | VR::UT
+            | VR::UV
     )
 }
 
@@ -482,7 +521,11 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 }
                 vr => MalformedSnafu {
                     offset: h.at,
-                    reason: format!("undefined length on {} with VR {}", crate::dataset::tag_str(h.tag), vr.to_string()),
+                    reason: format!(
+                        "undefined length on {} with VR {}",
+                        crate::dataset::tag_str(h.tag),
+                        vr.to_string()
+                    ),
                 }
                 .fail(),
             };
@@ -490,7 +533,11 @@ impl<'r, R: ByteReader> Parser<'r, R> {
 
         let length = h.length as u64;
         if value_at + length > self.r.len() {
-            return TruncatedSnafu { what: format!("{} (declares {} bytes, {} left)", what(), length, self.r.len() - value_at), offset: value_at }.fail();
+            return TruncatedSnafu {
+                what: format!("{} (declares {} bytes, {} left)", what(), length, self.r.len() - value_at),
+                offset: value_at,
+            }
+            .fail();
         }
         if h.vr == VR::SQ {
             let seq = self.sequence_defined(value_at + length, depth)?;
@@ -539,7 +586,8 @@ impl<'r, R: ByteReader> Parser<'r, R> {
 
     fn sequence_undefined(&mut self, depth: usize) -> Result<Sequence> {
         if depth >= MAX_DEPTH {
-            return MalformedSnafu { offset: self.r.position(), reason: "sequences nested too deep".to_string() }.fail();
+            return MalformedSnafu { offset: self.r.position(), reason: "sequences nested too deep".to_string() }
+                .fail();
         }
         let mut items = Vec::new();
         loop {
@@ -561,7 +609,8 @@ impl<'r, R: ByteReader> Parser<'r, R> {
 
     fn sequence_defined(&mut self, end: u64, depth: usize) -> Result<Sequence> {
         if depth >= MAX_DEPTH {
-            return MalformedSnafu { offset: self.r.position(), reason: "sequences nested too deep".to_string() }.fail();
+            return MalformedSnafu { offset: self.r.position(), reason: "sequences nested too deep".to_string() }
+                .fail();
         }
         let mut items = Vec::new();
         while self.r.position() < end {
@@ -580,7 +629,8 @@ impl<'r, R: ByteReader> Parser<'r, R> {
             }
         }
         if self.r.position() > end {
-            return MalformedSnafu { offset: end, reason: "sequence items overrun the sequence length".to_string() }.fail();
+            return MalformedSnafu { offset: end, reason: "sequence items overrun the sequence length".to_string() }
+                .fail();
         }
         Ok(Sequence { items, undefined_length: false, implicit_le: false })
     }
@@ -633,7 +683,8 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 ITEM if ih.length != UNDEFINED => {
                     let len = ih.length as u64;
                     if self.r.position() + len > self.r.len() {
-                        return TruncatedSnafu { what: "a pixel data fragment".to_string(), offset: self.r.position() }.fail();
+                        return TruncatedSnafu { what: "a pixel data fragment".to_string(), offset: self.r.position() }
+                            .fail();
                     }
                     if defer {
                         self.r.skip(len, "a pixel data fragment")?;
@@ -883,7 +934,8 @@ mod tests {
     fn truncated_value_is_an_error_naming_the_tag() {
         let mut body = explicit_le((0x7FE0, 0x0010), b"OW", &[0u8; 64]);
         body.truncate(body.len() - 10);
-        let err = parse(&Source::from_bytes("x", part10("1.2.840.10008.1.2.1", &body)), &ReadOptions::default()).unwrap_err();
+        let err =
+            parse(&Source::from_bytes("x", part10("1.2.840.10008.1.2.1", &body)), &ReadOptions::default()).unwrap_err();
         assert!(err.to_string().contains("(7FE0,0010)"), "{err}");
         assert!(err.to_string().starts_with("truncated"), "{err}");
     }

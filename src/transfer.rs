@@ -122,7 +122,9 @@ mod tests {
 
     #[test]
     fn compressed_syntaxes_are_encapsulated_explicit_le() {
-        for uid in ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.999"] {
+        for uid in
+            ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.999"]
+        {
             let ts = TransferSyntax::from_uid(uid).unwrap();
             assert!(ts.encapsulated, "{uid}");
             assert_eq!(ts.encoding, Encoding::EXPLICIT_LE);

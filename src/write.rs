@@ -402,7 +402,10 @@ fn element_len(e: &Element, enc: Encoding) -> u64 {
         }
         Value::Fragments(f) => {
             header_len(VR::OB, enc)
-                + std::iter::once(&f.offset_table).chain(&f.fragments).map(|x| 8 + x.len() as u64 + x.len() as u64 % 2).sum::<u64>()
+                + std::iter::once(&f.offset_table)
+                    .chain(&f.fragments)
+                    .map(|x| 8 + x.len() as u64 + x.len() as u64 % 2)
+                    .sum::<u64>()
                 + 8
         }
         Value::Deferred(d) if d.encapsulated => header_len(VR::OB, enc) + d.length,
@@ -446,13 +449,15 @@ mod tests {
             Element::new(Tag(0x0028, 0x0010), VR::US, 512u16.to_le_bytes().to_vec()),
             seq,
         ]);
-        DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true }
+        DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true, notes: vec![] }
     }
 
     #[test]
     fn round_trip_is_identical_in_each_native_syntax() {
         use crate::transfer::TransferSyntax as Ts;
-        for ts in [Ts::explicit_le(), Ts::implicit_le(), Ts::explicit_be(), Ts::from_uid("1.2.840.10008.1.2.1.99").unwrap()] {
+        for ts in
+            [Ts::explicit_le(), Ts::implicit_le(), Ts::explicit_be(), Ts::from_uid("1.2.840.10008.1.2.1.99").unwrap()]
+        {
             let f = sample(ts.clone());
             let bytes = to_vec(&f, None).unwrap();
             let back = reparse(bytes.clone());

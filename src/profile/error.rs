@@ -39,11 +39,7 @@ impl Diagnostic {
     /// A diagnostic at byte offset `offset` of `text`.
     pub(crate) fn at(text: &str, offset: usize, message: impl Into<String>) -> Diagnostic {
         let (line, column) = line_column(text, offset);
-        Diagnostic {
-            line,
-            column,
-            message: message.into(),
-        }
+        Diagnostic { line, column, message: message.into() }
     }
 }
 
@@ -105,9 +101,7 @@ pub enum ProfileError {
         diagnostics: Vec<Diagnostic>,
     },
     /// Two options that PS3.15 declares mutually exclusive were enabled together.
-    #[snafu(display(
-        "options {first} and {second} cannot be combined (PS3.15 E.3.6: mutually exclusive)"
-    ))]
+    #[snafu(display("options {first} and {second} cannot be combined (PS3.15 E.3.6: mutually exclusive)"))]
     CombineOptions {
         /// One option.
         first: DeidOption,
@@ -144,21 +138,10 @@ mod tests {
         let e = ProfileError::ValidateProfile {
             origin: "p.toml".into(),
             diagnostics: vec![
-                Diagnostic {
-                    line: 2,
-                    column: 3,
-                    message: "unknown action".into(),
-                },
-                Diagnostic {
-                    line: 4,
-                    column: 1,
-                    message: "unknown keyword".into(),
-                },
+                Diagnostic { line: 2, column: 3, message: "unknown action".into() },
+                Diagnostic { line: 4, column: 1, message: "unknown keyword".into() },
             ],
         };
-        assert_eq!(
-            e.to_string(),
-            "profile p.toml is not valid: line 2 column 3: unknown action (and 1 more problem)"
-        );
+        assert_eq!(e.to_string(), "profile p.toml is not valid: line 2 column 3: unknown action (and 1 more problem)");
     }
 }

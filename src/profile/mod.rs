@@ -309,10 +309,7 @@ pub struct DateShiftPolicy {
 
 impl Default for DateShiftPolicy {
     fn default() -> Self {
-        DateShiftPolicy {
-            max_days: 365,
-            keep_weekday: false,
-        }
+        DateShiftPolicy { max_days: 365, keep_weekday: false }
     }
 }
 
@@ -371,22 +368,14 @@ const BUILTINS: [&str; 1] = ["basic"];
 
 static POLICY: LazyLock<Result<Policy, String>> = LazyLock::new(|| {
     let tables = table::tables().map_err(|e| e.to_string())?;
-    user::parse_basic(table::BASIC_TOML, tables).map_err(|diagnostics| {
-        diagnostics
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    })
+    user::parse_basic(table::BASIC_TOML, tables)
+        .map_err(|diagnostics| diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
 });
 
 fn policy() -> Result<&'static Policy, ProfileError> {
     match &*POLICY {
         Ok(p) => Ok(p),
-        Err(message) => Err(ProfileError::LoadEmbedded {
-            what: "basic.toml",
-            message: message.clone(),
-        }),
+        Err(message) => Err(ProfileError::LoadEmbedded { what: "basic.toml", message: message.clone() }),
     }
 }
 
@@ -499,12 +488,8 @@ impl Profile {
     /// format and checks); [`ProfileError::LoadEmbedded`] if the embedded data is broken.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Profile, ProfileError> {
         let tables = table::tables()?;
-        let layer = user::parse_user(text, tables).map_err(|diagnostics| {
-            ProfileError::ValidateProfile {
-                origin: origin.to_string(),
-                diagnostics,
-            }
-        })?;
+        let layer = user::parse_user(text, tables)
+            .map_err(|diagnostics| ProfileError::ValidateProfile { origin: origin.to_string(), diagnostics })?;
         let mut profile = Profile::builtin(&layer.extends)?;
         profile.name = Path::new(origin)
             .file_stem()
@@ -539,10 +524,7 @@ impl Profile {
         };
         part("kamei-profile-v1", b"");
         part("ps3.15/e1-1.toml", table::E1_1_TOML.as_bytes());
-        part(
-            "ps3.15/safe-private.toml",
-            table::SAFE_PRIVATE_TOML.as_bytes(),
-        );
+        part("ps3.15/safe-private.toml", table::SAFE_PRIVATE_TOML.as_bytes());
         part("ps3.15/cid-7050.toml", table::CID_7050_TOML.as_bytes());
         part("basic.toml", table::BASIC_TOML.as_bytes());
         if let Some(text) = &self.user_text {
@@ -551,10 +533,7 @@ impl Profile {
         let options: Vec<&str> = self.options.iter().map(|o| o.name()).collect();
         part("options", options.join(",").as_bytes());
         part("strict", if self.strict { b"true" } else { b"false" });
-        let ds = format!(
-            "{},{}",
-            self.date_shift.max_days, self.date_shift.keep_weekday
-        );
+        let ds = format!("{},{}", self.date_shift.max_days, self.date_shift.keep_weekday);
         part("date_shift", ds.as_bytes());
         hex::encode(h.finalize())
     }
@@ -565,10 +544,7 @@ impl Profile {
     ///
     /// [`ProfileError::CombineOptions`] if the result would hold both Retain Longitudinal
     /// Temporal Information options (PS3.15 E.3.6); the profile is then unchanged.
-    pub fn add_options(
-        &mut self,
-        opts: impl IntoIterator<Item = DeidOption>,
-    ) -> Result<(), ProfileError> {
+    pub fn add_options(&mut self, opts: impl IntoIterator<Item = DeidOption>) -> Result<(), ProfileError> {
         let mut next = self.options.clone();
         next.extend(opts);
         check_options(&next)?;

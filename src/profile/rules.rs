@@ -165,10 +165,7 @@ impl RuleSet {
         if element == 0 {
             return &self.group_length;
         }
-        if !selector::is_private_group(group)
-            || element < 0x10
-            || (0x100..0x1000).contains(&element)
-        {
+        if !selector::is_private_group(group) || element < 0x10 || (0x100..0x1000).contains(&element) {
             return &self.private_remove;
         }
         let Some(creator) = creator else {
@@ -186,11 +183,7 @@ impl RuleSet {
             };
         }
         let slot = (u32::from(group) << 8) | u32::from(element & 0xFF);
-        rules
-            .by_slot
-            .get(&slot)
-            .or(rules.keep_all.as_ref())
-            .unwrap_or(&self.private_remove)
+        rules.by_slot.get(&slot).or(rules.keep_all.as_ref()).unwrap_or(&self.private_remove)
     }
 
     /// The options in effect.
@@ -239,12 +232,7 @@ impl Builder {
                 r.action.clone_from(&action);
                 r.source.clone_from(&source);
             })
-            .or_insert_with(|| RuleRow {
-                tag,
-                name: name(),
-                action,
-                source,
-            });
+            .or_insert_with(|| RuleRow { tag, name: name(), action, source });
     }
 
     /// Apply `rule` to every tag `sel` names, replacing what an earlier layer said.
@@ -263,11 +251,7 @@ impl Builder {
             }
         }
         let (g, e) = sel.sort_key();
-        let name = || {
-            name.map(str::to_string)
-                .or_else(|| sel.keyword().map(str::to_string))
-                .unwrap_or_default()
-        };
+        let name = || name.map(str::to_string).or_else(|| sel.keyword().map(str::to_string)).unwrap_or_default();
         self.set_row((0, g, e, sel.to_string()), sel.to_string(), name, rule);
     }
 }
@@ -290,14 +274,8 @@ pub(crate) fn resolve_row(row: &TableRow, options: &Options) -> Rule {
         }
     }
     match chosen {
-        Some((option, action)) => Rule {
-            action: action.clone(),
-            source: RuleSource::Option(option),
-        },
-        None => Rule {
-            action: row.basic.clone(),
-            source: RuleSource::Basic,
-        },
+        Some((option, action)) => Rule { action: action.clone(), source: RuleSource::Option(option) },
+        None => Rule { action: row.basic.clone(), source: RuleSource::Basic },
     }
 }
 
@@ -318,11 +296,7 @@ pub(crate) struct Inputs<'a> {
 /// Build the rule set: table (basic column, then options), policy and structural rules, user
 /// overrides, then the derived rules (overlay groups, strict allow-list, private creators).
 pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
-    let mut b = Builder {
-        exact: TagMap::default(),
-        groups: TagMap::default(),
-        rows: BTreeMap::new(),
-    };
+    let mut b = Builder { exact: TagMap::default(), groups: TagMap::default(), rows: BTreeMap::new() };
     let private_remove = rule(Action::Remove, RuleSource::Private);
 
     // 1. Table E.1-1: basic column, then enabled options (C beats K).
@@ -335,27 +309,14 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
         }
     }
     if let Some((row, r)) = private_row {
-        let r = if r.action == Action::Remove {
-            private_remove.clone()
-        } else {
-            r
-        };
-        b.set_row(
-            (1, 0, 0, String::new()),
-            row.published.clone(),
-            || row.name.clone(),
-            &r,
-        );
+        let r = if r.action == Action::Remove { private_remove.clone() } else { r };
+        b.set_row((1, 0, 0, String::new()), row.published.clone(), || row.name.clone(), &r);
     }
 
     // 2. kamei policy and structural rules.
     let policy = inp.policy;
     for o in &policy.rules {
-        b.apply(
-            &o.selector,
-            &rule(o.action.clone(), RuleSource::Policy),
-            None,
-        );
+        b.apply(&o.selector, &rule(o.action.clone(), RuleSource::Policy), None);
     }
     let structural_remove = rule(Action::Remove, RuleSource::Structural);
     let structural_keep = rule(Action::Keep, RuleSource::Structural);
@@ -372,11 +333,7 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
     for sel in &policy.structural_remove {
         b.apply(sel, &structural_remove, None);
     }
-    let group_length = if policy.remove_group_lengths {
-        structural_remove.clone()
-    } else {
-        structural_keep.clone()
-    };
+    let group_length = if policy.remove_group_lengths { structural_remove.clone() } else { structural_keep.clone() };
     b.set_row(
         (2, 0, 0, String::new()),
         "(gggg,0000)".into(),
@@ -387,11 +344,7 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
     // 3. User overrides (standard attributes; private ones below).
     if let Some(user) = inp.user {
         for o in &user.overrides {
-            b.apply(
-                &o.selector,
-                &rule(o.action.clone(), RuleSource::Override),
-                None,
-            );
+            b.apply(&o.selector, &rule(o.action.clone(), RuleSource::Override), None);
         }
     }
 
@@ -399,19 +352,14 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
     //    stays keeps the elements needed to decode it.
     let mut removed_overlays = Vec::new();
     for g in repeating_groups(0x6000) {
-        let data = b
-            .exact
-            .get(&key(Tag(g, tags::OVERLAY_DATA.inner().element())))
-            .map(|r| r.action.clone());
+        let data = b.exact.get(&key(Tag(g, tags::OVERLAY_DATA.inner().element()))).map(|r| r.action.clone());
         if policy.overlay_follow && data == Some(Action::Remove) {
             b.groups.insert(g, structural_remove.clone());
             removed_overlays.push(g);
         } else if inp.strict {
             for sel in &policy.overlay_keep_in_strict {
                 let (_, element) = sel.sort_key();
-                b.exact
-                    .entry(key(Tag(g, element)))
-                    .or_insert_with(|| structural_keep.clone());
+                b.exact.entry(key(Tag(g, element))).or_insert_with(|| structural_keep.clone());
             }
         }
     }
@@ -454,17 +402,9 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
     let (default_rule, default_name) = if inp.strict {
         (&strict_remove, "Any other standard attribute (strict mode)")
     } else {
-        (
-            &default_keep,
-            "Any other standard attribute in the dictionary",
-        )
+        (&default_keep, "Any other standard attribute in the dictionary")
     };
-    b.set_row(
-        (2, 1, 0, String::new()),
-        "(gggg,eeee)".into(),
-        || default_name.into(),
-        default_rule,
-    );
+    b.set_row((2, 1, 0, String::new()), "(gggg,eeee)".into(), || default_name.into(), default_rule);
     let unknown = rule(Action::Remove, RuleSource::Unknown);
     if !inp.strict {
         b.set_row(
@@ -480,34 +420,20 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
     // be kept as unlisted. They are removed as unknown.
     for base in [0x5000u16, 0x6000] {
         for low in (0x20u16..=0xFE).step_by(2) {
-            b.groups
-                .entry(base | low)
-                .or_insert_with(|| unknown.clone());
+            b.groups.entry(base | low).or_insert_with(|| unknown.clone());
         }
     }
 
     // 6. Private elements.
     let mut private: HashMap<String, CreatorRules> = HashMap::new();
     if inp.options.contains(&DeidOption::RetainSafePrivate) {
-        let keep = rule(
-            Action::Keep,
-            RuleSource::Option(DeidOption::RetainSafePrivate),
-        );
+        let keep = rule(Action::Keep, RuleSource::Option(DeidOption::RetainSafePrivate));
         for row in &inp.tables.safe_private {
             let (group, offset) = row.slot();
             let slot = (u32::from(group) << 8) | u32::from(offset);
-            private
-                .entry(row.creator.clone())
-                .or_default()
-                .by_slot
-                .insert(slot, keep.clone());
+            private.entry(row.creator.clone()).or_default().by_slot.insert(slot, keep.clone());
             let tag = format!("({group:04X},\"{}\",{offset:02X})", row.creator);
-            b.set_row(
-                (1, group, u16::from(offset), row.creator.clone()),
-                tag,
-                || row.name.clone(),
-                &keep,
-            );
+            b.set_row((1, group, u16::from(offset), row.creator.clone()), tag, || row.name.clone(), &keep);
         }
     }
     let private_keep = rule(Action::Keep, RuleSource::Private);
@@ -524,18 +450,9 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
         for (group, creator, offset, action) in private_overrides(user) {
             let r = rule(action.clone(), RuleSource::Override);
             let slot = (u32::from(group) << 8) | u32::from(offset);
-            private
-                .entry(creator.to_string())
-                .or_default()
-                .by_slot
-                .insert(slot, r.clone());
+            private.entry(creator.to_string()).or_default().by_slot.insert(slot, r.clone());
             let tag = format!("({group:04X},\"{creator}\",{offset:02X})");
-            b.set_row(
-                (1, group, u16::from(offset), creator.to_string()),
-                tag,
-                || "Private attribute".into(),
-                &r,
-            );
+            b.set_row((1, group, u16::from(offset), creator.to_string()), tag, || "Private attribute".into(), &r);
         }
     }
     for rules in private.values_mut() {

@@ -66,11 +66,7 @@ impl fmt::Display for Selector {
             Selector::RepeatingElement { group, base } => {
                 write!(f, "({:04X},{:02X}xx)", group, base >> 8)
             }
-            Selector::Private {
-                group,
-                creator,
-                offset,
-            } => {
+            Selector::Private { group, creator, offset } => {
                 write!(f, "({group:04X},\"{creator}\",{offset:02X})")
             }
         }
@@ -83,12 +79,8 @@ impl Selector {
     pub(crate) fn tags(&self) -> Vec<Tag> {
         match self {
             Selector::Tag(t) => vec![*t],
-            Selector::RepeatingGroup { base, element } => {
-                repeating_groups(*base).map(|g| Tag(g, *element)).collect()
-            }
-            Selector::RepeatingElement { group, base } => {
-                (0u16..=0xFF).map(|d| Tag(*group, base | d)).collect()
-            }
+            Selector::RepeatingGroup { base, element } => repeating_groups(*base).map(|g| Tag(g, *element)).collect(),
+            Selector::RepeatingElement { group, base } => (0u16..=0xFF).map(|d| Tag(*group, base | d)).collect(),
             Selector::WholeRepeatingGroup { .. } | Selector::Private { .. } => Vec::new(),
         }
     }
@@ -140,37 +132,22 @@ impl Selector {
 /// The generic group-length entry the dictionary returns for any (gggg,0000) does not count.
 pub(crate) fn in_dictionary(tag: Tag) -> bool {
     tag.group() % 2 == 0
-        && StandardDataDictionary.by_tag(tag).is_some_and(|e| {
-            !matches!(
-                e.tag_range(),
-                TagRange::GroupLength | TagRange::PrivateCreator
-            )
-        })
+        && StandardDataDictionary
+            .by_tag(tag)
+            .is_some_and(|e| !matches!(e.tag_range(), TagRange::GroupLength | TagRange::PrivateCreator))
 }
 
 fn hex4(s: &str) -> Option<u16> {
-    if s.len() == 4 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        u16::from_str_radix(s, 16).ok()
-    } else {
-        None
-    }
+    if s.len() == 4 && s.bytes().all(|b| b.is_ascii_hexdigit()) { u16::from_str_radix(s, 16).ok() } else { None }
 }
 
 fn hex2(s: &str) -> Option<u8> {
-    if s.len() == 2 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        u8::from_str_radix(s, 16).ok()
-    } else {
-        None
-    }
+    if s.len() == 2 && s.bytes().all(|b| b.is_ascii_hexdigit()) { u8::from_str_radix(s, 16).ok() } else { None }
 }
 
 /// `gg` + `xx` (case-insensitive x): the group base.
 fn masked_low(s: &str) -> Option<u16> {
-    if s.len() == 4 && s[2..].eq_ignore_ascii_case("xx") {
-        hex2(&s[..2]).map(|hi| u16::from(hi) << 8)
-    } else {
-        None
-    }
+    if s.len() == 4 && s[2..].eq_ignore_ascii_case("xx") { hex2(&s[..2]).map(|hi| u16::from(hi) << 8) } else { None }
 }
 
 /// Parse a profile key: a dictionary keyword, `(gggg,eeee)` hex (open digits `xx` as PS3.15
@@ -187,32 +164,24 @@ pub(crate) fn parse(text: &str) -> Result<Selector, String> {
             "{text:?} is neither a keyword, a (gggg,eeee) tag nor a (gggg,\"CREATOR\",ee) private tag"
         ));
     }
-    let entry = StandardDataDictionary.by_name(t).ok_or_else(|| {
-        format!("unknown keyword {t:?} (keywords are case-sensitive, e.g. StudyDescription)")
-    })?;
+    let entry = StandardDataDictionary
+        .by_name(t)
+        .ok_or_else(|| format!("unknown keyword {t:?} (keywords are case-sensitive, e.g. StudyDescription)"))?;
     match entry.tag_range() {
         TagRange::Single(tag) => Ok(Selector::Tag(tag)),
-        TagRange::Group100(tag) => Ok(Selector::RepeatingGroup {
-            base: tag.group() & 0xFF00,
-            element: tag.element(),
-        }),
-        TagRange::Element100(tag) => Ok(Selector::RepeatingElement {
-            group: tag.group(),
-            base: tag.element() & 0xFF00,
-        }),
-        TagRange::GroupLength | TagRange::PrivateCreator => Err(format!(
-            "keyword {t:?} names a family of elements that profiles cannot address"
-        )),
+        TagRange::Group100(tag) => Ok(Selector::RepeatingGroup { base: tag.group() & 0xFF00, element: tag.element() }),
+        TagRange::Element100(tag) => {
+            Ok(Selector::RepeatingElement { group: tag.group(), base: tag.element() & 0xFF00 })
+        }
+        TagRange::GroupLength | TagRange::PrivateCreator => {
+            Err(format!("keyword {t:?} names a family of elements that profiles cannot address"))
+        }
     }
 }
 
 fn parse_parenthesised(t: &str) -> Result<Selector, String> {
-    let malformed =
-        || format!("malformed tag {t:?}: expected (gggg,eeee) in hex or (gggg,\"CREATOR\",ee)");
-    let inner = t
-        .strip_prefix('(')
-        .and_then(|s| s.strip_suffix(')'))
-        .ok_or_else(malformed)?;
+    let malformed = || format!("malformed tag {t:?}: expected (gggg,eeee) in hex or (gggg,\"CREATOR\",ee)");
+    let inner = t.strip_prefix('(').and_then(|s| s.strip_suffix(')')).ok_or_else(malformed)?;
     if inner.contains('"') {
         // (gggg,"CREATOR",ee)
         let (group, rest) = inner.split_once(',').ok_or_else(malformed)?;
@@ -225,19 +194,13 @@ fn parse_parenthesised(t: &str) -> Result<Selector, String> {
             return Err(malformed());
         }
         if !is_private_group(group) {
-            return Err(format!(
-                "{t:?}: group {group:04X} is not a private group (odd, above 0007, not FFFF)"
-            ));
+            return Err(format!("{t:?}: group {group:04X} is not a private group (odd, above 0007, not FFFF)"));
         }
         let creator = creator.trim_matches(|c| c == ' ' || c == '\0');
         if creator.is_empty() {
             return Err(format!("{t:?}: the private creator is empty"));
         }
-        return Ok(Selector::Private {
-            group,
-            creator: creator.to_string(),
-            offset,
-        });
+        return Ok(Selector::Private { group, creator: creator.to_string(), offset });
     }
     let (g, e) = inner.split_once(',').ok_or_else(malformed)?;
     let (g, e) = (g.trim(), e.trim());
@@ -274,46 +237,17 @@ mod tests {
             ("StudyDescription", Selector::Tag(Tag(0x0008, 0x1030))),
             ("(0010,1010)", Selector::Tag(Tag(0x0010, 0x1010))),
             ("(0010,10aa)", Selector::Tag(Tag(0x0010, 0x10AA))),
-            (
-                "OverlayData",
-                Selector::RepeatingGroup {
-                    base: 0x6000,
-                    element: 0x3000,
-                },
-            ),
-            (
-                "(60xx,3000)",
-                Selector::RepeatingGroup {
-                    base: 0x6000,
-                    element: 0x3000,
-                },
-            ),
-            (
-                "(50xx,xxxx)",
-                Selector::WholeRepeatingGroup { base: 0x5000 },
-            ),
-            (
-                "(0020,31xx)",
-                Selector::RepeatingElement {
-                    group: 0x0020,
-                    base: 0x3100,
-                },
-            ),
+            ("OverlayData", Selector::RepeatingGroup { base: 0x6000, element: 0x3000 }),
+            ("(60xx,3000)", Selector::RepeatingGroup { base: 0x6000, element: 0x3000 }),
+            ("(50xx,xxxx)", Selector::WholeRepeatingGroup { base: 0x5000 }),
+            ("(0020,31xx)", Selector::RepeatingElement { group: 0x0020, base: 0x3100 }),
             (
                 "(0009,\"GEMS_IDEN_01\",04)",
-                Selector::Private {
-                    group: 0x0009,
-                    creator: "GEMS_IDEN_01".into(),
-                    offset: 4,
-                },
+                Selector::Private { group: 0x0009, creator: "GEMS_IDEN_01".into(), offset: 4 },
             ),
             (
                 "(0029,\"SIEMENS CSA HEADER \",10)",
-                Selector::Private {
-                    group: 0x0029,
-                    creator: "SIEMENS CSA HEADER".into(),
-                    offset: 0x10,
-                },
+                Selector::Private { group: 0x0029, creator: "SIEMENS CSA HEADER".into(), offset: 0x10 },
             ),
         ];
         for (text, expected) in cases {

@@ -145,31 +145,13 @@ impl E11Raw {
         [
             (DeidOption::RetainSafePrivate, &self.retain_safe_private),
             (DeidOption::RetainUids, &self.retain_uids),
-            (
-                DeidOption::RetainDeviceIdentity,
-                &self.retain_device_identity,
-            ),
-            (
-                DeidOption::RetainInstitutionIdentity,
-                &self.retain_institution_identity,
-            ),
-            (
-                DeidOption::RetainPatientCharacteristics,
-                &self.retain_patient_characteristics,
-            ),
-            (
-                DeidOption::RetainLongFullDates,
-                &self.retain_long_full_dates,
-            ),
-            (
-                DeidOption::RetainLongModifiedDates,
-                &self.retain_long_modified_dates,
-            ),
+            (DeidOption::RetainDeviceIdentity, &self.retain_device_identity),
+            (DeidOption::RetainInstitutionIdentity, &self.retain_institution_identity),
+            (DeidOption::RetainPatientCharacteristics, &self.retain_patient_characteristics),
+            (DeidOption::RetainLongFullDates, &self.retain_long_full_dates),
+            (DeidOption::RetainLongModifiedDates, &self.retain_long_modified_dates),
             (DeidOption::CleanDescriptors, &self.clean_descriptors),
-            (
-                DeidOption::CleanStructuredContent,
-                &self.clean_structured_content,
-            ),
+            (DeidOption::CleanStructuredContent, &self.clean_structured_content),
             (DeidOption::CleanGraphics, &self.clean_graphics),
         ]
     }
@@ -228,17 +210,11 @@ fn parse_e1_1(text: &str) -> Result<Vec<TableRow>, String> {
     let mut rows = Vec::with_capacity(file.row.len());
     for raw in &file.row {
         let (target, published) = if raw.tag == "private" {
-            let published = raw
-                .published
-                .clone()
-                .ok_or_else(|| "the private row has no published tag".to_string())?;
+            let published = raw.published.clone().ok_or_else(|| "the private row has no published tag".to_string())?;
             (RowTarget::Private, published)
         } else {
             if raw.published.is_some() {
-                return Err(format!(
-                    "row {}: `published` is only for the private row",
-                    raw.tag
-                ));
+                return Err(format!("row {}: `published` is only for the private row", raw.tag));
             }
             let sel = selector::parse(&raw.tag)
                 .ok()
@@ -255,10 +231,7 @@ fn parse_e1_1(text: &str) -> Result<Vec<TableRow>, String> {
         for (option, cell) in raw.option_cells() {
             if let Some(code) = cell {
                 if code != "K" && code != "C" {
-                    return Err(format!(
-                        "row {}: option action code {code:?} is not K or C",
-                        raw.tag
-                    ));
+                    return Err(format!("row {}: option action code {code:?} is not K or C", raw.tag));
                 }
                 let action = action_for_code(code).unwrap_or(Action::Remove);
                 options.push((option, code.clone(), action));
@@ -274,12 +247,7 @@ fn parse_e1_1(text: &str) -> Result<Vec<TableRow>, String> {
             options,
         });
     }
-    if rows
-        .iter()
-        .filter(|r| r.target == RowTarget::Private)
-        .count()
-        != 1
-    {
+    if rows.iter().filter(|r| r.target == RowTarget::Private).count() != 1 {
         return Err("expected exactly one private row".into());
     }
     Ok(rows)
@@ -291,16 +259,13 @@ fn parse_safe_private(text: &str) -> Result<Vec<SafePrivateRow>, String> {
         return Err(format!("expected table E.3.10-1 edition {EDITION}"));
     }
     for row in &file.attribute {
-        let group_ok = row.group.len() == 4
-            && u16::from_str_radix(&row.group, 16).is_ok_and(selector::is_private_group);
+        let group_ok =
+            row.group.len() == 4 && u16::from_str_radix(&row.group, 16).is_ok_and(selector::is_private_group);
         let element_ok = row.element.len() == 4
             && row.element.starts_with("xx")
             && u8::from_str_radix(&row.element[2..], 16).is_ok();
         if !group_ok || !element_ok || row.creator.trim() != row.creator || row.creator.is_empty() {
-            return Err(format!(
-                "malformed safe private row ({},{})",
-                row.group, row.element
-            ));
+            return Err(format!("malformed safe private row ({},{})", row.group, row.element));
         }
     }
     Ok(file.attribute)
@@ -332,10 +297,7 @@ static TABLES: LazyLock<Result<Tables, (&'static str, String)>> = LazyLock::new(
 pub(crate) fn tables() -> Result<&'static Tables, ProfileError> {
     match &*TABLES {
         Ok(t) => Ok(t),
-        Err((what, message)) => Err(ProfileError::LoadEmbedded {
-            what,
-            message: message.clone(),
-        }),
+        Err((what, message)) => Err(ProfileError::LoadEmbedded { what, message: message.clone() }),
     }
 }
 
@@ -365,12 +327,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn row(tag: &str) -> &'static TableRow {
-        tables()
-            .unwrap()
-            .e1_1
-            .iter()
-            .find(|r| r.published == tag)
-            .unwrap()
+        tables().unwrap().e1_1.iter().find(|r| r.published == tag).unwrap()
     }
 
     #[test]
@@ -402,9 +359,7 @@ mod tests {
 
     #[test]
     fn every_table_1a_code_maps_and_others_do_not() {
-        for code in [
-            "K", "X", "Z", "D", "C", "U", "Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*",
-        ] {
+        for code in ["K", "X", "Z", "D", "C", "U", "Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"] {
             assert!(action_for_code(code).is_some(), "{code}");
         }
         for code in ["", "x", "X/U", "KK"] {
@@ -414,35 +369,21 @@ mod tests {
 
     #[test]
     fn masked_and_private_rows_have_their_targets() {
-        assert_eq!(
-            row("(50xx,xxxx)").target,
-            RowTarget::Standard(Selector::WholeRepeatingGroup { base: 0x5000 })
-        );
+        assert_eq!(row("(50xx,xxxx)").target, RowTarget::Standard(Selector::WholeRepeatingGroup { base: 0x5000 }));
         assert_eq!(
             row("(60xx,3000)").target,
-            RowTarget::Standard(Selector::RepeatingGroup {
-                base: 0x6000,
-                element: 0x3000
-            })
+            RowTarget::Standard(Selector::RepeatingGroup { base: 0x6000, element: 0x3000 })
         );
-        assert_eq!(
-            row("(gggg,eeee) where gggg is odd").target,
-            RowTarget::Private
-        );
-        assert_eq!(
-            row("(0008,0050)").target,
-            RowTarget::Standard(Selector::Tag(Tag(0x0008, 0x0050)))
-        );
+        assert_eq!(row("(gggg,eeee) where gggg is odd").target, RowTarget::Private);
+        assert_eq!(row("(0008,0050)").target, RowTarget::Standard(Selector::Tag(Tag(0x0008, 0x0050))));
     }
 
     #[test]
     fn malformed_generated_data_is_rejected() {
-        let head =
-            "edition = \"2026d\"\ntable = \"E.1-1\"\nsource = \"s\"\nsource_sha256 = \"h\"\n";
+        let head = "edition = \"2026d\"\ntable = \"E.1-1\"\nsource = \"s\"\nsource_sha256 = \"h\"\n";
         let private = "[[row]]\ntag = \"private\"\npublished = \"p\"\nname = \"P\"\nretired = false\nbasic = \"X\"\n";
-        let ok = format!(
-            "{head}{private}[[row]]\ntag = \"(0008,0050)\"\nname = \"A\"\nretired = false\nbasic = \"Z\"\n"
-        );
+        let ok =
+            format!("{head}{private}[[row]]\ntag = \"(0008,0050)\"\nname = \"A\"\nretired = false\nbasic = \"Z\"\n");
         assert!(parse_e1_1(&ok).is_ok());
         for bad in [
             ok.replace("basic = \"Z\"", "basic = \"Q\""),
@@ -469,13 +410,9 @@ mod tests {
     /// csv crate and compare row for row.
     #[test]
     fn embedded_e1_1_matches_shared_csv() {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/dicom-standard/ps3.15-table-e1-1.csv");
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/dicom-standard/ps3.15-table-e1-1.csv");
         if !path.exists() {
-            println!(
-                "skipped: ../shared not present ({} not found)",
-                path.display()
-            );
+            println!("skipped: ../shared not present ({} not found)", path.display());
             return;
         }
         let mut reader = csv::Reader::from_path(&path).unwrap();
@@ -495,11 +432,8 @@ mod tests {
             for (column, cell) in columns.iter().zip(record.iter()).skip(4) {
                 let option = DeidOption::from_name(&column.replace('_', "-"))
                     .unwrap_or_else(|| panic!("unknown option column {column}"));
-                let embedded_cell = embedded
-                    .options
-                    .iter()
-                    .find(|(o, _, _)| *o == option)
-                    .map_or("", |(_, code, _)| code.as_str());
+                let embedded_cell =
+                    embedded.options.iter().find(|(o, _, _)| *o == option).map_or("", |(_, code, _)| code.as_str());
                 assert_eq!(embedded_cell, cell, "line {line}: column {column}");
             }
             count += 1;

@@ -29,25 +29,13 @@ fn builtin_basic_loads() {
     assert_eq!(p.name(), "basic");
     assert!(p.options().is_empty());
     assert!(!p.strict());
-    assert_eq!(
-        p.date_shift(),
-        DateShiftPolicy {
-            max_days: 365,
-            keep_weekday: false
-        }
-    );
+    assert_eq!(p.date_shift(), DateShiftPolicy { max_days: 365, keep_weekday: false });
 }
 
 #[test]
 fn unknown_builtin_name_is_an_error() {
-    assert!(matches!(
-        Profile::load("research"),
-        Err(ProfileError::FindBuiltin { .. })
-    ));
-    assert!(matches!(
-        Profile::builtin("strict"),
-        Err(ProfileError::FindBuiltin { .. })
-    ));
+    assert!(matches!(Profile::load("research"), Err(ProfileError::FindBuiltin { .. })));
+    assert!(matches!(Profile::builtin("strict"), Err(ProfileError::FindBuiltin { .. })));
 }
 
 #[test]
@@ -80,27 +68,15 @@ fn each_option_flips_its_rows() {
         (RetainDeviceIdentity, Tag(0x0018, 0x1000), Action::Keep),
         (RetainDeviceIdentity, Tag(0x0008, 0x0055), Action::Clean),
         (RetainInstitutionIdentity, Tag(0x0008, 0x0080), Action::Keep),
-        (
-            RetainPatientCharacteristics,
-            Tag(0x0010, 0x1010),
-            Action::Keep,
-        ),
+        (RetainPatientCharacteristics, Tag(0x0010, 0x1010), Action::Keep),
         (CleanStructuredContent, Tag(0x0040, 0x0555), Action::Clean),
         (CleanGraphics, Tag(0x6000, 0x3000), Action::Clean),
     ];
     for (option, tag, action) in cases {
         let rules = with(&[option]);
-        assert_eq!(
-            rules.rule(tag),
-            &r(action, RuleSource::Option(option)),
-            "{option} {tag}"
-        );
+        assert_eq!(rules.rule(tag), &r(action, RuleSource::Option(option)), "{option} {tag}");
         // The same option leaves a row without a cell for it alone.
-        assert_eq!(
-            rules.rule(Tag(0x0008, 0x0050)).source,
-            RuleSource::Basic,
-            "{option}"
-        );
+        assert_eq!(rules.rule(Tag(0x0008, 0x0050)).source, RuleSource::Basic, "{option}");
     }
 }
 
@@ -109,85 +85,46 @@ fn clean_beats_keep_between_options() {
     use DeidOption::*;
     let tag = Tag(0x0018, 0x1200); // Date of Last Calibration: device K, full dates K, modified C
     assert_eq!(with(&[RetainDeviceIdentity]).rule(tag).action, Action::Keep);
-    for options in [
-        [RetainDeviceIdentity, RetainLongModifiedDates],
-        [RetainLongModifiedDates, RetainDeviceIdentity],
-    ] {
-        assert_eq!(
-            with(&options).rule(tag),
-            &r(Action::Clean, RuleSource::Option(RetainLongModifiedDates))
-        );
+    for options in [[RetainDeviceIdentity, RetainLongModifiedDates], [RetainLongModifiedDates, RetainDeviceIdentity]] {
+        assert_eq!(with(&options).rule(tag), &r(Action::Clean, RuleSource::Option(RetainLongModifiedDates)));
     }
 }
 
 #[test]
 fn pixel_options_change_no_attribute_rule() {
     let plain = basic().compile().rows();
-    let rules = with(&[
-        DeidOption::CleanPixelData,
-        DeidOption::CleanRecognizableVisualFeatures,
-    ]);
+    let rules = with(&[DeidOption::CleanPixelData, DeidOption::CleanRecognizableVisualFeatures]);
     assert!(rules.options().contains(&DeidOption::CleanPixelData));
     assert_eq!(rules.rows(), plain);
 }
 
 #[test]
 fn policy_pseudonymizes_patient_id_and_name_whatever_the_options() {
-    let rules = with(&[
-        DeidOption::RetainPatientCharacteristics,
-        DeidOption::RetainUids,
-    ]);
+    let rules = with(&[DeidOption::RetainPatientCharacteristics, DeidOption::RetainUids]);
     for tag in [tags::PATIENT_ID, tags::PATIENT_NAME] {
-        assert_eq!(
-            rules.rule(tag),
-            &r(Action::Pseudonymize, RuleSource::Policy)
-        );
+        assert_eq!(rules.rule(tag), &r(Action::Pseudonymize, RuleSource::Policy));
     }
-    assert_eq!(
-        rules.rule(tags::ENCRYPTED_ATTRIBUTES_SEQUENCE),
-        &r(Action::Remove, RuleSource::Policy)
-    );
+    assert_eq!(rules.rule(tags::ENCRYPTED_ATTRIBUTES_SEQUENCE), &r(Action::Remove, RuleSource::Policy));
 }
 
 #[test]
 fn signatures_and_padding_are_removed() {
     let rules = basic().compile();
-    assert_eq!(
-        rules.rule(Tag(0x4FFE, 0x0001)),
-        &r(Action::Remove, RuleSource::Structural)
-    );
-    assert_eq!(
-        rules.rule(Tag(0xFFFA, 0xFFFA)),
-        &r(Action::Remove, RuleSource::Basic)
-    );
-    assert_eq!(
-        rules.rule(Tag(0xFFFC, 0xFFFC)),
-        &r(Action::Remove, RuleSource::Basic)
-    );
+    assert_eq!(rules.rule(Tag(0x4FFE, 0x0001)), &r(Action::Remove, RuleSource::Structural));
+    assert_eq!(rules.rule(Tag(0xFFFA, 0xFFFA)), &r(Action::Remove, RuleSource::Basic));
+    assert_eq!(rules.rule(Tag(0xFFFC, 0xFFFC)), &r(Action::Remove, RuleSource::Basic));
 }
 
 #[test]
 fn masked_rows_apply_to_every_repeating_group() {
     let rules = basic().compile();
     for g in [0x6000, 0x6002, 0x601E] {
-        assert_eq!(
-            rules.rule(Tag(g, 0x3000)),
-            &r(Action::Remove, RuleSource::Basic)
-        );
-        assert_eq!(
-            rules.rule(Tag(g, 0x4000)),
-            &r(Action::Remove, RuleSource::Basic)
-        );
+        assert_eq!(rules.rule(Tag(g, 0x3000)), &r(Action::Remove, RuleSource::Basic));
+        assert_eq!(rules.rule(Tag(g, 0x4000)), &r(Action::Remove, RuleSource::Basic));
     }
     for g in [0x5000, 0x5010, 0x501E] {
-        assert_eq!(
-            rules.rule(Tag(g, 0x0005)),
-            &r(Action::Remove, RuleSource::Basic)
-        );
-        assert_eq!(
-            rules.rule(Tag(g, 0x3000)),
-            &r(Action::Remove, RuleSource::Basic)
-        );
+        assert_eq!(rules.rule(Tag(g, 0x0005)), &r(Action::Remove, RuleSource::Basic));
+        assert_eq!(rules.rule(Tag(g, 0x3000)), &r(Action::Remove, RuleSource::Basic));
     }
 }
 
@@ -195,20 +132,14 @@ fn masked_rows_apply_to_every_repeating_group() {
 fn overlay_group_follows_removed_overlay_data() {
     let rules = basic().compile();
     for element in [0x0010, 0x0011, 0x0022, 0x1500] {
-        assert_eq!(
-            rules.rule(Tag(0x6002, element)),
-            &r(Action::Remove, RuleSource::Structural)
-        );
+        assert_eq!(rules.rule(Tag(0x6002, element)), &r(Action::Remove, RuleSource::Structural));
     }
 }
 
 #[test]
 fn overlay_group_stays_when_overlay_data_stays() {
     let rules = with(&[DeidOption::CleanGraphics]);
-    assert_eq!(
-        rules.rule(Tag(0x6002, 0x0010)),
-        &r(Action::Keep, RuleSource::Unlisted)
-    );
+    assert_eq!(rules.rule(Tag(0x6002, 0x0010)), &r(Action::Keep, RuleSource::Unlisted));
     // An override keeping one group's Overlay Data keeps that group only.
     let rules = user("[overrides]\n\"(6000,3000)\" = \"keep\"\n").compile();
     assert_eq!(rules.rule(Tag(0x6000, 0x0010)).action, Action::Keep);
@@ -221,87 +152,44 @@ fn strict_mode_keeps_the_overlay_elements_needed_to_decode_kept_overlays() {
     p.add_options([DeidOption::CleanGraphics]).unwrap();
     p.set_strict(true);
     let rules = p.compile();
-    assert_eq!(
-        rules.rule(Tag(0x6000, 0x0010)),
-        &r(Action::Keep, RuleSource::Structural)
-    );
+    assert_eq!(rules.rule(Tag(0x6000, 0x0010)), &r(Action::Keep, RuleSource::Structural));
     assert_eq!(rules.rule(Tag(0x6000, 0x3000)).action, Action::Clean);
     // Overlay Description is free text: strict removes it.
-    assert_eq!(
-        rules.rule(Tag(0x6000, 0x0022)),
-        &r(Action::Remove, RuleSource::Strict)
-    );
+    assert_eq!(rules.rule(Tag(0x6000, 0x0022)), &r(Action::Remove, RuleSource::Strict));
 }
 
 #[test]
 fn repeating_groups_outside_the_standard_range_are_removed() {
     let rules = basic().compile();
-    assert_eq!(
-        rules.rule(Tag(0x6020, 0x3000)),
-        &r(Action::Remove, RuleSource::Unknown)
-    );
-    assert_eq!(
-        rules.rule(Tag(0x50FE, 0x0005)),
-        &r(Action::Remove, RuleSource::Unknown)
-    );
+    assert_eq!(rules.rule(Tag(0x6020, 0x3000)), &r(Action::Remove, RuleSource::Unknown));
+    assert_eq!(rules.rule(Tag(0x50FE, 0x0005)), &r(Action::Remove, RuleSource::Unknown));
 }
 
 #[test]
 fn group_lengths_are_removed_except_file_meta() {
     let rules = basic().compile();
-    for tag in [
-        Tag(0x0008, 0x0000),
-        Tag(0x0010, 0x0000),
-        Tag(0x6000, 0x0000),
-        Tag(0x0009, 0x0000),
-    ] {
-        assert_eq!(
-            rules.rule(tag),
-            &r(Action::Remove, RuleSource::Structural),
-            "{tag}"
-        );
+    for tag in [Tag(0x0008, 0x0000), Tag(0x0010, 0x0000), Tag(0x6000, 0x0000), Tag(0x0009, 0x0000)] {
+        assert_eq!(rules.rule(tag), &r(Action::Remove, RuleSource::Structural), "{tag}");
     }
-    assert_eq!(
-        rules.rule(Tag(0x0002, 0x0000)),
-        &r(Action::Keep, RuleSource::Structural)
-    );
+    assert_eq!(rules.rule(Tag(0x0002, 0x0000)), &r(Action::Keep, RuleSource::Structural));
 }
 
 #[test]
 fn file_meta_keeps_encoding_elements_only() {
     let rules = basic().compile();
-    assert_eq!(
-        rules.rule(tags::TRANSFER_SYNTAX_UID),
-        &r(Action::Keep, RuleSource::Structural)
-    );
-    assert_eq!(
-        rules.rule(Tag(0x0002, 0x0003)),
-        &r(Action::ReplaceUid, RuleSource::Basic)
-    );
+    assert_eq!(rules.rule(tags::TRANSFER_SYNTAX_UID), &r(Action::Keep, RuleSource::Structural));
+    assert_eq!(rules.rule(Tag(0x0002, 0x0003)), &r(Action::ReplaceUid, RuleSource::Basic));
     for tag in [Tag(0x0002, 0x0016), Tag(0x0002, 0x0102)] {
-        assert_eq!(
-            rules.rule(tag),
-            &r(Action::Remove, RuleSource::Structural),
-            "{tag}"
-        );
+        assert_eq!(rules.rule(tag), &r(Action::Remove, RuleSource::Structural), "{tag}");
     }
 }
 
 #[test]
 fn unlisted_standard_attribute_is_kept_and_unknown_one_removed() {
     let rules = basic().compile();
-    assert_eq!(
-        rules.rule(tags::KVP),
-        &r(Action::Keep, RuleSource::Unlisted)
-    );
-    assert_eq!(
-        rules.rule(tags::ROWS),
-        &r(Action::Keep, RuleSource::Unlisted)
-    );
-    assert_eq!(
-        rules.rule(Tag(0x0018, 0xFFF0)),
-        &r(Action::Remove, RuleSource::Unknown)
-    );
+    assert_eq!(rules.rule(tags::KVP), &r(Action::Keep, RuleSource::Unlisted));
+    assert_eq!(rules.rule(tags::ROWS), &r(Action::Keep, RuleSource::Unlisted));
+    assert_eq!(rules.rule(Tag(0x0018, 0xFFF0)), &r(Action::Remove, RuleSource::Unknown));
 }
 
 #[test]
@@ -310,45 +198,21 @@ fn strict_mode_removes_unlisted_and_keeps_allow_listed() {
     p.set_strict(true);
     let rules = p.compile();
     assert!(rules.strict());
-    assert_eq!(
-        rules.rule(tags::KVP),
-        &r(Action::Remove, RuleSource::Strict)
-    );
+    assert_eq!(rules.rule(tags::KVP), &r(Action::Remove, RuleSource::Strict));
     assert_eq!(rules.rule(tags::ROWS), &r(Action::Keep, RuleSource::Policy));
-    assert_eq!(
-        rules.rule(tags::PIXEL_DATA),
-        &r(Action::Keep, RuleSource::Policy)
-    );
-    assert_eq!(
-        rules.rule(Tag(0x0018, 0xFFF0)),
-        &r(Action::Remove, RuleSource::Strict)
-    );
+    assert_eq!(rules.rule(tags::PIXEL_DATA), &r(Action::Keep, RuleSource::Policy));
+    assert_eq!(rules.rule(Tag(0x0018, 0xFFF0)), &r(Action::Remove, RuleSource::Strict));
     // Listed attributes keep their table (or policy) action.
-    assert_eq!(
-        rules.rule(tags::ACCESSION_NUMBER),
-        &r(Action::Empty, RuleSource::Basic)
-    );
-    assert_eq!(
-        rules.rule(tags::SOP_INSTANCE_UID),
-        &r(Action::ReplaceUid, RuleSource::Basic)
-    );
-    assert_eq!(
-        rules.rule(tags::PATIENT_ID),
-        &r(Action::Pseudonymize, RuleSource::Policy)
-    );
+    assert_eq!(rules.rule(tags::ACCESSION_NUMBER), &r(Action::Empty, RuleSource::Basic));
+    assert_eq!(rules.rule(tags::SOP_INSTANCE_UID), &r(Action::ReplaceUid, RuleSource::Basic));
+    assert_eq!(rules.rule(tags::PATIENT_ID), &r(Action::Pseudonymize, RuleSource::Policy));
 }
 
 #[test]
 fn strict_mode_override_keeps_an_unlisted_attribute() {
     let rules = user("strict = true\n[overrides]\nKVP = \"keep\"\n").compile();
-    assert_eq!(
-        rules.rule(tags::KVP),
-        &r(Action::Keep, RuleSource::Override)
-    );
-    assert_eq!(
-        rules.rule(tags::BODY_PART_EXAMINED),
-        &r(Action::Remove, RuleSource::Strict)
-    );
+    assert_eq!(rules.rule(tags::KVP), &r(Action::Keep, RuleSource::Override));
+    assert_eq!(rules.rule(tags::BODY_PART_EXAMINED), &r(Action::Remove, RuleSource::Strict));
 }
 
 #[test]
@@ -357,30 +221,15 @@ fn safe_private_attribute_needs_the_option() {
     let creator = Some("Philips PET Private Group");
     let element = Tag(0x7053, 0x1000);
     let plain = basic().compile();
-    assert_eq!(
-        plain.private_rule(element, creator),
-        &r(Action::Remove, RuleSource::Private)
-    );
+    assert_eq!(plain.private_rule(element, creator), &r(Action::Remove, RuleSource::Private));
     let rules = with(&[DeidOption::RetainSafePrivate]);
-    let keep = r(
-        Action::Keep,
-        RuleSource::Option(DeidOption::RetainSafePrivate),
-    );
+    let keep = r(Action::Keep, RuleSource::Option(DeidOption::RetainSafePrivate));
     assert_eq!(rules.private_rule(element, creator), &keep);
     // Any block, trailing padding in the creator value.
-    assert_eq!(
-        rules.private_rule(Tag(0x7053, 0x1200), Some("Philips PET Private Group ")),
-        &keep
-    );
+    assert_eq!(rules.private_rule(Tag(0x7053, 0x1200), Some("Philips PET Private Group ")), &keep);
     // Its creator element stays, as PS3.15 E.3.10 requires.
-    assert_eq!(
-        rules.private_rule(Tag(0x7053, 0x0010), creator).action,
-        Action::Keep
-    );
-    assert_eq!(
-        plain.private_rule(Tag(0x7053, 0x0010), creator).action,
-        Action::Remove
-    );
+    assert_eq!(rules.private_rule(Tag(0x7053, 0x0010), creator).action, Action::Keep);
+    assert_eq!(plain.private_rule(Tag(0x7053, 0x0010), creator).action, Action::Remove);
     // Not listed: other offset, other group, other creator, no creator.
     for (tag, c) in [
         (Tag(0x7053, 0x1001), creator),
@@ -388,11 +237,7 @@ fn safe_private_attribute_needs_the_option() {
         (element, Some("PHILIPS PET PRIVATE GROUP")),
         (element, None),
     ] {
-        assert_eq!(
-            rules.private_rule(tag, c).action,
-            Action::Remove,
-            "{tag} {c:?}"
-        );
+        assert_eq!(rules.private_rule(tag, c).action, Action::Remove, "{tag} {c:?}");
     }
 }
 
@@ -400,36 +245,16 @@ fn safe_private_attribute_needs_the_option() {
 fn kept_private_creator_keeps_all_its_elements() {
     let rules = user("keep_private_creators = [\"SIEMENS CSA HEADER\"]\n").compile();
     let csa = Some("SIEMENS CSA HEADER");
-    assert_eq!(
-        rules.private_rule(Tag(0x0029, 0x1010), csa),
-        &r(Action::Keep, RuleSource::Private)
-    );
-    assert_eq!(
-        rules.private_rule(Tag(0x0029, 0x0010), csa).action,
-        Action::Keep
-    );
-    assert_eq!(
-        rules
-            .private_rule(Tag(0x0029, 0x1010), Some("SIEMENS MEDCOM HEADER"))
-            .action,
-        Action::Remove
-    );
+    assert_eq!(rules.private_rule(Tag(0x0029, 0x1010), csa), &r(Action::Keep, RuleSource::Private));
+    assert_eq!(rules.private_rule(Tag(0x0029, 0x0010), csa).action, Action::Keep);
+    assert_eq!(rules.private_rule(Tag(0x0029, 0x1010), Some("SIEMENS MEDCOM HEADER")).action, Action::Remove);
 }
 
 #[test]
 fn private_elements_pep_57_forbidden_positions_are_removed() {
     let rules = user("keep_private_creators = [\"X\"]\n").compile();
-    for tag in [
-        Tag(0x0029, 0x0005),
-        Tag(0x0029, 0x0100),
-        Tag(0x0001, 0x1010),
-        Tag(0xFFFF, 0x1010),
-    ] {
-        assert_eq!(
-            rules.private_rule(tag, Some("X")).action,
-            Action::Remove,
-            "{tag}"
-        );
+    for tag in [Tag(0x0029, 0x0005), Tag(0x0029, 0x0100), Tag(0x0001, 0x1010), Tag(0xFFFF, 0x1010)] {
+        assert_eq!(rules.private_rule(tag, Some("X")).action, Action::Remove, "{tag}");
     }
 }
 
@@ -440,19 +265,10 @@ fn private_override_applies_by_creator_and_offset() {
     let keep = r(Action::Keep, RuleSource::Override);
     assert_eq!(rules.private_rule(Tag(0x0009, 0x1004), ge), &keep);
     assert_eq!(rules.private_rule(Tag(0x0009, 0x1104), ge), &keep);
-    assert_eq!(
-        rules.private_rule(Tag(0x0009, 0x1005), ge).action,
-        Action::Remove
-    );
-    assert_eq!(
-        rules.private_rule(Tag(0x0009, 0x1004), None).action,
-        Action::Remove
-    );
+    assert_eq!(rules.private_rule(Tag(0x0009, 0x1005), ge).action, Action::Remove);
+    assert_eq!(rules.private_rule(Tag(0x0009, 0x1004), None).action, Action::Remove);
     // rule() on a private tag knows no creator: removed.
-    assert_eq!(
-        rules.rule(Tag(0x0009, 0x1004)),
-        &r(Action::Remove, RuleSource::Private)
-    );
+    assert_eq!(rules.rule(Tag(0x0009, 0x1004)), &r(Action::Remove, RuleSource::Private));
 }
 
 #[test]
@@ -460,14 +276,8 @@ fn private_override_beats_safe_private_and_kept_creator() {
     let text = "options = [\"retain-safe-private\"]\nkeep_private_creators = [\"Philips PET Private Group\"]\n[overrides]\n'(7053,\"Philips PET Private Group\",00)' = \"remove\"\n";
     let rules = user(text).compile();
     let c = Some("Philips PET Private Group");
-    assert_eq!(
-        rules.private_rule(Tag(0x7053, 0x1000), c),
-        &r(Action::Remove, RuleSource::Override)
-    );
-    assert_eq!(
-        rules.private_rule(Tag(0x7053, 0x1009), c).action,
-        Action::Keep
-    );
+    assert_eq!(rules.private_rule(Tag(0x7053, 0x1000), c), &r(Action::Remove, RuleSource::Override));
+    assert_eq!(rules.private_rule(Tag(0x7053, 0x1009), c).action, Action::Keep);
 }
 
 #[test]
@@ -482,92 +292,47 @@ PatientName = "empty"
 "#;
     let rules = user(text).compile();
     let o = RuleSource::Override;
-    assert_eq!(
-        rules.rule(tags::STUDY_DESCRIPTION),
-        &r(Action::Keep, o.clone())
-    );
+    assert_eq!(rules.rule(tags::STUDY_DESCRIPTION), &r(Action::Keep, o.clone()));
     assert_eq!(rules.rule(tags::PATIENT_AGE), &r(Action::Keep, o.clone()));
-    assert_eq!(
-        rules.rule(tags::INSTITUTION_NAME),
-        &r(Action::Replace("RESEARCH HOSPITAL".into()), o.clone())
-    );
+    assert_eq!(rules.rule(tags::INSTITUTION_NAME), &r(Action::Replace("RESEARCH HOSPITAL".into()), o.clone()));
     assert_eq!(rules.rule(tags::PATIENT_NAME), &r(Action::Empty, o));
     assert_eq!(rules.rule(tags::STUDY_DATE).action, Action::Clean);
 }
 
 #[test]
 fn user_profile_settings_apply() {
-    let p = user(
-        "strict = true\noptions = [\"retain-uids\"]\n[date_shift]\nmax_days = 180\nkeep_weekday = true\n",
-    );
+    let p = user("strict = true\noptions = [\"retain-uids\"]\n[date_shift]\nmax_days = 180\nkeep_weekday = true\n");
     assert_eq!(p.name(), "test");
     assert!(p.strict());
     assert!(p.options().contains(&DeidOption::RetainUids));
-    assert_eq!(
-        p.date_shift(),
-        DateShiftPolicy {
-            max_days: 180,
-            keep_weekday: true
-        }
-    );
+    assert_eq!(p.date_shift(), DateShiftPolicy { max_days: 180, keep_weekday: true });
     let partial = user("[date_shift]\nmax_days = 30\n");
-    assert_eq!(
-        partial.date_shift(),
-        DateShiftPolicy {
-            max_days: 30,
-            keep_weekday: false
-        }
-    );
+    assert_eq!(partial.date_shift(), DateShiftPolicy { max_days: 30, keep_weekday: false });
     let mut p = basic();
-    p.set_date_shift(DateShiftPolicy {
-        max_days: 14,
-        keep_weekday: true,
-    });
-    assert_eq!(
-        p.compile().date_shift(),
-        DateShiftPolicy {
-            max_days: 14,
-            keep_weekday: true
-        }
-    );
+    p.set_date_shift(DateShiftPolicy { max_days: 14, keep_weekday: true });
+    assert_eq!(p.compile().date_shift(), DateShiftPolicy { max_days: 14, keep_weekday: true });
 }
 
 #[test]
 fn both_temporal_options_are_an_error() {
     let text = "options = [\"retain-long-full-dates\", \"retain-long-modified-dates\"]\n";
-    assert!(matches!(
-        Profile::from_toml_str(text, "t.toml"),
-        Err(ProfileError::ValidateProfile { .. })
-    ));
+    assert!(matches!(Profile::from_toml_str(text, "t.toml"), Err(ProfileError::ValidateProfile { .. })));
     let mut p = user("options = [\"retain-long-full-dates\"]\n");
-    let e = p
-        .add_options([DeidOption::RetainLongModifiedDates])
-        .unwrap_err();
+    let e = p.add_options([DeidOption::RetainLongModifiedDates]).unwrap_err();
     assert!(matches!(e, ProfileError::CombineOptions { .. }));
     assert!(e.to_string().contains("mutually exclusive"));
-    assert!(
-        !p.options().contains(&DeidOption::RetainLongModifiedDates),
-        "unchanged on error"
-    );
+    assert!(!p.options().contains(&DeidOption::RetainLongModifiedDates), "unchanged on error");
 }
 
 #[test]
 fn unknown_top_level_key_is_an_error() {
     let e = Profile::from_toml_str("extends = \"basic\"\nstric = true\n", "p.toml").unwrap_err();
-    let ProfileError::ValidateProfile {
-        origin,
-        diagnostics,
-    } = &e
-    else {
+    let ProfileError::ValidateProfile { origin, diagnostics } = &e else {
         panic!("unexpected error {e}");
     };
     assert_eq!(origin, "p.toml");
     assert_eq!(diagnostics[0].line, 2);
-    assert!(
-        e.to_string()
-            .starts_with("profile p.toml is not valid: line 2"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("profile p.toml is not valid: line 2"), "{e}");
 }
 
 #[test]
@@ -580,10 +345,8 @@ fn check_reports_problems_with_line_numbers() {
     )
     .unwrap();
     let diagnostics = check(&path).unwrap();
-    let got: Vec<(usize, usize, bool)> = diagnostics
-        .iter()
-        .map(|d| (d.line, d.column, d.message.contains("unknown")))
-        .collect();
+    let got: Vec<(usize, usize, bool)> =
+        diagnostics.iter().map(|d| (d.line, d.column, d.message.contains("unknown"))).collect();
     assert_eq!(got, vec![(5, 1, true), (6, 19, true)], "{diagnostics:?}");
     assert!(diagnostics[0].message.contains("keyword"));
     assert!(diagnostics[1].message.contains("action"));
@@ -596,10 +359,7 @@ fn check_accepts_a_valid_profile_and_reports_unreadable_files() {
     std::fs::write(&path, "options = [\"retain-uids\"]\n").unwrap();
     assert_eq!(check(&path).unwrap(), vec![]);
     let missing = dir.path().join("missing.toml");
-    assert!(matches!(
-        check(&missing),
-        Err(ProfileError::ReadProfile { .. })
-    ));
+    assert!(matches!(check(&missing), Err(ProfileError::ReadProfile { .. })));
 }
 
 #[test]
@@ -611,10 +371,7 @@ fn load_reads_a_user_profile_path() {
     assert_eq!(p.name(), "research");
     assert!(p.options().contains(&DeidOption::RetainUids));
     let missing = dir.path().join("missing.toml");
-    assert!(matches!(
-        Profile::load(missing.to_str().unwrap()),
-        Err(ProfileError::ReadProfile { .. })
-    ));
+    assert!(matches!(Profile::load(missing.to_str().unwrap()), Err(ProfileError::ReadProfile { .. })));
 }
 
 #[test]
@@ -628,22 +385,13 @@ fn sha256_changes_with_options_strict_and_user_text() {
     let mut c = basic();
     c.set_strict(true);
     assert_ne!(a.sha256(), c.sha256());
-    assert_ne!(
-        user("strict = false\n").sha256(),
-        user("strict = false \n").sha256()
-    );
+    assert_ne!(user("strict = false\n").sha256(), user("strict = false \n").sha256());
 }
 
 #[test]
 fn method_code_reads_cid_7050() {
-    assert_eq!(
-        method_code(None),
-        ("113100", "Basic Application Confidentiality Profile")
-    );
-    assert_eq!(
-        method_code(Some(DeidOption::RetainUids)),
-        ("113110", "Retain UIDs Option")
-    );
+    assert_eq!(method_code(None), ("113100", "Basic Application Confidentiality Profile"));
+    assert_eq!(method_code(Some(DeidOption::RetainUids)), ("113110", "Retain UIDs Option"));
     assert_eq!(
         method_code(Some(DeidOption::RetainInstitutionIdentity)),
         ("113112", "Retain Institution Identity Option")
@@ -657,27 +405,16 @@ fn method_code_reads_cid_7050() {
 fn rows_list_table_policy_and_overrides_in_tag_order() {
     let text = "options = [\"retain-safe-private\"]\nkeep_private_creators = [\"SIEMENS CSA HEADER\"]\n[overrides]\nInstitutionName = { replace = \"SECRET-NAME\" }\n";
     let rows = user(text).compile().rows();
-    let find = |tag: &str| {
-        rows.iter()
-            .find(|r| r.tag == tag)
-            .unwrap_or_else(|| panic!("{tag}"))
-    };
+    let find = |tag: &str| rows.iter().find(|r| r.tag == tag).unwrap_or_else(|| panic!("{tag}"));
     let accession = find("(0008,0050)");
     assert_eq!(
-        (
-            accession.name.as_str(),
-            accession.action.as_str(),
-            accession.source.as_str()
-        ),
+        (accession.name.as_str(), accession.action.as_str(), accession.source.as_str()),
         ("Accession Number", "Z", "basic")
     );
     assert_eq!(find("(0010,0020)").action, "pseudonymize");
     assert_eq!(find("(0010,0020)").name, "Patient ID");
     let institution = find("(0008,0080)");
-    assert_eq!(
-        (institution.action.as_str(), institution.source.as_str()),
-        ("replace", "override")
-    );
+    assert_eq!((institution.action.as_str(), institution.source.as_str()), ("replace", "override"));
     assert!(rows.iter().all(|r| !r.action.contains("SECRET")));
     assert_eq!(find("(60xx,3000)").action, "X");
     assert_eq!(find("(60xx,eeee)").source, "structural");
@@ -687,25 +424,12 @@ fn rows_list_table_policy_and_overrides_in_tag_order() {
     assert_eq!(find("(gggg,\"SIEMENS CSA HEADER\",xx)").action, "K");
     assert_eq!(find("(gggg,0000)").action, "X");
     // Standard rows are sorted by tag.
-    let standard: Vec<&RuleRow> = rows
-        .iter()
-        .take_while(|r| !r.tag.contains("gggg"))
-        .collect();
+    let standard: Vec<&RuleRow> = rows.iter().take_while(|r| !r.tag.contains("gggg")).collect();
     assert!(standard.len() > 600);
     // Open digits sort as 0, except a whole-group row, which comes after the group's elements.
-    let key = |r: &RuleRow| {
-        r.tag
-            .replace("xxxx", "FFFF")
-            .replace("eeee", "FFFF")
-            .replace('x', "0")
-    };
+    let key = |r: &RuleRow| r.tag.replace("xxxx", "FFFF").replace("eeee", "FFFF").replace('x', "0");
     for w in standard.windows(2) {
-        assert!(
-            key(w[0]) <= key(w[1]),
-            "not in tag order: {} before {}",
-            w[0].tag,
-            w[1].tag
-        );
+        assert!(key(w[0]) <= key(w[1]), "not in tag order: {} before {}", w[0].tag, w[1].tag);
     }
 }
 
@@ -713,10 +437,7 @@ fn rows_list_table_policy_and_overrides_in_tag_order() {
 fn action_codes_and_sources_display_for_the_audit() {
     assert_eq!(Action::Replace("X".into()).to_string(), "replace");
     assert_eq!(Action::Conditional(Conditional::XZU).to_string(), "X/Z/U*");
-    assert_eq!(
-        RuleSource::Option(DeidOption::RetainUids).to_string(),
-        "option retain-uids"
-    );
+    assert_eq!(RuleSource::Option(DeidOption::RetainUids).to_string(), "option retain-uids");
 }
 
 #[test]

@@ -1,0 +1,398 @@
+//! The audit log: one JSON line per input in `OUT/kamei-audit.jsonl`, and the run settings in
+//! `OUT/kamei-run.json`.
+//!
+//! The audit is data, not logging: it is what a data center shows to prove what was done. Each
+//! record names its input by content hash (SHA-256), never by path, and lists the actions taken
+//! by tag, the outcome, the profile and options; it holds no value from any file. Records carry
+//! no time or machine, so the same input gives the same record on every machine: N shards' logs
+//! together equal one whole run's log. After a run the log is compacted (latest record per input,
+//! sorted by hash), which also removes a torn last line left by a killed run.
+//!
+//! With `--shard I/N` each shard writes its own `kamei-audit.shard-000I-of-000N.jsonl`, so
+//! shards on different machines never write the same file.
+
+use serde::{Deserialize, Serialize};
+use snafu::{ResultExt, Snafu};
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The audit file name for an unsharded run.
+pub const AUDIT_FILE: &str = "kamei-audit.jsonl";
+/// The run settings file name.
+pub const RUN_FILE: &str = "kamei-run.json";
+
+/// Errors of the audit files.
+#[derive(Debug, Snafu)]
+#[non_exhaustive]
+pub enum Error {
+    /// The audit or settings file could not be written.
+    #[snafu(display("could not write {}", path.display()))]
+    WriteAudit {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The audit or settings file could not be read.
+    #[snafu(display("could not read {}", path.display()))]
+    ReadAudit {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The output folder was written with other settings.
+    #[snafu(display(
+        "{} was written with other settings ({what} differs); use a new output folder, or the same key, profile and options",
+        path.display()
+    ))]
+    SettingsDiffer {
+        /// The settings file.
+        path: PathBuf,
+        /// Which setting differs.
+        what: String,
+    },
+    /// An anonymized run cannot continue an earlier run.
+    #[snafu(display(
+        "{} holds an earlier anonymized run; its random key is gone, so new outputs would not match. Use a new output folder, or --key to make runs resumable",
+        path.display()
+    ))]
+    AnonymizedResume {
+        /// The output folder.
+        path: PathBuf,
+    },
+}
+
+/// Result type of this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How one input ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// De-identified and written.
+    Written,
+    /// De-identified; a file with exactly the same bytes was already at the output path (an
+    /// earlier run, or the same content at two input paths).
+    Present,
+    /// Not processed because it is not DICOM (or is a DICOMDIR); `reason` says which.
+    Skipped,
+    /// Could not be processed; `reason` says why. Nothing was written for it.
+    Failed,
+}
+
+/// How many times an action was applied to a tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionCount {
+    /// The tag, `(GGGG,EEEE)`; private elements as `(GGGG,xxEE)`.
+    pub tag: String,
+    /// The action: remove, empty, dummy, clean, uid, pseudonymize, shift-date, replace,
+    /// keep-private.
+    pub action: String,
+    /// How many elements (at any depth).
+    pub count: u32,
+}
+
+/// One audit record. Documented as a public format: see README "Audit log".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// SHA-256 of the input's bytes (lower-case hex); absent for an entry that could not be read.
+    pub input_sha256: Option<String>,
+    /// Input size in bytes.
+    pub input_bytes: u64,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why it was skipped or failed (no values, no paths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The output path relative to the output folder, with `/` separators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// SOP Class UID of the input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sop_class_uid: Option<String>,
+    /// Modality of the input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modality: Option<String>,
+    /// Transfer syntax UID of the input (and output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_syntax: Option<String>,
+    /// What the header says about burned-in annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burned_in: Option<String>,
+    /// Actions taken, by tag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionCount>,
+    /// Decisions worth recording (tags only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Profile name.
+    pub profile: String,
+    /// Digest of the profile sources.
+    pub profile_sha256: String,
+    /// Options in effect.
+    pub options: Vec<String>,
+    /// `pseudonymized` (a key was given) or `anonymized`.
+    pub mode: String,
+    /// kamei version.
+    pub kamei_version: String,
+}
+
+/// The settings that determine output bytes; an output folder holds outputs of one setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// kamei version.
+    pub kamei_version: String,
+    /// `pseudonymized` or `anonymized`.
+    pub mode: String,
+    /// Fingerprint of the key (pseudonymized mode), never the key.
+    pub key_fingerprint: Option<String>,
+    /// Profile name.
+    pub profile: String,
+    /// Digest of the profile sources (covers options, strict mode and date shift settings).
+    pub profile_sha256: String,
+    /// Options in effect.
+    pub options: Vec<String>,
+    /// Output layout.
+    pub layout: String,
+}
+
+impl RunSettings {
+    /// Record these settings in `out`, or check them against the ones already there.
+    ///
+    /// # Errors
+    /// [`Error::AnonymizedResume`] if `out` holds a run and this one is anonymized (or the earlier
+    /// one was); [`Error::SettingsDiffer`] if an earlier run used other settings.
+    pub fn claim(&self, out: &Path) -> Result<()> {
+        let path = out.join(RUN_FILE);
+        let text = serde_json::to_string_pretty(self).expect("settings serialize") + "\n";
+        let mut tmp = tempfile::NamedTempFile::new_in(out).context(WriteAuditSnafu { path: &path })?;
+        tmp.write_all(text.as_bytes()).context(WriteAuditSnafu { path: &path })?;
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.error).context(WriteAuditSnafu { path: &path }),
+        }
+        let existing = fs::read_to_string(&path).context(ReadAuditSnafu { path: &path })?;
+        let earlier: RunSettings = match serde_json::from_str(&existing) {
+            Ok(s) => s,
+            Err(_) => return SettingsDifferSnafu { path, what: "the settings file is unreadable".to_string() }.fail(),
+        };
+        if self.mode == "anonymized" || earlier.mode == "anonymized" {
+            return AnonymizedResumeSnafu { path: out }.fail();
+        }
+        let checks = [
+            ("key", self.key_fingerprint != earlier.key_fingerprint),
+            ("profile", self.profile_sha256 != earlier.profile_sha256 || self.profile != earlier.profile),
+            ("options", self.options != earlier.options),
+            ("layout", self.layout != earlier.layout),
+            ("kamei version", self.kamei_version != earlier.kamei_version),
+        ];
+        match checks.iter().find(|(_, differs)| *differs) {
+            Some((what, _)) => SettingsDifferSnafu { path, what: what.to_string() }.fail(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The audit file of a shard (or of the whole run).
+pub fn audit_file_name(shard: Option<&str>) -> String {
+    match shard {
+        Some(label) => format!("kamei-audit.{label}.jsonl"),
+        None => AUDIT_FILE.to_string(),
+    }
+}
+
+/// Appends records, one flushed line each, from a single thread.
+pub struct AuditWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl AuditWriter {
+    /// Open (append) the audit file.
+    ///
+    /// # Errors
+    /// [`Error::WriteAudit`] if it cannot be opened.
+    pub fn open(path: &Path) -> Result<AuditWriter> {
+        let file = OpenOptions::new().create(true).append(true).open(path).context(WriteAuditSnafu { path })?;
+        Ok(AuditWriter { path: path.to_path_buf(), out: BufWriter::new(file) })
+    }
+
+    /// Append one record and flush it.
+    ///
+    /// # Errors
+    /// [`Error::WriteAudit`] on I/O errors (disk full).
+    pub fn append(&mut self, record: &AuditRecord) -> Result<()> {
+        let line = serde_json::to_string(record).expect("audit records serialize");
+        self.out.write_all(line.as_bytes()).context(WriteAuditSnafu { path: &self.path })?;
+        self.out.write_all(b"\n").context(WriteAuditSnafu { path: &self.path })?;
+        self.out.flush().context(WriteAuditSnafu { path: &self.path })
+    }
+}
+
+/// Read every record of an audit file; a torn or unparseable line is skipped.
+///
+/// # Errors
+/// [`Error::ReadAudit`] if the file exists but cannot be read.
+pub fn read_records(path: &Path) -> Result<Vec<AuditRecord>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).context(ReadAuditSnafu { path }),
+    };
+    let mut out = Vec::new();
+    for line in BufReader::new(file).lines() {
+        let line = line.context(ReadAuditSnafu { path })?;
+        if let Ok(r) = serde_json::from_str::<AuditRecord>(&line) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Inputs already written by earlier runs into `out` (any audit file there): content hash →
+/// output path.
+///
+/// # Errors
+/// [`Error::ReadAudit`] if an audit file cannot be read.
+pub fn done_inputs(out: &Path) -> Result<HashMap<String, String>> {
+    let mut done = HashMap::new();
+    let entries = match fs::read_dir(out) {
+        Ok(rd) => rd,
+        Err(_) => return Ok(done),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("kamei-audit") && name.ends_with(".jsonl")) {
+            continue;
+        }
+        for r in read_records(&entry.path())? {
+            match (r.outcome, r.input_sha256, r.output) {
+                (Outcome::Written | Outcome::Present, Some(h), Some(o)) => {
+                    done.insert(h, o);
+                }
+                (_, Some(h), _) => {
+                    done.remove(&h);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Rewrite an audit file with the latest record per input, sorted by content hash (records of
+/// unreadable entries, which have no hash, last). Atomic: temporary file, then rename.
+///
+/// # Errors
+/// [`Error::ReadAudit`] / [`Error::WriteAudit`].
+pub fn compact(path: &Path) -> Result<usize> {
+    let records = read_records(path)?;
+    let mut latest: HashMap<String, AuditRecord> = HashMap::new();
+    let mut unhashed: Vec<AuditRecord> = Vec::new();
+    for r in records {
+        match &r.input_sha256 {
+            Some(h) => {
+                // One record per content: the same bytes at two input paths share it.
+                latest.insert(h.clone(), r);
+            }
+            None => unhashed.push(r),
+        }
+    }
+    let mut sorted: Vec<AuditRecord> = latest.into_values().collect();
+    sorted.sort_by(|a, b| a.input_sha256.cmp(&b.input_sha256));
+    unhashed.sort_by(|a, b| a.reason.cmp(&b.reason));
+    sorted.extend(unhashed);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).context(WriteAuditSnafu { path })?;
+    {
+        let mut w = BufWriter::new(tmp.as_file_mut());
+        for r in &sorted {
+            let line = serde_json::to_string(r).expect("audit records serialize");
+            w.write_all(line.as_bytes()).and_then(|_| w.write_all(b"\n")).context(WriteAuditSnafu { path })?;
+        }
+        w.flush().context(WriteAuditSnafu { path })?;
+    }
+    tmp.persist(path).map_err(|e| e.error).context(WriteAuditSnafu { path })?;
+    Ok(sorted.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(hash: &str, outcome: Outcome) -> AuditRecord {
+        AuditRecord {
+            input_sha256: Some(hash.to_string()),
+            input_bytes: 1,
+            outcome,
+            reason: None,
+            output: Some(format!("{hash}.dcm")),
+            sop_class_uid: None,
+            modality: None,
+            transfer_syntax: None,
+            burned_in: None,
+            actions: vec![],
+            notes: vec![],
+            profile: "basic".into(),
+            profile_sha256: "x".into(),
+            options: vec![],
+            mode: "pseudonymized".into(),
+            kamei_version: "0".into(),
+        }
+    }
+
+    #[test]
+    fn compact_keeps_latest_record_sorted_and_drops_torn_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        let mut w = AuditWriter::open(&path).unwrap();
+        w.append(&record("bb", Outcome::Failed)).unwrap();
+        w.append(&record("aa", Outcome::Written)).unwrap();
+        w.append(&record("bb", Outcome::Written)).unwrap();
+        drop(w);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"input_sha256\":\"cc\",\"outc").unwrap();
+        assert_eq!(compact(&path).unwrap(), 2);
+        let back = read_records(&path).unwrap();
+        assert_eq!(back.iter().map(|r| r.input_sha256.clone().unwrap()).collect::<Vec<_>>(), ["aa", "bb"]);
+        assert_eq!(back[1].outcome, Outcome::Written);
+    }
+
+    #[test]
+    fn done_inputs_forgets_an_input_that_later_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = AuditWriter::open(&dir.path().join(AUDIT_FILE)).unwrap();
+        w.append(&record("aa", Outcome::Written)).unwrap();
+        w.append(&record("bb", Outcome::Written)).unwrap();
+        w.append(&record("bb", Outcome::Failed)).unwrap();
+        let done = done_inputs(dir.path()).unwrap();
+        assert_eq!(done.get("aa").map(String::as_str), Some("aa.dcm"));
+        assert!(!done.contains_key("bb"));
+    }
+
+    fn settings(mode: &str, key: Option<&str>) -> RunSettings {
+        RunSettings {
+            kamei_version: "0".into(),
+            mode: mode.into(),
+            key_fingerprint: key.map(str::to_string),
+            profile: "basic".into(),
+            profile_sha256: "p".into(),
+            options: vec![],
+            layout: "hierarchy".into(),
+        }
+    }
+
+    #[test]
+    fn settings_must_match_an_earlier_run() {
+        let dir = tempfile::tempdir().unwrap();
+        settings("pseudonymized", Some("k1")).claim(dir.path()).unwrap();
+        settings("pseudonymized", Some("k1")).claim(dir.path()).unwrap();
+        let err = settings("pseudonymized", Some("k2")).claim(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("key differs"), "{err}");
+        assert!(matches!(settings("anonymized", None).claim(dir.path()), Err(Error::AnonymizedResume { .. })));
+    }
+}

@@ -1,0 +1,151 @@
+//! Turn arguments into a validated [`Job`]: load the profile and key, check paths, resolve
+//! defaults. Everything that can fail before a file is walked fails here (exit code 2).
+
+use super::args::{DeidArgs, LayoutArg, ProfileArgs};
+use anyhow::{Context, Result, bail};
+use kamei::layout::Layout;
+use kamei::pipeline::Job;
+use kamei::profile::{DateShiftPolicy, DeidOption, Profile};
+use kamei::pseudo::{PseudonymKey, Pseudonymizer};
+use kamei::read::ReadOptions;
+use kamei::walk::Shard;
+use std::path::{Path, PathBuf};
+
+/// Load a profile with the options and settings given on the command line.
+pub fn profile(args: &ProfileArgs) -> Result<Profile> {
+    let mut profile =
+        Profile::load(&args.profile).with_context(|| format!("could not load profile {}", args.profile))?;
+    let mut options = Vec::new();
+    for name in &args.options {
+        match DeidOption::from_name(name) {
+            Some(o) => options.push(o),
+            None => {
+                let known: Vec<&str> = DeidOption::ALL.iter().map(|o| o.name()).collect();
+                bail!("unknown option {name:?}; the options are: {}", known.join(", "));
+            }
+        }
+    }
+    profile.add_options(options).context("invalid options")?;
+    if args.strict {
+        profile.set_strict(true);
+    }
+    if args.date_shift_max_days.is_some() || args.keep_weekday {
+        let current = profile.date_shift();
+        let max_days = args.date_shift_max_days.unwrap_or(current.max_days);
+        if max_days == 0 {
+            bail!("--date-shift-max-days must be at least 1");
+        }
+        profile.set_date_shift(DateShiftPolicy { max_days, keep_weekday: args.keep_weekday || current.keep_weekday });
+    }
+    Ok(profile)
+}
+
+/// An absolute, lexically normalised path (the file need not exist).
+fn absolute(p: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(p).with_context(|| format!("could not resolve {}", p.display()))?;
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    // Resolve symbolic links in the part that exists.
+    let mut existing = out.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match existing.file_name() {
+            Some(name) => rest.push(name.to_os_string()),
+            None => break,
+        }
+        existing.pop();
+    }
+    let mut resolved = existing.canonicalize().unwrap_or(existing);
+    for name in rest.into_iter().rev() {
+        resolved.push(name);
+    }
+    Ok(resolved)
+}
+
+/// What the CLI needs besides the job.
+pub struct Ui {
+    /// Print nothing but errors.
+    pub quiet: bool,
+    /// Verbosity.
+    pub verbose: u8,
+    /// Name inputs by path.
+    pub show_paths: bool,
+}
+
+/// Build the job for `kamei deid`.
+pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
+    let profile = profile(&args.profile)?;
+    for input in &args.inputs {
+        if !input.exists() {
+            bail!("input {} does not exist", input.display());
+        }
+    }
+    let out = absolute(&args.output)?;
+    for input in &args.inputs {
+        let abs = absolute(input)?;
+        if abs.starts_with(&out) {
+            bail!(
+                "input {} is inside the output folder {}; choose an output folder outside the inputs' trees or beside them",
+                input.display(),
+                out.display()
+            );
+        }
+    }
+    if out.exists() && !out.is_dir() {
+        bail!("output {} exists and is not a folder", out.display());
+    }
+    let date_shift = profile.date_shift();
+    let pseudo = match &args.key {
+        Some(path) => Pseudonymizer::new(&PseudonymKey::read(path)?, date_shift),
+        None => Pseudonymizer::anonymizing(date_shift),
+    };
+    if let Some(link) = &args.linkage {
+        if args.key.is_none() {
+            bail!("--linkage needs --key: an anonymized run (no key) keeps no link back to patients");
+        }
+        let abs = absolute(link)?;
+        if abs.starts_with(&out) {
+            bail!(
+                "the linkage table must not be inside the output folder (it re-identifies patients); choose a path outside {}",
+                out.display()
+            );
+        }
+        for input in &args.inputs {
+            let root = absolute(input)?;
+            if abs.starts_with(&root) {
+                bail!("the linkage table must not be inside an input folder (inputs are never written to)");
+            }
+        }
+    }
+    let jobs = match args.jobs {
+        Some(0) => bail!("--jobs must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    };
+    let layout = match args.layout {
+        LayoutArg::Hierarchy => Layout::Hierarchy,
+        LayoutArg::Mirror => Layout::Mirror,
+    };
+    let job = Job {
+        inputs: args.inputs.clone(),
+        out,
+        layout,
+        profile,
+        pseudo,
+        shard: args.shard.unwrap_or(Shard::WHOLE),
+        jobs,
+        dry_run: args.dry_run,
+        sync: args.sync,
+        linkage: args.linkage.clone(),
+        read: ReadOptions::default(),
+    };
+    Ok((job, Ui { quiet: args.quiet, verbose: args.verbose, show_paths: args.show_paths }))
+}

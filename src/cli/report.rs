@@ -1,0 +1,137 @@
+//! What the user sees while a run goes on: a progress bar on a terminal, one line per failed
+//! input, and the summary. Inputs are named by number and content hash unless `--show-paths`
+//! (paths in hospital archives often carry names and IDs).
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use kamei::pipeline::{InputEvent, Reporter, Status, Summary};
+use kamei::walk::WalkError;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The CLI's reporter.
+pub struct Console {
+    bar: Mutex<Option<ProgressBar>>,
+    done: AtomicUsize,
+    total: AtomicUsize,
+    quiet: bool,
+    verbose: u8,
+    show_paths: bool,
+}
+
+impl Console {
+    /// A reporter; the bar is drawn only when stderr is a terminal and not `quiet`.
+    pub fn new(quiet: bool, verbose: u8, show_paths: bool) -> Console {
+        Console {
+            bar: Mutex::new(None),
+            done: AtomicUsize::new(0),
+            total: AtomicUsize::new(0),
+            quiet,
+            verbose,
+            show_paths,
+        }
+    }
+
+    fn println(&self, line: &str) {
+        let bar = self.bar.lock().expect("progress lock");
+        match bar.as_ref() {
+            Some(b) => b.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn name(&self, e: &InputEvent<'_>) -> String {
+        if self.show_paths {
+            return sanitize(&e.input.path.to_string_lossy());
+        }
+        match e.sha256 {
+            Some(h) => format!("input #{} (sha256 {})", e.number, &h[..16]),
+            None => format!("input #{}", e.number),
+        }
+    }
+
+    /// Remove the bar before the summary is printed.
+    pub fn finish(&self) {
+        if let Some(b) = self.bar.lock().expect("progress lock").take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Escape control characters so an input-derived name cannot drive the terminal.
+pub fn sanitize(s: &str) -> String {
+    s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+}
+
+impl Reporter for Console {
+    fn walked(&self, files: usize, bytes: u64) {
+        self.total.store(files, Ordering::Relaxed);
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {msg} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .expect("valid template"),
+        );
+        bar.set_message(format!("0/{files} files"));
+        *self.bar.lock().expect("progress lock") = Some(bar);
+    }
+
+    fn finished(&self, e: &InputEvent<'_>) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(b) = self.bar.lock().expect("progress lock").as_ref() {
+            b.inc(e.input.size);
+            b.set_message(format!("{done}/{} files", self.total.load(Ordering::Relaxed)));
+        }
+        match e.status {
+            Status::Failed => {
+                self.println(&format!("kamei: failed: {}: {}", self.name(e), e.reason.unwrap_or("unknown reason")))
+            }
+            Status::Skipped if self.verbose > 0 => {
+                self.println(&format!("kamei: skipped: {}: {}", self.name(e), e.reason.unwrap_or("")))
+            }
+            _ => {}
+        }
+    }
+
+    fn walk_error(&self, error: &WalkError) {
+        let name =
+            if self.show_paths { sanitize(&error.path.to_string_lossy()) } else { "a directory entry".to_string() };
+        self.println(&format!("kamei: failed: {name}: {}", error.message));
+    }
+}
+
+/// Print the end-of-run summary to stderr.
+pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let mb = s.bytes as f64 / 1e6;
+    let verb = if dry_run { "would write" } else { "written" };
+    eprintln!(
+        "kamei: {} inputs ({:.1} MB) in {:.2} s: {} {verb}, {} already present, {} done earlier, {} skipped, {} failed; {:.0} files/s, {:.1} MB/s",
+        s.inputs,
+        mb,
+        secs,
+        s.written,
+        s.present,
+        s.already_done,
+        s.skipped,
+        s.failed,
+        (s.written + s.present + s.skipped + s.failed + s.already_done) as f64 / secs,
+        mb / secs
+    );
+    if !dry_run {
+        eprintln!("kamei: {} patients; audit log {}", s.patients, audit);
+    }
+    if s.burned_in_not_cleaned > 0 {
+        eprintln!(
+            "kamei: warning: {} images may carry burned-in text (BurnedInAnnotation YES, or an annotated modality) and were not pixel-cleaned; see --option clean-pixel-data",
+            s.burned_in_not_cleaned
+        );
+    }
+    if s.interrupted {
+        eprintln!("kamei: interrupted; run the same command again to finish");
+    }
+}

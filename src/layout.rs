@@ -1,0 +1,110 @@
+//! Where an output file goes, relative to the output root.
+//!
+//! The default layout, `hierarchy`, is `<patient pseudonym>/<study UID>/<series UID>/<SOP UID>.dcm`
+//! with the de-identified UIDs: nothing of the input's names, IDs or paths reaches the output
+//! tree. `mirror` keeps each input's relative path (useful when paths carry no identifiers; the
+//! CLI warns, because in hospital archives they often do).
+
+use crate::dataset::DataSet;
+use dicom_dictionary_std::tags;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// The output layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// `<pseudonym>/<study>/<series>/<sop>.dcm`.
+    #[default]
+    Hierarchy,
+    /// The input's path relative to its INPUT folder.
+    Mirror,
+}
+
+impl FromStr for Layout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "hierarchy" => Ok(Layout::Hierarchy),
+            "mirror" => Ok(Layout::Mirror),
+            other => Err(format!("unknown layout {other:?} (expected hierarchy or mirror)")),
+        }
+    }
+}
+
+impl Layout {
+    /// The layout's name as given on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Hierarchy => "hierarchy",
+            Layout::Mirror => "mirror",
+        }
+    }
+}
+
+/// A UID is safe as a path component when it is digits and dots, not starting with a dot.
+fn uid_component(ds: &DataSet, tag: dicom_core::Tag) -> Option<String> {
+    let uid = ds.ascii(tag)?;
+    let ok = !uid.is_empty()
+        && uid.len() <= 64
+        && !uid.starts_with('.')
+        && uid.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    ok.then(|| uid.to_string())
+}
+
+/// The output path of a de-identified data set, relative to the output root.
+///
+/// `input_hash` names the file when the data set has no usable SOP Instance UID;
+/// `mirror_rel` is the input's relative path (prefixed with its INPUT's folder name when there
+/// are several INPUTs).
+pub fn target(layout: Layout, ds: &DataSet, pseudonym: &str, input_hash: &str, mirror_rel: &Path) -> PathBuf {
+    match layout {
+        Layout::Mirror => mirror_rel.to_path_buf(),
+        Layout::Hierarchy => {
+            let study = uid_component(ds, tags::STUDY_INSTANCE_UID).unwrap_or_else(|| "unknown-study".into());
+            let series = uid_component(ds, tags::SERIES_INSTANCE_UID).unwrap_or_else(|| "unknown-series".into());
+            let sop = uid_component(ds, tags::SOP_INSTANCE_UID)
+                .unwrap_or_else(|| input_hash[..32.min(input_hash.len())].to_string());
+            [pseudonym, &study, &series, &format!("{sop}.dcm")].iter().collect()
+        }
+    }
+}
+
+/// The name used when another file already holds `target`: the input's content hash is added
+/// before the extension, so the name is the same in every run.
+pub fn collision_name(target: &Path, input_hash: &str) -> PathBuf {
+    let stem = target.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = target.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    target.with_file_name(format!("{stem}.{}{ext}", &input_hash[..12.min(input_hash.len())]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{Element, VR};
+
+    #[test]
+    fn hierarchy_uses_pseudonym_and_uids() {
+        let ds = DataSet::from_elements([
+            Element::new(tags::STUDY_INSTANCE_UID, VR::UI, b"2.25.1\0".to_vec()),
+            Element::new(tags::SERIES_INSTANCE_UID, VR::UI, b"2.25.2\0".to_vec()),
+            Element::new(tags::SOP_INSTANCE_UID, VR::UI, b"2.25.3\0".to_vec()),
+        ]);
+        let p = target(Layout::Hierarchy, &ds, "ABC", "ff00", Path::new("x"));
+        assert_eq!(p, PathBuf::from("ABC/2.25.1/2.25.2/2.25.3.dcm"));
+    }
+
+    #[test]
+    fn hierarchy_never_uses_a_uid_that_is_not_a_uid() {
+        let ds = DataSet::from_elements([Element::new(tags::SOP_INSTANCE_UID, VR::UI, b"../../etc".to_vec())]);
+        let p = target(Layout::Hierarchy, &ds, "ABC", "00112233445566778899aabbccddeeff00", Path::new("x"));
+        assert_eq!(p, PathBuf::from("ABC/unknown-study/unknown-series/00112233445566778899aabbccddeeff.dcm"));
+    }
+
+    #[test]
+    fn collision_name_adds_the_input_hash() {
+        assert_eq!(
+            collision_name(Path::new("a/b/1.2.dcm"), "0123456789abcdef"),
+            PathBuf::from("a/b/1.2.0123456789ab.dcm")
+        );
+    }
+}

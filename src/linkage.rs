@@ -1,0 +1,135 @@
+//! The re-identification (linkage) table: original Patient ID → pseudonym, input path → output
+//! path, and the paths of inputs that failed or were skipped.
+//!
+//! It is the most sensitive file kamei writes (PS3.15's "re-identification information";
+//! 削除情報等 under Japan's rules): written only where the user asks, never inside the output
+//! folder (checked by the CLI), created with mode 0600, and only in pseudonymized mode.
+//! CSV with a header `kind,original,pseudonymized`; appended to across runs and shards.
+
+use snafu::{ResultExt, Snafu};
+use std::collections::HashSet;
+use std::fs::OpenOptions;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Errors writing the linkage table.
+#[derive(Debug, Snafu)]
+#[non_exhaustive]
+pub enum Error {
+    /// The table could not be opened or written.
+    #[snafu(display("could not write the linkage table {}", path.display()))]
+    WriteLinkage {
+        /// The table's path.
+        path: PathBuf,
+        /// The I/O error (a CSV error wraps one).
+        source: csv::Error,
+    },
+}
+
+/// A row kind of the linkage table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Original Patient ID → patient pseudonym.
+    Patient,
+    /// Input path → output path (relative to the output folder).
+    File,
+    /// Input path → why it failed.
+    Failed,
+    /// Input path → why it was skipped.
+    Skipped,
+}
+
+impl Kind {
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Patient => "patient",
+            Kind::File => "file",
+            Kind::Failed => "failed",
+            Kind::Skipped => "skipped",
+        }
+    }
+}
+
+/// Appends rows to the linkage table (one writer thread).
+pub struct LinkageWriter {
+    path: PathBuf,
+    out: csv::Writer<std::fs::File>,
+    patients: HashSet<String>,
+}
+
+impl LinkageWriter {
+    /// Open (append, create with mode 0600) the table; writes the header if the file is new.
+    ///
+    /// # Errors
+    /// [`Error::WriteLinkage`] if it cannot be opened.
+    pub fn open(path: &Path) -> Result<LinkageWriter, Error> {
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path).map_err(csv::Error::from).context(WriteLinkageSnafu { path })?;
+        let is_new = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
+        let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(file);
+        if is_new {
+            out.write_record(["kind", "original", "pseudonymized"]).context(WriteLinkageSnafu { path })?;
+        }
+        Ok(LinkageWriter { path: path.to_path_buf(), out, patients: HashSet::new() })
+    }
+
+    /// Add a row (patient rows once per patient per run).
+    ///
+    /// # Errors
+    /// [`Error::WriteLinkage`] on I/O errors.
+    pub fn add(&mut self, kind: Kind, original: &str, replacement: &str) -> Result<(), Error> {
+        if kind == Kind::Patient && !self.patients.insert(original.to_string()) {
+            return Ok(());
+        }
+        self.out.write_record([kind.word(), original, replacement]).context(WriteLinkageSnafu { path: &self.path })
+    }
+
+    /// Flush to disk.
+    ///
+    /// # Errors
+    /// [`Error::WriteLinkage`] on I/O errors.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.out.flush().map_err(csv::Error::from).context(WriteLinkageSnafu { path: &self.path })?;
+        self.out
+            .get_ref()
+            .sync_all()
+            .map_err(|e: io::Error| csv::Error::from(e))
+            .context(WriteLinkageSnafu { path: &self.path })
+    }
+}
+
+impl Drop for LinkageWriter {
+    fn drop(&mut self) {
+        let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_private_and_lists_each_patient_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        let mut w = LinkageWriter::open(&path).unwrap();
+        w.add(Kind::Patient, "P1", "AAA").unwrap();
+        w.add(Kind::Patient, "P1", "AAA").unwrap();
+        w.add(Kind::File, "in/a.dcm", "AAA/1/2/3.dcm").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "kind,original,pseudonymized\npatient,P1,AAA\nfile,in/a.dcm,AAA/1/2/3.dcm\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,592 @@
+//! The batch pipeline, and the only module that knows the order of the stages:
+//! walk → read → plan → apply → write → audit.
+//!
+//! Workers (a rayon pool of `jobs` threads) take inputs in sorted order and run `process_one`;
+//! results go over a bounded channel to one thread that appends the audit and linkage records
+//! and reports progress. A failure of one input becomes its audit record and never stops the
+//! run. The library prints nothing: progress and per-input messages go through [`Reporter`].
+
+use crate::apply;
+use crate::audit::{self, ActionCount, AuditRecord, AuditWriter, Outcome, RunSettings};
+use crate::layout::{self, Layout};
+use crate::linkage::{self, Kind, LinkageWriter};
+use crate::plan::{self, BurnedIn, PlanContext};
+use crate::profile::{DeidOption, Profile, RuleSet};
+use crate::pseudo::Pseudonymizer;
+use crate::read::{self, Opened, ReadOptions, Source};
+use crate::walk::{self, Input, Shard};
+use crate::write::{self, Committed};
+use dicom_dictionary_std::tags;
+use rayon::prelude::*;
+use snafu::{ResultExt, Snafu};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Errors that stop a run before any input is processed (nothing is written).
+#[derive(Debug, Snafu)]
+#[non_exhaustive]
+pub enum Error {
+    /// The output folder could not be created.
+    #[snafu(display("could not create the output folder {}", path.display()))]
+    CreateOut {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The audit log or run settings could not be opened, or do not match.
+    #[snafu(display("{source}"))]
+    Audit {
+        /// The audit error.
+        source: audit::Error,
+    },
+    /// The linkage table could not be opened.
+    #[snafu(display("{source}"))]
+    Linkage {
+        /// The linkage error.
+        source: linkage::Error,
+    },
+    /// The worker pool could not be started.
+    #[snafu(display("could not start {jobs} worker threads"))]
+    Pool {
+        /// Requested threads.
+        jobs: usize,
+        /// The rayon error.
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+/// Everything a de-identification run needs, resolved and validated (by the CLI or a caller).
+#[derive(Debug)]
+pub struct Job {
+    /// Files and folders to process.
+    pub inputs: Vec<PathBuf>,
+    /// The output folder.
+    pub out: PathBuf,
+    /// Output layout.
+    pub layout: Layout,
+    /// The profile (for its name, digest and options).
+    pub profile: Profile,
+    /// The keyed pseudonymizer (or an anonymizing one).
+    pub pseudo: Pseudonymizer,
+    /// Which share of the inputs to process.
+    pub shard: Shard,
+    /// Worker threads (0: all cores).
+    pub jobs: usize,
+    /// Plan everything, write nothing.
+    pub dry_run: bool,
+    /// `fsync` each output before renaming it (durability against power loss).
+    pub sync: bool,
+    /// Where to append the linkage table (pseudonymized mode only).
+    pub linkage: Option<PathBuf>,
+    /// How to read inputs.
+    pub read: ReadOptions,
+}
+
+/// How one input ended, for the reporter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Written now.
+    Written,
+    /// An identical output was already there.
+    Present,
+    /// Written by an earlier run (from the audit log); not read again beyond hashing.
+    AlreadyDone,
+    /// Not DICOM or a DICOMDIR.
+    Skipped,
+    /// Failed.
+    Failed,
+}
+
+/// One finished input, as the reporter sees it.
+#[derive(Debug)]
+pub struct InputEvent<'a> {
+    /// The input (its path is for the operator's terminal only with `--show-paths`).
+    pub input: &'a Input,
+    /// Its 1-based position in the sorted input list of this shard.
+    pub number: usize,
+    /// The outcome.
+    pub status: Status,
+    /// Why it was skipped or failed (no values).
+    pub reason: Option<&'a str>,
+    /// The content hash, when the input could be read.
+    pub sha256: Option<&'a str>,
+}
+
+/// Receives progress; implemented by the CLI (progress bar, stderr lines).
+pub trait Reporter: Sync {
+    /// The walk is done: how many inputs, how many bytes.
+    fn walked(&self, _files: usize, _bytes: u64) {}
+    /// One input is finished.
+    fn finished(&self, _event: &InputEvent<'_>) {}
+    /// A directory entry could not be read during the walk.
+    fn walk_error(&self, _error: &walk::WalkError) {}
+}
+
+/// A reporter that reports nothing.
+pub struct Silent;
+impl Reporter for Silent {}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Inputs in this shard.
+    pub inputs: usize,
+    /// Written now (in a dry run: would be written).
+    pub written: usize,
+    /// Identical output already present.
+    pub present: usize,
+    /// Done by an earlier run.
+    pub already_done: usize,
+    /// Skipped (not DICOM, DICOMDIR).
+    pub skipped: usize,
+    /// Failed inputs, including unreadable directory entries.
+    pub failed: usize,
+    /// Bytes of input read.
+    pub bytes: u64,
+    /// Written images whose header says they may carry burned-in text and were not cleaned.
+    pub burned_in_not_cleaned: usize,
+    /// Patients seen (distinct pseudonyms).
+    pub patients: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Stopped early by an interrupt; unprocessed inputs are not counted.
+    pub interrupted: bool,
+}
+
+/// The per-run constant part of an audit record.
+#[derive(Debug, Clone)]
+struct RecordBase {
+    profile: String,
+    profile_sha256: String,
+    options: Vec<String>,
+    mode: String,
+}
+
+/// What one worker produced for one input.
+struct Processed {
+    number: usize,
+    status: Status,
+    reason: Option<String>,
+    sha256: Option<String>,
+    bytes: u64,
+    record: Option<AuditRecord>,
+    patient: Option<(String, String)>,
+    output: Option<String>,
+    burned_in_not_cleaned: bool,
+}
+
+struct Context<'a> {
+    job: &'a Job,
+    rules: RuleSet,
+    profile_label: String,
+    base: RecordBase,
+    done: HashMap<String, String>,
+    staging: PathBuf,
+}
+
+/// Run a job.
+///
+/// # Errors
+/// [`Error`] when the run cannot start; per-input problems are in the summary and the audit.
+pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let profile = &job.profile;
+    let mode = if job.pseudo.is_keyed() { "pseudonymized" } else { "anonymized" };
+    let options: Vec<String> = profile.options().iter().map(|o| o.name().to_string()).collect();
+    let base = RecordBase {
+        profile: profile.name().to_string(),
+        profile_sha256: profile.sha256(),
+        options: options.clone(),
+        mode: mode.to_string(),
+    };
+    let shard_label = (job.shard.count > 1).then(|| job.shard.label());
+    let staging = job.out.join(".kamei-partial").join(shard_label.clone().unwrap_or_else(|| "whole".into()));
+
+    let mut done = HashMap::new();
+    if !job.dry_run {
+        std::fs::create_dir_all(&job.out).context(CreateOutSnafu { path: &job.out })?;
+        let settings = RunSettings {
+            kamei_version: env!("CARGO_PKG_VERSION").to_string(),
+            mode: mode.to_string(),
+            key_fingerprint: job.pseudo.is_keyed().then(|| job.pseudo.key_fingerprint().to_string()),
+            profile: base.profile.clone(),
+            profile_sha256: base.profile_sha256.clone(),
+            options,
+            layout: job.layout.name().to_string(),
+        };
+        settings.claim(&job.out).context(AuditSnafu)?;
+        done = audit::done_inputs(&job.out).context(AuditSnafu)?;
+        // Temporary files of a killed run of this shard are stale: remove them.
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).context(CreateOutSnafu { path: &staging })?;
+    }
+    let audit_path = job.out.join(audit::audit_file_name(shard_label.as_deref()));
+    let mut audit_writer = if job.dry_run { None } else { Some(AuditWriter::open(&audit_path).context(AuditSnafu)?) };
+    let mut linkage = match (&job.linkage, job.dry_run) {
+        (Some(p), false) => Some(LinkageWriter::open(p).context(LinkageSnafu)?),
+        _ => None,
+    };
+
+    let (inputs, walk_errors) = walk::collect(&job.inputs, Some(&job.out), job.shard);
+    let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
+    reporter.walked(inputs.len(), total_bytes);
+    let mut summary = Summary { inputs: inputs.len(), ..Summary::default() };
+    for e in &walk_errors {
+        reporter.walk_error(e);
+        summary.failed += 1;
+        if let Some(w) = audit_writer.as_mut() {
+            let record = base_record(&base, None, 0, Outcome::Failed, Some(e.message.clone()));
+            w.append(&record).context(AuditSnafu)?;
+        }
+        if let Some(l) = linkage.as_mut() {
+            l.add(Kind::Failed, &e.path.to_string_lossy(), &e.message).context(LinkageSnafu)?;
+        }
+    }
+
+    let ctx = Context {
+        job,
+        rules: profile.compile(),
+        profile_label: format!(
+            "profile {} sha256:{}",
+            base.profile,
+            &base.profile_sha256[..12.min(base.profile_sha256.len())]
+        ),
+        base,
+        done,
+        staging: staging.clone(),
+    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(job.jobs).build().context(PoolSnafu { jobs: job.jobs })?;
+    let (tx, rx) = mpsc::sync_channel::<Processed>(256);
+    let mut patients = std::collections::HashSet::new();
+    let mut sink_error: Option<Error> = None;
+    std::thread::scope(|scope| {
+        let ctx = &ctx;
+        let inputs = &inputs;
+        scope.spawn(move || {
+            pool.install(|| {
+                inputs.par_iter().enumerate().for_each_with(tx, |tx, (i, input)| {
+                    if interrupt.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let p = process_one(ctx, i + 1, input);
+                    let _ = tx.send(p);
+                });
+            });
+        });
+        for p in rx {
+            let input = &inputs[p.number - 1];
+            summary.bytes += p.bytes;
+            match p.status {
+                Status::Written => summary.written += 1,
+                Status::Present => summary.present += 1,
+                Status::AlreadyDone => summary.already_done += 1,
+                Status::Skipped => summary.skipped += 1,
+                Status::Failed => summary.failed += 1,
+            }
+            if p.burned_in_not_cleaned {
+                summary.burned_in_not_cleaned += 1;
+            }
+            if let Some((_, pseudonym)) = &p.patient {
+                patients.insert(pseudonym.clone());
+            }
+            if sink_error.is_none() {
+                if let Err(e) = record(&mut audit_writer, &mut linkage, &p, input) {
+                    // The audit cannot be written (disk full): stop taking new inputs.
+                    interrupt.store(true, Ordering::Relaxed);
+                    sink_error = Some(e);
+                }
+            }
+            reporter.finished(&InputEvent {
+                input,
+                number: p.number,
+                status: p.status,
+                reason: p.reason.as_deref(),
+                sha256: p.sha256.as_deref(),
+            });
+        }
+    });
+    summary.patients = patients.len();
+    summary.interrupted = interrupt.load(Ordering::Relaxed);
+    if let Some(e) = sink_error {
+        return Err(e);
+    }
+    if let Some(mut l) = linkage {
+        l.flush().context(LinkageSnafu)?;
+    }
+    if let Some(w) = audit_writer {
+        drop(w);
+        audit::compact(&audit_path).context(AuditSnafu)?;
+    }
+    if !job.dry_run {
+        let _ = std::fs::remove_dir(&staging);
+        let _ = std::fs::remove_dir(job.out.join(".kamei-partial"));
+    }
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+fn record(
+    audit_writer: &mut Option<AuditWriter>,
+    linkage: &mut Option<LinkageWriter>,
+    p: &Processed,
+    input: &Input,
+) -> Result<(), Error> {
+    if let (Some(w), Some(r)) = (audit_writer.as_mut(), &p.record) {
+        w.append(r).context(AuditSnafu)?;
+    }
+    if let Some(l) = linkage.as_mut() {
+        let path = input.path.to_string_lossy();
+        if let Some((original, pseudonym)) = &p.patient {
+            l.add(Kind::Patient, original, pseudonym).context(LinkageSnafu)?;
+        }
+        match (p.status, &p.output, &p.reason) {
+            (Status::Written | Status::Present | Status::AlreadyDone, Some(out), _) => l.add(Kind::File, &path, out),
+            (Status::Failed, _, Some(why)) => l.add(Kind::Failed, &path, why),
+            (Status::Skipped, _, Some(why)) => l.add(Kind::Skipped, &path, why),
+            _ => Ok(()),
+        }
+        .context(LinkageSnafu)?;
+    }
+    Ok(())
+}
+
+fn base_record(
+    base: &RecordBase,
+    sha: Option<String>,
+    bytes: u64,
+    outcome: Outcome,
+    reason: Option<String>,
+) -> AuditRecord {
+    AuditRecord {
+        input_sha256: sha,
+        input_bytes: bytes,
+        outcome,
+        reason,
+        output: None,
+        sop_class_uid: None,
+        modality: None,
+        transfer_syntax: None,
+        burned_in: None,
+        actions: Vec::new(),
+        notes: Vec::new(),
+        profile: base.profile.clone(),
+        profile_sha256: base.profile_sha256.clone(),
+        options: base.options.clone(),
+        mode: base.mode.clone(),
+        kamei_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+fn failed(
+    ctx: &Context<'_>,
+    number: usize,
+    sha: Option<String>,
+    bytes: u64,
+    reason: String,
+    partial: Option<AuditRecord>,
+) -> Processed {
+    let mut record = partial.unwrap_or_else(|| base_record(&ctx.base, sha.clone(), bytes, Outcome::Failed, None));
+    record.outcome = Outcome::Failed;
+    record.reason = Some(reason.clone());
+    record.output = None;
+    Processed {
+        number,
+        status: Status::Failed,
+        reason: Some(reason),
+        sha256: sha,
+        bytes,
+        record: Some(record),
+        patient: None,
+        output: None,
+        burned_in_not_cleaned: false,
+    }
+}
+
+/// A failure reason for the audit: the error's own message for reading (tags and offsets), a
+/// path-free one for I/O on inputs and outputs.
+fn read_reason(e: &read::Error) -> String {
+    match e {
+        read::Error::Io { source, .. } => format!("could not read the input: {source}"),
+        other => other.to_string(),
+    }
+}
+
+fn write_reason(e: &write::Error) -> String {
+    use std::error::Error as _;
+    match e {
+        write::Error::Write { source, .. } => format!("could not write the output: {source}"),
+        write::Error::Create { source, .. } => format!("could not create the output folder: {source}"),
+        write::Error::Rename { source, .. } => format!("could not move the output into place: {source}"),
+        other => match other.source() {
+            Some(s) => format!("{other}: {s}"),
+            None => other.to_string(),
+        },
+    }
+}
+
+/// Process one input through every stage. Never panics on bad input; every problem becomes a
+/// [`Status::Failed`] or [`Status::Skipped`] result.
+fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
+    let job = ctx.job;
+    let source = match Source::load(&input.path, &job.read) {
+        Ok(s) => s,
+        Err(e) => return failed(ctx, number, None, input.size, read_reason(&e), None),
+    };
+    let sha = source.sha256_hex();
+    let bytes = source.len;
+    if let Some(out) = ctx.done.get(&sha) {
+        if job.out.join(out).is_file() {
+            return Processed {
+                number,
+                status: Status::AlreadyDone,
+                reason: None,
+                sha256: Some(sha),
+                bytes,
+                record: None,
+                patient: None,
+                output: Some(out.clone()),
+                burned_in_not_cleaned: false,
+            };
+        }
+    }
+    let file = match read::parse(&source, &job.read) {
+        Ok(Opened::Dicom(f)) => f,
+        Ok(other) => {
+            let reason = match other {
+                Opened::NotDicom(why) => format!("not DICOM: {why}"),
+                _ => "DICOMDIR (media directory): not copied, kamei writes its own layout".to_string(),
+            };
+            let record = base_record(&ctx.base, Some(sha.clone()), bytes, Outcome::Skipped, Some(reason.clone()));
+            return Processed {
+                number,
+                status: Status::Skipped,
+                reason: Some(reason),
+                sha256: Some(sha),
+                bytes,
+                record: Some(record),
+                patient: None,
+                output: None,
+                burned_in_not_cleaned: false,
+            };
+        }
+        Err(e) => return failed(ctx, number, Some(sha), bytes, read_reason(&e), None),
+    };
+
+    let mut record = base_record(&ctx.base, Some(sha.clone()), bytes, Outcome::Written, None);
+    record.sop_class_uid = file.dataset.ascii(tags::SOP_CLASS_UID).map(str::to_string);
+    record.modality = file.dataset.ascii(tags::MODALITY).map(str::to_string);
+    record.transfer_syntax = Some(file.transfer_syntax.uid.clone());
+
+    let plan_ctx = PlanContext { rules: &ctx.rules, pseudo: &job.pseudo, profile_label: &ctx.profile_label };
+    let plan = match plan::build(&plan_ctx, &file) {
+        Ok(p) => p,
+        Err(e) => return failed(ctx, number, Some(sha), bytes, e.to_string(), Some(record)),
+    };
+    record.burned_in = Some(
+        serde_json::to_value(plan.burned_in).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+    );
+    record.actions = plan
+        .tally
+        .iter()
+        .map(|((tag, action), count)| ActionCount { tag: tag.clone(), action: action.to_string(), count: *count })
+        .collect();
+    record.notes = plan.notes.clone();
+
+    let may_carry_text = matches!(plan.burned_in, BurnedIn::Declared | BurnedIn::Likely);
+    let mut burned_in_not_cleaned = false;
+    if may_carry_text {
+        if job.profile.options().contains(&DeidOption::CleanPixelData) {
+            let reason =
+                "the image may carry burned-in text and this version of kamei cannot clean pixel data; not released"
+                    .to_string();
+            return failed(ctx, number, Some(sha), bytes, reason, Some(record));
+        }
+        burned_in_not_cleaned = true;
+        record
+            .notes
+            .push("may carry burned-in annotation; pixels not cleaned (clean-pixel-data not selected)".to_string());
+    }
+
+    let patient = (plan.patient.original_id().to_string(), plan.patient.pseudonym.clone());
+    let pseudonym = plan.patient.pseudonym.clone();
+    let file = match apply::run(&plan, file) {
+        Ok(f) => f,
+        Err(e) => return failed(ctx, number, Some(sha), bytes, e.to_string(), Some(record)),
+    };
+    let mirror_rel = if job.inputs.len() > 1 {
+        let root = job.inputs[input.root].file_name().map(PathBuf::from).unwrap_or_default();
+        root.join(&input.rel)
+    } else {
+        input.rel.clone()
+    };
+    let rel = layout::target(job.layout, &file.dataset, &pseudonym, &sha, &mirror_rel);
+    let done = |status: Status, rel: &Path, mut record: AuditRecord| {
+        let out = rel.to_string_lossy().replace('\\', "/");
+        record.outcome = if status == Status::Present { Outcome::Present } else { Outcome::Written };
+        record.output = Some(out.clone());
+        Processed {
+            number,
+            status,
+            reason: None,
+            sha256: Some(sha.clone()),
+            bytes,
+            record: Some(record),
+            patient: Some(patient.clone()),
+            output: Some(out),
+            burned_in_not_cleaned,
+        }
+    };
+    if job.dry_run {
+        return done(Status::Written, &rel, record);
+    }
+    let input_path = (!source.in_memory()).then_some(input.path.as_path());
+    let target = job.out.join(&rel);
+    match write::commit(&file, input_path, &target, &ctx.staging, job.sync) {
+        Ok(Committed::Written) => done(Status::Written, &rel, record),
+        Ok(Committed::AlreadyPresent) => done(Status::Present, &rel, record),
+        Ok(Committed::Collision) => {
+            // Another input produced a different file at this name (e.g. the same SOP Instance
+            // UID in two encodings): this one takes a name with its content hash.
+            let alt = layout::collision_name(&rel, &sha);
+            record
+                .notes
+                .push("another input has the same output name; this one's name carries its content hash".to_string());
+            match write::commit(&file, input_path, &job.out.join(&alt), &ctx.staging, job.sync) {
+                Ok(Committed::Written) => done(Status::Written, &alt, record),
+                Ok(Committed::AlreadyPresent) => done(Status::Present, &alt, record),
+                Ok(Committed::Collision) => {
+                    let reason = "two different outputs claim the same name".to_string();
+                    failed(ctx, number, Some(sha.clone()), bytes, reason, Some(record))
+                }
+                Err(e) => failed(ctx, number, Some(sha.clone()), bytes, write_reason(&e), Some(record)),
+            }
+        }
+        Err(e) => failed(ctx, number, Some(sha.clone()), bytes, write_reason(&e), Some(record)),
+    }
+}
+
+/// Run the stages on one file held in memory and return the output bytes (benches, tests,
+/// embedding). No I/O.
+///
+/// # Errors
+/// A message naming the stage that failed.
+pub fn deidentify_bytes(
+    bytes: Vec<u8>,
+    rules: &RuleSet,
+    pseudo: &Pseudonymizer,
+    profile_label: &str,
+) -> Result<Vec<u8>, String> {
+    let source = Source::from_bytes("<memory>", bytes);
+    let file = match read::parse(&source, &ReadOptions::default()).map_err(|e| e.to_string())? {
+        Opened::Dicom(f) => f,
+        _ => return Err("not a DICOM file".to_string()),
+    };
+    let ctx = PlanContext { rules, pseudo, profile_label };
+    let plan = plan::build(&ctx, &file).map_err(|e| e.to_string())?;
+    let file = apply::run(&plan, file).map_err(|e| e.to_string())?;
+    write::to_vec(&file, None).map_err(|e| e.to_string())
+}

@@ -1,0 +1,761 @@
+//! Decide what happens to every element of a file: profile × data set → [`Plan`].
+//!
+//! The planner walks the data set at every depth (sequence items, private sequences, items
+//! with their own character set), asks the [`RuleSet`] for each tag's rule, resolves the rule
+//! against the element (its VR, whether it is empty, the IOD-dependent codes), and computes
+//! every replacement value with the [`Pseudonymizer`]. The result is a value: a list of edits
+//! by path, a tally by tag and action for the audit, and the patient's pseudonym and date shift.
+//! Nothing here does I/O, reads a clock or draws random numbers; the same inputs give the same
+//! plan.
+//!
+//! # How each action is carried out
+//!
+//! | action | primitive value | sequence |
+//! |---|---|---|
+//! | K keep | unchanged | kept, items planned recursively |
+//! | X remove | removed | removed with its items |
+//! | Z empty | zero length | zero items |
+//! | D dummy | a dummy valid for the VR ([`dummy_value`]); an empty value stays empty | kept, items planned recursively |
+//! | C clean | DA/DT shifted by the patient's offset, TM kept, UI mapped, AE a keyed token, PN a dummy, text scrubbed of the patient's identifiers ([`crate::scrub`]), codes and numbers kept, binary removed | kept, items planned recursively in cleaning mode |
+//! | U uid | each UID mapped to `2.25.<HMAC>` | – |
+//!
+//! **IOD-dependent codes** (Z/D, X/Z, X/D, X/Z/D, X/Z/U\*) are resolved without per-IOD
+//! knowledge by the rule that keeps every output valid whatever the attribute's Type in the
+//! file's IOD: an absent attribute stays absent; a present but empty one stays empty (Z);
+//! a present non-empty one gets D (its value replaced by a dummy; a sequence is kept and its
+//! items cleaned; for X/Z/U\* the contained UIDs are replaced by their own U rules). This never
+//! empties a Type 1 attribute or removes a Type 2 one, and the dummy carries no information.
+//!
+//! **Cleaning mode** (inside a sequence whose action is C, e.g. Content Sequence under Clean
+//! Structured Content): free text (ST, LT, UT, UC) that the profile would remove or replace with
+//! a dummy is scrubbed instead, so the report text survives without the patient's identifiers.
+//!
+//! **Private blocks**: a Private Creator element is kept only when at least one element of its
+//! block is kept. **Overlays**: when Overlay Data (60xx,3000) is removed, the whole 60xx group
+//! goes with it (an overlay without its data is invalid).
+
+use crate::charset::CharacterSet;
+use crate::dataset::{DataSet, Element, Tag, VR, Value, is_private, is_private_creator, private_creator_tag, tag_str};
+use crate::dates;
+use crate::profile::{Action, Conditional, DeidOption, RuleSet, method_code};
+use crate::pseudo::{Patient, Pseudonymizer};
+use crate::read::DicomFile;
+use crate::scrub::Identifiers;
+use dicom_dictionary_std::tags;
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// kamei's Implementation Class UID (0002,0012): a `2.25` UID derived once from a fixed text.
+pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.170322151083572644318427128368573310799";
+/// kamei's Implementation Version Name (0002,0013), at most 16 characters.
+pub const IMPLEMENTATION_VERSION_NAME: &str = concat!("KAMEI_", env!("CARGO_PKG_VERSION"));
+
+/// One step into a sequence: the sequence's tag and the item index.
+pub type Step = (Tag, usize);
+
+/// A change to one element.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edit {
+    /// The sequence items leading to the data set that holds the element (empty: top level).
+    pub path: Vec<Step>,
+    /// The element's tag.
+    pub tag: Tag,
+    /// What to do.
+    pub op: Op,
+}
+
+/// The operation of an [`Edit`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Remove the element.
+    Remove,
+    /// Put this element in place of the old one (or add it).
+    Put(Element),
+}
+
+/// What the plan knows about the patient. Holds the original Patient ID: never log or audit it.
+#[derive(Clone, PartialEq)]
+pub struct PatientPlan {
+    /// The pseudonym written to Patient ID and Patient's Name, and used in the output layout.
+    pub pseudonym: String,
+    /// The per-patient date shift in days (applied only where dates are shifted).
+    pub date_shift_days: i64,
+    /// Whether the file had no Patient ID (the study stood in for the patient).
+    pub id_missing: bool,
+    original_id: String,
+}
+
+impl std::fmt::Debug for PatientPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatientPlan")
+            .field("pseudonym", &self.pseudonym)
+            .field("date_shift_days", &self.date_shift_days)
+            .field("id_missing", &self.id_missing)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PatientPlan {
+    /// The original Patient ID (decoded, trimmed), for the linkage table only.
+    pub fn original_id(&self) -> &str {
+        &self.original_id
+    }
+}
+
+/// Whether the image may carry burned-in text, from its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BurnedIn {
+    /// Burned In Annotation (0028,0301) is YES.
+    Declared,
+    /// The attribute is absent, and the modality or SOP class usually carries annotation.
+    Likely,
+    /// Burned In Annotation is NO, or the image is of a kind that rarely carries text.
+    Unlikely,
+    /// No pixel data.
+    NoPixels,
+}
+
+/// The plan for one file.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The patient's pseudonym and date shift.
+    pub patient: PatientPlan,
+    /// The edits, in document order; markers last.
+    pub edits: Vec<Edit>,
+    /// How many times each action was applied to each tag (for the audit; tags only, no values).
+    pub tally: BTreeMap<(String, &'static str), u32>,
+    /// Notes for the audit about things kamei had to decide (tags only, no values).
+    pub notes: Vec<String>,
+    /// What the header says about burned-in annotation.
+    pub burned_in: BurnedIn,
+    /// The new file meta group.
+    pub meta: DataSet,
+}
+
+/// Why a file cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError(pub String);
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// What the planner needs besides the file.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanContext<'a> {
+    /// The compiled profile.
+    pub rules: &'a RuleSet,
+    /// The keyed pseudonymizer.
+    pub pseudo: &'a Pseudonymizer,
+    /// The profile's name and digest, recorded in De-identification Method (0012,0063).
+    pub profile_label: &'a str,
+}
+
+/// Build the plan for one file.
+///
+/// # Errors
+/// [`PlanError`] when the file lacks what an output needs (SOP Class UID, SOP Instance UID).
+pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError> {
+    let ds = &file.dataset;
+    let top_cs = charset_of(ds, &Charset::default_repertoire());
+    let patient = patient_plan(ctx.pseudo, ds, &top_cs);
+    let mut planner = Planner {
+        ctx,
+        top: ds,
+        top_cs: top_cs.clone(),
+        patient: &patient,
+        ids: OnceCell::new(),
+        edits: Vec::new(),
+        tally: BTreeMap::new(),
+        notes: Vec::new(),
+    };
+    let mut path = Vec::new();
+    planner.walk(ds, &mut path, &top_cs, false);
+    planner.markers();
+    let meta = new_meta(ctx, file)?;
+    let Planner { edits, tally, mut notes, .. } = planner;
+    notes.extend(file.notes.iter().cloned());
+    if patient.id_missing {
+        notes.push("no Patient ID: the pseudonym and date shift derive from the study".to_string());
+    }
+    Ok(Plan { burned_in: burned_in(ds), patient, edits, tally, notes, meta })
+}
+
+/// The character set declared in a data set, or the inherited one.
+fn charset_of(ds: &DataSet, inherited: &Charset) -> Charset {
+    match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
+        Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => match CharacterSet::from_value(raw) {
+            Ok(cs) => Charset::Known(cs),
+            Err(_) => Charset::Unsupported,
+        },
+        _ => inherited.clone(),
+    }
+}
+
+/// A data set's character set as far as kamei can use it.
+#[derive(Debug, Clone)]
+enum Charset {
+    Known(CharacterSet),
+    /// A term kamei does not support: text is looked at as bytes (ASCII), never re-encoded.
+    Unsupported,
+}
+
+impl Charset {
+    fn default_repertoire() -> Charset {
+        Charset::Known(CharacterSet::default_repertoire())
+    }
+
+    /// Decode; `None` where the text cannot be trusted (unsupported set with non-ASCII bytes).
+    fn decode(&self, bytes: &[u8], vr: VR) -> Option<String> {
+        match self {
+            Charset::Known(cs) => Some(cs.decode(bytes, vr).text),
+            Charset::Unsupported if bytes.is_ascii() => Some(String::from_utf8_lossy(bytes).into_owned()),
+            Charset::Unsupported => None,
+        }
+    }
+
+    /// Text for identity purposes: exact decoding, or else each byte as one character so
+    /// different bytes never compare equal.
+    fn identity_text(&self, bytes: &[u8], vr: VR) -> String {
+        if let Charset::Known(cs) = self {
+            let d = cs.decode(bytes, vr);
+            if d.exact {
+                return d.text;
+            }
+        }
+        bytes.iter().map(|&b| b as char).collect()
+    }
+
+    fn encode(&self, text: &str, vr: VR) -> Vec<u8> {
+        match self {
+            Charset::Known(cs) => cs.encode(text, vr).bytes,
+            Charset::Unsupported => text.chars().map(|c| if c.is_ascii() { c as u8 } else { b'?' }).collect(),
+        }
+    }
+}
+
+impl From<CharacterSet> for Charset {
+    fn from(cs: CharacterSet) -> Self {
+        Charset::Known(cs)
+    }
+}
+
+fn trim_value(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().rposition(|&b| b != b' ' && b != 0).map_or(0, |i| i + 1);
+    let start = bytes[..end].iter().position(|&b| b != b' ').unwrap_or(end);
+    &bytes[start..end]
+}
+
+fn patient_plan(pseudo: &Pseudonymizer, ds: &DataSet, cs: &Charset) -> PatientPlan {
+    let id = ds
+        .bytes(tags::PATIENT_ID)
+        .map(|b| cs.identity_text(trim_value(b), VR::LO))
+        .map(|s| crate::pseudo::normalize_id(&s))
+        .unwrap_or_default();
+    let study = ds.ascii(tags::STUDY_INSTANCE_UID).or_else(|| ds.ascii(tags::SOP_INSTANCE_UID)).unwrap_or("");
+    let patient = if id.is_empty() { Patient::Unidentified { study_uid: study } } else { Patient::Id(&id) };
+    PatientPlan {
+        pseudonym: pseudo.patient_pseudonym(patient),
+        date_shift_days: pseudo.date_shift_days(patient),
+        id_missing: id.is_empty(),
+        original_id: id.clone(),
+    }
+}
+
+/// Modalities and SOP classes whose images usually carry burned-in text when the header does
+/// not say (PS3.15 E.3.1 names ultrasound, secondary capture, scanned documents, angiography...).
+pub const ANNOTATED_MODALITIES: &[&str] = &["US", "SC", "XA", "RF", "ES", "XC", "OT", "DOC", "GM", "SM", "IVUS", "OP"];
+
+/// SOP class UID prefixes of the same kinds: Secondary Capture (1.2.840.10008.5.1.4.1.1.7.*),
+/// Ultrasound (…6.1, …6.2, …3.1), X-ray angiography and fluoroscopy (…12.*), VL endoscopic,
+/// photographic and video (…77.1.*), encapsulated documents (…104.*).
+pub const ANNOTATED_SOP_CLASS_PREFIXES: &[&str] = &[
+    "1.2.840.10008.5.1.4.1.1.7",
+    "1.2.840.10008.5.1.4.1.1.6.",
+    "1.2.840.10008.5.1.4.1.1.3.1",
+    "1.2.840.10008.5.1.4.1.1.12.",
+    "1.2.840.10008.5.1.4.1.1.77.1.",
+    "1.2.840.10008.5.1.4.1.1.104.",
+];
+
+fn burned_in(ds: &DataSet) -> BurnedIn {
+    if ds.get(tags::PIXEL_DATA).is_none() {
+        return BurnedIn::NoPixels;
+    }
+    match ds.ascii(tags::BURNED_IN_ANNOTATION) {
+        Some(v) if v.eq_ignore_ascii_case("YES") => BurnedIn::Declared,
+        Some(v) if v.eq_ignore_ascii_case("NO") => BurnedIn::Unlikely,
+        _ => {
+            let modality = ds.ascii(tags::MODALITY).unwrap_or("");
+            let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
+            if ANNOTATED_MODALITIES.contains(&modality)
+                || ANNOTATED_SOP_CLASS_PREFIXES.iter().any(|p| sop.starts_with(p))
+            {
+                BurnedIn::Likely
+            } else {
+                BurnedIn::Unlikely
+            }
+        }
+    }
+}
+
+fn new_meta(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<DataSet, PlanError> {
+    let ds = &file.dataset;
+    let sop_class = ds
+        .ascii(tags::SOP_CLASS_UID)
+        .or_else(|| file.meta.ascii(tags::MEDIA_STORAGE_SOP_CLASS_UID))
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| PlanError("missing SOP Class UID (0008,0016)".to_string()))?;
+    let sop_instance = ds
+        .ascii(tags::SOP_INSTANCE_UID)
+        .or_else(|| file.meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID))
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| PlanError("missing SOP Instance UID (0008,0018)".to_string()))?;
+    let new_instance = if ctx.rules.options().contains(&DeidOption::RetainUids) {
+        sop_instance.to_string()
+    } else {
+        ctx.pseudo.uid(sop_instance)
+    };
+    Ok(DataSet::from_elements([
+        Element::new(tags::FILE_META_INFORMATION_VERSION, VR::OB, vec![0, 1]),
+        Element::new(tags::MEDIA_STORAGE_SOP_CLASS_UID, VR::UI, sop_class.as_bytes().to_vec()),
+        Element::new(tags::MEDIA_STORAGE_SOP_INSTANCE_UID, VR::UI, new_instance.into_bytes()),
+        Element::new(tags::TRANSFER_SYNTAX_UID, VR::UI, file.transfer_syntax.uid.as_bytes().to_vec()),
+        Element::new(tags::IMPLEMENTATION_CLASS_UID, VR::UI, IMPLEMENTATION_CLASS_UID.as_bytes().to_vec()),
+        Element::new(tags::IMPLEMENTATION_VERSION_NAME, VR::SH, IMPLEMENTATION_VERSION_NAME.as_bytes().to_vec()),
+    ]))
+}
+
+/// The tags kamei writes itself at the top level (their rules are not applied).
+const MARKERS: [Tag; 4] = [
+    tags::PATIENT_IDENTITY_REMOVED,
+    tags::DEIDENTIFICATION_METHOD,
+    tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+    tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
+];
+
+/// A dummy value valid for the VR (PS3.15 action D). Numbers are zero, so the bytes are the same
+/// in either byte order.
+pub fn dummy_value(vr: VR) -> Vec<u8> {
+    let text: &[u8] = match vr {
+        VR::AE => b"ANONYMOUS",
+        VR::AS => b"000Y",
+        VR::CS => b"ANONYMIZED",
+        VR::DA => b"19000101",
+        VR::DT => b"19000101000000",
+        VR::TM => b"000000",
+        VR::DS | VR::IS => b"0",
+        VR::LO | VR::LT | VR::PN | VR::SH | VR::ST | VR::UC | VR::UT => b"ANONYMIZED",
+        VR::UR => b"urn:kamei:anonymized",
+        VR::US | VR::SS | VR::OW | VR::OB | VR::UN => return vec![0; 2],
+        VR::UL | VR::SL | VR::FL | VR::AT | VR::OF | VR::OL => return vec![0; 4],
+        VR::FD | VR::SV | VR::UV | VR::OD | VR::OV => return vec![0; 8],
+        _ => b"0",
+    };
+    text.to_vec()
+}
+
+fn is_free_text(vr: VR) -> bool {
+    matches!(vr, VR::ST | VR::LT | VR::UT | VR::UC)
+}
+
+fn is_scrubbable(vr: VR) -> bool {
+    matches!(vr, VR::SH | VR::LO | VR::ST | VR::LT | VR::UT | VR::UC | VR::UR)
+}
+
+/// Maximum length in characters of a value of a VR (for keyed tokens).
+fn max_len(vr: VR) -> usize {
+    match vr {
+        VR::AE | VR::CS | VR::SH => 16,
+        _ => 64,
+    }
+}
+
+/// What the planner decided for one element.
+enum Decision {
+    Keep,
+    Descend {
+        cleaning: bool,
+    },
+    Remove,
+    Put(Element),
+    /// The action applies but changes nothing (e.g. Z on an empty value).
+    Unchanged,
+}
+
+struct Planner<'a, 'c> {
+    ctx: &'a PlanContext<'c>,
+    top: &'a DataSet,
+    top_cs: Charset,
+    patient: &'a PatientPlan,
+    ids: OnceCell<Identifiers>,
+    edits: Vec<Edit>,
+    tally: BTreeMap<(String, &'static str), u32>,
+    notes: Vec<String>,
+}
+
+impl Planner<'_, '_> {
+    fn count(&mut self, tag: Tag, action: &'static str) {
+        let key = if is_private(tag) {
+            format!("({:04X},xx{:02X})", tag.group(), tag.element() & 0xFF)
+        } else {
+            tag_str(tag)
+        };
+        *self.tally.entry((key, action)).or_insert(0) += 1;
+    }
+
+    fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    fn identifiers(&self) -> &Identifiers {
+        self.ids.get_or_init(|| collect_identifiers(self.top, &self.top_cs))
+    }
+
+    fn walk(&mut self, ds: &DataSet, path: &mut Vec<Step>, inherited: &Charset, cleaning: bool) {
+        let cs = charset_of(ds, inherited);
+        let top = path.is_empty();
+        let creators = private_creators(ds, &cs);
+        let mut kept_blocks: HashSet<Tag> = HashSet::new();
+        let mut removed_overlays: Vec<u16> = Vec::new();
+        let mut removed: HashSet<Tag> = HashSet::new();
+        for e in ds.elements() {
+            if is_private_creator(e.tag) || (top && MARKERS.contains(&e.tag)) {
+                continue;
+            }
+            let rule_action = if is_private(e.tag) {
+                let creator_tag = private_creator_tag(e.tag);
+                let creator = creator_tag.and_then(|t| creators.get(&t)).map(String::as_str);
+                self.ctx.rules.private_rule(e.tag, creator).action.clone()
+            } else {
+                self.ctx.rules.rule(e.tag).action.clone()
+            };
+            let action = if cleaning
+                && is_free_text(e.vr)
+                && matches!(rule_action, Action::Remove | Action::Dummy | Action::Conditional(_))
+            {
+                Action::Clean
+            } else {
+                rule_action
+            };
+            let (decision, word) = self.decide(&action, e, &cs);
+            match decision {
+                Decision::Keep => {
+                    if is_private(e.tag) {
+                        self.count(e.tag, "keep-private");
+                    }
+                }
+                Decision::Unchanged => self.count(e.tag, word),
+                Decision::Descend { cleaning: c } => {
+                    if word != "keep" {
+                        self.count(e.tag, word);
+                    }
+                    if let Value::Sequence(seq) = &e.value {
+                        for (i, item) in seq.items.iter().enumerate() {
+                            path.push((e.tag, i));
+                            self.walk(&item.dataset, path, &cs, cleaning || c);
+                            path.pop();
+                        }
+                    }
+                }
+                Decision::Remove => {
+                    self.count(e.tag, word);
+                    removed.insert(e.tag);
+                    if e.tag.group() & 0xFF01 == 0x6000 && e.tag.element() == 0x3000 {
+                        removed_overlays.push(e.tag.group());
+                    }
+                    self.edits.push(Edit { path: path.clone(), tag: e.tag, op: Op::Remove });
+                }
+                Decision::Put(new) => {
+                    self.count(e.tag, word);
+                    self.edits.push(Edit { path: path.clone(), tag: e.tag, op: Op::Put(new) });
+                }
+            }
+            if is_private(e.tag) && !removed.contains(&e.tag) {
+                if let Some(c) = private_creator_tag(e.tag) {
+                    kept_blocks.insert(c);
+                }
+            }
+        }
+        for e in ds.elements() {
+            let overlay_gone = removed_overlays.contains(&e.tag.group()) && !removed.contains(&e.tag);
+            let creator_unused = is_private_creator(e.tag) && !kept_blocks.contains(&e.tag);
+            if overlay_gone || creator_unused {
+                self.count(e.tag, "remove");
+                self.edits.push(Edit { path: path.clone(), tag: e.tag, op: Op::Remove });
+            }
+        }
+    }
+
+    /// Resolve an action against an element. Returns the decision and the action word for the
+    /// audit.
+    fn decide(&mut self, action: &Action, e: &Element, cs: &Charset) -> (Decision, &'static str) {
+        let is_seq = matches!(e.value, Value::Sequence(_));
+        let put = |bytes: Vec<u8>| Decision::Put(Element::new(e.tag, e.vr, bytes));
+        match action {
+            Action::Keep => (if is_seq { Decision::Descend { cleaning: false } } else { Decision::Keep }, "keep"),
+            Action::Remove => (Decision::Remove, "remove"),
+            Action::Empty if is_seq => (Decision::Put(Element::sequence(e.tag, Vec::new())), "empty"),
+            Action::Empty if e.value.is_empty() => (Decision::Unchanged, "empty"),
+            Action::Empty => {
+                (Decision::Put(Element { tag: e.tag, vr: e.vr, value: Value::Bytes(Vec::new()) }), "empty")
+            }
+            Action::Dummy if is_seq => (Decision::Descend { cleaning: false }, "dummy"),
+            Action::Dummy if e.value.is_empty() => (Decision::Unchanged, "dummy"),
+            Action::Dummy if e.vr == VR::UI => (self.map_uids(e), "dummy"),
+            Action::Dummy => (put(dummy_value(self.value_vr(e))), "dummy"),
+            Action::Conditional(c) => self.conditional(*c, e, cs),
+            Action::Clean => self.clean(e, cs),
+            Action::ReplaceUid => (self.map_uids(e), "uid"),
+            Action::Pseudonymize => self.pseudonymize(e, cs),
+            Action::ShiftDate => match self.value_vr(e) {
+                VR::DA | VR::DT => (self.shift_dates(e), "shift-date"),
+                VR::TM => (Decision::Keep, "keep"),
+                _ => self.clean(e, cs),
+            },
+            Action::Replace(_) if is_seq => (Decision::Put(Element::sequence(e.tag, Vec::new())), "replace"),
+            Action::Replace(v) => (put(v.clone().into_bytes()), "replace"),
+        }
+    }
+
+    /// The VR to interpret a value by: the dictionary's when the file says UN.
+    fn value_vr(&self, e: &Element) -> VR {
+        if e.vr == VR::UN { crate::dict::known_vr(e.tag).unwrap_or(VR::UN) } else { e.vr }
+    }
+
+    fn conditional(&mut self, c: Conditional, e: &Element, cs: &Charset) -> (Decision, &'static str) {
+        if e.value.is_empty() {
+            return (Decision::Unchanged, "empty");
+        }
+        match c {
+            Conditional::XZU => (Decision::Descend { cleaning: false }, "uid"),
+            _ => self.decide(&Action::Dummy, e, cs),
+        }
+    }
+
+    fn clean(&mut self, e: &Element, cs: &Charset) -> (Decision, &'static str) {
+        if matches!(e.value, Value::Sequence(_)) {
+            return (Decision::Descend { cleaning: true }, "clean");
+        }
+        if e.value.is_empty() {
+            return (Decision::Unchanged, "clean");
+        }
+        let vr = self.value_vr(e);
+        match vr {
+            VR::DA | VR::DT => (self.shift_dates(e), "shift-date"),
+            VR::TM
+            | VR::AS
+            | VR::DS
+            | VR::IS
+            | VR::CS
+            | VR::US
+            | VR::SS
+            | VR::UL
+            | VR::SL
+            | VR::FL
+            | VR::FD
+            | VR::SV
+            | VR::UV
+            | VR::AT => (Decision::Keep, "keep"),
+            VR::UI => (self.map_uids(e), "uid"),
+            VR::AE => (self.tokens(e, "ae", 16), "clean"),
+            VR::PN => (Decision::Put(Element::new(e.tag, e.vr, dummy_value(VR::PN))), "dummy"),
+            v if is_scrubbable(v) => (self.scrub(e, cs, v), "clean"),
+            _ => {
+                self.note(format!("{}: binary value cannot be cleaned; removed", tag_str(e.tag)));
+                (Decision::Remove, "remove")
+            }
+        }
+    }
+
+    fn scrub(&mut self, e: &Element, cs: &Charset, vr: VR) -> Decision {
+        let Some(bytes) = e.bytes() else { return Decision::Remove };
+        let Some(text) = cs.decode(bytes, vr) else {
+            self.note(format!("{}: text in an unsupported character set replaced by a dummy", tag_str(e.tag)));
+            return Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)));
+        };
+        match self.identifiers().scrub(&text) {
+            None => Decision::Keep,
+            Some(clean) => Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))),
+        }
+    }
+
+    fn values(e: &Element) -> Vec<&[u8]> {
+        match e.bytes() {
+            Some(b) => b.split(|&c| c == b'\\').collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn map_uids(&mut self, e: &Element) -> Decision {
+        let mapped: Vec<String> = Self::values(e)
+            .into_iter()
+            .map(|v| {
+                let s = String::from_utf8_lossy(trim_value(v)).into_owned();
+                if s.is_empty() { s } else { self.ctx.pseudo.uid(&s) }
+            })
+            .collect();
+        Decision::Put(Element::new(e.tag, e.vr, mapped.join("\\").into_bytes()))
+    }
+
+    fn tokens(&mut self, e: &Element, domain: &str, len: usize) -> Decision {
+        let out: Vec<String> = Self::values(e)
+            .into_iter()
+            .map(|v| {
+                let v = trim_value(v);
+                if v.is_empty() { String::new() } else { self.ctx.pseudo.token(domain, v, len) }
+            })
+            .collect();
+        Decision::Put(Element::new(e.tag, e.vr, out.join("\\").into_bytes()))
+    }
+
+    fn shift_dates(&mut self, e: &Element) -> Decision {
+        let days = self.patient.date_shift_days;
+        let vr = self.value_vr(e);
+        let mut out = Vec::new();
+        for v in Self::values(e) {
+            let s = String::from_utf8_lossy(trim_value(v)).into_owned();
+            if s.is_empty() {
+                out.push(s);
+                continue;
+            }
+            let shifted = if vr == VR::DT { dates::shift_dt(&s, days) } else { dates::shift_da(&s, days) };
+            match shifted {
+                Some(x) => out.push(x),
+                None => {
+                    self.note(format!("{}: a value that is not a valid date was emptied", tag_str(e.tag)));
+                    return Decision::Put(Element::new(e.tag, e.vr, Vec::new()));
+                }
+            }
+        }
+        Decision::Put(Element::new(e.tag, e.vr, out.join("\\").into_bytes()))
+    }
+
+    fn pseudonymize(&mut self, e: &Element, cs: &Charset) -> (Decision, &'static str) {
+        if e.tag == tags::PATIENT_ID || e.tag == tags::PATIENT_NAME {
+            let p = self.patient.pseudonym.clone().into_bytes();
+            return (Decision::Put(Element::new(e.tag, e.vr, p)), "pseudonymize");
+        }
+        if matches!(e.value, Value::Sequence(_)) {
+            return (Decision::Descend { cleaning: true }, "clean");
+        }
+        match self.value_vr(e) {
+            VR::UI => (self.map_uids(e), "uid"),
+            VR::DA | VR::DT => (self.shift_dates(e), "shift-date"),
+            vr if vr == VR::PN || is_scrubbable(vr) || matches!(vr, VR::AE | VR::CS) => {
+                let _ = cs;
+                let domain = tag_str(e.tag);
+                (self.tokens(e, &domain, max_len(vr)), "pseudonymize")
+            }
+            _ => (Decision::Remove, "remove"),
+        }
+    }
+
+    /// The de-identification markers (PS3.15 E.1.1 and PS3.3 C.7.1.1): Patient Identity
+    /// Removed, De-identification Method and its code sequence, Longitudinal Temporal
+    /// Information Modified.
+    fn markers(&mut self) {
+        let options = self.ctx.rules.options();
+        let mut codes: Vec<(&str, &str)> = vec![method_code(None)];
+        for o in options.iter().copied() {
+            if matches!(o, DeidOption::CleanPixelData | DeidOption::CleanRecognizableVisualFeatures) {
+                // Claimed only when the pixels were actually cleaned.
+                continue;
+            }
+            codes.push(method_code(Some(o)));
+        }
+        codes.sort();
+        let items: Vec<DataSet> = codes
+            .into_iter()
+            .map(|(value, meaning)| {
+                DataSet::from_elements([
+                    Element::new(tags::CODE_VALUE, VR::SH, value.as_bytes().to_vec()),
+                    Element::new(tags::CODING_SCHEME_DESIGNATOR, VR::SH, b"DCM".to_vec()),
+                    Element::new(tags::CODE_MEANING, VR::LO, meaning.as_bytes().to_vec()),
+                ])
+            })
+            .collect();
+        let temporal: &[u8] = if options.contains(&DeidOption::RetainLongModifiedDates) {
+            b"MODIFIED"
+        } else if options.contains(&DeidOption::RetainLongFullDates) {
+            b"UNMODIFIED"
+        } else {
+            b"REMOVED"
+        };
+        let method = format!("kamei {}\\{}", env!("CARGO_PKG_VERSION"), self.ctx.profile_label);
+        for element in [
+            Element::new(tags::PATIENT_IDENTITY_REMOVED, VR::CS, b"YES".to_vec()),
+            Element::new(tags::DEIDENTIFICATION_METHOD, VR::LO, method.into_bytes()),
+            Element::sequence(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE, items),
+            Element::new(tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED, VR::CS, temporal.to_vec()),
+        ] {
+            self.edits.push(Edit { path: Vec::new(), tag: element.tag, op: Op::Put(element) });
+        }
+    }
+}
+
+/// Private Creator values of a data set, by the creator element's tag.
+fn private_creators(ds: &DataSet, cs: &Charset) -> HashMap<Tag, String> {
+    ds.elements()
+        .iter()
+        .filter(|e| is_private_creator(e.tag))
+        .filter_map(|e| {
+            let text = cs.decode(e.bytes()?, VR::LO)?;
+            Some((e.tag, text.trim_matches(|c: char| c == ' ' || c == '\0').to_string()))
+        })
+        .collect()
+}
+
+/// The identifying values of the file's top level, for scrubbing text. (Some of these
+/// attributes are retired in the current standard but still found in files.)
+#[allow(deprecated)]
+fn collect_identifiers(ds: &DataSet, cs: &Charset) -> Identifiers {
+    let mut ids = Identifiers::new();
+    for e in ds.elements() {
+        let Some(bytes) = e.bytes() else { continue };
+        if e.vr == VR::PN {
+            if let Some(t) = cs.decode(bytes, VR::PN) {
+                ids.add_person_name(&t);
+            }
+        }
+    }
+    for tag in [
+        tags::PATIENT_ID,
+        tags::OTHER_PATIENT_I_DS,
+        tags::ACCESSION_NUMBER,
+        tags::STUDY_ID,
+        tags::PATIENT_ADDRESS,
+        tags::PATIENT_TELEPHONE_NUMBERS,
+        tags::INSTITUTION_NAME,
+        tags::INSTITUTION_ADDRESS,
+        tags::MEDICAL_RECORD_LOCATOR,
+        tags::ADMISSION_ID,
+        tags::ISSUER_OF_PATIENT_ID,
+    ] {
+        if let Some(b) = ds.bytes(tag) {
+            if let Some(t) = cs.decode(b, VR::LO) {
+                for v in t.split('\\') {
+                    ids.add(v);
+                }
+            }
+        }
+    }
+    if let Some(dob) = ds.ascii(tags::PATIENT_BIRTH_DATE) {
+        ids.add_date(dob);
+    }
+    if let Some(seq) = ds.get(tags::OTHER_PATIENT_I_DS_SEQUENCE).and_then(|e| e.value.sequence()) {
+        for item in &seq.items {
+            if let Some(t) = item.dataset.bytes(tags::PATIENT_ID).and_then(|b| cs.decode(b, VR::LO)) {
+                ids.add(&t);
+            }
+        }
+    }
+    ids
+}

@@ -1,0 +1,234 @@
+//! Find the input files: walk the INPUT folders in parallel, sort, and pick this shard's share.
+//!
+//! Every input is named by its path relative to the INPUT it was found under (`rel`), so the
+//! order and the shard assignment are the same on every machine, whatever the mount point.
+//! The output folder is never walked, even when it sits inside an input folder.
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use walkdir::WalkDir;
+
+/// One file to process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// The path to open.
+    pub path: PathBuf,
+    /// The path relative to its INPUT (the file name for an INPUT that is a file).
+    pub rel: PathBuf,
+    /// Which INPUT argument it came from (0-based).
+    pub root: usize,
+    /// Size in bytes, from the directory listing.
+    pub size: u64,
+}
+
+/// A directory entry that could not be read. The message holds no path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkError {
+    /// The path that failed (for the operator's terminal and the linkage table only).
+    pub path: PathBuf,
+    /// What went wrong (an I/O error kind).
+    pub message: String,
+}
+
+/// A deterministic 1/N share of the inputs: `--shard I/N` with 1 ≤ I ≤ N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, 1-based.
+    pub index: u32,
+    /// The number of shards.
+    pub count: u32,
+}
+
+impl Shard {
+    /// The whole input (1/1).
+    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
+
+    /// Whether the input with this relative path belongs to this shard: the first 8 bytes of the
+    /// SHA-256 of the path, modulo N, equal I − 1.
+    pub fn contains(&self, rel: &Path) -> bool {
+        if self.count <= 1 {
+            return true;
+        }
+        let digest = Sha256::digest(path_bytes(rel));
+        let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+        n % u64::from(self.count) == u64::from(self.index - 1)
+    }
+
+    /// A short label for file names: `shard-0003-of-0010`.
+    pub fn label(&self) -> String {
+        format!("shard-{:04}-of-{:04}", self.index, self.count)
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (i, n) = s.split_once('/').ok_or_else(|| format!("expected I/N (e.g. 3/10), got {s:?}"))?;
+        let index: u32 = i.trim().parse().map_err(|_| format!("shard index {i:?} is not a number"))?;
+        let count: u32 = n.trim().parse().map_err(|_| format!("shard count {n:?} is not a number"))?;
+        if count == 0 || index == 0 || index > count {
+            return Err(format!("shard {index}/{count}: I must be between 1 and N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+#[cfg(unix)]
+fn path_bytes(p: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    p.as_os_str().as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn path_bytes(p: &Path) -> Vec<u8> {
+    p.to_string_lossy().replace('\\', "/").into_bytes()
+}
+
+/// Identity of a directory (device, inode) to recognise the output folder while walking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DirId(u64, u64);
+
+#[cfg(unix)]
+fn dir_id(p: &Path) -> Option<DirId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| DirId(m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn dir_id(_: &Path) -> Option<DirId> {
+    None
+}
+
+/// Walk the inputs. Files are returned sorted by (INPUT index, relative path), filtered to
+/// `shard`; the folder `exclude` (the output) and everything below it is skipped.
+pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec<Input>, Vec<WalkError>) {
+    let skip = exclude.and_then(dir_id);
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for (root, input) in inputs.iter().enumerate() {
+        let meta = match std::fs::metadata(input) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(WalkError { path: input.clone(), message: io_kind(&e) });
+                continue;
+            }
+        };
+        if meta.is_file() {
+            let rel = input.file_name().map(PathBuf::from).unwrap_or_else(|| input.clone());
+            files.push(Input { path: input.clone(), rel, root, size: meta.len() });
+            continue;
+        }
+        // Parallel over the first level below the root; each subtree walked by one thread.
+        let top: Vec<PathBuf> = match std::fs::read_dir(input) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(e) => {
+                errors.push(WalkError { path: input.clone(), message: io_kind(&e) });
+                continue;
+            }
+        };
+        let parts: Vec<(Vec<Input>, Vec<WalkError>)> =
+            top.par_iter().map(|sub| walk_tree(sub, input, root, skip)).collect();
+        for (f, e) in parts {
+            files.extend(f);
+            errors.extend(e);
+        }
+    }
+    files.retain(|f| shard.contains(&f.rel));
+    files.par_sort_unstable_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    (files, errors)
+}
+
+fn walk_tree(start: &Path, root_path: &Path, root: usize, skip: Option<DirId>) -> (Vec<Input>, Vec<WalkError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let walker = WalkDir::new(start)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| !(e.file_type().is_dir() && skip.is_some() && dir_id(e.path()) == skip));
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_file() => {
+                let rel = e.path().strip_prefix(root_path).unwrap_or(e.path()).to_path_buf();
+                let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                files.push(Input { path: e.path().to_path_buf(), rel, root, size });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| start.to_path_buf());
+                let message = match (e.loop_ancestor(), e.io_error()) {
+                    (Some(_), _) => "symbolic link loop".to_string(),
+                    (None, Some(io)) => io_kind(io),
+                    (None, None) => "unreadable directory entry".to_string(),
+                };
+                errors.push(WalkError { path, message });
+            }
+        }
+    }
+    (files, errors)
+}
+
+fn io_kind(e: &std::io::Error) -> String {
+    format!("could not read the directory entry: {}", e.kind())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_parses_one_based_i_over_n() {
+        assert_eq!("3/10".parse::<Shard>().unwrap(), Shard { index: 3, count: 10 });
+        assert!("0/4".parse::<Shard>().is_err());
+        assert!("5/4".parse::<Shard>().is_err());
+        assert!("4".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn shards_partition_the_inputs() {
+        let paths: Vec<PathBuf> = (0..500).map(|i| PathBuf::from(format!("p/{i}.dcm"))).collect();
+        let mut seen = 0;
+        for i in 1..=7 {
+            let s = Shard { index: i, count: 7 };
+            seen += paths.iter().filter(|p| s.contains(p)).count();
+        }
+        assert_eq!(seen, 500);
+        for p in &paths {
+            let owners = (1..=7).filter(|&i| Shard { index: i, count: 7 }.contains(p)).count();
+            assert_eq!(owners, 1);
+        }
+    }
+
+    #[test]
+    fn walk_sorts_and_skips_the_output_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        std::fs::create_dir_all(root.join("b/c")).unwrap();
+        std::fs::create_dir_all(root.join("out/x")).unwrap();
+        std::fs::write(root.join("b/c/2.dcm"), b"x").unwrap();
+        std::fs::write(root.join("a.dcm"), b"x").unwrap();
+        std::fs::write(root.join("out/x/o.dcm"), b"x").unwrap();
+        let (files, errors) = collect(std::slice::from_ref(&root), Some(&root.join("out")), Shard::WHOLE);
+        assert!(errors.is_empty());
+        let rels: Vec<_> = files.iter().map(|f| f.rel.clone()).collect();
+        assert_eq!(rels, vec![PathBuf::from("a.dcm"), PathBuf::from("b/c/2.dcm")]);
+    }
+
+    #[test]
+    fn missing_input_is_a_walk_error() {
+        let (files, errors) = collect(&[PathBuf::from("/nonexistent/kamei/input")], None, Shard::WHOLE);
+        assert!(files.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert!(!errors[0].message.contains("nonexistent"));
+    }
+}

@@ -1,0 +1,389 @@
+//! `kamei deid` on fixtures: actions, options, pseudonyms, markers, layout, batch behaviour.
+
+use crate::util::*;
+use dicom_dictionary_std::tags;
+use std::path::PathBuf;
+
+const STUDY: &str = "1.2.826.0.1.3680043.8.498.1";
+const SERIES: &str = "1.2.826.0.1.3680043.8.498.1.1";
+
+fn ct(n: u32) -> Fixture {
+    Fixture::ct(CANARY_ID, STUDY, SERIES, &format!("{SERIES}.{n}"))
+}
+
+/// Run deid with a fixed key on `in` into `out`, plus extra arguments.
+fn deid(wd: &Workdir, extra: &[&str]) -> Run {
+    let k = key(wd, "k.key", 7);
+    let mut args = vec!["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"];
+    args.extend_from_slice(extra);
+    wd.kamei(args)
+}
+
+fn only_output(wd: &Workdir) -> PathBuf {
+    let outs = wd.dicom_outputs("out");
+    assert_eq!(outs.len(), 1, "{outs:?}");
+    outs[0].clone()
+}
+
+#[test]
+fn basic_profile_removes_every_canary() {
+    let wd = Workdir::new("basic_profile_removes_every_canary");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    for canary in ["CANARY", "19700101", "20240201"] {
+        assert_eq!(wd.tree_contains("out", canary.as_bytes()), None, "{canary} leaked");
+    }
+    assert!(!run.stderr().contains("CANARY"));
+}
+
+#[test]
+fn patient_id_and_name_become_the_same_pseudonym() {
+    let wd = Workdir::new("patient_id_and_name_become_the_same_pseudonym");
+    ct(1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    let id = text(&obj, tags::PATIENT_ID).unwrap();
+    assert_eq!(id.len(), 20);
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(text(&obj, tags::PATIENT_NAME).as_deref(), Some(id.as_str()));
+}
+
+#[test]
+fn markers_and_file_meta_are_written() {
+    let wd = Workdir::new("markers_and_file_meta_are_written");
+    ct(1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    assert_eq!(text(&obj, tags::PATIENT_IDENTITY_REMOVED).as_deref(), Some("YES"));
+    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(), Some("REMOVED"));
+    let method = obj.element(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE).unwrap();
+    let items = method.items().unwrap();
+    let codes: Vec<String> =
+        items.iter().map(|i| i.element(tags::CODE_VALUE).unwrap().to_str().unwrap().to_string()).collect();
+    assert_eq!(codes, ["113100"]);
+    let sop = text(&obj, tags::SOP_INSTANCE_UID).unwrap();
+    assert_eq!(obj.meta().media_storage_sop_instance_uid().trim_end_matches('\0'), sop);
+    assert!(obj.meta().source_application_entity_title().is_none(), "source AE title must be dropped");
+    assert_eq!(obj.meta().implementation_class_uid().trim_end_matches('\0'), kamei::plan::IMPLEMENTATION_CLASS_UID);
+}
+
+#[test]
+fn action_codes_z_x_d_u_are_applied() {
+    let wd = Workdir::new("action_codes_z_x_d_u_are_applied");
+    ct(1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    // Z: Accession Number, Patient's Birth Date are present and empty.
+    assert_eq!(text(&obj, tags::ACCESSION_NUMBER).as_deref(), Some(""));
+    assert_eq!(text(&obj, tags::PATIENT_BIRTH_DATE).as_deref(), Some(""));
+    // X: Patient's Address, Institution Address, Device Serial Number? (X/Z/D → dummy) removed.
+    assert_eq!(text(&obj, tags::PATIENT_ADDRESS), None);
+    assert_eq!(text(&obj, tags::INSTITUTION_ADDRESS), None);
+    // X/Z/D present and non-empty → D (a dummy keeps the attribute valid whatever its Type).
+    assert_eq!(text(&obj, tags::INSTITUTION_NAME).as_deref(), Some("ANONYMIZED"));
+    assert_eq!(text(&obj, tags::STATION_NAME).as_deref(), Some("ANONYMIZED"));
+    // U: UIDs replaced by 2.25 UIDs.
+    let study = text(&obj, tags::STUDY_INSTANCE_UID).unwrap();
+    assert!(study.starts_with("2.25."), "{study}");
+    assert_ne!(study, STUDY);
+    // K (unlisted): Modality, Manufacturer, pixel data kept.
+    assert_eq!(text(&obj, tags::MODALITY).as_deref(), Some("CT"));
+    assert_eq!(text(&obj, tags::MANUFACTURER).as_deref(), Some("ACME"));
+}
+
+#[test]
+fn pixel_data_passes_through_byte_for_byte() {
+    let wd = Workdir::new("pixel_data_passes_through_byte_for_byte");
+    ct(1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    assert_eq!(raw(&only_output(&wd), tags::PIXEL_DATA), raw(&wd.path("in/a.dcm"), tags::PIXEL_DATA));
+}
+
+#[test]
+fn hierarchy_layout_names_nothing_original() {
+    let wd = Workdir::new("hierarchy_layout_names_nothing_original");
+    ct(1).write(&wd.path("in/CANARY_FOLDER/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let out = only_output(&wd);
+    let rel = out.strip_prefix(wd.path("out")).unwrap().to_string_lossy().into_owned();
+    assert!(!rel.contains("CANARY") && !rel.contains(STUDY), "{rel}");
+    let obj = open(&out);
+    let parts: Vec<&str> = rel.split('/').collect();
+    assert_eq!(parts.len(), 4);
+    assert_eq!(parts[0], text(&obj, tags::PATIENT_ID).unwrap());
+    assert_eq!(parts[1], text(&obj, tags::STUDY_INSTANCE_UID).unwrap());
+    assert_eq!(parts[3], format!("{}.dcm", text(&obj, tags::SOP_INSTANCE_UID).unwrap()));
+}
+
+#[test]
+fn same_key_gives_identical_output_bytes() {
+    let wd = Workdir::new("same_key_gives_identical_output_bytes");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let k = key(&wd, "k.key", 7);
+    wd.kamei(["deid", "in", "-o", "out1", "--key", k.to_str().unwrap(), "-q"]).assert_code(0);
+    wd.kamei(["deid", "in", "-o", "out2", "--key", k.to_str().unwrap(), "-q"]).assert_code(0);
+    let a = wd.dicom_outputs("out1");
+    let b = wd.dicom_outputs("out2");
+    assert_eq!(a.len(), 1);
+    assert_eq!(std::fs::read(&a[0]).unwrap(), std::fs::read(&b[0]).unwrap());
+}
+
+#[test]
+fn references_across_files_follow_the_new_uids() {
+    let wd = Workdir::new("references_across_files_follow_the_new_uids");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let referenced = item(vec![
+        str_el(tags::REFERENCED_SOP_CLASS_UID, dicom_core::VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+        str_el(tags::REFERENCED_SOP_INSTANCE_UID, dicom_core::VR::UI, &format!("{SERIES}.1")),
+    ]);
+    ct(2).put(seq_el(tags::REFERENCED_IMAGE_SEQUENCE, vec![referenced])).write(&wd.path("in/b.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let objs: Vec<_> = wd.dicom_outputs("out").iter().map(|p| open(p)).collect();
+    let a = objs.iter().find(|o| o.element_opt(tags::REFERENCED_IMAGE_SEQUENCE).unwrap().is_none()).unwrap();
+    let b = objs.iter().find(|o| o.element_opt(tags::REFERENCED_IMAGE_SEQUENCE).unwrap().is_some()).unwrap();
+    let items = b.element(tags::REFERENCED_IMAGE_SEQUENCE).unwrap().items().unwrap();
+    let r = items[0].element(tags::REFERENCED_SOP_INSTANCE_UID).unwrap().to_str().unwrap();
+    assert_eq!(r.trim_end_matches('\0'), text(a, tags::SOP_INSTANCE_UID).unwrap());
+    assert_eq!(text(a, tags::STUDY_INSTANCE_UID), text(b, tags::STUDY_INSTANCE_UID));
+}
+
+#[test]
+fn names_in_nested_sequences_are_removed() {
+    let wd = Workdir::new("names_in_nested_sequences_are_removed");
+    let inner = item(vec![str_el(tags::PERSON_NAME, dicom_core::VR::PN, "CANARYNESTED^NAME")]);
+    let middle = item(vec![seq_el(tags::CONTENT_SEQUENCE, vec![inner])]);
+    ct(1).put(seq_el(tags::REQUESTED_PROCEDURE_CODE_SEQUENCE, vec![middle])).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    assert_eq!(wd.tree_contains("out", b"CANARYNESTED"), None);
+}
+
+#[test]
+fn private_attributes_are_removed_unless_safe_and_retained() {
+    let wd = Workdir::new("private_attributes_are_removed_unless_safe_and_retained");
+    // (7053,xx00) of "Philips PET Private Group" is in PS3.15 Table E.3.10-1 (SUV Factor).
+    ct(1)
+        .put(str_el(dicom_core::Tag(0x7053, 0x0010), dicom_core::VR::LO, "Philips PET Private Group"))
+        .put(str_el(dicom_core::Tag(0x7053, 0x1000), dicom_core::VR::DS, "1.5"))
+        .put(str_el(dicom_core::Tag(0x0009, 0x0010), dicom_core::VR::LO, "ACME PRIVATE"))
+        .put(str_el(dicom_core::Tag(0x0009, 0x1001), dicom_core::VR::LO, "CANARYPRIVATE"))
+        .write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    assert!(obj.element_opt(dicom_core::Tag(0x7053, 0x1000)).unwrap().is_none());
+    assert!(obj.element_opt(dicom_core::Tag(0x0009, 0x1001)).unwrap().is_none());
+    assert!(obj.element_opt(dicom_core::Tag(0x0009, 0x0010)).unwrap().is_none(), "unused private creator must go");
+
+    let wd = Workdir::new("private_attributes_are_removed_unless_safe_and_retained_2");
+    ct(1)
+        .put(str_el(dicom_core::Tag(0x7053, 0x0010), dicom_core::VR::LO, "Philips PET Private Group"))
+        .put(str_el(dicom_core::Tag(0x7053, 0x1000), dicom_core::VR::DS, "1.5"))
+        .put(str_el(dicom_core::Tag(0x0009, 0x0010), dicom_core::VR::LO, "ACME PRIVATE"))
+        .put(str_el(dicom_core::Tag(0x0009, 0x1001), dicom_core::VR::LO, "CANARYPRIVATE"))
+        .write(&wd.path("in/a.dcm"));
+    deid(&wd, &["--option", "retain-safe-private"]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    assert_eq!(text(&obj, dicom_core::Tag(0x7053, 0x1000)).as_deref(), Some("1.5"));
+    assert_eq!(text(&obj, dicom_core::Tag(0x7053, 0x0010)).as_deref(), Some("Philips PET Private Group"));
+    assert_eq!(wd.tree_contains("out", b"CANARYPRIVATE"), None);
+}
+
+#[test]
+fn retain_uids_keeps_uids() {
+    let wd = Workdir::new("retain_uids_keeps_uids");
+    ct(1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &["--option", "retain-uids"]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    assert_eq!(text(&obj, tags::STUDY_INSTANCE_UID).as_deref(), Some(STUDY));
+    let codes: Vec<String> = obj
+        .element(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .unwrap()
+        .items()
+        .unwrap()
+        .iter()
+        .map(|i| i.element(tags::CODE_VALUE).unwrap().to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(codes, ["113100", "113110"]);
+}
+
+#[test]
+fn retain_long_modified_dates_shifts_every_date_by_one_offset() {
+    let wd = Workdir::new("retain_long_modified_dates_shifts_every_date_by_one_offset");
+    ct(1).put(str_el(tags::ACQUISITION_DATE, dicom_core::VR::DA, "20240211")).write(&wd.path("in/a.dcm"));
+    deid(&wd, &["--option", "retain-long-modified-dates"]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    let study = text(&obj, tags::STUDY_DATE).unwrap();
+    let acq = text(&obj, tags::ACQUISITION_DATE).unwrap();
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y%m%d").unwrap();
+    assert_eq!((d(&acq) - d(&study)).num_days(), 10, "interval kept");
+    let shift = (d(&study) - d("20240201")).num_days();
+    assert!((-365..=-1).contains(&shift), "{shift}");
+    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(), Some("MODIFIED"));
+}
+
+#[test]
+fn clean_descriptors_scrubs_the_patients_name_from_descriptions() {
+    let wd = Workdir::new("clean_descriptors_scrubs_the_patients_name_from_descriptions");
+    ct(1).put(str_el(tags::STUDY_DESCRIPTION, dicom_core::VR::LO, "CT CHEST FOR CANARY")).write(&wd.path("in/a.dcm"));
+    deid(&wd, &["--option", "clean-descriptors"]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("CT CHEST FOR ***"));
+    assert_eq!(text(&obj, tags::SERIES_DESCRIPTION).as_deref(), Some("AXIAL 5MM"));
+}
+
+#[test]
+fn japanese_name_groups_are_all_replaced() {
+    let wd = Workdir::new("japanese_name_groups_are_all_replaced");
+    // PS3.5 H.3.1 style: \ISO 2022 IR 87, Kakuu^Hanako=架空^花子=かくう^はなこ (japan README §7.3).
+    let pn: &[u8] = b"Kakuu^Hanako=\x1b$B2M6u\x1b(B^\x1b$B2V;R\x1b(B=\x1b$B$+$/$&\x1b(B^\x1b$B$O$J$3\x1b(B";
+    let desc: &[u8] = b"\x1b$B6;It\x1b(BCT "; // 胸部CT, kept byte for byte
+    ct(1)
+        .put(raw_el(tags::SPECIFIC_CHARACTER_SET, dicom_core::VR::CS, b"\\ISO 2022 IR 87 "))
+        .put(raw_el(tags::PATIENT_NAME, dicom_core::VR::PN, pn))
+        .put(raw_el(tags::STUDY_DESCRIPTION, dicom_core::VR::LO, desc))
+        .write(&wd.path("in/a.dcm"));
+    deid(&wd, &["--option", "clean-descriptors"]).assert_code(0);
+    let out = only_output(&wd);
+    let name = raw(&out, tags::PATIENT_NAME).unwrap();
+    assert!(!name.contains(&0x1b), "no ideographic or phonetic group may remain");
+    assert!(!name.contains(&b'='));
+    assert_eq!(raw(&out, tags::STUDY_DESCRIPTION), raw(&wd.path("in/a.dcm"), tags::STUDY_DESCRIPTION));
+    assert!(raw(&out, tags::STUDY_DESCRIPTION).unwrap().starts_with(desc));
+    for group in [&b"2M6u"[..], b"$+$/$&", b"Kakuu"] {
+        assert_eq!(wd.tree_contains("out", group), None);
+    }
+}
+
+#[test]
+fn not_dicom_is_skipped_and_truncated_fails_with_a_reason() {
+    let wd = Workdir::new("not_dicom_is_skipped_and_truncated_fails_with_a_reason");
+    ct(1).write(&wd.path("in/good.dcm"));
+    std::fs::write(wd.path("in/notes.txt"), b"just some text, not DICOM").unwrap();
+    ct(2).write(&wd.path("in/cut.dcm"));
+    let bytes = std::fs::read(wd.path("in/cut.dcm")).unwrap();
+    std::fs::write(wd.path("in/cut.dcm"), &bytes[..bytes.len() - 40]).unwrap();
+    let run = deid(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("failed: input #"), "{}", run.stderr());
+    assert!(run.stderr().contains("truncated"), "{}", run.stderr());
+    assert!(!run.stderr().contains("cut.dcm"), "paths are not printed without --show-paths");
+    let audit = wd.audit("out");
+    assert_eq!(audit.len(), 3);
+    let outcomes: Vec<&str> = audit.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert!(
+        outcomes.contains(&"written") && outcomes.contains(&"skipped") && outcomes.contains(&"failed"),
+        "{outcomes:?}"
+    );
+    assert_eq!(wd.dicom_outputs("out").len(), 1);
+}
+
+#[test]
+fn audit_names_inputs_by_hash_and_holds_no_identifier() {
+    let wd = Workdir::new("audit_names_inputs_by_hash_and_holds_no_identifier");
+    ct(1).write(&wd.path("in/CANARYDIR/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let text = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
+    assert!(!text.contains("CANARY") && !text.contains("in/"), "{text}");
+    let audit = wd.audit("out");
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(wd.path("in/CANARYDIR/a.dcm")).unwrap()))
+    };
+    assert_eq!(audit[0]["input_sha256"], digest.as_str());
+    let actions = audit[0]["actions"].as_array().unwrap();
+    assert!(actions.iter().any(|a| a["tag"] == "(0010,0010)" && a["action"] == "pseudonymize"));
+}
+
+#[test]
+fn rerun_skips_finished_work_and_completes_the_rest() {
+    let wd = Workdir::new("rerun_skips_finished_work_and_completes_the_rest");
+    for n in 1..=4 {
+        ct(n).write(&wd.path(&format!("in/{n}.dcm")));
+    }
+    deid(&wd, &[]).assert_code(0);
+    let outs = wd.dicom_outputs("out");
+    let before: Vec<Vec<u8>> = outs.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    std::fs::remove_file(&outs[0]).unwrap();
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    let after: Vec<Vec<u8>> = wd.dicom_outputs("out").iter().map(|p| std::fs::read(p).unwrap()).collect();
+    assert_eq!(before, after);
+    assert_eq!(wd.audit("out").len(), 4, "one record per input after compaction");
+}
+
+#[test]
+fn shards_together_equal_one_whole_run() {
+    let wd = Workdir::new("shards_together_equal_one_whole_run");
+    for n in 1..=12 {
+        ct(n).write(&wd.path(&format!("in/s{}/{n}.dcm", n % 3)));
+    }
+    let k = key(&wd, "k.key", 9);
+    let k = k.to_str().unwrap();
+    wd.kamei(["deid", "in", "-o", "whole", "--key", k, "-q"]).assert_code(0);
+    for i in 1..=3 {
+        wd.kamei(["deid", "in", "-o", "sharded", "--key", k, "-q", "--shard", &format!("{i}/3")]).assert_code(0);
+    }
+    let whole: Vec<_> = wd.files("whole").into_iter().filter(|p| p.extension().is_some_and(|e| e == "dcm")).collect();
+    let sharded: Vec<_> =
+        wd.files("sharded").into_iter().filter(|p| p.extension().is_some_and(|e| e == "dcm")).collect();
+    assert_eq!(whole.len(), 12);
+    assert_eq!(whole, sharded);
+    for p in &whole {
+        assert_eq!(
+            std::fs::read(wd.path("whole").join(p)).unwrap(),
+            std::fs::read(wd.path("sharded").join(p)).unwrap()
+        );
+    }
+    let mut a: Vec<String> = wd.audit("whole").iter().map(|r| r.to_string()).collect();
+    let mut b: Vec<String> = wd.audit("sharded").iter().map(|r| r.to_string()).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn input_tree_is_never_written() {
+    let wd = Workdir::new("input_tree_is_never_written");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let before = std::fs::read(wd.path("in/a.dcm")).unwrap();
+    deid(&wd, &[]).assert_code(0);
+    assert_eq!(wd.files("in"), vec![PathBuf::from("a.dcm")]);
+    assert_eq!(std::fs::read(wd.path("in/a.dcm")).unwrap(), before);
+    assert!(wd.files("out").iter().all(|p| !p.to_string_lossy().contains(".part")));
+}
+
+#[test]
+fn linkage_table_maps_patient_and_file_and_is_private() {
+    let wd = Workdir::new("linkage_table_maps_patient_and_file_and_is_private");
+    ct(1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &["--linkage", "link.csv"]).assert_code(0);
+    let table = std::fs::read_to_string(wd.path("link.csv")).unwrap();
+    let obj = open(&only_output(&wd));
+    let pseudonym = text(&obj, tags::PATIENT_ID).unwrap();
+    assert!(table.contains(&format!("patient,{CANARY_ID},{pseudonym}")), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("file,in/a.dcm,")), "{table}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(wd.path("link.csv")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn anonymized_rerun_into_the_same_out_is_refused() {
+    let wd = Workdir::new("anonymized_rerun_into_the_same_out_is_refused");
+    ct(1).write(&wd.path("in/a.dcm"));
+    wd.kamei(["deid", "in", "-o", "out", "-q"]).assert_code(0);
+    let run = wd.kamei(["deid", "in", "-o", "out", "-q"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("anonymized"), "{}", run.stderr());
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let wd = Workdir::new("dry_run_writes_nothing");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let run = deid(&wd, &["--dry-run"]);
+    run.assert_code(0);
+    assert!(!wd.path("out").exists());
+}
