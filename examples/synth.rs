@@ -32,7 +32,8 @@ fn main() {
     let frames = arg(&args, "--frames", 1).max(1);
     let root = "1.2.826.0.1.3680043.8.498.77";
     let family = ["YAMADA", "SATO", "SUZUKI", "TANAKA", "KAKUU"];
-    let kanji: [&[u8]; 5] = [b"\x1b$B;3ED\x1b(B", b"\x1b$B:4F#\x1b(B", b"\x1b$BNkLZ\x1b(B", b"\x1b$BEDCf\x1b(B", b"\x1b$B2M6u\x1b(B"];
+    let kanji: [&[u8]; 5] =
+        [b"\x1b$B;3ED\x1b(B", b"\x1b$B:4F#\x1b(B", b"\x1b$BNkLZ\x1b(B", b"\x1b$BEDCf\x1b(B", b"\x1b$B2M6u\x1b(B"];
     let pixels: Vec<u8> = (0..size * size * 2 * frames).map(|i| (i % 251) as u8).collect();
     for n in 0..files {
         let p = n % patients;

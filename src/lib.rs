@@ -1,4 +1,32 @@
 //! kamei: de-identify DICOM archives per DICOM PS3.15 Annex E.
+//!
+//! The pipeline, one module per stage: [`walk`] finds the inputs; [`read`] loads and parses a
+//! file into a [`dataset::DataSet`] that keeps every value's bytes; [`plan`] decides, from a
+//! compiled [`profile::RuleSet`] and a [`pseudo::Pseudonymizer`], what happens to every element
+//! (a pure function); [`apply`] carries the plan out in memory; [`write`] encodes the result and
+//! commits it atomically; [`audit`] records what was done. [`pipeline`] is the only module that
+//! knows the order and runs it in parallel.
+//!
+//! Supporting modules: [`charset`] (Specific Character Set with ISO 2022 code extensions),
+//! [`scrub`] (a patient's identifiers inside text), [`dates`] (date shifting), [`layout`]
+//! (output paths), [`linkage`] (the re-identification table), [`dict`] and [`transfer`]
+//! (dictionary and transfer syntax lookups over dicom-rs).
+//!
+//! # Example
+//!
+//! De-identify one file held in memory with the basic profile and a key:
+//!
+//! ```no_run
+//! use kamei::profile::Profile;
+//! use kamei::pseudo::{PseudonymKey, Pseudonymizer};
+//!
+//! let profile = Profile::builtin("basic")?;
+//! let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([7; 32]), profile.date_shift());
+//! let input = std::fs::read("image.dcm")?;
+//! let output = kamei::pipeline::deidentify_bytes(input, &profile.compile(), &pseudo, "basic")?;
+//! std::fs::write("image.deid.dcm", output)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 
 pub mod apply;
