@@ -108,7 +108,13 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     let interrupt = Arc::new(AtomicBool::new(false));
     {
         let flag = Arc::clone(&interrupt);
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+        // First Ctrl-C: finish the files in progress and stop. Second: stop now (temporary
+        // files are removed by the next run; no final file is ever half-written).
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::Relaxed) {
+                std::process::exit(Exit::Interrupted as i32);
+            }
+        });
     }
     let console = cli::report::Console::new(ui.quiet, ui.verbose, ui.show_paths);
     let summary = kamei::pipeline::run(&job, &console, &interrupt);
