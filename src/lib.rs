@@ -44,5 +44,6 @@ pub mod pseudo;
 pub mod read;
 pub mod scrub;
 pub mod transfer;
+pub mod verify;
 pub mod walk;
 pub mod write;

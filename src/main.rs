@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 enum Exit {
     /// Every input written (or skipped as not DICOM).
     Success = 0,
-    /// The run finished but some inputs failed; or a checked profile is invalid.
+    /// The run finished but some inputs failed; a checked profile is invalid; verify found
+    /// problems.
     SomeFailed = 1,
     /// Usage or setup error: nothing was written.
     Usage = 2,
@@ -62,6 +63,7 @@ fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Command::Deid(args) => deid(&args),
+        Command::Verify(args) => Ok(if cli::verify::run(&args)? { Exit::Success } else { Exit::SomeFailed }),
         Command::Profile { command: ProfileCommand::Show(args) } => {
             let profile = cli::config::profile(&args)?;
             print_profile(&profile);

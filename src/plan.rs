@@ -178,6 +178,23 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
     planner.walk(ds, &mut path, &top_cs, false);
     planner.markers();
     let meta = new_meta(ctx, file)?;
+    // A data set without SOP Class/Instance UID (only the file meta had them) gets them from
+    // the new meta, so the output is a valid instance.
+    for (tag, meta_tag) in [
+        (tags::SOP_CLASS_UID, tags::MEDIA_STORAGE_SOP_CLASS_UID),
+        (tags::SOP_INSTANCE_UID, tags::MEDIA_STORAGE_SOP_INSTANCE_UID),
+    ] {
+        if ds.get(tag).is_none() {
+            if let Some(e) = meta.get(meta_tag) {
+                planner.edits.push(Edit {
+                    path: Vec::new(),
+                    tag,
+                    op: Op::Put(Element::new(tag, VR::UI, e.bytes().unwrap_or_default().to_vec())),
+                });
+                planner.notes.push(format!("{} was missing; copied from the file meta", tag_str(tag)));
+            }
+        }
+    }
     let Planner { edits, tally, mut notes, .. } = planner;
     notes.extend(file.notes.iter().cloned());
     if patient.id_missing {

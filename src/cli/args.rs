@@ -29,6 +29,8 @@ pub enum Command {
     },
     /// De-identify DICOM files and folders into OUT.
     Deid(DeidArgs),
+    /// Check a release: conformance to the profile, residual identifiers, uncleaned pixels.
+    Verify(VerifyArgs),
     /// Show or check de-identification profiles.
     Profile {
         /// What to do with profiles.
@@ -53,9 +55,10 @@ pub enum ProfileCommand {
 /// Profile selection, shared by `deid` and `profile show`.
 #[derive(Debug, Args, Clone)]
 pub struct ProfileArgs {
-    /// Built-in profile name (basic) or path to a user profile (TOML) that extends one.
-    #[arg(long, value_name = "NAME|PATH", default_value = "basic")]
-    pub profile: String,
+    /// Built-in profile name (basic, the default) or path to a user profile (TOML) that
+    /// extends one.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
     /// A PS3.15 option, e.g. retain-uids; repeat for several. See README for the list.
     #[arg(long = "option", value_name = "NAME")]
     pub options: Vec<String>,
@@ -114,6 +117,32 @@ pub struct DeidArgs {
     /// More messages: -v lists skipped inputs, -vv adds debug logging.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// `kamei verify ...`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The release folder (a `kamei deid` output).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+    /// The original inputs: their identifying values are searched for in the release.
+    #[arg(long, value_name = "INPUT", num_args = 1..)]
+    pub against: Vec<PathBuf>,
+    /// The linkage table of the release: its original Patient IDs and input path names are
+    /// searched for.
+    #[arg(long, value_name = "FILE")]
+    pub linkage: Option<PathBuf>,
+    /// Profile and options the release was made with (default: those recorded in
+    /// OUT/kamei-run.json).
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// Write every finding, with the identifier it matched, as JSON to FILE (mode 0600; it
+    /// holds identifiers: keep it with the linkage table, never inside OUT).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 /// `--layout` values.

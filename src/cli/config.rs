@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 /// Load a profile with the options and settings given on the command line.
 pub fn profile(args: &ProfileArgs) -> Result<Profile> {
-    let mut profile =
-        Profile::load(&args.profile).with_context(|| format!("could not load profile {}", args.profile))?;
+    let spec = args.profile.as_deref().unwrap_or("basic");
+    let mut profile = Profile::load(spec).with_context(|| format!("could not load profile {spec}"))?;
     let mut options = Vec::new();
     for name in &args.options {
         match DeidOption::from_name(name) {

@@ -1,0 +1,100 @@
+//! `kamei verify`: resolve the profile the release was made with, build the identifier
+//! dictionary, run the checks, print findings without values, write the sensitive report.
+
+use super::args::{ProfileArgs, VerifyArgs};
+use anyhow::{Context, Result, bail};
+use kamei::audit::{RUN_FILE, RunSettings};
+use kamei::profile::Profile;
+use kamei::verify::{self, Originals, VerifyJob};
+use std::io::Write;
+
+/// The profile to check against: the one given, or the one `OUT/kamei-run.json` records.
+fn profile(args: &VerifyArgs) -> Result<Profile> {
+    let given = args.profile.profile.is_some() || !args.profile.options.is_empty() || args.profile.strict;
+    let run_file = args.out.join(RUN_FILE);
+    if given || !run_file.exists() {
+        return super::config::profile(&args.profile);
+    }
+    let text = std::fs::read_to_string(&run_file).with_context(|| format!("could not read {}", run_file.display()))?;
+    let settings: RunSettings =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a kamei run file", run_file.display()))?;
+    if Profile::builtin(&settings.profile).is_err() {
+        bail!("the release was made with the user profile {:?}: give it with --profile PATH", settings.profile);
+    }
+    let recorded = ProfileArgs {
+        profile: Some(settings.profile.clone()),
+        options: settings.options.clone(),
+        strict: false,
+        date_shift_max_days: None,
+        keep_weekday: false,
+    };
+    super::config::profile(&recorded)
+}
+
+/// Run `kamei verify`; returns whether the release is clean.
+pub fn run(args: &VerifyArgs) -> Result<bool> {
+    if !args.out.is_dir() {
+        bail!("{} is not a folder", args.out.display());
+    }
+    let profile = profile(args)?;
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    if let Some(report) = &args.report {
+        let abs = std::path::absolute(report)?;
+        let out = args.out.canonicalize()?;
+        if abs.parent().and_then(|p| p.canonicalize().ok()).is_some_and(|p| p.starts_with(&out)) {
+            bail!("the report holds identifiers and must not be inside the release folder");
+        }
+    }
+    for a in &args.against {
+        if !a.exists() {
+            bail!("input {} does not exist", a.display());
+        }
+    }
+    let mut originals =
+        if args.against.is_empty() { Originals::default() } else { verify::originals_from_inputs(&args.against, jobs) };
+    if let Some(table) = &args.linkage {
+        verify::add_linkage(&mut originals, table).with_context(|| format!("could not read {}", table.display()))?;
+    }
+    if originals.is_empty() {
+        eprintln!(
+            "kamei: note: no --against or --linkage: checking conformance and pixels only, not residual identifiers"
+        );
+    }
+    let job = VerifyJob { out: args.out.clone(), rules: profile.compile(), originals, jobs };
+    let report = verify::run(&job);
+    {
+        let mut stdout = std::io::stdout().lock();
+        for f in &report.findings {
+            let kind =
+                serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            if writeln!(stdout, "{}\t{}\t{}\t{}", f.file, f.location, kind, f.detail).is_err() {
+                break;
+            }
+        }
+    }
+    if let Some(path) = &args.report {
+        write_private(path, &serde_json::to_vec_pretty(&report)?)?;
+    }
+    eprintln!(
+        "kamei: verified {} DICOM files and {} other files against {} identifiers: {} findings",
+        report.dicom_files,
+        report.other_files,
+        report.identifiers,
+        report.findings.len()
+    );
+    Ok(report.findings.is_empty())
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path).with_context(|| format!("could not write {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,353 @@
+//! The dictionary of identifying values a release must not contain, built from the original
+//! data: the inputs (`--against`) or the linkage table (`--linkage`).
+//!
+//! Which values count is decided here, independently of the profile that produced the release:
+//! every Person Name (each group and each component: alphabetic, ideographic, phonetic), the
+//! IDs (patient, other IDs, accession number, study ID, admission, medical record locator,
+//! issuer), the birth date in common spellings, addresses, phone numbers, institution and
+//! department names, station names, and device serial numbers. The linkage table adds the
+//! original Patient IDs and the components of the input paths.
+//!
+//! Matching is done by [`Matcher`]: Aho–Corasick over NFKC-normalised, lower-cased text, whole
+//! words for ASCII identifiers. Very short or generic values are left out (they would match
+//! everywhere): ASCII values shorter than 3 characters, digit-only values shorter than 5,
+//! other scripts shorter than 2 characters.
+
+use crate::charset::CharacterSet;
+use crate::dataset::{DataSet, Tag, VR, Value};
+use aho_corasick::{AhoCorasick, MatchKind};
+use dicom_dictionary_std::tags;
+use std::collections::HashMap;
+use unicode_normalization::UnicodeNormalization;
+
+/// What kind of original value an identifier is (shown in findings instead of the value).
+pub type Kind = &'static str;
+
+/// Attributes whose values identify (besides every PN, which is always collected).
+#[allow(deprecated)]
+pub const IDENTIFYING: &[(Tag, Kind)] = &[
+    (tags::PATIENT_ID, "Patient ID"),
+    (tags::OTHER_PATIENT_I_DS, "Other Patient IDs"),
+    (tags::ISSUER_OF_PATIENT_ID, "Issuer of Patient ID"),
+    (tags::ACCESSION_NUMBER, "Accession Number"),
+    (tags::STUDY_ID, "Study ID"),
+    (tags::ADMISSION_ID, "Admission ID"),
+    (tags::MEDICAL_RECORD_LOCATOR, "Medical Record Locator"),
+    (tags::PATIENT_ADDRESS, "Patient's Address"),
+    (tags::PATIENT_TELEPHONE_NUMBERS, "Patient's Telephone Numbers"),
+    (tags::PATIENT_BIRTH_NAME, "Patient's Birth Name"),
+    (tags::PATIENT_MOTHER_BIRTH_NAME, "Patient's Mother's Birth Name"),
+    (tags::INSTITUTION_NAME, "Institution Name"),
+    (tags::INSTITUTION_ADDRESS, "Institution Address"),
+    (tags::INSTITUTIONAL_DEPARTMENT_NAME, "Institutional Department Name"),
+    (tags::STATION_NAME, "Station Name"),
+    (tags::DEVICE_SERIAL_NUMBER, "Device Serial Number"),
+    (tags::REQUESTING_SERVICE, "Requesting Service"),
+];
+
+/// One identifier: its normalised text and what it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identifier {
+    /// The normalised text that is searched for.
+    pub text: String,
+    /// What it was in the original data (e.g. "Patient's Name (ideographic)").
+    pub kind: Kind,
+}
+
+/// Collects identifiers; deduplicated by text.
+#[derive(Debug, Default)]
+pub struct Dictionary {
+    by_text: HashMap<String, Kind>,
+}
+
+/// NFKC and lower case, the form both sides are compared in.
+pub fn normalize(s: &str) -> String {
+    s.nfkc().flat_map(char::to_lowercase).collect()
+}
+
+fn specific_enough(t: &str) -> bool {
+    let chars = t.chars().count();
+    if !t.chars().any(char::is_alphanumeric) {
+        return false;
+    }
+    if t.is_ascii() {
+        if t.chars().all(|c| c.is_ascii_digit()) {
+            return chars >= 5;
+        }
+        return chars >= 3 && !matches!(t, "anonymized" | "anonymous" | "unknown" | "none" | "n/a");
+    }
+    chars >= 2
+}
+
+impl Dictionary {
+    /// An empty dictionary.
+    pub fn new() -> Dictionary {
+        Dictionary::default()
+    }
+
+    /// Number of identifiers.
+    pub fn len(&self) -> usize {
+        self.by_text.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_text.is_empty()
+    }
+
+    /// Add one value (ignored when too short or generic).
+    pub fn add(&mut self, value: &str, kind: Kind) {
+        let t = normalize(value.trim_matches(|c: char| c.is_whitespace() || c == '\0'));
+        if specific_enough(&t) {
+            self.by_text.entry(t).or_insert(kind);
+        }
+    }
+
+    /// Add a Person Name: every group, every component, and components joined by a space.
+    pub fn add_person_name(&mut self, pn: &str) {
+        const GROUPS: [Kind; 3] = ["Person Name (alphabetic)", "Person Name (ideographic)", "Person Name (phonetic)"];
+        for value in pn.split('\\') {
+            for (g, group) in value.split('=').enumerate() {
+                let kind = GROUPS[g.min(2)];
+                let parts: Vec<&str> = group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect();
+                for p in &parts {
+                    self.add(p, kind);
+                }
+                if parts.len() > 1 {
+                    self.add(&parts.join(" "), kind);
+                    self.add(&parts.concat(), kind);
+                }
+            }
+        }
+    }
+
+    /// Add a birth date (DA) in the spellings people write.
+    pub fn add_birth_date(&mut self, da: &str) {
+        let d = da.trim_matches(|c: char| c == ' ' || c == '\0');
+        if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
+            return;
+        }
+        let (y, m, dd) = (&d[0..4], &d[4..6], &d[6..8]);
+        let (mt, dt) = (m.trim_start_matches('0'), dd.trim_start_matches('0'));
+        for s in [
+            d.to_string(),
+            format!("{y}-{m}-{dd}"),
+            format!("{y}/{m}/{dd}"),
+            format!("{y}.{m}.{dd}"),
+            format!("{y}/{mt}/{dt}"),
+            format!("{y}年{mt}月{dt}日"),
+        ] {
+            self.add(&s, "Patient's Birth Date");
+        }
+    }
+
+    /// Add the identifying values of one input data set (at every depth).
+    pub fn add_dataset(&mut self, ds: &DataSet) {
+        self.add_level(ds, &CharacterSet::default_repertoire(), true);
+    }
+
+    fn add_level(&mut self, ds: &DataSet, inherited: &CharacterSet, top: bool) {
+        let cs = match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
+            Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => {
+                CharacterSet::from_value(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
+            }
+            _ => inherited.clone(),
+        };
+        for e in ds.elements() {
+            match &e.value {
+                Value::Sequence(seq) => {
+                    for item in &seq.items {
+                        self.add_level(&item.dataset, &cs, false);
+                    }
+                }
+                Value::Bytes(bytes) => {
+                    if e.vr == VR::PN {
+                        self.add_person_name(&cs.decode(bytes, VR::PN).text);
+                    } else if e.tag == tags::PATIENT_BIRTH_DATE {
+                        let text = String::from_utf8_lossy(bytes).into_owned();
+                        self.add_birth_date(&text);
+                    } else if let Some((_, kind)) = IDENTIFYING.iter().find(|(t, _)| *t == e.tag) {
+                        for v in cs.decode(bytes, e.vr).text.split('\\') {
+                            self.add(v, kind);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let _ = top;
+    }
+
+    /// Add the original Patient ID of a linkage table row.
+    pub fn add_patient_id(&mut self, original: &str) {
+        self.add(original, "Patient ID (linkage table)");
+    }
+
+    /// Add the folder names and file stems of input paths below their common folder (the
+    /// archive root itself, e.g. `/mnt/pacs`, names no one). Folder names in hospital archives
+    /// often carry names and IDs.
+    pub fn add_input_paths<P: AsRef<std::path::Path>>(&mut self, paths: &[P]) {
+        let Some(first) = paths.first() else { return };
+        let mut common: Vec<std::path::Component<'_>> =
+            first.as_ref().parent().map(|p| p.components().collect()).unwrap_or_default();
+        for p in paths {
+            let comps: Vec<_> = p.as_ref().components().collect();
+            let n = common.iter().zip(&comps).take_while(|(a, b)| a == b).count();
+            common.truncate(n);
+        }
+        for p in paths {
+            self.add_path_components(p.as_ref().components().skip(common.len()));
+        }
+    }
+
+    /// Add the folder names and file stems of paths relative to an input folder.
+    pub fn add_relative_paths<P: AsRef<std::path::Path>>(&mut self, rels: &[P]) {
+        for p in rels {
+            self.add_path_components(p.as_ref().components());
+        }
+    }
+
+    fn add_path_components<'p>(&mut self, comps: impl Iterator<Item = std::path::Component<'p>>) {
+        for comp in comps {
+            if let std::path::Component::Normal(c) = comp {
+                let s = c.to_string_lossy();
+                let stem = s.rsplit_once('.').map_or(s.as_ref(), |(a, _)| a);
+                self.add(stem, "input path component");
+            }
+        }
+    }
+
+    /// The identifiers specific enough to search for in every output, not only in the output of
+    /// the input they came from: IDs, birth dates, names of several parts, names in scripts
+    /// other than ASCII. (A single ASCII name part such as "Philips" or "Name" is searched for
+    /// only in its own file's output, or a vendor name would be reported everywhere.)
+    pub fn strong(&self) -> Dictionary {
+        let by_text = self
+            .by_text
+            .iter()
+            .filter(|(t, k)| {
+                let name = k.starts_with("Person Name") || k.contains("Birth Name");
+                let id = matches!(
+                    **k,
+                    "Patient ID"
+                        | "Other Patient IDs"
+                        | "Accession Number"
+                        | "Admission ID"
+                        | "Medical Record Locator"
+                        | "Patient's Birth Date"
+                        | "Patient ID (linkage table)"
+                );
+                id || (name && (t.contains(' ') || !t.is_ascii()))
+            })
+            .map(|(t, k)| (t.clone(), *k))
+            .collect();
+        Dictionary { by_text }
+    }
+
+    /// Add every identifier of another dictionary.
+    pub fn extend(&mut self, other: &Dictionary) {
+        for (t, k) in &other.by_text {
+            self.by_text.entry(t.clone()).or_insert(k);
+        }
+    }
+
+    /// Build the matcher.
+    pub fn matcher(&self) -> Matcher {
+        let mut ids: Vec<Identifier> =
+            self.by_text.iter().map(|(t, k)| Identifier { text: t.clone(), kind: k }).collect();
+        ids.sort_by(|a, b| a.text.cmp(&b.text));
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(ids.iter().map(|i| i.text.as_str()))
+            .expect("identifier automaton builds");
+        Matcher { ac, ids }
+    }
+}
+
+/// Finds identifiers in text.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    ac: AhoCorasick,
+    ids: Vec<Identifier>,
+}
+
+impl Matcher {
+    /// The identifiers found in `text` (normalised first), each once.
+    pub fn find<'m>(&'m self, text: &str) -> Vec<&'m Identifier> {
+        if self.ids.is_empty() {
+            return Vec::new();
+        }
+        let hay = normalize(text);
+        let bytes = hay.as_bytes();
+        let mut found: Vec<usize> = Vec::new();
+        for m in self.ac.find_overlapping_iter(&hay) {
+            let id = &self.ids[m.pattern().as_usize()];
+            let word = |b: u8| b.is_ascii_alphanumeric();
+            let first = id.text.as_bytes()[0];
+            let last = id.text.as_bytes()[id.text.len() - 1];
+            let left_ok = !word(first) || m.start() == 0 || !word(bytes[m.start() - 1]);
+            let right_ok = !word(last) || m.end() == bytes.len() || !word(bytes[m.end()]);
+            if left_ok && right_ok && !found.contains(&m.pattern().as_usize()) {
+                found.push(m.pattern().as_usize());
+            }
+        }
+        found.into_iter().map(|i| &self.ids[i]).collect()
+    }
+
+    /// Number of identifiers searched for.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_each_name_group_and_component() {
+        let mut d = Dictionary::new();
+        d.add_person_name("Yamada^Tarou=山田^太郎=やまだ^たろう");
+        let m = d.matcher();
+        assert_eq!(m.find("report for 山田")[0].kind, "Person Name (ideographic)");
+        assert_eq!(m.find("YAMADA TAROU")[0].kind, "Person Name (alphabetic)");
+        assert!(!m.find("ｙａｍａｄａ").is_empty(), "full-width is normalised");
+        assert!(m.find("Yamadax").is_empty(), "ASCII needs whole words");
+    }
+
+    #[test]
+    fn short_and_generic_values_are_left_out() {
+        let mut d = Dictionary::new();
+        d.add("AB", "x");
+        d.add("1234", "x");
+        d.add("ANONYMIZED", "x");
+        d.add("山", "x");
+        assert!(d.is_empty());
+        d.add("12345", "x");
+        assert_eq!(d.len(), 1);
+    }
+
+    #[test]
+    fn birth_date_spellings() {
+        let mut d = Dictionary::new();
+        d.add_birth_date("19850315");
+        let m = d.matcher();
+        assert!(!m.find("born 1985/3/15").is_empty());
+        assert!(!m.find("1985年3月15日").is_empty());
+        assert!(m.find("19850316").is_empty());
+    }
+
+    #[test]
+    fn input_paths_contribute_folder_names_below_the_archive_root() {
+        let mut d = Dictionary::new();
+        d.add_input_paths(&["/archive/YAMADA_TARO/CT/img001.dcm", "/archive/SATO_HANAKO/MR/img002.dcm"]);
+        let m = d.matcher();
+        assert!(!m.find("yamada_taro").is_empty());
+        assert!(m.find("archive").is_empty(), "the common root names no one");
+    }
+}

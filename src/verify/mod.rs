@@ -1,0 +1,517 @@
+//! `kamei verify`: check a release independently of the code that produced it.
+//!
+//! Three kinds of check over every file of an output folder:
+//!
+//! - **Conformance**: every attribute is allowed by the profile and options (nothing the profile
+//!   removes is present, what it empties is empty, UIDs it replaces are `2.25` UIDs, Patient ID
+//!   and Name are pseudonyms, private attributes only where allowed); the de-identification
+//!   markers are present and name the options used; the file meta agrees with the data set and
+//!   carries no source AE title; the preamble is zero.
+//! - **Residual identifiers**: a [`Dictionary`] of the original identifying values (from the
+//!   inputs with `--against`, or the linkage table) is searched in every text value of every
+//!   output (decoded in its own character set, inside sequences and private attributes), in
+//!   every file and folder name, and in kamei's own files (audit, settings).
+//! - **Pixels**: images whose header says they carry burned-in text, or that usually carry it
+//!   (annotated modality or SOP class) and were not cleaned (no 113101 code).
+//!
+//! The verifier shares with `deid` only the profile (the specification of what is allowed), the
+//! reader and the character set decoder; it does not use the planner, the scrubber or the
+//! pseudonymizer. Findings name file, tag path and the kind of identifier; the matched value
+//! itself goes only into the `--report` file, which is as sensitive as the linkage table.
+
+mod dictionary;
+
+pub use dictionary::{Dictionary, IDENTIFYING, Identifier, Matcher, normalize};
+
+use crate::charset::CharacterSet;
+use crate::dataset::{DataSet, Tag, VR, Value, is_private, is_private_creator, private_creator_tag, tag_str};
+use crate::profile::{Action, DeidOption, RuleSet, method_code};
+use crate::read::{self, Opened, ReadOptions};
+use dicom_dictionary_std::tags;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// An attribute the profile removes is present.
+    NotAllowed,
+    /// An attribute the profile empties has a value.
+    NotEmpty,
+    /// A value does not have the form the profile requires (a UID not replaced, a Patient ID
+    /// that is not a pseudonym).
+    NotReplaced,
+    /// A private attribute the profile does not allow.
+    PrivateNotAllowed,
+    /// A de-identification marker is missing or wrong.
+    Marker,
+    /// The file meta is inconsistent or identifying.
+    Meta,
+    /// An original identifier was found.
+    ResidualIdentifier,
+    /// The image carries or may carry burned-in text and was not cleaned.
+    PixelsNotCleaned,
+    /// The output cannot be read.
+    Unreadable,
+}
+
+/// One problem found.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    /// The file, relative to the output folder (`/` separators).
+    pub file: String,
+    /// Where in it: a tag path like `(0040,A730)[0]/(0040,A160)`, `file name`, or `line N`.
+    pub location: String,
+    /// What kind of problem.
+    pub kind: FindingKind,
+    /// Description without any value (safe to print).
+    pub detail: String,
+    /// The original identifier that matched (sensitive: only in the `--report` file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<String>,
+}
+
+/// The original identifying values a release is checked against.
+#[derive(Debug, Default)]
+pub struct Originals {
+    /// Identifiers of each input, by content hash (lower-case hex): searched for in the output
+    /// made from that input (the audit log maps outputs to inputs).
+    pub per_input: HashMap<String, Dictionary>,
+    /// Identifiers searched for in every output and in kamei's own files: the strong ones of
+    /// every input ([`Dictionary::strong`]) and the linkage table's Patient IDs.
+    pub global: Dictionary,
+    /// Input folder names and file stems: searched for in output file and folder names.
+    pub paths: Dictionary,
+}
+
+impl Originals {
+    /// Whether there is nothing to search for.
+    pub fn is_empty(&self) -> bool {
+        self.global.is_empty() && self.paths.is_empty() && self.per_input.values().all(Dictionary::is_empty)
+    }
+
+    /// Number of identifiers (counting each input's own).
+    pub fn len(&self) -> usize {
+        self.global.len() + self.paths.len() + self.per_input.values().map(Dictionary::len).sum::<usize>()
+    }
+}
+
+/// What to verify.
+#[derive(Debug)]
+pub struct VerifyJob {
+    /// The release folder.
+    pub out: PathBuf,
+    /// The compiled profile the release was made with.
+    pub rules: RuleSet,
+    /// Identifiers to search for (may be empty: conformance and pixel checks only).
+    pub originals: Originals,
+    /// Worker threads.
+    pub jobs: usize,
+}
+
+/// The result.
+#[derive(Debug, Default, Serialize)]
+pub struct VerifyReport {
+    /// DICOM files checked.
+    pub dicom_files: usize,
+    /// Other files checked (audit, settings...).
+    pub other_files: usize,
+    /// Identifiers searched for.
+    pub identifiers: usize,
+    /// What was found, sorted.
+    pub findings: Vec<Finding>,
+}
+
+/// Collect the identifiers of original inputs: every readable input data set (by content
+/// hash), and the input paths' folder names.
+pub fn originals_from_inputs(inputs: &[PathBuf], jobs: usize) -> Originals {
+    let (files, _) = crate::walk::collect(inputs, None, crate::walk::Shard::WHOLE);
+    let opts = ReadOptions::default();
+    let load = |i: &crate::walk::Input| -> Option<(String, Dictionary)> {
+        let source = read::Source::load(&i.path, &opts).ok()?;
+        match read::parse(&source, &opts) {
+            Ok(Opened::Dicom(f)) => {
+                let mut d = Dictionary::new();
+                d.add_dataset(&f.dataset);
+                Some((source.sha256_hex(), d))
+            }
+            _ => None,
+        }
+    };
+    let parsed: Vec<(String, Dictionary)> = match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
+        Ok(p) => p.install(|| files.par_iter().filter_map(load).collect()),
+        Err(_) => files.iter().filter_map(load).collect(),
+    };
+    let mut originals = Originals::default();
+    for (sha, d) in parsed {
+        originals.global.extend(&d.strong());
+        originals.per_input.insert(sha, d);
+    }
+    let rels: Vec<&Path> = files.iter().map(|f| f.rel.as_path()).collect();
+    originals.paths.add_relative_paths(&rels);
+    originals
+}
+
+/// Add the identifiers of a linkage table (CSV `kind,original,pseudonymized`): the original
+/// Patient IDs (searched everywhere) and the input paths (searched in file names).
+///
+/// # Errors
+/// The CSV error if the table cannot be read.
+pub fn add_linkage(originals: &mut Originals, table: &Path) -> Result<(), csv::Error> {
+    let mut rdr = csv::Reader::from_path(table)?;
+    let mut paths = Vec::new();
+    for row in rdr.records() {
+        let row = row?;
+        match (row.get(0), row.get(1)) {
+            (Some("patient"), Some(id)) => originals.global.add_patient_id(id),
+            (Some("file" | "failed" | "skipped"), Some(p)) => paths.push(PathBuf::from(p)),
+            _ => {}
+        }
+    }
+    originals.paths.add_input_paths(&paths);
+    Ok(())
+}
+
+/// Files of the release: everything below `out` except kamei's staging folder.
+fn release_files(out: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = walkdir::WalkDir::new(out)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".kamei-partial")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Output path (relative, `/` separators) → input content hash, from the audit logs in `out`.
+fn output_inputs(out: &Path) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    let Ok(entries) = std::fs::read_dir(out) else { return map };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("kamei-audit") && name.ends_with(".jsonl") {
+            for r in crate::audit::read_records(&entry.path()).unwrap_or_default() {
+                if let (Some(o), Some(h)) = (r.output, r.input_sha256) {
+                    map.insert(o, h);
+                }
+            }
+        }
+    }
+    map
+}
+
+/// Run every check.
+pub fn run(job: &VerifyJob) -> VerifyReport {
+    let global = job.originals.global.matcher();
+    let paths = job.originals.paths.matcher();
+    let sources = output_inputs(&job.out);
+    let files = release_files(&job.out);
+    let rel = |p: &Path| p.strip_prefix(&job.out).unwrap_or(p).to_string_lossy().replace('\\', "/");
+    let check = |p: &PathBuf| -> (bool, Vec<Finding>) {
+        let r = rel(p);
+        let mut findings = Vec::new();
+        for m in [&global, &paths] {
+            for id in m.find(&r) {
+                findings.push(residual(&r, "file name", id));
+            }
+        }
+        let own = sources.get(&r).and_then(|h| job.originals.per_input.get(h)).map(Dictionary::matcher);
+        let matchers: Vec<&Matcher> = std::iter::once(&global).chain(own.as_ref()).collect();
+        let ctx = Ctx { rules: &job.rules, matchers: &matchers };
+        let is_dicom = check_file(&ctx, p, &r, &mut findings);
+        (is_dicom, findings)
+    };
+    let results: Vec<(bool, Vec<Finding>)> = match rayon::ThreadPoolBuilder::new().num_threads(job.jobs.max(1)).build()
+    {
+        Ok(pool) => pool.install(|| files.par_iter().map(check).collect()),
+        Err(_) => files.iter().map(check).collect(),
+    };
+    let mut report = VerifyReport { identifiers: job.originals.len(), ..VerifyReport::default() };
+    let mut all = BTreeSet::new();
+    for (is_dicom, findings) in results {
+        if is_dicom {
+            report.dicom_files += 1;
+        } else {
+            report.other_files += 1;
+        }
+        all.extend(findings);
+    }
+    report.findings = all.into_iter().collect();
+    report
+}
+
+struct Ctx<'a> {
+    rules: &'a RuleSet,
+    matchers: &'a [&'a Matcher],
+}
+
+impl Ctx<'_> {
+    fn find(&self, text: &str) -> Vec<&Identifier> {
+        let mut v: Vec<&Identifier> = Vec::new();
+        for m in self.matchers {
+            for id in m.find(text) {
+                if !v.iter().any(|x| x.text == id.text) {
+                    v.push(id);
+                }
+            }
+        }
+        v
+    }
+}
+
+fn residual(file: &str, location: &str, id: &Identifier) -> Finding {
+    Finding {
+        file: file.to_string(),
+        location: location.to_string(),
+        kind: FindingKind::ResidualIdentifier,
+        detail: format!("contains an original {}", id.kind),
+        matched: Some(id.text.clone()),
+    }
+}
+
+fn finding(file: &str, location: String, kind: FindingKind, detail: impl Into<String>) -> Finding {
+    Finding { file: file.to_string(), location, kind, detail: detail.into(), matched: None }
+}
+
+/// Check one file; returns whether it is DICOM.
+fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> bool {
+    let opened = read::open(path, &ReadOptions::default());
+    let file = match opened {
+        Ok(Opened::Dicom(f)) => f,
+        Ok(_) => {
+            check_text_file(ctx, path, rel, out);
+            return false;
+        }
+        Err(e) => {
+            if rel.ends_with(".dcm") {
+                out.push(finding(rel, "file".into(), FindingKind::Unreadable, e.to_string()));
+            } else {
+                check_text_file(ctx, path, rel, out);
+            }
+            return false;
+        }
+    };
+    check_meta(&file, path, rel, out);
+    check_markers(ctx, &file.dataset, rel, out);
+    check_pixels(&file.dataset, rel, out);
+    let mut path_stack = Vec::new();
+    check_dataset(ctx, &file.dataset, &CharacterSet::default_repertoire(), &mut path_stack, rel, out);
+    true
+}
+
+fn check_text_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) {
+    let Ok(bytes) = std::fs::read(path) else {
+        out.push(finding(rel, "file".into(), FindingKind::Unreadable, "cannot be read"));
+        return;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    for (n, line) in text.lines().enumerate() {
+        for id in ctx.find(line) {
+            out.push(residual(rel, &format!("line {}", n + 1), id));
+        }
+    }
+}
+
+fn check_meta(file: &read::DicomFile, path: &Path, rel: &str, out: &mut Vec<Finding>) {
+    let meta = &file.meta;
+    let ds = &file.dataset;
+    let mut bad = |what: &str| out.push(finding(rel, "file meta".into(), FindingKind::Meta, what));
+    if meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID) != ds.ascii(tags::SOP_INSTANCE_UID) {
+        bad("Media Storage SOP Instance UID differs from SOP Instance UID");
+    }
+    if meta.ascii(tags::MEDIA_STORAGE_SOP_CLASS_UID) != ds.ascii(tags::SOP_CLASS_UID) {
+        bad("Media Storage SOP Class UID differs from SOP Class UID");
+    }
+    for (tag, what) in [
+        (tags::SOURCE_APPLICATION_ENTITY_TITLE, "Source Application Entity Title present"),
+        (tags::SENDING_APPLICATION_ENTITY_TITLE, "Sending Application Entity Title present"),
+        (tags::RECEIVING_APPLICATION_ENTITY_TITLE, "Receiving Application Entity Title present"),
+        (tags::PRIVATE_INFORMATION, "Private Information present"),
+    ] {
+        if meta.get(tag).is_some() {
+            bad(what);
+        }
+    }
+    if !file.had_meta {
+        bad("no Part 10 header");
+    }
+    if let Ok(mut f) = std::fs::File::open(path) {
+        let mut pre = [0u8; 128];
+        if std::io::Read::read_exact(&mut f, &mut pre).is_ok() && pre.iter().any(|&b| b != 0) {
+            bad("the preamble is not zero");
+        }
+    }
+}
+
+fn check_markers(ctx: &Ctx<'_>, ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
+    let mut bad = |what: String| out.push(finding(rel, "markers".into(), FindingKind::Marker, what));
+    if ds.ascii(tags::PATIENT_IDENTITY_REMOVED) != Some("YES") {
+        bad("Patient Identity Removed (0012,0062) is not YES".into());
+    }
+    if ds.get(tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).is_none() {
+        bad("Longitudinal Temporal Information Modified (0028,0303) is missing".into());
+    }
+    let codes: Vec<String> = ds
+        .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .and_then(|e| e.value.sequence())
+        .map(|s| s.items.iter().filter_map(|i| i.dataset.ascii(tags::CODE_VALUE).map(str::to_string)).collect())
+        .unwrap_or_default();
+    let mut expected = vec![method_code(None).0];
+    for o in ctx.rules.options() {
+        if !matches!(o, DeidOption::CleanPixelData | DeidOption::CleanRecognizableVisualFeatures) {
+            expected.push(method_code(Some(*o)).0);
+        }
+    }
+    for code in expected {
+        if !codes.iter().any(|c| c == code) {
+            bad(format!("De-identification Method Code Sequence lacks {code}"));
+        }
+    }
+}
+
+/// Annotated modalities (as `deid` uses them; restated here so the check is independent).
+const ANNOTATED: &[&str] = &["US", "SC", "XA", "RF", "ES", "XC", "OT", "DOC", "GM", "SM", "IVUS", "OP"];
+
+fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
+    if ds.get(tags::PIXEL_DATA).is_none() {
+        return;
+    }
+    let cleaned = ds
+        .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .and_then(|e| e.value.sequence())
+        .is_some_and(|s| s.items.iter().any(|i| i.dataset.ascii(tags::CODE_VALUE) == Some("113101")));
+    if cleaned {
+        return;
+    }
+    let burned = ds.ascii(tags::BURNED_IN_ANNOTATION);
+    let modality = ds.ascii(tags::MODALITY).unwrap_or("");
+    let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
+    let annotated_class = sop.starts_with("1.2.840.10008.5.1.4.1.1.7") || sop.starts_with("1.2.840.10008.5.1.4.1.1.6.");
+    let detail = match burned {
+        Some(b) if b.eq_ignore_ascii_case("YES") => Some("Burned In Annotation is YES and the pixels were not cleaned"),
+        None if ANNOTATED.contains(&modality) || annotated_class => {
+            Some("an annotated modality or SOP class without Burned In Annotation, not cleaned")
+        }
+        _ => None,
+    };
+    if let Some(d) = detail {
+        out.push(finding(rel, "(7FE0,0010)".into(), FindingKind::PixelsNotCleaned, d));
+    }
+}
+
+fn location(stack: &[(Tag, usize)], tag: Tag) -> String {
+    let mut s = String::new();
+    for (t, i) in stack {
+        s.push_str(&format!("{}[{}]/", tag_str(*t), i));
+    }
+    s.push_str(&tag_str(tag));
+    s
+}
+
+const MARKERS: [Tag; 4] = [
+    tags::PATIENT_IDENTITY_REMOVED,
+    tags::DEIDENTIFICATION_METHOD,
+    tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+    tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
+];
+
+fn is_bulk(tag: Tag) -> bool {
+    tag.group() == 0x7FE0 || (tag.group() & 0xFF01 == 0x6000 && tag.element() == 0x3000)
+}
+
+fn check_dataset(
+    ctx: &Ctx<'_>,
+    ds: &DataSet,
+    inherited: &CharacterSet,
+    stack: &mut Vec<(Tag, usize)>,
+    rel: &str,
+    out: &mut Vec<Finding>,
+) {
+    let cs = match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
+        Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => {
+            CharacterSet::from_value(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
+        }
+        _ => inherited.clone(),
+    };
+    let creators: HashMap<Tag, String> = ds
+        .elements()
+        .iter()
+        .filter(|e| is_private_creator(e.tag))
+        .filter_map(|e| Some((e.tag, cs.decode(e.bytes()?, VR::LO).text.trim_matches([' ', '\0']).to_string())))
+        .collect();
+    for e in ds.elements() {
+        let loc = || location(stack, e.tag);
+        let top_marker = stack.is_empty() && MARKERS.contains(&e.tag);
+        if !top_marker && !is_private_creator(e.tag) {
+            if is_private(e.tag) {
+                let creator = private_creator_tag(e.tag).and_then(|t| creators.get(&t)).map(String::as_str);
+                if ctx.rules.private_rule(e.tag, creator).action == Action::Remove {
+                    out.push(finding(
+                        rel,
+                        loc(),
+                        FindingKind::PrivateNotAllowed,
+                        "private attribute the profile removes",
+                    ));
+                }
+            } else {
+                check_rule(ctx, e, &loc(), rel, out);
+            }
+        }
+        match &e.value {
+            Value::Sequence(seq) => {
+                for (i, item) in seq.items.iter().enumerate() {
+                    stack.push((e.tag, i));
+                    check_dataset(ctx, &item.dataset, &cs, stack, rel, out);
+                    stack.pop();
+                }
+            }
+            Value::Bytes(bytes) if !is_bulk(e.tag) && bytes.len() <= 1 << 16 => {
+                let text = match e.vr {
+                    VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN => {
+                        String::from_utf8_lossy(bytes).into_owned()
+                    }
+                    VR::US | VR::SS | VR::UL | VR::SL | VR::FL | VR::FD | VR::AT | VR::SV | VR::UV => continue,
+                    vr => cs.decode(bytes, vr).text,
+                };
+                for id in ctx.find(&text) {
+                    out.push(residual(rel, &loc(), id));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn check_rule(ctx: &Ctx<'_>, e: &crate::dataset::Element, loc: &str, rel: &str, out: &mut Vec<Finding>) {
+    let rule = ctx.rules.rule(e.tag);
+    let text =
+        || e.bytes().map(|b| String::from_utf8_lossy(b).trim_matches([' ', '\0']).to_string()).unwrap_or_default();
+    match &rule.action {
+        Action::Remove => {
+            out.push(finding(rel, loc.to_string(), FindingKind::NotAllowed, "attribute the profile removes"))
+        }
+        Action::Empty if !e.value.is_empty() => {
+            out.push(finding(rel, loc.to_string(), FindingKind::NotEmpty, "attribute the profile empties has a value"))
+        }
+        Action::ReplaceUid if e.vr == VR::UI => {
+            let t = text();
+            if t.split('\\').any(|u| !u.is_empty() && !u.starts_with("2.25.")) {
+                out.push(finding(rel, loc.to_string(), FindingKind::NotReplaced, "UID not replaced"));
+            }
+        }
+        Action::Pseudonymize if e.tag == tags::PATIENT_ID || e.tag == tags::PATIENT_NAME => {
+            let t = text();
+            let ok = t.len() == crate::pseudo::PSEUDONYM_HEX_LEN
+                && t.chars().all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c));
+            if !ok {
+                out.push(finding(rel, loc.to_string(), FindingKind::NotReplaced, "not a kamei pseudonym"));
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,149 @@
+//! `kamei verify`: finds planted leaks of each kind, reports none on clean output.
+
+use crate::util::*;
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::tags;
+use kamei::dataset::{DataSet, Element};
+use kamei::read::{Opened, ReadOptions};
+use std::path::Path;
+
+const STUDY: &str = "1.2.826.0.1.3680043.8.498.5";
+
+/// A de-identified release of one Japanese-named patient, in `out`, from `in/YAMADA_HANAKO/`.
+fn release(name: &str) -> Workdir {
+    let wd = Workdir::new(name);
+    let pn: &[u8] = b"Kakuu^Hanako=\x1b$B2M6u\x1b(B^\x1b$B2V;R\x1b(B=\x1b$B$+$/$&\x1b(B^\x1b$B$O$J$3\x1b(B";
+    Fixture::ct("PID7654321", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"\\ISO 2022 IR 87 "))
+        .put(raw_el(tags::PATIENT_NAME, VR::PN, pn))
+        .put(str_el(tags::PATIENT_BIRTH_DATE, VR::DA, "19850315"))
+        .write(&wd.path("in/YAMADA_HANAKO/a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--linkage", "link.csv", "-q"]).assert_code(0);
+    wd
+}
+
+fn verify(wd: &Workdir) -> Run {
+    wd.kamei(["verify", "out", "--against", "in", "--report", "report.json"])
+}
+
+/// Edit the single output file in place (to plant a leak).
+fn plant(wd: &Workdir, edit: impl FnOnce(&mut DataSet)) {
+    let path = wd.dicom_outputs("out").remove(0);
+    let mut file = match kamei::read::open(&path, &ReadOptions::default()).unwrap() {
+        Opened::Dicom(f) => f,
+        other => panic!("{other:?}"),
+    };
+    edit(&mut file.dataset);
+    std::fs::write(&path, kamei::write::to_vec(&file, None).unwrap()).unwrap();
+}
+
+fn findings(run: &Run) -> Vec<Vec<String>> {
+    run.stdout().lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
+}
+
+#[test]
+fn clean_release_has_no_findings() {
+    let wd = release("clean_release_has_no_findings");
+    let run = verify(&wd);
+    run.assert_code(0);
+    assert!(run.stdout().is_empty(), "{}", run.stdout());
+    let via_linkage = wd.kamei(["verify", "out", "--linkage", "link.csv"]);
+    via_linkage.assert_code(0);
+}
+
+#[test]
+fn finds_a_name_left_in_a_description() {
+    let wd = release("finds_a_name_left_in_a_description");
+    plant(&wd, |ds| ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"CT KAKUU FOLLOW UP ".to_vec())));
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(
+        f.iter().any(|r| r[1] == "(0008,1030)" && r[2] == "residual-identifier" && r[3].contains("alphabetic")),
+        "{f:?}"
+    );
+    assert!(!run.stdout().contains("KAKUU") && !run.stderr().contains("KAKUU"), "findings never print the value");
+    let report = std::fs::read_to_string(wd.path("report.json")).unwrap();
+    assert!(report.contains("kakuu"), "the sensitive report names the matched identifier");
+}
+
+#[test]
+fn finds_an_id_in_a_private_tag() {
+    let wd = release("finds_an_id_in_a_private_tag");
+    plant(&wd, |ds| {
+        ds.put(Element::new(Tag(0x0009, 0x0010), VR::LO, b"ACME".to_vec()));
+        ds.put(Element::new(Tag(0x0009, 0x1001), VR::LO, b"PID7654321".to_vec()));
+    });
+    let f = findings(&verify(&wd));
+    assert!(
+        f.iter().any(|r| r[1] == "(0009,1001)" && r[2] == "residual-identifier" && r[3].contains("Patient ID")),
+        "{f:?}"
+    );
+    assert!(f.iter().any(|r| r[1] == "(0009,1001)" && r[2] == "private-not-allowed"), "{f:?}");
+}
+
+#[test]
+fn finds_a_birth_date_in_a_nested_sequence() {
+    let wd = release("finds_a_birth_date_in_a_nested_sequence");
+    plant(&wd, |ds| {
+        let inner = DataSet::from_elements([Element::new(tags::TEXT_VALUE, VR::UT, b"born 1985/03/15".to_vec())]);
+        let outer = DataSet::from_elements([Element::sequence(tags::CONTENT_SEQUENCE, vec![inner])]);
+        ds.put(Element::sequence(tags::CONTENT_SEQUENCE, vec![outer]));
+    });
+    let f = findings(&verify(&wd));
+    let loc = "(0040,A730)[0]/(0040,A730)[0]/(0040,A160)";
+    assert!(f.iter().any(|r| r[1] == loc && r[3].contains("Birth Date")), "{f:?}");
+}
+
+#[test]
+fn finds_a_kanji_name_group() {
+    let wd = release("finds_a_kanji_name_group");
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::REFERRING_PHYSICIAN_NAME, VR::PN, b"=\x1b$B2M6u\x1b(B^\x1b$B2V;R\x1b(B".to_vec()))
+    });
+    let f = findings(&verify(&wd));
+    assert!(f.iter().any(|r| r[1] == "(0008,0090)" && r[3].contains("ideographic")), "{f:?}");
+}
+
+#[test]
+fn finds_a_leaked_path_name() {
+    let wd = release("finds_a_leaked_path_name");
+    let out = wd.dicom_outputs("out").remove(0);
+    let leaked = out.parent().unwrap().join("YAMADA_HANAKO.dcm");
+    std::fs::rename(&out, &leaked).unwrap();
+    let f = findings(&verify(&wd));
+    assert!(f.iter().any(|r| r[0].ends_with("YAMADA_HANAKO.dcm") && r[1] == "file name"), "{f:?}");
+}
+
+#[test]
+fn finds_attributes_the_profile_removes_and_missing_markers() {
+    let wd = release("finds_attributes_the_profile_removes_and_missing_markers");
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::PATIENT_ADDRESS, VR::LO, b"SOMEWHERE".to_vec()));
+        ds.remove(tags::PATIENT_IDENTITY_REMOVED);
+    });
+    let f = findings(&verify(&wd));
+    assert!(f.iter().any(|r| r[1] == "(0010,1040)" && r[2] == "not-allowed"), "{f:?}");
+    assert!(f.iter().any(|r| r[2] == "marker"), "{f:?}");
+}
+
+#[test]
+fn lists_images_that_may_carry_burned_in_text() {
+    let wd = Workdir::new("lists_images_that_may_carry_burned_in_text");
+    Fixture::ct("P1", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.2"))
+        .put(str_el(tags::MODALITY, VR::CS, "US"))
+        .write(&wd.path("in/us.dcm"));
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]).assert_code(0);
+    let run = wd.kamei(["verify", "out"]);
+    run.assert_code(1);
+    assert!(findings(&run).iter().any(|r| r[2] == "pixels-not-cleaned"), "{}", run.stdout());
+}
+
+#[test]
+fn report_inside_the_release_is_refused() {
+    let wd = release("report_inside_the_release_is_refused");
+    wd.kamei(["verify", "out", "--report", "out/report.json"]).assert_code(2);
+    assert!(!Path::new(&wd.path("out/report.json")).exists());
+}
