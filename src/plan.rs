@@ -37,7 +37,7 @@
 use crate::charset::CharacterSet;
 use crate::dataset::{DataSet, Element, Tag, VR, Value, is_private, is_private_creator, private_creator_tag, tag_str};
 use crate::dates;
-use crate::profile::{Action, Conditional, DeidOption, RuleSet, method_code};
+use crate::profile::{Action, Conditional, DeidOption, RuleSet, RuleSource, method_code};
 use crate::pseudo::{Patient, Pseudonymizer};
 use crate::read::DicomFile;
 use crate::scrub::Identifiers;
@@ -452,7 +452,15 @@ impl Planner<'_, '_> {
                 let creator = creator_tag.and_then(|t| creators.get(&t)).map(String::as_str);
                 self.ctx.rules.private_rule(e.tag, creator).action.clone()
             } else {
-                self.ctx.rules.rule(e.tag).action.clone()
+                let rule = self.ctx.rules.rule(e.tag);
+                if e.vr == VR::PN && rule.source == RuleSource::Unlisted {
+                    // A person's name is never kept by default: a PN under a tag the table does
+                    // not list (a damaged tag, an attribute newer than the table) gets a dummy.
+                    self.note(format!("{}: a Person Name the profile does not list was replaced", tag_str(e.tag)));
+                    Action::Dummy
+                } else {
+                    rule.action.clone()
+                }
             };
             let action = if cleaning
                 && is_free_text(e.vr)
@@ -775,4 +783,138 @@ fn collect_identifiers(ds: &DataSet, cs: &Charset) -> Identifiers {
         }
     }
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{DateShiftPolicy, Profile};
+    use crate::pseudo::PseudonymKey;
+    use crate::transfer::TransferSyntax;
+
+    fn file(elements: Vec<Element>) -> DicomFile {
+        let mut ds = DataSet::from_elements([
+            Element::new(tags::SOP_CLASS_UID, VR::UI, b"1.2.840.10008.5.1.4.1.1.2\0".to_vec()),
+            Element::new(tags::SOP_INSTANCE_UID, VR::UI, b"1.2.3.4".to_vec()),
+            Element::new(tags::PATIENT_ID, VR::LO, b"PID001".to_vec()),
+            Element::new(tags::STUDY_INSTANCE_UID, VR::UI, b"1.2.3".to_vec()),
+        ]);
+        for e in elements {
+            ds.put(e);
+        }
+        DicomFile {
+            meta: DataSet::new(),
+            dataset: ds,
+            transfer_syntax: TransferSyntax::explicit_le(),
+            had_meta: true,
+            notes: Vec::new(),
+        }
+    }
+
+    fn plan_with(options: &[DeidOption], elements: Vec<Element>) -> (Plan, DicomFile) {
+        let mut profile = Profile::builtin("basic").unwrap();
+        profile.add_options(options.iter().copied()).unwrap();
+        let rules = profile.compile();
+        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
+        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "test" };
+        let f = file(elements);
+        let plan = build(&ctx, &f).unwrap();
+        let out = crate::apply::run(&plan, f).unwrap();
+        (plan, out)
+    }
+
+    fn value(f: &DicomFile, tag: Tag) -> Option<Vec<u8>> {
+        f.dataset.bytes(tag).map(<[u8]>::to_vec)
+    }
+
+    #[test]
+    fn unlisted_person_name_gets_a_dummy() {
+        // (0008,0010) Recognition Code is not in Table E.1-1; a name stored there must not stay.
+        let (plan, out) = plan_with(&[], vec![Element::new(Tag(0x0008, 0x0010), VR::PN, b"DOE^JOHN".to_vec())]);
+        assert_eq!(value(&out, Tag(0x0008, 0x0010)).unwrap(), dummy_value(VR::PN));
+        assert!(plan.notes.iter().any(|n| n.contains("(0008,0010)")));
+    }
+
+    #[test]
+    fn conditional_on_an_empty_value_stays_empty_and_on_a_value_gets_a_dummy() {
+        let (_, out) = plan_with(
+            &[],
+            vec![
+                Element::new(tags::STATION_NAME, VR::SH, Vec::new()),
+                Element::new(tags::INSTITUTION_NAME, VR::LO, b"GENERAL HOSPITAL".to_vec()),
+            ],
+        );
+        assert_eq!(value(&out, tags::STATION_NAME).unwrap(), b"");
+        assert_eq!(value(&out, tags::INSTITUTION_NAME).unwrap(), b"ANONYMIZED");
+    }
+
+    #[test]
+    fn patient_id_and_name_get_the_pseudonym_of_the_id() {
+        let (plan, out) = plan_with(&[], vec![Element::new(tags::PATIENT_NAME, VR::PN, b"DOE^JOHN".to_vec())]);
+        assert_eq!(value(&out, tags::PATIENT_ID).unwrap(), plan.patient.pseudonym.as_bytes());
+        assert_eq!(value(&out, tags::PATIENT_NAME).unwrap(), plan.patient.pseudonym.as_bytes());
+        assert_eq!(plan.patient.original_id(), "PID001");
+    }
+
+    #[test]
+    fn multi_valued_uids_are_each_mapped() {
+        let (_, out) =
+            plan_with(&[], vec![Element::new(tags::FAILED_SOP_INSTANCE_UID_LIST, VR::UI, b"1.2.5\\1.2.6".to_vec())]);
+        let v = String::from_utf8(value(&out, tags::FAILED_SOP_INSTANCE_UID_LIST).unwrap()).unwrap();
+        let parts: Vec<&str> = v.trim_end_matches('\0').split('\\').collect();
+        assert_eq!(parts.len(), 2);
+        assert!(parts.iter().all(|p| p.starts_with("2.25.")));
+        assert_ne!(parts[0], parts[1]);
+    }
+
+    #[test]
+    fn unused_private_creator_is_removed_with_its_block() {
+        let (_, out) = plan_with(
+            &[],
+            vec![
+                Element::new(Tag(0x0009, 0x0010), VR::LO, b"ACME".to_vec()),
+                Element::new(Tag(0x0009, 0x1001), VR::LO, b"SECRET".to_vec()),
+            ],
+        );
+        assert!(out.dataset.get(Tag(0x0009, 0x0010)).is_none());
+        assert!(out.dataset.get(Tag(0x0009, 0x1001)).is_none());
+    }
+
+    #[test]
+    fn removed_overlay_data_takes_its_whole_group() {
+        let (_, out) = plan_with(
+            &[],
+            vec![
+                Element::new(Tag(0x6000, 0x0010), VR::US, 8u16.to_le_bytes().to_vec()),
+                Element::new(Tag(0x6000, 0x3000), VR::OW, vec![0; 8]),
+            ],
+        );
+        assert!(out.dataset.elements().iter().all(|e| e.tag.group() != 0x6000));
+    }
+
+    #[test]
+    fn modified_dates_shift_by_the_patients_offset() {
+        let (plan, out) = plan_with(
+            &[DeidOption::RetainLongModifiedDates],
+            vec![Element::new(tags::STUDY_DATE, VR::DA, b"20240301".to_vec())],
+        );
+        let expected = crate::dates::shift_da("20240301", plan.patient.date_shift_days).unwrap();
+        assert_eq!(value(&out, tags::STUDY_DATE).unwrap(), expected.as_bytes());
+    }
+
+    #[test]
+    fn markers_name_the_options_in_code_order() {
+        let (_, out) = plan_with(&[DeidOption::RetainUids, DeidOption::CleanDescriptors], vec![]);
+        let seq = out.dataset.get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE).unwrap().value.sequence().unwrap();
+        let codes: Vec<&str> = seq.items.iter().map(|i| i.dataset.ascii(tags::CODE_VALUE).unwrap()).collect();
+        assert_eq!(codes, ["113100", "113105", "113110"]);
+        assert_eq!(out.dataset.ascii(tags::PATIENT_IDENTITY_REMOVED), Some("YES"));
+    }
+
+    #[test]
+    fn meta_follows_the_new_sop_instance_uid() {
+        let (_, out) = plan_with(&[], vec![]);
+        assert_eq!(out.meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID), out.dataset.ascii(tags::SOP_INSTANCE_UID));
+        assert!(out.meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID).unwrap().starts_with("2.25."));
+    }
 }
