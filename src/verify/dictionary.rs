@@ -71,8 +71,12 @@ fn specific_enough(t: &str) -> bool {
         return false;
     }
     if t.is_ascii() {
-        if t.chars().all(|c| c.is_ascii_digit()) {
-            return chars >= 5;
+        // Numbers (IDs, dates, but also measurements like 0.000000): at least five digits, and
+        // at least three different ones, or they match every image's geometry.
+        if t.chars().all(|c| c.is_ascii_digit() || ".-+/: ".contains(c)) {
+            let digits: Vec<char> = t.chars().filter(char::is_ascii_digit).collect();
+            let distinct = digits.iter().collect::<std::collections::HashSet<_>>().len();
+            return digits.len() >= 5 && distinct >= 3;
         }
         return chars >= 3 && !matches!(t, "anonymized" | "anonymous" | "unknown" | "none" | "n/a");
     }
@@ -83,6 +87,11 @@ impl Dictionary {
     /// An empty dictionary.
     pub fn new() -> Dictionary {
         Dictionary::default()
+    }
+
+    /// Whether this normalised text is one of the identifiers.
+    pub fn contains(&self, normalized: &str) -> bool {
+        self.by_text.contains_key(normalized)
     }
 
     /// Number of identifiers.
@@ -161,7 +170,10 @@ impl Dictionary {
                     }
                 }
                 Value::Bytes(bytes) => {
-                    if e.vr == VR::PN {
+                    // A PN value is a name unless the dictionary says the tag holds something
+                    // else (a damaged VR on, say, Specific Character Set).
+                    let pn = e.vr == VR::PN && crate::dict::known_vr(e.tag).is_none_or(|v| v == VR::PN);
+                    if pn || (e.vr == VR::UN && crate::dict::known_vr(e.tag) == Some(VR::PN)) {
                         self.add_person_name(&cs.decode(bytes, VR::PN).text);
                     } else if e.tag == tags::PATIENT_BIRTH_DATE {
                         let text = String::from_utf8_lossy(bytes).into_owned();
@@ -327,6 +339,9 @@ mod tests {
         d.add("1234", "x");
         d.add("ANONYMIZED", "x");
         d.add("山", "x");
+        assert!(d.is_empty());
+        d.add("0.000000", "x");
+        d.add("11111", "x");
         assert!(d.is_empty());
         d.add("12345", "x");
         assert_eq!(d.len(), 1);

@@ -5,4 +5,5 @@ mod util;
 mod cli;
 mod corpus;
 mod deid;
+mod resilience;
 mod verify;
