@@ -217,7 +217,14 @@ impl AuditWriter {
     /// # Errors
     /// [`Error::WriteAudit`] if it cannot be opened.
     pub fn open(path: &Path) -> Result<AuditWriter> {
-        let file = OpenOptions::new().create(true).append(true).open(path).context(WriteAuditSnafu { path })?;
+        let mut file =
+            OpenOptions::new().create(true).append(true).read(true).open(path).context(WriteAuditSnafu { path })?;
+        // A run killed while appending can leave a torn last line without its newline: end it,
+        // so the first record appended now starts a line of its own instead of being glued to
+        // the torn one (and lost with it when the line fails to parse).
+        if ends_inside_a_line(&mut file).context(WriteAuditSnafu { path })? {
+            file.write_all(b"\n").context(WriteAuditSnafu { path })?;
+        }
         Ok(AuditWriter { path: path.to_path_buf(), out: BufWriter::new(file) })
     }
 
@@ -226,11 +233,23 @@ impl AuditWriter {
     /// # Errors
     /// [`Error::WriteAudit`] on I/O errors (disk full).
     pub fn append(&mut self, record: &AuditRecord) -> Result<()> {
-        let line = serde_json::to_string(record).expect("audit records serialize");
+        let mut line = serde_json::to_string(record).expect("audit records serialize");
+        line.push('\n');
         self.out.write_all(line.as_bytes()).context(WriteAuditSnafu { path: &self.path })?;
-        self.out.write_all(b"\n").context(WriteAuditSnafu { path: &self.path })?;
         self.out.flush().context(WriteAuditSnafu { path: &self.path })
     }
+}
+
+/// Whether a non-empty file's last byte is not a newline.
+fn ends_inside_a_line(file: &mut File) -> io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 /// Read every record of an audit file; a torn or unparseable line is skipped.
@@ -360,6 +379,24 @@ mod tests {
         let back = read_records(&path).unwrap();
         assert_eq!(back.iter().map(|r| r.input_sha256.clone().unwrap()).collect::<Vec<_>>(), ["aa", "bb"]);
         assert_eq!(back[1].outcome, Outcome::Written);
+    }
+
+    #[test]
+    fn record_appended_after_a_torn_line_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        let mut w = AuditWriter::open(&path).unwrap();
+        w.append(&record("aa", Outcome::Written)).unwrap();
+        drop(w);
+        // A killed run left half a line.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"input_sha256\":\"cc\",\"outc").unwrap();
+        drop(f);
+        let mut w = AuditWriter::open(&path).unwrap();
+        w.append(&record("bb", Outcome::Written)).unwrap();
+        drop(w);
+        let back: Vec<String> = read_records(&path).unwrap().into_iter().map(|r| r.input_sha256.unwrap()).collect();
+        assert_eq!(back, ["aa", "bb"]);
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! | K keep | unchanged | kept, items planned recursively |
 //! | X remove | removed | removed with its items |
 //! | Z empty | zero length | zero items |
-//! | D dummy | a dummy valid for the VR ([`dummy_value`]); an empty value stays empty | kept, items planned recursively |
+//! | D dummy | a dummy valid for the VR ([`dummy_value`]); an empty value stays empty | kept, items planned recursively in dummy mode |
 //! | C clean | DA/DT shifted by the patient's offset, TM kept, UI mapped, AE a keyed token, PN a dummy, text scrubbed of the patient's identifiers ([`crate::scrub`]), codes and numbers kept, binary removed | kept, items planned recursively in cleaning mode |
 //! | U uid | each UID mapped to `2.25.<HMAC>` | – |
 //!
@@ -26,9 +26,18 @@
 //! items cleaned; for X/Z/U\* the contained UIDs are replaced by their own U rules). This never
 //! empties a Type 1 attribute or removes a Type 2 one, and the dummy carries no information.
 //!
+//! **Dummy mode** (inside a sequence whose action is D, e.g. Content Sequence in the basic
+//! profile): free text (ST, LT, UT, UC) that the profile does not list, such as an SR's Text
+//! Value, gets a dummy as well. At the top level an unlisted attribute is kept, but inside a
+//! sequence the profile replaces by a dummy it is the narrative the D is meant to remove; a
+//! dummy rather than removal, because Text Value is Type 1 in a TEXT content item.
+//!
 //! **Cleaning mode** (inside a sequence whose action is C, e.g. Content Sequence under Clean
-//! Structured Content): free text (ST, LT, UT, UC) that the profile would remove or replace with
-//! a dummy is scrubbed instead, so the report text survives without the patient's identifiers.
+//! Structured Content): free text (ST, LT, UT, UC) that the profile would remove, replace with
+//! a dummy, or does not list is scrubbed instead, so the report text survives without the
+//! patient's identifiers.
+//!
+//! Items inherit the strongest mode of the sequences above them (cleaning, then dummy).
 //!
 //! **Private blocks**: a Private Creator element is kept only when at least one element of its
 //! block is kept. **Overlays**: when Overlay Data (60xx,3000) is removed, the whole 60xx group
@@ -170,12 +179,13 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         top_cs: top_cs.clone(),
         patient: &patient,
         ids: OnceCell::new(),
+        patient_ids: OnceCell::new(),
         edits: Vec::new(),
         tally: BTreeMap::new(),
         notes: Vec::new(),
     };
     let mut path = Vec::new();
-    planner.walk(ds, &mut path, &top_cs, false);
+    planner.walk(ds, &mut path, &top_cs, Mode::Plain);
     planner.markers();
     let meta = new_meta(ctx, file)?;
     // A data set without SOP Class/Instance UID (only the file meta had them) gets them from
@@ -393,12 +403,24 @@ fn max_len(vr: VR) -> usize {
     }
 }
 
+/// How the items of a sequence are planned. A sequence's items inherit the strongest mode of
+/// the sequences above them (`Cleaning` > `Dummy` > `Plain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Mode {
+    /// Every element by its own rule.
+    Plain,
+    /// Inside a sequence replaced by a dummy (D): unlisted free text gets a dummy too.
+    Dummy,
+    /// Inside a sequence the profile cleans (C): free text that would be removed, replaced by
+    /// a dummy or kept unlisted is scrubbed instead.
+    Cleaning,
+}
+
 /// What the planner decided for one element.
 enum Decision {
     Keep,
-    Descend {
-        cleaning: bool,
-    },
+    /// Keep the sequence and plan its items in this mode.
+    Descend(Mode),
     Remove,
     Put(Element),
     /// The action applies but changes nothing (e.g. Z on an empty value).
@@ -411,6 +433,7 @@ struct Planner<'a, 'c> {
     top_cs: Charset,
     patient: &'a PatientPlan,
     ids: OnceCell<Identifiers>,
+    patient_ids: OnceCell<Identifiers>,
     edits: Vec<Edit>,
     tally: BTreeMap<(String, &'static str), u32>,
     notes: Vec<String>,
@@ -436,7 +459,22 @@ impl Planner<'_, '_> {
         self.ids.get_or_init(|| collect_identifiers(self.top, &self.top_cs))
     }
 
-    fn walk(&mut self, ds: &DataSet, path: &mut Vec<Step>, inherited: &Charset, cleaning: bool) {
+    /// Whether a text value holds one of the patient's own identifiers (name parts, IDs, birth
+    /// date). Only string VRs that can carry free text are looked at.
+    fn holds_patient_identifier(&self, e: &Element, cs: &Charset) -> bool {
+        let vr = self.value_vr(e);
+        if !is_scrubbable(vr) && vr != VR::CS {
+            return false;
+        }
+        let Some(bytes) = e.bytes().filter(|b| !b.is_empty()) else { return false };
+        let ids = self.patient_ids.get_or_init(|| collect_patient_identifiers(self.top, &self.top_cs));
+        if ids.is_empty() {
+            return false;
+        }
+        cs.decode(bytes, vr).is_some_and(|t| ids.found_in(&t))
+    }
+
+    fn walk(&mut self, ds: &DataSet, path: &mut Vec<Step>, inherited: &Charset, mode: Mode) {
         let cs = charset_of(ds, inherited);
         let top = path.is_empty();
         let creators = private_creators(ds, &cs);
@@ -447,28 +485,43 @@ impl Planner<'_, '_> {
             if is_private_creator(e.tag) || (top && MARKERS.contains(&e.tag)) {
                 continue;
             }
-            let rule_action = if is_private(e.tag) {
+            let rule = if is_private(e.tag) {
                 let creator_tag = private_creator_tag(e.tag);
                 let creator = creator_tag.and_then(|t| creators.get(&t)).map(String::as_str);
-                self.ctx.rules.private_rule(e.tag, creator).action.clone()
+                self.ctx.rules.private_rule(e.tag, creator)
             } else {
-                let rule = self.ctx.rules.rule(e.tag);
-                if e.vr == VR::PN && rule.source == RuleSource::Unlisted {
+                self.ctx.rules.rule(e.tag)
+            };
+            // Free text the profile does not list is kept at the top level, but inside a sequence
+            // replaced by a dummy (D) or cleaned (C) it is the narrative those actions are meant
+            // to remove (an SR's Text Value): replaced by a dummy too (removing it would break
+            // Type 1 content items), or scrubbed when cleaning.
+            let unlisted_text = rule.source == RuleSource::Unlisted && is_free_text(self.value_vr(e));
+            let action = match mode {
+                Mode::Cleaning
+                    if is_free_text(self.value_vr(e))
+                        && (unlisted_text
+                            || matches!(rule.action, Action::Remove | Action::Dummy | Action::Conditional(_))) =>
+                {
+                    Action::Clean
+                }
+                Mode::Dummy if unlisted_text => Action::Dummy,
+                _ if rule.source == RuleSource::Unlisted && self.value_vr(e) == VR::PN => {
                     // A person's name is never kept by default: a PN under a tag the table does
                     // not list (a damaged tag, an attribute newer than the table) gets a dummy.
                     self.note(format!("{}: a Person Name the profile does not list was replaced", tag_str(e.tag)));
                     Action::Dummy
-                } else {
-                    rule.action.clone()
                 }
-            };
-            let action = if cleaning
-                && is_free_text(e.vr)
-                && matches!(rule_action, Action::Remove | Action::Dummy | Action::Conditional(_))
-            {
-                Action::Clean
-            } else {
-                rule_action
+                _ if rule.source == RuleSource::Unlisted && self.holds_patient_identifier(e, &cs) => {
+                    // Safety net: a value the profile keeps by default holds the patient's own
+                    // name, ID or birth date (a damaged tag, a comment field): scrub it.
+                    self.note(format!(
+                        "{}: an unlisted value held the patient's identifier and was scrubbed",
+                        tag_str(e.tag)
+                    ));
+                    Action::Clean
+                }
+                _ => rule.action.clone(),
             };
             let (decision, word) = self.decide(&action, e, &cs);
             match decision {
@@ -478,14 +531,14 @@ impl Planner<'_, '_> {
                     }
                 }
                 Decision::Unchanged => self.count(e.tag, word),
-                Decision::Descend { cleaning: c } => {
+                Decision::Descend(m) => {
                     if word != "keep" {
                         self.count(e.tag, word);
                     }
                     if let Value::Sequence(seq) = &e.value {
                         for (i, item) in seq.items.iter().enumerate() {
                             path.push((e.tag, i));
-                            self.walk(&item.dataset, path, &cs, cleaning || c);
+                            self.walk(&item.dataset, path, &cs, mode.max(m));
                             path.pop();
                         }
                     }
@@ -525,14 +578,14 @@ impl Planner<'_, '_> {
         let is_seq = matches!(e.value, Value::Sequence(_));
         let put = |bytes: Vec<u8>| Decision::Put(Element::new(e.tag, e.vr, bytes));
         match action {
-            Action::Keep => (if is_seq { Decision::Descend { cleaning: false } } else { Decision::Keep }, "keep"),
+            Action::Keep => (if is_seq { Decision::Descend(Mode::Plain) } else { Decision::Keep }, "keep"),
             Action::Remove => (Decision::Remove, "remove"),
             Action::Empty if is_seq => (Decision::Put(Element::sequence(e.tag, Vec::new())), "empty"),
             Action::Empty if e.value.is_empty() => (Decision::Unchanged, "empty"),
             Action::Empty => {
                 (Decision::Put(Element { tag: e.tag, vr: e.vr, value: Value::Bytes(Vec::new()) }), "empty")
             }
-            Action::Dummy if is_seq => (Decision::Descend { cleaning: false }, "dummy"),
+            Action::Dummy if is_seq => (Decision::Descend(Mode::Dummy), "dummy"),
             Action::Dummy if e.value.is_empty() => (Decision::Unchanged, "dummy"),
             Action::Dummy if e.vr == VR::UI => (self.map_uids(e), "dummy"),
             Action::Dummy => (put(dummy_value(self.value_vr(e))), "dummy"),
@@ -560,14 +613,14 @@ impl Planner<'_, '_> {
             return (Decision::Unchanged, "empty");
         }
         match c {
-            Conditional::XZU => (Decision::Descend { cleaning: false }, "uid"),
+            Conditional::XZU => (Decision::Descend(Mode::Plain), "uid"),
             _ => self.decide(&Action::Dummy, e, cs),
         }
     }
 
     fn clean(&mut self, e: &Element, cs: &Charset) -> (Decision, &'static str) {
         if matches!(e.value, Value::Sequence(_)) {
-            return (Decision::Descend { cleaning: true }, "clean");
+            return (Decision::Descend(Mode::Cleaning), "clean");
         }
         if e.value.is_empty() {
             return (Decision::Unchanged, "clean");
@@ -669,7 +722,7 @@ impl Planner<'_, '_> {
             return (Decision::Put(Element::new(e.tag, e.vr, p)), "pseudonymize");
         }
         if matches!(e.value, Value::Sequence(_)) {
-            return (Decision::Descend { cleaning: true }, "clean");
+            return (Decision::Descend(Mode::Cleaning), "clean");
         }
         match self.value_vr(e) {
             VR::UI => (self.map_uids(e), "uid"),
@@ -738,6 +791,40 @@ fn private_creators(ds: &DataSet, cs: &Charset) -> HashMap<Tag, String> {
         .collect()
 }
 
+/// The patient's own identifiers (names, IDs, birth date) from the file's top level: what the
+/// safety net looks for in values the profile keeps by default.
+#[allow(deprecated)]
+fn collect_patient_identifiers(ds: &DataSet, cs: &Charset) -> Identifiers {
+    let mut ids = Identifiers::new();
+    for tag in [tags::PATIENT_NAME, tags::PATIENT_BIRTH_NAME, tags::PATIENT_MOTHER_BIRTH_NAME] {
+        if let Some(t) = ds.bytes(tag).and_then(|b| cs.decode(b, VR::PN)) {
+            // Latin name parts shorter than three letters (OB, LI, NG) are too common in
+            // clinical text to act on without a rule saying so.
+            let parts: Vec<&str> = t
+                .split(['\\', '=', '^'])
+                .map(str::trim)
+                .filter(|p| if p.is_ascii() { p.len() >= 3 } else { p.chars().count() >= 2 })
+                .collect();
+            for p in parts {
+                ids.add(p);
+            }
+        }
+    }
+    for tag in [tags::PATIENT_ID, tags::OTHER_PATIENT_I_DS] {
+        if let Some(t) = ds.bytes(tag).and_then(|b| cs.decode(b, VR::LO)) {
+            for v in t.split('\\') {
+                if v.trim().chars().count() >= 3 {
+                    ids.add(v);
+                }
+            }
+        }
+    }
+    if let Some(dob) = ds.ascii(tags::PATIENT_BIRTH_DATE) {
+        ids.add_date(dob);
+    }
+    ids
+}
+
 /// The identifying values of the file's top level, for scrubbing text. (Some of these
 /// attributes are retired in the current standard but still found in files.)
 #[allow(deprecated)]
@@ -788,9 +875,60 @@ fn collect_identifiers(ds: &DataSet, cs: &Charset) -> Identifiers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::DataSet;
     use crate::profile::{DateShiftPolicy, Profile};
     use crate::pseudo::PseudonymKey;
     use crate::transfer::TransferSyntax;
+
+    /// A file whose Content Sequence holds one TEXT item naming the patient.
+    fn report() -> DicomFile {
+        let text_item = DataSet::from_elements([
+            Element::new(tags::VALUE_TYPE, VR::CS, b"TEXT".to_vec()),
+            Element::new(tags::TEXT_VALUE, VR::UT, b"Seen: YAMADA, stable".to_vec()),
+        ]);
+        let dataset = DataSet::from_elements([
+            Element::new(tags::SOP_CLASS_UID, VR::UI, b"1.2.840.10008.5.1.4.1.1.88.11\0".to_vec()),
+            Element::new(tags::SOP_INSTANCE_UID, VR::UI, b"1.2.3.4".to_vec()),
+            Element::new(tags::PATIENT_NAME, VR::PN, b"YAMADA^HANAKO".to_vec()),
+            Element::new(tags::PATIENT_ID, VR::LO, b"P1".to_vec()),
+            Element::new(tags::TEXT_VALUE, VR::UT, b"Free text at the top".to_vec()),
+            Element::sequence(tags::CONTENT_SEQUENCE, vec![text_item]),
+        ]);
+        DicomFile {
+            meta: DataSet::new(),
+            dataset,
+            transfer_syntax: TransferSyntax::explicit_le(),
+            had_meta: true,
+            notes: Vec::new(),
+        }
+    }
+
+    fn text_value_op(options: &[DeidOption]) -> Option<Op> {
+        let mut profile = Profile::builtin("basic").unwrap();
+        profile.add_options(options.iter().copied()).unwrap();
+        let rules = profile.compile();
+        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
+        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "basic" };
+        let plan = build(&ctx, &report()).unwrap();
+        let at_top = plan.edits.iter().any(|e| e.path.is_empty() && e.tag == tags::TEXT_VALUE);
+        assert!(!at_top, "unlisted free text at the top level is kept");
+        plan.edits
+            .into_iter()
+            .find(|e| e.path == [(tags::CONTENT_SEQUENCE, 0)] && e.tag == tags::TEXT_VALUE)
+            .map(|e| e.op)
+    }
+
+    #[test]
+    fn unlisted_free_text_in_a_dummy_sequence_gets_a_dummy() {
+        let op = text_value_op(&[]);
+        assert_eq!(op, Some(Op::Put(Element::new(tags::TEXT_VALUE, VR::UT, b"ANONYMIZED".to_vec()))));
+    }
+
+    #[test]
+    fn unlisted_free_text_in_a_cleaned_sequence_is_scrubbed() {
+        let op = text_value_op(&[DeidOption::CleanStructuredContent]);
+        assert_eq!(op, Some(Op::Put(Element::new(tags::TEXT_VALUE, VR::UT, b"Seen: ***, stable".to_vec()))));
+    }
 
     fn file(elements: Vec<Element>) -> DicomFile {
         let mut ds = DataSet::from_elements([
@@ -833,6 +971,16 @@ mod tests {
         let (plan, out) = plan_with(&[], vec![Element::new(Tag(0x0008, 0x0010), VR::PN, b"DOE^JOHN".to_vec())]);
         assert_eq!(value(&out, Tag(0x0008, 0x0010)).unwrap(), dummy_value(VR::PN));
         assert!(plan.notes.iter().any(|n| n.contains("(0008,0010)")));
+    }
+
+    #[test]
+    fn unlisted_value_holding_the_patient_id_is_scrubbed() {
+        // A damaged tag: the patient's ID under (0020,0018), which the table does not list.
+        let (plan, out) = plan_with(&[], vec![Element::new(Tag(0x0020, 0x0018), VR::SH, b"PID001".to_vec())]);
+        assert_eq!(value(&out, Tag(0x0020, 0x0018)).unwrap(), b"***".to_vec());
+        assert!(plan.notes.iter().any(|n| n.contains("(0020,0018)")));
+        let (_, out) = plan_with(&[], vec![Element::new(tags::MANUFACTURER, VR::LO, b"ACME".to_vec())]);
+        assert_eq!(value(&out, tags::MANUFACTURER).unwrap(), b"ACME".to_vec(), "other values stay byte for byte");
     }
 
     #[test]

@@ -217,10 +217,14 @@ fn mutated_files_never_panic_hang_or_leak() {
             other => panic!("{} does not re-read: {other:?}", out.display()),
         }
     }
-    let (vcode, vstderr) =
-        run_with_deadline(&wd, &["verify", "out", "--against", "in", "--report", "report.json"], Duration::from_secs(300));
+    let (vcode, vstderr) = run_with_deadline(
+        &wd,
+        &["verify", "out", "--against", "in", "--report", "report.json"],
+        Duration::from_secs(300),
+    );
     assert!(vcode == 0 || vcode == 1, "{vstderr}");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(wd.path("report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(wd.path("report.json")).unwrap()).unwrap();
     // Only the identifiers of an output's own input count here (a garbled value of one mutated
     // file, say a Patient ID "OB1", may legitimately occur in another file's output).
     let originals = kamei::verify::originals_from_inputs(&[wd.path("in")], 2);
