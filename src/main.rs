@@ -127,6 +127,10 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     if !ui.quiet {
         cli::report::summary(&summary, job.dry_run, &audit.display().to_string());
     }
+    if let Some(why) = &summary.aborted {
+        eprintln!("kamei: stopped: {why}; the outputs written are complete; make room and run the same command again");
+        return Ok(Exit::SomeFailed);
+    }
     Ok(if summary.interrupted {
         Exit::Interrupted
     } else if summary.failed > 0 {

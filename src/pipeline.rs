@@ -155,6 +155,9 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Stopped early by an interrupt; unprocessed inputs are not counted.
     pub interrupted: bool,
+    /// Stopped early because the audit log or linkage table could not be written (e.g. the disk
+    /// is full): why. Outputs already written are complete.
+    pub aborted: Option<String>,
 }
 
 /// The per-run constant part of an audit record.
@@ -311,22 +314,48 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     });
     summary.patients = patients.len();
     summary.interrupted = interrupt.load(Ordering::Relaxed);
+    summary.elapsed = started.elapsed();
     if let Some(e) = sink_error {
-        return Err(e);
+        // The audit or linkage could not be written (disk full): the run stopped taking inputs.
+        // Finished outputs are complete; the next run re-checks the ones the audit lacks.
+        summary.interrupted = false;
+        summary.aborted = Some(error_chain(&e));
+        return Ok(summary);
     }
-    if let Some(mut l) = linkage {
-        l.flush().context(LinkageSnafu)?;
-    }
-    if let Some(w) = audit_writer {
-        drop(w);
-        audit::compact(&audit_path).context(AuditSnafu)?;
+    let finish = |linkage: Option<LinkageWriter>, audit_writer: Option<AuditWriter>| -> Result<(), Error> {
+        if let Some(mut l) = linkage {
+            l.flush().context(LinkageSnafu)?;
+        }
+        if let Some(w) = audit_writer {
+            drop(w);
+            audit::compact(&audit_path).context(AuditSnafu)?;
+        }
+        Ok(())
+    };
+    if let Err(e) = finish(linkage, audit_writer) {
+        summary.aborted = Some(error_chain(&e));
+        return Ok(summary);
     }
     if !job.dry_run {
         let _ = std::fs::remove_dir(&staging);
         let _ = std::fs::remove_dir(job.out.join(".kamei-partial"));
     }
-    summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// An error and its causes on one line (no values: these are I/O errors).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
 }
 
 fn record(

@@ -300,3 +300,64 @@ fn unreadable_input_is_reported_and_the_run_goes_on() {
     assert_eq!(wd.dicom_outputs("out").len(), 1);
     let _: PathBuf = wd.path("out");
 }
+
+/// Unmounts a test file system when dropped (also when the test fails).
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn disk_full_is_reported_and_leaves_no_partial_output() {
+    let wd = Workdir::new("disk_full_is_reported_and_leaves_no_partial_output");
+    let pixels: Vec<u16> = (0..128 * 128).map(|i| i as u16).collect();
+    for n in 0..40 {
+        Fixture::ct("P1", "1.2.3", "1.2.3.1", &format!("1.2.3.1.{n}"))
+            .put(dicom_core::DataElement::new(tags::ROWS, dicom_core::VR::US, dicom_core::PrimitiveValue::from(128u16)))
+            .put(dicom_core::DataElement::new(
+                tags::COLUMNS,
+                dicom_core::VR::US,
+                dicom_core::PrimitiveValue::from(128u16),
+            ))
+            .put(dicom_core::DataElement::new(
+                tags::PIXEL_DATA,
+                dicom_core::VR::OW,
+                dicom_core::PrimitiveValue::U16(pixels.iter().copied().collect()),
+            ))
+            .write(&wd.path(&format!("in/{n}.dcm")));
+    }
+    let out = wd.path("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=400k", "tmpfs"])
+        .arg(&out)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("disk-full test skipped: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    let _unmount = Unmount(out.clone());
+    let k = key(&wd, "k.key", 2);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("No space left on device"), "{}", run.stderr());
+    // No partial file anywhere, and every output at a final name is complete.
+    for f in wd.files("out") {
+        assert!(!f.to_string_lossy().ends_with(".part"), "partial file left: {}", f.display());
+    }
+    let outputs = wd.dicom_outputs("out");
+    assert!(!outputs.is_empty() && outputs.len() < 40, "{} outputs", outputs.len());
+    for o in outputs {
+        let bytes = std::fs::read(&o).unwrap();
+        let src = kamei::read::Source::from_bytes(&o, bytes);
+        match kamei::read::parse(&src, &kamei::read::ReadOptions::default()) {
+            Ok(kamei::read::Opened::Dicom(f)) => assert!(f.dataset.get(tags::PIXEL_DATA).is_some()),
+            other => panic!("{} is incomplete: {other:?}", o.display()),
+        }
+    }
+}
