@@ -42,6 +42,7 @@ pub mod plan;
 pub mod profile;
 pub mod pseudo;
 pub mod read;
+pub mod release_report;
 pub mod scrub;
 pub mod transfer;
 pub mod verify;

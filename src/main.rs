@@ -64,6 +64,7 @@ fn run(cli: Cli) -> Result<Exit> {
         }
         Command::Deid(args) => deid(&args),
         Command::Verify(args) => Ok(if cli::verify::run(&args)? { Exit::Success } else { Exit::SomeFailed }),
+        Command::Report(args) => cli::verify::report(&args).map(|()| Exit::Success),
         Command::Profile { command: ProfileCommand::Show(args) } => {
             let profile = cli::config::profile(&args)?;
             print_profile(&profile);

@@ -31,6 +31,8 @@ pub enum Command {
     Deid(DeidArgs),
     /// Check a release: conformance to the profile, residual identifiers, uncleaned pixels.
     Verify(VerifyArgs),
+    /// Write a self-contained HTML report on a release for the person who signs it off.
+    Report(ReportArgs),
     /// Show or check de-identification profiles.
     Profile {
         /// What to do with profiles.
@@ -143,6 +145,26 @@ pub struct VerifyArgs {
     /// Worker threads (default: all cores).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+/// `kamei report ...`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The release folder (a `kamei deid` output).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+    /// Where to write the HTML page (it holds no identifier and no "before" image).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// The original inputs, to include residual-identifier findings (their values are not shown).
+    #[arg(long, value_name = "INPUT", num_args = 1..)]
+    pub against: Vec<PathBuf>,
+    /// The linkage table, to include residual-identifier findings (values are not shown).
+    #[arg(long, value_name = "FILE")]
+    pub linkage: Option<PathBuf>,
+    /// Profile and options (default: those recorded in OUT/kamei-run.json).
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 /// `--layout` values.

@@ -1,7 +1,7 @@
 //! `kamei verify`: resolve the profile the release was made with, build the identifier
 //! dictionary, run the checks, print findings without values, write the sensitive report.
 
-use super::args::{ProfileArgs, VerifyArgs};
+use super::args::{ProfileArgs, ReportArgs, VerifyArgs};
 use anyhow::{Context, Result, bail};
 use kamei::audit::{RUN_FILE, RunSettings};
 use kamei::profile::Profile;
@@ -9,11 +9,11 @@ use kamei::verify::{self, Originals, VerifyJob};
 use std::io::Write;
 
 /// The profile to check against: the one given, or the one `OUT/kamei-run.json` records.
-fn profile(args: &VerifyArgs) -> Result<Profile> {
-    let given = args.profile.profile.is_some() || !args.profile.options.is_empty() || args.profile.strict;
-    let run_file = args.out.join(RUN_FILE);
+pub fn profile(out: &std::path::Path, args: &ProfileArgs) -> Result<Profile> {
+    let given = args.profile.is_some() || !args.options.is_empty() || args.strict;
+    let run_file = out.join(RUN_FILE);
     if given || !run_file.exists() {
-        return super::config::profile(&args.profile);
+        return super::config::profile(args);
     }
     let text = std::fs::read_to_string(&run_file).with_context(|| format!("could not read {}", run_file.display()))?;
     let settings: RunSettings =
@@ -36,7 +36,7 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     if !args.out.is_dir() {
         bail!("{} is not a folder", args.out.display());
     }
-    let profile = profile(args)?;
+    let profile = profile(&args.out, &args.profile)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
     if let Some(report) = &args.report {
         let abs = std::path::absolute(report)?;
@@ -45,16 +45,7 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
             bail!("the report holds identifiers and must not be inside the release folder");
         }
     }
-    for a in &args.against {
-        if !a.exists() {
-            bail!("input {} does not exist", a.display());
-        }
-    }
-    let mut originals =
-        if args.against.is_empty() { Originals::default() } else { verify::originals_from_inputs(&args.against, jobs) };
-    if let Some(table) = &args.linkage {
-        verify::add_linkage(&mut originals, table).with_context(|| format!("could not read {}", table.display()))?;
-    }
+    let originals = originals(&args.against, args.linkage.as_deref(), jobs)?;
     if originals.is_empty() {
         eprintln!(
             "kamei: note: no --against or --linkage: checking conformance and pixels only, not residual identifiers"
@@ -85,6 +76,21 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     Ok(report.findings.is_empty())
 }
 
+/// The original identifiers from `--against` inputs and a `--linkage` table.
+pub fn originals(against: &[std::path::PathBuf], linkage: Option<&std::path::Path>, jobs: usize) -> Result<Originals> {
+    for a in against {
+        if !a.exists() {
+            bail!("input {} does not exist", a.display());
+        }
+    }
+    let mut originals =
+        if against.is_empty() { Originals::default() } else { verify::originals_from_inputs(against, jobs) };
+    if let Some(table) = linkage {
+        verify::add_linkage(&mut originals, table).with_context(|| format!("could not read {}", table.display()))?;
+    }
+    Ok(originals)
+}
+
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -96,5 +102,37 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let mut f = options.open(path).with_context(|| format!("could not write {}", path.display()))?;
     f.write_all(bytes)?;
     f.sync_all()?;
+    Ok(())
+}
+
+/// Run `kamei report`: verify (without printing) and write the HTML page.
+pub fn report(args: &ReportArgs) -> Result<()> {
+    if !args.out.is_dir() {
+        bail!("{} is not a folder", args.out.display());
+    }
+    let profile = profile(&args.out, &args.profile)?;
+    let rules = profile.compile();
+    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let originals = originals(&args.against, args.linkage.as_deref(), jobs)?;
+    let job = VerifyJob { out: args.out.clone(), rules: profile.compile(), originals, jobs };
+    let verified = verify::run(&job);
+    let settings = std::fs::read_to_string(args.out.join(RUN_FILE)).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let records = kamei::release_report::read_audit(&args.out)?;
+    let thumbnails = Vec::new();
+    let title = args
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| args.out.display().to_string());
+    let page = kamei::release_report::render(&kamei::release_report::ReportInput {
+        title,
+        settings,
+        records,
+        rules: &rules,
+        findings: &verified.findings,
+        thumbnails,
+    });
+    std::fs::write(&args.output, page).with_context(|| format!("could not write {}", args.output.display()))?;
+    eprintln!("kamei: wrote {} ({} verify findings)", args.output.display(), verified.findings.len());
     Ok(())
 }

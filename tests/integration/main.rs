@@ -5,5 +5,6 @@ mod util;
 mod cli;
 mod corpus;
 mod deid;
+mod report;
 mod resilience;
 mod verify;

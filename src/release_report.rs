@@ -1,0 +1,315 @@
+//! `kamei report`: one self-contained HTML page for the person who signs off a release.
+//!
+//! It reads only the release folder (audit log, run settings, the outputs themselves) and the
+//! verify findings given to it, and shows: counts by modality, SOP class and transfer syntax;
+//! the profile, options and the effective rule table; failed and skipped inputs with their
+//! reasons; verify findings; and, for images whose pixels were cleaned, the cleaned ("after")
+//! first frame with the blanked boxes. Never a "before" image, never a value from a file: the
+//! page may travel with the release paperwork. No script, no external resource: it renders the
+//! same offline, in any browser.
+
+use crate::audit::{self, AuditRecord, Outcome, RunSettings};
+use crate::profile::RuleSet;
+use crate::verify::Finding;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// A thumbnail of a cleaned image: PNG bytes and the boxes drawn on it.
+#[derive(Debug, Clone)]
+pub struct Thumbnail {
+    /// The output file (relative to the release folder).
+    pub file: String,
+    /// PNG bytes of the cleaned first frame, boxes already drawn.
+    pub png: Vec<u8>,
+    /// What found the boxes (rule names, detector), for the caption.
+    pub caption: String,
+}
+
+/// Everything the page shows.
+#[derive(Debug)]
+pub struct ReportInput<'a> {
+    /// The release folder's name (shown in the title).
+    pub title: String,
+    /// The run settings (`kamei-run.json`), if present.
+    pub settings: Option<RunSettings>,
+    /// Every audit record of the release.
+    pub records: Vec<AuditRecord>,
+    /// The compiled profile, for the rule table.
+    pub rules: &'a RuleSet,
+    /// Verify findings (their `matched` values are never shown).
+    pub findings: &'a [Finding],
+    /// Thumbnails of cleaned images.
+    pub thumbnails: Vec<Thumbnail>,
+}
+
+/// Read every audit record of a release folder.
+///
+/// # Errors
+/// The audit error if a log cannot be read.
+pub fn read_audit(out: &Path) -> Result<Vec<AuditRecord>, audit::Error> {
+    let mut records = Vec::new();
+    let mut names: Vec<_> =
+        std::fs::read_dir(out).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_else(|_| Vec::new());
+    names.sort();
+    for p in names {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with("kamei-audit") && name.ends_with(".jsonl") {
+            records.extend(audit::read_records(&p)?);
+        }
+    }
+    Ok(records)
+}
+
+/// Escape text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn base64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:70em}\
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left;font-size:.9em}\
+th{background:#f3f3f3}td code{word-break:break-all}.num{text-align:right}.bad{color:#a00;font-weight:bold}.ok{color:#070;font-weight:bold}\
+figure{display:inline-block;margin:.5em;text-align:center}figure img{max-width:256px;max-height:256px;border:1px solid #999}\
+figcaption{font-size:.8em;max-width:256px;word-break:break-all}code{font-size:.85em}";
+
+fn count_table(out: &mut String, title: &str, counts: &BTreeMap<String, usize>) {
+    let _ = write!(out, "<table><tr><th>{}</th><th>files</th></tr>", escape(title));
+    for (k, n) in counts {
+        let label = if k.is_empty() { "(none)" } else { k.as_str() };
+        let _ = write!(out, "<tr><td>{}</td><td class=\"num\">{n}</td></tr>", escape(label));
+    }
+    out.push_str("</table>");
+}
+
+fn outcome_word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Written => "written",
+        Outcome::Present => "already present",
+        Outcome::Skipped => "skipped",
+        Outcome::Failed => "failed",
+    }
+}
+
+/// Render the page.
+pub fn render(input: &ReportInput<'_>) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>kamei release report: {}</title><style>{STYLE}</style></head><body>",
+        escape(&input.title)
+    );
+    let _ = write!(h, "<h1>Release report: <code>{}</code></h1>", escape(&input.title));
+    let verdict = if input.findings.is_empty() {
+        "<p class=\"ok\" id=\"verdict\">kamei verify found nothing.</p>".to_string()
+    } else {
+        let n = input.findings.len();
+        let noun = if n == 1 { "problem" } else { "problems" };
+        format!("<p class=\"bad\" id=\"verdict\">kamei verify found {n} {noun}: see below.</p>")
+    };
+    h.push_str(&verdict);
+
+    // Outcomes.
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut modality: BTreeMap<String, usize> = BTreeMap::new();
+    let mut sop: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut patients: std::collections::BTreeSet<String> = Default::default();
+    for r in &input.records {
+        *outcomes.entry(outcome_word(r.outcome).to_string()).or_default() += 1;
+        if matches!(r.outcome, Outcome::Written | Outcome::Present) {
+            *modality.entry(r.modality.clone().unwrap_or_default()).or_default() += 1;
+            *sop.entry(sop_class_label(r.sop_class_uid.as_deref())).or_default() += 1;
+            *ts.entry(transfer_syntax_label(r.transfer_syntax.as_deref())).or_default() += 1;
+            if let Some(first) = r.output.as_deref().and_then(|o| o.split('/').next()) {
+                patients.insert(first.to_string());
+            }
+        }
+    }
+    h.push_str("<h2 id=\"summary\">Summary</h2>");
+    count_table(&mut h, "outcome", &outcomes);
+    let _ = write!(
+        h,
+        "<p>{} inputs; {} top-level folders (patients, in the default layout).</p>",
+        input.records.len(),
+        patients.len()
+    );
+
+    h.push_str("<h2 id=\"settings\">Profile and options</h2><table>");
+    match &input.settings {
+        Some(s) => {
+            let rows = [
+                ("mode", s.mode.clone()),
+                ("key fingerprint", s.key_fingerprint.clone().unwrap_or_else(|| "(none: anonymized)".into())),
+                ("profile", format!("{} (sha256 {})", s.profile, s.profile_sha256)),
+                ("options", if s.options.is_empty() { "(none)".into() } else { s.options.join(", ") }),
+                ("layout", s.layout.clone()),
+                ("kamei version", s.kamei_version.clone()),
+            ];
+            for (k, v) in rows {
+                let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(&v));
+            }
+        }
+        None => h.push_str("<tr><td>no kamei-run.json in the release folder</td></tr>"),
+    }
+    h.push_str("</table>");
+
+    h.push_str("<h2 id=\"counts\">Contents</h2>");
+    count_table(&mut h, "modality", &modality);
+    count_table(&mut h, "SOP class", &sop);
+    count_table(&mut h, "transfer syntax", &ts);
+
+    h.push_str("<h2 id=\"verify\">Verify findings</h2>");
+    if input.findings.is_empty() {
+        h.push_str("<p>None.</p>");
+    } else {
+        h.push_str("<table><tr><th>file</th><th>location</th><th>kind</th><th>detail</th></tr>");
+        for f in input.findings {
+            let kind =
+                serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let _ = write!(
+                h,
+                "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                escape(&f.file),
+                escape(&f.location),
+                escape(&kind),
+                escape(&f.detail)
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    h.push_str("<h2 id=\"problems\">Failed and skipped inputs</h2>");
+    let problems: Vec<&AuditRecord> =
+        input.records.iter().filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Skipped)).collect();
+    if problems.is_empty() {
+        h.push_str("<p>None.</p>");
+    } else {
+        h.push_str("<table><tr><th>input (sha256)</th><th>outcome</th><th>reason</th></tr>");
+        for r in problems {
+            let id = r.input_sha256.as_deref().map(|s| &s[..16.min(s.len())]).unwrap_or("(unreadable entry)");
+            let _ = write!(
+                h,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                escape(id),
+                outcome_word(r.outcome),
+                escape(r.reason.as_deref().unwrap_or(""))
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    h.push_str("<h2 id=\"pixels\">Cleaned images</h2>");
+    if input.thumbnails.is_empty() {
+        h.push_str("<p>No image had its pixels cleaned.</p>");
+    } else {
+        for t in &input.thumbnails {
+            let _ = write!(
+                h,
+                "<figure><img alt=\"cleaned first frame\" src=\"data:image/png;base64,{}\"><figcaption><code>{}</code><br>{}</figcaption></figure>",
+                base64(&t.png),
+                escape(&t.file),
+                escape(&t.caption)
+            );
+        }
+    }
+
+    h.push_str("<h2 id=\"rules\">Effective rules</h2><details><summary>Every attribute the profile lists</summary>");
+    h.push_str("<table><tr><th>tag</th><th>name</th><th>action</th><th>source</th></tr>");
+    for row in input.rules.rows() {
+        let _ = write!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&row.tag),
+            escape(&row.name),
+            escape(&row.action),
+            escape(&row.source)
+        );
+    }
+    h.push_str("</table></details>");
+    let _ = write!(h, "<p><small>Generated by kamei {}.</small></p></body></html>\n", env!("CARGO_PKG_VERSION"));
+    h
+}
+
+fn sop_class_label(uid: Option<&str>) -> String {
+    let Some(uid) = uid else { return String::new() };
+    let name = match uid {
+        "1.2.840.10008.5.1.4.1.1.2" => "CT Image Storage",
+        "1.2.840.10008.5.1.4.1.1.4" => "MR Image Storage",
+        "1.2.840.10008.5.1.4.1.1.7" => "Secondary Capture Image Storage",
+        "1.2.840.10008.5.1.4.1.1.6.1" => "Ultrasound Image Storage",
+        "1.2.840.10008.5.1.4.1.1.3.1" => "Ultrasound Multi-frame Image Storage",
+        "1.2.840.10008.5.1.4.1.1.1" => "Computed Radiography Image Storage",
+        "1.2.840.10008.5.1.4.1.1.1.1" => "Digital X-Ray Image Storage - For Presentation",
+        "1.2.840.10008.5.1.4.1.1.20" => "Nuclear Medicine Image Storage",
+        "1.2.840.10008.5.1.4.1.1.128" => "PET Image Storage",
+        "1.2.840.10008.5.1.4.1.1.481.2" => "RT Dose Storage",
+        _ => "",
+    };
+    if name.is_empty() { uid.to_string() } else { format!("{name} ({uid})") }
+}
+
+fn transfer_syntax_label(uid: Option<&str>) -> String {
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    let Some(uid) = uid else { return String::new() };
+    match dicom_transfer_syntax_registry::TransferSyntaxRegistry.get(uid) {
+        Some(ts) => format!("{} ({uid})", ts.name()),
+        None => uid.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_markup() {
+        assert_eq!(escape("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (plain, enc) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(base64(plain.as_bytes()), enc);
+        }
+    }
+
+    #[test]
+    fn page_never_shows_a_matched_identifier() {
+        let rules = crate::profile::Profile::builtin("basic").unwrap().compile();
+        let finding = Finding {
+            file: "A/b.dcm".into(),
+            location: "(0008,1030)".into(),
+            kind: crate::verify::FindingKind::ResidualIdentifier,
+            detail: "contains an original Person Name (alphabetic)".into(),
+            matched: Some("yamada".into()),
+        };
+        let page = render(&ReportInput {
+            title: "out".into(),
+            settings: None,
+            records: vec![],
+            rules: &rules,
+            findings: std::slice::from_ref(&finding),
+            thumbnails: vec![],
+        });
+        assert!(!page.contains("yamada"));
+        assert!(page.contains("(0008,1030)"));
+        assert!(page.starts_with("<!DOCTYPE html>"));
+    }
+}

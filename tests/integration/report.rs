@@ -1,0 +1,100 @@
+//! `kamei report`: a self-contained page, checked in a real browser (headless Chromium from
+//! Debian, installed by .ci/run) when one is installed.
+
+use crate::util::*;
+use dicom_dictionary_std::tags;
+use std::path::Path;
+use std::process::Command;
+
+fn release(wd: &Workdir) {
+    Fixture::ct("PIDREPORT1", "1.2.3.9", "1.2.3.9.1", "1.2.3.9.1.1").write(&wd.path("in/ct.dcm"));
+    Fixture::ct("PIDREPORT2", "1.2.3.8", "1.2.3.8.1", "1.2.3.8.1.1")
+        .put(str_el(tags::MODALITY, dicom_core::VR::CS, "US"))
+        .write(&wd.path("in/us.dcm"));
+    std::fs::write(wd.path("in/notes.txt"), "not dicom").unwrap();
+    let k = key(wd, "k.key", 4);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]).assert_code(0);
+}
+
+#[test]
+fn report_is_one_self_contained_page_without_identifiers() {
+    let wd = Workdir::new("report_is_one_self_contained_page_without_identifiers");
+    release(&wd);
+    wd.kamei(["report", "out", "-o", "report.html", "--against", "in"]).assert_code(0);
+    let page = std::fs::read_to_string(wd.path("report.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    for section in
+        ["id=\"summary\"", "id=\"settings\"", "id=\"counts\"", "id=\"verify\"", "id=\"problems\"", "id=\"rules\""]
+    {
+        assert!(page.contains(section), "{section} missing");
+    }
+    assert!(page.contains("CT Image Storage"), "counts by SOP class");
+    assert!(page.contains("pixels-not-cleaned"), "the US image is listed by verify");
+    assert!(page.contains("not DICOM"), "skipped inputs with their reason");
+    for forbidden in ["CANARY", "PIDREPORT", "http://", "https://", "<script"] {
+        assert!(!page.contains(forbidden), "{forbidden} in the page");
+    }
+}
+
+fn chromium() -> Option<&'static str> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists())
+}
+
+#[test]
+fn report_renders_in_headless_chromium_without_errors() {
+    let Some(browser) = chromium() else {
+        eprintln!("browser test skipped: Chromium is not installed (.ci/run installs Debian's chromium)");
+        return;
+    };
+    let wd = Workdir::new("report_renders_in_headless_chromium_without_errors");
+    release(&wd);
+    wd.kamei(["report", "out", "-o", "report.html"]).assert_code(0);
+    let url = format!("file://{}", wd.path("report.html").display());
+    let profile = wd.path("chromium-profile");
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+    ];
+    let dom = Command::new(browser)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .expect("chromium runs");
+    let rendered = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        rendered.contains("Release report"),
+        "no DOM from Chromium; stderr:\n{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    assert!(rendered.contains("id=\"verdict\""));
+    let log = String::from_utf8_lossy(&dom.stderr);
+    for line in log.lines() {
+        let page_error = line.contains("CONSOLE")
+            || line.contains("Uncaught")
+            || line.contains("net::ERR_")
+            || line.contains("Refused to");
+        assert!(!page_error, "browser reported a page error: {line}");
+    }
+    let shot = wd.path("report.png");
+    let status = Command::new(browser)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--window-size=1200,1600")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .expect("chromium runs");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "the page rendered to a real image");
+}
