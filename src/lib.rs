@@ -32,6 +32,7 @@
 pub mod apply;
 pub mod audit;
 pub mod charset;
+pub mod clinical;
 pub mod dataset;
 pub mod dates;
 pub mod dict;

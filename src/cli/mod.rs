@@ -2,5 +2,6 @@
 //! `main.rs`; the library knows nothing of it.
 
 pub mod args;
+pub mod clinical;
 pub mod config;
 pub mod report;
