@@ -1,5 +1,5 @@
 //! Clinical data beside the images: CSV exports and SS-MIX2 standardized storage, de-identified
-//! with the same [`Pseudonymizer`](crate::pseudo::Pseudonymizer) as `kamei deid`, so that a
+//! with the same [`crate::pseudo::Pseudonymizer`] as `kamei deid`, so that a
 //! patient's images and clinical records join on the same pseudonym and keep the same date
 //! shift, whichever day or machine each was de-identified on (given the same key and date
 //! shift settings).

@@ -3,5 +3,6 @@
 mod util;
 
 mod cli;
+mod clinical;
 mod corpus;
 mod deid;
