@@ -282,7 +282,6 @@ struct Plan {
     patient: Option<usize>,
     /// Output order: input indices written.
     written: Vec<usize>,
-    free_text: bool,
 }
 
 fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Plan, Error> {
@@ -319,8 +318,7 @@ fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Pl
         .filter(|(_, (_, c))| !c.role.is_removed() && (!c.role.is_date() || options.retain_dates))
         .map(|(i, _)| i)
         .collect();
-    let free_text = planned.iter().any(|(_, c)| c.role == Role::FreeText);
-    Ok(Plan { columns: planned, patient, written, free_text })
+    Ok(Plan { columns: planned, patient, written })
 }
 
 /// Collect the row's identifiers for its free-text columns.
@@ -503,11 +501,8 @@ pub fn deidentify<R: Read, W: Write>(
             shift = entry.1;
             pseudonym_at = Some(entry.0);
         }
-        let ids = if plan.free_text {
-            Some(row_identifiers(&plan, &fields, plan.patient.map_or("", |p| fields[p].trim())))
-        } else {
-            None
-        };
+        // The row's identifiers, collected only when a free-text value needs them.
+        let mut ids: Option<Identifiers> = None;
         for &i in &plan.written {
             let (_, c) = plan.columns[i];
             let v = fields[i].as_ref();
@@ -532,8 +527,11 @@ pub fn deidentify<R: Read, W: Write>(
                     Some(s) => (Some(s), true, false),
                     None => (Some(String::new()), false, !v.trim().is_empty()),
                 },
+                Role::FreeText if v.trim().is_empty() => (None, false, false),
                 Role::FreeText => {
-                    let ids = ids.as_ref().expect("identifiers are collected when a column is free text");
+                    let ids = ids.get_or_insert_with(|| {
+                        row_identifiers(&plan, &fields, plan.patient.map_or("", |p| fields[p].trim()))
+                    });
                     let days = options.retain_dates.then_some(shift);
                     match super::freetext::clean(v, ids, days) {
                         Some(cleaned) => (Some(cleaned.text), true, false),

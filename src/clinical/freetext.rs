@@ -123,7 +123,9 @@ pub fn clean(text: &str, ids: &Identifiers, shift_days: Option<i64>) -> Option<C
         }
         None => text.nfkc().collect(),
     };
-    for (kind, re) in PATTERNS.iter() {
+    // Every pattern needs a digit or an `@`: most text is done here.
+    let candidates = current.bytes().any(|b| b.is_ascii_digit() || b == b'@');
+    for (kind, re) in PATTERNS.iter().filter(|_| candidates) {
         if re.is_match(&current) {
             current = apply(&current, *kind, re, shift_days, &mut replaced);
         }

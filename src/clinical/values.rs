@@ -165,7 +165,11 @@ fn pad(n: u32, padded: bool) -> String {
 /// Trim and width-normalise a value (full-width digits and separators, common in Japanese
 /// exports, become ASCII: `２０２４／０２／０１` → `2024/02/01`).
 pub fn normalize(value: &str) -> String {
-    value.trim().nfkc().collect::<String>().trim().to_string()
+    let v = value.trim();
+    if v.is_ascii() {
+        return v.to_string(); // NFKC leaves ASCII as it is
+    }
+    v.nfkc().collect::<String>().trim().to_string()
 }
 
 /// Parse a date or date-time in a common spelling and return the date: `2024-02-01`,
