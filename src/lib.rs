@@ -3,7 +3,7 @@
 //! The pipeline, one module per stage: [`walk`] finds the inputs; [`read`] loads and parses a
 //! file into a [`dataset::DataSet`] that keeps every value's bytes; [`plan`] decides, from a
 //! compiled [`profile::RuleSet`] and a [`pseudo::Pseudonymizer`], what happens to every element
-//! (a pure function); [`apply`] carries the plan out in memory; [`write`] encodes the result and
+//! (a pure function); [`apply`] carries the plan out in memory; [`write`](mod@write) encodes the result and
 //! commits it atomically; [`audit`] records what was done. [`pipeline`] is the only module that
 //! knows the order and runs it in parallel.
 //!
@@ -32,6 +32,7 @@
 pub mod apply;
 pub mod audit;
 pub mod charset;
+pub mod clinical;
 pub mod dataset;
 pub mod dates;
 pub mod dict;

@@ -81,6 +81,16 @@ fn run(cli: Cli) -> Result<Exit> {
             }
             Ok(Exit::SomeFailed)
         }
+        Command::Clinical { command } => cli::clinical::clinical(&command).map(exit_of),
+        Command::Link { command } => cli::clinical::link(&command).map(exit_of),
+    }
+}
+
+fn exit_of(code: cli::clinical::Code) -> Exit {
+    match code {
+        cli::clinical::Code::Success => Exit::Success,
+        cli::clinical::Code::SomeFailed => Exit::SomeFailed,
+        cli::clinical::Code::Interrupted => Exit::Interrupted,
     }
 }
 

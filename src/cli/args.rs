@@ -39,6 +39,19 @@ pub enum Command {
         #[command(subcommand)]
         command: ProfileCommand,
     },
+    /// De-identify clinical data (CSV exports, SS-MIX2 storage) with the same pseudonyms and
+    /// date shifts as deid.
+    Clinical {
+        /// What to de-identify.
+        #[command(subcommand)]
+        command: super::clinical::ClinicalCommand,
+    },
+    /// Release checks across de-identified data sets: linkage report, k-anonymity.
+    Link {
+        /// Which check.
+        #[command(subcommand)]
+        command: super::clinical::LinkCommand,
+    },
 }
 
 /// `kamei profile ...`

@@ -2,6 +2,7 @@
 //! `main.rs`; the library knows nothing of it.
 
 pub mod args;
+pub mod clinical;
 pub mod config;
 pub mod report;
 pub mod verify;

@@ -3,6 +3,7 @@
 mod util;
 
 mod cli;
+mod clinical;
 mod corpus;
 mod deid;
 mod report;

@@ -1,0 +1,588 @@
+//! `kamei clinical ...` and `kamei link ...`: arguments, setup checks and reporting for the
+//! clinical data commands. The work is in `kamei::clinical`; this file turns flags into jobs
+//! (failing before anything is read, exit code 2) and prints summaries to stderr and machine
+//! output to stdout.
+
+use super::args::ProfileArgs;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use kamei::clinical::{self, ClinicalOption, Problem};
+use kamei::pseudo::{PseudonymKey, Pseudonymizer};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `kamei clinical ...`
+#[derive(Debug, Subcommand)]
+pub enum ClinicalCommand {
+    /// De-identify CSV exports column by column (COLUMNS.toml gives every column a role).
+    Csv(CsvArgs),
+    /// De-identify an SS-MIX2 standardized storage tree into a new tree under pseudonyms.
+    #[command(name = "ss-mix2")]
+    SsMix2(SsMix2Args),
+    /// Print the SS-MIX2 rule table: field, action, source (tab-separated).
+    Rules,
+}
+
+/// `kamei link ...`
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Which patients appear in images only, clinical data only, or both, per data set, with the
+    /// date-range overlap per patient (tab-separated on stdout).
+    Report(ReportArgs),
+    /// List the groups of a CSV release smaller than k on its quasi-identifiers.
+    #[command(name = "k-anonymity")]
+    KAnonymity(KAnonArgs),
+}
+
+/// The key and date shift settings every clinical command shares with `kamei deid`.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Key file (from `kamei keygen`), the same key the images were de-identified with. Required:
+    /// linking clinical data to images is the point.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// An option: retain-long-modified-dates (shift dates by the patient's offset, as deid does
+    /// with the same option); ss-mix2 also takes clean-free-text and keep-invalid. Repeatable.
+    #[arg(long = "option", value_name = "NAME")]
+    pub options: Vec<String>,
+    /// The deid profile whose [date_shift] settings to use (built-in name or TOML path), so
+    /// shifts match the images.
+    #[arg(long, value_name = "NAME|PATH", default_value = "basic")]
+    pub profile: String,
+    /// Largest date shift in days: must equal the value deid used (default 365 or the
+    /// profile's).
+    #[arg(long, value_name = "DAYS")]
+    pub date_shift_max_days: Option<u32>,
+    /// Shift by whole weeks: must match deid's --keep-weekday.
+    #[arg(long)]
+    pub keep_weekday: bool,
+    /// Append the re-identification table (original ID → pseudonym, input → output) to FILE,
+    /// mode 0600. Must not be inside the output or an input.
+    #[arg(long, value_name = "FILE")]
+    pub linkage: Option<PathBuf>,
+    /// fsync every output before it is renamed into place.
+    #[arg(long)]
+    pub sync: bool,
+    /// Print only problems, no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Input encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncodingArg {
+    /// UTF-8 if there is a byte order mark or the first non-ASCII row is UTF-8, else Shift_JIS.
+    Auto,
+    /// UTF-8 (with or without byte order mark).
+    #[value(name = "utf-8")]
+    Utf8,
+    /// Shift_JIS / CP932 (Windows-31J).
+    #[value(name = "shift_jis", alias = "cp932", alias = "sjis")]
+    ShiftJis,
+}
+
+/// `kamei clinical csv ...`
+#[derive(Debug, Args)]
+pub struct CsvArgs {
+    /// CSV files, or folders (their .csv, .tsv and .txt files, recursively).
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder; each input is written as OUT_DIR/<its file name>, UTF-8.
+    #[arg(short, long, value_name = "OUT_DIR")]
+    pub output: PathBuf,
+    /// The role of every column (TOML; see README and testdata/clinical/columns.example.toml).
+    #[arg(long, value_name = "COLUMNS.toml")]
+    pub columns: PathBuf,
+    /// Input encoding.
+    #[arg(long, value_enum, default_value_t = EncodingArg::Auto)]
+    pub encoding: EncodingArg,
+    /// Field delimiter: one character, or `tab`.
+    #[arg(long, value_name = "CHAR", default_value = ",")]
+    pub delimiter: String,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+/// `kamei clinical ss-mix2 ...`
+#[derive(Debug, Args)]
+pub struct SsMix2Args {
+    /// The standardized storage root (ROOT/<ID[0:3]>/<ID[3:6]>/<ID>/<date>/<type>/<file>).
+    #[arg(value_name = "ROOT")]
+    pub root: PathBuf,
+    /// Output root: the same layout under pseudonyms.
+    #[arg(short, long, value_name = "OUT_ROOT")]
+    pub output: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+/// `kamei link report ...`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The output folder of `kamei deid`.
+    #[arg(long, value_name = "OUT")]
+    pub images: PathBuf,
+    /// Output folders of `kamei clinical csv` or `kamei clinical ss-mix2`.
+    #[arg(long, value_name = "OUT_DIR", required = true, num_args = 1..)]
+    pub clinical: Vec<PathBuf>,
+}
+
+/// `kamei link k-anonymity ...`
+#[derive(Debug, Args)]
+pub struct KAnonArgs {
+    /// A CSV release (UTF-8), e.g. a `kamei clinical csv` output.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// A quasi-identifier column (repeatable). Default: the columns whose role in --columns is
+    /// age, birth-date, sex or postal-code (or marked quasi = true), else those recorded in the
+    /// output folder's kamei-columns.json.
+    #[arg(long = "quasi", value_name = "COL")]
+    pub quasi: Vec<String>,
+    /// Smallest allowed group (patients).
+    #[arg(long, value_name = "K", default_value_t = clinical::kanon::DEFAULT_K)]
+    pub k: usize,
+    /// COLUMNS.toml that describes the file (for quasi-identifier and patient-id columns).
+    #[arg(long, value_name = "COLUMNS.toml")]
+    pub columns: Option<PathBuf>,
+    /// The column that identifies patients (groups count distinct patients); default from
+    /// --columns or kamei-columns.json; without one, rows are counted.
+    #[arg(long, value_name = "COL")]
+    pub patient_column: Option<String>,
+}
+
+/// How a clinical command ended (mapped to exit codes in main.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// Everything written (exit 0).
+    Success,
+    /// Some rows, messages or files failed, or k-anonymity violations or a key mismatch were
+    /// found (exit 1).
+    SomeFailed,
+    /// Ctrl-C (exit 130).
+    Interrupted,
+}
+
+/// Prints problems to stderr, one line each, naming the input and the row or segment.
+struct Console;
+
+impl clinical::Reporter for Console {
+    fn problem(&self, input: &str, problem: &Problem) {
+        eprintln!("kamei: {}: {}", super::report::sanitize(input), super::report::sanitize(&problem.to_string()));
+    }
+}
+
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = Arc::clone(&flag);
+    let _ = ctrlc::set_handler(move || f.store(true, Ordering::Relaxed));
+    flag
+}
+
+fn options(names: &[String], allowed: &[ClinicalOption], command: &str) -> Result<Vec<ClinicalOption>> {
+    let mut out = Vec::new();
+    for name in names {
+        match ClinicalOption::from_name(name).filter(|o| allowed.contains(o)) {
+            Some(o) => out.push(o),
+            None => {
+                let known: Vec<&str> = allowed.iter().map(|o| o.name()).collect();
+                bail!("unknown option {name:?} for {command}; the options are: {}", known.join(", "));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn pseudonymizer(k: &KeyArgs) -> Result<Pseudonymizer> {
+    let profile = super::config::profile(&ProfileArgs {
+        profile: Some(k.profile.clone()),
+        options: Vec::new(),
+        strict: false,
+        date_shift_max_days: k.date_shift_max_days,
+        keep_weekday: k.keep_weekday,
+    })?;
+    let key = PseudonymKey::read(&k.key)?;
+    Ok(Pseudonymizer::new(&key, profile.date_shift()))
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(p).with_context(|| format!("could not resolve {}", p.display()))?;
+    Ok(abs.canonicalize().unwrap_or(abs))
+}
+
+/// Refuse a linkage table inside the output or an input, and an output inside an input (or the
+/// reverse).
+fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>) -> Result<PathBuf> {
+    let out_abs = absolute(out)?;
+    if out.exists() && !out.is_dir() {
+        bail!("output {} exists and is not a folder", out.display());
+    }
+    for input in inputs {
+        if !input.exists() {
+            bail!("input {} does not exist", input.display());
+        }
+        let abs = absolute(input)?;
+        if abs.starts_with(&out_abs) || (abs.is_dir() && out_abs.starts_with(&abs)) {
+            bail!(
+                "the output folder {} and the input {} overlap; choose an output folder outside the inputs",
+                out.display(),
+                input.display()
+            );
+        }
+    }
+    if let Some(link) = linkage {
+        let abs = absolute(link)?;
+        if abs.starts_with(&out_abs) {
+            bail!("the linkage table must not be inside the output folder (it re-identifies patients)");
+        }
+        for input in inputs {
+            if abs.starts_with(absolute(input)?) {
+                bail!("the linkage table must not be inside an input folder (inputs are never written to)");
+            }
+        }
+    }
+    Ok(out_abs)
+}
+
+/// Run `kamei clinical ...`.
+pub fn clinical(command: &ClinicalCommand) -> Result<Code> {
+    match command {
+        ClinicalCommand::Csv(args) => csv(args),
+        ClinicalCommand::SsMix2(args) => ssmix2(args),
+        ClinicalCommand::Rules => {
+            use std::io::Write;
+            let table = clinical::rules::RuleTable::builtin();
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "# ss-mix2 rules sha256:{}", table.sha256());
+            let _ = writeln!(out, "field\taction\tsource");
+            for (field, action, source) in table.rows() {
+                if writeln!(out, "{field}\t{action}\t{source}").is_err() {
+                    break;
+                }
+            }
+            Ok(Code::Success)
+        }
+    }
+}
+
+fn csv_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found: Vec<PathBuf> = walkdir::WalkDir::new(input)
+                .into_iter()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.into_path())
+                .filter(|p| {
+                    p.extension().is_some_and(|x| {
+                        matches!(x.to_string_lossy().to_ascii_lowercase().as_str(), "csv" | "tsv" | "txt")
+                    })
+                })
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    for f in &files {
+        let name = f.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        if !names.insert(name) {
+            bail!(
+                "two inputs are named {}; outputs are named after their input, so rename one",
+                super::report::sanitize(&f.file_name().unwrap_or_default().to_string_lossy())
+            );
+        }
+    }
+    Ok(files)
+}
+
+fn csv(args: &CsvArgs) -> Result<Code> {
+    let opts = options(&args.key.options, &[ClinicalOption::RetainLongModifiedDates], "clinical csv")?;
+    let columns = clinical::columns::Columns::load(&args.columns)?;
+    let delimiter = match args.delimiter.as_str() {
+        "tab" | "\\t" | "\t" => b'\t',
+        d if d.len() == 1 && d != "\"" && d != "\n" && d != "\r" => d.as_bytes()[0],
+        _ => bail!("--delimiter must be one ASCII character (or `tab`)"),
+    };
+    let out = check_paths(&args.output, &args.inputs, args.key.linkage.as_deref())?;
+    let inputs = csv_inputs(&args.inputs)?;
+    let pseudo = pseudonymizer(&args.key)?;
+    let encoding = match args.encoding {
+        EncodingArg::Auto => clinical::csv::Encoding::Auto,
+        EncodingArg::Utf8 => clinical::csv::Encoding::Utf8,
+        EncodingArg::ShiftJis => clinical::csv::Encoding::ShiftJis,
+    };
+    let job = clinical::csv::CsvJob {
+        inputs,
+        out,
+        columns,
+        pseudo,
+        options: clinical::csv::CsvOptions {
+            retain_dates: opts.contains(&ClinicalOption::RetainLongModifiedDates),
+            encoding,
+            delimiter,
+        },
+        linkage: args.key.linkage.clone(),
+        sync: args.key.sync,
+    };
+    let interrupt = interrupt_flag();
+    let s = clinical::csv::run(&job, &Console, &interrupt)?;
+    if !args.key.quiet {
+        let secs = s.elapsed.as_secs_f64().max(1e-9);
+        let mb = s.bytes as f64 / 1e6;
+        eprintln!(
+            "kamei: {} files ({:.1} MB) in {:.2} s: {} written, {} failed; {} rows read, {} written, {} dropped as malformed, {} values emptied; {} patients; {:.1} MB/s",
+            s.files,
+            mb,
+            secs,
+            s.written,
+            s.failed,
+            s.rows_read,
+            s.rows_written,
+            s.rows_dropped,
+            s.values_emptied,
+            s.patients,
+            mb / secs
+        );
+        eprintln!("kamei: audit log {}", job.out.join(kamei::audit::AUDIT_FILE).display());
+    }
+    Ok(if s.interrupted {
+        eprintln!("kamei: interrupted; run the same command again to finish");
+        Code::Interrupted
+    } else if s.failed > 0 || s.rows_dropped > 0 {
+        Code::SomeFailed
+    } else {
+        Code::Success
+    })
+}
+
+fn ssmix2(args: &SsMix2Args) -> Result<Code> {
+    let opts = options(&args.key.options, &ClinicalOption::ALL, "clinical ss-mix2")?;
+    if !args.root.is_dir() {
+        bail!("{} is not a folder (the SS-MIX2 standardized storage root)", args.root.display());
+    }
+    let out = check_paths(&args.output, std::slice::from_ref(&args.root), args.key.linkage.as_deref())?;
+    let jobs = match args.jobs {
+        Some(0) => bail!("--jobs must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    };
+    let job = clinical::ssmix2::SsMix2Job {
+        root: args.root.clone(),
+        out,
+        pseudo: pseudonymizer(&args.key)?,
+        options: opts,
+        linkage: args.key.linkage.clone(),
+        jobs,
+        sync: args.key.sync,
+    };
+    let interrupt = interrupt_flag();
+    let s = clinical::ssmix2::run(&job, &Console, &interrupt)?;
+    if !args.key.quiet {
+        let secs = s.elapsed.as_secs_f64().max(1e-9);
+        eprintln!(
+            "kamei: {} patients, {} files ({:.1} MB) in {:.2} s: {} written, {} already present, {} skipped (condition flag 0), {} failed; {} unlisted segments removed",
+            s.patients,
+            s.files,
+            s.bytes as f64 / 1e6,
+            secs,
+            s.written,
+            s.present,
+            s.skipped_invalid,
+            s.failed,
+            s.segments_removed
+        );
+        eprintln!("kamei: audit log {}", job.out.join(kamei::audit::AUDIT_FILE).display());
+    }
+    Ok(if s.interrupted {
+        eprintln!("kamei: interrupted; run the same command again to finish");
+        Code::Interrupted
+    } else if s.failed > 0 {
+        Code::SomeFailed
+    } else {
+        Code::Success
+    })
+}
+
+/// Run `kamei link ...`.
+pub fn link(command: &LinkCommand) -> Result<Code> {
+    match command {
+        LinkCommand::Report(args) => report(args),
+        LinkCommand::KAnonymity(args) => kanon(args),
+    }
+}
+
+fn date(r: &clinical::link_report::Range, first: bool) -> String {
+    r.0.map(|(a, b)| if first { a } else { b }).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+}
+
+fn report(args: &ReportArgs) -> Result<Code> {
+    use std::io::Write;
+    let r = clinical::link_report::build(&args.images, &args.clinical)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "# summary")?;
+    writeln!(out, "dataset\tkind\timages_only\tclinical_only\tboth")?;
+    for (i, d) in r.datasets.iter().enumerate() {
+        let c = r.counts(i);
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}",
+            super::report::sanitize(&d.name),
+            d.kind,
+            c.images_only,
+            c.clinical_only,
+            c.both
+        )?;
+    }
+    writeln!(out, "# patients")?;
+    writeln!(out, "dataset\tpseudonym\tin\timages_first\timages_last\tclinical_first\tclinical_last\toverlap_days")?;
+    let none = clinical::link_report::Range::default();
+    for d in &r.datasets {
+        let ids: std::collections::BTreeSet<&String> = r.images.keys().chain(d.patients.keys()).collect();
+        for id in ids {
+            let (img, cli) = (r.images.get(id), d.patients.get(id));
+            let place = match (img, cli) {
+                (Some(_), Some(_)) => "both",
+                (Some(_), None) => "images",
+                _ => "clinical",
+            };
+            let (img, cli) = (img.unwrap_or(&none), cli.unwrap_or(&none));
+            let overlap = img.overlap_days(cli).map(|n| n.to_string()).unwrap_or_default();
+            writeln!(
+                out,
+                "{}\t{}\t{place}\t{}\t{}\t{}\t{}\t{overlap}",
+                super::report::sanitize(&d.name),
+                super::report::sanitize(id),
+                date(img, true),
+                date(img, false),
+                date(cli, true),
+                date(cli, false)
+            )?;
+        }
+    }
+    out.flush()?;
+    for name in &r.key_mismatch {
+        eprintln!(
+            "kamei: warning: {} was de-identified with another key than the images; its pseudonyms cannot match",
+            super::report::sanitize(name)
+        );
+    }
+    Ok(if r.key_mismatch.is_empty() { Code::Success } else { Code::SomeFailed })
+}
+
+fn kanon(args: &KAnonArgs) -> Result<Code> {
+    use std::io::Write;
+    if args.k < 2 {
+        bail!("--k must be at least 2");
+    }
+    let mut quasi = args.quasi.clone();
+    let mut patient = args.patient_column.clone();
+    if let Some(path) = &args.columns {
+        let columns = clinical::columns::Columns::load(path)?;
+        let header = csv::ReaderBuilder::new()
+            .from_path(&args.file)
+            .and_then(|mut r| r.headers().cloned())
+            .with_context(|| format!("could not read {}", args.file.display()))?;
+        for h in header.iter() {
+            if let Some(c) = columns.get(h) {
+                if c.quasi && args.quasi.is_empty() {
+                    quasi.push(h.to_string());
+                }
+                if c.role == clinical::columns::Role::PatientId && patient.is_none() {
+                    patient = Some(h.to_string());
+                }
+            }
+        }
+    } else if let Some(dir) = args.file.parent() {
+        let manifest = clinical::csv::read_manifest(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })?;
+        let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if let Some(entry) = manifest.get(&name) {
+            if quasi.is_empty() {
+                quasi = entry.quasi.clone();
+            }
+            if patient.is_none() {
+                patient = entry.patient_id.clone();
+            }
+        }
+    }
+    if quasi.is_empty() {
+        bail!("no quasi-identifier columns: name them with --quasi, or give --columns COLUMNS.toml");
+    }
+    let r = clinical::kanon::check(&args.file, &quasi, patient.as_deref(), args.k)?;
+    let mut out = std::io::stdout().lock();
+    let unit = if r.counts_patients { "patients" } else { "rows" };
+    let header: Vec<String> = r.columns.iter().map(|c| super::report::sanitize(c)).collect();
+    writeln!(out, "{}\t{unit}", header.join("\t"))?;
+    for g in &r.small {
+        let values: Vec<String> = g.values.iter().map(|v| super::report::sanitize(v)).collect();
+        writeln!(out, "{}\t{}", values.join("\t"), g.size)?;
+    }
+    out.flush()?;
+    eprintln!(
+        "kamei: {} rows, {} groups on {}; {} smaller than k={} ({unit})",
+        r.rows,
+        r.groups,
+        header.join(", "),
+        r.small.len(),
+        args.k
+    );
+    Ok(if r.small.is_empty() { Code::Success } else { Code::SomeFailed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::args::{Cli, Command};
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn clinical_commands_parse() {
+        let cli = Cli::try_parse_from([
+            "kamei",
+            "clinical",
+            "csv",
+            "a.csv",
+            "b.csv",
+            "-o",
+            "out",
+            "--key",
+            "k",
+            "--columns",
+            "c.toml",
+            "--option",
+            "retain-long-modified-dates",
+            "--encoding",
+            "cp932",
+        ])
+        .unwrap();
+        let Command::Clinical { command: ClinicalCommand::Csv(a) } = cli.command else { panic!() };
+        assert_eq!(a.inputs.len(), 2);
+        assert_eq!(a.encoding, EncodingArg::ShiftJis);
+        assert!(
+            Cli::try_parse_from(["kamei", "clinical", "csv", "a.csv", "-o", "out", "--columns", "c"]).is_err(),
+            "--key is required"
+        );
+        assert!(Cli::try_parse_from(["kamei", "clinical", "ss-mix2", "root", "-o", "o", "--key", "k"]).is_ok());
+        assert!(Cli::try_parse_from(["kamei", "link", "report", "--images", "i", "--clinical", "a", "b"]).is_ok());
+        assert!(Cli::try_parse_from(["kamei", "link", "k-anonymity", "f.csv", "--quasi", "age", "--k", "5"]).is_ok());
+    }
+
+    #[test]
+    fn options_are_checked_per_command() {
+        assert!(
+            options(&["clean-free-text".into()], &[ClinicalOption::RetainLongModifiedDates], "clinical csv").is_err()
+        );
+        assert_eq!(
+            options(&["keep-invalid".into(), "keep-invalid".into()], &ClinicalOption::ALL, "x").unwrap(),
+            [ClinicalOption::KeepInvalid]
+        );
+    }
+}

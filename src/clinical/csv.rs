@@ -1,0 +1,1039 @@
+//! `kamei clinical csv`: de-identify CSV exports (data warehouse extracts, lab results,
+//! prescriptions, diagnoses) column by column, as COLUMNS.toml says.
+//!
+//! Streaming: one `csv::Reader` with a reused input `ByteRecord` and a reused output
+//! `ByteRecord`, so memory does not grow with file size (the pseudonym cache is bounded).
+//! Bytes stay bytes: a kept column of a UTF-8 input is copied byte for byte; text is decoded
+//! only where a rule needs it (dates, IDs, free text) or where the output encoding differs
+//! (Shift_JIS input, UTF-8 output).
+//!
+//! Encoding (`--encoding auto`): a UTF-8 byte order mark means UTF-8 (the mark is dropped);
+//! otherwise the first record that holds a non-ASCII byte decides: valid UTF-8 → UTF-8, else
+//! Shift_JIS as Windows writes it (CP932, `encoding_rs::SHIFT_JIS`, which includes the NEC and
+//! IBM extensions such as ①, ㈱, 髙). Usually that record is the header with Japanese column
+//! names. CSV parsing is safe on raw Shift_JIS bytes: no trail byte is `,`, `"`, CR or LF.
+//!
+//! A malformed row (a ragged row, an empty patient ID, bytes that are not valid in the file's
+//! encoding) is reported with its line number and dropped; the run goes on. A value that does
+//! not parse in its role (a date column holding `unknown`) is emptied and counted.
+
+use super::columns::{Column, Columns, Role};
+use super::values;
+use super::{ClinicalOption, Committed, Interrupted, Problem, RecordParts, Reporter};
+use crate::audit::{ActionCount, Outcome};
+use crate::pseudo::{Patient, Pseudonymizer};
+use crate::scrub::Identifiers;
+use encoding_rs::SHIFT_JIS;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The input encoding, as given or detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Decide from a byte order mark or the first non-ASCII record.
+    Auto,
+    /// UTF-8 (a byte order mark is allowed and dropped).
+    Utf8,
+    /// Shift_JIS / CP932 (Windows-31J).
+    ShiftJis,
+}
+
+impl Encoding {
+    /// The name used in messages and the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Auto => "auto",
+            Encoding::Utf8 => "utf-8",
+            Encoding::ShiftJis => "shift_jis",
+        }
+    }
+}
+
+/// Settings of one CSV de-identification.
+#[derive(Debug, Clone)]
+pub struct CsvOptions {
+    /// Shift date columns (Retain Longitudinal Temporal Information Modified Dates); without it
+    /// date columns are removed.
+    pub retain_dates: bool,
+    /// The input encoding.
+    pub encoding: Encoding,
+    /// The field delimiter (`,` by default; `\t` for TSV).
+    pub delimiter: u8,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions { retain_dates: false, encoding: Encoding::Auto, delimiter: b',' }
+    }
+}
+
+/// Why a whole file could not be de-identified (nothing is written for it).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading the input failed.
+    Read(io::Error),
+    /// Writing the output failed.
+    Write(io::Error),
+    /// The input has no header row.
+    NoHeader,
+    /// Header columns that COLUMNS.toml does not name.
+    UnknownColumns {
+        /// The header names (sanitised, at most 64 characters each), with their 1-based
+        /// positions.
+        columns: Vec<(usize, String)>,
+    },
+    /// The header is not valid in the file's encoding.
+    HeaderEncoding,
+    /// More than one column has the patient-id role.
+    SeveralPatientIds,
+    /// Dates or free text need the patient (to shift, or to know their identifiers) but no
+    /// column has the patient-id role.
+    NoPatientId {
+        /// A column that needs it.
+        column: String,
+    },
+    /// Ctrl-C.
+    Interrupted,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Read(e) => write!(f, "could not read the input: {e}"),
+            Error::Write(e) => write!(f, "could not write the output: {e}"),
+            Error::NoHeader => write!(f, "the file is empty (the first row must be the header)"),
+            Error::UnknownColumns { columns } => {
+                let list: Vec<String> = columns.iter().map(|(i, n)| format!("column {i} {n:?}")).collect();
+                write!(
+                    f,
+                    "{} not named in the columns file (give each a role; nothing leaves by default): {}",
+                    if columns.len() == 1 { "a column is" } else { "columns are" },
+                    list.join(", ")
+                )
+            }
+            Error::HeaderEncoding => write!(f, "the header row is not valid in the file's encoding; try --encoding"),
+            Error::SeveralPatientIds => write!(f, "more than one column has the role patient-id"),
+            Error::NoPatientId { column } => {
+                write!(
+                    f,
+                    "column {column:?} needs the patient (date shift, identifiers) but no column has the role patient-id"
+                )
+            }
+            Error::Interrupted => write!(f, "interrupted"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<io::Error> for Error {
+    /// Errors of the output file itself (temporary file, rename).
+    fn from(e: io::Error) -> Self {
+        Error::Write(e)
+    }
+}
+
+impl From<Interrupted> for Error {
+    fn from(_: Interrupted) -> Self {
+        Error::Interrupted
+    }
+}
+
+/// What one column did, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnReport {
+    /// The header name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// Whether it is in the output.
+    pub written: bool,
+    /// Values replaced, shifted, generalised or cleaned.
+    pub changed: u64,
+    /// Values emptied because they did not parse in their role.
+    pub emptied: u64,
+}
+
+/// The result of one file.
+#[derive(Debug, Clone, Default)]
+pub struct CsvReport {
+    /// The encoding used.
+    pub encoding: Option<Encoding>,
+    /// Data rows read (the header not counted).
+    pub rows_read: u64,
+    /// Rows written.
+    pub rows_written: u64,
+    /// Rows dropped as malformed.
+    pub rows_dropped: u64,
+    /// Per-row problems (dropped rows) and value notes, in line order, at most
+    /// [`MAX_PROBLEMS`] kept.
+    pub problems: Vec<Problem>,
+    /// Per column.
+    pub columns: Vec<ColumnReport>,
+    /// Name of the patient-id column, if any.
+    pub patient_column: Option<String>,
+    /// Names of the date columns written.
+    pub date_columns: Vec<String>,
+    /// Names of quasi-identifier columns written.
+    pub quasi_columns: Vec<String>,
+}
+
+/// At most this many problems are kept per file (the counts are always complete).
+pub const MAX_PROBLEMS: usize = 200;
+
+/// Distinct patients remembered per file before the cache is cleared (bounds memory).
+const PATIENT_CACHE: usize = 100_000;
+
+/// A patient seen in a file (for the linkage table and the summary).
+pub struct PatientSeen<'a> {
+    /// The original ID, as written in the file (decoded).
+    pub original: &'a str,
+    /// Its pseudonym.
+    pub pseudonym: &'a str,
+}
+
+/// A reader that drops a leading UTF-8 byte order mark and hashes what it reads.
+struct Input<R> {
+    inner: R,
+    start: Vec<u8>,
+    at: usize,
+    hasher: sha2::Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Input<R> {
+    fn new(mut inner: R) -> io::Result<(Input<R>, bool)> {
+        let mut start = Vec::with_capacity(3);
+        let mut buf = [0u8; 3];
+        while start.len() < 3 {
+            let n = inner.read(&mut buf[..3 - start.len()])?;
+            if n == 0 {
+                break;
+            }
+            start.extend_from_slice(&buf[..n]);
+        }
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(&start);
+        let bytes = start.len() as u64;
+        let bom = start == [0xEF, 0xBB, 0xBF];
+        if bom {
+            start.clear();
+        }
+        Ok((Input { inner, start, at: 0, hasher, bytes }, bom))
+    }
+}
+
+impl<R: Read> Read for Input<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at < self.start.len() {
+            let n = (self.start.len() - self.at).min(buf.len());
+            buf[..n].copy_from_slice(&self.start[self.at..self.at + n]);
+            self.at += n;
+            return Ok(n);
+        }
+        let n = self.inner.read(buf)?;
+        use sha2::Digest;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// The input's SHA-256 and size, known once it has been read to the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputDigest {
+    /// Lower-case hex SHA-256 of the input bytes.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+fn decode(encoding: Encoding, bytes: &[u8]) -> Option<Cow<'_, str>> {
+    match encoding {
+        Encoding::ShiftJis => SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes),
+        _ => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
+    }
+}
+
+/// Decide Auto from one record: valid UTF-8 → UTF-8, else Shift_JIS; `None` while it is ASCII.
+fn sniff(record: &csv::ByteRecord) -> Option<Encoding> {
+    let all = record.as_slice();
+    if all.is_ascii() {
+        return None;
+    }
+    Some(if std::str::from_utf8(all).is_ok() { Encoding::Utf8 } else { Encoding::ShiftJis })
+}
+
+fn sanitize_name(name: &str) -> String {
+    let mut s: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+    if name.chars().count() > 64 {
+        s.push('…');
+    }
+    s
+}
+
+struct Plan {
+    columns: Vec<(String, Column)>,
+    patient: Option<usize>,
+    /// Output order: input indices written.
+    written: Vec<usize>,
+}
+
+fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Plan, Error> {
+    let mut unknown = Vec::new();
+    let mut planned = Vec::new();
+    for (i, name) in header.iter().enumerate() {
+        match columns.get(name) {
+            Some(c) => planned.push((name.trim().to_string(), c)),
+            None => {
+                unknown.push((i + 1, sanitize_name(name)));
+                planned.push((name.clone(), Column { role: Role::Drop, quasi: false }));
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(Error::UnknownColumns { columns: unknown });
+    }
+    let ids: Vec<usize> =
+        planned.iter().enumerate().filter(|(_, (_, c))| c.role == Role::PatientId).map(|(i, _)| i).collect();
+    if ids.len() > 1 {
+        return Err(Error::SeveralPatientIds);
+    }
+    let patient = ids.first().copied();
+    if patient.is_none() {
+        let needs =
+            planned.iter().find(|(_, c)| (c.role.is_date() && options.retain_dates) || c.role == Role::FreeText);
+        if let Some((name, _)) = needs {
+            return Err(Error::NoPatientId { column: sanitize_name(name) });
+        }
+    }
+    let written = planned
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, c))| !c.role.is_removed() && (!c.role.is_date() || options.retain_dates))
+        .map(|(i, _)| i)
+        .collect();
+    Ok(Plan { columns: planned, patient, written })
+}
+
+/// Collect the row's identifiers for its free-text columns.
+fn row_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str) -> Identifiers {
+    let mut ids = Identifiers::new();
+    ids.add(patient_id);
+    for ((_, c), v) in plan.columns.iter().zip(fields) {
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        match c.role {
+            Role::Name => {
+                ids.add(v);
+                let parts: Vec<&str> = v
+                    .split(|ch: char| ch.is_whitespace() || ch == '^' || ch == ',')
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                for p in &parts {
+                    ids.add(p);
+                }
+                if parts.len() >= 2 {
+                    ids.add(&parts.concat());
+                }
+            }
+            Role::Identifier | Role::PostalCode => ids.add(v),
+            Role::BirthDate { .. } => {
+                if let Some(d) = values::parse(v) {
+                    ids.add_date(&crate::dates::format_da(d));
+                }
+            }
+            _ => {}
+        }
+    }
+    ids
+}
+
+/// De-identify one CSV stream from `input` to `output` (UTF-8). `on_patient` is called once for
+/// each patient first seen (in a bounded window). Row problems are in the report; only
+/// file-level problems are errors.
+///
+/// # Errors
+/// [`Error`] for what stops the whole file (nothing of it should be kept).
+pub fn deidentify<R: Read, W: Write>(
+    input: R,
+    output: W,
+    columns: &Columns,
+    pseudo: &Pseudonymizer,
+    options: &CsvOptions,
+    interrupt: &AtomicBool,
+    on_patient: &mut dyn FnMut(PatientSeen<'_>),
+) -> Result<(CsvReport, InputDigest), Error> {
+    let (input, bom) = Input::new(input).map_err(Error::Read)?;
+    let mut encoding = match (options.encoding, bom) {
+        (Encoding::Auto, true) => Encoding::Utf8,
+        (e, _) => e,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(options.delimiter)
+        .buffer_capacity(256 << 10)
+        .from_reader(input);
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(256 << 10)
+        .from_writer(output);
+    let mut record = csv::ByteRecord::new();
+    let mut out = csv::ByteRecord::new();
+    let mut report = CsvReport::default();
+
+    // Header.
+    if !reader.read_byte_record(&mut record).map_err(csv_read)? {
+        return Err(Error::NoHeader);
+    }
+    if encoding == Encoding::Auto {
+        if let Some(e) = sniff(&record) {
+            encoding = e;
+        }
+    }
+    let header_encoding = if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding };
+    let header: Vec<String> = record
+        .iter()
+        .map(|f| decode(header_encoding, f).map(|s| s.into_owned()))
+        .collect::<Option<_>>()
+        .ok_or(Error::HeaderEncoding)?;
+    let plan = plan(&header, columns, options)?;
+    let width = header.len();
+    report.columns = plan
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, c))| ColumnReport {
+            name: name.clone(),
+            role: c.role,
+            written: plan.written.contains(&i),
+            changed: 0,
+            emptied: 0,
+        })
+        .collect();
+    report.patient_column = plan.patient.map(|i| plan.columns[i].0.clone());
+    report.date_columns = plan
+        .written
+        .iter()
+        .filter(|&&i| plan.columns[i].1.role.is_date())
+        .map(|&i| plan.columns[i].0.clone())
+        .collect();
+    report.quasi_columns =
+        plan.written.iter().filter(|&&i| plan.columns[i].1.quasi).map(|&i| plan.columns[i].0.clone()).collect();
+    out.clear();
+    for &i in &plan.written {
+        out.push_field(plan.columns[i].0.as_bytes());
+    }
+    writer.write_byte_record(&out).map_err(csv_write)?;
+
+    let mut cache: HashMap<Vec<u8>, (String, i64)> = HashMap::new();
+    let mut outputs: Vec<Option<String>> = vec![None; width];
+    loop {
+        if !reader.read_byte_record(&mut record).map_err(csv_read)? {
+            break;
+        }
+        report.rows_read += 1;
+        if report.rows_read % 4096 == 0 && interrupt.load(Ordering::Relaxed) {
+            return Err(Error::Interrupted);
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) {
+            // A blank line: not a row.
+            report.rows_read -= 1;
+            continue;
+        }
+        if record.len() != width {
+            report.drop_row(line, format!("{} fields, the header has {width}", record.len()));
+            continue;
+        }
+        if encoding == Encoding::Auto {
+            if let Some(e) = sniff(&record) {
+                encoding = e;
+            }
+        }
+        let enc = if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding };
+        // Decode the row (borrowed for UTF-8; nothing is allocated for ASCII or UTF-8 input).
+        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(width);
+        let mut bad = None;
+        for (i, f) in record.iter().enumerate() {
+            match decode(enc, f) {
+                Some(s) => fields.push(s),
+                None => {
+                    bad = Some(i + 1);
+                    break;
+                }
+            }
+        }
+        if let Some(col) = bad {
+            report.drop_row(line, format!("column {col} is not valid {}", enc.name()));
+            continue;
+        }
+        // The patient.
+        let mut shift = 0i64;
+        let mut pseudonym_at = None;
+        if let Some(p) = plan.patient {
+            let raw = fields[p].trim();
+            if crate::pseudo::normalize_id(raw).is_empty() {
+                report.drop_row(line, format!("column {} (patient-id) is empty", p + 1));
+                continue;
+            }
+            if cache.len() >= PATIENT_CACHE {
+                cache.clear();
+            }
+            let entry = match cache.get(raw.as_bytes()) {
+                Some(e) => e.clone(),
+                None => {
+                    let patient = Patient::Id(raw);
+                    let e = (pseudo.patient_pseudonym(patient), pseudo.date_shift_days(patient));
+                    on_patient(PatientSeen { original: raw, pseudonym: &e.0 });
+                    cache.insert(raw.as_bytes().to_vec(), e.clone());
+                    e
+                }
+            };
+            shift = entry.1;
+            pseudonym_at = Some(entry.0);
+        }
+        // The row's identifiers, collected only when a free-text value needs them.
+        let mut ids: Option<Identifiers> = None;
+        for &i in &plan.written {
+            let (_, c) = plan.columns[i];
+            let v = fields[i].as_ref();
+            let (value, changed, emptied): (Option<String>, bool, bool) = match c.role {
+                Role::PatientId => (pseudonym_at.clone(), true, false),
+                Role::Date | Role::DateTime => match values::shift(v, shift) {
+                    Some(s) => (Some(s), true, false),
+                    None => (Some(String::new()), false, !v.trim().is_empty()),
+                },
+                Role::BirthDate { precision } => match values::generalize_birth_date(v, precision) {
+                    Some(s) => (Some(s), true, false),
+                    None => (Some(String::new()), false, !v.trim().is_empty()),
+                },
+                Role::Age { band } => match values::age_group(v, band) {
+                    Some(s) => {
+                        let changed = s != v;
+                        (Some(s), changed, false)
+                    }
+                    None => (Some(String::new()), false, !v.trim().is_empty()),
+                },
+                Role::PostalCode => match values::postal_prefix(v) {
+                    Some(s) => (Some(s), true, false),
+                    None => (Some(String::new()), false, !v.trim().is_empty()),
+                },
+                Role::FreeText if v.trim().is_empty() => (None, false, false),
+                Role::FreeText => {
+                    let ids = ids.get_or_insert_with(|| {
+                        row_identifiers(&plan, &fields, plan.patient.map_or("", |p| fields[p].trim()))
+                    });
+                    let days = options.retain_dates.then_some(shift);
+                    match super::freetext::clean(v, ids, days) {
+                        Some(cleaned) => (Some(cleaned.text), true, false),
+                        None => (None, false, false),
+                    }
+                }
+                Role::Keep | Role::Sex | Role::Drop | Role::Name | Role::Identifier => (None, false, false),
+            };
+            if changed {
+                report.columns[i].changed += 1;
+            }
+            if emptied {
+                report.columns[i].emptied += 1;
+                if report.problems.len() < MAX_PROBLEMS {
+                    report.problems.push(Problem {
+                        line: Some(line),
+                        message: format!(
+                            "column {} ({}) is not a valid {}; emptied",
+                            i + 1,
+                            sanitize_name(&plan.columns[i].0),
+                            c.role.word()
+                        ),
+                    });
+                }
+            }
+            outputs[i] = value;
+        }
+        out.clear();
+        for &i in &plan.written {
+            match outputs[i].take() {
+                Some(s) => out.push_field(s.as_bytes()),
+                None if enc == Encoding::Utf8 => out.push_field(record.get(i).unwrap_or_default()),
+                None => out.push_field(fields[i].as_bytes()),
+            }
+        }
+        writer.write_byte_record(&out).map_err(csv_write)?;
+        report.rows_written += 1;
+    }
+    writer.flush().map_err(Error::Write)?;
+    report.encoding = Some(if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding });
+    let mut input = reader.into_inner();
+    // Read anything the parser did not (nothing, normally) so the digest covers the file.
+    io::copy(&mut input, &mut io::sink()).map_err(Error::Read)?;
+    use sha2::Digest;
+    let digest = InputDigest { sha256: hex::encode(input.hasher.finalize()), bytes: input.bytes };
+    Ok((report, digest))
+}
+
+impl CsvReport {
+    fn drop_row(&mut self, line: u64, message: String) {
+        self.rows_dropped += 1;
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(Problem { line: Some(line), message: format!("row dropped: {message}") });
+        }
+    }
+}
+
+fn csv_read(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => Error::Read(e),
+        other => Error::Read(io::Error::other(format!("{other:?}"))),
+    }
+}
+
+fn csv_write(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => Error::Write(e),
+        other => Error::Write(io::Error::other(format!("{other:?}"))),
+    }
+}
+
+/// A `kamei clinical csv` run.
+#[derive(Debug)]
+pub struct CsvJob {
+    /// Input files (folders already expanded by the caller); each is written to
+    /// `out/<its file name>`, so names must be distinct.
+    pub inputs: Vec<PathBuf>,
+    /// The output folder.
+    pub out: PathBuf,
+    /// Column roles.
+    pub columns: Columns,
+    /// The keyed pseudonymizer (the one `kamei deid` uses).
+    pub pseudo: Pseudonymizer,
+    /// Encoding, delimiter, dates.
+    pub options: CsvOptions,
+    /// Append `patient,<original ID>,<pseudonym>` and `file,<input>,<output>` rows here.
+    pub linkage: Option<PathBuf>,
+    /// `fsync` outputs before renaming them into place.
+    pub sync: bool,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default)]
+pub struct CsvSummary {
+    /// Input files.
+    pub files: usize,
+    /// Files written (or already present from an earlier identical run).
+    pub written: usize,
+    /// Files that failed (nothing written for them).
+    pub failed: usize,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows written.
+    pub rows_written: u64,
+    /// Malformed rows dropped.
+    pub rows_dropped: u64,
+    /// Values emptied because they did not parse in their role.
+    pub values_emptied: u64,
+    /// Distinct patients (by pseudonym).
+    pub patients: usize,
+    /// Input bytes.
+    pub bytes: u64,
+    /// Wall time.
+    pub elapsed: std::time::Duration,
+    /// Stopped by Ctrl-C.
+    pub interrupted: bool,
+}
+
+/// Why a run could not start or finish its bookkeeping (exit code 2).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The output folder, its settings file or its audit log could not be used.
+    Output(String),
+    /// The linkage table could not be written.
+    Linkage(crate::linkage::Error),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Output(m) => f.write_str(m),
+            RunError::Linkage(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::Linkage(e) => Some(e),
+            RunError::Output(_) => None,
+        }
+    }
+}
+
+/// The manifest of a CSV output folder: for each output file, its patient-id, date and
+/// quasi-identifier columns (names only), read by `kamei link report` and
+/// `kamei link k-anonymity`.
+pub const MANIFEST_FILE: &str = "kamei-columns.json";
+
+/// One output file in [`MANIFEST_FILE`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ManifestEntry {
+    /// The patient-id column (holds pseudonyms).
+    pub patient_id: Option<String>,
+    /// Date columns (shifted dates).
+    pub dates: Vec<String>,
+    /// Quasi-identifier columns.
+    pub quasi: Vec<String>,
+}
+
+/// Read the manifest of a CSV output folder (empty if there is none).
+///
+/// # Errors
+/// I/O errors other than a missing file, and unparseable manifests.
+pub fn read_manifest(dir: &Path) -> io::Result<BTreeMap<String, ManifestEntry>> {
+    match std::fs::read_to_string(dir.join(MANIFEST_FILE)) {
+        Ok(text) => serde_json::from_str(&text).map_err(io::Error::other),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(e),
+    }
+}
+
+impl CsvJob {
+    fn option_names(&self) -> Vec<String> {
+        if self.options.retain_dates {
+            vec![ClinicalOption::RetainLongModifiedDates.name().to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn digest(&self) -> String {
+        let policy = self.pseudo.date_shift_policy();
+        let shift = format!("{}:{}", policy.max_days, policy.keep_weekday);
+        super::settings_digest(&[self.columns.sha256().as_bytes(), shift.as_bytes(), &[self.options.delimiter]])
+    }
+}
+
+/// Run `kamei clinical csv`: each input is streamed to `out/<file name>` atomically, with one
+/// audit record per input in `out/kamei-audit.jsonl`.
+///
+/// # Errors
+/// [`RunError`] when the output folder or the linkage table cannot be used; per-file failures
+/// are counted in the summary and reported, never errors.
+pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result<CsvSummary, RunError> {
+    let started = std::time::Instant::now();
+    let out_err = |what: &str, e: &dyn std::fmt::Display| RunError::Output(format!("{what}: {e}"));
+    std::fs::create_dir_all(&job.out).map_err(|e| out_err(&format!("could not create {}", job.out.display()), &e))?;
+    let options = job.option_names();
+    let digest = job.digest();
+    super::settings(&job.pseudo, "clinical-csv", &digest, &options)
+        .claim(&job.out)
+        .map_err(|e| RunError::Output(e.to_string()))?;
+    let audit_path = job.out.join(crate::audit::AUDIT_FILE);
+    let mut audit = crate::audit::AuditWriter::open(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
+    let mut linkage = match &job.linkage {
+        Some(p) => Some(crate::linkage::LinkageWriter::open(p).map_err(RunError::Linkage)?),
+        None => None,
+    };
+    let staging = job.out.join(".kamei-partial");
+    let mut manifest = read_manifest(&job.out).map_err(|e| out_err("could not read the manifest", &e))?;
+    let mut summary = CsvSummary { files: job.inputs.len(), ..CsvSummary::default() };
+    let mut patients = std::collections::HashSet::new();
+    for input in &job.inputs {
+        if interrupt.load(Ordering::Relaxed) {
+            summary.interrupted = true;
+            break;
+        }
+        let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input.csv".into());
+        let label = super::sanitize(&name);
+        let target = job.out.join(&name);
+        let mut link_rows: Vec<(String, String)> = Vec::new();
+        let result = std::fs::File::open(input).map_err(Error::Read).and_then(|file| {
+            super::commit_with(&staging, &target, job.sync, |w| {
+                deidentify(file, w, &job.columns, &job.pseudo, &job.options, interrupt, &mut |p| {
+                    patients.insert(p.pseudonym.to_string());
+                    if linkage.is_some() {
+                        link_rows.push((p.original.to_string(), p.pseudonym.to_string()));
+                    }
+                })
+            })
+        });
+        let record = match result {
+            Ok(((report, digest_in), committed)) => {
+                summary.bytes += digest_in.bytes;
+                summary.rows_read += report.rows_read;
+                for p in &report.problems {
+                    reporter.problem(&label, p);
+                }
+                let omitted = (report.rows_dropped as usize
+                    + report.columns.iter().map(|c| c.emptied as usize).sum::<usize>())
+                .saturating_sub(report.problems.len());
+                if omitted > 0 {
+                    reporter.problem(
+                        &label,
+                        &Problem {
+                            line: None,
+                            message: format!("{omitted} more problems (counts are in the audit log)"),
+                        },
+                    );
+                }
+                let mut notes: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
+                notes.insert(0, format!("encoding {}", report.encoding.unwrap_or(Encoding::Utf8).name()));
+                let mut actions: Vec<ActionCount> = report
+                    .columns
+                    .iter()
+                    .map(|c| ActionCount {
+                        tag: c.name.clone(),
+                        action: if c.written {
+                            c.role.word().to_string()
+                        } else {
+                            format!("{} (removed)", c.role.word())
+                        },
+                        count: c.changed.min(u64::from(u32::MAX)) as u32,
+                    })
+                    .collect();
+                for (what, n) in [("written", report.rows_written), ("dropped", report.rows_dropped)] {
+                    actions.push(ActionCount {
+                        tag: "rows".into(),
+                        action: what.into(),
+                        count: n.min(u64::from(u32::MAX)) as u32,
+                    });
+                }
+                let emptied: u64 = report.columns.iter().map(|c| c.emptied).sum();
+                if committed == Committed::Collision {
+                    summary.failed += 1;
+                    let reason = format!(
+                        "{name} already exists in the output folder with other content; remove it or use a new output folder"
+                    );
+                    reporter.problem(&label, &Problem { line: None, message: reason.clone() });
+                    RecordParts {
+                        sha256: Some(digest_in.sha256),
+                        bytes: digest_in.bytes,
+                        outcome: Outcome::Failed,
+                        reason: Some(reason),
+                        output: None,
+                        actions: Vec::new(),
+                        notes: Vec::new(),
+                        profile: "clinical-csv",
+                        digest: &digest,
+                        options: &options,
+                    }
+                } else {
+                    summary.written += 1;
+                    summary.rows_written += report.rows_written;
+                    summary.rows_dropped += report.rows_dropped;
+                    summary.values_emptied += emptied;
+                    manifest.insert(
+                        name.clone(),
+                        ManifestEntry {
+                            patient_id: report.patient_column.clone(),
+                            dates: report.date_columns.clone(),
+                            quasi: report.quasi_columns.clone(),
+                        },
+                    );
+                    if let Some(l) = linkage.as_mut() {
+                        for (original, pseudonym) in &link_rows {
+                            l.add(crate::linkage::Kind::Patient, original, pseudonym).map_err(RunError::Linkage)?;
+                        }
+                        l.add(crate::linkage::Kind::File, &input.to_string_lossy(), &name)
+                            .map_err(RunError::Linkage)?;
+                    }
+                    let outcome = if committed == Committed::Present { Outcome::Present } else { Outcome::Written };
+                    RecordParts {
+                        sha256: Some(digest_in.sha256),
+                        bytes: digest_in.bytes,
+                        outcome,
+                        reason: None,
+                        output: Some(name.clone()),
+                        actions,
+                        notes,
+                        profile: "clinical-csv",
+                        digest: &digest,
+                        options: &options,
+                    }
+                }
+            }
+            Err(Error::Interrupted) => {
+                summary.interrupted = true;
+                break;
+            }
+            Err(e) => {
+                summary.failed += 1;
+                let reason = e.to_string();
+                reporter.problem(&label, &Problem { line: None, message: format!("failed: {reason}") });
+                if let Some(l) = linkage.as_mut() {
+                    l.add(crate::linkage::Kind::Failed, &input.to_string_lossy(), &reason)
+                        .map_err(RunError::Linkage)?;
+                }
+                let bytes = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
+                RecordParts {
+                    sha256: file_sha256(input),
+                    bytes,
+                    outcome: Outcome::Failed,
+                    reason: Some(reason),
+                    output: None,
+                    actions: Vec::new(),
+                    notes: Vec::new(),
+                    profile: "clinical-csv",
+                    digest: &digest,
+                    options: &options,
+                }
+            }
+        };
+        audit.append(&record.build()).map_err(|e| RunError::Output(e.to_string()))?;
+    }
+    drop(audit);
+    crate::audit::compact(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
+    write_manifest(&job.out, &manifest).map_err(|e| out_err("could not write the manifest", &e))?;
+    if let Some(l) = linkage.as_mut() {
+        l.flush().map_err(RunError::Linkage)?;
+    }
+    let _ = std::fs::remove_dir(&staging);
+    summary.patients = patients.len();
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+fn write_manifest(dir: &Path, manifest: &BTreeMap<String, ManifestEntry>) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(manifest).map_err(io::Error::other)? + "\n";
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.persist(dir.join(MANIFEST_FILE)).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// SHA-256 of a file, streamed; `None` if it cannot be read.
+pub(crate) fn file_sha256(path: &Path) -> Option<String> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut h = sha2::Sha256::new();
+    io::copy(&mut file, &mut h).ok()?;
+    Some(hex::encode(h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::DateShiftPolicy;
+    use crate::pseudo::PseudonymKey;
+
+    fn pseudo() -> Pseudonymizer {
+        Pseudonymizer::new(&PseudonymKey::from_bytes([7; 32]), DateShiftPolicy::default())
+    }
+
+    fn columns() -> Columns {
+        Columns::parse(include_str!("../../testdata/clinical/columns.example.toml")).unwrap()
+    }
+
+    fn run(input: &[u8], options: &CsvOptions) -> Result<(CsvReport, Vec<Vec<String>>), Error> {
+        let mut out = Vec::new();
+        let (report, _) =
+            deidentify(input, &mut out, &columns(), &pseudo(), options, &AtomicBool::new(false), &mut |_| {})?;
+        let mut rows = Vec::new();
+        let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(out.as_slice());
+        for rec in r.records() {
+            rows.push(rec.unwrap().iter().map(str::to_string).collect());
+        }
+        Ok((report, rows))
+    }
+
+    fn retain() -> CsvOptions {
+        CsvOptions { retain_dates: true, ..CsvOptions::default() }
+    }
+
+    #[test]
+    fn roles_are_applied() {
+        let input = "patient_id,patient_name,birth_date,age,sex,postal_code,visit_date,value,comment,ward_memo\n\
+                     1234567890,架空 花子,1985-03-15,92,F,999-9999,2024-04-02,158.0,架空さん 03-0000-0000,x\n";
+        let (report, rows) = run(input.as_bytes(), &retain()).unwrap();
+        let p = pseudo();
+        let id = p.patient_pseudonym(Patient::Id("1234567890"));
+        let shifted = values::shift("2024-04-02", p.date_shift_days(Patient::Id("1234567890"))).unwrap();
+        assert_eq!(
+            rows[0],
+            ["patient_id", "birth_date", "age", "sex", "postal_code", "visit_date", "value", "comment"]
+        );
+        assert_eq!(rows[1], [id.as_str(), "1985-03", "90+", "F", "999", shifted.as_str(), "158.0", "***さん ***"]);
+        assert_eq!(report.rows_written, 1);
+    }
+
+    #[test]
+    fn dates_are_removed_without_the_option() {
+        let input = "patient_id,visit_date,value\nP1,2024-04-02,1\n";
+        let (_, rows) = run(input.as_bytes(), &CsvOptions::default()).unwrap();
+        assert_eq!(rows[0], ["patient_id", "value"]);
+    }
+
+    #[test]
+    fn unknown_column_is_an_error_that_names_it() {
+        let err = run(b"patient_id,mystery\nP1,x\n", &CsvOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("column 2 \"mystery\""), "{err}");
+    }
+
+    #[test]
+    fn malformed_rows_are_reported_with_their_line_and_skipped() {
+        let input = "patient_id,value,comment\nP1,1,ok\nP2,2\n,3,no id\nP4,\"multi\nline\",x\nP5,5,\"unterminated\n";
+        let (report, rows) = run(input.as_bytes(), &CsvOptions::default()).unwrap();
+        assert_eq!(report.rows_dropped, 2, "{:?}", report.problems);
+        let lines: Vec<u64> = report.problems.iter().filter_map(|p| p.line).collect();
+        assert_eq!(lines, [3, 4]);
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        assert_eq!(rows[2][1], "multi\nline");
+    }
+
+    #[test]
+    fn shift_jis_is_detected_and_written_as_utf8() {
+        let text = "患者ID,氏名,検査名,結果,コメント\n1234567890,架空 花子,ＨｂＡ１ｃ,5.6,①髙橋医師へ 架空様\n";
+        let (sjis, _, unmappable) = SHIFT_JIS.encode(text);
+        assert!(!unmappable);
+        let (report, rows) = run(&sjis, &CsvOptions::default()).unwrap();
+        assert_eq!(report.encoding, Some(Encoding::ShiftJis));
+        assert_eq!(rows[0], ["患者ID", "検査名", "結果", "コメント"]);
+        assert_eq!(rows[1][1], "ＨｂＡ１ｃ");
+        assert_eq!(rows[1][3], "1髙橋医師へ ***様");
+    }
+
+    #[test]
+    fn utf8_bom_is_dropped_and_bytes_pass_through() {
+        let input = "\u{FEFF}patient_id,test_name\nP1,ＨｂＡ１ｃ\n";
+        let (report, rows) = run(input.as_bytes(), &CsvOptions::default()).unwrap();
+        assert_eq!(report.encoding, Some(Encoding::Utf8));
+        assert_eq!(rows[0], ["patient_id", "test_name"]);
+        assert_eq!(rows[1][1], "ＨｂＡ１ｃ");
+    }
+
+    #[test]
+    fn invalid_bytes_drop_the_row() {
+        let mut input = b"patient_id,test_name\nP1,ok\nP2,".to_vec();
+        input.extend_from_slice(&[0xFF, 0xFE]);
+        input.extend_from_slice(b"\nP3,ok\n");
+        let opts = CsvOptions { encoding: Encoding::Utf8, ..CsvOptions::default() };
+        let (report, rows) = run(&input, &opts).unwrap();
+        assert_eq!(report.rows_dropped, 1);
+        assert_eq!(report.problems[0].line, Some(3));
+        assert_eq!(rows.len(), 3);
+    }
+
+    #[test]
+    fn unparseable_values_are_emptied_and_counted() {
+        let input = "patient_id,visit_date,postal_code\nP1,unknown,not a code\n";
+        let (report, rows) = run(input.as_bytes(), &retain()).unwrap();
+        assert_eq!(rows[1][1..], ["", ""]);
+        assert_eq!(report.columns[1].emptied, 1);
+        assert!(!report.problems.iter().any(|p| p.message.contains("unknown")));
+    }
+
+    #[test]
+    fn dates_need_a_patient() {
+        let err = run(b"visit_date,value\n2024-01-01,1\n", &retain()).unwrap_err();
+        assert!(matches!(err, Error::NoPatientId { .. }), "{err}");
+    }
+}

@@ -1,0 +1,725 @@
+//! HL7 v2 messages as bytes: segments, fields, repetitions, components and subcomponents, the
+//! escape sequences `\F\ \S\ \T\ \R\ \E\` (and `\X..\`, `\.br\`, highlighting), and text in
+//! ISO-2022-JP as SS-MIX2 writes it (MSH-18 `~ISO IR87` or `~ISOIR87`).
+//!
+//! Bytes stay bytes: a message is split into fields whose bytes are kept as read, and only a
+//! field a rule changes is rebuilt; a kept field is written back byte for byte. Splitting follows
+//! ISO 2022 escapes, so a delimiter byte inside a two-byte JIS code (JIS 0x2D7C, 0x5E5C...) is
+//! not taken for a delimiter.
+//!
+//! Text is decoded per component with [`crate::charset`], the same pinned JIS X 0208 mapping as
+//! DICOM (JIS 0x2141 → U+301C, 0x215D → U+2212), so a name reads the same in an image and in a
+//! message. Decoding is lenient where SS-MIX2 data is known to stray, so that identifiers are
+//! still seen: half-width katakana (JIS X 0201, in GR or after `ESC ( I`) and JIS X 0212 are
+//! read; the result says when it was not plain SS-MIX2 text. Encoding is strict: ASCII and JIS
+//! X 0208 with `ESC $ B … ESC ( B`, returning to ASCII before every delimiter.
+
+use crate::charset::CharacterSet;
+use dicom_core::VR;
+
+const ESC: u8 = 0x1B;
+
+/// The delimiters a message declares in MSH-1 and MSH-2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delimiters {
+    /// Field separator (MSH-1), usually `|`.
+    pub field: u8,
+    /// Component separator, usually `^`.
+    pub component: u8,
+    /// Repetition separator, usually `~`.
+    pub repetition: u8,
+    /// Escape character, usually `\`; `None` when MSH-2 declares none.
+    pub escape: Option<u8>,
+    /// Subcomponent separator, usually `&`.
+    pub subcomponent: u8,
+}
+
+impl Default for Delimiters {
+    fn default() -> Self {
+        Delimiters { field: b'|', component: b'^', repetition: b'~', escape: Some(b'\\'), subcomponent: b'&' }
+    }
+}
+
+/// How the text of a message is read and written (from MSH-18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    /// ASCII and ISO-2022-JP (JIS X 0208), the SS-MIX2 encoding; also used when MSH-18 is empty.
+    Iso2022Jp,
+    /// `UNICODE UTF-8`.
+    Utf8,
+    /// `8859/1`.
+    Latin1,
+}
+
+/// Why a message could not be parsed. Names the segment and what is wrong, never a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// The 1-based segment number (0 when it is about the whole message).
+    pub segment: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.segment == 0 {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "segment {}: {}", self.segment, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// One segment: its name and its fields' bytes (index = field number; for MSH, index 1 is the
+/// field separator and index 2 the encoding characters, as HL7 numbers them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// The three-character segment ID (`PID`, `OBX`...).
+    pub name: String,
+    fields: Vec<Vec<u8>>,
+}
+
+impl Segment {
+    /// The bytes of field `n` (1-based), empty if absent.
+    pub fn field(&self, n: usize) -> &[u8] {
+        self.fields.get(n).map_or(&[][..], Vec::as_slice)
+    }
+
+    /// The highest field number present.
+    pub fn len(&self) -> usize {
+        self.fields.len().saturating_sub(1)
+    }
+
+    /// Whether the segment has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Replace field `n` (1-based). MSH-1 and MSH-2 cannot be replaced.
+    pub fn set_field(&mut self, n: usize, bytes: Vec<u8>) {
+        if n == 0 || (self.name == "MSH" && n <= 2) {
+            return;
+        }
+        if self.fields.len() <= n {
+            if bytes.is_empty() {
+                return;
+            }
+            self.fields.resize(n + 1, Vec::new());
+        }
+        self.fields[n] = bytes;
+    }
+}
+
+/// A parsed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Delimiters from MSH-1/MSH-2.
+    pub delimiters: Delimiters,
+    /// How text is read (MSH-18).
+    pub text: Text,
+    /// The segments, in order.
+    pub segments: Vec<Segment>,
+    terminator: &'static [u8],
+}
+
+/// A state machine over ISO 2022 bytes: which bytes are single characters (where a delimiter can
+/// be) and which are halves of two-byte JIS codes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Jis {
+    double: bool,
+}
+
+impl Jis {
+    /// How many bytes the unit at `bytes[i]` spans, and whether it is a single-byte character
+    /// (a possible delimiter).
+    fn step(&mut self, bytes: &[u8], i: usize) -> (usize, bool) {
+        let b = bytes[i];
+        if b == ESC {
+            let len = escape_len(&bytes[i..]);
+            match &bytes[i + 1..i + len] {
+                [b'$', b'B'] | [b'$', b'@'] | [b'$', b'(', b'B'] | [b'$', b'(', b'D'] => self.double = true,
+                [b'(', _] => self.double = false,
+                _ => {}
+            }
+            return (len, false);
+        }
+        if b < 0x20 {
+            // CR, LF, TAB: ISO-2022-JP lines end in ASCII.
+            self.double = false;
+            return (1, true);
+        }
+        if self.double {
+            if (0x21..=0x7E).contains(&b) && bytes.get(i + 1).is_some_and(|b2| (0x21..=0x7E).contains(b2)) {
+                return (2, false);
+            }
+            return (1, false);
+        }
+        (1, true)
+    }
+}
+
+/// Length of the escape sequence at the start of `bytes` (ESC, intermediates 0x20–0x2F, final).
+fn escape_len(bytes: &[u8]) -> usize {
+    let mut n = 1;
+    while bytes.get(n).is_some_and(|b| (0x20..=0x2F).contains(b)) {
+        n += 1;
+    }
+    if bytes.get(n).is_some_and(|b| (0x30..=0x7E).contains(b)) { n + 1 } else { n.min(bytes.len()) }
+}
+
+/// Split `bytes` on single-byte `delim`, following ISO 2022 state.
+pub fn split(bytes: &[u8], delim: u8) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut jis = Jis::default();
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        let (len, single) = jis.step(bytes, i);
+        if single && bytes[i] == delim {
+            out.push(&bytes[start..i]);
+            start = i + 1;
+        }
+        i += len.max(1);
+    }
+    out.push(&bytes[start..]);
+    out
+}
+
+/// A field split into repetitions, components and subcomponents (bytes).
+pub type Field = Vec<Vec<Vec<Vec<u8>>>>;
+
+impl Delimiters {
+    /// Split a field's bytes into repetitions → components → subcomponents.
+    pub fn parse_field(&self, bytes: &[u8]) -> Field {
+        split(bytes, self.repetition)
+            .into_iter()
+            .map(|rep| {
+                split(rep, self.component)
+                    .into_iter()
+                    .map(|c| split(c, self.subcomponent).into_iter().map(<[u8]>::to_vec).collect())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Join a field, dropping trailing empty subcomponents, components and repetitions.
+    pub fn join_field(&self, field: &Field) -> Vec<u8> {
+        fn trim<T>(v: &[T], empty: impl Fn(&T) -> bool) -> &[T] {
+            let end = v.iter().rposition(|x| !empty(x)).map_or(0, |i| i + 1);
+            &v[..end]
+        }
+        let comp_empty = |c: &Vec<Vec<u8>>| c.iter().all(Vec::is_empty);
+        let rep_empty = |r: &Vec<Vec<Vec<u8>>>| r.iter().all(comp_empty);
+        let mut out = Vec::new();
+        for (ri, rep) in trim(field, rep_empty).iter().enumerate() {
+            if ri > 0 {
+                out.push(self.repetition);
+            }
+            for (ci, comp) in trim(rep, comp_empty).iter().enumerate() {
+                if ci > 0 {
+                    out.push(self.component);
+                }
+                for (si, sub) in trim(comp, Vec::is_empty).iter().enumerate() {
+                    if si > 0 {
+                        out.push(self.subcomponent);
+                    }
+                    out.extend_from_slice(sub);
+                }
+            }
+        }
+        out
+    }
+
+    fn is_delimiter(&self, b: u8) -> bool {
+        b == self.field
+            || b == self.component
+            || b == self.repetition
+            || b == self.subcomponent
+            || Some(b) == self.escape
+    }
+}
+
+fn parse_text(msh18: &[u8], delimiters: &Delimiters) -> Result<Text, String> {
+    let mut text = Text::Iso2022Jp;
+    let mut seen_other = false;
+    for rep in split(msh18, delimiters.repetition) {
+        let first = split(rep, delimiters.component)[0];
+        let norm: String = String::from_utf8_lossy(first)
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '-'))
+            .flat_map(char::to_uppercase)
+            .collect();
+        match norm.as_str() {
+            "" | "ASCII" | "ISOIR6" | "ISOIR14" | "ISOIR87" | "ISOIR159" | "ISOIR13" | "ISO2022JP" => {}
+            "UNICODEUTF8" | "UTF8" if !seen_other => {
+                text = Text::Utf8;
+                seen_other = true;
+            }
+            "8859/1" | "ISOIR100" if !seen_other => {
+                text = Text::Latin1;
+                seen_other = true;
+            }
+            _ => {
+                let shown: String = norm.chars().filter(|c| c.is_ascii_graphic()).take(24).collect();
+                return Err(format!("MSH-18 names a character set kamei does not read ({shown})"));
+            }
+        }
+    }
+    Ok(text)
+}
+
+impl Message {
+    /// Parse a message: MSH first, segments ending in CR (CR LF and LF are accepted and kept).
+    ///
+    /// # Errors
+    /// [`ParseError`] naming the segment and the problem: not HL7 (no MSH), bad delimiters, a
+    /// segment without a valid name, MSH-9 missing, a character set that cannot be read.
+    pub fn parse(bytes: &[u8]) -> Result<Message, ParseError> {
+        let whole = |m: &str| ParseError { segment: 0, message: m.to_string() };
+        if bytes.len() < 8 || &bytes[..3] != b"MSH" {
+            return Err(whole("not an HL7 v2 message (it does not start with MSH)"));
+        }
+        let fs = bytes[3];
+        let enc_end =
+            bytes[4..].iter().position(|&b| b == fs || b == b'\r' || b == b'\n').map_or(bytes.len(), |p| p + 4);
+        let enc = &bytes[4..enc_end];
+        if !(2..=5).contains(&enc.len()) {
+            return Err(ParseError {
+                segment: 1,
+                message: "MSH-2 (encoding characters) must have 2 to 5 characters".into(),
+            });
+        }
+        let delimiters = Delimiters {
+            field: fs,
+            component: enc[0],
+            repetition: enc[1],
+            escape: enc.get(2).copied(),
+            subcomponent: enc.get(3).copied().unwrap_or(b'&'),
+        };
+        let mut all = vec![fs, enc[0], enc[1]];
+        all.extend(enc.get(2..4).unwrap_or(&enc[2..]));
+        for (i, &b) in all.iter().enumerate() {
+            if b.is_ascii_alphanumeric() || !(0x20..0x7F).contains(&b) || all[..i].contains(&b) {
+                return Err(ParseError {
+                    segment: 1,
+                    message: "MSH-1/MSH-2 declare invalid or repeated delimiters".into(),
+                });
+            }
+        }
+        let terminator: &'static [u8] = match bytes.iter().position(|&b| b == b'\r' || b == b'\n') {
+            Some(p) if bytes[p] == b'\n' => b"\n",
+            Some(p) if bytes.get(p + 1) == Some(&b'\n') => b"\r\n",
+            _ => b"\r",
+        };
+        let mut segments = Vec::new();
+        for (n, raw) in bytes.split(|&b| b == b'\r' || b == b'\n').filter(|s| !s.is_empty()).enumerate() {
+            let number = n + 1;
+            let name_ok = raw.len() >= 3
+                && raw[..3].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                && (raw.len() == 3 || raw[3] == fs);
+            if !name_ok {
+                return Err(ParseError {
+                    segment: number,
+                    message: "does not start with a segment name and the field separator".into(),
+                });
+            }
+            let name = String::from_utf8_lossy(&raw[..3]).into_owned();
+            if n == 0 && name != "MSH" {
+                return Err(ParseError { segment: 1, message: "the first segment is not MSH".into() });
+            }
+            let mut fields: Vec<Vec<u8>> = split(raw, fs).into_iter().map(<[u8]>::to_vec).collect();
+            if name == "MSH" {
+                // MSH-1 is the separator itself: insert it so index = field number.
+                fields.insert(1, vec![fs]);
+            }
+            segments.push(Segment { name, fields });
+        }
+        let msh = &segments[0];
+        if msh.field(9).is_empty() {
+            return Err(ParseError { segment: 1, message: "MSH-9 (message type) is empty".into() });
+        }
+        let text = parse_text(msh.field(18), &delimiters).map_err(|m| ParseError { segment: 1, message: m })?;
+        Ok(Message { delimiters, text, segments, terminator })
+    }
+
+    /// The message as bytes, segments ending with the terminator the input used.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for seg in &self.segments {
+            let end = seg.fields.iter().rposition(|f| !f.is_empty()).map_or(1, |i| i + 1);
+            let end = if seg.name == "MSH" { end.max(3) } else { end };
+            for (i, f) in seg.fields[..end].iter().enumerate() {
+                if seg.name == "MSH" && i == 1 {
+                    continue; // the separator written between MSH and MSH-2 is MSH-1
+                }
+                if i > 0 {
+                    out.push(self.delimiters.field);
+                }
+                out.extend_from_slice(f);
+            }
+            out.extend_from_slice(self.terminator);
+        }
+        out
+    }
+
+    /// Decode one component's (or subcomponent's) bytes to text: HL7 escapes resolved, then the
+    /// character set.
+    pub fn decode(&self, bytes: &[u8]) -> Decoded {
+        decode(bytes, &self.delimiters, self.text)
+    }
+
+    /// Encode text for one component: HL7 delimiters escaped, then the character set (returning
+    /// to ASCII at the end).
+    pub fn encode(&self, text: &str) -> Encoded {
+        encode(text, &self.delimiters, self.text)
+    }
+}
+
+/// Text decoded from a component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The text; bytes that could not be read are U+FFFD.
+    pub text: String,
+    /// Every byte was read.
+    pub exact: bool,
+    /// The text holds characters SS-MIX2 does not allow (half-width katakana, JIS X 0212).
+    pub nonstandard: bool,
+}
+
+/// Bytes encoded from text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// Every character was representable (others became `?`).
+    pub exact: bool,
+}
+
+/// Resolve HL7 escape sequences (only where a single-byte character can be), keeping ISO 2022
+/// escapes in place for the character set decoder.
+fn unescape(bytes: &[u8], d: &Delimiters) -> Vec<u8> {
+    let Some(esc) = d.escape else { return bytes.to_vec() };
+    if !bytes.contains(&esc) {
+        return bytes.to_vec();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut jis = Jis::default();
+    let mut i = 0;
+    while i < bytes.len() {
+        let (len, single) = jis.step(bytes, i);
+        if single && bytes[i] == esc {
+            if let Some(end) = bytes[i + 1..].iter().position(|&b| b == esc).map(|p| p + i + 1) {
+                let code = &bytes[i + 1..end];
+                let handled = match code {
+                    b"F" => Some(vec![d.field]),
+                    b"S" => Some(vec![d.component]),
+                    b"T" => Some(vec![d.subcomponent]),
+                    b"R" => Some(vec![d.repetition]),
+                    b"E" => Some(vec![esc]),
+                    b"H" | b"N" => Some(Vec::new()),
+                    b".br" | b".sp" => Some(vec![b'\n']),
+                    [b'X', hex @ ..] if hex.len() % 2 == 0 && hex.iter().all(u8::is_ascii_hexdigit) => Some(
+                        hex.chunks(2)
+                            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap_or("3F"), 16).unwrap_or(b'?'))
+                            .collect(),
+                    ),
+                    [b'.', ..] | [b'Z', ..] | [b'C', ..] | [b'M', ..] => Some(Vec::new()),
+                    _ => None,
+                };
+                if let Some(h) = handled {
+                    out.extend_from_slice(&h);
+                    i = end + 1;
+                    continue;
+                }
+            }
+        }
+        out.extend_from_slice(&bytes[i..i + len.max(1)]);
+        i += len.max(1);
+    }
+    out
+}
+
+/// Rewrite the JIS forms the charset module does not take into ones it does: `ESC ( I` runs
+/// (JIS X 0201 katakana in G0) become GR bytes, `ESC $ @` (JIS C 6226-1978) becomes `ESC $ B`.
+fn lenient_jis(bytes: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut katakana = false;
+    let mut nonstandard = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == ESC {
+            let len = escape_len(&bytes[i..]);
+            let seq = &bytes[i + 1..i + len];
+            katakana = seq == b"(I";
+            if katakana {
+                nonstandard = true;
+            } else if seq == b"$@" {
+                out.extend_from_slice(b"\x1b$B");
+            } else {
+                if seq == b"$(D" {
+                    nonstandard = true;
+                }
+                out.extend_from_slice(&bytes[i..i + len]);
+            }
+            i += len;
+            continue;
+        }
+        if katakana && (0x21..=0x5F).contains(&b) {
+            out.push(b | 0x80);
+        } else {
+            if (0xA1..=0xDF).contains(&b) {
+                nonstandard = true;
+            }
+            out.push(b);
+        }
+        i += 1;
+    }
+    (out, nonstandard)
+}
+
+/// The character set that reads SS-MIX2 text leniently: ASCII initially, JIS X 0208 (`ESC $ B`),
+/// JIS X 0212 (`ESC $ ( D`), and JIS X 0201 katakana in GR.
+fn lenient_charset() -> &'static CharacterSet {
+    static CS: std::sync::LazyLock<CharacterSet> = std::sync::LazyLock::new(|| {
+        CharacterSet::from_value(b"ISO 2022 IR 13\\ISO 2022 IR 87\\ISO 2022 IR 159").expect("a supported set")
+    });
+    &CS
+}
+
+fn strict_charset(text: Text) -> &'static CharacterSet {
+    static JIS: std::sync::LazyLock<CharacterSet> =
+        std::sync::LazyLock::new(|| CharacterSet::from_value(b"\\ISO 2022 IR 87").expect("a supported set"));
+    static UTF8: std::sync::LazyLock<CharacterSet> =
+        std::sync::LazyLock::new(|| CharacterSet::from_value(b"ISO_IR 192").expect("a supported set"));
+    static LATIN1: std::sync::LazyLock<CharacterSet> =
+        std::sync::LazyLock::new(|| CharacterSet::from_value(b"ISO_IR 100").expect("a supported set"));
+    match text {
+        Text::Iso2022Jp => &JIS,
+        Text::Utf8 => &UTF8,
+        Text::Latin1 => &LATIN1,
+    }
+}
+
+/// Decode one component: escapes, then the character set (see [`Message::decode`]).
+pub fn decode(bytes: &[u8], d: &Delimiters, text: Text) -> Decoded {
+    let raw = unescape(bytes, d);
+    match text {
+        Text::Iso2022Jp => {
+            let (bytes, mut nonstandard) = lenient_jis(&raw);
+            let decoded = lenient_charset().decode(&bytes, VR::LT);
+            nonstandard |= decoded.text.chars().any(|c| ('\u{FF61}'..='\u{FF9F}').contains(&c));
+            Decoded { text: decoded.text, exact: decoded.exact, nonstandard }
+        }
+        other => {
+            let decoded = strict_charset(other).decode(&raw, VR::LT);
+            Decoded { text: decoded.text, exact: decoded.exact, nonstandard: false }
+        }
+    }
+}
+
+/// Encode text for one component (see [`Message::encode`]). Newlines become `\.br\`.
+pub fn encode(text: &str, d: &Delimiters, charset: Text) -> Encoded {
+    let mut escaped = String::with_capacity(text.len());
+    let esc = d.escape.map(char::from);
+    for c in text.chars() {
+        let code = match c {
+            _ if Some(c) == esc => Some("E"),
+            _ if c == char::from(d.field) => Some("F"),
+            _ if c == char::from(d.component) => Some("S"),
+            _ if c == char::from(d.subcomponent) => Some("T"),
+            _ if c == char::from(d.repetition) => Some("R"),
+            '\n' => Some(".br"),
+            '\r' => Some(""),
+            _ => None,
+        };
+        match (code, esc) {
+            (Some(""), _) => {}
+            (Some(code), Some(e)) => {
+                escaped.push(e);
+                escaped.push_str(code);
+                escaped.push(e);
+            }
+            (Some(_), None) => escaped.push(' '),
+            (None, _) => escaped.push(c),
+        }
+    }
+    let e = strict_charset(charset).encode(&escaped, VR::LT);
+    Encoded { bytes: e.bytes, exact: e.exact }
+}
+
+/// Whether `bytes` (a component) is plain ASCII without escapes: it can be compared as is.
+pub fn is_plain_ascii(bytes: &[u8], d: &Delimiters) -> bool {
+    bytes.iter().all(|&b| (0x20..0x7F).contains(&b) && !d.is_delimiter(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        s.split_whitespace().map(|h| u8::from_str_radix(h, 16).unwrap()).collect()
+    }
+
+    /// japan/README.md §7.2: PID-5 of 架空 花子 as ISO-2022-JP, byte for byte.
+    const PID5: &str = "1b 24 42 32 4d 36 75 1b 28 42 5e 1b 24 42 32 56 3b 52 1b 28 42 5e 5e 5e 5e 5e 4c 5e 49 7e \
+                        1b 24 42 25 2b 25 2f 25 26 1b 28 42 5e 1b 24 42 25 4f 25 4a 25 33 1b 28 42 5e 5e 5e 5e 5e 4c 5e 50";
+
+    fn msg(body: &str, msh18: &str) -> Vec<u8> {
+        let mut m =
+            format!("MSH|^~\\&|HIS|H|SS|H|20240401093000.123||ADT^A08^ADT_A01|1|P|2.5||||||{msh18}||ISO 2022-1994\r")
+                .into_bytes();
+        m.extend_from_slice(body.as_bytes());
+        m
+    }
+
+    #[test]
+    fn pid5_vector_decodes_per_component() {
+        let d = Delimiters::default();
+        let field = d.parse_field(&hex(PID5));
+        assert_eq!(field.len(), 2);
+        let t = |r: usize, c: usize| decode(&field[r][c][0], &d, Text::Iso2022Jp).text;
+        assert_eq!((t(0, 0), t(0, 1), t(0, 6), t(0, 7)), ("架空".into(), "花子".into(), "L".into(), "I".into()));
+        assert_eq!((t(1, 0), t(1, 1), t(1, 7)), ("カクウ".into(), "ハナコ".into(), "P".into()));
+        // Encoding the same components gives the same bytes back, and joining the same field.
+        let again: Field = vec![
+            ["架空", "花子", "", "", "", "", "L", "I"]
+                .iter()
+                .map(|s| vec![encode(s, &d, Text::Iso2022Jp).bytes])
+                .collect(),
+            ["カクウ", "ハナコ", "", "", "", "", "L", "P"]
+                .iter()
+                .map(|s| vec![encode(s, &d, Text::Iso2022Jp).bytes])
+                .collect(),
+        ];
+        assert_eq!(d.join_field(&again), hex(PID5));
+    }
+
+    #[test]
+    fn address_vector_and_minus_sign_mapping() {
+        let d = Delimiters::default();
+        let bytes = encode("東京都架空区試験町１−２−３", &d, Text::Iso2022Jp).bytes;
+        let mut want = b"\x1b$B".to_vec();
+        want.extend_from_slice(b"El5~ET2M6u6h;n83D.#1!]#2!]#3");
+        want.extend_from_slice(b"\x1b(B");
+        assert_eq!(bytes, want);
+        // U+FF0D (the CP932 reading of JIS 0x215D) encodes to the same bytes; decoding pins U+2212.
+        assert_eq!(encode("東京都架空区試験町１－２－３", &d, Text::Iso2022Jp).bytes, want);
+        assert_eq!(decode(&want, &d, Text::Iso2022Jp).text, "東京都架空区試験町１−２−３");
+        // JIS 0x2141 reads as U+301C WAVE DASH, as in DICOM.
+        assert_eq!(decode(b"\x1b$B!A\x1b(B", &d, Text::Iso2022Jp).text, "\u{301C}");
+    }
+
+    #[test]
+    fn delimiter_bytes_inside_kanji_are_not_delimiters() {
+        // 湃 is JIS 0x5E5C: '^' and '\' bytes inside a two-byte code; 0x2D7C holds '|'.
+        let d = Delimiters::default();
+        let kanji = encode("湃", &d, Text::Iso2022Jp).bytes;
+        assert!(kanji.contains(&b'^'));
+        let mut field = kanji.clone();
+        field.extend_from_slice(b"^B");
+        let parsed = d.parse_field(&field);
+        assert_eq!(parsed[0].len(), 2);
+        assert_eq!(decode(&parsed[0][0][0], &d, Text::Iso2022Jp).text, "湃");
+        let m = msg("PID|1||X||\x1b$B-|\x1b(B^A\r", "~ISO IR87");
+        let parsed = Message::parse(&m).unwrap();
+        assert_eq!(parsed.segments[1].field(5), b"\x1b$B-|\x1b(B^A");
+    }
+
+    #[test]
+    fn both_msh18_spellings_and_utf8_are_read() {
+        for spelling in ["~ISO IR87", "~ISOIR87", "ISO IR87", "", "~ISO_IR 87"] {
+            let m = Message::parse(&msg("PID|1\r", spelling)).unwrap();
+            assert_eq!(m.text, Text::Iso2022Jp, "{spelling}");
+        }
+        assert_eq!(Message::parse(&msg("PID|1\r", "UNICODE UTF-8")).unwrap().text, Text::Utf8);
+        let err = Message::parse(&msg("PID|1\r", "KLINGON")).unwrap_err();
+        assert!(err.to_string().contains("MSH-18"), "{err}");
+    }
+
+    #[test]
+    fn escapes_decode_and_encode() {
+        let d = Delimiters::default();
+        let cases: [(&[u8], &str); 7] = [
+            (b"a\\F\\b", "a|b"),
+            (b"a\\S\\b\\T\\c\\R\\d\\E\\e", "a^b&c~d\\e"),
+            (b"line1\\.br\\line2", "line1\nline2"),
+            (b"\\H\\bold\\N\\", "bold"),
+            (b"\\X41\\", "A"),
+            (b"\\Zlocal\\x", "x"),
+            (b"unterminated \\F", "unterminated \\F"),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(decode(bytes, &d, Text::Iso2022Jp).text, want, "{:?}", String::from_utf8_lossy(bytes));
+        }
+        assert_eq!(encode("a|b^c&d~e\\f\nx", &d, Text::Iso2022Jp).bytes, b"a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f\\.br\\x");
+    }
+
+    #[test]
+    fn half_width_kana_and_cp932_only_characters_are_flagged() {
+        let d = Delimiters::default();
+        // ESC ( I katakana (ｶｸｳ) and raw GR bytes (ﾊﾅｺ).
+        let v = decode(b"\x1b(I683\x1b(B^\xca\xc5\xba", &d, Text::Iso2022Jp);
+        assert_eq!(v.text, "ｶｸｳ^ﾊﾅｺ");
+        assert!(v.nonstandard);
+        assert!(!decode(&hex(PID5), &d, Text::Iso2022Jp).nonstandard);
+        // ① and 髙 are CP932-only: not encodable in JIS X 0208.
+        for c in ["①", "髙"] {
+            let e = encode(c, &d, Text::Iso2022Jp);
+            assert!(!e.exact, "{c}");
+        }
+    }
+
+    #[test]
+    fn four_caret_kanji_repetition_still_splits() {
+        // ssmixtwins writes `架空^花子^^^^L^I` (four carets): L lands in XPN.6, I in XPN.7.
+        let d = Delimiters::default();
+        let mut bytes = encode("架空", &d, Text::Iso2022Jp).bytes;
+        bytes.push(b'^');
+        bytes.extend(encode("花子", &d, Text::Iso2022Jp).bytes);
+        bytes.extend_from_slice(b"^^^^L^I");
+        let f = d.parse_field(&bytes);
+        assert_eq!(f[0].len(), 7);
+        assert_eq!(decode(&f[0][1][0], &d, Text::Iso2022Jp).text, "花子");
+    }
+
+    #[test]
+    fn messages_round_trip_byte_for_byte() {
+        let m = msg(
+            "PID|0001||1234567890^^^^PI||\x1b$B2M6u\x1b(B^^^^^^L^I||19850315|F\rOBX|1|NM|X^Y^JC10||158.0|cm\r",
+            "~ISO IR87",
+        );
+        let parsed = Message::parse(&m).unwrap();
+        assert_eq!(parsed.to_bytes(), m);
+        let crlf = String::from_utf8(m.clone()).unwrap().replace('\r', "\r\n").into_bytes();
+        assert_eq!(Message::parse(&crlf).unwrap().to_bytes(), crlf);
+        assert_eq!(parsed.segments[1].field(3), b"1234567890^^^^PI");
+        assert_eq!(parsed.segments[0].field(9), b"ADT^A08^ADT_A01");
+        assert_eq!(parsed.segments[0].field(1), b"|");
+    }
+
+    #[test]
+    fn malformed_messages_name_the_segment() {
+        let cases: [(&[u8], &str); 5] = [
+            (b"hello world", "does not start with MSH"),
+            (b"MSH|^~\\&|A|B|C|D|2024||ADT^A08|1|P|2.5\rpid|1\r", "segment 2"),
+            (b"MSH|^~\\&|A|B|C|D|2024|||1|P|2.5\r", "MSH-9"),
+            (b"MSH|^^\\&|A|B|C|D|2024||ADT^A08|1|P|2.5\r", "delimiters"),
+            (b"MSH|^~\\&|A|B|C|D|2024||ADT^A08|1|P|2.5\rPID1234\r", "segment 2"),
+        ];
+        for (bytes, want) in cases {
+            let err = Message::parse(bytes).unwrap_err().to_string();
+            assert!(err.contains(want), "{err} (want {want})");
+        }
+    }
+
+    #[test]
+    fn fields_can_be_replaced_and_trailing_empties_drop() {
+        let mut m = Message::parse(&msg("PID|1||X||NAME||||||||\r", "")).unwrap();
+        m.segments[1].set_field(5, Vec::new());
+        m.segments[1].set_field(3, b"NEW".to_vec());
+        let out = m.to_bytes();
+        assert!(out.ends_with(b"\rPID|1||NEW\r"), "{}", String::from_utf8_lossy(&out));
+    }
+}

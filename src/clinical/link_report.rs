@@ -1,0 +1,246 @@
+//! `kamei link report`: which pseudonymous patients of a de-identified image set also appear in
+//! each de-identified clinical data set, and how their date ranges overlap.
+//!
+//! It reads only outputs (pseudonyms and shifted dates), never originals: the image folder that
+//! `kamei deid` wrote (Patient ID and the study, series, acquisition and content dates of every
+//! `.dcm`), a CSV output folder of `kamei clinical csv` (its `kamei-columns.json` says which
+//! column holds the pseudonym and which hold dates), or an SS-MIX2 output tree of
+//! `kamei clinical ss-mix2` (pseudonym folders, shifted date folders). It also compares the key
+//! fingerprints in each folder's `kamei-run.json`: data sets made with different keys cannot
+//! link, and the report says so.
+
+use super::csv::read_manifest;
+use chrono::NaiveDate;
+use dicom_dictionary_std::tags;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// First and last date seen for a patient (`None` when no date was kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Range(pub Option<(NaiveDate, NaiveDate)>);
+
+impl Range {
+    fn add(&mut self, d: NaiveDate) {
+        self.0 = Some(match self.0 {
+            None => (d, d),
+            Some((a, b)) => (a.min(d), b.max(d)),
+        });
+    }
+
+    /// Days both ranges share (inclusive), `None` if either has no date.
+    pub fn overlap_days(&self, other: &Range) -> Option<i64> {
+        let ((a1, b1), (a2, b2)) = (self.0?, other.0?);
+        let (start, end) = (a1.max(a2), b1.min(b2));
+        Some(((end - start).num_days() + 1).max(0))
+    }
+}
+
+/// Patients of one data set by pseudonym, with their date ranges.
+pub type Patients = BTreeMap<String, Range>;
+
+/// One clinical data set compared with the images.
+#[derive(Debug, Clone)]
+pub struct DataSetReport {
+    /// The data set's name (its folder name).
+    pub name: String,
+    /// `csv` or `ss-mix2`.
+    pub kind: &'static str,
+    /// Its patients.
+    pub patients: Patients,
+}
+
+/// The whole report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Image patients.
+    pub images: Patients,
+    /// Each clinical data set.
+    pub datasets: Vec<DataSetReport>,
+    /// Folders whose key fingerprint differs from the images' (their pseudonyms cannot match).
+    pub key_mismatch: Vec<String>,
+}
+
+/// Counts for one data set: patients in images only, clinical only, both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// In the images only.
+    pub images_only: usize,
+    /// In the clinical data only.
+    pub clinical_only: usize,
+    /// In both.
+    pub both: usize,
+}
+
+impl Report {
+    /// The counts for data set `i`.
+    pub fn counts(&self, i: usize) -> Counts {
+        let c: BTreeSet<&String> = self.datasets[i].patients.keys().collect();
+        let m: BTreeSet<&String> = self.images.keys().collect();
+        Counts {
+            images_only: m.difference(&c).count(),
+            clinical_only: c.difference(&m).count(),
+            both: m.intersection(&c).count(),
+        }
+    }
+}
+
+fn da(bytes: &[u8]) -> Option<NaiveDate> {
+    let s = std::str::from_utf8(bytes).ok()?.trim_matches(|c| c == ' ' || c == '\0');
+    let s = s.get(..8)?;
+    NaiveDate::parse_from_str(s, "%Y%m%d").ok()
+}
+
+/// Read the image output folder: Patient ID and dates of every `.dcm` below it.
+///
+/// # Errors
+/// I/O errors walking the folder; unreadable files are ignored.
+pub fn scan_images(dir: &Path) -> io::Result<Patients> {
+    if !dir.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} is not a folder", dir.display())));
+    }
+    let mut out = Patients::new();
+    let options = crate::read::ReadOptions::default();
+    for e in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_map(Result::ok) {
+        if !e.file_type().is_file() || e.path().extension().is_none_or(|x| x != "dcm") {
+            continue;
+        }
+        let Ok(crate::read::Opened::Dicom(f)) = crate::read::open(e.path(), &options) else { continue };
+        let Some(id) = f.dataset.ascii(tags::PATIENT_ID).map(str::to_string) else { continue };
+        let range = out.entry(id).or_default();
+        for tag in [tags::STUDY_DATE, tags::SERIES_DATE, tags::ACQUISITION_DATE, tags::CONTENT_DATE] {
+            if let Some(d) = f.dataset.bytes(tag).and_then(da) {
+                range.add(d);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Read a CSV output folder through its manifest.
+///
+/// # Errors
+/// I/O and CSV errors.
+pub fn scan_csv(dir: &Path) -> io::Result<Patients> {
+    let manifest = read_manifest(dir)?;
+    let mut out = Patients::new();
+    for (file, entry) in manifest {
+        let Some(pcol) = entry.patient_id else { continue };
+        let path = dir.join(&file);
+        if !path.exists() {
+            continue;
+        }
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(&path).map_err(io::Error::other)?;
+        let headers = reader.byte_headers().map_err(io::Error::other)?.clone();
+        let index = |name: &str| headers.iter().position(|h| h == name.as_bytes());
+        let Some(p) = index(&pcol) else { continue };
+        let dates: Vec<usize> = entry.dates.iter().filter_map(|d| index(d)).collect();
+        let mut record = csv::ByteRecord::new();
+        while reader.read_byte_record(&mut record).map_err(io::Error::other)? {
+            let Some(id) = record.get(p).and_then(|b| std::str::from_utf8(b).ok()).filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            let range = out.entry(id.to_string()).or_default();
+            for &i in &dates {
+                if let Some(d) = record.get(i).and_then(|b| std::str::from_utf8(b).ok()).and_then(super::values::parse)
+                {
+                    range.add(d);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Read an SS-MIX2 output tree: pseudonym folders and their date folders.
+///
+/// # Errors
+/// I/O errors walking the tree.
+pub fn scan_ssmix2(dir: &Path) -> io::Result<Patients> {
+    let mut out = Patients::new();
+    for e in walkdir::WalkDir::new(dir).min_depth(4).max_depth(4).into_iter().filter_map(Result::ok) {
+        if !e.file_type().is_dir() {
+            continue;
+        }
+        let rel = e.path().strip_prefix(dir).unwrap_or(e.path());
+        let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        let [a, b, id, date] = parts.as_slice() else { continue };
+        if !id.starts_with(a.as_str()) || id.get(3..6) != Some(b.as_str()) {
+            continue;
+        }
+        let range = out.entry(id.clone()).or_default();
+        if let Some(d) = super::values::parse(date).filter(|_| date.len() == 8) {
+            range.add(d);
+        }
+    }
+    Ok(out)
+}
+
+fn key_fingerprint(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(crate::audit::RUN_FILE)).ok()?;
+    let settings: crate::audit::RunSettings = serde_json::from_str(&text).ok()?;
+    settings.key_fingerprint
+}
+
+/// Build the report.
+///
+/// # Errors
+/// I/O errors reading a folder, or a clinical folder that is neither a CSV nor an SS-MIX2
+/// output of kamei.
+pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
+    let image_patients = scan_images(images)?;
+    let image_key = key_fingerprint(images);
+    let mut datasets = Vec::new();
+    let mut key_mismatch = Vec::new();
+    for dir in clinical {
+        let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let (kind, patients) = if dir.join(super::csv::MANIFEST_FILE).exists() {
+            ("csv", scan_csv(dir)?)
+        } else if dir.is_dir() {
+            ("ss-mix2", scan_ssmix2(dir)?)
+        } else {
+            return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} is not a folder", dir.display())));
+        };
+        let key = key_fingerprint(dir);
+        if image_key.is_some() && key.is_some() && key != image_key {
+            key_mismatch.push(name.clone());
+        }
+        datasets.push(DataSetReport { name, kind, patients });
+    }
+    Ok(Report { images: image_patients, datasets, key_mismatch })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn overlap_counts_shared_days() {
+        let mut a = Range::default();
+        a.add(d("2024-01-01"));
+        a.add(d("2024-01-10"));
+        let mut b = Range::default();
+        b.add(d("2024-01-08"));
+        b.add(d("2024-02-01"));
+        assert_eq!(a.overlap_days(&b), Some(3));
+        let mut c = Range::default();
+        c.add(d("2024-03-01"));
+        assert_eq!(a.overlap_days(&c), Some(0));
+        assert_eq!(a.overlap_days(&Range::default()), None);
+    }
+
+    #[test]
+    fn counts_split_patients_three_ways() {
+        let p = |ids: &[&str]| ids.iter().map(|i| (i.to_string(), Range::default())).collect::<Patients>();
+        let r = Report {
+            images: p(&["A", "B", "C"]),
+            datasets: vec![DataSetReport { name: "x".into(), kind: "csv", patients: p(&["B", "C", "D"]) }],
+            key_mismatch: vec![],
+        };
+        assert_eq!(r.counts(0), Counts { images_only: 1, clinical_only: 1, both: 2 });
+    }
+}

@@ -1,0 +1,216 @@
+//! Clinical data beside the images: CSV exports and SS-MIX2 standardized storage, de-identified
+//! with the same [`crate::pseudo::Pseudonymizer`] as `kamei deid`, so that a
+//! patient's images and clinical records join on the same pseudonym and keep the same date
+//! shift, whichever day or machine each was de-identified on (given the same key and date
+//! shift settings).
+//!
+//! One module per concern:
+//! - [`values`]: dates in the spellings hospital systems write, birth dates, ages, postal codes;
+//! - [`freetext`]: a patient's identifiers and identifier patterns removed from text;
+//! - [`columns`]: COLUMNS.toml, the role of every CSV column;
+//! - [`csv`]: streaming CSV de-identification and the `kamei clinical csv` driver;
+//! - [`hl7`]: HL7 v2 messages as bytes (delimiters, escapes, ISO-2022-JP per component);
+//! - [`rules`]: the SS-MIX2 rule table (`profiles/ss-mix2.toml`, embedded);
+//! - [`ssmix2`]: the SS-MIX2 tree walk, message rewriting and path rewriting;
+//! - [`link_report`] and [`kanon`]: release checks (which patients link, k-anonymity).
+//!
+//! What this module must not do: derive a pseudonym or a shift any other way than through
+//! [`Pseudonymizer::patient_pseudonym`](crate::pseudo::Pseudonymizer::patient_pseudonym) and
+//! [`Pseudonymizer::date_shift_days`](crate::pseudo::Pseudonymizer::date_shift_days) with
+//! [`Patient::Id`](crate::pseudo::Patient::Id); put a value in an error, a message or the
+//! audit log; write an output anywhere but through a temporary file renamed into place.
+
+pub mod columns;
+pub mod csv;
+pub mod freetext;
+pub mod hl7;
+pub mod kanon;
+pub mod link_report;
+pub mod rules;
+pub mod ssmix2;
+pub mod values;
+
+use crate::audit::{ActionCount, AuditRecord, Outcome, RunSettings};
+use crate::pseudo::Pseudonymizer;
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+/// A problem with one row, message, segment or value; never holds the value itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The 1-based line (CSV) where the row starts, if it is about a row.
+    pub line: Option<u64>,
+    /// What is wrong: names the column, segment or field, never the value.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "line {l}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The run was interrupted (Ctrl-C); what was finished is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted;
+
+/// Options of the clinical commands (`--option NAME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ClinicalOption {
+    /// Keep dates shifted by the patient's offset (PS3.15 Retain Longitudinal Temporal
+    /// Information Modified Dates, the same option name and shift as `kamei deid`).
+    RetainLongModifiedDates,
+    /// SS-MIX2: keep free text (OBX text values, NTE, comments) with the patient's identifiers
+    /// and identifier patterns removed, instead of removing it.
+    CleanFreeText,
+    /// SS-MIX2: keep files whose condition flag is 0 (invalid / deleted).
+    KeepInvalid,
+}
+
+impl ClinicalOption {
+    /// Every option.
+    pub const ALL: [ClinicalOption; 3] =
+        [ClinicalOption::RetainLongModifiedDates, ClinicalOption::CleanFreeText, ClinicalOption::KeepInvalid];
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClinicalOption::RetainLongModifiedDates => "retain-long-modified-dates",
+            ClinicalOption::CleanFreeText => "clean-free-text",
+            ClinicalOption::KeepInvalid => "keep-invalid",
+        }
+    }
+
+    /// The option with this name.
+    pub fn from_name(name: &str) -> Option<ClinicalOption> {
+        ClinicalOption::ALL.into_iter().find(|o| o.name() == name)
+    }
+}
+
+/// Receives per-input messages while a clinical command runs (the CLI prints them).
+pub trait Reporter: Sync {
+    /// A problem with part of an input (a dropped row, a message that was not copied).
+    fn problem(&self, input: &str, problem: &Problem);
+}
+
+/// A reporter that drops everything (library use, tests).
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn problem(&self, _input: &str, _problem: &Problem) {}
+}
+
+/// How writing one output ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// Written at its path.
+    Written,
+    /// The same bytes were already there (a re-run).
+    Present,
+    /// Different bytes are already there; nothing was changed.
+    Collision,
+}
+
+/// Write an output atomically: `fill` writes into a temporary file in `staging` (same file
+/// system), which is flushed (and synced with `sync`) and renamed to `target` without replacing
+/// anything. On error nothing is left at `target`.
+pub(crate) fn commit_with<T, E: From<io::Error>>(
+    staging: &Path,
+    target: &Path,
+    sync: bool,
+    fill: impl FnOnce(&mut BufWriter<&mut fs::File>) -> Result<T, E>,
+) -> Result<(T, Committed), E> {
+    fs::create_dir_all(staging)?;
+    let mut tmp = tempfile::Builder::new().prefix(".kamei-").suffix(".part").tempfile_in(staging)?;
+    let value = {
+        let mut w = BufWriter::with_capacity(256 << 10, tmp.as_file_mut());
+        let v = fill(&mut w)?;
+        w.flush()?;
+        v
+    };
+    if sync {
+        tmp.as_file().sync_all()?;
+    }
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    match tmp.persist_noclobber(target) {
+        Ok(_) => Ok((value, Committed::Written)),
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+            let same = crate::write::same_content(e.file.path(), target)?;
+            Ok((value, if same { Committed::Present } else { Committed::Collision }))
+        }
+        Err(e) => Err(e.error.into()),
+    }
+}
+
+/// What identifies the settings of a clinical output folder (`kamei-run.json`): a later run
+/// into the same folder must use the same key, rules and options.
+pub(crate) fn settings(pseudo: &Pseudonymizer, kind: &str, digest: &str, options: &[String]) -> RunSettings {
+    RunSettings {
+        kamei_version: env!("CARGO_PKG_VERSION").to_string(),
+        mode: "pseudonymized".to_string(),
+        key_fingerprint: Some(pseudo.key_fingerprint().to_string()),
+        profile: kind.to_string(),
+        profile_sha256: digest.to_string(),
+        options: options.to_vec(),
+        layout: kind.to_string(),
+    }
+}
+
+/// The digest of what determines the output bytes: rules text, date shift policy, options.
+pub(crate) fn settings_digest(parts: &[&[u8]]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    hex::encode(h.finalize())
+}
+
+/// An audit record for a clinical input (no value, no path).
+pub(crate) struct RecordParts<'a> {
+    pub sha256: Option<String>,
+    pub bytes: u64,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    pub output: Option<String>,
+    pub actions: Vec<ActionCount>,
+    pub notes: Vec<String>,
+    pub profile: &'a str,
+    pub digest: &'a str,
+    pub options: &'a [String],
+}
+
+impl RecordParts<'_> {
+    pub(crate) fn build(self) -> AuditRecord {
+        AuditRecord {
+            input_sha256: self.sha256,
+            input_bytes: self.bytes,
+            outcome: self.outcome,
+            reason: self.reason,
+            output: self.output,
+            sop_class_uid: None,
+            modality: None,
+            transfer_syntax: None,
+            burned_in: None,
+            actions: self.actions,
+            notes: self.notes,
+            profile: self.profile.to_string(),
+            profile_sha256: self.digest.to_string(),
+            options: self.options.to_vec(),
+            mode: "pseudonymized".to_string(),
+            kamei_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Escape control characters so input-derived text (column names) cannot drive a terminal.
+pub(crate) fn sanitize(s: &str) -> String {
+    s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+}

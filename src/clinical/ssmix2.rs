@@ -1,0 +1,922 @@
+//! `kamei clinical ss-mix2`: de-identify an SS-MIX2 standardized storage tree.
+//!
+//! Layout (JAMI SS-MIX2, ISO/TS 24289): `ROOT/<ID[0:3]>/<ID[3:6]>/<ID>/<date|->/<data type>/<file>`
+//! with the seven-field file name `<ID>_<date|->_<type>_<order no>_<timestamp>_<dept>_<flag>`.
+//! The patient ID is in every path four times and care dates twice, so the tree is rewritten,
+//! not only the messages:
+//!
+//! - the ID becomes the patient's pseudonym (the Patient ID `kamei deid` writes) in the three
+//!   folders and the file name;
+//! - with `retain-long-modified-dates` the date folder and the file-name timestamp are shifted
+//!   by the patient's offset, as every date inside the messages is; without it the date folder
+//!   becomes `-` and the timestamp a per-patient sequence number (17 digits, in the original
+//!   order), because a real date cannot be kept and a shifted one is not allowed;
+//! - the order number becomes the same keyed token as ORC-2/OBR-2 inside the messages
+//!   (`999999999999999`, "no order", stays);
+//! - data type, department code and condition flag are kept.
+//!
+//! Each patient is done in two passes: the first reads every message of the patient and
+//! collects the patient's identifiers (names in every script, address, phones, insurance
+//! numbers, relatives, staff), the second rewrites each message per [`RuleTable`] and cleans
+//! free text with everything the first pass found. A message that does not parse is reported
+//! and not copied; files with condition flag 0 are skipped unless `keep-invalid`.
+
+use super::freetext;
+use super::hl7::{self, Message};
+use super::rules::{Action, RuleTable, ValueRule};
+use super::values::{self, BirthPrecision};
+use super::{ClinicalOption, Committed, Problem, RecordParts, Reporter};
+use crate::audit::{ActionCount, Outcome};
+use crate::pseudo::{Patient, Pseudonymizer};
+use crate::scrub::Identifiers;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+/// The SS-MIX2 "no order number" value.
+pub const NO_ORDER: &str = "999999999999999";
+
+/// A `kamei clinical ss-mix2` run.
+#[derive(Debug)]
+pub struct SsMix2Job {
+    /// The standardized storage root.
+    pub root: PathBuf,
+    /// The output root (a new tree with the same layout).
+    pub out: PathBuf,
+    /// The keyed pseudonymizer (the one `kamei deid` uses).
+    pub pseudo: Pseudonymizer,
+    /// Options (`retain-long-modified-dates`, `clean-free-text`, `keep-invalid`).
+    pub options: Vec<ClinicalOption>,
+    /// Append the re-identification rows here.
+    pub linkage: Option<PathBuf>,
+    /// Worker threads.
+    pub jobs: usize,
+    /// `fsync` outputs before renaming them into place.
+    pub sync: bool,
+}
+
+impl SsMix2Job {
+    fn has(&self, o: ClinicalOption) -> bool {
+        self.options.contains(&o)
+    }
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default)]
+pub struct SsMix2Summary {
+    /// Patient folders.
+    pub patients: usize,
+    /// Files found.
+    pub files: usize,
+    /// Messages written.
+    pub written: usize,
+    /// Messages already present (identical) from an earlier run.
+    pub present: usize,
+    /// Files skipped: condition flag 0 without `keep-invalid`.
+    pub skipped_invalid: usize,
+    /// Messages that failed (not copied): unparseable, layout or ID mismatch.
+    pub failed: usize,
+    /// Segments removed because the rule table does not name them.
+    pub segments_removed: usize,
+    /// Input bytes.
+    pub bytes: u64,
+    /// Wall time.
+    pub elapsed: std::time::Duration,
+    /// Stopped by Ctrl-C.
+    pub interrupted: bool,
+}
+
+/// A file's place in the layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The original patient ID (folder and file name).
+    pub id: String,
+    /// The date folder: `None` for `-`.
+    pub date: Option<String>,
+    /// Data type (`ADT-00`, `OML-11`...).
+    pub data_type: String,
+    /// Order number field.
+    pub order: String,
+    /// Timestamp field (`YYYYMMDDHHMMSSfff`).
+    pub timestamp: String,
+    /// Department code field.
+    pub dept: String,
+    /// Condition flag (0 invalid, 1 valid, 2 past history).
+    pub flag: String,
+}
+
+/// Parse a path relative to the root. Errors name the part that is wrong, never its value.
+///
+/// # Errors
+/// A message when the path does not follow the layout.
+pub fn parse_path(rel: &Path) -> Result<Entry, String> {
+    let parts: Vec<&str> = rel
+        .components()
+        .map(|c| c.as_os_str().to_str().ok_or_else(|| "a folder or file name is not UTF-8".to_string()))
+        .collect::<Result<_, _>>()?;
+    if parts.len() != 6 {
+        return Err(format!(
+            "not at the SS-MIX2 depth (ROOT/ID[0:3]/ID[3:6]/ID/date/type/file; found depth {})",
+            parts.len()
+        ));
+    }
+    let id = parts[2];
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() < 6 {
+        return Err("the patient folder name is shorter than 6 characters".into());
+    }
+    if parts[0] != chars[..3].iter().collect::<String>() || parts[1] != chars[3..6].iter().collect::<String>() {
+        return Err("the first two folders are not the first six characters of the patient folder".into());
+    }
+    let date_folder = parts[3];
+    let date = if date_folder == "-" {
+        None
+    } else if date_folder.len() == 8
+        && values::parse(date_folder).is_some()
+        && date_folder.bytes().all(|b| b.is_ascii_digit())
+    {
+        Some(date_folder.to_string())
+    } else {
+        return Err("the date folder is neither YYYYMMDD nor -".into());
+    };
+    let data_type = parts[4];
+    if data_type.is_empty() || !data_type.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err("the data type folder is not a data type (e.g. ADT-00)".into());
+    }
+    let fields: Vec<&str> = parts[5].split('_').collect();
+    if fields.len() != 7 {
+        return Err(format!("the file name has {} fields separated by _, not 7", fields.len()));
+    }
+    if fields[0] != id {
+        return Err("the file name's patient ID is not the patient folder's".into());
+    }
+    if fields[1] != date_folder {
+        return Err("the file name's date is not the date folder's".into());
+    }
+    if fields[2] != data_type {
+        return Err("the file name's data type is not the data type folder's".into());
+    }
+    if fields[3].is_empty() || !fields[3].bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err("the file name's order number is not alphanumeric".into());
+    }
+    let ts = fields[4];
+    if ts.len() < 8 || !ts.bytes().all(|b| b.is_ascii_digit()) || values::parse(&ts[..8]).is_none() {
+        return Err("the file name's timestamp is not YYYYMMDDHHMMSSfff".into());
+    }
+    if fields[5].is_empty() || !fields[5].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err("the file name's department code is not a code".into());
+    }
+    if !matches!(fields[6], "0" | "1" | "2") {
+        return Err("the file name's condition flag is not 0, 1 or 2".into());
+    }
+    Ok(Entry {
+        id: id.to_string(),
+        date,
+        data_type: data_type.to_string(),
+        order: fields[3].to_string(),
+        timestamp: ts.to_string(),
+        dept: fields[5].to_string(),
+        flag: fields[6].to_string(),
+    })
+}
+
+/// The keyed token of an order (placer, filler, specimen, visit...) number: 15 digits for a
+/// number (leading zeros ignored, so `12345` and `000000000012345` are one order), as SS-MIX2
+/// file names need, else 20 hex digits. The same in every message and file name.
+pub fn order_token(pseudo: &Pseudonymizer, value: &str) -> String {
+    let v = value.trim();
+    if v == NO_ORDER {
+        return v.to_string();
+    }
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        let n = v.trim_start_matches('0');
+        let hex = pseudo.token("order-number", n.as_bytes(), 16);
+        let x = u64::from_str_radix(&hex, 16).expect("16 hex digits") % 1_000_000_000_000_000;
+        let s = format!("{x:015}");
+        return if s == NO_ORDER { "999999999999998".to_string() } else { s };
+    }
+    pseudo.token("order-number", v.as_bytes(), 20)
+}
+
+/// What one message's rewrite did.
+#[derive(Debug, Default)]
+struct Rewrite {
+    counts: BTreeMap<(String, &'static str), u32>,
+    notes: Vec<String>,
+    segments_removed: usize,
+}
+
+impl Rewrite {
+    fn count(&mut self, key: String, action: &'static str) {
+        *self.counts.entry((key, action)).or_insert(0) += 1;
+    }
+
+    fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) && self.notes.len() < 50 {
+            self.notes.push(note);
+        }
+    }
+}
+
+/// The patient's context for rewriting.
+struct PatientCtx<'a> {
+    pseudo: &'a Pseudonymizer,
+    table: &'a RuleTable,
+    folder_id: &'a str,
+    pseudonym: String,
+    shift: i64,
+    retain_dates: bool,
+    clean_text: bool,
+    ids: Identifiers,
+}
+
+fn text_of(msg: &Message, bytes: &[u8]) -> hl7::Decoded {
+    msg.decode(bytes)
+}
+
+/// The ID in PID-3: the repetition whose CX.5 is PI, else the first non-empty one; with its
+/// identifier type.
+fn pid3(msg: &Message, field: &[u8]) -> Option<(String, Option<Vec<u8>>)> {
+    let f = msg.delimiters.parse_field(field);
+    let first = |r: &Vec<Vec<Vec<u8>>>| r.first().and_then(|c| c.first()).filter(|b| !b.is_empty()).is_some();
+    let rep = f
+        .iter()
+        .find(|r| first(r) && r.get(4).and_then(|c| c.first()).is_some_and(|t| t.as_slice() == b"PI"))
+        .or_else(|| f.iter().find(|r| first(r)))?;
+    let id = text_of(msg, &rep[0][0]);
+    let kind = rep
+        .get(4)
+        .and_then(|c| c.first())
+        .filter(|t| hl7::is_plain_ascii(t, &msg.delimiters) && !t.is_empty())
+        .cloned();
+    Some((id.text, kind))
+}
+
+/// Check the message belongs to the folder's patient: a PID segment whose PID-3 is the ID.
+fn check_patient(msg: &Message, folder_id: &str) -> Result<(), String> {
+    let pid = msg.segments.iter().find(|s| s.name == "PID").ok_or("the message has no PID segment")?;
+    let (id, _) = pid3(msg, pid.field(3)).ok_or("PID-3 (patient ID) is empty")?;
+    if crate::pseudo::normalize_id(&id) != crate::pseudo::normalize_id(folder_id) {
+        return Err("PID-3 (patient ID) is not the patient folder's ID".into());
+    }
+    Ok(())
+}
+
+/// Every component (all subcomponents) of a field's repetitions, decoded, for collecting.
+fn components(msg: &Message, field: &[u8]) -> Vec<Vec<String>> {
+    msg.delimiters
+        .parse_field(field)
+        .iter()
+        .map(|rep| {
+            rep.iter()
+                .map(|c| c.iter().map(|s| text_of(msg, s).text).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "))
+                .collect()
+        })
+        .collect()
+}
+
+fn get(rep: &[String], n: usize) -> &str {
+    rep.get(n - 1).map_or("", String::as_str)
+}
+
+/// Pass 1: the identifiers a message holds, per the table's actions.
+fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers) {
+    for seg in &msg.segments {
+        let Some(rules) = table.segment(&seg.name) else { continue };
+        for n in 1..=seg.len() {
+            let bytes = seg.field(n);
+            if bytes.is_empty() {
+                continue;
+            }
+            match rules.action(n) {
+                Action::PatientId | Action::Identifier => {
+                    for rep in components(msg, bytes) {
+                        ids.add(get(&rep, 1));
+                    }
+                }
+                Action::PersonName => {
+                    for rep in components(msg, bytes) {
+                        for c in rep.iter().take(5) {
+                            ids.add(c);
+                        }
+                        ids.add_person_name(&[get(&rep, 1), get(&rep, 2), get(&rep, 3)].join("^"));
+                    }
+                }
+                Action::StaffName => {
+                    for rep in components(msg, bytes) {
+                        for c in rep.iter().take(4) {
+                            for part in c.split(' ') {
+                                ids.add(part);
+                            }
+                        }
+                        ids.add_person_name(&[get(&rep, 2), get(&rep, 3), get(&rep, 4)].join("^"));
+                    }
+                }
+                Action::Organization => {
+                    for rep in components(msg, bytes) {
+                        ids.add(get(&rep, 1));
+                    }
+                }
+                Action::Address => {
+                    for rep in components(msg, bytes) {
+                        for n in [1, 2, 3, 5, 8] {
+                            ids.add(get(&rep, n));
+                        }
+                    }
+                }
+                Action::Phone => {
+                    for rep in components(msg, bytes) {
+                        for n in [1, 4, 12] {
+                            ids.add(get(&rep, n));
+                        }
+                        ids.add(&format!("{}{}", get(&rep, 6), get(&rep, 7)));
+                    }
+                }
+                Action::BirthDate => {
+                    for rep in components(msg, bytes) {
+                        if let Some(d) = get(&rep, 1).get(..8) {
+                            ids.add_date(d);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Generalise a TS birth date (`YYYYMMDD[HHMM...]`, `YYYYMM`, `YYYY`) to year-month or year.
+fn birth_ts(value: &[u8], precision: BirthPrecision) -> Option<Vec<u8>> {
+    let digits = value.iter().take_while(|b| b.is_ascii_digit()).count();
+    let month_ok = |m: &[u8]| {
+        std::str::from_utf8(m).ok().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| (1..=12).contains(&m))
+    };
+    match (precision, digits) {
+        (_, 0..=3) => None,
+        (BirthPrecision::Year, _) => Some(value[..4].to_vec()),
+        (BirthPrecision::YearMonth, 4 | 5) => Some(value[..4].to_vec()),
+        (BirthPrecision::YearMonth, _) => month_ok(&value[4..6]).then(|| value[..6].to_vec()),
+    }
+}
+
+impl PatientCtx<'_> {
+    /// Pass 2: rewrite one message in place.
+    fn rewrite(&self, msg: &mut Message, r: &mut Rewrite) {
+        let d = msg.delimiters;
+        let mut segments = std::mem::take(&mut msg.segments);
+        segments.retain(|seg| {
+            let known = self.table.segment(&seg.name).is_some();
+            if !known {
+                r.segments_removed += 1;
+                r.count(seg.name.clone(), "remove-segment");
+            }
+            known
+        });
+        for seg in &mut segments {
+            let rules = self.table.segment(&seg.name).expect("kept segments have rules");
+            let value_type = (seg.name == "OBX").then(|| String::from_utf8_lossy(seg.field(2)).trim().to_string());
+            for n in 1..=seg.len() {
+                if seg.name == "MSH" && n <= 2 {
+                    continue;
+                }
+                let bytes = seg.field(n);
+                if bytes.is_empty() {
+                    continue;
+                }
+                let key = format!("{}-{n}", seg.name);
+                let mut action = rules.action(n).clone();
+                if action == Action::ObservationValue {
+                    action = match self.table.value_rule(value_type.as_deref().unwrap_or("")) {
+                        ValueRule::Keep => Action::Keep,
+                        ValueRule::FreeText => Action::FreeText,
+                        ValueRule::ShiftDate => Action::ShiftDate {
+                            components: if value_type.as_deref() == Some("DR") { vec![1, 2] } else { vec![1] },
+                        },
+                        ValueRule::Remove => Action::Remove,
+                    };
+                }
+                let new = self.apply(msg, &d, &key, &action, bytes, r);
+                r.count(key, action.word());
+                if let Some(new) = new {
+                    seg.set_field(n, new);
+                }
+            }
+        }
+        msg.segments = segments;
+    }
+
+    /// The new bytes of one field, or `None` to keep it.
+    fn apply(
+        &self,
+        msg: &Message,
+        d: &hl7::Delimiters,
+        key: &str,
+        action: &Action,
+        bytes: &[u8],
+        r: &mut Rewrite,
+    ) -> Option<Vec<u8>> {
+        match action {
+            Action::Keep => None,
+            Action::Remove
+            | Action::PersonName
+            | Action::StaffName
+            | Action::Organization
+            | Action::Phone
+            | Action::Identifier => Some(Vec::new()),
+            Action::PatientId => {
+                let kind = pid3(msg, bytes).and_then(|(_, k)| k);
+                let mut rep = vec![vec![self.pseudonym.clone().into_bytes()]];
+                if let Some(k) = kind {
+                    rep.resize(4, vec![Vec::new()]);
+                    rep.push(vec![k]);
+                }
+                Some(d.join_field(&vec![rep]))
+            }
+            Action::Address => {
+                let mut f = d.parse_field(bytes);
+                for rep in &mut f {
+                    for (i, comp) in rep.iter_mut().enumerate() {
+                        match i + 1 {
+                            5 => {
+                                let text = comp.iter().map(|s| text_of(msg, s).text).collect::<String>();
+                                let prefix = values::postal_prefix(&text).unwrap_or_default();
+                                *comp = vec![prefix.into_bytes()];
+                            }
+                            6 | 7 => {}
+                            _ => *comp = vec![Vec::new()],
+                        }
+                    }
+                }
+                Some(d.join_field(&f))
+            }
+            Action::BirthDate => {
+                let mut f = d.parse_field(bytes);
+                let ts = f.first().and_then(|r| r.first()).and_then(|c| c.first()).cloned().unwrap_or_default();
+                let g = birth_ts(&ts, self.table.birth_precision);
+                if g.is_none() {
+                    r.note(format!("{key}: a birth date that is not a date was emptied"));
+                }
+                f.truncate(1);
+                if let Some(rep) = f.first_mut() {
+                    rep.truncate(1);
+                    rep[0] = vec![g.unwrap_or_default()];
+                }
+                Some(d.join_field(&f))
+            }
+            Action::ShiftDate { components } => {
+                if !self.retain_dates {
+                    return Some(Vec::new());
+                }
+                let mut f = d.parse_field(bytes);
+                for rep in &mut f {
+                    for &c in components {
+                        let Some(sub) = rep.get_mut(c - 1).and_then(|comp| comp.first_mut()) else { continue };
+                        if sub.is_empty() {
+                            continue;
+                        }
+                        let shifted = std::str::from_utf8(sub).ok().and_then(|s| crate::dates::shift_dt(s, self.shift));
+                        if shifted.is_none() {
+                            r.note(format!("{key}: a value that is not a date was emptied"));
+                        }
+                        *sub = shifted.unwrap_or_default().into_bytes();
+                    }
+                }
+                Some(d.join_field(&f))
+            }
+            Action::Token { components } => {
+                let mut f = d.parse_field(bytes);
+                for rep in &mut f {
+                    for &c in components {
+                        let Some(sub) = rep.get_mut(c - 1).and_then(|comp| comp.first_mut()) else { continue };
+                        if sub.is_empty() {
+                            continue;
+                        }
+                        let text = text_of(msg, sub).text;
+                        *sub = order_token(self.pseudo, &text).into_bytes();
+                    }
+                }
+                Some(d.join_field(&f))
+            }
+            Action::Uid => {
+                let mut f = d.parse_field(bytes);
+                for rep in &mut f {
+                    if let Some(sub) = rep.first_mut().and_then(|c| c.first_mut()) {
+                        if !sub.is_empty() {
+                            *sub = self.pseudo.uid(&String::from_utf8_lossy(sub)).into_bytes();
+                        }
+                    }
+                    rep.truncate(1);
+                }
+                Some(d.join_field(&f))
+            }
+            Action::FreeText => {
+                if !self.clean_text {
+                    return Some(Vec::new());
+                }
+                let mut f = d.parse_field(bytes);
+                for rep in &mut f {
+                    for comp in rep.iter_mut() {
+                        for sub in comp.iter_mut() {
+                            if sub.is_empty() {
+                                continue;
+                            }
+                            let decoded = text_of(msg, sub);
+                            if !decoded.exact {
+                                r.note(format!("{key}: text that could not be decoded exactly was removed"));
+                                return Some(Vec::new());
+                            }
+                            let days = self.retain_dates.then_some(self.shift);
+                            if let Some(cleaned) = freetext::clean(&decoded.text, &self.ids, days) {
+                                let e = msg.encode(&cleaned.text);
+                                if !e.exact {
+                                    r.note(format!("{key}: characters outside JIS X 0208 became ?"));
+                                }
+                                *sub = e.bytes;
+                                r.count(key.to_string(), "cleaned");
+                            }
+                        }
+                    }
+                }
+                Some(d.join_field(&f))
+            }
+            Action::KeepComponents(keep) => {
+                let mut f = d.parse_field(bytes);
+                for rep in &mut f {
+                    for (i, comp) in rep.iter_mut().enumerate() {
+                        if !keep.contains(&(i + 1)) {
+                            *comp = vec![Vec::new()];
+                        }
+                    }
+                }
+                Some(d.join_field(&f))
+            }
+            Action::ObservationValue => Some(Vec::new()),
+        }
+    }
+}
+
+/// One file found under the root.
+#[derive(Debug, Clone)]
+struct Found {
+    number: usize,
+    path: PathBuf,
+    rel: PathBuf,
+    entry: Result<Entry, String>,
+}
+
+/// What happened to one file, sent to the single writer of audit and linkage.
+struct Done {
+    record: crate::audit::AuditRecord,
+    label: String,
+    problem: Option<Problem>,
+    link: Vec<(crate::linkage::Kind, String, String)>,
+    segments_removed: usize,
+}
+
+/// Rewrite one message for a patient; returns the new bytes and what was done.
+fn rewrite_message(ctx: &PatientCtx<'_>, bytes: &[u8]) -> Result<(Vec<u8>, Rewrite), String> {
+    let mut msg = Message::parse(bytes).map_err(|e| format!("the message does not parse: {e}"))?;
+    check_patient(&msg, ctx.folder_id)?;
+    let mut r = Rewrite::default();
+    if msg.segments.iter().any(|s| (1..=s.len()).any(|n| msg.decode(s.field(n)).nonstandard)) {
+        r.note("the message holds characters SS-MIX2 does not allow (half-width katakana or JIS X 0212)".into());
+    }
+    ctx.rewrite(&mut msg, &mut r);
+    Ok((msg.to_bytes(), r))
+}
+
+/// Run `kamei clinical ss-mix2`.
+///
+/// # Errors
+/// [`super::csv::RunError`] when the output folder or the linkage table cannot be used;
+/// per-file problems are counted and reported, never errors.
+pub fn run(
+    job: &SsMix2Job,
+    reporter: &dyn Reporter,
+    interrupt: &AtomicBool,
+) -> Result<SsMix2Summary, super::csv::RunError> {
+    use super::csv::RunError;
+    let started = std::time::Instant::now();
+    let table = RuleTable::builtin();
+    std::fs::create_dir_all(&job.out)
+        .map_err(|e| RunError::Output(format!("could not create {}: {e}", job.out.display())))?;
+    let mut options: Vec<String> = job.options.iter().map(|o| o.name().to_string()).collect();
+    options.sort();
+    options.dedup();
+    let policy = job.pseudo.date_shift_policy();
+    let shift = format!("{}:{}", policy.max_days, policy.keep_weekday);
+    let digest = super::settings_digest(&[table.sha256().as_bytes(), shift.as_bytes()]);
+    super::settings(&job.pseudo, "clinical-ss-mix2", &digest, &options)
+        .claim(&job.out)
+        .map_err(|e| RunError::Output(e.to_string()))?;
+    let audit_path = job.out.join(crate::audit::AUDIT_FILE);
+    let mut audit = crate::audit::AuditWriter::open(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
+    let mut linkage = match &job.linkage {
+        Some(p) => Some(crate::linkage::LinkageWriter::open(p).map_err(RunError::Linkage)?),
+        None => None,
+    };
+
+    // Walk: every regular file below the root, sorted, grouped by patient folder.
+    let mut found = Vec::new();
+    for e in walkdir::WalkDir::new(&job.root).min_depth(1).sort_by_file_name() {
+        let Ok(e) = e else { continue };
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let rel = e.path().strip_prefix(&job.root).unwrap_or(e.path()).to_path_buf();
+        let entry = parse_path(&rel);
+        found.push(Found { number: found.len() + 1, path: e.path().to_path_buf(), rel, entry });
+    }
+    let mut patients: BTreeMap<String, Vec<Found>> = BTreeMap::new();
+    let mut stray = Vec::new();
+    for f in found {
+        match &f.entry {
+            Ok(e) => patients.entry(e.id.clone()).or_default().push(f),
+            Err(_) => stray.push(f),
+        }
+    }
+    let mut summary = SsMix2Summary {
+        patients: patients.len(),
+        files: patients.values().map(Vec::len).sum::<usize>() + stray.len(),
+        ..SsMix2Summary::default()
+    };
+    let base = RecordBase { digest: &digest, options: &options };
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(job.jobs.max(1))
+        .build()
+        .map_err(|e| RunError::Output(format!("could not start worker threads: {e}")))?;
+    let (tx, rx) = mpsc::sync_channel::<Done>(256);
+    let patients: Vec<(String, Vec<Found>)> = patients.into_iter().collect();
+    let result: Result<(), RunError> = std::thread::scope(|s| {
+        let tx_stray = tx.clone();
+        s.spawn(|| {
+            for f in &stray {
+                let reason = f.entry.clone().err().unwrap_or_default();
+                let _ = tx_stray.send(failed(f, &format!("entry #{}", f.number), reason, &base));
+            }
+            drop(tx_stray);
+            pool.install(|| {
+                patients.par_iter().for_each_with(tx.clone(), |tx, (id, files)| {
+                    process_patient(job, table, id, files, &base, interrupt, tx);
+                });
+            });
+            drop(tx);
+        });
+        for done in rx {
+            summary.bytes += done.record.input_bytes;
+            summary.segments_removed += done.segments_removed;
+            match done.record.outcome {
+                Outcome::Written => summary.written += 1,
+                Outcome::Present => summary.present += 1,
+                Outcome::Skipped => summary.skipped_invalid += 1,
+                Outcome::Failed => summary.failed += 1,
+            }
+            if let Some(p) = &done.problem {
+                reporter.problem(&done.label, p);
+            }
+            if let Some(l) = linkage.as_mut() {
+                for (kind, a, b) in &done.link {
+                    l.add(*kind, a, b).map_err(RunError::Linkage)?;
+                }
+            }
+            audit.append(&done.record).map_err(|e| RunError::Output(e.to_string()))?;
+        }
+        Ok(())
+    });
+    result?;
+    drop(audit);
+    crate::audit::compact(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
+    if let Some(l) = linkage.as_mut() {
+        l.flush().map_err(RunError::Linkage)?;
+    }
+    let _ = std::fs::remove_dir(job.out.join(".kamei-partial"));
+    summary.interrupted = interrupt.load(Ordering::Relaxed);
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+struct RecordBase<'a> {
+    digest: &'a str,
+    options: &'a [String],
+}
+
+fn parts<'a>(base: &'a RecordBase<'a>, sha: Option<String>, bytes: u64, outcome: Outcome) -> RecordParts<'a> {
+    RecordParts {
+        sha256: sha,
+        bytes,
+        outcome,
+        reason: None,
+        output: None,
+        actions: Vec::new(),
+        notes: Vec::new(),
+        profile: "ss-mix2",
+        digest: base.digest,
+        options: base.options,
+    }
+}
+
+fn failed(f: &Found, label: &str, reason: String, base: &RecordBase<'_>) -> Done {
+    let bytes = std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
+    let mut p = parts(base, super::csv::file_sha256(&f.path), bytes, Outcome::Failed);
+    p.reason = Some(reason.clone());
+    Done {
+        record: p.build(),
+        label: label.to_string(),
+        problem: Some(Problem { line: None, message: format!("not copied: {reason}") }),
+        link: vec![(crate::linkage::Kind::Failed, f.rel.to_string_lossy().into_owned(), reason)],
+        segments_removed: 0,
+    }
+}
+
+fn process_patient(
+    job: &SsMix2Job,
+    table: &RuleTable,
+    id: &str,
+    files: &[Found],
+    base: &RecordBase<'_>,
+    interrupt: &AtomicBool,
+    tx: &mut mpsc::SyncSender<Done>,
+) {
+    let patient = Patient::Id(id);
+    let mut ctx = PatientCtx {
+        pseudo: &job.pseudo,
+        table,
+        folder_id: id,
+        pseudonym: job.pseudo.patient_pseudonym(patient),
+        shift: job.pseudo.date_shift_days(patient),
+        retain_dates: job.has(ClinicalOption::RetainLongModifiedDates),
+        clean_text: job.has(ClinicalOption::CleanFreeText),
+        ids: Identifiers::new(),
+    };
+    // Pass 1: the patient's identifiers, from every message that parses.
+    ctx.ids.add(id);
+    for f in files {
+        if let Ok(bytes) = std::fs::read(&f.path) {
+            if let Ok(msg) = Message::parse(&bytes) {
+                collect(&msg, table, &mut ctx.ids);
+            }
+        }
+    }
+    // Sequence numbers replace timestamps when dates are not kept: the original order.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    let entry = |i: usize| files[i].entry.as_ref().expect("grouped entries parsed");
+    order.sort_by(|&a, &b| (&entry(a).timestamp, &files[a].rel).cmp(&(&entry(b).timestamp, &files[b].rel)));
+    let mut sequence = vec![0usize; files.len()];
+    for (k, &i) in order.iter().enumerate() {
+        sequence[i] = k + 1;
+    }
+    let p = &ctx.pseudonym;
+    let mut first = true;
+    for (i, f) in files.iter().enumerate() {
+        if interrupt.load(Ordering::Relaxed) {
+            return;
+        }
+        let e = entry(i);
+        let date = match (&e.date, ctx.retain_dates) {
+            (Some(d), true) => crate::dates::shift_da(d, ctx.shift).unwrap_or_else(|| "-".into()),
+            _ => "-".to_string(),
+        };
+        let ts = if ctx.retain_dates {
+            crate::dates::shift_dt(&e.timestamp, ctx.shift).unwrap_or_default()
+        } else {
+            format!("{:017}", sequence[i])
+        };
+        let name =
+            format!("{p}_{date}_{}_{}_{ts}_{}_{}", e.data_type, order_token(&job.pseudo, &e.order), e.dept, e.flag);
+        let rel = format!("{}/{}/{p}/{date}/{}/{name}", &p[..3], &p[3..6], e.data_type);
+        let label = rel.clone();
+        let bytes = match std::fs::read(&f.path) {
+            Ok(b) => b,
+            Err(err) => {
+                let _ = tx.send(failed(f, &label, format!("could not read the file: {}", err.kind()), base));
+                continue;
+            }
+        };
+        use sha2::Digest;
+        let sha = hex::encode(sha2::Sha256::digest(&bytes));
+        if e.flag == "0" && !job.has(ClinicalOption::KeepInvalid) {
+            let mut pr = parts(base, Some(sha), bytes.len() as u64, Outcome::Skipped);
+            pr.reason = Some("condition flag 0 (invalid); --option keep-invalid keeps it".into());
+            let _ = tx.send(Done {
+                record: pr.build(),
+                label,
+                problem: None,
+                link: vec![(
+                    crate::linkage::Kind::Skipped,
+                    f.rel.to_string_lossy().into_owned(),
+                    "condition flag 0".into(),
+                )],
+                segments_removed: 0,
+            });
+            continue;
+        }
+        let (out, r) = match rewrite_message(&ctx, &bytes) {
+            Ok(x) => x,
+            Err(reason) => {
+                let _ = tx.send(failed(f, &label, reason, base));
+                continue;
+            }
+        };
+        let target = job.out.join(&rel);
+        let staging = job.out.join(".kamei-partial");
+        let committed = super::commit_with(&staging, &target, job.sync, |w| {
+            use std::io::Write;
+            w.write_all(&out)
+        });
+        let outcome = match committed {
+            Ok(((), Committed::Written)) => Outcome::Written,
+            Ok(((), Committed::Present)) => Outcome::Present,
+            Ok(((), Committed::Collision)) => {
+                let _ = tx.send(failed(f, &label, "another message already has this output name".into(), base));
+                continue;
+            }
+            Err(err) => {
+                let _ = tx.send(failed(f, &label, format!("could not write the output: {}", err.kind()), base));
+                continue;
+            }
+        };
+        let mut pr = parts(base, Some(sha), bytes.len() as u64, outcome);
+        pr.output = Some(rel.clone());
+        pr.actions = r
+            .counts
+            .iter()
+            .map(|((tag, action), count)| ActionCount { tag: tag.clone(), action: action.to_string(), count: *count })
+            .collect();
+        pr.notes = r.notes.clone();
+        let mut link = Vec::new();
+        if first {
+            link.push((crate::linkage::Kind::Patient, id.to_string(), p.clone()));
+            first = false;
+        }
+        link.push((crate::linkage::Kind::File, f.rel.to_string_lossy().into_owned(), rel));
+        let problem = (!r.notes.is_empty()).then(|| Problem { line: None, message: r.notes.join("; ") });
+        let _ = tx.send(Done { record: pr.build(), label, problem, link, segments_removed: r.segments_removed });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::DateShiftPolicy;
+    use crate::pseudo::PseudonymKey;
+
+    fn pseudo() -> Pseudonymizer {
+        Pseudonymizer::new(&PseudonymKey::from_bytes([7; 32]), DateShiftPolicy::default())
+    }
+
+    #[test]
+    fn paths_parse_and_mismatches_are_named() {
+        let ok = parse_path(Path::new(
+            "123/456/1234567890/20240402/OML-11/1234567890_20240402_OML-11_000000000012346_20240402143000000_01_1",
+        ))
+        .unwrap();
+        assert_eq!(ok.date.as_deref(), Some("20240402"));
+        assert_eq!(ok.order, "000000000012346");
+        assert_eq!(ok.flag, "1");
+        let dash = parse_path(Path::new(
+            "123/456/1234567890/-/ADT-00/1234567890_-_ADT-00_999999999999999_20240401093000123_-_1",
+        ))
+        .unwrap();
+        assert_eq!(dash.date, None);
+        let bad = [
+            ("123/456/1234567890/ADT-00/x", "depth"),
+            ("124/456/1234567890/-/ADT-00/1234567890_-_ADT-00_9_20240401093000123_-_1", "first two folders"),
+            ("123/456/1234567890/2024-04/ADT-00/1234567890_2024-04_ADT-00_9_20240401093000123_-_1", "date folder"),
+            ("123/456/1234567890/-/ADT-00/1234567891_-_ADT-00_9_20240401093000123_-_1", "patient ID"),
+            ("123/456/1234567890/-/ADT-00/1234567890_-_ADT-12_9_20240401093000123_-_1", "data type"),
+            ("123/456/1234567890/-/ADT-00/1234567890_-_ADT-00_9_2024_-_1", "timestamp"),
+            ("123/456/1234567890/-/ADT-00/1234567890_-_ADT-00_9_20240401093000123_-_7", "condition flag"),
+            ("123/456/1234567890/-/ADT-00/1234567890_-_ADT-00_9_20240401093000123_-", "6 fields"),
+        ];
+        for (p, want) in bad {
+            let err = parse_path(Path::new(p)).unwrap_err();
+            assert!(err.contains(want), "{p}: {err}");
+            assert!(!err.contains("1234567890"), "an error must not carry the ID: {err}");
+        }
+    }
+
+    #[test]
+    fn order_tokens_are_stable_numeric_and_ignore_leading_zeros() {
+        let p = pseudo();
+        let a = order_token(&p, "000000000012347");
+        assert_eq!(a.len(), 15);
+        assert!(a.bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(order_token(&p, "12347"), a);
+        assert_ne!(order_token(&p, "12346"), a);
+        assert_eq!(order_token(&p, NO_ORDER), NO_ORDER);
+        assert_eq!(order_token(&p, "ORD-1").len(), 20);
+    }
+
+    #[test]
+    fn birth_dates_generalise() {
+        use BirthPrecision::*;
+        assert_eq!(birth_ts(b"19850315", YearMonth).as_deref(), Some(&b"198503"[..]));
+        assert_eq!(birth_ts(b"198503150930", Year).as_deref(), Some(&b"1985"[..]));
+        assert_eq!(birth_ts(b"1985", YearMonth).as_deref(), Some(&b"1985"[..]));
+        assert_eq!(birth_ts(b"198513", YearMonth), None);
+        assert_eq!(birth_ts(b"85", YearMonth), None);
+    }
+}

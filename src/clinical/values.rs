@@ -1,0 +1,403 @@
+//! Values in clinical exports: dates and date-times in the spellings hospital systems write,
+//! birth-date generalisation, age bands and postal-code prefixes.
+//!
+//! Every function here is pure and works on one value. A value that is not what its column
+//! claims (a date column holding `unknown`) yields `None`; the caller empties it and counts it,
+//! because a value that cannot be parsed cannot be shown to be safe. Shifting keeps the
+//! spelling: `2024/2/1 9:30` stays `YYYY/M/D H:MM`, `20240201` stays eight digits, so
+//! downstream loaders that parse one form keep working.
+
+use crate::dates;
+use chrono::{Datelike, NaiveDate};
+use unicode_normalization::UnicodeNormalization;
+
+/// How a parsed date was spelled, so a shifted or generalised date can be spelled alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    /// `YYYYMMDD`.
+    Compact,
+    /// `YYYY<sep>M<sep>D` with `-`, `/` or `.`; month and day zero-padded or not.
+    Separated { sep: char, pad_month: bool, pad_day: bool },
+    /// `YYYY年M月D日`.
+    Kanji { pad_month: bool, pad_day: bool },
+}
+
+/// A date found at the start of a value, with everything after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Parsed<'a> {
+    date: NaiveDate,
+    style: Style,
+    /// The time (and zone) after the date, untouched by a shift.
+    rest: &'a str,
+}
+
+fn digits(s: &str) -> usize {
+    s.bytes().take_while(u8::is_ascii_digit).count()
+}
+
+/// Parse the date at the start of `v` (already trimmed and width-normalised).
+fn parse_date(v: &str) -> Option<Parsed<'_>> {
+    let lead = digits(v);
+    if lead >= 8 && !v[4..].starts_with(['-', '/', '.', '年']) {
+        let date = ymd(&v[0..4], &v[4..6], &v[6..8])?;
+        let rest = &v[8..];
+        // Compact forms: the time follows directly (HL7/DICOM style) or after a separator.
+        return valid_time(rest, true).then_some(Parsed { date, style: Style::Compact, rest });
+    }
+    if lead != 4 {
+        return None;
+    }
+    let sep = v[4..].chars().next()?;
+    if sep == '年' {
+        let after_year = &v[4 + '年'.len_utf8()..];
+        let m = digits(after_year);
+        let after_month = after_year[m..].strip_prefix('月')?;
+        let d = digits(after_month);
+        let rest = after_month[d..].strip_prefix('日')?;
+        if !(1..=2).contains(&m) || !(1..=2).contains(&d) {
+            return None;
+        }
+        let date = ymd(&v[0..4], &after_year[..m], &after_month[..d])?;
+        let style = Style::Kanji { pad_month: m == 2, pad_day: d == 2 };
+        return valid_time(rest, false).then_some(Parsed { date, style, rest });
+    }
+    if !matches!(sep, '-' | '/' | '.') {
+        return None;
+    }
+    let after_year = &v[5..];
+    let m = digits(after_year);
+    let after_month = after_year[m..].strip_prefix(sep)?;
+    let d = digits(after_month);
+    if !(1..=2).contains(&m) || !(1..=2).contains(&d) {
+        return None;
+    }
+    let rest = &after_month[d..];
+    let date = ymd(&v[0..4], &after_year[..m], &after_month[..d])?;
+    let style = Style::Separated { sep, pad_month: m == 2, pad_day: d == 2 };
+    valid_time(rest, false).then_some(Parsed { date, style, rest })
+}
+
+fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
+/// Whether `rest` (what follows a date) is empty or a time of day with an optional fraction and
+/// zone: ` 09:30`, `T09:30:15.123+09:00`, ` 9:30`, `Z`; `compact` also allows HL7-style
+/// `0930`, `093015.123+0900` right after an eight-digit date. Anything else (text after a date)
+/// makes the value "not a date", so nothing unexpected rides along in a date column.
+fn valid_time(rest: &str, compact: bool) -> bool {
+    if rest.is_empty() {
+        return true;
+    }
+    let b = rest.as_bytes();
+    if compact && b[0].is_ascii_digit() {
+        let n = digits(rest);
+        if !matches!(n, 2 | 4 | 6) {
+            return false;
+        }
+        let mut tail = &rest[n..];
+        if let Some(f) = tail.strip_prefix('.') {
+            let k = digits(f);
+            if k == 0 {
+                return false;
+            }
+            tail = &f[k..];
+        }
+        return valid_zone(tail, false);
+    }
+    let Some(t) = rest.strip_prefix([' ', 'T']) else { return false };
+    let t = t.trim_start_matches(' ');
+    let h = digits(t);
+    if !(1..=2).contains(&h) {
+        return false;
+    }
+    let mut tail = &t[h..];
+    let mut parts = 0;
+    while let Some(x) = tail.strip_prefix(':') {
+        let k = digits(x);
+        if k != 2 || parts == 2 {
+            return false;
+        }
+        parts += 1;
+        tail = &x[k..];
+    }
+    if parts == 0 {
+        return false;
+    }
+    if let Some(f) = tail.strip_prefix('.') {
+        let k = digits(f);
+        if k == 0 {
+            return false;
+        }
+        tail = &f[k..];
+    }
+    valid_zone(tail.trim_start_matches(' '), true)
+}
+
+fn valid_zone(z: &str, colon: bool) -> bool {
+    if z.is_empty() || z == "Z" {
+        return true;
+    }
+    let Some(off) = z.strip_prefix(['+', '-']) else { return false };
+    let b = off.as_bytes();
+    match b.len() {
+        4 => b.iter().all(u8::is_ascii_digit),
+        5 => colon && b[2] == b':' && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
+fn format_date(date: NaiveDate, style: Style) -> String {
+    let (y, m, d) = (date.year(), date.month(), date.day());
+    match style {
+        Style::Compact => format!("{y:04}{m:02}{d:02}"),
+        Style::Separated { sep, pad_month, pad_day } => {
+            format!("{y:04}{sep}{}{sep}{}", pad(m, pad_month), pad(d, pad_day))
+        }
+        Style::Kanji { pad_month, pad_day } => format!("{y:04}年{}月{}日", pad(m, pad_month), pad(d, pad_day)),
+    }
+}
+
+fn pad(n: u32, padded: bool) -> String {
+    if padded { format!("{n:02}") } else { n.to_string() }
+}
+
+/// Trim and width-normalise a value (full-width digits and separators, common in Japanese
+/// exports, become ASCII: `２０２４／０２／０１` → `2024/02/01`).
+pub fn normalize(value: &str) -> String {
+    let v = value.trim();
+    if v.is_ascii() {
+        return v.to_string(); // NFKC leaves ASCII as it is
+    }
+    v.nfkc().collect::<String>().trim().to_string()
+}
+
+/// Parse a date or date-time in a common spelling and return the date: `2024-02-01`,
+/// `2024/2/1`, `2024.02.01`, `20240201`, `2024年2月1日`, each optionally followed by a time
+/// (` 09:30`, `T09:30:15.123+09:00`, HL7-style `202402010930`). `None` if it is not one.
+pub fn parse(value: &str) -> Option<NaiveDate> {
+    parse_date(&normalize(value)).map(|p| p.date)
+}
+
+/// Shift a date or date-time (any form [`parse`] reads) by `days`, keeping its spelling and its
+/// time part. `None` if it is not a date or the result leaves years 1–9999.
+///
+/// ```
+/// use kamei::clinical::values::shift;
+/// assert_eq!(shift("2024/03/01 09:30", -1).as_deref(), Some("2024/02/29 09:30"));
+/// assert_eq!(shift("2024年3月1日", -1).as_deref(), Some("2024年2月29日"));
+/// ```
+pub fn shift(value: &str, days: i64) -> Option<String> {
+    let v = normalize(value);
+    let p = parse_date(&v)?;
+    let shifted = dates::shift(p.date, days)?;
+    Some(format!("{}{}", format_date(shifted, p.style), p.rest))
+}
+
+/// How much of a birth date is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BirthPrecision {
+    /// The year only (`1985`).
+    Year,
+    /// Year and month (`1985-03`, `1985/03`, `198503`, `1985年3月`), the form Japanese hospitals'
+    /// anonymization notices use.
+    #[default]
+    YearMonth,
+}
+
+/// Generalise a birth date to its year or year-month, in the spelling of the input. `None` if
+/// the value is not a date.
+pub fn generalize_birth_date(value: &str, precision: BirthPrecision) -> Option<String> {
+    let v = normalize(value);
+    let p = parse_date(&v)?;
+    let (y, m) = (p.date.year(), p.date.month());
+    Some(match (precision, p.style) {
+        (BirthPrecision::Year, _) => format!("{y:04}"),
+        (BirthPrecision::YearMonth, Style::Compact) => format!("{y:04}{m:02}"),
+        (BirthPrecision::YearMonth, Style::Separated { sep, pad_month, .. }) => {
+            format!("{y:04}{sep}{}", pad(m, pad_month))
+        }
+        (BirthPrecision::YearMonth, Style::Kanji { pad_month, .. }) => format!("{y:04}年{}月", pad(m, pad_month)),
+    })
+}
+
+/// The oldest age kept as is; older ages are grouped (HIPAA Safe Harbor and OHDSI practice).
+pub const MAX_EXACT_AGE: u32 = 89;
+
+/// The label of the top age group.
+pub const TOP_AGE_GROUP: &str = "90+";
+
+/// Group an age in years: ages over [`MAX_EXACT_AGE`] become [`TOP_AGE_GROUP`]; with `band`
+/// above 1, younger ages become `lo-hi` bands (`band = 5`: `50-54`). Accepts `54`, `54歳`,
+/// `54Y`, `054Y` (DICOM AS), `54.5`; ages given in months, weeks or days (`6M`, `3W`, `10D`,
+/// `6ヶ月`) are under one year and become `0` (or the first band). `None` if it is not an age.
+pub fn age_group(value: &str, band: u32) -> Option<String> {
+    let v = normalize(value);
+    let n = digits(&v);
+    if n == 0 || n > 3 {
+        return None;
+    }
+    let number: u32 = v[..n].parse().ok()?;
+    let mut unit = &v[n..];
+    if let Some(f) = unit.strip_prefix('.') {
+        let k = digits(f);
+        if k == 0 {
+            return None;
+        }
+        unit = &f[k..];
+    }
+    let years = match unit.trim() {
+        "" | "Y" | "y" | "歳" | "才" => number,
+        "M" | "m" | "W" | "w" | "D" | "d" | "ヶ月" | "か月" | "カ月" | "ヵ月" | "週" | "日" => 0,
+        _ => return None,
+    };
+    if years > MAX_EXACT_AGE {
+        return Some(TOP_AGE_GROUP.to_string());
+    }
+    if band <= 1 {
+        return Some(years.to_string());
+    }
+    let lo = years / band * band;
+    let hi = (lo + band - 1).min(MAX_EXACT_AGE);
+    Some(format!("{lo}-{hi}"))
+}
+
+/// The first three digits of a Japanese postal code (`422-8033`, `4228033`, `〒422-8033`,
+/// full-width digits), which name a wide area rather than a street. `None` if the value is not
+/// a 7-digit code (or already a 3-digit prefix, which is returned as is).
+pub fn postal_prefix(value: &str) -> Option<String> {
+    let v = normalize(value);
+    let v = v.trim_start_matches('〒').trim();
+    let compact: String = v.chars().filter(|&c| c != '-' && c != ' ').collect();
+    let ok_shape = compact.len() == 7 || compact.len() == 3;
+    let hyphen_ok = !v.contains('-') || (v.len() == 8 && v.as_bytes()[3] == b'-');
+    if !ok_shape || !hyphen_ok || !compact.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(compact[..3].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_date_forms_shift_and_keep_their_spelling() {
+        let cases = [
+            ("2024-03-01", "2024-02-29"),
+            ("2024/03/01", "2024/02/29"),
+            ("2024.03.01", "2024.02.29"),
+            ("20240301", "20240229"),
+            ("2024/3/1", "2024/2/29"),
+            ("2024-3-01", "2024-2-29"),
+            ("2024年3月1日", "2024年2月29日"),
+            ("2024年03月01日", "2024年02月29日"),
+            ("2024-03-01 09:30", "2024-02-29 09:30"),
+            ("2024-03-01T09:30:15", "2024-02-29T09:30:15"),
+            ("2024-03-01T09:30:15.123+09:00", "2024-02-29T09:30:15.123+09:00"),
+            ("2024/03/01 9:30", "2024/02/29 9:30"),
+            ("2024-03-01 09:30:00Z", "2024-02-29 09:30:00Z"),
+            ("202403010930", "202402290930"),
+            ("20240301093015.123+0900", "20240229093015.123+0900"),
+            ("20240301 09:30", "20240229 09:30"),
+            ("２０２４／０３／０１", "2024/02/29"),
+            (" 2024-03-01 ", "2024-02-29"),
+            ("2024年3月1日 10:00", "2024年2月29日 10:00"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(shift(input, -1).as_deref(), Some(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_date_is_refused() {
+        for v in [
+            "",
+            "unknown",
+            "2024",
+            "202403",
+            "2024-13-01",
+            "2024-02-30",
+            "2024/02/01 ward 3",
+            "2024-02-01x",
+            "01/02/2024",
+            "2024-02-01 25",
+            "2024-02-01 09:30:15:16",
+            "2024-0201",
+            "20240301 abc",
+            "202403010",
+            "2024年3月",
+        ] {
+            assert_eq!(shift(v, -1), None, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn shift_keeps_intervals_across_forms() {
+        let a = parse(&shift("2024-01-10", -100).unwrap()).unwrap();
+        let b = parse(&shift("2024/3/1 10:00", -100).unwrap()).unwrap();
+        assert_eq!((b - a).num_days(), 51);
+    }
+
+    #[test]
+    fn birth_dates_generalise_in_their_own_spelling() {
+        use BirthPrecision::*;
+        let cases = [
+            ("1985-03-15", YearMonth, "1985-03"),
+            ("1985/3/15", YearMonth, "1985/3"),
+            ("19850315", YearMonth, "198503"),
+            ("1985年3月15日", YearMonth, "1985年3月"),
+            ("1985-03-15", Year, "1985"),
+            ("19850315", Year, "1985"),
+        ];
+        for (v, p, want) in cases {
+            assert_eq!(generalize_birth_date(v, p).as_deref(), Some(want), "{v}");
+        }
+        assert_eq!(generalize_birth_date("March 1985", Year), None);
+    }
+
+    #[test]
+    fn ages_over_89_are_grouped_and_bands_work() {
+        let cases = [
+            ("54", 1, Some("54")),
+            ("54歳", 1, Some("54")),
+            ("054Y", 1, Some("54")),
+            ("54.5", 1, Some("54")),
+            ("89", 1, Some("89")),
+            ("90", 1, Some("90+")),
+            ("104", 1, Some("90+")),
+            ("６ヶ月", 1, Some("0")),
+            ("3W", 1, Some("0")),
+            ("54", 5, Some("50-54")),
+            ("87", 5, Some("85-89")),
+            ("92", 5, Some("90+")),
+            ("0", 10, Some("0-9")),
+            ("", 1, None),
+            ("about 50", 1, None),
+            ("1000", 1, None),
+            ("54 years", 1, None),
+        ];
+        for (v, band, want) in cases {
+            assert_eq!(age_group(v, band).as_deref(), want, "{v} band {band}");
+        }
+    }
+
+    #[test]
+    fn postal_codes_keep_three_digits() {
+        let cases = [
+            ("422-8033", Some("422")),
+            ("4228033", Some("422")),
+            ("〒422-8033", Some("422")),
+            ("４２２－８０３３", Some("422")),
+            ("422", Some("422")),
+            ("42-28033", None),
+            ("422-803", None),
+            ("ABC-DEFG", None),
+            ("", None),
+        ];
+        for (v, want) in cases {
+            assert_eq!(postal_prefix(v).as_deref(), want, "{v}");
+        }
+    }
+}

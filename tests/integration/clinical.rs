@@ -1,0 +1,600 @@
+//! `kamei clinical csv`, `kamei clinical ss-mix2` and `kamei link` on the synthetic fixtures in
+//! testdata/clinical/ (fictional people, written by make_fixtures.py) and a DICOM set built
+//! here: one key, the same pseudonym and date shift in all three, no identifier left anywhere.
+
+use crate::util::*;
+use dicom_dictionary_std::tags;
+use kamei::clinical::hl7::Message;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const P1: &str = "1234567890";
+const P2: &str = "2345678901";
+const CSV_ONLY: &str = "3456789012";
+const IMAGES_ONLY: &str = "9999000001";
+/// The Study Instance UID that the fixture's OMG-11 IPC-3 names.
+const P1_STUDY: &str = "1.2.826.0.1.3680043.8.498.4201";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/clinical")
+}
+
+fn fx(name: &str) -> String {
+    fixtures().join(name).to_string_lossy().into_owned()
+}
+
+/// Images for P1, P2 and a patient with no clinical data; deid with the key and options.
+fn images(wd: &Workdir, key: &Path, options: &[&str]) -> Run {
+    for (i, (id, study)) in
+        [(P1, P1_STUDY), (P2, "1.2.826.0.1.3680043.8.498.4202"), (IMAGES_ONLY, "1.2.826.0.1.3680043.8.498.4203")]
+            .iter()
+            .enumerate()
+    {
+        Fixture::ct(id, study, &format!("{study}.1"), &format!("{study}.1.{i}"))
+            .write(&wd.path(&format!("dicom/{i}.dcm")));
+    }
+    let mut args = vec!["deid", "dicom", "-o", "images", "--key", key.to_str().unwrap(), "-q"];
+    for o in options {
+        args.extend(["--option", o]);
+    }
+    wd.kamei(args)
+}
+
+fn csv_run(wd: &Workdir, key: &Path, options: &[&str], out: &str) -> Run {
+    let (labs, sjis, columns) = (fx("labs.csv"), fx("labs_sjis.csv"), fx("columns.example.toml"));
+    let link = wd.path(&format!("{out}.linkage.csv"));
+    let mut args = vec![
+        "clinical",
+        "csv",
+        &labs,
+        &sjis,
+        "-o",
+        out,
+        "--key",
+        key.to_str().unwrap(),
+        "--columns",
+        &columns,
+        "--linkage",
+        link.to_str().unwrap(),
+    ];
+    for o in options {
+        args.extend(["--option", o]);
+    }
+    wd.kamei(args)
+}
+
+fn ssmix2_run(wd: &Workdir, key: &Path, options: &[&str], out: &str) -> Run {
+    let root = fx("ss-mix2");
+    let link = wd.path(&format!("{out}.linkage.csv"));
+    let mut args = vec![
+        "clinical",
+        "ss-mix2",
+        &root,
+        "-o",
+        out,
+        "--key",
+        key.to_str().unwrap(),
+        "--linkage",
+        link.to_str().unwrap(),
+    ];
+    for o in options {
+        args.extend(["--option", o]);
+    }
+    wd.kamei(args)
+}
+
+/// Rows of a UTF-8 CSV output, header first.
+fn rows(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new().has_headers(false).from_path(path).unwrap();
+    r.records().map(|rec| rec.unwrap().iter().map(str::to_string).collect()).collect()
+}
+
+fn column<'a>(rows: &'a [Vec<String>], name: &str) -> Vec<&'a str> {
+    let i = rows[0].iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    rows[1..].iter().map(|r| r[i].as_str()).collect()
+}
+
+/// Image pseudonym of each original ID (hierarchy layout: OUT/<pseudonym>/...), and its
+/// StudyDate and StudyInstanceUID.
+fn image_patients(wd: &Workdir) -> BTreeMap<String, (String, Option<String>, String)> {
+    let mut out = BTreeMap::new();
+    for path in wd.dicom_outputs("images") {
+        let obj = open(&path);
+        let id = text(&obj, tags::PATIENT_ID).unwrap();
+        let date = text(&obj, tags::STUDY_DATE).filter(|d| !d.is_empty());
+        let study = text(&obj, tags::STUDY_INSTANCE_UID).unwrap();
+        out.insert(id.clone(), (id, date, study));
+    }
+    out
+}
+
+fn days(a: &str, b: &str) -> i64 {
+    let p = |s: &str| kamei::clinical::values::parse(s).unwrap_or_else(|| panic!("{s} is not a date"));
+    (p(b) - p(a)).num_days()
+}
+
+/// Output SS-MIX2 files: relative path → bytes.
+fn tree(wd: &Workdir, out: &str) -> BTreeMap<String, Vec<u8>> {
+    wd.files(out)
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().starts_with("kamei-"))
+        .map(|p| (p.to_string_lossy().into_owned(), std::fs::read(wd.path(out).join(&p)).unwrap()))
+        .collect()
+}
+
+fn segment<'a>(m: &'a Message, name: &str) -> &'a kamei::clinical::hl7::Segment {
+    m.segments.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no {name}"))
+}
+
+#[test]
+fn same_pseudonym_and_date_shift_in_images_csv_and_ssmix2() {
+    let wd = Workdir::new("same_pseudonym_and_date_shift_in_images_csv_and_ssmix2");
+    let k = key(&wd, "k.key", 7);
+    images(&wd, &k, &["retain-long-modified-dates"]).assert_code(0);
+    csv_run(&wd, &k, &["retain-long-modified-dates"], "csv").assert_code(1); // one ragged row
+    ssmix2_run(&wd, &k, &["retain-long-modified-dates", "keep-invalid"], "ss").assert_code(1); // one bad message
+
+    let pseudo = |id: &str| {
+        kamei::pseudo::Pseudonymizer::new(
+            &kamei::pseudo::PseudonymKey::from_bytes([7; 32]),
+            kamei::profile::DateShiftPolicy::default(),
+        )
+        .patient_pseudonym(kamei::pseudo::Patient::Id(id))
+    };
+    let imgs = image_patients(&wd);
+    assert_eq!(imgs.len(), 3);
+    let (p1, p2) = (pseudo(P1), pseudo(P2));
+    assert!(imgs.contains_key(&p1) && imgs.contains_key(&p2), "{imgs:?}");
+
+    // CSV: the patient-id column holds the image pseudonyms.
+    let labs = rows(&wd.path("csv/labs.csv"));
+    let ids = column(&labs, "patient_id");
+    assert_eq!(ids, [p1.as_str(), &p1, &p2, &pseudo(CSV_ONLY)]);
+    let sjis = rows(&wd.path("csv/labs_sjis.csv"));
+    assert_eq!(column(&sjis, "患者ID"), [p1.as_str(), &p2]);
+
+    // SS-MIX2: folders, file names and PID-3 hold the same pseudonym.
+    let ss = tree(&wd, "ss");
+    assert!(
+        ss.keys().all(|p| p.starts_with(&format!("{}/{}/{p1}/", &p1[..3], &p1[3..6]))
+            || p.starts_with(&format!("{}/{}/{p2}/", &p2[..3], &p2[3..6]))),
+        "{:?}",
+        ss.keys()
+    );
+    for (path, bytes) in &ss {
+        let name = path.rsplit('/').next().unwrap();
+        let m = Message::parse(bytes).unwrap();
+        let pid3 = String::from_utf8_lossy(segment(&m, "PID").field(3)).into_owned();
+        assert!(name.starts_with(&pid3[..20]), "{path}: PID-3 {pid3}");
+        assert!(pid3 == format!("{}^^^^PI", &name[..20]), "{pid3}");
+    }
+
+    // One date shift per patient everywhere: images (StudyDate 20240201), CSV (visit_date
+    // 2024-02-01), SS-MIX2 (folder 20240402, file-name timestamps, PV1-44).
+    let image_shift = days("20240201", imgs[&p1].1.as_deref().unwrap());
+    assert!(image_shift < 0);
+    assert_eq!(days("2024-02-01", column(&labs, "visit_date")[0]), image_shift);
+    assert_eq!(days("2024/02/01", column(&sjis, "受診日")[0]), image_shift);
+    assert_eq!(days("2024-02-01", &column(&labs, "collected_at")[0][..10]), image_shift);
+    let adt12 = ss.keys().find(|p| p.contains("/ADT-12/") && p.contains(&p1)).unwrap();
+    let parts: Vec<&str> = adt12.split('/').collect();
+    assert_eq!(days("20240402", parts[3]), image_shift, "date folder");
+    let fields: Vec<&str> = parts[5].split('_').collect();
+    assert_eq!(fields[1], parts[3], "file-name date = folder date");
+    assert_eq!(days("20240402", &fields[4][..8]), image_shift, "file-name timestamp");
+    assert_eq!(&fields[4][8..], "090000000", "the time of day is kept");
+    let m = Message::parse(&ss[adt12]).unwrap();
+    let pv1_44 = String::from_utf8_lossy(segment(&m, "PV1").field(44)).into_owned();
+    assert_eq!(days("20240402", &pv1_44[..8]), image_shift, "PV1-44");
+    // P2's shift is its own, and the same in images and CSV.
+    let shift2 = days("20240201", imgs[&p2].1.as_deref().unwrap());
+    assert_eq!(days("2024-04-10", column(&labs, "visit_date")[2]), shift2);
+
+    // The order number maps to one token in both files that carry it, in name and message.
+    let tokens: Vec<&str> = ss
+        .keys()
+        .filter(|p| p.contains("/OMG-01/") || p.contains("/OMG-11/"))
+        .map(|p| p.rsplit('/').next().unwrap().split('_').nth(3).unwrap())
+        .collect();
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(tokens[0], tokens[1]);
+    assert_ne!(tokens[0], "000000000012347");
+    let omg11 = ss.iter().find(|(p, _)| p.contains("/OMG-11/")).unwrap().1;
+    let m = Message::parse(omg11).unwrap();
+    assert!(segment(&m, "ORC").field(2).starts_with(tokens[0].as_bytes()));
+    // IPC-3 is the Study Instance UID kamei deid wrote for the same study.
+    assert_eq!(String::from_utf8_lossy(segment(&m, "IPC").field(3)), imgs[&p1].2);
+
+    // The link report sees the same patients.
+    let report = wd.kamei(["link", "report", "--images", "images", "--clinical", "csv", "ss"]);
+    report.assert_code(0);
+    let out = report.stdout();
+    assert!(out.contains("csv\tcsv\t1\t1\t2\n"), "{out}");
+    assert!(out.contains("ss\tss-mix2\t1\t0\t2\n"), "{out}");
+    let overlap = out.lines().find(|l| l.starts_with(&format!("csv\t{p1}\tboth"))).unwrap();
+    assert!(overlap.ends_with("\t1"), "images on one day inside the clinical range: {overlap}");
+}
+
+/// Needles in the three encodings kamei reads: UTF-8, ISO-2022-JP (SS-MIX2), Shift_JIS (CSV).
+fn encodings(needle: &str) -> Vec<Vec<u8>> {
+    let jis = kamei::charset::CharacterSet::from_value(b"\\ISO 2022 IR 87").unwrap();
+    let mut v = vec![needle.as_bytes().to_vec()];
+    let j = jis.encode(needle, dicom_core::VR::LT);
+    if j.exact && j.bytes != needle.as_bytes() {
+        // Inside a longer run the text follows ESC $ B directly and has no ESC ( B after it.
+        v.push(
+            j.bytes.strip_prefix(b"\x1b$B").unwrap_or(&j.bytes).strip_suffix(b"\x1b(B").unwrap_or(&j.bytes).to_vec(),
+        );
+    }
+    let (s, _, unmappable) = encoding_rs::SHIFT_JIS.encode(needle);
+    if !unmappable && s.as_ref() != needle.as_bytes() {
+        v.push(s.into_owned());
+    }
+    v
+}
+
+/// Every identifier of the fixtures (names in each script, IDs, birth dates, phones, postal
+/// codes, addresses, employer, insurer, order numbers, staff, private notes).
+const IDENTIFIERS: &[&str] = &[
+    P1,
+    P2,
+    CSV_ONLY,
+    "架空",
+    "花子",
+    "カクウ",
+    "ハナコ",
+    "太郎",
+    "タロウ",
+    "虚構",
+    "次郎",
+    "キョコウ",
+    "ジロウ",
+    "ｷｮｺｳ",
+    "見本",
+    "三子",
+    "検証",
+    "一郎",
+    "ケンショウ",
+    "イチロウ",
+    "試験",
+    "19850315",
+    "1985-03-15",
+    "1985/03/15",
+    "1985年3月15日",
+    "19400220",
+    "1940-02-20",
+    "2001-12-01",
+    "03-0000-0000",
+    "03-0000-0001",
+    "03-0000-0002",
+    "03-0000-0003",
+    "999-9999",
+    "999-9998",
+    "999-9997",
+    "東京都",
+    "06999999",
+    "試験健康保険組合",
+    "試験商事株式会社",
+    "000000000012345",
+    "000000000012346",
+    "000000000012347",
+    "000000000022222",
+    "000000000067890",
+    "20240401000001",
+    "RX0000000777",
+    "SP0000000999",
+    "V000000000042",
+    "ACC0000000123",
+    "TESTHOSP",
+    "TESTUSR",
+    "CANARY",
+];
+
+fn assert_absent(wd: &Workdir, dirs: &[&str], stderr: &str, needles: &[&str]) {
+    for needle in needles {
+        for bytes in encodings(needle) {
+            for dir in dirs {
+                assert_eq!(wd.tree_contains(dir, &bytes), None, "{needle:?} ({bytes:02x?}) survives in {dir}");
+            }
+            let (text, _, _) = encoding_rs::UTF_8.decode(&bytes);
+            assert!(!stderr.contains(text.as_ref()), "{needle:?} is in a message: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn no_identifier_of_the_fixtures_survives() {
+    let wd = Workdir::new("no_identifier_of_the_fixtures_survives");
+    let k = key(&wd, "k.key", 7);
+    // The most permissive settings: dates shifted, free text cleaned, invalid files kept.
+    let r1 = images(&wd, &k, &["retain-long-modified-dates"]);
+    let r2 = csv_run(&wd, &k, &["retain-long-modified-dates"], "csv");
+    let r3 = ssmix2_run(&wd, &k, &["retain-long-modified-dates", "clean-free-text", "keep-invalid"], "ss");
+    let stderr = format!("{}{}{}", r1.stderr(), r2.stderr(), r3.stderr());
+    // The needles are found where they should be (the search works in each encoding).
+    for (needle, file) in [
+        ("架空", "ss-mix2/123/456/1234567890/-/ADT-00"),
+        ("03-0000-0000", "ss-mix2/123/456/1234567890/-/ADT-00"),
+        ("虚構", "labs_sjis.csv"),
+        ("ｷｮｺｳ", "labs_sjis.csv"),
+    ] {
+        let path = fixtures().join(file);
+        let bytes = if path.is_dir() {
+            std::fs::read(std::fs::read_dir(&path).unwrap().next().unwrap().unwrap().path()).unwrap()
+        } else {
+            std::fs::read(&path).unwrap()
+        };
+        assert!(encodings(needle).iter().any(|n| bytes.windows(n.len()).any(|w| w == n)), "{needle} in {file}");
+    }
+    assert_absent(&wd, &["images", "csv", "ss"], &stderr, IDENTIFIERS);
+    // Without the date option no date of the fixtures is left (dates are removed, folders are
+    // "-", file-name timestamps are sequence numbers).
+    let r4 = csv_run(&wd, &k, &[], "csv-nodates");
+    let r5 = ssmix2_run(&wd, &k, &["clean-free-text"], "ss-nodates");
+    let stderr = format!("{}{}", r4.stderr(), r5.stderr());
+    assert_absent(&wd, &["csv-nodates", "ss-nodates"], &stderr, IDENTIFIERS);
+    let dates = [
+        "20240401",
+        "20240402",
+        "20240405",
+        "20240410",
+        "20240415",
+        "20200110",
+        "2024-02-01",
+        "2024-04",
+        "2024/02/01",
+        "2024/4/2",
+        "2024-05-01",
+    ];
+    assert_absent(&wd, &["csv-nodates", "ss-nodates"], &stderr, &dates);
+    for (path, _) in tree(&wd, "ss-nodates") {
+        let parts: Vec<&str> = path.split('/').collect();
+        assert_eq!(parts[3], "-", "{path}");
+        assert!(parts[5].split('_').nth(4).unwrap().starts_with("0000000000000000"), "{path}");
+    }
+    let labs = rows(&wd.path("csv-nodates/labs.csv"));
+    assert!(!labs[0].iter().any(|h| h == "visit_date" || h == "collected_at"), "{:?}", labs[0]);
+}
+
+#[test]
+fn malformed_rows_and_messages_are_reported_and_the_run_goes_on() {
+    let wd = Workdir::new("malformed_rows_and_messages_are_reported_and_the_run_goes_on");
+    let k = key(&wd, "k.key", 7);
+    let run = csv_run(&wd, &k, &[], "csv");
+    run.assert_code(1);
+    let err = run.stderr();
+    assert!(err.contains("labs.csv: line 6: row dropped: 9 fields, the header has 16"), "{err}");
+    assert!(err.contains("1 dropped as malformed"), "{err}");
+    assert_eq!(rows(&wd.path("csv/labs.csv")).len(), 5, "header + 4 rows (one with an embedded newline)");
+    let audit = wd.audit("csv");
+    assert_eq!(audit.len(), 2);
+    let labs = audit.iter().find(|r| r["output"] == "labs.csv").unwrap();
+    assert!(labs["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("line 6")), "{labs}");
+
+    let run = ssmix2_run(&wd, &k, &[], "ss");
+    run.assert_code(1);
+    let err = run.stderr();
+    assert!(err.contains("not copied: the message does not parse: not an HL7 v2 message"), "{err}");
+    assert!(err.contains("1 skipped (condition flag 0), 1 failed"), "{err}");
+    let files = tree(&wd, "ss");
+    assert_eq!(files.len(), 9, "{:?}", files.keys());
+    assert!(!files.keys().any(|p| p.contains("/ADT-12/") && p.contains(&kamei_pseudonym(P2))));
+    assert!(!files.keys().any(|p| p.ends_with("_0")), "flag 0 files are dropped by default");
+    let audit = wd.audit("ss");
+    assert_eq!(audit.len(), 11);
+    assert_eq!(audit.iter().filter(|r| r["outcome"] == "failed").count(), 1);
+    assert_eq!(audit.iter().filter(|r| r["outcome"] == "skipped").count(), 1);
+    // A re-run finds everything in place.
+    let again = ssmix2_run(&wd, &k, &[], "ss");
+    assert!(again.stderr().contains("0 written, 9 already present"), "{}", again.stderr());
+    // Another key into the same output is refused.
+    let other = key(&wd, "other.key", 8);
+    ssmix2_run(&wd, &other, &[], "ss").assert_code(2);
+}
+
+fn kamei_pseudonym(id: &str) -> String {
+    kamei::pseudo::Pseudonymizer::new(
+        &kamei::pseudo::PseudonymKey::from_bytes([7; 32]),
+        kamei::profile::DateShiftPolicy::default(),
+    )
+    .patient_pseudonym(kamei::pseudo::Patient::Id(id))
+}
+
+#[test]
+fn ssmix2_messages_keep_clinical_content_and_lose_identifiers() {
+    let wd = Workdir::new("ssmix2_messages_keep_clinical_content_and_lose_identifiers");
+    let k = key(&wd, "k.key", 7);
+    ssmix2_run(&wd, &k, &["clean-free-text"], "ss").assert_code(1);
+    let files = tree(&wd, "ss");
+    let get = |t: &str| {
+        let (_, b) = files.iter().find(|(p, _)| p.contains(t) && p.contains(&kamei_pseudonym(P1))).unwrap();
+        Message::parse(b).unwrap()
+    };
+    let adt = get("/ADT-00/");
+    let pid = segment(&adt, "PID");
+    for n in [5, 11, 13, 14] {
+        let f = pid.field(n);
+        assert!(!f.contains(&0x1b), "PID-{n} keeps text: {:?}", String::from_utf8_lossy(f));
+    }
+    assert_eq!(pid.field(7), b"198503", "birth date generalised to year-month");
+    assert_eq!(pid.field(8), b"F");
+    assert_eq!(pid.field(11), b"^^^^999^JPN^H", "postal prefix, country and type only");
+    assert!(segment(&adt, "NK1").field(2).is_empty() && segment(&adt, "NK1").field(13).is_empty());
+    let in1 = segment(&adt, "IN1");
+    assert!(in1.field(3).is_empty() && in1.field(4).is_empty() && in1.field(10).is_empty());
+    assert_eq!(adt.decode(&adt.delimiters.parse_field(segment(&adt, "OBX").field(3))[0][1][0]).text, "身長");
+    assert_eq!(segment(&adt, "OBX").field(5), b"158.0");
+    let lab = get("/OML-11/");
+    let obx: Vec<_> = lab.segments.iter().filter(|s| s.name == "OBX").collect();
+    assert_eq!(obx[0].field(5), b"6.1");
+    assert_eq!(lab.decode(obx[1].field(5)).text, "陰性", "ST results are kept (cleaned)");
+    assert_eq!(lab.decode(obx[2].field(5)).text, "***様 溶血あり 再検 連絡先 ***");
+    assert!(segment(&lab, "OBR").field(16).is_empty(), "ordering provider removed");
+    let omg = get("/OMG-01/");
+    assert!(!omg.segments.iter().any(|s| s.name == "ZE1"), "unlisted Z-segments are removed");
+    assert_eq!(omg.decode(segment(&omg, "OBR").field(13)).text, "***様 ***生 咳嗽");
+    // Without clean-free-text the text goes.
+    ssmix2_run(&wd, &k, &[], "ss2").assert_code(1);
+    let files = tree(&wd, "ss2");
+    let (_, b) = files.iter().find(|(p, _)| p.contains("/OML-11/") && p.contains(&kamei_pseudonym(P1))).unwrap();
+    let lab = Message::parse(b).unwrap();
+    let obx: Vec<_> = lab.segments.iter().filter(|s| s.name == "OBX").collect();
+    assert_eq!(obx[0].field(5), b"6.1", "numbers are kept");
+    assert!(obx[1].field(5).is_empty() && obx[2].field(5).is_empty(), "text values are removed");
+    assert!(!lab.segments.iter().any(|s| s.name == "NTE" && !s.field(3).is_empty()));
+}
+
+#[test]
+fn shift_jis_input_round_trips_its_japanese_text() {
+    let wd = Workdir::new("shift_jis_input_round_trips_its_japanese_text");
+    let k = key(&wd, "k.key", 7);
+    csv_run(&wd, &k, &["retain-long-modified-dates"], "csv").assert_code(1);
+    let out = std::fs::read(wd.path("csv/labs_sjis.csv")).unwrap();
+    let text = std::str::from_utf8(&out).expect("output is UTF-8");
+    let rows = rows(&wd.path("csv/labs_sjis.csv"));
+    assert_eq!(rows[0], ["患者ID", "生年月日", "性別", "郵便番号", "受診日", "検査名", "結果", "コメント"]);
+    assert_eq!(column(&rows, "検査名"), ["ＨｂＡ１ｃ", "ＨｂＡ１ｃ"]);
+    assert_eq!(column(&rows, "生年月日"), ["1985/03", "1940/02"]);
+    assert_eq!(column(&rows, "郵便番号"), ["999", "999"]);
+    assert_eq!(column(&rows, "コメント"), ["1髙橋医師確認 ***様", "特記なし"]);
+    // Kept text is the text of the input (CP932 decoding; 髙 is a CP932-only character written
+    // as 0xEEE0 by this fixture's encoder, 0xFBFC by others: both read as U+9AD9).
+    let input = std::fs::read(fixtures().join("labs_sjis.csv")).unwrap();
+    let (decoded, _, bad) = encoding_rs::SHIFT_JIS.decode(&input);
+    assert!(!bad);
+    for kept in ["患者ID", "ＨｂＡ１ｃ", "特記なし", "コメント", "髙橋医師確認"] {
+        assert!(decoded.contains(kept), "{kept} in the input");
+        assert!(text.contains(kept), "{kept} in the output");
+    }
+    // Text that was not changed goes back to the same Shift_JIS bytes.
+    for kept in ["ＨｂＡ１ｃ", "特記なし"] {
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(kept);
+        assert!(input.windows(sjis.len()).any(|w| w == sjis.as_ref()), "{kept}");
+    }
+    // UTF-8 with BOM input: the BOM is not copied.
+    assert!(!std::fs::read(wd.path("csv/labs.csv")).unwrap().starts_with(b"\xEF\xBB\xBF"));
+}
+
+#[test]
+fn columns_file_problems_and_unknown_columns() {
+    let wd = Workdir::new("columns_file_problems_and_unknown_columns");
+    let k = key(&wd, "k.key", 7);
+    std::fs::write(wd.path("bad.toml"), "[columns]\npatient_id = \"patient-id\"\nvalue = \"shred\"\n").unwrap();
+    let labs = fx("labs.csv");
+    let run = wd.kamei(["clinical", "csv", &labs, "-o", "out", "--key", k.to_str().unwrap(), "--columns", "bad.toml"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("bad.toml:3:9: column \"value\": unknown role \"shred\""), "{}", run.stderr());
+    std::fs::write(wd.path("short.toml"), "[columns]\npatient_id = \"patient-id\"\n").unwrap();
+    let run =
+        wd.kamei(["clinical", "csv", &labs, "-o", "out", "--key", k.to_str().unwrap(), "--columns", "short.toml"]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("column 2 \"patient_name\""), "{}", run.stderr());
+    assert!(!wd.path("out/labs.csv").exists(), "nothing leaves by default");
+    // No key: refused before anything is read.
+    let run = wd.kamei(["clinical", "csv", &labs, "-o", "out", "--columns", "short.toml"]);
+    run.assert_code(2);
+    // The linkage table may not go inside the output.
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        &labs,
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--columns",
+        "short.toml",
+        "--linkage",
+        "out/link.csv",
+    ]);
+    run.assert_code(2);
+}
+
+#[test]
+fn k_anonymity_lists_small_groups() {
+    let wd = Workdir::new("k_anonymity_lists_small_groups");
+    let k = key(&wd, "k.key", 7);
+    csv_run(&wd, &k, &[], "csv");
+    let run = wd.kamei(["link", "k-anonymity", "csv/labs.csv"]);
+    run.assert_code(1);
+    let out = run.stdout();
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("birth_date\tage\tsex\tpostal_code\tdepartment\tpatients"));
+    assert_eq!(out.lines().count(), 4, "three groups of one patient each: {out}");
+    assert!(out.contains("1940-02\t90+\tM\t999\t外科\t1\n"), "{out}");
+    let run = wd.kamei(["link", "k-anonymity", "csv/labs.csv", "--quasi", "sex", "--k", "2"]);
+    run.assert_code(1);
+    assert_eq!(run.stdout(), "sex\tpatients\nM\t1\n");
+    wd.kamei(["link", "k-anonymity", "csv/labs.csv", "--quasi", "sex", "--k", "2", "--patient-column", "unit"])
+        .assert_code(1);
+}
+
+/// Peak resident memory (VmHWM) of a child, polled from /proc while it runs, in kB.
+fn peak_kb(mut child: std::process::Child) -> (u64, std::process::ExitStatus) {
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path) {
+            if let Some(line) = s.lines().find(|l| l.starts_with("VmHWM:")) {
+                let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+                peak = peak.max(kb);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (peak, status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn csv_streams_in_flat_memory() {
+    if !Path::new("/proc/self/status").exists() {
+        eprintln!("csv_streams_in_flat_memory: skipped (no /proc)");
+        return;
+    }
+    let wd = Workdir::new("csv_streams_in_flat_memory");
+    let k = key(&wd, "k.key", 7);
+    std::fs::write(
+        wd.path("c.toml"),
+        "[columns]\npatient_id = \"patient-id\"\nvisit_date = \"date\"\nvalue = \"keep\"\nnote = \"keep\"\n",
+    )
+    .unwrap();
+    let write = |name: &str, rows: usize| {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(wd.path(name)).unwrap());
+        writeln!(f, "patient_id,visit_date,value,note").unwrap();
+        for i in 0..rows {
+            writeln!(
+                f,
+                "P{:07},2024-{:02}-{:02},{}.{},\"検査 結果 {i} 異常なし\"",
+                i % 5000,
+                i % 12 + 1,
+                i % 28 + 1,
+                i,
+                i % 10
+            )
+            .unwrap();
+        }
+    };
+    write("small.csv", 20_000);
+    write("big.csv", 400_000);
+    let run = |name: &str| {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_kamei"))
+            .args(["clinical", "csv", name, "-o", &format!("out-{name}"), "--key", k.to_str().unwrap()])
+            .args(["--columns", "c.toml", "--option", "retain-long-modified-dates", "-q"])
+            .current_dir(&wd.root)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let (peak, status) = peak_kb(child);
+        assert!(status.success());
+        peak
+    };
+    let small = run("small.csv");
+    let big = run("big.csv");
+    let big_mb = std::fs::metadata(wd.path("big.csv")).unwrap().len() / 1_000_000;
+    assert!(big_mb >= 15, "{big_mb} MB");
+    // Twenty times the input, and peak memory grows by less than a tenth of the input.
+    assert!(big < small + 8_000, "peak {small} kB for the small file, {big} kB for {big_mb} MB");
+}
