@@ -81,6 +81,9 @@ pub enum Outcome {
     Skipped,
     /// Could not be processed; `reason` says why. Nothing was written for it.
     Failed,
+    /// Left out on purpose: the patient opted out or is not in the cohort, or the study is
+    /// outside the requested window; `reason` says which. Nothing was written for it.
+    Excluded,
 }
 
 /// How many times an action was applied to a tag.
@@ -157,6 +160,11 @@ pub struct RunSettings {
     pub options: Vec<String>,
     /// Output layout.
     pub layout: String,
+    /// Digest of the patient registers and study window (`--exclude-patients`,
+    /// `--include-patients`, `--studies-between`), if any: a release is made with one version of
+    /// them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cohort: Option<String>,
 }
 
 impl RunSettings {
@@ -189,6 +197,7 @@ impl RunSettings {
             ("options", self.options != earlier.options),
             ("layout", self.layout != earlier.layout),
             ("kamei version", self.kamei_version != earlier.kamei_version),
+            ("the patient registers or study window", self.cohort != earlier.cohort),
         ];
         match checks.iter().find(|(_, differs)| *differs) {
             Some((what, _)) => SettingsDifferSnafu { path, what: what.to_string() }.fail(),
@@ -420,6 +429,7 @@ mod tests {
             profile_sha256: "p".into(),
             options: vec![],
             layout: "hierarchy".into(),
+            cohort: None,
         }
     }
 

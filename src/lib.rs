@@ -33,6 +33,7 @@ pub mod apply;
 pub mod audit;
 pub mod charset;
 pub mod clinical;
+pub mod cohort;
 pub mod dataset;
 pub mod dates;
 pub mod dict;

@@ -37,6 +37,8 @@ pub enum Kind {
     Failed,
     /// Input path → why it was skipped.
     Skipped,
+    /// Input path → why it was left out (opt-out, cohort, study window).
+    Excluded,
 }
 
 impl Kind {
@@ -46,6 +48,7 @@ impl Kind {
             Kind::File => "file",
             Kind::Failed => "failed",
             Kind::Skipped => "skipped",
+            Kind::Excluded => "excluded",
         }
     }
 }

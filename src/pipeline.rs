@@ -8,11 +8,12 @@
 
 use crate::apply;
 use crate::audit::{self, ActionCount, AuditRecord, AuditWriter, Outcome, RunSettings};
+use crate::cohort::Cohort;
 use crate::layout::{self, Layout};
 use crate::linkage::{self, Kind, LinkageWriter};
 use crate::plan::{self, BurnedIn, PlanContext};
 use crate::profile::{DeidOption, Profile, RuleSet};
-use crate::pseudo::Pseudonymizer;
+use crate::pseudo::{Patient, Pseudonymizer};
 use crate::read::{self, Opened, ReadOptions, Source};
 use crate::walk::{self, Input, Shard};
 use crate::write::{self, Committed};
@@ -84,6 +85,8 @@ pub struct Job {
     pub linkage: Option<PathBuf>,
     /// How to read inputs.
     pub read: ReadOptions,
+    /// Which patients and studies may be released (opt-outs, cohort, study window).
+    pub cohort: Cohort,
 }
 
 /// How one input ended, for the reporter.
@@ -97,6 +100,8 @@ pub enum Status {
     AlreadyDone,
     /// Not DICOM or a DICOMDIR.
     Skipped,
+    /// Left out: opted out, not in the cohort, or outside the study window.
+    Excluded,
     /// Failed.
     Failed,
 }
@@ -145,6 +150,10 @@ pub struct Summary {
     pub skipped: usize,
     /// Failed inputs, including unreadable directory entries.
     pub failed: usize,
+    /// Inputs left out by the cohort (opt-outs, inclusion list, study window).
+    pub excluded: usize,
+    /// Distinct patients those inputs belong to (counted by keyed digest, never listed).
+    pub excluded_patients: usize,
     /// Bytes of input read.
     pub bytes: u64,
     /// Written images whose header says they may carry burned-in text and were not cleaned.
@@ -180,6 +189,7 @@ struct Processed {
     patient: Option<(String, String)>,
     output: Option<String>,
     burned_in_not_cleaned: bool,
+    excluded_patient: Option<String>,
 }
 
 struct Context<'a> {
@@ -220,6 +230,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             profile_sha256: base.profile_sha256.clone(),
             options,
             layout: job.layout.name().to_string(),
+            cohort: job.cohort.digest(),
         };
         settings.claim(&job.out).context(AuditSnafu)?;
         done = audit::done_inputs(&job.out).context(AuditSnafu)?;
@@ -265,6 +276,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let pool = rayon::ThreadPoolBuilder::new().num_threads(job.jobs).build().context(PoolSnafu { jobs: job.jobs })?;
     let (tx, rx) = mpsc::sync_channel::<Processed>(256);
     let mut patients = std::collections::HashSet::new();
+    let mut excluded_patients = std::collections::HashSet::new();
     let mut sink_error: Option<Error> = None;
     std::thread::scope(|scope| {
         let ctx = &ctx;
@@ -289,6 +301,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                 Status::AlreadyDone => summary.already_done += 1,
                 Status::Skipped => summary.skipped += 1,
                 Status::Failed => summary.failed += 1,
+                Status::Excluded => summary.excluded += 1,
+            }
+            if let Some(p) = &p.excluded_patient {
+                excluded_patients.insert(p.clone());
             }
             if p.burned_in_not_cleaned {
                 summary.burned_in_not_cleaned += 1;
@@ -313,6 +329,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         }
     });
     summary.patients = patients.len();
+    summary.excluded_patients = excluded_patients.len();
     summary.interrupted = interrupt.load(Ordering::Relaxed);
     summary.elapsed = started.elapsed();
     if let Some(e) = sink_error {
@@ -376,6 +393,7 @@ fn record(
             (Status::Written | Status::Present | Status::AlreadyDone, Some(out), _) => l.add(Kind::File, &path, out),
             (Status::Failed, _, Some(why)) => l.add(Kind::Failed, &path, why),
             (Status::Skipped, _, Some(why)) => l.add(Kind::Skipped, &path, why),
+            (Status::Excluded, _, Some(why)) => l.add(Kind::Excluded, &path, why),
             _ => Ok(()),
         }
         .context(LinkageSnafu)?;
@@ -432,6 +450,7 @@ fn failed(
         patient: None,
         output: None,
         burned_in_not_cleaned: false,
+        excluded_patient: None,
     }
 }
 
@@ -479,6 +498,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
                 patient: None,
                 output: Some(out.clone()),
                 burned_in_not_cleaned: false,
+                excluded_patient: None,
             };
         }
     }
@@ -500,11 +520,34 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
                 patient: None,
                 output: None,
                 burned_in_not_cleaned: false,
+                excluded_patient: None,
             };
         }
         Err(e) => return failed(ctx, number, Some(sha), bytes, read_reason(&e), None),
     };
 
+    if job.cohort.is_active() {
+        // Decided from the original Patient ID, before anything is planned or written.
+        let id = plan::original_patient_id(&file.dataset);
+        let admission = job.cohort.admit(Some(&id), file.dataset.ascii(tags::STUDY_DATE));
+        if admission.is_excluded() {
+            let reason = admission.reason().to_string();
+            let mut record = base_record(&ctx.base, Some(sha.clone()), bytes, Outcome::Excluded, Some(reason.clone()));
+            record.modality = file.dataset.ascii(tags::MODALITY).map(str::to_string);
+            return Processed {
+                number,
+                status: Status::Excluded,
+                reason: Some(reason),
+                sha256: Some(sha),
+                bytes,
+                record: Some(record),
+                patient: None,
+                output: None,
+                burned_in_not_cleaned: false,
+                excluded_patient: (!id.is_empty()).then(|| job.pseudo.patient_pseudonym(Patient::Id(&id))),
+            };
+        }
+    }
     let mut record = base_record(&ctx.base, Some(sha.clone()), bytes, Outcome::Written, None);
     record.sop_class_uid = file.dataset.ascii(tags::SOP_CLASS_UID).map(str::to_string);
     record.modality = file.dataset.ascii(tags::MODALITY).map(str::to_string);
@@ -567,6 +610,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
             patient: Some(patient.clone()),
             output: Some(out),
             burned_in_not_cleaned,
+            excluded_patient: None,
         }
     };
     if job.dry_run {

@@ -278,12 +278,23 @@ fn trim_value(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
-fn patient_plan(pseudo: &Pseudonymizer, ds: &DataSet, cs: &Charset) -> PatientPlan {
-    let id = ds
-        .bytes(tags::PATIENT_ID)
+/// The original Patient ID of a data set as kamei identifies patients: decoded in the data
+/// set's character set (each byte as one character when it does not decode), trimmed, NFKC
+/// normalised; empty when absent. The pseudonym, the date shift and the cohort decision all
+/// start from this one value.
+pub fn original_patient_id(ds: &DataSet) -> String {
+    patient_id_text(ds, &charset_of(ds, &Charset::default_repertoire()))
+}
+
+fn patient_id_text(ds: &DataSet, cs: &Charset) -> String {
+    ds.bytes(tags::PATIENT_ID)
         .map(|b| cs.identity_text(trim_value(b), VR::LO))
         .map(|s| crate::pseudo::normalize_id(&s))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn patient_plan(pseudo: &Pseudonymizer, ds: &DataSet, cs: &Charset) -> PatientPlan {
+    let id = patient_id_text(ds, cs);
     let study = ds.ascii(tags::STUDY_INSTANCE_UID).or_else(|| ds.ascii(tags::SOP_INSTANCE_UID)).unwrap_or("");
     let patient = if id.is_empty() { Patient::Unidentified { study_uid: study } } else { Patient::Id(&id) };
     PatientPlan {

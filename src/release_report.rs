@@ -104,6 +104,7 @@ fn outcome_word(o: Outcome) -> &'static str {
         Outcome::Present => "already present",
         Outcome::Skipped => "skipped",
         Outcome::Failed => "failed",
+        Outcome::Excluded => "excluded",
     }
 }
 

@@ -88,6 +88,21 @@ pub struct ProfileArgs {
     pub keep_weekday: bool,
 }
 
+/// The release's scope: the opt-out register and the cohort (shared by `deid`, `clinical csv`
+/// and `clinical ss-mix2`, which decide the same way from the original Patient ID).
+#[derive(Debug, Args, Clone, Default)]
+pub struct CohortArgs {
+    /// Opt-out register: original Patient IDs to leave out entirely, one per line (`#`
+    /// comments, blank lines allowed), or a CSV with a patient_id column. Exclusion wins over
+    /// inclusion.
+    #[arg(long, value_name = "FILE")]
+    pub exclude_patients: Option<PathBuf>,
+    /// Cohort: only these original Patient IDs are processed (same format). Inputs without a
+    /// Patient ID are then left out and counted.
+    #[arg(long, value_name = "FILE")]
+    pub include_patients: Option<PathBuf>,
+}
+
 /// `kamei deid ...`
 #[derive(Debug, Args)]
 pub struct DeidArgs {
@@ -103,6 +118,12 @@ pub struct DeidArgs {
     pub key: Option<PathBuf>,
     #[command(flatten)]
     pub profile: ProfileArgs,
+    #[command(flatten)]
+    pub cohort: CohortArgs,
+    /// Keep only studies whose original Study Date is between FROM and TO, inclusive
+    /// (YYYYMMDD or YYYY-MM-DD); images without a Study Date are left out and counted.
+    #[arg(long, num_args = 2, value_names = ["FROM", "TO"])]
+    pub studies_between: Option<Vec<String>>,
     /// Worker threads (default: all cores).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -155,6 +176,13 @@ pub struct VerifyArgs {
     /// holds identifiers: keep it with the linkage table, never inside OUT).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Opt-out register: confirm that no pseudonym of a listed patient appears anywhere in the
+    /// release (images, CSV, SS-MIX2, file names). Needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub exclude_patients: Option<PathBuf>,
+    /// The key the release was made with (to compute the pseudonyms of excluded patients).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,

@@ -102,6 +102,8 @@ pub struct CsvArgs {
     pub delimiter: String,
     #[command(flatten)]
     pub key: KeyArgs,
+    #[command(flatten)]
+    pub cohort: super::args::CohortArgs,
 }
 
 /// `kamei clinical ss-mix2 ...`
@@ -118,6 +120,8 @@ pub struct SsMix2Args {
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub key: KeyArgs,
+    #[command(flatten)]
+    pub cohort: super::args::CohortArgs,
 }
 
 /// `kamei link report ...`
@@ -329,6 +333,7 @@ fn csv(args: &CsvArgs) -> Result<Code> {
             retain_dates: opts.contains(&ClinicalOption::RetainLongModifiedDates),
             encoding,
             delimiter,
+            cohort: Some(std::sync::Arc::new(super::config::cohort(&args.cohort, None)?)).filter(|c| c.is_active()),
         },
         linkage: args.key.linkage.clone(),
         sync: args.key.sync,
@@ -352,6 +357,12 @@ fn csv(args: &CsvArgs) -> Result<Code> {
             s.patients,
             mb / secs
         );
+        if s.rows_excluded > 0 {
+            eprintln!(
+                "kamei: {} rows of {} patients left out (opted out or not in the cohort)",
+                s.rows_excluded, s.patients_excluded
+            );
+        }
         eprintln!("kamei: audit log {}", job.out.join(kamei::audit::AUDIT_FILE).display());
     }
     Ok(if s.interrupted {
@@ -383,6 +394,7 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
         linkage: args.key.linkage.clone(),
         jobs,
         sync: args.key.sync,
+        cohort: super::config::cohort(&args.cohort, None)?,
     };
     let interrupt = interrupt_flag();
     let s = clinical::ssmix2::run(&job, &Console, &interrupt)?;
@@ -400,6 +412,12 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
             s.failed,
             s.segments_removed
         );
+        if s.excluded_patients > 0 {
+            eprintln!(
+                "kamei: {} patient folders ({} files) left out (opted out or not in the cohort)",
+                s.excluded_patients, s.excluded_files
+            );
+        }
         eprintln!("kamei: audit log {}", job.out.join(kamei::audit::AUDIT_FILE).display());
     }
     Ok(if s.interrupted {

@@ -1,8 +1,9 @@
 //! Turn arguments into a validated [`Job`]: load the profile and key, check paths, resolve
 //! defaults. Everything that can fail before a file is walked fails here (exit code 2).
 
-use super::args::{DeidArgs, LayoutArg, ProfileArgs};
+use super::args::{CohortArgs, DeidArgs, LayoutArg, ProfileArgs};
 use anyhow::{Context, Result, bail};
+use kamei::cohort::{Cohort, Register};
 use kamei::layout::Layout;
 use kamei::pipeline::Job;
 use kamei::profile::{DateShiftPolicy, DeidOption, Profile};
@@ -38,6 +39,24 @@ pub fn profile(args: &ProfileArgs) -> Result<Profile> {
         profile.set_date_shift(DateShiftPolicy { max_days, keep_weekday: args.keep_weekday || current.keep_weekday });
     }
     Ok(profile)
+}
+
+/// Load the registers and the study window into a [`Cohort`].
+pub fn cohort(args: &CohortArgs, window: Option<&[String]>) -> Result<Cohort> {
+    let exclude = args.exclude_patients.as_deref().map(Register::load).transpose()?;
+    let include = args.include_patients.as_deref().map(Register::load).transpose()?;
+    let window = match window {
+        Some([from, to]) => {
+            let (a, b) = (kamei::cohort::parse_date(from)?, kamei::cohort::parse_date(to)?);
+            if a > b {
+                bail!("--studies-between: FROM is after TO");
+            }
+            Some((a, b))
+        }
+        Some(_) => bail!("--studies-between takes two dates"),
+        None => None,
+    };
+    Ok(Cohort::new(exclude, include, window))
 }
 
 /// An absolute, lexically normalised path (the file need not exist).
@@ -146,6 +165,7 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
         sync: args.sync,
         linkage: args.linkage.clone(),
         read: ReadOptions::default(),
+        cohort: cohort(&args.cohort, args.studies_between.as_deref())?,
     };
     Ok((job, Ui { quiet: args.quiet, verbose: args.verbose, show_paths: args.show_paths }))
 }

@@ -119,9 +119,15 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
         s.already_done,
         s.skipped,
         s.failed,
-        (s.written + s.present + s.skipped + s.failed + s.already_done) as f64 / secs,
+        (s.written + s.present + s.skipped + s.failed + s.already_done + s.excluded) as f64 / secs,
         mb / secs
     );
+    if s.excluded > 0 {
+        eprintln!(
+            "kamei: {} inputs of {} patients left out (opted out, not in the cohort, or outside the study window)",
+            s.excluded, s.excluded_patients
+        );
+    }
     if !dry_run {
         eprintln!("kamei: {} patients; audit log {}", s.patients, audit);
     }

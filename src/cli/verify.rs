@@ -18,6 +18,10 @@ pub fn profile(out: &std::path::Path, args: &ProfileArgs) -> Result<Profile> {
     let text = std::fs::read_to_string(&run_file).with_context(|| format!("could not read {}", run_file.display()))?;
     let settings: RunSettings =
         serde_json::from_str(&text).with_context(|| format!("{} is not a kamei run file", run_file.display()))?;
+    if settings.profile.starts_with("clinical-") {
+        // A clinical output: no DICOM to check against a profile; the basic one will do.
+        return super::config::profile(args);
+    }
     if Profile::builtin(&settings.profile).is_err() {
         bail!("the release was made with the user profile {:?}: give it with --profile PATH", settings.profile);
     }
@@ -45,7 +49,16 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
             bail!("the report holds identifiers and must not be inside the release folder");
         }
     }
-    let originals = originals(&args.against, args.linkage.as_deref(), jobs)?;
+    let mut originals = originals(&args.against, args.linkage.as_deref(), jobs)?;
+    if let (Some(register), Some(key)) = (&args.exclude_patients, &args.key) {
+        let register = kamei::cohort::Register::load(register)?;
+        let pseudo = kamei::pseudo::Pseudonymizer::new(&kamei::pseudo::PseudonymKey::read(key)?, profile.date_shift());
+        for id in register.ids() {
+            let p = pseudo.patient_pseudonym(kamei::pseudo::Patient::Id(id));
+            originals.global.add(&p, "pseudonym of an excluded patient");
+        }
+        eprintln!("kamei: looking for the pseudonyms of {} excluded patients", register.len());
+    }
     if originals.is_empty() {
         eprintln!(
             "kamei: note: no --against or --linkage: checking conformance and pixels only, not residual identifiers"

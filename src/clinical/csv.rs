@@ -25,7 +25,7 @@ use crate::pseudo::{Patient, Pseudonymizer};
 use crate::scrub::Identifiers;
 use encoding_rs::SHIFT_JIS;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,11 +62,13 @@ pub struct CsvOptions {
     pub encoding: Encoding,
     /// The field delimiter (`,` by default; `\t` for TSV).
     pub delimiter: u8,
+    /// Which patients may be released: rows of other patients are left out and counted.
+    pub cohort: Option<std::sync::Arc<crate::cohort::Cohort>>,
 }
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { retain_dates: false, encoding: Encoding::Auto, delimiter: b',' }
+        CsvOptions { retain_dates: false, encoding: Encoding::Auto, delimiter: b',', cohort: None }
     }
 }
 
@@ -169,6 +171,10 @@ pub struct CsvReport {
     pub rows_written: u64,
     /// Rows dropped as malformed.
     pub rows_dropped: u64,
+    /// Rows left out because their patient opted out or is not in the cohort.
+    pub rows_excluded: u64,
+    /// The patients of those rows, by pseudonym (to count them; never written).
+    pub excluded_patients: std::collections::HashSet<String>,
     /// Per-row problems (dropped rows) and value notes, in line order, at most
     /// [`MAX_PROBLEMS`] kept.
     pub problems: Vec<Problem>,
@@ -485,6 +491,14 @@ pub fn deidentify<R: Read, W: Write>(
                 report.drop_row(line, format!("column {} (patient-id) is empty", p + 1));
                 continue;
             }
+            if let Some(cohort) = &options.cohort {
+                // Decided from the original ID before anything of the row is written.
+                if cohort.admit(Some(raw), None).is_excluded() {
+                    report.rows_excluded += 1;
+                    report.excluded_patients.insert(pseudo.patient_pseudonym(Patient::Id(raw)));
+                    continue;
+                }
+            }
             if cache.len() >= PATIENT_CACHE {
                 cache.clear();
             }
@@ -638,6 +652,10 @@ pub struct CsvSummary {
     pub rows_written: u64,
     /// Malformed rows dropped.
     pub rows_dropped: u64,
+    /// Rows left out (opted-out patients, patients not in the cohort).
+    pub rows_excluded: u64,
+    /// Distinct patients of those rows.
+    pub patients_excluded: usize,
     /// Values emptied because they did not parse in their role.
     pub values_emptied: u64,
     /// Distinct patients (by pseudonym).
@@ -734,9 +752,10 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
     std::fs::create_dir_all(&job.out).map_err(|e| out_err(&format!("could not create {}", job.out.display()), &e))?;
     let options = job.option_names();
     let digest = job.digest();
-    super::settings(&job.pseudo, "clinical-csv", &digest, &options)
-        .claim(&job.out)
-        .map_err(|e| RunError::Output(e.to_string()))?;
+    let mut excluded_patients: HashSet<String> = HashSet::new();
+    let mut settings = super::settings(&job.pseudo, "clinical-csv", &digest, &options);
+    settings.cohort = job.options.cohort.as_ref().and_then(|c| c.digest());
+    settings.claim(&job.out).map_err(|e| RunError::Output(e.to_string()))?;
     let audit_path = job.out.join(crate::audit::AUDIT_FILE);
     let mut audit = crate::audit::AuditWriter::open(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
     let mut linkage = match &job.linkage {
@@ -800,7 +819,11 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                         count: c.changed.min(u64::from(u32::MAX)) as u32,
                     })
                     .collect();
-                for (what, n) in [("written", report.rows_written), ("dropped", report.rows_dropped)] {
+                for (what, n) in [
+                    ("written", report.rows_written),
+                    ("dropped", report.rows_dropped),
+                    ("excluded", report.rows_excluded),
+                ] {
                     actions.push(ActionCount {
                         tag: "rows".into(),
                         action: what.into(),
@@ -830,6 +853,8 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                     summary.written += 1;
                     summary.rows_written += report.rows_written;
                     summary.rows_dropped += report.rows_dropped;
+                    summary.rows_excluded += report.rows_excluded;
+                    excluded_patients.extend(report.excluded_patients.iter().cloned());
                     summary.values_emptied += emptied;
                     manifest.insert(
                         name.clone(),
@@ -898,6 +923,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
     }
     let _ = std::fs::remove_dir(&staging);
     summary.patients = patients.len();
+    summary.patients_excluded = excluded_patients.len();
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

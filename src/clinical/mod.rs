@@ -159,6 +159,7 @@ pub(crate) fn settings(pseudo: &Pseudonymizer, kind: &str, digest: &str, options
         profile_sha256: digest.to_string(),
         options: options.to_vec(),
         layout: kind.to_string(),
+        cohort: None,
     }
 }
 

@@ -55,6 +55,8 @@ pub struct SsMix2Job {
     pub jobs: usize,
     /// `fsync` outputs before renaming them into place.
     pub sync: bool,
+    /// Which patients may be released: other patients' folders are left out and counted.
+    pub cohort: crate::cohort::Cohort,
 }
 
 impl SsMix2Job {
@@ -80,6 +82,10 @@ pub struct SsMix2Summary {
     pub failed: usize,
     /// Segments removed because the rule table does not name them.
     pub segments_removed: usize,
+    /// Patient folders left out (opted out, or not in the cohort).
+    pub excluded_patients: usize,
+    /// Files of those patients (nothing of them is written).
+    pub excluded_files: usize,
     /// Input bytes.
     pub bytes: u64,
     /// Wall time.
@@ -608,9 +614,9 @@ pub fn run(
     let policy = job.pseudo.date_shift_policy();
     let shift = format!("{}:{}", policy.max_days, policy.keep_weekday);
     let digest = super::settings_digest(&[table.sha256().as_bytes(), shift.as_bytes()]);
-    super::settings(&job.pseudo, "clinical-ss-mix2", &digest, &options)
-        .claim(&job.out)
-        .map_err(|e| RunError::Output(e.to_string()))?;
+    let mut settings = super::settings(&job.pseudo, "clinical-ss-mix2", &digest, &options);
+    settings.cohort = job.cohort.digest();
+    settings.claim(&job.out).map_err(|e| RunError::Output(e.to_string()))?;
     let audit_path = job.out.join(crate::audit::AUDIT_FILE);
     let mut audit = crate::audit::AuditWriter::open(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
     let mut linkage = match &job.linkage {
@@ -637,7 +643,41 @@ pub fn run(
             Err(_) => stray.push(f),
         }
     }
+    // Opted-out patients and patients outside the cohort: decided from the folder's original
+    // ID before anything of theirs is read or written; their files are only hashed for the audit.
+    let mut excluded_files = 0;
+    let excluded: Vec<String> =
+        patients.keys().filter(|id| job.cohort.admit(Some(id), None).is_excluded()).cloned().collect();
+    for id in &excluded {
+        let reason = job.cohort.admit(Some(id), None).reason();
+        for f in patients.remove(id).unwrap_or_default() {
+            let (sha, bytes) = match std::fs::read(&f.path) {
+                Ok(b) => (Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&b))), b.len() as u64),
+                Err(_) => (None, 0),
+            };
+            let record = RecordParts {
+                sha256: sha,
+                bytes,
+                outcome: Outcome::Excluded,
+                reason: Some(reason.to_string()),
+                output: None,
+                actions: Vec::new(),
+                notes: Vec::new(),
+                profile: "clinical-ss-mix2",
+                digest: &digest,
+                options: &options,
+            }
+            .build();
+            audit.append(&record).map_err(|e| RunError::Output(e.to_string()))?;
+            if let Some(l) = linkage.as_mut() {
+                l.add(crate::linkage::Kind::Excluded, &f.path.to_string_lossy(), reason).map_err(RunError::Linkage)?;
+            }
+            excluded_files += 1;
+        }
+    }
     let mut summary = SsMix2Summary {
+        excluded_patients: excluded.len(),
+        excluded_files,
         patients: patients.len(),
         files: patients.values().map(Vec::len).sum::<usize>() + stray.len(),
         ..SsMix2Summary::default()
@@ -673,6 +713,7 @@ pub fn run(
                 Outcome::Present => summary.present += 1,
                 Outcome::Skipped => summary.skipped_invalid += 1,
                 Outcome::Failed => summary.failed += 1,
+                Outcome::Excluded => summary.excluded_files += 1,
             }
             if let Some(p) = &done.problem {
                 reporter.problem(&done.label, p);

@@ -4,6 +4,7 @@ mod util;
 
 mod cli;
 mod clinical;
+mod cohort;
 mod corpus;
 mod deid;
 mod report;

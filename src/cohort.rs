@@ -1,0 +1,345 @@
+//! Which patients a release may contain: the opt-out register and the approved cohort.
+//!
+//! Under Japan's Next-Generation Medical Infrastructure Act a notified patient can ask at any
+//! time that their data no longer be provided; a release is also scoped to the cohort a partner
+//! was approved for. [`Cohort`] makes that decision once, from the **original** Patient ID
+//! (normalised exactly as pseudonyms are: trimmed, Unicode NFKC), before anything is written,
+//! and `kamei deid`, `kamei clinical csv` and `kamei clinical ss-mix2` all ask the same type, so
+//! a patient cannot vanish from the images and remain in the clinical data, or the reverse.
+//!
+//! Register files (`--exclude-patients`, `--include-patients`): one original Patient ID per
+//! line, blank lines and lines starting with `#` ignored, IDs trimmed; or a CSV whose header
+//! names the ID column (`patient_id`, `PatientID`, `patient id`, `患者ID`...). UTF-8 (with or
+//! without BOM) or Shift_JIS/CP932.
+
+use crate::pseudo::normalize_id;
+use chrono::NaiveDate;
+use encoding_rs::SHIFT_JIS;
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A register that cannot be used. Messages name the file and the line, never an ID.
+#[derive(Debug)]
+pub enum CohortError {
+    /// The file cannot be read.
+    Read {
+        /// The register.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is a CSV whose header names no (or several) patient ID columns.
+    Header {
+        /// The register.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A date of `--studies-between` is not a date.
+    Date {
+        /// The text given.
+        given: String,
+    },
+}
+
+impl fmt::Display for CohortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CohortError::Read { path, source } => {
+                write!(f, "could not read the patient register {}: {source}", path.display())
+            }
+            CohortError::Header { path, reason } => write!(f, "patient register {}: {reason}", path.display()),
+            CohortError::Date { given } => {
+                write!(f, "--studies-between takes dates as YYYYMMDD or YYYY-MM-DD, got {given:?}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CohortError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CohortError::Read { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// A set of original Patient IDs, normalised.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Register {
+    ids: HashSet<String>,
+}
+
+/// Column names that hold the patient ID in a CSV register (compared lower-case, without
+/// spaces and underscores).
+const ID_HEADERS: &[&str] = &["patientid", "patient", "id", "患者id", "患者番号", "カルテ番号"];
+
+impl Register {
+    /// Read a register file.
+    ///
+    /// # Errors
+    /// [`CohortError`] if it cannot be read, or is a CSV without one patient ID column.
+    pub fn load(path: &Path) -> Result<Register, CohortError> {
+        let bytes = std::fs::read(path).map_err(|source| CohortError::Read { path: path.to_path_buf(), source })?;
+        let text = decode(&bytes);
+        Register::parse(&text).map_err(|reason| CohortError::Header { path: path.to_path_buf(), reason })
+    }
+
+    /// Parse register text (see the module doc for the forms).
+    ///
+    /// # Errors
+    /// A reason when a CSV header names no or several ID columns.
+    pub fn parse(text: &str) -> Result<Register, String> {
+        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+        let mut ids = HashSet::new();
+        let Some(first) = lines.first() else { return Ok(Register { ids }) };
+        let sep = [',', '\t'].into_iter().find(|&c| first.contains(c));
+        match sep {
+            None => {
+                for l in &lines {
+                    add(&mut ids, l);
+                }
+            }
+            Some(sep) => {
+                let joined = lines.join("\n");
+                let mut rdr =
+                    csv::ReaderBuilder::new().delimiter(sep as u8).flexible(true).from_reader(joined.as_bytes());
+                let header = rdr.headers().map_err(|_| "the header is not valid CSV".to_string())?.clone();
+                let wanted: Vec<usize> = header
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| {
+                        let k: String = h.trim().to_lowercase().chars().filter(|c| *c != ' ' && *c != '_').collect();
+                        ID_HEADERS.contains(&k.as_str())
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                let col = match wanted.as_slice() {
+                    [one] => *one,
+                    [] => return Err("the header names no patient ID column (e.g. patient_id)".to_string()),
+                    _ => return Err("the header names several patient ID columns".to_string()),
+                };
+                for rec in rdr.records().flatten() {
+                    if let Some(v) = rec.get(col) {
+                        add(&mut ids, v);
+                    }
+                }
+            }
+        }
+        Ok(Register { ids })
+    }
+
+    /// Number of IDs.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Whether the original ID (any spelling) is listed.
+    pub fn contains(&self, original_id: &str) -> bool {
+        self.ids.contains(&normalize_id(original_id))
+    }
+
+    /// The normalised IDs (for computing their pseudonyms in `kamei verify`).
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.ids.iter().map(String::as_str)
+    }
+}
+
+fn add(ids: &mut HashSet<String>, v: &str) {
+    let n = normalize_id(v);
+    if !n.is_empty() {
+        ids.insert(n);
+    }
+}
+
+fn decode(bytes: &[u8]) -> String {
+    let b = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(bytes);
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_string(),
+        Err(_) => SHIFT_JIS.decode_without_bom_handling(b).0.into_owned(),
+    }
+}
+
+/// Parse a date given on the command line (`YYYYMMDD` or `YYYY-MM-DD`).
+///
+/// # Errors
+/// [`CohortError::Date`].
+pub fn parse_date(s: &str) -> Result<NaiveDate, CohortError> {
+    let t = s.trim();
+    NaiveDate::parse_from_str(t, "%Y%m%d")
+        .or_else(|_| NaiveDate::parse_from_str(t, "%Y-%m-%d"))
+        .map_err(|_| CohortError::Date { given: s.to_string() })
+}
+
+/// Whether a patient (or study) may be released, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// In the release.
+    Included,
+    /// The patient is in the opt-out register.
+    OptedOut,
+    /// An include list is given and the patient is not in it.
+    NotInCohort,
+    /// An include list is given and the Patient ID is missing or empty.
+    NoPatientId,
+    /// The study date is outside `--studies-between`.
+    OutsideWindow,
+    /// `--studies-between` is given and the study has no date.
+    NoStudyDate,
+}
+
+impl Admission {
+    /// Whether the input is left out.
+    pub fn is_excluded(self) -> bool {
+        self != Admission::Included
+    }
+
+    /// Why it is left out, for the audit and messages (no identifier).
+    pub fn reason(self) -> &'static str {
+        match self {
+            Admission::Included => "included",
+            Admission::OptedOut => "excluded: the patient opted out (exclusion register)",
+            Admission::NotInCohort => "excluded: the patient is not in the cohort (inclusion register)",
+            Admission::NoPatientId => "excluded: no Patient ID, and an inclusion register is given",
+            Admission::OutsideWindow => "excluded: study date outside --studies-between",
+            Admission::NoStudyDate => "excluded: no study date, and --studies-between is given",
+        }
+    }
+}
+
+/// The release's scope: opt-outs, the cohort, the study window.
+#[derive(Debug, Clone, Default)]
+pub struct Cohort {
+    exclude: Option<Register>,
+    include: Option<Register>,
+    window: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl Cohort {
+    /// A cohort from the registers and window given (any may be absent).
+    pub fn new(exclude: Option<Register>, include: Option<Register>, window: Option<(NaiveDate, NaiveDate)>) -> Cohort {
+        Cohort { exclude, include, window }
+    }
+
+    /// Whether anything is filtered at all.
+    pub fn is_active(&self) -> bool {
+        self.exclude.is_some() || self.include.is_some() || self.window.is_some()
+    }
+
+    /// A digest of the registers and window (sorted normalised IDs), recorded in the output's
+    /// `kamei-run.json` so that a release is resumed only with the same scope. `None` when no
+    /// filter is set.
+    pub fn digest(&self) -> Option<String> {
+        use sha2::Digest;
+        if !self.is_active() {
+            return None;
+        }
+        let mut h = sha2::Sha256::new();
+        for (label, reg) in [("exclude", &self.exclude), ("include", &self.include)] {
+            h.update(label.as_bytes());
+            if let Some(r) = reg {
+                let mut ids: Vec<&String> = r.ids.iter().collect();
+                ids.sort();
+                for id in ids {
+                    h.update((id.len() as u64).to_be_bytes());
+                    h.update(id.as_bytes());
+                }
+            }
+        }
+        if let Some((a, b)) = self.window {
+            h.update(format!("window {a} {b}").as_bytes());
+        }
+        Some(hex::encode(h.finalize()))
+    }
+
+    /// Whether a study window is set (only `kamei deid` applies it).
+    pub fn has_window(&self) -> bool {
+        self.window.is_some()
+    }
+
+    /// Decide for a patient (and, for images, a study): exclusion wins over inclusion; a missing
+    /// ID is left out only when an include list is given; the study window applies last.
+    pub fn admit(&self, patient_id: Option<&str>, study_date: Option<&str>) -> Admission {
+        let id = patient_id.map(normalize_id).filter(|s| !s.is_empty());
+        match &id {
+            Some(i) if self.exclude.as_ref().is_some_and(|r| r.ids.contains(i)) => return Admission::OptedOut,
+            Some(i) if self.include.as_ref().is_some_and(|r| !r.ids.contains(i)) => return Admission::NotInCohort,
+            None if self.include.is_some() => return Admission::NoPatientId,
+            _ => {}
+        }
+        if let Some((from, to)) = self.window {
+            let date = study_date
+                .map(|d| d.trim_matches(|c| c == ' ' || c == '\0'))
+                .and_then(|d| NaiveDate::parse_from_str(d.get(..8).unwrap_or(d), "%Y%m%d").ok());
+            return match date {
+                None => Admission::NoStudyDate,
+                Some(d) if d < from || d > to => Admission::OutsideWindow,
+                Some(_) => Admission::Included,
+            };
+        }
+        Admission::Included
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(text: &str) -> Register {
+        Register::parse(text).unwrap()
+    }
+
+    #[test]
+    fn plain_register_skips_comments_and_blank_lines_and_trims() {
+        let r = reg("# opt-outs 2026-11\n\n  P001  \nP002\n#P003\n");
+        assert_eq!(r.len(), 2);
+        assert!(r.contains("P001") && r.contains(" P002") && !r.contains("P003"));
+    }
+
+    #[test]
+    fn csv_register_uses_the_named_column() {
+        let r = reg("name,patient_id,date\nYAMADA,P001,20260101\nSATO,P002,20260102\n");
+        assert!(r.contains("P001") && r.contains("P002") && !r.contains("YAMADA"));
+        let j = reg("氏名,患者ID\n架空,１２３\n");
+        assert!(j.contains("123"), "IDs are NFKC-normalised like pseudonyms");
+        assert!(Register::parse("a,b\n1,2\n").is_err());
+    }
+
+    #[test]
+    fn exclusion_wins_over_inclusion() {
+        let c = Cohort::new(Some(reg("P1")), Some(reg("P1\nP2")), None);
+        assert_eq!(c.admit(Some("P1"), None), Admission::OptedOut);
+        assert_eq!(c.admit(Some("P2"), None), Admission::Included);
+        assert_eq!(c.admit(Some("P3"), None), Admission::NotInCohort);
+    }
+
+    #[test]
+    fn missing_id_is_left_out_only_with_an_include_list() {
+        assert_eq!(Cohort::new(Some(reg("P1")), None, None).admit(None, None), Admission::Included);
+        assert_eq!(Cohort::new(None, Some(reg("P1")), None).admit(Some("  "), None), Admission::NoPatientId);
+    }
+
+    #[test]
+    fn study_window_is_inclusive_on_original_dates() {
+        let w = (parse_date("2024-01-01").unwrap(), parse_date("20240131").unwrap());
+        let c = Cohort::new(None, None, Some(w));
+        assert_eq!(c.admit(Some("P"), Some("20240101")), Admission::Included);
+        assert_eq!(c.admit(Some("P"), Some("20240131 ")), Admission::Included);
+        assert_eq!(c.admit(Some("P"), Some("20240201")), Admission::OutsideWindow);
+        assert_eq!(c.admit(Some("P"), None), Admission::NoStudyDate);
+        assert!(parse_date("2024/01/01x").is_err());
+    }
+
+    #[test]
+    fn shift_jis_register_is_read() {
+        let (bytes, _, _) = SHIFT_JIS.encode("患者ID\n１２３\n");
+        assert!(Register::parse(&decode(&bytes)).unwrap().contains("123"));
+    }
+}

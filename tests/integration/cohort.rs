@@ -1,0 +1,157 @@
+//! Opt-out and cohort: the same patients are left out of images, CSV and SS-MIX2, by every
+//! command and every shard, and `kamei verify --exclude-patients` proves it.
+
+use crate::util::*;
+use kamei::pseudo::{Patient, PseudonymKey, Pseudonymizer};
+use std::path::Path;
+
+const P1: &str = "1234567890";
+const P2_OPTED_OUT: &str = "2345678901";
+const CSV_ONLY_NOT_IN_COHORT: &str = "3456789012";
+const IMAGES_ONLY: &str = "9999000001";
+const NOT_IN_COHORT: &str = "8888000001";
+
+fn fx(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/clinical").join(name).to_string_lossy().into_owned()
+}
+
+fn pseudonym(key: &Path, id: &str) -> String {
+    let key = PseudonymKey::read(key).unwrap();
+    Pseudonymizer::new(&key, Default::default()).patient_pseudonym(Patient::Id(id))
+}
+
+/// Two images per patient, plus one image without a Patient ID.
+fn archive(wd: &Workdir) {
+    for (p, id) in [P1, P2_OPTED_OUT, IMAGES_ONLY, NOT_IN_COHORT].iter().enumerate() {
+        for n in 0..2 {
+            let study = format!("1.2.826.0.1.3680043.8.498.61{p}");
+            Fixture::ct(id, &study, &format!("{study}.1"), &format!("{study}.1.{n}"))
+                .write(&wd.path(&format!("dicom/p{p}/{n}.dcm")));
+        }
+    }
+    Fixture::ct(
+        "",
+        "1.2.826.0.1.3680043.8.498.619",
+        "1.2.826.0.1.3680043.8.498.619.1",
+        "1.2.826.0.1.3680043.8.498.619.1.1",
+    )
+    .write(&wd.path("dicom/noid/0.dcm"));
+    std::fs::write(wd.path("exclude.txt"), format!("# opt-out register, updated 2026-11-20\n\n {P2_OPTED_OUT} \n"))
+        .unwrap();
+    std::fs::write(
+        wd.path("include.csv"),
+        format!("patient_id,approved\n{P1},yes\n{P2_OPTED_OUT},yes\n{IMAGES_ONLY},yes\n"),
+    )
+    .unwrap();
+}
+
+fn scope() -> [&'static str; 4] {
+    ["--exclude-patients", "exclude.txt", "--include-patients", "include.csv"]
+}
+
+#[test]
+fn opted_out_and_out_of_cohort_patients_leave_nothing_in_any_release() {
+    let wd = Workdir::new("opted_out_and_out_of_cohort_patients_leave_nothing_in_any_release");
+    archive(&wd);
+    let k = key(&wd, "k.key", 21);
+    let ks = k.to_str().unwrap();
+    let mut args = vec!["deid", "dicom", "-o", "release/images", "--key", ks];
+    args.extend(scope());
+    let images = wd.kamei(&args);
+    images.assert_code(0);
+    assert!(images.stderr().contains("5 inputs of 2 patients left out"), "{}", images.stderr());
+    let (labs, columns) = (fx("labs.csv"), fx("columns.example.toml"));
+    let mut args = vec!["clinical", "csv", &labs, "-o", "release/csv", "--key", ks, "--columns", &columns];
+    args.extend(scope());
+    let csv = wd.kamei(&args);
+    assert!(csv.stderr().contains("left out"), "{}", csv.stderr());
+    let root = fx("ss-mix2");
+    let mut args = vec!["clinical", "ss-mix2", &root, "-o", "release/ss-mix2", "--key", ks];
+    args.extend(scope());
+    let ss = wd.kamei(&args);
+    assert!(ss.stderr().contains("1 patient folders"), "{}", ss.stderr());
+
+    // Nothing of the excluded patients: no original ID, no pseudonym, in bytes or names.
+    for id in [P2_OPTED_OUT, CSV_ONLY_NOT_IN_COHORT, NOT_IN_COHORT] {
+        assert_eq!(wd.tree_contains("release", id.as_bytes()), None, "{id}");
+        let p = pseudonym(&k, id);
+        assert_eq!(wd.tree_contains("release", p.as_bytes()), None, "pseudonym of {id}");
+    }
+    // The included patients are there, in all three.
+    for p in [pseudonym(&k, P1)] {
+        for part in ["images", "csv", "ss-mix2"] {
+            assert!(wd.tree_contains(&format!("release/{part}"), p.as_bytes()).is_some(), "{part} lacks P1");
+        }
+    }
+    // Counted in the audit, with a reason and no identifier.
+    let audit = wd.audit("release/images");
+    let excluded: Vec<&serde_json::Value> = audit.iter().filter(|r| r["outcome"] == "excluded").collect();
+    assert_eq!(excluded.len(), 5, "2 opted-out, 2 not in cohort, 1 without ID");
+    assert!(excluded.iter().any(|r| r["reason"].as_str().unwrap().contains("opted out")));
+    assert!(excluded.iter().any(|r| r["reason"].as_str().unwrap().contains("no Patient ID")));
+    assert_eq!(wd.dicom_outputs("release/images").len(), 4);
+
+    // verify confirms it, and finds a planted output of an excluded patient.
+    let clean = wd.kamei(["verify", "release", "--exclude-patients", "exclude.txt", "--key", ks]);
+    clean.assert_code(0);
+    let mut all = vec!["deid", "dicom", "-o", "everyone", "--key", ks, "-q"];
+    all.extend(["--include-patients", "include.csv"]);
+    wd.kamei(&all).assert_code(0);
+    let leaked = wd.path("release/images").join(pseudonym(&k, P2_OPTED_OUT));
+    std::fs::rename(wd.path("everyone").join(pseudonym(&k, P2_OPTED_OUT)), &leaked).unwrap();
+    let found = wd.kamei(["verify", "release", "--exclude-patients", "exclude.txt", "--key", ks]);
+    found.assert_code(1);
+    assert!(found.stdout().contains("pseudonym of an excluded patient"), "{}", found.stdout());
+}
+
+#[test]
+fn shards_exclude_the_same_patients_as_a_whole_run() {
+    let wd = Workdir::new("shards_exclude_the_same_patients_as_a_whole_run");
+    archive(&wd);
+    let k = key(&wd, "k.key", 22);
+    let ks = k.to_str().unwrap();
+    let mut whole = vec!["deid", "dicom", "-o", "whole", "--key", ks, "-q"];
+    whole.extend(scope());
+    wd.kamei(&whole).assert_code(0);
+    for i in 1..=3 {
+        let shard = format!("{i}/3");
+        let mut args = vec!["deid", "dicom", "-o", "sharded", "--key", ks, "-q", "--shard", &shard];
+        args.extend(scope());
+        wd.kamei(&args).assert_code(0);
+    }
+    let dcm = |dir: &str| -> Vec<_> {
+        wd.files(dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "dcm")).collect()
+    };
+    assert_eq!(dcm("whole"), dcm("sharded"));
+    let excluded = |dir: &str| wd.audit(dir).iter().filter(|r| r["outcome"] == "excluded").count();
+    assert_eq!(excluded("whole"), excluded("sharded"));
+}
+
+#[test]
+fn a_release_is_resumed_only_with_the_same_registers() {
+    let wd = Workdir::new("a_release_is_resumed_only_with_the_same_registers");
+    archive(&wd);
+    let k = key(&wd, "k.key", 23);
+    let ks = k.to_str().unwrap();
+    wd.kamei(["deid", "dicom", "-o", "out", "--key", ks, "-q", "--exclude-patients", "exclude.txt"]).assert_code(0);
+    std::fs::write(wd.path("exclude2.txt"), format!("{P2_OPTED_OUT}\n{P1}\n")).unwrap();
+    let run = wd.kamei(["deid", "dicom", "-o", "out", "--key", ks, "-q", "--exclude-patients", "exclude2.txt"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("patient registers"), "{}", run.stderr());
+}
+
+#[test]
+fn studies_between_keeps_only_the_window_by_original_date() {
+    let wd = Workdir::new("studies_between_keeps_only_the_window_by_original_date");
+    archive(&wd);
+    let k = key(&wd, "k.key", 24);
+    // Fixture studies are dated 2024-02-01: a window around it keeps all, one after it none.
+    let ks = k.to_str().unwrap();
+    wd.kamei(["deid", "dicom", "-o", "in", "--key", ks, "-q", "--studies-between", "2024-01-01", "20240229"])
+        .assert_code(0);
+    assert_eq!(wd.dicom_outputs("in").len(), 9);
+    let run = wd.kamei(["deid", "dicom", "-o", "out", "--key", ks, "--studies-between", "2024-03-01", "2024-03-31"]);
+    run.assert_code(0);
+    assert_eq!(wd.dicom_outputs("out").len(), 0);
+    assert!(run.stderr().contains("9 inputs of 4 patients left out"), "{}", run.stderr());
+}
