@@ -2,6 +2,13 @@
 
 mod util;
 
+mod actions;
+mod broken;
+mod charsets;
 mod cli;
 mod corpus;
 mod deid;
+mod determinism;
+mod interrupt;
+mod large;
+mod options;
