@@ -334,18 +334,29 @@ pub fn compact(path: &Path) -> Result<usize> {
     sorted.sort_by(|a, b| a.input_sha256.cmp(&b.input_sha256));
     unhashed.sort_by(|a, b| a.reason.cmp(&b.reason));
     sorted.extend(unhashed);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).context(WriteAuditSnafu { path })?;
+    // The new log is written under a fixed name beside the old one, then renamed over it. A
+    // run killed meanwhile leaves that file behind; the next compaction of the same log
+    // truncates and reuses it, so an interrupted run that is resumed leaves nothing extra in
+    // OUT (a random temporary name would stay there for good). Each shard's log has its own
+    // name, so shards never share this file.
+    let tmp = compacting_path(path);
     {
-        let mut w = BufWriter::new(tmp.as_file_mut());
+        let file = File::create(&tmp).context(WriteAuditSnafu { path: &tmp })?;
+        let mut w = BufWriter::new(file);
         for r in &sorted {
             let line = serde_json::to_string(r).expect("audit records serialize");
-            w.write_all(line.as_bytes()).and_then(|_| w.write_all(b"\n")).context(WriteAuditSnafu { path })?;
+            w.write_all(line.as_bytes()).and_then(|_| w.write_all(b"\n")).context(WriteAuditSnafu { path: &tmp })?;
         }
-        w.flush().context(WriteAuditSnafu { path })?;
+        w.flush().context(WriteAuditSnafu { path: &tmp })?;
     }
-    tmp.persist(path).map_err(|e| e.error).context(WriteAuditSnafu { path })?;
+    fs::rename(&tmp, path).context(WriteAuditSnafu { path })?;
     Ok(sorted.len())
+}
+
+/// Where [`compact`] writes the new log before renaming it: `.<log name>.compacting` beside it.
+fn compacting_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.compacting"))
 }
 
 #[cfg(test)]
@@ -388,6 +399,22 @@ mod tests {
         let back = read_records(&path).unwrap();
         assert_eq!(back.iter().map(|r| r.input_sha256.clone().unwrap()).collect::<Vec<_>>(), ["aa", "bb"]);
         assert_eq!(back[1].outcome, Outcome::Written);
+    }
+
+    #[test]
+    fn compaction_killed_earlier_leaves_nothing_after_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        let mut w = AuditWriter::open(&path).unwrap();
+        w.append(&record("aa", Outcome::Written)).unwrap();
+        drop(w);
+        // A run killed while compacting left its half-written new log.
+        fs::write(dir.path().join(format!(".{AUDIT_FILE}.compacting")), b"{\"input_sha256\":\"a").unwrap();
+        assert_eq!(compact(&path).unwrap(), 1);
+        let names: Vec<String> =
+            fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, [AUDIT_FILE]);
+        assert_eq!(read_records(&path).unwrap().len(), 1);
     }
 
     #[test]

@@ -111,8 +111,7 @@ impl Source {
         let mut file = File::open(path).context(IoSnafu { path })?;
         let len = file.metadata().context(IoSnafu { path })?.len();
         if len <= options.in_memory_limit {
-            let mut bytes = Vec::with_capacity(len as usize);
-            file.read_to_end(&mut bytes).context(IoSnafu { path })?;
+            let bytes = read_whole(&mut file, len).context(IoSnafu { path })?;
             let sha256 = Sha256::digest(&bytes).into();
             let len = bytes.len() as u64;
             return Ok(Source { path: path.to_path_buf(), sha256, len, bytes: Some(bytes) });
@@ -146,6 +145,38 @@ impl Source {
     pub fn in_memory(&self) -> bool {
         self.bytes.is_some()
     }
+}
+
+/// Read a file whose size is expected to be `len`, to its real end.
+///
+/// `File::read_to_end` asks the file system for the size again (statx + lseek) before reading;
+/// the caller already has it, so this reads `len` bytes in one call (as the kernel allows), then
+/// checks for the end with one more read, going on if the file has grown since and stopping
+/// early if it has shrunk (what read_to_end would do).
+fn read_whole(file: &mut File, len: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = vec![0u8; len as usize];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    if filled as u64 == len {
+        let mut more = [0u8; 8192];
+        loop {
+            match file.read(&mut more) {
+                Ok(0) => break,
+                Ok(n) => bytes.extend_from_slice(&more[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(bytes)
 }
 
 /// What a file turned out to be.
@@ -976,6 +1007,31 @@ mod tests {
     fn unknown_transfer_syntax_is_an_error() {
         let err = parse(&Source::from_bytes("x", part10("1.2.3.4.5", &[])), &ReadOptions::default()).unwrap_err();
         assert_eq!(err.to_string(), "unknown transfer syntax 1.2.3.4.5");
+    }
+
+    #[test]
+    fn load_reads_the_whole_file_and_hashes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.dcm");
+        for len in [0usize, 1, 8191, 8192, 8193, 300_000] {
+            let content: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+            std::fs::write(&path, &content).unwrap();
+            let source = Source::load(&path, &ReadOptions::default()).unwrap();
+            assert_eq!(source.len, len as u64);
+            assert_eq!(source.sha256, <[u8; 32]>::from(Sha256::digest(&content)));
+            assert_eq!(source.bytes.as_deref(), Some(&content[..]));
+        }
+    }
+
+    #[test]
+    fn read_whole_goes_on_past_a_stale_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grown.dcm");
+        let content: Vec<u8> = (0..20_000).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        // The length seen earlier is stale in both directions: the file grew, or shrank.
+        assert_eq!(read_whole(&mut File::open(&path).unwrap(), 12_000).unwrap(), content);
+        assert_eq!(read_whole(&mut File::open(&path).unwrap(), 30_000).unwrap(), content);
     }
 
     #[test]

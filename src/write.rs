@@ -128,12 +128,20 @@ pub enum Committed {
 /// # Errors
 /// Any [`Error`]; on error no file is left at `target` and the temporary file is removed.
 pub fn commit(file: &DicomFile, input: Option<&Path>, target: &Path, staging: &Path, sync: bool) -> Result<Committed> {
-    fs::create_dir_all(staging).context(CreateSnafu { path: staging })?;
     let mut builder = tempfile::Builder::new();
     builder.prefix(".kamei-").suffix(".part");
     #[cfg(unix)]
     builder.permissions(permissions());
-    let mut tmp = builder.tempfile_in(staging).context(CreateSnafu { path: staging })?;
+    // Folders are created only when missing: trying first saves a mkdir and a stat per folder
+    // and file, which is most of a small file's system calls after reading and writing.
+    let mut tmp = match builder.tempfile_in(staging) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(staging).context(CreateSnafu { path: staging })?;
+            builder.tempfile_in(staging)
+        }
+        other => other,
+    }
+    .context(CreateSnafu { path: staging })?;
     {
         let mut w = BufWriter::with_capacity(256 << 10, tmp.as_file_mut());
         encode(file, input, &mut w).map_err(|e| with_path(e, target))?;
@@ -142,10 +150,15 @@ pub fn commit(file: &DicomFile, input: Option<&Path>, target: &Path, staging: &P
     if sync {
         tmp.as_file().sync_all().context(WriteSnafu { path: target })?;
     }
-    if let Some(parent) = target.parent() {
-        fs::create_dir_all(parent).context(CreateSnafu { path: parent })?;
-    }
-    match tmp.persist_noclobber(target) {
+    let persisted = match tmp.persist_noclobber(target) {
+        Err(e) if e.error.kind() == io::ErrorKind::NotFound && target.parent().is_some_and(|p| !p.is_dir()) => {
+            let parent = target.parent().expect("checked just above");
+            fs::create_dir_all(parent).context(CreateSnafu { path: parent })?;
+            e.file.persist_noclobber(target)
+        }
+        other => other,
+    };
+    match persisted {
         Ok(_) => Ok(Committed::Written),
         Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
             let same = same_content(e.file.path(), target).context(WriteSnafu { path: target })?;
@@ -487,6 +500,21 @@ mod tests {
         let mut g = f.clone();
         g.dataset.put(Element::new(Tag(0x0008, 0x1030), VR::LO, b"other".to_vec()));
         assert_eq!(commit(&g, None, &target, &staging, false).unwrap(), Committed::Collision);
+        assert_eq!(fs::read_dir(&staging).unwrap().count(), 0, "staging must be empty");
+    }
+
+    #[test]
+    fn commit_creates_missing_folders_and_writes_into_existing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join(".staging");
+        let f = sample(crate::transfer::TransferSyntax::explicit_le());
+        // Staging and target folders missing; then staging present, target folder missing;
+        // then both present.
+        for rel in ["p/s1/a.dcm", "p/s2/deeper/b.dcm", "p/s2/deeper/c.dcm"] {
+            let target = dir.path().join(rel);
+            assert_eq!(commit(&f, None, &target, &staging, false).unwrap(), Committed::Written, "{rel}");
+            assert_eq!(fs::read(&target).unwrap(), to_vec(&f, None).unwrap());
+        }
         assert_eq!(fs::read_dir(&staging).unwrap().count(), 0, "staging must be empty");
     }
 }

@@ -2,11 +2,18 @@
 
 mod util;
 
+mod actions;
+mod broken;
+mod charsets;
 mod cli;
 mod clinical;
 mod cohort;
 mod corpus;
 mod deid;
+mod determinism;
+mod interrupt;
+mod large;
+mod options;
 mod report;
 mod resilience;
 mod verify;

@@ -258,3 +258,245 @@ pub fn key(wd: &Workdir, name: &str, byte: u8) -> PathBuf {
     std::fs::write(&p, [byte; 32]).unwrap();
     p
 }
+
+impl Workdir {
+    /// Run `kamei deid in -o out` with a fixed key (`k.key`, byte 7) and `-q`, plus `extra`.
+    pub fn deid(&self, extra: &[&str]) -> Run {
+        let k = key(self, "k.key", 7);
+        let mut args = vec!["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"];
+        args.extend_from_slice(extra);
+        self.kamei(args)
+    }
+
+    /// The one output DICOM file below `out` (fails unless there is exactly one).
+    #[track_caller]
+    pub fn only_output(&self, out: &str) -> PathBuf {
+        let outs = self.dicom_outputs(out);
+        assert_eq!(outs.len(), 1, "{outs:?}");
+        outs[0].clone()
+    }
+}
+
+/// Files larger than this are scanned for canaries in their first `SCAN_LIMIT` bytes and last
+/// MiB only: the middle of such a file is pixel data, which the large-file test compares with the
+/// input's by hash instead.
+pub const SCAN_LIMIT: u64 = 64 << 20;
+
+/// Where each canary appears: every file below `out` (bytes and relative name; the audit log
+/// included), and the run's stderr and stdout. Empty when nothing leaked.
+pub fn leaks(wd: &Workdir, out: &str, run: &Run, canaries: &[&str]) -> Vec<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut found = Vec::new();
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    for f in wd.files(out) {
+        let name = f.to_string_lossy().into_owned();
+        let path = wd.path(out).join(&f);
+        let len = std::fs::metadata(&path).unwrap().len();
+        let bytes = if len <= SCAN_LIMIT {
+            std::fs::read(&path).unwrap()
+        } else {
+            let mut file = std::fs::File::open(&path).unwrap();
+            let mut head = vec![0u8; SCAN_LIMIT as usize];
+            file.read_exact(&mut head).unwrap();
+            file.seek(SeekFrom::End(-(1 << 20))).unwrap();
+            file.read_to_end(&mut head).unwrap();
+            head
+        };
+        for c in canaries {
+            if name.contains(c) {
+                found.push(format!("{c:?} in the name {name}"));
+            }
+            if contains(&bytes, c.as_bytes()) {
+                found.push(format!("{c:?} in the bytes of {name}"));
+            }
+        }
+    }
+    for (stream, bytes) in [("stderr", &run.output.stderr), ("stdout", &run.output.stdout)] {
+        for c in canaries {
+            if contains(bytes, c.as_bytes()) {
+                found.push(format!("{c:?} on {stream}"));
+            }
+        }
+    }
+    found
+}
+
+/// Assert that no canary leaked (see [`leaks`]).
+#[track_caller]
+pub fn assert_no_leak(wd: &Workdir, out: &str, run: &Run, canaries: &[&str]) {
+    let found = leaks(wd, out, run, canaries);
+    assert!(found.is_empty(), "identifiers leaked:\n{}", found.join("\n"));
+}
+
+/// The canaries of [`Fixture::ct`] that every profile and option must remove: the patient's
+/// name, ID, birth date and address, the accession number, study ID, the physicians' and
+/// operator's names, and the source AE title of the file meta.
+pub const CT_CANARIES: &[&str] = &[
+    CANARY_NAME,
+    CANARY_ID,
+    "19700101",
+    "CANARY TOWN",
+    "CANARYACC1",
+    "CANARYSTUDY",
+    "CANARYDOC",
+    "CANARYOPERATOR",
+    "CANARYAE",
+];
+
+/// Code Values of the De-identification Method Code Sequence, in order.
+pub fn method_codes(obj: &dicom_object::DefaultDicomObject) -> Vec<String> {
+    obj.element(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .unwrap()
+        .items()
+        .unwrap()
+        .iter()
+        .map(|i| i.element(tags::CODE_VALUE).unwrap().to_str().unwrap().trim_end_matches(['\0', ' ']).to_string())
+        .collect()
+}
+
+/// The items of a top-level sequence of an output.
+pub fn items(obj: &dicom_object::DefaultDicomObject, tag: Tag) -> Vec<InMemDicomObject> {
+    obj.element(tag).unwrap_or_else(|e| panic!("{tag}: {e}")).items().unwrap().to_vec()
+}
+
+/// The string value of an element of an item, or None if absent.
+pub fn item_text(item: &InMemDicomObject, tag: Tag) -> Option<String> {
+    item.element_opt(tag)
+        .unwrap()
+        .map(|e| e.to_str().map(|s| s.trim_end_matches(['\0', ' ']).to_string()).unwrap_or_default())
+}
+
+/// Parse a DA value.
+pub fn date(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y%m%d").unwrap_or_else(|e| panic!("{s:?} is not a date: {e}"))
+}
+
+/// Raw bytes of an element inside the items of a top-level sequence, read with kamei's reader.
+pub fn raw_in_item(path: &Path, seq: Tag, index: usize, tag: Tag) -> Option<Vec<u8>> {
+    match kamei::read::open(path, &kamei::read::ReadOptions::default()).unwrap() {
+        kamei::read::Opened::Dicom(f) => {
+            let s = f.dataset.get(seq)?.value.sequence()?.items.get(index)?.dataset.bytes(tag)?.to_vec();
+            Some(s)
+        }
+        _ => panic!("{} is not DICOM", path.display()),
+    }
+}
+
+/// Hand-built encodings, for inputs dicom-object will not write (broken or unusual files).
+pub mod bytes {
+    /// An Explicit VR Little Endian element with a defined length.
+    pub fn explicit_le(tag: (u16, u16), vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&tag.0.to_le_bytes());
+        v.extend_from_slice(&tag.1.to_le_bytes());
+        v.extend_from_slice(vr);
+        let long = matches!(
+            vr,
+            b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UN" | b"UR" | b"UT" | b"UV"
+        );
+        if long {
+            v.extend_from_slice(&[0, 0]);
+            v.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        } else {
+            v.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        }
+        v.extend_from_slice(value);
+        v
+    }
+
+    /// An Implicit VR Little Endian element with a defined length.
+    pub fn implicit_le(tag: (u16, u16), value: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&tag.0.to_le_bytes());
+        v.extend_from_slice(&tag.1.to_le_bytes());
+        v.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        v.extend_from_slice(value);
+        v
+    }
+
+    /// An item or delimiter tag with a length (always little endian here).
+    pub fn item_tag(element: u16, len: u32) -> Vec<u8> {
+        let mut v = vec![0xFE, 0xFF];
+        v.extend_from_slice(&element.to_le_bytes());
+        v.extend_from_slice(&len.to_le_bytes());
+        v
+    }
+
+    /// A value padded to even length with `pad`.
+    pub fn even(value: &str, pad: u8) -> Vec<u8> {
+        let mut v = value.as_bytes().to_vec();
+        if v.len() % 2 == 1 {
+            v.push(pad);
+        }
+        v
+    }
+
+    /// A Part 10 file: zero preamble, `DICM`, a file meta group, then `body` as given.
+    pub fn part10(ts: &str, sop_class: &str, sop: &str, body: &[u8]) -> Vec<u8> {
+        let mut meta = Vec::new();
+        meta.extend(explicit_le((0x0002, 0x0001), b"OB", &[0, 1]));
+        meta.extend(explicit_le((0x0002, 0x0002), b"UI", &even(sop_class, 0)));
+        meta.extend(explicit_le((0x0002, 0x0003), b"UI", &even(sop, 0)));
+        meta.extend(explicit_le((0x0002, 0x0010), b"UI", &even(ts, 0)));
+        meta.extend(explicit_le((0x0002, 0x0012), b"UI", &even("1.2.826.0.1.3680043.8.498.1", 0)));
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        f.extend(explicit_le((0x0002, 0x0000), b"UL", &(meta.len() as u32).to_le_bytes()));
+        f.extend(meta);
+        f.extend_from_slice(body);
+        f
+    }
+
+    /// A hand-built instance (explicit VR LE): SOP Class and Instance UID, Patient's Name and
+    /// ID (canaries), then `middle` (elements of groups 0011 to 001F, in tag order), Study and
+    /// Series Instance UID, then `tail` (elements of groups above 0020, in tag order).
+    pub fn instance(sop_class: &str, sop: &str, middle: &[u8], tail: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend(explicit_le((0x0008, 0x0016), b"UI", &even(sop_class, 0)));
+        v.extend(explicit_le((0x0008, 0x0018), b"UI", &even(sop, 0)));
+        v.extend(explicit_le((0x0010, 0x0010), b"PN", &even(super::CANARY_NAME, b' ')));
+        v.extend(explicit_le((0x0010, 0x0020), b"LO", &even(super::CANARY_ID, b' ')));
+        v.extend_from_slice(middle);
+        v.extend(explicit_le((0x0020, 0x000D), b"UI", &even("1.2.826.0.1.3680043.8.498.5", 0)));
+        v.extend(explicit_le((0x0020, 0x000E), b"UI", &even("1.2.826.0.1.3680043.8.498.5.1", 0)));
+        v.extend_from_slice(tail);
+        v
+    }
+}
+
+/// The pseudonymizer a run with `key(wd, _, byte)` uses (default date shift policy), to compute
+/// expected UIDs, tokens and shifts.
+pub fn pseudonymizer(byte: u8) -> kamei::pseudo::Pseudonymizer {
+    kamei::pseudo::Pseudonymizer::new(
+        &kamei::pseudo::PseudonymKey::from_bytes([byte; 32]),
+        kamei::profile::DateShiftPolicy::default(),
+    )
+}
+
+/// Every file below `rel` with its bytes, by relative path.
+pub fn tree(wd: &Workdir, rel: &str) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    wd.files(rel).into_iter().map(|f| (f.clone(), std::fs::read(wd.path(rel).join(&f)).unwrap())).collect()
+}
+
+/// Assert two trees hold the same files with the same bytes (names the first difference).
+#[track_caller]
+pub fn assert_same_tree(wd: &Workdir, a: &str, b: &str) {
+    let (ta, tb) = (tree(wd, a), tree(wd, b));
+    let names_a: Vec<&PathBuf> = ta.keys().collect();
+    let names_b: Vec<&PathBuf> = tb.keys().collect();
+    assert_eq!(names_a, names_b, "{a} and {b} hold different files");
+    for (name, bytes) in &ta {
+        assert!(bytes == &tb[name], "{} differs between {a} and {b}", name.display());
+    }
+}
+
+/// `n` small CT files of `n / 10` patients below `wd/in`, each with its own SOP Instance UID.
+pub fn write_small_archive(wd: &Workdir, n: u32) {
+    for i in 0..n {
+        let p = i % (n / 10).max(1);
+        let study = format!("1.2.826.0.1.3680043.8.498.10.{p}");
+        let series = format!("{study}.1");
+        Fixture::ct(&format!("{CANARY_ID}{p}"), &study, &series, &format!("{series}.{i}"))
+            .write(&wd.path(&format!("in/p{p}/{i:04}.dcm")));
+    }
+}

@@ -1,0 +1,109 @@
+//! PS3.15 action codes on the real binary, one behaviour each (those `deid.rs` does not cover):
+//! D on a present X/D attribute, Z/D and X/Z on empty attributes, X/Z/U* sequences, K on a
+//! sequence, C on AE titles.
+
+use crate::util::*;
+use dicom_core::VR;
+use dicom_dictionary_std::tags;
+
+const STUDY: &str = "1.2.826.0.1.3680043.8.498.4";
+const SERIES: &str = "1.2.826.0.1.3680043.8.498.4.1";
+
+fn ct(n: u32) -> Fixture {
+    Fixture::ct(CANARY_ID, STUDY, SERIES, &format!("{SERIES}.{n}"))
+}
+
+#[test]
+fn x_d_on_a_present_value_writes_a_dummy() {
+    let wd = Workdir::new("x_d_on_a_present_value_writes_a_dummy");
+    ct(1).put(str_el(tags::PROTOCOL_NAME, VR::LO, "CANARY PROTOCOL")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::PROTOCOL_NAME).as_deref(), Some("ANONYMIZED"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARY PROTOCOL"]].concat());
+}
+
+#[test]
+fn z_d_on_an_empty_value_stays_empty() {
+    let wd = Workdir::new("z_d_on_an_empty_value_stays_empty");
+    ct(1).put(str_el(tags::CONTRAST_BOLUS_AGENT, VR::LO, "")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::CONTRAST_BOLUS_AGENT).as_deref(), Some(""), "present and empty, not a dummy");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn x_z_on_an_empty_value_stays_empty() {
+    let wd = Workdir::new("x_z_on_an_empty_value_stays_empty");
+    ct(1).put(str_el(tags::REQUESTED_PROCEDURE_DESCRIPTION, VR::LO, "")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(
+        text(&obj, tags::REQUESTED_PROCEDURE_DESCRIPTION).as_deref(),
+        Some(""),
+        "present and empty, not removed"
+    );
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn x_z_u_sequence_is_kept_with_its_uids_mapped() {
+    let wd = Workdir::new("x_z_u_sequence_is_kept_with_its_uids_mapped");
+    let referenced = "1.2.826.0.1.3680043.8.498.99.7";
+    let r = item(vec![
+        str_el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+        str_el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, referenced),
+    ]);
+    ct(1).put(seq_el(tags::REFERENCED_IMAGE_SEQUENCE, vec![r])).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let refs = items(&obj, tags::REFERENCED_IMAGE_SEQUENCE);
+    assert_eq!(refs.len(), 1);
+    assert_eq!(item_text(&refs[0], tags::REFERENCED_SOP_INSTANCE_UID), Some(pseudonymizer(7).uid(referenced)));
+    assert_eq!(item_text(&refs[0], tags::REFERENCED_SOP_CLASS_UID).as_deref(), Some("1.2.840.10008.5.1.4.1.1.2"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[referenced]].concat());
+}
+
+#[test]
+fn k_on_a_sequence_still_cleans_a_person_name_in_its_items() {
+    let wd = Workdir::new("k_on_a_sequence_still_cleans_a_person_name_in_its_items");
+    // Procedure Code Sequence is not in Table E.1-1: kept, and its items planned.
+    let code = item(vec![
+        str_el(tags::CODE_VALUE, VR::SH, "CTCHEST"),
+        str_el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99LOCAL"),
+        str_el(tags::CODE_MEANING, VR::LO, "CT of the chest"),
+        str_el(tags::PERSON_NAME, VR::PN, "CANARYNESTED^KEPTSEQ"),
+    ]);
+    ct(1).put(seq_el(tags::PROCEDURE_CODE_SEQUENCE, vec![code])).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let codes = items(&obj, tags::PROCEDURE_CODE_SEQUENCE);
+    assert_eq!(item_text(&codes[0], tags::CODE_VALUE).as_deref(), Some("CTCHEST"));
+    assert_eq!(item_text(&codes[0], tags::CODE_MEANING).as_deref(), Some("CT of the chest"));
+    assert_eq!(item_text(&codes[0], tags::PERSON_NAME).as_deref(), Some("ANONYMIZED"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARYNESTED", "KEPTSEQ"]].concat());
+}
+
+#[test]
+fn c_on_an_ae_title_gives_a_keyed_token_per_value() {
+    let wd = Workdir::new("c_on_an_ae_title_gives_a_keyed_token_per_value");
+    // Retrieve AE Title is C under Retain Device Identity; two values.
+    ct(1).put(str_el(tags::RETRIEVE_AE_TITLE, VR::AE, "CANARYAE1\\CANARYAE2")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-device-identity"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let value = text(&obj, tags::RETRIEVE_AE_TITLE).unwrap();
+    let pseudo = pseudonymizer(7);
+    let expected = format!("{}\\{}", pseudo.token("ae", b"CANARYAE1", 16), pseudo.token("ae", b"CANARYAE2", 16));
+    assert_eq!(value, expected);
+    for v in value.split('\\') {
+        assert!(!v.is_empty() && v.len() <= 16, "an AE value is at most 16 characters: {v:?}");
+    }
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}

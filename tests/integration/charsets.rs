@@ -1,0 +1,165 @@
+//! Specific Character Set on the real binary: Japanese and Korean ISO 2022 sets, UTF-8 with bytes
+//! that do not decode, items with their own character set. Replaced values leave no byte of the
+//! original behind; kept values keep every byte; cleaned text is re-encoded in the set it came in.
+
+use crate::util::*;
+use dicom_core::VR;
+use dicom_dictionary_std::tags;
+use kamei::charset::CharacterSet;
+
+const STUDY: &str = "1.2.826.0.1.3680043.8.498.6";
+const SERIES: &str = "1.2.826.0.1.3680043.8.498.6.1";
+
+/// `ISO 2022 IR 13\ISO 2022 IR 87`, padded to even length.
+const IR13_IR87: &[u8] = b"ISO 2022 IR 13\\ISO 2022 IR 87 ";
+/// `\ISO 2022 IR 87`, padded.
+const IR87: &[u8] = b"\\ISO 2022 IR 87 ";
+
+/// japan README §7.3, vector 1: `Kakuu^Hanako=架空^花子=かくう^はなこ` in `\ISO 2022 IR 87`.
+const PN_IR87: &[u8] = b"Kakuu^Hanako=\x1b$B2M6u\x1b(B^\x1b$B2V;R\x1b(B=\x1b$B$+$/$&\x1b(B^\x1b$B$O$J$3\x1b(B";
+/// japan README §7.3, vector 2: `ｶｸｳ^ﾊﾅｺ=架空^花子=かくう^はなこ` in `ISO 2022 IR 13\ISO 2022 IR 87`
+/// (55 bytes, padded with a space after the final `ESC ( J`).
+const PN_IR13_IR87: &[u8] =
+    b"\xb6\xb8\xb3^\xca\xc5\xba=\x1b$B2M6u\x1b(J^\x1b$B2V;R\x1b(J=\x1b$B$+$/$&\x1b(J^\x1b$B$O$J$3\x1b(J ";
+
+/// Byte runs of every group of the §7.3 name: half-width katakana, kanji, hiragana, romaji.
+const NAME_GROUPS: &[&[u8]] =
+    &[b"\xb6\xb8\xb3", b"\xca\xc5\xba", b"2M6u", b"2V;R", b"$+$/$&", b"$O$J$3", b"Kakuu", b"Hanako"];
+
+fn ct(n: u32) -> Fixture {
+    Fixture::ct(CANARY_ID, STUDY, SERIES, &format!("{SERIES}.{n}"))
+}
+
+/// A CT in `charset` whose Patient's Name is `name` (raw bytes).
+fn ct_in(charset: &[u8], name: &[u8]) -> Fixture {
+    ct(1).put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, charset)).put(raw_el(tags::PATIENT_NAME, VR::PN, name))
+}
+
+/// Where any of `runs` occurs in OUT (bytes or names).
+fn runs_left(wd: &Workdir, runs: &[&[u8]]) -> Vec<String> {
+    runs.iter()
+        .filter_map(|r| {
+            wd.tree_contains("out", r).map(|f| format!("{:?} in {}", String::from_utf8_lossy(r), f.display()))
+        })
+        .collect()
+}
+
+#[test]
+fn ir13_ir87_person_name_loses_every_group() {
+    let wd = Workdir::new("ir13_ir87_person_name_loses_every_group");
+    ct_in(IR13_IR87, PN_IR13_IR87).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    let obj = open(&out);
+    let pseudonym = text(&obj, tags::PATIENT_ID).unwrap();
+    let name = raw(&out, tags::PATIENT_NAME).unwrap();
+    assert_eq!(String::from_utf8_lossy(&name).trim_end(), pseudonym, "only the pseudonym, no other group");
+    let left = runs_left(&wd, NAME_GROUPS);
+    assert!(left.is_empty(), "name groups left: {left:?}");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn kept_description_is_byte_identical_in_ir87() {
+    let wd = Workdir::new("kept_description_is_byte_identical_in_ir87");
+    let desc: &[u8] = b"\x1b$B6;It\x1b(BCT"; // 胸部CT
+    ct_in(IR87, PN_IR87).put(raw_el(tags::SERIES_DESCRIPTION, VR::LO, desc)).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(raw(&out, tags::SERIES_DESCRIPTION).as_deref(), Some(desc));
+    assert_eq!(raw(&out, tags::SPECIFIC_CHARACTER_SET).as_deref(), Some(IR87));
+    assert!(runs_left(&wd, NAME_GROUPS).is_empty());
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn kept_description_is_byte_identical_in_ir13_ir87() {
+    let wd = Workdir::new("kept_description_is_byte_identical_in_ir13_ir87");
+    let desc: &[u8] = b"\x1b$B6;It\x1b(JCT \xbc\xde\xad\xdd "; // 胸部CT ｼﾞｭﾝ
+    ct_in(IR13_IR87, PN_IR13_IR87).put(raw_el(tags::SERIES_DESCRIPTION, VR::LO, desc)).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(raw(&out, tags::SERIES_DESCRIPTION).as_deref(), Some(desc));
+    assert!(runs_left(&wd, NAME_GROUPS).is_empty());
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn korean_ir149_description_is_kept_byte_for_byte() {
+    let wd = Workdir::new("korean_ir149_description_is_kept_byte_for_byte");
+    let name: &[u8] = b"Hong^Gildong=\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6\xb5\xbf"; // Hong^Gildong=홍^길동
+    let desc: &[u8] = b"\x1b$)C\xc8\xe4\xba\xce CT "; // 흉부 CT
+    ct_in(b"\\ISO 2022 IR 149 ", name).put(raw_el(tags::SERIES_DESCRIPTION, VR::LO, desc)).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(raw(&out, tags::SERIES_DESCRIPTION).as_deref(), Some(desc));
+    let left = runs_left(&wd, &[b"\xc8\xab", b"\xb1\xe6\xb5\xbf", b"Gildong"]);
+    assert!(left.is_empty(), "name groups left: {left:?}");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn utf8_value_with_bytes_that_do_not_decode_is_kept_byte_for_byte() {
+    // notes/dicom-rs-0.10.md §6.4: dicom-object turns these bytes into the text `Ab\377\376^C`.
+    let wd = Workdir::new("utf8_value_with_bytes_that_do_not_decode_is_kept_byte_for_byte");
+    let value: &[u8] = b"Ab\xff\xfe^C";
+    ct_in(b"ISO_IR 192", b"CANARY^PATIENT")
+        .put(raw_el(tags::SERIES_DESCRIPTION, VR::LO, value))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    assert_eq!(raw(&wd.only_output("out"), tags::SERIES_DESCRIPTION).as_deref(), Some(value));
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn item_with_its_own_character_set_is_cleaned_in_that_set() {
+    let wd = Workdir::new("item_with_its_own_character_set_is_cleaned_in_that_set");
+    // Top level UTF-8 (the name 架空^花子); an item in \ISO 2022 IR 87 whose description names
+    // the patient and whose code meaning is kept.
+    let code = item(vec![
+        raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, IR87),
+        str_el(tags::CODE_VALUE, VR::SH, "CTCHEST"),
+        str_el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99LOCAL"),
+        raw_el(tags::CODE_MEANING, VR::LO, b"\x1b$B6;It\x1b(BCT"),
+        raw_el(tags::SERIES_DESCRIPTION, VR::LO, b"\x1b$B2M6u\x1b(B \x1b$B6;It\x1b(BCT "),
+    ]);
+    ct_in(b"ISO_IR 192", "Kakuu^Hanako=架空^花子".as_bytes())
+        .put(seq_el(tags::PROCEDURE_CODE_SEQUENCE, vec![code]))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    let seq = tags::PROCEDURE_CODE_SEQUENCE;
+    assert_eq!(raw_in_item(&out, seq, 0, tags::SPECIFIC_CHARACTER_SET).as_deref(), Some(IR87));
+    assert_eq!(raw_in_item(&out, seq, 0, tags::CODE_MEANING).as_deref(), Some(&b"\x1b$B6;It\x1b(BCT"[..]));
+    let desc = raw_in_item(&out, seq, 0, tags::SERIES_DESCRIPTION).unwrap();
+    let trimmed = &desc[..desc.iter().rposition(|&b| b != b' ').unwrap() + 1];
+    assert_eq!(trimmed, b"*** \x1b$B6;It\x1b(BCT", "scrubbed, re-encoded in the item's IR 87");
+    let left = runs_left(&wd, &[b"2M6u", "架空".as_bytes(), "花子".as_bytes()]);
+    assert!(left.is_empty(), "name left: {left:?}");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn clean_descriptors_reencodes_a_scrubbed_kanji_description_in_ir87() {
+    let wd = Workdir::new("clean_descriptors_reencodes_a_scrubbed_kanji_description_in_ir87");
+    let desc: &[u8] = b"\x1b$B6;It\x1b(BCT \x1b$B2M6u\x1b(B "; // 胸部CT 架空
+    ct_in(IR87, PN_IR87).put(raw_el(tags::STUDY_DESCRIPTION, VR::LO, desc)).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let bytes = raw(&wd.only_output("out"), tags::STUDY_DESCRIPTION).unwrap();
+    let cs = CharacterSet::from_value(IR87).unwrap();
+    let decoded = cs.decode(&bytes, VR::LO);
+    assert!(decoded.exact, "{bytes:?}");
+    assert_eq!(decoded.text.trim_end(), "胸部CT ***");
+    // Every switch to JIS X 0208 is followed by a return to ASCII, and the value ends in ASCII.
+    let escapes: Vec<&[u8]> = bytes.windows(3).filter(|w| w[0] == 0x1b).collect();
+    assert_eq!(escapes, [&b"\x1b$B"[..], b"\x1b(B"], "{bytes:?}");
+    assert!(runs_left(&wd, NAME_GROUPS).is_empty());
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}

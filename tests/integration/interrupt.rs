@@ -1,0 +1,143 @@
+//! Interrupted runs: SIGKILL at random points and Ctrl-C (SIGINT). A re-run of the same command
+//! must end with exactly what one uninterrupted run writes, and nothing half-written anywhere.
+
+use crate::util::*;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FILES: u32 = 300;
+
+/// Start `kamei deid in -o out --key k.key -q` in the background.
+fn spawn(wd: &Workdir, out: &str, extra: &[&str]) -> Child {
+    let k = key(wd, "k.key", 7);
+    Command::new(env!("CARGO_BIN_EXE_kamei"))
+        .args(["deid", "in", "-o", out, "--key", k.to_str().unwrap(), "-q"])
+        .args(extra)
+        .current_dir(&wd.root)
+        .env_remove("KAMEI_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kamei starts")
+}
+
+/// Wait for a child, failing the test if it takes more than a minute.
+fn wait(child: &mut Child) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "kamei did not finish");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Temporary files anywhere below `out`.
+fn leftovers(out: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(out)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().to_string_lossy().into_owned())
+        .filter(|p| p.ends_with(".part") || p.contains(".kamei-partial"))
+        .collect()
+}
+
+/// One record per input (by content), each written or present, each output in place.
+#[track_caller]
+fn assert_audit_complete(wd: &Workdir, out: &str) {
+    let audit = wd.audit(out);
+    assert_eq!(audit.len(), FILES as usize, "one record per input");
+    let mut hashes: Vec<&str> = audit.iter().map(|r| r["input_sha256"].as_str().unwrap()).collect();
+    hashes.dedup();
+    assert_eq!(hashes.len(), FILES as usize, "no input twice");
+    for r in &audit {
+        assert!(r["outcome"] == "written" || r["outcome"] == "present", "{r}");
+        assert!(wd.path(out).join(r["output"].as_str().unwrap()).is_file(), "{r}");
+    }
+}
+
+fn canaries() -> Vec<String> {
+    let mut c: Vec<String> = CT_CANARIES.iter().map(|s| s.to_string()).collect();
+    c.extend((0..FILES / 10).map(|p| format!("{CANARY_ID}{p}")));
+    c
+}
+
+#[test]
+fn killed_runs_resumed_end_equal_to_an_uninterrupted_run() {
+    let wd = Workdir::new("killed_runs_resumed_end_equal_to_an_uninterrupted_run");
+    write_small_archive(&wd, FILES);
+    let started = Instant::now();
+    let mut reference = spawn(&wd, "reference", &[]);
+    assert!(wait(&mut reference).success());
+    let full = started.elapsed();
+
+    for round in 0..4 {
+        // A resumed run is shorter than a whole one: kill within its first two thirds.
+        let delay = Duration::from_micros(rand::random_range(0..full.as_micros() as u64 * 2 / 3));
+        eprintln!("round {round}: SIGKILL after {delay:?} of a {full:?} run");
+        let mut child = spawn(&wd, "out", &[]);
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL; the run may already be over
+        wait(&mut child);
+    }
+    let mut last = spawn(&wd, "out", &[]);
+    let status = wait(&mut last);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(last.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{status:?}: {stderr}");
+
+    // Every file of an uninterrupted run, and nothing else, with the same bytes; the audit
+    // only differs in outcomes (an output found in place by the resumed run is "present").
+    assert_eq!(wd.files("out"), wd.files("reference"), "same file list");
+    for f in wd.files("reference") {
+        if f.to_string_lossy() == "kamei-audit.jsonl" {
+            continue;
+        }
+        assert!(
+            std::fs::read(wd.path("reference").join(&f)).unwrap() == std::fs::read(wd.path("out").join(&f)).unwrap(),
+            "{} differs",
+            f.display()
+        );
+    }
+    assert_eq!(leftovers(&wd.path("out")), Vec::<String>::new());
+    assert!(!wd.path("out/.kamei-partial").exists());
+    assert_audit_complete(&wd, "out");
+    let canaries = canaries();
+    let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
+    let run = Run { output: std::process::Output { status, stdout: Vec::new(), stderr: stderr.into_bytes() } };
+    assert_no_leak(&wd, "out", &run, &canaries);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_exits_130_and_a_rerun_completes() {
+    let wd = Workdir::new("sigint_exits_130_and_a_rerun_completes");
+    write_small_archive(&wd, FILES);
+    // One thread, so the run lasts long enough to be interrupted in the middle.
+    let mut child = spawn(&wd, "out", &["-j1"]);
+    let start = Instant::now();
+    // Interrupt once the first output is in place (the Ctrl-C handler is installed by then).
+    while wd.dicom_outputs("out").is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no output appeared");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let status = wait(&mut child);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let written = wd.dicom_outputs("out").len();
+    assert!(written < FILES as usize, "the run stopped early ({written} written)");
+    assert_eq!(leftovers(&wd.path("out")), Vec::<String>::new(), "nothing half-written");
+
+    let rerun = wd.deid(&[]);
+    rerun.assert_code(0);
+    assert_eq!(wd.dicom_outputs("out").len(), FILES as usize);
+    assert_audit_complete(&wd, "out");
+    let canaries = canaries();
+    let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
+    assert_no_leak(&wd, "out", &rerun, &canaries);
+}

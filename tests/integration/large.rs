@@ -1,0 +1,160 @@
+//! A ~1 GB native multi-frame file: de-identified with flat memory (the pixel data stays in
+//! the input and is copied through), and the output's pixel bytes equal the input's.
+//!
+//! The pixel data is real, written in 1 MiB chunks that differ from each other (not a sparse
+//! file): reading holes of a sparse file costs no disk I/O and all-zero bytes would hide an
+//! offset or chunking error in the copy.
+
+use crate::util::bytes::{even, explicit_le, instance, part10};
+use crate::util::*;
+use dicom_dictionary_std::tags;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::process::Command;
+
+const ROWS: u16 = 512;
+const COLUMNS: u16 = 512;
+const FRAMES: u64 = 2000;
+const FRAME_BYTES: u64 = ROWS as u64 * COLUMNS as u64 * 2;
+const CHUNK: usize = 1 << 20;
+
+/// Write the multi-frame CT; returns the SHA-256 of its pixel data.
+fn write_large(path: &Path) -> [u8; 32] {
+    let sop_class = "1.2.840.10008.5.1.4.1.1.2";
+    let sop = "1.2.826.0.1.3680043.8.498.12.1";
+    let mut tail = Vec::new();
+    tail.extend(explicit_le((0x0028, 0x0002), b"US", &1u16.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0004), b"CS", b"MONOCHROME2 "));
+    tail.extend(explicit_le((0x0028, 0x0008), b"IS", &even(&FRAMES.to_string(), b' ')));
+    tail.extend(explicit_le((0x0028, 0x0010), b"US", &ROWS.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0011), b"US", &COLUMNS.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0100), b"US", &16u16.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0101), b"US", &12u16.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0102), b"US", &11u16.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0103), b"US", &0u16.to_le_bytes()));
+    let pixel_len = FRAME_BYTES * FRAMES;
+    tail.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0]);
+    tail.extend_from_slice(&(pixel_len as u32).to_le_bytes());
+    let body = instance(sop_class, sop, &[], &tail);
+
+    let mut w = BufWriter::with_capacity(CHUNK, File::create(path).unwrap());
+    w.write_all(&part10("1.2.840.10008.1.2.1", sop_class, sop, &body)).unwrap();
+    let mut hasher = Sha256::new();
+    let mut chunk: Vec<u8> = (0..CHUNK).map(|i| (i % 251) as u8).collect();
+    let mut left = pixel_len;
+    let mut n = 0u64;
+    while left > 0 {
+        chunk[..8].copy_from_slice(&n.to_le_bytes());
+        let take = left.min(CHUNK as u64) as usize;
+        w.write_all(&chunk[..take]).unwrap();
+        hasher.update(&chunk[..take]);
+        left -= take as u64;
+        n += 1;
+    }
+    w.flush().unwrap();
+    hasher.finalize().into()
+}
+
+/// SHA-256 of `length` bytes of `path` from `offset`, streamed.
+fn hash_range(path: &Path, offset: u64, length: u64) -> [u8; 32] {
+    let mut f = File::open(path).unwrap();
+    f.seek(SeekFrom::Start(offset)).unwrap();
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut r = f.take(length);
+    let mut total = 0;
+    loop {
+        let n = r.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    assert_eq!(total, length, "the file ends inside its pixel data");
+    hasher.finalize().into()
+}
+
+/// Run kamei and return its result and the peak resident set size of that one process, in KiB.
+///
+/// Measured by GNU time (`/usr/bin/time -f %M`), which forks from its own small process: a
+/// wait4(2) here would not do, because Linux counts in a child's maximum RSS the high-water
+/// mark of the address space it replaced at exec, which for a child spawned from this test
+/// binary is the test binary's own peak (1.2 GB was seen while the corpus tests ran alongside).
+/// Without GNU time, /proc/PID/status VmHWM (the high-water mark of kamei's own address space)
+/// is polled until kamei exits: the last reading, a lower bound that misses only the last
+/// milliseconds.
+#[cfg(target_os = "linux")]
+fn run_measured(wd: &Workdir, args: &[&str]) -> (Run, u64) {
+    let time = Path::new("/usr/bin/time");
+    let report = wd.path("rss.txt");
+    let gnu_time =
+        time.is_file() && Command::new(time).args(["-f", "%M", "true"]).output().is_ok_and(|o| o.status.success());
+    let mut cmd = if gnu_time {
+        let mut c = Command::new(time);
+        c.arg("-f").arg("%M").arg("-o").arg(&report).arg(env!("CARGO_BIN_EXE_kamei"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_kamei"))
+    };
+    let mut child = cmd
+        .args(args)
+        .current_dir(&wd.root)
+        .env_remove("KAMEI_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut peak = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if !gnu_time {
+            let s = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+            let hwm = s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().split(' ').next());
+            peak = peak.max(hwm.and_then(|v| v.parse().ok()).unwrap_or(0));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    let mut stderr = Vec::new();
+    child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
+    if gnu_time {
+        let text = std::fs::read_to_string(&report).unwrap();
+        peak = text.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("{text:?}"));
+    }
+    (Run { output: std::process::Output { status, stdout: Vec::new(), stderr } }, peak)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn one_gigabyte_multi_frame_file_is_copied_through_with_flat_memory() {
+    let wd = Workdir::new("one_gigabyte_multi_frame_file_is_copied_through_with_flat_memory");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    let input = wd.path("in/large.dcm");
+    let pixels_sha = write_large(&input);
+    let k = key(&wd, "k.key", 7);
+    let (run, peak_kib) = run_measured(&wd, &["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]);
+    run.assert_code(0);
+    eprintln!("large file: {} bytes, kamei peak RSS {} KiB", std::fs::metadata(&input).unwrap().len(), peak_kib);
+    assert!(peak_kib < 100 * 1024, "peak RSS {peak_kib} KiB for a 1 GB file");
+
+    let out = wd.only_output("out");
+    let file = match kamei::read::open(&out, &kamei::read::ReadOptions::default()).unwrap() {
+        kamei::read::Opened::Dicom(f) => f,
+        other => panic!("{other:?}"),
+    };
+    let pixels = match &file.dataset.get(tags::PIXEL_DATA).unwrap().value {
+        kamei::dataset::Value::Deferred(d) => *d,
+        other => panic!("pixel data not left in the file: {other:?}"),
+    };
+    assert_eq!(pixels.length, FRAME_BYTES * FRAMES);
+    assert_eq!(hash_range(&out, pixels.offset, pixels.length), pixels_sha, "pixel bytes differ");
+    assert_eq!(file.dataset.ascii(tags::NUMBER_OF_FRAMES), Some("2000"));
+    assert_eq!(file.dataset.ascii(tags::PATIENT_ID), file.dataset.ascii(tags::PATIENT_NAME));
+    assert_no_leak(&wd, "out", &run, &[CANARY_NAME, CANARY_ID]);
+    // 2 GB of test files: remove them now rather than at the next run.
+    std::fs::remove_dir_all(&wd.root).unwrap();
+}

@@ -1,0 +1,455 @@
+//! One test per PS3.15 option (and per profile setting) on the real binary: each shows the
+//! option's effect on a representative attribute, and that no identifier leaks meanwhile.
+
+use crate::util::*;
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::tags;
+
+const STUDY: &str = "1.2.826.0.1.3680043.8.498.2";
+const SERIES: &str = "1.2.826.0.1.3680043.8.498.2.1";
+
+fn ct(n: u32) -> Fixture {
+    Fixture::ct(CANARY_ID, STUDY, SERIES, &format!("{SERIES}.{n}"))
+}
+
+/// A CT of another patient (own ID, study and series).
+fn ct_of(patient: &str, n: u32) -> Fixture {
+    let study = format!("{STUDY}.{n}");
+    Fixture::ct(patient, &study, &format!("{study}.1"), &format!("{study}.1.1"))
+}
+
+#[test]
+fn retain_device_identity_keeps_device_serial_number() {
+    let wd = Workdir::new("retain_device_identity_keeps_device_serial_number");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-device-identity"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::DEVICE_SERIAL_NUMBER).as_deref(), Some("CANARYSERIAL"));
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn retain_device_identity_gives_one_keyed_token_per_station_ae_title() {
+    let wd = Workdir::new("retain_device_identity_gives_one_keyed_token_per_station_ae_title");
+    ct_of("P1", 1).put(str_el(tags::STATION_AE_TITLE, VR::AE, "CANARY_CT1")).write(&wd.path("in/a.dcm"));
+    ct_of("P2", 2).put(str_el(tags::STATION_AE_TITLE, VR::AE, "CANARY_CT1")).write(&wd.path("in/b.dcm"));
+    ct_of("P3", 3).put(str_el(tags::STATION_AE_TITLE, VR::AE, "CANARY_MR2")).write(&wd.path("in/c.dcm"));
+    let run = wd.deid(&["--option", "retain-device-identity"]);
+    run.assert_code(0);
+    let mut by_patient: Vec<(String, String)> = wd
+        .dicom_outputs("out")
+        .iter()
+        .map(|p| {
+            let obj = open(p);
+            let study = text(&obj, tags::STUDY_INSTANCE_UID).unwrap();
+            (study, text(&obj, tags::STATION_AE_TITLE).unwrap())
+        })
+        .collect();
+    by_patient.sort();
+    let tokens: Vec<&str> = by_patient.iter().map(|(_, t)| t.as_str()).collect();
+    let pseudo = pseudonymizer(7);
+    let token = |title: &str| pseudo.token("ae", title.as_bytes(), 16);
+    let mut expected = vec![
+        (pseudo.uid(&format!("{STUDY}.1")), token("CANARY_CT1")),
+        (pseudo.uid(&format!("{STUDY}.2")), token("CANARY_CT1")),
+        (pseudo.uid(&format!("{STUDY}.3")), token("CANARY_MR2")),
+    ];
+    expected.sort();
+    assert_eq!(by_patient, expected);
+    assert_ne!(token("CANARY_CT1"), token("CANARY_MR2"));
+    for t in &tokens {
+        assert!(t.len() <= 16 && !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric()), "{t:?}");
+    }
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARY_CT1", "CANARY_MR2"]].concat());
+}
+
+#[test]
+fn retain_institution_identity_keeps_institution_name() {
+    let wd = Workdir::new("retain_institution_identity_keeps_institution_name");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-institution-identity"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::INSTITUTION_NAME).as_deref(), Some("CANARY HOSPITAL"));
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn retain_patient_characteristics_keeps_sex_age_and_weight() {
+    let wd = Workdir::new("retain_patient_characteristics_keeps_sex_age_and_weight");
+    ct(1).put(str_el(tags::PATIENT_WEIGHT, VR::DS, "61.5")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-patient-characteristics"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::PATIENT_SEX).as_deref(), Some("F"));
+    assert_eq!(text(&obj, tags::PATIENT_AGE).as_deref(), Some("054Y"));
+    assert_eq!(text(&obj, tags::PATIENT_WEIGHT).as_deref(), Some("61.5"));
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn basic_profile_removes_patient_characteristics() {
+    let wd = Workdir::new("basic_profile_removes_patient_characteristics");
+    ct(1).put(str_el(tags::PATIENT_WEIGHT, VR::DS, "61.5")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::PATIENT_SEX).as_deref(), Some(""), "Z: present and empty");
+    assert_eq!(text(&obj, tags::PATIENT_AGE), None);
+    assert_eq!(text(&obj, tags::PATIENT_WEIGHT), None);
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn retain_long_full_dates_keeps_dates_and_says_unmodified() {
+    let wd = Workdir::new("retain_long_full_dates_keeps_dates_and_says_unmodified");
+    ct(1).put(str_el(tags::ACQUISITION_DATE_TIME, VR::DT, "20240201101530")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-full-dates"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DATE).as_deref(), Some("20240201"));
+    assert_eq!(text(&obj, tags::CONTENT_DATE).as_deref(), Some("20240201"));
+    assert_eq!(text(&obj, tags::STUDY_TIME).as_deref(), Some("101500"));
+    assert_eq!(text(&obj, tags::ACQUISITION_DATE_TIME).as_deref(), Some("20240201101530"));
+    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(), Some("UNMODIFIED"));
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn retain_long_modified_dates_shifts_two_files_of_one_patient_by_one_offset() {
+    let wd = Workdir::new("retain_long_modified_dates_shifts_two_files_of_one_patient_by_one_offset");
+    // Two studies of one patient, six weeks apart, and a file of another patient.
+    ct(1).write(&wd.path("in/a.dcm"));
+    Fixture::ct(
+        CANARY_ID,
+        "1.2.826.0.1.3680043.8.498.3",
+        "1.2.826.0.1.3680043.8.498.3.1",
+        "1.2.826.0.1.3680043.8.498.3.1.1",
+    )
+    .put(str_el(tags::STUDY_DATE, VR::DA, "20240315"))
+    .write(&wd.path("in/b.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates"]);
+    run.assert_code(0);
+    let mut dates: Vec<chrono::NaiveDate> =
+        wd.dicom_outputs("out").iter().map(|p| date(&text(&open(p), tags::STUDY_DATE).unwrap())).collect();
+    dates.sort();
+    let shift = (dates[0] - date("20240201")).num_days();
+    assert!((-365..=-1).contains(&shift), "{shift}");
+    assert_eq!((dates[1] - date("20240315")).num_days(), shift, "both studies move by one offset");
+    assert_eq!(shift, pseudonymizer(7).date_shift_days(kamei::pseudo::Patient::Id(CANARY_ID)));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20240201", "20240315"]].concat());
+}
+
+#[test]
+fn retain_long_modified_dates_keeps_the_time_part_of_a_datetime() {
+    let wd = Workdir::new("retain_long_modified_dates_keeps_the_time_part_of_a_datetime");
+    ct(1).put(str_el(tags::ACQUISITION_DATE_TIME, VR::DT, "20240201101530.123456+0900")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let dt = text(&obj, tags::ACQUISITION_DATE_TIME).unwrap();
+    let study = text(&obj, tags::STUDY_DATE).unwrap();
+    assert_eq!(&dt[..8], study, "the date part moves with the study date");
+    assert_eq!(&dt[8..], "101530.123456+0900");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20240201"]].concat());
+}
+
+#[test]
+fn retain_long_modified_dates_empties_an_invalid_date_and_notes_it() {
+    let wd = Workdir::new("retain_long_modified_dates_empties_an_invalid_date_and_notes_it");
+    ct(1).put(str_el(tags::ACQUISITION_DATE, VR::DA, "20241341")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::ACQUISITION_DATE).as_deref(), Some(""));
+    let audit = wd.audit("out");
+    let notes: Vec<&str> = audit[0]["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(notes.iter().any(|n| n.contains("(0008,0022)") && n.contains("not a valid date")), "{notes:?}");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20241341"]].concat());
+}
+
+/// An SR-like Content Sequence: one TEXT item whose Text Value names the patient.
+fn report(text_value: &str) -> dicom_core::DataElement<dicom_object::InMemDicomObject> {
+    let concept = item(vec![
+        str_el(tags::CODE_VALUE, VR::SH, "121071"),
+        str_el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "DCM"),
+        str_el(tags::CODE_MEANING, VR::LO, "Finding"),
+    ]);
+    let text_item = item(vec![
+        str_el(tags::RELATIONSHIP_TYPE, VR::CS, "CONTAINS"),
+        str_el(tags::VALUE_TYPE, VR::CS, "TEXT"),
+        seq_el(tags::CONCEPT_NAME_CODE_SEQUENCE, vec![concept]),
+        str_el(tags::TEXT_VALUE, VR::UT, text_value),
+    ]);
+    seq_el(tags::CONTENT_SEQUENCE, vec![text_item])
+}
+
+#[test]
+fn clean_structured_content_keeps_text_value_with_the_name_scrubbed() {
+    let wd = Workdir::new("clean_structured_content_keeps_text_value_with_the_name_scrubbed");
+    ct(1).put(report("Findings for CANARY: no change since 2023.")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-structured-content"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let content = items(&obj, tags::CONTENT_SEQUENCE);
+    assert_eq!(item_text(&content[0], tags::TEXT_VALUE).as_deref(), Some("Findings for ***: no change since 2023."));
+    assert_eq!(item_text(&content[0], tags::VALUE_TYPE).as_deref(), Some("TEXT"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARY:"]].concat());
+}
+
+#[test]
+fn basic_profile_replaces_text_value_in_content_sequence_by_a_dummy() {
+    // Removing it would leave a TEXT content item without its Type 1 value; a dummy keeps the
+    // report valid and carries nothing.
+    let wd = Workdir::new("basic_profile_replaces_text_value_in_content_sequence_by_a_dummy");
+    ct(1).put(report("Findings for CANARY: no change since 2023.")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let content = items(&obj, tags::CONTENT_SEQUENCE);
+    assert_eq!(item_text(&content[0], tags::TEXT_VALUE).as_deref(), Some("ANONYMIZED"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARY:", "no change since"]].concat());
+}
+
+/// A Graphic Annotation Sequence with one text object naming the patient.
+fn annotation(text_value: &str) -> dicom_core::DataElement<dicom_object::InMemDicomObject> {
+    let text_object = item(vec![
+        str_el(tags::UNFORMATTED_TEXT_VALUE, VR::ST, text_value),
+        dicom_core::DataElement::new(
+            tags::BOUNDING_BOX_TOP_LEFT_HAND_CORNER,
+            VR::FL,
+            dicom_core::PrimitiveValue::from([1.0f32, 1.0]),
+        ),
+    ]);
+    let annotation = item(vec![
+        str_el(tags::GRAPHIC_LAYER, VR::CS, "LAYER1"),
+        seq_el(tags::TEXT_OBJECT_SEQUENCE, vec![text_object]),
+    ]);
+    seq_el(tags::GRAPHIC_ANNOTATION_SEQUENCE, vec![annotation])
+}
+
+#[test]
+fn clean_graphics_scrubs_the_name_from_a_text_annotation() {
+    let wd = Workdir::new("clean_graphics_scrubs_the_name_from_a_text_annotation");
+    ct(1).put(annotation("CANARY left lung nodule")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-graphics"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let annotations = items(&obj, tags::GRAPHIC_ANNOTATION_SEQUENCE);
+    assert_eq!(item_text(&annotations[0], tags::GRAPHIC_LAYER).as_deref(), Some("LAYER1"));
+    let objects = annotations[0].element(tags::TEXT_OBJECT_SEQUENCE).unwrap().items().unwrap();
+    assert_eq!(item_text(&objects[0], tags::UNFORMATTED_TEXT_VALUE).as_deref(), Some("*** left lung nodule"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARY left"]].concat());
+}
+
+/// Overlay group 6000 with a description naming the patient.
+fn with_overlay(f: Fixture) -> Fixture {
+    use dicom_core::{DataElement, PrimitiveValue};
+    f.put(DataElement::new(Tag(0x6000, 0x0010), VR::US, PrimitiveValue::from(8u16)))
+        .put(DataElement::new(Tag(0x6000, 0x0011), VR::US, PrimitiveValue::from(8u16)))
+        .put(str_el(Tag(0x6000, 0x0022), VR::LO, "CANARY OVERLAY"))
+        .put(str_el(Tag(0x6000, 0x0040), VR::CS, "G"))
+        .put(DataElement::new(Tag(0x6000, 0x0050), VR::SS, PrimitiveValue::from([1i16, 1])))
+        .put(DataElement::new(Tag(0x6000, 0x0100), VR::US, PrimitiveValue::from(1u16)))
+        .put(DataElement::new(Tag(0x6000, 0x0102), VR::US, PrimitiveValue::from(0u16)))
+        .put(DataElement::new(Tag(0x6000, 0x3000), VR::OW, PrimitiveValue::U16(vec![0xFFFFu16, 0, 0, 0].into())))
+}
+
+#[test]
+fn basic_profile_removes_the_whole_overlay_group() {
+    let wd = Workdir::new("basic_profile_removes_the_whole_overlay_group");
+    with_overlay(ct(1)).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let left: Vec<Tag> = obj.iter().map(|e| e.header().tag).filter(|t| t.group() == 0x6000).collect();
+    assert!(left.is_empty(), "overlay elements left: {left:?}");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARY OVERLAY"]].concat());
+}
+
+#[test]
+fn strict_removes_an_unlisted_attribute() {
+    let wd = Workdir::new("strict_removes_an_unlisted_attribute");
+    ct(1).put(str_el(tags::BODY_PART_EXAMINED, VR::CS, "CHEST")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--strict"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::BODY_PART_EXAMINED), None);
+    assert_eq!(text(&obj, tags::MANUFACTURER), None, "unlisted and not on the allow-list");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn strict_keeps_pixel_data_and_image_attributes() {
+    let wd = Workdir::new("strict_keeps_pixel_data_and_image_attributes");
+    ct(1).put(str_el(tags::BODY_PART_EXAMINED, VR::CS, "CHEST")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--strict"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    let obj = open(&out);
+    for tag in [
+        tags::ROWS,
+        tags::COLUMNS,
+        tags::BITS_ALLOCATED,
+        tags::BITS_STORED,
+        tags::HIGH_BIT,
+        tags::PIXEL_REPRESENTATION,
+        tags::SAMPLES_PER_PIXEL,
+        tags::PHOTOMETRIC_INTERPRETATION,
+        tags::MODALITY,
+        tags::SOP_CLASS_UID,
+    ] {
+        assert!(obj.element_opt(tag).unwrap().is_some(), "{tag} must stay in strict mode");
+    }
+    assert_eq!(text(&obj, tags::PATIENT_IDENTITY_REMOVED).as_deref(), Some("YES"));
+    assert_eq!(raw(&out, tags::PIXEL_DATA), raw(&wd.path("in/a.dcm"), tags::PIXEL_DATA));
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+/// Write a user profile and return its path as a string.
+fn user_profile(wd: &Workdir, toml: &str) -> String {
+    let p = wd.path("profile.toml");
+    std::fs::write(&p, toml).unwrap();
+    wd.kamei(["profile", "check", p.to_str().unwrap()]).assert_code(0);
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn user_profile_keep_override_keeps_a_removed_attribute() {
+    let wd = Workdir::new("user_profile_keep_override_keeps_a_removed_attribute");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let p = user_profile(&wd, "extends = \"basic\"\n[overrides]\n\"(0010,1010)\" = \"keep\"\n");
+    let run = wd.deid(&["--profile", &p]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::PATIENT_AGE).as_deref(), Some("054Y"));
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn user_profile_replace_override_writes_its_value() {
+    let wd = Workdir::new("user_profile_replace_override_writes_its_value");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let p =
+        user_profile(&wd, "extends = \"basic\"\n[overrides]\nInstitutionName = { replace = \"RESEARCH HOSPITAL\" }\n");
+    let run = wd.deid(&["--profile", &p]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::INSTITUTION_NAME).as_deref(), Some("RESEARCH HOSPITAL"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARY HOSPITAL"]].concat());
+}
+
+/// A CT with two private blocks: "ACME PRIVATE" (0009,10xx) and "OTHER VENDOR" (0011,10xx).
+fn ct_with_private_blocks() -> Fixture {
+    ct(1)
+        .put(str_el(Tag(0x0009, 0x0010), VR::LO, "ACME PRIVATE"))
+        .put(str_el(Tag(0x0009, 0x1001), VR::LO, "KERNEL B30"))
+        .put(str_el(Tag(0x0009, 0x1002), VR::LO, "CANARYPRIVATE2"))
+        .put(str_el(Tag(0x0011, 0x0010), VR::LO, "OTHER VENDOR"))
+        .put(str_el(Tag(0x0011, 0x1001), VR::LO, "CANARYPRIVATE3"))
+}
+
+#[test]
+fn user_profile_keeps_one_private_element_named_by_its_creator() {
+    let wd = Workdir::new("user_profile_keeps_one_private_element_named_by_its_creator");
+    ct_with_private_blocks().write(&wd.path("in/a.dcm"));
+    let p = user_profile(&wd, "extends = \"basic\"\n[overrides]\n'(0009,\"ACME PRIVATE\",01)' = \"keep\"\n");
+    let run = wd.deid(&["--profile", &p]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, Tag(0x0009, 0x1001)).as_deref(), Some("KERNEL B30"));
+    assert_eq!(text(&obj, Tag(0x0009, 0x0010)).as_deref(), Some("ACME PRIVATE"), "its creator stays");
+    assert_eq!(text(&obj, Tag(0x0009, 0x1002)), None);
+    assert_eq!(text(&obj, Tag(0x0011, 0x1001)), None);
+    assert_eq!(text(&obj, Tag(0x0011, 0x0010)), None, "an unused creator goes");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARYPRIVATE"]].concat());
+}
+
+#[test]
+fn user_profile_keep_private_creators_keeps_the_whole_block() {
+    let wd = Workdir::new("user_profile_keep_private_creators_keeps_the_whole_block");
+    ct_with_private_blocks().write(&wd.path("in/a.dcm"));
+    let p = user_profile(&wd, "extends = \"basic\"\nkeep_private_creators = [\"ACME PRIVATE\"]\n");
+    let run = wd.deid(&["--profile", &p]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, Tag(0x0009, 0x1001)).as_deref(), Some("KERNEL B30"));
+    assert_eq!(text(&obj, Tag(0x0009, 0x1002)).as_deref(), Some("CANARYPRIVATE2"));
+    assert_eq!(text(&obj, Tag(0x0011, 0x1001)), None);
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARYPRIVATE3"]].concat());
+}
+
+#[test]
+fn date_shift_max_days_bounds_every_patients_shift() {
+    let wd = Workdir::new("date_shift_max_days_bounds_every_patients_shift");
+    for n in 1..=12 {
+        ct_of(&format!("PATIENT{n}"), n).write(&wd.path(&format!("in/{n}.dcm")));
+    }
+    let run = wd.deid(&["--option", "retain-long-modified-dates", "--date-shift-max-days", "3"]);
+    run.assert_code(0);
+    let mut shifts = std::collections::BTreeSet::new();
+    for p in wd.dicom_outputs("out") {
+        let shift = (date(&text(&open(&p), tags::STUDY_DATE).unwrap()) - date("20240201")).num_days();
+        assert!((-3..=-1).contains(&shift), "{shift}");
+        shifts.insert(shift);
+    }
+    assert!(shifts.len() > 1, "12 patients should not all get one shift: {shifts:?}");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20240201"]].concat());
+}
+
+#[test]
+fn keep_weekday_shifts_by_whole_weeks() {
+    use chrono::Datelike;
+    let wd = Workdir::new("keep_weekday_shifts_by_whole_weeks");
+    for n in 1..=6 {
+        ct_of(&format!("PATIENT{n}"), n).write(&wd.path(&format!("in/{n}.dcm")));
+    }
+    let run = wd.deid(&["--option", "retain-long-modified-dates", "--keep-weekday"]);
+    run.assert_code(0);
+    for p in wd.dicom_outputs("out") {
+        let shifted = date(&text(&open(&p), tags::STUDY_DATE).unwrap());
+        let shift = (shifted - date("20240201")).num_days();
+        assert!(shift < 0 && shift % 7 == 0 && shift >= -365, "{shift}");
+        assert_eq!(shifted.weekday(), date("20240201").weekday());
+    }
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20240201"]].concat());
+}
+
+#[test]
+fn method_code_sequence_lists_exactly_the_codes_of_the_options_used() {
+    let wd = Workdir::new("method_code_sequence_lists_exactly_the_codes_of_the_options_used");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let mut args = Vec::new();
+    for o in [
+        "retain-safe-private",
+        "retain-device-identity",
+        "retain-patient-characteristics",
+        "retain-long-modified-dates",
+        "clean-descriptors",
+        "clean-structured-content",
+        "clean-graphics",
+    ] {
+        args.extend(["--option", o]);
+    }
+    let run = wd.deid(&args);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(method_codes(&obj), ["113100", "113103", "113104", "113105", "113107", "113108", "113109", "113111"]);
+    for it in items(&obj, tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE) {
+        assert_eq!(item_text(&it, tags::CODING_SCHEME_DESIGNATOR).as_deref(), Some("DCM"));
+        assert!(!item_text(&it, tags::CODE_MEANING).unwrap().is_empty());
+    }
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn pixel_options_are_not_claimed_while_pixels_are_not_cleaned() {
+    let wd = Workdir::new("pixel_options_are_not_claimed_while_pixels_are_not_cleaned");
+    ct(1).put(str_el(tags::BURNED_IN_ANNOTATION, VR::CS, "NO")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-pixel-data", "--option", "clean-recognizable-visual-features"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(method_codes(&obj), ["113100"]);
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
