@@ -42,6 +42,29 @@ pub fn shift_dt(value: &str, days: i64) -> Option<String> {
     Some(format!("{}{}", &full[..date_len], &v[date_len..]))
 }
 
+/// The spellings people write a date in, from a DA value (`YYYYMMDD`): `19850315`,
+/// `1985-03-15`, `1985/03/15`, `1985.03.15`, `1985/3/15`, `1985-3-15`, `1985年3月15日`,
+/// `1985年03月15日`. Empty for a value that is not eight digits. Used to find a birth date in
+/// free text (cleaning, and `kamei verify`).
+pub fn common_spellings(da: &str) -> Vec<String> {
+    let d = da.trim_matches(|c| c == ' ' || c == '\0');
+    if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return Vec::new();
+    }
+    let (y, m, dd) = (&d[0..4], &d[4..6], &d[6..8]);
+    let (mt, dt) = (m.trim_start_matches('0'), dd.trim_start_matches('0'));
+    vec![
+        d.to_string(),
+        format!("{y}-{m}-{dd}"),
+        format!("{y}/{m}/{dd}"),
+        format!("{y}.{m}.{dd}"),
+        format!("{y}/{mt}/{dt}"),
+        format!("{y}-{mt}-{dt}"),
+        format!("{y}年{mt}月{dt}日"),
+        format!("{y}年{m}月{dd}日"),
+    ]
+}
+
 /// Shift a date by `days`; `None` if the result leaves years 1–9999.
 pub fn shift(date: NaiveDate, days: i64) -> Option<NaiveDate> {
     let s = date.checked_add_signed(Duration::days(days))?;

@@ -454,6 +454,24 @@ fn failed(
     }
 }
 
+/// An input that is deliberately not processed (skipped or excluded), with its audit record.
+fn left_out(ctx: &Context<'_>, number: usize, sha: String, bytes: u64, status: Status, reason: String) -> Processed {
+    let outcome = if status == Status::Excluded { Outcome::Excluded } else { Outcome::Skipped };
+    let record = base_record(&ctx.base, Some(sha.clone()), bytes, outcome, Some(reason.clone()));
+    Processed {
+        number,
+        status,
+        reason: Some(reason),
+        sha256: Some(sha),
+        bytes,
+        record: Some(record),
+        patient: None,
+        output: None,
+        burned_in_not_cleaned: false,
+        excluded_patient: None,
+    }
+}
+
 /// A failure reason for the audit: the error's own message for reading (tags and offsets), a
 /// path-free one for I/O on inputs and outputs.
 fn read_reason(e: &read::Error) -> String {
@@ -509,19 +527,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
                 Opened::NotDicom(why) => format!("not DICOM: {why}"),
                 _ => "DICOMDIR (media directory): not copied, kamei writes its own layout".to_string(),
             };
-            let record = base_record(&ctx.base, Some(sha.clone()), bytes, Outcome::Skipped, Some(reason.clone()));
-            return Processed {
-                number,
-                status: Status::Skipped,
-                reason: Some(reason),
-                sha256: Some(sha),
-                bytes,
-                record: Some(record),
-                patient: None,
-                output: None,
-                burned_in_not_cleaned: false,
-                excluded_patient: None,
-            };
+            return left_out(ctx, number, sha, bytes, Status::Skipped, reason);
         }
         Err(e) => return failed(ctx, number, Some(sha), bytes, read_reason(&e), None),
     };
@@ -531,21 +537,9 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         let id = plan::original_patient_id(&file.dataset);
         let admission = job.cohort.admit(Some(&id), file.dataset.ascii(tags::STUDY_DATE));
         if admission.is_excluded() {
-            let reason = admission.reason().to_string();
-            let mut record = base_record(&ctx.base, Some(sha.clone()), bytes, Outcome::Excluded, Some(reason.clone()));
-            record.modality = file.dataset.ascii(tags::MODALITY).map(str::to_string);
-            return Processed {
-                number,
-                status: Status::Excluded,
-                reason: Some(reason),
-                sha256: Some(sha),
-                bytes,
-                record: Some(record),
-                patient: None,
-                output: None,
-                burned_in_not_cleaned: false,
-                excluded_patient: (!id.is_empty()).then(|| job.pseudo.patient_pseudonym(Patient::Id(&id))),
-            };
+            let mut p = left_out(ctx, number, sha, bytes, Status::Excluded, admission.reason().to_string());
+            p.excluded_patient = (!id.is_empty()).then(|| job.pseudo.patient_pseudonym(Patient::Id(&id)));
+            return p;
         }
     }
     let mut record = base_record(&ctx.base, Some(sha.clone()), bytes, Outcome::Written, None);

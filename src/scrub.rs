@@ -86,22 +86,7 @@ impl Identifiers {
     /// Add a DA value in the spellings people type: `19850315`, `1985-03-15`, `1985/03/15`,
     /// `1985.03.15`, `1985/3/15`, `1985年3月15日`.
     pub fn add_date(&mut self, da: &str) {
-        let d = da.trim_matches(|c: char| c == ' ' || c == '\0');
-        if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
-            return;
-        }
-        let (y, m, dd) = (&d[0..4], &d[4..6], &d[6..8]);
-        let (mt, dt) = (m.trim_start_matches('0'), dd.trim_start_matches('0'));
-        for s in [
-            d.to_string(),
-            format!("{y}-{m}-{dd}"),
-            format!("{y}/{m}/{dd}"),
-            format!("{y}.{m}.{dd}"),
-            format!("{y}/{mt}/{dt}"),
-            format!("{y}-{mt}-{dt}"),
-            format!("{y}年{mt}月{dt}日"),
-            format!("{y}年{m}月{dd}日"),
-        ] {
+        for s in crate::dates::common_spellings(da) {
             self.add(&s);
         }
     }

@@ -132,20 +132,7 @@ impl Dictionary {
 
     /// Add a birth date (DA) in the spellings people write.
     pub fn add_birth_date(&mut self, da: &str) {
-        let d = da.trim_matches(|c: char| c == ' ' || c == '\0');
-        if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
-            return;
-        }
-        let (y, m, dd) = (&d[0..4], &d[4..6], &d[6..8]);
-        let (mt, dt) = (m.trim_start_matches('0'), dd.trim_start_matches('0'));
-        for s in [
-            d.to_string(),
-            format!("{y}-{m}-{dd}"),
-            format!("{y}/{m}/{dd}"),
-            format!("{y}.{m}.{dd}"),
-            format!("{y}/{mt}/{dt}"),
-            format!("{y}年{mt}月{dt}日"),
-        ] {
+        for s in crate::dates::common_spellings(da) {
             self.add(&s, "Patient's Birth Date");
         }
     }
