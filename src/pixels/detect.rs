@@ -1,0 +1,430 @@
+//! Find burned-in text: lines of high-contrast, glyph-sized strokes, in any corner, edge or the
+//! middle of a frame, light on dark or dark on light.
+//!
+//! The frame comes as two 8-bit planes in which text is brighter than its surroundings: the
+//! light-text plane (the grey values, or for colour the largest channel) and the dark-text plane
+//! (inverted grey, or the inverted smallest channel). On each:
+//!
+//! 1. **Stroke contrast**: a white top-hat (the plane minus its grey-scale opening by a square a
+//!    little wider than the widest stroke) keeps thin bright structures and drops flat areas and
+//!    large bright anatomy. Opening is separable (a row then a column), so the cost per pixel does
+//!    not depend on the size of the square.
+//! 2. **Candidate strokes**: pixels of the top-hat above a low threshold, grouped into 8-connected
+//!    components (imageproc), kept when a component reaches a high threshold (hysteresis) and
+//!    has a glyph's size and fill.
+//! 3. **Lines**: glyphs whose vertical extents overlap, of similar height and closer than about
+//!    one height, are joined (union-find over neighbours in x order, not all pairs). A line is
+//!    text when it has several glyphs with a common baseline or top line, glyphs of one colour
+//!    (burned-in text is drawn in one colour, anatomy is not), and a text-like aspect ratio.
+//! 4. **Hints**: a line that is almost text ("unsure") is kept when it lies next to a sure line
+//!    (text comes in blocks) or when its width fits one of the patient's own identifiers (name,
+//!    ID, birth date from the header) written at its height (issue point 4).
+//!
+//! Every kept line becomes a box grown by a margin (a quarter of its height, at least 2 pixels).
+//! The cost is linear in the number of pixels plus O(n log n) in the number of components.
+
+use super::rules::Rect;
+use image::GrayImage;
+use imageproc::morphology::{Mask, grayscale_dilate, grayscale_erode};
+use imageproc::region_labelling::{Connectivity, connected_components};
+
+/// The two planes a frame is searched in; text is brighter than its background in each.
+#[derive(Debug, Clone)]
+pub struct Planes {
+    /// Light text (grey values, or the largest colour channel).
+    pub light: GrayImage,
+    /// Dark text (inverted grey values, or the inverted smallest colour channel).
+    pub dark: GrayImage,
+}
+
+/// What the header says the burned-in text may be: the patient's name parts, ID and birth date,
+/// as character counts only (the detector reads no text; it compares widths).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// Lengths in characters of the strings most likely burned in.
+    pub lengths: Vec<usize>,
+}
+
+/// How a detected box was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// A line of text by its own evidence.
+    Text,
+    /// An unsure line kept because of the header hints or a neighbouring text line.
+    Hinted,
+}
+
+/// Tuning of the detector (the defaults are what the measurements in README were made with).
+#[derive(Debug, Clone)]
+pub struct Detector {
+    /// Widest stroke (pixels) that counts as text; the opening square is twice this plus one.
+    pub max_stroke: u8,
+    /// Top-hat level a stroke must reach somewhere (0-255).
+    pub strong: u8,
+    /// Top-hat level of the pixels that belong to a stroke (0-255).
+    pub weak: u8,
+    /// Smallest and largest glyph height in pixels.
+    pub glyph_height: (u32, u32),
+    /// Score from which a line is text.
+    pub accept: f32,
+    /// Score from which a line is unsure (kept only with a hint).
+    pub unsure: f32,
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Detector { max_stroke: 7, strong: 48, weak: 24, glyph_height: (4, 48), accept: 0.6, unsure: 0.35 }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Comp {
+    x0: u32,
+    y0: u32,
+    x1: u32, // inclusive
+    y1: u32,
+    area: u32,
+    strong: bool,
+    peak: u8,
+}
+
+impl Comp {
+    fn w(&self) -> u32 {
+        self.x1 - self.x0 + 1
+    }
+    fn h(&self) -> u32 {
+        self.y1 - self.y0 + 1
+    }
+}
+
+/// White top-hat of `img` with a square of side `2r+1`, separably.
+pub fn top_hat(img: &GrayImage, r: u8) -> GrayImage {
+    let row = line_mask(r, true);
+    let col = line_mask(r, false);
+    let eroded = grayscale_erode(&grayscale_erode(img, &row), &col);
+    let opened = grayscale_dilate(&grayscale_dilate(&eroded, &row), &col);
+    let mut out = img.clone();
+    for (o, p) in out.iter_mut().zip(opened.iter()) {
+        *o = o.saturating_sub(*p);
+    }
+    out
+}
+
+fn line_mask(r: u8, horizontal: bool) -> Mask {
+    let n = 2 * r as u32 + 1;
+    let (w, h) = if horizontal { (n, 1) } else { (1, n) };
+    let img = GrayImage::from_pixel(w, h, image::Luma([255]));
+    if horizontal { Mask::from_image(&img, r, 0) } else { Mask::from_image(&img, 0, r) }
+}
+
+impl Detector {
+    /// Find text boxes in a frame. Boxes are grown by their margin and clipped to the frame.
+    pub fn detect(&self, planes: &Planes, hints: &Hints) -> Vec<(Rect, Found)> {
+        let (w, h) = planes.light.dimensions();
+        let mut out = Vec::new();
+        for plane in [&planes.light, &planes.dark] {
+            for (rect, found) in self.detect_plane(plane, hints) {
+                let margin = (rect.height / 4).max(2);
+                out.push((rect.grow(margin, w, h), found));
+            }
+        }
+        merge(out)
+    }
+
+    fn components(&self, plane: &GrayImage) -> Vec<Comp> {
+        let th = top_hat(plane, self.max_stroke);
+        let (w, h) = th.dimensions();
+        let mut mask = GrayImage::new(w, h);
+        for (m, t) in mask.iter_mut().zip(th.iter()) {
+            *m = if *t >= self.weak { 255 } else { 0 };
+        }
+        let labels = connected_components(&mask, Connectivity::Eight, image::Luma([0u8]));
+        let mut comps: Vec<Option<Comp>> = Vec::new();
+        for (i, (l, t)) in labels.iter().zip(th.iter()).enumerate() {
+            if *l == 0 {
+                continue;
+            }
+            let l = *l as usize;
+            if comps.len() <= l {
+                comps.resize(l + 1, None);
+            }
+            let (x, y) = ((i as u32) % w, (i as u32) / w);
+            let p = plane.as_raw()[i];
+            let c = comps[l].get_or_insert(Comp { x0: x, y0: y, x1: x, y1: y, area: 0, strong: false, peak: 0 });
+            c.x0 = c.x0.min(x);
+            c.x1 = c.x1.max(x);
+            c.y1 = c.y1.max(y);
+            c.area += 1;
+            c.strong |= *t >= self.strong;
+            c.peak = c.peak.max(p);
+        }
+        let (hmin, hmax) = self.glyph_height;
+        comps
+            .into_iter()
+            .flatten()
+            .filter(|c| {
+                let (cw, ch) = (c.w(), c.h());
+                let fill = c.area as f32 / (cw * ch) as f32;
+                c.strong
+                    && ch <= hmax
+                    && cw <= hmax * 12
+                    // Small marks (dots, hyphens, thin strokes) may join a line; glyph-sized ones
+                    // must not be solid blocks.
+                    && (ch < hmin || fill <= 0.9 || ch <= 6)
+            })
+            .collect()
+    }
+
+    fn detect_plane(&self, plane: &GrayImage, hints: &Hints) -> Vec<(Rect, Found)> {
+        let mut comps = self.components(plane);
+        comps.sort_by_key(|c| (c.x0, c.y0));
+        let lines = group(&comps, self.glyph_height.0);
+        let mut scored: Vec<(Rect, f32)> = lines
+            .iter()
+            .filter_map(|members| {
+                let s = self.score(&comps, members);
+                (s >= self.unsure).then(|| (bbox(&comps, members), s))
+            })
+            .collect();
+        scored.sort_by_key(|(r, _)| (r.y, r.x));
+        let sure: Vec<Rect> = scored.iter().filter(|(_, s)| *s >= self.accept).map(|(r, _)| *r).collect();
+        let mut out = Vec::new();
+        for (r, s) in scored {
+            if s >= self.accept {
+                out.push((r, Found::Text));
+            } else if near_text(&r, &sure) || fits_hint(&r, hints) {
+                out.push((r, Found::Hinted));
+            }
+        }
+        out
+    }
+
+    /// How text-like a line is, 0..1.
+    fn score(&self, comps: &[Comp], members: &[usize]) -> f32 {
+        let (hmin, hmax) = self.glyph_height;
+        let glyphs: Vec<&Comp> = members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= hmin).collect();
+        if glyphs.is_empty() {
+            return 0.0;
+        }
+        let r = bbox(comps, members);
+        let mut heights: Vec<u32> = glyphs.iter().map(|c| c.h()).collect();
+        heights.sort_unstable();
+        let hmed = heights[heights.len() / 2];
+        if hmed < hmin || hmed > hmax || r.height > hmax + hmax / 2 {
+            return 0.0;
+        }
+        let n = glyphs.len();
+        let aspect = r.width as f32 / r.height.max(1) as f32;
+        // Alignment: share of glyphs whose bottom (baseline) or top sits on the line's common one.
+        let tol = (hmed / 6).max(1) as i64;
+        let mut bottoms: Vec<i64> = glyphs.iter().map(|c| c.y1 as i64).collect();
+        bottoms.sort_unstable();
+        let base = bottoms[bottoms.len() / 2];
+        let mut tops: Vec<i64> = glyphs.iter().map(|c| c.y0 as i64).collect();
+        tops.sort_unstable();
+        let top = tops[tops.len() / 2];
+        let aligned =
+            glyphs.iter().filter(|c| (c.y1 as i64 - base).abs() <= tol || (c.y0 as i64 - top).abs() <= tol).count()
+                as f32
+                / n as f32;
+        // One colour: the peaks of the glyphs agree.
+        let mut peaks: Vec<u8> = glyphs.iter().map(|c| c.peak).collect();
+        peaks.sort_unstable();
+        let pmed = peaks[peaks.len() / 2] as i32;
+        let same_colour = glyphs.iter().filter(|c| (c.peak as i32 - pmed).abs() <= 24).count() as f32 / n as f32;
+        // Count evidence: 1 glyph is weak, 3+ strong; a long merged run counts as several.
+        let count = match n {
+            1 if aspect >= 2.5 => 0.6,
+            1 => 0.1,
+            2 => 0.6,
+            3 => 0.85,
+            _ => 1.0,
+        };
+        let shape = if aspect >= 1.2 { 1.0 } else { 0.3 };
+        count * shape * (0.5 * aligned + 0.5 * same_colour)
+    }
+}
+
+fn bbox(comps: &[Comp], members: &[usize]) -> Rect {
+    let mut x0 = u32::MAX;
+    let mut y0 = u32::MAX;
+    let mut x1 = 0;
+    let mut y1 = 0;
+    for &i in members {
+        let c = &comps[i];
+        x0 = x0.min(c.x0);
+        y0 = y0.min(c.y0);
+        x1 = x1.max(c.x1);
+        y1 = y1.max(c.y1);
+    }
+    Rect::new(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
+}
+
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// Join components into lines. `comps` is sorted by left edge; each component looks right only
+/// as far as a glyph gap can reach.
+fn group(comps: &[Comp], hmin: u32) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..comps.len()).collect();
+    for i in 0..comps.len() {
+        let a = comps[i];
+        let ah = a.h().max(hmin);
+        let reach = a.x1 as i64 + ah as i64 + 2;
+        for (j, b) in comps.iter().enumerate().skip(i + 1) {
+            if b.x0 as i64 > reach {
+                break;
+            }
+            let bh = b.h().max(hmin);
+            let overlap = (a.y1.min(b.y1) as i64 - a.y0.max(b.y0) as i64 + 1).max(0) as u32;
+            let small = ah.min(bh);
+            let big = ah.max(bh);
+            // Similar glyphs on one line, or a small mark (dot, comma, hyphen) inside the band.
+            let same_line = overlap * 2 >= small && big <= small * 3;
+            let gap = b.x0 as i64 - a.x1 as i64;
+            if same_line && gap <= big as i64 + 2 {
+                let (ra, rb) = (find(&mut parent, i), find(&mut parent, j));
+                if ra != rb {
+                    parent[ra] = rb;
+                }
+            }
+        }
+    }
+    let mut lines: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+    for i in 0..comps.len() {
+        let r = find(&mut parent, i);
+        lines.entry(r).or_default().push(i);
+    }
+    let mut v: Vec<Vec<usize>> = lines.into_values().collect();
+    v.sort();
+    v
+}
+
+/// Whether an unsure line sits just above, below or beside a sure one.
+fn near_text(r: &Rect, sure: &[Rect]) -> bool {
+    sure.iter().any(|s| {
+        let reach = s.height.max(r.height) * 2;
+        let grown =
+            Rect::new(s.x.saturating_sub(reach), s.y.saturating_sub(reach), s.width + 2 * reach, s.height + 2 * reach);
+        grown.intersects(r) && r.height * 2 >= s.height && r.height <= s.height * 2
+    })
+}
+
+/// Whether a line's width fits one of the hinted strings written at the line's height
+/// (an average glyph advance of 0.45 to 0.8 of the height, spaces included).
+fn fits_hint(r: &Rect, hints: &Hints) -> bool {
+    let h = r.height as f32;
+    hints.lengths.iter().any(|&n| {
+        let n = n as f32;
+        n >= 3.0 && (r.width as f32) >= 0.45 * h * n && (r.width as f32) <= 0.8 * h * n + h
+    })
+}
+
+/// Merge overlapping boxes (keeping the stronger decision).
+pub fn merge(mut boxes: Vec<(Rect, Found)>) -> Vec<(Rect, Found)> {
+    let mut changed = true;
+    while changed {
+        changed = false;
+        let mut out: Vec<(Rect, Found)> = Vec::with_capacity(boxes.len());
+        'next: for (r, f) in boxes {
+            for (o, of) in out.iter_mut() {
+                if o.intersects(&r) {
+                    *o = o.union(&r);
+                    if f == Found::Text {
+                        *of = Found::Text;
+                    }
+                    changed = true;
+                    continue 'next;
+                }
+            }
+            out.push((r, f));
+        }
+        boxes = out;
+    }
+    boxes.sort_by_key(|(r, _)| (r.y, r.x));
+    boxes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plane(w: u32, h: u32, v: u8) -> GrayImage {
+        GrayImage::from_pixel(w, h, image::Luma([v]))
+    }
+
+    /// Draw a crude glyph-like "E" of height `h` at (x, y).
+    fn glyph(img: &mut GrayImage, x: u32, y: u32, h: u32, v: u8) {
+        let w = h * 3 / 5;
+        for dy in 0..h {
+            for dx in 0..w {
+                let stroke = dx < 2 || dy < 2 || dy + 2 >= h || (dy >= h / 2 - 1 && dy <= h / 2);
+                if stroke {
+                    img.put_pixel(x + dx, y + dy, image::Luma([v]));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn top_hat_keeps_strokes_and_drops_flat_and_large_areas() {
+        let mut img = plane(60, 40, 10);
+        for y in 0..40 {
+            for x in 30..60 {
+                img.put_pixel(x, y, image::Luma([200]));
+            }
+        }
+        for y in 5..15 {
+            img.put_pixel(10, y, image::Luma([200]));
+        }
+        let th = top_hat(&img, 4);
+        assert_eq!(th.get_pixel(10, 10).0[0], 190);
+        assert_eq!(th.get_pixel(45, 20).0[0], 0);
+        assert_eq!(th.get_pixel(3, 3).0[0], 0);
+    }
+
+    #[test]
+    fn finds_a_line_of_glyphs_in_a_corner_and_in_the_middle() {
+        let mut img = plane(300, 200, 20);
+        for i in 0..8 {
+            glyph(&mut img, 4 + i * 10, 4, 14, 230);
+            glyph(&mut img, 120 + i * 10, 100, 14, 230);
+        }
+        let inv = image::ImageBuffer::from_fn(300, 200, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        let boxes = Detector::default().detect(&Planes { light: img, dark: inv }, &Hints::default());
+        assert_eq!(boxes.len(), 2, "{boxes:?}");
+        assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(4, 4, 78, 14))));
+        assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(120, 100, 78, 14))));
+    }
+
+    #[test]
+    fn dark_text_on_light_background() {
+        let mut img = plane(200, 60, 240);
+        for i in 0..6 {
+            glyph(&mut img, 20 + i * 12, 20, 18, 10);
+        }
+        let inv = image::ImageBuffer::from_fn(200, 60, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        let boxes = Detector::default().detect(&Planes { light: img, dark: inv }, &Hints::default());
+        assert_eq!(boxes.len(), 1, "{boxes:?}");
+        assert!(boxes[0].0.contains(&Rect::new(20, 20, 70, 18)));
+    }
+
+    #[test]
+    fn flat_and_smooth_images_give_nothing() {
+        let img = image::ImageBuffer::from_fn(256, 256, |x, y| image::Luma([((x + y) / 2) as u8]));
+        let inv = image::ImageBuffer::from_fn(256, 256, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        assert!(Detector::default().detect(&Planes { light: img, dark: inv }, &Hints::default()).is_empty());
+    }
+
+    #[test]
+    fn hint_width_matches_strings_of_that_length() {
+        let hints = Hints { lengths: vec![10] };
+        assert!(fits_hint(&Rect::new(0, 0, 80, 12), &hints));
+        assert!(!fits_hint(&Rect::new(0, 0, 300, 12), &hints));
+    }
+}
