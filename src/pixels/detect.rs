@@ -73,7 +73,7 @@ pub struct Detector {
 
 impl Default for Detector {
     fn default() -> Self {
-        Detector { max_stroke: 7, strong: 48, weak: 24, glyph_height: (4, 48), accept: 0.6, unsure: 0.35 }
+        Detector { max_stroke: 7, strong: 32, weak: 16, glyph_height: (4, 48), accept: 0.6, unsure: 0.35 }
     }
 }
 
@@ -84,8 +84,18 @@ struct Comp {
     x1: u32, // inclusive
     y1: u32,
     area: u32,
-    strong: bool,
+    /// Pixels with a 4-neighbour outside the component.
+    boundary: u32,
+    /// Highest top-hat value (the stroke's contrast).
+    contrast: u8,
+    /// Highest plane value (the stroke's colour).
     peak: u8,
+    /// Pixels within the noise of the peak: strokes drawn in one colour are flat-topped,
+    /// texture and speckle are not.
+    plateau: u32,
+    /// Mean plane value of the stroke's core (top-hat at least 70% of its contrast): the colour
+    /// it is drawn in, steadier than the peak under noise.
+    colour: f32,
 }
 
 impl Comp {
@@ -94,6 +104,10 @@ impl Comp {
     }
     fn h(&self) -> u32 {
         self.y1 - self.y0 + 1
+    }
+    /// Mean stroke width: twice the area over the boundary length.
+    fn stroke(&self) -> f32 {
+        2.0 * self.area as f32 / self.boundary.max(1) as f32
     }
 }
 
@@ -117,6 +131,97 @@ fn line_mask(r: u8, horizontal: bool) -> Mask {
     if horizontal { Mask::from_image(&img, r, 0) } else { Mask::from_image(&img, 0, r) }
 }
 
+/// Noise level of a plane (standard deviation of a pixel), from the median absolute difference
+/// of horizontal neighbours, which edges barely move.
+fn noise_sigma(plane: &GrayImage) -> f32 {
+    let (w, h) = plane.dimensions();
+    let mut hist = [0u64; 256];
+    let raw = plane.as_raw();
+    let step = ((w as usize * h as usize) / 250_000).max(1);
+    let mut n = 0u64;
+    for y in (0..h as usize).step_by(step.min(h as usize).max(1)) {
+        let row = &raw[y * w as usize..(y + 1) * w as usize];
+        for x in 1..row.len() {
+            hist[row[x].abs_diff(row[x - 1]) as usize] += 1;
+            n += 1;
+        }
+    }
+    let mut acc = 0;
+    let mut median = 0;
+    for (v, c) in hist.iter().enumerate() {
+        acc += c;
+        if acc * 2 >= n {
+            median = v;
+            break;
+        }
+    }
+    // For Gaussian noise, |difference| has median 0.954 σ; flat areas give 0.
+    median as f32 / 0.954
+}
+
+/// Label the pixels of `mask` (0 or 255) and measure each component on `th` and `plane`.
+fn measure(mask: &GrayImage, th: &GrayImage, plane: &GrayImage, sigma: f32) -> (Vec<u32>, Vec<Option<Comp>>) {
+    let (w, h) = mask.dimensions();
+    let labels = connected_components(mask, Connectivity::Eight, image::Luma([0u8])).into_raw();
+    let mut comps: Vec<Option<Comp>> = Vec::new();
+    for (i, &l) in labels.iter().enumerate() {
+        if l == 0 {
+            continue;
+        }
+        let l = l as usize;
+        if comps.len() <= l {
+            comps.resize(l + 1, None);
+        }
+        let (x, y) = ((i as u32) % w, (i as u32) / w);
+        let edge = x == 0
+            || y == 0
+            || x + 1 == w
+            || y + 1 == h
+            || labels[i - 1] as usize != l
+            || labels[i + 1] as usize != l
+            || labels[i - w as usize] as usize != l
+            || labels[i + w as usize] as usize != l;
+        let c = comps[l].get_or_insert(Comp {
+            x0: x,
+            y0: y,
+            x1: x,
+            y1: y,
+            area: 0,
+            boundary: 0,
+            contrast: 0,
+            peak: 0,
+            plateau: 0,
+            colour: 0.0,
+        });
+        c.x0 = c.x0.min(x);
+        c.x1 = c.x1.max(x);
+        c.y1 = c.y1.max(y);
+        c.area += 1;
+        c.boundary += edge as u32;
+        c.contrast = c.contrast.max(th.as_raw()[i]);
+        c.peak = c.peak.max(plane.as_raw()[i]);
+    }
+    let tol = (3.0 * sigma + 6.0) as i32;
+    let mut core = vec![0u32; comps.len()];
+    for (i, &l) in labels.iter().enumerate() {
+        if l != 0 {
+            let c = comps[l as usize].as_mut().expect("measured above");
+            let p = plane.as_raw()[i];
+            c.plateau += (p as i32 >= c.peak as i32 - tol) as u32;
+            if th.as_raw()[i] as u32 * 10 >= c.contrast as u32 * 7 {
+                c.colour += p as f32;
+                core[l as usize] += 1;
+            }
+        }
+    }
+    for (c, n) in comps.iter_mut().zip(core) {
+        if let Some(c) = c {
+            c.colour /= n.max(1) as f32;
+        }
+    }
+    (labels, comps)
+}
+
 impl Detector {
     /// Find text boxes in a frame. Boxes are grown by their margin and clipped to the frame.
     pub fn detect(&self, planes: &Planes, hints: &Hints) -> Vec<(Rect, Found)> {
@@ -131,63 +236,76 @@ impl Detector {
         merge(out)
     }
 
-    fn components(&self, plane: &GrayImage) -> Vec<Comp> {
+    /// Every candidate line of one plane with its score and factors (for tuning; no values of
+    /// the image are in the text).
+    pub fn explain(&self, plane: &GrayImage) -> Vec<(Rect, f32, String)> {
+        let (mut comps, sigma) = self.components(plane);
+        comps.sort_by_key(|c| (c.x0, c.y0));
+        group(&comps, self.glyph_height.0, sigma)
+            .iter()
+            .map(|m| {
+                let (s, why) = self.features(&comps, m, sigma);
+                (bbox(&comps, m), s, format!("sigma={sigma:.1} {why}"))
+            })
+            .collect()
+    }
+
+    fn components(&self, plane: &GrayImage) -> (Vec<Comp>, f32) {
         let th = top_hat(plane, self.max_stroke);
+        let sigma = noise_sigma(plane);
+        let weak = (self.weak as f32).max(3.5 * sigma).min(250.0) as u8;
+        let strong = (self.strong as f32).max(6.0 * sigma).min(250.0) as u8;
         let (w, h) = th.dimensions();
+        // Pass 1: candidate strokes (hysteresis needs the strongest pixel of each).
         let mut mask = GrayImage::new(w, h);
         for (m, t) in mask.iter_mut().zip(th.iter()) {
-            *m = if *t >= self.weak { 255 } else { 0 };
+            *m = if *t >= weak { 255 } else { 0 };
         }
-        let labels = connected_components(&mask, Connectivity::Eight, image::Luma([0u8]));
-        let mut comps: Vec<Option<Comp>> = Vec::new();
-        for (i, (l, t)) in labels.iter().zip(th.iter()).enumerate() {
-            if *l == 0 {
+        let (labels, first) = measure(&mask, &th, plane, sigma);
+        // Pass 2: each stroke cut at 45% of its own contrast, so it keeps the glyph's shape and
+        // lets go of the noise and texture around it whatever the contrast.
+        for (i, m) in mask.iter_mut().enumerate() {
+            let l = labels[i] as usize;
+            if l == 0 {
                 continue;
             }
-            let l = *l as usize;
-            if comps.len() <= l {
-                comps.resize(l + 1, None);
-            }
-            let (x, y) = ((i as u32) % w, (i as u32) / w);
-            let p = plane.as_raw()[i];
-            let c = comps[l].get_or_insert(Comp { x0: x, y0: y, x1: x, y1: y, area: 0, strong: false, peak: 0 });
-            c.x0 = c.x0.min(x);
-            c.x1 = c.x1.max(x);
-            c.y1 = c.y1.max(y);
-            c.area += 1;
-            c.strong |= *t >= self.strong;
-            c.peak = c.peak.max(p);
+            let c = first[l].expect("labelled");
+            let cut = ((c.contrast as f32 * 0.45) as u8).max(weak);
+            *m = if c.contrast >= strong && th.as_raw()[i] >= cut { 255 } else { 0 };
         }
+        let (_, comps) = measure(&mask, &th, plane, sigma);
         let (hmin, hmax) = self.glyph_height;
-        comps
+        let comps = comps
             .into_iter()
             .flatten()
             .filter(|c| {
                 let (cw, ch) = (c.w(), c.h());
                 let fill = c.area as f32 / (cw * ch) as f32;
-                c.strong
+                c.contrast >= strong
                     && ch <= hmax
-                    && cw <= hmax * 12
+                    && cw <= hmax * 8
                     // Small marks (dots, hyphens, thin strokes) may join a line; glyph-sized ones
                     // must not be solid blocks.
                     && (ch < hmin || fill <= 0.9 || ch <= 6)
             })
-            .collect()
+            .collect();
+        (comps, sigma)
     }
 
     fn detect_plane(&self, plane: &GrayImage, hints: &Hints) -> Vec<(Rect, Found)> {
-        let mut comps = self.components(plane);
+        let (mut comps, sigma) = self.components(plane);
         comps.sort_by_key(|c| (c.x0, c.y0));
-        let lines = group(&comps, self.glyph_height.0);
+        let lines = group(&comps, self.glyph_height.0, sigma);
         let mut scored: Vec<(Rect, f32)> = lines
             .iter()
             .filter_map(|members| {
-                let s = self.score(&comps, members);
+                let s = self.score(&comps, members, sigma);
                 (s >= self.unsure).then(|| (bbox(&comps, members), s))
             })
             .collect();
         scored.sort_by_key(|(r, _)| (r.y, r.x));
-        let sure: Vec<Rect> = scored.iter().filter(|(_, s)| *s >= self.accept).map(|(r, _)| *r).collect();
+        // Lines sure enough to vouch for their unsure neighbours.
+        let sure: Vec<Rect> = scored.iter().filter(|(_, s)| *s >= 0.8).map(|(r, _)| *r).collect();
         let mut out = Vec::new();
         for (r, s) in scored {
             if s >= self.accept {
@@ -200,48 +318,85 @@ impl Detector {
     }
 
     /// How text-like a line is, 0..1.
-    fn score(&self, comps: &[Comp], members: &[usize]) -> f32 {
+    fn score(&self, comps: &[Comp], members: &[usize], sigma: f32) -> f32 {
+        self.features(comps, members, sigma).0
+    }
+
+    /// The score and its factors (for tuning: [`Detector::explain`]).
+    fn features(&self, comps: &[Comp], members: &[usize], sigma: f32) -> (f32, String) {
         let (hmin, hmax) = self.glyph_height;
         let glyphs: Vec<&Comp> = members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= hmin).collect();
         if glyphs.is_empty() {
-            return 0.0;
+            return (0.0, String::new());
         }
         let r = bbox(comps, members);
         let mut heights: Vec<u32> = glyphs.iter().map(|c| c.h()).collect();
         heights.sort_unstable();
         let hmed = heights[heights.len() / 2];
-        if hmed < hmin || hmed > hmax || r.height > hmax + hmax / 2 {
-            return 0.0;
+        if hmed < hmin || hmed > hmax || r.height > hmax + hmax / 2 || r.height > hmed * 3 {
+            return (0.0, String::new());
         }
         let n = glyphs.len();
         let aspect = r.width as f32 / r.height.max(1) as f32;
         // Alignment: share of glyphs whose bottom (baseline) or top sits on the line's common one.
         let tol = (hmed / 6).max(1) as i64;
-        let mut bottoms: Vec<i64> = glyphs.iter().map(|c| c.y1 as i64).collect();
-        bottoms.sort_unstable();
-        let base = bottoms[bottoms.len() / 2];
-        let mut tops: Vec<i64> = glyphs.iter().map(|c| c.y0 as i64).collect();
-        tops.sort_unstable();
-        let top = tops[tops.len() / 2];
+        let median = |mut v: Vec<i64>| {
+            v.sort_unstable();
+            v[v.len() / 2]
+        };
+        let base = median(glyphs.iter().map(|c| c.y1 as i64).collect());
+        let top = median(glyphs.iter().map(|c| c.y0 as i64).collect());
         let aligned =
             glyphs.iter().filter(|c| (c.y1 as i64 - base).abs() <= tol || (c.y0 as i64 - top).abs() <= tol).count()
                 as f32
                 / n as f32;
-        // One colour: the peaks of the glyphs agree.
-        let mut peaks: Vec<u8> = glyphs.iter().map(|c| c.peak).collect();
-        peaks.sort_unstable();
-        let pmed = peaks[peaks.len() / 2] as i32;
-        let same_colour = glyphs.iter().filter(|c| (c.peak as i32 - pmed).abs() <= 24).count() as f32 / n as f32;
+        // Stroke widths agree and are thin for the height.
+        let strokes: Vec<f32> = glyphs.iter().map(|c| c.stroke()).collect();
+        let smean = strokes.iter().sum::<f32>() / n as f32;
+        let sdev = (strokes.iter().map(|s| (s - smean).powi(2)).sum::<f32>() / n as f32).sqrt();
+        let thin = if smean <= hmed as f32 * 0.35 + 1.0 { 1.0 } else { 0.3 };
+        let even = if n < 3 || sdev <= 0.45 * smean + 0.5 { 1.0 } else { 0.5 };
+        // Glyphs are not solid and not mere outlines of something large.
+        let fills = glyphs.iter().filter(|c| {
+            let f = c.area as f32 / (c.w() * c.h()) as f32;
+            (0.1..=0.85).contains(&f) || c.h() <= 6
+        });
+        let filled = fills.count() as f32 / n as f32;
+        let _ = sigma;
+        // Drawn in one colour: the strokes of glyphs tall enough to tell are flat-topped.
+        let tall: Vec<&&Comp> = glyphs.iter().filter(|c| c.h() >= 16 && c.stroke() >= 2.5).collect();
+        let flat = if tall.is_empty() {
+            1.0
+        } else {
+            let mut p: Vec<f32> = tall.iter().map(|c| c.plateau as f32 / c.area as f32).collect();
+            p.sort_by(f32::total_cmp);
+            let m = p[p.len() / 2];
+            if m >= 0.3 {
+                1.0
+            } else if m >= 0.18 {
+                0.6
+            } else {
+                0.2
+            }
+        };
         // Count evidence: 1 glyph is weak, 3+ strong; a long merged run counts as several.
         let count = match n {
-            1 if aspect >= 2.5 => 0.6,
+            1 if aspect >= 2.5 => 0.55,
             1 => 0.1,
-            2 => 0.6,
+            2 => 0.55,
             3 => 0.85,
             _ => 1.0,
         };
+        if aligned < 0.5 {
+            return (0.0, format!("n={n} aligned={aligned:.2}"));
+        }
         let shape = if aspect >= 1.2 { 1.0 } else { 0.3 };
-        count * shape * (0.5 * aligned + 0.5 * same_colour)
+        let align = if aligned >= 0.75 { 1.0 } else { 0.6 };
+        let score = count * shape * thin * even * flat * align * (0.5 + 0.5 * filled);
+        let why = format!(
+            "n={n} h={hmed} count={count} shape={shape} thin={thin} (stroke {smean:.1}) even={even} flat={flat} aligned={aligned:.2} filled={filled:.2}"
+        );
+        (score, why)
     }
 }
 
@@ -269,8 +424,10 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
 }
 
 /// Join components into lines. `comps` is sorted by left edge; each component looks right only
-/// as far as a glyph gap can reach.
-fn group(comps: &[Comp], hmin: u32) -> Vec<Vec<usize>> {
+/// as far as a glyph gap can reach. Glyphs of one line are drawn in one colour with one
+/// contrast, so components whose colour or contrast differ are not joined (this keeps text
+/// apart from the texture or speckle it is drawn over).
+fn group(comps: &[Comp], hmin: u32, sigma: f32) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..comps.len()).collect();
     for i in 0..comps.len() {
         let a = comps[i];
@@ -287,7 +444,11 @@ fn group(comps: &[Comp], hmin: u32) -> Vec<Vec<usize>> {
             // Similar glyphs on one line, or a small mark (dot, comma, hyphen) inside the band.
             let same_line = overlap * 2 >= small && big <= small * 3;
             let gap = b.x0 as i64 - a.x1 as i64;
-            if same_line && gap <= big as i64 + 2 {
+            // Thin strokes of small text do not reach the full colour: allow more there.
+            let contrast = a.contrast.max(b.contrast) as f32;
+            let tol = (2.0 * sigma).max(10.0).max(if small < 12 { 0.35 } else { 0.2 } * contrast);
+            let same_colour = (a.colour - b.colour).abs() <= tol;
+            if same_line && same_colour && gap <= big as i64 + 2 {
                 let (ra, rb) = (find(&mut parent, i), find(&mut parent, j));
                 if ra != rb {
                     parent[ra] = rb;
@@ -325,7 +486,8 @@ fn fits_hint(r: &Rect, hints: &Hints) -> bool {
     })
 }
 
-/// Merge overlapping boxes (keeping the stronger decision).
+/// Merge boxes: drop a box inside another, and join two boxes only when their union adds little
+/// (pieces of one line), so nearby lines never cascade into one large box.
 pub fn merge(mut boxes: Vec<(Rect, Found)>) -> Vec<(Rect, Found)> {
     let mut changed = true;
     while changed {
@@ -333,8 +495,20 @@ pub fn merge(mut boxes: Vec<(Rect, Found)>) -> Vec<(Rect, Found)> {
         let mut out: Vec<(Rect, Found)> = Vec::with_capacity(boxes.len());
         'next: for (r, f) in boxes {
             for (o, of) in out.iter_mut() {
-                if o.intersects(&r) {
-                    *o = o.union(&r);
+                let u = o.union(&r);
+                let inter = if o.intersects(&r) {
+                    let x0 = o.x.max(r.x);
+                    let y0 = o.y.max(r.y);
+                    (o.right().min(r.right()) - x0) as u64 * (o.bottom().min(r.bottom()) - y0) as u64
+                } else {
+                    0
+                };
+                let covered = o.area() + r.area() - inter;
+                // Same line: the vertical extents overlap by most of both heights.
+                let vo = (o.bottom().min(r.bottom()) as i64 - o.y.max(r.y) as i64).max(0) as u32;
+                let one_line = vo * 10 >= o.height.max(r.height) * 6;
+                if o.contains(&r) || r.contains(o) || (inter > 0 && one_line && u.area() * 10 <= covered * 12) {
+                    *o = u;
                     if f == Found::Text {
                         *of = Found::Text;
                     }

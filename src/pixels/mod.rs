@@ -390,6 +390,11 @@ fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
     Planes { light, dark }
 }
 
+/// The detection planes of the first frame of a decoded image (for tuning the detector).
+pub fn first_planes(f: &Frames) -> Planes {
+    planes(f, 0, &GreyMap::of(f))
+}
+
 /// The value blanked boxes get (see the module documentation).
 fn blank_value(f: &Frames) -> i64 {
     match f.photometric.as_str() {

@@ -130,6 +130,12 @@ pub struct Scene {
     pub sizes: Vec<f32>,
     /// Whether the text is darker than its background.
     pub dark_text: bool,
+    /// The kind of background.
+    pub kind: Kind,
+    /// Where each line is: `corner`, `edge` or `middle`.
+    pub places: Vec<&'static str>,
+    /// Which of the given backgrounds was used (for [`Kind::Real`]).
+    pub background: Option<usize>,
 }
 
 impl Scene {
@@ -154,10 +160,14 @@ pub struct Background {
 }
 
 impl Background {
-    fn sample(&self, x: f32, y: f32) -> f32 {
-        let xi = ((x * self.width as f32) as u32).min(self.width - 1);
-        let yi = ((y * self.height as f32) as u32).min(self.height - 1);
-        self.values[(yi * self.width + xi) as usize]
+    /// The value at (x, y) of the image tiled by mirroring (so any scene size is covered at the
+    /// image's own resolution).
+    fn at(&self, x: u32, y: u32) -> f32 {
+        let mirror = |v: u32, n: u32| {
+            let p = v % (2 * n);
+            if p < n { p } else { 2 * n - 1 - p }
+        };
+        self.values[(mirror(y, self.height) * self.width + mirror(x, self.width)) as usize]
     }
 }
 
@@ -257,6 +267,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
     }
     let n = (rows * cols) as usize;
     let mut grey = vec![0f32; n];
+    let mut background = None;
     match kind {
         Kind::Flat => grey.iter_mut().for_each(|v| *v = rng.random_range(0.0..0.03)),
         Kind::Speckle => {
@@ -291,10 +302,13 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
         }
         Kind::Document => grey.iter_mut().for_each(|v| *v = rng.random_range(0.85..0.95)),
         Kind::Real => {
-            let bg = &backgrounds[rng.random_range(0..backgrounds.len())];
+            let which = rng.random_range(0..backgrounds.len());
+            background = Some(which);
+            let bg = &backgrounds[which];
+            let (ox, oy) = (rng.random_range(0..bg.width), rng.random_range(0..bg.height));
             for y in 0..rows {
                 for x in 0..cols {
-                    grey[(y * cols + x) as usize] = bg.sample(x as f32 / cols as f32, y as f32 / rows as f32);
+                    grey[(y * cols + x) as usize] = bg.at(x + ox, y + oy);
                 }
             }
         }
@@ -309,6 +323,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
     let mut text = vec![false; n];
     let mut lines = Vec::new();
     let mut sizes = Vec::new();
+    let mut places = Vec::new();
     let blocks = rng.random_range(1..=3);
     for _ in 0..blocks {
         let font = &fonts[rng.random_range(0..fonts.len())];
@@ -322,7 +337,13 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
             continue;
         }
         let m = rng.random_range(2..20u32);
-        let (x, y) = match rng.random_range(0..9) {
+        let spot = rng.random_range(0..9);
+        let place = match spot {
+            0..=3 => "corner",
+            4..=7 => "edge",
+            _ => "middle",
+        };
+        let (x, y) = match spot {
             0 => (m, m),
             1 => (cols - bw - m, m),
             2 => (m, rows - bh - m),
@@ -376,9 +397,11 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
                         if patch {
                             *v = 0.9;
                         }
-                        let bgv = *v;
-                        let target = bgv + contrast * (colour[s] - bgv);
-                        *v = bgv * (1.0 - a) + target * a;
+                        // Burned-in text is opaque: one colour per block, its contrast taken
+                        // against the block's mean background.
+                        let under = if patch { 0.9 } else { local };
+                        let target = under + contrast * (colour[s] - under);
+                        *v = *v * (1.0 - a) + target * a;
                     }
                     if a >= 0.5 {
                         text[i] = true;
@@ -390,6 +413,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
             if let Some(b) = ink_box {
                 lines.push(b);
                 sizes.push(px);
+                places.push(place);
             }
             cy += c.height;
         }
@@ -402,7 +426,39 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
             *v = (*v + u * noise).clamp(0.0, 1.0);
         }
     }
-    Scene { rows, cols, samples, bits, values, text, lines, sizes, dark_text }
+    Scene { rows, cols, samples, bits, values, text, lines, sizes, dark_text, kind, places, background }
+}
+
+/// The scene as a native Explicit VR Little Endian DICOM file (a Secondary Capture that declares
+/// burned-in annotation), for running the real cleaning path on it.
+pub fn to_file(scene: &Scene) -> crate::read::DicomFile {
+    use crate::dataset::{DataSet, Element, VR};
+    use dicom_dictionary_std::tags;
+    let us = |v: u16| v.to_le_bytes().to_vec();
+    let (stored, high) = if scene.bits == 8 { (8, 7) } else { (12, 11) };
+    let pi: &[u8] = if scene.samples == 3 { b"RGB " } else { b"MONOCHROME2 " };
+    let mut ds = DataSet::from_elements([
+        Element::new(tags::SOP_CLASS_UID, VR::UI, b"1.2.840.10008.5.1.4.1.1.7\0".to_vec()),
+        Element::new(tags::SOP_INSTANCE_UID, VR::UI, b"2.25.1\0".to_vec()),
+        Element::new(tags::MODALITY, VR::CS, b"OT".to_vec()),
+        Element::new(tags::BURNED_IN_ANNOTATION, VR::CS, b"YES ".to_vec()),
+        Element::new(tags::SAMPLES_PER_PIXEL, VR::US, us(scene.samples)),
+        Element::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, pi.to_vec()),
+        Element::new(tags::ROWS, VR::US, us(scene.rows as u16)),
+        Element::new(tags::COLUMNS, VR::US, us(scene.cols as u16)),
+        Element::new(tags::BITS_ALLOCATED, VR::US, us(scene.bits)),
+        Element::new(tags::BITS_STORED, VR::US, us(stored)),
+        Element::new(tags::HIGH_BIT, VR::US, us(high)),
+        Element::new(tags::PIXEL_REPRESENTATION, VR::US, us(0)),
+        Element::new(tags::PIXEL_DATA, if scene.bits == 8 { VR::OB } else { VR::OW }, scene.stored()),
+    ]);
+    if scene.samples == 3 {
+        ds.put(Element::new(tags::PLANAR_CONFIGURATION, VR::US, us(0)));
+    }
+    let ts = crate::transfer::TransferSyntax::explicit_le();
+    let meta =
+        DataSet::from_elements([Element::new(tags::TRANSFER_SYNTAX_UID, VR::UI, format!("{}\0", ts.uid).into_bytes())]);
+    crate::read::DicomFile { meta, dataset: ds, transfer_syntax: ts, had_meta: true, notes: Vec::new() }
 }
 
 fn box_blur(v: &[f32], w: u32, h: u32, r: i32) -> Vec<f32> {
