@@ -26,8 +26,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Real images without burned-in text used as backgrounds: (corpus path, crop x, y, w, h).
-const BACKGROUNDS: &[(&str, Option<(u32, u32, u32, u32)>)] = &[
+/// A part of an image: x, y, width, height.
+type Crop = Option<(u32, u32, u32, u32)>;
+
+/// Real images without burned-in text used as backgrounds: (corpus path, crop).
+const BACKGROUNDS: &[(&str, Crop)] = &[
     ("pydicom-data/data/693_UNCI.dcm", None),
     ("pydicom-data/data/MR2_UNCI.dcm", None),
     ("pydicom-data/data/RG1_UNCI.dcm", None),
