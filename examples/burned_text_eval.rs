@@ -162,6 +162,18 @@ fn main() {
             ls.non_text = 0;
             ls.non_text_blanked = 0;
             let size = scene.sizes[k];
+            if std::env::var_os("EVAL_MISSES").is_some() && ls.recall() < 0.95 {
+                println!(
+                    "miss: seed {s} line {k} size {size:.0} {} {:?} bg {:?} dark {} bits {} samples {} recall {:.2}",
+                    scene.places[k],
+                    line,
+                    scene.background.map(|b| BACKGROUNDS[b].0).unwrap_or(""),
+                    scene.dark_text,
+                    scene.bits,
+                    scene.samples,
+                    ls.recall()
+                );
+            }
             let b = match size as u32 {
                 0..=11 => "size 08-11 px",
                 12..=17 => "size 12-17 px",
@@ -172,6 +184,14 @@ fn main() {
             bucket(&mut by, format!("place {}", scene.places[k]), &ls);
         }
         worst.push((score.recall(), score.collateral(), s));
+        if std::env::var_os("EVAL_MISSES").is_some() && score.collateral() > 0.05 {
+            println!(
+                "collateral: seed {s} {:.2} bg {:?} kind {:?}",
+                score.collateral(),
+                scene.background.map(|b| BACKGROUNDS[b].0).unwrap_or(""),
+                scene.kind
+            );
+        }
         if let (Some(dir), Some((before, after))) = (&dump, &cleaned.preview) {
             if score.recall() < 0.99 || score.collateral() > 0.02 {
                 let truth: Vec<Rect> = scene.lines.clone();

@@ -105,6 +105,10 @@ impl Comp {
     fn h(&self) -> u32 {
         self.y1 - self.y0 + 1
     }
+    fn rect(&self) -> Rect {
+        Rect::new(self.x0, self.y0, self.w(), self.h())
+    }
+
     /// Mean stroke width: twice the area over the boundary length.
     fn stroke(&self) -> f32 {
         2.0 * self.area as f32 / self.boundary.max(1) as f32
@@ -129,6 +133,39 @@ fn line_mask(r: u8, horizontal: bool) -> Mask {
     let (w, h) = if horizontal { (n, 1) } else { (1, n) };
     let img = GrayImage::from_pixel(w, h, image::Luma([255]));
     if horizontal { Mask::from_image(&img, r, 0) } else { Mask::from_image(&img, 0, r) }
+}
+
+/// Mean top-hat beside a line, relative to its strokes' contrast, from which the surroundings
+/// count as busy (texture, speckle, noise).
+const BUSY: f64 = 0.15;
+
+/// Summed-area table of a plane, for the mean over any rectangle in constant time.
+struct Integral {
+    w: usize,
+    sums: Vec<u64>,
+}
+
+impl Integral {
+    fn of(img: &GrayImage) -> Integral {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let mut sums = vec![0u64; (w + 1) * (h + 1)];
+        let raw = img.as_raw();
+        for y in 0..h {
+            let mut row = 0u64;
+            for x in 0..w {
+                row += raw[y * w + x] as u64;
+                sums[(y + 1) * (w + 1) + x + 1] = sums[y * (w + 1) + x + 1] + row;
+            }
+        }
+        Integral { w: w + 1, sums }
+    }
+
+    fn sum(&self, r: &Rect) -> u64 {
+        let (x0, y0, x1, y1) = (r.x as usize, r.y as usize, r.right() as usize, r.bottom() as usize);
+        self.sums[y1 * self.w + x1] + self.sums[y0 * self.w + x0]
+            - self.sums[y0 * self.w + x1]
+            - self.sums[y1 * self.w + x0]
+    }
 }
 
 /// Noise level of a plane (standard deviation of a pixel), from the median absolute difference
@@ -239,7 +276,7 @@ impl Detector {
     /// Every candidate line of one plane with its score and factors (for tuning; no values of
     /// the image are in the text).
     pub fn explain(&self, plane: &GrayImage) -> Vec<(Rect, f32, String)> {
-        let (mut comps, sigma) = self.components(plane);
+        let (mut comps, sigma, _) = self.components(plane);
         comps.sort_by_key(|c| (c.x0, c.y0));
         group(&comps, self.glyph_height.0, sigma)
             .iter()
@@ -250,8 +287,9 @@ impl Detector {
             .collect()
     }
 
-    fn components(&self, plane: &GrayImage) -> (Vec<Comp>, f32) {
+    fn components(&self, plane: &GrayImage) -> (Vec<Comp>, f32, Integral) {
         let th = top_hat(plane, self.max_stroke);
+        let integral = Integral::of(&th);
         let sigma = noise_sigma(plane);
         let weak = (self.weak as f32).max(3.5 * sigma).min(250.0) as u8;
         let strong = (self.strong as f32).max(6.0 * sigma).min(250.0) as u8;
@@ -289,18 +327,53 @@ impl Detector {
                     && (ch < hmin || fill <= 0.9 || ch <= 6)
             })
             .collect();
-        (comps, sigma)
+        (comps, sigma, integral)
     }
 
     fn detect_plane(&self, plane: &GrayImage, hints: &Hints) -> Vec<(Rect, Found)> {
-        let (mut comps, sigma) = self.components(plane);
+        let (mut comps, sigma, integral) = self.components(plane);
         comps.sort_by_key(|c| (c.x0, c.y0));
         let lines = group(&comps, self.glyph_height.0, sigma);
+        let (w, h) = plane.dimensions();
         let mut scored: Vec<(Rect, f32)> = lines
             .iter()
             .filter_map(|members| {
-                let s = self.score(&comps, members, sigma);
-                (s >= self.unsure).then(|| (bbox(&comps, members), s))
+                let (mut s, _) = self.features(&comps, members, sigma);
+                if s < self.unsure {
+                    return None;
+                }
+                let r = bbox(&comps, members);
+                // Busy surroundings (texture, speckle, noise): strokes there line up by chance,
+                // so only long, regular lines count, and nothing is merely unsure.
+                let mut contrasts: Vec<u8> = members.iter().map(|&i| comps[i].contrast).collect();
+                contrasts.sort_unstable();
+                let contrast = contrasts[contrasts.len() / 2] as f64;
+                // Beside the line, in its band: stacked lines of a text block do not count.
+                let x0 = r.x.saturating_sub(2 * r.height);
+                let x1 = (r.right() + 2 * r.height).min(w);
+                let outer = Rect::new(x0, r.y, x1 - x0, r.height.min(h - r.y));
+                let ring_area = outer.area().saturating_sub(r.area());
+                if ring_area < (r.height * r.height) as u64 {
+                    // Nothing beside it (the line spans the frame): judge by what is above and below.
+                    return (s >= self.unsure).then_some((r, s));
+                }
+                let ring = (integral.sum(&outer) - integral.sum(&r)) as f64 / ring_area as f64;
+                if ring >= BUSY * contrast {
+                    let glyphs: Vec<&Comp> =
+                        members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= self.glyph_height.0).collect();
+                    let mut colours: Vec<f32> = glyphs.iter().map(|c| c.colour).collect();
+                    colours.sort_by(f32::total_cmp);
+                    let spread = if colours.len() >= 3 {
+                        (colours[colours.len() * 9 / 10] - colours[colours.len() / 10]) as f64 / contrast.max(1.0)
+                    } else {
+                        1.0
+                    };
+                    // Long and regular, or drawn in exactly one colour.
+                    let long = s >= 0.95 && glyphs.len() >= 5;
+                    let one_colour = spread <= 0.1 && glyphs.len() >= 3 && s >= 0.6;
+                    s = if long || one_colour { s } else { 0.0 };
+                }
+                (s >= self.unsure).then_some((r, s))
             })
             .collect();
         scored.sort_by_key(|(r, _)| (r.y, r.x));
@@ -314,12 +387,12 @@ impl Detector {
                 out.push((r, Found::Hinted));
             }
         }
+        // Complete each kept line along its band: words further apart than a glyph gap, and
+        // glyphs whose colour wandered (antialiasing, noise), belong to it too.
+        for (r, _) in out.iter_mut() {
+            *r = extend(*r, &comps, sigma);
+        }
         out
-    }
-
-    /// How text-like a line is, 0..1.
-    fn score(&self, comps: &[Comp], members: &[usize], sigma: f32) -> f32 {
-        self.features(comps, members, sigma).0
     }
 
     /// The score and its factors (for tuning: [`Detector::explain`]).
@@ -344,12 +417,15 @@ impl Detector {
             v.sort_unstable();
             v[v.len() / 2]
         };
-        let base = median(glyphs.iter().map(|c| c.y1 as i64).collect());
-        let top = median(glyphs.iter().map(|c| c.y0 as i64).collect());
+        // Judged on the full-height glyphs (pieces of broken glyphs sit anywhere in the band).
+        let tall_h = heights[heights.len() * 3 / 4] * 6 / 10;
+        let full: Vec<&&Comp> = glyphs.iter().filter(|c| c.h() >= tall_h).collect();
+        let base = median(full.iter().map(|c| c.y1 as i64).collect());
+        let top = median(full.iter().map(|c| c.y0 as i64).collect());
         let aligned =
-            glyphs.iter().filter(|c| (c.y1 as i64 - base).abs() <= tol || (c.y0 as i64 - top).abs() <= tol).count()
+            full.iter().filter(|c| (c.y1 as i64 - base).abs() <= tol || (c.y0 as i64 - top).abs() <= tol).count()
                 as f32
-                / n as f32;
+                / full.len() as f32;
         // Stroke widths agree and are thin for the height.
         let strokes: Vec<f32> = glyphs.iter().map(|c| c.stroke()).collect();
         let smean = strokes.iter().sum::<f32>() / n as f32;
@@ -392,9 +468,24 @@ impl Detector {
         }
         let shape = if aspect >= 1.2 { 1.0 } else { 0.3 };
         let align = if aligned >= 0.75 { 1.0 } else { 0.6 };
-        let score = count * shape * thin * even * flat * align * (0.5 + 0.5 * filled);
+        // Glyph heights cluster (capitals and digits, or x-height): most glyphs share a height.
+        let same_h = glyphs
+            .iter()
+            .map(|g| glyphs.iter().filter(|c| c.h().abs_diff(g.h()) <= (g.h() / 10).max(1)).count())
+            .max()
+            .unwrap_or(0) as f32
+            / n as f32;
+        // Glyphs fill their line: gaps are narrow except between words.
+        let inked: u32 = glyphs.iter().map(|c| c.w()).sum();
+        let coverage = inked as f32 / r.width.max(1) as f32;
+        let regular = if n < 4 {
+            1.0
+        } else {
+            (if same_h >= 0.4 { 1.0 } else { 0.6 }) * (if coverage >= 0.45 { 1.0 } else { 0.6 })
+        };
+        let score = count * shape * thin * even * flat * align * regular * (0.5 + 0.5 * filled);
         let why = format!(
-            "n={n} h={hmed} count={count} shape={shape} thin={thin} (stroke {smean:.1}) even={even} flat={flat} aligned={aligned:.2} filled={filled:.2}"
+            "n={n} h={hmed} count={count} shape={shape} thin={thin} (stroke {smean:.1}) even={even} flat={flat} aligned={aligned:.2} filled={filled:.2} same_h={same_h:.2} coverage={coverage:.2}"
         );
         (score, why)
     }
@@ -464,6 +555,40 @@ fn group(comps: &[Comp], hmin: u32, sigma: f32) -> Vec<Vec<usize>> {
     let mut v: Vec<Vec<usize>> = lines.into_values().collect();
     v.sort();
     v
+}
+
+/// Grow a line's box by the components of its colour in its band, up to one line height away,
+/// no taller than the line by half, at most doubling its width.
+fn extend(start: Rect, comps: &[Comp], sigma: f32) -> Rect {
+    let mut colours: Vec<f32> = comps.iter().filter(|c| start.contains(&c.rect())).map(|c| c.colour).collect();
+    if colours.is_empty() {
+        return start;
+    }
+    colours.sort_by(f32::total_cmp);
+    let colour = colours[colours.len() / 2];
+    let contrast = comps.iter().filter(|c| start.contains(&c.rect())).map(|c| c.contrast).max().unwrap_or(0) as f32;
+    let tol = (2.0 * sigma).max(10.0).max(0.3 * contrast);
+    let max_width = start.width * 2 + start.height * 2;
+    let mut r = start;
+    loop {
+        let mut grown = r;
+        for c in comps {
+            let cr = c.rect();
+            let overlap = (cr.bottom().min(r.bottom()) as i64 - cr.y.max(r.y) as i64).max(0) as u32;
+            let near = cr.x <= r.right() + r.height && cr.right() + r.height >= r.x;
+            let fits = overlap * 2 >= cr.height.min(r.height) && cr.height * 2 <= r.height * 3;
+            if near && fits && (c.colour - colour).abs() <= tol && !r.contains(&cr) {
+                grown = grown.union(&cr);
+            }
+        }
+        if grown.height * 2 > start.height * 3 {
+            grown = Rect::new(grown.x, r.y, grown.width, r.height);
+        }
+        if grown == r || grown.width > max_width {
+            return r;
+        }
+        r = grown;
+    }
 }
 
 /// Whether an unsure line sits just above, below or beside a sure one.
