@@ -532,7 +532,8 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         Ok(f) => f,
         Err(e) => return failed(ctx, number, Some(sha), bytes, e.to_string(), Some(record)),
     };
-    if let Some(c) = &cleaned {
+    let mut cleaned = cleaned;
+    if let Some(c) = cleaned.as_mut() {
         if let Err(e) = pixels::finish(&mut file, c, input_path) {
             return failed(ctx, number, Some(sha), bytes, e.to_string(), Some(record));
         }
@@ -613,7 +614,7 @@ fn pixel_audit(c: &pixels::Cleaned, file: &read::DicomFile) -> audit::PixelAudit
                 source: b.source.to_string(),
             })
             .collect(),
-        output_transfer_syntax: c.frames.as_ref().map(|_| file.transfer_syntax.uid.clone()),
+        output_transfer_syntax: c.rewritten.then(|| file.transfer_syntax.uid.clone()),
     }
 }
 

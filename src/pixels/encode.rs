@@ -29,9 +29,9 @@ fn us(v: u16) -> Vec<u8> {
 }
 
 /// The pixel data bytes of `f` as written: 1-bit samples packed from the least significant bit.
-pub fn pixel_bytes(f: &Frames) -> Vec<u8> {
+pub fn pixel_bytes(f: Frames) -> Vec<u8> {
     if f.bits_allocated != 1 {
-        return f.data.clone();
+        return f.data;
     }
     let mut out = vec![0u8; f.data.len().div_ceil(8)];
     for (i, &bit) in f.data.iter().enumerate() {
@@ -44,25 +44,28 @@ pub fn pixel_bytes(f: &Frames) -> Vec<u8> {
 
 /// Put `f` into `ds` (Explicit VR Little Endian form) and fix the Image Pixel attributes.
 /// `source_ts` is the transfer syntax the pixels were read in (for the lossy method).
-pub fn write_back(ds: &mut DataSet, f: &Frames, source_ts: &str) {
+pub fn write_back(ds: &mut DataSet, f: Frames, source_ts: &str) {
     let vr = if f.bits_allocated <= 8 { VR::OB } else { VR::OW };
+    let decoded_len = f.data.len();
+    let (samples, bits_allocated, bits_stored, high_bit, signed, lossy, compressed) =
+        (f.samples, f.bits_allocated, f.bits_stored, f.high_bit, f.signed, f.lossy, f.compressed_bytes);
+    let mut pi = f.photometric.clone().into_bytes();
     ds.put(Element::new(tags::PIXEL_DATA, vr, pixel_bytes(f)));
     ds.remove(tags::EXTENDED_OFFSET_TABLE);
     ds.remove(tags::EXTENDED_OFFSET_TABLE_LENGTHS);
-    let mut pi = f.photometric.clone().into_bytes();
     if pi.len() % 2 == 1 {
         pi.push(b' ');
     }
     ds.put(Element::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, pi));
-    ds.put(Element::new(tags::SAMPLES_PER_PIXEL, VR::US, us(f.samples)));
-    if f.samples > 1 {
+    ds.put(Element::new(tags::SAMPLES_PER_PIXEL, VR::US, us(samples)));
+    if samples > 1 {
         ds.put(Element::new(tags::PLANAR_CONFIGURATION, VR::US, us(0)));
     }
-    ds.put(Element::new(tags::BITS_ALLOCATED, VR::US, us(f.bits_allocated)));
-    ds.put(Element::new(tags::BITS_STORED, VR::US, us(f.bits_stored)));
-    ds.put(Element::new(tags::HIGH_BIT, VR::US, us(f.high_bit)));
-    ds.put(Element::new(tags::PIXEL_REPRESENTATION, VR::US, us(f.signed as u16)));
-    if f.lossy {
+    ds.put(Element::new(tags::BITS_ALLOCATED, VR::US, us(bits_allocated)));
+    ds.put(Element::new(tags::BITS_STORED, VR::US, us(bits_stored)));
+    ds.put(Element::new(tags::HIGH_BIT, VR::US, us(high_bit)));
+    ds.put(Element::new(tags::PIXEL_REPRESENTATION, VR::US, us(signed as u16)));
+    if lossy {
         ds.put(Element::new(tags::LOSSY_IMAGE_COMPRESSION, VR::CS, b"01".to_vec()));
         if ds.get(tags::LOSSY_IMAGE_COMPRESSION_METHOD).is_none() {
             if let Some(m) = lossy_method(source_ts) {
@@ -70,8 +73,8 @@ pub fn write_back(ds: &mut DataSet, f: &Frames, source_ts: &str) {
             }
         }
         if ds.get(tags::LOSSY_IMAGE_COMPRESSION_RATIO).is_none() {
-            if let Some(c) = f.compressed_bytes.filter(|&c| c > 0) {
-                let ratio = f.data.len() as f64 / c as f64;
+            if let Some(c) = compressed.filter(|&c| c > 0) {
+                let ratio = decoded_len as f64 / c as f64;
                 let mut text = format!("{ratio:.2}");
                 if text.len() % 2 == 1 {
                     text.push(' ');
@@ -107,7 +110,7 @@ mod tests {
     #[test]
     fn one_bit_samples_are_packed_lsb_first() {
         let f = frames(1, vec![1, 0, 0, 0, 0, 0, 0, 1, 1]);
-        assert_eq!(pixel_bytes(&f), vec![0b1000_0001, 0b0000_0001]);
+        assert_eq!(pixel_bytes(f), vec![0b1000_0001, 0b0000_0001]);
     }
 
     #[test]
@@ -122,7 +125,7 @@ mod tests {
             Element::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, b"YBR_FULL_422".to_vec()),
             Element::new(tags::EXTENDED_OFFSET_TABLE, VR::OV, vec![0; 8]),
         ]);
-        write_back(&mut ds, &f, "1.2.840.10008.1.2.4.50");
+        write_back(&mut ds, f, "1.2.840.10008.1.2.4.50");
         assert_eq!(ds.bytes(tags::PHOTOMETRIC_INTERPRETATION), Some(&b"RGB "[..]));
         assert_eq!(ds.bytes(tags::PLANAR_CONFIGURATION), Some(&[0u8, 0][..]));
         assert_eq!(ds.get(tags::PIXEL_DATA).unwrap().vr, VR::OB);
@@ -136,7 +139,7 @@ mod tests {
     fn lossless_source_leaves_lossy_attributes_alone() {
         let f = frames(16, vec![0; 4]);
         let mut ds = DataSet::new();
-        write_back(&mut ds, &f, "1.2.840.10008.1.2.5");
+        write_back(&mut ds, f, "1.2.840.10008.1.2.5");
         assert!(ds.get(tags::LOSSY_IMAGE_COMPRESSION).is_none());
         assert_eq!(ds.get(tags::PIXEL_DATA).unwrap().vr, VR::OW);
     }

@@ -117,6 +117,8 @@ pub struct Cleaned {
     pub source_ts: String,
     /// The first frame before and after blanking, when a preview was asked for.
     pub preview: Option<(RgbImage, RgbImage)>,
+    /// Whether [`finish`] wrote the blanked pixels into the file (they are moved there).
+    pub rewritten: bool,
     /// Decisions worth an audit note (no values).
     pub notes: Vec<String>,
 }
@@ -278,7 +280,7 @@ impl PixelCleaner {
                 let before = render(&frames, 0, &grey);
                 (before.clone(), before)
             });
-            return Ok(Cleaned { boxes, frames: None, frame_count, source_ts, preview, notes });
+            return Ok(Cleaned { boxes, frames: None, frame_count, source_ts, preview, notes, rewritten: false });
         }
         let before = preview.then(|| render(&frames, 0, &grey));
         blank(&mut frames, &boxes);
@@ -286,7 +288,7 @@ impl PixelCleaner {
             let rects: Vec<Rect> = boxes.iter().map(|c| c.rect).collect();
             (preview::outline(b, &rects), preview::outline(render(&frames, 0, &grey), &rects))
         });
-        Ok(Cleaned { boxes, frames: Some(frames), frame_count, source_ts, preview, notes })
+        Ok(Cleaned { boxes, frames: Some(frames), frame_count, source_ts, preview, notes, rewritten: false })
     }
 }
 
@@ -425,19 +427,20 @@ fn blank(f: &mut Frames, boxes: &[CleanedBox]) {
     }
 }
 
-/// After the planner's edits: write the cleaned pixels into `file` (uncompressed Explicit VR
+/// After the planner's edits: move the cleaned pixels into `file` (uncompressed Explicit VR
 /// Little Endian, the whole data set converted), set Burned In Annotation NO and add code
 /// 113101 to the De-identification Method Code Sequence. `file.transfer_syntax` must still be
 /// the source's. `input` is the source path, for values left there.
 ///
 /// # Errors
 /// [`CleanError::Transcode`] if a value left in the source cannot be read again.
-pub fn finish(file: &mut DicomFile, cleaned: &Cleaned, input: Option<&Path>) -> Result<(), CleanError> {
-    if let Some(frames) = &cleaned.frames {
+pub fn finish(file: &mut DicomFile, cleaned: &mut Cleaned, input: Option<&Path>) -> Result<(), CleanError> {
+    if let Some(frames) = cleaned.frames.take() {
         let from = file.transfer_syntax.encoding;
         crate::transcode::to_explicit_le(&mut file.dataset, from, input)
             .map_err(|e| CleanError::Transcode(e.to_string()))?;
         encode::write_back(&mut file.dataset, frames, &cleaned.source_ts);
+        cleaned.rewritten = true;
         let ts = TransferSyntax::explicit_le();
         file.meta.put(Element::new(tags::TRANSFER_SYNTAX_UID, VR::UI, format!("{}\0", ts.uid).into_bytes()));
         file.transfer_syntax = ts;
