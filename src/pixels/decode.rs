@@ -23,6 +23,8 @@ use std::path::Path;
 
 /// Largest decoded pixel buffer kamei cleans in memory (bytes): 4 GiB.
 pub const MAX_DECODED: u64 = 4 << 30;
+/// Largest frame kamei searches for text (pixels): the detector holds a few planes of one frame.
+pub const MAX_FRAME_PIXELS: u64 = 64 << 20;
 
 /// Why pixel data could not be decoded (no values: attributes, syntaxes and sizes only).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,6 +256,9 @@ pub fn decode(ds: &DataSet, ts: &TransferSyntax, input: Option<&Path>) -> Result
     let a = attrs(ds, big_endian)?;
     let sample_bytes = (a.bits_allocated as u64).div_ceil(8);
     let decoded_len = a.rows as u64 * a.cols as u64 * a.samples as u64 * sample_bytes * a.frames as u64;
+    if a.rows as u64 * a.cols as u64 > MAX_FRAME_PIXELS {
+        return fail(format!("a frame of {} × {} pixels is larger than kamei cleans", a.cols, a.rows));
+    }
     if decoded_len > MAX_DECODED {
         return fail(format!(
             "the decoded pixel data would take {decoded_len} bytes, more than kamei cleans in memory"

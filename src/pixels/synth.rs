@@ -136,6 +136,8 @@ pub struct Scene {
     pub places: Vec<&'static str>,
     /// Which of the given backgrounds was used (for [`Kind::Real`]).
     pub background: Option<usize>,
+    /// The strings drawn, line by line (fictional).
+    pub texts: Vec<String>,
 }
 
 impl Scene {
@@ -324,13 +326,14 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
     let mut lines = Vec::new();
     let mut sizes = Vec::new();
     let mut places = Vec::new();
+    let mut texts = Vec::new();
     let blocks = rng.random_range(1..=3);
     for _ in 0..blocks {
         let font = &fonts[rng.random_range(0..fonts.len())];
         let px = rng.random_range(8.0..=40.0f32);
         let count = rng.random_range(1..=3);
-        let rendered: Vec<Coverage> =
-            (0..count).map(|_| render_text(font, &random_text(&mut rng, font.cjk), px)).collect();
+        let strings: Vec<String> = (0..count).map(|_| random_text(&mut rng, font.cjk)).collect();
+        let rendered: Vec<Coverage> = strings.iter().map(|t| render_text(font, t, px)).collect();
         let bw = rendered.iter().map(|c| c.width).max().unwrap_or(1);
         let bh: u32 = rendered.iter().map(|c| c.height).sum();
         if bw + 8 >= cols || bh + 8 >= rows {
@@ -382,7 +385,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
         };
         let patch = dark_text && local < 0.5;
         let mut cy = y;
-        for c in &rendered {
+        for (c, string) in rendered.iter().zip(&strings) {
             let mut ink_box: Option<Rect> = None;
             for gy in 0..c.height {
                 for gx in 0..c.width {
@@ -414,6 +417,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
                 lines.push(b);
                 sizes.push(px);
                 places.push(place);
+                texts.push(string.clone());
             }
             cy += c.height;
         }
@@ -426,11 +430,31 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
             *v = (*v + u * noise).clamp(0.0, 1.0);
         }
     }
-    Scene { rows, cols, samples, bits, values, text, lines, sizes, dark_text, kind, places, background }
+    Scene { rows, cols, samples, bits, values, text, lines, sizes, dark_text, kind, places, background, texts }
 }
 
 /// The scene as a native Explicit VR Little Endian DICOM file (a Secondary Capture that declares
-/// burned-in annotation), for running the real cleaning path on it.
+/// burned-in annotation), for running the real cleaning path on it. With `header`, the first
+/// two strings drawn are also the Patient's Name and Patient ID of the header, as when a scanner
+/// prints the patient's own data (the detector's hints).
+pub fn to_file_with(scene: &Scene, header: bool) -> crate::read::DicomFile {
+    use crate::dataset::{Element, VR};
+    use dicom_dictionary_std::tags;
+    let mut f = to_file(scene);
+    if header {
+        for (tag, vr, text) in
+            [(tags::PATIENT_NAME, VR::PN, scene.texts.first()), (tags::PATIENT_ID, VR::LO, scene.texts.get(1))]
+        {
+            if let Some(t) = text {
+                f.dataset.put(Element::new(tag, vr, t.replace(' ', "^").into_bytes()));
+            }
+        }
+        f.dataset.put(Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"ISO_IR 192".to_vec()));
+    }
+    f
+}
+
+/// [`to_file_with`] without header hints.
 pub fn to_file(scene: &Scene) -> crate::read::DicomFile {
     use crate::dataset::{DataSet, Element, VR};
     use dicom_dictionary_std::tags;
