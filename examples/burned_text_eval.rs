@@ -103,6 +103,10 @@ fn main() {
                 seed = args[i + 1].parse().expect("--seed N");
                 i += 1;
             }
+            "--explain-file" => {
+                explain_file(Path::new(&args[i + 1]));
+                return;
+            }
             "--explain" => {
                 let seed: u64 = args[i + 1].parse().expect("--explain SEED");
                 explain(seed);
@@ -251,11 +255,28 @@ fn explain(seed: u64) {
     let f = kamei::pixels::decode::decode(&file.dataset, &file.transfer_syntax, None).unwrap();
     let planes = kamei::pixels::first_planes(&f);
     let d = kamei::pixels::detect::Detector::default();
-    for (name, plane) in [("light", &planes.light), ("dark", &planes.dark)] {
-        for (r, s, why) in d.explain(plane) {
+    let tones = planes.tone.clone().unwrap_or((planes.light.clone(), planes.dark.clone()));
+    for (name, plane, tone) in [("light", &planes.light, &tones.0), ("dark", &planes.dark, &tones.1)] {
+        for (r, s, why) in d.explain(plane, tone) {
             let near = scene.lines.iter().any(|l| l.grow(4, scene.cols, scene.rows).intersects(&r));
             if s > 0.0 || near {
                 println!("{name} {r:?} score {s:.2} {} {why}", if near { "TEXT" } else { "" });
+            }
+        }
+    }
+}
+
+/// Print the candidate lines of the first frame of a DICOM file that score as text or unsure.
+fn explain_file(path: &Path) {
+    let Ok(Opened::Dicom(file)) = kamei::read::open(path, &ReadOptions::default()) else { panic!("not DICOM") };
+    let f = kamei::pixels::decode::decode(&file.dataset, &file.transfer_syntax, Some(path)).unwrap();
+    let planes = kamei::pixels::first_planes(&f);
+    let d = kamei::pixels::detect::Detector::default();
+    let tones = planes.tone.clone().unwrap_or((planes.light.clone(), planes.dark.clone()));
+    for (name, plane, tone) in [("light", &planes.light, &tones.0), ("dark", &planes.dark, &tones.1)] {
+        for (r, s, why) in d.explain(plane, tone) {
+            if s >= 0.35 {
+                println!("{name} {r:?} score {s:.2} {why}");
             }
         }
     }

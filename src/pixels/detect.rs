@@ -35,6 +35,10 @@ pub struct Planes {
     pub light: GrayImage,
     /// Dark text (inverted grey values, or the inverted smallest colour channel).
     pub dark: GrayImage,
+    /// For colour frames, the luminance (and its inverse) a stroke's colour is judged on: text
+    /// drawn in one colour keeps one luminance, while colour-flow blobs, saturated in their
+    /// largest channel, do not.
+    pub tone: Option<(GrayImage, GrayImage)>,
 }
 
 /// What the header says the burned-in text may be: the patient's name parts, ID and birth date,
@@ -264,8 +268,13 @@ impl Detector {
     pub fn detect(&self, planes: &Planes, hints: &Hints) -> Vec<(Rect, Found)> {
         let (w, h) = planes.light.dimensions();
         let mut out = Vec::new();
-        for plane in [&planes.light, &planes.dark] {
-            for (rect, found) in self.detect_plane(plane, hints) {
+        let tones = planes.tone.as_ref().map(|(l, d)| (l, d));
+        let pairs = [
+            (&planes.light, tones.map_or(&planes.light, |t| t.0)),
+            (&planes.dark, tones.map_or(&planes.dark, |t| t.1)),
+        ];
+        for (plane, tone) in pairs {
+            for (rect, found) in self.detect_plane(plane, tone, hints) {
                 let margin = (rect.height / 4).max(2);
                 out.push((rect.grow(margin, w, h), found));
             }
@@ -275,8 +284,8 @@ impl Detector {
 
     /// Every candidate line of one plane with its score and factors (for tuning; no values of
     /// the image are in the text).
-    pub fn explain(&self, plane: &GrayImage) -> Vec<(Rect, f32, String)> {
-        let (mut comps, sigma, _) = self.components(plane);
+    pub fn explain(&self, plane: &GrayImage, tone: &GrayImage) -> Vec<(Rect, f32, String)> {
+        let (mut comps, sigma, _) = self.components(plane, tone);
         comps.sort_by_key(|c| (c.x0, c.y0));
         group(&comps, self.glyph_height.0, sigma)
             .iter()
@@ -287,7 +296,7 @@ impl Detector {
             .collect()
     }
 
-    fn components(&self, plane: &GrayImage) -> (Vec<Comp>, f32, Integral) {
+    fn components(&self, plane: &GrayImage, tone: &GrayImage) -> (Vec<Comp>, f32, Integral) {
         let th = top_hat(plane, self.max_stroke);
         let integral = Integral::of(&th);
         let sigma = noise_sigma(plane);
@@ -299,7 +308,7 @@ impl Detector {
         for (m, t) in mask.iter_mut().zip(th.iter()) {
             *m = if *t >= weak { 255 } else { 0 };
         }
-        let (labels, first) = measure(&mask, &th, plane, sigma);
+        let (labels, first) = measure(&mask, &th, tone, sigma);
         // Pass 2: each stroke cut at 45% of its own contrast, so it keeps the glyph's shape and
         // lets go of the noise and texture around it whatever the contrast.
         for (i, m) in mask.iter_mut().enumerate() {
@@ -311,7 +320,7 @@ impl Detector {
             let cut = ((c.contrast as f32 * 0.45) as u8).max(weak);
             *m = if c.contrast >= strong && th.as_raw()[i] >= cut { 255 } else { 0 };
         }
-        let (_, comps) = measure(&mask, &th, plane, sigma);
+        let (_, comps) = measure(&mask, &th, tone, sigma);
         let (hmin, hmax) = self.glyph_height;
         let comps = comps
             .into_iter()
@@ -330,8 +339,8 @@ impl Detector {
         (comps, sigma, integral)
     }
 
-    fn detect_plane(&self, plane: &GrayImage, hints: &Hints) -> Vec<(Rect, Found)> {
-        let (mut comps, sigma, integral) = self.components(plane);
+    fn detect_plane(&self, plane: &GrayImage, tone: &GrayImage, hints: &Hints) -> Vec<(Rect, Found)> {
+        let (mut comps, sigma, integral) = self.components(plane, tone);
         comps.sort_by_key(|c| (c.x0, c.y0));
         let lines = group(&comps, self.glyph_height.0, sigma);
         let (w, h) = plane.dimensions();
@@ -460,6 +469,8 @@ impl Detector {
             1 if aspect >= 2.5 => 0.55,
             1 => 0.1,
             2 => 0.55,
+            // Three large glyphs are as often blobs of colour flow or bone as a short word.
+            3 if hmed >= 20 => 0.55,
             3 => 0.85,
             _ => 1.0,
         };
@@ -695,7 +706,7 @@ mod tests {
             glyph(&mut img, 120 + i * 10, 100, 14, 230);
         }
         let inv = image::ImageBuffer::from_fn(300, 200, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
-        let boxes = Detector::default().detect(&Planes { light: img, dark: inv }, &Hints::default());
+        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
         assert_eq!(boxes.len(), 2, "{boxes:?}");
         assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(4, 4, 78, 14))));
         assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(120, 100, 78, 14))));
@@ -708,7 +719,7 @@ mod tests {
             glyph(&mut img, 20 + i * 12, 20, 18, 10);
         }
         let inv = image::ImageBuffer::from_fn(200, 60, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
-        let boxes = Detector::default().detect(&Planes { light: img, dark: inv }, &Hints::default());
+        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
         assert_eq!(boxes.len(), 1, "{boxes:?}");
         assert!(boxes[0].0.contains(&Rect::new(20, 20, 70, 18)));
     }
@@ -717,7 +728,9 @@ mod tests {
     fn flat_and_smooth_images_give_nothing() {
         let img = image::ImageBuffer::from_fn(256, 256, |x, y| image::Luma([((x + y) / 2) as u8]));
         let inv = image::ImageBuffer::from_fn(256, 256, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
-        assert!(Detector::default().detect(&Planes { light: img, dark: inv }, &Hints::default()).is_empty());
+        assert!(
+            Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default()).is_empty()
+        );
     }
 
     #[test]

@@ -389,7 +389,16 @@ fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
         *l = r.max(g).max(b);
         *d = 255 - r.min(g).min(b);
     }
-    Planes { light, dark }
+    let colour = f.samples == 3 || (f.photometric == "PALETTE COLOR" && f.palette.is_some());
+    let tone = colour.then(|| {
+        let luma = GrayImage::from_fn(w, h, |x, y| {
+            let [r, g, b] = rgb.get_pixel(x, y).0;
+            image::Luma([((299 * r as u32 + 587 * g as u32 + 114 * b as u32) / 1000) as u8])
+        });
+        let inverse = GrayImage::from_fn(w, h, |x, y| image::Luma([255 - luma.get_pixel(x, y).0[0]]));
+        (luma, inverse)
+    });
+    Planes { light, dark, tone }
 }
 
 /// The detection planes of the first frame of a decoded image (for tuning the detector).
