@@ -750,6 +750,90 @@ mod tests {
         assert!(decode(&ds, &ts, None).is_err());
     }
 
+    fn encapsulated_image(rows: u16, cols: u16, samples: u16, pi: &str, fragments: Vec<Vec<u8>>) -> DataSet {
+        let mut ds = image(rows, cols, samples, 8, pi, false, vec![]);
+        if samples == 3 {
+            ds.put(Element::new(tags::PLANAR_CONFIGURATION, VR::US, 0u16.to_le_bytes().to_vec()));
+        }
+        ds.put(Element {
+            tag: tags::PIXEL_DATA,
+            vr: VR::OB,
+            value: Value::Fragments(Fragments { offset_table: vec![], fragments }),
+        });
+        ds
+    }
+
+    fn gradient(rows: u16, cols: u16) -> Vec<u8> {
+        (0..rows as u32 * cols as u32).map(|i| ((i % cols as u32) * 4 + i / cols as u32) as u8).collect()
+    }
+
+    #[test]
+    fn rle_lossless_decodes_exactly() {
+        let (rows, cols) = (6u16, 10u16);
+        let pixels = gradient(rows, cols);
+        // One segment, each row a literal run (PS3.5 G.3.1).
+        let mut seg = Vec::new();
+        for row in pixels.chunks(cols as usize) {
+            seg.push((row.len() - 1) as u8);
+            seg.extend_from_slice(row);
+        }
+        let mut frame = vec![0u8; 64];
+        frame[0..4].copy_from_slice(&1u32.to_le_bytes());
+        frame[4..8].copy_from_slice(&64u32.to_le_bytes());
+        frame.extend(seg);
+        let ds = encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![frame]);
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.5").unwrap();
+        let f = decode(&ds, &ts, None).unwrap();
+        assert_eq!(f.data, pixels);
+        assert!(!f.lossy);
+        assert_eq!(f.compressed_bytes, Some(64 + 66));
+    }
+
+    #[test]
+    fn jpeg_baseline_grey_and_colour_decode_and_are_marked_lossy() {
+        let (rows, cols) = (16u16, 16u16);
+        let grey = vec![128u8; 256];
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 95).encode(&grey, cols, rows, jpeg_encoder::ColorType::Luma).unwrap();
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.50").unwrap();
+        let f = decode(&encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![jpeg]), &ts, None).unwrap();
+        assert!(f.data.iter().all(|&v| v.abs_diff(128) <= 2));
+        assert!(f.lossy);
+        let rgb: Vec<u8> = (0..256).flat_map(|_| [200u8, 40, 40]).collect();
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 95).encode(&rgb, cols, rows, jpeg_encoder::ColorType::Rgb).unwrap();
+        let f = decode(&encapsulated_image(rows, cols, 3, "YBR_FULL_422", vec![jpeg]), &ts, None).unwrap();
+        assert_eq!(f.photometric, "RGB", "YBR JPEG is decoded to RGB");
+        assert!(f.data[0].abs_diff(200) <= 6 && f.data[1].abs_diff(40) <= 6, "{:?}", &f.data[..3]);
+    }
+
+    /// Corpus files for the codecs whose encoders are not at hand (JPEG-LS, JPEG 2000).
+    fn corpus_file(rel: &str) -> Option<crate::read::DicomFile> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(rel);
+        if !path.is_file() {
+            eprintln!("decoder test skipped: ../shared/corpus/{rel} is not present");
+            return None;
+        }
+        match crate::read::open(&path, &crate::read::ReadOptions::default()).unwrap() {
+            crate::read::Opened::Dicom(f) => Some(f),
+            _ => panic!("{rel} is not DICOM"),
+        }
+    }
+
+    #[test]
+    fn jpeg_ls_and_jpeg_2000_decode_to_the_same_pixels_as_the_uncompressed_file() {
+        let Some(reference) = corpus_file("pydicom/test_files/MR_small.dcm") else { return };
+        let want = decode(&reference.dataset, &reference.transfer_syntax, None).unwrap();
+        for rel in ["pydicom/test_files/MR_small_jpeg_ls_lossless.dcm", "pydicom/test_files/MR_small_jp2klossless.dcm"]
+        {
+            let Some(f) = corpus_file(rel) else { return };
+            let got = decode(&f.dataset, &f.transfer_syntax, None).unwrap_or_else(|e| panic!("{rel}: {e}"));
+            assert_eq!((got.rows, got.cols, got.bits_allocated), (want.rows, want.cols, want.bits_allocated));
+            let same = (0..64).all(|y| (0..64).all(|x| got.value(0, x, y, 0) == want.value(0, x, y, 0)));
+            assert!(same, "{rel} decodes to other values");
+        }
+    }
+
     #[test]
     fn palette_tables_and_darkest_entry() {
         let mut ds = image(1, 1, 1, 8, "PALETTE COLOR", false, vec![0]);

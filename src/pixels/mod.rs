@@ -532,6 +532,25 @@ mod tests {
     }
 
     #[test]
+    fn detector_finds_synthetic_text_with_little_collateral() {
+        let fonts = synth::system_fonts();
+        if fonts.is_empty() {
+            eprintln!("detector test skipped: no fonts under {:?} (.ci/run installs them)", synth::FONT_DIRS);
+            return;
+        }
+        let cleaner = PixelCleaner::with_rules(vec![], &PixelOptions::default());
+        let mut total = synth::Score::default();
+        for seed in 0..24 {
+            let scene = synth::scene(seed, &fonts, &[]);
+            let cleaned = cleaner.clean(&synth::to_file(&scene), None, false).unwrap();
+            let boxes: Vec<Rect> = cleaned.boxes.iter().map(|b| b.rect).collect();
+            total.add(&synth::Score::of(&scene, &boxes));
+        }
+        assert!(total.recall() >= 0.97, "recall {:.4}", total.recall());
+        assert!(total.collateral() <= 0.03, "collateral {:.4}", total.collateral());
+    }
+
+    #[test]
     fn header_hints_are_lengths_only() {
         let d = DataSet::from_elements([
             Element::new(tags::PATIENT_NAME, VR::PN, b"YAMADA^TARO".to_vec()),
