@@ -131,6 +131,9 @@ pub struct AuditRecord {
     /// Decisions worth recording (tags only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What `clean-pixel-data` did to this image (absent when it was not examined).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pixels: Option<PixelAudit>,
     /// Profile name.
     pub profile: String,
     /// Digest of the profile sources.
@@ -141,6 +144,34 @@ pub struct AuditRecord {
     pub mode: String,
     /// kamei version.
     pub kamei_version: String,
+}
+
+/// What pixel cleaning did to one image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PixelAudit {
+    /// Frames examined (every frame is blanked in the same boxes).
+    pub frames: u32,
+    /// The blanked boxes; empty when nothing was found (the pixel data was then kept as it was).
+    pub boxes: Vec<PixelBox>,
+    /// The transfer syntax of the output when the pixels were rewritten (uncompressed Explicit VR
+    /// Little Endian).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_transfer_syntax: Option<String>,
+}
+
+/// One blanked box and what found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PixelBox {
+    /// Left column.
+    pub x: u32,
+    /// Top row.
+    pub y: u32,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// `rule:<name>`, `ultrasound-regions`, `detector` or `detector-hint`.
+    pub source: String,
 }
 
 /// The settings that determine output bytes; an output folder holds outputs of one setting.
@@ -165,6 +196,10 @@ pub struct RunSettings {
     /// them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cohort: Option<String>,
+    /// Pixel cleaning settings (digest of the pixel rules and the selection flags), when
+    /// `clean-pixel-data` is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pixels: Option<String>,
 }
 
 impl RunSettings {
@@ -196,6 +231,7 @@ impl RunSettings {
             ("profile", self.profile_sha256 != earlier.profile_sha256 || self.profile != earlier.profile),
             ("options", self.options != earlier.options),
             ("layout", self.layout != earlier.layout),
+            ("pixel cleaning settings", self.pixels != earlier.pixels),
             ("kamei version", self.kamei_version != earlier.kamei_version),
             ("the patient registers or study window", self.cohort != earlier.cohort),
         ];
@@ -376,6 +412,7 @@ mod tests {
             burned_in: None,
             actions: vec![],
             notes: vec![],
+            pixels: None,
             profile: "basic".into(),
             profile_sha256: "x".into(),
             options: vec![],
@@ -457,6 +494,7 @@ mod tests {
             options: vec![],
             layout: "hierarchy".into(),
             cohort: None,
+            pixels: None,
         }
     }
 

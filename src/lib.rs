@@ -10,7 +10,8 @@
 //! Supporting modules: [`charset`] (Specific Character Set with ISO 2022 code extensions),
 //! [`scrub`] (a patient's identifiers inside text), [`dates`] (date shifting), [`layout`]
 //! (output paths), [`linkage`] (the re-identification table), [`dict`] and [`transfer`]
-//! (dictionary and transfer syntax lookups over dicom-rs).
+//! (dictionary and transfer syntax lookups over dicom-rs). [`pixels`] cleans burned-in text from
+//! pixel data (`clean-pixel-data`), writing cleaned images through [`transcode`].
 //!
 //! # Example
 //!
@@ -40,12 +41,14 @@ pub mod dict;
 pub mod layout;
 pub mod linkage;
 pub mod pipeline;
+pub mod pixels;
 pub mod plan;
 pub mod profile;
 pub mod pseudo;
 pub mod read;
 pub mod release_report;
 pub mod scrub;
+pub mod transcode;
 pub mod transfer;
 pub mod verify;
 pub mod walk;

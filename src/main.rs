@@ -48,7 +48,9 @@ fn init_logging(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_env("KAMEI_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // The JPEG 2000 codec logs each broken stream itself; kamei reports the failed input once.
+    let filter =
+        EnvFilter::try_from_env("KAMEI_LOG").unwrap_or_else(|_| EnvFilter::new(format!("{default},jpeg2k=off")));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
 }
 

@@ -11,6 +11,7 @@ use crate::audit::{self, ActionCount, AuditRecord, AuditWriter, Outcome, RunSett
 use crate::cohort::Cohort;
 use crate::layout::{self, Layout};
 use crate::linkage::{self, Kind, LinkageWriter};
+use crate::pixels::{self, PixelCleaner};
 use crate::plan::{self, BurnedIn, PlanContext};
 use crate::profile::{DeidOption, Profile, RuleSet};
 use crate::pseudo::{Patient, Pseudonymizer};
@@ -87,6 +88,10 @@ pub struct Job {
     pub read: ReadOptions,
     /// Which patients and studies may be released (opt-outs, cohort, study window).
     pub cohort: Cohort,
+    /// The pixel cleaner, when `clean-pixel-data` is on.
+    pub pixels: Option<PixelCleaner>,
+    /// Where to write before/after PNGs of cleaned images (`--previews`; sensitive).
+    pub previews: Option<PathBuf>,
 }
 
 /// How one input ended, for the reporter.
@@ -231,6 +236,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             options,
             layout: job.layout.name().to_string(),
             cohort: job.cohort.digest(),
+            pixels: job.pixels.as_ref().map(PixelCleaner::fingerprint),
         };
         settings.claim(&job.out).context(AuditSnafu)?;
         done = audit::done_inputs(&job.out).context(AuditSnafu)?;
@@ -420,6 +426,7 @@ fn base_record(
         burned_in: None,
         actions: Vec::new(),
         notes: Vec::new(),
+        pixels: None,
         profile: base.profile.clone(),
         profile_sha256: base.profile_sha256.clone(),
         options: base.options.clone(),
@@ -562,13 +569,21 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         .collect();
     record.notes = plan.notes.clone();
 
+    let input_path = (!source.in_memory()).then_some(input.path.as_path());
+    // Pixel cleaning looks at the file as read (header hints, device signature, regions); its
+    // result is written after the planner's edits. Images it does not select take the plain path.
+    let cleaned = match job.pixels.as_ref().filter(|c| c.select(&file.dataset).is_some()) {
+        Some(cleaner) => match cleaner.clean(&file, input_path, job.previews.is_some() && !job.dry_run) {
+            Ok(c) => Some(c),
+            Err(e) => return failed(ctx, number, Some(sha), bytes, e.to_string(), Some(record)),
+        },
+        None => None,
+    };
     let may_carry_text = matches!(plan.burned_in, BurnedIn::Declared | BurnedIn::Likely);
     let mut burned_in_not_cleaned = false;
-    if may_carry_text {
+    if may_carry_text && cleaned.is_none() {
         if job.profile.options().contains(&DeidOption::CleanPixelData) {
-            let reason =
-                "the image may carry burned-in text and this version of kamei cannot clean pixel data; not released"
-                    .to_string();
+            let reason = "the image may carry burned-in text and was not cleaned; not released".to_string();
             return failed(ctx, number, Some(sha), bytes, reason, Some(record));
         }
         burned_in_not_cleaned = true;
@@ -579,10 +594,18 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
 
     let patient = (plan.patient.original_id().to_string(), plan.patient.pseudonym.clone());
     let pseudonym = plan.patient.pseudonym.clone();
-    let file = match apply::run(&plan, file) {
+    let mut file = match apply::run(&plan, file) {
         Ok(f) => f,
         Err(e) => return failed(ctx, number, Some(sha), bytes, e.to_string(), Some(record)),
     };
+    let mut cleaned = cleaned;
+    if let Some(c) = cleaned.as_mut() {
+        if let Err(e) = pixels::finish(&mut file, c, input_path) {
+            return failed(ctx, number, Some(sha), bytes, e.to_string(), Some(record));
+        }
+        record.pixels = Some(pixel_audit(c, &file));
+        record.notes.extend(c.notes.iter().cloned());
+    }
     let mirror_rel = if job.inputs.len() > 1 {
         let root = job.inputs[input.root].file_name().map(PathBuf::from).unwrap_or_default();
         root.join(&input.rel)
@@ -610,8 +633,15 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     if job.dry_run {
         return done(Status::Written, &rel, record);
     }
-    let input_path = (!source.in_memory()).then_some(input.path.as_path());
     let target = job.out.join(&rel);
+    let done = |status: Status, rel: &Path, mut record: AuditRecord| {
+        if let (Some(dir), Some((before, after))) = (&job.previews, cleaned.as_ref().and_then(|c| c.preview.as_ref())) {
+            if let Err(e) = pixels::preview::write(dir, rel, before, after) {
+                record.notes.push(format!("the preview could not be written: {e}"));
+            }
+        }
+        done(status, rel, record)
+    };
     match write::commit(&file, input_path, &target, &ctx.staging, job.sync) {
         Ok(Committed::Written) => done(Status::Written, &rel, record),
         Ok(Committed::AlreadyPresent) => done(Status::Present, &rel, record),
@@ -633,6 +663,25 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
             }
         }
         Err(e) => failed(ctx, number, Some(sha.clone()), bytes, write_reason(&e), Some(record)),
+    }
+}
+
+/// The audit entry of a cleaned image.
+fn pixel_audit(c: &pixels::Cleaned, file: &read::DicomFile) -> audit::PixelAudit {
+    audit::PixelAudit {
+        frames: c.frame_count,
+        boxes: c
+            .boxes
+            .iter()
+            .map(|b| audit::PixelBox {
+                x: b.rect.x,
+                y: b.rect.y,
+                width: b.rect.width,
+                height: b.rect.height,
+                source: b.source.to_string(),
+            })
+            .collect(),
+        output_transfer_syntax: c.rewritten.then(|| file.transfer_syntax.uid.clone()),
     }
 }
 

@@ -143,6 +143,22 @@ pub struct DeidArgs {
     /// fsync every output before it is renamed into place (durable against power loss; slower).
     #[arg(long)]
     pub sync: bool,
+    /// With --option clean-pixel-data: add the pixel rules (*.toml) of DIR to the built-in ones
+    /// (see README, "Burned-in text").
+    #[arg(long, value_name = "DIR")]
+    pub pixel_rules: Option<PathBuf>,
+    /// With --option clean-pixel-data: clean every image with pixel data, whatever its header
+    /// says.
+    #[arg(long)]
+    pub clean_all_pixels: bool,
+    /// With --option clean-pixel-data: trust Burned In Annotation NO on the modalities and SOP
+    /// classes that usually carry burned-in text (by default they are cleaned anyway).
+    #[arg(long, conflicts_with = "clean_all_pixels")]
+    pub trust_burned_in_no: bool,
+    /// Write a PNG of each cleaned image's first frame, before and after, boxes outlined, under
+    /// DIR. DIR is sensitive (the "before" shows identifiers) and must not be inside OUT.
+    #[arg(long, value_name = "DIR")]
+    pub previews: Option<PathBuf>,
     /// Name inputs by path in messages (paths may contain identifiers; default: by number and
     /// content hash).
     #[arg(long)]
@@ -246,6 +262,31 @@ mod tests {
         let Command::Deid(d) = cli.command else { panic!() };
         assert_eq!(d.profile.options, ["retain-uids", "clean-descriptors"]);
         assert_eq!(d.shard, Some(Shard { index: 2, count: 5 }));
+    }
+
+    #[test]
+    fn pixel_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "kamei",
+            "deid",
+            "in",
+            "-o",
+            "out",
+            "--option",
+            "clean-pixel-data",
+            "--pixel-rules",
+            "rules",
+            "--clean-all-pixels",
+            "--previews",
+            "prev",
+        ])
+        .unwrap();
+        let Command::Deid(d) = cli.command else { panic!() };
+        assert_eq!(d.pixel_rules, Some(PathBuf::from("rules")));
+        assert!(d.clean_all_pixels && !d.trust_burned_in_no);
+        assert_eq!(d.previews, Some(PathBuf::from("prev")));
+        let both = ["kamei", "deid", "in", "-o", "o", "--clean-all-pixels", "--trust-burned-in-no"];
+        assert!(Cli::try_parse_from(both).is_err());
     }
 
     #[test]

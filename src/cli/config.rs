@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use kamei::cohort::{Cohort, Register};
 use kamei::layout::Layout;
 use kamei::pipeline::Job;
+use kamei::pixels::{PixelCleaner, PixelOptions};
 use kamei::profile::{DateShiftPolicy, DeidOption, Profile};
 use kamei::pseudo::{PseudonymKey, Pseudonymizer};
 use kamei::read::ReadOptions;
@@ -149,6 +150,7 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
         Some(n) => n,
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
+    let (pixels, previews) = pixel_cleaner(args, &profile, &out)?;
     let layout = match args.layout {
         LayoutArg::Hierarchy => Layout::Hierarchy,
         LayoutArg::Mirror => Layout::Mirror,
@@ -166,6 +168,52 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
         linkage: args.linkage.clone(),
         read: ReadOptions::default(),
         cohort: cohort(&args.cohort, args.studies_between.as_deref())?,
+        pixels,
+        previews,
     };
     Ok((job, Ui { quiet: args.quiet, verbose: args.verbose, show_paths: args.show_paths }))
+}
+
+/// The pixel cleaner and previews folder, when `clean-pixel-data` is on. The pixel flags without
+/// the option are a usage error (they would silently do nothing).
+fn pixel_cleaner(args: &DeidArgs, profile: &Profile, out: &Path) -> Result<(Option<PixelCleaner>, Option<PathBuf>)> {
+    let on = profile.options().contains(&DeidOption::CleanPixelData);
+    if !on {
+        if args.pixel_rules.is_some() || args.clean_all_pixels || args.trust_burned_in_no || args.previews.is_some() {
+            bail!(
+                "--pixel-rules, --clean-all-pixels, --trust-burned-in-no and --previews need --option clean-pixel-data"
+            );
+        }
+        return Ok((None, None));
+    }
+    if let Some(dir) = &args.pixel_rules {
+        if !dir.is_dir() {
+            bail!("--pixel-rules {} is not a folder", dir.display());
+        }
+    }
+    let options = PixelOptions {
+        rules_dir: args.pixel_rules.clone(),
+        clean_all: args.clean_all_pixels,
+        trust_burned_in_no: args.trust_burned_in_no,
+    };
+    let cleaner = PixelCleaner::new(&options).map_err(|e| anyhow::anyhow!("invalid pixel rule: {e}"))?;
+    let previews = match &args.previews {
+        None => None,
+        Some(p) => {
+            let abs = absolute(p)?;
+            if abs.starts_with(out) || out.starts_with(&abs) {
+                bail!(
+                    "--previews must not be inside the output folder or contain it (previews show identifiers); choose a path outside {}",
+                    out.display()
+                );
+            }
+            for input in &args.inputs {
+                if abs.starts_with(absolute(input)?) {
+                    bail!("--previews must not be inside an input folder (inputs are never written to)");
+                }
+            }
+            Some(abs)
+        }
+    };
+    Ok((Some(cleaner), previews))
 }

@@ -160,6 +160,7 @@ pub(crate) fn settings(pseudo: &Pseudonymizer, kind: &str, digest: &str, options
         options: options.to_vec(),
         layout: kind.to_string(),
         cohort: None,
+        pixels: None,
     }
 }
 
@@ -202,6 +203,7 @@ impl RecordParts<'_> {
             burned_in: None,
             actions: self.actions,
             notes: self.notes,
+            pixels: None,
             profile: self.profile.to_string(),
             profile_sha256: self.digest.to_string(),
             options: self.options.to_vec(),

@@ -14,6 +14,7 @@ mod determinism;
 mod interrupt;
 mod large;
 mod options;
+mod pixels;
 mod report;
 mod resilience;
 mod verify;

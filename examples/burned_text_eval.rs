@@ -1,0 +1,283 @@
+//! Measure the burned-in text detector on synthetic images whose text pixels are known.
+//!
+//! ```sh
+//! cargo run --release --example burned_text_eval -- [N] [--seed S] [--no-hints] [--dump DIR]
+//! ```
+//!
+//! Generates N scenes (default 300) with `kamei::pixels::synth` (fonts from the system, see
+//! `.ci/run`; real backgrounds from `../shared/corpus` when it is there), runs the real cleaning
+//! path on each (`PixelCleaner::clean` with the built-in rules, on a native Secondary Capture
+//! that declares burned-in annotation) and prints:
+//!
+//! - recall: share of text pixels (glyph coverage ≥ 0.5) inside a blanked box;
+//! - collateral: share of the pixels outside the text lines (each line's box grown by the allowed
+//!   margin, a quarter of its height and at least 2 pixels) that were blanked;
+//! - strict collateral: share of all non-text pixels blanked (gaps between glyphs included);
+//!
+//! overall and by text size, background, bit depth, colour, polarity and place. The first two
+//! strings drawn are also put in the header as Patient's Name and ID, as scanners print the
+//! patient's own data (the detector's hints); `--no-hints` leaves them out. `--dump DIR`
+//! writes a PNG (before | after, boxes outlined) of each scene whose recall is under 99% or
+//! whose collateral is over 2%.
+
+use kamei::pixels::rules::Rect;
+use kamei::pixels::synth::{self, Background, Score};
+use kamei::pixels::{PixelCleaner, PixelOptions};
+use kamei::read::{Opened, ReadOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A part of an image: x, y, width, height.
+type Crop = Option<(u32, u32, u32, u32)>;
+
+/// Real images without burned-in text used as backgrounds: (corpus path, crop).
+const BACKGROUNDS: &[(&str, Crop)] = &[
+    ("pydicom-data/data/693_UNCI.dcm", None),
+    ("pydicom-data/data/MR2_UNCI.dcm", None),
+    ("pydicom-data/data/RG1_UNCI.dcm", None),
+    ("pydicom-data/data/RG3_UNCI.dcm", None),
+    ("pydicom-data/data/JPEG2000_UNC.dcm", None),
+    // Ultrasound tissue (and colour flow) from inside the scan area only.
+    ("pydicom-data/data/US1_UNCI.dcm", Some((100, 150, 440, 140))),
+];
+
+fn load_backgrounds(corpus: &Path) -> Vec<Background> {
+    let mut out = Vec::new();
+    for (rel, crop) in BACKGROUNDS {
+        let path = corpus.join(rel);
+        let Ok(Opened::Dicom(file)) = kamei::read::open(&path, &ReadOptions::default()) else {
+            panic!("background {rel} does not read")
+        };
+        let Ok(f) = kamei::pixels::decode::decode(&file.dataset, &file.transfer_syntax, Some(&path)) else {
+            panic!("background {rel} does not decode")
+        };
+        let (x0, y0, w, h) = crop.unwrap_or((0, 0, f.cols, f.rows));
+        let mut values = Vec::with_capacity((w * h) as usize);
+        for y in y0..y0 + h {
+            for x in x0..x0 + w {
+                let v = if f.samples == 3 {
+                    (0..3).map(|s| f.value(0, x, y, s) as f32).sum::<f32>() / 3.0
+                } else {
+                    f.value(0, x, y, 0) as f32
+                };
+                values.push(v);
+            }
+        }
+        let mut sorted = values.clone();
+        sorted.sort_by(f32::total_cmp);
+        let lo = sorted[sorted.len() / 200];
+        let hi = sorted[sorted.len() - 1 - sorted.len() / 200].max(lo + 1.0);
+        let invert = f.photometric == "MONOCHROME1";
+        for v in values.iter_mut() {
+            let n = ((*v - lo) / (hi - lo)).clamp(0.0, 1.0);
+            *v = if invert { 1.0 - n } else { n } * 0.85;
+        }
+        out.push(Background { width: w, height: h, values });
+    }
+    out
+}
+
+#[derive(Default)]
+struct Tally {
+    score: Score,
+    scenes: usize,
+}
+
+fn bucket(map: &mut BTreeMap<String, Tally>, key: String, s: &Score) {
+    let t = map.entry(key).or_default();
+    t.score.add(s);
+    t.scenes += 1;
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut n = 300u64;
+    let mut seed = 0u64;
+    let mut dump: Option<PathBuf> = None;
+    let mut hints = true;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--seed" => {
+                seed = args[i + 1].parse().expect("--seed N");
+                i += 1;
+            }
+            "--explain-file" => {
+                explain_file(Path::new(&args[i + 1]));
+                return;
+            }
+            "--explain" => {
+                let seed: u64 = args[i + 1].parse().expect("--explain SEED");
+                explain(seed);
+                return;
+            }
+            "--no-hints" => hints = false,
+            "--dump" => {
+                dump = Some(PathBuf::from(&args[i + 1]));
+                i += 1;
+            }
+            other => n = other.parse().expect("N"),
+        }
+        i += 1;
+    }
+    let fonts = synth::system_fonts();
+    assert!(!fonts.is_empty(), "no fonts found under {:?}; install the fonts .ci/run lists", synth::FONT_DIRS);
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let backgrounds = if corpus.is_dir() { load_backgrounds(&corpus) } else { Vec::new() };
+    println!(
+        "{} fonts ({} with Japanese), {} real backgrounds, {n} scenes from seed {seed}",
+        fonts.len(),
+        fonts.iter().filter(|f| f.cjk).count(),
+        backgrounds.len()
+    );
+    let cleaner = PixelCleaner::new(&PixelOptions::default()).expect("built-in rules load");
+    let mut total = Tally::default();
+    let mut by: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut worst: Vec<(f64, f64, u64)> = Vec::new();
+    let mut pixels = 0u64;
+    let mut elapsed = 0.0f64;
+    for s in seed..seed + n {
+        let scene = synth::scene(s, &fonts, &backgrounds);
+        let file = synth::to_file_with(&scene, hints);
+        let started = Instant::now();
+        let cleaned = cleaner.clean(&file, None, dump.is_some()).expect("synthetic images decode");
+        elapsed += started.elapsed().as_secs_f64();
+        pixels += (scene.rows * scene.cols) as u64;
+        let boxes: Vec<Rect> = cleaned.boxes.iter().map(|b| b.rect).collect();
+        let score = Score::of(&scene, &boxes);
+        total.score.add(&score);
+        total.scenes += 1;
+        let kind = match scene.background {
+            Some(b) => format!("background Real {}", BACKGROUNDS[b].0.rsplit('/').next().unwrap_or("")),
+            None => format!("background {:?}", scene.kind),
+        };
+        bucket(&mut by, kind, &score);
+        bucket(&mut by, format!("bits {} samples {}", scene.bits, scene.samples), &score);
+        bucket(&mut by, format!("polarity {}", if scene.dark_text { "dark text" } else { "light text" }), &score);
+        // Per line: recall by size and place.
+        for (k, line) in scene.lines.iter().enumerate() {
+            let mut only = scene.clone();
+            for (idx, t) in only.text.iter_mut().enumerate() {
+                let (x, y) = ((idx as u32) % scene.cols, (idx as u32) / scene.cols);
+                if !line.contains(&Rect::new(x, y, 1, 1)) {
+                    *t = false;
+                }
+            }
+            let mut ls = Score::of(&only, &boxes);
+            ls.background = 0;
+            ls.background_blanked = 0;
+            ls.non_text = 0;
+            ls.non_text_blanked = 0;
+            let size = scene.sizes[k];
+            if std::env::var_os("EVAL_MISSES").is_some() && ls.recall() < 0.95 {
+                println!(
+                    "miss: seed {s} line {k} size {size:.0} {} {:?} bg {:?} dark {} bits {} samples {} recall {:.2}",
+                    scene.places[k],
+                    line,
+                    scene.background.map(|b| BACKGROUNDS[b].0).unwrap_or(""),
+                    scene.dark_text,
+                    scene.bits,
+                    scene.samples,
+                    ls.recall()
+                );
+            }
+            let b = match size as u32 {
+                0..=11 => "size 08-11 px",
+                12..=17 => "size 12-17 px",
+                18..=27 => "size 18-27 px",
+                _ => "size 28-40 px",
+            };
+            bucket(&mut by, b.to_string(), &ls);
+            bucket(&mut by, format!("place {}", scene.places[k]), &ls);
+        }
+        worst.push((score.recall(), score.collateral(), s));
+        if std::env::var_os("EVAL_MISSES").is_some() && score.collateral() > 0.05 {
+            println!(
+                "collateral: seed {s} {:.2} bg {:?} kind {:?}",
+                score.collateral(),
+                scene.background.map(|b| BACKGROUNDS[b].0).unwrap_or(""),
+                scene.kind
+            );
+        }
+        if let (Some(dir), Some((before, after))) = (&dump, &cleaned.preview) {
+            if score.recall() < 0.99 || score.collateral() > 0.02 {
+                let truth: Vec<Rect> = scene.lines.clone();
+                let before = outline_green(before.clone(), &truth);
+                let _ = kamei::pixels::preview::write(dir, Path::new(&format!("scene-{s}.dcm")), &before, after);
+            }
+        }
+    }
+    let pct = |v: f64| format!("{:.2}%", v * 100.0);
+    println!(
+        "overall: recall {} collateral {} (strict {}) over {} scenes, {} text pixels",
+        pct(total.score.recall()),
+        pct(total.score.collateral()),
+        pct(total.score.collateral_strict()),
+        total.scenes,
+        total.score.text
+    );
+    println!(
+        "cleaning time: {:.1} ms per scene, {:.1} Mpixel/s",
+        elapsed * 1000.0 / n as f64,
+        pixels as f64 / elapsed / 1e6
+    );
+    for (k, t) in &by {
+        let coll = if t.score.background > 0 { pct(t.score.collateral()) } else { "-".into() };
+        println!("  {k:<28} n={:<4} recall {:>8} collateral {:>7}", t.scenes, pct(t.score.recall()), coll);
+    }
+    worst.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let low: Vec<String> =
+        worst.iter().take(8).map(|(r, c, s)| format!("seed {s}: recall {} coll {}", pct(*r), pct(*c))).collect();
+    println!("lowest recall: {}", low.join("; "));
+    worst.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let high: Vec<String> =
+        worst.iter().take(8).map(|(r, c, s)| format!("seed {s}: recall {} coll {}", pct(*r), pct(*c))).collect();
+    println!("highest collateral: {}", high.join("; "));
+}
+
+fn outline_green(mut img: image::RgbImage, rects: &[Rect]) -> image::RgbImage {
+    for r in rects {
+        let rect = imageproc::rect::Rect::at(r.x as i32 - 1, r.y as i32 - 1).of_size(r.width + 2, r.height + 2);
+        imageproc::drawing::draw_hollow_rect_mut(&mut img, rect, image::Rgb([0, 255, 0]));
+    }
+    img
+}
+
+/// Print every candidate line of one scene with its score factors, and the truth.
+fn explain(seed: u64) {
+    let fonts = synth::system_fonts();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let backgrounds = if corpus.is_dir() { load_backgrounds(&corpus) } else { Vec::new() };
+    let scene = synth::scene(seed, &fonts, &backgrounds);
+    println!("truth: {:?} sizes {:?}", scene.lines, scene.sizes);
+    let file = synth::to_file(&scene);
+    let f = kamei::pixels::decode::decode(&file.dataset, &file.transfer_syntax, None).unwrap();
+    let planes = kamei::pixels::first_planes(&f);
+    let d = kamei::pixels::detect::Detector::default();
+    let tones = planes.tone.clone().unwrap_or((planes.light.clone(), planes.dark.clone()));
+    for (name, plane, tone) in [("light", &planes.light, &tones.0), ("dark", &planes.dark, &tones.1)] {
+        for (r, s, why) in d.explain(plane, tone) {
+            let near = scene.lines.iter().any(|l| l.grow(4, scene.cols, scene.rows).intersects(&r));
+            if s > 0.0 || near {
+                println!("{name} {r:?} score {s:.2} {} {why}", if near { "TEXT" } else { "" });
+            }
+        }
+    }
+}
+
+/// Print the candidate lines of the first frame of a DICOM file that score as text or unsure.
+fn explain_file(path: &Path) {
+    let Ok(Opened::Dicom(file)) = kamei::read::open(path, &ReadOptions::default()) else { panic!("not DICOM") };
+    let f = kamei::pixels::decode::decode(&file.dataset, &file.transfer_syntax, Some(path)).unwrap();
+    let planes = kamei::pixels::first_planes(&f);
+    let d = kamei::pixels::detect::Detector::default();
+    let tones = planes.tone.clone().unwrap_or((planes.light.clone(), planes.dark.clone()));
+    for (name, plane, tone) in [("light", &planes.light, &tones.0), ("dark", &planes.dark, &tones.1)] {
+        for (r, s, why) in d.explain(plane, tone) {
+            if s >= 0.35 {
+                println!("{name} {r:?} score {s:.2} {why}");
+            }
+        }
+    }
+}

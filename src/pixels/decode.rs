@@ -1,0 +1,866 @@
+//! Decode an image's pixel data into [`Frames`]: every frame, little endian, samples interleaved,
+//! ready to be blanked and written back uncompressed.
+//!
+//! Native pixel data is unpacked here (byte order, planar configuration, 1-bit packing, YBR_FULL
+//! and YBR_FULL_422 to RGB). Encapsulated pixel data goes to the dicom-rs decoders of
+//! dicom-transfer-syntax-registry (JPEG baseline/extended 8-bit/lossless, RLE, JPEG-LS through
+//! CharLS, JPEG 2000 through openjp2, deflated frames), called through the `PixelDataObject` trait
+//! implemented on kamei's own data set, so nothing is re-encoded and re-parsed with a second
+//! parser. Decoders that panic on a broken stream are contained: the image fails with a reason.
+//!
+//! Everything here works on the source data set as read and never changes it. Messages name the
+//! attribute or the transfer syntax, never a value.
+
+use crate::dataset::{DataSet, Fragments, Tag, VR, Value};
+use crate::transfer::TransferSyntax;
+use dicom_dictionary_std::tags;
+use dicom_encoding::adapters::{PixelDataObject, RawPixelData};
+use dicom_encoding::transfer_syntax::{Codec, TransferSyntaxIndex};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use std::borrow::Cow;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// Largest decoded pixel buffer kamei cleans in memory (bytes): 4 GiB.
+pub const MAX_DECODED: u64 = 4 << 30;
+/// Largest frame kamei searches for text (pixels): the detector holds a few planes of one frame.
+pub const MAX_FRAME_PIXELS: u64 = 64 << 20;
+
+/// Why pixel data could not be decoded (no values: attributes, syntaxes and sizes only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+fn fail<T>(msg: impl Into<String>) -> Result<T, DecodeError> {
+    Err(DecodeError(msg.into()))
+}
+
+/// A palette (PALETTE COLOR lookup tables), reduced to 8 bits per channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Palette {
+    /// The stored value the first entry maps.
+    pub first: i64,
+    /// The entries, `[r, g, b]`.
+    pub entries: Vec<[u8; 3]>,
+}
+
+impl Palette {
+    /// The colour of a stored value (values outside the table take the nearest end).
+    pub fn rgb(&self, value: i64) -> [u8; 3] {
+        let i = (value - self.first).clamp(0, self.entries.len() as i64 - 1) as usize;
+        self.entries[i]
+    }
+
+    /// The stored value of the darkest entry (lowest R+G+B; the first one on ties).
+    pub fn darkest(&self) -> i64 {
+        let (i, _) = self
+            .entries
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| c[0] as u32 + c[1] as u32 + c[2] as u32)
+            .expect("a palette has entries");
+        self.first + i as i64
+    }
+}
+
+/// Decoded pixel data: every frame, samples interleaved, little endian.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frames {
+    /// Rows.
+    pub rows: u32,
+    /// Columns.
+    pub cols: u32,
+    /// Number of frames.
+    pub frames: u32,
+    /// Samples per pixel (1 or 3).
+    pub samples: u16,
+    /// Bits allocated per sample (1, 8, 16 or 32). For 1, `data` holds one byte (0 or 1) per
+    /// sample; the encoder packs it again.
+    pub bits_allocated: u16,
+    /// Bits stored.
+    pub bits_stored: u16,
+    /// High bit.
+    pub high_bit: u16,
+    /// Pixel Representation 1 (two's complement samples).
+    pub signed: bool,
+    /// The photometric interpretation of `data`: MONOCHROME1, MONOCHROME2, RGB or PALETTE COLOR.
+    pub photometric: String,
+    /// The palette, for PALETTE COLOR when its tables could be read.
+    pub palette: Option<Palette>,
+    /// The samples.
+    pub data: Vec<u8>,
+    /// Whether the source pixel data went through lossy compression.
+    pub lossy: bool,
+    /// Size of the compressed pixel data (encapsulated sources), for the compression ratio.
+    pub compressed_bytes: Option<u64>,
+}
+
+impl Frames {
+    /// Bytes per sample in `data`.
+    pub fn sample_bytes(&self) -> usize {
+        (self.bits_allocated as usize).div_ceil(8)
+    }
+
+    /// Bytes of one frame in `data`.
+    pub fn frame_bytes(&self) -> usize {
+        self.rows as usize * self.cols as usize * self.samples as usize * self.sample_bytes()
+    }
+
+    /// The stored value of sample `s` of pixel `(x, y)` in `frame`, sign-extended and masked to
+    /// Bits Stored.
+    pub fn value(&self, frame: u32, x: u32, y: u32, s: u16) -> i64 {
+        let i = self.index(frame, x, y, s);
+        self.decode_at(i)
+    }
+
+    /// Byte offset of a sample.
+    pub fn index(&self, frame: u32, x: u32, y: u32, s: u16) -> usize {
+        let px = (y as usize * self.cols as usize + x as usize) * self.samples as usize + s as usize;
+        frame as usize * self.frame_bytes() + px * self.sample_bytes()
+    }
+
+    /// The stored value at a byte offset.
+    pub fn decode_at(&self, i: usize) -> i64 {
+        let raw: u64 = match self.sample_bytes() {
+            1 => self.data[i] as u64,
+            2 => u16::from_le_bytes([self.data[i], self.data[i + 1]]) as u64,
+            _ => u32::from_le_bytes([self.data[i], self.data[i + 1], self.data[i + 2], self.data[i + 3]]) as u64,
+        };
+        if self.bits_allocated == 1 {
+            return raw as i64;
+        }
+        let stored = self.bits_stored.clamp(1, self.bits_allocated) as u32;
+        let shift = (self.high_bit as u32 + 1).saturating_sub(stored);
+        let v = (raw >> shift) & ((1u64 << stored) - 1);
+        if self.signed && v >> (stored - 1) & 1 == 1 { v as i64 - (1i64 << stored) } else { v as i64 }
+    }
+
+    /// Write a stored value at a byte offset (the bits outside Bits Stored become zero).
+    pub fn encode_at(&mut self, i: usize, value: i64) {
+        let stored = if self.bits_allocated == 1 { 1 } else { self.bits_stored.clamp(1, self.bits_allocated) as u32 };
+        let shift = if self.bits_allocated == 1 { 0 } else { (self.high_bit as u32 + 1).saturating_sub(stored) };
+        let raw = ((value as u64) & ((1u64 << stored) - 1)) << shift;
+        match self.sample_bytes() {
+            1 => self.data[i] = raw as u8,
+            2 => self.data[i..i + 2].copy_from_slice(&(raw as u16).to_le_bytes()),
+            _ => self.data[i..i + 4].copy_from_slice(&(raw as u32).to_le_bytes()),
+        }
+    }
+
+    /// The smallest and largest stored value that Bits Stored and Pixel Representation allow.
+    pub fn value_range(&self) -> (i64, i64) {
+        if self.bits_allocated == 1 {
+            return (0, 1);
+        }
+        let stored = self.bits_stored.clamp(1, self.bits_allocated) as u32;
+        if self.signed { (-(1i64 << (stored - 1)), (1i64 << (stored - 1)) - 1) } else { (0, (1i64 << stored) - 1) }
+    }
+}
+
+/// The image attributes decoding needs, read from the data set (binary values in the source's
+/// byte order).
+#[derive(Debug, Clone)]
+struct Attrs {
+    rows: u32,
+    cols: u32,
+    samples: u16,
+    bits_allocated: u16,
+    bits_stored: u16,
+    high_bit: u16,
+    signed: bool,
+    photometric: String,
+    planar: u16,
+    frames: u32,
+}
+
+fn us(ds: &DataSet, tag: Tag, big_endian: bool) -> Option<u16> {
+    let b = ds.bytes(tag)?;
+    let b: [u8; 2] = b.get(..2)?.try_into().ok()?;
+    Some(if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+}
+
+fn us_values(ds: &DataSet, tag: Tag, big_endian: bool) -> Vec<u16> {
+    ds.bytes(tag)
+        .map(|b| {
+            b.chunks_exact(2)
+                .map(|c| if big_endian { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn attrs(ds: &DataSet, big_endian: bool) -> Result<Attrs, DecodeError> {
+    let need = |tag: Tag, name: &str| -> Result<u16, DecodeError> {
+        us(ds, tag, big_endian).ok_or_else(|| DecodeError(format!("missing or invalid {name} {}", tag_name(tag))))
+    };
+    let rows = need(tags::ROWS, "Rows")? as u32;
+    let cols = need(tags::COLUMNS, "Columns")? as u32;
+    let bits_allocated = need(tags::BITS_ALLOCATED, "Bits Allocated")?;
+    let samples = us(ds, tags::SAMPLES_PER_PIXEL, big_endian).unwrap_or(1);
+    let bits_stored = us(ds, tags::BITS_STORED, big_endian).unwrap_or(bits_allocated);
+    let high_bit = us(ds, tags::HIGH_BIT, big_endian).unwrap_or(bits_stored.saturating_sub(1));
+    let signed = us(ds, tags::PIXEL_REPRESENTATION, big_endian).unwrap_or(0) == 1;
+    let planar = us(ds, tags::PLANAR_CONFIGURATION, big_endian).unwrap_or(0);
+    let photometric = ds.ascii(tags::PHOTOMETRIC_INTERPRETATION).unwrap_or("").to_ascii_uppercase();
+    let frames = match ds.ascii(tags::NUMBER_OF_FRAMES) {
+        None | Some("") => 1,
+        Some(s) => match s.trim().parse::<u32>() {
+            Ok(n) if n >= 1 => n,
+            _ => return fail("Number of Frames (0028,0008) is not a positive integer"),
+        },
+    };
+    if rows == 0 || cols == 0 {
+        return fail("Rows or Columns is zero");
+    }
+    if samples != 1 && samples != 3 {
+        return fail(format!("Samples per Pixel {samples} is not supported (1 or 3)"));
+    }
+    if !matches!(bits_allocated, 1 | 8 | 16 | 32) {
+        return fail(format!("Bits Allocated {bits_allocated} is not supported (1, 8, 16 or 32)"));
+    }
+    if bits_stored == 0 || bits_stored > bits_allocated || high_bit >= bits_allocated || high_bit + 1 < bits_stored {
+        return fail("Bits Stored and High Bit do not fit Bits Allocated");
+    }
+    if bits_allocated == 1 && samples != 1 {
+        return fail("1-bit pixel data with more than one sample per pixel");
+    }
+    Ok(Attrs { rows, cols, samples, bits_allocated, bits_stored, high_bit, signed, photometric, planar, frames })
+}
+
+fn tag_name(tag: Tag) -> String {
+    crate::dataset::tag_str(tag)
+}
+
+/// Transfer syntaxes whose compression is lossy (PS3.5 §10 and §8.2): JPEG baseline and
+/// extended, JPEG-LS near-lossless, and the lossy-capable JPEG 2000 / HTJ2K / JPEG XL ones when
+/// the header says the image was lossy.
+fn lossy_syntax(uid: &str) -> bool {
+    matches!(uid, "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" | "1.2.840.10008.1.2.4.81")
+}
+
+/// Decode every frame of the image in `ds` (the source data set as read). `input` is the source
+/// file, read when the pixel data was left there.
+///
+/// # Errors
+/// [`DecodeError`] naming what is missing or unsupported: attributes, a transfer syntax without
+/// a decoder, a photometric interpretation kamei does not handle, a short or broken stream.
+pub fn decode(ds: &DataSet, ts: &TransferSyntax, input: Option<&Path>) -> Result<Frames, DecodeError> {
+    let big_endian = ts.encoding.big_endian;
+    let a = attrs(ds, big_endian)?;
+    let sample_bytes = (a.bits_allocated as u64).div_ceil(8);
+    let decoded_len = a.rows as u64 * a.cols as u64 * a.samples as u64 * sample_bytes * a.frames as u64;
+    if a.rows as u64 * a.cols as u64 > MAX_FRAME_PIXELS {
+        return fail(format!("a frame of {} × {} pixels is larger than kamei cleans", a.cols, a.rows));
+    }
+    if decoded_len > MAX_DECODED {
+        return fail(format!(
+            "the decoded pixel data would take {decoded_len} bytes, more than kamei cleans in memory"
+        ));
+    }
+    let pixel = ds.get(tags::PIXEL_DATA).ok_or_else(|| DecodeError("no Pixel Data (7FE0,0010)".into()))?;
+    let declared_lossy = ds.ascii(tags::LOSSY_IMAGE_COMPRESSION) == Some("01");
+    let palette = if a.photometric == "PALETTE COLOR" { palette(ds, big_endian) } else { None };
+    match &pixel.value {
+        Value::Bytes(b) => native(a, b, pixel.vr, big_endian, declared_lossy, palette),
+        Value::Fragments(f) => encapsulated(a, &ts.uid, f, declared_lossy, palette),
+        Value::Deferred(d) => {
+            let path = input.ok_or_else(|| DecodeError("pixel data left in a source that cannot be reread".into()))?;
+            let bytes = read_range(path, d.offset, d.length)?;
+            if d.encapsulated {
+                let f = parse_items(&bytes)?;
+                encapsulated(a, &ts.uid, &f, declared_lossy, palette)
+            } else {
+                native(a, &bytes, pixel.vr, big_endian, declared_lossy, palette)
+            }
+        }
+        Value::Sequence(_) => fail("Pixel Data (7FE0,0010) is a sequence"),
+    }
+}
+
+fn read_range(path: &Path, offset: u64, length: u64) -> Result<Vec<u8>, DecodeError> {
+    let io = |e: std::io::Error| DecodeError(format!("could not read the pixel data from the input again: {e}"));
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    f.seek(SeekFrom::Start(offset)).map_err(io)?;
+    let mut v = Vec::with_capacity(length as usize);
+    f.take(length).read_to_end(&mut v).map_err(io)?;
+    if v.len() as u64 != length {
+        return fail("the input changed while it was being processed");
+    }
+    Ok(v)
+}
+
+/// Split encapsulated pixel data (items up to the sequence delimiter) into offset table and
+/// fragments.
+pub fn parse_items(bytes: &[u8]) -> Result<Fragments, DecodeError> {
+    let mut f = Fragments::default();
+    let mut at = 0usize;
+    let mut first = true;
+    while at + 8 <= bytes.len() {
+        let group = u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        let element = u16::from_le_bytes([bytes[at + 2], bytes[at + 3]]);
+        let len = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]) as usize;
+        at += 8;
+        match (group, element) {
+            (0xFFFE, 0xE0DD) => return Ok(f),
+            (0xFFFE, 0xE000) => {
+                let end = at
+                    .checked_add(len)
+                    .filter(|&e| e <= bytes.len())
+                    .ok_or_else(|| DecodeError("a pixel data fragment runs past the end of the pixel data".into()))?;
+                if first {
+                    f.offset_table = bytes[at..end].to_vec();
+                    first = false;
+                } else {
+                    f.fragments.push(bytes[at..end].to_vec());
+                }
+                at = end;
+            }
+            _ => return fail("expected a pixel data item"),
+        }
+    }
+    fail("the encapsulated pixel data has no sequence delimiter")
+}
+
+/// Read the palette tables (non-segmented). `None` if absent or unreadable (the image is then
+/// looked at by its indices).
+fn palette(ds: &DataSet, big_endian: bool) -> Option<Palette> {
+    let mut channels: Vec<Vec<u8>> = Vec::new();
+    let mut first = 0i64;
+    let mut count = 0usize;
+    for (desc_tag, data_tag) in [
+        (tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+        (tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+        (tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+    ] {
+        let desc = us_values(ds, desc_tag, big_endian);
+        if desc.len() < 3 {
+            return None;
+        }
+        let n = if desc[0] == 0 { 65536 } else { desc[0] as usize };
+        first = desc[1] as i64;
+        count = n;
+        let bits = desc[2];
+        let data = ds.bytes(data_tag)?;
+        let values: Vec<u8> = if data.len() >= 2 * n {
+            let words: Vec<u16> = data[..2 * n]
+                .chunks_exact(2)
+                .map(|c| if big_endian { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) })
+                .collect();
+            let max = words.iter().copied().max().unwrap_or(0);
+            if bits == 8 && max <= 255 {
+                words.iter().map(|&w| w as u8).collect()
+            } else {
+                words.iter().map(|&w| (w >> 8) as u8).collect()
+            }
+        } else if data.len() >= n && bits == 8 {
+            data[..n].to_vec()
+        } else {
+            return None;
+        };
+        channels.push(values);
+    }
+    if count == 0 {
+        return None;
+    }
+    let entries = (0..count).map(|i| [channels[0][i], channels[1][i], channels[2][i]]).collect();
+    Some(Palette { first, entries })
+}
+
+fn check_photometric(a: &Attrs) -> Result<(), DecodeError> {
+    let ok = match a.samples {
+        1 => matches!(a.photometric.as_str(), "MONOCHROME1" | "MONOCHROME2" | "PALETTE COLOR"),
+        _ => matches!(a.photometric.as_str(), "RGB" | "YBR_FULL" | "YBR_FULL_422" | "YBR_ICT" | "YBR_RCT"),
+    };
+    if ok {
+        Ok(())
+    } else {
+        fail(format!(
+            "photometric interpretation {:?} with {} samples per pixel is not supported",
+            a.photometric, a.samples
+        ))
+    }
+}
+
+fn native(
+    a: Attrs,
+    bytes: &[u8],
+    vr: VR,
+    big_endian: bool,
+    lossy: bool,
+    palette: Option<Palette>,
+) -> Result<Frames, DecodeError> {
+    check_photometric(&a)?;
+    let (rows, cols, frames) = (a.rows as usize, a.cols as usize, a.frames as usize);
+    let pixels = rows * cols;
+    let sb = (a.bits_allocated as usize).div_ceil(8);
+    let mut data: Vec<u8>;
+    if a.bits_allocated == 1 {
+        let bits = pixels * frames;
+        if bytes.len() < bits.div_ceil(8) {
+            return fail("Pixel Data is shorter than Rows × Columns × Number of Frames");
+        }
+        // PS3.5 §8.1.1: bits are packed from the least significant bit; in big endian OW, the
+        // 16-bit words are byte-swapped.
+        let unswapped: Cow<[u8]> = if big_endian && vr != VR::OB { Cow::Owned(swap(bytes, 2)) } else { bytes.into() };
+        data = (0..bits).map(|i| (unswapped[i / 8] >> (i % 8)) & 1).collect();
+    } else {
+        let subsampled = a.photometric == "YBR_FULL_422";
+        let frame_len = if subsampled { pixels * 2 * sb } else { pixels * a.samples as usize * sb };
+        if subsampled && cols % 2 == 1 {
+            return fail("YBR_FULL_422 with an odd number of columns");
+        }
+        let total = frame_len * frames;
+        if bytes.len() < total {
+            return fail("Pixel Data is shorter than Rows × Columns × Samples × Number of Frames");
+        }
+        data = bytes[..total].to_vec();
+        if big_endian {
+            let unit = if sb == 1 { if vr == VR::OB { 1 } else { 2 } } else { sb };
+            if unit > 1 {
+                data = swap(&data, unit);
+            }
+        }
+        if subsampled {
+            data = upsample_422(&data, pixels * frames, sb);
+        }
+        if a.samples == 3 && a.planar == 1 && !subsampled {
+            data = interleave(&data, pixels, frames, sb);
+        }
+    }
+    let mut f = Frames {
+        rows: a.rows,
+        cols: a.cols,
+        frames: a.frames,
+        samples: a.samples,
+        bits_allocated: a.bits_allocated,
+        bits_stored: a.bits_stored,
+        high_bit: a.high_bit,
+        signed: a.signed,
+        photometric: a.photometric.clone(),
+        palette,
+        data,
+        lossy,
+        compressed_bytes: None,
+    };
+    if a.samples == 3 && a.photometric != "RGB" {
+        if !matches!(a.photometric.as_str(), "YBR_FULL" | "YBR_FULL_422") {
+            return fail(format!("native pixel data in {:?} is not supported", a.photometric));
+        }
+        ybr_to_rgb(&mut f);
+        f.photometric = "RGB".into();
+    }
+    Ok(f)
+}
+
+fn swap(bytes: &[u8], unit: usize) -> Vec<u8> {
+    let mut v = bytes.to_vec();
+    for c in v.chunks_exact_mut(unit) {
+        c.reverse();
+    }
+    v
+}
+
+/// YBR_FULL_422 (Y1 Y2 Cb Cr per pair of pixels) to full YBR_FULL, interleaved.
+fn upsample_422(data: &[u8], pixels: usize, sb: usize) -> Vec<u8> {
+    let mut out = vec![0u8; pixels * 3 * sb];
+    for pair in 0..pixels / 2 {
+        let src = &data[pair * 4 * sb..(pair + 1) * 4 * sb];
+        let (y1, y2, cb, cr) = (&src[0..sb], &src[sb..2 * sb], &src[2 * sb..3 * sb], &src[3 * sb..4 * sb]);
+        let dst = &mut out[pair * 6 * sb..(pair + 1) * 6 * sb];
+        for (k, part) in [y1, cb, cr, y2, cb, cr].iter().enumerate() {
+            dst[k * sb..(k + 1) * sb].copy_from_slice(part);
+        }
+    }
+    out
+}
+
+/// Planar configuration 1 (RRR…GGG…BBB per frame) to interleaved.
+fn interleave(data: &[u8], pixels: usize, frames: usize, sb: usize) -> Vec<u8> {
+    let mut out = vec![0u8; data.len()];
+    let frame_len = pixels * 3 * sb;
+    for f in 0..frames {
+        let src = &data[f * frame_len..(f + 1) * frame_len];
+        let dst = &mut out[f * frame_len..(f + 1) * frame_len];
+        for p in 0..pixels {
+            for s in 0..3 {
+                let from = (s * pixels + p) * sb;
+                let to = (p * 3 + s) * sb;
+                dst[to..to + sb].copy_from_slice(&src[from..from + sb]);
+            }
+        }
+    }
+    out
+}
+
+/// YBR_FULL (PS3.3 C.7.6.3.1.2) to RGB, in place, for 8- and 16-bit unsigned samples.
+fn ybr_to_rgb(f: &mut Frames) {
+    let sb = f.sample_bytes();
+    let max = ((1u64 << f.bits_stored.min(16)) - 1) as f64;
+    let half = (max + 1.0) / 2.0;
+    let n = f.data.len() / (3 * sb);
+    for p in 0..n {
+        let i = p * 3 * sb;
+        let y = f.decode_at(i) as f64;
+        let cb = f.decode_at(i + sb) as f64 - half;
+        let cr = f.decode_at(i + 2 * sb) as f64 - half;
+        let r = y + 1.402 * cr;
+        let g = y - 0.344136 * cb - 0.714136 * cr;
+        let b = y + 1.772 * cb;
+        for (k, v) in [r, g, b].into_iter().enumerate() {
+            f.encode_at(i + k * sb, v.round().clamp(0.0, max) as i64);
+        }
+    }
+}
+
+/// kamei's data set seen through dicom-rs' `PixelDataObject`, for the registry decoders.
+struct View<'a> {
+    ts: &'a str,
+    a: &'a Attrs,
+    fragments: &'a Fragments,
+    offsets: Vec<u32>,
+}
+
+impl PixelDataObject for View<'_> {
+    fn transfer_syntax_uid(&self) -> &str {
+        self.ts
+    }
+    fn rows(&self) -> Option<u16> {
+        Some(self.a.rows as u16)
+    }
+    fn cols(&self) -> Option<u16> {
+        Some(self.a.cols as u16)
+    }
+    fn samples_per_pixel(&self) -> Option<u16> {
+        Some(self.a.samples)
+    }
+    fn bits_allocated(&self) -> Option<u16> {
+        Some(self.a.bits_allocated)
+    }
+    fn bits_stored(&self) -> Option<u16> {
+        Some(self.a.bits_stored)
+    }
+    fn photometric_interpretation(&self) -> Option<&str> {
+        Some(&self.a.photometric)
+    }
+    fn number_of_frames(&self) -> Option<u32> {
+        Some(self.a.frames)
+    }
+    fn number_of_fragments(&self) -> Option<u32> {
+        Some(self.fragments.fragments.len() as u32)
+    }
+    fn fragment(&self, fragment: usize) -> Option<Cow<'_, [u8]>> {
+        self.fragments.fragments.get(fragment).map(|f| Cow::Borrowed(f.as_slice()))
+    }
+    fn offset_table(&self) -> Option<Cow<'_, [u32]>> {
+        Some(Cow::Borrowed(&self.offsets))
+    }
+    fn raw_pixel_data(&self) -> Option<RawPixelData> {
+        Some(RawPixelData {
+            fragments: self.fragments.fragments.iter().cloned().collect(),
+            offset_table: self.offsets.iter().copied().collect(),
+        })
+    }
+}
+
+fn encapsulated(
+    a: Attrs,
+    uid: &str,
+    fragments: &Fragments,
+    declared_lossy: bool,
+    palette: Option<Palette>,
+) -> Result<Frames, DecodeError> {
+    check_photometric(&a)?;
+    let ts =
+        TransferSyntaxRegistry.get(uid).ok_or_else(|| DecodeError(format!("no decoder for transfer syntax {uid}")))?;
+    let Codec::EncapsulatedPixelData(Some(reader), _) = ts.codec() else {
+        return fail(format!("no decoder for transfer syntax {uid} ({})", ts.name()));
+    };
+    if fragments.fragments.is_empty() {
+        return fail("the encapsulated pixel data has no fragments");
+    }
+    let offsets: Vec<u32> =
+        fragments.offset_table.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let view = View { ts: uid, a: &a, fragments, offsets };
+    let expected = a.rows as usize * a.cols as usize * a.samples as usize * (a.bits_allocated as usize).div_ceil(8);
+    // Decoders of broken streams (a C++ library, a C port) may panic: contain it to this image.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut out = Vec::new();
+        if a.frames as usize == fragments.fragments.len() || a.frames == 1 {
+            for frame in 0..a.frames {
+                let before = out.len();
+                reader.decode_frame(&view, frame, &mut out)?;
+                // Some decoders give more than one frame's worth (padding): keep the frame.
+                out.truncate(before + expected.min(out.len() - before));
+            }
+            Ok(out)
+        } else {
+            reader.decode(&view, &mut out).map(|_| out)
+        }
+    }));
+    let mut data = match run {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            return fail(format!("could not decode {} pixel data: {}", ts.name(), chain(&e)));
+        }
+        Err(_) => return fail(format!("the {} decoder failed on this pixel data (it panicked)", ts.name())),
+    };
+    if data.len() < expected * a.frames as usize {
+        return fail(format!(
+            "the {} decoder returned {} bytes, {} expected for {} frames",
+            ts.name(),
+            data.len(),
+            expected * a.frames as usize,
+            a.frames
+        ));
+    }
+    data.truncate(expected * a.frames as usize);
+    let compressed: u64 = fragments.fragments.iter().map(|f| f.len() as u64).sum();
+    let photometric = if a.samples == 3 { "RGB".to_string() } else { a.photometric.clone() };
+    Ok(Frames {
+        rows: a.rows,
+        cols: a.cols,
+        frames: a.frames,
+        samples: a.samples,
+        bits_allocated: a.bits_allocated,
+        bits_stored: a.bits_stored,
+        high_bit: a.high_bit.min(a.bits_stored - 1),
+        signed: a.signed,
+        photometric,
+        palette,
+        data,
+        lossy: declared_lossy || lossy_syntax(uid),
+        compressed_bytes: Some(compressed),
+    })
+}
+
+/// An error and its sources on one line (codec messages name features and sizes, not values).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        parts.push(s.to_string());
+        cur = s.source();
+    }
+    let text = parts.join(": ");
+    text.lines().next().unwrap_or("").chars().take(240).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Element;
+
+    fn image(rows: u16, cols: u16, samples: u16, bits: u16, pi: &str, be: bool, pixels: Vec<u8>) -> DataSet {
+        let u = |v: u16| if be { v.to_be_bytes().to_vec() } else { v.to_le_bytes().to_vec() };
+        DataSet::from_elements([
+            Element::new(tags::SAMPLES_PER_PIXEL, VR::US, u(samples)),
+            Element::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, pi.as_bytes().to_vec()),
+            Element::new(tags::ROWS, VR::US, u(rows)),
+            Element::new(tags::COLUMNS, VR::US, u(cols)),
+            Element::new(tags::BITS_ALLOCATED, VR::US, u(bits)),
+            Element::new(tags::BITS_STORED, VR::US, u(bits)),
+            Element::new(tags::HIGH_BIT, VR::US, u(bits - 1)),
+            Element::new(tags::PIXEL_REPRESENTATION, VR::US, u(0)),
+            Element::new(tags::PIXEL_DATA, if bits > 8 { VR::OW } else { VR::OB }, pixels),
+        ])
+    }
+
+    #[test]
+    fn native_16_bit_big_endian_is_swapped() {
+        let ds = image(1, 2, 1, 16, "MONOCHROME2", true, vec![0x01, 0x02, 0x03, 0x04]);
+        let f = decode(&ds, &TransferSyntax::explicit_be(), None).unwrap();
+        assert_eq!(f.data, vec![0x02, 0x01, 0x04, 0x03]);
+        assert_eq!(f.value(0, 1, 0, 0), 0x0304);
+    }
+
+    #[test]
+    fn native_planar_rgb_is_interleaved() {
+        let ds = image(1, 2, 3, 8, "RGB", false, vec![1, 2, 3, 4, 5, 6]);
+        let mut ds = ds;
+        ds.put(Element::new(tags::PLANAR_CONFIGURATION, VR::US, 1u16.to_le_bytes().to_vec()));
+        let f = decode(&ds, &TransferSyntax::explicit_le(), None).unwrap();
+        assert_eq!(f.data, vec![1, 3, 5, 2, 4, 6]);
+    }
+
+    #[test]
+    fn native_ybr_full_422_becomes_rgb() {
+        // Two grey pixels (Y 100 and 200, neutral chroma).
+        let ds = image(1, 2, 3, 8, "YBR_FULL_422", false, vec![100, 200, 128, 128]);
+        let f = decode(&ds, &TransferSyntax::explicit_le(), None).unwrap();
+        assert_eq!(f.photometric, "RGB");
+        assert_eq!(f.data, vec![100, 100, 100, 200, 200, 200]);
+    }
+
+    #[test]
+    fn one_bit_data_is_unpacked_lsb_first() {
+        let mut ds = image(2, 4, 1, 1, "MONOCHROME2", false, vec![0b1000_0001]);
+        ds.put(Element::new(tags::BITS_STORED, VR::US, 1u16.to_le_bytes().to_vec()));
+        ds.put(Element::new(tags::HIGH_BIT, VR::US, 0u16.to_le_bytes().to_vec()));
+        let f = decode(&ds, &TransferSyntax::explicit_le(), None).unwrap();
+        assert_eq!(f.data, vec![1, 0, 0, 0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn signed_values_are_sign_extended_to_bits_stored() {
+        let mut ds = image(1, 1, 1, 16, "MONOCHROME2", false, 0x0FFFu16.to_le_bytes().to_vec());
+        ds.put(Element::new(tags::BITS_STORED, VR::US, 12u16.to_le_bytes().to_vec()));
+        ds.put(Element::new(tags::HIGH_BIT, VR::US, 11u16.to_le_bytes().to_vec()));
+        ds.put(Element::new(tags::PIXEL_REPRESENTATION, VR::US, 1u16.to_le_bytes().to_vec()));
+        let f = decode(&ds, &TransferSyntax::explicit_le(), None).unwrap();
+        assert_eq!(f.value(0, 0, 0, 0), -1);
+        assert_eq!(f.value_range(), (-2048, 2047));
+    }
+
+    #[test]
+    fn short_pixel_data_fails_with_a_reason() {
+        let ds = image(4, 4, 1, 8, "MONOCHROME2", false, vec![0; 10]);
+        let e = decode(&ds, &TransferSyntax::explicit_le(), None).unwrap_err();
+        assert!(e.0.contains("shorter"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_syntax_fails_with_its_uid() {
+        let mut ds = image(4, 4, 1, 8, "MONOCHROME2", false, vec![]);
+        ds.put(Element {
+            tag: tags::PIXEL_DATA,
+            vr: VR::OB,
+            value: Value::Fragments(Fragments { offset_table: vec![], fragments: vec![vec![1, 2, 3, 4]] }),
+        });
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.999").unwrap();
+        let e = decode(&ds, &ts, None).unwrap_err();
+        assert!(e.0.contains("1.2.840.10008.1.2.4.999"), "{e}");
+    }
+
+    #[test]
+    fn broken_jpeg_stream_fails_without_panicking() {
+        let mut ds = image(8, 8, 1, 8, "MONOCHROME2", false, vec![]);
+        ds.put(Element {
+            tag: tags::PIXEL_DATA,
+            vr: VR::OB,
+            value: Value::Fragments(Fragments { offset_table: vec![], fragments: vec![vec![0xFF, 0xD8, 0xFF, 0x00]] }),
+        });
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.50").unwrap();
+        assert!(decode(&ds, &ts, None).is_err());
+    }
+
+    fn encapsulated_image(rows: u16, cols: u16, samples: u16, pi: &str, fragments: Vec<Vec<u8>>) -> DataSet {
+        let mut ds = image(rows, cols, samples, 8, pi, false, vec![]);
+        if samples == 3 {
+            ds.put(Element::new(tags::PLANAR_CONFIGURATION, VR::US, 0u16.to_le_bytes().to_vec()));
+        }
+        ds.put(Element {
+            tag: tags::PIXEL_DATA,
+            vr: VR::OB,
+            value: Value::Fragments(Fragments { offset_table: vec![], fragments }),
+        });
+        ds
+    }
+
+    fn gradient(rows: u16, cols: u16) -> Vec<u8> {
+        (0..rows as u32 * cols as u32).map(|i| ((i % cols as u32) * 4 + i / cols as u32) as u8).collect()
+    }
+
+    #[test]
+    fn rle_lossless_decodes_exactly() {
+        let (rows, cols) = (6u16, 10u16);
+        let pixels = gradient(rows, cols);
+        // One segment, each row a literal run (PS3.5 G.3.1).
+        let mut seg = Vec::new();
+        for row in pixels.chunks(cols as usize) {
+            seg.push((row.len() - 1) as u8);
+            seg.extend_from_slice(row);
+        }
+        let mut frame = vec![0u8; 64];
+        frame[0..4].copy_from_slice(&1u32.to_le_bytes());
+        frame[4..8].copy_from_slice(&64u32.to_le_bytes());
+        frame.extend(seg);
+        let ds = encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![frame]);
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.5").unwrap();
+        let f = decode(&ds, &ts, None).unwrap();
+        assert_eq!(f.data, pixels);
+        assert!(!f.lossy);
+        assert_eq!(f.compressed_bytes, Some(64 + 66));
+    }
+
+    #[test]
+    fn jpeg_baseline_grey_and_colour_decode_and_are_marked_lossy() {
+        let (rows, cols) = (16u16, 16u16);
+        let grey = vec![128u8; 256];
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 95).encode(&grey, cols, rows, jpeg_encoder::ColorType::Luma).unwrap();
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.50").unwrap();
+        let f = decode(&encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![jpeg]), &ts, None).unwrap();
+        assert!(f.data.iter().all(|&v| v.abs_diff(128) <= 2));
+        assert!(f.lossy);
+        let rgb: Vec<u8> = (0..256).flat_map(|_| [200u8, 40, 40]).collect();
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 95).encode(&rgb, cols, rows, jpeg_encoder::ColorType::Rgb).unwrap();
+        let f = decode(&encapsulated_image(rows, cols, 3, "YBR_FULL_422", vec![jpeg]), &ts, None).unwrap();
+        assert_eq!(f.photometric, "RGB", "YBR JPEG is decoded to RGB");
+        assert!(f.data[0].abs_diff(200) <= 6 && f.data[1].abs_diff(40) <= 6, "{:?}", &f.data[..3]);
+    }
+
+    /// Corpus files for the codecs whose encoders are not at hand (JPEG-LS, JPEG 2000).
+    fn corpus_file(rel: &str) -> Option<crate::read::DicomFile> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(rel);
+        if !path.is_file() {
+            eprintln!("decoder test skipped: ../shared/corpus/{rel} is not present");
+            return None;
+        }
+        match crate::read::open(&path, &crate::read::ReadOptions::default()).unwrap() {
+            crate::read::Opened::Dicom(f) => Some(f),
+            _ => panic!("{rel} is not DICOM"),
+        }
+    }
+
+    #[test]
+    fn jpeg_ls_and_jpeg_2000_decode_to_the_same_pixels_as_the_uncompressed_file() {
+        let Some(reference) = corpus_file("pydicom/test_files/MR_small.dcm") else { return };
+        let want = decode(&reference.dataset, &reference.transfer_syntax, None).unwrap();
+        for rel in ["pydicom/test_files/MR_small_jpeg_ls_lossless.dcm", "pydicom/test_files/MR_small_jp2klossless.dcm"]
+        {
+            let Some(f) = corpus_file(rel) else { return };
+            let got = decode(&f.dataset, &f.transfer_syntax, None).unwrap_or_else(|e| panic!("{rel}: {e}"));
+            assert_eq!((got.rows, got.cols, got.bits_allocated), (want.rows, want.cols, want.bits_allocated));
+            let same = (0..64).all(|y| (0..64).all(|x| got.value(0, x, y, 0) == want.value(0, x, y, 0)));
+            assert!(same, "{rel} decodes to other values");
+        }
+    }
+
+    #[test]
+    fn palette_tables_and_darkest_entry() {
+        let mut ds = image(1, 1, 1, 8, "PALETTE COLOR", false, vec![0]);
+        for (d, t, vals) in [
+            (
+                tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                [0xFF00u16, 0x1000, 0x0000],
+            ),
+            (
+                tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                [0xFF00, 0x1000, 0x0100],
+            ),
+            (
+                tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                [0xFF00, 0x1000, 0x0000],
+            ),
+        ] {
+            let desc: Vec<u8> = [3u16, 10, 16].iter().flat_map(|v| v.to_le_bytes()).collect();
+            ds.put(Element::new(d, VR::US, desc));
+            ds.put(Element::new(t, VR::OW, vals.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()));
+        }
+        let p = palette(&ds, false).unwrap();
+        assert_eq!(p.entries, vec![[255, 255, 255], [16, 16, 16], [0, 1, 0]]);
+        assert_eq!(p.darkest(), 12);
+        assert_eq!(p.rgb(0), [255, 255, 255]);
+    }
+}

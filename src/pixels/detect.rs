@@ -1,0 +1,742 @@
+//! Find burned-in text: lines of high-contrast, glyph-sized strokes, in any corner, edge or the
+//! middle of a frame, light on dark or dark on light.
+//!
+//! The frame comes as two 8-bit planes in which text is brighter than its surroundings: the
+//! light-text plane (the grey values, or for colour the largest channel) and the dark-text plane
+//! (inverted grey, or the inverted smallest channel). On each:
+//!
+//! 1. **Stroke contrast**: a white top-hat (the plane minus its grey-scale opening by a square a
+//!    little wider than the widest stroke) keeps thin bright structures and drops flat areas and
+//!    large bright anatomy. Opening is separable (a row then a column), so the cost per pixel does
+//!    not depend on the size of the square.
+//! 2. **Candidate strokes**: pixels of the top-hat above a low threshold, grouped into 8-connected
+//!    components (imageproc), kept when a component reaches a high threshold (hysteresis) and
+//!    has a glyph's size and fill.
+//! 3. **Lines**: glyphs whose vertical extents overlap, of similar height and closer than about
+//!    one height, are joined (union-find over neighbours in x order, not all pairs). A line is
+//!    text when it has several glyphs with a common baseline or top line, glyphs of one colour
+//!    (burned-in text is drawn in one colour, anatomy is not), and a text-like aspect ratio.
+//! 4. **Hints**: a line that is almost text ("unsure") is kept when it lies next to a sure line
+//!    (text comes in blocks) or when its width fits one of the patient's own identifiers (name,
+//!    ID, birth date from the header) written at its height (issue point 4).
+//!
+//! Every kept line becomes a box grown by a margin (a quarter of its height, at least 2 pixels).
+//! The cost is linear in the number of pixels plus O(n log n) in the number of components.
+
+use super::rules::Rect;
+use image::GrayImage;
+use imageproc::morphology::{Mask, grayscale_dilate, grayscale_erode};
+use imageproc::region_labelling::{Connectivity, connected_components};
+
+/// The two planes a frame is searched in; text is brighter than its background in each.
+#[derive(Debug, Clone)]
+pub struct Planes {
+    /// Light text (grey values, or the largest colour channel).
+    pub light: GrayImage,
+    /// Dark text (inverted grey values, or the inverted smallest colour channel).
+    pub dark: GrayImage,
+    /// For colour frames, the luminance (and its inverse) a stroke's colour is judged on: text
+    /// drawn in one colour keeps one luminance, while colour-flow blobs, saturated in their
+    /// largest channel, do not.
+    pub tone: Option<(GrayImage, GrayImage)>,
+}
+
+/// What the header says the burned-in text may be: the patient's name parts, ID and birth date,
+/// as character counts only (the detector reads no text; it compares widths).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// Lengths in characters of the strings most likely burned in.
+    pub lengths: Vec<usize>,
+}
+
+/// How a detected box was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// A line of text by its own evidence.
+    Text,
+    /// An unsure line kept because of the header hints or a neighbouring text line.
+    Hinted,
+}
+
+/// Tuning of the detector (the defaults are what the measurements in README were made with).
+#[derive(Debug, Clone)]
+pub struct Detector {
+    /// Widest stroke (pixels) that counts as text; the opening square is twice this plus one.
+    pub max_stroke: u8,
+    /// Top-hat level a stroke must reach somewhere (0-255).
+    pub strong: u8,
+    /// Top-hat level of the pixels that belong to a stroke (0-255).
+    pub weak: u8,
+    /// Smallest and largest glyph height in pixels.
+    pub glyph_height: (u32, u32),
+    /// Score from which a line is text.
+    pub accept: f32,
+    /// Score from which a line is unsure (kept only with a hint).
+    pub unsure: f32,
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Detector { max_stroke: 7, strong: 32, weak: 16, glyph_height: (4, 48), accept: 0.6, unsure: 0.35 }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Comp {
+    x0: u32,
+    y0: u32,
+    x1: u32, // inclusive
+    y1: u32,
+    area: u32,
+    /// Pixels with a 4-neighbour outside the component.
+    boundary: u32,
+    /// Highest top-hat value (the stroke's contrast).
+    contrast: u8,
+    /// Highest plane value (the stroke's colour).
+    peak: u8,
+    /// Pixels within the noise of the peak: strokes drawn in one colour are flat-topped,
+    /// texture and speckle are not.
+    plateau: u32,
+    /// Mean plane value of the stroke's core (top-hat at least 70% of its contrast): the colour
+    /// it is drawn in, steadier than the peak under noise.
+    colour: f32,
+}
+
+impl Comp {
+    fn w(&self) -> u32 {
+        self.x1 - self.x0 + 1
+    }
+    fn h(&self) -> u32 {
+        self.y1 - self.y0 + 1
+    }
+    fn rect(&self) -> Rect {
+        Rect::new(self.x0, self.y0, self.w(), self.h())
+    }
+
+    /// Mean stroke width: twice the area over the boundary length.
+    fn stroke(&self) -> f32 {
+        2.0 * self.area as f32 / self.boundary.max(1) as f32
+    }
+}
+
+/// White top-hat of `img` with a square of side `2r+1`, separably.
+pub fn top_hat(img: &GrayImage, r: u8) -> GrayImage {
+    let row = line_mask(r, true);
+    let col = line_mask(r, false);
+    let eroded = grayscale_erode(&grayscale_erode(img, &row), &col);
+    let opened = grayscale_dilate(&grayscale_dilate(&eroded, &row), &col);
+    let mut out = img.clone();
+    for (o, p) in out.iter_mut().zip(opened.iter()) {
+        *o = o.saturating_sub(*p);
+    }
+    out
+}
+
+fn line_mask(r: u8, horizontal: bool) -> Mask {
+    let n = 2 * r as u32 + 1;
+    let (w, h) = if horizontal { (n, 1) } else { (1, n) };
+    let img = GrayImage::from_pixel(w, h, image::Luma([255]));
+    if horizontal { Mask::from_image(&img, r, 0) } else { Mask::from_image(&img, 0, r) }
+}
+
+/// Mean top-hat beside a line, relative to its strokes' contrast, from which the surroundings
+/// count as busy (texture, speckle, noise).
+const BUSY: f64 = 0.15;
+
+/// Summed-area table of a plane, for the mean over any rectangle in constant time.
+struct Integral {
+    w: usize,
+    sums: Vec<u64>,
+}
+
+impl Integral {
+    fn of(img: &GrayImage) -> Integral {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let mut sums = vec![0u64; (w + 1) * (h + 1)];
+        let raw = img.as_raw();
+        for y in 0..h {
+            let mut row = 0u64;
+            for x in 0..w {
+                row += raw[y * w + x] as u64;
+                sums[(y + 1) * (w + 1) + x + 1] = sums[y * (w + 1) + x + 1] + row;
+            }
+        }
+        Integral { w: w + 1, sums }
+    }
+
+    fn sum(&self, r: &Rect) -> u64 {
+        let (x0, y0, x1, y1) = (r.x as usize, r.y as usize, r.right() as usize, r.bottom() as usize);
+        self.sums[y1 * self.w + x1] + self.sums[y0 * self.w + x0]
+            - self.sums[y0 * self.w + x1]
+            - self.sums[y1 * self.w + x0]
+    }
+}
+
+/// Noise level of a plane (standard deviation of a pixel), from the median absolute difference
+/// of horizontal neighbours, which edges barely move.
+fn noise_sigma(plane: &GrayImage) -> f32 {
+    let (w, h) = plane.dimensions();
+    let mut hist = [0u64; 256];
+    let raw = plane.as_raw();
+    let step = ((w as usize * h as usize) / 250_000).max(1);
+    let mut n = 0u64;
+    for y in (0..h as usize).step_by(step.min(h as usize).max(1)) {
+        let row = &raw[y * w as usize..(y + 1) * w as usize];
+        for x in 1..row.len() {
+            hist[row[x].abs_diff(row[x - 1]) as usize] += 1;
+            n += 1;
+        }
+    }
+    let mut acc = 0;
+    let mut median = 0;
+    for (v, c) in hist.iter().enumerate() {
+        acc += c;
+        if acc * 2 >= n {
+            median = v;
+            break;
+        }
+    }
+    // For Gaussian noise, |difference| has median 0.954 σ; flat areas give 0.
+    median as f32 / 0.954
+}
+
+/// Label the pixels of `mask` (0 or 255) and measure each component on `th` and `plane`.
+fn measure(mask: &GrayImage, th: &GrayImage, plane: &GrayImage, sigma: f32) -> (Vec<u32>, Vec<Option<Comp>>) {
+    let (w, h) = mask.dimensions();
+    let labels = connected_components(mask, Connectivity::Eight, image::Luma([0u8])).into_raw();
+    let mut comps: Vec<Option<Comp>> = Vec::new();
+    for (i, &l) in labels.iter().enumerate() {
+        if l == 0 {
+            continue;
+        }
+        let l = l as usize;
+        if comps.len() <= l {
+            comps.resize(l + 1, None);
+        }
+        let (x, y) = ((i as u32) % w, (i as u32) / w);
+        let edge = x == 0
+            || y == 0
+            || x + 1 == w
+            || y + 1 == h
+            || labels[i - 1] as usize != l
+            || labels[i + 1] as usize != l
+            || labels[i - w as usize] as usize != l
+            || labels[i + w as usize] as usize != l;
+        let c = comps[l].get_or_insert(Comp {
+            x0: x,
+            y0: y,
+            x1: x,
+            y1: y,
+            area: 0,
+            boundary: 0,
+            contrast: 0,
+            peak: 0,
+            plateau: 0,
+            colour: 0.0,
+        });
+        c.x0 = c.x0.min(x);
+        c.x1 = c.x1.max(x);
+        c.y1 = c.y1.max(y);
+        c.area += 1;
+        c.boundary += edge as u32;
+        c.contrast = c.contrast.max(th.as_raw()[i]);
+        c.peak = c.peak.max(plane.as_raw()[i]);
+    }
+    let tol = (3.0 * sigma + 6.0) as i32;
+    let mut core = vec![0u32; comps.len()];
+    for (i, &l) in labels.iter().enumerate() {
+        if l != 0 {
+            let c = comps[l as usize].as_mut().expect("measured above");
+            let p = plane.as_raw()[i];
+            c.plateau += (p as i32 >= c.peak as i32 - tol) as u32;
+            if th.as_raw()[i] as u32 * 10 >= c.contrast as u32 * 7 {
+                c.colour += p as f32;
+                core[l as usize] += 1;
+            }
+        }
+    }
+    for (c, n) in comps.iter_mut().zip(core) {
+        if let Some(c) = c {
+            c.colour /= n.max(1) as f32;
+        }
+    }
+    (labels, comps)
+}
+
+impl Detector {
+    /// Find text boxes in a frame. Boxes are grown by their margin and clipped to the frame.
+    pub fn detect(&self, planes: &Planes, hints: &Hints) -> Vec<(Rect, Found)> {
+        let (w, h) = planes.light.dimensions();
+        let mut out = Vec::new();
+        let tones = planes.tone.as_ref().map(|(l, d)| (l, d));
+        let pairs = [
+            (&planes.light, tones.map_or(&planes.light, |t| t.0)),
+            (&planes.dark, tones.map_or(&planes.dark, |t| t.1)),
+        ];
+        for (plane, tone) in pairs {
+            for (rect, found) in self.detect_plane(plane, tone, hints) {
+                let margin = (rect.height / 4).max(2);
+                out.push((rect.grow(margin, w, h), found));
+            }
+        }
+        merge(out)
+    }
+
+    /// Every candidate line of one plane with its score and factors (for tuning; no values of
+    /// the image are in the text).
+    pub fn explain(&self, plane: &GrayImage, tone: &GrayImage) -> Vec<(Rect, f32, String)> {
+        let (mut comps, sigma, _) = self.components(plane, tone);
+        comps.sort_by_key(|c| (c.x0, c.y0));
+        group(&comps, self.glyph_height.0, sigma)
+            .iter()
+            .map(|m| {
+                let (s, why) = self.features(&comps, m, sigma);
+                (bbox(&comps, m), s, format!("sigma={sigma:.1} {why}"))
+            })
+            .collect()
+    }
+
+    fn components(&self, plane: &GrayImage, tone: &GrayImage) -> (Vec<Comp>, f32, Integral) {
+        let th = top_hat(plane, self.max_stroke);
+        let integral = Integral::of(&th);
+        let sigma = noise_sigma(plane);
+        let weak = (self.weak as f32).max(3.5 * sigma).min(250.0) as u8;
+        let strong = (self.strong as f32).max(6.0 * sigma).min(250.0) as u8;
+        let (w, h) = th.dimensions();
+        // Pass 1: candidate strokes (hysteresis needs the strongest pixel of each).
+        let mut mask = GrayImage::new(w, h);
+        for (m, t) in mask.iter_mut().zip(th.iter()) {
+            *m = if *t >= weak { 255 } else { 0 };
+        }
+        let (labels, first) = measure(&mask, &th, tone, sigma);
+        // Pass 2: each stroke cut at 45% of its own contrast, so it keeps the glyph's shape and
+        // lets go of the noise and texture around it whatever the contrast.
+        for (i, m) in mask.iter_mut().enumerate() {
+            let l = labels[i] as usize;
+            if l == 0 {
+                continue;
+            }
+            let c = first[l].expect("labelled");
+            let cut = ((c.contrast as f32 * 0.45) as u8).max(weak);
+            *m = if c.contrast >= strong && th.as_raw()[i] >= cut { 255 } else { 0 };
+        }
+        let (_, comps) = measure(&mask, &th, tone, sigma);
+        let (hmin, hmax) = self.glyph_height;
+        let comps = comps
+            .into_iter()
+            .flatten()
+            .filter(|c| {
+                let (cw, ch) = (c.w(), c.h());
+                let fill = c.area as f32 / (cw * ch) as f32;
+                c.contrast >= strong
+                    && ch <= hmax
+                    && cw <= hmax * 8
+                    // Small marks (dots, hyphens, thin strokes) may join a line; glyph-sized ones
+                    // must not be solid blocks.
+                    && (ch < hmin || fill <= 0.9 || ch <= 6)
+            })
+            .collect();
+        (comps, sigma, integral)
+    }
+
+    fn detect_plane(&self, plane: &GrayImage, tone: &GrayImage, hints: &Hints) -> Vec<(Rect, Found)> {
+        let (mut comps, sigma, integral) = self.components(plane, tone);
+        comps.sort_by_key(|c| (c.x0, c.y0));
+        let lines = group(&comps, self.glyph_height.0, sigma);
+        let (w, h) = plane.dimensions();
+        let mut scored: Vec<(Rect, f32)> = lines
+            .iter()
+            .filter_map(|members| {
+                let (mut s, _) = self.features(&comps, members, sigma);
+                if s < self.unsure {
+                    return None;
+                }
+                let r = bbox(&comps, members);
+                // Busy surroundings (texture, speckle, noise): strokes there line up by chance,
+                // so only long, regular lines count, and nothing is merely unsure.
+                let mut contrasts: Vec<u8> = members.iter().map(|&i| comps[i].contrast).collect();
+                contrasts.sort_unstable();
+                let contrast = contrasts[contrasts.len() / 2] as f64;
+                // Beside the line, in its band: stacked lines of a text block do not count.
+                let x0 = r.x.saturating_sub(2 * r.height);
+                let x1 = (r.right() + 2 * r.height).min(w);
+                let outer = Rect::new(x0, r.y, x1 - x0, r.height.min(h - r.y));
+                let ring_area = outer.area().saturating_sub(r.area());
+                if ring_area < (r.height * r.height) as u64 {
+                    // Nothing beside it (the line spans the frame): judge by what is above and below.
+                    return (s >= self.unsure).then_some((r, s));
+                }
+                let ring = (integral.sum(&outer) - integral.sum(&r)) as f64 / ring_area as f64;
+                if ring >= BUSY * contrast {
+                    let glyphs: Vec<&Comp> =
+                        members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= self.glyph_height.0).collect();
+                    let mut colours: Vec<f32> = glyphs.iter().map(|c| c.colour).collect();
+                    colours.sort_by(f32::total_cmp);
+                    let spread = if colours.len() >= 3 {
+                        (colours[colours.len() * 9 / 10] - colours[colours.len() / 10]) as f64 / contrast.max(1.0)
+                    } else {
+                        1.0
+                    };
+                    // Long and regular, or drawn in exactly one colour.
+                    let long = s >= 0.95 && glyphs.len() >= 5;
+                    let one_colour = spread <= 0.1 && glyphs.len() >= 3 && s >= 0.6;
+                    s = if long || one_colour { s } else { 0.0 };
+                }
+                (s >= self.unsure).then_some((r, s))
+            })
+            .collect();
+        scored.sort_by_key(|(r, _)| (r.y, r.x));
+        // Lines sure enough to vouch for their unsure neighbours.
+        let sure: Vec<Rect> = scored.iter().filter(|(_, s)| *s >= 0.8).map(|(r, _)| *r).collect();
+        let mut out = Vec::new();
+        for (r, s) in scored {
+            if s >= self.accept {
+                out.push((r, Found::Text));
+            } else if near_text(&r, &sure) || fits_hint(&r, hints) {
+                out.push((r, Found::Hinted));
+            }
+        }
+        // Complete each kept line along its band: words further apart than a glyph gap, and
+        // glyphs whose colour wandered (antialiasing, noise), belong to it too.
+        for (r, _) in out.iter_mut() {
+            *r = extend(*r, &comps, sigma);
+        }
+        out
+    }
+
+    /// The score and its factors (for tuning: [`Detector::explain`]).
+    fn features(&self, comps: &[Comp], members: &[usize], sigma: f32) -> (f32, String) {
+        let (hmin, hmax) = self.glyph_height;
+        let glyphs: Vec<&Comp> = members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= hmin).collect();
+        if glyphs.is_empty() {
+            return (0.0, String::new());
+        }
+        let r = bbox(comps, members);
+        let mut heights: Vec<u32> = glyphs.iter().map(|c| c.h()).collect();
+        heights.sort_unstable();
+        let hmed = heights[heights.len() / 2];
+        if hmed < hmin || hmed > hmax || r.height > hmax + hmax / 2 || r.height > hmed * 3 {
+            return (0.0, String::new());
+        }
+        let n = glyphs.len();
+        let aspect = r.width as f32 / r.height.max(1) as f32;
+        // Alignment: share of glyphs whose bottom (baseline) or top sits on the line's common one.
+        let tol = (hmed / 6).max(1) as i64;
+        let median = |mut v: Vec<i64>| {
+            v.sort_unstable();
+            v[v.len() / 2]
+        };
+        // Judged on the full-height glyphs (pieces of broken glyphs sit anywhere in the band).
+        let tall_h = heights[heights.len() * 3 / 4] * 6 / 10;
+        let full: Vec<&&Comp> = glyphs.iter().filter(|c| c.h() >= tall_h).collect();
+        let base = median(full.iter().map(|c| c.y1 as i64).collect());
+        let top = median(full.iter().map(|c| c.y0 as i64).collect());
+        let aligned =
+            full.iter().filter(|c| (c.y1 as i64 - base).abs() <= tol || (c.y0 as i64 - top).abs() <= tol).count()
+                as f32
+                / full.len() as f32;
+        // Stroke widths agree and are thin for the height.
+        let strokes: Vec<f32> = glyphs.iter().map(|c| c.stroke()).collect();
+        let smean = strokes.iter().sum::<f32>() / n as f32;
+        let sdev = (strokes.iter().map(|s| (s - smean).powi(2)).sum::<f32>() / n as f32).sqrt();
+        let thin = if smean <= hmed as f32 * 0.35 + 1.0 { 1.0 } else { 0.3 };
+        let even = if n < 3 || sdev <= 0.45 * smean + 0.5 { 1.0 } else { 0.5 };
+        // Glyphs are not solid and not mere outlines of something large.
+        let fills = glyphs.iter().filter(|c| {
+            let f = c.area as f32 / (c.w() * c.h()) as f32;
+            (0.1..=0.85).contains(&f) || c.h() <= 6
+        });
+        let filled = fills.count() as f32 / n as f32;
+        let _ = sigma;
+        // Drawn in one colour: the strokes of glyphs tall enough to tell are flat-topped.
+        let tall: Vec<&&Comp> = glyphs.iter().filter(|c| c.h() >= 16 && c.stroke() >= 2.5).collect();
+        let flat = if tall.is_empty() {
+            1.0
+        } else {
+            let mut p: Vec<f32> = tall.iter().map(|c| c.plateau as f32 / c.area as f32).collect();
+            p.sort_by(f32::total_cmp);
+            let m = p[p.len() / 2];
+            if m >= 0.3 {
+                1.0
+            } else if m >= 0.18 {
+                0.6
+            } else {
+                0.2
+            }
+        };
+        // Count evidence: 1 glyph is weak, 3+ strong; a long merged run counts as several.
+        let count = match n {
+            1 if aspect >= 2.5 => 0.55,
+            1 => 0.1,
+            2 => 0.55,
+            // Three large glyphs are as often blobs of colour flow or bone as a short word.
+            3 if hmed >= 20 => 0.55,
+            3 => 0.85,
+            _ => 1.0,
+        };
+        if aligned < 0.5 {
+            return (0.0, format!("n={n} aligned={aligned:.2}"));
+        }
+        let shape = if aspect >= 1.2 { 1.0 } else { 0.3 };
+        let align = if aligned >= 0.75 { 1.0 } else { 0.6 };
+        // Glyph heights cluster (capitals and digits, or x-height): most glyphs share a height.
+        let same_h = glyphs
+            .iter()
+            .map(|g| glyphs.iter().filter(|c| c.h().abs_diff(g.h()) <= (g.h() / 10).max(1)).count())
+            .max()
+            .unwrap_or(0) as f32
+            / n as f32;
+        // Glyphs fill their line: gaps are narrow except between words.
+        let inked: u32 = glyphs.iter().map(|c| c.w()).sum();
+        let coverage = inked as f32 / r.width.max(1) as f32;
+        let regular = if n < 4 {
+            1.0
+        } else {
+            (if same_h >= 0.4 { 1.0 } else { 0.6 }) * (if coverage >= 0.45 { 1.0 } else { 0.6 })
+        };
+        let score = count * shape * thin * even * flat * align * regular * (0.5 + 0.5 * filled);
+        let why = format!(
+            "n={n} h={hmed} count={count} shape={shape} thin={thin} (stroke {smean:.1}) even={even} flat={flat} aligned={aligned:.2} filled={filled:.2} same_h={same_h:.2} coverage={coverage:.2}"
+        );
+        (score, why)
+    }
+}
+
+fn bbox(comps: &[Comp], members: &[usize]) -> Rect {
+    let mut x0 = u32::MAX;
+    let mut y0 = u32::MAX;
+    let mut x1 = 0;
+    let mut y1 = 0;
+    for &i in members {
+        let c = &comps[i];
+        x0 = x0.min(c.x0);
+        y0 = y0.min(c.y0);
+        x1 = x1.max(c.x1);
+        y1 = y1.max(c.y1);
+    }
+    Rect::new(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
+}
+
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// Join components into lines. `comps` is sorted by left edge; each component looks right only
+/// as far as a glyph gap can reach. Glyphs of one line are drawn in one colour with one
+/// contrast, so components whose colour or contrast differ are not joined (this keeps text
+/// apart from the texture or speckle it is drawn over).
+fn group(comps: &[Comp], hmin: u32, sigma: f32) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..comps.len()).collect();
+    for i in 0..comps.len() {
+        let a = comps[i];
+        let ah = a.h().max(hmin);
+        let reach = a.x1 as i64 + ah as i64 + 2;
+        for (j, b) in comps.iter().enumerate().skip(i + 1) {
+            if b.x0 as i64 > reach {
+                break;
+            }
+            let bh = b.h().max(hmin);
+            let overlap = (a.y1.min(b.y1) as i64 - a.y0.max(b.y0) as i64 + 1).max(0) as u32;
+            let small = ah.min(bh);
+            let big = ah.max(bh);
+            // Similar glyphs on one line, or a small mark (dot, comma, hyphen) inside the band.
+            let same_line = overlap * 2 >= small && big <= small * 3;
+            let gap = b.x0 as i64 - a.x1 as i64;
+            // Thin strokes of small text do not reach the full colour: allow more there.
+            let contrast = a.contrast.max(b.contrast) as f32;
+            let tol = (2.0 * sigma).max(10.0).max(if small < 12 { 0.35 } else { 0.2 } * contrast);
+            let same_colour = (a.colour - b.colour).abs() <= tol;
+            if same_line && same_colour && gap <= big as i64 + 2 {
+                let (ra, rb) = (find(&mut parent, i), find(&mut parent, j));
+                if ra != rb {
+                    parent[ra] = rb;
+                }
+            }
+        }
+    }
+    let mut lines: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+    for i in 0..comps.len() {
+        let r = find(&mut parent, i);
+        lines.entry(r).or_default().push(i);
+    }
+    let mut v: Vec<Vec<usize>> = lines.into_values().collect();
+    v.sort();
+    v
+}
+
+/// Grow a line's box by the components of its colour in its band, up to one line height away,
+/// no taller than the line by half, at most doubling its width.
+fn extend(start: Rect, comps: &[Comp], sigma: f32) -> Rect {
+    let mut colours: Vec<f32> = comps.iter().filter(|c| start.contains(&c.rect())).map(|c| c.colour).collect();
+    if colours.is_empty() {
+        return start;
+    }
+    colours.sort_by(f32::total_cmp);
+    let colour = colours[colours.len() / 2];
+    let contrast = comps.iter().filter(|c| start.contains(&c.rect())).map(|c| c.contrast).max().unwrap_or(0) as f32;
+    let tol = (2.0 * sigma).max(10.0).max(0.3 * contrast);
+    let max_width = start.width * 2 + start.height * 2;
+    let mut r = start;
+    loop {
+        let mut grown = r;
+        for c in comps {
+            let cr = c.rect();
+            let overlap = (cr.bottom().min(r.bottom()) as i64 - cr.y.max(r.y) as i64).max(0) as u32;
+            let near = cr.x <= r.right() + r.height && cr.right() + r.height >= r.x;
+            let fits = overlap * 2 >= cr.height.min(r.height) && cr.height * 2 <= r.height * 3;
+            if near && fits && (c.colour - colour).abs() <= tol && !r.contains(&cr) {
+                grown = grown.union(&cr);
+            }
+        }
+        if grown.height * 2 > start.height * 3 {
+            grown = Rect::new(grown.x, r.y, grown.width, r.height);
+        }
+        if grown == r || grown.width > max_width {
+            return r;
+        }
+        r = grown;
+    }
+}
+
+/// Whether an unsure line sits just above, below or beside a sure one.
+fn near_text(r: &Rect, sure: &[Rect]) -> bool {
+    sure.iter().any(|s| {
+        let reach = s.height.max(r.height) * 2;
+        let grown =
+            Rect::new(s.x.saturating_sub(reach), s.y.saturating_sub(reach), s.width + 2 * reach, s.height + 2 * reach);
+        grown.intersects(r) && r.height * 2 >= s.height && r.height <= s.height * 2
+    })
+}
+
+/// Whether a line's width fits one of the hinted strings written at the line's height
+/// (an average glyph advance of 0.45 to 0.8 of the height, spaces included).
+fn fits_hint(r: &Rect, hints: &Hints) -> bool {
+    let h = r.height as f32;
+    hints.lengths.iter().any(|&n| {
+        let n = n as f32;
+        n >= 3.0 && (r.width as f32) >= 0.45 * h * n && (r.width as f32) <= 0.8 * h * n + h
+    })
+}
+
+/// Merge boxes: drop a box inside another, and join two boxes only when their union adds little
+/// (pieces of one line), so nearby lines never cascade into one large box.
+pub fn merge(mut boxes: Vec<(Rect, Found)>) -> Vec<(Rect, Found)> {
+    let mut changed = true;
+    while changed {
+        changed = false;
+        let mut out: Vec<(Rect, Found)> = Vec::with_capacity(boxes.len());
+        'next: for (r, f) in boxes {
+            for (o, of) in out.iter_mut() {
+                let u = o.union(&r);
+                let inter = if o.intersects(&r) {
+                    let x0 = o.x.max(r.x);
+                    let y0 = o.y.max(r.y);
+                    (o.right().min(r.right()) - x0) as u64 * (o.bottom().min(r.bottom()) - y0) as u64
+                } else {
+                    0
+                };
+                let covered = o.area() + r.area() - inter;
+                // Same line: the vertical extents overlap by most of both heights.
+                let vo = (o.bottom().min(r.bottom()) as i64 - o.y.max(r.y) as i64).max(0) as u32;
+                let one_line = vo * 10 >= o.height.max(r.height) * 6;
+                if o.contains(&r) || r.contains(o) || (inter > 0 && one_line && u.area() * 10 <= covered * 12) {
+                    *o = u;
+                    if f == Found::Text {
+                        *of = Found::Text;
+                    }
+                    changed = true;
+                    continue 'next;
+                }
+            }
+            out.push((r, f));
+        }
+        boxes = out;
+    }
+    boxes.sort_by_key(|(r, _)| (r.y, r.x));
+    boxes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plane(w: u32, h: u32, v: u8) -> GrayImage {
+        GrayImage::from_pixel(w, h, image::Luma([v]))
+    }
+
+    /// Draw a crude glyph-like "E" of height `h` at (x, y).
+    fn glyph(img: &mut GrayImage, x: u32, y: u32, h: u32, v: u8) {
+        let w = h * 3 / 5;
+        for dy in 0..h {
+            for dx in 0..w {
+                let stroke = dx < 2 || dy < 2 || dy + 2 >= h || (dy >= h / 2 - 1 && dy <= h / 2);
+                if stroke {
+                    img.put_pixel(x + dx, y + dy, image::Luma([v]));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn top_hat_keeps_strokes_and_drops_flat_and_large_areas() {
+        let mut img = plane(60, 40, 10);
+        for y in 0..40 {
+            for x in 30..60 {
+                img.put_pixel(x, y, image::Luma([200]));
+            }
+        }
+        for y in 5..15 {
+            img.put_pixel(10, y, image::Luma([200]));
+        }
+        let th = top_hat(&img, 4);
+        assert_eq!(th.get_pixel(10, 10).0[0], 190);
+        assert_eq!(th.get_pixel(45, 20).0[0], 0);
+        assert_eq!(th.get_pixel(3, 3).0[0], 0);
+    }
+
+    #[test]
+    fn finds_a_line_of_glyphs_in_a_corner_and_in_the_middle() {
+        let mut img = plane(300, 200, 20);
+        for i in 0..8 {
+            glyph(&mut img, 4 + i * 10, 4, 14, 230);
+            glyph(&mut img, 120 + i * 10, 100, 14, 230);
+        }
+        let inv = image::ImageBuffer::from_fn(300, 200, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
+        assert_eq!(boxes.len(), 2, "{boxes:?}");
+        assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(4, 4, 78, 14))));
+        assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(120, 100, 78, 14))));
+    }
+
+    #[test]
+    fn dark_text_on_light_background() {
+        let mut img = plane(200, 60, 240);
+        for i in 0..6 {
+            glyph(&mut img, 20 + i * 12, 20, 18, 10);
+        }
+        let inv = image::ImageBuffer::from_fn(200, 60, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
+        assert_eq!(boxes.len(), 1, "{boxes:?}");
+        assert!(boxes[0].0.contains(&Rect::new(20, 20, 70, 18)));
+    }
+
+    #[test]
+    fn flat_and_smooth_images_give_nothing() {
+        let img = image::ImageBuffer::from_fn(256, 256, |x, y| image::Luma([((x + y) / 2) as u8]));
+        let inv = image::ImageBuffer::from_fn(256, 256, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        assert!(
+            Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default()).is_empty()
+        );
+    }
+
+    #[test]
+    fn hint_width_matches_strings_of_that_length() {
+        let hints = Hints { lengths: vec![10] };
+        assert!(fits_hint(&Rect::new(0, 0, 80, 12), &hints));
+        assert!(!fits_hint(&Rect::new(0, 0, 300, 12), &hints));
+    }
+}

@@ -1,0 +1,562 @@
+//! Clean burned-in text from pixel data (PS3.15 Clean Pixel Data Option, code 113101).
+//!
+//! Text burned into the pixels (the patient's name, ID and birth date on ultrasound, secondary
+//! captures, screenshots, angiography, endoscopy, scanned documents) is what header tools miss.
+//! A [`PixelCleaner`] is built once per run from the options (rules folder, which images to
+//! clean) and asked, per image:
+//!
+//! 1. [`PixelCleaner::select`]: does this image need cleaning? Burned In Annotation YES, or the
+//!    attribute absent (or NO, unless `trust_burned_in_no`) on a modality or SOP class that
+//!    usually carries text ([`crate::plan::ANNOTATED_MODALITIES`],
+//!    [`crate::plan::ANNOTATED_SOP_CLASS_PREFIXES`]); every image with `clean_all`.
+//! 2. [`PixelCleaner::clean`]: decode every frame ([`decode`]), collect boxes from the device
+//!    rules that match the header ([`rules`]), from outside the ultrasound data regions
+//!    ([`us_regions`]) and from the text detector ([`detect`], hinted by the header's own
+//!    identifiers), and blank them in every frame. Nothing found: the pixels stay as they were.
+//! 3. [`finish`]: after the planner's edits, write the blanked pixels back uncompressed in
+//!    Explicit VR Little Endian ([`encode`], [`crate::transcode`]), set Burned In Annotation NO
+//!    and add 113101 to the De-identification Method Code Sequence.
+//!
+//! An image that must be cleaned but cannot be decoded is an error ([`CleanError`]): the
+//! pipeline fails the input with the reason, and nothing is written for it.
+//!
+//! Blank values: the darkest value present in the image for MONOCHROME2 (so the box looks black
+//! in any window that shows the image, and no value outside the image's range is introduced),
+//! the brightest for MONOCHROME1, black (0, 0, 0) for RGB, and the index of the palette's darkest
+//! entry for PALETTE COLOR (index 0 when the palette cannot be read).
+//!
+//! Nothing here writes files except [`preview`], which the pipeline calls for `--previews`.
+
+pub mod decode;
+pub mod detect;
+pub mod encode;
+pub mod preview;
+pub mod rules;
+pub mod synth;
+pub mod us_regions;
+
+use crate::charset::CharacterSet;
+use crate::dataset::{DataSet, Element, VR, Value};
+use crate::plan::{ANNOTATED_MODALITIES, ANNOTATED_SOP_CLASS_PREFIXES};
+use crate::profile::{DeidOption, method_code};
+use crate::read::DicomFile;
+use crate::transfer::TransferSyntax;
+use decode::Frames;
+use detect::{Detector, Found, Hints, Planes};
+use dicom_dictionary_std::tags;
+use image::{GrayImage, RgbImage};
+use rules::{Rect, Rule, RuleError};
+use std::path::{Path, PathBuf};
+
+/// Which images `clean-pixel-data` cleans, and where user rules come from.
+#[derive(Debug, Clone, Default)]
+pub struct PixelOptions {
+    /// A folder of user rule files (`*.toml`), added to the built-in rules.
+    pub rules_dir: Option<PathBuf>,
+    /// Clean every image with pixel data, whatever its header says.
+    pub clean_all: bool,
+    /// Trust Burned In Annotation = NO even on modalities that usually carry text.
+    pub trust_burned_in_no: bool,
+}
+
+/// Why an image is cleaned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selected {
+    /// Burned In Annotation is YES.
+    Declared,
+    /// Its modality or SOP class usually carries burned-in text.
+    Annotated,
+    /// `clean_all`.
+    Forced,
+}
+
+/// Where a blanked box comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoxSource {
+    /// A device rule (its name).
+    Rule(String),
+    /// Outside the ultrasound data regions.
+    UltrasoundRegions,
+    /// The text detector.
+    Detector,
+    /// The text detector, for an unsure line kept because of the header's identifiers or a
+    /// neighbouring text line.
+    DetectorHint,
+}
+
+impl std::fmt::Display for BoxSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BoxSource::Rule(name) => write!(f, "rule:{name}"),
+            BoxSource::UltrasoundRegions => f.write_str("ultrasound-regions"),
+            BoxSource::Detector => f.write_str("detector"),
+            BoxSource::DetectorHint => f.write_str("detector-hint"),
+        }
+    }
+}
+
+/// One blanked box (the same in every frame).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanedBox {
+    /// The rectangle.
+    pub rect: Rect,
+    /// Who found it.
+    pub source: BoxSource,
+}
+
+/// The result of cleaning one image.
+#[derive(Debug, Clone)]
+pub struct Cleaned {
+    /// The boxes blanked in every frame (empty: nothing found, pixels unchanged).
+    pub boxes: Vec<CleanedBox>,
+    /// The blanked pixels, when any box was blanked.
+    pub frames: Option<Frames>,
+    /// Number of frames examined.
+    pub frame_count: u32,
+    /// The source transfer syntax.
+    pub source_ts: String,
+    /// The first frame before and after blanking, when a preview was asked for.
+    pub preview: Option<(RgbImage, RgbImage)>,
+    /// Whether [`finish`] wrote the blanked pixels into the file (they are moved there).
+    pub rewritten: bool,
+    /// Decisions worth an audit note (no values).
+    pub notes: Vec<String>,
+}
+
+/// Why an image that must be cleaned cannot be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CleanError {
+    /// The pixel data could not be decoded (unsupported codec, broken stream...).
+    Decode(decode::DecodeError),
+    /// The data set could not be converted to Explicit VR Little Endian.
+    Transcode(String),
+}
+
+impl std::fmt::Display for CleanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CleanError::Decode(e) => write!(
+                f,
+                "the image may carry burned-in text and its pixel data cannot be decoded for cleaning ({e}); not released"
+            ),
+            CleanError::Transcode(e) => write!(f, "the cleaned image cannot be written: {e}; not released"),
+        }
+    }
+}
+
+impl std::error::Error for CleanError {}
+
+/// Cleans burned-in text; built once per run, shared by the workers.
+#[derive(Debug, Clone)]
+pub struct PixelCleaner {
+    rules: Vec<Rule>,
+    clean_all: bool,
+    trust_burned_in_no: bool,
+    detector: Detector,
+}
+
+impl PixelCleaner {
+    /// The built-in rules plus the user's folder.
+    ///
+    /// # Errors
+    /// [`RuleError`] for an unreadable folder, an invalid rule file or a duplicate rule name.
+    pub fn new(options: &PixelOptions) -> Result<PixelCleaner, RuleError> {
+        let mut all = rules::builtin();
+        if let Some(dir) = &options.rules_dir {
+            all.extend(rules::load_dir(dir)?);
+        }
+        rules::check_unique(&all).map_err(|message| RuleError {
+            file: options.rules_dir.clone().unwrap_or_default(),
+            line: 0,
+            column: 0,
+            message,
+        })?;
+        Ok(PixelCleaner::with_rules(all, options))
+    }
+
+    /// A cleaner with exactly these rules (tests, embedding).
+    pub fn with_rules(rules: Vec<Rule>, options: &PixelOptions) -> PixelCleaner {
+        PixelCleaner {
+            rules,
+            clean_all: options.clean_all,
+            trust_burned_in_no: options.trust_burned_in_no,
+            detector: Detector::default(),
+        }
+    }
+
+    /// The rules in effect.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// A short digest of everything that decides the cleaned pixels (rules, selection flags,
+    /// detector settings, kamei version), recorded with the run so a resumed run into the same
+    /// output uses the same.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = format!(
+            "{:?}|{}|{}|{:?}|{}",
+            self.rules,
+            self.clean_all,
+            self.trust_burned_in_no,
+            self.detector,
+            env!("CARGO_PKG_VERSION")
+        );
+        format!("sha256:{}", &hex::encode(Sha256::digest(text.as_bytes()))[..16])
+    }
+
+    /// Whether the image in `ds` (the source data set) must be cleaned, and why.
+    pub fn select(&self, ds: &DataSet) -> Option<Selected> {
+        ds.get(tags::PIXEL_DATA)?;
+        let burned_in = ds.ascii(tags::BURNED_IN_ANNOTATION).map(str::to_ascii_uppercase);
+        if burned_in.as_deref() == Some("YES") {
+            return Some(Selected::Declared);
+        }
+        let modality = ds.ascii(tags::MODALITY).unwrap_or("");
+        let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
+        let annotated =
+            ANNOTATED_MODALITIES.contains(&modality) || ANNOTATED_SOP_CLASS_PREFIXES.iter().any(|p| sop.starts_with(p));
+        let trusted_no = burned_in.as_deref() == Some("NO") && self.trust_burned_in_no;
+        if annotated && !trusted_no {
+            return Some(Selected::Annotated);
+        }
+        self.clean_all.then_some(Selected::Forced)
+    }
+
+    /// Decode the image of `file` (as read, before the planner's edits), find the boxes to
+    /// blank and blank them in every frame. `input` is the source path for pixel data left
+    /// there; `preview` asks for the first frame before and after.
+    ///
+    /// # Errors
+    /// [`CleanError::Decode`] if the pixel data cannot be decoded.
+    pub fn clean(&self, file: &DicomFile, input: Option<&Path>, preview: bool) -> Result<Cleaned, CleanError> {
+        let ds = &file.dataset;
+        let big_endian = file.transfer_syntax.encoding.big_endian;
+        let mut frames = decode::decode(ds, &file.transfer_syntax, input).map_err(CleanError::Decode)?;
+        let (cols, rows) = (frames.cols, frames.rows);
+        let grey = GreyMap::of(&frames);
+        let mut boxes: Vec<CleanedBox> = Vec::new();
+        let mut notes = Vec::new();
+        let matching: Vec<&Rule> = self.rules.iter().filter(|r| r.matches(ds, big_endian)).collect();
+        for r in &matching {
+            for b in &r.blank {
+                if let Some(rect) = b.clip(cols, rows) {
+                    boxes.push(CleanedBox { rect, source: BoxSource::Rule(r.name.clone()) });
+                }
+            }
+        }
+        if matching.iter().all(|r| r.ultrasound_regions) {
+            match us_regions::data_regions(ds, cols, rows, big_endian) {
+                Some(regions) if !regions.is_empty() => {
+                    for rect in us_regions::outside(&regions, cols, rows) {
+                        boxes.push(CleanedBox { rect, source: BoxSource::UltrasoundRegions });
+                    }
+                }
+                Some(_) => notes.push("the Sequence of Ultrasound Regions has no data region; not used".to_string()),
+                None => {}
+            }
+        }
+        if matching.iter().all(|r| r.detect) {
+            let hints = hints(ds);
+            let mut found: Vec<(Rect, Found)> = Vec::new();
+            for f in 0..frames.frames {
+                let planes = planes(&frames, f, &grey);
+                found.extend(self.detector.detect(&planes, &hints));
+                found = detect::merge(found);
+            }
+            for (rect, how) in found {
+                // Boxes inside an area already blanked add nothing.
+                if boxes.iter().any(|b| b.rect.contains(&rect)) {
+                    continue;
+                }
+                let source = if how == Found::Text { BoxSource::Detector } else { BoxSource::DetectorHint };
+                boxes.push(CleanedBox { rect, source });
+            }
+        }
+        let frame_count = frames.frames;
+        let source_ts = file.transfer_syntax.uid.clone();
+        if boxes.is_empty() {
+            let preview = preview.then(|| {
+                let before = render(&frames, 0, &grey);
+                (before.clone(), before)
+            });
+            return Ok(Cleaned { boxes, frames: None, frame_count, source_ts, preview, notes, rewritten: false });
+        }
+        let before = preview.then(|| render(&frames, 0, &grey));
+        blank(&mut frames, &boxes);
+        let preview = before.map(|b| {
+            let rects: Vec<Rect> = boxes.iter().map(|c| c.rect).collect();
+            (preview::outline(b, &rects), preview::outline(render(&frames, 0, &grey), &rects))
+        });
+        Ok(Cleaned { boxes, frames: Some(frames), frame_count, source_ts, preview, notes, rewritten: false })
+    }
+}
+
+/// Lengths (in characters) of the header's strings most likely burned in: the patient's name
+/// and its parts, ID and birth date in common spellings.
+fn hints(ds: &DataSet) -> Hints {
+    let cs = ds
+        .bytes(tags::SPECIFIC_CHARACTER_SET)
+        .and_then(|b| CharacterSet::from_value(b).ok())
+        .unwrap_or_else(CharacterSet::default_repertoire);
+    let text = |tag, vr| ds.bytes(tag).map(|b| cs.decode(b, vr).text.trim_matches([' ', '\0']).to_string());
+    let mut lengths = Vec::new();
+    if let Some(name) = text(tags::PATIENT_NAME, VR::PN) {
+        for group in name.split('=') {
+            let parts: Vec<&str> = group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect();
+            lengths.extend(parts.iter().map(|p| p.chars().count()));
+            if parts.len() > 1 {
+                lengths.push(parts.iter().map(|p| p.chars().count()).sum::<usize>() + parts.len() - 1);
+            }
+        }
+    }
+    if let Some(id) = text(tags::PATIENT_ID, VR::LO) {
+        lengths.push(id.chars().count());
+    }
+    if ds.bytes(tags::PATIENT_BIRTH_DATE).is_some_and(|b| !b.is_empty()) {
+        lengths.extend([8, 10]);
+    }
+    lengths.retain(|&n| n >= 3);
+    lengths.sort_unstable();
+    lengths.dedup();
+    Hints { lengths }
+}
+
+/// How grey samples map to 8 bits for display and detection: the image's value range with the
+/// extreme 0.05% on each side clipped (computed once per image, over a sample of its pixels).
+#[derive(Debug, Clone, Copy)]
+struct GreyMap {
+    lo: i64,
+    hi: i64,
+}
+
+impl GreyMap {
+    fn of(f: &Frames) -> GreyMap {
+        let n = f.data.len() / f.sample_bytes();
+        let step = (n / 200_000).max(1);
+        let mut values: Vec<i64> = (0..n).step_by(step).map(|p| f.decode_at(p * f.sample_bytes())).collect();
+        if values.is_empty() {
+            return GreyMap { lo: 0, hi: 1 };
+        }
+        values.sort_unstable();
+        let pick = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+        let (lo, hi) = (pick(0.0005), pick(0.9995));
+        if hi > lo {
+            GreyMap { lo, hi }
+        } else {
+            let (first, last) = (values[0], values[values.len() - 1]);
+            GreyMap { lo: first, hi: last.max(first + 1) }
+        }
+    }
+
+    fn map(&self, v: i64) -> u8 {
+        ((v - self.lo) as f64 * 255.0 / (self.hi - self.lo) as f64).round().clamp(0.0, 255.0) as u8
+    }
+}
+
+/// The frame as RGB for display and detection.
+fn render(f: &Frames, frame: u32, grey: &GreyMap) -> RgbImage {
+    let (w, h) = (f.cols, f.rows);
+    let sb = f.sample_bytes();
+    let base = frame as usize * f.frame_bytes();
+    if f.samples == 3 {
+        let shift = f.bits_stored.saturating_sub(8) as u32;
+        return RgbImage::from_fn(w, h, |x, y| {
+            let i = base + ((y * w + x) as usize * 3) * sb;
+            let c = |k: usize| (f.decode_at(i + k * sb).max(0) >> shift).min(255) as u8;
+            image::Rgb([c(0), c(1), c(2)])
+        });
+    }
+    if let (true, Some(p)) = (f.photometric == "PALETTE COLOR", &f.palette) {
+        return RgbImage::from_fn(w, h, |x, y| image::Rgb(p.rgb(f.decode_at(base + (y * w + x) as usize * sb))));
+    }
+    let invert = f.photometric == "MONOCHROME1";
+    RgbImage::from_fn(w, h, |x, y| {
+        let v = grey.map(f.decode_at(base + (y * w + x) as usize * sb));
+        let v = if invert { 255 - v } else { v };
+        image::Rgb([v, v, v])
+    })
+}
+
+/// The detection planes of one frame.
+fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
+    let rgb = render(f, frame, grey);
+    let (w, h) = rgb.dimensions();
+    let mut light = GrayImage::new(w, h);
+    let mut dark = GrayImage::new(w, h);
+    for ((p, l), d) in rgb.pixels().zip(light.iter_mut()).zip(dark.iter_mut()) {
+        let [r, g, b] = p.0;
+        *l = r.max(g).max(b);
+        *d = 255 - r.min(g).min(b);
+    }
+    let colour = f.samples == 3 || (f.photometric == "PALETTE COLOR" && f.palette.is_some());
+    let tone = colour.then(|| {
+        let luma = GrayImage::from_fn(w, h, |x, y| {
+            let [r, g, b] = rgb.get_pixel(x, y).0;
+            image::Luma([((299 * r as u32 + 587 * g as u32 + 114 * b as u32) / 1000) as u8])
+        });
+        let inverse = GrayImage::from_fn(w, h, |x, y| image::Luma([255 - luma.get_pixel(x, y).0[0]]));
+        (luma, inverse)
+    });
+    Planes { light, dark, tone }
+}
+
+/// The detection planes of the first frame of a decoded image (for tuning the detector).
+pub fn first_planes(f: &Frames) -> Planes {
+    planes(f, 0, &GreyMap::of(f))
+}
+
+/// The value blanked boxes get (see the module documentation).
+fn blank_value(f: &Frames) -> i64 {
+    match f.photometric.as_str() {
+        "RGB" => 0,
+        "PALETTE COLOR" => f.palette.as_ref().map_or(0, |p| p.darkest()),
+        pi => {
+            let n = f.data.len() / f.sample_bytes();
+            let values = (0..n).map(|i| f.decode_at(i * f.sample_bytes()));
+            if pi == "MONOCHROME1" { values.max().unwrap_or(0) } else { values.min().unwrap_or(0) }
+        }
+    }
+}
+
+/// Blank the boxes in every frame.
+fn blank(f: &mut Frames, boxes: &[CleanedBox]) {
+    let v = blank_value(f);
+    for frame in 0..f.frames {
+        for b in boxes {
+            for y in b.rect.y..b.rect.bottom() {
+                for x in b.rect.x..b.rect.right() {
+                    for s in 0..f.samples {
+                        let i = f.index(frame, x, y, s);
+                        f.encode_at(i, v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// After the planner's edits: move the cleaned pixels into `file` (uncompressed Explicit VR
+/// Little Endian, the whole data set converted), set Burned In Annotation NO and add code
+/// 113101 to the De-identification Method Code Sequence. `file.transfer_syntax` must still be
+/// the source's. `input` is the source path, for values left there.
+///
+/// # Errors
+/// [`CleanError::Transcode`] if a value left in the source cannot be read again.
+pub fn finish(file: &mut DicomFile, cleaned: &mut Cleaned, input: Option<&Path>) -> Result<(), CleanError> {
+    if let Some(frames) = cleaned.frames.take() {
+        let from = file.transfer_syntax.encoding;
+        crate::transcode::to_explicit_le(&mut file.dataset, from, input)
+            .map_err(|e| CleanError::Transcode(e.to_string()))?;
+        encode::write_back(&mut file.dataset, frames, &cleaned.source_ts);
+        cleaned.rewritten = true;
+        let ts = TransferSyntax::explicit_le();
+        file.meta.put(Element::new(tags::TRANSFER_SYNTAX_UID, VR::UI, format!("{}\0", ts.uid).into_bytes()));
+        file.transfer_syntax = ts;
+    }
+    file.dataset.put(Element::new(tags::BURNED_IN_ANNOTATION, VR::CS, b"NO".to_vec()));
+    add_method_code(&mut file.dataset);
+    Ok(())
+}
+
+/// Add 113101 (Clean Pixel Data Option) to (0012,0064), keeping the items sorted by code value.
+fn add_method_code(ds: &mut DataSet) {
+    let (value, meaning) = method_code(Some(DeidOption::CleanPixelData));
+    let item = DataSet::from_elements([
+        Element::new(tags::CODE_VALUE, VR::SH, value.as_bytes().to_vec()),
+        Element::new(tags::CODING_SCHEME_DESIGNATOR, VR::SH, b"DCM".to_vec()),
+        Element::new(tags::CODE_MEANING, VR::LO, meaning.as_bytes().to_vec()),
+    ]);
+    match ds.get_mut(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE).map(|e| &mut e.value) {
+        Some(Value::Sequence(seq)) => {
+            let has = seq.items.iter().any(|i| i.dataset.ascii(tags::CODE_VALUE) == Some(value));
+            if !has {
+                let at = seq.items.iter().position(|i| i.dataset.ascii(tags::CODE_VALUE).unwrap_or("") > value);
+                let new = crate::dataset::Item { dataset: item, undefined_length: true };
+                match at {
+                    Some(i) => seq.items.insert(i, new),
+                    None => seq.items.push(new),
+                }
+            }
+        }
+        _ => ds.put(Element::sequence(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE, vec![item])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ds(modality: &str, burned: Option<&str>) -> DataSet {
+        let mut d = DataSet::from_elements([
+            Element::new(tags::MODALITY, VR::CS, modality.as_bytes().to_vec()),
+            Element::new(tags::PIXEL_DATA, VR::OB, vec![0; 4]),
+        ]);
+        if let Some(b) = burned {
+            d.put(Element::new(tags::BURNED_IN_ANNOTATION, VR::CS, b.as_bytes().to_vec()));
+        }
+        d
+    }
+
+    #[test]
+    fn selection_follows_the_header_and_the_options() {
+        let c = PixelCleaner::with_rules(vec![], &PixelOptions::default());
+        assert_eq!(c.select(&ds("CT", Some("YES"))), Some(Selected::Declared));
+        assert_eq!(c.select(&ds("US", None)), Some(Selected::Annotated));
+        assert_eq!(c.select(&ds("US", Some("NO"))), Some(Selected::Annotated), "NO is not trusted by default");
+        assert_eq!(c.select(&ds("CT", None)), None);
+        assert_eq!(c.select(&ds("CT", Some("NO"))), None);
+        let trust = PixelCleaner::with_rules(vec![], &PixelOptions { trust_burned_in_no: true, ..Default::default() });
+        assert_eq!(trust.select(&ds("US", Some("NO"))), None);
+        let all = PixelCleaner::with_rules(vec![], &PixelOptions { clean_all: true, ..Default::default() });
+        assert_eq!(all.select(&ds("CT", Some("NO"))), Some(Selected::Forced));
+        let mut no_pixels = ds("US", Some("YES"));
+        no_pixels.remove(tags::PIXEL_DATA);
+        assert_eq!(all.select(&no_pixels), None);
+    }
+
+    #[test]
+    fn method_code_is_added_once_in_order() {
+        let mut d = DataSet::from_elements([Element::sequence(
+            tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+            vec![
+                DataSet::from_elements([Element::new(tags::CODE_VALUE, VR::SH, b"113100".to_vec())]),
+                DataSet::from_elements([Element::new(tags::CODE_VALUE, VR::SH, b"113107".to_vec())]),
+            ],
+        )]);
+        add_method_code(&mut d);
+        add_method_code(&mut d);
+        let seq = d.get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE).unwrap().value.sequence().unwrap();
+        let codes: Vec<&str> = seq.items.iter().map(|i| i.dataset.ascii(tags::CODE_VALUE).unwrap()).collect();
+        assert_eq!(codes, ["113100", "113101", "113107"]);
+    }
+
+    #[test]
+    fn detector_finds_synthetic_text_with_little_collateral() {
+        let fonts = synth::system_fonts();
+        if fonts.is_empty() {
+            eprintln!("detector test skipped: no fonts under {:?} (.ci/run installs them)", synth::FONT_DIRS);
+            return;
+        }
+        let cleaner = PixelCleaner::with_rules(vec![], &PixelOptions::default());
+        let mut total = synth::Score::default();
+        for seed in 0..24 {
+            let scene = synth::scene(seed, &fonts, &[]);
+            let cleaned = cleaner.clean(&synth::to_file(&scene), None, false).unwrap();
+            let boxes: Vec<Rect> = cleaned.boxes.iter().map(|b| b.rect).collect();
+            total.add(&synth::Score::of(&scene, &boxes));
+        }
+        assert!(total.recall() >= 0.97, "recall {:.4}", total.recall());
+        assert!(total.collateral() <= 0.03, "collateral {:.4}", total.collateral());
+    }
+
+    #[test]
+    fn header_hints_are_lengths_only() {
+        let d = DataSet::from_elements([
+            Element::new(tags::PATIENT_NAME, VR::PN, b"YAMADA^TARO".to_vec()),
+            Element::new(tags::PATIENT_ID, VR::LO, b"12345678".to_vec()),
+            Element::new(tags::PATIENT_BIRTH_DATE, VR::DA, b"19850315".to_vec()),
+        ]);
+        assert_eq!(hints(&d).lengths, vec![4, 6, 8, 10, 11]);
+    }
+}

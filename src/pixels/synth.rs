@@ -1,0 +1,613 @@
+//! Synthetic images with burned-in text whose every text pixel is known: the ground truth for
+//! measuring the detector (`examples/burned_text_eval.rs`), for the integration tests and for the
+//! benches.
+//!
+//! Text is rasterized with ab_glyph from the system's fonts (Debian's `fonts-dejavu-core`,
+//! `fonts-liberation2`, `fonts-noto-mono`, `fonts-droid-fallback` for Japanese, `fonts-urw-base35`;
+//! `.ci/run` installs them), in varied sizes (8 to 40 pixels per em), positions (corners, edges,
+//! middle), contrasts, colours and both polarities, over flat, speckled, gradient, document-like
+//! or real backgrounds, with noise, as 8- or 16-bit grey or RGB. A pixel is a text pixel when the
+//! glyph covers at least half of it. The strings look like what scanners burn in (names in
+//! Latin and Japanese, IDs, dates, times) and are all fictional.
+//!
+//! Not used when de-identifying; it lives in the library so tests, examples and benches share it.
+
+use super::rules::Rect;
+use ab_glyph::{Font, FontVec, PxScale, ScaleFont, point};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::path::{Path, PathBuf};
+
+/// Folders searched for fonts.
+pub const FONT_DIRS: &[&str] = &["/usr/share/fonts/truetype", "/usr/share/fonts/opentype"];
+
+/// A loaded font.
+pub struct TextFont {
+    /// The file name (for reports).
+    pub name: String,
+    font: FontVec,
+    /// Whether it has Japanese glyphs.
+    pub cjk: bool,
+}
+
+impl std::fmt::Debug for TextFont {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextFont").field("name", &self.name).field("cjk", &self.cjk).finish()
+    }
+}
+
+impl TextFont {
+    /// Load a font file (TrueType or OpenType; the first face of a collection).
+    pub fn load(path: &Path) -> Option<TextFont> {
+        let bytes = std::fs::read(path).ok()?;
+        let font = FontVec::try_from_vec_and_index(bytes, 0).ok()?;
+        let has = |c: char| font.glyph_id(c).0 != 0;
+        if !(has('A') && has('7') && has('^')) {
+            return None;
+        }
+        let cjk = has('山') && has('タ');
+        Some(TextFont { name: path.file_name()?.to_string_lossy().into_owned(), font, cjk })
+    }
+}
+
+/// Every usable font under [`FONT_DIRS`] (sorted by path, so a seed gives the same scenes on a
+/// machine with the same fonts). Symbol and math fonts without Latin digits are skipped.
+pub fn system_fonts() -> Vec<TextFont> {
+    let mut paths: Vec<PathBuf> = FONT_DIRS
+        .iter()
+        .flat_map(|d| walkdir::WalkDir::new(d).into_iter().filter_map(|e| e.ok()))
+        .map(|e| e.into_path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ttf" || x == "otf" || x == "ttc"))
+        .collect();
+    paths.sort();
+    paths.iter().filter_map(|p| TextFont::load(p)).collect()
+}
+
+/// A rendered string: coverage in 0..1, `width` × `height`, the text starting at (0, 0).
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels (ascent + descent).
+    pub height: u32,
+    /// Row-major coverage.
+    pub alpha: Vec<f32>,
+}
+
+/// Rasterize `text` at `px` pixels per em.
+pub fn render_text(font: &TextFont, text: &str, px: f32) -> Coverage {
+    let scale = PxScale::from(px);
+    let scaled = font.font.as_scaled(scale);
+    let ascent = scaled.ascent();
+    let height = (ascent - scaled.descent()).ceil().max(1.0) as u32 + 1;
+    let mut x = 0.0f32;
+    let mut glyphs = Vec::new();
+    let mut last = None;
+    for c in text.chars() {
+        let id = scaled.glyph_id(c);
+        if let Some(prev) = last {
+            x += scaled.kern(prev, id);
+        }
+        glyphs.push(id.with_scale_and_position(scale, point(x, ascent)));
+        x += scaled.h_advance(id);
+        last = Some(id);
+    }
+    let width = x.ceil().max(1.0) as u32 + 2;
+    let mut alpha = vec![0f32; (width * height) as usize];
+    for g in glyphs {
+        if let Some(o) = font.font.outline_glyph(g) {
+            let b = o.px_bounds();
+            o.draw(|gx, gy, c| {
+                let (px_, py) = (b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32);
+                if px_ >= 0 && py >= 0 && (px_ as u32) < width && (py as u32) < height {
+                    let i = (py as u32 * width + px_ as u32) as usize;
+                    alpha[i] = (alpha[i] + c).min(1.0);
+                }
+            });
+        }
+    }
+    Coverage { width, height, alpha }
+}
+
+/// An image with its ground truth.
+#[derive(Debug, Clone)]
+pub struct Scene {
+    /// Rows.
+    pub rows: u32,
+    /// Columns.
+    pub cols: u32,
+    /// 1 (grey) or 3 (RGB).
+    pub samples: u16,
+    /// 8 or 16.
+    pub bits: u16,
+    /// Samples in 0..1, interleaved.
+    pub values: Vec<f32>,
+    /// Text pixels (coverage ≥ 0.5).
+    pub text: Vec<bool>,
+    /// The tight box of each line of text.
+    pub lines: Vec<Rect>,
+    /// Text heights (pixels per em) of the lines.
+    pub sizes: Vec<f32>,
+    /// Whether the text is darker than its background.
+    pub dark_text: bool,
+    /// The kind of background.
+    pub kind: Kind,
+    /// Where each line is: `corner`, `edge` or `middle`.
+    pub places: Vec<&'static str>,
+    /// Which of the given backgrounds was used (for [`Kind::Real`]).
+    pub background: Option<usize>,
+    /// The strings drawn, line by line (fictional).
+    pub texts: Vec<String>,
+}
+
+impl Scene {
+    /// The stored samples: little endian, 8-bit or 16-bit (12 bits stored).
+    pub fn stored(&self) -> Vec<u8> {
+        match self.bits {
+            8 => self.values.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect(),
+            _ => self.values.iter().flat_map(|v| ((v.clamp(0.0, 1.0) * 4095.0).round() as u16).to_le_bytes()).collect(),
+        }
+    }
+}
+
+/// A grey background image in 0..1 (e.g. a real image), scaled to the scene.
+#[derive(Debug, Clone)]
+pub struct Background {
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// Row-major values in 0..1.
+    pub values: Vec<f32>,
+}
+
+impl Background {
+    /// The value at (x, y) of the image tiled by mirroring (so any scene size is covered at the
+    /// image's own resolution).
+    fn at(&self, x: u32, y: u32) -> f32 {
+        let mirror = |v: u32, n: u32| {
+            let p = v % (2 * n);
+            if p < n { p } else { 2 * n - 1 - p }
+        };
+        self.values[(mirror(y, self.height) * self.width + mirror(x, self.width)) as usize]
+    }
+}
+
+const FAMILY: &[&str] = &[
+    "YAMADA",
+    "SATO",
+    "SUZUKI",
+    "TAKAHASHI",
+    "TANAKA",
+    "WATANABE",
+    "ITO",
+    "NAKAMURA",
+    "KOBAYASHI",
+    "KATO",
+    "SMITH",
+    "GARCIA",
+    "MULLER",
+    "OKAFOR",
+];
+const GIVEN: &[&str] =
+    &["TARO", "HANAKO", "KENJI", "YUKI", "AKIRA", "MEI", "HIROSHI", "SAKURA", "JOHN", "MARIA", "LENA"];
+const KANJI: &[&str] =
+    &["山田 太郎", "佐藤 花子", "鈴木 一郎", "高橋 美咲", "ヤマダ タロウ", "サトウ ハナコ", "田中 健二"];
+
+/// A fictional identifier line, like a scanner's banner.
+fn random_text(rng: &mut StdRng, cjk: bool) -> String {
+    let f = FAMILY[rng.random_range(0..FAMILY.len())];
+    let g = GIVEN[rng.random_range(0..GIVEN.len())];
+    let digits =
+        |rng: &mut StdRng, n: usize| (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect::<String>();
+    let date = |rng: &mut StdRng| {
+        format!("{}/{:02}/{:02}", rng.random_range(1930..2024), rng.random_range(1..13), rng.random_range(1..29))
+    };
+    match rng.random_range(0..11) {
+        0 => format!("{f}^{g}"),
+        1 => format!("{f}, {g}"),
+        2 => {
+            let t = |s: &str| s[..1].to_string() + &s[1..].to_lowercase();
+            format!("{} {}", t(g), t(f))
+        }
+        3 => {
+            let n = rng.random_range(6..11);
+            digits(rng, n)
+        }
+        4 => {
+            let n = rng.random_range(6..11);
+            format!("ID: {}", digits(rng, n))
+        }
+        5 => date(rng),
+        6 => format!("DOB: {}", date(rng)),
+        7 => format!(
+            "{} {:02}:{:02}:{:02}",
+            date(rng),
+            rng.random_range(0..24),
+            rng.random_range(0..60),
+            rng.random_range(0..60)
+        ),
+        8 if cjk => KANJI[rng.random_range(0..KANJI.len())].to_string(),
+        8 => format!("{f} {g}"),
+        9 => {
+            format!("{} {}Y {}", digits(rng, 8), rng.random_range(1..99), if rng.random_bool(0.5) { "M" } else { "F" })
+        }
+        _ => format!("Acc# {}", digits(rng, 7)),
+    }
+}
+
+/// Kinds of background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Black with a faint noise floor (ultrasound and angiography borders).
+    Flat,
+    /// An ultrasound-like fan of speckle on black.
+    Speckle,
+    /// Smooth shading.
+    Gradient,
+    /// A light page (scanned documents, screenshots): text is dark.
+    Document,
+    /// One of the given real images.
+    Real,
+}
+
+/// Generate one scene from a seed. `backgrounds` are real images to draw on (may be empty);
+/// `fonts` must not be empty.
+///
+/// # Panics
+/// If `fonts` is empty.
+pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let cols = rng.random_range(256..=1024u32) & !1;
+    let rows = (cols as f32 * rng.random_range(0.6..1.0f32)) as u32 & !1;
+    let samples = if rng.random_bool(0.35) { 3 } else { 1 };
+    let bits = if samples == 1 && rng.random_bool(0.4) { 16 } else { 8 };
+    let kinds = [Kind::Flat, Kind::Speckle, Kind::Gradient, Kind::Document, Kind::Real];
+    let mut kind = kinds[rng.random_range(0..kinds.len())];
+    if kind == Kind::Real && backgrounds.is_empty() {
+        kind = Kind::Speckle;
+    }
+    let n = (rows * cols) as usize;
+    let mut grey = vec![0f32; n];
+    let mut background = None;
+    match kind {
+        Kind::Flat => grey.iter_mut().for_each(|v| *v = rng.random_range(0.0..0.03)),
+        Kind::Speckle => {
+            let (cx, top) = (cols as f32 / 2.0, rows as f32 * 0.08);
+            let radius = rows as f32 * 0.9;
+            let half_angle = rng.random_range(0.4..0.8f32);
+            for y in 0..rows {
+                for x in 0..cols {
+                    let (dx, dy) = (x as f32 - cx, y as f32 - top);
+                    let r = (dx * dx + dy * dy).sqrt();
+                    let inside = dy > 0.0 && r < radius && (dx / dy.max(1.0)).atan().abs() < half_angle;
+                    grey[(y * cols + x) as usize] = if inside {
+                        let s: f32 = rng.random_range(0.0..1.0f32);
+                        (0.15 + 0.6 * s * s) * (1.0 - r / radius * 0.5)
+                    } else {
+                        rng.random_range(0.0..0.02)
+                    };
+                }
+            }
+            // Speckle grains are a few pixels wide: smooth a little.
+            grey = box_blur(&grey, cols, rows, 1);
+        }
+        Kind::Gradient => {
+            let (a, b) = (rng.random_range(0.0..0.5f32), rng.random_range(0.0..0.5f32));
+            for y in 0..rows {
+                for x in 0..cols {
+                    let fx = x as f32 / cols as f32;
+                    let fy = y as f32 / rows as f32;
+                    grey[(y * cols + x) as usize] = 0.1 + a * fx + b * (fy * 6.0).sin().abs() * 0.5;
+                }
+            }
+        }
+        Kind::Document => grey.iter_mut().for_each(|v| *v = rng.random_range(0.85..0.95)),
+        Kind::Real => {
+            let which = rng.random_range(0..backgrounds.len());
+            background = Some(which);
+            let bg = &backgrounds[which];
+            let (ox, oy) = (rng.random_range(0..bg.width), rng.random_range(0..bg.height));
+            for y in 0..rows {
+                for x in 0..cols {
+                    grey[(y * cols + x) as usize] = bg.at(x + ox, y + oy);
+                }
+            }
+        }
+    }
+    let mut values = vec![0f32; n * samples as usize];
+    for (i, g) in grey.iter().enumerate() {
+        for s in 0..samples as usize {
+            values[i * samples as usize + s] = *g;
+        }
+    }
+    let dark_text = kind == Kind::Document || rng.random_bool(0.15);
+    let mut text = vec![false; n];
+    let mut lines = Vec::new();
+    let mut sizes = Vec::new();
+    let mut places = Vec::new();
+    let mut texts = Vec::new();
+    let blocks = rng.random_range(1..=3);
+    for _ in 0..blocks {
+        let font = &fonts[rng.random_range(0..fonts.len())];
+        let px = rng.random_range(8.0..=40.0f32);
+        let count = rng.random_range(1..=3);
+        let strings: Vec<String> = (0..count).map(|_| random_text(&mut rng, font.cjk)).collect();
+        let rendered: Vec<Coverage> = strings.iter().map(|t| render_text(font, t, px)).collect();
+        let bw = rendered.iter().map(|c| c.width).max().unwrap_or(1);
+        let bh: u32 = rendered.iter().map(|c| c.height).sum();
+        if bw + 8 >= cols || bh + 8 >= rows {
+            continue;
+        }
+        let m = rng.random_range(2..20u32);
+        let spot = rng.random_range(0..9);
+        let place = match spot {
+            0..=3 => "corner",
+            4..=7 => "edge",
+            _ => "middle",
+        };
+        let (x, y) = match spot {
+            0 => (m, m),
+            1 => (cols - bw - m, m),
+            2 => (m, rows - bh - m),
+            3 => (cols - bw - m, rows - bh - m),
+            4 => ((cols - bw) / 2, m),
+            5 => ((cols - bw) / 2, rows - bh - m),
+            6 => (m, (rows - bh) / 2),
+            7 => (cols - bw - m, (rows - bh) / 2),
+            _ => (rng.random_range(m..cols - bw - m.min(cols - bw)), rng.random_range(m..rows - bh - m.min(rows - bh))),
+        };
+        // Skip a block that would overlap one already drawn (the ground truth stays exact).
+        let block = Rect::new(x, y, bw, bh);
+        if lines.iter().any(|l: &Rect| l.grow(4, cols, rows).intersects(&block)) {
+            continue;
+        }
+        let light_colours: [[f32; 3]; 6] =
+            [[1.0, 1.0, 1.0], [1.0, 1.0, 0.2], [0.3, 1.0, 0.3], [0.3, 0.9, 1.0], [1.0, 0.6, 0.1], [0.6, 0.7, 1.0]];
+        let dark_colours: [[f32; 3]; 3] = [[0.0, 0.0, 0.0], [0.05, 0.05, 0.45], [0.45, 0.0, 0.0]];
+        let contrast = rng.random_range(0.35..=1.0f32);
+        let colour = if samples == 3 {
+            if dark_text { dark_colours[rng.random_range(0..3)] } else { light_colours[rng.random_range(0..6)] }
+        } else if dark_text {
+            [0.0; 3]
+        } else {
+            [1.0; 3]
+        };
+        // A label patch behind dark text on a dark background, so the text can be read.
+        let local: f32 = {
+            let mut s = 0.0;
+            for yy in y..y + bh {
+                for xx in x..x + bw {
+                    s += grey[(yy * cols + xx) as usize];
+                }
+            }
+            s / (bw * bh) as f32
+        };
+        let patch = dark_text && local < 0.5;
+        let mut cy = y;
+        for (c, string) in rendered.iter().zip(&strings) {
+            let mut ink_box: Option<Rect> = None;
+            for gy in 0..c.height {
+                for gx in 0..c.width {
+                    let (px_, py) = (x + gx, cy + gy);
+                    if px_ >= cols || py >= rows {
+                        continue;
+                    }
+                    let i = (py * cols + px_) as usize;
+                    let a = c.alpha[(gy * c.width + gx) as usize];
+                    for s in 0..samples as usize {
+                        let v = &mut values[i * samples as usize + s];
+                        if patch {
+                            *v = 0.9;
+                        }
+                        // Burned-in text is opaque: one colour per block, its contrast taken
+                        // against the block's mean background.
+                        let under = if patch { 0.9 } else { local };
+                        let target = under + contrast * (colour[s] - under);
+                        *v = *v * (1.0 - a) + target * a;
+                    }
+                    if a >= 0.5 {
+                        text[i] = true;
+                        let p = Rect::new(px_, py, 1, 1);
+                        ink_box = Some(ink_box.map_or(p, |b| b.union(&p)));
+                    }
+                }
+            }
+            if let Some(b) = ink_box {
+                lines.push(b);
+                sizes.push(px);
+                places.push(place);
+                texts.push(string.clone());
+            }
+            cy += c.height;
+        }
+    }
+    let noise = [0.0, 0.005, 0.01, 0.02, 0.03][rng.random_range(0..5)];
+    if noise > 0.0 {
+        for v in values.iter_mut() {
+            // Approximately normal: the sum of four uniforms.
+            let u: f32 = (0..4).map(|_| rng.random_range(-1.0..1.0f32)).sum::<f32>() * 0.866;
+            *v = (*v + u * noise).clamp(0.0, 1.0);
+        }
+    }
+    Scene { rows, cols, samples, bits, values, text, lines, sizes, dark_text, kind, places, background, texts }
+}
+
+/// The scene as a native Explicit VR Little Endian DICOM file (a Secondary Capture that declares
+/// burned-in annotation), for running the real cleaning path on it. With `header`, the first
+/// two strings drawn are also the Patient's Name and Patient ID of the header, as when a scanner
+/// prints the patient's own data (the detector's hints).
+pub fn to_file_with(scene: &Scene, header: bool) -> crate::read::DicomFile {
+    use crate::dataset::{Element, VR};
+    use dicom_dictionary_std::tags;
+    let mut f = to_file(scene);
+    if header {
+        for (tag, vr, text) in
+            [(tags::PATIENT_NAME, VR::PN, scene.texts.first()), (tags::PATIENT_ID, VR::LO, scene.texts.get(1))]
+        {
+            if let Some(t) = text {
+                f.dataset.put(Element::new(tag, vr, t.replace(' ', "^").into_bytes()));
+            }
+        }
+        f.dataset.put(Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"ISO_IR 192".to_vec()));
+    }
+    f
+}
+
+/// [`to_file_with`] without header hints.
+pub fn to_file(scene: &Scene) -> crate::read::DicomFile {
+    use crate::dataset::{DataSet, Element, VR};
+    use dicom_dictionary_std::tags;
+    let us = |v: u16| v.to_le_bytes().to_vec();
+    let (stored, high) = if scene.bits == 8 { (8, 7) } else { (12, 11) };
+    let pi: &[u8] = if scene.samples == 3 { b"RGB " } else { b"MONOCHROME2 " };
+    let mut ds = DataSet::from_elements([
+        Element::new(tags::SOP_CLASS_UID, VR::UI, b"1.2.840.10008.5.1.4.1.1.7\0".to_vec()),
+        Element::new(tags::SOP_INSTANCE_UID, VR::UI, b"2.25.1\0".to_vec()),
+        Element::new(tags::MODALITY, VR::CS, b"OT".to_vec()),
+        Element::new(tags::BURNED_IN_ANNOTATION, VR::CS, b"YES ".to_vec()),
+        Element::new(tags::SAMPLES_PER_PIXEL, VR::US, us(scene.samples)),
+        Element::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, pi.to_vec()),
+        Element::new(tags::ROWS, VR::US, us(scene.rows as u16)),
+        Element::new(tags::COLUMNS, VR::US, us(scene.cols as u16)),
+        Element::new(tags::BITS_ALLOCATED, VR::US, us(scene.bits)),
+        Element::new(tags::BITS_STORED, VR::US, us(stored)),
+        Element::new(tags::HIGH_BIT, VR::US, us(high)),
+        Element::new(tags::PIXEL_REPRESENTATION, VR::US, us(0)),
+        Element::new(tags::PIXEL_DATA, if scene.bits == 8 { VR::OB } else { VR::OW }, scene.stored()),
+    ]);
+    if scene.samples == 3 {
+        ds.put(Element::new(tags::PLANAR_CONFIGURATION, VR::US, us(0)));
+    }
+    let ts = crate::transfer::TransferSyntax::explicit_le();
+    let meta =
+        DataSet::from_elements([Element::new(tags::TRANSFER_SYNTAX_UID, VR::UI, format!("{}\0", ts.uid).into_bytes())]);
+    crate::read::DicomFile { meta, dataset: ds, transfer_syntax: ts, had_meta: true, notes: Vec::new() }
+}
+
+fn box_blur(v: &[f32], w: u32, h: u32, r: i32) -> Vec<f32> {
+    let mut out = vec![0f32; v.len()];
+    for y in 0..h as i32 {
+        for x in 0..w as i32 {
+            let mut s = 0.0;
+            let mut n = 0.0;
+            for dy in -r..=r {
+                for dx in -r..=r {
+                    let (xx, yy) = (x + dx, y + dy);
+                    if xx >= 0 && yy >= 0 && xx < w as i32 && yy < h as i32 {
+                        s += v[(yy as u32 * w + xx as u32) as usize];
+                        n += 1.0;
+                    }
+                }
+            }
+            out[(y as u32 * w + x as u32) as usize] = s / n;
+        }
+    }
+    out
+}
+
+/// Recall and collateral of a set of blanked boxes on a scene.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Score {
+    /// Text pixels.
+    pub text: u64,
+    /// Text pixels inside a blanked box.
+    pub text_blanked: u64,
+    /// Pixels outside the text lines (each grown by the allowed margin, a quarter of its height
+    /// and at least 2 pixels).
+    pub background: u64,
+    /// Of those, pixels inside a blanked box.
+    pub background_blanked: u64,
+    /// Pixels that are not text pixels at all.
+    pub non_text: u64,
+    /// Of those, pixels inside a blanked box (between glyphs included).
+    pub non_text_blanked: u64,
+}
+
+impl Score {
+    /// Measure `boxes` on `scene`.
+    pub fn of(scene: &Scene, boxes: &[Rect]) -> Score {
+        let (w, h) = (scene.cols, scene.rows);
+        let mut blanked = vec![false; (w * h) as usize];
+        for b in boxes {
+            if let Some(b) = b.clip(w, h) {
+                for y in b.y..b.bottom() {
+                    for x in b.x..b.right() {
+                        blanked[(y * w + x) as usize] = true;
+                    }
+                }
+            }
+        }
+        let mut allowed = vec![false; (w * h) as usize];
+        for l in &scene.lines {
+            let g = l.grow((l.height / 4).max(2), w, h);
+            for y in g.y..g.bottom() {
+                for x in g.x..g.right() {
+                    allowed[(y * w + x) as usize] = true;
+                }
+            }
+        }
+        let mut s = Score::default();
+        for i in 0..(w * h) as usize {
+            if scene.text[i] {
+                s.text += 1;
+                s.text_blanked += blanked[i] as u64;
+            } else {
+                s.non_text += 1;
+                s.non_text_blanked += blanked[i] as u64;
+            }
+            if !allowed[i] {
+                s.background += 1;
+                s.background_blanked += blanked[i] as u64;
+            }
+        }
+        s
+    }
+
+    /// Add another score.
+    pub fn add(&mut self, o: &Score) {
+        self.text += o.text;
+        self.text_blanked += o.text_blanked;
+        self.background += o.background;
+        self.background_blanked += o.background_blanked;
+        self.non_text += o.non_text;
+        self.non_text_blanked += o.non_text_blanked;
+    }
+
+    /// Share of text pixels blanked.
+    pub fn recall(&self) -> f64 {
+        if self.text == 0 { 1.0 } else { self.text_blanked as f64 / self.text as f64 }
+    }
+
+    /// Share of pixels outside the text lines (with margin) that were blanked.
+    pub fn collateral(&self) -> f64 {
+        if self.background == 0 { 0.0 } else { self.background_blanked as f64 / self.background as f64 }
+    }
+
+    /// Share of non-text pixels blanked (the gaps between glyphs and the margins included).
+    pub fn collateral_strict(&self) -> f64 {
+        if self.non_text == 0 { 0.0 } else { self.non_text_blanked as f64 / self.non_text as f64 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenes_are_reproducible_and_have_text() {
+        let fonts = system_fonts();
+        if fonts.is_empty() {
+            eprintln!("synth test skipped: no fonts under {FONT_DIRS:?} (.ci/run installs fonts-dejavu-core)");
+            return;
+        }
+        let a = scene(7, &fonts, &[]);
+        let b = scene(7, &fonts, &[]);
+        assert_eq!(a.values, b.values);
+        assert!(a.text.iter().any(|&t| t));
+        assert!(!a.lines.is_empty());
+        let s = Score::of(&a, &a.lines);
+        assert!(s.recall() > 0.999, "{s:?}");
+        assert_eq!(s.collateral(), 0.0);
+    }
+}
