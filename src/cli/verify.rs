@@ -131,7 +131,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     let verified = verify::run(&job);
     let settings = std::fs::read_to_string(args.out.join(RUN_FILE)).ok().and_then(|t| serde_json::from_str(&t).ok());
     let records = kamei::release_report::read_audit(&args.out)?;
-    let thumbnails = Vec::new();
+    let thumbnails = thumbnails(&args.out, &records);
     let title = args
         .out
         .file_name()
@@ -148,4 +148,48 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     std::fs::write(&args.output, page).with_context(|| format!("could not write {}", args.output.display()))?;
     eprintln!("kamei: wrote {} ({} verify findings)", args.output.display(), verified.findings.len());
     Ok(())
+}
+
+/// At most this many cleaned images are shown in the report (the page stays small).
+const MAX_THUMBNAILS: usize = 200;
+
+/// Thumbnails of the cleaned ("after") first frame of each image whose pixels were cleaned,
+/// boxes outlined. Images that cannot be decoded again are left out with a note on stderr.
+fn thumbnails(out: &std::path::Path, records: &[kamei::audit::AuditRecord]) -> Vec<kamei::release_report::Thumbnail> {
+    let mut v = Vec::new();
+    for r in records {
+        let (Some(px), Some(rel)) = (&r.pixels, &r.output) else { continue };
+        if px.boxes.is_empty() || v.len() >= MAX_THUMBNAILS {
+            continue;
+        }
+        let path = out.join(rel);
+        let file = match kamei::read::open(&path, &kamei::read::ReadOptions::default()) {
+            Ok(kamei::read::Opened::Dicom(f)) => f,
+            _ => continue,
+        };
+        let image = match kamei::pixels::first_frame(&file, Some(&path)) {
+            Ok(img) => img,
+            Err(e) => {
+                eprintln!("kamei: note: no thumbnail for {rel}: {}", e.0);
+                continue;
+            }
+        };
+        let rects: Vec<kamei::pixels::rules::Rect> =
+            px.boxes.iter().map(|b| kamei::pixels::rules::Rect::new(b.x, b.y, b.width, b.height)).collect();
+        let image = kamei::pixels::preview::outline(image, &rects);
+        let (w, h) = image.dimensions();
+        let scale = (256.0 / w.max(h) as f64).min(1.0);
+        let (tw, th) = (((w as f64 * scale) as u32).max(1), ((h as f64 * scale) as u32).max(1));
+        let small = image::imageops::thumbnail(&image, tw, th);
+        let mut png = Vec::new();
+        if small.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).is_err() {
+            continue;
+        }
+        let mut sources: Vec<&str> = px.boxes.iter().map(|b| b.source.as_str()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        let caption = format!("{} boxes ({})", px.boxes.len(), sources.join(", "));
+        v.push(kamei::release_report::Thumbnail { file: rel.clone(), png, caption });
+    }
+    v
 }

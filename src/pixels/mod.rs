@@ -354,6 +354,16 @@ impl GreyMap {
     }
 }
 
+/// The first frame of a (de-identified) file as RGB, as the cleaner sees it, for thumbnails in
+/// `kamei report`. `input` is the file's path when values were left in it.
+///
+/// # Errors
+/// [`DecodeError`] if the pixel data cannot be decoded.
+pub fn first_frame(file: &DicomFile, input: Option<&Path>) -> Result<RgbImage, decode::DecodeError> {
+    let f = decode::decode(&file.dataset, &file.transfer_syntax, input)?;
+    Ok(render(&f, 0, &GreyMap::of(&f)))
+}
+
 /// The frame as RGB for display and detection.
 fn render(f: &Frames, frame: u32, grey: &GreyMap) -> RgbImage {
     let (w, h) = (f.cols, f.rows);

@@ -573,3 +573,23 @@ fn corpus_every_image_that_may_carry_text_is_cleaned_or_fails_with_a_reason() {
     // Nothing in OUT names a patient, cleaned or not.
     assert_eq!(wd.tree_contains("out", b"CANARY"), None);
 }
+
+#[test]
+fn report_shows_the_cleaned_after_image_with_its_boxes() {
+    let wd = Workdir::new("report_shows_the_cleaned_after_image_with_its_boxes");
+    let mut p = Picture::new(320, 240);
+    banner(&mut p);
+    let f = pixel_attrs(image(1, US_IMAGE, "US"), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    wd.kamei(["report", "out", "-o", "report.html"]).assert_code(0);
+    let page = std::fs::read_to_string(wd.path("report.html")).unwrap();
+    let start = page.find("data:image/png;base64,").expect("a thumbnail") + "data:image/png;base64,".len();
+    let end = start + page[start..].find('"').unwrap();
+    use base64::Engine as _;
+    let png = base64::engine::general_purpose::STANDARD.decode(&page[start..end]).unwrap();
+    let img = image::load_from_memory(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (256, 192), "scaled to at most 256 pixels");
+    assert!(page.contains("boxes (detector"), "the caption says what found the boxes");
+    assert!(!page.contains("CANARY"));
+}
