@@ -358,7 +358,7 @@ impl GreyMap {
 /// `kamei report`. `input` is the file's path when values were left in it.
 ///
 /// # Errors
-/// [`DecodeError`] if the pixel data cannot be decoded.
+/// [`decode::DecodeError`] if the pixel data cannot be decoded.
 pub fn first_frame(file: &DicomFile, input: Option<&Path>) -> Result<RgbImage, decode::DecodeError> {
     let f = decode::decode(&file.dataset, &file.transfer_syntax, input)?;
     Ok(render(&f, 0, &GreyMap::of(&f)))
