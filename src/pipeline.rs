@@ -447,29 +447,30 @@ fn failed(
     record.outcome = Outcome::Failed;
     record.reason = Some(reason.clone());
     record.output = None;
-    Processed {
-        number,
-        status: Status::Failed,
-        reason: Some(reason),
-        sha256: sha,
-        bytes,
-        record: Some(record),
-        patient: None,
-        output: None,
-        burned_in_not_cleaned: false,
-        excluded_patient: None,
-    }
+    not_written(number, Status::Failed, reason, sha, bytes, record)
 }
 
 /// An input that is deliberately not processed (skipped or excluded), with its audit record.
 fn left_out(ctx: &Context<'_>, number: usize, sha: String, bytes: u64, status: Status, reason: String) -> Processed {
     let outcome = if status == Status::Excluded { Outcome::Excluded } else { Outcome::Skipped };
     let record = base_record(&ctx.base, Some(sha.clone()), bytes, outcome, Some(reason.clone()));
+    not_written(number, status, reason, Some(sha), bytes, record)
+}
+
+/// The result of an input for which nothing was written.
+fn not_written(
+    number: usize,
+    status: Status,
+    reason: String,
+    sha: Option<String>,
+    bytes: u64,
+    record: AuditRecord,
+) -> Processed {
     Processed {
         number,
         status,
         reason: Some(reason),
-        sha256: Some(sha),
+        sha256: sha,
         bytes,
         record: Some(record),
         patient: None,

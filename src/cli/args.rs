@@ -171,12 +171,9 @@ pub struct DeidArgs {
     pub verbose: u8,
 }
 
-/// `kamei verify ...`
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// The release folder (a `kamei deid` output).
-    #[arg(value_name = "OUT")]
-    pub out: PathBuf,
+/// Where the original identifiers come from (`verify`, `report`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct OriginalsArgs {
     /// The original inputs: their identifying values are searched for in the release.
     #[arg(long, value_name = "INPUT", num_args = 1..)]
     pub against: Vec<PathBuf>,
@@ -184,6 +181,16 @@ pub struct VerifyArgs {
     /// searched for.
     #[arg(long, value_name = "FILE")]
     pub linkage: Option<PathBuf>,
+}
+
+/// `kamei verify ...`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The release folder (a `kamei deid` output).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub originals: OriginalsArgs,
     /// Profile and options the release was made with (default: those recorded in
     /// OUT/kamei-run.json).
     #[command(flatten)]
@@ -213,12 +220,9 @@ pub struct ReportArgs {
     /// Where to write the HTML page (it holds no identifier and no "before" image).
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
-    /// The original inputs, to include residual-identifier findings (their values are not shown).
-    #[arg(long, value_name = "INPUT", num_args = 1..)]
-    pub against: Vec<PathBuf>,
-    /// The linkage table, to include residual-identifier findings (values are not shown).
-    #[arg(long, value_name = "FILE")]
-    pub linkage: Option<PathBuf>,
+    /// Original identifiers, to include residual-identifier findings (values are not shown).
+    #[command(flatten)]
+    pub originals: OriginalsArgs,
     /// Profile and options (default: those recorded in OUT/kamei-run.json).
     #[command(flatten)]
     pub profile: ProfileArgs,

@@ -49,7 +49,7 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
             bail!("the report holds identifiers and must not be inside the release folder");
         }
     }
-    let mut originals = originals(&args.against, args.linkage.as_deref(), jobs)?;
+    let mut originals = originals(&args.originals.against, args.originals.linkage.as_deref(), jobs)?;
     if let (Some(register), Some(key)) = (&args.exclude_patients, &args.key) {
         let register = kamei::cohort::Register::load(register)?;
         let pseudo = kamei::pseudo::Pseudonymizer::new(&kamei::pseudo::PseudonymKey::read(key)?, profile.date_shift());
@@ -126,7 +126,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     let profile = profile(&args.out, &args.profile)?;
     let rules = profile.compile();
     let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let originals = originals(&args.against, args.linkage.as_deref(), jobs)?;
+    let originals = originals(&args.originals.against, args.originals.linkage.as_deref(), jobs)?;
     let job = VerifyJob { out: args.out.clone(), rules: profile.compile(), originals, jobs };
     let verified = verify::run(&job);
     let settings = std::fs::read_to_string(args.out.join(RUN_FILE)).ok().and_then(|t| serde_json::from_str(&t).ok());
