@@ -153,6 +153,11 @@ fn main() {
             None => format!("background {:?}", scene.kind),
         };
         bucket(&mut by, kind, &score);
+        // Quiet backgrounds (where scanners print the patient's data) and busy ones (speckle,
+        // anatomy) are held to different standards.
+        let quiet = matches!(scene.kind, synth::Kind::Flat | synth::Kind::Gradient | synth::Kind::Document);
+        let busyness = if quiet { "quiet" } else { "busy" };
+        bucket(&mut by, format!("backgrounds {busyness}"), &score);
         bucket(&mut by, format!("bits {} samples {}", scene.bits, scene.samples), &score);
         bucket(&mut by, format!("polarity {}", if scene.dark_text { "dark text" } else { "light text" }), &score);
         // Per line: recall by size and place.
@@ -189,6 +194,7 @@ fn main() {
                 _ => "size 28-40 px",
             };
             bucket(&mut by, b.to_string(), &ls);
+            bucket(&mut by, format!("{b} on {busyness}"), &ls);
             bucket(&mut by, format!("place {}", scene.places[k]), &ls);
         }
         worst.push((score.recall(), score.collateral(), s));
@@ -224,7 +230,18 @@ fn main() {
     );
     for (k, t) in &by {
         let coll = if t.score.background > 0 { pct(t.score.collateral()) } else { "-".into() };
-        println!("  {k:<28} n={:<4} recall {:>8} collateral {:>7}", t.scenes, pct(t.score.recall()), coll);
+        // The share of all text pixels this bucket misses, and of all background pixels it
+        // blanks: what it costs the overall figures.
+        let missed = (t.score.text - t.score.text_blanked) as f64 / total.score.text.max(1) as f64;
+        let wasted = t.score.background_blanked as f64 / total.score.background.max(1) as f64;
+        println!(
+            "  {k:<28} n={:<4} recall {:>8} collateral {:>7}   (costs {:.2} pt recall, {:.2} pt collateral)",
+            t.scenes,
+            pct(t.score.recall()),
+            coll,
+            missed * 100.0,
+            wasted * 100.0
+        );
     }
     worst.sort_by(|a, b| a.0.total_cmp(&b.0));
     let low: Vec<String> =

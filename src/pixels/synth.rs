@@ -346,16 +346,24 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
             4..=7 => "edge",
             _ => "middle",
         };
+        // A block nearly as wide (or tall) as the image sits where it fits: the margin never
+        // pushes it outside, and the middle spot is drawn from a range that is never empty.
+        let (right, bottom) = ((cols - bw).saturating_sub(m), (rows - bh).saturating_sub(m));
         let (x, y) = match spot {
             0 => (m, m),
-            1 => (cols - bw - m, m),
-            2 => (m, rows - bh - m),
-            3 => (cols - bw - m, rows - bh - m),
+            1 => (right, m),
+            2 => (m, bottom),
+            3 => (right, bottom),
             4 => ((cols - bw) / 2, m),
-            5 => ((cols - bw) / 2, rows - bh - m),
+            5 => ((cols - bw) / 2, bottom),
             6 => (m, (rows - bh) / 2),
-            7 => (cols - bw - m, (rows - bh) / 2),
-            _ => (rng.random_range(m..cols - bw - m.min(cols - bw)), rng.random_range(m..rows - bh - m.min(rows - bh))),
+            7 => (right, (rows - bh) / 2),
+            _ => {
+                let within = |rng: &mut StdRng, free: u32| {
+                    if free > 2 * m { rng.random_range(m..free - m) } else { free / 2 }
+                };
+                (within(&mut rng, cols - bw), within(&mut rng, rows - bh))
+            }
         };
         // Skip a block that would overlap one already drawn (the ground truth stays exact).
         let block = Rect::new(x, y, bw, bh);
