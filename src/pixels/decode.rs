@@ -3,8 +3,9 @@
 //!
 //! Native pixel data is unpacked here (byte order, planar configuration, 1-bit packing, YBR_FULL
 //! and YBR_FULL_422 to RGB). Encapsulated pixel data goes to the dicom-rs decoders of
-//! dicom-transfer-syntax-registry (JPEG baseline/extended 8-bit/lossless, RLE, JPEG-LS through
-//! CharLS, JPEG 2000 through openjp2, deflated frames), called through the `PixelDataObject` trait
+//! dicom-transfer-syntax-registry (JPEG baseline/extended 8-bit/lossless, 8- and 16-bit RLE,
+//! JPEG-LS through CharLS, JPEG 2000 through openjp2, deflated frames; 32-bit RLE, which dicom-rs
+//! refuses, goes to kamei's own [`super::rle`]), called through the `PixelDataObject` trait
 //! implemented on kamei's own data set, so nothing is re-encoded and re-parsed with a second
 //! parser. Decoders that panic on a broken stream are contained: the image fails with a reason.
 //!
@@ -577,44 +578,18 @@ fn encapsulated(
     palette: Option<Palette>,
 ) -> Result<Frames, DecodeError> {
     check_photometric(&a)?;
-    let ts =
-        TransferSyntaxRegistry.get(uid).ok_or_else(|| DecodeError(format!("no decoder for transfer syntax {uid}")))?;
-    let Codec::EncapsulatedPixelData(Some(reader), _) = ts.codec() else {
-        return fail(format!("no decoder for transfer syntax {uid} ({})", ts.name()));
-    };
     if fragments.fragments.is_empty() {
         return fail("the encapsulated pixel data has no fragments");
     }
-    let offsets: Vec<u32> =
-        fragments.offset_table.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    let view = View { ts: uid, a: &a, fragments, offsets };
     let expected = a.rows as usize * a.cols as usize * a.samples as usize * (a.bits_allocated as usize).div_ceil(8);
-    // Decoders of broken streams (a C++ library, a C port) may panic: contain it to this image.
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut out = Vec::new();
-        if a.frames as usize == fragments.fragments.len() || a.frames == 1 {
-            for frame in 0..a.frames {
-                let before = out.len();
-                reader.decode_frame(&view, frame, &mut out)?;
-                // Some decoders give more than one frame's worth (padding): keep the frame.
-                out.truncate(before + expected.min(out.len() - before));
-            }
-            Ok(out)
-        } else {
-            reader.decode(&view, &mut out).map(|_| out)
-        }
-    }));
-    let mut data = match run {
-        Ok(Ok(out)) => out,
-        Ok(Err(e)) => {
-            return fail(format!("could not decode {} pixel data: {}", ts.name(), chain(&e)));
-        }
-        Err(_) => return fail(format!("the {} decoder failed on this pixel data (it panicked)", ts.name())),
+    let (mut data, codec) = if uid == RLE_LOSSLESS && a.bits_allocated == 32 {
+        (rle_32(&a, fragments)?, "RLE Lossless".to_string())
+    } else {
+        with_registry(&a, uid, fragments, expected)?
     };
     if data.len() < expected * a.frames as usize {
         return fail(format!(
-            "the {} decoder returned {} bytes, {} expected for {} frames",
-            ts.name(),
+            "the {codec} decoder returned {} bytes, {} expected for {} frames",
             data.len(),
             expected * a.frames as usize,
             a.frames
@@ -638,6 +613,64 @@ fn encapsulated(
         lossy: declared_lossy || lossy_syntax(uid),
         compressed_bytes: Some(compressed),
     })
+}
+
+/// RLE Lossless transfer syntax.
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+/// 32-bit RLE, which dicom-rs does not decode: kamei's own [`super::rle`], one fragment per
+/// frame as PS3.5 A.4.2 requires.
+fn rle_32(a: &Attrs, fragments: &Fragments) -> Result<Vec<u8>, DecodeError> {
+    if fragments.fragments.len() != a.frames as usize {
+        return fail(format!(
+            "RLE Lossless pixel data has {} fragments for {} frames (one per frame is required)",
+            fragments.fragments.len(),
+            a.frames
+        ));
+    }
+    let pixels = a.rows as usize * a.cols as usize;
+    let mut out = Vec::new();
+    for fragment in &fragments.fragments {
+        super::rle::decode_frame(fragment, pixels, a.samples as usize, 4, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Decode with the dicom-rs decoder registered for `uid`; the decoded bytes and the codec's name.
+fn with_registry(
+    a: &Attrs,
+    uid: &str,
+    fragments: &Fragments,
+    expected: usize,
+) -> Result<(Vec<u8>, String), DecodeError> {
+    let ts =
+        TransferSyntaxRegistry.get(uid).ok_or_else(|| DecodeError(format!("no decoder for transfer syntax {uid}")))?;
+    let Codec::EncapsulatedPixelData(Some(reader), _) = ts.codec() else {
+        return fail(format!("no decoder for transfer syntax {uid} ({})", ts.name()));
+    };
+    let offsets: Vec<u32> =
+        fragments.offset_table.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let view = View { ts: uid, a, fragments, offsets };
+    // Decoders of broken streams (a C++ library, a C port) may panic: contain it to this image.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut out = Vec::new();
+        if a.frames as usize == fragments.fragments.len() || a.frames == 1 {
+            for frame in 0..a.frames {
+                let before = out.len();
+                reader.decode_frame(&view, frame, &mut out)?;
+                // Some decoders give more than one frame's worth (padding): keep the frame.
+                out.truncate(before + expected.min(out.len() - before));
+            }
+            Ok(out)
+        } else {
+            reader.decode(&view, &mut out).map(|_| out)
+        }
+    }));
+    match run {
+        Ok(Ok(out)) => Ok((out, ts.name().to_string())),
+        Ok(Err(e)) => fail(format!("could not decode {} pixel data: {}", ts.name(), chain(&e))),
+        Err(_) => fail(format!("the {} decoder failed on this pixel data (it panicked)", ts.name())),
+    }
 }
 
 /// An error and its sources on one line (codec messages name features and sizes, not values).
@@ -787,6 +820,54 @@ mod tests {
         assert_eq!(f.data, pixels);
         assert!(!f.lossy);
         assert_eq!(f.compressed_bytes, Some(64 + 66));
+    }
+
+    /// A 32-bit RLE image of one sample per pixel, two frames, every segment one literal run.
+    fn rle_32_image(rows: u16, cols: u16, frames: &[Vec<u32>]) -> DataSet {
+        let fragments = frames
+            .iter()
+            .map(|values| {
+                let mut f = vec![0u8; 64];
+                f[0..4].copy_from_slice(&4u32.to_le_bytes());
+                let mut segments = Vec::new();
+                for byte in 0..4 {
+                    f[4 + 4 * byte..8 + 4 * byte].copy_from_slice(&(64 + segments.len() as u32).to_le_bytes());
+                    segments.push((values.len() - 1) as u8);
+                    segments.extend(values.iter().map(|v| v.to_be_bytes()[byte]));
+                }
+                f.extend(segments);
+                f
+            })
+            .collect();
+        let mut ds = image(rows, cols, 1, 32, "MONOCHROME2", false, vec![]);
+        ds.put(Element::new(tags::NUMBER_OF_FRAMES, VR::IS, frames.len().to_string().into_bytes()));
+        ds.put(Element {
+            tag: tags::PIXEL_DATA,
+            vr: VR::OB,
+            value: Value::Fragments(Fragments { offset_table: vec![], fragments }),
+        });
+        ds
+    }
+
+    #[test]
+    fn rle_lossless_32_bit_decodes_every_frame_exactly() {
+        let (rows, cols) = (3u16, 4u16);
+        let frames: Vec<Vec<u32>> =
+            (0..2u32).map(|f| (0..12u32).map(|i| i.wrapping_mul(0x0101_0107) ^ (f << 31)).collect()).collect();
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.5").unwrap();
+        let f = decode(&rle_32_image(rows, cols, &frames), &ts, None).unwrap();
+        let want: Vec<u8> = frames.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!((f.frames, f.bits_allocated), (2, 32));
+        assert_eq!(f.data, want);
+    }
+
+    #[test]
+    fn rle_lossless_32_bit_needs_one_fragment_per_frame() {
+        let mut ds = rle_32_image(1, 2, &[vec![1, 2], vec![3, 4]]);
+        ds.put(Element::new(tags::NUMBER_OF_FRAMES, VR::IS, b"3 ".to_vec()));
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.5").unwrap();
+        let e = decode(&ds, &ts, None).unwrap_err();
+        assert!(e.0.contains("2 fragments for 3 frames"), "{}", e.0);
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod decode;
 pub mod detect;
 pub mod encode;
 pub mod preview;
+pub mod rle;
 pub mod rules;
 pub mod synth;
 pub mod us_regions;

@@ -560,13 +560,11 @@ fn corpus_every_image_that_may_carry_text_is_cleaned_or_fails_with_a_reason() {
     }
     failed.sort();
     // The decoders kamei has cannot read these (each fails with its reason, never released):
-    // 12-bit JPEG Extended, 32-bit RLE, and a JPEG 2000 stream with an embedded delimiter.
+    // 12-bit JPEG Extended, and a JPEG 2000 stream with an embedded delimiter.
     let expected = [
         "pydicom/test_files/JPEG-lossy.dcm",
         "pydicom/test_files/JPEG2000-embedded-sequence-delimiter.dcm",
         "pydicom/test_files/JPGExtended.dcm",
-        "pydicom/test_files/SC_rgb_rle_32bit.dcm",
-        "pydicom/test_files/SC_rgb_rle_32bit_2frame.dcm",
     ];
     assert_eq!(failed, expected);
     assert!(cleaned >= 70, "only {cleaned} images cleaned");
@@ -592,4 +590,33 @@ fn report_shows_the_cleaned_after_image_with_its_boxes() {
     assert_eq!((img.width(), img.height()), (256, 192), "scaled to at most 256 pixels");
     assert!(page.contains("boxes (detector"), "the caption says what found the boxes");
     assert!(!page.contains("CANARY"));
+}
+
+/// The decoded frames of a corpus file, little endian, samples interleaved.
+fn decoded(path: &Path) -> kamei::pixels::decode::Frames {
+    let kamei::read::Opened::Dicom(file) = kamei::read::open(path, &Default::default()).unwrap() else {
+        panic!("{} is DICOM", path.display())
+    };
+    kamei::pixels::decode::decode(&file.dataset, &file.transfer_syntax, Some(path)).unwrap()
+}
+
+#[test]
+fn corpus_32_bit_rle_decodes_to_its_16_bit_twin_scaled() {
+    // pydicom's test files hold one RGB picture at 16 and at 32 bits per sample, each value
+    // scaled by 65537 (0xFFFF becomes 0xFFFFFFFF): kamei's 32-bit RLE decoder must agree with
+    // dicom-rs decoding the 16-bit file, on every sample of every frame.
+    let Some(corpus) = corpus() else { return };
+    for (wide, narrow) in [
+        ("SC_rgb_rle_32bit.dcm", "SC_rgb_rle_16bit.dcm"),
+        ("SC_rgb_rle_32bit_2frame.dcm", "SC_rgb_rle_16bit_2frame.dcm"),
+    ] {
+        let dir = corpus.join("pydicom/test_files");
+        let (w, n) = (decoded(&dir.join(wide)), decoded(&dir.join(narrow)));
+        assert_eq!((w.frames, w.samples, w.bits_allocated), (n.frames, n.samples, 32), "{wide}");
+        let w32: Vec<u32> = w.data.chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+        let n16: Vec<u32> = n.data.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]]) as u32 * 65537).collect();
+        assert_eq!(w32.len(), n16.len(), "{wide}");
+        assert!(w32 == n16, "{wide}: the 32-bit samples differ from the 16-bit ones scaled");
+        assert!(n16.iter().any(|&v| v != 0 && v != u32::MAX), "{narrow} has more than black and white");
+    }
 }
