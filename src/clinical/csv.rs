@@ -755,13 +755,8 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
     let mut excluded_patients: HashSet<String> = HashSet::new();
     let mut settings = super::settings(&job.pseudo, "clinical-csv", &digest, &options);
     settings.cohort = job.options.cohort.as_ref().and_then(|c| c.digest());
-    settings.claim(&job.out).map_err(|e| RunError::Output(e.to_string()))?;
-    let audit_path = job.out.join(crate::audit::AUDIT_FILE);
-    let mut audit = crate::audit::AuditWriter::open(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
-    let mut linkage = match &job.linkage {
-        Some(p) => Some(crate::linkage::LinkageWriter::open(p).map_err(RunError::Linkage)?),
-        None => None,
-    };
+    let super::Books { audit_path, mut audit, mut linkage } =
+        super::open_books(&job.out, &settings, job.linkage.as_deref())?;
     let staging = job.out.join(".kamei-partial");
     let mut manifest = read_manifest(&job.out).map_err(|e| out_err("could not read the manifest", &e))?;
     let mut summary = CsvSummary { files: job.inputs.len(), ..CsvSummary::default() };

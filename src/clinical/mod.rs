@@ -164,6 +164,27 @@ pub(crate) fn settings(pseudo: &Pseudonymizer, kind: &str, digest: &str, options
     }
 }
 
+/// The bookkeeping of a clinical output folder, opened before anything is written.
+pub(crate) struct Books {
+    /// `OUT/kamei-audit.jsonl`, compacted at the end of the run.
+    pub audit_path: std::path::PathBuf,
+    /// The audit log, appended to.
+    pub audit: crate::audit::AuditWriter,
+    /// The linkage table, when one was asked for.
+    pub linkage: Option<crate::linkage::LinkageWriter>,
+}
+
+/// Claim `out` for `settings` (a later run into it must use the same ones), then open its audit
+/// log and the linkage table at `linkage`, if any.
+pub(crate) fn open_books(out: &Path, settings: &RunSettings, linkage: Option<&Path>) -> Result<Books, csv::RunError> {
+    use csv::RunError;
+    settings.claim(out).map_err(|e| RunError::Output(e.to_string()))?;
+    let audit_path = out.join(crate::audit::AUDIT_FILE);
+    let audit = crate::audit::AuditWriter::open(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
+    let linkage = linkage.map(crate::linkage::LinkageWriter::open).transpose().map_err(RunError::Linkage)?;
+    Ok(Books { audit_path, audit, linkage })
+}
+
 /// The digest of what determines the output bytes: rules text, date shift policy, options.
 pub(crate) fn settings_digest(parts: &[&[u8]]) -> String {
     use sha2::Digest;

@@ -616,13 +616,8 @@ pub fn run(
     let digest = super::settings_digest(&[table.sha256().as_bytes(), shift.as_bytes()]);
     let mut settings = super::settings(&job.pseudo, "clinical-ss-mix2", &digest, &options);
     settings.cohort = job.cohort.digest();
-    settings.claim(&job.out).map_err(|e| RunError::Output(e.to_string()))?;
-    let audit_path = job.out.join(crate::audit::AUDIT_FILE);
-    let mut audit = crate::audit::AuditWriter::open(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
-    let mut linkage = match &job.linkage {
-        Some(p) => Some(crate::linkage::LinkageWriter::open(p).map_err(RunError::Linkage)?),
-        None => None,
-    };
+    let super::Books { audit_path, mut audit, mut linkage } =
+        super::open_books(&job.out, &settings, job.linkage.as_deref())?;
 
     // Walk: every regular file below the root, sorted, grouped by patient folder.
     let mut found = Vec::new();
