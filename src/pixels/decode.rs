@@ -5,7 +5,8 @@
 //! and YBR_FULL_422 to RGB). Encapsulated pixel data goes to the dicom-rs decoders of
 //! dicom-transfer-syntax-registry (JPEG baseline/extended 8-bit/lossless, 8- and 16-bit RLE,
 //! JPEG-LS through CharLS, JPEG 2000 through openjp2, deflated frames; 32-bit RLE, which dicom-rs
-//! refuses, goes to kamei's own [`super::rle`]), called through the `PixelDataObject` trait
+//! refuses, goes to kamei's own [`super::rle`]; 12-bit JPEG to DCMTK's `dcmdjpeg` through
+//! [`super::dcmtk`] when it is installed), called through the `PixelDataObject` trait
 //! implemented on kamei's own data set, so nothing is re-encoded and re-parsed with a second
 //! parser. Decoders that panic on a broken stream are contained: the image fails with a reason.
 //!
@@ -268,6 +269,18 @@ pub fn decode(ds: &DataSet, ts: &TransferSyntax, input: Option<&Path>) -> Result
     let pixel = ds.get(tags::PIXEL_DATA).ok_or_else(|| DecodeError("no Pixel Data (7FE0,0010)".into()))?;
     let declared_lossy = ds.ascii(tags::LOSSY_IMAGE_COMPRESSION) == Some("01");
     let palette = if a.photometric == "PALETTE COLOR" { palette(ds, big_endian) } else { None };
+    if ts.uid == super::dcmtk::JPEG_EXTENDED && a.bits_allocated > 8 {
+        // 12-bit JPEG, which no Rust decoder reads.
+        return match &pixel.value {
+            Value::Fragments(f) => super::dcmtk::decode(ds, f),
+            Value::Deferred(d) if d.encapsulated => {
+                let path =
+                    input.ok_or_else(|| DecodeError("pixel data left in a source that cannot be reread".into()))?;
+                super::dcmtk::decode(ds, &parse_items(&read_range(path, d.offset, d.length)?)?)
+            }
+            _ => fail("JPEG Extended pixel data is not encapsulated"),
+        };
+    }
     match &pixel.value {
         Value::Bytes(b) => native(a, b, pixel.vr, big_endian, declared_lossy, palette),
         Value::Fragments(f) => encapsulated(a, &ts.uid, f, declared_lossy, palette),

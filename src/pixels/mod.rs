@@ -27,6 +27,7 @@
 //!
 //! Nothing here writes files except [`preview`], which the pipeline calls for `--previews`.
 
+pub mod dcmtk;
 pub mod decode;
 pub mod detect;
 pub mod encode;
