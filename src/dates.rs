@@ -44,8 +44,11 @@ pub fn shift_dt(value: &str, days: i64) -> Option<String> {
 
 /// The spellings people write a date in, from a DA value (`YYYYMMDD`): `19850315`,
 /// `1985-03-15`, `1985/03/15`, `1985.03.15`, `1985/3/15`, `1985-3-15`, `1985年3月15日`,
-/// `1985年03月15日`. Empty for a value that is not eight digits. Used to find a birth date in
-/// free text (cleaning, and `kamei verify`).
+/// `1985年03月15日`, the day-first and month-first forms `15.03.1985`, `15/03/1985`,
+/// `03/15/1985`, `3/15/1985`, the two-digit-year forms `85/03/15`, `85/3/15`, `85.03.15`, `85-03-15`,
+/// and the Japanese era forms `昭和60年3月15日`, `昭和60年03月15日`, `S60.3.15`, `S60/3/15`,
+/// `S60.03.15` (year 1 also as `元年`). Empty for a value that is not eight digits or not a
+/// date. Used to find a birth date in free text (cleaning, and `kamei verify`).
 pub fn common_spellings(da: &str) -> Vec<String> {
     let d = da.trim_matches(|c| c == ' ' || c == '\0');
     if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
@@ -53,7 +56,8 @@ pub fn common_spellings(da: &str) -> Vec<String> {
     }
     let (y, m, dd) = (&d[0..4], &d[4..6], &d[6..8]);
     let (mt, dt) = (m.trim_start_matches('0'), dd.trim_start_matches('0'));
-    vec![
+    let yy = &y[2..];
+    let mut out = vec![
         d.to_string(),
         format!("{y}-{m}-{dd}"),
         format!("{y}/{m}/{dd}"),
@@ -62,7 +66,46 @@ pub fn common_spellings(da: &str) -> Vec<String> {
         format!("{y}-{mt}-{dt}"),
         format!("{y}年{mt}月{dt}日"),
         format!("{y}年{m}月{dd}日"),
-    ]
+        format!("{yy}/{m}/{dd}"),
+        format!("{yy}/{mt}/{dt}"),
+        format!("{yy}.{m}.{dd}"),
+        format!("{yy}-{m}-{dd}"),
+        format!("{dd}.{m}.{y}"),
+        format!("{dt}.{mt}.{y}"),
+        format!("{dd}/{m}/{y}"),
+        format!("{m}/{dd}/{y}"),
+        format!("{mt}/{dt}/{y}"),
+    ];
+    if let Some((name, letter, year)) = parse_ymd(y, m, dd).and_then(japanese_era) {
+        let mut years = vec![year.to_string()];
+        if year == 1 {
+            years.push("元".to_string());
+        }
+        for ey in years {
+            out.push(format!("{name}{ey}年{mt}月{dt}日"));
+            out.push(format!("{name}{ey}年{m}月{dd}日"));
+        }
+        out.push(format!("{letter}{year}.{mt}.{dt}"));
+        out.push(format!("{letter}{year}/{mt}/{dt}"));
+        out.push(format!("{letter}{year}.{m}.{dd}"));
+    }
+    out
+}
+
+/// The Japanese era of a date (Meiji from 1868-01-25 to Reiwa): its name, its letter and the
+/// year within it (1 is the era's first year).
+pub fn japanese_era(date: NaiveDate) -> Option<(&'static str, char, i32)> {
+    const ERAS: [(i32, u32, u32, &str, char); 5] = [
+        (2019, 5, 1, "令和", 'R'),
+        (1989, 1, 8, "平成", 'H'),
+        (1926, 12, 25, "昭和", 'S'),
+        (1912, 7, 30, "大正", 'T'),
+        (1868, 1, 25, "明治", 'M'),
+    ];
+    ERAS.iter().find_map(|&(y, m, d, name, letter)| {
+        let start = NaiveDate::from_ymd_opt(y, m, d)?;
+        (date >= start).then(|| (name, letter, date.year() - y + 1))
+    })
 }
 
 /// Shift a date by `days`; `None` if the result leaves years 1–9999.
@@ -83,6 +126,16 @@ fn parse_ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spellings_include_two_digit_years_and_japanese_eras() {
+        let s = common_spellings("19850315");
+        for want in ["85/03/15", "85/3/15", "昭和60年3月15日", "S60.3.15", "S60/3/15"] {
+            assert!(s.iter().any(|x| x == want), "{want} missing from {s:?}");
+        }
+        assert!(common_spellings("19890108").iter().any(|x| x == "平成元年1月8日"));
+        assert!(common_spellings("19890107").iter().any(|x| x == "昭和64年1月7日"));
+    }
 
     #[test]
     fn da_shifts_across_month_and_year() {

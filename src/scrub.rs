@@ -21,18 +21,73 @@ pub const REDACTED: &str = "***";
 #[derive(Debug, Clone, Default)]
 pub struct Identifiers {
     needles: Vec<Vec<char>>,
+    /// Numbers of seven digits or more (phones, IDs) as digits only: found whatever separators
+    /// stand between their digits (`090-3333-4444`, `090 3333 4444`, `(090)3333-4444`).
+    digits: Vec<Vec<char>>,
+    /// Date spellings: also found at the start of a date-time (`19850315120000`,
+    /// `1985-03-15T12:00`).
+    dates: Vec<Vec<char>>,
+}
+
+/// The text as compared: each character's compatibility decomposition (NFKD: full-width
+/// letters and digits become ASCII, `ｼﾞ` and `ジ` both become `シ` + U+3099), folded by
+/// [`lower`], with the index of the original character each compared character comes from.
+/// Decomposing character by character keeps that map exact, so a replacement touches only the
+/// characters of a match and every other character stays as it was.
+fn compared(text: &str) -> (Vec<char>, Vec<usize>) {
+    let mut hay = Vec::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(text.len());
+    for (i, c) in text.chars().enumerate() {
+        if c.is_ascii() {
+            hay.push(lower(c));
+            origin.push(i);
+        } else {
+            for d in std::iter::once(c).nfkd() {
+                hay.push(lower(d));
+                origin.push(i);
+            }
+        }
+    }
+    (hay, origin)
 }
 
 fn normalize(text: &str) -> Vec<char> {
-    text.nfkc().map(lower).collect()
+    compared(text).0
 }
 
+/// The character compared: lower case, and every dash people type between digits (minus sign
+/// U+2212, which JIS X 0208 0x215D decodes to; the katakana prolonged sound mark; hyphens and
+/// dashes U+2010–U+2015) folded to `-`. One character for one, so match positions stay valid.
 fn lower(c: char) -> char {
+    if matches!(c, '\u{2212}' | '\u{30FC}' | '\u{FF70}' | '\u{2010}'..='\u{2015}') {
+        return '-';
+    }
     let mut l = c.to_lowercase();
     match (l.next(), l.next()) {
         (Some(x), None) => x,
         _ => c,
     }
+}
+
+/// Hiragana and katakana spell the same reading: the other script's spelling of `chars`, when
+/// it holds kana of one of them.
+fn other_kana(chars: &[char]) -> Option<Vec<char>> {
+    let swap = |c: char| match c {
+        '\u{3041}'..='\u{3096}' => char::from_u32(c as u32 + 0x60).unwrap_or(c),
+        '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+        _ => c,
+    };
+    let other: Vec<char> = chars.iter().copied().map(swap).collect();
+    (other != chars).then_some(other)
+}
+
+/// Honorifics written after a name in Japanese text; a one-character name part (`林`) is only
+/// specific enough to look for with one of them (`林様`).
+const HONORIFICS: [&str; 7] = ["様", "さま", "さん", "氏", "殿", "君", "ちゃん"];
+
+/// Characters that may stand between the digits of a phone number or ID as written by hand.
+fn digit_separator(c: char) -> bool {
+    matches!(c, '-' | ' ' | '(' | ')' | '.' | '/')
 }
 
 impl Identifiers {
@@ -43,20 +98,41 @@ impl Identifiers {
 
     /// Whether nothing was collected.
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty()
+        self.needles.is_empty() && self.dates.is_empty()
     }
 
-    /// Number of distinct identifiers collected.
+    /// Every match of every identifier in the normalised text `hay`, as char ranges.
+    fn matches(&self, hay: &[char]) -> Vec<(usize, usize)> {
+        let mut found: Vec<(usize, usize)> = self.needles.iter().flat_map(|n| find_all(hay, n, false)).collect();
+        found.extend(self.dates.iter().flat_map(|n| find_all(hay, n, true)));
+        found.extend(self.digits.iter().flat_map(|d| find_digits(hay, d)));
+        found
+    }
+
+    /// Number of distinct identifiers collected (each date spelling counts).
     pub fn len(&self) -> usize {
-        self.needles.len()
+        self.needles.len() + self.dates.len()
     }
 
     /// Add one identifier (trimmed; too short to be specific → ignored: fewer than two
-    /// characters).
+    /// characters). Kana is also looked for in the other kana script, and a value holding
+    /// seven digits or more with only separators between them also as its digits.
     pub fn add(&mut self, value: &str) {
         let v = normalize(value.trim_matches(|c: char| c.is_whitespace() || c == '\0'));
         if v.len() < 2 || !v.iter().any(|c| c.is_alphanumeric()) {
             return;
+        }
+        let digits: Vec<char> = v.iter().copied().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 7
+            && v.iter().all(|&c| c.is_ascii_digit() || digit_separator(c))
+            && !self.digits.contains(&digits)
+        {
+            self.digits.push(digits);
+        }
+        if let Some(other) = other_kana(&v) {
+            if !self.needles.contains(&other) {
+                self.needles.push(other);
+            }
         }
         if !self.needles.contains(&v) {
             self.needles.push(v);
@@ -64,11 +140,30 @@ impl Identifiers {
     }
 
     /// Add a decoded Person Name value: every component of every group, and each group's
-    /// components joined by a space in both orders ("Taro Yamada" and "Yamada Taro").
+    /// components joined by a space in both orders ("Taro Yamada" and "Yamada Taro"). A
+    /// component that holds a whole name (`山本　美日`) is split at its spaces too; a part of one
+    /// character is looked for with an honorific after it (`林様`).
     pub fn add_person_name(&mut self, pn: &str) {
         for value in pn.split('\\') {
             for group in value.split('=') {
-                let parts: Vec<&str> = group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect();
+                let components: Vec<String> = group.split('^').map(|p| p.nfkc().collect::<String>()).collect();
+                let words: Vec<&str> = components.iter().flat_map(|c| c.split_whitespace()).collect();
+                for w in &words {
+                    if w.chars().count() == 1 && !w.is_ascii() {
+                        for h in HONORIFICS {
+                            self.add(&format!("{w}{h}"));
+                        }
+                    }
+                }
+                if words.len() >= 2 {
+                    self.add(&words.concat());
+                }
+                let mut parts: Vec<&str> = components.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
+                for w in words {
+                    if !parts.contains(&w) {
+                        parts.push(w);
+                    }
+                }
                 for p in &parts {
                     self.add(p);
                 }
@@ -87,26 +182,34 @@ impl Identifiers {
     /// `1985.03.15`, `1985/3/15`, `1985年3月15日`.
     pub fn add_date(&mut self, da: &str) {
         for s in crate::dates::common_spellings(da) {
-            self.add(&s);
+            let v = normalize(&s);
+            if !self.dates.contains(&v) {
+                self.dates.push(v);
+            }
         }
     }
 
     /// Whether `text` contains any identifier.
     pub fn found_in(&self, text: &str) -> bool {
-        let hay = normalize(text);
-        self.needles.iter().any(|n| !find_all(&hay, n).is_empty())
+        !self.matches(&normalize(text)).is_empty()
     }
 
-    /// Replace every identifier in `text` with [`REDACTED`]. `None` when there is nothing to
-    /// replace (the caller then keeps the original bytes untouched).
+    /// Replace every identifier in `text` with [`REDACTED`]; every other character stays as it
+    /// was (no normalisation outside the matches). `None` when there is nothing to replace
+    /// (the caller then keeps the original bytes untouched).
     pub fn scrub(&self, text: &str) -> Option<String> {
-        let original: Vec<char> = text.nfkc().collect();
-        let hay: Vec<char> = original.iter().copied().map(lower).collect();
-        let mut ranges: Vec<(usize, usize)> = self.needles.iter().flat_map(|n| find_all(&hay, n)).collect();
+        let (hay, origin) = compared(text);
+        let mut ranges = self.matches(&hay);
         if ranges.is_empty() {
             return None;
         }
+        // From compared characters to original ones: a match covers every original character
+        // it touches.
+        for r in ranges.iter_mut() {
+            *r = (origin[r.0], origin[r.1 - 1] + 1);
+        }
         ranges.sort_unstable();
+        let original: Vec<char> = text.chars().collect();
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
         for (start, end) in ranges {
@@ -124,9 +227,19 @@ impl Identifiers {
     }
 }
 
+/// Whether a date-time's time part starts at `at`: `T`, or a run of 2, 4 or 6 digits (HH, HHMM,
+/// HHMMSS, a fraction may follow).
+fn time_follows(hay: &[char], at: usize) -> bool {
+    if hay[at] == 't' {
+        return true;
+    }
+    let run = hay[at..].iter().take_while(|c| c.is_ascii_digit()).count();
+    matches!(run, 2 | 4 | 6) && hay.get(at + run).is_none_or(|c| !c.is_ascii_alphabetic())
+}
+
 /// All matches of `needle` in `hay` as char ranges, honouring word boundaries at ASCII
-/// alphanumeric ends.
-fn find_all(hay: &[char], needle: &[char]) -> Vec<(usize, usize)> {
+/// alphanumeric ends (for a date, a time may follow).
+fn find_all(hay: &[char], needle: &[char], date: bool) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     if needle.is_empty() || needle.len() > hay.len() {
         return found;
@@ -138,9 +251,39 @@ fn find_all(hay: &[char], needle: &[char]) -> Vec<(usize, usize)> {
             continue;
         }
         let left_ok = !word(needle[0]) || start == 0 || !word(hay[start - 1]);
-        let right_ok = !word(needle[needle.len() - 1]) || end == hay.len() || !word(hay[end]);
+        let right_ok =
+            !word(needle[needle.len() - 1]) || end == hay.len() || !word(hay[end]) || (date && time_follows(hay, end));
         if left_ok && right_ok {
             found.push((start, end));
+        }
+    }
+    found
+}
+
+/// All places where the digits `digits` stand in `hay` as one number, with at most two
+/// separators between two digits and no digit just before or after (char ranges).
+fn find_digits(hay: &[char], digits: &[char]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    for start in 0..hay.len() {
+        if hay[start] != digits[0] || (start > 0 && hay[start - 1].is_ascii_digit()) {
+            continue;
+        }
+        let (mut at, mut matched) = (start + 1, 1);
+        while matched < digits.len() && at < hay.len() {
+            let mut gap = 0;
+            while at < hay.len() && digit_separator(hay[at]) && gap < 2 {
+                at += 1;
+                gap += 1;
+            }
+            if at < hay.len() && hay[at] == digits[matched] {
+                at += 1;
+                matched += 1;
+            } else {
+                break;
+            }
+        }
+        if matched == digits.len() && hay.get(at).is_none_or(|c| !c.is_ascii_digit()) {
+            found.push((start, at));
         }
     }
     found
@@ -190,6 +333,65 @@ mod tests {
     #[test]
     fn text_without_identifiers_is_left_alone() {
         assert_eq!(ids().scrub("CHEST PA AND LATERAL"), None);
+    }
+
+    #[test]
+    fn phone_numbers_are_found_whatever_separates_their_digits() {
+        let mut i = Identifiers::new();
+        i.add("090-3333-4444");
+        for t in ["携帯 090−3333−4444", "090ー3333ー4444", "090 3333 4444", "(090)3333-4444", "０９０３３３３４４４４"]
+        {
+            assert_eq!(i.scrub(t).map(|s| s.contains(REDACTED)), Some(true), "{t}");
+        }
+        assert_eq!(i.scrub("1090333344445"), None);
+    }
+
+    #[test]
+    fn kana_names_are_found_in_either_kana_script() {
+        let mut i = Identifiers::new();
+        i.add_person_name("カクウ^ハナコ");
+        assert_eq!(i.scrub("かくう はなこ 様").as_deref(), Some("*** 様"));
+    }
+
+    #[test]
+    fn a_whole_name_in_one_component_is_split_at_its_spaces() {
+        let mut i = Identifiers::new();
+        i.add_person_name("山本\u{3000}美日^^^");
+        assert_eq!(i.scrub("山本様 美日さん 山本美日様").as_deref(), Some("***様 ***さん ***様"));
+    }
+
+    #[test]
+    fn one_kanji_name_parts_are_found_before_an_honorific() {
+        let mut i = Identifiers::new();
+        i.add_person_name("林^花");
+        assert_eq!(i.scrub("林様 花さん").as_deref(), Some("*** ***"));
+        assert_eq!(i.scrub("森林浴"), None);
+    }
+
+    #[test]
+    fn characters_outside_a_match_are_kept_as_they_were() {
+        let mut i = Identifiers::new();
+        i.add_person_name("ZORBLAX^QUENTIN=架空^花子");
+        assert_eq!(i.scrub("ZORBLAX contrast 5µg ½ dose").as_deref(), Some("*** contrast 5µg ½ dose"));
+        assert_eq!(i.scrub("ＣＴ検査 架空 ① ｼﾝｿﾞｳ").as_deref(), Some("ＣＴ検査 *** ① ｼﾝｿﾞｳ"));
+        assert_eq!(i.scrub("ｚｏｒｂｌａｘ様").as_deref(), Some("***様"));
+    }
+
+    #[test]
+    fn half_width_kana_matches_full_width_kana() {
+        let mut i = Identifiers::new();
+        i.add_person_name("シンゾウ^ジロウ");
+        assert_eq!(i.scrub("ｼﾝｿﾞｳ ｼﾞﾛｳ").as_deref(), Some("***"));
+        assert_eq!(i.scrub("ｼﾞﾛｳ様").as_deref(), Some("***様"));
+    }
+
+    #[test]
+    fn a_birth_date_is_found_at_the_start_of_a_date_time() {
+        let i = ids();
+        for t in ["19850315120000", "1985-03-15T12:00", "DT 19850315093000.123"] {
+            assert!(i.scrub(t).unwrap_or_default().contains(REDACTED), "{t}");
+        }
+        assert_eq!(i.scrub("198503151"), None);
     }
 
     #[test]

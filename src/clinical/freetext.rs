@@ -7,7 +7,8 @@
 //!    every script, IDs, birth date spellings, address parts, phone numbers), each replaced by
 //!    `***`;
 //! 2. patterns: e-mail addresses, Japanese phone numbers, postal codes, runs of seven or more
-//!    digits (IDs, insurance numbers), and dates. A full date (`2024/2/1`, `2024-02-01`,
+//!    digits (IDs, insurance numbers), Japanese era dates (`昭和60年3月15日`, `S60.3.15`: always
+//!    replaced), and dates. A full date (`2024/2/1`, `2024-02-01`,
 //!    `20240201`, `2024年2月1日`) is shifted by the patient's offset when dates are kept
 //!    shifted, and replaced otherwise; a date without its year (`3月15日`) cannot be shifted
 //!    safely and is always replaced.
@@ -27,10 +28,20 @@ static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
     let p = |k, re: &str| (k, Regex::new(re).expect("valid built-in pattern"));
     vec![
         p(Kind::Redact, r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"),
+        // Japanese era dates (`昭和60年3月15日`, `平成元年4月`, `S60.3.15`): no shift is
+        // attempted, they are replaced.
+        p(Kind::Redact, r"(?:明治|大正|昭和|平成|令和)(?:元|\d{1,2})年(?:\d{1,2}月(?:\d{1,2}日)?)?"),
+        p(Kind::Redact, r"[MTSHR]\d{1,2}[./]\d{1,2}[./]\d{1,2}"),
         p(Kind::Date, r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{8}"),
         p(Kind::PartialDate, r"\d{1,2}月\d{1,2}日"),
         p(Kind::Redact, r"\+81[- ]?\d{1,4}[- ]?\d{1,4}[- ]?\d{3,4}"),
-        p(Kind::Redact, r"0\d{1,4}[-(]\d{1,4}[-)]\d{3,4}|0\d{9,10}"),
+        // Phone numbers with any dash people type (the minus sign that JIS X 0208 0x215D
+        // decodes to, the katakana prolonged sound mark), or with spaces.
+        p(
+            Kind::Redact,
+            r"0\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70}(]\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70})]\d{3,4}|0\d{9,10}",
+        ),
+        p(Kind::Redact, r"0\d{1,3} \d{2,4} \d{4}"),
         p(Kind::Redact, r"〒 ?\d{3}-?\d{4}|\d{3}-\d{4}"),
         p(Kind::Digits, r"\d{7,}"),
     ]
@@ -119,7 +130,7 @@ pub fn clean(text: &str, ids: &Identifiers, shift_days: Option<i64>) -> Option<C
     let mut current: String = match ids.scrub(text) {
         Some(s) => {
             replaced += s.matches(REDACTED).count().max(1);
-            s
+            s.nfkc().collect()
         }
         None => text.nfkc().collect(),
     };
@@ -160,6 +171,13 @@ mod tests {
             ("保険証 12345678", "保険証 ***"),
             ("3月15日に発症", "***に発症"),
             ("生年月日 1985年3月15日", "生年月日 ***"),
+            ("生年月日 昭和60年3月15日", "生年月日 ***"),
+            ("受診 令和6年2月1日", "受診 ***"),
+            ("平成元年4月 手術", "*** 手術"),
+            ("S60.3.15生", "***生"),
+            ("携帯 090−1111−2222", "携帯 ***"),
+            ("携帯 090ー1111ー2222", "携帯 ***"),
+            ("携帯 090 1111 2222", "携帯 ***"),
         ];
         for (input, want) in cases {
             assert_eq!(clean(input, &ids(), None).map(|c| c.text).as_deref(), Some(want), "{input}");
