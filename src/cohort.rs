@@ -83,7 +83,7 @@ impl Register {
     /// [`CohortError`] if it cannot be read, or is a CSV without one patient ID column.
     pub fn load(path: &Path) -> Result<Register, CohortError> {
         let bytes = std::fs::read(path).map_err(|source| CohortError::Read { path: path.to_path_buf(), source })?;
-        let text = decode(&bytes);
+        let text = decode(&bytes).map_err(|reason| CohortError::Header { path: path.to_path_buf(), reason })?;
         Register::parse(&text).map_err(|reason| CohortError::Header { path: path.to_path_buf(), reason })
     }
 
@@ -98,8 +98,10 @@ impl Register {
         let sep = [',', '\t'].into_iter().find(|&c| first.contains(c));
         match sep {
             None => {
-                for l in &lines {
-                    add(&mut ids, l);
+                // A one-column CSV: its header names the column, its values may be quoted.
+                let skip = usize::from(is_id_header(first));
+                for l in &lines[skip..] {
+                    add(&mut ids, &unquote(l));
                 }
             }
             Some(sep) => {
@@ -107,15 +109,8 @@ impl Register {
                 let mut rdr =
                     csv::ReaderBuilder::new().delimiter(sep as u8).flexible(true).from_reader(joined.as_bytes());
                 let header = rdr.headers().map_err(|_| "the header is not valid CSV".to_string())?.clone();
-                let wanted: Vec<usize> = header
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, h)| {
-                        let k: String = h.trim().to_lowercase().chars().filter(|c| *c != ' ' && *c != '_').collect();
-                        ID_HEADERS.contains(&k.as_str())
-                    })
-                    .map(|(i, _)| i)
-                    .collect();
+                let wanted: Vec<usize> =
+                    header.iter().enumerate().filter(|(_, h)| is_id_header(h)).map(|(i, _)| i).collect();
                 let col = match wanted.as_slice() {
                     [one] => *one,
                     [] => return Err("the header names no patient ID column (e.g. patient_id)".to_string()),
@@ -152,6 +147,22 @@ impl Register {
     }
 }
 
+/// Whether a header cell names the patient ID column.
+fn is_id_header(h: &str) -> bool {
+    let k: String = h.trim().to_lowercase().chars().filter(|c| *c != ' ' && *c != '_').collect();
+    ID_HEADERS.contains(&k.as_str())
+}
+
+/// A value without the double quotes a CSV writer put around it (`"123"` → `123`, `""` inside
+/// → `"`).
+fn unquote(v: &str) -> String {
+    let t = v.trim();
+    match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => t.to_string(),
+    }
+}
+
 fn add(ids: &mut HashSet<String>, v: &str) {
     let n = normalize_id(v);
     if !n.is_empty() {
@@ -159,11 +170,31 @@ fn add(ids: &mut HashSet<String>, v: &str) {
     }
 }
 
-fn decode(bytes: &[u8]) -> String {
+/// The register's text: UTF-8 (with or without byte order mark), UTF-16 with a byte order
+/// mark (Excel's "Unicode text"), or Shift_JIS/CP932. A file with NUL bytes and no UTF-16 mark,
+/// or bytes valid in none of them, is refused: a register read wrongly would match nobody, and
+/// every opted-out patient would be released.
+fn decode(bytes: &[u8]) -> Result<String, String> {
+    if let Some((enc, _)) = encoding_rs::Encoding::for_bom(bytes) {
+        if enc != encoding_rs::UTF_8 {
+            let (text, had_errors) = enc.decode_with_bom_removal(bytes);
+            return if had_errors {
+                Err("the register is not valid UTF-16".to_string())
+            } else {
+                Ok(text.into_owned())
+            };
+        }
+    }
+    if bytes.contains(&0) {
+        return Err("the register holds NUL bytes (UTF-16 without a byte order mark?); save it as UTF-8".to_string());
+    }
     let b = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(bytes);
     match std::str::from_utf8(b) {
-        Ok(s) => s.to_string(),
-        Err(_) => SHIFT_JIS.decode_without_bom_handling(b).0.into_owned(),
+        Ok(s) => Ok(s.to_string()),
+        Err(_) => SHIFT_JIS
+            .decode_without_bom_handling_and_without_replacement(b)
+            .map(|s| s.into_owned())
+            .ok_or_else(|| "the register is neither UTF-8 nor Shift_JIS; save it as UTF-8".to_string()),
     }
 }
 
@@ -235,8 +266,10 @@ impl Cohort {
 
     /// A digest of the registers and window (sorted normalised IDs), recorded in the output's
     /// `kamei-run.json` so that a release is resumed only with the same scope. `None` when no
-    /// filter is set.
-    pub fn digest(&self) -> Option<String> {
+    /// filter is set. Keyed (an HMAC under the release key, through `pseudo`): an unkeyed hash
+    /// of a short register could be reversed by trying every ID, which would tell anyone who
+    /// holds the release who opted out.
+    pub fn digest(&self, pseudo: &crate::pseudo::Pseudonymizer) -> Option<String> {
         use sha2::Digest;
         if !self.is_active() {
             return None;
@@ -256,7 +289,7 @@ impl Cohort {
         if let Some((a, b)) = self.window {
             h.update(format!("window {a} {b}").as_bytes());
         }
-        Some(hex::encode(h.finalize()))
+        Some(pseudo.token("cohort", &h.finalize(), 64).to_lowercase())
     }
 
     /// Whether a study window is set (only `kamei deid` applies it).
@@ -304,6 +337,40 @@ mod tests {
     }
 
     #[test]
+    fn one_column_csv_register_skips_its_header_and_unquotes() {
+        let r = reg("patient_id\n\"1234567890\"\n\"P 2\"\n");
+        assert!(r.contains("1234567890") && r.contains("P 2") && !r.contains("patient_id"));
+        assert_eq!(r.len(), 2);
+    }
+
+    #[test]
+    fn utf16_register_with_a_byte_order_mark_is_read() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in "患者ID\r\n1234567890\r\n".encode_utf16() {
+            bytes.extend(u.to_le_bytes());
+        }
+        let r = Register::parse(&decode(&bytes).unwrap()).unwrap();
+        assert!(r.contains("1234567890"));
+    }
+
+    #[test]
+    fn a_register_with_nul_bytes_and_no_mark_is_refused() {
+        let bytes: Vec<u8> = "1234567890\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn the_digest_needs_the_key() {
+        use crate::profile::DateShiftPolicy;
+        use crate::pseudo::{PseudonymKey, Pseudonymizer};
+        let c = Cohort::new(Some(reg("1234567890\n")), None, None);
+        let a = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
+        let b = Pseudonymizer::new(&PseudonymKey::from_bytes([2; 32]), DateShiftPolicy::default());
+        assert_ne!(c.digest(&a), c.digest(&b));
+        assert_eq!(c.digest(&a), c.digest(&a));
+    }
+
+    #[test]
     fn csv_register_uses_the_named_column() {
         let r = reg("name,patient_id,date\nYAMADA,P001,20260101\nSATO,P002,20260102\n");
         assert!(r.contains("P001") && r.contains("P002") && !r.contains("YAMADA"));
@@ -340,6 +407,6 @@ mod tests {
     #[test]
     fn shift_jis_register_is_read() {
         let (bytes, _, _) = SHIFT_JIS.encode("患者ID\n１２３\n");
-        assert!(Register::parse(&decode(&bytes)).unwrap().contains("123"));
+        assert!(Register::parse(&decode(&bytes).unwrap()).unwrap().contains("123"));
     }
 }

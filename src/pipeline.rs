@@ -235,7 +235,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             profile_sha256: base.profile_sha256.clone(),
             options,
             layout: job.layout.name().to_string(),
-            cohort: job.cohort.digest(),
+            cohort: job.cohort.digest(&job.pseudo),
             pixels: job.pixels.as_ref().map(PixelCleaner::fingerprint),
         };
         settings.claim(&job.out).context(AuditSnafu)?;

@@ -359,8 +359,17 @@ fn csv(args: &CsvArgs) -> Result<Code> {
         );
         if s.rows_excluded > 0 {
             eprintln!(
-                "kamei: {} rows of {} patients left out (opted out or not in the cohort)",
-                s.rows_excluded, s.patients_excluded
+                "kamei: {} rows of {} patients left out (opted out or not in the cohort){}",
+                s.rows_excluded,
+                s.patients_excluded,
+                if s.excluded_files > 0 {
+                    format!(
+                        "; {} files not written (all their rows left out, their name holds a left-out ID)",
+                        s.excluded_files
+                    )
+                } else {
+                    String::new()
+                }
             );
         }
         eprintln!("kamei: audit log {}", job.out.join(kamei::audit::AUDIT_FILE).display());

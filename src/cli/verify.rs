@@ -35,6 +35,37 @@ pub fn profile(out: &std::path::Path, args: &ProfileArgs) -> Result<Profile> {
     super::config::profile(&recorded)
 }
 
+/// Refuse a key other than the one the release was made with: with another key the excluded
+/// patients' pseudonyms would be computed wrongly and none would be found (a false all-clear).
+/// Every `kamei-run.json` under `out` (a release folder may hold several outputs) that records
+/// a key fingerprint must record this one.
+fn check_key(out: &std::path::Path, fingerprint: &str) -> Result<()> {
+    let mut checked = 0;
+    for entry in walkdir::WalkDir::new(out).max_depth(3).into_iter().flatten() {
+        if entry.file_name() != RUN_FILE {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path())
+            .with_context(|| format!("could not read {}", entry.path().display()))?;
+        let settings: RunSettings = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a kamei run file", entry.path().display()))?;
+        match settings.key_fingerprint.as_deref() {
+            Some(recorded) if recorded != fingerprint => bail!(
+                "--key is not the key {} was made with (fingerprints differ): the excluded patients' pseudonyms cannot be computed; give the release's key",
+                entry.path().display()
+            ),
+            Some(_) => checked += 1,
+            None => {}
+        }
+    }
+    if checked == 0 {
+        eprintln!(
+            "kamei: warning: no kamei-run.json under the release records a key fingerprint; the key cannot be confirmed"
+        );
+    }
+    Ok(())
+}
+
 /// Run `kamei verify`; returns whether the release is clean.
 pub fn run(args: &VerifyArgs) -> Result<bool> {
     if !args.out.is_dir() {
@@ -53,11 +84,13 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     if let (Some(register), Some(key)) = (&args.exclude_patients, &args.key) {
         let register = kamei::cohort::Register::load(register)?;
         let pseudo = kamei::pseudo::Pseudonymizer::new(&kamei::pseudo::PseudonymKey::read(key)?, profile.date_shift());
+        check_key(&args.out, pseudo.key_fingerprint())?;
         for id in register.ids() {
             let p = pseudo.patient_pseudonym(kamei::pseudo::Patient::Id(id));
             originals.global.add(&p, "pseudonym of an excluded patient");
+            originals.global.add(id, "original ID of an excluded patient");
         }
-        eprintln!("kamei: looking for the pseudonyms of {} excluded patients", register.len());
+        eprintln!("kamei: looking for the pseudonyms and IDs of {} excluded patients", register.len());
     }
     if originals.is_empty() {
         eprintln!(

@@ -85,9 +85,15 @@ pub enum Error {
     /// Header columns that COLUMNS.toml does not name.
     UnknownColumns {
         /// The header names (sanitised, at most 64 characters each), with their 1-based
-        /// positions.
-        columns: Vec<(usize, String)>,
+        /// positions; no names when the first row looks like data (no header).
+        columns: Vec<(usize, Option<String>)>,
     },
+    /// An opt-out register or cohort was given but no column has the patient-id role, so rows
+    /// cannot be told apart by patient.
+    CohortNeedsPatientId,
+    /// The file name holds the ID of a patient who is left out (opt-out or not in the cohort)
+    /// while other patients' rows are released: no name can be given to the output.
+    NameHoldsExcludedId,
     /// The header is not valid in the file's encoding.
     HeaderEncoding,
     /// More than one column has the patient-id role.
@@ -109,14 +115,35 @@ impl std::fmt::Display for Error {
             Error::Write(e) => write!(f, "could not write the output: {e}"),
             Error::NoHeader => write!(f, "the file is empty (the first row must be the header)"),
             Error::UnknownColumns { columns } => {
-                let list: Vec<String> = columns.iter().map(|(i, n)| format!("column {i} {n:?}")).collect();
+                let list: Vec<String> = columns
+                    .iter()
+                    .map(|(i, n)| match n {
+                        Some(n) => format!("column {i} {n:?}"),
+                        None => format!("column {i}"),
+                    })
+                    .collect();
                 write!(
                     f,
                     "{} not named in the columns file (give each a role; nothing leaves by default): {}",
                     if columns.len() == 1 { "a column is" } else { "columns are" },
                     list.join(", ")
-                )
+                )?;
+                if columns.iter().any(|(_, n)| n.is_none()) {
+                    write!(
+                        f,
+                        "; the first row looks like data, not a header (names not shown): the first row must name the columns"
+                    )?;
+                }
+                Ok(())
             }
+            Error::CohortNeedsPatientId => write!(
+                f,
+                "an opt-out register or cohort was given but no column has the role patient-id; give the ID column that role"
+            ),
+            Error::NameHoldsExcludedId => write!(
+                f,
+                "the file name holds the ID of a patient who is left out; rename the input file (the output takes its name)"
+            ),
             Error::HeaderEncoding => write!(f, "the header row is not valid in the file's encoding; try --encoding"),
             Error::SeveralPatientIds => write!(f, "more than one column has the role patient-id"),
             Error::NoPatientId { column } => {
@@ -126,6 +153,20 @@ impl std::fmt::Display for Error {
                 )
             }
             Error::Interrupted => write!(f, "interrupted"),
+        }
+    }
+}
+
+impl Error {
+    /// The reason as recorded in the audit log, which is released with the data: no column
+    /// name (a file without a header has a patient's values there).
+    pub fn audit_reason(&self) -> String {
+        match self {
+            Error::UnknownColumns { columns } => {
+                let list: Vec<String> = columns.iter().map(|(i, _)| i.to_string()).collect();
+                format!("not named in the columns file: column {} (names are not recorded here)", list.join(", "))
+            }
+            other => other.to_string(),
         }
     }
 }
@@ -200,15 +241,19 @@ pub struct PatientSeen<'a> {
     pub original: &'a str,
     /// Its pseudonym.
     pub pseudonym: &'a str,
+    /// Whether the patient's rows are left out (opt-out, not in the cohort).
+    pub excluded: bool,
 }
 
-/// A reader that drops a leading UTF-8 byte order mark and hashes what it reads.
+/// A reader that drops a leading UTF-8 byte order mark, hashes what it reads and counts the
+/// quote characters (an odd count at the end means a quoted field was never closed).
 struct Input<R> {
     inner: R,
     start: Vec<u8>,
     at: usize,
     hasher: sha2::Sha256,
     bytes: u64,
+    quotes: u64,
 }
 
 impl<R: Read> Input<R> {
@@ -230,7 +275,8 @@ impl<R: Read> Input<R> {
         if bom {
             start.clear();
         }
-        Ok((Input { inner, start, at: 0, hasher, bytes }, bom))
+        let quotes = start.iter().filter(|&&b| b == b'"').count() as u64;
+        Ok((Input { inner, start, at: 0, hasher, bytes, quotes }, bom))
     }
 }
 
@@ -246,6 +292,7 @@ impl<R: Read> Read for Input<R> {
         use sha2::Digest;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
+        self.quotes += buf[..n].iter().filter(|&&b| b == b'"').count() as u64;
         Ok(n)
     }
 }
@@ -266,13 +313,93 @@ fn decode(encoding: Encoding, bytes: &[u8]) -> Option<Cow<'_, str>> {
     }
 }
 
-/// Decide Auto from one record: valid UTF-8 → UTF-8, else Shift_JIS; `None` while it is ASCII.
+/// Decide Auto from one record: valid UTF-8 → UTF-8, else valid Shift_JIS → Shift_JIS; `None`
+/// while it is ASCII, or when it is valid in neither (one stray byte, such as a Latin-1 `é`,
+/// then costs its own row, not the whole file: a later record decides).
 fn sniff(record: &csv::ByteRecord) -> Option<Encoding> {
     let all = record.as_slice();
     if all.is_ascii() {
         return None;
     }
-    Some(if std::str::from_utf8(all).is_ok() { Encoding::Utf8 } else { Encoding::ShiftJis })
+    if std::str::from_utf8(all).is_ok() {
+        Some(Encoding::Utf8)
+    } else if SHIFT_JIS.decode_without_bom_handling_and_without_replacement(all).is_some() {
+        Some(Encoding::ShiftJis)
+    } else {
+        None
+    }
+}
+
+/// How many lines inside the record's quoted fields hold as many delimiters as a whole row
+/// (`width - 1`): rows swallowed by a quote that was not closed. `None` when there are none.
+fn swallowed_rows(record: &csv::ByteRecord, delimiter: u8, width: usize) -> Option<usize> {
+    if width < 2 {
+        return None;
+    }
+    let rows: usize = record
+        .iter()
+        .filter(|f| f.contains(&b'\n'))
+        .map(|f| {
+            f.split(|&b| b == b'\n')
+                .skip(1)
+                .filter(|l| l.iter().filter(|&&b| b == delimiter).count() >= width - 1)
+                .count()
+        })
+        .sum();
+    (rows > 0).then_some(rows)
+}
+
+/// The patient IDs a file's name holds (per-patient exports such as `1234567890.csv`): the
+/// output must not carry them. Only IDs of four characters or more are looked for (shorter
+/// ones match any number in a name).
+struct NameIds {
+    /// The input file name.
+    original: String,
+    /// The same, NFKC-normalised as IDs are.
+    normalized: String,
+    /// (normalised original ID, pseudonym, left out) of each ID found in the name.
+    found: Vec<(String, String, bool)>,
+}
+
+impl NameIds {
+    fn new(name: &str) -> NameIds {
+        NameIds { original: name.to_string(), normalized: crate::pseudo::normalize_id(name), found: Vec::new() }
+    }
+
+    fn see(&mut self, p: &PatientSeen<'_>) {
+        let id = crate::pseudo::normalize_id(p.original);
+        if id.chars().count() >= 4 && self.normalized.contains(&id) && !self.found.iter().any(|(f, _, _)| *f == id) {
+            self.found.push((id, p.pseudonym.to_string(), p.excluded));
+        }
+    }
+
+    /// The output's file name: the input's, with each patient ID it holds replaced by the
+    /// patient's pseudonym. `None` (write nothing) when it holds a left-out patient's ID and no
+    /// row was written; an error when it does and rows of other patients were written.
+    fn output_name(&self, rows_written: u64) -> Result<Option<String>, Error> {
+        if self.found.is_empty() {
+            return Ok(Some(self.original.clone()));
+        }
+        if self.found.iter().any(|(_, _, excluded)| *excluded) {
+            return if rows_written == 0 { Ok(None) } else { Err(Error::NameHoldsExcludedId) };
+        }
+        let mut found = self.found.clone();
+        found.sort_by_key(|(id, _, _)| std::cmp::Reverse(id.len()));
+        let mut name = self.normalized.clone();
+        for (id, pseudonym, _) in &found {
+            name = name.replace(id.as_str(), pseudonym);
+        }
+        Ok(Some(name))
+    }
+}
+
+/// Whether a header row looks like data (a number of three digits or more, or a date): the file
+/// has no header, so its "column names" are a patient's values and must not be printed.
+fn looks_like_data(header: &[String]) -> bool {
+    header.iter().any(|h| {
+        let t = h.trim();
+        (t.len() >= 3 && t.bytes().all(|b| b.is_ascii_digit() || b == b'-')) || values::parse(t).is_some()
+    })
 }
 
 fn sanitize_name(name: &str) -> String {
@@ -293,11 +420,12 @@ struct Plan {
 fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Plan, Error> {
     let mut unknown = Vec::new();
     let mut planned = Vec::new();
+    let data = looks_like_data(header);
     for (i, name) in header.iter().enumerate() {
         match columns.get(name) {
             Some(c) => planned.push((name.trim().to_string(), c)),
             None => {
-                unknown.push((i + 1, sanitize_name(name)));
+                unknown.push((i + 1, (!data).then(|| sanitize_name(name))));
                 planned.push((name.clone(), Column { role: Role::Drop, quasi: false }));
             }
         }
@@ -311,6 +439,9 @@ fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Pl
         return Err(Error::SeveralPatientIds);
     }
     let patient = ids.first().copied();
+    if patient.is_none() && options.cohort.as_ref().is_some_and(|c| c.is_active()) {
+        return Err(Error::CohortNeedsPatientId);
+    }
     if patient.is_none() {
         let needs =
             planned.iter().find(|(_, c)| (c.role.is_date() && options.retain_dates) || c.role == Role::FreeText);
@@ -440,6 +571,8 @@ pub fn deidentify<R: Read, W: Write>(
     }
     writer.write_byte_record(&out).map_err(csv_write)?;
 
+    let mut held: Option<(u64, bool)> = None;
+    let mut held_row = csv::ByteRecord::new();
     let mut cache: HashMap<Vec<u8>, (String, i64)> = HashMap::new();
     let mut outputs: Vec<Option<String>> = vec![None; width];
     loop {
@@ -458,6 +591,13 @@ pub fn deidentify<R: Read, W: Write>(
         }
         if record.len() != width {
             report.drop_row(line, format!("{} fields, the header has {width}", record.len()));
+            continue;
+        }
+        if let Some(rows) = swallowed_rows(&record, options.delimiter, width) {
+            report.drop_row(
+                line,
+                format!("a quoted field holds {rows} lines that look like rows: a quote is probably not closed"),
+            );
             continue;
         }
         if encoding == Encoding::Auto {
@@ -495,7 +635,11 @@ pub fn deidentify<R: Read, W: Write>(
                 // Decided from the original ID before anything of the row is written.
                 if cohort.admit(Some(raw), None).is_excluded() {
                     report.rows_excluded += 1;
-                    report.excluded_patients.insert(pseudo.patient_pseudonym(Patient::Id(raw)));
+                    let pseudonym = pseudo.patient_pseudonym(Patient::Id(raw));
+                    if !report.excluded_patients.contains(&pseudonym) {
+                        on_patient(PatientSeen { original: raw, pseudonym: &pseudonym, excluded: true });
+                        report.excluded_patients.insert(pseudonym);
+                    }
                     continue;
                 }
             }
@@ -507,7 +651,7 @@ pub fn deidentify<R: Read, W: Write>(
                 None => {
                     let patient = Patient::Id(raw);
                     let e = (pseudo.patient_pseudonym(patient), pseudo.date_shift_days(patient));
-                    on_patient(PatientSeen { original: raw, pseudonym: &e.0 });
+                    on_patient(PatientSeen { original: raw, pseudonym: &e.0, excluded: false });
                     cache.insert(raw.as_bytes().to_vec(), e.clone());
                     e
                 }
@@ -581,8 +725,26 @@ pub fn deidentify<R: Read, W: Write>(
                 None => out.push_field(fields[i].as_bytes()),
             }
         }
-        writer.write_byte_record(&out).map_err(csv_write)?;
-        report.rows_written += 1;
+        // Each row is held back until the next one is read: a quoted field that is never
+        // closed swallows every line after it into the last row, which is then dropped.
+        if let Some(_line) = held.take() {
+            writer.write_byte_record(&held_row).map_err(csv_write)?;
+            report.rows_written += 1;
+        }
+        std::mem::swap(&mut out, &mut held_row);
+        held = Some((line, record.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'))));
+    }
+    if let Some((line, multiline)) = held.take() {
+        if multiline && reader.get_ref().quotes % 2 == 1 {
+            report.drop_row(
+                line,
+                "a quoted field is not closed before the end of the file; this row and the lines after it were dropped"
+                    .to_string(),
+            );
+        } else {
+            writer.write_byte_record(&held_row).map_err(csv_write)?;
+            report.rows_written += 1;
+        }
     }
     writer.flush().map_err(Error::Write)?;
     report.encoding = Some(if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding });
@@ -656,6 +818,9 @@ pub struct CsvSummary {
     pub rows_excluded: u64,
     /// Distinct patients of those rows.
     pub patients_excluded: usize,
+    /// Files of which nothing was written: every row was left out and the name holds a
+    /// left-out patient's ID.
+    pub excluded_files: usize,
     /// Values emptied because they did not parse in their role.
     pub values_emptied: u64,
     /// Distinct patients (by pseudonym).
@@ -754,7 +919,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
     let digest = job.digest();
     let mut excluded_patients: HashSet<String> = HashSet::new();
     let mut settings = super::settings(&job.pseudo, "clinical-csv", &digest, &options);
-    settings.cohort = job.options.cohort.as_ref().and_then(|c| c.digest());
+    settings.cohort = job.options.cohort.as_ref().and_then(|c| c.digest(&job.pseudo));
     let super::Books { audit_path, mut audit, mut linkage } =
         super::open_books(&job.out, &settings, job.linkage.as_deref())?;
     let staging = job.out.join(".kamei-partial");
@@ -766,20 +931,65 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
             summary.interrupted = true;
             break;
         }
-        let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input.csv".into());
-        let label = super::sanitize(&name);
-        let target = job.out.join(&name);
+        let input_name =
+            input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input.csv".into());
+        let mut name = input_name.clone();
+        let label = super::sanitize(&input_name);
         let mut link_rows: Vec<(String, String)> = Vec::new();
         let result = std::fs::File::open(input).map_err(Error::Read).and_then(|file| {
-            super::commit_with(&staging, &target, job.sync, |w| {
-                deidentify(file, w, &job.columns, &job.pseudo, &job.options, interrupt, &mut |p| {
-                    patients.insert(p.pseudonym.to_string());
-                    if linkage.is_some() {
-                        link_rows.push((p.original.to_string(), p.pseudonym.to_string()));
-                    }
-                })
-            })
+            super::commit_named(
+                &staging,
+                job.sync,
+                |w| {
+                    let mut in_name = NameIds::new(&input_name);
+                    let (report, digest) =
+                        deidentify(file, w, &job.columns, &job.pseudo, &job.options, interrupt, &mut |p| {
+                            in_name.see(&p);
+                            if p.excluded {
+                                return;
+                            }
+                            patients.insert(p.pseudonym.to_string());
+                            if linkage.is_some() {
+                                link_rows.push((p.original.to_string(), p.pseudonym.to_string()));
+                            }
+                        })?;
+                    Ok((report, digest, in_name))
+                },
+                |(report, _, in_name)| match in_name.output_name(report.rows_written) {
+                    Ok(Some(n)) => Ok(Some(job.out.join(n))),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                },
+            )
         });
+        let result = match result {
+            Ok(((report, digest_in, _), Some((target, committed)))) => {
+                name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                Ok(((report, digest_in), committed))
+            }
+            Ok(((report, digest_in, _), None)) => {
+                // Every row was left out and the file name holds a left-out patient's ID.
+                summary.rows_read += report.rows_read;
+                summary.rows_excluded += report.rows_excluded;
+                excluded_patients.extend(report.excluded_patients.iter().cloned());
+                summary.excluded_files += 1;
+                let record = RecordParts {
+                    sha256: Some(digest_in.sha256),
+                    bytes: digest_in.bytes,
+                    outcome: Outcome::Excluded,
+                    reason: Some("every row belongs to a patient who is left out".into()),
+                    output: None,
+                    actions: Vec::new(),
+                    notes: Vec::new(),
+                    profile: "clinical-csv",
+                    digest: &digest,
+                    options: &options,
+                };
+                audit.append(&record.build()).map_err(|e| RunError::Output(e.to_string()))?;
+                continue;
+            }
+            Err(e) => Err(e),
+        };
         let record = match result {
             Ok(((report, digest_in), committed)) => {
                 summary.bytes += digest_in.bytes;
@@ -887,8 +1097,8 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
             }
             Err(e) => {
                 summary.failed += 1;
-                let reason = e.to_string();
-                reporter.problem(&label, &Problem { line: None, message: format!("failed: {reason}") });
+                let reason = e.audit_reason();
+                reporter.problem(&label, &Problem { line: None, message: format!("failed: {e}") });
                 if let Some(l) = linkage.as_mut() {
                     l.add(crate::linkage::Kind::Failed, &input.to_string_lossy(), &reason)
                         .map_err(RunError::Linkage)?;
@@ -1003,11 +1213,86 @@ mod tests {
     fn malformed_rows_are_reported_with_their_line_and_skipped() {
         let input = "patient_id,value,comment\nP1,1,ok\nP2,2\n,3,no id\nP4,\"multi\nline\",x\nP5,5,\"unterminated\n";
         let (report, rows) = run(input.as_bytes(), &CsvOptions::default()).unwrap();
-        assert_eq!(report.rows_dropped, 2, "{:?}", report.problems);
+        assert_eq!(report.rows_dropped, 3, "{:?}", report.problems);
         let lines: Vec<u64> = report.problems.iter().filter_map(|p| p.line).collect();
-        assert_eq!(lines, [3, 4]);
-        assert_eq!(rows.len(), 4, "{rows:?}");
+        assert_eq!(lines, [3, 4, 7]);
+        assert_eq!(rows.len(), 3, "{rows:?}");
         assert_eq!(rows[2][1], "multi\nline");
+    }
+
+    #[test]
+    fn a_quote_left_open_at_the_end_drops_the_rows_it_swallowed() {
+        let input = "patient_id,comment\nP1,\"open\nP2 架空様\nP3 見本様\n";
+        let (report, rows) = run(input.as_bytes(), &CsvOptions::default()).unwrap();
+        assert_eq!(report.rows_dropped, 1, "{:?}", report.problems);
+        assert!(report.problems[0].message.contains("not closed"), "{:?}", report.problems);
+        assert_eq!(rows.len(), 1, "only the header: {rows:?}");
+    }
+
+    #[test]
+    fn a_quoted_field_holding_lines_shaped_like_rows_is_dropped() {
+        let input = "patient_id,value,comment\nP1,1,\"open\nP2,2,虚構様\nP3,3,\"closed\"\nP4,4,ok\n";
+        let (report, rows) = run(input.as_bytes(), &CsvOptions::default()).unwrap();
+        assert!(
+            report.problems.iter().any(|p| p.message.contains("quote is probably not closed")),
+            "{:?}",
+            report.problems
+        );
+        assert!(rows.iter().all(|r| r.iter().all(|f| !f.contains("虚構"))), "{rows:?}");
+    }
+
+    #[test]
+    fn a_first_row_that_looks_like_data_is_not_printed() {
+        let err = run("1234567890,架空 花子,2024-02-01\n".as_bytes(), &CsvOptions::default()).unwrap_err();
+        let text = format!("{err} {}", err.audit_reason());
+        assert!(!text.contains("1234567890") && !text.contains("架空"), "{text}");
+        assert!(text.contains("column 2"), "{text}");
+    }
+
+    #[test]
+    fn the_audit_reason_names_no_column() {
+        let err = run(b"patient_id,mystery\nP1,x\n", &CsvOptions::default()).unwrap_err();
+        assert!(!err.audit_reason().contains("mystery"), "{}", err.audit_reason());
+    }
+
+    #[test]
+    fn a_register_without_a_patient_column_is_refused() {
+        let register = crate::cohort::Register::parse("P1\n").unwrap();
+        let cohort = crate::cohort::Cohort::new(Some(register), None, None);
+        let options = CsvOptions { cohort: Some(std::sync::Arc::new(cohort)), ..CsvOptions::default() };
+        let err = run(b"value,sex\n1,F\n", &options).unwrap_err();
+        assert!(matches!(err, Error::CohortNeedsPatientId), "{err}");
+    }
+
+    #[test]
+    fn one_stray_byte_costs_its_row_not_the_file() {
+        let mut input = b"patient_id,comment\nP1,caf\xe9\n".to_vec();
+        input.extend("P2,特記なし\nP3,特記なし\n".as_bytes());
+        let (report, rows) = run(&input, &CsvOptions::default()).unwrap();
+        assert_eq!(report.encoding, Some(Encoding::Utf8));
+        assert_eq!((report.rows_dropped, rows.len()), (1, 3), "{rows:?}");
+    }
+
+    fn seen(name: &str, ids: &[(&str, bool)]) -> NameIds {
+        let mut n = NameIds::new(name);
+        for (id, excluded) in ids {
+            n.see(&PatientSeen { original: id, pseudonym: &format!("PSEUDO{id}"), excluded: *excluded });
+        }
+        n
+    }
+
+    #[test]
+    fn a_patient_id_in_the_file_name_becomes_the_pseudonym() {
+        let n = seen("labs_1234567890.csv", &[("1234567890", false), ("99", false)]);
+        assert_eq!(n.output_name(1).unwrap().as_deref(), Some("labs_PSEUDO1234567890.csv"));
+        assert_eq!(seen("labs.csv", &[("1234567890", false)]).output_name(1).unwrap().as_deref(), Some("labs.csv"));
+    }
+
+    #[test]
+    fn a_left_out_patient_id_in_the_file_name_writes_nothing_or_fails() {
+        let n = seen("1234567890.csv", &[("1234567890", true)]);
+        assert_eq!(n.output_name(0).unwrap(), None);
+        assert!(matches!(n.output_name(3), Err(Error::NameHoldsExcludedId)));
     }
 
     #[test]

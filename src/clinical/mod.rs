@@ -124,6 +124,19 @@ pub(crate) fn commit_with<T, E: From<io::Error>>(
     sync: bool,
     fill: impl FnOnce(&mut BufWriter<&mut fs::File>) -> Result<T, E>,
 ) -> Result<(T, Committed), E> {
+    let (value, done) = commit_named(staging, sync, fill, |_| Ok(Some(target.to_path_buf())))?;
+    Ok((value, done.expect("a target was given").1))
+}
+
+/// Like [`commit_with`], for an output whose path is known only once it is written: `target`
+/// names it from what `fill` returned, or gives `None` to write nothing (the temporary file is
+/// removed). Returns the path with how it was committed.
+pub(crate) fn commit_named<T, E: From<io::Error>>(
+    staging: &Path,
+    sync: bool,
+    fill: impl FnOnce(&mut BufWriter<&mut fs::File>) -> Result<T, E>,
+    target: impl FnOnce(&T) -> Result<Option<std::path::PathBuf>, E>,
+) -> Result<(T, Option<(std::path::PathBuf, Committed)>), E> {
     fs::create_dir_all(staging)?;
     let mut tmp = tempfile::Builder::new().prefix(".kamei-").suffix(".part").tempfile_in(staging)?;
     let value = {
@@ -132,17 +145,20 @@ pub(crate) fn commit_with<T, E: From<io::Error>>(
         w.flush()?;
         v
     };
+    let Some(target) = target(&value)? else {
+        return Ok((value, None));
+    };
     if sync {
         tmp.as_file().sync_all()?;
     }
     if let Some(parent) = target.parent() {
         fs::create_dir_all(parent)?;
     }
-    match tmp.persist_noclobber(target) {
-        Ok(_) => Ok((value, Committed::Written)),
+    match tmp.persist_noclobber(&target) {
+        Ok(_) => Ok((value, Some((target, Committed::Written)))),
         Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
-            let same = crate::write::same_content(e.file.path(), target)?;
-            Ok((value, if same { Committed::Present } else { Committed::Collision }))
+            let same = crate::write::same_content(e.file.path(), &target)?;
+            Ok((value, Some((target, if same { Committed::Present } else { Committed::Collision }))))
         }
         Err(e) => Err(e.error.into()),
     }

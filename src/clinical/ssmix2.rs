@@ -615,7 +615,7 @@ pub fn run(
     let shift = format!("{}:{}", policy.max_days, policy.keep_weekday);
     let digest = super::settings_digest(&[table.sha256().as_bytes(), shift.as_bytes()]);
     let mut settings = super::settings(&job.pseudo, "clinical-ss-mix2", &digest, &options);
-    settings.cohort = job.cohort.digest();
+    settings.cohort = job.cohort.digest(&job.pseudo);
     let super::Books { audit_path, mut audit, mut linkage } =
         super::open_books(&job.out, &settings, job.linkage.as_deref())?;
 

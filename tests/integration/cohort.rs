@@ -155,3 +155,52 @@ fn studies_between_keeps_only_the_window_by_original_date() {
     assert_eq!(wd.dicom_outputs("out").len(), 0);
     assert!(run.stderr().contains("9 inputs of 4 patients left out"), "{}", run.stderr());
 }
+
+#[test]
+fn verify_refuses_a_key_the_release_was_not_made_with() {
+    let wd = Workdir::new("verify_refuses_a_key_the_release_was_not_made_with");
+    archive(&wd);
+    let k = key(&wd, "k.key", 21);
+    let other = key(&wd, "other.key", 22);
+    let run = wd.kamei(["deid", "dicom", "-o", "release", "--key", k.to_str().unwrap()]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let v = wd.kamei(["verify", "release", "--exclude-patients", "exclude.txt", "--key", other.to_str().unwrap()]);
+    assert_eq!(v.code(), 2, "another key would find no pseudonym: {}", v.stderr());
+    assert!(v.stderr().contains("fingerprints differ"), "{}", v.stderr());
+    let right = wd.kamei(["verify", "release", "--exclude-patients", "exclude.txt", "--key", k.to_str().unwrap()]);
+    assert_eq!(right.code(), 1, "the opted-out patient was not excluded from this release: {}", right.stdout());
+}
+
+#[test]
+fn a_per_patient_export_named_by_an_opted_out_id_leaves_no_file() {
+    let wd = Workdir::new("a_per_patient_export_named_by_an_opted_out_id_leaves_no_file");
+    archive(&wd);
+    let k = key(&wd, "k.key", 21);
+    std::fs::create_dir_all(wd.path("pp")).unwrap();
+    for id in [P1, P2_OPTED_OUT] {
+        std::fs::write(wd.path(&format!("pp/{id}.csv")), format!("patient_id,value\n{id},1\n")).unwrap();
+    }
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        "pp",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--columns",
+        "cols.toml",
+        "--exclude-patients",
+        "exclude.txt",
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let names: Vec<String> = std::fs::read_dir(wd.path("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".csv"))
+        .collect();
+    assert_eq!(names, [format!("{}.csv", pseudonym(&k, P1))], "no original ID in a name, no file for the opted-out");
+    let manifest = std::fs::read_to_string(wd.path("out/kamei-columns.json")).unwrap();
+    assert!(!manifest.contains(P1) && !manifest.contains(P2_OPTED_OUT), "{manifest}");
+}
