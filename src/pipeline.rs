@@ -254,16 +254,24 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let (inputs, walk_errors) = walk::collect(&job.inputs, Some(&job.out), job.shard);
     let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
     reporter.walked(inputs.len(), total_bytes);
-    let mut summary = Summary { inputs: inputs.len(), ..Summary::default() };
+    // Entries that could not be read, or are not files, are inputs too: each ends failed or
+    // skipped, so the counts add up.
+    let mut summary = Summary { inputs: inputs.len() + walk_errors.len(), ..Summary::default() };
     for e in &walk_errors {
         reporter.walk_error(e);
-        summary.failed += 1;
+        let (outcome, kind) = if e.not_a_file {
+            summary.skipped += 1;
+            (Outcome::Skipped, Kind::Skipped)
+        } else {
+            summary.failed += 1;
+            (Outcome::Failed, Kind::Failed)
+        };
         if let Some(w) = audit_writer.as_mut() {
-            let record = base_record(&base, None, 0, Outcome::Failed, Some(e.message.clone()));
+            let record = base_record(&base, None, 0, outcome, Some(e.message.clone()));
             w.append(&record).context(AuditSnafu)?;
         }
         if let Some(l) = linkage.as_mut() {
-            l.add(Kind::Failed, &e.path.to_string_lossy(), &e.message).context(LinkageSnafu)?;
+            l.add(kind, &e.path.to_string_lossy(), &e.message).context(LinkageSnafu)?;
         }
     }
 

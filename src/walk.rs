@@ -31,6 +31,19 @@ pub struct WalkError {
     pub path: PathBuf,
     /// What went wrong (an I/O error kind).
     pub message: String,
+    /// The entry is not a regular file (a FIFO, socket or device): skipped, not failed. Such
+    /// an entry is never opened (reading a FIFO would wait forever).
+    pub not_a_file: bool,
+}
+
+impl WalkError {
+    fn io(path: PathBuf, message: String) -> WalkError {
+        WalkError { path, message, not_a_file: false }
+    }
+
+    fn special(path: PathBuf) -> WalkError {
+        WalkError { path, message: "not a regular file (a FIFO, socket or device)".to_string(), not_a_file: true }
+    }
 }
 
 /// A deterministic 1/N share of the inputs: `--shard I/N` with 1 ≤ I ≤ N.
@@ -119,10 +132,14 @@ pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec
         let meta = match std::fs::metadata(input) {
             Ok(m) => m,
             Err(e) => {
-                errors.push(WalkError { path: input.clone(), message: io_kind(&e) });
+                errors.push(WalkError::io(input.clone(), io_kind(&e)));
                 continue;
             }
         };
+        if !meta.is_file() && !meta.is_dir() {
+            errors.push(WalkError::special(input.clone()));
+            continue;
+        }
         if meta.is_file() {
             let rel = input.file_name().map(PathBuf::from).unwrap_or_else(|| input.clone());
             files.push(Input { path: input.clone(), rel, root, size: meta.len() });
@@ -132,12 +149,12 @@ pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec
         let top: Vec<PathBuf> = match std::fs::read_dir(input) {
             Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             Err(e) => {
-                errors.push(WalkError { path: input.clone(), message: io_kind(&e) });
+                errors.push(WalkError::io(input.clone(), io_kind(&e)));
                 continue;
             }
         };
         let parts: Vec<(Vec<Input>, Vec<WalkError>)> =
-            top.par_iter().map(|sub| walk_tree(sub, input, root, skip)).collect();
+            top.par_iter().map(|sub| walk_tree(sub, input, root, skip, shard)).collect();
         for (f, e) in parts {
             files.extend(f);
             errors.extend(e);
@@ -149,7 +166,13 @@ pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec
     (files, errors)
 }
 
-fn walk_tree(start: &Path, root_path: &Path, root: usize, skip: Option<DirId>) -> (Vec<Input>, Vec<WalkError>) {
+fn walk_tree(
+    start: &Path,
+    root_path: &Path,
+    root: usize,
+    skip: Option<DirId>,
+    shard: Shard,
+) -> (Vec<Input>, Vec<WalkError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let walker = WalkDir::new(start)
@@ -163,6 +186,12 @@ fn walk_tree(start: &Path, root_path: &Path, root: usize, skip: Option<DirId>) -
                 let size = e.metadata().map(|m| m.len()).unwrap_or(0);
                 files.push(Input { path: e.path().to_path_buf(), rel, root, size });
             }
+            Ok(e) if !e.file_type().is_dir() => {
+                let rel = e.path().strip_prefix(root_path).unwrap_or(e.path());
+                if shard.contains(rel) {
+                    errors.push(WalkError::special(e.path().to_path_buf()));
+                }
+            }
             Ok(_) => {}
             Err(e) => {
                 let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| start.to_path_buf());
@@ -171,7 +200,7 @@ fn walk_tree(start: &Path, root_path: &Path, root: usize, skip: Option<DirId>) -
                     (None, Some(io)) => io_kind(io),
                     (None, None) => "unreadable directory entry".to_string(),
                 };
-                errors.push(WalkError { path, message });
+                errors.push(WalkError::io(path, message));
             }
         }
     }

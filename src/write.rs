@@ -150,14 +150,24 @@ pub fn commit(file: &DicomFile, input: Option<&Path>, target: &Path, staging: &P
     if sync {
         tmp.as_file().sync_all().context(WriteSnafu { path: target })?;
     }
-    let persisted = match tmp.persist_noclobber(target) {
-        Err(e) if e.error.kind() == io::ErrorKind::NotFound && target.parent().is_some_and(|p| !p.is_dir()) => {
-            let parent = target.parent().expect("checked just above");
-            fs::create_dir_all(parent).context(CreateSnafu { path: parent })?;
-            e.file.persist_noclobber(target)
+    // The target's folders are created when the rename finds them missing. Another process
+    // (a shard writing into the same OUT) may create or be creating them at the same moment, so
+    // a missing folder is created (idempotently) and the rename tried again, a few times.
+    let mut persisted = tmp.persist_noclobber(target);
+    for _ in 0..5 {
+        match persisted {
+            Err(e) if e.error.kind() == io::ErrorKind::NotFound => {
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent).context(CreateSnafu { path: parent })?;
+                }
+                persisted = e.file.persist_noclobber(target);
+            }
+            other => {
+                persisted = other;
+                break;
+            }
         }
-        other => other,
-    };
+    }
     match persisted {
         Ok(_) => Ok(Committed::Written),
         Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {

@@ -118,6 +118,13 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
                 out.display()
             );
         }
+        if abs.is_dir() && out.starts_with(&abs) {
+            bail!(
+                "the output folder {} is inside the input {} (inputs are never written to, and a later run would read the release as input); choose an output folder outside the inputs",
+                out.display(),
+                input.display()
+            );
+        }
     }
     if out.exists() && !out.is_dir() {
         bail!("output {} exists and is not a folder", out.display());

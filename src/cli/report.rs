@@ -100,7 +100,8 @@ impl Reporter for Console {
     fn walk_error(&self, error: &WalkError) {
         let name =
             if self.show_paths { sanitize(&error.path.to_string_lossy()) } else { "a directory entry".to_string() };
-        self.println(&format!("kamei: failed: {name}: {}", error.message));
+        let what = if error.not_a_file { "skipped" } else { "failed" };
+        self.println(&format!("kamei: {what}: {name}: {}", error.message));
     }
 }
 

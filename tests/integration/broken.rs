@@ -228,6 +228,21 @@ fn dicomdir_is_skipped_and_the_run_succeeds() {
 }
 
 #[test]
+#[cfg(unix)]
+fn a_fifo_among_the_inputs_is_skipped_without_being_opened() {
+    let wd = Workdir::new("a_fifo_among_the_inputs_is_skipped_without_being_opened");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let made = std::process::Command::new("mkfifo").arg(wd.path("in/pipe.dcm")).status().unwrap();
+    assert!(made.success());
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let skipped = with_outcome(&wd, "skipped");
+    assert_eq!(skipped.len(), 1, "the FIFO has its audit record");
+    assert!(skipped[0]["reason"].as_str().unwrap().contains("not a regular file"), "{}", skipped[0]);
+    assert_eq!(wd.dicom_outputs("out").len(), 1);
+}
+
+#[test]
 fn same_sop_instance_uid_in_two_inputs_gives_two_outputs() {
     let wd = Workdir::new("same_sop_instance_uid_in_two_inputs_gives_two_outputs");
     ct(1).write(&wd.path("in/a.dcm"));

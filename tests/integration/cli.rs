@@ -61,6 +61,16 @@ fn linkage_inside_out_is_refused() {
 }
 
 #[test]
+fn output_inside_an_input_is_refused() {
+    let wd = Workdir::new("output_inside_an_input_is_refused");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    let run = wd.kamei(["deid", "in", "-o", "in/release"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("inside the input"), "{}", run.stderr());
+    assert!(!wd.path("in/release").exists(), "nothing is written into an input");
+}
+
+#[test]
 fn both_temporal_options_are_refused() {
     let wd = Workdir::new("both_temporal_options_are_refused");
     std::fs::create_dir_all(wd.path("in")).unwrap();
