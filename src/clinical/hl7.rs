@@ -293,6 +293,25 @@ impl Delimiters {
     }
 }
 
+/// The names in HL7 v2.5 table 0211 (alternate character sets) that kamei does not read: each
+/// as [`parse_text`] normalises it, then as HL7 spells it (what an error may show).
+const TABLE_0211: [(&str, &str); 14] = [
+    ("8859/2", "8859/2"),
+    ("8859/3", "8859/3"),
+    ("8859/4", "8859/4"),
+    ("8859/5", "8859/5"),
+    ("8859/6", "8859/6"),
+    ("8859/7", "8859/7"),
+    ("8859/8", "8859/8"),
+    ("8859/9", "8859/9"),
+    ("GB180302000", "GB 18030-2000"),
+    ("KSX1001", "KS X 1001"),
+    ("CNS116431992", "CNS 11643-1992"),
+    ("BIG5", "BIG-5"),
+    ("UNICODE", "UNICODE"),
+    ("UNICODEUTF16", "UNICODE UTF-16"),
+];
+
 fn parse_text(msh18: &[u8], delimiters: &Delimiters) -> Result<Text, String> {
     let mut text = Text::Iso2022Jp;
     let mut seen_other = false;
@@ -313,9 +332,16 @@ fn parse_text(msh18: &[u8], delimiters: &Delimiters) -> Result<Text, String> {
                 text = Text::Latin1;
                 seen_other = true;
             }
+            "UNICODEUTF8" | "UTF8" | "8859/1" | "ISOIR100" => {
+                return Err("MSH-18 names two character sets beyond ASCII and ISO-2022-JP".into());
+            }
             _ => {
-                let shown: String = norm.chars().filter(|c| c.is_ascii_graphic()).take(24).collect();
-                return Err(format!("MSH-18 names a character set kamei does not read ({shown})"));
+                // Only a name from HL7 table 0211 is shown, and as kamei spells it: MSH-18 may
+                // hold anything, and no input value goes into a message.
+                return Err(match TABLE_0211.iter().find(|(key, _)| *key == norm) {
+                    Some((_, name)) => format!("MSH-18 names a character set kamei does not read ({name})"),
+                    None => "MSH-18 (character set) holds a value that is not an HL7 character set name".into(),
+                });
             }
         }
     }
@@ -730,6 +756,17 @@ mod tests {
         assert_eq!(Message::parse(&msg("PID|1\r", "UNICODE UTF-8")).unwrap().text, Text::Utf8);
         let err = Message::parse(&msg("PID|1\r", "KLINGON")).unwrap_err();
         assert!(err.to_string().contains("MSH-18"), "{err}");
+    }
+
+    #[test]
+    fn an_unreadable_msh18_is_named_without_its_value() {
+        // 05_values_in_audit: MSH-18 holding the patient's ID and phone number.
+        let err = Message::parse(&msg("PID|1\r", "1234567890 03-1111-2222")).unwrap_err().to_string();
+        assert!(err.contains("MSH-18"), "{err}");
+        assert!(!err.contains("1234567890") && !err.contains("1111"), "{err}");
+        // A name from HL7 table 0211 is shown as HL7 spells it.
+        let err = Message::parse(&msg("PID|1\r", "UNICODE UTF-16")).unwrap_err().to_string();
+        assert!(err.contains("(UNICODE UTF-16)"), "{err}");
     }
 
     #[test]
