@@ -260,9 +260,18 @@ fn pid3(msg: &Message, field: &[u8]) -> Option<(String, Option<Vec<u8>>)> {
     Some((id.text, kind))
 }
 
-/// Check the message belongs to the folder's patient: a PID segment whose PID-3 is the ID.
+/// Check the message belongs to the folder's patient: exactly one PID segment, whose PID-3 is
+/// the folder's ID.
+///
+/// Every kept PID field (birth month, sex, postal area...) is written under the folder patient's
+/// pseudonym, so a second PID (another patient, as in a merge or a misrouted message) would
+/// release that patient's data as this one's: such a message fails like a PID-3 mismatch.
 fn check_patient(msg: &Message, folder_id: &str) -> Result<(), String> {
-    let pid = msg.segments.iter().find(|s| s.name == "PID").ok_or("the message has no PID segment")?;
+    let mut pids = msg.segments.iter().filter(|s| s.name == "PID");
+    let pid = pids.next().ok_or("the message has no PID segment")?;
+    if pids.next().is_some() {
+        return Err("the message has more than one PID segment".into());
+    }
     let (id, _) = pid3(msg, pid.field(3)).ok_or("PID-3 (patient ID) is empty")?;
     if crate::pseudo::normalize_id(&id) != crate::pseudo::normalize_id(folder_id) {
         return Err("PID-3 (patient ID) is not the patient folder's ID".into());
@@ -944,6 +953,25 @@ mod tests {
         assert_ne!(order_token(&p, "12346"), a);
         assert_eq!(order_token(&p, NO_ORDER), NO_ORDER);
         assert_eq!(order_token(&p, "ORD-1").len(), 20);
+    }
+
+    fn message(body: &str) -> Message {
+        let mut m = b"MSH|^~\\&|HIS|H|SS|H|20240401093000||ADT^A08^ADT_A01|1|P|2.5||||||~ISO IR87\r".to_vec();
+        m.extend_from_slice(body.as_bytes());
+        Message::parse(&m).unwrap()
+    }
+
+    #[test]
+    fn a_second_pid_fails_the_message() {
+        // 11_second_pid: another patient's PID after the folder patient's.
+        let m = message("PID|0001||1234567890^^^^PI||A^B||19850315|F\rPID|0002||2345678901^^^^PI||C^D||19400220|M\r");
+        let err = check_patient(&m, "1234567890").unwrap_err();
+        assert!(err.contains("more than one PID"), "{err}");
+        assert!(!err.contains("2345678901"), "{err}");
+        // The same patient twice is still two PIDs.
+        let twice = message("PID|0001||1234567890^^^^PI\rPID|0002||1234567890^^^^PI\r");
+        assert!(check_patient(&twice, "1234567890").is_err());
+        assert!(check_patient(&message("PID|0001||1234567890^^^^PI\r"), "1234567890").is_ok());
     }
 
     #[test]
