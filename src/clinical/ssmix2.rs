@@ -296,6 +296,21 @@ fn get(rep: &[String], n: usize) -> &str {
     rep.get(n - 1).map_or("", String::as_str)
 }
 
+/// Add one name component: as written, each part separated by white space (ASCII or the
+/// ideographic space U+3000), and the parts run together, as the CSV side does for a name
+/// column. A sender that puts the whole name in XPN.1 (`山本　美日^^^^^^L^I`) still yields
+/// `山本`, `美日` and `山本美日`, so `山本様` or `美日さん` in free text are found.
+fn add_name_component(ids: &mut Identifiers, component: &str) {
+    ids.add(component);
+    let parts: Vec<&str> = component.split(char::is_whitespace).filter(|p| !p.is_empty()).collect();
+    for p in &parts {
+        ids.add(p);
+    }
+    if parts.len() >= 2 {
+        ids.add(&parts.concat());
+    }
+}
+
 /// Pass 1: the identifiers a message holds, per the table's actions.
 fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers) {
     for seg in &msg.segments {
@@ -314,7 +329,7 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers) {
                 Action::PersonName => {
                     for rep in components(msg, bytes) {
                         for c in rep.iter().take(5) {
-                            ids.add(c);
+                            add_name_component(ids, c);
                         }
                         ids.add_person_name(&[get(&rep, 1), get(&rep, 2), get(&rep, 3)].join("^"));
                     }
@@ -322,9 +337,7 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers) {
                 Action::StaffName => {
                     for rep in components(msg, bytes) {
                         for c in rep.iter().take(4) {
-                            for part in c.split(' ') {
-                                ids.add(part);
-                            }
+                            add_name_component(ids, c);
                         }
                         ids.add_person_name(&[get(&rep, 2), get(&rep, 3), get(&rep, 4)].join("^"));
                     }
@@ -972,6 +985,18 @@ mod tests {
         let twice = message("PID|0001||1234567890^^^^PI\rPID|0002||1234567890^^^^PI\r");
         assert!(check_patient(&twice, "1234567890").is_err());
         assert!(check_patient(&message("PID|0001||1234567890^^^^PI\r"), "1234567890").is_ok());
+    }
+
+    #[test]
+    fn a_whole_name_in_one_component_is_found_by_its_parts() {
+        // 06_free_text_misses: PID-5 with the whole name in XPN.1, separated by U+3000.
+        let mut m = b"MSH|^~\\&|HIS|H|SS|H|20240401093000||ADT^A08^ADT_A01|1|P|2.5||||||~ISO IR87\rPID|0001||1234567890^^^^PI||".to_vec();
+        m.extend(hl7::encode("山本　美日", &hl7::Delimiters::default(), hl7::Text::Iso2022Jp).bytes);
+        m.extend_from_slice(b"^^^^^^L^I\r");
+        let mut ids = Identifiers::new();
+        collect(&Message::parse(&m).unwrap(), RuleTable::builtin(), &mut ids);
+        let cleaned = freetext::clean("山本様 美日さん 山本美日様 山本　美日", &ids, None).unwrap();
+        assert_eq!(cleaned.text, "***様 ***さん ***様 ***");
     }
 
     #[test]
