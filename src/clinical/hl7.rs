@@ -18,6 +18,8 @@
 use crate::charset::CharacterSet;
 use dicom_core::VR;
 
+pub mod datatype;
+
 const ESC: u8 = 0x1B;
 
 /// The delimiters a message declares in MSH-1 and MSH-2.

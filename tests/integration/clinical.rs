@@ -598,3 +598,80 @@ fn csv_streams_in_flat_memory() {
     // Twenty times the input, and peak memory grows by less than a tenth of the input.
     assert!(big < small + 8_000, "peak {small} kB for the small file, {big} kB for {big_mb} MB");
 }
+
+/// An SS-MIX2 MSH (ISO-2022-JP) for the messages the tests below build.
+const SS_MSH: &str = "MSH|^~\\&|HIS|H|SSMIX2|H|20240402143000||OUL^R22^OUL_R22|C1|P|2.5||||||~ISO IR87||ISO 2022-1994";
+
+/// A segment as SS-MIX2 senders write it: each run of text between delimiters in ISO-2022-JP,
+/// back to ASCII before every delimiter.
+fn jis_segment(segment: &str) -> Vec<u8> {
+    let jis = kamei::charset::CharacterSet::from_value(b"\\ISO 2022 IR 87").unwrap();
+    let mut out = Vec::new();
+    let mut run = String::new();
+    for c in segment.chars() {
+        if "|^~&".contains(c) {
+            out.extend(jis.encode(&run, dicom_core::VR::LT).bytes);
+            out.push(c as u8);
+            run.clear();
+        } else {
+            run.push(c);
+        }
+    }
+    out.extend(jis.encode(&run, dicom_core::VR::LT).bytes);
+    out
+}
+
+/// Write one OML-11 message of patient P1 under `wd/root`, segments ending in CR.
+fn put_p1_message(wd: &Workdir, segments: &[Vec<u8>]) {
+    let dir = wd.path(&format!("root/123/456/{P1}/20240402/OML-11"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut bytes = Vec::new();
+    for s in segments {
+        bytes.extend_from_slice(s);
+        bytes.push(b'\r');
+    }
+    std::fs::write(dir.join(format!("{P1}_20240402_OML-11_000000000012346_20240402143000000_01_1")), bytes).unwrap();
+}
+
+fn ssmix2_root_run(wd: &Workdir, options: &[&str]) -> Run {
+    let k = key(wd, "k.key", 7);
+    let mut args = vec!["clinical", "ss-mix2", "root", "-o", "out", "--key", k.to_str().unwrap()];
+    for o in options {
+        args.extend(["--option", o]);
+    }
+    wd.kamei(args)
+}
+
+fn audit_notes(wd: &Workdir) -> Vec<String> {
+    wd.audit("out")
+        .iter()
+        .flat_map(|r| r["notes"].as_array().cloned().unwrap_or_default())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn ssmix2_kept_observation_values_holding_the_patients_name_are_removed() {
+    let wd = Workdir::new("ssmix2_kept_observation_values_holding_the_patients_name_are_removed");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "OBX|1|NM|X^c^99||山本美日||||||F",
+        "OBX|2|CWE|X^c^99||01^山本美日様 本人^99||||||F",
+        "OBX|3|ID|X^c^99||山本美日||||||F",
+        "OBX|4|SN|X^c^99||>^山本美日||||||F",
+        "OBX|5|NM|X^c^99||1\\F\\山本美日||||||F",
+        "OBX|6|NM|X^c^99||158.0|cm|||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["山本", "美日"]);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let obx5: Vec<&[u8]> = msg.segments.iter().filter(|s| s.name == "OBX").map(|s| s.field(5)).collect();
+    assert_eq!(obx5, [&b""[..], b"01^^99", b"", b"", b"", b"158.0"]);
+    let notes = audit_notes(&wd);
+    assert!(notes.iter().any(|n| n.contains("OBX-5: a value that does not fit its value type")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("OBX-5: a component holding the patient's identifier")), "{notes:?}");
+}
