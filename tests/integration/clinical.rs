@@ -675,3 +675,71 @@ fn ssmix2_kept_observation_values_holding_the_patients_name_are_removed() {
     assert!(notes.iter().any(|n| n.contains("OBX-5: a value that does not fit its value type")), "{notes:?}");
     assert!(notes.iter().any(|n| n.contains("OBX-5: a component holding the patient's identifier")), "{notes:?}");
 }
+
+#[test]
+fn ssmix2_jis_text_that_does_not_return_to_ascii_fails_the_message() {
+    let wd = Workdir::new("ssmix2_jis_text_that_does_not_return_to_ascii_fails_the_message");
+    // OBX-3's text ends without ESC ( B, so the `|` after it would swallow OBX-4 and OBX-5.
+    let unterminated = jis_segment("コメント");
+    let mut obx = b"OBX|1|ST|X1^".to_vec();
+    obx.extend_from_slice(unterminated.strip_suffix(b"\x1b(B").unwrap());
+    obx.extend_from_slice(b"||");
+    obx.extend(jis_segment("山本美日様 03-1111-2222||||||F"));
+    put_p1_message(
+        &wd,
+        &[jis_segment(SS_MSH), jis_segment("PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F"), obx],
+    );
+    let run = ssmix2_root_run(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("segment 3: text in ISO-2022-JP does not return to ASCII"), "{}", run.stderr());
+    assert!(tree(&wd, "out").is_empty(), "the message is not copied");
+    assert_absent(&wd, &["out"], &run.stderr(), &["山本", "美日", "03-1111-2222", P1]);
+    let audit = wd.audit("out");
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0]["outcome"], "failed");
+}
+
+#[test]
+fn ssmix2_a_message_with_a_second_pid_fails() {
+    let wd = Workdir::new("ssmix2_a_message_with_a_second_pid_fails");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "PID|0002||2345678901^^^^PI||虚構^次郎^^^^^L^I||19400220|M|||^^^^100-0001^JPN^H^東京都千代田区",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("not copied: the message has more than one PID segment"), "{}", run.stderr());
+    assert!(tree(&wd, "out").is_empty(), "nothing of the second patient is released");
+    assert_absent(&wd, &["out"], &run.stderr(), &[P2, "194002", "虚構"]);
+}
+
+#[test]
+fn ssmix2_an_unreadable_msh18_is_reported_without_its_value() {
+    let wd = Workdir::new("ssmix2_an_unreadable_msh18_is_reported_without_its_value");
+    let msh = SS_MSH.replace("~ISO IR87", "1234567890 山本美日 03-1111-2222");
+    put_p1_message(&wd, &[jis_segment(&msh), jis_segment("PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F")]);
+    let run = ssmix2_root_run(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("MSH-18"), "{}", run.stderr());
+    assert_eq!(wd.audit("out")[0]["outcome"], "failed");
+    assert_absent(&wd, &["out"], &run.stderr(), &[P1, "山本美日", "03-1111-2222", "1111"]);
+}
+
+#[test]
+fn ssmix2_a_name_held_whole_in_one_component_is_cleaned_from_free_text() {
+    let wd = Workdir::new("ssmix2_a_name_held_whole_in_one_component_is_cleaned_from_free_text");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本　美日^^^^^^L^I||19850315|F",
+        "OBX|1|ST|X^c^99||山本様 美日さん 山本美日様||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["山本", "美日"]);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "***様 ***さん ***様");
+}
