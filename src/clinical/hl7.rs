@@ -356,8 +356,8 @@ impl Message {
     /// # Errors
     /// [`ParseError`] naming the segment and the problem: not HL7 (no MSH), bad delimiters, a
     /// segment without a valid name, ISO-2022-JP text that does not return to ASCII before a
-    /// delimiter or the segment end (see [`check_returns_to_ascii`]), MSH-9 missing, a character
-    /// set that cannot be read.
+    /// delimiter, before the segment end or before another set is designated (its fields cannot
+    /// be told apart), MSH-9 missing, a character set that cannot be read.
     pub fn parse(bytes: &[u8]) -> Result<Message, ParseError> {
         let whole = |m: &str| ParseError { segment: 0, message: m.to_string() };
         if bytes.len() < 8 || &bytes[..3] != b"MSH" {
