@@ -5,7 +5,8 @@
 //! Bytes stay bytes: a message is split into fields whose bytes are kept as read, and only a
 //! field a rule changes is rebuilt; a kept field is written back byte for byte. Splitting follows
 //! ISO 2022 escapes, so a delimiter byte inside a two-byte JIS code (JIS 0x2D7C, 0x5E5C...) is
-//! not taken for a delimiter.
+//! not taken for a delimiter; a segment whose JIS text does not return to ASCII before a
+//! delimiter does not parse, since its fields cannot be told apart.
 //!
 //! Text is decoded per component with [`crate::charset`], the same pinned JIS X 0208 mapping as
 //! DICOM (JIS 0x2141 → U+301C, 0x215D → U+2212), so a name reads the same in an image and in a
@@ -16,6 +17,8 @@
 
 use crate::charset::CharacterSet;
 use dicom_core::VR;
+
+pub mod datatype;
 
 const ESC: u8 = 0x1B;
 
@@ -169,6 +172,58 @@ fn escape_len(bytes: &[u8]) -> usize {
     if bytes.get(n).is_some_and(|b| (0x30..=0x7E).contains(b)) { n + 1 } else { n.min(bytes.len()) }
 }
 
+/// JIS X 0208 rows 85–94 (first bytes 0x75–0x7E) are unassigned, and kamei does not read the
+/// CP932 vendor rows there (IBM rows 89–92): such a first byte is never a character.
+const UNASSIGNED_FIRST: std::ops::RangeInclusive<u8> = 0x75..=0x7E;
+
+/// Check that a segment's ISO-2022-JP text returns to ASCII (`ESC ( B`, or JIS Roman `ESC ( J`)
+/// before every delimiter and before the segment ends, as SS-MIX2 requires.
+///
+/// A sender that forgets `ESC ( B` before a field delimiter makes the following bytes read as
+/// two-byte JIS: the delimiters after it are swallowed as halves of kanji, and the fields they
+/// start become part of the unterminated field, which may be one that is kept. The fields would
+/// shift, so no reading of such a segment can be trusted, and the message fails (reported, not
+/// copied): resetting to ASCII at the stray delimiter and going on would still misplace the
+/// fields when the unterminated text ended with an odd number of bytes.
+///
+/// The segment fails when, in two-byte mode:
+/// - a delimiter byte stands where the first byte of a pair would (`|` 0x7C and `~` 0x7E are in
+///   the unassigned rows 85–94, so they cannot start a character);
+/// - the segment ends;
+/// - an escape sequence other than `ESC ( B` / `ESC ( J` comes (`ESC $ B` again, `ESC ( I`,
+///   `ESC $ ( D`): a conformant sender returns to ASCII first, and a run that was never ended
+///   would otherwise be closed by a later, well-formed field and hide the fields it swallowed.
+///
+/// A delimiter byte that is a valid byte of a pair (`^` 0x5E or `\` 0x5C as a first byte, any
+/// delimiter as a second byte: JIS 0x5E5C, 0x2D7C) stays part of its character: it splits
+/// nothing, as before.
+fn check_returns_to_ascii(segment: &[u8], d: &Delimiters) -> Result<(), &'static str> {
+    if !segment.contains(&ESC) {
+        return Ok(());
+    }
+    let mut jis = Jis::default();
+    let mut i = 0;
+    while i < segment.len() {
+        let b = segment[i];
+        if jis.double {
+            if b == ESC {
+                let len = escape_len(&segment[i..]);
+                if !matches!(&segment[i + 1..i + len], [b'(', b'B'] | [b'(', b'J']) {
+                    return Err("text in ISO-2022-JP switches character set without returning to ASCII (ESC ( B)");
+                }
+            } else if UNASSIGNED_FIRST.contains(&b) && d.is_delimiter(b) {
+                return Err("text in ISO-2022-JP does not return to ASCII (ESC ( B) before a delimiter");
+            }
+        }
+        let (len, _) = jis.step(segment, i);
+        i += len.max(1);
+    }
+    if jis.double {
+        return Err("text in ISO-2022-JP does not return to ASCII (ESC ( B) before the end of the segment");
+    }
+    Ok(())
+}
+
 /// Split `bytes` on single-byte `delim`, following ISO 2022 state.
 pub fn split(bytes: &[u8], delim: u8) -> Vec<&[u8]> {
     let mut out = Vec::new();
@@ -240,6 +295,25 @@ impl Delimiters {
     }
 }
 
+/// The names in HL7 v2.5 table 0211 (alternate character sets) that kamei does not read: each
+/// as [`parse_text`] normalises it, then as HL7 spells it (what an error may show).
+const TABLE_0211: [(&str, &str); 14] = [
+    ("8859/2", "8859/2"),
+    ("8859/3", "8859/3"),
+    ("8859/4", "8859/4"),
+    ("8859/5", "8859/5"),
+    ("8859/6", "8859/6"),
+    ("8859/7", "8859/7"),
+    ("8859/8", "8859/8"),
+    ("8859/9", "8859/9"),
+    ("GB180302000", "GB 18030-2000"),
+    ("KSX1001", "KS X 1001"),
+    ("CNS116431992", "CNS 11643-1992"),
+    ("BIG5", "BIG-5"),
+    ("UNICODE", "UNICODE"),
+    ("UNICODEUTF16", "UNICODE UTF-16"),
+];
+
 fn parse_text(msh18: &[u8], delimiters: &Delimiters) -> Result<Text, String> {
     let mut text = Text::Iso2022Jp;
     let mut seen_other = false;
@@ -260,9 +334,16 @@ fn parse_text(msh18: &[u8], delimiters: &Delimiters) -> Result<Text, String> {
                 text = Text::Latin1;
                 seen_other = true;
             }
+            "UNICODEUTF8" | "UTF8" | "8859/1" | "ISOIR100" => {
+                return Err("MSH-18 names two character sets beyond ASCII and ISO-2022-JP".into());
+            }
             _ => {
-                let shown: String = norm.chars().filter(|c| c.is_ascii_graphic()).take(24).collect();
-                return Err(format!("MSH-18 names a character set kamei does not read ({shown})"));
+                // Only a name from HL7 table 0211 is shown, and as kamei spells it: MSH-18 may
+                // hold anything, and no input value goes into a message.
+                return Err(match TABLE_0211.iter().find(|(key, _)| *key == norm) {
+                    Some((_, name)) => format!("MSH-18 names a character set kamei does not read ({name})"),
+                    None => "MSH-18 (character set) holds a value that is not an HL7 character set name".into(),
+                });
             }
         }
     }
@@ -274,7 +355,9 @@ impl Message {
     ///
     /// # Errors
     /// [`ParseError`] naming the segment and the problem: not HL7 (no MSH), bad delimiters, a
-    /// segment without a valid name, MSH-9 missing, a character set that cannot be read.
+    /// segment without a valid name, ISO-2022-JP text that does not return to ASCII before a
+    /// delimiter, before the segment end or before another set is designated (its fields cannot
+    /// be told apart), MSH-9 missing, a character set that cannot be read.
     pub fn parse(bytes: &[u8]) -> Result<Message, ParseError> {
         let whole = |m: &str| ParseError { segment: 0, message: m.to_string() };
         if bytes.len() < 8 || &bytes[..3] != b"MSH" {
@@ -328,6 +411,8 @@ impl Message {
             if n == 0 && name != "MSH" {
                 return Err(ParseError { segment: 1, message: "the first segment is not MSH".into() });
             }
+            check_returns_to_ascii(raw, &delimiters)
+                .map_err(|m| ParseError { segment: number, message: m.to_string() })?;
             let mut fields: Vec<Vec<u8>> = split(raw, fs).into_iter().map(<[u8]>::to_vec).collect();
             if name == "MSH" {
                 // MSH-1 is the separator itself: insert it so index = field number.
@@ -628,6 +713,43 @@ mod tests {
     }
 
     #[test]
+    fn jis_text_without_return_to_ascii_before_a_field_delimiter_fails() {
+        // 03_jis_no_reset: `ESC $ B` text then `||` and the next field: the `|` stands where a
+        // first byte would (row 92, unassigned), so it is a delimiter the sender did not reset for.
+        let m = msg("OBX|1|ST|X1^\x1b$B%3%a%s%H||\x1b$B;3K\\\x1b(B||F\r", "~ISO IR87");
+        let err = Message::parse(&m).unwrap_err();
+        assert_eq!(err.segment, 2);
+        assert!(err.to_string().contains("does not return to ASCII"), "{err}");
+    }
+
+    #[test]
+    fn jis_run_ended_by_a_later_field_fails() {
+        // An odd byte count after the kanji puts each `|` in a second-byte position; the run is
+        // closed by the next field's own `ESC $ B ... ESC ( B`, which would hide the swallowed
+        // fields inside the first one.
+        let m = msg("OBX|1|ST|X1^\x1b$B%3%a1|x|\x1b$B;3K\\\x1b(B||F\r", "~ISO IR87");
+        let err = Message::parse(&m).unwrap_err().to_string();
+        assert!(err.contains("switches character set"), "{err}");
+    }
+
+    #[test]
+    fn jis_text_running_to_the_end_of_the_segment_fails() {
+        let m = msg("OBX|1|ST|X1^\x1b$B%3%a\rPID|1\r", "~ISO IR87");
+        let err = Message::parse(&m).unwrap_err().to_string();
+        assert!(err.contains("segment 2") && err.contains("end of the segment"), "{err}");
+    }
+
+    #[test]
+    fn jis_pairs_holding_delimiter_bytes_still_parse() {
+        // 0x5E5C (`^\\`) and 0x2D7C (`-|`) are pairs, and `^` (0x5E) as a first byte too.
+        let m = msg("PID|1||X||\x1b$B^\\-|^^\x1b(B^A~\x1b$B2M\x1b(B\r", "~ISO IR87");
+        let parsed = Message::parse(&m).unwrap();
+        let f = parsed.delimiters.parse_field(parsed.segments[1].field(5));
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].len(), 2, "the ^ bytes inside the kanji split nothing");
+    }
+
+    #[test]
     fn both_msh18_spellings_and_utf8_are_read() {
         for spelling in ["~ISO IR87", "~ISOIR87", "ISO IR87", "", "~ISO_IR 87"] {
             let m = Message::parse(&msg("PID|1\r", spelling)).unwrap();
@@ -636,6 +758,17 @@ mod tests {
         assert_eq!(Message::parse(&msg("PID|1\r", "UNICODE UTF-8")).unwrap().text, Text::Utf8);
         let err = Message::parse(&msg("PID|1\r", "KLINGON")).unwrap_err();
         assert!(err.to_string().contains("MSH-18"), "{err}");
+    }
+
+    #[test]
+    fn an_unreadable_msh18_is_named_without_its_value() {
+        // 05_values_in_audit: MSH-18 holding the patient's ID and phone number.
+        let err = Message::parse(&msg("PID|1\r", "1234567890 03-1111-2222")).unwrap_err().to_string();
+        assert!(err.contains("MSH-18"), "{err}");
+        assert!(!err.contains("1234567890") && !err.contains("1111"), "{err}");
+        // A name from HL7 table 0211 is shown as HL7 spells it.
+        let err = Message::parse(&msg("PID|1\r", "UNICODE UTF-16")).unwrap_err().to_string();
+        assert!(err.contains("(UNICODE UTF-16)"), "{err}");
     }
 
     #[test]

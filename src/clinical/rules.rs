@@ -208,7 +208,8 @@ impl RuleTable {
     ///
     /// # Errors
     /// A message naming the segment or field: TOML errors, a field listed twice, a component
-    /// list for a field that does not use it, an unknown segment in a component list.
+    /// list for a field that does not use it, an unknown segment in a component list, a kept
+    /// OBX-5 value type whose values kamei cannot check.
     pub fn parse(text: &str) -> Result<RuleTable, String> {
         let file: TableFile = toml::from_str(text).map_err(|e| e.to_string())?;
         if file.version != 1 {
@@ -281,6 +282,11 @@ impl RuleTable {
             for t in list {
                 if values.insert(t.clone(), rule).is_some() {
                     return Err(format!("value type {t} is listed twice"));
+                }
+                // A kept value goes out byte for byte: only types whose values kamei can check
+                // (super::hl7::datatype) may be kept.
+                if rule == ValueRule::Keep && super::hl7::datatype::layout(t).is_none() {
+                    return Err(format!("value type {t} cannot be kept: kamei has no check for its values"));
                 }
             }
         }
@@ -379,6 +385,13 @@ mod tests {
         let text = SS_MIX2_TOML.replace("keep = [1, 8, 15,", "keep = [1, 3, 8, 15,");
         let err = RuleTable::parse(&text).unwrap_err();
         assert!(err.contains("PID-3"), "{err}");
+    }
+
+    #[test]
+    fn a_kept_value_type_without_a_check_is_refused() {
+        let text = SS_MIX2_TOML.replace("keep = [\"NM\",", "keep = [\"XPN\", \"NM\",");
+        let err = RuleTable::parse(&text).unwrap_err();
+        assert!(err.contains("XPN cannot be kept"), "{err}");
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! and not copied; files with condition flag 0 are skipped unless `keep-invalid`.
 
 use super::freetext;
-use super::hl7::{self, Message};
+use super::hl7::{self, Message, datatype};
 use super::rules::{Action, RuleTable, ValueRule};
 use super::values::{self, BirthPrecision};
 use super::{ClinicalOption, Committed, Problem, RecordParts, Reporter};
@@ -235,7 +235,11 @@ struct PatientCtx<'a> {
     shift: i64,
     retain_dates: bool,
     clean_text: bool,
+    /// Everything collected ([`Scope::All`]): free text is cleaned of it.
     ids: Identifiers,
+    /// The patient's own identifiers ([`Scope::Patient`]): kept OBX-5 values are checked
+    /// against them.
+    own: Identifiers,
 }
 
 fn text_of(msg: &Message, bytes: &[u8]) -> hl7::Decoded {
@@ -260,9 +264,18 @@ fn pid3(msg: &Message, field: &[u8]) -> Option<(String, Option<Vec<u8>>)> {
     Some((id.text, kind))
 }
 
-/// Check the message belongs to the folder's patient: a PID segment whose PID-3 is the ID.
+/// Check the message belongs to the folder's patient: exactly one PID segment, whose PID-3 is
+/// the folder's ID.
+///
+/// Every kept PID field (birth month, sex, postal area...) is written under the folder patient's
+/// pseudonym, so a second PID (another patient, as in a merge or a misrouted message) would
+/// release that patient's data as this one's: such a message fails like a PID-3 mismatch.
 fn check_patient(msg: &Message, folder_id: &str) -> Result<(), String> {
-    let pid = msg.segments.iter().find(|s| s.name == "PID").ok_or("the message has no PID segment")?;
+    let mut pids = msg.segments.iter().filter(|s| s.name == "PID");
+    let pid = pids.next().ok_or("the message has no PID segment")?;
+    if pids.next().is_some() {
+        return Err("the message has more than one PID segment".into());
+    }
     let (id, _) = pid3(msg, pid.field(3)).ok_or("PID-3 (patient ID) is empty")?;
     if crate::pseudo::normalize_id(&id) != crate::pseudo::normalize_id(folder_id) {
         return Err("PID-3 (patient ID) is not the patient folder's ID".into());
@@ -287,8 +300,47 @@ fn get(rep: &[String], n: usize) -> &str {
     rep.get(n - 1).map_or("", String::as_str)
 }
 
-/// Pass 1: the identifiers a message holds, per the table's actions.
-fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers) {
+/// Add one name component: as written, each part separated by white space (ASCII or the
+/// ideographic space U+3000), and the parts run together, as the CSV side does for a name
+/// column. A sender that puts the whole name in XPN.1 (`山本　美日^^^^^^L^I`) still yields
+/// `山本`, `美日` and `山本美日`, so `山本様` or `美日さん` in free text are found.
+fn add_name_component(ids: &mut Identifiers, component: &str) {
+    ids.add(component);
+    let parts: Vec<&str> = component.split(char::is_whitespace).filter(|p| !p.is_empty()).collect();
+    for p in &parts {
+        ids.add(p);
+    }
+    if parts.len() >= 2 {
+        ids.add(&parts.concat());
+    }
+}
+
+/// Whose identifiers [`collect`] gathers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Everything the table's actions collect (the patient, relatives, staff, organisations):
+    /// free text is cleaned of all of it.
+    All,
+    /// The patient's own (names, relatives' names, IDs, address, phones, birth date), without
+    /// staff and organisations and without numbers of fewer than six digits: kept values are
+    /// checked against these, and a doctor's number or a two-digit insurance branch number
+    /// would match codes and results that identify nobody.
+    Patient,
+}
+
+impl Scope {
+    /// Add a non-name value (ID, address part, phone) for this scope.
+    fn add(self, ids: &mut Identifiers, value: &str) {
+        let v = value.trim();
+        if self == Scope::Patient && v.len() < 6 && v.bytes().all(|b| b.is_ascii_digit()) {
+            return;
+        }
+        ids.add(v);
+    }
+}
+
+/// Pass 1: the identifiers a message holds, per the table's actions, for `scope`.
+fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope) {
     for seg in &msg.segments {
         let Some(rules) = table.segment(&seg.name) else { continue };
         for n in 1..=seg.len() {
@@ -299,23 +351,22 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers) {
             match rules.action(n) {
                 Action::PatientId | Action::Identifier => {
                     for rep in components(msg, bytes) {
-                        ids.add(get(&rep, 1));
+                        scope.add(ids, get(&rep, 1));
                     }
                 }
                 Action::PersonName => {
                     for rep in components(msg, bytes) {
                         for c in rep.iter().take(5) {
-                            ids.add(c);
+                            add_name_component(ids, c);
                         }
                         ids.add_person_name(&[get(&rep, 1), get(&rep, 2), get(&rep, 3)].join("^"));
                     }
                 }
+                Action::StaffName | Action::Organization if scope == Scope::Patient => {}
                 Action::StaffName => {
                     for rep in components(msg, bytes) {
                         for c in rep.iter().take(4) {
-                            for part in c.split(' ') {
-                                ids.add(part);
-                            }
+                            add_name_component(ids, c);
                         }
                         ids.add_person_name(&[get(&rep, 2), get(&rep, 3), get(&rep, 4)].join("^"));
                     }
@@ -328,16 +379,16 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers) {
                 Action::Address => {
                     for rep in components(msg, bytes) {
                         for n in [1, 2, 3, 5, 8] {
-                            ids.add(get(&rep, n));
+                            scope.add(ids, get(&rep, n));
                         }
                     }
                 }
                 Action::Phone => {
                     for rep in components(msg, bytes) {
                         for n in [1, 4, 12] {
-                            ids.add(get(&rep, n));
+                            scope.add(ids, get(&rep, n));
                         }
-                        ids.add(&format!("{}{}", get(&rep, 6), get(&rep, 7)));
+                        scope.add(ids, &format!("{}{}", get(&rep, 6), get(&rep, 7)));
                     }
                 }
                 Action::BirthDate => {
@@ -393,7 +444,8 @@ impl PatientCtx<'_> {
                 }
                 let key = format!("{}-{n}", seg.name);
                 let mut action = rules.action(n).clone();
-                if action == Action::ObservationValue {
+                let observation = action == Action::ObservationValue;
+                if observation {
                     action = match self.table.value_rule(value_type.as_deref().unwrap_or("")) {
                         ValueRule::Keep => Action::Keep,
                         ValueRule::FreeText => Action::FreeText,
@@ -403,7 +455,10 @@ impl PatientCtx<'_> {
                         ValueRule::Remove => Action::Remove,
                     };
                 }
-                let new = self.apply(msg, &d, &key, &action, bytes, r);
+                let new = match (observation, &action) {
+                    (true, Action::Keep) => self.kept_value(msg, &key, value_type.as_deref().unwrap_or(""), bytes, r),
+                    _ => self.apply(msg, &d, &key, &action, bytes, r),
+                };
                 r.count(key, action.word());
                 if let Some(new) = new {
                     seg.set_field(n, new);
@@ -411,6 +466,41 @@ impl PatientCtx<'_> {
             }
         }
         msg.segments = segments;
+    }
+
+    /// OBX-5 of a value type the table keeps: the new bytes, or `None` to keep it byte for byte.
+    ///
+    /// A value that does not fit its type ([`datatype::check`]: a "number" holding a name, an
+    /// SN comparator that is not one) is removed. In a value that fits, each number, code and
+    /// text that holds one of the patient's own identifiers (or text that cannot be decoded
+    /// exactly, so cannot be checked) is removed, the rest kept: `01^山本美日様 本人^99`
+    /// becomes `01^^99`. The audit notes say what was removed, never the value.
+    fn kept_value(&self, msg: &Message, key: &str, value_type: &str, bytes: &[u8], r: &mut Rewrite) -> Option<Vec<u8>> {
+        let d = &msg.delimiters;
+        let Some(layout) = datatype::layout(value_type) else {
+            // The table only keeps types with a layout (checked when it is loaded).
+            return Some(Vec::new());
+        };
+        let mut field = d.parse_field(bytes);
+        let Some(pieces) = datatype::check(&layout, &field, d, msg.text) else {
+            r.note(format!("{key}: a value that does not fit its value type {} was removed", layout.name));
+            r.count(key.to_string(), "removed-not-its-type");
+            return Some(Vec::new());
+        };
+        let mut changed = false;
+        for p in pieces {
+            match &p.text {
+                None => r.note(format!("{key}: text that could not be decoded exactly was removed")),
+                Some(t) if self.own.found_in(t) => {
+                    r.note(format!("{key}: a component holding the patient's identifier was removed"))
+                }
+                Some(_) => continue,
+            }
+            field[p.rep][p.comp][p.sub].clear();
+            r.count(key.to_string(), "removed-identifier");
+            changed = true;
+        }
+        changed.then(|| d.join_field(&field))
     }
 
     /// The new bytes of one field, or `None` to keep it.
@@ -786,13 +876,16 @@ fn process_patient(
         retain_dates: job.has(ClinicalOption::RetainLongModifiedDates),
         clean_text: job.has(ClinicalOption::CleanFreeText),
         ids: Identifiers::new(),
+        own: Identifiers::new(),
     };
     // Pass 1: the patient's identifiers, from every message that parses.
     ctx.ids.add(id);
+    ctx.own.add(id);
     for f in files {
         if let Ok(bytes) = std::fs::read(&f.path) {
             if let Ok(msg) = Message::parse(&bytes) {
-                collect(&msg, table, &mut ctx.ids);
+                collect(&msg, table, &mut ctx.ids, Scope::All);
+                collect(&msg, table, &mut ctx.own, Scope::Patient);
             }
         }
     }
@@ -944,6 +1037,92 @@ mod tests {
         assert_ne!(order_token(&p, "12346"), a);
         assert_eq!(order_token(&p, NO_ORDER), NO_ORDER);
         assert_eq!(order_token(&p, "ORD-1").len(), 20);
+    }
+
+    fn message(body: &str) -> Message {
+        let mut m = b"MSH|^~\\&|HIS|H|SS|H|20240401093000||ADT^A08^ADT_A01|1|P|2.5||||||~ISO IR87\r".to_vec();
+        m.extend_from_slice(body.as_bytes());
+        Message::parse(&m).unwrap()
+    }
+
+    #[test]
+    fn a_second_pid_fails_the_message() {
+        // 11_second_pid: another patient's PID after the folder patient's.
+        let m = message("PID|0001||1234567890^^^^PI||A^B||19850315|F\rPID|0002||2345678901^^^^PI||C^D||19400220|M\r");
+        let err = check_patient(&m, "1234567890").unwrap_err();
+        assert!(err.contains("more than one PID"), "{err}");
+        assert!(!err.contains("2345678901"), "{err}");
+        // The same patient twice is still two PIDs.
+        let twice = message("PID|0001||1234567890^^^^PI\rPID|0002||1234567890^^^^PI\r");
+        assert!(check_patient(&twice, "1234567890").is_err());
+        assert!(check_patient(&message("PID|0001||1234567890^^^^PI\r"), "1234567890").is_ok());
+    }
+
+    #[test]
+    fn a_whole_name_in_one_component_is_found_by_its_parts() {
+        // 06_free_text_misses: PID-5 with the whole name in XPN.1, separated by U+3000.
+        let mut m = b"MSH|^~\\&|HIS|H|SS|H|20240401093000||ADT^A08^ADT_A01|1|P|2.5||||||~ISO IR87\rPID|0001||1234567890^^^^PI||".to_vec();
+        m.extend(hl7::encode("山本　美日", &hl7::Delimiters::default(), hl7::Text::Iso2022Jp).bytes);
+        m.extend_from_slice(b"^^^^^^L^I\r");
+        let mut ids = Identifiers::new();
+        collect(&Message::parse(&m).unwrap(), RuleTable::builtin(), &mut ids, Scope::All);
+        let cleaned = freetext::clean("山本様 美日さん 山本美日様 山本　美日", &ids, None).unwrap();
+        assert_eq!(cleaned.text, "***様 ***さん ***様 ***");
+    }
+
+    /// The folder patient's context after pass 1 over `messages`, with clean-free-text.
+    fn patient<'a>(pseudo: &'a Pseudonymizer, messages: &[&[u8]]) -> PatientCtx<'a> {
+        let table = RuleTable::builtin();
+        let mut ctx = PatientCtx {
+            pseudo,
+            table,
+            folder_id: "1234567890",
+            pseudonym: pseudo.patient_pseudonym(Patient::Id("1234567890")),
+            shift: 0,
+            retain_dates: false,
+            clean_text: true,
+            ids: Identifiers::new(),
+            own: Identifiers::new(),
+        };
+        for m in messages {
+            let msg = Message::parse(m).unwrap();
+            collect(&msg, table, &mut ctx.ids, Scope::All);
+            collect(&msg, table, &mut ctx.own, Scope::Patient);
+        }
+        ctx
+    }
+
+    #[test]
+    fn kept_observation_values_that_hold_the_patients_name_are_removed() {
+        // 02_kept_obx_types, in UTF-8 so it reads as it is.
+        let m = "MSH|^~\\&|HIS|H|SS|H|20240402143000||OUL^R22^OUL_R22|1|P|2.5||||||UNICODE UTF-8\r\
+                 PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F\r\
+                 IN1|1|06^x^JHSD0001|06999999||||||||01\r\
+                 OBX|1|NM|X^c^99||山本美日||||||F\r\
+                 OBX|2|CWE|X^c^99||01^山本美日様 本人^99||||||F\r\
+                 OBX|3|ID|X^c^99||山本美日||||||F\r\
+                 OBX|4|SN|X^c^99||>^山本美日||||||F\r\
+                 OBX|5|NM|X^c^99||1\\F\\山本美日||||||F\r\
+                 OBX|6|CWE|X^c^99||1234567890^本人^99||||||F\r\
+                 OBX|7|NM|X^c^99||158.0|cm|||||F\r\
+                 OBX|8|SN|X^c^99||<^0.5||||||F\r\
+                 OBX|9|CWE|X^c^99||A^A型^JSHA1||||||F\r";
+        let p = pseudo();
+        let ctx = patient(&p, &[m.as_bytes()]);
+        let (out, r) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        let out = Message::parse(&out).unwrap();
+        let obx5: Vec<String> = out
+            .segments
+            .iter()
+            .filter(|s| s.name == "OBX")
+            .map(|s| String::from_utf8(s.field(5).to_vec()).unwrap())
+            .collect();
+        // A "number" or code holding a name does not fit its type; a code or text holding the
+        // patient's name or ID loses that component; "01" is no identifier (IN1-10 is too short).
+        assert_eq!(obx5, ["", "01^^99", "", "", "", "^本人^99", "158.0", "<^0.5", "A^A型^JSHA1"]);
+        assert!(r.notes.iter().any(|n| n == "OBX-5: a value that does not fit its value type NM was removed"));
+        assert!(r.notes.iter().any(|n| n == "OBX-5: a component holding the patient's identifier was removed"));
+        assert!(r.notes.iter().all(|n| !n.contains("山本") && !n.contains("1234567890")), "{:?}", r.notes);
     }
 
     #[test]

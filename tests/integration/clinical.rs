@@ -598,3 +598,148 @@ fn csv_streams_in_flat_memory() {
     // Twenty times the input, and peak memory grows by less than a tenth of the input.
     assert!(big < small + 8_000, "peak {small} kB for the small file, {big} kB for {big_mb} MB");
 }
+
+/// An SS-MIX2 MSH (ISO-2022-JP) for the messages the tests below build.
+const SS_MSH: &str = "MSH|^~\\&|HIS|H|SSMIX2|H|20240402143000||OUL^R22^OUL_R22|C1|P|2.5||||||~ISO IR87||ISO 2022-1994";
+
+/// A segment as SS-MIX2 senders write it: each run of text between delimiters in ISO-2022-JP,
+/// back to ASCII before every delimiter.
+fn jis_segment(segment: &str) -> Vec<u8> {
+    let jis = kamei::charset::CharacterSet::from_value(b"\\ISO 2022 IR 87").unwrap();
+    let mut out = Vec::new();
+    let mut run = String::new();
+    for c in segment.chars() {
+        if "|^~&".contains(c) {
+            out.extend(jis.encode(&run, dicom_core::VR::LT).bytes);
+            out.push(c as u8);
+            run.clear();
+        } else {
+            run.push(c);
+        }
+    }
+    out.extend(jis.encode(&run, dicom_core::VR::LT).bytes);
+    out
+}
+
+/// Write one OML-11 message of patient P1 under `wd/root`, segments ending in CR.
+fn put_p1_message(wd: &Workdir, segments: &[Vec<u8>]) {
+    let dir = wd.path(&format!("root/123/456/{P1}/20240402/OML-11"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut bytes = Vec::new();
+    for s in segments {
+        bytes.extend_from_slice(s);
+        bytes.push(b'\r');
+    }
+    std::fs::write(dir.join(format!("{P1}_20240402_OML-11_000000000012346_20240402143000000_01_1")), bytes).unwrap();
+}
+
+fn ssmix2_root_run(wd: &Workdir, options: &[&str]) -> Run {
+    let k = key(wd, "k.key", 7);
+    let mut args = vec!["clinical", "ss-mix2", "root", "-o", "out", "--key", k.to_str().unwrap()];
+    for o in options {
+        args.extend(["--option", o]);
+    }
+    wd.kamei(args)
+}
+
+fn audit_notes(wd: &Workdir) -> Vec<String> {
+    wd.audit("out")
+        .iter()
+        .flat_map(|r| r["notes"].as_array().cloned().unwrap_or_default())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn ssmix2_kept_observation_values_holding_the_patients_name_are_removed() {
+    let wd = Workdir::new("ssmix2_kept_observation_values_holding_the_patients_name_are_removed");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "OBX|1|NM|X^c^99||山本美日||||||F",
+        "OBX|2|CWE|X^c^99||01^山本美日様 本人^99||||||F",
+        "OBX|3|ID|X^c^99||山本美日||||||F",
+        "OBX|4|SN|X^c^99||>^山本美日||||||F",
+        "OBX|5|NM|X^c^99||1\\F\\山本美日||||||F",
+        "OBX|6|NM|X^c^99||158.0|cm|||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["山本", "美日"]);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let obx5: Vec<&[u8]> = msg.segments.iter().filter(|s| s.name == "OBX").map(|s| s.field(5)).collect();
+    assert_eq!(obx5, [&b""[..], b"01^^99", b"", b"", b"", b"158.0"]);
+    let notes = audit_notes(&wd);
+    assert!(notes.iter().any(|n| n.contains("OBX-5: a value that does not fit its value type")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("OBX-5: a component holding the patient's identifier")), "{notes:?}");
+}
+
+#[test]
+fn ssmix2_jis_text_that_does_not_return_to_ascii_fails_the_message() {
+    let wd = Workdir::new("ssmix2_jis_text_that_does_not_return_to_ascii_fails_the_message");
+    // OBX-3's text ends without ESC ( B, so the `|` after it would swallow OBX-4 and OBX-5.
+    let unterminated = jis_segment("コメント");
+    let mut obx = b"OBX|1|ST|X1^".to_vec();
+    obx.extend_from_slice(unterminated.strip_suffix(b"\x1b(B").unwrap());
+    obx.extend_from_slice(b"||");
+    obx.extend(jis_segment("山本美日様 03-1111-2222||||||F"));
+    put_p1_message(
+        &wd,
+        &[jis_segment(SS_MSH), jis_segment("PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F"), obx],
+    );
+    let run = ssmix2_root_run(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("segment 3: text in ISO-2022-JP does not return to ASCII"), "{}", run.stderr());
+    assert!(tree(&wd, "out").is_empty(), "the message is not copied");
+    assert_absent(&wd, &["out"], &run.stderr(), &["山本", "美日", "03-1111-2222", P1]);
+    let audit = wd.audit("out");
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0]["outcome"], "failed");
+}
+
+#[test]
+fn ssmix2_a_message_with_a_second_pid_fails() {
+    let wd = Workdir::new("ssmix2_a_message_with_a_second_pid_fails");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "PID|0002||2345678901^^^^PI||虚構^次郎^^^^^L^I||19400220|M|||^^^^100-0001^JPN^H^東京都千代田区",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("not copied: the message has more than one PID segment"), "{}", run.stderr());
+    assert!(tree(&wd, "out").is_empty(), "nothing of the second patient is released");
+    assert_absent(&wd, &["out"], &run.stderr(), &[P2, "194002", "虚構"]);
+}
+
+#[test]
+fn ssmix2_an_unreadable_msh18_is_reported_without_its_value() {
+    let wd = Workdir::new("ssmix2_an_unreadable_msh18_is_reported_without_its_value");
+    let msh = SS_MSH.replace("~ISO IR87", "1234567890 山本美日 03-1111-2222");
+    put_p1_message(&wd, &[jis_segment(&msh), jis_segment("PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F")]);
+    let run = ssmix2_root_run(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("MSH-18"), "{}", run.stderr());
+    assert_eq!(wd.audit("out")[0]["outcome"], "failed");
+    assert_absent(&wd, &["out"], &run.stderr(), &[P1, "山本美日", "03-1111-2222", "1111"]);
+}
+
+#[test]
+fn ssmix2_a_name_held_whole_in_one_component_is_cleaned_from_free_text() {
+    let wd = Workdir::new("ssmix2_a_name_held_whole_in_one_component_is_cleaned_from_free_text");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本　美日^^^^^^L^I||19850315|F",
+        "OBX|1|ST|X^c^99||山本様 美日さん 山本美日様||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["山本", "美日"]);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "***様 ***さん ***様");
+}
