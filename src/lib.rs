@@ -48,6 +48,7 @@ pub mod pseudo;
 pub mod read;
 pub mod release_report;
 pub mod scrub;
+pub mod shown;
 pub mod transcode;
 pub mod transfer;
 pub mod verify;

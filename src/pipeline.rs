@@ -559,8 +559,9 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         }
     }
     let mut record = base_record(&ctx.base, Some(sha.clone()), bytes, Outcome::Written, None);
-    record.sop_class_uid = file.dataset.ascii(tags::SOP_CLASS_UID).map(str::to_string);
-    record.modality = file.dataset.ascii(tags::MODALITY).map(str::to_string);
+    // Shown only in their defined forms (crate::shown): a damaged file can hold anything here.
+    record.sop_class_uid = file.dataset.ascii(tags::SOP_CLASS_UID).map(crate::shown::uid);
+    record.modality = file.dataset.ascii(tags::MODALITY).map(crate::shown::modality);
     record.transfer_syntax = Some(file.transfer_syntax.uid.clone());
 
     let plan_ctx = PlanContext { rules: &ctx.rules, pseudo: &job.pseudo, profile_label: &ctx.profile_label };

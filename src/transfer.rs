@@ -45,7 +45,7 @@ pub struct UnknownTransferSyntax {
 
 impl fmt::Display for UnknownTransferSyntax {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown transfer syntax {}", self.uid)
+        write!(f, "unknown transfer syntax {}", crate::shown::uid(&self.uid))
     }
 }
 

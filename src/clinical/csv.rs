@@ -468,18 +468,11 @@ fn row_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str) -> Id
             continue;
         }
         match c.role {
+            // As a Person Name: the whole, each part (split at spaces, `^` and commas), the
+            // parts joined, a one-kanji part before an honorific, kana in either script.
             Role::Name => {
                 ids.add(v);
-                let parts: Vec<&str> = v
-                    .split(|ch: char| ch.is_whitespace() || ch == '^' || ch == ',')
-                    .filter(|p| !p.is_empty())
-                    .collect();
-                for p in &parts {
-                    ids.add(p);
-                }
-                if parts.len() >= 2 {
-                    ids.add(&parts.concat());
-                }
+                ids.add_person_name(&v.replace(',', " "));
             }
             Role::Identifier | Role::PostalCode => ids.add(v),
             Role::BirthDate { .. } => {

@@ -397,7 +397,8 @@ fn check_photometric(a: &Attrs) -> Result<(), DecodeError> {
     } else {
         fail(format!(
             "photometric interpretation {:?} with {} samples per pixel is not supported",
-            a.photometric, a.samples
+            crate::shown::photometric(&a.photometric),
+            a.samples
         ))
     }
 }
@@ -465,7 +466,10 @@ fn native(
     };
     if a.samples == 3 && a.photometric != "RGB" {
         if !matches!(a.photometric.as_str(), "YBR_FULL" | "YBR_FULL_422") {
-            return fail(format!("native pixel data in {:?} is not supported", a.photometric));
+            return fail(format!(
+                "native pixel data in {:?} is not supported",
+                crate::shown::photometric(&a.photometric)
+            ));
         }
         ybr_to_rgb(&mut f);
         f.photometric = "RGB".into();
@@ -656,8 +660,9 @@ fn with_registry(
     fragments: &Fragments,
     expected: usize,
 ) -> Result<(Vec<u8>, String), DecodeError> {
-    let ts =
-        TransferSyntaxRegistry.get(uid).ok_or_else(|| DecodeError(format!("no decoder for transfer syntax {uid}")))?;
+    let ts = TransferSyntaxRegistry
+        .get(uid)
+        .ok_or_else(|| DecodeError(format!("no decoder for transfer syntax {}", crate::shown::uid(uid))))?;
     let Codec::EncapsulatedPixelData(Some(reader), _) = ts.codec() else {
         return fail(format!("no decoder for transfer syntax {uid} ({})", ts.name()));
     };
