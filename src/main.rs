@@ -51,7 +51,13 @@ fn init_logging(verbose: u8) {
     // The JPEG 2000 codec logs each broken stream itself; kamei reports the failed input once.
     let filter =
         EnvFilter::try_from_env("KAMEI_LOG").unwrap_or_else(|_| EnvFilter::new(format!("{default},jpeg2k=off")));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .without_time()
+        .try_init();
 }
 
 fn run(cli: Cli) -> Result<Exit> {

@@ -253,6 +253,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
 
     let (inputs, walk_errors) = walk::collect(&job.inputs, Some(&job.out), job.shard);
     let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
+    tracing::debug!(inputs = inputs.len(), bytes = total_bytes, unreadable_or_special = walk_errors.len(), "walked");
     reporter.walked(inputs.len(), total_bytes);
     // Entries that could not be read, or are not files, are inputs too: each ends failed or
     // skipped, so the counts add up.
@@ -301,7 +302,17 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                     if interrupt.load(Ordering::Relaxed) {
                         return;
                     }
+                    let started = std::time::Instant::now();
                     let p = process_one(ctx, i + 1, input);
+                    // Debug logging (-vv, KAMEI_LOG): numbers, hashes and timings, no value.
+                    tracing::debug!(
+                        input = p.number,
+                        status = ?p.status,
+                        bytes = p.bytes,
+                        sha256 = p.sha256.as_deref().map_or("-", |s| &s[..16.min(s.len())]),
+                        micros = started.elapsed().as_micros() as u64,
+                        "processed"
+                    );
                     let _ = tx.send(p);
                 });
             });
