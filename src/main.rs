@@ -35,10 +35,24 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("kamei: {e:#}");
+            eprintln!("kamei: {}", one_line(&e));
             ExitCode::from(Exit::Usage as u8)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: many of kamei's errors already name
+/// their cause in their own message, which `{:#}` would print a second time.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !line.contains(&c) {
+            line.push_str(": ");
+            line.push_str(&c);
+        }
+    }
+    line
 }
 
 fn init_logging(verbose: u8) {
