@@ -264,7 +264,15 @@ impl Pseudonymizer {
 
 /// Patient IDs are compared after trimming and NFKC normalisation.
 pub fn normalize_id(id: &str) -> String {
-    id.trim_matches(|c: char| c == ' ' || c == '\0').nfkc().collect::<String>().trim().to_string()
+    // Invisible characters (zero-width space and joiners, word joiner, a byte order mark pasted
+    // mid-file) are dropped: `123\u{200B}4` and `1234` must be one patient, or an opt-out would
+    // be missed.
+    id.trim_matches(|c: char| c == ' ' || c == '\0')
+        .nfkc()
+        .filter(|c| !matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'))
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn trim_uid(uid: &str) -> &str {
@@ -273,6 +281,13 @@ fn trim_uid(uid: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn invisible_characters_do_not_make_another_patient() {
+        assert_eq!(normalize_id("1234\u{200B}567"), "1234567");
+        assert_eq!(normalize_id("\u{FEFF}1234567"), "1234567");
+    }
+
     use super::*;
 
     fn p() -> Pseudonymizer {
