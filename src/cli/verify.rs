@@ -11,17 +11,38 @@ use std::io::Write;
 /// The profile to check against: the one given, or the one `OUT/kamei-run.json` records.
 pub fn profile(out: &std::path::Path, args: &ProfileArgs) -> Result<Profile> {
     let given = args.profile.is_some() || !args.options.is_empty() || args.strict;
-    let run_file = out.join(RUN_FILE);
-    if given || !run_file.exists() {
+    if given {
         return super::config::profile(args);
     }
-    let text = std::fs::read_to_string(&run_file).with_context(|| format!("could not read {}", run_file.display()))?;
-    let settings: RunSettings =
-        serde_json::from_str(&text).with_context(|| format!("{} is not a kamei run file", run_file.display()))?;
-    if settings.profile.starts_with("clinical-") {
-        // A clinical output: no DICOM to check against a profile; the basic one will do.
-        return super::config::profile(args);
+    // OUT's own run file, or, for a folder holding several outputs (images, CSV, SS-MIX2), the
+    // one image output's run file one level down.
+    let mut images = Vec::new();
+    let mut candidates = vec![out.join(RUN_FILE)];
+    if !candidates[0].exists() {
+        candidates = std::fs::read_dir(out)
+            .map(|rd| rd.flatten().map(|e| e.path().join(RUN_FILE)).filter(|p| p.exists()).collect())
+            .unwrap_or_default();
+        candidates.sort();
     }
+    for run_file in candidates {
+        let text =
+            std::fs::read_to_string(&run_file).with_context(|| format!("could not read {}", run_file.display()))?;
+        let settings: RunSettings =
+            serde_json::from_str(&text).with_context(|| format!("{} is not a kamei run file", run_file.display()))?;
+        // A clinical output has no DICOM to check against a profile.
+        if !settings.profile.starts_with("clinical-") {
+            images.push(settings);
+        }
+    }
+    images.dedup_by(|a, b| a.profile == b.profile && a.options == b.options);
+    let settings = match images.len() {
+        0 => return super::config::profile(args),
+        1 => images.remove(0),
+        _ => bail!(
+            "the image outputs under {} were made with different profiles or options: give --profile and --option",
+            out.display()
+        ),
+    };
     if Profile::builtin(&settings.profile).is_err() {
         bail!("the release was made with the user profile {:?}: give it with --profile PATH", settings.profile);
     }

@@ -204,3 +204,20 @@ fn a_per_patient_export_named_by_an_opted_out_id_leaves_no_file() {
     let manifest = std::fs::read_to_string(wd.path("out/kamei-columns.json")).unwrap();
     assert!(!manifest.contains(P1) && !manifest.contains(P2_OPTED_OUT), "{manifest}");
 }
+
+#[test]
+fn verify_of_a_folder_of_outputs_uses_the_image_outputs_profile() {
+    let wd = Workdir::new("verify_of_a_folder_of_outputs_uses_the_image_outputs_profile");
+    archive(&wd);
+    let k = key(&wd, "k.key", 21);
+    let ks = k.to_str().unwrap();
+    let images =
+        wd.kamei(["deid", "dicom", "-o", "release/images", "--key", ks, "--option", "retain-long-modified-dates"]);
+    images.assert_code(0);
+    std::fs::write(wd.path("labs.csv"), format!("patient_id,value\n{P1},1\n")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    let csv = wd.kamei(["clinical", "csv", "labs.csv", "-o", "release/csv", "--key", ks, "--columns", "cols.toml"]);
+    csv.assert_code(0);
+    let v = wd.kamei(["verify", "release"]);
+    assert_eq!(v.code(), 0, "shifted dates are allowed by the images' options: {}", v.stdout());
+}
