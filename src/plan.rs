@@ -398,6 +398,20 @@ pub fn dummy_value(vr: VR) -> Vec<u8> {
     text.to_vec()
 }
 
+/// Whether an element is a sequence the reader could not parse: a UN whose dictionary VR is SQ,
+/// or a private UN whose value starts with an item tag, still held as bytes (or left in the
+/// file). Its contents were never planned, so it must not be written as it is.
+fn is_unread_sequence(e: &Element) -> bool {
+    if e.vr != VR::UN || e.value.is_empty() {
+        return false;
+    }
+    match &e.value {
+        Value::Sequence(_) => false,
+        Value::Bytes(b) if is_private(e.tag) => b.starts_with(&[0xFE, 0xFF, 0x00, 0xE0]),
+        _ => crate::dict::known_vr(e.tag) == Some(VR::SQ),
+    }
+}
+
 fn is_free_text(vr: VR) -> bool {
     matches!(vr, VR::ST | VR::LT | VR::UT | VR::UC)
 }
@@ -509,6 +523,12 @@ impl Planner<'_, '_> {
             // Type 1 content items), or scrubbed when cleaning.
             let unlisted_text = rule.source == RuleSource::Unlisted && is_free_text(self.value_vr(e));
             let action = match mode {
+                _ if is_unread_sequence(e) => {
+                    // A sequence sent as UN whose bytes are neither Implicit nor Explicit VR
+                    // items: what it holds (names, IDs, UIDs) cannot be planned, so it goes.
+                    self.note(format!("{}: a sequence sent as UN could not be read as items; removed", tag_str(e.tag)));
+                    Action::Remove
+                }
                 Mode::Cleaning
                     if is_free_text(self.value_vr(e))
                         && (unlisted_text

@@ -534,14 +534,18 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                     Ok(Element { tag: h.tag, vr: VR::SQ, value: crate::dataset::Value::Sequence(seq) })
                 }
                 VR::UN => {
-                    // CP-246: a UN of undefined length holds a sequence in Implicit VR LE.
-                    let saved = self.encoding;
-                    self.encoding = Encoding::IMPLICIT_LE;
-                    let seq = self.sequence_undefined(depth);
-                    self.encoding = saved;
-                    // Kept as UN with Implicit VR LE items, as in the input: the items are
-                    // processed like any other, and written back in the same form.
-                    let mut seq = seq?;
+                    // CP-246: a UN of undefined length holds a sequence in Implicit VR LE. Some
+                    // toolkits write its items in Explicit VR LE: read them that way when
+                    // Implicit VR does not parse.
+                    let mut seq = match self.sequence_undefined_in(Encoding::IMPLICIT_LE, depth) {
+                        Ok(seq) => seq,
+                        Err(first) => {
+                            self.r.seek(value_at)?;
+                            self.sequence_undefined_in(Encoding::EXPLICIT_LE, depth).map_err(|_| first)?
+                        }
+                    };
+                    // Kept as UN with Implicit VR LE items, as CP-246 has it: the items are
+                    // processed like any other, and written back in that form.
                     seq.implicit_le = true;
                     Ok(Element { tag: h.tag, vr: VR::UN, value: crate::dataset::Value::Sequence(seq) })
                 }
@@ -594,9 +598,21 @@ impl<'r, R: ByteReader> Parser<'r, R> {
         Ok(Element { tag: h.tag, vr: h.vr, value: crate::dataset::Value::Bytes(bytes) })
     }
 
+    /// Read a sequence of undefined length whose items are in `encoding`, then restore the
+    /// parser's own encoding (also on error).
+    fn sequence_undefined_in(&mut self, encoding: Encoding, depth: usize) -> Result<Sequence> {
+        let saved = self.encoding;
+        self.encoding = encoding;
+        let seq = self.sequence_undefined(depth);
+        self.encoding = saved;
+        seq
+    }
+
     /// A defined-length value that is really a sequence: a UN whose dictionary VR is SQ, or a
     /// private element in Implicit VR whose value starts with an item tag. The bytes are parsed
-    /// as Implicit VR Little Endian items; if that fails they stay bytes.
+    /// as Implicit VR Little Endian items (CP-246), or else as Explicit VR Little Endian items
+    /// (what some toolkits write); if neither reads every byte they stay bytes, and the planner
+    /// removes them (never passes them through unread).
     fn sequence_in_bytes(&self, h: &Header, bytes: &[u8], depth: usize) -> Option<Sequence> {
         if bytes.len() < 8 || depth >= MAX_DEPTH {
             return None;
@@ -609,10 +625,12 @@ impl<'r, R: ByteReader> Parser<'r, R> {
         if !candidate {
             return None;
         }
-        let mut sub = SliceReader::new(bytes);
-        let mut p = Parser::new(&mut sub, Encoding::IMPLICIT_LE, None);
-        let seq = p.sequence_defined(bytes.len() as u64, depth).ok()?;
-        (sub.position() == bytes.len() as u64).then_some(seq)
+        [Encoding::IMPLICIT_LE, Encoding::EXPLICIT_LE].into_iter().find_map(|encoding| {
+            let mut sub = SliceReader::new(bytes);
+            let mut p = Parser::new(&mut sub, encoding, None);
+            let seq = p.sequence_defined(bytes.len() as u64, depth).ok()?;
+            (sub.position() == bytes.len() as u64).then_some(seq)
+        })
     }
 
     fn sequence_undefined(&mut self, depth: usize) -> Result<Sequence> {
@@ -987,6 +1005,47 @@ mod tests {
         assert!(e.value.sequence().unwrap().implicit_le);
         let seq = e.value.sequence().unwrap();
         assert_eq!(seq.items[0].dataset.bytes(Tag(0x0020, 0x000E)), Some(&b"1.23"[..]));
+    }
+
+    /// One item holding (0020,000E) UI "1.23" in Explicit VR LE, with a defined length.
+    fn explicit_item() -> Vec<u8> {
+        let mut v = vec![0xFE, 0xFF, 0x00, 0xE0, 12, 0, 0, 0];
+        v.extend_from_slice(&[0x20, 0x00, 0x0E, 0x00, b'U', b'I', 4, 0]);
+        v.extend_from_slice(b"1.23");
+        v
+    }
+
+    #[test]
+    fn un_of_defined_length_with_explicit_vr_items_is_read_as_a_sequence() {
+        let item = explicit_item();
+        let mut body = vec![0x08, 0x00, 0x15, 0x11, b'U', b'N', 0, 0];
+        body.extend_from_slice(&(item.len() as u32).to_le_bytes());
+        body.extend_from_slice(&item);
+        let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.1", &body)));
+        let seq = f.dataset.get(Tag(0x0008, 0x1115)).unwrap().value.sequence().expect("a sequence");
+        assert!(seq.implicit_le, "written back as CP-246 has it");
+        assert_eq!(seq.items[0].dataset.bytes(Tag(0x0020, 0x000E)), Some(&b"1.23"[..]));
+    }
+
+    #[test]
+    fn un_of_undefined_length_with_explicit_vr_items_is_read_as_a_sequence() {
+        let mut body = vec![0x08, 0x00, 0x15, 0x11, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+        body.extend_from_slice(&explicit_item());
+        body.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.1", &body)));
+        let seq = f.dataset.get(Tag(0x0008, 0x1115)).unwrap().value.sequence().expect("a sequence");
+        assert_eq!(seq.items[0].dataset.bytes(Tag(0x0020, 0x000E)), Some(&b"1.23"[..]));
+    }
+
+    #[test]
+    fn un_of_defined_length_with_trailing_bytes_stays_bytes() {
+        let mut value = explicit_item();
+        value.extend_from_slice(b"JUNK");
+        let mut body = vec![0x08, 0x00, 0x15, 0x11, b'U', b'N', 0, 0];
+        body.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        body.extend_from_slice(&value);
+        let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.1", &body)));
+        assert_eq!(f.dataset.bytes(Tag(0x0008, 0x1115)), Some(&value[..]));
     }
 
     #[test]
