@@ -412,6 +412,14 @@ fn is_unread_sequence(e: &Element) -> bool {
     }
 }
 
+/// Whether an action is a keep that no one chose for this attribute: the table does not list it
+/// (kept, as the profile intends), the strict allow-list keeps it, or a private element kept by
+/// Retain Safe Private or a kept private creator. Such values go through the safety net. Keeps
+/// chosen explicitly (an option's K, a user override) are left as chosen.
+fn is_default_keep(source: &RuleSource, action: &Action) -> bool {
+    matches!(action, Action::Keep) && matches!(source, RuleSource::Unlisted | RuleSource::Policy | RuleSource::Private)
+}
+
 fn is_free_text(vr: VR) -> bool {
     matches!(vr, VR::ST | VR::LT | VR::UT | VR::UC)
 }
@@ -484,19 +492,46 @@ impl Planner<'_, '_> {
         self.ids.get_or_init(|| collect_identifiers(self.top, &self.top_cs))
     }
 
-    /// Whether a text value holds one of the patient's own identifiers (name parts, IDs, birth
-    /// date). Only string VRs that can carry free text are looked at.
-    fn holds_patient_identifier(&self, e: &Element, cs: &Charset) -> bool {
+    /// The identifiers the safety net looks for.
+    fn net_identifiers(&self) -> &Identifiers {
+        self.patient_ids.get_or_init(|| collect_patient_identifiers(self.top, &self.top_cs))
+    }
+
+    /// Safety net for a value kept without an explicit decision (see [`is_default_keep`]) that
+    /// holds one of the patient's identifiers (a damaged tag, a comment field, a code value
+    /// typed by hand). Text that can hold `***` is scrubbed; a code string (CS), whose
+    /// repertoire cannot, has each value that holds an identifier replaced by the VR's dummy,
+    /// the other values kept (Image Type keeps `ORIGINAL\PRIMARY`). `None` when the value holds
+    /// no identifier, or is of a VR that cannot carry one: the caller applies the rule.
+    fn safety_net(&mut self, e: &Element, cs: &Charset) -> Option<(Decision, &'static str)> {
         let vr = self.value_vr(e);
+        let bytes = e.bytes().filter(|b| !b.is_empty())?;
         if !is_scrubbable(vr) && vr != VR::CS {
-            return false;
+            return None;
         }
-        let Some(bytes) = e.bytes().filter(|b| !b.is_empty()) else { return false };
-        let ids = self.patient_ids.get_or_init(|| collect_patient_identifiers(self.top, &self.top_cs));
-        if ids.is_empty() {
-            return false;
+        if self.net_identifiers().is_empty() {
+            return None;
         }
-        cs.decode(bytes, vr).is_some_and(|t| ids.found_in(&t))
+        if is_scrubbable(vr) {
+            let clean = self.net_identifiers().scrub(&cs.decode(bytes, vr)?)?;
+            self.note(format!("{}: a kept value held the patient's identifier and was scrubbed", tag_str(e.tag)));
+            return Some((Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))), "clean"));
+        }
+        let values = Self::values(e);
+        let hit: Vec<bool> =
+            values.iter().map(|v| cs.decode(v, vr).is_some_and(|t| self.net_identifiers().found_in(&t))).collect();
+        if !hit.contains(&true) {
+            return None;
+        }
+        let dummy = dummy_value(vr);
+        let out: Vec<&[u8]> = values.iter().zip(&hit).map(|(v, &h)| if h { &dummy[..] } else { v }).collect();
+        self.note(format!(
+            "{}: a kept code string held the patient's identifier; {} of {} values replaced by a dummy",
+            tag_str(e.tag),
+            hit.iter().filter(|&&h| h).count(),
+            values.len()
+        ));
+        Some((Decision::Put(Element::new(e.tag, e.vr, out.join(&b'\\'))), "dummy"))
     }
 
     fn walk(&mut self, ds: &DataSet, path: &mut Vec<Step>, inherited: &Charset, mode: Mode) {
@@ -543,18 +578,13 @@ impl Planner<'_, '_> {
                     self.note(format!("{}: a Person Name the profile does not list was replaced", tag_str(e.tag)));
                     Action::Dummy
                 }
-                _ if rule.source == RuleSource::Unlisted && self.holds_patient_identifier(e, &cs) => {
-                    // Safety net: a value the profile keeps by default holds the patient's own
-                    // name, ID or birth date (a damaged tag, a comment field): scrub it.
-                    self.note(format!(
-                        "{}: an unlisted value held the patient's identifier and was scrubbed",
-                        tag_str(e.tag)
-                    ));
-                    Action::Clean
-                }
                 _ => rule.action.clone(),
             };
-            let (decision, word) = self.decide(&action, e, &cs);
+            let net = if is_default_keep(&rule.source, &action) { self.safety_net(e, &cs) } else { None };
+            let (decision, word) = match net {
+                Some(d) => d,
+                None => self.decide(&action, e, &cs),
+            };
             match decision {
                 Decision::Keep => {
                     if is_private(e.tag) {

@@ -450,3 +450,17 @@ fn un_sequence_that_cannot_be_read_as_items_is_removed_and_noted() {
     assert!(notes.contains("(0008,2218)") && notes.contains("removed"), "{notes}");
     assert_no_leak(&wd, "out", &run, &[CANARY_NAME, CANARY_ID, referenced]);
 }
+
+#[test]
+fn unlisted_code_string_holding_the_patient_id_gets_a_dummy_and_a_true_note() {
+    let wd = Workdir::new("unlisted_code_string_holding_the_patient_id_gets_a_dummy_and_a_true_note");
+    // Body Part Examined (unlisted: kept) holding the patient's ID: CS cannot hold `***`.
+    ct(1).put(str_el(tags::BODY_PART_EXAMINED, dicom_core::VR::CS, CANARY_ID)).write(&wd.path("in/a.dcm"));
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    let obj = open(&only_output(&wd));
+    assert_eq!(text(&obj, tags::BODY_PART_EXAMINED).as_deref(), Some("ANONYMIZED"));
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("(0018,0015)") && notes.contains("replaced by a dummy"), "{notes}");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}

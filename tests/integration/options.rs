@@ -453,3 +453,17 @@ fn pixel_options_are_not_claimed_while_pixels_are_not_cleaned() {
     assert_eq!(method_codes(&obj), ["113100"]);
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
 }
+
+#[test]
+fn strict_replaces_only_the_image_type_value_holding_the_patient_id() {
+    let wd = Workdir::new("strict_replaces_only_the_image_type_value_holding_the_patient_id");
+    let image_type = format!("ORIGINAL\\PRIMARY\\{CANARY_ID}");
+    ct(1).put(str_el(tags::IMAGE_TYPE, VR::CS, &image_type)).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--strict"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::IMAGE_TYPE).as_deref(), Some("ORIGINAL\\PRIMARY\\ANONYMIZED"));
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("(0008,0008)") && notes.contains("1 of 3 values"), "{notes}");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
