@@ -178,6 +178,7 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         top: ds,
         top_cs: top_cs.clone(),
         patient: &patient,
+        found: OnceCell::new(),
         ids: OnceCell::new(),
         patient_ids: OnceCell::new(),
         edits: Vec::new(),
@@ -465,6 +466,7 @@ struct Planner<'a, 'c> {
     top: &'a DataSet,
     top_cs: Charset,
     patient: &'a PatientPlan,
+    found: OnceCell<Found>,
     ids: OnceCell<Identifiers>,
     patient_ids: OnceCell<Identifiers>,
     edits: Vec<Edit>,
@@ -488,13 +490,19 @@ impl Planner<'_, '_> {
         }
     }
 
+    /// Every identifying value of the file, collected once.
+    fn found(&self) -> &Found {
+        self.found.get_or_init(|| Found::collect(self.top, &self.top_cs))
+    }
+
+    /// What Clean removes from text.
     fn identifiers(&self) -> &Identifiers {
-        self.ids.get_or_init(|| collect_identifiers(self.top, &self.top_cs))
+        self.ids.get_or_init(|| self.found().for_clean())
     }
 
     /// The identifiers the safety net looks for.
     fn net_identifiers(&self) -> &Identifiers {
-        self.patient_ids.get_or_init(|| collect_patient_identifiers(self.top, &self.top_cs))
+        self.patient_ids.get_or_init(|| self.found().for_net())
     }
 
     /// Safety net for a value kept without an explicit decision (see [`is_default_keep`]) that
@@ -852,85 +860,136 @@ fn private_creators(ds: &DataSet, cs: &Charset) -> HashMap<Tag, String> {
         .collect()
 }
 
-/// The patient's own identifiers (names, IDs, birth date) from the file's top level: what the
-/// safety net looks for in values the profile keeps by default.
+/// The patient's own name attributes.
 #[allow(deprecated)]
-fn collect_patient_identifiers(ds: &DataSet, cs: &Charset) -> Identifiers {
-    let mut ids = Identifiers::new();
-    for tag in [tags::PATIENT_NAME, tags::PATIENT_BIRTH_NAME, tags::PATIENT_MOTHER_BIRTH_NAME] {
-        if let Some(t) = ds.bytes(tag).and_then(|b| cs.decode(b, VR::PN)) {
-            // Latin name parts shorter than three letters (OB, LI, NG) are too common in
-            // clinical text to act on without a rule saying so.
-            let parts: Vec<&str> = t
-                .split(['\\', '=', '^'])
-                .map(str::trim)
-                .filter(|p| if p.is_ascii() { p.len() >= 3 } else { p.chars().count() >= 2 })
-                .collect();
-            for p in parts {
-                ids.add(p);
-            }
-        }
-    }
-    for tag in [tags::PATIENT_ID, tags::OTHER_PATIENT_I_DS] {
-        if let Some(t) = ds.bytes(tag).and_then(|b| cs.decode(b, VR::LO)) {
-            for v in t.split('\\') {
-                if v.trim().chars().count() >= 3 {
-                    ids.add(v);
-                }
-            }
-        }
-    }
-    if let Some(dob) = ds.ascii(tags::PATIENT_BIRTH_DATE) {
-        ids.add_date(dob);
-    }
-    ids
+const PATIENT_NAMES: [Tag; 3] = [tags::PATIENT_NAME, tags::PATIENT_BIRTH_NAME, tags::PATIENT_MOTHER_BIRTH_NAME];
+
+/// The patient's own ID attributes (an Other Patient IDs Sequence item holds a Patient ID).
+#[allow(deprecated)]
+const PATIENT_IDS: [Tag; 2] = [tags::PATIENT_ID, tags::OTHER_PATIENT_I_DS];
+
+/// Other identifying attributes whose values Clean removes from text. (Some are retired in the
+/// current standard but still found in files.)
+#[allow(deprecated)]
+const OTHER_IDS: [Tag; 9] = [
+    tags::ACCESSION_NUMBER,
+    tags::STUDY_ID,
+    tags::PATIENT_ADDRESS,
+    tags::PATIENT_TELEPHONE_NUMBERS,
+    tags::INSTITUTION_NAME,
+    tags::INSTITUTION_ADDRESS,
+    tags::MEDICAL_RECORD_LOCATOR,
+    tags::ADMISSION_ID,
+    tags::ISSUER_OF_PATIENT_ID,
+];
+
+/// Identifying values found in a file, at every depth of every sequence and whatever VR they
+/// were sent with (a Patient's Name sent as UN or LO, a Requesting Physician inside Request
+/// Attributes Sequence, an observer's name in an SR content item). Decoded text: never log it.
+#[derive(Default)]
+struct Found {
+    /// Values of [`PATIENT_NAMES`].
+    patient_names: Vec<String>,
+    /// Every other Person Name: an element whose VR, or whose dictionary VR, is PN.
+    other_names: Vec<String>,
+    /// Values of [`PATIENT_IDS`], one per value.
+    patient_ids: Vec<String>,
+    /// Values of [`OTHER_IDS`], one per value.
+    other_ids: Vec<String>,
+    /// Patient's Birth Date values.
+    birth_dates: Vec<String>,
 }
 
-/// The identifying values of the file's top level, for scrubbing text. (Some of these
-/// attributes are retired in the current standard but still found in files.)
-#[allow(deprecated)]
-fn collect_identifiers(ds: &DataSet, cs: &Charset) -> Identifiers {
-    let mut ids = Identifiers::new();
-    for e in ds.elements() {
-        let Some(bytes) = e.bytes() else { continue };
-        if e.vr == VR::PN {
-            if let Some(t) = cs.decode(bytes, VR::PN) {
-                ids.add_person_name(&t);
-            }
-        }
+impl Found {
+    fn collect(ds: &DataSet, cs: &Charset) -> Found {
+        let mut found = Found::default();
+        found.add_dataset(ds, cs);
+        found
     }
-    for tag in [
-        tags::PATIENT_ID,
-        tags::OTHER_PATIENT_I_DS,
-        tags::ACCESSION_NUMBER,
-        tags::STUDY_ID,
-        tags::PATIENT_ADDRESS,
-        tags::PATIENT_TELEPHONE_NUMBERS,
-        tags::INSTITUTION_NAME,
-        tags::INSTITUTION_ADDRESS,
-        tags::MEDICAL_RECORD_LOCATOR,
-        tags::ADMISSION_ID,
-        tags::ISSUER_OF_PATIENT_ID,
-    ] {
-        if let Some(b) = ds.bytes(tag) {
-            if let Some(t) = cs.decode(b, VR::LO) {
-                for v in t.split('\\') {
-                    ids.add(v);
+
+    fn add_dataset(&mut self, ds: &DataSet, inherited: &Charset) {
+        let cs = charset_of(ds, inherited);
+        for e in ds.elements() {
+            match &e.value {
+                Value::Sequence(seq) => {
+                    for item in &seq.items {
+                        self.add_dataset(&item.dataset, &cs);
+                    }
                 }
+                Value::Bytes(b) if !b.is_empty() => self.add_element(e.tag, e.vr, b, &cs),
+                _ => {}
             }
         }
     }
-    if let Some(dob) = ds.ascii(tags::PATIENT_BIRTH_DATE) {
-        ids.add_date(dob);
-    }
-    if let Some(seq) = ds.get(tags::OTHER_PATIENT_I_DS_SEQUENCE).and_then(|e| e.value.sequence()) {
-        for item in &seq.items {
-            if let Some(t) = item.dataset.bytes(tags::PATIENT_ID).and_then(|b| cs.decode(b, VR::LO)) {
-                ids.add(&t);
-            }
+
+    /// Add one element's value if its tag (or, for names, its VR) makes it identifying.
+    fn add_element(&mut self, tag: Tag, vr: VR, bytes: &[u8], cs: &Charset) {
+        let is_name = vr == VR::PN || crate::dict::known_vr(tag) == Some(VR::PN);
+        if tag == tags::PATIENT_BIRTH_DATE {
+            self.birth_dates.push(String::from_utf8_lossy(trim_value(bytes)).into_owned());
+            return;
+        }
+        let list = if PATIENT_NAMES.contains(&tag) {
+            &mut self.patient_names
+        } else if is_name {
+            &mut self.other_names
+        } else if PATIENT_IDS.contains(&tag) {
+            &mut self.patient_ids
+        } else if OTHER_IDS.contains(&tag) {
+            &mut self.other_ids
+        } else {
+            return;
+        };
+        let Some(text) = cs.decode(bytes, if is_name { VR::PN } else { VR::LO }) else { return };
+        if is_name {
+            list.push(text);
+        } else {
+            list.extend(text.split('\\').map(str::to_string));
         }
     }
-    ids
+
+    /// What Clean removes from text: every name (every component of every group, and the
+    /// components joined), every ID and identifying value, the birth date in its common
+    /// spellings.
+    fn for_clean(&self) -> Identifiers {
+        let mut ids = Identifiers::new();
+        for name in self.patient_names.iter().chain(&self.other_names) {
+            ids.add_person_name(name);
+        }
+        for v in self.patient_ids.iter().chain(&self.other_ids) {
+            ids.add(v);
+        }
+        for dob in &self.birth_dates {
+            ids.add_date(dob);
+        }
+        ids
+    }
+
+    /// What the safety net looks for in values kept by default: the patient's own name parts,
+    /// IDs of three characters or more, and birth date.
+    fn for_net(&self) -> Identifiers {
+        let mut ids = Identifiers::new();
+        for name in &self.patient_names {
+            for part in net_name_parts(name) {
+                ids.add(part);
+            }
+        }
+        for v in self.patient_ids.iter().filter(|v| v.trim().chars().count() >= 3) {
+            ids.add(v);
+        }
+        for dob in &self.birth_dates {
+            ids.add_date(dob);
+        }
+        ids
+    }
+}
+
+/// The components of a Person Name the safety net acts on. Latin name parts shorter than three
+/// letters (OB, LI, NG) are too common in clinical text to act on without a rule saying so.
+fn net_name_parts(name: &str) -> impl Iterator<Item = &str> {
+    name.split(['\\', '=', '^'])
+        .map(str::trim)
+        .filter(|p| if p.is_ascii() { p.len() >= 3 } else { p.chars().count() >= 2 })
 }
 
 #[cfg(test)]
@@ -1042,6 +1101,47 @@ mod tests {
         assert!(plan.notes.iter().any(|n| n.contains("(0020,0018)")));
         let (_, out) = plan_with(&[], vec![Element::new(tags::MANUFACTURER, VR::LO, b"ACME".to_vec())]);
         assert_eq!(value(&out, tags::MANUFACTURER).unwrap(), b"ACME".to_vec(), "other values stay byte for byte");
+    }
+
+    #[test]
+    fn patient_name_sent_as_un_is_scrubbed_from_kept_text() {
+        for vr in [VR::UN, VR::LO] {
+            let (_, out) = plan_with(
+                &[],
+                vec![
+                    Element::new(tags::PATIENT_NAME, vr, b"ZORBLAX^QUENTIN ".to_vec()),
+                    Element::new(tags::TEXT_VALUE, VR::UT, b"Text about ZORBLAX".to_vec()),
+                ],
+            );
+            assert_eq!(value(&out, tags::TEXT_VALUE).unwrap(), b"Text about ***", "{vr:?}");
+        }
+    }
+
+    #[test]
+    fn names_found_only_inside_a_sequence_are_cleaned_from_descriptions() {
+        let request =
+            DataSet::from_elements([Element::new(tags::REQUESTING_PHYSICIAN, VR::PN, b"DRWHOZZ^ALFRED".to_vec())]);
+        let (_, out) = plan_with(
+            &[DeidOption::CleanDescriptors],
+            vec![
+                Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"CT requested by DRWHOZZ".to_vec()),
+                Element::sequence(tags::REQUEST_ATTRIBUTES_SEQUENCE, vec![request]),
+            ],
+        );
+        assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), b"CT requested by ***");
+    }
+
+    #[test]
+    fn an_accession_number_inside_a_sequence_is_cleaned_from_descriptions() {
+        let request = DataSet::from_elements([Element::new(tags::ACCESSION_NUMBER, VR::SH, b"ACCX55501 ".to_vec())]);
+        let (_, out) = plan_with(
+            &[DeidOption::CleanDescriptors],
+            vec![
+                Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"order ACCX55501".to_vec()),
+                Element::sequence(tags::REQUEST_ATTRIBUTES_SEQUENCE, vec![request]),
+            ],
+        );
+        assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), b"order ***");
     }
 
     #[test]
