@@ -965,16 +965,16 @@ impl Found {
         ids
     }
 
-    /// What the safety net looks for in values kept by default: the patient's own name parts,
-    /// IDs of three characters or more, and birth date.
+    /// What the safety net looks for in values kept by default: the same identifiers as Clean
+    /// (every name, ID and identifying value, the birth date), except Latin name components
+    /// shorter than three letters and values shorter than three characters: `LI`, `NG` or a
+    /// study ID `1` are too common in codes and text to act on without a rule saying so.
     fn for_net(&self) -> Identifiers {
         let mut ids = Identifiers::new();
-        for name in &self.patient_names {
-            for part in net_name_parts(name) {
-                ids.add(part);
-            }
+        for name in self.patient_names.iter().chain(&self.other_names) {
+            ids.add_person_name(&net_name(name));
         }
-        for v in self.patient_ids.iter().filter(|v| v.trim().chars().count() >= 3) {
+        for v in self.patient_ids.iter().chain(&self.other_ids).filter(|v| v.trim().chars().count() >= 3) {
             ids.add(v);
         }
         for dob in &self.birth_dates {
@@ -984,12 +984,13 @@ impl Found {
     }
 }
 
-/// The components of a Person Name the safety net acts on. Latin name parts shorter than three
-/// letters (OB, LI, NG) are too common in clinical text to act on without a rule saying so.
-fn net_name_parts(name: &str) -> impl Iterator<Item = &str> {
-    name.split(['\\', '=', '^'])
-        .map(str::trim)
-        .filter(|p| if p.is_ascii() { p.len() >= 3 } else { p.chars().count() >= 2 })
+/// A Person Name with the components the safety net does not act on left out (Latin
+/// components shorter than three letters), its values, groups and order otherwise kept.
+fn net_name(name: &str) -> String {
+    let long_enough = |p: &&str| if p.is_ascii() { p.len() >= 3 } else { p.chars().count() >= 2 };
+    let group = |g: &str| g.split('^').map(str::trim).filter(long_enough).collect::<Vec<_>>().join("^");
+    let value = |v: &str| v.split('=').map(group).collect::<Vec<_>>().join("=");
+    name.split('\\').map(value).collect::<Vec<_>>().join("\\")
 }
 
 #[cfg(test)]
@@ -1142,6 +1143,26 @@ mod tests {
             ],
         );
         assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), b"order ***");
+    }
+
+    #[test]
+    fn unlisted_value_holding_the_accession_number_is_scrubbed() {
+        let (plan, out) = plan_with(
+            &[],
+            vec![
+                Element::new(tags::ACCESSION_NUMBER, VR::SH, b"ACCX55501 ".to_vec()),
+                Element::new(tags::STUDY_ID, VR::SH, b"12".to_vec()),
+                Element::new(tags::CODE_MEANING, VR::LO, b"acc ACCX55501".to_vec()),
+                Element::new(tags::MANUFACTURER_MODEL_NAME, VR::LO, b"MODEL 12".to_vec()),
+            ],
+        );
+        assert_eq!(value(&out, tags::CODE_MEANING).unwrap(), b"acc ***");
+        assert!(plan.notes.iter().any(|n| n.contains("(0008,0104)")));
+        assert_eq!(
+            value(&out, tags::MANUFACTURER_MODEL_NAME).unwrap(),
+            b"MODEL 12",
+            "a two-character ID is not acted on"
+        );
     }
 
     #[test]
