@@ -39,6 +39,30 @@ pub fn keyword(tag: Tag) -> Option<&'static str> {
     StandardDataDictionary.by_tag(tag).map(|e| e.alias)
 }
 
+/// Parts of a keyword that mark a UID attribute naming something registered rather than an
+/// instance: a SOP class, a transfer syntax, a coding scheme or mapping resource, a context
+/// group, the creator or organization of an extension, a software version.
+const REGISTERED_UID_KEYWORD_PARTS: [&str; 9] = [
+    "SOPClass",
+    "ClassUID",
+    "TransferSyntax",
+    "CodingScheme",
+    "MappingResource",
+    "ContextUID",
+    "CreatorUID",
+    "CreatorVersionUID",
+    "OrganizationUID",
+];
+
+/// Whether a UID attribute names something registered (SOP class, transfer syntax, coding
+/// scheme, creator...; see `REGISTERED_UID_KEYWORD_PARTS`), decided by its keyword. Such UIDs
+/// identify no patient, study or instance, and mapping them would break the file, so an
+/// unlisted attribute of this kind keeps its value; every other UID attribute holds instance
+/// UIDs. Private and unknown tags are not registered.
+pub fn names_registered_uid(tag: Tag) -> bool {
+    keyword(tag).is_some_and(|k| REGISTERED_UID_KEYWORD_PARTS.iter().any(|p| k.contains(p)))
+}
+
 /// The tag for a keyword (e.g. `StudyDescription`), if known.
 pub fn tag_by_keyword(keyword: &str) -> Option<Tag> {
     StandardDataDictionary.by_name(keyword).map(|e| e.tag())
@@ -56,6 +80,19 @@ mod tests {
         assert_eq!(vr_of(Tag(0x0008, 0x0000)), VR::UL);
         assert_eq!(vr_of(Tag(0x6002, 0x3000)), VR::OW);
         assert_eq!(vr_of(Tag(0x0008, 0x1140)), VR::SQ);
+    }
+
+    #[test]
+    fn class_syntax_and_scheme_uids_are_registered_and_instance_uids_are_not() {
+        for kw in ["SOPClassUID", "ReferencedSOPClassUID", "TransferSyntaxUID", "CodingSchemeUID", "SOPClassesInStudy"]
+        {
+            assert!(names_registered_uid(tag_by_keyword(kw).unwrap()), "{kw}");
+        }
+        for kw in ["SOPInstanceUID", "FrameOfReferenceUID", "TableFrameOfReferenceUID", "ConcatenationUID", "DeviceUID"]
+        {
+            assert!(!names_registered_uid(tag_by_keyword(kw).unwrap()), "{kw}");
+        }
+        assert!(!names_registered_uid(Tag(0x0099, 0x1002)), "private");
     }
 
     #[test]

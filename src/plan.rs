@@ -378,6 +378,10 @@ const MARKERS: [Tag; 4] = [
     tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
 ];
 
+/// The root of the UIDs the DICOM standard itself defines (SOP classes, transfer syntaxes,
+/// well-known frames of reference): they identify no one and are never mapped by default.
+const DICOM_UID_ROOT: &str = "1.2.840.10008.";
+
 /// A dummy value valid for the VR (PS3.15 action D). Numbers are zero, so the bytes are the same
 /// in either byte order.
 pub fn dummy_value(vr: VR) -> Vec<u8> {
@@ -505,6 +509,36 @@ impl Planner<'_, '_> {
         self.patient_ids.get_or_init(|| self.found().for_net())
     }
 
+    /// UIDs kept without an explicit decision (see [`is_default_keep`]): an attribute newer
+    /// than the table, such as Multi-frame Source SOP Instance UID or Table Frame of Reference
+    /// UID, or a kept private UID. Without Retain UIDs each value is mapped like a listed U
+    /// attribute, so references still resolve and no original instance UID is left, except
+    /// DICOM-defined values (`1.2.840.10008.` well-known UIDs) and attributes that name a
+    /// class, transfer syntax, coding scheme... ([`crate::dict::names_registered_uid`]).
+    /// `None` when nothing changes.
+    fn unlisted_uids(&mut self, e: &Element) -> Option<(Decision, &'static str)> {
+        if self.value_vr(e) != VR::UI
+            || e.value.is_empty()
+            || crate::dict::names_registered_uid(e.tag)
+            || self.ctx.rules.options().contains(&DeidOption::RetainUids)
+        {
+            return None;
+        }
+        let mut changed = false;
+        let mapped: Vec<String> = Self::values(e)
+            .into_iter()
+            .map(|v| {
+                let s = String::from_utf8_lossy(trim_value(v)).into_owned();
+                if s.is_empty() || s.starts_with(DICOM_UID_ROOT) {
+                    return s;
+                }
+                changed = true;
+                self.ctx.pseudo.uid(&s)
+            })
+            .collect();
+        changed.then(|| (Decision::Put(Element::new(e.tag, e.vr, mapped.join("\\").into_bytes())), "uid"))
+    }
+
     /// Safety net for a value kept without an explicit decision (see [`is_default_keep`]) that
     /// holds one of the patient's identifiers (a damaged tag, a comment field, a code value
     /// typed by hand). Text that can hold `***` is scrubbed; a code string (CS), whose
@@ -588,7 +622,11 @@ impl Planner<'_, '_> {
                 }
                 _ => rule.action.clone(),
             };
-            let net = if is_default_keep(&rule.source, &action) { self.safety_net(e, &cs) } else { None };
+            let net = if is_default_keep(&rule.source, &action) {
+                self.unlisted_uids(e).or_else(|| self.safety_net(e, &cs))
+            } else {
+                None
+            };
             let (decision, word) = match net {
                 Some(d) => d,
                 None => self.decide(&action, e, &cs),
@@ -1163,6 +1201,29 @@ mod tests {
             b"MODEL 12",
             "a two-character ID is not acted on"
         );
+    }
+
+    fn unlisted_uid_elements() -> Vec<Element> {
+        vec![
+            Element::new(tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID, VR::UI, b"1.2.3.4.5\0".to_vec()),
+            Element::new(tags::TABLE_FRAME_OF_REFERENCE_UID, VR::UI, b"1.2.840.10008.1.4.1.1\0".to_vec()),
+            Element::new(tags::ORIGINAL_SPECIALIZED_SOP_CLASS_UID, VR::UI, b"1.2.840.113619.4.2\0".to_vec()),
+        ]
+    }
+
+    #[test]
+    fn unlisted_instance_uid_is_mapped_but_defined_and_class_uids_are_kept() {
+        let (_, out) = plan_with(&[], unlisted_uid_elements());
+        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
+        assert_eq!(value(&out, tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID).unwrap(), pseudo.uid("1.2.3.4.5").as_bytes());
+        assert_eq!(value(&out, tags::TABLE_FRAME_OF_REFERENCE_UID).unwrap(), b"1.2.840.10008.1.4.1.1\0");
+        assert_eq!(value(&out, tags::ORIGINAL_SPECIALIZED_SOP_CLASS_UID).unwrap(), b"1.2.840.113619.4.2\0");
+    }
+
+    #[test]
+    fn retain_uids_keeps_unlisted_instance_uids() {
+        let (_, out) = plan_with(&[DeidOption::RetainUids], unlisted_uid_elements());
+        assert_eq!(value(&out, tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID).unwrap(), b"1.2.3.4.5\0");
     }
 
     #[test]

@@ -464,3 +464,25 @@ fn unlisted_code_string_holding_the_patient_id_gets_a_dummy_and_a_true_note() {
     assert!(notes.contains("(0018,0015)") && notes.contains("replaced by a dummy"), "{notes}");
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
 }
+
+#[test]
+fn unlisted_instance_uid_references_follow_the_new_uids() {
+    let wd = Workdir::new("unlisted_instance_uid_references_follow_the_new_uids");
+    let source = format!("{SERIES}.1");
+    ct(1).write(&wd.path("in/a.dcm"));
+    // (0008,1167) Multi-frame Source SOP Instance UID is newer than Table E.1-1.
+    ct(2)
+        .put(str_el(tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID, dicom_core::VR::UI, &source))
+        .write(&wd.path("in/b.dcm"));
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    let pseudo = pseudonymizer(7);
+    let b = wd
+        .dicom_outputs("out")
+        .into_iter()
+        .map(|p| open(&p))
+        .find(|o| o.element_opt(tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID).unwrap().is_some());
+    let b = b.expect("the referencing file");
+    assert_eq!(text(&b, tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID), Some(pseudo.uid(&source)));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[source.as_str()]].concat());
+}
