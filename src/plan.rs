@@ -419,10 +419,18 @@ fn is_unread_sequence(e: &Element) -> bool {
 
 /// Whether an action is a keep that no one chose for this attribute: the table does not list it
 /// (kept, as the profile intends), the strict allow-list keeps it, or a private element kept by
-/// Retain Safe Private or a kept private creator. Such values go through the safety net. Keeps
-/// chosen explicitly (an option's K, a user override) are left as chosen.
+/// Retain Safe Private (Table E.3.10-1 says the attribute is safe, not this file's value) or a
+/// kept private creator. Such values have their UIDs mapped and go through the safety net.
+/// Keeps chosen for the attribute (an option's K, a user override) are left as chosen.
 fn is_default_keep(source: &RuleSource, action: &Action) -> bool {
-    matches!(action, Action::Keep) && matches!(source, RuleSource::Unlisted | RuleSource::Policy | RuleSource::Private)
+    matches!(action, Action::Keep)
+        && matches!(
+            source,
+            RuleSource::Unlisted
+                | RuleSource::Policy
+                | RuleSource::Private
+                | RuleSource::Option(DeidOption::RetainSafePrivate)
+        )
 }
 
 fn is_free_text(vr: VR) -> bool {

@@ -467,3 +467,21 @@ fn strict_replaces_only_the_image_type_value_holding_the_patient_id() {
     assert!(notes.contains("(0008,0008)") && notes.contains("1 of 3 values"), "{notes}");
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
 }
+
+#[test]
+fn retain_safe_private_maps_a_kept_private_uid_and_scrubs_kept_private_text() {
+    let wd = Workdir::new("retain_safe_private_maps_a_kept_private_uid_and_scrubs_kept_private_text");
+    // NQHeader (0099,xx02) UI and (0099,xx05) LO are in Table E.3.10-1.
+    ct(1)
+        .put(str_el(Tag(0x0099, 0x0010), VR::LO, "NQHeader"))
+        .put(str_el(Tag(0x0099, 0x1002), VR::UI, SERIES))
+        .put(str_el(Tag(0x0099, 0x1005), VR::LO, &format!("msg {CANARY_ID}")))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-safe-private"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, Tag(0x0099, 0x1002)), Some(pseudonymizer(7).uid(SERIES)));
+    assert_eq!(text(&obj, tags::SERIES_INSTANCE_UID), Some(pseudonymizer(7).uid(SERIES)), "the same mapping");
+    assert_eq!(text(&obj, Tag(0x0099, 0x1005)).as_deref(), Some("msg ***"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[SERIES]].concat());
+}
