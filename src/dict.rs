@@ -5,7 +5,7 @@
 
 use crate::dataset::{Tag, VR, is_private, is_private_creator};
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
-use dicom_dictionary_std::StandardDataDictionary;
+use dicom_dictionary_std::{StandardDataDictionary, tags};
 
 /// The VR the standard gives a tag, as used to read Implicit VR data:
 /// group lengths are UL, Private Creators LO, other private elements and unknown tags UN,
@@ -37,6 +37,41 @@ pub fn keyword(tag: Tag) -> Option<&'static str> {
         return None;
     }
     StandardDataDictionary.by_tag(tag).map(|e| e.alias)
+}
+
+/// The patient's own name attributes.
+#[allow(deprecated)]
+pub const PATIENT_NAMES: [Tag; 3] = [tags::PATIENT_NAME, tags::PATIENT_BIRTH_NAME, tags::PATIENT_MOTHER_BIRTH_NAME];
+
+/// The patient's own ID attributes (an Other Patient IDs Sequence item holds a Patient ID).
+#[allow(deprecated)]
+pub const PATIENT_IDS: [Tag; 2] = [tags::PATIENT_ID, tags::OTHER_PATIENT_I_DS];
+
+/// Other identifying attributes whose values Clean removes from text. (Some are retired in the
+/// current standard but still found in files.)
+#[allow(deprecated)]
+pub const OTHER_IDS: [Tag; 9] = [
+    tags::ACCESSION_NUMBER,
+    tags::STUDY_ID,
+    tags::PATIENT_ADDRESS,
+    tags::PATIENT_TELEPHONE_NUMBERS,
+    tags::INSTITUTION_NAME,
+    tags::INSTITUTION_ADDRESS,
+    tags::MEDICAL_RECORD_LOCATOR,
+    tags::ADMISSION_ID,
+    tags::ISSUER_OF_PATIENT_ID,
+];
+
+/// Whether an element holds a value kamei collects as an identifier of the file (what Clean and
+/// the safety net look for): a Person Name (its VR, or its dictionary VR, is PN), one of
+/// [`PATIENT_NAMES`], [`PATIENT_IDS`], [`OTHER_IDS`], or Patient's Birth Date.
+pub fn is_identifying(tag: Tag, vr: VR) -> bool {
+    vr == VR::PN
+        || known_vr(tag) == Some(VR::PN)
+        || PATIENT_NAMES.contains(&tag)
+        || PATIENT_IDS.contains(&tag)
+        || OTHER_IDS.contains(&tag)
+        || tag == tags::PATIENT_BIRTH_DATE
 }
 
 /// Parts of a keyword that mark a UID attribute naming something registered rather than an

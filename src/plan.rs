@@ -46,6 +46,7 @@
 use crate::charset::CharacterSet;
 use crate::dataset::{DataSet, Element, Tag, VR, Value, is_private, is_private_creator, private_creator_tag, tag_str};
 use crate::dates;
+use crate::dict::{OTHER_IDS, PATIENT_IDS, PATIENT_NAMES};
 use crate::profile::{Action, Conditional, DeidOption, RuleSet, RuleSource, method_code};
 use crate::pseudo::{Patient, Pseudonymizer};
 use crate::read::DicomFile;
@@ -905,29 +906,6 @@ fn private_creators(ds: &DataSet, cs: &Charset) -> HashMap<Tag, String> {
         })
         .collect()
 }
-
-/// The patient's own name attributes.
-#[allow(deprecated)]
-const PATIENT_NAMES: [Tag; 3] = [tags::PATIENT_NAME, tags::PATIENT_BIRTH_NAME, tags::PATIENT_MOTHER_BIRTH_NAME];
-
-/// The patient's own ID attributes (an Other Patient IDs Sequence item holds a Patient ID).
-#[allow(deprecated)]
-const PATIENT_IDS: [Tag; 2] = [tags::PATIENT_ID, tags::OTHER_PATIENT_I_DS];
-
-/// Other identifying attributes whose values Clean removes from text. (Some are retired in the
-/// current standard but still found in files.)
-#[allow(deprecated)]
-const OTHER_IDS: [Tag; 9] = [
-    tags::ACCESSION_NUMBER,
-    tags::STUDY_ID,
-    tags::PATIENT_ADDRESS,
-    tags::PATIENT_TELEPHONE_NUMBERS,
-    tags::INSTITUTION_NAME,
-    tags::INSTITUTION_ADDRESS,
-    tags::MEDICAL_RECORD_LOCATOR,
-    tags::ADMISSION_ID,
-    tags::ISSUER_OF_PATIENT_ID,
-];
 
 /// Identifying values found in a file, at every depth of every sequence and whatever VR they
 /// were sent with (a Patient's Name sent as UN or LO, a Requesting Physician inside Request

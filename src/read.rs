@@ -464,7 +464,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 break;
             }
             let element = self.element(0)?;
-            ds.push_in_order(element);
+            add_element(&mut ds, element, at)?;
         }
         Ok(ds)
     }
@@ -702,7 +702,8 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                     // Missing item delimiter: leave the sequence delimiter for the caller.
                     break;
                 }
-                dataset.push_in_order(self.element(depth + 1)?);
+                let element = self.element(depth + 1)?;
+                add_element(&mut dataset, element, at)?;
             }
             return Ok(Item { dataset, undefined_length: true });
         }
@@ -711,7 +712,9 @@ impl<'r, R: ByteReader> Parser<'r, R> {
             return TruncatedSnafu { what: "a sequence item".to_string(), offset: self.r.position() }.fail();
         }
         while self.r.position() < end {
-            dataset.push_in_order(self.element(depth + 1)?);
+            let at = self.r.position();
+            let element = self.element(depth + 1)?;
+            add_element(&mut dataset, element, at)?;
         }
         if self.r.position() != end {
             return MalformedSnafu { offset: end, reason: "item elements overrun the item length".to_string() }.fail();
@@ -769,6 +772,37 @@ impl<'r, R: ByteReader> Parser<'r, R> {
         let vr = if h.vr == VR::UN { VR::OB } else { h.vr };
         Ok(Element { tag: h.tag, vr, value })
     }
+}
+
+/// Add an element read at byte `at` to a data set. A second element with a tag already present
+/// replaces the first (last wins), except when the tag holds an identifier
+/// ([`dict::is_identifying`]) and the two values differ: then which one is the patient's
+/// cannot be told, and the first copy's value would escape the identifiers Clean and the safety
+/// net look for, so the file is refused. The reason names the tag, never a value.
+fn add_element(ds: &mut DataSet, element: Element, at: u64) -> Result<()> {
+    if let Some(old) = ds.get(element.tag)
+        && dict::is_identifying(element.tag, element.vr)
+        && old.value != element.value
+        && (old.bytes().is_none() || unpadded(old) != unpadded(&element))
+    {
+        return MalformedSnafu {
+            offset: at,
+            reason: format!(
+                "two {} elements with different values: which identifies the patient cannot be told",
+                crate::dataset::tag_str(element.tag)
+            ),
+        }
+        .fail();
+    }
+    ds.push_in_order(element);
+    Ok(())
+}
+
+/// A primitive value without its trailing padding (spaces, NULs).
+fn unpadded(e: &Element) -> Option<&[u8]> {
+    let b = e.bytes()?;
+    let end = b.iter().rposition(|&c| c != b' ' && c != 0).map_or(0, |i| i + 1);
+    Some(&b[..end])
 }
 
 /// Byte access the parser needs: sequential reads with a known position and total length.
@@ -1046,6 +1080,27 @@ mod tests {
         body.extend_from_slice(&value);
         let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.1", &body)));
         assert_eq!(f.dataset.bytes(Tag(0x0008, 0x1115)), Some(&value[..]));
+    }
+
+    #[test]
+    fn duplicate_patient_name_with_another_value_is_refused_naming_the_tag() {
+        let mut body = explicit_le((0x0010, 0x0010), b"PN", b"DOE^JOHN");
+        body.extend(explicit_le((0x0010, 0x0010), b"PN", b"ZORBLAX^QUENTIN "));
+        let err = parse(&Source::from_bytes("x.dcm", part10("1.2.840.10008.1.2.1", &body)), &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(0010,0010)") && !err.contains("DOE") && !err.contains("ZORBLAX"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_with_the_same_value_or_of_a_non_identifying_tag_is_read_last_wins() {
+        let mut body = explicit_le((0x0008, 0x0060), b"CS", b"CT");
+        body.extend(explicit_le((0x0008, 0x0060), b"CS", b"MR"));
+        body.extend(explicit_le((0x0010, 0x0020), b"LO", b"PID1"));
+        body.extend(explicit_le((0x0010, 0x0020), b"LO", b"PID1  "));
+        let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.1", &body)));
+        assert_eq!(f.dataset.bytes(Tag(0x0008, 0x0060)), Some(&b"MR"[..]));
+        assert_eq!(f.dataset.bytes(Tag(0x0010, 0x0020)), Some(&b"PID1  "[..]));
     }
 
     #[test]

@@ -486,3 +486,25 @@ fn unlisted_instance_uid_references_follow_the_new_uids() {
     assert_eq!(text(&b, tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID), Some(pseudo.uid(&source)));
     assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[source.as_str()]].concat());
 }
+
+#[test]
+fn duplicate_patient_id_with_another_value_fails_the_file_with_a_reason() {
+    use crate::util::bytes::{even, explicit_le, part10};
+    let wd = Workdir::new("duplicate_patient_id_with_another_value_fails_the_file_with_a_reason");
+    let class = "1.2.840.10008.5.1.4.1.1.2";
+    let sop = format!("{SERIES}.1");
+    let mut body = explicit_le((0x0008, 0x0016), b"UI", &even(class, 0));
+    body.extend(explicit_le((0x0008, 0x0018), b"UI", &even(&sop, 0)));
+    body.extend(explicit_le((0x0010, 0x0010), b"PN", &even(CANARY_NAME, b' ')));
+    body.extend(explicit_le((0x0010, 0x0020), b"LO", &even("CANARYFIRST", b' ')));
+    body.extend(explicit_le((0x0010, 0x0020), b"LO", &even(CANARY_ID, b' ')));
+    body.extend(explicit_le((0x0020, 0x000D), b"UI", &even(STUDY, 0)));
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("in/dup.dcm"), part10("1.2.840.10008.1.2.1", class, &sop, &body)).unwrap();
+    ct(2).write(&wd.path("in/good.dcm"));
+    let run = deid(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("two (0010,0020) elements"), "{}", run.stderr());
+    assert_eq!(wd.dicom_outputs("out").len(), 1, "only the good file is written");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARYFIRST"]].concat());
+}
