@@ -485,3 +485,18 @@ fn retain_safe_private_maps_a_kept_private_uid_and_scrubs_kept_private_text() {
     assert_eq!(text(&obj, Tag(0x0099, 0x1005)).as_deref(), Some("msg ***"));
     assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[SERIES]].concat());
 }
+
+#[test]
+fn keep_weekday_with_a_largest_shift_under_a_week_is_a_usage_error() {
+    let wd = Workdir::new("keep_weekday_with_a_largest_shift_under_a_week_is_a_usage_error");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--date-shift-max-days", "3", "--keep-weekday"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("at least 7 days"), "{}", run.stderr());
+    assert!(wd.dicom_outputs("out").is_empty(), "nothing written");
+    // The same with the bound from the profile's [date_shift] and the flag.
+    let profile = user_profile(&wd, "[date_shift]\nmax_days = 3\n");
+    let run = wd.deid(&["--profile", &profile, "--keep-weekday"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("at least 7 days"), "{}", run.stderr());
+}
