@@ -47,30 +47,32 @@ pub const PATIENT_NAMES: [Tag; 3] = [tags::PATIENT_NAME, tags::PATIENT_BIRTH_NAM
 #[allow(deprecated)]
 pub const PATIENT_IDS: [Tag; 2] = [tags::PATIENT_ID, tags::OTHER_PATIENT_I_DS];
 
-/// Other identifying attributes whose values Clean removes from text. (Some are retired in the
-/// current standard but still found in files.)
+/// Other identifying attributes of the patient and the visit whose values Clean removes from
+/// text. (Some are retired in the current standard but still found in files.)
 #[allow(deprecated)]
-pub const OTHER_IDS: [Tag; 9] = [
+pub const OTHER_IDS: [Tag; 6] = [
     tags::ACCESSION_NUMBER,
     tags::STUDY_ID,
     tags::PATIENT_ADDRESS,
     tags::PATIENT_TELEPHONE_NUMBERS,
-    tags::INSTITUTION_NAME,
-    tags::INSTITUTION_ADDRESS,
     tags::MEDICAL_RECORD_LOCATOR,
     tags::ADMISSION_ID,
-    tags::ISSUER_OF_PATIENT_ID,
 ];
+
+/// Attributes naming the institution, whose values Clean removes from text.
+pub const INSTITUTION_IDS: [Tag; 3] = [tags::INSTITUTION_NAME, tags::INSTITUTION_ADDRESS, tags::ISSUER_OF_PATIENT_ID];
 
 /// Whether an element holds a value kamei collects as an identifier of the file (what Clean and
 /// the safety net look for): a Person Name (its VR, or its dictionary VR, is PN), one of
-/// [`PATIENT_NAMES`], [`PATIENT_IDS`], [`OTHER_IDS`], or Patient's Birth Date.
+/// [`PATIENT_NAMES`], [`PATIENT_IDS`], [`OTHER_IDS`], [`INSTITUTION_IDS`], or Patient's Birth
+/// Date.
 pub fn is_identifying(tag: Tag, vr: VR) -> bool {
     vr == VR::PN
         || known_vr(tag) == Some(VR::PN)
         || PATIENT_NAMES.contains(&tag)
         || PATIENT_IDS.contains(&tag)
         || OTHER_IDS.contains(&tag)
+        || INSTITUTION_IDS.contains(&tag)
         || tag == tags::PATIENT_BIRTH_DATE
 }
 

@@ -46,7 +46,7 @@
 use crate::charset::CharacterSet;
 use crate::dataset::{DataSet, Element, Tag, VR, Value, is_private, is_private_creator, private_creator_tag, tag_str};
 use crate::dates;
-use crate::dict::{OTHER_IDS, PATIENT_IDS, PATIENT_NAMES};
+use crate::dict::{INSTITUTION_IDS, OTHER_IDS, PATIENT_IDS, PATIENT_NAMES};
 use crate::profile::{Action, Conditional, DeidOption, RuleSet, RuleSource, method_code};
 use crate::pseudo::{Patient, Pseudonymizer};
 use crate::read::DicomFile;
@@ -920,6 +920,8 @@ struct Found {
     patient_ids: Vec<String>,
     /// Values of [`OTHER_IDS`], one per value.
     other_ids: Vec<String>,
+    /// Values of [`INSTITUTION_IDS`], one per value.
+    institution_ids: Vec<String>,
     /// Patient's Birth Date values.
     birth_dates: Vec<String>,
 }
@@ -961,6 +963,8 @@ impl Found {
             &mut self.patient_ids
         } else if OTHER_IDS.contains(&tag) {
             &mut self.other_ids
+        } else if INSTITUTION_IDS.contains(&tag) {
+            &mut self.institution_ids
         } else {
             return;
         };
@@ -980,7 +984,7 @@ impl Found {
         for name in self.patient_names.iter().chain(&self.other_names) {
             ids.add_person_name(name);
         }
-        for v in self.patient_ids.iter().chain(&self.other_ids) {
+        for v in self.patient_ids.iter().chain(&self.other_ids).chain(&self.institution_ids) {
             ids.add(v);
         }
         for dob in &self.birth_dates {
@@ -991,8 +995,10 @@ impl Found {
 
     /// What the safety net looks for in values kept by default: the same identifiers as Clean
     /// (every name, ID and identifying value, the birth date), except Latin name components
-    /// shorter than three letters and values shorter than three characters: `LI`, `NG` or a
-    /// study ID `1` are too common in codes and text to act on without a rule saying so.
+    /// shorter than three letters and values shorter than three characters (`LI`, `NG` or a
+    /// study ID `1` are too common in codes and text to act on without a rule saying so), and
+    /// the institution's name and address: a vendor often writes its own name there too, and
+    /// the net would then scrub Manufacturer (`TOSHIBA` in `TOSHIBA_MEC`).
     fn for_net(&self) -> Identifiers {
         let mut ids = Identifiers::new();
         for name in self.patient_names.iter().chain(&self.other_names) {
@@ -1210,6 +1216,18 @@ mod tests {
     fn retain_uids_keeps_unlisted_instance_uids() {
         let (_, out) = plan_with(&[DeidOption::RetainUids], unlisted_uid_elements());
         assert_eq!(value(&out, tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID).unwrap(), b"1.2.3.4.5\0");
+    }
+
+    #[test]
+    fn manufacturer_holding_the_institution_name_is_kept() {
+        let (_, out) = plan_with(
+            &[],
+            vec![
+                Element::new(tags::INSTITUTION_NAME, VR::LO, b"TOSHIBA ".to_vec()),
+                Element::new(tags::MANUFACTURER, VR::LO, b"TOSHIBA_MEC ".to_vec()),
+            ],
+        );
+        assert_eq!(value(&out, tags::MANUFACTURER).unwrap(), b"TOSHIBA_MEC ");
     }
 
     #[test]
