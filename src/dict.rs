@@ -5,7 +5,7 @@
 
 use crate::dataset::{Tag, VR, is_private, is_private_creator};
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
-use dicom_dictionary_std::StandardDataDictionary;
+use dicom_dictionary_std::{StandardDataDictionary, tags};
 
 /// The VR the standard gives a tag, as used to read Implicit VR data:
 /// group lengths are UL, Private Creators LO, other private elements and unknown tags UN,
@@ -39,6 +39,67 @@ pub fn keyword(tag: Tag) -> Option<&'static str> {
     StandardDataDictionary.by_tag(tag).map(|e| e.alias)
 }
 
+/// The patient's own name attributes.
+#[allow(deprecated)]
+pub const PATIENT_NAMES: [Tag; 3] = [tags::PATIENT_NAME, tags::PATIENT_BIRTH_NAME, tags::PATIENT_MOTHER_BIRTH_NAME];
+
+/// The patient's own ID attributes (an Other Patient IDs Sequence item holds a Patient ID).
+#[allow(deprecated)]
+pub const PATIENT_IDS: [Tag; 2] = [tags::PATIENT_ID, tags::OTHER_PATIENT_I_DS];
+
+/// Other identifying attributes of the patient and the visit whose values Clean removes from
+/// text. (Some are retired in the current standard but still found in files.)
+#[allow(deprecated)]
+pub const OTHER_IDS: [Tag; 6] = [
+    tags::ACCESSION_NUMBER,
+    tags::STUDY_ID,
+    tags::PATIENT_ADDRESS,
+    tags::PATIENT_TELEPHONE_NUMBERS,
+    tags::MEDICAL_RECORD_LOCATOR,
+    tags::ADMISSION_ID,
+];
+
+/// Attributes naming the institution, whose values Clean removes from text.
+pub const INSTITUTION_IDS: [Tag; 3] = [tags::INSTITUTION_NAME, tags::INSTITUTION_ADDRESS, tags::ISSUER_OF_PATIENT_ID];
+
+/// Whether an element holds a value kamei collects as an identifier of the file (what Clean and
+/// the safety net look for): a Person Name (its VR, or its dictionary VR, is PN), one of
+/// [`PATIENT_NAMES`], [`PATIENT_IDS`], [`OTHER_IDS`], [`INSTITUTION_IDS`], or Patient's Birth
+/// Date.
+pub fn is_identifying(tag: Tag, vr: VR) -> bool {
+    vr == VR::PN
+        || known_vr(tag) == Some(VR::PN)
+        || PATIENT_NAMES.contains(&tag)
+        || PATIENT_IDS.contains(&tag)
+        || OTHER_IDS.contains(&tag)
+        || INSTITUTION_IDS.contains(&tag)
+        || tag == tags::PATIENT_BIRTH_DATE
+}
+
+/// Parts of a keyword that mark a UID attribute naming something registered rather than an
+/// instance: a SOP class, a transfer syntax, a coding scheme or mapping resource, a context
+/// group, the creator or organization of an extension, a software version.
+const REGISTERED_UID_KEYWORD_PARTS: [&str; 9] = [
+    "SOPClass",
+    "ClassUID",
+    "TransferSyntax",
+    "CodingScheme",
+    "MappingResource",
+    "ContextUID",
+    "CreatorUID",
+    "CreatorVersionUID",
+    "OrganizationUID",
+];
+
+/// Whether a UID attribute names something registered (SOP class, transfer syntax, coding
+/// scheme, creator...; see `REGISTERED_UID_KEYWORD_PARTS`), decided by its keyword. Such UIDs
+/// identify no patient, study or instance, and mapping them would break the file, so an
+/// unlisted attribute of this kind keeps its value; every other UID attribute holds instance
+/// UIDs. Private and unknown tags are not registered.
+pub fn names_registered_uid(tag: Tag) -> bool {
+    keyword(tag).is_some_and(|k| REGISTERED_UID_KEYWORD_PARTS.iter().any(|p| k.contains(p)))
+}
+
 /// The tag for a keyword (e.g. `StudyDescription`), if known.
 pub fn tag_by_keyword(keyword: &str) -> Option<Tag> {
     StandardDataDictionary.by_name(keyword).map(|e| e.tag())
@@ -56,6 +117,19 @@ mod tests {
         assert_eq!(vr_of(Tag(0x0008, 0x0000)), VR::UL);
         assert_eq!(vr_of(Tag(0x6002, 0x3000)), VR::OW);
         assert_eq!(vr_of(Tag(0x0008, 0x1140)), VR::SQ);
+    }
+
+    #[test]
+    fn class_syntax_and_scheme_uids_are_registered_and_instance_uids_are_not() {
+        for kw in ["SOPClassUID", "ReferencedSOPClassUID", "TransferSyntaxUID", "CodingSchemeUID", "SOPClassesInStudy"]
+        {
+            assert!(names_registered_uid(tag_by_keyword(kw).unwrap()), "{kw}");
+        }
+        for kw in ["SOPInstanceUID", "FrameOfReferenceUID", "TableFrameOfReferenceUID", "ConcatenationUID", "DeviceUID"]
+        {
+            assert!(!names_registered_uid(tag_by_keyword(kw).unwrap()), "{kw}");
+        }
+        assert!(!names_registered_uid(Tag(0x0099, 0x1002)), "private");
     }
 
     #[test]

@@ -46,6 +46,7 @@
 use crate::charset::CharacterSet;
 use crate::dataset::{DataSet, Element, Tag, VR, Value, is_private, is_private_creator, private_creator_tag, tag_str};
 use crate::dates;
+use crate::dict::{INSTITUTION_IDS, OTHER_IDS, PATIENT_IDS, PATIENT_NAMES};
 use crate::profile::{Action, Conditional, DeidOption, RuleSet, RuleSource, method_code};
 use crate::pseudo::{Patient, Pseudonymizer};
 use crate::read::DicomFile;
@@ -178,6 +179,7 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         top: ds,
         top_cs: top_cs.clone(),
         patient: &patient,
+        found: OnceCell::new(),
         ids: OnceCell::new(),
         patient_ids: OnceCell::new(),
         edits: Vec::new(),
@@ -377,6 +379,10 @@ const MARKERS: [Tag; 4] = [
     tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
 ];
 
+/// The root of the UIDs the DICOM standard itself defines (SOP classes, transfer syntaxes,
+/// well-known frames of reference): they identify no one and are never mapped by default.
+const DICOM_UID_ROOT: &str = "1.2.840.10008.";
+
 /// A dummy value valid for the VR (PS3.15 action D). Numbers are zero, so the bytes are the same
 /// in either byte order.
 pub fn dummy_value(vr: VR) -> Vec<u8> {
@@ -396,6 +402,36 @@ pub fn dummy_value(vr: VR) -> Vec<u8> {
         _ => b"0",
     };
     text.to_vec()
+}
+
+/// Whether an element is a sequence the reader could not parse: a UN whose dictionary VR is SQ,
+/// or a private UN whose value starts with an item tag, still held as bytes (or left in the
+/// file). Its contents were never planned, so it must not be written as it is.
+fn is_unread_sequence(e: &Element) -> bool {
+    if e.vr != VR::UN || e.value.is_empty() {
+        return false;
+    }
+    match &e.value {
+        Value::Sequence(_) => false,
+        Value::Bytes(b) if is_private(e.tag) => b.starts_with(&[0xFE, 0xFF, 0x00, 0xE0]),
+        _ => crate::dict::known_vr(e.tag) == Some(VR::SQ),
+    }
+}
+
+/// Whether an action is a keep that no one chose for this attribute: the table does not list it
+/// (kept, as the profile intends), the strict allow-list keeps it, or a private element kept by
+/// Retain Safe Private (Table E.3.10-1 says the attribute is safe, not this file's value) or a
+/// kept private creator. Such values have their UIDs mapped and go through the safety net.
+/// Keeps chosen for the attribute (an option's K, a user override) are left as chosen.
+fn is_default_keep(source: &RuleSource, action: &Action) -> bool {
+    matches!(action, Action::Keep)
+        && matches!(
+            source,
+            RuleSource::Unlisted
+                | RuleSource::Policy
+                | RuleSource::Private
+                | RuleSource::Option(DeidOption::RetainSafePrivate)
+        )
 }
 
 fn is_free_text(vr: VR) -> bool {
@@ -443,6 +479,7 @@ struct Planner<'a, 'c> {
     top: &'a DataSet,
     top_cs: Charset,
     patient: &'a PatientPlan,
+    found: OnceCell<Found>,
     ids: OnceCell<Identifiers>,
     patient_ids: OnceCell<Identifiers>,
     edits: Vec<Edit>,
@@ -466,23 +503,86 @@ impl Planner<'_, '_> {
         }
     }
 
-    fn identifiers(&self) -> &Identifiers {
-        self.ids.get_or_init(|| collect_identifiers(self.top, &self.top_cs))
+    /// Every identifying value of the file, collected once.
+    fn found(&self) -> &Found {
+        self.found.get_or_init(|| Found::collect(self.top, &self.top_cs))
     }
 
-    /// Whether a text value holds one of the patient's own identifiers (name parts, IDs, birth
-    /// date). Only string VRs that can carry free text are looked at.
-    fn holds_patient_identifier(&self, e: &Element, cs: &Charset) -> bool {
+    /// What Clean removes from text.
+    fn identifiers(&self) -> &Identifiers {
+        self.ids.get_or_init(|| self.found().for_clean())
+    }
+
+    /// The identifiers the safety net looks for.
+    fn net_identifiers(&self) -> &Identifiers {
+        self.patient_ids.get_or_init(|| self.found().for_net())
+    }
+
+    /// UIDs kept without an explicit decision (see [`is_default_keep`]): an attribute newer
+    /// than the table, such as Multi-frame Source SOP Instance UID or Table Frame of Reference
+    /// UID, or a kept private UID. Without Retain UIDs each value is mapped like a listed U
+    /// attribute, so references still resolve and no original instance UID is left, except
+    /// DICOM-defined values (`1.2.840.10008.` well-known UIDs) and attributes that name a
+    /// class, transfer syntax, coding scheme... ([`crate::dict::names_registered_uid`]).
+    /// `None` when nothing changes.
+    fn unlisted_uids(&mut self, e: &Element) -> Option<(Decision, &'static str)> {
+        if self.value_vr(e) != VR::UI
+            || e.value.is_empty()
+            || crate::dict::names_registered_uid(e.tag)
+            || self.ctx.rules.options().contains(&DeidOption::RetainUids)
+        {
+            return None;
+        }
+        let mut changed = false;
+        let mapped: Vec<String> = Self::values(e)
+            .into_iter()
+            .map(|v| {
+                let s = String::from_utf8_lossy(trim_value(v)).into_owned();
+                if s.is_empty() || s.starts_with(DICOM_UID_ROOT) {
+                    return s;
+                }
+                changed = true;
+                self.ctx.pseudo.uid(&s)
+            })
+            .collect();
+        changed.then(|| (Decision::Put(Element::new(e.tag, e.vr, mapped.join("\\").into_bytes())), "uid"))
+    }
+
+    /// Safety net for a value kept without an explicit decision (see [`is_default_keep`]) that
+    /// holds one of the patient's identifiers (a damaged tag, a comment field, a code value
+    /// typed by hand). Text that can hold `***` is scrubbed; a code string (CS), whose
+    /// repertoire cannot, has each value that holds an identifier replaced by the VR's dummy,
+    /// the other values kept (Image Type keeps `ORIGINAL\PRIMARY`). `None` when the value holds
+    /// no identifier, or is of a VR that cannot carry one: the caller applies the rule.
+    fn safety_net(&mut self, e: &Element, cs: &Charset) -> Option<(Decision, &'static str)> {
         let vr = self.value_vr(e);
+        let bytes = e.bytes().filter(|b| !b.is_empty())?;
         if !is_scrubbable(vr) && vr != VR::CS {
-            return false;
+            return None;
         }
-        let Some(bytes) = e.bytes().filter(|b| !b.is_empty()) else { return false };
-        let ids = self.patient_ids.get_or_init(|| collect_patient_identifiers(self.top, &self.top_cs));
-        if ids.is_empty() {
-            return false;
+        if self.net_identifiers().is_empty() {
+            return None;
         }
-        cs.decode(bytes, vr).is_some_and(|t| ids.found_in(&t))
+        if is_scrubbable(vr) {
+            let clean = self.net_identifiers().scrub(&cs.decode(bytes, vr)?)?;
+            self.note(format!("{}: a kept value held the patient's identifier and was scrubbed", tag_str(e.tag)));
+            return Some((Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))), "clean"));
+        }
+        let values = Self::values(e);
+        let hit: Vec<bool> =
+            values.iter().map(|v| cs.decode(v, vr).is_some_and(|t| self.net_identifiers().found_in(&t))).collect();
+        if !hit.contains(&true) {
+            return None;
+        }
+        let dummy = dummy_value(vr);
+        let out: Vec<&[u8]> = values.iter().zip(&hit).map(|(v, &h)| if h { &dummy[..] } else { v }).collect();
+        self.note(format!(
+            "{}: a kept code string held the patient's identifier; {} of {} values replaced by a dummy",
+            tag_str(e.tag),
+            hit.iter().filter(|&&h| h).count(),
+            values.len()
+        ));
+        Some((Decision::Put(Element::new(e.tag, e.vr, out.join(&b'\\'))), "dummy"))
     }
 
     fn walk(&mut self, ds: &DataSet, path: &mut Vec<Step>, inherited: &Charset, mode: Mode) {
@@ -509,6 +609,12 @@ impl Planner<'_, '_> {
             // Type 1 content items), or scrubbed when cleaning.
             let unlisted_text = rule.source == RuleSource::Unlisted && is_free_text(self.value_vr(e));
             let action = match mode {
+                _ if is_unread_sequence(e) => {
+                    // A sequence sent as UN whose bytes are neither Implicit nor Explicit VR
+                    // items: what it holds (names, IDs, UIDs) cannot be planned, so it goes.
+                    self.note(format!("{}: a sequence sent as UN could not be read as items; removed", tag_str(e.tag)));
+                    Action::Remove
+                }
                 Mode::Cleaning
                     if is_free_text(self.value_vr(e))
                         && (unlisted_text
@@ -523,18 +629,17 @@ impl Planner<'_, '_> {
                     self.note(format!("{}: a Person Name the profile does not list was replaced", tag_str(e.tag)));
                     Action::Dummy
                 }
-                _ if rule.source == RuleSource::Unlisted && self.holds_patient_identifier(e, &cs) => {
-                    // Safety net: a value the profile keeps by default holds the patient's own
-                    // name, ID or birth date (a damaged tag, a comment field): scrub it.
-                    self.note(format!(
-                        "{}: an unlisted value held the patient's identifier and was scrubbed",
-                        tag_str(e.tag)
-                    ));
-                    Action::Clean
-                }
                 _ => rule.action.clone(),
             };
-            let (decision, word) = self.decide(&action, e, &cs);
+            let net = if is_default_keep(&rule.source, &action) {
+                self.unlisted_uids(e).or_else(|| self.safety_net(e, &cs))
+            } else {
+                None
+            };
+            let (decision, word) = match net {
+                Some(d) => d,
+                None => self.decide(&action, e, &cs),
+            };
             match decision {
                 Decision::Keep => {
                     if is_private(e.tag) {
@@ -802,85 +907,120 @@ fn private_creators(ds: &DataSet, cs: &Charset) -> HashMap<Tag, String> {
         .collect()
 }
 
-/// The patient's own identifiers (names, IDs, birth date) from the file's top level: what the
-/// safety net looks for in values the profile keeps by default.
-#[allow(deprecated)]
-fn collect_patient_identifiers(ds: &DataSet, cs: &Charset) -> Identifiers {
-    let mut ids = Identifiers::new();
-    for tag in [tags::PATIENT_NAME, tags::PATIENT_BIRTH_NAME, tags::PATIENT_MOTHER_BIRTH_NAME] {
-        if let Some(t) = ds.bytes(tag).and_then(|b| cs.decode(b, VR::PN)) {
-            // Latin name parts shorter than three letters (OB, LI, NG) are too common in
-            // clinical text to act on without a rule saying so.
-            let parts: Vec<&str> = t
-                .split(['\\', '=', '^'])
-                .map(str::trim)
-                .filter(|p| if p.is_ascii() { p.len() >= 3 } else { p.chars().count() >= 2 })
-                .collect();
-            for p in parts {
-                ids.add(p);
-            }
-        }
-    }
-    for tag in [tags::PATIENT_ID, tags::OTHER_PATIENT_I_DS] {
-        if let Some(t) = ds.bytes(tag).and_then(|b| cs.decode(b, VR::LO)) {
-            for v in t.split('\\') {
-                if v.trim().chars().count() >= 3 {
-                    ids.add(v);
-                }
-            }
-        }
-    }
-    if let Some(dob) = ds.ascii(tags::PATIENT_BIRTH_DATE) {
-        ids.add_date(dob);
-    }
-    ids
+/// Identifying values found in a file, at every depth of every sequence and whatever VR they
+/// were sent with (a Patient's Name sent as UN or LO, a Requesting Physician inside Request
+/// Attributes Sequence, an observer's name in an SR content item). Decoded text: never log it.
+#[derive(Default)]
+struct Found {
+    /// Values of [`PATIENT_NAMES`].
+    patient_names: Vec<String>,
+    /// Every other Person Name: an element whose VR, or whose dictionary VR, is PN.
+    other_names: Vec<String>,
+    /// Values of [`PATIENT_IDS`], one per value.
+    patient_ids: Vec<String>,
+    /// Values of [`OTHER_IDS`], one per value.
+    other_ids: Vec<String>,
+    /// Values of [`INSTITUTION_IDS`], one per value.
+    institution_ids: Vec<String>,
+    /// Patient's Birth Date values.
+    birth_dates: Vec<String>,
 }
 
-/// The identifying values of the file's top level, for scrubbing text. (Some of these
-/// attributes are retired in the current standard but still found in files.)
-#[allow(deprecated)]
-fn collect_identifiers(ds: &DataSet, cs: &Charset) -> Identifiers {
-    let mut ids = Identifiers::new();
-    for e in ds.elements() {
-        let Some(bytes) = e.bytes() else { continue };
-        if e.vr == VR::PN {
-            if let Some(t) = cs.decode(bytes, VR::PN) {
-                ids.add_person_name(&t);
-            }
-        }
+impl Found {
+    fn collect(ds: &DataSet, cs: &Charset) -> Found {
+        let mut found = Found::default();
+        found.add_dataset(ds, cs);
+        found
     }
-    for tag in [
-        tags::PATIENT_ID,
-        tags::OTHER_PATIENT_I_DS,
-        tags::ACCESSION_NUMBER,
-        tags::STUDY_ID,
-        tags::PATIENT_ADDRESS,
-        tags::PATIENT_TELEPHONE_NUMBERS,
-        tags::INSTITUTION_NAME,
-        tags::INSTITUTION_ADDRESS,
-        tags::MEDICAL_RECORD_LOCATOR,
-        tags::ADMISSION_ID,
-        tags::ISSUER_OF_PATIENT_ID,
-    ] {
-        if let Some(b) = ds.bytes(tag) {
-            if let Some(t) = cs.decode(b, VR::LO) {
-                for v in t.split('\\') {
-                    ids.add(v);
+
+    fn add_dataset(&mut self, ds: &DataSet, inherited: &Charset) {
+        let cs = charset_of(ds, inherited);
+        for e in ds.elements() {
+            match &e.value {
+                Value::Sequence(seq) => {
+                    for item in &seq.items {
+                        self.add_dataset(&item.dataset, &cs);
+                    }
                 }
+                Value::Bytes(b) if !b.is_empty() => self.add_element(e.tag, e.vr, b, &cs),
+                _ => {}
             }
         }
     }
-    if let Some(dob) = ds.ascii(tags::PATIENT_BIRTH_DATE) {
-        ids.add_date(dob);
-    }
-    if let Some(seq) = ds.get(tags::OTHER_PATIENT_I_DS_SEQUENCE).and_then(|e| e.value.sequence()) {
-        for item in &seq.items {
-            if let Some(t) = item.dataset.bytes(tags::PATIENT_ID).and_then(|b| cs.decode(b, VR::LO)) {
-                ids.add(&t);
-            }
+
+    /// Add one element's value if its tag (or, for names, its VR) makes it identifying.
+    fn add_element(&mut self, tag: Tag, vr: VR, bytes: &[u8], cs: &Charset) {
+        let is_name = vr == VR::PN || crate::dict::known_vr(tag) == Some(VR::PN);
+        if tag == tags::PATIENT_BIRTH_DATE {
+            self.birth_dates.push(String::from_utf8_lossy(trim_value(bytes)).into_owned());
+            return;
+        }
+        let list = if PATIENT_NAMES.contains(&tag) {
+            &mut self.patient_names
+        } else if is_name {
+            &mut self.other_names
+        } else if PATIENT_IDS.contains(&tag) {
+            &mut self.patient_ids
+        } else if OTHER_IDS.contains(&tag) {
+            &mut self.other_ids
+        } else if INSTITUTION_IDS.contains(&tag) {
+            &mut self.institution_ids
+        } else {
+            return;
+        };
+        let Some(text) = cs.decode(bytes, if is_name { VR::PN } else { VR::LO }) else { return };
+        if is_name {
+            list.push(text);
+        } else {
+            list.extend(text.split('\\').map(str::to_string));
         }
     }
-    ids
+
+    /// What Clean removes from text: every name (every component of every group, and the
+    /// components joined), every ID and identifying value, the birth date in its common
+    /// spellings.
+    fn for_clean(&self) -> Identifiers {
+        let mut ids = Identifiers::new();
+        for name in self.patient_names.iter().chain(&self.other_names) {
+            ids.add_person_name(name);
+        }
+        for v in self.patient_ids.iter().chain(&self.other_ids).chain(&self.institution_ids) {
+            ids.add(v);
+        }
+        for dob in &self.birth_dates {
+            ids.add_date(dob);
+        }
+        ids
+    }
+
+    /// What the safety net looks for in values kept by default: the same identifiers as Clean
+    /// (every name, ID and identifying value, the birth date), except Latin name components
+    /// shorter than three letters and values shorter than three characters (`LI`, `NG` or a
+    /// study ID `1` are too common in codes and text to act on without a rule saying so), and
+    /// the institution's name and address: a vendor often writes its own name there too, and
+    /// the net would then scrub Manufacturer (`TOSHIBA` in `TOSHIBA_MEC`).
+    fn for_net(&self) -> Identifiers {
+        let mut ids = Identifiers::new();
+        for name in self.patient_names.iter().chain(&self.other_names) {
+            ids.add_person_name(&net_name(name));
+        }
+        for v in self.patient_ids.iter().chain(&self.other_ids).filter(|v| v.trim().chars().count() >= 3) {
+            ids.add(v);
+        }
+        for dob in &self.birth_dates {
+            ids.add_date(dob);
+        }
+        ids
+    }
+}
+
+/// A Person Name with the components the safety net does not act on left out (Latin
+/// components shorter than three letters), its values, groups and order otherwise kept.
+fn net_name(name: &str) -> String {
+    let long_enough = |p: &&str| if p.is_ascii() { p.len() >= 3 } else { p.chars().count() >= 2 };
+    let group = |g: &str| g.split('^').map(str::trim).filter(long_enough).collect::<Vec<_>>().join("^");
+    let value = |v: &str| v.split('=').map(group).collect::<Vec<_>>().join("=");
+    name.split('\\').map(value).collect::<Vec<_>>().join("\\")
 }
 
 #[cfg(test)]
@@ -992,6 +1132,102 @@ mod tests {
         assert!(plan.notes.iter().any(|n| n.contains("(0020,0018)")));
         let (_, out) = plan_with(&[], vec![Element::new(tags::MANUFACTURER, VR::LO, b"ACME".to_vec())]);
         assert_eq!(value(&out, tags::MANUFACTURER).unwrap(), b"ACME".to_vec(), "other values stay byte for byte");
+    }
+
+    #[test]
+    fn patient_name_sent_as_un_is_scrubbed_from_kept_text() {
+        for vr in [VR::UN, VR::LO] {
+            let (_, out) = plan_with(
+                &[],
+                vec![
+                    Element::new(tags::PATIENT_NAME, vr, b"ZORBLAX^QUENTIN ".to_vec()),
+                    Element::new(tags::TEXT_VALUE, VR::UT, b"Text about ZORBLAX".to_vec()),
+                ],
+            );
+            assert_eq!(value(&out, tags::TEXT_VALUE).unwrap(), b"Text about ***", "{vr:?}");
+        }
+    }
+
+    #[test]
+    fn names_found_only_inside_a_sequence_are_cleaned_from_descriptions() {
+        let request =
+            DataSet::from_elements([Element::new(tags::REQUESTING_PHYSICIAN, VR::PN, b"DRWHOZZ^ALFRED".to_vec())]);
+        let (_, out) = plan_with(
+            &[DeidOption::CleanDescriptors],
+            vec![
+                Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"CT requested by DRWHOZZ".to_vec()),
+                Element::sequence(tags::REQUEST_ATTRIBUTES_SEQUENCE, vec![request]),
+            ],
+        );
+        assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), b"CT requested by ***");
+    }
+
+    #[test]
+    fn an_accession_number_inside_a_sequence_is_cleaned_from_descriptions() {
+        let request = DataSet::from_elements([Element::new(tags::ACCESSION_NUMBER, VR::SH, b"ACCX55501 ".to_vec())]);
+        let (_, out) = plan_with(
+            &[DeidOption::CleanDescriptors],
+            vec![
+                Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"order ACCX55501".to_vec()),
+                Element::sequence(tags::REQUEST_ATTRIBUTES_SEQUENCE, vec![request]),
+            ],
+        );
+        assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), b"order ***");
+    }
+
+    #[test]
+    fn unlisted_value_holding_the_accession_number_is_scrubbed() {
+        let (plan, out) = plan_with(
+            &[],
+            vec![
+                Element::new(tags::ACCESSION_NUMBER, VR::SH, b"ACCX55501 ".to_vec()),
+                Element::new(tags::STUDY_ID, VR::SH, b"12".to_vec()),
+                Element::new(tags::CODE_MEANING, VR::LO, b"acc ACCX55501".to_vec()),
+                Element::new(tags::MANUFACTURER_MODEL_NAME, VR::LO, b"MODEL 12".to_vec()),
+            ],
+        );
+        assert_eq!(value(&out, tags::CODE_MEANING).unwrap(), b"acc ***");
+        assert!(plan.notes.iter().any(|n| n.contains("(0008,0104)")));
+        assert_eq!(
+            value(&out, tags::MANUFACTURER_MODEL_NAME).unwrap(),
+            b"MODEL 12",
+            "a two-character ID is not acted on"
+        );
+    }
+
+    fn unlisted_uid_elements() -> Vec<Element> {
+        vec![
+            Element::new(tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID, VR::UI, b"1.2.3.4.5\0".to_vec()),
+            Element::new(tags::TABLE_FRAME_OF_REFERENCE_UID, VR::UI, b"1.2.840.10008.1.4.1.1\0".to_vec()),
+            Element::new(tags::ORIGINAL_SPECIALIZED_SOP_CLASS_UID, VR::UI, b"1.2.840.113619.4.2\0".to_vec()),
+        ]
+    }
+
+    #[test]
+    fn unlisted_instance_uid_is_mapped_but_defined_and_class_uids_are_kept() {
+        let (_, out) = plan_with(&[], unlisted_uid_elements());
+        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
+        assert_eq!(value(&out, tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID).unwrap(), pseudo.uid("1.2.3.4.5").as_bytes());
+        assert_eq!(value(&out, tags::TABLE_FRAME_OF_REFERENCE_UID).unwrap(), b"1.2.840.10008.1.4.1.1\0");
+        assert_eq!(value(&out, tags::ORIGINAL_SPECIALIZED_SOP_CLASS_UID).unwrap(), b"1.2.840.113619.4.2\0");
+    }
+
+    #[test]
+    fn retain_uids_keeps_unlisted_instance_uids() {
+        let (_, out) = plan_with(&[DeidOption::RetainUids], unlisted_uid_elements());
+        assert_eq!(value(&out, tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID).unwrap(), b"1.2.3.4.5\0");
+    }
+
+    #[test]
+    fn manufacturer_holding_the_institution_name_is_kept() {
+        let (_, out) = plan_with(
+            &[],
+            vec![
+                Element::new(tags::INSTITUTION_NAME, VR::LO, b"TOSHIBA ".to_vec()),
+                Element::new(tags::MANUFACTURER, VR::LO, b"TOSHIBA_MEC ".to_vec()),
+            ],
+        );
+        assert_eq!(value(&out, tags::MANUFACTURER).unwrap(), b"TOSHIBA_MEC ");
     }
 
     #[test]

@@ -464,7 +464,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 break;
             }
             let element = self.element(0)?;
-            ds.push_in_order(element);
+            add_element(&mut ds, element, at)?;
         }
         Ok(ds)
     }
@@ -534,14 +534,18 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                     Ok(Element { tag: h.tag, vr: VR::SQ, value: crate::dataset::Value::Sequence(seq) })
                 }
                 VR::UN => {
-                    // CP-246: a UN of undefined length holds a sequence in Implicit VR LE.
-                    let saved = self.encoding;
-                    self.encoding = Encoding::IMPLICIT_LE;
-                    let seq = self.sequence_undefined(depth);
-                    self.encoding = saved;
-                    // Kept as UN with Implicit VR LE items, as in the input: the items are
-                    // processed like any other, and written back in the same form.
-                    let mut seq = seq?;
+                    // CP-246: a UN of undefined length holds a sequence in Implicit VR LE. Some
+                    // toolkits write its items in Explicit VR LE: read them that way when
+                    // Implicit VR does not parse.
+                    let mut seq = match self.sequence_undefined_in(Encoding::IMPLICIT_LE, depth) {
+                        Ok(seq) => seq,
+                        Err(first) => {
+                            self.r.seek(value_at)?;
+                            self.sequence_undefined_in(Encoding::EXPLICIT_LE, depth).map_err(|_| first)?
+                        }
+                    };
+                    // Kept as UN with Implicit VR LE items, as CP-246 has it: the items are
+                    // processed like any other, and written back in that form.
                     seq.implicit_le = true;
                     Ok(Element { tag: h.tag, vr: VR::UN, value: crate::dataset::Value::Sequence(seq) })
                 }
@@ -594,9 +598,21 @@ impl<'r, R: ByteReader> Parser<'r, R> {
         Ok(Element { tag: h.tag, vr: h.vr, value: crate::dataset::Value::Bytes(bytes) })
     }
 
+    /// Read a sequence of undefined length whose items are in `encoding`, then restore the
+    /// parser's own encoding (also on error).
+    fn sequence_undefined_in(&mut self, encoding: Encoding, depth: usize) -> Result<Sequence> {
+        let saved = self.encoding;
+        self.encoding = encoding;
+        let seq = self.sequence_undefined(depth);
+        self.encoding = saved;
+        seq
+    }
+
     /// A defined-length value that is really a sequence: a UN whose dictionary VR is SQ, or a
     /// private element in Implicit VR whose value starts with an item tag. The bytes are parsed
-    /// as Implicit VR Little Endian items; if that fails they stay bytes.
+    /// as Implicit VR Little Endian items (CP-246), or else as Explicit VR Little Endian items
+    /// (what some toolkits write); if neither reads every byte they stay bytes, and the planner
+    /// removes them (never passes them through unread).
     fn sequence_in_bytes(&self, h: &Header, bytes: &[u8], depth: usize) -> Option<Sequence> {
         if bytes.len() < 8 || depth >= MAX_DEPTH {
             return None;
@@ -609,10 +625,12 @@ impl<'r, R: ByteReader> Parser<'r, R> {
         if !candidate {
             return None;
         }
-        let mut sub = SliceReader::new(bytes);
-        let mut p = Parser::new(&mut sub, Encoding::IMPLICIT_LE, None);
-        let seq = p.sequence_defined(bytes.len() as u64, depth).ok()?;
-        (sub.position() == bytes.len() as u64).then_some(seq)
+        [Encoding::IMPLICIT_LE, Encoding::EXPLICIT_LE].into_iter().find_map(|encoding| {
+            let mut sub = SliceReader::new(bytes);
+            let mut p = Parser::new(&mut sub, encoding, None);
+            let seq = p.sequence_defined(bytes.len() as u64, depth).ok()?;
+            (sub.position() == bytes.len() as u64).then_some(seq)
+        })
     }
 
     fn sequence_undefined(&mut self, depth: usize) -> Result<Sequence> {
@@ -684,7 +702,8 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                     // Missing item delimiter: leave the sequence delimiter for the caller.
                     break;
                 }
-                dataset.push_in_order(self.element(depth + 1)?);
+                let element = self.element(depth + 1)?;
+                add_element(&mut dataset, element, at)?;
             }
             return Ok(Item { dataset, undefined_length: true });
         }
@@ -693,7 +712,9 @@ impl<'r, R: ByteReader> Parser<'r, R> {
             return TruncatedSnafu { what: "a sequence item".to_string(), offset: self.r.position() }.fail();
         }
         while self.r.position() < end {
-            dataset.push_in_order(self.element(depth + 1)?);
+            let at = self.r.position();
+            let element = self.element(depth + 1)?;
+            add_element(&mut dataset, element, at)?;
         }
         if self.r.position() != end {
             return MalformedSnafu { offset: end, reason: "item elements overrun the item length".to_string() }.fail();
@@ -751,6 +772,37 @@ impl<'r, R: ByteReader> Parser<'r, R> {
         let vr = if h.vr == VR::UN { VR::OB } else { h.vr };
         Ok(Element { tag: h.tag, vr, value })
     }
+}
+
+/// Add an element read at byte `at` to a data set. A second element with a tag already present
+/// replaces the first (last wins), except when the tag holds an identifier
+/// ([`dict::is_identifying`]) and the two values differ: then which one is the patient's
+/// cannot be told, and the first copy's value would escape the identifiers Clean and the safety
+/// net look for, so the file is refused. The reason names the tag, never a value.
+fn add_element(ds: &mut DataSet, element: Element, at: u64) -> Result<()> {
+    if let Some(old) = ds.get(element.tag)
+        && dict::is_identifying(element.tag, element.vr)
+        && old.value != element.value
+        && (old.bytes().is_none() || unpadded(old) != unpadded(&element))
+    {
+        return MalformedSnafu {
+            offset: at,
+            reason: format!(
+                "two {} elements with different values: which identifies the patient cannot be told",
+                crate::dataset::tag_str(element.tag)
+            ),
+        }
+        .fail();
+    }
+    ds.push_in_order(element);
+    Ok(())
+}
+
+/// A primitive value without its trailing padding (spaces, NULs).
+fn unpadded(e: &Element) -> Option<&[u8]> {
+    let b = e.bytes()?;
+    let end = b.iter().rposition(|&c| c != b' ' && c != 0).map_or(0, |i| i + 1);
+    Some(&b[..end])
 }
 
 /// Byte access the parser needs: sequential reads with a known position and total length.
@@ -987,6 +1039,68 @@ mod tests {
         assert!(e.value.sequence().unwrap().implicit_le);
         let seq = e.value.sequence().unwrap();
         assert_eq!(seq.items[0].dataset.bytes(Tag(0x0020, 0x000E)), Some(&b"1.23"[..]));
+    }
+
+    /// One item holding (0020,000E) UI "1.23" in Explicit VR LE, with a defined length.
+    fn explicit_item() -> Vec<u8> {
+        let mut v = vec![0xFE, 0xFF, 0x00, 0xE0, 12, 0, 0, 0];
+        v.extend_from_slice(&[0x20, 0x00, 0x0E, 0x00, b'U', b'I', 4, 0]);
+        v.extend_from_slice(b"1.23");
+        v
+    }
+
+    #[test]
+    fn un_of_defined_length_with_explicit_vr_items_is_read_as_a_sequence() {
+        let item = explicit_item();
+        let mut body = vec![0x08, 0x00, 0x15, 0x11, b'U', b'N', 0, 0];
+        body.extend_from_slice(&(item.len() as u32).to_le_bytes());
+        body.extend_from_slice(&item);
+        let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.1", &body)));
+        let seq = f.dataset.get(Tag(0x0008, 0x1115)).unwrap().value.sequence().expect("a sequence");
+        assert!(seq.implicit_le, "written back as CP-246 has it");
+        assert_eq!(seq.items[0].dataset.bytes(Tag(0x0020, 0x000E)), Some(&b"1.23"[..]));
+    }
+
+    #[test]
+    fn un_of_undefined_length_with_explicit_vr_items_is_read_as_a_sequence() {
+        let mut body = vec![0x08, 0x00, 0x15, 0x11, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+        body.extend_from_slice(&explicit_item());
+        body.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.1", &body)));
+        let seq = f.dataset.get(Tag(0x0008, 0x1115)).unwrap().value.sequence().expect("a sequence");
+        assert_eq!(seq.items[0].dataset.bytes(Tag(0x0020, 0x000E)), Some(&b"1.23"[..]));
+    }
+
+    #[test]
+    fn un_of_defined_length_with_trailing_bytes_stays_bytes() {
+        let mut value = explicit_item();
+        value.extend_from_slice(b"JUNK");
+        let mut body = vec![0x08, 0x00, 0x15, 0x11, b'U', b'N', 0, 0];
+        body.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        body.extend_from_slice(&value);
+        let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.1", &body)));
+        assert_eq!(f.dataset.bytes(Tag(0x0008, 0x1115)), Some(&value[..]));
+    }
+
+    #[test]
+    fn duplicate_patient_name_with_another_value_is_refused_naming_the_tag() {
+        let mut body = explicit_le((0x0010, 0x0010), b"PN", b"DOE^JOHN");
+        body.extend(explicit_le((0x0010, 0x0010), b"PN", b"ZORBLAX^QUENTIN "));
+        let err = parse(&Source::from_bytes("x.dcm", part10("1.2.840.10008.1.2.1", &body)), &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(0010,0010)") && !err.contains("DOE") && !err.contains("ZORBLAX"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_with_the_same_value_or_of_a_non_identifying_tag_is_read_last_wins() {
+        let mut body = explicit_le((0x0008, 0x0060), b"CS", b"CT");
+        body.extend(explicit_le((0x0008, 0x0060), b"CS", b"MR"));
+        body.extend(explicit_le((0x0010, 0x0020), b"LO", b"PID1"));
+        body.extend(explicit_le((0x0010, 0x0020), b"LO", b"PID1  "));
+        let f = dicom(parse_bytes(part10("1.2.840.10008.1.2.1", &body)));
+        assert_eq!(f.dataset.bytes(Tag(0x0008, 0x0060)), Some(&b"MR"[..]));
+        assert_eq!(f.dataset.bytes(Tag(0x0010, 0x0020)), Some(&b"PID1  "[..]));
     }
 
     #[test]

@@ -39,7 +39,22 @@ pub fn profile(args: &ProfileArgs) -> Result<Profile> {
         }
         profile.set_date_shift(DateShiftPolicy { max_days, keep_weekday: args.keep_weekday || current.keep_weekday });
     }
+    ensure_weekday_fits(profile.date_shift())?;
     Ok(profile)
+}
+
+/// Refuse keeping the weekday with a largest shift under a week: the shift is a whole number of
+/// weeks, so it would be 7 days, larger than the bound asked for. Checked on the settings in
+/// effect, whichever of the flags and the profile's `[date_shift]` set each half.
+fn ensure_weekday_fits(policy: DateShiftPolicy) -> Result<()> {
+    if policy.keep_weekday && policy.max_days < 7 {
+        bail!(
+            "keeping the weekday (--keep-weekday or [date_shift] keep_weekday) shifts by whole weeks and \
+             needs a largest shift (--date-shift-max-days or [date_shift] max_days) of at least 7 days, not {}",
+            policy.max_days
+        );
+    }
+    Ok(())
 }
 
 /// Load the registers and the study window into a [`Cohort`].

@@ -387,3 +387,124 @@ fn dry_run_writes_nothing() {
     run.assert_code(0);
     assert!(!wd.path("out").exists());
 }
+
+/// An Explicit VR LE item of defined length holding a reference (class, instance) and the
+/// patient's name and ID: what some toolkits put in a UN sequence instead of Implicit VR.
+fn explicit_reference_item(referenced: &str) -> Vec<u8> {
+    use crate::util::bytes::{even, explicit_le, item_tag};
+    let mut body = explicit_le((0x0008, 0x1150), b"UI", &even("1.2.840.10008.5.1.4.1.1.2", 0));
+    body.extend(explicit_le((0x0008, 0x1155), b"UI", &even(referenced, 0)));
+    body.extend(explicit_le((0x0010, 0x0010), b"PN", &even(CANARY_NAME, b' ')));
+    body.extend(explicit_le((0x0010, 0x0020), b"LO", &even(CANARY_ID, b' ')));
+    let mut v = item_tag(0xE000, body.len() as u32);
+    v.extend(body);
+    v
+}
+
+/// A hand-built CT instance with `group_0008` placed after SOP Instance UID (elements of
+/// group 0008 above (0008,0018), in tag order).
+fn instance_with_0008(wd: &Workdir, sop: &str, group_0008: &[u8]) {
+    use crate::util::bytes::{even, explicit_le, part10};
+    let class = "1.2.840.10008.5.1.4.1.1.2";
+    let mut body = explicit_le((0x0008, 0x0016), b"UI", &even(class, 0));
+    body.extend(explicit_le((0x0008, 0x0018), b"UI", &even(sop, 0)));
+    body.extend_from_slice(group_0008);
+    body.extend(explicit_le((0x0010, 0x0010), b"PN", &even(CANARY_NAME, b' ')));
+    body.extend(explicit_le((0x0010, 0x0020), b"LO", &even(CANARY_ID, b' ')));
+    body.extend(explicit_le((0x0020, 0x000D), b"UI", &even(STUDY, 0)));
+    body.extend(explicit_le((0x0020, 0x000E), b"UI", &even(SERIES, 0)));
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("in/a.dcm"), part10("1.2.840.10008.1.2.1", class, sop, &body)).unwrap();
+}
+
+#[test]
+fn un_sequence_with_explicit_vr_items_is_planned_like_a_sequence() {
+    use crate::util::bytes::explicit_le;
+    let wd = Workdir::new("un_sequence_with_explicit_vr_items_is_planned_like_a_sequence");
+    let referenced = "1.2.826.0.1.3680043.8.498.1.77";
+    let un = explicit_le((0x0008, 0x1140), b"UN", &explicit_reference_item(referenced));
+    instance_with_0008(&wd, &format!("{SERIES}.1"), &un);
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    let out = only_output(&wd);
+    let mapped = raw_in_item(&out, tags::REFERENCED_IMAGE_SEQUENCE, 0, tags::REFERENCED_SOP_INSTANCE_UID).unwrap();
+    assert_eq!(String::from_utf8_lossy(&mapped).trim_end_matches('\0'), pseudonymizer(7).uid(referenced));
+    assert_no_leak(&wd, "out", &run, &[CANARY_NAME, CANARY_ID, referenced]);
+}
+
+#[test]
+fn un_sequence_that_cannot_be_read_as_items_is_removed_and_noted() {
+    use crate::util::bytes::explicit_le;
+    let wd = Workdir::new("un_sequence_that_cannot_be_read_as_items_is_removed_and_noted");
+    let referenced = "1.2.826.0.1.3680043.8.498.1.78";
+    // Anatomic Region Sequence (unlisted: kept) as UN, with bytes after its one item.
+    let mut value = explicit_reference_item(referenced);
+    value.extend_from_slice(b"JUNK");
+    let un = explicit_le((0x0008, 0x2218), b"UN", &value);
+    instance_with_0008(&wd, &format!("{SERIES}.1"), &un);
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    let out = only_output(&wd);
+    assert!(open(&out).element_opt(tags::ANATOMIC_REGION_SEQUENCE).unwrap().is_none(), "removed");
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("(0008,2218)") && notes.contains("removed"), "{notes}");
+    assert_no_leak(&wd, "out", &run, &[CANARY_NAME, CANARY_ID, referenced]);
+}
+
+#[test]
+fn unlisted_code_string_holding_the_patient_id_gets_a_dummy_and_a_true_note() {
+    let wd = Workdir::new("unlisted_code_string_holding_the_patient_id_gets_a_dummy_and_a_true_note");
+    // Body Part Examined (unlisted: kept) holding the patient's ID: CS cannot hold `***`.
+    ct(1).put(str_el(tags::BODY_PART_EXAMINED, dicom_core::VR::CS, CANARY_ID)).write(&wd.path("in/a.dcm"));
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    let obj = open(&only_output(&wd));
+    assert_eq!(text(&obj, tags::BODY_PART_EXAMINED).as_deref(), Some("ANONYMIZED"));
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("(0018,0015)") && notes.contains("replaced by a dummy"), "{notes}");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn unlisted_instance_uid_references_follow_the_new_uids() {
+    let wd = Workdir::new("unlisted_instance_uid_references_follow_the_new_uids");
+    let source = format!("{SERIES}.1");
+    ct(1).write(&wd.path("in/a.dcm"));
+    // (0008,1167) Multi-frame Source SOP Instance UID is newer than Table E.1-1.
+    ct(2)
+        .put(str_el(tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID, dicom_core::VR::UI, &source))
+        .write(&wd.path("in/b.dcm"));
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    let pseudo = pseudonymizer(7);
+    let b = wd
+        .dicom_outputs("out")
+        .into_iter()
+        .map(|p| open(&p))
+        .find(|o| o.element_opt(tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID).unwrap().is_some());
+    let b = b.expect("the referencing file");
+    assert_eq!(text(&b, tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID), Some(pseudo.uid(&source)));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[source.as_str()]].concat());
+}
+
+#[test]
+fn duplicate_patient_id_with_another_value_fails_the_file_with_a_reason() {
+    use crate::util::bytes::{even, explicit_le, part10};
+    let wd = Workdir::new("duplicate_patient_id_with_another_value_fails_the_file_with_a_reason");
+    let class = "1.2.840.10008.5.1.4.1.1.2";
+    let sop = format!("{SERIES}.1");
+    let mut body = explicit_le((0x0008, 0x0016), b"UI", &even(class, 0));
+    body.extend(explicit_le((0x0008, 0x0018), b"UI", &even(&sop, 0)));
+    body.extend(explicit_le((0x0010, 0x0010), b"PN", &even(CANARY_NAME, b' ')));
+    body.extend(explicit_le((0x0010, 0x0020), b"LO", &even("CANARYFIRST", b' ')));
+    body.extend(explicit_le((0x0010, 0x0020), b"LO", &even(CANARY_ID, b' ')));
+    body.extend(explicit_le((0x0020, 0x000D), b"UI", &even(STUDY, 0)));
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("in/dup.dcm"), part10("1.2.840.10008.1.2.1", class, &sop, &body)).unwrap();
+    ct(2).write(&wd.path("in/good.dcm"));
+    let run = deid(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("two (0010,0020) elements"), "{}", run.stderr());
+    assert_eq!(wd.dicom_outputs("out").len(), 1, "only the good file is written");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARYFIRST"]].concat());
+}

@@ -453,3 +453,50 @@ fn pixel_options_are_not_claimed_while_pixels_are_not_cleaned() {
     assert_eq!(method_codes(&obj), ["113100"]);
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
 }
+
+#[test]
+fn strict_replaces_only_the_image_type_value_holding_the_patient_id() {
+    let wd = Workdir::new("strict_replaces_only_the_image_type_value_holding_the_patient_id");
+    let image_type = format!("ORIGINAL\\PRIMARY\\{CANARY_ID}");
+    ct(1).put(str_el(tags::IMAGE_TYPE, VR::CS, &image_type)).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--strict"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::IMAGE_TYPE).as_deref(), Some("ORIGINAL\\PRIMARY\\ANONYMIZED"));
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("(0008,0008)") && notes.contains("1 of 3 values"), "{notes}");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn retain_safe_private_maps_a_kept_private_uid_and_scrubs_kept_private_text() {
+    let wd = Workdir::new("retain_safe_private_maps_a_kept_private_uid_and_scrubs_kept_private_text");
+    // NQHeader (0099,xx02) UI and (0099,xx05) LO are in Table E.3.10-1.
+    ct(1)
+        .put(str_el(Tag(0x0099, 0x0010), VR::LO, "NQHeader"))
+        .put(str_el(Tag(0x0099, 0x1002), VR::UI, SERIES))
+        .put(str_el(Tag(0x0099, 0x1005), VR::LO, &format!("msg {CANARY_ID}")))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-safe-private"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, Tag(0x0099, 0x1002)), Some(pseudonymizer(7).uid(SERIES)));
+    assert_eq!(text(&obj, tags::SERIES_INSTANCE_UID), Some(pseudonymizer(7).uid(SERIES)), "the same mapping");
+    assert_eq!(text(&obj, Tag(0x0099, 0x1005)).as_deref(), Some("msg ***"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[SERIES]].concat());
+}
+
+#[test]
+fn keep_weekday_with_a_largest_shift_under_a_week_is_a_usage_error() {
+    let wd = Workdir::new("keep_weekday_with_a_largest_shift_under_a_week_is_a_usage_error");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--date-shift-max-days", "3", "--keep-weekday"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("at least 7 days"), "{}", run.stderr());
+    assert!(wd.dicom_outputs("out").is_empty(), "nothing written");
+    // The same with the bound from the profile's [date_shift] and the flag.
+    let profile = user_profile(&wd, "[date_shift]\nmax_days = 3\n");
+    let run = wd.deid(&["--profile", &profile, "--keep-weekday"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("at least 7 days"), "{}", run.stderr());
+}
