@@ -182,6 +182,7 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         found: OnceCell::new(),
         ids: OnceCell::new(),
         patient_ids: OnceCell::new(),
+        code_ids: OnceCell::new(),
         edits: Vec::new(),
         tally: BTreeMap::new(),
         notes: Vec::new(),
@@ -482,6 +483,7 @@ struct Planner<'a, 'c> {
     found: OnceCell<Found>,
     ids: OnceCell<Identifiers>,
     patient_ids: OnceCell<Identifiers>,
+    code_ids: OnceCell<Identifiers>,
     edits: Vec<Edit>,
     tally: BTreeMap<(String, &'static str), u32>,
     notes: Vec<String>,
@@ -516,6 +518,11 @@ impl Planner<'_, '_> {
     /// The identifiers the safety net looks for.
     fn net_identifiers(&self) -> &Identifiers {
         self.patient_ids.get_or_init(|| self.found().for_net())
+    }
+
+    /// What the safety net looks for in code strings: see [`Found::for_codes`].
+    fn code_identifiers(&self) -> &Identifiers {
+        self.code_ids.get_or_init(|| self.found().for_codes())
     }
 
     /// UIDs kept without an explicit decision (see [`is_default_keep`]): an attribute newer
@@ -570,7 +577,7 @@ impl Planner<'_, '_> {
         }
         let values = Self::values(e);
         let hit: Vec<bool> =
-            values.iter().map(|v| cs.decode(v, vr).is_some_and(|t| self.net_identifiers().found_in(&t))).collect();
+            values.iter().map(|v| cs.decode(v, vr).is_some_and(|t| self.code_identifiers().found_in(&t))).collect();
         if !hit.contains(&true) {
             return None;
         }
@@ -999,6 +1006,33 @@ impl Found {
     /// study ID `1` are too common in codes and text to act on without a rule saying so), and
     /// the institution's name and address: a vendor often writes its own name there too, and
     /// the net would then scrub Manufacturer (`TOSHIBA` in `TOSHIBA_MEC`).
+    /// What the safety net looks for in a code string (CS): the patient's IDs and other IDs
+    /// (three characters or more), the birth date, and the patient's whole name (its parts
+    /// joined). Not single name parts: code strings are drawn from defined terms, and a name
+    /// part can be one (`TEXT`, `CODE`, `PERFUSION`); replacing an SR's Value Type or an
+    /// Image Type term would break the object, while a lone name part in a code string is what
+    /// `kamei verify` reports.
+    fn for_codes(&self) -> Identifiers {
+        let mut ids = Identifiers::new();
+        for name in &self.patient_names {
+            for group in name.split(['\\', '=']) {
+                let parts: Vec<&str> = group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect();
+                if parts.len() >= 2 {
+                    ids.add(&parts.join(" "));
+                    ids.add(&parts.join("^"));
+                    ids.add(&parts.concat());
+                }
+            }
+        }
+        for v in self.patient_ids.iter().chain(&self.other_ids).filter(|v| v.trim().chars().count() >= 3) {
+            ids.add(v);
+        }
+        for dob in &self.birth_dates {
+            ids.add_date(dob);
+        }
+        ids
+    }
+
     fn for_net(&self) -> Identifiers {
         let mut ids = Identifiers::new();
         for name in self.patient_names.iter().chain(&self.other_names) {
@@ -1067,6 +1101,21 @@ mod tests {
             .into_iter()
             .find(|e| e.path == [(tags::CONTENT_SEQUENCE, 0)] && e.tag == tags::TEXT_VALUE)
             .map(|e| e.op)
+    }
+
+    #[test]
+    fn a_name_part_that_is_a_defined_term_does_not_replace_a_code_string() {
+        let mut file = report();
+        file.dataset.put(Element::new(tags::PATIENT_NAME, VR::PN, b"TEXT^CODE".to_vec()));
+        file.dataset.put(Element::new(tags::IMAGE_TYPE, VR::CS, b"ORIGINAL\\PRIMARY\\TEXT".to_vec()));
+        let mut profile = Profile::builtin("basic").unwrap();
+        profile.add_options([DeidOption::CleanStructuredContent]).unwrap();
+        let rules = profile.compile();
+        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
+        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "basic" };
+        let plan = build(&ctx, &file).unwrap();
+        let touched = plan.edits.iter().any(|e| e.tag == tags::VALUE_TYPE || e.tag == tags::IMAGE_TYPE);
+        assert!(!touched, "Value Type TEXT and Image Type stay: {:?}", plan.edits);
     }
 
     #[test]
