@@ -40,6 +40,7 @@ pub mod dates;
 pub mod dict;
 pub mod layout;
 pub mod linkage;
+pub mod overlay_bits;
 pub mod pipeline;
 pub mod pixels;
 pub mod plan;

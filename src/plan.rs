@@ -189,6 +189,16 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
     };
     let mut path = Vec::new();
     planner.walk(ds, &mut path, &top_cs, Mode::Plain);
+    // An overlay drawn into the pixel data's unused bits leaves with the pixels unless cleared.
+    match crate::overlay_bits::clear(ds, file.transfer_syntax.encoding.big_endian) {
+        Ok(Some(cleared)) => {
+            planner.count(tags::PIXEL_DATA, "clean");
+            planner.note("(7FE0,0010): an overlay embedded in the unused bits was zeroed".to_string());
+            planner.edits.push(Edit { path: Vec::new(), tag: tags::PIXEL_DATA, op: Op::Put(cleared) });
+        }
+        Ok(None) => {}
+        Err(e) => return Err(PlanError(e.0)),
+    }
     planner.markers();
     let meta = new_meta(ctx, file)?;
     // A data set without SOP Class/Instance UID (only the file meta had them) gets them from

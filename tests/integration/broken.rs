@@ -243,6 +243,29 @@ fn a_fifo_among_the_inputs_is_skipped_without_being_opened() {
 }
 
 #[test]
+fn an_overlay_embedded_in_the_pixel_bits_is_zeroed() {
+    use dicom_core::{DataElement, PrimitiveValue};
+    let wd = Workdir::new("an_overlay_embedded_in_the_pixel_bits_is_zeroed");
+    // Image values 0..64 in the 12 stored bits; an overlay drawn in bit 15 of every other pixel.
+    let pixels: Vec<u16> = (0..64u16).map(|v| if v % 2 == 0 { v | 0x8000 } else { v }).collect();
+    ct(1)
+        .put(DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(pixels.into_iter().collect())))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0010), VR::US, PrimitiveValue::from(8u16)))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0011), VR::US, PrimitiveValue::from(8u16)))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0100), VR::US, PrimitiveValue::from(1u16)))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0102), VR::US, PrimitiveValue::from(15u16)))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let out = &wd.dicom_outputs("out")[0];
+    let bytes = raw(out, tags::PIXEL_DATA).unwrap();
+    let values: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    assert_eq!(values, (0..64u16).collect::<Vec<_>>(), "overlay bits zeroed, image values kept");
+    let written = with_outcome(&wd, "written");
+    assert!(written[0]["notes"].to_string().contains("overlay embedded"), "{}", written[0]);
+}
+
+#[test]
 fn same_sop_instance_uid_in_two_inputs_gives_two_outputs() {
     let wd = Workdir::new("same_sop_instance_uid_in_two_inputs_gives_two_outputs");
     ct(1).write(&wd.path("in/a.dcm"));

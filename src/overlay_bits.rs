@@ -1,0 +1,112 @@
+//! Overlays embedded in the unused high bits of native pixel data.
+//!
+//! Before 2004 an overlay could be stored in the pixel data itself, in bits outside Bits Stored
+//! (PS3.5 8.1.2 and PS3.3 C.9.2, both retired): its 60xx group then has an Overlay Bit Position
+//! other than 0 and no Overlay Data (60xx,3000). Removing the 60xx group removes the
+//! description, not the drawing: the bits are still in every pixel, and an annotation drawn
+//! there (often the patient's name) shows in any viewer that looks at them. kamei zeroes every
+//! bit outside Bits Stored in that case, which leaves the image values unchanged.
+
+use crate::dataset::{DataSet, Element, Value};
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
+
+/// Why the embedded overlay bits could not be cleared (the file must then fail: its pixel data
+/// would carry the overlay out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uncleared(pub String);
+
+fn us(ds: &DataSet, tag: Tag, big_endian: bool) -> Option<u16> {
+    let b: [u8; 2] = ds.bytes(tag)?.get(..2)?.try_into().ok()?;
+    Some(if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+}
+
+/// The overlay groups (0x6000–0x601E) whose overlay is embedded in the pixel data.
+pub fn embedded_groups(ds: &DataSet, big_endian: bool) -> Vec<u16> {
+    (0x6000u16..=0x601E)
+        .step_by(2)
+        .filter(|&g| {
+            ds.get(Tag(g, 0x3000)).is_none() && us(ds, Tag(g, 0x0102), big_endian).is_some_and(|position| position != 0)
+        })
+        .collect()
+}
+
+/// The pixel data with every bit outside Bits Stored zeroed, when an overlay is embedded in
+/// it; `Ok(None)` when none is, or nothing changes.
+///
+/// # Errors
+/// [`Uncleared`] when an overlay is embedded but the pixel data cannot be rewritten here (it is
+/// left on disk because it is large, or its bit layout is not one kamei rewrites).
+pub fn clear(ds: &DataSet, big_endian: bool) -> Result<Option<Element>, Uncleared> {
+    if embedded_groups(ds, big_endian).is_empty() {
+        return Ok(None);
+    }
+    let Some(pixels) = ds.get(tags::PIXEL_DATA) else { return Ok(None) };
+    let bytes = match &pixels.value {
+        Value::Bytes(b) => b,
+        // Encapsulated pixel data cannot hold embedded overlays (PS3.5 8.2).
+        Value::Fragments(_) | Value::Sequence(_) => return Ok(None),
+        Value::Deferred(_) => {
+            return Err(Uncleared(
+                "an overlay is embedded in the unused bits of the pixel data, which is too large to rewrite in memory"
+                    .into(),
+            ));
+        }
+    };
+    let allocated = us(ds, tags::BITS_ALLOCATED, big_endian);
+    let stored = us(ds, tags::BITS_STORED, big_endian);
+    let high = us(ds, tags::HIGH_BIT, big_endian);
+    let (Some(16), Some(stored), Some(high)) = (allocated, stored, high) else {
+        return Err(Uncleared(
+            "an overlay is embedded in the unused bits of pixel data that is not 16 bits allocated".into(),
+        ));
+    };
+    if stored == 0 || stored > 16 || high >= 16 || high + 1 < stored {
+        return Err(Uncleared("an overlay is embedded in pixel data whose Bits Stored and High Bit disagree".into()));
+    }
+    let mask: u16 = (((1u32 << stored) - 1) << (high + 1 - stored)) as u16;
+    let mut out = bytes.clone();
+    let mut changed = false;
+    for pair in out.chunks_exact_mut(2) {
+        let v =
+            if big_endian { u16::from_be_bytes([pair[0], pair[1]]) } else { u16::from_le_bytes([pair[0], pair[1]]) };
+        let m = v & mask;
+        if m != v {
+            changed = true;
+            pair.copy_from_slice(&if big_endian { m.to_be_bytes() } else { m.to_le_bytes() });
+        }
+    }
+    Ok(changed.then(|| Element::new(tags::PIXEL_DATA, pixels.vr, out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_core::VR;
+
+    fn image(pixels: &[u16], overlay_position: Option<u16>) -> DataSet {
+        let mut els = vec![
+            Element::new(tags::BITS_ALLOCATED, VR::US, 16u16.to_le_bytes().to_vec()),
+            Element::new(tags::BITS_STORED, VR::US, 12u16.to_le_bytes().to_vec()),
+            Element::new(tags::HIGH_BIT, VR::US, 11u16.to_le_bytes().to_vec()),
+            Element::new(tags::PIXEL_DATA, VR::OW, pixels.iter().flat_map(|p| p.to_le_bytes()).collect::<Vec<u8>>()),
+        ];
+        if let Some(p) = overlay_position {
+            els.push(Element::new(Tag(0x6000, 0x0102), VR::US, p.to_le_bytes().to_vec()));
+        }
+        DataSet::from_elements(els)
+    }
+
+    #[test]
+    fn embedded_overlay_bits_are_zeroed_and_image_values_kept() {
+        let ds = image(&[0x8ABC, 0x0123, 0xF001], Some(15));
+        let e = clear(&ds, false).unwrap().expect("bits change");
+        assert_eq!(e.bytes().unwrap(), [0xBC, 0x0A, 0x23, 0x01, 0x01, 0x00]);
+    }
+
+    #[test]
+    fn pixel_data_without_an_embedded_overlay_is_left_alone() {
+        assert_eq!(clear(&image(&[0x8ABC], None), false).unwrap(), None);
+        assert_eq!(clear(&image(&[0x8ABC], Some(0)), false).unwrap(), None);
+    }
+}
