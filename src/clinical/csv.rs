@@ -966,18 +966,14 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                 summary.rows_excluded += report.rows_excluded;
                 excluded_patients.extend(report.excluded_patients.iter().cloned());
                 summary.excluded_files += 1;
-                let record = RecordParts {
-                    sha256: Some(digest_in.sha256),
-                    bytes: digest_in.bytes,
-                    outcome: Outcome::Excluded,
-                    reason: Some("every row belongs to a patient who is left out".into()),
-                    output: None,
-                    actions: Vec::new(),
-                    notes: Vec::new(),
-                    profile: "clinical-csv",
-                    digest: &digest,
-                    options: &options,
-                };
+                let record = RecordParts::nothing_written(
+                    (Some(digest_in.sha256), digest_in.bytes),
+                    Outcome::Excluded,
+                    "every row belongs to a patient who is left out".into(),
+                    "clinical-csv",
+                    &digest,
+                    &options,
+                );
                 audit.append(&record.build()).map_err(|e| RunError::Output(e.to_string()))?;
                 continue;
             }
@@ -1035,18 +1031,14 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                         "{name} already exists in the output folder with other content; remove it or use a new output folder"
                     );
                     reporter.problem(&label, &Problem { line: None, message: reason.clone() });
-                    RecordParts {
-                        sha256: Some(digest_in.sha256),
-                        bytes: digest_in.bytes,
-                        outcome: Outcome::Failed,
-                        reason: Some(reason),
-                        output: None,
-                        actions: Vec::new(),
-                        notes: Vec::new(),
-                        profile: "clinical-csv",
-                        digest: &digest,
-                        options: &options,
-                    }
+                    RecordParts::nothing_written(
+                        (Some(digest_in.sha256), digest_in.bytes),
+                        Outcome::Failed,
+                        reason,
+                        "clinical-csv",
+                        &digest,
+                        &options,
+                    )
                 } else {
                     summary.written += 1;
                     summary.rows_written += report.rows_written;
@@ -1097,18 +1089,14 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                         .map_err(RunError::Linkage)?;
                 }
                 let bytes = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
-                RecordParts {
-                    sha256: file_sha256(input),
-                    bytes,
-                    outcome: Outcome::Failed,
-                    reason: Some(reason),
-                    output: None,
-                    actions: Vec::new(),
-                    notes: Vec::new(),
-                    profile: "clinical-csv",
-                    digest: &digest,
-                    options: &options,
-                }
+                RecordParts::nothing_written(
+                    (file_sha256(input), bytes),
+                    Outcome::Failed,
+                    reason,
+                    "clinical-csv",
+                    &digest,
+                    &options,
+                )
             }
         };
         audit.append(&record.build()).map_err(|e| RunError::Output(e.to_string()))?;

@@ -226,7 +226,30 @@ pub(crate) struct RecordParts<'a> {
     pub options: &'a [String],
 }
 
-impl RecordParts<'_> {
+impl<'a> RecordParts<'a> {
+    /// The record of an input nothing was written for (failed, left out, a collision).
+    pub(crate) fn nothing_written(
+        input: (Option<String>, u64),
+        outcome: Outcome,
+        reason: String,
+        profile: &'a str,
+        digest: &'a str,
+        options: &'a [String],
+    ) -> RecordParts<'a> {
+        RecordParts {
+            sha256: input.0,
+            bytes: input.1,
+            outcome,
+            reason: Some(reason),
+            output: None,
+            actions: Vec::new(),
+            notes: Vec::new(),
+            profile,
+            digest,
+            options,
+        }
+    }
+
     pub(crate) fn build(self) -> AuditRecord {
         AuditRecord {
             input_sha256: self.sha256,
