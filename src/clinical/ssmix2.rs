@@ -503,6 +503,35 @@ impl PatientCtx<'_> {
         changed.then(|| d.join_field(&field))
     }
 
+    /// A field the table keeps (codes, values, units, code-table text): `None` to keep it byte
+    /// for byte, or the field with each subcomponent that holds one of the patient's own
+    /// identifiers removed (a name typed into a code's text, `X^山本様^99`). Noted without the
+    /// value.
+    fn kept_field(
+        &self,
+        msg: &Message,
+        d: &hl7::Delimiters,
+        key: &str,
+        bytes: &[u8],
+        r: &mut Rewrite,
+    ) -> Option<Vec<u8>> {
+        if self.own.is_empty() {
+            return None;
+        }
+        let mut field = d.parse_field(bytes);
+        let mut changed = false;
+        for sub in field.iter_mut().flatten().flatten() {
+            if sub.is_empty() || !self.own.found_in(&text_of(msg, sub).text) {
+                continue;
+            }
+            sub.clear();
+            changed = true;
+            r.note(format!("{key}: a kept component holding the patient's identifier was removed"));
+            r.count(key.to_string(), "removed-identifier");
+        }
+        changed.then(|| d.join_field(&field))
+    }
+
     /// The new bytes of one field, or `None` to keep it.
     fn apply(
         &self,
@@ -514,7 +543,7 @@ impl PatientCtx<'_> {
         r: &mut Rewrite,
     ) -> Option<Vec<u8>> {
         match action {
-            Action::Keep => None,
+            Action::Keep => self.kept_field(msg, d, key, bytes, r),
             Action::Remove
             | Action::PersonName
             | Action::StaffName

@@ -743,3 +743,25 @@ fn ssmix2_a_name_held_whole_in_one_component_is_cleaned_from_free_text() {
     let msg = Message::parse(files.values().next().unwrap()).unwrap();
     assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "***様 ***さん ***様");
 }
+
+#[test]
+fn ssmix2_kept_code_text_holding_the_patients_name_is_removed() {
+    let wd = Workdir::new("ssmix2_kept_code_text_holding_the_patients_name_is_removed");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "OBX|1|NM|X1^山本美日様の身長^99||158.0|cm|||||F",
+        "OBX|2|NM|3J010000002327101^身長^JC10||158.0|cm|||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &[]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["山本", "美日"]);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let obx3: Vec<Vec<u8>> = msg.segments.iter().filter(|s| s.name == "OBX").map(|s| s.field(3).to_vec()).collect();
+    assert_eq!(obx3[0], b"X1^^99", "the code's text held the name");
+    assert_eq!(obx3[1], jis_segment("3J010000002327101^身長^JC10"), "other codes pass byte for byte");
+    let notes = audit_notes(&wd);
+    assert!(notes.iter().any(|n| n.contains("OBX-3: a kept component holding the patient's identifier")), "{notes:?}");
+}
