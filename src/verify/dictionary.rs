@@ -60,6 +60,19 @@ pub struct Dictionary {
     by_text: HashMap<String, Kind>,
 }
 
+/// The kind of a birth date spelling: also found at the start of a date-time.
+const BIRTH_DATE: Kind = "Patient's Birth Date";
+
+/// Whether a date-time's time part starts `rest`: `t` (lower-cased `T`), or a run of 2, 4 or 6
+/// digits (HH, HHMM, HHMMSS; a fraction may follow), so `19850315120000` holds the birth date.
+fn time_follows(rest: &[u8]) -> bool {
+    if rest.first() == Some(&b't') {
+        return true;
+    }
+    let run = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    matches!(run, 2 | 4 | 6) && rest.get(run).is_none_or(|b| !b.is_ascii_alphabetic())
+}
+
 /// NFKC and lower case, the form both sides are compared in.
 pub fn normalize(s: &str) -> String {
     s.nfkc().flat_map(char::to_lowercase).collect()
@@ -133,7 +146,7 @@ impl Dictionary {
     /// Add a birth date (DA) in the spellings people write.
     pub fn add_birth_date(&mut self, da: &str) {
         for s in crate::dates::common_spellings(da) {
-            self.add(&s, "Patient's Birth Date");
+            self.add(&s, BIRTH_DATE);
         }
     }
 
@@ -285,7 +298,10 @@ impl Matcher {
             let first = id.text.as_bytes()[0];
             let last = id.text.as_bytes()[id.text.len() - 1];
             let left_ok = !word(first) || m.start() == 0 || !word(bytes[m.start() - 1]);
-            let right_ok = !word(last) || m.end() == bytes.len() || !word(bytes[m.end()]);
+            let right_ok = !word(last)
+                || m.end() == bytes.len()
+                || !word(bytes[m.end()])
+                || (id.kind == BIRTH_DATE && time_follows(&bytes[m.end()..]));
             if left_ok && right_ok && !found.contains(&m.pattern().as_usize()) {
                 found.push(m.pattern().as_usize());
             }
@@ -342,6 +358,10 @@ mod tests {
         assert!(!m.find("born 1985/3/15").is_empty());
         assert!(!m.find("1985年3月15日").is_empty());
         assert!(m.find("19850316").is_empty());
+        assert!(!m.find("DOB 19850315120000").is_empty(), "a date-time holds the birth date");
+        assert!(!m.find("1985-03-15T12:00").is_empty());
+        assert!(!m.find("昭和60年3月15日").is_empty());
+        assert!(m.find("198503151").is_empty());
     }
 
     #[test]
