@@ -200,6 +200,16 @@ pub struct RunSettings {
     /// `clean-pixel-data` is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pixels: Option<String>,
+    /// The date shift settings (`max_days=365 keep_weekday=false`), so that `kamei link report`
+    /// can tell when images and clinical data were shifted differently (their dates would not
+    /// line up). Already covered by the profile digest for resuming.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_shift: Option<String>,
+}
+
+/// How [`RunSettings::date_shift`] spells a policy.
+pub fn date_shift_label(policy: crate::profile::DateShiftPolicy) -> String {
+    format!("max_days={} keep_weekday={}", policy.max_days, policy.keep_weekday)
 }
 
 impl RunSettings {
@@ -495,6 +505,7 @@ mod tests {
             layout: "hierarchy".into(),
             cohort: None,
             pixels: None,
+            date_shift: None,
         }
     }
 

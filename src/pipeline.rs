@@ -237,6 +237,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             layout: job.layout.name().to_string(),
             cohort: job.cohort.digest(&job.pseudo),
             pixels: job.pixels.as_ref().map(PixelCleaner::fingerprint),
+            date_shift: Some(audit::date_shift_label(job.pseudo.date_shift_policy())),
         };
         settings.claim(&job.out).context(AuditSnafu)?;
         done = audit::done_inputs(&job.out).context(AuditSnafu)?;

@@ -502,7 +502,13 @@ fn report(args: &ReportArgs) -> Result<Code> {
             super::report::sanitize(name)
         );
     }
-    Ok(if r.key_mismatch.is_empty() { Code::Success } else { Code::SomeFailed })
+    for name in &r.shift_mismatch {
+        eprintln!(
+            "kamei: warning: {} was de-identified with other date shift settings than the images (--date-shift-max-days, --keep-weekday); its dates do not line up with theirs",
+            super::report::sanitize(name)
+        );
+    }
+    Ok(if r.key_mismatch.is_empty() && r.shift_mismatch.is_empty() { Code::Success } else { Code::SomeFailed })
 }
 
 fn kanon(args: &KAnonArgs) -> Result<Code> {

@@ -59,6 +59,8 @@ pub struct Report {
     pub datasets: Vec<DataSetReport>,
     /// Folders whose key fingerprint differs from the images' (their pseudonyms cannot match).
     pub key_mismatch: Vec<String>,
+    /// Folders whose date shift settings differ from the images' (their dates cannot line up).
+    pub shift_mismatch: Vec<String>,
 }
 
 /// Counts for one data set: patients in images only, clinical only, both.
@@ -176,10 +178,9 @@ pub fn scan_ssmix2(dir: &Path) -> io::Result<Patients> {
     Ok(out)
 }
 
-fn key_fingerprint(dir: &Path) -> Option<String> {
+fn run_settings(dir: &Path) -> Option<crate::audit::RunSettings> {
     let text = std::fs::read_to_string(dir.join(crate::audit::RUN_FILE)).ok()?;
-    let settings: crate::audit::RunSettings = serde_json::from_str(&text).ok()?;
-    settings.key_fingerprint
+    serde_json::from_str(&text).ok()
 }
 
 /// Build the report.
@@ -189,9 +190,12 @@ fn key_fingerprint(dir: &Path) -> Option<String> {
 /// output of kamei.
 pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
     let image_patients = scan_images(images)?;
-    let image_key = key_fingerprint(images);
+    let image_settings = run_settings(images);
+    let image_key = image_settings.as_ref().and_then(|s| s.key_fingerprint.clone());
+    let image_shift = image_settings.as_ref().and_then(|s| s.date_shift.clone());
     let mut datasets = Vec::new();
     let mut key_mismatch = Vec::new();
+    let mut shift_mismatch = Vec::new();
     for dir in clinical {
         let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
         let (kind, patients) = if dir.join(super::csv::MANIFEST_FILE).exists() {
@@ -201,13 +205,18 @@ pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
         } else {
             return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} is not a folder", dir.display())));
         };
-        let key = key_fingerprint(dir);
+        let settings = run_settings(dir);
+        let key = settings.as_ref().and_then(|s| s.key_fingerprint.clone());
         if image_key.is_some() && key.is_some() && key != image_key {
             key_mismatch.push(name.clone());
         }
+        let shift = settings.as_ref().and_then(|s| s.date_shift.clone());
+        if image_shift.is_some() && shift.is_some() && shift != image_shift {
+            shift_mismatch.push(name.clone());
+        }
         datasets.push(DataSetReport { name, kind, patients });
     }
-    Ok(Report { images: image_patients, datasets, key_mismatch })
+    Ok(Report { images: image_patients, datasets, key_mismatch, shift_mismatch })
 }
 
 #[cfg(test)]
@@ -240,6 +249,7 @@ mod tests {
             images: p(&["A", "B", "C"]),
             datasets: vec![DataSetReport { name: "x".into(), kind: "csv", patients: p(&["B", "C", "D"]) }],
             key_mismatch: vec![],
+            shift_mismatch: vec![],
         };
         assert_eq!(r.counts(0), Counts { images_only: 1, clinical_only: 1, both: 2 });
     }

@@ -221,3 +221,38 @@ fn verify_of_a_folder_of_outputs_uses_the_image_outputs_profile() {
     let v = wd.kamei(["verify", "release"]);
     assert_eq!(v.code(), 0, "shifted dates are allowed by the images' options: {}", v.stdout());
 }
+
+#[test]
+fn link_report_warns_when_dates_were_shifted_with_other_settings() {
+    let wd = Workdir::new("link_report_warns_when_dates_were_shifted_with_other_settings");
+    archive(&wd);
+    let k = key(&wd, "k.key", 21);
+    let ks = k.to_str().unwrap();
+    let images = wd.kamei(["deid", "dicom", "-o", "images", "--key", ks, "--option", "retain-long-modified-dates"]);
+    images.assert_code(0);
+    std::fs::write(wd.path("labs.csv"), format!("patient_id,visit_date\n{P1},2024-02-01\n")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvisit_date = \"date\"\n").unwrap();
+    for (out, days) in [("same", "365"), ("other", "30")] {
+        let csv = wd.kamei([
+            "clinical",
+            "csv",
+            "labs.csv",
+            "-o",
+            out,
+            "--key",
+            ks,
+            "--columns",
+            "cols.toml",
+            "--option",
+            "retain-long-modified-dates",
+            "--date-shift-max-days",
+            days,
+        ]);
+        csv.assert_code(0);
+    }
+    let same = wd.kamei(["link", "report", "--images", "images", "--clinical", "same"]);
+    assert_eq!(same.code(), 0, "{}", same.stderr());
+    let other = wd.kamei(["link", "report", "--images", "images", "--clinical", "other"]);
+    assert_eq!(other.code(), 1, "{}", other.stderr());
+    assert!(other.stderr().contains("other date shift settings"), "{}", other.stderr());
+}
