@@ -1010,12 +1010,6 @@ impl Found {
         ids
     }
 
-    /// What the safety net looks for in values kept by default: the same identifiers as Clean
-    /// (every name, ID and identifying value, the birth date), except Latin name components
-    /// shorter than three letters and values shorter than three characters (`LI`, `NG` or a
-    /// study ID `1` are too common in codes and text to act on without a rule saying so), and
-    /// the institution's name and address: a vendor often writes its own name there too, and
-    /// the net would then scrub Manufacturer (`TOSHIBA` in `TOSHIBA_MEC`).
     /// What the safety net looks for in a code string (CS): the patient's IDs and other IDs
     /// (three characters or more), the birth date, and the patient's whole name (its parts
     /// joined). Not single name parts: code strings are drawn from defined terms, and a name
@@ -1034,26 +1028,33 @@ impl Found {
                 }
             }
         }
+        self.add_ids_and_birth_dates(&mut ids);
+        ids
+    }
+
+    /// The patient's IDs and other IDs of three characters or more, and the birth date in its
+    /// spellings: what both safety nets look for besides names.
+    fn add_ids_and_birth_dates(&self, ids: &mut Identifiers) {
         for v in self.patient_ids.iter().chain(&self.other_ids).filter(|v| v.trim().chars().count() >= 3) {
             ids.add(v);
         }
         for dob in &self.birth_dates {
             ids.add_date(dob);
         }
-        ids
     }
 
+    /// What the safety net looks for in values kept by default: the same identifiers as Clean
+    /// (every name, ID and identifying value, the birth date), except Latin name components
+    /// shorter than three letters and values shorter than three characters (`LI`, `NG` or a
+    /// study ID `1` are too common in codes and text to act on without a rule saying so), and
+    /// the institution's name and address: a vendor often writes its own name there too, and
+    /// the net would then scrub Manufacturer (`TOSHIBA` in `TOSHIBA_MEC`).
     fn for_net(&self) -> Identifiers {
         let mut ids = Identifiers::new();
         for name in self.patient_names.iter().chain(&self.other_names) {
             ids.add_person_name(&net_name(name));
         }
-        for v in self.patient_ids.iter().chain(&self.other_ids).filter(|v| v.trim().chars().count() >= 3) {
-            ids.add(v);
-        }
-        for dob in &self.birth_dates {
-            ids.add_date(dob);
-        }
+        self.add_ids_and_birth_dates(&mut ids);
         ids
     }
 }
