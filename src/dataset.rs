@@ -175,6 +175,13 @@ impl DataSet {
         self.elements.binary_search_by(|e| e.tag.cmp(&tag))
     }
 
+    /// The first value of a US element (the image attributes: Rows, Bits Stored...), in the
+    /// data set's byte order; `None` when absent or shorter than two bytes.
+    pub fn us(&self, tag: Tag, big_endian: bool) -> Option<u16> {
+        let b: [u8; 2] = self.bytes(tag)?.get(..2)?.try_into().ok()?;
+        Some(if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+    }
+
     /// The element with this tag, if present.
     pub fn get(&self, tag: Tag) -> Option<&Element> {
         self.position(tag).ok().map(|i| &self.elements[i])

@@ -108,6 +108,23 @@ pub fn japanese_era(date: NaiveDate) -> Option<(&'static str, char, i32)> {
     })
 }
 
+/// Whether the characters after a date (`rest`, lower-cased) start a date-time's time part:
+/// `t`, or a run of 2, 4 or 6 digits (HH, HHMM, HHMMSS; a fraction may follow). So
+/// `19850315120000` and `1985-03-15T12:00` hold the date `19850315` / `1985-03-15`.
+pub fn time_follows(rest: impl Iterator<Item = char>) -> bool {
+    let mut run = 0;
+    for c in rest {
+        if run == 0 && c == 't' {
+            return true;
+        }
+        if !c.is_ascii_digit() {
+            return matches!(run, 2 | 4 | 6) && !c.is_ascii_alphabetic();
+        }
+        run += 1;
+    }
+    matches!(run, 2 | 4 | 6)
+}
+
 /// Shift a date by `days`; `None` if the result leaves years 1–9999.
 pub fn shift(date: NaiveDate, days: i64) -> Option<NaiveDate> {
     let s = date.checked_add_signed(Duration::days(days))?;

@@ -16,17 +16,12 @@ use dicom_dictionary_std::tags;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uncleared(pub String);
 
-fn us(ds: &DataSet, tag: Tag, big_endian: bool) -> Option<u16> {
-    let b: [u8; 2] = ds.bytes(tag)?.get(..2)?.try_into().ok()?;
-    Some(if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
-}
-
 /// The overlay groups (0x6000–0x601E) whose overlay is embedded in the pixel data.
 pub fn embedded_groups(ds: &DataSet, big_endian: bool) -> Vec<u16> {
     (0x6000u16..=0x601E)
         .step_by(2)
         .filter(|&g| {
-            ds.get(Tag(g, 0x3000)).is_none() && us(ds, Tag(g, 0x0102), big_endian).is_some_and(|position| position != 0)
+            ds.get(Tag(g, 0x3000)).is_none() && ds.us(Tag(g, 0x0102), big_endian).is_some_and(|position| position != 0)
         })
         .collect()
 }
@@ -53,9 +48,9 @@ pub fn clear(ds: &DataSet, big_endian: bool) -> Result<Option<Element>, Uncleare
             ));
         }
     };
-    let allocated = us(ds, tags::BITS_ALLOCATED, big_endian);
-    let stored = us(ds, tags::BITS_STORED, big_endian);
-    let high = us(ds, tags::HIGH_BIT, big_endian);
+    let allocated = ds.us(tags::BITS_ALLOCATED, big_endian);
+    let stored = ds.us(tags::BITS_STORED, big_endian);
+    let high = ds.us(tags::HIGH_BIT, big_endian);
     let (Some(16), Some(stored), Some(high)) = (allocated, stored, high) else {
         return Err(Uncleared(
             "an overlay is embedded in the unused bits of pixel data that is not 16 bits allocated".into(),

@@ -227,16 +227,6 @@ impl Identifiers {
     }
 }
 
-/// Whether a date-time's time part starts at `at`: `T`, or a run of 2, 4 or 6 digits (HH, HHMM,
-/// HHMMSS, a fraction may follow).
-fn time_follows(hay: &[char], at: usize) -> bool {
-    if hay[at] == 't' {
-        return true;
-    }
-    let run = hay[at..].iter().take_while(|c| c.is_ascii_digit()).count();
-    matches!(run, 2 | 4 | 6) && hay.get(at + run).is_none_or(|c| !c.is_ascii_alphabetic())
-}
-
 /// All matches of `needle` in `hay` as char ranges, honouring word boundaries at ASCII
 /// alphanumeric ends (for a date, a time may follow).
 fn find_all(hay: &[char], needle: &[char], date: bool) -> Vec<(usize, usize)> {
@@ -251,8 +241,10 @@ fn find_all(hay: &[char], needle: &[char], date: bool) -> Vec<(usize, usize)> {
             continue;
         }
         let left_ok = !word(needle[0]) || start == 0 || !word(hay[start - 1]);
-        let right_ok =
-            !word(needle[needle.len() - 1]) || end == hay.len() || !word(hay[end]) || (date && time_follows(hay, end));
+        let right_ok = !word(needle[needle.len() - 1])
+            || end == hay.len()
+            || !word(hay[end])
+            || (date && crate::dates::time_follows(hay[end..].iter().copied()));
         if left_ok && right_ok {
             found.push((start, end));
         }

@@ -25,10 +25,7 @@ pub fn profile(out: &std::path::Path, args: &ProfileArgs) -> Result<Profile> {
         candidates.sort();
     }
     for run_file in candidates {
-        let text =
-            std::fs::read_to_string(&run_file).with_context(|| format!("could not read {}", run_file.display()))?;
-        let settings: RunSettings =
-            serde_json::from_str(&text).with_context(|| format!("{} is not a kamei run file", run_file.display()))?;
+        let settings = read_settings(&run_file)?;
         // A clinical output has no DICOM to check against a profile.
         if !settings.profile.starts_with("clinical-") {
             images.push(settings);
@@ -56,6 +53,12 @@ pub fn profile(out: &std::path::Path, args: &ProfileArgs) -> Result<Profile> {
     super::config::profile(&recorded)
 }
 
+/// The settings a `kamei-run.json` records.
+fn read_settings(path: &std::path::Path) -> Result<RunSettings> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a kamei run file", path.display()))
+}
+
 /// Refuse a key other than the one the release was made with: with another key the excluded
 /// patients' pseudonyms would be computed wrongly and none would be found (a false all-clear).
 /// Every `kamei-run.json` under `out` (a release folder may hold several outputs) that records
@@ -66,10 +69,7 @@ fn check_key(out: &std::path::Path, fingerprint: &str) -> Result<()> {
         if entry.file_name() != RUN_FILE {
             continue;
         }
-        let text = std::fs::read_to_string(entry.path())
-            .with_context(|| format!("could not read {}", entry.path().display()))?;
-        let settings: RunSettings = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a kamei run file", entry.path().display()))?;
+        let settings = read_settings(entry.path())?;
         match settings.key_fingerprint.as_deref() {
             Some(recorded) if recorded != fingerprint => bail!(
                 "--key is not the key {} was made with (fingerprints differ): the excluded patients' pseudonyms cannot be computed; give the release's key",

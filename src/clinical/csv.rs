@@ -948,11 +948,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                         })?;
                     Ok((report, digest, in_name))
                 },
-                |(report, _, in_name)| match in_name.output_name(report.rows_written) {
-                    Ok(Some(n)) => Ok(Some(job.out.join(n))),
-                    Ok(None) => Ok(None),
-                    Err(e) => Err(e),
-                },
+                |(report, _, in_name)| Ok(in_name.output_name(report.rows_written)?.map(|n| job.out.join(n))),
             )
         });
         let result = match result {

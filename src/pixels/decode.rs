@@ -182,12 +182,6 @@ struct Attrs {
     frames: u32,
 }
 
-fn us(ds: &DataSet, tag: Tag, big_endian: bool) -> Option<u16> {
-    let b = ds.bytes(tag)?;
-    let b: [u8; 2] = b.get(..2)?.try_into().ok()?;
-    Some(if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
-}
-
 fn us_values(ds: &DataSet, tag: Tag, big_endian: bool) -> Vec<u16> {
     ds.bytes(tag)
         .map(|b| {
@@ -200,16 +194,16 @@ fn us_values(ds: &DataSet, tag: Tag, big_endian: bool) -> Vec<u16> {
 
 fn attrs(ds: &DataSet, big_endian: bool) -> Result<Attrs, DecodeError> {
     let need = |tag: Tag, name: &str| -> Result<u16, DecodeError> {
-        us(ds, tag, big_endian).ok_or_else(|| DecodeError(format!("missing or invalid {name} {}", tag_name(tag))))
+        ds.us(tag, big_endian).ok_or_else(|| DecodeError(format!("missing or invalid {name} {}", tag_name(tag))))
     };
     let rows = need(tags::ROWS, "Rows")? as u32;
     let cols = need(tags::COLUMNS, "Columns")? as u32;
     let bits_allocated = need(tags::BITS_ALLOCATED, "Bits Allocated")?;
-    let samples = us(ds, tags::SAMPLES_PER_PIXEL, big_endian).unwrap_or(1);
-    let bits_stored = us(ds, tags::BITS_STORED, big_endian).unwrap_or(bits_allocated);
-    let high_bit = us(ds, tags::HIGH_BIT, big_endian).unwrap_or(bits_stored.saturating_sub(1));
-    let signed = us(ds, tags::PIXEL_REPRESENTATION, big_endian).unwrap_or(0) == 1;
-    let planar = us(ds, tags::PLANAR_CONFIGURATION, big_endian).unwrap_or(0);
+    let samples = ds.us(tags::SAMPLES_PER_PIXEL, big_endian).unwrap_or(1);
+    let bits_stored = ds.us(tags::BITS_STORED, big_endian).unwrap_or(bits_allocated);
+    let high_bit = ds.us(tags::HIGH_BIT, big_endian).unwrap_or(bits_stored.saturating_sub(1));
+    let signed = ds.us(tags::PIXEL_REPRESENTATION, big_endian).unwrap_or(0) == 1;
+    let planar = ds.us(tags::PLANAR_CONFIGURATION, big_endian).unwrap_or(0);
     let photometric = ds.ascii(tags::PHOTOMETRIC_INTERPRETATION).unwrap_or("").to_ascii_uppercase();
     let frames = match ds.ascii(tags::NUMBER_OF_FRAMES) {
         None | Some("") => 1,

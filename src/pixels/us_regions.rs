@@ -24,11 +24,6 @@ fn ul(ds: &DataSet, tag: Tag, big_endian: bool) -> Option<u32> {
     Some(if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
 }
 
-fn us(ds: &DataSet, tag: Tag, big_endian: bool) -> Option<u16> {
-    let b: [u8; 2] = ds.bytes(tag)?.get(..2)?.try_into().ok()?;
-    Some(if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
-}
-
 /// The data regions of the image, clipped to it. `None` when the image has no Sequence of
 /// Ultrasound Regions; `Some(empty)` when it has one without a usable data region.
 pub fn data_regions(ds: &DataSet, cols: u32, rows: u32, big_endian: bool) -> Option<Vec<Rect>> {
@@ -36,7 +31,7 @@ pub fn data_regions(ds: &DataSet, cols: u32, rows: u32, big_endian: bool) -> Opt
     let mut out = Vec::new();
     for item in &seq.items {
         let d = &item.dataset;
-        let kind = us(d, tags::REGION_DATA_TYPE, big_endian).unwrap_or(0);
+        let kind = d.us(tags::REGION_DATA_TYPE, big_endian).unwrap_or(0);
         if !holds_data(kind) {
             continue;
         }

@@ -63,16 +63,6 @@ pub struct Dictionary {
 /// The kind of a birth date spelling: also found at the start of a date-time.
 const BIRTH_DATE: Kind = "Patient's Birth Date";
 
-/// Whether a date-time's time part starts `rest`: `t` (lower-cased `T`), or a run of 2, 4 or 6
-/// digits (HH, HHMM, HHMMSS; a fraction may follow), so `19850315120000` holds the birth date.
-fn time_follows(rest: &[u8]) -> bool {
-    if rest.first() == Some(&b't') {
-        return true;
-    }
-    let run = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    matches!(run, 2 | 4 | 6) && rest.get(run).is_none_or(|b| !b.is_ascii_alphabetic())
-}
-
 /// NFKC and lower case, the form both sides are compared in.
 pub fn normalize(s: &str) -> String {
     s.nfkc().flat_map(char::to_lowercase).collect()
@@ -301,7 +291,7 @@ impl Matcher {
             let right_ok = !word(last)
                 || m.end() == bytes.len()
                 || !word(bytes[m.end()])
-                || (id.kind == BIRTH_DATE && time_follows(&bytes[m.end()..]));
+                || (id.kind == BIRTH_DATE && crate::dates::time_follows(hay[m.end()..].chars()));
             if left_ok && right_ok && !found.contains(&m.pattern().as_usize()) {
                 found.push(m.pattern().as_usize());
             }
