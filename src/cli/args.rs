@@ -9,8 +9,8 @@ use std::path::PathBuf;
 ///
 /// Exit codes: 0 success; 1 some inputs failed (deid, clinical), rows were dropped (clinical
 /// csv), something was found (verify), a profile is invalid (profile check), groups smaller than
-/// k (link k-anonymity) or another key (link report); 2 usage or setup error, nothing written;
-/// 130 interrupted.
+/// k (link k-anonymity) or another key or date shift (link report); 2 usage or setup error,
+/// nothing written; 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "kamei", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {

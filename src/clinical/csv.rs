@@ -927,7 +927,9 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
         let input_name =
             input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input.csv".into());
         let mut name = input_name.clone();
-        let label = super::sanitize(&input_name);
+        // Messages name the file by its output name once it is known: a per-patient export's
+        // input name holds the patient's ID.
+        let mut label = super::sanitize(&input_name);
         let mut link_rows: Vec<(String, String)> = Vec::new();
         let result = std::fs::File::open(input).map_err(Error::Read).and_then(|file| {
             super::commit_named(
@@ -954,6 +956,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
         let result = match result {
             Ok(((report, digest_in, _), Some((target, committed)))) => {
                 name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                label = super::sanitize(&name);
                 Ok(((report, digest_in), committed))
             }
             Ok(((report, digest_in, _), None)) => {

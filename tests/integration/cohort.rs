@@ -256,3 +256,16 @@ fn link_report_warns_when_dates_were_shifted_with_other_settings() {
     assert_eq!(other.code(), 1, "{}", other.stderr());
     assert!(other.stderr().contains("other date shift settings"), "{}", other.stderr());
 }
+
+#[test]
+fn messages_name_a_per_patient_export_by_its_pseudonymized_name() {
+    let wd = Workdir::new("messages_name_a_per_patient_export_by_its_pseudonymized_name");
+    let k = key(&wd, "k.key", 21);
+    std::fs::create_dir_all(wd.path("pp")).unwrap();
+    std::fs::write(wd.path(&format!("pp/{P1}.csv")), format!("patient_id,value\n{P1},1\n{P1}\n")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    let run = wd.kamei(["clinical", "csv", "pp", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"]);
+    assert_eq!(run.code(), 1, "a ragged row is dropped: {}", run.stderr());
+    assert!(run.stderr().contains("row dropped"), "{}", run.stderr());
+    assert!(!run.stderr().contains(P1), "the input name holds the ID: {}", run.stderr());
+}
