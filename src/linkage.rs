@@ -93,6 +93,19 @@ impl LinkageWriter {
         self.out.write_record([kind.word(), original, replacement]).context(WriteLinkageSnafu { path: &self.path })
     }
 
+    /// Add a row whose original is an input path, written as the path's own bytes: a file name
+    /// that is not UTF-8 (a Shift_JIS name copied from an old Windows share) stays exactly as it
+    /// is on disk, so the row leads back to that file. (A lossy conversion would write `�` and
+    /// could make two inputs' rows the same.)
+    ///
+    /// # Errors
+    /// [`Error::WriteLinkage`] on I/O errors.
+    pub fn add_path(&mut self, kind: Kind, input: &Path, replacement: &str) -> Result<(), Error> {
+        self.out
+            .write_record([kind.word().as_bytes(), path_bytes(input).as_ref(), replacement.as_bytes()])
+            .context(WriteLinkageSnafu { path: &self.path })
+    }
+
     /// Flush to disk.
     ///
     /// # Errors
@@ -104,6 +117,35 @@ impl LinkageWriter {
             .sync_all()
             .map_err(|e: io::Error| csv::Error::from(e))
             .context(WriteLinkageSnafu { path: &self.path })
+    }
+}
+
+/// A path's bytes: on Unix exactly the bytes of the name; elsewhere its Unicode form.
+pub fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::borrow::Cow::Borrowed(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        match path.to_string_lossy() {
+            std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+            std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
+        }
+    }
+}
+
+/// The path a linkage row's bytes name (the inverse of [`path_bytes`]).
+pub fn path_from_bytes(bytes: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
     }
 }
 
@@ -134,5 +176,23 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_is_not_utf8_is_written_as_its_own_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        // 患者 in Shift_JIS: not UTF-8.
+        let input = Path::new(std::ffi::OsStr::from_bytes(b"in/\x8a\xb3\x8e\xd2.dcm"));
+        let mut w = LinkageWriter::open(&path).unwrap();
+        w.add_path(Kind::File, input, "AAA/1/2/3.dcm").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let bytes = std::fs::read(&path).unwrap();
+        let row = b"file,in/\x8a\xb3\x8e\xd2.dcm,AAA/1/2/3.dcm\n";
+        assert!(bytes.ends_with(row), "{:?}", String::from_utf8_lossy(&bytes));
+        assert_eq!(path_from_bytes(&row[5..16]), input);
     }
 }

@@ -273,7 +273,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             w.append(&record).context(AuditSnafu)?;
         }
         if let Some(l) = linkage.as_mut() {
-            l.add(kind, &e.path.to_string_lossy(), &e.message).context(LinkageSnafu)?;
+            l.add_path(kind, &e.path, &e.message).context(LinkageSnafu)?;
         }
     }
 
@@ -411,15 +411,17 @@ fn record(
         w.append(r).context(AuditSnafu)?;
     }
     if let Some(l) = linkage.as_mut() {
-        let path = input.path.to_string_lossy();
+        let path = input.path.as_path();
         if let Some((original, pseudonym)) = &p.patient {
             l.add(Kind::Patient, original, pseudonym).context(LinkageSnafu)?;
         }
         match (p.status, &p.output, &p.reason) {
-            (Status::Written | Status::Present | Status::AlreadyDone, Some(out), _) => l.add(Kind::File, &path, out),
-            (Status::Failed, _, Some(why)) => l.add(Kind::Failed, &path, why),
-            (Status::Skipped, _, Some(why)) => l.add(Kind::Skipped, &path, why),
-            (Status::Excluded, _, Some(why)) => l.add(Kind::Excluded, &path, why),
+            (Status::Written | Status::Present | Status::AlreadyDone, Some(out), _) => {
+                l.add_path(Kind::File, path, out)
+            }
+            (Status::Failed, _, Some(why)) => l.add_path(Kind::Failed, path, why),
+            (Status::Skipped, _, Some(why)) => l.add_path(Kind::Skipped, path, why),
+            (Status::Excluded, _, Some(why)) => l.add_path(Kind::Excluded, path, why),
             _ => Ok(()),
         }
         .context(LinkageSnafu)?;

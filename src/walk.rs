@@ -175,10 +175,28 @@ fn walk_tree(
 ) -> (Vec<Input>, Vec<WalkError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    let walker = WalkDir::new(start)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| !(e.file_type().is_dir() && skip.is_some() && dir_id(e.path()) == skip));
+    // Each subtree below the root is walked on its own, so walkdir's own loop check (a link to
+    // an ancestor of the walk) does not see the root and the folders above it: a link to one
+    // of those is caught here, before the tree is walked a second time through it.
+    let above = std::fs::canonicalize(root_path).ok();
+    let loops = std::cell::RefCell::new(Vec::new());
+    let walker = WalkDir::new(start).follow_links(true).into_iter().filter_entry(|e| {
+        if !e.file_type().is_dir() {
+            return true;
+        }
+        if skip.is_some() && dir_id(e.path()) == skip {
+            return false;
+        }
+        if e.path_is_symlink() {
+            if let (Some(above), Ok(target)) = (&above, std::fs::canonicalize(e.path())) {
+                if above.starts_with(&target) {
+                    loops.borrow_mut().push(e.path().to_path_buf());
+                    return false;
+                }
+            }
+        }
+        true
+    });
     for entry in walker {
         match entry {
             Ok(e) if e.file_type().is_file() => {
@@ -202,6 +220,12 @@ fn walk_tree(
                 };
                 errors.push(WalkError::io(path, message));
             }
+        }
+    }
+    for path in loops.into_inner() {
+        let rel = path.strip_prefix(root_path).unwrap_or(&path);
+        if shard.contains(rel) {
+            errors.push(WalkError::io(path.clone(), "symbolic link loop".to_string()));
         }
     }
     (files, errors)
@@ -251,6 +275,28 @@ mod tests {
         assert!(errors.is_empty());
         let rels: Vec<_> = files.iter().map(|f| f.rel.clone()).collect();
         assert_eq!(rels, vec![PathBuf::from("a.dcm"), PathBuf::from("b/c/2.dcm")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_the_root_or_above_is_a_loop_and_walked_never() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/1.dcm"), b"x").unwrap();
+        std::os::unix::fs::symlink(&root, root.join("a/b/to-root")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), root.join("a/to-above")).unwrap();
+        std::os::unix::fs::symlink(&root, root.join("top-to-root")).unwrap();
+        let (files, errors) = collect(std::slice::from_ref(&root), None, Shard::WHOLE);
+        let rels: Vec<_> = files.iter().map(|f| f.rel.clone()).collect();
+        assert_eq!(rels, vec![PathBuf::from("a/b/1.dcm")]);
+        let mut loops: Vec<_> = errors.iter().map(|e| e.path.strip_prefix(&root).unwrap().to_path_buf()).collect();
+        loops.sort();
+        assert_eq!(
+            loops,
+            vec![PathBuf::from("a/b/to-root"), PathBuf::from("a/to-above"), PathBuf::from("top-to-root")]
+        );
+        assert!(errors.iter().all(|e| e.message == "symbolic link loop"));
     }
 
     #[test]

@@ -163,11 +163,15 @@ pub fn originals_from_inputs(inputs: &[PathBuf], jobs: usize) -> Originals {
 pub fn add_linkage(originals: &mut Originals, table: &Path) -> Result<(), csv::Error> {
     let mut rdr = csv::Reader::from_path(table)?;
     let mut paths = Vec::new();
-    for row in rdr.records() {
+    // Byte records: input paths are written as their own bytes (crate::linkage::path_bytes),
+    // which need not be UTF-8.
+    for row in rdr.byte_records() {
         let row = row?;
         match (row.get(0), row.get(1)) {
-            (Some("patient"), Some(id)) => originals.global.add_patient_id(id),
-            (Some("file" | "failed" | "skipped"), Some(p)) => paths.push(PathBuf::from(p)),
+            (Some(b"patient"), Some(id)) => originals.global.add_patient_id(&String::from_utf8_lossy(id)),
+            (Some(b"file" | b"failed" | b"skipped" | b"excluded"), Some(p)) => {
+                paths.push(crate::linkage::path_from_bytes(p));
+            }
             _ => {}
         }
     }

@@ -369,6 +369,21 @@ fn linkage_table_maps_patient_and_file_and_is_private() {
     }
 }
 
+/// A file name in Shift_JIS (copied from an old Windows share) is not UTF-8: the linkage row
+/// holds its own bytes, so it leads back to that file.
+#[cfg(unix)]
+#[test]
+fn linkage_table_keeps_a_non_utf8_input_name_as_its_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let wd = Workdir::new("linkage_table_keeps_a_non_utf8_input_name_as_its_bytes");
+    let name = std::ffi::OsStr::from_bytes(b"\x8a\xb3\x8e\xd2.dcm");
+    ct(1).write(&wd.path("in").join(name));
+    deid(&wd, &["--linkage", "link.csv"]).assert_code(0);
+    let table = std::fs::read(wd.path("link.csv")).unwrap();
+    let row: &[u8] = b"file,in/\x8a\xb3\x8e\xd2.dcm,";
+    assert!(table.windows(row.len()).any(|w| w == row), "{}", String::from_utf8_lossy(&table));
+}
+
 #[test]
 fn anonymized_rerun_into_the_same_out_is_refused() {
     let wd = Workdir::new("anonymized_rerun_into_the_same_out_is_refused");
