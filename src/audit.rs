@@ -228,6 +228,23 @@ impl RunSettings {
             Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e.error).context(WriteAuditSnafu { path: &path }),
         }
+        self.compare(out)
+    }
+
+    /// Check these settings against the ones an earlier run recorded in `out`, writing nothing
+    /// (`--dry-run`: it must refuse what the real run would refuse). No earlier run: `Ok`.
+    ///
+    /// # Errors
+    /// As [`RunSettings::claim`].
+    pub fn check(&self, out: &Path) -> Result<()> {
+        match fs::metadata(out.join(RUN_FILE)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            _ => self.compare(out),
+        }
+    }
+
+    fn compare(&self, out: &Path) -> Result<()> {
+        let path = out.join(RUN_FILE);
         let existing = fs::read_to_string(&path).context(ReadAuditSnafu { path: &path })?;
         let earlier: RunSettings = match serde_json::from_str(&existing) {
             Ok(s) => s,

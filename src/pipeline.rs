@@ -224,27 +224,29 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let shard_label = (job.shard.count > 1).then(|| job.shard.label());
     let staging = job.out.join(".kamei-partial").join(shard_label.clone().unwrap_or_else(|| "whole".into()));
 
-    let mut done = HashMap::new();
-    if !job.dry_run {
+    let settings = RunSettings {
+        kamei_version: env!("CARGO_PKG_VERSION").to_string(),
+        mode: mode.to_string(),
+        key_fingerprint: job.pseudo.is_keyed().then(|| job.pseudo.key_fingerprint().to_string()),
+        profile: base.profile.clone(),
+        profile_sha256: base.profile_sha256.clone(),
+        options,
+        layout: job.layout.name().to_string(),
+        cohort: job.cohort.digest(&job.pseudo),
+        pixels: job.pixels.as_ref().map(PixelCleaner::fingerprint),
+        date_shift: Some(audit::date_shift_label(job.pseudo.date_shift_policy())),
+    };
+    if job.dry_run {
+        // What the real run would do: refuse other settings, skip finished work.
+        settings.check(&job.out).context(AuditSnafu)?;
+    } else {
         std::fs::create_dir_all(&job.out).context(CreateOutSnafu { path: &job.out })?;
-        let settings = RunSettings {
-            kamei_version: env!("CARGO_PKG_VERSION").to_string(),
-            mode: mode.to_string(),
-            key_fingerprint: job.pseudo.is_keyed().then(|| job.pseudo.key_fingerprint().to_string()),
-            profile: base.profile.clone(),
-            profile_sha256: base.profile_sha256.clone(),
-            options,
-            layout: job.layout.name().to_string(),
-            cohort: job.cohort.digest(&job.pseudo),
-            pixels: job.pixels.as_ref().map(PixelCleaner::fingerprint),
-            date_shift: Some(audit::date_shift_label(job.pseudo.date_shift_policy())),
-        };
         settings.claim(&job.out).context(AuditSnafu)?;
-        done = audit::done_inputs(&job.out).context(AuditSnafu)?;
         // Temporary files of a killed run of this shard are stale: remove them.
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).context(CreateOutSnafu { path: &staging })?;
     }
+    let done = audit::done_inputs(&job.out).context(AuditSnafu)?;
     let audit_path = job.out.join(audit::audit_file_name(shard_label.as_deref()));
     let mut audit_writer = if job.dry_run { None } else { Some(AuditWriter::open(&audit_path).context(AuditSnafu)?) };
     let mut linkage = match (&job.linkage, job.dry_run) {
@@ -654,10 +656,15 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
             excluded_patient: None,
         }
     };
-    if job.dry_run {
-        return done(Status::Written, &rel, record);
-    }
     let target = job.out.join(&rel);
+    if job.dry_run {
+        // An identical file already at the name (a run whose audit line was lost) would be
+        // left as it is; a different one would make this output take its collision name.
+        return match write::matches(&file, input_path, &target) {
+            Ok(true) => done(Status::Present, &rel, record),
+            _ => done(Status::Written, &rel, record),
+        };
+    }
     let done = |status: Status, rel: &Path, mut record: AuditRecord| {
         if let (Some(dir), Some((before, after))) = (&job.previews, cleaned.as_ref().and_then(|c| c.preview.as_ref())) {
             if let Err(e) = pixels::preview::write(dir, rel, before, after) {

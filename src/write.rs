@@ -109,6 +109,46 @@ pub fn to_vec(file: &DicomFile, input: Option<&Path>) -> Result<Vec<u8>> {
     Ok(v)
 }
 
+/// Whether `target` holds exactly the bytes `file` encodes to (compared as they are encoded,
+/// so a large file is never held in memory). A missing target is `false`.
+///
+/// # Errors
+/// Any [`Error`] of encoding, or of reading `target`.
+pub fn matches(file: &DicomFile, input: Option<&Path>, target: &Path) -> Result<bool> {
+    let existing = match File::open(target) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e).context(WriteSnafu { path: target }),
+    };
+    let mut cmp = Comparer { existing: io::BufReader::with_capacity(1 << 16, existing), same: true, chunk: Vec::new() };
+    encode(file, input, &mut cmp)?;
+    let mut rest = [0u8; 1];
+    let at_end = cmp.existing.read(&mut rest).context(WriteSnafu { path: target })? == 0;
+    Ok(cmp.same && at_end)
+}
+
+/// A writer that compares what is written with a file's bytes and keeps only the verdict.
+struct Comparer {
+    existing: io::BufReader<File>,
+    same: bool,
+    chunk: Vec<u8>,
+}
+
+impl Write for Comparer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.same {
+            self.chunk.resize(buf.len(), 0);
+            let n = read_full(&mut self.existing, &mut self.chunk)?;
+            self.same = n == buf.len() && self.chunk[..n] == *buf;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// How a commit ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Committed {
@@ -211,7 +251,7 @@ pub fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
     }
 }
 
-fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+fn read_full(f: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match f.read(&mut buf[n..])? {

@@ -403,6 +403,45 @@ fn dry_run_writes_nothing() {
     assert!(!wd.path("out").exists());
 }
 
+#[test]
+fn dry_run_refuses_an_out_written_with_other_settings() {
+    let wd = Workdir::new("dry_run_refuses_an_out_written_with_other_settings");
+    ct(1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let other = key(&wd, "other.key", 9);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", other.to_str().unwrap(), "--dry-run", "-q"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("key"), "{}", run.stderr());
+}
+
+#[test]
+fn dry_run_counts_finished_work_as_done_earlier() {
+    let wd = Workdir::new("dry_run_counts_finished_work_as_done_earlier");
+    ct(1).write(&wd.path("in/a.dcm"));
+    ct(2).write(&wd.path("in/b.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    ct(3).write(&wd.path("in/c.dcm"));
+    let audit_before = std::fs::read(wd.path("out/kamei-audit.jsonl")).unwrap();
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--dry-run"]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("1 would write, 0 already present, 2 done earlier"), "{}", run.stderr());
+    assert_eq!(std::fs::read(wd.path("out/kamei-audit.jsonl")).unwrap(), audit_before);
+    assert_eq!(wd.dicom_outputs("out").len(), 2);
+}
+
+#[test]
+fn dry_run_counts_an_identical_output_without_audit_line_as_present() {
+    let wd = Workdir::new("dry_run_counts_an_identical_output_without_audit_line_as_present");
+    ct(1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    std::fs::remove_file(wd.path("out/kamei-audit.jsonl")).unwrap();
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--dry-run"]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("0 would write, 1 already present"), "{}", run.stderr());
+}
+
 /// An Explicit VR LE item of defined length holding a reference (class, instance) and the
 /// patient's name and ID: what some toolkits put in a UN sequence instead of Implicit VR.
 fn explicit_reference_item(referenced: &str) -> Vec<u8> {
