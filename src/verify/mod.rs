@@ -3,8 +3,9 @@
 //! Three kinds of check over every file of an output folder:
 //!
 //! - **Conformance**: every attribute is allowed by the profile and options (nothing the profile
-//!   removes is present, what it empties is empty, UIDs it replaces are `2.25` UIDs, Patient ID
-//!   and Name are pseudonyms, private attributes only where allowed); the de-identification
+//!   removes is present, what it empties is empty, UIDs it replaces or does not list are `2.25`
+//!   UIDs (or DICOM-defined ones), Patient ID and Name are pseudonyms, private attributes only
+//!   where allowed); the de-identification
 //!   markers are present and name the options used; the file meta agrees with the data set and
 //!   carries no source AE title; the preamble is zero.
 //! - **Residual identifiers**: a [`Dictionary`] of the original identifying values (from the
@@ -450,17 +451,23 @@ fn check_dataset(
         .collect();
     for e in ds.elements() {
         let loc = || location(stack, e.tag);
-        let top_marker = stack.is_empty() && MARKERS.contains(&e.tag);
-        if !top_marker && !is_private_creator(e.tag) {
+        // kamei's own markers, and the codes inside its method code sequence (which --strict
+        // would otherwise call attributes the profile removes), are checked by `check_markers`.
+        let marker =
+            stack.first().map_or(MARKERS.contains(&e.tag), |(t, _)| *t == tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE);
+        if !marker && !is_private_creator(e.tag) {
             if is_private(e.tag) {
                 let creator = private_creator_tag(e.tag).and_then(|t| creators.get(&t)).map(String::as_str);
-                if ctx.rules.private_rule(e.tag, creator).action == Action::Remove {
+                let rule = ctx.rules.private_rule(e.tag, creator);
+                if rule.action == Action::Remove {
                     out.push(finding(
                         rel,
                         loc(),
                         FindingKind::PrivateNotAllowed,
                         "private attribute the profile removes",
                     ));
+                } else if holds_unmapped_uid(ctx, e, rule) {
+                    out.push(finding(rel, loc(), FindingKind::NotReplaced, "UID not replaced"));
                 }
             } else {
                 check_rule(ctx, e, &loc(), rel, out);
@@ -491,6 +498,35 @@ fn check_dataset(
     }
 }
 
+/// Whether a UID kept without an explicit rule (an attribute newer than the table, such as
+/// Multi-frame Source SOP Instance UID, or a kept private UID) still holds an original UID.
+/// Unless Retain UIDs is on, `deid` maps each such value to a `2.25` UID; DICOM-defined values
+/// (`1.2.840.10008.`) and attributes that name a class, transfer syntax or coding scheme keep
+/// theirs.
+fn holds_unmapped_uid(ctx: &Ctx<'_>, e: &crate::dataset::Element, rule: &crate::profile::Rule) -> bool {
+    use crate::profile::RuleSource;
+    let default_keep = matches!(
+        rule.source,
+        RuleSource::Unlisted
+            | RuleSource::Policy
+            | RuleSource::Private
+            | RuleSource::Option(DeidOption::RetainSafePrivate)
+    );
+    let is_uid = e.vr == VR::UI || (e.vr == VR::UN && !is_private(e.tag) && crate::dict::vr_of(e.tag) == VR::UI);
+    if !default_keep
+        || !is_uid
+        || crate::dict::names_registered_uid(e.tag)
+        || ctx.rules.options().contains(&DeidOption::RetainUids)
+    {
+        return false;
+    }
+    let Some(bytes) = e.bytes() else { return false };
+    String::from_utf8_lossy(bytes)
+        .split('\\')
+        .map(|u| u.trim_matches([' ', '\0']))
+        .any(|u| !u.is_empty() && !u.starts_with("2.25.") && !u.starts_with("1.2.840.10008."))
+}
+
 fn check_rule(ctx: &Ctx<'_>, e: &crate::dataset::Element, loc: &str, rel: &str, out: &mut Vec<Finding>) {
     let rule = ctx.rules.rule(e.tag);
     let text =
@@ -507,6 +543,9 @@ fn check_rule(ctx: &Ctx<'_>, e: &crate::dataset::Element, loc: &str, rel: &str, 
             if t.split('\\').any(|u| !u.is_empty() && !u.starts_with("2.25.")) {
                 out.push(finding(rel, loc.to_string(), FindingKind::NotReplaced, "UID not replaced"));
             }
+        }
+        Action::Keep if holds_unmapped_uid(ctx, e, rule) => {
+            out.push(finding(rel, loc.to_string(), FindingKind::NotReplaced, "UID not replaced"))
         }
         Action::Pseudonymize if e.tag == tags::PATIENT_ID || e.tag == tags::PATIENT_NAME => {
             let t = text();

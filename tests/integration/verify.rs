@@ -129,6 +129,49 @@ fn finds_attributes_the_profile_removes_and_missing_markers() {
 }
 
 #[test]
+fn finds_an_unlisted_uid_left_unmapped() {
+    let wd = release("finds_an_unlisted_uid_left_unmapped");
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::TABLE_FRAME_OF_REFERENCE_UID, VR::UI, format!("{STUDY}.7\0").into_bytes()))
+    });
+    let f = findings(&verify(&wd));
+    assert!(f.iter().any(|r| r[1] == "(0020,9313)" && r[2] == "not-replaced"), "{f:?}");
+}
+
+#[test]
+fn a_dicom_defined_uid_in_an_unlisted_attribute_is_no_finding() {
+    let wd = release("a_dicom_defined_uid_in_an_unlisted_attribute_is_no_finding");
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::TABLE_FRAME_OF_REFERENCE_UID, VR::UI, b"1.2.840.10008.1.4.1.1\0".to_vec()))
+    });
+    let run = verify(&wd);
+    run.assert_code(0);
+}
+
+#[test]
+fn unlisted_uids_deid_maps_pass_verify() {
+    let wd = Workdir::new("unlisted_uids_deid_maps_pass_verify");
+    Fixture::ct("P1", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(str_el(tags::TABLE_FRAME_OF_REFERENCE_UID, VR::UI, &format!("{STUDY}.7")))
+        .write(&wd.path("in/a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]).assert_code(0);
+    let run = verify(&wd);
+    assert!(!run.stdout().contains("not-replaced"), "{}", run.stdout());
+}
+
+#[test]
+fn a_strict_release_passes_a_strict_verify() {
+    let wd = Workdir::new("a_strict_release_passes_a_strict_verify");
+    Fixture::ct("P1", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1")).write(&wd.path("in/a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--strict", "-q"]).assert_code(0);
+    let run = wd.kamei(["verify", "out", "--against", "in", "--strict"]);
+    assert_eq!(run.stdout(), "", "the method code sequence's codes are kamei's markers");
+    run.assert_code(0);
+}
+
+#[test]
 fn lists_images_that_may_carry_burned_in_text() {
     let wd = Workdir::new("lists_images_that_may_carry_burned_in_text");
     Fixture::ct("P1", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.2"))
