@@ -301,9 +301,15 @@ impl Cohort {
     /// ID is left out only when an include list is given; the study window applies last.
     pub fn admit(&self, patient_id: Option<&str>, study_date: Option<&str>) -> Admission {
         let id = patient_id.map(normalize_id).filter(|s| !s.is_empty());
+        // A Patient ID holding several values (`P001\P002`, invalid for LO but seen in merged
+        // records) belongs to each: left out when any of them opted out, in the cohort only
+        // when the whole value or every one of them is.
+        let parts = |i: &str| -> Vec<String> { i.split('\\').map(normalize_id).filter(|p| !p.is_empty()).collect() };
+        let excluded = |r: &Register, i: &String| r.ids.contains(i) || parts(i).iter().any(|p| r.ids.contains(p));
+        let included = |r: &Register, i: &String| r.ids.contains(i) || parts(i).iter().all(|p| r.ids.contains(p));
         match &id {
-            Some(i) if self.exclude.as_ref().is_some_and(|r| r.ids.contains(i)) => return Admission::OptedOut,
-            Some(i) if self.include.as_ref().is_some_and(|r| !r.ids.contains(i)) => return Admission::NotInCohort,
+            Some(i) if self.exclude.as_ref().is_some_and(|r| excluded(r, i)) => return Admission::OptedOut,
+            Some(i) if self.include.as_ref().is_some_and(|r| !included(r, i)) => return Admission::NotInCohort,
             None if self.include.is_some() => return Admission::NoPatientId,
             _ => {}
         }
@@ -385,6 +391,20 @@ mod tests {
         assert_eq!(c.admit(Some("P1"), None), Admission::OptedOut);
         assert_eq!(c.admit(Some("P2"), None), Admission::Included);
         assert_eq!(c.admit(Some("P3"), None), Admission::NotInCohort);
+    }
+
+    #[test]
+    fn a_multi_valued_id_is_left_out_when_any_value_opted_out() {
+        let c = Cohort::new(Some(reg("P1")), None, None);
+        assert_eq!(c.admit(Some("P2\\P1"), None), Admission::OptedOut);
+        assert_eq!(c.admit(Some("P2\\P3"), None), Admission::Included);
+    }
+
+    #[test]
+    fn a_multi_valued_id_is_in_the_cohort_only_when_every_value_is() {
+        let c = Cohort::new(None, Some(reg("P1\nP2")), None);
+        assert_eq!(c.admit(Some("P1\\P2"), None), Admission::Included);
+        assert_eq!(c.admit(Some("P1\\P3"), None), Admission::NotInCohort);
     }
 
     #[test]

@@ -269,3 +269,20 @@ fn messages_name_a_per_patient_export_by_its_pseudonymized_name() {
     assert!(run.stderr().contains("row dropped"), "{}", run.stderr());
     assert!(!run.stderr().contains(P1), "the input name holds the ID: {}", run.stderr());
 }
+
+/// A merged record can carry two IDs in one Patient ID (`A\B`, invalid for LO): the opt-out
+/// of either patient leaves the image out.
+#[test]
+fn an_image_whose_patient_id_lists_an_opted_out_patient_is_left_out() {
+    let wd = Workdir::new("an_image_whose_patient_id_lists_an_opted_out_patient_is_left_out");
+    let study = "1.2.826.0.1.3680043.8.498.71";
+    Fixture::ct(&format!("{IMAGES_ONLY}\\{P2_OPTED_OUT}"), study, &format!("{study}.1"), &format!("{study}.1.1"))
+        .write(&wd.path("dicom/a.dcm"));
+    std::fs::write(wd.path("exclude.txt"), format!("{P2_OPTED_OUT}\n")).unwrap();
+    let k = key(&wd, "k.key", 24);
+    let run =
+        wd.kamei(["deid", "dicom", "-o", "out", "--key", k.to_str().unwrap(), "--exclude-patients", "exclude.txt"]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("1 inputs of 1 patients left out"), "{}", run.stderr());
+    assert!(wd.dicom_outputs("out").is_empty());
+}
