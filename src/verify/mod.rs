@@ -64,7 +64,8 @@ pub enum FindingKind {
 pub struct Finding {
     /// The file, relative to the output folder (`/` separators).
     pub file: String,
-    /// Where in it: a tag path like `(0040,A730)[0]/(0040,A160)`, `file name`, or `line N`.
+    /// Where in it: a tag path like `(0040,A730)[0]/(0040,A160)`, `file name`, `folder name`
+    /// (an empty folder), or `line N`.
     pub location: String,
     /// What kind of problem.
     pub kind: FindingKind,
@@ -193,6 +194,19 @@ fn release_files(out: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Folders of the release with nothing in them: their names are checked on their own (a
+/// folder with files is checked as part of each file's path).
+fn empty_folders(out: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(out)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".kamei-partial")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_dir() && std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_none()))
+        .map(|e| e.into_path())
+        .collect()
+}
+
 /// Output path (relative, `/` separators) → input content hash, from the audit logs in `out`.
 fn output_inputs(out: &Path) -> HashMap<String, String> {
     let mut map = HashMap::new();
@@ -238,6 +252,12 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     };
     let mut report = VerifyReport { identifiers: job.originals.len(), ..VerifyReport::default() };
     let mut all = BTreeSet::new();
+    for folder in empty_folders(&job.out) {
+        let r = rel(&folder);
+        for m in [&global, &paths] {
+            all.extend(m.find(&r).into_iter().map(|id| residual(&r, "folder name", id)));
+        }
+    }
     for (is_dicom, findings) in results {
         if is_dicom {
             report.dicom_files += 1;

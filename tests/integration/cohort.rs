@@ -286,3 +286,22 @@ fn an_image_whose_patient_id_lists_an_opted_out_patient_is_left_out() {
     assert!(run.stderr().contains("1 inputs of 1 patients left out"), "{}", run.stderr());
     assert!(wd.dicom_outputs("out").is_empty());
 }
+
+/// An empty folder named with an excluded patient's pseudonym (left by a release made before
+/// the opt-out, emptied by hand) still tells that the patient was there.
+#[test]
+fn verify_finds_an_empty_folder_named_for_an_excluded_patient() {
+    let wd = Workdir::new("verify_finds_an_empty_folder_named_for_an_excluded_patient");
+    archive(&wd);
+    let k = key(&wd, "k.key", 25);
+    let ks = k.to_str().unwrap();
+    wd.kamei(["deid", "dicom", "-o", "out", "--key", ks, "-q", "--exclude-patients", "exclude.txt"]).assert_code(0);
+    std::fs::create_dir_all(wd.path("out").join(pseudonym(&k, P2_OPTED_OUT)).join("1.2.3")).unwrap();
+    let run = wd.kamei(["verify", "out", "--exclude-patients", "exclude.txt", "--key", ks]);
+    run.assert_code(1);
+    assert!(
+        run.stdout().lines().any(|l| l.contains("\tfolder name\t") && l.contains("pseudonym of an excluded patient")),
+        "{}",
+        run.stdout()
+    );
+}
