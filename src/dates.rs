@@ -92,6 +92,15 @@ pub fn common_spellings(da: &str) -> Vec<String> {
     out
 }
 
+/// The six-digit spelling `YYMMDD` of a DA value (`850315`), which forms and file names use.
+/// Kept apart from [`common_spellings`]: six digits also stand for other things (a time, a
+/// decimal's digits), so it is looked for only where the date's own patient is (Clean, and
+/// `kamei verify` in the output made from that patient's input).
+pub fn short_spelling(da: &str) -> Option<String> {
+    let d = da.trim_matches(|c| c == ' ' || c == '\0');
+    (d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit())).then(|| d[2..].to_string())
+}
+
 /// The Japanese era of a date (Meiji from 1868-01-25 to Reiwa): its name, its letter and the
 /// year within it (1 is the era's first year).
 pub fn japanese_era(date: NaiveDate) -> Option<(&'static str, char, i32)> {

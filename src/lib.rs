@@ -38,6 +38,7 @@ pub mod cohort;
 pub mod dataset;
 pub mod dates;
 pub mod dict;
+pub mod ids;
 pub mod layout;
 pub mod linkage;
 pub mod overlay_bits;

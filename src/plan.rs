@@ -1001,7 +1001,10 @@ impl Found {
         for name in self.patient_names.iter().chain(&self.other_names) {
             ids.add_person_name(name);
         }
-        for v in self.patient_ids.iter().chain(&self.other_ids).chain(&self.institution_ids) {
+        for v in self.patient_ids.iter().chain(&self.other_ids) {
+            ids.add_id(v);
+        }
+        for v in &self.institution_ids {
             ids.add(v);
         }
         for dob in &self.birth_dates {
@@ -1036,7 +1039,7 @@ impl Found {
     /// spellings: what both safety nets look for besides names.
     fn add_ids_and_birth_dates(&self, ids: &mut Identifiers) {
         for v in self.patient_ids.iter().chain(&self.other_ids).filter(|v| v.trim().chars().count() >= 3) {
-            ids.add(v);
+            ids.add_id(v);
         }
         for dob in &self.birth_dates {
             ids.add_date(dob);

@@ -300,6 +300,7 @@ mod tests {
             kind: crate::verify::FindingKind::ResidualIdentifier,
             detail: "contains an original Person Name (alphabetic)".into(),
             matched: Some("yamada".into()),
+            path: None,
         };
         let page = render(&ReportInput {
             title: "out".into(),

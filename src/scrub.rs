@@ -139,6 +139,15 @@ impl Identifiers {
         }
     }
 
+    /// Add a patient ID or other ID, with the other spellings people type it in (without its
+    /// zero padding, without separators: [`crate::ids::other_spellings`]).
+    pub fn add_id(&mut self, id: &str) {
+        self.add(id);
+        for s in crate::ids::other_spellings(id) {
+            self.add(&s);
+        }
+    }
+
     /// Add a decoded Person Name value: every component of every group, and each group's
     /// components joined by a space in both orders ("Taro Yamada" and "Yamada Taro"). A
     /// component that holds a whole name (`山本　美日`) is split at its spaces too; a part of one
@@ -179,9 +188,9 @@ impl Identifiers {
     }
 
     /// Add a DA value in the spellings people type: `19850315`, `1985-03-15`, `1985/03/15`,
-    /// `1985.03.15`, `1985/3/15`, `1985年3月15日`.
+    /// `1985.03.15`, `1985/3/15`, `1985年3月15日`, `850315` ([`crate::dates`]).
     pub fn add_date(&mut self, da: &str) {
-        for s in crate::dates::common_spellings(da) {
+        for s in crate::dates::common_spellings(da).into_iter().chain(crate::dates::short_spelling(da)) {
             let v = normalize(&s);
             if !self.dates.contains(&v) {
                 self.dates.push(v);
@@ -391,5 +400,24 @@ mod tests {
         let mut i = Identifiers::new();
         i.add("A");
         assert!(i.is_empty());
+    }
+
+    #[test]
+    fn an_id_is_found_without_its_zero_padding_or_separators() {
+        let mut i = Identifiers::new();
+        i.add_id("0001234567");
+        i.add_id("PID-CANARY-123");
+        assert_eq!(i.scrub("ID 1234567 check").unwrap(), "ID *** check");
+        assert_eq!(i.scrub("カルテ 001234567").unwrap(), "カルテ ***");
+        assert_eq!(i.scrub("ref PIDCANARY123").unwrap(), "ref ***");
+        assert!(i.scrub("dose 12345678").is_none());
+    }
+
+    #[test]
+    fn a_birth_date_is_found_as_six_digits() {
+        let mut i = Identifiers::new();
+        i.add_date("19850315");
+        assert_eq!(i.scrub("born 850315").unwrap(), "born ***");
+        assert!(i.scrub("8503150").is_none());
     }
 }

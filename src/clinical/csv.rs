@@ -461,7 +461,7 @@ fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Pl
 /// Collect the row's identifiers for its free-text columns.
 fn row_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str) -> Identifiers {
     let mut ids = Identifiers::new();
-    ids.add(patient_id);
+    ids.add_id(patient_id);
     for ((_, c), v) in plan.columns.iter().zip(fields) {
         let v = v.trim();
         if v.is_empty() {
@@ -474,7 +474,8 @@ fn row_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str) -> Id
                 ids.add(v);
                 ids.add_person_name(&v.replace(',', " "));
             }
-            Role::Identifier | Role::PostalCode => ids.add(v),
+            Role::Identifier => ids.add_id(v),
+            Role::PostalCode => ids.add(v),
             Role::BirthDate { .. } => {
                 if let Some(d) = values::parse(v) {
                     ids.add_date(&crate::dates::format_da(d));

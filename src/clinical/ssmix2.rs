@@ -908,8 +908,8 @@ fn process_patient(
         own: Identifiers::new(),
     };
     // Pass 1: the patient's identifiers, from every message that parses.
-    ctx.ids.add(id);
-    ctx.own.add(id);
+    ctx.ids.add_id(id);
+    ctx.own.add_id(id);
     for f in files {
         if let Ok(bytes) = std::fs::read(&f.path) {
             if let Ok(msg) = Message::parse(&bytes) {

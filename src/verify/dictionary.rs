@@ -45,6 +45,18 @@ pub const IDENTIFYING: &[(Tag, Kind)] = &[
     (tags::REQUESTING_SERVICE, "Requesting Service"),
 ];
 
+/// Kept values that explain a weak identifier found in the output (see
+/// [`Dictionary::add_dataset`]), besides every code string.
+const EXPLAINING: [Tag; 2] = [tags::MANUFACTURER, tags::MANUFACTURER_MODEL_NAME];
+
+/// A one-word ASCII name, or an institution, department or station name: identifiers that are
+/// also ordinary words.
+fn is_weak(text: &str, kind: Kind) -> bool {
+    let one_word_name =
+        (kind.starts_with("Person Name") || kind.contains("Birth Name")) && text.is_ascii() && !text.contains(' ');
+    one_word_name || matches!(kind, "Institution Name" | "Institutional Department Name" | "Station Name")
+}
+
 /// One identifier: its normalised text and what it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identifier {
@@ -63,9 +75,36 @@ pub struct Dictionary {
 /// The kind of a birth date spelling: also found at the start of a date-time.
 const BIRTH_DATE: Kind = "Patient's Birth Date";
 
-/// NFKC and lower case, the form both sides are compared in.
+/// The kind of the six-digit `YYMMDD` spelling: searched for only in the output of the input it
+/// came from (six digits stand for too many other things to search everywhere).
+const BIRTH_DATE_SHORT: Kind = "Patient's Birth Date (YYMMDD)";
+
+/// Kinds of ID values, also searched for in the other spellings people type them in
+/// ([`crate::ids::other_spellings`]).
+const ID_KINDS: [Kind; 5] =
+    ["Patient ID", "Other Patient IDs", "Admission ID", "Medical Record Locator", "Patient ID (linkage table)"];
+
+/// The form both sides are compared in: NFKC, lower case, and every run of separators people
+/// put between the parts of a name, ID or date (`^` of a DICOM Person Name, `_`, `-`, `,`,
+/// `.`, `/`, `・`, spaces) as one space, so `YAMADA^TARO`, `Yamada_Taro`, `yamada-taro` and
+/// `YAMADA, TARO` are all `yamada taro`.
 pub fn normalize(s: &str) -> String {
-    s.nfkc().flat_map(char::to_lowercase).collect()
+    let mut out = String::with_capacity(s.len());
+    let mut gap = false;
+    for c in s.nfkc().flat_map(char::to_lowercase) {
+        if c.is_whitespace()
+            || matches!(c, '^' | '_' | '-' | ',' | '.' | '/' | '・' | '\u{2212}' | '\u{2010}'..='\u{2015}')
+        {
+            gap = true;
+            continue;
+        }
+        if gap && !out.is_empty() {
+            out.push(' ');
+        }
+        gap = false;
+        out.push(c);
+    }
+    out
 }
 
 fn specific_enough(t: &str) -> bool {
@@ -107,11 +146,19 @@ impl Dictionary {
         self.by_text.is_empty()
     }
 
-    /// Add one value (ignored when too short or generic).
+    /// Add one value (ignored when too short or generic); an ID also in its other spellings.
     pub fn add(&mut self, value: &str, kind: Kind) {
         let t = normalize(value.trim_matches(|c: char| c.is_whitespace() || c == '\0'));
         if specific_enough(&t) {
             self.by_text.entry(t).or_insert(kind);
+        }
+        if ID_KINDS.contains(&kind) {
+            for other in crate::ids::other_spellings(value) {
+                let t = normalize(&other);
+                if specific_enough(&t) {
+                    self.by_text.entry(t).or_insert(kind);
+                }
+            }
         }
     }
 
@@ -128,6 +175,9 @@ impl Dictionary {
                 if parts.len() > 1 {
                     self.add(&parts.join(" "), kind);
                     self.add(&parts.concat(), kind);
+                    let reversed: Vec<&str> = parts.iter().rev().copied().collect();
+                    self.add(&reversed.join(" "), kind);
+                    self.add(&reversed.concat(), kind);
                 }
             }
         }
@@ -138,14 +188,25 @@ impl Dictionary {
         for s in crate::dates::common_spellings(da) {
             self.add(&s, BIRTH_DATE);
         }
+        if let Some(s) = crate::dates::short_spelling(da) {
+            self.add(&s, BIRTH_DATE_SHORT);
+        }
     }
 
     /// Add the identifying values of one input data set (at every depth).
+    ///
+    /// A weak identifier (a one-word ASCII name, an institution, department or station name)
+    /// that the same data set also uses as a code string word (Image Type `PERFUSION`) or as
+    /// its Manufacturer or model name (`TOSHIBA`, a vendor's test data naming itself as the
+    /// institution) is left out: the profile keeps those values, so finding the word there
+    /// says nothing about the patient. Names of several words, IDs and dates always count.
     pub fn add_dataset(&mut self, ds: &DataSet) {
-        self.add_level(ds, &CharacterSet::default_repertoire(), true);
+        let mut explained = std::collections::HashSet::new();
+        self.add_level(ds, &CharacterSet::default_repertoire(), &mut explained);
+        self.by_text.retain(|t, k| !(is_weak(t, k) && explained.contains(t.as_str())));
     }
 
-    fn add_level(&mut self, ds: &DataSet, inherited: &CharacterSet, top: bool) {
+    fn add_level(&mut self, ds: &DataSet, inherited: &CharacterSet, explained: &mut std::collections::HashSet<String>) {
         let cs = match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
             Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => {
                 CharacterSet::from_value(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
@@ -156,10 +217,16 @@ impl Dictionary {
             match &e.value {
                 Value::Sequence(seq) => {
                     for item in &seq.items {
-                        self.add_level(&item.dataset, &cs, false);
+                        self.add_level(&item.dataset, &cs, explained);
                     }
                 }
                 Value::Bytes(bytes) => {
+                    if e.vr == VR::CS || EXPLAINING.contains(&e.tag) {
+                        let text = normalize(&cs.decode(bytes, e.vr).text);
+                        explained.extend(
+                            text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string),
+                        );
+                    }
                     // A PN value is a name unless the dictionary says the tag holds something
                     // else (a damaged VR on, say, Specific Character Set).
                     let pn = e.vr == VR::PN && crate::dict::known_vr(e.tag).is_none_or(|v| v == VR::PN);
@@ -177,7 +244,6 @@ impl Dictionary {
                 _ => {}
             }
         }
-        let _ = top;
     }
 
     /// Add the original Patient ID of a linkage table row.
@@ -359,7 +425,57 @@ mod tests {
         let mut d = Dictionary::new();
         d.add_input_paths(&["/archive/YAMADA_TARO/CT/img001.dcm", "/archive/SATO_HANAKO/MR/img002.dcm"]);
         let m = d.matcher();
-        assert!(!m.find("yamada_taro").is_empty());
+        assert!(!m.find("YAMADA_TARO").is_empty());
         assert!(m.find("archive").is_empty(), "the common root names no one");
+    }
+
+    #[test]
+    fn a_name_is_found_whatever_joins_its_parts_and_in_either_order() {
+        let mut d = Dictionary::new();
+        d.add_person_name("YAMADA^TARO");
+        let m = d.matcher();
+        let strong = d.strong().matcher();
+        for text in ["YAMADA^TARO", "Yamada_Taro.dcm", "yamada-taro", "YAMADA, TARO", "Taro YAMADA"] {
+            assert!(!m.find(text).is_empty(), "{text}");
+            assert!(!strong.find(text).is_empty(), "{text} is strong: searched in every output");
+        }
+        assert!(!m.find("TaroYamada").is_empty(), "run together: searched in its own output");
+    }
+
+    #[test]
+    fn an_id_is_found_without_its_padding_or_separators() {
+        let mut d = Dictionary::new();
+        d.add("0001234567", "Patient ID");
+        d.add("PID-CANARY-123", "Patient ID");
+        let m = d.strong().matcher();
+        assert!(!m.find("ID 1234567 check").is_empty());
+        assert!(!m.find("カルテ 001234567").is_empty());
+        assert!(!m.find("PIDCANARY123").is_empty());
+        assert!(m.find("12345678").is_empty());
+    }
+
+    #[test]
+    fn a_six_digit_birth_date_is_searched_only_in_its_own_output() {
+        let mut d = Dictionary::new();
+        d.add_birth_date("19850315");
+        assert!(!d.matcher().find("born 850315").is_empty());
+        assert!(d.strong().matcher().find("born 850315").is_empty());
+    }
+
+    #[test]
+    fn a_word_the_input_uses_as_a_code_or_its_manufacturer_is_not_an_identifier() {
+        let ds = DataSet::from_elements([
+            crate::dataset::Element::new(tags::IMAGE_TYPE, VR::CS, b"ORIGINAL\\PRIMARY\\PERFUSION ".to_vec()),
+            crate::dataset::Element::new(tags::MANUFACTURER, VR::LO, b"TOSHIBA ".to_vec()),
+            crate::dataset::Element::new(tags::INSTITUTION_NAME, VR::LO, b"TOSHIBA ".to_vec()),
+            crate::dataset::Element::new(tags::PATIENT_NAME, VR::PN, b"Perfusion^Test Case".to_vec()),
+            crate::dataset::Element::new(tags::PATIENT_ID, VR::LO, b"PERFUSION1".to_vec()),
+        ]);
+        let mut d = Dictionary::new();
+        d.add_dataset(&ds);
+        let m = d.matcher();
+        assert!(m.find("PERFUSION").is_empty() && m.find("TOSHIBA").is_empty());
+        assert!(!m.find("Perfusion Test Case").is_empty(), "names of several words always count");
+        assert!(!m.find("PERFUSION1").is_empty(), "IDs always count");
     }
 }

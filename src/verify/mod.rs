@@ -57,12 +57,15 @@ pub enum FindingKind {
     PixelsNotCleaned,
     /// The output cannot be read.
     Unreadable,
+    /// A temporary file of an interrupted run is still in the output folder.
+    Unfinished,
 }
 
 /// One problem found.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Finding {
-    /// The file, relative to the output folder (`/` separators).
+    /// The file, relative to the output folder (`/` separators), with any folder or file name
+    /// that holds an identifier shown as `***` (the real path is in `path`).
     pub file: String,
     /// Where in it: a tag path like `(0040,A730)[0]/(0040,A160)`, `file name`, `folder name`
     /// (an empty folder), or `line N`.
@@ -74,6 +77,10 @@ pub struct Finding {
     /// The original identifier that matched (sensitive: only in the `--report` file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<String>,
+    /// The file's real path when `file` had to be masked because the path itself holds an
+    /// identifier (sensitive: only in the `--report` file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// The original identifying values a release is checked against.
@@ -194,6 +201,18 @@ fn release_files(out: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Files in kamei's staging folder: a run that finishes leaves none (they are what an
+/// interrupted run was writing), and they are not checked like the rest, so they must not be
+/// released.
+fn unfinished_files(out: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(out.join(".kamei-partial"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_type().is_dir())
+        .map(|e| e.into_path())
+        .collect()
+}
+
 /// Folders of the release with nothing in them: their names are checked on their own (a
 /// folder with files is checked as part of each file's path).
 fn empty_folders(out: &Path) -> Vec<PathBuf> {
@@ -234,15 +253,17 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let check = |p: &PathBuf| -> (bool, Vec<Finding>) {
         let r = rel(p);
         let mut findings = Vec::new();
-        for m in [&global, &paths] {
+        let own = sources.get(&r).and_then(|h| job.originals.per_input.get(h)).map(Dictionary::matcher);
+        let name_matchers: Vec<&Matcher> = [&global, &paths].into_iter().chain(own.as_ref()).collect();
+        for m in &name_matchers {
             for id in m.find(&r) {
                 findings.push(residual(&r, "file name", id));
             }
         }
-        let own = sources.get(&r).and_then(|h| job.originals.per_input.get(h)).map(Dictionary::matcher);
         let matchers: Vec<&Matcher> = std::iter::once(&global).chain(own.as_ref()).collect();
         let ctx = Ctx { rules: &job.rules, matchers: &matchers };
         let is_dicom = check_file(&ctx, p, &r, &mut findings);
+        mask_paths(&mut findings, &r, &name_matchers);
         (is_dicom, findings)
     };
     let results: Vec<(bool, Vec<Finding>)> = match rayon::ThreadPoolBuilder::new().num_threads(job.jobs.max(1)).build()
@@ -252,11 +273,22 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     };
     let mut report = VerifyReport { identifiers: job.originals.len(), ..VerifyReport::default() };
     let mut all = BTreeSet::new();
+    for file in unfinished_files(&job.out) {
+        all.insert(finding(
+            &rel(&file),
+            "file".to_string(),
+            FindingKind::Unfinished,
+            "a temporary file of an interrupted run: run the same deid again to finish, or remove .kamei-partial, before release",
+        ));
+    }
     for folder in empty_folders(&job.out) {
         let r = rel(&folder);
+        let mut findings = Vec::new();
         for m in [&global, &paths] {
-            all.extend(m.find(&r).into_iter().map(|id| residual(&r, "folder name", id)));
+            findings.extend(m.find(&r).into_iter().map(|id| residual(&r, "folder name", id)));
         }
+        mask_paths(&mut findings, &r, &[&global, &paths]);
+        all.extend(findings);
     }
     for (is_dicom, findings) in results {
         if is_dicom {
@@ -289,6 +321,33 @@ impl Ctx<'_> {
     }
 }
 
+/// When the path `rel` holds an identifier (a mirror-layout output under a folder named for
+/// the patient), findings show it with each such folder or file name as `***`, so stdout and
+/// the sign-off page do not repeat the identifier; the real path goes only into the sensitive
+/// `--report` file (`path`), where the operator finds the file to fix.
+fn mask_paths(findings: &mut [Finding], rel: &str, matchers: &[&Matcher]) {
+    let mut changed = false;
+    let masked: Vec<&str> = rel
+        .split('/')
+        .map(|c| {
+            if matchers.iter().any(|m| !m.find(c).is_empty()) {
+                changed = true;
+                "***"
+            } else {
+                c
+            }
+        })
+        .collect();
+    if !changed {
+        return;
+    }
+    let masked = masked.join("/");
+    for f in findings.iter_mut() {
+        f.path = Some(f.file.clone());
+        f.file = masked.clone();
+    }
+}
+
 fn residual(file: &str, location: &str, id: &Identifier) -> Finding {
     Finding {
         file: file.to_string(),
@@ -296,11 +355,12 @@ fn residual(file: &str, location: &str, id: &Identifier) -> Finding {
         kind: FindingKind::ResidualIdentifier,
         detail: format!("contains an original {}", id.kind),
         matched: Some(id.text.clone()),
+        path: None,
     }
 }
 
 fn finding(file: &str, location: String, kind: FindingKind, detail: impl Into<String>) -> Finding {
-    Finding { file: file.to_string(), location, kind, detail: detail.into(), matched: None }
+    Finding { file: file.to_string(), location, kind, detail: detail.into(), matched: None, path: None }
 }
 
 /// Check one file; returns whether it is DICOM.

@@ -500,3 +500,18 @@ fn keep_weekday_with_a_largest_shift_under_a_week_is_a_usage_error() {
     run.assert_code(2);
     assert!(run.stderr().contains("at least 7 days"), "{}", run.stderr());
 }
+
+/// Hospital numbers are zero-padded in the systems and typed without the padding: Clean finds
+/// the patient's own ID either way, and the birth date written as six digits.
+#[test]
+fn clean_descriptors_finds_the_id_without_its_padding_and_a_six_digit_birth_date() {
+    let wd = Workdir::new("clean_descriptors_finds_the_id_without_its_padding_and_a_six_digit_birth_date");
+    ct_of("0001234567", 1)
+        .put(str_el(tags::PATIENT_BIRTH_DATE, VR::DA, "19850315"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "ID 1234567 born 850315"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("ID *** born ***"));
+}

@@ -113,7 +113,9 @@ fn finds_a_leaked_path_name() {
     let leaked = out.parent().unwrap().join("YAMADA_HANAKO.dcm");
     std::fs::rename(&out, &leaked).unwrap();
     let f = findings(&verify(&wd));
-    assert!(f.iter().any(|r| r[0].ends_with("YAMADA_HANAKO.dcm") && r[1] == "file name"), "{f:?}");
+    assert!(f.iter().any(|r| r[0].ends_with("/***") && r[1] == "file name"), "{f:?}");
+    let report = std::fs::read_to_string(wd.path("report.json")).unwrap();
+    assert!(report.contains("YAMADA_HANAKO.dcm"), "the sensitive report names the file: {report}");
 }
 
 #[test]
@@ -169,6 +171,56 @@ fn a_strict_release_passes_a_strict_verify() {
     let run = wd.kamei(["verify", "out", "--against", "in", "--strict"]);
     assert_eq!(run.stdout(), "", "the method code sequence's codes are kamei's markers");
     run.assert_code(0);
+}
+
+#[test]
+fn finds_a_name_whatever_joins_its_parts() {
+    let wd = release("finds_a_name_whatever_joins_its_parts");
+    plant(&wd, |ds| ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"HANAKO_KAKUU ".to_vec())));
+    let f = findings(&verify(&wd));
+    assert!(f.iter().any(|r| r[1] == "(0008,1030)" && r[3].contains("alphabetic")), "{f:?}");
+}
+
+#[test]
+fn a_path_holding_an_identifier_is_masked_in_findings_and_kept_in_the_report() {
+    let wd = Workdir::new("a_path_holding_an_identifier_is_masked_in_findings_and_kept_in_the_report");
+    Fixture::ct("PID7654321", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(raw_el(tags::PATIENT_NAME, VR::PN, b"KAKUU^HANAKO"))
+        .write(&wd.path("in/KAKUU_HANAKO/a.dcm"));
+    Fixture::ct("PID7654322", STUDY, &format!("{STUDY}.2"), &format!("{STUDY}.2.1")).write(&wd.path("in/other/b.dcm"));
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--layout", "mirror", "-q"]).assert_code(0);
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(f.iter().any(|r| r[0] == "***/a.dcm" && r[1] == "file name"), "{f:?}");
+    assert!(!run.stdout().to_lowercase().contains("kakuu"), "{}", run.stdout());
+    let report = std::fs::read_to_string(wd.path("report.json")).unwrap();
+    assert!(report.contains("\"path\": \"KAKUU_HANAKO/a.dcm\""), "{report}");
+}
+
+#[test]
+fn a_word_the_input_also_uses_as_its_manufacturer_is_no_finding() {
+    let wd = Workdir::new("a_word_the_input_also_uses_as_its_manufacturer_is_no_finding");
+    Fixture::ct("PID7654321", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(str_el(tags::MANUFACTURER, VR::LO, "ACMEVENDOR"))
+        .put(str_el(tags::INSTITUTION_NAME, VR::LO, "ACMEVENDOR"))
+        .write(&wd.path("in/a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]).assert_code(0);
+    let run = verify(&wd);
+    assert!(!run.stdout().contains("residual-identifier"), "{}", run.stdout());
+}
+
+#[test]
+fn a_temporary_file_left_by_an_interrupted_run_is_a_finding() {
+    let wd = release("a_temporary_file_left_by_an_interrupted_run_is_a_finding");
+    std::fs::create_dir_all(wd.path("out/.kamei-partial/whole")).unwrap();
+    std::fs::write(wd.path("out/.kamei-partial/whole/.kamei-abc.part"), b"DICM").unwrap();
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(f.iter().any(|r| r[0] == ".kamei-partial/whole/.kamei-abc.part" && r[2] == "unfinished"), "{f:?}");
 }
 
 #[test]
