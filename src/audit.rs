@@ -84,6 +84,9 @@ pub enum Outcome {
     /// Left out on purpose: the patient opted out or is not in the cohort, or the study is
     /// outside the requested window; `reason` says which. Nothing was written for it.
     Excluded,
+    /// Written by an earlier run from content its input path no longer holds (the file was
+    /// corrected or re-assigned since): that output was removed ([`crate::supersede`]).
+    Superseded,
 }
 
 /// How many times an action was applied to a tag.
@@ -103,6 +106,11 @@ pub struct ActionCount {
 pub struct AuditRecord {
     /// SHA-256 of the input's bytes (lower-case hex); absent for an entry that could not be read.
     pub input_sha256: Option<String>,
+    /// A keyed hash of the input's path below its input folder (pseudonymized mode; it reveals
+    /// nothing without the key): lets a later run tell that the same path now holds other
+    /// content, and remove the output it supersedes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_path_key: Option<String>,
     /// Input size in bytes.
     pub input_bytes: u64,
     /// The outcome.
@@ -345,16 +353,19 @@ pub fn read_records(path: &Path) -> Result<Vec<AuditRecord>> {
 }
 
 /// Inputs already written by earlier runs into `out` (any audit file there): content hash →
-/// output path.
+/// output path, and input path key → content hash.
 ///
 /// # Errors
 /// [`Error::ReadAudit`] if an audit file cannot be read.
-pub fn done_inputs(out: &Path) -> Result<HashMap<String, String>> {
-    let mut done = HashMap::new();
+pub fn done_inputs(out: &Path) -> Result<Done> {
+    let mut done = Done::default();
     let entries = match fs::read_dir(out) {
         Ok(rd) => rd,
         Err(_) => return Ok(done),
     };
+    // A superseded content stays superseded whichever log (a shard's, the whole run's) is
+    // read first.
+    let mut superseded = std::collections::HashSet::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !(name.starts_with("kamei-audit") && name.ends_with(".jsonl")) {
@@ -363,16 +374,35 @@ pub fn done_inputs(out: &Path) -> Result<HashMap<String, String>> {
         for r in read_records(&entry.path())? {
             match (r.outcome, r.input_sha256, r.output) {
                 (Outcome::Written | Outcome::Present, Some(h), Some(o)) => {
-                    done.insert(h, o);
+                    if let Some(k) = r.input_path_key {
+                        done.by_path.insert(k, h.clone());
+                    }
+                    done.outputs.insert(h, o);
+                }
+                (Outcome::Superseded, Some(h), _) => {
+                    superseded.insert(h);
                 }
                 (_, Some(h), _) => {
-                    done.remove(&h);
+                    done.outputs.remove(&h);
                 }
                 _ => {}
             }
         }
     }
+    for h in &superseded {
+        done.outputs.remove(h);
+    }
+    done.by_path.retain(|_, h| done.outputs.contains_key(h));
     Ok(done)
+}
+
+/// What earlier runs finished, from the audit logs in an output folder.
+#[derive(Debug, Default)]
+pub struct Done {
+    /// Input content hash → output path, for inputs written (or found present).
+    pub outputs: HashMap<String, String>,
+    /// Input path key ([`AuditRecord::input_path_key`]) → the content hash written for it.
+    pub by_path: HashMap<String, String>,
 }
 
 /// Rewrite an audit file with the latest record per input, sorted by content hash (records of
@@ -429,6 +459,7 @@ mod tests {
     fn record(hash: &str, outcome: Outcome) -> AuditRecord {
         AuditRecord {
             input_sha256: Some(hash.to_string()),
+            input_path_key: None,
             input_bytes: 1,
             outcome,
             reason: None,
@@ -506,9 +537,23 @@ mod tests {
         w.append(&record("aa", Outcome::Written)).unwrap();
         w.append(&record("bb", Outcome::Written)).unwrap();
         w.append(&record("bb", Outcome::Failed)).unwrap();
-        let done = done_inputs(dir.path()).unwrap();
+        let done = done_inputs(dir.path()).unwrap().outputs;
         assert_eq!(done.get("aa").map(String::as_str), Some("aa.dcm"));
         assert!(!done.contains_key("bb"));
+    }
+
+    #[test]
+    fn a_superseded_content_is_not_done_whichever_log_is_read_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut shard = AuditWriter::open(&dir.path().join(audit_file_name(Some("shard-0001-of-0002")))).unwrap();
+        let mut written = record("aa", Outcome::Written);
+        written.input_path_key = Some("k".into());
+        shard.append(&written).unwrap();
+        let mut whole = AuditWriter::open(&dir.path().join(AUDIT_FILE)).unwrap();
+        whole.append(&record("aa", Outcome::Superseded)).unwrap();
+        drop((shard, whole));
+        let done = done_inputs(dir.path()).unwrap();
+        assert!(done.outputs.is_empty() && done.by_path.is_empty());
     }
 
     fn settings(mode: &str, key: Option<&str>) -> RunSettings {

@@ -51,6 +51,7 @@ pub mod read;
 pub mod release_report;
 pub mod scrub;
 pub mod shown;
+pub mod supersede;
 pub mod transcode;
 pub mod transfer;
 pub mod verify;

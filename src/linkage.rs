@@ -37,6 +37,8 @@ pub enum Kind {
     Failed,
     /// Input path → why it was skipped.
     Skipped,
+    /// Input path → output of an earlier run removed because the path now holds other content.
+    Superseded,
     /// Input path → why it was left out (opt-out, cohort, study window).
     Excluded,
 }
@@ -49,6 +51,7 @@ impl Kind {
             Kind::Failed => "failed",
             Kind::Skipped => "skipped",
             Kind::Excluded => "excluded",
+            Kind::Superseded => "superseded",
         }
     }
 }

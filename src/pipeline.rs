@@ -167,6 +167,11 @@ pub struct Summary {
     pub patients: usize,
     /// Wall time.
     pub elapsed: Duration,
+    /// Outputs of earlier runs removed because their input path now holds other content.
+    pub superseded: usize,
+    /// Such outputs left in place (a shard cannot tell whether another shard's input still has
+    /// that content).
+    pub superseded_left: usize,
     /// Stopped early by an interrupt; unprocessed inputs are not counted.
     pub interrupted: bool,
     /// Stopped early because the audit log or linkage table could not be written (e.g. the disk
@@ -204,6 +209,17 @@ struct Context<'a> {
     base: RecordBase,
     done: HashMap<String, String>,
     staging: PathBuf,
+}
+
+/// The path an input is known by below its input folder (with several inputs, under the input
+/// folder's own name): the mirror layout's output path and the input path key's source.
+fn input_rel(job: &Job, input: &Input) -> PathBuf {
+    if job.inputs.len() > 1 {
+        let root = job.inputs[input.root].file_name().map(PathBuf::from).unwrap_or_default();
+        root.join(&input.rel)
+    } else {
+        input.rel.clone()
+    }
 }
 
 /// Run a job.
@@ -246,7 +262,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).context(CreateOutSnafu { path: &staging })?;
     }
-    let done = audit::done_inputs(&job.out).context(AuditSnafu)?;
+    let audit::Done { outputs: done, by_path } = audit::done_inputs(&job.out).context(AuditSnafu)?;
+    let mut supersede = crate::supersede::Supersede::new(by_path);
+    // Records of inputs whose path held other content before: re-appended if their output moves.
+    let mut changed_records: HashMap<usize, AuditRecord> = HashMap::new();
     let audit_path = job.out.join(audit::audit_file_name(shard_label.as_deref()));
     let mut audit_writer = if job.dry_run { None } else { Some(AuditWriter::open(&audit_path).context(AuditSnafu)?) };
     let mut linkage = match (&job.linkage, job.dry_run) {
@@ -320,8 +339,21 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                 });
             });
         });
-        for p in rx {
+        for mut p in rx {
             let input = &inputs[p.number - 1];
+            if job.pseudo.is_keyed() {
+                let key = path_key(job, input);
+                if let Some(sha) = &p.sha256 {
+                    if supersede.observe(p.number, &key, sha, p.output.as_deref()) {
+                        if let Some(r) = &p.record {
+                            changed_records.insert(p.number, r.clone());
+                        }
+                    }
+                }
+                if let Some(r) = p.record.as_mut() {
+                    r.input_path_key = Some(key);
+                }
+            }
             summary.bytes += p.bytes;
             match p.status {
                 Status::Written => summary.written += 1,
@@ -367,6 +399,38 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         summary.aborted = Some(error_chain(&e));
         return Ok(summary);
     }
+    if !job.dry_run && !summary.interrupted {
+        let whole = job.shard.count == 1;
+        for settled in supersede.settle(&job.out, &ctx.done, whole) {
+            if !settled.removed {
+                summary.superseded_left += 1;
+                continue;
+            }
+            summary.superseded += 1;
+            let input = &inputs[settled.input - 1];
+            let reason =
+                "its input path now holds other content (corrected or re-assigned); the earlier output was removed";
+            let mut old =
+                base_record(&ctx.base, Some(settled.old_sha.clone()), 0, Outcome::Superseded, Some(reason.into()));
+            old.input_path_key = Some(path_key(job, input));
+            let mut rows = vec![(old, Kind::Superseded, settled.old_output.clone())];
+            if let (Some(to), Some(mut r)) = (&settled.moved_new_output, changed_records.remove(&settled.input)) {
+                r.output = Some(to.clone());
+                r.input_path_key = Some(path_key(job, input));
+                r.notes.push("moved into the name its superseded earlier output had".to_string());
+                rows.push((r, Kind::File, to.clone()));
+            }
+            for (record, kind, out) in rows {
+                let appended = audit_writer.as_mut().map_or(Ok(()), |w| w.append(&record).context(AuditSnafu));
+                let linked =
+                    linkage.as_mut().map_or(Ok(()), |l| l.add_path(kind, &input.path, &out).context(LinkageSnafu));
+                if let Err(e) = appended.and(linked) {
+                    summary.aborted = Some(error_chain(&e));
+                    return Ok(summary);
+                }
+            }
+        }
+    }
     let finish = |linkage: Option<LinkageWriter>, audit_writer: Option<AuditWriter>| -> Result<(), Error> {
         if let Some(mut l) = linkage {
             l.flush().context(LinkageSnafu)?;
@@ -386,6 +450,11 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         let _ = std::fs::remove_dir(job.out.join(".kamei-partial"));
     }
     Ok(summary)
+}
+
+/// The keyed hash of an input's path ([`AuditRecord::input_path_key`]): 128 bits, hex.
+fn path_key(job: &Job, input: &Input) -> String {
+    job.pseudo.token("input-path", &linkage::path_bytes(&input_rel(job, input)), 32)
 }
 
 /// An error and its causes on one line (no values: these are I/O errors).
@@ -440,6 +509,7 @@ fn base_record(
 ) -> AuditRecord {
     AuditRecord {
         input_sha256: sha,
+        input_path_key: None,
         input_bytes: bytes,
         outcome,
         reason,
@@ -632,12 +702,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         record.pixels = Some(pixel_audit(c, &file));
         record.notes.extend(c.notes.iter().cloned());
     }
-    let mirror_rel = if job.inputs.len() > 1 {
-        let root = job.inputs[input.root].file_name().map(PathBuf::from).unwrap_or_default();
-        root.join(&input.rel)
-    } else {
-        input.rel.clone()
-    };
+    let mirror_rel = input_rel(job, input);
     let rel = layout::target(job.layout, &file.dataset, &pseudonym, &sha, &mirror_rel);
     let done = |status: Status, rel: &Path, mut record: AuditRecord| {
         let out = rel.to_string_lossy().replace('\\', "/");

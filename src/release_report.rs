@@ -105,6 +105,7 @@ fn outcome_word(o: Outcome) -> &'static str {
         Outcome::Skipped => "skipped",
         Outcome::Failed => "failed",
         Outcome::Excluded => "excluded",
+        Outcome::Superseded => "superseded (removed)",
     }
 }
 

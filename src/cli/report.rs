@@ -132,6 +132,18 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
     if !dry_run {
         eprintln!("kamei: {} patients; audit log {}", s.patients, audit);
     }
+    if s.superseded > 0 {
+        eprintln!(
+            "kamei: {} outputs of earlier runs removed: their input paths now hold other content (corrected or re-assigned); the audit lists them as superseded",
+            s.superseded
+        );
+    }
+    if s.superseded_left > 0 {
+        eprintln!(
+            "kamei: warning: {} outputs of earlier runs come from content their input paths no longer hold; a --shard run leaves them (another shard may still have that content): run once without --shard to remove them",
+            s.superseded_left
+        );
+    }
     if s.burned_in_not_cleaned > 0 {
         eprintln!(
             "kamei: warning: {} images may carry burned-in text (BurnedInAnnotation YES, or an annotated modality) and were not pixel-cleaned; see --option clean-pixel-data",

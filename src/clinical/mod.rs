@@ -254,6 +254,7 @@ impl<'a> RecordParts<'a> {
     pub(crate) fn build(self) -> AuditRecord {
         AuditRecord {
             input_sha256: self.sha256,
+            input_path_key: None,
             input_bytes: self.bytes,
             outcome: self.outcome,
             reason: self.reason,

@@ -828,6 +828,7 @@ pub fn run(
                 Outcome::Skipped => summary.skipped_invalid += 1,
                 Outcome::Failed => summary.failed += 1,
                 Outcome::Excluded => summary.excluded_files += 1,
+                Outcome::Superseded => {} // a DICOM re-run's record; SS-MIX2 never writes one
             }
             if let Some(p) = &done.problem {
                 reporter.problem(&done.label, p);

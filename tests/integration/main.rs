@@ -16,5 +16,6 @@ mod large;
 mod options;
 mod pixels;
 mod report;
+mod rerun;
 mod resilience;
 mod verify;
