@@ -144,16 +144,44 @@ impl Frames {
         if self.signed && v >> (stored - 1) & 1 == 1 { v as i64 - (1i64 << stored) } else { v as i64 }
     }
 
-    /// Write a stored value at a byte offset (the bits outside Bits Stored become zero).
+    /// Write a stored value at a byte offset. No bit outside Bits Stored keeps anything of what
+    /// was there: the bits below the stored ones are zero, and the bits above High Bit are zero
+    /// for unsigned samples and copies of the sign bit for signed ones (two's complement over
+    /// the whole sample, so a reader that ignores Bits Stored still reads the same value).
     pub fn encode_at(&mut self, i: usize, value: i64) {
         let stored = if self.bits_allocated == 1 { 1 } else { self.bits_stored.clamp(1, self.bits_allocated) as u32 };
         let shift = if self.bits_allocated == 1 { 0 } else { (self.high_bit as u32 + 1).saturating_sub(stored) };
-        let raw = ((value as u64) & ((1u64 << stored) - 1)) << shift;
+        let field = (value as u64) & ((1u64 << stored) - 1);
+        let mut raw = field << shift;
+        let top = shift + stored;
+        let width = (self.sample_bytes() * 8) as u32;
+        if self.signed && self.bits_allocated > 1 && field >> (stored - 1) & 1 == 1 && top < width {
+            raw |= ((1u64 << width) - 1) & !((1u64 << top) - 1);
+        }
         match self.sample_bytes() {
             1 => self.data[i] = raw as u8,
             2 => self.data[i..i + 2].copy_from_slice(&(raw as u16).to_le_bytes()),
             _ => self.data[i..i + 4].copy_from_slice(&(raw as u32).to_le_bytes()),
         }
+    }
+
+    /// Rewrite every sample in the form [`Frames::encode_at`] gives it, so that no bit outside
+    /// Bits Stored carries anything (an overlay embedded in the unused high bits, PS3.5 8.1.2,
+    /// or whatever a device left there). Image values are unchanged. Returns whether any byte
+    /// changed.
+    pub fn clear_unused_bits(&mut self) -> bool {
+        if self.bits_allocated == 1 {
+            return false;
+        }
+        let sb = self.sample_bytes();
+        let mut changed = false;
+        for i in (0..self.data.len() / sb).map(|s| s * sb) {
+            let before: [u8; 4] = std::array::from_fn(|k| if k < sb { self.data[i + k] } else { 0 });
+            let v = self.decode_at(i);
+            self.encode_at(i, v);
+            changed |= self.data[i..i + sb] != before[..sb];
+        }
+        changed
     }
 
     /// The smallest and largest stored value that Bits Stored and Pixel Representation allow.
@@ -761,6 +789,56 @@ mod tests {
         let f = decode(&ds, &TransferSyntax::explicit_le(), None).unwrap();
         assert_eq!(f.value(0, 0, 0, 0), -1);
         assert_eq!(f.value_range(), (-2048, 2047));
+    }
+
+    fn frames_16(stored: u16, high_bit: u16, signed: bool, samples: &[u16]) -> Frames {
+        Frames {
+            rows: 1,
+            cols: samples.len() as u32,
+            frames: 1,
+            samples: 1,
+            bits_allocated: 16,
+            bits_stored: stored,
+            high_bit,
+            signed,
+            photometric: "MONOCHROME2".into(),
+            palette: None,
+            data: samples.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            lossy: false,
+            compressed_bytes: None,
+        }
+    }
+
+    fn words(f: &Frames) -> Vec<u16> {
+        f.data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
+    }
+
+    #[test]
+    fn clearing_unused_bits_removes_an_overlay_in_bit_15_and_keeps_values() {
+        let mut f = frames_16(12, 11, false, &[0x8ABC, 0x0123, 0xF001]);
+        let values: Vec<i64> = (0..3).map(|x| f.value(0, x, 0, 0)).collect();
+        assert!(f.clear_unused_bits());
+        assert_eq!(words(&f), [0x0ABC, 0x0123, 0x0001]);
+        assert_eq!((0..3).map(|x| f.value(0, x, 0, 0)).collect::<Vec<_>>(), values);
+        assert!(!f.clear_unused_bits(), "a second pass changes nothing");
+    }
+
+    #[test]
+    fn clearing_unused_bits_sign_extends_signed_samples() {
+        // 12 bits stored, signed: -1 with an overlay bit 14, +5 with overlay bit 15.
+        let mut f = frames_16(12, 11, true, &[0x4FFF, 0x8005, 0xFFFF]);
+        assert!(f.clear_unused_bits());
+        assert_eq!(words(&f), [0xFFFF, 0x0005, 0xFFFF]);
+        assert_eq!((f.value(0, 0, 0, 0), f.value(0, 1, 0, 0)), (-1, 5));
+    }
+
+    #[test]
+    fn clearing_unused_bits_follows_high_bit() {
+        // 12 bits stored in bits 4..15 (High Bit 15): the low four bits are the unused ones.
+        let mut f = frames_16(12, 15, false, &[0xABCF, 0x1230]);
+        assert!(f.clear_unused_bits());
+        assert_eq!(words(&f), [0xABC0, 0x1230]);
+        assert_eq!(f.value(0, 0, 0, 0), 0xABC);
     }
 
     #[test]

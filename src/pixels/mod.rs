@@ -460,6 +460,14 @@ pub fn finish(file: &mut DicomFile, cleaned: &mut Cleaned, input: Option<&Path>)
         let from = file.transfer_syntax.encoding;
         crate::transcode::to_explicit_le(&mut file.dataset, from, input)
             .map_err(|e| CleanError::Transcode(e.to_string()))?;
+        // The frames were decoded from the source's samples: an overlay embedded in their
+        // unused bits (which the planner cleared in the source's pixel data) would come back.
+        let mut frames = frames;
+        if frames.clear_unused_bits() {
+            cleaned
+                .notes
+                .push("(7FE0,0010): the bits outside Bits Stored were cleared in the rewritten pixel data".into());
+        }
         encode::write_back(&mut file.dataset, frames, &cleaned.source_ts);
         cleaned.rewritten = true;
         let ts = TransferSyntax::explicit_le();

@@ -714,3 +714,62 @@ fn corpus_32_bit_rle_decodes_to_its_16_bit_twin_scaled() {
         assert!(n16.iter().any(|&v| v != 0 && v != u32::MAX), "{narrow} has more than black and white");
     }
 }
+
+/// A 12-bit US image (16 bits allocated) whose bit 15 holds an embedded overlay (Overlay Bit
+/// Position 15, no Overlay Data), and a rule that blanks its top rows, so the pixel data is
+/// rewritten.
+fn overlay_in_bit_15(wd: &Workdir, signed: bool) -> Vec<u16> {
+    let (w, h) = (64u32, 48u32);
+    let samples: Vec<u16> = (0..w * h)
+        .map(|i| {
+            let value = (i % 4096) as u16;
+            let overlay = if (i / w) % 8 == 3 { 0x8000 } else { 0 };
+            value | overlay
+        })
+        .collect();
+    let bytes: Vec<u8> = samples.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::create_dir_all(wd.path("rules")).unwrap();
+    std::fs::write(
+        wd.path("rules/top.toml"),
+        "[[rule]]\nname = \"top-rows\"\nsource = \"test\"\nwhen = { Modality = \"US\" }\nblank = [[0, 0, 64, 8]]\ndetect = false\n",
+    )
+    .unwrap();
+    let f = pixel_attrs(image(40, US_IMAGE, "US"), w, h, 1, 16, 12, "MONOCHROME2")
+        .put(DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, us(signed as u16)))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0010), VR::US, us(h as u16)))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0011), VR::US, us(w as u16)))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0100), VR::US, us(1)))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0102), VR::US, us(15)));
+    native(f, VR::OW, &bytes).write(&wd.path("in/a.dcm"));
+    samples
+}
+
+#[test]
+fn r08_an_embedded_overlay_does_not_come_back_when_boxes_are_blanked() {
+    let wd = Workdir::new("r08_an_embedded_overlay_does_not_come_back_when_boxes_are_blanked");
+    let source = overlay_in_bit_15(&wd, false);
+    deid(&wd, &["--pixel-rules", "rules"]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    let got: Vec<u16> = pixel_bytes(&obj).chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    assert_eq!(got.len(), source.len());
+    assert!(got.iter().all(|v| v >> 12 == 0), "a bit outside Bits Stored is set in the released pixel data");
+    for (i, (&g, &s)) in got.iter().zip(&source).enumerate().skip(64 * 8) {
+        assert_eq!(g, s & 0x0FFF, "sample {i}: the image value changed outside the blanked box");
+    }
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("bits outside Bits Stored were cleared in the rewritten pixel data"), "{notes}");
+}
+
+#[test]
+fn r08_signed_samples_keep_their_values_when_the_overlay_bits_are_cleared() {
+    let wd = Workdir::new("r08_signed_samples_keep_their_values_when_the_overlay_bits_are_cleared");
+    let source = overlay_in_bit_15(&wd, true);
+    deid(&wd, &["--pixel-rules", "rules"]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    let got: Vec<i16> = pixel_bytes(&obj).chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+    for (i, (&g, &s)) in got.iter().zip(&source).enumerate().skip(64 * 8) {
+        // The 12-bit two's complement value, read over the whole 16 bits (sign-extended).
+        let want = (((s & 0x0FFF) << 4) as i16) >> 4;
+        assert_eq!(g, want, "sample {i}");
+    }
+}
