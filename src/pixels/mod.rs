@@ -132,6 +132,9 @@ pub enum CleanError {
     Decode(decode::DecodeError),
     /// The data set could not be converted to Explicit VR Little Endian.
     Transcode(String),
+    /// The pixel data holds more than the frames Number of Frames declares (this many): the
+    /// frames beyond would leave without being examined.
+    UndeclaredFrames(u32),
 }
 
 impl std::fmt::Display for CleanError {
@@ -142,6 +145,10 @@ impl std::fmt::Display for CleanError {
                 "the image may carry burned-in text and its pixel data cannot be decoded for cleaning ({e}); not released"
             ),
             CleanError::Transcode(e) => write!(f, "the cleaned image cannot be written: {e}; not released"),
+            CleanError::UndeclaredFrames(n) => write!(
+                f,
+                "pixel data holds more than the {n} frame(s) Number of Frames declares; not released (frames beyond the declared ones would not be examined for burned-in text)"
+            ),
         }
     }
 }
@@ -230,11 +237,18 @@ impl PixelCleaner {
     /// there; `preview` asks for the first frame before and after.
     ///
     /// # Errors
-    /// [`CleanError::Decode`] if the pixel data cannot be decoded.
+    /// [`CleanError::Decode`] if the pixel data cannot be decoded;
+    /// [`CleanError::UndeclaredFrames`] if it holds more than Number of Frames declares.
     pub fn clean(&self, file: &DicomFile, input: Option<&Path>, preview: bool) -> Result<Cleaned, CleanError> {
         let ds = &file.dataset;
         let big_endian = file.transfer_syntax.encoding.big_endian;
-        let mut frames = decode::decode(ds, &file.transfer_syntax, input).map_err(CleanError::Decode)?;
+        let stored = decode::load(ds, &file.transfer_syntax, input).map_err(CleanError::Decode)?;
+        // Frames beyond the declared count would be released without being looked at.
+        if let Some(declared) = decode::undeclared_frames(ds, &file.transfer_syntax, &stored) {
+            return Err(CleanError::UndeclaredFrames(declared));
+        }
+        let mut frames = decode::decode_stored(ds, &file.transfer_syntax, &stored).map_err(CleanError::Decode)?;
+        drop(stored);
         let (cols, rows) = (frames.cols, frames.rows);
         let grey = GreyMap::of(&frames);
         let mut boxes: Vec<CleanedBox> = Vec::new();

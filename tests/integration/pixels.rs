@@ -773,3 +773,65 @@ fn r08_signed_samples_keep_their_values_when_the_overlay_bits_are_cleared() {
         assert_eq!(g, want, "sample {i}");
     }
 }
+
+fn assert_failed_with_undeclared_frames(wd: &Workdir, run: &Run) {
+    run.assert_code(1);
+    assert!(wd.dicom_outputs("out").is_empty(), "nothing is released");
+    let audit = wd.audit("out");
+    assert_eq!(audit[0]["outcome"], "failed");
+    let reason = audit[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("pixel data holds more than the 1 frame(s) Number of Frames declares; not released"),
+        "{reason}"
+    );
+    assert!(run.stderr().contains("more than the 1 frame(s)"), "{}", run.stderr());
+}
+
+#[test]
+fn r01_native_frames_beyond_number_of_frames_fail_the_image() {
+    let wd = Workdir::new("r01_native_frames_beyond_number_of_frames_fail_the_image");
+    // Number of Frames absent, three frames' worth of bytes, text only in the third.
+    let blank = Picture::new(96, 64);
+    let mut third = Picture::new(96, 64);
+    third.write("CANARY PATIENT", 2, 2, 14.0, 230);
+    let bytes = [blank.grey.clone(), blank.grey.clone(), third.grey.clone()].concat();
+    let f = pixel_attrs(image(41, US_IMAGE, "US"), 96, 64, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &bytes).write(&wd.path("in/a.dcm"));
+    assert_failed_with_undeclared_frames(&wd, &deid(&wd, &[]));
+}
+
+#[test]
+fn r01_jpeg_fragments_beyond_number_of_frames_fail_the_image() {
+    let wd = Workdir::new("r01_jpeg_fragments_beyond_number_of_frames_fail_the_image");
+    let mut frames: Vec<Picture> = (0..5).map(|_| Picture::new(96, 64)).collect();
+    frames[3].write("CANARY PATIENT", 2, 2, 14.0, 230);
+    let fragments = frames
+        .iter()
+        .map(|p| {
+            let mut jpeg = Vec::new();
+            jpeg_encoder::Encoder::new(&mut jpeg, 92)
+                .encode(&p.grey, p.w as u16, p.h as u16, jpeg_encoder::ColorType::Luma)
+                .unwrap();
+            jpeg
+        })
+        .collect();
+    let f = pixel_attrs(image(42, US_IMAGE, "US"), 96, 64, 1, 8, 8, "MONOCHROME2").put(str_el(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        "1",
+    ));
+    encapsulated(f, "1.2.840.10008.1.2.4.50", fragments).write(&wd.path("in/a.dcm"));
+    assert_failed_with_undeclared_frames(&wd, &deid(&wd, &[]));
+}
+
+#[test]
+fn r01_an_image_not_selected_keeps_extra_pixel_bytes_byte_for_byte() {
+    let wd = Workdir::new("r01_an_image_not_selected_keeps_extra_pixel_bytes_byte_for_byte");
+    let bytes: Vec<u8> = (0..64 * 64 * 2 + 10).map(|i| (i * 7 % 251) as u8).collect();
+    let f = pixel_attrs(image(43, "1.2.840.10008.5.1.4.1.1.2", "CT"), 64, 64, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &bytes).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let out = only_output(&wd);
+    assert_eq!(raw(&out, tags::PIXEL_DATA), raw(&wd.path("in/a.dcm"), tags::PIXEL_DATA));
+    assert!(wd.audit("out")[0].get("pixels").is_none());
+}
