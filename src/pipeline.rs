@@ -607,7 +607,10 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     };
     let may_carry_text = matches!(plan.burned_in, BurnedIn::Declared | BurnedIn::Likely);
     let mut burned_in_not_cleaned = false;
-    if may_carry_text && cleaned.is_none() {
+    if may_carry_text && cleaned.is_none() && job.pixels.as_ref().is_some_and(|c| c.trusts_burned_in_no(&file.dataset))
+    {
+        record.notes.push("Burned In Annotation NO trusted (--trust-burned-in-no); pixels not cleaned".to_string());
+    } else if may_carry_text && cleaned.is_none() {
         if job.profile.options().contains(&DeidOption::CleanPixelData) {
             let reason = "the image may carry burned-in text and was not cleaned; not released".to_string();
             return failed(ctx, number, Some(sha), bytes, reason, Some(record));

@@ -232,6 +232,15 @@ impl PixelCleaner {
         self.clean_all.then_some(Selected::Forced)
     }
 
+    /// Whether the image in `ds` is left uncleaned only because Burned In Annotation NO is
+    /// trusted (`trust_burned_in_no`) on a modality or SOP class that usually carries text: the
+    /// operator's decision, which the pipeline records instead of failing the image.
+    pub fn trusts_burned_in_no(&self, ds: &DataSet) -> bool {
+        self.trust_burned_in_no
+            && self.select(ds).is_none()
+            && ds.ascii(tags::BURNED_IN_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("NO"))
+    }
+
     /// Decode the image of `file` (as read, before the planner's edits), find the boxes to
     /// blank and blank them in every frame. `input` is the source path for pixel data left
     /// there; `preview` asks for the first frame before and after.
@@ -544,6 +553,11 @@ mod tests {
         assert_eq!(trust.select(&ds("US", Some("NO"))), None);
         let all = PixelCleaner::with_rules(vec![], &PixelOptions { clean_all: true, ..Default::default() });
         assert_eq!(all.select(&ds("CT", Some("NO"))), Some(Selected::Forced));
+        assert_eq!(c.select(&ds("PX", None)), Some(Selected::Annotated));
+        assert_eq!(c.select(&ds("IO", Some("NO"))), Some(Selected::Annotated));
+        assert!(!c.trusts_burned_in_no(&ds("US", Some("NO"))));
+        assert!(trust.trusts_burned_in_no(&ds("US", Some("NO"))));
+        assert!(!trust.trusts_burned_in_no(&ds("US", None)));
         let mut no_pixels = ds("US", Some("YES"));
         no_pixels.remove(tags::PIXEL_DATA);
         assert_eq!(all.select(&no_pixels), None);

@@ -835,3 +835,66 @@ fn r01_an_image_not_selected_keeps_extra_pixel_bytes_byte_for_byte() {
     assert_eq!(raw(&out, tags::PIXEL_DATA), raw(&wd.path("in/a.dcm"), tags::PIXEL_DATA));
     assert!(wd.audit("out")[0].get("pixels").is_none());
 }
+
+#[test]
+fn dental_panoramic_and_intra_oral_images_are_cleaned() {
+    let wd = Workdir::new("dental_panoramic_and_intra_oral_images_are_cleaned");
+    for (n, modality) in [(44u32, "PX"), (45, "IO")] {
+        let mut p = Picture::new(160, 120);
+        banner(&mut p);
+        let f = pixel_attrs(image(n, "1.2.840.10008.5.1.4.1.1.1.1", modality), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+        native(f, VR::OB, &p.grey).write(&wd.path(&format!("in/{modality}.dcm")));
+    }
+    deid(&wd, &[]).assert_code(0);
+    let audit = wd.audit("out");
+    assert_eq!(audit.len(), 2);
+    for record in &audit {
+        assert!(record["pixels"].is_object(), "{record}");
+        assert_eq!(record["burned_in"], "likely");
+    }
+}
+
+/// A US image whose header says Burned In Annotation NO.
+fn us_saying_no(wd: &Workdir) {
+    let mut p = Picture::new(160, 120);
+    banner(&mut p);
+    let f = pixel_attrs(image(46, US_IMAGE, "US"), p.w, p.h, 1, 8, 8, "MONOCHROME2").put(str_el(
+        tags::BURNED_IN_ANNOTATION,
+        VR::CS,
+        "NO",
+    ));
+    native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+}
+
+#[test]
+fn burned_in_no_on_ultrasound_is_warned_about_and_verified_like_the_cleaner_treats_it() {
+    let wd = Workdir::new("burned_in_no_on_ultrasound_is_warned_about_and_verified_like_the_cleaner_treats_it");
+    us_saying_no(&wd);
+    let k = key(&wd, "k.key", 9);
+    // Without clean-pixel-data: the end-of-run warning counts it.
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap()]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("warning: 1 images may carry burned-in text"), "{}", run.stderr());
+    assert_eq!(wd.audit("out")[0]["burned_in"], "likely");
+    let verify = wd.kamei(["verify", "out"]);
+    verify.assert_code(1);
+    assert!(verify.stdout().contains("pixels-not-cleaned"), "{}", verify.stdout());
+    // With clean-pixel-data (NO not trusted by default): cleaned, and verify is satisfied.
+    wd.kamei(["deid", "in", "-o", "out2", "--key", k.to_str().unwrap(), "-q", "--option", "clean-pixel-data"])
+        .assert_code(0);
+    assert!(wd.audit("out2")[0]["pixels"].is_object());
+    wd.kamei(["verify", "out2"]).assert_code(0);
+}
+
+#[test]
+fn trusted_burned_in_no_is_released_uncleaned_with_a_note() {
+    let wd = Workdir::new("trusted_burned_in_no_is_released_uncleaned_with_a_note");
+    us_saying_no(&wd);
+    let run = deid(&wd, &["--trust-burned-in-no"]);
+    run.assert_code(0);
+    let record = &wd.audit("out")[0];
+    assert_eq!(record["outcome"], "written");
+    assert!(record.get("pixels").is_none());
+    assert!(record["notes"].to_string().contains("Burned In Annotation NO trusted"), "{record}");
+    assert_eq!(raw(&only_output(&wd), tags::PIXEL_DATA), raw(&wd.path("in/a.dcm"), tags::PIXEL_DATA));
+}
