@@ -898,3 +898,34 @@ fn trusted_burned_in_no_is_released_uncleaned_with_a_note() {
     assert!(record["notes"].to_string().contains("Burned In Annotation NO trusted"), "{record}");
     assert_eq!(raw(&only_output(&wd), tags::PIXEL_DATA), raw(&wd.path("in/a.dcm"), tags::PIXEL_DATA));
 }
+
+#[test]
+fn r07_a_previews_folder_that_cannot_be_written_is_a_usage_error() {
+    let wd = Workdir::new("r07_a_previews_folder_that_cannot_be_written_is_a_usage_error");
+    us_saying_no(&wd);
+    std::fs::write(wd.path("prev-file"), b"").unwrap();
+    std::os::unix::fs::symlink(wd.path("missing"), wd.path("prev-link")).unwrap();
+    for dir in ["prev-file", "prev-link", "/proc/kamei-previews"] {
+        let run = deid(&wd, &["--previews", dir]);
+        run.assert_code(2);
+        assert!(
+            run.stderr().contains("--previews") && run.stderr().contains("cannot be created or written"),
+            "{}",
+            run.stderr()
+        );
+        assert!(!wd.path("out").exists(), "nothing is processed");
+    }
+}
+
+#[test]
+fn r07_previews_that_cannot_be_written_are_counted_in_a_warning() {
+    let wd = Workdir::new("r07_previews_that_cannot_be_written_are_counted_in_a_warning");
+    us_saying_no(&wd);
+    // The preview's own name is taken by a folder: the rename into place fails.
+    std::fs::create_dir_all(wd.path("prev/a.png/x")).unwrap();
+    let run = deid(&wd, &["--layout", "mirror", "--previews", "prev"]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("warning: 1 previews could not be written"), "{}", run.stderr());
+    assert!(!run.stderr().contains("a.dcm"), "no input path: {}", run.stderr());
+    assert!(wd.audit("out")[0]["notes"].to_string().contains("the preview could not be written"));
+}
