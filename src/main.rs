@@ -159,6 +159,8 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     let audit = job.out.join(kamei::audit::audit_file_name(shard_label.as_deref()));
     if !ui.quiet {
         cli::report::summary(&summary, job.dry_run, &audit.display().to_string());
+    } else {
+        cli::report::previews_warning(&summary);
     }
     if let Some(why) = &summary.aborted {
         eprintln!("kamei: stopped: {why}; the outputs written are complete; make room and run the same command again");

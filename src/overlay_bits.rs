@@ -4,8 +4,12 @@
 //! (PS3.5 8.1.2 and PS3.3 C.9.2, both retired): its 60xx group then has an Overlay Bit Position
 //! other than 0 and no Overlay Data (60xx,3000). Removing the 60xx group removes the
 //! description, not the drawing: the bits are still in every pixel, and an annotation drawn
-//! there (often the patient's name) shows in any viewer that looks at them. kamei zeroes every
-//! bit outside Bits Stored in that case, which leaves the image values unchanged.
+//! there (often the patient's name) shows in any viewer that looks at them. kamei clears every
+//! bit outside Bits Stored in that case, which leaves the image values unchanged: the bits are
+//! zeroed, except that above High Bit a signed sample gets copies of its sign bit (so a reader
+//! that ignores Bits Stored still reads the same value). Pixel data that
+//! `clean-pixel-data` rewrites is cleared the same way
+//! ([`crate::pixels::decode::Frames::clear_unused_bits`]).
 
 use crate::dataset::{DataSet, Element, Value};
 use dicom_core::Tag;
@@ -59,13 +63,17 @@ pub fn clear(ds: &DataSet, big_endian: bool) -> Result<Option<Element>, Uncleare
     if stored == 0 || stored > 16 || high >= 16 || high + 1 < stored {
         return Err(Uncleared("an overlay is embedded in pixel data whose Bits Stored and High Bit disagree".into()));
     }
+    let signed = ds.us(tags::PIXEL_REPRESENTATION, big_endian) == Some(1);
     let mask: u16 = (((1u32 << stored) - 1) << (high + 1 - stored)) as u16;
+    // Above High Bit, a signed sample keeps copies of its sign bit (two's complement over 16 bits).
+    let above: u16 = !(((1u32 << (high + 1)) - 1) as u16);
     let mut out = bytes.clone();
     let mut changed = false;
     for pair in out.chunks_exact_mut(2) {
         let v =
             if big_endian { u16::from_be_bytes([pair[0], pair[1]]) } else { u16::from_le_bytes([pair[0], pair[1]]) };
-        let m = v & mask;
+        let negative = signed && v >> high & 1 == 1;
+        let m = if negative { (v & mask) | above } else { v & mask };
         if m != v {
             changed = true;
             pair.copy_from_slice(&if big_endian { m.to_be_bytes() } else { m.to_le_bytes() });
@@ -97,6 +105,14 @@ mod tests {
         let ds = image(&[0x8ABC, 0x0123, 0xF001], Some(15));
         let e = clear(&ds, false).unwrap().expect("bits change");
         assert_eq!(e.bytes().unwrap(), [0xBC, 0x0A, 0x23, 0x01, 0x01, 0x00]);
+    }
+
+    #[test]
+    fn signed_samples_keep_their_sign_above_high_bit() {
+        let mut ds = image(&[0x8FFF, 0x4005], Some(15));
+        ds.put(Element::new(tags::PIXEL_REPRESENTATION, VR::US, 1u16.to_le_bytes().to_vec()));
+        let e = clear(&ds, false).unwrap().expect("bits change");
+        assert_eq!(e.bytes().unwrap(), [0xFF, 0xFF, 0x05, 0x00]);
     }
 
     #[test]

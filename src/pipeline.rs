@@ -163,6 +163,8 @@ pub struct Summary {
     pub bytes: u64,
     /// Written images whose header says they may carry burned-in text and were not cleaned.
     pub burned_in_not_cleaned: usize,
+    /// Cleaned images whose `--previews` PNG could not be written (the reason is in the audit).
+    pub previews_not_written: usize,
     /// Patients seen (distinct pseudonyms).
     pub patients: usize,
     /// Wall time.
@@ -199,6 +201,7 @@ struct Processed {
     patient: Option<(String, String)>,
     output: Option<String>,
     burned_in_not_cleaned: bool,
+    preview_not_written: bool,
     excluded_patient: Option<String>,
 }
 
@@ -368,6 +371,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             }
             if p.burned_in_not_cleaned {
                 summary.burned_in_not_cleaned += 1;
+            }
+            if p.preview_not_written {
+                summary.previews_not_written += 1;
             }
             if let Some((_, pseudonym)) = &p.patient {
                 patients.insert(pseudonym.clone());
@@ -570,6 +576,7 @@ fn not_written(
         patient: None,
         output: None,
         burned_in_not_cleaned: false,
+        preview_not_written: false,
         excluded_patient: None,
     }
 }
@@ -618,6 +625,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
                 patient: None,
                 output: Some(out.clone()),
                 burned_in_not_cleaned: false,
+                preview_not_written: false,
                 excluded_patient: None,
             };
         }
@@ -677,7 +685,10 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     };
     let may_carry_text = matches!(plan.burned_in, BurnedIn::Declared | BurnedIn::Likely);
     let mut burned_in_not_cleaned = false;
-    if may_carry_text && cleaned.is_none() {
+    if may_carry_text && cleaned.is_none() && job.pixels.as_ref().is_some_and(|c| c.trusts_burned_in_no(&file.dataset))
+    {
+        record.notes.push("Burned In Annotation NO trusted (--trust-burned-in-no); pixels not cleaned".to_string());
+    } else if may_carry_text && cleaned.is_none() {
         if job.profile.options().contains(&DeidOption::CleanPixelData) {
             let reason = "the image may carry burned-in text and was not cleaned; not released".to_string();
             return failed(ctx, number, Some(sha), bytes, reason, Some(record));
@@ -718,6 +729,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
             patient: Some(patient.clone()),
             output: Some(out),
             burned_in_not_cleaned,
+            preview_not_written: false,
             excluded_patient: None,
         }
     };
@@ -731,12 +743,14 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         };
     }
     let done = |status: Status, rel: &Path, mut record: AuditRecord| {
+        let mut preview_not_written = false;
         if let (Some(dir), Some((before, after))) = (&job.previews, cleaned.as_ref().and_then(|c| c.preview.as_ref())) {
             if let Err(e) = pixels::preview::write(dir, rel, before, after) {
                 record.notes.push(format!("the preview could not be written: {e}"));
+                preview_not_written = true;
             }
         }
-        done(status, rel, record)
+        Processed { preview_not_written, ..done(status, rel, record) }
     };
     match write::commit(&file, input_path, &target, &ctx.staging, job.sync) {
         Ok(Committed::Written) => done(Status::Written, &rel, record),

@@ -118,9 +118,11 @@ impl PatientPlan {
 pub enum BurnedIn {
     /// Burned In Annotation (0028,0301) is YES.
     Declared,
-    /// The attribute is absent, and the modality or SOP class usually carries annotation.
+    /// The modality or SOP class usually carries annotation, and Burned In Annotation is absent
+    /// or NO (scanners often say NO wrongly; `clean-pixel-data` cleans these unless told to
+    /// trust NO).
     Likely,
-    /// Burned In Annotation is NO, or the image is of a kind that rarely carries text.
+    /// The image is of a kind that rarely carries text and Burned In Annotation is not YES.
     Unlikely,
     /// No pixel data.
     NoPixels,
@@ -319,8 +321,10 @@ fn patient_plan(pseudo: &Pseudonymizer, ds: &DataSet, cs: &Charset) -> PatientPl
 }
 
 /// Modalities and SOP classes whose images usually carry burned-in text when the header does
-/// not say (PS3.15 E.3.1 names ultrasound, secondary capture, scanned documents, angiography...).
-pub const ANNOTATED_MODALITIES: &[&str] = &["US", "SC", "XA", "RF", "ES", "XC", "OT", "DOC", "GM", "SM", "IVUS", "OP"];
+/// not say (PS3.15 E.3.1 names ultrasound, secondary capture, scanned documents, angiography...;
+/// panoramic (PX) and intra-oral (IO) dental X-ray systems print the patient's name on the image).
+pub const ANNOTATED_MODALITIES: &[&str] =
+    &["US", "SC", "XA", "RF", "ES", "XC", "OT", "DOC", "GM", "SM", "IVUS", "OP", "PX", "IO"];
 
 /// SOP class UID prefixes of the same kinds: Secondary Capture (1.2.840.10008.5.1.4.1.1.7.*),
 /// Ultrasound (…6.1, …6.2, …3.1), X-ray angiography and fluoroscopy (…12.*), VL endoscopic,
@@ -334,24 +338,22 @@ pub const ANNOTATED_SOP_CLASS_PREFIXES: &[&str] = &[
     "1.2.840.10008.5.1.4.1.1.104.",
 ];
 
+/// What the header says about burned-in text. Burned In Annotation NO does not make an image
+/// of an annotated kind [`BurnedIn::Unlikely`]: the cleaner does not trust it by default
+/// (`trust_burned_in_no`), so the warning about images released without cleaning must not either.
 fn burned_in(ds: &DataSet) -> BurnedIn {
     if ds.get(tags::PIXEL_DATA).is_none() {
         return BurnedIn::NoPixels;
     }
-    match ds.ascii(tags::BURNED_IN_ANNOTATION) {
-        Some(v) if v.eq_ignore_ascii_case("YES") => BurnedIn::Declared,
-        Some(v) if v.eq_ignore_ascii_case("NO") => BurnedIn::Unlikely,
-        _ => {
-            let modality = ds.ascii(tags::MODALITY).unwrap_or("");
-            let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
-            if ANNOTATED_MODALITIES.contains(&modality)
-                || ANNOTATED_SOP_CLASS_PREFIXES.iter().any(|p| sop.starts_with(p))
-            {
-                BurnedIn::Likely
-            } else {
-                BurnedIn::Unlikely
-            }
-        }
+    if ds.ascii(tags::BURNED_IN_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("YES")) {
+        return BurnedIn::Declared;
+    }
+    let modality = ds.ascii(tags::MODALITY).unwrap_or("");
+    let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
+    if ANNOTATED_MODALITIES.contains(&modality) || ANNOTATED_SOP_CLASS_PREFIXES.iter().any(|p| sop.starts_with(p)) {
+        BurnedIn::Likely
+    } else {
+        BurnedIn::Unlikely
     }
 }
 
@@ -1374,5 +1376,30 @@ mod tests {
         let (_, out) = plan_with(&[], vec![]);
         assert_eq!(out.meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID), out.dataset.ascii(tags::SOP_INSTANCE_UID));
         assert!(out.meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID).unwrap().starts_with("2.25."));
+    }
+
+    fn header(modality: &str, burned: Option<&str>) -> DataSet {
+        let mut d = DataSet::from_elements([
+            Element::new(tags::MODALITY, VR::CS, modality.as_bytes().to_vec()),
+            Element::new(tags::PIXEL_DATA, VR::OB, vec![0; 4]),
+        ]);
+        if let Some(b) = burned {
+            d.put(Element::new(tags::BURNED_IN_ANNOTATION, VR::CS, b.as_bytes().to_vec()));
+        }
+        d
+    }
+
+    #[test]
+    fn dental_panoramic_and_intra_oral_images_may_carry_text() {
+        assert_eq!(burned_in(&header("PX", None)), BurnedIn::Likely);
+        assert_eq!(burned_in(&header("IO", None)), BurnedIn::Likely);
+    }
+
+    #[test]
+    fn burned_in_no_on_an_annotated_modality_is_still_likely() {
+        assert_eq!(burned_in(&header("US", Some("NO"))), BurnedIn::Likely);
+        assert_eq!(burned_in(&header("CT", Some("NO"))), BurnedIn::Unlikely);
+        assert_eq!(burned_in(&header("CT", Some("YES"))), BurnedIn::Declared);
+        assert_eq!(burned_in(&header("CT", None)), BurnedIn::Unlikely);
     }
 }

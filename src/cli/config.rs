@@ -234,6 +234,17 @@ fn pixel_cleaner(args: &DeidArgs, profile: &Profile, out: &Path) -> Result<(Opti
                     bail!("--previews must not be inside an input folder (inputs are never written to)");
                 }
             }
+            // A folder that cannot be written is found now, not after every preview is lost.
+            if args.dry_run {
+                if abs.exists() && !abs.is_dir() {
+                    bail!("--previews {} is not a folder; choose a folder kamei can create or write", p.display());
+                }
+            } else if let Err(e) = kamei::pixels::preview::prepare_dir(&abs) {
+                bail!(
+                    "--previews {} cannot be created or written ({e}); choose a folder kamei can create or write",
+                    p.display()
+                );
+            }
             Some(abs)
         }
     };

@@ -150,7 +150,19 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
             s.burned_in_not_cleaned
         );
     }
+    previews_warning(s);
     if s.interrupted {
         eprintln!("kamei: interrupted; run the same command again to finish");
+    }
+}
+
+/// Say how many `--previews` PNGs could not be written (printed even with `--quiet`: the operator
+/// asked for them to check the cleaning). A count only: no path, no value.
+pub fn previews_warning(s: &Summary) {
+    if s.previews_not_written > 0 {
+        eprintln!(
+            "kamei: warning: {} previews could not be written (the images themselves were; the reason is in each one's audit notes)",
+            s.previews_not_written
+        );
     }
 }

@@ -144,16 +144,44 @@ impl Frames {
         if self.signed && v >> (stored - 1) & 1 == 1 { v as i64 - (1i64 << stored) } else { v as i64 }
     }
 
-    /// Write a stored value at a byte offset (the bits outside Bits Stored become zero).
+    /// Write a stored value at a byte offset. No bit outside Bits Stored keeps anything of what
+    /// was there: the bits below the stored ones are zero, and the bits above High Bit are zero
+    /// for unsigned samples and copies of the sign bit for signed ones (two's complement over
+    /// the whole sample, so a reader that ignores Bits Stored still reads the same value).
     pub fn encode_at(&mut self, i: usize, value: i64) {
         let stored = if self.bits_allocated == 1 { 1 } else { self.bits_stored.clamp(1, self.bits_allocated) as u32 };
         let shift = if self.bits_allocated == 1 { 0 } else { (self.high_bit as u32 + 1).saturating_sub(stored) };
-        let raw = ((value as u64) & ((1u64 << stored) - 1)) << shift;
+        let field = (value as u64) & ((1u64 << stored) - 1);
+        let mut raw = field << shift;
+        let top = shift + stored;
+        let width = (self.sample_bytes() * 8) as u32;
+        if self.signed && self.bits_allocated > 1 && field >> (stored - 1) & 1 == 1 && top < width {
+            raw |= ((1u64 << width) - 1) & !((1u64 << top) - 1);
+        }
         match self.sample_bytes() {
             1 => self.data[i] = raw as u8,
             2 => self.data[i..i + 2].copy_from_slice(&(raw as u16).to_le_bytes()),
             _ => self.data[i..i + 4].copy_from_slice(&(raw as u32).to_le_bytes()),
         }
+    }
+
+    /// Rewrite every sample in the form [`Frames::encode_at`] gives it, so that no bit outside
+    /// Bits Stored carries anything (an overlay embedded in the unused high bits, PS3.5 8.1.2,
+    /// or whatever a device left there). Image values are unchanged. Returns whether any byte
+    /// changed.
+    pub fn clear_unused_bits(&mut self) -> bool {
+        if self.bits_allocated == 1 {
+            return false;
+        }
+        let sb = self.sample_bytes();
+        let mut changed = false;
+        for i in (0..self.data.len() / sb).map(|s| s * sb) {
+            let before: [u8; 4] = std::array::from_fn(|k| if k < sb { self.data[i + k] } else { 0 });
+            let v = self.decode_at(i);
+            self.encode_at(i, v);
+            changed |= self.data[i..i + sb] != before[..sb];
+        }
+        changed
     }
 
     /// The smallest and largest stored value that Bits Stored and Pixel Representation allow.
@@ -241,14 +269,18 @@ fn lossy_syntax(uid: &str) -> bool {
     matches!(uid, "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" | "1.2.840.10008.1.2.4.81")
 }
 
-/// Decode every frame of the image in `ds` (the source data set as read). `input` is the source
-/// file, read when the pixel data was left there.
-///
-/// # Errors
-/// [`DecodeError`] naming what is missing or unsupported: attributes, a transfer syntax without
-/// a decoder, a photometric interpretation kamei does not handle, a short or broken stream.
-pub fn decode(ds: &DataSet, ts: &TransferSyntax, input: Option<&Path>) -> Result<Frames, DecodeError> {
-    let big_endian = ts.encoding.big_endian;
+/// The pixel data as it is stored: native bytes or encapsulated fragments, read from the input
+/// when the value was left there.
+#[derive(Debug, Clone)]
+pub enum Stored<'a> {
+    /// Native (uncompressed) pixel data and its VR.
+    Native(Cow<'a, [u8]>, VR),
+    /// Encapsulated pixel data.
+    Encapsulated(Cow<'a, Fragments>),
+}
+
+/// The image attributes, checked against the limits on what kamei decodes.
+fn checked_attrs(ds: &DataSet, big_endian: bool) -> Result<Attrs, DecodeError> {
     let a = attrs(ds, big_endian)?;
     let sample_bytes = (a.bits_allocated as u64).div_ceil(8);
     let decoded_len = a.rows as u64 * a.cols as u64 * a.samples as u64 * sample_bytes * a.frames as u64;
@@ -260,35 +292,126 @@ pub fn decode(ds: &DataSet, ts: &TransferSyntax, input: Option<&Path>) -> Result
             "the decoded pixel data would take {decoded_len} bytes, more than kamei cleans in memory"
         ));
     }
+    Ok(a)
+}
+
+/// Load the pixel data of `ds` (the source data set as read); `input` is the source file, read
+/// when the value was left there.
+///
+/// # Errors
+/// [`DecodeError`] when the image attributes are missing or beyond kamei's limits, there is no
+/// Pixel Data, or the input cannot be read again.
+pub fn load<'a>(ds: &'a DataSet, ts: &TransferSyntax, input: Option<&Path>) -> Result<Stored<'a>, DecodeError> {
+    checked_attrs(ds, ts.encoding.big_endian)?;
     let pixel = ds.get(tags::PIXEL_DATA).ok_or_else(|| DecodeError("no Pixel Data (7FE0,0010)".into()))?;
-    let declared_lossy = ds.ascii(tags::LOSSY_IMAGE_COMPRESSION) == Some("01");
-    let palette = if a.photometric == "PALETTE COLOR" { palette(ds, big_endian) } else { None };
-    if ts.uid == super::dcmtk::JPEG_EXTENDED && a.bits_allocated > 8 {
-        // 12-bit JPEG, which no Rust decoder reads.
-        return match &pixel.value {
-            Value::Fragments(f) => super::dcmtk::decode(ds, f),
-            Value::Deferred(d) if d.encapsulated => {
-                let path =
-                    input.ok_or_else(|| DecodeError("pixel data left in a source that cannot be reread".into()))?;
-                super::dcmtk::decode(ds, &parse_items(&read_range(path, d.offset, d.length)?)?)
-            }
-            _ => fail("JPEG Extended pixel data is not encapsulated"),
-        };
-    }
     match &pixel.value {
-        Value::Bytes(b) => native(a, b, pixel.vr, big_endian, declared_lossy, palette),
-        Value::Fragments(f) => encapsulated(a, &ts.uid, f, declared_lossy, palette),
+        Value::Bytes(b) => Ok(Stored::Native(Cow::Borrowed(b), pixel.vr)),
+        Value::Fragments(f) => Ok(Stored::Encapsulated(Cow::Borrowed(f))),
         Value::Deferred(d) => {
             let path = input.ok_or_else(|| DecodeError("pixel data left in a source that cannot be reread".into()))?;
             let bytes = read_range(path, d.offset, d.length)?;
             if d.encapsulated {
-                let f = parse_items(&bytes)?;
-                encapsulated(a, &ts.uid, &f, declared_lossy, palette)
+                Ok(Stored::Encapsulated(Cow::Owned(parse_items(&bytes)?)))
             } else {
-                native(a, &bytes, pixel.vr, big_endian, declared_lossy, palette)
+                Ok(Stored::Native(Cow::Owned(bytes), pixel.vr))
             }
         }
         Value::Sequence(_) => fail("Pixel Data (7FE0,0010) is a sequence"),
+    }
+}
+
+/// Bytes of native pixel data that Rows, Columns, Samples, Bits Allocated and Number of Frames
+/// declare (1-bit samples packed; YBR_FULL_422 two samples per pixel).
+fn native_len(a: &Attrs) -> u64 {
+    let pixels = a.rows as u64 * a.cols as u64;
+    if a.bits_allocated == 1 {
+        return (pixels * a.frames as u64).div_ceil(8);
+    }
+    let sb = (a.bits_allocated as u64).div_ceil(8);
+    let samples = if a.photometric == "YBR_FULL_422" { 2 } else { a.samples as u64 };
+    pixels * samples * sb * a.frames as u64
+}
+
+/// Transfer syntaxes whose frames are each one fragment (PS3.5 A.4.2 for RLE; Deflated Image
+/// Frame Compression likewise).
+const ONE_FRAGMENT_PER_FRAME: &[&str] = &[RLE_LOSSLESS, "1.2.840.10008.1.2.8.1"];
+
+/// Whether a fragment begins a new codestream: JPEG / JPEG-LS (SOI), JPEG 2000 and HTJ2K
+/// (SOC followed by SIZ, or a JP2 signature box), JPEG XL (codestream or container).
+fn starts_codestream(fragment: &[u8]) -> bool {
+    const STARTS: &[&[u8]] = &[
+        &[0xFF, 0xD8, 0xFF],
+        &[0xFF, 0x4F, 0xFF, 0x51],
+        &[0, 0, 0, 0x0C, b'j', b'P', b' ', b' '],
+        &[0xFF, 0x0A],
+        &[0, 0, 0, 0x0C, b'J', b'X', b'L', b' '],
+    ];
+    STARTS.iter().any(|s| fragment.starts_with(s))
+}
+
+/// Codestreams that start right after another one ends inside a fragment: an end of image
+/// (JPEG EOI, JPEG 2000 EOC, both FFD9) followed at once by a JPEG SOI or a JPEG 2000 SOC.
+/// Neither sequence can occur inside one valid codestream's coded data.
+fn concatenated_codestreams(fragment: &[u8]) -> usize {
+    fragment.windows(4).filter(|w| matches!(w, [0xFF, 0xD9, 0xFF, 0xD8] | [0xFF, 0xD9, 0xFF, 0x4F])).count()
+}
+
+/// The number of frames Number of Frames declares (1 when absent), when the pixel data holds
+/// more than that: native data longer than the declared frames plus one padding byte (unless
+/// every byte past them is zero, which can hold nothing), or
+/// encapsulated data whose Basic Offset Table, fragments (for syntaxes with one fragment per
+/// frame) or codestreams outnumber the declared frames. A decoder given the header's count
+/// would examine only the declared frames and leave the rest unseen. `None` when the data fits
+/// (or the attributes are invalid: decoding then fails with its own reason).
+pub fn undeclared_frames(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>) -> Option<u32> {
+    let a = attrs(ds, ts.encoding.big_endian).ok()?;
+    let declared = a.frames as usize;
+    let more = match stored {
+        // Bytes past the declared frames that are all zero hold nothing (some writers pad).
+        Stored::Native(bytes, _) => {
+            let declared_len = usize::try_from(native_len(&a)).unwrap_or(usize::MAX);
+            bytes.len() > declared_len.saturating_add(1) && bytes[declared_len..].iter().any(|&b| b != 0)
+        }
+        Stored::Encapsulated(f) => {
+            let streams: usize =
+                f.fragments.iter().map(|x| starts_codestream(x) as usize + concatenated_codestreams(x)).sum();
+            f.offset_table.len() / 4 > declared
+                || (ONE_FRAGMENT_PER_FRAME.contains(&ts.uid.as_str()) && f.fragments.len() > declared)
+                || streams > declared
+        }
+    };
+    more.then_some(a.frames)
+}
+
+/// Decode every frame of the image in `ds` (the source data set as read). `input` is the source
+/// file, read when the pixel data was left there.
+///
+/// # Errors
+/// [`DecodeError`] naming what is missing or unsupported: attributes, a transfer syntax without
+/// a decoder, a photometric interpretation kamei does not handle, a short or broken stream.
+pub fn decode(ds: &DataSet, ts: &TransferSyntax, input: Option<&Path>) -> Result<Frames, DecodeError> {
+    decode_stored(ds, ts, &load(ds, ts, input)?)
+}
+
+/// Decode every frame of pixel data already [`load`]ed from `ds`.
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_stored(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>) -> Result<Frames, DecodeError> {
+    let big_endian = ts.encoding.big_endian;
+    let a = checked_attrs(ds, big_endian)?;
+    let declared_lossy = ds.ascii(tags::LOSSY_IMAGE_COMPRESSION) == Some("01");
+    let palette = if a.photometric == "PALETTE COLOR" { palette(ds, big_endian) } else { None };
+    if ts.uid == super::dcmtk::JPEG_EXTENDED && a.bits_allocated > 8 {
+        // 12-bit JPEG, which no Rust decoder reads.
+        return match stored {
+            Stored::Encapsulated(f) => super::dcmtk::decode(ds, f),
+            Stored::Native(..) => fail("JPEG Extended pixel data is not encapsulated"),
+        };
+    }
+    match stored {
+        Stored::Native(b, vr) => native(a, b, *vr, big_endian, declared_lossy, palette),
+        Stored::Encapsulated(f) => encapsulated(a, &ts.uid, f, declared_lossy, palette),
     }
 }
 
@@ -761,6 +884,137 @@ mod tests {
         let f = decode(&ds, &TransferSyntax::explicit_le(), None).unwrap();
         assert_eq!(f.value(0, 0, 0, 0), -1);
         assert_eq!(f.value_range(), (-2048, 2047));
+    }
+
+    fn frames_16(stored: u16, high_bit: u16, signed: bool, samples: &[u16]) -> Frames {
+        Frames {
+            rows: 1,
+            cols: samples.len() as u32,
+            frames: 1,
+            samples: 1,
+            bits_allocated: 16,
+            bits_stored: stored,
+            high_bit,
+            signed,
+            photometric: "MONOCHROME2".into(),
+            palette: None,
+            data: samples.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            lossy: false,
+            compressed_bytes: None,
+        }
+    }
+
+    fn words(f: &Frames) -> Vec<u16> {
+        f.data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
+    }
+
+    #[test]
+    fn clearing_unused_bits_removes_an_overlay_in_bit_15_and_keeps_values() {
+        let mut f = frames_16(12, 11, false, &[0x8ABC, 0x0123, 0xF001]);
+        let values: Vec<i64> = (0..3).map(|x| f.value(0, x, 0, 0)).collect();
+        assert!(f.clear_unused_bits());
+        assert_eq!(words(&f), [0x0ABC, 0x0123, 0x0001]);
+        assert_eq!((0..3).map(|x| f.value(0, x, 0, 0)).collect::<Vec<_>>(), values);
+        assert!(!f.clear_unused_bits(), "a second pass changes nothing");
+    }
+
+    #[test]
+    fn clearing_unused_bits_sign_extends_signed_samples() {
+        // 12 bits stored, signed: -1 with an overlay bit 14, +5 with overlay bit 15.
+        let mut f = frames_16(12, 11, true, &[0x4FFF, 0x8005, 0xFFFF]);
+        assert!(f.clear_unused_bits());
+        assert_eq!(words(&f), [0xFFFF, 0x0005, 0xFFFF]);
+        assert_eq!((f.value(0, 0, 0, 0), f.value(0, 1, 0, 0)), (-1, 5));
+    }
+
+    #[test]
+    fn clearing_unused_bits_follows_high_bit() {
+        // 12 bits stored in bits 4..15 (High Bit 15): the low four bits are the unused ones.
+        let mut f = frames_16(12, 15, false, &[0xABCF, 0x1230]);
+        assert!(f.clear_unused_bits());
+        assert_eq!(words(&f), [0xABC0, 0x1230]);
+        assert_eq!(f.value(0, 0, 0, 0), 0xABC);
+    }
+
+    fn undeclared(ds: &DataSet, ts: &TransferSyntax) -> Option<u32> {
+        undeclared_frames(ds, ts, &load(ds, ts, None).unwrap())
+    }
+
+    #[test]
+    fn native_data_of_three_frames_without_number_of_frames_is_undeclared() {
+        let le = TransferSyntax::explicit_le();
+        let ds = image(2, 2, 1, 8, "MONOCHROME2", false, vec![5; 12]);
+        assert_eq!(undeclared(&ds, &le), Some(1));
+    }
+
+    #[test]
+    fn native_data_of_the_declared_size_plus_one_padding_byte_is_fine() {
+        let le = TransferSyntax::explicit_le();
+        let mut ds = image(1, 3, 1, 8, "MONOCHROME2", false, vec![0; 6]);
+        ds.put(Element::new(tags::NUMBER_OF_FRAMES, VR::IS, b"2 ".to_vec()));
+        assert_eq!(undeclared(&ds, &le), None);
+        let ds = image(1, 3, 1, 8, "MONOCHROME2", false, vec![0; 4]);
+        assert_eq!(undeclared(&ds, &le), None, "one padding byte");
+        let ds = image(1, 3, 1, 8, "MONOCHROME2", false, vec![1; 5]);
+        assert_eq!(undeclared(&ds, &le), Some(1), "two bytes more than one frame");
+    }
+
+    #[test]
+    fn native_data_padded_with_zeros_past_the_declared_frames_is_fine() {
+        let le = TransferSyntax::explicit_le();
+        let mut bytes = vec![9u8; 4];
+        bytes.extend([0u8; 128]);
+        assert_eq!(undeclared(&image(2, 2, 1, 8, "MONOCHROME2", false, bytes.clone()), &le), None);
+        bytes[100] = 1;
+        assert_eq!(undeclared(&image(2, 2, 1, 8, "MONOCHROME2", false, bytes), &le), Some(1));
+    }
+
+    fn jpeg_8x8() -> Vec<u8> {
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 90).encode(&[7u8; 64], 8, 8, jpeg_encoder::ColorType::Luma).unwrap();
+        jpeg
+    }
+
+    #[test]
+    fn more_jpeg_codestreams_than_frames_are_undeclared() {
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.50").unwrap();
+        let five = encapsulated_image(8, 8, 1, "MONOCHROME2", vec![jpeg_8x8(); 5]);
+        assert_eq!(undeclared(&five, &ts), Some(1));
+        let mut two_in_one = jpeg_8x8();
+        two_in_one.extend(jpeg_8x8());
+        let ds = encapsulated_image(8, 8, 1, "MONOCHROME2", vec![two_in_one]);
+        assert_eq!(undeclared(&ds, &ts), Some(1), "a second image after the first one's end");
+    }
+
+    #[test]
+    fn one_jpeg_split_over_fragments_is_one_frame() {
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.50").unwrap();
+        let jpeg = jpeg_8x8();
+        let (a, b) = jpeg.split_at(jpeg.len() / 2);
+        let ds = encapsulated_image(8, 8, 1, "MONOCHROME2", vec![a.to_vec(), b.to_vec()]);
+        assert_eq!(undeclared(&ds, &ts), None);
+        assert!(decode(&ds, &ts, None).is_ok());
+    }
+
+    #[test]
+    fn an_offset_table_with_more_entries_than_frames_is_undeclared() {
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.50").unwrap();
+        let mut ds = encapsulated_image(8, 8, 1, "MONOCHROME2", vec![jpeg_8x8()]);
+        let bot: Vec<u8> = [0u32, 100, 200].iter().flat_map(|v| v.to_le_bytes()).collect();
+        ds.put(Element {
+            tag: tags::PIXEL_DATA,
+            vr: VR::OB,
+            value: Value::Fragments(Fragments { offset_table: bot, fragments: vec![jpeg_8x8()] }),
+        });
+        assert_eq!(undeclared(&ds, &ts), Some(1));
+    }
+
+    #[test]
+    fn rle_fragments_beyond_the_frames_are_undeclared() {
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.5").unwrap();
+        let mut ds = rle_32_image(1, 2, &[vec![1, 2], vec![3, 4]]);
+        ds.put(Element::new(tags::NUMBER_OF_FRAMES, VR::IS, b"1 ".to_vec()));
+        assert_eq!(undeclared(&ds, &ts), Some(1));
     }
 
     #[test]

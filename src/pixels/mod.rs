@@ -132,6 +132,9 @@ pub enum CleanError {
     Decode(decode::DecodeError),
     /// The data set could not be converted to Explicit VR Little Endian.
     Transcode(String),
+    /// The pixel data holds more than the frames Number of Frames declares (this many): the
+    /// frames beyond would leave without being examined.
+    UndeclaredFrames(u32),
 }
 
 impl std::fmt::Display for CleanError {
@@ -142,6 +145,10 @@ impl std::fmt::Display for CleanError {
                 "the image may carry burned-in text and its pixel data cannot be decoded for cleaning ({e}); not released"
             ),
             CleanError::Transcode(e) => write!(f, "the cleaned image cannot be written: {e}; not released"),
+            CleanError::UndeclaredFrames(n) => write!(
+                f,
+                "pixel data holds more than the {n} frame(s) Number of Frames declares; not released (frames beyond the declared ones would not be examined for burned-in text)"
+            ),
         }
     }
 }
@@ -225,16 +232,32 @@ impl PixelCleaner {
         self.clean_all.then_some(Selected::Forced)
     }
 
+    /// Whether the image in `ds` is left uncleaned only because Burned In Annotation NO is
+    /// trusted (`trust_burned_in_no`) on a modality or SOP class that usually carries text: the
+    /// operator's decision, which the pipeline records instead of failing the image.
+    pub fn trusts_burned_in_no(&self, ds: &DataSet) -> bool {
+        self.trust_burned_in_no
+            && self.select(ds).is_none()
+            && ds.ascii(tags::BURNED_IN_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("NO"))
+    }
+
     /// Decode the image of `file` (as read, before the planner's edits), find the boxes to
     /// blank and blank them in every frame. `input` is the source path for pixel data left
     /// there; `preview` asks for the first frame before and after.
     ///
     /// # Errors
-    /// [`CleanError::Decode`] if the pixel data cannot be decoded.
+    /// [`CleanError::Decode`] if the pixel data cannot be decoded;
+    /// [`CleanError::UndeclaredFrames`] if it holds more than Number of Frames declares.
     pub fn clean(&self, file: &DicomFile, input: Option<&Path>, preview: bool) -> Result<Cleaned, CleanError> {
         let ds = &file.dataset;
         let big_endian = file.transfer_syntax.encoding.big_endian;
-        let mut frames = decode::decode(ds, &file.transfer_syntax, input).map_err(CleanError::Decode)?;
+        let stored = decode::load(ds, &file.transfer_syntax, input).map_err(CleanError::Decode)?;
+        // Frames beyond the declared count would be released without being looked at.
+        if let Some(declared) = decode::undeclared_frames(ds, &file.transfer_syntax, &stored) {
+            return Err(CleanError::UndeclaredFrames(declared));
+        }
+        let mut frames = decode::decode_stored(ds, &file.transfer_syntax, &stored).map_err(CleanError::Decode)?;
+        drop(stored);
         let (cols, rows) = (frames.cols, frames.rows);
         let grey = GreyMap::of(&frames);
         let mut boxes: Vec<CleanedBox> = Vec::new();
@@ -460,6 +483,14 @@ pub fn finish(file: &mut DicomFile, cleaned: &mut Cleaned, input: Option<&Path>)
         let from = file.transfer_syntax.encoding;
         crate::transcode::to_explicit_le(&mut file.dataset, from, input)
             .map_err(|e| CleanError::Transcode(e.to_string()))?;
+        // The frames were decoded from the source's samples: an overlay embedded in their
+        // unused bits (which the planner cleared in the source's pixel data) would come back.
+        let mut frames = frames;
+        if frames.clear_unused_bits() {
+            cleaned
+                .notes
+                .push("(7FE0,0010): the bits outside Bits Stored were cleared in the rewritten pixel data".into());
+        }
         encode::write_back(&mut file.dataset, frames, &cleaned.source_ts);
         cleaned.rewritten = true;
         let ts = TransferSyntax::explicit_le();
@@ -522,6 +553,11 @@ mod tests {
         assert_eq!(trust.select(&ds("US", Some("NO"))), None);
         let all = PixelCleaner::with_rules(vec![], &PixelOptions { clean_all: true, ..Default::default() });
         assert_eq!(all.select(&ds("CT", Some("NO"))), Some(Selected::Forced));
+        assert_eq!(c.select(&ds("PX", None)), Some(Selected::Annotated));
+        assert_eq!(c.select(&ds("IO", Some("NO"))), Some(Selected::Annotated));
+        assert!(!c.trusts_burned_in_no(&ds("US", Some("NO"))));
+        assert!(trust.trusts_burned_in_no(&ds("US", Some("NO"))));
+        assert!(!trust.trusts_burned_in_no(&ds("US", None)));
         let mut no_pixels = ds("US", Some("YES"));
         no_pixels.remove(tags::PIXEL_DATA);
         assert_eq!(all.select(&no_pixels), None);

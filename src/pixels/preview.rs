@@ -36,6 +36,19 @@ pub fn side_by_side(before: &RgbImage, after: &RgbImage) -> RgbImage {
     out
 }
 
+/// Make sure `dir` can hold previews before anything is processed: create it (and its parents)
+/// and create and remove a file in it. Called at start, so that a folder that cannot be
+/// written (a file, a dangling link, a read-only place) is a usage error, not a run whose
+/// previews are all missing.
+///
+/// # Errors
+/// The I/O error of the step that failed.
+pub fn prepare_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = tempfile::Builder::new().prefix(".kamei-").suffix(".probe").tempfile_in(dir)?;
+    probe.close()
+}
+
 /// Write the preview of the output `rel` (relative to OUT) under `dir`, atomically. Returns the
 /// path written.
 ///
@@ -60,6 +73,26 @@ pub fn write(dir: &Path, rel: &Path, before: &RgbImage, after: &RgbImage) -> std
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_previews_folder_is_created_and_left_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let prev = dir.path().join("a/prev");
+        prepare_dir(&prev).unwrap();
+        assert!(prev.is_dir());
+        assert_eq!(std::fs::read_dir(&prev).unwrap().count(), 0, "the probe file is removed");
+    }
+
+    #[test]
+    fn a_file_or_a_dangling_link_is_not_a_previews_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        assert!(prepare_dir(&file).is_err());
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path().join("missing"), &link).unwrap();
+        assert!(prepare_dir(&link).is_err());
+    }
 
     #[test]
     fn writes_a_png_twice_as_wide_with_outlines() {

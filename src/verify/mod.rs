@@ -460,7 +460,7 @@ fn check_markers(ctx: &Ctx<'_>, ds: &DataSet, rel: &str, out: &mut Vec<Finding>)
 }
 
 /// Annotated modalities (as `deid` uses them; restated here so the check is independent).
-const ANNOTATED: &[&str] = &["US", "SC", "XA", "RF", "ES", "XC", "OT", "DOC", "GM", "SM", "IVUS", "OP"];
+const ANNOTATED: &[&str] = &["US", "SC", "XA", "RF", "ES", "XC", "OT", "DOC", "GM", "SM", "IVUS", "OP", "PX", "IO"];
 
 fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
     if ds.get(tags::PIXEL_DATA).is_none() {
@@ -481,6 +481,10 @@ fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
         Some(b) if b.eq_ignore_ascii_case("YES") => Some("Burned In Annotation is YES and the pixels were not cleaned"),
         None if ANNOTATED.contains(&modality) || annotated_class => {
             Some("an annotated modality or SOP class without Burned In Annotation, not cleaned")
+        }
+        // deid does not trust NO on these by default (scanners often say NO wrongly).
+        Some(b) if b.eq_ignore_ascii_case("NO") && (ANNOTATED.contains(&modality) || annotated_class) => {
+            Some("an annotated modality or SOP class with Burned In Annotation NO, not cleaned")
         }
         _ => None,
     };

@@ -714,3 +714,218 @@ fn corpus_32_bit_rle_decodes_to_its_16_bit_twin_scaled() {
         assert!(n16.iter().any(|&v| v != 0 && v != u32::MAX), "{narrow} has more than black and white");
     }
 }
+
+/// A 12-bit US image (16 bits allocated) whose bit 15 holds an embedded overlay (Overlay Bit
+/// Position 15, no Overlay Data), and a rule that blanks its top rows, so the pixel data is
+/// rewritten.
+fn overlay_in_bit_15(wd: &Workdir, signed: bool) -> Vec<u16> {
+    let (w, h) = (64u32, 48u32);
+    let samples: Vec<u16> = (0..w * h)
+        .map(|i| {
+            let value = (i % 4096) as u16;
+            let overlay = if (i / w) % 8 == 3 { 0x8000 } else { 0 };
+            value | overlay
+        })
+        .collect();
+    let bytes: Vec<u8> = samples.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::create_dir_all(wd.path("rules")).unwrap();
+    std::fs::write(
+        wd.path("rules/top.toml"),
+        "[[rule]]\nname = \"top-rows\"\nsource = \"test\"\nwhen = { Modality = \"US\" }\nblank = [[0, 0, 64, 8]]\ndetect = false\n",
+    )
+    .unwrap();
+    let f = pixel_attrs(image(40, US_IMAGE, "US"), w, h, 1, 16, 12, "MONOCHROME2")
+        .put(DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, us(signed as u16)))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0010), VR::US, us(h as u16)))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0011), VR::US, us(w as u16)))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0100), VR::US, us(1)))
+        .put(DataElement::new(dicom_core::Tag(0x6000, 0x0102), VR::US, us(15)));
+    native(f, VR::OW, &bytes).write(&wd.path("in/a.dcm"));
+    samples
+}
+
+#[test]
+fn r08_an_embedded_overlay_does_not_come_back_when_boxes_are_blanked() {
+    let wd = Workdir::new("r08_an_embedded_overlay_does_not_come_back_when_boxes_are_blanked");
+    let source = overlay_in_bit_15(&wd, false);
+    deid(&wd, &["--pixel-rules", "rules"]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    let got: Vec<u16> = pixel_bytes(&obj).chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    assert_eq!(got.len(), source.len());
+    assert!(got.iter().all(|v| v >> 12 == 0), "a bit outside Bits Stored is set in the released pixel data");
+    for (i, (&g, &s)) in got.iter().zip(&source).enumerate().skip(64 * 8) {
+        assert_eq!(g, s & 0x0FFF, "sample {i}: the image value changed outside the blanked box");
+    }
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("bits outside Bits Stored were cleared in the rewritten pixel data"), "{notes}");
+}
+
+#[test]
+fn r08_signed_samples_keep_their_values_when_the_overlay_bits_are_cleared() {
+    let wd = Workdir::new("r08_signed_samples_keep_their_values_when_the_overlay_bits_are_cleared");
+    let source = overlay_in_bit_15(&wd, true);
+    deid(&wd, &["--pixel-rules", "rules"]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    let got: Vec<i16> = pixel_bytes(&obj).chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+    for (i, (&g, &s)) in got.iter().zip(&source).enumerate().skip(64 * 8) {
+        // The 12-bit two's complement value, read over the whole 16 bits (sign-extended).
+        let want = (((s & 0x0FFF) << 4) as i16) >> 4;
+        assert_eq!(g, want, "sample {i}");
+    }
+}
+
+fn assert_failed_with_undeclared_frames(wd: &Workdir, run: &Run) {
+    run.assert_code(1);
+    assert!(wd.dicom_outputs("out").is_empty(), "nothing is released");
+    let audit = wd.audit("out");
+    assert_eq!(audit[0]["outcome"], "failed");
+    let reason = audit[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("pixel data holds more than the 1 frame(s) Number of Frames declares; not released"),
+        "{reason}"
+    );
+    assert!(run.stderr().contains("more than the 1 frame(s)"), "{}", run.stderr());
+}
+
+#[test]
+fn r01_native_frames_beyond_number_of_frames_fail_the_image() {
+    let wd = Workdir::new("r01_native_frames_beyond_number_of_frames_fail_the_image");
+    // Number of Frames absent, three frames' worth of bytes, text only in the third.
+    let blank = Picture::new(96, 64);
+    let mut third = Picture::new(96, 64);
+    third.write("CANARY PATIENT", 2, 2, 14.0, 230);
+    let bytes = [blank.grey.clone(), blank.grey.clone(), third.grey.clone()].concat();
+    let f = pixel_attrs(image(41, US_IMAGE, "US"), 96, 64, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &bytes).write(&wd.path("in/a.dcm"));
+    assert_failed_with_undeclared_frames(&wd, &deid(&wd, &[]));
+}
+
+#[test]
+fn r01_jpeg_fragments_beyond_number_of_frames_fail_the_image() {
+    let wd = Workdir::new("r01_jpeg_fragments_beyond_number_of_frames_fail_the_image");
+    let mut frames: Vec<Picture> = (0..5).map(|_| Picture::new(96, 64)).collect();
+    frames[3].write("CANARY PATIENT", 2, 2, 14.0, 230);
+    let fragments = frames
+        .iter()
+        .map(|p| {
+            let mut jpeg = Vec::new();
+            jpeg_encoder::Encoder::new(&mut jpeg, 92)
+                .encode(&p.grey, p.w as u16, p.h as u16, jpeg_encoder::ColorType::Luma)
+                .unwrap();
+            jpeg
+        })
+        .collect();
+    let f = pixel_attrs(image(42, US_IMAGE, "US"), 96, 64, 1, 8, 8, "MONOCHROME2").put(str_el(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        "1",
+    ));
+    encapsulated(f, "1.2.840.10008.1.2.4.50", fragments).write(&wd.path("in/a.dcm"));
+    assert_failed_with_undeclared_frames(&wd, &deid(&wd, &[]));
+}
+
+#[test]
+fn r01_an_image_not_selected_keeps_extra_pixel_bytes_byte_for_byte() {
+    let wd = Workdir::new("r01_an_image_not_selected_keeps_extra_pixel_bytes_byte_for_byte");
+    let bytes: Vec<u8> = (0..64 * 64 * 2 + 10).map(|i| (i * 7 % 251) as u8).collect();
+    let f = pixel_attrs(image(43, "1.2.840.10008.5.1.4.1.1.2", "CT"), 64, 64, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &bytes).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let out = only_output(&wd);
+    assert_eq!(raw(&out, tags::PIXEL_DATA), raw(&wd.path("in/a.dcm"), tags::PIXEL_DATA));
+    assert!(wd.audit("out")[0].get("pixels").is_none());
+}
+
+#[test]
+fn dental_panoramic_and_intra_oral_images_are_cleaned() {
+    let wd = Workdir::new("dental_panoramic_and_intra_oral_images_are_cleaned");
+    for (n, modality) in [(44u32, "PX"), (45, "IO")] {
+        let mut p = Picture::new(160, 120);
+        banner(&mut p);
+        let f = pixel_attrs(image(n, "1.2.840.10008.5.1.4.1.1.1.1", modality), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+        native(f, VR::OB, &p.grey).write(&wd.path(&format!("in/{modality}.dcm")));
+    }
+    deid(&wd, &[]).assert_code(0);
+    let audit = wd.audit("out");
+    assert_eq!(audit.len(), 2);
+    for record in &audit {
+        assert!(record["pixels"].is_object(), "{record}");
+        assert_eq!(record["burned_in"], "likely");
+    }
+}
+
+/// A US image whose header says Burned In Annotation NO.
+fn us_saying_no(wd: &Workdir) {
+    let mut p = Picture::new(160, 120);
+    banner(&mut p);
+    let f = pixel_attrs(image(46, US_IMAGE, "US"), p.w, p.h, 1, 8, 8, "MONOCHROME2").put(str_el(
+        tags::BURNED_IN_ANNOTATION,
+        VR::CS,
+        "NO",
+    ));
+    native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+}
+
+#[test]
+fn burned_in_no_on_ultrasound_is_warned_about_and_verified_like_the_cleaner_treats_it() {
+    let wd = Workdir::new("burned_in_no_on_ultrasound_is_warned_about_and_verified_like_the_cleaner_treats_it");
+    us_saying_no(&wd);
+    let k = key(&wd, "k.key", 9);
+    // Without clean-pixel-data: the end-of-run warning counts it.
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap()]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("warning: 1 images may carry burned-in text"), "{}", run.stderr());
+    assert_eq!(wd.audit("out")[0]["burned_in"], "likely");
+    let verify = wd.kamei(["verify", "out"]);
+    verify.assert_code(1);
+    assert!(verify.stdout().contains("pixels-not-cleaned"), "{}", verify.stdout());
+    // With clean-pixel-data (NO not trusted by default): cleaned, and verify is satisfied.
+    wd.kamei(["deid", "in", "-o", "out2", "--key", k.to_str().unwrap(), "-q", "--option", "clean-pixel-data"])
+        .assert_code(0);
+    assert!(wd.audit("out2")[0]["pixels"].is_object());
+    wd.kamei(["verify", "out2"]).assert_code(0);
+}
+
+#[test]
+fn trusted_burned_in_no_is_released_uncleaned_with_a_note() {
+    let wd = Workdir::new("trusted_burned_in_no_is_released_uncleaned_with_a_note");
+    us_saying_no(&wd);
+    let run = deid(&wd, &["--trust-burned-in-no"]);
+    run.assert_code(0);
+    let record = &wd.audit("out")[0];
+    assert_eq!(record["outcome"], "written");
+    assert!(record.get("pixels").is_none());
+    assert!(record["notes"].to_string().contains("Burned In Annotation NO trusted"), "{record}");
+    assert_eq!(raw(&only_output(&wd), tags::PIXEL_DATA), raw(&wd.path("in/a.dcm"), tags::PIXEL_DATA));
+}
+
+#[test]
+fn r07_a_previews_folder_that_cannot_be_written_is_a_usage_error() {
+    let wd = Workdir::new("r07_a_previews_folder_that_cannot_be_written_is_a_usage_error");
+    us_saying_no(&wd);
+    std::fs::write(wd.path("prev-file"), b"").unwrap();
+    std::os::unix::fs::symlink(wd.path("missing"), wd.path("prev-link")).unwrap();
+    for dir in ["prev-file", "prev-link", "/proc/kamei-previews"] {
+        let run = deid(&wd, &["--previews", dir]);
+        run.assert_code(2);
+        assert!(
+            run.stderr().contains("--previews") && run.stderr().contains("cannot be created or written"),
+            "{}",
+            run.stderr()
+        );
+        assert!(!wd.path("out").exists(), "nothing is processed");
+    }
+}
+
+#[test]
+fn r07_previews_that_cannot_be_written_are_counted_in_a_warning() {
+    let wd = Workdir::new("r07_previews_that_cannot_be_written_are_counted_in_a_warning");
+    us_saying_no(&wd);
+    // The preview's own name is taken by a folder: the rename into place fails.
+    std::fs::create_dir_all(wd.path("prev/a.png/x")).unwrap();
+    let run = deid(&wd, &["--layout", "mirror", "--previews", "prev"]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("warning: 1 previews could not be written"), "{}", run.stderr());
+    assert!(!run.stderr().contains("a.dcm"), "no input path: {}", run.stderr());
+    assert!(wd.audit("out")[0]["notes"].to_string().contains("the preview could not be written"));
+}
