@@ -30,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod annotated;
 pub mod apply;
 pub mod audit;
 pub mod charset;

@@ -320,24 +320,6 @@ fn patient_plan(pseudo: &Pseudonymizer, ds: &DataSet, cs: &Charset) -> PatientPl
     }
 }
 
-/// Modalities and SOP classes whose images usually carry burned-in text when the header does
-/// not say (PS3.15 E.3.1 names ultrasound, secondary capture, scanned documents, angiography...;
-/// panoramic (PX) and intra-oral (IO) dental X-ray systems print the patient's name on the image).
-pub const ANNOTATED_MODALITIES: &[&str] =
-    &["US", "SC", "XA", "RF", "ES", "XC", "OT", "DOC", "GM", "SM", "IVUS", "OP", "PX", "IO"];
-
-/// SOP class UID prefixes of the same kinds: Secondary Capture (1.2.840.10008.5.1.4.1.1.7.*),
-/// Ultrasound (…6.1, …6.2, …3.1), X-ray angiography and fluoroscopy (…12.*), VL endoscopic,
-/// photographic and video (…77.1.*), encapsulated documents (…104.*).
-pub const ANNOTATED_SOP_CLASS_PREFIXES: &[&str] = &[
-    "1.2.840.10008.5.1.4.1.1.7",
-    "1.2.840.10008.5.1.4.1.1.6.",
-    "1.2.840.10008.5.1.4.1.1.3.1",
-    "1.2.840.10008.5.1.4.1.1.12.",
-    "1.2.840.10008.5.1.4.1.1.77.1.",
-    "1.2.840.10008.5.1.4.1.1.104.",
-];
-
 /// What the header says about burned-in text. Burned In Annotation NO does not make an image
 /// of an annotated kind [`BurnedIn::Unlikely`]: the cleaner does not trust it by default
 /// (`trust_burned_in_no`), so the warning about images released without cleaning must not either.
@@ -350,11 +332,7 @@ fn burned_in(ds: &DataSet) -> BurnedIn {
     }
     let modality = ds.ascii(tags::MODALITY).unwrap_or("");
     let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
-    if ANNOTATED_MODALITIES.contains(&modality) || ANNOTATED_SOP_CLASS_PREFIXES.iter().any(|p| sop.starts_with(p)) {
-        BurnedIn::Likely
-    } else {
-        BurnedIn::Unlikely
-    }
+    if crate::annotated::is_annotated(modality, sop) { BurnedIn::Likely } else { BurnedIn::Unlikely }
 }
 
 fn new_meta(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<DataSet, PlanError> {

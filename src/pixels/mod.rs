@@ -7,8 +7,7 @@
 //!
 //! 1. [`PixelCleaner::select`]: does this image need cleaning? Burned In Annotation YES, or the
 //!    attribute absent (or NO, unless `trust_burned_in_no`) on a modality or SOP class that
-//!    usually carries text ([`crate::plan::ANNOTATED_MODALITIES`],
-//!    [`crate::plan::ANNOTATED_SOP_CLASS_PREFIXES`]); every image with `clean_all`.
+//!    usually carries text ([`crate::annotated`]); every image with `clean_all`.
 //! 2. [`PixelCleaner::clean`]: decode every frame ([`decode`]), collect boxes from the device
 //!    rules that match the header ([`rules`]), from outside the ultrasound data regions
 //!    ([`us_regions`]) and from the text detector ([`detect`], hinted by the header's own
@@ -39,7 +38,6 @@ pub mod us_regions;
 
 use crate::charset::CharacterSet;
 use crate::dataset::{DataSet, Element, VR, Value};
-use crate::plan::{ANNOTATED_MODALITIES, ANNOTATED_SOP_CLASS_PREFIXES};
 use crate::profile::{DeidOption, method_code};
 use crate::read::DicomFile;
 use crate::transfer::TransferSyntax;
@@ -223,8 +221,7 @@ impl PixelCleaner {
         }
         let modality = ds.ascii(tags::MODALITY).unwrap_or("");
         let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
-        let annotated =
-            ANNOTATED_MODALITIES.contains(&modality) || ANNOTATED_SOP_CLASS_PREFIXES.iter().any(|p| sop.starts_with(p));
+        let annotated = crate::annotated::is_annotated(modality, sop);
         let trusted_no = burned_in.as_deref() == Some("NO") && self.trust_burned_in_no;
         if annotated && !trusted_no {
             return Some(Selected::Annotated);

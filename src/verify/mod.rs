@@ -15,9 +15,9 @@
 //! - **Pixels**: images whose header says they carry burned-in text, or that usually carry it
 //!   (annotated modality or SOP class) and were not cleaned (no 113101 code).
 //!
-//! The verifier shares with `deid` only the profile (the specification of what is allowed), the
-//! reader and the character set decoder; it does not use the planner, the scrubber or the
-//! pseudonymizer. Findings name file, tag path and the kind of identifier; the matched value
+//! The verifier shares with `deid` only specifications (the profile: what is allowed;
+//! [`crate::annotated`]: which images usually carry burned-in text), the reader and the
+//! character set decoder; it does not use the planner, the scrubber or the pseudonymizer. Findings name file, tag path and the kind of identifier; the matched value
 //! itself goes only into the `--report` file, which is as sensitive as the linkage table.
 
 mod dictionary;
@@ -459,9 +459,6 @@ fn check_markers(ctx: &Ctx<'_>, ds: &DataSet, rel: &str, out: &mut Vec<Finding>)
     }
 }
 
-/// Annotated modalities (as `deid` uses them; restated here so the check is independent).
-const ANNOTATED: &[&str] = &["US", "SC", "XA", "RF", "ES", "XC", "OT", "DOC", "GM", "SM", "IVUS", "OP", "PX", "IO"];
-
 fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
     if ds.get(tags::PIXEL_DATA).is_none() {
         return;
@@ -476,14 +473,13 @@ fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
     let burned = ds.ascii(tags::BURNED_IN_ANNOTATION);
     let modality = ds.ascii(tags::MODALITY).unwrap_or("");
     let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
-    let annotated_class = sop.starts_with("1.2.840.10008.5.1.4.1.1.7") || sop.starts_with("1.2.840.10008.5.1.4.1.1.6.");
+    // The same list as deid's selection (crate::annotated): a specification, like the profile.
+    let annotated = crate::annotated::is_annotated(modality, sop);
     let detail = match burned {
         Some(b) if b.eq_ignore_ascii_case("YES") => Some("Burned In Annotation is YES and the pixels were not cleaned"),
-        None if ANNOTATED.contains(&modality) || annotated_class => {
-            Some("an annotated modality or SOP class without Burned In Annotation, not cleaned")
-        }
+        None if annotated => Some("an annotated modality or SOP class without Burned In Annotation, not cleaned"),
         // deid does not trust NO on these by default (scanners often say NO wrongly).
-        Some(b) if b.eq_ignore_ascii_case("NO") && (ANNOTATED.contains(&modality) || annotated_class) => {
+        Some(b) if b.eq_ignore_ascii_case("NO") && annotated => {
             Some("an annotated modality or SOP class with Burned In Annotation NO, not cleaned")
         }
         _ => None,

@@ -236,6 +236,23 @@ fn lists_images_that_may_carry_burned_in_text() {
     assert!(findings(&run).iter().any(|r| r[2] == "pixels-not-cleaned"), "{}", run.stdout());
 }
 
+/// An angiography image whose modality says otherwise: deid selects it by its SOP class, and
+/// verify must too (it used a shorter list of its own).
+#[test]
+fn lists_an_uncleaned_image_of_an_annotated_sop_class_whatever_its_modality() {
+    let wd = Workdir::new("lists_an_uncleaned_image_of_an_annotated_sop_class_whatever_its_modality");
+    Fixture::ct("P1", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.3"))
+        .put(str_el(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.12.1"))
+        .write(&wd.path("in/xa.dcm"));
+    let k = key(&wd, "k.key", 5);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap()]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("1 images may carry burned-in text"), "{}", run.stderr());
+    let run = wd.kamei(["verify", "out"]);
+    run.assert_code(1);
+    assert!(findings(&run).iter().any(|r| r[2] == "pixels-not-cleaned"), "{}", run.stdout());
+}
+
 #[test]
 fn report_inside_the_release_is_refused() {
     let wd = release("report_inside_the_release_is_refused");
