@@ -59,6 +59,9 @@ pub enum FindingKind {
     Unreadable,
     /// A temporary file of an interrupted run is still in the output folder.
     Unfinished,
+    /// An input given with `--against` has no record in the release's audit log: the run did
+    /// not finish, or did not include it.
+    NotProcessed,
 }
 
 /// One problem found.
@@ -226,28 +229,35 @@ fn empty_folders(out: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Output path (relative, `/` separators) → input content hash, from the audit logs in `out`.
-fn output_inputs(out: &Path) -> HashMap<String, String> {
+/// What the audit logs in `out` say: output path (relative, `/` separators) → input content
+/// hash, and the content hash of every input they have a record of (`None` when `out` holds no
+/// audit log, e.g. a folder of several outputs).
+fn audited(out: &Path) -> (HashMap<String, String>, Option<std::collections::HashSet<String>>) {
     let mut map = HashMap::new();
-    let Ok(entries) = std::fs::read_dir(out) else { return map };
+    let mut inputs: Option<std::collections::HashSet<String>> = None;
+    let Ok(entries) = std::fs::read_dir(out) else { return (map, inputs) };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with("kamei-audit") && name.ends_with(".jsonl") {
+            let seen = inputs.get_or_insert_with(Default::default);
             for r in crate::audit::read_records(&entry.path()).unwrap_or_default() {
+                if let Some(h) = &r.input_sha256 {
+                    seen.insert(h.clone());
+                }
                 if let (Some(o), Some(h)) = (r.output, r.input_sha256) {
                     map.insert(o, h);
                 }
             }
         }
     }
-    map
+    (map, inputs)
 }
 
 /// Run every check.
 pub fn run(job: &VerifyJob) -> VerifyReport {
     let global = job.originals.global.matcher();
     let paths = job.originals.paths.matcher();
-    let sources = output_inputs(&job.out);
+    let (sources, audited_inputs) = audited(&job.out);
     let files = release_files(&job.out);
     let rel = |p: &Path| p.strip_prefix(&job.out).unwrap_or(p).to_string_lossy().replace('\\', "/");
     let check = |p: &PathBuf| -> (bool, Vec<Finding>) {
@@ -273,6 +283,19 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     };
     let mut report = VerifyReport { identifiers: job.originals.len(), ..VerifyReport::default() };
     let mut all = BTreeSet::new();
+    // Every input given with --against must have ended somewhere (written, skipped, failed,
+    // left out): one without a record means the release is incomplete. Named by content hash,
+    // never by path (an input path can hold a name).
+    if let Some(seen) = &audited_inputs {
+        for sha in job.originals.per_input.keys().filter(|h| !seen.contains(*h)) {
+            all.insert(finding(
+                &format!("input sha256:{}", &sha[..16.min(sha.len())]),
+                "audit".to_string(),
+                FindingKind::NotProcessed,
+                "an input given with --against has no record in the audit log: the run did not finish or did not include it (run the same deid again)",
+            ));
+        }
+    }
     for file in unfinished_files(&job.out) {
         all.insert(finding(
             &rel(&file),

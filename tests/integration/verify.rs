@@ -224,6 +224,17 @@ fn a_temporary_file_left_by_an_interrupted_run_is_a_finding() {
 }
 
 #[test]
+fn an_input_the_release_never_processed_is_a_finding() {
+    let wd = release("an_input_the_release_never_processed_is_a_finding");
+    Fixture::ct("PID7654399", STUDY, &format!("{STUDY}.9"), &format!("{STUDY}.9.1")).write(&wd.path("in/late/b.dcm"));
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(f.iter().any(|r| r[0].starts_with("input sha256:") && r[2] == "not-processed"), "{f:?}");
+    assert!(!run.stdout().contains("late"), "inputs are named by hash, not path");
+}
+
+#[test]
 fn lists_images_that_may_carry_burned_in_text() {
     let wd = Workdir::new("lists_images_that_may_carry_burned_in_text");
     Fixture::ct("P1", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.2"))
