@@ -405,7 +405,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         summary.aborted = Some(error_chain(&e));
         return Ok(summary);
     }
-    if !job.dry_run && !summary.interrupted {
+    if job.dry_run && !summary.interrupted {
+        // What the real run would remove (settle removes nothing when told not to).
+        summary.superseded = supersede.settle(&job.out, &ctx.done, false).len();
+    } else if !summary.interrupted {
         let whole = job.shard.count == 1;
         for settled in supersede.settle(&job.out, &ctx.done, whole) {
             if !settled.removed {

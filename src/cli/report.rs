@@ -132,7 +132,12 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
     if !dry_run {
         eprintln!("kamei: {} patients; audit log {}", s.patients, audit);
     }
-    if s.superseded > 0 {
+    if s.superseded > 0 && dry_run {
+        eprintln!(
+            "kamei: {} outputs of earlier runs would be removed: their input paths now hold other content (corrected or re-assigned)",
+            s.superseded
+        );
+    } else if s.superseded > 0 {
         eprintln!(
             "kamei: {} outputs of earlier runs removed: their input paths now hold other content (corrected or re-assigned); the audit lists them as superseded",
             s.superseded

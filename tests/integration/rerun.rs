@@ -32,6 +32,10 @@ fn an_image_reassigned_to_another_patient_leaves_no_copy_under_the_first() {
     image("P-WRONG", 2).write(&wd.path("in/b.dcm"));
     deid(&wd, &["-q"]).assert_code(0);
     image("P-RIGHT", 1).write(&wd.path("in/a.dcm"));
+    let dry = deid(&wd, &["--dry-run"]);
+    dry.assert_code(0);
+    assert!(dry.stderr().contains("1 outputs of earlier runs would be removed"), "{}", dry.stderr());
+    assert_eq!(wd.dicom_outputs("out").len(), 2, "a dry run removes nothing");
     let run = deid(&wd, &[]);
     run.assert_code(0);
     assert!(run.stderr().contains("1 outputs of earlier runs removed"), "{}", run.stderr());
