@@ -25,6 +25,7 @@ use kamei::pixels::synth::{self, Background, Score};
 use kamei::pixels::{PixelCleaner, PixelOptions};
 use kamei::read::{Opened, ReadOptions};
 use std::collections::BTreeMap;
+use std::ops::AddAssign;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -135,6 +136,7 @@ fn main() {
     let mut total = Tally::default();
     let mut by: BTreeMap<String, Tally> = BTreeMap::new();
     let mut worst: Vec<(f64, f64, u64)> = Vec::new();
+    let mut split: BTreeMap<String, u64> = BTreeMap::new();
     let mut pixels = 0u64;
     let mut elapsed = 0.0f64;
     for s in seed..seed + n {
@@ -146,6 +148,16 @@ fn main() {
         pixels += (scene.rows * scene.cols) as u64;
         let boxes: Vec<Rect> = cleaned.boxes.iter().map(|b| b.rect).collect();
         let score = Score::of(&scene, &boxes);
+        // Collateral split: boxes over no text line (false finds) and boxes over one (grown
+        // past the line's margin).
+        let (over_text, stray): (Vec<Rect>, Vec<Rect>) =
+            boxes.iter().partition(|b| scene.lines.iter().any(|l| l.intersects(b)));
+        let quiet = matches!(scene.kind, synth::Kind::Flat | synth::Kind::Gradient | synth::Kind::Document);
+        let busyness = if quiet { "quiet" } else { "busy" };
+        for (part, rects) in [("stray boxes", &stray), ("boxes over text", &over_text)] {
+            let s = Score::of(&scene, rects);
+            split.entry(format!("{part} on {busyness}")).or_insert(0).add_assign(s.background_blanked);
+        }
         total.score.add(&score);
         total.scenes += 1;
         let kind = match scene.background {
@@ -155,8 +167,6 @@ fn main() {
         bucket(&mut by, kind, &score);
         // Quiet backgrounds (where scanners print the patient's data) and busy ones (speckle,
         // anatomy) are held to different standards.
-        let quiet = matches!(scene.kind, synth::Kind::Flat | synth::Kind::Gradient | synth::Kind::Document);
-        let busyness = if quiet { "quiet" } else { "busy" };
         bucket(&mut by, format!("backgrounds {busyness}"), &score);
         bucket(&mut by, format!("bits {} samples {}", scene.bits, scene.samples), &score);
         bucket(&mut by, format!("polarity {}", if scene.dark_text { "dark text" } else { "light text" }), &score);
@@ -242,6 +252,9 @@ fn main() {
             missed * 100.0,
             wasted * 100.0
         );
+    }
+    for (k, blanked) in &split {
+        println!("  collateral from {k:<22} {:.2} pt", *blanked as f64 * 100.0 / total.score.background.max(1) as f64);
     }
     worst.sort_by(|a, b| a.0.total_cmp(&b.0));
     let low: Vec<String> =

@@ -3,7 +3,10 @@
 //!
 //! The frame comes as two 8-bit planes in which text is brighter than its surroundings: the
 //! light-text plane (the grey values, or for colour the largest channel) and the dark-text plane
-//! (inverted grey, or the inverted smallest channel). On each:
+//! (inverted grey, or the inverted smallest channel). Colour frames get a third, the chroma plane
+//! (largest minus smallest channel), in which grey anatomy is flat black and coloured text stands
+//! out however busy the anatomy is; it is trusted only where its surroundings are quiet, since in
+//! colour regions (flow, photographs) it sees the colour's own texture. On each plane:
 //!
 //! 1. **Stroke contrast**: a white top-hat (the plane minus its grey-scale opening by a square a
 //!    little wider than the widest stroke) keeps thin bright structures and drops flat areas and
@@ -15,10 +18,16 @@
 //! 3. **Lines**: glyphs whose vertical extents overlap, of similar height and closer than about
 //!    one height, are joined (union-find over neighbours in x order, not all pairs). A line is
 //!    text when it has several glyphs with a common baseline or top line, glyphs of one colour
-//!    (burned-in text is drawn in one colour, anatomy is not), and a text-like aspect ratio.
+//!    (burned-in text is drawn in one colour, anatomy is not), and a text-like aspect ratio. Its
+//!    box is as high as its glyphs: a much taller member (a glyph fused with a blob) widens it but
+//!    does not raise it. In busy surroundings (speckle, texture) a line must also be long and
+//!    regular or of exactly one colour, with more glyphs when they are tiny (speckle grains) or
+//!    large (blobs).
 //! 4. **Hints**: a line that is almost text ("unsure") is kept when it lies next to a sure line
 //!    (text comes in blocks) or when its width fits one of the patient's own identifiers (name,
-//!    ID, birth date from the header) written at its height (issue point 4).
+//!    ID, birth date from the header) written at its height (issue point 4). A piece too weak to
+//!    be text alone (a lone word, glyphs fused by a low resolution, a busy stretch) is kept when
+//!    it continues a text line: in its band, at most three heights from its end.
 //!
 //! Every kept line becomes a box grown by a margin (a quarter of its height, at least 2 pixels).
 //! The cost is linear in the number of pixels plus O(n log n) in the number of components.
@@ -28,7 +37,8 @@ use image::GrayImage;
 use imageproc::morphology::{Mask, grayscale_dilate, grayscale_erode};
 use imageproc::region_labelling::{Connectivity, connected_components};
 
-/// The two planes a frame is searched in; text is brighter than its background in each.
+/// The planes a frame is searched in; text is brighter than its background in each. For colour
+/// frames (with `tone`) the chroma plane is derived from `light` and `dark`.
 #[derive(Debug, Clone)]
 pub struct Planes {
     /// Light text (grey values, or the largest colour channel).
@@ -81,6 +91,18 @@ impl Default for Detector {
     }
 }
 
+/// What a candidate line is on its own evidence, before neighbours and hints are looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    /// Text (score at least `accept`, and in busy surroundings long or of one colour).
+    Text,
+    /// Almost text: kept next to a sure line or when its width fits a hint.
+    Unsure,
+    /// Too weak alone (few or misaligned glyphs, or failing the busy-surroundings test): kept
+    /// only where it continues a text line.
+    Piece,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Comp {
     x0: u32,
@@ -117,6 +139,17 @@ impl Comp {
     fn stroke(&self) -> f32 {
         2.0 * self.area as f32 / self.boundary.max(1) as f32
     }
+}
+
+/// The chroma plane of a colour frame (largest minus smallest channel, from the light and dark
+/// planes): grey anatomy is flat black in it and coloured text stands out, whatever the
+/// anatomy's texture.
+fn chroma(planes: &Planes) -> GrayImage {
+    let mut c = planes.light.clone();
+    for (c, d) in c.iter_mut().zip(planes.dark.iter()) {
+        *c = c.saturating_sub(255 - *d);
+    }
+    c
 }
 
 /// White top-hat of `img` with a square of side `2r+1`, separably.
@@ -269,12 +302,16 @@ impl Detector {
         let (w, h) = planes.light.dimensions();
         let mut out = Vec::new();
         let tones = planes.tone.as_ref().map(|(l, d)| (l, d));
-        let pairs = [
-            (&planes.light, tones.map_or(&planes.light, |t| t.0)),
-            (&planes.dark, tones.map_or(&planes.dark, |t| t.1)),
+        let mut searched = vec![
+            (&planes.light, tones.map_or(&planes.light, |t| t.0), false),
+            (&planes.dark, tones.map_or(&planes.dark, |t| t.1), false),
         ];
-        for (plane, tone) in pairs {
-            for (rect, found) in self.detect_plane(plane, tone, hints) {
+        let chroma = planes.tone.is_some().then(|| chroma(planes));
+        if let Some(c) = &chroma {
+            searched.push((c, c, true));
+        }
+        for (plane, tone, quiet_only) in searched {
+            for (rect, found) in self.detect_plane(plane, tone, hints, quiet_only) {
                 let margin = (rect.height / 4).max(2);
                 out.push((rect.grow(margin, w, h), found));
             }
@@ -339,19 +376,25 @@ impl Detector {
         (comps, sigma, integral)
     }
 
-    fn detect_plane(&self, plane: &GrayImage, tone: &GrayImage, hints: &Hints) -> Vec<(Rect, Found)> {
+    /// The lines of one plane. With `quiet_only` (the chroma plane), lines in busy surroundings
+    /// are dropped whatever their score: the plane is for coloured text on grey anatomy, and in
+    /// colour regions (flow, photographs) it only adds doubtful finds.
+    fn detect_plane(&self, plane: &GrayImage, tone: &GrayImage, hints: &Hints, quiet_only: bool) -> Vec<(Rect, Found)> {
         let (mut comps, sigma, integral) = self.components(plane, tone);
         comps.sort_by_key(|c| (c.x0, c.y0));
         let lines = group(&comps, self.glyph_height.0, sigma);
         let (w, h) = plane.dimensions();
-        let mut scored: Vec<(Rect, f32)> = lines
+        let mut scored: Vec<(Rect, f32, Standing)> = lines
             .iter()
             .filter_map(|members| {
-                let (mut s, _) = self.features(&comps, members, sigma);
-                if s < self.unsure {
+                let (s, _) = self.features(&comps, members, sigma);
+                if s <= 0.0 {
                     return None;
                 }
-                let r = bbox(&comps, members);
+                let r = band(&comps, members, self.glyph_height.0);
+                if s < self.unsure {
+                    return (!quiet_only).then_some((r, s, Standing::Piece));
+                }
                 // Busy surroundings (texture, speckle, noise): strokes there line up by chance,
                 // so only long, regular lines count, and nothing is merely unsure.
                 let mut contrasts: Vec<u8> = members.iter().map(|&i| comps[i].contrast).collect();
@@ -362,38 +405,55 @@ impl Detector {
                 let x1 = (r.right() + 2 * r.height).min(w);
                 let outer = Rect::new(x0, r.y, x1 - x0, r.height.min(h - r.y));
                 let ring_area = outer.area().saturating_sub(r.area());
+                let standing = if s >= self.accept { Standing::Text } else { Standing::Unsure };
                 if ring_area < (r.height * r.height) as u64 {
                     // Nothing beside it (the line spans the frame): judge by what is above and below.
-                    return (s >= self.unsure).then_some((r, s));
+                    return Some((r, s, standing));
                 }
                 let ring = (integral.sum(&outer) - integral.sum(&r)) as f64 / ring_area as f64;
-                if ring >= BUSY * contrast {
-                    let glyphs: Vec<&Comp> =
-                        members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= self.glyph_height.0).collect();
-                    let mut colours: Vec<f32> = glyphs.iter().map(|c| c.colour).collect();
-                    colours.sort_by(f32::total_cmp);
-                    let spread = if colours.len() >= 3 {
-                        (colours[colours.len() * 9 / 10] - colours[colours.len() / 10]) as f64 / contrast.max(1.0)
-                    } else {
-                        1.0
-                    };
-                    // Long and regular, or drawn in exactly one colour.
-                    let long = s >= 0.95 && glyphs.len() >= 5;
-                    let one_colour = spread <= 0.1 && glyphs.len() >= 3 && s >= 0.6;
-                    s = if long || one_colour { s } else { 0.0 };
+                if ring < BUSY * contrast {
+                    return Some((r, s, standing));
                 }
-                (s >= self.unsure).then_some((r, s))
+                if quiet_only {
+                    return None;
+                }
+                let glyphs: Vec<&Comp> =
+                    members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= self.glyph_height.0).collect();
+                let mut colours: Vec<f32> = glyphs.iter().map(|c| c.colour).collect();
+                colours.sort_by(f32::total_cmp);
+                let spread = if colours.len() >= 3 {
+                    (colours[colours.len() * 9 / 10] - colours[colours.len() / 10]) as f64 / contrast.max(1.0)
+                } else {
+                    1.0
+                };
+                let mut heights: Vec<u32> = glyphs.iter().map(|c| c.h()).collect();
+                heights.sort_unstable();
+                let hmed = heights.get(heights.len() / 2).copied().unwrap_or(0);
+                // Long and regular, or drawn in exactly one colour; and enough glyphs for their
+                // size.
+                let n = glyphs.len();
+                let long = s >= 0.95 && n >= 5;
+                let one_colour = spread <= 0.1 && n >= 3 && s >= 0.6;
+                let enough = n >= glyphs_needed(hmed);
+                // A line that fails here may still continue a text line (a piece).
+                Some((r, s, if (long || one_colour) && enough { standing } else { Standing::Piece }))
             })
             .collect();
-        scored.sort_by_key(|(r, _)| (r.y, r.x));
-        // Lines sure enough to vouch for their unsure neighbours.
-        let sure: Vec<Rect> = scored.iter().filter(|(_, s)| *s >= 0.8).map(|(r, _)| *r).collect();
+        scored.sort_by_key(|(r, _, _)| (r.y, r.x));
+        // Lines sure enough to vouch for their unsure neighbours, and the text lines pieces may
+        // continue.
+        let sure: Vec<Rect> =
+            scored.iter().filter(|(_, s, st)| *s >= 0.8 && *st == Standing::Text).map(|l| l.0).collect();
+        let text: Vec<Rect> = scored.iter().filter(|(_, _, st)| *st == Standing::Text).map(|l| l.0).collect();
         let mut out = Vec::new();
-        for (r, s) in scored {
-            if s >= self.accept {
-                out.push((r, Found::Text));
-            } else if near_text(&r, &sure) || fits_hint(&r, hints) {
-                out.push((r, Found::Hinted));
+        for (r, _, standing) in scored {
+            let keep = match standing {
+                Standing::Text => Some(Found::Text),
+                Standing::Unsure => (near_text(&r, &sure) || fits_hint(&r, hints)).then_some(Found::Hinted),
+                Standing::Piece => continues(&r, &text).then_some(Found::Hinted),
+            };
+            if let Some(found) = keep {
+                out.push((r, found));
             }
         }
         // Complete each kept line along its band: words further apart than a glyph gap, and
@@ -517,6 +577,35 @@ fn bbox(comps: &[Comp], members: &[usize]) -> Rect {
     Rect::new(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
 }
 
+/// How many glyphs of median height `h` a line in busy surroundings needs: a few tiny marks are
+/// as often speckle grains, and a few large ones blobs of anatomy or colour flow.
+fn glyphs_needed(h: u32) -> usize {
+    match h {
+        0..=8 => 4,
+        32.. => 5,
+        _ => 3,
+    }
+}
+
+/// The box of a line: as wide as all its members, as high as its glyphs. Members much taller
+/// than the median glyph (a glyph fused with a blob of anatomy, a bar) widen the box but do not
+/// raise it, so the line and its extension stay in the text's band.
+fn band(comps: &[Comp], members: &[usize], hmin: u32) -> Rect {
+    let all = bbox(comps, members);
+    let mut heights: Vec<u32> = members.iter().map(|&i| comps[i].h()).filter(|&h| h >= hmin).collect();
+    if heights.is_empty() {
+        return all;
+    }
+    heights.sort_unstable();
+    let limit = heights[heights.len() / 2] * 8 / 5;
+    let typical: Vec<usize> = members.iter().copied().filter(|&i| comps[i].h() <= limit).collect();
+    if typical.is_empty() {
+        return all;
+    }
+    let b = bbox(comps, &typical);
+    Rect::new(all.x, b.y, all.width, b.height)
+}
+
 fn find(parent: &mut [usize], mut i: usize) -> usize {
     while parent[i] != i {
         parent[i] = parent[parent[i]];
@@ -600,6 +689,22 @@ fn extend(start: Rect, comps: &[Comp], sigma: f32) -> Rect {
         }
         r = grown;
     }
+}
+
+/// Whether a line continues one of the text lines: in its band (most of both heights overlap)
+/// and at most three of its heights before or after it.
+fn continues(r: &Rect, text: &[Rect]) -> bool {
+    text.iter().any(|t| {
+        let overlap = (r.bottom().min(t.bottom()) as i64 - r.y.max(t.y) as i64).max(0) as u32;
+        let gap = if r.x >= t.right() {
+            r.x - t.right()
+        } else if t.x >= r.right() {
+            t.x - r.right()
+        } else {
+            0
+        };
+        overlap * 10 >= r.height.max(t.height) * 6 && gap <= 3 * t.height
+    })
 }
 
 /// Whether an unsure line sits just above, below or beside a sure one.
@@ -731,6 +836,126 @@ mod tests {
         assert!(
             Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default()).is_empty()
         );
+    }
+
+    /// The three planes of an RGB image, as `pixels::planes` builds them.
+    fn colour_planes(rgb: &image::RgbImage) -> Planes {
+        let (w, h) = rgb.dimensions();
+        let at = |x, y| rgb.get_pixel(x, y).0;
+        let luma = GrayImage::from_fn(w, h, |x, y| {
+            let [r, g, b] = at(x, y);
+            image::Luma([((299 * r as u32 + 587 * g as u32 + 114 * b as u32) / 1000) as u8])
+        });
+        let inverse = GrayImage::from_fn(w, h, |x, y| image::Luma([255 - luma.get_pixel(x, y).0[0]]));
+        Planes {
+            light: GrayImage::from_fn(w, h, |x, y| image::Luma([at(x, y).into_iter().max().unwrap()])),
+            dark: GrayImage::from_fn(w, h, |x, y| image::Luma([255 - at(x, y).into_iter().min().unwrap()])),
+            tone: Some((luma, inverse)),
+        }
+    }
+
+    /// Grey speckle: grains of 2 to 3 pixels of random brightness (a fixed generator, so the
+    /// test is the same on every run).
+    fn speckle(w: u32, h: u32) -> GrayImage {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut img = plane(w, h, 0);
+        for y in (0..h).step_by(2) {
+            for x in (0..w).step_by(2) {
+                let v = 30 + (next() % 200) as u8;
+                let size = 2 + (next() % 2) as u32;
+                for dy in 0..size.min(h - y) {
+                    for dx in 0..size.min(w - x) {
+                        img.put_pixel(x + dx, y + dy, image::Luma([v]));
+                    }
+                }
+            }
+        }
+        img
+    }
+
+    #[test]
+    fn coloured_text_on_grey_speckle_is_found_in_the_chroma_plane() {
+        // Yellow text no brighter than the speckle: in the largest channel it drowns in the
+        // texture, in the chroma plane it is alone on black.
+        let grey = speckle(240, 80);
+        let mut rgb = image::RgbImage::from_fn(240, 80, |x, y| {
+            let v = grey.get_pixel(x, y).0[0];
+            image::Rgb([v, v, v])
+        });
+        let mut mask = plane(240, 80, 0);
+        for i in 0..8 {
+            glyph(&mut mask, 30 + i * 12, 30, 16, 255);
+        }
+        for (p, m) in rgb.pixels_mut().zip(mask.iter()) {
+            if *m == 255 {
+                *p = image::Rgb([190, 190, 40]);
+            }
+        }
+        let planes = colour_planes(&rgb);
+        let boxes = Detector::default().detect(&planes, &Hints::default());
+        assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(30, 30, 94, 16))), "{boxes:?}");
+        let grey_only = Planes { tone: None, ..planes };
+        let boxes = Detector::default().detect(&grey_only, &Hints::default());
+        assert!(!boxes.iter().any(|(r, _)| r.contains(&Rect::new(30, 30, 94, 16))), "{boxes:?}");
+    }
+
+    #[test]
+    fn a_word_apart_from_its_line_is_kept_with_it() {
+        // One glyph two heights after a line: too little to be text alone, in the line's band.
+        let mut img = plane(300, 60, 20);
+        for i in 0..8 {
+            glyph(&mut img, 10 + i * 10, 20, 14, 230);
+        }
+        glyph(&mut img, 118, 20, 14, 230);
+        let inv = image::ImageBuffer::from_fn(300, 60, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
+        assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(118, 20, 8, 14))), "{boxes:?}");
+    }
+
+    #[test]
+    fn a_tall_mark_in_a_line_does_not_raise_its_box() {
+        // A mark more than twice the glyphs' height joins the line (it overlaps the band), but
+        // the box keeps to the glyphs' band, widened to take it in.
+        let mut img = plane(200, 80, 20);
+        for i in 0..8 {
+            glyph(&mut img, 10 + i * 10, 30, 14, 230);
+        }
+        glyph(&mut img, 92, 10, 34, 230);
+        let inv = image::ImageBuffer::from_fn(200, 80, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
+        let line = boxes.iter().find(|(r, _)| r.contains(&Rect::new(10, 30, 78, 14))).expect("line found");
+        assert!(line.0.y >= 20 && line.0.right() >= 112, "{boxes:?}");
+    }
+
+    #[test]
+    fn a_plane_searched_only_where_quiet_drops_lines_in_busy_surroundings() {
+        // As the chroma plane is searched: a line over colour flow (busy in that plane) counts
+        // in the other planes only.
+        let mut busy = speckle(240, 80);
+        busy.iter_mut().for_each(|v| *v /= 2);
+        for i in 0..10 {
+            glyph(&mut busy, 30 + i * 12, 30, 16, 255);
+        }
+        let d = Detector::default();
+        let line = Rect::new(30, 30, 117, 16);
+        let found = |quiet_only| {
+            d.detect_plane(&busy, &busy, &Hints::default(), quiet_only).iter().any(|(r, _)| r.contains(&line))
+        };
+        assert!(found(false));
+        assert!(!found(true));
+    }
+
+    #[test]
+    fn busy_lines_need_more_glyphs_when_tiny_or_large() {
+        assert_eq!(glyphs_needed(6), 4);
+        assert_eq!(glyphs_needed(16), 3);
+        assert_eq!(glyphs_needed(36), 5);
     }
 
     #[test]
