@@ -353,7 +353,7 @@ pub fn read_records(path: &Path) -> Result<Vec<AuditRecord>> {
 }
 
 /// Inputs already written by earlier runs into `out` (any audit file there): content hash →
-/// output path, and input path key → content hash.
+/// output path, and what each input path made.
 ///
 /// # Errors
 /// [`Error::ReadAudit`] if an audit file cannot be read.
@@ -363,8 +363,10 @@ pub fn done_inputs(out: &Path) -> Result<Done> {
         Ok(rd) => rd,
         Err(_) => return Ok(done),
     };
-    // A superseded content stays superseded whichever log (a shard's, the whole run's) is
-    // read first.
+    // Per (content, input path key): the output, or nothing when a later record says it failed
+    // or was superseded. A superseded pair stays superseded whichever log (a shard's, the whole
+    // run's) is read first.
+    let mut pairs: HashMap<(String, String), Option<String>> = HashMap::new();
     let mut superseded = std::collections::HashSet::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -372,27 +374,29 @@ pub fn done_inputs(out: &Path) -> Result<Done> {
             continue;
         }
         for r in read_records(&entry.path())? {
-            match (r.outcome, r.input_sha256, r.output) {
-                (Outcome::Written | Outcome::Present, Some(h), Some(o)) => {
-                    if let Some(k) = r.input_path_key {
-                        done.by_path.insert(k, h.clone());
-                    }
-                    done.outputs.insert(h, o);
+            let Some(h) = r.input_sha256 else { continue };
+            let pair = (h, r.input_path_key.unwrap_or_default());
+            match (r.outcome, r.output) {
+                (Outcome::Written | Outcome::Present, Some(o)) => {
+                    pairs.insert(pair, Some(o));
                 }
-                (Outcome::Superseded, Some(h), _) => {
-                    superseded.insert(h);
+                (Outcome::Superseded, _) => {
+                    superseded.insert(pair);
                 }
-                (_, Some(h), _) => {
-                    done.outputs.remove(&h);
+                _ => {
+                    pairs.insert(pair, None);
                 }
-                _ => {}
             }
         }
     }
-    for h in &superseded {
-        done.outputs.remove(h);
+    for ((h, key), output) in pairs {
+        let Some(o) = output.filter(|_| !superseded.contains(&(h.clone(), key.clone()))) else { continue };
+        if !key.is_empty() {
+            done.by_path.entry(key.clone()).or_default().push((h.clone(), o.clone()));
+        }
+        done.owners.entry(o.clone()).or_default().push(key);
+        done.outputs.insert(h, o);
     }
-    done.by_path.retain(|_, h| done.outputs.contains_key(h));
     Ok(done)
 }
 
@@ -401,30 +405,34 @@ pub fn done_inputs(out: &Path) -> Result<Done> {
 pub struct Done {
     /// Input content hash → output path, for inputs written (or found present).
     pub outputs: HashMap<String, String>,
-    /// Input path key ([`AuditRecord::input_path_key`]) → the content hash written for it.
-    pub by_path: HashMap<String, String>,
+    /// Input path key ([`AuditRecord::input_path_key`]) → the contents written for that path
+    /// and their outputs (more than one when a shard left a superseded output).
+    pub by_path: HashMap<String, Vec<(String, String)>>,
+    /// Output path → the path keys of the inputs recorded as making it (an empty key: a record
+    /// without one, from an input whose path is unknown).
+    pub owners: HashMap<String, Vec<String>>,
 }
 
-/// Rewrite an audit file with the latest record per input, sorted by content hash (records of
+/// Rewrite an audit file with the latest record per input (content and path key), sorted by content hash (records of
 /// unreadable entries, which have no hash, last). Atomic: temporary file, then rename.
 ///
 /// # Errors
 /// [`Error::ReadAudit`] / [`Error::WriteAudit`].
 pub fn compact(path: &Path) -> Result<usize> {
     let records = read_records(path)?;
-    let mut latest: HashMap<String, AuditRecord> = HashMap::new();
+    let mut latest: HashMap<(String, Option<String>), AuditRecord> = HashMap::new();
     let mut unhashed: Vec<AuditRecord> = Vec::new();
     for r in records {
         match &r.input_sha256 {
             Some(h) => {
-                // One record per content: the same bytes at two input paths share it.
-                latest.insert(h.clone(), r);
+                // One record per content and input path (the key of a path, never the path).
+                latest.insert((h.clone(), r.input_path_key.clone()), r);
             }
             None => unhashed.push(r),
         }
     }
     let mut sorted: Vec<AuditRecord> = latest.into_values().collect();
-    sorted.sort_by(|a, b| a.input_sha256.cmp(&b.input_sha256));
+    sorted.sort_by(|a, b| (&a.input_sha256, &a.input_path_key).cmp(&(&b.input_sha256, &b.input_path_key)));
     unhashed.sort_by(|a, b| a.reason.cmp(&b.reason));
     sorted.extend(unhashed);
     // The new log is written under a fixed name beside the old one, then renamed over it. A
@@ -550,7 +558,9 @@ mod tests {
         written.input_path_key = Some("k".into());
         shard.append(&written).unwrap();
         let mut whole = AuditWriter::open(&dir.path().join(AUDIT_FILE)).unwrap();
-        whole.append(&record("aa", Outcome::Superseded)).unwrap();
+        let mut superseded = record("aa", Outcome::Superseded);
+        superseded.input_path_key = Some("k".into());
+        whole.append(&superseded).unwrap();
         drop((shard, whole));
         let done = done_inputs(dir.path()).unwrap();
         assert!(done.outputs.is_empty() && done.by_path.is_empty());

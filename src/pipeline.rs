@@ -265,8 +265,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).context(CreateOutSnafu { path: &staging })?;
     }
-    let audit::Done { outputs: done, by_path } = audit::done_inputs(&job.out).context(AuditSnafu)?;
-    let mut supersede = crate::supersede::Supersede::new(by_path);
+    let mut earlier = audit::done_inputs(&job.out).context(AuditSnafu)?;
+    let done = std::mem::take(&mut earlier.outputs);
+    let mut supersede = crate::supersede::Supersede::new();
     // Records of inputs whose path held other content before: re-appended if their output moves.
     let mut changed_records: HashMap<usize, AuditRecord> = HashMap::new();
     let audit_path = job.out.join(audit::audit_file_name(shard_label.as_deref()));
@@ -347,10 +348,19 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             if job.pseudo.is_keyed() {
                 let key = path_key(job, input);
                 if let Some(sha) = &p.sha256 {
-                    if supersede.observe(p.number, &key, sha, p.output.as_deref()) {
+                    if supersede.observe(&earlier, p.number, &key, sha, p.output.as_deref()) {
                         if let Some(r) = &p.record {
                             changed_records.insert(p.number, r.clone());
                         }
+                    }
+                    // Done earlier from this content, but not recorded for this path (the same
+                    // bytes at another path): recorded now, so a later change of either path
+                    // never removes the output the other still makes.
+                    let known = earlier.by_path.get(&key).is_some_and(|v| v.iter().any(|(h, _)| h == sha));
+                    if p.status == Status::AlreadyDone && !known && !job.dry_run {
+                        let mut r = base_record(&ctx.base, Some(sha.clone()), p.bytes, Outcome::Present, None);
+                        r.output = p.output.clone();
+                        p.record = Some(r);
                     }
                 }
                 if let Some(r) = p.record.as_mut() {
@@ -407,10 +417,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     }
     if job.dry_run && !summary.interrupted {
         // What the real run would remove (settle removes nothing when told not to).
-        summary.superseded = supersede.settle(&job.out, &ctx.done, false).len();
+        summary.superseded = supersede.settle(&job.out, &earlier, false).len();
     } else if !summary.interrupted {
         let whole = job.shard.count == 1;
-        for settled in supersede.settle(&job.out, &ctx.done, whole) {
+        for settled in supersede.settle(&job.out, &earlier, whole) {
             if !settled.removed {
                 summary.superseded_left += 1;
                 continue;
@@ -461,9 +471,14 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     Ok(summary)
 }
 
-/// The keyed hash of an input's path ([`AuditRecord::input_path_key`]): 128 bits, hex.
+/// The keyed hash of an input's absolute path, symbolic links resolved
+/// ([`AuditRecord::input_path_key`]): 128 bits, hex. Absolute, so that `dept1/IM0001` and
+/// `dept2/IM0001` released in two runs are two inputs, and a run naming fewer input folders
+/// still knows its inputs (an archive moved to another mount point is new to kamei: nothing
+/// is superseded then, nothing lost).
 fn path_key(job: &Job, input: &Input) -> String {
-    job.pseudo.token("input-path", &linkage::path_bytes(&input_rel(job, input)), 32)
+    let path = std::fs::canonicalize(&input.path).or_else(|_| std::path::absolute(&input.path)).unwrap_or_default();
+    job.pseudo.token("input-path", &linkage::path_bytes(&path), 32)
 }
 
 /// An error and its causes on one line (no values: these are I/O errors).
@@ -616,7 +631,10 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     };
     let sha = source.sha256_hex();
     let bytes = source.len;
-    if let Some(out) = ctx.done.get(&sha) {
+    // Done earlier from this content, and (under the mirror layout, where each path has its
+    // own output) by this path's output.
+    let done_here = |out: &String| job.layout != Layout::Mirror || Path::new(out) == input_rel(job, input);
+    if let Some(out) = ctx.done.get(&sha).filter(|o| done_here(o)) {
         if job.out.join(out).is_file() {
             return Processed {
                 number,
@@ -742,6 +760,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         // left as it is; a different one would make this output take its collision name.
         return match write::matches(&file, input_path, &target) {
             Ok(true) => done(Status::Present, &rel, record),
+            Ok(false) if target.exists() => done(Status::Written, &layout::collision_name(&rel, &sha), record),
             _ => done(Status::Written, &rel, record),
         };
     }

@@ -988,7 +988,7 @@ impl Found {
             ids.add(v);
         }
         for dob in &self.birth_dates {
-            ids.add_date(dob);
+            ids.add_birth_date_typed(dob);
         }
         ids
     }
@@ -1019,7 +1019,7 @@ impl Found {
     /// spellings: what both safety nets look for besides names.
     fn add_ids_and_birth_dates(&self, ids: &mut Identifiers) {
         for v in self.patient_ids.iter().chain(&self.other_ids).filter(|v| v.trim().chars().count() >= 3) {
-            ids.add_id(v);
+            ids.add(v);
         }
         for dob in &self.birth_dates {
             ids.add_date(dob);

@@ -139,8 +139,22 @@ impl Identifiers {
         }
     }
 
+    /// Add a birth date also as the six digits `YYMMDD` (`850315`) forms and notes use: for
+    /// Clean of free text, not for the safety nets over kept structured values, where six
+    /// digits are more often something else.
+    pub fn add_birth_date_typed(&mut self, da: &str) {
+        self.add_date(da);
+        if let Some(s) = crate::dates::short_spelling(da) {
+            let v = normalize(&s);
+            if !self.dates.contains(&v) {
+                self.dates.push(v);
+            }
+        }
+    }
+
     /// Add a patient ID or other ID, with the other spellings people type it in (without its
-    /// zero padding, without separators: [`crate::ids::other_spellings`]).
+    /// zero padding, without separators: [`crate::ids::other_spellings`]). For Clean of free
+    /// text; the safety nets over kept structured values use [`Identifiers::add`].
     pub fn add_id(&mut self, id: &str) {
         self.add(id);
         for s in crate::ids::other_spellings(id) {
@@ -188,9 +202,9 @@ impl Identifiers {
     }
 
     /// Add a DA value in the spellings people type: `19850315`, `1985-03-15`, `1985/03/15`,
-    /// `1985.03.15`, `1985/3/15`, `1985年3月15日`, `850315` ([`crate::dates`]).
+    /// `1985.03.15`, `1985/3/15`, `1985年3月15日` ([`crate::dates`]).
     pub fn add_date(&mut self, da: &str) {
-        for s in crate::dates::common_spellings(da).into_iter().chain(crate::dates::short_spelling(da)) {
+        for s in crate::dates::common_spellings(da) {
             let v = normalize(&s);
             if !self.dates.contains(&v) {
                 self.dates.push(v);
@@ -254,11 +268,23 @@ fn find_all(hay: &[char], needle: &[char], date: bool) -> Vec<(usize, usize)> {
             || end == hay.len()
             || !word(hay[end])
             || (date && crate::dates::time_follows(hay[end..].iter().copied()));
-        if left_ok && right_ok {
+        if left_ok && right_ok && !inside_a_decimal(hay, start, end, needle) {
             found.push((start, end));
         }
     }
     found
+}
+
+/// Whether a match of a number stands inside a decimal number (`0.123456`, `123456.5`,
+/// `1,234,567`): the digits of an ID or a date are never part of one, a measurement's are.
+fn inside_a_decimal(hay: &[char], start: usize, end: usize, needle: &[char]) -> bool {
+    if !needle.iter().all(char::is_ascii_digit) {
+        return false;
+    }
+    let point = |c: char| c == '.' || c == ',';
+    let before = start >= 2 && point(hay[start - 1]) && hay[start - 2].is_ascii_digit();
+    let after = end + 1 < hay.len() && point(hay[end]) && hay[end + 1].is_ascii_digit();
+    before || after
 }
 
 /// All places where the digits `digits` stand in `hay` as one number, with at most two
@@ -283,7 +309,11 @@ fn find_digits(hay: &[char], digits: &[char]) -> Vec<(usize, usize)> {
                 break;
             }
         }
-        if matched == digits.len() && hay.get(at).is_none_or(|c| !c.is_ascii_digit()) {
+        // One `.` or `,` and no other separator: a decimal number (`0.123456`), not a phone or
+        // an ID typed in groups.
+        let separators: Vec<char> = hay[start..at].iter().copied().filter(|c| !c.is_ascii_digit()).collect();
+        let decimal = separators.len() == 1 && separators[0] == '.';
+        if matched == digits.len() && hay.get(at).is_none_or(|c| !c.is_ascii_digit()) && !decimal {
             found.push((start, at));
         }
     }
@@ -414,9 +444,17 @@ mod tests {
     }
 
     #[test]
+    fn the_digits_of_an_id_inside_a_decimal_number_are_left_alone() {
+        let mut i = Identifiers::new();
+        i.add_id("0000123456");
+        assert_eq!(i.scrub("ratio 0.123456 and ID 123456").unwrap(), "ratio 0.123456 and ID ***");
+        assert!(i.scrub("factor 123456.5").is_none());
+    }
+
+    #[test]
     fn a_birth_date_is_found_as_six_digits() {
         let mut i = Identifiers::new();
-        i.add_date("19850315");
+        i.add_birth_date_typed("19850315");
         assert_eq!(i.scrub("born 850315").unwrap(), "born ***");
         assert!(i.scrub("8503150").is_none());
     }

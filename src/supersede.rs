@@ -3,26 +3,24 @@
 //! pixels, a fixed header), the earlier output is superseded and must not stay in the release
 //! beside the new one.
 //!
-//! Each audit record carries a keyed hash of its input's path ([`crate::audit::AuditRecord::input_path_key`]);
-//! a re-run compares the content hash each path has now with the one recorded for it. At the
-//! end of the run, an earlier output whose content no input of this run has any more is
-//! removed (a whole run), or counted and left (a shard: the same content may be another
-//! path's, in another shard). When the new output took a collision name because the old one
-//! held its name (the same SOP Instance UID), it is moved to that name.
+//! Each audit record carries a keyed hash of its input's absolute path
+//! ([`crate::audit::AuditRecord::input_path_key`]); a re-run compares the content each path has
+//! now with the contents recorded for it. At the end of the run an earlier output of content a
+//! path no longer holds is removed (a whole run) or counted and left (a shard), unless this run
+//! makes that very file or the audit records another input path (or an unknown one) as making
+//! it. When the new output took a collision name because the old one held its name (the same
+//! SOP Instance UID), it is moved to that name.
 //!
 //! An input deleted from the archive cannot be told from one that was not given to this run
 //! (a release built from several input folders): its output stays.
 
-use std::collections::{HashMap, HashSet};
+use crate::audit::Done;
+use std::collections::HashSet;
 use std::path::Path;
 
 /// Changes seen during a run, settled at its end.
 #[derive(Debug, Default)]
 pub struct Supersede {
-    /// Input path key → content hash, from earlier runs' audit records.
-    earlier: HashMap<String, String>,
-    /// The first 8 bytes of each content hash this run saw (a collision only keeps an output).
-    seen: HashSet<u64>,
     /// Hashes of the output names this run wrote or found present: never removed.
     produced: HashSet<u64>,
     /// Inputs whose path held other content in an earlier run.
@@ -36,11 +34,13 @@ fn name_hash(name: &str) -> u64 {
     h.finish()
 }
 
-/// One input whose path held other content in an earlier run.
+/// One earlier output of an input whose path now holds other content.
 #[derive(Debug)]
 struct Changed {
     input: usize,
+    path_key: String,
     old_sha: String,
+    old_output: String,
     new_sha: String,
     new_output: Option<String>,
 }
@@ -54,76 +54,75 @@ pub struct Settled {
     pub old_sha: String,
     /// The earlier output (relative to OUT).
     pub old_output: String,
-    /// Whether it was removed (whole runs) or left (shards).
+    /// Whether it was removed (whole runs) or left (shards, dry runs).
     pub removed: bool,
     /// When the new output was moved from its collision name into the earlier output's name:
     /// the new name.
     pub moved_new_output: Option<String>,
 }
 
-fn prefix(sha: &str) -> u64 {
-    u64::from_str_radix(sha.get(..16).unwrap_or(sha), 16).unwrap_or(0)
-}
-
 impl Supersede {
-    /// Start from the path keys of earlier runs ([`crate::audit::Done::by_path`]).
-    pub fn new(earlier: HashMap<String, String>) -> Supersede {
-        Supersede { earlier, ..Supersede::default() }
+    /// An empty tracker.
+    pub fn new() -> Supersede {
+        Supersede::default()
     }
 
-    /// Note one input of this run: its path key, its content hash and the output it has now.
-    /// Returns whether its path held other content in an earlier run.
-    pub fn observe(&mut self, input: usize, path_key: &str, sha: &str, output: Option<&str>) -> bool {
-        self.seen.insert(prefix(sha));
+    /// Note one input of this run: its path key, its content hash and the output it has now
+    /// (`earlier`: what earlier runs recorded). Returns whether its path held other content
+    /// in an earlier run.
+    pub fn observe(&mut self, earlier: &Done, input: usize, path_key: &str, sha: &str, output: Option<&str>) -> bool {
         if let Some(o) = output {
             self.produced.insert(name_hash(o));
         }
-        match self.earlier.get(path_key) {
-            Some(old) if old != sha => {
+        let mut changed = false;
+        for (old_sha, old_output) in earlier.by_path.get(path_key).into_iter().flatten() {
+            if old_sha != sha {
+                changed = true;
                 self.changed.push(Changed {
                     input,
-                    old_sha: old.clone(),
+                    path_key: path_key.to_string(),
+                    old_sha: old_sha.clone(),
+                    old_output: old_output.clone(),
                     new_sha: sha.to_string(),
                     new_output: output.map(str::to_string),
                 });
-                true
             }
-            _ => false,
         }
+        changed
     }
 
-    /// Remove (when `remove`) the earlier outputs that no input of this run produces any more,
-    /// moving a new output that took a collision name into the freed name. `outputs` maps
-    /// content hashes to outputs (earlier runs). Problems removing a file leave it in place
-    /// and count it as left.
-    pub fn settle(self, out: &Path, outputs: &HashMap<String, String>, remove: bool) -> Vec<Settled> {
+    /// Remove (when `remove`) the earlier outputs that no input makes any more, moving a new
+    /// output that took a collision name into the freed name. An output is kept when this run
+    /// wrote or found it (another input with that content makes that very file), or when the
+    /// audit records another input path (or an unknown one) as making it: that input may not
+    /// be part of this run. (Content alone does not decide: under `--layout mirror` the same
+    /// bytes at another path make another file.) Problems removing a file leave it in place.
+    pub fn settle(self, out: &Path, earlier: &Done, remove: bool) -> Vec<Settled> {
         let mut settled = Vec::new();
+        let mut handled = HashSet::new();
         for c in self.changed {
-            if self.seen.contains(&prefix(&c.old_sha)) {
-                continue; // another input of this run still has that content
+            if self.produced.contains(&name_hash(&c.old_output)) || !handled.insert(c.old_output.clone()) {
+                continue;
             }
-            let Some(old_output) = outputs.get(&c.old_sha) else { continue };
-            if self.produced.contains(&name_hash(old_output)) {
-                continue; // an input of this run has exactly that file as its output
-            }
-            let old_path = out.join(old_output);
-            if !old_path.is_file() {
+            let others = earlier.owners.get(&c.old_output).is_some_and(|keys| keys.iter().any(|k| *k != c.path_key));
+            let old_path = out.join(&c.old_output);
+            if others || !old_path.is_file() {
                 continue;
             }
             let removed = remove && std::fs::remove_file(&old_path).is_ok();
             let mut moved_new_output = None;
             if removed {
                 remove_empty_folders(out, &old_path);
-                let collision = crate::layout::collision_name(Path::new(old_output), &c.new_sha);
+                let collision = crate::layout::collision_name(Path::new(&c.old_output), &c.new_sha);
                 let collision = collision.to_string_lossy().replace('\\', "/");
-                if c.new_output.as_deref() == Some(collision.as_str()) && move_into(out, &collision, old_output) {
-                    moved_new_output = Some(old_output.clone());
+                if c.new_output.as_deref() == Some(collision.as_str()) && move_into(out, &collision, &c.old_output) {
+                    moved_new_output = Some(c.old_output.clone());
                 }
             }
             settled.push(Settled {
                 input: c.input,
                 old_sha: c.old_sha,
-                old_output: old_output.clone(),
+                old_output: c.old_output,
                 removed,
                 moved_new_output,
             });
@@ -160,41 +159,88 @@ mod tests {
         std::iter::repeat_n(c, 64).collect()
     }
 
+    /// Earlier runs made `output` from content `a` at path key `k` (and at `others`).
+    fn earlier(output: &str, others: &[&str]) -> Done {
+        let mut d = Done::default();
+        d.outputs.insert(sha('a'), output.to_string());
+        d.by_path.insert("k".into(), vec![(sha('a'), output.to_string())]);
+        let mut owners = vec!["k".to_string()];
+        for o in others {
+            d.by_path.insert(o.to_string(), vec![(sha('a'), output.to_string())]);
+            owners.push(o.to_string());
+        }
+        d.owners.insert(output.to_string(), owners);
+        d
+    }
+
     #[test]
     fn an_output_of_content_a_path_no_longer_holds_is_removed_with_its_empty_folders() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("P1/s")).unwrap();
         std::fs::write(dir.path().join("P1/s/1.dcm"), b"old").unwrap();
-        let outputs = HashMap::from([(sha('a'), "P1/s/1.dcm".to_string())]);
-        let mut s = Supersede::new(HashMap::from([("k".to_string(), sha('a'))]));
-        s.observe(1, "k", &sha('b'), Some("P2/s/1.dcm"));
-        let settled = s.settle(dir.path(), &outputs, true);
+        let done = earlier("P1/s/1.dcm", &[]);
+        let mut s = Supersede::new();
+        assert!(s.observe(&done, 1, "k", &sha('b'), Some("P2/s/1.dcm")));
+        let settled = s.settle(dir.path(), &done, true);
         assert_eq!(settled.len(), 1);
         assert!(settled[0].removed);
         assert!(!dir.path().join("P1").exists());
     }
 
     #[test]
-    fn an_output_another_input_still_produces_is_kept() {
+    fn an_output_another_input_of_this_run_makes_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("1.dcm"), b"old").unwrap();
-        let outputs = HashMap::from([(sha('a'), "1.dcm".to_string())]);
-        let mut s = Supersede::new(HashMap::from([("k".to_string(), sha('a'))]));
-        s.observe(1, "k", &sha('b'), Some("2.dcm"));
-        s.observe(2, "other", &sha('a'), Some("1.dcm"));
-        assert!(s.settle(dir.path(), &outputs, true).is_empty());
+        let done = earlier("1.dcm", &[]);
+        let mut s = Supersede::new();
+        s.observe(&done, 1, "k", &sha('b'), Some("2.dcm"));
+        s.observe(&done, 2, "other", &sha('a'), Some("1.dcm"));
+        assert!(s.settle(dir.path(), &done, true).is_empty());
         assert!(dir.path().join("1.dcm").exists());
+    }
+
+    #[test]
+    fn the_same_content_at_another_path_does_not_keep_a_mirror_output() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("x")).unwrap();
+        std::fs::write(dir.path().join("x/IM1"), b"old").unwrap();
+        let done = earlier("x/IM1", &[]);
+        let mut s = Supersede::new();
+        s.observe(&done, 1, "k", &sha('b'), Some("x/IM1.bbbbbbbbbbbb"));
+        s.observe(&done, 2, "other", &sha('a'), Some("y/IM1"));
+        assert_eq!(s.settle(dir.path(), &done, true).len(), 1);
+    }
+
+    #[test]
+    fn an_output_another_path_was_recorded_making_is_kept_even_when_not_in_this_run() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("1.dcm"), b"old").unwrap();
+        let done = earlier("1.dcm", &["copy-elsewhere"]);
+        let mut s = Supersede::new();
+        s.observe(&done, 1, "k", &sha('b'), Some("2.dcm"));
+        assert!(s.settle(dir.path(), &done, true).is_empty());
+        assert!(dir.path().join("1.dcm").exists());
+    }
+
+    #[test]
+    fn an_output_a_record_without_path_key_made_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("1.dcm"), b"old").unwrap();
+        let done = earlier("1.dcm", &[""]);
+        let mut s = Supersede::new();
+        s.observe(&done, 1, "k", &sha('b'), Some("2.dcm"));
+        assert!(s.settle(dir.path(), &done, true).is_empty());
     }
 
     #[test]
     fn an_output_this_run_found_present_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("1.dcm"), b"same").unwrap();
-        let outputs = HashMap::from([(sha('a'), "1.dcm".to_string())]);
-        let mut s = Supersede::new(HashMap::from([("k".to_string(), sha('a'))]));
+        let done = earlier("1.dcm", &[]);
+        let mut s = Supersede::new();
         // The new content de-identifies to the very same bytes (a removed attribute changed).
-        s.observe(1, "k", &sha('b'), Some("1.dcm"));
-        assert!(s.settle(dir.path(), &outputs, true).is_empty());
+        s.observe(&done, 1, "k", &sha('b'), Some("1.dcm"));
+        assert!(s.settle(dir.path(), &done, true).is_empty());
         assert!(dir.path().join("1.dcm").exists());
     }
 
@@ -202,10 +248,10 @@ mod tests {
     fn a_shard_counts_what_it_leaves() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("1.dcm"), b"old").unwrap();
-        let outputs = HashMap::from([(sha('a'), "1.dcm".to_string())]);
-        let mut s = Supersede::new(HashMap::from([("k".to_string(), sha('a'))]));
-        s.observe(1, "k", &sha('b'), None);
-        let settled = s.settle(dir.path(), &outputs, false);
+        let done = earlier("1.dcm", &[]);
+        let mut s = Supersede::new();
+        s.observe(&done, 1, "k", &sha('b'), None);
+        let settled = s.settle(dir.path(), &done, false);
         assert!(!settled[0].removed);
         assert!(dir.path().join("1.dcm").exists());
     }
@@ -217,10 +263,10 @@ mod tests {
         let new_sha = sha('b');
         let alt = crate::layout::collision_name(Path::new("1.dcm"), &new_sha).to_string_lossy().into_owned();
         std::fs::write(dir.path().join(&alt), b"new").unwrap();
-        let outputs = HashMap::from([(sha('a'), "1.dcm".to_string())]);
-        let mut s = Supersede::new(HashMap::from([("k".to_string(), sha('a'))]));
-        s.observe(1, "k", &new_sha, Some(&alt));
-        let settled = s.settle(dir.path(), &outputs, true);
+        let done = earlier("1.dcm", &[]);
+        let mut s = Supersede::new();
+        s.observe(&done, 1, "k", &new_sha, Some(&alt));
+        let settled = s.settle(dir.path(), &done, true);
         assert_eq!(settled[0].moved_new_output.as_deref(), Some("1.dcm"));
         assert_eq!(std::fs::read(dir.path().join("1.dcm")).unwrap(), b"new");
         assert!(!dir.path().join(&alt).exists());

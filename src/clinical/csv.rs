@@ -478,7 +478,7 @@ fn row_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str) -> Id
             Role::PostalCode => ids.add(v),
             Role::BirthDate { .. } => {
                 if let Some(d) = values::parse(v) {
-                    ids.add_date(&crate::dates::format_da(d));
+                    ids.add_birth_date_typed(&crate::dates::format_da(d));
                 }
             }
             _ => {}

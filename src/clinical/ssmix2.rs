@@ -394,7 +394,7 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
                 Action::BirthDate => {
                     for rep in components(msg, bytes) {
                         if let Some(d) = get(&rep, 1).get(..8) {
-                            ids.add_date(d);
+                            ids.add_birth_date_typed(d);
                         }
                     }
                 }

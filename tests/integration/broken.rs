@@ -300,7 +300,10 @@ fn same_content_at_two_paths_is_written_once_and_present_once() {
     assert!(run.stderr().contains("1 written, 1 already present"), "{}", run.stderr());
     assert_eq!(wd.dicom_outputs("out").len(), 1);
     let audit = wd.audit("out");
-    assert_eq!(audit.len(), 1, "one record per content");
+    assert_eq!(audit.len(), 2, "one record per input: its content hash and the keyed hash of its path");
+    assert_eq!(audit[0]["input_sha256"], audit[1]["input_sha256"]);
+    assert_ne!(audit[0]["input_path_key"], audit[1]["input_path_key"]);
+    assert_eq!(audit[0]["output"], audit[1]["output"]);
     assert!(wd.path("out").join(audit[0]["output"].as_str().unwrap()).is_file());
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
 }

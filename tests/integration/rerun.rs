@@ -73,7 +73,7 @@ fn a_change_the_profile_removes_keeps_the_output() {
     image("P1", 1).put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT CHEST CORRECTED")).write(&wd.path("in/a.dcm"));
     let run = deid(&wd, &[]);
     run.assert_code(0);
-    assert!(!run.stderr().contains("removed"), "{}", run.stderr());
+    assert!(!run.stderr().contains("outputs of earlier runs removed"), "{}", run.stderr());
     assert_eq!(wd.dicom_outputs("out").len(), 1);
 }
 
@@ -86,7 +86,7 @@ fn an_earlier_output_another_input_still_makes_is_kept() {
     image("P1", 2).write(&wd.path("in/a.dcm"));
     let run = deid(&wd, &[]);
     run.assert_code(0);
-    assert!(!run.stderr().contains("removed"), "{}", run.stderr());
+    assert!(!run.stderr().contains("outputs of earlier runs removed"), "{}", run.stderr());
     assert_eq!(wd.dicom_outputs("out").len(), 2);
 }
 
@@ -112,4 +112,76 @@ fn a_shard_leaves_a_superseded_output_and_says_so() {
     }
     assert_eq!(left, 1, "the shard that has the input says what it left");
     assert_eq!(wd.dicom_outputs("out").len(), 2);
+}
+
+fn deid_dirs(wd: &Workdir, dirs: &[&str], extra: &[&str]) -> Run {
+    let k = key(wd, "k.key", 31);
+    let mut args = vec!["deid"];
+    args.extend_from_slice(dirs);
+    args.extend(["-o", "out", "--key", k.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    wd.kamei(args)
+}
+
+/// Scanners name files alike (IM0001): two folders released one per run are two inputs.
+#[test]
+fn folders_released_one_per_run_never_supersede_each_other() {
+    let wd = Workdir::new("folders_released_one_per_run_never_supersede_each_other");
+    image("P-A", 1).write(&wd.path("dept1/IM0001"));
+    image("P-B", 2).write(&wd.path("dept2/IM0001"));
+    deid_dirs(&wd, &["dept1"], &["-q"]).assert_code(0);
+    let run = deid_dirs(&wd, &["dept2"], &[]);
+    run.assert_code(0);
+    assert!(!run.stderr().contains("outputs of earlier runs removed"), "{}", run.stderr());
+    assert_eq!(wd.dicom_outputs("out").len(), 2);
+}
+
+/// The same bytes at a path of another folder: when the first path changes, the output the
+/// other still makes stays, even in a run that does not include the other folder.
+#[test]
+fn an_output_an_identical_copy_elsewhere_makes_is_never_removed() {
+    let wd = Workdir::new("an_output_an_identical_copy_elsewhere_makes_is_never_removed");
+    image("P1", 1).write(&wd.path("A/x.dcm"));
+    std::fs::create_dir_all(wd.path("B")).unwrap();
+    std::fs::copy(wd.path("A/x.dcm"), wd.path("B/y.dcm")).unwrap();
+    deid_dirs(&wd, &["A"], &["-q"]).assert_code(0);
+    deid_dirs(&wd, &["B"], &["-q"]).assert_code(0);
+    image("P2", 1).write(&wd.path("A/x.dcm"));
+    let run = deid_dirs(&wd, &["A"], &[]);
+    run.assert_code(0);
+    assert!(!run.stderr().contains("outputs of earlier runs removed"), "{}", run.stderr());
+    assert_eq!(wd.dicom_outputs("out").len(), 2, "B/y.dcm's output and A/x.dcm's new one");
+}
+
+#[test]
+fn a_whole_run_after_shards_removes_what_the_shards_left() {
+    let wd = Workdir::new("a_whole_run_after_shards_removes_what_the_shards_left");
+    image("P1", 1).write(&wd.path("in/a.dcm"));
+    image("P1", 2).write(&wd.path("in/b.dcm"));
+    deid(&wd, &["-q"]).assert_code(0);
+    image("P2", 1).write(&wd.path("in/a.dcm"));
+    for i in 1..=2 {
+        deid(&wd, &["-q", "--shard", &format!("{i}/2")]).assert_code(0);
+    }
+    assert_eq!(wd.dicom_outputs("out").len(), 3, "the shards leave the old version");
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("1 outputs of earlier runs removed"), "{}", run.stderr());
+    assert_eq!(wd.dicom_outputs("out").len(), 2);
+}
+
+#[test]
+fn under_mirror_layout_an_identical_copy_elsewhere_does_not_keep_a_stale_version() {
+    let wd = Workdir::new("under_mirror_layout_an_identical_copy_elsewhere_does_not_keep_a_stale_version");
+    image("P1", 1).write(&wd.path("in/x/IM1"));
+    std::fs::create_dir_all(wd.path("in/y")).unwrap();
+    std::fs::copy(wd.path("in/x/IM1"), wd.path("in/y/IM1")).unwrap();
+    deid(&wd, &["-q", "--layout", "mirror"]).assert_code(0);
+    image("P2", 1).write(&wd.path("in/x/IM1"));
+    deid(&wd, &["-q", "--layout", "mirror"]).assert_code(0);
+    let mut names = wd.files("out");
+    names.retain(|p| !p.to_string_lossy().starts_with("kamei-"));
+    assert_eq!(names, [std::path::PathBuf::from("x/IM1"), std::path::PathBuf::from("y/IM1")]);
+    let pid = |p: &str| text(&open(&wd.path(p)), tags::PATIENT_ID).unwrap();
+    assert_ne!(pid("out/x/IM1"), pid("out/y/IM1"), "x/IM1 is the re-assigned image now");
 }
