@@ -391,10 +391,7 @@ pub fn done_inputs(out: &Path) -> Result<Done> {
     }
     for ((h, key), output) in pairs {
         let Some(o) = output.filter(|_| !superseded.contains(&(h.clone(), key.clone()))) else { continue };
-        if !key.is_empty() {
-            done.by_path.entry(key.clone()).or_default().push((h.clone(), o.clone()));
-        }
-        done.owners.entry(o.clone()).or_default().push(key);
+        done.by_path.entry(key).or_default().push((h.clone(), o.clone()));
         done.outputs.insert(h, o);
     }
     Ok(done)
@@ -406,11 +403,9 @@ pub struct Done {
     /// Input content hash → output path, for inputs written (or found present).
     pub outputs: HashMap<String, String>,
     /// Input path key ([`AuditRecord::input_path_key`]) → the contents written for that path
-    /// and their outputs (more than one when a shard left a superseded output).
+    /// and their outputs (more than one when a shard left a superseded output). Records without
+    /// a key (an anonymized run's) are under the empty key: an input whose path is unknown.
     pub by_path: HashMap<String, Vec<(String, String)>>,
-    /// Output path → the path keys of the inputs recorded as making it (an empty key: a record
-    /// without one, from an input whose path is unknown).
-    pub owners: HashMap<String, Vec<String>>,
 }
 
 /// Rewrite an audit file with the latest record per input (content and path key), sorted by content hash (records of

@@ -91,6 +91,10 @@ const REGISTERED_UID_KEYWORD_PARTS: [&str; 9] = [
     "OrganizationUID",
 ];
 
+/// The root of the UIDs DICOM itself defines (SOP classes, transfer syntaxes, well-known
+/// frames of reference...): such a value identifies no patient, study or instance.
+pub const DICOM_UID_ROOT: &str = "1.2.840.10008.";
+
 /// Whether a UID attribute names something registered (SOP class, transfer syntax, coding
 /// scheme, creator...; see `REGISTERED_UID_KEYWORD_PARTS`), decided by its keyword. Such UIDs
 /// identify no patient, study or instance, and mapping them would break the file, so an

@@ -315,7 +315,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         staging: staging.clone(),
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(job.jobs).build().context(PoolSnafu { jobs: job.jobs })?;
-    let (tx, rx) = mpsc::sync_channel::<Processed>(256);
+    // Each result goes with its input's path key (pseudonymized mode), computed by the worker:
+    // resolving the path is a few system calls, kept off the single writer thread.
+    let (tx, rx) = mpsc::sync_channel::<(Processed, Option<String>)>(256);
     let mut patients = std::collections::HashSet::new();
     let mut excluded_patients = std::collections::HashSet::new();
     let mut sink_error: Option<Error> = None;
@@ -339,14 +341,14 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                         micros = started.elapsed().as_micros() as u64,
                         "processed"
                     );
-                    let _ = tx.send(p);
+                    let key = job.pseudo.is_keyed().then(|| path_key(job, input));
+                    let _ = tx.send((p, key));
                 });
             });
         });
-        for mut p in rx {
+        for (mut p, key) in rx {
             let input = &inputs[p.number - 1];
-            if job.pseudo.is_keyed() {
-                let key = path_key(job, input);
+            if let Some(key) = key {
                 if let Some(sha) = &p.sha256 {
                     if supersede.observe(&earlier, p.number, &key, sha, p.output.as_deref()) {
                         if let Some(r) = &p.record {

@@ -370,10 +370,6 @@ const MARKERS: [Tag; 4] = [
     tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
 ];
 
-/// The root of the UIDs the DICOM standard itself defines (SOP classes, transfer syntaxes,
-/// well-known frames of reference): they identify no one and are never mapped by default.
-const DICOM_UID_ROOT: &str = "1.2.840.10008.";
-
 /// A dummy value valid for the VR (PS3.15 action D). Numbers are zero, so the bytes are the same
 /// in either byte order.
 pub fn dummy_value(vr: VR) -> Vec<u8> {
@@ -409,20 +405,12 @@ fn is_unread_sequence(e: &Element) -> bool {
     }
 }
 
-/// Whether an action is a keep that no one chose for this attribute: the table does not list it
-/// (kept, as the profile intends), the strict allow-list keeps it, or a private element kept by
-/// Retain Safe Private (Table E.3.10-1 says the attribute is safe, not this file's value) or a
-/// kept private creator. Such values have their UIDs mapped and go through the safety net.
-/// Keeps chosen for the attribute (an option's K, a user override) are left as chosen.
+/// Whether an action is a keep that no one chose for this attribute
+/// ([`RuleSource::is_unchosen_keep`]). Such values have their UIDs mapped and go through the
+/// safety net. Keeps chosen for the attribute (an option's K, a user override) are left as
+/// chosen.
 fn is_default_keep(source: &RuleSource, action: &Action) -> bool {
-    matches!(action, Action::Keep)
-        && matches!(
-            source,
-            RuleSource::Unlisted
-                | RuleSource::Policy
-                | RuleSource::Private
-                | RuleSource::Option(DeidOption::RetainSafePrivate)
-        )
+    matches!(action, Action::Keep) && source.is_unchosen_keep()
 }
 
 fn is_free_text(vr: VR) -> bool {
@@ -535,7 +523,7 @@ impl Planner<'_, '_> {
             .into_iter()
             .map(|v| {
                 let s = String::from_utf8_lossy(trim_value(v)).into_owned();
-                if s.is_empty() || s.starts_with(DICOM_UID_ROOT) {
+                if s.is_empty() || s.starts_with(crate::dict::DICOM_UID_ROOT) {
                     return s;
                 }
                 changed = true;

@@ -99,12 +99,23 @@ impl Supersede {
     /// bytes at another path make another file.) Problems removing a file leave it in place.
     pub fn settle(self, out: &Path, earlier: &Done, remove: bool) -> Vec<Settled> {
         let mut settled = Vec::new();
+        if self.changed.is_empty() {
+            return settled;
+        }
+        // The path keys recorded as making each candidate output (one pass over the records).
+        let candidates: HashSet<&str> = self.changed.iter().map(|c| c.old_output.as_str()).collect();
+        let mut owners: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+        for (key, made) in &earlier.by_path {
+            for (_, output) in made.iter().filter(|(_, o)| candidates.contains(o.as_str())) {
+                owners.entry(output.as_str()).or_default().push(key.as_str());
+            }
+        }
         let mut handled = HashSet::new();
-        for c in self.changed {
+        for c in &self.changed {
             if self.produced.contains(&name_hash(&c.old_output)) || !handled.insert(c.old_output.clone()) {
                 continue;
             }
-            let others = earlier.owners.get(&c.old_output).is_some_and(|keys| keys.iter().any(|k| *k != c.path_key));
+            let others = owners.get(c.old_output.as_str()).is_some_and(|keys| keys.iter().any(|k| *k != c.path_key));
             let old_path = out.join(&c.old_output);
             if others || !old_path.is_file() {
                 continue;
@@ -121,8 +132,8 @@ impl Supersede {
             }
             settled.push(Settled {
                 input: c.input,
-                old_sha: c.old_sha,
-                old_output: c.old_output,
+                old_sha: c.old_sha.clone(),
+                old_output: c.old_output.clone(),
                 removed,
                 moved_new_output,
             });
@@ -164,12 +175,9 @@ mod tests {
         let mut d = Done::default();
         d.outputs.insert(sha('a'), output.to_string());
         d.by_path.insert("k".into(), vec![(sha('a'), output.to_string())]);
-        let mut owners = vec!["k".to_string()];
         for o in others {
             d.by_path.insert(o.to_string(), vec![(sha('a'), output.to_string())]);
-            owners.push(o.to_string());
         }
-        d.owners.insert(output.to_string(), owners);
         d
     }
 

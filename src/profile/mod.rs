@@ -347,6 +347,23 @@ impl fmt::Display for Action {
     }
 }
 
+impl RuleSource {
+    /// Whether a keep from this source is one no one chose for the attribute: the table does
+    /// not list it (kept, as the profile intends), kamei's policy keeps it, or a private element
+    /// kept by Retain Safe Private (Table E.3.10-1 says the attribute is safe, not this file's
+    /// value) or a kept private creator. `deid` maps the UIDs of such values and passes them
+    /// through its safety net; `kamei verify` checks the same values.
+    pub fn is_unchosen_keep(&self) -> bool {
+        matches!(
+            self,
+            RuleSource::Unlisted
+                | RuleSource::Policy
+                | RuleSource::Private
+                | RuleSource::Option(DeidOption::RetainSafePrivate)
+        )
+    }
+}
+
 impl fmt::Display for RuleSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -191,17 +191,31 @@ pub fn add_linkage(originals: &mut Originals, table: &Path) -> Result<(), csv::E
     Ok(())
 }
 
-/// Files of the release: everything below `out` except kamei's staging folder.
-fn release_files(out: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = walkdir::WalkDir::new(out)
+/// What a release holds, from one walk: its files, sorted, and the folders with nothing in
+/// them (their names are checked on their own; a folder with files is checked as part of each
+/// file's path). Kamei's staging folder is left out (see [`unfinished_files`]).
+fn release_tree(out: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut files = Vec::new();
+    let mut folders = Vec::new();
+    let mut not_empty = std::collections::HashSet::new();
+    for e in walkdir::WalkDir::new(out)
+        .min_depth(1)
         .into_iter()
         .filter_entry(|e| e.file_name() != ".kamei-partial")
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect();
-    v.sort();
-    v
+    {
+        if let Some(parent) = e.path().parent() {
+            not_empty.insert(parent.to_path_buf());
+        }
+        if e.file_type().is_file() {
+            files.push(e.into_path());
+        } else if e.file_type().is_dir() {
+            folders.push(e.into_path());
+        }
+    }
+    files.sort();
+    folders.retain(|f| !not_empty.contains(f));
+    (files, folders)
 }
 
 /// Files in kamei's staging folder: a run that finishes leaves none (they are what an
@@ -212,19 +226,6 @@ fn unfinished_files(out: &Path) -> Vec<PathBuf> {
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| !e.file_type().is_dir())
-        .map(|e| e.into_path())
-        .collect()
-}
-
-/// Folders of the release with nothing in them: their names are checked on their own (a
-/// folder with files is checked as part of each file's path).
-fn empty_folders(out: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(out)
-        .min_depth(1)
-        .into_iter()
-        .filter_entry(|e| e.file_name() != ".kamei-partial")
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_dir() && std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_none()))
         .map(|e| e.into_path())
         .collect()
 }
@@ -258,7 +259,7 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let global = job.originals.global.matcher();
     let paths = job.originals.paths.matcher();
     let (sources, audited_inputs) = audited(&job.out);
-    let files = release_files(&job.out);
+    let (files, empty_folders) = release_tree(&job.out);
     let rel = |p: &Path| p.strip_prefix(&job.out).unwrap_or(p).to_string_lossy().replace('\\', "/");
     let check = |p: &PathBuf| -> (bool, Vec<Finding>) {
         let r = rel(p);
@@ -304,7 +305,7 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
             "a temporary file of an interrupted run: run the same deid again to finish, or remove .kamei-partial, before release",
         ));
     }
-    for folder in empty_folders(&job.out) {
+    for folder in empty_folders {
         let r = rel(&folder);
         let mut findings = Vec::new();
         for m in [&global, &paths] {
@@ -349,6 +350,11 @@ impl Ctx<'_> {
 /// the sign-off page do not repeat the identifier; the real path goes only into the sensitive
 /// `--report` file (`path`), where the operator finds the file to fix.
 fn mask_paths(findings: &mut [Finding], rel: &str, matchers: &[&Matcher]) {
+    // A path with an identifier in one of its names has a name finding: without one, there is
+    // nothing to mask (and no need to search each name again).
+    if !findings.iter().any(|f| f.location == "file name" || f.location == "folder name") {
+        return;
+    }
     let mut changed = false;
     let masked: Vec<&str> = rel
         .split('/')
@@ -607,14 +613,7 @@ fn check_dataset(
 /// (`1.2.840.10008.`) and attributes that name a class, transfer syntax or coding scheme keep
 /// theirs.
 fn holds_unmapped_uid(ctx: &Ctx<'_>, e: &crate::dataset::Element, rule: &crate::profile::Rule) -> bool {
-    use crate::profile::RuleSource;
-    let default_keep = matches!(
-        rule.source,
-        RuleSource::Unlisted
-            | RuleSource::Policy
-            | RuleSource::Private
-            | RuleSource::Option(DeidOption::RetainSafePrivate)
-    );
+    let default_keep = rule.source.is_unchosen_keep();
     let is_uid = e.vr == VR::UI || (e.vr == VR::UN && !is_private(e.tag) && crate::dict::vr_of(e.tag) == VR::UI);
     if !default_keep
         || !is_uid
@@ -627,7 +626,7 @@ fn holds_unmapped_uid(ctx: &Ctx<'_>, e: &crate::dataset::Element, rule: &crate::
     String::from_utf8_lossy(bytes)
         .split('\\')
         .map(|u| u.trim_matches([' ', '\0']))
-        .any(|u| !u.is_empty() && !u.starts_with("2.25.") && !u.starts_with("1.2.840.10008."))
+        .any(|u| !u.is_empty() && !u.starts_with("2.25.") && !u.starts_with(crate::dict::DICOM_UID_ROOT))
 }
 
 fn check_rule(ctx: &Ctx<'_>, e: &crate::dataset::Element, loc: &str, rel: &str, out: &mut Vec<Finding>) {
