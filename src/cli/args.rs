@@ -31,7 +31,9 @@ pub enum Command {
     },
     /// De-identify DICOM files and folders into OUT.
     Deid(DeidArgs),
-    /// Check a release: conformance to the profile, residual identifiers, uncleaned pixels.
+    /// Check a release: conformance to the profile, residual identifiers, uncleaned pixels,
+    /// unfinished temporary files, and (with --against) inputs the release never processed.
+    /// A path holding an identifier is printed as `***`.
     Verify(VerifyArgs),
     /// Write a self-contained HTML report on a release for the person who signs it off.
     Report(ReportArgs),
@@ -139,7 +141,9 @@ pub struct DeidArgs {
     /// output path) to FILE, mode 0600. Needs --key; must not be inside OUT.
     #[arg(long, value_name = "FILE")]
     pub linkage: Option<PathBuf>,
-    /// Read and plan every input, write nothing, print what would be done.
+    /// Read and plan every input, write nothing, print what would be done (against an existing
+    /// OUT: refuse other settings, count finished work, and how many earlier outputs a changed
+    /// input would supersede).
     #[arg(long)]
     pub dry_run: bool,
     /// fsync every output before it is renamed into place (durable against power loss; slower).
@@ -158,7 +162,8 @@ pub struct DeidArgs {
     #[arg(long, conflicts_with = "clean_all_pixels")]
     pub trust_burned_in_no: bool,
     /// Write a PNG of each cleaned image's first frame, before and after, boxes outlined, under
-    /// DIR. DIR is sensitive (the "before" shows identifiers) and must not be inside OUT.
+    /// DIR. DIR is sensitive (the "before" shows identifiers) and must not be inside OUT; a DIR
+    /// that cannot be created or written is a usage error (exit 2).
     #[arg(long, value_name = "DIR")]
     pub previews: Option<PathBuf>,
     /// Name inputs by path in messages (paths may contain identifiers; default: by number and
