@@ -39,7 +39,7 @@ fn compared(text: &str) -> (Vec<char>, Vec<usize>) {
     let mut origin = Vec::with_capacity(text.len());
     for (i, c) in text.chars().enumerate() {
         if c.is_ascii() {
-            hay.push(lower(c));
+            hay.push(c.to_ascii_lowercase());
             origin.push(i);
         } else {
             for d in std::iter::once(c).nfkd() {

@@ -183,7 +183,9 @@ pub fn commit(file: &DicomFile, input: Option<&Path>, target: &Path, staging: &P
     }
     .context(CreateSnafu { path: staging })?;
     {
-        let mut w = BufWriter::with_capacity(256 << 10, tmp.as_file_mut());
+        // The buffer gathers the many small header elements into a few writes; a value at least
+        // this long (pixel data) goes straight to the file instead of being copied through it.
+        let mut w = BufWriter::with_capacity(32 << 10, tmp.as_file_mut());
         encode(file, input, &mut w).map_err(|e| with_path(e, target))?;
         w.flush().context(WriteSnafu { path: target })?;
     }
