@@ -129,7 +129,13 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
             s.excluded, s.excluded_patients
         );
     }
-    if !dry_run {
+    if !dry_run && s.already_done > 0 {
+        // Inputs done earlier are not read again, so their patients cannot be counted.
+        eprintln!(
+            "kamei: {} patients among the inputs processed in this run (those done earlier are not read again); audit log {}",
+            s.patients, audit
+        );
+    } else if !dry_run {
         eprintln!("kamei: {} patients; audit log {}", s.patients, audit);
     }
     if s.superseded > 0 && dry_run {

@@ -312,6 +312,20 @@ fn rerun_skips_finished_work_and_completes_the_rest() {
 }
 
 #[test]
+fn a_fully_resumed_run_does_not_report_zero_patients() {
+    let wd = Workdir::new("a_fully_resumed_run_does_not_report_zero_patients");
+    ct(1).write(&wd.path("in/1.dcm"));
+    let k = key(&wd, "k.key", 7);
+    let args = ["deid", "in", "-o", "out", "--key", k.to_str().unwrap()];
+    assert!(wd.kamei(args).assert_code(0).stderr().contains("kamei: 1 patients; audit log"));
+    let again = wd.kamei(args);
+    again.assert_code(0);
+    assert!(again.stderr().contains("1 done earlier"), "{}", again.stderr());
+    assert!(!again.stderr().contains("kamei: 0 patients;"), "{}", again.stderr());
+    assert!(again.stderr().contains("0 patients among the inputs processed in this run"), "{}", again.stderr());
+}
+
+#[test]
 fn shards_together_equal_one_whole_run() {
     let wd = Workdir::new("shards_together_equal_one_whole_run");
     for n in 1..=12 {
