@@ -12,9 +12,16 @@
 #                 xargs -P $(nproc): the archive itself must not be modified, so this is what
 #                 a dcmodify-based pipeline has to do to get a de-identified copy
 #   dcmodify      dcmodify alone, on a copy made before the clock starts
+#   dcmodify-each the same, one dcmodify process per file (what `find -exec dcmodify {} \;`
+#                 in an export script does)
+#   cp            cp -r ARCHIVE COPY alone: the floor for any tool that writes a copy (it does
+#                 no parsing, no hashing, and copies inside the kernel)
 #
 # Every timing ends with `sync`, so written data is on disk, not only in the page cache, and
-# starts after a `sync`.
+# starts after a `sync`. Each timing also records the CPU seconds (user + system) the tool and
+# its children used: on a disk-bound machine the wall time of every tool approaches `cp`'s,
+# and CPU time shows what each costs. WORK=/dev/shm/... measures in memory (tmpfs), without
+# the disk.
 #
 # Nothing is deleted between timings: every timing writes into a folder of its own, and all
 # outputs are deleted only at the end. After a mass delete ext4 spends its time allocating
@@ -27,7 +34,7 @@
 # the tools rotates every round. The archive is read from the page cache after its first use
 # (the same for all tools); DROP_CACHES=1 (root) drops caches before every timing instead.
 #
-# Needs free disk space for 3 × ROUNDS copies of each archive (about 18 GB with the defaults)
+# Needs free disk space for 5 × ROUNDS copies of each archive (about 30 GB with the defaults)
 # and dcmodify (DCMTK) on PATH. The machine is not reserved: the load average is printed at the
 # start and end; compare runs only at a similar load. Not run by CI.
 set -euo pipefail
@@ -66,16 +73,10 @@ settle() {
     if [ "$DROP_CACHES" = 1 ]; then echo 3 >/proc/sys/vm/drop_caches; fi
 }
 
-# time_one TOOL ARCHIVE OUT: prints the seconds of one timed run of TOOL writing into OUT (a
-# new folder).
-time_one() {
-    local tool=$1 archive=$2 out=$3 t0 t1
-    if [ "$tool" = dcmodify ]; then
-        cp -r "$archive" "$out" # the copy is not timed for dcmodify alone
-    fi
-    settle
-    t0=$(now)
-    case $tool in # tool output goes to stderr; stdout carries only the seconds
+# run_tool TOOL ARCHIVE OUT: the timed work of TOOL (tool output goes to stderr).
+run_tool() {
+    local tool=$1 archive=$2 out=$3
+    case $tool in
         kamei)
             "$KAMEI" deid "$archive" -o "$out" --key "$KEY" -j "$JOBS" -q
             ;;
@@ -86,16 +87,37 @@ time_one() {
         dcmodify)
             find "$out" -type f -print0 | xargs -0 -P "$JOBS" -n 64 dcmodify -q -nb "${EDITS[@]}"
             ;;
+        dcmodify-each)
+            find "$out" -type f -print0 | xargs -0 -P "$JOBS" -n 1 dcmodify -q -nb "${EDITS[@]}"
+            ;;
+        cp)
+            cp -r "$archive" "$out"
+            ;;
     esac >&2
     sync
+}
+
+# time_one TOOL ARCHIVE OUT: prints "WALL CPU", the seconds of one timed run of TOOL writing
+# into OUT (a new folder) and the CPU seconds (user + system) it and its children used.
+time_one() {
+    local tool=$1 archive=$2 out=$3 t0 t1 cpu
+    case $tool in
+        dcmodify | dcmodify-each) cp -r "$archive" "$out" ;; # the copy is not timed
+    esac
+    settle
+    cpu=$(mktemp)
+    t0=$(now)
+    /usr/bin/time -f '%U %S' -o "$cpu" bash -c "$(declare -f run_tool); $(declare -p KAMEI KEY JOBS EDITS); run_tool \"\$@\"" \
+        _ "$tool" "$archive" "$out"
     t1=$(now)
-    printf '%.3f\n' "$(echo "$t1 - $t0" | bc -l)"
+    printf '%.3f %.2f\n' "$(echo "$t1 - $t0" | bc -l)" "$(awk '{print $1 + $2}' "$cpu")"
+    rm -f "$cpu"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-TOOLS=(kamei cp+dcmodify dcmodify)
-declare -A TIMES
+TOOLS=(kamei cp+dcmodify dcmodify dcmodify-each cp)
+declare -A TIMES CPU
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for size in $SIZES; do
     archive="$WORK/archive-$size-$N"
@@ -107,7 +129,7 @@ for size in $SIZES; do
 done
 need=0
 for size in $SIZES; do
-    need=$((need + 3 * ROUNDS * $(du -sk "$WORK/archive-$size-$N" | cut -f1)))
+    need=$((need + 5 * ROUNDS * $(du -sk "$WORK/archive-$size-$N" | cut -f1)))
 done
 avail=$(df -Pk "$WORK" | awk 'NR==2 {print $4}')
 [ "$avail" -gt "$need" ] || { echo "throughput.sh: needs $((need / 1048576)) GB free in $WORK" >&2; exit 2; }
@@ -118,9 +140,10 @@ for size in $SIZES; do
             tool=${TOOLS[(i + r - 1) % ${#TOOLS[@]}]}
             out="$WORK/scratch/$size/$tool-$r"
             mkdir -p "$(dirname "$out")"
-            s=$(time_one "$tool" "$archive" "$out")
+            read -r s c < <(time_one "$tool" "$archive" "$out")
             TIMES[$size,$tool]+="$s "
-            printf '  size %s round %d %-12s %6.2f s\n' "$size" "$r" "$tool" "$s" >&2
+            CPU[$size,$tool]+="$c "
+            printf '  size %s round %d %-13s %6.2f s, %6.2f s CPU\n' "$size" "$r" "$tool" "$s" "$c" >&2
         done
         # Check the kamei output: every input written.
         written=$(find "$WORK/scratch/$size/kamei-$r" -name '*.dcm' | wc -l)
@@ -135,14 +158,15 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores
 echo "commit:  $commit ($("$KAMEI" --version)), $(dcmodify --version 2>&1 | head -1)"
 echo "threads: kamei -j $JOBS; dcmodify through xargs -P $JOBS; $ROUNDS rounds, median"
 echo "load:    $load_start at the start, $load_end at the end (1, 5, 15 min)"
-printf '%-5s %-12s %6s %9s %9s %9s %9s   %s\n' size tool files MB seconds files/s MB/s "rounds (s)"
+printf '%-5s %-13s %6s %9s %9s %9s %9s %9s   %s\n' size tool files MB seconds files/s MB/s "CPU s" "rounds (s)"
 for size in $SIZES; do
     archive="$WORK/archive-$size-$N"
     bytes=$(find "$archive" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
     mb=$(echo "$bytes / 1000000" | bc -l)
     for tool in "${TOOLS[@]}"; do
         m=$(echo "${TIMES[$size,$tool]}" | tr ' ' '\n' | grep . | median)
-        printf '%-5s %-12s %6d %9.1f %9.2f %9.0f %9.1f   %s\n' "$size" "$tool" "$N" "$mb" "$m" \
-            "$(echo "$N / $m" | bc -l)" "$(echo "$mb / $m" | bc -l)" "${TIMES[$size,$tool]}"
+        c=$(echo "${CPU[$size,$tool]}" | tr ' ' '\n' | grep . | median)
+        printf '%-5s %-13s %6d %9.1f %9.2f %9.0f %9.1f %9.2f   %s\n' "$size" "$tool" "$N" "$mb" "$m" \
+            "$(echo "$N / $m" | bc -l)" "$(echo "$mb / $m" | bc -l)" "$c" "${TIMES[$size,$tool]}"
     done
 done
