@@ -188,9 +188,13 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         edits: Vec::new(),
         tally: BTreeMap::new(),
         notes: Vec::new(),
+        refused: None,
     };
     let mut path = Vec::new();
     planner.walk(ds, &mut path, &top_cs, Mode::Plain);
+    if let Some(reason) = planner.refused.take() {
+        return Err(PlanError(reason));
+    }
     // An overlay drawn into the pixel data's unused bits leaves with the pixels unless cleared.
     match crate::overlay_bits::clear(ds, file.transfer_syntax.encoding.big_endian) {
         Ok(Some(cleared)) => {
@@ -342,6 +346,9 @@ fn new_meta(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<DataSet, PlanErro
         .or_else(|| file.meta.ascii(tags::MEDIA_STORAGE_SOP_CLASS_UID))
         .filter(|s| !s.is_empty())
         .ok_or_else(|| PlanError("missing SOP Class UID (0008,0016)".to_string()))?;
+    if !is_uid_syntax(sop_class) {
+        return Err(PlanError(NOT_A_UID.replace("{tag}", "(0008,0016)")));
+    }
     let sop_instance = ds
         .ascii(tags::SOP_INSTANCE_UID)
         .or_else(|| file.meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID))
@@ -360,6 +367,17 @@ fn new_meta(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<DataSet, PlanErro
         Element::new(tags::IMPLEMENTATION_CLASS_UID, VR::UI, IMPLEMENTATION_CLASS_UID.as_bytes().to_vec()),
         Element::new(tags::IMPLEMENTATION_VERSION_NAME, VR::SH, IMPLEMENTATION_VERSION_NAME.as_bytes().to_vec()),
     ]))
+}
+
+/// Why a file whose class, syntax or scheme UID is not a UID is refused (`{tag}` is replaced).
+const NOT_A_UID: &str = "{tag} should name a registered class, syntax or scheme but is not a UID \
+    (a damaged value can hold anything, even the patient's name, and kamei keeps such UIDs as they are); not released";
+
+/// Whether a value (trimmed) is spelled like a UID: digits and dots, at most 64 characters.
+/// Registered UIDs (SOP classes, transfer syntaxes, coding schemes) are kept as they are, so a
+/// value spelled otherwise is not one and must not pass.
+fn is_uid_syntax(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
 /// The tags kamei writes itself at the top level (their rules are not applied).
@@ -465,6 +483,8 @@ struct Planner<'a, 'c> {
     edits: Vec<Edit>,
     tally: BTreeMap<(String, &'static str), u32>,
     notes: Vec<String>,
+    /// Why the file must not be released (the first reason found), when it must not.
+    refused: Option<String>,
 }
 
 impl Planner<'_, '_> {
@@ -511,11 +531,19 @@ impl Planner<'_, '_> {
     /// class, transfer syntax, coding scheme... ([`crate::dict::names_registered_uid`]).
     /// `None` when nothing changes.
     fn unlisted_uids(&mut self, e: &Element) -> Option<(Decision, &'static str)> {
-        if self.value_vr(e) != VR::UI
-            || e.value.is_empty()
-            || crate::dict::names_registered_uid(e.tag)
-            || self.ctx.rules.options().contains(&DeidOption::RetainUids)
-        {
+        if self.value_vr(e) != VR::UI || e.value.is_empty() {
+            return None;
+        }
+        if crate::dict::names_registered_uid(e.tag) {
+            let damaged = Self::values(e)
+                .iter()
+                .any(|v| !v.is_empty() && !is_uid_syntax(&String::from_utf8_lossy(trim_value(v))));
+            if damaged && self.refused.is_none() {
+                self.refused = Some(NOT_A_UID.replace("{tag}", &tag_str(e.tag)));
+            }
+            return None;
+        }
+        if self.ctx.rules.options().contains(&DeidOption::RetainUids) {
             return None;
         }
         let mut changed = false;
@@ -523,7 +551,7 @@ impl Planner<'_, '_> {
             .into_iter()
             .map(|v| {
                 let s = String::from_utf8_lossy(trim_value(v)).into_owned();
-                if s.is_empty() || s.starts_with(crate::dict::DICOM_UID_ROOT) {
+                if s.is_empty() || (s.starts_with(crate::dict::DICOM_UID_ROOT) && is_uid_syntax(&s)) {
                     return s;
                 }
                 changed = true;
@@ -542,11 +570,24 @@ impl Planner<'_, '_> {
     fn safety_net(&mut self, e: &Element, cs: &Charset) -> Option<(Decision, &'static str)> {
         let vr = self.value_vr(e);
         let bytes = e.bytes().filter(|b| !b.is_empty())?;
-        if !is_scrubbable(vr) && vr != VR::CS {
+        let opaque = vr == VR::UN || (is_private(e.tag) && matches!(vr, VR::OB | VR::OW));
+        if !is_scrubbable(vr) && vr != VR::CS && !opaque {
             return None;
         }
         if self.net_identifiers().is_empty() {
             return None;
+        }
+        if opaque {
+            // A value of unknown structure (a private attribute in an Implicit VR file, a
+            // private byte string): looked at as text; one that holds an identifier cannot be
+            // scrubbed without knowing its layout, so it goes.
+            let text = cs.decode(bytes, VR::UT).unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned());
+            self.net_identifiers().scrub(&text)?;
+            self.note(format!(
+                "{}: a kept value of unknown type held the patient's identifier; removed",
+                tag_str(e.tag)
+            ));
+            return Some((Decision::Remove, "remove"));
         }
         if is_scrubbable(vr) {
             let clean = self.net_identifiers().scrub(&cs.decode(bytes, vr)?)?;
@@ -581,12 +622,24 @@ impl Planner<'_, '_> {
             if is_private_creator(e.tag) || (top && MARKERS.contains(&e.tag)) {
                 continue;
             }
+            let creator = private_creator_tag(e.tag).and_then(|t| creators.get(&t)).map(String::as_str);
             let rule = if is_private(e.tag) {
-                let creator_tag = private_creator_tag(e.tag);
-                let creator = creator_tag.and_then(|t| creators.get(&t)).map(String::as_str);
                 self.ctx.rules.private_rule(e.tag, creator)
             } else {
                 self.ctx.rules.rule(e.tag)
+            };
+            // A private value an Implicit VR file sent without its VR is planned as the VR the
+            // safe private table gives it (scrubbed as text, mapped as a UID), as in Explicit VR.
+            let retyped;
+            let e = match creator.filter(|_| e.vr == VR::UN && is_private(e.tag) && e.bytes().is_some()) {
+                Some(c) => match self.ctx.rules.private_vr(e.tag, c) {
+                    Some(vr) if vr != VR::SQ => {
+                        retyped = Element { tag: e.tag, vr, value: e.value.clone() };
+                        &retyped
+                    }
+                    _ => e,
+                },
+                None => e,
             };
             // Free text the profile does not list is kept at the top level, but inside a sequence
             // replaced by a dummy (D) or cleaned (C) it is the narrative those actions are meant
@@ -607,7 +660,10 @@ impl Planner<'_, '_> {
                 {
                     Action::Clean
                 }
-                Mode::Dummy if unlisted_text => Action::Dummy,
+                // In a sequence replaced by a dummy, every unlisted text value is part of what D
+                // replaces: the Code Value and Code Meaning of an Institution or Person
+                // Identification Code Sequence name the institution or the person.
+                Mode::Dummy if rule.source == RuleSource::Unlisted && is_scrubbable(self.value_vr(e)) => Action::Dummy,
                 _ if rule.source == RuleSource::Unlisted && self.value_vr(e) == VR::PN => {
                     // A person's name is never kept by default: a PN under a tag the table does
                     // not list (a damaged tag, an attribute newer than the table) gets a dummy.
@@ -1224,6 +1280,93 @@ mod tests {
             b"MODEL 12",
             "a two-character ID is not acted on"
         );
+    }
+
+    #[test]
+    fn a_code_sequence_replaced_by_a_dummy_loses_its_code_value_and_meaning() {
+        let code = DataSet::from_elements([
+            Element::new(tags::CODE_VALUE, VR::SH, b"HOSP-4221".to_vec()),
+            Element::new(tags::CODING_SCHEME_DESIGNATOR, VR::SH, b"99HOSP".to_vec()),
+            Element::new(tags::CODE_MEANING, VR::LO, b"Shizuoka General Hospital ".to_vec()),
+        ]);
+        // Institution Code Sequence is X/Z/D, resolved to D.
+        let (_, out) = plan_with(&[], vec![Element::sequence(tags::INSTITUTION_CODE_SEQUENCE, vec![code])]);
+        let seq = out.dataset.get(tags::INSTITUTION_CODE_SEQUENCE).unwrap().value.sequence().unwrap();
+        let item = &seq.items[0].dataset;
+        for tag in [tags::CODE_VALUE, tags::CODING_SCHEME_DESIGNATOR] {
+            assert_eq!(item.bytes(tag).unwrap(), dummy_value(VR::SH), "{}", tag_str(tag));
+        }
+        assert_eq!(item.bytes(tags::CODE_MEANING).unwrap(), dummy_value(VR::LO));
+    }
+
+    fn build_with(elements: Vec<Element>) -> Result<Plan, PlanError> {
+        let rules = Profile::builtin("basic").unwrap().compile();
+        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
+        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "test" };
+        build(&ctx, &file(elements))
+    }
+
+    #[test]
+    fn a_class_uid_that_is_not_a_uid_refuses_the_file() {
+        let e = build_with(vec![Element::new(tags::SOP_CLASS_UID, VR::UI, b"PID001".to_vec())]).unwrap_err();
+        assert!(e.0.contains("(0008,0016)") && e.0.contains("not a UID"), "{}", e.0);
+        let reference = DataSet::from_elements([
+            Element::new(tags::REFERENCED_SOP_CLASS_UID, VR::UI, b"SUZUKI^ICHIRO ".to_vec()),
+            Element::new(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, b"1.2.3.9".to_vec()),
+        ]);
+        let e = build_with(vec![Element::sequence(tags::REFERENCED_IMAGE_SEQUENCE, vec![reference])]).unwrap_err();
+        assert!(e.0.contains("(0008,1150)"), "{}", e.0);
+        assert!(!e.0.contains("SUZUKI"), "the reason holds no value: {}", e.0);
+    }
+
+    #[test]
+    fn a_class_uid_padded_with_a_null_is_a_uid() {
+        let reference = DataSet::from_elements([Element::new(
+            tags::REFERENCED_SOP_CLASS_UID,
+            VR::UI,
+            b"1.2.840.10008.5.1.4.1.1.2\\1.2.840.10008.5.1.4.1.1.4\0".to_vec(),
+        )]);
+        assert!(build_with(vec![Element::sequence(tags::REFERENCED_IMAGE_SEQUENCE, vec![reference])]).is_ok());
+    }
+
+    #[test]
+    fn a_value_under_the_dicom_root_that_is_not_a_uid_is_mapped() {
+        let damaged = b"1.2.840.10008.PID001".to_vec();
+        let (_, out) =
+            plan_with(&[], vec![Element::new(tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID, VR::UI, damaged.clone())]);
+        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
+        assert_eq!(
+            value(&out, tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID).unwrap(),
+            pseudo.uid("1.2.840.10008.PID001").as_bytes()
+        );
+    }
+
+    /// A private block of `creator` in group `group` holding one element at offset `offset`.
+    fn private(group: u16, creator: &str, offset: u16, vr: VR, value: &[u8]) -> Vec<Element> {
+        vec![
+            Element::new(Tag(group, 0x0010), VR::LO, creator.as_bytes().to_vec()),
+            Element::new(Tag(group, 0x1000 | offset), vr, value.to_vec()),
+        ]
+    }
+
+    #[test]
+    fn a_safe_private_value_sent_as_un_is_scrubbed_as_its_table_vr() {
+        // (0019,xx9E) of GEMS_ACQU_01 is LO in Table E.3.10-1; an Implicit VR file sends it
+        // without its VR.
+        let (_, out) =
+            plan_with(&[DeidOption::RetainSafePrivate], private(0x0019, "GEMS_ACQU_01", 0x9E, VR::UN, b"SEQ PID001 "));
+        assert_eq!(value(&out, Tag(0x0019, 0x109E)).unwrap(), b"SEQ *** ");
+    }
+
+    #[test]
+    fn a_kept_private_value_of_unknown_type_holding_the_patient_id_is_removed() {
+        // (2001,xx2F) of Philips Imaging DD 097 is OB in Table E.3.10-1: no text layout known.
+        let block = |v: &[u8]| private(0x2001, "Philips Imaging DD 097", 0x2F, VR::OB, v);
+        let (plan, out) = plan_with(&[DeidOption::RetainSafePrivate], block(b"\x01\x02PID001\x00\x00"));
+        assert!(value(&out, Tag(0x2001, 0x102F)).is_none());
+        assert!(plan.notes.iter().any(|n| n.contains("(2001,102F)") && n.contains("unknown type")));
+        let (_, out) = plan_with(&[DeidOption::RetainSafePrivate], block(b"\x01\x02\x03\x04"));
+        assert_eq!(value(&out, Tag(0x2001, 0x102F)).unwrap(), b"\x01\x02\x03\x04", "other values stay byte for byte");
     }
 
     fn unlisted_uid_elements() -> Vec<Element> {

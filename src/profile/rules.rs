@@ -8,7 +8,7 @@ use super::selector::{self, Selector, repeating_groups};
 use super::table::{RowTarget, TableRow, Tables};
 use super::user::{Policy, UserLayer, private_overrides};
 use super::{Action, DateShiftPolicy, DeidOption, Options, Rule, RuleSource};
-use dicom_core::Tag;
+use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -108,6 +108,9 @@ pub struct RuleSet {
     exact: TagMap<u32, Rule>,
     groups: TagMap<u16, Rule>,
     private: HashMap<String, CreatorRules>,
+    /// The VR Table E.3.10-1 gives each safe private attribute, by creator and slot: an
+    /// Implicit VR file does not send it.
+    private_vrs: HashMap<String, TagMap<u32, VR>>,
     options: Options,
     strict: bool,
     date_shift: DateShiftPolicy,
@@ -115,6 +118,7 @@ pub struct RuleSet {
     group_length: Rule,
     unlisted: Rule,
     strict_remove: Rule,
+    strict_registered: Rule,
     unknown: Rule,
     private_remove: Rule,
     private_keep: Rule,
@@ -139,7 +143,9 @@ impl RuleSet {
         if let Some(rule) = self.groups.get(&group) {
             return rule;
         }
-        if self.strict {
+        if self.strict && crate::dict::names_registered_uid(tag) {
+            &self.strict_registered
+        } else if self.strict {
             &self.strict_remove
         } else if selector::in_dictionary(tag) {
             &self.unlisted
@@ -184,6 +190,15 @@ impl RuleSet {
         }
         let slot = (u32::from(group) << 8) | u32::from(element & 0xFF);
         rules.by_slot.get(&slot).or(rules.keep_all.as_ref()).unwrap_or(&self.private_remove)
+    }
+
+    /// The VR Table E.3.10-1 gives a private attribute `(gggg,xxee)` of `creator`, if it lists
+    /// one with a single VR. An Implicit VR file does not send private VRs, so kamei reads such
+    /// values as UN; with this the planner treats them as their table VR, as in Explicit VR.
+    pub fn private_vr(&self, tag: Tag, creator: &str) -> Option<VR> {
+        let creator = creator.trim_matches(|c| c == ' ' || c == '\0');
+        let slot = (u32::from(tag.group()) << 8) | u32::from(tag.element() & 0xFF);
+        self.private_vrs.get(creator)?.get(&slot).copied()
     }
 
     /// The options in effect.
@@ -399,6 +414,18 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
             }
         }
     }
+    // A UID that names a registered class, syntax or scheme (Referenced SOP Class UID in every
+    // reference macro, Transfer Syntax UID...) identifies no one and is Type 1 wherever it is
+    // used, so strict mode keeps it; the planner refuses a file whose value is not a UID.
+    let strict_registered = rule(Action::Keep, RuleSource::Policy);
+    if inp.strict {
+        b.set_row(
+            (2, 0, 1, String::new()),
+            "(gggg,eeee)".into(),
+            || "Any UID attribute naming a registered class, syntax or scheme (strict mode)".into(),
+            &strict_registered,
+        );
+    }
     let (default_rule, default_name) = if inp.strict {
         (&strict_remove, "Any other standard attribute (strict mode)")
     } else {
@@ -425,6 +452,16 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
     }
 
     // 6. Private elements.
+    let mut private_vrs: HashMap<String, TagMap<u32, VR>> = HashMap::new();
+    for row in &inp.tables.safe_private {
+        let (group, offset) = row.slot();
+        if let [a, b] = row.vr.as_bytes() {
+            if let Some(vr) = VR::from_binary([*a, *b]) {
+                let slot = (u32::from(group) << 8) | u32::from(offset);
+                private_vrs.entry(row.creator.clone()).or_default().insert(slot, vr);
+            }
+        }
+    }
     let mut private: HashMap<String, CreatorRules> = HashMap::new();
     if inp.options.contains(&DeidOption::RetainSafePrivate) {
         let keep = rule(Action::Keep, RuleSource::Option(DeidOption::RetainSafePrivate));
@@ -469,6 +506,7 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
         exact: b.exact,
         groups: b.groups,
         private,
+        private_vrs,
         options: inp.options.clone(),
         strict: inp.strict,
         date_shift: inp.date_shift,
@@ -476,6 +514,7 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
         group_length,
         unlisted: default_keep,
         strict_remove,
+        strict_registered,
         unknown,
         private_remove,
         private_keep,

@@ -66,7 +66,6 @@ pub(crate) struct SafePrivateRow {
     /// The element offset `xxEE`.
     pub element: String,
     /// The VR as published (may be empty or `OW/OB`).
-    #[allow(dead_code)]
     pub vr: String,
     /// The VM as published.
     #[allow(dead_code)]

@@ -209,6 +209,18 @@ fn strict_mode_removes_unlisted_and_keeps_allow_listed() {
 }
 
 #[test]
+fn strict_mode_keeps_uids_that_name_a_registered_class() {
+    let mut p = basic();
+    p.set_strict(true);
+    let rules = p.compile();
+    // Type 1 in every SOP Instance Reference Macro item (Referenced Image, Source Image...).
+    assert_eq!(rules.rule(tags::REFERENCED_SOP_CLASS_UID), &r(Action::Keep, RuleSource::Policy));
+    assert_eq!(rules.rule(tags::REFERENCED_TRANSFER_SYNTAX_UID_IN_FILE), &r(Action::Keep, RuleSource::Policy));
+    // An unlisted instance UID is still removed.
+    assert_eq!(rules.rule(tags::MULTI_FRAME_SOURCE_SOP_INSTANCE_UID), &r(Action::Remove, RuleSource::Strict));
+}
+
+#[test]
 fn strict_mode_override_keeps_an_unlisted_attribute() {
     let rules = user("strict = true\n[overrides]\nKVP = \"keep\"\n").compile();
     assert_eq!(rules.rule(tags::KVP), &r(Action::Keep, RuleSource::Override));

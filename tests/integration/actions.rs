@@ -107,3 +107,66 @@ fn c_on_an_ae_title_gives_a_keyed_token_per_value() {
     }
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
 }
+
+#[test]
+fn d_on_a_code_sequence_replaces_its_code_values_and_meanings() {
+    let wd = Workdir::new("d_on_a_code_sequence_replaces_its_code_values_and_meanings");
+    let code = |value: &str, meaning: &str| {
+        item(vec![
+            str_el(tags::CODE_VALUE, VR::SH, value),
+            str_el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99HOSP"),
+            str_el(tags::CODE_MEANING, VR::LO, meaning),
+        ])
+    };
+    let person = item(vec![seq_el(
+        tags::PERSON_IDENTIFICATION_CODE_SEQUENCE,
+        vec![code("STAFFCANARY77", "CANARYRADIOGRAPHER TANAKA")],
+    )]);
+    ct(1)
+        .put(seq_el(tags::INSTITUTION_CODE_SEQUENCE, vec![code("HOSPCANARY42", "CANARYCODED GENERAL")]))
+        .put(seq_el(tags::OPERATOR_IDENTIFICATION_SEQUENCE, vec![person]))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let canaries = ["HOSPCANARY42", "CANARYCODED", "STAFFCANARY77", "CANARYRADIOGRAPHER", "99HOSP"];
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &canaries].concat());
+    let obj = open(&wd.only_output("out"));
+    let institution = items(&obj, tags::INSTITUTION_CODE_SEQUENCE);
+    assert_eq!(institution.len(), 1, "D keeps the sequence (never empties a Type 1 one)");
+    assert_eq!(item_text(&institution[0], tags::CODE_VALUE).as_deref(), Some("ANONYMIZED"));
+}
+
+#[test]
+fn a_class_uid_holding_the_patient_id_fails_the_file_and_the_run_goes_on() {
+    let wd = Workdir::new("a_class_uid_holding_the_patient_id_fails_the_file_and_the_run_goes_on");
+    ct(1).put(str_el(tags::SOP_CLASS_UID, VR::UI, CANARY_ID)).write(&wd.path("in/a.dcm"));
+    let reference = item(vec![
+        str_el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, CANARY_NAME),
+        str_el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, "1.2.826.0.1.3680043.8.498.9"),
+    ]);
+    ct(2).put(seq_el(tags::REFERENCED_IMAGE_SEQUENCE, vec![reference])).write(&wd.path("in/b.dcm"));
+    ct(3).write(&wd.path("in/c.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(1);
+    assert_eq!(wd.dicom_outputs("out").len(), 1, "the good file is written");
+    assert_eq!(run.stderr().matches("is not a UID").count(), 2, "{}", run.stderr());
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn strict_mode_keeps_the_class_uid_of_a_kept_reference() {
+    let wd = Workdir::new("strict_mode_keeps_the_class_uid_of_a_kept_reference");
+    let reference = item(vec![
+        str_el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+        str_el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, "1.2.826.0.1.3680043.8.498.9"),
+    ]);
+    ct(1).put(seq_el(tags::SOURCE_IMAGE_SEQUENCE, vec![reference])).write(&wd.path("in/a.dcm"));
+    wd.deid(&["--strict"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let source = items(&obj, tags::SOURCE_IMAGE_SEQUENCE);
+    assert_eq!(item_text(&source[0], tags::REFERENCED_SOP_CLASS_UID).as_deref(), Some("1.2.840.10008.5.1.4.1.1.2"));
+    assert_eq!(
+        item_text(&source[0], tags::REFERENCED_SOP_INSTANCE_UID),
+        Some(pseudonymizer(7).uid("1.2.826.0.1.3680043.8.498.9"))
+    );
+}

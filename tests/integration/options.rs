@@ -515,3 +515,32 @@ fn clean_descriptors_finds_the_id_without_its_padding_and_a_six_digit_birth_date
     let obj = open(&wd.only_output("out"));
     assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("ID *** born ***"));
 }
+
+#[test]
+fn kept_private_values_of_an_implicit_vr_file_are_checked_like_explicit_ones() {
+    let wd = Workdir::new("kept_private_values_of_an_implicit_vr_file_are_checked_like_explicit_ones");
+    // In Implicit VR a private value's VR is not sent (kamei reads UN). NQHeader (0099,xx02) UI
+    // and (0099,xx05) LT are in Table E.3.10-1, which gives their VR; ACME's block is kept whole
+    // by the profile, with no VR known.
+    ct(1)
+        .put(str_el(Tag(0x0099, 0x0010), VR::LO, "NQHeader"))
+        .put(str_el(Tag(0x0099, 0x1002), VR::UI, SERIES))
+        .put(str_el(Tag(0x0099, 0x1005), VR::LT, &format!("msg {CANARY_ID}")))
+        .put(str_el(Tag(0x0099, 0x1020), VR::SH, "ML/MIN"))
+        .put(str_el(Tag(0x0029, 0x0010), VR::LO, "ACME PRIV"))
+        .put(str_el(Tag(0x0029, 0x1010), VR::LO, &format!("note {CANARY_ID}")))
+        .ts("1.2.840.10008.1.2")
+        .write(&wd.path("in/a.dcm"));
+    let profile = user_profile(&wd, "options = [\"retain-safe-private\"]\nkeep_private_creators = [\"ACME PRIV\"]\n");
+    let run = wd.deid(&["--profile", &profile]);
+    run.assert_code(0);
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[SERIES]].concat());
+    let out = wd.only_output("out");
+    let value = |tag| raw(&out, tag).map(|v| String::from_utf8(v).unwrap().trim_end_matches([' ', '\0']).to_string());
+    assert_eq!(value(Tag(0x0099, 0x1005)).as_deref(), Some("msg ***"), "scrubbed as the table's LT");
+    assert_eq!(value(Tag(0x0099, 0x1002)), Some(pseudonymizer(7).uid(SERIES)), "mapped as the table's UI");
+    assert_eq!(raw(&out, Tag(0x0099, 0x1020)).as_deref(), Some(&b"ML/MIN"[..]), "other kept values stay");
+    assert!(raw(&out, Tag(0x0029, 0x1010)).is_none(), "a value of unknown type holding the ID is removed");
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("(0029,1010)") && notes.contains("unknown type"), "{notes}");
+}
