@@ -647,6 +647,12 @@ impl Planner<'_, '_> {
             // Type 1 content items), or scrubbed when cleaning.
             let unlisted_text = rule.source == RuleSource::Unlisted && is_free_text(self.value_vr(e));
             let action = match mode {
+                _ if e.tag.group() == 0x0002 => {
+                    // File meta elements inside the data set (a damaged meta group whose end was
+                    // misread): they name the sending system, and the meta is rebuilt anyway.
+                    self.note("file meta elements (0002,xxxx) inside the data set were removed".to_string());
+                    Action::Remove
+                }
                 _ if is_unread_sequence(e) => {
                     // A sequence sent as UN whose bytes are neither Implicit nor Explicit VR
                     // items: what it holds (names, IDs, UIDs) cannot be planned, so it goes.
@@ -1367,6 +1373,19 @@ mod tests {
         assert!(plan.notes.iter().any(|n| n.contains("(2001,102F)") && n.contains("unknown type")));
         let (_, out) = plan_with(&[DeidOption::RetainSafePrivate], block(b"\x01\x02\x03\x04"));
         assert_eq!(value(&out, Tag(0x2001, 0x102F)).unwrap(), b"\x01\x02\x03\x04", "other values stay byte for byte");
+    }
+
+    #[test]
+    fn file_meta_elements_inside_the_data_set_are_removed() {
+        let (plan, out) = plan_with(
+            &[],
+            vec![
+                Element::new(tags::IMPLEMENTATION_CLASS_UID, VR::UI, b"1.2.392.200036.9999.1\0".to_vec()),
+                Element::new(tags::IMPLEMENTATION_VERSION_NAME, VR::SH, b"SHIZUOKA_PACS".to_vec()),
+            ],
+        );
+        assert!(out.dataset.elements().iter().all(|e| e.tag.group() != 0x0002), "{:?}", out.dataset);
+        assert!(plan.notes.iter().any(|n| n.contains("(0002,xxxx)")));
     }
 
     fn unlisted_uid_elements() -> Vec<Element> {

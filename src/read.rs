@@ -504,11 +504,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 let l = self.r.read_array::<4>("an element header")?;
                 Ok(Header { tag, vr: VR::UN, length: self.u32(l), at })
             }
-            None => MalformedSnafu {
-                offset: at,
-                reason: format!("invalid VR bytes {:02X} {:02X} in {}", b[4], b[5], crate::dataset::tag_str(tag)),
-            }
-            .fail(),
+            None => MalformedSnafu { offset: at, reason: format!("invalid VR in {}", shown_tag(tag)) }.fail(),
         }
     }
 
@@ -517,12 +513,12 @@ impl<'r, R: ByteReader> Parser<'r, R> {
         if h.tag.group() == 0xFFFE {
             return MalformedSnafu {
                 offset: h.at,
-                reason: format!("unexpected {} outside a sequence", crate::dataset::tag_str(h.tag)),
+                reason: format!("unexpected {} outside a sequence", shown_tag(h.tag)),
             }
             .fail();
         }
         let value_at = self.r.position();
-        let what = || format!("element {}", crate::dataset::tag_str(h.tag));
+        let what = || format!("element {}", shown_tag(h.tag));
 
         if h.length == UNDEFINED {
             if h.tag == PIXEL_DATA && h.vr != VR::SQ {
@@ -556,17 +552,22 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 }
                 vr => MalformedSnafu {
                     offset: h.at,
-                    reason: format!(
-                        "undefined length on {} with VR {}",
-                        crate::dataset::tag_str(h.tag),
-                        vr.to_string()
-                    ),
+                    reason: format!("undefined length on {} with VR {}", shown_tag(h.tag), vr.to_string()),
                 }
                 .fail(),
             };
         }
 
         let length = h.length as u64;
+        if value_at + length > self.r.len() && !is_recognised(h.tag) {
+            // Most likely a header read from inside a value after a wrong length: its "length"
+            // is value bytes too, so it is not shown.
+            return MalformedSnafu {
+                offset: h.at,
+                reason: "the data ends inside an element whose tag is not a standard one (a private element, or a header read from inside a value after a wrong length)".to_string(),
+            }
+            .fail();
+        }
         if value_at + length > self.r.len() {
             return TruncatedSnafu {
                 what: format!("{} (declares {} bytes, {} left)", what(), length, self.r.len() - value_at),
@@ -647,7 +648,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 other => {
                     return MalformedSnafu {
                         offset: h.at,
-                        reason: format!("expected an item in a sequence, found {}", crate::dataset::tag_str(other)),
+                        reason: format!("expected an item in a sequence, found {}", shown_tag(other)),
                     }
                     .fail();
                 }
@@ -671,7 +672,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 other => {
                     return MalformedSnafu {
                         offset: h.at,
-                        reason: format!("expected an item in a sequence, found {}", crate::dataset::tag_str(other)),
+                        reason: format!("expected an item in a sequence, found {}", shown_tag(other)),
                     }
                     .fail();
                 }
@@ -753,7 +754,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 other => {
                     return MalformedSnafu {
                         offset: ih.at,
-                        reason: format!("expected a pixel data item, found {}", crate::dataset::tag_str(other)),
+                        reason: format!("expected a pixel data item, found {}", shown_tag(other)),
                     }
                     .fail();
                 }
@@ -772,6 +773,18 @@ impl<'r, R: ByteReader> Parser<'r, R> {
         let vr = if h.vr == VR::UN { VR::OB } else { h.vr };
         Ok(Element { tag: h.tag, vr, value })
     }
+}
+
+/// Whether a tag read from a file is one the standard defines (or an item or delimiter). After a
+/// wrong length the parser reads "tags" from inside values; those bytes can be part of a name
+/// or an ID, so messages name only recognised tags.
+fn is_recognised(tag: Tag) -> bool {
+    tag.group() == 0xFFFE || dict::keyword(tag).is_some()
+}
+
+/// A tag for an error message: `(GGGG,EEEE)` when recognised, else a phrase without its bytes.
+fn shown_tag(tag: Tag) -> String {
+    if is_recognised(tag) { crate::dataset::tag_str(tag) } else { "an unrecognised tag".to_string() }
 }
 
 /// Add an element read at byte `at` to a data set. A second element with a tag already present
@@ -1021,6 +1034,32 @@ mod tests {
             parse(&Source::from_bytes("x", part10("1.2.840.10008.1.2.1", &body)), &ReadOptions::default()).unwrap_err();
         assert!(err.to_string().contains("(7FE0,0010)"), "{err}");
         assert!(err.to_string().starts_with("truncated"), "{err}");
+    }
+
+    fn parse_error(body: &[u8]) -> String {
+        let source = Source::from_bytes("x", part10("1.2.840.10008.1.2.1", body));
+        parse(&source, &ReadOptions::default()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_header_read_from_inside_a_name_is_not_printed() {
+        // Patient's Name declares 8 bytes of "SUZUKI^ICHIRO ": "CHIRO " is then read as a header.
+        let mut body = explicit_le((0x0010, 0x0010), b"PN", b"SUZUKI^ICHIRO ");
+        body[6..8].copy_from_slice(&8u16.to_le_bytes());
+        body.extend(explicit_le((0x0010, 0x0020), b"LO", b"PT20481632"));
+        let err = parse_error(&body);
+        assert!(err.contains("invalid VR in an unrecognised tag"), "{err}");
+        assert!(!err.contains("4843") && !err.contains("4F 20"), "bytes of the name are not shown: {err}");
+    }
+
+    #[test]
+    fn a_trailer_of_text_after_the_data_set_is_not_printed() {
+        // "YAMADAX " reads as tag (4159,414D), VR DA, length 0x2058 (8280).
+        let mut body = explicit_le((0x0010, 0x0020), b"LO", b"PT20481632");
+        body.extend_from_slice(b"YAMADAX tail of a text trailer");
+        let err = parse_error(&body);
+        assert!(err.contains("not a standard one"), "{err}");
+        assert!(!err.contains("4159") && !err.contains("8280"), "bytes of the trailer are not shown: {err}");
     }
 
     #[test]

@@ -351,3 +351,50 @@ fn unreadable_directory_is_reported_and_counted() {
     assert_eq!(wd.dicom_outputs("out").len(), 1);
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
 }
+
+#[test]
+fn a_wrong_length_inside_the_patients_name_fails_without_printing_its_bytes() {
+    let wd = Workdir::new("a_wrong_length_inside_the_patients_name_fails_without_printing_its_bytes");
+    let sop = format!("{SERIES}.1");
+    let mut body = instance(CT_CLASS, &sop, &[], &[]);
+    // The Patient's Name declares 4 bytes: the parser then reads a "header" from the rest of it.
+    let at = body.windows(2).position(|w| w == b"PN").unwrap();
+    body[at + 2..at + 4].copy_from_slice(&4u16.to_le_bytes());
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("in/bad.dcm"), part10(EXPLICIT_LE, CT_CLASS, &sop, &body)).unwrap();
+    let run = wd.deid(&[]);
+    run.assert_code(1);
+    let reason = with_outcome(&wd, "failed")[0]["reason"].as_str().unwrap().to_string();
+    let name = &CANARY_NAME.as_bytes()[4..];
+    // Whatever the parser read from the name, as hex in either byte order, is not in the reason.
+    for window in name.windows(2) {
+        for hex in [format!("{:02X}{:02X}", window[1], window[0]), format!("{:02X} {:02X}", window[0], window[1])] {
+            assert!(!reason.contains(&hex), "{hex} in {reason}");
+        }
+    }
+    assert_no_leak(&wd, "out", &run, &[CANARY_NAME, CANARY_ID]);
+}
+
+#[test]
+fn file_meta_elements_read_into_the_data_set_are_not_written() {
+    let wd = Workdir::new("file_meta_elements_read_into_the_data_set_are_not_written");
+    let sop = format!("{SERIES}.1");
+    let body = instance(CT_CLASS, &sop, &[], &[]);
+    let mut file = part10(EXPLICIT_LE, CT_CLASS, &sop, &body);
+    // A bit flip in the meta: (0002,0002) becomes (000A,0002), so the meta ends there.
+    let at = file.windows(4).position(|w| w == [0x02, 0x00, 0x02, 0x00]).unwrap();
+    file[at] = 0x0A;
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("in/a.dcm"), file).unwrap();
+    let run = wd.deid(&[]);
+    let outs = wd.dicom_outputs("out");
+    assert_eq!(run.code(), if outs.is_empty() { 1 } else { 0 }, "{}", run.stderr());
+    for out in outs {
+        match kamei::read::open(&out, &kamei::read::ReadOptions::default()).unwrap() {
+            kamei::read::Opened::Dicom(f) => {
+                assert!(f.dataset.elements().iter().all(|e| e.tag.group() != 0x0002), "{:?}", f.dataset)
+            }
+            _ => panic!("not DICOM"),
+        }
+    }
+}
