@@ -23,7 +23,9 @@
 //!   Bytes that are not valid there (raw Shift-JIS in an `ISO_IR 100` file, an escape sequence in
 //!   a set without code extensions, a designation of a set that was not declared) become U+FFFD
 //!   and the result is flagged `exact = false`, so the caller can quarantine the value instead of
-//!   trusting a guess. Unknown terms are an error, never a fallback.
+//!   trusting a guess. Unknown terms are an error, never a fallback; the one leniency
+//!   ([`CharacterSet::from_value_lenient`], used where kamei must look inside text) reads a
+//!   defined term written with other separators or case (`ISO-IR 100`) as that term.
 //! - It never changes the bytes of a value nobody asked it to re-encode: it only turns bytes into
 //!   text ([`CharacterSet::decode`]) or new text into bytes ([`CharacterSet::encode`]). Callers keep
 //!   the original bytes of values they do not replace.
@@ -754,6 +756,49 @@ fn single_kind(term: &str) -> Result<Kind, UnsupportedCharset> {
     }
 }
 
+/// The Defined Terms of Specific Character Set (PS3.3 C.12.1.1.2), for
+/// [`CharacterSet::from_value_lenient`].
+const DEFINED_TERMS: &[&str] = &[
+    "ISO_IR 6",
+    "ISO_IR 100",
+    "ISO_IR 101",
+    "ISO_IR 109",
+    "ISO_IR 110",
+    "ISO_IR 144",
+    "ISO_IR 127",
+    "ISO_IR 126",
+    "ISO_IR 138",
+    "ISO_IR 148",
+    "ISO_IR 203",
+    "ISO_IR 13",
+    "ISO_IR 166",
+    "ISO_IR 192",
+    "GB18030",
+    "GBK",
+    "ISO 2022 IR 6",
+    "ISO 2022 IR 100",
+    "ISO 2022 IR 101",
+    "ISO 2022 IR 109",
+    "ISO 2022 IR 110",
+    "ISO 2022 IR 144",
+    "ISO 2022 IR 127",
+    "ISO 2022 IR 126",
+    "ISO 2022 IR 138",
+    "ISO 2022 IR 148",
+    "ISO 2022 IR 203",
+    "ISO 2022 IR 13",
+    "ISO 2022 IR 166",
+    "ISO 2022 IR 87",
+    "ISO 2022 IR 159",
+    "ISO 2022 IR 149",
+    "ISO 2022 IR 58",
+];
+
+/// A term without separators, in upper case: `ISO-IR 100` and `ISO_IR 100` give `ISOIR100`.
+fn squeeze(term: &str) -> String {
+    term.chars().filter(|c| !matches!(c, ' ' | '_' | '-')).map(|c| c.to_ascii_uppercase()).collect()
+}
+
 impl CharacterSet {
     /// The default repertoire (ISO-IR 6, i.e. ASCII), used when (0008,0005) is absent or empty.
     pub fn default_repertoire() -> CharacterSet {
@@ -779,6 +824,29 @@ impl CharacterSet {
             _ => extended_kind(&terms)?,
         };
         Ok(CharacterSet { terms, kind })
+    }
+
+    /// Like [`from_value`](Self::from_value), but a term the standard does not define and that
+    /// is a defined term spelled with other separators or case (`ISO-IR 100`, `ISO 2022 IR87`,
+    /// `iso_ir 192`, as some writers send) is read as that defined term. kamei must look inside
+    /// such text to find the patient's name in it; the value itself is never rewritten.
+    ///
+    /// # Errors
+    /// [`UnsupportedCharset`] when a term matches no defined term even so.
+    pub fn from_value_lenient(raw: &[u8]) -> Result<CharacterSet, UnsupportedCharset> {
+        let strict = CharacterSet::from_value(raw);
+        if strict.is_ok() {
+            return strict;
+        }
+        let respelled: Vec<String> = raw
+            .split(|&b| b == b'\\')
+            .map(|t| {
+                let t = trim_term(t);
+                let key = squeeze(&t);
+                DEFINED_TERMS.iter().find(|d| squeeze(d) == key).map_or(t, |d| (*d).to_string())
+            })
+            .collect();
+        CharacterSet::from_value(respelled.join("\\").as_bytes()).or(strict)
     }
 
     /// The terms as parsed (e.g. ["", "ISO 2022 IR 87"]); empty for the default repertoire.
@@ -1804,5 +1872,17 @@ mod tests {
                 let _ = cs(raw).decode(&bytes, vr);
             }
         }
+    }
+
+    #[test]
+    fn a_defined_term_spelled_with_other_separators_is_read_leniently() {
+        for (misspelled, defined) in
+            [("ISO-IR 100", "ISO_IR 100"), ("\\ISO 2022 IR87", "\\ISO 2022 IR 87"), ("iso_ir 192", "ISO_IR 192")]
+        {
+            assert!(CharacterSet::from_value(misspelled.as_bytes()).is_err(), "{misspelled}");
+            let lenient = CharacterSet::from_value_lenient(misspelled.as_bytes()).unwrap();
+            assert_eq!(lenient, CharacterSet::from_value(defined.as_bytes()).unwrap(), "{misspelled}");
+        }
+        assert!(CharacterSet::from_value_lenient(b"KLINGON").is_err());
     }
 }

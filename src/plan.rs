@@ -235,7 +235,7 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
 /// The character set declared in a data set, or the inherited one.
 fn charset_of(ds: &DataSet, inherited: &Charset) -> Charset {
     match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
-        Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => match CharacterSet::from_value(raw) {
+        Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => match CharacterSet::from_value_lenient(raw) {
             Ok(cs) => Charset::Known(cs),
             Err(_) => Charset::Unsupported,
         },
@@ -588,6 +588,17 @@ impl Planner<'_, '_> {
                 tag_str(e.tag)
             ));
             return Some((Decision::Remove, "remove"));
+        }
+        if is_scrubbable(vr) && cs.decode(bytes, vr).is_none() {
+            // Not decodable (a character set kamei does not know, non-ASCII bytes): compared
+            // byte for byte with the identifiers read the same way; it cannot be re-encoded, so
+            // a value holding one is replaced by a dummy.
+            self.net_identifiers().scrub(&cs.identity_text(bytes, vr))?;
+            self.note(format!(
+                "{}: a kept value in an unsupported character set held the patient's identifier; replaced by a dummy",
+                tag_str(e.tag)
+            ));
+            return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"));
         }
         if is_scrubbable(vr) {
             let clean = self.net_identifiers().scrub(&cs.decode(bytes, vr)?)?;
@@ -1015,7 +1026,10 @@ impl Found {
         } else {
             return;
         };
-        let Some(text) = cs.decode(bytes, if is_name { VR::PN } else { VR::LO }) else { return };
+        let vr = if is_name { VR::PN } else { VR::LO };
+        // In a character set kamei cannot decode, each byte stands for one character: a kept
+        // value in the same set still compares equal, byte for byte (see the safety net).
+        let text = cs.decode(bytes, vr).unwrap_or_else(|| cs.identity_text(bytes, vr));
         if is_name {
             list.push(text);
         } else {
@@ -1086,9 +1100,29 @@ impl Found {
         let mut ids = Identifiers::new();
         for name in self.patient_names.iter().chain(&self.other_names) {
             ids.add_person_name(&net_name(name));
+            add_whole_names(&mut ids, name);
         }
         self.add_ids_and_birth_dates(&mut ids);
         ids
+    }
+}
+
+/// The whole name of each group of a Person Name, its parts however short (`林` of `林^太郎`,
+/// `LI^NA`), joined as people write a full name: with a space, without one, in either order.
+/// A one-character family name is left out of the single parts the net looks for, but the full
+/// name written out is an identifier of several characters.
+fn add_whole_names(ids: &mut Identifiers, name: &str) {
+    for group in name.split(['\\', '=']) {
+        let parts: Vec<&str> = group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect();
+        if parts.len() < 2 {
+            continue;
+        }
+        let mut reversed = parts.clone();
+        reversed.reverse();
+        for p in [&parts, &reversed] {
+            ids.add(&p.join(" "));
+            ids.add(&p.concat());
+        }
     }
 }
 
@@ -1386,6 +1420,22 @@ mod tests {
         );
         assert!(out.dataset.elements().iter().all(|e| e.tag.group() != 0x0002), "{:?}", out.dataset);
         assert!(plan.notes.iter().any(|n| n.contains("(0002,xxxx)")));
+    }
+
+    #[test]
+    fn a_kept_value_in_an_unknown_character_set_holding_the_name_gets_a_dummy() {
+        // `KLINGON` is no term at all: the Latin-1 bytes of the name are compared as bytes.
+        let (plan, out) = plan_with(
+            &[],
+            vec![
+                Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"KLINGON ".to_vec()),
+                Element::new(tags::PATIENT_NAME, VR::PN, b"M\xFCller^J\xFCrgen".to_vec()),
+                Element::new(tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP, VR::LT, b"Pt M\xFCller ok".to_vec()),
+            ],
+        );
+        let comment = value(&out, tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP).unwrap();
+        assert_eq!(comment, dummy_value(VR::LT));
+        assert!(plan.notes.iter().any(|n| n.contains("unsupported character set")));
     }
 
     fn unlisted_uid_elements() -> Vec<Element> {

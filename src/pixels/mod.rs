@@ -319,7 +319,7 @@ impl PixelCleaner {
 fn hints(ds: &DataSet) -> Hints {
     let cs = ds
         .bytes(tags::SPECIFIC_CHARACTER_SET)
-        .and_then(|b| CharacterSet::from_value(b).ok())
+        .and_then(|b| CharacterSet::from_value_lenient(b).ok())
         .unwrap_or_else(CharacterSet::default_repertoire);
     let text = |tag, vr| ds.bytes(tag).map(|b| cs.decode(b, vr).text.trim_matches([' ', '\0']).to_string());
     let mut lengths = Vec::new();

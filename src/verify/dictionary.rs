@@ -209,7 +209,7 @@ impl Dictionary {
     fn add_level(&mut self, ds: &DataSet, inherited: &CharacterSet, explained: &mut std::collections::HashSet<String>) {
         let cs = match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
             Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => {
-                CharacterSet::from_value(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
+                CharacterSet::from_value_lenient(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
             }
             _ => inherited.clone(),
         };

@@ -548,7 +548,7 @@ fn check_dataset(
 ) {
     let cs = match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
         Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => {
-            CharacterSet::from_value(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
+            CharacterSet::from_value_lenient(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
         }
         _ => inherited.clone(),
     };

@@ -163,3 +163,31 @@ fn clean_descriptors_reencodes_a_scrubbed_kanji_description_in_ir87() {
     assert!(runs_left(&wd, NAME_GROUPS).is_empty());
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
 }
+
+#[test]
+fn a_misspelled_ir87_term_is_read_as_ir87_and_the_name_scrubbed_from_kept_text() {
+    let wd = Workdir::new("a_misspelled_ir87_term_is_read_as_ir87_and_the_name_scrubbed_from_kept_text");
+    // `ISO 2022 IR87` (no space) is how some writers spell `ISO 2022 IR 87`. The comment, which
+    // the table does not list (kept), names the patient: 架空花子 written together.
+    ct_in(b"\\ISO 2022 IR87 ", PN_IR87)
+        .put(raw_el(tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP, VR::LT, b"Pt \x1b$B2M6u2V;R\x1b(B ok"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let left = runs_left(&wd, NAME_GROUPS);
+    assert!(left.is_empty(), "name groups left: {left:?}");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn a_full_name_with_a_one_character_family_name_is_scrubbed_from_kept_text() {
+    let wd = Workdir::new("a_full_name_with_a_one_character_family_name_is_scrubbed_from_kept_text");
+    ct_in(b"ISO_IR 192", "Hayashi^Taro=林^太郎".as_bytes())
+        .put(raw_el(tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP, VR::LT, "患者林太郎様 造影剤".as_bytes()))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    let comment = raw(&out, tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP).unwrap();
+    assert_eq!(String::from_utf8(comment).unwrap().trim_end(), "患者***様 造影剤");
+}
