@@ -62,6 +62,15 @@ pub enum Error {
         /// The lookup error (names the UID).
         source: crate::transfer::UnknownTransferSyntax,
     },
+    /// The deflated data set inflates to more than kamei holds in memory.
+    #[snafu(display(
+        "the deflated data set inflates to more than {} MiB (a deflate bomb, or a data set too large to hold in memory); not processed",
+        limit >> 20
+    ))]
+    InflatedTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The deflated data set could not be inflated.
     #[snafu(display("could not inflate the deflated data set"))]
     Inflate {
@@ -213,6 +222,21 @@ impl DicomFile {
     }
 }
 
+/// The most a deflated data set may inflate to: it is inflated in memory, and a few MB of
+/// deflate stream can expand a thousandfold, so without a bound one hostile file could take all
+/// the machine's memory and end the whole run.
+const MAX_INFLATED: u64 = 1 << 30;
+
+/// Inflate a deflated data set, refusing to go past `limit` bytes.
+fn inflate(deflated: &[u8], limit: u64) -> Result<Vec<u8>> {
+    let mut inflated = Vec::new();
+    flate2::read::DeflateDecoder::new(deflated).take(limit + 1).read_to_end(&mut inflated).context(InflateSnafu)?;
+    if inflated.len() as u64 > limit {
+        return InflatedTooLargeSnafu { limit }.fail();
+    }
+    Ok(inflated)
+}
+
 /// Parse a loaded input.
 ///
 /// # Errors
@@ -292,8 +316,7 @@ fn parse_reader<R: ByteReader>(r: &mut R, defer: Option<u64>) -> Result<Opened> 
     let dataset = if ts.deflated {
         let start = r.position();
         let rest = r.read_vec((r.len() - start) as usize, "the deflated data set")?;
-        let mut inflated = Vec::new();
-        flate2::read::DeflateDecoder::new(&rest[..]).read_to_end(&mut inflated).context(InflateSnafu)?;
+        let inflated = inflate(&rest, MAX_INFLATED)?;
         let mut sr = SliceReader::new(&inflated);
         let encoding = actual_encoding(&mut sr, ts.encoding, &mut notes)?;
         Parser::new(&mut sr, encoding, None).dataset_to_end()?
@@ -1199,4 +1222,17 @@ mod tests {
         let f = dicom(parse(&source, &opts).unwrap());
         assert!(matches!(f.dataset.get(PIXEL_DATA).unwrap().value, Value::Deferred(Deferred { length: 4096, .. })));
     }
+
+    #[test]
+    fn a_deflate_bomb_is_refused_past_the_limit() {
+        use std::io::Write;
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let bomb = z.finish().unwrap();
+        assert!(bomb.len() < 4096, "a thousandfold expansion");
+        assert_eq!(inflate(&bomb, 2 << 20).unwrap().len(), 1 << 20);
+        let err = inflate(&bomb, 64 << 10).unwrap_err();
+        assert!(matches!(err, Error::InflatedTooLarge { .. }), "{err}");
+    }
+
 }
