@@ -681,6 +681,24 @@ impl Planner<'_, '_> {
                 // replaces: the Code Value and Code Meaning of an Institution or Person
                 // Identification Code Sequence name the institution or the person.
                 Mode::Dummy if rule.source == RuleSource::Unlisted && is_scrubbable(self.value_vr(e)) => Action::Dummy,
+                _ if rule.source == RuleSource::Unlisted && matches!(self.value_vr(e), VR::DA | VR::DT) => {
+                    // A date the table does not list (an attribute newer than it, such as Study
+                    // Update DateTime) follows the profile's dates: kept real beside shifted
+                    // dates it would reveal the patient's shift, and beside removed ones the
+                    // real date.
+                    let options = self.ctx.rules.options();
+                    if options.contains(&DeidOption::RetainLongFullDates) {
+                        Action::Keep
+                    } else if options.contains(&DeidOption::RetainLongModifiedDates) {
+                        Action::ShiftDate
+                    } else {
+                        self.note(format!(
+                            "{}: a date the profile does not list was replaced by a dummy",
+                            tag_str(e.tag)
+                        ));
+                        Action::Dummy
+                    }
+                }
                 _ if rule.source == RuleSource::Unlisted && self.value_vr(e) == VR::PN => {
                     // A person's name is never kept by default: a PN under a tag the table does
                     // not list (a damaged tag, an attribute newer than the table) gets a dummy.
@@ -1436,6 +1454,20 @@ mod tests {
         let comment = value(&out, tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP).unwrap();
         assert_eq!(comment, dummy_value(VR::LT));
         assert!(plan.notes.iter().any(|n| n.contains("unsupported character set")));
+    }
+
+    #[test]
+    fn an_unlisted_date_follows_the_profiles_dates() {
+        let update = || vec![Element::new(tags::STUDY_UPDATE_DATE_TIME, VR::DT, b"20240203101500".to_vec())];
+        let (plan, out) = plan_with(&[], update());
+        assert_eq!(value(&out, tags::STUDY_UPDATE_DATE_TIME).unwrap(), dummy_value(VR::DT));
+        assert!(plan.notes.iter().any(|n| n.contains("(0008,041F)")));
+        let (_, out) = plan_with(&[DeidOption::RetainLongModifiedDates], update());
+        let shifted = value(&out, tags::STUDY_UPDATE_DATE_TIME).unwrap();
+        assert_ne!(shifted, b"20240203101500", "shifted by the patient's offset");
+        assert!(shifted.ends_with(b"101500"), "the time of day stays: {}", String::from_utf8_lossy(&shifted));
+        let (_, out) = plan_with(&[DeidOption::RetainLongFullDates], update());
+        assert_eq!(value(&out, tags::STUDY_UPDATE_DATE_TIME).unwrap(), b"20240203101500");
     }
 
     fn unlisted_uid_elements() -> Vec<Element> {

@@ -1234,5 +1234,4 @@ mod tests {
         let err = inflate(&bomb, 64 << 10).unwrap_err();
         assert!(matches!(err, Error::InflatedTooLarge { .. }), "{err}");
     }
-
 }

@@ -544,3 +544,17 @@ fn kept_private_values_of_an_implicit_vr_file_are_checked_like_explicit_ones() {
     let notes = wd.audit("out")[0]["notes"].to_string();
     assert!(notes.contains("(0029,1010)") && notes.contains("unknown type"), "{notes}");
 }
+
+#[test]
+fn retain_long_modified_dates_shifts_an_unlisted_date_with_the_others() {
+    let wd = Workdir::new("retain_long_modified_dates_shifts_an_unlisted_date_with_the_others");
+    // Study Update DateTime (0008,041F) is newer than Table E.1-1. Left real beside the
+    // shifted Study Date, it would give the patient's shift away.
+    ct(1).put(str_el(tags::STUDY_UPDATE_DATE_TIME, VR::DT, "20240201120000")).write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "retain-long-modified-dates"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let study = text(&obj, tags::STUDY_DATE).unwrap();
+    let update = text(&obj, tags::STUDY_UPDATE_DATE_TIME).unwrap();
+    assert_ne!(study, "20240201");
+    assert_eq!(update, format!("{study}120000"));
+}
