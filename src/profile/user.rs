@@ -270,7 +270,10 @@ fn check_action_vr(action: &Action, vr: Option<VR>) -> Result<(), String> {
         _ => true,
     };
     if ok {
-        Ok(())
+        match action {
+            Action::Replace(v) => check_replace_value_for_vr(v, vr),
+            _ => Ok(()),
+        }
     } else {
         let what = match action {
             Action::ReplaceUid => "uid applies only to UI attributes",
@@ -280,6 +283,70 @@ fn check_action_vr(action: &Action, vr: Option<VR>) -> Result<(), String> {
         };
         Err(format!("{what}; this attribute is {}", vr.to_string()))
     }
+}
+
+/// Whether a `replace` value is a valid value of the attribute's VR (PS3.5 6.2): the output
+/// must stay valid, so a date that is not a date or a code string too long is refused here,
+/// with the profile's line, rather than written into every file.
+fn check_replace_value_for_vr(value: &str, vr: VR) -> Result<(), String> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let in_range = |s: &str, max: u32| s.parse::<u32>().is_ok_and(|n| n <= max);
+    let time = |t: &str| {
+        let (hms, fraction) = t.split_once('.').unwrap_or((t, ""));
+        let pairs_ok = matches!(hms.len(), 2 | 4 | 6)
+            && digits(hms)
+            && in_range(&hms[..2], 23)
+            && (hms.len() < 4 || in_range(&hms[2..4], 59))
+            && (hms.len() < 6 || in_range(&hms[4..6], 60));
+        pairs_ok && (fraction.is_empty() || (hms.len() == 6 && fraction.len() <= 6 && digits(fraction)))
+    };
+    let date = |d: &str| d.len() == 8 && digits(d) && chrono::NaiveDate::parse_from_str(d, "%Y%m%d").is_ok();
+    let (ok, expected, max) = match vr {
+        VR::DA => (date(value), "a date YYYYMMDD", 8),
+        VR::TM => (time(value), "a time HHMMSS[.FFFFFF]", 14),
+        VR::DT => {
+            let (body, offset) = value.find(['+', '-']).map_or((value, ""), |i| value.split_at(i));
+            let offset_ok = offset.is_empty() || (offset.len() == 5 && digits(&offset[1..]));
+            let ok = offset_ok
+                && match body.len() {
+                    4 => digits(body),
+                    6 => digits(body) && in_range(&body[4..6], 12),
+                    n if n >= 8 => date(&body[..8]) && (n == 8 || time(&body[8..])),
+                    _ => false,
+                };
+            (ok, "a date-time YYYYMMDDHHMMSS", 26)
+        }
+        VR::AS => {
+            let ok =
+                value.len() == 4 && digits(&value[..3]) && matches!(value.as_bytes()[3], b'D' | b'W' | b'M' | b'Y');
+            (ok, "an age like 045Y", 4)
+        }
+        VR::IS => (value.trim().parse::<i32>().is_ok(), "an integer", 12),
+        VR::DS => (value.trim().parse::<f64>().is_ok_and(f64::is_finite), "a decimal number", 16),
+        VR::CS => {
+            let ok = value.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'_');
+            (ok, "upper-case letters, digits, space or _", 16)
+        }
+        VR::UI => {
+            let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+            (ok, "a UID (digits and dots)", 64)
+        }
+        VR::AE | VR::SH => (true, "", 16),
+        VR::LO | VR::PN => (true, "", 64),
+        VR::ST => (true, "", 1024),
+        VR::LT => (true, "", 10240),
+        _ => (true, "", usize::MAX),
+    };
+    if !ok {
+        return Err(format!("this attribute is {}: the replacement must be {expected}", vr.to_string()));
+    }
+    if value.chars().count() > max {
+        return Err(format!(
+            "this attribute is {}: the replacement is longer than its {max} characters",
+            vr.to_string()
+        ));
+    }
+    Ok(())
 }
 
 /// Whether the standard dictionary or Table E.1-1 knows the attribute(s) a selector names.
@@ -624,6 +691,36 @@ StudyDate = "shift-date"
             assert!(user(&text).is_err(), "{bad:?} should be rejected");
         }
         assert!(user("[overrides]\nInstitutionName = { replace = \"A-1 (x)\" }\n").is_ok());
+    }
+
+    #[test]
+    fn replace_values_must_be_valid_for_the_attributes_vr() {
+        let check = |key: &str, value: &str| user(&format!("[overrides]\n{key} = {{ replace = \"{value}\" }}\n"));
+        for (key, bad) in [
+            ("StudyDate", "notadate"),
+            ("StudyDate", "20240230"),
+            ("StudyTime", "xyz"),
+            ("StudyTime", "2560"),
+            ("PatientAge", "ABCD"),
+            ("AcquisitionDateTime", "2024-01-01"),
+            ("PatientSex", "female"),
+            ("StationName", "A STATION NAME TOO LONG"),
+            ("PatientWeight", "heavy"),
+        ] {
+            let e = check(key, bad).unwrap_err();
+            assert!(e[0].message.contains("this attribute is"), "{key} = {bad}: {}", e[0].message);
+        }
+        for (key, good) in [
+            ("StudyDate", "20240229"),
+            ("StudyTime", "101500.25"),
+            ("PatientAge", "045Y"),
+            ("AcquisitionDateTime", "20240101101500"),
+            ("PatientSex", "O"),
+            ("StationName", "STATION 1"),
+            ("PatientWeight", "70.5"),
+        ] {
+            assert!(check(key, good).is_ok(), "{key} = {good}");
+        }
     }
 
     #[test]
