@@ -571,7 +571,7 @@ impl Planner<'_, '_> {
         let vr = self.value_vr(e);
         let bytes = e.bytes().filter(|b| !b.is_empty())?;
         let opaque = vr == VR::UN || (is_private(e.tag) && matches!(vr, VR::OB | VR::OW));
-        if !is_scrubbable(vr) && vr != VR::CS && !opaque {
+        if !is_scrubbable(vr) && !matches!(vr, VR::CS | VR::PN) && !opaque {
             return None;
         }
         if self.net_identifiers().is_empty() {
@@ -588,6 +588,13 @@ impl Planner<'_, '_> {
                 tag_str(e.tag)
             ));
             return Some((Decision::Remove, "remove"));
+        }
+        if vr == VR::PN {
+            // A kept name (a private PN of a kept creator): the patient's own name in it goes.
+            let text = cs.decode(bytes, vr).unwrap_or_else(|| cs.identity_text(bytes, vr));
+            self.net_identifiers().scrub(&text.replace(['^', '='], " "))?;
+            self.note(format!("{}: a kept name was the patient's; replaced by a dummy", tag_str(e.tag)));
+            return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(VR::PN))), "dummy"));
         }
         if is_scrubbable(vr) && cs.decode(bytes, vr).is_none() {
             // Not decodable (a character set kamei does not know, non-ASCII bytes): compared
@@ -1468,6 +1475,17 @@ mod tests {
         assert!(shifted.ends_with(b"101500"), "the time of day stays: {}", String::from_utf8_lossy(&shifted));
         let (_, out) = plan_with(&[DeidOption::RetainLongFullDates], update());
         assert_eq!(value(&out, tags::STUDY_UPDATE_DATE_TIME).unwrap(), b"20240203101500");
+    }
+
+    #[test]
+    fn a_kept_private_name_holding_the_patients_name_gets_a_dummy() {
+        // A private element kept by retain-safe-private, sent as PN: a private name kept by
+        // keep_private_creators goes through the same safety net.
+        let mut elements = private(0x2001, "Philips Imaging DD 001", 0x7D, VR::PN, b"ZORBLAX^QUENTIN");
+        elements.push(Element::new(tags::PATIENT_NAME, VR::PN, b"ZORBLAX^QUENTIN".to_vec()));
+        let (plan, out) = plan_with(&[DeidOption::RetainSafePrivate], elements);
+        assert_eq!(value(&out, Tag(0x2001, 0x107D)).unwrap(), dummy_value(VR::PN));
+        assert!(plan.notes.iter().any(|n| n.contains("(2001,107D)")));
     }
 
     fn unlisted_uid_elements() -> Vec<Element> {
