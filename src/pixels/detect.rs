@@ -34,6 +34,7 @@
 
 use super::rules::Rect;
 use image::GrayImage;
+use imageproc::filter::box_filter;
 use imageproc::morphology::{Mask, grayscale_dilate, grayscale_erode};
 use imageproc::region_labelling::{Connectivity, connected_components};
 
@@ -176,6 +177,10 @@ fn line_mask(r: u8, horizontal: bool) -> Mask {
 /// count as busy (texture, speckle, noise).
 const BUSY: f64 = 0.15;
 
+/// Noise level (standard deviation, 0-255) from which a plane with a two-pixel grain is
+/// searched smoothed.
+const GRAINY: f32 = 16.0;
+
 /// Summed-area table of a plane, for the mean over any rectangle in constant time.
 struct Integral {
     w: usize,
@@ -208,29 +213,40 @@ impl Integral {
 /// Noise level of a plane (standard deviation of a pixel), from the median absolute difference
 /// of horizontal neighbours, which edges barely move.
 fn noise_sigma(plane: &GrayImage) -> f32 {
+    grain(plane).0
+}
+
+/// The noise level (see [`noise_sigma`]) and whether the grain is a two-pixel pattern (ordered
+/// dithering of a palette image): pixels two apart agree far better than neighbours, where white
+/// noise and texture give both distances alike or the nearer closer.
+fn grain(plane: &GrayImage) -> (f32, bool) {
     let (w, h) = plane.dimensions();
-    let mut hist = [0u64; 256];
+    let mut near = [0u64; 256];
+    let mut far = [0u64; 256];
     let raw = plane.as_raw();
     let step = ((w as usize * h as usize) / 250_000).max(1);
     let mut n = 0u64;
     for y in (0..h as usize).step_by(step.min(h as usize).max(1)) {
         let row = &raw[y * w as usize..(y + 1) * w as usize];
-        for x in 1..row.len() {
-            hist[row[x].abs_diff(row[x - 1]) as usize] += 1;
+        for x in 2..row.len() {
+            near[row[x].abs_diff(row[x - 1]) as usize] += 1;
+            far[row[x].abs_diff(row[x - 2]) as usize] += 1;
             n += 1;
         }
     }
-    let mut acc = 0;
-    let mut median = 0;
-    for (v, c) in hist.iter().enumerate() {
-        acc += c;
-        if acc * 2 >= n {
-            median = v;
-            break;
+    let median = |hist: &[u64; 256]| {
+        let mut acc = 0;
+        for (v, c) in hist.iter().enumerate() {
+            acc += c;
+            if acc * 2 >= n {
+                return v;
+            }
         }
-    }
+        0
+    };
+    let (near, far) = (median(&near), median(&far));
     // For Gaussian noise, |difference| has median 0.954 σ; flat areas give 0.
-    median as f32 / 0.954
+    (near as f32 / 0.954, far * 2 < near)
 }
 
 /// Label the pixels of `mask` (0 or 255) and measure each component on `th` and `plane`.
@@ -334,9 +350,19 @@ impl Detector {
     }
 
     fn components(&self, plane: &GrayImage, tone: &GrayImage) -> (Vec<Comp>, f32, Integral) {
+        let (sigma, period_two) = grain(plane);
+        // A two-pixel grain far above the noise the thresholds can work with (a dithered palette
+        // photograph) would raise them above any text: search a copy averaged over 3 × 3 pixels
+        // instead, in which the grain cancels and strokes of two pixels and more stay.
+        let smoothed;
+        let (plane, tone, sigma) = if sigma >= GRAINY && period_two {
+            smoothed = (box_filter(plane, 1, 1), box_filter(tone, 1, 1));
+            (&smoothed.0, &smoothed.1, noise_sigma(&smoothed.0))
+        } else {
+            (plane, tone, sigma)
+        };
         let th = top_hat(plane, self.max_stroke);
         let integral = Integral::of(&th);
-        let sigma = noise_sigma(plane);
         let weak = (self.weak as f32).max(3.5 * sigma).min(250.0) as u8;
         let strong = (self.strong as f32).max(6.0 * sigma).min(250.0) as u8;
         let (w, h) = th.dimensions();
@@ -949,6 +975,33 @@ mod tests {
         };
         assert!(found(false));
         assert!(!found(true));
+    }
+
+    #[test]
+    fn text_on_a_dithered_image_is_found_in_its_smoothed_copy() {
+        // A palette photograph's ordered dithering: neighbours differ by 100, pixels two apart
+        // not at all. Searched as it is, its noise level raises the thresholds above any text.
+        let mut img = GrayImage::from_fn(240, 80, |x, y| image::Luma([if (x + y) % 2 == 0 { 20 } else { 120 }]));
+        for i in 0..8 {
+            glyph(&mut img, 30 + i * 12, 30, 16, 230);
+        }
+        assert!(grain(&img).1);
+        let inv = GrayImage::from_fn(240, 80, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
+        assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(32, 32, 90, 12))), "{boxes:?}");
+    }
+
+    #[test]
+    fn white_noise_and_speckle_are_not_a_two_pixel_grain() {
+        assert!(!grain(&speckle(240, 80)).1);
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let noise = GrayImage::from_fn(240, 80, |_, _| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            image::Luma([(state % 256) as u8])
+        });
+        assert!(!grain(&noise).1);
     }
 
     #[test]
