@@ -319,9 +319,9 @@ fn explain(seed: u64) {
     let f = kamei::pixels::decode::decode(&file.dataset, &file.transfer_syntax, None).unwrap();
     let planes = kamei::pixels::first_planes(&f);
     let d = kamei::pixels::detect::Detector::default();
-    let tones = planes.tone.clone().unwrap_or((planes.light.clone(), planes.dark.clone()));
-    for (name, plane, tone) in [("light", &planes.light, &tones.0), ("dark", &planes.dark, &tones.1)] {
-        for (r, s, why) in d.explain(plane, tone) {
+    let (light, dark) = planes.searched();
+    for (name, plane) in [("light", light), ("dark", dark)] {
+        for (r, s, why) in d.explain(plane, plane) {
             let near = scene.lines.iter().any(|l| l.grow(4, scene.cols, scene.rows).intersects(&r));
             if s > 0.0 || near {
                 println!("{name} {r:?} score {s:.2} {} {why}", if near { "TEXT" } else { "" });
@@ -336,9 +336,9 @@ fn explain_file(path: &Path) {
     let f = kamei::pixels::decode::decode(&file.dataset, &file.transfer_syntax, Some(path)).unwrap();
     let planes = kamei::pixels::first_planes(&f);
     let d = kamei::pixels::detect::Detector::default();
-    let tones = planes.tone.clone().unwrap_or((planes.light.clone(), planes.dark.clone()));
-    for (name, plane, tone) in [("light", &planes.light, &tones.0), ("dark", &planes.dark, &tones.1)] {
-        for (r, s, why) in d.explain(plane, tone) {
+    let (light, dark) = planes.searched();
+    for (name, plane) in [("light", light), ("dark", dark)] {
+        for (r, s, why) in d.explain(plane, plane) {
             if s >= 0.35 {
                 println!("{name} {r:?} score {s:.2} {why}");
             }

@@ -2,8 +2,10 @@
 //! middle of a frame, light on dark or dark on light.
 //!
 //! The frame comes as two 8-bit planes in which text is brighter than its surroundings: the
-//! light-text plane (the grey values, or for colour the largest channel) and the dark-text plane
-//! (inverted grey, or the inverted smallest channel). Colour frames get a third, the chroma plane
+//! light-text plane (the grey values, or for colour the luminance) and the dark-text plane
+//! (inverted grey, or the inverted luminance). Text is drawn to be read, so it stands out in
+//! luminance, where saturated colour flow (bright in its largest channel) is dim and red or blue
+//! vessels do not pass for light strokes. Colour frames get a third, the chroma plane
 //! (largest minus smallest channel), in which grey anatomy is flat black and coloured text stands
 //! out however busy the anatomy is; it is trusted only where its surroundings are quiet, since in
 //! colour regions (flow, photographs) it sees the colour's own texture. On each plane:
@@ -38,18 +40,31 @@ use imageproc::filter::box_filter;
 use imageproc::morphology::{Mask, grayscale_dilate, grayscale_erode};
 use imageproc::region_labelling::{Connectivity, connected_components};
 
-/// The planes a frame is searched in; text is brighter than its background in each. For colour
-/// frames (with `tone`) the chroma plane is derived from `light` and `dark`.
+/// The planes a frame is searched in; text is brighter than its background in each. Grey frames
+/// are searched in `light` and `dark`; colour frames (with `tone`) in the luminance and its
+/// inverse, and in the chroma plane derived from `light` and `dark`.
 #[derive(Debug, Clone)]
 pub struct Planes {
-    /// Light text (grey values, or the largest colour channel).
+    /// Light text: grey values, or for colour frames the largest channel (for the chroma plane).
     pub light: GrayImage,
-    /// Dark text (inverted grey values, or the inverted smallest colour channel).
+    /// Dark text: inverted grey values, or for colour frames the inverted smallest channel (for
+    /// the chroma plane).
     pub dark: GrayImage,
-    /// For colour frames, the luminance (and its inverse) a stroke's colour is judged on: text
-    /// drawn in one colour keeps one luminance, while colour-flow blobs, saturated in their
-    /// largest channel, do not.
+    /// For colour frames, the luminance and its inverse: the light- and dark-text planes
+    /// searched, and what a stroke's colour is judged on (text drawn in one colour keeps one
+    /// luminance, colour-flow blobs do not).
     pub tone: Option<(GrayImage, GrayImage)>,
+}
+
+impl Planes {
+    /// The light- and dark-text planes searched: the luminance and its inverse for colour
+    /// frames, `light` and `dark` for grey ones.
+    pub fn searched(&self) -> (&GrayImage, &GrayImage) {
+        match &self.tone {
+            Some((l, d)) => (l, d),
+            None => (&self.light, &self.dark),
+        }
+    }
 }
 
 /// What the header says the burned-in text may be: the patient's name parts, ID and birth date,
@@ -317,11 +332,8 @@ impl Detector {
     pub fn detect(&self, planes: &Planes, hints: &Hints) -> Vec<(Rect, Found)> {
         let (w, h) = planes.light.dimensions();
         let mut out = Vec::new();
-        let tones = planes.tone.as_ref().map(|(l, d)| (l, d));
-        let mut searched = vec![
-            (&planes.light, tones.map_or(&planes.light, |t| t.0), false),
-            (&planes.dark, tones.map_or(&planes.dark, |t| t.1), false),
-        ];
+        let (light, dark) = planes.searched();
+        let mut searched = vec![(light, light, false), (dark, dark, false)];
         let chroma = planes.tone.is_some().then(|| chroma(planes));
         if let Some(c) = &chroma {
             searched.push((c, c, true));
@@ -929,6 +941,21 @@ mod tests {
         let grey_only = Planes { tone: None, ..planes };
         let boxes = Detector::default().detect(&grey_only, &Hints::default());
         assert!(!boxes.iter().any(|(r, _)| r.contains(&Rect::new(30, 30, 94, 16))), "{boxes:?}");
+    }
+
+    #[test]
+    fn colour_frames_are_searched_in_luminance_where_saturated_flow_is_dim() {
+        // Red flow is as bright as white text in the largest channel, not in luminance.
+        let rgb =
+            image::RgbImage::from_fn(3, 1, |x, _| image::Rgb([[255, 0, 0], [255, 255, 255], [0, 0, 255]][x as usize]));
+        let planes = colour_planes(&rgb);
+        let (light, dark) = planes.searched();
+        assert_eq!(light.as_raw(), &vec![76, 255, 29]);
+        assert_eq!(dark.as_raw(), &vec![179, 0, 226]);
+        // Grey frames are searched as they are.
+        let grey = plane(3, 1, 90);
+        let planes = Planes { light: grey.clone(), dark: grey.clone(), tone: None };
+        assert_eq!(planes.searched().0.as_raw(), grey.as_raw());
     }
 
     #[test]
