@@ -2,8 +2,10 @@
 //! middle of a frame, light on dark or dark on light.
 //!
 //! The frame comes as two 8-bit planes in which text is brighter than its surroundings: the
-//! light-text plane (the grey values, or for colour the largest channel) and the dark-text plane
-//! (inverted grey, or the inverted smallest channel). Colour frames get a third, the chroma plane
+//! light-text plane (the grey values, or for colour the luminance) and the dark-text plane
+//! (inverted grey, or the inverted luminance). Text is drawn to be read, so it stands out in
+//! luminance, where saturated colour flow (bright in its largest channel) is dim and red or blue
+//! vessels do not pass for light strokes. Colour frames get a third, the chroma plane
 //! (largest minus smallest channel), in which grey anatomy is flat black and coloured text stands
 //! out however busy the anatomy is; it is trusted only where its surroundings are quiet, since in
 //! colour regions (flow, photographs) it sees the colour's own texture. On each plane:
@@ -34,21 +36,35 @@
 
 use super::rules::Rect;
 use image::GrayImage;
+use imageproc::filter::box_filter;
 use imageproc::morphology::{Mask, grayscale_dilate, grayscale_erode};
 use imageproc::region_labelling::{Connectivity, connected_components};
 
-/// The planes a frame is searched in; text is brighter than its background in each. For colour
-/// frames (with `tone`) the chroma plane is derived from `light` and `dark`.
+/// The planes a frame is searched in; text is brighter than its background in each. Grey frames
+/// are searched in `light` and `dark`; colour frames (with `tone`) in the luminance and its
+/// inverse, and in the chroma plane derived from `light` and `dark`.
 #[derive(Debug, Clone)]
 pub struct Planes {
-    /// Light text (grey values, or the largest colour channel).
+    /// Light text: grey values, or for colour frames the largest channel (for the chroma plane).
     pub light: GrayImage,
-    /// Dark text (inverted grey values, or the inverted smallest colour channel).
+    /// Dark text: inverted grey values, or for colour frames the inverted smallest channel (for
+    /// the chroma plane).
     pub dark: GrayImage,
-    /// For colour frames, the luminance (and its inverse) a stroke's colour is judged on: text
-    /// drawn in one colour keeps one luminance, while colour-flow blobs, saturated in their
-    /// largest channel, do not.
+    /// For colour frames, the luminance and its inverse: the light- and dark-text planes
+    /// searched, and what a stroke's colour is judged on (text drawn in one colour keeps one
+    /// luminance, colour-flow blobs do not).
     pub tone: Option<(GrayImage, GrayImage)>,
+}
+
+impl Planes {
+    /// The light- and dark-text planes searched: the luminance and its inverse for colour
+    /// frames, `light` and `dark` for grey ones.
+    pub fn searched(&self) -> (&GrayImage, &GrayImage) {
+        match &self.tone {
+            Some((l, d)) => (l, d),
+            None => (&self.light, &self.dark),
+        }
+    }
 }
 
 /// What the header says the burned-in text may be: the patient's name parts, ID and birth date,
@@ -176,6 +192,10 @@ fn line_mask(r: u8, horizontal: bool) -> Mask {
 /// count as busy (texture, speckle, noise).
 const BUSY: f64 = 0.15;
 
+/// Noise level (standard deviation, 0-255) from which a plane with a two-pixel grain is
+/// searched smoothed.
+const GRAINY: f32 = 16.0;
+
 /// Summed-area table of a plane, for the mean over any rectangle in constant time.
 struct Integral {
     w: usize,
@@ -208,29 +228,40 @@ impl Integral {
 /// Noise level of a plane (standard deviation of a pixel), from the median absolute difference
 /// of horizontal neighbours, which edges barely move.
 fn noise_sigma(plane: &GrayImage) -> f32 {
+    grain(plane).0
+}
+
+/// The noise level (see [`noise_sigma`]) and whether the grain is a two-pixel pattern (ordered
+/// dithering of a palette image): pixels two apart agree far better than neighbours, where white
+/// noise and texture give both distances alike or the nearer closer.
+fn grain(plane: &GrayImage) -> (f32, bool) {
     let (w, h) = plane.dimensions();
-    let mut hist = [0u64; 256];
+    let mut near = [0u64; 256];
+    let mut far = [0u64; 256];
     let raw = plane.as_raw();
     let step = ((w as usize * h as usize) / 250_000).max(1);
     let mut n = 0u64;
     for y in (0..h as usize).step_by(step.min(h as usize).max(1)) {
         let row = &raw[y * w as usize..(y + 1) * w as usize];
-        for x in 1..row.len() {
-            hist[row[x].abs_diff(row[x - 1]) as usize] += 1;
+        for x in 2..row.len() {
+            near[row[x].abs_diff(row[x - 1]) as usize] += 1;
+            far[row[x].abs_diff(row[x - 2]) as usize] += 1;
             n += 1;
         }
     }
-    let mut acc = 0;
-    let mut median = 0;
-    for (v, c) in hist.iter().enumerate() {
-        acc += c;
-        if acc * 2 >= n {
-            median = v;
-            break;
+    let median = |hist: &[u64; 256]| {
+        let mut acc = 0;
+        for (v, c) in hist.iter().enumerate() {
+            acc += c;
+            if acc * 2 >= n {
+                return v;
+            }
         }
-    }
+        0
+    };
+    let (near, far) = (median(&near), median(&far));
     // For Gaussian noise, |difference| has median 0.954 σ; flat areas give 0.
-    median as f32 / 0.954
+    (near as f32 / 0.954, far * 2 < near)
 }
 
 /// Label the pixels of `mask` (0 or 255) and measure each component on `th` and `plane`.
@@ -301,11 +332,8 @@ impl Detector {
     pub fn detect(&self, planes: &Planes, hints: &Hints) -> Vec<(Rect, Found)> {
         let (w, h) = planes.light.dimensions();
         let mut out = Vec::new();
-        let tones = planes.tone.as_ref().map(|(l, d)| (l, d));
-        let mut searched = vec![
-            (&planes.light, tones.map_or(&planes.light, |t| t.0), false),
-            (&planes.dark, tones.map_or(&planes.dark, |t| t.1), false),
-        ];
+        let (light, dark) = planes.searched();
+        let mut searched = vec![(light, light, false), (dark, dark, false)];
         let chroma = planes.tone.is_some().then(|| chroma(planes));
         if let Some(c) = &chroma {
             searched.push((c, c, true));
@@ -334,9 +362,19 @@ impl Detector {
     }
 
     fn components(&self, plane: &GrayImage, tone: &GrayImage) -> (Vec<Comp>, f32, Integral) {
+        let (sigma, period_two) = grain(plane);
+        // A two-pixel grain far above the noise the thresholds can work with (a dithered palette
+        // photograph) would raise them above any text: search a copy averaged over 3 × 3 pixels
+        // instead, in which the grain cancels and strokes of two pixels and more stay.
+        let smoothed;
+        let (plane, tone, sigma) = if sigma >= GRAINY && period_two {
+            smoothed = (box_filter(plane, 1, 1), box_filter(tone, 1, 1));
+            (&smoothed.0, &smoothed.1, noise_sigma(&smoothed.0))
+        } else {
+            (plane, tone, sigma)
+        };
         let th = top_hat(plane, self.max_stroke);
         let integral = Integral::of(&th);
-        let sigma = noise_sigma(plane);
         let weak = (self.weak as f32).max(3.5 * sigma).min(250.0) as u8;
         let strong = (self.strong as f32).max(6.0 * sigma).min(250.0) as u8;
         let (w, h) = th.dimensions();
@@ -906,6 +944,21 @@ mod tests {
     }
 
     #[test]
+    fn colour_frames_are_searched_in_luminance_where_saturated_flow_is_dim() {
+        // Red flow is as bright as white text in the largest channel, not in luminance.
+        let rgb =
+            image::RgbImage::from_fn(3, 1, |x, _| image::Rgb([[255, 0, 0], [255, 255, 255], [0, 0, 255]][x as usize]));
+        let planes = colour_planes(&rgb);
+        let (light, dark) = planes.searched();
+        assert_eq!(light.as_raw(), &vec![76, 255, 29]);
+        assert_eq!(dark.as_raw(), &vec![179, 0, 226]);
+        // Grey frames are searched as they are.
+        let grey = plane(3, 1, 90);
+        let planes = Planes { light: grey.clone(), dark: grey.clone(), tone: None };
+        assert_eq!(planes.searched().0.as_raw(), grey.as_raw());
+    }
+
+    #[test]
     fn a_word_apart_from_its_line_is_kept_with_it() {
         // One glyph two heights after a line: too little to be text alone, in the line's band.
         let mut img = plane(300, 60, 20);
@@ -949,6 +1002,33 @@ mod tests {
         };
         assert!(found(false));
         assert!(!found(true));
+    }
+
+    #[test]
+    fn text_on_a_dithered_image_is_found_in_its_smoothed_copy() {
+        // A palette photograph's ordered dithering: neighbours differ by 100, pixels two apart
+        // not at all. Searched as it is, its noise level raises the thresholds above any text.
+        let mut img = GrayImage::from_fn(240, 80, |x, y| image::Luma([if (x + y) % 2 == 0 { 20 } else { 120 }]));
+        for i in 0..8 {
+            glyph(&mut img, 30 + i * 12, 30, 16, 230);
+        }
+        assert!(grain(&img).1);
+        let inv = GrayImage::from_fn(240, 80, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
+        assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(32, 32, 90, 12))), "{boxes:?}");
+    }
+
+    #[test]
+    fn white_noise_and_speckle_are_not_a_two_pixel_grain() {
+        assert!(!grain(&speckle(240, 80)).1);
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let noise = GrayImage::from_fn(240, 80, |_, _| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            image::Luma([(state % 256) as u8])
+        });
+        assert!(!grain(&noise).1);
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! `fonts-liberation2`, `fonts-noto-mono`, `fonts-droid-fallback` for Japanese, `fonts-urw-base35`;
 //! `.ci/run` installs them), in varied sizes (8 to 40 pixels per em), positions (corners, edges,
 //! middle), contrasts, colours and both polarities, over flat, speckled, gradient, document-like
-//! or real backgrounds, with noise, as 8- or 16-bit grey or RGB. A pixel is a text pixel when the
+//! or real backgrounds, with noise, as 8- or 16-bit grey or RGB. A real colour background
+//! (colour flow, a photograph) is drawn in colour under RGB scenes (a third of which are drawn on
+//! one) and as its luminance under grey ones; text on it is white, coloured, or of the
+//! background's own hue. A pixel is a text pixel when the
 //! glyph covers at least half of it. The strings look like what scanners burn in (names in
 //! Latin and Japanese, IDs, dates, times) and are all fictional.
 //!
@@ -134,6 +137,9 @@ pub struct Scene {
     pub kind: Kind,
     /// Where each line is: `corner`, `edge` or `middle`.
     pub places: Vec<&'static str>,
+    /// The colour each line is drawn in (`white`, `yellow`, ..., `near` for the background's own
+    /// hue; grey scenes: `white` or `black`).
+    pub colours: Vec<&'static str>,
     /// Which of the given backgrounds was used (for [`Kind::Real`]).
     pub background: Option<usize>,
     /// The strings drawn, line by line (fictional).
@@ -150,26 +156,35 @@ impl Scene {
     }
 }
 
-/// A grey background image in 0..1 (e.g. a real image), scaled to the scene.
+/// A background image in 0..1 (e.g. a real image), tiled over the scene: grey, or colour with
+/// its grey (luminance) beside it.
 #[derive(Debug, Clone)]
 pub struct Background {
     /// Width.
     pub width: u32,
     /// Height.
     pub height: u32,
-    /// Row-major values in 0..1.
+    /// Row-major grey values in 0..1 (for a colour image, its luminance): what grey scenes are
+    /// drawn on.
     pub values: Vec<f32>,
+    /// For a colour image, row-major RGB in 0..1: what RGB scenes are drawn on.
+    pub rgb: Option<Vec<[f32; 3]>>,
 }
 
 impl Background {
-    /// The value at (x, y) of the image tiled by mirroring (so any scene size is covered at the
+    /// The index of (x, y) in the image tiled by mirroring (so any scene size is covered at the
     /// image's own resolution).
-    fn at(&self, x: u32, y: u32) -> f32 {
+    fn index(&self, x: u32, y: u32) -> usize {
         let mirror = |v: u32, n: u32| {
             let p = v % (2 * n);
             if p < n { p } else { 2 * n - 1 - p }
         };
-        self.values[(mirror(y, self.height) * self.width + mirror(x, self.width)) as usize]
+        (mirror(y, self.height) * self.width + mirror(x, self.width)) as usize
+    }
+
+    /// The grey value at (x, y) of the tiled image.
+    fn at(&self, x: u32, y: u32) -> f32 {
+        self.values[self.index(x, y)]
     }
 }
 
@@ -193,6 +208,20 @@ const GIVEN: &[&str] =
     &["TARO", "HANAKO", "KENJI", "YUKI", "AKIRA", "MEI", "HIROSHI", "SAKURA", "JOHN", "MARIA", "LENA"];
 const KANJI: &[&str] =
     &["山田 太郎", "佐藤 花子", "鈴木 一郎", "高橋 美咲", "ヤマダ タロウ", "サトウ ハナコ", "田中 健二"];
+
+/// Colours of light text in RGB scenes (as scanners draw annotations), with their names.
+const LIGHT_COLOURS: [([f32; 3], &str); 6] = [
+    ([1.0, 1.0, 1.0], "white"),
+    ([1.0, 1.0, 0.2], "yellow"),
+    ([0.3, 1.0, 0.3], "green"),
+    ([0.3, 0.9, 1.0], "cyan"),
+    ([1.0, 0.6, 0.1], "orange"),
+    ([0.6, 0.7, 1.0], "light blue"),
+];
+
+/// Colours of dark text in RGB scenes.
+const DARK_COLOURS: [([f32; 3], &str); 3] =
+    [([0.0, 0.0, 0.0], "black"), ([0.05, 0.05, 0.45], "dark blue"), ([0.45, 0.0, 0.0], "dark red")];
 
 /// A fictional identifier line, like a scanner's banner.
 fn random_text(rng: &mut StdRng, cjk: bool) -> String {
@@ -263,13 +292,19 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
     let samples = if rng.random_bool(0.35) { 3 } else { 1 };
     let bits = if samples == 1 && rng.random_bool(0.4) { 16 } else { 8 };
     let kinds = [Kind::Flat, Kind::Speckle, Kind::Gradient, Kind::Document, Kind::Real];
-    let mut kind = kinds[rng.random_range(0..kinds.len())];
+    // A third of RGB scenes are drawn over a real colour image (colour flow, a photograph), so
+    // white and coloured text over saturated colour is measured too.
+    let colour_backgrounds: Vec<usize> = (0..backgrounds.len()).filter(|&i| backgrounds[i].rgb.is_some()).collect();
+    let on_colour = samples == 3 && !colour_backgrounds.is_empty() && rng.random_bool(0.3);
+    let mut kind = if on_colour { Kind::Real } else { kinds[rng.random_range(0..kinds.len())] };
     if kind == Kind::Real && backgrounds.is_empty() {
         kind = Kind::Speckle;
     }
     let n = (rows * cols) as usize;
     let mut grey = vec![0f32; n];
     let mut background = None;
+    // An RGB scene over a colour image: the image's own colours, tiled as `grey` is.
+    let mut colour_tiled: Option<Vec<[f32; 3]>> = None;
     match kind {
         Kind::Flat => grey.iter_mut().for_each(|v| *v = rng.random_range(0.0..0.03)),
         Kind::Speckle => {
@@ -304,7 +339,11 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
         }
         Kind::Document => grey.iter_mut().for_each(|v| *v = rng.random_range(0.85..0.95)),
         Kind::Real => {
-            let which = rng.random_range(0..backgrounds.len());
+            let which = if on_colour {
+                colour_backgrounds[rng.random_range(0..colour_backgrounds.len())]
+            } else {
+                rng.random_range(0..backgrounds.len())
+            };
             background = Some(which);
             let bg = &backgrounds[which];
             let (ox, oy) = (rng.random_range(0..bg.width), rng.random_range(0..bg.height));
@@ -313,12 +352,21 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
                     grey[(y * cols + x) as usize] = bg.at(x + ox, y + oy);
                 }
             }
+            if let (Some(rgb), true) = (&bg.rgb, samples == 3) {
+                let mut tiled = Vec::with_capacity(n);
+                for y in 0..rows {
+                    for x in 0..cols {
+                        tiled.push(rgb[bg.index(x + ox, y + oy)]);
+                    }
+                }
+                colour_tiled = Some(tiled);
+            }
         }
     }
     let mut values = vec![0f32; n * samples as usize];
     for (i, g) in grey.iter().enumerate() {
         for s in 0..samples as usize {
-            values[i * samples as usize + s] = *g;
+            values[i * samples as usize + s] = colour_tiled.as_ref().map_or(*g, |c| c[i][s]);
         }
     }
     let dark_text = kind == Kind::Document || rng.random_bool(0.15);
@@ -326,6 +374,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
     let mut lines = Vec::new();
     let mut sizes = Vec::new();
     let mut places = Vec::new();
+    let mut colours = Vec::new();
     let mut texts = Vec::new();
     let blocks = rng.random_range(1..=3);
     for _ in 0..blocks {
@@ -370,18 +419,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
         if lines.iter().any(|l: &Rect| l.grow(4, cols, rows).intersects(&block)) {
             continue;
         }
-        let light_colours: [[f32; 3]; 6] =
-            [[1.0, 1.0, 1.0], [1.0, 1.0, 0.2], [0.3, 1.0, 0.3], [0.3, 0.9, 1.0], [1.0, 0.6, 0.1], [0.6, 0.7, 1.0]];
-        let dark_colours: [[f32; 3]; 3] = [[0.0, 0.0, 0.0], [0.05, 0.05, 0.45], [0.45, 0.0, 0.0]];
-        let contrast = rng.random_range(0.35..=1.0f32);
-        let colour = if samples == 3 {
-            if dark_text { dark_colours[rng.random_range(0..3)] } else { light_colours[rng.random_range(0..6)] }
-        } else if dark_text {
-            [0.0; 3]
-        } else {
-            [1.0; 3]
-        };
-        // A label patch behind dark text on a dark background, so the text can be read.
+        // The block's mean background, grey and per sample.
         let local: f32 = {
             let mut s = 0.0;
             for yy in y..y + bh {
@@ -391,6 +429,35 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
             }
             s / (bw * bh) as f32
         };
+        let mut local_colour = [local; 3];
+        if let Some(c) = &colour_tiled {
+            let mut s = [0.0f32; 3];
+            for yy in y..y + bh {
+                for xx in x..x + bw {
+                    let p = c[(yy * cols + xx) as usize];
+                    (0..3).for_each(|k| s[k] += p[k]);
+                }
+            }
+            local_colour = s.map(|v| v / (bw * bh) as f32);
+        }
+        let contrast = rng.random_range(0.35..=1.0f32);
+        let (colour, colour_name) = if samples == 3 {
+            let k = rng.random_range(0..if dark_text { DARK_COLOURS.len() } else { LIGHT_COLOURS.len() } + 1);
+            let brightest = local_colour.into_iter().fold(0.0f32, f32::max);
+            match (dark_text, k) {
+                (false, k) if k < LIGHT_COLOURS.len() => LIGHT_COLOURS[k],
+                (true, k) if k < DARK_COLOURS.len() => DARK_COLOURS[k],
+                // The background's own hue: at full brightness for light text, darker for dark.
+                (false, _) if brightest > 0.02 => (local_colour.map(|v| v / brightest), "near"),
+                (false, _) => ([1.0; 3], "near"),
+                (true, _) => (local_colour.map(|v| v * 0.3), "near dark"),
+            }
+        } else if dark_text {
+            ([0.0; 3], "black")
+        } else {
+            ([1.0; 3], "white")
+        };
+        // A label patch behind dark text on a dark background, so the text can be read.
         let patch = dark_text && local < 0.5;
         let mut cy = y;
         for (c, string) in rendered.iter().zip(&strings) {
@@ -410,7 +477,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
                         }
                         // Burned-in text is opaque: one colour per block, its contrast taken
                         // against the block's mean background.
-                        let under = if patch { 0.9 } else { local };
+                        let under = if patch { 0.9 } else { local_colour[s] };
                         let target = under + contrast * (colour[s] - under);
                         *v = *v * (1.0 - a) + target * a;
                     }
@@ -425,6 +492,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
                 lines.push(b);
                 sizes.push(px);
                 places.push(place);
+                colours.push(colour_name);
                 texts.push(string.clone());
             }
             cy += c.height;
@@ -438,7 +506,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
             *v = (*v + u * noise).clamp(0.0, 1.0);
         }
     }
-    Scene { rows, cols, samples, bits, values, text, lines, sizes, dark_text, kind, places, background, texts }
+    Scene { rows, cols, samples, bits, values, text, lines, sizes, dark_text, kind, places, colours, background, texts }
 }
 
 /// The scene as a native Explicit VR Little Endian DICOM file (a Secondary Capture that declares
@@ -617,5 +685,48 @@ mod tests {
         let s = Score::of(&a, &a.lines);
         assert!(s.recall() > 0.999, "{s:?}");
         assert_eq!(s.collateral(), 0.0);
+    }
+
+    #[test]
+    fn rgb_scenes_are_drawn_over_colour_backgrounds_in_colour_and_grey_ones_in_grey() {
+        let fonts = system_fonts();
+        if fonts.is_empty() {
+            eprintln!("synth test skipped: no fonts under {FONT_DIRS:?} (.ci/run installs fonts-dejavu-core)");
+            return;
+        }
+        // A saturated red image and its luminance.
+        let (w, h) = (64, 48);
+        let red = Background {
+            width: w,
+            height: h,
+            values: vec![0.299 * 0.9; 64 * 48],
+            rgb: Some(vec![[0.9, 0.0, 0.0]; 64 * 48]),
+        };
+        let mean = |sc: &Scene, s: usize| {
+            let n = sc.samples as usize;
+            let (sum, count) = sc
+                .text
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| !**t)
+                .fold((0.0, 0usize), |(a, c), (i, _)| (a + sc.values[i * n + s] as f64, c + 1));
+            sum / count as f64
+        };
+        let (mut rgb_seen, mut grey_seen) = (false, false);
+        for seed in 0..200 {
+            let sc = scene(seed, &fonts, std::slice::from_ref(&red));
+            if sc.background.is_none() {
+                continue;
+            }
+            if sc.samples == 3 {
+                rgb_seen = true;
+                assert!(mean(&sc, 0) > 0.75 && mean(&sc, 1) < 0.2, "seed {seed}: not red");
+            } else {
+                grey_seen = true;
+                assert!((mean(&sc, 0) - 0.299 * 0.9).abs() < 0.05, "seed {seed}: not the luminance");
+            }
+            assert_eq!(sc.colours.len(), sc.lines.len());
+        }
+        assert!(rgb_seen && grey_seen);
     }
 }
