@@ -475,6 +475,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             });
             if let Some(m) = &settled.moved {
                 moves_made += 1;
+                if let Some(dir) = &job.previews {
+                    pixels::preview::follow_move(dir, &m.from, &m.to);
+                }
                 linked_rows = linked_rows.and_then(|_| add_move_row(&mut linkage, m));
             }
             if let Err(e) = appended.and(linked_rows) {
@@ -867,6 +870,11 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     }
     let done = |status: Status, placed: write::Placed, mut record: AuditRecord| {
         let mut preview_not_written = false;
+        if let Some(dir) = &job.previews {
+            for m in &placed.moved {
+                pixels::preview::follow_move(dir, &m.from, &m.to);
+            }
+        }
         if let (Some(dir), Some((before, after))) = (&job.previews, cleaned.as_ref().and_then(|c| c.preview.as_ref())) {
             if let Err(e) = pixels::preview::write(dir, &placed.rel, before, after) {
                 record.notes.push(format!("the preview could not be written: {e}"));

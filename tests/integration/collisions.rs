@@ -362,8 +362,8 @@ fn one_run_with_colliding_inputs_links_each_input_to_its_output() {
 }
 
 #[test]
-fn a_release_with_input_hash_collision_names_still_resumes() {
-    let wd = Workdir::new("a_release_with_input_hash_collision_names_still_resumes");
+fn a_release_with_input_hash_collision_names_resumes_and_places_a_new_claimant_by_output_hash() {
+    let wd = Workdir::new("a_release_with_input_hash_collision_names_resumes_and_places_a_new_claimant_by_output_hash");
     let names = ["a.dcm", "b.dcm"];
     write_claimants(&wd, &names);
     deid_into(&wd, &["in"], "out", &["-j", "1"]).assert_code(0);
@@ -401,7 +401,32 @@ fn a_release_with_input_hash_collision_names_still_resumes() {
     run.assert_code(0);
     assert!(run.stderr().contains("0 written, 0 already present, 2 done earlier"), "{}", run.stderr());
     assert_eq!(stamps(&wd, "out"), before, "nothing rewritten or renamed");
-    assert!(wd.path("out").join(renamed).is_file());
+    assert!(wd.path("out").join(&renamed).is_file());
+    verify_clean(&wd, "out");
+    // A third claimant arrives: it is placed by the output-hash rule, the old name stays, and
+    // every input's output is where the audit says.
+    claimant(2).write(&wd.path("in/c.dcm"));
+    let names = ["a.dcm", "b.dcm", "c.dcm"];
+    let expected = alone(&wd, &names);
+    let holder = tree[&plain].clone();
+    deid_into(&wd, &["in"], "out", &[]).assert_code(0);
+    let after = outputs(&wd, "out");
+    assert_eq!(after.len(), 3, "{:?}", after.keys().collect::<Vec<_>>());
+    assert_eq!(after.get(&renamed), tree.get(&other), "the old collision name is left as it was");
+    let c = sha(&expected[2]);
+    let stem = plain.file_stem().unwrap().to_string_lossy().into_owned();
+    if c < sha(&holder) {
+        assert_eq!(after[&plain], expected[2], "the lower hash takes the plain name");
+        let moved = plain.with_file_name(format!("{stem}.{}.dcm", &sha(&holder)[..12]));
+        assert_eq!(after.get(&moved), Some(&holder), "the holder moved to its output-hash name");
+    } else {
+        let at = plain.with_file_name(format!("{stem}.{}.dcm", &c[..12]));
+        assert_eq!(after.get(&at), Some(&expected[2]));
+    }
+    assert_audit_names_every_output(&wd, "out", &names, &expected);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap()]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("0 written, 0 already present, 3 done earlier"), "{}", run.stderr());
     verify_clean(&wd, "out");
 }
 
