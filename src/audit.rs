@@ -10,6 +10,11 @@
 //!
 //! With `--shard I/N` each shard writes its own `kamei-audit.shard-000I-of-000N.jsonl`, so
 //! shards on different machines never write the same file.
+//!
+//! Besides one record per input, a log holds [`MoveRecord`]s: an output moved to another name
+//! because a different output with a lower hash claims its name. The mover may be another
+//! shard or a later run, so a record's `output` is where the output was written, and [`index`]
+//! says where it is now.
 
 use serde::{Deserialize, Serialize};
 use snafu::{ResultExt, Snafu};

@@ -223,10 +223,13 @@ impl Committer<'_> {
     /// replacing an existing file.
     ///
     /// When another file holds the name, both are hashed. The same bytes: [`Placed::present`].
-    /// This output's hash is higher: it goes to its collision name. Lower: the other file is
-    /// moved to its own collision name (rename without replacing; `intent` is called first, so
-    /// the audit log knows of the move before it happens) and the name is tried again. With
-    /// `always_hash` the output's hash is computed even when the name is free.
+    /// This output's hash is higher: it goes to its collision name. Lower: the other file moves
+    /// to its own collision name (`intent` is called first, so the audit log knows of the move
+    /// before it happens): this output is put at that collision name and the two names are
+    /// swapped atomically, so the name is never empty and a writer arriving meanwhile hashes
+    /// too; where the file system cannot swap (outside Linux, NFS), the other file is renamed
+    /// away without replacing anything and the name tried again. With `always_hash` the
+    /// output's hash is computed even when the name is free.
     ///
     /// # Errors
     /// Any [`Error`]; on error no file is left at the name and the temporary file is removed.
@@ -328,6 +331,25 @@ impl Committer<'_> {
             let alt = crate::layout::collision_name(rel, &theirs);
             let m = Moved { from: rel.to_path_buf(), to: alt.clone(), sha256: theirs.clone() };
             intent(&m).map_err(|source| Error::Intent { source })?;
+            if !NO_EXCHANGE.load(std::sync::atomic::Ordering::Relaxed) && !tests_without_exchange() {
+                match self.swap_in(tmp, &ours, m.clone(), rel, intent, &mut moved)? {
+                    Swapped::Done(placed_rel) => {
+                        return Ok(Placed { rel: placed_rel, present: false, sha256: sha, moved });
+                    }
+                    Swapped::Again(back) => {
+                        tmp = back;
+                        continue;
+                    }
+                    Swapped::Unsupported(back) => {
+                        NO_EXCHANGE.store(true, std::sync::atomic::Ordering::Relaxed);
+                        tmp = back;
+                    }
+                }
+            }
+            // Without an atomic swap: the other output is renamed to its collision name, then
+            // this one takes the free name (a writer that finds the name free in between writes
+            // there without hashing; the audit index then cannot place it for certain, and that
+            // input is processed again by the next run).
             match rename_noreplace(&target, &self.root.join(&alt)) {
                 Ok(()) => {
                     // What was renamed is what was at the name at that instant: if another
@@ -362,9 +384,7 @@ impl Committer<'_> {
                     if sha256_file(&at).context(WriteSnafu { path: &at })? != theirs {
                         return Err(Error::Collision { path: at });
                     }
-                    static GRABBED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-                    let n = GRABBED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let grabbed = self.staging.join(format!(".kamei-displaced-{n}.part"));
+                    let grabbed = self.staging.join(format!(".kamei-displaced-{}.part", next_number()));
                     match fs::rename(&target, &grabbed) {
                         Ok(()) => {}
                         Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -393,6 +413,118 @@ impl Committer<'_> {
         Err(Error::Contended { path: target })
     }
 
+    /// Displace the output at `m.from` (hash `m.sha256`, higher than `ours`) with the finished
+    /// temporary file `tmp`, never leaving the name empty: `tmp` goes to the other output's
+    /// collision name `m.to`, then the two are swapped atomically (`renameat2(RENAME_EXCHANGE)`).
+    /// A writer that arrives meanwhile finds the name taken and hashes, so every output written
+    /// at a contended name has its hash in the audit. What the swap brought out is checked: if
+    /// the name changed since it was hashed, that file is put where the rule says.
+    fn swap_in(
+        &self,
+        tmp: tempfile::TempPath,
+        ours: &str,
+        m: Moved,
+        rel: &Path,
+        intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
+        moved: &mut Vec<Moved>,
+    ) -> Result<Swapped> {
+        let target = self.root.join(rel);
+        let alt_path = self.root.join(&m.to);
+        let back_to_staging = |from: &Path| -> Result<tempfile::TempPath> {
+            let back = self.staging.join(format!(".kamei-back-{}.part", next_number()));
+            fs::rename(from, &back).context(RenameSnafu { path: &back })?;
+            tempfile::TempPath::try_from_path(&back).context(WriteSnafu { path: &back })
+        };
+        match tmp.persist_noclobber(&alt_path) {
+            Ok(()) => {}
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                let tmp = e.path;
+                let there = match sha256_file(&alt_path) {
+                    Ok(h) => h,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Swapped::Again(tmp)),
+                    Err(e) => return Err(e).context(WriteSnafu { path: &alt_path }),
+                };
+                if there == ours {
+                    // This output, left there by a run killed before its swap: taken back.
+                    fs::rename(&alt_path, &*tmp).context(RenameSnafu { path: &*tmp })?;
+                    return Ok(Swapped::Again(tmp));
+                }
+                if there != m.sha256 {
+                    // Another writer's swap in progress (or a file that is not what its name
+                    // says, which ends in a failure after the rounds run out).
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    return Ok(Swapped::Again(tmp));
+                }
+                // A copy of the other output is already at its collision name (left by an
+                // interrupted run): swap this one in; the copy that comes out is one too many.
+                return match exchange(&tmp, &target) {
+                    Ok(()) => {
+                        // `tmp` now holds what was at the name.
+                        let got = sha256_file(&tmp).context(WriteSnafu { path: &*tmp })?;
+                        if got == m.sha256 {
+                            drop(tmp);
+                            moved.push(m);
+                            Ok(Swapped::Done(rel.to_path_buf()))
+                        } else {
+                            let mut out = tmp;
+                            out.disable_cleanup(true);
+                            self.settle_swapped_out(out, got, ours, rel, intent, moved)
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(Swapped::Unsupported(tmp)),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Swapped::Again(tmp)),
+                    Err(e) => Err(Error::Rename { path: target, source: e }),
+                };
+            }
+            Err(e) => return Err(Error::Rename { path: alt_path, source: e.error }),
+        }
+        match exchange(&alt_path, &target) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                return Ok(Swapped::Unsupported(back_to_staging(&alt_path)?));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Swapped::Again(back_to_staging(&alt_path)?)),
+            Err(e) => {
+                let _ = back_to_staging(&alt_path);
+                return Err(Error::Rename { path: target, source: e });
+            }
+        }
+        // This output is at the name; the collision name holds what was there.
+        let got = sha256_file(&alt_path).context(WriteSnafu { path: &alt_path })?;
+        if got == m.sha256 {
+            moved.push(m);
+            return Ok(Swapped::Done(rel.to_path_buf()));
+        }
+        let mut out = tempfile::TempPath::try_from_path(&alt_path).context(WriteSnafu { path: &alt_path })?;
+        out.disable_cleanup(true);
+        self.settle_swapped_out(out, got, ours, rel, intent, moved)
+    }
+
+    /// The name changed between its hash and the swap: the file `out` that came out (hash
+    /// `got`) is not the one hashed. It is placed by the rule like any output (it may even take
+    /// the name back, moving this one to its collision name).
+    fn settle_swapped_out(
+        &self,
+        out: tempfile::TempPath,
+        got: String,
+        ours: &str,
+        rel: &Path,
+        intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
+        moved: &mut Vec<Moved>,
+    ) -> Result<Swapped> {
+        let from = out.to_path_buf();
+        let placed = self.place(out, Some(got.clone()), rel, intent)?;
+        let came_out = Moved { from: rel.to_path_buf(), to: placed.rel.clone(), sha256: got };
+        if placed.rel != rel {
+            intent(&came_out).map_err(|source| Error::Intent { source })?;
+            moved.push(came_out);
+        }
+        let ours_now = placed.moved.iter().find(|x| x.sha256 == ours).map(|x| x.to.clone());
+        moved.extend(placed.moved);
+        tracing::debug!(from = %from.display(), "an output swapped out was not the one hashed");
+        Ok(Swapped::Done(ours_now.unwrap_or_else(|| rel.to_path_buf())))
+    }
+
     /// Persist `tmp` at the collision name `alt`; the same bytes already there are
     /// [`Placed::present`].
     fn persist_at(&self, tmp: tempfile::TempPath, alt: &Path, sha: String, moved: Vec<Moved>) -> Result<Placed> {
@@ -409,6 +541,62 @@ impl Committer<'_> {
             Err(e) => Err(Error::Rename { path: at, source: e.error }),
         }
     }
+}
+
+/// Set when the file system cannot swap two names atomically (the displacement then renames
+/// the other output away first).
+static NO_EXCHANGE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(test)]
+thread_local! {
+    /// Tests of the path taken where the file system cannot swap.
+    static WITHOUT_EXCHANGE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn tests_without_exchange() -> bool {
+    WITHOUT_EXCHANGE.with(std::cell::Cell::get)
+}
+
+#[cfg(not(test))]
+fn tests_without_exchange() -> bool {
+    false
+}
+
+/// A number for staging file names, unique in this process.
+fn next_number() -> usize {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// How a swap ended.
+enum Swapped {
+    /// This output is placed, at this name.
+    Done(PathBuf),
+    /// The name changed under it: try again with the temporary file.
+    Again(tempfile::TempPath),
+    /// The file system cannot swap: the temporary file back.
+    Unsupported(tempfile::TempPath),
+}
+
+/// Swap the files at `a` and `b` atomically. [`io::ErrorKind::Unsupported`] where the system or
+/// the file system cannot (outside Linux; NFS).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+            Err(io::Error::from(io::ErrorKind::Unsupported))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Swap the files at `a` and `b` atomically: not available here.
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
 /// Rename `from` to `to` without replacing anything at `to` (atomically where the system can:
@@ -855,6 +1043,18 @@ mod tests {
 
     #[test]
     fn the_names_do_not_depend_on_the_order_of_commits() {
+        names_do_not_depend_on_the_order_of_commits();
+    }
+
+    #[test]
+    fn the_names_do_not_depend_on_the_order_of_commits_where_names_cannot_be_swapped() {
+        WITHOUT_EXCHANGE.with(|w| w.set(true));
+        names_do_not_depend_on_the_order_of_commits();
+        a_lower_hash_takes_the_name_and_moves_the_other_output_to_its_own_name();
+        WITHOUT_EXCHANGE.with(|w| w.set(false));
+    }
+
+    fn names_do_not_depend_on_the_order_of_commits() {
         let base = sample(crate::transfer::TransferSyntax::explicit_le());
         let files: Vec<DicomFile> = ["a", "b", "c"].iter().map(|t| variant(&base, t)).collect();
         let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];

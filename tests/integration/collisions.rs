@@ -13,13 +13,14 @@ use std::path::{Path, PathBuf};
 const STUDY: &str = "1.2.826.0.1.3680043.8.498.77";
 const SOP: &str = "1.2.826.0.1.3680043.8.498.77.1.1";
 
-/// The same instance (one SOP Instance UID) three ways: explicit VR, implicit VR, and corrected.
+/// The same instance (one SOP Instance UID) in several versions: explicit VR, implicit VR, and
+/// corrected ones.
 fn claimant(n: usize) -> Fixture {
     let f = Fixture::ct("P-COLL", STUDY, &format!("{STUDY}.1"), SOP);
     match n {
         0 => f,
         1 => f.ts("1.2.840.10008.1.2"),
-        _ => f.put(str_el(tags::SLICE_THICKNESS, VR::DS, "2.5")),
+        n => f.put(str_el(tags::SLICE_THICKNESS, VR::DS, &format!("{n}.5"))),
     }
 }
 
@@ -221,8 +222,9 @@ fn three_claimants_get_the_same_names_in_every_order_and_across_shards() {
         assert_audit_names_every_output(&wd, out, &names, &expected);
         verify_clean(&wd, out);
     }
-    // And at the same time, a few times over.
-    for round in 0..4 {
+    // And at the same time, a few times over (`KAMEI_COLLISION_ROUNDS` for a longer run).
+    let rounds = std::env::var("KAMEI_COLLISION_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(4);
+    for round in 0..rounds {
         let out = format!("shards-together-{round}");
         let k = key(&wd, "k.key", 41);
         let spawn = |s: &str| {
@@ -278,8 +280,8 @@ fn a_displaced_output_is_kept_whole_and_a_rerun_finds_everything_done() {
     assert_eq!(tree.get(&plain), Some(&expected[second]));
     deid_into(&wd, &["in"], "whole", &[]).assert_code(0);
     assert_eq!(tree, outputs(&wd, "whole"), "the same files as a whole run");
-    // The audit after compaction says where each output is (the move is folded into the record
-    // of the displaced input only where that record is in the same log: here it is not).
+    // The audit after compaction says where each output is: the move record, and the displaced
+    // input's record (in the same log here) rewritten with where its output is now.
     let moves = wd.audit_moves("out");
     assert_eq!(moves.len(), 1, "{moves:?}");
     assert_eq!(moves[0]["moved_to"].as_str(), Some(moved.to_str().unwrap()));
@@ -293,7 +295,7 @@ fn a_displaced_output_is_kept_whole_and_a_rerun_finds_everything_done() {
     assert!(run.stderr().contains("0 written, 0 already present, 2 done earlier"), "{}", run.stderr());
     assert_eq!(stamps(&wd, "out"), before, "nothing rewritten");
     assert_eq!(outputs(&wd, "out"), tree);
-    // After the whole run the move is folded into the displaced input's record too.
+    // The displaced input's record names its output's new place.
     let records = wd.audit("out");
     let outs: std::collections::BTreeSet<&str> = records.iter().filter_map(|r| r["output"].as_str()).collect();
     assert!(outs.contains(moved.to_str().unwrap()), "{records:?}");
@@ -449,4 +451,37 @@ fn a_dry_run_predicts_the_names_by_output_hash() {
         assert!(run.stderr().contains("0 would write, 2 already present"), "{}", run.stderr());
     }
     assert!(!wd.path("out/kamei-audit.jsonl").exists(), "a dry run writes nothing");
+}
+
+#[test]
+fn eight_claimants_in_three_shards_running_together_converge_on_the_same_names() {
+    let wd = Workdir::new("eight_claimants_in_three_shards_running_together_converge_on_the_same_names");
+    let owned: Vec<String> = (0..8).map(|i| format!("v{i}.dcm")).collect();
+    let names: Vec<&str> = owned.iter().map(String::as_str).collect();
+    write_claimants(&wd, &names);
+    let expected = alone(&wd, &names);
+    deid_into(&wd, &["in"], "whole", &[]).assert_code(0);
+    let whole = outputs(&wd, "whole");
+    assert_names_follow_the_rule(&whole, &expected);
+    let rounds = std::env::var("KAMEI_COLLISION_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(3);
+    let k = key(&wd, "k.key", 41);
+    for round in 0..rounds {
+        let out = format!("together-{round}");
+        let spawn = |s: &str| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_kamei"))
+                .args(["deid", "in", "-o", &out, "--key", k.to_str().unwrap(), "-q", "-j", "2", "--shard", s])
+                .current_dir(&wd.root)
+                .spawn()
+                .unwrap()
+        };
+        let mut children = [spawn("1/3"), spawn("2/3"), spawn("3/3")];
+        assert!(children.iter_mut().all(|c| c.wait().unwrap().success()));
+        assert_eq!(outputs(&wd, &out), whole, "{out}");
+        assert_audit_names_every_output(&wd, &out, &names, &expected);
+        // A whole re-run finds every input done and changes nothing.
+        let run = wd.kamei(["deid", "in", "-o", &out, "--key", k.to_str().unwrap()]);
+        run.assert_code(0);
+        assert!(run.stderr().contains("0 written, 0 already present, 8 done earlier"), "{}", run.stderr());
+        assert_eq!(outputs(&wd, &out), whole, "{out} after the re-run");
+    }
 }
