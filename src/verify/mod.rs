@@ -252,7 +252,14 @@ fn audited(out: &Path) -> (HashMap<String, String>, Option<std::collections::Has
         }
     }
     if inputs.is_some() {
-        for l in crate::audit::index(out).map(|i| i.outputs).unwrap_or_default() {
+        // An output the index cannot place for certain is checked under its recorded name,
+        // unless an output that is placed there is known (it wins).
+        let (placed, unplaced): (Vec<_>, Vec<_>) = crate::audit::index(out)
+            .map(|i| i.outputs)
+            .unwrap_or_default()
+            .into_iter()
+            .partition(|l| l.output.is_some());
+        for l in unplaced.into_iter().chain(placed) {
             map.insert(l.output.unwrap_or(l.recorded), l.input_sha256);
         }
     }
