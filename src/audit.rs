@@ -10,6 +10,11 @@
 //!
 //! With `--shard I/N` each shard writes its own `kamei-audit.shard-000I-of-000N.jsonl`, so
 //! shards on different machines never write the same file.
+//!
+//! Besides one record per input, a log holds [`MoveRecord`]s: an output moved to another name
+//! because a different output with a lower hash claims its name. The mover may be another
+//! shard or a later run, so a record's `output` is where the output was written, and [`index`]
+//! says where it is now.
 
 use serde::{Deserialize, Serialize};
 use snafu::{ResultExt, Snafu};
@@ -118,9 +123,15 @@ pub struct AuditRecord {
     /// Why it was skipped or failed (no values, no paths).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The output path relative to the output folder, with `/` separators.
+    /// The output path relative to the output folder, with `/` separators. A later
+    /// [`MoveRecord`] (in this log or another) may say that the file is now elsewhere; the
+    /// [`index`] applies those.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// SHA-256 of the output's bytes, when it was computed: only when the output's name was
+    /// contended (another output claimed it), so the common path hashes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_sha256: Option<String>,
     /// SOP Class UID of the input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sop_class_uid: Option<String>,
@@ -180,6 +191,54 @@ pub struct PixelBox {
     pub height: u32,
     /// `rule:<name>`, `ultrasound-regions`, `detector` or `detector-hint`.
     pub source: String,
+}
+
+/// A line saying that an output file moved from one name to another: the output at
+/// `moved_from` whose bytes hash to `output_sha256` is now at `moved_to`.
+///
+/// Written when an output with a lower hash takes a name (the other output moves to its
+/// collision name, see [`crate::write::Committer::commit`]) and when a superseded output frees
+/// a name that the lowest of the others then takes ([`crate::supersede`]). The process that
+/// moves a file may not know which input made it (another shard's, or an earlier run's), so
+/// the file is named by its output hash; the [`index`] applies the move to the records of
+/// that output, in any log. Appended before the file is moved: a run killed in between leaves a
+/// move that did not happen, which the index finds out from the files themselves.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MoveRecord {
+    /// Where the output was (relative to the output folder, `/` separators).
+    pub moved_from: String,
+    /// Where it is now.
+    pub moved_to: String,
+    /// SHA-256 of the output's bytes.
+    pub output_sha256: String,
+    /// kamei version.
+    pub kamei_version: String,
+}
+
+impl MoveRecord {
+    /// A move record from a move made by the writer.
+    pub fn new(m: &crate::write::Moved) -> MoveRecord {
+        MoveRecord {
+            moved_from: rel_string(&m.from),
+            moved_to: rel_string(&m.to),
+            output_sha256: m.sha256.clone(),
+            kamei_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// A relative path as the audit spells it (`/` separators).
+pub fn rel_string(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+/// One line of an audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    /// What was done with one input.
+    Input(Box<AuditRecord>),
+    /// An output that moved to another name.
+    Move(MoveRecord),
 }
 
 /// The settings that determine output bytes; an output folder holds outputs of one setting.
@@ -320,6 +379,19 @@ impl AuditWriter {
     }
 }
 
+impl AuditWriter {
+    /// Append one move record and flush it.
+    ///
+    /// # Errors
+    /// [`Error::WriteAudit`] on I/O errors (disk full).
+    pub fn append_move(&mut self, record: &MoveRecord) -> Result<()> {
+        let mut line = serde_json::to_string(record).expect("move records serialize");
+        line.push('\n');
+        self.out.write_all(line.as_bytes()).context(WriteAuditSnafu { path: &self.path })?;
+        self.out.flush().context(WriteAuditSnafu { path: &self.path })
+    }
+}
+
 /// Whether a non-empty file's last byte is not a newline.
 fn ends_inside_a_line(file: &mut File) -> io::Result<bool> {
     use std::io::{Read, Seek, SeekFrom};
@@ -332,11 +404,27 @@ fn ends_inside_a_line(file: &mut File) -> io::Result<bool> {
     Ok(last[0] != b'\n')
 }
 
-/// Read every record of an audit file; a torn or unparseable line is skipped.
+/// Read every input record of an audit file (move records are left out); a torn or
+/// unparseable line is skipped.
 ///
 /// # Errors
 /// [`Error::ReadAudit`] if the file exists but cannot be read.
 pub fn read_records(path: &Path) -> Result<Vec<AuditRecord>> {
+    Ok(read_log(path)?
+        .into_iter()
+        .filter_map(|e| match e {
+            Entry::Input(r) => Some(*r),
+            Entry::Move(_) => None,
+        })
+        .collect())
+}
+
+/// Read every line of an audit file, input and move records, in order; a torn or unparseable
+/// line is skipped.
+///
+/// # Errors
+/// [`Error::ReadAudit`] if the file exists but cannot be read.
+pub fn read_log(path: &Path) -> Result<Vec<Entry>> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -346,39 +434,91 @@ pub fn read_records(path: &Path) -> Result<Vec<AuditRecord>> {
     for line in BufReader::new(file).lines() {
         let line = line.context(ReadAuditSnafu { path })?;
         if let Ok(r) = serde_json::from_str::<AuditRecord>(&line) {
-            out.push(r);
+            out.push(Entry::Input(Box::new(r)));
+        } else if let Ok(m) = serde_json::from_str::<MoveRecord>(&line) {
+            out.push(Entry::Move(m));
         }
     }
     Ok(out)
 }
 
-/// Inputs already written by earlier runs into `out` (any audit file there): content hash →
-/// output path, and what each input path made.
+/// The audit logs in an output folder (the whole run's and every shard's).
+fn audit_logs(out: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(out) else { return Vec::new() };
+    let mut logs: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("kamei-audit") && name.ends_with(".jsonl")
+        })
+        .map(|e| e.path())
+        .collect();
+    logs.sort();
+    logs
+}
+
+/// Where each input's output is now: the audit logs of an output folder with their move
+/// records applied.
+#[derive(Debug, Default)]
+pub struct Index {
+    /// One entry per input (content and path key) whose latest record says written or present
+    /// and that was not superseded since.
+    pub outputs: Vec<Located>,
+    /// Every move record, deduplicated.
+    pub moves: Vec<MoveRecord>,
+}
+
+/// One input's output, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The input's content hash.
+    pub input_sha256: String,
+    /// The input's path key (empty: none recorded).
+    pub input_path_key: String,
+    /// The output its record names.
+    pub recorded: String,
+    /// Where the output is now (`None`: moves make it uncertain and no file there holds its
+    /// bytes; the input is then processed again, which finds its file and records it).
+    pub output: Option<String>,
+    /// The output's SHA-256, when known (recorded, or learnt from a move).
+    pub output_sha256: Option<String>,
+}
+
+/// Read the audit logs of `out` and locate every input's output.
+///
+/// A record names the output where it was written. A move record says that the output at
+/// `moved_from` with output hash H is now at `moved_to`; it applies to the records of `moved_from`
+/// whose output hash is H. A record without an output hash (written where nothing claimed the
+/// name, so nothing was hashed) is the first output at that name: only a lower hash ever
+/// displaces an output, so the first one moved from a name has the highest hash of all moved
+/// from it. Whenever moves are involved the answer is checked against the files (the file found
+/// must have the expected hash), so a move announced but not made (a killed run), or a move made
+/// whose record was lost, never makes kamei claim a file that is not the input's: the input is
+/// then processed again. Records without moves are located as recorded, hashing nothing.
 ///
 /// # Errors
 /// [`Error::ReadAudit`] if an audit file cannot be read.
-pub fn done_inputs(out: &Path) -> Result<Done> {
-    let mut done = Done::default();
-    let entries = match fs::read_dir(out) {
-        Ok(rd) => rd,
-        Err(_) => return Ok(done),
-    };
-    // Per (content, input path key): the output, or nothing when a later record says it failed
-    // or was superseded. A superseded pair stays superseded whichever log (a shard's, the whole
-    // run's) is read first.
-    let mut pairs: HashMap<(String, String), Option<String>> = HashMap::new();
+pub fn index(out: &Path) -> Result<Index> {
+    // Per (content, input path key): the latest record's output, or nothing when a later record
+    // says it failed or was superseded. A superseded pair stays superseded whichever log (a
+    // shard's, the whole run's) is read first.
+    let mut pairs: HashMap<(String, String), Option<Written>> = HashMap::new();
     let mut superseded = std::collections::HashSet::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !(name.starts_with("kamei-audit") && name.ends_with(".jsonl")) {
-            continue;
-        }
-        for r in read_records(&entry.path())? {
+    let mut moves = std::collections::BTreeSet::new();
+    for log in audit_logs(out) {
+        for entry in read_log(&log)? {
+            let r = match entry {
+                Entry::Input(r) => r,
+                Entry::Move(m) => {
+                    moves.insert(m);
+                    continue;
+                }
+            };
             let Some(h) = r.input_sha256 else { continue };
             let pair = (h, r.input_path_key.unwrap_or_default());
             match (r.outcome, r.output) {
                 (Outcome::Written | Outcome::Present, Some(o)) => {
-                    pairs.insert(pair, Some(o));
+                    pairs.insert(pair, Some((o, r.output_sha256)));
                 }
                 (Outcome::Superseded, _) => {
                     superseded.insert(pair);
@@ -389,10 +529,105 @@ pub fn done_inputs(out: &Path) -> Result<Done> {
             }
         }
     }
-    for ((h, key), output) in pairs {
-        let Some(o) = output.filter(|_| !superseded.contains(&(h.clone(), key.clone()))) else { continue };
-        done.by_path.entry(key).or_default().push((h.clone(), o.clone()));
-        done.outputs.insert(h, o);
+    let moves: Vec<MoveRecord> = moves.into_iter().collect();
+    let mut live: Vec<(String, String, String, Option<String>)> = pairs
+        .into_iter()
+        .filter(|(pair, _)| !superseded.contains(pair))
+        .filter_map(|((h, key), o)| o.map(|(o, sha)| (h, key, o, sha)))
+        .collect();
+    live.sort();
+    let moves_at = Moves::new(&moves);
+    // Records without an output hash, by name: how many different inputs (by content).
+    let mut unhashed: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
+    for (h, _, o, sha) in &live {
+        if sha.is_none() && moves_at.from.contains_key(o.as_str()) {
+            unhashed.entry(o.as_str()).or_default().insert(h.as_str());
+        }
+    }
+    let outputs = live
+        .iter()
+        .map(|(h, key, o, sha)| {
+            let alone = unhashed.get(o.as_str()).is_none_or(|s| s.len() <= 1);
+            let (output, output_sha256) = moves_at.locate(out, o, sha.as_deref(), alone);
+            Located { input_sha256: h.clone(), input_path_key: key.clone(), recorded: o.clone(), output, output_sha256 }
+        })
+        .collect();
+    Ok(Index { outputs, moves })
+}
+
+/// A record's output and its output hash (when recorded).
+type Written = (String, Option<String>);
+
+/// Move records by the name they moved from.
+struct Moves<'a> {
+    /// Name → (output hash, new name).
+    from: HashMap<&'a str, Vec<(&'a str, &'a str)>>,
+}
+
+impl<'a> Moves<'a> {
+    fn new(moves: &'a [MoveRecord]) -> Moves<'a> {
+        let mut from: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+        for m in moves {
+            from.entry(m.moved_from.as_str()).or_default().push((m.output_sha256.as_str(), m.moved_to.as_str()));
+        }
+        Moves { from }
+    }
+
+    /// Where the output recorded at `name` (with output hash `sha` when known; `alone`: no
+    /// other input without a hash is recorded there) is now, and its hash.
+    fn locate(&self, out: &Path, name: &str, sha: Option<&str>, alone: bool) -> (Option<String>, Option<String>) {
+        let Some(here) = self.from.get(name) else { return (Some(name.to_string()), sha.map(str::to_string)) };
+        let sha = match sha {
+            Some(s) => s,
+            // The first output at the name: if it was moved, it was the first moved, and so has
+            // the highest hash of those moved from there (checked against the file below).
+            None if alone => here.iter().map(|(h, _)| *h).max().unwrap_or_default(),
+            None => return (None, None),
+        };
+        // Follow the moves of this output; a name seen twice (moved away and back) ends it.
+        let mut path = vec![name];
+        let mut at = name;
+        while let Some((_, to)) = self.from.get(at).and_then(|v| v.iter().find(|(h, _)| *h == sha)) {
+            if path.contains(to) {
+                break;
+            }
+            path.push(to);
+            at = to;
+        }
+        if path.len() == 1 {
+            return (Some(name.to_string()), Some(sha.to_string()));
+        }
+        // Check against the files, latest name first.
+        for candidate in path.iter().rev() {
+            if crate::write::sha256_file(&out.join(candidate)).is_ok_and(|h| h == sha) {
+                return (Some(candidate.to_string()), Some(sha.to_string()));
+            }
+        }
+        (None, None)
+    }
+}
+
+/// Inputs already written by earlier runs into `out` (any audit file there): content hash →
+/// output path (where the output is now, moves applied, see [`index`]), and what each input path
+/// made.
+///
+/// # Errors
+/// [`Error::ReadAudit`] if an audit file cannot be read.
+pub fn done_inputs(out: &Path) -> Result<Done> {
+    let index = index(out)?;
+    let mut done = Done::default();
+    for m in &index.moves {
+        done.contended.insert(m.moved_from.clone());
+        done.contended.insert(m.moved_to.clone());
+    }
+    for l in index.outputs {
+        // An output whose place is uncertain is not done: processing the input again finds it.
+        let Some(o) = l.output else { continue };
+        done.by_path.entry(l.input_path_key).or_default().push((l.input_sha256.clone(), o.clone()));
+        if let Some(sha) = l.output_sha256 {
+            done.output_sha256.insert(l.input_sha256.clone(), sha);
+        }
+        done.outputs.insert(l.input_sha256, o);
     }
     Ok(done)
 }
@@ -406,24 +641,64 @@ pub struct Done {
     /// and their outputs (more than one when a shard left a superseded output). Records without
     /// a key (an anonymized run's) are under the empty key: an input whose path is unknown.
     pub by_path: HashMap<String, Vec<(String, String)>>,
+    /// Input content hash → the output's SHA-256, where known.
+    pub output_sha256: HashMap<String, String>,
+    /// Names some output moved from or to: an output written there has its hash recorded.
+    pub contended: std::collections::HashSet<String>,
 }
 
-/// Rewrite an audit file with the latest record per input (content and path key), sorted by content hash (records of
-/// unreadable entries, which have no hash, last). Atomic: temporary file, then rename.
+/// Rewrite an audit file with the latest record per input (content and path key), sorted by
+/// content hash (records of unreadable entries, which have no hash, last; then the move
+/// records, deduplicated and sorted). Atomic: temporary file, then rename.
 ///
 /// # Errors
 /// [`Error::ReadAudit`] / [`Error::WriteAudit`].
 pub fn compact(path: &Path) -> Result<usize> {
-    let records = read_records(path)?;
+    compact_with(path, None)
+}
+
+/// [`compact`], and with `index` (of the whole output folder, see [`index`]) fold the moves into
+/// this log's records: a record whose output moved (by a move record in any log) names where
+/// it is now, with its output hash. The move records stay: a record in another log (another
+/// shard's) may need them.
+///
+/// # Errors
+/// [`Error::ReadAudit`] / [`Error::WriteAudit`].
+pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
+    let entries = read_log(path)?;
     let mut latest: HashMap<(String, Option<String>), AuditRecord> = HashMap::new();
     let mut unhashed: Vec<AuditRecord> = Vec::new();
-    for r in records {
+    let mut moves = std::collections::BTreeSet::new();
+    for e in entries {
+        let r = match e {
+            Entry::Input(r) => *r,
+            Entry::Move(m) => {
+                moves.insert(m);
+                continue;
+            }
+        };
         match &r.input_sha256 {
             Some(h) => {
                 // One record per content and input path (the key of a path, never the path).
                 latest.insert((h.clone(), r.input_path_key.clone()), r);
             }
             None => unhashed.push(r),
+        }
+    }
+    if let Some(index) = index {
+        let located: HashMap<(&str, &str), &Located> =
+            index.outputs.iter().map(|l| ((l.input_sha256.as_str(), l.input_path_key.as_str()), l)).collect();
+        for r in latest.values_mut() {
+            let (Some(h), Some(o)) = (&r.input_sha256, &r.output) else { continue };
+            if !matches!(r.outcome, Outcome::Written | Outcome::Present) {
+                continue;
+            }
+            let key = r.input_path_key.as_deref().unwrap_or_default();
+            let Some(l) = located.get(&(h.as_str(), key)).filter(|l| l.recorded == *o) else { continue };
+            if let Some(now) = &l.output {
+                r.output = Some(now.clone());
+                r.output_sha256 = l.output_sha256.clone().or(r.output_sha256.take());
+            }
         }
     }
     let mut sorted: Vec<AuditRecord> = latest.into_values().collect();
@@ -439,8 +714,11 @@ pub fn compact(path: &Path) -> Result<usize> {
     {
         let file = File::create(&tmp).context(WriteAuditSnafu { path: &tmp })?;
         let mut w = BufWriter::new(file);
-        for r in &sorted {
-            let line = serde_json::to_string(r).expect("audit records serialize");
+        let lines = sorted
+            .iter()
+            .map(|r| serde_json::to_string(r).expect("audit records serialize"))
+            .chain(moves.iter().map(|m| serde_json::to_string(m).expect("move records serialize")));
+        for line in lines {
             w.write_all(line.as_bytes()).and_then(|_| w.write_all(b"\n")).context(WriteAuditSnafu { path: &tmp })?;
         }
         w.flush().context(WriteAuditSnafu { path: &tmp })?;
@@ -467,6 +745,7 @@ mod tests {
             outcome,
             reason: None,
             output: Some(format!("{hash}.dcm")),
+            output_sha256: None,
             sop_class_uid: None,
             modality: None,
             transfer_syntax: None,
@@ -559,6 +838,120 @@ mod tests {
         drop((shard, whole));
         let done = done_inputs(dir.path()).unwrap();
         assert!(done.outputs.is_empty() && done.by_path.is_empty());
+    }
+
+    fn sha(bytes: &[u8]) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    fn output_record(input: &str, output: &str, output_sha256: Option<&str>) -> AuditRecord {
+        let mut r = record(input, Outcome::Written);
+        r.output = Some(output.into());
+        r.output_sha256 = output_sha256.map(str::to_string);
+        r
+    }
+
+    fn move_record(from: &str, to: &str, bytes: &[u8]) -> MoveRecord {
+        MoveRecord {
+            moved_from: from.into(),
+            moved_to: to.into(),
+            output_sha256: sha(bytes),
+            kamei_version: "0".into(),
+        }
+    }
+
+    fn located(dir: &Path) -> HashMap<String, Option<String>> {
+        index(dir).unwrap().outputs.into_iter().map(|l| (l.input_sha256, l.output)).collect()
+    }
+
+    #[test]
+    fn a_move_in_another_log_applies_to_the_displaced_record_without_an_output_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        // Shard 1 wrote input aa at 1.dcm (nothing claimed the name: no hash). Shard 2's input bb
+        // has a lower output hash: it moved aa's output to its collision name and took 1.dcm.
+        fs::write(dir.path().join("1.dcm"), b"bb out").unwrap();
+        fs::write(dir.path().join("1.x.dcm"), b"aa out").unwrap();
+        let mut one = AuditWriter::open(&dir.path().join(audit_file_name(Some("shard-0001-of-0002")))).unwrap();
+        one.append(&output_record("aa", "1.dcm", None)).unwrap();
+        let mut two = AuditWriter::open(&dir.path().join(audit_file_name(Some("shard-0002-of-0002")))).unwrap();
+        two.append_move(&move_record("1.dcm", "1.x.dcm", b"aa out")).unwrap();
+        two.append(&output_record("bb", "1.dcm", Some(&sha(b"bb out")))).unwrap();
+        drop((one, two));
+        let at = located(dir.path());
+        assert_eq!(at["aa"].as_deref(), Some("1.x.dcm"));
+        assert_eq!(at["bb"].as_deref(), Some("1.dcm"));
+        let done = done_inputs(dir.path()).unwrap();
+        assert_eq!(done.outputs["aa"], "1.x.dcm");
+        assert_eq!(done.output_sha256["aa"], sha(b"aa out"));
+        assert!(done.contended.contains("1.dcm") && done.contended.contains("1.x.dcm"));
+        // Old readers of the log skip the move line; this one keeps it apart from the records.
+        assert_eq!(read_records(&dir.path().join(audit_file_name(Some("shard-0002-of-0002")))).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_move_announced_but_not_made_is_found_out_from_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        // A run was killed between recording the move and making it: the file is still at 1.dcm.
+        fs::write(dir.path().join("1.dcm"), b"aa out").unwrap();
+        let mut w = AuditWriter::open(&dir.path().join(AUDIT_FILE)).unwrap();
+        w.append(&output_record("aa", "1.dcm", None)).unwrap();
+        w.append_move(&move_record("1.dcm", "1.x.dcm", b"aa out")).unwrap();
+        drop(w);
+        assert_eq!(located(dir.path())["aa"].as_deref(), Some("1.dcm"));
+        // Neither name holds its bytes: not located, so the input is processed again.
+        fs::write(dir.path().join("1.dcm"), b"something else").unwrap();
+        assert_eq!(located(dir.path())["aa"], None);
+        assert!(!done_inputs(dir.path()).unwrap().outputs.contains_key("aa"));
+    }
+
+    #[test]
+    fn an_output_moved_away_and_back_is_where_its_bytes_are() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("1.dcm"), b"aa out").unwrap();
+        let mut w = AuditWriter::open(&dir.path().join(AUDIT_FILE)).unwrap();
+        w.append(&output_record("aa", "1.dcm", Some(&sha(b"aa out")))).unwrap();
+        w.append_move(&move_record("1.dcm", "1.x.dcm", b"aa out")).unwrap();
+        w.append_move(&move_record("1.x.dcm", "1.dcm", b"aa out")).unwrap();
+        drop(w);
+        assert_eq!(located(dir.path())["aa"].as_deref(), Some("1.dcm"));
+        fs::rename(dir.path().join("1.dcm"), dir.path().join("1.x.dcm")).unwrap();
+        assert_eq!(located(dir.path())["aa"].as_deref(), Some("1.x.dcm"));
+    }
+
+    #[test]
+    fn two_records_without_output_hash_at_a_name_moves_left_are_not_located() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("1.dcm"), b"bb out").unwrap();
+        fs::write(dir.path().join("1.x.dcm"), b"aa out").unwrap();
+        let mut w = AuditWriter::open(&dir.path().join(AUDIT_FILE)).unwrap();
+        w.append(&output_record("aa", "1.dcm", None)).unwrap();
+        w.append(&output_record("bb", "1.dcm", None)).unwrap();
+        w.append_move(&move_record("1.dcm", "1.x.dcm", b"aa out")).unwrap();
+        drop(w);
+        let at = located(dir.path());
+        assert_eq!((at["aa"].as_deref(), at["bb"].as_deref()), (None, None));
+    }
+
+    #[test]
+    fn compaction_folds_moves_into_this_logs_records_and_keeps_the_move_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("1.dcm"), b"bb out").unwrap();
+        fs::write(dir.path().join("1.x.dcm"), b"aa out").unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        let mut w = AuditWriter::open(&path).unwrap();
+        w.append(&output_record("aa", "1.dcm", None)).unwrap();
+        w.append_move(&move_record("1.dcm", "1.x.dcm", b"aa out")).unwrap();
+        w.append_move(&move_record("1.dcm", "1.x.dcm", b"aa out")).unwrap();
+        w.append(&output_record("bb", "1.dcm", Some(&sha(b"bb out")))).unwrap();
+        drop(w);
+        let index = index(dir.path()).unwrap();
+        assert_eq!(compact_with(&path, Some(&index)).unwrap(), 2);
+        let entries = read_log(&path).unwrap();
+        let Entry::Input(aa) = &entries[0] else { panic!("{entries:?}") };
+        assert_eq!((aa.output.as_deref(), aa.output_sha256.clone()), (Some("1.x.dcm"), Some(sha(b"aa out"))));
+        assert_eq!(entries.iter().filter(|e| matches!(e, Entry::Move(_))).count(), 1, "deduplicated, kept");
+        assert_eq!(located(dir.path())["aa"].as_deref(), Some("1.x.dcm"), "the same answer after folding");
     }
 
     fn settings(mode: &str, key: Option<&str>) -> RunSettings {

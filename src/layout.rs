@@ -69,12 +69,16 @@ pub fn target(layout: Layout, ds: &DataSet, pseudonym: &str, input_hash: &str, m
     }
 }
 
-/// The name used when another file already holds `target`: the input's content hash is added
-/// before the extension, so the name is the same in every run.
-pub fn collision_name(target: &Path, input_hash: &str) -> PathBuf {
+/// The name an output takes when an output with a lower SHA-256 claims `target` (the same SOP
+/// Instance UID in two encodings, a corrected re-send): the first 12 hex digits of the
+/// output's own SHA-256 are added before the extension. Both names follow from the outputs'
+/// bytes alone, so every run, worker order and shard arrives at the same names (see
+/// [`crate::write::Committer::commit`]). Releases made before this rule carry the input's hash
+/// there instead; their audit logs name those files, so they still resume.
+pub fn collision_name(target: &Path, output_hash: &str) -> PathBuf {
     let stem = target.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let ext = target.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-    target.with_file_name(format!("{stem}.{}{ext}", &input_hash[..12.min(input_hash.len())]))
+    target.with_file_name(format!("{stem}.{}{ext}", &output_hash[..12.min(output_hash.len())]))
 }
 
 #[cfg(test)]
@@ -101,7 +105,7 @@ mod tests {
     }
 
     #[test]
-    fn collision_name_adds_the_input_hash() {
+    fn collision_name_adds_the_output_hash() {
         assert_eq!(
             collision_name(Path::new("a/b/1.2.dcm"), "0123456789abcdef"),
             PathBuf::from("a/b/1.2.0123456789ab.dcm")

@@ -41,6 +41,10 @@ pub enum Kind {
     Superseded,
     /// Input path → why it was left out (opt-out, cohort, study window).
     Excluded,
+    /// Output path → output path: an output moved to another name (a different output with a
+    /// lower hash took the name). Rows naming the old path for that output now mean the new
+    /// one; the audit's move record (with the output's hash) says which input's output it is.
+    Moved,
 }
 
 impl Kind {
@@ -52,6 +56,7 @@ impl Kind {
             Kind::Skipped => "skipped",
             Kind::Excluded => "excluded",
             Kind::Superseded => "superseded",
+            Kind::Moved => "moved",
         }
     }
 }

@@ -17,12 +17,13 @@ use crate::profile::{DeidOption, Profile, RuleSet};
 use crate::pseudo::{Patient, Pseudonymizer};
 use crate::read::{self, Opened, ReadOptions, Source};
 use crate::walk::{self, Input, Shard};
-use crate::write::{self, Committed};
+use crate::write;
 use dicom_dictionary_std::tags;
 use rayon::prelude::*;
 use snafu::{ResultExt, Snafu};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -203,6 +204,8 @@ struct Processed {
     burned_in_not_cleaned: bool,
     preview_not_written: bool,
     excluded_patient: Option<String>,
+    /// Other outputs this one displaced from its name (already in the audit log).
+    moved: Vec<write::Moved>,
 }
 
 struct Context<'a> {
@@ -211,7 +214,13 @@ struct Context<'a> {
     profile_label: String,
     base: RecordBase,
     done: HashMap<String, String>,
+    /// Input content hash → its output's hash, where the audit knows it.
+    done_sha: HashMap<String, String>,
+    /// Names outputs moved from or to: an output written there records its hash.
+    contended: std::collections::HashSet<String>,
     staging: PathBuf,
+    /// The audit log, shared with the workers, which record a move before they make it.
+    audit: &'a Mutex<Option<AuditWriter>>,
 }
 
 /// The path an input is known by below its input folder (with several inputs, under the input
@@ -267,11 +276,13 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     }
     let mut earlier = audit::done_inputs(&job.out).context(AuditSnafu)?;
     let done = std::mem::take(&mut earlier.outputs);
+    let done_sha = std::mem::take(&mut earlier.output_sha256);
+    let contended = std::mem::take(&mut earlier.contended);
+    let fold_moves = !contended.is_empty();
     let mut supersede = crate::supersede::Supersede::new();
-    // Records of inputs whose path held other content before: re-appended if their output moves.
-    let mut changed_records: HashMap<usize, AuditRecord> = HashMap::new();
     let audit_path = job.out.join(audit::audit_file_name(shard_label.as_deref()));
-    let mut audit_writer = if job.dry_run { None } else { Some(AuditWriter::open(&audit_path).context(AuditSnafu)?) };
+    let audit_writer = if job.dry_run { None } else { Some(AuditWriter::open(&audit_path).context(AuditSnafu)?) };
+    let audit_writer = Mutex::new(audit_writer);
     let mut linkage = match (&job.linkage, job.dry_run) {
         (Some(p), false) => Some(LinkageWriter::open(p).context(LinkageSnafu)?),
         _ => None,
@@ -293,7 +304,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             summary.failed += 1;
             (Outcome::Failed, Kind::Failed)
         };
-        if let Some(w) = audit_writer.as_mut() {
+        if let Some(w) = audit_writer.lock().expect("audit lock").as_mut() {
             let record = base_record(&base, None, 0, outcome, Some(e.message.clone()));
             w.append(&record).context(AuditSnafu)?;
         }
@@ -312,7 +323,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         ),
         base,
         done,
+        done_sha,
+        contended,
         staging: staging.clone(),
+        audit: &audit_writer,
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(job.jobs).build().context(PoolSnafu { jobs: job.jobs })?;
     // Each result goes with its input's path key (pseudonymized mode), computed by the worker:
@@ -321,6 +335,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let mut patients = std::collections::HashSet::new();
     let mut excluded_patients = std::collections::HashSet::new();
     let mut sink_error: Option<Error> = None;
+    // Outputs moved during this run (displaced by a lower hash), and the linkage `file` rows
+    // written, to be written again where an output moved.
+    let mut moves_made = 0usize;
+    let mut linked: Vec<(usize, String, String, String)> = Vec::new();
     std::thread::scope(|scope| {
         let ctx = &ctx;
         let inputs = &inputs;
@@ -350,11 +368,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             let input = &inputs[p.number - 1];
             if let Some(key) = key {
                 if let Some(sha) = &p.sha256 {
-                    if supersede.observe(&earlier, p.number, &key, sha, p.output.as_deref()) {
-                        if let Some(r) = &p.record {
-                            changed_records.insert(p.number, r.clone());
-                        }
-                    }
+                    supersede.observe(&earlier, p.number, &key, sha, p.output.as_deref());
                     // Done earlier from this content, but not recorded for this path (the same
                     // bytes at another path): recorded now, so a later change of either path
                     // never removes the output the other still makes.
@@ -362,7 +376,11 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                     if p.status == Status::AlreadyDone && !known && !job.dry_run {
                         let mut r = base_record(&ctx.base, Some(sha.clone()), p.bytes, Outcome::Present, None);
                         r.output = p.output.clone();
+                        r.output_sha256 = ctx.done_sha.get(sha).cloned();
                         p.record = Some(r);
+                    }
+                    if let (Some(out), true) = (&p.output, linkage.is_some()) {
+                        linked.push((p.number, key.clone(), sha.clone(), out.clone()));
                     }
                 }
                 if let Some(r) = p.record.as_mut() {
@@ -390,8 +408,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             if let Some((_, pseudonym)) = &p.patient {
                 patients.insert(pseudonym.clone());
             }
+            moves_made += p.moved.len();
             if sink_error.is_none() {
-                if let Err(e) = record(&mut audit_writer, &mut linkage, &p, input) {
+                if let Err(e) = record(&audit_writer, &mut linkage, &p, input) {
                     // The audit cannot be written (disk full): stop taking new inputs.
                     interrupt.store(true, Ordering::Relaxed);
                     sink_error = Some(e);
@@ -417,12 +436,24 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         summary.aborted = Some(error_chain(&e));
         return Ok(summary);
     }
+    let mut announce = |m: &write::Moved| -> std::io::Result<()> {
+        match audit_writer.lock().expect("audit lock").as_mut() {
+            Some(w) => w.append_move(&audit::MoveRecord::new(m)).map_err(std::io::Error::other),
+            None => Ok(()),
+        }
+    };
     if job.dry_run && !summary.interrupted {
         // What the real run would remove (settle removes nothing when told not to).
-        summary.superseded = supersede.settle(&job.out, &earlier, false).len();
+        summary.superseded = supersede.settle(&job.out, &earlier, false, &mut announce).len();
     } else if !summary.interrupted {
         let whole = job.shard.count == 1;
-        for settled in supersede.settle(&job.out, &earlier, whole) {
+        // The audit as it is now: outputs may have moved during the run.
+        let now = if supersede.is_empty() {
+            audit::Done::default()
+        } else {
+            audit::done_inputs(&job.out).context(AuditSnafu)?
+        };
+        for settled in supersede.settle(&job.out, &now, whole, &mut announce) {
             if !settled.removed {
                 summary.superseded_left += 1;
                 continue;
@@ -434,31 +465,61 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             let mut old =
                 base_record(&ctx.base, Some(settled.old_sha.clone()), 0, Outcome::Superseded, Some(reason.into()));
             old.input_path_key = Some(path_key(job, input));
-            let mut rows = vec![(old, Kind::Superseded, settled.old_output.clone())];
-            if let (Some(to), Some(mut r)) = (&settled.moved_new_output, changed_records.remove(&settled.input)) {
-                r.output = Some(to.clone());
-                r.input_path_key = Some(path_key(job, input));
-                r.notes.push("moved into the name its superseded earlier output had".to_string());
-                rows.push((r, Kind::File, to.clone()));
-            }
-            for (record, kind, out) in rows {
-                let appended = audit_writer.as_mut().map_or(Ok(()), |w| w.append(&record).context(AuditSnafu));
-                let linked =
-                    linkage.as_mut().map_or(Ok(()), |l| l.add_path(kind, &input.path, &out).context(LinkageSnafu));
-                if let Err(e) = appended.and(linked) {
-                    summary.aborted = Some(error_chain(&e));
-                    return Ok(summary);
+            let appended = audit_writer
+                .lock()
+                .expect("audit lock")
+                .as_mut()
+                .map_or(Ok(()), |w| w.append(&old).context(AuditSnafu));
+            let mut linked_rows = linkage.as_mut().map_or(Ok(()), |l| {
+                l.add_path(Kind::Superseded, &input.path, &settled.old_output).context(LinkageSnafu)
+            });
+            if let Some(m) = &settled.moved {
+                moves_made += 1;
+                if let Some(dir) = &job.previews {
+                    pixels::preview::follow_move(dir, &m.from, &m.to);
                 }
+                linked_rows = linked_rows.and_then(|_| add_move_row(&mut linkage, m));
+            }
+            if let Err(e) = appended.and(linked_rows) {
+                summary.aborted = Some(error_chain(&e));
+                return Ok(summary);
             }
         }
     }
+    // Where an output of this run moved (a lower hash took its name, in this run or a shard
+    // running beside it), its input's linkage row is written again with where it is now.
+    if moves_made > 0 && linkage.is_some() && !job.dry_run && summary.aborted.is_none() {
+        let relinked = audit::index(&job.out).context(AuditSnafu).and_then(|index| {
+            let now: HashMap<(&str, &str), &str> = index
+                .outputs
+                .iter()
+                .filter_map(|l| Some(((l.input_sha256.as_str(), l.input_path_key.as_str()), l.output.as_deref()?)))
+                .collect();
+            for (number, key, sha, out) in &linked {
+                if let Some(at) = now.get(&(sha.as_str(), key.as_str())).filter(|at| **at != out.as_str()) {
+                    if let Some(l) = linkage.as_mut() {
+                        l.add_path(Kind::File, &inputs[number - 1].path, at).context(LinkageSnafu)?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = relinked {
+            summary.aborted = Some(error_chain(&e));
+            return Ok(summary);
+        }
+    }
+    let audit_writer = audit_writer.into_inner().expect("audit lock");
+    let fold_moves = fold_moves || moves_made > 0;
     let finish = |linkage: Option<LinkageWriter>, audit_writer: Option<AuditWriter>| -> Result<(), Error> {
         if let Some(mut l) = linkage {
             l.flush().context(LinkageSnafu)?;
         }
         if let Some(w) = audit_writer {
             drop(w);
-            audit::compact(&audit_path).context(AuditSnafu)?;
+            // Moves were made or are on record: this log's records name where outputs are now.
+            let index = if fold_moves { Some(audit::index(&job.out).context(AuditSnafu)?) } else { None };
+            audit::compact_with(&audit_path, index.as_ref()).context(AuditSnafu)?;
         }
         Ok(())
     };
@@ -498,14 +559,25 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// A linkage row for an output that moved: `moved,<old output>,<new output>`.
+fn add_move_row(linkage: &mut Option<LinkageWriter>, m: &write::Moved) -> Result<(), Error> {
+    match linkage.as_mut() {
+        Some(l) => l.add(Kind::Moved, &audit::rel_string(&m.from), &audit::rel_string(&m.to)).context(LinkageSnafu),
+        None => Ok(()),
+    }
+}
+
 fn record(
-    audit_writer: &mut Option<AuditWriter>,
+    audit_writer: &Mutex<Option<AuditWriter>>,
     linkage: &mut Option<LinkageWriter>,
     p: &Processed,
     input: &Input,
 ) -> Result<(), Error> {
-    if let (Some(w), Some(r)) = (audit_writer.as_mut(), &p.record) {
+    if let (Some(w), Some(r)) = (audit_writer.lock().expect("audit lock").as_mut(), &p.record) {
         w.append(r).context(AuditSnafu)?;
+    }
+    for m in &p.moved {
+        add_move_row(linkage, m)?;
     }
     if let Some(l) = linkage.as_mut() {
         let path = input.path.as_path();
@@ -540,6 +612,7 @@ fn base_record(
         outcome,
         reason,
         output: None,
+        output_sha256: None,
         sop_class_uid: None,
         modality: None,
         transfer_syntax: None,
@@ -598,6 +671,7 @@ fn not_written(
         burned_in_not_cleaned: false,
         preview_not_written: false,
         excluded_patient: None,
+        moved: Vec::new(),
     }
 }
 
@@ -650,6 +724,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
                 burned_in_not_cleaned: false,
                 preview_not_written: false,
                 excluded_patient: None,
+                moved: Vec::new(),
             };
         }
     }
@@ -738,10 +813,23 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     }
     let mirror_rel = input_rel(job, input);
     let rel = layout::target(job.layout, &file.dataset, &pseudonym, &sha, &mirror_rel);
-    let done = |status: Status, rel: &Path, mut record: AuditRecord| {
-        let out = rel.to_string_lossy().replace('\\', "/");
+    let done = |status: Status, placed: write::Placed, mut record: AuditRecord| {
+        let out = audit::rel_string(&placed.rel);
         record.outcome = if status == Status::Present { Outcome::Present } else { Outcome::Written };
         record.output = Some(out.clone());
+        record.output_sha256 = placed.sha256;
+        if !placed.moved.is_empty() {
+            record.notes.push(
+                "another output had this name and a higher content hash: it moved to its own name (see the move records)"
+                    .to_string(),
+            );
+        }
+        if placed.rel != rel {
+            record.notes.push(
+                "another output with a lower content hash has the same name; this one's name carries its own output hash"
+                    .to_string(),
+            );
+        }
         Processed {
             number,
             status,
@@ -754,48 +842,59 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
             burned_in_not_cleaned,
             preview_not_written: false,
             excluded_patient: None,
+            moved: placed.moved,
         }
     };
     let target = job.out.join(&rel);
     if job.dry_run {
         // An identical file already at the name (a run whose audit line was lost) would be
-        // left as it is; a different one would make this output take its collision name.
+        // left as it is; a different one is compared by output hash, as the real run does: the
+        // lower takes the name, the higher its collision name.
+        let predicted = |rel: PathBuf, present: bool| write::Placed { rel, present, sha256: None, moved: Vec::new() };
+        let status = |present: bool| if present { Status::Present } else { Status::Written };
         return match write::matches(&file, input_path, &target) {
-            Ok(true) => done(Status::Present, &rel, record),
-            Ok(false) if target.exists() => done(Status::Written, &layout::collision_name(&rel, &sha), record),
-            _ => done(Status::Written, &rel, record),
+            Ok(true) => done(Status::Present, predicted(rel.clone(), true), record),
+            Ok(false) if target.exists() => {
+                let ours = write::output_sha256(&file, input_path).unwrap_or_default();
+                let theirs = write::sha256_file(&target).unwrap_or_default();
+                if ours < theirs {
+                    done(Status::Written, predicted(rel.clone(), false), record)
+                } else {
+                    let alt = layout::collision_name(&rel, &ours);
+                    let present = write::matches(&file, input_path, &job.out.join(&alt)).unwrap_or(false);
+                    done(status(present), predicted(alt, present), record)
+                }
+            }
+            _ => done(Status::Written, predicted(rel.clone(), false), record),
         };
     }
-    let done = |status: Status, rel: &Path, mut record: AuditRecord| {
+    let done = |status: Status, placed: write::Placed, mut record: AuditRecord| {
         let mut preview_not_written = false;
+        if let Some(dir) = &job.previews {
+            for m in &placed.moved {
+                pixels::preview::follow_move(dir, &m.from, &m.to);
+            }
+        }
         if let (Some(dir), Some((before, after))) = (&job.previews, cleaned.as_ref().and_then(|c| c.preview.as_ref())) {
-            if let Err(e) = pixels::preview::write(dir, rel, before, after) {
+            if let Err(e) = pixels::preview::write(dir, &placed.rel, before, after) {
                 record.notes.push(format!("the preview could not be written: {e}"));
                 preview_not_written = true;
             }
         }
-        Processed { preview_not_written, ..done(status, rel, record) }
+        Processed { preview_not_written, ..done(status, placed, record) }
     };
-    match write::commit(&file, input_path, &target, &ctx.staging, job.sync) {
-        Ok(Committed::Written) => done(Status::Written, &rel, record),
-        Ok(Committed::AlreadyPresent) => done(Status::Present, &rel, record),
-        Ok(Committed::Collision) => {
-            // Another input produced a different file at this name (e.g. the same SOP Instance
-            // UID in two encodings): this one takes a name with its content hash.
-            let alt = layout::collision_name(&rel, &sha);
-            record
-                .notes
-                .push("another input has the same output name; this one's name carries its content hash".to_string());
-            match write::commit(&file, input_path, &job.out.join(&alt), &ctx.staging, job.sync) {
-                Ok(Committed::Written) => done(Status::Written, &alt, record),
-                Ok(Committed::AlreadyPresent) => done(Status::Present, &alt, record),
-                Ok(Committed::Collision) => {
-                    let reason = "two different outputs claim the same name".to_string();
-                    failed(ctx, number, Some(sha.clone()), bytes, reason, Some(record))
-                }
-                Err(e) => failed(ctx, number, Some(sha.clone()), bytes, write_reason(&e), Some(record)),
-            }
+    let committer = write::Committer { root: &job.out, staging: &ctx.staging, sync: job.sync };
+    // A name some output moved from or to records the hash of what is written there.
+    let always_hash = !ctx.contended.is_empty() && ctx.contended.contains(&audit::rel_string(&rel));
+    let mut announce = |m: &write::Moved| -> std::io::Result<()> {
+        match ctx.audit.lock().expect("audit lock").as_mut() {
+            Some(w) => w.append_move(&audit::MoveRecord::new(m)).map_err(std::io::Error::other),
+            None => Ok(()),
         }
+    };
+    match committer.commit(&file, input_path, &rel, always_hash, &mut announce) {
+        Ok(placed) if placed.present => done(Status::Present, placed, record),
+        Ok(placed) => done(Status::Written, placed, record),
         Err(e) => failed(ctx, number, Some(sha.clone()), bytes, write_reason(&e), Some(record)),
     }
 }

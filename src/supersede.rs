@@ -8,15 +8,18 @@
 //! now with the contents recorded for it. At the end of the run an earlier output of content a
 //! path no longer holds is removed (a whole run) or counted and left (a shard), unless this run
 //! makes that very file or the audit records another input path (or an unknown one) as making
-//! it. When the new output took a collision name because the old one held its name (the same
-//! SOP Instance UID), it is moved to that name.
+//! it. A name freed that way is taken by the output with the lowest hash among those that claim
+//! it under their collision names (the new output of the same SOP Instance UID, or another
+//! input's): the same names a run from scratch would give.
 //!
 //! An input deleted from the archive cannot be told from one that was not given to this run
 //! (a release built from several input folders): its output stays.
 
 use crate::audit::Done;
+use crate::write::Moved;
 use std::collections::HashSet;
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 
 /// Changes seen during a run, settled at its end.
 #[derive(Debug, Default)]
@@ -25,6 +28,9 @@ pub struct Supersede {
     produced: HashSet<u64>,
     /// Inputs whose path held other content in an earlier run.
     changed: Vec<Changed>,
+    /// (path key, content hash) of every input of this run: their outputs, wherever they are at
+    /// the end of the run, are never removed.
+    inputs: HashSet<(String, String)>,
 }
 
 fn name_hash(name: &str) -> u64 {
@@ -40,9 +46,6 @@ struct Changed {
     input: usize,
     path_key: String,
     old_sha: String,
-    old_output: String,
-    new_sha: String,
-    new_output: Option<String>,
 }
 
 /// What was done about one superseded output.
@@ -56,15 +59,20 @@ pub struct Settled {
     pub old_output: String,
     /// Whether it was removed (whole runs) or left (shards, dry runs).
     pub removed: bool,
-    /// When the new output was moved from its collision name into the earlier output's name:
-    /// the new name.
-    pub moved_new_output: Option<String>,
+    /// The output that then took the freed name (the lowest hash among the outputs that
+    /// claimed it under their collision names), if any.
+    pub moved: Option<Moved>,
 }
 
 impl Supersede {
     /// An empty tracker.
     pub fn new() -> Supersede {
         Supersede::default()
+    }
+
+    /// Whether no input of this run had other content at its path before (nothing to settle).
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty()
     }
 
     /// Note one input of this run: its path key, its content hash and the output it has now
@@ -74,81 +82,120 @@ impl Supersede {
         if let Some(o) = output {
             self.produced.insert(name_hash(o));
         }
+        self.inputs.insert((path_key.to_string(), sha.to_string()));
         let mut changed = false;
-        for (old_sha, old_output) in earlier.by_path.get(path_key).into_iter().flatten() {
+        for (old_sha, _) in earlier.by_path.get(path_key).into_iter().flatten() {
             if old_sha != sha {
                 changed = true;
-                self.changed.push(Changed {
-                    input,
-                    path_key: path_key.to_string(),
-                    old_sha: old_sha.clone(),
-                    old_output: old_output.clone(),
-                    new_sha: sha.to_string(),
-                    new_output: output.map(str::to_string),
-                });
+                self.changed.push(Changed { input, path_key: path_key.to_string(), old_sha: old_sha.clone() });
             }
         }
         changed
     }
 
-    /// Remove (when `remove`) the earlier outputs that no input makes any more, moving a new
-    /// output that took a collision name into the freed name. An output is kept when this run
+    /// Remove (when `remove`) the earlier outputs that no input makes any more, and give each
+    /// freed name to the lowest-hash output that claims it under its collision name. `now`: the
+    /// audit as it is at the end of the run ([`crate::audit::done_inputs`] read again), so that
+    /// outputs moved during the run are found where they are. An output is kept when this run
     /// wrote or found it (another input with that content makes that very file), or when the
     /// audit records another input path (or an unknown one) as making it: that input may not
     /// be part of this run. (Content alone does not decide: under `--layout mirror` the same
-    /// bytes at another path make another file.) Problems removing a file leave it in place.
-    pub fn settle(self, out: &Path, earlier: &Done, remove: bool) -> Vec<Settled> {
+    /// bytes at another path make another file.) An earlier output whose place the audit cannot
+    /// tell is left. Problems removing a file leave it in place. `intent` is told of a move
+    /// before it is made.
+    pub fn settle(
+        self,
+        out: &Path,
+        now: &Done,
+        remove: bool,
+        intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
+    ) -> Vec<Settled> {
         let mut settled = Vec::new();
         if self.changed.is_empty() {
             return settled;
         }
-        // The path keys recorded as making each candidate output (one pass over the records).
-        let candidates: HashSet<&str> = self.changed.iter().map(|c| c.old_output.as_str()).collect();
+        let located = |key: &str, sha: &str| -> Option<&str> {
+            now.by_path.get(key)?.iter().find(|(h, _)| h == sha).map(|(_, o)| o.as_str())
+        };
+        // Where this run's outputs are now (one may have moved after it was made).
+        let mut produced = self.produced.clone();
+        for (key, sha) in &self.inputs {
+            if let Some(o) = located(key, sha) {
+                produced.insert(name_hash(o));
+            }
+        }
+        // Where each candidate is now, and the path keys recorded as making it.
+        let candidates: HashSet<&str> = self.changed.iter().filter_map(|c| located(&c.path_key, &c.old_sha)).collect();
         let mut owners: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
-        for (key, made) in &earlier.by_path {
+        for (key, made) in &now.by_path {
             for (_, output) in made.iter().filter(|(_, o)| candidates.contains(o.as_str())) {
                 owners.entry(output.as_str()).or_default().push(key.as_str());
             }
         }
         let mut handled = HashSet::new();
         for c in &self.changed {
-            if self.produced.contains(&name_hash(&c.old_output)) || !handled.insert(c.old_output.clone()) {
+            let Some(old_output) = located(&c.path_key, &c.old_sha) else { continue };
+            if produced.contains(&name_hash(old_output)) || !handled.insert(old_output.to_string()) {
                 continue;
             }
-            let others = owners.get(c.old_output.as_str()).is_some_and(|keys| keys.iter().any(|k| *k != c.path_key));
-            let old_path = out.join(&c.old_output);
+            let others = owners.get(old_output).is_some_and(|keys| keys.iter().any(|k| *k != c.path_key));
+            let old_path = out.join(old_output);
             if others || !old_path.is_file() {
                 continue;
             }
             let removed = remove && std::fs::remove_file(&old_path).is_ok();
-            let mut moved_new_output = None;
+            let mut moved = None;
             if removed {
-                remove_empty_folders(out, &old_path);
-                let collision = crate::layout::collision_name(Path::new(&c.old_output), &c.new_sha);
-                let collision = collision.to_string_lossy().replace('\\', "/");
-                if c.new_output.as_deref() == Some(collision.as_str()) && move_into(out, &collision, &c.old_output) {
-                    moved_new_output = Some(c.old_output.clone());
+                moved = give_freed_name(out, Path::new(old_output), intent);
+                if moved.is_none() {
+                    remove_empty_folders(out, &old_path);
                 }
             }
             settled.push(Settled {
                 input: c.input,
                 old_sha: c.old_sha.clone(),
-                old_output: c.old_output.clone(),
+                old_output: old_output.to_string(),
                 removed,
-                moved_new_output,
+                moved,
             });
         }
         settled
     }
 }
 
-/// Move `from` to `to` (both relative to `out`) without replacing anything at `to`.
-fn move_into(out: &Path, from: &str, to: &str) -> bool {
-    let (from, to) = (out.join(from), out.join(to));
-    if let Some(parent) = to.parent() {
-        let _ = std::fs::create_dir_all(parent);
+/// The outputs that claim `name` under a collision name (`<stem>.<12 hex>.<ext>` beside it),
+/// with their hashes.
+fn claimants(out: &Path, name: &Path) -> Vec<(String, PathBuf)> {
+    let dir = out.join(name.parent().unwrap_or(Path::new("")));
+    let stem = name.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = name.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let mut found = Vec::new();
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(middle) = file.strip_prefix(&format!("{stem}.")).and_then(|r| r.strip_suffix(ext.as_str())) else {
+            continue;
+        };
+        let hex = middle.len() == 12 && middle.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        if !hex || !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        if let Ok(h) = crate::write::sha256_file(&e.path()) {
+            found.push((h, name.with_file_name(&file)));
+        }
     }
-    std::fs::hard_link(&from, &to).is_ok() && std::fs::remove_file(&from).is_ok()
+    found.sort();
+    found
+}
+
+/// Give a freed name to the lowest-hash output that claims it (if any), as a run from scratch
+/// would have: move it there without replacing anything. Its move is announced first.
+fn give_freed_name(out: &Path, name: &Path, intent: &mut dyn FnMut(&Moved) -> io::Result<()>) -> Option<Moved> {
+    let (sha, from) = claimants(out, name).into_iter().next()?;
+    let m = Moved { from, to: name.to_path_buf(), sha256: sha };
+    intent(&m).ok()?;
+    crate::write::rename_noreplace(&out.join(&m.from), &out.join(name)).ok()?;
+    Some(m)
 }
 
 /// Remove the folders above a removed file that are now empty, up to (not including) `out`.
@@ -189,7 +236,7 @@ mod tests {
         let done = earlier("P1/s/1.dcm", &[]);
         let mut s = Supersede::new();
         assert!(s.observe(&done, 1, "k", &sha('b'), Some("P2/s/1.dcm")));
-        let settled = s.settle(dir.path(), &done, true);
+        let settled = s.settle(dir.path(), &done, true, &mut |_| Ok(()));
         assert_eq!(settled.len(), 1);
         assert!(settled[0].removed);
         assert!(!dir.path().join("P1").exists());
@@ -203,7 +250,7 @@ mod tests {
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), Some("2.dcm"));
         s.observe(&done, 2, "other", &sha('a'), Some("1.dcm"));
-        assert!(s.settle(dir.path(), &done, true).is_empty());
+        assert!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).is_empty());
         assert!(dir.path().join("1.dcm").exists());
     }
 
@@ -216,7 +263,7 @@ mod tests {
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), Some("x/IM1.bbbbbbbbbbbb"));
         s.observe(&done, 2, "other", &sha('a'), Some("y/IM1"));
-        assert_eq!(s.settle(dir.path(), &done, true).len(), 1);
+        assert_eq!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).len(), 1);
     }
 
     #[test]
@@ -226,7 +273,7 @@ mod tests {
         let done = earlier("1.dcm", &["copy-elsewhere"]);
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), Some("2.dcm"));
-        assert!(s.settle(dir.path(), &done, true).is_empty());
+        assert!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).is_empty());
         assert!(dir.path().join("1.dcm").exists());
     }
 
@@ -237,7 +284,7 @@ mod tests {
         let done = earlier("1.dcm", &[""]);
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), Some("2.dcm"));
-        assert!(s.settle(dir.path(), &done, true).is_empty());
+        assert!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).is_empty());
     }
 
     #[test]
@@ -248,7 +295,7 @@ mod tests {
         let mut s = Supersede::new();
         // The new content de-identifies to the very same bytes (a removed attribute changed).
         s.observe(&done, 1, "k", &sha('b'), Some("1.dcm"));
-        assert!(s.settle(dir.path(), &done, true).is_empty());
+        assert!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).is_empty());
         assert!(dir.path().join("1.dcm").exists());
     }
 
@@ -259,24 +306,61 @@ mod tests {
         let done = earlier("1.dcm", &[]);
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), None);
-        let settled = s.settle(dir.path(), &done, false);
+        let settled = s.settle(dir.path(), &done, false, &mut |_| Ok(()));
         assert!(!settled[0].removed);
         assert!(dir.path().join("1.dcm").exists());
+    }
+
+    fn sha_of(bytes: &[u8]) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(bytes))
     }
 
     #[test]
     fn a_new_output_with_a_collision_name_moves_into_the_freed_name() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("1.dcm"), b"old").unwrap();
-        let new_sha = sha('b');
-        let alt = crate::layout::collision_name(Path::new("1.dcm"), &new_sha).to_string_lossy().into_owned();
+        let alt = crate::layout::collision_name(Path::new("1.dcm"), &sha_of(b"new")).to_string_lossy().into_owned();
         std::fs::write(dir.path().join(&alt), b"new").unwrap();
         let done = earlier("1.dcm", &[]);
         let mut s = Supersede::new();
-        s.observe(&done, 1, "k", &new_sha, Some(&alt));
-        let settled = s.settle(dir.path(), &done, true);
-        assert_eq!(settled[0].moved_new_output.as_deref(), Some("1.dcm"));
+        s.observe(&done, 1, "k", &sha('b'), Some(&alt));
+        let mut intents = Vec::new();
+        let settled = s.settle(dir.path(), &done, true, &mut |m| {
+            intents.push(m.clone());
+            Ok(())
+        });
+        let moved = settled[0].moved.clone().expect("moved into the freed name");
+        assert_eq!(
+            (moved.from.to_string_lossy().into_owned(), moved.to.clone()),
+            (alt.clone(), PathBuf::from("1.dcm"))
+        );
+        assert_eq!(moved.sha256, sha_of(b"new"));
+        assert_eq!(intents, [moved], "the move is announced before it is made");
         assert_eq!(std::fs::read(dir.path().join("1.dcm")).unwrap(), b"new");
         assert!(!dir.path().join(&alt).exists());
+    }
+
+    #[test]
+    fn a_freed_name_goes_to_the_lowest_hash_of_those_that_claim_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("s")).unwrap();
+        std::fs::write(dir.path().join("s/1.dcm"), b"old").unwrap();
+        let mut claims: Vec<(String, &[u8])> = [&b"x"[..], b"y", b"z"].iter().map(|b| (sha_of(b), *b)).collect();
+        for (h, b) in &claims {
+            let alt = crate::layout::collision_name(Path::new("s/1.dcm"), h);
+            std::fs::write(dir.path().join(alt), b).unwrap();
+        }
+        // Not a claimant: another stem, and a name that is not 12 hex digits.
+        std::fs::write(dir.path().join("s/1.2.dcm"), b"other").unwrap();
+        std::fs::write(dir.path().join("s/1.abc.dcm"), b"other").unwrap();
+        claims.sort();
+        let done = earlier("s/1.dcm", &[]);
+        let mut s = Supersede::new();
+        s.observe(&done, 1, "k", &sha('b'), Some("t/9.dcm"));
+        let settled = s.settle(dir.path(), &done, true, &mut |_| Ok(()));
+        assert_eq!(settled[0].moved.as_ref().unwrap().sha256, claims[0].0);
+        assert_eq!(std::fs::read(dir.path().join("s/1.dcm")).unwrap(), claims[0].1);
+        assert_eq!(std::fs::read_dir(dir.path().join("s")).unwrap().count(), 5);
     }
 }

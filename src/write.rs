@@ -5,9 +5,12 @@
 //! source file ([`Value::Deferred`]) are copied from it in chunks, so memory stays flat however
 //! large the pixel data. Sequences and items keep their defined or undefined length encoding.
 //!
-//! [`commit`] is the only code path that creates a file under the output root: it writes a
-//! temporary file in a staging folder on the same file system, flushes it, and renames it into
-//! place without overwriting. An interrupted run leaves no partial file at a final name.
+//! [`Committer::commit`] is the only code path that creates a file under the output root: it
+//! writes a temporary file in a staging folder on the same file system, flushes it, and renames
+//! it into place without overwriting. An interrupted run leaves no partial file at a final name.
+//! When different outputs claim one name, the lowest output SHA-256 holds it and the others
+//! take their collision names; a lower hash moves a higher one out of the way (renamed, never
+//! overwritten), so the names do not depend on which output came first.
 
 use crate::dataset::{DataSet, Deferred, Element, Fragments, Sequence, Tag, VR, Value};
 use crate::read::{DicomFile, has_long_length};
@@ -50,6 +53,25 @@ pub enum Error {
     Rename {
         /// The final path.
         path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// Two different outputs claim the same collision name (a file that is not what its name
+    /// says, or two outputs whose hashes share their first 48 bits).
+    #[snafu(display("two different outputs claim the same name {}", path.display()))]
+    Collision {
+        /// The name.
+        path: PathBuf,
+    },
+    /// Other processes kept changing the file at the name.
+    #[snafu(display("the name {} kept changing while this output was placed", path.display()))]
+    Contended {
+        /// The name.
+        path: PathBuf,
+    },
+    /// The move of another output out of the way could not be recorded first.
+    #[snafu(display("could not record moving another output out of the way"))]
+    Intent {
         /// The I/O error.
         source: io::Error,
     },
@@ -149,75 +171,479 @@ impl Write for Comparer {
     }
 }
 
-/// How a commit ended.
+/// Where an output ended, and what was moved to give it its name.
+///
+/// Names are decided by content, never by who came first: among different outputs that claim
+/// one name, the one whose bytes have the lowest SHA-256 holds it and every other takes its
+/// [`crate::layout::collision_name`] (its own output hash). Any process can apply the rule from
+/// the files alone, so concurrent shards and successive runs agree.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Committed {
-    /// The file was written at the target path.
-    Written,
-    /// A file with exactly these bytes was already at the target (a re-run, or a duplicate
-    /// input); nothing was changed.
-    AlreadyPresent,
-    /// A different file is at the target; nothing was changed. The caller picks another name.
-    Collision,
+pub struct Placed {
+    /// Where the output is, relative to the output root.
+    pub rel: PathBuf,
+    /// A file with exactly these bytes was already there; nothing was written.
+    pub present: bool,
+    /// The SHA-256 of the output bytes (lower-case hex), when it was computed: the name was
+    /// contended, or the caller asked for it. The uncontended path hashes nothing.
+    pub sha256: Option<String>,
+    /// Outputs this one displaced from its name (each moved to its own collision name).
+    pub moved: Vec<Moved>,
 }
 
-/// Write `file` to `target` atomically: encode into a temporary file in `staging` (a folder on
-/// the same file system), flush (and `fsync` when `sync`), then rename into place without
-/// replacing an existing file.
+/// One output moved from one name to another (relative to the output root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// Where it was.
+    pub from: PathBuf,
+    /// Where it is now.
+    pub to: PathBuf,
+    /// The SHA-256 of its bytes (which tells it apart from the other outputs that claimed
+    /// `from`).
+    pub sha256: String,
+}
+
+/// Where and how outputs are committed.
+#[derive(Debug, Clone, Copy)]
+pub struct Committer<'a> {
+    /// The output root.
+    pub root: &'a Path,
+    /// A folder on the same file system for temporary files.
+    pub staging: &'a Path,
+    /// `fsync` each output before renaming it into place.
+    pub sync: bool,
+}
+
+/// How many times a contended name is tried before the input fails (each round moves a higher
+/// output away, so a handful of writers converge in a few rounds).
+const MAX_ROUNDS: usize = 64;
+
+impl Committer<'_> {
+    /// Write `file` at `rel` (relative to the root) atomically: encode into a temporary file in
+    /// the staging folder, flush (and `fsync` when `sync`), then rename into place without
+    /// replacing an existing file.
+    ///
+    /// When another file holds the name, both are hashed. The same bytes: [`Placed::present`].
+    /// This output's hash is higher: it goes to its collision name. Lower: the other file moves
+    /// to its own collision name (`intent` is called first, so the audit log knows of the move
+    /// before it happens): this output is put at that collision name and the two names are
+    /// swapped atomically, so the name is never empty and a writer arriving meanwhile hashes
+    /// too; where the file system cannot swap (outside Linux, NFS), the other file is renamed
+    /// away without replacing anything and the name tried again. With `always_hash` the
+    /// output's hash is computed even when the name is free.
+    ///
+    /// # Errors
+    /// Any [`Error`]; on error no file is left at the name and the temporary file is removed.
+    /// A file moved out of the way stays at its collision name.
+    pub fn commit(
+        &self,
+        file: &DicomFile,
+        input: Option<&Path>,
+        rel: &Path,
+        always_hash: bool,
+        intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
+    ) -> Result<Placed> {
+        let target = self.root.join(rel);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".kamei-").suffix(".part");
+        #[cfg(unix)]
+        builder.permissions(permissions());
+        // Folders are created only when missing: trying first saves a mkdir and a stat per folder
+        // and file, which is most of a small file's system calls after reading and writing.
+        let mut tmp = match builder.tempfile_in(self.staging) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(self.staging).context(CreateSnafu { path: self.staging })?;
+                builder.tempfile_in(self.staging)
+            }
+            other => other,
+        }
+        .context(CreateSnafu { path: self.staging })?;
+        {
+            // The buffer gathers the many small header elements into a few writes; a value at
+            // least this long (pixel data) goes straight to the file instead of being copied
+            // through it.
+            let mut w = BufWriter::with_capacity(32 << 10, tmp.as_file_mut());
+            encode(file, input, &mut w).map_err(|e| with_path(e, &target))?;
+            w.flush().context(WriteSnafu { path: &target })?;
+        }
+        if self.sync {
+            tmp.as_file().sync_all().context(WriteSnafu { path: &target })?;
+        }
+        let tmp = tmp.into_temp_path();
+        let sha = if always_hash { Some(sha256_file(&tmp).context(WriteSnafu { path: &target })?) } else { None };
+        self.place(tmp, sha, rel, intent)
+    }
+
+    /// Put the finished temporary file `tmp` at `rel` by the lowest-hash rule (see
+    /// [`Committer::commit`]).
+    fn place(
+        &self,
+        tmp: tempfile::TempPath,
+        mut sha: Option<String>,
+        rel: &Path,
+        intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
+    ) -> Result<Placed> {
+        let target = self.root.join(rel);
+        let mut tmp = tmp;
+        let mut moved = Vec::new();
+        for _ in 0..MAX_ROUNDS {
+            // The target's folders are created when the rename finds them missing. Another
+            // process (a shard writing into the same OUT) may create or be creating them at the
+            // same moment, so a missing folder is created (idempotently) and the rename tried
+            // again, a few times.
+            let mut persisted = tmp.persist_noclobber(&target);
+            for _ in 0..5 {
+                match persisted {
+                    Err(e) if e.error.kind() == io::ErrorKind::NotFound => {
+                        if let Some(parent) = target.parent() {
+                            fs::create_dir_all(parent).context(CreateSnafu { path: parent })?;
+                        }
+                        persisted = e.path.persist_noclobber(&target);
+                    }
+                    other => {
+                        persisted = other;
+                        break;
+                    }
+                }
+            }
+            let e = match persisted {
+                Ok(()) => return Ok(Placed { rel: rel.to_path_buf(), present: false, sha256: sha, moved }),
+                Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => e,
+                Err(e) => return Err(Error::Rename { path: target, source: e.error }),
+            };
+            tmp = e.path;
+            // The name is taken: decide by the hashes of the two outputs.
+            let ours = match &sha {
+                Some(s) => s.clone(),
+                None => sha256_file(&tmp).context(WriteSnafu { path: &target })?,
+            };
+            sha = Some(ours.clone());
+            let theirs = match sha256_file(&target) {
+                Ok(h) => h,
+                // Moved away meanwhile (another process displaced it): try the name again.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).context(WriteSnafu { path: &target }),
+            };
+            if theirs == ours {
+                return Ok(Placed { rel: rel.to_path_buf(), present: true, sha256: sha, moved });
+            }
+            if ours > theirs {
+                let alt = crate::layout::collision_name(rel, &ours);
+                return self.persist_at(tmp, &alt, ours, moved);
+            }
+            // Ours is lower: the other output moves to its own collision name.
+            let alt = crate::layout::collision_name(rel, &theirs);
+            let m = Moved { from: rel.to_path_buf(), to: alt.clone(), sha256: theirs.clone() };
+            intent(&m).map_err(|source| Error::Intent { source })?;
+            if !NO_EXCHANGE.load(std::sync::atomic::Ordering::Relaxed) && !tests_without_exchange() {
+                match self.swap_in(tmp, &ours, m.clone(), rel, intent, &mut moved)? {
+                    Swapped::Done(placed_rel) => {
+                        return Ok(Placed { rel: placed_rel, present: false, sha256: sha, moved });
+                    }
+                    Swapped::Again(back) => {
+                        tmp = back;
+                        continue;
+                    }
+                    Swapped::Unsupported(back) => {
+                        NO_EXCHANGE.store(true, std::sync::atomic::Ordering::Relaxed);
+                        tmp = back;
+                    }
+                }
+            }
+            // Without an atomic swap: the other output is renamed to its collision name, then
+            // this one takes the free name (a writer that finds the name free in between writes
+            // there without hashing; the audit index then cannot place it for certain, and that
+            // input is processed again by the next run).
+            match rename_noreplace(&target, &self.root.join(&alt)) {
+                Ok(()) => {
+                    // What was renamed is what was at the name at that instant: if another
+                    // process changed the name between the hash and the rename, the moved file
+                    // is not the one hashed, and is renamed again to its own name.
+                    let at = self.root.join(&alt);
+                    let got = sha256_file(&at).context(WriteSnafu { path: &at })?;
+                    if got == theirs {
+                        moved.push(m);
+                    } else {
+                        let right = crate::layout::collision_name(rel, &got);
+                        let fix = Moved { from: rel.to_path_buf(), to: right.clone(), sha256: got };
+                        intent(&fix).map_err(|source| Error::Intent { source })?;
+                        match rename_noreplace(&at, &self.root.join(&right)) {
+                            Ok(()) => moved.push(fix),
+                            // Its own name already holds it: this copy is one too many.
+                            Err(_) if same_content(&at, &self.root.join(&right)).unwrap_or(false) => {
+                                let _ = fs::remove_file(&at);
+                                moved.push(fix);
+                            }
+                            Err(e) => return Err(Error::Rename { path: self.root.join(&right), source: e }),
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    // The other output's collision name already holds a file: the same bytes
+                    // (a copy left by an interrupted run) make the one at the name redundant;
+                    // it is taken into staging, checked, and dropped. Anything else is two
+                    // different outputs under one name.
+                    let at = self.root.join(&alt);
+                    if sha256_file(&at).context(WriteSnafu { path: &at })? != theirs {
+                        return Err(Error::Collision { path: at });
+                    }
+                    let grabbed = self.staging.join(format!(".kamei-displaced-{}.part", next_number()));
+                    match fs::rename(&target, &grabbed) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(Error::Rename { path: grabbed, source: e }),
+                    }
+                    if same_content(&grabbed, &at).context(WriteSnafu { path: &at })? {
+                        fs::remove_file(&grabbed).context(WriteSnafu { path: &grabbed })?;
+                        moved.push(m);
+                    } else {
+                        // Another process put another file at the name meanwhile: it is placed
+                        // by the same rule before this output tries again.
+                        let mut back =
+                            tempfile::TempPath::try_from_path(&grabbed).context(WriteSnafu { path: &grabbed })?;
+                        back.disable_cleanup(true);
+                        let placed = self.place(back, None, rel, intent)?;
+                        moved.extend(placed.moved);
+                        if placed.rel != rel {
+                            let sha256 = placed.sha256.unwrap_or_default();
+                            moved.push(Moved { from: rel.to_path_buf(), to: placed.rel, sha256 });
+                        }
+                    }
+                }
+                Err(e) => return Err(Error::Rename { path: self.root.join(&alt), source: e }),
+            }
+        }
+        Err(Error::Contended { path: target })
+    }
+
+    /// Displace the output at `m.from` (hash `m.sha256`, higher than `ours`) with the finished
+    /// temporary file `tmp`, never leaving the name empty: `tmp` goes to the other output's
+    /// collision name `m.to`, then the two are swapped atomically (`renameat2(RENAME_EXCHANGE)`).
+    /// A writer that arrives meanwhile finds the name taken and hashes, so every output written
+    /// at a contended name has its hash in the audit. What the swap brought out is checked: if
+    /// the name changed since it was hashed, that file is put where the rule says.
+    fn swap_in(
+        &self,
+        tmp: tempfile::TempPath,
+        ours: &str,
+        m: Moved,
+        rel: &Path,
+        intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
+        moved: &mut Vec<Moved>,
+    ) -> Result<Swapped> {
+        let target = self.root.join(rel);
+        let alt_path = self.root.join(&m.to);
+        let back_to_staging = |from: &Path| -> Result<tempfile::TempPath> {
+            let back = self.staging.join(format!(".kamei-back-{}.part", next_number()));
+            fs::rename(from, &back).context(RenameSnafu { path: &back })?;
+            tempfile::TempPath::try_from_path(&back).context(WriteSnafu { path: &back })
+        };
+        match tmp.persist_noclobber(&alt_path) {
+            Ok(()) => {}
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                let tmp = e.path;
+                let there = match sha256_file(&alt_path) {
+                    Ok(h) => h,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Swapped::Again(tmp)),
+                    Err(e) => return Err(e).context(WriteSnafu { path: &alt_path }),
+                };
+                if there == ours {
+                    // This output, left there by a run killed before its swap: taken back.
+                    fs::rename(&alt_path, &*tmp).context(RenameSnafu { path: &*tmp })?;
+                    return Ok(Swapped::Again(tmp));
+                }
+                if there != m.sha256 {
+                    // Another writer's swap in progress (or a file that is not what its name
+                    // says, which ends in a failure after the rounds run out).
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    return Ok(Swapped::Again(tmp));
+                }
+                // A copy of the other output is already at its collision name (left by an
+                // interrupted run): swap this one in; the copy that comes out is one too many.
+                return match exchange(&tmp, &target) {
+                    Ok(()) => {
+                        // `tmp` now holds what was at the name.
+                        let got = sha256_file(&tmp).context(WriteSnafu { path: &*tmp })?;
+                        if got == m.sha256 {
+                            drop(tmp);
+                            moved.push(m);
+                            Ok(Swapped::Done(rel.to_path_buf()))
+                        } else {
+                            let mut out = tmp;
+                            out.disable_cleanup(true);
+                            self.settle_swapped_out(out, got, ours, rel, intent, moved)
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(Swapped::Unsupported(tmp)),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Swapped::Again(tmp)),
+                    Err(e) => Err(Error::Rename { path: target, source: e }),
+                };
+            }
+            Err(e) => return Err(Error::Rename { path: alt_path, source: e.error }),
+        }
+        match exchange(&alt_path, &target) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                return Ok(Swapped::Unsupported(back_to_staging(&alt_path)?));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Swapped::Again(back_to_staging(&alt_path)?)),
+            Err(e) => {
+                let _ = back_to_staging(&alt_path);
+                return Err(Error::Rename { path: target, source: e });
+            }
+        }
+        // This output is at the name; the collision name holds what was there.
+        let got = sha256_file(&alt_path).context(WriteSnafu { path: &alt_path })?;
+        if got == m.sha256 {
+            moved.push(m);
+            return Ok(Swapped::Done(rel.to_path_buf()));
+        }
+        let mut out = tempfile::TempPath::try_from_path(&alt_path).context(WriteSnafu { path: &alt_path })?;
+        out.disable_cleanup(true);
+        self.settle_swapped_out(out, got, ours, rel, intent, moved)
+    }
+
+    /// The name changed between its hash and the swap: the file `out` that came out (hash
+    /// `got`) is not the one hashed. It is placed by the rule like any output (it may even take
+    /// the name back, moving this one to its collision name).
+    fn settle_swapped_out(
+        &self,
+        out: tempfile::TempPath,
+        got: String,
+        ours: &str,
+        rel: &Path,
+        intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
+        moved: &mut Vec<Moved>,
+    ) -> Result<Swapped> {
+        let from = out.to_path_buf();
+        let placed = self.place(out, Some(got.clone()), rel, intent)?;
+        let came_out = Moved { from: rel.to_path_buf(), to: placed.rel.clone(), sha256: got };
+        if placed.rel != rel {
+            intent(&came_out).map_err(|source| Error::Intent { source })?;
+            moved.push(came_out);
+        }
+        let ours_now = placed.moved.iter().find(|x| x.sha256 == ours).map(|x| x.to.clone());
+        moved.extend(placed.moved);
+        tracing::debug!(from = %from.display(), "an output swapped out was not the one hashed");
+        Ok(Swapped::Done(ours_now.unwrap_or_else(|| rel.to_path_buf())))
+    }
+
+    /// Persist `tmp` at the collision name `alt`; the same bytes already there are
+    /// [`Placed::present`].
+    fn persist_at(&self, tmp: tempfile::TempPath, alt: &Path, sha: String, moved: Vec<Moved>) -> Result<Placed> {
+        let at = self.root.join(alt);
+        match tmp.persist_noclobber(&at) {
+            Ok(()) => Ok(Placed { rel: alt.to_path_buf(), present: false, sha256: Some(sha), moved }),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                if same_content(&e.path, &at).context(WriteSnafu { path: &at })? {
+                    Ok(Placed { rel: alt.to_path_buf(), present: true, sha256: Some(sha), moved })
+                } else {
+                    Err(Error::Collision { path: at })
+                }
+            }
+            Err(e) => Err(Error::Rename { path: at, source: e.error }),
+        }
+    }
+}
+
+/// Set when the file system cannot swap two names atomically (the displacement then renames
+/// the other output away first).
+static NO_EXCHANGE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(test)]
+thread_local! {
+    /// Tests of the path taken where the file system cannot swap.
+    static WITHOUT_EXCHANGE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn tests_without_exchange() -> bool {
+    WITHOUT_EXCHANGE.with(std::cell::Cell::get)
+}
+
+#[cfg(not(test))]
+fn tests_without_exchange() -> bool {
+    false
+}
+
+/// A number for staging file names, unique in this process.
+fn next_number() -> usize {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// How a swap ended.
+enum Swapped {
+    /// This output is placed, at this name.
+    Done(PathBuf),
+    /// The name changed under it: try again with the temporary file.
+    Again(tempfile::TempPath),
+    /// The file system cannot swap: the temporary file back.
+    Unsupported(tempfile::TempPath),
+}
+
+/// Swap the files at `a` and `b` atomically. [`io::ErrorKind::Unsupported`] where the system or
+/// the file system cannot (outside Linux; NFS).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+            Err(io::Error::from(io::ErrorKind::Unsupported))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Swap the files at `a` and `b` atomically: not available here.
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Rename `from` to `to` without replacing anything at `to` (atomically where the system can:
+/// `renameat2(RENAME_NOREPLACE)` on Linux). Never removes `from` on failure.
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    let mut p = tempfile::TempPath::try_from_path(from)?;
+    p.disable_cleanup(true);
+    p.persist_noclobber(to).map_err(|e| e.error)
+}
+
+/// The SHA-256 of a file's bytes, lower-case hex (streamed).
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match f.read(&mut buf)? {
+            0 => break,
+            n => h.update(&buf[..n]),
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The SHA-256 of what `file` encodes to, without writing it anywhere (dry runs).
 ///
 /// # Errors
-/// Any [`Error`]; on error no file is left at `target` and the temporary file is removed.
-pub fn commit(file: &DicomFile, input: Option<&Path>, target: &Path, staging: &Path, sync: bool) -> Result<Committed> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".kamei-").suffix(".part");
-    #[cfg(unix)]
-    builder.permissions(permissions());
-    // Folders are created only when missing: trying first saves a mkdir and a stat per folder
-    // and file, which is most of a small file's system calls after reading and writing.
-    let mut tmp = match builder.tempfile_in(staging) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(staging).context(CreateSnafu { path: staging })?;
-            builder.tempfile_in(staging)
+/// As [`encode`].
+pub fn output_sha256(file: &DicomFile, input: Option<&Path>) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    struct Hasher(Sha256);
+    impl Write for Hasher {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
         }
-        other => other,
-    }
-    .context(CreateSnafu { path: staging })?;
-    {
-        // The buffer gathers the many small header elements into a few writes; a value at least
-        // this long (pixel data) goes straight to the file instead of being copied through it.
-        let mut w = BufWriter::with_capacity(32 << 10, tmp.as_file_mut());
-        encode(file, input, &mut w).map_err(|e| with_path(e, target))?;
-        w.flush().context(WriteSnafu { path: target })?;
-    }
-    if sync {
-        tmp.as_file().sync_all().context(WriteSnafu { path: target })?;
-    }
-    // The target's folders are created when the rename finds them missing. Another process
-    // (a shard writing into the same OUT) may create or be creating them at the same moment, so
-    // a missing folder is created (idempotently) and the rename tried again, a few times.
-    let mut persisted = tmp.persist_noclobber(target);
-    for _ in 0..5 {
-        match persisted {
-            Err(e) if e.error.kind() == io::ErrorKind::NotFound => {
-                if let Some(parent) = target.parent() {
-                    fs::create_dir_all(parent).context(CreateSnafu { path: parent })?;
-                }
-                persisted = e.file.persist_noclobber(target);
-            }
-            other => {
-                persisted = other;
-                break;
-            }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
         }
     }
-    match persisted {
-        Ok(_) => Ok(Committed::Written),
-        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
-            let same = same_content(e.file.path(), target).context(WriteSnafu { path: target })?;
-            Ok(if same { Committed::AlreadyPresent } else { Committed::Collision })
-        }
-        Err(e) => Err(Error::Rename { path: target.to_path_buf(), source: e.error }),
-    }
+    let mut h = Hasher(Sha256::new());
+    encode(file, input, &mut h)?;
+    Ok(hex::encode(h.0.finalize()))
 }
 
 #[cfg(unix)]
@@ -541,17 +967,143 @@ mod tests {
         assert_eq!(back.dataset.bytes(Tag(0x0008, 0x1030)), Some(&b"abc "[..]));
     }
 
-    #[test]
-    fn commit_does_not_replace_a_different_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("a/b.dcm");
-        let staging = dir.path().join(".staging");
-        let f = sample(crate::transfer::TransferSyntax::explicit_le());
-        assert_eq!(commit(&f, None, &target, &staging, false).unwrap(), Committed::Written);
-        assert_eq!(commit(&f, None, &target, &staging, false).unwrap(), Committed::AlreadyPresent);
+    fn variant(f: &DicomFile, text: &str) -> DicomFile {
         let mut g = f.clone();
-        g.dataset.put(Element::new(Tag(0x0008, 0x1030), VR::LO, b"other".to_vec()));
-        assert_eq!(commit(&g, None, &target, &staging, false).unwrap(), Committed::Collision);
+        g.dataset.put(Element::new(Tag(0x0008, 0x1030), VR::LO, text.as_bytes().to_vec()));
+        g
+    }
+
+    fn no_intent() -> impl FnMut(&Moved) -> io::Result<()> {
+        |_| Ok(())
+    }
+
+    #[test]
+    fn commit_does_not_replace_a_different_file_with_a_higher_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join(".staging");
+        let c = Committer { root: dir.path(), staging: &staging, sync: false };
+        let rel = Path::new("a/b.dcm");
+        let f = sample(crate::transfer::TransferSyntax::explicit_le());
+        let first = c.commit(&f, None, rel, false, &mut no_intent()).unwrap();
+        assert_eq!((first.rel.as_path(), first.present, first.sha256.as_deref()), (rel, false, None));
+        let again = c.commit(&f, None, rel, false, &mut no_intent()).unwrap();
+        assert!(again.present && again.rel == rel && again.moved.is_empty());
+        let f_sha = again.sha256.clone().unwrap();
+        // A variant with a higher hash than f: it must not replace f.
+        let (g, g_sha) = (0..64)
+            .map(|i| variant(&f, &format!("other {i}")))
+            .map(|g| {
+                let h = output_sha256(&g, None).unwrap();
+                (g, h)
+            })
+            .find(|(_, h)| *h > f_sha)
+            .expect("one of 64 hashes is higher");
+        let placed = c.commit(&g, None, rel, false, &mut no_intent()).unwrap();
+        assert_eq!(placed.rel, crate::layout::collision_name(rel, &g_sha));
+        assert!(placed.moved.is_empty());
+        assert_eq!(fs::read(dir.path().join(rel)).unwrap(), to_vec(&f, None).unwrap());
+        assert_eq!(fs::read_dir(&staging).unwrap().count(), 0, "staging must be empty");
+    }
+
+    #[test]
+    fn a_lower_hash_takes_the_name_and_moves_the_other_output_to_its_own_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join(".staging");
+        let c = Committer { root: dir.path(), staging: &staging, sync: false };
+        let rel = Path::new("p/1.2.3.dcm");
+        let base = sample(crate::transfer::TransferSyntax::explicit_le());
+        let mut files: Vec<(DicomFile, String)> = ["a", "b", "c"]
+            .iter()
+            .map(|t| variant(&base, t))
+            .map(|f| {
+                let h = output_sha256(&f, None).unwrap();
+                (f, h)
+            })
+            .collect();
+        // Highest first: each later one displaces the one at the name.
+        files.sort_by(|a, b| b.1.cmp(&a.1));
+        let mut intents = Vec::new();
+        let mut all_moves = Vec::new();
+        for (f, _) in &files {
+            let placed = c.commit(f, None, rel, false, &mut |m: &Moved| {
+                intents.push(m.clone());
+                Ok(())
+            });
+            all_moves.extend(placed.unwrap().moved);
+        }
+        assert_eq!(intents, all_moves, "every move is announced before it is made");
+        assert_eq!(all_moves.len(), 2);
+        let lowest = &files[2];
+        assert_eq!(fs::read(dir.path().join(rel)).unwrap(), to_vec(&lowest.0, None).unwrap());
+        for (f, h) in &files[..2] {
+            let alt = crate::layout::collision_name(rel, h);
+            assert_eq!(fs::read(dir.path().join(&alt)).unwrap(), to_vec(f, None).unwrap());
+            assert!(all_moves.iter().any(|m| m.to == alt && m.from == rel && &m.sha256 == h));
+        }
+        assert_eq!(fs::read_dir(dir.path().join("p")).unwrap().count(), 3);
+        assert_eq!(fs::read_dir(&staging).unwrap().count(), 0, "staging must be empty");
+    }
+
+    #[test]
+    fn the_names_do_not_depend_on_the_order_of_commits() {
+        names_do_not_depend_on_the_order_of_commits();
+    }
+
+    #[test]
+    fn the_names_do_not_depend_on_the_order_of_commits_where_names_cannot_be_swapped() {
+        WITHOUT_EXCHANGE.with(|w| w.set(true));
+        names_do_not_depend_on_the_order_of_commits();
+        a_lower_hash_takes_the_name_and_moves_the_other_output_to_its_own_name();
+        WITHOUT_EXCHANGE.with(|w| w.set(false));
+    }
+
+    fn names_do_not_depend_on_the_order_of_commits() {
+        let base = sample(crate::transfer::TransferSyntax::explicit_le());
+        let files: Vec<DicomFile> = ["a", "b", "c"].iter().map(|t| variant(&base, t)).collect();
+        let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+        let mut trees = Vec::new();
+        for order in orders {
+            let dir = tempfile::tempdir().unwrap();
+            let staging = dir.path().join(".staging");
+            let c = Committer { root: dir.path(), staging: &staging, sync: false };
+            for i in order {
+                c.commit(&files[i], None, Path::new("1.2.dcm"), false, &mut no_intent()).unwrap();
+            }
+            let mut tree: Vec<(String, Vec<u8>)> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.is_file())
+                .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), fs::read(&p).unwrap()))
+                .collect();
+            tree.sort();
+            trees.push(tree);
+        }
+        assert_eq!(trees[0].len(), 3);
+        assert!(trees.iter().all(|t| *t == trees[0]), "the same names and bytes in every order");
+    }
+
+    #[test]
+    fn a_copy_left_at_the_collision_name_makes_the_one_at_the_name_redundant() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join(".staging");
+        let c = Committer { root: dir.path(), staging: &staging, sync: false };
+        let rel = Path::new("1.2.dcm");
+        let base = sample(crate::transfer::TransferSyntax::explicit_le());
+        let mut files: Vec<(DicomFile, String)> = ["a", "b"]
+            .iter()
+            .map(|t| variant(&base, t))
+            .map(|f| (output_sha256(&f, None).unwrap(), f))
+            .map(|(h, f)| (f, h))
+            .collect();
+        files.sort_by(|a, b| b.1.cmp(&a.1));
+        let (high, high_sha) = &files[0];
+        // The higher output is at the name and, from an interrupted run, also at its own name.
+        c.commit(high, None, rel, false, &mut no_intent()).unwrap();
+        fs::copy(dir.path().join(rel), dir.path().join(crate::layout::collision_name(rel, high_sha))).unwrap();
+        let placed = c.commit(&files[1].0, None, rel, false, &mut no_intent()).unwrap();
+        assert_eq!(placed.rel, rel);
+        assert_eq!(placed.moved.len(), 1);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().path().is_file()).count(), 2);
         assert_eq!(fs::read_dir(&staging).unwrap().count(), 0, "staging must be empty");
     }
 
@@ -562,9 +1114,11 @@ mod tests {
         let f = sample(crate::transfer::TransferSyntax::explicit_le());
         // Staging and target folders missing; then staging present, target folder missing;
         // then both present.
+        let c = Committer { root: dir.path(), staging: &staging, sync: false };
         for rel in ["p/s1/a.dcm", "p/s2/deeper/b.dcm", "p/s2/deeper/c.dcm"] {
             let target = dir.path().join(rel);
-            assert_eq!(commit(&f, None, &target, &staging, false).unwrap(), Committed::Written, "{rel}");
+            let placed = c.commit(&f, None, Path::new(rel), false, &mut no_intent()).unwrap();
+            assert!(!placed.present && placed.rel == Path::new(rel), "{rel}");
             assert_eq!(fs::read(&target).unwrap(), to_vec(&f, None).unwrap());
         }
         assert_eq!(fs::read_dir(&staging).unwrap().count(), 0, "staging must be empty");

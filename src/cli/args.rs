@@ -238,7 +238,9 @@ pub struct ReportArgs {
 /// `--layout` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LayoutArg {
-    /// OUT/<patient pseudonym>/<study UID>/<series UID>/<SOP UID>.dcm
+    /// OUT/<patient pseudonym>/<study UID>/<series UID>/<SOP UID>.dcm (different outputs of one
+    /// SOP UID: the lowest output SHA-256 keeps that name, the others add 12 hex digits of their
+    /// own output SHA-256 before .dcm)
     Hierarchy,
     /// OUT/<input path relative to INPUT> (paths may carry identifiers)
     Mirror,

@@ -211,8 +211,17 @@ const MAX_THUMBNAILS: usize = 200;
 /// boxes outlined. Images that cannot be decoded again are left out with a note on stderr.
 fn thumbnails(out: &std::path::Path, records: &[kamei::audit::AuditRecord]) -> Vec<kamei::release_report::Thumbnail> {
     let mut v = Vec::new();
+    // Where each output is now (another output with a lower hash may have taken its name since
+    // its record was written: README "Audit log", move records).
+    let index = kamei::audit::index(out).map(|i| i.outputs).unwrap_or_default();
+    let now: std::collections::HashMap<(&str, &str), &str> = index
+        .iter()
+        .filter_map(|l| Some(((l.input_sha256.as_str(), l.input_path_key.as_str()), l.output.as_deref()?)))
+        .collect();
     for r in records {
-        let (Some(px), Some(rel)) = (&r.pixels, &r.output) else { continue };
+        let (Some(px), Some(recorded)) = (&r.pixels, &r.output) else { continue };
+        let key = (r.input_sha256.as_deref().unwrap_or_default(), r.input_path_key.as_deref().unwrap_or_default());
+        let rel = now.get(&key).map_or(recorded.as_str(), |o| *o);
         if px.boxes.is_empty() || v.len() >= MAX_THUMBNAILS {
             continue;
         }
@@ -243,7 +252,7 @@ fn thumbnails(out: &std::path::Path, records: &[kamei::audit::AuditRecord]) -> V
         sources.sort_unstable();
         sources.dedup();
         let caption = format!("{} boxes ({})", px.boxes.len(), sources.join(", "));
-        v.push(kamei::release_report::Thumbnail { file: rel.clone(), png, caption });
+        v.push(kamei::release_report::Thumbnail { file: rel.to_string(), png, caption });
     }
     v
 }

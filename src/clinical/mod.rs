@@ -259,6 +259,7 @@ impl<'a> RecordParts<'a> {
             outcome: self.outcome,
             reason: self.reason,
             output: self.output,
+            output_sha256: None,
             sop_class_uid: None,
             modality: None,
             transfer_syntax: None,

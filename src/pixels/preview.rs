@@ -49,14 +49,29 @@ pub fn prepare_dir(dir: &Path) -> std::io::Result<()> {
     probe.close()
 }
 
+/// The preview of the output at `rel` (relative to OUT): `DIR/<rel with .png>`.
+pub fn path(dir: &Path, rel: &Path) -> PathBuf {
+    let mut target = dir.join(rel);
+    target.set_extension("png");
+    target
+}
+
+/// An output moved from `from` to `to` (a lower hash took its name): its preview, if any,
+/// moves with it, so that the preview of the output now at `from` does not replace it.
+pub fn follow_move(dir: &Path, from: &Path, to: &Path) {
+    let old = path(dir, from);
+    if old.is_file() {
+        let _ = std::fs::rename(&old, path(dir, to));
+    }
+}
+
 /// Write the preview of the output `rel` (relative to OUT) under `dir`, atomically. Returns the
 /// path written.
 ///
 /// # Errors
 /// I/O and PNG encoding errors.
 pub fn write(dir: &Path, rel: &Path, before: &RgbImage, after: &RgbImage) -> std::io::Result<PathBuf> {
-    let mut target = dir.join(rel);
-    target.set_extension("png");
+    let target = path(dir, rel);
     let parent = target.parent().unwrap_or(dir).to_path_buf();
     std::fs::create_dir_all(&parent)?;
     let mut png = Vec::new();

@@ -184,6 +184,8 @@ pub fn add_linkage(originals: &mut Originals, table: &Path) -> Result<(), csv::E
             (Some(b"file" | b"failed" | b"skipped" | b"excluded"), Some(p)) => {
                 paths.push(crate::linkage::path_from_bytes(p));
             }
+            // `moved` rows name two output paths, no original value; `superseded` rows repeat a
+            // `file` row's input path.
             _ => {}
         }
     }
@@ -230,9 +232,10 @@ fn unfinished_files(out: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// What the audit logs in `out` say: output path (relative, `/` separators) → input content
-/// hash, and the content hash of every input they have a record of (`None` when `out` holds no
-/// audit log, e.g. a folder of several outputs).
+/// What the audit logs in `out` say: output path (relative, `/` separators; where the output
+/// is now, the logs' move records applied, see [`crate::audit::index`]) → input content hash,
+/// and the content hash of every input they have a record of (`None` when `out` holds no audit
+/// log, e.g. a folder of several outputs).
 fn audited(out: &Path) -> (HashMap<String, String>, Option<std::collections::HashSet<String>>) {
     let mut map = HashMap::new();
     let mut inputs: Option<std::collections::HashSet<String>> = None;
@@ -245,10 +248,19 @@ fn audited(out: &Path) -> (HashMap<String, String>, Option<std::collections::Has
                 if let Some(h) = &r.input_sha256 {
                     seen.insert(h.clone());
                 }
-                if let (Some(o), Some(h)) = (r.output, r.input_sha256) {
-                    map.insert(o, h);
-                }
             }
+        }
+    }
+    if inputs.is_some() {
+        // An output the index cannot place for certain is checked under its recorded name,
+        // unless an output that is placed there is known (it wins).
+        let (placed, unplaced): (Vec<_>, Vec<_>) = crate::audit::index(out)
+            .map(|i| i.outputs)
+            .unwrap_or_default()
+            .into_iter()
+            .partition(|l| l.output.is_some());
+        for l in unplaced.into_iter().chain(placed) {
+            map.insert(l.output.unwrap_or(l.recorded), l.input_sha256);
         }
     }
     (map, inputs)

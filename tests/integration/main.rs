@@ -8,6 +8,7 @@ mod charsets;
 mod cli;
 mod clinical;
 mod cohort;
+mod collisions;
 mod corpus;
 mod deid;
 mod determinism;

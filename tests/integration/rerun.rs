@@ -185,3 +185,43 @@ fn under_mirror_layout_an_identical_copy_elsewhere_does_not_keep_a_stale_version
     let pid = |p: &str| text(&open(&wd.path(p)), tags::PATIENT_ID).unwrap();
     assert_ne!(pid("out/x/IM1"), pid("out/y/IM1"), "x/IM1 is the re-assigned image now");
 }
+
+/// Each correction's output takes the name, whether its hash is lower than the output it
+/// supersedes (it moves that one aside, which is then removed) or higher (it takes its
+/// collision name and moves into the freed name); the audit names it there and a re-run finds
+/// it done.
+#[test]
+fn each_correction_ends_at_the_image_name_whichever_output_hash_is_lower() {
+    use sha2::Digest;
+    let wd = Workdir::new("each_correction_ends_at_the_image_name_whichever_output_hash_is_lower");
+    let hash = |p: &std::path::Path| hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()));
+    image("P1", 1).put(str_el(tags::SLICE_THICKNESS, VR::DS, "1.0")).write(&wd.path("in/a.dcm"));
+    deid(&wd, &["-q"]).assert_code(0);
+    let name = wd.dicom_outputs("out");
+    let mut previous = hash(&name[0]);
+    let (mut lower, mut higher) = (0, 0);
+    for thickness in ["2.0", "3.0", "4.0", "5.0", "6.0", "7.0"] {
+        image("P1", 1).put(str_el(tags::SLICE_THICKNESS, VR::DS, thickness)).write(&wd.path("in/a.dcm"));
+        let run = deid(&wd, &[]);
+        run.assert_code(0);
+        assert!(run.stderr().contains("1 outputs of earlier runs removed"), "{}", run.stderr());
+        assert_eq!(wd.dicom_outputs("out"), name, "one file, under the image's name");
+        assert_eq!(text(&open(&name[0]), tags::SLICE_THICKNESS).as_deref(), Some(thickness));
+        let now = hash(&name[0]);
+        if now < previous {
+            lower += 1
+        } else {
+            higher += 1
+        }
+        previous = now;
+        let rel = name[0].strip_prefix(wd.path("out")).unwrap().to_string_lossy().into_owned();
+        let written: Vec<serde_json::Value> =
+            wd.audit("out").into_iter().filter(|r| r["outcome"] == "written").collect();
+        assert_eq!(written.len(), 1, "{written:?}");
+        assert_eq!(written[0]["output"].as_str(), Some(rel.as_str()), "the audit names where it is now");
+        let again = deid(&wd, &[]);
+        again.assert_code(0);
+        assert!(again.stderr().contains("1 done earlier"), "{}", again.stderr());
+    }
+    assert!(lower > 0 && higher > 0, "both cases met: {lower} lower, {higher} higher");
+}

@@ -88,8 +88,20 @@ impl Workdir {
         None
     }
 
-    /// Parsed audit records of an output folder (all audit files).
+    /// Parsed audit records of an output folder (all audit files): one per input, the move
+    /// records left out (see [`Workdir::audit_moves`]).
     pub fn audit(&self, out: &str) -> Vec<serde_json::Value> {
+        self.audit_lines(out).into_iter().filter(|l| l.get("outcome").is_some()).collect()
+    }
+
+    /// The move records of an output folder's audit files (`moved_from`, `moved_to`,
+    /// `output_sha256`).
+    pub fn audit_moves(&self, out: &str) -> Vec<serde_json::Value> {
+        self.audit_lines(out).into_iter().filter(|l| l.get("moved_from").is_some()).collect()
+    }
+
+    /// Every line of an output folder's audit files, parsed.
+    pub fn audit_lines(&self, out: &str) -> Vec<serde_json::Value> {
         let mut v = Vec::new();
         for f in self.files(out) {
             let name = f.to_string_lossy().into_owned();
