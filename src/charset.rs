@@ -1875,6 +1875,16 @@ mod tests {
     }
 
     #[test]
+    fn every_defined_term_of_the_lenient_list_is_a_term_and_unique_without_separators() {
+        let mut keys = std::collections::HashSet::new();
+        for term in DEFINED_TERMS {
+            let value = if term.starts_with("ISO 2022") { format!("\\{term}") } else { term.to_string() };
+            assert!(CharacterSet::from_value(value.as_bytes()).is_ok(), "{term}");
+            assert!(keys.insert(squeeze(term)), "{term} is not unique without separators");
+        }
+    }
+
+    #[test]
     fn a_defined_term_spelled_with_other_separators_is_read_leniently() {
         for (misspelled, defined) in
             [("ISO-IR 100", "ISO_IR 100"), ("\\ISO 2022 IR87", "\\ISO 2022 IR 87"), ("iso_ir 192", "ISO_IR 192")]
