@@ -265,6 +265,13 @@ impl Charset {
         }
     }
 
+    /// Text to search for the patient's identifiers: decoded, or in a set kamei cannot decode
+    /// each byte as one character ([`Charset::identity_text`]). The identifiers are read the
+    /// same way ([`Found`]), so a value in the same unknown set still matches byte for byte.
+    fn searchable(&self, bytes: &[u8], vr: VR) -> String {
+        self.decode(bytes, vr).unwrap_or_else(|| self.identity_text(bytes, vr))
+    }
+
     /// Text for identity purposes: exact decoding, or else each byte as one character so
     /// different bytes never compare equal.
     fn identity_text(&self, bytes: &[u8], vr: VR) -> String {
@@ -346,7 +353,7 @@ fn new_meta(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<DataSet, PlanErro
         .or_else(|| file.meta.ascii(tags::MEDIA_STORAGE_SOP_CLASS_UID))
         .filter(|s| !s.is_empty())
         .ok_or_else(|| PlanError("missing SOP Class UID (0008,0016)".to_string()))?;
-    if !is_uid_syntax(sop_class) {
+    if !crate::shown::is_uid(sop_class) {
         return Err(PlanError(NOT_A_UID.replace("{tag}", "(0008,0016)")));
     }
     let sop_instance = ds
@@ -369,16 +376,11 @@ fn new_meta(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<DataSet, PlanErro
     ]))
 }
 
-/// Why a file whose class, syntax or scheme UID is not a UID is refused (`{tag}` is replaced).
+/// Why a file whose class, syntax or scheme UID does not have a UID's form
+/// ([`crate::shown::is_uid`]) is refused (`{tag}` is replaced). Such UIDs are kept as they are,
+/// so a value spelled otherwise must not pass.
 const NOT_A_UID: &str = "{tag} should name a registered class, syntax or scheme but is not a UID \
     (a damaged value can hold anything, even the patient's name, and kamei keeps such UIDs as they are); not released";
-
-/// Whether a value (trimmed) is spelled like a UID: digits and dots, at most 64 characters.
-/// Registered UIDs (SOP classes, transfer syntaxes, coding schemes) are kept as they are, so a
-/// value spelled otherwise is not one and must not pass.
-fn is_uid_syntax(value: &str) -> bool {
-    !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-}
 
 /// The tags kamei writes itself at the top level (their rules are not applied).
 const MARKERS: [Tag; 4] = [
@@ -537,7 +539,7 @@ impl Planner<'_, '_> {
         if crate::dict::names_registered_uid(e.tag) {
             let damaged = Self::values(e)
                 .iter()
-                .any(|v| !v.is_empty() && !is_uid_syntax(&String::from_utf8_lossy(trim_value(v))));
+                .any(|v| !v.is_empty() && !crate::shown::is_uid(&String::from_utf8_lossy(trim_value(v))));
             if damaged && self.refused.is_none() {
                 self.refused = Some(NOT_A_UID.replace("{tag}", &tag_str(e.tag)));
             }
@@ -551,7 +553,7 @@ impl Planner<'_, '_> {
             .into_iter()
             .map(|v| {
                 let s = String::from_utf8_lossy(trim_value(v)).into_owned();
-                if s.is_empty() || (s.starts_with(crate::dict::DICOM_UID_ROOT) && is_uid_syntax(&s)) {
+                if s.is_empty() || (s.starts_with(crate::dict::DICOM_UID_ROOT) && crate::shown::is_uid(&s)) {
                     return s;
                 }
                 changed = true;
@@ -581,8 +583,7 @@ impl Planner<'_, '_> {
             // A value of unknown structure (a private attribute in an Implicit VR file, a
             // private byte string): looked at as text; one that holds an identifier cannot be
             // scrubbed without knowing its layout, so it goes.
-            let text = cs.decode(bytes, VR::UT).unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned());
-            self.net_identifiers().scrub(&text)?;
+            self.net_identifiers().scrub(&cs.searchable(bytes, VR::UT))?;
             self.note(format!(
                 "{}: a kept value of unknown type held the patient's identifier; removed",
                 tag_str(e.tag)
@@ -591,24 +592,23 @@ impl Planner<'_, '_> {
         }
         if vr == VR::PN {
             // A kept name (a private PN of a kept creator): the patient's own name in it goes.
-            let text = cs.decode(bytes, vr).unwrap_or_else(|| cs.identity_text(bytes, vr));
-            self.net_identifiers().scrub(&text.replace(['^', '='], " "))?;
+            self.net_identifiers().scrub(&cs.searchable(bytes, vr).replace(['^', '='], " "))?;
             self.note(format!("{}: a kept name was the patient's; replaced by a dummy", tag_str(e.tag)));
             return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(VR::PN))), "dummy"));
         }
-        if is_scrubbable(vr) && cs.decode(bytes, vr).is_none() {
-            // Not decodable (a character set kamei does not know, non-ASCII bytes): compared
-            // byte for byte with the identifiers read the same way; it cannot be re-encoded, so
-            // a value holding one is replaced by a dummy.
-            self.net_identifiers().scrub(&cs.identity_text(bytes, vr))?;
-            self.note(format!(
-                "{}: a kept value in an unsupported character set held the patient's identifier; replaced by a dummy",
-                tag_str(e.tag)
-            ));
-            return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"));
-        }
         if is_scrubbable(vr) {
-            let clean = self.net_identifiers().scrub(&cs.decode(bytes, vr)?)?;
+            let Some(text) = cs.decode(bytes, vr) else {
+                // Not decodable (a character set kamei does not know, non-ASCII bytes): compared
+                // byte for byte with the identifiers read the same way; it cannot be re-encoded,
+                // so a value holding one is replaced by a dummy.
+                self.net_identifiers().scrub(&cs.identity_text(bytes, vr))?;
+                self.note(format!(
+                    "{}: a kept value in an unsupported character set held the patient's identifier; replaced by a dummy",
+                    tag_str(e.tag)
+                ));
+                return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"));
+            };
+            let clean = self.net_identifiers().scrub(&text)?;
             self.note(format!("{}: a kept value held the patient's identifier and was scrubbed", tag_str(e.tag)));
             return Some((Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))), "clean"));
         }
@@ -1051,10 +1051,7 @@ impl Found {
         } else {
             return;
         };
-        let vr = if is_name { VR::PN } else { VR::LO };
-        // In a character set kamei cannot decode, each byte stands for one character: a kept
-        // value in the same set still compares equal, byte for byte (see the safety net).
-        let text = cs.decode(bytes, vr).unwrap_or_else(|| cs.identity_text(bytes, vr));
+        let text = cs.searchable(bytes, if is_name { VR::PN } else { VR::LO });
         if is_name {
             list.push(text);
         } else {

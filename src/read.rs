@@ -527,7 +527,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 let l = self.r.read_array::<4>("an element header")?;
                 Ok(Header { tag, vr: VR::UN, length: self.u32(l), at })
             }
-            None => MalformedSnafu { offset: at, reason: format!("invalid VR in {}", shown_tag(tag)) }.fail(),
+            None => MalformedSnafu { offset: at, reason: format!("invalid VR in {}", crate::shown::tag(tag)) }.fail(),
         }
     }
 
@@ -536,12 +536,12 @@ impl<'r, R: ByteReader> Parser<'r, R> {
         if h.tag.group() == 0xFFFE {
             return MalformedSnafu {
                 offset: h.at,
-                reason: format!("unexpected {} outside a sequence", shown_tag(h.tag)),
+                reason: format!("unexpected {} outside a sequence", crate::shown::tag(h.tag)),
             }
             .fail();
         }
         let value_at = self.r.position();
-        let what = || format!("element {}", shown_tag(h.tag));
+        let what = || format!("element {}", crate::shown::tag(h.tag));
 
         if h.length == UNDEFINED {
             if h.tag == PIXEL_DATA && h.vr != VR::SQ {
@@ -575,14 +575,14 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 }
                 vr => MalformedSnafu {
                     offset: h.at,
-                    reason: format!("undefined length on {} with VR {}", shown_tag(h.tag), vr.to_string()),
+                    reason: format!("undefined length on {} with VR {}", crate::shown::tag(h.tag), vr.to_string()),
                 }
                 .fail(),
             };
         }
 
         let length = h.length as u64;
-        if value_at + length > self.r.len() && !is_recognised(h.tag) {
+        if value_at + length > self.r.len() && !crate::shown::is_standard_tag(h.tag) {
             // Most likely a header read from inside a value after a wrong length: its "length"
             // is value bytes too, so it is not shown.
             return MalformedSnafu {
@@ -671,7 +671,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 other => {
                     return MalformedSnafu {
                         offset: h.at,
-                        reason: format!("expected an item in a sequence, found {}", shown_tag(other)),
+                        reason: format!("expected an item in a sequence, found {}", crate::shown::tag(other)),
                     }
                     .fail();
                 }
@@ -695,7 +695,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 other => {
                     return MalformedSnafu {
                         offset: h.at,
-                        reason: format!("expected an item in a sequence, found {}", shown_tag(other)),
+                        reason: format!("expected an item in a sequence, found {}", crate::shown::tag(other)),
                     }
                     .fail();
                 }
@@ -777,7 +777,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 other => {
                     return MalformedSnafu {
                         offset: ih.at,
-                        reason: format!("expected a pixel data item, found {}", shown_tag(other)),
+                        reason: format!("expected a pixel data item, found {}", crate::shown::tag(other)),
                     }
                     .fail();
                 }
@@ -796,18 +796,6 @@ impl<'r, R: ByteReader> Parser<'r, R> {
         let vr = if h.vr == VR::UN { VR::OB } else { h.vr };
         Ok(Element { tag: h.tag, vr, value })
     }
-}
-
-/// Whether a tag read from a file is one the standard defines (or an item or delimiter). After a
-/// wrong length the parser reads "tags" from inside values; those bytes can be part of a name
-/// or an ID, so messages name only recognised tags.
-fn is_recognised(tag: Tag) -> bool {
-    tag.group() == 0xFFFE || dict::keyword(tag).is_some()
-}
-
-/// A tag for an error message: `(GGGG,EEEE)` when recognised, else a phrase without its bytes.
-fn shown_tag(tag: Tag) -> String {
-    if is_recognised(tag) { crate::dataset::tag_str(tag) } else { "an unrecognised tag".to_string() }
 }
 
 /// Add an element read at byte `at` to a data set. A second element with a tag already present

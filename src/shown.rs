@@ -20,6 +20,19 @@ pub fn is_uid(value: &str) -> bool {
         && value.split('.').all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Whether a tag read from a file is one the standard defines (or an item or delimiter). After
+/// a wrong length the parser reads "tags" from inside values; those bytes can be part of a name
+/// or an ID, so messages name only standard tags.
+pub fn is_standard_tag(tag: dicom_core::Tag) -> bool {
+    tag.group() == 0xFFFE || crate::dict::keyword(tag).is_some()
+}
+
+/// A tag read from a file as it may be shown: `(GGGG,EEEE)` when the standard defines it, else
+/// a phrase without its bytes.
+pub fn tag(tag: dicom_core::Tag) -> String {
+    if is_standard_tag(tag) { crate::dataset::tag_str(tag) } else { "an unrecognised tag".to_string() }
+}
+
 /// The Modality defined terms of PS3.3 C.7.3.1.1.1, current and retired.
 const MODALITIES: &[&str] = &[
     "AR",

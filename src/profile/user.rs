@@ -327,10 +327,7 @@ fn check_replace_value_for_vr(value: &str, vr: VR) -> Result<(), String> {
             let ok = value.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'_');
             (ok, "upper-case letters, digits, space or _", 16)
         }
-        VR::UI => {
-            let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-            (ok, "a UID (digits and dots)", 64)
-        }
+        VR::UI => (crate::shown::is_uid(value), "a UID (digits and dots)", 64),
         VR::AE | VR::SH => (true, "", 16),
         VR::LO | VR::PN => (true, "", 64),
         VR::ST => (true, "", 1024),
