@@ -41,14 +41,11 @@ impl Layout {
     }
 }
 
-/// A UID is safe as a path component when it is digits and dots, not starting with a dot.
+/// A UID is safe as a path component when it is spelled as a UID (`shown::is_uid`): digits in
+/// non-empty components, so never `.`, `..` or an empty name.
 fn uid_component(ds: &DataSet, tag: dicom_core::Tag) -> Option<String> {
     let uid = ds.ascii(tag)?;
-    let ok = !uid.is_empty()
-        && uid.len() <= 64
-        && !uid.starts_with('.')
-        && uid.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    ok.then(|| uid.to_string())
+    crate::shown::is_uid(uid).then(|| uid.to_string())
 }
 
 /// The output path of a de-identified data set, relative to the output root.
@@ -102,6 +99,13 @@ mod tests {
         let ds = DataSet::from_elements([Element::new(tags::SOP_INSTANCE_UID, VR::UI, b"../../etc".to_vec())]);
         let p = target(Layout::Hierarchy, &ds, "ABC", "00112233445566778899aabbccddeeff00", Path::new("x"));
         assert_eq!(p, PathBuf::from("ABC/unknown-study/unknown-series/00112233445566778899aabbccddeeff.dcm"));
+    }
+
+    #[test]
+    fn hierarchy_never_uses_a_uid_with_an_empty_component() {
+        let ds = DataSet::from_elements([Element::new(tags::STUDY_INSTANCE_UID, VR::UI, b"1.2.".to_vec())]);
+        let p = target(Layout::Hierarchy, &ds, "ABC", "00112233445566778899aabbccddeeff00", Path::new("x"));
+        assert!(p.starts_with("ABC/unknown-study"), "{p:?}");
     }
 
     #[test]
