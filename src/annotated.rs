@@ -21,8 +21,61 @@ pub const SOP_CLASS_PREFIXES: &[&str] = &[
 ];
 
 /// Whether an image of this modality or SOP class usually carries burned-in text.
+/// The modality is compared without case or surrounding spaces (`us` is ultrasound).
 pub fn is_annotated(modality: &str, sop_class: &str) -> bool {
-    MODALITIES.contains(&modality) || SOP_CLASS_PREFIXES.iter().any(|p| sop_class.starts_with(p))
+    let modality = modality.trim();
+    MODALITIES.iter().any(|m| m.eq_ignore_ascii_case(modality))
+        || SOP_CLASS_PREFIXES.iter().any(|p| sop_class.trim().starts_with(p))
+}
+
+/// What Burned In Annotation (0028,0301) says, read so that only a clear NO counts as NO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BurnedInValue {
+    /// YES, in any case, or any value with a component that starts with `Y` (`Y`, `YES\NO`).
+    Yes,
+    /// Every component is NO or N, in any case.
+    No,
+    /// Absent or empty.
+    Absent,
+    /// Anything else (a misspelling, `UNKNOWN`): the image may carry text, so it is treated as
+    /// YES wherever a decision depends on it.
+    Unclear,
+}
+
+impl BurnedInValue {
+    /// Read the value of Burned In Annotation (`None` when the attribute is absent).
+    pub fn of(value: Option<&str>) -> BurnedInValue {
+        let value = value.map(str::trim).unwrap_or("");
+        if value.is_empty() {
+            return BurnedInValue::Absent;
+        }
+        let parts: Vec<String> = value.split('\\').map(|p| p.trim().to_ascii_uppercase()).collect();
+        if parts.iter().any(|p| p.starts_with('Y')) {
+            BurnedInValue::Yes
+        } else if parts.iter().all(|p| p == "NO" || p == "N") {
+            BurnedInValue::No
+        } else {
+            BurnedInValue::Unclear
+        }
+    }
+
+    /// Whether the value says, or may say, that text is burned in.
+    pub fn says_yes(self) -> bool {
+        matches!(self, BurnedInValue::Yes | BurnedInValue::Unclear)
+    }
+}
+
+/// The elements that hold an image's pixels: Pixel Data, Float Pixel Data and Double Float
+/// Pixel Data (PS3.3 C.7.6.3, C.7.6.24). An image in any of them can carry burned-in text.
+pub const PIXEL_DATA_TAGS: [dicom_core::Tag; 3] = [
+    dicom_dictionary_std::tags::PIXEL_DATA,
+    dicom_dictionary_std::tags::FLOAT_PIXEL_DATA,
+    dicom_dictionary_std::tags::DOUBLE_FLOAT_PIXEL_DATA,
+];
+
+/// Whether `ds` holds pixels in any of [`PIXEL_DATA_TAGS`].
+pub fn has_pixels(ds: &crate::dataset::DataSet) -> bool {
+    PIXEL_DATA_TAGS.iter().any(|t| ds.get(*t).is_some())
 }
 
 #[cfg(test)]
@@ -36,5 +89,34 @@ mod tests {
         assert!(is_annotated("", "1.2.840.10008.5.1.4.1.1.12.1"));
         assert!(is_annotated("", "1.2.840.10008.5.1.4.1.1.7.4"));
         assert!(!is_annotated("CT", "1.2.840.10008.5.1.4.1.1.2"));
+    }
+
+    #[test]
+    fn a_modality_in_lower_case_or_padded_is_still_annotated() {
+        assert!(is_annotated("us", ""));
+        assert!(is_annotated(" Us ", ""));
+    }
+
+    #[test]
+    fn only_a_clear_no_reads_as_no() {
+        assert_eq!(BurnedInValue::of(Some("NO")), BurnedInValue::No);
+        assert_eq!(BurnedInValue::of(Some("no ")), BurnedInValue::No);
+        assert_eq!(BurnedInValue::of(Some("N")), BurnedInValue::No);
+        assert_eq!(BurnedInValue::of(None), BurnedInValue::Absent);
+        assert_eq!(BurnedInValue::of(Some(" ")), BurnedInValue::Absent);
+    }
+
+    #[test]
+    fn yes_in_any_spelling_or_among_several_values_reads_as_yes() {
+        for v in ["YES", "yes", " Yes", "Y", "YES\\NO", "NO\\YES"] {
+            assert_eq!(BurnedInValue::of(Some(v)), BurnedInValue::Yes, "{v}");
+        }
+    }
+
+    #[test]
+    fn an_unclear_value_is_treated_as_yes() {
+        assert_eq!(BurnedInValue::of(Some("UNKNOWN")), BurnedInValue::Unclear);
+        assert!(BurnedInValue::of(Some("N0")).says_yes());
+        assert!(!BurnedInValue::of(Some("NO")).says_yes());
     }
 }

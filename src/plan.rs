@@ -335,10 +335,10 @@ fn patient_plan(pseudo: &Pseudonymizer, ds: &DataSet, cs: &Charset) -> PatientPl
 /// of an annotated kind [`BurnedIn::Unlikely`]: the cleaner does not trust it by default
 /// (`trust_burned_in_no`), so the warning about images released without cleaning must not either.
 fn burned_in(ds: &DataSet) -> BurnedIn {
-    if ds.get(tags::PIXEL_DATA).is_none() {
+    if !crate::annotated::has_pixels(ds) {
         return BurnedIn::NoPixels;
     }
-    if ds.ascii(tags::BURNED_IN_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("YES")) {
+    if crate::annotated::BurnedInValue::of(ds.ascii(tags::BURNED_IN_ANNOTATION)).says_yes() {
         return BurnedIn::Declared;
     }
     let modality = ds.ascii(tags::MODALITY).unwrap_or("");

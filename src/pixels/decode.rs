@@ -302,6 +302,15 @@ fn checked_attrs(ds: &DataSet, big_endian: bool) -> Result<Attrs, DecodeError> {
 /// [`DecodeError`] when the image attributes are missing or beyond kamei's limits, there is no
 /// Pixel Data, or the input cannot be read again.
 pub fn load<'a>(ds: &'a DataSet, ts: &TransferSyntax, input: Option<&Path>) -> Result<Stored<'a>, DecodeError> {
+    if ds.get(tags::PIXEL_DATA).is_none() {
+        if let Some(tag) = crate::annotated::PIXEL_DATA_TAGS.iter().find(|t| ds.get(**t).is_some()) {
+            return fail(format!(
+                "the image is in {} {}, which kamei does not clean (it cleans integer Pixel Data only)",
+                crate::dict::keyword(*tag).unwrap_or("pixel data"),
+                tag_name(*tag)
+            ));
+        }
+    }
     checked_attrs(ds, ts.encoding.big_endian)?;
     let pixel = ds.get(tags::PIXEL_DATA).ok_or_else(|| DecodeError("no Pixel Data (7FE0,0010)".into()))?;
     match &pixel.value {
@@ -336,26 +345,6 @@ fn native_len(a: &Attrs) -> u64 {
 /// Frame Compression likewise).
 const ONE_FRAGMENT_PER_FRAME: &[&str] = &[RLE_LOSSLESS, "1.2.840.10008.1.2.8.1"];
 
-/// Whether a fragment begins a new codestream: JPEG / JPEG-LS (SOI), JPEG 2000 and HTJ2K
-/// (SOC followed by SIZ, or a JP2 signature box), JPEG XL (codestream or container).
-fn starts_codestream(fragment: &[u8]) -> bool {
-    const STARTS: &[&[u8]] = &[
-        &[0xFF, 0xD8, 0xFF],
-        &[0xFF, 0x4F, 0xFF, 0x51],
-        &[0, 0, 0, 0x0C, b'j', b'P', b' ', b' '],
-        &[0xFF, 0x0A],
-        &[0, 0, 0, 0x0C, b'J', b'X', b'L', b' '],
-    ];
-    STARTS.iter().any(|s| fragment.starts_with(s))
-}
-
-/// Codestreams that start right after another one ends inside a fragment: an end of image
-/// (JPEG EOI, JPEG 2000 EOC, both FFD9) followed at once by a JPEG SOI or a JPEG 2000 SOC.
-/// Neither sequence can occur inside one valid codestream's coded data.
-fn concatenated_codestreams(fragment: &[u8]) -> usize {
-    fragment.windows(4).filter(|w| matches!(w, [0xFF, 0xD9, 0xFF, 0xD8] | [0xFF, 0xD9, 0xFF, 0x4F])).count()
-}
-
 /// The number of frames Number of Frames declares (1 when absent), when the pixel data holds
 /// more than that: native data longer than the declared frames plus one padding byte (unless
 /// every byte past them is zero, which can hold nothing), or
@@ -373,8 +362,7 @@ pub fn undeclared_frames(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>)
             bytes.len() > declared_len.saturating_add(1) && bytes[declared_len..].iter().any(|&b| b != 0)
         }
         Stored::Encapsulated(f) => {
-            let streams: usize =
-                f.fragments.iter().map(|x| starts_codestream(x) as usize + concatenated_codestreams(x)).sum();
+            let streams = super::codestream::starts(&f.fragments).len();
             f.offset_table.len() / 4 > declared
                 || (ONE_FRAGMENT_PER_FRAME.contains(&ts.uid.as_str()) && f.fragments.len() > declared)
                 || streams > declared
@@ -405,7 +393,10 @@ pub fn decode_stored(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>) -> 
     if ts.uid == super::dcmtk::JPEG_EXTENDED && a.bits_allocated > 8 {
         // 12-bit JPEG, which no Rust decoder reads.
         return match stored {
-            Stored::Encapsulated(f) => super::dcmtk::decode(ds, f),
+            Stored::Encapsulated(f) => {
+                super::codestream::check(&f.fragments, declared(&a), "JPEG Extended")?;
+                super::dcmtk::decode(ds, f)
+            }
             Stored::Native(..) => fail("JPEG Extended pixel data is not encapsulated"),
         };
     }
@@ -715,6 +706,9 @@ fn encapsulated(
     if fragments.fragments.is_empty() {
         return fail("the encapsulated pixel data has no fragments");
     }
+    if let Some(codec) = codestream_syntax(uid) {
+        super::codestream::check(&fragments.fragments, declared(&a), codec)?;
+    }
     let expected = a.rows as usize * a.cols as usize * a.samples as usize * (a.bits_allocated as usize).div_ceil(8);
     let (mut data, codec) = if uid == RLE_LOSSLESS && a.bits_allocated == 32 {
         (rle_32(&a, fragments)?, "RLE Lossless".to_string())
@@ -747,6 +741,24 @@ fn encapsulated(
         lossy: declared_lossy || lossy_syntax(uid),
         compressed_bytes: Some(compressed),
     })
+}
+
+/// The codec family of a transfer syntax whose frames are JPEG, JPEG-LS or JPEG 2000
+/// codestreams (PS3.5 A.4.1, A.4.3, A.4.4, A.4.10), whose own headers [`super::codestream`]
+/// checks; `None` for other syntaxes.
+fn codestream_syntax(uid: &str) -> Option<&'static str> {
+    let last: u32 = uid.strip_prefix("1.2.840.10008.1.2.4.")?.parse().ok()?;
+    match last {
+        50 | 51 | 57 | 70 => Some("JPEG"),
+        80 | 81 => Some("JPEG-LS"),
+        90..=93 | 201..=203 => Some("JPEG 2000"),
+        _ => None,
+    }
+}
+
+/// The frame size the data set declares, for [`super::codestream::check`].
+fn declared(a: &Attrs) -> super::codestream::Declared {
+    super::codestream::Declared { cols: a.cols, rows: a.rows, samples: u32::from(a.samples), frames: a.frames }
 }
 
 /// RLE Lossless transfer syntax.

@@ -26,6 +26,7 @@
 //!
 //! Nothing here writes files except [`preview`], which the pipeline calls for `--previews`.
 
+pub mod codestream;
 pub mod dcmtk;
 pub mod decode;
 pub mod detect;
@@ -36,6 +37,7 @@ pub mod rules;
 pub mod synth;
 pub mod us_regions;
 
+use crate::annotated::BurnedInValue;
 use crate::charset::CharacterSet;
 use crate::dataset::{DataSet, Element, VR, Value};
 use crate::profile::{DeidOption, method_code};
@@ -214,15 +216,17 @@ impl PixelCleaner {
 
     /// Whether the image in `ds` (the source data set) must be cleaned, and why.
     pub fn select(&self, ds: &DataSet) -> Option<Selected> {
-        ds.get(tags::PIXEL_DATA)?;
-        let burned_in = ds.ascii(tags::BURNED_IN_ANNOTATION).map(str::to_ascii_uppercase);
-        if burned_in.as_deref() == Some("YES") {
+        if !crate::annotated::has_pixels(ds) {
+            return None;
+        }
+        let burned_in = BurnedInValue::of(ds.ascii(tags::BURNED_IN_ANNOTATION));
+        if burned_in.says_yes() {
             return Some(Selected::Declared);
         }
         let modality = ds.ascii(tags::MODALITY).unwrap_or("");
         let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
         let annotated = crate::annotated::is_annotated(modality, sop);
-        let trusted_no = burned_in.as_deref() == Some("NO") && self.trust_burned_in_no;
+        let trusted_no = burned_in == BurnedInValue::No && self.trust_burned_in_no;
         if annotated && !trusted_no {
             return Some(Selected::Annotated);
         }
@@ -235,7 +239,7 @@ impl PixelCleaner {
     pub fn trusts_burned_in_no(&self, ds: &DataSet) -> bool {
         self.trust_burned_in_no
             && self.select(ds).is_none()
-            && ds.ascii(tags::BURNED_IN_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("NO"))
+            && BurnedInValue::of(ds.ascii(tags::BURNED_IN_ANNOTATION)) == BurnedInValue::No
     }
 
     /// Decode the image of `file` (as read, before the planner's edits), find the boxes to

@@ -24,6 +24,7 @@ mod dictionary;
 
 pub use dictionary::{Dictionary, IDENTIFYING, Identifier, Matcher, normalize};
 
+use crate::annotated::BurnedInValue;
 use crate::charset::CharacterSet;
 use crate::dataset::{DataSet, Tag, VR, Value, is_private, is_private_creator, private_creator_tag, tag_str};
 use crate::profile::{Action, DeidOption, RuleSet, method_code};
@@ -501,7 +502,7 @@ fn check_markers(ctx: &Ctx<'_>, ds: &DataSet, rel: &str, out: &mut Vec<Finding>)
 }
 
 fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
-    if ds.get(tags::PIXEL_DATA).is_none() {
+    if !crate::annotated::has_pixels(ds) {
         return;
     }
     let cleaned = ds
@@ -511,16 +512,18 @@ fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
     if cleaned {
         return;
     }
-    let burned = ds.ascii(tags::BURNED_IN_ANNOTATION);
+    let burned = BurnedInValue::of(ds.ascii(tags::BURNED_IN_ANNOTATION));
     let modality = ds.ascii(tags::MODALITY).unwrap_or("");
     let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
     // The same list as deid's selection (crate::annotated): a specification, like the profile.
     let annotated = crate::annotated::is_annotated(modality, sop);
     let detail = match burned {
-        Some(b) if b.eq_ignore_ascii_case("YES") => Some("Burned In Annotation is YES and the pixels were not cleaned"),
-        None if annotated => Some("an annotated modality or SOP class without Burned In Annotation, not cleaned"),
+        b if b.says_yes() => Some("Burned In Annotation is YES (or not a clear NO) and the pixels were not cleaned"),
+        BurnedInValue::Absent if annotated => {
+            Some("an annotated modality or SOP class without Burned In Annotation, not cleaned")
+        }
         // deid does not trust NO on these by default (scanners often say NO wrongly).
-        Some(b) if b.eq_ignore_ascii_case("NO") && annotated => {
+        BurnedInValue::No if annotated => {
             Some("an annotated modality or SOP class with Burned In Annotation NO, not cleaned")
         }
         _ => None,

@@ -373,10 +373,13 @@ fn jpeg_12_bit_input_is_cleaned_through_dcmtk() {
     assert_eq!(text(&obj, tags::LOSSY_IMAGE_COMPRESSION).as_deref(), Some("01"), "the lossy history is kept");
 }
 
-/// A 12-bit JPEG Extended image whose stream is not JPEG at all.
+/// A 12-bit JPEG Extended image whose frame header (SOF1: 12 bits, 64 × 64, one component)
+/// matches the data set but whose coded data is not JPEG.
 fn broken_12_bit_jpeg(wd: &Workdir) {
     let f = pixel_attrs(image(13, SC_IMAGE, "OT"), 64, 64, 1, 16, 12, "MONOCHROME2");
-    encapsulated(f, "1.2.840.10008.1.2.4.51", vec![b"not a JPEG stream".to_vec()]).write(&wd.path("in/a.dcm"));
+    let mut stream = vec![0xFF, 0xD8, 0xFF, 0xC1, 0, 11, 12, 0, 64, 0, 64, 1, 1, 0x11, 0];
+    stream.extend_from_slice(b"not a JPEG stream");
+    encapsulated(f, "1.2.840.10008.1.2.4.51", vec![stream]).write(&wd.path("in/a.dcm"));
 }
 
 /// `deid` with the pixel option and one environment variable set.
@@ -928,4 +931,129 @@ fn r07_previews_that_cannot_be_written_are_counted_in_a_warning() {
     assert!(run.stderr().contains("warning: 1 previews could not be written"), "{}", run.stderr());
     assert!(!run.stderr().contains("a.dcm"), "no input path: {}", run.stderr());
     assert!(wd.audit("out")[0]["notes"].to_string().contains("the preview could not be written"));
+}
+
+/// A Secondary Capture with Burned In Annotation YES whose text is in Float Pixel Data.
+fn float_image_saying_yes(wd: &Workdir) {
+    let mut p = Picture::new(96, 64);
+    banner(&mut p);
+    let floats: Vec<u8> = p.grey.iter().flat_map(|&g| (g as f32).to_le_bytes()).collect();
+    let f = pixel_attrs(image(60, SC_IMAGE, "OT"), p.w, p.h, 1, 32, 32, "MONOCHROME2")
+        .put(str_el(tags::BURNED_IN_ANNOTATION, VR::CS, "YES"))
+        .remove(tags::PIXEL_DATA)
+        .put(raw_el(tags::FLOAT_PIXEL_DATA, VR::OF, &floats));
+    f.write(&wd.path("in/a.dcm"));
+}
+
+#[test]
+fn r09_float_pixel_data_that_must_be_cleaned_fails_and_is_not_released() {
+    let wd = Workdir::new("r09_float_pixel_data_that_must_be_cleaned_fails_and_is_not_released");
+    float_image_saying_yes(&wd);
+    let run = deid(&wd, &[]);
+    run.assert_code(1);
+    assert!(wd.dicom_outputs("out").is_empty(), "nothing is released");
+    let reason = wd.audit("out")[0]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains("FloatPixelData (7FE0,0008)") && reason.contains("not released"), "{reason}");
+}
+
+#[test]
+fn r09_float_pixel_data_saying_yes_released_uncleaned_is_warned_about_and_flagged_by_verify() {
+    let wd = Workdir::new("r09_float_pixel_data_saying_yes_released_uncleaned_is_warned_about_and_flagged");
+    float_image_saying_yes(&wd);
+    let k = key(&wd, "k.key", 9);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap()]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("warning: 1 images may carry burned-in text"), "{}", run.stderr());
+    assert_eq!(wd.audit("out")[0]["burned_in"], "declared");
+    let verify = wd.kamei(["verify", "out"]);
+    verify.assert_code(1);
+    assert!(verify.stdout().contains("pixels-not-cleaned"), "{}", verify.stdout());
+}
+
+/// A US image declaring `rows × cols × samples` and `frames` frames whose JPEG stream is one
+/// 64 × 96 grey frame with text.
+fn us_jpeg_declaring(wd: &Workdir, rows: u32, cols: u32, samples: u16, frames: &str) {
+    let mut p = Picture::new(96, 64);
+    p.write("CANARY", 2, 2, 14.0, 230);
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 92)
+        .encode(&p.grey, p.w as u16, p.h as u16, jpeg_encoder::ColorType::Luma)
+        .unwrap();
+    let pi = if samples == 3 { "YBR_FULL_422" } else { "MONOCHROME2" };
+    let f = pixel_attrs(image(61, US_IMAGE, "US"), cols, rows, samples, 8, 8, pi).put(str_el(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        frames,
+    ));
+    encapsulated(f, "1.2.840.10008.1.2.4.50", vec![jpeg]).write(&wd.path("in/a.dcm"));
+}
+
+/// The run fails the one input, releases nothing, and says what disagrees.
+fn assert_failed_saying(wd: &Workdir, run: &Run, says: &str) {
+    run.assert_code(1);
+    assert!(wd.dicom_outputs("out").is_empty(), "nothing is released");
+    let reason = wd.audit("out")[0]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains(says) && reason.contains("not released"), "{reason}");
+}
+
+#[test]
+fn r09_a_jpeg_smaller_than_rows_and_columns_fails() {
+    let wd = Workdir::new("r09_a_jpeg_smaller_than_rows_and_columns_fails");
+    us_jpeg_declaring(&wd, 256, 384, 1, "1");
+    assert_failed_saying(&wd, &deid(&wd, &[]), "codestream 1 says 96 × 64 pixels with 1 components");
+}
+
+#[test]
+fn r09_a_jpeg_with_fewer_frames_than_number_of_frames_fails() {
+    let wd = Workdir::new("r09_a_jpeg_with_fewer_frames_than_number_of_frames_fails");
+    us_jpeg_declaring(&wd, 64, 96, 1, "3");
+    assert_failed_saying(&wd, &deid(&wd, &[]), "Number of Frames is 3 but the JPEG pixel data holds 1 codestreams");
+}
+
+#[test]
+fn r09_a_grey_jpeg_declared_as_three_samples_fails() {
+    let wd = Workdir::new("r09_a_grey_jpeg_declared_as_three_samples_fails");
+    us_jpeg_declaring(&wd, 64, 96, 3, "1");
+    assert_failed_saying(&wd, &deid(&wd, &[]), "with 1 components; the data set says 96 × 64 with 3");
+}
+
+/// A CT image (not an annotated kind) with text, saying `burned_in` in Burned In Annotation.
+fn ct_saying(wd: &Workdir, modality: &str, burned_in: Option<&str>) -> Picture {
+    let mut p = Picture::new(160, 120);
+    banner(&mut p);
+    let mut f = pixel_attrs(image(62, "1.2.840.10008.5.1.4.1.1.2", modality), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+    if let Some(b) = burned_in {
+        f = f.put(str_el(tags::BURNED_IN_ANNOTATION, VR::CS, b));
+    }
+    native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+    p
+}
+
+#[test]
+fn r09_burned_in_annotation_with_yes_among_several_values_is_cleaned() {
+    let wd = Workdir::new("r09_burned_in_annotation_with_yes_among_several_values_is_cleaned");
+    let p = ct_saying(&wd, "CT", Some("NO\\YES"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+}
+
+#[test]
+fn r09_burned_in_annotation_that_is_not_a_clear_no_is_cleaned() {
+    let wd = Workdir::new("r09_burned_in_annotation_that_is_not_a_clear_no_is_cleaned");
+    let p = ct_saying(&wd, "CT", Some("Y"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+    assert_eq!(wd.audit("out")[0]["burned_in"], "declared");
+}
+
+#[test]
+fn r09_a_modality_written_in_lower_case_is_still_an_annotated_kind() {
+    let wd = Workdir::new("r09_a_modality_written_in_lower_case_is_still_an_annotated_kind");
+    let p = ct_saying(&wd, "us", None);
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+    assert_eq!(wd.audit("out")[0]["burned_in"], "likely");
 }

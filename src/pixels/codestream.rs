@@ -1,0 +1,235 @@
+//! What each compressed frame says about its own size, checked against the data set.
+//!
+//! A decoder given a codestream smaller than Rows × Columns, with fewer components than
+//! Samples per Pixel, or fewer codestreams than Number of Frames may pad, wrap or invent pixels
+//! instead of failing. The detector would then search an image that is not the one a viewer
+//! shows, so a frame whose own header disagrees with the data set fails before it is decoded
+//! (README: an image that must be cleaned but cannot be decoded is not released).
+
+use super::decode::DecodeError;
+
+/// The size a frame's own header declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    /// Columns.
+    pub cols: u32,
+    /// Rows; 0 when a JPEG header leaves the height to a later DNL marker.
+    pub rows: u32,
+    /// Components (samples per pixel).
+    pub components: u32,
+}
+
+/// The geometry in a JPEG, JPEG-LS or JPEG 2000 codestream (or a JP2 file holding one) that
+/// starts at `stream`; `None` when no frame header is found before the coded data.
+pub fn geometry(stream: &[u8]) -> Option<Geometry> {
+    if stream.starts_with(&[0xFF, 0xD8]) {
+        jpeg(stream)
+    } else if stream.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        j2k(stream)
+    } else if stream.starts_with(&[0, 0, 0, 0x0C, b'j', b'P', b' ', b' ']) {
+        let at = stream.windows(4).position(|w| w == b"jp2c")?;
+        j2k(&stream[at + 4..])
+    } else {
+        None
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?])))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
+}
+
+/// The first start-of-frame marker (SOF0–SOF15 of ITU T.81, SOF55 of JPEG-LS T.87) before the
+/// first scan.
+fn jpeg(s: &[u8]) -> Option<Geometry> {
+    let mut i = 2;
+    loop {
+        if *s.get(i)? != 0xFF {
+            return None;
+        }
+        while *s.get(i)? == 0xFF {
+            i += 1;
+        }
+        let marker = s[i];
+        i += 1;
+        match marker {
+            0x01 | 0xD0..=0xD8 => {}
+            0xC0..=0xCF | 0xF7 if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                return Some(Geometry {
+                    rows: be16(s, i + 3)?,
+                    cols: be16(s, i + 5)?,
+                    components: u32::from(*s.get(i + 7)?),
+                });
+            }
+            0xD9 | 0xDA => return None,
+            _ => i += be16(s, i)? as usize,
+        }
+    }
+}
+
+/// The SIZ marker segment that follows SOC in a JPEG 2000 codestream (ITU T.800 A.5.1).
+fn j2k(s: &[u8]) -> Option<Geometry> {
+    if !s.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        return None;
+    }
+    let cols = be32(s, 8)?.checked_sub(be32(s, 16)?)?;
+    let rows = be32(s, 12)?.checked_sub(be32(s, 20)?)?;
+    Some(Geometry { cols, rows, components: be16(s, 40)? })
+}
+
+/// Whether a fragment begins a new codestream: JPEG / JPEG-LS (SOI), JPEG 2000 and HTJ2K
+/// (SOC followed by SIZ, or a JP2 signature box), JPEG XL (codestream or container).
+fn starts_codestream(fragment: &[u8]) -> bool {
+    const STARTS: &[&[u8]] = &[
+        &[0xFF, 0xD8, 0xFF],
+        &[0xFF, 0x4F, 0xFF, 0x51],
+        &[0, 0, 0, 0x0C, b'j', b'P', b' ', b' '],
+        &[0xFF, 0x0A],
+        &[0, 0, 0, 0x0C, b'J', b'X', b'L', b' '],
+    ];
+    STARTS.iter().any(|s| fragment.starts_with(s))
+}
+
+/// Where codestreams start in `fragments`: at the start of a fragment ([`starts_codestream`]),
+/// and right after an end of image (JPEG EOI, JPEG 2000 EOC, both FFD9) that a JPEG SOI or
+/// JPEG 2000 SOC follows at once inside one fragment. Neither pair can occur inside one valid
+/// codestream's coded data.
+pub fn starts(fragments: &[Vec<u8>]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    for f in fragments {
+        if starts_codestream(f) {
+            out.push(f.as_slice());
+        }
+        for (at, w) in f.windows(4).enumerate() {
+            if matches!(w, [0xFF, 0xD9, 0xFF, 0xD8] | [0xFF, 0xD9, 0xFF, 0x4F]) {
+                out.push(&f[at + 2..]);
+            }
+        }
+    }
+    out
+}
+
+/// The size the data set declares for each frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Declared {
+    /// Columns (0028,0011).
+    pub cols: u32,
+    /// Rows (0028,0010).
+    pub rows: u32,
+    /// Samples per Pixel (0028,0002).
+    pub samples: u32,
+    /// Number of Frames (0028,0008), 1 when absent.
+    pub frames: u32,
+}
+
+/// Check the codestreams of JPEG, JPEG-LS and JPEG 2000 pixel data against the data set: at
+/// least one codestream per frame, each frame header with the declared columns, rows and
+/// components.
+///
+/// # Errors
+/// A [`DecodeError`] saying what disagrees (sizes and counts only).
+pub fn check(fragments: &[Vec<u8>], declared: Declared, codec: &str) -> Result<(), DecodeError> {
+    let starts = starts(fragments);
+    if (starts.len() as u64) < u64::from(declared.frames) {
+        return Err(DecodeError(format!(
+            "Number of Frames is {} but the {codec} pixel data holds {} codestreams",
+            declared.frames,
+            starts.len()
+        )));
+    }
+    for (n, s) in starts.iter().enumerate() {
+        let Some(g) = geometry(s) else { continue };
+        let rows_differ = g.rows != 0 && g.rows != declared.rows;
+        if g.cols != declared.cols || rows_differ || g.components != declared.samples {
+            return Err(DecodeError(format!(
+                "codestream {} says {} × {} pixels with {} components; the data set says {} × {} with {}",
+                n + 1,
+                g.cols,
+                g.rows,
+                g.components,
+                declared.cols,
+                declared.rows,
+                declared.samples
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg_header(rows: u16, cols: u16, components: u8) -> Vec<u8> {
+        let mut s = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xC0, 0, 8 + 3 * components, 8];
+        s.extend(rows.to_be_bytes());
+        s.extend(cols.to_be_bytes());
+        s.push(components);
+        s.extend(std::iter::repeat_n(0, 3 * components as usize));
+        s.extend([0xFF, 0xDA, 0, 2, 0xFF, 0xD9]);
+        s
+    }
+
+    fn j2k_header(rows: u32, cols: u32, components: u16) -> Vec<u8> {
+        let mut s = vec![0xFF, 0x4F, 0xFF, 0x51, 0, 41, 0, 0];
+        for v in [cols, rows, 0, 0, cols, rows, 0, 0] {
+            s.extend(v.to_be_bytes());
+        }
+        s.extend(components.to_be_bytes());
+        s
+    }
+
+    fn declared(cols: u32, rows: u32, samples: u32, frames: u32) -> Declared {
+        Declared { cols, rows, samples, frames }
+    }
+
+    #[test]
+    fn the_jpeg_frame_header_after_other_segments_gives_the_size() {
+        assert_eq!(geometry(&jpeg_header(64, 160, 3)), Some(Geometry { cols: 160, rows: 64, components: 3 }));
+    }
+
+    #[test]
+    fn the_jpeg_2000_size_segment_gives_the_size() {
+        assert_eq!(geometry(&j2k_header(30, 40, 1)), Some(Geometry { cols: 40, rows: 30, components: 1 }));
+    }
+
+    #[test]
+    fn a_codestream_smaller_than_the_data_set_says_fails() {
+        let e = check(&[jpeg_header(64, 160, 1)], declared(640, 256, 1, 1), "JPEG").unwrap_err();
+        assert!(e.0.contains("160 × 64") && e.0.contains("640 × 256"), "{e}");
+    }
+
+    #[test]
+    fn fewer_components_than_samples_per_pixel_fails() {
+        assert!(check(&[jpeg_header(64, 160, 1)], declared(160, 64, 3, 1), "JPEG").is_err());
+    }
+
+    #[test]
+    fn fewer_codestreams_than_frames_fails() {
+        let e = check(&[jpeg_header(64, 160, 1)], declared(160, 64, 1, 3), "JPEG").unwrap_err();
+        assert!(e.0.contains("Number of Frames is 3") && e.0.contains("1 codestreams"), "{e}");
+    }
+
+    #[test]
+    fn matching_frames_across_fragments_pass() {
+        let mut first = jpeg_header(64, 160, 1);
+        let tail = first.split_off(20);
+        let fragments = vec![first, tail, j2k_header(64, 160, 1)];
+        assert!(check(&fragments, declared(160, 64, 1, 2), "JPEG").is_ok());
+    }
+
+    #[test]
+    fn concatenated_codestreams_in_one_fragment_are_each_checked() {
+        let mut both = jpeg_header(64, 160, 1);
+        both.extend(jpeg_header(32, 160, 1));
+        assert!(check(&[both], declared(160, 64, 1, 2), "JPEG").is_err());
+    }
+
+    #[test]
+    fn a_height_left_to_a_dnl_marker_is_not_compared() {
+        assert!(check(&[jpeg_header(0, 160, 1)], declared(160, 64, 1, 1), "JPEG").is_ok());
+    }
+}
