@@ -376,11 +376,11 @@ fn new_meta(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<DataSet, PlanErro
     ]))
 }
 
-/// Why a file whose class, syntax or scheme UID does not have a UID's form
-/// ([`crate::shown::is_uid`]) is refused (`{tag}` is replaced). Such UIDs are kept as they are,
-/// so a value spelled otherwise must not pass.
-const NOT_A_UID: &str = "{tag} should name a registered class, syntax or scheme but is not a UID \
-    (a damaged value can hold anything, even the patient's name, and kamei keeps such UIDs as they are); not released";
+/// Why a file whose UID kept as it is (a class, syntax or scheme UID; any UID under Retain
+/// UIDs) does not have a UID's form ([`crate::shown::is_uid`]) is refused (`{tag}` is
+/// replaced): a value spelled otherwise must not pass.
+const NOT_A_UID: &str = "{tag} is a UID kept as it is (it names a registered class, syntax or scheme, or Retain \
+    UIDs keeps it) but is not a UID (a damaged value can hold anything, even the patient's name); not released";
 
 /// The tags kamei writes itself at the top level (their rules are not applied).
 const MARKERS: [Tag; 4] = [
@@ -431,6 +431,49 @@ fn is_unread_sequence(e: &Element) -> bool {
 /// chosen.
 fn is_default_keep(source: &RuleSource, action: &Action) -> bool {
     matches!(action, Action::Keep) && source.is_unchosen_keep()
+}
+
+/// Pixel, overlay and waveform data: bulk samples that the safety net does not read as text.
+fn is_bulk(tag: Tag) -> bool {
+    tag.group() == 0x7FE0 || (tag.group() & 0xFF01 == 0x6000 && tag.element() == 0x3000) || tag == tags::WAVEFORM_DATA
+}
+
+/// Whether a value is binary numbers (US, FL, AT, OW...) other than bulk pixel, overlay and
+/// waveform data: kept without a decision only under a damaged or unlisted tag, where the
+/// safety net reads its bytes as text because a damaged tag can put a name there.
+fn is_binary(tag: Tag, vr: VR) -> bool {
+    !is_bulk(tag)
+        && matches!(
+            vr,
+            VR::US
+                | VR::SS
+                | VR::UL
+                | VR::SL
+                | VR::UV
+                | VR::SV
+                | VR::FL
+                | VR::FD
+                | VR::AT
+                | VR::OB
+                | VR::OW
+                | VR::OF
+                | VR::OD
+                | VR::OL
+                | VR::OV
+        )
+}
+
+/// Whether a private value of unknown type (UN or OB: sent in an Implicit VR file, or by a
+/// system that did not know the VR) is one or more UIDs: every value spelled as a UID
+/// ([`crate::shown::is_uid`]) with at least four components, which a number, a date or a
+/// version string is not. Such a value is mapped like a UI value.
+fn holds_uids(e: &Element) -> bool {
+    if !matches!(e.vr, VR::UN | VR::OB) {
+        return false;
+    }
+    let Some(bytes) = e.bytes() else { return false };
+    let text = String::from_utf8_lossy(trim_value(bytes));
+    !text.is_empty() && text.split('\\').all(|v| crate::shown::is_uid(v) && v.split('.').count() >= 4)
 }
 
 fn is_free_text(vr: VR) -> bool {
@@ -533,19 +576,11 @@ impl Planner<'_, '_> {
     /// class, transfer syntax, coding scheme... ([`crate::dict::names_registered_uid`]).
     /// `None` when nothing changes.
     fn unlisted_uids(&mut self, e: &Element) -> Option<(Decision, &'static str)> {
-        if self.value_vr(e) != VR::UI || e.value.is_empty() {
+        let uid_vr = self.value_vr(e) == VR::UI || (is_private(e.tag) && holds_uids(e));
+        if !uid_vr || e.value.is_empty() {
             return None;
         }
-        if crate::dict::names_registered_uid(e.tag) {
-            let damaged = Self::values(e)
-                .iter()
-                .any(|v| !v.is_empty() && !crate::shown::is_uid(&String::from_utf8_lossy(trim_value(v))));
-            if damaged && self.refused.is_none() {
-                self.refused = Some(NOT_A_UID.replace("{tag}", &tag_str(e.tag)));
-            }
-            return None;
-        }
-        if self.ctx.rules.options().contains(&DeidOption::RetainUids) {
+        if crate::dict::names_registered_uid(e.tag) || self.ctx.rules.options().contains(&DeidOption::RetainUids) {
             return None;
         }
         let mut changed = false;
@@ -563,6 +598,33 @@ impl Planner<'_, '_> {
         changed.then(|| (Decision::Put(Element::new(e.tag, e.vr, mapped.join("\\").into_bytes())), "uid"))
     }
 
+    /// Whether `bytes` contain the file's own Study, Series or SOP Instance UID (top level),
+    /// which kamei maps unless Retain UIDs keeps them.
+    fn holds_own_uid(&self, bytes: &[u8]) -> bool {
+        if self.ctx.rules.options().contains(&DeidOption::RetainUids) {
+            return false;
+        }
+        [tags::STUDY_INSTANCE_UID, tags::SERIES_INSTANCE_UID, tags::SOP_INSTANCE_UID].iter().any(|t| {
+            self.top
+                .get(*t)
+                .and_then(Element::bytes)
+                .map(trim_value)
+                .is_some_and(|uid| uid.len() >= 8 && bytes.windows(uid.len()).any(|w| w == uid))
+        })
+    }
+
+    /// Refuse the file when a UI value kept as it is (a registered class, syntax or scheme UID;
+    /// any UID under Retain UIDs; a UID the profile keeps) is not spelled as a UID: a damaged
+    /// value can hold anything, even the patient's name, and nothing would change it.
+    fn refuse_unless_uids(&mut self, e: &Element) {
+        let damaged = Self::values(e)
+            .iter()
+            .any(|v| !v.is_empty() && !crate::shown::is_uid(&String::from_utf8_lossy(trim_value(v))));
+        if damaged && self.refused.is_none() {
+            self.refused = Some(NOT_A_UID.replace("{tag}", &tag_str(e.tag)));
+        }
+    }
+
     /// Safety net for a value kept without an explicit decision (see [`is_default_keep`]) that
     /// holds one of the patient's identifiers (a damaged tag, a comment field, a code value
     /// typed by hand). Text that can hold `***` is scrubbed; a code string (CS), whose
@@ -572,7 +634,28 @@ impl Planner<'_, '_> {
     fn safety_net(&mut self, e: &Element, cs: &Charset) -> Option<(Decision, &'static str)> {
         let vr = self.value_vr(e);
         let bytes = e.bytes().filter(|b| !b.is_empty())?;
-        let opaque = vr == VR::UN || (is_private(e.tag) && matches!(vr, VR::OB | VR::OW));
+        if vr != VR::UI && vr != VR::SQ && !is_bulk(e.tag) && self.holds_own_uid(bytes) {
+            // A damaged tag can put the file's own Study, Series or SOP Instance UID into any
+            // value (Image Type, a float): released, it would link the output to the source.
+            self.note(format!("{}: a kept value held one of the file's original UIDs; replaced", tag_str(e.tag)));
+            return Some(if is_scrubbable(vr) || vr == VR::CS {
+                (Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy")
+            } else {
+                (Decision::Remove, "remove")
+            });
+        }
+        if !is_private(e.tag) && is_binary(e.tag, vr) {
+            // Numbers under a damaged tag: looked at as text for what the code-string net
+            // looks for (whole names, IDs, birth dates), not single name parts, which a few
+            // bytes of a table (an ICC profile, a LUT) can spell by chance.
+            if !self.code_identifiers().found_in(&cs.searchable(bytes, VR::UT)) {
+                return None;
+            }
+            self.note(format!("{}: a kept binary value held the patient's identifier; removed", tag_str(e.tag)));
+            return Some((Decision::Remove, "remove"));
+        }
+        let opaque =
+            vr == VR::UN || (is_private(e.tag) && !is_scrubbable(vr) && !matches!(vr, VR::CS | VR::PN | VR::UI));
         if !is_scrubbable(vr) && !matches!(vr, VR::CS | VR::PN) && !opaque {
             return None;
         }
@@ -671,6 +754,12 @@ impl Planner<'_, '_> {
                     self.note("file meta elements (0002,xxxx) inside the data set were removed".to_string());
                     Action::Remove
                 }
+                _ if e.tag.group() == 0x0000 => {
+                    // Command elements (PS3.7) have no place in a stored data set: only a damaged
+                    // tag puts a value there, and it can be anything (a name, a UID).
+                    self.note("command elements (0000,xxxx) inside the data set were removed".to_string());
+                    Action::Remove
+                }
                 _ if is_unread_sequence(e) => {
                     // A sequence sent as UN whose bytes are neither Implicit nor Explicit VR
                     // items: what it holds (names, IDs, UIDs) cannot be planned, so it goes.
@@ -723,6 +812,9 @@ impl Planner<'_, '_> {
                 Some(d) => d,
                 None => self.decide(&action, e, &cs),
             };
+            if matches!(decision, Decision::Keep) && self.value_vr(e) == VR::UI {
+                self.refuse_unless_uids(e);
+            }
             match decision {
                 Decision::Keep => {
                     if is_private(e.tag) {

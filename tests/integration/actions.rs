@@ -3,7 +3,7 @@
 //! sequence, C on AE titles.
 
 use crate::util::*;
-use dicom_core::VR;
+use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
 
 const STUDY: &str = "1.2.826.0.1.3680043.8.498.4";
@@ -169,4 +169,76 @@ fn strict_mode_keeps_the_class_uid_of_a_kept_reference() {
         item_text(&source[0], tags::REFERENCED_SOP_INSTANCE_UID),
         Some(pseudonymizer(7).uid("1.2.826.0.1.3680043.8.498.9"))
     );
+}
+
+#[test]
+fn retain_uids_fails_a_file_whose_instance_uid_is_not_a_uid() {
+    let wd = Workdir::new("retain_uids_fails_a_file_whose_instance_uid_is_not_a_uid");
+    // Retain UIDs keeps instance UIDs as they are, so a damaged one holding the patient's name
+    // would be released, in the data set and in the rebuilt file meta.
+    Fixture::ct(CANARY_ID, STUDY, CANARY_NAME, &format!("{SERIES}.1")).write(&wd.path("in/a.dcm"));
+    let reference = item(vec![
+        str_el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+        str_el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, CANARY_ID),
+    ]);
+    ct(2).put(seq_el(tags::REFERENCED_IMAGE_SEQUENCE, vec![reference])).write(&wd.path("in/b.dcm"));
+    ct(3).write(&wd.path("in/c.dcm"));
+    let run = wd.deid(&["--option", "retain-uids"]);
+    run.assert_code(1);
+    assert_eq!(wd.dicom_outputs("out").len(), 1, "the good file is written");
+    assert_eq!(run.stderr().matches("is not a UID").count(), 2, "{}", run.stderr());
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn command_elements_inside_the_data_set_are_removed() {
+    let wd = Workdir::new("command_elements_inside_the_data_set_are_removed");
+    ct(1).put(str_el(Tag(0x0000, 0x1002), VR::US, "CANARY PATIENT")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(raw(&out, Tag(0x0000, 0x1002)), None);
+    assert!(wd.audit("out")[0]["notes"].to_string().contains("command elements (0000,xxxx)"));
+}
+
+#[test]
+fn a_numeric_value_holding_the_patients_name_under_a_damaged_tag_is_removed() {
+    let wd = Workdir::new("a_numeric_value_holding_the_patients_name_under_a_damaged_tag_is_removed");
+    // (0018,1310) Acquisition Matrix is US; a damaged tag put the name there (8 bytes, a
+    // valid US length), in Explicit and in Implicit VR.
+    ct(1).put(raw_el(tags::ACQUISITION_MATRIX, VR::US, b"CANARY^PATIENT")).write(&wd.path("in/a.dcm"));
+    ct(2)
+        .put(raw_el(tags::ACQUISITION_MATRIX, VR::US, b"CANARY^PATIENT"))
+        .ts("1.2.840.10008.1.2")
+        .write(&wd.path("in/b.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARY^PATIENT", "CANARY"]].concat());
+    for out in wd.dicom_outputs("out") {
+        assert_eq!(raw(&out, tags::ACQUISITION_MATRIX), None);
+    }
+}
+
+#[test]
+fn a_numeric_value_holding_an_ordinary_number_is_kept() {
+    let wd = Workdir::new("a_numeric_value_holding_an_ordinary_number_is_kept");
+    let matrix = [0u8, 0, 0, 2, 0, 2, 0, 0];
+    ct(1).put(raw_el(tags::ACQUISITION_MATRIX, VR::US, &matrix)).write(&wd.path("in/a.dcm"));
+    wd.deid(&[]).assert_code(0);
+    assert_eq!(raw(&wd.only_output("out"), tags::ACQUISITION_MATRIX).as_deref(), Some(&matrix[..]));
+}
+
+#[test]
+fn the_files_own_instance_uid_in_a_kept_value_under_a_damaged_tag_is_replaced() {
+    let wd = Workdir::new("the_files_own_instance_uid_in_a_kept_value_under_a_damaged_tag_is_replaced");
+    let sop = format!("{SERIES}.1");
+    ct(1)
+        .put(str_el(tags::IMAGE_TYPE, VR::CS, &sop))
+        .put(raw_el(Tag(0x0022, 0x000E), VR::FL, format!("{SERIES}\0").as_bytes()))
+        .ts("1.2.840.10008.1.2")
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[SERIES]].concat());
+    assert!(wd.audit("out")[0]["notes"].to_string().contains("one of the file's original UIDs"));
 }

@@ -558,3 +558,27 @@ fn retain_long_modified_dates_shifts_an_unlisted_date_with_the_others() {
     assert_ne!(study, "20240201");
     assert_eq!(update, format!("{study}120000"));
 }
+
+#[test]
+fn a_kept_private_uid_of_unknown_type_is_mapped_like_a_ui_value() {
+    let wd = Workdir::new("a_kept_private_uid_of_unknown_type_is_mapped_like_a_ui_value");
+    // ACME's block is kept whole by the profile; Implicit VR sends no VR, and an Explicit VR
+    // writer that did not know it sent UN. Either way the value is the file's own Study UID.
+    let acme = |f: Fixture| {
+        f.put(str_el(Tag(0x0029, 0x0010), VR::LO, "ACME PRIV"))
+            .put(raw_el(Tag(0x0029, 0x1003), VR::UN, format!("{STUDY}\0").as_bytes()))
+            .put(raw_el(Tag(0x0029, 0x1004), VR::UN, b"1.5\\2.25"))
+    };
+    acme(ct(1)).ts("1.2.840.10008.1.2").write(&wd.path("in/a.dcm"));
+    acme(ct(2)).write(&wd.path("in/b.dcm"));
+    let profile = user_profile(&wd, "keep_private_creators = [\"ACME PRIV\"]\n");
+    let run = wd.deid(&["--profile", &profile]);
+    run.assert_code(0);
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[STUDY]].concat());
+    for out in wd.dicom_outputs("out") {
+        let value = raw(&out, Tag(0x0029, 0x1003)).unwrap();
+        let value = String::from_utf8(value).unwrap();
+        assert_eq!(value.trim_end_matches('\0'), pseudonymizer(7).uid(STUDY));
+        assert_eq!(raw(&out, Tag(0x0029, 0x1004)).as_deref(), Some(&b"1.5\\2.25"[..]), "numbers stay");
+    }
+}
