@@ -215,8 +215,7 @@ fn pseudonymizer(k: &KeyArgs) -> Result<Pseudonymizer> {
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
-    let abs = std::path::absolute(p).with_context(|| format!("could not resolve {}", p.display()))?;
-    Ok(abs.canonicalize().unwrap_or(abs))
+    super::config::absolute(p)
 }
 
 /// Refuse a linkage table inside the output or an input, and an output inside an input (or the

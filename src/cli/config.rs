@@ -75,21 +75,22 @@ pub fn cohort(args: &CohortArgs, window: Option<&[String]>) -> Result<Cohort> {
     Ok(Cohort::new(exclude, include, window))
 }
 
-/// An absolute, lexically normalised path (the file need not exist).
-fn absolute(p: &Path) -> Result<PathBuf> {
-    let abs = std::path::absolute(p).with_context(|| format!("could not resolve {}", p.display()))?;
-    let mut out = PathBuf::new();
-    for c in abs.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
+/// Where a path given on the command line really is: absolute, lexically normalised, with
+/// symbolic links resolved in the part that exists, and a final component that is a dangling
+/// symbolic link replaced by its target (a file created there lands at the target, so the
+/// checks that keep sensitive files out of OUT must see the target). The file need not exist.
+pub fn absolute(p: &Path) -> Result<PathBuf> {
+    let mut path = lexical(p)?;
+    for _ in 0..40 {
+        let dangling = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) && !path.exists();
+        if !dangling {
+            break;
         }
+        let target = std::fs::read_link(&path).with_context(|| format!("could not resolve {}", p.display()))?;
+        path = lexical(&path.parent().unwrap_or(Path::new("/")).join(target))?;
     }
     // Resolve symbolic links in the part that exists.
-    let mut existing = out.clone();
+    let mut existing = path.clone();
     let mut rest = Vec::new();
     while !existing.exists() {
         match existing.file_name() {
@@ -103,6 +104,22 @@ fn absolute(p: &Path) -> Result<PathBuf> {
         resolved.push(name);
     }
     Ok(resolved)
+}
+
+/// An absolute, lexically normalised path (`..` and `.` removed; links not followed).
+fn lexical(p: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(p).with_context(|| format!("could not resolve {}", p.display()))?;
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Ok(out)
 }
 
 /// What the CLI needs besides the job.

@@ -95,9 +95,9 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     let profile = profile(&args.out, &args.profile)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
     if let Some(report) = &args.report {
-        let abs = std::path::absolute(report)?;
+        let abs = super::config::absolute(report)?;
         let out = args.out.canonicalize()?;
-        if abs.parent().and_then(|p| p.canonicalize().ok()).is_some_and(|p| p.starts_with(&out)) {
+        if abs.starts_with(&out) {
             bail!("the report holds identifiers and must not be inside the release folder");
         }
     }

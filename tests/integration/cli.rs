@@ -61,6 +61,20 @@ fn linkage_inside_out_is_refused() {
 }
 
 #[test]
+fn linkage_through_a_dangling_link_into_out_is_refused() {
+    let wd = Workdir::new("linkage_through_a_dangling_link_into_out_is_refused");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::create_dir_all(wd.path("out")).unwrap();
+    std::fs::create_dir_all(wd.path("secure")).unwrap();
+    std::os::unix::fs::symlink("../out/link.csv", wd.path("secure/link.csv")).unwrap();
+    let k = key(&wd, "k.key", 1);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--linkage", "secure/link.csv"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("inside the output folder"), "{}", run.stderr());
+    assert!(!wd.path("out/link.csv").exists());
+}
+
+#[test]
 fn output_inside_an_input_is_refused() {
     let wd = Workdir::new("output_inside_an_input_is_refused");
     std::fs::create_dir_all(wd.path("in")).unwrap();

@@ -270,3 +270,11 @@ fn report_inside_the_release_is_refused() {
     wd.kamei(["verify", "out", "--report", "out/report.json"]).assert_code(2);
     assert!(!Path::new(&wd.path("out/report.json")).exists());
 }
+
+#[test]
+fn report_through_a_dangling_link_into_the_release_is_refused() {
+    let wd = release("report_through_a_dangling_link_into_the_release_is_refused");
+    std::os::unix::fs::symlink("out/report.json", wd.path("report.json")).unwrap();
+    wd.kamei(["verify", "out", "--report", "report.json"]).assert_code(2);
+    assert!(!Path::new(&wd.path("out/report.json")).exists());
+}
