@@ -222,18 +222,25 @@ impl DicomFile {
     }
 }
 
-/// The most a deflated data set may inflate to: it is inflated in memory, and a few MB of
-/// deflate stream can expand a thousandfold, so without a bound one hostile file could take all
-/// the machine's memory and end the whole run.
-const MAX_INFLATED: u64 = 1 << 30;
+/// The most a deflated data set may inflate to: it is inflated in memory (and its values are
+/// then copied out of that buffer, so a file takes about twice this), and a few MB of deflate
+/// stream can expand a thousandfold, so without a bound one hostile file could take all the
+/// machine's memory and end the whole run. Deflate is used for structured reports and small
+/// objects; 256 MiB leaves room for large images with every worker busy.
+const MAX_INFLATED: u64 = 256 << 20;
 
-/// Inflate a deflated data set, refusing to go past `limit` bytes.
+/// Inflate a deflated data set, refusing to go past `limit` bytes. The stream is inflated
+/// twice: once to learn its size without keeping it, then into a buffer allocated once at that
+/// size (a growing buffer doubles, and copies itself, so it would take up to three times the
+/// data at its peak).
 fn inflate(deflated: &[u8], limit: u64) -> Result<Vec<u8>> {
-    let mut inflated = Vec::new();
-    flate2::read::DeflateDecoder::new(deflated).take(limit + 1).read_to_end(&mut inflated).context(InflateSnafu)?;
-    if inflated.len() as u64 > limit {
+    let mut counter = flate2::read::DeflateDecoder::new(deflated).take(limit + 1);
+    let size = std::io::copy(&mut counter, &mut std::io::sink()).context(InflateSnafu)?;
+    if size > limit {
         return InflatedTooLargeSnafu { limit }.fail();
     }
+    let mut inflated = Vec::with_capacity(size as usize);
+    flate2::read::DeflateDecoder::new(deflated).take(size).read_to_end(&mut inflated).context(InflateSnafu)?;
     Ok(inflated)
 }
 
@@ -1221,5 +1228,16 @@ mod tests {
         assert_eq!(inflate(&bomb, 2 << 20).unwrap().len(), 1 << 20);
         let err = inflate(&bomb, 64 << 10).unwrap_err();
         assert!(matches!(err, Error::InflatedTooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn an_inflated_data_set_is_held_in_one_buffer_of_its_exact_size() {
+        use std::io::Write;
+        let data: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&data).unwrap();
+        let inflated = inflate(&z.finish().unwrap(), 2 << 20).unwrap();
+        assert_eq!(inflated, data);
+        assert_eq!(inflated.capacity(), data.len(), "a growing buffer would have doubled");
     }
 }

@@ -93,7 +93,7 @@ fn starts_codestream(fragment: &[u8]) -> bool {
     STARTS.iter().any(|s| fragment.starts_with(s))
 }
 
-/// Where codestreams start in `fragments`: at the start of a fragment ([`starts_codestream`]),
+/// Where codestreams start in `fragments`: at the start of a fragment (a JPEG SOI, a JPEG 2000 SOC, a JP2 or JPEG XL signature),
 /// and right after an end of image (JPEG EOI, JPEG 2000 EOC, both FFD9) that a JPEG SOI or
 /// JPEG 2000 SOC follows at once inside one fragment. Neither pair can occur inside one valid
 /// codestream's coded data.
