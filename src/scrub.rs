@@ -202,7 +202,8 @@ impl Identifiers {
     }
 
     /// Add a DA value in the spellings people type: `19850315`, `1985-03-15`, `1985/03/15`,
-    /// `1985.03.15`, `1985/3/15`, `1985年3月15日` ([`crate::dates`]).
+    /// `1985.03.15`, `1985.3.15`, `1985/3/15`, `1985年3月15日`, English month names
+    /// (`15-MAR-1985`, `Mar 15, 1985`; any case) ([`crate::dates::common_spellings`]).
     pub fn add_date(&mut self, da: &str) {
         for s in crate::dates::common_spellings(da) {
             let v = normalize(&s);
@@ -260,7 +261,8 @@ fn find_all(hay: &[char], needle: &[char], date: bool) -> Vec<(usize, usize)> {
     let word = |c: char| c.is_ascii_alphanumeric();
     for start in 0..=hay.len() - needle.len() {
         let end = start + needle.len();
-        if hay[start..end] != *needle {
+        // The first character alone rules out almost every start: checked before the slice.
+        if hay[start] != needle[0] || hay[start..end] != *needle {
             continue;
         }
         let left_ok = !word(needle[0]) || start == 0 || !word(hay[start - 1]);
@@ -358,6 +360,31 @@ mod tests {
         let i = ids();
         for t in ["born 1985-03-15", "DOB 1985/3/15", "1985年3月15日生", "19850315"] {
             assert!(i.scrub(t).unwrap().contains(REDACTED), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_birth_date_with_an_english_month_name_is_found_in_any_case() {
+        let i = ids();
+        for t in [
+            "DOB 15-MAR-1985 checked",
+            "DOB 15MAR1985 checked",
+            "DOB Mar 15, 1985 checked",
+            "DOB 15 March 1985 checked",
+            "DOB MARCH 15, 1985 checked",
+            "DOB 15/Mar/1985 checked",
+            "DOB 1985-mar-15 checked",
+            "DOB 1985.3.15 checked",
+        ] {
+            assert_eq!(i.scrub(t).as_deref(), Some("DOB *** checked"), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_birth_date_spelling_inside_a_longer_number_is_left_alone() {
+        let i = ids();
+        for t in ["115-MAR-1985", "15-MAR-19851", "21985.3.15", "1985.3.151", "Mar 15, 19850"] {
+            assert_eq!(i.scrub(t), None, "{t}");
         }
     }
 

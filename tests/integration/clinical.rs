@@ -765,3 +765,34 @@ fn ssmix2_kept_code_text_holding_the_patients_name_is_removed() {
     let notes = audit_notes(&wd);
     assert!(notes.iter().any(|n| n.contains("OBX-3: a kept component holding the patient's identifier")), "{notes:?}");
 }
+
+#[test]
+fn csv_free_text_loses_a_birth_date_with_an_english_month_name() {
+    let wd = Workdir::new("csv_free_text_loses_a_birth_date_with_an_english_month_name");
+    let k = key(&wd, "k.key", 7);
+    std::fs::write(
+        wd.path("cols.toml"),
+        "[columns]\npatient_id = \"patient-id\"\nbirth_date = \"birth-date\"\ncomment = \"free-text\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(
+        wd.path("in/labs.csv"),
+        "patient_id,birth_date,comment\nP7788123,1985-03-15,\"born 15-MAR-1985; Mar 15, 1985\"\n",
+    )
+    .unwrap();
+    wd.kamei([
+        "clinical",
+        "csv",
+        "in/labs.csv",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--columns",
+        "cols.toml",
+        "-q",
+    ])
+    .assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/labs.csv")), "comment"), ["born ***; ***"]);
+}
