@@ -377,6 +377,12 @@ pub trait RowObserver {
     fn may_hold_date(&self, _da: &str) -> bool {
         true
     }
+
+    /// Whether the `name` value `name` could be among what [`RowObserver::identifiers`] looks
+    /// for; `false` leaves it out of the identifiers given.
+    fn may_hold_name(&self, _name: &str) -> bool {
+        true
+    }
 }
 
 impl<F: FnMut(PatientSeen<'_>)> RowObserver for F {
@@ -407,6 +413,20 @@ struct OutputName {
     owners: Vec<(Option<String>, bool)>,
     /// The runs of digits in the stem (compatibility-normalised), `|` between them.
     digits: String,
+    /// The stem as [`fold`] compares it.
+    folded: String,
+}
+
+/// Text as names are compared in a file name: compatibility-decomposed (as
+/// [`Identifiers`] compares), lower case, katakana as hiragana.
+fn fold(text: &str) -> String {
+    text.nfkd()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
 }
 
 /// What stands in place of an identifier of a row without a patient-id column.
@@ -432,7 +452,14 @@ impl OutputName {
         };
         let digits = stem.nfkc().map(|c| if c.is_ascii_digit() || c == '元' { c } else { '|' }).collect::<String>();
         let stem: Vec<char> = stem.chars().collect();
-        OutputName { owner: vec![None; stem.len()], stem, extension, tag, owners: Vec::new(), digits }
+        let folded = fold(&stem.iter().collect::<String>());
+        OutputName { owner: vec![None; stem.len()], stem, extension, tag, owners: Vec::new(), digits, folded }
+    }
+
+    /// Whether the name could hold a spelling of the `name` value `name`: every spelling
+    /// [`Identifiers`] looks for holds one of its runs of letters and digits whole.
+    fn may_hold_name(&self, name: &str) -> bool {
+        fold(name).split(|c: char| !c.is_alphanumeric()).any(|part| !part.is_empty() && self.folded.contains(part))
     }
 
     /// Whether the name could hold a spelling of the date `da` (`YYYYMMDD`): every spelling
@@ -587,16 +614,16 @@ fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Pl
 
 /// Collect the row's identifiers for its free-text columns.
 fn row_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str) -> Identifiers {
-    row_identifiers_with(plan, fields, patient_id, &|_| true)
+    row_identifiers_with(plan, fields, patient_id, &|_, _| true)
 }
 
-/// [`row_identifiers`], with a birth date (DA) only when `date_wanted` says it could be found
-/// (its dozens of spellings are the costly part).
+/// [`row_identifiers`], with a name or a birth date (DA) only when `wanted` says it could be
+/// found (their many spellings are the costly part).
 fn row_identifiers_with(
     plan: &Plan,
     fields: &[Cow<'_, str>],
     patient_id: &str,
-    date_wanted: &dyn Fn(&str) -> bool,
+    wanted: &dyn Fn(Role, &str) -> bool,
 ) -> Identifiers {
     let mut ids = Identifiers::new();
     ids.add_id(patient_id);
@@ -608,6 +635,7 @@ fn row_identifiers_with(
         match c.role {
             // As a Person Name: the whole, each part (split at spaces, `^` and commas), the
             // parts joined, a one-kanji part before an honorific, kana in either script.
+            Role::Name if !wanted(Role::Name, v) => {}
             Role::Name => {
                 ids.add(v);
                 ids.add_person_name(&v.replace(',', " "));
@@ -617,7 +645,7 @@ fn row_identifiers_with(
             Role::BirthDate { .. } => {
                 if let Some(d) = values::parse(v) {
                     let da = crate::dates::format_da(d);
-                    if date_wanted(&da) {
+                    if wanted(c.role, &da) {
                         ids.add_birth_date_typed(&da);
                     }
                 }
@@ -654,7 +682,11 @@ fn observe_identifiers(
     }
     seen.insert(key.clone());
     let patient_id = plan.patient.map_or("", |p| fields[p].trim());
-    let ids = row_identifiers_with(plan, fields, patient_id, &|da| observer.may_hold_date(da));
+    let wanted = |role: Role, v: &str| match role {
+        Role::Name => observer.may_hold_name(v),
+        _ => observer.may_hold_date(v),
+    };
+    let ids = row_identifiers_with(plan, fields, patient_id, &wanted);
     observer.identifiers(&ids, row.0, row.1);
 }
 
@@ -1329,6 +1361,10 @@ impl RowObserver for Seen<'_> {
     fn may_hold_date(&self, da: &str) -> bool {
         self.name.may_hold_date(da)
     }
+
+    fn may_hold_name(&self, name: &str) -> bool {
+        self.name.may_hold_name(name)
+    }
 }
 
 fn write_manifest(dir: &Path, manifest: &BTreeMap<String, ManifestEntry>) -> io::Result<()> {
@@ -1528,6 +1564,14 @@ mod tests {
         assert!(!n.may_hold_date("19700315"));
         assert!(OutputName::new("平成元年3月8日.csv", "TAG".into()).may_hold_date("19890308"));
         assert!(OutputName::new("１５ＭＡＲ８５.csv", "TAG".into()).may_hold_date("19850315"));
+    }
+
+    #[test]
+    fn a_name_is_looked_for_only_when_the_file_name_holds_one_of_its_parts() {
+        let n = OutputName::new("ﾔﾏﾀﾞ_labs.csv", "TAG".into());
+        assert!(n.may_hold_name("やまだ たろう"));
+        assert!(OutputName::new("Yamada_labs.csv", "TAG".into()).may_hold_name("YAMADA, TARO"));
+        assert!(!n.may_hold_name("SATO HANAKO"));
     }
 
     #[test]

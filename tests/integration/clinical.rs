@@ -866,3 +866,23 @@ fn csv_output_names_are_the_same_on_a_second_run_and_never_shared() {
     assert_eq!(names.len(), 5, "{names:?}");
     assert_eq!(names, csv_names(&wd, "b"));
 }
+
+#[test]
+fn csv_an_input_named_like_another_input_s_cleaned_name_fails() {
+    let wd = Workdir::new("csv_an_input_named_like_another_input_s_cleaned_name_fails");
+    let p = pseudonymizer(7);
+    let cleaned = format!(
+        "labs_{}_{}.csv",
+        p.patient_pseudonym(kamei::pseudo::Patient::Id("0001234567")),
+        p.token("csv-output-name", b"labs_1234567.csv", 8)
+    );
+    std::fs::create_dir_all(wd.path("pp")).unwrap();
+    std::fs::write(wd.path("pp/labs_1234567.csv"), "patient_id,value\n0001234567,5\n").unwrap();
+    std::fs::write(wd.path("pp").join(&cleaned), "patient_id,value\n7654321,6\n").unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei(["clinical", "csv", "pp", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("written under the same output name"), "{}", run.stderr());
+    assert_eq!(csv_names(&wd, "out"), [cleaned]);
+}
