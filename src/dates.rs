@@ -47,8 +47,10 @@ pub fn shift_dt(value: &str, days: i64) -> Option<String> {
 /// `1985年03月15日`, the day-first and month-first forms `15.03.1985`, `15/03/1985`,
 /// `03/15/1985`, `3/15/1985`, the two-digit-year forms `85/03/15`, `85/3/15`, `85.03.15`, `85-03-15`,
 /// and the Japanese era forms `昭和60年3月15日`, `昭和60年03月15日`, `S60.3.15`, `S60/3/15`,
-/// `S60.03.15` (year 1 also as `元年`). Empty for a value that is not eight digits or not a
-/// date. Used to find a birth date in free text (cleaning, and `kamei verify`).
+/// `S60.03.15` (year 1 also as `元年`), and the English month-name forms of
+/// [`month_name_spellings`] (`15-MAR-1985`, `Mar 15, 1985`...). Empty for a value that is not
+/// eight digits or not a date. Used to find a birth date in free text (cleaning, and
+/// `kamei verify`), which compare without case.
 pub fn common_spellings(da: &str) -> Vec<String> {
     let d = da.trim_matches(|c| c == ' ' || c == '\0');
     if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
@@ -62,6 +64,7 @@ pub fn common_spellings(da: &str) -> Vec<String> {
         format!("{y}-{m}-{dd}"),
         format!("{y}/{m}/{dd}"),
         format!("{y}.{m}.{dd}"),
+        format!("{y}.{mt}.{dt}"),
         format!("{y}/{mt}/{dt}"),
         format!("{y}-{mt}-{dt}"),
         format!("{y}年{mt}月{dt}日"),
@@ -73,6 +76,8 @@ pub fn common_spellings(da: &str) -> Vec<String> {
         format!("{dd}.{m}.{y}"),
         format!("{dt}.{mt}.{y}"),
         format!("{dd}/{m}/{y}"),
+        format!("{dt}/{mt}/{y}"),
+        format!("{dd}-{m}-{y}"),
         format!("{m}/{dd}/{y}"),
         format!("{mt}/{dt}/{y}"),
     ];
@@ -88,6 +93,61 @@ pub fn common_spellings(da: &str) -> Vec<String> {
         out.push(format!("{letter}{year}.{mt}.{dt}"));
         out.push(format!("{letter}{year}/{mt}/{dt}"));
         out.push(format!("{letter}{year}.{m}.{dd}"));
+    }
+    out.extend(month_name_spellings(y, m, dd));
+    out.dedup();
+    out
+}
+
+/// English month names as hospital systems print them: the three-letter abbreviation, the full
+/// name, and `Sept`.
+const MONTHS: [&[&str]; 12] = [
+    &["Jan", "January"],
+    &["Feb", "February"],
+    &["Mar", "March"],
+    &["Apr", "April"],
+    &["May"],
+    &["Jun", "June"],
+    &["Jul", "July"],
+    &["Aug", "August"],
+    &["Sep", "September", "Sept"],
+    &["Oct", "October"],
+    &["Nov", "November"],
+    &["Dec", "December"],
+];
+
+/// The English month-name spellings of a date (`y`, `m`, `dd`: the digits of a DA value), as
+/// RIS/HIS exports and letters write it: day first (`15-MAR-1985`, the Oracle `DD-MON-YYYY` and
+/// `DD-MON-YY` forms, `15MAR1985`, `15 March 1985`, `15/Mar/1985`), month first
+/// (`Mar 15, 1985`, `March 15 1985`, `Mar. 15, 1985`) and year first (`1985-Mar-15`,
+/// `1985 Mar 15`, `1985/Mar/15`); the day with and without its leading zero. Empty for a month
+/// that is not 01–12. Callers compare without case (`15-mar-1985` is the same spelling).
+pub fn month_name_spellings(y: &str, m: &str, dd: &str) -> Vec<String> {
+    let Some(names) = m.parse::<usize>().ok().and_then(|i| i.checked_sub(1)).and_then(|i| MONTHS.get(i)) else {
+        return Vec::new();
+    };
+    let yy = y.get(2..).unwrap_or(y);
+    let dt = dd.trim_start_matches('0');
+    let days: &[&str] = if dt == dd { &[dd] } else { &[dd, dt] };
+    let mut out = Vec::new();
+    for (i, mon) in names.iter().enumerate() {
+        for d in days {
+            out.extend([
+                format!("{d}-{mon}-{y}"),
+                format!("{d} {mon} {y}"),
+                format!("{d}/{mon}/{y}"),
+                format!("{d}{mon}{y}"),
+                format!("{d}-{mon}-{yy}"),
+                format!("{mon} {d}, {y}"),
+                format!("{mon} {d} {y}"),
+                format!("{y}-{mon}-{d}"),
+                format!("{y} {mon} {d}"),
+                format!("{y}/{mon}/{d}"),
+            ]);
+            if i == 0 {
+                out.extend([format!("{d}{mon}{yy}"), format!("{mon}. {d}, {y}")]);
+            }
+        }
     }
     out
 }
@@ -161,6 +221,39 @@ mod tests {
         }
         assert!(common_spellings("19890108").iter().any(|x| x == "平成元年1月8日"));
         assert!(common_spellings("19890107").iter().any(|x| x == "昭和64年1月7日"));
+    }
+
+    #[test]
+    fn spellings_include_the_year_first_dotted_form_without_zeros() {
+        assert!(common_spellings("19850315").iter().any(|x| x == "1985.3.15"));
+        assert!(common_spellings("19850305").iter().any(|x| x == "5/3/1985"));
+    }
+
+    #[test]
+    fn spellings_include_english_month_names_day_month_or_year_first() {
+        let s = common_spellings("19850315");
+        for want in [
+            "15-Mar-1985",
+            "15Mar1985",
+            "15-Mar-85",
+            "Mar 15, 1985",
+            "15 March 1985",
+            "March 15, 1985",
+            "15/Mar/1985",
+            "1985-Mar-15",
+            "Mar. 15, 1985",
+        ] {
+            assert!(s.iter().any(|x| x == want), "{want} missing from {s:?}");
+        }
+    }
+
+    #[test]
+    fn month_names_are_written_with_and_without_the_day_s_zero() {
+        let s = month_name_spellings("2001", "09", "05");
+        for want in ["05-Sep-2001", "5 September 2001", "Sept 5, 2001"] {
+            assert!(s.iter().any(|x| x == want), "{want} missing from {s:?}");
+        }
+        assert!(month_name_spellings("2001", "13", "05").is_empty());
     }
 
     #[test]

@@ -101,10 +101,11 @@ impl Identifiers {
         self.needles.is_empty() && self.dates.is_empty()
     }
 
-    /// Every match of every identifier in the normalised text `hay`, as char ranges.
-    fn matches(&self, hay: &[char]) -> Vec<(usize, usize)> {
-        let mut found: Vec<(usize, usize)> = self.needles.iter().flat_map(|n| find_all(hay, n, false)).collect();
-        found.extend(self.dates.iter().flat_map(|n| find_all(hay, n, true)));
+    /// Every match of every identifier in the normalised text `hay`, as char ranges. `glued`:
+    /// an identifier holding a digit is also found between letters (see [`Identifiers::find_in_name`]).
+    fn matches(&self, hay: &[char], glued: bool) -> Vec<(usize, usize)> {
+        let mut found: Vec<(usize, usize)> = self.needles.iter().flat_map(|n| find_all(hay, n, false, glued)).collect();
+        found.extend(self.dates.iter().flat_map(|n| find_all(hay, n, true, glued)));
         found.extend(self.digits.iter().flat_map(|d| find_digits(hay, d)));
         found
     }
@@ -202,7 +203,8 @@ impl Identifiers {
     }
 
     /// Add a DA value in the spellings people type: `19850315`, `1985-03-15`, `1985/03/15`,
-    /// `1985.03.15`, `1985/3/15`, `1985年3月15日` ([`crate::dates`]).
+    /// `1985.03.15`, `1985.3.15`, `1985/3/15`, `1985年3月15日`, English month names
+    /// (`15-MAR-1985`, `Mar 15, 1985`; any case) ([`crate::dates::common_spellings`]).
     pub fn add_date(&mut self, da: &str) {
         for s in crate::dates::common_spellings(da) {
             let v = normalize(&s);
@@ -214,24 +216,44 @@ impl Identifiers {
 
     /// Whether `text` contains any identifier.
     pub fn found_in(&self, text: &str) -> bool {
-        !self.matches(&normalize(text)).is_empty()
+        !self.matches(&normalize(text), false).is_empty()
+    }
+
+    /// Where identifiers stand in `text`: ranges of character indices of `text` (start
+    /// inclusive, end exclusive), sorted; a match covers every character it touches, and
+    /// matches may overlap. Empty when there is none. For a caller that replaces them with
+    /// something else than [`REDACTED`] (an output file name).
+    pub fn find(&self, text: &str) -> Vec<(usize, usize)> {
+        self.find_with(text, false)
+    }
+
+    /// Like [`Identifiers::find`], for a file name: an identifier holding a digit (an ID, a
+    /// date, a phone number) is also found glued to letters (`labs1234567`, `19850315labs`),
+    /// as names are typed without separators; never inside a longer number.
+    pub fn find_in_name(&self, text: &str) -> Vec<(usize, usize)> {
+        self.find_with(text, true)
+    }
+
+    fn find_with(&self, text: &str, glued: bool) -> Vec<(usize, usize)> {
+        let (hay, origin) = compared(text);
+        let mut ranges = self.matches(&hay, glued);
+        // From compared characters to original ones.
+        for r in ranges.iter_mut() {
+            *r = (origin[r.0], origin[r.1 - 1] + 1);
+        }
+        ranges.sort_unstable();
+        ranges.dedup();
+        ranges
     }
 
     /// Replace every identifier in `text` with [`REDACTED`]; every other character stays as it
     /// was (no normalisation outside the matches). `None` when there is nothing to replace
     /// (the caller then keeps the original bytes untouched).
     pub fn scrub(&self, text: &str) -> Option<String> {
-        let (hay, origin) = compared(text);
-        let mut ranges = self.matches(&hay);
+        let ranges = self.find(text);
         if ranges.is_empty() {
             return None;
         }
-        // From compared characters to original ones: a match covers every original character
-        // it touches.
-        for r in ranges.iter_mut() {
-            *r = (origin[r.0], origin[r.1 - 1] + 1);
-        }
-        ranges.sort_unstable();
         let original: Vec<char> = text.chars().collect();
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
@@ -251,16 +273,19 @@ impl Identifiers {
 }
 
 /// All matches of `needle` in `hay` as char ranges, honouring word boundaries at ASCII
-/// alphanumeric ends (for a date, a time may follow).
-fn find_all(hay: &[char], needle: &[char], date: bool) -> Vec<(usize, usize)> {
+/// alphanumeric ends (for a date, a time may follow). `glued`: a needle holding a digit needs
+/// only number boundaries (no digit next to a digit end).
+fn find_all(hay: &[char], needle: &[char], date: bool, glued: bool) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     if needle.is_empty() || needle.len() > hay.len() {
         return found;
     }
-    let word = |c: char| c.is_ascii_alphanumeric();
+    let numbers_only = glued && needle.iter().any(char::is_ascii_digit);
+    let word = |c: char| if numbers_only { c.is_ascii_digit() } else { c.is_ascii_alphanumeric() };
     for start in 0..=hay.len() - needle.len() {
         let end = start + needle.len();
-        if hay[start..end] != *needle {
+        // The first character alone rules out almost every start: checked before the slice.
+        if hay[start] != needle[0] || hay[start..end] != *needle {
             continue;
         }
         let left_ok = !word(needle[0]) || start == 0 || !word(hay[start - 1]);
@@ -359,6 +384,52 @@ mod tests {
         for t in ["born 1985-03-15", "DOB 1985/3/15", "1985年3月15日生", "19850315"] {
             assert!(i.scrub(t).unwrap().contains(REDACTED), "{t}");
         }
+    }
+
+    #[test]
+    fn a_birth_date_with_an_english_month_name_is_found_in_any_case() {
+        let i = ids();
+        for t in [
+            "DOB 15-MAR-1985 checked",
+            "DOB 15MAR1985 checked",
+            "DOB Mar 15, 1985 checked",
+            "DOB 15 March 1985 checked",
+            "DOB MARCH 15, 1985 checked",
+            "DOB 15/Mar/1985 checked",
+            "DOB 1985-mar-15 checked",
+            "DOB 1985.3.15 checked",
+        ] {
+            assert_eq!(i.scrub(t).as_deref(), Some("DOB *** checked"), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_birth_date_spelling_inside_a_longer_number_is_left_alone() {
+        let i = ids();
+        for t in ["115-MAR-1985", "15-MAR-19851", "21985.3.15", "1985.3.151", "Mar 15, 19850"] {
+            assert_eq!(i.scrub(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn find_gives_the_character_ranges_of_each_identifier() {
+        let mut i = Identifiers::new();
+        i.add_person_name("YAMADA^TARO");
+        i.add_date("19850315");
+        assert_eq!(i.find("Yamada_Taro_19850315_labs"), [(0, 6), (7, 11), (12, 20)]);
+        assert_eq!(i.find("山田_yamadataro"), [(3, 13)]);
+        assert!(i.find("labs").is_empty());
+        assert!(i.find("labs19850315").is_empty());
+    }
+
+    #[test]
+    fn in_a_file_name_a_number_is_found_glued_to_letters_but_not_inside_a_longer_number() {
+        let mut i = Identifiers::new();
+        i.add_id("0001234567");
+        i.add_person_name("LI^WEI");
+        assert_eq!(i.find_in_name("labs1234567"), [(4, 11)]);
+        assert!(i.find_in_name("labs12345678").is_empty());
+        assert!(i.find_in_name("clinical").is_empty(), "a name part is still a whole word");
     }
 
     #[test]

@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use unicode_normalization::UnicodeNormalization;
 
 /// The input encoding, as given or detected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,9 +92,11 @@ pub enum Error {
     /// An opt-out register or cohort was given but no column has the patient-id role, so rows
     /// cannot be told apart by patient.
     CohortNeedsPatientId,
-    /// The file name holds the ID of a patient who is left out (opt-out or not in the cohort)
+    /// The file name holds an identifier of a patient who is left out (opt-out or not in the cohort)
     /// while other patients' rows are released: no name can be given to the output.
     NameHoldsExcludedId,
+    /// Another input of the run was already written under the output name this input gets.
+    OutputNameTaken,
     /// The header is not valid in the file's encoding.
     HeaderEncoding,
     /// More than one column has the patient-id role.
@@ -142,8 +145,11 @@ impl std::fmt::Display for Error {
             ),
             Error::NameHoldsExcludedId => write!(
                 f,
-                "the file name holds the ID of a patient who is left out; rename the input file (the output takes its name)"
+                "the file name holds an identifier of a patient who is left out; rename the input file (the output takes its name)"
             ),
+            Error::OutputNameTaken => {
+                write!(f, "another input of this run was written under the same output name; rename one of them")
+            }
             Error::HeaderEncoding => write!(f, "the header row is not valid in the file's encoding; try --encoding"),
             Error::SeveralPatientIds => write!(f, "more than one column has the role patient-id"),
             Error::NoPatientId { column } => {
@@ -349,47 +355,182 @@ fn swallowed_rows(record: &csv::ByteRecord, delimiter: u8, width: usize) -> Opti
     (rows > 0).then_some(rows)
 }
 
-/// The patient IDs a file's name holds (per-patient exports such as `1234567890.csv`): the
-/// output must not carry them. Only IDs of four characters or more are looked for (shorter
-/// ones match any number in a name).
-struct NameIds {
-    /// The input file name.
-    original: String,
-    /// The same, NFKC-normalised as IDs are.
-    normalized: String,
-    /// (normalised original ID, pseudonym, left out) of each ID found in the name.
-    found: Vec<(String, String, bool)>,
+/// What [`deidentify`] tells its caller while it reads rows.
+pub trait RowObserver {
+    /// A patient first seen (in a bounded window).
+    fn patient(&mut self, seen: PatientSeen<'_>);
+
+    /// Whether [`RowObserver::identifiers`] is wanted (building them costs time).
+    fn wants_identifiers(&self) -> bool {
+        false
+    }
+
+    /// The identifiers a row gives (its patient ID in the spellings people
+    /// type, `name`, `identifier` and `postal-code` values, birth date in its spellings), once
+    /// for each distinct set of those values (in a bounded window), with the row's pseudonym
+    /// (`None` without a patient-id column) and whether its rows are left out.
+    fn identifiers(&mut self, _ids: &Identifiers, _pseudonym: Option<&str>, _excluded: bool) {}
+
+    /// Whether the birth date `da` (`YYYYMMDD`) could be among what [`RowObserver::identifiers`]
+    /// looks for; `false` leaves its spellings out of the identifiers given (they are the costly
+    /// part to build).
+    fn may_hold_date(&self, _da: &str) -> bool {
+        true
+    }
+
+    /// Whether the `name` value `name` could be among what [`RowObserver::identifiers`] looks
+    /// for; `false` leaves it out of the identifiers given.
+    fn may_hold_name(&self, _name: &str) -> bool {
+        true
+    }
 }
 
-impl NameIds {
-    fn new(name: &str) -> NameIds {
-        NameIds { original: name.to_string(), normalized: crate::pseudo::normalize_id(name), found: Vec::new() }
+impl<F: FnMut(PatientSeen<'_>)> RowObserver for F {
+    fn patient(&mut self, seen: PatientSeen<'_>) {
+        self(seen)
+    }
+}
+
+/// The output name of one input file. Per-patient exports are named after the patient
+/// (`YAMADA_TARO_19850315_labs.csv`, `佐藤花子_検査.csv`, `labs_1234567.csv`): every identifier
+/// a row of the file gives that stands in the name is replaced by that row's pseudonym (one
+/// pseudonym for a run of one patient's identifiers with only separators between them), and
+/// the name then ends in a keyed tag of the input name (`<pseudonym>_labs_<tag>.csv`), so two
+/// inputs never share an output name and a re-run with the same key gives the same name. A name
+/// that holds none keeps its name.
+struct OutputName {
+    /// The input name without its extension, as characters.
+    stem: Vec<char>,
+    /// `.csv` (empty when the name has none).
+    extension: String,
+    /// The keyed tag of the input name (8 hex digits).
+    tag: String,
+    /// For each character of the stem, the patient (index into `owners`) whose identifier
+    /// covers it.
+    owner: Vec<Option<usize>>,
+    /// The patients whose identifiers stand in the name: pseudonym (`None` without a
+    /// patient-id column), and whether they are left out.
+    owners: Vec<(Option<String>, bool)>,
+    /// The runs of digits in the stem (compatibility-normalised), `|` between them.
+    digits: String,
+    /// The stem as [`fold`] compares it.
+    folded: String,
+}
+
+/// Text as names are compared in a file name: compatibility-decomposed (as
+/// [`Identifiers`] compares), lower case, katakana as hiragana.
+fn fold(text: &str) -> String {
+    text.nfkd()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
+/// What stands in place of an identifier of a row without a patient-id column.
+const NEUTRAL_NAME_TOKEN: &str = "patient";
+
+/// Characters that join the parts of a file name.
+fn name_separator(c: char) -> bool {
+    matches!(c, '_' | '-' | ' ' | '.' | '\u{3000}' | '・')
+}
+
+impl OutputName {
+    fn new(name: &str, tag: String) -> OutputName {
+        let (stem, extension) = match name.rsplit_once('.') {
+            Some((stem, ext))
+                if !stem.is_empty()
+                    && !ext.is_empty()
+                    && ext.len() <= 8
+                    && ext.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                (stem, format!(".{ext}"))
+            }
+            _ => (name, String::new()),
+        };
+        let digits = stem.nfkc().map(|c| if c.is_ascii_digit() || c == '元' { c } else { '|' }).collect::<String>();
+        let stem: Vec<char> = stem.chars().collect();
+        let folded = fold(&stem.iter().collect::<String>());
+        OutputName { owner: vec![None; stem.len()], stem, extension, tag, owners: Vec::new(), digits, folded }
     }
 
-    fn see(&mut self, p: &PatientSeen<'_>) {
-        let id = crate::pseudo::normalize_id(p.original);
-        if id.chars().count() >= 4 && self.normalized.contains(&id) && !self.found.iter().any(|(f, _, _)| *f == id) {
-            self.found.push((id, p.pseudonym.to_string(), p.excluded));
+    /// Whether the name could hold a spelling of the `name` value `name`: every spelling
+    /// [`Identifiers`] looks for holds one of its runs of letters and digits whole.
+    fn may_hold_name(&self, name: &str) -> bool {
+        fold(name).split(|c: char| !c.is_alphanumeric()).any(|part| !part.is_empty() && self.folded.contains(part))
+    }
+
+    /// Whether the name could hold a spelling of the date `da` (`YYYYMMDD`): every spelling
+    /// holds its day's digits, and its year's four or two last digits or its Japanese era year
+    /// (`元` for the first).
+    fn may_hold_date(&self, da: &str) -> bool {
+        let (Some(yy), Some(day)) = (da.get(2..4), da.get(6..8)) else { return true };
+        let day = day.trim_start_matches('0');
+        let era_year = chrono::NaiveDate::parse_from_str(da, "%Y%m%d")
+            .ok()
+            .and_then(crate::dates::japanese_era)
+            .map(|(_, _, year)| year.to_string());
+        let year = self.digits.contains(yy)
+            || self.digits.contains('元')
+            || era_year.is_some_and(|y| self.digits.contains(y.as_str()));
+        year && self.digits.contains(day)
+    }
+
+    /// Mark where `ids` (one row's) stand in the name.
+    fn see(&mut self, ids: &Identifiers, pseudonym: Option<&str>, excluded: bool) {
+        let stem: String = self.stem.iter().collect();
+        for (start, end) in ids.find_in_name(&stem) {
+            let who = (pseudonym.map(str::to_string), excluded);
+            let index = match self.owners.iter().position(|o| *o == who) {
+                Some(i) => i,
+                None => {
+                    self.owners.push(who);
+                    self.owners.len() - 1
+                }
+            };
+            for o in &mut self.owner[start..end] {
+                o.get_or_insert(index);
+            }
         }
     }
 
-    /// The output's file name: the input's, with each patient ID it holds replaced by the
-    /// patient's pseudonym. `None` (write nothing) when it holds a left-out patient's ID and no
-    /// row was written; an error when it does and rows of other patients were written.
+    /// The output's file name. `None` (write nothing) when it holds a left-out patient's
+    /// identifier and no row was written; an error when it does and rows of other patients were
+    /// written.
     fn output_name(&self, rows_written: u64) -> Result<Option<String>, Error> {
-        if self.found.is_empty() {
-            return Ok(Some(self.original.clone()));
+        if self.owners.is_empty() {
+            return Ok(Some(self.stem.iter().collect::<String>() + &self.extension));
         }
-        if self.found.iter().any(|(_, _, excluded)| *excluded) {
+        if self.owners.iter().any(|(_, excluded)| *excluded) {
             return if rows_written == 0 { Ok(None) } else { Err(Error::NameHoldsExcludedId) };
         }
-        let mut found = self.found.clone();
-        found.sort_by_key(|(id, _, _)| std::cmp::Reverse(id.len()));
-        let mut name = self.normalized.clone();
-        for (id, pseudonym, _) in &found {
-            name = name.replace(id.as_str(), pseudonym);
+        let mut out = String::new();
+        // The patient whose pseudonym was written last, while only separators follow it, and
+        // those separators (dropped when the same patient's identifier comes next).
+        let mut last: Option<usize> = None;
+        let mut gap = String::new();
+        for (&c, &owner) in self.stem.iter().zip(&self.owner) {
+            match owner {
+                Some(o) if last == Some(o) => gap.clear(),
+                Some(o) => {
+                    out.push_str(&gap);
+                    gap.clear();
+                    out.push_str(self.owners[o].0.as_deref().unwrap_or(NEUTRAL_NAME_TOKEN));
+                    last = Some(o);
+                }
+                None if last.is_some() && name_separator(c) => gap.push(c),
+                None => {
+                    out.push_str(&gap);
+                    gap.clear();
+                    last = None;
+                    out.push(c);
+                }
+            }
         }
-        Ok(Some(name))
+        out.push_str(&gap);
+        Ok(Some(format!("{out}_{}{}", self.tag, self.extension)))
     }
 }
 
@@ -415,6 +556,8 @@ struct Plan {
     patient: Option<usize>,
     /// Output order: input indices written.
     written: Vec<usize>,
+    /// The columns a row's identifiers come from ([`row_identifiers`]).
+    identifying: Vec<usize>,
 }
 
 fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Plan, Error> {
@@ -455,11 +598,33 @@ fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Pl
         .filter(|(_, (_, c))| !c.role.is_removed() && (!c.role.is_date() || options.retain_dates))
         .map(|(i, _)| i)
         .collect();
-    Ok(Plan { columns: planned, patient, written })
+    let identifying = planned
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, c))| {
+            matches!(
+                c.role,
+                Role::PatientId | Role::Name | Role::Identifier | Role::PostalCode | Role::BirthDate { .. }
+            )
+        })
+        .map(|(i, _)| i)
+        .collect();
+    Ok(Plan { columns: planned, patient, written, identifying })
 }
 
 /// Collect the row's identifiers for its free-text columns.
 fn row_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str) -> Identifiers {
+    row_identifiers_with(plan, fields, patient_id, &|_, _| true)
+}
+
+/// [`row_identifiers`], with a name or a birth date (DA) only when `wanted` says it could be
+/// found (their many spellings are the costly part).
+fn row_identifiers_with(
+    plan: &Plan,
+    fields: &[Cow<'_, str>],
+    patient_id: &str,
+    wanted: &dyn Fn(Role, &str) -> bool,
+) -> Identifiers {
     let mut ids = Identifiers::new();
     ids.add_id(patient_id);
     for ((_, c), v) in plan.columns.iter().zip(fields) {
@@ -470,6 +635,7 @@ fn row_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str) -> Id
         match c.role {
             // As a Person Name: the whole, each part (split at spaces, `^` and commas), the
             // parts joined, a one-kanji part before an honorific, kana in either script.
+            Role::Name if !wanted(Role::Name, v) => {}
             Role::Name => {
                 ids.add(v);
                 ids.add_person_name(&v.replace(',', " "));
@@ -478,7 +644,10 @@ fn row_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str) -> Id
             Role::PostalCode => ids.add(v),
             Role::BirthDate { .. } => {
                 if let Some(d) = values::parse(v) {
-                    ids.add_birth_date_typed(&crate::dates::format_da(d));
+                    let da = crate::dates::format_da(d);
+                    if wanted(c.role, &da) {
+                        ids.add_birth_date_typed(&da);
+                    }
                 }
             }
             _ => {}
@@ -487,9 +656,43 @@ fn row_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str) -> Id
     ids
 }
 
-/// De-identify one CSV stream from `input` to `output` (UTF-8). `on_patient` is called once for
-/// each patient first seen (in a bounded window). Row problems are in the report; only
-/// file-level problems are errors.
+/// Tell `observer` the row's identifiers when it wants them and the row's identifying values
+/// were not seen before in this file (`seen`, bounded; `key` is a reused buffer).
+fn observe_identifiers(
+    seen: &mut HashSet<String>,
+    key: &mut String,
+    plan: &Plan,
+    fields: &[Cow<'_, str>],
+    row: (Option<&str>, bool),
+    observer: &mut dyn RowObserver,
+) {
+    if !observer.wants_identifiers() || plan.identifying.is_empty() {
+        return;
+    }
+    key.clear();
+    for &i in &plan.identifying {
+        key.push_str(&fields[i]);
+        key.push('\0');
+    }
+    if seen.contains(key.as_str()) {
+        return;
+    }
+    if seen.len() >= PATIENT_CACHE {
+        seen.clear();
+    }
+    seen.insert(key.clone());
+    let patient_id = plan.patient.map_or("", |p| fields[p].trim());
+    let wanted = |role: Role, v: &str| match role {
+        Role::Name => observer.may_hold_name(v),
+        _ => observer.may_hold_date(v),
+    };
+    let ids = row_identifiers_with(plan, fields, patient_id, &wanted);
+    observer.identifiers(&ids, row.0, row.1);
+}
+
+/// De-identify one CSV stream from `input` to `output` (UTF-8). `observer` hears of each
+/// patient first seen and, if it wants, of each row's identifiers ([`RowObserver`]). Row
+/// problems are in the report; only file-level problems are errors.
 ///
 /// # Errors
 /// [`Error`] for what stops the whole file (nothing of it should be kept).
@@ -500,7 +703,7 @@ pub fn deidentify<R: Read, W: Write>(
     pseudo: &Pseudonymizer,
     options: &CsvOptions,
     interrupt: &AtomicBool,
-    on_patient: &mut dyn FnMut(PatientSeen<'_>),
+    observer: &mut dyn RowObserver,
 ) -> Result<(CsvReport, InputDigest), Error> {
     let (input, bom) = Input::new(input).map_err(Error::Read)?;
     let mut encoding = match (options.encoding, bom) {
@@ -568,6 +771,8 @@ pub fn deidentify<R: Read, W: Write>(
     let mut held: Option<(u64, bool)> = None;
     let mut held_row = csv::ByteRecord::new();
     let mut cache: HashMap<Vec<u8>, (String, i64)> = HashMap::new();
+    let mut identities: HashSet<String> = HashSet::new();
+    let mut identity_key = String::new();
     let mut outputs: Vec<Option<String>> = vec![None; width];
     loop {
         if !reader.read_byte_record(&mut record).map_err(csv_read)? {
@@ -630,8 +835,10 @@ pub fn deidentify<R: Read, W: Write>(
                 if cohort.admit(Some(raw), None).is_excluded() {
                     report.rows_excluded += 1;
                     let pseudonym = pseudo.patient_pseudonym(Patient::Id(raw));
+                    let row = (Some(pseudonym.as_str()), true);
+                    observe_identifiers(&mut identities, &mut identity_key, &plan, &fields, row, observer);
                     if !report.excluded_patients.contains(&pseudonym) {
-                        on_patient(PatientSeen { original: raw, pseudonym: &pseudonym, excluded: true });
+                        observer.patient(PatientSeen { original: raw, pseudonym: &pseudonym, excluded: true });
                         report.excluded_patients.insert(pseudonym);
                     }
                     continue;
@@ -645,7 +852,7 @@ pub fn deidentify<R: Read, W: Write>(
                 None => {
                     let patient = Patient::Id(raw);
                     let e = (pseudo.patient_pseudonym(patient), pseudo.date_shift_days(patient));
-                    on_patient(PatientSeen { original: raw, pseudonym: &e.0, excluded: false });
+                    observer.patient(PatientSeen { original: raw, pseudonym: &e.0, excluded: false });
                     cache.insert(raw.as_bytes().to_vec(), e.clone());
                     e
                 }
@@ -653,7 +860,10 @@ pub fn deidentify<R: Read, W: Write>(
             shift = entry.1;
             pseudonym_at = Some(entry.0);
         }
-        // The row's identifiers, collected only when a free-text value needs them.
+        // The row's identifiers, collected only when the output name or a free-text value needs
+        // them.
+        let row = (pseudonym_at.as_deref(), false);
+        observe_identifiers(&mut identities, &mut identity_key, &plan, &fields, row, observer);
         let mut ids: Option<Identifiers> = None;
         for &i in &plan.written {
             let (_, c) = plan.columns[i];
@@ -777,7 +987,8 @@ fn csv_write(e: csv::Error) -> Error {
 #[derive(Debug)]
 pub struct CsvJob {
     /// Input files (folders already expanded by the caller); each is written to
-    /// `out/<its file name>`, so names must be distinct.
+    /// `out/<its file name>` cleaned of its rows' identifiers (README, Output names), so names must
+    /// be distinct.
     pub inputs: Vec<PathBuf>,
     /// The output folder.
     pub out: PathBuf,
@@ -899,8 +1110,9 @@ impl CsvJob {
     }
 }
 
-/// Run `kamei clinical csv`: each input is streamed to `out/<file name>` atomically, with one
-/// audit record per input in `out/kamei-audit.jsonl`.
+/// Run `kamei clinical csv`: each input is streamed to `out/<file name>` (cleaned of its rows'
+/// identifiers, as README's Output names says) atomically, with one audit record per input in
+/// `out/kamei-audit.jsonl`.
 ///
 /// # Errors
 /// [`RunError`] when the output folder or the linkage table cannot be used; per-file failures
@@ -920,6 +1132,8 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
     let mut manifest = read_manifest(&job.out).map_err(|e| out_err("could not read the manifest", &e))?;
     let mut summary = CsvSummary { files: job.inputs.len(), ..CsvSummary::default() };
     let mut patients = std::collections::HashSet::new();
+    // Output names given in this run: two inputs never share one.
+    let mut names: HashSet<String> = HashSet::new();
     for input in &job.inputs {
         if interrupt.load(Ordering::Relaxed) {
             summary.interrupted = true;
@@ -937,21 +1151,23 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                 &staging,
                 job.sync,
                 |w| {
-                    let mut in_name = NameIds::new(&input_name);
+                    let tag = job.pseudo.token("csv-output-name", input_name.as_bytes(), 8);
+                    let mut seen = Seen {
+                        name: OutputName::new(&input_name, tag),
+                        patients: &mut patients,
+                        link_rows: linkage.is_some().then_some(&mut link_rows),
+                    };
                     let (report, digest) =
-                        deidentify(file, w, &job.columns, &job.pseudo, &job.options, interrupt, &mut |p| {
-                            in_name.see(&p);
-                            if p.excluded {
-                                return;
-                            }
-                            patients.insert(p.pseudonym.to_string());
-                            if linkage.is_some() {
-                                link_rows.push((p.original.to_string(), p.pseudonym.to_string()));
-                            }
-                        })?;
-                    Ok((report, digest, in_name))
+                        deidentify(file, w, &job.columns, &job.pseudo, &job.options, interrupt, &mut seen)?;
+                    Ok((report, digest, seen.name))
                 },
-                |(report, _, in_name)| Ok(in_name.output_name(report.rows_written)?.map(|n| job.out.join(n))),
+                |(report, _, in_name)| {
+                    let Some(name) = in_name.output_name(report.rows_written)? else { return Ok(None) };
+                    if !names.insert(name.clone()) {
+                        return Err(Error::OutputNameTaken);
+                    }
+                    Ok(Some(job.out.join(name)))
+                },
             )
         });
         let result = match result {
@@ -1114,6 +1330,43 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
     Ok(summary)
 }
 
+/// What [`run`] keeps of one input's rows: the patients (for the summary and the linkage
+/// table) and where their identifiers stand in the input's name.
+struct Seen<'a> {
+    name: OutputName,
+    patients: &'a mut HashSet<String>,
+    /// `patient` rows of the linkage table, when there is one.
+    link_rows: Option<&'a mut Vec<(String, String)>>,
+}
+
+impl RowObserver for Seen<'_> {
+    fn patient(&mut self, p: PatientSeen<'_>) {
+        if p.excluded {
+            return;
+        }
+        self.patients.insert(p.pseudonym.to_string());
+        if let Some(rows) = self.link_rows.as_mut() {
+            rows.push((p.original.to_string(), p.pseudonym.to_string()));
+        }
+    }
+
+    fn wants_identifiers(&self) -> bool {
+        true
+    }
+
+    fn identifiers(&mut self, ids: &Identifiers, pseudonym: Option<&str>, excluded: bool) {
+        self.name.see(ids, pseudonym, excluded);
+    }
+
+    fn may_hold_date(&self, da: &str) -> bool {
+        self.name.may_hold_date(da)
+    }
+
+    fn may_hold_name(&self, name: &str) -> bool {
+        self.name.may_hold_name(name)
+    }
+}
+
 fn write_manifest(dir: &Path, manifest: &BTreeMap<String, ManifestEntry>) -> io::Result<()> {
     let text = serde_json::to_string_pretty(manifest).map_err(io::Error::other)? + "\n";
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
@@ -1147,8 +1400,15 @@ mod tests {
 
     fn run(input: &[u8], options: &CsvOptions) -> Result<(CsvReport, Vec<Vec<String>>), Error> {
         let mut out = Vec::new();
-        let (report, _) =
-            deidentify(input, &mut out, &columns(), &pseudo(), options, &AtomicBool::new(false), &mut |_| {})?;
+        let (report, _) = deidentify(
+            input,
+            &mut out,
+            &columns(),
+            &pseudo(),
+            options,
+            &AtomicBool::new(false),
+            &mut |_: PatientSeen<'_>| {},
+        )?;
         let mut rows = Vec::new();
         let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(out.as_slice());
         for rec in r.records() {
@@ -1254,26 +1514,86 @@ mod tests {
         assert_eq!((report.rows_dropped, rows.len()), (1, 3), "{rows:?}");
     }
 
-    fn seen(name: &str, ids: &[(&str, bool)]) -> NameIds {
-        let mut n = NameIds::new(name);
-        for (id, excluded) in ids {
-            n.see(&PatientSeen { original: id, pseudonym: &format!("PSEUDO{id}"), excluded: *excluded });
+    /// The output name of `name` once rows with these (patient ID, name, birth date, left out)
+    /// were read; pseudonyms are `P<ID>`, the tag `TAG`.
+    fn output_name(name: &str, rows: &[(&str, &str, &str, bool)], written: u64) -> Result<Option<String>, Error> {
+        let plan =
+            plan(&["patient_id".into(), "patient_name".into(), "birth_date".into()], &columns(), &retain()).unwrap();
+        let mut n = OutputName::new(name, "TAG".into());
+        for (id, person, birth, excluded) in rows {
+            let fields = [Cow::Borrowed(*id), Cow::Borrowed(*person), Cow::Borrowed(*birth)];
+            n.see(&row_identifiers(&plan, &fields, id), Some(&format!("P{id}")), *excluded);
         }
-        n
+        n.output_name(written)
+    }
+
+    #[test]
+    fn a_name_without_identifiers_is_kept() {
+        let rows = [("1234567890", "YAMADA TARO", "1985-03-15", false)];
+        assert_eq!(output_name("labs.csv", &rows, 1).unwrap().as_deref(), Some("labs.csv"));
     }
 
     #[test]
     fn a_patient_id_in_the_file_name_becomes_the_pseudonym() {
-        let n = seen("labs_1234567890.csv", &[("1234567890", false), ("99", false)]);
-        assert_eq!(n.output_name(1).unwrap().as_deref(), Some("labs_PSEUDO1234567890.csv"));
-        assert_eq!(seen("labs.csv", &[("1234567890", false)]).output_name(1).unwrap().as_deref(), Some("labs.csv"));
+        let rows = [("1234567890", "", "", false), ("99", "", "", false)];
+        assert_eq!(output_name("labs_1234567890.csv", &rows, 1).unwrap().as_deref(), Some("labs_P1234567890_TAG.csv"));
+    }
+
+    #[test]
+    fn name_birth_date_and_unpadded_id_in_the_file_name_become_one_pseudonym() {
+        let rows = [("0001234567", "YAMADA TARO", "1985-03-15", false)];
+        let name = |n: &str| output_name(n, &rows, 1).unwrap().unwrap();
+        assert_eq!(name("YAMADA_TARO_19850315_labs.csv"), "P0001234567_labs_TAG.csv");
+        assert_eq!(name("labs_1234567.csv"), "labs_P0001234567_TAG.csv");
+        assert_eq!(name("Taro Yamada 15-MAR-1985.csv"), "P0001234567_TAG.csv");
+        assert_eq!(name("labs1234567.csv"), "labsP0001234567_TAG.csv");
+    }
+
+    #[test]
+    fn a_japanese_name_joined_without_a_space_becomes_the_pseudonym() {
+        let rows = [("PID5566778", "佐藤 花子", "", false)];
+        assert_eq!(output_name("佐藤花子_検査.csv", &rows, 1).unwrap().as_deref(), Some("PPID5566778_検査_TAG.csv"));
+    }
+
+    #[test]
+    fn a_date_is_looked_for_only_when_the_name_holds_its_day_and_year_digits() {
+        let n = OutputName::new("labs_2024_S60.3.15.csv", "TAG".into());
+        assert!(n.may_hold_date("19850315"), "Showa 60");
+        assert!(n.may_hold_date("19240315"));
+        assert!(!n.may_hold_date("19850316"));
+        assert!(!n.may_hold_date("19700315"));
+        assert!(OutputName::new("平成元年3月8日.csv", "TAG".into()).may_hold_date("19890308"));
+        assert!(OutputName::new("１５ＭＡＲ８５.csv", "TAG".into()).may_hold_date("19850315"));
+    }
+
+    #[test]
+    fn a_name_is_looked_for_only_when_the_file_name_holds_one_of_its_parts() {
+        let n = OutputName::new("ﾔﾏﾀﾞ_labs.csv", "TAG".into());
+        assert!(n.may_hold_name("やまだ たろう"));
+        assert!(OutputName::new("Yamada_labs.csv", "TAG".into()).may_hold_name("YAMADA, TARO"));
+        assert!(!n.may_hold_name("SATO HANAKO"));
+    }
+
+    #[test]
+    fn identifiers_of_two_patients_become_their_own_pseudonyms() {
+        let rows = [("1111111", "YAMADA TARO", "", false), ("2222222", "SATO HANAKO", "", false)];
+        assert_eq!(
+            output_name("YAMADA_and_SATO.csv", &rows, 2).unwrap().as_deref(),
+            Some("P1111111_and_P2222222_TAG.csv")
+        );
     }
 
     #[test]
     fn a_left_out_patient_id_in_the_file_name_writes_nothing_or_fails() {
-        let n = seen("1234567890.csv", &[("1234567890", true)]);
-        assert_eq!(n.output_name(0).unwrap(), None);
-        assert!(matches!(n.output_name(3), Err(Error::NameHoldsExcludedId)));
+        let rows = [("1234567890", "", "", true)];
+        assert_eq!(output_name("1234567890.csv", &rows, 0).unwrap(), None);
+        assert!(matches!(output_name("1234567890.csv", &rows, 3), Err(Error::NameHoldsExcludedId)));
+    }
+
+    #[test]
+    fn a_left_out_patient_s_name_in_the_file_name_writes_nothing() {
+        let rows = [("1234567890", "YAMADA TARO", "", true)];
+        assert_eq!(output_name("YAMADA_labs.csv", &rows, 0).unwrap(), None);
     }
 
     #[test]

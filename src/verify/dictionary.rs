@@ -421,6 +421,17 @@ mod tests {
     }
 
     #[test]
+    fn birth_date_spellings_with_english_month_names_and_without_zeros() {
+        let mut d = Dictionary::new();
+        d.add_birth_date("19850315");
+        let m = d.matcher();
+        for t in ["DOB 15-MAR-1985", "15MAR1985", "Mar 15, 1985", "march 15 1985", "1985-Mar-15", "1985.3.15"] {
+            assert!(!m.find(t).is_empty(), "{t}");
+        }
+        assert!(m.find("15MAR19851").is_empty());
+    }
+
+    #[test]
     fn input_paths_contribute_folder_names_below_the_archive_root() {
         let mut d = Dictionary::new();
         d.add_input_paths(&["/archive/YAMADA_TARO/CT/img001.dcm", "/archive/SATO_HANAKO/MR/img002.dcm"]);

@@ -765,3 +765,124 @@ fn ssmix2_kept_code_text_holding_the_patients_name_is_removed() {
     let notes = audit_notes(&wd);
     assert!(notes.iter().any(|n| n.contains("OBX-3: a kept component holding the patient's identifier")), "{notes:?}");
 }
+
+#[test]
+fn csv_free_text_loses_a_birth_date_with_an_english_month_name() {
+    let wd = Workdir::new("csv_free_text_loses_a_birth_date_with_an_english_month_name");
+    let k = key(&wd, "k.key", 7);
+    std::fs::write(
+        wd.path("cols.toml"),
+        "[columns]\npatient_id = \"patient-id\"\nbirth_date = \"birth-date\"\ncomment = \"free-text\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(
+        wd.path("in/labs.csv"),
+        "patient_id,birth_date,comment\nP7788123,1985-03-15,\"born 15-MAR-1985; Mar 15, 1985\"\n",
+    )
+    .unwrap();
+    wd.kamei([
+        "clinical",
+        "csv",
+        "in/labs.csv",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--columns",
+        "cols.toml",
+        "-q",
+    ])
+    .assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/labs.csv")), "comment"), ["born ***; ***"]);
+}
+
+/// The per-patient exports of rv5 case 06: named after the patient's name, birth date and ID.
+fn per_patient_exports(wd: &Workdir) {
+    std::fs::create_dir_all(wd.path("pp")).unwrap();
+    for (name, text) in [
+        (
+            "YAMADA_TARO_19850315_labs.csv",
+            "patient_id,patient_name,birth_date,value\nPID7788123,YAMADA TARO,1985-03-15,5\n",
+        ),
+        ("佐藤花子_検査.csv", "patient_id,patient_name,value\nPID5566778,佐藤 花子,7\n"),
+        ("labs_1234567.csv", "patient_id,value\n0001234567,5\n"),
+    ] {
+        std::fs::write(wd.path("pp").join(name), text).unwrap();
+    }
+    std::fs::write(
+        wd.path("pp.toml"),
+        "[columns]\npatient_id = \"patient-id\"\npatient_name = \"name\"\nbirth_date = \"birth-date\"\nvalue = \"keep\"\n",
+    )
+    .unwrap();
+}
+
+fn csv_names(wd: &Workdir, out: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(wd.path(out))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".csv"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn csv_output_names_hold_no_name_birth_date_or_id_of_the_rows() {
+    let wd = Workdir::new("csv_output_names_hold_no_name_birth_date_or_id_of_the_rows");
+    per_patient_exports(&wd);
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei(["clinical", "csv", "pp", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "pp.toml"]);
+    run.assert_code(0);
+    let names = csv_names(&wd, "out");
+    assert_eq!(names.len(), 3, "{names:?}");
+    let p = pseudonymizer(7);
+    let tag = |n: &str| p.token("csv-output-name", n.as_bytes(), 8);
+    let pseudonym = |id: &str| p.patient_pseudonym(kamei::pseudo::Patient::Id(id));
+    let mut want = vec![
+        format!("{}_labs_{}.csv", pseudonym("PID7788123"), tag("YAMADA_TARO_19850315_labs.csv")),
+        format!("{}_検査_{}.csv", pseudonym("PID5566778"), tag("佐藤花子_検査.csv")),
+        format!("labs_{}_{}.csv", pseudonym("0001234567"), tag("labs_1234567.csv")),
+    ];
+    want.sort();
+    assert_eq!(names, want);
+    let canaries = ["YAMADA", "TARO", "19850315", "1234567", "佐藤", "花子"];
+    assert_absent(&wd, &["out"], &run.stderr(), &canaries);
+}
+
+#[test]
+fn csv_output_names_are_the_same_on_a_second_run_and_never_shared() {
+    let wd = Workdir::new("csv_output_names_are_the_same_on_a_second_run_and_never_shared");
+    per_patient_exports(&wd);
+    std::fs::write(wd.path("pp/TARO_YAMADA_labs.csv"), "patient_id,patient_name,value\nPID7788123,YAMADA TARO,6\n")
+        .unwrap();
+    std::fs::write(wd.path("pp/YAMADA_labs.csv"), "patient_id,patient_name,value\nPID7788123,YAMADA TARO,6\n").unwrap();
+    let k = key(&wd, "k.key", 7);
+    for out in ["a", "b"] {
+        wd.kamei(["clinical", "csv", "pp", "-o", out, "--key", k.to_str().unwrap(), "--columns", "pp.toml", "-q"])
+            .assert_code(0);
+    }
+    let names = csv_names(&wd, "a");
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert_eq!(names, csv_names(&wd, "b"));
+}
+
+#[test]
+fn csv_an_input_named_like_another_input_s_cleaned_name_fails() {
+    let wd = Workdir::new("csv_an_input_named_like_another_input_s_cleaned_name_fails");
+    let p = pseudonymizer(7);
+    let cleaned = format!(
+        "labs_{}_{}.csv",
+        p.patient_pseudonym(kamei::pseudo::Patient::Id("0001234567")),
+        p.token("csv-output-name", b"labs_1234567.csv", 8)
+    );
+    std::fs::create_dir_all(wd.path("pp")).unwrap();
+    std::fs::write(wd.path("pp/labs_1234567.csv"), "patient_id,value\n0001234567,5\n").unwrap();
+    std::fs::write(wd.path("pp").join(&cleaned), "patient_id,value\n7654321,6\n").unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei(["clinical", "csv", "pp", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("written under the same output name"), "{}", run.stderr());
+    assert_eq!(csv_names(&wd, "out"), [cleaned]);
+}

@@ -576,3 +576,26 @@ fn duplicate_patient_id_with_another_value_fails_the_file_with_a_reason() {
     assert_eq!(wd.dicom_outputs("out").len(), 1, "only the good file is written");
     assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARYFIRST"]].concat());
 }
+
+#[test]
+fn a_birth_date_with_an_english_month_name_is_scrubbed_from_kept_text() {
+    let wd = Workdir::new("a_birth_date_with_an_english_month_name_is_scrubbed_from_kept_text");
+    let spellings = ["15-MAR-1985", "Mar 15, 1985", "15 march 1985", "1985-Mar-15", "1985.3.15"];
+    for (i, s) in spellings.iter().enumerate() {
+        ct(i as u32)
+            .put(str_el(tags::PATIENT_BIRTH_DATE, dicom_core::VR::DA, "19850315"))
+            .put(str_el(
+                tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP,
+                dicom_core::VR::LT,
+                &format!("DOB {s} checked"),
+            ))
+            .write(&wd.path(&format!("in/{i}.dcm")));
+    }
+    deid(&wd, &[]).assert_code(0);
+    let outs = wd.dicom_outputs("out");
+    assert_eq!(outs.len(), spellings.len());
+    for out in outs {
+        let comment = raw(&out, tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP).unwrap();
+        assert_eq!(String::from_utf8(comment).unwrap().trim_end(), "DOB *** checked");
+    }
+}
