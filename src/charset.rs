@@ -74,8 +74,11 @@
 //!   not followed by another GL byte is a delimiter an encoder forgot to switch back before: the
 //!   decoder resets there too.
 //! - Only sets declared in (0008,0005) may be designated; any other escape sequence becomes
-//!   U+FFFD and changes nothing. `ESC ( B` (ISO-IR 6) is always accepted, because real files
+//!   U+FFFD, changes nothing, and flags the value ([`Decoded::unfollowed_escape`]: the text after
+//!   it is not to be trusted). `ESC ( B` (ISO-IR 6) is always accepted, because real files
 //!   return from kanji with it even when value 1 is `ISO 2022 IR 13` (pydicom's chrSQEncoding1).
+//!   `ESC $ @` (JIS C 6226-1978, the older designation of the same two-byte codes) is read as
+//!   `ESC $ B` where IR 87 is declared, as Python's `iso2022_jp` and iconv read it.
 //! - `ISO_IR n` next to other terms is read as `ISO 2022 IR n` (`ISO_IR 13\ISO 2022 IR 87` is
 //!   common); `ISO_IR 192`, `GB18030` and `GBK` may only be used alone.
 
@@ -133,6 +136,12 @@ pub struct Decoded {
     pub text: String,
     /// False when some bytes were not valid in the declared set (they became U+FFFD).
     pub exact: bool,
+    /// True when the value holds an escape sequence this character set does not follow (an
+    /// unknown one, a designation of a set (0008,0005) does not declare, or any escape in a set
+    /// without code extensions). The bytes after it were read in the sets in force before, so
+    /// the text says nothing reliable about them: callers that look for identifiers treat the
+    /// value as undecodable. Implies `exact = false`.
+    pub unfollowed_escape: bool,
 }
 
 /// Encoded bytes and whether every character was representable.
@@ -367,9 +376,11 @@ impl Graphic {
     }
 
     /// The set an escape sequence designates (`ESC` excluded). `ESC $ ( B` is the long form of
-    /// `ESC $ B` in ISO 2022 and is accepted too.
+    /// `ESC $ B` in ISO 2022 and is accepted too, and so is `ESC $ @`, the designation of JIS C
+    /// 6226-1978, whose codes JIS X 0208 took over (legacy Japanese systems still write it;
+    /// Python's `iso2022_jp` and iconv read it as JIS X 0208). The encoder writes `ESC $ B` only.
     fn designated_by(intermediates: &[u8], final_byte: u8) -> Option<Graphic> {
-        if intermediates == b"$(" && final_byte == b'B' {
+        if (intermediates == b"$(" && final_byte == b'B') || (intermediates == b"$" && final_byte == b'@') {
             return Some(Graphic::Jis0208);
         }
         Graphic::all().find(|set| set.escape_tail() == (intermediates, final_byte))
@@ -908,11 +919,12 @@ fn c1_is_text(sets: &[Graphic], g1: Option<Graphic>) -> bool {
 struct TextOut {
     text: String,
     exact: bool,
+    unfollowed_escape: bool,
 }
 
 impl TextOut {
     fn with_capacity(capacity: usize) -> TextOut {
-        TextOut { text: String::with_capacity(capacity), exact: true }
+        TextOut { text: String::with_capacity(capacity), exact: true, unfollowed_escape: false }
     }
 
     fn push(&mut self, c: char) {
@@ -924,8 +936,14 @@ impl TextOut {
         self.exact = false;
     }
 
+    /// An escape sequence that is not followed: U+FFFD, and the value is flagged.
+    fn unfollowed_escape(&mut self) {
+        self.invalid();
+        self.unfollowed_escape = true;
+    }
+
     fn finish(self) -> Decoded {
-        Decoded { text: self.text, exact: self.exact }
+        Decoded { text: self.text, exact: self.exact, unfollowed_escape: self.unfollowed_escape }
     }
 }
 
@@ -934,7 +952,11 @@ impl TextOut {
 fn decode_whole(encoding: &'static Encoding, bytes: &[u8]) -> Decoded {
     let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
     let has_escape = text.contains('\u{1B}');
-    Decoded { text: text.replace('\u{1B}', "\u{FFFD}"), exact: !had_errors && !has_escape }
+    Decoded {
+        text: text.replace('\u{1B}', "\u{FFFD}"),
+        exact: !had_errors && !has_escape,
+        unfollowed_escape: has_escape,
+    }
 }
 
 /// Decodes GBK strictly: ASCII, 0x80 (the euro sign in CP936) and two-byte codes only.
@@ -944,7 +966,7 @@ fn decode_gbk(bytes: &[u8]) -> Decoded {
     while let Some(&b) = bytes.get(i) {
         let pair = bytes.get(i..i + 2).filter(|p| is_gbk_pair(p));
         if b == ESC {
-            out.invalid();
+            out.unfollowed_escape();
             i += 1;
         } else if b < 0x80 {
             out.push(char::from(b));
@@ -1040,14 +1062,14 @@ impl<'a> Iso2022Decoder<'a> {
         let count = tail.iter().take_while(|b| (0x20..=0x2F).contains(*b)).count();
         let final_byte = tail.get(count).copied().filter(|b| (0x30..=0x7E).contains(b));
         let Some(final_byte) = final_byte else {
-            self.out.invalid();
+            self.out.unfollowed_escape();
             return 1 + count;
         };
         let set = Graphic::designated_by(tail.get(..count).unwrap_or_default(), final_byte)
             .filter(|set| self.sets.contains(set));
         match set {
             Some(set) => self.current.designate(set),
-            None => self.out.invalid(),
+            None => self.out.unfollowed_escape(),
         }
         2 + count
     }
@@ -1639,6 +1661,54 @@ mod tests {
         let decoded = cs("\\ISO 2022 IR 87").decode(&hex("41 1b 2d 41 e9"), VR::LO);
         assert_eq!(decoded.text, "A\u{FFFD}\u{FFFD}");
         assert!(!decoded.exact);
+    }
+
+    #[test]
+    fn jis_c_6226_1978_designation_reads_as_jis_x_0208() {
+        // PS3.5 H.3.1 with every `ESC $ B` written `ESC $ @`, as JIS C 6226-1978 systems do.
+        let old = hex(YAMADA_IR87);
+        let mut bytes = old.clone();
+        for i in 0..bytes.len().saturating_sub(2) {
+            if bytes[i..i + 3] == *b"\x1b$B" {
+                bytes[i + 2] = b'@';
+            }
+        }
+        assert_ne!(bytes, old);
+        let decoded = cs("\\ISO 2022 IR 87").decode(&bytes, VR::PN);
+        assert_eq!(decoded.text, "Yamada^Tarou=山田^太郎=やまだ^たろう");
+        assert!(decoded.exact && !decoded.unfollowed_escape);
+        // Also after IR 13, and in free text.
+        let lt = cs("ISO 2022 IR 13\\ISO 2022 IR 87").decode(b"Pt \x1b$@;3ED\x1b(J ok", VR::LT);
+        assert_eq!(lt.text, "Pt 山田 ok");
+        // Encoding still designates with `ESC $ B`.
+        assert_eq!(cs("\\ISO 2022 IR 87").encode("山田", VR::LT).bytes, b"\x1b$B;3ED\x1b(B");
+    }
+
+    #[test]
+    fn jis_c_6226_1978_designation_is_not_followed_where_ir_87_is_not_declared() {
+        let decoded = cs("\\ISO 2022 IR 149").decode(b"\x1b$@;3ED\x1b(B", VR::LT);
+        assert!(decoded.unfollowed_escape && !decoded.exact);
+    }
+
+    #[test]
+    fn an_escape_sequence_that_is_not_followed_flags_the_value() {
+        // Unknown (`ESC $ A`, GB 2312 in G0, which DICOM does not define), undeclared, in a set
+        // without code extensions, in UTF-8 and GBK, truncated.
+        for (charset, bytes) in [
+            ("\\ISO 2022 IR 87", &b"\x1b$A;3ED\x1b(B"[..]),
+            ("\\ISO 2022 IR 87", b"A\x1b-A\xe9"),
+            ("ISO_IR 100", b"\x1b$B;3\x1b(B"),
+            ("ISO_IR 192", b"\x1b$B;3"),
+            ("GBK", b"\x1b$B;3"),
+            ("\\ISO 2022 IR 87", b"\x1b"),
+        ] {
+            let decoded = cs(charset).decode(bytes, VR::LT);
+            assert!(decoded.unfollowed_escape && !decoded.exact, "{charset} {bytes:?}");
+        }
+        // Followed escapes, and bytes that are merely invalid, do not.
+        assert!(!cs("\\ISO 2022 IR 87").decode(&hex(KAKUU_IR87), VR::PN).unfollowed_escape);
+        let stray = cs("\\ISO 2022 IR 87").decode(b"A\xe9", VR::LO);
+        assert!(!stray.exact && !stray.unfollowed_escape);
     }
 
     #[test]

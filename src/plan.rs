@@ -256,11 +256,18 @@ impl Charset {
         Charset::Known(CharacterSet::default_repertoire())
     }
 
-    /// Decode; `None` where the text cannot be trusted (unsupported set with non-ASCII bytes).
+    /// Decode; `None` where the text cannot be trusted: an unsupported set with non-ASCII bytes,
+    /// or an escape sequence the set does not follow (an unknown designation: the bytes after it
+    /// are not ASCII, whatever they look like).
     fn decode(&self, bytes: &[u8], vr: VR) -> Option<String> {
         match self {
-            Charset::Known(cs) => Some(cs.decode(bytes, vr).text),
-            Charset::Unsupported if bytes.is_ascii() => Some(String::from_utf8_lossy(bytes).into_owned()),
+            Charset::Known(cs) => {
+                let decoded = cs.decode(bytes, vr);
+                (!decoded.unfollowed_escape).then_some(decoded.text)
+            }
+            Charset::Unsupported if bytes.is_ascii() && !bytes.contains(&ESC) => {
+                Some(String::from_utf8_lossy(bytes).into_owned())
+            }
             Charset::Unsupported => None,
         }
     }
@@ -269,7 +276,11 @@ impl Charset {
     /// each byte as one character ([`Charset::identity_text`]). The identifiers are read the
     /// same way ([`Found`]), so a value in the same unknown set still matches byte for byte.
     fn searchable(&self, bytes: &[u8], vr: VR) -> String {
-        self.decode(bytes, vr).unwrap_or_else(|| self.identity_text(bytes, vr))
+        match self.decode(bytes, vr) {
+            Some(text) => text,
+            None if bytes.contains(&ESC) => escaped_runs(bytes),
+            None => self.identity_text(bytes, vr),
+        }
     }
 
     /// Text for identity purposes: exact decoding, or else each byte as one character so
@@ -290,6 +301,39 @@ impl Charset {
             Charset::Unsupported => text.chars().map(|c| if c.is_ascii() { c as u8 } else { b'?' }).collect(),
         }
     }
+}
+
+/// ISO 2022 escape character.
+const ESC: u8 = 0x1B;
+
+/// Searchable text of a value holding an escape sequence its character set does not follow:
+/// the escape sequences are dropped, and each GL byte after one that does not return to ASCII
+/// (`ESC ( B`, `ESC ( J`) becomes a letter of a script no value of these archives uses (Yi
+/// syllables, U+A000 + byte), so the two-byte codes of a name compare byte for byte with the
+/// same codes in another value, anywhere in it (as letters of other scripts do, not as ASCII
+/// words). Other bytes are one character each, as in [`Charset::identity_text`]; a control
+/// character returns to ASCII.
+fn escaped_runs(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut opaque = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == ESC {
+            let tail = bytes.get(i + 1..).unwrap_or_default();
+            let count = tail.iter().take_while(|b| (0x20..=0x2F).contains(*b)).count();
+            let sequence = tail.get(..=count).unwrap_or(tail);
+            opaque = !matches!(sequence, b"(B" | b"(J");
+            i += 1 + sequence.len();
+            continue;
+        }
+        if b < 0x20 {
+            opaque = false;
+        }
+        let c = if opaque && (0x21..=0x7E).contains(&b) { char::from_u32(0xA000 + u32::from(b)) } else { None };
+        out.push(c.unwrap_or(char::from(b)));
+        i += 1;
+    }
+    out
 }
 
 impl From<CharacterSet> for Charset {
@@ -601,9 +645,9 @@ impl Planner<'_, '_> {
                 // Not decodable (a character set kamei does not know, non-ASCII bytes): compared
                 // byte for byte with the identifiers read the same way; it cannot be re-encoded,
                 // so a value holding one is replaced by a dummy.
-                self.net_identifiers().scrub(&cs.identity_text(bytes, vr))?;
+                self.net_identifiers().scrub(&cs.searchable(bytes, vr))?;
                 self.note(format!(
-                    "{}: a kept value in an unsupported character set held the patient's identifier; replaced by a dummy",
+                    "{}: a kept value in an unsupported character set or escape sequence held the patient's identifier; replaced by a dummy",
                     tag_str(e.tag)
                 ));
                 return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"));
@@ -855,7 +899,10 @@ impl Planner<'_, '_> {
     fn scrub(&mut self, e: &Element, cs: &Charset, vr: VR) -> Decision {
         let Some(bytes) = e.bytes() else { return Decision::Remove };
         let Some(text) = cs.decode(bytes, vr) else {
-            self.note(format!("{}: text in an unsupported character set replaced by a dummy", tag_str(e.tag)));
+            self.note(format!(
+                "{}: text in an unsupported character set or escape sequence replaced by a dummy",
+                tag_str(e.tag)
+            ));
             return Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)));
         };
         match self.identifiers().scrub(&text) {
@@ -1458,6 +1505,52 @@ mod tests {
         let comment = value(&out, tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP).unwrap();
         assert_eq!(comment, dummy_value(VR::LT));
         assert!(plan.notes.iter().any(|n| n.contains("unsupported character set")));
+    }
+
+    /// `Yamada^Taro=山田^太郎` in `\ISO 2022 IR 87`, the kanji designated with `esc`.
+    fn yamada_with(esc: &[u8]) -> Vec<u8> {
+        [&b"Yamada^Taro="[..], esc, b";3ED\x1b(B^", esc, b"B@O:\x1b(B"].concat()
+    }
+
+    fn kept_comment_with(name_esc: &[u8], comment_esc: &[u8]) -> (Plan, Vec<u8>) {
+        let comment = [&b"patient "[..], comment_esc, b";3EDB@O:\x1b(B follow-up"].concat();
+        let (plan, out) = plan_with(
+            &[],
+            vec![
+                Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"\\ISO 2022 IR 87 ".to_vec()),
+                Element::new(tags::PATIENT_NAME, VR::PN, yamada_with(name_esc)),
+                Element::new(tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP, VR::LT, comment),
+            ],
+        );
+        (plan, value(&out, tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP).unwrap())
+    }
+
+    #[test]
+    fn a_kanji_name_designated_with_esc_dollar_at_is_scrubbed_from_kept_text() {
+        // `ESC $ @` (JIS C 6226-1978) in the name, the comment, or both.
+        for (name_esc, comment_esc) in [(b"\x1b$@", b"\x1b$B"), (b"\x1b$@", b"\x1b$@"), (b"\x1b$B", b"\x1b$@")] {
+            let (_, comment) = kept_comment_with(name_esc, comment_esc);
+            assert_eq!(comment, b"patient *** follow-up", "{name_esc:?} {comment_esc:?}");
+        }
+    }
+
+    #[test]
+    fn a_kept_value_after_an_unknown_escape_is_compared_byte_for_byte() {
+        // `ESC $ A` designates nothing DICOM defines: the bytes after it are not ASCII text. The
+        // name and the comment use it alike, so the comment holds the name's bytes: a dummy.
+        let (plan, comment) = kept_comment_with(b"\x1b$A", b"\x1b$A");
+        assert_eq!(comment, dummy_value(VR::LT));
+        assert!(plan.notes.iter().any(|n| n.contains("(0040,0400)") && n.contains("escape sequence")));
+        // Cleaning text with such an escape gives a dummy, never text read as ASCII.
+        let (plan, out) = plan_with(
+            &[DeidOption::CleanDescriptors],
+            vec![
+                Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"\\ISO 2022 IR 87 ".to_vec()),
+                Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"CT \x1b$A;3ED\x1b(B".to_vec()),
+            ],
+        );
+        assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), dummy_value(VR::LO));
+        assert!(plan.notes.iter().any(|n| n.contains("(0008,1030)")));
     }
 
     #[test]
