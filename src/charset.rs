@@ -23,7 +23,10 @@
 //!   Bytes that are not valid there (raw Shift-JIS in an `ISO_IR 100` file, an escape sequence in
 //!   a set without code extensions, a designation of a set that was not declared) become U+FFFD
 //!   and the result is flagged `exact = false`, so the caller can quarantine the value instead of
-//!   trusting a guess. Unknown terms are an error, never a fallback; the one leniency
+//!   trusting a guess. The one exception is explicit and narrow:
+//!   [`CharacterSet::shift_jis_reading`] gives the CP932 reading of an identifier whose bytes the
+//!   declared set does not allow, for callers that must identify a patient and say they did so.
+//!   Unknown terms are an error, never a fallback; the one leniency
 //!   ([`CharacterSet::from_value_lenient`], used where kamei must look inside text) reads a
 //!   defined term written with other separators or case (`ISO-IR 100`) as that term.
 //! - It never changes the bytes of a value nobody asked it to re-encode: it only turns bytes into
@@ -888,6 +891,30 @@ impl CharacterSet {
         }
     }
 
+    /// The Shift_JIS (CP932) reading of an identifier value (a Patient ID) whose bytes are not
+    /// valid in this character set: `None` when they are (or are plain ASCII), or when they are
+    /// not valid CP932 either.
+    ///
+    /// Japanese modalities often write Shift_JIS where (0008,0005) is absent or says `ISO_IR 13`,
+    /// `ISO_IR 100`, `ISO_IR 192` or `\ISO 2022 IR 87`; a Patient ID typed in full-width digits
+    /// is then the CP932 bytes of `１２３４５６７`. "Not valid" means: the declared set does not
+    /// decode the bytes exactly, or decodes them to control characters, which an identifier
+    /// cannot hold (Latin-1 reads the lead byte 0x82 as a C1 control). This is the one place
+    /// kamei reads bytes in a set that was not declared; callers note that it did. CP932 is
+    /// `encoding_rs::SHIFT_JIS`, as the clinical CSV side reads Shift_JIS exports, so the same
+    /// patient gets the same ID on both sides.
+    pub fn shift_jis_reading(&self, bytes: &[u8], vr: VR) -> Option<String> {
+        if bytes.is_ascii() {
+            return None;
+        }
+        let declared = self.decode(bytes, vr);
+        if declared.exact && !declared.text.chars().any(char::is_control) {
+            return None;
+        }
+        let text = encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes)?;
+        (!text.chars().any(char::is_control)).then(|| text.into_owned())
+    }
+
     /// Encode text for a value of a string VR, in this character set, following PS3.5
     /// §6.1.2.5.3 / §6.2.1.2: with ISO 2022 sets, designate only as needed and return to the
     /// initial state (value 1's G0/G1) at the end of the value and before each delimiter: '\'
@@ -1709,6 +1736,30 @@ mod tests {
         assert!(!cs("\\ISO 2022 IR 87").decode(&hex(KAKUU_IR87), VR::PN).unfollowed_escape);
         let stray = cs("\\ISO 2022 IR 87").decode(b"A\xe9", VR::LO);
         assert!(!stray.exact && !stray.unfollowed_escape);
+    }
+
+    #[test]
+    fn a_shift_jis_id_not_valid_in_the_declared_set_is_read_as_cp932() {
+        // `１２３４５６７` in CP932: 0x82 0x50 ... 0x82 0x56.
+        let sjis = hex("82 50 82 51 82 52 82 53 82 54 82 55 82 56");
+        let default = CharacterSet::default_repertoire();
+        for charset in [&default, &cs("ISO_IR 13"), &cs("ISO_IR 100"), &cs("ISO_IR 192"), &cs("\\ISO 2022 IR 87")] {
+            assert_eq!(charset.shift_jis_reading(&sjis, VR::LO).as_deref(), Some("１２３４５６７"), "{charset:?}");
+        }
+        // 山田 (0x8E 0x52 0x93 0x63) under ISO_IR 100, where 0x8E and 0x93 are C1 controls.
+        assert_eq!(cs("ISO_IR 100").shift_jis_reading(&hex("8e 52 93 63"), VR::LO).as_deref(), Some("山田"));
+    }
+
+    #[test]
+    fn an_id_valid_in_the_declared_set_or_not_valid_cp932_has_no_shift_jis_reading() {
+        // ASCII; Latin-1 é; JIS X 0201 katakana; UTF-8 full-width digits; IR 87 kanji.
+        assert_eq!(cs("ISO_IR 100").shift_jis_reading(b"PID0012", VR::LO), None);
+        assert_eq!(cs("ISO_IR 100").shift_jis_reading(b"Ren\xe9", VR::LO), None);
+        assert_eq!(cs("ISO_IR 13").shift_jis_reading(b"\xb6\xb8\xb3", VR::LO), None);
+        assert_eq!(cs("ISO_IR 192").shift_jis_reading("１２３".as_bytes(), VR::LO), None);
+        assert_eq!(cs("\\ISO 2022 IR 87").shift_jis_reading(b"\x1b$B#1#2\x1b(B", VR::LO), None);
+        // Not valid in the default repertoire, and not CP932 (a lone lead byte at the end).
+        assert_eq!(CharacterSet::default_repertoire().shift_jis_reading(b"123\x82", VR::LO), None);
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub struct PatientPlan {
     pub date_shift_days: i64,
     /// Whether the file had no Patient ID (the study stood in for the patient).
     pub id_missing: bool,
+    /// Whether the Patient ID's bytes were not valid in the declared character set and were
+    /// read as Shift_JIS (CP932) ([`CharacterSet::shift_jis_reading`]).
+    pub id_read_as_shift_jis: bool,
     original_id: String,
 }
 
@@ -101,6 +104,7 @@ impl std::fmt::Debug for PatientPlan {
             .field("pseudonym", &self.pseudonym)
             .field("date_shift_days", &self.date_shift_days)
             .field("id_missing", &self.id_missing)
+            .field("id_read_as_shift_jis", &self.id_read_as_shift_jis)
             .finish_non_exhaustive()
     }
 }
@@ -226,6 +230,9 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
     }
     let Planner { edits, tally, mut notes, .. } = planner;
     notes.extend(file.notes.iter().cloned());
+    if patient.id_read_as_shift_jis {
+        notes.push(SHIFT_JIS_ID_NOTE.to_string());
+    }
     if patient.id_missing {
         notes.push("no Patient ID: the pseudonym and date shift derive from the study".to_string());
     }
@@ -348,29 +355,48 @@ fn trim_value(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
+/// The audit note for a Patient ID read as Shift_JIS (the tag only, never the value).
+pub const SHIFT_JIS_ID_NOTE: &str = "(0010,0020): bytes not valid in the declared Specific Character Set \
+    were read as Shift_JIS (CP932) for the pseudonym, date shift and opt-out/cohort decision";
+
 /// The original Patient ID of a data set as kamei identifies patients: decoded in the data
-/// set's character set (each byte as one character when it does not decode), trimmed, NFKC
+/// set's character set, or as Shift_JIS (CP932) when its bytes are not valid there but are
+/// valid CP932 (Japanese modalities write Shift_JIS whatever (0008,0005) says; the clinical
+/// side reads such exports as CP932), else each byte as one character; trimmed, NFKC
 /// normalised; empty when absent. The pseudonym, the date shift and the cohort decision all
 /// start from this one value.
 pub fn original_patient_id(ds: &DataSet) -> String {
-    patient_id_text(ds, &charset_of(ds, &Charset::default_repertoire()))
+    patient_id_text(ds, &charset_of(ds, &Charset::default_repertoire())).0
 }
 
-fn patient_id_text(ds: &DataSet, cs: &Charset) -> String {
-    ds.bytes(tags::PATIENT_ID)
-        .map(|b| cs.identity_text(trim_value(b), VR::LO))
-        .map(|s| crate::pseudo::normalize_id(&s))
-        .unwrap_or_default()
+/// [`original_patient_id`], and the audit note to record when it was read as Shift_JIS
+/// ([`SHIFT_JIS_ID_NOTE`]) for an input left out before it is planned.
+pub fn original_patient_id_noted(ds: &DataSet) -> (String, Option<&'static str>) {
+    let (id, shift_jis) = patient_id_text(ds, &charset_of(ds, &Charset::default_repertoire()));
+    (id, shift_jis.then_some(SHIFT_JIS_ID_NOTE))
+}
+
+/// The Patient ID as [`original_patient_id`] reads it, and whether it was read as Shift_JIS.
+fn patient_id_text(ds: &DataSet, cs: &Charset) -> (String, bool) {
+    let Some(bytes) = ds.bytes(tags::PATIENT_ID).map(trim_value) else { return (String::new(), false) };
+    let shift_jis = match cs {
+        Charset::Known(known) => known.shift_jis_reading(bytes, VR::LO),
+        Charset::Unsupported => None,
+    };
+    let read_as_shift_jis = shift_jis.is_some();
+    let text = shift_jis.unwrap_or_else(|| cs.identity_text(bytes, VR::LO));
+    (crate::pseudo::normalize_id(&text), read_as_shift_jis)
 }
 
 fn patient_plan(pseudo: &Pseudonymizer, ds: &DataSet, cs: &Charset) -> PatientPlan {
-    let id = patient_id_text(ds, cs);
+    let (id, id_read_as_shift_jis) = patient_id_text(ds, cs);
     let study = ds.ascii(tags::STUDY_INSTANCE_UID).or_else(|| ds.ascii(tags::SOP_INSTANCE_UID)).unwrap_or("");
     let patient = if id.is_empty() { Patient::Unidentified { study_uid: study } } else { Patient::Id(&id) };
     PatientPlan {
         pseudonym: pseudo.patient_pseudonym(patient),
         date_shift_days: pseudo.date_shift_days(patient),
         id_missing: id.is_empty(),
+        id_read_as_shift_jis,
         original_id: id.clone(),
     }
 }
@@ -1632,6 +1658,50 @@ mod tests {
         assert_eq!(value(&out, tags::PATIENT_ID).unwrap(), plan.patient.pseudonym.as_bytes());
         assert_eq!(value(&out, tags::PATIENT_NAME).unwrap(), plan.patient.pseudonym.as_bytes());
         assert_eq!(plan.patient.original_id(), "PID001");
+    }
+
+    #[test]
+    fn a_shift_jis_patient_id_the_declared_set_does_not_allow_is_read_as_cp932() {
+        // `１２３４５６７` in Shift_JIS, padded, under sets that do not allow these bytes.
+        let sjis = b"\x82P\x82Q\x82R\x82S\x82T\x82U\x82V ".to_vec();
+        let ascii = {
+            let (plan, _) = plan_with(&[], vec![Element::new(tags::PATIENT_ID, VR::LO, b"1234567 ".to_vec())]);
+            plan.patient.pseudonym
+        };
+        for charset in [&b""[..], b"ISO_IR 13 ", b"ISO_IR 100", b"ISO_IR 192", b"\\ISO 2022 IR 87 "] {
+            let mut elements = vec![Element::new(tags::PATIENT_ID, VR::LO, sjis.clone())];
+            if !charset.is_empty() {
+                elements.push(Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, charset.to_vec()));
+            }
+            let shown = String::from_utf8_lossy(charset);
+            assert_eq!(original_patient_id(&file(elements.clone()).dataset), "1234567", "{shown}");
+            let (plan, _) = plan_with(&[], elements);
+            assert_eq!(plan.patient.original_id(), "1234567", "{shown}");
+            assert_eq!(plan.patient.pseudonym, ascii, "the pseudonym of 1234567 ({shown})");
+            assert!(plan.patient.id_read_as_shift_jis);
+            assert!(plan.notes.iter().any(|n| n == SHIFT_JIS_ID_NOTE), "{shown}: {:?}", plan.notes);
+            assert!(plan.notes.iter().all(|n| !n.contains("１") && !n.contains("1234567")), "no value in notes");
+        }
+    }
+
+    #[test]
+    fn a_patient_id_valid_in_the_declared_set_is_not_read_as_shift_jis() {
+        for (charset, id, expected) in [
+            (&b"ISO_IR 100"[..], &b"M\xfcller01"[..], "müller01"),
+            (b"ISO_IR 13 ", b"\xb6\xb8\xb3", "カクウ"),
+            (b"ISO_IR 192", "１２３".as_bytes(), "123"),
+        ] {
+            let (plan, _) = plan_with(
+                &[],
+                vec![
+                    Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, charset.to_vec()),
+                    Element::new(tags::PATIENT_ID, VR::LO, id.to_vec()),
+                ],
+            );
+            assert_eq!(plan.patient.original_id().to_lowercase(), expected);
+            assert!(!plan.patient.id_read_as_shift_jis);
+            assert!(!plan.notes.iter().any(|n| n == SHIFT_JIS_ID_NOTE));
+        }
     }
 
     #[test]
