@@ -23,7 +23,10 @@
 //!   Bytes that are not valid there (raw Shift-JIS in an `ISO_IR 100` file, an escape sequence in
 //!   a set without code extensions, a designation of a set that was not declared) become U+FFFD
 //!   and the result is flagged `exact = false`, so the caller can quarantine the value instead of
-//!   trusting a guess. Unknown terms are an error, never a fallback; the one leniency
+//!   trusting a guess. The one exception is explicit and narrow:
+//!   [`CharacterSet::shift_jis_reading`] gives the CP932 reading of an identifier whose bytes the
+//!   declared set does not allow, for callers that must identify a patient and say they did so.
+//!   Unknown terms are an error, never a fallback; the one leniency
 //!   ([`CharacterSet::from_value_lenient`], used where kamei must look inside text) reads a
 //!   defined term written with other separators or case (`ISO-IR 100`) as that term.
 //! - It never changes the bytes of a value nobody asked it to re-encode: it only turns bytes into
@@ -74,8 +77,11 @@
 //!   not followed by another GL byte is a delimiter an encoder forgot to switch back before: the
 //!   decoder resets there too.
 //! - Only sets declared in (0008,0005) may be designated; any other escape sequence becomes
-//!   U+FFFD and changes nothing. `ESC ( B` (ISO-IR 6) is always accepted, because real files
+//!   U+FFFD, changes nothing, and flags the value ([`Decoded::unfollowed_escape`]: the text after
+//!   it is not to be trusted). `ESC ( B` (ISO-IR 6) is always accepted, because real files
 //!   return from kanji with it even when value 1 is `ISO 2022 IR 13` (pydicom's chrSQEncoding1).
+//!   `ESC $ @` (JIS C 6226-1978, the older designation of the same two-byte codes) is read as
+//!   `ESC $ B` where IR 87 is declared, as Python's `iso2022_jp` and iconv read it.
 //! - `ISO_IR n` next to other terms is read as `ISO 2022 IR n` (`ISO_IR 13\ISO 2022 IR 87` is
 //!   common); `ISO_IR 192`, `GB18030` and `GBK` may only be used alone.
 
@@ -133,6 +139,12 @@ pub struct Decoded {
     pub text: String,
     /// False when some bytes were not valid in the declared set (they became U+FFFD).
     pub exact: bool,
+    /// True when the value holds an escape sequence this character set does not follow (an
+    /// unknown one, a designation of a set (0008,0005) does not declare, or any escape in a set
+    /// without code extensions). The bytes after it were read in the sets in force before, so
+    /// the text says nothing reliable about them: callers that look for identifiers treat the
+    /// value as undecodable. Implies `exact = false`.
+    pub unfollowed_escape: bool,
 }
 
 /// Encoded bytes and whether every character was representable.
@@ -367,9 +379,11 @@ impl Graphic {
     }
 
     /// The set an escape sequence designates (`ESC` excluded). `ESC $ ( B` is the long form of
-    /// `ESC $ B` in ISO 2022 and is accepted too.
+    /// `ESC $ B` in ISO 2022 and is accepted too, and so is `ESC $ @`, the designation of JIS C
+    /// 6226-1978, whose codes JIS X 0208 took over (legacy Japanese systems still write it;
+    /// Python's `iso2022_jp` and iconv read it as JIS X 0208). The encoder writes `ESC $ B` only.
     fn designated_by(intermediates: &[u8], final_byte: u8) -> Option<Graphic> {
-        if intermediates == b"$(" && final_byte == b'B' {
+        if (intermediates == b"$(" && final_byte == b'B') || (intermediates == b"$" && final_byte == b'@') {
             return Some(Graphic::Jis0208);
         }
         Graphic::all().find(|set| set.escape_tail() == (intermediates, final_byte))
@@ -877,6 +891,30 @@ impl CharacterSet {
         }
     }
 
+    /// The Shift_JIS (CP932) reading of an identifier value (a Patient ID) whose bytes are not
+    /// valid in this character set: `None` when they are (or are plain ASCII), or when they are
+    /// not valid CP932 either.
+    ///
+    /// Japanese modalities often write Shift_JIS where (0008,0005) is absent or says `ISO_IR 13`,
+    /// `ISO_IR 100`, `ISO_IR 192` or `\ISO 2022 IR 87`; a Patient ID typed in full-width digits
+    /// is then the CP932 bytes of `１２３４５６７`. "Not valid" means: the declared set does not
+    /// decode the bytes exactly, or decodes them to control characters, which an identifier
+    /// cannot hold (Latin-1 reads the lead byte 0x82 as a C1 control). This is the one place
+    /// kamei reads bytes in a set that was not declared; callers note that it did. CP932 is
+    /// `encoding_rs::SHIFT_JIS`, as the clinical CSV side reads Shift_JIS exports, so the same
+    /// patient gets the same ID on both sides.
+    pub fn shift_jis_reading(&self, bytes: &[u8], vr: VR) -> Option<String> {
+        if bytes.is_ascii() {
+            return None;
+        }
+        let declared = self.decode(bytes, vr);
+        if declared.exact && !declared.text.chars().any(char::is_control) {
+            return None;
+        }
+        let text = encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes)?;
+        (!text.chars().any(char::is_control)).then(|| text.into_owned())
+    }
+
     /// Encode text for a value of a string VR, in this character set, following PS3.5
     /// §6.1.2.5.3 / §6.2.1.2: with ISO 2022 sets, designate only as needed and return to the
     /// initial state (value 1's G0/G1) at the end of the value and before each delimiter: '\'
@@ -908,11 +946,12 @@ fn c1_is_text(sets: &[Graphic], g1: Option<Graphic>) -> bool {
 struct TextOut {
     text: String,
     exact: bool,
+    unfollowed_escape: bool,
 }
 
 impl TextOut {
     fn with_capacity(capacity: usize) -> TextOut {
-        TextOut { text: String::with_capacity(capacity), exact: true }
+        TextOut { text: String::with_capacity(capacity), exact: true, unfollowed_escape: false }
     }
 
     fn push(&mut self, c: char) {
@@ -924,8 +963,14 @@ impl TextOut {
         self.exact = false;
     }
 
+    /// An escape sequence that is not followed: U+FFFD, and the value is flagged.
+    fn unfollowed_escape(&mut self) {
+        self.invalid();
+        self.unfollowed_escape = true;
+    }
+
     fn finish(self) -> Decoded {
-        Decoded { text: self.text, exact: self.exact }
+        Decoded { text: self.text, exact: self.exact, unfollowed_escape: self.unfollowed_escape }
     }
 }
 
@@ -934,7 +979,11 @@ impl TextOut {
 fn decode_whole(encoding: &'static Encoding, bytes: &[u8]) -> Decoded {
     let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
     let has_escape = text.contains('\u{1B}');
-    Decoded { text: text.replace('\u{1B}', "\u{FFFD}"), exact: !had_errors && !has_escape }
+    Decoded {
+        text: text.replace('\u{1B}', "\u{FFFD}"),
+        exact: !had_errors && !has_escape,
+        unfollowed_escape: has_escape,
+    }
 }
 
 /// Decodes GBK strictly: ASCII, 0x80 (the euro sign in CP936) and two-byte codes only.
@@ -944,7 +993,7 @@ fn decode_gbk(bytes: &[u8]) -> Decoded {
     while let Some(&b) = bytes.get(i) {
         let pair = bytes.get(i..i + 2).filter(|p| is_gbk_pair(p));
         if b == ESC {
-            out.invalid();
+            out.unfollowed_escape();
             i += 1;
         } else if b < 0x80 {
             out.push(char::from(b));
@@ -1040,14 +1089,14 @@ impl<'a> Iso2022Decoder<'a> {
         let count = tail.iter().take_while(|b| (0x20..=0x2F).contains(*b)).count();
         let final_byte = tail.get(count).copied().filter(|b| (0x30..=0x7E).contains(b));
         let Some(final_byte) = final_byte else {
-            self.out.invalid();
+            self.out.unfollowed_escape();
             return 1 + count;
         };
         let set = Graphic::designated_by(tail.get(..count).unwrap_or_default(), final_byte)
             .filter(|set| self.sets.contains(set));
         match set {
             Some(set) => self.current.designate(set),
-            None => self.out.invalid(),
+            None => self.out.unfollowed_escape(),
         }
         2 + count
     }
@@ -1639,6 +1688,78 @@ mod tests {
         let decoded = cs("\\ISO 2022 IR 87").decode(&hex("41 1b 2d 41 e9"), VR::LO);
         assert_eq!(decoded.text, "A\u{FFFD}\u{FFFD}");
         assert!(!decoded.exact);
+    }
+
+    #[test]
+    fn jis_c_6226_1978_designation_reads_as_jis_x_0208() {
+        // PS3.5 H.3.1 with every `ESC $ B` written `ESC $ @`, as JIS C 6226-1978 systems do.
+        let old = hex(YAMADA_IR87);
+        let mut bytes = old.clone();
+        for i in 0..bytes.len().saturating_sub(2) {
+            if bytes[i..i + 3] == *b"\x1b$B" {
+                bytes[i + 2] = b'@';
+            }
+        }
+        assert_ne!(bytes, old);
+        let decoded = cs("\\ISO 2022 IR 87").decode(&bytes, VR::PN);
+        assert_eq!(decoded.text, "Yamada^Tarou=山田^太郎=やまだ^たろう");
+        assert!(decoded.exact && !decoded.unfollowed_escape);
+        // Also after IR 13, and in free text.
+        let lt = cs("ISO 2022 IR 13\\ISO 2022 IR 87").decode(b"Pt \x1b$@;3ED\x1b(J ok", VR::LT);
+        assert_eq!(lt.text, "Pt 山田 ok");
+        // Encoding still designates with `ESC $ B`.
+        assert_eq!(cs("\\ISO 2022 IR 87").encode("山田", VR::LT).bytes, b"\x1b$B;3ED\x1b(B");
+    }
+
+    #[test]
+    fn jis_c_6226_1978_designation_is_not_followed_where_ir_87_is_not_declared() {
+        let decoded = cs("\\ISO 2022 IR 149").decode(b"\x1b$@;3ED\x1b(B", VR::LT);
+        assert!(decoded.unfollowed_escape && !decoded.exact);
+    }
+
+    #[test]
+    fn an_escape_sequence_that_is_not_followed_flags_the_value() {
+        // Unknown (`ESC $ A`, GB 2312 in G0, which DICOM does not define), undeclared, in a set
+        // without code extensions, in UTF-8 and GBK, truncated.
+        for (charset, bytes) in [
+            ("\\ISO 2022 IR 87", &b"\x1b$A;3ED\x1b(B"[..]),
+            ("\\ISO 2022 IR 87", b"A\x1b-A\xe9"),
+            ("ISO_IR 100", b"\x1b$B;3\x1b(B"),
+            ("ISO_IR 192", b"\x1b$B;3"),
+            ("GBK", b"\x1b$B;3"),
+            ("\\ISO 2022 IR 87", b"\x1b"),
+        ] {
+            let decoded = cs(charset).decode(bytes, VR::LT);
+            assert!(decoded.unfollowed_escape && !decoded.exact, "{charset} {bytes:?}");
+        }
+        // Followed escapes, and bytes that are merely invalid, do not.
+        assert!(!cs("\\ISO 2022 IR 87").decode(&hex(KAKUU_IR87), VR::PN).unfollowed_escape);
+        let stray = cs("\\ISO 2022 IR 87").decode(b"A\xe9", VR::LO);
+        assert!(!stray.exact && !stray.unfollowed_escape);
+    }
+
+    #[test]
+    fn a_shift_jis_id_not_valid_in_the_declared_set_is_read_as_cp932() {
+        // `１２３４５６７` in CP932: 0x82 0x50 ... 0x82 0x56.
+        let sjis = hex("82 50 82 51 82 52 82 53 82 54 82 55 82 56");
+        let default = CharacterSet::default_repertoire();
+        for charset in [&default, &cs("ISO_IR 13"), &cs("ISO_IR 100"), &cs("ISO_IR 192"), &cs("\\ISO 2022 IR 87")] {
+            assert_eq!(charset.shift_jis_reading(&sjis, VR::LO).as_deref(), Some("１２３４５６７"), "{charset:?}");
+        }
+        // 山田 (0x8E 0x52 0x93 0x63) under ISO_IR 100, where 0x8E and 0x93 are C1 controls.
+        assert_eq!(cs("ISO_IR 100").shift_jis_reading(&hex("8e 52 93 63"), VR::LO).as_deref(), Some("山田"));
+    }
+
+    #[test]
+    fn an_id_valid_in_the_declared_set_or_not_valid_cp932_has_no_shift_jis_reading() {
+        // ASCII; Latin-1 é; JIS X 0201 katakana; UTF-8 full-width digits; IR 87 kanji.
+        assert_eq!(cs("ISO_IR 100").shift_jis_reading(b"PID0012", VR::LO), None);
+        assert_eq!(cs("ISO_IR 100").shift_jis_reading(b"Ren\xe9", VR::LO), None);
+        assert_eq!(cs("ISO_IR 13").shift_jis_reading(b"\xb6\xb8\xb3", VR::LO), None);
+        assert_eq!(cs("ISO_IR 192").shift_jis_reading("１２３".as_bytes(), VR::LO), None);
+        assert_eq!(cs("\\ISO 2022 IR 87").shift_jis_reading(b"\x1b$B#1#2\x1b(B", VR::LO), None);
+        // Not valid in the default repertoire, and not CP932 (a lone lead byte at the end).
+        assert_eq!(CharacterSet::default_repertoire().shift_jis_reading(b"123\x82", VR::LO), None);
     }
 
     #[test]

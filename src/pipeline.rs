@@ -742,10 +742,13 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
 
     if job.cohort.is_active() {
         // Decided from the original Patient ID, before anything is planned or written.
-        let id = plan::original_patient_id(&file.dataset);
+        let (id, note) = plan::original_patient_id_noted(&file.dataset);
         let admission = job.cohort.admit(Some(&id), file.dataset.ascii(tags::STUDY_DATE));
         if admission.is_excluded() {
             let mut p = left_out(ctx, number, sha, bytes, Status::Excluded, admission.reason().to_string());
+            if let (Some(note), Some(record)) = (note, p.record.as_mut()) {
+                record.notes.push(note.to_string());
+            }
             p.excluded_patient = (!id.is_empty()).then(|| job.pseudo.patient_pseudonym(Patient::Id(&id)));
             return p;
         }

@@ -92,6 +92,9 @@ pub struct PatientPlan {
     pub date_shift_days: i64,
     /// Whether the file had no Patient ID (the study stood in for the patient).
     pub id_missing: bool,
+    /// Whether the Patient ID's bytes were not valid in the declared character set and were
+    /// read as Shift_JIS (CP932) ([`CharacterSet::shift_jis_reading`]).
+    pub id_read_as_shift_jis: bool,
     original_id: String,
 }
 
@@ -101,6 +104,7 @@ impl std::fmt::Debug for PatientPlan {
             .field("pseudonym", &self.pseudonym)
             .field("date_shift_days", &self.date_shift_days)
             .field("id_missing", &self.id_missing)
+            .field("id_read_as_shift_jis", &self.id_read_as_shift_jis)
             .finish_non_exhaustive()
     }
 }
@@ -226,6 +230,9 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
     }
     let Planner { edits, tally, mut notes, .. } = planner;
     notes.extend(file.notes.iter().cloned());
+    if patient.id_read_as_shift_jis {
+        notes.push(SHIFT_JIS_ID_NOTE.to_string());
+    }
     if patient.id_missing {
         notes.push("no Patient ID: the pseudonym and date shift derive from the study".to_string());
     }
@@ -256,11 +263,18 @@ impl Charset {
         Charset::Known(CharacterSet::default_repertoire())
     }
 
-    /// Decode; `None` where the text cannot be trusted (unsupported set with non-ASCII bytes).
+    /// Decode; `None` where the text cannot be trusted: an unsupported set with non-ASCII bytes,
+    /// or an escape sequence the set does not follow (an unknown designation: the bytes after it
+    /// are not ASCII, whatever they look like).
     fn decode(&self, bytes: &[u8], vr: VR) -> Option<String> {
         match self {
-            Charset::Known(cs) => Some(cs.decode(bytes, vr).text),
-            Charset::Unsupported if bytes.is_ascii() => Some(String::from_utf8_lossy(bytes).into_owned()),
+            Charset::Known(cs) => {
+                let decoded = cs.decode(bytes, vr);
+                (!decoded.unfollowed_escape).then_some(decoded.text)
+            }
+            Charset::Unsupported if bytes.is_ascii() && !bytes.contains(&ESC) => {
+                Some(String::from_utf8_lossy(bytes).into_owned())
+            }
             Charset::Unsupported => None,
         }
     }
@@ -269,7 +283,11 @@ impl Charset {
     /// each byte as one character ([`Charset::identity_text`]). The identifiers are read the
     /// same way ([`Found`]), so a value in the same unknown set still matches byte for byte.
     fn searchable(&self, bytes: &[u8], vr: VR) -> String {
-        self.decode(bytes, vr).unwrap_or_else(|| self.identity_text(bytes, vr))
+        match self.decode(bytes, vr) {
+            Some(text) => text,
+            None if bytes.contains(&ESC) => escaped_runs(bytes),
+            None => self.identity_text(bytes, vr),
+        }
     }
 
     /// Text for identity purposes: exact decoding, or else each byte as one character so
@@ -292,6 +310,39 @@ impl Charset {
     }
 }
 
+/// ISO 2022 escape character.
+const ESC: u8 = 0x1B;
+
+/// Searchable text of a value holding an escape sequence its character set does not follow:
+/// the escape sequences are dropped, and each GL byte after one that does not return to ASCII
+/// (`ESC ( B`, `ESC ( J`) becomes a letter of a script no value of these archives uses (Yi
+/// syllables, U+A000 + byte), so the two-byte codes of a name compare byte for byte with the
+/// same codes in another value, anywhere in it (as letters of other scripts do, not as ASCII
+/// words). Other bytes are one character each, as in [`Charset::identity_text`]; a control
+/// character returns to ASCII.
+fn escaped_runs(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut opaque = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == ESC {
+            let tail = bytes.get(i + 1..).unwrap_or_default();
+            let count = tail.iter().take_while(|b| (0x20..=0x2F).contains(*b)).count();
+            let sequence = tail.get(..=count).unwrap_or(tail);
+            opaque = !matches!(sequence, b"(B" | b"(J");
+            i += 1 + sequence.len();
+            continue;
+        }
+        if b < 0x20 {
+            opaque = false;
+        }
+        let c = if opaque && (0x21..=0x7E).contains(&b) { char::from_u32(0xA000 + u32::from(b)) } else { None };
+        out.push(c.unwrap_or(char::from(b)));
+        i += 1;
+    }
+    out
+}
+
 impl From<CharacterSet> for Charset {
     fn from(cs: CharacterSet) -> Self {
         Charset::Known(cs)
@@ -304,29 +355,48 @@ fn trim_value(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
+/// The audit note for a Patient ID read as Shift_JIS (the tag only, never the value).
+pub const SHIFT_JIS_ID_NOTE: &str = "(0010,0020): bytes not valid in the declared Specific Character Set \
+    were read as Shift_JIS (CP932) for the pseudonym, date shift and opt-out/cohort decision";
+
 /// The original Patient ID of a data set as kamei identifies patients: decoded in the data
-/// set's character set (each byte as one character when it does not decode), trimmed, NFKC
+/// set's character set, or as Shift_JIS (CP932) when its bytes are not valid there but are
+/// valid CP932 (Japanese modalities write Shift_JIS whatever (0008,0005) says; the clinical
+/// side reads such exports as CP932), else each byte as one character; trimmed, NFKC
 /// normalised; empty when absent. The pseudonym, the date shift and the cohort decision all
 /// start from this one value.
 pub fn original_patient_id(ds: &DataSet) -> String {
-    patient_id_text(ds, &charset_of(ds, &Charset::default_repertoire()))
+    patient_id_text(ds, &charset_of(ds, &Charset::default_repertoire())).0
 }
 
-fn patient_id_text(ds: &DataSet, cs: &Charset) -> String {
-    ds.bytes(tags::PATIENT_ID)
-        .map(|b| cs.identity_text(trim_value(b), VR::LO))
-        .map(|s| crate::pseudo::normalize_id(&s))
-        .unwrap_or_default()
+/// [`original_patient_id`], and the audit note to record when it was read as Shift_JIS
+/// ([`SHIFT_JIS_ID_NOTE`]) for an input left out before it is planned.
+pub fn original_patient_id_noted(ds: &DataSet) -> (String, Option<&'static str>) {
+    let (id, shift_jis) = patient_id_text(ds, &charset_of(ds, &Charset::default_repertoire()));
+    (id, shift_jis.then_some(SHIFT_JIS_ID_NOTE))
+}
+
+/// The Patient ID as [`original_patient_id`] reads it, and whether it was read as Shift_JIS.
+fn patient_id_text(ds: &DataSet, cs: &Charset) -> (String, bool) {
+    let Some(bytes) = ds.bytes(tags::PATIENT_ID).map(trim_value) else { return (String::new(), false) };
+    let shift_jis = match cs {
+        Charset::Known(known) => known.shift_jis_reading(bytes, VR::LO),
+        Charset::Unsupported => None,
+    };
+    let read_as_shift_jis = shift_jis.is_some();
+    let text = shift_jis.unwrap_or_else(|| cs.identity_text(bytes, VR::LO));
+    (crate::pseudo::normalize_id(&text), read_as_shift_jis)
 }
 
 fn patient_plan(pseudo: &Pseudonymizer, ds: &DataSet, cs: &Charset) -> PatientPlan {
-    let id = patient_id_text(ds, cs);
+    let (id, id_read_as_shift_jis) = patient_id_text(ds, cs);
     let study = ds.ascii(tags::STUDY_INSTANCE_UID).or_else(|| ds.ascii(tags::SOP_INSTANCE_UID)).unwrap_or("");
     let patient = if id.is_empty() { Patient::Unidentified { study_uid: study } } else { Patient::Id(&id) };
     PatientPlan {
         pseudonym: pseudo.patient_pseudonym(patient),
         date_shift_days: pseudo.date_shift_days(patient),
         id_missing: id.is_empty(),
+        id_read_as_shift_jis,
         original_id: id.clone(),
     }
 }
@@ -684,9 +754,9 @@ impl Planner<'_, '_> {
                 // Not decodable (a character set kamei does not know, non-ASCII bytes): compared
                 // byte for byte with the identifiers read the same way; it cannot be re-encoded,
                 // so a value holding one is replaced by a dummy.
-                self.net_identifiers().scrub(&cs.identity_text(bytes, vr))?;
+                self.net_identifiers().scrub(&cs.searchable(bytes, vr))?;
                 self.note(format!(
-                    "{}: a kept value in an unsupported character set held the patient's identifier; replaced by a dummy",
+                    "{}: a kept value in an unsupported character set or escape sequence held the patient's identifier; replaced by a dummy",
                     tag_str(e.tag)
                 ));
                 return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"));
@@ -947,7 +1017,10 @@ impl Planner<'_, '_> {
     fn scrub(&mut self, e: &Element, cs: &Charset, vr: VR) -> Decision {
         let Some(bytes) = e.bytes() else { return Decision::Remove };
         let Some(text) = cs.decode(bytes, vr) else {
-            self.note(format!("{}: text in an unsupported character set replaced by a dummy", tag_str(e.tag)));
+            self.note(format!(
+                "{}: text in an unsupported character set or escape sequence replaced by a dummy",
+                tag_str(e.tag)
+            ));
             return Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)));
         };
         match self.identifiers().scrub(&text) {
@@ -1552,6 +1625,52 @@ mod tests {
         assert!(plan.notes.iter().any(|n| n.contains("unsupported character set")));
     }
 
+    /// `Yamada^Taro=山田^太郎` in `\ISO 2022 IR 87`, the kanji designated with `esc`.
+    fn yamada_with(esc: &[u8]) -> Vec<u8> {
+        [&b"Yamada^Taro="[..], esc, b";3ED\x1b(B^", esc, b"B@O:\x1b(B"].concat()
+    }
+
+    fn kept_comment_with(name_esc: &[u8], comment_esc: &[u8]) -> (Plan, Vec<u8>) {
+        let comment = [&b"patient "[..], comment_esc, b";3EDB@O:\x1b(B follow-up"].concat();
+        let (plan, out) = plan_with(
+            &[],
+            vec![
+                Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"\\ISO 2022 IR 87 ".to_vec()),
+                Element::new(tags::PATIENT_NAME, VR::PN, yamada_with(name_esc)),
+                Element::new(tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP, VR::LT, comment),
+            ],
+        );
+        (plan, value(&out, tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP).unwrap())
+    }
+
+    #[test]
+    fn a_kanji_name_designated_with_esc_dollar_at_is_scrubbed_from_kept_text() {
+        // `ESC $ @` (JIS C 6226-1978) in the name, the comment, or both.
+        for (name_esc, comment_esc) in [(b"\x1b$@", b"\x1b$B"), (b"\x1b$@", b"\x1b$@"), (b"\x1b$B", b"\x1b$@")] {
+            let (_, comment) = kept_comment_with(name_esc, comment_esc);
+            assert_eq!(comment, b"patient *** follow-up", "{name_esc:?} {comment_esc:?}");
+        }
+    }
+
+    #[test]
+    fn a_kept_value_after_an_unknown_escape_is_compared_byte_for_byte() {
+        // `ESC $ A` designates nothing DICOM defines: the bytes after it are not ASCII text. The
+        // name and the comment use it alike, so the comment holds the name's bytes: a dummy.
+        let (plan, comment) = kept_comment_with(b"\x1b$A", b"\x1b$A");
+        assert_eq!(comment, dummy_value(VR::LT));
+        assert!(plan.notes.iter().any(|n| n.contains("(0040,0400)") && n.contains("escape sequence")));
+        // Cleaning text with such an escape gives a dummy, never text read as ASCII.
+        let (plan, out) = plan_with(
+            &[DeidOption::CleanDescriptors],
+            vec![
+                Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"\\ISO 2022 IR 87 ".to_vec()),
+                Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"CT \x1b$A;3ED\x1b(B".to_vec()),
+            ],
+        );
+        assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), dummy_value(VR::LO));
+        assert!(plan.notes.iter().any(|n| n.contains("(0008,1030)")));
+    }
+
     #[test]
     fn an_unlisted_date_follows_the_profiles_dates() {
         let update = || vec![Element::new(tags::STUDY_UPDATE_DATE_TIME, VR::DT, b"20240203101500".to_vec())];
@@ -1631,6 +1750,50 @@ mod tests {
         assert_eq!(value(&out, tags::PATIENT_ID).unwrap(), plan.patient.pseudonym.as_bytes());
         assert_eq!(value(&out, tags::PATIENT_NAME).unwrap(), plan.patient.pseudonym.as_bytes());
         assert_eq!(plan.patient.original_id(), "PID001");
+    }
+
+    #[test]
+    fn a_shift_jis_patient_id_the_declared_set_does_not_allow_is_read_as_cp932() {
+        // `１２３４５６７` in Shift_JIS, padded, under sets that do not allow these bytes.
+        let sjis = b"\x82P\x82Q\x82R\x82S\x82T\x82U\x82V ".to_vec();
+        let ascii = {
+            let (plan, _) = plan_with(&[], vec![Element::new(tags::PATIENT_ID, VR::LO, b"1234567 ".to_vec())]);
+            plan.patient.pseudonym
+        };
+        for charset in [&b""[..], b"ISO_IR 13 ", b"ISO_IR 100", b"ISO_IR 192", b"\\ISO 2022 IR 87 "] {
+            let mut elements = vec![Element::new(tags::PATIENT_ID, VR::LO, sjis.clone())];
+            if !charset.is_empty() {
+                elements.push(Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, charset.to_vec()));
+            }
+            let shown = String::from_utf8_lossy(charset);
+            assert_eq!(original_patient_id(&file(elements.clone()).dataset), "1234567", "{shown}");
+            let (plan, _) = plan_with(&[], elements);
+            assert_eq!(plan.patient.original_id(), "1234567", "{shown}");
+            assert_eq!(plan.patient.pseudonym, ascii, "the pseudonym of 1234567 ({shown})");
+            assert!(plan.patient.id_read_as_shift_jis);
+            assert!(plan.notes.iter().any(|n| n == SHIFT_JIS_ID_NOTE), "{shown}: {:?}", plan.notes);
+            assert!(plan.notes.iter().all(|n| !n.contains("１") && !n.contains("1234567")), "no value in notes");
+        }
+    }
+
+    #[test]
+    fn a_patient_id_valid_in_the_declared_set_is_not_read_as_shift_jis() {
+        for (charset, id, expected) in [
+            (&b"ISO_IR 100"[..], &b"M\xfcller01"[..], "müller01"),
+            (b"ISO_IR 13 ", b"\xb6\xb8\xb3", "カクウ"),
+            (b"ISO_IR 192", "１２３".as_bytes(), "123"),
+        ] {
+            let (plan, _) = plan_with(
+                &[],
+                vec![
+                    Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, charset.to_vec()),
+                    Element::new(tags::PATIENT_ID, VR::LO, id.to_vec()),
+                ],
+            );
+            assert_eq!(plan.patient.original_id().to_lowercase(), expected);
+            assert!(!plan.patient.id_read_as_shift_jis);
+            assert!(!plan.notes.iter().any(|n| n == SHIFT_JIS_ID_NOTE));
+        }
     }
 
     #[test]

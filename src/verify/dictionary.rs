@@ -239,6 +239,14 @@ impl Dictionary {
                         for v in cs.decode(bytes, e.vr).text.split('\\') {
                             self.add(v, kind);
                         }
+                        if e.tag == tags::PATIENT_ID {
+                            // Shift_JIS bytes the declared set does not allow: deid reads the
+                            // ID as CP932, so the linkage table and the clinical side hold that.
+                            let end = bytes.iter().rposition(|&b| b != b' ' && b != 0).map_or(0, |i| i + 1);
+                            if let Some(text) = cs.shift_jis_reading(&bytes[..end], VR::LO) {
+                                self.add(&text, kind);
+                            }
+                        }
                     }
                 }
                 _ => {}
@@ -471,6 +479,19 @@ mod tests {
         d.add_birth_date("19850315");
         assert!(!d.matcher().find("born 850315").is_empty());
         assert!(d.strong().matcher().find("born 850315").is_empty());
+    }
+
+    #[test]
+    fn a_shift_jis_patient_id_is_also_searched_for_as_deid_reads_it() {
+        // `１２３４５６７` in Shift_JIS under ISO_IR 100: deid reads it as CP932 (1234567).
+        let ds = DataSet::from_elements([
+            crate::dataset::Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"ISO_IR 100".to_vec()),
+            crate::dataset::Element::new(tags::PATIENT_ID, VR::LO, b"\x82P\x82Q\x82R\x82S\x82T\x82U\x82V ".to_vec()),
+        ]);
+        let mut d = Dictionary::new();
+        d.add_dataset(&ds);
+        assert!(!d.matcher().find("kept note: 1234567").is_empty());
+        assert!(!d.matcher().find("kept note: １２３４５６７").is_empty());
     }
 
     #[test]

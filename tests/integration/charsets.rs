@@ -191,3 +191,50 @@ fn a_full_name_with_a_one_character_family_name_is_scrubbed_from_kept_text() {
     let comment = raw(&out, tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP).unwrap();
     assert_eq!(String::from_utf8(comment).unwrap().trim_end(), "患者***様 造影剤");
 }
+
+#[test]
+fn a_kanji_name_designated_with_esc_dollar_at_is_scrubbed_from_kept_text() {
+    let wd = Workdir::new("a_kanji_name_designated_with_esc_dollar_at_is_scrubbed_from_kept_text");
+    // `ESC $ @` is the JIS C 6226-1978 designation of the same two-byte codes as `ESC $ B`;
+    // legacy Japanese systems write it. The unlisted comment (kept) names the patient, 山田太郎.
+    let escapes: [(&[u8], &[u8]); 3] = [(b"\x1b$@", b"\x1b$B"), (b"\x1b$@", b"\x1b$@"), (b"\x1b$B", b"\x1b$@")];
+    for (n, (name_esc, text_esc)) in escapes.into_iter().enumerate() {
+        let name = [&b"Yamada^Taro="[..], name_esc, b";3ED\x1b(B^", name_esc, b"B@O:\x1b(B"].concat();
+        let comment = [&b"patient "[..], text_esc, b";3EDB@O:\x1b(B follow-up"].concat();
+        ct(n as u32 + 1)
+            .put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, IR87))
+            .put(raw_el(tags::PATIENT_NAME, VR::PN, &name))
+            .put(raw_el(tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP, VR::LT, &comment))
+            .write(&wd.path(&format!("in/{n}.dcm")));
+    }
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let outputs = wd.dicom_outputs("out");
+    assert_eq!(outputs.len(), 3);
+    for out in &outputs {
+        let comment = raw(out, tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP).unwrap();
+        assert_eq!(String::from_utf8_lossy(&comment).trim_end(), "patient *** follow-up", "{}", out.display());
+    }
+    let left = runs_left(&wd, &[b";3ED", b"B@O:"]);
+    assert!(left.is_empty(), "name left: {left:?}");
+    // verify reads the names the same way and finds nothing left.
+    wd.kamei(["verify", "out", "--against", "in"]).assert_code(0);
+}
+
+#[test]
+fn a_kept_value_after_an_unknown_escape_is_not_read_as_ascii() {
+    let wd = Workdir::new("a_kept_value_after_an_unknown_escape_is_not_read_as_ascii");
+    // `ESC $ A` designates a set DICOM does not define. Name and comment use it alike: the
+    // bytes after it are compared as bytes, and the comment, which holds them, gets a dummy.
+    ct(1)
+        .put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, IR87))
+        .put(raw_el(tags::PATIENT_NAME, VR::PN, b"Yamada^Taro=\x1b$A;3ED\x1b(B^\x1b$AB@O:\x1b(B"))
+        .put(raw_el(tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP, VR::LT, b"patient \x1b$A;3EDB@O:\x1b(B ok"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    let comment = raw(&out, tags::COMMENTS_ON_THE_SCHEDULED_PROCEDURE_STEP).unwrap();
+    assert_eq!(comment, b"ANONYMIZED");
+    assert!(runs_left(&wd, &[b";3ED", b"B@O:"]).is_empty());
+}

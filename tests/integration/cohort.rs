@@ -310,3 +310,92 @@ fn verify_finds_an_empty_folder_named_for_an_excluded_patient() {
         run.stdout()
     );
 }
+
+/// `１２３４５６７` in Shift_JIS (CP932), padded: what a Japanese modality writes for a Patient
+/// ID typed in full-width digits, whatever (0008,0005) says.
+const SJIS_FULL_WIDTH_1234567: &[u8] = b"\x82P\x82Q\x82R\x82S\x82T\x82U\x82V ";
+
+/// Images of patient 1234567 whose ID is in Shift_JIS under sets that do not allow it, and the
+/// same patient's lab export as Windows writes it (CP932).
+fn shift_jis_archive(wd: &Workdir) {
+    use dicom_core::VR;
+    use dicom_dictionary_std::tags;
+    let study = "1.2.826.0.1.3680043.8.498.81";
+    for (n, charset) in [&b""[..], b"ISO_IR 13 ", b"ISO_IR 100", b"ISO_IR 192"].into_iter().enumerate() {
+        let mut f = Fixture::ct("", study, &format!("{study}.1"), &format!("{study}.1.{n}")).put(raw_el(
+            tags::PATIENT_ID,
+            VR::LO,
+            SJIS_FULL_WIDTH_1234567,
+        ));
+        if !charset.is_empty() {
+            f = f.put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, charset));
+        }
+        f.write(&wd.path(&format!("dicom/{n}.dcm")));
+    }
+    let (csv, _, _) = encoding_rs::SHIFT_JIS.encode("患者ID,検査名,結果\n１２３４５６７,HbA1c,5.9\n");
+    std::fs::create_dir_all(wd.path("csvin")).unwrap();
+    std::fs::write(wd.path("csvin/labs.csv"), csv).unwrap();
+    std::fs::write(
+        wd.path("cols.toml"),
+        "[columns]\n\"患者ID\" = \"patient-id\"\n\"検査名\" = \"keep\"\n\"結果\" = \"keep\"\n",
+    )
+    .unwrap();
+    std::fs::write(wd.path("optout.txt"), "1234567\n").unwrap();
+}
+
+#[test]
+fn a_shift_jis_patient_id_is_opted_out_like_the_same_patients_csv_rows() {
+    let wd = Workdir::new("a_shift_jis_patient_id_is_opted_out_like_the_same_patients_csv_rows");
+    shift_jis_archive(&wd);
+    let k = key(&wd, "k.key", 31);
+    let ks = k.to_str().unwrap();
+    let scope = ["--exclude-patients", "optout.txt"];
+    let csv = wd.kamei(
+        [&["clinical", "csv", "csvin/labs.csv", "-o", "rel/csv", "--key", ks, "--columns", "cols.toml"][..], &scope]
+            .concat(),
+    );
+    assert!(csv.stderr().contains("left out"), "{}", csv.stderr());
+    let images = wd.kamei([&["deid", "dicom", "-o", "rel/images", "--key", ks][..], &scope].concat());
+    images.assert_code(0);
+    assert!(images.stderr().contains("4 inputs of 1 patients left out"), "{}", images.stderr());
+    assert!(wd.dicom_outputs("rel/images").is_empty());
+    assert_eq!(shift_jis_notes(&wd, "rel/images"), 4, "each exclusion says how the ID was read");
+    wd.kamei([&["verify", "rel", "--key", ks][..], &scope].concat()).assert_code(0);
+}
+
+#[test]
+fn a_shift_jis_patient_id_gets_the_pseudonym_of_the_same_patients_csv_rows() {
+    let wd = Workdir::new("a_shift_jis_patient_id_gets_the_pseudonym_of_the_same_patients_csv_rows");
+    shift_jis_archive(&wd);
+    let k = key(&wd, "k.key", 32);
+    let ks = k.to_str().unwrap();
+    wd.kamei(["clinical", "csv", "csvin/labs.csv", "-o", "rel/csv", "--key", ks, "--columns", "cols.toml"])
+        .assert_code(0);
+    let run = wd.kamei(["deid", "dicom", "-o", "rel/images", "--key", ks, "--linkage", "link.csv"]);
+    run.assert_code(0);
+    let expected = pseudonym(&k, "1234567");
+    let rows = std::fs::read_to_string(wd.path("rel/csv/labs.csv")).unwrap();
+    assert!(rows.lines().nth(1).unwrap().starts_with(&format!("{expected},")), "{rows}");
+    let outputs = wd.dicom_outputs("rel/images");
+    assert_eq!(outputs.len(), 4);
+    for out in &outputs {
+        assert_eq!(text(&open(out), dicom_dictionary_std::tags::PATIENT_ID).unwrap(), expected);
+    }
+    // The linkage table holds the ID as read; the audit says how, without the value.
+    let link = std::fs::read_to_string(wd.path("link.csv")).unwrap();
+    assert!(link.lines().any(|l| l == format!("patient,1234567,{expected}")), "{link}");
+    assert_eq!(shift_jis_notes(&wd, "rel/images"), 4);
+}
+
+/// How many audit notes of `out` say a Patient ID was read as Shift_JIS (none holds the ID).
+fn shift_jis_notes(wd: &Workdir, out: &str) -> usize {
+    let notes: Vec<String> = wd
+        .audit(out)
+        .iter()
+        .filter_map(|r| r["notes"].as_array().cloned())
+        .flatten()
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+    assert!(notes.iter().all(|n| !n.contains("1234567")), "{notes:?}");
+    notes.iter().filter(|n| n.contains("read as Shift_JIS")).count()
+}
