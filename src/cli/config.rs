@@ -239,6 +239,12 @@ fn pixel_cleaner(args: &DeidArgs, profile: &Profile, out: &Path) -> Result<(Opti
     let previews = match &args.previews {
         None => None,
         Some(p) => {
+            if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) && !p.exists() {
+                bail!(
+                    "--previews {} cannot be created or written (a dangling symbolic link); choose a folder kamei can create or write",
+                    p.display()
+                );
+            }
             let abs = absolute(p)?;
             if abs.starts_with(out) || out.starts_with(&abs) {
                 bail!(
