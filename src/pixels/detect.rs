@@ -8,7 +8,12 @@
 //! vessels do not pass for light strokes. Colour frames get a third, the chroma plane
 //! (largest minus smallest channel), in which grey anatomy is flat black and coloured text stands
 //! out however busy the anatomy is; it is trusted only where its surroundings are quiet, since in
-//! colour regions (flow, photographs) it sees the colour's own texture. On each plane:
+//! colour regions (flow, photographs) it sees the colour's own texture. Colour frames are also
+//! searched in the two opponent channels (red minus green, yellow minus blue) and their
+//! inverses, where coloured text over colour of its own luminance (green over red flow, light
+//! blue over brown) stands out; there, glyphs of a line must share one hue, and a line in busy
+//! surroundings must stand as glyphs do (side by side, mostly of one height), which the
+//! overlapping tendrils of colour flow do not. On each plane:
 //!
 //! 1. **Stroke contrast**: a white top-hat (the plane minus its grey-scale opening by a square a
 //!    little wider than the widest stroke) keeps thin bright structures and drops flat areas and
