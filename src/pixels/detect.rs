@@ -8,7 +8,12 @@
 //! vessels do not pass for light strokes. Colour frames get a third, the chroma plane
 //! (largest minus smallest channel), in which grey anatomy is flat black and coloured text stands
 //! out however busy the anatomy is; it is trusted only where its surroundings are quiet, since in
-//! colour regions (flow, photographs) it sees the colour's own texture. On each plane:
+//! colour regions (flow, photographs) it sees the colour's own texture. Colour frames are also
+//! searched in the two opponent channels (red minus green, yellow minus blue) and their
+//! inverses, where coloured text over colour of its own luminance (green over red flow, light
+//! blue over brown) stands out; there, glyphs of a line must share one hue, and a line in busy
+//! surroundings must stand as glyphs do (side by side, mostly of one height), which the
+//! overlapping tendrils of colour flow do not. On each plane:
 //!
 //! 1. **Stroke contrast**: a white top-hat (the plane minus its grey-scale opening by a square a
 //!    little wider than the widest stroke) keeps thin bright structures and drops flat areas and
@@ -35,7 +40,7 @@
 //! The cost is linear in the number of pixels plus O(n log n) in the number of components.
 
 use super::rules::Rect;
-use image::GrayImage;
+use image::{GrayImage, RgbImage};
 use imageproc::filter::box_filter;
 use imageproc::morphology::{Mask, grayscale_dilate, grayscale_erode};
 use imageproc::region_labelling::{Connectivity, connected_components};
@@ -54,6 +59,10 @@ pub struct Planes {
     /// searched, and what a stroke's colour is judged on (text drawn in one colour keeps one
     /// luminance, colour-flow blobs do not).
     pub tone: Option<(GrayImage, GrayImage)>,
+    /// For colour frames, the opponent channels (red minus green, and yellow minus blue, both
+    /// centred on 128): coloured text over colour of its own luminance stands out in one of
+    /// them or in its inverse. See [`opponent`].
+    pub opponent: Option<[GrayImage; 2]>,
 }
 
 impl Planes {
@@ -138,6 +147,9 @@ struct Comp {
     /// Mean plane value of the stroke's core (top-hat at least 70% of its contrast): the colour
     /// it is drawn in, steadier than the peak under noise.
     colour: f32,
+    /// For colour frames, the mean opponent channels of the core (see [`opponent`]): the hue
+    /// it is drawn in.
+    hue: [f32; 2],
 }
 
 impl Comp {
@@ -166,6 +178,29 @@ fn chroma(planes: &Planes) -> GrayImage {
         *c = c.saturating_sub(255 - *d);
     }
     c
+}
+
+/// The opponent channels of an RGB frame: half of red minus green, and half of the mean of red
+/// and green minus blue, each centred on 128 (halved, so they never clip and saturated colour
+/// keeps its gradations). Grey is 128 in both; text whose hue differs from the colour under it
+/// is brighter or darker there than its surroundings even where its luminance is the same.
+pub fn opponent(rgb: &RgbImage) -> [GrayImage; 2] {
+    let (w, h) = rgb.dimensions();
+    let mut rg = GrayImage::new(w, h);
+    let mut yb = GrayImage::new(w, h);
+    for ((p, a), b) in rgb.pixels().zip(rg.iter_mut()).zip(yb.iter_mut()) {
+        let [r, g, bl] = p.0.map(i32::from);
+        *a = ((r - g) / 2 + 128) as u8;
+        *b = (((r + g) / 2 - bl) / 2 + 128) as u8;
+    }
+    [rg, yb]
+}
+
+/// The plane with every value inverted (255 minus it).
+fn inverse(img: &GrayImage) -> GrayImage {
+    let mut out = img.clone();
+    out.iter_mut().for_each(|v| *v = 255 - *v);
+    out
 }
 
 /// White top-hat of `img` with a square of side `2r+1`, separably.
@@ -265,7 +300,13 @@ fn grain(plane: &GrayImage) -> (f32, bool) {
 }
 
 /// Label the pixels of `mask` (0 or 255) and measure each component on `th` and `plane`.
-fn measure(mask: &GrayImage, th: &GrayImage, plane: &GrayImage, sigma: f32) -> (Vec<u32>, Vec<Option<Comp>>) {
+fn measure(
+    mask: &GrayImage,
+    th: &GrayImage,
+    plane: &GrayImage,
+    hue: Option<&[GrayImage; 2]>,
+    sigma: f32,
+) -> (Vec<u32>, Vec<Option<Comp>>) {
     let (w, h) = mask.dimensions();
     let labels = connected_components(mask, Connectivity::Eight, image::Luma([0u8])).into_raw();
     let mut comps: Vec<Option<Comp>> = Vec::new();
@@ -297,6 +338,7 @@ fn measure(mask: &GrayImage, th: &GrayImage, plane: &GrayImage, sigma: f32) -> (
             peak: 0,
             plateau: 0,
             colour: 0.0,
+            hue: [0.0; 2],
         });
         c.x0 = c.x0.min(x);
         c.x1 = c.x1.max(x);
@@ -315,6 +357,10 @@ fn measure(mask: &GrayImage, th: &GrayImage, plane: &GrayImage, sigma: f32) -> (
             c.plateau += (p as i32 >= c.peak as i32 - tol) as u32;
             if th.as_raw()[i] as u32 * 10 >= c.contrast as u32 * 7 {
                 c.colour += p as f32;
+                if let Some([a, b]) = hue {
+                    c.hue[0] += a.as_raw()[i] as f32;
+                    c.hue[1] += b.as_raw()[i] as f32;
+                }
                 core[l as usize] += 1;
             }
         }
@@ -322,6 +368,7 @@ fn measure(mask: &GrayImage, th: &GrayImage, plane: &GrayImage, sigma: f32) -> (
     for (c, n) in comps.iter_mut().zip(core) {
         if let Some(c) = c {
             c.colour /= n.max(1) as f32;
+            c.hue = c.hue.map(|v| v / n.max(1) as f32);
         }
     }
     (labels, comps)
@@ -338,8 +385,16 @@ impl Detector {
         if let Some(c) = &chroma {
             searched.push((c, c, true));
         }
+        // The opponent channels and their inverses, with the luminance as the colour of their
+        // strokes: a hue drawn in one colour keeps one luminance, colour flow does not.
+        let inverted: Vec<GrayImage> = planes.opponent.iter().flatten().map(inverse).collect();
+        if let Some((luma, _)) = &planes.tone {
+            for p in planes.opponent.iter().flatten().chain(inverted.iter()) {
+                searched.push((p, luma, false));
+            }
+        }
         for (plane, tone, quiet_only) in searched {
-            for (rect, found) in self.detect_plane(plane, tone, hints, quiet_only) {
+            for (rect, found) in self.detect_plane(plane, tone, planes.opponent.as_ref(), hints, quiet_only) {
                 let margin = (rect.height / 4).max(2);
                 out.push((rect.grow(margin, w, h), found));
             }
@@ -350,7 +405,7 @@ impl Detector {
     /// Every candidate line of one plane with its score and factors (for tuning; no values of
     /// the image are in the text).
     pub fn explain(&self, plane: &GrayImage, tone: &GrayImage) -> Vec<(Rect, f32, String)> {
-        let (mut comps, sigma, _) = self.components(plane, tone);
+        let (mut comps, sigma, _) = self.components(plane, tone, None);
         comps.sort_by_key(|c| (c.x0, c.y0));
         group(&comps, self.glyph_height.0, sigma)
             .iter()
@@ -361,17 +416,24 @@ impl Detector {
             .collect()
     }
 
-    fn components(&self, plane: &GrayImage, tone: &GrayImage) -> (Vec<Comp>, f32, Integral) {
+    fn components(
+        &self,
+        plane: &GrayImage,
+        tone: &GrayImage,
+        hue: Option<&[GrayImage; 2]>,
+    ) -> (Vec<Comp>, f32, Integral) {
         let (sigma, period_two) = grain(plane);
         // A two-pixel grain far above the noise the thresholds can work with (a dithered palette
         // photograph) would raise them above any text: search a copy averaged over 3 × 3 pixels
         // instead, in which the grain cancels and strokes of two pixels and more stay.
         let smoothed;
-        let (plane, tone, sigma) = if sigma >= GRAINY && period_two {
+        let smoothed_hue;
+        let (plane, tone, hue, sigma) = if sigma >= GRAINY && period_two {
             smoothed = (box_filter(plane, 1, 1), box_filter(tone, 1, 1));
-            (&smoothed.0, &smoothed.1, noise_sigma(&smoothed.0))
+            smoothed_hue = hue.map(|[a, b]| [box_filter(a, 1, 1), box_filter(b, 1, 1)]);
+            (&smoothed.0, &smoothed.1, smoothed_hue.as_ref(), noise_sigma(&smoothed.0))
         } else {
-            (plane, tone, sigma)
+            (plane, tone, hue, sigma)
         };
         let th = top_hat(plane, self.max_stroke);
         let integral = Integral::of(&th);
@@ -383,7 +445,7 @@ impl Detector {
         for (m, t) in mask.iter_mut().zip(th.iter()) {
             *m = if *t >= weak { 255 } else { 0 };
         }
-        let (labels, first) = measure(&mask, &th, tone, sigma);
+        let (labels, first) = measure(&mask, &th, tone, hue, sigma);
         // Pass 2: each stroke cut at 45% of its own contrast, so it keeps the glyph's shape and
         // lets go of the noise and texture around it whatever the contrast.
         for (i, m) in mask.iter_mut().enumerate() {
@@ -395,7 +457,7 @@ impl Detector {
             let cut = ((c.contrast as f32 * 0.45) as u8).max(weak);
             *m = if c.contrast >= strong && th.as_raw()[i] >= cut { 255 } else { 0 };
         }
-        let (_, comps) = measure(&mask, &th, tone, sigma);
+        let (_, comps) = measure(&mask, &th, tone, hue, sigma);
         let (hmin, hmax) = self.glyph_height;
         let comps = comps
             .into_iter()
@@ -417,8 +479,15 @@ impl Detector {
     /// The lines of one plane. With `quiet_only` (the chroma plane), lines in busy surroundings
     /// are dropped whatever their score: the plane is for coloured text on grey anatomy, and in
     /// colour regions (flow, photographs) it only adds doubtful finds.
-    fn detect_plane(&self, plane: &GrayImage, tone: &GrayImage, hints: &Hints, quiet_only: bool) -> Vec<(Rect, Found)> {
-        let (mut comps, sigma, integral) = self.components(plane, tone);
+    fn detect_plane(
+        &self,
+        plane: &GrayImage,
+        tone: &GrayImage,
+        hue: Option<&[GrayImage; 2]>,
+        hints: &Hints,
+        quiet_only: bool,
+    ) -> Vec<(Rect, Found)> {
+        let (mut comps, sigma, integral) = self.components(plane, tone, hue);
         comps.sort_by_key(|c| (c.x0, c.y0));
         let lines = group(&comps, self.glyph_height.0, sigma);
         let (w, h) = plane.dimensions();
@@ -470,6 +539,11 @@ impl Detector {
                 // Long and regular, or drawn in exactly one colour; and enough glyphs for their
                 // size.
                 let n = glyphs.len();
+                // In colour frames, colour flow lines up as tendrils of many heights that
+                // overlap one another; glyphs stand side by side and most share a height.
+                if hue.is_some() && !glyph_like(&glyphs, r.width) {
+                    return Some((r, s, Standing::Piece));
+                }
                 let long = s >= 0.95 && n >= 5;
                 let one_colour = spread <= 0.1 && n >= 3 && s >= 0.6;
                 let enough = n >= glyphs_needed(hmed);
@@ -615,6 +689,30 @@ fn bbox(comps: &[Comp], members: &[usize]) -> Rect {
     Rect::new(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
 }
 
+/// Largest difference (in either opponent channel, see [`opponent`]) between the hues of two
+/// components of one line: about 25 levels of a channel, what noise and antialiasing move.
+const HUE_TOLERANCE: f32 = 12.0;
+
+/// Whether two components are drawn in one hue (always so in grey frames, where both are 0).
+fn same_hue(a: &Comp, b: &Comp) -> bool {
+    a.hue.iter().zip(b.hue).all(|(x, y)| (x - y).abs() <= HUE_TOLERANCE)
+}
+
+/// Whether the glyphs of a line `width` pixels wide stand as glyphs do: side by side (their
+/// widths add up to no more than the line's) and, from five on, mostly of one height (capitals
+/// and digits, or the x-height). Tendrils of colour flow overlap and vary in height.
+fn glyph_like(glyphs: &[&Comp], width: u32) -> bool {
+    let inked: u32 = glyphs.iter().map(|c| c.w()).sum();
+    let side_by_side = inked <= width;
+    let n = glyphs.len();
+    let same_height = glyphs
+        .iter()
+        .map(|g| glyphs.iter().filter(|c| c.h().abs_diff(g.h()) <= (g.h() / 10).max(1)).count())
+        .max()
+        .unwrap_or(0);
+    side_by_side && (n < 5 || same_height * 20 >= n * 9)
+}
+
 /// How many glyphs of median height `h` a line in busy surroundings needs: a few tiny marks are
 /// as often speckle grains, and a few large ones blobs of anatomy or colour flow.
 fn glyphs_needed(h: u32) -> usize {
@@ -676,7 +774,7 @@ fn group(comps: &[Comp], hmin: u32, sigma: f32) -> Vec<Vec<usize>> {
             // Thin strokes of small text do not reach the full colour: allow more there.
             let contrast = a.contrast.max(b.contrast) as f32;
             let tol = (2.0 * sigma).max(10.0).max(if small < 12 { 0.35 } else { 0.2 } * contrast);
-            let same_colour = (a.colour - b.colour).abs() <= tol;
+            let same_colour = (a.colour - b.colour).abs() <= tol && same_hue(&a, b);
             if same_line && same_colour && gap <= big as i64 + 2 {
                 let (ra, rb) = (find(&mut parent, i), find(&mut parent, j));
                 if ra != rb {
@@ -849,7 +947,8 @@ mod tests {
             glyph(&mut img, 120 + i * 10, 100, 14, 230);
         }
         let inv = image::ImageBuffer::from_fn(300, 200, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
-        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
+        let boxes = Detector::default()
+            .detect(&Planes { light: img, dark: inv, tone: None, opponent: None }, &Hints::default());
         assert_eq!(boxes.len(), 2, "{boxes:?}");
         assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(4, 4, 78, 14))));
         assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(120, 100, 78, 14))));
@@ -862,7 +961,8 @@ mod tests {
             glyph(&mut img, 20 + i * 12, 20, 18, 10);
         }
         let inv = image::ImageBuffer::from_fn(200, 60, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
-        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
+        let boxes = Detector::default()
+            .detect(&Planes { light: img, dark: inv, tone: None, opponent: None }, &Hints::default());
         assert_eq!(boxes.len(), 1, "{boxes:?}");
         assert!(boxes[0].0.contains(&Rect::new(20, 20, 70, 18)));
     }
@@ -872,7 +972,9 @@ mod tests {
         let img = image::ImageBuffer::from_fn(256, 256, |x, y| image::Luma([((x + y) / 2) as u8]));
         let inv = image::ImageBuffer::from_fn(256, 256, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
         assert!(
-            Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default()).is_empty()
+            Detector::default()
+                .detect(&Planes { light: img, dark: inv, tone: None, opponent: None }, &Hints::default())
+                .is_empty()
         );
     }
 
@@ -889,6 +991,7 @@ mod tests {
             light: GrayImage::from_fn(w, h, |x, y| image::Luma([at(x, y).into_iter().max().unwrap()])),
             dark: GrayImage::from_fn(w, h, |x, y| image::Luma([255 - at(x, y).into_iter().min().unwrap()])),
             tone: Some((luma, inverse)),
+            opponent: Some(opponent(rgb)),
         }
     }
 
@@ -938,7 +1041,7 @@ mod tests {
         let planes = colour_planes(&rgb);
         let boxes = Detector::default().detect(&planes, &Hints::default());
         assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(30, 30, 94, 16))), "{boxes:?}");
-        let grey_only = Planes { tone: None, ..planes };
+        let grey_only = Planes { tone: None, opponent: None, ..planes };
         let boxes = Detector::default().detect(&grey_only, &Hints::default());
         assert!(!boxes.iter().any(|(r, _)| r.contains(&Rect::new(30, 30, 94, 16))), "{boxes:?}");
     }
@@ -954,7 +1057,7 @@ mod tests {
         assert_eq!(dark.as_raw(), &vec![179, 0, 226]);
         // Grey frames are searched as they are.
         let grey = plane(3, 1, 90);
-        let planes = Planes { light: grey.clone(), dark: grey.clone(), tone: None };
+        let planes = Planes { light: grey.clone(), dark: grey.clone(), tone: None, opponent: None };
         assert_eq!(planes.searched().0.as_raw(), grey.as_raw());
     }
 
@@ -967,7 +1070,8 @@ mod tests {
         }
         glyph(&mut img, 118, 20, 14, 230);
         let inv = image::ImageBuffer::from_fn(300, 60, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
-        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
+        let boxes = Detector::default()
+            .detect(&Planes { light: img, dark: inv, tone: None, opponent: None }, &Hints::default());
         assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(118, 20, 8, 14))), "{boxes:?}");
     }
 
@@ -981,7 +1085,8 @@ mod tests {
         }
         glyph(&mut img, 92, 10, 34, 230);
         let inv = image::ImageBuffer::from_fn(200, 80, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
-        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
+        let boxes = Detector::default()
+            .detect(&Planes { light: img, dark: inv, tone: None, opponent: None }, &Hints::default());
         let line = boxes.iter().find(|(r, _)| r.contains(&Rect::new(10, 30, 78, 14))).expect("line found");
         assert!(line.0.y >= 20 && line.0.right() >= 112, "{boxes:?}");
     }
@@ -998,7 +1103,7 @@ mod tests {
         let d = Detector::default();
         let line = Rect::new(30, 30, 117, 16);
         let found = |quiet_only| {
-            d.detect_plane(&busy, &busy, &Hints::default(), quiet_only).iter().any(|(r, _)| r.contains(&line))
+            d.detect_plane(&busy, &busy, None, &Hints::default(), quiet_only).iter().any(|(r, _)| r.contains(&line))
         };
         assert!(found(false));
         assert!(!found(true));
@@ -1014,7 +1119,8 @@ mod tests {
         }
         assert!(grain(&img).1);
         let inv = GrayImage::from_fn(240, 80, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
-        let boxes = Detector::default().detect(&Planes { light: img, dark: inv, tone: None }, &Hints::default());
+        let boxes = Detector::default()
+            .detect(&Planes { light: img, dark: inv, tone: None, opponent: None }, &Hints::default());
         assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(32, 32, 90, 12))), "{boxes:?}");
     }
 
@@ -1029,6 +1135,82 @@ mod tests {
             image::Luma([(state % 256) as u8])
         });
         assert!(!grain(&noise).1);
+    }
+
+    #[test]
+    fn opponent_channels_are_128_for_grey_and_keep_saturated_colours_apart() {
+        let rgb = image::RgbImage::from_fn(5, 1, |x, _| {
+            image::Rgb([[90, 90, 90], [255, 0, 0], [0, 255, 0], [255, 255, 0], [0, 0, 255]][x as usize])
+        });
+        let [rg, yb] = opponent(&rgb);
+        assert_eq!(rg.as_raw(), &vec![128, 255, 1, 128, 128]);
+        assert_eq!(yb.as_raw(), &vec![128, 191, 191, 255, 1]);
+    }
+
+    /// Green glyphs on red of about the same luminance, on a flat background.
+    fn green_on_red() -> image::RgbImage {
+        let mut mask = plane(240, 80, 0);
+        for i in 0..8 {
+            glyph(&mut mask, 30 + i * 12, 30, 16, 255);
+        }
+        image::RgbImage::from_fn(240, 80, |x, y| {
+            image::Rgb(if mask.get_pixel(x, y).0[0] == 255 { [40, 150, 40] } else { [200, 60, 60] })
+        })
+    }
+
+    #[test]
+    fn coloured_text_of_the_backgrounds_luminance_is_found_in_an_opponent_plane() {
+        let planes = colour_planes(&green_on_red());
+        let (luma, _) = planes.tone.as_ref().unwrap();
+        assert!(luma.get_pixel(34, 31).0[0].abs_diff(luma.get_pixel(5, 5).0[0]) < 5);
+        let line = Rect::new(30, 30, 94, 16);
+        let boxes = Detector::default().detect(&planes, &Hints::default());
+        assert!(boxes.iter().any(|(r, _)| r.contains(&line)), "{boxes:?}");
+        let without = Planes { opponent: None, ..planes };
+        let boxes = Detector::default().detect(&without, &Hints::default());
+        assert!(!boxes.iter().any(|(r, _)| r.contains(&line)), "{boxes:?}");
+    }
+
+    /// A component of a given box and hue, drawn in colour 200.
+    fn comp(x0: u32, y0: u32, w: u32, h: u32, hue: [f32; 2]) -> Comp {
+        let area = w * h / 3;
+        Comp {
+            x0,
+            y0,
+            x1: x0 + w - 1,
+            y1: y0 + h - 1,
+            area,
+            boundary: area,
+            contrast: 150,
+            peak: 200,
+            plateau: area,
+            colour: 200.0,
+            hue,
+        }
+    }
+
+    #[test]
+    fn marks_of_one_luminance_but_different_hues_are_not_one_line() {
+        let same = [comp(0, 0, 8, 14, [100.0, 128.0]), comp(10, 0, 8, 14, [104.0, 128.0])];
+        assert_eq!(group(&same, 4, 2.0).len(), 1);
+        let apart = [comp(0, 0, 8, 14, [100.0, 128.0]), comp(10, 0, 8, 14, [100.0, 160.0])];
+        assert_eq!(group(&apart, 4, 2.0).len(), 2);
+    }
+
+    #[test]
+    fn overlapping_marks_or_marks_of_many_heights_are_not_glyph_like() {
+        let hue = [128.0; 2];
+        let glyphs: Vec<Comp> = (0..6).map(|i| comp(i * 10, 0, 8, 14, hue)).collect();
+        let refs: Vec<&Comp> = glyphs.iter().collect();
+        assert!(glyph_like(&refs, 58));
+        // Tendrils overlapping one another.
+        let tendrils: Vec<Comp> = (0..6).map(|i| comp(i * 5, 0, 8, 14, hue)).collect();
+        let refs: Vec<&Comp> = tendrils.iter().collect();
+        assert!(!glyph_like(&refs, 33));
+        // Side by side, but every one of another height.
+        let uneven: Vec<Comp> = (0..6).map(|i| comp(i * 10, 0, 8, 10 + 4 * i, hue)).collect();
+        let refs: Vec<&Comp> = uneven.iter().collect();
+        assert!(!glyph_like(&refs, 58));
     }
 
     #[test]

@@ -434,7 +434,8 @@ fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
         let inverse = GrayImage::from_fn(w, h, |x, y| image::Luma([255 - luma.get_pixel(x, y).0[0]]));
         (luma, inverse)
     });
-    Planes { light, dark, tone }
+    let opponent = colour.then(|| detect::opponent(&rgb));
+    Planes { light, dark, tone, opponent }
 }
 
 /// The detection planes of the first frame of a decoded image (for tuning the detector).
