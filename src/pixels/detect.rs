@@ -41,6 +41,7 @@ use imageproc::morphology::{Mask, grayscale_dilate, grayscale_erode};
 use imageproc::region_labelling::{Connectivity, connected_components};
 
 mod noise;
+mod passes;
 
 /// The planes a frame is searched in; text is brighter than its background in each. Grey frames
 /// are searched in `light` and `dark`; colour frames (with `tone`) in the luminance and its
@@ -351,6 +352,12 @@ impl Detector {
             for (rect, found) in self.detect_plane(plane, tone, hints, quiet_only) {
                 let margin = (rect.height / 4).max(2);
                 out.push((rect.grow(margin, w, h), found));
+            }
+        }
+        for plane in [light, dark] {
+            for rect in self.detect_more(plane) {
+                let margin = (rect.height.min(rect.width) / 4).max(2);
+                out.push((rect.grow(margin, w, h), Found::Text));
             }
         }
         merge(out)
