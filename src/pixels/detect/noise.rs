@@ -77,14 +77,14 @@ pub(super) fn surroundings(line: &Rect, w: u32, h: u32) -> Rect {
 }
 
 /// Whether an unsure line may be kept on a hint or a neighbour: text kept on such weak evidence
-/// is small beside the frame, never a sixteenth of it (a blob of a small frame's anatomy that
-/// happens to be as wide as the patient's name).
-pub(super) fn small_for_hint(line: &Rect, w: u32, h: u32) -> bool {
-    line.area() * 16 <= w as u64 * h as u64
+/// is no taller than half the frame (a blob of a small frame's anatomy may happen to be
+/// as wide as the patient's name at its height).
+pub(super) fn small_for_hint(line: &Rect, _w: u32, h: u32) -> bool {
+    line.height * 2 <= h
 }
 
 /// Whether strokes of median contrast `contrast` stand out from the noise beside `line` (in
-/// `outer`, its band widened). Without enough pixels beside the line, it does.
+/// `outer`, its surroundings). Without enough pixels beside the line, they do.
 pub(super) fn stands_out(plane: &GrayImage, line: &Rect, outer: &Rect, contrast: f32) -> bool {
     match sigma_in(plane, &beside(line, outer)) {
         Some(sigma) => contrast >= STANDS_OUT * sigma,
@@ -145,7 +145,7 @@ mod tests {
     }
 
     #[test]
-    fn a_hint_does_not_keep_a_sixteenth_of_the_frame() {
+    fn a_hint_does_not_keep_a_line_taller_than_half_the_frame() {
         assert!(small_for_hint(&Rect::new(0, 0, 60, 12), 256, 256));
         assert!(!small_for_hint(&Rect::new(0, 0, 61, 33), 64, 64));
     }
