@@ -45,6 +45,9 @@ use imageproc::filter::box_filter;
 use imageproc::morphology::{Mask, grayscale_dilate, grayscale_erode};
 use imageproc::region_labelling::{Connectivity, connected_components};
 
+mod noise;
+mod passes;
+
 /// The planes a frame is searched in; text is brighter than its background in each. Grey frames
 /// are searched in `light` and `dark`; colour frames (with `tone`) in the luminance and its
 /// inverse, and in the chroma plane derived from `light` and `dark`.
@@ -299,6 +302,13 @@ fn grain(plane: &GrayImage) -> (f32, bool) {
     (near as f32 / 0.954, far * 2 < near)
 }
 
+/// Whether a plane's grain is a two-pixel pattern far above the noise the thresholds can work
+/// with (a dithered palette photograph): it is searched in a smoothed copy.
+fn is_dithered(plane: &GrayImage) -> bool {
+    let (sigma, period_two) = grain(plane);
+    sigma >= GRAINY && period_two
+}
+
 /// Label the pixels of `mask` (0 or 255) and measure each component on `th` and `plane`.
 fn measure(
     mask: &GrayImage,
@@ -399,6 +409,12 @@ impl Detector {
                 out.push((rect.grow(margin, w, h), found));
             }
         }
+        for plane in [light, dark] {
+            for rect in self.detect_more(plane) {
+                let margin = (rect.height.min(rect.width) / 4).max(2);
+                out.push((rect.grow(margin, w, h), Found::Text));
+            }
+        }
         merge(out)
     }
 
@@ -491,6 +507,7 @@ impl Detector {
         comps.sort_by_key(|c| (c.x0, c.y0));
         let lines = group(&comps, self.glyph_height.0, sigma);
         let (w, h) = plane.dimensions();
+        let dithered = is_dithered(plane);
         let mut scored: Vec<(Rect, f32, Standing)> = lines
             .iter()
             .filter_map(|members| {
@@ -508,13 +525,11 @@ impl Detector {
                 contrasts.sort_unstable();
                 let contrast = contrasts[contrasts.len() / 2] as f64;
                 // Beside the line, in its band: stacked lines of a text block do not count.
-                let x0 = r.x.saturating_sub(2 * r.height);
-                let x1 = (r.right() + 2 * r.height).min(w);
-                let outer = Rect::new(x0, r.y, x1 - x0, r.height.min(h - r.y));
+                let outer = noise::surroundings(&r, w, h);
                 let ring_area = outer.area().saturating_sub(r.area());
                 let standing = if s >= self.accept { Standing::Text } else { Standing::Unsure };
-                if ring_area < (r.height * r.height) as u64 {
-                    // Nothing beside it (the line spans the frame): judge by what is above and below.
+                if ring_area * 4 < (r.height * r.height) as u64 {
+                    // Nothing around it (the line fills the frame): judge by the line alone.
                     return Some((r, s, standing));
                 }
                 let ring = (integral.sum(&outer) - integral.sum(&r)) as f64 / ring_area as f64;
@@ -545,7 +560,12 @@ impl Detector {
                     return Some((r, s, Standing::Piece));
                 }
                 let long = s >= 0.95 && n >= 5;
-                let one_colour = spread <= 0.1 && n >= 3 && s >= 0.6;
+                // Noise grains on a flat area are of one colour too: they must stand out of
+                // the noise beside them (a part of the frame may be noisier than most).
+                let one_colour = spread <= 0.1
+                    && n >= 3
+                    && s >= 0.6
+                    && (dithered || noise::stands_out(plane, &r, &outer, contrast as f32));
                 let enough = n >= glyphs_needed(hmed);
                 // A line that fails here may still continue a text line (a piece).
                 Some((r, s, if (long || one_colour) && enough { standing } else { Standing::Piece }))
@@ -561,7 +581,8 @@ impl Detector {
         for (r, _, standing) in scored {
             let keep = match standing {
                 Standing::Text => Some(Found::Text),
-                Standing::Unsure => (near_text(&r, &sure) || fits_hint(&r, hints)).then_some(Found::Hinted),
+                Standing::Unsure => (noise::small_for_hint(&r, w, h) && (near_text(&r, &sure) || fits_hint(&r, hints)))
+                    .then_some(Found::Hinted),
                 Standing::Piece => continues(&r, &text).then_some(Found::Hinted),
             };
             if let Some(found) = keep {

@@ -1,0 +1,302 @@
+//! Further searches of a plane for text the plain search cannot see: strokes too soft or too
+//! dim beside the frame's range, glyphs too large, and lines written vertically.
+//!
+//! Each pass transforms the plane (normalises its local contrast, shrinks it, or transposes it),
+//! runs the plain search ([`Detector::detect_plane`]) on the result, and maps the lines found
+//! back to the frame. A transformed plane shows anatomy in new ways too (a shrunken texture,
+//! an amplified faint structure), so these passes keep only lines that are text by their own
+//! evidence and stand in quiet surroundings: they add plain text on a plain background, where
+//! scanners and screens print the patient's data. They never remove what the plain search found.
+
+use super::super::rules::Rect;
+use super::{Detector, Found, Hints};
+use image::GrayImage;
+
+/// Side of the blocks a plane's local range is taken over.
+const BLOCK: u32 = 8;
+
+/// How many blocks to each side the neighbourhood of a pixel reaches: about two glyphs of the
+/// largest size searched.
+const REACH: usize = 3;
+
+/// Smallest local range (0-255) normalised to the full scale: a flatter neighbourhood is noise
+/// or shading, and amplifying it more would make strokes of it.
+const LEAST_RANGE: f32 = 32.0;
+
+/// Share of the local range from which a pixel counts as fully lit: soft (blurred) strokes get
+/// a flat top, as drawn strokes have.
+const LIT: f32 = 0.75;
+
+/// Factors a plane is shrunk by to find glyphs taller than the plain search's largest.
+const SHRINK: [u32; 2] = [2, 4];
+
+/// Glyph band height (pixels of the frame) from which a line found in a shrunk plane counts:
+/// smaller text is the plain search's.
+const LARGE: u32 = 36;
+
+impl Detector {
+    /// Lines the plain search of `plane` misses: soft or locally dim strokes, large glyphs,
+    /// vertical lines. Boxes are in the frame's pixels, not grown by a margin.
+    pub(super) fn detect_more(&self, plane: &GrayImage) -> Vec<Rect> {
+        let mut out = self.found_more(plane);
+        out.retain(|r| on_plain_background(plane, r));
+        out
+    }
+
+    /// The lines of every pass, before their background is looked at.
+    fn found_more(&self, plane: &GrayImage) -> Vec<Rect> {
+        let mut out = self.text_lines(&normalise(plane));
+        for f in SHRINK {
+            if plane.width() / f < 32 || plane.height() / f < 32 {
+                break;
+            }
+            let small = shrink(plane, f);
+            let large = self.text_lines(&small).into_iter().filter(|r| r.height * f >= LARGE);
+            out.extend(large.map(|r| Rect::new(r.x * f, r.y * f, r.width * f, r.height * f)));
+        }
+        out.extend(self.text_lines(&transpose(plane)).iter().map(transpose_rect));
+        out
+    }
+
+    /// The lines of `plane` that are text by their own evidence, in quiet surroundings.
+    fn text_lines(&self, plane: &GrayImage) -> Vec<Rect> {
+        let found = self.detect_plane(plane, plane, &Hints::default(), true);
+        found.into_iter().filter(|(_, f)| *f == Found::Text).map(|(r, _)| r).collect()
+    }
+}
+
+/// Spread (0-255, between the 10th and 90th percentile) of the pixels around a line up to
+/// which its background is plain: flat, with at most a faint noise.
+const PLAIN: u8 = 8;
+
+/// Whether the line `r` of `plane` (a found box, before its margin) stands on a plain
+/// background: the pixels before and after it along its direction, beyond a margin of a
+/// quarter of its thickness and up to as far again as its thickness, hardly vary. Lines above
+/// or below (a text block) are not looked at, unless nothing is beside the line.
+pub(super) fn on_plain_background(plane: &GrayImage, r: &Rect) -> bool {
+    let (w, h) = plane.dimensions();
+    let side = r.height.min(r.width);
+    let gap = (side / 4).max(2);
+    let along = r.width >= r.height;
+    let mut hist = [0u32; 256];
+    let mut n = count(plane, &strips(r, side, gap, along, w, h), &mut hist);
+    if n < 4 * side {
+        n += count(plane, &strips(r, side, gap, !along, w, h), &mut hist);
+    }
+    if n == 0 {
+        return false;
+    }
+    let quantile = |q: u32| {
+        let mut acc = 0;
+        for (v, c) in hist.iter().enumerate() {
+            acc += c;
+            if acc * 10 >= n * q {
+                return v as u8;
+            }
+        }
+        255
+    };
+    quantile(9) - quantile(1) <= PLAIN
+}
+
+/// The two strips `gap` to `gap + side` pixels before and after `r`, left and right of it
+/// (`along`) or above and below it, clipped to the frame.
+fn strips(r: &Rect, side: u32, gap: u32, along: bool, w: u32, h: u32) -> [Rect; 2] {
+    let clip = |x0: i64, y0: i64, x1: i64, y1: i64| {
+        let (x0, y0) = (x0.clamp(0, w as i64) as u32, y0.clamp(0, h as i64) as u32);
+        let (x1, y1) = (x1.clamp(0, w as i64) as u32, y1.clamp(0, h as i64) as u32);
+        Rect::new(x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0))
+    };
+    let (x, y, rr, b) = (r.x as i64, r.y as i64, r.right() as i64, r.bottom() as i64);
+    let (g, s) = (gap as i64, side as i64);
+    if along {
+        [clip(x - g - s, y, x - g, b), clip(rr + g, y, rr + g + s, b)]
+    } else {
+        [clip(x, y - g - s, rr, y - g), clip(x, b + g, rr, b + g + s)]
+    }
+}
+
+/// Add the values of `rects` of `plane` to `hist`; the number of pixels added.
+fn count(plane: &GrayImage, rects: &[Rect], hist: &mut [u32; 256]) -> u32 {
+    let mut n = 0;
+    for r in rects {
+        for y in r.y..r.bottom() {
+            for x in r.x..r.right() {
+                hist[plane.get_pixel(x, y).0[0] as usize] += 1;
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// The plane with each pixel's contrast judged against its neighbourhood: its height above the
+/// local minimum over the local range (at least [`LEAST_RANGE`]), full from [`LIT`] of it. Dim
+/// text on a flat field far from bright anatomy comes out as bright as white text, and soft
+/// strokes come out flat-topped.
+pub(super) fn normalise(plane: &GrayImage) -> GrayImage {
+    let (lo, hi) = local_range(plane);
+    let bw = plane.width().div_ceil(BLOCK);
+    let mut out = plane.clone();
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        let b = ((y / BLOCK) * bw + x / BLOCK) as usize;
+        let range = (hi[b].saturating_sub(lo[b]) as f32).max(LEAST_RANGE);
+        let v = (p.0[0].saturating_sub(lo[b]) as f32) * 255.0 / (LIT * range);
+        p.0[0] = v.min(255.0) as u8;
+    }
+    out
+}
+
+/// The smallest and largest value around each [`BLOCK`] of `plane` (within [`REACH`] blocks),
+/// block by block in rows: the cost per pixel does not grow with the neighbourhood.
+fn local_range(plane: &GrayImage) -> (Vec<u8>, Vec<u8>) {
+    let (w, h) = plane.dimensions();
+    let (bw, bh) = (w.div_ceil(BLOCK) as usize, h.div_ceil(BLOCK) as usize);
+    let mut lo = vec![255u8; bw * bh];
+    let mut hi = vec![0u8; bw * bh];
+    for (x, y, p) in plane.enumerate_pixels() {
+        let b = (y / BLOCK) as usize * bw + (x / BLOCK) as usize;
+        lo[b] = lo[b].min(p.0[0]);
+        hi[b] = hi[b].max(p.0[0]);
+    }
+    (spread(&lo, bw, bh, u8::min), spread(&hi, bw, bh, u8::max))
+}
+
+/// Each block's value picked (`pick`: min or max) over the blocks within [`REACH`] of it.
+fn spread(v: &[u8], bw: usize, bh: usize, pick: fn(u8, u8) -> u8) -> Vec<u8> {
+    let mut rows = v.to_vec();
+    for y in 0..bh {
+        for x in 0..bw {
+            let row = &v[y * bw + x.saturating_sub(REACH)..y * bw + (x + REACH + 1).min(bw)];
+            rows[y * bw + x] = row.iter().copied().reduce(pick).expect("not empty");
+        }
+    }
+    let mut out = rows.clone();
+    for y in 0..bh {
+        for x in 0..bw {
+            let col = (y.saturating_sub(REACH)..(y + REACH + 1).min(bh)).map(|yy| rows[yy * bw + x]);
+            out[y * bw + x] = col.reduce(pick).expect("not empty");
+        }
+    }
+    out
+}
+
+/// The plane shrunk by `f` in both directions, each pixel the mean of an `f × f` block.
+pub(super) fn shrink(plane: &GrayImage, f: u32) -> GrayImage {
+    let (w, h) = (plane.width() / f, plane.height() / f);
+    GrayImage::from_fn(w, h, |x, y| {
+        let mut sum = 0u32;
+        for dy in 0..f {
+            for dx in 0..f {
+                sum += plane.get_pixel(x * f + dx, y * f + dy).0[0] as u32;
+            }
+        }
+        image::Luma([(sum / (f * f)) as u8])
+    })
+}
+
+/// The plane mirrored about its diagonal: vertical lines become horizontal.
+pub(super) fn transpose(plane: &GrayImage) -> GrayImage {
+    GrayImage::from_fn(plane.height(), plane.width(), |x, y| *plane.get_pixel(y, x))
+}
+
+/// A rectangle of a transposed plane, in the plane's own coordinates.
+fn transpose_rect(r: &Rect) -> Rect {
+    Rect::new(r.y, r.x, r.height, r.width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Planes;
+    use super::*;
+
+    /// Draw a crude "E" of height `h` and stroke width `s` at (x, y).
+    fn glyph(img: &mut GrayImage, x: u32, y: u32, h: u32, s: u32, v: u8) {
+        let w = h * 3 / 5;
+        for dy in 0..h {
+            for dx in 0..w {
+                let mid = dy + s / 2 >= h / 2 && dy < h / 2 + s - s / 2;
+                if dx < s || dy < s || dy + s >= h || mid {
+                    img.put_pixel(x + dx, y + dy, image::Luma([v]));
+                }
+            }
+        }
+    }
+
+    /// A line of `n` glyphs of height `h` starting at (x, y).
+    fn line_of(img: &mut GrayImage, x: u32, y: u32, n: u32, h: u32, s: u32, v: u8) -> Rect {
+        let advance = h * 3 / 5 + h / 4;
+        for i in 0..n {
+            glyph(img, x + i * advance, y, h, s, v);
+        }
+        Rect::new(x, y, (n - 1) * advance + h * 3 / 5, h)
+    }
+
+    /// The boxes the detector finds in a grey frame.
+    fn detect(img: GrayImage) -> Vec<Rect> {
+        let inv = GrayImage::from_fn(img.width(), img.height(), |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        let planes = Planes { light: img, dark: inv, tone: None };
+        Detector::default().detect(&planes, &Hints::default()).into_iter().map(|(r, _)| r).collect()
+    }
+
+    #[test]
+    fn soft_text_on_a_plain_background_is_found() {
+        let mut img = GrayImage::new(400, 120);
+        let line = line_of(&mut img, 20, 40, 10, 22, 4, 255);
+        let soft = imageproc::filter::gaussian_blur_f32(&img, 2.0);
+        let boxes = detect(soft);
+        assert!(boxes.iter().any(|b| b.contains(&line)), "{boxes:?}");
+    }
+
+    #[test]
+    fn dim_text_far_from_bright_anatomy_is_found() {
+        // The frame's range is set by the bright disc: the text is dim beside it, but plain on
+        // its own flat black.
+        let mut img = GrayImage::from_fn(640, 400, |x, y| {
+            let (dx, dy) = (x as i64 - 420, y as i64 - 220);
+            image::Luma([if dx * dx + dy * dy < 150 * 150 { 255 } else { 0 }])
+        });
+        let line = line_of(&mut img, 10, 10, 10, 20, 3, 28);
+        let boxes = detect(img);
+        assert!(boxes.iter().any(|b| b.contains(&line)), "{boxes:?}");
+    }
+
+    #[test]
+    fn large_text_is_found_in_a_shrunk_plane() {
+        let mut img = GrayImage::new(640, 300);
+        let line = line_of(&mut img, 10, 60, 6, 96, 10, 255);
+        let boxes = detect(img);
+        assert!(boxes.iter().any(|b| b.contains(&line)), "{boxes:?}");
+    }
+
+    #[test]
+    fn a_vertical_line_is_found_in_the_transposed_plane() {
+        let mut across = GrayImage::new(400, 120);
+        let line = line_of(&mut across, 20, 40, 10, 22, 3, 255);
+        let boxes = detect(transpose(&across));
+        assert!(boxes.iter().any(|b| b.contains(&transpose_rect(&line))), "{boxes:?}");
+    }
+
+    #[test]
+    fn a_background_is_plain_when_flat_and_not_when_textured() {
+        let flat = GrayImage::from_pixel(200, 100, image::Luma([40]));
+        let stripes = GrayImage::from_fn(200, 100, |x, _| image::Luma([if x % 6 < 3 { 40 } else { 90 }]));
+        let line = Rect::new(60, 40, 80, 20);
+        assert!(on_plain_background(&flat, &line));
+        assert!(!on_plain_background(&stripes, &line));
+    }
+
+    #[test]
+    fn normalising_lifts_dim_strokes_and_flattens_soft_tops() {
+        let mut img = GrayImage::new(100, 60);
+        for (x, v) in [(40, 20u8), (41, 28), (42, 30), (43, 28), (44, 20)] {
+            for y in 20..40 {
+                img.put_pixel(x, y, image::Luma([v]));
+            }
+        }
+        let n = normalise(&img);
+        assert_eq!(n.get_pixel(42, 30).0[0], 255);
+        assert_eq!(n.get_pixel(41, 30).0[0], 255);
+        assert_eq!(n.get_pixel(10, 30).0[0], 0);
+    }
+}
