@@ -60,7 +60,7 @@ impl Detector {
 
     /// The lines of `plane` that are text by their own evidence, in quiet surroundings.
     fn text_lines(&self, plane: &GrayImage) -> Vec<Rect> {
-        let found = self.detect_plane(plane, plane, &Hints::default(), true);
+        let found = self.detect_plane(plane, plane, None, &Hints::default(), true);
         found.into_iter().filter(|(_, f)| *f == Found::Text).map(|(r, _)| r).collect()
     }
 }
@@ -235,7 +235,7 @@ mod tests {
     /// The boxes the detector finds in a grey frame.
     fn detect(img: GrayImage) -> Vec<Rect> {
         let inv = GrayImage::from_fn(img.width(), img.height(), |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
-        let planes = Planes { light: img, dark: inv, tone: None };
+        let planes = Planes { light: img, dark: inv, tone: None, opponent: None };
         Detector::default().detect(&planes, &Hints::default()).into_iter().map(|(r, _)| r).collect()
     }
 
