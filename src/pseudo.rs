@@ -48,6 +48,16 @@ pub enum KeyError {
         /// Its length in bytes.
         len: usize,
     },
+    /// The key is all zero bytes: a placeholder, never a secret (anyone could recompute every
+    /// pseudonym from the Patient IDs).
+    #[snafu(display(
+        "the key file {} holds a key of all zero bytes, which is no secret; make a key with `kamei keygen -o FILE`",
+        path.display()
+    ))]
+    ZeroKey {
+        /// The key path.
+        path: PathBuf,
+    },
     /// A key file already exists where a new one was to be written.
     #[snafu(display("{} already exists; kamei never overwrites a key (losing it breaks every linkage made with it)", path.display()))]
     KeyExists {
@@ -93,20 +103,20 @@ impl PseudonymKey {
     /// surrounding white space (as `openssl rand -hex 32` writes).
     ///
     /// # Errors
-    /// [`KeyError::ReadKey`], or [`KeyError::BadKey`] if the content is neither form.
+    /// [`KeyError::ReadKey`], [`KeyError::BadKey`] if the content is neither form, or
+    /// [`KeyError::ZeroKey`] if the key is all zero bytes.
     pub fn read(path: &Path) -> Result<PseudonymKey, KeyError> {
         let raw = std::fs::read(path).context(ReadKeySnafu { path })?;
-        if raw.len() == KEY_LEN {
-            let mut bytes = [0u8; KEY_LEN];
-            bytes.copy_from_slice(&raw);
-            return Ok(PseudonymKey { bytes });
-        }
-        let text = String::from_utf8_lossy(&raw);
         let mut bytes = [0u8; KEY_LEN];
-        match hex::decode_to_slice(text.trim(), &mut bytes) {
-            Ok(()) => Ok(PseudonymKey { bytes }),
-            Err(_) => BadKeySnafu { path, len: raw.len() }.fail(),
+        if raw.len() == KEY_LEN {
+            bytes.copy_from_slice(&raw);
+        } else if hex::decode_to_slice(String::from_utf8_lossy(&raw).trim(), &mut bytes).is_err() {
+            return BadKeySnafu { path, len: raw.len() }.fail();
         }
+        if bytes == [0u8; KEY_LEN] {
+            return ZeroKeySnafu { path }.fail();
+        }
+        Ok(PseudonymKey { bytes })
     }
 
     /// Write a new random key to `path` with mode 0600, refusing to replace an existing file.

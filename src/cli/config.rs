@@ -166,6 +166,11 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
         Some(path) => Pseudonymizer::new(&PseudonymKey::read(path)?, date_shift),
         None => Pseudonymizer::anonymizing(date_shift),
     };
+    if args.key.is_none() && args.shard.is_some_and(|s| s != Shard::WHOLE) {
+        bail!(
+            "--shard needs --key: shards agree on pseudonyms and UIDs only through a shared key (an anonymized run draws a random key of its own)"
+        );
+    }
     if let Some(link) = &args.linkage {
         if args.key.is_none() {
             bail!("--linkage needs --key: an anonymized run (no key) keeps no link back to patients");

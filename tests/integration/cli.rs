@@ -123,3 +123,23 @@ fn profile_check_reports_line_numbers() {
     std::fs::write(wd.path("ok.toml"), "extends = \"basic\"\noptions = [\"retain-uids\"]\n").unwrap();
     wd.kamei(["profile", "check", "ok.toml"]).assert_code(0);
 }
+
+#[test]
+fn shard_without_key_is_refused() {
+    let wd = Workdir::new("shard_without_key_is_refused");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    let run = wd.kamei(["deid", "in", "-o", "out", "--shard", "1/2"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("--shard needs --key"), "{}", run.stderr());
+    assert!(!wd.path("out").exists(), "nothing is written");
+}
+
+#[test]
+fn a_key_of_all_zero_bytes_is_refused() {
+    let wd = Workdir::new("a_key_of_all_zero_bytes_is_refused");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("zero.key"), "0".repeat(64)).unwrap();
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", "zero.key"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("all zero bytes"), "{}", run.stderr());
+}
