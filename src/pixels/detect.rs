@@ -385,8 +385,34 @@ fn measure(
 }
 
 impl Detector {
-    /// Find text boxes in a frame. Boxes are grown by their margin and clipped to the frame.
+    /// Find text boxes in a frame: [`Detector::detect_frame`] and [`Detector::detect_further`]
+    /// on its planes. Boxes are grown by their margin and clipped to the frame.
     pub fn detect(&self, planes: &Planes, hints: &Hints) -> Vec<(Rect, Found)> {
+        let (light, dark) = planes.searched();
+        let mut out = self.detect_frame(planes, hints);
+        out.extend(self.detect_further(light, dark));
+        merge(out)
+    }
+
+    /// The further passes ([`passes`]: soft, locally dim, large and vertical text on a plain
+    /// background) over a light and a dark plane. A multi-frame image is searched so once, in
+    /// the brightest value of each pixel over its frames (text drawn in any frame is there), as
+    /// the passes cost several searches each. Boxes are grown by their margin.
+    pub fn detect_further(&self, light: &GrayImage, dark: &GrayImage) -> Vec<(Rect, Found)> {
+        let (w, h) = light.dimensions();
+        let mut out = Vec::new();
+        for plane in [light, dark] {
+            for rect in self.detect_more(plane) {
+                let margin = (rect.height.min(rect.width) / 4).max(2);
+                out.push((rect.grow(margin, w, h), Found::Text));
+            }
+        }
+        out
+    }
+
+    /// The plain search of one frame's planes (without [`Detector::detect_further`]). Boxes
+    /// are grown by their margin and clipped to the frame.
+    pub fn detect_frame(&self, planes: &Planes, hints: &Hints) -> Vec<(Rect, Found)> {
         let (w, h) = planes.light.dimensions();
         let mut out = Vec::new();
         let (light, dark) = planes.searched();
@@ -407,12 +433,6 @@ impl Detector {
             for (rect, found) in self.detect_plane(plane, tone, planes.opponent.as_ref(), hints, quiet_only) {
                 let margin = (rect.height / 4).max(2);
                 out.push((rect.grow(margin, w, h), found));
-            }
-        }
-        for plane in [light, dark] {
-            for rect in self.detect_more(plane) {
-                let margin = (rect.height.min(rect.width) / 4).max(2);
-                out.push((rect.grow(margin, w, h), Found::Text));
             }
         }
         merge(out)

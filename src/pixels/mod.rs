@@ -285,9 +285,22 @@ impl PixelCleaner {
         if matching.iter().all(|r| r.detect) {
             let hints = hints(ds);
             let mut found: Vec<(Rect, Found)> = Vec::new();
+            let mut brightest: Option<(GrayImage, GrayImage)> = None;
             for f in 0..frames.frames {
                 let planes = planes(&frames, f, &grey);
-                found.extend(self.detector.detect(&planes, &hints));
+                found.extend(self.detector.detect_frame(&planes, &hints));
+                found = detect::merge(found);
+                let (light, dark) = planes.searched();
+                match &mut brightest {
+                    None => brightest = Some((light.clone(), dark.clone())),
+                    Some((l, d)) => {
+                        brighten(l, light);
+                        brighten(d, dark);
+                    }
+                }
+            }
+            if let Some((light, dark)) = &brightest {
+                found.extend(self.detector.detect_further(light, dark));
                 found = detect::merge(found);
             }
             for (rect, how) in found {
@@ -315,6 +328,13 @@ impl PixelCleaner {
             (preview::outline(b, &rects), preview::outline(render(&frames, 0, &grey), &rects))
         });
         Ok(Cleaned { boxes, frames: Some(frames), frame_count, source_ts, preview, notes, rewritten: false })
+    }
+}
+
+/// Keep in `acc` the brighter of its pixel and `plane`'s (frames of one image share a size).
+fn brighten(acc: &mut GrayImage, plane: &GrayImage) {
+    for (a, p) in acc.iter_mut().zip(plane.iter()) {
+        *a = (*a).max(*p);
     }
 }
 

@@ -1057,3 +1057,33 @@ fn r09_a_modality_written_in_lower_case_is_still_an_annotated_kind() {
     assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
     assert_eq!(wd.audit("out")[0]["burned_in"], "likely");
 }
+
+#[test]
+fn large_text_in_one_frame_of_a_multi_frame_image_is_blanked_in_every_frame() {
+    let wd = Workdir::new("large_text_in_one_frame_of_a_multi_frame_image_is_blanked_in_every_frame");
+    // Glyphs this tall are found only by the further passes, which search a multi-frame image
+    // once, in the brightest value of each pixel over its frames.
+    let mut frames = Vec::new();
+    let mut pictures = Vec::new();
+    for k in 0..3u32 {
+        let mut p = Picture::new(720, 200);
+        if k == 1 {
+            p.write("TARO", 20, 20, 90.0, 240);
+        }
+        frames.extend_from_slice(&p.grey);
+        pictures.push(p);
+    }
+    let f = pixel_attrs(image(63, "1.2.840.10008.5.1.4.1.1.3.1", "US"), 720, 200, 1, 8, 8, "MONOCHROME2").put(str_el(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        "3",
+    ));
+    native(f, VR::OB, &frames).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    let got = pixel_bytes(&obj);
+    let n = 720 * 200;
+    for k in 0..3 {
+        assert_text_blanked(&pictures[1], &got[k * n..(k + 1) * n], 1, 0);
+    }
+}
