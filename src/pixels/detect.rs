@@ -394,7 +394,7 @@ impl Detector {
         merge(out)
     }
 
-    /// The further passes ([`passes`]: soft, locally dim, large and vertical text on a plain
+    /// The further passes (`detect/passes.rs`: soft, locally dim, large and vertical text on a plain
     /// background) over a light and a dark plane. A multi-frame image is searched so once, in
     /// the brightest value of each pixel over its frames (text drawn in any frame is there), as
     /// the passes cost several searches each. Boxes are grown by their margin.
