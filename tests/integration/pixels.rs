@@ -419,10 +419,22 @@ fn jpeg_12_bit_that_dcmtk_cannot_decode_fails_with_its_reason() {
     assert_eq!(std::fs::read_dir(wd.path("tmp")).unwrap().count(), 0, "the temporary folder is removed");
 }
 
+/// Write `in/a.dcm`: an 8-bit native Ultrasound Multi-frame image (instance `n`) whose frames
+/// are `pictures`, all of one size.
+fn multi_frame_us(wd: &Workdir, n: u32, pictures: &[Picture]) {
+    let (w, h) = (pictures[0].w, pictures[0].h);
+    let frames: Vec<u8> = pictures.iter().flat_map(|p| p.grey.iter().copied()).collect();
+    let f = pixel_attrs(image(n, "1.2.840.10008.5.1.4.1.1.3.1", "US"), w, h, 1, 8, 8, "MONOCHROME2").put(str_el(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        &pictures.len().to_string(),
+    ));
+    native(f, VR::OB, &frames).write(&wd.path("in/a.dcm"));
+}
+
 #[test]
 fn every_frame_of_a_multi_frame_image_is_cleaned() {
     let wd = Workdir::new("every_frame_of_a_multi_frame_image_is_cleaned");
-    let mut frames = Vec::new();
     let mut pictures = Vec::new();
     for k in 0..3u32 {
         let mut p = Picture::new(200, 160);
@@ -431,15 +443,9 @@ fn every_frame_of_a_multi_frame_image_is_cleaned() {
             // Text only the last frame has: its box is blanked in every frame.
             p.write("LATE TEXT", 60, 120, 14.0, 220);
         }
-        frames.extend_from_slice(&p.grey);
         pictures.push(p);
     }
-    let f = pixel_attrs(image(7, "1.2.840.10008.5.1.4.1.1.3.1", "US"), 200, 160, 1, 8, 8, "MONOCHROME2").put(str_el(
-        tags::NUMBER_OF_FRAMES,
-        VR::IS,
-        "3",
-    ));
-    native(f, VR::OB, &frames).write(&wd.path("in/a.dcm"));
+    multi_frame_us(&wd, 7, &pictures);
     deid(&wd, &[]).assert_code(0);
     let obj = assert_cleaned(&wd, &only_output(&wd));
     let got = pixel_bytes(&obj);
@@ -1063,22 +1069,15 @@ fn large_text_in_one_frame_of_a_multi_frame_image_is_blanked_in_every_frame() {
     let wd = Workdir::new("large_text_in_one_frame_of_a_multi_frame_image_is_blanked_in_every_frame");
     // Glyphs this tall are found only by the further passes, which search a multi-frame image
     // once, in the brightest value of each pixel over its frames.
-    let mut frames = Vec::new();
     let mut pictures = Vec::new();
     for k in 0..3u32 {
         let mut p = Picture::new(720, 200);
         if k == 1 {
             p.write("TARO", 20, 20, 90.0, 240);
         }
-        frames.extend_from_slice(&p.grey);
         pictures.push(p);
     }
-    let f = pixel_attrs(image(63, "1.2.840.10008.5.1.4.1.1.3.1", "US"), 720, 200, 1, 8, 8, "MONOCHROME2").put(str_el(
-        tags::NUMBER_OF_FRAMES,
-        VR::IS,
-        "3",
-    ));
-    native(f, VR::OB, &frames).write(&wd.path("in/a.dcm"));
+    multi_frame_us(&wd, 63, &pictures);
     deid(&wd, &[]).assert_code(0);
     let obj = assert_cleaned(&wd, &only_output(&wd));
     let got = pixel_bytes(&obj);
