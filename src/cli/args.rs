@@ -117,7 +117,8 @@ pub struct DeidArgs {
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
     /// Key file (from `kamei keygen`): pseudonymized mode, reproducible across runs and
-    /// machines. Without it: anonymized mode with a random in-memory key.
+    /// machines. Without it: anonymized mode with a random in-memory key. A key of all zero
+    /// bytes is refused (exit 2).
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     #[command(flatten)]
@@ -132,6 +133,7 @@ pub struct DeidArgs {
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Process only shard I of N (1 ≤ I ≤ N): a deterministic share of the inputs, by path.
+    /// Needs --key (shards agree only through a shared key; exit 2 without it).
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
     /// Output layout.
