@@ -47,7 +47,8 @@ pub fn shift_dt(value: &str, days: i64) -> Option<String> {
 /// `1985年03月15日`, the day-first and month-first forms `15.03.1985`, `15/03/1985`,
 /// `03/15/1985`, `3/15/1985`, the two-digit-year forms `85/03/15`, `85/3/15`, `85.03.15`, `85-03-15`,
 /// and the Japanese era forms `昭和60年3月15日`, `昭和60年03月15日`, `S60.3.15`, `S60/3/15`,
-/// `S60.03.15` (year 1 also as `元年`), and the English month-name forms of
+/// `S60.03.15`, `S.60.3.15`, and the era year alone `60/3/15`, `60.3.15` (from the era's
+/// tenth year; year 1 also as `元年`), and the English month-name forms of
 /// [`month_name_spellings`] (`15-MAR-1985`, `Mar 15, 1985`...). Empty for a value that is not
 /// eight digits or not a date. Used to find a birth date in free text (cleaning, and
 /// `kamei verify`), which compare without case.
@@ -93,6 +94,14 @@ pub fn common_spellings(da: &str) -> Vec<String> {
         out.push(format!("{letter}{year}.{mt}.{dt}"));
         out.push(format!("{letter}{year}/{mt}/{dt}"));
         out.push(format!("{letter}{year}.{m}.{dd}"));
+        out.push(format!("{letter}.{year}.{mt}.{dt}"));
+        out.push(format!("{letter}.{year}.{m}.{dd}"));
+        // The era year without its letter, as forms ask for it (`生年月日 昭和 60/3/15`);
+        // not for years 1–9, whose `6/3/15` is too short to mean a birth date.
+        if year >= 10 {
+            out.push(format!("{year}/{mt}/{dt}"));
+            out.push(format!("{year}.{mt}.{dt}"));
+        }
     }
     out.extend(month_name_spellings(y, m, dd));
     out.dedup();
@@ -216,7 +225,7 @@ mod tests {
     #[test]
     fn spellings_include_two_digit_years_and_japanese_eras() {
         let s = common_spellings("19850315");
-        for want in ["85/03/15", "85/3/15", "昭和60年3月15日", "S60.3.15", "S60/3/15"] {
+        for want in ["85/03/15", "85/3/15", "昭和60年3月15日", "S60.3.15", "S60/3/15", "S.60.3.15", "60/3/15"] {
             assert!(s.iter().any(|x| x == want), "{want} missing from {s:?}");
         }
         assert!(common_spellings("19890108").iter().any(|x| x == "平成元年1月8日"));

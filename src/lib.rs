@@ -53,6 +53,7 @@ pub mod release_report;
 pub mod scrub;
 pub mod shown;
 pub mod supersede;
+pub mod text_dates;
 pub mod transcode;
 pub mod transfer;
 pub mod verify;

@@ -51,6 +51,8 @@ use crate::profile::{Action, Conditional, DeidOption, RuleSet, RuleSource, metho
 use crate::pseudo::{Patient, Pseudonymizer};
 use crate::read::DicomFile;
 use crate::scrub::Identifiers;
+use crate::text_dates::{self, DateTreatment, Which};
+use chrono::NaiveDate;
 use dicom_dictionary_std::tags;
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -729,7 +731,8 @@ impl Planner<'_, '_> {
         if !is_scrubbable(vr) && !matches!(vr, VR::CS | VR::PN) && !opaque {
             return None;
         }
-        if self.net_identifiers().is_empty() {
+        let own_dates = is_scrubbable(vr) && !self.found().dates.is_empty();
+        if self.net_identifiers().is_empty() && !own_dates {
             return None;
         }
         if opaque {
@@ -761,8 +764,19 @@ impl Planner<'_, '_> {
                 ));
                 return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"));
             };
-            let clean = self.net_identifiers().scrub(&text)?;
-            self.note(format!("{}: a kept value held the patient's identifier and was scrubbed", tag_str(e.tag)));
+            let scrubbed = self.net_identifiers().scrub(&text);
+            let dated = self.dates_in(scrubbed.as_deref().unwrap_or(&text), Which::These(&self.found().dates));
+            if scrubbed.is_some() {
+                self.note(format!("{}: a kept value held the patient's identifier and was scrubbed", tag_str(e.tag)));
+            }
+            if dated.is_some() {
+                self.note(format!(
+                    "{}: a kept value held one of the file's dates; {}",
+                    tag_str(e.tag),
+                    if matches!(self.date_treatment(), DateTreatment::Shift(_)) { "shifted" } else { "replaced" }
+                ));
+            }
+            let clean = dated.or(scrubbed)?;
             return Some((Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))), "clean"));
         }
         let values = Self::values(e);
@@ -1023,10 +1037,30 @@ impl Planner<'_, '_> {
             ));
             return Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)));
         };
-        match self.identifiers().scrub(&text) {
+        let scrubbed = self.identifiers().scrub(&text);
+        let dated = self.dates_in(scrubbed.as_deref().unwrap_or(&text), Which::All);
+        match dated.or(scrubbed) {
             None => Decision::Keep,
             Some(clean) => Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))),
         }
+    }
+
+    /// How dates written in text are treated: as the profile treats the header's dates.
+    fn date_treatment(&self) -> DateTreatment {
+        let options = self.ctx.rules.options();
+        if options.contains(&DeidOption::RetainLongFullDates) {
+            DateTreatment::Keep
+        } else if options.contains(&DeidOption::RetainLongModifiedDates) {
+            DateTreatment::Shift(self.patient.date_shift_days)
+        } else {
+            DateTreatment::Replace
+        }
+    }
+
+    /// `text` with the dates `which` selects shifted or replaced ([`crate::text_dates`]);
+    /// `None` when none was found.
+    fn dates_in(&self, text: &str, which: Which) -> Option<String> {
+        text_dates::treat(text, self.date_treatment(), which).map(|t| t.text)
     }
 
     fn values(e: &Element) -> Vec<&[u8]> {
@@ -1172,6 +1206,9 @@ struct Found {
     institution_ids: Vec<String>,
     /// Patient's Birth Date values.
     birth_dates: Vec<String>,
+    /// Every other date of the file (each DA value, the date of each DT value): written in
+    /// kept text, a real one would reveal the patient's shift, or the removed date.
+    dates: Vec<NaiveDate>,
 }
 
 impl Found {
@@ -1201,6 +1238,18 @@ impl Found {
         let is_name = vr == VR::PN || crate::dict::known_vr(tag) == Some(VR::PN);
         if tag == tags::PATIENT_BIRTH_DATE {
             self.birth_dates.push(String::from_utf8_lossy(trim_value(bytes)).into_owned());
+            return;
+        }
+        let known = crate::dict::known_vr(tag);
+        if matches!(vr, VR::DA | VR::DT) || matches!(known, Some(VR::DA | VR::DT)) {
+            for v in bytes.split(|&b| b == b'\\') {
+                let v = String::from_utf8_lossy(trim_value(v));
+                let digits = v.get(..8).filter(|d| d.bytes().all(|b| b.is_ascii_digit()));
+                let date = digits.and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok());
+                if let Some(date) = date.filter(|d| !self.dates.contains(d)) {
+                    self.dates.push(date);
+                }
+            }
             return;
         }
         let list = if PATIENT_NAMES.contains(&tag) {

@@ -6,12 +6,11 @@
 //! 1. the patient's identifiers known to the caller ([`crate::scrub::Identifiers`]: names in
 //!    every script, IDs, birth date spellings, address parts, phone numbers), each replaced by
 //!    `***`;
-//! 2. patterns: e-mail addresses, Japanese phone numbers, postal codes, runs of seven or more
-//!    digits (IDs, insurance numbers), Japanese era dates (`昭和60年3月15日`, `S60.3.15`: always
-//!    replaced), and dates. A full date (`2024/2/1`, `2024-02-01`,
-//!    `20240201`, `2024年2月1日`) is shifted by the patient's offset when dates are kept
-//!    shifted, and replaced otherwise; a date without its year (`3月15日`) cannot be shifted
-//!    safely and is always replaced.
+//! 2. patterns: e-mail addresses; dates, found and treated by [`crate::text_dates`] (a full
+//!    date, `2024/2/1`, `20240201`, `2024年2月1日`, `02-FEB-2024`..., is shifted by the
+//!    patient's offset when dates are kept shifted and replaced otherwise; an era date, a date
+//!    without its year (`3月15日`) and a date that reads two ways are always replaced); Japanese
+//!    phone numbers, postal codes, runs of seven or more digits (IDs, insurance numbers).
 //!
 //! This is a safety net, not NLP review: names of other people that appear nowhere in the
 //! patient's records are not found. The README says so, and free text is removed unless the
@@ -19,21 +18,20 @@
 
 use super::values;
 use crate::scrub::{Identifiers, REDACTED};
+use crate::text_dates::{self, DateTreatment, Which, stands_alone};
 use regex::Regex;
 use std::sync::LazyLock;
 use unicode_normalization::UnicodeNormalization;
 
-/// Identifier patterns, in the order they are applied.
+/// Identifier patterns, applied after the dates ([`crate::text_dates`]), except e-mail
+/// addresses, which go first (an address can hold a date: `taro19850315@...`).
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+").expect("valid built-in pattern")
+});
+
 static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
     let p = |k, re: &str| (k, Regex::new(re).expect("valid built-in pattern"));
     vec![
-        p(Kind::Redact, r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"),
-        // Japanese era dates (`昭和60年3月15日`, `平成元年4月`, `S60.3.15`): no shift is
-        // attempted, they are replaced.
-        p(Kind::Redact, r"(?:明治|大正|昭和|平成|令和)(?:元|\d{1,2})年(?:\d{1,2}月(?:\d{1,2}日)?)?"),
-        p(Kind::Redact, r"[MTSHR]\d{1,2}[./]\d{1,2}[./]\d{1,2}"),
-        p(Kind::Date, r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{8}"),
-        p(Kind::PartialDate, r"\d{1,2}月\d{1,2}日"),
         p(Kind::Redact, r"\+81[- ]?\d{1,4}[- ]?\d{1,4}[- ]?\d{3,4}"),
         // Phone numbers with any dash people type (the minus sign that JIS X 0208 0x215D
         // decodes to, the katakana prolonged sound mark), or with spaces.
@@ -51,52 +49,22 @@ static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
 enum Kind {
     /// Replace with `***`.
     Redact,
-    /// A date: shift when a shift is given, else replace.
-    Date,
-    /// A date without its year: replace, unless it is the tail of a full date (`2024年3月1日`).
-    PartialDate,
     /// A long number: replace, unless it is an eight-digit date the date rule already handled.
     Digits,
 }
 
-/// Whether the match `start..end` of `text` stands alone: not inside a longer number or a
-/// decimal (`0.00012345678` is a value, not an ID), not glued to ASCII letters.
-fn stands_alone(text: &str, start: usize, end: usize) -> bool {
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let before_ok = text[..start].chars().next_back().is_none_or(|c| !word(c) && c != '.');
-    let mut after = text[end..].chars();
-    let after_ok = match after.next() {
-        None => true,
-        Some('.') => !after.next().is_some_and(|c| c.is_ascii_digit()),
-        Some(c) => !word(c),
-    };
-    before_ok && after_ok
-}
-
-fn apply(text: &str, kind: Kind, re: &Regex, shift_days: Option<i64>, count: &mut usize) -> String {
+fn apply(text: &str, kind: Kind, re: &Regex, count: &mut usize) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for m in re.find_iter(text) {
         if !stands_alone(text, m.start(), m.end()) {
             continue;
         }
-        let replacement = match kind {
-            Kind::Redact => REDACTED.to_string(),
-            Kind::Digits if m.len() == 8 && values::parse(m.as_str()).is_some() => continue,
-            Kind::Digits => REDACTED.to_string(),
-            Kind::PartialDate if text[..m.start()].ends_with('年') => continue,
-            Kind::PartialDate => REDACTED.to_string(),
-            Kind::Date => match values::parse(m.as_str()) {
-                None if m.as_str().len() == 8 => continue, // eight digits that are no date: the ID rule decides
-                None => REDACTED.to_string(),
-                Some(_) => match shift_days.and_then(|d| values::shift(m.as_str(), d)) {
-                    Some(s) => s,
-                    None => REDACTED.to_string(),
-                },
-            },
-        };
+        if kind == Kind::Digits && m.len() == 8 && values::parse(m.as_str()).is_some() {
+            continue;
+        }
         out.push_str(&text[at..m.start()]);
-        out.push_str(&replacement);
+        out.push_str(REDACTED);
         *count += 1;
         at = m.end();
     }
@@ -135,10 +103,20 @@ pub fn clean(text: &str, ids: &Identifiers, shift_days: Option<i64>) -> Option<C
         None => text.nfkc().collect(),
     };
     // Every pattern needs a digit or an `@`: most text is done here.
-    let candidates = current.bytes().any(|b| b.is_ascii_digit() || b == b'@');
-    for (kind, re) in PATTERNS.iter().filter(|_| candidates) {
+    if !current.bytes().any(|b| b.is_ascii_digit() || b == b'@') {
+        return (replaced > 0).then_some(Cleaned { text: current, replaced });
+    }
+    if EMAIL.is_match(&current) {
+        current = apply(&current, Kind::Redact, &EMAIL, &mut replaced);
+    }
+    let how = shift_days.map_or(DateTreatment::Replace, DateTreatment::Shift);
+    if let Some(t) = text_dates::treat(&current, how, Which::All) {
+        current = t.text;
+        replaced += t.changed;
+    }
+    for (kind, re) in PATTERNS.iter() {
         if re.is_match(&current) {
-            current = apply(&current, *kind, re, shift_days, &mut replaced);
+            current = apply(&current, *kind, re, &mut replaced);
         }
     }
     (replaced > 0).then_some(Cleaned { text: current, replaced })

@@ -582,3 +582,82 @@ fn a_kept_private_uid_of_unknown_type_is_mapped_like_a_ui_value() {
         assert_eq!(raw(&out, Tag(0x0029, 0x1004)).as_deref(), Some(&b"1.5\\2.25"[..]), "numbers stay");
     }
 }
+
+/// The shift kamei gave the patient's dates: the output Study Date against the fixture's.
+fn shift_of(obj: &dicom_object::DefaultDicomObject) -> i64 {
+    (date(&text(obj, tags::STUDY_DATE).unwrap()) - date("20240201")).num_days()
+}
+
+/// A date in `spelling` (chrono format), `days` after `da`.
+fn spelled(da: &str, days: i64, spelling: &str) -> String {
+    (date(da) + chrono::Duration::days(days)).format(spelling).to_string()
+}
+
+#[test]
+fn clean_descriptors_shifts_dates_written_in_a_description_with_the_header_dates() {
+    let wd = Workdir::new("clean_descriptors_shifts_dates_written_in_a_description_with_the_header_dates");
+    // A real date left beside the shifted Study Date would give the patient's offset away.
+    ct(1)
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "follow-up of 2024-02-01 and 15-JAN-2024"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates", "--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let days = shift_of(&obj);
+    assert_ne!(days, 0);
+    let want = format!(
+        "follow-up of {} and {}",
+        spelled("20240201", days, "%Y-%m-%d"),
+        spelled("20240115", days, "%d-%b-%Y").to_uppercase()
+    );
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some(want.as_str()));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["2024-02-01", "15-JAN-2024"]].concat());
+}
+
+#[test]
+fn clean_descriptors_replaces_dates_written_in_a_description_when_dates_are_not_kept() {
+    let wd = Workdir::new("clean_descriptors_replaces_dates_written_in_a_description_when_dates_are_not_kept");
+    ct(1).put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "follow-up of 2024/2/1")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("follow-up of ***"));
+}
+
+#[test]
+fn retain_long_full_dates_keeps_dates_written_in_a_cleaned_description() {
+    let wd = Workdir::new("retain_long_full_dates_keeps_dates_written_in_a_cleaned_description");
+    ct(1).put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "follow-up of 2024/2/1")).write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "retain-long-full-dates", "--option", "clean-descriptors"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("follow-up of 2024/2/1"));
+}
+
+#[test]
+fn a_kept_comment_holding_the_files_own_date_shifts_it_and_leaves_other_dates() {
+    let wd = Workdir::new("a_kept_comment_holding_the_files_own_date_shifts_it_and_leaves_other_dates");
+    // Comments on the Scheduled Procedure Step is not in Table E.1-1: kept, through the safety
+    // net, which acts on the file's own dates only.
+    ct(1)
+        .put(str_el(Tag(0x0040, 0x0400), VR::LT, "scheduled 2024/02/01, protocol of 2019-05-01"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let want = format!("scheduled {}, protocol of 2019-05-01", spelled("20240201", shift_of(&obj), "%Y/%m/%d"));
+    assert_eq!(text(&obj, Tag(0x0040, 0x0400)).as_deref(), Some(want.as_str()));
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("(0040,0400)") && notes.contains("shifted"), "{notes}");
+}
+
+#[test]
+fn clean_descriptors_finds_an_era_birth_date_written_with_a_dot_or_without_its_letter() {
+    let wd = Workdir::new("clean_descriptors_finds_an_era_birth_date_written_with_a_dot_or_without_its_letter");
+    ct(1)
+        .put(str_el(tags::PATIENT_BIRTH_DATE, VR::DA, "19850315"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "DOB S.60.3.15 / Showa 60/3/15"))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "retain-long-full-dates", "--option", "clean-descriptors"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("DOB *** / Showa ***"));
+}

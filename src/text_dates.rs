@@ -1,0 +1,460 @@
+//! Dates written in free text (a Study Description, an SR text value, a comment, a clinical
+//! note): found, and then kept, shifted by the patient's offset, or replaced.
+//!
+//! A real date left in text beside dates that kamei shifted gives the patient's offset away:
+//! subtracting one from the other un-shifts every date of that patient, in every file and in the
+//! clinical releases that share the offset. Beside dates that kamei removed, it is the real date
+//! itself. So text that kamei cleans follows the profile's dates ([`DateTreatment`]).
+//!
+//! The spellings found, each standing alone (not inside a longer number or a word):
+//! - year first: `2024-01-02`, `2024/1/2`, `2024.01.02`, `2024年1月2日`, `20240102` (also with
+//!   2, 4 or 6 digits of time glued on, as a DT value: `20240102093000`);
+//! - day or month first with a four-digit year: `02/01/2024`, `2.1.2024`, `01-02-2024`;
+//! - English month names: `02-JAN-2024`, `2 January 2024`, `02JAN24`, `Jan 2, 2024`,
+//!   `Jan. 2 2024`, `2024-Jan-02`;
+//! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`;
+//! - a month and day without a year: `1月2日`.
+//!
+//! A shifted date keeps its spelling: separators, zero padding, a month name's case and length,
+//! a two-digit year. A date that cannot be shifted safely is replaced by
+//! [`crate::scrub::REDACTED`]: an era date, a date without its year, and a day-first or
+//! month-first date that reads as two different dates (`02/01/2024`).
+
+use crate::dates;
+use crate::scrub::REDACTED;
+use chrono::{Datelike, NaiveDate};
+use regex::{Captures, Regex, RegexSet};
+use std::sync::LazyLock;
+
+/// What happens to a date found in text: follows the profile's date options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateTreatment {
+    /// Retain Longitudinal Temporal Information with Full Dates: dates stay as written.
+    Keep,
+    /// Retain Longitudinal Temporal Information with Modified Dates: each date moves by the
+    /// patient's offset, in days, as the header's dates do.
+    Shift(i64),
+    /// No date option: each date is replaced, as the header's dates are removed.
+    Replace,
+}
+
+/// Which of the dates found are acted on.
+#[derive(Debug, Clone, Copy)]
+pub enum Which<'a> {
+    /// Every date: text that kamei cleans (Clean, clinical free text).
+    All,
+    /// Only these dates (a file's own dates): text that the profile keeps, where anything else
+    /// that looks like a date is left alone.
+    These(&'a [NaiveDate]),
+}
+
+impl Which<'_> {
+    fn wants(&self, date: NaiveDate) -> bool {
+        match self {
+            Which::All => true,
+            Which::These(list) => list.contains(&date),
+        }
+    }
+
+    fn wants_day(&self, month: u32, day: u32) -> bool {
+        match self {
+            Which::All => true,
+            Which::These(list) => list.iter().any(|d| d.month() == month && d.day() == day),
+        }
+    }
+}
+
+/// How the groups of a pattern read as a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Groups `y`, `m`, `d`: one reading.
+    Plain,
+    /// Groups `y`, `m`, `d`, where `m` and `d` can also be read the other way round
+    /// (`02/01/2024`).
+    Swappable,
+    /// Groups `era` (a name or a letter), `ey` (a year of the era, or `元`), optional `m`, `d`.
+    Era,
+    /// Groups `m`, `d`: no year.
+    NoYear,
+}
+
+const MONTH: &str = r"(?P<m>(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?))";
+
+/// The patterns, each with how its groups read.
+static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
+    // A digit is ASCII or full width (`２０２４年１月２日`), not any script's digit.
+    let p = |form, re: &str| (form, Regex::new(&re.replace(r"\d", DIGIT)).expect("valid built-in pattern"));
+    vec![
+        p(
+            Form::Era,
+            r"(?P<era>明治|大正|昭和|平成|令和)(?P<ey>元|\d{1,2})年(?:(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日)?)?",
+        ),
+        p(Form::Era, r"(?P<era>[MTSHR])\.?(?P<ey>\d{1,2})[./](?P<m>\d{1,2})[./](?P<d>\d{1,2})"),
+        p(Form::Plain, r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日"),
+        p(Form::Plain, r"(?P<y>\d{4})(?P<s>[-/.])(?P<m>\d{1,2})(?P<t>[-/.])(?P<d>\d{1,2})"),
+        p(Form::Swappable, r"(?P<d>\d{1,2})(?P<s>[-/.])(?P<m>\d{1,2})(?P<t>[-/.])(?P<y>\d{4})"),
+        p(Form::Plain, r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\d{6}|\d{4}|\d{2})?"),
+        p(Form::Plain, &format!(r"(?P<d>\d{{1,2}})[- /]?{MONTH}\.?[- /]?(?P<y>\d{{4}}|\d{{2}})")),
+        p(Form::Plain, &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}),? (?P<y>\d{{4}})")),
+        p(Form::Plain, &format!(r"(?P<y>\d{{4}})[- /]{MONTH}[- /](?P<d>\d{{1,2}})")),
+        p(Form::NoYear, r"(?P<m>\d{1,2})月(?P<d>\d{1,2})日"),
+    ]
+});
+
+/// The digits a date is written with: ASCII and full width.
+const DIGIT: &str = "[0-9０-９]";
+
+/// Every pattern at once: most text holds no date, and one scan says so.
+static ANY: LazyLock<RegexSet> =
+    LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|(_, re)| re.as_str())).expect("valid built-in patterns"));
+
+/// Whether `c` is a digit a date is written with.
+fn is_digit(c: char) -> bool {
+    c.is_ascii_digit() || ('０'..='９').contains(&c)
+}
+
+/// The value of a run of ASCII or full-width digits.
+fn number(s: &str) -> Option<u32> {
+    if s.is_empty() || s.chars().count() > 9 {
+        return None;
+    }
+    s.chars().try_fold(0u32, |n, c| {
+        let d = c.to_digit(10).or_else(|| ('０'..='９').contains(&c).then(|| c as u32 - '０' as u32))?;
+        Some(n * 10 + d)
+    })
+}
+
+/// Whether the match `start..end` of `text` stands alone: not inside a longer number or a
+/// decimal (`0.20240102` is a value), not glued to ASCII letters or digits.
+pub fn stands_alone(text: &str, start: usize, end: usize) -> bool {
+    alone_before(text, start) && alone_after(text, end)
+}
+
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Whether nothing glues to the left of `start`: no letter, digit or decimal point.
+fn alone_before(text: &str, start: usize) -> bool {
+    text[..start].chars().next_back().is_none_or(|c| !is_word(c) && c != '.')
+}
+
+/// Whether nothing glues to the right of `end`: no letter or digit, no decimal digits.
+fn alone_after(text: &str, end: usize) -> bool {
+    let mut after = text[end..].chars();
+    match after.next() {
+        None => true,
+        Some('.') => !after.next().is_some_and(|c| c.is_ascii_digit()),
+        Some(c) => !is_word(c),
+    }
+}
+
+/// Whether an ISO 8601 time follows a date (`2024-01-02T09:30`): the `T` would otherwise glue
+/// the date to a word.
+fn time_follows(rest: &str) -> bool {
+    let mut chars = rest.chars();
+    chars.next() == Some('T') && chars.next().is_some_and(|c| c.is_ascii_digit())
+}
+
+/// The result of looking at one text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Treated {
+    /// The text with its dates shifted or replaced.
+    pub text: String,
+    /// How many dates were shifted or replaced.
+    pub changed: usize,
+}
+
+/// Shift or replace the dates in `text` that `which` selects, as `how` says. `None` when
+/// nothing changed (the caller keeps the original bytes). Give NFKC text: full-width digits
+/// are not read as digits.
+///
+/// ```
+/// use kamei::text_dates::{treat, DateTreatment, Which};
+/// let t = treat("follow-up of 2024-01-12, seen 12-JAN-2024", DateTreatment::Shift(-10), Which::All).unwrap();
+/// assert_eq!(t.text, "follow-up of 2024-01-02, seen 02-JAN-2024");
+/// assert_eq!(treat("seen 2024/1/12", DateTreatment::Replace, Which::All).unwrap().text, "seen ***");
+/// ```
+pub fn treat(text: &str, how: DateTreatment, which: Which) -> Option<Treated> {
+    if how == DateTreatment::Keep || !text.chars().any(is_digit) || !ANY.is_match(text) {
+        return None;
+    }
+    // Every match of every pattern, then the earliest and longest of overlapping ones, so a
+    // date is read once (`令和6年1月2日` is an era date, not also `1月2日`).
+    let mut found: Vec<(usize, usize, String)> = Vec::new();
+    for (form, re) in PATTERNS.iter() {
+        for c in re.captures_iter(text) {
+            let m = c.get(0).expect("group 0");
+            if !alone_before(text, m.start()) || !(alone_after(text, m.end()) || time_follows(&text[m.end()..])) {
+                continue;
+            }
+            if *form == Form::NoYear && text[..m.start()].ends_with('年') {
+                continue;
+            }
+            if let Some(replacement) = replacement(&c, *form, how, which) {
+                found.push((m.start(), m.end(), replacement));
+            }
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    found.sort_by_key(|&(start, end, _)| (start, usize::MAX - end));
+    let mut out = String::with_capacity(text.len());
+    let (mut at, mut changed) = (0, 0);
+    for (start, end, replacement) in found {
+        if start < at {
+            continue;
+        }
+        out.push_str(&text[at..start]);
+        out.push_str(&replacement);
+        at = end;
+        changed += 1;
+    }
+    out.push_str(&text[at..]);
+    Some(Treated { text: out, changed })
+}
+
+/// What replaces one match: `None` to leave it (not a date, or a date `which` does not want).
+fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Option<String> {
+    let group = |name: &str| c.name(name).and_then(|g| number(g.as_str()));
+    match form {
+        Form::NoYear => {
+            let (m, d) = (group("m")?, group("d")?);
+            ((1..=12).contains(&m) && (1..=31).contains(&d) && which.wants_day(m, d)).then(|| REDACTED.to_string())
+        }
+        Form::Era => {
+            let date = era_date(c);
+            let wanted = match (which, date) {
+                (Which::All, _) => true,
+                (Which::These(_), Some(d)) => which.wants(d),
+                (Which::These(_), None) => false,
+            };
+            wanted.then(|| REDACTED.to_string())
+        }
+        Form::Plain | Form::Swappable => {
+            let y = year(c.name("y")?.as_str())?;
+            let m = month(c.name("m")?.as_str())?;
+            let d = group("d")?;
+            let mut readings: Vec<(NaiveDate, bool)> = Vec::new();
+            if let Some(date) = NaiveDate::from_ymd_opt(y, m, d) {
+                readings.push((date, false));
+            }
+            if form == Form::Swappable && m != d {
+                if let Some(date) = NaiveDate::from_ymd_opt(y, d, m) {
+                    readings.push((date, true));
+                }
+            }
+            if readings.is_empty() {
+                // Shaped like a date but none (`2024-13-45`): a typing slip next to a real
+                // date is still a date; a bare run of digits is some other number.
+                let bare = c.get(0).is_some_and(|m| m.as_str().chars().all(is_digit));
+                return (matches!(which, Which::All) && !bare).then(|| REDACTED.to_string());
+            }
+            if !readings.iter().any(|&(date, _)| which.wants(date)) {
+                return None;
+            }
+            match (how, readings.as_slice()) {
+                (DateTreatment::Shift(days), [(date, swapped)]) => {
+                    Some(dates::shift(*date, days).map_or_else(|| REDACTED.to_string(), |s| respell(c, s, *swapped)))
+                }
+                _ => Some(REDACTED.to_string()),
+            }
+        }
+    }
+}
+
+/// The date an era match names, when it has a day.
+fn era_date(c: &Captures) -> Option<NaiveDate> {
+    const START: [(&str, char, i32); 5] =
+        [("令和", 'R', 2019), ("平成", 'H', 1989), ("昭和", 'S', 1926), ("大正", 'T', 1912), ("明治", 'M', 1868)];
+    let era = c.name("era")?.as_str();
+    let first = START.iter().find(|(name, letter, _)| *name == era || era.starts_with(*letter))?.2;
+    let ey = c.name("ey")?.as_str();
+    let ey = if ey == "元" { 1 } else { number(ey)? as i32 };
+    let (m, d) = (number(c.name("m")?.as_str())?, number(c.name("d")?.as_str())?);
+    NaiveDate::from_ymd_opt(first + ey - 1, m, d)
+}
+
+/// A year of four digits, or of two (`85` → 1985, `24` → 2024: within the century up to 30
+/// years ahead of 2000).
+fn year(s: &str) -> Option<i32> {
+    let y = number(s)? as i32;
+    Some(match s.chars().count() {
+        4 => y,
+        2 if y <= 30 => 2000 + y,
+        2 => 1900 + y,
+        _ => return None,
+    })
+}
+
+const MONTH_NAMES: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// A month given as a number or an English name.
+fn month(s: &str) -> Option<u32> {
+    if let Some(m) = number(s) {
+        return Some(m);
+    }
+    let l = s.to_ascii_lowercase();
+    let i = MONTH_NAMES.iter().position(|name| name.starts_with(&l[..3.min(l.len())]))?;
+    Some(i as u32 + 1)
+}
+
+/// The match `c` rewritten with `date`: each group keeps its width and style (zero padding,
+/// a two-digit year, a month name's case and length); `swapped` when the day and month groups
+/// were read the other way round.
+fn respell(c: &Captures, date: NaiveDate, swapped: bool) -> String {
+    let whole = c.get(0).expect("group 0");
+    let (m_group, d_group) = if swapped { ("d", "m") } else { ("m", "d") };
+    // `2024/1/12` is written without padding, `2024/01/12` with it; `2024/11/12` says nothing
+    // and is padded.
+    let unpadded = ["m", "d"].iter().any(|n| c.name(n).is_some_and(|g| g.as_str().chars().count() == 1));
+    let mut parts: Vec<(usize, usize, String)> = Vec::new();
+    for (name, value) in [("y", date.year() as u32), (m_group, date.month()), (d_group, date.day())] {
+        let Some(g) = c.name(name) else { continue };
+        let old = g.as_str();
+        let new = if old.chars().all(is_digit) {
+            let width = old.chars().count();
+            let value = if width == 2 && name == "y" { value % 100 } else { value };
+            if name == "y" {
+                format!("{value:0width$}")
+            } else if unpadded {
+                value.to_string()
+            } else {
+                format!("{value:02}")
+            }
+        } else {
+            month_name_like(old, value)
+        };
+        parts.push((g.start() - whole.start(), g.end() - whole.start(), new));
+    }
+    parts.sort_by_key(|p| p.0);
+    let text = whole.as_str();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end, new) in parts {
+        out.push_str(&text[at..start]);
+        out.push_str(&new);
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// The name of month `m` written like `old`: full or three letters (`Sept` → `Oct`), in its
+/// case (`JAN`, `jan`, `Jan`).
+fn month_name_like(old: &str, m: u32) -> String {
+    let full = MONTH_NAMES[(m - 1) as usize];
+    let name = if old.len() > 4 { full.to_string() } else { full[..3].to_string() };
+    if old.chars().all(|c| c.is_ascii_uppercase()) {
+        name.to_ascii_uppercase()
+    } else if old.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+        let mut chars = name.chars();
+        chars.next().map(|f| f.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+    } else {
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shift(text: &str, days: i64) -> Option<String> {
+        treat(text, DateTreatment::Shift(days), Which::All).map(|t| t.text)
+    }
+
+    #[test]
+    fn year_first_dates_shift_keeping_their_spelling() {
+        assert_eq!(shift("of 2024-01-12.", -10).unwrap(), "of 2024-01-02.");
+        assert_eq!(shift("2024/1/12", -10).unwrap(), "2024/1/2");
+        assert_eq!(shift("2024/12/31", 1).unwrap(), "2025/01/01");
+        assert_eq!(shift("2024.03.01", -1).unwrap(), "2024.02.29");
+        assert_eq!(shift("2024年3月1日", -1).unwrap(), "2024年2月29日");
+        assert_eq!(shift("acquired 20240102", 1).unwrap(), "acquired 20240103");
+    }
+
+    #[test]
+    fn a_date_time_run_shifts_its_date_and_keeps_its_time() {
+        assert_eq!(shift("at 20240102093000", 1).unwrap(), "at 20240103093000");
+        assert_eq!(shift("at 2024-01-02T09:30", 1).unwrap(), "at 2024-01-03T09:30");
+    }
+
+    #[test]
+    fn month_names_shift_in_their_case_and_length() {
+        assert_eq!(shift("12-JAN-2024", 31).unwrap(), "12-FEB-2024");
+        assert_eq!(shift("Jan 12, 2024", 31).unwrap(), "Feb 12, 2024");
+        assert_eq!(shift("12 January 2024", 31).unwrap(), "12 February 2024");
+        assert_eq!(shift("12jan24", 31).unwrap(), "12feb24");
+        assert_eq!(shift("2024-Sept-30", 1).unwrap(), "2024-Oct-01");
+    }
+
+    #[test]
+    fn a_day_first_date_shifts_when_it_reads_one_way_only() {
+        assert_eq!(shift("15/03/2024", 1).unwrap(), "16/03/2024");
+        assert_eq!(shift("03/15/2024", 1).unwrap(), "03/16/2024");
+        assert_eq!(shift("02/01/2024", 1).unwrap(), "***");
+    }
+
+    #[test]
+    fn era_and_yearless_dates_are_replaced_even_when_shifting() {
+        assert_eq!(shift("昭和60年3月15日 生", 5).unwrap(), "*** 生");
+        assert_eq!(shift("S.60.3.15", 5).unwrap(), "***");
+        assert_eq!(shift("3月15日に来院", 5).unwrap(), "***に来院");
+    }
+
+    #[test]
+    fn replace_takes_every_date_and_keep_none() {
+        let t = treat("2024-01-02 and 03-JAN-2024", DateTreatment::Replace, Which::All).unwrap();
+        assert_eq!(t.text, "*** and ***");
+        assert_eq!(t.changed, 2);
+        assert_eq!(treat("2024-01-02", DateTreatment::Keep, Which::All), None);
+    }
+
+    #[test]
+    fn numbers_that_are_not_dates_stay() {
+        assert_eq!(shift("ID 12345678, ratio 0.20240102, v2024.1", 3), None);
+        assert_eq!(shift("series 20241399", 3), None);
+        assert_eq!(shift("AB20240102", 3), None);
+    }
+
+    #[test]
+    fn a_date_shaped_slip_is_replaced_in_cleaned_text() {
+        assert_eq!(shift("2024-13-45 CT", 3).unwrap(), "*** CT");
+        let own = [NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()];
+        assert_eq!(treat("2024-13-45", DateTreatment::Replace, Which::These(&own)), None);
+    }
+
+    #[test]
+    fn only_the_chosen_dates_are_acted_on() {
+        let own = [NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()];
+        let t = treat("exam 2024/01/02, protocol of 2019-05-01", DateTreatment::Shift(1), Which::These(&own)).unwrap();
+        assert_eq!(t.text, "exam 2024/01/03, protocol of 2019-05-01");
+        assert_eq!(treat("1月2日", DateTreatment::Replace, Which::These(&own)).unwrap().text, "***");
+        assert_eq!(treat("2月1日", DateTreatment::Replace, Which::These(&own)), None);
+    }
+
+    #[test]
+    fn full_width_digits_are_read_and_written_back_in_ascii() {
+        assert_eq!(shift("２０２４年１月１２日", -10).unwrap(), "2024年1月2日");
+        assert_eq!(shift("१२३४-०१-०२", 1), None);
+    }
+
+    #[test]
+    fn a_shift_out_of_range_replaces() {
+        assert_eq!(shift("9999-12-31", 1).unwrap(), "***");
+    }
+}
