@@ -81,6 +81,12 @@ pub fn common_spellings(da: &str) -> Vec<String> {
         format!("{dd}-{m}-{y}"),
         format!("{m}/{dd}/{y}"),
         format!("{mt}/{dt}/{y}"),
+        format!("{y} {m} {dd}"),
+        format!("{y} {mt} {dt}"),
+        format!("{dt}.{mt}.{yy}"),
+        format!("{dd}.{m}.{yy}"),
+        format!("{dd}/{m}/{yy}"),
+        format!("{dt}/{mt}/{yy}"),
     ];
     if let Some((name, letter, year)) = parse_ymd(y, m, dd).and_then(japanese_era) {
         let mut years = vec![year.to_string()];
@@ -94,6 +100,8 @@ pub fn common_spellings(da: &str) -> Vec<String> {
         out.push(format!("{letter}{year}.{mt}.{dt}"));
         out.push(format!("{letter}{year}/{mt}/{dt}"));
         out.push(format!("{letter}{year}.{m}.{dd}"));
+        out.push(format!("{letter}{year}-{mt}-{dt}"));
+        out.push(format!("{letter}{year}-{m}-{dd}"));
         out.push(format!("{letter}.{year}.{mt}.{dt}"));
         out.push(format!("{letter}.{year}.{m}.{dd}"));
         // The era year without its letter, as forms ask for it (`生年月日 昭和 60/3/15`);
@@ -129,7 +137,8 @@ const MONTHS: [&[&str]; 12] = [
 /// RIS/HIS exports and letters write it: day first (`15-MAR-1985`, the Oracle `DD-MON-YYYY` and
 /// `DD-MON-YY` forms, `15MAR1985`, `15 March 1985`, `15/Mar/1985`), month first
 /// (`Mar 15, 1985`, `March 15 1985`, `Mar. 15, 1985`) and year first (`1985-Mar-15`,
-/// `1985 Mar 15`, `1985/Mar/15`); the day with and without its leading zero. Empty for a month
+/// `1985 Mar 15`, `1985/Mar/15`); the day with and without its leading zero, and as an ordinal
+/// (`15th March 1985`, `15th of March 1985`, `March 15th, 1985`). Empty for a month
 /// that is not 01–12. Callers compare without case (`15-mar-1985` is the same spelling).
 pub fn month_name_spellings(y: &str, m: &str, dd: &str) -> Vec<String> {
     let Some(names) = m.parse::<usize>().ok().and_then(|i| i.checked_sub(1)).and_then(|i| MONTHS.get(i)) else {
@@ -157,8 +166,28 @@ pub fn month_name_spellings(y: &str, m: &str, dd: &str) -> Vec<String> {
                 out.extend([format!("{d}{mon}{yy}"), format!("{mon}. {d}, {y}")]);
             }
         }
+        // The day as an ordinal, as letters write it: `15th March 1985`, `March 15th, 1985`.
+        let nth = format!("{dt}{}", ordinal_suffix(dt));
+        out.extend([
+            format!("{nth} {mon} {y}"),
+            format!("{nth} of {mon} {y}"),
+            format!("{mon} {nth}, {y}"),
+            format!("{mon} {nth} {y}"),
+        ]);
     }
     out
+}
+
+/// The English ordinal suffix of a day number (`1st`, `2nd`, `3rd`, `11th`, `22nd`).
+pub fn ordinal_suffix(day: &str) -> &'static str {
+    let n: u32 = day.parse().unwrap_or(0);
+    match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    }
 }
 
 /// The six-digit spelling `YYMMDD` of a DA value (`850315`), which forms and file names use.
@@ -225,7 +254,20 @@ mod tests {
     #[test]
     fn spellings_include_two_digit_years_and_japanese_eras() {
         let s = common_spellings("19850315");
-        for want in ["85/03/15", "85/3/15", "昭和60年3月15日", "S60.3.15", "S60/3/15", "S.60.3.15", "60/3/15"] {
+        for want in [
+            "85/03/15",
+            "85/3/15",
+            "昭和60年3月15日",
+            "S60.3.15",
+            "S60/3/15",
+            "S.60.3.15",
+            "60/3/15",
+            "S60-3-15",
+            "1985 03 15",
+            "15.3.85",
+            "15th March 1985",
+            "March 15th, 1985",
+        ] {
             assert!(s.iter().any(|x| x == want), "{want} missing from {s:?}");
         }
         assert!(common_spellings("19890108").iter().any(|x| x == "平成元年1月8日"));

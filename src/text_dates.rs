@@ -78,24 +78,35 @@ enum Form {
     NoYear,
 }
 
+/// An English ordinal suffix after a day (`15th`, `1st`).
+const ORDINAL: &str = r"(?P<o>(?i:st|nd|rd|th))";
+
 const MONTH: &str = r"(?P<m>(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?))";
 
 /// The patterns, each with how its groups read.
 static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
     // A digit is ASCII or full width (`２０２４年１月２日`), not any script's digit.
-    let p = |form, re: &str| (form, Regex::new(&re.replace(r"\d", DIGIT)).expect("valid built-in pattern"));
+    let p = |form, re: &str| {
+        (form, Regex::new(&re.replace(r"\d", DIGIT).replace("SEP", SEPARATOR)).expect("valid built-in pattern"))
+    };
     vec![
         p(
             Form::Era,
             r"(?P<era>明治|大正|昭和|平成|令和)(?P<ey>元|\d{1,2})年(?:(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日)?)?",
         ),
-        p(Form::Era, r"(?P<era>[MTSHR])\.?(?P<ey>\d{1,2})[./](?P<m>\d{1,2})[./](?P<d>\d{1,2})"),
+        p(
+            Form::Era,
+            r"(?P<era>[MTSHRＭＴＳＨＲ])[.．]?(?P<ey>\d{1,2})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<d>\d{1,2})",
+        ),
         p(Form::Plain, r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日"),
-        p(Form::Plain, r"(?P<y>\d{4})(?P<s>[-/.])(?P<m>\d{1,2})(?P<t>[-/.])(?P<d>\d{1,2})"),
-        p(Form::Swappable, r"(?P<d>\d{1,2})(?P<s>[-/.])(?P<m>\d{1,2})(?P<t>[-/.])(?P<y>\d{4})"),
+        p(Form::Plain, r"(?P<y>\d{4})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<d>\d{1,2})"),
+        p(Form::Swappable, r"(?P<d>\d{1,2})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<y>\d{4})"),
         p(Form::Plain, r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\d{6}|\d{4}|\d{2})?"),
-        p(Form::Plain, &format!(r"(?P<d>\d{{1,2}})[- /]?{MONTH}\.?[- /]?(?P<y>\d{{4}}|\d{{2}})")),
-        p(Form::Plain, &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}),? (?P<y>\d{{4}})")),
+        p(
+            Form::Plain,
+            &format!(r"(?P<d>\d{{1,2}})(?:{ORDINAL} (?:of )?|[- /]?){MONTH}\.?[- /]?(?P<y>\d{{4}}|\d{{2}})"),
+        ),
+        p(Form::Plain, &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}){ORDINAL}?,? (?P<y>\d{{4}})")),
         p(Form::Plain, &format!(r"(?P<y>\d{{4}})[- /]{MONTH}[- /](?P<d>\d{{1,2}})")),
         p(Form::NoYear, r"(?P<m>\d{1,2})月(?P<d>\d{1,2})日"),
     ]
@@ -103,6 +114,11 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
 
 /// The digits a date is written with: ASCII and full width.
 const DIGIT: &str = "[0-9０-９]";
+
+/// What separates the parts of a numeric date: `-`, `/`, `.`, their full-width forms, and the
+/// dashes people type between digits (the minus sign U+2212 that JIS X 0208 0x215D decodes to,
+/// hyphens and dashes U+2010–U+2015, the katakana prolonged sound mark).
+const SEPARATOR: &str = r"[-/.－／．\x{2212}\x{2010}-\x{2015}\x{30FC}\x{FF70}]";
 
 /// Every pattern at once: most text holds no date, and one scan says so.
 static ANY: LazyLock<RegexSet> =
@@ -248,8 +264,10 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
             if readings.is_empty() {
                 // Shaped like a date but none (`2024-13-45`): a typing slip next to a real
                 // date is still a date; a bare run of digits is some other number.
-                let bare = c.get(0).is_some_and(|m| m.as_str().chars().all(is_digit));
-                return (matches!(which, Which::All) && !bare).then(|| REDACTED.to_string());
+                // Dots make version numbers (`2024.13.01`, `0.5.2024`), which stay.
+                let text = c.get(0).map_or("", |m| m.as_str());
+                let slip = !text.chars().all(is_digit) && !text.contains(['.', '．']);
+                return (matches!(which, Which::All) && slip).then(|| REDACTED.to_string());
             }
             if !readings.iter().any(|&(date, _)| which.wants(date)) {
                 return None;
@@ -323,6 +341,15 @@ fn respell(c: &Captures, date: NaiveDate, swapped: bool) -> String {
     // and is padded.
     let unpadded = ["m", "d"].iter().any(|n| c.name(n).is_some_and(|g| g.as_str().chars().count() == 1));
     let mut parts: Vec<(usize, usize, String)> = Vec::new();
+    if let Some(g) = c.name("o") {
+        let suffix = dates::ordinal_suffix(&date.day().to_string());
+        let suffix = if g.as_str().chars().all(|c| c.is_ascii_uppercase()) {
+            suffix.to_ascii_uppercase()
+        } else {
+            suffix.to_string()
+        };
+        parts.push((g.start() - whole.start(), g.end() - whole.start(), suffix));
+    }
     for (name, value) in [("y", date.year() as u32), (m_group, date.month()), (d_group, date.day())] {
         let Some(g) = c.name(name) else { continue };
         let old = g.as_str();
@@ -339,6 +366,7 @@ fn respell(c: &Captures, date: NaiveDate, swapped: bool) -> String {
         } else {
             month_name_like(old, value)
         };
+        let new = if old.chars().any(|c| ('０'..='９').contains(&c)) { full_width(&new) } else { new };
         parts.push((g.start() - whole.start(), g.end() - whole.start(), new));
     }
     parts.sort_by_key(|p| p.0);
@@ -352,6 +380,11 @@ fn respell(c: &Captures, date: NaiveDate, swapped: bool) -> String {
     }
     out.push_str(&text[at..]);
     out
+}
+
+/// `digits` in full-width digits, as the date they replace was written.
+fn full_width(digits: &str) -> String {
+    digits.chars().map(|c| c.to_digit(10).and_then(|d| char::from_u32('０' as u32 + d)).unwrap_or(c)).collect()
 }
 
 /// The name of month `m` written like `old`: full or three letters (`Sept` → `Oct`), in its
@@ -400,6 +433,8 @@ mod tests {
         assert_eq!(shift("12 January 2024", 31).unwrap(), "12 February 2024");
         assert_eq!(shift("12jan24", 31).unwrap(), "12feb24");
         assert_eq!(shift("2024-Sept-30", 1).unwrap(), "2024-Oct-01");
+        assert_eq!(shift("the 1st of March 2024", 1).unwrap(), "the 2nd of March 2024");
+        assert_eq!(shift("March 15th, 2024", 7).unwrap(), "March 22nd, 2024");
     }
 
     #[test]
@@ -432,8 +467,9 @@ mod tests {
     }
 
     #[test]
-    fn a_date_shaped_slip_is_replaced_in_cleaned_text() {
+    fn a_date_shaped_slip_is_replaced_in_cleaned_text_but_a_version_number_stays() {
         assert_eq!(shift("2024-13-45 CT", 3).unwrap(), "*** CT");
+        assert_eq!(shift("filter 0.5.2024 / code 99.99.9999 / ref 2024.13.01", 3), None);
         let own = [NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()];
         assert_eq!(treat("2024-13-45", DateTreatment::Replace, Which::These(&own)), None);
     }
@@ -448,8 +484,12 @@ mod tests {
     }
 
     #[test]
-    fn full_width_digits_are_read_and_written_back_in_ascii() {
-        assert_eq!(shift("２０２４年１月１２日", -10).unwrap(), "2024年1月2日");
+    fn full_width_dates_are_read_and_shifted_in_full_width() {
+        assert_eq!(shift("２０２４年１月１２日", -10).unwrap(), "２０２４年１月２日");
+        assert_eq!(shift("CT ２０２４／０１／１２", -10).unwrap(), "CT ２０２４／０１／０２");
+        assert_eq!(shift("2024\u{2212}01\u{2212}12", -10).unwrap(), "2024\u{2212}01\u{2212}02");
+        assert_eq!(shift("Ｒ6.1.2", 1).unwrap(), "***");
+        assert_eq!(shift("S60-3-15", 1).unwrap(), "***");
         assert_eq!(shift("१२३४-०१-०२", 1), None);
     }
 
