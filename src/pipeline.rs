@@ -320,11 +320,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let ctx = Context {
         job,
         rules: profile.compile(),
-        profile_label: format!(
-            "profile {} sha256:{}",
-            base.profile,
-            &base.profile_sha256[..12.min(base.profile_sha256.len())]
-        ),
+        profile_label: profile.method_label(),
         base,
         done,
         done_sha,
