@@ -182,7 +182,7 @@ impl Identifiers {
 
     /// Add one identifier (trimmed; too short to be specific → ignored: fewer than two
     /// characters). Kana is also looked for in the other kana script, a value with umlauts also
-    /// spelled without them ([`umlauts_spelled_out`]), and a value holding seven digits or more
+    /// spelled without them (`MÜLLER` also as `MUELLER`), and a value holding seven digits or more
     /// with only separators between them also as its digits.
     pub fn add(&mut self, value: &str) {
         if let Some(spelled) = umlauts_spelled_out(value) {
@@ -228,7 +228,7 @@ impl Identifiers {
 
     /// Add a patient ID or other ID, with the other spellings people type it in (without its
     /// zero padding, without separators: [`crate::ids::other_spellings`]; with its prefix split
-    /// off or left out: [`split_id_spellings`]). For Clean of free text; the safety nets over
+    /// off or left out: `PID 7788123`, `7788123`). For Clean of free text; the safety nets over
     /// kept structured values use [`Identifiers::add`].
     pub fn add_id(&mut self, id: &str) {
         self.add(id);

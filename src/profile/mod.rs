@@ -514,7 +514,7 @@ impl Profile {
 
     /// A user profile from its TOML text; `origin` (usually the path) names it in errors only.
     /// The profile's name is the base profile and the declared `name`, or a digest of the text
-    /// ([`user_profile_name`]): never the file name, which goes into every output.
+    /// (`user_profile_name` in this module): never the file name, which goes into every output.
     ///
     /// # Errors
     ///
@@ -536,7 +536,7 @@ impl Profile {
     }
 
     /// The profile's name: `basic`, or for a user profile the base and its handle
-    /// (`basic+research-v2`, `basic+user-3fa2b1c4d5e6`: see [`user_profile_name`]). Written into
+    /// (`basic+research-v2`, `basic+user-3fa2b1c4d5e6`: see `user_profile_name` in this module). Written into
     /// De-identification Method (0012,0063) and the audit, so it never holds a path.
     pub fn name(&self) -> &str {
         &self.name
