@@ -58,7 +58,7 @@ fn compared(text: &str) -> (Vec<char>, Vec<usize>) {
 /// U+1AB0–1AFF, U+1DC0–1DFF, U+20D0–20FF, U+FE20–FE2F): left out of the compared text, so a name
 /// typed without its accents is still found. The kana voicing marks (U+3099, U+309A) are not
 /// among them: `ジ` and `シ` are different sounds.
-fn is_diacritic(c: char) -> bool {
+pub(crate) fn is_diacritic(c: char) -> bool {
     matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
 
@@ -88,7 +88,7 @@ fn umlauts_spelled_out(value: &str) -> Option<String> {
 /// Only a run of at least
 /// [`crate::ids::MIN_UNPADDED_DIGITS`] digits without its zero padding is specific enough to be
 /// looked for on its own: a shorter number stands for too many other things in text.
-fn split_id_spellings(id: &str) -> Vec<String> {
+pub(crate) fn split_id_spellings(id: &str) -> Vec<String> {
     let joined: String = id.nfkc().filter(|c| c.is_alphanumeric()).collect();
     let mut runs: Vec<(bool, String)> = Vec::new();
     for c in joined.chars() {

@@ -340,3 +340,21 @@ fn a_number_or_version_in_a_kept_private_value_of_unknown_type_is_no_uid_finding
         assert!(!run.stdout().contains("not-replaced"), "{value}: {}", run.stdout());
     }
 }
+
+#[test]
+fn finds_a_name_without_its_accents_and_an_id_without_its_prefix() {
+    let wd = Workdir::new("finds_a_name_without_its_accents_and_an_id_without_its_prefix");
+    Fixture::ct("PID7788123", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(str_el(tags::PATIENT_NAME, VR::PN, "MÜLLER^JOSÉ"))
+        .write(&wd.path("in/a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]).assert_code(0);
+    verify(&wd).assert_code(0);
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"CT Muller Jose".to_vec()));
+        ds.put(Element::new(tags::SERIES_DESCRIPTION, VR::LO, b"ref 7788123 ".to_vec()));
+    });
+    let f = findings(&verify(&wd));
+    assert!(f.iter().any(|r| r[1] == "(0008,1030)" && r[2] == "residual-identifier"), "{f:?}");
+    assert!(f.iter().any(|r| r[1] == "(0008,103E)" && r[3].contains("Patient ID")), "{f:?}");
+}
