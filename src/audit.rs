@@ -647,6 +647,14 @@ pub struct Done {
     pub contended: std::collections::HashSet<String>,
 }
 
+/// Whether `r` says only that the output `earlier` records as written was found present: the
+/// same content met again under the same key (in anonymized mode, where records have no path
+/// key, two copies of one file). Keeping the later record would leave the input with no record
+/// that it was written.
+fn repeats_a_write(earlier: Option<&AuditRecord>, r: &AuditRecord) -> bool {
+    earlier.is_some_and(|e| e.outcome == Outcome::Written && r.outcome == Outcome::Present && e.output == r.output)
+}
+
 /// Rewrite an audit file with the latest record per input (content and path key), sorted by
 /// content hash (records of unreadable entries, which have no hash, last; then the move
 /// records, deduplicated and sorted). Atomic: temporary file, then rename.
@@ -680,7 +688,10 @@ pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
         match &r.input_sha256 {
             Some(h) => {
                 // One record per content and input path (the key of a path, never the path).
-                latest.insert((h.clone(), r.input_path_key.clone()), r);
+                let key = (h.clone(), r.input_path_key.clone());
+                if !repeats_a_write(latest.get(&key), &r) {
+                    latest.insert(key, r);
+                }
             }
             None => unhashed.push(r),
         }
@@ -952,6 +963,30 @@ mod tests {
         assert_eq!((aa.output.as_deref(), aa.output_sha256.clone()), (Some("1.x.dcm"), Some(sha(b"aa out"))));
         assert_eq!(entries.iter().filter(|e| matches!(e, Entry::Move(_))).count(), 1, "deduplicated, kept");
         assert_eq!(located(dir.path())["aa"].as_deref(), Some("1.x.dcm"), "the same answer after folding");
+    }
+
+    #[test]
+    fn compaction_keeps_the_written_record_of_content_met_again_as_present() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        let mut w = AuditWriter::open(&path).unwrap();
+        w.append(&output_record("aa", "1.dcm", None)).unwrap();
+        let mut again = output_record("aa", "1.dcm", None);
+        again.outcome = Outcome::Present;
+        w.append(&again).unwrap();
+        let mut elsewhere = output_record("bb", "2.dcm", None);
+        w.append(&elsewhere).unwrap();
+        elsewhere.outcome = Outcome::Present;
+        elsewhere.output = Some("3.dcm".into());
+        w.append(&elsewhere).unwrap();
+        drop(w);
+        assert_eq!(compact(&path).unwrap(), 2);
+        let outcomes: Vec<_> = read_records(&path).unwrap().into_iter().map(|r| (r.outcome, r.output)).collect();
+        assert_eq!(
+            outcomes,
+            vec![(Outcome::Written, Some("1.dcm".into())), (Outcome::Present, Some("3.dcm".into()))],
+            "a present record of another output is the latest word"
+        );
     }
 
     fn settings(mode: &str, key: Option<&str>) -> RunSettings {

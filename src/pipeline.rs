@@ -146,6 +146,9 @@ impl Reporter for Silent {}
 pub struct Summary {
     /// Inputs in this shard.
     pub inputs: usize,
+    /// Input paths dropped because they named a file another input of this shard already
+    /// names ([`walk::Input::duplicates`]): not counted in `inputs`.
+    pub duplicates: usize,
     /// Written now (in a dry run: would be written).
     pub written: usize,
     /// Identical output already present.
@@ -294,7 +297,8 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     reporter.walked(inputs.len(), total_bytes);
     // Entries that could not be read, or are not files, are inputs too: each ends failed or
     // skipped, so the counts add up.
-    let mut summary = Summary { inputs: inputs.len() + walk_errors.len(), ..Summary::default() };
+    let duplicates = inputs.iter().map(|i| i.duplicates).sum();
+    let mut summary = Summary { inputs: inputs.len() + walk_errors.len(), duplicates, ..Summary::default() };
     for e in &walk_errors {
         reporter.walk_error(e);
         let (outcome, kind) = if e.not_a_file {
@@ -316,11 +320,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let ctx = Context {
         job,
         rules: profile.compile(),
-        profile_label: format!(
-            "profile {} sha256:{}",
-            base.profile,
-            &base.profile_sha256[..12.min(base.profile_sha256.len())]
-        ),
+        profile_label: profile.method_label(),
         base,
         done,
         done_sha,
@@ -409,6 +409,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                 patients.insert(pseudonym.clone());
             }
             moves_made += p.moved.len();
+            if let (Some(r), n @ 1..) = (p.record.as_mut(), input.duplicates) {
+                r.notes.push(duplicates_note(n));
+            }
             if sink_error.is_none() {
                 if let Err(e) = record(&audit_writer, &mut linkage, &p, input) {
                     // The audit cannot be written (disk full): stop taking new inputs.
@@ -539,6 +542,11 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
 /// `dept2/IM0001` released in two runs are two inputs, and a run naming fewer input folders
 /// still knows its inputs (an archive moved to another mount point is new to kamei: nothing
 /// is superseded then, nothing lost).
+/// The audit note of an input that more input paths named: how many (no path).
+fn duplicates_note(dropped: usize) -> String {
+    format!("named by {} input paths (the same file); processed once", dropped + 1)
+}
+
 fn path_key(job: &Job, input: &Input) -> String {
     let path = std::fs::canonicalize(&input.path).or_else(|_| std::path::absolute(&input.path)).unwrap_or_default();
     job.pseudo.token("input-path", &linkage::path_bytes(&path), 32)

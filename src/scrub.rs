@@ -9,8 +9,10 @@
 //! occurrence with `***`.
 //!
 //! Matching is on Unicode NFKC text, case-insensitive, so a full-width or lower-case spelling of
-//! a name is still found. ASCII identifiers match whole words only (a surname "LI" does not
-//! eat "CLINICAL"); identifiers in other scripts match anywhere (Japanese has no spaces).
+//! a name is still found. Latin diacritics are folded (`MÜLLER^JOSÉ` is found as `Muller Jose`;
+//! German umlauts and `ß` are also looked for as `ue`, `oe`, `ae`, `ss`: `MUELLER`). ASCII
+//! identifiers match whole words only (a surname "LI" does not eat "CLINICAL"); identifiers in
+//! other scripts match anywhere (Japanese has no spaces).
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -31,9 +33,10 @@ pub struct Identifiers {
 
 /// The text as compared: each character's compatibility decomposition (NFKD: full-width
 /// letters and digits become ASCII, `ｼﾞ` and `ジ` both become `シ` + U+3099), folded by
-/// [`lower`], with the index of the original character each compared character comes from.
-/// Decomposing character by character keeps that map exact, so a replacement touches only the
-/// characters of a match and every other character stays as it was.
+/// [`lower`], without Latin diacritics ([`is_diacritic`]: `É` is compared as `e`), with the
+/// index of the original character each compared character comes from. Decomposing character
+/// by character keeps that map exact, so a replacement touches only the characters of a match
+/// and every other character stays as it was.
 fn compared(text: &str) -> (Vec<char>, Vec<usize>) {
     let mut hay = Vec::with_capacity(text.len());
     let mut origin = Vec::with_capacity(text.len());
@@ -42,13 +45,75 @@ fn compared(text: &str) -> (Vec<char>, Vec<usize>) {
             hay.push(c.to_ascii_lowercase());
             origin.push(i);
         } else {
-            for d in std::iter::once(c).nfkd() {
+            for d in std::iter::once(c).nfkd().filter(|&d| !is_diacritic(d)) {
                 hay.push(lower(d));
                 origin.push(i);
             }
         }
     }
     (hay, origin)
+}
+
+/// A combining diacritical mark (accents, umlaut, cedilla, tilde... in the blocks U+0300–036F,
+/// U+1AB0–1AFF, U+1DC0–1DFF, U+20D0–20FF, U+FE20–FE2F): left out of the compared text, so a name
+/// typed without its accents is still found. The kana voicing marks (U+3099, U+309A) are not
+/// among them: `ジ` and `シ` are different sounds.
+pub(crate) fn is_diacritic(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// The German spelling of `value` without umlauts and `ß` (`MÜLLER` → `MUELLER`, `Straße` →
+/// `Strasse`), when it holds any: typed so on keyboards and in systems without them.
+fn umlauts_spelled_out(value: &str) -> Option<String> {
+    let composed: String = value.nfc().collect();
+    let mut out = String::with_capacity(composed.len() + 4);
+    for c in composed.chars() {
+        match c {
+            'Ä' => out.push_str("AE"),
+            'Ö' => out.push_str("OE"),
+            'Ü' => out.push_str("UE"),
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            c => out.push(c),
+        }
+    }
+    (out != composed).then_some(out)
+}
+
+/// The spellings of an ID with its prefix split off: the digit run alone (`PID7788123` →
+/// `7788123`) and the letters and the digits with a space or a dash between them (`PID 7788123`,
+/// `PID-7788123`, also without the digits' zero padding; also for digits before letters).
+/// Only a run of at least
+/// [`crate::ids::MIN_UNPADDED_DIGITS`] digits without its zero padding is specific enough to be
+/// looked for on its own: a shorter number stands for too many other things in text.
+pub(crate) fn split_id_spellings(id: &str) -> Vec<String> {
+    let joined: String = id.nfkc().filter(|c| c.is_alphanumeric()).collect();
+    let mut runs: Vec<(bool, String)> = Vec::new();
+    for c in joined.chars() {
+        let digit = c.is_ascii_digit();
+        match runs.last_mut() {
+            Some((d, run)) if *d == digit => run.push(c),
+            _ => runs.push((digit, c.to_string())),
+        }
+    }
+    let specific = |run: &str| run.trim_start_matches('0').len() >= crate::ids::MIN_UNPADDED_DIGITS;
+    let mut out: Vec<String> = runs.iter().filter(|(d, r)| *d && specific(r)).map(|(_, r)| r.clone()).collect();
+    if let [(d0, a), (d1, b)] = runs.as_slice() {
+        let (digits, letters) = if *d0 { (a, b) } else { (b, a) };
+        if d0 != d1 && specific(digits) {
+            // The digits also without their zero padding (`MRN0000123456` → `MRN 123456`).
+            let mut numbers = vec![digits.clone()];
+            numbers.extend(crate::ids::other_spellings(digits));
+            for n in &numbers {
+                for sep in [' ', '-'] {
+                    out.push(if *d0 { format!("{n}{sep}{letters}") } else { format!("{letters}{sep}{n}") });
+                }
+            }
+        }
+    }
+    out
 }
 
 fn normalize(text: &str) -> Vec<char> {
@@ -116,9 +181,17 @@ impl Identifiers {
     }
 
     /// Add one identifier (trimmed; too short to be specific → ignored: fewer than two
-    /// characters). Kana is also looked for in the other kana script, and a value holding
-    /// seven digits or more with only separators between them also as its digits.
+    /// characters). Kana is also looked for in the other kana script, a value with umlauts also
+    /// spelled without them (`MÜLLER` also as `MUELLER`), and a value holding seven digits or more
+    /// with only separators between them also as its digits.
     pub fn add(&mut self, value: &str) {
+        if let Some(spelled) = umlauts_spelled_out(value) {
+            self.add_one(&spelled);
+        }
+        self.add_one(value);
+    }
+
+    fn add_one(&mut self, value: &str) {
         let v = normalize(value.trim_matches(|c: char| c.is_whitespace() || c == '\0'));
         if v.len() < 2 || !v.iter().any(|c| c.is_alphanumeric()) {
             return;
@@ -154,12 +227,19 @@ impl Identifiers {
     }
 
     /// Add a patient ID or other ID, with the other spellings people type it in (without its
-    /// zero padding, without separators: [`crate::ids::other_spellings`]). For Clean of free
-    /// text; the safety nets over kept structured values use [`Identifiers::add`].
+    /// zero padding, without separators: [`crate::ids::other_spellings`]; with its prefix split
+    /// off or left out: `PID 7788123`, `7788123`). For Clean of free text; the safety nets over
+    /// kept structured values use [`Identifiers::add`].
     pub fn add_id(&mut self, id: &str) {
         self.add(id);
         for s in crate::ids::other_spellings(id) {
             self.add(&s);
+        }
+        for s in split_id_spellings(id) {
+            self.add(&s);
+            for t in crate::ids::other_spellings(&s) {
+                self.add(&t);
+            }
         }
     }
 
@@ -237,9 +317,18 @@ impl Identifiers {
     fn find_with(&self, text: &str, glued: bool) -> Vec<(usize, usize)> {
         let (hay, origin) = compared(text);
         let mut ranges = self.matches(&hay, glued);
-        // From compared characters to original ones.
+        if ranges.is_empty() {
+            return ranges;
+        }
+        let chars: Vec<char> = text.chars().collect();
+        // From compared characters to original ones; a match also covers the diacritics typed
+        // as characters of their own after its last letter (`e` + U+0301), which compared left out.
         for r in ranges.iter_mut() {
-            *r = (origin[r.0], origin[r.1 - 1] + 1);
+            let mut end = origin[r.1 - 1] + 1;
+            while chars.get(end).is_some_and(|&c| is_diacritic(c)) {
+                end += 1;
+            }
+            *r = (origin[r.0], end);
         }
         ranges.sort_unstable();
         ranges.dedup();
@@ -528,5 +617,63 @@ mod tests {
         i.add_birth_date_typed("19850315");
         assert_eq!(i.scrub("born 850315").unwrap(), "born ***");
         assert!(i.scrub("8503150").is_none());
+    }
+
+    #[test]
+    fn an_id_is_found_with_its_prefix_split_off_or_left_out() {
+        let mut i = Identifiers::new();
+        i.add_id("PID7788123");
+        for t in ["ref PID 7788123 seen", "ref PID-7788123 seen", "ref 7788123 seen", "ref 778-8123 seen"] {
+            assert_eq!(i.scrub(t).as_deref(), Some("ref *** seen"), "{t}");
+        }
+        assert!(i.scrub("ref 77881234 and 1778812 and 7788.123").is_none(), "never inside another number");
+    }
+
+    #[test]
+    fn the_digits_of_an_id_are_looked_for_alone_only_when_six_or_more_remain_without_padding() {
+        let mut i = Identifiers::new();
+        i.add_id("PID12345");
+        i.add_id("MRN0000123456");
+        assert!(i.scrub("dose 12345 mg").is_none(), "five digits stand for too many things");
+        assert!(i.scrub("PID 12345").is_none());
+        assert_eq!(i.scrub("MRN 123456").as_deref(), Some("***"));
+        assert_eq!(i.scrub("no 0000123456").as_deref(), Some("no ***"));
+        let mut padded = Identifiers::new();
+        padded.add_id("PID0012345");
+        assert!(padded.scrub("PID 0012345 and 12345").is_none(), "five significant digits are not enough");
+    }
+
+    #[test]
+    fn a_name_is_found_without_its_accents() {
+        let mut i = Identifiers::new();
+        i.add_person_name("MÜLLER^JOSÉ");
+        assert_eq!(i.scrub("seen by Muller Jose today").as_deref(), Some("seen by *** today"));
+        assert_eq!(i.scrub("JOSE").as_deref(), Some("***"));
+        assert_eq!(i.scrub("muller").as_deref(), Some("***"));
+    }
+
+    #[test]
+    fn a_name_with_umlauts_is_found_spelled_out() {
+        let mut i = Identifiers::new();
+        i.add_person_name("MÜLLER^JOSÉ");
+        assert_eq!(i.scrub("Dr MUELLER called").as_deref(), Some("Dr *** called"));
+        assert_eq!(i.scrub("Mueller Jose").as_deref(), Some("***"));
+    }
+
+    #[test]
+    fn accents_in_the_text_are_covered_by_the_match() {
+        let mut i = Identifiers::new();
+        i.add_person_name("MULLER^JOSE");
+        assert_eq!(i.scrub("Müller, José.").as_deref(), Some("***, ***."));
+        // Decomposed spelling: the accent is a character of its own after the letter.
+        assert_eq!(i.scrub("Jose\u{301} ok").as_deref(), Some("*** ok"));
+        assert_eq!(i.find("Jose\u{301} ok"), [(0, 5)]);
+    }
+
+    #[test]
+    fn kana_voicing_marks_are_not_folded_like_accents() {
+        let mut i = Identifiers::new();
+        i.add_person_name("ジロウ");
+        assert!(i.scrub("シロウ").is_none());
     }
 }

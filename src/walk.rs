@@ -22,6 +22,10 @@ pub struct Input {
     pub root: usize,
     /// Size in bytes, from the directory listing.
     pub size: u64,
+    /// How many other input paths named this same file (the same canonical path: an INPUT
+    /// given twice, a file given beside the folder that holds it, a link to a file of the same
+    /// walk). Those were dropped before the run, so each file is processed, and audited, once.
+    pub duplicates: usize,
 }
 
 /// A directory entry that could not be read. The message holds no path.
@@ -107,14 +111,14 @@ fn path_bytes(p: &Path) -> Vec<u8> {
     p.to_string_lossy().replace('\\', "/").into_bytes()
 }
 
-/// Identity of a directory (device, inode) to recognise the output folder while walking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Identity of a directory or file (device, inode): to recognise the output folder while
+/// walking, and a file reached by two input paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct DirId(u64, u64);
 
 #[cfg(unix)]
 fn dir_id(p: &Path) -> Option<DirId> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(p).ok().map(|m| DirId(m.dev(), m.ino()))
+    std::fs::metadata(p).ok().as_ref().and_then(meta_id)
 }
 
 #[cfg(not(unix))]
@@ -122,11 +126,59 @@ fn dir_id(_: &Path) -> Option<DirId> {
     None
 }
 
-/// Walk the inputs. Files are returned sorted by (INPUT index, relative path), filtered to
-/// `shard`; the folder `exclude` (the output) and everything below it is skipped.
+#[cfg(unix)]
+fn meta_id(m: &std::fs::Metadata) -> Option<DirId> {
+    use std::os::unix::fs::MetadataExt;
+    Some(DirId(m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn meta_id(_: &std::fs::Metadata) -> Option<DirId> {
+    None
+}
+
+/// A file found by the walk, with its identity when the platform gives one.
+type Found = (Input, Option<DirId>);
+
+/// Drop the inputs that name a file an earlier input (in `(root, rel)` order) already names:
+/// the same canonical path, which is also what the audit's path key is made of, so two such
+/// inputs would leave one record that says nothing was written. Only files sharing a
+/// (device, inode) are resolved (hard links to one file are different paths and stay). Each
+/// kept input counts the ones dropped for it in [`Input::duplicates`].
+fn drop_duplicates(found: Vec<Found>) -> Vec<Input> {
+    let mut first: std::collections::HashMap<DirId, Vec<usize>> = std::collections::HashMap::new();
+    let mut kept: Vec<Input> = Vec::with_capacity(found.len());
+    let mut canonical: std::collections::HashMap<usize, Option<PathBuf>> = std::collections::HashMap::new();
+    for (input, id) in found {
+        let Some(id) = id else {
+            kept.push(input);
+            continue;
+        };
+        let earlier = first.entry(id).or_default();
+        // Resolved only for a file already seen: the common walk resolves nothing.
+        let mine = if earlier.is_empty() { None } else { std::fs::canonicalize(&input.path).ok() };
+        let same = mine.as_ref().and_then(|mine| {
+            earlier.iter().copied().find(|&k| {
+                canonical.entry(k).or_insert_with(|| std::fs::canonicalize(&kept[k].path).ok()).as_ref() == Some(mine)
+            })
+        });
+        match same {
+            Some(k) => kept[k].duplicates += 1,
+            None => {
+                earlier.push(kept.len());
+                kept.push(input);
+            }
+        }
+    }
+    kept
+}
+
+/// Walk the inputs. Files are returned sorted by (INPUT index, relative path), each file once
+/// (see [`Input::duplicates`]; before the shard split, so every shard drops the same ones),
+/// filtered to `shard`; the folder `exclude` (the output) and everything below it is skipped.
 pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec<Input>, Vec<WalkError>) {
     let skip = exclude.and_then(dir_id);
-    let mut files = Vec::new();
+    let mut files: Vec<Found> = Vec::new();
     let mut errors = Vec::new();
     for (root, input) in inputs.iter().enumerate() {
         let meta = match std::fs::metadata(input) {
@@ -142,7 +194,7 @@ pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec
         }
         if meta.is_file() {
             let rel = input.file_name().map(PathBuf::from).unwrap_or_else(|| input.clone());
-            files.push(Input { path: input.clone(), rel, root, size: meta.len() });
+            files.push((Input { path: input.clone(), rel, root, size: meta.len(), duplicates: 0 }, meta_id(&meta)));
             continue;
         }
         // Parallel over the first level below the root; each subtree walked by one thread.
@@ -153,15 +205,16 @@ pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec
                 continue;
             }
         };
-        let parts: Vec<(Vec<Input>, Vec<WalkError>)> =
+        let parts: Vec<(Vec<Found>, Vec<WalkError>)> =
             top.par_iter().map(|sub| walk_tree(sub, input, root, skip, shard)).collect();
         for (f, e) in parts {
             files.extend(f);
             errors.extend(e);
         }
     }
+    files.par_sort_unstable_by(|(a, _), (b, _)| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
+    let mut files = drop_duplicates(files);
     files.retain(|f| shard.contains(&f.rel));
-    files.par_sort_unstable_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     (files, errors)
 }
@@ -172,7 +225,7 @@ fn walk_tree(
     root: usize,
     skip: Option<DirId>,
     shard: Shard,
-) -> (Vec<Input>, Vec<WalkError>) {
+) -> (Vec<Found>, Vec<WalkError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     // Each subtree below the root is walked on its own, so walkdir's own loop check (a link to
@@ -201,8 +254,10 @@ fn walk_tree(
         match entry {
             Ok(e) if e.file_type().is_file() => {
                 let rel = e.path().strip_prefix(root_path).unwrap_or(e.path()).to_path_buf();
-                let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-                files.push(Input { path: e.path().to_path_buf(), rel, root, size });
+                let meta = e.metadata().ok();
+                let size = meta.as_ref().map_or(0, |m| m.len());
+                let id = meta.as_ref().and_then(meta_id);
+                files.push((Input { path: e.path().to_path_buf(), rel, root, size, duplicates: 0 }, id));
             }
             Ok(e) if !e.file_type().is_dir() => {
                 let rel = e.path().strip_prefix(root_path).unwrap_or(e.path());
@@ -305,5 +360,34 @@ mod tests {
         assert!(files.is_empty());
         assert_eq!(errors.len(), 1);
         assert!(!errors[0].message.contains("nonexistent"));
+    }
+
+    #[test]
+    fn a_file_named_twice_is_walked_once_and_counts_the_other_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        let file = root.join("sub/a.dcm");
+        std::fs::write(&file, b"x").unwrap();
+        std::fs::write(root.join("b.dcm"), b"x").unwrap();
+        let inputs = [root.clone(), file.clone(), file.clone()];
+        let (files, errors) = collect(&inputs, None, Shard::WHOLE);
+        assert!(errors.is_empty());
+        let rels: Vec<_> = files.iter().map(|f| (f.root, f.rel.clone(), f.duplicates)).collect();
+        assert_eq!(rels, vec![(0, PathBuf::from("b.dcm"), 0), (0, PathBuf::from("sub/a.dcm"), 2)]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_hard_link_is_another_path_and_stays_an_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("a.dcm"), b"x").unwrap();
+        std::fs::hard_link(root.join("a.dcm"), root.join("b.dcm")).unwrap();
+        std::os::unix::fs::symlink(root.join("a.dcm"), root.join("c.dcm")).unwrap();
+        let (files, _) = collect(std::slice::from_ref(&root), None, Shard::WHOLE);
+        let rels: Vec<_> = files.iter().map(|f| (f.rel.clone(), f.duplicates)).collect();
+        assert_eq!(rels, vec![(PathBuf::from("a.dcm"), 1), (PathBuf::from("b.dcm"), 0)]);
     }
 }

@@ -123,6 +123,12 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
         (s.written + s.present + s.skipped + s.failed + s.already_done + s.excluded) as f64 / secs,
         mb / secs
     );
+    if s.duplicates > 0 {
+        eprintln!(
+            "kamei: {} duplicate input paths dropped (each named a file another input already names; every file was processed once)",
+            s.duplicates
+        );
+    }
     if s.excluded > 0 {
         eprintln!(
             "kamei: {} inputs of {} patients left out (opted out, not in the cohort, or outside the study window)",

@@ -26,6 +26,11 @@
 //! A user profile is a TOML file. Every key is optional; unknown keys are errors.
 //!
 //! ```toml
+//! # A short plain handle for this profile (1 to 24 ASCII letters, digits, '-', '_', '.'):
+//! # written into De-identification Method (0012,0063) of every output and into the audit.
+//! # Without it the profile is named by a digest of its text, never by its file name (a path
+//! # can carry a site's or a person's name).
+//! name = "research-v2"
 //! # The built-in profile this one extends (default "basic", the only one so far).
 //! extends = "basic"
 //! # PS3.15 options, by their CLI names (DeidOption::name). The two Retain Longitudinal
@@ -114,6 +119,7 @@
 //! use kamei::profile::{Action, DeidOption, Profile, RuleSource};
 //!
 //! let text = r#"
+//! name = "research"
 //! options = ["retain-uids"]
 //! [overrides]
 //! StudyDescription = "keep"
@@ -121,7 +127,7 @@
 //! let mut profile = Profile::from_toml_str(text, "research.toml")?;
 //! profile.add_options([DeidOption::CleanDescriptors])?;
 //! let rules = profile.compile();
-//! assert_eq!(profile.name(), "research");
+//! assert_eq!(profile.name(), "basic+research");
 //! assert_eq!(rules.rule(tags::SOP_INSTANCE_UID).action, Action::Keep);
 //! assert_eq!(rules.rule(tags::STUDY_DESCRIPTION).source, RuleSource::Override);
 //! assert_eq!(rules.rule(tags::PATIENT_NAME).action, Action::Pseudonymize);
@@ -438,6 +444,16 @@ impl fmt::Debug for Profile {
     }
 }
 
+/// A user profile's name: its base and its declared `name` (`basic+research-v2`), or, without
+/// one, its base and the first 12 hex digits of the SHA-256 of its text (`basic+user-3fa2b1c4d5e6`):
+/// a handle that tells two profiles apart and names no site, person or path.
+fn user_profile_name(layer: &user::UserLayer, text: &str) -> String {
+    match &layer.name {
+        Some(name) => format!("{}+{name}", layer.extends),
+        None => format!("{}+user-{}", layer.extends, &hex::encode(Sha256::digest(text.as_bytes()))[..12]),
+    }
+}
+
 fn check_options(options: &Options) -> Result<(), ProfileError> {
     match user::temporal_conflict(options) {
         Some((first, second)) => Err(ProfileError::CombineOptions { first, second }),
@@ -496,8 +512,9 @@ impl Profile {
         Profile::from_toml_str(&text, spec)
     }
 
-    /// A user profile from its TOML text; `origin` (usually the path) names it in errors and
-    /// gives the profile its name (the file stem).
+    /// A user profile from its TOML text; `origin` (usually the path) names it in errors only.
+    /// The profile's name is the base profile and the declared `name`, or a digest of the text
+    /// (`user_profile_name` in this module): never the file name, which goes into every output.
     ///
     /// # Errors
     ///
@@ -508,12 +525,7 @@ impl Profile {
         let layer = user::parse_user(text, tables)
             .map_err(|diagnostics| ProfileError::ValidateProfile { origin: origin.to_string(), diagnostics })?;
         let mut profile = Profile::builtin(&layer.extends)?;
-        profile.name = Path::new(origin)
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .filter(|s| !s.is_empty())
-            .unwrap_or(origin)
-            .to_string();
+        profile.name = user_profile_name(&layer, text);
         profile.options.extend(layer.options.iter().copied());
         check_options(&profile.options)?;
         profile.strict = layer.strict.unwrap_or(profile.strict);
@@ -523,9 +535,21 @@ impl Profile {
         Ok(profile)
     }
 
-    /// The profile's name: `basic`, or the user file's stem.
+    /// The profile's name: `basic`, or for a user profile the base and its handle
+    /// (`basic+research-v2`, `basic+user-3fa2b1c4d5e6`: see `user_profile_name` in this module). Written into
+    /// De-identification Method (0012,0063) and the audit, so it never holds a path.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The method text of De-identification Method (0012,0063) after kamei's version, as LO
+    /// values (each at most 64 characters): the profile's name with the first 12 hex digits of
+    /// its digest, then one value per option in effect (`option clean-descriptors`).
+    pub fn method_label(&self) -> String {
+        let digest = self.sha256();
+        let mut values = vec![format!("profile {} sha256:{}", self.name, &digest[..12])];
+        values.extend(self.options.iter().map(|o| format!("option {}", o.name())));
+        values.join("\\")
     }
 
     /// Hex SHA-256 over every source text that went into this profile (the generated tables,

@@ -314,7 +314,7 @@ PatientName = "empty"
 #[test]
 fn user_profile_settings_apply() {
     let p = user("strict = true\noptions = [\"retain-uids\"]\n[date_shift]\nmax_days = 180\nkeep_weekday = true\n");
-    assert_eq!(p.name(), "test");
+    assert!(p.name().starts_with("basic+user-") && p.name().len() == "basic+user-".len() + 12, "{}", p.name());
     assert!(p.strict());
     assert!(p.options().contains(&DeidOption::RetainUids));
     assert_eq!(p.date_shift(), DateShiftPolicy { max_days: 180, keep_weekday: true });
@@ -378,9 +378,9 @@ fn check_accepts_a_valid_profile_and_reports_unreadable_files() {
 fn load_reads_a_user_profile_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("research.toml");
-    std::fs::write(&path, "options = [\"retain-uids\"]\n").unwrap();
+    std::fs::write(&path, "name = \"study-42\"\noptions = [\"retain-uids\"]\n").unwrap();
     let p = Profile::load(path.to_str().unwrap()).unwrap();
-    assert_eq!(p.name(), "research");
+    assert_eq!(p.name(), "basic+study-42", "the declared name, not the file name");
     assert!(p.options().contains(&DeidOption::RetainUids));
     let missing = dir.path().join("missing.toml");
     assert!(matches!(Profile::load(missing.to_str().unwrap()), Err(ProfileError::ReadProfile { .. })));
@@ -457,4 +457,40 @@ fn rule_set_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<RuleSet>();
     assert_send_sync::<Profile>();
+}
+
+#[test]
+fn a_user_profile_without_a_name_is_named_by_a_digest_of_its_text_never_its_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("Dr-Yamada-Taro.toml");
+    let b = dir.path().join("other.toml");
+    std::fs::write(&a, "options = [\"retain-uids\"]\n").unwrap();
+    std::fs::write(&b, "options = [\"retain-uids\"]\n").unwrap();
+    let (pa, pb) = (Profile::load(a.to_str().unwrap()).unwrap(), Profile::load(b.to_str().unwrap()).unwrap());
+    assert!(!pa.name().contains("Yamada") && !pa.method_label().contains("Yamada"), "{}", pa.method_label());
+    assert_eq!(pa.name(), pb.name(), "the same text gives the same handle");
+    let other = Profile::from_toml_str("options = [\"clean-descriptors\"]\n", "x.toml").unwrap();
+    assert_ne!(pa.name(), other.name());
+}
+
+#[test]
+fn a_declared_profile_name_must_be_a_short_plain_handle() {
+    for bad in ["", "/home/yamada/site", "Yamada Taro", "-x", "a\\b", "山田", "abcdefghijklmnopqrstuvwxyz"] {
+        let text = format!("name = {bad:?}\n");
+        let err = Profile::from_toml_str(&text, "p.toml").unwrap_err().to_string();
+        assert!(err.contains("p.toml"), "{bad:?}: {err}");
+    }
+    assert_eq!(Profile::from_toml_str("name = \"site_A.v2\"\n", "p.toml").unwrap().name(), "basic+site_A.v2");
+}
+
+#[test]
+fn the_method_label_names_the_base_the_handle_the_digest_and_each_option_in_short_values() {
+    let mut p = Profile::from_toml_str("name = \"abcdefghijklmnopqrstuvwx\"\n", "p.toml").unwrap();
+    p.add_options([DeidOption::CleanRecognizableVisualFeatures, DeidOption::RetainLongModifiedDates]).unwrap();
+    let label = p.method_label();
+    let values: Vec<&str> = label.split('\\').collect();
+    assert_eq!(values[0], format!("profile basic+abcdefghijklmnopqrstuvwx sha256:{}", &p.sha256()[..12]));
+    assert!(values.contains(&"option clean-recognizable-visual-features"), "{values:?}");
+    assert!(values.contains(&"option retain-long-modified-dates"), "{values:?}");
+    assert!(values.iter().all(|v| v.len() <= 64), "{values:?}");
 }

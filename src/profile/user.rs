@@ -44,6 +44,9 @@ impl DateShiftPatch {
 /// A validated user profile.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UserLayer {
+    /// Its declared name (`name = "..."`, checked by [`check_name`]): how the output and the
+    /// audit name it, instead of its file name.
+    pub name: Option<String>,
     /// The built-in profile it extends.
     pub extends: String,
     /// Options it enables.
@@ -82,6 +85,7 @@ pub(crate) struct Policy {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserFile {
+    name: Option<Spanned<String>>,
     extends: Option<Spanned<String>>,
     options: Option<Vec<Spanned<String>>>,
     strict: Option<bool>,
@@ -196,6 +200,25 @@ fn parse_action(value: &toml::Value) -> Result<Action, String> {
             }
         }
         other => Err(format!("expected an action word or {{ replace = \"...\" }}, found a {}", other.type_str())),
+    }
+}
+
+/// Longest declared profile name: with the base profile and the digest it fits one LO value
+/// of De-identification Method (0012,0063).
+pub(crate) const MAX_NAME_LEN: usize = 24;
+
+/// A declared profile name is written into every output and the audit, so it must be a short
+/// plain handle (`research-v2`): 1 to [`MAX_NAME_LEN`] ASCII letters, digits, `-`, `_` or
+/// `.`, starting with a letter or digit. The message does not repeat the value.
+fn check_name(name: &str) -> Result<(), String> {
+    let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let starts = name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+    if plain && starts && name.len() <= MAX_NAME_LEN {
+        Ok(())
+    } else {
+        Err(format!(
+            "name must be 1 to {MAX_NAME_LEN} ASCII letters, digits, '-', '_' or '.', starting with a letter or digit (it is written into every output)"
+        ))
     }
 }
 
@@ -470,6 +493,12 @@ pub(crate) fn parse_user(text: &str, tables: &Tables) -> Result<UserLayer, Vec<D
     let file: UserFile = parse_toml(text)?;
     let mut sink = Sink { text, diagnostics: Vec::new() };
     let mut layer = UserLayer { extends: "basic".into(), ..UserLayer::default() };
+    if let Some(name) = file.name {
+        match check_name(name.get_ref()) {
+            Ok(()) => layer.name = Some(name.get_ref().clone()),
+            Err(m) => sink.push(name.span().start, m),
+        }
+    }
     if let Some(extends) = file.extends {
         if extends.get_ref() != "basic" {
             sink.push(

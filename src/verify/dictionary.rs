@@ -84,14 +84,16 @@ const BIRTH_DATE_SHORT: Kind = "Patient's Birth Date (YYMMDD)";
 const ID_KINDS: [Kind; 5] =
     ["Patient ID", "Other Patient IDs", "Admission ID", "Medical Record Locator", "Patient ID (linkage table)"];
 
-/// The form both sides are compared in: NFKC, lower case, and every run of separators people
+/// The form both sides are compared in: NFKC without Latin diacritics (`MÜLLER^JOSÉ` is
+/// `muller jose`, as Clean finds it: [`crate::scrub`]; kana keep their voicing marks), lower
+/// case, and every run of separators people
 /// put between the parts of a name, ID or date (`^` of a DICOM Person Name, `_`, `-`, `,`,
 /// `.`, `/`, `・`, spaces) as one space, so `YAMADA^TARO`, `Yamada_Taro`, `yamada-taro` and
 /// `YAMADA, TARO` are all `yamada taro`.
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut gap = false;
-    for c in s.nfkc().flat_map(char::to_lowercase) {
+    for c in s.nfkd().filter(|&c| !crate::scrub::is_diacritic(c)).nfc().flat_map(char::to_lowercase) {
         if c.is_whitespace()
             || matches!(c, '^' | '_' | '-' | ',' | '.' | '/' | '・' | '\u{2212}' | '\u{2010}'..='\u{2015}')
         {
@@ -146,14 +148,18 @@ impl Dictionary {
         self.by_text.is_empty()
     }
 
-    /// Add one value (ignored when too short or generic); an ID also in its other spellings.
+    /// Add one value (ignored when too short or generic); an ID also in its other spellings,
+    /// as Clean looks for them (without padding or separators, with its prefix split off or
+    /// left out when six significant digits or more remain).
     pub fn add(&mut self, value: &str, kind: Kind) {
         let t = normalize(value.trim_matches(|c: char| c.is_whitespace() || c == '\0'));
         if specific_enough(&t) {
             self.by_text.entry(t).or_insert(kind);
         }
         if ID_KINDS.contains(&kind) {
-            for other in crate::ids::other_spellings(value) {
+            let mut others = crate::ids::other_spellings(value);
+            others.extend(crate::scrub::split_id_spellings(value));
+            for other in others {
                 let t = normalize(&other);
                 if specific_enough(&t) {
                     self.by_text.entry(t).or_insert(kind);
@@ -387,6 +393,29 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_is_found_with_its_prefix_split_off_or_left_out() {
+        let mut d = Dictionary::new();
+        d.add("PID7788123", "Patient ID");
+        let m = d.matcher();
+        for t in ["ref PID 7788123", "ref PID-7788123", "ref 7788123"] {
+            assert!(!m.find(t).is_empty(), "{t}");
+        }
+        assert!(m.find("ref 77881234").is_empty());
+    }
+
+    #[test]
+    fn a_name_is_found_without_its_accents() {
+        let mut d = Dictionary::new();
+        d.add_person_name("MÜLLER^JOSÉ");
+        let m = d.matcher();
+        assert!(!m.find("seen by Muller Jose").is_empty());
+        assert!(!m.find("Müller").is_empty());
+        let mut kana = Dictionary::new();
+        kana.add_person_name("ジロウ^タロウ");
+        assert!(kana.matcher().find("シロウ").is_empty(), "voicing marks are not accents");
+    }
 
     #[test]
     fn finds_each_name_group_and_component() {

@@ -4,7 +4,8 @@
 //!
 //! - **Conformance**: every attribute is allowed by the profile and options (nothing the profile
 //!   removes is present, what it empties is empty, UIDs it replaces or does not list are `2.25`
-//!   UIDs (or DICOM-defined ones), Patient ID and Name are pseudonyms, private attributes only
+//!   UIDs (or DICOM-defined ones), and so are kept private values of unknown type (UN, OB)
+//!   that are UIDs, Patient ID and Name are pseudonyms, private attributes only
 //!   where allowed); the de-identification
 //!   markers are present and name the options used; the file meta agrees with the data set and
 //!   carries no source AE title; the preamble is zero.
@@ -629,7 +630,9 @@ fn check_dataset(
 /// theirs.
 fn holds_unmapped_uid(ctx: &Ctx<'_>, e: &crate::dataset::Element, rule: &crate::profile::Rule) -> bool {
     let default_keep = rule.source.is_unchosen_keep();
-    let is_uid = e.vr == VR::UI || (e.vr == VR::UN && !is_private(e.tag) && crate::dict::vr_of(e.tag) == VR::UI);
+    let is_uid = e.vr == VR::UI
+        || (e.vr == VR::UN && !is_private(e.tag) && crate::dict::vr_of(e.tag) == VR::UI)
+        || private_value_holds_uids(e);
     if !default_keep
         || !is_uid
         || crate::dict::names_registered_uid(e.tag)
@@ -642,6 +645,21 @@ fn holds_unmapped_uid(ctx: &Ctx<'_>, e: &crate::dataset::Element, rule: &crate::
         .split('\\')
         .map(|u| u.trim_matches([' ', '\0']))
         .any(|u| !u.is_empty() && !u.starts_with("2.25.") && !u.starts_with(crate::dict::DICOM_UID_ROOT))
+}
+
+/// Whether a private value of unknown type (UN or OB: sent in an Implicit VR file, or by a
+/// system that did not know the VR) is UIDs: every value spelled as a UID and one of them with
+/// four components or more, which a number, a date or a version string is not. `deid` maps such
+/// values like UI values (a `2.25` UID has three components), so one left as it was is an
+/// original UID.
+fn private_value_holds_uids(e: &crate::dataset::Element) -> bool {
+    if !is_private(e.tag) || !matches!(e.vr, VR::UN | VR::OB) {
+        return false;
+    }
+    let Some(bytes) = e.bytes() else { return false };
+    let text = String::from_utf8_lossy(bytes);
+    let values: Vec<&str> = text.trim_matches([' ', '\0']).split('\\').collect();
+    values.iter().all(|v| crate::shown::is_uid(v)) && values.iter().any(|v| v.split('.').count() >= 4)
 }
 
 fn check_rule(ctx: &Ctx<'_>, e: &crate::dataset::Element, loc: &str, rel: &str, out: &mut Vec<Finding>) {

@@ -599,3 +599,74 @@ fn a_birth_date_with_an_english_month_name_is_scrubbed_from_kept_text() {
         assert_eq!(String::from_utf8(comment).unwrap().trim_end(), "DOB *** checked");
     }
 }
+
+/// `kamei deid ARGS... -o out` with a fixed key (pseudonymized) or none (anonymized).
+fn deid_inputs(wd: &Workdir, inputs: &[&str], keyed: bool) -> Run {
+    let k = key(wd, "k.key", 7);
+    let mut args = vec!["deid"];
+    args.extend_from_slice(inputs);
+    args.extend(["-o", "out"]);
+    if keyed {
+        args.extend(["--key", k.to_str().unwrap()]);
+    }
+    wd.kamei(args)
+}
+
+/// The audit's input records as (outcome, notes).
+fn outcomes(wd: &Workdir) -> Vec<(String, Vec<String>)> {
+    wd.audit("out")
+        .iter()
+        .map(|r| {
+            let notes = r["notes"].as_array().map(|n| n.iter().map(|s| s.as_str().unwrap().to_string()).collect());
+            (r["outcome"].as_str().unwrap().to_string(), notes.unwrap_or_default())
+        })
+        .collect()
+}
+
+#[test]
+fn an_input_given_twice_is_processed_once_and_audited_as_written() {
+    let wd = Workdir::new("an_input_given_twice_is_processed_once_and_audited_as_written");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let run = deid_inputs(&wd, &["in/a.dcm", "in/a.dcm"], true);
+    run.assert_code(0);
+    assert_eq!(
+        outcomes(&wd),
+        [("written".to_string(), vec!["named by 2 input paths (the same file); processed once".to_string()])]
+    );
+    assert!(
+        run.stderr().contains("1 inputs") && run.stderr().contains("1 duplicate input paths dropped"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(wd.dicom_outputs("out").len(), 1);
+}
+
+#[test]
+fn a_file_given_beside_the_folder_that_holds_it_is_processed_once() {
+    let wd = Workdir::new("a_file_given_beside_the_folder_that_holds_it_is_processed_once");
+    ct(1).write(&wd.path("in/sub/a.dcm"));
+    ct(2).write(&wd.path("in/b.dcm"));
+    let run = deid_inputs(&wd, &["in", "in/sub/a.dcm"], true);
+    run.assert_code(0);
+    let mut got = outcomes(&wd);
+    got.sort();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got.iter().all(|(o, _)| o == "written"), "{got:?}");
+    assert_eq!(got.iter().filter(|(_, n)| n.iter().any(|n| n.starts_with("named by 2 input paths"))).count(), 1);
+    assert!(
+        run.stderr().contains("2 inputs") && run.stderr().contains("1 duplicate input paths dropped"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn two_copies_of_one_file_in_anonymized_mode_leave_a_written_record() {
+    let wd = Workdir::new("two_copies_of_one_file_in_anonymized_mode_leave_a_written_record");
+    ct(1).write(&wd.path("in/a.dcm"));
+    std::fs::copy(wd.path("in/a.dcm"), wd.path("in/b.dcm")).unwrap();
+    let run = deid_inputs(&wd, &["in"], false);
+    run.assert_code(0);
+    assert!(run.stderr().contains("1 written, 1 already present"), "{}", run.stderr());
+    assert_eq!(outcomes(&wd), [("written".to_string(), vec![])], "one record per content in anonymized mode");
+}

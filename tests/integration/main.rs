@@ -19,4 +19,5 @@ mod pixels;
 mod report;
 mod rerun;
 mod resilience;
+mod spellings;
 mod verify;

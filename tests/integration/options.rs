@@ -660,4 +660,41 @@ fn clean_descriptors_finds_an_era_birth_date_written_with_a_dot_or_without_its_l
     wd.deid(&["--option", "retain-long-full-dates", "--option", "clean-descriptors"]).assert_code(0);
     let obj = open(&wd.only_output("out"));
     assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("DOB *** / Showa ***"));
+
+#[test]
+fn a_user_profile_is_named_in_the_output_and_audit_by_its_handle_never_its_file_name() {
+    let wd = Workdir::new("a_user_profile_is_named_in_the_output_and_audit_by_its_handle_never_its_file_name");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let site = "CANARYSITE-Dr_Zorblax";
+    std::fs::create_dir_all(wd.path(site)).unwrap();
+    let unnamed = wd.path(&format!("{site}/{site}.toml"));
+    std::fs::write(&unnamed, "options = [\"clean-descriptors\"]\n").unwrap();
+    let run = wd.deid(&["--profile", unnamed.to_str().unwrap()]);
+    run.assert_code(0);
+    let method = text(&open(&wd.only_output("out")), tags::DEIDENTIFICATION_METHOD).unwrap();
+    let values: Vec<&str> = method.split('\\').collect();
+    assert!(values[1].starts_with("profile basic+user-") && values[1].contains(" sha256:"), "{method}");
+    assert!(values.contains(&"option clean-descriptors"), "{method}");
+    let audit = wd.audit("out");
+    assert!(audit[0]["profile"].as_str().unwrap().starts_with("basic+user-"), "{audit:?}");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARYSITE", "Zorblax"]].concat());
+
+    let named = wd.path(&format!("{site}/named.toml"));
+    std::fs::write(&named, "name = \"study-42\"\noptions = [\"clean-descriptors\"]\n").unwrap();
+    let run = wd.kamei([
+        "deid",
+        "in",
+        "-o",
+        "out-named",
+        "--key",
+        key(&wd, "k.key", 7).to_str().unwrap(),
+        "-q",
+        "--profile",
+        named.to_str().unwrap(),
+    ]);
+    run.assert_code(0);
+    let method = text(&open(&wd.only_output("out-named")), tags::DEIDENTIFICATION_METHOD).unwrap();
+    assert!(method.split('\\').nth(1).unwrap().starts_with("profile basic+study-42 sha256:"), "{method}");
+    assert_eq!(wd.audit("out-named")[0]["profile"], "basic+study-42");
+    assert_no_leak(&wd, "out-named", &run, &["CANARYSITE", "Zorblax"]);
 }

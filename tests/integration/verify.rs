@@ -278,3 +278,83 @@ fn report_through_a_dangling_link_into_the_release_is_refused() {
     wd.kamei(["verify", "out", "--report", "report.json"]).assert_code(2);
     assert!(!Path::new(&wd.path("out/report.json")).exists());
 }
+
+/// A release of one CT whose private block `ACME` (kept by a user profile `keep.toml`) holds
+/// an original UID in (0009,1001), stored as UN, in the transfer syntax `ts`. `deid` maps it;
+/// `verify` with the same profile then has nothing to say about it.
+fn release_with_private_uid(name: &str, ts: &str) -> Workdir {
+    let wd = Workdir::new(name);
+    Fixture::ct("P1", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(str_el(Tag(0x0009, 0x0010), VR::LO, "ACME"))
+        .put(raw_el(Tag(0x0009, 0x1001), VR::UN, format!("{STUDY}.7\0").as_bytes()))
+        .ts(ts)
+        .write(&wd.path("in/a.dcm"));
+    std::fs::write(wd.path("keep.toml"), "keep_private_creators = [\"ACME\"]\n").unwrap();
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--profile", "keep.toml", "-q"]).assert_code(0);
+    let mapped = verify_kept(&wd);
+    assert!(!mapped.stdout().contains("not-replaced"), "{}", mapped.stdout());
+    wd
+}
+
+fn verify_kept(wd: &Workdir) -> Run {
+    wd.kamei(["verify", "out", "--against", "in", "--profile", "keep.toml"])
+}
+
+#[test]
+fn finds_an_original_uid_left_in_a_kept_private_value_of_unknown_type() {
+    let wd = release_with_private_uid(
+        "finds_an_original_uid_left_in_a_kept_private_value_of_unknown_type",
+        "1.2.840.10008.1.2.1",
+    );
+    plant(&wd, |ds| ds.put(Element::new(Tag(0x0009, 0x1001), VR::UN, format!("{STUDY}.7\0").into_bytes())));
+    let run = verify_kept(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(f.iter().any(|r| r[1] == "(0009,1001)" && r[2] == "not-replaced"), "{f:?}");
+    assert!(!run.stdout().contains(STUDY) && !run.stderr().contains(STUDY), "findings never print the value");
+    let without_against = wd.kamei(["verify", "out", "--profile", "keep.toml"]);
+    assert!(findings(&without_against).iter().any(|r| r[1] == "(0009,1001)" && r[2] == "not-replaced"));
+}
+
+#[test]
+fn finds_an_original_uid_left_in_a_kept_private_value_of_an_implicit_vr_file() {
+    let wd = release_with_private_uid(
+        "finds_an_original_uid_left_in_a_kept_private_value_of_an_implicit_vr_file",
+        "1.2.840.10008.1.2",
+    );
+    plant(&wd, |ds| ds.put(Element::new(Tag(0x0009, 0x1001), VR::OB, format!("{STUDY}.7\0").into_bytes())));
+    let f = findings(&verify_kept(&wd));
+    assert!(f.iter().any(|r| r[1] == "(0009,1001)" && r[2] == "not-replaced"), "{f:?}");
+}
+
+#[test]
+fn a_number_or_version_in_a_kept_private_value_of_unknown_type_is_no_uid_finding() {
+    let wd = release_with_private_uid(
+        "a_number_or_version_in_a_kept_private_value_of_unknown_type_is_no_uid_finding",
+        "1.2.840.10008.1.2.1",
+    );
+    for value in ["3.2.1", "12345678", "1.5\\2.5"] {
+        plant(&wd, |ds| ds.put(Element::new(Tag(0x0009, 0x1001), VR::UN, value.as_bytes().to_vec())));
+        let run = verify_kept(&wd);
+        assert!(!run.stdout().contains("not-replaced"), "{value}: {}", run.stdout());
+    }
+}
+
+#[test]
+fn finds_a_name_without_its_accents_and_an_id_without_its_prefix() {
+    let wd = Workdir::new("finds_a_name_without_its_accents_and_an_id_without_its_prefix");
+    Fixture::ct("PID7788123", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(str_el(tags::PATIENT_NAME, VR::PN, "MÜLLER^JOSÉ"))
+        .write(&wd.path("in/a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]).assert_code(0);
+    verify(&wd).assert_code(0);
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"CT Muller Jose".to_vec()));
+        ds.put(Element::new(tags::SERIES_DESCRIPTION, VR::LO, b"ref 7788123 ".to_vec()));
+    });
+    let f = findings(&verify(&wd));
+    assert!(f.iter().any(|r| r[1] == "(0008,1030)" && r[2] == "residual-identifier"), "{f:?}");
+    assert!(f.iter().any(|r| r[1] == "(0008,103E)" && r[3].contains("Patient ID")), "{f:?}");
+}
