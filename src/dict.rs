@@ -62,6 +62,12 @@ pub const OTHER_IDS: [Tag; 6] = [
 /// Attributes naming the institution, whose values Clean removes from text.
 pub const INSTITUTION_IDS: [Tag; 3] = [tags::INSTITUTION_NAME, tags::INSTITUTION_ADDRESS, tags::ISSUER_OF_PATIENT_ID];
 
+/// Attributes naming the institution's department, service or equipment, whose values Clean
+/// also removes from text (`kamei verify` looks for them too): a station name or a device
+/// serial number written in a description points to the site.
+pub const SITE_IDS: [Tag; 4] =
+    [tags::INSTITUTIONAL_DEPARTMENT_NAME, tags::REQUESTING_SERVICE, tags::STATION_NAME, tags::DEVICE_SERIAL_NUMBER];
+
 /// Whether an element holds a value kamei collects as an identifier of the file (what Clean and
 /// the safety net look for): a Person Name (its VR, or its dictionary VR, is PN), one of
 /// [`PATIENT_NAMES`], [`PATIENT_IDS`], [`OTHER_IDS`], [`INSTITUTION_IDS`], or Patient's Birth

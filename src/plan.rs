@@ -46,7 +46,7 @@
 use crate::charset::CharacterSet;
 use crate::dataset::{DataSet, Element, Tag, VR, Value, is_private, is_private_creator, private_creator_tag, tag_str};
 use crate::dates;
-use crate::dict::{INSTITUTION_IDS, OTHER_IDS, PATIENT_IDS, PATIENT_NAMES};
+use crate::dict::{INSTITUTION_IDS, OTHER_IDS, PATIENT_IDS, PATIENT_NAMES, SITE_IDS};
 use crate::profile::{Action, Conditional, DeidOption, RuleSet, RuleSource, method_code};
 use crate::pseudo::{Patient, Pseudonymizer};
 use crate::read::DicomFile;
@@ -54,8 +54,10 @@ use crate::scrub::Identifiers;
 use crate::text_dates::{self, DateTreatment, Which};
 use chrono::NaiveDate;
 use dicom_dictionary_std::tags;
+use regex::Regex;
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::LazyLock;
 
 /// kamei's Implementation Class UID (0002,0012): a `2.25` UID derived once from a fixed text.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.170322151083572644318427128368573310799";
@@ -685,6 +687,13 @@ impl Planner<'_, '_> {
         })
     }
 
+    /// Whether `uid` is the file's own Study, Series or SOP Instance UID (top level).
+    fn is_own_uid(&self, uid: &str) -> bool {
+        [tags::STUDY_INSTANCE_UID, tags::SERIES_INSTANCE_UID, tags::SOP_INSTANCE_UID]
+            .iter()
+            .any(|t| self.top.get(*t).and_then(Element::bytes).map(trim_value) == Some(uid.as_bytes()))
+    }
+
     /// Refuse the file when a UI value kept as it is (a registered class, syntax or scheme UID;
     /// any UID under Retain UIDs; a UID the profile keeps) is not spelled as a UID: a damaged
     /// value can hold anything, even the patient's name, and nothing would change it.
@@ -731,19 +740,23 @@ impl Planner<'_, '_> {
         if !is_scrubbable(vr) && !matches!(vr, VR::CS | VR::PN) && !opaque {
             return None;
         }
-        let own_dates = is_scrubbable(vr) && !self.found().dates.is_empty();
+        let own_dates = !self.found().dates.is_empty() && self.date_treatment() != DateTreatment::Keep;
         if self.net_identifiers().is_empty() && !own_dates {
             return None;
         }
         if opaque {
             // A value of unknown structure (a private attribute in an Implicit VR file, a
-            // private byte string): looked at as text; one that holds an identifier cannot be
-            // scrubbed without knowing its layout, so it goes.
-            self.net_identifiers().scrub(&cs.searchable(bytes, VR::UT))?;
-            self.note(format!(
-                "{}: a kept value of unknown type held the patient's identifier; removed",
-                tag_str(e.tag)
-            ));
+            // private byte string): looked at as text; one that holds an identifier or one of
+            // the file's dates cannot be scrubbed without knowing its layout, so it goes.
+            let text = cs.searchable(bytes, VR::UT);
+            let what = if self.net_identifiers().found_in(&text) {
+                "the patient's identifier"
+            } else if own_dates && self.holds_own_date(&text) {
+                "one of the file's dates"
+            } else {
+                return None;
+            };
+            self.note(format!("{}: a kept value of unknown type held {what}; removed", tag_str(e.tag)));
             return Some((Decision::Remove, "remove"));
         }
         if vr == VR::PN {
@@ -780,15 +793,20 @@ impl Planner<'_, '_> {
             return Some((Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))), "clean"));
         }
         let values = Self::values(e);
-        let hit: Vec<bool> =
-            values.iter().map(|v| cs.decode(v, vr).is_some_and(|t| self.code_identifiers().found_in(&t))).collect();
+        let hit: Vec<bool> = values
+            .iter()
+            .map(|v| {
+                cs.decode(v, vr)
+                    .is_some_and(|t| self.code_identifiers().found_in(&t) || (own_dates && self.holds_own_date(&t)))
+            })
+            .collect();
         if !hit.contains(&true) {
             return None;
         }
         let dummy = dummy_value(vr);
         let out: Vec<&[u8]> = values.iter().zip(&hit).map(|(v, &h)| if h { &dummy[..] } else { v }).collect();
         self.note(format!(
-            "{}: a kept code string held the patient's identifier; {} of {} values replaced by a dummy",
+            "{}: a kept code string held the patient's identifier or one of the file's dates; {} of {} values replaced by a dummy",
             tag_str(e.tag),
             hit.iter().filter(|&&h| h).count(),
             values.len()
@@ -861,7 +879,10 @@ impl Planner<'_, '_> {
                 // replaces: the Code Value and Code Meaning of an Institution or Person
                 // Identification Code Sequence name the institution or the person.
                 Mode::Dummy if rule.source == RuleSource::Unlisted && is_scrubbable(self.value_vr(e)) => Action::Dummy,
-                _ if rule.source == RuleSource::Unlisted && matches!(self.value_vr(e), VR::DA | VR::DT) => {
+                _ if (rule.source == RuleSource::Unlisted
+                    || (rule.source == RuleSource::Private && matches!(rule.action, Action::Keep)))
+                    && matches!(self.value_vr(e), VR::DA | VR::DT) =>
+                {
                     // A date the table does not list (an attribute newer than it, such as Study
                     // Update DateTime) follows the profile's dates: kept real beside shifted
                     // dates it would reveal the patient's shift, and beside removed ones the
@@ -1038,8 +1059,9 @@ impl Planner<'_, '_> {
             return Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)));
         };
         let scrubbed = self.identifiers().scrub(&text);
-        let dated = self.dates_in(scrubbed.as_deref().unwrap_or(&text), Which::All);
-        match dated.or(scrubbed) {
+        let dated = self.dates_in(scrubbed.as_deref().unwrap_or(&text), Which::All).or(scrubbed);
+        let mapped = self.uids_in(dated.as_deref().unwrap_or(&text)).or(dated);
+        match mapped {
             None => Decision::Keep,
             Some(clean) => Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))),
         }
@@ -1055,6 +1077,44 @@ impl Planner<'_, '_> {
         } else {
             DateTreatment::Replace
         }
+    }
+
+    /// `text` with every UID written in it (four components or more, and 16 characters or more
+    /// or the file's own; not a UID the standard defines) mapped as a UI value is, unless Retain UIDs keeps UIDs: an original Study or
+    /// SOP Instance UID in a description would link the release back to the source. `None`
+    /// when none was found.
+    fn uids_in(&self, text: &str) -> Option<String> {
+        static UID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[0-9]+(?:\.[0-9]+){3,}").expect("valid pattern"));
+        if self.ctx.rules.options().contains(&DeidOption::RetainUids) || !UID.is_match(text) {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for m in UID.find_iter(text) {
+            let uid = m.as_str();
+            // A short one (`1.2.3.4`) is a version number, unless it is the file's own UID.
+            let long_enough = uid.len() >= 16 || self.is_own_uid(uid);
+            if !text_dates::stands_alone(text, m.start(), m.end())
+                || !long_enough
+                || !crate::shown::is_uid(uid)
+                || uid.starts_with(crate::dict::DICOM_UID_ROOT)
+            {
+                continue;
+            }
+            out.push_str(&text[at..m.start()]);
+            out.push_str(&self.ctx.pseudo.uid(uid));
+            at = m.end();
+        }
+        (at > 0).then(|| {
+            out.push_str(&text[at..]);
+            out
+        })
+    }
+
+    /// Whether `text` holds one of the file's own dates in a spelling [`crate::text_dates`]
+    /// reads.
+    fn holds_own_date(&self, text: &str) -> bool {
+        text_dates::treat(text, DateTreatment::Replace, Which::These(&self.found().dates)).is_some()
     }
 
     /// `text` with the dates `which` selects shifted or replaced ([`crate::text_dates`]);
@@ -1158,7 +1218,8 @@ impl Planner<'_, '_> {
                 ])
             })
             .collect();
-        let temporal: &[u8] = if options.contains(&DeidOption::RetainLongModifiedDates) {
+        let shifted = self.tally.keys().any(|(_, action)| *action == "shift-date");
+        let temporal: &[u8] = if options.contains(&DeidOption::RetainLongModifiedDates) || shifted {
             b"MODIFIED"
         } else if options.contains(&DeidOption::RetainLongFullDates) {
             b"UNMODIFIED"
@@ -1202,7 +1263,7 @@ struct Found {
     patient_ids: Vec<String>,
     /// Values of [`OTHER_IDS`], one per value.
     other_ids: Vec<String>,
-    /// Values of [`INSTITUTION_IDS`], one per value.
+    /// Values of [`INSTITUTION_IDS`] and [`SITE_IDS`], one per value.
     institution_ids: Vec<String>,
     /// Patient's Birth Date values.
     birth_dates: Vec<String>,
@@ -1260,7 +1321,7 @@ impl Found {
             &mut self.patient_ids
         } else if OTHER_IDS.contains(&tag) {
             &mut self.other_ids
-        } else if INSTITUTION_IDS.contains(&tag) {
+        } else if INSTITUTION_IDS.contains(&tag) || SITE_IDS.contains(&tag) {
             &mut self.institution_ids
         } else {
             return;
@@ -1280,12 +1341,20 @@ impl Found {
         let mut ids = Identifiers::new();
         for name in self.patient_names.iter().chain(&self.other_names) {
             ids.add_person_name(name);
+            add_whole_names(&mut ids, name);
         }
         for v in self.patient_ids.iter().chain(&self.other_ids) {
             ids.add_id(v);
         }
         for v in &self.institution_ids {
             ids.add(v);
+            // Written as a handle: `shizuoka-kamei-hospital`, `Shizuoka_Kamei_Hospital`.
+            let words: Vec<&str> = v.split_whitespace().collect();
+            if words.len() >= 2 {
+                for sep in ["-", "_", ""] {
+                    ids.add(&words.join(sep));
+                }
+            }
         }
         for dob in &self.birth_dates {
             ids.add_birth_date_typed(dob);

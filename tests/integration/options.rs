@@ -660,6 +660,7 @@ fn clean_descriptors_finds_an_era_birth_date_written_with_a_dot_or_without_its_l
     wd.deid(&["--option", "retain-long-full-dates", "--option", "clean-descriptors"]).assert_code(0);
     let obj = open(&wd.only_output("out"));
     assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("DOB *** / Showa ***"));
+}
 
 #[test]
 fn a_user_profile_is_named_in_the_output_and_audit_by_its_handle_never_its_file_name() {
@@ -697,4 +698,101 @@ fn a_user_profile_is_named_in_the_output_and_audit_by_its_handle_never_its_file_
     assert!(method.split('\\').nth(1).unwrap().starts_with("profile basic+study-42 sha256:"), "{method}");
     assert_eq!(wd.audit("out-named")[0]["profile"], "basic+study-42");
     assert_no_leak(&wd, "out-named", &run, &["CANARYSITE", "Zorblax"]);
+}
+
+#[test]
+fn clean_descriptors_shifts_a_full_width_date_and_keeps_it_full_width() {
+    let wd = Workdir::new("clean_descriptors_shifts_a_full_width_date_and_keeps_it_full_width");
+    ct(1)
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT ２０２４／０２／０１"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates", "--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let ascii = spelled("20240201", shift_of(&obj), "%Y／%m／%d");
+    let full: String =
+        ascii.chars().map(|c| c.to_digit(10).map_or(c, |d| char::from_u32('０' as u32 + d).unwrap())).collect();
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION), Some(format!("CT {full}")));
+}
+
+#[test]
+fn a_kept_private_date_follows_the_profiles_dates() {
+    let wd = Workdir::new("a_kept_private_date_follows_the_profiles_dates");
+    ct(1)
+        .put(str_el(Tag(0x0029, 0x0010), VR::LO, "ACME PRIV"))
+        .put(str_el(Tag(0x0029, 0x1020), VR::DA, "20240201"))
+        .write(&wd.path("in/a.dcm"));
+    let profile =
+        user_profile(&wd, "options = [\"retain-long-modified-dates\"]\nkeep_private_creators = [\"ACME PRIV\"]\n");
+    wd.deid(&["--profile", &profile]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, Tag(0x0029, 0x1020)), text(&obj, tags::STUDY_DATE), "shifted with the Study Date");
+    assert_ne!(text(&obj, Tag(0x0029, 0x1020)).as_deref(), Some("20240201"));
+}
+
+#[test]
+fn clean_descriptors_maps_the_files_own_uid_written_in_a_description() {
+    let wd = Workdir::new("clean_descriptors_maps_the_files_own_uid_written_in_a_description");
+    ct(1)
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, &format!("study {STUDY}, software 1.2.3.4")))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let want = format!("study {}, software 1.2.3.4", pseudonymizer(7).uid(STUDY));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION), Some(want));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[STUDY]].concat());
+}
+
+#[test]
+fn clean_descriptors_finds_a_name_written_given_name_first_without_a_space() {
+    let wd = Workdir::new("clean_descriptors_finds_a_name_written_given_name_first_without_a_space");
+    ct(1)
+        .put(str_el(tags::PATIENT_NAME, VR::PN, "YAMADA^TARO"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "user TaroYamada"))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("user ***"));
+}
+
+#[test]
+fn clean_descriptors_removes_the_station_serial_and_a_dashed_institution_name() {
+    let wd = Workdir::new("clean_descriptors_removes_the_station_serial_and_a_dashed_institution_name");
+    ct(1)
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "on CANARYSTATION sn CANARYSERIAL at canary-hospital"))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("on *** sn *** at ***"));
+}
+
+#[test]
+fn a_kept_value_of_unknown_type_or_code_string_holding_the_files_date_goes() {
+    let wd = Workdir::new("a_kept_value_of_unknown_type_or_code_string_holding_the_files_date_goes");
+    ct(1)
+        .put(str_el(Tag(0x0029, 0x0010), VR::LO, "ACME PRIV"))
+        .put(raw_el(Tag(0x0029, 0x1010), VR::UN, b"exam 2024-02-01 "))
+        .put(str_el(tags::SCAN_OPTIONS, VR::CS, "HELICAL\\20240201"))
+        .write(&wd.path("in/a.dcm"));
+    let profile =
+        user_profile(&wd, "options = [\"retain-long-modified-dates\"]\nkeep_private_creators = [\"ACME PRIV\"]\n");
+    let run = wd.deid(&["--profile", &profile]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert!(raw(&out, Tag(0x0029, 0x1010)).is_none(), "removed: its layout is unknown");
+    assert_eq!(text(&open(&out), tags::SCAN_OPTIONS).as_deref(), Some("HELICAL\\ANONYMIZED"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20240201", "2024-02-01"]].concat());
+}
+
+#[test]
+fn a_shift_date_override_marks_the_dates_modified() {
+    let wd = Workdir::new("a_shift_date_override_marks_the_dates_modified");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let profile = user_profile(&wd, "[overrides]\nStudyDate = \"shift-date\"\n");
+    wd.deid(&["--profile", &profile]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_ne!(text(&obj, tags::STUDY_DATE).as_deref(), Some("20240201"));
+    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(), Some("MODIFIED"));
 }
