@@ -111,7 +111,8 @@ pub struct CleanedBox {
 pub struct Cleaned {
     /// The boxes blanked in every frame (empty: nothing found, pixels unchanged).
     pub boxes: Vec<CleanedBox>,
-    /// The blanked pixels, when any box was blanked.
+    /// The pixels to write: blanked when any box was, or with the bits outside Bits Stored
+    /// cleared when those carried values; `None` when the source pixel data is kept.
     pub frames: Option<Frames>,
     /// Number of frames examined.
     pub frame_count: u32,
@@ -272,14 +273,23 @@ impl PixelCleaner {
             }
         }
         if matching.iter().all(|r| r.ultrasound_regions) {
-            match us_regions::data_regions(ds, cols, rows, big_endian) {
-                Some(regions) if !regions.is_empty() => {
-                    for rect in us_regions::outside(&regions, cols, rows) {
+            // A region that is no real area of the image (degenerate, outside it) is left out;
+            // with none left the image is cleaned as one without regions (rules, detection).
+            if let Some(regions) = us_regions::data_regions(ds, cols, rows, big_endian) {
+                if regions.unusable > 0 {
+                    notes.push(format!(
+                        "the Sequence of Ultrasound Regions has {} data region(s) that are no area of the image (degenerate or outside it); left out",
+                        regions.unusable
+                    ));
+                }
+                if regions.usable.is_empty() {
+                    // `outside` of no region would be the whole image.
+                    notes.push("the Sequence of Ultrasound Regions has no usable data region; not used".to_string());
+                } else {
+                    for rect in us_regions::outside(&regions.usable, cols, rows) {
                         boxes.push(CleanedBox { rect, source: BoxSource::UltrasoundRegions });
                     }
                 }
-                Some(_) => notes.push("the Sequence of Ultrasound Regions has no data region; not used".to_string()),
-                None => {}
             }
         }
         if matching.iter().all(|r| r.detect) {
@@ -290,12 +300,15 @@ impl PixelCleaner {
                 let planes = planes(&frames, f, &grey);
                 found.extend(self.detector.detect_frame(&planes, &hints));
                 found = detect::merge(found);
-                let (light, dark) = planes.searched();
+                // Keep only the two searched planes (moved, not copied: a frame can be 64
+                // Mpixel), and drop the others before the next frame or the further passes.
+                let Planes { light, dark, tone, .. } = planes;
+                let (light, dark) = tone.unwrap_or((light, dark));
                 match &mut brightest {
-                    None => brightest = Some((light.clone(), dark.clone())),
+                    None => brightest = Some((light, dark)),
                     Some((l, d)) => {
-                        brighten(l, light);
-                        brighten(d, dark);
+                        brighten(l, &light);
+                        brighten(d, &dark);
                     }
                 }
             }
@@ -319,6 +332,25 @@ impl PixelCleaner {
                 let before = render(&frames, 0, &grey);
                 (before.clone(), before)
             });
+            // The detector sees the bits within Bits Stored only. Bits outside them that carry
+            // anything (an overlay drawn into the unused high bits, PS3.5 8.1.2 retired, whether
+            // or not a 60xx group declares it) show in any viewer that ignores Bits Stored: the
+            // pixel data is rewritten with them cleared rather than released as it was.
+            if frames.clear_unused_bits() {
+                notes.push(
+                    "(7FE0,0010): no text found, but bits outside Bits Stored carried values; the pixel data was rewritten with them cleared"
+                        .to_string(),
+                );
+                return Ok(Cleaned {
+                    boxes,
+                    frames: Some(frames),
+                    frame_count,
+                    source_ts,
+                    preview,
+                    notes,
+                    rewritten: false,
+                });
+            }
             return Ok(Cleaned { boxes, frames: None, frame_count, source_ts, preview, notes, rewritten: false });
         }
         let before = preview.then(|| render(&frames, 0, &grey));
@@ -436,6 +468,22 @@ fn render(f: &Frames, frame: u32, grey: &GreyMap) -> RgbImage {
 
 /// The detection planes of one frame.
 fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
+    let colour = f.samples == 3 || (f.photometric == "PALETTE COLOR" && f.palette.is_some());
+    if !colour {
+        // A grey frame's light plane is its display value and the dark one the inverse: made
+        // straight from the samples, without the RGB frame (3 bytes a pixel) colour needs.
+        let (w, h) = (f.cols, f.rows);
+        let (sb, base) = (f.sample_bytes(), frame as usize * f.frame_bytes());
+        let invert = f.photometric == "MONOCHROME1";
+        let mut light = GrayImage::new(w, h);
+        for (i, l) in light.iter_mut().enumerate() {
+            let v = grey.map(f.decode_at(base + i * sb));
+            *l = if invert { 255 - v } else { v };
+        }
+        let mut dark = light.clone();
+        dark.iter_mut().for_each(|d| *d = 255 - *d);
+        return Planes { light, dark, tone: None, opponent: None };
+    }
     let rgb = render(f, frame, grey);
     let (w, h) = rgb.dimensions();
     let mut light = GrayImage::new(w, h);
@@ -445,8 +493,7 @@ fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
         *l = r.max(g).max(b);
         *d = 255 - r.min(g).min(b);
     }
-    let colour = f.samples == 3 || (f.photometric == "PALETTE COLOR" && f.palette.is_some());
-    let tone = colour.then(|| {
+    let tone = Some({
         let luma = GrayImage::from_fn(w, h, |x, y| {
             let [r, g, b] = rgb.get_pixel(x, y).0;
             image::Luma([((299 * r as u32 + 587 * g as u32 + 114 * b as u32) / 1000) as u8])
@@ -454,7 +501,7 @@ fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
         let inverse = GrayImage::from_fn(w, h, |x, y| image::Luma([255 - luma.get_pixel(x, y).0[0]]));
         (luma, inverse)
     });
-    let opponent = colour.then(|| detect::opponent(&rgb));
+    let opponent = Some(detect::opponent(&rgb));
     Planes { light, dark, tone, opponent }
 }
 
@@ -467,7 +514,10 @@ pub fn first_planes(f: &Frames) -> Planes {
 fn blank_value(f: &Frames) -> i64 {
     match f.photometric.as_str() {
         "RGB" => 0,
-        "PALETTE COLOR" => f.palette.as_ref().map_or(0, |p| p.darkest()),
+        "PALETTE COLOR" => {
+            let (lo, hi) = f.value_range();
+            f.palette.as_ref().map_or(0i64.clamp(lo, hi), |p| p.darkest_within(lo, hi))
+        }
         pi => {
             let n = f.data.len() / f.sample_bytes();
             let values = (0..n).map(|i| f.decode_at(i * f.sample_bytes()));
