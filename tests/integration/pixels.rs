@@ -1281,3 +1281,22 @@ fn pixel_data_inside_a_sequence_item_is_removed_with_or_without_pixel_cleaning()
         assert!(notes.contains("pixel data inside a sequence item was removed"), "{notes}");
     }
 }
+
+#[test]
+fn text_in_the_high_bits_declared_by_an_overlay_group_is_cleared_when_the_detector_finds_nothing() {
+    let wd = Workdir::new("text_in_the_high_bits_declared_by_an_overlay_group_is_cleared");
+    let source = name_in_the_high_bits(&wd, "US", US_IMAGE);
+    // Declare the drawing as an overlay in bit 12 (Overlay Bit Position 12, no Overlay Data).
+    let mut f = dicom_object::open_file(wd.path("in/a.dcm")).unwrap();
+    for (element, value) in [(0x0010u16, 120u16), (0x0011, 160), (0x0100, 1), (0x0102, 12)] {
+        f.put(DataElement::new(dicom_core::Tag(0x6000, element), VR::US, us(value)));
+    }
+    f.write_to_file(wd.path("in/a.dcm")).unwrap();
+    deid(&wd, &[]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    let got: Vec<u16> = pixel_bytes(&obj).chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    for (i, (&g, &s)) in got.iter().zip(&source).enumerate() {
+        assert_eq!(g, s & 0x0FFF, "sample {i}");
+    }
+    assert!(obj.element_opt(dicom_core::Tag(0x6000, 0x0102)).unwrap().is_none(), "the overlay group is removed");
+}
