@@ -1137,7 +1137,7 @@ fn name_in_the_high_bits(wd: &Workdir, modality: &str, sop_class: &str) -> Vec<u
     words.write("CANARY PATIENT", 10, 50, 18.0, 255);
     let organ = Picture::new(160, 120);
     let samples: Vec<u16> =
-        organ.grey.iter().zip(&words.text).map(|(&g, &t)| (g as u16) * 16 | if t { 0xF000 } else { 0 }).collect();
+        organ.grey.iter().zip(&words.text).map(|(&g, &t)| ((g as u16) * 16) | if t { 0xF000 } else { 0 }).collect();
     let bytes: Vec<u8> = samples.iter().flat_map(|v| v.to_le_bytes()).collect();
     let f = pixel_attrs(image(71, sop_class, modality), organ.w, organ.h, 1, 16, 12, "MONOCHROME2")
         .put(DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, us(0)));
