@@ -671,6 +671,41 @@ mod tests {
     }
 
     #[test]
+    fn grey_planes_made_from_the_samples_are_those_of_the_rendered_frame() {
+        for (pi, bits, signed) in [("MONOCHROME2", 16, true), ("MONOCHROME1", 16, false), ("MONOCHROME2", 8, false)] {
+            let (cols, rows) = (37u32, 23u32);
+            let sb = bits as usize / 8;
+            let mut f = Frames {
+                rows,
+                cols,
+                frames: 2,
+                samples: 1,
+                bits_allocated: bits,
+                bits_stored: if bits == 16 { 12 } else { 8 },
+                high_bit: if bits == 16 { 11 } else { 7 },
+                signed,
+                photometric: pi.to_string(),
+                palette: None,
+                data: vec![0; (cols * rows * 2) as usize * sb],
+                lossy: false,
+                compressed_bytes: None,
+            };
+            for i in 0..(cols * rows * 2) as usize {
+                f.encode_at(i * sb, (i as i64 * 7919) % 300 - if signed { 150 } else { 0 });
+            }
+            let grey = GreyMap::of(&f);
+            for frame in 0..2 {
+                let rgb = render(&f, frame, &grey);
+                let p = planes(&f, frame, &grey);
+                let light: Vec<u8> = rgb.pixels().map(|px| px.0[0]).collect();
+                assert_eq!(p.light.as_raw(), &light, "{pi} {bits}");
+                assert!(p.dark.iter().zip(&light).all(|(d, l)| *d == 255 - l));
+                assert!(p.tone.is_none() && p.opponent.is_none());
+            }
+        }
+    }
+
+    #[test]
     fn header_hints_are_lengths_only() {
         let d = DataSet::from_elements([
             Element::new(tags::PATIENT_NAME, VR::PN, b"YAMADA^TARO".to_vec()),
