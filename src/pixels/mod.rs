@@ -401,12 +401,18 @@ fn hints(ds: &DataSet) -> Hints {
 }
 
 /// How grey samples map to 8 bits for display and detection: the image's value range with the
-/// extreme 0.05% on each side clipped (computed once per image, over a sample of its pixels).
+/// extreme 0.05% on each side clipped, but never more than [`MAX_CLIPPED`] pixels of a frame
+/// (computed once per image, over a sample of its pixels). The clip keeps a few hot or dead
+/// pixels from squeezing the range; in a large frame 0.05% is a line of text (8 400 pixels of a
+/// 4096 × 4096 frame), which clipped would share the top value with whatever else is bright.
 #[derive(Debug, Clone, Copy)]
 struct GreyMap {
     lo: i64,
     hi: i64,
 }
+
+/// Most pixels of a frame [`GreyMap`] clips on each side: the 0.05% share up to 2 Mpixel frames.
+const MAX_CLIPPED: f64 = 1000.0;
 
 impl GreyMap {
     fn of(f: &Frames) -> GreyMap {
@@ -418,7 +424,9 @@ impl GreyMap {
         }
         values.sort_unstable();
         let pick = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-        let (lo, hi) = (pick(0.0005), pick(0.9995));
+        let frame_pixels = (f.rows as f64 * f.cols as f64).max(1.0);
+        let q = (MAX_CLIPPED / frame_pixels).min(0.0005);
+        let (lo, hi) = (pick(q), pick(1.0 - q));
         if hi > lo {
             GreyMap { lo, hi }
         } else {
@@ -703,6 +711,46 @@ mod tests {
                 assert!(p.tone.is_none() && p.opponent.is_none());
             }
         }
+    }
+
+    #[test]
+    fn a_bright_line_of_text_in_a_large_frame_is_not_clipped_into_the_noise() {
+        // 2048 x 2048, 16 bits: noise 0..800 and 1500 pixels (0.036%, a line of text) at 4000.
+        let (cols, rows) = (2048u32, 2048u32);
+        let n = (cols * rows) as usize;
+        let mut f = Frames {
+            rows,
+            cols,
+            frames: 1,
+            samples: 1,
+            bits_allocated: 16,
+            bits_stored: 12,
+            high_bit: 11,
+            signed: false,
+            photometric: "MONOCHROME2".into(),
+            palette: None,
+            data: vec![0; n * 2],
+            lossy: false,
+            compressed_bytes: None,
+        };
+        // Every 2797th pixel (a prime, so the map's sampling stride does not line up with it).
+        for i in 0..n {
+            let v = if i % 2797 == 0 { 4000 } else { ((i as u64 * 2_654_435_761) % 801) as i64 };
+            f.encode_at(i * 2, v);
+        }
+        let g = GreyMap::of(&f);
+        assert_eq!(g.hi, 4000, "the text's value is the top of the range");
+        assert!(g.map(800) < 60, "the noise stays dark: {}", g.map(800));
+        // A small frame keeps the 0.05% clip: a few hot pixels do not squeeze its range.
+        let mut small = f.clone();
+        small.rows = 256;
+        small.cols = 256;
+        small.data.truncate(256 * 256 * 2);
+        for i in 0..256 * 256 {
+            let v = if i % 5000 == 0 { 4095 } else { ((i as u64 * 2_654_435_761) % 801) as i64 };
+            small.encode_at(i * 2, v);
+        }
+        assert!(GreyMap::of(&small).hi <= 800);
     }
 
     #[test]
