@@ -862,6 +862,12 @@ impl Planner<'_, '_> {
                     self.note("command elements (0000,xxxx) inside the data set were removed".to_string());
                     Action::Remove
                 }
+                _ if !top && crate::annotated::PIXEL_DATA_TAGS.contains(&e.tag) => {
+                    // Pixel data inside a sequence item (a private or misused standard sequence)
+                    // is an image that no cleaner looks at and may carry burned-in text.
+                    self.note(format!("{}: pixel data inside a sequence item was removed", tag_str(e.tag)));
+                    Action::Remove
+                }
                 _ if is_unread_sequence(e) => {
                     // A sequence sent as UN whose bytes are neither Implicit nor Explicit VR
                     // items: what it holds (names, IDs, UIDs) cannot be planned, so it goes.

@@ -60,6 +60,33 @@ impl Palette {
         self.entries[i]
     }
 
+    /// The stored value, between `lo` and `hi` (the values the samples can hold), that shows
+    /// the darkest colour: the darkest entry whose value fits, or when the table lies wholly
+    /// outside `lo..=hi` the end every fitting value is mapped to (values outside the table take
+    /// the nearest end). A blank value outside the range would be cut to its stored bits and
+    /// show some other entry.
+    pub fn darkest_within(&self, lo: i64, hi: i64) -> i64 {
+        let last = self.first + self.entries.len() as i64 - 1;
+        if hi < self.first {
+            return lo;
+        }
+        if lo > last {
+            return hi;
+        }
+        let (from, to) = ((lo.max(self.first) - self.first) as usize, (hi.min(last) - self.first) as usize);
+        let (i, _) = self.entries[from..=to]
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| c[0] as u32 + c[1] as u32 + c[2] as u32)
+            .expect("from <= to");
+        self.first + (from + i) as i64
+    }
+
+    /// Whether the value is one the table maps (between First Mapped Value and the last entry).
+    pub fn maps(&self, value: i64) -> bool {
+        value >= self.first && value - self.first < self.entries.len() as i64
+    }
+
     /// The stored value of the darkest entry (lowest R+G+B; the first one on ties).
     pub fn darkest(&self) -> i64 {
         let (i, _) = self
@@ -389,7 +416,7 @@ pub fn decode_stored(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>) -> 
     let big_endian = ts.encoding.big_endian;
     let a = checked_attrs(ds, big_endian)?;
     let declared_lossy = ds.ascii(tags::LOSSY_IMAGE_COMPRESSION) == Some("01");
-    let palette = if a.photometric == "PALETTE COLOR" { palette(ds, big_endian) } else { None };
+    let palette = if a.photometric == "PALETTE COLOR" { palette(ds, big_endian, a.signed) } else { None };
     if ts.uid == super::dcmtk::JPEG_EXTENDED && a.bits_allocated > 8 {
         // 12-bit JPEG, which no Rust decoder reads.
         return match stored {
@@ -400,10 +427,20 @@ pub fn decode_stored(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>) -> 
             Stored::Native(..) => fail("JPEG Extended pixel data is not encapsulated"),
         };
     }
-    match stored {
-        Stored::Native(b, vr) => native(a, b, *vr, big_endian, declared_lossy, palette),
-        Stored::Encapsulated(f) => encapsulated(a, &ts.uid, f, declared_lossy, palette),
+    let mut frames = match stored {
+        Stored::Native(b, vr) => native(a, b, *vr, big_endian, declared_lossy, palette)?,
+        Stored::Encapsulated(f) => encapsulated(a, &ts.uid, f, declared_lossy, palette)?,
+    };
+    // A palette that maps none of the samples (First Mapped Value above every one of them, or
+    // a table ending below them) shows the whole image as one colour: what the pixels hold is
+    // then only seen by their indices, as a viewer that ignores the palette shows them.
+    if let Some(p) = &frames.palette {
+        let n = frames.data.len() / frames.sample_bytes();
+        if !(0..n).any(|i| p.maps(frames.decode_at(i * frames.sample_bytes()))) {
+            frames.palette = None;
+        }
     }
+    Ok(frames)
 }
 
 fn read_range(path: &Path, offset: u64, length: u64) -> Result<Vec<u8>, DecodeError> {
@@ -451,11 +488,13 @@ pub fn parse_items(bytes: &[u8]) -> Result<Fragments, DecodeError> {
 }
 
 /// Read the palette tables (non-segmented). `None` if absent or unreadable (the image is then
-/// looked at by its indices).
-fn palette(ds: &DataSet, big_endian: bool) -> Option<Palette> {
+/// looked at by its indices), and when the three descriptors disagree on the number of entries
+/// or the First Mapped Value (PS3.3 C.7.6.3.1.5 requires them equal; indexing one table by
+/// another's length would run past its end). First Mapped Value is read as signed for signed
+/// samples (the descriptor's second value is then SS).
+fn palette(ds: &DataSet, big_endian: bool, signed: bool) -> Option<Palette> {
     let mut channels: Vec<Vec<u8>> = Vec::new();
-    let mut first = 0i64;
-    let mut count = 0usize;
+    let mut described: Option<(usize, i64)> = None;
     for (desc_tag, data_tag) in [
         (tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA),
         (tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA),
@@ -466,8 +505,11 @@ fn palette(ds: &DataSet, big_endian: bool) -> Option<Palette> {
             return None;
         }
         let n = if desc[0] == 0 { 65536 } else { desc[0] as usize };
-        first = desc[1] as i64;
-        count = n;
+        let first = if signed { desc[1] as i16 as i64 } else { desc[1] as i64 };
+        if described.is_some_and(|d| d != (n, first)) {
+            return None;
+        }
+        described = Some((n, first));
         let bits = desc[2];
         let data = ds.bytes(data_tag)?;
         let values: Vec<u8> = if data.len() >= 2 * n {
@@ -488,7 +530,8 @@ fn palette(ds: &DataSet, big_endian: bool) -> Option<Palette> {
         };
         channels.push(values);
     }
-    if count == 0 {
+    let (count, first) = described?;
+    if count == 0 || channels.iter().any(|c| c.len() < count) {
         return None;
     }
     let entries = (0..count).map(|i| [channels[0][i], channels[1][i], channels[2][i]]).collect();
@@ -547,7 +590,8 @@ fn native(
         if big_endian {
             let unit = if sb == 1 { if vr == VR::OB { 1 } else { 2 } } else { sb };
             if unit > 1 {
-                data = swap(&data, unit);
+                // In place: a second copy of the pixels is not needed.
+                data.chunks_exact_mut(unit).for_each(<[u8]>::reverse);
             }
         }
         if subsampled {
@@ -1217,9 +1261,29 @@ mod tests {
             ds.put(Element::new(d, VR::US, desc));
             ds.put(Element::new(t, VR::OW, vals.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()));
         }
-        let p = palette(&ds, false).unwrap();
+        let p = palette(&ds, false, false).unwrap();
         assert_eq!(p.entries, vec![[255, 255, 255], [16, 16, 16], [0, 1, 0]]);
         assert_eq!(p.darkest(), 12);
         assert_eq!(p.rgb(0), [255, 255, 255]);
+        // Descriptors that disagree on the length (or First Mapped Value): no palette, no panic.
+        let desc: Vec<u8> = [2u16, 10, 16].iter().flat_map(|v| v.to_le_bytes()).collect();
+        ds.put(Element::new(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, VR::US, desc));
+        assert_eq!(palette(&ds, false, false), None);
+    }
+
+    #[test]
+    fn the_blank_palette_value_is_one_the_samples_can_hold() {
+        // Light to dark from First Mapped Value 200: the darkest entry's value, 455, does not fit
+        // 8 bits (cut to 199, below the table, it would show the lightest entry).
+        let entries: Vec<[u8; 3]> = (0..256u32).map(|i| [(255 - i) as u8; 3]).collect();
+        let p = Palette { first: 200, entries };
+        assert_eq!(p.darkest(), 455);
+        assert_eq!(p.darkest_within(0, 255), 255);
+        // A table wholly above or below the range: every value shows the nearest end.
+        let high = Palette { first: 1000, entries: vec![[9, 9, 9], [0, 0, 0]] };
+        assert_eq!(high.darkest_within(0, 255), 0);
+        assert!(!high.maps(255) && high.maps(1001));
+        let low = Palette { first: -300, entries: vec![[9, 9, 9], [0, 0, 0]] };
+        assert_eq!(low.darkest_within(0, 255), 255);
     }
 }

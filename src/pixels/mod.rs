@@ -111,7 +111,8 @@ pub struct CleanedBox {
 pub struct Cleaned {
     /// The boxes blanked in every frame (empty: nothing found, pixels unchanged).
     pub boxes: Vec<CleanedBox>,
-    /// The blanked pixels, when any box was blanked.
+    /// The pixels to write: blanked when any box was, or with the bits outside Bits Stored
+    /// cleared when those carried values; `None` when the source pixel data is kept.
     pub frames: Option<Frames>,
     /// Number of frames examined.
     pub frame_count: u32,
@@ -272,14 +273,23 @@ impl PixelCleaner {
             }
         }
         if matching.iter().all(|r| r.ultrasound_regions) {
-            match us_regions::data_regions(ds, cols, rows, big_endian) {
-                Some(regions) if !regions.is_empty() => {
-                    for rect in us_regions::outside(&regions, cols, rows) {
+            // A region that is no real area of the image (degenerate, outside it) is left out;
+            // with none left the image is cleaned as one without regions (rules, detection).
+            if let Some(regions) = us_regions::data_regions(ds, cols, rows, big_endian) {
+                if regions.unusable > 0 {
+                    notes.push(format!(
+                        "the Sequence of Ultrasound Regions has {} data region(s) that are no area of the image (degenerate or outside it); left out",
+                        regions.unusable
+                    ));
+                }
+                if regions.usable.is_empty() {
+                    // `outside` of no region would be the whole image.
+                    notes.push("the Sequence of Ultrasound Regions has no usable data region; not used".to_string());
+                } else {
+                    for rect in us_regions::outside(&regions.usable, cols, rows) {
                         boxes.push(CleanedBox { rect, source: BoxSource::UltrasoundRegions });
                     }
                 }
-                Some(_) => notes.push("the Sequence of Ultrasound Regions has no data region; not used".to_string()),
-                None => {}
             }
         }
         if matching.iter().all(|r| r.detect) {
@@ -290,12 +300,15 @@ impl PixelCleaner {
                 let planes = planes(&frames, f, &grey);
                 found.extend(self.detector.detect_frame(&planes, &hints));
                 found = detect::merge(found);
-                let (light, dark) = planes.searched();
+                // Keep only the two searched planes (moved, not copied: a frame can be 64
+                // Mpixel), and drop the others before the next frame or the further passes.
+                let Planes { light, dark, tone, .. } = planes;
+                let (light, dark) = tone.unwrap_or((light, dark));
                 match &mut brightest {
-                    None => brightest = Some((light.clone(), dark.clone())),
+                    None => brightest = Some((light, dark)),
                     Some((l, d)) => {
-                        brighten(l, light);
-                        brighten(d, dark);
+                        brighten(l, &light);
+                        brighten(d, &dark);
                     }
                 }
             }
@@ -319,6 +332,25 @@ impl PixelCleaner {
                 let before = render(&frames, 0, &grey);
                 (before.clone(), before)
             });
+            // The detector sees the bits within Bits Stored only. Bits outside them that carry
+            // anything (an overlay drawn into the unused high bits, PS3.5 8.1.2 retired, whether
+            // or not a 60xx group declares it) show in any viewer that ignores Bits Stored: the
+            // pixel data is rewritten with them cleared rather than released as it was.
+            if frames.clear_unused_bits() {
+                notes.push(
+                    "(7FE0,0010): no text found, but bits outside Bits Stored carried values; the pixel data was rewritten with them cleared"
+                        .to_string(),
+                );
+                return Ok(Cleaned {
+                    boxes,
+                    frames: Some(frames),
+                    frame_count,
+                    source_ts,
+                    preview,
+                    notes,
+                    rewritten: false,
+                });
+            }
             return Ok(Cleaned { boxes, frames: None, frame_count, source_ts, preview, notes, rewritten: false });
         }
         let before = preview.then(|| render(&frames, 0, &grey));
@@ -369,12 +401,18 @@ fn hints(ds: &DataSet) -> Hints {
 }
 
 /// How grey samples map to 8 bits for display and detection: the image's value range with the
-/// extreme 0.05% on each side clipped (computed once per image, over a sample of its pixels).
+/// extreme 0.05% on each side clipped, but never more than [`MAX_CLIPPED`] pixels of a frame
+/// (computed once per image, over a sample of its pixels). The clip keeps a few hot or dead
+/// pixels from squeezing the range; in a large frame 0.05% is a line of text (8 400 pixels of a
+/// 4096 × 4096 frame), which clipped would share the top value with whatever else is bright.
 #[derive(Debug, Clone, Copy)]
 struct GreyMap {
     lo: i64,
     hi: i64,
 }
+
+/// Most pixels of a frame [`GreyMap`] clips on each side: the 0.05% share up to 2 Mpixel frames.
+const MAX_CLIPPED: f64 = 1000.0;
 
 impl GreyMap {
     fn of(f: &Frames) -> GreyMap {
@@ -386,7 +424,9 @@ impl GreyMap {
         }
         values.sort_unstable();
         let pick = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-        let (lo, hi) = (pick(0.0005), pick(0.9995));
+        let frame_pixels = (f.rows as f64 * f.cols as f64).max(1.0);
+        let q = (MAX_CLIPPED / frame_pixels).min(0.0005);
+        let (lo, hi) = (pick(q), pick(1.0 - q));
         if hi > lo {
             GreyMap { lo, hi }
         } else {
@@ -436,6 +476,22 @@ fn render(f: &Frames, frame: u32, grey: &GreyMap) -> RgbImage {
 
 /// The detection planes of one frame.
 fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
+    let colour = f.samples == 3 || (f.photometric == "PALETTE COLOR" && f.palette.is_some());
+    if !colour {
+        // A grey frame's light plane is its display value and the dark one the inverse: made
+        // straight from the samples, without the RGB frame (3 bytes a pixel) colour needs.
+        let (w, h) = (f.cols, f.rows);
+        let (sb, base) = (f.sample_bytes(), frame as usize * f.frame_bytes());
+        let invert = f.photometric == "MONOCHROME1";
+        let mut light = GrayImage::new(w, h);
+        for (i, l) in light.iter_mut().enumerate() {
+            let v = grey.map(f.decode_at(base + i * sb));
+            *l = if invert { 255 - v } else { v };
+        }
+        let mut dark = light.clone();
+        dark.iter_mut().for_each(|d| *d = 255 - *d);
+        return Planes { light, dark, tone: None, opponent: None };
+    }
     let rgb = render(f, frame, grey);
     let (w, h) = rgb.dimensions();
     let mut light = GrayImage::new(w, h);
@@ -445,8 +501,7 @@ fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
         *l = r.max(g).max(b);
         *d = 255 - r.min(g).min(b);
     }
-    let colour = f.samples == 3 || (f.photometric == "PALETTE COLOR" && f.palette.is_some());
-    let tone = colour.then(|| {
+    let tone = Some({
         let luma = GrayImage::from_fn(w, h, |x, y| {
             let [r, g, b] = rgb.get_pixel(x, y).0;
             image::Luma([((299 * r as u32 + 587 * g as u32 + 114 * b as u32) / 1000) as u8])
@@ -454,7 +509,7 @@ fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
         let inverse = GrayImage::from_fn(w, h, |x, y| image::Luma([255 - luma.get_pixel(x, y).0[0]]));
         (luma, inverse)
     });
-    let opponent = colour.then(|| detect::opponent(&rgb));
+    let opponent = Some(detect::opponent(&rgb));
     Planes { light, dark, tone, opponent }
 }
 
@@ -467,7 +522,10 @@ pub fn first_planes(f: &Frames) -> Planes {
 fn blank_value(f: &Frames) -> i64 {
     match f.photometric.as_str() {
         "RGB" => 0,
-        "PALETTE COLOR" => f.palette.as_ref().map_or(0, |p| p.darkest()),
+        "PALETTE COLOR" => {
+            let (lo, hi) = f.value_range();
+            f.palette.as_ref().map_or(0i64.clamp(lo, hi), |p| p.darkest_within(lo, hi))
+        }
         pi => {
             let n = f.data.len() / f.sample_bytes();
             let values = (0..n).map(|i| f.decode_at(i * f.sample_bytes()));
@@ -618,6 +676,81 @@ mod tests {
         }
         assert!(total.recall() >= 0.97, "recall {:.4}", total.recall());
         assert!(total.collateral() <= 0.03, "collateral {:.4}", total.collateral());
+    }
+
+    #[test]
+    fn grey_planes_made_from_the_samples_are_those_of_the_rendered_frame() {
+        for (pi, bits, signed) in [("MONOCHROME2", 16, true), ("MONOCHROME1", 16, false), ("MONOCHROME2", 8, false)] {
+            let (cols, rows) = (37u32, 23u32);
+            let sb = bits as usize / 8;
+            let mut f = Frames {
+                rows,
+                cols,
+                frames: 2,
+                samples: 1,
+                bits_allocated: bits,
+                bits_stored: if bits == 16 { 12 } else { 8 },
+                high_bit: if bits == 16 { 11 } else { 7 },
+                signed,
+                photometric: pi.to_string(),
+                palette: None,
+                data: vec![0; (cols * rows * 2) as usize * sb],
+                lossy: false,
+                compressed_bytes: None,
+            };
+            for i in 0..(cols * rows * 2) as usize {
+                f.encode_at(i * sb, (i as i64 * 7919) % 300 - if signed { 150 } else { 0 });
+            }
+            let grey = GreyMap::of(&f);
+            for frame in 0..2 {
+                let rgb = render(&f, frame, &grey);
+                let p = planes(&f, frame, &grey);
+                let light: Vec<u8> = rgb.pixels().map(|px| px.0[0]).collect();
+                assert_eq!(p.light.as_raw(), &light, "{pi} {bits}");
+                assert!(p.dark.iter().zip(&light).all(|(d, l)| *d == 255 - l));
+                assert!(p.tone.is_none() && p.opponent.is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn a_bright_line_of_text_in_a_large_frame_is_not_clipped_into_the_noise() {
+        // 2048 x 2048, 16 bits: noise 0..800 and 1500 pixels (0.036%, a line of text) at 4000.
+        let (cols, rows) = (2048u32, 2048u32);
+        let n = (cols * rows) as usize;
+        let mut f = Frames {
+            rows,
+            cols,
+            frames: 1,
+            samples: 1,
+            bits_allocated: 16,
+            bits_stored: 12,
+            high_bit: 11,
+            signed: false,
+            photometric: "MONOCHROME2".into(),
+            palette: None,
+            data: vec![0; n * 2],
+            lossy: false,
+            compressed_bytes: None,
+        };
+        // Every 2797th pixel (a prime, so the map's sampling stride does not line up with it).
+        for i in 0..n {
+            let v = if i % 2797 == 0 { 4000 } else { ((i as u64 * 2_654_435_761) % 801) as i64 };
+            f.encode_at(i * 2, v);
+        }
+        let g = GreyMap::of(&f);
+        assert_eq!(g.hi, 4000, "the text's value is the top of the range");
+        assert!(g.map(800) < 60, "the noise stays dark: {}", g.map(800));
+        // A small frame keeps the 0.05% clip: a few hot pixels do not squeeze its range.
+        let mut small = f.clone();
+        small.rows = 256;
+        small.cols = 256;
+        small.data.truncate(256 * 256 * 2);
+        for i in 0..256 * 256 {
+            let v = if i % 5000 == 0 { 4095 } else { ((i as u64 * 2_654_435_761) % 801) as i64 };
+            small.encode_at(i * 2, v);
+        }
+        assert!(GreyMap::of(&small).hi <= 800);
     }
 
     #[test]

@@ -1086,3 +1086,217 @@ fn large_text_in_one_frame_of_a_multi_frame_image_is_blanked_in_every_frame() {
         assert_text_blanked(&pictures[1], &got[k * n..(k + 1) * n], 1, 0);
     }
 }
+
+/// A US image of `p` whose Sequence of Ultrasound Regions holds one tissue region with these
+/// corners (Min X0, Min Y0, Max X1, Max Y1).
+fn us_with_region(wd: &Workdir, p: &Picture, corners: [u32; 4]) {
+    let ul = |v: u32| PrimitiveValue::from(v);
+    let region = item(vec![
+        DataElement::new(tags::REGION_SPATIAL_FORMAT, VR::US, us(1)),
+        DataElement::new(tags::REGION_DATA_TYPE, VR::US, us(1)),
+        DataElement::new(tags::REGION_LOCATION_MIN_X0, VR::UL, ul(corners[0])),
+        DataElement::new(tags::REGION_LOCATION_MIN_Y0, VR::UL, ul(corners[1])),
+        DataElement::new(tags::REGION_LOCATION_MAX_X1, VR::UL, ul(corners[2])),
+        DataElement::new(tags::REGION_LOCATION_MAX_Y1, VR::UL, ul(corners[3])),
+    ]);
+    let f = pixel_attrs(image(70, US_IMAGE, "US"), p.w, p.h, 1, 8, 8, "MONOCHROME2")
+        .put(seq_el(tags::SEQUENCE_OF_ULTRASOUND_REGIONS, vec![region]));
+    native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+}
+
+#[test]
+fn a_degenerate_ultrasound_region_is_no_image_area_and_the_image_is_cleaned_as_without_regions() {
+    // (0,0)-(0,0) is what some devices write for "not set"; a region of another image size lies
+    // outside this one. Taken as the data area, either made everything else annotation space.
+    for (k, corners) in [[0, 0, 0, 0], [5, 5, 5, 200], [1000, 1000, 1200, 1200]].into_iter().enumerate() {
+        let wd = Workdir::new(&format!("a_degenerate_ultrasound_region_is_no_image_area-{k}"));
+        let mut p = Picture::new(320, 240);
+        banner(&mut p);
+        us_with_region(&wd, &p, corners);
+        deid(&wd, &[]).assert_code(0);
+        let obj = assert_cleaned(&wd, &only_output(&wd));
+        let got = pixel_bytes(&obj);
+        assert_text_blanked(&p, &got, 1, 0);
+        let (ox, oy) = p.organ();
+        let i = (oy * p.w + ox) as usize;
+        assert_eq!(got[i], p.grey[i], "{corners:?}: the organ was blanked");
+        let audit = wd.audit("out");
+        let sources: Vec<&str> =
+            audit[0]["pixels"]["boxes"].as_array().unwrap().iter().map(|b| b["source"].as_str().unwrap()).collect();
+        assert!(sources.iter().all(|s| s.starts_with("detector")), "{corners:?}: {sources:?}");
+        let notes = audit[0]["notes"].to_string();
+        assert!(notes.contains("no usable data region; not used"), "{notes}");
+    }
+}
+
+/// A 12-bit image (16 bits allocated) of `modality` whose name is drawn only in bits 12-15
+/// (the retired overlay-in-pixel-data trick) and whose stored bits hold a text-free picture; no
+/// 60xx group declares the overlay. Returns the samples.
+fn name_in_the_high_bits(wd: &Workdir, modality: &str, sop_class: &str) -> Vec<u16> {
+    let mut words = Picture::new(160, 120);
+    words.write("CANARY PATIENT", 10, 50, 18.0, 255);
+    let organ = Picture::new(160, 120);
+    let samples: Vec<u16> =
+        organ.grey.iter().zip(&words.text).map(|(&g, &t)| ((g as u16) * 16) | if t { 0xF000 } else { 0 }).collect();
+    let bytes: Vec<u8> = samples.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let f = pixel_attrs(image(71, sop_class, modality), organ.w, organ.h, 1, 16, 12, "MONOCHROME2")
+        .put(DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, us(0)));
+    native(f, VR::OW, &bytes).write(&wd.path("in/a.dcm"));
+    samples
+}
+
+#[test]
+fn text_in_the_bits_above_bits_stored_is_cleared_when_the_detector_finds_nothing() {
+    let wd = Workdir::new("text_in_the_bits_above_bits_stored_is_cleared_when_the_detector_finds_nothing");
+    let source = name_in_the_high_bits(&wd, "US", US_IMAGE);
+    deid(&wd, &[]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    assert_eq!(obj.meta().transfer_syntax().trim_end_matches('\0'), "1.2.840.10008.1.2.1");
+    let got: Vec<u16> = pixel_bytes(&obj).chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    assert_eq!(got.len(), source.len());
+    for (i, (&g, &s)) in got.iter().zip(&source).enumerate() {
+        assert_eq!(g, s & 0x0FFF, "sample {i}: a bit above Bits Stored is set, or the image value changed");
+    }
+    let audit = wd.audit("out");
+    assert_eq!(audit[0]["pixels"]["output_transfer_syntax"], "1.2.840.10008.1.2.1");
+    let notes = audit[0]["notes"].to_string();
+    assert!(notes.contains("bits outside Bits Stored carried values"), "{notes}");
+    assert_eq!(text(&obj, tags::BURNED_IN_ANNOTATION).as_deref(), Some("NO"));
+}
+
+#[test]
+fn an_image_not_selected_for_cleaning_keeps_its_high_bits_byte_for_byte() {
+    // Not selected (CT, no Burned In Annotation): its pixel data is not looked at.
+    let wd = Workdir::new("an_image_not_selected_for_cleaning_keeps_its_high_bits_byte_for_byte");
+    name_in_the_high_bits(&wd, "CT", "1.2.840.10008.5.1.4.1.1.2");
+    deid(&wd, &[]).assert_code(0);
+    assert_eq!(raw(&only_output(&wd), tags::PIXEL_DATA), raw(&wd.path("in/a.dcm"), tags::PIXEL_DATA));
+}
+
+/// A palette colour US image of `p` (indices = grey values) whose three tables have `sizes`
+/// entries of a grey ramp, mapping from `first`.
+fn palette_image(wd: &Workdir, p: &Picture, sizes: [u16; 3], first: u16) {
+    let mut f = pixel_attrs(image(72, US_IMAGE, "US"), p.w, p.h, 1, 8, 8, "PALETTE COLOR");
+    let tables = [
+        (tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+        (tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+        (tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+    ];
+    for ((d, t), n) in tables.into_iter().zip(sizes) {
+        let lut: Vec<u16> = (0..n).map(|i| ((i as u32 * 65535) / (n as u32 - 1).max(1)) as u16).collect();
+        f = f
+            .put(DataElement::new(d, VR::US, PrimitiveValue::U16([n, first, 16].into_iter().collect())))
+            .put(DataElement::new(t, VR::OW, PrimitiveValue::U16(lut.into_iter().collect())));
+    }
+    native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+}
+
+#[test]
+fn palette_tables_of_different_lengths_do_not_stop_the_run_and_the_image_is_cleaned() {
+    let wd = Workdir::new("palette_tables_of_different_lengths_do_not_stop_the_run");
+    let mut p = Picture::new(240, 160);
+    banner(&mut p);
+    palette_image(&wd, &p, [16, 256, 256], 0);
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    // The tables cannot be read: the image is searched, and blanked, by its indices.
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+}
+
+#[test]
+fn a_palette_whose_first_mapped_value_is_above_every_pixel_is_searched_by_its_indices() {
+    let wd = Workdir::new("a_palette_whose_first_mapped_value_is_above_every_pixel");
+    let mut p = Picture::new(240, 160);
+    banner(&mut p);
+    // Every index is below 1000: the palette shows the whole image in its first entry.
+    palette_image(&wd, &p, [256, 256, 256], 1000);
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+    assert_eq!(text(&obj, tags::PHOTOMETRIC_INTERPRETATION).as_deref(), Some("PALETTE COLOR"));
+}
+
+#[test]
+fn a_palette_shorter_than_the_pixel_range_is_blanked_with_a_value_it_maps() {
+    let wd = Workdir::new("a_palette_shorter_than_the_pixel_range_is_blanked_with_a_value_it_maps");
+    let mut p = Picture::new(240, 160);
+    banner(&mut p);
+    // Entries map 100..=163 (dark to light); values outside take the nearest end (PS3.3
+    // C.7.6.3.1.5), so the text (230) shows as the lightest entry and the black background as
+    // the darkest, and the darkest entry's own value, 100, is what the boxes get.
+    palette_image(&wd, &p, [64, 64, 64], 100);
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 100);
+}
+
+/// An OT image with clean pixels whose `sequence` holds an item with an image of its own, with
+/// text burned in.
+fn image_in_a_sequence_item(wd: &Workdir, sequence: dicom_core::Tag) -> Picture {
+    let mut inner = Picture::new(120, 80);
+    banner(&mut inner);
+    let nested = item(vec![
+        DataElement::new(tags::ROWS, VR::US, us(inner.h as u16)),
+        DataElement::new(tags::COLUMNS, VR::US, us(inner.w as u16)),
+        DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, us(1)),
+        DataElement::new(tags::BITS_ALLOCATED, VR::US, us(8)),
+        DataElement::new(tags::BITS_STORED, VR::US, us(8)),
+        DataElement::new(tags::HIGH_BIT, VR::US, us(7)),
+        DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, us(0)),
+        str_el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+        raw_el(tags::PIXEL_DATA, VR::OB, &inner.grey),
+    ]);
+    let outer = Picture::new(120, 80);
+    let f = pixel_attrs(image(73, SC_IMAGE, "OT"), outer.w, outer.h, 1, 8, 8, "MONOCHROME2")
+        .put(seq_el(sequence, vec![nested]));
+    native(f, VR::OB, &outer.grey).write(&wd.path("in/a.dcm"));
+    inner
+}
+
+/// Whether any Pixel Data is left inside a sequence item of `obj`, at any depth.
+fn nested_pixel_data(obj: &InMemDicomObject) -> bool {
+    obj.iter().any(|e| {
+        e.items().is_some_and(|items| {
+            items.iter().any(|i| i.element_opt(tags::PIXEL_DATA).unwrap().is_some() || nested_pixel_data(i))
+        })
+    })
+}
+
+#[test]
+fn pixel_data_inside_a_sequence_item_is_removed_with_or_without_pixel_cleaning() {
+    for (k, clean) in [true, false].into_iter().enumerate() {
+        let wd = Workdir::new(&format!("pixel_data_inside_a_sequence_item_is_removed-{k}"));
+        image_in_a_sequence_item(&wd, tags::REFERENCED_IMAGE_SEQUENCE);
+        let run = if clean {
+            deid(&wd, &[])
+        } else {
+            let key = key(&wd, "k.key", 9);
+            wd.kamei(["deid", "in", "-o", "out", "--key", key.to_str().unwrap(), "-q"])
+        };
+        run.assert_code(0);
+        let obj = open(&only_output(&wd));
+        assert!(!items(&obj, tags::REFERENCED_IMAGE_SEQUENCE).is_empty(), "the item itself is kept");
+        assert!(!nested_pixel_data(&obj), "an image inside a sequence item was released");
+        let notes = wd.audit("out")[0]["notes"].to_string();
+        assert!(notes.contains("pixel data inside a sequence item was removed"), "{notes}");
+    }
+}
+
+#[test]
+fn text_in_the_high_bits_declared_by_an_overlay_group_is_cleared_when_the_detector_finds_nothing() {
+    let wd = Workdir::new("text_in_the_high_bits_declared_by_an_overlay_group_is_cleared");
+    let source = name_in_the_high_bits(&wd, "US", US_IMAGE);
+    // Declare the drawing as an overlay in bit 12 (Overlay Bit Position 12, no Overlay Data).
+    let mut f = dicom_object::open_file(wd.path("in/a.dcm")).unwrap();
+    for (element, value) in [(0x0010u16, 120u16), (0x0011, 160), (0x0100, 1), (0x0102, 12)] {
+        f.put(DataElement::new(dicom_core::Tag(0x6000, element), VR::US, us(value)));
+    }
+    f.write_to_file(wd.path("in/a.dcm")).unwrap();
+    deid(&wd, &[]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    let got: Vec<u16> = pixel_bytes(&obj).chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    for (i, (&g, &s)) in got.iter().zip(&source).enumerate() {
+        assert_eq!(g, s & 0x0FFF, "sample {i}");
+    }
+    assert!(obj.element_opt(dicom_core::Tag(0x6000, 0x0102)).unwrap().is_none(), "the overlay group is removed");
+}
