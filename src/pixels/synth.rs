@@ -563,6 +563,8 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
                 (within(&mut rng, cols - bw), within(&mut rng, rows - bh))
             }
         };
+        // A block nearly as wide or high as the image stays inside it however large the margin.
+        let (x, y) = (x.min(cols - bw), y.min(rows - bh));
         // Skip a block that would overlap one already drawn (the ground truth stays exact).
         let block = Rect::new(x, y, bw, bh);
         if lines.iter().any(|l: &Rect| l.grow(4, cols, rows).intersects(&block)) {
