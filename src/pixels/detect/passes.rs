@@ -3,7 +3,7 @@
 //! separate dots.
 //!
 //! Each pass transforms the plane (normalises its local contrast, shrinks it, transposes it, or
-//! closes the gaps between the dots of dot-matrix glyphs),
+//! joins the dots of dot-matrix glyphs),
 //! runs the plain search ([`Detector::detect_plane`]) on the result, and maps the lines found
 //! back to the frame. A transformed plane shows anatomy in new ways too (a shrunken texture,
 //! an amplified faint structure), so these passes keep only lines that are text by their own
@@ -13,7 +13,7 @@
 use super::super::rules::Rect;
 use super::{Detector, Found, Hints};
 use image::GrayImage;
-use imageproc::morphology::{grayscale_dilate, grayscale_erode};
+use imageproc::morphology::grayscale_dilate;
 
 /// Side of the blocks a plane's local range is taken over.
 const BLOCK: u32 = 8;
@@ -65,7 +65,7 @@ impl Detector {
         }
         out.extend(self.text_lines(&transpose(plane)).iter().map(transpose_rect));
         if dotted(plane) {
-            out.extend(self.text_lines(&close(plane)));
+            out.extend(self.text_lines(&join_dots(plane)));
         }
         out
     }
@@ -222,30 +222,31 @@ pub(super) fn shrink(plane: &GrayImage, f: u32) -> GrayImage {
     })
 }
 
-/// Side of the square a dotted plane is closed with: gaps of up to two pixels between dots
-/// (dot-matrix and LED glyphs, strokes sampled every second to fourth pixel) are filled.
-const CLOSING: u8 = 1;
+/// Reach (pixels) by which a dotted plane is dilated: dots up to two pixels apart (dot-matrix
+/// and LED glyphs, strokes sampled every second to fourth pixel) touch after it.
+const DOT_REACH: u8 = 1;
 
-/// The plane closed (dilated, then eroded) by a square of side `2 CLOSING + 1`: the dots of a
-/// dot-matrix stroke join into one stroke of their brightness, and flat areas stay as they are.
-pub(super) fn close(plane: &GrayImage) -> GrayImage {
-    let row = super::line_mask(CLOSING, true);
-    let col = super::line_mask(CLOSING, false);
-    let dilated = grayscale_dilate(&grayscale_dilate(plane, &row), &col);
-    grayscale_erode(&grayscale_erode(&dilated, &row), &col)
+/// The plane dilated by a square of side `2 DOT_REACH + 1`: the dots of a dot-matrix stroke
+/// grow into one stroke of their brightness, a pixel thicker on each side. (A closing, which
+/// erodes them back, breaks a diagonal row of dots apart again.) Flat areas stay as they are.
+pub(super) fn join_dots(plane: &GrayImage) -> GrayImage {
+    let row = super::line_mask(DOT_REACH, true);
+    let col = super::line_mask(DOT_REACH, false);
+    grayscale_dilate(&grayscale_dilate(plane, &row), &col)
 }
 
 /// Level (0-255) by which a dot must outshine the pixels around it.
 const DOT_CONTRAST: u8 = 32;
 
-/// Fewest isolated dots a plane must hold before it is searched closed: a line of dot-matrix
-/// text holds hundreds, and most frames none, so the closed search costs nothing there.
+/// Fewest isolated dots a plane must hold before it is searched with its dots joined: a line of
+/// dot-matrix text holds hundreds, and most frames none, so that search costs nothing there.
 const FEWEST_DOTS: usize = 40;
 
 /// Whether the plane holds dots: pixels (or 2 × 2 squares) brighter by [`DOT_CONTRAST`] than
 /// all of the ring of pixels around them, in rows and columns, as dot-matrix text has and
-/// smooth images and solid strokes have not. Noise makes such dots too; the closed search then
-/// costs time, and keeps only plain text on a plain background as every further pass does.
+/// smooth images and solid strokes have not. Noise makes such dots too; the search of the
+/// joined dots then costs time, and keeps only plain text on a plain background as every
+/// further pass does.
 fn dotted(plane: &GrayImage) -> bool {
     let (w, h) = plane.dimensions();
     let raw = plane.as_raw();
@@ -363,7 +364,7 @@ mod tests {
     }
 
     #[test]
-    fn dot_matrix_text_is_found_in_the_closed_plane() {
+    fn dot_matrix_text_is_found_with_its_dots_joined() {
         // Glyphs lit only on a grid of 2 and of 3 pixels: separate dots to the plain search.
         for step in [2, 3] {
             let mut solid = GrayImage::new(400, 120);
@@ -378,12 +379,14 @@ mod tests {
     }
 
     #[test]
-    fn closing_fills_the_gaps_between_dots_and_keeps_flat_areas() {
-        let dots = GrayImage::from_fn(20, 20, |x, y| image::Luma([if x % 3 == 0 && y % 3 == 0 { 200 } else { 0 }]));
-        let closed = close(&dots);
-        assert_eq!(closed.get_pixel(4, 4).0[0], 200);
+    fn joining_dots_connects_a_diagonal_row_of_them_and_keeps_flat_areas() {
+        // Dots on the diagonal, two apart: after joining, the pixels between them are lit.
+        let dots = GrayImage::from_fn(20, 20, |x, y| image::Luma([if x == y && x % 2 == 0 { 200 } else { 0 }]));
+        let joined = join_dots(&dots);
+        assert_eq!(joined.get_pixel(5, 5).0[0], 200);
+        assert_eq!(joined.get_pixel(1, 2).0[0], 200);
         let flat = GrayImage::from_pixel(20, 20, image::Luma([77]));
-        assert_eq!(close(&flat), flat);
+        assert_eq!(join_dots(&flat), flat);
     }
 
     #[test]
