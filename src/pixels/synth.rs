@@ -874,14 +874,20 @@ mod tests {
             values: vec![0.299 * 0.9; 64 * 48],
             rgb: Some(vec![[0.9, 0.0, 0.0]; 64 * 48]),
         };
+        // The mean of sample `s` away from the text: outside every line grown by its thickness,
+        // where neither a blurred glyph's halo nor a label patch behind dark text reaches.
         let mean = |sc: &Scene, s: usize| {
             let n = sc.samples as usize;
-            let (sum, count) = sc
-                .text
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| !**t)
-                .fold((0.0, 0usize), |(a, c), (i, _)| (a + sc.values[i * n + s] as f64, c + 1));
+            let near: Vec<Rect> =
+                sc.lines.iter().map(|l| l.grow(l.height.min(l.width) + 4, sc.cols, sc.rows)).collect();
+            let (mut sum, mut count) = (0.0, 0usize);
+            for i in 0..sc.text.len() {
+                let p = Rect::new(i as u32 % sc.cols, i as u32 / sc.cols, 1, 1);
+                if !near.iter().any(|r| r.contains(&p)) {
+                    sum += sc.values[i * n + s] as f64;
+                    count += 1;
+                }
+            }
             sum / count as f64
         };
         let (mut rgb_seen, mut grey_seen) = (false, false);
