@@ -14,7 +14,8 @@
 //!   margin, a quarter of its height and at least 2 pixels) that were blanked;
 //! - strict collateral: share of all non-text pixels blanked (gaps between glyphs included);
 //!
-//! overall and by text size, background, bit depth, colour, polarity and place. Real colour
+//! overall and by text size, style (plain, large, soft, vertical, tracked, dotted), background,
+//! bit depth, colour, polarity and place. Real colour
 //! images (ultrasound colour flow, a photograph) are drawn in colour under RGB scenes, marked
 //! `(rgb)` in the report, with recall by text colour there (`near`: the background's own hue);
 //! under grey scenes they are their luminance. The first two
@@ -219,7 +220,8 @@ fn main() {
             let size = scene.sizes[k];
             if std::env::var_os("EVAL_MISSES").is_some() && ls.recall() < 0.95 {
                 println!(
-                    "miss: seed {s} line {k} size {size:.0} {} {:?} bg {:?} dark {} bits {} samples {} recall {:.2}",
+                    "miss: seed {s} line {k} size {size:.0} {} {} {:?} bg {:?} dark {} bits {} samples {} recall {:.2}",
+                    scene.styles[k],
                     scene.places[k],
                     line,
                     scene.background.map(|b| BACKGROUNDS[b].2).unwrap_or(""),
@@ -233,11 +235,15 @@ fn main() {
                 0..=11 => "size 08-11 px",
                 12..=17 => "size 12-17 px",
                 18..=27 => "size 18-27 px",
-                _ => "size 28-40 px",
+                28..=40 => "size 28-40 px",
+                _ => "size 41-56 px",
             };
             bucket(&mut by, b.to_string(), &ls);
             bucket(&mut by, format!("{b} on {busyness}"), &ls);
             bucket(&mut by, format!("place {}", scene.places[k]), &ls);
+            // Plain glyphs, and the styles drawn since (large, soft, vertical, tracked, dotted).
+            bucket(&mut by, format!("style {}", scene.styles[k]), &ls);
+            bucket(&mut by, format!("style {} on {busyness}", scene.styles[k]), &ls);
             if on_colour {
                 bucket(&mut by, format!("text on real colour: {}", scene.colours[k]), &ls);
             }

@@ -443,7 +443,7 @@ impl Detector {
     pub fn explain(&self, plane: &GrayImage, tone: &GrayImage) -> Vec<(Rect, f32, String)> {
         let (mut comps, sigma, _) = self.components(plane, tone, None);
         comps.sort_by_key(|c| (c.x0, c.y0));
-        group(&comps, self.glyph_height.0, sigma)
+        group(&comps, self.glyph_height.0, sigma, true)
             .iter()
             .map(|m| {
                 let (s, why) = self.features(&comps, m, sigma);
@@ -525,7 +525,10 @@ impl Detector {
     ) -> Vec<(Rect, Found)> {
         let (mut comps, sigma, integral) = self.components(plane, tone, hue);
         comps.sort_by_key(|c| (c.x0, c.y0));
-        let lines = group(&comps, self.glyph_height.0, sigma);
+        // Colour flow mirrors and repeats blobs of one height at a regular pitch: letter-spaced
+        // lines are looked for in grey planes only (the further passes search colour frames'
+        // luminance so).
+        let lines = group(&comps, self.glyph_height.0, sigma, hue.is_none());
         let (w, h) = plane.dimensions();
         let dithered = is_dithered(plane);
         let mut scored: Vec<(Rect, f32, Standing)> = lines
@@ -702,10 +705,12 @@ impl Detector {
         // Glyphs fill their line: gaps are narrow except between words.
         let inked: u32 = glyphs.iter().map(|c| c.w()).sum();
         let coverage = inked as f32 / r.width.max(1) as f32;
+        // Letter-spaced captions leave wide gaps, at a regular pitch and in one height.
+        let spaced = same_h >= 0.6 && evenly_spaced(&glyphs);
         let regular = if n < 4 {
             1.0
         } else {
-            (if same_h >= 0.4 { 1.0 } else { 0.6 }) * (if coverage >= 0.45 { 1.0 } else { 0.6 })
+            (if same_h >= 0.4 { 1.0 } else { 0.6 }) * (if coverage >= 0.45 || spaced { 1.0 } else { 0.6 })
         };
         let score = count * shape * thin * even * flat * align * regular * (0.5 + 0.5 * filled);
         let why = format!(
@@ -794,13 +799,14 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
 /// Join components into lines. `comps` is sorted by left edge; each component looks right only
 /// as far as a glyph gap can reach. Glyphs of one line are drawn in one colour with one
 /// contrast, so components whose colour or contrast differ are not joined (this keeps text
-/// apart from the texture or speckle it is drawn over).
-fn group(comps: &[Comp], hmin: u32, sigma: f32) -> Vec<Vec<usize>> {
+/// apart from the texture or speckle it is drawn over). With `tracked`, level glyphs join
+/// across an empty gap of up to [`TRACKED_GAP`] halves of their height (letter-spaced text).
+fn group(comps: &[Comp], hmin: u32, sigma: f32, tracked: bool) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..comps.len()).collect();
     for i in 0..comps.len() {
         let a = comps[i];
         let ah = a.h().max(hmin);
-        let reach = a.x1 as i64 + ah as i64 + 2;
+        let reach = a.x1 as i64 + if tracked { (ah * TRACKED_GAP) as i64 / 2 } else { ah as i64 } + 2;
         for (j, b) in comps.iter().enumerate().skip(i + 1) {
             if b.x0 as i64 > reach {
                 break;
@@ -816,7 +822,9 @@ fn group(comps: &[Comp], hmin: u32, sigma: f32) -> Vec<Vec<usize>> {
             let contrast = a.contrast.max(b.contrast) as f32;
             let tol = (2.0 * sigma).max(10.0).max(if small < 12 { 0.35 } else { 0.2 } * contrast);
             let same_colour = (a.colour - b.colour).abs() <= tol && same_hue(&a, b);
-            if same_line && same_colour && gap <= big as i64 + 2 {
+            let near = gap <= big as i64 + 2
+                || (tracked && gap * 2 <= (big * TRACKED_GAP) as i64 && tracked_pair(&a, b) && !between(comps, i, j));
+            if same_line && same_colour && near {
                 let (ra, rb) = (find(&mut parent, i), find(&mut parent, j));
                 if ra != rb {
                     parent[ra] = rb;
@@ -832,6 +840,43 @@ fn group(comps: &[Comp], hmin: u32, sigma: f32) -> Vec<Vec<usize>> {
     let mut v: Vec<Vec<usize>> = lines.into_values().collect();
     v.sort();
     v
+}
+
+/// Widest gap between two glyphs of a letter-spaced (tracked) line, in halves of their height:
+/// captions spaced by up to an em between letters (as wide as three spaces) leave gaps of up
+/// to twice a capital's height.
+const TRACKED_GAP: u32 = 5;
+
+/// Whether two components may be neighbours in a letter-spaced line across a gap wider than a
+/// glyph: both glyph-sized (at least 6 pixels high, so speckle grains do not chain), of one
+/// height, with tops and bottoms level (capitals and digits of one size). Shapes of anatomy
+/// seldom agree so closely at both ends.
+fn tracked_pair(a: &Comp, b: &Comp) -> bool {
+    let tol = (a.h().min(b.h()) / 10).max(1);
+    a.h().min(b.h()) >= 6 && a.y0.abs_diff(b.y0) <= tol && a.y1.abs_diff(b.y1) <= tol
+}
+
+/// Whether a component lies between components `i` and `j` (sorted by left edge) in the band of
+/// `i`: a letter-spaced line's gaps are empty, texture's are not.
+fn between(comps: &[Comp], i: usize, j: usize) -> bool {
+    let (a, b) = (&comps[i], &comps[j]);
+    comps[i + 1..j].iter().any(|c| c.x0 > a.x1 && c.x1 < b.x0 && c.y1 >= a.y0 && c.y0 <= a.y1)
+}
+
+/// Whether glyphs sit at a regular pitch, as letter-spaced captions do: most steps between
+/// neighbouring glyph centres are within a quarter of the median step (a word gap is one
+/// irregular step). Only looked at from four glyphs.
+fn evenly_spaced(glyphs: &[&Comp]) -> bool {
+    let mut centres: Vec<u32> = glyphs.iter().map(|c| c.x0 + c.x1).collect();
+    centres.sort_unstable();
+    let mut steps: Vec<u32> = centres.windows(2).map(|w| w[1] - w[0]).collect();
+    if steps.len() < 3 {
+        return false;
+    }
+    steps.sort_unstable();
+    let median = steps[steps.len() / 2];
+    let regular = steps.iter().filter(|&&s| s.abs_diff(median) * 4 <= median).count();
+    median > 0 && regular * 4 >= steps.len() * 3
 }
 
 /// Grow a line's box by the components of its colour in its band, up to one line height away,
@@ -1132,6 +1177,74 @@ mod tests {
         assert!(line.0.y >= 20 && line.0.right() >= 112, "{boxes:?}");
     }
 
+    /// Grey planes (light and its inverse) of `img`, searched.
+    fn grey_boxes(img: GrayImage) -> Vec<Rect> {
+        let (w, h) = img.dimensions();
+        let inv = GrayImage::from_fn(w, h, |x, y| image::Luma([255 - img.get_pixel(x, y).0[0]]));
+        let planes = Planes { light: img, dark: inv, tone: None, opponent: None };
+        Detector::default().detect(&planes, &Hints::default()).into_iter().map(|(r, _)| r).collect()
+    }
+
+    #[test]
+    fn letter_spaced_glyphs_wider_apart_than_high_form_a_line() {
+        // Eight glyphs 16 high with 26-pixel gaps: beyond a glyph gap, at a regular pitch.
+        let mut img = plane(400, 80, 10);
+        for i in 0..8 {
+            glyph(&mut img, 10 + i * 36, 30, 16, 230);
+        }
+        let boxes = grey_boxes(img);
+        assert!(boxes.iter().any(|r| r.contains(&Rect::new(10, 30, 262, 16))), "{boxes:?}");
+    }
+
+    /// A component of a bright grey glyph with the box (x, y, w, h).
+    fn glyph_comp(x: u32, y: u32, w: u32, h: u32) -> Comp {
+        Comp {
+            x0: x,
+            y0: y,
+            x1: x + w - 1,
+            y1: y + h - 1,
+            area: w * h / 3,
+            boundary: w * h / 4,
+            contrast: 200,
+            peak: 200,
+            plateau: w * h / 4,
+            colour: 200.0,
+            hue: [0.0; 2],
+        }
+    }
+
+    #[test]
+    fn level_glyphs_may_join_across_a_wide_gap_only_when_it_is_empty() {
+        let (a, b) = (glyph_comp(10, 20, 10, 16), glyph_comp(50, 20, 10, 16));
+        assert!(tracked_pair(&a, &b));
+        // Not level: tops or bottoms apart.
+        assert!(!tracked_pair(&a, &glyph_comp(50, 24, 10, 16)));
+        // Too small to tell from grains.
+        assert!(!tracked_pair(&glyph_comp(10, 20, 4, 5), &glyph_comp(30, 20, 4, 5)));
+        // A mark in the gap, in the band: not a letter-spaced gap.
+        let with_mark = [a, glyph_comp(32, 24, 6, 8), b];
+        assert!(between(&with_mark, 0, 2));
+        let above = [a, glyph_comp(32, 0, 6, 8), b];
+        assert!(!between(&above, 0, 2));
+    }
+
+    #[test]
+    fn level_marks_wide_apart_join_only_where_letter_spaced_lines_are_looked_for() {
+        // Colour frames (flow mirrored and repeated) are searched without the wide join.
+        let marks = [glyph_comp(10, 20, 10, 16), glyph_comp(50, 20, 10, 16)];
+        assert_eq!(group(&marks, 4, 0.0, true).len(), 1);
+        assert_eq!(group(&marks, 4, 0.0, false).len(), 2);
+    }
+
+    #[test]
+    fn glyphs_at_a_regular_pitch_are_evenly_spaced_and_scattered_ones_are_not() {
+        let at = |xs: &[u32]| -> Vec<Comp> { xs.iter().map(|&x| glyph_comp(x, 0, 10, 16)).collect() };
+        let regular = at(&[0, 30, 60, 90, 150, 180]);
+        let scattered = at(&[0, 14, 60, 75, 140, 200]);
+        assert!(evenly_spaced(&regular.iter().collect::<Vec<_>>()));
+        assert!(!evenly_spaced(&scattered.iter().collect::<Vec<_>>()));
+    }
+
     #[test]
     fn a_plane_searched_only_where_quiet_drops_lines_in_busy_surroundings() {
         // As the chroma plane is searched: a line over colour flow (busy in that plane) counts
@@ -1233,9 +1346,9 @@ mod tests {
     #[test]
     fn marks_of_one_luminance_but_different_hues_are_not_one_line() {
         let same = [comp(0, 0, 8, 14, [100.0, 128.0]), comp(10, 0, 8, 14, [104.0, 128.0])];
-        assert_eq!(group(&same, 4, 2.0).len(), 1);
+        assert_eq!(group(&same, 4, 2.0, false).len(), 1);
         let apart = [comp(0, 0, 8, 14, [100.0, 128.0]), comp(10, 0, 8, 14, [100.0, 160.0])];
-        assert_eq!(group(&apart, 4, 2.0).len(), 2);
+        assert_eq!(group(&apart, 4, 2.0, false).len(), 2);
     }
 
     #[test]

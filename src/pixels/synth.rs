@@ -4,8 +4,9 @@
 //!
 //! Text is rasterized with ab_glyph from the system's fonts (Debian's `fonts-dejavu-core`,
 //! `fonts-liberation2`, `fonts-noto-mono`, `fonts-droid-fallback` for Japanese, `fonts-urw-base35`;
-//! `.ci/run` installs them), in varied sizes (8 to 40 pixels per em), positions (corners, edges,
-//! middle), contrasts, colours and both polarities, over flat, speckled, gradient, document-like
+//! `.ci/run` installs them), in varied sizes (8 to 56 pixels per em), positions (corners, edges,
+//! middle), contrasts, colours and both polarities, plain or in one of the [`Style`]s (large,
+//! blurred, upright, letter-spaced, dot-matrix), over flat, speckled, gradient, document-like
 //! or real backgrounds, with noise, as 8- or 16-bit grey or RGB. A real colour background
 //! (colour flow, a photograph) is drawn in colour under RGB scenes (a third of which are drawn on
 //! one) and as its luminance under grey ones; text on it is white, coloured, or of the
@@ -79,6 +80,12 @@ pub struct Coverage {
 
 /// Rasterize `text` at `px` pixels per em.
 pub fn render_text(font: &TextFont, text: &str, px: f32) -> Coverage {
+    render_tracked(font, text, px, 0.0)
+}
+
+/// Rasterize `text` at `px` pixels per em with `tracking` em of extra space after each
+/// character (letter-spaced captions), kerning left out when tracked.
+pub fn render_tracked(font: &TextFont, text: &str, px: f32, tracking: f32) -> Coverage {
     let scale = PxScale::from(px);
     let scaled = font.font.as_scaled(scale);
     let ascent = scaled.ascent();
@@ -88,11 +95,11 @@ pub fn render_text(font: &TextFont, text: &str, px: f32) -> Coverage {
     let mut last = None;
     for c in text.chars() {
         let id = scaled.glyph_id(c);
-        if let Some(prev) = last {
+        if let (Some(prev), true) = (last, tracking == 0.0) {
             x += scaled.kern(prev, id);
         }
         glyphs.push(id.with_scale_and_position(scale, point(x, ascent)));
-        x += scaled.h_advance(id);
+        x += scaled.h_advance(id) + tracking * px;
         last = Some(id);
     }
     let width = x.ceil().max(1.0) as u32 + 2;
@@ -144,6 +151,8 @@ pub struct Scene {
     pub background: Option<usize>,
     /// The strings drawn, line by line (fictional).
     pub texts: Vec<String>,
+    /// How each line is drawn (see [`Style::name`]).
+    pub styles: Vec<&'static str>,
 }
 
 impl Scene {
@@ -265,6 +274,136 @@ fn random_text(rng: &mut StdRng, cjk: bool) -> String {
     }
 }
 
+/// How a block of text is drawn: plain, or in one of the ways screens and scanners also print
+/// text that plain glyphs of 8 to 40 pixels per em do not show.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Style {
+    /// Sharp glyphs, as drawn before the other styles were measured.
+    Plain,
+    /// Glyphs 40 to 56 pixels per em (capitals about 29 to 40 pixels high).
+    Large,
+    /// Blurred by a Gaussian of this standard deviation (pixels), as analog video capture or a
+    /// rescaled screenshot leaves text.
+    Soft(f32),
+    /// Turned upright, clockwise or not (side labels).
+    Vertical(bool),
+    /// Letter-spaced by this share of an em after each character.
+    Tracked(f32),
+    /// Dot-matrix: only the pixels on a grid of this step, in dots of this side, are lit.
+    Dotted(u32, u32),
+}
+
+impl Style {
+    /// One style: plain for 60 % of blocks, each other style for 8 %.
+    fn pick(rng: &mut StdRng) -> Style {
+        match rng.random_range(0..25) {
+            0..=14 => Style::Plain,
+            15 | 16 => Style::Large,
+            17 | 18 => Style::Soft(rng.random_range(0.6..=2.0f32)),
+            19 | 20 => Style::Vertical(rng.random_bool(0.5)),
+            21 | 22 => Style::Tracked(rng.random_range(0.25..=1.0f32)),
+            _ => {
+                let (step, dot) = [(2, 1), (3, 1), (3, 2), (4, 2)][rng.random_range(0..4)];
+                Style::Dotted(step, dot)
+            }
+        }
+    }
+
+    /// The text size (pixels per em) of a block drawn in this style, from the plain `px`:
+    /// large text is larger, and blurred or dotted text is at least as large as one can read
+    /// it (thinner strokes vanish).
+    fn size(&self, rng: &mut StdRng, px: f32) -> f32 {
+        match self {
+            Style::Large => rng.random_range(40.0..=56.0f32),
+            Style::Soft(sigma) => px.max(12.0 * sigma).max(14.0),
+            Style::Dotted(step, _) => px.max(8.0 * *step as f32),
+            _ => px,
+        }
+    }
+
+    /// `text` rendered in this style at `px` pixels per em.
+    fn render(&self, font: &TextFont, text: &str, px: f32) -> Coverage {
+        match *self {
+            Style::Plain | Style::Large => render_text(font, text, px),
+            Style::Soft(sigma) => blur(&render_text(font, text, px), sigma),
+            Style::Vertical(clockwise) => rotate(&render_text(font, text, px), clockwise),
+            Style::Tracked(em) => render_tracked(font, text, px, em),
+            Style::Dotted(step, dot) => dots(&render_text(font, text, px), step, dot),
+        }
+    }
+
+    /// The name used in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Style::Plain => "plain",
+            Style::Large => "large",
+            Style::Soft(_) => "soft",
+            Style::Vertical(_) => "vertical",
+            Style::Tracked(_) => "tracked",
+            Style::Dotted(..) => "dotted",
+        }
+    }
+}
+
+/// `c` blurred by a Gaussian of standard deviation `sigma`, with a border of three deviations
+/// so nothing is cut off.
+fn blur(c: &Coverage, sigma: f32) -> Coverage {
+    let r = (3.0 * sigma).ceil() as i32;
+    let kernel: Vec<f32> = (-r..=r).map(|d| (-(d * d) as f32 / (2.0 * sigma * sigma)).exp()).collect();
+    let total: f32 = kernel.iter().sum();
+    let (w, h) = (c.width as i32 + 2 * r, c.height as i32 + 2 * r);
+    let at = |x: i32, y: i32| {
+        let (x, y) = (x - r, y - r);
+        if x < 0 || y < 0 || x >= c.width as i32 || y >= c.height as i32 {
+            0.0
+        } else {
+            c.alpha[(y * c.width as i32 + x) as usize]
+        }
+    };
+    let mut rows = vec![0f32; (w * h) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            rows[(y * w + x) as usize] = (-r..=r).map(|d| at(x + d, y) * kernel[(d + r) as usize]).sum::<f32>() / total;
+        }
+    }
+    let mut alpha = vec![0f32; (w * h) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            alpha[(y * w + x) as usize] = (-r..=r)
+                .filter(|d| (0..h).contains(&(y + d)))
+                .map(|d| rows[((y + d) * w + x) as usize] * kernel[(d + r) as usize])
+                .sum::<f32>()
+                / total;
+        }
+    }
+    Coverage { width: w as u32, height: h as u32, alpha }
+}
+
+/// `c` turned a quarter, clockwise or anticlockwise.
+fn rotate(c: &Coverage, clockwise: bool) -> Coverage {
+    let (w, h) = (c.height, c.width);
+    let mut alpha = vec![0f32; (w * h) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            let (sx, sy) = if clockwise { (y, c.height - 1 - x) } else { (c.width - 1 - y, x) };
+            alpha[(y * w + x) as usize] = c.alpha[(sy * c.width + sx) as usize];
+        }
+    }
+    Coverage { width: w, height: h, alpha }
+}
+
+/// `c` as dot-matrix text: a glyph pixel (coverage at least half) on the grid of `step`, in
+/// dots of side `dot`, is fully lit; every other pixel is dark.
+fn dots(c: &Coverage, step: u32, dot: u32) -> Coverage {
+    let mut out = c.clone();
+    for (i, a) in out.alpha.iter_mut().enumerate() {
+        let (x, y) = (i as u32 % c.width, i as u32 / c.width);
+        let lit = x % step < dot && y % step < dot && *a >= 0.5;
+        *a = if lit { 1.0 } else { 0.0 };
+    }
+    out
+}
+
 /// Kinds of background.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -376,15 +515,25 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
     let mut places = Vec::new();
     let mut colours = Vec::new();
     let mut texts = Vec::new();
+    let mut styles = Vec::new();
+    // The style of each block comes from a generator of its own, so the plain blocks of a seed
+    // are the ones drawn before styles were measured.
+    let mut style_rng = StdRng::seed_from_u64(seed ^ 0x5354_594c_4553);
     let blocks = rng.random_range(1..=3);
     for _ in 0..blocks {
         let font = &fonts[rng.random_range(0..fonts.len())];
-        let px = rng.random_range(8.0..=40.0f32);
+        let style = Style::pick(&mut style_rng);
+        let px = style.size(&mut style_rng, rng.random_range(8.0..=40.0f32));
         let count = rng.random_range(1..=3);
         let strings: Vec<String> = (0..count).map(|_| random_text(&mut rng, font.cjk)).collect();
-        let rendered: Vec<Coverage> = strings.iter().map(|t| render_text(font, t, px)).collect();
-        let bw = rendered.iter().map(|c| c.width).max().unwrap_or(1);
-        let bh: u32 = rendered.iter().map(|c| c.height).sum();
+        let rendered: Vec<Coverage> = strings.iter().map(|t| style.render(font, t, px)).collect();
+        // Lines are stacked, or side by side when turned upright.
+        let vertical = matches!(style, Style::Vertical(_));
+        let (bw, bh) = if vertical {
+            (rendered.iter().map(|c| c.width).sum(), rendered.iter().map(|c| c.height).max().unwrap_or(1))
+        } else {
+            (rendered.iter().map(|c| c.width).max().unwrap_or(1), rendered.iter().map(|c| c.height).sum())
+        };
         if bw + 8 >= cols || bh + 8 >= rows {
             continue;
         }
@@ -414,6 +563,8 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
                 (within(&mut rng, cols - bw), within(&mut rng, rows - bh))
             }
         };
+        // A block nearly as wide or high as the image stays inside it however large the margin.
+        let (x, y) = (x.min(cols - bw), y.min(rows - bh));
         // Skip a block that would overlap one already drawn (the ground truth stays exact).
         let block = Rect::new(x, y, bw, bh);
         if lines.iter().any(|l: &Rect| l.grow(4, cols, rows).intersects(&block)) {
@@ -459,12 +610,12 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
         };
         // A label patch behind dark text on a dark background, so the text can be read.
         let patch = dark_text && local < 0.5;
-        let mut cy = y;
+        let (mut cx, mut cy) = (x, y);
         for (c, string) in rendered.iter().zip(&strings) {
             let mut ink_box: Option<Rect> = None;
             for gy in 0..c.height {
                 for gx in 0..c.width {
-                    let (px_, py) = (x + gx, cy + gy);
+                    let (px_, py) = (cx + gx, cy + gy);
                     if px_ >= cols || py >= rows {
                         continue;
                     }
@@ -494,8 +645,13 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
                 places.push(place);
                 colours.push(colour_name);
                 texts.push(string.clone());
+                styles.push(style.name());
             }
-            cy += c.height;
+            if vertical {
+                cx += c.width;
+            } else {
+                cy += c.height;
+            }
         }
     }
     let noise = [0.0, 0.005, 0.01, 0.02, 0.03][rng.random_range(0..5)];
@@ -506,7 +662,23 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
             *v = (*v + u * noise).clamp(0.0, 1.0);
         }
     }
-    Scene { rows, cols, samples, bits, values, text, lines, sizes, dark_text, kind, places, colours, background, texts }
+    Scene {
+        rows,
+        cols,
+        samples,
+        bits,
+        values,
+        text,
+        lines,
+        sizes,
+        dark_text,
+        kind,
+        places,
+        colours,
+        background,
+        texts,
+        styles,
+    }
 }
 
 /// The scene as a native Explicit VR Little Endian DICOM file (a Secondary Capture that declares
@@ -589,8 +761,8 @@ pub struct Score {
     pub text: u64,
     /// Text pixels inside a blanked box.
     pub text_blanked: u64,
-    /// Pixels outside the text lines (each grown by the allowed margin, a quarter of its height
-    /// and at least 2 pixels).
+    /// Pixels outside the text lines (each grown by the allowed margin, a quarter of its height,
+    /// or of its width for a vertical line, and at least 2 pixels).
     pub background: u64,
     /// Of those, pixels inside a blanked box.
     pub background_blanked: u64,
@@ -616,7 +788,7 @@ impl Score {
         }
         let mut allowed = vec![false; (w * h) as usize];
         for l in &scene.lines {
-            let g = l.grow((l.height / 4).max(2), w, h);
+            let g = l.grow((l.height.min(l.width) / 4).max(2), w, h);
             for y in g.y..g.bottom() {
                 for x in g.x..g.right() {
                     allowed[(y * w + x) as usize] = true;
@@ -702,14 +874,20 @@ mod tests {
             values: vec![0.299 * 0.9; 64 * 48],
             rgb: Some(vec![[0.9, 0.0, 0.0]; 64 * 48]),
         };
+        // The mean of sample `s` away from the text: outside every line grown by its thickness,
+        // where neither a blurred glyph's halo nor a label patch behind dark text reaches.
         let mean = |sc: &Scene, s: usize| {
             let n = sc.samples as usize;
-            let (sum, count) = sc
-                .text
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| !**t)
-                .fold((0.0, 0usize), |(a, c), (i, _)| (a + sc.values[i * n + s] as f64, c + 1));
+            let near: Vec<Rect> =
+                sc.lines.iter().map(|l| l.grow(l.height.min(l.width) + 4, sc.cols, sc.rows)).collect();
+            let (mut sum, mut count) = (0.0, 0usize);
+            for i in 0..sc.text.len() {
+                let p = Rect::new(i as u32 % sc.cols, i as u32 / sc.cols, 1, 1);
+                if !near.iter().any(|r| r.contains(&p)) {
+                    sum += sc.values[i * n + s] as f64;
+                    count += 1;
+                }
+            }
             sum / count as f64
         };
         let (mut rgb_seen, mut grey_seen) = (false, false);

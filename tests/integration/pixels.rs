@@ -10,7 +10,7 @@ use dicom_core::value::{PixelFragmentSequence, PrimitiveValue, Value as DicomVal
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
-use kamei::pixels::synth::{TextFont, render_text};
+use kamei::pixels::synth::{TextFont, render_text, render_tracked};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -1299,4 +1299,64 @@ fn text_in_the_high_bits_declared_by_an_overlay_group_is_cleared_when_the_detect
         assert_eq!(g, s & 0x0FFF, "sample {i}");
     }
     assert!(obj.element_opt(dicom_core::Tag(0x6000, 0x0102)).unwrap().is_none(), "the overlay group is removed");
+}
+
+/// Draw `s` letter-spaced by `em` of an em after each character, as `Picture::write` draws.
+fn write_tracked(p: &mut Picture, s: &str, x: u32, y: u32, px: f32, em: f32, level: u8) {
+    let c = render_tracked(&font(), s, px, em);
+    for gy in 0..c.height {
+        for gx in 0..c.width {
+            let (px_, py) = (x + gx, y + gy);
+            let a = c.alpha[(gy * c.width + gx) as usize];
+            if px_ < p.w && py < p.h && a > 0.0 {
+                let i = (py * p.w + px_) as usize;
+                p.grey[i] = (p.grey[i] as f32 * (1.0 - a) + level as f32 * a).round() as u8;
+                p.text[i] |= a >= 0.5;
+            }
+        }
+    }
+}
+
+/// `p` with its text turned into dot-matrix text: of the text pixels only those on a grid of
+/// `step` stay lit, at full `level`; the others show what was under them.
+fn dotted(p: &Picture, under: &Picture, step: u32, level: u8) -> Picture {
+    let mut out = Picture { w: p.w, h: p.h, grey: under.grey.clone(), text: vec![false; p.text.len()] };
+    for (i, &t) in p.text.iter().enumerate() {
+        let (x, y) = (i as u32 % p.w, i as u32 / p.w);
+        if t && x % step == 0 && y % step == 0 {
+            out.grey[i] = level;
+            out.text[i] = true;
+        }
+    }
+    out
+}
+
+#[test]
+fn letter_spaced_capitals_are_blanked() {
+    let wd = Workdir::new("letter_spaced_capitals_are_blanked");
+    // Gaps between letters wider than the letters are high (a caption spaced by an em).
+    let mut p = Picture::new(640, 240);
+    write_tracked(&mut p, "YAMADA TARO", 12, 10, 20.0, 1.0, 240);
+    let f = pixel_attrs(image(1, US_IMAGE, "US"), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+}
+
+#[test]
+fn dot_matrix_text_is_blanked() {
+    // Glyphs sampled every second and every third pixel (dot-matrix, LED displays).
+    for step in [2, 3] {
+        let wd = Workdir::new(&format!("dot_matrix_text_is_blanked_{step}"));
+        let under = Picture::new(640, 240);
+        let mut solid = Picture::new(640, 240);
+        solid.write("YAMADA TARO 12345678", 12, 10, 24.0, 255);
+        let p = dotted(&solid, &under, step, 240);
+        let f = pixel_attrs(image(1, US_IMAGE, "US"), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+        native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+        deid(&wd, &[]).assert_code(0);
+        let obj = assert_cleaned(&wd, &only_output(&wd));
+        assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+    }
 }

@@ -1,7 +1,9 @@
 //! Further searches of a plane for text the plain search cannot see: strokes too soft or too
-//! dim beside the frame's range, glyphs too large, and lines written vertically.
+//! dim beside the frame's range, glyphs too large, lines written vertically, and glyphs made of
+//! separate dots.
 //!
-//! Each pass transforms the plane (normalises its local contrast, shrinks it, or transposes it),
+//! Each pass transforms the plane (normalises its local contrast, shrinks it, transposes it, or
+//! joins the dots of dot-matrix glyphs),
 //! runs the plain search ([`Detector::detect_plane`]) on the result, and maps the lines found
 //! back to the frame. A transformed plane shows anatomy in new ways too (a shrunken texture,
 //! an amplified faint structure), so these passes keep only lines that are text by their own
@@ -11,6 +13,7 @@
 use super::super::rules::Rect;
 use super::{Detector, Found, Hints};
 use image::GrayImage;
+use imageproc::morphology::grayscale_dilate;
 
 /// Side of the blocks a plane's local range is taken over.
 const BLOCK: u32 = 8;
@@ -38,14 +41,20 @@ impl Detector {
     /// Lines the plain search of `plane` misses: soft or locally dim strokes, large glyphs,
     /// vertical lines. Boxes are in the frame's pixels, not grown by a margin.
     pub(super) fn detect_more(&self, plane: &GrayImage) -> Vec<Rect> {
-        let mut out = self.found_more(plane);
-        out.retain(|r| on_plain_background(plane, r));
+        // Normalising amplifies noise into strokes: lines found so must stand on a background
+        // flat without allowance for its noise.
+        let mut out = self.text_lines(&normalise(plane));
+        out.retain(|r| on_plain_background(plane, r, false));
+        let mut more = self.found_more(plane);
+        more.retain(|r| on_plain_background(plane, r, true));
+        out.extend(more);
         out
     }
 
-    /// The lines of every pass, before their background is looked at.
+    /// The lines of the passes that do not amplify the plane (shrunk, transposed, closed),
+    /// before their background is looked at.
     fn found_more(&self, plane: &GrayImage) -> Vec<Rect> {
-        let mut out = self.text_lines(&normalise(plane));
+        let mut out = Vec::new();
         for f in SHRINK {
             if plane.width() / f < 32 || plane.height() / f < 32 {
                 break;
@@ -55,6 +64,9 @@ impl Detector {
             out.extend(large.map(|r| Rect::new(r.x * f, r.y * f, r.width * f, r.height * f)));
         }
         out.extend(self.text_lines(&transpose(plane)).iter().map(transpose_rect));
+        if dotted(plane) {
+            out.extend(self.text_lines(&join_dots(plane)));
+        }
         out
     }
 
@@ -67,21 +79,35 @@ impl Detector {
 
 /// Spread (0-255, between the 10th and 90th percentile) of the pixels around a line up to
 /// which its background is plain: flat, with at most a faint noise.
-const PLAIN: u8 = 8;
+const PLAIN: f32 = 8.0;
+
+/// How many standard deviations of the pixel noise beside a line its background's spread may
+/// add: white noise of deviation σ spreads the 10th to 90th percentile over 2.6 σ, so a flat
+/// but noisy field is plain, while shading and structure larger than a pixel are not.
+const NOISE_SPREAD: f32 = 3.0;
+
+/// Largest pixel noise (standard deviation, 0-255) allowed for: about 3 % of the range, what
+/// video capture and detectors leave on a flat field. A grain above it (dithering, speckle,
+/// texture) is no plain background.
+const MOST_NOISE: f32 = 8.0;
 
 /// Whether the line `r` of `plane` (a found box, before its margin) stands on a plain
 /// background: the pixels before and after it along its direction, beyond a margin of a
-/// quarter of its thickness and up to as far again as its thickness, hardly vary. Lines above
-/// or below (a text block) are not looked at, unless nothing is beside the line.
-pub(super) fn on_plain_background(plane: &GrayImage, r: &Rect) -> bool {
+/// quarter of its thickness and up to as far again as its thickness, hardly vary beyond their
+/// pixel noise (with `allow_noise`, up to [`MOST_NOISE`]). Lines above or below (a text block)
+/// are not looked at, unless nothing is beside the line.
+pub(super) fn on_plain_background(plane: &GrayImage, r: &Rect, allow_noise: bool) -> bool {
     let (w, h) = plane.dimensions();
     let side = r.height.min(r.width);
     let gap = (side / 4).max(2);
     let along = r.width >= r.height;
     let mut hist = [0u32; 256];
-    let mut n = count(plane, &strips(r, side, gap, along, w, h), &mut hist);
+    let mut looked = strips(r, side, gap, along, w, h).to_vec();
+    let mut n = count(plane, &looked, &mut hist);
     if n < 4 * side {
-        n += count(plane, &strips(r, side, gap, !along, w, h), &mut hist);
+        let across = strips(r, side, gap, !along, w, h);
+        n += count(plane, &across, &mut hist);
+        looked.extend(across);
     }
     if n == 0 {
         return false;
@@ -96,7 +122,8 @@ pub(super) fn on_plain_background(plane: &GrayImage, r: &Rect) -> bool {
         }
         255
     };
-    quantile(9) - quantile(1) <= PLAIN
+    let noise = if allow_noise { super::noise::sigma_in(plane, &looked).unwrap_or(0.0) } else { 0.0 };
+    ((quantile(9) - quantile(1)) as f32) <= PLAIN + NOISE_SPREAD * noise.min(MOST_NOISE)
 }
 
 /// The two strips `gap` to `gap + side` pixels before and after `r`, left and right of it
@@ -195,6 +222,65 @@ pub(super) fn shrink(plane: &GrayImage, f: u32) -> GrayImage {
     })
 }
 
+/// Reach (pixels) by which a dotted plane is dilated: dots up to two pixels apart (dot-matrix
+/// and LED glyphs, strokes sampled every second to fourth pixel) touch after it.
+const DOT_REACH: u8 = 1;
+
+/// The plane dilated by a square of side `2 DOT_REACH + 1`: the dots of a dot-matrix stroke
+/// grow into one stroke of their brightness, a pixel thicker on each side. (A closing, which
+/// erodes them back, breaks a diagonal row of dots apart again.) Flat areas stay as they are.
+pub(super) fn join_dots(plane: &GrayImage) -> GrayImage {
+    let row = super::line_mask(DOT_REACH, true);
+    let col = super::line_mask(DOT_REACH, false);
+    grayscale_dilate(&grayscale_dilate(plane, &row), &col)
+}
+
+/// Level (0-255) by which a dot must outshine the pixels around it.
+const DOT_CONTRAST: u8 = 32;
+
+/// Fewest isolated dots a plane must hold before it is searched with its dots joined: a line of
+/// dot-matrix text holds hundreds, and most frames none, so that search costs nothing there.
+const FEWEST_DOTS: usize = 40;
+
+/// Whether the plane holds dots: pixels (or 2 × 2 squares) brighter by [`DOT_CONTRAST`] than
+/// all of the ring of pixels around them, in rows and columns, as dot-matrix text has and
+/// smooth images and solid strokes have not. Noise makes such dots too; the search of the
+/// joined dots then costs time, and keeps only plain text on a plain background as every
+/// further pass does.
+fn dotted(plane: &GrayImage) -> bool {
+    let (w, h) = plane.dimensions();
+    let raw = plane.as_raw();
+    let at = |x: u32, y: u32| raw[(y * w + x) as usize];
+    let mut n = 0;
+    for y in 2..h.saturating_sub(3) {
+        for x in 2..w.saturating_sub(3) {
+            let v = at(x, y);
+            if v < DOT_CONTRAST {
+                continue;
+            }
+            for side in [1, 2] {
+                let dot =
+                    (0..side).flat_map(|dy| (0..side).map(move |dx| (dx, dy))).map(|(dx, dy)| at(x + dx, y + dy)).min();
+                let dim = dot.unwrap_or(0).saturating_sub(DOT_CONTRAST);
+                let ring = (0..side + 2).all(|i| {
+                    at(x - 1 + i, y - 1) <= dim
+                        && at(x - 1 + i, y + side) <= dim
+                        && at(x - 1, y - 1 + i) <= dim
+                        && at(x + side, y - 1 + i) <= dim
+                });
+                if ring {
+                    n += 1;
+                    break;
+                }
+            }
+        }
+        if n >= FEWEST_DOTS {
+            return true;
+        }
+    }
+    false
+}
+
 /// The plane mirrored about its diagonal: vertical lines become horizontal.
 pub(super) fn transpose(plane: &GrayImage) -> GrayImage {
     GrayImage::from_fn(plane.height(), plane.width(), |x, y| *plane.get_pixel(y, x))
@@ -278,12 +364,60 @@ mod tests {
     }
 
     #[test]
+    fn dot_matrix_text_is_found_with_its_dots_joined() {
+        // Glyphs lit only on a grid of 2 and of 3 pixels: separate dots to the plain search.
+        for step in [2, 3] {
+            let mut solid = GrayImage::new(400, 120);
+            let line = line_of(&mut solid, 20, 40, 10, 24, 4, 255);
+            let dots = GrayImage::from_fn(400, 120, |x, y| {
+                image::Luma([if x % step == 0 && y % step == 0 { solid.get_pixel(x, y).0[0] } else { 0 }])
+            });
+            assert!(dotted(&dots) && !dotted(&solid));
+            let boxes = detect(dots);
+            assert!(boxes.iter().any(|b| b.contains(&line)), "step {step}: {boxes:?}");
+        }
+    }
+
+    #[test]
+    fn joining_dots_connects_a_diagonal_row_of_them_and_keeps_flat_areas() {
+        // Dots on the diagonal, two apart: after joining, the pixels between them are lit.
+        let dots = GrayImage::from_fn(20, 20, |x, y| image::Luma([if x == y && x % 2 == 0 { 200 } else { 0 }]));
+        let joined = join_dots(&dots);
+        assert_eq!(joined.get_pixel(5, 5).0[0], 200);
+        assert_eq!(joined.get_pixel(1, 2).0[0], 200);
+        let flat = GrayImage::from_pixel(20, 20, image::Luma([77]));
+        assert_eq!(join_dots(&flat), flat);
+    }
+
+    #[test]
     fn a_background_is_plain_when_flat_and_not_when_textured() {
         let flat = GrayImage::from_pixel(200, 100, image::Luma([40]));
         let stripes = GrayImage::from_fn(200, 100, |x, _| image::Luma([if x % 6 < 3 { 40 } else { 90 }]));
         let line = Rect::new(60, 40, 80, 20);
-        assert!(on_plain_background(&flat, &line));
-        assert!(!on_plain_background(&stripes, &line));
+        assert!(on_plain_background(&flat, &line, false));
+        assert!(!on_plain_background(&stripes, &line, true));
+    }
+
+    #[test]
+    fn a_flat_background_with_pixel_noise_is_plain_and_shading_is_not() {
+        // Noise of about 8 levels (a fixed generator) on a flat field spreads its values over
+        // some 20 levels; a ramp of as much across the strips beside the line is shading.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 20001) as f32 / 10000.0 - 1.0
+        };
+        let noisy = GrayImage::from_fn(200, 100, |_, _| {
+            let n: f32 = (0..4).map(|_| uniform()).sum::<f32>() * 0.866;
+            image::Luma([(60.0 + 8.0 * n).clamp(0.0, 255.0) as u8])
+        });
+        let ramp = GrayImage::from_fn(200, 100, |x, _| image::Luma([(x / 3) as u8]));
+        let line = Rect::new(60, 40, 80, 20);
+        assert!(on_plain_background(&noisy, &line, true));
+        assert!(!on_plain_background(&noisy, &line, false));
+        assert!(!on_plain_background(&ramp, &line, true));
     }
 
     #[test]
