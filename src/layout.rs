@@ -55,7 +55,7 @@ fn uid_component(ds: &DataSet, tag: dicom_core::Tag) -> Option<String> {
 /// are several INPUTs).
 pub fn target(layout: Layout, ds: &DataSet, pseudonym: &str, input_hash: &str, mirror_rel: &Path) -> PathBuf {
     match layout {
-        Layout::Mirror => mirror_rel.to_path_buf(),
+        Layout::Mirror => mirror_path(mirror_rel),
         Layout::Hierarchy => {
             let study = uid_component(ds, tags::STUDY_INSTANCE_UID).unwrap_or_else(|| "unknown-study".into());
             let series = uid_component(ds, tags::SERIES_INSTANCE_UID).unwrap_or_else(|| "unknown-series".into());
@@ -64,6 +64,36 @@ pub fn target(layout: Layout, ds: &DataSet, pseudonym: &str, input_hash: &str, m
             [pseudonym, &study, &series, &format!("{sop}.dcm")].iter().collect()
         }
     }
+}
+
+/// The mirror output path of an input's relative path: each component as it is when it is
+/// UTF-8, else with every byte that is not UTF-8 written as `%XX` (a Shift_JIS name from a
+/// Windows share: `\x8C\x9F.dcm` → `%8C%9F.dcm`). The audit log, resume and supersede name
+/// outputs by UTF-8 paths; a name that could not be spelled in it would be recorded lossily, and
+/// a re-run would neither find the output done nor replace it when its input changes.
+pub fn mirror_path(rel: &Path) -> PathBuf {
+    rel.components().map(|c| escaped_component(c.as_os_str())).collect()
+}
+
+#[cfg(unix)]
+fn escaped_component(name: &std::ffi::OsStr) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStrExt;
+    if name.to_str().is_some() {
+        return name.to_os_string();
+    }
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out.into()
+}
+
+#[cfg(not(unix))]
+fn escaped_component(name: &std::ffi::OsStr) -> std::ffi::OsString {
+    name.to_string_lossy().into_owned().into()
 }
 
 /// The name an output takes when an output with a lower SHA-256 claims `target` (the same SOP
@@ -81,6 +111,15 @@ pub fn collision_name(target: &Path, output_hash: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_mirror_name_that_is_not_utf8_has_its_bytes_escaped() {
+        use std::os::unix::ffi::OsStrExt;
+        let rel = Path::new(std::ffi::OsStr::from_bytes(b"in/\x8C\x9F\x8D\xB8/a\x89.dcm"));
+        assert_eq!(mirror_path(rel), PathBuf::from("in/%8C%9F%8D%B8/a%89.dcm"));
+        assert_eq!(mirror_path(Path::new("in/検査/画像１.dcm")), PathBuf::from("in/検査/画像１.dcm"));
+    }
     use crate::dataset::{Element, VR};
 
     #[test]

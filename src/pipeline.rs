@@ -717,7 +717,8 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     let bytes = source.len;
     // Done earlier from this content, and (under the mirror layout, where each path has its
     // own output) by this path's output.
-    let done_here = |out: &String| job.layout != Layout::Mirror || Path::new(out) == input_rel(job, input);
+    let done_here =
+        |out: &String| job.layout != Layout::Mirror || Path::new(out) == layout::mirror_path(&input_rel(job, input));
     if let Some(out) = ctx.done.get(&sha).filter(|o| done_here(o)) {
         if job.out.join(out).is_file() {
             return Processed {

@@ -225,3 +225,26 @@ fn each_correction_ends_at_the_image_name_whichever_output_hash_is_lower() {
     }
     assert!(lower > 0 && higher > 0, "both cases met: {lower} lower, {higher} higher");
 }
+
+/// A Shift_JIS file name from a Windows share (`検査/画像.dcm` in CP932) is not UTF-8: under the
+/// mirror layout its output name has those bytes escaped, so the audit names it exactly, a
+/// re-run finds it done, and a corrected input replaces it.
+#[cfg(unix)]
+#[test]
+fn under_mirror_layout_a_name_that_is_not_utf8_is_escaped_found_done_and_superseded() {
+    use std::os::unix::ffi::OsStrExt;
+    let wd = Workdir::new("under_mirror_layout_a_name_that_is_not_utf8_is_escaped_found_done_and_superseded");
+    let name = std::ffi::OsStr::from_bytes(b"\x8C\x9F\x8D\xB8.dcm");
+    let input = wd.path("in").join(name);
+    image("P1", 1).write(&input);
+    deid(&wd, &["-q", "--layout", "mirror"]).assert_code(0);
+    assert!(wd.path("out/%8C%9F%8D%B8.dcm").is_file(), "{:?}", wd.files("out"));
+    let again = deid(&wd, &["--layout", "mirror"]);
+    again.assert_code(0);
+    assert!(again.stderr().contains("1 done earlier"), "{}", again.stderr());
+    image("P2", 1).write(&input);
+    deid(&wd, &["-q", "--layout", "mirror"]).assert_code(0);
+    let mut names = wd.files("out");
+    names.retain(|p| !p.to_string_lossy().starts_with("kamei-"));
+    assert_eq!(names, [std::path::PathBuf::from("%8C%9F%8D%B8.dcm")], "the stale output is gone");
+}
