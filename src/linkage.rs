@@ -69,7 +69,8 @@ pub struct LinkageWriter {
 }
 
 impl LinkageWriter {
-    /// Open (append, create with mode 0600) the table; writes the header if the file is new.
+    /// Open (append, create with mode 0600) the table; writes the header if the file is new. An
+    /// existing table readable by the group or others is made 0600 first.
     ///
     /// # Errors
     /// [`Error::WriteLinkage`] if it cannot be opened.
@@ -82,6 +83,18 @@ impl LinkageWriter {
             options.mode(0o600);
         }
         let file = options.open(path).map_err(csv::Error::from).context(WriteLinkageSnafu { path })?;
+        #[cfg(unix)]
+        {
+            // A table that already existed keeps its mode on open: one readable by the group
+            // or others is made private before a row is added to it.
+            use std::os::unix::fs::PermissionsExt;
+            let mode = file.metadata().map(|m| m.permissions().mode()).unwrap_or(0);
+            if mode & 0o077 != 0 {
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .map_err(csv::Error::from)
+                    .context(WriteLinkageSnafu { path })?;
+            }
+        }
         let is_new = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
         let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(file);
         if is_new {
@@ -184,6 +197,19 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_table_readable_by_others_is_made_private_before_rows_are_added() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        std::fs::write(&path, "").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut w = LinkageWriter::open(&path).unwrap();
+        w.add(Kind::Patient, "P1", "AAA").unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     #[cfg(unix)]
