@@ -1333,6 +1333,13 @@ impl Found {
             return;
         };
         let text = cs.searchable(bytes, if is_name { VR::PN } else { VR::LO });
+        if tag == tags::PATIENT_ADDRESS {
+            // The postal code is written alone too (`〒422-8033`, `ZIP 12345`).
+            static POSTAL: LazyLock<Regex> =
+                LazyLock::new(|| Regex::new(r"\d{3}-\d{4}|\d{5}(?:-\d{4})?").expect("valid pattern"));
+            let codes: Vec<String> = POSTAL.find_iter(&text).map(|m| m.as_str().to_string()).collect();
+            list.extend(codes);
+        }
         if is_name {
             list.push(text);
         } else {

@@ -796,3 +796,15 @@ fn a_shift_date_override_marks_the_dates_modified() {
     assert_ne!(text(&obj, tags::STUDY_DATE).as_deref(), Some("20240201"));
     assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(), Some("MODIFIED"));
 }
+
+#[test]
+fn clean_descriptors_removes_the_postal_code_of_the_patients_address() {
+    let wd = Workdir::new("clean_descriptors_removes_the_postal_code_of_the_patients_address");
+    ct(1)
+        .put(str_el(tags::PATIENT_ADDRESS, VR::LO, "422-8033 Shizuoka, Suruga 1-2-3"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "home 422-8033 / 4228033"))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("home *** / ***"));
+}
