@@ -85,9 +85,11 @@ pub enum Error {
     NoHeader,
     /// Header columns that COLUMNS.toml does not name.
     UnknownColumns {
-        /// The header names (sanitised, at most 64 characters each), with their 1-based
-        /// positions; no names when the first row looks like data (no header).
-        columns: Vec<(usize, Option<String>)>,
+        /// Their 1-based positions. Never their names: a file without a header has a
+        /// patient's values in its first row, and no test tells every such row from a header.
+        columns: Vec<usize>,
+        /// How many cells of the first row COLUMNS.toml does name (none: probably no header).
+        named: usize,
     },
     /// An opt-out register or cohort was given but no column has the patient-id role, so rows
     /// cannot be told apart by patient.
@@ -104,8 +106,10 @@ pub enum Error {
     /// Dates or free text need the patient (to shift, or to know their identifiers) but no
     /// column has the patient-id role.
     NoPatientId {
-        /// A column that needs it.
-        column: String,
+        /// The 1-based position of a column that needs it.
+        column: usize,
+        /// Its role.
+        role: &'static str,
     },
     /// Ctrl-C.
     Interrupted,
@@ -117,25 +121,17 @@ impl std::fmt::Display for Error {
             Error::Read(e) => write!(f, "could not read the input: {e}"),
             Error::Write(e) => write!(f, "could not write the output: {e}"),
             Error::NoHeader => write!(f, "the file is empty (the first row must be the header)"),
-            Error::UnknownColumns { columns } => {
-                let list: Vec<String> = columns
-                    .iter()
-                    .map(|(i, n)| match n {
-                        Some(n) => format!("column {i} {n:?}"),
-                        None => format!("column {i}"),
-                    })
-                    .collect();
+            Error::UnknownColumns { columns, named } => {
+                let list: Vec<String> = columns.iter().map(usize::to_string).collect();
                 write!(
                     f,
-                    "{} not named in the columns file (give each a role; nothing leaves by default): {}",
-                    if columns.len() == 1 { "a column is" } else { "columns are" },
+                    "{} {} not named in the columns file (give each a role; nothing leaves by default; \
+                     header cells are not shown, a first row may be data)",
+                    if columns.len() == 1 { "column" } else { "columns" },
                     list.join(", ")
                 )?;
-                if columns.iter().any(|(_, n)| n.is_none()) {
-                    write!(
-                        f,
-                        "; the first row looks like data, not a header (names not shown): the first row must name the columns"
-                    )?;
+                if *named == 0 {
+                    write!(f, "; no cell of the first row is named there: the first row must be the header")?;
                 }
                 Ok(())
             }
@@ -152,10 +148,10 @@ impl std::fmt::Display for Error {
             }
             Error::HeaderEncoding => write!(f, "the header row is not valid in the file's encoding; try --encoding"),
             Error::SeveralPatientIds => write!(f, "more than one column has the role patient-id"),
-            Error::NoPatientId { column } => {
+            Error::NoPatientId { column, role } => {
                 write!(
                     f,
-                    "column {column:?} needs the patient (date shift, identifiers) but no column has the role patient-id"
+                    "column {column} ({role}) needs the patient (date shift, identifiers) but no column has the role patient-id"
                 )
             }
             Error::Interrupted => write!(f, "interrupted"),
@@ -164,16 +160,11 @@ impl std::fmt::Display for Error {
 }
 
 impl Error {
-    /// The reason as recorded in the audit log, which is released with the data: no column
-    /// name (a file without a header has a patient's values there).
+    /// The reason as recorded in the audit log, which is released with the data: like every
+    /// message, it names columns by position only (a file without a header has a patient's
+    /// values there).
     pub fn audit_reason(&self) -> String {
-        match self {
-            Error::UnknownColumns { columns } => {
-                let list: Vec<String> = columns.iter().map(|(i, _)| i.to_string()).collect();
-                format!("not named in the columns file: column {} (names are not recorded here)", list.join(", "))
-            }
-            other => other.to_string(),
-        }
+        self.to_string()
     }
 }
 
@@ -534,23 +525,6 @@ impl OutputName {
     }
 }
 
-/// Whether a header row looks like data (a number of three digits or more, or a date): the file
-/// has no header, so its "column names" are a patient's values and must not be printed.
-fn looks_like_data(header: &[String]) -> bool {
-    header.iter().any(|h| {
-        let t = h.trim();
-        (t.len() >= 3 && t.bytes().all(|b| b.is_ascii_digit() || b == b'-')) || values::parse(t).is_some()
-    })
-}
-
-fn sanitize_name(name: &str) -> String {
-    let mut s: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
-    if name.chars().count() > 64 {
-        s.push('…');
-    }
-    s
-}
-
 struct Plan {
     columns: Vec<(String, Column)>,
     patient: Option<usize>,
@@ -563,18 +537,18 @@ struct Plan {
 fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Plan, Error> {
     let mut unknown = Vec::new();
     let mut planned = Vec::new();
-    let data = looks_like_data(header);
     for (i, name) in header.iter().enumerate() {
         match columns.get(name) {
             Some(c) => planned.push((name.trim().to_string(), c)),
             None => {
-                unknown.push((i + 1, (!data).then(|| sanitize_name(name))));
+                unknown.push(i + 1);
                 planned.push((name.clone(), Column { role: Role::Drop, quasi: false }));
             }
         }
     }
     if !unknown.is_empty() {
-        return Err(Error::UnknownColumns { columns: unknown });
+        let named = header.len() - unknown.len();
+        return Err(Error::UnknownColumns { columns: unknown, named });
     }
     let ids: Vec<usize> =
         planned.iter().enumerate().filter(|(_, (_, c))| c.role == Role::PatientId).map(|(i, _)| i).collect();
@@ -587,9 +561,9 @@ fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Pl
     }
     if patient.is_none() {
         let needs =
-            planned.iter().find(|(_, c)| (c.role.is_date() && options.retain_dates) || c.role == Role::FreeText);
-        if let Some((name, _)) = needs {
-            return Err(Error::NoPatientId { column: sanitize_name(name) });
+            planned.iter().position(|(_, c)| (c.role.is_date() && options.retain_dates) || c.role == Role::FreeText);
+        if let Some(i) = needs {
+            return Err(Error::NoPatientId { column: i + 1, role: planned[i].1.role.word() });
         }
     }
     let written = planned
@@ -910,12 +884,7 @@ pub fn deidentify<R: Read, W: Write>(
                 if report.problems.len() < MAX_PROBLEMS {
                     report.problems.push(Problem {
                         line: Some(line),
-                        message: format!(
-                            "column {} ({}) is not a valid {}; emptied",
-                            i + 1,
-                            sanitize_name(&plan.columns[i].0),
-                            c.role.word()
-                        ),
+                        message: format!("column {} is not a valid {}; emptied", i + 1, c.role.word()),
                     });
                 }
             }
@@ -1219,8 +1188,9 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                 let mut actions: Vec<ActionCount> = report
                     .columns
                     .iter()
-                    .map(|c| ActionCount {
-                        tag: c.name.clone(),
+                    .enumerate()
+                    .map(|(i, c)| ActionCount {
+                        tag: format!("column {}", i + 1),
                         action: if c.written {
                             c.role.word().to_string()
                         } else {
@@ -1445,9 +1415,10 @@ mod tests {
     }
 
     #[test]
-    fn unknown_column_is_an_error_that_names_it() {
+    fn unknown_column_is_an_error_that_gives_its_position_not_its_name() {
         let err = run(b"patient_id,mystery\nP1,x\n", &CsvOptions::default()).unwrap_err();
-        assert!(err.to_string().contains("column 2 \"mystery\""), "{err}");
+        assert!(err.to_string().contains("column 2 not named"), "{err}");
+        assert!(!err.to_string().contains("mystery") && !err.to_string().contains("must be the header"), "{err}");
     }
 
     #[test]
@@ -1487,7 +1458,30 @@ mod tests {
         let err = run("1234567890,架空 花子,2024-02-01\n".as_bytes(), &CsvOptions::default()).unwrap_err();
         let text = format!("{err} {}", err.audit_reason());
         assert!(!text.contains("1234567890") && !text.contains("架空"), "{text}");
-        assert!(text.contains("column 2"), "{text}");
+        assert!(text.contains("columns 1, 2, 3"), "{text}");
+    }
+
+    #[test]
+    fn a_first_row_of_data_with_no_number_or_date_is_not_printed_either() {
+        // rv7-05: an ID holding a letter, a name, sex, an address: nothing shaped like a number.
+        let input = "A1234567,山田 太郎,男,東京都千代田区1-1\nA7654321,佐藤 花子,女,大阪府大阪市2-2\n";
+        let err = run(input.as_bytes(), &CsvOptions::default()).unwrap_err();
+        let text = format!("{err} {}", err.audit_reason());
+        for value in ["A1234567", "山田", "男", "千代田"] {
+            assert!(!text.contains(value), "{text}");
+        }
+        assert!(text.contains("columns 1, 2, 3, 4") && text.contains("must be the header"), "{text}");
+    }
+
+    #[test]
+    fn no_message_names_a_column() {
+        let err = run(b"value,comment\n1,x\n", &CsvOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::NoPatientId { column: 2, .. }), "{err}");
+        assert!(!err.to_string().contains("comment"), "{err}");
+        let (report, _) = run(b"patient_id,visit_date\nP1,soon\n", &retain()).unwrap();
+        assert_eq!(report.problems.len(), 1);
+        let note = report.problems[0].to_string();
+        assert!(note.contains("column 2 is not a valid date") && !note.contains("visit_date"), "{note}");
     }
 
     #[test]

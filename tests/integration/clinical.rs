@@ -488,7 +488,8 @@ fn columns_file_problems_and_unknown_columns() {
     let run =
         wd.kamei(["clinical", "csv", &labs, "-o", "out", "--key", k.to_str().unwrap(), "--columns", "short.toml"]);
     run.assert_code(1);
-    assert!(run.stderr().contains("column 2 \"patient_name\""), "{}", run.stderr());
+    assert!(run.stderr().contains("not named in the columns file"), "{}", run.stderr());
+    assert!(!run.stderr().contains("patient_name"), "header cells are not printed: {}", run.stderr());
     assert!(!wd.path("out/labs.csv").exists(), "nothing leaves by default");
     // No key: refused before anything is read.
     let run = wd.kamei(["clinical", "csv", &labs, "-o", "out", "--columns", "short.toml"]);
@@ -885,4 +886,57 @@ fn csv_an_input_named_like_another_input_s_cleaned_name_fails() {
     run.assert_code(1);
     assert!(run.stderr().contains("written under the same output name"), "{}", run.stderr());
     assert_eq!(csv_names(&wd, "out"), [cleaned]);
+}
+
+#[test]
+fn csv_audit_and_messages_name_no_column_and_no_header_cell() {
+    // rv7-06: the audit is released with the data and a "header" may be a patient's row, so
+    // columns are named by position (actions, notes); rv7-05: a headerless file's first row
+    // (an ID with a letter, a name, an address) is never printed.
+    let wd = Workdir::new("csv_audit_and_messages_name_no_column_and_no_header_cell");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(
+        wd.path("cols.toml"),
+        "[columns]\npatient_id = \"patient-id\"\nvisit_date = \"date\"\nsecret_colname = \"keep\"\nname = \"name\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        wd.path("in/labs.csv"),
+        "patient_id,visit_date,secret_colname\nP0001234,2024-01-02,1\nP0001234,notadate,2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        wd.path("in/export.csv"),
+        "A1234567,山田 太郎,東京都千代田区1-1\nA7654321,佐藤 花子,大阪府大阪市2-2\n",
+    )
+    .unwrap();
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        "in",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--columns",
+        "cols.toml",
+        "--option",
+        "retain-long-modified-dates",
+    ]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("line 3: column 2 is not a valid date; emptied"), "{}", run.stderr());
+    let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
+    for needle in ["secret_colname", "visit_date", "patient_id", "A1234567", "山田", "千代田"] {
+        assert!(!audit.contains(needle), "{needle} in the audit: {audit}");
+        assert!(!run.stderr().contains(needle), "{needle} on stderr: {}", run.stderr());
+    }
+    let records = wd.audit("out");
+    let labs = records.iter().find(|r| r["outcome"] == "written").unwrap();
+    let tags: Vec<&str> = labs["actions"].as_array().unwrap().iter().map(|a| a["tag"].as_str().unwrap()).collect();
+    assert_eq!(tags[..3], ["column 1", "column 2", "column 3"], "{tags:?}");
+    assert_eq!(
+        std::fs::read_to_string(wd.path("out/labs.csv")).unwrap().lines().next(),
+        Some("patient_id,visit_date,secret_colname")
+    );
 }
