@@ -242,8 +242,14 @@ pub struct PatientSeen<'a> {
     pub excluded: bool,
 }
 
+/// The most one record (row) may hold, in bytes. A quote that is never closed makes the parser
+/// read every later line into one field; past this bound the record is cut, dropped with its
+/// line, and the rest of the file is not read as rows (memory stays bounded whatever the size).
+pub const MAX_RECORD_BYTES: u64 = 4 << 20;
+
 /// A reader that drops a leading UTF-8 byte order mark, hashes what it reads and counts the
-/// quote characters (an odd count at the end means a quoted field was never closed).
+/// quote characters (an odd count at the end means a quoted field was never closed). It ends
+/// the parser's input early (`cut`) when one record would hold more than [`MAX_RECORD_BYTES`].
 struct Input<R> {
     inner: R,
     start: Vec<u8>,
@@ -251,6 +257,12 @@ struct Input<R> {
     hasher: sha2::Sha256,
     bytes: u64,
     quotes: u64,
+    /// Bytes handed to the parser since it last returned a record.
+    since_record: u64,
+    /// The parser was given the end of input because a record grew over the bound.
+    cut: bool,
+    /// Whether `cut` applies to reads (cleared to read the rest for the digest).
+    bounded: bool,
 }
 
 impl<R: Read> Input<R> {
@@ -273,7 +285,8 @@ impl<R: Read> Input<R> {
             start.clear();
         }
         let quotes = start.iter().filter(|&&b| b == b'"').count() as u64;
-        Ok((Input { inner, start, at: 0, hasher, bytes, quotes }, bom))
+        let input = Input { inner, start, at: 0, hasher, bytes, quotes, since_record: 0, cut: false, bounded: true };
+        Ok((input, bom))
     }
 }
 
@@ -285,7 +298,12 @@ impl<R: Read> Read for Input<R> {
             self.at += n;
             return Ok(n);
         }
+        if self.bounded && (self.cut || self.since_record > MAX_RECORD_BYTES) {
+            self.cut = true;
+            return Ok(0);
+        }
         let n = self.inner.read(buf)?;
+        self.since_record += n as u64;
         use sha2::Digest;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
@@ -702,6 +720,13 @@ pub fn deidentify<R: Read, W: Write>(
     if !reader.read_byte_record(&mut record).map_err(csv_read)? {
         return Err(Error::NoHeader);
     }
+    if reader.get_ref().cut {
+        return Err(Error::Read(io::Error::other(format!(
+            "line 1: the header row holds more than {} MiB: a quote is probably not closed",
+            MAX_RECORD_BYTES >> 20
+        ))));
+    }
+    reader.get_mut().since_record = 0;
     if encoding == Encoding::Auto {
         if let Some(e) = sniff(&record) {
             encoding = e;
@@ -753,6 +778,19 @@ pub fn deidentify<R: Read, W: Write>(
             break;
         }
         report.rows_read += 1;
+        if reader.get_ref().cut {
+            // Cut at the bound: a quote left open swallowed the lines after it.
+            let line = record.position().map_or(0, |p| p.line());
+            report.drop_row(
+                line,
+                format!(
+                    "the row holds more than {} MiB (a quote is probably not closed); this row and the rest of the file were dropped",
+                    MAX_RECORD_BYTES >> 20
+                ),
+            );
+            break;
+        }
+        reader.get_mut().since_record = 0;
         if report.rows_read % 4096 == 0 && interrupt.load(Ordering::Relaxed) {
             return Err(Error::Interrupted);
         }
@@ -908,7 +946,8 @@ pub fn deidentify<R: Read, W: Write>(
         held = Some((line, record.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'))));
     }
     if let Some((line, multiline)) = held.take() {
-        if multiline && reader.get_ref().quotes % 2 == 1 {
+        // After a cut, the held row ended before the row that was cut began.
+        if multiline && !reader.get_ref().cut && reader.get_ref().quotes % 2 == 1 {
             report.drop_row(
                 line,
                 "a quoted field is not closed before the end of the file; this row and the lines after it were dropped"
@@ -922,6 +961,7 @@ pub fn deidentify<R: Read, W: Write>(
     writer.flush().map_err(Error::Write)?;
     report.encoding = Some(if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding });
     let mut input = reader.into_inner();
+    input.bounded = false;
     // Read anything the parser did not (nothing, normally) so the digest covers the file.
     io::copy(&mut input, &mut io::sink()).map_err(Error::Read)?;
     use sha2::Digest;
@@ -1439,6 +1479,35 @@ mod tests {
         assert_eq!(report.rows_dropped, 1, "{:?}", report.problems);
         assert!(report.problems[0].message.contains("not closed"), "{:?}", report.problems);
         assert_eq!(rows.len(), 1, "only the header: {rows:?}");
+    }
+
+    #[test]
+    fn a_quote_left_open_is_cut_at_the_record_bound() {
+        // rv7-12: the swallowed lines are not all held in memory: the row is cut at the bound.
+        let mut input = b"patient_id,comment\nP1,\"multi\nline\"\nP2,\"open\n".to_vec();
+        let line = [b'x'; 99];
+        while (input.len() as u64) < 2 * MAX_RECORD_BYTES {
+            input.extend_from_slice(&line);
+            input.push(b'\n');
+        }
+        let size = input.len() as u64;
+        let columns = Columns::parse("[columns]\npatient_id = \"patient-id\"\ncomment = \"keep\"\n").unwrap();
+        let mut out = Vec::new();
+        let (report, digest) = deidentify(
+            input.as_slice(),
+            &mut out,
+            &columns,
+            &pseudo(),
+            &CsvOptions::default(),
+            &AtomicBool::new(false),
+            &mut |_: PatientSeen<'_>| {},
+        )
+        .unwrap();
+        assert_eq!((report.rows_written, report.rows_dropped), (1, 1), "{:?}", report.problems);
+        assert_eq!(report.problems[0].line, Some(4));
+        assert!(report.problems[0].message.contains("more than 4 MiB"), "{:?}", report.problems);
+        assert_eq!(digest.bytes, size, "the digest still covers the whole file");
+        assert!(String::from_utf8(out).unwrap().ends_with("\"multi\nline\"\n"));
     }
 
     #[test]
