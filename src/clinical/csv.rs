@@ -1668,7 +1668,7 @@ mod tests {
         assert_eq!(report.encoding, Some(Encoding::ShiftJis));
         assert_eq!(rows[0], ["患者ID", "検査名", "結果", "コメント"]);
         assert_eq!(rows[1][1], "ＨｂＡ１ｃ");
-        assert_eq!(rows[1][3], "1髙橋医師へ ***様");
+        assert_eq!(rows[1][3], "①髙橋医師へ ***様", "only the match is replaced");
     }
 
     #[test]

@@ -456,7 +456,7 @@ fn shift_jis_input_round_trips_its_japanese_text() {
     assert_eq!(column(&rows, "検査名"), ["ＨｂＡ１ｃ", "ＨｂＡ１ｃ"]);
     assert_eq!(column(&rows, "生年月日"), ["1985/03", "1940/02"]);
     assert_eq!(column(&rows, "郵便番号"), ["999", "999"]);
-    assert_eq!(column(&rows, "コメント"), ["1髙橋医師確認 ***様", "特記なし"]);
+    assert_eq!(column(&rows, "コメント"), ["①髙橋医師確認 ***様", "特記なし"], "only the match is replaced");
     // Kept text is the text of the input (CP932 decoding; 髙 is a CP932-only character written
     // as 0xEEE0 by this fixture's encoder, 0xFBFC by others: both read as U+9AD9).
     let input = std::fs::read(fixtures().join("labs_sjis.csv")).unwrap();
