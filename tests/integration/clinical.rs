@@ -940,3 +940,43 @@ fn csv_audit_and_messages_name_no_column_and_no_header_cell() {
         Some("patient_id,visit_date,secret_colname")
     );
 }
+
+#[test]
+fn csv_date_and_birth_date_columns_read_japanese_era_dates() {
+    // rv7 suspect: era spellings were emptied as "not a valid date"; they are dates.
+    let wd = Workdir::new("csv_date_and_birth_date_columns_read_japanese_era_dates");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(
+        wd.path("cols.toml"),
+        "[columns]\npid = \"patient-id\"\nbirth = \"birth-date\"\nvisit = \"date\"\nnote = \"free-text\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        wd.path("in/era.csv"),
+        "pid,birth,visit,note\nP0001234,S60.3.15,令和6年2月1日,生 S60.3.15\nP0001234,昭和60年3月15日,R6.2.1,ok\n",
+    )
+    .unwrap();
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        "in",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--columns",
+        "cols.toml",
+        "--option",
+        "retain-long-modified-dates",
+    ]);
+    run.assert_code(0);
+    let rows = rows(&wd.path("out/era.csv"));
+    assert_eq!(column(&rows, "birth"), ["S60.3", "昭和60年3月"]);
+    let days = pseudonymizer(7).date_shift_days(kamei::pseudo::Patient::Id("P0001234"));
+    let want = kamei::clinical::values::shift("令和6年2月1日", days).unwrap();
+    assert_eq!(column(&rows, "visit")[0], want);
+    assert!(want != "令和6年2月1日" && want.contains('年'), "{want}");
+    assert_eq!(column(&rows, "note"), ["生 ***", "ok"]);
+    assert!(!wd.audit("out")[0]["notes"].to_string().contains("not a valid"));
+}
