@@ -168,15 +168,24 @@ fn replace(units: Vec<Unit>, starts: &[usize], spans: Vec<(usize, usize, String)
     out
 }
 
+/// Dashes people type between the parts of a date or phone number that NFKC leaves as they
+/// are: the minus sign (JIS X 0208 0x215D decodes to it) and the hyphens and dashes
+/// U+2010–U+2015. The patterns see them as `-`.
+fn is_dash(c: char) -> bool {
+    matches!(c, '\u{2212}' | '\u{2010}'..='\u{2015}')
+}
+
 /// Write a shifted date in the width of the original: full-width digits and separators stay
 /// full width (`２０２４／０１／０２` shifted is `２０２３／１２／２０`).
 fn same_width(original: &[char], replacement: &str) -> String {
     let wide = |c: char| char::from_u32(c as u32 + 0xFEE0).unwrap_or(c);
     let digits_wide = original.iter().any(|c| ('０'..='９').contains(c)) && !original.iter().any(char::is_ascii_digit);
+    let dash = original.iter().copied().find(|&c| is_dash(c)).filter(|_| !original.contains(&'-'));
     replacement
         .chars()
         .map(|c| match c {
             '0'..='9' if digits_wide => wide(c),
+            '-' if dash.is_some() => dash.unwrap_or(c),
             '/' | '-' | '.' | ':' if original.contains(&wide(c)) && !original.contains(&c) => wide(c),
             _ => c,
         })
@@ -236,7 +245,13 @@ pub fn clean(text: &str, ids: &Identifiers, shift_days: Option<i64>) -> Option<C
             continue;
         }
         let c = original[i];
-        let text = if c.is_ascii() { c.to_string() } else { std::iter::once(c).nfkc().collect() };
+        let text = if c.is_ascii() {
+            c.to_string()
+        } else if is_dash(c) {
+            "-".to_string()
+        } else {
+            std::iter::once(c).nfkc().collect()
+        };
         units.push(Unit { from: i, to: i + 1, text, replaced: false });
         i += 1;
     }
@@ -363,6 +378,8 @@ mod tests {
                 "*note* ２０２３年１２月３１日 ① ｍａｉｌ ***",
             ),
             ("2024/01/02/2024/01/03 *** ok", Some(1), "2024/01/03/2024/01/04 *** ok"),
+            ("ｶﾅ seen 2024−01−02", Some(-2), "ｶﾅ seen 2023−12−31"),
+            ("ｶﾅ seen ２０２４−０１−０２", None, "ｶﾅ seen ***"),
         ];
         for (input, days, want) in cases {
             assert_eq!(clean(input, &i, days).map(|c| c.text).as_deref(), Some(want), "{input}");
