@@ -314,10 +314,7 @@ impl Cohort {
             _ => {}
         }
         if let Some((from, to)) = self.window {
-            let date = study_date
-                .map(|d| d.trim_matches(|c| c == ' ' || c == '\0'))
-                .and_then(|d| NaiveDate::parse_from_str(d.get(..8).unwrap_or(d), "%Y%m%d").ok());
-            return match date {
+            return match study_date.and_then(study_day) {
                 None => Admission::NoStudyDate,
                 Some(d) if d < from || d > to => Admission::OutsideWindow,
                 Some(_) => Admission::Included,
@@ -325,6 +322,17 @@ impl Cohort {
         }
         Admission::Included
     }
+}
+
+/// The day of a Study Date as `kamei deid` reads it when it shifts the date
+/// ([`crate::dates::shift_da`]): `YYYYMMDD`, or `YYYY.MM.DD` (the ACR-NEMA form old modalities
+/// still write), padding trimmed; also the first eight digits of a longer value (`20240102\...`).
+fn study_day(value: &str) -> Option<NaiveDate> {
+    let d = value.trim_matches(|c| c == ' ' || c == '\0');
+    if d.len() == 10 && crate::dates::shift_da(d, 0).is_some() {
+        return NaiveDate::parse_from_str(d, "%Y.%m.%d").ok();
+    }
+    NaiveDate::parse_from_str(d.get(..8).unwrap_or(d), "%Y%m%d").ok()
 }
 
 #[cfg(test)]
@@ -422,6 +430,19 @@ mod tests {
         assert_eq!(c.admit(Some("P"), Some("20240201")), Admission::OutsideWindow);
         assert_eq!(c.admit(Some("P"), None), Admission::NoStudyDate);
         assert!(parse_date("2024/01/01x").is_err());
+    }
+
+    #[test]
+    fn an_acr_nema_study_date_is_a_date_as_deid_reads_it() {
+        // rv7-10: deid shifts `2024.01.02` as a date, so the window must read it too.
+        let w = (parse_date("2024-01-01").unwrap(), parse_date("20240131").unwrap());
+        let c = Cohort::new(None, None, Some(w));
+        assert_eq!(c.admit(Some("P"), Some("2024.01.02")), Admission::Included);
+        assert_eq!(c.admit(Some("P"), Some("2024.01.31 ")), Admission::Included);
+        assert_eq!(c.admit(Some("P"), Some("2023.12.31")), Admission::OutsideWindow);
+        assert_eq!(c.admit(Some("P"), Some("2024.13.02")), Admission::NoStudyDate);
+        assert_eq!(c.admit(Some("P"), Some("2024-01-02")), Admission::NoStudyDate, "not a form deid shifts");
+        assert_eq!(crate::dates::shift_da("2024-01-02", 0), None);
     }
 
     #[test]

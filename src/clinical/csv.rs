@@ -85,9 +85,11 @@ pub enum Error {
     NoHeader,
     /// Header columns that COLUMNS.toml does not name.
     UnknownColumns {
-        /// The header names (sanitised, at most 64 characters each), with their 1-based
-        /// positions; no names when the first row looks like data (no header).
-        columns: Vec<(usize, Option<String>)>,
+        /// Their 1-based positions. Never their names: a file without a header has a
+        /// patient's values in its first row, and no test tells every such row from a header.
+        columns: Vec<usize>,
+        /// How many cells of the first row COLUMNS.toml does name (none: probably no header).
+        named: usize,
     },
     /// An opt-out register or cohort was given but no column has the patient-id role, so rows
     /// cannot be told apart by patient.
@@ -104,8 +106,10 @@ pub enum Error {
     /// Dates or free text need the patient (to shift, or to know their identifiers) but no
     /// column has the patient-id role.
     NoPatientId {
-        /// A column that needs it.
-        column: String,
+        /// The 1-based position of a column that needs it.
+        column: usize,
+        /// Its role.
+        role: &'static str,
     },
     /// Ctrl-C.
     Interrupted,
@@ -117,25 +121,17 @@ impl std::fmt::Display for Error {
             Error::Read(e) => write!(f, "could not read the input: {e}"),
             Error::Write(e) => write!(f, "could not write the output: {e}"),
             Error::NoHeader => write!(f, "the file is empty (the first row must be the header)"),
-            Error::UnknownColumns { columns } => {
-                let list: Vec<String> = columns
-                    .iter()
-                    .map(|(i, n)| match n {
-                        Some(n) => format!("column {i} {n:?}"),
-                        None => format!("column {i}"),
-                    })
-                    .collect();
+            Error::UnknownColumns { columns, named } => {
+                let list: Vec<String> = columns.iter().map(usize::to_string).collect();
                 write!(
                     f,
-                    "{} not named in the columns file (give each a role; nothing leaves by default): {}",
-                    if columns.len() == 1 { "a column is" } else { "columns are" },
+                    "{} {} not named in the columns file (give each a role; nothing leaves by default; \
+                     header cells are not shown, a first row may be data)",
+                    if columns.len() == 1 { "column" } else { "columns" },
                     list.join(", ")
                 )?;
-                if columns.iter().any(|(_, n)| n.is_none()) {
-                    write!(
-                        f,
-                        "; the first row looks like data, not a header (names not shown): the first row must name the columns"
-                    )?;
+                if *named == 0 {
+                    write!(f, "; no cell of the first row is named there: the first row must be the header")?;
                 }
                 Ok(())
             }
@@ -152,10 +148,10 @@ impl std::fmt::Display for Error {
             }
             Error::HeaderEncoding => write!(f, "the header row is not valid in the file's encoding; try --encoding"),
             Error::SeveralPatientIds => write!(f, "more than one column has the role patient-id"),
-            Error::NoPatientId { column } => {
+            Error::NoPatientId { column, role } => {
                 write!(
                     f,
-                    "column {column:?} needs the patient (date shift, identifiers) but no column has the role patient-id"
+                    "column {column} ({role}) needs the patient (date shift, identifiers) but no column has the role patient-id"
                 )
             }
             Error::Interrupted => write!(f, "interrupted"),
@@ -164,16 +160,11 @@ impl std::fmt::Display for Error {
 }
 
 impl Error {
-    /// The reason as recorded in the audit log, which is released with the data: no column
-    /// name (a file without a header has a patient's values there).
+    /// The reason as recorded in the audit log, which is released with the data: like every
+    /// message, it names columns by position only (a file without a header has a patient's
+    /// values there).
     pub fn audit_reason(&self) -> String {
-        match self {
-            Error::UnknownColumns { columns } => {
-                let list: Vec<String> = columns.iter().map(|(i, _)| i.to_string()).collect();
-                format!("not named in the columns file: column {} (names are not recorded here)", list.join(", "))
-            }
-            other => other.to_string(),
-        }
+        self.to_string()
     }
 }
 
@@ -251,8 +242,14 @@ pub struct PatientSeen<'a> {
     pub excluded: bool,
 }
 
+/// The most one record (row) may hold, in bytes. A quote that is never closed makes the parser
+/// read every later line into one field; past this bound the record is cut, dropped with its
+/// line, and the rest of the file is not read as rows (memory stays bounded whatever the size).
+pub const MAX_RECORD_BYTES: u64 = 4 << 20;
+
 /// A reader that drops a leading UTF-8 byte order mark, hashes what it reads and counts the
-/// quote characters (an odd count at the end means a quoted field was never closed).
+/// quote characters (an odd count at the end means a quoted field was never closed). It ends
+/// the parser's input early (`cut`) when one record would hold more than [`MAX_RECORD_BYTES`].
 struct Input<R> {
     inner: R,
     start: Vec<u8>,
@@ -260,6 +257,12 @@ struct Input<R> {
     hasher: sha2::Sha256,
     bytes: u64,
     quotes: u64,
+    /// Bytes handed to the parser since it last returned a record.
+    since_record: u64,
+    /// The parser was given the end of input because a record grew over the bound.
+    cut: bool,
+    /// Whether `cut` applies to reads (cleared to read the rest for the digest).
+    bounded: bool,
 }
 
 impl<R: Read> Input<R> {
@@ -282,7 +285,8 @@ impl<R: Read> Input<R> {
             start.clear();
         }
         let quotes = start.iter().filter(|&&b| b == b'"').count() as u64;
-        Ok((Input { inner, start, at: 0, hasher, bytes, quotes }, bom))
+        let input = Input { inner, start, at: 0, hasher, bytes, quotes, since_record: 0, cut: false, bounded: true };
+        Ok((input, bom))
     }
 }
 
@@ -294,7 +298,12 @@ impl<R: Read> Read for Input<R> {
             self.at += n;
             return Ok(n);
         }
+        if self.bounded && (self.cut || self.since_record > MAX_RECORD_BYTES) {
+            self.cut = true;
+            return Ok(0);
+        }
         let n = self.inner.read(buf)?;
+        self.since_record += n as u64;
         use sha2::Digest;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
@@ -534,23 +543,6 @@ impl OutputName {
     }
 }
 
-/// Whether a header row looks like data (a number of three digits or more, or a date): the file
-/// has no header, so its "column names" are a patient's values and must not be printed.
-fn looks_like_data(header: &[String]) -> bool {
-    header.iter().any(|h| {
-        let t = h.trim();
-        (t.len() >= 3 && t.bytes().all(|b| b.is_ascii_digit() || b == b'-')) || values::parse(t).is_some()
-    })
-}
-
-fn sanitize_name(name: &str) -> String {
-    let mut s: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
-    if name.chars().count() > 64 {
-        s.push('…');
-    }
-    s
-}
-
 struct Plan {
     columns: Vec<(String, Column)>,
     patient: Option<usize>,
@@ -563,18 +555,18 @@ struct Plan {
 fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Plan, Error> {
     let mut unknown = Vec::new();
     let mut planned = Vec::new();
-    let data = looks_like_data(header);
     for (i, name) in header.iter().enumerate() {
         match columns.get(name) {
             Some(c) => planned.push((name.trim().to_string(), c)),
             None => {
-                unknown.push((i + 1, (!data).then(|| sanitize_name(name))));
+                unknown.push(i + 1);
                 planned.push((name.clone(), Column { role: Role::Drop, quasi: false }));
             }
         }
     }
     if !unknown.is_empty() {
-        return Err(Error::UnknownColumns { columns: unknown });
+        let named = header.len() - unknown.len();
+        return Err(Error::UnknownColumns { columns: unknown, named });
     }
     let ids: Vec<usize> =
         planned.iter().enumerate().filter(|(_, (_, c))| c.role == Role::PatientId).map(|(i, _)| i).collect();
@@ -587,9 +579,9 @@ fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Pl
     }
     if patient.is_none() {
         let needs =
-            planned.iter().find(|(_, c)| (c.role.is_date() && options.retain_dates) || c.role == Role::FreeText);
-        if let Some((name, _)) = needs {
-            return Err(Error::NoPatientId { column: sanitize_name(name) });
+            planned.iter().position(|(_, c)| (c.role.is_date() && options.retain_dates) || c.role == Role::FreeText);
+        if let Some(i) = needs {
+            return Err(Error::NoPatientId { column: i + 1, role: planned[i].1.role.word() });
         }
     }
     let written = planned
@@ -728,6 +720,13 @@ pub fn deidentify<R: Read, W: Write>(
     if !reader.read_byte_record(&mut record).map_err(csv_read)? {
         return Err(Error::NoHeader);
     }
+    if reader.get_ref().cut {
+        return Err(Error::Read(io::Error::other(format!(
+            "line 1: the header row holds more than {} MiB: a quote is probably not closed",
+            MAX_RECORD_BYTES >> 20
+        ))));
+    }
+    reader.get_mut().since_record = 0;
     if encoding == Encoding::Auto {
         if let Some(e) = sniff(&record) {
             encoding = e;
@@ -779,6 +778,19 @@ pub fn deidentify<R: Read, W: Write>(
             break;
         }
         report.rows_read += 1;
+        if reader.get_ref().cut {
+            // Cut at the bound: a quote left open swallowed the lines after it.
+            let line = record.position().map_or(0, |p| p.line());
+            report.drop_row(
+                line,
+                format!(
+                    "the row holds more than {} MiB (a quote is probably not closed); this row and the rest of the file were dropped",
+                    MAX_RECORD_BYTES >> 20
+                ),
+            );
+            break;
+        }
+        reader.get_mut().since_record = 0;
         if report.rows_read % 4096 == 0 && interrupt.load(Ordering::Relaxed) {
             return Err(Error::Interrupted);
         }
@@ -910,12 +922,7 @@ pub fn deidentify<R: Read, W: Write>(
                 if report.problems.len() < MAX_PROBLEMS {
                     report.problems.push(Problem {
                         line: Some(line),
-                        message: format!(
-                            "column {} ({}) is not a valid {}; emptied",
-                            i + 1,
-                            sanitize_name(&plan.columns[i].0),
-                            c.role.word()
-                        ),
+                        message: format!("column {} is not a valid {}; emptied", i + 1, c.role.word()),
                     });
                 }
             }
@@ -939,7 +946,8 @@ pub fn deidentify<R: Read, W: Write>(
         held = Some((line, record.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'))));
     }
     if let Some((line, multiline)) = held.take() {
-        if multiline && reader.get_ref().quotes % 2 == 1 {
+        // After a cut, the held row ended before the row that was cut began.
+        if multiline && !reader.get_ref().cut && reader.get_ref().quotes % 2 == 1 {
             report.drop_row(
                 line,
                 "a quoted field is not closed before the end of the file; this row and the lines after it were dropped"
@@ -953,6 +961,7 @@ pub fn deidentify<R: Read, W: Write>(
     writer.flush().map_err(Error::Write)?;
     report.encoding = Some(if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding });
     let mut input = reader.into_inner();
+    input.bounded = false;
     // Read anything the parser did not (nothing, normally) so the digest covers the file.
     io::copy(&mut input, &mut io::sink()).map_err(Error::Read)?;
     use sha2::Digest;
@@ -1219,8 +1228,9 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                 let mut actions: Vec<ActionCount> = report
                     .columns
                     .iter()
-                    .map(|c| ActionCount {
-                        tag: c.name.clone(),
+                    .enumerate()
+                    .map(|(i, c)| ActionCount {
+                        tag: format!("column {}", i + 1),
                         action: if c.written {
                             c.role.word().to_string()
                         } else {
@@ -1445,9 +1455,10 @@ mod tests {
     }
 
     #[test]
-    fn unknown_column_is_an_error_that_names_it() {
+    fn unknown_column_is_an_error_that_gives_its_position_not_its_name() {
         let err = run(b"patient_id,mystery\nP1,x\n", &CsvOptions::default()).unwrap_err();
-        assert!(err.to_string().contains("column 2 \"mystery\""), "{err}");
+        assert!(err.to_string().contains("column 2 not named"), "{err}");
+        assert!(!err.to_string().contains("mystery") && !err.to_string().contains("must be the header"), "{err}");
     }
 
     #[test]
@@ -1471,6 +1482,35 @@ mod tests {
     }
 
     #[test]
+    fn a_quote_left_open_is_cut_at_the_record_bound() {
+        // rv7-12: the swallowed lines are not all held in memory: the row is cut at the bound.
+        let mut input = b"patient_id,comment\nP1,\"multi\nline\"\nP2,\"open\n".to_vec();
+        let line = [b'x'; 99];
+        while (input.len() as u64) < 2 * MAX_RECORD_BYTES {
+            input.extend_from_slice(&line);
+            input.push(b'\n');
+        }
+        let size = input.len() as u64;
+        let columns = Columns::parse("[columns]\npatient_id = \"patient-id\"\ncomment = \"keep\"\n").unwrap();
+        let mut out = Vec::new();
+        let (report, digest) = deidentify(
+            input.as_slice(),
+            &mut out,
+            &columns,
+            &pseudo(),
+            &CsvOptions::default(),
+            &AtomicBool::new(false),
+            &mut |_: PatientSeen<'_>| {},
+        )
+        .unwrap();
+        assert_eq!((report.rows_written, report.rows_dropped), (1, 1), "{:?}", report.problems);
+        assert_eq!(report.problems[0].line, Some(4));
+        assert!(report.problems[0].message.contains("more than 4 MiB"), "{:?}", report.problems);
+        assert_eq!(digest.bytes, size, "the digest still covers the whole file");
+        assert!(String::from_utf8(out).unwrap().ends_with("\"multi\nline\"\n"));
+    }
+
+    #[test]
     fn a_quoted_field_holding_lines_shaped_like_rows_is_dropped() {
         let input = "patient_id,value,comment\nP1,1,\"open\nP2,2,虚構様\nP3,3,\"closed\"\nP4,4,ok\n";
         let (report, rows) = run(input.as_bytes(), &CsvOptions::default()).unwrap();
@@ -1487,7 +1527,30 @@ mod tests {
         let err = run("1234567890,架空 花子,2024-02-01\n".as_bytes(), &CsvOptions::default()).unwrap_err();
         let text = format!("{err} {}", err.audit_reason());
         assert!(!text.contains("1234567890") && !text.contains("架空"), "{text}");
-        assert!(text.contains("column 2"), "{text}");
+        assert!(text.contains("columns 1, 2, 3"), "{text}");
+    }
+
+    #[test]
+    fn a_first_row_of_data_with_no_number_or_date_is_not_printed_either() {
+        // rv7-05: an ID holding a letter, a name, sex, an address: nothing shaped like a number.
+        let input = "A1234567,山田 太郎,男,東京都千代田区1-1\nA7654321,佐藤 花子,女,大阪府大阪市2-2\n";
+        let err = run(input.as_bytes(), &CsvOptions::default()).unwrap_err();
+        let text = format!("{err} {}", err.audit_reason());
+        for value in ["A1234567", "山田", "男", "千代田"] {
+            assert!(!text.contains(value), "{text}");
+        }
+        assert!(text.contains("columns 1, 2, 3, 4") && text.contains("must be the header"), "{text}");
+    }
+
+    #[test]
+    fn no_message_names_a_column() {
+        let err = run(b"value,comment\n1,x\n", &CsvOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::NoPatientId { column: 2, .. }), "{err}");
+        assert!(!err.to_string().contains("comment"), "{err}");
+        let (report, _) = run(b"patient_id,visit_date\nP1,soon\n", &retain()).unwrap();
+        assert_eq!(report.problems.len(), 1);
+        let note = report.problems[0].to_string();
+        assert!(note.contains("column 2 is not a valid date") && !note.contains("visit_date"), "{note}");
     }
 
     #[test]
@@ -1605,7 +1668,7 @@ mod tests {
         assert_eq!(report.encoding, Some(Encoding::ShiftJis));
         assert_eq!(rows[0], ["患者ID", "検査名", "結果", "コメント"]);
         assert_eq!(rows[1][1], "ＨｂＡ１ｃ");
-        assert_eq!(rows[1][3], "1髙橋医師へ ***様");
+        assert_eq!(rows[1][3], "①髙橋医師へ ***様", "only the match is replaced");
     }
 
     #[test]

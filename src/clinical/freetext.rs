@@ -1,8 +1,9 @@
 //! Free text in clinical records (CSV comment columns, HL7 OBX/NTE text): the patient's own
 //! identifiers and the identifier patterns anyone's text may hold are taken out.
 //!
-//! Two layers, applied in this order on NFKC text (so full-width digits and letters are seen
-//! as what they are):
+//! Two layers, applied in this order on the NFKC form of each character (so full-width digits
+//! and letters are seen as what they are); only matches are replaced, every other character is
+//! written back as it was:
 //! 1. the patient's identifiers known to the caller ([`crate::scrub::Identifiers`]: names in
 //!    every script, IDs, birth date spellings, address parts, phone numbers), each replaced by
 //!    `***`;
@@ -53,9 +54,9 @@ enum Kind {
     Digits,
 }
 
-fn apply(text: &str, kind: Kind, re: &Regex, count: &mut usize) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
+/// The matches of a pattern in `text` that stand alone, as byte ranges with their replacement.
+fn pattern_spans(text: &str, kind: Kind, re: &Regex) -> Vec<(usize, usize, String)> {
+    let mut spans = Vec::new();
     for m in re.find_iter(text) {
         if !stands_alone(text, m.start(), m.end()) {
             continue;
@@ -63,19 +64,138 @@ fn apply(text: &str, kind: Kind, re: &Regex, count: &mut usize) -> String {
         if kind == Kind::Digits && m.len() == 8 && values::parse(m.as_str()).is_some() {
             continue;
         }
-        out.push_str(&text[at..m.start()]);
-        out.push_str(REDACTED);
-        *count += 1;
-        at = m.end();
+        spans.push((m.start(), m.end(), REDACTED.to_string()));
     }
-    out.push_str(&text[at..]);
+    spans
+}
+
+/// The dates [`text_dates::treat`] shifts or replaces in `text`, as byte ranges with their
+/// replacement. `treat` gives back a whole text: the ranges are read from its replace-everything
+/// result (with every `*` of `text` masked first, each `***` it writes is one date), and each
+/// range is confirmed by treating it alone, which also gives its replacement. `None` when the
+/// ranges cannot be told (then the caller uses the whole treated text).
+fn date_spans(text: &str, how: DateTreatment) -> Option<Vec<(usize, usize, String)>> {
+    let Some(all) = text_dates::treat(text, DateTreatment::Replace, Which::All) else { return Some(Vec::new()) };
+    // A one-byte mask that the date patterns treat as they treat `*` (not a digit, letter,
+    // separator or decimal point), so byte offsets stay those of `text`.
+    let mask = (1u8..=8).map(char::from).find(|c| !text.contains(*c))?;
+    let masked = text.replace('*', &mask.to_string());
+    let marked =
+        if masked == text { all.text } else { text_dates::treat(&masked, DateTreatment::Replace, Which::All)?.text };
+    let alone = |start: usize, end: usize| {
+        text_dates::treat(&masked[start..end], DateTreatment::Replace, Which::All).is_some_and(|t| t.text == REDACTED)
+    };
+    let pieces: Vec<&str> = marked.split(REDACTED).collect();
+    if !masked.starts_with(pieces[0]) {
+        return None;
+    }
+    let mut spans = Vec::new();
+    let mut at = pieces[0].len();
+    for (i, piece) in pieces.iter().enumerate().skip(1) {
+        let start = at;
+        let end = if i == pieces.len() - 1 {
+            let end = masked.len().checked_sub(piece.len())?;
+            (end > start && masked.is_char_boundary(end) && masked[end..] == **piece && alone(start, end))
+                .then_some(end)?
+        } else {
+            (start + 1..=masked.len())
+                .find(|&e| masked.is_char_boundary(e) && masked[e..].starts_with(piece) && alone(start, e))?
+        };
+        let replacement = text_dates::treat(&masked[start..end], how, Which::All)?.text;
+        spans.push((start, end, replacement));
+        at = end + piece.len();
+    }
+    Some(spans)
+}
+
+/// A piece of the text being cleaned: one original character as compared (its NFKC form), or a
+/// replacement standing for original characters `from..to` (character indices).
+struct Unit {
+    from: usize,
+    to: usize,
+    text: String,
+    replaced: bool,
+}
+
+/// The text the patterns look at, and the byte offset where each unit starts in it.
+fn joined(units: &[Unit]) -> (String, Vec<usize>) {
+    let mut text = String::new();
+    let mut starts = Vec::with_capacity(units.len() + 1);
+    for u in units {
+        starts.push(text.len());
+        text.push_str(&u.text);
+    }
+    starts.push(text.len());
+    (text, starts)
+}
+
+/// Replace the byte ranges `spans` (sorted, not overlapping) of the joined text: every unit a
+/// range touches becomes part of one replaced unit.
+fn replace(units: Vec<Unit>, starts: &[usize], spans: Vec<(usize, usize, String)>) -> Vec<Unit> {
+    let mut out = Vec::with_capacity(units.len());
+    let mut spans = spans.into_iter().peekable();
+    let mut pending: Option<(Unit, usize)> = None;
+    for (i, u) in units.into_iter().enumerate() {
+        let (u_start, u_end) = (starts[i], starts[i + 1]);
+        if let Some((mut merged, end)) = pending.take() {
+            if u_start < end {
+                merged.to = u.to;
+                pending = Some((merged, end));
+                continue;
+            }
+            out.push(merged);
+        }
+        // Ranges that end before this unit (inside a unit already replaced) are passed over.
+        while spans.peek().is_some_and(|&(_, end, _)| end <= u_start) {
+            spans.next();
+        }
+        match spans.peek() {
+            Some(&(start, end, _)) if start < u_end && end > u_start => {
+                let (_, end, text) = spans.next().expect("peeked");
+                let merged = Unit { from: u.from, to: u.to, text, replaced: true };
+                if end <= u_end {
+                    out.push(merged);
+                } else {
+                    pending = Some((merged, end));
+                }
+            }
+            _ => out.push(u),
+        }
+    }
+    if let Some((merged, _)) = pending {
+        out.push(merged);
+    }
     out
+}
+
+/// Dashes people type between the parts of a date or phone number that NFKC leaves as they
+/// are: the minus sign (JIS X 0208 0x215D decodes to it) and the hyphens and dashes
+/// U+2010–U+2015. The patterns see them as `-`.
+fn is_dash(c: char) -> bool {
+    matches!(c, '\u{2212}' | '\u{2010}'..='\u{2015}')
+}
+
+/// Write a shifted date in the width of the original: full-width digits and separators stay
+/// full width (`２０２４／０１／０２` shifted is `２０２３／１２／２０`).
+fn same_width(original: &[char], replacement: &str) -> String {
+    let wide = |c: char| char::from_u32(c as u32 + 0xFEE0).unwrap_or(c);
+    let digits_wide = original.iter().any(|c| ('０'..='９').contains(c)) && !original.iter().any(char::is_ascii_digit);
+    let dash = original.iter().copied().find(|&c| is_dash(c)).filter(|_| !original.contains(&'-'));
+    replacement
+        .chars()
+        .map(|c| match c {
+            '0'..='9' if digits_wide => wide(c),
+            '-' if dash.is_some() => dash.unwrap_or(c),
+            '/' | '-' | '.' | ':' if original.contains(&wide(c)) && !original.contains(&c) => wide(c),
+            _ => c,
+        })
+        .collect()
 }
 
 /// The result of cleaning one text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cleaned {
-    /// The cleaned text (NFKC-normalised when anything changed).
+    /// The cleaned text: every character outside a match as it was.
     pub text: String,
     /// How many identifiers and patterns were replaced or shifted.
     pub replaced: usize,
@@ -85,6 +205,10 @@ pub struct Cleaned {
 /// shift when dates are kept shifted (`None`: dates are replaced). Returns `None` when nothing
 /// was found, so the caller can keep the original bytes.
 ///
+/// The patterns look at the text's NFKC form, character by character, so full-width digits and
+/// letters are seen as what they are; only the characters of a match are replaced, and every
+/// other character is written back as it was (`Ｘ線 ｶﾅ ５ｍｇ` stays so beside a replaced date).
+///
 /// ```
 /// use kamei::clinical::freetext::clean;
 /// use kamei::scrub::Identifiers;
@@ -92,34 +216,91 @@ pub struct Cleaned {
 /// ids.add_person_name("架空^花子");
 /// let c = clean("架空様 2024/4/2 来院 TEL 03-0000-0000", &ids, Some(-10)).unwrap();
 /// assert_eq!(c.text, "***様 2024/3/23 来院 TEL ***");
+/// let c = clean("Ｘ線 ｶﾅ ５ｍｇ ２０２４／０４／０２", &Identifiers::new(), Some(-10)).unwrap();
+/// assert_eq!(c.text, "Ｘ線 ｶﾅ ５ｍｇ ２０２４／０３／２３");
 /// ```
 pub fn clean(text: &str, ids: &Identifiers, shift_days: Option<i64>) -> Option<Cleaned> {
+    let original: Vec<char> = text.chars().collect();
+    // The patient's identifiers, found on the original text (compared without width or case).
+    let mut found = ids.find(text).into_iter().peekable();
+    let mut units: Vec<Unit> = Vec::with_capacity(original.len());
     let mut replaced = 0;
-    let mut current: String = match ids.scrub(text) {
-        Some(s) => {
-            replaced += s.matches(REDACTED).count().max(1);
-            s.nfkc().collect()
+    let mut i = 0;
+    while i < original.len() {
+        while found.peek().is_some_and(|&(_, end)| end <= i) {
+            found.next();
         }
-        None => text.nfkc().collect(),
-    };
+        if let Some(&(start, mut end)) = found.peek().filter(|&&(start, _)| start <= i) {
+            // Overlapping matches make one replacement.
+            while let Some(&(s, e)) = found.peek() {
+                if s > end {
+                    break;
+                }
+                end = end.max(e);
+                found.next();
+            }
+            units.push(Unit { from: start.min(i), to: end, text: REDACTED.to_string(), replaced: true });
+            replaced += 1;
+            i = end;
+            continue;
+        }
+        let c = original[i];
+        let text = if c.is_ascii() {
+            c.to_string()
+        } else if is_dash(c) {
+            "-".to_string()
+        } else {
+            std::iter::once(c).nfkc().collect()
+        };
+        units.push(Unit { from: i, to: i + 1, text, replaced: false });
+        i += 1;
+    }
     // Every pattern needs a digit or an `@`: most text is done here.
-    if !current.bytes().any(|b| b.is_ascii_digit() || b == b'@') {
-        return (replaced > 0).then_some(Cleaned { text: current, replaced });
-    }
-    if EMAIL.is_match(&current) {
-        current = apply(&current, Kind::Redact, &EMAIL, &mut replaced);
-    }
-    let how = shift_days.map_or(DateTreatment::Replace, DateTreatment::Shift);
-    if let Some(t) = text_dates::treat(&current, how, Which::All) {
-        current = t.text;
-        replaced += t.changed;
-    }
-    for (kind, re) in PATTERNS.iter() {
-        if re.is_match(&current) {
-            current = apply(&current, *kind, re, &mut replaced);
+    if units.iter().any(|u| !u.replaced && u.text.bytes().any(|b| b.is_ascii_digit() || b == b'@')) {
+        let (current, starts) = joined(&units);
+        if EMAIL.is_match(&current) {
+            let spans = pattern_spans(&current, Kind::Redact, &EMAIL);
+            replaced += spans.len();
+            units = replace(units, &starts, spans);
+        }
+        let how = shift_days.map_or(DateTreatment::Replace, DateTreatment::Shift);
+        let (current, starts) = joined(&units);
+        match date_spans(&current, how) {
+            Some(spans) => {
+                replaced += spans.len();
+                units = replace(units, &starts, spans);
+            }
+            None => {
+                // Ranges not told apart: the whole text as treated.
+                if let Some(t) = text_dates::treat(&current, how, Which::All) {
+                    replaced += t.changed;
+                    units = vec![Unit { from: 0, to: original.len(), text: t.text, replaced: true }];
+                }
+            }
+        }
+        for (kind, re) in PATTERNS.iter() {
+            let (current, starts) = joined(&units);
+            if re.is_match(&current) {
+                let spans = pattern_spans(&current, *kind, re);
+                replaced += spans.len();
+                units = replace(units, &starts, spans);
+            }
         }
     }
-    (replaced > 0).then_some(Cleaned { text: current, replaced })
+    if replaced == 0 {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for u in &units {
+        if !u.replaced {
+            out.extend(&original[u.from..u.to]);
+        } else if u.text == REDACTED {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(&same_width(&original[u.from..u.to], &u.text));
+        }
+    }
+    Some(Cleaned { text: out, replaced })
 }
 
 #[cfg(test)]
@@ -182,8 +363,33 @@ mod tests {
     }
 
     #[test]
+    fn characters_outside_a_match_stay_as_they_were() {
+        // rv7-02: NFKC is how the text is looked at, not what is written.
+        let i = ids();
+        let cases = [
+            ("Ｘ線 ｶﾅ ５ｍｇ seen ２０２４／０１／０２", Some(-2), "Ｘ線 ｶﾅ ５ｍｇ seen ２０２３／１２／３１"),
+            ("Ｘ線 ｶﾅ ５ｍｇ seen 2024-01-02", Some(-2), "Ｘ線 ｶﾅ ５ｍｇ seen 2023-12-31"),
+            ("Ｘ線 ｶﾅ ５ｍｇ seen ２０２４／０１／０２", None, "Ｘ線 ｶﾅ ５ｍｇ seen ***"),
+            ("Ｘ線１２ カクウ ハナコ様", None, "Ｘ線１２ ***様"),
+            ("ｶｸｳ ﾊﾅｺ ＴＥＬ ０３－００００－００００ ㈱", None, "*** ＴＥＬ *** ㈱"),
+            (
+                "*note* ２０２４年１月２日 ① ｍａｉｌ ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｊｐ",
+                Some(-2),
+                "*note* ２０２３年１２月３１日 ① ｍａｉｌ ***",
+            ),
+            ("2024/01/02/2024/01/03 *** ok", Some(1), "2024/01/03/2024/01/04 *** ok"),
+            ("ｶﾅ seen 2024−01−02", Some(-2), "ｶﾅ seen 2023−12−31"),
+            ("ｶﾅ seen ２０２４−０１−０２", None, "ｶﾅ seen ***"),
+        ];
+        for (input, days, want) in cases {
+            assert_eq!(clean(input, &i, days).map(|c| c.text).as_deref(), Some(want), "{input}");
+        }
+        assert_eq!(clean("Ｘ線 ｶﾅ ５ｍｇ", &i, Some(-2)), None);
+    }
+
+    #[test]
     fn full_width_text_is_seen() {
         let c = clean("ＴＥＬ ０３－００００－００００", &Identifiers::new(), None).unwrap();
-        assert_eq!(c.text, "TEL ***");
+        assert_eq!(c.text, "ＴＥＬ ***");
     }
 }

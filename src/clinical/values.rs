@@ -20,6 +20,90 @@ enum Style {
     Separated { sep: char, pad_month: bool, pad_day: bool },
     /// `YYYY年M月D日`.
     Kanji { pad_month: bool, pad_day: bool },
+    /// A Japanese era date `昭和60年3月15日` (`gannen`: the first year written `元年`).
+    EraKanji { gannen: bool, pad_month: bool, pad_day: bool },
+    /// A Japanese era date by the era's letter: `S60.3.15`, `H01/04/01`, `S.60-3-15`.
+    EraLetter { dot: bool, sep: char, pad_year: bool, pad_month: bool, pad_day: bool },
+}
+
+/// The eras a date column may be written in: name, letter, first day.
+const ERAS: [(&str, char, (i32, u32, u32)); 5] = [
+    ("令和", 'R', (2019, 5, 1)),
+    ("平成", 'H', (1989, 1, 8)),
+    ("昭和", 'S', (1926, 12, 25)),
+    ("大正", 'T', (1912, 7, 30)),
+    ("明治", 'M', (1868, 1, 25)),
+];
+
+/// Parse a Japanese era date at the start of `v`: `昭和60年3月15日` (`元年` for the first year),
+/// `S60.3.15`, `S60/3/15`, `S60-3-15`, `S.60.3.15` (upper- or lower-case letter). The year is
+/// the era's first year plus the era year less one; a day before the era began is no date.
+fn parse_era(v: &str) -> Option<Parsed<'_>> {
+    let first = v.chars().next()?;
+    for &(name, letter, (y0, m0, d0)) in &ERAS {
+        let start = NaiveDate::from_ymd_opt(y0, m0, d0)?;
+        let in_era = |ey: i32, m: &str, d: &str| {
+            let date = NaiveDate::from_ymd_opt(y0 + ey - 1, m.parse().ok()?, d.parse().ok()?)?;
+            (ey >= 1 && date >= start).then_some(date)
+        };
+        if let Some(after) = v.strip_prefix(name) {
+            let (ey, gannen, after_era) = match after.strip_prefix('元') {
+                Some(a) => (1, true, a),
+                None => {
+                    let n = digits(after);
+                    if !(1..=2).contains(&n) {
+                        return None;
+                    }
+                    (after[..n].parse().ok()?, false, &after[n..])
+                }
+            };
+            let after_year = after_era.strip_prefix('年')?;
+            let m = digits(after_year);
+            let after_month = after_year[m..].strip_prefix('月')?;
+            let d = digits(after_month);
+            let rest = after_month[d..].strip_prefix('日')?;
+            if !(1..=2).contains(&m) || !(1..=2).contains(&d) {
+                return None;
+            }
+            let date = in_era(ey, &after_year[..m], &after_month[..d])?;
+            let style = Style::EraKanji { gannen, pad_month: m == 2, pad_day: d == 2 };
+            return valid_time(rest, false).then_some(Parsed { date, style, rest });
+        }
+        if first.to_ascii_uppercase() == letter {
+            let after = &v[1..];
+            let dot = after.starts_with('.');
+            let after = if dot { &after[1..] } else { after };
+            let n = digits(after);
+            let sep = after[n..].chars().next()?;
+            if !(1..=2).contains(&n) || !matches!(sep, '.' | '/' | '-') {
+                return None;
+            }
+            let after_year = &after[n + 1..];
+            let m = digits(after_year);
+            let after_month = after_year[m..].strip_prefix(sep)?;
+            let d = digits(after_month);
+            if !(1..=2).contains(&m) || !(1..=2).contains(&d) {
+                return None;
+            }
+            let rest = &after_month[d..];
+            let date = in_era(after[..n].parse().ok()?, &after_year[..m], &after_month[..d])?;
+            let style = Style::EraLetter { dot, sep, pad_year: n == 2, pad_month: m == 2, pad_day: d == 2 };
+            return valid_time(rest, false).then_some(Parsed { date, style, rest });
+        }
+    }
+    None
+}
+
+/// A date's era name, letter and era year written as `style` writes it (`元` for the first
+/// year when the input wrote it so).
+fn era_parts(date: NaiveDate, gannen: bool, pad_year: bool) -> Option<(&'static str, char, String)> {
+    let (name, letter, ey) = dates::japanese_era(date)?;
+    let ey = match ey {
+        1 if gannen => "元".to_string(),
+        n if pad_year => format!("{n:02}"),
+        n => n.to_string(),
+    };
+    Some((name, letter, ey))
 }
 
 /// A date found at the start of a value, with everything after it.
@@ -37,6 +121,9 @@ fn digits(s: &str) -> usize {
 
 /// Parse the date at the start of `v` (already trimmed and width-normalised).
 fn parse_date(v: &str) -> Option<Parsed<'_>> {
+    if v.starts_with(|c: char| !c.is_ascii_digit()) {
+        return parse_era(v);
+    }
     let lead = digits(v);
     if lead >= 8 && !v[4..].starts_with(['-', '/', '.', '年']) {
         let date = ymd(&v[0..4], &v[4..6], &v[6..8])?;
@@ -147,15 +234,25 @@ fn valid_zone(z: &str, colon: bool) -> bool {
     }
 }
 
-fn format_date(date: NaiveDate, style: Style) -> String {
+/// `None` for an era date outside the eras (before 1868-01-25).
+fn format_date(date: NaiveDate, style: Style) -> Option<String> {
     let (y, m, d) = (date.year(), date.month(), date.day());
-    match style {
+    Some(match style {
         Style::Compact => format!("{y:04}{m:02}{d:02}"),
         Style::Separated { sep, pad_month, pad_day } => {
             format!("{y:04}{sep}{}{sep}{}", pad(m, pad_month), pad(d, pad_day))
         }
         Style::Kanji { pad_month, pad_day } => format!("{y:04}年{}月{}日", pad(m, pad_month), pad(d, pad_day)),
-    }
+        Style::EraKanji { gannen, pad_month, pad_day } => {
+            let (name, _, ey) = era_parts(date, gannen, false)?;
+            format!("{name}{ey}年{}月{}日", pad(m, pad_month), pad(d, pad_day))
+        }
+        Style::EraLetter { dot, sep, pad_year, pad_month, pad_day } => {
+            let (_, letter, ey) = era_parts(date, false, pad_year)?;
+            let dot = if dot { "." } else { "" };
+            format!("{letter}{dot}{ey}{sep}{}{sep}{}", pad(m, pad_month), pad(d, pad_day))
+        }
+    })
 }
 
 fn pad(n: u32, padded: bool) -> String {
@@ -191,7 +288,7 @@ pub fn shift(value: &str, days: i64) -> Option<String> {
     let v = normalize(value);
     let p = parse_date(&v)?;
     let shifted = dates::shift(p.date, days)?;
-    Some(format!("{}{}", format_date(shifted, p.style), p.rest))
+    Some(format!("{}{}", format_date(shifted, p.style)?, p.rest))
 }
 
 /// How much of a birth date is kept.
@@ -219,6 +316,14 @@ pub fn generalize_birth_date(value: &str, precision: BirthPrecision) -> Option<S
             format!("{y:04}{sep}{}", pad(m, pad_month))
         }
         (BirthPrecision::YearMonth, Style::Kanji { pad_month, .. }) => format!("{y:04}年{}月", pad(m, pad_month)),
+        (BirthPrecision::YearMonth, Style::EraKanji { gannen, pad_month, .. }) => {
+            let (name, _, ey) = era_parts(p.date, gannen, false)?;
+            format!("{name}{ey}年{}月", pad(m, pad_month))
+        }
+        (BirthPrecision::YearMonth, Style::EraLetter { dot, sep, pad_year, pad_month, .. }) => {
+            let (_, letter, ey) = era_parts(p.date, false, pad_year)?;
+            format!("{letter}{}{ey}{sep}{}", if dot { "." } else { "" }, pad(m, pad_month))
+        }
     })
 }
 
@@ -281,6 +386,30 @@ pub fn postal_prefix(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn era_dates_are_read_generalised_and_shifted_in_their_spelling() {
+        // rv7 suspect: a date column written in the era calendar is a date, not "not a date".
+        assert_eq!(parse("S60.3.15"), NaiveDate::from_ymd_opt(1985, 3, 15));
+        assert_eq!(parse("昭和60年3月15日"), NaiveDate::from_ymd_opt(1985, 3, 15));
+        assert_eq!(parse("令和6年2月1日"), NaiveDate::from_ymd_opt(2024, 2, 1));
+        assert_eq!(parse("平成元年4月1日"), NaiveDate::from_ymd_opt(1989, 4, 1));
+        assert_eq!(parse("Ｈ０１．０４．０１"), NaiveDate::from_ymd_opt(1989, 4, 1));
+        assert_eq!(parse("s.60/3/15"), NaiveDate::from_ymd_opt(1985, 3, 15));
+        for not_a_date in ["昭和1年1月1日", "S60.13.15", "S60.3.15x", "X60.3.15", "昭和60年3月", "令和0年5月1日"]
+        {
+            assert_eq!(parse(not_a_date), None, "{not_a_date}");
+        }
+        let ym = BirthPrecision::YearMonth;
+        assert_eq!(generalize_birth_date("S60.3.15", ym).as_deref(), Some("S60.3"));
+        assert_eq!(generalize_birth_date("昭和60年03月15日", ym).as_deref(), Some("昭和60年03月"));
+        assert_eq!(generalize_birth_date("昭和60年3月15日", BirthPrecision::Year).as_deref(), Some("1985"));
+        assert_eq!(shift("令和6年2月1日", -10).as_deref(), Some("令和6年1月22日"));
+        assert_eq!(shift("令和元年5月3日", -10).as_deref(), Some("平成31年4月23日"), "across eras");
+        assert_eq!(shift("平成31年4月23日", 10).as_deref(), Some("令和1年5月03日"));
+        assert_eq!(shift("H01.04.01 09:30", 1).as_deref(), Some("H01.04.02 09:30"));
+        assert_eq!(shift("S.60-3-15", 1).as_deref(), Some("S.60-3-16"));
+    }
 
     #[test]
     fn common_date_forms_shift_and_keep_their_spelling() {

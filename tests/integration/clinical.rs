@@ -456,7 +456,7 @@ fn shift_jis_input_round_trips_its_japanese_text() {
     assert_eq!(column(&rows, "検査名"), ["ＨｂＡ１ｃ", "ＨｂＡ１ｃ"]);
     assert_eq!(column(&rows, "生年月日"), ["1985/03", "1940/02"]);
     assert_eq!(column(&rows, "郵便番号"), ["999", "999"]);
-    assert_eq!(column(&rows, "コメント"), ["1髙橋医師確認 ***様", "特記なし"]);
+    assert_eq!(column(&rows, "コメント"), ["①髙橋医師確認 ***様", "特記なし"], "only the match is replaced");
     // Kept text is the text of the input (CP932 decoding; 髙 is a CP932-only character written
     // as 0xEEE0 by this fixture's encoder, 0xFBFC by others: both read as U+9AD9).
     let input = std::fs::read(fixtures().join("labs_sjis.csv")).unwrap();
@@ -488,7 +488,8 @@ fn columns_file_problems_and_unknown_columns() {
     let run =
         wd.kamei(["clinical", "csv", &labs, "-o", "out", "--key", k.to_str().unwrap(), "--columns", "short.toml"]);
     run.assert_code(1);
-    assert!(run.stderr().contains("column 2 \"patient_name\""), "{}", run.stderr());
+    assert!(run.stderr().contains("not named in the columns file"), "{}", run.stderr());
+    assert!(!run.stderr().contains("patient_name"), "header cells are not printed: {}", run.stderr());
     assert!(!wd.path("out/labs.csv").exists(), "nothing leaves by default");
     // No key: refused before anything is read.
     let run = wd.kamei(["clinical", "csv", &labs, "-o", "out", "--columns", "short.toml"]);
@@ -885,4 +886,97 @@ fn csv_an_input_named_like_another_input_s_cleaned_name_fails() {
     run.assert_code(1);
     assert!(run.stderr().contains("written under the same output name"), "{}", run.stderr());
     assert_eq!(csv_names(&wd, "out"), [cleaned]);
+}
+
+#[test]
+fn csv_audit_and_messages_name_no_column_and_no_header_cell() {
+    // rv7-06: the audit is released with the data and a "header" may be a patient's row, so
+    // columns are named by position (actions, notes); rv7-05: a headerless file's first row
+    // (an ID with a letter, a name, an address) is never printed.
+    let wd = Workdir::new("csv_audit_and_messages_name_no_column_and_no_header_cell");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(
+        wd.path("cols.toml"),
+        "[columns]\npatient_id = \"patient-id\"\nvisit_date = \"date\"\nsecret_colname = \"keep\"\nname = \"name\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        wd.path("in/labs.csv"),
+        "patient_id,visit_date,secret_colname\nP0001234,2024-01-02,1\nP0001234,notadate,2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        wd.path("in/export.csv"),
+        "A1234567,山田 太郎,東京都千代田区1-1\nA7654321,佐藤 花子,大阪府大阪市2-2\n",
+    )
+    .unwrap();
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        "in",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--columns",
+        "cols.toml",
+        "--option",
+        "retain-long-modified-dates",
+    ]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("line 3: column 2 is not a valid date; emptied"), "{}", run.stderr());
+    let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
+    for needle in ["secret_colname", "visit_date", "patient_id", "A1234567", "山田", "千代田"] {
+        assert!(!audit.contains(needle), "{needle} in the audit: {audit}");
+        assert!(!run.stderr().contains(needle), "{needle} on stderr: {}", run.stderr());
+    }
+    let records = wd.audit("out");
+    let labs = records.iter().find(|r| r["outcome"] == "written").unwrap();
+    let tags: Vec<&str> = labs["actions"].as_array().unwrap().iter().map(|a| a["tag"].as_str().unwrap()).collect();
+    assert_eq!(tags[..3], ["column 1", "column 2", "column 3"], "{tags:?}");
+    assert_eq!(
+        std::fs::read_to_string(wd.path("out/labs.csv")).unwrap().lines().next(),
+        Some("patient_id,visit_date,secret_colname")
+    );
+}
+
+#[test]
+fn csv_date_and_birth_date_columns_read_japanese_era_dates() {
+    // rv7 suspect: era spellings were emptied as "not a valid date"; they are dates.
+    let wd = Workdir::new("csv_date_and_birth_date_columns_read_japanese_era_dates");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(
+        wd.path("cols.toml"),
+        "[columns]\npid = \"patient-id\"\nbirth = \"birth-date\"\nvisit = \"date\"\nnote = \"free-text\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        wd.path("in/era.csv"),
+        "pid,birth,visit,note\nP0001234,S60.3.15,令和6年2月1日,生 S60.3.15\nP0001234,昭和60年3月15日,R6.2.1,ok\n",
+    )
+    .unwrap();
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        "in",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--columns",
+        "cols.toml",
+        "--option",
+        "retain-long-modified-dates",
+    ]);
+    run.assert_code(0);
+    let rows = rows(&wd.path("out/era.csv"));
+    assert_eq!(column(&rows, "birth"), ["S60.3", "昭和60年3月"]);
+    let days = pseudonymizer(7).date_shift_days(kamei::pseudo::Patient::Id("P0001234"));
+    let want = kamei::clinical::values::shift("令和6年2月1日", days).unwrap();
+    assert_eq!(column(&rows, "visit")[0], want);
+    assert!(want != "令和6年2月1日" && want.contains('年'), "{want}");
+    assert_eq!(column(&rows, "note"), ["生 ***", "ok"]);
+    assert!(!wd.audit("out")[0]["notes"].to_string().contains("not a valid"));
 }

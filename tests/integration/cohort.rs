@@ -399,3 +399,26 @@ fn shift_jis_notes(wd: &Workdir, out: &str) -> usize {
     assert!(notes.iter().all(|n| !n.contains("1234567")), "{notes:?}");
     notes.iter().filter(|n| n.contains("read as Shift_JIS")).count()
 }
+
+#[test]
+fn studies_between_reads_an_acr_nema_study_date_as_deid_shifts_it() {
+    // rv7-10: Study Date `2024.01.02` is shifted by deid as a date, so the window reads it too.
+    let wd = Workdir::new("studies_between_reads_an_acr_nema_study_date_as_deid_shifts_it");
+    Fixture::ct(
+        P1,
+        "1.2.826.0.1.3680043.8.498.71",
+        "1.2.826.0.1.3680043.8.498.71.1",
+        "1.2.826.0.1.3680043.8.498.71.1.1",
+    )
+    .put(str_el(dicom_dictionary_std::tags::STUDY_DATE, dicom_core::VR::DA, "2024.01.02"))
+    .write(&wd.path("dicom/a.dcm"));
+    let k = key(&wd, "k.key", 24);
+    let ks = k.to_str().unwrap();
+    let args = ["deid", "dicom", "--key", ks, "-q", "--option", "retain-long-modified-dates", "--studies-between"];
+    let run = wd.kamei(args.iter().copied().chain(["2024-01-01", "2024-01-31", "-o", "in"]));
+    run.assert_code(0);
+    assert_eq!(wd.dicom_outputs("in").len(), 1, "{}", run.stderr());
+    let run = wd.kamei(args.iter().copied().chain(["2024-01-03", "2024-01-31", "-o", "out"]));
+    run.assert_code(0);
+    assert_eq!(wd.dicom_outputs("out").len(), 0);
+}
