@@ -192,12 +192,42 @@ pub struct Treated {
 /// assert_eq!(treat("seen 2024/1/12", DateTreatment::Replace, Which::All).unwrap().text, "seen ***");
 /// ```
 pub fn treat(text: &str, how: DateTreatment, which: Which) -> Option<Treated> {
-    if how == DateTreatment::Keep || !text.chars().any(is_digit) || !ANY.is_match(text) {
+    let spans = spans(text, how, which);
+    if spans.is_empty() {
         return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for s in &spans {
+        out.push_str(&text[at..s.start]);
+        out.push_str(&s.replacement);
+        at = s.end;
+    }
+    out.push_str(&text[at..]);
+    Some(Treated { text: out, changed: spans.len() })
+}
+
+/// One date found in a text, and what replaces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// Byte offset where the date starts.
+    pub start: usize,
+    /// Byte offset just after it.
+    pub end: usize,
+    /// The shifted date in its spelling, or [`REDACTED`].
+    pub replacement: String,
+}
+
+/// The dates of `text` that `which` selects and `how` changes, in order and not overlapping:
+/// what [`treat`] replaces, for a caller that keeps its own map of the text (clinical free text
+/// writes every character outside a date back as it was).
+pub fn spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
+    if how == DateTreatment::Keep || !text.chars().any(is_digit) || !ANY.is_match(text) {
+        return Vec::new();
     }
     // Every match of every pattern, then the earliest and longest of overlapping ones, so a
     // date is read once (`令和6年1月2日` is an era date, not also `1月2日`).
-    let mut found: Vec<(usize, usize, String)> = Vec::new();
+    let mut found: Vec<Span> = Vec::new();
     for (form, re) in PATTERNS.iter() {
         for c in re.captures_iter(text) {
             let m = c.get(0).expect("group 0");
@@ -208,27 +238,20 @@ pub fn treat(text: &str, how: DateTreatment, which: Which) -> Option<Treated> {
                 continue;
             }
             if let Some(replacement) = replacement(&c, *form, how, which) {
-                found.push((m.start(), m.end(), replacement));
+                found.push(Span { start: m.start(), end: m.end(), replacement });
             }
         }
     }
-    if found.is_empty() {
-        return None;
-    }
-    found.sort_by_key(|&(start, end, _)| (start, usize::MAX - end));
-    let mut out = String::with_capacity(text.len());
-    let (mut at, mut changed) = (0, 0);
-    for (start, end, replacement) in found {
-        if start < at {
-            continue;
+    found.sort_by_key(|s| (s.start, usize::MAX - s.end));
+    let mut at = 0;
+    found.retain(|s| {
+        let keep = s.start >= at;
+        if keep {
+            at = s.end;
         }
-        out.push_str(&text[at..start]);
-        out.push_str(&replacement);
-        at = end;
-        changed += 1;
-    }
-    out.push_str(&text[at..]);
-    Some(Treated { text: out, changed })
+        keep
+    });
+    found
 }
 
 /// What replaces one match: `None` to leave it (not a date, or a date `which` does not want).

@@ -69,45 +69,6 @@ fn pattern_spans(text: &str, kind: Kind, re: &Regex) -> Vec<(usize, usize, Strin
     spans
 }
 
-/// The dates [`text_dates::treat`] shifts or replaces in `text`, as byte ranges with their
-/// replacement. `treat` gives back a whole text: the ranges are read from its replace-everything
-/// result (with every `*` of `text` masked first, each `***` it writes is one date), and each
-/// range is confirmed by treating it alone, which also gives its replacement. `None` when the
-/// ranges cannot be told (then the caller uses the whole treated text).
-fn date_spans(text: &str, how: DateTreatment) -> Option<Vec<(usize, usize, String)>> {
-    let Some(all) = text_dates::treat(text, DateTreatment::Replace, Which::All) else { return Some(Vec::new()) };
-    // A one-byte mask that the date patterns treat as they treat `*` (not a digit, letter,
-    // separator or decimal point), so byte offsets stay those of `text`.
-    let mask = (1u8..=8).map(char::from).find(|c| !text.contains(*c))?;
-    let masked = text.replace('*', &mask.to_string());
-    let marked =
-        if masked == text { all.text } else { text_dates::treat(&masked, DateTreatment::Replace, Which::All)?.text };
-    let alone = |start: usize, end: usize| {
-        text_dates::treat(&masked[start..end], DateTreatment::Replace, Which::All).is_some_and(|t| t.text == REDACTED)
-    };
-    let pieces: Vec<&str> = marked.split(REDACTED).collect();
-    if !masked.starts_with(pieces[0]) {
-        return None;
-    }
-    let mut spans = Vec::new();
-    let mut at = pieces[0].len();
-    for (i, piece) in pieces.iter().enumerate().skip(1) {
-        let start = at;
-        let end = if i == pieces.len() - 1 {
-            let end = masked.len().checked_sub(piece.len())?;
-            (end > start && masked.is_char_boundary(end) && masked[end..] == **piece && alone(start, end))
-                .then_some(end)?
-        } else {
-            (start + 1..=masked.len())
-                .find(|&e| masked.is_char_boundary(e) && masked[e..].starts_with(piece) && alone(start, e))?
-        };
-        let replacement = text_dates::treat(&masked[start..end], how, Which::All)?.text;
-        spans.push((start, end, replacement));
-        at = end + piece.len();
-    }
-    Some(spans)
-}
-
 /// A piece of the text being cleaned: one original character as compared (its NFKC form), or a
 /// replacement standing for original characters `from..to` (character indices).
 struct Unit {
@@ -265,19 +226,10 @@ pub fn clean(text: &str, ids: &Identifiers, shift_days: Option<i64>) -> Option<C
         }
         let how = shift_days.map_or(DateTreatment::Replace, DateTreatment::Shift);
         let (current, starts) = joined(&units);
-        match date_spans(&current, how) {
-            Some(spans) => {
-                replaced += spans.len();
-                units = replace(units, &starts, spans);
-            }
-            None => {
-                // Ranges not told apart: the whole text as treated.
-                if let Some(t) = text_dates::treat(&current, how, Which::All) {
-                    replaced += t.changed;
-                    units = vec![Unit { from: 0, to: original.len(), text: t.text, replaced: true }];
-                }
-            }
-        }
+        let spans: Vec<(usize, usize, String)> =
+            text_dates::spans(&current, how, Which::All).into_iter().map(|s| (s.start, s.end, s.replacement)).collect();
+        replaced += spans.len();
+        units = replace(units, &starts, spans);
         for (kind, re) in PATTERNS.iter() {
             let (current, starts) = joined(&units);
             if re.is_match(&current) {
