@@ -78,16 +78,10 @@ fn parse_era(v: &str) -> Option<Parsed<'_>> {
             if !(1..=2).contains(&n) || !matches!(sep, '.' | '/' | '-') {
                 return None;
             }
-            let after_year = &after[n + 1..];
-            let m = digits(after_year);
-            let after_month = after_year[m..].strip_prefix(sep)?;
-            let d = digits(after_month);
-            if !(1..=2).contains(&m) || !(1..=2).contains(&d) {
-                return None;
-            }
-            let rest = &after_month[d..];
-            let date = in_era(after[..n].parse().ok()?, &after_year[..m], &after_month[..d])?;
-            let style = Style::EraLetter { dot, sep, pad_year: n == 2, pad_month: m == 2, pad_day: d == 2 };
+            let (month, day, rest) = month_and_day(&after[n + 1..], sep)?;
+            let date = in_era(after[..n].parse().ok()?, month, day)?;
+            let style =
+                Style::EraLetter { dot, sep, pad_year: n == 2, pad_month: month.len() == 2, pad_day: day.len() == 2 };
             return valid_time(rest, false).then_some(Parsed { date, style, rest });
         }
     }
@@ -113,6 +107,18 @@ struct Parsed<'a> {
     style: Style,
     /// The time (and zone) after the date, untouched by a shift.
     rest: &'a str,
+}
+
+/// The month and day after a date's year and its separator (`3/15 09:30` with `/`): one or two
+/// digits each, the same separator between them, and what follows the day.
+fn month_and_day(after_year: &str, sep: char) -> Option<(&str, &str, &str)> {
+    let m = digits(after_year);
+    let after_month = after_year[m..].strip_prefix(sep)?;
+    let d = digits(after_month);
+    if !(1..=2).contains(&m) || !(1..=2).contains(&d) {
+        return None;
+    }
+    Some((&after_year[..m], &after_month[..d], &after_month[d..]))
 }
 
 fn digits(s: &str) -> usize {
@@ -151,16 +157,9 @@ fn parse_date(v: &str) -> Option<Parsed<'_>> {
     if !matches!(sep, '-' | '/' | '.') {
         return None;
     }
-    let after_year = &v[5..];
-    let m = digits(after_year);
-    let after_month = after_year[m..].strip_prefix(sep)?;
-    let d = digits(after_month);
-    if !(1..=2).contains(&m) || !(1..=2).contains(&d) {
-        return None;
-    }
-    let rest = &after_month[d..];
-    let date = ymd(&v[0..4], &after_year[..m], &after_month[..d])?;
-    let style = Style::Separated { sep, pad_month: m == 2, pad_day: d == 2 };
+    let (month, day, rest) = month_and_day(&v[5..], sep)?;
+    let date = ymd(&v[0..4], month, day)?;
+    let style = Style::Separated { sep, pad_month: month.len() == 2, pad_day: day.len() == 2 };
     valid_time(rest, false).then_some(Parsed { date, style, rest })
 }
 
