@@ -472,7 +472,6 @@ impl Detector {
             (plane, tone, hue, sigma)
         };
         let th = top_hat(plane, self.max_stroke);
-        let integral = Integral::of(&th);
         let weak = (self.weak as f32).max(3.5 * sigma).min(250.0) as u8;
         let strong = (self.strong as f32).max(6.0 * sigma).min(250.0) as u8;
         let (w, h) = th.dimensions();
@@ -493,7 +492,13 @@ impl Detector {
             let cut = ((c.contrast as f32 * 0.45) as u8).max(weak);
             *m = if c.contrast >= strong && th.as_raw()[i] >= cut { 255 } else { 0 };
         }
+        // The first labels (4 bytes a pixel) go before the second labelling, and the
+        // summed-area table (8 bytes a pixel) is made after it: a large frame's peak is here.
+        drop(labels);
+        drop(first);
         let (_, comps) = measure(&mask, &th, tone, hue, sigma);
+        drop(mask);
+        let integral = Integral::of(&th);
         let (hmin, hmax) = self.glyph_height;
         let comps = comps
             .into_iter()
