@@ -287,7 +287,21 @@ pub fn shift(value: &str, days: i64) -> Option<String> {
     let v = normalize(value);
     let p = parse_date(&v)?;
     let shifted = dates::shift(p.date, days)?;
-    Some(format!("{}{}", format_date(shifted, p.style)?, p.rest))
+    Some(in_width_of(&format!("{}{}", format_date(shifted, p.style)?, p.rest), value))
+}
+
+/// `out` written in the width of `original`: an ASCII digit, separator or letter whose
+/// full-width form `original` uses is written full width (`２０２４／０１／０２` shifted stays
+/// full width; the value was read NFKC-normalised).
+fn in_width_of(out: &str, original: &str) -> String {
+    let wide = |c: char| char::from_u32(c as u32 + 0xFEE0).filter(|&w| ('！'..='～').contains(&w));
+    let digits_wide = original.chars().any(|c| ('０'..='９').contains(&c));
+    out.chars()
+        .map(|c| match wide(c) {
+            Some(w) if (c.is_ascii_digit() && digits_wide) || original.contains(w) => w,
+            _ => c,
+        })
+        .collect()
 }
 
 /// How much of a birth date is kept.
@@ -308,7 +322,7 @@ pub fn generalize_birth_date(value: &str, precision: BirthPrecision) -> Option<S
     let v = normalize(value);
     let p = parse_date(&v)?;
     let (y, m) = (p.date.year(), p.date.month());
-    Some(match (precision, p.style) {
+    let general = match (precision, p.style) {
         (BirthPrecision::Year, _) => format!("{y:04}"),
         (BirthPrecision::YearMonth, Style::Compact) => format!("{y:04}{m:02}"),
         (BirthPrecision::YearMonth, Style::Separated { sep, pad_month, .. }) => {
@@ -323,7 +337,8 @@ pub fn generalize_birth_date(value: &str, precision: BirthPrecision) -> Option<S
             let (_, letter, ey) = era_parts(p.date, false, pad_year)?;
             format!("{letter}{}{ey}{sep}{}", if dot { "." } else { "" }, pad(m, pad_month))
         }
-    })
+    };
+    Some(in_width_of(&general, value))
 }
 
 /// The oldest age kept as is; older ages are grouped (HIPAA Safe Harbor and OHDSI practice).
@@ -387,6 +402,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_full_width_date_is_shifted_and_generalised_in_full_width() {
+        assert_eq!(shift("２０２４年１月２日", -10).as_deref(), Some("２０２３年１２月２３日"));
+        assert_eq!(shift("２０２４／０１／０２", 1).as_deref(), Some("２０２４／０１／０３"));
+        assert_eq!(shift("2024/01/02", 1).as_deref(), Some("2024/01/03"), "ASCII stays ASCII");
+        let general = generalize_birth_date("１９８５－０３－１５", BirthPrecision::YearMonth);
+        assert_eq!(general.as_deref(), Some("１９８５－０３"));
+    }
+
+    #[test]
     fn era_dates_are_read_generalised_and_shifted_in_their_spelling() {
         // rv7 suspect: a date column written in the era calendar is a date, not "not a date".
         assert_eq!(parse("S60.3.15"), NaiveDate::from_ymd_opt(1985, 3, 15));
@@ -429,7 +453,7 @@ mod tests {
             ("202403010930", "202402290930"),
             ("20240301093015.123+0900", "20240229093015.123+0900"),
             ("20240301 09:30", "20240229 09:30"),
-            ("２０２４／０３／０１", "2024/02/29"),
+            ("２０２４／０３／０１", "２０２４／０２／２９"),
             (" 2024-03-01 ", "2024-02-29"),
             ("2024年3月1日 10:00", "2024年2月29日 10:00"),
         ];
