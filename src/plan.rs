@@ -678,20 +678,19 @@ impl Planner<'_, '_> {
         if self.ctx.rules.options().contains(&DeidOption::RetainUids) {
             return false;
         }
-        [tags::STUDY_INSTANCE_UID, tags::SERIES_INSTANCE_UID, tags::SOP_INSTANCE_UID].iter().any(|t| {
-            self.top
-                .get(*t)
-                .and_then(Element::bytes)
-                .map(trim_value)
-                .is_some_and(|uid| uid.len() >= 8 && bytes.windows(uid.len()).any(|w| w == uid))
-        })
+        self.own_uids().any(|uid| uid.len() >= 8 && bytes.windows(uid.len()).any(|w| w == uid))
     }
 
     /// Whether `uid` is the file's own Study, Series or SOP Instance UID (top level).
     fn is_own_uid(&self, uid: &str) -> bool {
+        self.own_uids().any(|own| own == uid.as_bytes())
+    }
+
+    /// The file's own Study, Series and SOP Instance UIDs (top level, padding trimmed).
+    fn own_uids(&self) -> impl Iterator<Item = &[u8]> {
         [tags::STUDY_INSTANCE_UID, tags::SERIES_INSTANCE_UID, tags::SOP_INSTANCE_UID]
-            .iter()
-            .any(|t| self.top.get(*t).and_then(Element::bytes).map(trim_value) == Some(uid.as_bytes()))
+            .into_iter()
+            .filter_map(|t| self.top.get(t).and_then(Element::bytes).map(trim_value))
     }
 
     /// Refuse the file when a UI value kept as it is (a registered class, syntax or scheme UID;
@@ -1120,7 +1119,7 @@ impl Planner<'_, '_> {
     /// Whether `text` holds one of the file's own dates in a spelling [`crate::text_dates`]
     /// reads.
     fn holds_own_date(&self, text: &str) -> bool {
-        text_dates::treat(text, DateTreatment::Replace, Which::These(&self.found().dates)).is_some()
+        !text_dates::spans(text, DateTreatment::Replace, Which::These(&self.found().dates)).is_empty()
     }
 
     /// `text` with the dates `which` selects shifted or replaced ([`crate::text_dates`]);

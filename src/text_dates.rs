@@ -405,9 +405,14 @@ fn respell(c: &Captures, date: NaiveDate, swapped: bool) -> String {
     out
 }
 
-/// `digits` in full-width digits, as the date they replace was written.
-fn full_width(digits: &str) -> String {
-    digits.chars().map(|c| c.to_digit(10).and_then(|d| char::from_u32('０' as u32 + d)).unwrap_or(c)).collect()
+/// `text` with its ASCII digits in full width, as the date they replace was written.
+fn full_width(text: &str) -> String {
+    text.chars().map(|c| if c.is_ascii_digit() { wide(c).unwrap_or(c) } else { c }).collect()
+}
+
+/// The full-width form (U+FF01–U+FF5E) of a printable ASCII character other than space.
+pub fn wide(c: char) -> Option<char> {
+    char::from_u32(c as u32 + 0xFEE0).filter(|w| ('！'..='～').contains(w))
 }
 
 /// The name of month `m` written like `old`: full or three letters (`Sept` → `Oct`), in its

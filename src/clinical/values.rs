@@ -57,16 +57,9 @@ fn parse_era(v: &str) -> Option<Parsed<'_>> {
                     (after[..n].parse().ok()?, false, &after[n..])
                 }
             };
-            let after_year = after_era.strip_prefix('年')?;
-            let m = digits(after_year);
-            let after_month = after_year[m..].strip_prefix('月')?;
-            let d = digits(after_month);
-            let rest = after_month[d..].strip_prefix('日')?;
-            if !(1..=2).contains(&m) || !(1..=2).contains(&d) {
-                return None;
-            }
-            let date = in_era(ey, &after_year[..m], &after_month[..d])?;
-            let style = Style::EraKanji { gannen, pad_month: m == 2, pad_day: d == 2 };
+            let (month, day, rest) = kanji_month_and_day(after_era.strip_prefix('年')?)?;
+            let date = in_era(ey, month, day)?;
+            let style = Style::EraKanji { gannen, pad_month: month.len() == 2, pad_day: day.len() == 2 };
             return valid_time(rest, false).then_some(Parsed { date, style, rest });
         }
         if first.to_ascii_uppercase() == letter {
@@ -109,6 +102,19 @@ struct Parsed<'a> {
     rest: &'a str,
 }
 
+/// The month and day after a date's `年` (`3月15日 09:30`): one or two digits before `月` and
+/// before `日`, and what follows the day.
+fn kanji_month_and_day(after_year: &str) -> Option<(&str, &str, &str)> {
+    let m = digits(after_year);
+    let after_month = after_year[m..].strip_prefix('月')?;
+    let d = digits(after_month);
+    let rest = after_month[d..].strip_prefix('日')?;
+    if !(1..=2).contains(&m) || !(1..=2).contains(&d) {
+        return None;
+    }
+    Some((&after_year[..m], &after_month[..d], rest))
+}
+
 /// The month and day after a date's year and its separator (`3/15 09:30` with `/`): one or two
 /// digits each, the same separator between them, and what follows the day.
 fn month_and_day(after_year: &str, sep: char) -> Option<(&str, &str, &str)> {
@@ -142,16 +148,9 @@ fn parse_date(v: &str) -> Option<Parsed<'_>> {
     }
     let sep = v[4..].chars().next()?;
     if sep == '年' {
-        let after_year = &v[4 + '年'.len_utf8()..];
-        let m = digits(after_year);
-        let after_month = after_year[m..].strip_prefix('月')?;
-        let d = digits(after_month);
-        let rest = after_month[d..].strip_prefix('日')?;
-        if !(1..=2).contains(&m) || !(1..=2).contains(&d) {
-            return None;
-        }
-        let date = ymd(&v[0..4], &after_year[..m], &after_month[..d])?;
-        let style = Style::Kanji { pad_month: m == 2, pad_day: d == 2 };
+        let (month, day, rest) = kanji_month_and_day(&v[4 + '年'.len_utf8()..])?;
+        let date = ymd(&v[0..4], month, day)?;
+        let style = Style::Kanji { pad_month: month.len() == 2, pad_day: day.len() == 2 };
         return valid_time(rest, false).then_some(Parsed { date, style, rest });
     }
     if !matches!(sep, '-' | '/' | '.') {
@@ -294,7 +293,7 @@ pub fn shift(value: &str, days: i64) -> Option<String> {
 /// full-width form `original` uses is written full width (`２０２４／０１／０２` shifted stays
 /// full width; the value was read NFKC-normalised).
 fn in_width_of(out: &str, original: &str) -> String {
-    let wide = |c: char| char::from_u32(c as u32 + 0xFEE0).filter(|&w| ('！'..='～').contains(&w));
+    let wide = crate::text_dates::wide;
     let digits_wide = original.chars().any(|c| ('０'..='９').contains(&c));
     out.chars()
         .map(|c| match wide(c) {

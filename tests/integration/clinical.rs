@@ -63,6 +63,16 @@ fn csv_run(wd: &Workdir, key: &Path, options: &[&str], out: &str) -> Run {
     wd.kamei(args)
 }
 
+/// `kamei clinical csv in -o out` with the test's own `cols.toml` and key 7, and `options`.
+fn csv_of_in(wd: &Workdir, options: &[&str]) -> Run {
+    let k = key(wd, "k.key", 7);
+    let mut args = vec!["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    for o in options {
+        args.extend(["--option", o]);
+    }
+    wd.kamei(args)
+}
+
 fn ssmix2_run(wd: &Workdir, key: &Path, options: &[&str], out: &str) -> Run {
     let root = fx("ss-mix2");
     let link = wd.path(&format!("{out}.linkage.csv"));
@@ -910,20 +920,7 @@ fn csv_audit_and_messages_name_no_column_and_no_header_cell() {
         "A1234567,山田 太郎,東京都千代田区1-1\nA7654321,佐藤 花子,大阪府大阪市2-2\n",
     )
     .unwrap();
-    let k = key(&wd, "k.key", 7);
-    let run = wd.kamei([
-        "clinical",
-        "csv",
-        "in",
-        "-o",
-        "out",
-        "--key",
-        k.to_str().unwrap(),
-        "--columns",
-        "cols.toml",
-        "--option",
-        "retain-long-modified-dates",
-    ]);
+    let run = csv_of_in(&wd, &["retain-long-modified-dates"]);
     run.assert_code(1);
     assert!(run.stderr().contains("line 3: column 2 is not a valid date; emptied"), "{}", run.stderr());
     let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
@@ -956,20 +953,7 @@ fn csv_date_and_birth_date_columns_read_japanese_era_dates() {
         "pid,birth,visit,note\nP0001234,S60.3.15,令和6年2月1日,生 S60.3.15\nP0001234,昭和60年3月15日,R6.2.1,ok\n",
     )
     .unwrap();
-    let k = key(&wd, "k.key", 7);
-    let run = wd.kamei([
-        "clinical",
-        "csv",
-        "in",
-        "-o",
-        "out",
-        "--key",
-        k.to_str().unwrap(),
-        "--columns",
-        "cols.toml",
-        "--option",
-        "retain-long-modified-dates",
-    ]);
+    let run = csv_of_in(&wd, &["retain-long-modified-dates"]);
     run.assert_code(0);
     let rows = rows(&wd.path("out/era.csv"));
     assert_eq!(column(&rows, "birth"), ["S60.3", "昭和60年3月"]);

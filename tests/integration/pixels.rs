@@ -149,6 +149,12 @@ fn assert_cleaned(wd: &Workdir, out: &Path) -> dicom_object::DefaultDicomObject 
     obj
 }
 
+/// Which finder drew each box an audit record lists (`detector...`, `rule:...`,
+/// `ultrasound-regions`).
+fn box_sources(record: &serde_json::Value) -> Vec<&str> {
+    record["pixels"]["boxes"].as_array().unwrap().iter().map(|b| b["source"].as_str().unwrap()).collect()
+}
+
 /// Every text pixel of `p` has `blank` in `got` (8-bit samples, `samples` per pixel).
 fn assert_text_blanked(p: &Picture, got: &[u8], samples: usize, blank: u8) {
     let mut missed = 0;
@@ -182,8 +188,7 @@ fn native_8_bit_grey_text_is_blanked_and_markers_set() {
     let i = (oy * p.w + ox) as usize;
     assert_eq!(got[i], p.grey[i], "the organ is untouched");
     let audit = wd.audit("out");
-    let sources: Vec<&str> =
-        audit[0]["pixels"]["boxes"].as_array().unwrap().iter().map(|b| b["source"].as_str().unwrap()).collect();
+    let sources = box_sources(&audit[0]);
     assert!(sources.iter().all(|s| s.starts_with("detector")), "{sources:?}");
     assert_eq!(audit[0]["pixels"]["output_transfer_syntax"], "1.2.840.10008.1.2.1");
 }
@@ -1121,8 +1126,7 @@ fn a_degenerate_ultrasound_region_is_no_image_area_and_the_image_is_cleaned_as_w
         let i = (oy * p.w + ox) as usize;
         assert_eq!(got[i], p.grey[i], "{corners:?}: the organ was blanked");
         let audit = wd.audit("out");
-        let sources: Vec<&str> =
-            audit[0]["pixels"]["boxes"].as_array().unwrap().iter().map(|b| b["source"].as_str().unwrap()).collect();
+        let sources = box_sources(&audit[0]);
         assert!(sources.iter().all(|s| s.starts_with("detector")), "{corners:?}: {sources:?}");
         let notes = audit[0]["notes"].to_string();
         assert!(notes.contains("no usable data region; not used"), "{notes}");

@@ -92,31 +92,32 @@ pub(super) fn stands_out(plane: &GrayImage, line: &Rect, outer: &Rect, contrast:
     }
 }
 
+/// A test frame flat black left of column `noisy_from`, and from it `mean` with Gaussian-like
+/// noise of standard deviation `sigma` (a fixed generator, so tests are the same on every run).
+#[cfg(test)]
+pub(super) fn half_noisy(w: u32, h: u32, noisy_from: u32, mean: f32, sigma: f32) -> GrayImage {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 20001) as f32 / 10000.0 - 1.0
+    };
+    GrayImage::from_fn(w, h, |x, _| {
+        let n: f32 = (0..4).map(|_| uniform()).sum::<f32>() * 0.866;
+        image::Luma([if x < noisy_from { 0 } else { (mean + sigma * n).clamp(0.0, 255.0) as u8 }])
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A frame flat black on its left, mid-grey with Gaussian-like noise of standard deviation
-    /// `sigma` on its right (a fixed generator, so the test is the same on every run).
-    fn half_noisy(w: u32, h: u32, noisy_from: u32, sigma: f32) -> GrayImage {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut uniform = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 20001) as f32 / 10000.0 - 1.0
-        };
-        GrayImage::from_fn(w, h, |x, _| {
-            let n: f32 = (0..4).map(|_| uniform()).sum::<f32>() * 0.866;
-            image::Luma([if x < noisy_from { 0 } else { (128.0 + sigma * n).clamp(0.0, 255.0) as u8 }])
-        })
-    }
 
     #[test]
     fn strokes_as_strong_as_the_noise_beside_them_do_not_stand_out() {
         // The frame's noise level is 0 (most of it is flat): a line of grains in its noisy part,
         // at six times that part's noise, passes the frame's thresholds but not the local test.
-        let img = half_noisy(400, 200, 240, 9.0);
+        let img = half_noisy(400, 200, 240, 128.0, 9.0);
         let line = Rect::new(300, 80, 40, 20);
         let outer = surroundings(&line, 400, 200);
         let sigma = sigma_in(&img, &beside(&line, &outer)).unwrap();
@@ -128,7 +129,7 @@ mod tests {
 
     #[test]
     fn local_noise_is_measured_beside_the_line_only() {
-        let img = half_noisy(400, 200, 240, 9.0);
+        let img = half_noisy(400, 200, 240, 128.0, 9.0);
         let quiet = sigma_in(&img, &[Rect::new(0, 0, 200, 50)]).unwrap();
         let noisy = sigma_in(&img, &[Rect::new(250, 0, 150, 50)]).unwrap();
         assert_eq!(quiet, 0.0);

@@ -402,17 +402,7 @@ mod tests {
     fn a_flat_background_with_pixel_noise_is_plain_and_shading_is_not() {
         // Noise of about 8 levels (a fixed generator) on a flat field spreads its values over
         // some 20 levels; a ramp of as much across the strips beside the line is shading.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut uniform = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 20001) as f32 / 10000.0 - 1.0
-        };
-        let noisy = GrayImage::from_fn(200, 100, |_, _| {
-            let n: f32 = (0..4).map(|_| uniform()).sum::<f32>() * 0.866;
-            image::Luma([(60.0 + 8.0 * n).clamp(0.0, 255.0) as u8])
-        });
+        let noisy = crate::pixels::detect::noise::half_noisy(200, 100, 0, 60.0, 8.0);
         let ramp = GrayImage::from_fn(200, 100, |x, _| image::Luma([(x / 3) as u8]));
         let line = Rect::new(60, 40, 80, 20);
         assert!(on_plain_background(&noisy, &line, true));
