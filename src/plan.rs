@@ -740,7 +740,9 @@ impl Planner<'_, '_> {
             return None;
         }
         let own_dates = !self.found().dates.is_empty() && self.date_treatment() != DateTreatment::Keep;
-        if self.net_identifiers().is_empty() && !own_dates {
+        // A dot is what a UID written in text needs (see `uids_in`).
+        let may_hold_uid = is_scrubbable(vr) && bytes.contains(&b'.');
+        if self.net_identifiers().is_empty() && !own_dates && !may_hold_uid {
             return None;
         }
         if opaque {
@@ -788,7 +790,14 @@ impl Planner<'_, '_> {
                     if matches!(self.date_treatment(), DateTreatment::Shift(_)) { "shifted" } else { "replaced" }
                 ));
             }
-            let clean = dated.or(scrubbed)?;
+            let dated = dated.or(scrubbed);
+            // An original UID written in the text (a reference to another image, a study UID
+            // typed into a comment) is mapped as Clean maps it.
+            let mapped = self.uids_in(dated.as_deref().unwrap_or(&text));
+            if mapped.is_some() {
+                self.note(format!("{}: a kept value held an original UID; mapped", tag_str(e.tag)));
+            }
+            let clean = mapped.or(dated)?;
             return Some((Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))), "clean"));
         }
         let values = Self::values(e);

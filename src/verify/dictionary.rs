@@ -5,8 +5,10 @@
 //! every Person Name (each group and each component: alphabetic, ideographic, phonetic), the
 //! IDs (patient, other IDs, accession number, study ID, admission, medical record locator,
 //! issuer), the birth date in common spellings, addresses, phone numbers, institution and
-//! department names, station names, and device serial numbers. The linkage table adds the
-//! original Patient IDs and the components of the input paths.
+//! department names, station names, device serial numbers, and the instance UIDs (Study,
+//! Series, SOP Instance, Frame of Reference, referenced and private UIDs: an original UID in a
+//! release links it back to the source archive). The linkage table adds the original Patient
+//! IDs and the components of the input paths.
 //!
 //! Matching is done by [`Matcher`]: Aho–Corasick over NFKC-normalised, lower-cased text, whole
 //! words for ASCII identifiers. Very short or generic values are left out (they would match
@@ -71,6 +73,10 @@ pub struct Identifier {
 pub struct Dictionary {
     by_text: HashMap<String, Kind>,
 }
+
+/// The kind of an original instance UID (see [`Dictionary::add_dataset`]). Under Retain UIDs
+/// a release keeps them on purpose: [`Dictionary::without_uids`] leaves them out.
+pub const UID: Kind = "UID";
 
 /// The kind of a birth date spelling: also found at the start of a date-time.
 const BIRTH_DATE: Kind = "Patient's Birth Date";
@@ -206,13 +212,29 @@ impl Dictionary {
     /// its Manufacturer or model name (`TOSHIBA`, a vendor's test data naming itself as the
     /// institution) is left out: the profile keeps those values, so finding the word there
     /// says nothing about the patient. Names of several words, IDs and dates always count.
+    ///
+    /// Its instance UIDs count too, wherever a UI value holds one (standard or private, at any
+    /// depth): a value of four components or more and 16 characters or more, not one the
+    /// standard defines (`1.2.840.10008.`), and not one the data set also names as a class,
+    /// transfer syntax or coding scheme (a vendor's private SOP Class UID is kept by every
+    /// profile). Shorter values are left out: `1.2.3.4` is as likely a version number in text.
     pub fn add_dataset(&mut self, ds: &DataSet) {
         let mut explained = std::collections::HashSet::new();
-        self.add_level(ds, &CharacterSet::default_repertoire(), &mut explained);
+        let mut uids = Uids::default();
+        self.add_level(ds, &CharacterSet::default_repertoire(), &mut explained, &mut uids);
         self.by_text.retain(|t, k| !(is_weak(t, k) && explained.contains(t.as_str())));
+        for uid in uids.instance.difference(&uids.registered) {
+            self.add(uid, UID);
+        }
     }
 
-    fn add_level(&mut self, ds: &DataSet, inherited: &CharacterSet, explained: &mut std::collections::HashSet<String>) {
+    fn add_level(
+        &mut self,
+        ds: &DataSet,
+        inherited: &CharacterSet,
+        explained: &mut std::collections::HashSet<String>,
+        uids: &mut Uids,
+    ) {
         let cs = match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
             Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => {
                 CharacterSet::from_value_lenient(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
@@ -223,9 +245,10 @@ impl Dictionary {
             match &e.value {
                 Value::Sequence(seq) => {
                     for item in &seq.items {
-                        self.add_level(&item.dataset, &cs, explained);
+                        self.add_level(&item.dataset, &cs, explained, uids);
                     }
                 }
+                Value::Bytes(bytes) if holds_uids(e.tag, e.vr, bytes) => uids.add(e.tag, bytes),
                 Value::Bytes(bytes) => {
                     if e.vr == VR::CS || EXPLAINING.contains(&e.tag) {
                         let text = normalize(&cs.decode(bytes, e.vr).text);
@@ -258,6 +281,13 @@ impl Dictionary {
                 _ => {}
             }
         }
+    }
+
+    /// The same identifiers without the instance UIDs: what a release made under Retain UIDs
+    /// must not contain.
+    pub fn without_uids(&self) -> Dictionary {
+        let by_text = self.by_text.iter().filter(|(_, k)| **k != UID).map(|(t, k)| (t.clone(), *k)).collect();
+        Dictionary { by_text }
     }
 
     /// Add the original Patient ID of a linkage table row.
@@ -319,7 +349,7 @@ impl Dictionary {
                         | "Patient's Birth Date"
                         | "Patient ID (linkage table)"
                 );
-                id || (name && (t.contains(' ') || !t.is_ascii()))
+                id || **k == UID || (name && (t.contains(' ') || !t.is_ascii()))
             })
             .map(|(t, k)| (t.clone(), *k))
             .collect();
@@ -343,6 +373,51 @@ impl Dictionary {
             .build(ids.iter().map(|i| i.text.as_str()))
             .expect("identifier automaton builds");
         Matcher { ac, ids }
+    }
+}
+
+/// Whether a value holds UIDs: a UI value (or one sent as UN whose tag the dictionary gives
+/// UI), or a private value of unknown type (UN, OB) spelled as UIDs of four components or
+/// more, as `deid` reads an Implicit VR file's private UIDs.
+fn holds_uids(tag: Tag, vr: VR, bytes: &[u8]) -> bool {
+    match vr {
+        VR::UI => true,
+        VR::UN | VR::OB if !crate::dataset::is_private(tag) => crate::dict::known_vr(tag) == Some(VR::UI),
+        VR::UN | VR::OB => {
+            let text = String::from_utf8_lossy(bytes);
+            let text = text.trim_matches([' ', '\0']);
+            !text.is_empty() && text.split('\\').all(|v| crate::shown::is_uid(v) && v.split('.').count() >= 4)
+        }
+        _ => false,
+    }
+}
+
+/// The UIDs of one data set: instance UIDs, and those it names as a class, syntax or scheme.
+#[derive(Default)]
+struct Uids {
+    instance: std::collections::HashSet<String>,
+    registered: std::collections::HashSet<String>,
+}
+
+impl Uids {
+    /// Note each UID of a value that is specific enough to search for (see
+    /// [`Dictionary::add_dataset`]).
+    fn add(&mut self, tag: Tag, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
+        for uid in text.split('\\').map(|u| u.trim_matches([' ', '\0'])) {
+            let specific = crate::shown::is_uid(uid)
+                && uid.len() >= 16
+                && uid.split('.').count() >= 4
+                && !uid.starts_with(crate::dict::DICOM_UID_ROOT);
+            if !specific {
+                continue;
+            }
+            if crate::dict::names_registered_uid(tag) {
+                self.registered.insert(uid.to_string());
+            } else {
+                self.instance.insert(uid.to_string());
+            }
+        }
     }
 }
 
@@ -521,6 +596,51 @@ mod tests {
         d.add_dataset(&ds);
         assert!(!d.matcher().find("kept note: 1234567").is_empty());
         assert!(!d.matcher().find("kept note: １２３４５６７").is_empty());
+    }
+
+    #[test]
+    fn an_instance_uid_is_an_identifier_wherever_it_is_written() {
+        let study = "1.2.826.0.1.3680043.8.498.5";
+        let referenced = "1.2.826.0.1.3680043.8.498.9.1";
+        let ds = DataSet::from_elements([
+            crate::dataset::Element::new(tags::STUDY_INSTANCE_UID, VR::UI, format!("{study}\0").into_bytes()),
+            crate::dataset::Element::new(tags::FRAME_OF_REFERENCE_UID, VR::UI, referenced.as_bytes().to_vec()),
+        ]);
+        let mut d = Dictionary::new();
+        d.add_dataset(&ds);
+        let m = d.strong().matcher();
+        let found = m.find(&format!("prior study {study} reviewed"));
+        assert_eq!(found.iter().map(|i| i.kind).collect::<Vec<_>>(), [UID], "searched in every output");
+        assert!(!m.find(referenced).is_empty(), "as a UI value too");
+        assert!(m.find("prior study 2.25.1234567890123456789").is_empty());
+        assert!(d.without_uids().matcher().find(study).is_empty(), "Retain UIDs keeps them");
+    }
+
+    #[test]
+    fn a_uid_the_input_names_as_a_class_or_a_short_or_dicom_uid_is_not_an_identifier() {
+        let vendor_class = "1.2.840.113619.4.26";
+        let ds = DataSet::from_elements([
+            crate::dataset::Element::new(tags::SOP_CLASS_UID, VR::UI, format!("{vendor_class}\0").into_bytes()),
+            crate::dataset::Element::new(tags::SOP_INSTANCE_UID, VR::UI, b"1.2.3.4".to_vec()),
+            crate::dataset::Element::new(Tag(0x0009, 0x1001), VR::UI, vendor_class.as_bytes().to_vec()),
+            crate::dataset::Element::new(Tag(0x0009, 0x1002), VR::UI, b"1.2.840.10008.5.1.4.1.1.2".to_vec()),
+        ]);
+        let mut d = Dictionary::new();
+        d.add_dataset(&ds);
+        assert!(d.is_empty(), "{:?}", d.by_text);
+    }
+
+    #[test]
+    fn a_private_value_of_unknown_type_spelled_as_uids_holds_identifiers() {
+        let uid = "1.2.826.0.1.3680043.8.498.77";
+        let ds = DataSet::from_elements([crate::dataset::Element::new(
+            Tag(0x0009, 0x1001),
+            VR::UN,
+            format!("{uid}\0").into_bytes(),
+        )]);
+        let mut d = Dictionary::new();
+        d.add_dataset(&ds);
+        assert!(!d.matcher().find(uid).is_empty());
     }
 
     #[test]

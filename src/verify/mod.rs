@@ -270,7 +270,10 @@ fn audited(out: &Path) -> (HashMap<String, String>, Option<std::collections::Has
 
 /// Run every check.
 pub fn run(job: &VerifyJob) -> VerifyReport {
-    let global = job.originals.global.matcher();
+    // Under Retain UIDs the release keeps the original UIDs on purpose.
+    let retain_uids = job.rules.options().contains(&DeidOption::RetainUids);
+    let matcher = |d: &Dictionary| if retain_uids { d.without_uids().matcher() } else { d.matcher() };
+    let global = matcher(&job.originals.global);
     let paths = job.originals.paths.matcher();
     let (sources, audited_inputs) = audited(&job.out);
     let (files, empty_folders) = release_tree(&job.out);
@@ -278,7 +281,7 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let check = |p: &PathBuf| -> (bool, Vec<Finding>) {
         let r = rel(p);
         let mut findings = Vec::new();
-        let own = sources.get(&r).and_then(|h| job.originals.per_input.get(h)).map(Dictionary::matcher);
+        let own = sources.get(&r).and_then(|h| job.originals.per_input.get(h)).map(matcher);
         let name_matchers: Vec<&Matcher> = [&global, &paths].into_iter().chain(own.as_ref()).collect();
         for m in &name_matchers {
             for id in m.find(&r) {

@@ -556,6 +556,23 @@ fn unlisted_instance_uid_references_follow_the_new_uids() {
 }
 
 #[test]
+fn an_original_uid_written_in_unlisted_text_is_mapped() {
+    let wd = Workdir::new("an_original_uid_written_in_unlisted_text_is_mapped");
+    // Position Reference Indicator (unlisted: kept) naming an image of another study.
+    let other = "1.2.826.0.1.3680043.8.498.99.5.1";
+    ct(1)
+        .put(str_el(tags::POSITION_REFERENCE_INDICATOR, dicom_core::VR::LO, &format!("see {other}")))
+        .write(&wd.path("in/a.dcm"));
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    let pseudo = pseudonymizer(7);
+    let written: Vec<String> =
+        wd.dicom_outputs("out").iter().filter_map(|p| text(&open(p), tags::POSITION_REFERENCE_INDICATOR)).collect();
+    assert_eq!(written, [format!("see {}", pseudo.uid(other))]);
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[other]].concat());
+}
+
+#[test]
 fn duplicate_patient_id_with_another_value_fails_the_file_with_a_reason() {
     use crate::util::bytes::{even, explicit_le, part10};
     let wd = Workdir::new("duplicate_patient_id_with_another_value_fails_the_file_with_a_reason");

@@ -329,6 +329,35 @@ fn finds_an_original_uid_left_in_a_kept_private_value_of_an_implicit_vr_file() {
 }
 
 #[test]
+fn finds_an_original_uid_written_in_text() {
+    let wd = release("finds_an_original_uid_written_in_text");
+    // Position Reference Indicator: unlisted, so kept as it is.
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::POSITION_REFERENCE_INDICATOR, VR::LO, format!("prior {STUDY}.1.1 ").into_bytes()))
+    });
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(
+        f.iter().any(|r| r[1] == "(0020,1040)" && r[2] == "residual-identifier" && r[3] == "contains an original UID"),
+        "{f:?}"
+    );
+    assert!(!run.stdout().contains(STUDY) && !run.stderr().contains(STUDY), "findings never print the value");
+}
+
+#[test]
+fn an_original_uid_is_no_residual_identifier_under_retain_uids() {
+    let wd = release("an_original_uid_is_no_residual_identifier_under_retain_uids");
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::POSITION_REFERENCE_INDICATOR, VR::LO, format!("prior {STUDY}.1.1 ").into_bytes()))
+    });
+    let with_uids = verify(&wd);
+    assert!(findings(&with_uids).iter().any(|r| r[1] == "(0020,1040)"), "{}", with_uids.stdout());
+    let run = wd.kamei(["verify", "out", "--against", "in", "--option", "retain-uids"]);
+    assert!(!findings(&run).iter().any(|r| r[1] == "(0020,1040)"), "{}", run.stdout());
+}
+
+#[test]
 fn a_number_or_version_in_a_kept_private_value_of_unknown_type_is_no_uid_finding() {
     let wd = release_with_private_uid(
         "a_number_or_version_in_a_kept_private_value_of_unknown_type_is_no_uid_finding",
