@@ -84,7 +84,9 @@ fn umlauts_spelled_out(value: &str) -> Option<String> {
 
 /// The spellings of an ID with its prefix split off: the digit run alone (`PID7788123` →
 /// `7788123`) and the letters and the digits with a space or a dash between them (`PID 7788123`,
-/// `PID-7788123`, also without the digits' zero padding; also for digits before letters).
+/// `PID-7788123`, also without the digits' zero padding; also for digits before letters). An
+/// ID of three or more letter and digit runs is also spelled with a space or a dash between
+/// every two runs (`AB12CD345678` as `AB 12 CD 345678`, `AB-12-CD-345678`).
 /// Only a run of at least
 /// [`crate::ids::MIN_UNPADDED_DIGITS`] digits without its zero padding is specific enough to be
 /// looked for on its own: a shorter number stands for too many other things in text.
@@ -112,6 +114,11 @@ pub(crate) fn split_id_spellings(id: &str) -> Vec<String> {
                 }
             }
         }
+    }
+    if runs.len() >= 3 && joined.chars().count() >= crate::ids::MIN_UNPADDED_DIGITS {
+        let parts: Vec<&str> = runs.iter().map(|(_, r)| r.as_str()).collect();
+        out.push(parts.join(" "));
+        out.push(parts.join("-"));
     }
     out
 }
@@ -627,6 +634,16 @@ mod tests {
             assert_eq!(i.scrub(t).as_deref(), Some("ref *** seen"), "{t}");
         }
         assert!(i.scrub("ref 77881234 and 1778812 and 7788.123").is_none(), "never inside another number");
+    }
+
+    #[test]
+    fn an_id_of_several_letter_and_digit_runs_is_found_with_them_split() {
+        let mut i = Identifiers::new();
+        i.add_id("AB12CD345678");
+        for t in ["ref AB 12 CD 345678 seen", "ref AB-12-CD-345678 seen", "ref ab-12-cd-345678 seen"] {
+            assert_eq!(i.scrub(t).as_deref(), Some("ref *** seen"), "{t}");
+        }
+        assert!(i.scrub("ref AB 12 CD 3456789 seen").is_none(), "never inside another number");
     }
 
     #[test]

@@ -478,6 +478,9 @@ mod tests {
             assert!(!m.find(t).is_empty(), "{t}");
         }
         assert!(m.find("ref 77881234").is_empty());
+        let mut runs = Dictionary::new();
+        runs.add("AB12CD345678", "Patient ID");
+        assert!(!runs.matcher().find("ref AB-12-CD-345678").is_empty(), "runs split apart");
     }
 
     #[test]
