@@ -800,14 +800,14 @@ impl Planner<'_, '_> {
             let clean = mapped.or(dated)?;
             return Some((Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))), "clean"));
         }
+        // A code string's words are joined by `_` (its repertoire has no other separator than
+        // the space): `YAMADA_TARO`, `BORN_1985_03_15`, `EXAM_2024_01_02`.
+        let holds = |t: &str| {
+            self.code_identifiers().found_in(&t.replace('_', " "))
+                || (own_dates && self.holds_own_date(&t.replace('_', "-")))
+        };
         let values = Self::values(e);
-        let hit: Vec<bool> = values
-            .iter()
-            .map(|v| {
-                cs.decode(v, vr)
-                    .is_some_and(|t| self.code_identifiers().found_in(&t) || (own_dates && self.holds_own_date(&t)))
-            })
-            .collect();
+        let hit: Vec<bool> = values.iter().map(|v| cs.decode(v, vr).is_some_and(|t| holds(&t))).collect();
         if !hit.contains(&true) {
             return None;
         }
@@ -1392,27 +1392,24 @@ impl Found {
     fn for_codes(&self) -> Identifiers {
         let mut ids = Identifiers::new();
         for name in &self.patient_names {
-            for group in name.split(['\\', '=']) {
-                let parts: Vec<&str> = group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect();
-                if parts.len() >= 2 {
-                    ids.add(&parts.join(" "));
-                    ids.add(&parts.join("^"));
-                    ids.add(&parts.concat());
-                }
-            }
+            add_whole_names(&mut ids, name);
         }
         self.add_ids_and_birth_dates(&mut ids);
         ids
     }
 
     /// The patient's IDs and other IDs of three characters or more, and the birth date in its
-    /// spellings: what both safety nets look for besides names.
+    /// spellings: what both safety nets look for besides names. IDs also in the spellings
+    /// people type (without zero padding or with the prefix split off, when six significant
+    /// digits or more remain) and the birth date also as `YYMMDD`, as Clean and `kamei verify`
+    /// look for them: a kept value saying `ID 1234567` or `850315` names the patient as much
+    /// as a description does.
     fn add_ids_and_birth_dates(&self, ids: &mut Identifiers) {
         for v in self.patient_ids.iter().chain(&self.other_ids).filter(|v| v.trim().chars().count() >= 3) {
-            ids.add(v);
+            ids.add_id(v);
         }
         for dob in &self.birth_dates {
-            ids.add_date(dob);
+            ids.add_birth_date_typed(dob);
         }
     }
 

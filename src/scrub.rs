@@ -220,9 +220,8 @@ impl Identifiers {
         }
     }
 
-    /// Add a birth date also as the six digits `YYMMDD` (`850315`) forms and notes use: for
-    /// Clean of free text, not for the safety nets over kept structured values, where six
-    /// digits are more often something else.
+    /// Add a birth date also as the six digits `YYMMDD` (`850315`) forms and notes use (a
+    /// whole word: never inside a longer number).
     pub fn add_birth_date_typed(&mut self, da: &str) {
         self.add_date(da);
         if let Some(s) = crate::dates::short_spelling(da) {
@@ -235,8 +234,7 @@ impl Identifiers {
 
     /// Add a patient ID or other ID, with the other spellings people type it in (without its
     /// zero padding, without separators: [`crate::ids::other_spellings`]; with its prefix split
-    /// off or left out: `PID 7788123`, `7788123`). For Clean of free text; the safety nets over
-    /// kept structured values use [`Identifiers::add`].
+    /// off or left out: `PID 7788123`, `7788123`).
     pub fn add_id(&mut self, id: &str) {
         self.add(id);
         for s in crate::ids::other_spellings(id) {

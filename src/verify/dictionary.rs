@@ -75,7 +75,7 @@ pub struct Dictionary {
 }
 
 /// The kind of an original instance UID (see [`Dictionary::add_dataset`]). Under Retain UIDs
-/// a release keeps them on purpose: [`Dictionary::without_uids`] leaves them out.
+/// a release keeps them on purpose: [`Dictionary::without`] leaves them out.
 pub const UID: Kind = "UID";
 
 /// The kind of a birth date spelling: also found at the start of a date-time.
@@ -283,10 +283,10 @@ impl Dictionary {
         }
     }
 
-    /// The same identifiers without the instance UIDs: what a release made under Retain UIDs
-    /// must not contain.
-    pub fn without_uids(&self) -> Dictionary {
-        let by_text = self.by_text.iter().filter(|(_, k)| **k != UID).map(|(t, k)| (t.clone(), *k)).collect();
+    /// The same identifiers without those of the given kinds: what a release made with options
+    /// that keep some of them (Retain UIDs, Retain Institution Identity...) must not contain.
+    pub fn without(&self, kinds: &[Kind]) -> Dictionary {
+        let by_text = self.by_text.iter().filter(|(_, k)| !kinds.contains(k)).map(|(t, k)| (t.clone(), *k)).collect();
         Dictionary { by_text }
     }
 
@@ -616,7 +616,7 @@ mod tests {
         assert_eq!(found.iter().map(|i| i.kind).collect::<Vec<_>>(), [UID], "searched in every output");
         assert!(!m.find(referenced).is_empty(), "as a UI value too");
         assert!(m.find("prior study 2.25.1234567890123456789").is_empty());
-        assert!(d.without_uids().matcher().find(study).is_empty(), "Retain UIDs keeps them");
+        assert!(d.without(&[UID]).matcher().find(study).is_empty(), "Retain UIDs keeps them");
     }
 
     #[test]

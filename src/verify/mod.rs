@@ -28,7 +28,7 @@ pub use dictionary::{Dictionary, IDENTIFYING, Identifier, Matcher, normalize};
 use crate::annotated::BurnedInValue;
 use crate::charset::CharacterSet;
 use crate::dataset::{DataSet, Tag, VR, Value, is_private, is_private_creator, private_creator_tag, tag_str};
-use crate::profile::{Action, DeidOption, RuleSet, method_code};
+use crate::profile::{Action, DeidOption, RuleSet, RuleSource, method_code};
 use crate::read::{self, Opened, ReadOptions};
 use dicom_dictionary_std::tags;
 use rayon::prelude::*;
@@ -270,9 +270,8 @@ fn audited(out: &Path) -> (HashMap<String, String>, Option<std::collections::Has
 
 /// Run every check.
 pub fn run(job: &VerifyJob) -> VerifyReport {
-    // Under Retain UIDs the release keeps the original UIDs on purpose.
-    let retain_uids = job.rules.options().contains(&DeidOption::RetainUids);
-    let matcher = |d: &Dictionary| if retain_uids { d.without_uids().matcher() } else { d.matcher() };
+    let kept = kept_on_purpose(&job.rules);
+    let matcher = |d: &Dictionary| if kept.is_empty() { d.matcher() } else { d.without(&kept).matcher() };
     let global = matcher(&job.originals.global);
     let paths = job.originals.paths.matcher();
     let (sources, audited_inputs) = audited(&job.out);
@@ -341,6 +340,26 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     }
     report.findings = all.into_iter().collect();
     report
+}
+
+/// The kinds of original values the release keeps on purpose, by an option of Table E.1-1:
+/// instance UIDs under Retain UIDs, and the values of the identifying attributes an option
+/// column keeps (Institution Name and Address, Department under Retain Institution Identity;
+/// Station Name and Device Serial Number under Retain Device Identity). Finding them is no
+/// leak; a user profile's own `keep` is not an option and still counts.
+fn kept_on_purpose(rules: &RuleSet) -> Vec<dictionary::Kind> {
+    let mut kinds: Vec<dictionary::Kind> = dictionary::IDENTIFYING
+        .iter()
+        .filter(|(tag, _)| {
+            let rule = rules.rule(*tag);
+            rule.action == Action::Keep && matches!(rule.source, RuleSource::Option(_))
+        })
+        .map(|(_, kind)| *kind)
+        .collect();
+    if rules.options().contains(&DeidOption::RetainUids) {
+        kinds.push(dictionary::UID);
+    }
+    kinds
 }
 
 struct Ctx<'a> {

@@ -534,6 +534,37 @@ fn unlisted_code_string_holding_the_patient_id_gets_a_dummy_and_a_true_note() {
 }
 
 #[test]
+fn kept_values_holding_the_id_as_people_type_it_or_the_birth_date_as_six_digits_are_scrubbed() {
+    let wd = Workdir::new("kept_values_holding_the_id_as_people_type_it_or_the_birth_date_as_six_digits_are_scrubbed");
+    // Image ID and Manufacturer are unlisted (kept); the ID without its zero padding and the
+    // birth date as YYMMDD are what Clean and verify also look for.
+    Fixture::ct("0001234567", STUDY, SERIES, &format!("{SERIES}.1"))
+        .put(str_el(tags::PATIENT_BIRTH_DATE, dicom_core::VR::DA, "19850315"))
+        .put(str_el(tags::IMAGE_ID, dicom_core::VR::SH, "1234567"))
+        .put(str_el(tags::MANUFACTURER, dicom_core::VR::LO, "ACME born 850315"))
+        .write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = open(&only_output(&wd));
+    assert_eq!(text(&obj, tags::IMAGE_ID).as_deref(), Some("***"));
+    assert_eq!(text(&obj, tags::MANUFACTURER).as_deref(), Some("ACME born ***"));
+}
+
+#[test]
+fn a_code_string_holding_the_name_or_a_date_joined_by_underscores_gets_a_dummy() {
+    let wd = Workdir::new("a_code_string_holding_the_name_or_a_date_joined_by_underscores_gets_a_dummy");
+    // Body Part Examined (unlisted: kept) and Content Label (a code string typed by people).
+    for (i, value) in ["PATIENT_CANARY", "BORN_1970_01_01", "EXAM_2024_02_01"].into_iter().enumerate() {
+        ct(i as u32 + 1)
+            .put(str_el(tags::BODY_PART_EXAMINED, dicom_core::VR::CS, value))
+            .write(&wd.path(&format!("in/{i}.dcm")));
+    }
+    deid(&wd, &["--option", "retain-long-modified-dates"]).assert_code(0);
+    for out in wd.dicom_outputs("out") {
+        assert_eq!(text(&open(&out), tags::BODY_PART_EXAMINED).as_deref(), Some("ANONYMIZED"));
+    }
+}
+
+#[test]
 fn unlisted_instance_uid_references_follow_the_new_uids() {
     let wd = Workdir::new("unlisted_instance_uid_references_follow_the_new_uids");
     let source = format!("{SERIES}.1");

@@ -358,6 +358,28 @@ fn an_original_uid_is_no_residual_identifier_under_retain_uids() {
 }
 
 #[test]
+fn values_the_release_options_keep_are_no_finding() {
+    let wd = Workdir::new("values_the_release_options_keep_are_no_finding");
+    Fixture::ct("PID7654321", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(str_el(tags::INSTITUTIONAL_DEPARTMENT_NAME, VR::LO, "CANARY RADIOLOGY"))
+        // A name with no part in the kept values (the fixture's is CANARY^PATIENT).
+        .put(str_el(tags::PATIENT_NAME, VR::PN, "KAKUU^HANAKO"))
+        .write(&wd.path("in/a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    let options = ["--option", "retain-institution-identity", "--option", "retain-device-identity"];
+    wd.kamei([&["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"][..], &options].concat()).assert_code(0);
+    let run = verify(&wd);
+    assert!(run.stdout().is_empty(), "{}", run.stdout());
+    run.assert_code(0);
+    // The same values in a release whose options do not keep them are found.
+    plant(&wd, |ds| ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"CANARY HOSPITAL CANARYSTATION".to_vec())));
+    let elsewhere = wd.kamei(["verify", "out", "--against", "in", "--profile", "basic"]);
+    let f = findings(&elsewhere);
+    assert!(f.iter().any(|r| r[1] == "(0008,1030)" && r[3].contains("Institution Name")), "{f:?}");
+    assert!(f.iter().any(|r| r[1] == "(0008,1030)" && r[3].contains("Station Name")), "{f:?}");
+}
+
+#[test]
 fn a_number_or_version_in_a_kept_private_value_of_unknown_type_is_no_uid_finding() {
     let wd = release_with_private_uid(
         "a_number_or_version_in_a_kept_private_value_of_unknown_type_is_no_uid_finding",
