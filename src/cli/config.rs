@@ -34,8 +34,10 @@ pub fn profile(args: &ProfileArgs) -> Result<Profile> {
     if args.date_shift_max_days.is_some() || args.keep_weekday {
         let current = profile.date_shift();
         let max_days = args.date_shift_max_days.unwrap_or(current.max_days);
-        if max_days == 0 {
-            bail!("--date-shift-max-days must be at least 1");
+        // A shift beyond a century moves real dates outside what DA can hold: every date would
+        // be emptied, while the release says its dates were modified.
+        if max_days == 0 || max_days > kamei::profile::MAX_SHIFT_DAYS {
+            bail!("--date-shift-max-days must be between 1 and {} (a century)", kamei::profile::MAX_SHIFT_DAYS);
         }
         profile.set_date_shift(DateShiftPolicy { max_days, keep_weekday: args.keep_weekday || current.keep_weekday });
     }

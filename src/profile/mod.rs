@@ -142,6 +142,7 @@ mod user;
 
 pub use error::{Diagnostic, ProfileError};
 pub use rules::{RuleRow, RuleSet};
+pub use user::MAX_SHIFT_DAYS;
 
 use error::{FindBuiltinSnafu, ReadProfileSnafu};
 use sha2::{Digest, Sha256};

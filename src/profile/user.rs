@@ -136,7 +136,7 @@ struct BasicDateShift {
 }
 
 /// The largest date shift a profile may ask for, in days (about 100 years).
-pub(crate) const MAX_SHIFT_DAYS: u32 = 36_525;
+pub const MAX_SHIFT_DAYS: u32 = 36_525;
 
 /// The action words of profiles, with the action each stands for (`replace` is a table).
 pub(crate) const ACTION_WORDS: [(&str, Action); 8] = [

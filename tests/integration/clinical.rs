@@ -964,3 +964,15 @@ fn csv_date_and_birth_date_columns_read_japanese_era_dates() {
     assert_eq!(column(&rows, "note"), ["生 ***", "ok"]);
     assert!(!wd.audit("out")[0]["notes"].to_string().contains("not a valid"));
 }
+
+#[test]
+fn clinical_csv_refuses_a_largest_shift_beyond_a_century() {
+    let wd = Workdir::new("clinical_csv_refuses_a_largest_shift_beyond_a_century");
+    let k = key(&wd, "k.key", 7);
+    let (labs, columns) = (fx("labs.csv"), fx("columns.example.toml"));
+    let args = ["clinical", "csv", &labs, "-o", "out", "--key", k.to_str().unwrap(), "--columns", &columns];
+    let run = wd.kamei([&args[..], &["--date-shift-max-days", "100000000"]].concat());
+    run.assert_code(2);
+    assert!(run.stderr().contains("between 1 and 36525"), "{}", run.stderr());
+    assert!(!wd.path("out").exists(), "nothing written");
+}

@@ -501,6 +501,18 @@ fn keep_weekday_with_a_largest_shift_under_a_week_is_a_usage_error() {
     assert!(run.stderr().contains("at least 7 days"), "{}", run.stderr());
 }
 
+#[test]
+fn a_largest_shift_beyond_a_century_is_a_usage_error() {
+    let wd = Workdir::new("a_largest_shift_beyond_a_century_is_a_usage_error");
+    ct(1).write(&wd.path("in/a.dcm"));
+    // Dates shifted that far leave the DA range: every one would be emptied.
+    let run = wd.deid(&["--option", "retain-long-modified-dates", "--date-shift-max-days", "100000000"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("between 1 and 36525"), "{}", run.stderr());
+    assert!(wd.dicom_outputs("out").is_empty(), "nothing written");
+    wd.deid(&["--option", "retain-long-modified-dates", "--date-shift-max-days", "36525"]).assert_code(0);
+}
+
 /// Hospital numbers are zero-padded in the systems and typed without the padding: Clean finds
 /// the patient's own ID either way, and the birth date written as six digits.
 #[test]
