@@ -28,6 +28,23 @@ pub fn is_annotated(modality: &str, sop_class: &str) -> bool {
         || SOP_CLASS_PREFIXES.iter().any(|p| sop_class.trim().starts_with(p))
 }
 
+/// Image Type (0008,0008) values that say an image is a capture of a screen (a CT dose report,
+/// a workstation's screen): it shows whatever the screen showed, the patient's name included,
+/// whatever its modality.
+pub const SCREEN_CAPTURE_IMAGE_TYPES: &[&str] = &["SCREEN SAVE", "SCREENSAVE", "SCREEN_SAVE"];
+
+/// Whether the image of `ds` usually carries burned-in text: of an annotated modality or SOP
+/// class ([`is_annotated`]), or a screen capture by its Image Type.
+pub fn is_annotated_image(ds: &crate::dataset::DataSet) -> bool {
+    use dicom_dictionary_std::tags;
+    let modality = ds.ascii(tags::MODALITY).unwrap_or("");
+    let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
+    let screen = ds.ascii(tags::IMAGE_TYPE).is_some_and(|t| {
+        t.split('\\').any(|v| SCREEN_CAPTURE_IMAGE_TYPES.iter().any(|s| s.eq_ignore_ascii_case(v.trim())))
+    });
+    is_annotated(modality, sop) || screen
+}
+
 /// What Burned In Annotation (0028,0301) says, read so that only a clear NO counts as NO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BurnedInValue {
@@ -89,6 +106,20 @@ mod tests {
         assert!(is_annotated("", "1.2.840.10008.5.1.4.1.1.12.1"));
         assert!(is_annotated("", "1.2.840.10008.5.1.4.1.1.7.4"));
         assert!(!is_annotated("CT", "1.2.840.10008.5.1.4.1.1.2"));
+    }
+
+    #[test]
+    fn a_screen_capture_of_any_modality_is_annotated() {
+        use crate::dataset::{DataSet, Element, VR};
+        use dicom_dictionary_std::tags;
+        let ct = |image_type: &[u8]| {
+            DataSet::from_elements([
+                Element::new(tags::MODALITY, VR::CS, b"CT".to_vec()),
+                Element::new(tags::IMAGE_TYPE, VR::CS, image_type.to_vec()),
+            ])
+        };
+        assert!(is_annotated_image(&ct(b"DERIVED\\SECONDARY\\SCREEN SAVE ")));
+        assert!(!is_annotated_image(&ct(b"DERIVED\\SECONDARY\\AXIAL ")), "a reformat is no screen capture");
     }
 
     #[test]

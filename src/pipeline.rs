@@ -786,7 +786,8 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     let input_path = (!source.in_memory()).then_some(input.path.as_path());
     // Pixel cleaning looks at the file as read (header hints, device signature, regions); its
     // result is written after the planner's edits. Images it does not select take the plain path.
-    let cleaned = match job.pixels.as_ref().filter(|c| c.select(&file.dataset).is_some()) {
+    let big_endian = file.transfer_syntax.encoding.big_endian;
+    let cleaned = match job.pixels.as_ref().filter(|c| c.select(&file.dataset, big_endian).is_some()) {
         Some(cleaner) => match cleaner.clean(&file, input_path, job.previews.is_some() && !job.dry_run) {
             Ok(c) => Some(c),
             Err(e) => return failed(ctx, number, Some(sha), bytes, e.to_string(), Some(record)),
@@ -795,7 +796,9 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     };
     let may_carry_text = matches!(plan.burned_in, BurnedIn::Declared | BurnedIn::Likely);
     let mut burned_in_not_cleaned = false;
-    if may_carry_text && cleaned.is_none() && job.pixels.as_ref().is_some_and(|c| c.trusts_burned_in_no(&file.dataset))
+    if may_carry_text
+        && cleaned.is_none()
+        && job.pixels.as_ref().is_some_and(|c| c.trusts_burned_in_no(&file.dataset, big_endian))
     {
         record.notes.push("Burned In Annotation NO trusted (--trust-burned-in-no); pixels not cleaned".to_string());
     } else if may_carry_text && cleaned.is_none() {

@@ -415,9 +415,7 @@ fn burned_in(ds: &DataSet) -> BurnedIn {
     if crate::annotated::BurnedInValue::of(ds.ascii(tags::BURNED_IN_ANNOTATION)).says_yes() {
         return BurnedIn::Declared;
     }
-    let modality = ds.ascii(tags::MODALITY).unwrap_or("");
-    let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
-    if crate::annotated::is_annotated(modality, sop) { BurnedIn::Likely } else { BurnedIn::Unlikely }
+    if crate::annotated::is_annotated_image(ds) { BurnedIn::Likely } else { BurnedIn::Unlikely }
 }
 
 fn new_meta(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<DataSet, PlanError> {

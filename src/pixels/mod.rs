@@ -66,8 +66,12 @@ pub struct PixelOptions {
 pub enum Selected {
     /// Burned In Annotation is YES.
     Declared,
-    /// Its modality or SOP class usually carries burned-in text.
+    /// Its modality or SOP class usually carries burned-in text, or its Image Type says it
+    /// is a screen capture ([`crate::annotated::is_annotated_image`]).
     Annotated,
+    /// A device rule with rectangles to blank matches it: the device prints patient data
+    /// there, whatever the header says (a CT dose screen stored as a CT image).
+    Rule,
     /// `clean_all`.
     Forced,
 }
@@ -204,8 +208,10 @@ impl PixelCleaner {
     /// output uses the same.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
+        // `select-2`: which images are selected (screen captures and images a device rule
+        // matches since 2026-12); an output made with an older selection is not resumed.
         let text = format!(
-            "{:?}|{}|{}|{:?}|{}",
+            "select-2|{:?}|{}|{}|{:?}|{}",
             self.rules,
             self.clean_all,
             self.trust_burned_in_no,
@@ -215,8 +221,10 @@ impl PixelCleaner {
         format!("sha256:{}", &hex::encode(Sha256::digest(text.as_bytes()))[..16])
     }
 
-    /// Whether the image in `ds` (the source data set) must be cleaned, and why.
-    pub fn select(&self, ds: &DataSet) -> Option<Selected> {
+    /// Whether the image in `ds` (the source data set, `big_endian` as its transfer syntax
+    /// says) must be cleaned, and why. Burned In Annotation NO trusted (`trust_burned_in_no`)
+    /// wins over the modality and over a device rule: the operator's decision.
+    pub fn select(&self, ds: &DataSet, big_endian: bool) -> Option<Selected> {
         if !crate::annotated::has_pixels(ds) {
             return None;
         }
@@ -224,12 +232,12 @@ impl PixelCleaner {
         if burned_in.says_yes() {
             return Some(Selected::Declared);
         }
-        let modality = ds.ascii(tags::MODALITY).unwrap_or("");
-        let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
-        let annotated = crate::annotated::is_annotated(modality, sop);
         let trusted_no = burned_in == BurnedInValue::No && self.trust_burned_in_no;
-        if annotated && !trusted_no {
+        if !trusted_no && crate::annotated::is_annotated_image(ds) {
             return Some(Selected::Annotated);
+        }
+        if !trusted_no && self.rules.iter().any(|r| !r.blank.is_empty() && r.matches(ds, big_endian)) {
+            return Some(Selected::Rule);
         }
         self.clean_all.then_some(Selected::Forced)
     }
@@ -237,9 +245,9 @@ impl PixelCleaner {
     /// Whether the image in `ds` is left uncleaned only because Burned In Annotation NO is
     /// trusted (`trust_burned_in_no`) on a modality or SOP class that usually carries text: the
     /// operator's decision, which the pipeline records instead of failing the image.
-    pub fn trusts_burned_in_no(&self, ds: &DataSet) -> bool {
+    pub fn trusts_burned_in_no(&self, ds: &DataSet, big_endian: bool) -> bool {
         self.trust_burned_in_no
-            && self.select(ds).is_none()
+            && self.select(ds, big_endian).is_none()
             && BurnedInValue::of(ds.ascii(tags::BURNED_IN_ANNOTATION)) == BurnedInValue::No
     }
 
@@ -624,23 +632,23 @@ mod tests {
     #[test]
     fn selection_follows_the_header_and_the_options() {
         let c = PixelCleaner::with_rules(vec![], &PixelOptions::default());
-        assert_eq!(c.select(&ds("CT", Some("YES"))), Some(Selected::Declared));
-        assert_eq!(c.select(&ds("US", None)), Some(Selected::Annotated));
-        assert_eq!(c.select(&ds("US", Some("NO"))), Some(Selected::Annotated), "NO is not trusted by default");
-        assert_eq!(c.select(&ds("CT", None)), None);
-        assert_eq!(c.select(&ds("CT", Some("NO"))), None);
+        assert_eq!(c.select(&ds("CT", Some("YES")), false), Some(Selected::Declared));
+        assert_eq!(c.select(&ds("US", None), false), Some(Selected::Annotated));
+        assert_eq!(c.select(&ds("US", Some("NO")), false), Some(Selected::Annotated), "NO is not trusted by default");
+        assert_eq!(c.select(&ds("CT", None), false), None);
+        assert_eq!(c.select(&ds("CT", Some("NO")), false), None);
         let trust = PixelCleaner::with_rules(vec![], &PixelOptions { trust_burned_in_no: true, ..Default::default() });
-        assert_eq!(trust.select(&ds("US", Some("NO"))), None);
+        assert_eq!(trust.select(&ds("US", Some("NO")), false), None);
         let all = PixelCleaner::with_rules(vec![], &PixelOptions { clean_all: true, ..Default::default() });
-        assert_eq!(all.select(&ds("CT", Some("NO"))), Some(Selected::Forced));
-        assert_eq!(c.select(&ds("PX", None)), Some(Selected::Annotated));
-        assert_eq!(c.select(&ds("IO", Some("NO"))), Some(Selected::Annotated));
-        assert!(!c.trusts_burned_in_no(&ds("US", Some("NO"))));
-        assert!(trust.trusts_burned_in_no(&ds("US", Some("NO"))));
-        assert!(!trust.trusts_burned_in_no(&ds("US", None)));
+        assert_eq!(all.select(&ds("CT", Some("NO")), false), Some(Selected::Forced));
+        assert_eq!(c.select(&ds("PX", None), false), Some(Selected::Annotated));
+        assert_eq!(c.select(&ds("IO", Some("NO")), false), Some(Selected::Annotated));
+        assert!(!c.trusts_burned_in_no(&ds("US", Some("NO")), false));
+        assert!(trust.trusts_burned_in_no(&ds("US", Some("NO")), false));
+        assert!(!trust.trusts_burned_in_no(&ds("US", None), false));
         let mut no_pixels = ds("US", Some("YES"));
         no_pixels.remove(tags::PIXEL_DATA);
-        assert_eq!(all.select(&no_pixels), None);
+        assert_eq!(all.select(&no_pixels, false), None);
     }
 
     #[test]

@@ -536,18 +536,16 @@ fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
         return;
     }
     let burned = BurnedInValue::of(ds.ascii(tags::BURNED_IN_ANNOTATION));
-    let modality = ds.ascii(tags::MODALITY).unwrap_or("");
-    let sop = ds.ascii(tags::SOP_CLASS_UID).unwrap_or("");
     // The same list as deid's selection (crate::annotated): a specification, like the profile.
-    let annotated = crate::annotated::is_annotated(modality, sop);
+    let annotated = crate::annotated::is_annotated_image(ds);
     let detail = match burned {
         b if b.says_yes() => Some("Burned In Annotation is YES (or not a clear NO) and the pixels were not cleaned"),
         BurnedInValue::Absent if annotated => {
-            Some("an annotated modality or SOP class without Burned In Annotation, not cleaned")
+            Some("an annotated modality, SOP class or screen capture without Burned In Annotation, not cleaned")
         }
         // deid does not trust NO on these by default (scanners often say NO wrongly).
         BurnedInValue::No if annotated => {
-            Some("an annotated modality or SOP class with Burned In Annotation NO, not cleaned")
+            Some("an annotated modality, SOP class or screen capture with Burned In Annotation NO, not cleaned")
         }
         _ => None,
     };

@@ -569,6 +569,46 @@ fn an_image_that_needs_no_cleaning_keeps_its_pixels_byte_for_byte() {
     assert!(wd.audit("out")[0].get("pixels").is_none());
 }
 
+/// A CT image of `p` (CT Image Storage, no Burned In Annotation), as a dose screen may be stored.
+fn ct_screen(p: &Picture, n: u32) -> Fixture {
+    let f = pixel_attrs(image(n, "1.2.840.10008.5.1.4.1.1.2", "CT"), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &p.grey)
+}
+
+#[test]
+fn a_ct_image_a_device_rule_matches_is_cleaned_by_the_rule() {
+    let wd = Workdir::new("a_ct_image_a_device_rule_matches_is_cleaned_by_the_rule");
+    // The built-in rule ct-ge-dose-report: CT, GE, Series Description "Dose Report".
+    let mut p = Picture::new(512, 160);
+    banner(&mut p);
+    ct_screen(&p, 12)
+        .put(str_el(tags::MANUFACTURER, VR::LO, "GE MEDICAL SYSTEMS"))
+        .put(str_el(tags::SERIES_DESCRIPTION, VR::LO, "Dose Report"))
+        .write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+    assert!(box_sources(&wd.audit("out")[0]).contains(&"rule:ct-ge-dose-report"));
+}
+
+#[test]
+fn a_screen_capture_of_any_modality_is_cleaned() {
+    let wd = Workdir::new("a_screen_capture_of_any_modality_is_cleaned");
+    let mut p = Picture::new(320, 240);
+    banner(&mut p);
+    ct_screen(&p, 13)
+        .put(str_el(tags::IMAGE_TYPE, VR::CS, "DERIVED\\SECONDARY\\SCREEN SAVE"))
+        .write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+    // Without clean-pixel-data it counts among the images that may carry text.
+    let k = key(&wd, "k.key", 9);
+    let run = wd.kamei(["deid", "in", "-o", "plain", "--key", k.to_str().unwrap(), "-q"]);
+    run.assert_code(0);
+    assert_eq!(wd.audit("plain")[0]["burned_in"], "likely");
+}
+
 #[test]
 fn previews_are_written_outside_out_and_refused_inside() {
     let wd = Workdir::new("previews_are_written_outside_out_and_refused_inside");
