@@ -1391,6 +1391,10 @@ impl Found {
         let mut ids = Identifiers::new();
         for name in &self.patient_names {
             add_whole_names(&mut ids, name);
+            // As DICOM writes it: a damaged tag can put the Person Name value itself anywhere.
+            for group in name.split(['\\', '=']).filter(|g| g.contains('^')) {
+                ids.add(group.trim());
+            }
         }
         self.add_ids_and_birth_dates(&mut ids);
         ids
