@@ -185,6 +185,15 @@ pub struct Summary {
     pub aborted: Option<String>,
 }
 
+impl Summary {
+    /// Inputs that ended in no state (an interrupted or aborted run): the summary adds up with
+    /// them.
+    pub fn not_processed(&self) -> usize {
+        let ended = self.written + self.present + self.already_done + self.skipped + self.failed + self.excluded;
+        self.inputs.saturating_sub(ended)
+    }
+}
+
 /// The per-run constant part of an audit record.
 #[derive(Debug, Clone)]
 struct RecordBase {

@@ -169,7 +169,10 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
     }
     previews_warning(s);
     if s.interrupted {
-        eprintln!("kamei: interrupted; run the same command again to finish");
+        eprintln!(
+            "kamei: interrupted: {} inputs not processed; run the same command again to finish",
+            s.not_processed()
+        );
     }
 }
 

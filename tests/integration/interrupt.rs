@@ -12,7 +12,7 @@ const FILES: u32 = 300;
 fn spawn(wd: &Workdir, out: &str, extra: &[&str]) -> Child {
     let k = key(wd, "k.key", 7);
     Command::new(env!("CARGO_BIN_EXE_kamei"))
-        .args(["deid", "in", "-o", out, "--key", k.to_str().unwrap(), "-q"])
+        .args(["deid", "in", "-o", out, "--key", k.to_str().unwrap()])
         .args(extra)
         .current_dir(&wd.root)
         .env_remove("KAMEI_LOG")
@@ -69,7 +69,7 @@ fn killed_runs_resumed_end_equal_to_an_uninterrupted_run() {
     let wd = Workdir::new("killed_runs_resumed_end_equal_to_an_uninterrupted_run");
     write_small_archive(&wd, FILES);
     let started = Instant::now();
-    let mut reference = spawn(&wd, "reference", &[]);
+    let mut reference = spawn(&wd, "reference", &["-q"]);
     assert!(wait(&mut reference).success());
     let full = started.elapsed();
 
@@ -77,12 +77,12 @@ fn killed_runs_resumed_end_equal_to_an_uninterrupted_run() {
         // A resumed run is shorter than a whole one: kill within its first two thirds.
         let delay = Duration::from_micros(rand::random_range(0..full.as_micros() as u64 * 2 / 3));
         eprintln!("round {round}: SIGKILL after {delay:?} of a {full:?} run");
-        let mut child = spawn(&wd, "out", &[]);
+        let mut child = spawn(&wd, "out", &["-q"]);
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL; the run may already be over
         wait(&mut child);
     }
-    let mut last = spawn(&wd, "out", &[]);
+    let mut last = spawn(&wd, "out", &["-q"]);
     let status = wait(&mut last);
     let mut stderr = String::new();
     std::io::Read::read_to_string(last.stderr.as_mut().unwrap(), &mut stderr).unwrap();
@@ -120,7 +120,8 @@ fn sigint_exits_130_and_a_rerun_completes() {
     let mut interrupted = false;
     for attempt in 0..5 {
         let out = format!("out{attempt}");
-        // One thread, so the run lasts long enough to be interrupted in the middle.
+        // One thread, so the run lasts long enough to be interrupted in the middle; not quiet,
+        // so it prints its summary.
         let mut child = spawn(&wd, &out, &["-j1"]);
         let start = Instant::now();
         // Interrupt once the first output is in place (the Ctrl-C handler is installed by then).
@@ -139,6 +140,7 @@ fn sigint_exits_130_and_a_rerun_completes() {
         }
         assert_eq!(status.code(), Some(130), "{stderr}");
         assert!(written < FILES as usize, "the run stopped early ({written} written)");
+        assert_summary_adds_up(&stderr);
         assert_eq!(leftovers(&wd.path(&out)), Vec::<String>::new(), "nothing half-written");
         if out != "out" {
             std::fs::rename(wd.path(&out), wd.path("out")).unwrap();
@@ -155,4 +157,21 @@ fn sigint_exits_130_and_a_rerun_completes() {
     let canaries = canaries();
     let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
     assert_no_leak(&wd, "out", &rerun, &canaries);
+}
+
+/// The summary of an interrupted run counts every input: the ones that ended in a state, and
+/// those it says were not processed.
+fn assert_summary_adds_up(stderr: &str) {
+    let number_before = |line: &str, what: &str| -> usize {
+        let at = line.find(what).unwrap_or_else(|| panic!("{what:?} in {line:?}"));
+        line[..at].trim_end().rsplit([' ', '(']).next().unwrap().parse().unwrap()
+    };
+    let summary = stderr.lines().find(|l| l.contains(" inputs (")).expect("a summary line");
+    let inputs = number_before(summary, " inputs (");
+    let ended: usize = [" written,", " already present,", " done earlier,", " skipped,", " failed;"]
+        .iter()
+        .map(|w| number_before(summary, w))
+        .sum();
+    let line = stderr.lines().find(|l| l.contains("not processed")).expect("the interrupted line");
+    assert_eq!(inputs, ended + number_before(line, " inputs not processed"), "{stderr}");
 }
