@@ -1073,7 +1073,9 @@ impl Planner<'_, '_> {
         let scrubbed = self.identifiers().scrub(&text);
         let dated = self.dates_in(scrubbed.as_deref().unwrap_or(&text), Which::All).or(scrubbed);
         let mapped = self.uids_in(dated.as_deref().unwrap_or(&text)).or(dated);
-        match mapped {
+        // Anyone's e-mail address or phone number (a physician's direct line) identifies too.
+        let contacts = crate::clinical::freetext::contacts(mapped.as_deref().unwrap_or(&text)).map(|c| c.text);
+        match contacts.or(mapped) {
             None => Decision::Keep,
             Some(clean) => Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))),
         }

@@ -30,7 +30,8 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+").expect("valid built-in pattern")
 });
 
-static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
+/// Phone numbers: Japanese, in every way people write them, and `+81`.
+static PHONES: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
     let p = |k, re: &str| (k, Regex::new(re).expect("valid built-in pattern"));
     vec![
         p(Kind::Redact, r"\+81[- ]?\d{1,4}[- ]?\d{1,4}[- ]?\d{3,4}"),
@@ -41,9 +42,13 @@ static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
             r"0\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70}(]\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70})]\d{3,4}|0\d{9,10}",
         ),
         p(Kind::Redact, r"0\d{1,3} \d{2,4} \d{4}"),
-        p(Kind::Redact, r"〒 ?\d{3}-?\d{4}|\d{3}-\d{4}"),
-        p(Kind::Digits, r"\d{7,}"),
     ]
+});
+
+/// The other identifier patterns of clinical free text: postal codes and long numbers.
+static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
+    let p = |k, re: &str| (k, Regex::new(re).expect("valid built-in pattern"));
+    vec![p(Kind::Redact, r"〒 ?\d{3}-?\d{4}|\d{3}-\d{4}"), p(Kind::Digits, r"\d{7,}")]
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +186,28 @@ pub struct Cleaned {
 /// assert_eq!(c.text, "Ｘ線 ｶﾅ ５ｍｇ ２０２４／０３／２３");
 /// ```
 pub fn clean(text: &str, ids: &Identifiers, shift_days: Option<i64>) -> Option<Cleaned> {
+    let dates = shift_days.map_or(DateTreatment::Replace, DateTreatment::Shift);
+    clean_layers(text, ids, Some(dates), true)
+}
+
+/// Clean `text` of e-mail addresses and phone numbers only (anyone's: a physician's direct
+/// line, a patient's mobile), as [`clean`] finds them. For DICOM text that Clean keeps, whose
+/// identifiers and dates the planner has already treated; postal codes and long numbers are
+/// left, since device and protocol text holds such numbers. `None` when nothing was found.
+///
+/// ```
+/// use kamei::clinical::freetext::contacts;
+/// assert_eq!(contacts("CT 腹部 Dr.X 内線 03-0000-0000").unwrap().text, "CT 腹部 Dr.X 内線 ***");
+/// assert_eq!(contacts("mail ｈａｎａｋｏ@example.jp").unwrap().text, "mail ***");
+/// assert!(contacts("kernel B30f 5.0 mm 120 kV").is_none());
+/// ```
+pub fn contacts(text: &str) -> Option<Cleaned> {
+    clean_layers(text, &Identifiers::new(), None, false)
+}
+
+/// The layers of [`clean`]: the patient's `ids`; e-mail addresses; the dates in text
+/// (`dates`); phone numbers; and, with `all_patterns`, postal codes and long numbers.
+fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, all_patterns: bool) -> Option<Cleaned> {
     let original: Vec<char> = text.chars().collect();
     // The patient's identifiers, found on the original text (compared without width or case).
     let mut found = ids.find(text).into_iter().peekable();
@@ -224,13 +251,17 @@ pub fn clean(text: &str, ids: &Identifiers, shift_days: Option<i64>) -> Option<C
             replaced += spans.len();
             units = replace(units, &starts, spans);
         }
-        let how = shift_days.map_or(DateTreatment::Replace, DateTreatment::Shift);
-        let (current, starts) = joined(&units);
-        let spans: Vec<(usize, usize, String)> =
-            text_dates::spans(&current, how, Which::All).into_iter().map(|s| (s.start, s.end, s.replacement)).collect();
-        replaced += spans.len();
-        units = replace(units, &starts, spans);
-        for (kind, re) in PATTERNS.iter() {
+        if let Some(how) = dates {
+            let (current, starts) = joined(&units);
+            let spans: Vec<(usize, usize, String)> = text_dates::spans(&current, how, Which::All)
+                .into_iter()
+                .map(|s| (s.start, s.end, s.replacement))
+                .collect();
+            replaced += spans.len();
+            units = replace(units, &starts, spans);
+        }
+        let others = if all_patterns { &PATTERNS[..] } else { &[] };
+        for (kind, re) in PHONES.iter().chain(others) {
             let (current, starts) = joined(&units);
             if re.is_match(&current) {
                 let spans = pattern_spans(&current, *kind, re);

@@ -529,6 +529,19 @@ fn clean_descriptors_finds_the_id_without_its_padding_and_a_six_digit_birth_date
 }
 
 #[test]
+fn clean_descriptors_removes_anyones_phone_number_and_e_mail_address() {
+    let wd = Workdir::new("clean_descriptors_removes_anyones_phone_number_and_e_mail_address");
+    ct_of("0001234567", 1)
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT call 090-1111-2222 or dr.x@example.jp"))
+        .put(str_el(tags::SERIES_DESCRIPTION, VR::LO, "AXIAL 5.0 B30f 120 kV"))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("CT call *** or ***"));
+    assert_eq!(text(&obj, tags::SERIES_DESCRIPTION).as_deref(), Some("AXIAL 5.0 B30f 120 kV"), "numbers stay");
+}
+
+#[test]
 fn kept_private_values_of_an_implicit_vr_file_are_checked_like_explicit_ones() {
     let wd = Workdir::new("kept_private_values_of_an_implicit_vr_file_are_checked_like_explicit_ones");
     // In Implicit VR a private value's VR is not sent (kamei reads UN). NQHeader (0099,xx02) UI
