@@ -1279,6 +1279,8 @@ struct Found {
     other_ids: Vec<String>,
     /// Values of [`INSTITUTION_IDS`] and [`SITE_IDS`], one per value.
     institution_ids: Vec<String>,
+    /// The town and municipality of Patient's Address ([`crate::scrub::address_parts`]).
+    address_parts: Vec<String>,
     /// Patient's Birth Date values.
     birth_dates: Vec<String>,
     /// Every other date of the file (each DA value, the date of each DT value): written in
@@ -1347,6 +1349,7 @@ impl Found {
                 LazyLock::new(|| Regex::new(r"\d{3}-\d{4}|\d{5}(?:-\d{4})?").expect("valid pattern"));
             let codes: Vec<String> = POSTAL.find_iter(&text).map(|m| m.as_str().to_string()).collect();
             list.extend(codes);
+            self.address_parts.extend(crate::scrub::address_parts(&text));
         }
         if is_name {
             list.push(text);
@@ -1379,6 +1382,9 @@ impl Found {
         }
         for dob in &self.birth_dates {
             ids.add_birth_date_typed(dob);
+        }
+        for part in &self.address_parts {
+            ids.add(part);
         }
         ids
     }

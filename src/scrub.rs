@@ -82,6 +82,60 @@ fn umlauts_spelled_out(value: &str) -> Option<String> {
     (out != composed).then_some(out)
 }
 
+/// The parts of an address people write on their own, for Clean: the town and the
+/// municipality (`渋谷区` and `渋谷` of `東京都渋谷区渋谷1-2-3`; `Shibuya`, `Shibuya-ku` of
+/// `1-2-3 Shibuya, Shibuya-ku, Tokyo`). Left out: house numbers and postal codes (the whole
+/// address and its postal code are looked for as they are), a Japanese prefecture (`東京都`,
+/// `北海道`: a prefecture names millions of people), words shorter than four letters, and the
+/// words of an address's layout (`street`, `city`, `japan`...).
+pub(crate) fn address_parts(address: &str) -> Vec<String> {
+    const LAYOUT_WORDS: &[&str] = &[
+        "street",
+        "road",
+        "avenue",
+        "city",
+        "ward",
+        "town",
+        "village",
+        "prefecture",
+        "japan",
+        "apartment",
+        "building",
+        "floor",
+        "room",
+        "house",
+    ];
+    let separator = |c: char| c.is_whitespace() || matches!(c, ',' | '、' | '，' | '^' | '\\' | '〒');
+    let mut out: Vec<String> = Vec::new();
+    for token in address.split(separator) {
+        // A Japanese address runs its parts together: cut after each administrative suffix
+        // that ends a name of two characters or more (`町田市` stays one part).
+        let mut pieces = Vec::new();
+        let mut piece = String::new();
+        for c in token.chars() {
+            piece.push(c);
+            if matches!(c, '都' | '道' | '府' | '県' | '市' | '区' | '町' | '村' | '郡') && piece.chars().count() >= 2
+            {
+                pieces.push(std::mem::take(&mut piece));
+            }
+        }
+        pieces.push(piece);
+        for piece in pieces {
+            // The house number and what follows it (`渋谷1丁目2-3` is `渋谷`).
+            let name = piece.split(|c: char| c.is_numeric()).next().unwrap_or("");
+            let name = name.trim_matches(|c: char| c == '-' || c == '－' || c.is_whitespace());
+            let prefecture = !name.is_ascii() && name.ends_with(['都', '道', '府', '県']);
+            let long_enough = if name.is_ascii() { name.len() >= 4 } else { name.chars().count() >= 2 };
+            let layout = LAYOUT_WORDS.iter().any(|w| w.eq_ignore_ascii_case(name));
+            if long_enough && !prefecture && !layout && name.chars().any(char::is_alphabetic) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
 /// The spellings of an ID with its prefix split off: the digit run alone (`PID7788123` →
 /// `7788123`) and the letters and the digits with a space or a dash between them (`PID 7788123`,
 /// `PID-7788123`, also without the digits' zero padding; also for digits before letters). An
@@ -632,6 +686,18 @@ mod tests {
             assert_eq!(i.scrub(t).as_deref(), Some("ref *** seen"), "{t}");
         }
         assert!(i.scrub("ref 77881234 and 1778812 and 7788.123").is_none(), "never inside another number");
+    }
+
+    #[test]
+    fn an_address_gives_its_town_and_municipality_not_its_prefecture() {
+        assert_eq!(address_parts("〒150-0002 東京都渋谷区渋谷1丁目2-3"), ["渋谷区", "渋谷"]);
+        assert_eq!(address_parts("北海道札幌市中央区北1条西2丁目"), ["札幌市", "中央区", "北"].map(String::from)[..2]);
+        assert_eq!(address_parts("東京都町田市"), ["町田市"]);
+        assert_eq!(
+            address_parts("1-2-3 Shibuya, Shibuya-ku, Tokyo 150-0002, Japan"),
+            ["Shibuya", "Shibuya-ku", "Tokyo"]
+        );
+        assert!(address_parts("12 Oak St").is_empty(), "short words and numbers only");
     }
 
     #[test]

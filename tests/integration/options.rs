@@ -529,6 +529,18 @@ fn clean_descriptors_finds_the_id_without_its_padding_and_a_six_digit_birth_date
 }
 
 #[test]
+fn clean_descriptors_removes_the_town_of_the_patients_address() {
+    let wd = Workdir::new("clean_descriptors_removes_the_town_of_the_patients_address");
+    ct_of("0001234567", 1)
+        .put(str_el(tags::PATIENT_ADDRESS, VR::LO, "1-2-3 Shibuya, Shibuya-ku, Tokyo 150-0002"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT home visit Shibuya-ku"))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("CT home visit ***"));
+}
+
+#[test]
 fn clean_descriptors_removes_anyones_phone_number_and_e_mail_address() {
     let wd = Workdir::new("clean_descriptors_removes_anyones_phone_number_and_e_mail_address");
     ct_of("0001234567", 1)
