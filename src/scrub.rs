@@ -310,7 +310,13 @@ impl Identifiers {
         for value in pn.split('\\') {
             for group in value.split('=') {
                 let components: Vec<String> = group.split('^').map(|p| p.nfkc().collect::<String>()).collect();
-                let words: Vec<&str> = components.iter().flat_map(|c| c.split_whitespace()).collect();
+                // Words: split at spaces, and at what people put between the parts of a name in
+                // one field (`山田 太郎（ヤマダ タロウ）`, `Yamada/Taro`, `Yamada-Taro`, `ジョン・スミス`).
+                let words: Vec<&str> = components
+                    .iter()
+                    .flat_map(|c| c.split(|ch: char| ch.is_whitespace() || "()/-・‐".contains(ch)))
+                    .filter(|w| !w.is_empty())
+                    .collect();
                 for w in &words {
                     if w.chars().count() == 1 && !w.is_ascii() {
                         for h in HONORIFICS {
@@ -319,7 +325,13 @@ impl Identifiers {
                     }
                 }
                 if words.len() >= 2 {
-                    self.add(&words.concat());
+                    // The words run together or spaced, in either order (`TaroYamada`).
+                    let mut rev = words.clone();
+                    rev.reverse();
+                    for w in [&words, &rev] {
+                        self.add(&w.concat());
+                        self.add(&w.join(" "));
+                    }
                 }
                 let mut parts: Vec<&str> = components.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
                 for w in words {
@@ -557,6 +569,28 @@ mod tests {
         for t in ["115-MAR-1985", "15-MAR-19851", "21985.3.15", "1985.3.151", "Mar 15, 19850"] {
             assert_eq!(i.scrub(t), None, "{t}");
         }
+    }
+
+    #[test]
+    fn a_name_is_found_run_together_in_either_order() {
+        let mut i = Identifiers::new();
+        i.add_person_name("YAMADA Taro");
+        for t in ["seen by TaroYamada", "seen by YamadaTaro", "seen by taro yamada"] {
+            assert_eq!(i.scrub(t).as_deref(), Some("seen by ***"), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_name_with_its_reading_in_parentheses_or_parts_joined_by_a_slash_gives_each_part() {
+        let mut i = Identifiers::new();
+        i.add_person_name("山田 太郎（ヤマダ タロウ）");
+        assert_eq!(i.scrub("太郎様 ヤマダ様").as_deref(), Some("***様 ***様"));
+        let mut latin = Identifiers::new();
+        latin.add_person_name("Yamada/Taro");
+        assert_eq!(latin.scrub("seen YAMADA Taro").as_deref(), Some("seen ***"));
+        let mut dash = Identifiers::new();
+        dash.add_person_name("Yamada-Taro");
+        assert_eq!(dash.scrub("seen Taro").as_deref(), Some("seen ***"));
     }
 
     #[test]

@@ -939,6 +939,24 @@ fn csv_audit_and_messages_name_no_column_and_no_header_cell() {
 }
 
 #[test]
+fn csv_free_text_loses_the_name_in_either_order_and_its_reading_in_parentheses() {
+    // rv9 01 and 13: `TaroYamada` (the other order, run together), and a name cell holding its
+    // kana reading in parentheses, whose parts were split at spaces only.
+    let wd = Workdir::new("csv_free_text_loses_the_name_in_either_order_and_its_reading_in_parentheses");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nname = \"name\"\nnote = \"free-text\"\n")
+        .unwrap();
+    std::fs::write(
+        wd.path("in/labs.csv"),
+        "pid,name,note\nP0001234,YAMADA Taro,seen by TaroYamada\nP0001234,山田 太郎（ヤマダ タロウ）,太郎様 ヤマダ様 来院\n",
+    )
+    .unwrap();
+    csv_of_in(&wd, &[]).assert_code(0);
+    let rows = rows(&wd.path("out/labs.csv"));
+    assert_eq!(column(&rows, "note"), ["seen by ***", "***様 ***様 来院"]);
+}
+
+#[test]
 fn csv_date_and_birth_date_columns_read_japanese_era_dates() {
     // rv7 suspect: era spellings were emptied as "not a valid date"; they are dates.
     let wd = Workdir::new("csv_date_and_birth_date_columns_read_japanese_era_dates");
