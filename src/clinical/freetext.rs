@@ -30,6 +30,25 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+").expect("valid built-in pattern")
 });
 
+/// UIDs written in text (a Study Instance UID pasted into a note): four components or more and
+/// 16 characters or more, as DICOM Clean reads them. The PACS's original UID would link the
+/// release back to it. Replaced by `***`: free text has no key to map it with, and a UID the
+/// standard defines (`1.2.840.10008.`) names no patient and stays.
+static UID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[0-9]+(?:\.[0-9]+){3,}").expect("valid built-in pattern"));
+
+/// The UIDs of [`UID`] in `text` that stand alone and name an instance.
+fn uid_spans(text: &str) -> Vec<(usize, usize, String)> {
+    UID.find_iter(text)
+        .filter(|m| {
+            m.len() >= 16
+                && stands_alone(text, m.start(), m.end())
+                && crate::shown::is_uid(m.as_str())
+                && !m.as_str().starts_with(crate::dict::DICOM_UID_ROOT)
+        })
+        .map(|m| (m.start(), m.end(), REDACTED.to_string()))
+        .collect()
+}
+
 /// Phone numbers: Japanese, in every way people write them, and `+81`.
 static PHONES: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
     let p = |k, re: &str| (k, Regex::new(re).expect("valid built-in pattern"));
@@ -251,6 +270,13 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, all
             replaced += spans.len();
             units = replace(units, &starts, spans);
         }
+        if all_patterns {
+            // Before the dates: a UID's components can spell one (`...2024.1.15...`).
+            let (current, starts) = joined(&units);
+            let spans = uid_spans(&current);
+            replaced += spans.len();
+            units = replace(units, &starts, spans);
+        }
         if let Some(how) = dates {
             let (current, starts) = joined(&units);
             let spans: Vec<(usize, usize, String)> = text_dates::spans(&current, how, Which::All)
@@ -320,10 +346,12 @@ mod tests {
             ("携帯 090−1111−2222", "携帯 ***"),
             ("携帯 090ー1111ー2222", "携帯 ***"),
             ("携帯 090 1111 2222", "携帯 ***"),
+            ("prior 1.2.826.0.1.3680043.8.498.1561 CT", "prior *** CT"),
         ];
         for (input, want) in cases {
             assert_eq!(clean(input, &ids(), None).map(|c| c.text).as_deref(), Some(want), "{input}");
         }
+        assert!(clean("class 1.2.840.10008.5.1.4.1.1.2 v1.2.3.4", &ids(), None).is_none(), "defined UIDs, versions");
     }
 
     #[test]

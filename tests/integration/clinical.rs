@@ -957,6 +957,18 @@ fn csv_free_text_loses_the_name_in_either_order_and_its_reading_in_parentheses()
 }
 
 #[test]
+fn csv_free_text_loses_an_original_uid() {
+    // rv9 04: a Study Instance UID pasted into a note links the release back to the PACS.
+    let wd = Workdir::new("csv_free_text_loses_an_original_uid");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nnote = \"free-text\"\n").unwrap();
+    std::fs::write(wd.path("in/labs.csv"), "pid,note\nP0001234,compare with 1.2.826.0.1.3680043.8.498.15618 please\n")
+        .unwrap();
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/labs.csv")), "note"), ["compare with *** please"]);
+}
+
+#[test]
 fn csv_date_and_birth_date_columns_read_japanese_era_dates() {
     // rv7 suspect: era spellings were emptied as "not a valid date"; they are dates.
     let wd = Workdir::new("csv_date_and_birth_date_columns_read_japanese_era_dates");
