@@ -49,11 +49,17 @@ fn uid_spans(text: &str) -> Vec<(usize, usize, String)> {
         .collect()
 }
 
-/// Phone numbers: Japanese, in every way people write them, and `+81`.
+/// Phone numbers in international form (`+81-90-9876-5432`, `+1 555 123 4567`): applied
+/// before the dates, whose rules would read `81-90-9876` as a date-shaped slip and leave the
+/// rest of the number.
+static INTERNATIONAL_PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\+\d{1,3}[- ]?(?:\(0\)[- ]?)?\d{1,4}[- ]?\d{1,4}[- ]?\d{3,4}").expect("valid built-in pattern")
+});
+
+/// Phone numbers: Japanese, in every way people write them.
 static PHONES: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
     let p = |k, re: &str| (k, Regex::new(re).expect("valid built-in pattern"));
     vec![
-        p(Kind::Redact, r"\+81[- ]?\d{1,4}[- ]?\d{1,4}[- ]?\d{3,4}"),
         // Phone numbers with any dash people type (the minus sign that JIS X 0208 0x215D
         // decodes to, the katakana prolonged sound mark), or with spaces.
         p(
@@ -277,6 +283,12 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, all
             replaced += spans.len();
             units = replace(units, &starts, spans);
         }
+        let (current, starts) = joined(&units);
+        if INTERNATIONAL_PHONE.is_match(&current) {
+            let spans = pattern_spans(&current, Kind::Redact, &INTERNATIONAL_PHONE);
+            replaced += spans.len();
+            units = replace(units, &starts, spans);
+        }
         if let Some(how) = dates {
             let (current, starts) = joined(&units);
             let spans: Vec<(usize, usize, String)> = text_dates::spans(&current, how, Which::All)
@@ -333,6 +345,8 @@ mod tests {
             ("連絡先 03-0000-0000", "連絡先 ***"),
             ("携帯 09012345678", "携帯 ***"),
             ("+81 3 0000 0000", "***"),
+            ("daughter mobile +81-90-9876-5432", "daughter mobile ***"),
+            ("call +1-555-123-4567 or +44 (0)20 7946 0958", "call *** or ***"),
             ("mail hanako@example.jp まで", "mail *** まで"),
             ("〒999-9999 東京都", "*** 東京都"),
             ("住所 999-9999", "住所 ***"),

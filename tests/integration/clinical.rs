@@ -969,6 +969,17 @@ fn csv_free_text_loses_an_original_uid() {
 }
 
 #[test]
+fn csv_free_text_loses_a_phone_number_in_international_form_whole() {
+    // rv9 08: `+81-90-9876-5432` came out as `+***-5432`.
+    let wd = Workdir::new("csv_free_text_loses_a_phone_number_in_international_form_whole");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nnote = \"free-text\"\n").unwrap();
+    std::fs::write(wd.path("in/labs.csv"), "pid,note\nP0001234,daughter mobile +81-90-9876-5432\n").unwrap();
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/labs.csv")), "note"), ["daughter mobile ***"]);
+}
+
+#[test]
 fn csv_date_and_birth_date_columns_read_japanese_era_dates() {
     // rv7 suspect: era spellings were emptied as "not a valid date"; they are dates.
     let wd = Workdir::new("csv_date_and_birth_date_columns_read_japanese_era_dates");
