@@ -8,13 +8,15 @@
 //! back to the frame. A transformed plane shows anatomy in new ways too (a shrunken texture,
 //! an amplified faint structure), so these passes keep only lines that are text by their own
 //! evidence and stand in quiet surroundings: they add plain text on a plain background, where
-//! scanners and screens print the patient's data. Dot-matrix text is also searched in the
+//! scanners and screens print the patient's data. A vertical line with several glyphs (seven)
+//! and all the evidence busy surroundings ask for at once is kept wherever it stands (speckle,
+//! anatomy), as the plain search keeps such a line. Dot-matrix text is also searched in the
 //! plane's isolated dots alone, where speckle and anatomy leave nothing; a line found there
 //! must have its dots on one lattice, with few dots around it. They never remove what the
 //! plain search found.
 
 use super::super::rules::Rect;
-use super::{Detector, Found, Hints};
+use super::{Busy, Detector, Found, Hints};
 use image::GrayImage;
 use imageproc::morphology::grayscale_dilate;
 
@@ -51,6 +53,7 @@ impl Detector {
         let mut more = self.found_more(plane);
         more.retain(|r| on_plain_background(plane, r, true));
         out.extend(more);
+        out.extend(self.vertical_lines(plane));
         out.extend(self.dot_lines(plane));
         out
     }
@@ -76,8 +79,7 @@ impl Detector {
         lines
     }
 
-    /// The lines of the passes that do not amplify the plane (shrunk, transposed),
-    /// before their background is looked at.
+    /// The lines of the shrunk planes (large glyphs), before their background is looked at.
     fn found_more(&self, plane: &GrayImage) -> Vec<Rect> {
         let mut out = Vec::new();
         for f in SHRINK {
@@ -88,13 +90,27 @@ impl Detector {
             let large = self.text_lines(&small).into_iter().filter(|r| r.height * f >= LARGE);
             out.extend(large.map(|r| Rect::new(r.x * f, r.y * f, r.width * f, r.height * f)));
         }
-        out.extend(self.text_lines(&transpose(plane)).iter().map(transpose_rect));
+        out
+    }
+
+    /// Vertical lines: the lines of the transposed plane that are text by their own evidence
+    /// on a plain background, and those with the evidence of [`Busy::Strict`] wherever they are.
+    fn vertical_lines(&self, plane: &GrayImage) -> Vec<Rect> {
+        let t = transpose(plane);
+        let strokes = self.strokes(&t, &t, None);
+        let text = |busy| {
+            let found = self.lines_of(&strokes, &t, None, &Hints::default(), busy);
+            found.into_iter().filter(|(_, f)| *f == Found::Text).map(|(r, _)| transpose_rect(&r)).collect::<Vec<_>>()
+        };
+        let mut out = text(Busy::Dropped);
+        out.retain(|r| on_plain_background(plane, r, true));
+        out.extend(text(Busy::Strict));
         out
     }
 
     /// The lines of `plane` that are text by their own evidence, in quiet surroundings.
     fn text_lines(&self, plane: &GrayImage) -> Vec<Rect> {
-        let found = self.detect_plane(plane, plane, None, &Hints::default(), true);
+        let found = self.detect_plane(plane, plane, None, &Hints::default(), Busy::Dropped);
         found.into_iter().filter(|(_, f)| *f == Found::Text).map(|(r, _)| r).collect()
     }
 }
