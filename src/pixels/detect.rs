@@ -119,6 +119,24 @@ impl Default for Detector {
     }
 }
 
+/// How a search judges lines in busy surroundings (speckle, texture, noise, colour flow), where
+/// strokes line up by chance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Busy {
+    /// Text when long and regular, or drawn in exactly one colour, with enough glyphs.
+    Judged,
+    /// Never text: the plane is searched for lines in quiet surroundings only.
+    Dropped,
+    /// Text only with all of that evidence at once (long, regular, one colour standing out of
+    /// the noise, glyphs side by side and mostly of one height): for planes that show anatomy
+    /// in new ways (transposed), where chance lines must not be taken as often again.
+    Strict,
+}
+
+/// Fewest glyphs a line needs under [`Busy::Strict`], in any surroundings: several marks of one
+/// line, which chance alignments of anatomy and colour flow seldom reach.
+const STRICT_GLYPHS: usize = 7;
+
 /// What a candidate line is on its own evidence, before neighbours and hints are looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Standing {
@@ -233,6 +251,14 @@ const BUSY: f64 = 0.15;
 /// Noise level (standard deviation, 0-255) from which a plane with a two-pixel grain is
 /// searched smoothed.
 const GRAINY: f32 = 16.0;
+
+/// The candidate strokes of a plane ([`Detector::strokes`]): its components sorted by left
+/// edge, its noise level, and the summed-area table of its top-hat.
+struct Strokes {
+    comps: Vec<Comp>,
+    sigma: f32,
+    integral: Integral,
+}
 
 /// Summed-area table of a plane, for the mean over any rectangle in constant time.
 struct Integral {
@@ -430,7 +456,8 @@ impl Detector {
             }
         }
         for (plane, tone, quiet_only) in searched {
-            for (rect, found) in self.detect_plane(plane, tone, planes.opponent.as_ref(), hints, quiet_only) {
+            let busy = if quiet_only { Busy::Dropped } else { Busy::Judged };
+            for (rect, found) in self.detect_plane(plane, tone, planes.opponent.as_ref(), hints, busy) {
                 let margin = (rect.height / 4).max(2);
                 out.push((rect.grow(margin, w, h), found));
             }
@@ -517,19 +544,41 @@ impl Detector {
         (comps, sigma, integral)
     }
 
-    /// The lines of one plane. With `quiet_only` (the chroma plane), lines in busy surroundings
-    /// are dropped whatever their score: the plane is for coloured text on grey anatomy, and in
-    /// colour regions (flow, photographs) it only adds doubtful finds.
+    /// The lines of one plane. `busy` says how lines in busy surroundings are judged: as text
+    /// when long and regular or of one colour ([`Busy::Judged`]), not at all (the chroma plane,
+    /// which is for coloured text on grey anatomy and in colour regions only adds doubtful
+    /// finds), or only with all the evidence at once ([`Busy::Strict`]).
     fn detect_plane(
         &self,
         plane: &GrayImage,
         tone: &GrayImage,
         hue: Option<&[GrayImage; 2]>,
         hints: &Hints,
-        quiet_only: bool,
+        busy: Busy,
     ) -> Vec<(Rect, Found)> {
+        let strokes = self.strokes(plane, tone, hue);
+        self.lines_of(&strokes, plane, hue, hints, busy)
+    }
+
+    /// The strokes of one plane, sorted by left edge, for [`Detector::lines_of`]: what a search
+    /// costs, so that a plane judged in two ways is measured once.
+    fn strokes(&self, plane: &GrayImage, tone: &GrayImage, hue: Option<&[GrayImage; 2]>) -> Strokes {
         let (mut comps, sigma, integral) = self.components(plane, tone, hue);
         comps.sort_by_key(|c| (c.x0, c.y0));
+        Strokes { comps, sigma, integral }
+    }
+
+    /// The lines of the `strokes` of `plane` (see [`Detector::detect_plane`]).
+    fn lines_of(
+        &self,
+        strokes: &Strokes,
+        plane: &GrayImage,
+        hue: Option<&[GrayImage; 2]>,
+        hints: &Hints,
+        busy: Busy,
+    ) -> Vec<(Rect, Found)> {
+        let Strokes { comps, sigma, integral } = strokes;
+        let (comps, sigma) = (comps.as_slice(), *sigma);
         // Colour flow mirrors and repeats blobs of one height at a regular pitch: letter-spaced
         // lines are looked for in grey planes only (the further passes search colour frames'
         // luminance so).
@@ -545,7 +594,7 @@ impl Detector {
                 }
                 let r = band(&comps, members, self.glyph_height.0);
                 if s < self.unsure {
-                    return (!quiet_only).then_some((r, s, Standing::Piece));
+                    return (busy != Busy::Dropped).then_some((r, s, Standing::Piece));
                 }
                 // Busy surroundings (texture, speckle, noise): strokes there line up by chance,
                 // so only long, regular lines count, and nothing is merely unsure.
@@ -555,7 +604,12 @@ impl Detector {
                 // Beside the line, in its band: stacked lines of a text block do not count.
                 let outer = noise::surroundings(&r, w, h);
                 let ring_area = outer.area().saturating_sub(r.area());
-                let standing = if s >= self.accept { Standing::Text } else { Standing::Unsure };
+                let mut standing = if s >= self.accept { Standing::Text } else { Standing::Unsure };
+                let glyphs: Vec<&Comp> =
+                    members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= self.glyph_height.0).collect();
+                if busy == Busy::Strict && glyphs.len() < STRICT_GLYPHS {
+                    standing = Standing::Piece;
+                }
                 if ring_area * 4 < (r.height * r.height) as u64 {
                     // Nothing around it (the line fills the frame): judge by the line alone.
                     return Some((r, s, standing));
@@ -564,11 +618,9 @@ impl Detector {
                 if ring < BUSY * contrast {
                     return Some((r, s, standing));
                 }
-                if quiet_only {
+                if busy == Busy::Dropped {
                     return None;
                 }
-                let glyphs: Vec<&Comp> =
-                    members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= self.glyph_height.0).collect();
                 let mut colours: Vec<f32> = glyphs.iter().map(|c| c.colour).collect();
                 colours.sort_by(f32::total_cmp);
                 let spread = if colours.len() >= 3 {
@@ -584,7 +636,8 @@ impl Detector {
                 let n = glyphs.len();
                 // In colour frames, colour flow lines up as tendrils of many heights that
                 // overlap one another; glyphs stand side by side and most share a height.
-                if hue.is_some() && !glyph_like(&glyphs, r.width) {
+                let like = glyph_like(&glyphs, r.width);
+                if hue.is_some() && !like {
                     return Some((r, s, Standing::Piece));
                 }
                 let long = s >= 0.95 && n >= 5;
@@ -595,8 +648,12 @@ impl Detector {
                     && s >= 0.6
                     && (dithered || noise::stands_out(plane, &r, &outer, contrast as f32));
                 let enough = n >= glyphs_needed(hmed);
+                let text = match busy {
+                    Busy::Strict => long && one_colour && like && enough && standing == Standing::Text,
+                    _ => (long || one_colour) && enough,
+                };
                 // A line that fails here may still continue a text line (a piece).
-                Some((r, s, if (long || one_colour) && enough { standing } else { Standing::Piece }))
+                Some((r, s, if text { standing } else { Standing::Piece }))
             })
             .collect();
         scored.sort_by_key(|(r, _, _)| (r.y, r.x));
@@ -1262,10 +1319,26 @@ mod tests {
         let d = Detector::default();
         let line = Rect::new(30, 30, 117, 16);
         let found = |quiet_only| {
-            d.detect_plane(&busy, &busy, None, &Hints::default(), quiet_only).iter().any(|(r, _)| r.contains(&line))
+            let policy = if quiet_only { Busy::Dropped } else { Busy::Judged };
+            d.detect_plane(&busy, &busy, None, &Hints::default(), policy).iter().any(|(r, _)| r.contains(&line))
         };
         assert!(found(false));
         assert!(!found(true));
+    }
+
+    #[test]
+    fn a_vertical_line_over_speckle_is_found_and_the_speckle_is_not() {
+        // Ten glyphs over speckle, turned upright: busy surroundings, which the transposed
+        // search once left alone; with ten glyphs of one colour and height it is text.
+        let mut across = speckle(360, 120);
+        across.iter_mut().for_each(|v| *v /= 2);
+        for i in 0..10 {
+            glyph(&mut across, 30 + i * 12, 30, 16, 255);
+        }
+        let upright = GrayImage::from_fn(120, 360, |x, y| *across.get_pixel(y, x));
+        let boxes = grey_boxes(upright);
+        assert!(boxes.iter().any(|r| r.contains(&Rect::new(30, 30, 16, 117))), "{boxes:?}");
+        assert!(!boxes.iter().any(|r| r.intersects(&Rect::new(0, 200, 120, 160))), "{boxes:?}");
     }
 
     #[test]

@@ -8,10 +8,15 @@
 //! back to the frame. A transformed plane shows anatomy in new ways too (a shrunken texture,
 //! an amplified faint structure), so these passes keep only lines that are text by their own
 //! evidence and stand in quiet surroundings: they add plain text on a plain background, where
-//! scanners and screens print the patient's data. They never remove what the plain search found.
+//! scanners and screens print the patient's data. A vertical line with several glyphs (seven)
+//! and all the evidence busy surroundings ask for at once is kept wherever it stands (speckle,
+//! anatomy), as the plain search keeps such a line. Dot-matrix text is also searched in the
+//! plane's isolated dots alone, where speckle and anatomy leave nothing; a line found there
+//! must have its dots on one lattice, with few dots around it. They never remove what the
+//! plain search found.
 
 use super::super::rules::Rect;
-use super::{Detector, Found, Hints};
+use super::{Busy, Detector, Found, Hints};
 use image::GrayImage;
 use imageproc::morphology::grayscale_dilate;
 
@@ -48,11 +53,33 @@ impl Detector {
         let mut more = self.found_more(plane);
         more.retain(|r| on_plain_background(plane, r, true));
         out.extend(more);
+        out.extend(self.vertical_lines(plane));
+        out.extend(self.dot_lines(plane));
         out
     }
 
-    /// The lines of the passes that do not amplify the plane (shrunk, transposed, closed),
-    /// before their background is looked at.
+    /// Lines of dot-matrix glyphs: the plane searched with its dots joined ([`join_dots`]),
+    /// keeping lines on a plain background, and its dots alone searched so ([`dot_map`]),
+    /// keeping lines whose dots lie on one lattice ([`on_one_lattice`]) with no others around
+    /// them. The map drops whatever is not a dot (speckle, anatomy, a noisy page), so such text
+    /// need not stand on a plain background in the plane itself.
+    fn dot_lines(&self, plane: &GrayImage) -> Vec<Rect> {
+        if !dotted(plane) {
+            return Vec::new();
+        }
+        let mut lines = self.text_lines(&join_dots(plane));
+        lines.retain(|r| on_plain_background(plane, r, true));
+        let dots = dot_map(plane);
+        let joined = join_dots(&dots);
+        let found = self.text_lines(&joined);
+        let alone = found.iter().filter(|r| {
+            on_one_lattice(&dots, r) && on_plain_background(&joined, r, false) && dots_apart(&dots, r, &found)
+        });
+        lines.extend(alone);
+        lines
+    }
+
+    /// The lines of the shrunk planes (large glyphs), before their background is looked at.
     fn found_more(&self, plane: &GrayImage) -> Vec<Rect> {
         let mut out = Vec::new();
         for f in SHRINK {
@@ -63,16 +90,27 @@ impl Detector {
             let large = self.text_lines(&small).into_iter().filter(|r| r.height * f >= LARGE);
             out.extend(large.map(|r| Rect::new(r.x * f, r.y * f, r.width * f, r.height * f)));
         }
-        out.extend(self.text_lines(&transpose(plane)).iter().map(transpose_rect));
-        if dotted(plane) {
-            out.extend(self.text_lines(&join_dots(plane)));
-        }
+        out
+    }
+
+    /// Vertical lines: the lines of the transposed plane that are text by their own evidence
+    /// on a plain background, and those with the evidence of [`Busy::Strict`] wherever they are.
+    fn vertical_lines(&self, plane: &GrayImage) -> Vec<Rect> {
+        let t = transpose(plane);
+        let strokes = self.strokes(&t, &t, None);
+        let text = |busy| {
+            let found = self.lines_of(&strokes, &t, None, &Hints::default(), busy);
+            found.into_iter().filter(|(_, f)| *f == Found::Text).map(|(r, _)| transpose_rect(&r)).collect::<Vec<_>>()
+        };
+        let mut out = text(Busy::Dropped);
+        out.retain(|r| on_plain_background(plane, r, true));
+        out.extend(text(Busy::Strict));
         out
     }
 
     /// The lines of `plane` that are text by their own evidence, in quiet surroundings.
     fn text_lines(&self, plane: &GrayImage) -> Vec<Rect> {
-        let found = self.detect_plane(plane, plane, None, &Hints::default(), true);
+        let found = self.detect_plane(plane, plane, None, &Hints::default(), Busy::Dropped);
         found.into_iter().filter(|(_, f)| *f == Found::Text).map(|(r, _)| r).collect()
     }
 }
@@ -245,40 +283,115 @@ const FEWEST_DOTS: usize = 40;
 /// Whether the plane holds dots: pixels (or 2 × 2 squares) brighter by [`DOT_CONTRAST`] than
 /// all of the ring of pixels around them, in rows and columns, as dot-matrix text has and
 /// smooth images and solid strokes have not. Noise makes such dots too; the search of the
-/// joined dots then costs time, and keeps only plain text on a plain background as every
-/// further pass does.
+/// joined dots then costs time, and keeps only lines that are text on their own evidence.
 fn dotted(plane: &GrayImage) -> bool {
     let (w, h) = plane.dimensions();
-    let raw = plane.as_raw();
-    let at = |x: u32, y: u32| raw[(y * w + x) as usize];
     let mut n = 0;
     for y in 2..h.saturating_sub(3) {
         for x in 2..w.saturating_sub(3) {
-            let v = at(x, y);
-            if v < DOT_CONTRAST {
-                continue;
-            }
-            for side in [1, 2] {
-                let dot =
-                    (0..side).flat_map(|dy| (0..side).map(move |dx| (dx, dy))).map(|(dx, dy)| at(x + dx, y + dy)).min();
-                let dim = dot.unwrap_or(0).saturating_sub(DOT_CONTRAST);
-                let ring = (0..side + 2).all(|i| {
-                    at(x - 1 + i, y - 1) <= dim
-                        && at(x - 1 + i, y + side) <= dim
-                        && at(x - 1, y - 1 + i) <= dim
-                        && at(x + side, y - 1 + i) <= dim
-                });
-                if ring {
-                    n += 1;
-                    break;
-                }
-            }
+            n += dot_at(plane, x, y).is_some() as usize;
         }
         if n >= FEWEST_DOTS {
             return true;
         }
     }
     false
+}
+
+/// The side (1 or 2) of the dot whose top left pixel is (x, y), if one is there: its pixels
+/// outshine every pixel of the ring around it by [`DOT_CONTRAST`]. The caller keeps (x, y) two
+/// pixels inside the left and top edges and three inside the right and bottom ones.
+fn dot_at(plane: &GrayImage, x: u32, y: u32) -> Option<u32> {
+    let raw = plane.as_raw();
+    let w = plane.width();
+    let at = |x: u32, y: u32| raw[(y * w + x) as usize];
+    if at(x, y) < DOT_CONTRAST {
+        return None;
+    }
+    [1, 2].into_iter().find(|&side| {
+        let dot = (0..side).flat_map(|dy| (0..side).map(move |dx| at(x + dx, y + dy))).min().unwrap_or(0);
+        let dim = dot.saturating_sub(DOT_CONTRAST);
+        (0..side + 2).all(|i| {
+            at(x - 1 + i, y - 1) <= dim
+                && at(x - 1 + i, y + side) <= dim
+                && at(x - 1, y - 1 + i) <= dim
+                && at(x + side, y - 1 + i) <= dim
+        })
+    })
+}
+
+/// The plane's isolated dots (see [`dot_at`]) with their own values, on black: what a
+/// dot-matrix printer drew, without the background it was drawn over. Speckle grains, anatomy
+/// and most of a page's noise, whose pixels do not outshine a ring around them by
+/// [`DOT_CONTRAST`], leave nothing; noise that does leaves dots anywhere, off any lattice.
+pub(super) fn dot_map(plane: &GrayImage) -> GrayImage {
+    let (w, h) = plane.dimensions();
+    let mut out = GrayImage::new(w, h);
+    for y in 2..h.saturating_sub(3) {
+        for x in 2..w.saturating_sub(3) {
+            if let Some(side) = dot_at(plane, x, y) {
+                for (dx, dy) in (0..side).flat_map(|dy| (0..side).map(move |dx| (dx, dy))) {
+                    out.put_pixel(x + dx, y + dy, *plane.get_pixel(x + dx, y + dy));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// How many times fewer dots (per pixel) the ring around a dot-matrix line may hold than the
+/// line itself.
+const DOTS_APART: u64 = 5;
+
+/// Whether the dots of `dots` (a [`dot_map`]) inside `r` stand apart: the ring around it, one
+/// line height wide and outside the other lines found (`lines`, a text block), holds
+/// [`DOTS_APART`] times fewer dots per pixel. A dithered photograph or a noisy page has dots
+/// all over, and text found in them is a chance cluster.
+fn dots_apart(dots: &GrayImage, r: &Rect, lines: &[Rect]) -> bool {
+    let (w, h) = dots.dimensions();
+    let outer = r.grow(r.height.min(r.width), w, h);
+    let (mut inside, mut around, mut ring) = (0u64, 0u64, 0u64);
+    for y in outer.y..outer.bottom() {
+        for x in outer.x..outer.right() {
+            let p = Rect::new(x, y, 1, 1);
+            let lit = (dots.get_pixel(x, y).0[0] > 0) as u64;
+            if r.contains(&p) {
+                inside += lit;
+            } else if !lines.iter().any(|l| l.contains(&p)) {
+                around += lit;
+                ring += 1;
+            }
+        }
+    }
+    around * DOTS_APART * r.area() <= inside * ring.max(1)
+}
+
+/// Pitches (pixels between neighbouring dots) of dot-matrix glyphs.
+const DOT_PITCH: std::ops::RangeInclusive<u32> = 2..=4;
+
+/// Share of a line's dots that must lie on one lattice of a [`DOT_PITCH`]: a printer's dots do,
+/// noise dots fall on every phase of it.
+const ON_LATTICE: f32 = 0.6;
+
+/// Whether most dots of `dots` (a [`dot_map`]) inside `r` lie on one square lattice: their top
+/// left corners share one position modulo a pitch of [`DOT_PITCH`].
+fn on_one_lattice(dots: &GrayImage, r: &Rect) -> bool {
+    let lit = |x: u32, y: u32| dots.get_pixel(x, y).0[0] > 0;
+    let corners: Vec<(u32, u32)> = (r.y.max(1)..r.bottom().min(dots.height()))
+        .flat_map(|y| (r.x.max(1)..r.right().min(dots.width())).map(move |x| (x, y)))
+        .filter(|&(x, y)| lit(x, y) && !lit(x - 1, y) && !lit(x, y - 1))
+        .collect();
+    if corners.len() < FEWEST_DOTS / 4 {
+        return false;
+    }
+    DOT_PITCH.into_iter().any(|p| {
+        let mut phases = vec![0usize; (p * p) as usize];
+        for &(x, y) in &corners {
+            phases[((y % p) * p + x % p) as usize] += 1;
+        }
+        let best = phases.into_iter().max().unwrap_or(0);
+        best as f32 >= ON_LATTICE * corners.len() as f32
+    })
 }
 
 /// The plane mirrored about its diagonal: vertical lines become horizontal.
@@ -376,6 +489,50 @@ mod tests {
             let boxes = detect(dots);
             assert!(boxes.iter().any(|b| b.contains(&line)), "step {step}: {boxes:?}");
         }
+    }
+
+    /// A line of `n` dot-matrix glyphs (the glyphs of [`line_of`] lit only on a grid of
+    /// `step`) drawn in `v` over `img`.
+    fn dotted_line_of(img: &mut GrayImage, x: u32, y: u32, n: u32, h: u32, step: u32, v: u8) -> Rect {
+        let mut solid = GrayImage::new(img.width(), img.height());
+        let line = line_of(&mut solid, x, y, n, h, 4, 255);
+        for (px, py, p) in solid.enumerate_pixels() {
+            if p.0[0] > 0 && px % step == 0 && py % step == 0 {
+                img.put_pixel(px, py, image::Luma([v]));
+            }
+        }
+        line
+    }
+
+    #[test]
+    fn dot_matrix_text_over_a_noisy_field_is_found_in_its_dots_alone() {
+        // Noise far above what a plain background allows: the joined plane is searched in
+        // vain there, its dots alone show the text. The noise elsewhere is not blanked.
+        let mut img = super::super::noise::half_noisy(480, 160, 0, 90.0, 14.0);
+        let line = dotted_line_of(&mut img, 20, 40, 10, 24, 3, 250);
+        let boxes = detect(img);
+        assert!(boxes.iter().any(|b| b.contains(&line)), "{boxes:?}");
+        assert!(!boxes.iter().any(|b| b.intersects(&Rect::new(300, 0, 180, 160))), "{boxes:?}");
+    }
+
+    #[test]
+    fn dots_of_a_line_lie_on_one_lattice_and_stand_apart_from_others() {
+        let mut dots = GrayImage::new(300, 100);
+        let line = dotted_line_of(&mut dots, 20, 30, 8, 24, 3, 200);
+        assert!(on_one_lattice(&dots, &line) && dots_apart(&dots, &line, &[line]));
+        // Dots scattered off any lattice (noise).
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let scattered = GrayImage::from_fn(300, 100, |_, _| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            image::Luma([if state % 23 == 0 { 200 } else { 0 }])
+        });
+        assert!(!on_one_lattice(&scattered, &line));
+        // The same lattice all over (an ordered dithering): the line's dots do not stand apart.
+        let all_over =
+            GrayImage::from_fn(300, 100, |x, y| image::Luma([if x % 3 == 0 && y % 3 == 0 { 200 } else { 0 }]));
+        assert!(on_one_lattice(&all_over, &line) && !dots_apart(&all_over, &line, &[line]));
     }
 
     #[test]
