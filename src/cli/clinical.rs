@@ -346,11 +346,12 @@ fn csv(args: &CsvArgs) -> Result<Code> {
         let secs = s.elapsed.as_secs_f64().max(1e-9);
         let mb = s.bytes as f64 / 1e6;
         eprintln!(
-            "kamei: {} files ({:.1} MB) in {:.2} s: {} written, {} failed; {} rows read, {} written, {} dropped as malformed, {} values emptied; {} patients; {:.1} MB/s",
+            "kamei: {} files ({:.1} MB) in {:.2} s: {} written, {} already present, {} failed; {} rows read, {} written, {} dropped as malformed, {} values emptied; {} patients; {:.1} MB/s",
             s.files,
             mb,
             secs,
             s.written,
+            s.present,
             s.failed,
             s.rows_read,
             s.rows_written,

@@ -1120,7 +1120,8 @@ pub struct CsvJob {
     pub pseudo: Pseudonymizer,
     /// Encoding, delimiter, dates.
     pub options: CsvOptions,
-    /// Append `patient,<original ID>,<pseudonym>` and `file,<input>,<output>` rows here.
+    /// Append `patient,<original ID>,<pseudonym>` and `file,<input>,<output>` rows here (and
+    /// `failed` and `excluded` rows for inputs nothing was written for).
     pub linkage: Option<PathBuf>,
     /// `fsync` outputs before renaming them into place.
     pub sync: bool,
@@ -1131,8 +1132,10 @@ pub struct CsvJob {
 pub struct CsvSummary {
     /// Input files.
     pub files: usize,
-    /// Files written (or already present from an earlier identical run).
+    /// Files written.
     pub written: usize,
+    /// Files already present, the same bytes, from an earlier identical run.
+    pub present: usize,
     /// Files that failed (nothing written for them).
     pub failed: usize,
     /// Data rows read.
@@ -1305,10 +1308,16 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                 summary.rows_excluded += report.rows_excluded;
                 excluded_patients.extend(report.excluded_patients.iter().cloned());
                 summary.excluded_files += 1;
+                let reason = "every row belongs to a patient who is left out";
+                // The linkage table accounts for every input, as README's opt-outs promise.
+                if let Some(l) = linkage.as_mut() {
+                    l.add(crate::linkage::Kind::Excluded, &input.to_string_lossy(), reason)
+                        .map_err(RunError::Linkage)?;
+                }
                 let record = RecordParts::nothing_written(
                     (Some(digest_in.sha256), digest_in.bytes),
                     Outcome::Excluded,
-                    "every row belongs to a patient who is left out".into(),
+                    reason.into(),
                     "clinical-csv",
                     &digest,
                     &options,
@@ -1380,7 +1389,10 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                         &options,
                     )
                 } else {
-                    summary.written += 1;
+                    match committed {
+                        Committed::Present => summary.present += 1,
+                        _ => summary.written += 1,
+                    }
                     summary.rows_written += report.rows_written;
                     summary.rows_dropped += report.rows_dropped;
                     summary.rows_excluded += report.rows_excluded;
@@ -1887,6 +1899,59 @@ mod tests {
         assert_eq!(rows[1][1..], ["", ""]);
         assert_eq!(report.columns[1].emptied, 1);
         assert!(!report.problems.iter().any(|p| p.message.contains("unknown")));
+    }
+
+    /// A [`CsvJob`] over `files` (name, text) written into a fresh folder, key 7.
+    fn job(dir: &Path, files: &[(&str, &str)], optout: Option<&str>) -> CsvJob {
+        let inputs = files
+            .iter()
+            .map(|(name, text)| {
+                let path = dir.join("in").join(name);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, text).unwrap();
+                path
+            })
+            .collect();
+        let cohort = optout.map(|ids| {
+            let register = crate::cohort::Register::parse(ids).unwrap();
+            std::sync::Arc::new(crate::cohort::Cohort::new(Some(register), None, None))
+        });
+        CsvJob {
+            inputs,
+            out: dir.join("out"),
+            columns: columns(),
+            pseudo: pseudo(),
+            options: CsvOptions { cohort, ..CsvOptions::default() },
+            linkage: Some(dir.join("link.csv")),
+            sync: false,
+        }
+    }
+
+    #[test]
+    fn rv9_10_a_file_left_out_entirely_gets_an_excluded_linkage_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let files =
+            [("labs_0009999999.csv", "patient_id,value\n0009999999,1\n"), ("labs.csv", "patient_id,value\nP1,1\n")];
+        let job = job(dir.path(), &files, Some("0009999999\n"));
+        let summary = super::run(&job, &super::super::Silent, &AtomicBool::new(false)).unwrap();
+        assert_eq!((summary.written, summary.excluded_files), (1, 1));
+        let table = std::fs::read_to_string(dir.path().join("link.csv")).unwrap();
+        let left_out = job.inputs[0].to_string_lossy();
+        assert!(
+            table.lines().any(|l| l == format!("excluded,{left_out},every row belongs to a patient who is left out")),
+            "{table}"
+        );
+        assert!(!table.contains("0009999999,"), "no patient row for the left-out patient: {table}");
+    }
+
+    #[test]
+    fn rv9_11_an_identical_re_run_finds_its_output_already_present() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = job(dir.path(), &[("labs.csv", "patient_id,value\nP1,1\n")], None);
+        let first = super::run(&job, &super::super::Silent, &AtomicBool::new(false)).unwrap();
+        assert_eq!((first.written, first.present), (1, 0));
+        let again = super::run(&job, &super::super::Silent, &AtomicBool::new(false)).unwrap();
+        assert_eq!((again.written, again.present, again.failed), (0, 1, 0));
     }
 
     #[test]

@@ -1035,3 +1035,43 @@ fn rv9_06_csv_output_names_lose_their_dates_when_dates_are_removed() {
         .assert_code(0);
     assert_eq!(csv_names(&wd, "again"), want);
 }
+
+#[test]
+fn rv9_10_csv_linkage_lists_a_file_left_out_entirely_as_excluded() {
+    let wd = Workdir::new("rv9_10_csv_linkage_lists_a_file_left_out_entirely_as_excluded");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\nid = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    std::fs::write(wd.path("in/labs_0009999999.csv"), "id,value\n0009999999,1\n").unwrap();
+    std::fs::write(wd.path("in/mixed_labs.csv"), "id,value\n0001234567,1\n0009999999,2\n").unwrap();
+    std::fs::write(wd.path("optout.txt"), "0009999999\n").unwrap();
+    let k = key(&wd, "k.key", 7);
+    let args = ["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    wd.kamei([&args[..], &["--exclude-patients", "optout.txt", "--linkage", "link.csv"]].concat()).assert_code(0);
+    let table = std::fs::read_to_string(wd.path("link.csv")).unwrap();
+    let kinds: Vec<(String, String)> = table
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.splitn(3, ',');
+            (f.next().unwrap().to_string(), f.next().unwrap().to_string())
+        })
+        .collect();
+    let of = |path: &str| kinds.iter().filter(|(_, p)| p == path).map(|(k, _)| k.as_str()).collect::<Vec<_>>();
+    assert_eq!(of("in/labs_0009999999.csv"), ["excluded"], "{table}");
+    assert_eq!(of("in/mixed_labs.csv"), ["file"], "{table}");
+    assert!(!table.contains("0009999999,"), "no patient row for the left-out patient: {table}");
+}
+
+#[test]
+fn rv9_11_csv_identical_re_run_reports_already_present() {
+    let wd = Workdir::new("rv9_11_csv_identical_re_run_reports_already_present");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\nid = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    std::fs::write(wd.path("in/labs.csv"), "id,value\n0001234567,1\n").unwrap();
+    let first = csv_of_in(&wd, &[]);
+    first.assert_code(0);
+    assert!(first.stderr().contains("1 written, 0 already present, 0 failed"), "{}", first.stderr());
+    let again = csv_of_in(&wd, &[]);
+    again.assert_code(0);
+    assert!(again.stderr().contains("0 written, 1 already present, 0 failed"), "{}", again.stderr());
+}
