@@ -89,8 +89,9 @@ pub struct CsvArgs {
     #[arg(value_name = "INPUT", required = true)]
     pub inputs: Vec<PathBuf>,
     /// Output folder; each input is written as OUT_DIR/<its file name>, UTF-8, with every
-    /// identifier its rows give (ID, name, birth date...) replaced in the name by the pseudonym
-    /// and a keyed tag added (see README).
+    /// identifier its rows give (ID, name, birth date...) replaced in the name by the pseudonym,
+    /// a date in the name shifted with the rows' dates or replaced, and a keyed tag added (see
+    /// README).
     #[arg(short, long, value_name = "OUT_DIR")]
     pub output: PathBuf,
     /// The role of every column (TOML; see README and testdata/clinical/columns.example.toml).
@@ -345,11 +346,12 @@ fn csv(args: &CsvArgs) -> Result<Code> {
         let secs = s.elapsed.as_secs_f64().max(1e-9);
         let mb = s.bytes as f64 / 1e6;
         eprintln!(
-            "kamei: {} files ({:.1} MB) in {:.2} s: {} written, {} failed; {} rows read, {} written, {} dropped as malformed, {} values emptied; {} patients; {:.1} MB/s",
+            "kamei: {} files ({:.1} MB) in {:.2} s: {} written, {} already present, {} failed; {} rows read, {} written, {} dropped as malformed, {} values emptied; {} patients; {:.1} MB/s",
             s.files,
             mb,
             secs,
             s.written,
+            s.present,
             s.failed,
             s.rows_read,
             s.rows_written,

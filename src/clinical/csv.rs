@@ -23,6 +23,7 @@ use super::{ClinicalOption, Committed, Interrupted, Problem, RecordParts, Report
 use crate::audit::{ActionCount, Outcome};
 use crate::pseudo::{Patient, Pseudonymizer};
 use crate::scrub::Identifiers;
+use crate::text_dates::{self, DateTreatment, Which};
 use encoding_rs::SHIFT_JIS;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -405,8 +406,14 @@ impl<F: FnMut(PatientSeen<'_>)> RowObserver for F {
 /// a row of the file gives that stands in the name is replaced by that row's pseudonym (one
 /// pseudonym for a run of one patient's identifiers with only separators between them), and
 /// the name then ends in a keyed tag of the input name (`<pseudonym>_labs_<tag>.csv`), so two
-/// inputs never share an output name and a re-run with the same key gives the same name. A name
-/// that holds none keeps its name.
+/// inputs never share an output name and a re-run with the same key gives the same name.
+///
+/// Per-visit exports are named after a date (`labs_20240201.csv`): a real date in the name
+/// beside the shifted dates inside gives the patient's offset away, so every date of the name
+/// (in the spellings [`crate::text_dates`] reads) follows the file's dates
+/// ([`OutputName::date_treatment`]): shifted by the offset of the file's one patient, kept with
+/// full dates, else replaced by [`DATE_NAME_TOKEN`]; the tag is then added too. A name that
+/// holds no identifier and no date keeps its name.
 struct OutputName {
     /// The input name without its extension, as characters.
     stem: Vec<char>,
@@ -424,7 +431,25 @@ struct OutputName {
     digits: String,
     /// The stem as [`fold`] compares it.
     folded: String,
+    /// Whose rows are written: a date in the name is shifted only by the offset of a file's
+    /// one patient.
+    rows_of: RowsOf,
 }
+
+/// The patients of the rows a file writes, as far as a date in its name cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RowsOf {
+    /// No row of a patient (no patient-id column, or no row written).
+    Nobody,
+    /// One patient: their original ID (to derive the offset; never written) and pseudonym.
+    One { original: String, pseudonym: String },
+    /// Rows of several patients: no one offset fits the name.
+    Several,
+}
+
+/// What stands in place of a date of a file name that is not shifted (dates removed, or rows
+/// of several patients or of none): no date, and the keyed tag keeps names apart.
+const DATE_NAME_TOKEN: &str = "date";
 
 /// Text as names are compared in a file name: compatibility-decomposed (as
 /// [`Identifiers`] compares), lower case, katakana as hiragana.
@@ -462,7 +487,83 @@ impl OutputName {
         let digits = stem.nfkc().map(|c| if c.is_ascii_digit() || c == '元' { c } else { '|' }).collect::<String>();
         let stem: Vec<char> = stem.chars().collect();
         let folded = fold(&stem.iter().collect::<String>());
-        OutputName { owner: vec![None; stem.len()], stem, extension, tag, owners: Vec::new(), digits, folded }
+        OutputName {
+            owner: vec![None; stem.len()],
+            stem,
+            extension,
+            tag,
+            owners: Vec::new(),
+            digits,
+            folded,
+            rows_of: RowsOf::Nobody,
+        }
+    }
+
+    /// Note a patient whose rows are written (left-out patients are not).
+    fn released(&mut self, original: &str, pseudonym: &str) {
+        self.rows_of = match std::mem::replace(&mut self.rows_of, RowsOf::Nobody) {
+            RowsOf::Nobody => RowsOf::One { original: original.to_string(), pseudonym: pseudonym.to_string() },
+            RowsOf::One { original, pseudonym: p } if p == pseudonym => RowsOf::One { original, pseudonym: p },
+            _ => RowsOf::Several,
+        };
+    }
+
+    /// How the dates of the name are treated, following the file's dates: with `retain_dates`
+    /// shifted by the offset of the file's one patient; otherwise, and for a file of several
+    /// patients (whose offset would be a guess; any one of them beside the others' rows is no
+    /// better) or of none, replaced.
+    fn date_treatment(&self, retain_dates: bool, pseudo: &Pseudonymizer) -> DateTreatment {
+        match &self.rows_of {
+            RowsOf::One { original, .. } if retain_dates => {
+                DateTreatment::Shift(pseudo.date_shift_days(Patient::Id(original)))
+            }
+            _ => DateTreatment::Replace,
+        }
+    }
+
+    /// For each character of the stem, the date (index into the list returned beside it) that
+    /// covers it, and what replaces each date. A date is read where `_` or letters glue it to
+    /// the rest of the name (`labs_20240201`, `labs20240201`), never inside a longer number. A
+    /// date partly covered by an identifier is replaced, not shifted.
+    fn dates(&self, how: DateTreatment) -> (Vec<Option<usize>>, Vec<String>) {
+        let mut at = vec![None; self.stem.len()];
+        let mut replacements = Vec::new();
+        if how == DateTreatment::Keep || !self.digits.bytes().any(|b| b.is_ascii_digit()) {
+            return (at, replacements);
+        }
+        // `_` joins the parts of a name as a space does; text_dates reads it as part of a word.
+        // Both texts keep every character's byte length, so offsets agree with the stem's.
+        let spaced: String = self.stem.iter().map(|&c| if c == '_' { ' ' } else { c }).collect();
+        let bare: String =
+            self.stem.iter().map(|&c| if c == '_' || c.is_ascii_alphabetic() { ' ' } else { c }).collect();
+        let mut found = text_dates::spans(&spaced, how, Which::All);
+        found.extend(text_dates::spans(&bare, how, Which::All));
+        found.sort_by_key(|s| (s.start, usize::MAX - s.end));
+        // Byte offset → character index.
+        let index: HashMap<usize, usize> =
+            spaced.char_indices().map(|(i, _)| i).chain([spaced.len()]).enumerate().map(|(n, b)| (b, n)).collect();
+        let mut end = 0;
+        for span in found {
+            let (Some(&from), Some(&to)) = (index.get(&span.start), index.get(&span.end)) else { continue };
+            if from < end {
+                continue;
+            }
+            end = to;
+            let owned = self.owner[from..to].iter().filter(|o| o.is_some()).count();
+            if owned == to - from {
+                continue;
+            }
+            let replacement = if owned > 0 || span.replacement == crate::scrub::REDACTED {
+                DATE_NAME_TOKEN.to_string()
+            } else {
+                span.replacement
+            };
+            for a in &mut at[from..to] {
+                *a = Some(replacements.len());
+            }
+            replacements.push(replacement);
+        }
+        (at, replacements)
     }
 
     /// Whether the name could hold a spelling of the `name` value `name`: every spelling
@@ -505,35 +606,47 @@ impl OutputName {
         }
     }
 
-    /// The output's file name. `None` (write nothing) when it holds a left-out patient's
-    /// identifier and no row was written; an error when it does and rows of other patients were
-    /// written.
-    fn output_name(&self, rows_written: u64) -> Result<Option<String>, Error> {
-        if self.owners.is_empty() {
-            return Ok(Some(self.stem.iter().collect::<String>() + &self.extension));
-        }
+    /// The output's file name, its dates treated as `dates` says
+    /// ([`OutputName::date_treatment`]). `None` (write nothing) when it holds a left-out
+    /// patient's identifier and no row was written; an error when it does and rows of other
+    /// patients were written.
+    fn output_name(&self, rows_written: u64, dates: DateTreatment) -> Result<Option<String>, Error> {
         if self.owners.iter().any(|(_, excluded)| *excluded) {
             return if rows_written == 0 { Ok(None) } else { Err(Error::NameHoldsExcludedId) };
+        }
+        let (date_at, date_replacements) = self.dates(dates);
+        if self.owners.is_empty() && date_replacements.is_empty() {
+            return Ok(Some(self.stem.iter().collect::<String>() + &self.extension));
         }
         let mut out = String::new();
         // The patient whose pseudonym was written last, while only separators follow it, and
         // those separators (dropped when the same patient's identifier comes next).
         let mut last: Option<usize> = None;
         let mut gap = String::new();
-        for (&c, &owner) in self.stem.iter().zip(&self.owner) {
-            match owner {
-                Some(o) if last == Some(o) => gap.clear(),
-                Some(o) => {
+        let mut last_date: Option<usize> = None;
+        for ((&c, &owner), &date) in self.stem.iter().zip(&self.owner).zip(&date_at) {
+            match (owner, date) {
+                (Some(o), _) if last == Some(o) => gap.clear(),
+                (Some(o), _) => {
                     out.push_str(&gap);
                     gap.clear();
                     out.push_str(self.owners[o].0.as_deref().unwrap_or(NEUTRAL_NAME_TOKEN));
                     last = Some(o);
                 }
-                None if last.is_some() && name_separator(c) => gap.push(c),
-                None => {
+                (None, Some(d)) if last_date == Some(d) => {}
+                (None, Some(d)) => {
+                    out.push_str(&gap);
+                    gap.clear();
+                    out.push_str(&date_replacements[d]);
+                    last = None;
+                    last_date = Some(d);
+                }
+                (None, None) if last.is_some() && name_separator(c) => gap.push(c),
+                (None, None) => {
                     out.push_str(&gap);
                     gap.clear();
                     last = None;
+                    last_date = None;
                     out.push(c);
                 }
             }
@@ -1007,7 +1120,8 @@ pub struct CsvJob {
     pub pseudo: Pseudonymizer,
     /// Encoding, delimiter, dates.
     pub options: CsvOptions,
-    /// Append `patient,<original ID>,<pseudonym>` and `file,<input>,<output>` rows here.
+    /// Append `patient,<original ID>,<pseudonym>` and `file,<input>,<output>` rows here (and
+    /// `failed` and `excluded` rows for inputs nothing was written for).
     pub linkage: Option<PathBuf>,
     /// `fsync` outputs before renaming them into place.
     pub sync: bool,
@@ -1018,8 +1132,10 @@ pub struct CsvJob {
 pub struct CsvSummary {
     /// Input files.
     pub files: usize,
-    /// Files written (or already present from an earlier identical run).
+    /// Files written.
     pub written: usize,
+    /// Files already present, the same bytes, from an earlier identical run.
+    pub present: usize,
     /// Files that failed (nothing written for them).
     pub failed: usize,
     /// Data rows read.
@@ -1171,7 +1287,8 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                     Ok((report, digest, seen.name))
                 },
                 |(report, _, in_name)| {
-                    let Some(name) = in_name.output_name(report.rows_written)? else { return Ok(None) };
+                    let dates = in_name.date_treatment(job.options.retain_dates, &job.pseudo);
+                    let Some(name) = in_name.output_name(report.rows_written, dates)? else { return Ok(None) };
                     if !names.insert(name.clone()) {
                         return Err(Error::OutputNameTaken);
                     }
@@ -1191,10 +1308,16 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                 summary.rows_excluded += report.rows_excluded;
                 excluded_patients.extend(report.excluded_patients.iter().cloned());
                 summary.excluded_files += 1;
+                let reason = "every row belongs to a patient who is left out";
+                // The linkage table accounts for every input, as README's opt-outs promise.
+                if let Some(l) = linkage.as_mut() {
+                    l.add(crate::linkage::Kind::Excluded, &input.to_string_lossy(), reason)
+                        .map_err(RunError::Linkage)?;
+                }
                 let record = RecordParts::nothing_written(
                     (Some(digest_in.sha256), digest_in.bytes),
                     Outcome::Excluded,
-                    "every row belongs to a patient who is left out".into(),
+                    reason.into(),
                     "clinical-csv",
                     &digest,
                     &options,
@@ -1266,7 +1389,10 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                         &options,
                     )
                 } else {
-                    summary.written += 1;
+                    match committed {
+                        Committed::Present => summary.present += 1,
+                        _ => summary.written += 1,
+                    }
                     summary.rows_written += report.rows_written;
                     summary.rows_dropped += report.rows_dropped;
                     summary.rows_excluded += report.rows_excluded;
@@ -1354,6 +1480,7 @@ impl RowObserver for Seen<'_> {
         if p.excluded {
             return;
         }
+        self.name.released(p.original, p.pseudonym);
         self.patients.insert(p.pseudonym.to_string());
         if let Some(rows) = self.link_rows.as_mut() {
             rows.push((p.original.to_string(), p.pseudonym.to_string()));
@@ -1578,16 +1705,89 @@ mod tests {
     }
 
     /// The output name of `name` once rows with these (patient ID, name, birth date, left out)
-    /// were read; pseudonyms are `P<ID>`, the tag `TAG`.
+    /// were read; pseudonyms are `P<ID>`, the tag `TAG`; dates kept shifted.
     fn output_name(name: &str, rows: &[(&str, &str, &str, bool)], written: u64) -> Result<Option<String>, Error> {
+        output_name_with(name, rows, written, true)
+    }
+
+    /// [`output_name`], dates kept shifted (`retain_dates`) or removed.
+    fn output_name_with(
+        name: &str,
+        rows: &[(&str, &str, &str, bool)],
+        written: u64,
+        retain_dates: bool,
+    ) -> Result<Option<String>, Error> {
         let plan =
             plan(&["patient_id".into(), "patient_name".into(), "birth_date".into()], &columns(), &retain()).unwrap();
         let mut n = OutputName::new(name, "TAG".into());
         for (id, person, birth, excluded) in rows {
             let fields = [Cow::Borrowed(*id), Cow::Borrowed(*person), Cow::Borrowed(*birth)];
-            n.see(&row_identifiers(&plan, &fields, id), Some(&format!("P{id}")), *excluded);
+            let pseudonym = format!("P{id}");
+            n.see(&row_identifiers(&plan, &fields, id), Some(&pseudonym), *excluded);
+            if !excluded {
+                n.released(id, &pseudonym);
+            }
         }
-        n.output_name(written)
+        n.output_name(written, n.date_treatment(retain_dates, &pseudo()))
+    }
+
+    /// `date` (`YYYYMMDD`) shifted by the offset of patient `id` under [`pseudo`], as `format`.
+    fn shifted(id: &str, date: &str, format: &str) -> String {
+        let d = chrono::NaiveDate::parse_from_str(date, "%Y%m%d").unwrap();
+        let days = pseudo().date_shift_days(Patient::Id(id));
+        crate::dates::shift(d, days).unwrap().format(format).to_string()
+    }
+
+    #[test]
+    fn rv9_06_a_date_in_the_file_name_is_shifted_by_the_patients_offset() {
+        let rows = [("0001234567", "", "", false), ("0001234567", "", "", false)];
+        let name = |n: &str| output_name(n, &rows, 2).unwrap().unwrap();
+        let compact = shifted("0001234567", "20240201", "%Y%m%d");
+        let dashed = shifted("0001234567", "20240201", "%Y-%m-%d");
+        assert_eq!(name("labs_20240201.csv"), format!("labs_{compact}_TAG.csv"));
+        assert_eq!(name("labs_2024-02-01.csv"), format!("labs_{dashed}_TAG.csv"));
+        assert_eq!(name("labs20240201.csv"), format!("labs{compact}_TAG.csv"), "glued to letters");
+        assert_eq!(name("CT 2024-02-01T0930.csv"), format!("CT {dashed}T0930_TAG.csv"));
+        assert_eq!(
+            name("0001234567_20240201.csv"),
+            format!("P0001234567_{compact}_TAG.csv"),
+            "the ID becomes the pseudonym, the date is shifted"
+        );
+        let era = name("S60.3.15_labs.csv");
+        assert_eq!(era, "date_labs_TAG.csv", "an era date cannot be shifted in its spelling");
+        let d = shifted("0001234567", "20240201", "%d-%b-%Y").to_uppercase();
+        assert_eq!(name("labs_01-FEB-2024.csv"), format!("labs_{d}_TAG.csv"));
+    }
+
+    #[test]
+    fn rv9_06_a_date_in_the_file_name_is_replaced_when_dates_are_removed() {
+        let rows = [("1234567890", "", "", false)];
+        let name = |n: &str| output_name_with(n, &rows, 1, false).unwrap().unwrap();
+        assert_eq!(name("labs_20240201.csv"), "labs_date_TAG.csv");
+        assert_eq!(name("labs_2024-02-01_to_2024-03-01.csv"), "labs_date_to_date_TAG.csv");
+        assert_eq!(name("1234567890_2024年2月1日.csv"), "P1234567890_date_TAG.csv");
+        assert_eq!(name("検査_２０２４／０２／０１.csv"), "検査_date_TAG.csv", "full width");
+    }
+
+    #[test]
+    fn rv9_06_a_date_in_the_name_of_a_file_of_several_patients_or_none_is_replaced() {
+        let two = [("1111111", "", "", false), ("2222222", "", "", false)];
+        assert_eq!(output_name("labs_20240201.csv", &two, 2).unwrap().as_deref(), Some("labs_date_TAG.csv"));
+        assert_eq!(output_name("labs_20240201.csv", &[], 0).unwrap().as_deref(), Some("labs_date_TAG.csv"));
+        // A left-out patient's rows are not written: the one released patient's offset applies.
+        let one = [("1111111", "", "", false), ("2222222", "", "", true)];
+        let want = format!("labs_{}_TAG.csv", shifted("1111111", "20240201", "%Y%m%d"));
+        assert_eq!(output_name("labs_20240201.csv", &one, 1).unwrap(), Some(want));
+    }
+
+    #[test]
+    fn rv9_06_numbers_that_are_no_standalone_date_stay_in_the_file_name() {
+        let rows = [("1234567890", "", "", false)];
+        for name in ["labs_120240201.csv", "labs_2024.csv", "v1.20240201.csv", "labs_2024.13.01.csv", "HbA1c.csv"] {
+            assert_eq!(output_name(name, &rows, 1).unwrap().as_deref(), Some(name));
+        }
+        let n = OutputName::new("labs_20240201.csv", "TAG".into());
+        assert_eq!(n.output_name(1, DateTreatment::Keep).unwrap().as_deref(), Some("labs_20240201.csv"));
     }
 
     #[test]
@@ -1699,6 +1899,59 @@ mod tests {
         assert_eq!(rows[1][1..], ["", ""]);
         assert_eq!(report.columns[1].emptied, 1);
         assert!(!report.problems.iter().any(|p| p.message.contains("unknown")));
+    }
+
+    /// A [`CsvJob`] over `files` (name, text) written into a fresh folder, key 7.
+    fn job(dir: &Path, files: &[(&str, &str)], optout: Option<&str>) -> CsvJob {
+        let inputs = files
+            .iter()
+            .map(|(name, text)| {
+                let path = dir.join("in").join(name);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, text).unwrap();
+                path
+            })
+            .collect();
+        let cohort = optout.map(|ids| {
+            let register = crate::cohort::Register::parse(ids).unwrap();
+            std::sync::Arc::new(crate::cohort::Cohort::new(Some(register), None, None))
+        });
+        CsvJob {
+            inputs,
+            out: dir.join("out"),
+            columns: columns(),
+            pseudo: pseudo(),
+            options: CsvOptions { cohort, ..CsvOptions::default() },
+            linkage: Some(dir.join("link.csv")),
+            sync: false,
+        }
+    }
+
+    #[test]
+    fn rv9_10_a_file_left_out_entirely_gets_an_excluded_linkage_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let files =
+            [("labs_0009999999.csv", "patient_id,value\n0009999999,1\n"), ("labs.csv", "patient_id,value\nP1,1\n")];
+        let job = job(dir.path(), &files, Some("0009999999\n"));
+        let summary = super::run(&job, &super::super::Silent, &AtomicBool::new(false)).unwrap();
+        assert_eq!((summary.written, summary.excluded_files), (1, 1));
+        let table = std::fs::read_to_string(dir.path().join("link.csv")).unwrap();
+        let left_out = job.inputs[0].to_string_lossy();
+        assert!(
+            table.lines().any(|l| l == format!("excluded,{left_out},every row belongs to a patient who is left out")),
+            "{table}"
+        );
+        assert!(!table.contains("0009999999,"), "no patient row for the left-out patient: {table}");
+    }
+
+    #[test]
+    fn rv9_11_an_identical_re_run_finds_its_output_already_present() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = job(dir.path(), &[("labs.csv", "patient_id,value\nP1,1\n")], None);
+        let first = super::run(&job, &super::super::Silent, &AtomicBool::new(false)).unwrap();
+        assert_eq!((first.written, first.present), (1, 0));
+        let again = super::run(&job, &super::super::Silent, &AtomicBool::new(false)).unwrap();
+        assert_eq!((again.written, again.present, again.failed), (0, 1, 0));
     }
 
     #[test]

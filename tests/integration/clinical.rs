@@ -1017,3 +1017,102 @@ fn clinical_csv_refuses_a_largest_shift_beyond_a_century() {
     assert!(run.stderr().contains("between 1 and 36525"), "{}", run.stderr());
     assert!(!wd.path("out").exists(), "nothing written");
 }
+
+// rv9 (clinical csv): output names, linkage rows of left-out files, re-run accounting.
+
+/// Per-visit exports named after a date: two of patient 0001234567, one of two patients.
+fn per_visit_exports(wd: &Workdir) {
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\nid = \"patient-id\"\nvisit = \"date\"\nvalue = \"keep\"\n")
+        .unwrap();
+    for name in ["labs_20240201.csv", "labs_2024-02-01.csv"] {
+        std::fs::write(wd.path("in").join(name), "id,visit,value\n0001234567,2024-02-01,5.5\n").unwrap();
+    }
+    std::fs::write(
+        wd.path("in/ward_20240201.csv"),
+        "id,visit,value\n0001234567,2024-02-01,1\n0007654321,2024-02-01,2\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn rv9_06_csv_output_names_shift_the_dates_of_a_one_patient_file() {
+    let wd = Workdir::new("rv9_06_csv_output_names_shift_the_dates_of_a_one_patient_file");
+    per_visit_exports(&wd);
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let p = pseudonymizer(7);
+    let tag = |n: &str| p.token("csv-output-name", n.as_bytes(), 8);
+    let days = p.date_shift_days(kamei::pseudo::Patient::Id("0001234567"));
+    let visit = kamei::clinical::values::shift("2024-02-01", days).unwrap();
+    let mut want = vec![
+        format!("labs_{visit}_{}.csv", tag("labs_2024-02-01.csv")),
+        format!("labs_{}_{}.csv", visit.replace('-', ""), tag("labs_20240201.csv")),
+        // Rows of two patients: no one offset fits the name.
+        format!("ward_date_{}.csv", tag("ward_20240201.csv")),
+    ];
+    want.sort();
+    assert_eq!(csv_names(&wd, "out"), want);
+    assert_eq!(column(&rows(&wd.path("out").join(&want[0])), "visit"), [visit.as_str()], "name and rows agree");
+    assert!(csv_names(&wd, "out").iter().all(|n| !n.contains("20240201") && !n.contains("2024-02-01")));
+}
+
+#[test]
+fn rv9_06_csv_output_names_lose_their_dates_when_dates_are_removed() {
+    let wd = Workdir::new("rv9_06_csv_output_names_lose_their_dates_when_dates_are_removed");
+    per_visit_exports(&wd);
+    csv_of_in(&wd, &[]).assert_code(0);
+    let p = pseudonymizer(7);
+    let tag = |n: &str| p.token("csv-output-name", n.as_bytes(), 8);
+    let mut want: Vec<String> = ["labs_20240201.csv", "labs_2024-02-01.csv"]
+        .iter()
+        .map(|n| format!("labs_date_{}.csv", tag(n)))
+        .chain([format!("ward_date_{}.csv", tag("ward_20240201.csv"))])
+        .collect();
+    want.sort();
+    assert_eq!(csv_names(&wd, "out"), want, "unique by their tags");
+    // The same names on a second run into another folder.
+    let k = key(&wd, "k.key", 7);
+    wd.kamei(["clinical", "csv", "in", "-o", "again", "--key", k.to_str().unwrap(), "--columns", "cols.toml", "-q"])
+        .assert_code(0);
+    assert_eq!(csv_names(&wd, "again"), want);
+}
+
+#[test]
+fn rv9_10_csv_linkage_lists_a_file_left_out_entirely_as_excluded() {
+    let wd = Workdir::new("rv9_10_csv_linkage_lists_a_file_left_out_entirely_as_excluded");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\nid = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    std::fs::write(wd.path("in/labs_0009999999.csv"), "id,value\n0009999999,1\n").unwrap();
+    std::fs::write(wd.path("in/mixed_labs.csv"), "id,value\n0001234567,1\n0009999999,2\n").unwrap();
+    std::fs::write(wd.path("optout.txt"), "0009999999\n").unwrap();
+    let k = key(&wd, "k.key", 7);
+    let args = ["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    wd.kamei([&args[..], &["--exclude-patients", "optout.txt", "--linkage", "link.csv"]].concat()).assert_code(0);
+    let table = std::fs::read_to_string(wd.path("link.csv")).unwrap();
+    let kinds: Vec<(String, String)> = table
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.splitn(3, ',');
+            (f.next().unwrap().to_string(), f.next().unwrap().to_string())
+        })
+        .collect();
+    let of = |path: &str| kinds.iter().filter(|(_, p)| p == path).map(|(k, _)| k.as_str()).collect::<Vec<_>>();
+    assert_eq!(of("in/labs_0009999999.csv"), ["excluded"], "{table}");
+    assert_eq!(of("in/mixed_labs.csv"), ["file"], "{table}");
+    assert!(!table.contains("0009999999,"), "no patient row for the left-out patient: {table}");
+}
+
+#[test]
+fn rv9_11_csv_identical_re_run_reports_already_present() {
+    let wd = Workdir::new("rv9_11_csv_identical_re_run_reports_already_present");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\nid = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    std::fs::write(wd.path("in/labs.csv"), "id,value\n0001234567,1\n").unwrap();
+    let first = csv_of_in(&wd, &[]);
+    first.assert_code(0);
+    assert!(first.stderr().contains("1 written, 0 already present, 0 failed"), "{}", first.stderr());
+    let again = csv_of_in(&wd, &[]);
+    again.assert_code(0);
+    assert!(again.stderr().contains("0 written, 1 already present, 0 failed"), "{}", again.stderr());
+}
