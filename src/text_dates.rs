@@ -13,7 +13,11 @@
 //! - English month names: `02-JAN-2024`, `2 January 2024`, `02JAN24`, `Jan 2, 2024`,
 //!   `Jan. 2 2024`, `2024-Jan-02`;
 //! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`;
-//! - a month and day without a year: `1月2日`.
+//! - a month and day without a year: `1月2日`, `March 15`, `1 Feb`, and `3/15` where the words
+//!   around it say it is a date (`3/15生まれ`, `次回 2/1`, `3/15(金)`: [`says_date`]).
+//!
+//! A weekday written beside a date (`(木)`, `Thu`) follows it: the shifted date's weekday, or
+//! replaced with it.
 //!
 //! A shifted date keeps its spelling: separators, zero padding, a month name's case and length,
 //! a two-digit year. A date that cannot be shifted safely is replaced by
@@ -76,6 +80,9 @@ enum Form {
     Era,
     /// Groups `m`, `d`: no year.
     NoYear,
+    /// Groups `m`, `d` written `3/15`: no year, and read as a date only where the text around
+    /// it says it is one ([`says_date`]); elsewhere it is a fraction (`1/2錠`, half a tablet).
+    MonthSlashDay,
 }
 
 /// An English ordinal suffix after a day (`15th`, `1st`).
@@ -109,8 +116,57 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
         p(Form::Plain, &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}){ORDINAL}?,? (?P<y>\d{{4}})")),
         p(Form::Plain, &format!(r"(?P<y>\d{{4}})[- /]{MONTH}[- /](?P<d>\d{{1,2}})")),
         p(Form::NoYear, r"(?P<m>\d{1,2})月(?P<d>\d{1,2})日"),
+        p(Form::NoYear, &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}){ORDINAL}?")),
+        p(Form::NoYear, &format!(r"(?P<d>\d{{1,2}})(?:{ORDINAL} (?:of )?| ){MONTH}")),
+        p(Form::MonthSlashDay, r"(?P<m>\d{1,2})[/／](?P<d>\d{1,2})"),
     ]
 });
+
+/// Words that say a `3/15` next to them is a date (a birth, a visit, an operation), before or
+/// after it, or a weekday in brackets after it (`3/15(金)`).
+fn says_date(before: &str, after: &str) -> bool {
+    const AFTER: &[&str] =
+        &["生", "誕生", "受診", "来院", "入院", "退院", "手術", "予約", "検査", "外来", "再診", "初診", "撮影", "施行"];
+    const BEFORE: &[&str] = &["born", "dob", "on", "since", "until", "生年月日", "次回", "前回", "受診日", "予約日"];
+    let after = after.trim_start();
+    let before = before.trim_end().to_lowercase();
+    AFTER.iter().any(|w| after.starts_with(w))
+        || WEEKDAY_AFTER.is_match(after)
+        || BEFORE
+            .iter()
+            .any(|w| before.ends_with(w) && !before[..before.len() - w.len()].ends_with(char::is_alphanumeric))
+}
+
+/// A weekday written after a date: `(木)`, `（木曜日）`, `(Thu)`, ` Thursday`.
+static WEEKDAY_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:[(（]\s*(?P<k>[日月火水木金土])(?:曜日?)?\s*[)）]|\(?(?P<e>(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsday|urday)?)\.?\)?\b)")
+        .expect("valid built-in pattern")
+});
+
+/// A weekday written before a date: `Thu 2024-02-01`, `Thursday, 1 February 2024`.
+static WEEKDAY_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?P<e>(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsday|urday)?)\.?,?\s+$")
+        .expect("valid built-in pattern")
+});
+
+/// The weekday of `date` written like `old`: one kanji (`木`), or an English name in its
+/// length and case (`Thu`, `THURSDAY`).
+fn weekday_like(old: &str, date: NaiveDate) -> String {
+    const KANJI: [char; 7] = ['月', '火', '水', '木', '金', '土', '日'];
+    const NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    let i = date.weekday().num_days_from_monday() as usize;
+    if !old.is_ascii() {
+        return KANJI[i].to_string();
+    }
+    let name = if old.len() > 3 { NAMES[i].to_string() } else { NAMES[i][..3].to_string() };
+    if old.chars().all(|c| c.is_ascii_uppercase()) {
+        name.to_ascii_uppercase()
+    } else if old.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+        name.to_ascii_lowercase()
+    } else {
+        name
+    }
+}
 
 /// The digits a date is written with: ASCII and full width.
 const DIGIT: &str = "[0-9０-９]";
@@ -227,40 +283,88 @@ pub fn spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
     }
     // Every match of every pattern, then the earliest and longest of overlapping ones, so a
     // date is read once (`令和6年1月2日` is an era date, not also `1月2日`).
-    let mut found: Vec<Span> = Vec::new();
+    let mut found: Vec<(Span, Option<NaiveDate>)> = Vec::new();
     for (form, re) in PATTERNS.iter() {
         for c in re.captures_iter(text) {
             let m = c.get(0).expect("group 0");
             if !alone_before(text, m.start()) || !(alone_after(text, m.end()) || time_follows(&text[m.end()..])) {
                 continue;
             }
-            if *form == Form::NoYear && text[..m.start()].ends_with('年') {
+            if matches!(form, Form::NoYear | Form::MonthSlashDay) && text[..m.start()].ends_with('年') {
                 continue;
             }
-            if let Some(replacement) = replacement(&c, *form, how, which) {
-                found.push(Span { start: m.start(), end: m.end(), replacement });
+            if *form == Form::MonthSlashDay
+                && (text[..m.start()].ends_with(['/', '／', '-']) || !says_date(&text[..m.start()], &text[m.end()..]))
+            {
+                continue;
+            }
+            if let Some((replacement, date)) = replacement(&c, *form, how, which) {
+                found.push((Span { start: m.start(), end: m.end(), replacement }, date));
             }
         }
     }
-    found.sort_by_key(|s| (s.start, usize::MAX - s.end));
+    found.sort_by_key(|(s, _)| (s.start, usize::MAX - s.end));
     let mut at = 0;
-    found.retain(|s| {
+    found.retain(|(s, _)| {
         let keep = s.start >= at;
         if keep {
             at = s.end;
         }
         keep
     });
-    found
+    with_weekdays(text, found)
 }
 
-/// What replaces one match: `None` to leave it (not a date, or a date `which` does not want).
-fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Option<String> {
+/// The spans with the weekday written next to each date (`2024/02/01(木)`, `Thu 2024-02-01`)
+/// made to agree with what replaces the date: the shifted date's weekday in the same style, or
+/// replaced with the date. A real weekday beside a shifted date gives the offset away (modulo
+/// 7), and beside a removed date it is part of it.
+fn with_weekdays(text: &str, found: Vec<(Span, Option<NaiveDate>)>) -> Vec<Span> {
+    let mut out: Vec<Span> = Vec::with_capacity(found.len());
+    for (i, (mut span, date)) in found.iter().cloned().enumerate() {
+        let next_start = found.get(i + 1).map_or(text.len(), |(s, _)| s.start);
+        let prev_end = out.last().map_or(0, |s: &Span| s.end);
+        if let Some(c) = WEEKDAY_AFTER.captures(&text[span.end..next_start]) {
+            let w = c.name("k").or_else(|| c.name("e")).expect("one weekday group");
+            let (w_start, w_end) = (span.end + w.start(), span.end + w.end());
+            match date {
+                Some(d) => {
+                    let mut r = std::mem::take(&mut span.replacement);
+                    r.push_str(&text[span.end..w_start]);
+                    r.push_str(&weekday_like(w.as_str(), d));
+                    span.replacement = r;
+                    span.end = w_end;
+                }
+                None => span.end += c.get(0).expect("group 0").end(),
+            }
+        }
+        if let Some(c) = WEEKDAY_BEFORE.captures(&text[prev_end..span.start]) {
+            let w = c.name("e").expect("weekday group");
+            let (w_start, w_end) = (prev_end + w.start(), prev_end + w.end());
+            span.replacement = match date {
+                Some(d) => format!("{}{}{}", weekday_like(w.as_str(), d), &text[w_end..span.start], span.replacement),
+                // The weekday goes with the date it named.
+                None => REDACTED.to_string(),
+            };
+            span.start = w_start;
+        }
+        out.push(span);
+    }
+    out
+}
+
+/// What replaces one match, and the date it now names when it was shifted: `None` to leave it
+/// (not a date, or a date `which` does not want).
+fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Option<(String, Option<NaiveDate>)> {
+    let redacted = || (REDACTED.to_string(), None);
     let group = |name: &str| c.name(name).and_then(|g| number(g.as_str()));
     match form {
-        Form::NoYear => {
-            let (m, d) = (group("m")?, group("d")?);
-            ((1..=12).contains(&m) && (1..=31).contains(&d) && which.wants_day(m, d)).then(|| REDACTED.to_string())
+        Form::NoYear | Form::MonthSlashDay => {
+            let m = month(c.name("m")?.as_str())?;
+            let d = group("d")?;
+            // `May` is a month only in capitals: `may 2 tablets` is a verb and a dose.
+            let verb = c.name("m").is_some_and(|g| g.as_str() == "may");
+            ((1..=12).contains(&m) && (1..=31).contains(&d) && which.wants_day(m, d) && !verb).then(redacted)
         }
         Form::Era => {
             let date = era_date(c);
@@ -269,7 +373,7 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
                 (Which::These(_), Some(d)) => which.wants(d),
                 (Which::These(_), None) => false,
             };
-            wanted.then(|| REDACTED.to_string())
+            wanted.then(redacted)
         }
         Form::Plain | Form::Swappable => {
             let y = year(c.name("y")?.as_str())?;
@@ -290,16 +394,16 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
                 // Dots make version numbers (`2024.13.01`, `0.5.2024`), which stay.
                 let text = c.get(0).map_or("", |m| m.as_str());
                 let slip = !text.chars().all(is_digit) && !text.contains(['.', '．']);
-                return (matches!(which, Which::All) && slip).then(|| REDACTED.to_string());
+                return (matches!(which, Which::All) && slip).then(redacted);
             }
             if !readings.iter().any(|&(date, _)| which.wants(date)) {
                 return None;
             }
             match (how, readings.as_slice()) {
                 (DateTreatment::Shift(days), [(date, swapped)]) => {
-                    Some(dates::shift(*date, days).map_or_else(|| REDACTED.to_string(), |s| respell(c, s, *swapped)))
+                    Some(dates::shift(*date, days).map_or_else(redacted, |s| (respell(c, s, *swapped), Some(s))))
                 }
-                _ => Some(REDACTED.to_string()),
+                _ => Some(redacted()),
             }
         }
     }
@@ -446,6 +550,38 @@ mod tests {
         assert_eq!(shift("2024.03.01", -1).unwrap(), "2024.02.29");
         assert_eq!(shift("2024年3月1日", -1).unwrap(), "2024年2月29日");
         assert_eq!(shift("acquired 20240102", 1).unwrap(), "acquired 20240103");
+    }
+
+    fn replace(text: &str) -> Option<String> {
+        treat(text, DateTreatment::Replace, Which::All).map(|t| t.text)
+    }
+
+    #[test]
+    fn the_weekday_beside_a_shifted_date_is_the_shifted_dates() {
+        // 2024-02-01 was a Thursday; 39 days earlier, 2023-12-24, a Sunday.
+        assert_eq!(shift("次回 2024/02/01(木)", -39).unwrap(), "次回 2023/12/24(日)");
+        assert_eq!(shift("2024年2月1日（木曜日）", -39).unwrap(), "2023年12月24日（日曜日）");
+        assert_eq!(shift("CT Thu 2024-02-01", -39).unwrap(), "CT Sun 2023-12-24");
+        assert_eq!(shift("Thursday, 1 February 2024", -39).unwrap(), "Sunday, 24 December 2023");
+        assert_eq!(shift("2024-02-01 (THU)", -39).unwrap(), "2023-12-24 (SUN)");
+    }
+
+    #[test]
+    fn the_weekday_beside_a_replaced_date_goes_with_it() {
+        assert_eq!(replace("次回 2024/02/01(木) 来院").unwrap(), "次回 *** 来院");
+        assert_eq!(replace("CT Thu 2024-02-01").unwrap(), "CT ***");
+        assert_eq!(replace("3月15日(金)").unwrap(), "***");
+    }
+
+    #[test]
+    fn a_month_and_day_without_a_year_is_a_date_where_the_text_says_so() {
+        for t in ["3/15生まれ", "2/1 受診", "次回 2/1", "3/15(金)", "born March 15", "seen on 1 Feb", "Feb 1st visit"]
+        {
+            assert!(replace(t).is_some_and(|r| r.contains("***")), "{t}");
+        }
+        for t in ["1/2錠 内服", "BP 120/80", "2/3 of the lesion", "you may 2 tablets", "2024/1/2x"] {
+            assert_eq!(replace(t), None, "{t}");
+        }
     }
 
     #[test]
