@@ -14,7 +14,7 @@
 //!   `Jan. 2 2024`, `2024-Jan-02`;
 //! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`;
 //! - a month and day without a year: `1月2日`, `March 15`, `1 Feb`, and `3/15` where the words
-//!   around it say it is a date (`3/15生まれ`, `次回 2/1`, `3/15(金)`: [`says_date`]).
+//!   around it say it is a date (`3/15生まれ`, `次回 2/1`, `3/15(金)`).
 //!
 //! A weekday written beside a date (`(木)`, `Thu`) follows it: the shifted date's weekday, or
 //! replaced with it.

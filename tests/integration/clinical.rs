@@ -980,6 +980,27 @@ fn csv_free_text_loses_a_phone_number_in_international_form_whole() {
 }
 
 #[test]
+fn csv_free_text_shifts_the_weekday_with_the_date_and_loses_a_month_and_day() {
+    // rv9 05 and 07: `(木)` stayed beside a shifted date; `3/15生まれ` beside the released
+    // birth month gave the birth date back.
+    let wd = Workdir::new("csv_free_text_shifts_the_weekday_with_the_date_and_loses_a_month_and_day");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nnote = \"free-text\"\n").unwrap();
+    std::fs::write(wd.path("in/labs.csv"), "pid,note\nP0001234,次回 2024/02/01(木)\nP0001234,3/15生まれ 1/2錠\n")
+        .unwrap();
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let days = pseudonymizer(7).date_shift_days(kamei::pseudo::Patient::Id("P0001234"));
+    let shifted = chrono::NaiveDate::from_ymd_opt(2024, 2, 1).unwrap() + chrono::Duration::days(days);
+    let kanji =
+        ["月", "火", "水", "木", "金", "土", "日"][chrono::Datelike::weekday(&shifted).num_days_from_monday() as usize];
+    let rows = rows(&wd.path("out/labs.csv"));
+    assert_eq!(
+        column(&rows, "note"),
+        [format!("次回 {}({kanji})", shifted.format("%Y/%m/%d")), "***生まれ 1/2錠".to_string()]
+    );
+}
+
+#[test]
 fn csv_date_and_birth_date_columns_read_japanese_era_dates() {
     // rv7 suspect: era spellings were emptied as "not a valid date"; they are dates.
     let wd = Workdir::new("csv_date_and_birth_date_columns_read_japanese_era_dates");
