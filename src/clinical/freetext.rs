@@ -165,6 +165,10 @@ pub struct Cleaned {
     pub text: String,
     /// How many identifiers and patterns were replaced or shifted.
     pub replaced: usize,
+    /// What was replaced: ranges of character indices into the original text, sorted, each with
+    /// the text that replaces it, for a caller that writes the original's own bytes around them
+    /// (SS-MIX2 keeps every other byte of an HL7 component, escapes included).
+    pub edits: Vec<(std::ops::Range<usize>, String)>,
 }
 
 /// Clean `text`: the patient's `ids`, then the patterns. `shift_days` is the patient's date
@@ -274,16 +278,17 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, all
         return None;
     }
     let mut out = String::with_capacity(text.len());
+    let mut edits = Vec::new();
     for u in &units {
         if !u.replaced {
             out.extend(&original[u.from..u.to]);
-        } else if u.text == REDACTED {
-            out.push_str(REDACTED);
-        } else {
-            out.push_str(&same_width(&original[u.from..u.to], &u.text));
+            continue;
         }
+        let new = if u.text == REDACTED { REDACTED.to_string() } else { same_width(&original[u.from..u.to], &u.text) };
+        out.push_str(&new);
+        edits.push((u.from..u.to, new));
     }
-    Some(Cleaned { text: out, replaced })
+    Some(Cleaned { text: out, replaced, edits })
 }
 
 #[cfg(test)]

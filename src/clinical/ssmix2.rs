@@ -641,30 +641,32 @@ impl PatientCtx<'_> {
                     return Some(Vec::new());
                 }
                 let mut f = d.parse_field(bytes);
-                for rep in &mut f {
-                    for comp in rep.iter_mut() {
-                        for sub in comp.iter_mut() {
-                            if sub.is_empty() {
-                                continue;
-                            }
-                            let decoded = text_of(msg, sub);
-                            if !decoded.exact {
-                                r.note(format!("{key}: text that could not be decoded exactly was removed"));
-                                return Some(Vec::new());
-                            }
-                            let days = self.retain_dates.then_some(self.shift);
-                            if let Some(cleaned) = freetext::clean(&decoded.text, &self.ids, days) {
-                                let e = msg.encode(&cleaned.text);
-                                if !e.exact {
-                                    r.note(format!("{key}: characters outside JIS X 0208 became ?"));
-                                }
-                                *sub = e.bytes;
-                                r.count(key.to_string(), "cleaned");
-                            }
-                        }
+                let mut changed = false;
+                for sub in f.iter_mut().flatten().flatten() {
+                    if sub.is_empty() {
+                        continue;
                     }
+                    let decoded = text_of(msg, sub);
+                    if !decoded.exact {
+                        r.note(format!("{key}: text that could not be decoded exactly was removed"));
+                        return Some(Vec::new());
+                    }
+                    let days = self.retain_dates.then_some(self.shift);
+                    let Some(cleaned) = freetext::clean(&decoded.text, &self.ids, days) else { continue };
+                    // Only the matches are replaced: every other character and HL7 escape
+                    // keeps its bytes.
+                    let Some(e) = msg.splice(sub, &cleaned.edits) else {
+                        r.note(format!("{key}: text that could not be rewritten exactly was removed"));
+                        return Some(Vec::new());
+                    };
+                    if !e.exact {
+                        r.note(format!("{key}: characters outside JIS X 0208 became ?"));
+                    }
+                    *sub = e.bytes;
+                    r.count(key.to_string(), "cleaned");
+                    changed = true;
                 }
-                Some(d.join_field(&f))
+                changed.then(|| d.join_field(&f))
             }
             Action::KeepComponents(keep) => {
                 let mut f = d.parse_field(bytes);
@@ -1153,6 +1155,72 @@ mod tests {
         assert!(r.notes.iter().any(|n| n == "OBX-5: a value that does not fit its value type NM was removed"));
         assert!(r.notes.iter().any(|n| n == "OBX-5: a component holding the patient's identifier was removed"));
         assert!(r.notes.iter().all(|n| !n.contains("山本") && !n.contains("1234567890")), "{:?}", r.notes);
+    }
+
+    /// Half-width katakana as a 7-bit `ESC ( I` run, back to ASCII at the end.
+    fn kana7(s: &str) -> Vec<u8> {
+        let mut out = b"\x1b(I".to_vec();
+        out.extend(s.chars().map(|c| u8::try_from(c as u32 - 0xFF61 + 0x21).unwrap()));
+        out.extend_from_slice(b"\x1b(B");
+        out
+    }
+
+    /// The ISO-2022-JP bytes of `text`: ASCII as is, the rest in JIS X 0208.
+    fn jis(text: &str) -> Vec<u8> {
+        hl7::encode(text, &hl7::Delimiters::default(), hl7::Text::Iso2022Jp).bytes
+    }
+
+    fn segment_field(out: &[u8], name: &str, n: usize) -> Vec<u8> {
+        let m = Message::parse(out).unwrap();
+        m.segments.iter().find(|s| s.name == name).unwrap().field(n).to_vec()
+    }
+
+    #[test]
+    fn r9_02_a_half_width_name_with_voiced_marks_is_collected_and_cleaned() {
+        // PID-5 ﾔﾏﾀﾞ^ﾀﾞｲｽｹ after ESC ( I: the ﾞ bytes (0x5E) split nothing.
+        let mut m = b"MSH|^~\\&|HIS|H|SS|H|20240315101500||ADT^A08^ADT_A01|1|P|2.5||||||~ISO IR87\rPID|0001||1234567890^^^^PI||".to_vec();
+        m.extend([kana7("ﾔﾏﾀﾞ"), b"^".to_vec(), kana7("ﾀﾞｲｽｹ"), b"^^^^^L^P||19800101|M\rNTE|1||".to_vec()].concat());
+        m.extend(jis("ダイスケ様 ヤマダ様 来院"));
+        m.push(b'\r');
+        let p = pseudo();
+        let ctx = patient(&p, &[&m]);
+        let (out, _) = rewrite_message(&ctx, &m).unwrap();
+        let nte = segment_field(&out, "NTE", 3);
+        assert_eq!(nte, jis("***様 ***様 来院"));
+    }
+
+    #[test]
+    fn r9_03_rewritten_half_width_text_keeps_its_characters_and_gains_no_delimiter() {
+        let mut m = b"MSH|^~\\&|HIS|H|SS|H|20240315101500||ADT^A08^ADT_A01|1|P|2.5||||||~ISO IR87\rPID|0001||1234567890^^^^PI||".to_vec();
+        m.extend([jis("山田"), b"^".to_vec(), jis("太郎"), b"^^^^^L^I~".to_vec()].concat());
+        m.extend([kana7("ﾔﾏﾀﾞ"), b"^".to_vec(), kana7("ﾀﾛｳ"), b"^^^^^L^P||19800101|M\rNTE|1||".to_vec()].concat());
+        m.extend([kana7("ｹﾝｻ"), b" ".to_vec(), kana7("ﾔﾏﾀﾞ"), b" ".to_vec(), kana7("ｹﾞﾝｷ"), b"\r".to_vec()].concat());
+        let p = pseudo();
+        let ctx = patient(&p, &[&m]);
+        let (out, _) = rewrite_message(&ctx, &m).unwrap();
+        let nte = segment_field(&out, "NTE", 3);
+        assert_eq!(nte, [kana7("ｹﾝｻ"), b" *** ".to_vec(), kana7("ｹﾞﾝｷ")].concat());
+        let d = hl7::Delimiters::default();
+        assert_eq!(d.parse_field(&nte)[0].len(), 1, "one component, as in the input");
+    }
+
+    #[test]
+    fn r9_12_free_text_keeps_its_hl7_escapes_when_a_date_is_shifted() {
+        let text = "result A\\X0D\\result B\\.sp\\c \\H\\hi\\N\\ \\Zfoo\\ \\C2842\\\\M2442\\ \\X0D0A\\ 2024/02/01";
+        let m = format!(
+            "MSH|^~\\&|HIS|H|SS|H|20240201143000||OUL^R22^OUL_R22|1|P|2.5||||||~ISO IR87\r\
+             PID|0001||1234567890^^^^PI||YAMADA^TARO^^^^^L^A||19850315|M\rNTE|1||{text}\r\
+             NTE|2||nothing to clean\\.sp\\here^^\r"
+        );
+        let p = pseudo();
+        let mut ctx = patient(&p, &[m.as_bytes()]);
+        ctx.retain_dates = true;
+        ctx.shift = -54;
+        let (out, _) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        let out = Message::parse(&out).unwrap();
+        let nte: Vec<&[u8]> = out.segments.iter().filter(|s| s.name == "NTE").map(|s| s.field(3)).collect();
+        assert_eq!(String::from_utf8_lossy(nte[0]), text.replace("2024/02/01", "2023/12/09"));
+        assert_eq!(nte[1], b"nothing to clean\\.sp\\here^^", "a field with nothing found is kept byte for byte");
     }
 
     #[test]
