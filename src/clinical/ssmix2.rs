@@ -494,6 +494,13 @@ impl PatientCtx<'_> {
                 Some(t) if self.own.found_in(t) => {
                     r.note(format!("{key}: a component holding the patient's identifier was removed"))
                 }
+                Some(t) if p.part == datatype::Part::Text => {
+                    if let Some(new) = self.kept_text_dates(msg, key, &field[p.rep][p.comp][p.sub], t, r) {
+                        field[p.rep][p.comp][p.sub] = new;
+                        changed = true;
+                    }
+                    continue;
+                }
                 Some(_) => continue,
             }
             field[p.rep][p.comp][p.sub].clear();
@@ -501,6 +508,22 @@ impl PatientCtx<'_> {
             changed = true;
         }
         changed.then(|| d.join_field(&field))
+    }
+
+    /// The dates in the text of a kept code (`01^前回2024/01/15比較^99`) follow the dates, as in
+    /// free text: shifted with `retain-long-modified-dates`, replaced without. The new bytes of
+    /// the subcomponent (every other byte kept), an empty one when it cannot be rewritten, or
+    /// `None` when it holds no date.
+    fn kept_text_dates(&self, msg: &Message, key: &str, bytes: &[u8], text: &str, r: &mut Rewrite) -> Option<Vec<u8>> {
+        let treated = freetext::dates(text, self.retain_dates.then_some(self.shift))?;
+        let Some(e) = msg.splice(bytes, &treated.edits) else {
+            r.note(format!("{key}: kept text holding a date that could not be rewritten exactly was removed"));
+            r.count(key.to_string(), "removed-date");
+            return Some(Vec::new());
+        };
+        let word = if self.retain_dates { "shifted-date-in-text" } else { "replaced-date-in-text" };
+        r.count(key.to_string(), word);
+        Some(e.bytes)
     }
 
     /// A field the table keeps (codes, values, units, code-table text): `None` to keep it byte
@@ -786,7 +809,7 @@ pub fn run(
             .build();
             audit.append(&record).map_err(|e| RunError::Output(e.to_string()))?;
             if let Some(l) = linkage.as_mut() {
-                l.add(crate::linkage::Kind::Excluded, &f.path.to_string_lossy(), reason).map_err(RunError::Linkage)?;
+                l.add(crate::linkage::Kind::Excluded, &f.rel.to_string_lossy(), reason).map_err(RunError::Linkage)?;
             }
             excluded_files += 1;
         }
@@ -1221,6 +1244,33 @@ mod tests {
         let nte: Vec<&[u8]> = out.segments.iter().filter(|s| s.name == "NTE").map(|s| s.field(3)).collect();
         assert_eq!(String::from_utf8_lossy(nte[0]), text.replace("2024/02/01", "2023/12/09"));
         assert_eq!(nte[1], b"nothing to clean\\.sp\\here^^", "a field with nothing found is kept byte for byte");
+    }
+
+    #[test]
+    fn r9_dates_in_kept_code_text_follow_the_dates() {
+        let m = "MSH|^~\\&|HIS|H|SS|H|20240402143000||OUL^R22^OUL_R22|1|P|2.5||||||UNICODE UTF-8\r\
+                 PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F\r\
+                 OBX|1|CWE|X^c^99||01^前回2024/01/15比較^99Z^20240115^２０２４／０１／１５^L||||||F\r\
+                 OBX|2|CWE|X^c^99||01^前回比較^99Z||||||F\r";
+        let p = pseudo();
+        let mut ctx = patient(&p, &[m.as_bytes()]);
+        let obx5 = |out: &[u8]| -> Vec<String> {
+            let out = Message::parse(out).unwrap();
+            out.segments
+                .iter()
+                .filter(|s| s.name == "OBX")
+                .map(|s| String::from_utf8_lossy(s.field(5)).into())
+                .collect()
+        };
+        // Without retain-long-modified-dates the date goes; a code is left alone.
+        let (out, r) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        assert_eq!(obx5(&out), ["01^前回***比較^99Z^20240115^***^L", "01^前回比較^99Z"]);
+        assert!(r.counts.contains_key(&("OBX-5".to_string(), "replaced-date-in-text")));
+        // With it, the date is shifted by the patient's offset, in its own width.
+        ctx.retain_dates = true;
+        ctx.shift = -10;
+        let (out, _) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        assert_eq!(obx5(&out), ["01^前回2024/01/05比較^99Z^20240115^２０２４／０１／０５^L", "01^前回比較^99Z"]);
     }
 
     #[test]

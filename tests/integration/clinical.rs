@@ -977,7 +977,8 @@ fn clinical_csv_refuses_a_largest_shift_beyond_a_century() {
     assert!(!wd.path("out").exists(), "nothing written");
 }
 
-// rv9 review: SS-MIX2 half-width katakana after ESC ( I, HL7 escapes in rewritten free text.
+// rv9 review: SS-MIX2 half-width katakana after ESC ( I, HL7 escapes in rewritten free text,
+// dates in kept code text, linkage paths of excluded files.
 
 /// Half-width katakana as a 7-bit `ESC ( I` run (JIS X 0201 katakana in G0), back to ASCII.
 fn kana7(s: &str) -> Vec<u8> {
@@ -1047,4 +1048,60 @@ fn r9_12_ssmix2_rewritten_free_text_keeps_its_hl7_escapes() {
     let nte: Vec<&[u8]> = msg.segments.iter().filter(|s| s.name == "NTE").map(|s| s.field(3)).collect();
     assert_eq!(String::from_utf8_lossy(nte[0]), text.replace("2024/02/01", &shifted));
     assert_eq!(nte[1], b"nothing to clean\\.sp\\here");
+}
+
+#[test]
+fn r9_ssmix2_dates_in_kept_code_text_follow_the_dates() {
+    let wd = Workdir::new("r9_ssmix2_dates_in_kept_code_text_follow_the_dates");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "OBX|1|CWE|X^c^99||01^前回2024/01/15比較^99Z||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    // Without retain-long-modified-dates: the real date goes.
+    let run = ssmix2_root_run(&wd, &[]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["2024/01/15"]);
+    let msg = the_message(&wd);
+    assert_eq!(segment(&msg, "OBX").field(5), jis_segment("01^前回***比較^99Z"));
+    // With it: shifted by the patient's offset, as every other date.
+    std::fs::remove_dir_all(wd.path("out")).unwrap();
+    ssmix2_root_run(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let days = pseudonymizer(7).date_shift_days(kamei::pseudo::Patient::Id(P1));
+    let shifted = kamei::clinical::values::shift("2024/01/15", days).unwrap();
+    let msg = the_message(&wd);
+    assert_eq!(segment(&msg, "OBX").field(5), jis_segment(&format!("01^前回{shifted}比較^99Z")));
+}
+
+#[test]
+fn r9_ssmix2_linkage_rows_of_excluded_files_are_relative_to_root() {
+    let wd = Workdir::new("r9_ssmix2_linkage_rows_of_excluded_files_are_relative_to_root");
+    let k = key(&wd, "k.key", 7);
+    std::fs::write(wd.path("exclude.txt"), format!("{P2}\n")).unwrap();
+    let root = fx("ss-mix2");
+    let link = wd.path("link.csv");
+    let args = [
+        "clinical",
+        "ss-mix2",
+        &root,
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--linkage",
+        link.to_str().unwrap(),
+        "--exclude-patients",
+        "exclude.txt",
+    ];
+    wd.kamei(args).assert_code(0);
+    let rows = rows(&link);
+    let excluded: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "excluded").collect();
+    assert!(!excluded.is_empty(), "{rows:?}");
+    for r in rows.iter().filter(|r| matches!(r[0].as_str(), "file" | "failed" | "skipped" | "excluded")) {
+        let path = Path::new(&r[1]);
+        assert!(path.is_relative() && !r[1].contains(&root), "{r:?}");
+        assert!(Path::new(&root).join(path).is_file(), "{r:?} names a file under ROOT");
+    }
+    assert!(excluded.iter().all(|r| r[1].starts_with(&format!("234/567/{P2}/"))), "{excluded:?}");
 }
