@@ -190,6 +190,10 @@ pub struct Cleaned {
     pub text: String,
     /// How many identifiers and patterns were replaced or shifted.
     pub replaced: usize,
+    /// What was replaced: ranges of character indices into the original text, sorted, each with
+    /// the text that replaces it, for a caller that writes the original's own bytes around them
+    /// (SS-MIX2 keeps every other byte of an HL7 component, escapes included).
+    pub edits: Vec<(std::ops::Range<usize>, String)>,
 }
 
 /// Clean `text`: the patient's `ids`, then the patterns. `shift_days` is the patient's date
@@ -212,7 +216,7 @@ pub struct Cleaned {
 /// ```
 pub fn clean(text: &str, ids: &Identifiers, shift_days: Option<i64>) -> Option<Cleaned> {
     let dates = shift_days.map_or(DateTreatment::Replace, DateTreatment::Shift);
-    clean_layers(text, ids, Some(dates), true)
+    clean_layers(text, ids, Some(dates), Patterns::All)
 }
 
 /// Clean `text` of e-mail addresses and phone numbers only (anyone's: a physician's direct
@@ -227,12 +231,39 @@ pub fn clean(text: &str, ids: &Identifiers, shift_days: Option<i64>) -> Option<C
 /// assert!(contacts("kernel B30f 5.0 mm 120 kV").is_none());
 /// ```
 pub fn contacts(text: &str) -> Option<Cleaned> {
-    clean_layers(text, &Identifiers::new(), None, false)
+    clean_layers(text, &Identifiers::new(), None, Patterns::Contacts)
+}
+
+/// Treat the dates of `text` only, as [`clean`] does (shifted by `shift_days`, or replaced when
+/// it is `None`), for text that is kept as it is otherwise: the text of a code in a kept SS-MIX2
+/// observation value (`前回2024/01/15比較`), where a number or a name pattern would hit too much.
+/// `None` when there is no date.
+///
+/// ```
+/// use kamei::clinical::freetext::dates;
+/// assert_eq!(dates("前回2024/01/15比較", Some(-10)).unwrap().text, "前回2024/01/05比較");
+/// assert_eq!(dates("前回2024/01/15比較", None).unwrap().text, "前回***比較");
+/// assert!(dates("CRP 0.3 mg/dL 1234567", None).is_none());
+/// ```
+pub fn dates(text: &str, shift_days: Option<i64>) -> Option<Cleaned> {
+    let dates = shift_days.map_or(DateTreatment::Replace, DateTreatment::Shift);
+    clean_layers(text, &Identifiers::new(), Some(dates), Patterns::None)
+}
+
+/// Which identifier patterns [`clean_layers`] looks for besides the dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Patterns {
+    /// E-mail addresses, phone numbers, postal codes, long numbers.
+    All,
+    /// E-mail addresses and phone numbers.
+    Contacts,
+    /// None.
+    None,
 }
 
 /// The layers of [`clean`]: the patient's `ids`; e-mail addresses; the dates in text
-/// (`dates`); phone numbers; and, with `all_patterns`, postal codes and long numbers.
-fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, all_patterns: bool) -> Option<Cleaned> {
+/// (`dates`); phone numbers; postal codes and long numbers, as `patterns` says.
+fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, patterns: Patterns) -> Option<Cleaned> {
     let original: Vec<char> = text.chars().collect();
     // The patient's identifiers, found on the original text (compared without width or case).
     let mut found = ids.find(text).into_iter().peekable();
@@ -271,12 +302,12 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, all
     // Every pattern needs a digit or an `@`: most text is done here.
     if units.iter().any(|u| !u.replaced && u.text.bytes().any(|b| b.is_ascii_digit() || b == b'@')) {
         let (current, starts) = joined(&units);
-        if EMAIL.is_match(&current) {
+        if patterns != Patterns::None && EMAIL.is_match(&current) {
             let spans = pattern_spans(&current, Kind::Redact, &EMAIL);
             replaced += spans.len();
             units = replace(units, &starts, spans);
         }
-        if all_patterns {
+        if patterns == Patterns::All {
             // Before the dates: a UID's components can spell one (`...2024.1.15...`).
             let (current, starts) = joined(&units);
             let spans = uid_spans(&current);
@@ -284,7 +315,7 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, all
             units = replace(units, &starts, spans);
         }
         let (current, starts) = joined(&units);
-        if INTERNATIONAL_PHONE.is_match(&current) {
+        if patterns != Patterns::None && INTERNATIONAL_PHONE.is_match(&current) {
             let spans = pattern_spans(&current, Kind::Redact, &INTERNATIONAL_PHONE);
             replaced += spans.len();
             units = replace(units, &starts, spans);
@@ -298,8 +329,12 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, all
             replaced += spans.len();
             units = replace(units, &starts, spans);
         }
-        let others = if all_patterns { &PATTERNS[..] } else { &[] };
-        for (kind, re) in PHONES.iter().chain(others) {
+        let (phones, others) = match patterns {
+            Patterns::All => (&PHONES[..], &PATTERNS[..]),
+            Patterns::Contacts => (&PHONES[..], &[][..]),
+            Patterns::None => (&[][..], &[][..]),
+        };
+        for (kind, re) in phones.iter().chain(others) {
             let (current, starts) = joined(&units);
             if re.is_match(&current) {
                 let spans = pattern_spans(&current, *kind, re);
@@ -312,16 +347,17 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, all
         return None;
     }
     let mut out = String::with_capacity(text.len());
+    let mut edits = Vec::new();
     for u in &units {
         if !u.replaced {
             out.extend(&original[u.from..u.to]);
-        } else if u.text == REDACTED {
-            out.push_str(REDACTED);
-        } else {
-            out.push_str(&same_width(&original[u.from..u.to], &u.text));
+            continue;
         }
+        let new = if u.text == REDACTED { REDACTED.to_string() } else { same_width(&original[u.from..u.to], &u.text) };
+        out.push_str(&new);
+        edits.push((u.from..u.to, new));
     }
-    Some(Cleaned { text: out, replaced })
+    Some(Cleaned { text: out, replaced, edits })
 }
 
 #[cfg(test)]

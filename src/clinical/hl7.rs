@@ -4,9 +4,11 @@
 //!
 //! Bytes stay bytes: a message is split into fields whose bytes are kept as read, and only a
 //! field a rule changes is rebuilt; a kept field is written back byte for byte. Splitting follows
-//! ISO 2022 escapes, so a delimiter byte inside a two-byte JIS code (JIS 0x2D7C, 0x5E5C...) is
-//! not taken for a delimiter; a segment whose JIS text does not return to ASCII before a
-//! delimiter does not parse, since its fields cannot be told apart.
+//! ISO 2022 escapes: delimiters and the escape character count only in ASCII, so a delimiter
+//! byte inside a two-byte JIS code (JIS 0x2D7C, 0x5E5C...) or a half-width katakana after
+//! `ESC ( I` (0x5E is ﾞ there) is not taken for one; a segment whose JIS text does not return to
+//! ASCII before a delimiter does not parse, since its fields cannot be told apart. Text that is
+//! partly replaced is rewritten with [`splice`], which keeps every other byte.
 //!
 //! Text is decoded per component with [`crate::charset`], the same pinned JIS X 0208 mapping as
 //! DICOM (JIS 0x2141 → U+301C, 0x215D → U+2212), so a name reads the same in an image and in a
@@ -17,6 +19,7 @@
 
 use crate::charset::CharacterSet;
 use dicom_core::VR;
+use std::ops::Range;
 
 pub mod datatype;
 
@@ -127,39 +130,59 @@ pub struct Message {
     terminator: &'static [u8],
 }
 
-/// A state machine over ISO 2022 bytes: which bytes are single characters (where a delimiter can
-/// be) and which are halves of two-byte JIS codes.
+/// The set designated to G0, which decides what a byte in 0x21–0x7E is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum G0 {
+    /// ASCII or JIS X 0201 Roman (`ESC ( B`, `ESC ( J`, or nothing designated yet): the only
+    /// state where a byte can be a delimiter or the HL7 escape character.
+    #[default]
+    Ascii,
+    /// JIS X 0201 katakana (`ESC ( I`): each byte is a half-width katakana, so 0x5E is ﾞ and
+    /// 0x5F is ﾟ, not `^` and `_`.
+    Katakana,
+    /// A two-byte set (JIS X 0208 `ESC $ B` / `ESC $ @`, JIS X 0212 `ESC $ ( D`).
+    Double,
+}
+
+/// A state machine over ISO 2022 bytes: which bytes are ASCII characters (where a delimiter can
+/// be) and which are characters of another set designated to G0 (half-width katakana, halves
+/// of two-byte JIS codes).
 #[derive(Debug, Clone, Copy, Default)]
 struct Jis {
-    double: bool,
+    g0: G0,
 }
 
 impl Jis {
-    /// How many bytes the unit at `bytes[i]` spans, and whether it is a single-byte character
-    /// (a possible delimiter).
+    /// How many bytes the unit at `bytes[i]` spans, and whether it is an ASCII character (a
+    /// possible delimiter).
     fn step(&mut self, bytes: &[u8], i: usize) -> (usize, bool) {
         let b = bytes[i];
         if b == ESC {
             let len = escape_len(&bytes[i..]);
             match &bytes[i + 1..i + len] {
-                [b'$', b'B'] | [b'$', b'@'] | [b'$', b'(', b'B'] | [b'$', b'(', b'D'] => self.double = true,
-                [b'(', _] => self.double = false,
+                [b'$', b'B'] | [b'$', b'@'] | [b'$', b'(', b'B'] | [b'$', b'(', b'D'] => self.g0 = G0::Double,
+                [b'(', b'I'] => self.g0 = G0::Katakana,
+                [b'(', _] => self.g0 = G0::Ascii,
                 _ => {}
             }
             return (len, false);
         }
         if b < 0x20 {
             // CR, LF, TAB: ISO-2022-JP lines end in ASCII.
-            self.double = false;
+            self.g0 = G0::Ascii;
             return (1, true);
         }
-        if self.double {
-            if (0x21..=0x7E).contains(&b) && bytes.get(i + 1).is_some_and(|b2| (0x21..=0x7E).contains(b2)) {
-                return (2, false);
+        match self.g0 {
+            G0::Ascii => (1, true),
+            G0::Katakana => (1, false),
+            G0::Double => {
+                if (0x21..=0x7E).contains(&b) && bytes.get(i + 1).is_some_and(|b2| (0x21..=0x7E).contains(b2)) {
+                    (2, false)
+                } else {
+                    (1, false)
+                }
             }
-            return (1, false);
         }
-        (1, true)
     }
 }
 
@@ -175,6 +198,10 @@ fn escape_len(bytes: &[u8]) -> usize {
 /// JIS X 0208 rows 85–94 (first bytes 0x75–0x7E) are unassigned, and kamei does not read the
 /// CP932 vendor rows there (IBM rows 89–92): such a first byte is never a character.
 const UNASSIGNED_FIRST: std::ops::RangeInclusive<u8> = 0x75..=0x7E;
+
+/// JIS X 0201 katakana has no characters at 0x60–0x7E: such a byte after `ESC ( I` is never a
+/// character.
+const UNASSIGNED_KATAKANA: std::ops::RangeInclusive<u8> = 0x60..=0x7E;
 
 /// Check that a segment's ISO-2022-JP text returns to ASCII (`ESC ( B`, or JIS Roman `ESC ( J`)
 /// before every delimiter and before the segment ends, as SS-MIX2 requires.
@@ -194,10 +221,15 @@ const UNASSIGNED_FIRST: std::ops::RangeInclusive<u8> = 0x75..=0x7E;
 ///   `ESC $ ( D`): a conformant sender returns to ASCII first, and a run that was never ended
 ///   would otherwise be closed by a later, well-formed field and hide the fields it swallowed.
 ///
+/// and, in half-width katakana mode (`ESC ( I`), when a delimiter byte that is no katakana
+/// (`|` 0x7C, `~` 0x7E: 0x60–0x7E are unassigned) comes, or the segment ends. The bytes that are
+/// katakana (`^` 0x5E is ﾞ, `\` 0x5C is ﾜ, `&` 0x26 is ｦ) are characters and split nothing.
+///
 /// A delimiter byte that is a valid byte of a pair (`^` 0x5E or `\` 0x5C as a first byte, any
 /// delimiter as a second byte: JIS 0x5E5C, 0x2D7C) stays part of its character: it splits
 /// nothing, as before.
 fn check_returns_to_ascii(segment: &[u8], d: &Delimiters) -> Result<(), &'static str> {
+    const BEFORE_DELIMITER: &str = "text in ISO-2022-JP does not return to ASCII (ESC ( B) before a delimiter";
     if !segment.contains(&ESC) {
         return Ok(());
     }
@@ -205,26 +237,28 @@ fn check_returns_to_ascii(segment: &[u8], d: &Delimiters) -> Result<(), &'static
     let mut i = 0;
     while i < segment.len() {
         let b = segment[i];
-        if jis.double {
-            if b == ESC {
+        match jis.g0 {
+            G0::Double if b == ESC => {
                 let len = escape_len(&segment[i..]);
                 if !matches!(&segment[i + 1..i + len], [b'(', b'B'] | [b'(', b'J']) {
                     return Err("text in ISO-2022-JP switches character set without returning to ASCII (ESC ( B)");
                 }
-            } else if UNASSIGNED_FIRST.contains(&b) && d.is_delimiter(b) {
-                return Err("text in ISO-2022-JP does not return to ASCII (ESC ( B) before a delimiter");
             }
+            G0::Double if UNASSIGNED_FIRST.contains(&b) && d.is_delimiter(b) => return Err(BEFORE_DELIMITER),
+            G0::Katakana if UNASSIGNED_KATAKANA.contains(&b) && d.is_delimiter(b) => return Err(BEFORE_DELIMITER),
+            _ => {}
         }
         let (len, _) = jis.step(segment, i);
         i += len.max(1);
     }
-    if jis.double {
+    if jis.g0 != G0::Ascii {
         return Err("text in ISO-2022-JP does not return to ASCII (ESC ( B) before the end of the segment");
     }
     Ok(())
 }
 
-/// Split `bytes` on single-byte `delim`, following ISO 2022 state.
+/// Split `bytes` on `delim` where it stands as an ASCII character, following ISO 2022 state: a
+/// byte of a two-byte JIS code or a half-width katakana after `ESC ( I` splits nothing.
 pub fn split(bytes: &[u8], delim: u8) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut jis = Jis::default();
@@ -459,6 +493,12 @@ impl Message {
     pub fn encode(&self, text: &str) -> Encoded {
         encode(text, &self.delimiters, self.text)
     }
+
+    /// Replace characters of one component's decoded text, keeping the rest byte for byte (see
+    /// [`splice`]).
+    pub fn splice(&self, bytes: &[u8], edits: &[(Range<usize>, String)]) -> Option<Encoded> {
+        splice(bytes, &self.delimiters, self.text, edits)
+    }
 }
 
 /// Text decoded from a component.
@@ -481,7 +521,31 @@ pub struct Encoded {
     pub exact: bool,
 }
 
-/// Resolve HL7 escape sequences (only where a single-byte character can be), keeping ISO 2022
+/// The HL7 escape sequence starting at `bytes[i]` (the escape character, in ASCII): the index
+/// just after it and the bytes it stands for. `None` when there is no closing escape character
+/// or the code is not one kamei reads (the bytes then stand for themselves).
+fn escape_at(bytes: &[u8], i: usize, d: &Delimiters) -> Option<(usize, Vec<u8>)> {
+    let esc = d.escape?;
+    let end = bytes[i + 1..].iter().position(|&b| b == esc).map(|p| p + i + 1)?;
+    let handled = match &bytes[i + 1..end] {
+        b"F" => vec![d.field],
+        b"S" => vec![d.component],
+        b"T" => vec![d.subcomponent],
+        b"R" => vec![d.repetition],
+        b"E" => vec![esc],
+        b"H" | b"N" => Vec::new(),
+        b".br" | b".sp" => vec![b'\n'],
+        [b'X', hex @ ..] if hex.len() % 2 == 0 && hex.iter().all(u8::is_ascii_hexdigit) => hex
+            .chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap_or("3F"), 16).unwrap_or(b'?'))
+            .collect(),
+        [b'.', ..] | [b'Z', ..] | [b'C', ..] | [b'M', ..] => Vec::new(),
+        _ => return None,
+    };
+    Some((end + 1, handled))
+}
+
+/// Resolve HL7 escape sequences (only where an ASCII character can be), keeping ISO 2022
 /// escapes in place for the character set decoder.
 fn unescape(bytes: &[u8], d: &Delimiters) -> Vec<u8> {
     let Some(esc) = d.escape else { return bytes.to_vec() };
@@ -494,29 +558,10 @@ fn unescape(bytes: &[u8], d: &Delimiters) -> Vec<u8> {
     while i < bytes.len() {
         let (len, single) = jis.step(bytes, i);
         if single && bytes[i] == esc {
-            if let Some(end) = bytes[i + 1..].iter().position(|&b| b == esc).map(|p| p + i + 1) {
-                let code = &bytes[i + 1..end];
-                let handled = match code {
-                    b"F" => Some(vec![d.field]),
-                    b"S" => Some(vec![d.component]),
-                    b"T" => Some(vec![d.subcomponent]),
-                    b"R" => Some(vec![d.repetition]),
-                    b"E" => Some(vec![esc]),
-                    b"H" | b"N" => Some(Vec::new()),
-                    b".br" | b".sp" => Some(vec![b'\n']),
-                    [b'X', hex @ ..] if hex.len() % 2 == 0 && hex.iter().all(u8::is_ascii_hexdigit) => Some(
-                        hex.chunks(2)
-                            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap_or("3F"), 16).unwrap_or(b'?'))
-                            .collect(),
-                    ),
-                    [b'.', ..] | [b'Z', ..] | [b'C', ..] | [b'M', ..] => Some(Vec::new()),
-                    _ => None,
-                };
-                if let Some(h) = handled {
-                    out.extend_from_slice(&h);
-                    i = end + 1;
-                    continue;
-                }
+            if let Some((next, h)) = escape_at(bytes, i, d) {
+                out.extend_from_slice(&h);
+                i = next;
+                continue;
             }
         }
         out.extend_from_slice(&bytes[i..i + len.max(1)]);
@@ -632,6 +677,206 @@ pub fn encode(text: &str, d: &Delimiters, charset: Text) -> Encoded {
     }
     let e = strict_charset(charset).encode(&escaped, VR::LT);
     Encoded { bytes: e.bytes, exact: e.exact }
+}
+
+/// One piece of a component's bytes that decodes on its own: a character (one or two bytes, read
+/// in the set `designation` put in G0), an HL7 escape sequence (`\X0D\`, `\H\`...), or an ISO 2022
+/// escape sequence.
+#[derive(Debug, Clone)]
+struct Piece {
+    bytes: Range<usize>,
+    /// The ISO 2022 escape that designated the G0 set this piece is read in; empty when nothing
+    /// was designated (ASCII).
+    designation: Range<usize>,
+    /// The characters it decodes to, as indices into the component's decoded text.
+    chars: Range<usize>,
+    /// An ISO 2022 escape sequence: it is not written as such; [`splice`] designates what each
+    /// piece it writes needs.
+    iso_escape: bool,
+}
+
+/// Whether the ISO 2022 escape sequence `seq` (after ESC) designates a set to G0 that [`Jis`]
+/// follows.
+fn designates_g0(seq: &[u8]) -> bool {
+    matches!(seq, [b'$', b'B'] | [b'$', b'@'] | [b'$', b'(', b'B'] | [b'$', b'(', b'D'] | [b'(', _])
+}
+
+/// Cut a component into [`Piece`]s, following the ISO 2022 state and the HL7 escapes as
+/// [`decode`] does, with the decoded text's characters. `None` when the pieces, each decoded on
+/// its own, do not give the component's decoded text (an HL7 escape that stands for an ISO 2022
+/// escape, say): it cannot be rewritten piece by piece.
+fn pieces(bytes: &[u8], d: &Delimiters, text: Text) -> Option<(Vec<Piece>, Vec<char>)> {
+    let whole: Vec<char> = decode(bytes, d, text).text.chars().collect();
+    let mut jis = Jis::default();
+    let mut designation = 0..0;
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut i = 0;
+    let mut buf = Vec::new();
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (len, ascii) = jis.step(bytes, i);
+        if b == ESC {
+            let len = len.max(1);
+            if designates_g0(&bytes[i + 1..i + len]) {
+                designation = i..i + len;
+            }
+            out.push(Piece { bytes: i..i + len, designation: designation.clone(), chars: at..at, iso_escape: true });
+            i += len;
+            continue;
+        }
+        if b < 0x20 {
+            designation = 0..0;
+        }
+        let len = if ascii && Some(b) == d.escape {
+            escape_at(bytes, i, d).map_or(1, |(next, _)| next - i)
+        } else if text == Text::Utf8 && b >= 0x80 {
+            let want = match b {
+                0xC2..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF4 => 4,
+                _ => 1,
+            };
+            1 + bytes[i + 1..].iter().take(want - 1).take_while(|&&c| (0x80..=0xBF).contains(&c)).count()
+        } else {
+            len.max(1)
+        };
+        buf.clear();
+        buf.extend_from_slice(&bytes[designation.clone()]);
+        buf.extend_from_slice(&bytes[i..i + len]);
+        let piece_text = decode(&buf, d, text).text;
+        let n = piece_text.chars().count();
+        let chars = at..at + n;
+        if whole.get(chars.clone()).is_none_or(|w| w.iter().copied().ne(piece_text.chars())) {
+            return None;
+        }
+        out.push(Piece { bytes: i..i + len, designation: designation.clone(), chars, iso_escape: false });
+        at += n;
+        i += len;
+    }
+    (at == whole.len()).then_some((out, whole))
+}
+
+/// Writes a spliced component: original pieces in the set they were read in, new text in ASCII
+/// and JIS X 0208, designating only as needed.
+struct SpliceOut<'a> {
+    src: &'a [u8],
+    d: &'a Delimiters,
+    text: Text,
+    out: Vec<u8>,
+    /// The designation in force in the output, as a range of `src` (empty: ASCII).
+    g0: Range<usize>,
+    exact: bool,
+}
+
+impl SpliceOut<'_> {
+    fn is_ascii(&self, r: &Range<usize>) -> bool {
+        r.is_empty() || &self.src[r.clone()] == b"\x1b(B"
+    }
+
+    fn piece(&mut self, p: &Piece) {
+        let same = self.src[p.designation.clone()] == self.src[self.g0.clone()]
+            || (self.is_ascii(&p.designation) && self.is_ascii(&self.g0));
+        if !same {
+            if self.is_ascii(&p.designation) {
+                self.out.extend_from_slice(b"\x1b(B");
+            } else {
+                self.out.extend_from_slice(&self.src[p.designation.clone()]);
+            }
+            self.g0 = p.designation.clone();
+        }
+        self.out.extend_from_slice(&self.src[p.bytes.clone()]);
+    }
+
+    fn text(&mut self, s: &str) {
+        if s.is_empty() {
+            return;
+        }
+        if !self.is_ascii(&self.g0) {
+            self.out.extend_from_slice(b"\x1b(B");
+            self.g0 = 0..0;
+        }
+        let e = encode(s, self.d, self.text);
+        self.exact &= e.exact;
+        self.out.extend_from_slice(&e.bytes);
+    }
+
+    fn finish(mut self) -> Encoded {
+        let roman = &self.src[self.g0.clone()] == b"\x1b(J";
+        if !self.is_ascii(&self.g0) && !roman {
+            self.out.extend_from_slice(b"\x1b(B");
+        }
+        Encoded { bytes: self.out, exact: self.exact }
+    }
+}
+
+/// Replace characters of one component's (or subcomponent's) decoded text and keep every
+/// other byte: `edits` are ranges of character indices into the text [`decode`] gives, sorted,
+/// each with its new text.
+///
+/// Each character and each HL7 escape outside an edit is written as it was: a half-width
+/// katakana after `ESC ( I` stays one (its `^` byte, ﾞ, stays in katakana mode), `\X0D\`,
+/// `\.sp\`, `\H\`, `\Zxx\` stay as written. The new text is encoded as [`encode`] does (ASCII and
+/// JIS X 0208), after returning to ASCII; the set of the next original character is designated
+/// again before it, and the result ends in ASCII, so no delimiter byte is left outside ASCII.
+/// An HL7 escape inside an edit goes with the characters it stands for; one that stands for
+/// characters on both sides of an edit's end is written as text.
+///
+/// `None` when the component cannot be cut into pieces that decode on their own to its text
+/// (an HL7 escape standing for an ISO 2022 escape, say): the caller removes it.
+pub fn splice(bytes: &[u8], d: &Delimiters, text: Text, edits: &[(Range<usize>, String)]) -> Option<Encoded> {
+    if edits.is_empty() {
+        return Some(Encoded { bytes: bytes.to_vec(), exact: true });
+    }
+    let (pieces, chars) = pieces(bytes, d, text)?;
+    // Overlapping edits (not expected) are cut to follow each other; empty ones are dropped.
+    let mut clean: Vec<(Range<usize>, &str)> = Vec::with_capacity(edits.len());
+    for (r, t) in edits {
+        let start = clean.last().map_or(r.start, |(last, _)| r.start.max(last.end));
+        let end = r.end.min(chars.len());
+        if start < end {
+            clean.push((start..end, t.as_str()));
+        }
+    }
+    let mut w = SpliceOut { src: bytes, d, text, out: Vec::with_capacity(bytes.len() + 16), g0: 0..0, exact: true };
+    let mut next = 0;
+    for p in pieces.iter().filter(|p| !p.iso_escape) {
+        let (start, end) = (p.chars.start, p.chars.end);
+        while clean.get(next).is_some_and(|(r, _)| r.end <= start) {
+            next += 1;
+        }
+        let touching = &clean[next..clean[next..]
+            .iter()
+            .position(|(r, _)| r.start >= end.max(start + 1))
+            .map_or(clean.len(), |k| next + k)];
+        if start == end {
+            // A piece that stands for no character (`\H\`, `\Zxx\`) goes only inside an edit.
+            if !touching.iter().any(|(r, _)| r.start < start) {
+                w.piece(p);
+            }
+            continue;
+        }
+        if touching.is_empty() {
+            w.piece(p);
+            continue;
+        }
+        // The edits this piece's characters are in: each written where it starts, and the
+        // piece's other characters (only an HL7 escape has several) as new text.
+        let mut at = start;
+        for (r, t) in touching {
+            if r.start > at {
+                w.text(&chars[at..r.start].iter().collect::<String>());
+            }
+            if r.start >= start {
+                w.text(t);
+            }
+            at = at.max(r.end);
+        }
+        if at < end {
+            w.text(&chars[at..end].iter().collect::<String>());
+        }
+    }
+    Some(w.finish())
 }
 
 /// Whether `bytes` (a component) is plain ASCII without escapes: it can be compared as is.
@@ -845,6 +1090,110 @@ mod tests {
             let err = Message::parse(bytes).unwrap_err().to_string();
             assert!(err.contains(want), "{err} (want {want})");
         }
+    }
+
+    /// Half-width katakana as a 7-bit `ESC ( I` run, back to ASCII at the end.
+    fn kana7(s: &str) -> Vec<u8> {
+        let mut out = b"\x1b(I".to_vec();
+        out.extend(s.chars().map(|c| u8::try_from(c as u32 - 0xFF61 + 0x21).unwrap()));
+        out.extend_from_slice(b"\x1b(B");
+        out
+    }
+
+    #[test]
+    fn r9_02_katakana_after_esc_paren_i_holds_no_delimiters() {
+        // ﾞ is 0x5E (`^` in ASCII), ﾜ 0x5C (`\`), ｦ 0x26 (`&`): characters, not delimiters.
+        let d = Delimiters::default();
+        let mut pid5 = kana7("ﾔﾏﾀﾞ");
+        pid5.push(b'^');
+        pid5.extend(kana7("ﾀﾞｲｽｹ"));
+        pid5.extend_from_slice(b"^^^^^L^P");
+        let f = d.parse_field(&pid5);
+        assert_eq!(f[0].len(), 8);
+        let t = |c: usize| decode(&f[0][c][0], &d, Text::Iso2022Jp).text;
+        assert_eq!((t(0), t(1), t(6), t(7)), ("ﾔﾏﾀﾞ".into(), "ﾀﾞｲｽｹ".into(), "L".into(), "P".into()));
+        let odd = kana7("ﾜｦﾞ");
+        assert_eq!(d.parse_field(&odd), vec![vec![vec![odd.clone()]]]);
+        assert_eq!(decode(&odd, &d, Text::Iso2022Jp).text, "ﾜｦﾞ", "no HL7 escape in katakana");
+        // A whole segment parses with the same split.
+        let mut m = msg("PID|0001||X||", "~ISO IR87");
+        m.extend_from_slice(&pid5);
+        m.extend_from_slice(b"||19800101\r");
+        let parsed = Message::parse(&m).unwrap();
+        assert_eq!(parsed.segments[1].field(5), &pid5[..]);
+        assert_eq!(parsed.segments[1].field(7), b"19800101");
+    }
+
+    #[test]
+    fn r9_02_katakana_that_does_not_return_to_ascii_fails() {
+        // `|` (0x7C) is no katakana: the sender did not return to ASCII before the delimiter.
+        let m = msg("NTE|1||\x1b(I9];|x\x1b(B\r", "~ISO IR87");
+        let err = Message::parse(&m).unwrap_err().to_string();
+        assert!(err.contains("segment 2") && err.contains("before a delimiter"), "{err}");
+        let m = msg("NTE|1||\x1b(I9];\r", "~ISO IR87");
+        assert!(Message::parse(&m).unwrap_err().to_string().contains("end of the segment"));
+        // Katakana followed by kanji without ASCII between them is ISO 2022 (Python writes it).
+        let m = msg("NTE|1||\x1b(I9];\x1b$B;3\x1b(B^x\r", "~ISO IR87");
+        let parsed = Message::parse(&m).unwrap();
+        let f = parsed.delimiters.parse_field(parsed.segments[1].field(3));
+        assert_eq!(parsed.decode(&f[0][0][0]).text, "ｹﾝｻ山");
+    }
+
+    /// The character range of `needle` in `text`.
+    fn chars_of(text: &str, needle: &str) -> Range<usize> {
+        let start = text[..text.find(needle).unwrap()].chars().count();
+        start..start + needle.chars().count()
+    }
+
+    #[test]
+    fn r9_12_splice_keeps_every_escape_outside_the_edit() {
+        let d = Delimiters::default();
+        let input: &[u8] = b"result A\\X0D\\result B\\.sp\\x \\H\\bold\\N\\ \\Zfoo\\ \\C2842\\\\M2442\\ \\X0D0A\\ \\.br\\ \\F\\ 2024/02/01 end";
+        let text = decode(input, &d, Text::Iso2022Jp).text;
+        let edit = (chars_of(&text, "2024/02/01"), "2023/12/09".to_string());
+        let out = splice(input, &d, Text::Iso2022Jp, &[edit]).unwrap();
+        assert!(out.exact);
+        let want: &[u8] = b"result A\\X0D\\result B\\.sp\\x \\H\\bold\\N\\ \\Zfoo\\ \\C2842\\\\M2442\\ \\X0D0A\\ \\.br\\ \\F\\ 2023/12/09 end";
+        assert_eq!(String::from_utf8_lossy(&out.bytes), String::from_utf8_lossy(want));
+        // No edit: the bytes as they were.
+        assert_eq!(splice(input, &d, Text::Iso2022Jp, &[]).unwrap().bytes, input);
+        // An escape inside an edit goes with it; one that stands for characters on both sides
+        // of an edit's end keeps the others as text.
+        let input: &[u8] = b"AB\\H\\CD \\X5859\\Z";
+        let text = decode(input, &d, Text::Iso2022Jp).text;
+        let edits = [(chars_of(&text, "BC"), "*".to_string()), (chars_of(&text, "X"), "-".to_string())];
+        assert_eq!(splice(input, &d, Text::Iso2022Jp, &edits).unwrap().bytes, b"A*D -YZ");
+    }
+
+    #[test]
+    fn r9_03_splice_keeps_katakana_and_kanji_in_their_own_sets() {
+        let d = Delimiters::default();
+        // ｹﾝｻ ﾔﾏﾀﾞ ｹﾞﾝｷ, each run after ESC ( I: ﾔﾏﾀﾞ replaced, the ﾞ of ｹﾞﾝｷ stays katakana.
+        let input = [kana7("ｹﾝｻ"), b" ".to_vec(), kana7("ﾔﾏﾀﾞ"), b" ".to_vec(), kana7("ｹﾞﾝｷ")].concat();
+        let text = decode(&input, &d, Text::Iso2022Jp).text;
+        assert_eq!(text, "ｹﾝｻ ﾔﾏﾀﾞ ｹﾞﾝｷ");
+        let out = splice(&input, &d, Text::Iso2022Jp, &[(chars_of(&text, "ﾔﾏﾀﾞ"), "***".into())]).unwrap();
+        assert_eq!(out.bytes, [kana7("ｹﾝｻ"), b" *** ".to_vec(), kana7("ｹﾞﾝｷ")].concat());
+        assert!(out.exact);
+        // Kanji and katakana runs without ASCII between them, a replacement inside the kanji.
+        let input = [kana7("ｹﾝｻ"), encode("山田様", &d, Text::Iso2022Jp).bytes].concat();
+        let text = decode(&input, &d, Text::Iso2022Jp).text;
+        let out = splice(&input, &d, Text::Iso2022Jp, &[(chars_of(&text, "山田"), "***".into())]).unwrap();
+        let mut want = kana7("ｹﾝｻ");
+        want.extend_from_slice(b"***");
+        want.extend(encode("様", &d, Text::Iso2022Jp).bytes);
+        assert_eq!(out.bytes, want);
+        assert_eq!(decode(&out.bytes, &d, Text::Iso2022Jp).text, "ｹﾝｻ***様");
+        // Raw GR katakana stay GR; a replacement in full-width stays JIS X 0208.
+        let input = b"\xb6\xc5 \x1b$B#2#0#2#4\x1b(B";
+        let text = decode(input, &d, Text::Iso2022Jp).text;
+        let out = splice(input, &d, Text::Iso2022Jp, &[(chars_of(&text, "２０２４"), "２０２３".into())]).unwrap();
+        assert_eq!(out.bytes, b"\xb6\xc5 \x1b$B#2#0#2#3\x1b(B");
+        // UTF-8 text.
+        let input = "山田様 2024/02/01\\.br\\".as_bytes();
+        let text = decode(input, &d, Text::Utf8).text;
+        let out = splice(input, &d, Text::Utf8, &[(chars_of(&text, "山田"), "***".into())]).unwrap();
+        assert_eq!(out.bytes, "***様 2024/02/01\\.br\\".as_bytes());
     }
 
     #[test]

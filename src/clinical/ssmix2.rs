@@ -494,6 +494,13 @@ impl PatientCtx<'_> {
                 Some(t) if self.own.found_in(t) => {
                     r.note(format!("{key}: a component holding the patient's identifier was removed"))
                 }
+                Some(t) if p.part == datatype::Part::Text => {
+                    if let Some(new) = self.kept_text_dates(msg, key, &field[p.rep][p.comp][p.sub], t, r) {
+                        field[p.rep][p.comp][p.sub] = new;
+                        changed = true;
+                    }
+                    continue;
+                }
                 Some(_) => continue,
             }
             field[p.rep][p.comp][p.sub].clear();
@@ -501,6 +508,22 @@ impl PatientCtx<'_> {
             changed = true;
         }
         changed.then(|| d.join_field(&field))
+    }
+
+    /// The dates in the text of a kept code (`01^前回2024/01/15比較^99`) follow the dates, as in
+    /// free text: shifted with `retain-long-modified-dates`, replaced without. The new bytes of
+    /// the subcomponent (every other byte kept), an empty one when it cannot be rewritten, or
+    /// `None` when it holds no date.
+    fn kept_text_dates(&self, msg: &Message, key: &str, bytes: &[u8], text: &str, r: &mut Rewrite) -> Option<Vec<u8>> {
+        let treated = freetext::dates(text, self.retain_dates.then_some(self.shift))?;
+        let Some(e) = msg.splice(bytes, &treated.edits) else {
+            r.note(format!("{key}: kept text holding a date that could not be rewritten exactly was removed"));
+            r.count(key.to_string(), "removed-date");
+            return Some(Vec::new());
+        };
+        let word = if self.retain_dates { "shifted-date-in-text" } else { "replaced-date-in-text" };
+        r.count(key.to_string(), word);
+        Some(e.bytes)
     }
 
     /// A field the table keeps (codes, values, units, code-table text): `None` to keep it byte
@@ -641,30 +664,32 @@ impl PatientCtx<'_> {
                     return Some(Vec::new());
                 }
                 let mut f = d.parse_field(bytes);
-                for rep in &mut f {
-                    for comp in rep.iter_mut() {
-                        for sub in comp.iter_mut() {
-                            if sub.is_empty() {
-                                continue;
-                            }
-                            let decoded = text_of(msg, sub);
-                            if !decoded.exact {
-                                r.note(format!("{key}: text that could not be decoded exactly was removed"));
-                                return Some(Vec::new());
-                            }
-                            let days = self.retain_dates.then_some(self.shift);
-                            if let Some(cleaned) = freetext::clean(&decoded.text, &self.ids, days) {
-                                let e = msg.encode(&cleaned.text);
-                                if !e.exact {
-                                    r.note(format!("{key}: characters outside JIS X 0208 became ?"));
-                                }
-                                *sub = e.bytes;
-                                r.count(key.to_string(), "cleaned");
-                            }
-                        }
+                let mut changed = false;
+                for sub in f.iter_mut().flatten().flatten() {
+                    if sub.is_empty() {
+                        continue;
                     }
+                    let decoded = text_of(msg, sub);
+                    if !decoded.exact {
+                        r.note(format!("{key}: text that could not be decoded exactly was removed"));
+                        return Some(Vec::new());
+                    }
+                    let days = self.retain_dates.then_some(self.shift);
+                    let Some(cleaned) = freetext::clean(&decoded.text, &self.ids, days) else { continue };
+                    // Only the matches are replaced: every other character and HL7 escape
+                    // keeps its bytes.
+                    let Some(e) = msg.splice(sub, &cleaned.edits) else {
+                        r.note(format!("{key}: text that could not be rewritten exactly was removed"));
+                        return Some(Vec::new());
+                    };
+                    if !e.exact {
+                        r.note(format!("{key}: characters outside JIS X 0208 became ?"));
+                    }
+                    *sub = e.bytes;
+                    r.count(key.to_string(), "cleaned");
+                    changed = true;
                 }
-                Some(d.join_field(&f))
+                changed.then(|| d.join_field(&f))
             }
             Action::KeepComponents(keep) => {
                 let mut f = d.parse_field(bytes);
@@ -784,7 +809,7 @@ pub fn run(
             .build();
             audit.append(&record).map_err(|e| RunError::Output(e.to_string()))?;
             if let Some(l) = linkage.as_mut() {
-                l.add(crate::linkage::Kind::Excluded, &f.path.to_string_lossy(), reason).map_err(RunError::Linkage)?;
+                l.add(crate::linkage::Kind::Excluded, &f.rel.to_string_lossy(), reason).map_err(RunError::Linkage)?;
             }
             excluded_files += 1;
         }
@@ -1153,6 +1178,99 @@ mod tests {
         assert!(r.notes.iter().any(|n| n == "OBX-5: a value that does not fit its value type NM was removed"));
         assert!(r.notes.iter().any(|n| n == "OBX-5: a component holding the patient's identifier was removed"));
         assert!(r.notes.iter().all(|n| !n.contains("山本") && !n.contains("1234567890")), "{:?}", r.notes);
+    }
+
+    /// Half-width katakana as a 7-bit `ESC ( I` run, back to ASCII at the end.
+    fn kana7(s: &str) -> Vec<u8> {
+        let mut out = b"\x1b(I".to_vec();
+        out.extend(s.chars().map(|c| u8::try_from(c as u32 - 0xFF61 + 0x21).unwrap()));
+        out.extend_from_slice(b"\x1b(B");
+        out
+    }
+
+    /// The ISO-2022-JP bytes of `text`: ASCII as is, the rest in JIS X 0208.
+    fn jis(text: &str) -> Vec<u8> {
+        hl7::encode(text, &hl7::Delimiters::default(), hl7::Text::Iso2022Jp).bytes
+    }
+
+    fn segment_field(out: &[u8], name: &str, n: usize) -> Vec<u8> {
+        let m = Message::parse(out).unwrap();
+        m.segments.iter().find(|s| s.name == name).unwrap().field(n).to_vec()
+    }
+
+    #[test]
+    fn r9_02_a_half_width_name_with_voiced_marks_is_collected_and_cleaned() {
+        // PID-5 ﾔﾏﾀﾞ^ﾀﾞｲｽｹ after ESC ( I: the ﾞ bytes (0x5E) split nothing.
+        let mut m = b"MSH|^~\\&|HIS|H|SS|H|20240315101500||ADT^A08^ADT_A01|1|P|2.5||||||~ISO IR87\rPID|0001||1234567890^^^^PI||".to_vec();
+        m.extend([kana7("ﾔﾏﾀﾞ"), b"^".to_vec(), kana7("ﾀﾞｲｽｹ"), b"^^^^^L^P||19800101|M\rNTE|1||".to_vec()].concat());
+        m.extend(jis("ダイスケ様 ヤマダ様 来院"));
+        m.push(b'\r');
+        let p = pseudo();
+        let ctx = patient(&p, &[&m]);
+        let (out, _) = rewrite_message(&ctx, &m).unwrap();
+        let nte = segment_field(&out, "NTE", 3);
+        assert_eq!(nte, jis("***様 ***様 来院"));
+    }
+
+    #[test]
+    fn r9_03_rewritten_half_width_text_keeps_its_characters_and_gains_no_delimiter() {
+        let mut m = b"MSH|^~\\&|HIS|H|SS|H|20240315101500||ADT^A08^ADT_A01|1|P|2.5||||||~ISO IR87\rPID|0001||1234567890^^^^PI||".to_vec();
+        m.extend([jis("山田"), b"^".to_vec(), jis("太郎"), b"^^^^^L^I~".to_vec()].concat());
+        m.extend([kana7("ﾔﾏﾀﾞ"), b"^".to_vec(), kana7("ﾀﾛｳ"), b"^^^^^L^P||19800101|M\rNTE|1||".to_vec()].concat());
+        m.extend([kana7("ｹﾝｻ"), b" ".to_vec(), kana7("ﾔﾏﾀﾞ"), b" ".to_vec(), kana7("ｹﾞﾝｷ"), b"\r".to_vec()].concat());
+        let p = pseudo();
+        let ctx = patient(&p, &[&m]);
+        let (out, _) = rewrite_message(&ctx, &m).unwrap();
+        let nte = segment_field(&out, "NTE", 3);
+        assert_eq!(nte, [kana7("ｹﾝｻ"), b" *** ".to_vec(), kana7("ｹﾞﾝｷ")].concat());
+        let d = hl7::Delimiters::default();
+        assert_eq!(d.parse_field(&nte)[0].len(), 1, "one component, as in the input");
+    }
+
+    #[test]
+    fn r9_12_free_text_keeps_its_hl7_escapes_when_a_date_is_shifted() {
+        let text = "result A\\X0D\\result B\\.sp\\c \\H\\hi\\N\\ \\Zfoo\\ \\C2842\\\\M2442\\ \\X0D0A\\ 2024/02/01";
+        let m = format!(
+            "MSH|^~\\&|HIS|H|SS|H|20240201143000||OUL^R22^OUL_R22|1|P|2.5||||||~ISO IR87\r\
+             PID|0001||1234567890^^^^PI||YAMADA^TARO^^^^^L^A||19850315|M\rNTE|1||{text}\r\
+             NTE|2||nothing to clean\\.sp\\here^^\r"
+        );
+        let p = pseudo();
+        let mut ctx = patient(&p, &[m.as_bytes()]);
+        ctx.retain_dates = true;
+        ctx.shift = -54;
+        let (out, _) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        let out = Message::parse(&out).unwrap();
+        let nte: Vec<&[u8]> = out.segments.iter().filter(|s| s.name == "NTE").map(|s| s.field(3)).collect();
+        assert_eq!(String::from_utf8_lossy(nte[0]), text.replace("2024/02/01", "2023/12/09"));
+        assert_eq!(nte[1], b"nothing to clean\\.sp\\here^^", "a field with nothing found is kept byte for byte");
+    }
+
+    #[test]
+    fn r9_dates_in_kept_code_text_follow_the_dates() {
+        let m = "MSH|^~\\&|HIS|H|SS|H|20240402143000||OUL^R22^OUL_R22|1|P|2.5||||||UNICODE UTF-8\r\
+                 PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F\r\
+                 OBX|1|CWE|X^c^99||01^前回2024/01/15比較^99Z^20240115^２０２４／０１／１５^L||||||F\r\
+                 OBX|2|CWE|X^c^99||01^前回比較^99Z||||||F\r";
+        let p = pseudo();
+        let mut ctx = patient(&p, &[m.as_bytes()]);
+        let obx5 = |out: &[u8]| -> Vec<String> {
+            let out = Message::parse(out).unwrap();
+            out.segments
+                .iter()
+                .filter(|s| s.name == "OBX")
+                .map(|s| String::from_utf8_lossy(s.field(5)).into())
+                .collect()
+        };
+        // Without retain-long-modified-dates the date goes; a code is left alone.
+        let (out, r) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        assert_eq!(obx5(&out), ["01^前回***比較^99Z^20240115^***^L", "01^前回比較^99Z"]);
+        assert!(r.counts.contains_key(&("OBX-5".to_string(), "replaced-date-in-text")));
+        // With it, the date is shifted by the patient's offset, in its own width.
+        ctx.retain_dates = true;
+        ctx.shift = -10;
+        let (out, _) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        assert_eq!(obx5(&out), ["01^前回2024/01/05比較^99Z^20240115^２０２４／０１／０５^L", "01^前回比較^99Z"]);
     }
 
     #[test]

@@ -1137,3 +1137,132 @@ fn rv9_11_csv_identical_re_run_reports_already_present() {
     again.assert_code(0);
     assert!(again.stderr().contains("0 written, 1 already present, 0 failed"), "{}", again.stderr());
 }
+
+// rv9 review: SS-MIX2 half-width katakana after ESC ( I, HL7 escapes in rewritten free text,
+// dates in kept code text, linkage paths of excluded files.
+
+/// Half-width katakana as a 7-bit `ESC ( I` run (JIS X 0201 katakana in G0), back to ASCII.
+fn kana7(s: &str) -> Vec<u8> {
+    let mut out = b"\x1b(I".to_vec();
+    out.extend(s.chars().map(|c| u8::try_from(c as u32 - 0xFF61 + 0x21).unwrap()));
+    out.extend_from_slice(b"\x1b(B");
+    out
+}
+
+/// The one message `ssmix2_root_run` wrote.
+fn the_message(wd: &Workdir) -> Message {
+    let files = tree(wd, "out");
+    assert_eq!(files.len(), 1, "{:?}", files.keys());
+    Message::parse(files.values().next().unwrap()).unwrap()
+}
+
+#[test]
+fn r9_02_ssmix2_a_half_width_name_with_voiced_marks_is_cleaned_from_free_text() {
+    let wd = Workdir::new("r9_02_ssmix2_a_half_width_name_with_voiced_marks_is_cleaned_from_free_text");
+    // ﾀﾞｲｽｹ after ESC ( I holds 0x5E (ﾞ), which is `^` only in ASCII.
+    let pid = [b"PID|0001||1234567890^^^^PI||".to_vec(), kana7("ﾔﾏﾀﾞ"), b"^".to_vec(), kana7("ﾀﾞｲｽｹ")].concat();
+    let pid = [pid, b"^^^^^L^P||19850315|M".to_vec()].concat();
+    put_p1_message(&wd, &[jis_segment(SS_MSH), pid, jis_segment("NTE|1||ダイスケ様 ヤマダ様 来院")]);
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["ダイスケ", "ヤマダ"]);
+    let msg = the_message(&wd);
+    assert_eq!(msg.decode(segment(&msg, "NTE").field(3)).text, "***様 ***様 来院");
+}
+
+#[test]
+fn r9_03_ssmix2_rewritten_half_width_text_keeps_its_characters_and_components() {
+    let wd = Workdir::new("r9_03_ssmix2_rewritten_half_width_text_keeps_its_characters_and_components");
+    let pid = [jis_segment("PID|0001||1234567890^^^^PI||山田^太郎^^^^^L^I~"), kana7("ﾔﾏﾀﾞ"), b"^".to_vec()].concat();
+    let pid = [pid, kana7("ﾀﾛｳ"), b"^^^^^L^P||19850315|M".to_vec()].concat();
+    let nte = [b"NTE|1||".to_vec(), kana7("ｹﾝｻ"), b" ".to_vec(), kana7("ﾔﾏﾀﾞ"), b" ".to_vec(), kana7("ｹﾞﾝｷ")].concat();
+    put_p1_message(&wd, &[jis_segment(SS_MSH), pid, nte]);
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    let msg = the_message(&wd);
+    let nte = segment(&msg, "NTE").field(3);
+    // The name is replaced; ｹﾝｻ and ｹﾞﾝｷ keep their bytes, the ﾞ in katakana mode.
+    assert_eq!(nte, [kana7("ｹﾝｻ"), b" *** ".to_vec(), kana7("ｹﾞﾝｷ")].concat());
+    assert_eq!(msg.delimiters.parse_field(nte)[0].len(), 1, "NTE-3 is still one component");
+    assert_eq!(msg.decode(nte).text, "ｹﾝｻ *** ｹﾞﾝｷ");
+}
+
+#[test]
+fn r9_12_ssmix2_rewritten_free_text_keeps_its_hl7_escapes() {
+    let wd = Workdir::new("r9_12_ssmix2_rewritten_free_text_keeps_its_hl7_escapes");
+    let text = "result A\\X0D\\result B\\.sp\\c \\H\\hi\\N\\ \\Zfoo\\ \\C2842\\\\M2442\\ \\X0D0A\\ 2024/02/01";
+    put_p1_message(
+        &wd,
+        &[
+            jis_segment(SS_MSH),
+            jis_segment("PID|0001||1234567890^^^^PI||YAMADA^TARO^^^^^L^A||19850315|M"),
+            format!("NTE|1||{text}").into_bytes(),
+            b"NTE|2||nothing to clean\\.sp\\here".to_vec(),
+        ],
+    );
+    let run = ssmix2_root_run(&wd, &["clean-free-text", "retain-long-modified-dates"]);
+    run.assert_code(0);
+    let days = pseudonymizer(7).date_shift_days(kamei::pseudo::Patient::Id(P1));
+    let shifted = kamei::clinical::values::shift("2024/02/01", days).unwrap();
+    assert_ne!(shifted, "2024/02/01");
+    let msg = the_message(&wd);
+    let nte: Vec<&[u8]> = msg.segments.iter().filter(|s| s.name == "NTE").map(|s| s.field(3)).collect();
+    assert_eq!(String::from_utf8_lossy(nte[0]), text.replace("2024/02/01", &shifted));
+    assert_eq!(nte[1], b"nothing to clean\\.sp\\here");
+}
+
+#[test]
+fn r9_ssmix2_dates_in_kept_code_text_follow_the_dates() {
+    let wd = Workdir::new("r9_ssmix2_dates_in_kept_code_text_follow_the_dates");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "OBX|1|CWE|X^c^99||01^前回2024/01/15比較^99Z||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    // Without retain-long-modified-dates: the real date goes.
+    let run = ssmix2_root_run(&wd, &[]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["2024/01/15"]);
+    let msg = the_message(&wd);
+    assert_eq!(segment(&msg, "OBX").field(5), jis_segment("01^前回***比較^99Z"));
+    // With it: shifted by the patient's offset, as every other date.
+    std::fs::remove_dir_all(wd.path("out")).unwrap();
+    ssmix2_root_run(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let days = pseudonymizer(7).date_shift_days(kamei::pseudo::Patient::Id(P1));
+    let shifted = kamei::clinical::values::shift("2024/01/15", days).unwrap();
+    let msg = the_message(&wd);
+    assert_eq!(segment(&msg, "OBX").field(5), jis_segment(&format!("01^前回{shifted}比較^99Z")));
+}
+
+#[test]
+fn r9_ssmix2_linkage_rows_of_excluded_files_are_relative_to_root() {
+    let wd = Workdir::new("r9_ssmix2_linkage_rows_of_excluded_files_are_relative_to_root");
+    let k = key(&wd, "k.key", 7);
+    std::fs::write(wd.path("exclude.txt"), format!("{P2}\n")).unwrap();
+    let root = fx("ss-mix2");
+    let link = wd.path("link.csv");
+    let args = [
+        "clinical",
+        "ss-mix2",
+        &root,
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--linkage",
+        link.to_str().unwrap(),
+        "--exclude-patients",
+        "exclude.txt",
+    ];
+    wd.kamei(args).assert_code(0);
+    let rows = rows(&link);
+    let excluded: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "excluded").collect();
+    assert!(!excluded.is_empty(), "{rows:?}");
+    for r in rows.iter().filter(|r| matches!(r[0].as_str(), "file" | "failed" | "skipped" | "excluded")) {
+        let path = Path::new(&r[1]);
+        assert!(path.is_relative() && !r[1].contains(&root), "{r:?}");
+        assert!(Path::new(&root).join(path).is_file(), "{r:?} names a file under ROOT");
+    }
+    assert!(excluded.iter().all(|r| r[1].starts_with(&format!("234/567/{P2}/"))), "{excluded:?}");
+}
