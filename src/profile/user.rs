@@ -261,6 +261,37 @@ fn forbidden_reason(tag: Tag) -> Option<&'static str> {
     None
 }
 
+/// The patient's direct identifiers: a user profile may give them any action but `keep`.
+/// Kept, they would go out as they are in files that say Patient Identity Removed YES; a site
+/// that needs them does not need a de-identifier.
+#[allow(deprecated)]
+const DIRECT_IDENTIFIERS: [(Tag, &str); 11] = [
+    (tags::PATIENT_NAME, "Patient's Name"),
+    (tags::PATIENT_ID, "Patient ID"),
+    (tags::PATIENT_BIRTH_DATE, "Patient's Birth Date"),
+    (tags::OTHER_PATIENT_I_DS, "Other Patient IDs"),
+    (tags::OTHER_PATIENT_I_DS_SEQUENCE, "Other Patient IDs Sequence"),
+    (tags::OTHER_PATIENT_NAMES, "Other Patient Names"),
+    (tags::PATIENT_BIRTH_NAME, "Patient's Birth Name"),
+    (tags::PATIENT_MOTHER_BIRTH_NAME, "Patient's Mother's Birth Name"),
+    (tags::PATIENT_ADDRESS, "Patient's Address"),
+    (tags::PATIENT_TELEPHONE_NUMBERS, "Patient's Telephone Numbers"),
+    (tags::MEDICAL_RECORD_LOCATOR, "Medical Record Locator"),
+];
+
+/// Why `keep` on this selector is refused, if it is: it names a direct identifier.
+fn kept_identifier(sel: &Selector) -> Option<String> {
+    let names: Vec<&str> =
+        sel.tags().iter().filter_map(|t| DIRECT_IDENTIFIERS.iter().find(|(d, _)| d == t).map(|(_, n)| *n)).collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "\"keep\" would release the patient's {} as it is, in files that say Patient Identity Removed; \
+             give it another action (pseudonymize, replace, empty, remove, or shift-date for a date)",
+            names.join(", ")
+        )
+    })
+}
+
 const BINARY_VRS: [VR; 17] = [
     VR::AT,
     VR::FD,
@@ -480,6 +511,10 @@ fn parse_overrides(
             }
         };
         if let Err(m) = check_action_vr(&action, sel.dictionary_vr()) {
+            sink.push(value.span().start, format!("{key_text}: {m}"));
+            continue;
+        }
+        if let (true, Action::Keep, Some(m)) = (user, &action, kept_identifier(&sel)) {
             sink.push(value.span().start, format!("{key_text}: {m}"));
             continue;
         }
@@ -764,6 +799,16 @@ StudyDate = "shift-date"
             let m = messages(&format!("[overrides]\n{key} = \"keep\"\n"));
             assert!(m[0].1.contains(reason), "{key}: {}", m[0].1);
         }
+    }
+
+    #[test]
+    fn keeping_a_direct_identifier_is_refused_other_actions_are_not() {
+        for key in ["PatientName", "PatientID", "PatientBirthDate", "OtherPatientIDsSequence", "PatientAddress"] {
+            let m = messages(&format!("[overrides]\n{key} = \"keep\"\n"));
+            assert!(m[0].1.contains("Patient Identity Removed"), "{key}: {}", m[0].1);
+        }
+        assert!(user("[overrides]\nPatientBirthDate = \"shift-date\"\n").is_ok());
+        assert!(user("[overrides]\nPatientName = { replace = \"ANON\" }\n").is_ok());
     }
 
     #[test]

@@ -328,6 +328,21 @@ fn user_profile_keep_override_keeps_a_removed_attribute() {
 }
 
 #[test]
+fn user_profile_keeping_the_patients_name_is_refused() {
+    let wd = Workdir::new("user_profile_keeping_the_patients_name_is_refused");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let p = wd.path("site.toml");
+    std::fs::write(&p, "extends = \"basic\"\n[overrides]\nPatientName = \"keep\"\n").unwrap();
+    let check = wd.kamei(["profile", "check", p.to_str().unwrap()]);
+    check.assert_code(1);
+    assert!(check.stdout().contains("site.toml:3") || check.stderr().contains("site.toml:3"), "{}", check.stderr());
+    assert!(check.stderr().contains("Patient Identity Removed") || check.stdout().contains("Patient Identity Removed"));
+    let run = wd.deid(&["--profile", p.to_str().unwrap()]);
+    run.assert_code(2);
+    assert!(wd.dicom_outputs("out").is_empty(), "nothing written");
+}
+
+#[test]
 fn user_profile_replace_override_writes_its_value() {
     let wd = Workdir::new("user_profile_replace_override_writes_its_value");
     ct(1).write(&wd.path("in/a.dcm"));
