@@ -101,6 +101,19 @@ const REGISTERED_UID_KEYWORD_PARTS: [&str; 9] = [
 /// frames of reference...): such a value identifies no patient, study or instance.
 pub const DICOM_UID_ROOT: &str = "1.2.840.10008.";
 
+/// What a UID written in text looks like: digits in four components or more (`1.2.392.…`). The
+/// matches still have to pass [`is_instance_uid_text`] (and stand alone in their text).
+pub static UID_IN_TEXT: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"[0-9]+(?:\.[0-9]+){3,}").expect("valid built-in pattern"));
+
+/// Whether `uid`, found written in text or in a value, is specific enough to be taken for an
+/// original instance UID: spelled as a UID, of four components or more and 16 characters or
+/// more (`1.2.3.4` is as likely a version number), and not a UID the standard defines. Clean,
+/// clinical free text and `kamei verify` read UIDs in text by this one rule.
+pub fn is_instance_uid_text(uid: &str) -> bool {
+    uid.len() >= 16 && uid.split('.').count() >= 4 && crate::shown::is_uid(uid) && !uid.starts_with(DICOM_UID_ROOT)
+}
+
 /// Whether a UID attribute names something registered (SOP class, transfer syntax, coding
 /// scheme, creator...; see `REGISTERED_UID_KEYWORD_PARTS`), decided by its keyword. Such UIDs
 /// identify no patient, study or instance, and mapping them would break the file, so an

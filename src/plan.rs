@@ -1098,21 +1098,17 @@ impl Planner<'_, '_> {
     /// SOP Instance UID in a description would link the release back to the source. `None`
     /// when none was found.
     fn uids_in(&self, text: &str) -> Option<String> {
-        static UID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[0-9]+(?:\.[0-9]+){3,}").expect("valid pattern"));
-        if self.ctx.rules.options().contains(&DeidOption::RetainUids) || !UID.is_match(text) {
+        let uids = &crate::dict::UID_IN_TEXT;
+        if self.ctx.rules.options().contains(&DeidOption::RetainUids) || !uids.is_match(text) {
             return None;
         }
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
-        for m in UID.find_iter(text) {
+        for m in uids.find_iter(text) {
             let uid = m.as_str();
             // A short one (`1.2.3.4`) is a version number, unless it is the file's own UID.
-            let long_enough = uid.len() >= 16 || self.is_own_uid(uid);
-            if !text_dates::stands_alone(text, m.start(), m.end())
-                || !long_enough
-                || !crate::shown::is_uid(uid)
-                || uid.starts_with(crate::dict::DICOM_UID_ROOT)
-            {
+            let instance = crate::dict::is_instance_uid_text(uid) || self.is_own_uid(uid);
+            if !text_dates::stands_alone(text, m.start(), m.end()) || !instance {
                 continue;
             }
             out.push_str(&text[at..m.start()]);

@@ -30,21 +30,13 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+").expect("valid built-in pattern")
 });
 
-/// UIDs written in text (a Study Instance UID pasted into a note): four components or more and
-/// 16 characters or more, as DICOM Clean reads them. The PACS's original UID would link the
-/// release back to it. Replaced by `***`: free text has no key to map it with, and a UID the
-/// standard defines (`1.2.840.10008.`) names no patient and stays.
-static UID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[0-9]+(?:\.[0-9]+){3,}").expect("valid built-in pattern"));
-
-/// The UIDs of [`UID`] in `text` that stand alone and name an instance.
+/// The UIDs written in `text` (a Study Instance UID pasted into a note) that stand alone and
+/// name an instance ([`crate::dict::is_instance_uid_text`]). The PACS's original UID would link
+/// the release back to it. Replaced by `***`: free text has no key to map it with.
 fn uid_spans(text: &str) -> Vec<(usize, usize, String)> {
-    UID.find_iter(text)
-        .filter(|m| {
-            m.len() >= 16
-                && stands_alone(text, m.start(), m.end())
-                && crate::shown::is_uid(m.as_str())
-                && !m.as_str().starts_with(crate::dict::DICOM_UID_ROOT)
-        })
+    crate::dict::UID_IN_TEXT
+        .find_iter(text)
+        .filter(|m| stands_alone(text, m.start(), m.end()) && crate::dict::is_instance_uid_text(m.as_str()))
         .map(|m| (m.start(), m.end(), REDACTED.to_string()))
         .collect()
 }

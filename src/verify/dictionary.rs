@@ -405,11 +405,7 @@ impl Uids {
     fn add(&mut self, tag: Tag, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
         for uid in text.split('\\').map(|u| u.trim_matches([' ', '\0'])) {
-            let specific = crate::shown::is_uid(uid)
-                && uid.len() >= 16
-                && uid.split('.').count() >= 4
-                && !uid.starts_with(crate::dict::DICOM_UID_ROOT);
-            if !specific {
+            if !crate::dict::is_instance_uid_text(uid) {
                 continue;
             }
             if crate::dict::names_registered_uid(tag) {
