@@ -13,8 +13,8 @@
 //! - English month names: `02-JAN-2024`, `2 January 2024`, `02JAN24`, `Jan 2, 2024`,
 //!   `Jan. 2 2024`, `2024-Jan-02`;
 //! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`;
-//! - a month and day without a year: `1月2日`, `March 15`, `1 Feb`, and `3/15` where the words
-//!   around it say it is a date (`3/15生まれ`, `次回 2/1`, `3/15(金)`).
+//! - a month and day without a year: `1月2日`; `March 15`, `1 Feb` and `3/15` where the words
+//!   around it say it is a date (`3/15生まれ`, `次回 2/1`, `born March 15`, `3/15(金)`).
 //!
 //! A weekday written beside a date (`(木)`, `Thu`) follows it: the shifted date's weekday, or
 //! replaced with it.
@@ -122,16 +122,59 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
     ]
 });
 
-/// Words that say a `3/15` next to them is a date (a birth, a visit, an operation), before or
-/// after it, or a weekday in brackets after it (`3/15(金)`).
+/// Words that say a month and day without a year next to them is a date (a birth, a visit, an
+/// operation), before or after it, or a weekday beside it (`3/15(金)`, `Fri 3/15`). Without
+/// one, `3/15` is a fraction or a score and `May 5` a dose (`May 5 mg`).
 fn says_date(before: &str, after: &str) -> bool {
-    const AFTER: &[&str] =
-        &["生", "誕生", "受診", "来院", "入院", "退院", "手術", "予約", "検査", "外来", "再診", "初診", "撮影", "施行"];
-    const BEFORE: &[&str] = &["born", "dob", "on", "since", "until", "生年月日", "次回", "前回", "受診日", "予約日"];
+    const AFTER: &[&str] = &[
+        "生",
+        "誕生",
+        "受診",
+        "来院",
+        "入院",
+        "退院",
+        "手術",
+        "予約",
+        "検査",
+        "外来",
+        "再診",
+        "初診",
+        "撮影",
+        "施行",
+        "visit",
+        "appointment",
+        "follow-up",
+        "follow up",
+        "birthday",
+    ];
+    const BEFORE: &[&str] = &[
+        "born",
+        "dob",
+        "birthday",
+        "visit",
+        "visited",
+        "seen",
+        "follow-up",
+        "follow up",
+        "f/u",
+        "due",
+        "scheduled",
+        "admitted",
+        "discharged",
+        "生年月日",
+        "次回",
+        "前回",
+        "受診日",
+        "予約日",
+    ];
     let after = after.trim_start();
     let before = before.trim_end().to_lowercase();
-    AFTER.iter().any(|w| after.starts_with(w))
+    // `seen on 3/15`, `visit on Fri 3/15`: the word before `on`, or a weekday, counts.
+    let before = before.strip_suffix(" on").unwrap_or(&before).trim_end();
+    let lower_after = after.to_lowercase();
+    AFTER.iter().any(|w| lower_after.starts_with(w))
         || WEEKDAY_AFTER.is_match(after)
+        || WEEKDAY_BEFORE.is_match(&format!("{before} "))
         || BEFORE
             .iter()
             .any(|w| before.ends_with(w) && !before[..before.len() - w.len()].ends_with(char::is_alphanumeric))
@@ -139,8 +182,10 @@ fn says_date(before: &str, after: &str) -> bool {
 
 /// A weekday written after a date: `(木)`, `（木曜日）`, `(Thu)`, ` Thursday`.
 static WEEKDAY_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:[(（]\s*(?P<k>[日月火水木金土])(?:曜日?)?\s*[)）]|\(?(?P<e>(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsday|urday)?)\.?\)?\b)")
-        .expect("valid built-in pattern")
+    Regex::new(
+        r"^\s*(?:[(（]\s*(?:(?P<k>[日月火水木金土])(?:曜日?)?|(?P<b>(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsday|urday)?)\.?)\s*[)）]|(?P<e>(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsday|urday)?)\.?\b)",
+    )
+    .expect("valid built-in pattern")
 });
 
 /// A weekday written before a date: `Thu 2024-02-01`, `Thursday, 1 February 2024`.
@@ -293,9 +338,12 @@ pub fn spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
             if matches!(form, Form::NoYear | Form::MonthSlashDay) && text[..m.start()].ends_with('年') {
                 continue;
             }
-            if *form == Form::MonthSlashDay
-                && (text[..m.start()].ends_with(['/', '／', '-']) || !says_date(&text[..m.start()], &text[m.end()..]))
-            {
+            if *form == Form::MonthSlashDay && text[..m.start()].ends_with(['/', '／', '-']) {
+                continue;
+            }
+            let english_no_year = *form == Form::NoYear
+                && c.name("m").is_some_and(|g| g.as_str().chars().all(|c| c.is_ascii_alphabetic()));
+            if (*form == Form::MonthSlashDay || english_no_year) && !says_date(&text[..m.start()], &text[m.end()..]) {
                 continue;
             }
             if let Some((replacement, date)) = replacement(&c, *form, how, which) {
@@ -325,7 +373,7 @@ fn with_weekdays(text: &str, found: Vec<(Span, Option<NaiveDate>)>) -> Vec<Span>
         let next_start = found.get(i + 1).map_or(text.len(), |(s, _)| s.start);
         let prev_end = out.last().map_or(0, |s: &Span| s.end);
         if let Some(c) = WEEKDAY_AFTER.captures(&text[span.end..next_start]) {
-            let w = c.name("k").or_else(|| c.name("e")).expect("one weekday group");
+            let w = c.name("k").or_else(|| c.name("b")).or_else(|| c.name("e")).expect("one weekday group");
             let (w_start, w_end) = (span.end + w.start(), span.end + w.end());
             match date {
                 Some(d) => {
@@ -575,13 +623,34 @@ mod tests {
 
     #[test]
     fn a_month_and_day_without_a_year_is_a_date_where_the_text_says_so() {
-        for t in ["3/15生まれ", "2/1 受診", "次回 2/1", "3/15(金)", "born March 15", "seen on 1 Feb", "Feb 1st visit"]
-        {
+        for t in [
+            "3/15生まれ",
+            "2/1 受診",
+            "次回 2/1",
+            "3/15(金)",
+            "born March 15",
+            "seen on 1 Feb",
+            "Feb 1st visit",
+            "next visit 3/15",
+            "follow-up 3/15",
+            "visit on Fri 3/15",
+        ] {
             assert!(replace(t).is_some_and(|r| r.contains("***")), "{t}");
         }
-        for t in ["1/2錠 内服", "BP 120/80", "2/3 of the lesion", "you may 2 tablets", "2024/1/2x"] {
+        for t in [
+            "1/2錠 内服",
+            "BP 120/80",
+            "2/3 of the lesion",
+            "you may 2 tablets",
+            "2024/1/2x",
+            "restarted on 1/2 dose",
+            "May 5 mg",
+            "Apr 1 tablet",
+            "Jun 2 cycles",
+        ] {
             assert_eq!(replace(t), None, "{t}");
         }
+        assert_eq!(replace("3/15(Fri) seen").unwrap(), "*** seen", "the bracketed weekday goes whole");
     }
 
     #[test]
