@@ -1071,11 +1071,13 @@ impl Planner<'_, '_> {
             return Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)));
         };
         let scrubbed = self.identifiers().scrub(&text);
-        let dated = self.dates_in(scrubbed.as_deref().unwrap_or(&text), Which::All).or(scrubbed);
+        // Anyone's e-mail address or phone number (a physician's direct line) identifies too;
+        // before the dates, which would read part of `+81-3-1234-5678` as a date-shaped slip.
+        let contacts =
+            crate::clinical::freetext::contacts(scrubbed.as_deref().unwrap_or(&text)).map(|c| c.text).or(scrubbed);
+        let dated = self.dates_in(contacts.as_deref().unwrap_or(&text), Which::All).or(contacts);
         let mapped = self.uids_in(dated.as_deref().unwrap_or(&text)).or(dated);
-        // Anyone's e-mail address or phone number (a physician's direct line) identifies too.
-        let contacts = crate::clinical::freetext::contacts(mapped.as_deref().unwrap_or(&text)).map(|c| c.text);
-        match contacts.or(mapped) {
+        match mapped {
             None => Decision::Keep,
             Some(clean) => Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))),
         }

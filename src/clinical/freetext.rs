@@ -44,9 +44,19 @@ fn uid_spans(text: &str) -> Vec<(usize, usize, String)> {
 /// Phone numbers in international form (`+81-90-9876-5432`, `+1 555 123 4567`): applied
 /// before the dates, whose rules would read `81-90-9876` as a date-shaped slip and leave the
 /// rest of the number.
-static INTERNATIONAL_PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\+\d{1,3}[- ]?(?:\(0\)[- ]?)?\d{1,4}[- ]?\d{1,4}[- ]?\d{3,4}").expect("valid built-in pattern")
-});
+static INTERNATIONAL_PHONE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\+\d{1,3}(?:[-. ]?(?:\(\d{1,4}\)|\d{1,4})){2,5}").expect("valid built-in pattern"));
+
+/// The international phone numbers in `text`: eight digits or more after the `+` (`+1.25-2.5`
+/// is no phone number), standing alone.
+fn international_phone_spans(text: &str) -> Vec<(usize, usize, String)> {
+    INTERNATIONAL_PHONE
+        .find_iter(text)
+        .filter(|m| m.as_str().chars().filter(char::is_ascii_digit).count() >= 8)
+        .filter(|m| stands_alone(text, m.start(), m.end()))
+        .map(|m| (m.start(), m.end(), REDACTED.to_string()))
+        .collect()
+}
 
 /// Phone numbers: Japanese, in every way people write them.
 static PHONES: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
@@ -308,7 +318,7 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, pat
         }
         let (current, starts) = joined(&units);
         if patterns != Patterns::None && INTERNATIONAL_PHONE.is_match(&current) {
-            let spans = pattern_spans(&current, Kind::Redact, &INTERNATIONAL_PHONE);
+            let spans = international_phone_spans(&current);
             replaced += spans.len();
             units = replace(units, &starts, spans);
         }
@@ -375,6 +385,7 @@ mod tests {
             ("+81 3 0000 0000", "***"),
             ("daughter mobile +81-90-9876-5432", "daughter mobile ***"),
             ("call +1-555-123-4567 or +44 (0)20 7946 0958", "call *** or ***"),
+            ("tel +33 1 23 45 67 89, +1 (555) 123-4567", "tel ***, ***"),
             ("mail hanako@example.jp まで", "mail *** まで"),
             ("〒999-9999 東京都", "*** 東京都"),
             ("住所 999-9999", "住所 ***"),
