@@ -82,29 +82,14 @@ fn umlauts_spelled_out(value: &str) -> Option<String> {
     (out != composed).then_some(out)
 }
 
-/// The parts of an address people write on their own, for Clean: the town and the
-/// municipality (`渋谷区` and `渋谷` of `東京都渋谷区渋谷1-2-3`; `Shibuya`, `Shibuya-ku` of
-/// `1-2-3 Shibuya, Shibuya-ku, Tokyo`). Left out: house numbers and postal codes (the whole
-/// address and its postal code are looked for as they are), a Japanese prefecture (`東京都`,
-/// `北海道`: a prefecture names millions of people), words shorter than four letters, and the
-/// words of an address's layout (`street`, `city`, `japan`...).
+/// The parts of an address people write on their own, for Clean: the municipality (`渋谷区` of
+/// `東京都渋谷区渋谷1-2-3`; `Shibuya-ku` of `1-2-3 Shibuya, Shibuya-ku, Tokyo`), named with its
+/// administrative suffix (市 区 町 村 郡; `-shi`, `-ku`, `-cho`, `-machi`, `-mura`, `-gun`). Left
+/// out: the town without a suffix (`中央` of `相模原市中央区中央`, `Chuo`: often an ordinary word,
+/// `中央静脈`), house numbers and postal codes (the whole address and its postal code are looked
+/// for as they are), and a Japanese prefecture (`東京都`, `北海道`: it names millions of people).
 pub(crate) fn address_parts(address: &str) -> Vec<String> {
-    const LAYOUT_WORDS: &[&str] = &[
-        "street",
-        "road",
-        "avenue",
-        "city",
-        "ward",
-        "town",
-        "village",
-        "prefecture",
-        "japan",
-        "apartment",
-        "building",
-        "floor",
-        "room",
-        "house",
-    ];
+    const LATIN_SUFFIXES: &[&str] = &["-shi", "-ku", "-cho", "-machi", "-mura", "-gun"];
     let separator = |c: char| c.is_whitespace() || matches!(c, ',' | '、' | '，' | '^' | '\\' | '〒');
     let mut out: Vec<String> = Vec::new();
     for token in address.split(separator) {
@@ -119,17 +104,15 @@ pub(crate) fn address_parts(address: &str) -> Vec<String> {
                 pieces.push(std::mem::take(&mut piece));
             }
         }
-        pieces.push(piece);
         for piece in pieces {
-            // The house number and what follows it (`渋谷1丁目2-3` is `渋谷`).
-            let name = piece.split(|c: char| c.is_numeric()).next().unwrap_or("");
-            let name = name.trim_matches(|c: char| c == '-' || c == '－' || c.is_whitespace());
-            let prefecture = !name.is_ascii() && name.ends_with(['都', '道', '府', '県']);
-            let long_enough = if name.is_ascii() { name.len() >= 4 } else { name.chars().count() >= 2 };
-            let layout = LAYOUT_WORDS.iter().any(|w| w.eq_ignore_ascii_case(name));
-            if long_enough && !prefecture && !layout && name.chars().any(char::is_alphabetic) {
-                out.push(name.to_string());
+            let municipality = piece.ends_with(['市', '区', '町', '村', '郡']);
+            if municipality && piece.chars().count() >= 2 && !piece.chars().any(char::is_numeric) {
+                out.push(piece);
             }
+        }
+        let lower = token.to_lowercase();
+        if LATIN_SUFFIXES.iter().any(|s| lower.ends_with(s) && lower.len() > s.len() + 2) {
+            out.push(token.to_string());
         }
     }
     out.dedup();
@@ -723,15 +706,13 @@ mod tests {
     }
 
     #[test]
-    fn an_address_gives_its_town_and_municipality_not_its_prefecture() {
-        assert_eq!(address_parts("〒150-0002 東京都渋谷区渋谷1丁目2-3"), ["渋谷区", "渋谷"]);
-        assert_eq!(address_parts("北海道札幌市中央区北1条西2丁目"), ["札幌市", "中央区", "北"].map(String::from)[..2]);
+    fn an_address_gives_its_municipality_not_its_town_or_prefecture() {
+        assert_eq!(address_parts("〒150-0002 東京都渋谷区渋谷1丁目2-3"), ["渋谷区"]);
+        assert_eq!(address_parts("北海道札幌市中央区北1条西2丁目"), ["札幌市", "中央区"]);
+        assert_eq!(address_parts("神奈川県相模原市中央区中央2-11-15"), ["相模原市", "中央区"]);
         assert_eq!(address_parts("東京都町田市"), ["町田市"]);
-        assert_eq!(
-            address_parts("1-2-3 Shibuya, Shibuya-ku, Tokyo 150-0002, Japan"),
-            ["Shibuya", "Shibuya-ku", "Tokyo"]
-        );
-        assert!(address_parts("12 Oak St").is_empty(), "short words and numbers only");
+        assert_eq!(address_parts("1-2-3 Shibuya, Shibuya-ku, Tokyo 150-0002, Japan"), ["Shibuya-ku"]);
+        assert!(address_parts("12 Oak St, Chuo").is_empty());
     }
 
     #[test]

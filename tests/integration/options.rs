@@ -544,8 +544,8 @@ fn clean_descriptors_finds_the_id_without_its_padding_and_a_six_digit_birth_date
 }
 
 #[test]
-fn clean_descriptors_removes_the_town_of_the_patients_address() {
-    let wd = Workdir::new("clean_descriptors_removes_the_town_of_the_patients_address");
+fn clean_descriptors_removes_the_municipality_of_the_patients_address() {
+    let wd = Workdir::new("clean_descriptors_removes_the_municipality_of_the_patients_address");
     ct_of("0001234567", 1)
         .put(str_el(tags::PATIENT_ADDRESS, VR::LO, "1-2-3 Shibuya, Shibuya-ku, Tokyo 150-0002"))
         .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT home visit Shibuya-ku"))
