@@ -82,6 +82,15 @@ fn umlauts_spelled_out(value: &str) -> Option<String> {
     (out != composed).then_some(out)
 }
 
+/// Whether a word written beside a name in one field is a note about it, not a part of it
+/// (`山田 花子（旧姓 佐藤）`, `Smith John (MD)`, `Jr`): looked for in text, it would wipe the word
+/// everywhere.
+fn is_name_annotation(word: &str) -> bool {
+    const NOTES: &[&str] = &["旧姓", "本名", "通称", "別名", "様", "殿", "さん"];
+    const TITLES: &[&str] = &["md", "jr", "sr", "phd", "dr", "mr", "mrs", "ms", "ii", "iii", "rn", "nee", "née"];
+    NOTES.contains(&word) || TITLES.iter().any(|t| word.trim_end_matches('.').eq_ignore_ascii_case(t))
+}
+
 /// The parts of an address people write on their own, for Clean: the municipality (`渋谷区` of
 /// `東京都渋谷区渋谷1-2-3`; `Shibuya-ku` of `1-2-3 Shibuya, Shibuya-ku, Tokyo`), named with its
 /// administrative suffix (市 区 町 村 郡; `-shi`, `-ku`, `-cho`, `-machi`, `-mura`, `-gun`). Left
@@ -298,7 +307,7 @@ impl Identifiers {
                 let words: Vec<&str> = components
                     .iter()
                     .flat_map(|c| c.split(|ch: char| ch.is_whitespace() || "()/-・‐".contains(ch)))
-                    .filter(|w| !w.is_empty())
+                    .filter(|w| !w.is_empty() && !is_name_annotation(w))
                     .collect();
                 for w in &words {
                     if w.chars().count() == 1 && !w.is_ascii() {
@@ -574,6 +583,15 @@ mod tests {
         let mut dash = Identifiers::new();
         dash.add_person_name("Yamada-Taro");
         assert_eq!(dash.scrub("seen Taro").as_deref(), Some("seen ***"));
+    }
+
+    #[test]
+    fn a_note_beside_a_name_is_no_part_of_it() {
+        let mut i = Identifiers::new();
+        i.add_person_name("山田 花子（旧姓 佐藤）");
+        i.add_person_name("Smith John (MD)");
+        assert_eq!(i.scrub("旧姓 MD 確認").as_deref(), None);
+        assert_eq!(i.scrub("佐藤様").as_deref(), Some("***様"), "the maiden name is a name");
     }
 
     #[test]

@@ -265,7 +265,7 @@ fn forbidden_reason(tag: Tag) -> Option<&'static str> {
 /// Kept, they would go out as they are in files that say Patient Identity Removed YES; a site
 /// that needs them does not need a de-identifier.
 #[allow(deprecated)]
-const DIRECT_IDENTIFIERS: [(Tag, &str); 11] = [
+const DIRECT_IDENTIFIERS: [(Tag, &str); 16] = [
     (tags::PATIENT_NAME, "Patient's Name"),
     (tags::PATIENT_ID, "Patient ID"),
     (tags::PATIENT_BIRTH_DATE, "Patient's Birth Date"),
@@ -277,6 +277,11 @@ const DIRECT_IDENTIFIERS: [(Tag, &str); 11] = [
     (tags::PATIENT_ADDRESS, "Patient's Address"),
     (tags::PATIENT_TELEPHONE_NUMBERS, "Patient's Telephone Numbers"),
     (tags::MEDICAL_RECORD_LOCATOR, "Medical Record Locator"),
+    (tags::PATIENT_TELECOM_INFORMATION, "Patient's Telecom Information"),
+    (tags::PERSON_ADDRESS, "Person's Address"),
+    (tags::PERSON_TELEPHONE_NUMBERS, "Person's Telephone Numbers"),
+    (tags::RESPONSIBLE_PERSON, "Responsible Person"),
+    (tags::REFERENCED_PATIENT_PHOTO_SEQUENCE, "Referenced Patient Photo Sequence"),
 ];
 
 /// Why `keep` on this selector is refused, if it is: it names a direct identifier.
@@ -803,7 +808,14 @@ StudyDate = "shift-date"
 
     #[test]
     fn keeping_a_direct_identifier_is_refused_other_actions_are_not() {
-        for key in ["PatientName", "PatientID", "PatientBirthDate", "OtherPatientIDsSequence", "PatientAddress"] {
+        for key in [
+            "PatientName",
+            "PatientID",
+            "PatientBirthDate",
+            "OtherPatientIDsSequence",
+            "PatientAddress",
+            "PatientTelecomInformation",
+        ] {
             let m = messages(&format!("[overrides]\n{key} = \"keep\"\n"));
             assert!(m[0].1.contains("Patient Identity Removed"), "{key}: {}", m[0].1);
         }
