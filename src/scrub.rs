@@ -445,11 +445,38 @@ fn find_all(hay: &[char], needle: &[char], date: bool, glued: bool) -> Vec<(usiz
             || end == hay.len()
             || !word(hay[end])
             || (date && crate::dates::time_follows(hay[end..].iter().copied()));
-        if left_ok && right_ok && !inside_a_decimal(hay, start, end, needle) {
+        if left_ok && right_ok && !inside_a_decimal(hay, start, end, needle) && !inside_a_kana_word(hay, start, end) {
             found.push((start, end));
         }
     }
     found
+}
+
+/// The kana script of a character: hiragana or katakana (with its prolonged sound mark).
+fn kana_script(c: char) -> Option<bool> {
+    match c {
+        '\u{3041}'..='\u{309F}' => Some(false),
+        '\u{30A0}'..='\u{30FF}' => Some(true),
+        _ => None,
+    }
+}
+
+/// Whether a short kana match (one or two characters, `アイ`, `はな`) stands inside a longer
+/// word of its own script (`アイソトープ`, `はなみず`): a given name that short is also a piece of
+/// many words. It counts when the characters beside it are of another script or none, or when
+/// an honorific follows (`はなさん`).
+fn inside_a_kana_word(hay: &[char], start: usize, end: usize) -> bool {
+    const HONORIFICS: [&str; 4] = ["さん", "さま", "くん", "ちゃん"];
+    let Some(script) = kana_script(hay[start]) else { return false };
+    if end - start > 2 || hay[start..end].iter().any(|&c| kana_script(c) != Some(script)) {
+        return false;
+    }
+    let same = |c: char| kana_script(c) == Some(script);
+    let honorific = || {
+        let rest: String = hay[end..].iter().take(3).collect();
+        HONORIFICS.iter().any(|h| rest.starts_with(h))
+    };
+    (start > 0 && same(hay[start - 1])) || (end < hay.len() && same(hay[end]) && !honorific())
 }
 
 /// Whether a match of a number stands inside a decimal number (`0.123456`, `123456.5`,
@@ -583,6 +610,15 @@ mod tests {
         let mut dash = Identifiers::new();
         dash.add_person_name("Yamada-Taro");
         assert_eq!(dash.scrub("seen Taro").as_deref(), Some("seen ***"));
+    }
+
+    #[test]
+    fn a_short_kana_name_is_not_found_inside_a_word_of_its_script() {
+        let mut i = Identifiers::new();
+        i.add_person_name("ヤマダ^アイ");
+        i.add_person_name("やまだ^はな");
+        assert_eq!(i.scrub("アイソトープ はなみず").as_deref(), None);
+        assert_eq!(i.scrub("アイが来院 はなさん アイ様").as_deref(), Some("***が来院 ***さん ***様"));
     }
 
     #[test]
