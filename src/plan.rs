@@ -1277,7 +1277,7 @@ struct Found {
     other_ids: Vec<String>,
     /// Values of [`INSTITUTION_IDS`] and [`SITE_IDS`], one per value.
     institution_ids: Vec<String>,
-    /// The town and municipality of Patient's Address ([`crate::scrub::address_parts`]).
+    /// The municipality of Patient's Address ([`crate::scrub::address_parts`]).
     address_parts: Vec<String>,
     /// Patient's Birth Date values.
     birth_dates: Vec<String>,
