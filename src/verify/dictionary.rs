@@ -376,6 +376,29 @@ impl Dictionary {
     }
 }
 
+/// Whether the digits `digits` stand in `text` as a number of their own somewhere: not inside a
+/// longer number, and not part of a decimal number or a version (`V4.123456`, `0.123456`),
+/// where `deid`'s safety net does not take them for an ID either ([`crate::scrub`]). Checked on
+/// the text before separators are folded, which turns the decimal point into a space.
+fn stands_as_a_number(text: &str, digits: &str) -> bool {
+    let raw: Vec<char> = text.nfkc().collect();
+    let needle: Vec<char> = digits.chars().collect();
+    let point = |c: char| c == '.' || c == ',';
+    (0..raw.len().saturating_sub(needle.len() - 1)).any(|start| {
+        let end = start + needle.len();
+        if raw[start..end] != needle[..] {
+            return false;
+        }
+        let before = start.checked_sub(1).map(|i| raw[i]);
+        let after = raw.get(end).copied();
+        let digit_before = before.is_some_and(|c| c.is_ascii_digit());
+        let digit_after = after.is_some_and(|c| c.is_ascii_digit());
+        let decimal_before = before.is_some_and(point) && start >= 2 && raw[start - 2].is_ascii_digit();
+        let decimal_after = after.is_some_and(point) && raw.get(end + 1).is_some_and(|c| c.is_ascii_digit());
+        !digit_before && !digit_after && !decimal_before && !decimal_after
+    })
+}
+
 /// Whether a value holds UIDs: a UI value (or one sent as UN whose tag the dictionary gives
 /// UI), or a private value of unknown type (UN, OB) spelled as UIDs of four components or
 /// more, as `deid` reads an Implicit VR file's private UIDs.
@@ -443,7 +466,13 @@ impl Matcher {
                 || m.end() == bytes.len()
                 || !word(bytes[m.end()])
                 || (id.kind == BIRTH_DATE && crate::dates::time_follows(hay[m.end()..].chars()));
-            if left_ok && right_ok && !found.contains(&m.pattern().as_usize()) {
+            // A birth date may have a time glued on (`19850315120000`): see `right_ok`.
+            let number_ok = || {
+                id.kind == BIRTH_DATE
+                    || !id.text.bytes().all(|b| b.is_ascii_digit())
+                    || stands_as_a_number(text, &id.text)
+            };
+            if left_ok && right_ok && !found.contains(&m.pattern().as_usize()) && number_ok() {
                 found.push(m.pattern().as_usize());
             }
         }
@@ -477,6 +506,17 @@ mod tests {
         let mut runs = Dictionary::new();
         runs.add("AB12CD345678", "Patient ID");
         assert!(!runs.matcher().find("ref AB-12-CD-345678").is_empty(), "runs split apart");
+    }
+
+    #[test]
+    fn the_digits_of_an_id_inside_a_decimal_or_a_version_are_no_finding() {
+        let mut d = Dictionary::new();
+        d.add("0000123456", "Patient ID");
+        let m = d.matcher();
+        assert!(m.find("software V4.123456").is_empty());
+        assert!(m.find("0.123456 mm").is_empty());
+        assert!(!m.find("ref 123456.").is_empty(), "a full stop ends a sentence");
+        assert!(!m.find("ID 123456").is_empty());
     }
 
     #[test]

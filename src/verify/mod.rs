@@ -634,8 +634,13 @@ fn check_dataset(
                     VR::US | VR::SS | VR::UL | VR::SL | VR::FL | VR::FD | VR::AT | VR::SV | VR::UV => continue,
                     vr => cs.decode(bytes, vr).text,
                 };
+                // A number attribute (Instance Number, Acquisition Number: IS, DS) holding the
+                // digits of an ID is a count that happens to match, as `deid` reads it.
+                let number = matches!(e.vr, VR::IS | VR::DS);
                 for id in ctx.find(&text) {
-                    out.push(residual(rel, &loc(), id));
+                    if !(number && id.text.bytes().all(|b| b.is_ascii_digit())) {
+                        out.push(residual(rel, &loc(), id));
+                    }
                 }
             }
             _ => {}

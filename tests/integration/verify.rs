@@ -380,6 +380,23 @@ fn values_the_release_options_keep_are_no_finding() {
 }
 
 #[test]
+fn a_count_or_version_holding_the_digits_of_the_id_is_no_finding() {
+    // rv10 09: deid keeps these (a count that happens to match, a version's decimals), and
+    // verify agrees.
+    let wd = Workdir::new("a_count_or_version_holding_the_digits_of_the_id_is_no_finding");
+    Fixture::ct("0000123456", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(str_el(tags::ACQUISITION_NUMBER, VR::IS, "123456"))
+        .put(str_el(tags::SOFTWARE_VERSIONS, VR::LO, "V4.123456"))
+        .put(str_el(tags::PATIENT_NAME, VR::PN, "KAKUU^HANAKO"))
+        .write(&wd.path("in/a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]).assert_code(0);
+    let run = verify(&wd);
+    assert!(run.stdout().is_empty(), "{}", run.stdout());
+    run.assert_code(0);
+}
+
+#[test]
 fn a_number_or_version_in_a_kept_private_value_of_unknown_type_is_no_uid_finding() {
     let wd = release_with_private_uid(
         "a_number_or_version_in_a_kept_private_value_of_unknown_type_is_no_uid_finding",
