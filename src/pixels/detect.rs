@@ -582,17 +582,17 @@ impl Detector {
         // Colour flow mirrors and repeats blobs of one height at a regular pitch: letter-spaced
         // lines are looked for in grey planes only (the further passes search colour frames'
         // luminance so).
-        let lines = group(&comps, self.glyph_height.0, sigma, hue.is_none());
+        let lines = group(comps, self.glyph_height.0, sigma, hue.is_none());
         let (w, h) = plane.dimensions();
         let dithered = is_dithered(plane);
         let mut scored: Vec<(Rect, f32, Standing)> = lines
             .iter()
             .filter_map(|members| {
-                let (s, _) = self.features(&comps, members, sigma);
+                let (s, _) = self.features(comps, members, sigma);
                 if s <= 0.0 {
                     return None;
                 }
-                let r = band(&comps, members, self.glyph_height.0);
+                let r = band(comps, members, self.glyph_height.0);
                 if s < self.unsure {
                     return (busy != Busy::Dropped).then_some((r, s, Standing::Piece));
                 }
@@ -677,7 +677,7 @@ impl Detector {
         // Complete each kept line along its band: words further apart than a glyph gap, and
         // glyphs whose colour wandered (antialiasing, noise), belong to it too.
         for (r, _) in out.iter_mut() {
-            *r = extend(*r, &comps, sigma);
+            *r = extend(*r, comps, sigma);
         }
         out
     }
