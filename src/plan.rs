@@ -1070,12 +1070,12 @@ impl Planner<'_, '_> {
             ));
             return Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)));
         };
-        let scrubbed = self.identifiers().scrub(&text);
         // Anyone's e-mail address or phone number (a physician's direct line) identifies too;
-        // before the dates, which would read part of `+81-3-1234-5678` as a date-shaped slip.
-        let contacts =
-            crate::clinical::freetext::contacts(scrubbed.as_deref().unwrap_or(&text)).map(|c| c.text).or(scrubbed);
-        let dated = self.dates_in(contacts.as_deref().unwrap_or(&text), Which::All).or(contacts);
+        // first, so an address holding a name part goes whole (`ito@example.com`), and before the
+        // dates, which would read part of `+81-3-1234-5678` as a date-shaped slip.
+        let contacts = crate::clinical::freetext::contacts(&text).map(|c| c.text);
+        let scrubbed = self.identifiers().scrub(contacts.as_deref().unwrap_or(&text)).or(contacts);
+        let dated = self.dates_in(scrubbed.as_deref().unwrap_or(&text), Which::All).or(scrubbed);
         let mapped = self.uids_in(dated.as_deref().unwrap_or(&text)).or(dated);
         match mapped {
             None => Decision::Keep,

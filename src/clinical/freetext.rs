@@ -47,6 +47,19 @@ fn uid_spans(text: &str) -> Vec<(usize, usize, String)> {
 static INTERNATIONAL_PHONE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+\d{1,3}(?:[-. ]?(?:\(\d{1,4}\)|\d{1,4})){2,5}").expect("valid built-in pattern"));
 
+/// The e-mail addresses of `text` that stand alone, as ranges of character indices.
+fn email_ranges(text: &str) -> Vec<(usize, usize)> {
+    if !text.contains('@') {
+        return Vec::new();
+    }
+    let char_at = |byte: usize| text[..byte].chars().count();
+    EMAIL
+        .find_iter(text)
+        .filter(|m| stands_alone(text, m.start(), m.end()))
+        .map(|m| (char_at(m.start()), char_at(m.end())))
+        .collect()
+}
+
 /// The international phone numbers in `text`: eight digits or more after the `+` (`+1.25-2.5`
 /// is no phone number), standing alone.
 fn international_phone_spans(text: &str) -> Vec<(usize, usize, String)> {
@@ -268,7 +281,14 @@ enum Patterns {
 fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, patterns: Patterns) -> Option<Cleaned> {
     let original: Vec<char> = text.chars().collect();
     // The patient's identifiers, found on the original text (compared without width or case).
-    let mut found = ids.find(text).into_iter().peekable();
+    let mut found = ids.find(text);
+    if patterns != Patterns::None {
+        // An e-mail address holding a name part (`ito@example.com`) goes whole: found after
+        // the name, only its domain would be left to match, and stay.
+        found.extend(email_ranges(text));
+        found.sort_unstable();
+    }
+    let mut found = found.into_iter().peekable();
     let mut units: Vec<Unit> = Vec::with_capacity(original.len());
     let mut replaced = 0;
     let mut i = 0;
@@ -405,6 +425,13 @@ mod tests {
             assert_eq!(clean(input, &ids(), None).map(|c| c.text).as_deref(), Some(want), "{input}");
         }
         assert!(clean("class 1.2.840.10008.5.1.4.1.1.2 v1.2.3.4", &ids(), None).is_none(), "defined UIDs, versions");
+    }
+
+    #[test]
+    fn an_e_mail_address_holding_a_name_part_goes_whole() {
+        let mut i = Identifiers::new();
+        i.add_person_name("Ito^Ken");
+        assert_eq!(clean("mail ito@example.com please", &i, None).unwrap().text, "mail *** please");
     }
 
     #[test]

@@ -561,12 +561,18 @@ fn clean_descriptors_removes_anyones_phone_number_and_e_mail_address() {
     ct_of("0001234567", 1)
         .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT call 090-1111-2222 or dr.x@example.jp"))
         .put(str_el(tags::IMAGE_COMMENTS, VR::LT, "ward +81-3-1234-5678"))
+        .put(str_el(tags::PROTOCOL_NAME, VR::LO, "send to canary@example.jp"))
         .put(str_el(tags::SERIES_DESCRIPTION, VR::LO, "AXIAL 5.0 B30f 120 kV"))
         .write(&wd.path("in/a.dcm"));
     wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
     let obj = open(&wd.only_output("out"));
     assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("CT call *** or ***"));
     assert_eq!(text(&obj, tags::IMAGE_COMMENTS).as_deref(), Some("ward ***"), "the whole number, not +***-5678");
+    assert_eq!(
+        text(&obj, tags::PROTOCOL_NAME).as_deref(),
+        Some("send to ***"),
+        "the whole address, not ***@example.jp"
+    );
     assert_eq!(text(&obj, tags::SERIES_DESCRIPTION).as_deref(), Some("AXIAL 5.0 B30f 120 kV"), "numbers stay");
 }
 
