@@ -466,7 +466,8 @@ fn kana_script(c: char) -> Option<bool> {
 /// many words. It counts when the characters beside it are of another script or none, or when
 /// an honorific follows (`はなさん`).
 fn inside_a_kana_word(hay: &[char], start: usize, end: usize) -> bool {
-    const HONORIFICS: [&str; 4] = ["さん", "さま", "くん", "ちゃん"];
+    // In kana: a kanji honorific (`様`) is of another script and needs no list.
+    const KANA_HONORIFICS: [&str; 4] = ["さん", "さま", "くん", "ちゃん"];
     let Some(script) = kana_script(hay[start]) else { return false };
     if end - start > 2 || hay[start..end].iter().any(|&c| kana_script(c) != Some(script)) {
         return false;
@@ -474,7 +475,7 @@ fn inside_a_kana_word(hay: &[char], start: usize, end: usize) -> bool {
     let same = |c: char| kana_script(c) == Some(script);
     let honorific = || {
         let rest: String = hay[end..].iter().take(3).collect();
-        HONORIFICS.iter().any(|h| rest.starts_with(h))
+        KANA_HONORIFICS.iter().any(|h| rest.starts_with(h))
     };
     (start > 0 && same(hay[start - 1])) || (end < hay.len() && same(hay[end]) && !honorific())
 }

@@ -180,19 +180,20 @@ fn says_date(before: &str, after: &str) -> bool {
             .any(|w| before.ends_with(w) && !before[..before.len() - w.len()].ends_with(char::is_alphanumeric))
 }
 
+/// An English weekday, three letters or in full, in any case (`Thu`, `THURSDAY`).
+const WEEKDAY: &str = r"(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsday|urday)?";
+
 /// A weekday written after a date: `(木)`, `（木曜日）`, `(Thu)`, ` Thursday`.
 static WEEKDAY_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^\s*(?:[(（]\s*(?:(?P<k>[日月火水木金土])(?:曜日?)?|(?P<b>(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsday|urday)?)\.?)\s*[)）]|(?P<e>(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsday|urday)?)\.?\b)",
-    )
+    Regex::new(&format!(
+        r"^\s*(?:[(（]\s*(?:(?P<k>[日月火水木金土])(?:曜日?)?|(?P<b>{WEEKDAY})\.?)\s*[)）]|(?P<e>{WEEKDAY})\.?\b)"
+    ))
     .expect("valid built-in pattern")
 });
 
 /// A weekday written before a date: `Thu 2024-02-01`, `Thursday, 1 February 2024`.
-static WEEKDAY_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?P<e>(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsday|urday)?)\.?,?\s+$")
-        .expect("valid built-in pattern")
-});
+static WEEKDAY_BEFORE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"\b(?P<e>{WEEKDAY})\.?,?\s+$")).expect("valid built-in pattern"));
 
 /// The weekday of `date` written like `old`: one kanji (`木`), or an English name in its
 /// length and case (`Thu`, `THURSDAY`).

@@ -84,7 +84,7 @@ pub struct ProfileArgs {
     /// Allow-list mode: remove every attribute that is not explicitly kept.
     #[arg(long)]
     pub strict: bool,
-    /// Largest date shift in days (default 365, or the profile's).
+    /// Largest date shift in days, 1 to 36525 (default 365, or the profile's).
     #[arg(long, value_name = "DAYS")]
     pub date_shift_max_days: Option<u32>,
     /// Shift dates by whole weeks, keeping the day of the week.
