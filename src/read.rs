@@ -159,32 +159,13 @@ impl Source {
 /// Read a file whose size is expected to be `len`, to its real end.
 ///
 /// `File::read_to_end` asks the file system for the size again (statx + lseek) before reading;
-/// the caller already has it, so this reads `len` bytes in one call (as the kernel allows), then
-/// checks for the end with one more read, going on if the file has grown since and stopping
-/// early if it has shrunk (what read_to_end would do).
+/// the caller already has it, so this reserves `len` bytes (plus one, so that the end is seen
+/// without growing the buffer) and reads through a `Take`, which has no such specialisation. The
+/// buffer is not zeroed first: the reads fill it directly. A file that has grown since its size was
+/// taken is read to its new end, one that has shrunk to where it stops (as read_to_end would).
 fn read_whole(file: &mut File, len: u64) -> io::Result<Vec<u8>> {
-    let mut bytes = vec![0u8; len as usize];
-    let mut filled = 0;
-    while filled < bytes.len() {
-        match file.read(&mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    bytes.truncate(filled);
-    if filled as u64 == len {
-        let mut more = [0u8; 8192];
-        loop {
-            match file.read(&mut more) {
-                Ok(0) => break,
-                Ok(n) => bytes.extend_from_slice(&more[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
+    Read::take(&mut *file, u64::MAX).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
