@@ -242,6 +242,15 @@ pub fn is_private(tag: Tag) -> bool {
     tag.group() % 2 == 1 && !matches!(tag.group(), 0x0001 | 0x0003 | 0x0005 | 0x0007 | 0xFFFF)
 }
 
+/// Whether the tag holds bulk sample data: pixel data (group 7FE0), overlay data (60xx,3000) or
+/// waveform data (5400,1010). kamei never reads these as text (pixels are cleaned as pixels, if
+/// at all), so they are the only values a large file may leave on disk while it is read (see
+/// [`crate::read::ReadOptions`]), and the safety nets for kept values leave them alone. Every
+/// other value, however long, is read, so that what the nets and `verify` look for is seen.
+pub fn is_bulk_data(tag: Tag) -> bool {
+    tag.group() == 0x7FE0 || (tag.group() & 0xFF01 == 0x6000 && tag.element() == 0x3000) || tag == Tag(0x5400, 0x1010)
+}
+
 /// Whether the tag is a Private Creator element (gggg,0010-00FF) in a private group.
 pub fn is_private_creator(tag: Tag) -> bool {
     is_private(tag) && (0x0010..=0x00FF).contains(&tag.element())

@@ -507,7 +507,7 @@ fn is_default_keep(source: &RuleSource, action: &Action) -> bool {
 
 /// Pixel, overlay and waveform data: bulk samples that the safety net does not read as text.
 fn is_bulk(tag: Tag) -> bool {
-    tag.group() == 0x7FE0 || (tag.group() & 0xFF01 == 0x6000 && tag.element() == 0x3000) || tag == tags::WAVEFORM_DATA
+    crate::dataset::is_bulk_data(tag)
 }
 
 /// Whether a value is binary numbers (US, FL, AT, OW...) other than bulk pixel, overlay and

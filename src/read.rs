@@ -10,7 +10,7 @@
 //!
 //! This stage never writes anything.
 
-use crate::dataset::{DataSet, Deferred, Element, Fragments, Item, Sequence, Tag, VR, is_private};
+use crate::dataset::{DataSet, Deferred, Element, Fragments, Item, Sequence, Tag, VR, is_bulk_data, is_private};
 use crate::dict;
 use crate::transfer::{Encoding, TransferSyntax};
 use sha2::{Digest, Sha256};
@@ -86,10 +86,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, Copy)]
 pub struct ReadOptions {
     /// Files up to this size are read into memory in one piece; larger ones are parsed from the
-    /// file and their large binary values left there.
+    /// file and their large bulk data left there.
     pub in_memory_limit: u64,
-    /// Top-level binary values (OB, OW, OF, OD, OL, OV, UN) at least this long are left in the
-    /// file when parsing from it (pixel data of large multi-frame images).
+    /// Top-level bulk data (pixel, overlay and waveform data, see [`is_bulk_data`]) of a binary
+    /// VR at least this long is left in the file when parsing from it (the pixel data of large
+    /// multi-frame images). Any other value is read whatever its length: the safety nets must
+    /// see a large private or binary value, and a long UN must be parsed as the sequence it may be.
     pub defer_threshold: u64,
 }
 
@@ -594,6 +596,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
             && depth == 0
             && length >= threshold
             && is_bulk_vr(h.vr)
+            && is_bulk_data(h.tag)
         {
             self.r.skip(length, &what())?;
             return Ok(Element {
@@ -1197,6 +1200,50 @@ mod tests {
         assert!(!source.in_memory());
         let f = dicom(parse(&source, &opts).unwrap());
         assert!(matches!(f.dataset.get(PIXEL_DATA).unwrap().value, Value::Deferred(Deferred { length: 4096, .. })));
+    }
+
+    /// Parse `body` as a file read from disk with a tiny deferral threshold (as a file over the
+    /// in-memory limit is read).
+    fn parse_from_disk(body: &[u8]) -> DicomFile {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.dcm");
+        std::fs::write(&path, part10("1.2.840.10008.1.2.1", body)).unwrap();
+        let opts = ReadOptions { in_memory_limit: 0, defer_threshold: 1024 };
+        let source = Source::load(&path, &opts).unwrap();
+        assert!(!source.in_memory());
+        dicom(parse(&source, &opts).unwrap())
+    }
+
+    #[test]
+    fn a_large_binary_value_that_is_not_bulk_data_is_read_from_a_large_file() {
+        // Bad Pixel Image (0014,3080) OB and a private OB: the safety nets must see their bytes.
+        let mut body = explicit_le((0x0014, 0x3080), b"OB", &vec![b'Y'; 4096]);
+        body.extend(explicit_le((0x0029, 0x0010), b"LO", b"VENDOR"));
+        body.extend(explicit_le((0x0029, 0x1001), b"OB", &vec![b'Z'; 4096]));
+        let f = parse_from_disk(&body);
+        assert_eq!(f.dataset.get(Tag(0x0014, 0x3080)).unwrap().bytes().unwrap().len(), 4096);
+        assert_eq!(f.dataset.get(Tag(0x0029, 0x1001)).unwrap().bytes().unwrap().len(), 4096);
+    }
+
+    #[test]
+    fn a_large_un_sequence_of_defined_length_is_parsed_from_a_large_file() {
+        // Per-frame Functional Groups Sequence sent as UN: Implicit VR items, defined length.
+        let mut items = Vec::new();
+        for _ in 0..100 {
+            let mut item = Vec::new();
+            item.extend_from_slice(&[0x20, 0x00, 0x32, 0x00]); // (0020,0032)
+            item.extend_from_slice(&12u32.to_le_bytes());
+            item.extend_from_slice(b"1\\2\\3.000000");
+            items.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+            items.extend_from_slice(&(item.len() as u32).to_le_bytes());
+            items.extend(item);
+        }
+        assert!(items.len() > 1024);
+        let f = parse_from_disk(&explicit_le((0x5200, 0x9230), b"UN", &items));
+        match &f.dataset.get(Tag(0x5200, 0x9230)).unwrap().value {
+            Value::Sequence(seq) => assert_eq!(seq.items.len(), 100),
+            other => panic!("not read as a sequence: {other:?}"),
+        }
     }
 
     #[test]

@@ -158,3 +158,74 @@ fn one_gigabyte_multi_frame_file_is_copied_through_with_flat_memory() {
     // 2 GB of test files: remove them now rather than at the next run.
     std::fs::remove_dir_all(&wd.root).unwrap();
 }
+
+/// A file over the in-memory limit (64 MiB) whose pixel data stays on disk while it is read:
+/// its other large values must still be read, checked and kept as in a small file.
+fn write_over_the_memory_limit(path: &Path, middle: &[u8], before_pixels: &[u8]) {
+    let sop_class = "1.2.840.10008.5.1.4.1.1.2";
+    let sop = "1.2.826.0.1.3680043.8.498.12.2";
+    let (rows, columns, frames) = (512u16, 512u16, 136u64);
+    let mut tail = Vec::new();
+    tail.extend(explicit_le((0x0028, 0x0002), b"US", &1u16.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0004), b"CS", b"MONOCHROME2 "));
+    tail.extend(explicit_le((0x0028, 0x0008), b"IS", &even(&frames.to_string(), b' ')));
+    tail.extend(explicit_le((0x0028, 0x0010), b"US", &rows.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0011), b"US", &columns.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0100), b"US", &16u16.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0101), b"US", &12u16.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0102), b"US", &11u16.to_le_bytes()));
+    tail.extend(explicit_le((0x0028, 0x0103), b"US", &0u16.to_le_bytes()));
+    tail.extend_from_slice(before_pixels);
+    let pixels = vec![3u8; rows as usize * columns as usize * 2 * frames as usize];
+    tail.extend(explicit_le((0x7FE0, 0x0010), b"OW", &pixels));
+    let body = instance(sop_class, sop, middle, &tail);
+    std::fs::write(path, part10("1.2.840.10008.1.2.1", sop_class, sop, &body)).unwrap();
+    assert!(std::fs::metadata(path).unwrap().len() > 64 << 20);
+}
+
+#[test]
+fn a_large_binary_value_holding_the_name_is_removed_from_a_file_over_the_memory_limit() {
+    let wd = Workdir::new("a_large_binary_value_holding_the_name_is_removed_from_a_file_over_the_memory_limit");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    // Bad Pixel Image (0014,3080), OB, unlisted in Table E.1-1 (kept by default), 2 MiB, with
+    // the patient's name and ID inside: the binary safety net removes it in a small file.
+    let mut blob = vec![0u8; 2 << 20];
+    let text = format!("{CANARY_NAME} {CANARY_ID}");
+    blob[1000..1000 + text.len()].copy_from_slice(text.as_bytes());
+    write_over_the_memory_limit(&wd.path("in/large.dcm"), &explicit_le((0x0014, 0x3080), b"OB", &blob), &[]);
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    assert_no_leak(&wd, "out", &run, &[CANARY_NAME, CANARY_ID]);
+    std::fs::remove_dir_all(&wd.root).unwrap();
+}
+
+#[test]
+fn a_large_un_sequence_is_kept_in_a_file_over_the_memory_limit() {
+    let wd = Workdir::new("a_large_un_sequence_is_kept_in_a_file_over_the_memory_limit");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    // Per-frame Functional Groups Sequence (5200,9230) sent as UN with a defined length over
+    // 1 MiB: Implicit VR items, each with Image Position (Patient).
+    let mut items = Vec::new();
+    for _ in 0..40_000 {
+        let mut item = Vec::new();
+        item.extend_from_slice(&[0x20, 0x00, 0x32, 0x00]);
+        item.extend_from_slice(&12u32.to_le_bytes());
+        item.extend_from_slice(b"1\\2\\3.000000");
+        items.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+        items.extend_from_slice(&(item.len() as u32).to_le_bytes());
+        items.extend(item);
+    }
+    assert!(items.len() > 1 << 20);
+    write_over_the_memory_limit(&wd.path("in/large.dcm"), &[], &explicit_le((0x5200, 0x9230), b"UN", &items));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let file = match kamei::read::open(&wd.only_output("out"), &kamei::read::ReadOptions::default()).unwrap() {
+        kamei::read::Opened::Dicom(f) => f,
+        other => panic!("{other:?}"),
+    };
+    match &file.dataset.get(dicom_core::Tag(0x5200, 0x9230)).expect("the sequence was removed").value {
+        kamei::dataset::Value::Sequence(seq) => assert_eq!(seq.items.len(), 40_000),
+        other => panic!("not a sequence: {other:?}"),
+    }
+    std::fs::remove_dir_all(&wd.root).unwrap();
+}
