@@ -27,10 +27,11 @@
 //! empties a Type 1 attribute or removes a Type 2 one, and the dummy carries no information.
 //!
 //! **Dummy mode** (inside a sequence whose action is D, e.g. Content Sequence in the basic
-//! profile): free text (ST, LT, UT, UC) that the profile does not list, such as an SR's Text
-//! Value, gets a dummy as well. At the top level an unlisted attribute is kept, but inside a
+//! profile): text that the profile does not list, such as an SR's Text Value or a Code
+//! Meaning, gets a dummy as well. At the top level an unlisted attribute is kept, but inside a
 //! sequence the profile replaces by a dummy it is the narrative the D is meant to remove; a
-//! dummy rather than removal, because Text Value is Type 1 in a TEXT content item.
+//! dummy rather than removal, because Text Value is Type 1 in a TEXT content item. The code of
+//! a concept from a public terminology (SNOMED CT, UCUM, DICOM...) is kept: it names no one.
 //!
 //! **Cleaning mode** (inside a sequence whose action is C, e.g. Content Sequence under Clean
 //! Structured Content): free text (ST, LT, UT, UC) that the profile would remove, replace with
@@ -505,6 +506,49 @@ fn is_default_keep(source: &RuleSource, action: &Action) -> bool {
     matches!(action, Action::Keep) && source.is_unchosen_keep()
 }
 
+/// Coding schemes of public terminologies (PS3.16 Table 8-1): their codes name concepts, units
+/// and procedures, never a person or an institution. Local schemes (`99…`, `L`) are not here.
+const PUBLIC_CODING_SCHEMES: &[&str] = &[
+    "DCM",
+    "SCT",
+    "SRT",
+    "SNM3",
+    "LN",
+    "UCUM",
+    "RADLEX",
+    "NCIt",
+    "FMA",
+    "MDC",
+    "UMLS",
+    "I10",
+    "I9C",
+    "I10P",
+    "ICD10",
+    "NEU",
+    "UBERON",
+    "NCBITaxon",
+    "HGNC",
+    "ACR",
+    "NICIP",
+    "ITIS_TSN",
+    "MA",
+    "PUBCHEM_CID",
+];
+
+/// Whether `tag` is the Code Value, Long Code Value, Coding Scheme Designator or Coding Scheme
+/// Version of a code item (`item`) whose scheme is a public terminology (see
+/// [`PUBLIC_CODING_SCHEMES`]). Such a code is kept inside a sequence replaced by a dummy.
+fn is_public_code(tag: Tag, item: &DataSet) -> bool {
+    let code_part =
+        [tags::CODE_VALUE, tags::LONG_CODE_VALUE, tags::CODING_SCHEME_DESIGNATOR, tags::CODING_SCHEME_VERSION];
+    code_part.contains(&tag)
+        && item
+            .get(tags::CODING_SCHEME_DESIGNATOR)
+            .and_then(Element::bytes)
+            .map(trim_value)
+            .is_some_and(|scheme| PUBLIC_CODING_SCHEMES.iter().any(|p| p.as_bytes() == scheme))
+}
+
 /// Pixel, overlay and waveform data: bulk samples that the safety net does not read as text.
 fn is_bulk(tag: Tag) -> bool {
     crate::dataset::is_bulk_data(tag)
@@ -889,8 +933,18 @@ impl Planner<'_, '_> {
                 }
                 // In a sequence replaced by a dummy, every unlisted text value is part of what D
                 // replaces: the Code Value and Code Meaning of an Institution or Person
-                // Identification Code Sequence name the institution or the person.
-                Mode::Dummy if rule.source == RuleSource::Unlisted && is_scrubbable(self.value_vr(e)) => Action::Dummy,
+                // Identification Code Sequence name the institution or the person. The code of a
+                // concept from a public terminology (`410668003` in SNOMED CT, `mm` in UCUM) names
+                // neither: it is kept (with the safety nets), so a report still says what it
+                // measured and in which unit; its Code Meaning, which a device may type freely,
+                // still gets the dummy.
+                Mode::Dummy
+                    if rule.source == RuleSource::Unlisted
+                        && is_scrubbable(self.value_vr(e))
+                        && !is_public_code(e.tag, ds) =>
+                {
+                    Action::Dummy
+                }
                 _ if (rule.source == RuleSource::Unlisted
                     || (rule.source == RuleSource::Private && matches!(rule.action, Action::Keep)))
                     && matches!(self.value_vr(e), VR::DA | VR::DT) =>
@@ -1651,6 +1705,28 @@ mod tests {
             b"MODEL 12",
             "a two-character ID is not acted on"
         );
+    }
+
+    #[test]
+    fn a_public_code_in_a_sequence_replaced_by_a_dummy_keeps_its_code_but_not_its_meaning() {
+        let units = DataSet::from_elements([
+            Element::new(tags::CODE_VALUE, VR::SH, b"mm".to_vec()),
+            Element::new(tags::CODING_SCHEME_DESIGNATOR, VR::SH, b"UCUM".to_vec()),
+            Element::new(tags::CODING_SCHEME_VERSION, VR::SH, b"1.4 ".to_vec()),
+            Element::new(tags::CODE_MEANING, VR::LO, b"millimeter".to_vec()),
+        ]);
+        let measured = DataSet::from_elements([Element::sequence(tags::MEASUREMENT_UNITS_CODE_SEQUENCE, vec![units])]);
+        let num = DataSet::from_elements([Element::sequence(tags::MEASURED_VALUE_SEQUENCE, vec![measured])]);
+        // Content Sequence is D in the basic profile.
+        let (_, out) = plan_with(&[], vec![Element::sequence(tags::CONTENT_SEQUENCE, vec![num])]);
+        let item = &out.dataset.get(tags::CONTENT_SEQUENCE).unwrap().value.sequence().unwrap().items[0].dataset;
+        let measured = &item.get(tags::MEASURED_VALUE_SEQUENCE).unwrap().value.sequence().unwrap().items[0].dataset;
+        let code =
+            &measured.get(tags::MEASUREMENT_UNITS_CODE_SEQUENCE).unwrap().value.sequence().unwrap().items[0].dataset;
+        assert_eq!(code.bytes(tags::CODE_VALUE).unwrap(), b"mm");
+        assert_eq!(code.bytes(tags::CODING_SCHEME_DESIGNATOR).unwrap(), b"UCUM");
+        assert_eq!(code.bytes(tags::CODING_SCHEME_VERSION).unwrap(), b"1.4 ");
+        assert_eq!(code.bytes(tags::CODE_MEANING).unwrap(), dummy_value(VR::LO));
     }
 
     #[test]

@@ -137,6 +137,49 @@ fn d_on_a_code_sequence_replaces_its_code_values_and_meanings() {
 }
 
 #[test]
+fn d_on_a_content_sequence_keeps_public_codes_and_replaces_their_meanings() {
+    let wd = Workdir::new("d_on_a_content_sequence_keeps_public_codes_and_replaces_their_meanings");
+    let code = |value: &str, scheme: &str, meaning: &str| {
+        item(vec![
+            str_el(tags::CODE_VALUE, VR::SH, value),
+            str_el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme),
+            str_el(tags::CODE_MEANING, VR::LO, meaning),
+        ])
+    };
+    let measured = item(vec![
+        str_el(tags::NUMERIC_VALUE, VR::DS, "12.5"),
+        seq_el(tags::MEASUREMENT_UNITS_CODE_SEQUENCE, vec![code("mm", "UCUM", "millimeter")]),
+    ]);
+    let num = item(vec![
+        str_el(tags::RELATIONSHIP_TYPE, VR::CS, "CONTAINS"),
+        str_el(tags::VALUE_TYPE, VR::CS, "NUM"),
+        seq_el(tags::CONCEPT_NAME_CODE_SEQUENCE, vec![code("410668003", "SCT", "Length")]),
+        seq_el(tags::MEASURED_VALUE_SEQUENCE, vec![measured]),
+    ]);
+    // A public scheme does not make a typed value safe: the patient's ID as a code value.
+    let typed = item(vec![
+        str_el(tags::RELATIONSHIP_TYPE, VR::CS, "CONTAINS"),
+        str_el(tags::VALUE_TYPE, VR::CS, "CODE"),
+        seq_el(tags::CONCEPT_NAME_CODE_SEQUENCE, vec![code(CANARY_ID, "DCM", "Finding")]),
+        seq_el(tags::CONCEPT_CODE_SEQUENCE, vec![code("LOCAL1", "99HOSP", "CANARYLOCAL meaning")]),
+    ]);
+    ct(1).put(seq_el(tags::CONTENT_SEQUENCE, vec![num, typed])).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["LOCAL1", "99HOSP", "CANARYLOCAL"]].concat());
+    let obj = open(&wd.only_output("out"));
+    let content = items(&obj, tags::CONTENT_SEQUENCE);
+    let concept = items_in(&content[0], tags::CONCEPT_NAME_CODE_SEQUENCE);
+    assert_eq!(item_text(&concept[0], tags::CODE_VALUE).as_deref(), Some("410668003"));
+    assert_eq!(item_text(&concept[0], tags::CODING_SCHEME_DESIGNATOR).as_deref(), Some("SCT"));
+    assert_eq!(item_text(&concept[0], tags::CODE_MEANING).as_deref(), Some("ANONYMIZED"));
+    let measured = items_in(&content[0], tags::MEASURED_VALUE_SEQUENCE);
+    let units = items_in(&measured[0], tags::MEASUREMENT_UNITS_CODE_SEQUENCE);
+    assert_eq!(item_text(&units[0], tags::CODE_VALUE).as_deref(), Some("mm"));
+    assert_eq!(item_text(&units[0], tags::CODING_SCHEME_DESIGNATOR).as_deref(), Some("UCUM"));
+}
+
+#[test]
 fn a_class_uid_holding_the_patient_id_fails_the_file_and_the_run_goes_on() {
     let wd = Workdir::new("a_class_uid_holding_the_patient_id_fails_the_file_and_the_run_goes_on");
     ct(1).put(str_el(tags::SOP_CLASS_UID, VR::UI, CANARY_ID)).write(&wd.path("in/a.dcm"));

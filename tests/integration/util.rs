@@ -371,6 +371,11 @@ pub fn items(obj: &dicom_object::DefaultDicomObject, tag: Tag) -> Vec<InMemDicom
     obj.element(tag).unwrap_or_else(|e| panic!("{tag}: {e}")).items().unwrap().to_vec()
 }
 
+/// The items of a sequence inside an item.
+pub fn items_in(item: &InMemDicomObject, tag: Tag) -> Vec<InMemDicomObject> {
+    item.element(tag).unwrap_or_else(|e| panic!("{tag}: {e}")).items().unwrap().to_vec()
+}
+
 /// The string value of an element of an item, or None if absent.
 pub fn item_text(item: &InMemDicomObject, tag: Tag) -> Option<String> {
     item.element_opt(tag)
