@@ -184,7 +184,7 @@ pub struct PlanContext<'a> {
 pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError> {
     let ds = &file.dataset;
     let top_cs = charset_of(ds, &Charset::default_repertoire());
-    let patient = patient_plan(ctx.pseudo, ds, &top_cs);
+    let patient = patient_plan(ctx.pseudo, ds, &file.meta, &top_cs);
     let mut planner = Planner {
         ctx,
         top: ds,
@@ -239,7 +239,10 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         notes.push(SHIFT_JIS_ID_NOTE.to_string());
     }
     if patient.id_missing {
-        notes.push("no Patient ID: the pseudonym and date shift derive from the study".to_string());
+        notes.push(
+            "no Patient ID: the pseudonym and date shift derive from the study (or, without a study, the instance)"
+                .to_string(),
+        );
     }
     Ok(Plan { burned_in: burned_in(ds), patient, edits, tally, notes, meta })
 }
@@ -393,9 +396,25 @@ fn patient_id_text(ds: &DataSet, cs: &Charset) -> (String, bool) {
     (crate::pseudo::normalize_id(&text), read_as_shift_jis)
 }
 
-fn patient_plan(pseudo: &Pseudonymizer, ds: &DataSet, cs: &Charset) -> PatientPlan {
+/// What stands in for the patient of a data set without a Patient ID: its Study Instance UID,
+/// else its SOP Instance UID, else the file meta's Media Storage SOP Instance UID (a file with
+/// none of these fails: it has no SOP Instance UID). Files without an ID are merged into one
+/// patient only when they belong to one study or are one instance.
+fn unidentified_key<'d>(ds: &'d DataSet, meta: &'d DataSet) -> &'d str {
+    [
+        ds.ascii(tags::STUDY_INSTANCE_UID),
+        ds.ascii(tags::SOP_INSTANCE_UID),
+        meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|uid| !uid.is_empty())
+    .unwrap_or("")
+}
+
+fn patient_plan(pseudo: &Pseudonymizer, ds: &DataSet, meta: &DataSet, cs: &Charset) -> PatientPlan {
     let (id, id_read_as_shift_jis) = patient_id_text(ds, cs);
-    let study = ds.ascii(tags::STUDY_INSTANCE_UID).or_else(|| ds.ascii(tags::SOP_INSTANCE_UID)).unwrap_or("");
+    let study = unidentified_key(ds, meta);
     let patient = if id.is_empty() { Patient::Unidentified { study_uid: study } } else { Patient::Id(&id) };
     PatientPlan {
         pseudonym: pseudo.patient_pseudonym(patient),
@@ -1751,6 +1770,29 @@ mod tests {
         let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
         let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "test" };
         build(&ctx, &file(elements))
+    }
+
+    /// The pseudonym of a file without a Patient ID, Study or SOP Instance UID in its data
+    /// set, whose meta names the instance `meta_sop`.
+    fn unidentified_pseudonym(meta_sop: &[u8]) -> String {
+        let rules = Profile::builtin("basic").unwrap().compile();
+        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
+        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "test" };
+        let mut f = file(vec![]);
+        for tag in [tags::PATIENT_ID, tags::STUDY_INSTANCE_UID, tags::SOP_INSTANCE_UID] {
+            f.dataset.remove(tag);
+        }
+        f.meta.put(Element::new(tags::MEDIA_STORAGE_SOP_INSTANCE_UID, VR::UI, meta_sop.to_vec()));
+        let plan = build(&ctx, &f).unwrap();
+        assert!(plan.patient.id_missing);
+        plan.patient.pseudonym
+    }
+
+    #[test]
+    fn files_without_an_id_or_study_are_one_patient_per_instance_named_in_their_meta() {
+        let a = unidentified_pseudonym(b"1.2.3.77");
+        assert_eq!(a, unidentified_pseudonym(b"1.2.3.77\0"));
+        assert_ne!(a, unidentified_pseudonym(b"1.2.3.78"));
     }
 
     #[test]
