@@ -381,6 +381,11 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
                         for n in [1, 2, 3, 5, 8] {
                             scope.add(ids, get(&rep, n));
                         }
+                        // The town with its house number, written alone (`登呂1-3-5`).
+                        for n in [1, 2, 8] {
+                            ids.add_street_address(get(&rep, n));
+                        }
+                        ids.add_street_address(&[get(&rep, 4), get(&rep, 3), get(&rep, 1), get(&rep, 2)].concat());
                     }
                 }
                 Action::Phone => {
