@@ -126,7 +126,8 @@ fn address_towns(address: &str) -> Vec<Town> {
             out.push(Town { name, latin_number: None });
         }
     }
-    let parts: Vec<&str> = address.split([',', '、', '，', '^', '\\']).map(str::trim).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> =
+        address.split([',', '、', '，', '^', '\\']).map(str::trim).filter(|p| !p.is_empty()).collect();
     if parts.len() >= 2 {
         let word = |w: &str| w.chars().all(|c| c.is_ascii_alphabetic() || matches!(c, '-' | '.' | '\''));
         for part in parts.iter().filter(|p| p.is_ascii()) {
@@ -136,7 +137,9 @@ fn address_towns(address: &str) -> Vec<Town> {
                 [first, rest @ ..] if number(first) && !rest.is_empty() && rest.iter().all(|w| word(w)) => {
                     (*first, rest.join(" "))
                 }
-                [rest @ .., last] if number(last) && last.contains('-') && !rest.is_empty() && rest.iter().all(|w| word(w)) => {
+                [rest @ .., last]
+                    if number(last) && last.contains('-') && !rest.is_empty() && rest.iter().all(|w| word(w)) =>
+                {
                     (*last, rest.join(" "))
                 }
                 _ => continue,
@@ -1024,7 +1027,8 @@ mod tests {
     fn a_town_with_a_house_number_is_found_in_any_spelling_and_alone_is_left() {
         let mut i = Identifiers::new();
         i.add_street_address("静岡県静岡市駿河区登呂１−３−５");
-        for t in ["住所 登呂１−３−５ 確認", "住所 登呂1-3-5 確認", "住所 登呂1丁目3番5号 確認", "住所 登呂 1-3-5 確認"] {
+        for t in ["住所 登呂１−３−５ 確認", "住所 登呂1-3-5 確認", "住所 登呂1丁目3番5号 確認", "住所 登呂 1-3-5 確認"]
+        {
             assert_eq!(i.scrub(t).as_deref(), Some("住所 *** 確認"), "{t}");
         }
         assert_eq!(i.scrub("登呂遺跡 見学 登呂1"), None, "the town alone, or with a lone number");

@@ -184,39 +184,128 @@ fn says_date(before: &str, after: &str) -> bool {
 /// `Mar 4 tablets`): compared in lower case, also with a plural `s` or `es`.
 /// Words of time (`day`, `week`) are not among them: `seen May 3 day 2 post-op` is a date.
 const COUNT_NOUNS: &[&str] = &[
-    "cycle", "course", "dose", "tablet", "tab", "capsule", "cap", "pill", "puff", "drop", "times", "session",
-    "fraction", "unit", "vial", "ampoule", "amp", "injection", "bag", "pack", "shot", "mg", "mcg", "g", "kg",
-    "ml", "l", "cc", "cm", "mm", "x", "patient", "lesion", "episode",
+    "cycle",
+    "course",
+    "dose",
+    "tablet",
+    "tab",
+    "capsule",
+    "cap",
+    "pill",
+    "puff",
+    "drop",
+    "times",
+    "session",
+    "fraction",
+    "unit",
+    "vial",
+    "ampoule",
+    "amp",
+    "injection",
+    "bag",
+    "pack",
+    "shot",
+    "mg",
+    "mcg",
+    "g",
+    "kg",
+    "ml",
+    "l",
+    "cc",
+    "cm",
+    "mm",
+    "x",
+    "patient",
+    "lesion",
+    "episode",
 ];
 
 /// Verbs after the modal `may` (`3 May be stopped`, `2 May help`): a month written `May` after
 /// a day and before one of them is the verb, and the day a number.
 const VERBS_AFTER_MAY: &[&str] = &[
-    "be", "been", "have", "help", "need", "cause", "require", "benefit", "improve", "increase", "decrease",
-    "reduce", "worsen", "occur", "develop", "indicate", "suggest", "represent", "reflect", "include",
-    "continue", "stop", "start", "resume", "take", "use", "lead", "result", "affect", "persist", "recur",
-    "return", "progress", "respond", "contribute", "explain", "mimic", "appear", "warrant", "not", "also",
-    "still", "only", "well", "lower", "raise", "show", "mask", "interfere", "consider", "experience",
-    "get", "go", "come", "make", "present", "depend", "vary", "change", "remain", "become", "proceed",
-    "want", "wish", "prefer", "feel", "see", "try", "give", "receive", "exist",
+    "be",
+    "been",
+    "have",
+    "help",
+    "need",
+    "cause",
+    "require",
+    "benefit",
+    "improve",
+    "increase",
+    "decrease",
+    "reduce",
+    "worsen",
+    "occur",
+    "develop",
+    "indicate",
+    "suggest",
+    "represent",
+    "reflect",
+    "include",
+    "continue",
+    "stop",
+    "start",
+    "resume",
+    "take",
+    "use",
+    "lead",
+    "result",
+    "affect",
+    "persist",
+    "recur",
+    "return",
+    "progress",
+    "respond",
+    "contribute",
+    "explain",
+    "mimic",
+    "appear",
+    "warrant",
+    "not",
+    "also",
+    "still",
+    "only",
+    "well",
+    "lower",
+    "raise",
+    "show",
+    "mask",
+    "interfere",
+    "consider",
+    "experience",
+    "get",
+    "go",
+    "come",
+    "make",
+    "present",
+    "depend",
+    "vary",
+    "change",
+    "remain",
+    "become",
+    "proceed",
+    "want",
+    "wish",
+    "prefer",
+    "feel",
+    "see",
+    "try",
+    "give",
+    "receive",
+    "exist",
 ];
 
 /// Whether a month and day without a year in English is a count or a modal verb, not a date,
 /// whatever the words before it say: a count noun follows it (`seen Jun 2 cycles ago`), or it
 /// is a day and `May` followed by a verb (`3 May be stopped`).
 fn reads_as_count_or_verb(c: &Captures, after: &str) -> bool {
-    let next: String = after
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_alphabetic())
-        .flat_map(char::to_lowercase)
-        .collect();
+    let next: String =
+        after.trim_start().chars().take_while(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect();
     if next.is_empty() {
         return false;
     }
-    let plural = |w: &str| {
-        next == w || next.strip_suffix('s') == Some(w) || next.strip_suffix("es") == Some(w)
-    };
+    let plural = |w: &str| next == w || next.strip_suffix('s') == Some(w) || next.strip_suffix("es") == Some(w);
     if COUNT_NOUNS.iter().any(|w| plural(w)) {
         return true;
     }

@@ -631,7 +631,8 @@ mod tests {
         for (v, p, want) in cases {
             assert_eq!(generalize_birth_date(v, p).as_deref(), Some(want), "{v} {p:?}");
         }
-        for v in ["198513", "1985-13", "85", "19850", "1985-3-", "昭和1年1月", "S60", "unknown", "60/3/15", "850315"] {
+        for v in ["198513", "1985-13", "85", "19850", "1985-3-", "昭和1年1月", "S60", "unknown", "60/3/15", "850315"]
+        {
             assert_eq!(generalize_birth_date(v, YearMonth), None, "{v}");
         }
     }
