@@ -1352,6 +1352,9 @@ struct Found {
     institution_ids: Vec<String>,
     /// The municipality of Patient's Address ([`crate::scrub::address_parts`]).
     address_parts: Vec<String>,
+    /// Patient's Address values, whose town with its house number Clean removes
+    /// ([`Identifiers::add_street_address`]).
+    addresses: Vec<String>,
     /// Patient's Birth Date values.
     birth_dates: Vec<String>,
     /// Every other date of the file (each DA value, the date of each DT value): written in
@@ -1421,6 +1424,7 @@ impl Found {
             let codes: Vec<String> = POSTAL.find_iter(&text).map(|m| m.as_str().to_string()).collect();
             list.extend(codes);
             self.address_parts.extend(crate::scrub::address_parts(&text));
+            self.addresses.push(text.clone());
         }
         if is_name {
             list.push(text);
@@ -1456,6 +1460,9 @@ impl Found {
         }
         for part in &self.address_parts {
             ids.add(part);
+        }
+        for address in &self.addresses {
+            ids.add_street_address(address);
         }
         ids
     }

@@ -29,6 +29,174 @@ pub struct Identifiers {
     /// Date spellings: also found at the start of a date-time (`19850315120000`,
     /// `1985-03-15T12:00`).
     dates: Vec<Vec<char>>,
+    /// The towns of the patient's addresses, found only with a house number beside them
+    /// ([`Identifiers::add_street_address`]).
+    towns: Vec<Town>,
+}
+
+/// The town of a street address as compared (`登呂` of `静岡市駿河区登呂１−３−５`, `chuo` of
+/// `2-11-15 Chuo, Chuo-ku, Sagamihara`): alone it is often an ordinary word (`中央`), with a
+/// house number beside it it is where the patient lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Town {
+    name: Vec<char>,
+    /// A Latin address's own house number (`12` of `12 Oak St`), also looked for without a dash;
+    /// `None` for a Japanese town, whose house number follows it in any form.
+    latin_number: Option<Vec<char>>,
+}
+
+/// Numerals a chome is written with (`登呂一丁目`).
+const KANJI_DIGITS: &str = "〇一二三四五六七八九十";
+
+/// The length of the Japanese house number at `at` of the compared text, when there is one:
+/// numbers joined by dashes or `の`, or followed by `丁目`, `番地`, `番`, `号`, `条` (`1-3-5`,
+/// `1丁目3番5号`, `一丁目3-5`, `123番地の4`). A lone number (`1`) is none.
+fn house_number_len(hay: &[char], at: usize) -> Option<usize> {
+    let starts = |i: usize, s: &str| s.chars().enumerate().all(|(k, c)| hay.get(i + k) == Some(&c));
+    let (mut i, mut structured) = (at, false);
+    loop {
+        let digits = hay[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits > 0 {
+            i += digits;
+        } else {
+            let k = hay[i..].iter().take_while(|c| KANJI_DIGITS.contains(**c)).count();
+            if k == 0 || !starts(i + k, "丁目") {
+                break;
+            }
+            i += k;
+        }
+        let unit = ["丁目", "番地", "番", "号", "条"].into_iter().find(|u| starts(i, u));
+        if let Some(u) = unit {
+            i += u.chars().count();
+            structured = true;
+        }
+        let next_digit = |i: usize| hay.get(i).is_some_and(|c| c.is_ascii_digit());
+        if hay.get(i).is_some_and(|&c| c == '-' || c == 'の') && next_digit(i + 1) {
+            i += 1;
+            structured = true;
+            continue;
+        }
+        if unit.is_some() && hay.get(i).is_some_and(|&c| c.is_ascii_digit() || KANJI_DIGITS.contains(c)) {
+            continue;
+        }
+        break;
+    }
+    (structured && i > at).then_some(i - at)
+}
+
+/// A Latin house number (`2-11-15`, `12`): digits and dashes, starting and ending with a digit.
+fn is_latin_house_number(run: &[char]) -> bool {
+    run.first().is_some_and(char::is_ascii_digit)
+        && run.last().is_some_and(char::is_ascii_digit)
+        && run.iter().all(|&c| c.is_ascii_digit() || c == '-')
+}
+
+/// The towns of a street address, each named as it stands before its house number: the part
+/// of a Japanese address between its last administrative suffix (都 道 府 県 市 区 町 村 郡) and
+/// the house number (`登呂` of `静岡県静岡市駿河区登呂１−３−５`; with the piece before it when it
+/// has one character, `中央区北` of `中央区北1条西2丁目`), and the words beside the house number
+/// in a part of a Latin address written with commas (`Chuo` of `2-11-15 Chuo, Chuo-ku,
+/// Sagamihara`). An address without a house number gives none.
+fn address_towns(address: &str) -> Vec<Town> {
+    let mut out: Vec<Town> = Vec::new();
+    let separator = |c: char| c.is_whitespace() || matches!(c, ',' | '、' | '，' | '^' | '\\' | '〒');
+    for token in address.split(separator).filter(|t| !t.is_ascii()) {
+        let hay = normalize(token);
+        let Some(p) = (0..hay.len()).find(|&p| {
+            (p == 0 || !(hay[p - 1].is_ascii_digit() || KANJI_DIGITS.contains(hay[p - 1])))
+                && house_number_len(&hay, p).is_some()
+        }) else {
+            continue;
+        };
+        // Where each piece starts: after a suffix that ends a name of two characters or more.
+        let mut starts = vec![0];
+        for (i, c) in hay[..p].iter().enumerate() {
+            let start = *starts.last().expect("one start");
+            if "都道府県市区町村郡".contains(*c) && i + 1 - start >= 2 && i + 1 < p {
+                starts.push(i + 1);
+            }
+        }
+        let mut from = *starts.last().expect("one start");
+        if p - from < 2 && starts.len() >= 2 {
+            from = starts[starts.len() - 2];
+        }
+        let name = hay[from..p].to_vec();
+        let town_like = name.iter().all(|&c| !c.is_ascii() && !c.is_whitespace() && !c.is_numeric());
+        if name.len() >= 2 && town_like && !"都道府県".contains(name[name.len() - 1]) {
+            out.push(Town { name, latin_number: None });
+        }
+    }
+    let parts: Vec<&str> =
+        address.split([',', '、', '，', '^', '\\']).map(str::trim).filter(|p| !p.is_empty()).collect();
+    if parts.len() >= 2 {
+        let word = |w: &str| w.chars().all(|c| c.is_ascii_alphabetic() || matches!(c, '-' | '.' | '\''));
+        for part in parts.iter().filter(|p| p.is_ascii()) {
+            let words: Vec<&str> = part.split_whitespace().collect();
+            let number = |w: &str| is_latin_house_number(&w.chars().collect::<Vec<char>>());
+            let (num, town) = match words.as_slice() {
+                [first, rest @ ..] if number(first) && !rest.is_empty() && rest.iter().all(|w| word(w)) => {
+                    (*first, rest.join(" "))
+                }
+                [rest @ .., last]
+                    if number(last) && last.contains('-') && !rest.is_empty() && rest.iter().all(|w| word(w)) =>
+                {
+                    (*last, rest.join(" "))
+                }
+                _ => continue,
+            };
+            if town.chars().filter(char::is_ascii_alphabetic).count() >= 3 {
+                out.push(Town { name: normalize(&town), latin_number: Some(normalize(num)) });
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// Where `town` stands in `hay` with a house number beside it, the number included: after a
+/// Japanese town in any form ([`house_number_len`], one space allowed between them); before or
+/// after a Latin town with a space or comma between them, with a dash in it (`2-11-15 Chuo`,
+/// `Chuo 2-11-15`) or as the address wrote it (`12 Oak St`).
+fn find_town(hay: &[char], town: &Town) -> Vec<(usize, usize)> {
+    let gap = |c: char| c == ' ' || c == ',';
+    let mut found = Vec::new();
+    for (start, end) in find_all(hay, &town.name, false, false) {
+        let Some(own) = &town.latin_number else {
+            let at = if hay.get(end) == Some(&' ') { end + 1 } else { end };
+            if let Some(n) = house_number_len(hay, at) {
+                found.push((start, at + n));
+            }
+            continue;
+        };
+        let fits = |run: &[char]| is_latin_house_number(run) && (run.contains(&'-') || run == own.as_slice());
+        let word = |i: usize| hay.get(i).is_some_and(|c| c.is_ascii_alphanumeric());
+        // Before: `2-11-15 Chuo`.
+        let mut j = start;
+        while j > 0 && start - j < 2 && gap(hay[j - 1]) {
+            j -= 1;
+        }
+        let mut k = j;
+        while k > 0 && (hay[k - 1].is_ascii_digit() || hay[k - 1] == '-') {
+            k -= 1;
+        }
+        if j < start && fits(&hay[k..j]) && (k == 0 || !word(k - 1)) {
+            found.push((k, end));
+            continue;
+        }
+        // After: `Chuo 2-11-15`.
+        let mut j = end;
+        while j < hay.len() && j - end < 2 && gap(hay[j]) {
+            j += 1;
+        }
+        let mut k = j;
+        while k < hay.len() && (hay[k].is_ascii_digit() || hay[k] == '-') {
+            k += 1;
+        }
+        if j > end && fits(&hay[j..k]) && !word(k) {
+            found.push((start, k));
+        }
+    }
+    found
 }
 
 /// The text as compared: each character's compatibility decomposition (NFKD: full-width
@@ -216,7 +384,7 @@ impl Identifiers {
 
     /// Whether nothing was collected.
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty() && self.dates.is_empty()
+        self.needles.is_empty() && self.dates.is_empty() && self.towns.is_empty()
     }
 
     /// Every match of every identifier in the normalised text `hay`, as char ranges. `glued`:
@@ -225,12 +393,13 @@ impl Identifiers {
         let mut found: Vec<(usize, usize)> = self.needles.iter().flat_map(|n| find_all(hay, n, false, glued)).collect();
         found.extend(self.dates.iter().flat_map(|n| find_all(hay, n, true, glued)));
         found.extend(self.digits.iter().flat_map(|d| find_digits(hay, d)));
+        found.extend(self.towns.iter().flat_map(|t| find_town(hay, t)));
         found
     }
 
     /// Number of distinct identifiers collected (each date spelling counts).
     pub fn len(&self) -> usize {
-        self.needles.len() + self.dates.len()
+        self.needles.len() + self.dates.len() + self.towns.len()
     }
 
     /// Add one identifier (trimmed; too short to be specific → ignored: fewer than two
@@ -302,13 +471,17 @@ impl Identifiers {
         for value in pn.split('\\') {
             for group in value.split('=') {
                 let components: Vec<String> = group.split('^').map(|p| p.nfkc().collect::<String>()).collect();
-                // Words: split at spaces, and at what people put between the parts of a name in
-                // one field (`山田 太郎（ヤマダ タロウ）`, `Yamada/Taro`, `Yamada-Taro`, `ジョン・スミス`).
-                let words: Vec<&str> = components
+                // Units: split at spaces, and at what people put between the parts of a name in
+                // one field (`山田 太郎（ヤマダ タロウ）`, `Yamada/Taro`, `ジョン・スミス`); each unit
+                // is a word or words joined by a hyphen (`Jean-Pierre`, `Eun-Ji`, `Yamada-Taro`).
+                let units: Vec<Vec<&str>> = components
                     .iter()
-                    .flat_map(|c| c.split(|ch: char| ch.is_whitespace() || "()/-・‐".contains(ch)))
-                    .filter(|w| !w.is_empty() && !is_name_annotation(w))
+                    .flat_map(|c| c.split(|ch: char| ch.is_whitespace() || "()/・".contains(ch)))
+                    .map(|u| u.split(['-', '‐']).filter(|w| !w.is_empty() && !is_name_annotation(w)).collect())
+                    .filter(|u: &Vec<&str>| !u.is_empty())
                     .collect();
+                let words: Vec<&str> = units.iter().flatten().copied().collect();
+                self.add_hyphenated_names(&units);
                 for w in &words {
                     if w.chars().count() == 1 && !w.is_ascii() {
                         for h in HONORIFICS {
@@ -341,6 +514,41 @@ impl Identifiers {
                     self.add(&rev.join(" "));
                     self.add(&parts.concat());
                 }
+            }
+        }
+    }
+
+    /// The words of a hyphenated name part run together or spaced (`JeanPierre`, `Jean Pierre`
+    /// of `Jean-Pierre`), and with the other parts of the name, in either order
+    /// (`JeanPierreMartin`, `MartinJeanPierre`): the words one by one and all words joined are
+    /// added by [`Identifiers::add_person_name`].
+    fn add_hyphenated_names(&mut self, units: &[Vec<&str>]) {
+        if units.iter().all(|u| u.len() < 2) {
+            return;
+        }
+        for u in units.iter().filter(|u| u.len() >= 2) {
+            self.add(&u.concat());
+            self.add(&u.join(" "));
+        }
+        if units.len() >= 2 {
+            let mut joined: Vec<String> = units.iter().map(|u| u.concat()).collect();
+            for _ in 0..2 {
+                self.add(&joined.concat());
+                self.add(&joined.join(" "));
+                joined.reverse();
+            }
+        }
+    }
+
+    /// Add a street address: its town with a house number beside it, in any spelling of the
+    /// number (`登呂1-3-5`, `登呂１丁目３番５号`, `駿河区登呂1-3-5` of `静岡県静岡市駿河区登呂１−３−５`;
+    /// `2-11-15 Chuo` of `2-11-15 Chuo, Chuo-ku, Sagamihara`). The town alone is left: it is
+    /// often an ordinary word (`中央` of `中央静脈カテーテル`). A value without a house number
+    /// adds nothing. The whole address is added with [`Identifiers::add`].
+    pub fn add_street_address(&mut self, address: &str) {
+        for town in address_towns(&address.nfkc().collect::<String>()) {
+            if !self.towns.contains(&town) {
+                self.towns.push(town);
             }
         }
     }
@@ -614,6 +822,31 @@ mod tests {
     }
 
     #[test]
+    fn a_hyphenated_given_name_is_found_run_together_and_with_the_family_name() {
+        let mut i = Identifiers::new();
+        i.add_person_name("Jean-Pierre Martin");
+        for t in ["seen by JeanPierre", "seen by Jean Pierre", "seen by MartinJeanPierre", "seen by JeanPierreMartin"] {
+            assert_eq!(i.scrub(t).as_deref(), Some("seen by ***"), "{t}");
+        }
+        let mut kim = Identifiers::new();
+        kim.add_person_name("Kim Eun-Ji");
+        for t in ["seen by EunJi", "seen by EunJiKim", "seen by KimEunJi"] {
+            assert_eq!(kim.scrub(t).as_deref(), Some("seen by ***"), "{t}");
+        }
+        let mut dicom = Identifiers::new();
+        dicom.add_person_name("Martin^Jean-Pierre");
+        assert_eq!(dicom.scrub("seen by JeanPierre Martin").as_deref(), Some("seen by ***"));
+    }
+
+    #[test]
+    fn a_name_with_a_title_after_a_hyphen_is_found_run_together_in_either_order() {
+        let mut i = Identifiers::new();
+        i.add_person_name("Yamada/Taro-Dr");
+        assert_eq!(i.scrub("TaroYamada and YamadaTaro").as_deref(), Some("*** and ***"));
+        assert_eq!(i.scrub("Dr review").as_deref(), None, "the title is no part of the name");
+    }
+
+    #[test]
     fn a_short_kana_name_is_not_found_inside_a_word_of_its_script() {
         let mut i = Identifiers::new();
         i.add_person_name("ヤマダ^アイ");
@@ -768,6 +1001,46 @@ mod tests {
         assert_eq!(address_parts("東京都町田市"), ["町田市"]);
         assert_eq!(address_parts("1-2-3 Shibuya, Shibuya-ku, Tokyo 150-0002, Japan"), ["Shibuya-ku"]);
         assert!(address_parts("12 Oak St, Chuo").is_empty());
+    }
+
+    fn towns(address: &str) -> Vec<String> {
+        address_towns(address).into_iter().map(|t| t.name.into_iter().collect()).collect()
+    }
+
+    #[test]
+    fn an_address_gives_the_town_before_its_house_number() {
+        assert_eq!(towns("静岡県静岡市駿河区登呂１−３−５"), ["登呂"]);
+        assert_eq!(towns("〒150-0002 東京都渋谷区渋谷1丁目2-3"), ["渋谷"]);
+        assert_eq!(towns("神奈川県相模原市中央区中央2-11-15"), ["中央"]);
+        assert_eq!(towns("北海道札幌市中央区北1条西2丁目"), ["中央区北"]);
+        assert_eq!(towns("横浜市中区元町1-2-3"), ["元町"]);
+        assert_eq!(towns("東京都港区三田一丁目4-1"), ["三田"]);
+        assert_eq!(towns("登呂１−３−５"), ["登呂"]);
+        assert_eq!(towns("2-11-15 Chuo, Chuo-ku, Sagamihara"), ["chuo"]);
+        assert_eq!(towns("12 Oak St, Springfield"), ["oak st"]);
+        assert!(towns("東京都町田市").is_empty(), "no house number");
+        assert!(towns("090-1111-2222").is_empty());
+        assert!(towns("PID 123-456").is_empty(), "one part is no Latin address");
+    }
+
+    #[test]
+    fn a_town_with_a_house_number_is_found_in_any_spelling_and_alone_is_left() {
+        let mut i = Identifiers::new();
+        i.add_street_address("静岡県静岡市駿河区登呂１−３−５");
+        for t in ["住所 登呂１−３−５ 確認", "住所 登呂1-3-5 確認", "住所 登呂1丁目3番5号 確認", "住所 登呂 1-3-5 確認"]
+        {
+            assert_eq!(i.scrub(t).as_deref(), Some("住所 *** 確認"), "{t}");
+        }
+        assert_eq!(i.scrub("登呂遺跡 見学 登呂1"), None, "the town alone, or with a lone number");
+        let mut chuo = Identifiers::new();
+        chuo.add_street_address("神奈川県相模原市中央区中央2-11-15");
+        chuo.add_street_address("2-11-15 Chuo, Chuo-ku, Sagamihara");
+        assert_eq!(chuo.scrub("中央静脈カテーテル 中央2丁目11番15号").as_deref(), Some("中央静脈カテーテル ***"));
+        assert_eq!(chuo.scrub("lives at 2-11-15 Chuo, and Chuo 3-1").as_deref(), Some("lives at ***, and ***"));
+        assert_eq!(chuo.scrub("Chuo line 2 stops"), None);
+        let mut oak = Identifiers::new();
+        oak.add_street_address("12 Oak St, Springfield");
+        assert_eq!(oak.scrub("at 12 Oak St today; 3 Oak St").as_deref(), Some("at *** today; 3 Oak St"));
     }
 
     #[test]

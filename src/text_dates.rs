@@ -180,6 +180,141 @@ fn says_date(before: &str, after: &str) -> bool {
             .any(|w| before.ends_with(w) && !before[..before.len() - w.len()].ends_with(char::is_alphanumeric))
 }
 
+/// Nouns that, after a month and day without a year, make the day a count (`Jun 2 cycles`,
+/// `Mar 4 tablets`): compared in lower case, also with a plural `s` or `es`.
+/// Words of time (`day`, `week`) are not among them: `seen May 3 day 2 post-op` is a date.
+const COUNT_NOUNS: &[&str] = &[
+    "cycle",
+    "course",
+    "dose",
+    "tablet",
+    "tab",
+    "capsule",
+    "cap",
+    "pill",
+    "puff",
+    "drop",
+    "times",
+    "session",
+    "fraction",
+    "unit",
+    "vial",
+    "ampoule",
+    "amp",
+    "injection",
+    "bag",
+    "pack",
+    "shot",
+    "mg",
+    "mcg",
+    "g",
+    "kg",
+    "ml",
+    "l",
+    "cc",
+    "cm",
+    "mm",
+    "x",
+    "patient",
+    "lesion",
+    "episode",
+];
+
+/// Verbs after the modal `may` (`3 May be stopped`, `2 May help`): a month written `May` after
+/// a day and before one of them is the verb, and the day a number.
+const VERBS_AFTER_MAY: &[&str] = &[
+    "be",
+    "been",
+    "have",
+    "help",
+    "need",
+    "cause",
+    "require",
+    "benefit",
+    "improve",
+    "increase",
+    "decrease",
+    "reduce",
+    "worsen",
+    "occur",
+    "develop",
+    "indicate",
+    "suggest",
+    "represent",
+    "reflect",
+    "include",
+    "continue",
+    "stop",
+    "start",
+    "resume",
+    "take",
+    "use",
+    "lead",
+    "result",
+    "affect",
+    "persist",
+    "recur",
+    "return",
+    "progress",
+    "respond",
+    "contribute",
+    "explain",
+    "mimic",
+    "appear",
+    "warrant",
+    "not",
+    "also",
+    "still",
+    "only",
+    "well",
+    "lower",
+    "raise",
+    "show",
+    "mask",
+    "interfere",
+    "consider",
+    "experience",
+    "get",
+    "go",
+    "come",
+    "make",
+    "present",
+    "depend",
+    "vary",
+    "change",
+    "remain",
+    "become",
+    "proceed",
+    "want",
+    "wish",
+    "prefer",
+    "feel",
+    "see",
+    "try",
+    "give",
+    "receive",
+    "exist",
+];
+
+/// Whether a month and day without a year in English is a count or a modal verb, not a date,
+/// whatever the words before it say: a count noun follows it (`seen Jun 2 cycles ago`), or it
+/// is a day and `May` followed by a verb (`3 May be stopped`).
+fn reads_as_count_or_verb(c: &Captures, after: &str) -> bool {
+    let next: String =
+        after.trim_start().chars().take_while(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect();
+    if next.is_empty() {
+        return false;
+    }
+    let plural = |w: &str| next == w || next.strip_suffix('s') == Some(w) || next.strip_suffix("es") == Some(w);
+    if COUNT_NOUNS.iter().any(|w| plural(w)) {
+        return true;
+    }
+    let month = c.name("m");
+    let day_first = month.zip(c.name("d")).is_some_and(|(m, d)| d.start() < m.start());
+    let may = month.is_some_and(|m| m.as_str().eq_ignore_ascii_case("may"));
+    day_first && may && VERBS_AFTER_MAY.contains(&next.as_str())
+}
+
 /// An English weekday, three letters or in full, in any case (`Thu`, `THURSDAY`).
 const WEEKDAY: &str = r"(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsday|urday)?";
 
@@ -345,6 +480,9 @@ pub fn spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
             let english_no_year = *form == Form::NoYear
                 && c.name("m").is_some_and(|g| g.as_str().chars().all(|c| c.is_ascii_alphabetic()));
             if (*form == Form::MonthSlashDay || english_no_year) && !says_date(&text[..m.start()], &text[m.end()..]) {
+                continue;
+            }
+            if english_no_year && reads_as_count_or_verb(&c, &text[m.end()..]) {
                 continue;
             }
             if let Some((replacement, date)) = replacement(&c, *form, how, which) {
@@ -652,6 +790,31 @@ mod tests {
             assert_eq!(replace(t), None, "{t}");
         }
         assert_eq!(replace("3/15(Fri) seen").unwrap(), "*** seen", "the bracketed weekday goes whole");
+    }
+
+    #[test]
+    fn a_month_and_day_followed_by_a_count_noun_or_may_as_a_verb_is_no_date() {
+        for t in [
+            "seen Jun 2 cycles ago",
+            "after Mar 4 cycles",
+            "follow-up 3 May be stopped",
+            "seen 2 May help",
+            "visit Jan 3 times",
+            "due Oct 5 doses",
+        ] {
+            assert_eq!(replace(t), None, "{t}");
+        }
+        for (t, want) in [
+            ("seen 3 May", "seen ***"),
+            ("next visit May 3", "next visit ***"),
+            ("seen 3 May for follow-up", "seen *** for follow-up"),
+            ("next visit May 3 at clinic", "next visit *** at clinic"),
+            ("seen Jun 2 by Dr X", "seen *** by Dr X"),
+            ("seen 3 May follow-up", "seen *** follow-up"),
+            ("seen May 3 day 2 post-op", "seen *** day 2 post-op"),
+        ] {
+            assert_eq!(replace(t).as_deref(), Some(want), "{t}");
+        }
     }
 
     #[test]

@@ -745,7 +745,11 @@ fn row_identifiers_with(
                 ids.add(v);
                 ids.add_person_name(&v.replace(',', " "));
             }
-            Role::Identifier => ids.add_id(v),
+            Role::Identifier => {
+                ids.add_id(v);
+                // An address: its town with the house number, written alone (`登呂1-3-5`).
+                ids.add_street_address(v);
+            }
             Role::PostalCode => ids.add(v),
             Role::BirthDate { .. } => {
                 if let Some(d) = values::parse(v) {

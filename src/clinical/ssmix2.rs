@@ -381,6 +381,11 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
                         for n in [1, 2, 3, 5, 8] {
                             scope.add(ids, get(&rep, n));
                         }
+                        // The town with its house number, written alone (`登呂1-3-5`).
+                        for n in [1, 2, 8] {
+                            ids.add_street_address(get(&rep, n));
+                        }
+                        ids.add_street_address(&[get(&rep, 4), get(&rep, 3), get(&rep, 1), get(&rep, 2)].concat());
                     }
                 }
                 Action::Phone => {
@@ -510,8 +515,8 @@ impl PatientCtx<'_> {
         changed.then(|| d.join_field(&field))
     }
 
-    /// The dates in the text of a kept code (`01^前回2024/01/15比較^99`) follow the dates, as in
-    /// free text: shifted with `retain-long-modified-dates`, replaced without. The new bytes of
+    /// The dates in kept text (the text of a kept code, `01^前回2024/01/15比較^99`) follow the
+    /// dates, as in free text: shifted with `retain-long-modified-dates`, replaced without. The new bytes of
     /// the subcomponent (every other byte kept), an empty one when it cannot be rewritten, or
     /// `None` when it holds no date.
     fn kept_text_dates(&self, msg: &Message, key: &str, bytes: &[u8], text: &str, r: &mut Rewrite) -> Option<Vec<u8>> {
@@ -527,9 +532,7 @@ impl PatientCtx<'_> {
     }
 
     /// A field the table keeps (codes, values, units, code-table text): `None` to keep it byte
-    /// for byte, or the field with each subcomponent that holds one of the patient's own
-    /// identifiers removed (a name typed into a code's text, `X^山本様^99`). Noted without the
-    /// value.
+    /// for byte, or the field as [`PatientCtx::check_kept`] leaves it.
     fn kept_field(
         &self,
         msg: &Message,
@@ -538,21 +541,40 @@ impl PatientCtx<'_> {
         bytes: &[u8],
         r: &mut Rewrite,
     ) -> Option<Vec<u8>> {
-        if self.own.is_empty() {
-            return None;
-        }
         let mut field = d.parse_field(bytes);
+        self.check_kept(msg, key, &mut field, r).then(|| d.join_field(&field))
+    }
+
+    /// Check the subcomponents of a kept field (or of the kept components of one): each that
+    /// holds one of the patient's own identifiers is removed (a name typed into a code's text,
+    /// `X^山本様^99`), and the dates written in the others follow the dates, as in free text
+    /// (`X^前回2024/01/15比較^99`: shifted with `retain-long-modified-dates`, replaced without).
+    /// A subcomponent of ASCII digits alone is a code or a number (`20240115` as a code) and is
+    /// only checked for identifiers. Noted without the value; whether anything changed.
+    fn check_kept(&self, msg: &Message, key: &str, field: &mut hl7::Field, r: &mut Rewrite) -> bool {
         let mut changed = false;
         for sub in field.iter_mut().flatten().flatten() {
-            if sub.is_empty() || !self.own.found_in(&text_of(msg, sub).text) {
+            // A date needs a digit (full-width digits in JIS X 0208 are 0x23 and a digit byte).
+            let may_hold_date = sub.iter().any(u8::is_ascii_digit) && !sub.iter().all(u8::is_ascii_digit);
+            if sub.is_empty() || (self.own.is_empty() && !may_hold_date) {
                 continue;
             }
-            sub.clear();
-            changed = true;
-            r.note(format!("{key}: a kept component holding the patient's identifier was removed"));
-            r.count(key.to_string(), "removed-identifier");
+            let text = text_of(msg, sub).text;
+            if self.own.found_in(&text) {
+                sub.clear();
+                changed = true;
+                r.note(format!("{key}: a kept component holding the patient's identifier was removed"));
+                r.count(key.to_string(), "removed-identifier");
+                continue;
+            }
+            if may_hold_date {
+                if let Some(new) = self.kept_text_dates(msg, key, sub, &text, r) {
+                    *sub = new;
+                    changed = true;
+                }
+            }
         }
-        changed.then(|| d.join_field(&field))
+        changed
     }
 
     /// The new bytes of one field, or `None` to keep it.
@@ -700,6 +722,7 @@ impl PatientCtx<'_> {
                         }
                     }
                 }
+                self.check_kept(msg, key, &mut f, r);
                 Some(d.join_field(&f))
             }
             Action::ObservationValue => Some(Vec::new()),

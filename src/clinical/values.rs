@@ -315,29 +315,127 @@ pub enum BirthPrecision {
     YearMonth,
 }
 
-/// Generalise a birth date to its year or year-month, in the spelling of the input. `None` if
-/// the value is not a date.
+/// Generalise a birth date to its year or year-month, in the spelling of the input. A birth
+/// date written already generalised (`1985`, `1985年`, `1985-03`, `198503`, `1985年3月`,
+/// `昭和60年3月`, `S60.3`) is generalised alike: a year-month to its year or kept, a year kept as
+/// the year. `None` if the value is none of these.
+///
+/// ```
+/// use kamei::clinical::values::{generalize_birth_date, BirthPrecision};
+/// assert_eq!(generalize_birth_date("1985/3/15", BirthPrecision::YearMonth).as_deref(), Some("1985/3"));
+/// assert_eq!(generalize_birth_date("1985-03", BirthPrecision::YearMonth).as_deref(), Some("1985-03"));
+/// assert_eq!(generalize_birth_date("1985-03", BirthPrecision::Year).as_deref(), Some("1985"));
+/// assert_eq!(generalize_birth_date("1985", BirthPrecision::YearMonth).as_deref(), Some("1985"));
+/// ```
 pub fn generalize_birth_date(value: &str, precision: BirthPrecision) -> Option<String> {
     let v = normalize(value);
-    let p = parse_date(&v)?;
-    let (y, m) = (p.date.year(), p.date.month());
-    let general = match (precision, p.style) {
-        (BirthPrecision::Year, _) => format!("{y:04}"),
-        (BirthPrecision::YearMonth, Style::Compact) => format!("{y:04}{m:02}"),
-        (BirthPrecision::YearMonth, Style::Separated { sep, pad_month, .. }) => {
+    let (date, style) = match parse_date(&v) {
+        Some(p) => (p.date, Some(p.style)),
+        None => parse_year_month(&v)?,
+    };
+    let (y, m) = (date.year(), date.month());
+    let general = match (precision, style) {
+        (BirthPrecision::Year, _) | (_, None) => format!("{y:04}"),
+        (BirthPrecision::YearMonth, Some(Style::Compact)) => format!("{y:04}{m:02}"),
+        (BirthPrecision::YearMonth, Some(Style::Separated { sep, pad_month, .. })) => {
             format!("{y:04}{sep}{}", pad(m, pad_month))
         }
-        (BirthPrecision::YearMonth, Style::Kanji { pad_month, .. }) => format!("{y:04}年{}月", pad(m, pad_month)),
-        (BirthPrecision::YearMonth, Style::EraKanji { gannen, pad_month, .. }) => {
-            let (name, _, ey) = era_parts(p.date, gannen, false)?;
+        (BirthPrecision::YearMonth, Some(Style::Kanji { pad_month, .. })) => {
+            format!("{y:04}年{}月", pad(m, pad_month))
+        }
+        (BirthPrecision::YearMonth, Some(Style::EraKanji { gannen, pad_month, .. })) => {
+            let (name, _, ey) = era_parts(date, gannen, false)?;
             format!("{name}{ey}年{}月", pad(m, pad_month))
         }
-        (BirthPrecision::YearMonth, Style::EraLetter { dot, sep, pad_year, pad_month, .. }) => {
-            let (_, letter, ey) = era_parts(p.date, false, pad_year)?;
+        (BirthPrecision::YearMonth, Some(Style::EraLetter { dot, sep, pad_year, pad_month, .. })) => {
+            let (_, letter, ey) = era_parts(date, false, pad_year)?;
             format!("{letter}{}{ey}{sep}{}", if dot { "." } else { "" }, pad(m, pad_month))
         }
     };
     Some(in_width_of(&general, value))
+}
+
+/// A date written without its day, as a birth date already generalised: a year (`1985`,
+/// `1985年`, `昭和60年`) or a year and month (`1985-03`, `1985/3`, `1985.03`, `198503`,
+/// `1985年3月`, `昭和60年3月`, `S60.3`, `S.60/03`). The last day of that month (of December for a
+/// year alone, so an era year-month is read in its era) and the style that writes a year and
+/// month alike, `None` for a year alone.
+fn parse_year_month(v: &str) -> Option<(NaiveDate, Option<Style>)> {
+    let last_day = |y: i32, m: u32| {
+        let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+        NaiveDate::from_ymd_opt(ny, nm, 1)?.pred_opt()
+    };
+    let month = |s: &str| s.parse::<u32>().ok().filter(|m| (1..=12).contains(m));
+    // A month of one or two digits, then `suffix` and nothing else (`3月` with suffix `月`).
+    let month_then = |s: &str, suffix: &str| -> Option<(u32, bool)> {
+        let n = digits(s);
+        if !(1..=2).contains(&n) || &s[n..] != suffix {
+            return None;
+        }
+        Some((month(&s[..n])?, n == 2))
+    };
+    if v.starts_with(|c: char| c.is_ascii_digit()) {
+        let n = digits(v);
+        let y: i32 = v.get(..4)?.parse().ok().filter(|&y| y >= 1)?;
+        match (n, &v[n..]) {
+            (6, "") => return Some((last_day(y, month(&v[4..6])?)?, Some(Style::Compact))),
+            (4, "" | "年") => return Some((last_day(y, 12)?, None)),
+            (4, rest) => {
+                if let Some(after) = rest.strip_prefix('年') {
+                    let (m, pad_month) = month_then(after, "月")?;
+                    return Some((last_day(y, m)?, Some(Style::Kanji { pad_month, pad_day: false })));
+                }
+                let sep = rest.chars().next()?;
+                if !matches!(sep, '-' | '/' | '.') {
+                    return None;
+                }
+                let (m, pad_month) = month_then(&rest[1..], "")?;
+                return Some((last_day(y, m)?, Some(Style::Separated { sep, pad_month, pad_day: false })));
+            }
+            _ => return None,
+        }
+    }
+    let first = v.chars().next()?;
+    for &(name, letter, (y0, m0, d0)) in &ERAS {
+        let start = NaiveDate::from_ymd_opt(y0, m0, d0)?;
+        if let Some(after) = v.strip_prefix(name) {
+            let (ey, gannen, rest) = match after.strip_prefix('元') {
+                Some(a) => (1, true, a),
+                None => {
+                    let n = digits(after);
+                    if !(1..=2).contains(&n) {
+                        return None;
+                    }
+                    (after[..n].parse::<i32>().ok()?, false, &after[n..])
+                }
+            };
+            let rest = rest.strip_prefix('年')?;
+            let y = y0 + ey - 1;
+            let (date, style) = if rest.is_empty() {
+                (last_day(y, 12)?, None)
+            } else {
+                let (m, pad_month) = month_then(rest, "月")?;
+                (last_day(y, m)?, Some(Style::EraKanji { gannen, pad_month, pad_day: false }))
+            };
+            return (ey >= 1 && date >= start).then_some((date, style));
+        }
+        if first.to_ascii_uppercase() == letter {
+            let after = &v[1..];
+            let dot = after.starts_with('.');
+            let after = if dot { &after[1..] } else { after };
+            let n = digits(after);
+            let sep = after[n..].chars().next()?;
+            if !(1..=2).contains(&n) || !matches!(sep, '.' | '/' | '-') {
+                return None;
+            }
+            let ey: i32 = after[..n].parse().ok()?;
+            let (m, pad_month) = month_then(&after[n + 1..], "")?;
+            let date = last_day(y0 + ey - 1, m)?;
+            let style = Style::EraLetter { dot, sep, pad_year: n == 2, pad_month, pad_day: false };
+            return (ey >= 1 && date >= start).then_some((date, Some(style)));
+        }
+    }
+    None
 }
 
 /// The oldest age kept as is; older ages are grouped (HIPAA Safe Harbor and OHDSI practice).
@@ -506,6 +604,37 @@ mod tests {
             assert_eq!(generalize_birth_date(v, p).as_deref(), Some(want), "{v}");
         }
         assert_eq!(generalize_birth_date("March 1985", Year), None);
+    }
+
+    #[test]
+    fn a_birth_date_already_generalised_is_generalised_alike() {
+        use BirthPrecision::*;
+        let cases = [
+            ("1985", YearMonth, "1985"),
+            ("1985", Year, "1985"),
+            ("1985年", YearMonth, "1985"),
+            ("1985-03", YearMonth, "1985-03"),
+            ("1985-03", Year, "1985"),
+            ("1985/3", YearMonth, "1985/3"),
+            ("1985.03", YearMonth, "1985.03"),
+            ("198503", YearMonth, "198503"),
+            ("198503", Year, "1985"),
+            ("1985年3月", YearMonth, "1985年3月"),
+            ("昭和60年3月", YearMonth, "昭和60年3月"),
+            ("昭和60年3月", Year, "1985"),
+            ("昭和60年", YearMonth, "1985"),
+            ("平成元年2月", YearMonth, "平成元年2月"),
+            ("S60.3", YearMonth, "S60.3"),
+            ("S60.3", Year, "1985"),
+            ("１９８５－０３", YearMonth, "１９８５－０３"),
+        ];
+        for (v, p, want) in cases {
+            assert_eq!(generalize_birth_date(v, p).as_deref(), Some(want), "{v} {p:?}");
+        }
+        for v in ["198513", "1985-13", "85", "19850", "1985-3-", "昭和1年1月", "S60", "unknown", "60/3/15", "850315"]
+        {
+            assert_eq!(generalize_birth_date(v, YearMonth), None, "{v}");
+        }
     }
 
     #[test]

@@ -1266,3 +1266,117 @@ fn r9_ssmix2_linkage_rows_of_excluded_files_are_relative_to_root() {
     }
     assert!(excluded.iter().all(|r| r[1].starts_with(&format!("234/567/{P2}/"))), "{excluded:?}");
 }
+
+/// Write `cols.toml` and `in/in.csv` for a test of one CSV input.
+fn put_csv(wd: &Workdir, columns: &str, csv: &str) {
+    std::fs::write(wd.path("cols.toml"), format!("[columns]\n{columns}")).unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("in/in.csv"), csv).unwrap();
+}
+
+#[test]
+fn csv_free_text_loses_the_town_with_its_house_number_of_an_address_column() {
+    let wd = Workdir::new("csv_free_text_loses_the_town_with_its_house_number_of_an_address_column");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\naddress = \"identifier\"\ncomment = \"free-text\"\n",
+        "pid,address,comment\n\
+         P7788123,静岡県静岡市駿河区登呂１−３−５,登呂１−３−５に住む / 駿河区登呂1-3-5 / 登呂1丁目3番5号 / 登呂遺跡\n\
+         P7788124,神奈川県相模原市中央区中央2-11-15,中央静脈カテーテル 中央2-11-15\n\
+         P7788125,\"2-11-15 Chuo, Chuo-ku, Sagamihara\",home 2-11-15 Chuo; Chuo line\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "comment"),
+        ["***に住む / 駿河区*** / *** / 登呂遺跡", "中央静脈カテーテル ***", "home ***; Chuo line"]
+    );
+}
+
+#[test]
+fn csv_free_text_loses_a_hyphenated_given_name_run_together() {
+    let wd = Workdir::new("csv_free_text_loses_a_hyphenated_given_name_run_together");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nname = \"name\"\ncomment = \"free-text\"\n",
+        "pid,name,comment\n\
+         P7788123,Jean-Pierre Martin,JeanPierre and MartinJeanPierre called\n\
+         P7788124,Kim Eun-Ji,EunJi and EunJiKim called\n\
+         P7788125,Yamada/Taro-Dr,TaroYamada and YamadaTaro called; Dr review\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "comment"),
+        ["*** and *** called", "*** and *** called", "*** and *** called; Dr review"]
+    );
+}
+
+#[test]
+fn csv_a_birth_date_already_generalised_is_generalised_not_emptied() {
+    let wd = Workdir::new("csv_a_birth_date_already_generalised_is_generalised_not_emptied");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nbirth = \"birth-date\"\nbirth_year = { role = \"birth-date\", precision = \"year\" }\n",
+        "pid,birth,birth_year\nP1,1985,1985-03\nP2,1985-03,198503\nP3,昭和60年3月,S60.3\nP4,unknown,85\n",
+    );
+    let run = csv_of_in(&wd, &[]);
+    run.assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    assert_eq!(column(&out, "birth"), ["1985", "1985-03", "昭和60年3月", ""]);
+    assert_eq!(column(&out, "birth_year"), ["1985", "1985", "1985", ""]);
+    assert!(run.stderr().contains("column 2 is not a valid birth-date; emptied"), "{}", run.stderr());
+}
+
+#[test]
+fn ssmix2_free_text_loses_the_town_with_its_house_number_of_the_address() {
+    let wd = Workdir::new("ssmix2_free_text_loses_the_town_with_its_house_number_of_the_address");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F|||^^^^422-8033^JPN^H^静岡県静岡市駿河区登呂１−３−５",
+        "NTE|1||自宅 登呂１−３−５ / 駿河区登呂1-3-5 / 登呂一丁目3番5号 / 登呂遺跡 見学",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    assert_eq!(msg.decode(segment(&msg, "NTE").field(3)).text, "自宅 *** / 駿河区*** / *** / 登呂遺跡 見学");
+}
+
+#[test]
+fn ssmix2_dates_in_kept_code_text_and_kept_components_follow_the_dates() {
+    let wd = Workdir::new("ssmix2_dates_in_kept_code_text_and_kept_components_follow_the_dates");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "ORC|NW|000000000012346|||||||20240402||||外来 2024/01/15^room^bed",
+        "OBX|1|NM|X1^前回2024/01/15比較^99||158.0|cm|||||F",
+        "OBX|2|NM|20240115^身長^JC10||158.0|cm|||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    ssmix2_root_run(&wd, &[]).assert_code(0);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    assert_eq!(msg.decode(segment(&msg, "ORC").field(13)).text, "外来 ***");
+    let obx3: Vec<String> =
+        msg.segments.iter().filter(|s| s.name == "OBX").map(|s| msg.decode(s.field(3)).text).collect();
+    assert_eq!(obx3, ["X1^前回***比較^99", "20240115^身長^JC10"], "a code of digits stays");
+}
+
+#[test]
+fn ssmix2_dates_in_kept_code_text_shift_with_the_option() {
+    let wd = Workdir::new("ssmix2_dates_in_kept_code_text_shift_with_the_option");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "OBX|1|NM|X1^前回2024/01/15比較^99||158.0|cm|||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    ssmix2_root_run(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let obx3 = msg.decode(segment(&msg, "OBX").field(3)).text;
+    let date = obx3.strip_prefix("X1^前回").and_then(|t| t.strip_suffix("比較^99")).unwrap_or_else(|| panic!("{obx3}"));
+    let shift = days("2024/01/15", date);
+    assert!(shift != 0 && shift.abs() <= 366, "{obx3}");
+    assert_eq!(obx3.matches('/').count(), 2, "the date keeps its spelling: {obx3}");
+}

@@ -556,6 +556,21 @@ fn clean_descriptors_removes_the_municipality_of_the_patients_address() {
 }
 
 #[test]
+fn clean_descriptors_removes_the_town_with_its_house_number_and_keeps_the_town_alone() {
+    let wd = Workdir::new("clean_descriptors_removes_the_town_with_its_house_number_and_keeps_the_town_alone");
+    ct_of("0001234567", 1)
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"))
+        .put(str_el(tags::PATIENT_ADDRESS, VR::LO, "神奈川県相模原市中央区中央２−１１−１５"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "往診 中央2-11-15 中央静脈カテーテル"))
+        .put(str_el(tags::SERIES_DESCRIPTION, VR::LO, "自宅 中央2丁目11番15号"))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("往診 *** 中央静脈カテーテル"));
+    assert_eq!(text(&obj, tags::SERIES_DESCRIPTION).as_deref(), Some("自宅 ***"));
+}
+
+#[test]
 fn clean_descriptors_removes_anyones_phone_number_and_e_mail_address() {
     let wd = Workdir::new("clean_descriptors_removes_anyones_phone_number_and_e_mail_address");
     ct_of("0001234567", 1)
