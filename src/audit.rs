@@ -430,6 +430,10 @@ pub fn read_log(path: &Path) -> Result<Vec<Entry>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).context(ReadAuditSnafu { path }),
     };
+    // A device or FIFO in its place (a link to /dev/zero) would be read forever.
+    if !file.metadata().context(ReadAuditSnafu { path })?.is_file() {
+        return Err(io::Error::other("it is not a regular file")).context(ReadAuditSnafu { path });
+    }
     let mut out = Vec::new();
     for line in BufReader::new(file).lines() {
         let line = line.context(ReadAuditSnafu { path })?;

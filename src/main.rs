@@ -168,7 +168,10 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
         cli::report::previews_warning(&summary);
     }
     if let Some(why) = &summary.aborted {
-        eprintln!("kamei: stopped: {why}; the outputs written are complete; make room and run the same command again");
+        eprintln!(
+            "kamei: stopped: {why}; {} inputs not processed; the outputs written are complete; make room and run the same command again",
+            summary.not_processed()
+        );
         return Ok(Exit::SomeFailed);
     }
     Ok(if summary.interrupted {

@@ -361,3 +361,15 @@ fn disk_full_is_reported_and_leaves_no_partial_output() {
         }
     }
 }
+
+#[test]
+fn an_audit_log_that_is_not_a_regular_file_is_refused_not_read_forever() {
+    let wd = Workdir::new("an_audit_log_that_is_not_a_regular_file_is_refused_not_read_forever");
+    Fixture::ct("P1", "1.2.3", "1.2.3.1", "1.2.3.1.1").write(&wd.path("in/a.dcm"));
+    std::fs::create_dir_all(wd.path("out")).unwrap();
+    // A link to /dev/zero in the audit log's place: an endless line with no newline.
+    std::os::unix::fs::symlink("/dev/zero", wd.path("out/kamei-audit.jsonl")).unwrap();
+    let run = run_with_deadline(&wd, &["deid", "in", "-o", "out", "-q"], Duration::from_secs(60));
+    assert_eq!(run.0, 2, "{}", run.1);
+    assert!(run.1.contains("not a regular file"), "{}", run.1);
+}
