@@ -554,18 +554,26 @@ const PUBLIC_CODING_SCHEMES: &[&str] = &[
     "PUBCHEM_CID",
 ];
 
-/// Whether `tag` is the Code Value, Long Code Value, Coding Scheme Designator or Coding Scheme
+/// Whether `e` is the Code Value, Long Code Value, Coding Scheme Designator or Coding Scheme
 /// Version of a code item (`item`) whose scheme is a public terminology (see
-/// [`PUBLIC_CODING_SCHEMES`]). Such a code is kept inside a sequence replaced by a dummy.
-fn is_public_code(tag: Tag, item: &DataSet) -> bool {
+/// [`PUBLIC_CODING_SCHEMES`]), spelled as such codes are: ASCII without spaces, no e-mail
+/// address or phone number (`410668003`, `8867-4`, `mm[Hg]`, `J18.9`). Such a code is kept
+/// inside a sequence replaced by a dummy; a phone number typed as a code value is not.
+fn is_public_code(e: &Element, item: &DataSet) -> bool {
     let code_part =
         [tags::CODE_VALUE, tags::LONG_CODE_VALUE, tags::CODING_SCHEME_DESIGNATOR, tags::CODING_SCHEME_VERSION];
-    code_part.contains(&tag)
-        && item
-            .get(tags::CODING_SCHEME_DESIGNATOR)
-            .and_then(Element::bytes)
-            .map(trim_value)
-            .is_some_and(|scheme| PUBLIC_CODING_SCHEMES.iter().any(|p| p.as_bytes() == scheme))
+    let public = item
+        .get(tags::CODING_SCHEME_DESIGNATOR)
+        .and_then(Element::bytes)
+        .map(trim_value)
+        .is_some_and(|scheme| PUBLIC_CODING_SCHEMES.iter().any(|p| p.as_bytes() == scheme));
+    if !code_part.contains(&e.tag) || !public {
+        return false;
+    }
+    let Some(code) = e.bytes().and_then(|b| std::str::from_utf8(trim_value(b)).ok()) else { return false };
+    code.is_ascii()
+        && !code.contains(|c: char| c.is_whitespace() || c == '@' || c == '\\')
+        && crate::clinical::freetext::contacts(code).is_none()
 }
 
 /// Pixel, overlay and waveform data: bulk samples that the safety net does not read as text.
@@ -960,7 +968,7 @@ impl Planner<'_, '_> {
                 Mode::Dummy
                     if rule.source == RuleSource::Unlisted
                         && is_scrubbable(self.value_vr(e))
-                        && !is_public_code(e.tag, ds) =>
+                        && !is_public_code(e, ds) =>
                 {
                     Action::Dummy
                 }
@@ -1753,6 +1761,34 @@ mod tests {
         assert_eq!(code.bytes(tags::CODING_SCHEME_DESIGNATOR).unwrap(), b"UCUM");
         assert_eq!(code.bytes(tags::CODING_SCHEME_VERSION).unwrap(), b"1.4 ");
         assert_eq!(code.bytes(tags::CODE_MEANING).unwrap(), dummy_value(VR::LO));
+    }
+
+    #[test]
+    fn a_phone_number_or_e_mail_typed_as_a_public_code_gets_the_dummy() {
+        let concept = |value: &[u8], scheme: &[u8]| {
+            let code = DataSet::from_elements([
+                Element::new(tags::CODE_VALUE, VR::SH, value.to_vec()),
+                Element::new(tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme.to_vec()),
+            ]);
+            DataSet::from_elements([Element::sequence(tags::CONCEPT_CODE_SEQUENCE, vec![code])])
+        };
+        let items = vec![
+            concept(b"03-5555-6666", b"LN"),
+            concept(b"kato@example.com", b"DCM"),
+            concept(b"8867-4", b"LN"),
+            concept(b"J18.9 ", b"I10"),
+        ];
+        let (_, out) = plan_with(&[], vec![Element::sequence(tags::CONTENT_SEQUENCE, items)]);
+        let content = &out.dataset.get(tags::CONTENT_SEQUENCE).unwrap().value.sequence().unwrap().items;
+        let codes: Vec<Vec<u8>> = content
+            .iter()
+            .map(|i| {
+                let seq = i.dataset.get(tags::CONCEPT_CODE_SEQUENCE).unwrap().value.sequence().unwrap();
+                seq.items[0].dataset.bytes(tags::CODE_VALUE).unwrap().to_vec()
+            })
+            .collect();
+        let dummy = dummy_value(VR::SH);
+        assert_eq!(codes, vec![dummy.clone(), dummy, b"8867-4".to_vec(), b"J18.9 ".to_vec()]);
     }
 
     #[test]
