@@ -424,7 +424,8 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
             s.failed,
             s.segments_removed
         );
-        if s.excluded_patients > 0 {
+        if s.excluded_patients > 0 || s.excluded_files > 0 {
+            // Files also count messages of admitted folders whose PID-3 names a left-out patient.
             eprintln!(
                 "kamei: {} patient folders ({} files) left out (opted out or not in the cohort)",
                 s.excluded_patients, s.excluded_files
