@@ -213,7 +213,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE", requires = "key")]
     pub exclude_patients: Option<PathBuf>,
     /// The key the release was made with (to compute the pseudonyms of excluded patients).
-    #[arg(long, value_name = "FILE")]
+    /// Only with --exclude-patients.
+    #[arg(long, value_name = "FILE", requires = "exclude_patients")]
     pub key: Option<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(short, long, value_name = "N")]

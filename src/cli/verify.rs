@@ -109,7 +109,7 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
         for id in register.ids() {
             let p = pseudo.patient_pseudonym(kamei::pseudo::Patient::Id(id));
             originals.global.add(&p, "pseudonym of an excluded patient");
-            originals.global.add(id, "original ID of an excluded patient");
+            originals.global.add_excluded_patient_id(id);
         }
         eprintln!("kamei: looking for the pseudonyms and IDs of {} excluded patients", register.len());
     }
