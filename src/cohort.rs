@@ -146,7 +146,8 @@ impl Register {
                     if rec.iter().all(|c| c.trim().is_empty()) {
                         continue; // a row of empty cells (a spreadsheet's trailing rows)
                     }
-                    let cell = rec.get(col).ok_or_else(|| format!("line {number}: no cell in the patient ID column"))?;
+                    let cell =
+                        rec.get(col).ok_or_else(|| format!("line {number}: no cell in the patient ID column"))?;
                     register.add(check_id(&unwrap_cell(strip_comment(cell)), number)?);
                 }
             }
@@ -406,9 +407,8 @@ impl Cohort {
     pub fn admit_each(&self, patient_ids: &[&str], study_date: Option<&str>) -> Admission {
         let ids: Vec<String> = patient_ids.iter().map(|i| normalize_id(i)).filter(|s| !s.is_empty()).collect();
         let parts = |i: &str| -> Vec<String> { i.split('\\').map(normalize_id).filter(|p| !p.is_empty()).collect() };
-        let excluded = |r: &Register, i: &String| {
-            r.lists_for_exclusion(i) || parts(i).iter().any(|p| r.lists_for_exclusion(p))
-        };
+        let excluded =
+            |r: &Register, i: &String| r.lists_for_exclusion(i) || parts(i).iter().any(|p| r.lists_for_exclusion(p));
         let included = |r: &Register, i: &String| r.ids.contains(i) || parts(i).iter().all(|p| r.ids.contains(p));
         if ids.is_empty() {
             if self.include.is_some() {

@@ -201,7 +201,8 @@ pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
     let mut key_mismatch = Vec::new();
     let mut shift_mismatch = Vec::new();
     let mut unchecked = Vec::new();
-    let label = |dir: &Path| dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let label =
+        |dir: &Path| dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
     if image_key.is_none() {
         unchecked.push(label(images));
     }
@@ -218,7 +219,11 @@ pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
         if let Some(s) = settings.as_ref().filter(|s| !s.profile.starts_with("clinical-")) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("{} is a {} output, not a clinical one (clinical csv, clinical ss-mix2)", dir.display(), s.profile),
+                format!(
+                    "{} is a {} output, not a clinical one (clinical csv, clinical ss-mix2)",
+                    dir.display(),
+                    s.profile
+                ),
             ));
         }
         let key = settings.as_ref().and_then(|s| s.key_fingerprint.clone());

@@ -1295,7 +1295,8 @@ fn rv12_03_csv_failures_before_the_output_name_never_print_the_input_name() {
     for d in ["a", "b"] {
         std::fs::write(wd.path(&format!("in2/{d}/YAMADA_1234568.csv")), "patient_id,v\n1234568,1\n").unwrap();
     }
-    let dup = wd.kamei(["clinical", "csv", "in2", "-o", "out2", "--key", k.to_str().unwrap(), "--columns", "cols.toml"]);
+    let dup =
+        wd.kamei(["clinical", "csv", "in2", "-o", "out2", "--key", k.to_str().unwrap(), "--columns", "cols.toml"]);
     dup.assert_code(2);
     assert!(dup.stderr().contains("inputs #1 and #2"), "{}", dup.stderr());
     assert!(!dup.stderr().contains("YAMADA") && !dup.stderr().contains("1234568"), "{}", dup.stderr());

@@ -446,8 +446,7 @@ fn rv12_01_ssmix2_leaves_out_a_message_whose_pid3_repetition_names_a_left_out_pa
         [("--exclude-patients", "optout.txt", "out-x"), ("--include-patients", "cohort.txt", "out-i")]
     {
         let link = format!("{out}.csv");
-        let run =
-            wd.kamei(["clinical", "ss-mix2", "root", "-o", out, "--key", ks, flag, register, "--linkage", &link]);
+        let run = wd.kamei(["clinical", "ss-mix2", "root", "-o", out, "--key", ks, flag, register, "--linkage", &link]);
         run.assert_code(0);
         let written: Vec<_> = wd.files(out).into_iter().filter(|p| !p.to_string_lossy().contains("kamei-")).collect();
         assert_eq!(written.len(), 1, "{flag}: only 7777777's message: {written:?}");
@@ -540,13 +539,15 @@ fn rv12_an_empty_cohort_is_refused() {
 }
 
 #[test]
-fn rv12_verify_key_without_a_register_is_a_usage_error() {
-    let wd = Workdir::new("rv12_verify_key_without_a_register_is_a_usage_error");
+fn rv12_verify_key_without_a_register_checks_the_key() {
+    let wd = Workdir::new("rv12_verify_key_without_a_register_checks_the_key");
     archive(&wd);
     let k = key(&wd, "k.key", 45);
+    let other = key(&wd, "other.key", 46);
     let ks = k.to_str().unwrap();
     wd.kamei(["deid", "dicom", "-o", "out", "--key", ks, "-q"]).assert_code(0);
-    let run = wd.kamei(["verify", "out", "--key", ks]);
+    wd.kamei(["verify", "out", "--key", ks]).assert_code(0);
+    let run = wd.kamei(["verify", "out", "--key", other.to_str().unwrap()]);
     run.assert_code(2);
-    assert!(run.stderr().contains("--exclude-patients"), "{}", run.stderr());
+    assert!(run.stderr().contains("not the key"), "{}", run.stderr());
 }
