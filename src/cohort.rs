@@ -97,7 +97,8 @@ impl Register {
     ///
     /// # Errors
     /// A reason, naming the line but never its text, when a CSV header names no or several ID
-    /// columns, or a line or cell is not one ID (see [`check_id`]).
+    /// columns, or a line or cell is not one ID (white space, `;`, `,` or `"` inside, a number
+    /// in scientific notation: see the module doc).
     pub fn parse(text: &str) -> Result<Register, String> {
         // Lines that carry something, with their 1-based number in the file (for messages).
         let lines: Vec<(usize, &str)> = text
