@@ -8,9 +8,13 @@
 //! a patient cannot vanish from the images and remain in the clinical data, or the reverse.
 //!
 //! Register files (`--exclude-patients`, `--include-patients`): one original Patient ID per
-//! line, blank lines and lines starting with `#` ignored, IDs trimmed; or a CSV whose header
-//! names the ID column (`patient_id`, `PatientID`, `patient id`, `患者ID`...). UTF-8 (with or
-//! without BOM) or Shift_JIS/CP932.
+//! line, blank lines and lines starting with `#` ignored, `#` after white space starting a
+//! comment, IDs trimmed, Excel's `="..."` and CSV quotes unwrapped; or a CSV (comma, tab or
+//! semicolon) whose header names the ID column (`patient_id`, `PatientID`, `patient id`,
+//! `患者ID`...). UTF-8 (with or without BOM), UTF-16 with a byte order mark, or
+//! Shift_JIS/CP932. A line that cannot be one ID (white space, `;`, `,` or `"` inside, a
+//! number in scientific notation) or an unknown header refuses the whole register: a line
+//! read wrongly would match nobody and release the patient.
 
 use crate::pseudo::normalize_id;
 use chrono::NaiveDate;
@@ -70,6 +74,8 @@ impl std::error::Error for CohortError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Register {
     ids: HashSet<String>,
+    /// The IDs of digits only, without their leading zeros (see [`Register::lists_for_exclusion`]).
+    unpadded: HashSet<String>,
 }
 
 /// Column names that hold the patient ID in a CSV register (compared lower-case, without
@@ -90,22 +96,36 @@ impl Register {
     /// Parse register text (see the module doc for the forms).
     ///
     /// # Errors
-    /// A reason when a CSV header names no or several ID columns.
+    /// A reason, naming the line but never its text, when a CSV header names no or several ID
+    /// columns, or a line or cell is not one ID (white space, `;`, `,` or `"` inside, a number
+    /// in scientific notation: see the module doc).
     pub fn parse(text: &str) -> Result<Register, String> {
-        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
-        let mut ids = HashSet::new();
-        let Some(first) = lines.first() else { return Ok(Register { ids }) };
-        let sep = [',', '\t'].into_iter().find(|&c| first.contains(c));
+        // Lines that carry something, with their 1-based number in the file (for messages).
+        let lines: Vec<(usize, &str)> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
+            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        let mut register = Register::default();
+        let Some(&(_, first)) = lines.first() else { return Ok(register) };
+        // Tab (Excel's "Unicode text"), comma, or semicolon (Excel's CSV where the decimal
+        // separator is a comma), told by the first line.
+        let sep = ['\t', ',', ';'].into_iter().find(|&c| strip_comment(first).contains(c));
         match sep {
             None => {
                 // A one-column CSV: its header names the column, its values may be quoted.
-                let skip = usize::from(is_id_header(first));
-                for l in &lines[skip..] {
-                    add(&mut ids, &unquote(l));
+                let skip = usize::from(is_id_header(&unwrap_cell(strip_comment(first))));
+                for &(number, l) in &lines[skip..] {
+                    register.add(check_id(&unwrap_cell(strip_comment(l)), number)?);
                 }
             }
             Some(sep) => {
-                let joined = lines.join("\n");
+                let joined = lines.iter().map(|(_, l)| *l).collect::<Vec<_>>().join("\n");
+                // The file's line number of a record of the joined text (1-based lines).
+                let line_of = |p: Option<&csv::Position>| {
+                    p.and_then(|p| lines.get((p.line() as usize).saturating_sub(1))).map_or(0, |(n, _)| *n)
+                };
                 let mut rdr =
                     csv::ReaderBuilder::new().delimiter(sep as u8).flexible(true).from_reader(joined.as_bytes());
                 let header = rdr.headers().map_err(|_| "the header is not valid CSV".to_string())?.clone();
@@ -113,17 +133,42 @@ impl Register {
                     header.iter().enumerate().filter(|(_, h)| is_id_header(h)).map(|(i, _)| i).collect();
                 let col = match wanted.as_slice() {
                     [one] => *one,
-                    [] => return Err("the header names no patient ID column (e.g. patient_id)".to_string()),
+                    [] => {
+                        return Err(format!(
+                            "line {}: the header names no patient ID column (e.g. patient_id); a register is one ID per line, or a CSV (comma, tab or semicolon) with such a header",
+                            lines[0].0
+                        ));
+                    }
                     _ => return Err("the header names several patient ID columns".to_string()),
                 };
-                for rec in rdr.records().flatten() {
-                    if let Some(v) = rec.get(col) {
-                        add(&mut ids, v);
+                for rec in rdr.records() {
+                    let rec = rec.map_err(|e| format!("line {}: not valid CSV", line_of(e.position())))?;
+                    let number = line_of(rec.position());
+                    if rec.iter().all(|c| c.trim().is_empty()) {
+                        continue; // a row of empty cells (a spreadsheet's trailing rows)
                     }
+                    let cell =
+                        rec.get(col).ok_or_else(|| format!("line {number}: no cell in the patient ID column"))?;
+                    register.add(check_id(&unwrap_cell(strip_comment(cell)), number)?);
                 }
             }
         }
-        Ok(Register { ids })
+        Ok(register)
+    }
+
+    fn add(&mut self, id: Option<String>) {
+        let Some(id) = id else { return };
+        if let Some(u) = unpadded(&id) {
+            self.unpadded.insert(u.to_string());
+        }
+        self.ids.insert(id);
+    }
+
+    /// Whether the original ID is listed as an opt-out: as written, or, for an ID of digits
+    /// only, with other leading zeros (`1234567` and `0001234567` are one patient: a
+    /// spreadsheet drops the zeros of a number column, a modality may drop or add them).
+    fn lists_for_exclusion(&self, normalized: &str) -> bool {
+        self.ids.contains(normalized) || unpadded(normalized).is_some_and(|u| self.unpadded.contains(u))
     }
 
     /// Number of IDs.
@@ -153,21 +198,73 @@ fn is_id_header(h: &str) -> bool {
     ID_HEADERS.contains(&k.as_str())
 }
 
-/// A value without the double quotes a CSV writer put around it (`"123"` → `123`, `""` inside
-/// → `"`).
-fn unquote(v: &str) -> String {
-    let t = v.trim();
-    match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(inner) => inner.replace("\"\"", "\""),
-        None => t.to_string(),
-    }
+/// A line or cell without a comment after the ID: `#` after white space starts one
+/// (`0001234567 # Yamada`); a `#` inside an ID (`AB#12`) is kept.
+fn strip_comment(v: &str) -> &str {
+    let cut = v.char_indices().find(|&(i, c)| c == '#' && v[..i].ends_with(char::is_whitespace));
+    cut.map_or(v, |(i, _)| &v[..i]).trim()
 }
 
-fn add(ids: &mut HashSet<String>, v: &str) {
-    let n = normalize_id(v);
-    if !n.is_empty() {
-        ids.insert(n);
+/// A cell as a spreadsheet wrote it, unwrapped: without the double quotes a CSV writer put
+/// around it (`"123"` → `123`, `""` inside → `"`), and without Excel's text formula `="..."`
+/// (written to keep leading zeros: `="0001234567"`, also as the CSV cell `"=""0001234567"""`).
+fn unwrap_cell(v: &str) -> String {
+    let unquote = |t: &str| -> Option<String> {
+        t.strip_prefix('"').and_then(|t| t.strip_suffix('"')).map(|inner| inner.replace("\"\"", "\""))
+    };
+    let mut t = v.trim().to_string();
+    if let Some(inner) = unquote(&t) {
+        t = inner.trim().to_string();
     }
+    if let Some(inner) = t.strip_prefix('=').and_then(|f| unquote(f.trim())) {
+        t = inner.trim().to_string();
+    }
+    t
+}
+
+/// One unwrapped register value as an ID: `None` when empty; refused when it cannot be one
+/// ID, because such a line would match nobody and the patient would be released: white space
+/// (also the ideographic space), `;`, `,`, `"` or control characters inside (a line holding
+/// an ID and a name, a CSV whose separator was not recognised, an unbalanced quote), or a
+/// number in Excel's scientific notation (`1.23457E+09`: the ID's digits are lost). Messages
+/// name the line, never the value.
+///
+/// # Errors
+/// The reason, with the line number.
+fn check_id(v: &str, line: usize) -> Result<Option<String>, String> {
+    let id = normalize_id(v);
+    if id.is_empty() {
+        return Ok(None);
+    }
+    if id.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, ';' | ',' | '"')) {
+        return Err(format!(
+            "line {line} is not one patient ID (it holds a space, `;`, `,` or `\"`): write one ID per line, a comment after a space and `#`, or a CSV with a patient_id header"
+        ));
+    }
+    if is_scientific(&id) {
+        return Err(format!(
+            "line {line} is a number in scientific notation (a spreadsheet rewrote the ID and lost its digits): format the ID column as text and export again"
+        ));
+    }
+    Ok(Some(id))
+}
+
+/// `1.23457E+09`: how Excel shows a long number; the digits of the ID are gone.
+fn is_scientific(id: &str) -> bool {
+    let Some((mantissa, exponent)) = id.split_once(['E', 'e']) else { return false };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(fraction) && exponent.strip_prefix('+').is_some_and(digits)
+}
+
+/// An ID of ASCII digits only, without its leading zeros (`0001234567` → `1234567`); `None`
+/// for any other ID.
+fn unpadded(id: &str) -> Option<&str> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let t = id.trim_start_matches('0');
+    Some(if t.is_empty() { "0" } else { t })
 }
 
 /// The register's text: UTF-8 (with or without byte order mark), UTF-16 with a byte order
@@ -300,18 +397,28 @@ impl Cohort {
     /// Decide for a patient (and, for images, a study): exclusion wins over inclusion; a missing
     /// ID is left out only when an include list is given; the study window applies last.
     pub fn admit(&self, patient_id: Option<&str>, study_date: Option<&str>) -> Admission {
-        let id = patient_id.map(normalize_id).filter(|s| !s.is_empty());
-        // A Patient ID holding several values (`P001\P002`, invalid for LO but seen in merged
-        // records) belongs to each: left out when any of them opted out, in the cohort only
-        // when the whole value or every one of them is.
+        self.admit_each(patient_id.as_slice(), study_date)
+    }
+
+    /// Decide for an input that names several Patient IDs (the repetitions of an HL7 PID-3 in
+    /// a merged record): it is each of those patients, as one Patient ID holding several
+    /// values (`P001\P002`, invalid for LO but seen in merged records) is: left out when any of
+    /// them opted out, in the cohort only when every one of them (or the whole value) is
+    /// listed. No ID at all is decided as [`Cohort::admit`] decides a missing one.
+    pub fn admit_each(&self, patient_ids: &[&str], study_date: Option<&str>) -> Admission {
+        let ids: Vec<String> = patient_ids.iter().map(|i| normalize_id(i)).filter(|s| !s.is_empty()).collect();
         let parts = |i: &str| -> Vec<String> { i.split('\\').map(normalize_id).filter(|p| !p.is_empty()).collect() };
-        let excluded = |r: &Register, i: &String| r.ids.contains(i) || parts(i).iter().any(|p| r.ids.contains(p));
+        let excluded =
+            |r: &Register, i: &String| r.lists_for_exclusion(i) || parts(i).iter().any(|p| r.lists_for_exclusion(p));
         let included = |r: &Register, i: &String| r.ids.contains(i) || parts(i).iter().all(|p| r.ids.contains(p));
-        match &id {
-            Some(i) if self.exclude.as_ref().is_some_and(|r| excluded(r, i)) => return Admission::OptedOut,
-            Some(i) if self.include.as_ref().is_some_and(|r| !included(r, i)) => return Admission::NotInCohort,
-            None if self.include.is_some() => return Admission::NoPatientId,
-            _ => {}
+        if ids.is_empty() {
+            if self.include.is_some() {
+                return Admission::NoPatientId;
+            }
+        } else if self.exclude.as_ref().is_some_and(|r| ids.iter().any(|i| excluded(r, i))) {
+            return Admission::OptedOut;
+        } else if self.include.as_ref().is_some_and(|r| !ids.iter().all(|i| included(r, i))) {
+            return Admission::NotInCohort;
         }
         if let Some((from, to)) = self.window {
             return match study_date.and_then(study_day) {
@@ -352,9 +459,82 @@ mod tests {
 
     #[test]
     fn one_column_csv_register_skips_its_header_and_unquotes() {
-        let r = reg("patient_id\n\"1234567890\"\n\"P 2\"\n");
-        assert!(r.contains("1234567890") && r.contains("P 2") && !r.contains("patient_id"));
+        let r = reg("patient_id\n\"1234567890\"\n\"P2\"\n");
+        assert!(r.contains("1234567890") && r.contains("P2") && !r.contains("patient_id"));
         assert_eq!(r.len(), 2);
+    }
+
+    /// The refusal names the line, never what it holds.
+    fn refused(text: &str) -> String {
+        let e = Register::parse(text).unwrap_err();
+        for secret in ["0001234567", "Yamada", "YAMADA"] {
+            assert!(!e.contains(secret), "{e}");
+        }
+        e
+    }
+
+    #[test]
+    fn rv12_an_inline_comment_after_white_space_is_not_part_of_the_id() {
+        let r = reg("0001234567 # Yamada\nP1\t# moved away\nAB#12\n");
+        assert!(r.contains("0001234567") && r.contains("P1") && r.contains("AB#12"));
+        assert_eq!(r.len(), 3);
+        let c = reg("patient_id,name\n0001234567 # checked,Yamada\n");
+        assert!(c.contains("0001234567"));
+    }
+
+    #[test]
+    fn rv12_excel_text_formulas_are_unwrapped() {
+        let r = reg("=\"0001234567\"\n\"=\"\"0007654321\"\"\"\n");
+        assert!(r.contains("0001234567") && r.contains("0007654321"), "{r:?}");
+        let c = reg("patient_id\tname\n=\"0001234567\"\tYamada\n");
+        assert!(c.contains("0001234567"));
+    }
+
+    #[test]
+    fn rv12_a_semicolon_csv_with_a_known_header_is_read() {
+        let r = reg("patient_id;name\n0001234567;Yamada\n;;\n");
+        assert!(r.contains("0001234567") && !r.contains("patient_id"));
+        assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn rv12_lines_that_are_not_one_id_are_refused_with_their_line_number() {
+        // A name after the ID without `#`, a separator the first line did not show, a header
+        // the register does not know, a spreadsheet's scientific notation, an ID with a space.
+        assert!(refused("# register\n0001234567 Yamada\n").contains("line 2"));
+        assert!(refused("P1\n0001234567;Yamada\n").contains("line 2"));
+        assert!(refused("P1\n\n0001234567,Yamada\n").contains("line 3"));
+        assert!(refused("番号;氏名\n0001234567;Yamada\n").contains("line 1"));
+        assert!(refused("0001234567;Yamada\n").contains("line 1"));
+        assert!(refused("P1\n1.23457E+09\n").contains("line 2"));
+        assert!(refused("P1\n\"0001234567 Yamada\"\n").contains("line 2"));
+        assert!(refused("P1\n0001234567\u{3000}YAMADA\n").contains("line 2"));
+        assert!(refused("name,patient_id\nYamada,0001234567 x\n").contains("line 2"));
+        assert!(refused("name,patient_id,x\nYamada\n").contains("line 2"));
+    }
+
+    #[test]
+    fn rv12_an_opt_out_matches_the_id_with_other_leading_zeros() {
+        let c = Cohort::new(Some(reg("1234567\n0000888888\n")), None, None);
+        assert_eq!(c.admit(Some("0001234567"), None), Admission::OptedOut);
+        assert_eq!(c.admit(Some("888888"), None), Admission::OptedOut);
+        assert_eq!(c.admit(Some("9\\00888888"), None), Admission::OptedOut);
+        assert_eq!(c.admit(Some("12345670"), None), Admission::Included);
+        assert_eq!(c.admit(Some("A1234567"), None), Admission::Included);
+        // The cohort is matched as written: a patient is released only when listed.
+        let i = Cohort::new(None, Some(reg("1234567\n")), None);
+        assert_eq!(i.admit(Some("0001234567"), None), Admission::NotInCohort);
+    }
+
+    #[test]
+    fn rv12_an_input_naming_several_patients_is_each_of_them() {
+        let c = Cohort::new(Some(reg("1234568")), None, None);
+        assert_eq!(c.admit_each(&["9999999", "1234568"], None), Admission::OptedOut);
+        assert_eq!(c.admit_each(&["9999999", "7654321"], None), Admission::Included);
+        let i = Cohort::new(None, Some(reg("9999999")), None);
+        assert_eq!(i.admit_each(&["9999999", "1234568"], None), Admission::NotInCohort);
+        assert_eq!(i.admit_each(&["9999999", " 9999999 "], None), Admission::Included);
+        assert_eq!(i.admit_each(&[], None), Admission::NoPatientId);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! It is the most sensitive file kamei writes (PS3.15's "re-identification information";
 //! 削除情報等 under Japan's rules): written only where the user asks, never inside the output
 //! folder (checked by the CLI), created with mode 0600, and only in pseudonymized mode.
-//! CSV with a header `kind,original,pseudonymized`; appended to across runs and shards.
+//! CSV with a header `kind,original,pseudonymized`; appended to across runs and shards, each
+//! row once (a resumed run does not repeat the rows of inputs done earlier).
 
 use snafu::{ResultExt, Snafu};
 use std::collections::HashSet;
@@ -66,6 +67,38 @@ pub struct LinkageWriter {
     path: PathBuf,
     out: csv::Writer<std::fs::File>,
     patients: HashSet<String>,
+    /// Digests of the rows already in the table since its last `moved` row: a resumed or
+    /// repeated run finds inputs done earlier and would write their rows again.
+    rows: HashSet<u128>,
+}
+
+/// A row's digest (128 bits of SHA-256 over its length-prefixed fields).
+fn row_digest(fields: [&[u8]; 3]) -> u128 {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for f in fields {
+        h.update((f.len() as u64).to_be_bytes());
+        h.update(f);
+    }
+    let d = h.finalize();
+    u128::from_be_bytes(d[..16].try_into().expect("a SHA-256 digest has 32 bytes"))
+}
+
+/// The digests of a table's rows after its last `moved` row (a `moved` row changes what the
+/// rows before it name, so a row written again after one is not a repeat).
+fn existing_rows(path: &Path) -> Result<HashSet<u128>, csv::Error> {
+    let mut rows = HashSet::new();
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_path(path)?;
+    for rec in rdr.byte_records() {
+        let rec = rec?;
+        let field = |i: usize| rec.get(i).unwrap_or_default();
+        if field(0) == Kind::Moved.word().as_bytes() {
+            rows.clear();
+        } else {
+            rows.insert(row_digest([field(0), field(1), field(2)]));
+        }
+    }
+    Ok(rows)
 }
 
 impl LinkageWriter {
@@ -96,14 +129,16 @@ impl LinkageWriter {
             }
         }
         let is_new = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
+        let rows = if is_new { HashSet::new() } else { existing_rows(path).context(WriteLinkageSnafu { path })? };
         let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(file);
         if is_new {
             out.write_record(["kind", "original", "pseudonymized"]).context(WriteLinkageSnafu { path })?;
         }
-        Ok(LinkageWriter { path: path.to_path_buf(), out, patients: HashSet::new() })
+        Ok(LinkageWriter { path: path.to_path_buf(), out, patients: HashSet::new(), rows })
     }
 
-    /// Add a row (patient rows once per patient per run).
+    /// Add a row. A row the table already holds (since its last `moved` row) is not written
+    /// again: a resumed run finds the inputs done earlier and reports them once more.
     ///
     /// # Errors
     /// [`Error::WriteLinkage`] on I/O errors.
@@ -111,7 +146,16 @@ impl LinkageWriter {
         if kind == Kind::Patient && !self.patients.insert(original.to_string()) {
             return Ok(());
         }
-        self.out.write_record([kind.word(), original, replacement]).context(WriteLinkageSnafu { path: &self.path })
+        self.write([kind.word().as_bytes(), original.as_bytes(), replacement.as_bytes()])
+    }
+
+    fn write(&mut self, row: [&[u8]; 3]) -> Result<(), Error> {
+        if row[0] == Kind::Moved.word().as_bytes() {
+            self.rows.clear();
+        } else if !self.rows.insert(row_digest(row)) {
+            return Ok(());
+        }
+        self.out.write_record(row).context(WriteLinkageSnafu { path: &self.path })
     }
 
     /// Add a row whose original is an input path, written as the path's own bytes: a file name
@@ -122,9 +166,7 @@ impl LinkageWriter {
     /// # Errors
     /// [`Error::WriteLinkage`] on I/O errors.
     pub fn add_path(&mut self, kind: Kind, input: &Path, replacement: &str) -> Result<(), Error> {
-        self.out
-            .write_record([kind.word().as_bytes(), path_bytes(input).as_ref(), replacement.as_bytes()])
-            .context(WriteLinkageSnafu { path: &self.path })
+        self.write([kind.word().as_bytes(), path_bytes(input).as_ref(), replacement.as_bytes()])
     }
 
     /// Flush to disk.
@@ -179,6 +221,30 @@ impl Drop for LinkageWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rv12_a_reopened_table_gets_no_row_twice_unless_a_move_came_between() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        for _ in 0..2 {
+            let mut w = LinkageWriter::open(&path).unwrap();
+            w.add(Kind::Patient, "P1", "AAA").unwrap();
+            w.add_path(Kind::File, Path::new("in/a.dcm"), "AAA/1.dcm").unwrap();
+            w.flush().unwrap();
+        }
+        let mut w = LinkageWriter::open(&path).unwrap();
+        w.add(Kind::Moved, "AAA/1.dcm", "AAA/2.dcm").unwrap();
+        w.add(Kind::Moved, "AAA/2.dcm", "AAA/1.dcm").unwrap();
+        w.add_path(Kind::File, Path::new("in/a.dcm"), "AAA/1.dcm").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "kind,original,pseudonymized\npatient,P1,AAA\nfile,in/a.dcm,AAA/1.dcm\n\
+             moved,AAA/1.dcm,AAA/2.dcm\nmoved,AAA/2.dcm,AAA/1.dcm\nfile,in/a.dcm,AAA/1.dcm\n"
+        );
+    }
 
     #[test]
     fn table_is_private_and_lists_each_patient_once() {

@@ -97,12 +97,12 @@ pub struct ProfileArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct CohortArgs {
     /// Opt-out register: original Patient IDs to leave out entirely, one per line (`#`
-    /// comments, blank lines allowed), or a CSV with a patient_id column. Exclusion wins over
-    /// inclusion.
+    /// comments, blank lines allowed), or a CSV (comma, tab, semicolon) with a patient_id
+    /// column; a line that is not one ID refuses the register. Exclusion wins over inclusion.
     #[arg(long, value_name = "FILE")]
     pub exclude_patients: Option<PathBuf>,
-    /// Cohort: only these original Patient IDs are processed (same format). Inputs without a
-    /// Patient ID are then left out and counted.
+    /// Cohort: only these original Patient IDs are processed (same format; an empty register
+    /// is refused). Inputs without a Patient ID are then left out and counted.
     #[arg(long, value_name = "FILE")]
     pub include_patients: Option<PathBuf>,
 }
@@ -208,11 +208,13 @@ pub struct VerifyArgs {
     /// holds identifiers: keep it with the linkage table, never inside OUT).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Opt-out register: confirm that no pseudonym of a listed patient appears anywhere in the
-    /// release (images, CSV, SS-MIX2, file names). Needs --key.
+    /// Opt-out register: confirm that no pseudonym or original ID (in any spelling) of a listed
+    /// patient appears anywhere in the release (images, CSV, SS-MIX2, file names). Needs --key.
     #[arg(long, value_name = "FILE", requires = "key")]
     pub exclude_patients: Option<PathBuf>,
-    /// The key the release was made with (to compute the pseudonyms of excluded patients).
+    /// The key the release was made with: verify refuses (exit 2) a release whose
+    /// kamei-run.json records another key's fingerprint; with --exclude-patients, it also
+    /// computes the excluded patients' pseudonyms.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Worker threads (default: all cores).

@@ -297,13 +297,14 @@ fn csv_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
             files.push(input.clone());
         }
     }
-    let mut names = std::collections::HashSet::new();
-    for f in &files {
+    let mut names = std::collections::HashMap::new();
+    for (i, f) in files.iter().enumerate() {
         let name = f.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        if !names.insert(name) {
+        // Named by their place among the inputs: a per-patient export's name holds the ID.
+        if let Some(first) = names.insert(name, i + 1) {
             bail!(
-                "two inputs are named {}; outputs are named after their input, so rename one",
-                super::report::sanitize(&f.file_name().unwrap_or_default().to_string_lossy())
+                "inputs #{first} and #{} have the same file name; outputs are named after their input, so rename one",
+                i + 1
             );
         }
     }
@@ -424,7 +425,8 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
             s.failed,
             s.segments_removed
         );
-        if s.excluded_patients > 0 {
+        if s.excluded_patients > 0 || s.excluded_files > 0 {
+            // Files also count messages of admitted folders whose PID-3 names a left-out patient.
             eprintln!(
                 "kamei: {} patient folders ({} files) left out (opted out or not in the cohort)",
                 s.excluded_patients, s.excluded_files
@@ -511,7 +513,14 @@ fn report(args: &ReportArgs) -> Result<Code> {
             super::report::sanitize(name)
         );
     }
-    Ok(if r.key_mismatch.is_empty() && r.shift_mismatch.is_empty() { Code::Success } else { Code::SomeFailed })
+    for name in &r.unchecked {
+        eprintln!(
+            "kamei: warning: {} has no kamei-run.json recording its key: whether it was made with the same key and date shift settings cannot be checked",
+            super::report::sanitize(name)
+        );
+    }
+    let checked = r.key_mismatch.is_empty() && r.shift_mismatch.is_empty() && r.unchecked.is_empty();
+    Ok(if checked { Code::Success } else { Code::SomeFailed })
 }
 
 fn kanon(args: &KAnonArgs) -> Result<Code> {

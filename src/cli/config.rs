@@ -63,6 +63,13 @@ fn ensure_weekday_fits(policy: DateShiftPolicy) -> Result<()> {
 pub fn cohort(args: &CohortArgs, window: Option<&[String]>) -> Result<Cohort> {
     let exclude = args.exclude_patients.as_deref().map(Register::load).transpose()?;
     let include = args.include_patients.as_deref().map(Register::load).transpose()?;
+    if let (Some(path), Some(r)) = (&args.include_patients, &include) {
+        // An empty cohort would leave every input out and still exit 0: an export that went
+        // wrong, not a release.
+        if r.is_empty() {
+            bail!("--include-patients {}: the register lists no patient ID", path.display());
+        }
+    }
     let window = match window {
         Some([from, to]) => {
             let (a, b) = (kamei::cohort::parse_date(from)?, kamei::cohort::parse_date(to)?);

@@ -72,7 +72,7 @@ fn check_key(out: &std::path::Path, fingerprint: &str) -> Result<()> {
         let settings = read_settings(entry.path())?;
         match settings.key_fingerprint.as_deref() {
             Some(recorded) if recorded != fingerprint => bail!(
-                "--key is not the key {} was made with (fingerprints differ): the excluded patients' pseudonyms cannot be computed; give the release's key",
+                "--key is not the key {} was made with (fingerprints differ); give the release's key",
                 entry.path().display()
             ),
             Some(_) => checked += 1,
@@ -102,14 +102,23 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
         }
     }
     let mut originals = originals(&args.originals.against, args.originals.linkage.as_deref(), jobs)?;
-    if let (Some(register), Some(key)) = (&args.exclude_patients, &args.key) {
+    // `--key` alone confirms the release was made with that key (every kamei-run.json that
+    // records a fingerprint records this one); it is not silently ignored.
+    let pseudo = match &args.key {
+        Some(key) => {
+            let pseudo =
+                kamei::pseudo::Pseudonymizer::new(&kamei::pseudo::PseudonymKey::read(key)?, profile.date_shift());
+            check_key(&args.out, pseudo.key_fingerprint())?;
+            Some(pseudo)
+        }
+        None => None,
+    };
+    if let (Some(register), Some(pseudo)) = (&args.exclude_patients, &pseudo) {
         let register = kamei::cohort::Register::load(register)?;
-        let pseudo = kamei::pseudo::Pseudonymizer::new(&kamei::pseudo::PseudonymKey::read(key)?, profile.date_shift());
-        check_key(&args.out, pseudo.key_fingerprint())?;
         for id in register.ids() {
             let p = pseudo.patient_pseudonym(kamei::pseudo::Patient::Id(id));
             originals.global.add(&p, "pseudonym of an excluded patient");
-            originals.global.add(id, "original ID of an excluded patient");
+            originals.global.add_excluded_patient_id(id);
         }
         eprintln!("kamei: looking for the pseudonyms and IDs of {} excluded patients", register.len());
     }

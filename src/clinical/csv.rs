@@ -1263,7 +1263,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
     let mut patients = std::collections::HashSet::new();
     // Output names given in this run: two inputs never share one.
     let mut names: HashSet<String> = HashSet::new();
-    for input in &job.inputs {
+    for (number, input) in job.inputs.iter().enumerate() {
         if interrupt.load(Ordering::Relaxed) {
             summary.interrupted = true;
             break;
@@ -1271,9 +1271,10 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
         let input_name =
             input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input.csv".into());
         let mut name = input_name.clone();
-        // Messages name the file by its output name once it is known: a per-patient export's
+        // Messages name the file by its output name once it is known, and before that (a file
+        // that fails) as `input #N (sha256 …)`, never by its input name: a per-patient export's
         // input name holds the patient's ID.
-        let mut label = super::sanitize(&input_name);
+        let mut label = None;
         let mut link_rows: Vec<(String, String)> = Vec::new();
         let result = std::fs::File::open(input).map_err(Error::Read).and_then(|file| {
             super::commit_named(
@@ -1303,7 +1304,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
         let result = match result {
             Ok(((report, digest_in, _), Some((target, committed)))) => {
                 name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                label = super::sanitize(&name);
+                label = Some(super::sanitize(&name));
                 Ok(((report, digest_in), committed))
             }
             Ok(((report, digest_in, _), None)) => {
@@ -1331,6 +1332,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
             }
             Err(e) => Err(e),
         };
+        let label = label.unwrap_or_else(|| super::input_label(number + 1, file_sha256(input).as_deref()));
         let record = match result {
             Ok(((report, digest_in), committed)) => {
                 summary.bytes += digest_in.bytes;
@@ -1384,6 +1386,11 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                         "{name} already exists in the output folder with other content; remove it or use a new output folder"
                     );
                     reporter.problem(&label, &Problem { line: None, message: reason.clone() });
+                    // The linkage table accounts for every input, this one too.
+                    if let Some(l) = linkage.as_mut() {
+                        l.add(crate::linkage::Kind::Failed, &input.to_string_lossy(), &reason)
+                            .map_err(RunError::Linkage)?;
+                    }
                     RecordParts::nothing_written(
                         (Some(digest_in.sha256), digest_in.bytes),
                         Outcome::Failed,

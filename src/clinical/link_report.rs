@@ -61,6 +61,10 @@ pub struct Report {
     pub key_mismatch: Vec<String>,
     /// Folders whose date shift settings differ from the images' (their dates cannot line up).
     pub shift_mismatch: Vec<String>,
+    /// Folders (the image folder or a clinical one) without a readable `kamei-run.json` that
+    /// records a key fingerprint: their key and date shift settings cannot be compared, so
+    /// the report cannot say that their pseudonyms and dates line up.
+    pub unchecked: Vec<String>,
 }
 
 /// Counts for one data set: patients in images only, clinical only, both.
@@ -196,6 +200,12 @@ pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
     let mut datasets = Vec::new();
     let mut key_mismatch = Vec::new();
     let mut shift_mismatch = Vec::new();
+    let mut unchecked = Vec::new();
+    let label =
+        |dir: &Path| dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+    if image_key.is_none() {
+        unchecked.push(label(images));
+    }
     for dir in clinical {
         let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
         let (kind, patients) = if dir.join(super::csv::MANIFEST_FILE).exists() {
@@ -206,7 +216,20 @@ pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
             return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} is not a folder", dir.display())));
         };
         let settings = run_settings(dir);
+        if let Some(s) = settings.as_ref().filter(|s| !s.profile.starts_with("clinical-")) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is a {} output, not a clinical one (clinical csv, clinical ss-mix2)",
+                    dir.display(),
+                    s.profile
+                ),
+            ));
+        }
         let key = settings.as_ref().and_then(|s| s.key_fingerprint.clone());
+        if key.is_none() {
+            unchecked.push(name.clone());
+        }
         if image_key.is_some() && key.is_some() && key != image_key {
             key_mismatch.push(name.clone());
         }
@@ -216,7 +239,7 @@ pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
         }
         datasets.push(DataSetReport { name, kind, patients });
     }
-    Ok(Report { images: image_patients, datasets, key_mismatch, shift_mismatch })
+    Ok(Report { images: image_patients, datasets, key_mismatch, shift_mismatch, unchecked })
 }
 
 #[cfg(test)]
@@ -250,6 +273,7 @@ mod tests {
             datasets: vec![DataSetReport { name: "x".into(), kind: "csv", patients: p(&["B", "C", "D"]) }],
             key_mismatch: vec![],
             shift_mismatch: vec![],
+            unchecked: vec![],
         };
         assert_eq!(r.counts(0), Counts { images_only: 1, clinical_only: 1, both: 2 });
     }

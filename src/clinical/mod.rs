@@ -276,6 +276,16 @@ impl<'a> RecordParts<'a> {
     }
 }
 
+/// How messages name an input whose output name is not known (yet): by its place among the
+/// run's inputs and its content, as `kamei deid` names inputs by default, never by a path that
+/// may hold a patient's name or ID.
+pub(crate) fn input_label(number: usize, sha256: Option<&str>) -> String {
+    match sha256 {
+        Some(h) => format!("input #{number} (sha256 {})", &h[..h.len().min(16)]),
+        None => format!("input #{number}"),
+    }
+}
+
 /// Escape control characters so input-derived text (column names) cannot drive a terminal.
 pub(crate) fn sanitize(s: &str) -> String {
     s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()

@@ -84,7 +84,8 @@ pub struct SsMix2Summary {
     pub segments_removed: usize,
     /// Patient folders left out (opted out, or not in the cohort).
     pub excluded_patients: usize,
-    /// Files of those patients (nothing of them is written).
+    /// Files of those patients (nothing of them is written), and messages of other folders
+    /// whose PID-3 also names a left-out patient (a merged record).
     pub excluded_files: usize,
     /// Input bytes.
     pub bytes: u64,
@@ -281,6 +282,20 @@ fn check_patient(msg: &Message, folder_id: &str) -> Result<(), String> {
         return Err("PID-3 (patient ID) is not the patient folder's ID".into());
     }
     Ok(())
+}
+
+/// Every patient ID a message names: the ID (CX.1) of each PID-3 repetition. A merged
+/// record lists several (`9999999^^^^PI~1234568^^^^PI`); the opt-out and cohort decision
+/// ([`crate::cohort::Cohort::admit_each`]) takes the message as each of those patients, as
+/// `deid` and `clinical csv` take a multi-valued Patient ID.
+fn message_patient_ids(msg: &Message) -> Vec<String> {
+    msg.segments
+        .iter()
+        .filter(|s| s.name == "PID")
+        .flat_map(|pid| msg.delimiters.parse_field(pid.field(3)))
+        .filter_map(|rep| rep.first().and_then(|c| c.first()).map(|b| text_of(msg, b).text))
+        .filter(|id| !id.trim().is_empty())
+        .collect()
 }
 
 /// Every component (all subcomponents) of a field's repetitions, decoded, for collecting.
@@ -1004,6 +1019,23 @@ fn process_patient(
         };
         use sha2::Digest;
         let sha = hex::encode(sha2::Sha256::digest(&bytes));
+        // The folder's patient was admitted; a message whose PID-3 also names another patient
+        // (a merged record) is decided for each of them, before anything of it is written.
+        if job.cohort.is_active() {
+            let ids = Message::parse(&bytes).map(|m| message_patient_ids(&m)).unwrap_or_default();
+            let admission = job.cohort.admit_each(&ids.iter().map(String::as_str).collect::<Vec<_>>(), None);
+            if !ids.is_empty() && admission.is_excluded() {
+                let mut pr = parts(base, Some(sha), bytes.len() as u64, Outcome::Excluded);
+                pr.reason = Some(admission.reason().to_string());
+                let link = vec![(
+                    crate::linkage::Kind::Excluded,
+                    f.rel.to_string_lossy().into_owned(),
+                    admission.reason().to_string(),
+                )];
+                let _ = tx.send(Done { record: pr.build(), label, problem: None, link, segments_removed: 0 });
+                continue;
+            }
+        }
         if e.flag == "0" && !job.has(ClinicalOption::KeepInvalid) {
             let mut pr = parts(base, Some(sha), bytes.len() as u64, Outcome::Skipped);
             pr.reason = Some("condition flag 0 (invalid); --option keep-invalid keeps it".into());

@@ -87,8 +87,17 @@ const BIRTH_DATE_SHORT: Kind = "Patient's Birth Date (YYMMDD)";
 
 /// Kinds of ID values, also searched for in the other spellings people type them in
 /// ([`crate::ids::other_spellings`]).
-const ID_KINDS: [Kind; 5] =
-    ["Patient ID", "Other Patient IDs", "Admission ID", "Medical Record Locator", "Patient ID (linkage table)"];
+const ID_KINDS: [Kind; 6] = [
+    "Patient ID",
+    "Other Patient IDs",
+    "Admission ID",
+    "Medical Record Locator",
+    "Patient ID (linkage table)",
+    EXCLUDED_PATIENT_ID,
+];
+
+/// The kind of an opt-out register's Patient ID ([`Dictionary::add_excluded_patient_id`]).
+const EXCLUDED_PATIENT_ID: Kind = "original ID of an excluded patient";
 
 /// The form both sides are compared in: NFKC without Latin diacritics (`MÜLLER^JOSÉ` is
 /// `muller jose`, as Clean finds it: [`crate::scrub`]; kana keep their voicing marks), lower
@@ -295,6 +304,13 @@ impl Dictionary {
         self.add(original, "Patient ID (linkage table)");
     }
 
+    /// Add the original Patient ID of an opt-out register (`verify --exclude-patients`): looked
+    /// for in every spelling a linkage table's ID is ([`Dictionary::add_patient_id`]), without
+    /// zero padding, full-width, with other separators or its prefix split off.
+    pub fn add_excluded_patient_id(&mut self, original: &str) {
+        self.add(original, EXCLUDED_PATIENT_ID);
+    }
+
     /// Add the folder names and file stems of input paths below their common folder (the
     /// archive root itself, e.g. `/mnt/pacs`, names no one). Folder names in hospital archives
     /// often carry names and IDs.
@@ -348,6 +364,7 @@ impl Dictionary {
                         | "Medical Record Locator"
                         | "Patient's Birth Date"
                         | "Patient ID (linkage table)"
+                        | EXCLUDED_PATIENT_ID
                 );
                 id || **k == UID || (name && (t.contains(' ') || !t.is_ascii()))
             })
@@ -506,6 +523,22 @@ mod tests {
         let mut runs = Dictionary::new();
         runs.add("AB12CD345678", "Patient ID");
         assert!(!runs.matcher().find("ref AB-12-CD-345678").is_empty(), "runs split apart");
+    }
+
+    #[test]
+    fn rv12_02_an_excluded_patients_id_is_looked_for_in_every_spelling_a_linkage_id_is() {
+        let mut excluded = Dictionary::new();
+        excluded.add_excluded_patient_id("0001234567");
+        let mut linked = Dictionary::new();
+        linked.add_patient_id("0001234567");
+        let (e, l) = (excluded.strong().matcher(), linked.strong().matcher());
+        for t in ["referred from 1234567", "ref １２３４５６７", "ref 0001234567"] {
+            assert_eq!(e.find(t).is_empty(), l.find(t).is_empty(), "{t}");
+            assert!(!e.find(t).is_empty(), "{t}");
+        }
+        let mut prefixed = Dictionary::new();
+        prefixed.add_excluded_patient_id("PID7788123");
+        assert!(!prefixed.matcher().find("ref 7788123").is_empty());
     }
 
     #[test]

@@ -1380,3 +1380,99 @@ fn ssmix2_dates_in_kept_code_text_shift_with_the_option() {
     assert!(shift != 0 && shift.abs() <= 366, "{obx3}");
     assert_eq!(obx3.matches('/').count(), 2, "the date keeps its spelling: {obx3}");
 }
+
+#[test]
+fn rv12_03_csv_failures_before_the_output_name_never_print_the_input_name() {
+    let wd = Workdir::new("rv12_03_csv_failures_before_the_output_name_never_print_the_input_name");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nv = \"keep\"\n").unwrap();
+    // The name holds an opted-out patient's ID; another holds a column the columns file does
+    // not name; another is not valid in its encoding.
+    std::fs::write(wd.path("in/YAMADA_TARO_1234568_labs.csv"), "patient_id,v\n1234568,1\n7654321,2\n").unwrap();
+    std::fs::write(wd.path("in/SATO_HANAKO_7654321_rx.csv"), "patient_id,v,extra\n7654321,1,x\n").unwrap();
+    std::fs::write(wd.path("in/SUZUKI_ICHIRO_5555555_notes.csv"), b"patient_id,v\xff\xfe\n5555555,1\n").unwrap();
+    std::fs::write(wd.path("optout.txt"), "1234568\n").unwrap();
+    let k = key(&wd, "k.key", 7);
+    let args = ["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    let run = wd.kamei(args.iter().copied().chain(["--exclude-patients", "optout.txt", "--encoding", "utf-8"]));
+    run.assert_code(1);
+    let err = run.stderr();
+    for secret in ["YAMADA", "TARO", "1234568", "SATO", "HANAKO", "7654321", "SUZUKI", "5555555"] {
+        assert!(!err.contains(secret), "{secret} on stderr: {err}");
+    }
+    // Named as deid names inputs: by position and content hash.
+    assert_eq!(err.matches("kamei: input #").count(), 3, "{err}");
+    assert!(err.contains("(sha256 "), "{err}");
+    // Two inputs of one name: refused by position, not by the name.
+    std::fs::create_dir_all(wd.path("in2/a")).unwrap();
+    std::fs::create_dir_all(wd.path("in2/b")).unwrap();
+    for d in ["a", "b"] {
+        std::fs::write(wd.path(&format!("in2/{d}/YAMADA_1234568.csv")), "patient_id,v\n1234568,1\n").unwrap();
+    }
+    let dup =
+        wd.kamei(["clinical", "csv", "in2", "-o", "out2", "--key", k.to_str().unwrap(), "--columns", "cols.toml"]);
+    dup.assert_code(2);
+    assert!(dup.stderr().contains("inputs #1 and #2"), "{}", dup.stderr());
+    assert!(!dup.stderr().contains("YAMADA") && !dup.stderr().contains("1234568"), "{}", dup.stderr());
+}
+
+#[test]
+fn rv12_04_csv_linkage_lists_an_input_whose_output_exists_with_other_content() {
+    let wd = Workdir::new("rv12_04_csv_linkage_lists_an_input_whose_output_exists_with_other_content");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nv = \"keep\"\n").unwrap();
+    std::fs::write(wd.path("in/labs.csv"), "patient_id,v\n7654321,1\n").unwrap();
+    let k = key(&wd, "k.key", 7);
+    let args =
+        ["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml", "--linkage"];
+    let link = wd.path("link.csv");
+    wd.kamei(args.iter().copied().chain([link.to_str().unwrap()])).assert_code(0);
+    std::fs::write(wd.path("in/labs.csv"), "patient_id,v\n7654321,1\n7654321,2\n").unwrap();
+    let run = wd.kamei(args.iter().copied().chain([link.to_str().unwrap()]));
+    run.assert_code(1);
+    let table = std::fs::read_to_string(&link).unwrap();
+    let failed: Vec<&str> = table.lines().filter(|l| l.starts_with("failed,")).collect();
+    assert_eq!(failed.len(), 1, "{table}");
+    assert!(failed[0].contains("in/labs.csv") && failed[0].contains("already exists"), "{table}");
+}
+
+#[test]
+fn rv12_a_resumed_run_does_not_repeat_linkage_rows() {
+    let wd = Workdir::new("rv12_a_resumed_run_does_not_repeat_linkage_rows");
+    let k = key(&wd, "k.key", 7);
+    for _ in 0..2 {
+        // The fixtures hold malformed rows and messages on purpose (exit 1).
+        assert!(csv_run(&wd, &k, &[], "csv").code() <= 1);
+        assert!(ssmix2_run(&wd, &k, &[], "ss").code() <= 1);
+        images(&wd, &k, &[]).assert_code(0);
+        let link = wd.path("images.linkage.csv");
+        wd.kamei(["deid", "dicom", "-o", "images", "--key", k.to_str().unwrap(), "--linkage", link.to_str().unwrap()])
+            .assert_code(0);
+    }
+    for table in ["csv.linkage.csv", "ss.linkage.csv", "images.linkage.csv"] {
+        let text = std::fs::read_to_string(wd.path(table)).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for line in text.lines() {
+            assert!(seen.insert(line), "{table}: {line} twice");
+        }
+        assert!(text.lines().any(|l| l.starts_with("file,")), "{table}");
+    }
+}
+
+#[test]
+fn rv12_link_report_says_when_a_folder_cannot_be_checked() {
+    let wd = Workdir::new("rv12_link_report_says_when_a_folder_cannot_be_checked");
+    let k = key(&wd, "k.key", 7);
+    images(&wd, &k, &[]).assert_code(0);
+    assert!(csv_run(&wd, &k, &[], "csv").code() <= 1);
+    let ok = wd.kamei(["link", "report", "--images", "images", "--clinical", "csv"]);
+    ok.assert_code(0);
+    std::fs::remove_file(wd.path("csv/kamei-run.json")).unwrap();
+    let run = wd.kamei(["link", "report", "--images", "images", "--clinical", "csv"]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("no kamei-run.json"), "{}", run.stderr());
+    assert!(run.stdout().contains("# summary"), "the report is still printed");
+    // A deid output given as a clinical folder is no clinical data set.
+    let wrong = wd.kamei(["link", "report", "--images", "images", "--clinical", "images"]);
+    wrong.assert_code(2);
+}

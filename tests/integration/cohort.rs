@@ -422,3 +422,132 @@ fn studies_between_reads_an_acr_nema_study_date_as_deid_shifts_it() {
     run.assert_code(0);
     assert_eq!(wd.dicom_outputs("out").len(), 0);
 }
+
+/// An SS-MIX2 ADT message of folder `folder` whose PID-3 is `pid3`.
+fn put_adt(wd: &Workdir, folder: &str, pid3: &str) {
+    let dir = wd.path(&format!("root/{}/{}/{folder}/-/ADT-00", &folder[..3], &folder[3..6]));
+    std::fs::create_dir_all(&dir).unwrap();
+    let msg = format!(
+        "MSH|^~\\&|HIS|HOSP|SSMIX2|HOSP|20111220224447||ADT^A08^ADT_A01|20111220224447339|P|2.5||||||~ISO IR87||ISO 2022-1994\rEVN||20111220224447\rPID|0001||{pid3}||YAMADA^TARO^^^^^L^A||19850315|M\r"
+    );
+    std::fs::write(dir.join(format!("{folder}_-_ADT-00_999999999999999_20111220224447339_-_1")), msg).unwrap();
+}
+
+#[test]
+fn rv12_01_ssmix2_leaves_out_a_message_whose_pid3_repetition_names_a_left_out_patient() {
+    let wd = Workdir::new("rv12_01_ssmix2_leaves_out_a_message_whose_pid3_repetition_names_a_left_out_patient");
+    put_adt(&wd, "9999999", "9999999^^^^PI~1234568^^^^PI");
+    put_adt(&wd, "7777777", "7777777^^^^PI");
+    std::fs::write(wd.path("optout.txt"), "1234568\n").unwrap();
+    std::fs::write(wd.path("cohort.txt"), "9999999\n7777777\n").unwrap();
+    let k = key(&wd, "k.key", 41);
+    let ks = k.to_str().unwrap();
+    for (flag, register, out) in
+        [("--exclude-patients", "optout.txt", "out-x"), ("--include-patients", "cohort.txt", "out-i")]
+    {
+        let link = format!("{out}.csv");
+        let run = wd.kamei(["clinical", "ss-mix2", "root", "-o", out, "--key", ks, flag, register, "--linkage", &link]);
+        run.assert_code(0);
+        let written: Vec<_> = wd.files(out).into_iter().filter(|p| !p.to_string_lossy().contains("kamei-")).collect();
+        assert_eq!(written.len(), 1, "{flag}: only 7777777's message: {written:?}");
+        assert!(written[0].to_string_lossy().contains(&pseudonym(&k, "7777777")));
+        assert_eq!(wd.tree_contains(out, pseudonym(&k, "9999999").as_bytes()), None, "{flag}");
+        let excluded: Vec<_> = wd.audit(out).into_iter().filter(|r| r["outcome"] == "excluded").collect();
+        assert_eq!(excluded.len(), 1, "{flag}");
+        let table = std::fs::read_to_string(wd.path(&link)).unwrap();
+        assert!(table.lines().any(|l| l.starts_with("excluded,999/999/9999999/")), "{table}");
+        assert!(run.stderr().contains("(1 files) left out"), "{}", run.stderr());
+    }
+}
+
+#[test]
+fn rv12_02_verify_finds_an_excluded_id_without_its_zero_padding_or_full_width() {
+    let wd = Workdir::new("rv12_02_verify_finds_an_excluded_id_without_its_zero_padding_or_full_width");
+    let k = key(&wd, "k.key", 42);
+    let ks = k.to_str().unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nnote = \"keep\"\n").unwrap();
+    std::fs::write(wd.path("optout.txt"), "0001234567\n").unwrap();
+    for (n, note) in ["referred from 1234567", "referred from １２３４５６７"].iter().enumerate() {
+        let dir = format!("in{n}");
+        std::fs::create_dir_all(wd.path(&dir)).unwrap();
+        std::fs::write(wd.path(&format!("{dir}/labs.csv")), format!("patient_id,note\n7654321,{note}\n")).unwrap();
+        let out = format!("release{n}/csv");
+        wd.kamei(["clinical", "csv", &dir, "-o", &out, "--key", ks, "--columns", "cols.toml", "-q"]).assert_code(0);
+        let rel = format!("release{n}");
+        let run = wd.kamei(["verify", &rel, "--exclude-patients", "optout.txt", "--key", ks]);
+        run.assert_code(1);
+        assert!(run.stdout().contains("original ID of an excluded patient"), "{}", run.stdout());
+        assert!(!run.stdout().contains("1234567") && !run.stderr().contains("1234567"));
+    }
+}
+
+#[test]
+fn rv12_registers_that_are_not_one_id_per_line_are_refused_without_their_values() {
+    let wd = Workdir::new("rv12_registers_that_are_not_one_id_per_line_are_refused_without_their_values");
+    archive(&wd);
+    let k = key(&wd, "k.key", 43);
+    let ks = k.to_str().unwrap();
+    let bad = [
+        ("semicolon-unknown.csv", "番号;氏名\n2345678901;Yamada\n", "line 1"),
+        ("name-after-id.txt", "1234567890\n2345678901 Yamada\n", "line 2"),
+        ("comma-later.txt", "1234567890\n2345678901,Yamada\n", "line 2"),
+        ("scientific.txt", "1234567890\n2.34568E+09\n", "line 2"),
+    ];
+    for (file, text, line) in bad {
+        std::fs::write(wd.path(file), text).unwrap();
+        for flag in ["--exclude-patients", "--include-patients"] {
+            let run = wd.kamei(["deid", "dicom", "-o", "out", "--key", ks, flag, file]);
+            run.assert_code(2);
+            assert!(run.stderr().contains(line), "{file}: {}", run.stderr());
+            assert!(!run.stderr().contains("2345678901") && !run.stderr().contains("Yamada"), "{}", run.stderr());
+        }
+        let columns = fx("columns.example.toml");
+        let labs = fx("labs.csv");
+        let csv = ["clinical", "csv", &labs, "-o", "csv", "--key", ks, "--columns", &columns];
+        wd.kamei(csv.iter().copied().chain(["--exclude-patients", file])).assert_code(2);
+        let root = fx("ss-mix2");
+        let ss = ["clinical", "ss-mix2", &root, "-o", "ss", "--key", ks, "--exclude-patients", file];
+        wd.kamei(ss).assert_code(2);
+        assert!(!wd.path("out").exists() && !wd.path("csv").exists() && !wd.path("ss").exists());
+    }
+    // What a hospital's spreadsheet writes is read: an inline comment, Excel's ="..." cells, a
+    // semicolon CSV with a known header.
+    let good = [
+        ("comment.txt", "2345678901 # Yamada, asked 2026-11-02\n"),
+        ("excel.txt", "=\"2345678901\"\n"),
+        ("semicolon.csv", "patient_id;name\n2345678901;Yamada\n;\n"),
+    ];
+    for (file, text) in good {
+        std::fs::write(wd.path(file), text).unwrap();
+        let out = format!("out-{file}");
+        let run = wd.kamei(["deid", "dicom", "-o", &out, "--key", ks, "--exclude-patients", file]);
+        run.assert_code(0);
+        assert!(run.stderr().contains("2 inputs of 1 patients left out"), "{file}: {}", run.stderr());
+    }
+}
+
+#[test]
+fn rv12_an_empty_cohort_is_refused() {
+    let wd = Workdir::new("rv12_an_empty_cohort_is_refused");
+    archive(&wd);
+    let k = key(&wd, "k.key", 44);
+    std::fs::write(wd.path("empty.csv"), "patient_id\n\n# nobody yet\n").unwrap();
+    let run = wd.kamei(["deid", "dicom", "-o", "out", "--key", k.to_str().unwrap(), "--include-patients", "empty.csv"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("lists no patient ID"), "{}", run.stderr());
+    assert!(!wd.path("out").exists());
+}
+
+#[test]
+fn rv12_verify_key_without_a_register_checks_the_key() {
+    let wd = Workdir::new("rv12_verify_key_without_a_register_checks_the_key");
+    archive(&wd);
+    let k = key(&wd, "k.key", 45);
+    let other = key(&wd, "other.key", 46);
+    let ks = k.to_str().unwrap();
+    wd.kamei(["deid", "dicom", "-o", "out", "--key", ks, "-q"]).assert_code(0);
+    wd.kamei(["verify", "out", "--key", ks]).assert_code(0);
+    let run = wd.kamei(["verify", "out", "--key", other.to_str().unwrap()]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("not the key"), "{}", run.stderr());
+}
