@@ -1276,6 +1276,9 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
         // input name holds the patient's ID.
         let mut label = None;
         let mut link_rows: Vec<(String, String)> = Vec::new();
+        // This input's patients: counted in the summary only when its output is written (a file
+        // that fails has released no one).
+        let mut file_patients: HashSet<String> = HashSet::new();
         let result = std::fs::File::open(input).map_err(Error::Read).and_then(|file| {
             super::commit_named(
                 &staging,
@@ -1284,7 +1287,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                     let tag = job.pseudo.token("csv-output-name", input_name.as_bytes(), 8);
                     let mut seen = Seen {
                         name: OutputName::new(&input_name, tag),
-                        patients: &mut patients,
+                        patients: &mut file_patients,
                         link_rows: linkage.is_some().then_some(&mut link_rows),
                     };
                     let (report, digest) =
@@ -1303,6 +1306,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
         });
         let result = match result {
             Ok(((report, digest_in, _), Some((target, committed)))) => {
+                patients.extend(file_patients);
                 name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 label = Some(super::sanitize(&name));
                 Ok(((report, digest_in), committed))

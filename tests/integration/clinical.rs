@@ -1417,6 +1417,22 @@ fn rv12_03_csv_failures_before_the_output_name_never_print_the_input_name() {
 }
 
 #[test]
+fn csv_summary_counts_only_the_patients_of_files_written() {
+    let wd = Workdir::new("csv_summary_counts_only_the_patients_of_files_written");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nv = \"keep\"\n").unwrap();
+    // The only file fails (its name holds an opted-out patient's ID): its other patient's rows
+    // were read, but no one was released.
+    std::fs::write(wd.path("in/YAMADA_TARO_1234568_labs.csv"), "patient_id,v\n1234568,1\n7654321,2\n").unwrap();
+    std::fs::write(wd.path("optout.txt"), "1234568\n").unwrap();
+    let k = key(&wd, "k.key", 7);
+    let args = ["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    let run = wd.kamei(args.iter().copied().chain(["--exclude-patients", "optout.txt"]));
+    run.assert_code(1);
+    assert!(run.stderr().contains("1 failed") && run.stderr().contains("; 0 patients;"), "{}", run.stderr());
+}
+
+#[test]
 fn rv12_04_csv_linkage_lists_an_input_whose_output_exists_with_other_content() {
     let wd = Workdir::new("rv12_04_csv_linkage_lists_an_input_whose_output_exists_with_other_content");
     std::fs::create_dir_all(wd.path("in")).unwrap();
