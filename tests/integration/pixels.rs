@@ -1290,6 +1290,25 @@ fn an_image_not_selected_for_cleaning_keeps_its_high_bits_byte_for_byte() {
     assert_eq!(raw(&only_output(&wd), tags::PIXEL_DATA), raw(&wd.path("in/a.dcm"), tags::PIXEL_DATA));
 }
 
+#[test]
+fn verify_flags_bits_above_bits_stored_that_deid_left_in_an_image_it_did_not_clean() {
+    // A CT is not selected for cleaning, and no 60xx group declares the name drawn in bits
+    // 12-15: deid copies its pixel data as it is. verify reads the bits and says so (a count,
+    // no value); with --clean-all-pixels the image is rewritten with them cleared.
+    let wd = Workdir::new("verify_flags_bits_above_bits_stored_that_deid_left_in_an_image_it_did_not_clean");
+    name_in_the_high_bits(&wd, "CT", "1.2.840.10008.5.1.4.1.1.2");
+    deid(&wd, &[]).assert_code(0);
+    let verify = wd.kamei(["verify", "out"]);
+    verify.assert_code(1);
+    let line = verify.stdout().lines().find(|l| l.contains("pixel-high-bits")).map(str::to_string);
+    let line = line.unwrap_or_else(|| panic!("no pixel-high-bits finding: {}", verify.stdout()));
+    assert!(line.contains("(7FE0,0010)") && line.contains("sample(s) have bits set outside Bits Stored"), "{line}");
+    let k = key(&wd, "k.key", 9);
+    let args = ["deid", "in", "-o", "out2", "--key", k.to_str().unwrap(), "-q", "--option", "clean-pixel-data"];
+    wd.kamei(args.iter().copied().chain(["--clean-all-pixels"])).assert_code(0);
+    wd.kamei(["verify", "out2"]).assert_code(0);
+}
+
 /// A palette colour US image of `p` (indices = grey values) whose three tables have `sizes`
 /// entries of a grey ramp, mapping from `first`.
 fn palette_image(wd: &Workdir, p: &Picture, sizes: [u16; 3], first: u16) {
