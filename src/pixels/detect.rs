@@ -168,8 +168,8 @@ enum Standing {
     Text,
     /// Text in busy surroundings on the evidence [`Busy::Judged`] asks for, but not standing
     /// far above the texture around it ([`CLEAR`]): speckle grains line up so in a frame
-    /// without text. Text in a single frame; a multi-frame image keeps it only where another
-    /// frame shows a line too ([`Detector::detect_frame_split`]).
+    /// without text. Text in a single frame; a multi-frame image keeps it only where at least
+    /// half of the other frames show a box at the same place ([`Detector::detect_frame_split`]).
     Loose,
     /// Almost text: kept next to a sure line or when its width fits a hint.
     Unsure,
@@ -474,11 +474,12 @@ impl Detector {
     }
 
     /// [`Detector::detect_frame`], its boxes split in two: those that are text by clear
-    /// evidence, and those kept on loose evidence only (lines in busy surroundings that do not
-    /// stand far above the texture, [`Standing::Loose`], and their neighbours and pieces). A
-    /// single frame keeps both. A multi-frame image (an ultrasound cine) gives speckle as
-    /// many chances to line up as it has frames, mostly frames without text, so it keeps a
-    /// loose box only where another frame also shows a line.
+    /// evidence, and those kept on loose evidence only (lines in busy surroundings whose
+    /// strokes do not stand far above the texture around them, and their neighbours and
+    /// pieces). A single frame keeps both. A multi-frame image (an ultrasound cine) gives
+    /// speckle as many chances to line up as it has frames, mostly frames without text, so the
+    /// cleaner keeps a loose box only where at least half of the other frames show a box at
+    /// the same place.
     pub fn detect_frame_split(&self, planes: &Planes, hints: &Hints) -> FrameBoxes {
         let (w, h) = planes.light.dimensions();
         let (mut clear, mut loose) = (Vec::new(), Vec::new());

@@ -304,7 +304,7 @@ impl PixelCleaner {
             let hints = hints(ds);
             let mut found: Vec<(Rect, Found)> = Vec::new();
             let mut brightest: Option<(GrayImage, GrayImage)> = None;
-            // A cine: boxes kept on loose evidence wait for another frame to show a line there.
+            // A cine: boxes kept on loose evidence wait for the other frames to confirm them.
             let cine = frames.frames > 1;
             let mut loose: Vec<(u32, Rect, Found)> = Vec::new();
             let mut seen: Vec<(u32, Rect)> = Vec::new();
