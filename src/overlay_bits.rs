@@ -82,6 +82,40 @@ pub fn clear(ds: &DataSet, big_endian: bool) -> Result<Option<Element>, Uncleare
     Ok(changed.then(|| Element::new(tags::PIXEL_DATA, pixels.vr, out)))
 }
 
+/// How many samples of the native pixel data of `ds` carry bits outside Bits Stored (below its
+/// lowest bit, or above High Bit other than a signed sample's copies of its sign bit): an
+/// overlay or text drawn there, which a viewer that ignores Bits Stored shows. `None` when the
+/// pixel data is encapsulated, left on disk, or not 8 or 16 bits allocated, or its Bits Stored
+/// and High Bit disagree; `Some(0)` when no sample does.
+pub fn samples_outside_bits_stored(ds: &DataSet, big_endian: bool) -> Option<usize> {
+    let Value::Bytes(bytes) = &ds.get(tags::PIXEL_DATA)?.value else { return None };
+    let allocated = ds.us(tags::BITS_ALLOCATED, big_endian)?;
+    let stored = ds.us(tags::BITS_STORED, big_endian)?;
+    let high = ds.us(tags::HIGH_BIT, big_endian)?;
+    if !matches!(allocated, 8 | 16) || stored == 0 || stored > allocated || high >= allocated || high + 1 < stored {
+        return None;
+    }
+    if stored == allocated {
+        return Some(0);
+    }
+    let signed = ds.us(tags::PIXEL_REPRESENTATION, big_endian) == Some(1);
+    let mask = (((1u32 << stored) - 1) << (high + 1 - stored)) as u16;
+    let above = !(((1u32 << (high + 1)) - 1) as u16) & if allocated == 8 { 0xFF } else { 0xFFFF };
+    let outside = |v: u16| {
+        let negative = signed && v >> high & 1 == 1;
+        v != if negative { (v & mask) | above } else { v & mask }
+    };
+    Some(if allocated == 8 {
+        bytes.iter().filter(|&&b| outside(b as u16)).count()
+    } else {
+        bytes
+            .chunks_exact(2)
+            .map(|p| if big_endian { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) })
+            .filter(|&v| outside(v))
+            .count()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +147,25 @@ mod tests {
         ds.put(Element::new(tags::PIXEL_REPRESENTATION, VR::US, 1u16.to_le_bytes().to_vec()));
         let e = clear(&ds, false).unwrap().expect("bits change");
         assert_eq!(e.bytes().unwrap(), [0xFF, 0xFF, 0x05, 0x00]);
+    }
+
+    #[test]
+    fn samples_with_bits_outside_bits_stored_are_counted() {
+        // 12 bits stored in 16: bit 15 set in two samples; a signed negative sample's sign
+        // copies above High Bit do not count.
+        let mut ds = image(&[0x0123, 0x8123, 0x0FFF, 0xF001], None);
+        assert_eq!(samples_outside_bits_stored(&ds, false), Some(2));
+        ds.put(Element::new(tags::PIXEL_REPRESENTATION, VR::US, 1u16.to_le_bytes().to_vec()));
+        // 0xF801 is -2047 with its sign copied; 0x8123 has bit 11 clear and bit 15 set.
+        ds.put(Element::new(
+            tags::PIXEL_DATA,
+            VR::OW,
+            [0x0123u16, 0x8123, 0xF801].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(),
+        ));
+        assert_eq!(samples_outside_bits_stored(&ds, false), Some(1));
+        ds.put(Element::new(tags::BITS_STORED, VR::US, 16u16.to_le_bytes().to_vec()));
+        ds.put(Element::new(tags::HIGH_BIT, VR::US, 15u16.to_le_bytes().to_vec()));
+        assert_eq!(samples_outside_bits_stored(&ds, false), Some(0));
     }
 
     #[test]

@@ -87,6 +87,16 @@ pub struct Hints {
     pub lengths: Vec<usize>,
 }
 
+/// The boxes of one frame ([`Detector::detect_frame_split`]), grown by their margin.
+#[derive(Debug, Clone, Default)]
+pub struct FrameBoxes {
+    /// Text by clear evidence.
+    pub clear: Vec<(Rect, Found)>,
+    /// Kept on loose evidence only: lines in busy surroundings that do not stand far above the
+    /// texture around them, and their neighbours and pieces.
+    pub loose: Vec<(Rect, Found)>,
+}
+
 /// How a detected box was decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Found {
@@ -137,11 +147,30 @@ enum Busy {
 /// line, which chance alignments of anatomy and colour flow seldom reach.
 const STRICT_GLYPHS: usize = 7;
 
+/// Mean top-hat around a line in busy surroundings, relative to its strokes' contrast, from
+/// which the line does not stand clear of the texture: the speckle grains that line up by
+/// chance measure 0.3 to 0.55, text drawn over speckle about 0.16.
+const CLEAR: f64 = 0.3;
+
+/// A line found in a plane: its box (not grown by a margin), how it was decided, and whether
+/// only loose evidence keeps it ([`Standing::Loose`], or a neighbour or piece of such a line).
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    rect: Rect,
+    found: Found,
+    loose: bool,
+}
+
 /// What a candidate line is on its own evidence, before neighbours and hints are looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Standing {
     /// Text (score at least `accept`, and in busy surroundings long or of one colour).
     Text,
+    /// Text in busy surroundings on the evidence [`Busy::Judged`] asks for, but not standing
+    /// far above the texture around it ([`CLEAR`]): speckle grains line up so in a frame
+    /// without text. Text in a single frame; a multi-frame image keeps it only where at least
+    /// half of the other frames show a box at the same place ([`Detector::detect_frame_split`]).
+    Loose,
     /// Almost text: kept next to a sure line or when its width fits a hint.
     Unsure,
     /// Too weak alone (few or misaligned glyphs, or failing the busy-surroundings test): kept
@@ -439,8 +468,21 @@ impl Detector {
     /// The plain search of one frame's planes (without [`Detector::detect_further`]). Boxes
     /// are grown by their margin and clipped to the frame.
     pub fn detect_frame(&self, planes: &Planes, hints: &Hints) -> Vec<(Rect, Found)> {
+        let FrameBoxes { mut clear, loose } = self.detect_frame_split(planes, hints);
+        clear.extend(loose);
+        merge(clear)
+    }
+
+    /// [`Detector::detect_frame`], its boxes split in two: those that are text by clear
+    /// evidence, and those kept on loose evidence only (lines in busy surroundings whose
+    /// strokes do not stand far above the texture around them, and their neighbours and
+    /// pieces). A single frame keeps both. A multi-frame image (an ultrasound cine) gives
+    /// speckle as many chances to line up as it has frames, mostly frames without text, so the
+    /// cleaner keeps a loose box only where at least half of the other frames show a box at
+    /// the same place.
+    pub fn detect_frame_split(&self, planes: &Planes, hints: &Hints) -> FrameBoxes {
         let (w, h) = planes.light.dimensions();
-        let mut out = Vec::new();
+        let (mut clear, mut loose) = (Vec::new(), Vec::new());
         let (light, dark) = planes.searched();
         let mut searched = vec![(light, light, false), (dark, dark, false)];
         let chroma = planes.tone.is_some().then(|| chroma(planes));
@@ -457,12 +499,13 @@ impl Detector {
         }
         for (plane, tone, quiet_only) in searched {
             let busy = if quiet_only { Busy::Dropped } else { Busy::Judged };
-            for (rect, found) in self.detect_plane(plane, tone, planes.opponent.as_ref(), hints, busy) {
-                let margin = (rect.height / 4).max(2);
-                out.push((rect.grow(margin, w, h), found));
+            for line in self.detect_plane(plane, tone, planes.opponent.as_ref(), hints, busy) {
+                let margin = (line.rect.height / 4).max(2);
+                let found = (line.rect.grow(margin, w, h), line.found);
+                if line.loose { loose.push(found) } else { clear.push(found) }
             }
         }
-        merge(out)
+        FrameBoxes { clear: merge(clear), loose: merge(loose) }
     }
 
     /// Every candidate line of one plane with its score and factors (for tuning; no values of
@@ -555,7 +598,7 @@ impl Detector {
         hue: Option<&[GrayImage; 2]>,
         hints: &Hints,
         busy: Busy,
-    ) -> Vec<(Rect, Found)> {
+    ) -> Vec<Line> {
         let strokes = self.strokes(plane, tone, hue);
         self.lines_of(&strokes, plane, hue, hints, busy)
     }
@@ -576,7 +619,7 @@ impl Detector {
         hue: Option<&[GrayImage; 2]>,
         hints: &Hints,
         busy: Busy,
-    ) -> Vec<(Rect, Found)> {
+    ) -> Vec<Line> {
         let Strokes { comps, sigma, integral } = strokes;
         let (comps, sigma) = (comps.as_slice(), *sigma);
         // Colour flow mirrors and repeats blobs of one height at a regular pitch: letter-spaced
@@ -652,32 +695,53 @@ impl Detector {
                     Busy::Strict => long && one_colour && like && enough && standing == Standing::Text,
                     _ => (long || one_colour) && enough,
                 };
+                // Speckle grains line up as long, regular lines of one colour too; text drawn to
+                // be read stands far above the texture around it.
+                let text = match (text, standing) {
+                    (true, Standing::Text) if ring >= CLEAR * contrast => Standing::Loose,
+                    (true, st) => st,
+                    (false, _) => Standing::Piece,
+                };
                 // A line that fails here may still continue a text line (a piece).
-                Some((r, s, if text { standing } else { Standing::Piece }))
+                Some((r, s, text))
             })
             .collect();
         scored.sort_by_key(|(r, _, _)| (r.y, r.x));
         // Lines sure enough to vouch for their unsure neighbours, and the text lines pieces may
-        // continue.
-        let sure: Vec<Rect> =
-            scored.iter().filter(|(_, s, st)| *s >= 0.8 && *st == Standing::Text).map(|l| l.0).collect();
-        let text: Vec<Rect> = scored.iter().filter(|(_, _, st)| *st == Standing::Text).map(|l| l.0).collect();
+        // continue; those found on loose evidence vouch only for loose lines.
+        let is_text = |st: Standing| st == Standing::Text || st == Standing::Loose;
+        let sure = |loose: bool| -> Vec<Rect> {
+            let want = |st: Standing| st == Standing::Text || (loose && st == Standing::Loose);
+            scored.iter().filter(|(_, s, st)| *s >= 0.8 && want(*st)).map(|l| l.0).collect()
+        };
+        let (sure_clear, sure_any) = (sure(false), sure(true));
+        let text_clear: Vec<Rect> = scored.iter().filter(|(_, _, st)| *st == Standing::Text).map(|l| l.0).collect();
+        let text_any: Vec<Rect> = scored.iter().filter(|(_, _, st)| is_text(*st)).map(|l| l.0).collect();
         let mut out = Vec::new();
         for (r, _, standing) in scored {
             let keep = match standing {
-                Standing::Text => Some(Found::Text),
-                Standing::Unsure => (noise::small_for_hint(&r, w, h) && (near_text(&r, &sure) || fits_hint(&r, hints)))
-                    .then_some(Found::Hinted),
-                Standing::Piece => continues(&r, &text).then_some(Found::Hinted),
+                Standing::Text => Some((Found::Text, false)),
+                // A loose line that continues a clear one is part of its text.
+                Standing::Loose => Some((Found::Text, !continues(&r, &text_clear))),
+                Standing::Unsure if noise::small_for_hint(&r, w, h) => {
+                    if fits_hint(&r, hints) || near_text(&r, &sure_clear) {
+                        Some((Found::Hinted, false))
+                    } else {
+                        near_text(&r, &sure_any).then_some((Found::Hinted, true))
+                    }
+                }
+                Standing::Unsure => None,
+                Standing::Piece if continues(&r, &text_clear) => Some((Found::Hinted, false)),
+                Standing::Piece => continues(&r, &text_any).then_some((Found::Hinted, true)),
             };
-            if let Some(found) = keep {
-                out.push((r, found));
+            if let Some((found, loose)) = keep {
+                out.push(Line { rect: r, found, loose });
             }
         }
         // Complete each kept line along its band: words further apart than a glyph gap, and
         // glyphs whose colour wandered (antialiasing, noise), belong to it too.
-        for (r, _) in out.iter_mut() {
-            *r = extend(*r, comps, sigma);
+        for line in out.iter_mut() {
+            line.rect = extend(line.rect, comps, sigma);
         }
         out
     }
@@ -1320,7 +1384,7 @@ mod tests {
         let line = Rect::new(30, 30, 117, 16);
         let found = |quiet_only| {
             let policy = if quiet_only { Busy::Dropped } else { Busy::Judged };
-            d.detect_plane(&busy, &busy, None, &Hints::default(), policy).iter().any(|(r, _)| r.contains(&line))
+            d.detect_plane(&busy, &busy, None, &Hints::default(), policy).iter().any(|l| l.rect.contains(&line))
         };
         assert!(found(false));
         assert!(!found(true));

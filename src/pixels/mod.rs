@@ -304,9 +304,20 @@ impl PixelCleaner {
             let hints = hints(ds);
             let mut found: Vec<(Rect, Found)> = Vec::new();
             let mut brightest: Option<(GrayImage, GrayImage)> = None;
+            // A cine: boxes kept on loose evidence wait for the other frames to confirm them.
+            let cine = frames.frames > 1;
+            let mut loose: Vec<(u32, Rect, Found)> = Vec::new();
+            let mut seen: Vec<(u32, Rect)> = Vec::new();
             for f in 0..frames.frames {
                 let planes = planes(&frames, f, &grey);
-                found.extend(self.detector.detect_frame(&planes, &hints));
+                let detect::FrameBoxes { clear, loose: maybe } = self.detector.detect_frame_split(&planes, &hints);
+                if cine {
+                    seen.extend(clear.iter().chain(&maybe).map(|(r, _)| (f, *r)));
+                    loose.extend(maybe.into_iter().map(|(r, how)| (f, r, how)));
+                } else {
+                    found.extend(maybe);
+                }
+                found.extend(clear);
                 found = detect::merge(found);
                 // Keep only the two searched planes (moved, not copied: a frame can be 64
                 // Mpixel), and drop the others before the next frame or the further passes.
@@ -320,6 +331,8 @@ impl PixelCleaner {
                     }
                 }
             }
+            found.extend(corroborated(&loose, &seen, frames.frames));
+            found = detect::merge(found);
             if let Some((light, dark)) = &brightest {
                 found.extend(self.detector.detect_further(light, dark));
                 found = detect::merge(found);
@@ -369,6 +382,31 @@ impl PixelCleaner {
         });
         Ok(Cleaned { boxes, frames: Some(frames), frame_count, source_ts, preview, notes, rewritten: false })
     }
+}
+
+/// The boxes of `loose` (frame, box, how found: lines a frame of a multi-frame image kept on
+/// loose evidence only) that the other frames confirm: at least half of the other `frames`
+/// have a box (`seen`, every box of every frame) at the same place (their intersection is at
+/// least half of their union). Text burned into a cine stays in place over frames; speckle
+/// lines up by chance in one frame and elsewhere in the next.
+fn corroborated(loose: &[(u32, Rect, Found)], seen: &[(u32, Rect)], frames: u32) -> Vec<(Rect, Found)> {
+    let same_place = |a: &Rect, b: &Rect| {
+        let (x0, y0) = (a.x.max(b.x), a.y.max(b.y));
+        let (x1, y1) = (a.right().min(b.right()), a.bottom().min(b.bottom()));
+        let inter = if x1 <= x0 || y1 <= y0 { 0 } else { (x1 - x0) as u64 * (y1 - y0) as u64 };
+        inter * 2 >= a.union(b).area()
+    };
+    let needed = (frames.saturating_sub(1) as usize).div_ceil(2).max(1);
+    loose
+        .iter()
+        .filter(|(f, r, _)| {
+            let mut others: Vec<u32> =
+                seen.iter().filter(|(g, o)| g != f && same_place(r, o)).map(|(g, _)| *g).collect();
+            others.dedup();
+            others.len() >= needed
+        })
+        .map(|&(_, r, how)| (r, how))
+        .collect()
 }
 
 /// Keep in `acc` the brighter of its pixel and `plane`'s (frames of one image share a size).
@@ -649,6 +687,21 @@ mod tests {
         let mut no_pixels = ds("US", Some("YES"));
         no_pixels.remove(tags::PIXEL_DATA);
         assert_eq!(all.select(&no_pixels, false), None);
+    }
+
+    #[test]
+    fn a_loose_box_of_a_cine_is_kept_only_where_half_the_other_frames_show_a_line() {
+        let text = Rect::new(10, 10, 120, 20);
+        let grains = Rect::new(200, 90, 60, 14);
+        // Text in every one of five frames; the grains line up in frame 2 and, elsewhere, in 3.
+        let mut seen: Vec<(u32, Rect)> = (0..5).map(|f| (f, Rect::new(11, 10, 118, 20))).collect();
+        seen.push((2, grains));
+        seen.push((3, Rect::new(230, 100, 60, 14)));
+        let loose = [(0, text, Found::Text), (2, grains, Found::Text)];
+        assert_eq!(corroborated(&loose, &seen, 5), vec![(text, Found::Text)]);
+        // Two frames: the other one must show it.
+        assert!(corroborated(&[(0, text, Found::Text)], &[(0, text)], 2).is_empty());
+        assert_eq!(corroborated(&[(0, text, Found::Text)], &[(0, text), (1, text)], 2).len(), 1);
     }
 
     #[test]

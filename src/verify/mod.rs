@@ -57,6 +57,9 @@ pub enum FindingKind {
     ResidualIdentifier,
     /// The image carries or may carry burned-in text and was not cleaned.
     PixelsNotCleaned,
+    /// Native pixel data has samples with bits set outside Bits Stored (an overlay or text
+    /// drawn in the unused high bits), which a viewer that ignores Bits Stored shows.
+    PixelHighBits,
     /// The output cannot be read.
     Unreadable,
     /// A temporary file of an interrupted run is still in the output folder.
@@ -449,6 +452,7 @@ fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> 
     check_meta(&file, path, rel, out);
     check_markers(ctx, &file.dataset, rel, out);
     check_pixels(&file.dataset, rel, out);
+    check_high_bits(&file.dataset, file.transfer_syntax.encoding.big_endian, rel, out);
     let mut path_stack = Vec::new();
     check_dataset(ctx, &file.dataset, &CharacterSet::default_repertoire(), &mut path_stack, rel, out);
     true
@@ -551,6 +555,20 @@ fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
     };
     if let Some(d) = detail {
         out.push(finding(rel, "(7FE0,0010)".into(), FindingKind::PixelsNotCleaned, d));
+    }
+}
+
+/// Samples whose bits outside Bits Stored are set: whatever is drawn there (a retired embedded
+/// overlay, text) leaves with the image, whether or not it was cleaned, and shows in a viewer
+/// that ignores Bits Stored. Only the count is reported.
+fn check_high_bits(ds: &DataSet, big_endian: bool, rel: &str, out: &mut Vec<Finding>) {
+    if let Some(n @ 1..) = crate::overlay_bits::samples_outside_bits_stored(ds, big_endian) {
+        out.push(finding(
+            rel,
+            "(7FE0,0010)".into(),
+            FindingKind::PixelHighBits,
+            format!("{n} sample(s) have bits set outside Bits Stored, which a viewer that ignores Bits Stored shows (deid --option clean-pixel-data --clean-all-pixels clears them)"),
+        ));
     }
 }
 

@@ -49,7 +49,7 @@ impl Detector {
         // Normalising amplifies noise into strokes: lines found so must stand on a background
         // flat without allowance for its noise.
         let mut out = self.text_lines(&normalise(plane));
-        out.retain(|r| on_plain_background(plane, r, false));
+        out.retain(|r| on_plain_background(plane, r, false) && outshines(plane, r, LEAST_CONTRAST));
         let mut more = self.found_more(plane);
         more.retain(|r| on_plain_background(plane, r, true));
         out.extend(more);
@@ -100,7 +100,7 @@ impl Detector {
         let strokes = self.strokes(&t, &t, None);
         let text = |busy| {
             let found = self.lines_of(&strokes, &t, None, &Hints::default(), busy);
-            found.into_iter().filter(|(_, f)| *f == Found::Text).map(|(r, _)| transpose_rect(&r)).collect::<Vec<_>>()
+            found.into_iter().filter(|l| l.found == Found::Text).map(|l| transpose_rect(&l.rect)).collect::<Vec<_>>()
         };
         let mut out = text(Busy::Dropped);
         out.retain(|r| on_plain_background(plane, r, true));
@@ -111,7 +111,7 @@ impl Detector {
     /// The lines of `plane` that are text by their own evidence, in quiet surroundings.
     fn text_lines(&self, plane: &GrayImage) -> Vec<Rect> {
         let found = self.detect_plane(plane, plane, None, &Hints::default(), Busy::Dropped);
-        found.into_iter().filter(|(_, f)| *f == Found::Text).map(|(r, _)| r).collect()
+        found.into_iter().filter(|l| l.found == Found::Text).map(|l| l.rect).collect()
     }
 }
 
@@ -128,6 +128,41 @@ const NOISE_SPREAD: f32 = 3.0;
 /// video capture and detectors leave on a flat field. A grain above it (dithering, speckle,
 /// texture) is no plain background.
 const MOST_NOISE: f32 = 8.0;
+
+/// Fewest levels (0-255) by which a line the normalised plane shows must outshine its background
+/// in the plane itself: normalising lifts a flat field's faint noise to full contrast, and
+/// where that noise is quantised to a few levels (the brightest value over a cine's frames,
+/// where most pixels take the noise's top value) the noise level measured is nought and chance
+/// groups of it pass for strokes. Text drawn to be read differs by more.
+const LEAST_CONTRAST: u8 = 16;
+
+/// Whether the brightest pixel of the line `r` of `plane` outshines the median of its
+/// background (the strips [`on_plain_background`] looks at) by `least` levels.
+fn outshines(plane: &GrayImage, r: &Rect, least: u8) -> bool {
+    let (w, h) = plane.dimensions();
+    let side = r.height.min(r.width);
+    let gap = (side / 4).max(2);
+    let along = r.width >= r.height;
+    let mut hist = [0u32; 256];
+    let mut n = count(plane, &strips(r, side, gap, along, w, h), &mut hist);
+    if n < 4 * side {
+        n += count(plane, &strips(r, side, gap, !along, w, h), &mut hist);
+    }
+    let mut acc = 0;
+    let median = hist
+        .iter()
+        .position(|&c| {
+            acc += c;
+            acc * 2 >= n.max(1)
+        })
+        .unwrap_or(0) as u8;
+    let peak = (r.y..r.bottom().min(h))
+        .flat_map(|y| (r.x..r.right().min(w)).map(move |x| (x, y)))
+        .map(|(x, y)| plane.get_pixel(x, y).0[0])
+        .max()
+        .unwrap_or(0);
+    peak >= median.saturating_add(least)
+}
 
 /// Whether the line `r` of `plane` (a found box, before its margin) stands on a plain
 /// background: the pixels before and after it along its direction, beyond a margin of a
@@ -565,6 +600,43 @@ mod tests {
         assert!(on_plain_background(&noisy, &line, true));
         assert!(!on_plain_background(&noisy, &line, false));
         assert!(!on_plain_background(&ramp, &line, true));
+    }
+
+    #[test]
+    fn the_quantised_noise_of_a_cines_brightest_frame_is_no_text() {
+        // The brightest of ten frames of a faint noise floor (0 to 2 % of the range, a little
+        // smoothed, as a scanner's black border), stretched as the frame's range maps it: a
+        // few levels apart, most pixels take one value and clusters another. Normalising can
+        // lift such clusters into strokes (a cine's further passes found fourteen lines so);
+        // they outshine their background by a few levels only, text by more.
+        let (w, h) = (480usize, 320usize);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut brightest = vec![0f32; w * h];
+        for _ in 0..10 {
+            let noise: Vec<f32> = (0..w * h)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % 1000) as f32 / 1000.0 * 5.1
+                })
+                .collect();
+            for y in 1..h - 1 {
+                for x in 1..w - 1 {
+                    let mean = (0..9).map(|k| noise[(y + k / 3 - 1) * w + x + k % 3 - 1]).sum::<f32>() / 9.0;
+                    brightest[y * w + x] = brightest[y * w + x].max(mean);
+                }
+            }
+        }
+        let plane = GrayImage::from_fn(w as u32, h as u32, |x, y| {
+            image::Luma([(brightest[y as usize * w + x as usize].round() * 255.0 / 200.0).round() as u8])
+        });
+        let boxes = Detector::default().detect_more(&plane);
+        assert!(boxes.is_empty(), "{boxes:?}");
+        // Dim text on such a floor still outshines it.
+        let mut with_text = plane.clone();
+        let line = line_of(&mut with_text, 20, 40, 10, 22, 3, 40);
+        assert!(outshines(&with_text, &line, LEAST_CONTRAST) && !outshines(&plane, &line, LEAST_CONTRAST));
     }
 
     #[test]
