@@ -141,7 +141,8 @@ fn is_latin_house_number(run: &[char]) -> bool {
 fn address_towns(address: &str) -> Vec<Town> {
     let mut out: Vec<Town> = Vec::new();
     let separator = |c: char| c.is_whitespace() || matches!(c, ',' | '、' | '，' | '^' | '\\' | '〒');
-    let japanese = |name: Vec<char>, min_numbers: usize| Town { name, latin_number: None, min_numbers, numbers: Vec::new() };
+    let japanese =
+        |name: Vec<char>, min_numbers: usize| Town { name, latin_number: None, min_numbers, numbers: Vec::new() };
     for token in address.split(separator).filter(|t| !t.is_ascii()) {
         let hay = normalize(token);
         // A house number in kanji numerals runs to the end of the token or to a sign: `一番` of
@@ -188,7 +189,8 @@ fn address_towns(address: &str) -> Vec<Town> {
             out.push(japanese(name, 1));
         }
     }
-    let parts: Vec<&str> = address.split([',', '、', '，', '^', '\\']).map(str::trim).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> =
+        address.split([',', '、', '，', '^', '\\']).map(str::trim).filter(|p| !p.is_empty()).collect();
     if parts.len() >= 2 {
         let word = |w: &str| w.chars().all(|c| c.is_ascii_alphabetic() || matches!(c, '-' | '.' | '\''));
         for part in parts.iter().filter(|p| p.is_ascii()) {
@@ -198,13 +200,20 @@ fn address_towns(address: &str) -> Vec<Town> {
                 [first, rest @ ..] if number(first) && !rest.is_empty() && rest.iter().all(|w| word(w)) => {
                     (*first, rest.join(" "))
                 }
-                [rest @ .., last] if number(last) && last.contains('-') && !rest.is_empty() && rest.iter().all(|w| word(w)) => {
+                [rest @ .., last]
+                    if number(last) && last.contains('-') && !rest.is_empty() && rest.iter().all(|w| word(w)) =>
+                {
                     (*last, rest.join(" "))
                 }
                 _ => continue,
             };
             if town.chars().filter(char::is_ascii_alphabetic).count() >= 3 {
-                out.push(Town { name: normalize(&town), latin_number: Some(normalize(num)), min_numbers: 1, numbers: Vec::new() });
+                out.push(Town {
+                    name: normalize(&town),
+                    latin_number: Some(normalize(num)),
+                    min_numbers: 1,
+                    numbers: Vec::new(),
+                });
             }
         }
     }
@@ -225,11 +234,16 @@ fn address_buildings(address: &str) -> Vec<String> {
         let hay: Vec<char> = t.chars().collect();
         let room = hay.iter().rev().take_while(|c| c.is_ascii_digit()).count();
         let name = &hay[..hay.len() - room];
-        if after_house_number && room > 0 && name.len() >= 2 && !name.iter().all(char::is_ascii) && name.iter().all(|c| c.is_alphabetic()) {
+        if after_house_number
+            && room > 0
+            && name.len() >= 2
+            && !name.iter().all(char::is_ascii)
+            && name.iter().all(|c| c.is_alphabetic())
+        {
             let (name, room): (String, String) = (name.iter().collect(), hay[hay.len() - room..].iter().collect());
             out.extend([format!("{name}{room}"), format!("{name} {room}"), format!("{name}{room}号室")]);
         }
-        let h = normalize(&t);
+        let h = normalize(t);
         after_house_number |= (0..h.len()).any(|p| house_number(&h, p).is_some());
     }
     out
@@ -1111,7 +1125,8 @@ mod tests {
     fn r13_01_a_one_character_town_with_its_house_number_is_found_and_alone_is_left() {
         let mut i = Identifiers::new();
         i.add_street_address("神奈川県横浜市緑区緑1-2-3");
-        for t in ["自宅 緑1-2-3 で転倒", "自宅 緑１丁目２番３号 で転倒", "自宅 緑区緑1-2-3 で転倒"] {
+        for t in ["自宅 緑1-2-3 で転倒", "自宅 緑１丁目２番３号 で転倒", "自宅 緑区緑1-2-3 で転倒"]
+        {
             assert_eq!(i.scrub(t).as_deref(), Some("自宅 *** で転倒"), "{t}");
         }
         assert_eq!(i.scrub("緑色の痰 緑3号棟"), None, "the town alone, or with one number");
@@ -1163,7 +1178,9 @@ mod tests {
 
     #[test]
     fn r13_04_katakana_given_names_joined_by_a_double_hyphen_are_split() {
-        for name in ["マルタン ジャン＝ピエール", "マルタン ジャン゠ピエール", "MARTIN^JEAN-PIERRE=マルタン^ジャン＝ピエール"] {
+        for name in
+            ["マルタン ジャン＝ピエール", "マルタン ジャン゠ピエール", "MARTIN^JEAN-PIERRE=マルタン^ジャン＝ピエール"]
+        {
             let mut i = Identifiers::new();
             i.add_person_name(name);
             let t = "ジャンピエールさん来院; ジャン ピエール; マルタンジャンピエール";

@@ -329,9 +329,9 @@ fn reads_as_count_or_verb(c: &Captures, after: &str) -> bool {
     if ordinal || number_follows {
         return false;
     }
-    let plural = COUNT_NOUNS
-        .iter()
-        .any(|w| next.strip_suffix('s') == Some(w) || next.strip_suffix("es") == Some(w) || (next == *w && w.ends_with('s')));
+    let plural = COUNT_NOUNS.iter().any(|w| {
+        next.strip_suffix('s') == Some(w) || next.strip_suffix("es") == Some(w) || (next == *w && w.ends_with('s'))
+    });
     plural || UNITS.contains(&next.as_str())
 }
 
@@ -862,7 +862,10 @@ mod tests {
 
     #[test]
     fn may_followed_by_a_comma_is_the_month() {
-        assert_eq!(replace("seen on 2 May, be careful with dose").as_deref(), Some("seen on ***, be careful with dose"));
+        assert_eq!(
+            replace("seen on 2 May, be careful with dose").as_deref(),
+            Some("seen on ***, be careful with dose")
+        );
         assert_eq!(replace("seen 2 May help"), None);
     }
 

@@ -422,7 +422,8 @@ fn message_dates(msg: &Message, table: &RuleTable) -> Vec<Vec<u8>> {
             for rep in msg.delimiters.parse_field(seg.field(n)) {
                 for &c in components {
                     let Some(sub) = rep.get(c - 1).and_then(|comp| comp.first()) else { continue };
-                    if sub.len() >= 8 && sub[..8].iter().all(u8::is_ascii_digit) && !out.iter().any(|d| d == &sub[..8]) {
+                    if sub.len() >= 8 && sub[..8].iter().all(u8::is_ascii_digit) && !out.iter().any(|d| d == &sub[..8])
+                    {
                         out.push(sub[..8].to_vec());
                     }
                 }
@@ -583,9 +584,7 @@ impl PatientCtx<'_> {
         let own_dates = self.message_dates.borrow();
         for sub in field.iter_mut().flatten().flatten() {
             let digits = sub.iter().all(u8::is_ascii_digit);
-            let own_date = digits
-                && sub.len() == 8
-                && own_dates.contains(sub);
+            let own_date = digits && sub.len() == 8 && own_dates.contains(sub);
             // A date needs a digit (full-width digits in JIS X 0208 are 0x23 and a digit byte).
             let may_hold_date = own_date || (sub.iter().any(u8::is_ascii_digit) && !digits);
             if sub.is_empty() || (self.own.is_empty() && !may_hold_date) {

@@ -1455,7 +1455,12 @@ fn r13_06_csv_free_text_loses_a_month_and_day_before_a_count_noun_that_is_no_cou
     csv_of_in(&wd, &[]).assert_code(0);
     assert_eq!(
         column(&rows(&wd.path("out/in.csv")), "memo"),
-        ["seen on *** cycle 3 started", "seen on *** cycle 2 started", "last seen *** cycles resumed", "Jun 2 cycles; May 5 mg"]
+        [
+            "seen on *** cycle 3 started",
+            "seen on *** cycle 2 started",
+            "last seen *** cycles resumed",
+            "Jun 2 cycles; May 5 mg"
+        ]
     );
 }
 

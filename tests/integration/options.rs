@@ -585,7 +585,8 @@ fn r13_01_clean_descriptors_removes_a_one_character_town_with_its_house_number()
 
 #[test]
 fn r13_04_clean_descriptors_removes_katakana_given_names_joined_by_a_double_hyphen_run_together() {
-    let wd = Workdir::new("r13_04_clean_descriptors_removes_katakana_given_names_joined_by_a_double_hyphen_run_together");
+    let wd =
+        Workdir::new("r13_04_clean_descriptors_removes_katakana_given_names_joined_by_a_double_hyphen_run_together");
     ct_of("0001234567", 1)
         .put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"))
         .put(str_el(tags::PATIENT_NAME, VR::PN, "MARTIN^JEAN-PIERRE=マルタン^ジャン＝ピエール"))
