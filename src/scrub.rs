@@ -32,6 +32,10 @@ pub struct Identifiers {
     /// The towns of the patient's addresses, found only with a house number beside them
     /// ([`Identifiers::add_street_address`]).
     towns: Vec<Town>,
+    /// Names run together (`JeanPierre`, `TaroYamada`), with where each word after the first
+    /// starts: found only where the text does not write that letter in lower case
+    /// ([`Identifiers::add_joined_name`]).
+    joined: Vec<(Vec<char>, Vec<usize>)>,
 }
 
 /// The town of a street address as compared (`登呂` of `静岡市駿河区登呂１−３−５`, `chuo` of
@@ -39,49 +43,83 @@ pub struct Identifiers {
 /// house number beside it it is where the patient lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Town {
+    /// Empty for an address whose house number follows its municipality directly
+    /// (`旭川市4条通8丁目1-2`): then only its own numbers are looked for ([`Town::numbers`]).
     name: Vec<char>,
     /// A Latin address's own house number (`12` of `12 Oak St`), also looked for without a dash;
     /// `None` for a Japanese town, whose house number follows it in any form.
     latin_number: Option<Vec<char>>,
+    /// The fewest numbers the house number after a Japanese town must hold: two after a town
+    /// of one character (`緑1-2-3`, `南3条西4丁目`, not `南3号棟`), one otherwise.
+    min_numbers: usize,
+    /// For a town without a name: the numbers of the address's own house number (`4 8 1 2` of
+    /// `4条通8丁目1-2`), found in any spelling.
+    numbers: Vec<u32>,
 }
 
-/// Numerals a chome is written with (`登呂一丁目`).
+/// Numerals a house number is written with (`登呂一丁目三番五号`).
 const KANJI_DIGITS: &str = "〇一二三四五六七八九十";
 
-/// The length of the Japanese house number at `at` of the compared text, when there is one:
-/// numbers joined by dashes or `の`, or followed by `丁目`, `番地`, `番`, `号`, `条` (`1-3-5`,
-/// `1丁目3番5号`, `一丁目3-5`, `123番地の4`). A lone number (`1`) is none.
-fn house_number_len(hay: &[char], at: usize) -> Option<usize> {
+/// The value of a number in kanji numerals (`三` 3, `十二` 12, `二十三` 23, `一〇五` 105).
+fn kanji_number(run: &[char]) -> u32 {
+    let digit = |c: char| "〇一二三四五六七八九".chars().position(|d| d == c).unwrap_or(0) as u32;
+    if !run.contains(&'十') {
+        return run.iter().fold(0, |n, &c| n * 10 + digit(c));
+    }
+    let mut parts = run.split(|&c| c == '十');
+    let tens = parts.next().map_or(1, |t| if t.is_empty() { 1 } else { t.iter().fold(0, |n, &c| n * 10 + digit(c)) });
+    let ones = parts.next().map_or(0, |o| o.iter().fold(0, |n, &c| n * 10 + digit(c)));
+    tens * 10 + ones
+}
+
+/// The Japanese house number at `at` of the compared text, when there is one: its length and
+/// its numbers. Numbers (Arabic, or kanji before a unit) joined by dashes or `の`, or followed
+/// by `丁目`, `番地`, `番`, `号`, `条` (`1-3-5`, `1丁目3番5号`, `一丁目三番五号`, `123番地の4`); after
+/// `条` a direction or `通` may come before the next number (`南3条西4丁目12-5`,
+/// `4条通8丁目1-2`). A lone number (`1`) is none.
+fn house_number(hay: &[char], at: usize) -> Option<(usize, Vec<u32>)> {
     let starts = |i: usize, s: &str| s.chars().enumerate().all(|(k, c)| hay.get(i + k) == Some(&c));
-    let (mut i, mut structured) = (at, false);
+    const UNITS: [&str; 5] = ["丁目", "番地", "番", "号", "条"];
+    let (mut i, mut structured, mut numbers) = (at, false, Vec::new());
     loop {
         let digits = hay[i..].iter().take_while(|c| c.is_ascii_digit()).count();
         if digits > 0 {
+            let run: String = hay[i..i + digits].iter().collect();
+            numbers.push(run.parse().unwrap_or(u32::MAX));
             i += digits;
         } else {
             let k = hay[i..].iter().take_while(|c| KANJI_DIGITS.contains(**c)).count();
-            if k == 0 || !starts(i + k, "丁目") {
+            if k == 0 || !UNITS.iter().any(|u| starts(i + k, u)) {
                 break;
             }
+            numbers.push(kanji_number(&hay[i..i + k]));
             i += k;
         }
-        let unit = ["丁目", "番地", "番", "号", "条"].into_iter().find(|u| starts(i, u));
+        let unit = UNITS.into_iter().find(|u| starts(i, u));
         if let Some(u) = unit {
             i += u.chars().count();
             structured = true;
         }
-        let next_digit = |i: usize| hay.get(i).is_some_and(|c| c.is_ascii_digit());
-        if hay.get(i).is_some_and(|&c| c == '-' || c == 'の') && next_digit(i + 1) {
+        let number_at = |i: usize| hay.get(i).is_some_and(|&c| c.is_ascii_digit() || KANJI_DIGITS.contains(c));
+        if hay.get(i).is_some_and(|&c| c == '-' || c == 'の') && hay.get(i + 1).is_some_and(char::is_ascii_digit) {
             i += 1;
             structured = true;
             continue;
         }
-        if unit.is_some() && hay.get(i).is_some_and(|&c| c.is_ascii_digit() || KANJI_DIGITS.contains(c)) {
+        if unit == Some("条") {
+            // `3条西4丁目`, `4条通8丁目`: a direction and `通` before the next number.
+            let skip = hay[i..].iter().take(2).take_while(|c| "東西南北通".contains(**c)).count();
+            if skip > 0 && number_at(i + skip) {
+                i += skip;
+                continue;
+            }
+        }
+        if unit.is_some() && number_at(i) {
             continue;
         }
         break;
     }
-    (structured && i > at).then_some(i - at)
+    (structured && i > at).then_some((i - at, numbers))
 }
 
 /// A Latin house number (`2-11-15`, `12`): digits and dashes, starting and ending with a digit.
@@ -93,18 +131,29 @@ fn is_latin_house_number(run: &[char]) -> bool {
 
 /// The towns of a street address, each named as it stands before its house number: the part
 /// of a Japanese address between its last administrative suffix (都 道 府 県 市 区 町 村 郡) and
-/// the house number (`登呂` of `静岡県静岡市駿河区登呂１−３−５`; with the piece before it when it
-/// has one character, `中央区北` of `中央区北1条西2丁目`), and the words beside the house number
-/// in a part of a Latin address written with commas (`Chuo` of `2-11-15 Chuo, Chuo-ku,
-/// Sagamihara`). An address without a house number gives none.
+/// the house number (`登呂` of `静岡県静岡市駿河区登呂１−３−５`); a town of one character is taken
+/// alone (needing a house number of two numbers or more after it) and with the piece before it
+/// (`緑` and `緑区緑` of `横浜市緑区緑1-2-3`; `南` and `中央区南` of `中央区南3条西4丁目12-5`); a
+/// house number right after the municipality gives a town without a name that stands for its
+/// own numbers (`4条通8丁目1-2` of `旭川市4条通8丁目1-2`, three numbers or more). Also the words
+/// beside the house number in a part of a Latin address written with commas (`Chuo` of `2-11-15
+/// Chuo, Chuo-ku, Sagamihara`). An address without a house number gives none.
 fn address_towns(address: &str) -> Vec<Town> {
     let mut out: Vec<Town> = Vec::new();
     let separator = |c: char| c.is_whitespace() || matches!(c, ',' | '、' | '，' | '^' | '\\' | '〒');
+    let japanese =
+        |name: Vec<char>, min_numbers: usize| Town { name, latin_number: None, min_numbers, numbers: Vec::new() };
     for token in address.split(separator).filter(|t| !t.is_ascii()) {
         let hay = normalize(token);
-        let Some(p) = (0..hay.len()).find(|&p| {
-            (p == 0 || !(hay[p - 1].is_ascii_digit() || KANJI_DIGITS.contains(hay[p - 1])))
-                && house_number_len(&hay, p).is_some()
+        // A house number in kanji numerals runs to the end of the token or to a sign: `一番` of
+        // `一番町1-2-3` is the town's name.
+        let Some((p, numbers)) = (0..hay.len()).find_map(|p| {
+            if p > 0 && (hay[p - 1].is_ascii_digit() || KANJI_DIGITS.contains(hay[p - 1])) {
+                return None;
+            }
+            let (len, numbers) = house_number(&hay, p)?;
+            let kanji = KANJI_DIGITS.contains(hay[p]);
+            (!kanji || hay.get(p + len).is_none_or(|c| !c.is_alphabetic())).then_some((p, numbers))
         }) else {
             continue;
         };
@@ -116,14 +165,28 @@ fn address_towns(address: &str) -> Vec<Town> {
                 starts.push(i + 1);
             }
         }
-        let mut from = *starts.last().expect("one start");
+        let last = *starts.last().expect("one start");
+        let town_like = |name: &[char]| {
+            name.iter().all(|&c| !c.is_ascii() && !c.is_whitespace() && !c.is_numeric())
+                && name.last().is_some_and(|c| !"都道府県".contains(*c))
+        };
+        if p - last == 1 && town_like(&hay[last..p]) {
+            out.push(japanese(hay[last..p].to_vec(), 2));
+        }
+        let mut from = last;
         if p - from < 2 && starts.len() >= 2 {
             from = starts[starts.len() - 2];
         }
         let name = hay[from..p].to_vec();
-        let town_like = name.iter().all(|&c| !c.is_ascii() && !c.is_whitespace() && !c.is_numeric());
-        if name.len() >= 2 && town_like && !"都道府県".contains(name[name.len() - 1]) {
-            out.push(Town { name, latin_number: None });
+        // No town between the city or ward and the house number: the numbers alone, when
+        // there are enough of them to name a place (`4条通8丁目1-2`, not `1-2-3`).
+        let city = p == 0 || "市区".contains(hay[p - 1]);
+        let specific = numbers.len() >= 4 || (numbers.len() >= 3 && hay[p..].contains(&'条'));
+        if city && specific {
+            out.push(Town { name: Vec::new(), latin_number: None, min_numbers: 1, numbers: numbers.clone() });
+        }
+        if name.len() >= 2 && town_like(&name) {
+            out.push(japanese(name, 1));
         }
     }
     let parts: Vec<&str> =
@@ -145,7 +208,12 @@ fn address_towns(address: &str) -> Vec<Town> {
                 _ => continue,
             };
             if town.chars().filter(char::is_ascii_alphabetic).count() >= 3 {
-                out.push(Town { name: normalize(&town), latin_number: Some(normalize(num)) });
+                out.push(Town {
+                    name: normalize(&town),
+                    latin_number: Some(normalize(num)),
+                    min_numbers: 1,
+                    numbers: Vec::new(),
+                });
             }
         }
     }
@@ -153,23 +221,104 @@ fn address_towns(address: &str) -> Vec<Town> {
     out
 }
 
+/// The building and room of a Japanese address, written after its house number as a part of
+/// their own (`登呂ハイツ202` of `静岡市駿河区登呂1-3-5 登呂ハイツ202`; also `登呂ハイツ202号室`):
+/// a name of two characters or more that is no house number, and the room's digits.
+fn address_buildings(address: &str) -> Vec<String> {
+    let separator = |c: char| c.is_whitespace() || matches!(c, ',' | '、' | '，' | '^' | '\\' | '〒');
+    let mut out = Vec::new();
+    let mut after_house_number = false;
+    for token in address.split(separator).filter(|t| !t.is_empty()) {
+        let t: String = token.nfkc().collect();
+        let t = t.trim_end_matches("号室").trim_end_matches('号');
+        let hay: Vec<char> = t.chars().collect();
+        let room = hay.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+        let name = &hay[..hay.len() - room];
+        if after_house_number
+            && room > 0
+            && name.len() >= 2
+            && !name.iter().all(char::is_ascii)
+            && name.iter().all(|c| c.is_alphabetic())
+        {
+            let (name, room): (String, String) = (name.iter().collect(), hay[hay.len() - room..].iter().collect());
+            out.extend([format!("{name}{room}"), format!("{name} {room}"), format!("{name}{room}号室")]);
+        }
+        let h = normalize(t);
+        after_house_number |= (0..h.len()).any(|p| house_number(&h, p).is_some());
+    }
+    out
+}
+
+/// The Latin house number at `at`: digits and dashes, `chome` after a dash allowed
+/// (`2-chome 11-15` read as `2-11-15`); its end and the number as compared.
+fn latin_run(hay: &[char], at: usize) -> (usize, Vec<char>) {
+    let mut k = at;
+    let mut run = Vec::new();
+    while k < hay.len() {
+        let c = hay[k];
+        if c.is_ascii_digit() || c == '-' {
+            run.push(c);
+            k += 1;
+        } else if run.last() == Some(&'-') && hay[k..].starts_with(&['c', 'h', 'o', 'm', 'e']) {
+            k += 5;
+            if hay.get(k).is_some_and(|&c| c == ' ' || c == '-') && hay.get(k + 1).is_some_and(char::is_ascii_digit) {
+                k += 1;
+            } else {
+                run.pop();
+                break;
+            }
+        } else {
+            break;
+        }
+    }
+    (k, run)
+}
+
 /// Where `town` stands in `hay` with a house number beside it, the number included: after a
-/// Japanese town in any form ([`house_number_len`], one space allowed between them); before or
-/// after a Latin town with a space or comma between them, with a dash in it (`2-11-15 Chuo`,
-/// `Chuo 2-11-15`) or as the address wrote it (`12 Oak St`).
+/// Japanese town in any form ([`house_number`], one space allowed between them); for a town
+/// without a name, its own numbers in any form; before or after a Latin town with a space or
+/// comma between them or glued after it, with a dash in it (`2-11-15 Chuo`, `Chuo 2-11-15`,
+/// `Chuo2-11-15`, `Chuo 2-chome 11-15`) or as the address wrote it (`12 Oak St`).
 fn find_town(hay: &[char], town: &Town) -> Vec<(usize, usize)> {
     let gap = |c: char| c == ' ' || c == ',';
     let mut found = Vec::new();
-    for (start, end) in find_all(hay, &town.name, false, false) {
-        let Some(own) = &town.latin_number else {
-            let at = if hay.get(end) == Some(&' ') { end + 1 } else { end };
-            if let Some(n) = house_number_len(hay, at) {
-                found.push((start, at + n));
+    let number_before = |p: usize| p > 0 && (hay[p - 1].is_ascii_digit() || KANJI_DIGITS.contains(hay[p - 1]));
+    if town.name.is_empty() {
+        for p in 0..hay.len() {
+            if number_before(p) || (p > 0 && hay[p - 1].is_ascii_alphanumeric()) {
+                continue;
             }
+            if let Some((n, numbers)) = house_number(hay, p) {
+                if numbers == town.numbers && !hay.get(p + n).is_some_and(char::is_ascii_digit) {
+                    found.push((p, p + n));
+                }
+            }
+        }
+        return found;
+    }
+    let Some(own) = &town.latin_number else {
+        for (start, end) in find_all(hay, &town.name, false, false) {
+            let at = if hay.get(end) == Some(&' ') { end + 1 } else { end };
+            if let Some((n, numbers)) = house_number(hay, at) {
+                if numbers.len() >= town.min_numbers {
+                    found.push((start, at + n));
+                }
+            }
+        }
+        return found;
+    };
+    let fits = |run: &[char]| is_latin_house_number(run) && (run.contains(&'-') || run == own.as_slice());
+    let word = |i: usize| hay.get(i).is_some_and(|c| c.is_ascii_alphanumeric());
+    let name = &town.name;
+    for start in 0..hay.len().saturating_sub(name.len() - 1) {
+        let end = start + name.len();
+        if hay[start..end] != name[..] || (start > 0 && word(start - 1)) {
             continue;
-        };
-        let fits = |run: &[char]| is_latin_house_number(run) && (run.contains(&'-') || run == own.as_slice());
-        let word = |i: usize| hay.get(i).is_some_and(|c| c.is_ascii_alphanumeric());
+        }
+        let glued = hay.get(end).is_some_and(char::is_ascii_digit);
+        if word(end) && !glued {
+            continue;
+        }
         // Before: `2-11-15 Chuo`.
         let mut j = start;
         while j > 0 && start - j < 2 && gap(hay[j - 1]) {
@@ -179,20 +328,17 @@ fn find_town(hay: &[char], town: &Town) -> Vec<(usize, usize)> {
         while k > 0 && (hay[k - 1].is_ascii_digit() || hay[k - 1] == '-') {
             k -= 1;
         }
-        if j < start && fits(&hay[k..j]) && (k == 0 || !word(k - 1)) {
+        if !glued && j < start && fits(&hay[k..j]) && (k == 0 || !word(k - 1)) {
             found.push((k, end));
             continue;
         }
-        // After: `Chuo 2-11-15`.
+        // After: `Chuo 2-11-15`, `Chuo2-11-15`, `Chuo 2-chome 11-15`.
         let mut j = end;
         while j < hay.len() && j - end < 2 && gap(hay[j]) {
             j += 1;
         }
-        let mut k = j;
-        while k < hay.len() && (hay[k].is_ascii_digit() || hay[k] == '-') {
-            k += 1;
-        }
-        if j > end && fits(&hay[j..k]) && !word(k) {
+        let (k, run) = latin_run(hay, j);
+        if (j > end || (glued && run.contains(&'-'))) && fits(&run) && !word(k) {
             found.push((start, k));
         }
     }
@@ -206,20 +352,30 @@ fn find_town(hay: &[char], town: &Town) -> Vec<(usize, usize)> {
 /// by character keeps that map exact, so a replacement touches only the characters of a match
 /// and every other character stays as it was.
 fn compared(text: &str) -> (Vec<char>, Vec<usize>) {
+    let (hay, _, origin) = compared_cased(text);
+    (hay, origin)
+}
+
+/// [`compared`], with each compared character also as written (before [`lower`]): for the
+/// letters where names run together ([`Identifiers::add_joined_name`]).
+fn compared_cased(text: &str) -> (Vec<char>, Vec<char>, Vec<usize>) {
     let mut hay = Vec::with_capacity(text.len());
+    let mut cased = Vec::with_capacity(text.len());
     let mut origin = Vec::with_capacity(text.len());
     for (i, c) in text.chars().enumerate() {
         if c.is_ascii() {
             hay.push(c.to_ascii_lowercase());
+            cased.push(c);
             origin.push(i);
         } else {
             for d in std::iter::once(c).nfkd().filter(|&d| !is_diacritic(d)) {
                 hay.push(lower(d));
+                cased.push(d);
                 origin.push(i);
             }
         }
     }
-    (hay, origin)
+    (hay, cased, origin)
 }
 
 /// A combining diacritical mark (accents, umlaut, cedilla, tilde... in the blocks U+0300–036F,
@@ -367,6 +523,10 @@ fn other_kana(chars: &[char]) -> Option<Vec<char>> {
     (other != chars).then_some(other)
 }
 
+/// What stands between the words of one part of a name (`Jean-Pierre`, `ジャン＝ピエール`,
+/// `ジャン゠ピエール`, `Jean_Pierre`), compared after NFKC (`＝` is `=`).
+const HYPHENS: [char; 5] = ['-', '‐', '=', '゠', '_'];
+
 /// Honorifics written after a name in Japanese text; a one-character name part (`林`) is only
 /// specific enough to look for with one of them (`林様`).
 const HONORIFICS: [&str; 7] = ["様", "さま", "さん", "氏", "殿", "君", "ちゃん"];
@@ -384,22 +544,28 @@ impl Identifiers {
 
     /// Whether nothing was collected.
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty() && self.dates.is_empty() && self.towns.is_empty()
+        self.needles.is_empty() && self.dates.is_empty() && self.towns.is_empty() && self.joined.is_empty()
     }
 
     /// Every match of every identifier in the normalised text `hay`, as char ranges. `glued`:
     /// an identifier holding a digit is also found between letters (see [`Identifiers::find_in_name`]).
-    fn matches(&self, hay: &[char], glued: bool) -> Vec<(usize, usize)> {
+    /// `cased`: the same characters as written ([`compared_cased`]).
+    fn matches(&self, hay: &[char], cased: &[char], glued: bool) -> Vec<(usize, usize)> {
         let mut found: Vec<(usize, usize)> = self.needles.iter().flat_map(|n| find_all(hay, n, false, glued)).collect();
         found.extend(self.dates.iter().flat_map(|n| find_all(hay, n, true, glued)));
         found.extend(self.digits.iter().flat_map(|d| find_digits(hay, d)));
         found.extend(self.towns.iter().flat_map(|t| find_town(hay, t)));
+        for (needle, joins) in &self.joined {
+            let marked = |start: usize| joins.iter().all(|j| !cased[start + j].is_lowercase());
+            // A file name is no prose: `yamadataro.dcm` is the name in any case.
+            found.extend(find_all(hay, needle, false, glued).into_iter().filter(|&(start, _)| glued || marked(start)));
+        }
         found
     }
 
     /// Number of distinct identifiers collected (each date spelling counts).
     pub fn len(&self) -> usize {
-        self.needles.len() + self.dates.len() + self.towns.len()
+        self.needles.len() + self.dates.len() + self.towns.len() + self.joined.len()
     }
 
     /// Add one identifier (trimmed; too short to be specific → ignored: fewer than two
@@ -477,11 +643,14 @@ impl Identifiers {
                 let units: Vec<Vec<&str>> = components
                     .iter()
                     .flat_map(|c| c.split(|ch: char| ch.is_whitespace() || "()/・".contains(ch)))
-                    .map(|u| u.split(['-', '‐']).filter(|w| !w.is_empty() && !is_name_annotation(w)).collect())
+                    .map(|u| u.split(HYPHENS).filter(|w| !w.is_empty() && !is_name_annotation(w)).collect())
                     .filter(|u: &Vec<&str>| !u.is_empty())
                     .collect();
                 let words: Vec<&str> = units.iter().flatten().copied().collect();
-                self.add_hyphenated_names(&units);
+                self.add_joined_names(&units);
+                for u in units.iter().filter(|u| u.len() >= 2) {
+                    self.add(&u.join(" "));
+                }
                 for w in &words {
                     if w.chars().count() == 1 && !w.is_ascii() {
                         for h in HONORIFICS {
@@ -490,11 +659,10 @@ impl Identifiers {
                     }
                 }
                 if words.len() >= 2 {
-                    // The words run together or spaced, in either order (`TaroYamada`).
+                    // The words spaced, in either order (`Taro Yamada`).
                     let mut rev = words.clone();
                     rev.reverse();
                     for w in [&words, &rev] {
-                        self.add(&w.concat());
                         self.add(&w.join(" "));
                     }
                 }
@@ -512,30 +680,103 @@ impl Identifiers {
                     let mut rev = parts.clone();
                     rev.reverse();
                     self.add(&rev.join(" "));
-                    self.add(&parts.concat());
+                    self.add_joined_name(&parts);
                 }
             }
         }
     }
 
-    /// The words of a hyphenated name part run together or spaced (`JeanPierre`, `Jean Pierre`
-    /// of `Jean-Pierre`), and with the other parts of the name, in either order
-    /// (`JeanPierreMartin`, `MartinJeanPierre`): the words one by one and all words joined are
-    /// added by [`Identifiers::add_person_name`].
-    fn add_hyphenated_names(&mut self, units: &[Vec<&str>]) {
-        if units.iter().all(|u| u.len() < 2) {
+    /// The words of a name run together ([`Identifiers::add_joined_name`]): all of them in the
+    /// order written and reversed (`TaroYamada`, `YamadaTaro`); the words of a hyphenated part
+    /// (`JeanPierre` of `Jean-Pierre`, also `JeanPierre` and `PierrePaul` of `Jean-Pierre-Paul`)
+    /// and the parts with their words joined, in either order (`MartinJeanPierre`). A name of
+    /// four words or fewer: every ordered choice of two or more of its words of two characters
+    /// or more (`JeanPierre`, `MartinJeanPierre` of `Jean Pierre Martin`: which words are the
+    /// given names is not known).
+    fn add_joined_names(&mut self, units: &[Vec<&str>]) {
+        let words: Vec<&str> = units.iter().flatten().copied().collect();
+        if words.len() < 2 {
             return;
         }
+        let mut rev = words.clone();
+        rev.reverse();
+        self.add_joined_name(&words);
+        self.add_joined_name(&rev);
         for u in units.iter().filter(|u| u.len() >= 2) {
-            self.add(&u.concat());
-            self.add(&u.join(" "));
+            for len in 2..=u.len() {
+                for run in u.windows(len) {
+                    self.add_joined_name(run);
+                }
+            }
         }
-        if units.len() >= 2 {
+        if units.len() >= 2 && units.iter().any(|u| u.len() >= 2) {
             let mut joined: Vec<String> = units.iter().map(|u| u.concat()).collect();
             for _ in 0..2 {
-                self.add(&joined.concat());
-                self.add(&joined.join(" "));
+                let parts: Vec<&str> = joined.iter().map(String::as_str).collect();
+                self.add_joined_name(&parts);
                 joined.reverse();
+            }
+        }
+        let long: Vec<&str> = words.iter().copied().filter(|w| w.chars().count() >= 2).collect();
+        if long.len() <= 4 {
+            let mut chosen = Vec::new();
+            self.add_orderings(&long, &mut vec![false; long.len()], &mut chosen);
+        }
+    }
+
+    /// Every ordering of two or more of `words` not yet `used`, after `chosen`.
+    fn add_orderings<'w>(&mut self, words: &[&'w str], used: &mut Vec<bool>, chosen: &mut Vec<&'w str>) {
+        if chosen.len() >= 2 {
+            let run = chosen.clone();
+            self.add_joined_name(&run);
+        }
+        for i in 0..words.len() {
+            if !used[i] {
+                used[i] = true;
+                chosen.push(words[i]);
+                self.add_orderings(words, used, chosen);
+                chosen.pop();
+                used[i] = false;
+            }
+        }
+    }
+
+    /// Add a name's words run together (`JeanPierre` of `Jean` + `Pierre`): found, in any case
+    /// but its joins, only where the text writes each word after the first starting with a
+    /// letter not in lower case (`JeanPierre`, `JEANPIERRE`, `jeanPierre`; scripts without case
+    /// always). So the run-together name that is also a word is left where the text writes the
+    /// word (`Wan-Ting` finds `WanTing`, not `wanting`; `Sun-Day` finds `SunDay`, not `Sunday`);
+    /// a name run together all in lower case (`jeanpierre`) is not found.
+    fn add_joined_name(&mut self, words: &[&str]) {
+        let mut variants = vec![words.iter().map(|w| w.to_string()).collect::<Vec<String>>()];
+        if words.iter().any(|w| umlauts_spelled_out(w).is_some()) {
+            variants.push(words.iter().map(|w| umlauts_spelled_out(w).unwrap_or_else(|| w.to_string())).collect());
+        }
+        for variant in variants {
+            let mut needle = Vec::new();
+            let mut joins = Vec::new();
+            for w in &variant {
+                let n = normalize(w.trim());
+                if n.is_empty() {
+                    return;
+                }
+                if !needle.is_empty() {
+                    joins.push(needle.len());
+                }
+                needle.extend(n);
+            }
+            if needle.len() < 2 || joins.is_empty() {
+                continue;
+            }
+            if let Some(other) = other_kana(&needle) {
+                let entry = (other, joins.clone());
+                if !self.joined.contains(&entry) {
+                    self.joined.push(entry);
+                }
+            }
+            let entry = (needle, joins);
+            if !self.joined.contains(&entry) {
+                self.joined.push(entry);
             }
         }
     }
@@ -550,6 +791,9 @@ impl Identifiers {
             if !self.towns.contains(&town) {
                 self.towns.push(town);
             }
+        }
+        for building in address_buildings(address) {
+            self.add(&building);
         }
     }
 
@@ -567,7 +811,8 @@ impl Identifiers {
 
     /// Whether `text` contains any identifier.
     pub fn found_in(&self, text: &str) -> bool {
-        !self.matches(&normalize(text), false).is_empty()
+        let (hay, cased, _) = compared_cased(text);
+        !self.matches(&hay, &cased, false).is_empty()
     }
 
     /// Where identifiers stand in `text`: ranges of character indices of `text` (start
@@ -580,14 +825,15 @@ impl Identifiers {
 
     /// Like [`Identifiers::find`], for a file name: an identifier holding a digit (an ID, a
     /// date, a phone number) is also found glued to letters (`labs1234567`, `19850315labs`),
-    /// as names are typed without separators; never inside a longer number.
+    /// as names are typed without separators; never inside a longer number. A name run together
+    /// is found in any case (`yamadataro.dcm`).
     pub fn find_in_name(&self, text: &str) -> Vec<(usize, usize)> {
         self.find_with(text, true)
     }
 
     fn find_with(&self, text: &str, glued: bool) -> Vec<(usize, usize)> {
-        let (hay, origin) = compared(text);
-        let mut ranges = self.matches(&hay, glued);
+        let (hay, cased, origin) = compared_cased(text);
+        let mut ranges = self.matches(&hay, &cased, glued);
         if ranges.is_empty() {
             return ranges;
         }
@@ -835,7 +1081,7 @@ mod tests {
         }
         let mut dicom = Identifiers::new();
         dicom.add_person_name("Martin^Jean-Pierre");
-        assert_eq!(dicom.scrub("seen by JeanPierre Martin").as_deref(), Some("seen by ***"));
+        assert_eq!(dicom.scrub("seen by JeanPierre Martin").as_deref(), Some("seen by *** ***"));
     }
 
     #[test]
@@ -870,9 +1116,109 @@ mod tests {
         i.add_person_name("YAMADA^TARO");
         i.add_date("19850315");
         assert_eq!(i.find("Yamada_Taro_19850315_labs"), [(0, 6), (7, 11), (12, 20)]);
-        assert_eq!(i.find("山田_yamadataro"), [(3, 13)]);
+        assert_eq!(i.find_in_name("山田_yamadataro"), [(3, 13)]);
         assert!(i.find("labs").is_empty());
         assert!(i.find("labs19850315").is_empty());
+    }
+
+    #[test]
+    fn r13_01_a_one_character_town_with_its_house_number_is_found_and_alone_is_left() {
+        let mut i = Identifiers::new();
+        i.add_street_address("神奈川県横浜市緑区緑1-2-3");
+        for t in ["自宅 緑1-2-3 で転倒", "自宅 緑１丁目２番３号 で転倒", "自宅 緑区緑1-2-3 で転倒"]
+        {
+            assert_eq!(i.scrub(t).as_deref(), Some("自宅 *** で転倒"), "{t}");
+        }
+        assert_eq!(i.scrub("緑色の痰 緑3号棟"), None, "the town alone, or with one number");
+    }
+
+    #[test]
+    fn r13_02_a_jo_address_is_found_in_any_spelling() {
+        let mut i = Identifiers::new();
+        i.add_street_address("北海道札幌市中央区南3条西4丁目12-5");
+        for t in ["自宅 南3条西4丁目12-5", "自宅 南3条西4-12-5", "自宅 南三条西四丁目12番5号"] {
+            assert_eq!(i.scrub(t).as_deref(), Some("自宅 ***"), "{t}");
+        }
+        let mut asahikawa = Identifiers::new();
+        asahikawa.add_street_address("北海道旭川市4条通8丁目1-2");
+        assert_eq!(asahikawa.scrub("自宅 4条通8丁目1-2; 四条通八丁目1番2号").as_deref(), Some("自宅 ***; ***"));
+        assert_eq!(asahikawa.scrub("4条通9丁目1-2 1-2"), None, "another house number");
+    }
+
+    #[test]
+    fn r13_03_a_house_number_in_kanji_numerals_is_removed_whole() {
+        let mut i = Identifiers::new();
+        i.add_street_address("静岡県静岡市駿河区登呂１−３−５");
+        assert_eq!(i.scrub("自宅 登呂一丁目三番五号 にて").as_deref(), Some("自宅 *** にて"));
+        let mut honcho = Identifiers::new();
+        honcho.add_street_address("東京都千代田区本町3-4");
+        assert_eq!(honcho.scrub("自宅 本町三丁目四番").as_deref(), Some("自宅 ***"));
+    }
+
+    #[test]
+    fn a_town_named_with_kanji_numerals_keeps_its_name() {
+        assert_eq!(towns("宮城県仙台市青葉区一番町1-2-3"), ["一番町"]);
+    }
+
+    #[test]
+    fn a_latin_town_glued_to_its_house_number_or_with_chome_is_found() {
+        let mut chuo = Identifiers::new();
+        chuo.add_street_address("2-11-15 Chuo, Chuo-ku, Sagamihara");
+        assert_eq!(chuo.scrub("at Chuo2-11-15; Chuo 2-chome 11-15.").as_deref(), Some("at ***; ***."));
+        assert_eq!(chuo.scrub("Chuo2 line"), None);
+    }
+
+    #[test]
+    fn the_building_and_room_of_an_address_are_found() {
+        let mut i = Identifiers::new();
+        i.add_street_address("静岡県静岡市駿河区登呂1-3-5 登呂ハイツ202");
+        assert_eq!(i.scrub("自宅 登呂ハイツ202 訪問").as_deref(), Some("自宅 *** 訪問"));
+        assert_eq!(i.scrub("登呂ハイツ 202号室").as_deref(), Some("***号室"));
+    }
+
+    #[test]
+    fn r13_04_katakana_given_names_joined_by_a_double_hyphen_are_split() {
+        for name in
+            ["マルタン ジャン＝ピエール", "マルタン ジャン゠ピエール", "MARTIN^JEAN-PIERRE=マルタン^ジャン＝ピエール"]
+        {
+            let mut i = Identifiers::new();
+            i.add_person_name(name);
+            let t = "ジャンピエールさん来院; ジャン ピエール; マルタンジャンピエール";
+            assert_eq!(i.scrub(t).as_deref(), Some("***さん来院; ***; ***"), "{name}");
+        }
+    }
+
+    #[test]
+    fn r13_05_spaced_given_names_are_found_run_together() {
+        let mut i = Identifiers::new();
+        i.add_person_name("Jean Pierre Martin");
+        assert_eq!(i.scrub("JeanPierre called; MartinJeanPierre").as_deref(), Some("*** called; ***"));
+        let mut mary = Identifiers::new();
+        mary.add_person_name("Mary Ann Smith");
+        assert_eq!(mary.scrub("MaryAnn called; SmithMaryAnn").as_deref(), Some("*** called; ***"));
+    }
+
+    #[test]
+    fn an_underscore_joins_given_names_like_a_hyphen() {
+        let mut i = Identifiers::new();
+        i.add_person_name("Jean_Pierre Martin");
+        assert_eq!(i.scrub("JeanPierre and Jean Pierre").as_deref(), Some("*** and ***"));
+    }
+
+    #[test]
+    fn part_of_a_three_word_hyphenated_name_is_found_run_together() {
+        let mut i = Identifiers::new();
+        i.add_person_name("Jean-Pierre-Paul Martin");
+        assert_eq!(i.scrub("JeanPierre; PierrePaul").as_deref(), Some("***; ***"));
+    }
+
+    #[test]
+    fn r13_09_a_name_run_together_is_found_only_with_its_joins_marked() {
+        let mut i = Identifiers::new();
+        i.add_person_name("Wan-Ting Lin");
+        i.add_person_name("Sun-Day Park");
+        assert_eq!(i.scrub("patient wanting to go home; Wanting; on Sunday"), None);
+        assert_eq!(i.scrub("WanTing called; WANTING; SunDay").as_deref(), Some("*** called; ***; ***"));
     }
 
     #[test]
@@ -1012,7 +1358,7 @@ mod tests {
         assert_eq!(towns("静岡県静岡市駿河区登呂１−３−５"), ["登呂"]);
         assert_eq!(towns("〒150-0002 東京都渋谷区渋谷1丁目2-3"), ["渋谷"]);
         assert_eq!(towns("神奈川県相模原市中央区中央2-11-15"), ["中央"]);
-        assert_eq!(towns("北海道札幌市中央区北1条西2丁目"), ["中央区北"]);
+        assert_eq!(towns("北海道札幌市中央区北1条西2丁目"), ["北", "中央区北"]);
         assert_eq!(towns("横浜市中区元町1-2-3"), ["元町"]);
         assert_eq!(towns("東京都港区三田一丁目4-1"), ["三田"]);
         assert_eq!(towns("登呂１−３−５"), ["登呂"]);

@@ -296,23 +296,43 @@ const VERBS_AFTER_MAY: &[&str] = &[
     "exist",
 ];
 
+/// Units written after a number (`May 5 mg`, `Jan 3 x`): a count whatever their number.
+const UNITS: &[&str] = &["mg", "mcg", "g", "kg", "ml", "l", "cc", "cm", "mm", "x", "times"];
+
 /// Whether a month and day without a year in English is a count or a modal verb, not a date,
-/// whatever the words before it say: a count noun follows it (`seen Jun 2 cycles ago`), or it
-/// is a day and `May` followed by a verb (`3 May be stopped`).
+/// whatever the words before it say. A count: the month comes first and its day, a plain number
+/// (never an ordinal: `Jun 2nd` is a date), is directly followed by a count noun in the plural
+/// (`seen Jun 2 cycles ago`, `Mar 4 tablets`) or a unit (`May 5 mg`), with no number after the
+/// noun (`seen on Mar 4 cycle 2` and `Jun 2 cycles 3` are dates: the count is that number's).
+/// A day before its month is never a count (`last seen 12 Jun cycles`). A modal verb: a day and
+/// `May` followed by a verb (`3 May be stopped`, not `2 May, be careful`).
 fn reads_as_count_or_verb(c: &Captures, after: &str) -> bool {
-    let next: String =
-        after.trim_start().chars().take_while(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect();
+    let (Some(whole), Some(month), Some(day)) = (c.get(0), c.name("m"), c.name("d")) else {
+        return false;
+    };
+    let rest = after.trim_start();
+    if rest.len() == after.len() && !after.is_empty() {
+        return false;
+    }
+    let next: String = rest.chars().take_while(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect();
     if next.is_empty() {
         return false;
     }
-    let plural = |w: &str| next == w || next.strip_suffix('s') == Some(w) || next.strip_suffix("es") == Some(w);
-    if COUNT_NOUNS.iter().any(|w| plural(w)) {
-        return true;
+    let day_first = day.start() < month.start();
+    if day_first {
+        let may = month.as_str().eq_ignore_ascii_case("may");
+        return may && VERBS_AFTER_MAY.contains(&next.as_str());
     }
-    let month = c.name("m");
-    let day_first = month.zip(c.name("d")).is_some_and(|(m, d)| d.start() < m.start());
-    let may = month.is_some_and(|m| m.as_str().eq_ignore_ascii_case("may"));
-    day_first && may && VERBS_AFTER_MAY.contains(&next.as_str())
+    let ordinal = whole.as_str()[day.end() - whole.start()..].starts_with(|c: char| c.is_alphabetic());
+    // A number after the noun is what it counts (`cycle 3`, `cycles 2-4`).
+    let number_follows = rest[next.len()..].trim_start().starts_with(|c: char| c.is_ascii_digit());
+    if ordinal || number_follows {
+        return false;
+    }
+    let plural = COUNT_NOUNS.iter().any(|w| {
+        next.strip_suffix('s') == Some(w) || next.strip_suffix("es") == Some(w) || (next == *w && w.ends_with('s'))
+    });
+    plural || UNITS.contains(&next.as_str())
 }
 
 /// An English weekday, three letters or in full, in any case (`Thu`, `THURSDAY`).
@@ -815,6 +835,38 @@ mod tests {
         ] {
             assert_eq!(replace(t).as_deref(), Some(want), "{t}");
         }
+    }
+
+    #[test]
+    fn an_ordinal_day_before_a_count_noun_is_a_date() {
+        assert_eq!(replace("seen on Jun 2nd cycle 3 started").as_deref(), Some("seen on *** cycle 3 started"));
+        assert_eq!(replace("seen on Jun 2nd cycles").as_deref(), Some("seen on *** cycles"));
+    }
+
+    #[test]
+    fn a_singular_count_noun_followed_by_a_number_does_not_count_the_day() {
+        assert_eq!(replace("seen on Mar 4 cycle 2 started").as_deref(), Some("seen on *** cycle 2 started"));
+        assert_eq!(replace("seen Jun 2 cycles 3-4").as_deref(), Some("seen *** cycles 3-4"));
+    }
+
+    #[test]
+    fn a_day_before_its_month_is_never_a_count() {
+        assert_eq!(replace("last seen 12 Jun cycles resumed").as_deref(), Some("last seen *** cycles resumed"));
+    }
+
+    #[test]
+    fn after_a_date_word_a_singular_count_noun_is_no_evidence_of_a_count() {
+        assert_eq!(replace("seen Jun 2 cycle").as_deref(), Some("seen *** cycle"));
+        assert_eq!(replace("seen Jun 2 cycles ago"), None, "the plural is");
+    }
+
+    #[test]
+    fn may_followed_by_a_comma_is_the_month() {
+        assert_eq!(
+            replace("seen on 2 May, be careful with dose").as_deref(),
+            Some("seen on ***, be careful with dose")
+        );
+        assert_eq!(replace("seen 2 May help"), None);
     }
 
     #[test]

@@ -241,6 +241,8 @@ struct PatientCtx<'a> {
     /// The patient's own identifiers ([`Scope::Patient`]): kept OBX-5 values are checked
     /// against them.
     own: Identifiers,
+    /// The dates of the message being rewritten ([`message_dates`]), set when its rewrite starts.
+    message_dates: std::cell::RefCell<Vec<Vec<u8>>>,
 }
 
 fn text_of(msg: &Message, bytes: &[u8]) -> hl7::Decoded {
@@ -424,6 +426,28 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
     }
 }
 
+/// The dates of a message in `YYYYMMDD`: the date of each value in a field the table shifts
+/// as a date (MSH-7, OBR-7, ORC-9...).
+fn message_dates(msg: &Message, table: &RuleTable) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for seg in &msg.segments {
+        let Some(rules) = table.segment(&seg.name) else { continue };
+        for n in 1..=seg.len() {
+            let Action::ShiftDate { components } = rules.action(n) else { continue };
+            for rep in msg.delimiters.parse_field(seg.field(n)) {
+                for &c in components {
+                    let Some(sub) = rep.get(c - 1).and_then(|comp| comp.first()) else { continue };
+                    if sub.len() >= 8 && sub[..8].iter().all(u8::is_ascii_digit) && !out.iter().any(|d| d == &sub[..8])
+                    {
+                        out.push(sub[..8].to_vec());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Generalise a TS birth date (`YYYYMMDD[HHMM...]`, `YYYYMM`, `YYYY`) to year-month or year.
 fn birth_ts(value: &[u8], precision: BirthPrecision) -> Option<Vec<u8>> {
     let digits = value.iter().take_while(|b| b.is_ascii_digit()).count();
@@ -442,6 +466,7 @@ impl PatientCtx<'_> {
     /// Pass 2: rewrite one message in place.
     fn rewrite(&self, msg: &mut Message, r: &mut Rewrite) {
         let d = msg.delimiters;
+        *self.message_dates.borrow_mut() = message_dates(msg, self.table);
         let mut segments = std::mem::take(&mut msg.segments);
         segments.retain(|seg| {
             let known = self.table.segment(&seg.name).is_some();
@@ -564,13 +589,19 @@ impl PatientCtx<'_> {
     /// holds one of the patient's own identifiers is removed (a name typed into a code's text,
     /// `X^山本様^99`), and the dates written in the others follow the dates, as in free text
     /// (`X^前回2024/01/15比較^99`: shifted with `retain-long-modified-dates`, replaced without).
-    /// A subcomponent of ASCII digits alone is a code or a number (`20240115` as a code) and is
-    /// only checked for identifiers. Noted without the value; whether anything changed.
+    /// A subcomponent of ASCII digits alone is a code or a number and is only checked for
+    /// identifiers, unless it is one of the message's own dates in `YYYYMMDD`
+    /// ([`message_dates`]: `20240115` in ORC-13 of a message of that day), which follows the
+    /// dates like any other (a real date beside its shifted copy gives the offset away).
+    /// Noted without the value; whether anything changed.
     fn check_kept(&self, msg: &Message, key: &str, field: &mut hl7::Field, r: &mut Rewrite) -> bool {
         let mut changed = false;
+        let own_dates = self.message_dates.borrow();
         for sub in field.iter_mut().flatten().flatten() {
+            let digits = sub.iter().all(u8::is_ascii_digit);
+            let own_date = digits && sub.len() == 8 && own_dates.contains(sub);
             // A date needs a digit (full-width digits in JIS X 0208 are 0x23 and a digit byte).
-            let may_hold_date = sub.iter().any(u8::is_ascii_digit) && !sub.iter().all(u8::is_ascii_digit);
+            let may_hold_date = own_date || (sub.iter().any(u8::is_ascii_digit) && !digits);
             if sub.is_empty() || (self.own.is_empty() && !may_hold_date) {
                 continue;
             }
@@ -970,6 +1001,7 @@ fn process_patient(
         clean_text: job.has(ClinicalOption::CleanFreeText),
         ids: Identifiers::new(),
         own: Identifiers::new(),
+        message_dates: Default::default(),
     };
     // Pass 1: the patient's identifiers, from every message that parses.
     ctx.ids.add_id(id);
@@ -1193,6 +1225,7 @@ mod tests {
             clean_text: true,
             ids: Identifiers::new(),
             own: Identifiers::new(),
+            message_dates: Default::default(),
         };
         for m in messages {
             let msg = Message::parse(m).unwrap();
@@ -1280,6 +1313,35 @@ mod tests {
         assert_eq!(nte, [kana7("ｹﾝｻ"), b" *** ".to_vec(), kana7("ｹﾞﾝｷ")].concat());
         let d = hl7::Delimiters::default();
         assert_eq!(d.parse_field(&nte)[0].len(), 1, "one component, as in the input");
+    }
+
+    const DIGIT_DATE_MESSAGE: &str = "MSH|^~\\&|HIS|FAC|LAB|FAC|20240115093000||OML^O33^OML_O33|1|P|2.5||||||~ISO IR87\r\
+         PID|||1234567890^^^^PI||YAMADA^TARO^^^^^L^A||19850315|M\r\
+         ORC|NW|123|||||||20240115||||20240115\r\
+         OBR|1|123||X1^test^99|||20240115\r\
+         OBX|1|NM|20240115^BW^99||60|kg|||||F|||20240115\r\
+         OBX|2|NM|20231201^BW^99||60|kg|||||F\r";
+
+    #[test]
+    fn r13_07_a_kept_code_of_digits_equal_to_the_messages_own_date_is_shifted() {
+        let p = pseudo();
+        let mut ctx = patient(&p, &[DIGIT_DATE_MESSAGE.as_bytes()]);
+        ctx.retain_dates = true;
+        ctx.shift = -61;
+        let (out, _) = rewrite_message(&ctx, DIGIT_DATE_MESSAGE.as_bytes()).unwrap();
+        assert_eq!(segment_field(&out, "ORC", 13), b"20231115");
+        assert_eq!(segment_field(&out, "OBX", 3), b"20231115^BW^99");
+        let out = Message::parse(&out).unwrap();
+        let second = out.segments.iter().filter(|s| s.name == "OBX").nth(1).unwrap();
+        assert_eq!(second.field(3), b"20231201^BW^99", "digits that are no date of the message stay a code");
+    }
+
+    #[test]
+    fn r13_07_a_kept_code_of_digits_equal_to_the_messages_own_date_is_replaced_without_the_option() {
+        let p = pseudo();
+        let ctx = patient(&p, &[DIGIT_DATE_MESSAGE.as_bytes()]);
+        let (out, _) = rewrite_message(&ctx, DIGIT_DATE_MESSAGE.as_bytes()).unwrap();
+        assert!(!String::from_utf8_lossy(&out).contains("20240115"), "{}", String::from_utf8_lossy(&out));
     }
 
     #[test]

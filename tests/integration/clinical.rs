@@ -1492,3 +1492,105 @@ fn rv12_link_report_says_when_a_folder_cannot_be_checked() {
     let wrong = wd.kamei(["link", "report", "--images", "images", "--clinical", "images"]);
     wrong.assert_code(2);
 }
+
+#[test]
+fn r13_01_02_csv_free_text_loses_a_one_character_town_or_a_jo_address_with_its_house_number() {
+    let wd = Workdir::new("r13_01_02_csv_free_text_loses_a_one_character_town_or_a_jo_address_with_its_house_number");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\naddr = \"identifier\"\nmemo = \"free-text\"\n",
+        "pid,addr,memo\n\
+         P1000001,神奈川県横浜市緑区緑1-2-3,自宅 緑1-2-3 で転倒; 緑１丁目２番３号; 緑色の痰\n\
+         P1000004,北海道札幌市中央区南3条西4丁目12-5,自宅 南3条西4丁目12-5; 南3条西4-12-5; 南三条西四丁目12番5号\n\
+         P1000005,北海道旭川市4条通8丁目1-2,自宅 4条通8丁目1-2\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "memo"),
+        ["自宅 *** で転倒; ***; 緑色の痰", "自宅 ***; ***; ***", "自宅 ***"]
+    );
+}
+
+#[test]
+fn r13_03_csv_free_text_loses_a_house_number_in_kanji_numerals_whole() {
+    let wd = Workdir::new("r13_03_csv_free_text_loses_a_house_number_in_kanji_numerals_whole");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\naddr = \"identifier\"\nmemo = \"free-text\"\n",
+        "pid,addr,memo\nP1000001,静岡県静岡市駿河区登呂１−３−５,自宅 登呂一丁目三番五号 にて転倒\nP1000002,東京都千代田区本町3-4,自宅 本町三丁目四番\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "memo"), ["自宅 *** にて転倒", "自宅 ***"]);
+}
+
+#[test]
+fn r13_04_05_csv_free_text_loses_given_names_run_together_from_a_double_hyphen_or_spaces() {
+    let wd = Workdir::new("r13_04_05_csv_free_text_loses_given_names_run_together_from_a_double_hyphen_or_spaces");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nname = \"name\"\nmemo = \"free-text\"\n",
+        "pid,name,memo\n\
+         P2000007,マルタン ジャン＝ピエール,ジャンピエールさん来院; マルタンジャンピエール\n\
+         P2000011,Jean Pierre Martin,JeanPierre called; MartinJeanPierre\n\
+         P2000010,Mary Ann Smith,MaryAnn called; SmithMaryAnn\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "memo"),
+        ["***さん来院; ***", "*** called; ***", "*** called; ***"]
+    );
+}
+
+#[test]
+fn r13_09_csv_free_text_keeps_a_word_that_is_a_hyphenated_given_name_run_together() {
+    let wd = Workdir::new("r13_09_csv_free_text_keeps_a_word_that_is_a_hyphenated_given_name_run_together");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nname = \"name\"\nmemo = \"free-text\"\n",
+        "pid,name,memo\nP2000005,Wan-Ting Lin,patient wanting to go home; WanTing called\nP2000006,Sun-Day Park,no dialysis on Sunday; SunDay called\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "memo"),
+        ["patient wanting to go home; *** called", "no dialysis on Sunday; *** called"]
+    );
+}
+
+#[test]
+fn r13_06_csv_free_text_loses_a_month_and_day_before_a_count_noun_that_is_no_count() {
+    let wd = Workdir::new("r13_06_csv_free_text_loses_a_month_and_day_before_a_count_noun_that_is_no_count");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nmemo = \"free-text\"\n",
+        "pid,memo\nP1,seen on Jun 2nd cycle 3 started\nP1,seen on Mar 4 cycle 2 started\nP1,last seen 12 Jun cycles resumed\nP1,Jun 2 cycles; May 5 mg\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "memo"),
+        [
+            "seen on *** cycle 3 started",
+            "seen on *** cycle 2 started",
+            "last seen *** cycles resumed",
+            "Jun 2 cycles; May 5 mg"
+        ]
+    );
+}
+
+#[test]
+fn r13_07_ssmix2_a_kept_code_of_digits_holding_the_messages_own_date_is_shifted() {
+    let wd = Workdir::new("r13_07_ssmix2_a_kept_code_of_digits_holding_the_messages_own_date_is_shifted");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "ORC|NW|000000000012346|||||||20240402||||20240402",
+        "OBX|1|NM|20240402^BW^99||60|kg|||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    ssmix2_root_run(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let shifted = msg.decode(segment(&msg, "ORC").field(9)).text;
+    assert_ne!(shifted, "20240402");
+    assert_eq!(msg.decode(segment(&msg, "ORC").field(13)).text, shifted);
+    assert_eq!(msg.decode(segment(&msg, "OBX").field(3)).text, format!("{shifted}^BW^99"));
+}

@@ -571,6 +571,33 @@ fn clean_descriptors_removes_the_town_with_its_house_number_and_keeps_the_town_a
 }
 
 #[test]
+fn r13_01_clean_descriptors_removes_a_one_character_town_with_its_house_number() {
+    let wd = Workdir::new("r13_01_clean_descriptors_removes_a_one_character_town_with_its_house_number");
+    ct_of("0001234567", 1)
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"))
+        .put(str_el(tags::PATIENT_ADDRESS, VR::LO, "神奈川県横浜市緑区緑1-2-3"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT 緑1-2-3 自宅で転倒"))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("CT *** 自宅で転倒"));
+}
+
+#[test]
+fn r13_04_clean_descriptors_removes_katakana_given_names_joined_by_a_double_hyphen_run_together() {
+    let wd =
+        Workdir::new("r13_04_clean_descriptors_removes_katakana_given_names_joined_by_a_double_hyphen_run_together");
+    ct_of("0001234567", 1)
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"))
+        .put(str_el(tags::PATIENT_NAME, VR::PN, "MARTIN^JEAN-PIERRE=マルタン^ジャン＝ピエール"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "ジャンピエールさん 頭部CT"))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("***さん 頭部CT"));
+}
+
+#[test]
 fn clean_descriptors_removes_anyones_phone_number_and_e_mail_address() {
     let wd = Workdir::new("clean_descriptors_removes_anyones_phone_number_and_e_mail_address");
     ct_of("0001234567", 1)
