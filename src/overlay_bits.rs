@@ -63,17 +63,12 @@ pub fn clear(ds: &DataSet, big_endian: bool) -> Result<Option<Element>, Uncleare
     if stored == 0 || stored > 16 || high >= 16 || high + 1 < stored {
         return Err(Uncleared("an overlay is embedded in pixel data whose Bits Stored and High Bit disagree".into()));
     }
-    let signed = ds.us(tags::PIXEL_REPRESENTATION, big_endian) == Some(1);
-    let mask: u16 = (((1u32 << stored) - 1) << (high + 1 - stored)) as u16;
-    // Above High Bit, a signed sample keeps copies of its sign bit (two's complement over 16 bits).
-    let above: u16 = !(((1u32 << (high + 1)) - 1) as u16);
+    let bits = StoredBits::new(16, stored, high, ds.us(tags::PIXEL_REPRESENTATION, big_endian) == Some(1));
     let mut out = bytes.clone();
     let mut changed = false;
     for pair in out.chunks_exact_mut(2) {
-        let v =
-            if big_endian { u16::from_be_bytes([pair[0], pair[1]]) } else { u16::from_le_bytes([pair[0], pair[1]]) };
-        let negative = signed && v >> high & 1 == 1;
-        let m = if negative { (v & mask) | above } else { v & mask };
+        let v = sample(pair, big_endian);
+        let m = bits.kept(v);
         if m != v {
             changed = true;
             pair.copy_from_slice(&if big_endian { m.to_be_bytes() } else { m.to_le_bytes() });
@@ -98,22 +93,48 @@ pub fn samples_outside_bits_stored(ds: &DataSet, big_endian: bool) -> Option<usi
     if stored == allocated {
         return Some(0);
     }
-    let signed = ds.us(tags::PIXEL_REPRESENTATION, big_endian) == Some(1);
-    let mask = (((1u32 << stored) - 1) << (high + 1 - stored)) as u16;
-    let above = !(((1u32 << (high + 1)) - 1) as u16) & if allocated == 8 { 0xFF } else { 0xFFFF };
-    let outside = |v: u16| {
-        let negative = signed && v >> high & 1 == 1;
-        v != if negative { (v & mask) | above } else { v & mask }
-    };
+    let bits = StoredBits::new(allocated, stored, high, ds.us(tags::PIXEL_REPRESENTATION, big_endian) == Some(1));
+    let outside = |v: u16| bits.kept(v) != v;
     Some(if allocated == 8 {
         bytes.iter().filter(|&&b| outside(b as u16)).count()
     } else {
-        bytes
-            .chunks_exact(2)
-            .map(|p| if big_endian { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) })
-            .filter(|&v| outside(v))
-            .count()
+        bytes.chunks_exact(2).filter(|p| outside(sample(p, big_endian))).count()
     })
+}
+
+/// Which bits of a sample Bits Stored and High Bit keep, and what a signed sample holds above
+/// High Bit: copies of its sign bit (two's complement over the allocated bits).
+struct StoredBits {
+    mask: u16,
+    above: u16,
+    high: u16,
+    signed: bool,
+}
+
+impl StoredBits {
+    /// For values already checked: `0 < stored <= allocated`, `high < allocated`,
+    /// `high + 1 >= stored`, `allocated` 8 or 16.
+    fn new(allocated: u16, stored: u16, high: u16, signed: bool) -> StoredBits {
+        let width: u16 = if allocated == 8 { 0xFF } else { 0xFFFF };
+        StoredBits {
+            mask: (((1u32 << stored) - 1) << (high + 1 - stored)) as u16,
+            above: !(((1u32 << (high + 1)) - 1) as u16) & width,
+            high,
+            signed,
+        }
+    }
+
+    /// The sample with every bit outside Bits Stored cleared (set above High Bit for a negative
+    /// signed sample): the same image value, nothing else drawn in it.
+    fn kept(&self, v: u16) -> u16 {
+        let negative = self.signed && v >> self.high & 1 == 1;
+        if negative { (v & self.mask) | self.above } else { v & self.mask }
+    }
+}
+
+/// A 16-bit sample from its two bytes in the data set's byte order.
+fn sample(p: &[u8], big_endian: bool) -> u16 {
+    if big_endian { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) }
 }
 
 #[cfg(test)]
