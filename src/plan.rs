@@ -45,7 +45,9 @@
 //! goes with it (an overlay without its data is invalid).
 
 use crate::charset::CharacterSet;
-use crate::dataset::{DataSet, Element, Tag, VR, Value, is_private, is_private_creator, private_creator_tag, tag_str};
+use crate::dataset::{
+    DataSet, Element, Tag, VR, Value, is_bulk_data, is_private, is_private_creator, private_creator_tag, tag_str,
+};
 use crate::dates;
 use crate::dict::{INSTITUTION_IDS, OTHER_IDS, PATIENT_IDS, PATIENT_NAMES, SITE_IDS};
 use crate::profile::{Action, Conditional, DeidOption, RuleSet, RuleSource, method_code};
@@ -576,16 +578,11 @@ fn is_public_code(e: &Element, item: &DataSet) -> bool {
         && crate::clinical::freetext::contacts(code).is_none()
 }
 
-/// Pixel, overlay and waveform data: bulk samples that the safety net does not read as text.
-fn is_bulk(tag: Tag) -> bool {
-    crate::dataset::is_bulk_data(tag)
-}
-
 /// Whether a value is binary numbers (US, FL, AT, OW...) other than bulk pixel, overlay and
 /// waveform data: kept without a decision only under a damaged or unlisted tag, where the
 /// safety net reads its bytes as text because a damaged tag can put a name there.
 fn is_binary(tag: Tag, vr: VR) -> bool {
-    !is_bulk(tag)
+    !is_bulk_data(tag)
         && matches!(
             vr,
             VR::US
@@ -783,7 +780,7 @@ impl Planner<'_, '_> {
     fn safety_net(&mut self, e: &Element, cs: &Charset) -> Option<(Decision, &'static str)> {
         let vr = self.value_vr(e);
         let bytes = e.bytes().filter(|b| !b.is_empty())?;
-        if vr != VR::UI && vr != VR::SQ && !is_bulk(e.tag) && self.holds_own_uid(bytes) {
+        if vr != VR::UI && vr != VR::SQ && !is_bulk_data(e.tag) && self.holds_own_uid(bytes) {
             // A damaged tag can put the file's own Study, Series or SOP Instance UID into any
             // value (Image Type, a float): released, it would link the output to the source.
             self.note(format!("{}: a kept value held one of the file's original UIDs; replaced", tag_str(e.tag)));
@@ -1809,24 +1806,26 @@ mod tests {
     }
 
     fn build_with(elements: Vec<Element>) -> Result<Plan, PlanError> {
+        build_file(&file(elements))
+    }
+
+    /// Plan `f` with the basic profile and a fixed key.
+    fn build_file(f: &DicomFile) -> Result<Plan, PlanError> {
         let rules = Profile::builtin("basic").unwrap().compile();
         let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
         let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "test" };
-        build(&ctx, &file(elements))
+        build(&ctx, f)
     }
 
     /// The pseudonym of a file without a Patient ID, Study or SOP Instance UID in its data
     /// set, whose meta names the instance `meta_sop`.
     fn unidentified_pseudonym(meta_sop: &[u8]) -> String {
-        let rules = Profile::builtin("basic").unwrap().compile();
-        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
-        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "test" };
         let mut f = file(vec![]);
         for tag in [tags::PATIENT_ID, tags::STUDY_INSTANCE_UID, tags::SOP_INSTANCE_UID] {
             f.dataset.remove(tag);
         }
         f.meta.put(Element::new(tags::MEDIA_STORAGE_SOP_INSTANCE_UID, VR::UI, meta_sop.to_vec()));
-        let plan = build(&ctx, &f).unwrap();
+        let plan = build_file(&f).unwrap();
         assert!(plan.patient.id_missing);
         plan.patient.pseudonym
     }

@@ -588,6 +588,8 @@ const MARKERS: [Tag; 4] = [
     tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
 ];
 
+/// Pixel and overlay data: not read as text. Narrower than [`crate::dataset::is_bulk_data`] on
+/// purpose: waveform data, which deid's safety nets leave alone, is still searched here.
 fn is_bulk(tag: Tag) -> bool {
     tag.group() == 0x7FE0 || (tag.group() & 0xFF01 == 0x6000 && tag.element() == 0x3000)
 }
