@@ -207,12 +207,14 @@ pub fn order_token(pseudo: &Pseudonymizer, value: &str) -> String {
     pseudo.token("order-number", v.as_bytes(), 20)
 }
 
-/// What one message's rewrite did.
+/// What one message's rewrite did, and what it knows of the message.
 #[derive(Debug, Default)]
 struct Rewrite {
     counts: BTreeMap<(String, &'static str), u32>,
     notes: Vec<String>,
     segments_removed: usize,
+    /// The message's own dates ([`message_dates`]), read when its rewrite starts.
+    message_dates: Vec<Vec<u8>>,
 }
 
 impl Rewrite {
@@ -241,8 +243,6 @@ struct PatientCtx<'a> {
     /// The patient's own identifiers ([`Scope::Patient`]): kept OBX-5 values are checked
     /// against them.
     own: Identifiers,
-    /// The dates of the message being rewritten ([`message_dates`]), set when its rewrite starts.
-    message_dates: std::cell::RefCell<Vec<Vec<u8>>>,
 }
 
 fn text_of(msg: &Message, bytes: &[u8]) -> hl7::Decoded {
@@ -466,7 +466,7 @@ impl PatientCtx<'_> {
     /// Pass 2: rewrite one message in place.
     fn rewrite(&self, msg: &mut Message, r: &mut Rewrite) {
         let d = msg.delimiters;
-        *self.message_dates.borrow_mut() = message_dates(msg, self.table);
+        r.message_dates = message_dates(msg, self.table);
         let mut segments = std::mem::take(&mut msg.segments);
         segments.retain(|seg| {
             let known = self.table.segment(&seg.name).is_some();
@@ -596,10 +596,9 @@ impl PatientCtx<'_> {
     /// Noted without the value; whether anything changed.
     fn check_kept(&self, msg: &Message, key: &str, field: &mut hl7::Field, r: &mut Rewrite) -> bool {
         let mut changed = false;
-        let own_dates = self.message_dates.borrow();
         for sub in field.iter_mut().flatten().flatten() {
             let digits = sub.iter().all(u8::is_ascii_digit);
-            let own_date = digits && sub.len() == 8 && own_dates.contains(sub);
+            let own_date = digits && sub.len() == 8 && r.message_dates.contains(sub);
             // A date needs a digit (full-width digits in JIS X 0208 are 0x23 and a digit byte).
             let may_hold_date = own_date || (sub.iter().any(u8::is_ascii_digit) && !digits);
             if sub.is_empty() || (self.own.is_empty() && !may_hold_date) {
@@ -1001,7 +1000,6 @@ fn process_patient(
         clean_text: job.has(ClinicalOption::CleanFreeText),
         ids: Identifiers::new(),
         own: Identifiers::new(),
-        message_dates: Default::default(),
     };
     // Pass 1: the patient's identifiers, from every message that parses.
     ctx.ids.add_id(id);
@@ -1225,7 +1223,6 @@ mod tests {
             clean_text: true,
             ids: Identifiers::new(),
             own: Identifiers::new(),
-            message_dates: Default::default(),
         };
         for m in messages {
             let msg = Message::parse(m).unwrap();
