@@ -12,7 +12,7 @@ use crate::cohort::Cohort;
 use crate::layout::{self, Layout};
 use crate::linkage::{self, Kind, LinkageWriter};
 use crate::pixels::{self, PixelCleaner};
-use crate::plan::{self, BurnedIn, PlanContext};
+use crate::plan::{self, BurnedIn, IdentifierCache, PlanContext};
 use crate::profile::{DeidOption, Profile, RuleSet};
 use crate::pseudo::{Patient, Pseudonymizer};
 use crate::read::{self, Opened, ReadOptions, Source};
@@ -233,6 +233,8 @@ struct Context<'a> {
     staging: PathBuf,
     /// The audit log, shared with the workers, which record a move before they make it.
     audit: &'a Mutex<Option<AuditWriter>>,
+    /// The identifier sets built so far, shared by the workers.
+    identifiers: IdentifierCache,
 }
 
 /// The path an input is known by below its input folder (with several inputs, under the input
@@ -336,6 +338,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         contended,
         staging: staging.clone(),
         audit: &audit_writer,
+        identifiers: IdentifierCache::default(),
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(job.jobs).build().context(PoolSnafu { jobs: job.jobs })?;
     // Each result goes with its input's path key (pseudonymized mode), computed by the worker:
@@ -777,7 +780,12 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     record.modality = file.dataset.ascii(tags::MODALITY).map(crate::shown::modality);
     record.transfer_syntax = Some(file.transfer_syntax.uid.clone());
 
-    let plan_ctx = PlanContext { rules: &ctx.rules, pseudo: &job.pseudo, profile_label: &ctx.profile_label };
+    let plan_ctx = PlanContext {
+        rules: &ctx.rules,
+        pseudo: &job.pseudo,
+        profile_label: &ctx.profile_label,
+        identifiers: &ctx.identifiers,
+    };
     let plan = match plan::build(&plan_ctx, &file) {
         Ok(p) => p,
         Err(e) => return failed(ctx, number, Some(sha), bytes, e.to_string(), Some(record)),
@@ -958,7 +966,7 @@ pub fn deidentify_bytes(
         Opened::Dicom(f) => f,
         _ => return Err("not a DICOM file".to_string()),
     };
-    let ctx = PlanContext { rules, pseudo, profile_label };
+    let ctx = PlanContext { rules, pseudo, profile_label, identifiers: &IdentifierCache::default() };
     let plan = plan::build(&ctx, &file).map_err(|e| e.to_string())?;
     let file = apply::run(&plan, file).map_err(|e| e.to_string())?;
     write::to_vec(&file, None).map_err(|e| e.to_string())

@@ -60,7 +60,7 @@ use dicom_dictionary_std::tags;
 use regex::Regex;
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// kamei's Implementation Class UID (0002,0012): a `2.25` UID derived once from a fixed text.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.170322151083572644318427128368573310799";
@@ -177,6 +177,75 @@ pub struct PlanContext<'a> {
     pub pseudo: &'a Pseudonymizer,
     /// The profile's name and digest, recorded in De-identification Method (0012,0063).
     pub profile_label: &'a str,
+    /// The identifier sets of earlier files of the run, shared by files with the same
+    /// identifying values.
+    pub identifiers: &'a IdentifierCache,
+}
+
+/// Which identifier set of a file: what Clean removes ([`FoundValues::for_clean`]), what the
+/// safety net looks for ([`FoundValues::for_net`]) or what it looks for in code strings
+/// ([`FoundValues::for_codes`]).
+#[derive(Debug, Clone, Copy)]
+enum IdentifierUse {
+    Clean = 0,
+    Net = 1,
+    Codes = 2,
+}
+
+/// The identifier sets built for the files of one run, by the values they were built from.
+///
+/// Building a file's [`Identifiers`] (every spelling of every name, ID, address and birth
+/// date) took a sixth of the CPU of a tag-only run, and the files of one patient's study hold
+/// the same identifying values: each set is built once and shared. The key is every value a
+/// set is built from ([`FoundValues`]), compared whole, so a file never gets a set built from
+/// another file's values. Bounded: emptied when it holds [`IdentifierCache::LIMIT`] keys
+/// (a worker moves through an archive patient by patient, so few are live at once).
+#[derive(Default)]
+pub struct IdentifierCache {
+    sets: Mutex<HashMap<FoundValues, [Option<Arc<Identifiers>>; 3]>>,
+}
+
+/// Shows how many sets are held, never what they hold (patients' names and IDs).
+impl std::fmt::Debug for IdentifierCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentifierCache").field("keys", &self.len()).finish_non_exhaustive()
+    }
+}
+
+impl IdentifierCache {
+    /// The most keys held at once.
+    const LIMIT: usize = 128;
+
+    /// The `usage` set of a file with these values: the one built earlier, or a new one.
+    fn get(&self, usage: IdentifierUse, values: &FoundValues) -> Arc<Identifiers> {
+        let slot = usage as usize;
+        let cached = self.lock().get(values).and_then(|sets| sets[slot].clone());
+        if let Some(set) = cached {
+            return set;
+        }
+        // Built outside the lock: two workers may build the same set once each, never wrongly.
+        let set = Arc::new(match usage {
+            IdentifierUse::Clean => values.for_clean(),
+            IdentifierUse::Net => values.for_net(),
+            IdentifierUse::Codes => values.for_codes(),
+        });
+        let mut sets = self.lock();
+        if sets.len() >= Self::LIMIT && !sets.contains_key(values) {
+            sets.clear();
+        }
+        sets.entry(values.clone()).or_default()[slot] = Some(Arc::clone(&set));
+        set
+    }
+
+    /// How many keys the cache holds.
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<FoundValues, [Option<Arc<Identifiers>>; 3]>> {
+        // A panic while the lock was held left at worst a missing entry: the map stays usable.
+        self.sets.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Build the plan for one file.
@@ -662,9 +731,9 @@ struct Planner<'a, 'c> {
     top_cs: Charset,
     patient: &'a PatientPlan,
     found: OnceCell<Found>,
-    ids: OnceCell<Identifiers>,
-    patient_ids: OnceCell<Identifiers>,
-    code_ids: OnceCell<Identifiers>,
+    ids: OnceCell<Arc<Identifiers>>,
+    patient_ids: OnceCell<Arc<Identifiers>>,
+    code_ids: OnceCell<Arc<Identifiers>>,
     edits: Vec<Edit>,
     tally: BTreeMap<(String, &'static str), u32>,
     notes: Vec<String>,
@@ -695,17 +764,17 @@ impl Planner<'_, '_> {
 
     /// What Clean removes from text.
     fn identifiers(&self) -> &Identifiers {
-        self.ids.get_or_init(|| self.found().for_clean())
+        self.ids.get_or_init(|| self.ctx.identifiers.get(IdentifierUse::Clean, &self.found().values))
     }
 
     /// The identifiers the safety net looks for.
     fn net_identifiers(&self) -> &Identifiers {
-        self.patient_ids.get_or_init(|| self.found().for_net())
+        self.patient_ids.get_or_init(|| self.ctx.identifiers.get(IdentifierUse::Net, &self.found().values))
     }
 
     /// What the safety net looks for in code strings: see [`Found::for_codes`].
     fn code_identifiers(&self) -> &Identifiers {
-        self.code_ids.get_or_init(|| self.found().for_codes())
+        self.code_ids.get_or_init(|| self.ctx.identifiers.get(IdentifierUse::Codes, &self.found().values))
     }
 
     /// UIDs kept without an explicit decision (see [`is_default_keep`]): an attribute newer
@@ -1345,6 +1414,18 @@ fn private_creators(ds: &DataSet, cs: &Charset) -> HashMap<Tag, String> {
 /// Attributes Sequence, an observer's name in an SR content item). Decoded text: never log it.
 #[derive(Default)]
 struct Found {
+    /// The values the identifier sets are built from.
+    values: FoundValues,
+    /// Every other date of the file (each DA value, the date of each DT value): written in
+    /// kept text, a real one would reveal the patient's shift, or the removed date.
+    dates: Vec<NaiveDate>,
+}
+
+/// The identifying values of a file that its [`Identifiers`] are built from, and nothing else:
+/// two files with equal `FoundValues` get equal identifier sets, which is what lets
+/// [`IdentifierCache`] build them once per patient rather than once per file.
+#[derive(Default, Clone, PartialEq, Eq, Hash)]
+struct FoundValues {
     /// Values of [`PATIENT_NAMES`].
     patient_names: Vec<String>,
     /// Every other Person Name: an element whose VR, or whose dictionary VR, is PN.
@@ -1362,9 +1443,6 @@ struct Found {
     addresses: Vec<String>,
     /// Patient's Birth Date values.
     birth_dates: Vec<String>,
-    /// Every other date of the file (each DA value, the date of each DT value): written in
-    /// kept text, a real one would reveal the patient's shift, or the removed date.
-    dates: Vec<NaiveDate>,
 }
 
 impl Found {
@@ -1393,7 +1471,7 @@ impl Found {
     fn add_element(&mut self, tag: Tag, vr: VR, bytes: &[u8], cs: &Charset) {
         let is_name = vr == VR::PN || crate::dict::known_vr(tag) == Some(VR::PN);
         if tag == tags::PATIENT_BIRTH_DATE {
-            self.birth_dates.push(String::from_utf8_lossy(trim_value(bytes)).into_owned());
+            self.values.birth_dates.push(String::from_utf8_lossy(trim_value(bytes)).into_owned());
             return;
         }
         let known = crate::dict::known_vr(tag);
@@ -1409,15 +1487,15 @@ impl Found {
             return;
         }
         let list = if PATIENT_NAMES.contains(&tag) {
-            &mut self.patient_names
+            &mut self.values.patient_names
         } else if is_name {
-            &mut self.other_names
+            &mut self.values.other_names
         } else if PATIENT_IDS.contains(&tag) {
-            &mut self.patient_ids
+            &mut self.values.patient_ids
         } else if OTHER_IDS.contains(&tag) {
-            &mut self.other_ids
+            &mut self.values.other_ids
         } else if INSTITUTION_IDS.contains(&tag) || SITE_IDS.contains(&tag) {
-            &mut self.institution_ids
+            &mut self.values.institution_ids
         } else {
             return;
         };
@@ -1428,8 +1506,8 @@ impl Found {
                 LazyLock::new(|| Regex::new(r"\d{3}-\d{4}|\d{5}(?:-\d{4})?").expect("valid pattern"));
             let codes: Vec<String> = POSTAL.find_iter(&text).map(|m| m.as_str().to_string()).collect();
             list.extend(codes);
-            self.address_parts.extend(crate::scrub::address_parts(&text));
-            self.addresses.push(text.clone());
+            self.values.address_parts.extend(crate::scrub::address_parts(&text));
+            self.values.addresses.push(text.clone());
         }
         if is_name {
             list.push(text);
@@ -1437,7 +1515,9 @@ impl Found {
             list.extend(text.split('\\').map(str::to_string));
         }
     }
+}
 
+impl FoundValues {
     /// What Clean removes from text: every name (every component of every group, and the
     /// components joined), every ID and identifying value, the birth date in its common
     /// spellings.
@@ -1587,7 +1667,12 @@ mod tests {
         profile.add_options(options.iter().copied()).unwrap();
         let rules = profile.compile();
         let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
-        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "basic" };
+        let ctx = PlanContext {
+            rules: &rules,
+            pseudo: &pseudo,
+            profile_label: "basic",
+            identifiers: &IdentifierCache::default(),
+        };
         let plan = build(&ctx, &report()).unwrap();
         let at_top = plan.edits.iter().any(|e| e.path.is_empty() && e.tag == tags::TEXT_VALUE);
         assert!(!at_top, "unlisted free text at the top level is kept");
@@ -1606,10 +1691,50 @@ mod tests {
         profile.add_options([DeidOption::CleanStructuredContent]).unwrap();
         let rules = profile.compile();
         let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
-        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "basic" };
+        let ctx = PlanContext {
+            rules: &rules,
+            pseudo: &pseudo,
+            profile_label: "basic",
+            identifiers: &IdentifierCache::default(),
+        };
         let plan = build(&ctx, &file).unwrap();
         let touched = plan.edits.iter().any(|e| e.tag == tags::VALUE_TYPE || e.tag == tags::IMAGE_TYPE);
         assert!(!touched, "Value Type TEXT and Image Type stay: {:?}", plan.edits);
+    }
+
+    #[test]
+    fn files_with_the_same_identifying_values_share_their_identifier_sets() {
+        let cache = IdentifierCache::default();
+        let first = Found::collect(&report().dataset, &Charset::default_repertoire());
+        let mut other_file = report();
+        other_file.dataset.put(Element::new(tags::SOP_INSTANCE_UID, VR::UI, b"1.2.3.5".to_vec()));
+        let second = Found::collect(&other_file.dataset, &Charset::default_repertoire());
+        let a = cache.get(IdentifierUse::Net, &first.values);
+        let b = cache.get(IdentifierUse::Net, &second.values);
+        assert!(Arc::ptr_eq(&a, &b), "built once for both files");
+        let clean = cache.get(IdentifierUse::Clean, &second.values);
+        assert!(!Arc::ptr_eq(&a, &clean), "each use has its own set");
+    }
+
+    #[test]
+    fn a_file_is_checked_for_its_own_identifiers_after_a_file_of_another_patient() {
+        let profile = Profile::builtin("basic").unwrap();
+        let rules = profile.compile();
+        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
+        let cache = IdentifierCache::default();
+        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "basic", identifiers: &cache };
+        // The same name, another ID, another birth date: only the file's own values tell.
+        for (id, dob) in [("P1234567", "19850315"), ("P7654321", "19910704")] {
+            let mut file = report();
+            file.dataset.put(Element::new(tags::PATIENT_ID, VR::LO, id.as_bytes().to_vec()));
+            file.dataset.put(Element::new(tags::PATIENT_BIRTH_DATE, VR::DA, dob.as_bytes().to_vec()));
+            let text = format!("Patient {id} born {dob}");
+            file.dataset.put(Element::new(tags::TEXT_VALUE, VR::UT, text.into_bytes()));
+            let plan = build(&ctx, &file).unwrap();
+            let op = plan.edits.iter().find(|e| e.path.is_empty() && e.tag == tags::TEXT_VALUE).map(|e| &e.op);
+            let expected = Op::Put(Element::new(tags::TEXT_VALUE, VR::UT, b"Patient *** born ***".to_vec()));
+            assert_eq!(op, Some(&expected), "the text of patient {id}");
+        }
     }
 
     #[test]
@@ -1648,7 +1773,12 @@ mod tests {
         profile.add_options(options.iter().copied()).unwrap();
         let rules = profile.compile();
         let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
-        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "test" };
+        let ctx = PlanContext {
+            rules: &rules,
+            pseudo: &pseudo,
+            profile_label: "test",
+            identifiers: &IdentifierCache::default(),
+        };
         let f = file(elements);
         let plan = build(&ctx, &f).unwrap();
         let out = crate::apply::run(&plan, f).unwrap();
@@ -1813,7 +1943,12 @@ mod tests {
     fn build_file(f: &DicomFile) -> Result<Plan, PlanError> {
         let rules = Profile::builtin("basic").unwrap().compile();
         let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
-        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "test" };
+        let ctx = PlanContext {
+            rules: &rules,
+            pseudo: &pseudo,
+            profile_label: "test",
+            identifiers: &IdentifierCache::default(),
+        };
         build(&ctx, f)
     }
 
