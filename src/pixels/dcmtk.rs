@@ -37,6 +37,16 @@ const IMAGE_ATTRIBUTES: [Tag; 10] = [
 /// Secondary Capture, the SOP class of the minimal file (dcmdjpeg only needs one to be there).
 const SC_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.7";
 
+/// Write `bytes` to a new file readable by its owner only (0600 on Unix).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
 /// Decode 12-bit JPEG `fragments` described by the image attributes of `source` with DCMTK.
 ///
 /// # Errors
@@ -44,14 +54,17 @@ const SC_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.7";
 /// names the JPEG problem, not a value), or its output is not the image it should be.
 pub fn decode(source: &DataSet, fragments: &Fragments) -> Result<Frames, DecodeError> {
     let err = |m: String| DecodeError(m);
-    let dir = tempfile::Builder::new()
-        .prefix("kamei-dcmdjpeg-")
-        .tempdir()
-        .map_err(|e| err(format!("could not create a temporary folder for dcmdjpeg: {e}")))?;
+    // Private whatever the umask (0700 on Unix): the image in it carries the burned-in
+    // identifiers, and dcmdjpeg's decoded copy lands beside it.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("kamei-dcmdjpeg-");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    let dir = builder.tempdir().map_err(|e| err(format!("could not create a temporary folder for dcmdjpeg: {e}")))?;
     let (input, output) = (dir.path().join("in.dcm"), dir.path().join("out.dcm"));
     let bytes = crate::write::to_vec(&minimal_file(source, fragments), None)
         .map_err(|e| err(format!("could not prepare the image for dcmdjpeg: {e}")))?;
-    std::fs::write(&input, bytes).map_err(|e| err(format!("could not prepare the image for dcmdjpeg: {e}")))?;
+    write_private(&input, &bytes).map_err(|e| err(format!("could not prepare the image for dcmdjpeg: {e}")))?;
     let run = match Command::new("dcmdjpeg").arg(&input).arg(&output).output() {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(err("12-bit JPEG Extended pixel data needs DCMTK's dcmdjpeg, which is not installed \

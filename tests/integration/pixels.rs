@@ -431,6 +431,26 @@ fn jpeg_12_bit_that_dcmtk_cannot_decode_fails_with_its_reason() {
     assert_eq!(std::fs::read_dir(wd.path("tmp")).unwrap().count(), 0, "the temporary folder is removed");
 }
 
+#[cfg(unix)]
+#[test]
+fn jpeg_12_bit_is_handed_to_dcmdjpeg_in_a_folder_only_its_owner_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let wd = Workdir::new("jpeg_12_bit_is_handed_to_dcmdjpeg_in_a_folder_only_its_owner_can_read");
+    broken_12_bit_jpeg(&wd);
+    // A dcmdjpeg that records the mode of the file it is given and of its folder, then fails.
+    std::fs::create_dir_all(wd.path("bin")).unwrap();
+    let modes = wd.path("modes.txt");
+    let script =
+        format!("#!/bin/sh\n/usr/bin/stat -c %a \"$1\" \"$(/usr/bin/dirname \"$1\")\" > {}\nexit 1\n", modes.display());
+    std::fs::write(wd.path("bin/dcmdjpeg"), script).unwrap();
+    std::fs::set_permissions(wd.path("bin/dcmdjpeg"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", wd.path("bin").display());
+    let run = deid_with_env(&wd, "PATH", Path::new(&path));
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let recorded = std::fs::read_to_string(&modes).expect("dcmdjpeg was run");
+    assert_eq!(recorded.split_whitespace().collect::<Vec<_>>(), ["600", "700"], "file, folder");
+}
+
 /// Write `in/a.dcm`: an 8-bit native Ultrasound Multi-frame image (instance `n`) whose frames
 /// are `pictures`, all of one size.
 fn multi_frame_us(wd: &Workdir, n: u32, pictures: &[Picture]) {
