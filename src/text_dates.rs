@@ -10,6 +10,8 @@
 //! - year first: `2024-01-02`, `2024/1/2`, `2024.01.02`, `2024年1月2日`, `20240102` (also with
 //!   2, 4 or 6 digits of time glued on, as a DT value: `20240102093000`);
 //! - day or month first with a four-digit year: `02/01/2024`, `2.1.2024`, `01-02-2024`;
+//! - three numbers with a two-digit year first or last, separated by `/` or `-` (not by dots,
+//!   which make version numbers): `24/1/15`, `85-03-15`, `15/01/24`, `1/15/24`;
 //! - English month names: `02-JAN-2024`, `2 January 2024`, `02JAN24`, `Jan 2, 2024`,
 //!   `Jan. 2 2024`, `2024-Jan-02`;
 //! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`;
@@ -21,8 +23,8 @@
 //!
 //! A shifted date keeps its spelling: separators, zero padding, a month name's case and length,
 //! a two-digit year. A date that cannot be shifted safely is replaced by
-//! [`crate::scrub::REDACTED`]: an era date, a date without its year, and a day-first or
-//! month-first date that reads as two different dates (`02/01/2024`).
+//! [`crate::scrub::REDACTED`]: an era date, a date without its year, and a date that reads as
+//! two different dates (`02/01/2024`, `24/1/15`).
 
 use crate::dates;
 use crate::scrub::REDACTED;
@@ -83,6 +85,32 @@ enum Form {
     /// Groups `m`, `d` written `3/15`: no year, and read as a date only where the text around
     /// it says it is one ([`says_date`]); elsewhere it is a fraction (`1/2錠`, half a tablet).
     MonthSlashDay,
+    /// Groups `a`, `b`, `c`: three numbers with a two-digit year first or last (`24/1/15`,
+    /// `15/01/24`, `1/15/24`), read every way that makes a date ([`ShortReading`]).
+    ShortYear,
+}
+
+/// Which of the numbers `a/b/c` of a [`Form::ShortYear`] match is the year, the month and the
+/// day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ShortReading {
+    /// `yy/m/d`, as Japanese text writes a date with a short year (`24/1/15`).
+    YearFirst,
+    /// `d/m/yy` (`15/01/24`).
+    DayFirst,
+    /// `m/d/yy` (`1/15/24`).
+    MonthFirst,
+}
+
+impl ShortReading {
+    /// The names of the groups that hold the year, the month and the day.
+    fn groups(self) -> [&'static str; 3] {
+        match self {
+            ShortReading::YearFirst => ["a", "b", "c"],
+            ShortReading::DayFirst => ["c", "b", "a"],
+            ShortReading::MonthFirst => ["c", "a", "b"],
+        }
+    }
 }
 
 /// An English ordinal suffix after a day (`15th`, `1st`).
@@ -119,6 +147,8 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
         p(Form::NoYear, &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}){ORDINAL}?")),
         p(Form::NoYear, &format!(r"(?P<d>\d{{1,2}})(?:{ORDINAL} (?:of )?| ){MONTH}")),
         p(Form::MonthSlashDay, r"(?P<m>\d{1,2})[/／](?P<d>\d{1,2})"),
+        // Not with dots, which make version numbers (`10.1.2`).
+        p(Form::ShortYear, r"(?P<a>\d{1,2})(?P<s>[-/－／\x{2212}])(?P<b>\d{1,2})(?P<t>[-/－／\x{2212}])(?P<c>\d{1,2})"),
     ]
 });
 
@@ -573,6 +603,7 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
             let verb = c.name("m").is_some_and(|g| g.as_str() == "may");
             ((1..=12).contains(&m) && (1..=31).contains(&d) && which.wants_day(m, d) && !verb).then(redacted)
         }
+        Form::ShortYear => short_year(c, how, which),
         Form::Era => {
             let date = era_date(c);
             let wanted = match (which, date) {
@@ -614,6 +645,56 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
             }
         }
     }
+}
+
+/// What replaces a [`Form::ShortYear`] match: `None` unless it makes a date that `which` wants.
+/// Shifted when it reads as one date only (`85/3/15`, whose `85` is no day or month), replaced
+/// when it reads as two (`24/1/15` is 2024-01-15 or 24 January 2015).
+fn short_year(c: &Captures, how: DateTreatment, which: Which) -> Option<(String, Option<NaiveDate>)> {
+    let two_digits = |name: &str| c.name(name).is_some_and(|g| g.as_str().chars().count() == 2);
+    if c.name("s")?.as_str() != c.name("t")?.as_str() || !(two_digits("a") || two_digits("c")) {
+        return None;
+    }
+    let mut readings: Vec<(NaiveDate, ShortReading)> = Vec::new();
+    for reading in [ShortReading::YearFirst, ShortReading::DayFirst, ShortReading::MonthFirst] {
+        let [y, m, d] = reading.groups().map(|name| c.name(name).map(|g| g.as_str()).unwrap_or_default());
+        if y.chars().count() != 2 {
+            continue;
+        }
+        let date = year(y).zip(number(m)).zip(number(d)).and_then(|((y, m), d)| NaiveDate::from_ymd_opt(y, m, d));
+        if let Some(date) = date.filter(|date| !readings.iter().any(|(other, _)| other == date)) {
+            readings.push((date, reading));
+        }
+    }
+    if !readings.iter().any(|&(date, _)| which.wants(date)) {
+        return None;
+    }
+    let redacted = || (REDACTED.to_string(), None);
+    match (how, readings.as_slice()) {
+        (DateTreatment::Shift(days), [(date, reading)]) => {
+            Some(dates::shift(*date, days).map_or_else(redacted, |s| (respell_short(c, s, *reading), Some(s))))
+        }
+        _ => Some(redacted()),
+    }
+}
+
+/// A [`Form::ShortYear`] match rewritten with `date` read as `reading`: a two-digit year, and
+/// the month and day padded only if the original padded both.
+fn respell_short(c: &Captures, date: NaiveDate, reading: ShortReading) -> String {
+    let [y, m, d] = reading.groups();
+    let unpadded = [m, d].iter().any(|n| c.name(n).is_some_and(|g| g.as_str().chars().count() == 1));
+    let value = |name: &str| {
+        let v = if name == y {
+            format!("{:02}", date.year() % 100)
+        } else {
+            let v = if name == m { date.month() } else { date.day() };
+            if unpadded { v.to_string() } else { format!("{v:02}") }
+        };
+        let old = c.name(name).map_or("", |g| g.as_str());
+        if old.chars().any(|c| ('０'..='９').contains(&c)) { full_width(&v) } else { v }
+    };
+    let sep = |name: &str| c.name(name).map_or("", |g| g.as_str());
+    format!("{}{}{}{}{}", value("a"), sep("s"), value("b"), sep("t"), value("c"))
 }
 
 /// The date an era match names, when it has a day.
@@ -747,6 +828,40 @@ mod tests {
 
     fn shift(text: &str, days: i64) -> Option<String> {
         treat(text, DateTreatment::Shift(days), Which::All).map(|t| t.text)
+    }
+
+    #[test]
+    fn a_short_year_date_that_reads_one_way_shifts_keeping_its_spelling() {
+        assert_eq!(shift("受診 85/3/15", -10).unwrap(), "受診 85/3/5");
+        assert_eq!(shift("seen 85-03-15.", 1).unwrap(), "seen 85-03-16.");
+        assert_eq!(shift("seen 1/31/85", 1).unwrap(), "seen 2/1/85");
+        assert_eq!(shift("９９／１２／３１", 1).unwrap(), "００／０１／０１");
+    }
+
+    #[test]
+    fn a_short_year_date_that_reads_two_ways_is_replaced() {
+        assert_eq!(shift("受診 24/1/15 外来", -10).unwrap(), "受診 *** 外来");
+        assert_eq!(shift("seen 15/01/24", -10).unwrap(), "seen ***");
+        let replaced = treat("24/1/15", DateTreatment::Replace, Which::All).unwrap();
+        assert_eq!(replaced.text, "***");
+    }
+
+    #[test]
+    fn a_short_year_date_in_kept_text_is_acted_on_only_when_it_is_a_file_date() {
+        let own = [NaiveDate::from_ymd_opt(2024, 1, 15).unwrap()];
+        let t = treat("CT 24/1/15", DateTreatment::Shift(-3), Which::These(&own)).unwrap();
+        assert_eq!(t.text, "CT ***");
+        let other = [NaiveDate::from_ymd_opt(2023, 6, 1).unwrap()];
+        assert_eq!(treat("CT 24/1/15", DateTreatment::Shift(-3), Which::These(&other)), None);
+    }
+
+    #[test]
+    fn three_short_numbers_that_make_no_date_or_use_dots_stay() {
+        assert_eq!(shift("taper 40/20/10 mg", 5), None);
+        assert_eq!(shift("ratio 1/2/3", 5), None);
+        assert_eq!(shift("version 10.1.15", 5), None);
+        assert_eq!(shift("24/1-15", 5), None);
+        assert_eq!(shift("2024-01-15", 1).unwrap(), "2024-01-16");
     }
 
     #[test]
