@@ -20,12 +20,18 @@ pub const SOP_CLASS_PREFIXES: &[&str] = &[
     "1.2.840.10008.5.1.4.1.1.104.",
 ];
 
+/// Retired SOP class UIDs of the same kinds, matched whole: Ultrasound Image Storage (Retired,
+/// …6) and Ultrasound Multi-frame Image Storage (Retired, …3), which old archives still hold.
+pub const RETIRED_SOP_CLASSES: &[&str] = &["1.2.840.10008.5.1.4.1.1.6", "1.2.840.10008.5.1.4.1.1.3"];
+
 /// Whether an image of this modality or SOP class usually carries burned-in text.
-/// The modality is compared without case or surrounding spaces (`us` is ultrasound).
+/// The modality is compared without case or surrounding spaces (`us` is ultrasound), each of
+/// its values when a damaged file has several (`CT\US`).
 pub fn is_annotated(modality: &str, sop_class: &str) -> bool {
-    let modality = modality.trim();
-    MODALITIES.iter().any(|m| m.eq_ignore_ascii_case(modality))
-        || SOP_CLASS_PREFIXES.iter().any(|p| sop_class.trim().starts_with(p))
+    let sop_class = sop_class.trim_end_matches(['\0', ' ']).trim();
+    modality.split('\\').any(|v| MODALITIES.iter().any(|m| m.eq_ignore_ascii_case(v.trim())))
+        || SOP_CLASS_PREFIXES.iter().any(|p| sop_class.starts_with(p))
+        || RETIRED_SOP_CLASSES.contains(&sop_class)
 }
 
 /// Image Type (0008,0008) values that say an image is a capture of a screen (a CT dose report,
@@ -120,6 +126,20 @@ mod tests {
         };
         assert!(is_annotated_image(&ct(b"DERIVED\\SECONDARY\\SCREEN SAVE ")));
         assert!(!is_annotated_image(&ct(b"DERIVED\\SECONDARY\\AXIAL ")), "a reformat is no screen capture");
+    }
+
+    #[test]
+    fn retired_ultrasound_classes_are_annotated_but_not_their_longer_neighbours() {
+        assert!(is_annotated("", "1.2.840.10008.5.1.4.1.1.6"));
+        assert!(is_annotated("", "1.2.840.10008.5.1.4.1.1.3\0"));
+        assert!(!is_annotated("", "1.2.840.10008.5.1.4.1.1.30"), "Parametric Map");
+        assert!(!is_annotated("", "1.2.840.10008.5.1.4.1.1.66"), "Raw Data");
+    }
+
+    #[test]
+    fn a_damaged_modality_with_several_values_is_annotated_when_one_is() {
+        assert!(is_annotated("CT\\US", ""));
+        assert!(!is_annotated("CT\\MR", ""));
     }
 
     #[test]

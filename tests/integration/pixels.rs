@@ -1137,6 +1137,29 @@ fn r09_a_modality_written_in_lower_case_is_still_an_annotated_kind() {
 }
 
 #[test]
+fn an_image_of_the_retired_ultrasound_class_is_an_annotated_kind() {
+    let wd = Workdir::new("an_image_of_the_retired_ultrasound_class_is_an_annotated_kind");
+    let mut p = Picture::new(160, 120);
+    banner(&mut p);
+    // Ultrasound Image Storage (Retired), under a modality that says nothing.
+    let f = pixel_attrs(image(63, "1.2.840.10008.5.1.4.1.1.6", "OT2"), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+    assert_eq!(wd.audit("out")[0]["burned_in"], "likely");
+}
+
+#[test]
+fn a_damaged_modality_with_an_annotated_value_among_several_is_an_annotated_kind() {
+    let wd = Workdir::new("a_damaged_modality_with_an_annotated_value_among_several_is_an_annotated_kind");
+    let p = ct_saying(&wd, "CT\\US", None);
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+}
+
+#[test]
 fn large_text_in_one_frame_of_a_multi_frame_image_is_blanked_in_every_frame() {
     let wd = Workdir::new("large_text_in_one_frame_of_a_multi_frame_image_is_blanked_in_every_frame");
     // Glyphs this tall are found only by the further passes, which search a multi-frame image
