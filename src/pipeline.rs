@@ -165,8 +165,12 @@ pub struct Summary {
     pub excluded_patients: usize,
     /// Bytes of input read.
     pub bytes: u64,
-    /// Written images whose header says they may carry burned-in text and were not cleaned.
+    /// Written images whose header says they may carry burned-in text and were not cleaned
+    /// (clean-pixel-data not selected).
     pub burned_in_not_cleaned: usize,
+    /// Written images of an annotated kind released uncleaned because their Burned In
+    /// Annotation NO was trusted (`--trust-burned-in-no`).
+    pub burned_in_no_trusted: usize,
     /// Cleaned images whose `--previews` PNG could not be written (the reason is in the audit).
     pub previews_not_written: usize,
     /// Patients seen (distinct pseudonyms).
@@ -204,6 +208,16 @@ struct RecordBase {
 }
 
 /// What one worker produced for one input.
+/// Why a written image that may carry burned-in text left uncleaned: each is counted apart in
+/// the summary, which warns about both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Uncleaned {
+    /// clean-pixel-data was not selected.
+    OptionNotSelected,
+    /// Its Burned In Annotation NO was trusted (`--trust-burned-in-no`).
+    NoTrusted,
+}
+
 struct Processed {
     number: usize,
     status: Status,
@@ -213,7 +227,8 @@ struct Processed {
     record: Option<AuditRecord>,
     patient: Option<(String, String)>,
     output: Option<String>,
-    burned_in_not_cleaned: bool,
+    /// Why a written image that may carry burned-in text was not cleaned, when it was not.
+    uncleaned: Option<Uncleaned>,
     preview_not_written: bool,
     excluded_patient: Option<String>,
     /// Other outputs this one displaced from its name (already in the audit log).
@@ -411,8 +426,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             if let Some(p) = &p.excluded_patient {
                 excluded_patients.insert(p.clone());
             }
-            if p.burned_in_not_cleaned {
-                summary.burned_in_not_cleaned += 1;
+            match p.uncleaned {
+                Some(Uncleaned::OptionNotSelected) => summary.burned_in_not_cleaned += 1,
+                Some(Uncleaned::NoTrusted) => summary.burned_in_no_trusted += 1,
+                None => {}
             }
             if p.preview_not_written {
                 summary.previews_not_written += 1;
@@ -688,7 +705,7 @@ fn not_written(
         record: Some(record),
         patient: None,
         output: None,
-        burned_in_not_cleaned: false,
+        uncleaned: None,
         preview_not_written: false,
         excluded_patient: None,
         moved: Vec::new(),
@@ -742,7 +759,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
                 record: None,
                 patient: None,
                 output: Some(out.clone()),
-                burned_in_not_cleaned: false,
+                uncleaned: None,
                 preview_not_written: false,
                 excluded_patient: None,
                 moved: Vec::new(),
@@ -812,18 +829,19 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         None => None,
     };
     let may_carry_text = matches!(plan.burned_in, BurnedIn::Declared | BurnedIn::Likely);
-    let mut burned_in_not_cleaned = false;
+    let mut uncleaned = None;
     if may_carry_text
         && cleaned.is_none()
         && job.pixels.as_ref().is_some_and(|c| c.trusts_burned_in_no(&file.dataset, big_endian))
     {
+        uncleaned = Some(Uncleaned::NoTrusted);
         record.notes.push("Burned In Annotation NO trusted (--trust-burned-in-no); pixels not cleaned".to_string());
     } else if may_carry_text && cleaned.is_none() {
         if job.profile.options().contains(&DeidOption::CleanPixelData) {
             let reason = "the image may carry burned-in text and was not cleaned; not released".to_string();
             return failed(ctx, number, Some(sha), bytes, reason, Some(record));
         }
-        burned_in_not_cleaned = true;
+        uncleaned = Some(Uncleaned::OptionNotSelected);
         record
             .notes
             .push("may carry burned-in annotation; pixels not cleaned (clean-pixel-data not selected)".to_string());
@@ -871,7 +889,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
             record: Some(record),
             patient: Some(patient.clone()),
             output: Some(out),
-            burned_in_not_cleaned,
+            uncleaned,
             preview_not_written: false,
             excluded_patient: None,
             moved: placed.moved,

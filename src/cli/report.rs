@@ -167,6 +167,12 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
             s.burned_in_not_cleaned
         );
     }
+    if s.burned_in_no_trusted > 0 {
+        eprintln!(
+            "kamei: warning: {} images of an annotated kind were released without pixel cleaning because their Burned In Annotation NO was trusted (--trust-burned-in-no); `kamei verify` lists them",
+            s.burned_in_no_trusted
+        );
+    }
     previews_warning(s);
     if s.interrupted {
         eprintln!(

@@ -981,6 +981,21 @@ fn trusted_burned_in_no_is_released_uncleaned_with_a_note() {
 }
 
 #[test]
+fn images_released_uncleaned_on_a_trusted_burned_in_no_are_counted_in_a_warning() {
+    let wd = Workdir::new("images_released_uncleaned_on_a_trusted_burned_in_no_are_counted_in_a_warning");
+    us_saying_no(&wd);
+    let k = key(&wd, "k.key", 9);
+    let args = ["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--option", "clean-pixel-data"];
+    let run = wd.kamei(args.iter().copied().chain(["--trust-burned-in-no"]));
+    run.assert_code(0);
+    assert!(
+        run.stderr().contains("warning: 1 images of an annotated kind were released without pixel cleaning"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
 fn r07_a_previews_folder_that_cannot_be_written_is_a_usage_error() {
     let wd = Workdir::new("r07_a_previews_folder_that_cannot_be_written_is_a_usage_error");
     us_saying_no(&wd);
