@@ -233,6 +233,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<Rule>, RuleError> {
             .ok_or_else(|| {
                 err(Some(value.span().start), "a condition is a string, a number, or a non-empty list of them".into())
             })?;
+            if let Some(message) = never_matches(key.get_ref(), tag, &values) {
+                return Err(err(Some(value.span().start), message));
+            }
             when.push(Condition { tag, values });
         }
         let mut blank = Vec::new();
@@ -244,7 +247,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<Rule>, RuleError> {
                 _ => {
                     return Err(err(
                         Some(b.span().start),
-                        "a rectangle is [x, y, width, height] with x, y ≥ 0 and width, height > 0".into(),
+                        "a rectangle is [x, y, width, height] with x, y ≥ 0 and width, height > 0, each at most 65535"
+                            .into(),
                     ));
                 }
             }
@@ -268,6 +272,21 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<Rule>, RuleError> {
         });
     }
     Ok(rules)
+}
+
+/// Why a condition on `keyword` could never hold, when it could not: text expected of an
+/// attribute held as a binary number (`Rows = "240"`; Rows is US). Such a rule would be
+/// accepted and silently never apply.
+fn never_matches(keyword: &str, tag: Tag, values: &[Expected]) -> Option<String> {
+    let binary = matches!(dict::known_vr(tag), Some(VR::US | VR::SS | VR::UL | VR::SL | VR::FL | VR::FD));
+    let text = values.iter().find_map(|v| match v {
+        Expected::Text(t) => Some(t),
+        Expected::Number(_) => None,
+    })?;
+    binary.then(|| match text.parse::<f64>() {
+        Ok(_) => format!("{keyword} is a binary number: write {text} without quotes"),
+        Err(_) => format!("{keyword} is a binary number: a string never matches it"),
+    })
 }
 
 fn expected(v: &toml::Value) -> Option<Expected> {
@@ -451,6 +470,26 @@ blank = [[0, 0, 640, 47]]
         let mut absent = ds();
         absent.remove(tags::MANUFACTURER);
         assert!(!rules[0].matches(&absent, false));
+    }
+
+    #[test]
+    fn a_quoted_number_for_a_binary_attribute_is_an_error_not_a_rule_that_never_applies() {
+        let rule = |when: &str| {
+            format!("[[rule]]\nname = \"a\"\nsource = \"s\"\nwhen = {{ {when} }}\nblank = [[0, 0, 1, 1]]\n")
+        };
+        let e = parse(Path::new("r.toml"), &rule(r#"Rows = "240""#)).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (4, "Rows is a binary number: write 240 without quotes"));
+        let e = parse(Path::new("r.toml"), &rule(r#"Columns = ["640", 800]"#)).unwrap_err();
+        assert!(e.message.starts_with("Columns is a binary number"), "{}", e.message);
+        assert!(parse(Path::new("r.toml"), &rule("Rows = 240")).is_ok());
+        assert!(parse(Path::new("r.toml"), &rule(r#"SeriesNumber = "3""#)).is_ok(), "IS is text");
+    }
+
+    #[test]
+    fn a_rectangle_too_large_is_refused_saying_the_limit() {
+        let text = "[[rule]]\nname = \"a\"\nsource = \"s\"\nwhen = { Rows = 1 }\nblank = [[4294967295, 0, 1, 1]]\n";
+        let e = parse(Path::new("r.toml"), text).unwrap_err();
+        assert!(e.message.contains("at most 65535"), "{}", e.message);
     }
 
     #[test]
