@@ -22,9 +22,12 @@
 //! **IOD-dependent codes** (Z/D, X/Z, X/D, X/Z/D, X/Z/U\*) are resolved without per-IOD
 //! knowledge by the rule that keeps every output valid whatever the attribute's Type in the
 //! file's IOD: an absent attribute stays absent; a present but empty one stays empty (Z);
-//! a present non-empty one gets D (its value replaced by a dummy; a sequence is kept and its
-//! items cleaned; for X/Z/U\* the contained UIDs are replaced by their own U rules). This never
-//! empties a Type 1 attribute or removes a Type 2 one, and the dummy carries no information.
+//! a present non-empty X/Z attribute is emptied (Z: the code says it is Type 2 or 3, never
+//! Type 1, so empty is always valid, where a dummy could break an enumerated value); a present
+//! non-empty Z/D, X/D or X/Z/D one gets D (its value replaced by a dummy; a sequence is kept
+//! and its items cleaned), since it may be Type 1; for X/Z/U\* the contained UIDs are
+//! replaced by their own U rules. This never empties a Type 1 attribute or removes a Type 2
+//! one, and the dummy carries no information.
 //!
 //! **Dummy mode** (inside a sequence whose action is D, e.g. Content Sequence in the basic
 //! profile): text that the profile does not list, such as an SR's Text Value or a Code
@@ -1169,7 +1172,10 @@ impl Planner<'_, '_> {
         }
         match c {
             Conditional::XZU => (Decision::Descend(Mode::Plain), "uid"),
-            _ => self.decide(&Action::Dummy, e, cs),
+            // X/Z is at most Type 2 wherever it is used: empty is always valid, and a dummy
+            // could break an enumerated value (Patient's Sex Neutered is ALTERED or UNALTERED).
+            Conditional::XZ => self.decide(&Action::Empty, e, cs),
+            Conditional::ZD | Conditional::XD | Conditional::XZD => self.decide(&Action::Dummy, e, cs),
         }
     }
 

@@ -1,6 +1,6 @@
 //! PS3.15 action codes on the real binary, one behaviour each (those `deid.rs` does not cover):
-//! D on a present X/D attribute, Z/D and X/Z on empty attributes, X/Z/U* sequences, K on a
-//! sequence, C on AE titles.
+//! D on a present X/D attribute, Z/D and X/Z on empty attributes, Z on a present X/Z one,
+//! X/Z/U* sequences, K on a sequence, C on AE titles.
 
 use crate::util::*;
 use dicom_core::{Tag, VR};
@@ -47,6 +47,18 @@ fn x_z_on_an_empty_value_stays_empty() {
         Some(""),
         "present and empty, not removed"
     );
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn x_z_on_a_present_value_empties_it_rather_than_writing_an_invalid_dummy() {
+    let wd = Workdir::new("x_z_on_a_present_value_empties_it_rather_than_writing_an_invalid_dummy");
+    // Patient's Sex Neutered: X/Z, enumerated ALTERED or UNALTERED; `ANONYMIZED` is invalid.
+    ct(1).put(str_el(tags::PATIENT_SEX_NEUTERED, VR::CS, "ALTERED")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::PATIENT_SEX_NEUTERED).as_deref(), Some(""), "present, emptied");
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
 }
 
