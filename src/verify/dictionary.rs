@@ -120,6 +120,10 @@ const ID_KINDS: [Kind; 10] = [
 /// The kind of an opt-out register's Patient ID ([`Dictionary::add_excluded_patient_id`]).
 const EXCLUDED_PATIENT_ID: Kind = "original ID of an excluded patient";
 
+/// The kind of an opt-out register's ID of digits only, without its leading zeros: found with
+/// any leading zeros before it (`12345` in `0012345`), as the opt-out leaves them out.
+const EXCLUDED_NUMBER: Kind = "original ID of an excluded patient (any leading zeros)";
+
 /// The form both sides are compared in: NFKC without Latin diacritics (`MÜLLER^JOSÉ` is
 /// `muller jose`, as Clean finds it: [`crate::scrub`]; kana keep their voicing marks), lower
 /// case, and every run of separators people
@@ -356,9 +360,19 @@ impl Dictionary {
 
     /// Add the original Patient ID of an opt-out register (`verify --exclude-patients`): looked
     /// for in every spelling a linkage table's ID is ([`Dictionary::add_patient_id`]), without
-    /// zero padding, full-width, with other separators or its prefix split off.
+    /// zero padding, full-width, with other separators or its prefix split off; and an ID of
+    /// digits only also with any other leading zeros (`12345` listed is found as `0012345`, and
+    /// the reverse), the numbers [`crate::cohort::Cohort::admit`] takes for one patient.
     pub fn add_excluded_patient_id(&mut self, original: &str) {
         self.add(original, EXCLUDED_PATIENT_ID);
+        let id = crate::pseudo::normalize_id(original);
+        if let Some(number) = crate::cohort::unpadded(&id) {
+            // It replaces the same text added as another kind: the zeros rule must apply.
+            let t = normalize(number);
+            if specific_enough(&t) {
+                self.by_text.insert(t, EXCLUDED_NUMBER);
+            }
+        }
     }
 
     /// Add the folder names and file stems of input paths below their common folder (the
@@ -415,6 +429,7 @@ impl Dictionary {
                         | "Patient's Birth Date"
                         | "Patient ID (linkage table)"
                         | EXCLUDED_PATIENT_ID
+                        | EXCLUDED_NUMBER
                 );
                 id || **k == UID || (name && (t.contains(' ') || !t.is_ascii()))
             })
@@ -453,14 +468,19 @@ impl Dictionary {
 /// longer number, and not part of a decimal number or a version (`V4.123456`, `0.123456`),
 /// where `deid`'s safety net does not take them for an ID either ([`crate::scrub`]). Checked on
 /// the text before separators are folded, which turns the decimal point into a space.
-fn stands_as_a_number(text: &str, digits: &str) -> bool {
+/// `zeros`: leading zeros before the digits belong to the number (`12345` stands in `0012345`).
+fn stands_as_a_number(text: &str, digits: &str, zeros: bool) -> bool {
     let raw: Vec<char> = text.nfkc().collect();
     let needle: Vec<char> = digits.chars().collect();
     let point = |c: char| c == '.' || c == ',';
-    (0..raw.len().saturating_sub(needle.len() - 1)).any(|start| {
-        let end = start + needle.len();
-        if raw[start..end] != needle[..] {
+    (0..raw.len().saturating_sub(needle.len() - 1)).any(|at| {
+        let end = at + needle.len();
+        if raw[at..end] != needle[..] {
             return false;
+        }
+        let mut start = at;
+        while zeros && start > 0 && raw[start - 1] == '0' {
+            start -= 1;
         }
         let before = start.checked_sub(1).map(|i| raw[i]);
         let after = raw.get(end).copied();
@@ -536,7 +556,13 @@ impl Matcher {
             let word = |b: u8| b.is_ascii_alphanumeric();
             let first = id.text.as_bytes()[0];
             let last = id.text.as_bytes()[id.text.len() - 1];
-            let left_ok = !word(first) || m.start() == 0 || !word(bytes[m.start() - 1]);
+            // An excluded number may have any leading zeros before it.
+            let zeros = id.kind == EXCLUDED_NUMBER;
+            let mut start = m.start();
+            while zeros && start > 0 && bytes[start - 1] == b'0' {
+                start -= 1;
+            }
+            let left_ok = !word(first) || start == 0 || !word(bytes[start - 1]);
             let right_ok = !word(last)
                 || m.end() == bytes.len()
                 || !word(bytes[m.end()])
@@ -545,7 +571,7 @@ impl Matcher {
             let number_ok = || {
                 id.kind == BIRTH_DATE
                     || !id.text.bytes().all(|b| b.is_ascii_digit())
-                    || stands_as_a_number(text, &id.text)
+                    || stands_as_a_number(text, &id.text, zeros)
             };
             if left_ok && right_ok && !found.contains(&m.pattern().as_usize()) && number_ok() {
                 found.push(m.pattern().as_usize());
@@ -670,6 +696,21 @@ mod tests {
         let mut prefixed = Dictionary::new();
         prefixed.add_excluded_patient_id("PID7788123");
         assert!(!prefixed.matcher().find("ref 7788123").is_empty());
+    }
+
+    #[test]
+    fn an_excluded_number_is_found_with_any_leading_zeros() {
+        for listed in ["12345", "0012345", "１２３４５"] {
+            let mut d = Dictionary::new();
+            d.add_excluded_patient_id(listed);
+            let m = d.strong().matcher();
+            for t in ["ref 12345", "ref 0012345", "ref 000000012345.", "ID:012345"] {
+                assert!(!m.find(t).is_empty(), "{listed} in {t}");
+            }
+            for t in ["ref 112345", "ref 123456", "ref 1012345", "0.0012345 mm", "V4.012345"] {
+                assert!(m.find(t).is_empty(), "{listed} in {t}");
+            }
+        }
     }
 
     #[test]

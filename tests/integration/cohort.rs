@@ -2,6 +2,7 @@
 //! command and every shard, and `kamei verify --exclude-patients` proves it.
 
 use crate::util::*;
+use kamei::cohort::{Cohort, Register};
 use kamei::pseudo::{Patient, PseudonymKey, Pseudonymizer};
 use std::path::Path;
 
@@ -550,4 +551,29 @@ fn rv12_verify_key_without_a_register_checks_the_key() {
     let run = wd.kamei(["verify", "out", "--key", other.to_str().unwrap()]);
     run.assert_code(2);
     assert!(run.stderr().contains("not the key"), "{}", run.stderr());
+}
+
+#[test]
+fn verify_finds_an_opted_out_number_whatever_leading_zeros_the_register_or_the_release_writes() {
+    for (listed, archived) in [("12345", "0012345"), ("0012345", "12345")] {
+        let wd = Workdir::new(&format!("verify_finds_an_opted_out_number_{listed}"));
+        let study = "1.2.826.0.1.3680043.8.498.63";
+        Fixture::ct(archived, study, &format!("{study}.1"), &format!("{study}.1.1")).write(&wd.path("dicom/a.dcm"));
+        let k = key(&wd, "k.key", 25);
+        let ks = k.to_str().unwrap();
+        // A release made before the patient opted out.
+        wd.kamei(["deid", "dicom", "-o", "release/images", "--key", ks, "-q"]).assert_code(0);
+        std::fs::write(wd.path("release/notes.txt"), format!("checked: {archived}\n")).unwrap();
+        std::fs::write(wd.path("optout.txt"), format!("{listed}\n")).unwrap();
+        let cohort = Cohort::new(Some(Register::load(&wd.path("optout.txt")).unwrap()), None, None);
+        assert!(cohort.admit(Some(archived), None).is_excluded(), "deid would leave {archived} out");
+        let run = wd.kamei(["verify", "release", "--exclude-patients", "optout.txt", "--key", ks]);
+        run.assert_code(1);
+        let out = run.stdout();
+        assert!(out.lines().any(|l| l.contains("pseudonym of an excluded patient")), "{listed}/{archived}: {out}");
+        assert!(
+            out.lines().any(|l| l.starts_with("notes.txt") && l.contains("original ID of an excluded patient")),
+            "{listed}/{archived}: {out}"
+        );
+    }
 }
