@@ -286,15 +286,21 @@ fn check_patient(msg: &Message, folder_id: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Every patient ID a message names: the ID (CX.1) of each PID-3 repetition. A merged
-/// record lists several (`9999999^^^^PI~1234568^^^^PI`); the opt-out and cohort decision
+/// Every patient ID a message names: the ID (CX.1) of each PID-3 repetition, and of each
+/// MRG-1 repetition (the prior patient identifier list of a merge message, ADT^A40...: the
+/// record merged into this patient's). A merged record lists several
+/// (`9999999^^^^PI~1234568^^^^PI`); the opt-out and cohort decision
 /// ([`crate::cohort::Cohort::admit_each`]) takes the message as each of those patients, as
 /// `deid` and `clinical csv` take a multi-valued Patient ID.
 fn message_patient_ids(msg: &Message) -> Vec<String> {
     msg.segments
         .iter()
-        .filter(|s| s.name == "PID")
-        .flat_map(|pid| msg.delimiters.parse_field(pid.field(3)))
+        .filter_map(|s| match s.name.as_str() {
+            "PID" => Some(s.field(3)),
+            "MRG" => Some(s.field(1)),
+            _ => None,
+        })
+        .flat_map(|field| msg.delimiters.parse_field(field))
         .filter_map(|rep| rep.first().and_then(|c| c.first()).map(|b| text_of(msg, b).text))
         .filter(|id| !id.trim().is_empty())
         .collect()
@@ -356,9 +362,13 @@ impl Scope {
     }
 }
 
-/// Pass 1: the identifiers a message holds, per the table's actions, for `scope`.
+/// Pass 1: the identifiers a message holds, per the table's actions, for `scope`; and those of
+/// a merge's MRG segment ([`collect_merge`]), which the table removes whole.
 fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope) {
     for seg in &msg.segments {
+        if seg.name == "MRG" {
+            collect_merge(msg, seg, ids, scope);
+        }
         let Some(rules) = table.segment(&seg.name) else { continue };
         for n in 1..=seg.len() {
             let bytes = seg.field(n);
@@ -423,6 +433,23 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
                 _ => {}
             }
         }
+    }
+}
+
+/// The identifiers of a merge's MRG segment: the patient's prior IDs (MRG-1 prior patient
+/// identifier list, MRG-2 alternate ID, MRG-3 account number, MRG-4 prior patient ID) and prior
+/// name (MRG-7), collected as PID-3 and PID-5 are: a note may still name the record by them.
+fn collect_merge(msg: &Message, mrg: &hl7::Segment, ids: &mut Identifiers, scope: Scope) {
+    for n in 1..=4 {
+        for rep in components(msg, mrg.field(n)) {
+            scope.add(ids, get(&rep, 1));
+        }
+    }
+    for rep in components(msg, mrg.field(7)) {
+        for c in rep.iter().take(5) {
+            add_name_component(ids, c);
+        }
+        ids.add_person_name(&[get(&rep, 1), get(&rep, 2), get(&rep, 3)].join("^"));
     }
 }
 
@@ -1196,6 +1223,16 @@ mod tests {
         let twice = message("PID|0001||1234567890^^^^PI\rPID|0002||1234567890^^^^PI\r");
         assert!(check_patient(&twice, "1234567890").is_err());
         assert!(check_patient(&message("PID|0001||1234567890^^^^PI\r"), "1234567890").is_ok());
+    }
+
+    #[test]
+    fn a_merge_names_the_patients_of_its_mrg1_and_gives_their_ids_and_name_to_clean() {
+        let m = message("PID|0001||1234567890^^^^PI||A^B\rMRG|555555^^^^PI~666666^^^^PI||||||KAKUU^JIRO\r");
+        assert_eq!(message_patient_ids(&m), ["1234567890", "555555", "666666"]);
+        let mut ids = Identifiers::new();
+        collect(&m, RuleTable::builtin(), &mut ids, Scope::All);
+        let cleaned = freetext::clean("merged from 666666 KAKUU", &ids, None).unwrap();
+        assert_eq!(cleaned.text, "merged from *** ***");
     }
 
     #[test]
