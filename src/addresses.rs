@@ -23,6 +23,12 @@ pub fn compared(text: &str) -> Vec<char> {
     crate::scrub::normalize(text)
 }
 
+/// What separates the parts of an address written in one value: white space, commas (ASCII,
+/// `、`, `，`), a DICOM component or value delimiter (`^`, `\`), and the postal mark `〒`.
+fn separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, ',' | '、' | '，' | '^' | '\\' | '〒')
+}
+
 /// The postal codes written in an address (`422-8033` of `〒422-8033 静岡県...`, `12345` or
 /// `12345-6789` of a Latin one): written alone too (`〒422-8033`, `ZIP 12345`).
 pub fn postal_codes(address: &str) -> Vec<String> {
@@ -157,7 +163,6 @@ fn is_latin_house_number(run: &[char]) -> bool {
 /// [`towns`], of an address already compatibility-normalised (NFKC).
 fn address_towns(address: &str) -> Vec<Town> {
     let mut out: Vec<Town> = Vec::new();
-    let separator = |c: char| c.is_whitespace() || matches!(c, ',' | '、' | '，' | '^' | '\\' | '〒');
     let japanese =
         |name: Vec<char>, min_numbers: usize| Town { name, latin_number: None, min_numbers, numbers: Vec::new() };
     for token in address.split(separator).filter(|t| !t.is_ascii()) {
@@ -243,7 +248,6 @@ fn address_towns(address: &str) -> Vec<Town> {
 /// a name of two characters or more that is no house number, and the room's digits; written
 /// as people write them (`登呂ハイツ202`, `登呂ハイツ 202`, `登呂ハイツ202号室`).
 pub fn buildings(address: &str) -> Vec<String> {
-    let separator = |c: char| c.is_whitespace() || matches!(c, ',' | '、' | '，' | '^' | '\\' | '〒');
     let mut out = Vec::new();
     let mut after_house_number = false;
     for token in address.split(separator).filter(|t| !t.is_empty()) {
@@ -371,7 +375,6 @@ pub(crate) fn find_town(hay: &[char], town: &Town) -> Vec<(usize, usize)> {
 /// for as they are), and a Japanese prefecture (`東京都`, `北海道`: it names millions of people).
 pub fn municipalities(address: &str) -> Vec<String> {
     const LATIN_SUFFIXES: &[&str] = &["-shi", "-ku", "-cho", "-machi", "-mura", "-gun"];
-    let separator = |c: char| c.is_whitespace() || matches!(c, ',' | '、' | '，' | '^' | '\\' | '〒');
     let mut out: Vec<String> = Vec::new();
     for token in address.split(separator) {
         // A Japanese address runs its parts together: cut after each administrative suffix

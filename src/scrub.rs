@@ -49,30 +49,35 @@ pub struct Identifiers {
 /// by character keeps that map exact, so a replacement touches only the characters of a match
 /// and every other character stays as it was.
 fn compared(text: &str) -> (Vec<char>, Vec<usize>) {
-    let (hay, _, origin) = compared_cased(text);
+    let (hay, _, origin) = compared_cased(text, false);
     (hay, origin)
 }
 
-/// [`compared`], with each compared character also as written (before [`lower`]): for the
-/// letters where names run together ([`Identifiers::add_joined_name`]).
-fn compared_cased(text: &str) -> (Vec<char>, Vec<char>, Vec<usize>) {
+/// [`compared`], with each compared character also as written (before [`lower`]) when `cased`
+/// (else that copy is empty): only a search for names run together in prose needs it, for the
+/// letters where their words join ([`Identifiers::add_joined_name`]).
+fn compared_cased(text: &str, cased: bool) -> (Vec<char>, Vec<char>, Vec<usize>) {
     let mut hay = Vec::with_capacity(text.len());
-    let mut cased = Vec::with_capacity(text.len());
+    let mut as_written = Vec::with_capacity(if cased { text.len() } else { 0 });
     let mut origin = Vec::with_capacity(text.len());
     for (i, c) in text.chars().enumerate() {
         if c.is_ascii() {
             hay.push(c.to_ascii_lowercase());
-            cased.push(c);
+            if cased {
+                as_written.push(c);
+            }
             origin.push(i);
         } else {
             for d in std::iter::once(c).nfkd().filter(|&d| !is_diacritic(d)) {
                 hay.push(lower(d));
-                cased.push(d);
+                if cased {
+                    as_written.push(d);
+                }
                 origin.push(i);
             }
         }
     }
-    (hay, cased, origin)
+    (hay, as_written, origin)
 }
 
 /// A combining diacritical mark (accents, umlaut, cedilla, tilde... in the blocks U+0300–036F,
@@ -161,7 +166,8 @@ impl Identifiers {
 
     /// Every match of every identifier in the normalised text `hay`, as char ranges. `glued`:
     /// an identifier holding a digit is also found between letters (see [`Identifiers::find_in_name`]).
-    /// `cased`: the same characters as written ([`compared_cased`]).
+    /// `cased`: the same characters as written ([`compared_cased`]), needed when names run
+    /// together are looked for in prose ([`Identifiers::needs_cased`]).
     fn matches(&self, hay: &[char], cased: &[char], glued: bool) -> Vec<(usize, usize)> {
         let mut found: Vec<(usize, usize)> = self.needles.iter().flat_map(|n| find_all(hay, n, false, glued)).collect();
         found.extend(self.dates.iter().flat_map(|n| find_all(hay, n, true, glued)));
@@ -330,9 +336,15 @@ impl Identifiers {
         }
     }
 
+    /// Whether the letters as written are needed: names run together are looked for, and not
+    /// in a file name (`glued`), where they are found in any case.
+    fn needs_cased(&self, glued: bool) -> bool {
+        !glued && !self.joined.is_empty()
+    }
+
     /// Whether `text` contains any identifier.
     pub fn found_in(&self, text: &str) -> bool {
-        let (hay, cased, _) = compared_cased(text);
+        let (hay, cased, _) = compared_cased(text, self.needs_cased(false));
         !self.matches(&hay, &cased, false).is_empty()
     }
 
@@ -353,7 +365,7 @@ impl Identifiers {
     }
 
     fn find_with(&self, text: &str, glued: bool) -> Vec<(usize, usize)> {
-        let (hay, cased, origin) = compared_cased(text);
+        let (hay, cased, origin) = compared_cased(text, self.needs_cased(glued));
         let mut ranges = self.matches(&hay, &cased, glued);
         if ranges.is_empty() {
             return ranges;
