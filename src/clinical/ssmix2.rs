@@ -820,9 +820,13 @@ struct Done {
     segments_removed: usize,
 }
 
-/// Rewrite one message for a patient; returns the new bytes and what was done.
-fn rewrite_message(ctx: &PatientCtx<'_>, bytes: &[u8]) -> Result<(Vec<u8>, Rewrite), String> {
-    let mut msg = Message::parse(bytes).map_err(|e| format!("the message does not parse: {e}"))?;
+/// Rewrite one message for a patient, as parsed (once: the cohort check reads the same
+/// parse); returns the new bytes and what was done.
+fn rewrite_message(
+    ctx: &PatientCtx<'_>,
+    parsed: Result<Message, hl7::ParseError>,
+) -> Result<(Vec<u8>, Rewrite), String> {
+    let mut msg = parsed.map_err(|e| format!("the message does not parse: {e}"))?;
     check_patient(&msg, ctx.folder_id)?;
     let mut r = Rewrite::default();
     if msg.segments.iter().any(|s| (1..=s.len()).any(|n| msg.decode(s.field(n)).nonstandard)) {
@@ -1076,10 +1080,12 @@ fn process_patient(
         };
         use sha2::Digest;
         let sha = hex::encode(sha2::Sha256::digest(&bytes));
-        // The folder's patient was admitted; a message whose PID-3 also names another patient
-        // (a merged record) is decided for each of them, before anything of it is written.
+        let parsed = Message::parse(&bytes);
+        // The folder's patient was admitted; a message that also names another patient (a
+        // merged record: PID-3 repeated, or MRG-1) is decided for each of them, before anything
+        // of it is written.
         if job.cohort.is_active() {
-            let ids = Message::parse(&bytes).map(|m| message_patient_ids(&m)).unwrap_or_default();
+            let ids = parsed.as_ref().map(message_patient_ids).unwrap_or_default();
             let admission = job.cohort.admit_each(&ids.iter().map(String::as_str).collect::<Vec<_>>(), None);
             if !ids.is_empty() && admission.is_excluded() {
                 let mut pr = parts(base, Some(sha), bytes.len() as u64, Outcome::Excluded);
@@ -1109,7 +1115,7 @@ fn process_patient(
             });
             continue;
         }
-        let (out, r) = match rewrite_message(&ctx, &bytes) {
+        let (out, r) = match rewrite_message(&ctx, parsed) {
             Ok(x) => x,
             Err(reason) => {
                 let _ = tx.send(failed(f, &label, reason, base));
@@ -1286,7 +1292,7 @@ mod tests {
                  OBX|9|CWE|X^c^99||A^A型^JSHA1||||||F\r";
         let p = pseudo();
         let ctx = patient(&p, &[m.as_bytes()]);
-        let (out, r) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        let (out, r) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
         let out = Message::parse(&out).unwrap();
         let obx5: Vec<String> = out
             .segments
@@ -1329,7 +1335,7 @@ mod tests {
         m.push(b'\r');
         let p = pseudo();
         let ctx = patient(&p, &[&m]);
-        let (out, _) = rewrite_message(&ctx, &m).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(&m)).unwrap();
         let nte = segment_field(&out, "NTE", 3);
         assert_eq!(nte, jis("***様 ***様 来院"));
     }
@@ -1342,7 +1348,7 @@ mod tests {
         m.extend([kana7("ｹﾝｻ"), b" ".to_vec(), kana7("ﾔﾏﾀﾞ"), b" ".to_vec(), kana7("ｹﾞﾝｷ"), b"\r".to_vec()].concat());
         let p = pseudo();
         let ctx = patient(&p, &[&m]);
-        let (out, _) = rewrite_message(&ctx, &m).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(&m)).unwrap();
         let nte = segment_field(&out, "NTE", 3);
         assert_eq!(nte, [kana7("ｹﾝｻ"), b" *** ".to_vec(), kana7("ｹﾞﾝｷ")].concat());
         let d = hl7::Delimiters::default();
@@ -1362,7 +1368,7 @@ mod tests {
         let mut ctx = patient(&p, &[DIGIT_DATE_MESSAGE.as_bytes()]);
         ctx.retain_dates = true;
         ctx.shift = -61;
-        let (out, _) = rewrite_message(&ctx, DIGIT_DATE_MESSAGE.as_bytes()).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(DIGIT_DATE_MESSAGE.as_bytes())).unwrap();
         assert_eq!(segment_field(&out, "ORC", 13), b"20231115");
         assert_eq!(segment_field(&out, "OBX", 3), b"20231115^BW^99");
         let out = Message::parse(&out).unwrap();
@@ -1374,7 +1380,7 @@ mod tests {
     fn r13_07_a_kept_code_of_digits_equal_to_the_messages_own_date_is_replaced_without_the_option() {
         let p = pseudo();
         let ctx = patient(&p, &[DIGIT_DATE_MESSAGE.as_bytes()]);
-        let (out, _) = rewrite_message(&ctx, DIGIT_DATE_MESSAGE.as_bytes()).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(DIGIT_DATE_MESSAGE.as_bytes())).unwrap();
         assert!(!String::from_utf8_lossy(&out).contains("20240115"), "{}", String::from_utf8_lossy(&out));
     }
 
@@ -1390,7 +1396,7 @@ mod tests {
         let mut ctx = patient(&p, &[m.as_bytes()]);
         ctx.retain_dates = true;
         ctx.shift = -54;
-        let (out, _) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
         let out = Message::parse(&out).unwrap();
         let nte: Vec<&[u8]> = out.segments.iter().filter(|s| s.name == "NTE").map(|s| s.field(3)).collect();
         assert_eq!(String::from_utf8_lossy(nte[0]), text.replace("2024/02/01", "2023/12/09"));
@@ -1414,13 +1420,13 @@ mod tests {
                 .collect()
         };
         // Without retain-long-modified-dates the date goes; a code is left alone.
-        let (out, r) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        let (out, r) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
         assert_eq!(obx5(&out), ["01^前回***比較^99Z^20240115^***^L", "01^前回比較^99Z"]);
         assert!(r.counts.contains_key(&("OBX-5".to_string(), "replaced-date-in-text")));
         // With it, the date is shifted by the patient's offset, in its own width.
         ctx.retain_dates = true;
         ctx.shift = -10;
-        let (out, _) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
         assert_eq!(obx5(&out), ["01^前回2024/01/05比較^99Z^20240115^２０２４／０１／０５^L", "01^前回比較^99Z"]);
     }
 
