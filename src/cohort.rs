@@ -186,9 +186,24 @@ impl Register {
         self.ids.contains(&normalize_id(original_id))
     }
 
-    /// The normalised IDs (for computing their pseudonyms in `kamei verify`).
+    /// The normalised IDs, as listed.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.ids.iter().map(String::as_str)
+    }
+
+    /// Every spelling of the listed IDs that an opt-out leaves out (for computing their
+    /// pseudonyms in `kamei verify`): each ID as listed and, for an ID of digits only, the same
+    /// number with every other count of leading zeros up to [`MAX_PADDED_DIGITS`] digits
+    /// (`12345` also as `012345`, `0012345`...; `0012345` also as `12345`), sorted. An archive
+    /// may write the number with zeros the register drops, or the reverse.
+    pub fn spellings_for_exclusion(&self) -> Vec<String> {
+        let mut out: std::collections::BTreeSet<String> = self.ids.iter().cloned().collect();
+        for u in &self.unpadded {
+            for width in u.len()..=MAX_PADDED_DIGITS.max(u.len()) {
+                out.insert(format!("{u:0>width$}"));
+            }
+        }
+        out.into_iter().collect()
     }
 }
 
@@ -257,9 +272,14 @@ fn is_scientific(id: &str) -> bool {
     digits(whole) && digits(fraction) && exponent.strip_prefix('+').is_some_and(digits)
 }
 
+/// Most digits a spelling of a listed number is given by [`Register::spellings_for_exclusion`]
+/// (a Patient ID is rarely longer than 20 digits).
+pub const MAX_PADDED_DIGITS: usize = 20;
+
 /// An ID of ASCII digits only, without its leading zeros (`0001234567` → `1234567`); `None`
-/// for any other ID.
-fn unpadded(id: &str) -> Option<&str> {
+/// for any other ID. Two such IDs with one unpadded form are one patient for an opt-out (see
+/// [`Cohort::admit`]; `kamei verify --exclude-patients` finds them alike).
+pub fn unpadded(id: &str) -> Option<&str> {
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -524,6 +544,17 @@ mod tests {
         // The cohort is matched as written: a patient is released only when listed.
         let i = Cohort::new(None, Some(reg("1234567\n")), None);
         assert_eq!(i.admit(Some("0001234567"), None), Admission::NotInCohort);
+    }
+
+    #[test]
+    fn the_spellings_for_exclusion_are_the_listed_numbers_with_any_leading_zeros() {
+        let spellings = reg("0012345\nAB12\n").spellings_for_exclusion();
+        for s in ["12345", "012345", "0012345", "00000000000000012345", "AB12"] {
+            assert!(spellings.contains(&s.to_string()), "{s}: {spellings:?}");
+        }
+        assert_eq!(spellings.len(), 17, "16 widths of 12345, and AB12 as listed: {spellings:?}");
+        let c = Cohort::new(Some(reg("0012345\n")), None, None);
+        assert!(spellings.iter().filter(|s| s.starts_with(['0', '1'])).all(|s| c.admit(Some(s), None).is_excluded()));
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! knows the order and runs it in parallel.
 //!
 //! Supporting modules: [`charset`] (Specific Character Set with ISO 2022 code extensions),
-//! [`scrub`] (a patient's identifiers inside text), [`dates`] (date shifting), [`layout`]
+//! [`scrub`] (a patient's identifiers inside text, in the spellings [`names`] and [`addresses`]
+//! give, which `verify` searches for too), [`dates`] (date shifting), [`layout`]
 //! (output paths), [`linkage`] (the re-identification table), [`dict`] and [`transfer`]
 //! (dictionary and transfer syntax lookups over dicom-rs). [`pixels`] cleans burned-in text from
 //! pixel data (`clean-pixel-data`), writing cleaned images through [`transcode`].
@@ -30,6 +31,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod addresses;
 pub mod annotated;
 pub mod apply;
 pub mod audit;
@@ -42,6 +44,7 @@ pub mod dict;
 pub mod ids;
 pub mod layout;
 pub mod linkage;
+pub mod names;
 pub mod overlay_bits;
 pub mod pipeline;
 pub mod pixels;

@@ -60,10 +60,9 @@ use crate::scrub::Identifiers;
 use crate::text_dates::{self, DateTreatment, Which};
 use chrono::NaiveDate;
 use dicom_dictionary_std::tags;
-use regex::Regex;
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 /// kamei's Implementation Class UID (0002,0012): a `2.25` UID derived once from a fixed text.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.170322151083572644318427128368573310799";
@@ -1442,7 +1441,7 @@ struct FoundValues {
     other_ids: Vec<String>,
     /// Values of [`INSTITUTION_IDS`] and [`SITE_IDS`], one per value.
     institution_ids: Vec<String>,
-    /// The municipality of Patient's Address ([`crate::scrub::address_parts`]).
+    /// The municipality of Patient's Address ([`crate::addresses::municipalities`]).
     address_parts: Vec<String>,
     /// Patient's Address values, whose town with its house number Clean removes
     /// ([`Identifiers::add_street_address`]).
@@ -1508,11 +1507,8 @@ impl Found {
         let text = cs.searchable(bytes, if is_name { VR::PN } else { VR::LO });
         if tag == tags::PATIENT_ADDRESS {
             // The postal code is written alone too (`〒422-8033`, `ZIP 12345`).
-            static POSTAL: LazyLock<Regex> =
-                LazyLock::new(|| Regex::new(r"\d{3}-\d{4}|\d{5}(?:-\d{4})?").expect("valid pattern"));
-            let codes: Vec<String> = POSTAL.find_iter(&text).map(|m| m.as_str().to_string()).collect();
-            list.extend(codes);
-            self.values.address_parts.extend(crate::scrub::address_parts(&text));
+            list.extend(crate::addresses::postal_codes(&text));
+            self.values.address_parts.extend(crate::addresses::municipalities(&text));
             self.values.addresses.push(text.clone());
         }
         if is_name {

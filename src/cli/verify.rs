@@ -116,9 +116,13 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     if let (Some(register), Some(pseudo)) = (&args.exclude_patients, &pseudo) {
         let register = kamei::cohort::Register::load(register)?;
         for id in register.ids() {
-            let p = pseudo.patient_pseudonym(kamei::pseudo::Patient::Id(id));
-            originals.global.add(&p, "pseudonym of an excluded patient");
             originals.global.add_excluded_patient_id(id);
+        }
+        // A listed number with other leading zeros is the same patient (the opt-out leaves it
+        // out): the release may hold the pseudonym of any of its spellings.
+        for id in register.spellings_for_exclusion() {
+            let p = pseudo.patient_pseudonym(kamei::pseudo::Patient::Id(&id));
+            originals.global.add(&p, "pseudonym of an excluded patient");
         }
         eprintln!("kamei: looking for the pseudonyms and IDs of {} excluded patients", register.len());
     }

@@ -26,7 +26,7 @@ use crate::scrub::Identifiers;
 use crate::text_dates::{self, DateTreatment, Which};
 use encoding_rs::SHIFT_JIS;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -264,6 +264,11 @@ struct Input<R> {
     cut: bool,
     /// Whether `cut` applies to reads (cleared to read the rest for the digest).
     bounded: bool,
+    /// Bytes handed to the parser (after the byte order mark): the offsets of its positions.
+    handed: u64,
+    /// The line breaks (CR or LF; `true` for LF) handed to the parser, by offset, from the
+    /// start of the record last asked about ([`Input::line_of`]): at most what it read ahead.
+    breaks: VecDeque<(u64, bool)>,
 }
 
 impl<R: Read> Input<R> {
@@ -286,8 +291,49 @@ impl<R: Read> Input<R> {
             start.clear();
         }
         let quotes = start.iter().filter(|&&b| b == b'"').count() as u64;
-        let input = Input { inner, start, at: 0, hasher, bytes, quotes, since_record: 0, cut: false, bounded: true };
+        let input = Input {
+            inner,
+            start,
+            at: 0,
+            hasher,
+            bytes,
+            quotes,
+            since_record: 0,
+            cut: false,
+            bounded: true,
+            handed: 0,
+            breaks: VecDeque::new(),
+        };
         Ok((input, bom))
+    }
+
+    /// Note the line breaks of bytes about to be handed to the parser.
+    fn hand(&mut self, bytes: &[u8]) {
+        if self.bounded {
+            let at = self.handed;
+            let breaks = bytes.iter().enumerate().filter(|(_, b)| matches!(b, b'\r' | b'\n'));
+            self.breaks.extend(breaks.map(|(i, &b)| (at + i as u64, b == b'\n')));
+        }
+        self.handed += bytes.len() as u64;
+    }
+
+    /// The line a record starts on, from its position: the parser counts an LF only when it
+    /// reads it, and a record's position is where the one before it ended, so the LF of a CRLF
+    /// ending the record before, and the blank lines the parser skips, stand between the
+    /// position and the record. Their LFs are added (a CRLF file gives the lines of its LF
+    /// twin). Line breaks before the position are forgotten.
+    fn line_of(&mut self, position: &csv::Position) -> u64 {
+        let mut at = position.byte();
+        while self.breaks.front().is_some_and(|&(offset, _)| offset < at) {
+            self.breaks.pop_front();
+        }
+        let mut line = position.line();
+        while let Some(&(offset, lf)) = self.breaks.front().filter(|(offset, _)| *offset == at) {
+            line += u64::from(lf);
+            at = offset + 1;
+            self.breaks.pop_front();
+        }
+        line
     }
 }
 
@@ -297,6 +343,7 @@ impl<R: Read> Read for Input<R> {
             let n = (self.start.len() - self.at).min(buf.len());
             buf[..n].copy_from_slice(&self.start[self.at..self.at + n]);
             self.at += n;
+            self.hand(&buf[..n]);
             return Ok(n);
         }
         if self.bounded && (self.cut || self.since_record > MAX_RECORD_BYTES) {
@@ -309,6 +356,7 @@ impl<R: Read> Read for Input<R> {
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
         self.quotes += buf[..n].iter().filter(|&&b| b == b'"').count() as u64;
+        self.hand(&buf[..n]);
         Ok(n)
     }
 }
@@ -895,9 +943,9 @@ pub fn deidentify<R: Read, W: Write>(
             break;
         }
         report.rows_read += 1;
+        let line = record.position().map_or(0, |p| reader.get_mut().line_of(p));
         if reader.get_ref().cut {
             // Cut at the bound: a quote left open swallowed the lines after it.
-            let line = record.position().map_or(0, |p| p.line());
             report.drop_row(
                 line,
                 format!(
@@ -911,7 +959,6 @@ pub fn deidentify<R: Read, W: Write>(
         if report.rows_read % 4096 == 0 && interrupt.load(Ordering::Relaxed) {
             return Err(Error::Interrupted);
         }
-        let line = record.position().map_or(0, |p| p.line());
         if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) {
             // A blank line: not a row.
             report.rows_read -= 1;
@@ -1612,6 +1659,19 @@ mod tests {
         assert_eq!(lines, [3, 4, 7]);
         assert_eq!(rows.len(), 3, "{rows:?}");
         assert_eq!(rows[2][1], "multi\nline");
+    }
+
+    #[test]
+    fn a_broken_row_has_the_same_line_in_a_crlf_file_as_in_an_lf_file() {
+        let lf = "patient_id,value,comment\nP1,1,ok\nP2,2\n,3,no id\nP4,\"multi\nline\",x\nP5,5,\"unterminated\n";
+        let blank = "patient_id,value,comment\n\nP1,1,ok\n\n\nP2,2\n";
+        for (input, expected) in [(lf, vec![3, 4, 7]), (blank, vec![6])] {
+            for text in [input.to_string(), input.replace('\n', "\r\n")] {
+                let (report, _) = run(text.as_bytes(), &CsvOptions::default()).unwrap();
+                let lines: Vec<u64> = report.problems.iter().filter_map(|p| p.line).collect();
+                assert_eq!(lines, expected, "{text:?}");
+            }
+        }
     }
 
     #[test]

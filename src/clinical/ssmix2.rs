@@ -286,15 +286,21 @@ fn check_patient(msg: &Message, folder_id: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Every patient ID a message names: the ID (CX.1) of each PID-3 repetition. A merged
-/// record lists several (`9999999^^^^PI~1234568^^^^PI`); the opt-out and cohort decision
+/// Every patient ID a message names: the ID (CX.1) of each PID-3 repetition, and of each
+/// MRG-1 repetition (the prior patient identifier list of a merge message, ADT^A40...: the
+/// record merged into this patient's). A merged record lists several
+/// (`9999999^^^^PI~1234568^^^^PI`); the opt-out and cohort decision
 /// ([`crate::cohort::Cohort::admit_each`]) takes the message as each of those patients, as
 /// `deid` and `clinical csv` take a multi-valued Patient ID.
 fn message_patient_ids(msg: &Message) -> Vec<String> {
     msg.segments
         .iter()
-        .filter(|s| s.name == "PID")
-        .flat_map(|pid| msg.delimiters.parse_field(pid.field(3)))
+        .filter_map(|s| match s.name.as_str() {
+            "PID" => Some(s.field(3)),
+            "MRG" => Some(s.field(1)),
+            _ => None,
+        })
+        .flat_map(|field| msg.delimiters.parse_field(field))
         .filter_map(|rep| rep.first().and_then(|c| c.first()).map(|b| text_of(msg, b).text))
         .filter(|id| !id.trim().is_empty())
         .collect()
@@ -356,9 +362,13 @@ impl Scope {
     }
 }
 
-/// Pass 1: the identifiers a message holds, per the table's actions, for `scope`.
+/// Pass 1: the identifiers a message holds, per the table's actions, for `scope`; and those of
+/// a merge's MRG segment ([`collect_merge`]), which the table removes whole.
 fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope) {
     for seg in &msg.segments {
+        if seg.name == "MRG" {
+            collect_merge(msg, seg, ids, scope);
+        }
         let Some(rules) = table.segment(&seg.name) else { continue };
         for n in 1..=seg.len() {
             let bytes = seg.field(n);
@@ -423,6 +433,23 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
                 _ => {}
             }
         }
+    }
+}
+
+/// The identifiers of a merge's MRG segment: the patient's prior IDs (MRG-1 prior patient
+/// identifier list, MRG-2 alternate ID, MRG-3 account number, MRG-4 prior patient ID) and prior
+/// name (MRG-7), collected as PID-3 and PID-5 are: a note may still name the record by them.
+fn collect_merge(msg: &Message, mrg: &hl7::Segment, ids: &mut Identifiers, scope: Scope) {
+    for n in 1..=4 {
+        for rep in components(msg, mrg.field(n)) {
+            scope.add(ids, get(&rep, 1));
+        }
+    }
+    for rep in components(msg, mrg.field(7)) {
+        for c in rep.iter().take(5) {
+            add_name_component(ids, c);
+        }
+        ids.add_person_name(&[get(&rep, 1), get(&rep, 2), get(&rep, 3)].join("^"));
     }
 }
 
@@ -793,9 +820,13 @@ struct Done {
     segments_removed: usize,
 }
 
-/// Rewrite one message for a patient; returns the new bytes and what was done.
-fn rewrite_message(ctx: &PatientCtx<'_>, bytes: &[u8]) -> Result<(Vec<u8>, Rewrite), String> {
-    let mut msg = Message::parse(bytes).map_err(|e| format!("the message does not parse: {e}"))?;
+/// Rewrite one message for a patient, as parsed (once: the cohort check reads the same
+/// parse); returns the new bytes and what was done.
+fn rewrite_message(
+    ctx: &PatientCtx<'_>,
+    parsed: Result<Message, hl7::ParseError>,
+) -> Result<(Vec<u8>, Rewrite), String> {
+    let mut msg = parsed.map_err(|e| format!("the message does not parse: {e}"))?;
     check_patient(&msg, ctx.folder_id)?;
     let mut r = Rewrite::default();
     if msg.segments.iter().any(|s| (1..=s.len()).any(|n| msg.decode(s.field(n)).nonstandard)) {
@@ -1049,10 +1080,12 @@ fn process_patient(
         };
         use sha2::Digest;
         let sha = hex::encode(sha2::Sha256::digest(&bytes));
-        // The folder's patient was admitted; a message whose PID-3 also names another patient
-        // (a merged record) is decided for each of them, before anything of it is written.
+        let parsed = Message::parse(&bytes);
+        // The folder's patient was admitted; a message that also names another patient (a
+        // merged record: PID-3 repeated, or MRG-1) is decided for each of them, before anything
+        // of it is written.
         if job.cohort.is_active() {
-            let ids = Message::parse(&bytes).map(|m| message_patient_ids(&m)).unwrap_or_default();
+            let ids = parsed.as_ref().map(message_patient_ids).unwrap_or_default();
             let admission = job.cohort.admit_each(&ids.iter().map(String::as_str).collect::<Vec<_>>(), None);
             if !ids.is_empty() && admission.is_excluded() {
                 let mut pr = parts(base, Some(sha), bytes.len() as u64, Outcome::Excluded);
@@ -1082,7 +1115,7 @@ fn process_patient(
             });
             continue;
         }
-        let (out, r) = match rewrite_message(&ctx, &bytes) {
+        let (out, r) = match rewrite_message(&ctx, parsed) {
             Ok(x) => x,
             Err(reason) => {
                 let _ = tx.send(failed(f, &label, reason, base));
@@ -1199,6 +1232,16 @@ mod tests {
     }
 
     #[test]
+    fn a_merge_names_the_patients_of_its_mrg1_and_gives_their_ids_and_name_to_clean() {
+        let m = message("PID|0001||1234567890^^^^PI||A^B\rMRG|555555^^^^PI~666666^^^^PI||||||KAKUU^JIRO\r");
+        assert_eq!(message_patient_ids(&m), ["1234567890", "555555", "666666"]);
+        let mut ids = Identifiers::new();
+        collect(&m, RuleTable::builtin(), &mut ids, Scope::All);
+        let cleaned = freetext::clean("merged from 666666 KAKUU", &ids, None).unwrap();
+        assert_eq!(cleaned.text, "merged from *** ***");
+    }
+
+    #[test]
     fn a_whole_name_in_one_component_is_found_by_its_parts() {
         // 06_free_text_misses: PID-5 with the whole name in XPN.1, separated by U+3000.
         let mut m = b"MSH|^~\\&|HIS|H|SS|H|20240401093000||ADT^A08^ADT_A01|1|P|2.5||||||~ISO IR87\rPID|0001||1234567890^^^^PI||".to_vec();
@@ -1249,7 +1292,7 @@ mod tests {
                  OBX|9|CWE|X^c^99||A^A型^JSHA1||||||F\r";
         let p = pseudo();
         let ctx = patient(&p, &[m.as_bytes()]);
-        let (out, r) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        let (out, r) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
         let out = Message::parse(&out).unwrap();
         let obx5: Vec<String> = out
             .segments
@@ -1292,7 +1335,7 @@ mod tests {
         m.push(b'\r');
         let p = pseudo();
         let ctx = patient(&p, &[&m]);
-        let (out, _) = rewrite_message(&ctx, &m).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(&m)).unwrap();
         let nte = segment_field(&out, "NTE", 3);
         assert_eq!(nte, jis("***様 ***様 来院"));
     }
@@ -1305,7 +1348,7 @@ mod tests {
         m.extend([kana7("ｹﾝｻ"), b" ".to_vec(), kana7("ﾔﾏﾀﾞ"), b" ".to_vec(), kana7("ｹﾞﾝｷ"), b"\r".to_vec()].concat());
         let p = pseudo();
         let ctx = patient(&p, &[&m]);
-        let (out, _) = rewrite_message(&ctx, &m).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(&m)).unwrap();
         let nte = segment_field(&out, "NTE", 3);
         assert_eq!(nte, [kana7("ｹﾝｻ"), b" *** ".to_vec(), kana7("ｹﾞﾝｷ")].concat());
         let d = hl7::Delimiters::default();
@@ -1325,7 +1368,7 @@ mod tests {
         let mut ctx = patient(&p, &[DIGIT_DATE_MESSAGE.as_bytes()]);
         ctx.retain_dates = true;
         ctx.shift = -61;
-        let (out, _) = rewrite_message(&ctx, DIGIT_DATE_MESSAGE.as_bytes()).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(DIGIT_DATE_MESSAGE.as_bytes())).unwrap();
         assert_eq!(segment_field(&out, "ORC", 13), b"20231115");
         assert_eq!(segment_field(&out, "OBX", 3), b"20231115^BW^99");
         let out = Message::parse(&out).unwrap();
@@ -1337,7 +1380,7 @@ mod tests {
     fn r13_07_a_kept_code_of_digits_equal_to_the_messages_own_date_is_replaced_without_the_option() {
         let p = pseudo();
         let ctx = patient(&p, &[DIGIT_DATE_MESSAGE.as_bytes()]);
-        let (out, _) = rewrite_message(&ctx, DIGIT_DATE_MESSAGE.as_bytes()).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(DIGIT_DATE_MESSAGE.as_bytes())).unwrap();
         assert!(!String::from_utf8_lossy(&out).contains("20240115"), "{}", String::from_utf8_lossy(&out));
     }
 
@@ -1353,7 +1396,7 @@ mod tests {
         let mut ctx = patient(&p, &[m.as_bytes()]);
         ctx.retain_dates = true;
         ctx.shift = -54;
-        let (out, _) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
         let out = Message::parse(&out).unwrap();
         let nte: Vec<&[u8]> = out.segments.iter().filter(|s| s.name == "NTE").map(|s| s.field(3)).collect();
         assert_eq!(String::from_utf8_lossy(nte[0]), text.replace("2024/02/01", "2023/12/09"));
@@ -1377,13 +1420,13 @@ mod tests {
                 .collect()
         };
         // Without retain-long-modified-dates the date goes; a code is left alone.
-        let (out, r) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        let (out, r) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
         assert_eq!(obx5(&out), ["01^前回***比較^99Z^20240115^***^L", "01^前回比較^99Z"]);
         assert!(r.counts.contains_key(&("OBX-5".to_string(), "replaced-date-in-text")));
         // With it, the date is shifted by the patient's offset, in its own width.
         ctx.retain_dates = true;
         ctx.shift = -10;
-        let (out, _) = rewrite_message(&ctx, m.as_bytes()).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
         assert_eq!(obx5(&out), ["01^前回2024/01/05比較^99Z^20240115^２０２４／０１／０５^L", "01^前回比較^99Z"]);
     }
 

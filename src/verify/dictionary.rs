@@ -10,11 +10,18 @@
 //! release links it back to the source archive). The linkage table adds the original Patient
 //! IDs and the components of the input paths.
 //!
+//! Names and addresses are searched for in every spelling Clean removes: the spellings come from
+//! the same code ([`crate::names`], [`crate::addresses`]), as the birth date's come from
+//! [`crate::dates::common_spellings`] and an ID's from [`crate::ids`], so `verify` never looks
+//! for fewer than `deid` removes.
+//!
 //! Matching is done by [`Matcher`]: Aho–Corasick over NFKC-normalised, lower-cased text, whole
-//! words for ASCII identifiers. Very short or generic values are left out (they would match
+//! words for ASCII identifiers; the town of an address is found with a house number beside it
+//! in any spelling ([`crate::addresses::Town`]). Very short or generic values are left out (they would match
 //! everywhere): ASCII values shorter than 3 characters, digit-only values shorter than 5,
 //! other scripts shorter than 2 characters.
 
+use crate::addresses::Town;
 use crate::charset::CharacterSet;
 use crate::dataset::{DataSet, Tag, VR, Value};
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -35,7 +42,7 @@ pub const IDENTIFYING: &[(Tag, Kind)] = &[
     (tags::STUDY_ID, "Study ID"),
     (tags::ADMISSION_ID, "Admission ID"),
     (tags::MEDICAL_RECORD_LOCATOR, "Medical Record Locator"),
-    (tags::PATIENT_ADDRESS, "Patient's Address"),
+    (tags::PATIENT_ADDRESS, PATIENT_ADDRESS),
     (tags::PATIENT_TELEPHONE_NUMBERS, "Patient's Telephone Numbers"),
     (tags::PATIENT_BIRTH_NAME, "Patient's Birth Name"),
     (tags::PATIENT_MOTHER_BIRTH_NAME, "Patient's Mother's Birth Name"),
@@ -72,6 +79,9 @@ pub struct Identifier {
 #[derive(Debug, Default)]
 pub struct Dictionary {
     by_text: HashMap<String, Kind>,
+    /// The towns of addresses, found only with a house number beside them, in any spelling of
+    /// the number ([`crate::addresses::Town`]).
+    towns: Vec<(Town, Kind)>,
 }
 
 /// The kind of an original instance UID (see [`Dictionary::add_dataset`]). Under Retain UIDs
@@ -85,11 +95,22 @@ const BIRTH_DATE: Kind = "Patient's Birth Date";
 /// came from (six digits stand for too many other things to search everywhere).
 const BIRTH_DATE_SHORT: Kind = "Patient's Birth Date (YYMMDD)";
 
+/// The kind of Patient's Address: also searched for in the spellings of its parts
+/// ([`Dictionary::add_address`]).
+const PATIENT_ADDRESS: Kind = "Patient's Address";
+
 /// Kinds of ID values, also searched for in the other spellings people type them in
-/// ([`crate::ids::other_spellings`]).
-const ID_KINDS: [Kind; 6] = [
+/// ([`crate::ids::other_spellings`]): those Clean looks for in these spellings (`deid` adds
+/// every Patient ID, Other Patient ID, accession number, study ID, address, phone number,
+/// admission ID and medical record locator so), and the original IDs of a linkage table or
+/// an opt-out register.
+const ID_KINDS: [Kind; 10] = [
     "Patient ID",
     "Other Patient IDs",
+    "Accession Number",
+    "Study ID",
+    PATIENT_ADDRESS,
+    "Patient's Telephone Numbers",
     "Admission ID",
     "Medical Record Locator",
     "Patient ID (linkage table)",
@@ -98,6 +119,10 @@ const ID_KINDS: [Kind; 6] = [
 
 /// The kind of an opt-out register's Patient ID ([`Dictionary::add_excluded_patient_id`]).
 const EXCLUDED_PATIENT_ID: Kind = "original ID of an excluded patient";
+
+/// The kind of an opt-out register's ID of digits only, without its leading zeros: found with
+/// any leading zeros before it (`12345` in `0012345`), as the opt-out leaves them out.
+const EXCLUDED_NUMBER: Kind = "original ID of an excluded patient (any leading zeros)";
 
 /// The form both sides are compared in: NFKC without Latin diacritics (`MÜLLER^JOSÉ` is
 /// `muller jose`, as Clean finds it: [`crate::scrub`]; kana keep their voicing marks), lower
@@ -155,12 +180,12 @@ impl Dictionary {
 
     /// Number of identifiers.
     pub fn len(&self) -> usize {
-        self.by_text.len()
+        self.by_text.len() + self.towns.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.by_text.is_empty()
+        self.by_text.is_empty() && self.towns.is_empty()
     }
 
     /// Add one value (ignored when too short or generic); an ID also in its other spellings,
@@ -183,23 +208,47 @@ impl Dictionary {
         }
     }
 
-    /// Add a Person Name: every group, every component, and components joined by a space.
+    /// Add a Person Name: every spelling of each group (alphabetic, ideographic, phonetic) that
+    /// Clean removes ([`crate::names::of_group`]: each part and word, spaced in either order, run
+    /// together, a one-character part with an honorific), each also with its umlauts spelled
+    /// out and its kana in the other script. A name run together is searched for in any case
+    /// (Clean leaves it in prose where a word after the first is written in lower case:
+    /// `wanting` of `Wan-Ting` is reported here, for a person to look at).
     pub fn add_person_name(&mut self, pn: &str) {
         const GROUPS: [Kind; 3] = ["Person Name (alphabetic)", "Person Name (ideographic)", "Person Name (phonetic)"];
         for value in pn.split('\\') {
             for (g, group) in value.split('=').enumerate() {
                 let kind = GROUPS[g.min(2)];
-                let parts: Vec<&str> = group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect();
-                for p in &parts {
-                    self.add(p, kind);
+                let spellings = crate::names::of_group(group);
+                for s in spellings.spaced.iter().cloned().chain(spellings.joined.iter().map(|w| w.concat())) {
+                    self.add(&s, kind);
+                    if let Some(u) = crate::names::umlauts_spelled_out(&s) {
+                        self.add(&u, kind);
+                    }
+                    if let Some(k) = crate::names::other_kana(&s.chars().collect::<Vec<char>>()) {
+                        self.add(&k.into_iter().collect::<String>(), kind);
+                    }
                 }
-                if parts.len() > 1 {
-                    self.add(&parts.join(" "), kind);
-                    self.add(&parts.concat(), kind);
-                    let reversed: Vec<&str> = parts.iter().rev().copied().collect();
-                    self.add(&reversed.join(" "), kind);
-                    self.add(&reversed.concat(), kind);
-                }
+            }
+        }
+    }
+
+    /// Add a patient's address: the whole value ([`Dictionary::add`]) and the parts people
+    /// write on their own that Clean removes ([`crate::addresses`]): its postal codes (as IDs:
+    /// also without the dash), its municipality (`渋谷区`), its building with the room
+    /// (`登呂ハイツ202`), and its town with a house number beside it in any spelling
+    /// (`登呂一丁目三番五号` of `静岡県静岡市駿河区登呂１−３−５`).
+    pub fn add_address(&mut self, address: &str, kind: Kind) {
+        self.add(address, kind);
+        for code in crate::addresses::postal_codes(address) {
+            self.add(&code, kind);
+        }
+        for part in crate::addresses::municipalities(address).into_iter().chain(crate::addresses::buildings(address)) {
+            self.add(&part, kind);
+        }
+        for town in crate::addresses::towns(address) {
+            if !self.towns.iter().any(|(t, _)| *t == town) {
+                self.towns.push((town, kind));
             }
         }
     }
@@ -273,6 +322,10 @@ impl Dictionary {
                     } else if e.tag == tags::PATIENT_BIRTH_DATE {
                         let text = String::from_utf8_lossy(bytes).into_owned();
                         self.add_birth_date(&text);
+                    } else if e.tag == tags::PATIENT_ADDRESS {
+                        for v in cs.decode(bytes, e.vr).text.split('\\') {
+                            self.add_address(v, PATIENT_ADDRESS);
+                        }
                     } else if let Some((_, kind)) = IDENTIFYING.iter().find(|(t, _)| *t == e.tag) {
                         for v in cs.decode(bytes, e.vr).text.split('\\') {
                             self.add(v, kind);
@@ -296,7 +349,8 @@ impl Dictionary {
     /// that keep some of them (Retain UIDs, Retain Institution Identity...) must not contain.
     pub fn without(&self, kinds: &[Kind]) -> Dictionary {
         let by_text = self.by_text.iter().filter(|(_, k)| !kinds.contains(k)).map(|(t, k)| (t.clone(), *k)).collect();
-        Dictionary { by_text }
+        let towns = self.towns.iter().filter(|(_, k)| !kinds.contains(k)).cloned().collect();
+        Dictionary { by_text, towns }
     }
 
     /// Add the original Patient ID of a linkage table row.
@@ -306,9 +360,19 @@ impl Dictionary {
 
     /// Add the original Patient ID of an opt-out register (`verify --exclude-patients`): looked
     /// for in every spelling a linkage table's ID is ([`Dictionary::add_patient_id`]), without
-    /// zero padding, full-width, with other separators or its prefix split off.
+    /// zero padding, full-width, with other separators or its prefix split off; and an ID of
+    /// digits only also with any other leading zeros (`12345` listed is found as `0012345`, and
+    /// the reverse), the numbers [`crate::cohort::Cohort::admit`] takes for one patient.
     pub fn add_excluded_patient_id(&mut self, original: &str) {
         self.add(original, EXCLUDED_PATIENT_ID);
+        let id = crate::pseudo::normalize_id(original);
+        if let Some(number) = crate::cohort::unpadded(&id) {
+            // It replaces the same text added as another kind: the zeros rule must apply.
+            let t = normalize(number);
+            if specific_enough(&t) {
+                self.by_text.insert(t, EXCLUDED_NUMBER);
+            }
+        }
     }
 
     /// Add the folder names and file stems of input paths below their common folder (the
@@ -365,18 +429,24 @@ impl Dictionary {
                         | "Patient's Birth Date"
                         | "Patient ID (linkage table)"
                         | EXCLUDED_PATIENT_ID
+                        | EXCLUDED_NUMBER
                 );
                 id || **k == UID || (name && (t.contains(' ') || !t.is_ascii()))
             })
             .map(|(t, k)| (t.clone(), *k))
             .collect();
-        Dictionary { by_text }
+        Dictionary { by_text, towns: Vec::new() }
     }
 
     /// Add every identifier of another dictionary.
     pub fn extend(&mut self, other: &Dictionary) {
         for (t, k) in &other.by_text {
             self.by_text.entry(t.clone()).or_insert(k);
+        }
+        for (town, k) in &other.towns {
+            if !self.towns.iter().any(|(t, _)| t == town) {
+                self.towns.push((town.clone(), k));
+            }
         }
     }
 
@@ -389,7 +459,8 @@ impl Dictionary {
             .match_kind(MatchKind::Standard)
             .build(ids.iter().map(|i| i.text.as_str()))
             .expect("identifier automaton builds");
-        Matcher { ac, ids }
+        let towns = self.towns.iter().map(|(t, k)| (t.clone(), Identifier { text: t.label(), kind: k })).collect();
+        Matcher { ac, ids, towns }
     }
 }
 
@@ -397,14 +468,19 @@ impl Dictionary {
 /// longer number, and not part of a decimal number or a version (`V4.123456`, `0.123456`),
 /// where `deid`'s safety net does not take them for an ID either ([`crate::scrub`]). Checked on
 /// the text before separators are folded, which turns the decimal point into a space.
-fn stands_as_a_number(text: &str, digits: &str) -> bool {
+/// `zeros`: leading zeros before the digits belong to the number (`12345` stands in `0012345`).
+fn stands_as_a_number(text: &str, digits: &str, zeros: bool) -> bool {
     let raw: Vec<char> = text.nfkc().collect();
     let needle: Vec<char> = digits.chars().collect();
     let point = |c: char| c == '.' || c == ',';
-    (0..raw.len().saturating_sub(needle.len() - 1)).any(|start| {
-        let end = start + needle.len();
-        if raw[start..end] != needle[..] {
+    (0..raw.len().saturating_sub(needle.len() - 1)).any(|at| {
+        let end = at + needle.len();
+        if raw[at..end] != needle[..] {
             return false;
+        }
+        let mut start = at;
+        while zeros && start > 0 && raw[start - 1] == '0' {
+            start -= 1;
         }
         let before = start.checked_sub(1).map(|i| raw[i]);
         let after = raw.get(end).copied();
@@ -462,12 +538,14 @@ impl Uids {
 pub struct Matcher {
     ac: AhoCorasick,
     ids: Vec<Identifier>,
+    /// Towns of addresses, each with what a finding names it by.
+    towns: Vec<(Town, Identifier)>,
 }
 
 impl Matcher {
     /// The identifiers found in `text` (normalised first), each once.
     pub fn find<'m>(&'m self, text: &str) -> Vec<&'m Identifier> {
-        if self.ids.is_empty() {
+        if self.is_empty() {
             return Vec::new();
         }
         let hay = normalize(text);
@@ -478,7 +556,13 @@ impl Matcher {
             let word = |b: u8| b.is_ascii_alphanumeric();
             let first = id.text.as_bytes()[0];
             let last = id.text.as_bytes()[id.text.len() - 1];
-            let left_ok = !word(first) || m.start() == 0 || !word(bytes[m.start() - 1]);
+            // An excluded number may have any leading zeros before it.
+            let zeros = id.kind == EXCLUDED_NUMBER;
+            let mut start = m.start();
+            while zeros && start > 0 && bytes[start - 1] == b'0' {
+                start -= 1;
+            }
+            let left_ok = !word(first) || start == 0 || !word(bytes[start - 1]);
             let right_ok = !word(last)
                 || m.end() == bytes.len()
                 || !word(bytes[m.end()])
@@ -487,29 +571,102 @@ impl Matcher {
             let number_ok = || {
                 id.kind == BIRTH_DATE
                     || !id.text.bytes().all(|b| b.is_ascii_digit())
-                    || stands_as_a_number(text, &id.text)
+                    || stands_as_a_number(text, &id.text, zeros)
             };
             if left_ok && right_ok && !found.contains(&m.pattern().as_usize()) && number_ok() {
                 found.push(m.pattern().as_usize());
             }
         }
-        found.into_iter().map(|i| &self.ids[i]).collect()
+        let mut ids: Vec<&Identifier> = found.into_iter().map(|i| &self.ids[i]).collect();
+        if !self.towns.is_empty() {
+            let hay = crate::addresses::compared(text);
+            ids.extend(self.towns.iter().filter(|(t, _)| t.found_in(&hay)).map(|(_, id)| id));
+        }
+        ids
     }
 
     /// Number of identifiers searched for.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.ids.len() + self.towns.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.ids.is_empty() && self.towns.is_empty()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_spelling_clean_removes_of_a_name_or_an_address_is_found() {
+        let names = [
+            "MARTIN^JEAN-PIERRE=マルタン^ジャン＝ピエール",
+            "Jean_Pierre Dupont",
+            "Kim Eun-Ji",
+            "林^花",
+            "MÜLLER^JOSÉ",
+            "ヤマダ^タロウ",
+            "Mary Ann Smith",
+        ];
+        let addresses = [
+            "〒422-8033 静岡県静岡市駿河区登呂１−３−５ 登呂ハイツ202",
+            "北海道札幌市中央区南3条西4丁目12-5",
+            "北海道旭川市4条通8丁目1-2",
+            "神奈川県横浜市緑区緑1-2-3",
+            "2-11-15 Chuo, Chuo-ku, Sagamihara",
+        ];
+        // What `deid` gives Clean for a Person Name and a Patient's Address (plan.rs).
+        let mut clean = crate::scrub::Identifiers::new();
+        let mut d = Dictionary::new();
+        for n in names {
+            clean.add_person_name(n);
+            d.add_person_name(n);
+        }
+        for a in addresses {
+            clean.add_id(a);
+            for code in crate::addresses::postal_codes(a) {
+                clean.add_id(&code);
+            }
+            for part in crate::addresses::municipalities(a) {
+                clean.add(&part);
+            }
+            clean.add_street_address(a);
+            d.add_address(a, PATIENT_ADDRESS);
+        }
+        let m = d.matcher();
+        for t in [
+            "seen by JeanPierre",
+            "ジャンピエールさん来院",
+            "ジャン ピエールさん",
+            "DupontJeanPierre",
+            "seen by EunJi",
+            "seen by KimEunJi",
+            "林様来院",
+            "花さん",
+            "Dr MUELLER",
+            "やまだ たろう",
+            "MaryAnn called",
+            "SmithMaryAnn",
+            "自宅 登呂一丁目三番五号",
+            "自宅 登呂1丁目3番5号",
+            "駿河区登呂1-3-5",
+            "登呂ハイツ202号室",
+            "南三条西四丁目12番5号",
+            "四条通八丁目1番2号",
+            "緑１丁目２番３号",
+            "at Chuo 2-chome 11-15",
+            "at Chuo2-11-15",
+            "駿河区",
+            "zip 4228033",
+        ] {
+            assert!(clean.scrub(t).is_some(), "Clean removes something of {t}");
+            assert!(!m.find(t).is_empty(), "verify finds {t}");
+        }
+        assert!(m.find("登呂遺跡 見学 緑色の痰 中央静脈").is_empty(), "a town alone is no finding");
+    }
 
     #[test]
     fn an_id_is_found_with_its_prefix_split_off_or_left_out() {
@@ -539,6 +696,21 @@ mod tests {
         let mut prefixed = Dictionary::new();
         prefixed.add_excluded_patient_id("PID7788123");
         assert!(!prefixed.matcher().find("ref 7788123").is_empty());
+    }
+
+    #[test]
+    fn an_excluded_number_is_found_with_any_leading_zeros() {
+        for listed in ["12345", "0012345", "１２３４５"] {
+            let mut d = Dictionary::new();
+            d.add_excluded_patient_id(listed);
+            let m = d.strong().matcher();
+            for t in ["ref 12345", "ref 0012345", "ref 000000012345.", "ID:012345"] {
+                assert!(!m.find(t).is_empty(), "{listed} in {t}");
+            }
+            for t in ["ref 112345", "ref 123456", "ref 1012345", "0.0012345 mm", "V4.012345"] {
+                assert!(m.find(t).is_empty(), "{listed} in {t}");
+            }
+        }
     }
 
     #[test]

@@ -17,8 +17,12 @@
 //!   (annotated modality or SOP class) and were not cleaned (no 113101 code).
 //!
 //! The verifier shares with `deid` only specifications (the profile: what is allowed;
-//! [`crate::annotated`]: which images usually carry burned-in text), the reader and the
-//! character set decoder; it does not use the planner, the scrubber or the pseudonymizer. Findings name file, tag path and the kind of identifier; the matched value
+//! [`crate::annotated`]: which images usually carry burned-in text; the spellings of names,
+//! addresses, IDs and dates that Clean removes: [`crate::names`], [`crate::addresses`],
+//! [`crate::ids`], [`crate::dates::common_spellings`]), the reader and the character set
+//! decoder (a town with its house number is found by [`crate::addresses::Town`] itself, on text
+//! compared as Clean compares it); it does not use the planner, the scrubber's
+//! [`crate::scrub::Identifiers`] or the pseudonymizer. Findings name file, tag path and the kind of identifier; the matched value
 //! itself goes only into the `--report` file, which is as sensitive as the linkage table.
 
 mod dictionary;

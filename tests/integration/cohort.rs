@@ -2,6 +2,7 @@
 //! command and every shard, and `kamei verify --exclude-patients` proves it.
 
 use crate::util::*;
+use kamei::cohort::{Cohort, Register};
 use kamei::pseudo::{Patient, PseudonymKey, Pseudonymizer};
 use std::path::Path;
 
@@ -425,10 +426,15 @@ fn studies_between_reads_an_acr_nema_study_date_as_deid_shifts_it() {
 
 /// An SS-MIX2 ADT message of folder `folder` whose PID-3 is `pid3`.
 fn put_adt(wd: &Workdir, folder: &str, pid3: &str) {
+    put_adt_with(wd, folder, pid3, "");
+}
+
+/// [`put_adt`], with `more` segments after the PID.
+fn put_adt_with(wd: &Workdir, folder: &str, pid3: &str, more: &str) {
     let dir = wd.path(&format!("root/{}/{}/{folder}/-/ADT-00", &folder[..3], &folder[3..6]));
     std::fs::create_dir_all(&dir).unwrap();
     let msg = format!(
-        "MSH|^~\\&|HIS|HOSP|SSMIX2|HOSP|20111220224447||ADT^A08^ADT_A01|20111220224447339|P|2.5||||||~ISO IR87||ISO 2022-1994\rEVN||20111220224447\rPID|0001||{pid3}||YAMADA^TARO^^^^^L^A||19850315|M\r"
+        "MSH|^~\\&|HIS|HOSP|SSMIX2|HOSP|20111220224447||ADT^A08^ADT_A01|20111220224447339|P|2.5||||||~ISO IR87||ISO 2022-1994\rEVN||20111220224447\rPID|0001||{pid3}||YAMADA^TARO^^^^^L^A||19850315|M\r{more}"
     );
     std::fs::write(dir.join(format!("{folder}_-_ADT-00_999999999999999_20111220224447339_-_1")), msg).unwrap();
 }
@@ -457,6 +463,28 @@ fn rv12_01_ssmix2_leaves_out_a_message_whose_pid3_repetition_names_a_left_out_pa
         let table = std::fs::read_to_string(wd.path(&link)).unwrap();
         assert!(table.lines().any(|l| l.starts_with("excluded,999/999/9999999/")), "{table}");
         assert!(run.stderr().contains("(1 files) left out"), "{}", run.stderr());
+    }
+}
+
+#[test]
+fn ssmix2_leaves_out_a_merge_message_whose_mrg1_names_a_left_out_patient() {
+    let wd = Workdir::new("ssmix2_leaves_out_a_merge_message_whose_mrg1_names_a_left_out_patient");
+    put_adt_with(&wd, "9999999", "9999999^^^^PI", "MRG|1234568^^^^PI||||||YAMADA^JIRO\r");
+    put_adt(&wd, "7777777", "7777777^^^^PI");
+    std::fs::write(wd.path("optout.txt"), "1234568\n").unwrap();
+    std::fs::write(wd.path("cohort.txt"), "9999999\n7777777\n").unwrap();
+    let k = key(&wd, "k.key", 44);
+    let ks = k.to_str().unwrap();
+    for (flag, register, out) in
+        [("--exclude-patients", "optout.txt", "out-x"), ("--include-patients", "cohort.txt", "out-i")]
+    {
+        let run = wd.kamei(["clinical", "ss-mix2", "root", "-o", out, "--key", ks, flag, register]);
+        run.assert_code(0);
+        let written: Vec<_> = wd.files(out).into_iter().filter(|p| !p.to_string_lossy().contains("kamei-")).collect();
+        assert_eq!(written.len(), 1, "{flag}: only 7777777's message: {written:?}");
+        assert!(written[0].to_string_lossy().contains(&pseudonym(&k, "7777777")));
+        let excluded: Vec<_> = wd.audit(out).into_iter().filter(|r| r["outcome"] == "excluded").collect();
+        assert_eq!(excluded.len(), 1, "{flag}");
     }
 }
 
@@ -550,4 +578,29 @@ fn rv12_verify_key_without_a_register_checks_the_key() {
     let run = wd.kamei(["verify", "out", "--key", other.to_str().unwrap()]);
     run.assert_code(2);
     assert!(run.stderr().contains("not the key"), "{}", run.stderr());
+}
+
+#[test]
+fn verify_finds_an_opted_out_number_whatever_leading_zeros_the_register_or_the_release_writes() {
+    for (listed, archived) in [("12345", "0012345"), ("0012345", "12345")] {
+        let wd = Workdir::new(&format!("verify_finds_an_opted_out_number_{listed}"));
+        let study = "1.2.826.0.1.3680043.8.498.63";
+        Fixture::ct(archived, study, &format!("{study}.1"), &format!("{study}.1.1")).write(&wd.path("dicom/a.dcm"));
+        let k = key(&wd, "k.key", 25);
+        let ks = k.to_str().unwrap();
+        // A release made before the patient opted out.
+        wd.kamei(["deid", "dicom", "-o", "release/images", "--key", ks, "-q"]).assert_code(0);
+        std::fs::write(wd.path("release/notes.txt"), format!("checked: {archived}\n")).unwrap();
+        std::fs::write(wd.path("optout.txt"), format!("{listed}\n")).unwrap();
+        let cohort = Cohort::new(Some(Register::load(&wd.path("optout.txt")).unwrap()), None, None);
+        assert!(cohort.admit(Some(archived), None).is_excluded(), "deid would leave {archived} out");
+        let run = wd.kamei(["verify", "release", "--exclude-patients", "optout.txt", "--key", ks]);
+        run.assert_code(1);
+        let out = run.stdout();
+        assert!(out.lines().any(|l| l.contains("pseudonym of an excluded patient")), "{listed}/{archived}: {out}");
+        assert!(
+            out.lines().any(|l| l.starts_with("notes.txt") && l.contains("original ID of an excluded patient")),
+            "{listed}/{archived}: {out}"
+        );
+    }
 }

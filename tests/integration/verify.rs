@@ -426,3 +426,42 @@ fn finds_a_name_without_its_accents_and_an_id_without_its_prefix() {
     assert!(f.iter().any(|r| r[1] == "(0008,1030)" && r[2] == "residual-identifier"), "{f:?}");
     assert!(f.iter().any(|r| r[1] == "(0008,103E)" && r[3].contains("Patient ID")), "{f:?}");
 }
+
+#[test]
+fn finds_a_joined_given_name_and_an_address_in_any_spelling_clean_removes() {
+    let wd = Workdir::new("finds_a_joined_given_name_and_an_address_in_any_spelling_clean_removes");
+    let spellings = [
+        (tags::STUDY_DESCRIPTION, "CT JeanPierre"),
+        (tags::SERIES_DESCRIPTION, "ジャンピエールさん 登呂ハイツ202号室"),
+        (tags::IMAGE_COMMENTS, "自宅 登呂一丁目三番五号にて転倒"),
+    ];
+    let mut fixture = Fixture::ct("PID7788123", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"))
+        .put(str_el(tags::PATIENT_NAME, VR::PN, "MARTIN^JEAN-PIERRE=マルタン^ジャン＝ピエール"))
+        .put(str_el(tags::PATIENT_ADDRESS, VR::LO, "静岡県静岡市駿河区登呂１−３−５ 登呂ハイツ202"));
+    for (tag, text) in spellings {
+        let vr = if tag == tags::IMAGE_COMMENTS { VR::LT } else { VR::LO };
+        fixture = fixture.put(str_el(tag, vr, text));
+    }
+    fixture.write(&wd.path("in/a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    let ks = k.to_str().unwrap();
+    wd.kamei(["deid", "in", "-o", "out", "--key", ks, "-q", "--option", "clean-descriptors"]).assert_code(0);
+    // Clean removed each spelling: the release passes.
+    let clean = wd.kamei(["verify", "out", "--against", "in", "--option", "clean-descriptors"]);
+    assert_eq!(clean.code(), 0, "{}", clean.stdout());
+    // Left in a release, each is reported.
+    plant(&wd, |ds| {
+        for (tag, text) in spellings {
+            let vr = if tag == tags::IMAGE_COMMENTS { VR::LT } else { VR::LO };
+            ds.put(Element::new(tag, vr, text.as_bytes().to_vec()));
+        }
+    });
+    let run = wd.kamei(["verify", "out", "--against", "in", "--option", "clean-descriptors"]);
+    run.assert_code(1);
+    let f = findings(&run);
+    for loc in ["(0008,1030)", "(0008,103E)", "(0020,4000)"] {
+        assert!(f.iter().any(|r| r[1] == loc && r[2] == "residual-identifier"), "{loc}: {f:?}");
+    }
+    assert!(f.iter().any(|r| r[1] == "(0020,4000)" && r[3].contains("Address")), "{f:?}");
+}

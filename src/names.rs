@@ -1,0 +1,249 @@
+//! How people write a person's name, for the code that looks for one in text: Clean
+//! ([`crate::scrub`]) removes each of these spellings, and `kamei verify` ([`crate::verify`])
+//! searches a release for the same ones. One list serves both, so the check never looks for
+//! fewer spellings than the scrubber removes.
+//!
+//! A group of a Person Name (`Yamada^Taro`, or a whole name typed into one field, `山田 太郎
+//! （ヤマダ タロウ）`) is taken apart into parts (its `^` components) and words (split at white
+//! space, parentheses, `/` and `・`, and within a part at hyphens: `Jean-Pierre`, `ジャン＝ピエール`,
+//! `Jean_Pierre`). A note written beside a name (`旧姓`, `MD`, `Jr`) is no part of it. The
+//! spellings are the parts and the words alone, spaced in either order, and run together
+//! ([`Spellings::joined`]); the writing variants of each (umlauts spelled out, kana in the other
+//! script) are in [`umlauts_spelled_out`] and [`other_kana`].
+
+use unicode_normalization::UnicodeNormalization;
+
+/// What stands between the words of one part of a name (`Jean-Pierre`, `ジャン＝ピエール`,
+/// `ジャン゠ピエール`, `Jean_Pierre`), compared after NFKC (`＝` is `=`).
+pub const HYPHENS: [char; 5] = ['-', '‐', '=', '゠', '_'];
+
+/// Honorifics written after a name in Japanese text; a one-character name part (`林`) is only
+/// specific enough to look for with one of them (`林様`).
+pub const HONORIFICS: [&str; 7] = ["様", "さま", "さん", "氏", "殿", "君", "ちゃん"];
+
+/// The spellings of one group of a Person Name ([`of_group`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spellings {
+    /// Found as written (compared without case): each part and each word, the words of a
+    /// hyphenated part spaced (`Jean Pierre`), all words and all parts spaced in either order
+    /// (`Taro Yamada`, `Yamada Taro`), and a one-character word that is not ASCII with each
+    /// honorific after it (`林様`).
+    pub spaced: Vec<String>,
+    /// Words run together, each entry the words in the order they are joined: all the words in
+    /// the order written and reversed (`TaroYamada`, `YamadaTaro`); the words of a hyphenated
+    /// part (`JeanPierre` of `Jean-Pierre`, also `JeanPierre` and `PierrePaul` of
+    /// `Jean-Pierre-Paul`) and the parts with their words joined, in either order
+    /// (`MartinJeanPierre`); for a name of four words of two characters or more or fewer, every
+    /// ordered choice of two or more of them (`JeanPierre`, `MartinJeanPierre` of `Jean Pierre
+    /// Martin`: which words are the given names is not known); and the parts as written, in
+    /// order. Clean finds these only where each word after the first starts with a letter that
+    /// is not lower case in prose (`WanTing`, not `wanting`; see
+    /// [`crate::scrub::Identifiers::add_person_name`]).
+    pub joined: Vec<Vec<String>>,
+}
+
+impl Spellings {
+    fn add_spaced(&mut self, s: String) {
+        if !self.spaced.contains(&s) {
+            self.spaced.push(s);
+        }
+    }
+
+    fn add_joined(&mut self, words: &[&str]) {
+        let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        if words.len() >= 2 && !self.joined.contains(&words) {
+            self.joined.push(words);
+        }
+    }
+
+    /// Every ordering of two or more of `words` not yet `used`, after `chosen`.
+    fn orderings<'w>(&mut self, words: &[&'w str], used: &mut Vec<bool>, chosen: &mut Vec<&'w str>) {
+        if chosen.len() >= 2 {
+            self.add_joined(chosen);
+        }
+        for i in 0..words.len() {
+            if !used[i] {
+                used[i] = true;
+                chosen.push(words[i]);
+                self.orderings(words, used, chosen);
+                chosen.pop();
+                used[i] = false;
+            }
+        }
+    }
+}
+
+/// The spellings of one group of a Person Name (the text between `=` signs of a DICOM value;
+/// or a name as a CSV or HL7 field writes it), compatibility-normalised (NFKC).
+///
+/// ```
+/// let s = kamei::names::of_group("Martin^Jean-Pierre");
+/// assert!(s.spaced.contains(&"Jean Pierre".to_string()));
+/// assert!(s.joined.contains(&vec!["Martin".to_string(), "Jean".to_string(), "Pierre".to_string()]));
+/// ```
+pub fn of_group(group: &str) -> Spellings {
+    let mut out = Spellings::default();
+    let components: Vec<String> = group.split('^').map(|p| p.nfkc().collect::<String>()).collect();
+    // Units: split at spaces, and at what people put between the parts of a name in one field
+    // (`山田 太郎（ヤマダ タロウ）`, `Yamada/Taro`, `ジョン・スミス`); each unit is a word or words
+    // joined by a hyphen (`Jean-Pierre`, `Eun-Ji`, `Yamada-Taro`).
+    let units: Vec<Vec<&str>> = components
+        .iter()
+        .flat_map(|c| c.split(|ch: char| ch.is_whitespace() || "()/・".contains(ch)))
+        .map(|u| u.split(HYPHENS).filter(|w| !w.is_empty() && !is_name_annotation(w)).collect())
+        .filter(|u: &Vec<&str>| !u.is_empty())
+        .collect();
+    let words: Vec<&str> = units.iter().flatten().copied().collect();
+    joined_words(&mut out, &units, &words);
+    for u in units.iter().filter(|u| u.len() >= 2) {
+        out.add_spaced(u.join(" "));
+    }
+    for w in &words {
+        if w.chars().count() == 1 && !w.is_ascii() {
+            for h in HONORIFICS {
+                out.add_spaced(format!("{w}{h}"));
+            }
+        }
+    }
+    if words.len() >= 2 {
+        let mut rev = words.clone();
+        rev.reverse();
+        for w in [&words, &rev] {
+            out.add_spaced(w.join(" "));
+        }
+    }
+    let mut parts: Vec<&str> = components.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
+    for w in words {
+        if !parts.contains(&w) {
+            parts.push(w);
+        }
+    }
+    for p in &parts {
+        out.add_spaced(p.to_string());
+    }
+    if parts.len() >= 2 {
+        out.add_spaced(parts.join(" "));
+        let mut rev = parts.clone();
+        rev.reverse();
+        out.add_spaced(rev.join(" "));
+        out.add_joined(&parts);
+    }
+    out
+}
+
+/// The words run together of [`Spellings::joined`], but the parts as written.
+fn joined_words(out: &mut Spellings, units: &[Vec<&str>], words: &[&str]) {
+    if words.len() < 2 {
+        return;
+    }
+    let mut rev = words.to_vec();
+    rev.reverse();
+    out.add_joined(words);
+    out.add_joined(&rev);
+    for u in units.iter().filter(|u| u.len() >= 2) {
+        for len in 2..=u.len() {
+            for run in u.windows(len) {
+                out.add_joined(run);
+            }
+        }
+    }
+    if units.len() >= 2 && units.iter().any(|u| u.len() >= 2) {
+        let mut joined: Vec<String> = units.iter().map(|u| u.concat()).collect();
+        for _ in 0..2 {
+            let parts: Vec<&str> = joined.iter().map(String::as_str).collect();
+            out.add_joined(&parts);
+            joined.reverse();
+        }
+    }
+    let long: Vec<&str> = words.iter().copied().filter(|w| w.chars().count() >= 2).collect();
+    if long.len() <= 4 {
+        out.orderings(&long, &mut vec![false; long.len()], &mut Vec::new());
+    }
+}
+
+/// Whether a word written beside a name in one field is a note about it, not a part of it
+/// (`山田 花子（旧姓 佐藤）`, `Smith John (MD)`, `Jr`): looked for in text, it would wipe the word
+/// everywhere.
+fn is_name_annotation(word: &str) -> bool {
+    const NOTES: &[&str] = &["旧姓", "本名", "通称", "別名", "様", "殿", "さん"];
+    const TITLES: &[&str] = &["md", "jr", "sr", "phd", "dr", "mr", "mrs", "ms", "ii", "iii", "rn", "nee", "née"];
+    NOTES.contains(&word) || TITLES.iter().any(|t| word.trim_end_matches('.').eq_ignore_ascii_case(t))
+}
+
+/// The German spelling of `value` without umlauts and `ß` (`MÜLLER` → `MUELLER`, `Straße` →
+/// `Strasse`), when it holds any: typed so on keyboards and in systems without them.
+pub fn umlauts_spelled_out(value: &str) -> Option<String> {
+    let composed: String = value.nfc().collect();
+    let mut out = String::with_capacity(composed.len() + 4);
+    for c in composed.chars() {
+        match c {
+            'Ä' => out.push_str("AE"),
+            'Ö' => out.push_str("OE"),
+            'Ü' => out.push_str("UE"),
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            c => out.push(c),
+        }
+    }
+    (out != composed).then_some(out)
+}
+
+/// Hiragana and katakana spell the same reading: the other script's spelling of `chars`, when
+/// it holds kana of one of them (`やまだ` of `ヤマダ`; composed or with the voicing mark apart).
+pub fn other_kana(chars: &[char]) -> Option<Vec<char>> {
+    let swap = |c: char| match c {
+        '\u{3041}'..='\u{3096}' => char::from_u32(c as u32 + 0x60).unwrap_or(c),
+        '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+        _ => c,
+    };
+    let other: Vec<char> = chars.iter().copied().map(swap).collect();
+    (other != chars).then_some(other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined(s: &Spellings) -> Vec<String> {
+        s.joined.iter().map(|w| w.concat()).collect()
+    }
+
+    #[test]
+    fn a_name_gives_its_parts_spaced_in_either_order_and_run_together() {
+        let s = of_group("YAMADA^TARO");
+        for w in ["YAMADA", "TARO", "YAMADA TARO", "TARO YAMADA"] {
+            assert!(s.spaced.contains(&w.to_string()), "{w}: {s:?}");
+        }
+        assert!(joined(&s).contains(&"TAROYAMADA".to_string()), "{s:?}");
+    }
+
+    #[test]
+    fn given_names_joined_by_any_hyphen_are_split_and_run_together() {
+        for name in
+            ["Martin^Jean-Pierre", "Martin Jean_Pierre", "マルタン^ジャン＝ピエール", "マルタン ジャン゠ピエール"]
+        {
+            let s = of_group(name);
+            let j = joined(&s);
+            assert!(s.spaced.len() >= 4 && j.len() >= 3, "{name}: {s:?}");
+        }
+        let s = of_group("マルタン^ジャン＝ピエール");
+        assert!(s.spaced.contains(&"ジャン".to_string()) && s.spaced.contains(&"ジャン ピエール".to_string()));
+        assert!(joined(&s).contains(&"ジャンピエール".to_string()));
+        assert!(joined(&s).contains(&"マルタンジャンピエール".to_string()));
+    }
+
+    #[test]
+    fn a_note_beside_a_name_is_no_part_of_it() {
+        let s = of_group("山田 花子（旧姓 佐藤）");
+        assert!(!s.spaced.contains(&"旧姓".to_string()), "{s:?}");
+        assert!(s.spaced.contains(&"佐藤".to_string()), "{s:?}");
+    }
+
+    #[test]
+    fn a_one_character_part_is_spelled_with_an_honorific() {
+        let s = of_group("林^花");
+        assert!(s.spaced.contains(&"林様".to_string()) && s.spaced.contains(&"花さん".to_string()), "{s:?}");
+    }
+}
