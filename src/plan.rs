@@ -944,7 +944,23 @@ impl Planner<'_, '_> {
                 || (own_dates && self.holds_own_date(&t.replace('_', "-")))
         };
         let values = Self::values(e);
-        let hit: Vec<bool> = values.iter().map(|v| cs.decode(v, vr).is_some_and(|t| holds(&t))).collect();
+        let decoded: Vec<Option<String>> = values.iter().map(|v| cs.decode(v, vr)).collect();
+        let mut hit: Vec<bool> = decoded.iter().map(|t| t.as_deref().is_some_and(holds)).collect();
+        // A name split over values (`ORIGINAL\PRIMARY\YAMADA\TARO`): runs of two to four
+        // values are also read together, as the words of one text.
+        for len in 2..=4.min(values.len()) {
+            for start in 0..=values.len() - len {
+                let run = start..start + len;
+                if hit[run.clone()].contains(&true) {
+                    continue;
+                }
+                let words: Option<Vec<&str>> =
+                    decoded[run.clone()].iter().map(|t| t.as_deref().map(str::trim)).collect();
+                if words.is_some_and(|w| holds(&w.join(" "))) {
+                    hit[run].fill(true);
+                }
+            }
+        }
         if !hit.contains(&true) {
             return None;
         }
@@ -1737,6 +1753,26 @@ mod tests {
             let expected = Op::Put(Element::new(tags::TEXT_VALUE, VR::UT, b"Patient *** born ***".to_vec()));
             assert_eq!(op, Some(&expected), "the text of patient {id}");
         }
+    }
+
+    #[test]
+    fn a_name_split_over_the_values_of_a_kept_code_string_is_replaced() {
+        let mut file = report();
+        file.dataset.put(Element::new(tags::IMAGE_TYPE, VR::CS, b"ORIGINAL\\PRIMARY\\YAMADA\\HANAKO".to_vec()));
+        file.dataset.put(Element::new(tags::SCAN_OPTIONS, VR::CS, b"HANAKO\\HELICAL".to_vec()));
+        let rules = Profile::builtin("basic").unwrap().compile();
+        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
+        let ctx = PlanContext {
+            rules: &rules,
+            pseudo: &pseudo,
+            profile_label: "basic",
+            identifiers: &IdentifierCache::default(),
+        };
+        let plan = build(&ctx, &file).unwrap();
+        let op = |tag| plan.edits.iter().find(|e| e.path.is_empty() && e.tag == tag).map(|e| e.op.clone());
+        let expected = b"ORIGINAL\\PRIMARY\\ANONYMIZED\\ANONYMIZED".to_vec();
+        assert_eq!(op(tags::IMAGE_TYPE), Some(Op::Put(Element::new(tags::IMAGE_TYPE, VR::CS, expected))));
+        assert_eq!(op(tags::SCAN_OPTIONS), None, "a single name part alone is a word, as before");
     }
 
     #[test]

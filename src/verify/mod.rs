@@ -661,6 +661,9 @@ fn check_dataset(
                 // A number attribute (Instance Number, Acquisition Number: IS, DS) holding the
                 // digits of an ID is a count that happens to match, as `deid` reads it.
                 let number = matches!(e.vr, VR::IS | VR::DS);
+                // Values read as the words of one text: a name split over values
+                // (`ORIGINAL\PRIMARY\YAMADA\TARO`) is still the name.
+                let text = text.replace('\\', " ");
                 for id in ctx.find(&text) {
                     if !(number && id.text.bytes().all(|b| b.is_ascii_digit())) {
                         out.push(residual(rel, &loc(), id));

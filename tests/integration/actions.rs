@@ -209,6 +209,44 @@ fn a_class_uid_holding_the_patient_id_fails_the_file_and_the_run_goes_on() {
 }
 
 #[test]
+fn a_name_split_over_the_values_of_a_kept_code_string_is_replaced() {
+    let wd = Workdir::new("a_name_split_over_the_values_of_a_kept_code_string_is_replaced");
+    let (family, given) = CANARY_NAME.split_once('^').expect("family^given");
+    let image_type = format!("ORIGINAL\\PRIMARY\\{family}\\{given}");
+    ct(1).put(str_el(tags::IMAGE_TYPE, VR::CS, &image_type)).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::IMAGE_TYPE).as_deref(), Some("ORIGINAL\\PRIMARY\\ANONYMIZED\\ANONYMIZED"));
+    wd.kamei(["verify", "out", "--against", "in"]).assert_code(0);
+}
+
+#[test]
+fn strict_mode_keeps_what_every_image_and_every_multi_frame_image_needs() {
+    let wd = Workdir::new("strict_mode_keeps_what_every_image_and_every_multi_frame_image_needs");
+    ct(1)
+        .put(str_el(tags::MANUFACTURER, VR::LO, "ACME"))
+        .put(str_el(tags::NUMBER_OF_FRAMES, VR::IS, "2"))
+        .put(raw_el(tags::FRAME_INCREMENT_POINTER, VR::AT, &[0x18, 0x00, 0x63, 0x10]))
+        .put(str_el(tags::FRAME_TIME, VR::DS, "33.3"))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&["--strict"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::MANUFACTURER).as_deref(), Some("ACME"));
+    assert!(obj.element(tags::FRAME_INCREMENT_POINTER).is_ok(), "Type 1 in every multi-frame image");
+    assert_eq!(text(&obj, tags::FRAME_TIME).as_deref(), Some("33.3"));
+}
+
+#[test]
+fn a_profile_that_would_break_the_identity_of_the_outputs_is_refused() {
+    let wd = Workdir::new("a_profile_that_would_break_the_identity_of_the_outputs_is_refused");
+    std::fs::write(wd.path("p.toml"), "[overrides]\nSOPInstanceUID = \"remove\"\nNameToUse = \"keep\"\n").unwrap();
+    let run = wd.kamei(["profile", "check", "p.toml"]);
+    run.assert_code(1);
+    assert!(run.stdout().contains("p.toml:2:") && run.stdout().contains("p.toml:3:"), "{}", run.stdout());
+}
+
+#[test]
 fn strict_mode_keeps_the_class_uid_of_a_kept_reference() {
     let wd = Workdir::new("strict_mode_keeps_the_class_uid_of_a_kept_reference");
     let reference = item(vec![

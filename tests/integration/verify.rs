@@ -69,6 +69,16 @@ fn finds_a_name_left_in_a_description() {
 }
 
 #[test]
+fn finds_a_name_split_over_the_values_of_a_code_string() {
+    let wd = release("finds_a_name_split_over_the_values_of_a_code_string");
+    plant(&wd, |ds| ds.put(Element::new(tags::IMAGE_TYPE, VR::CS, b"ORIGINAL\\PRIMARY\\KAKUU\\HANAKO".to_vec())));
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(f.iter().any(|r| r[1] == "(0008,0008)" && r[2] == "residual-identifier"), "{f:?}");
+}
+
+#[test]
 fn finds_an_id_in_a_private_tag() {
     let wd = release("finds_an_id_in_a_private_tag");
     plant(&wd, |ds| {
