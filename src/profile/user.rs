@@ -265,7 +265,7 @@ fn forbidden_reason(tag: Tag) -> Option<&'static str> {
 /// Kept, they would go out as they are in files that say Patient Identity Removed YES; a site
 /// that needs them does not need a de-identifier.
 #[allow(deprecated)]
-const DIRECT_IDENTIFIERS: [(Tag, &str); 16] = [
+const DIRECT_IDENTIFIERS: [(Tag, &str); 20] = [
     (tags::PATIENT_NAME, "Patient's Name"),
     (tags::PATIENT_ID, "Patient ID"),
     (tags::PATIENT_BIRTH_DATE, "Patient's Birth Date"),
@@ -282,7 +282,28 @@ const DIRECT_IDENTIFIERS: [(Tag, &str); 16] = [
     (tags::PERSON_TELEPHONE_NUMBERS, "Person's Telephone Numbers"),
     (tags::RESPONSIBLE_PERSON, "Responsible Person"),
     (tags::REFERENCED_PATIENT_PHOTO_SEQUENCE, "Referenced Patient Photo Sequence"),
+    (tags::NAME_TO_USE, "Name to Use"),
+    (tags::PERSON_NAMES_TO_USE_SEQUENCE, "Person Names to Use Sequence"),
+    (tags::ADMISSION_ID, "Admission ID"),
+    (tags::PERSON_NAME, "Person Name"),
 ];
+
+/// The identity of the instance and of its study and series: every output needs them, valid
+/// and its own. A user profile may keep them or map them (`uid`), nothing else: removed or
+/// emptied they make an invalid file whose file meta no longer matches it, a dummy or a fixed
+/// value gives every output the same identity, and a new SOP Class UID says it is something
+/// it is not.
+fn identity_action_refused(sel: &Selector, action: &Action) -> Option<String> {
+    let tags = sel.tags();
+    if tags.contains(&tags::SOP_CLASS_UID) && *action != Action::Keep {
+        return Some("the SOP Class UID says what the object is: only \"keep\" is allowed".into());
+    }
+    let identity = [tags::SOP_INSTANCE_UID, tags::STUDY_INSTANCE_UID, tags::SERIES_INSTANCE_UID];
+    (tags.iter().any(|t| identity.contains(t)) && !matches!(action, Action::Keep | Action::ReplaceUid)).then(|| {
+        "every output needs its own SOP Instance, Study and Series Instance UID: only \"keep\" or \"uid\" is allowed"
+            .into()
+    })
+}
 
 /// Why `keep` on this selector is refused, if it is: it names a direct identifier.
 fn kept_identifier(sel: &Selector) -> Option<String> {
@@ -520,6 +541,10 @@ fn parse_overrides(
             continue;
         }
         if let (true, Action::Keep, Some(m)) = (user, &action, kept_identifier(&sel)) {
+            sink.push(value.span().start, format!("{key_text}: {m}"));
+            continue;
+        }
+        if let Some(m) = identity_action_refused(&sel, &action) {
             sink.push(value.span().start, format!("{key_text}: {m}"));
             continue;
         }
@@ -815,12 +840,34 @@ StudyDate = "shift-date"
             "OtherPatientIDsSequence",
             "PatientAddress",
             "PatientTelecomInformation",
+            "NameToUse",
+            "PersonNamesToUseSequence",
+            "AdmissionID",
+            "PersonName",
         ] {
             let m = messages(&format!("[overrides]\n{key} = \"keep\"\n"));
             assert!(m[0].1.contains("Patient Identity Removed"), "{key}: {}", m[0].1);
         }
         assert!(user("[overrides]\nPatientBirthDate = \"shift-date\"\n").is_ok());
         assert!(user("[overrides]\nPatientName = { replace = \"ANON\" }\n").is_ok());
+    }
+
+    #[test]
+    fn the_instance_study_and_series_uids_can_only_be_kept_or_mapped_and_the_class_only_kept() {
+        for (key, action) in [
+            ("SOPInstanceUID", "\"remove\""),
+            ("SOPInstanceUID", "\"empty\""),
+            ("StudyInstanceUID", "{ replace = \"1.2.3\" }"),
+            ("SeriesInstanceUID", "\"dummy\""),
+            ("SOPClassUID", "\"uid\""),
+            ("SOPClassUID", "\"remove\""),
+        ] {
+            let m = messages(&format!("[overrides]\n{key} = {action}\n"));
+            assert!(m[0].1.contains("is allowed"), "{key} = {action}: {}", m[0].1);
+        }
+        for ok in ["SOPInstanceUID = \"keep\"", "StudyInstanceUID = \"uid\"", "SOPClassUID = \"keep\""] {
+            assert!(user(&format!("[overrides]\n{ok}\n")).is_ok(), "{ok}");
+        }
     }
 
     #[test]
