@@ -640,6 +640,19 @@ mod tests {
     }
 
     #[test]
+    fn the_normalised_pass_keeps_a_line_only_where_it_outshines_its_background_by_16_levels() {
+        // Normalising lifts any step of a flat field to full contrast: glyph-shaped clusters 12
+        // levels above a flat floor (as a cine's brightest frame quantises a faint noise
+        // floor) would pass for text there. Strokes 28 levels above it are dim text.
+        for (step, kept) in [(12u8, false), (28, true)] {
+            let mut plane = GrayImage::from_pixel(400, 120, image::Luma([2]));
+            let line = line_of(&mut plane, 20, 40, 10, 22, 3, 2 + step);
+            let boxes = Detector::default().detect_more(&plane);
+            assert_eq!(boxes.iter().any(|b| b.intersects(&line)), kept, "step {step}: {boxes:?}");
+        }
+    }
+
+    #[test]
     fn normalising_lifts_dim_strokes_and_flattens_soft_tops() {
         let mut img = GrayImage::new(100, 60);
         for (x, v) in [(40, 20u8), (41, 28), (42, 30), (43, 28), (44, 20)] {
