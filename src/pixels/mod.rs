@@ -705,6 +705,22 @@ mod tests {
     }
 
     #[test]
+    fn one_other_frame_of_five_does_not_confirm_a_loose_box() {
+        // Speckle can line up at one place in two of five frames by chance; burned-in text stays
+        // on screen. Two of the four other frames confirm; one does not, even with two boxes
+        // there (a frame counts once).
+        let grains = Rect::new(200, 90, 60, 14);
+        let loose = [(0, grains, Found::Text)];
+        let once = [(0, grains), (1, grains), (1, Rect::new(202, 90, 60, 14))];
+        assert!(corroborated(&loose, &once, 5).is_empty());
+        let twice = [(0, grains), (1, grains), (3, grains)];
+        assert_eq!(corroborated(&loose, &twice, 5), vec![(grains, Found::Text)]);
+        // A box overlapping the loose one by less than half their union is elsewhere.
+        let beside = [(0, grains), (1, Rect::new(230, 90, 60, 14)), (3, Rect::new(230, 90, 60, 14))];
+        assert!(corroborated(&loose, &beside, 5).is_empty());
+    }
+
+    #[test]
     fn method_code_is_added_once_in_order() {
         let mut d = DataSet::from_elements([Element::sequence(
             tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,

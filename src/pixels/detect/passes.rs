@@ -50,8 +50,10 @@ impl Detector {
         // flat without allowance for its noise.
         let mut out = self.text_lines(&normalise(plane));
         out.retain(|r| on_plain_background(plane, r, false) && outshines(plane, r, LEAST_CONTRAST));
+        // Large glyphs leave their background between them; a row of flow or anatomy whose
+        // sides alone are flat (an image's edge, its padding) fills its box with other values.
         let mut more = self.found_more(plane);
-        more.retain(|r| on_plain_background(plane, r, true));
+        more.retain(|r| on_plain_background(plane, r, true) && shows_background(plane, r));
         out.extend(more);
         out.extend(self.vertical_lines(plane));
         out.extend(self.dot_lines(plane));
@@ -129,6 +131,13 @@ const NOISE_SPREAD: f32 = 3.0;
 /// texture) is no plain background.
 const MOST_NOISE: f32 = 8.0;
 
+/// Least share of a large line's box (found in a shrunk plane) that its plain background
+/// must fill: the gaps, counters and spaces between glyphs, a half or more of a line of bold
+/// capitals. Rows of colour flow or anatomy whose sides happen to be flat (the image's edge,
+/// the padding beside a scan) fill their box with other values (most of the evaluation's
+/// such boxes hold 0.03 to 0.25 of it).
+const LEAST_BACKGROUND: f64 = 0.3;
+
 /// Fewest levels (0-255) by which a line the normalised plane shows must outshine its background
 /// in the plane itself: normalising lifts a flat field's faint noise to full contrast, and
 /// where that noise is quantised to a few levels (the brightest value over a cine's frames,
@@ -170,6 +179,39 @@ fn outshines(plane: &GrayImage, r: &Rect, least: u8) -> bool {
 /// pixel noise (with `allow_noise`, up to [`MOST_NOISE`]). Lines above or below (a text block)
 /// are not looked at, unless nothing is beside the line.
 pub(super) fn on_plain_background(plane: &GrayImage, r: &Rect, allow_noise: bool) -> bool {
+    background(plane, r, allow_noise).is_some_and(|b| ((b.high - b.low) as f32) <= b.spread)
+}
+
+/// Whether at least [`LEAST_BACKGROUND`] of the pixels of the line `r` of `plane` are of its
+/// background (the values beside it, [`background`], give or take their noise): glyphs leave
+/// gaps, counters and spaces at the level of the plain background they stand on.
+fn shows_background(plane: &GrayImage, r: &Rect) -> bool {
+    let Some(b) = background(plane, r, true) else { return false };
+    let (low, high) = (b.low as f32 - b.spread, b.high as f32 + b.spread);
+    let (w, h) = plane.dimensions();
+    let mut of_it = 0u64;
+    for y in r.y..r.bottom().min(h) {
+        for x in r.x..r.right().min(w) {
+            let v = plane.get_pixel(x, y).0[0] as f32;
+            of_it += u64::from(v >= low && v <= high);
+        }
+    }
+    of_it as f64 >= LEAST_BACKGROUND * r.area() as f64
+}
+
+/// The pixels beside a line ([`background`]): their 10th and 90th percentile, and the spread
+/// a plain background may have ([`PLAIN`], plus its noise where allowed).
+struct Background {
+    low: u8,
+    high: u8,
+    spread: f32,
+}
+
+/// The background of the line `r` of `plane`: the strips before and after it along its
+/// direction ([`strips`]), and above and below it when those hold few pixels; `None` when the
+/// line fills the frame. With `allow_noise` the spread allows for the pixel noise measured
+/// there, up to [`MOST_NOISE`].
+fn background(plane: &GrayImage, r: &Rect, allow_noise: bool) -> Option<Background> {
     let (w, h) = plane.dimensions();
     let side = r.height.min(r.width);
     let gap = (side / 4).max(2);
@@ -183,7 +225,7 @@ pub(super) fn on_plain_background(plane: &GrayImage, r: &Rect, allow_noise: bool
         looked.extend(across);
     }
     if n == 0 {
-        return false;
+        return None;
     }
     let quantile = |q: u32| {
         let mut acc = 0;
@@ -196,7 +238,7 @@ pub(super) fn on_plain_background(plane: &GrayImage, r: &Rect, allow_noise: bool
         255
     };
     let noise = if allow_noise { super::noise::sigma_in(plane, &looked).unwrap_or(0.0) } else { 0.0 };
-    ((quantile(9) - quantile(1)) as f32) <= PLAIN + NOISE_SPREAD * noise.min(MOST_NOISE)
+    Some(Background { low: quantile(1), high: quantile(9), spread: PLAIN + NOISE_SPREAD * noise.min(MOST_NOISE) })
 }
 
 /// The two strips `gap` to `gap + side` pixels before and after `r`, left and right of it
@@ -504,6 +546,29 @@ mod tests {
     }
 
     #[test]
+    fn large_marks_on_a_band_other_than_the_plain_background_beside_them_are_no_text() {
+        // A row of bright glyph-sized marks filling a band of mid grey, flat black on either
+        // side: as a row of flow or anatomy between an image's edge and its padding, whose
+        // sides alone are plain. Glyphs leave gaps, counters and spaces at the background's
+        // level; this band shows none of the black beside it.
+        let mut img = GrayImage::new(640, 300);
+        let line = line_of(&mut img, 10, 60, 6, 96, 10, 255);
+        for y in line.y..line.bottom() {
+            for x in line.x..line.right() {
+                if img.get_pixel(x, y).0[0] == 0 {
+                    img.put_pixel(x, y, image::Luma([90 + (x * 40 / line.width) as u8]));
+                }
+            }
+        }
+        let boxes = Detector::default().detect_more(&img);
+        assert!(!boxes.iter().any(|b| b.intersects(&line)), "{boxes:?}");
+        // The same marks on the black itself are large text.
+        let mut text = GrayImage::new(640, 300);
+        line_of(&mut text, 10, 60, 6, 96, 10, 255);
+        assert!(Detector::default().detect_more(&text).iter().any(|b| b.contains(&line)));
+    }
+
+    #[test]
     fn a_vertical_line_is_found_in_the_transposed_plane() {
         let mut across = GrayImage::new(400, 120);
         let line = line_of(&mut across, 20, 40, 10, 22, 3, 255);
@@ -637,6 +702,19 @@ mod tests {
         let mut with_text = plane.clone();
         let line = line_of(&mut with_text, 20, 40, 10, 22, 3, 40);
         assert!(outshines(&with_text, &line, LEAST_CONTRAST) && !outshines(&plane, &line, LEAST_CONTRAST));
+    }
+
+    #[test]
+    fn the_normalised_pass_keeps_a_line_only_where_it_outshines_its_background_by_16_levels() {
+        // Normalising lifts any step of a flat field to full contrast: glyph-shaped clusters 12
+        // levels above a flat floor (as a cine's brightest frame quantises a faint noise
+        // floor) would pass for text there. Strokes 28 levels above it are dim text.
+        for (step, kept) in [(12u8, false), (28, true)] {
+            let mut plane = GrayImage::from_pixel(400, 120, image::Luma([2]));
+            let line = line_of(&mut plane, 20, 40, 10, 22, 3, 2 + step);
+            let boxes = Detector::default().detect_more(&plane);
+            assert_eq!(boxes.iter().any(|b| b.intersects(&line)), kept, "step {step}: {boxes:?}");
+        }
     }
 
     #[test]
