@@ -60,6 +60,11 @@ fn codestream(s: &[u8], start: usize, out: &mut Vec<Cut>, removed: &mut Removed)
             0xFF90 => break,
             0xFFD9 => return Ok(i + 2),
             m if m >> 8 != 0xFF => return Err(StreamError::at("bytes that are not a marker in the main header", i)),
+            // Markers without a segment (T.800 Table A.1 reserves 0xFF30–0xFF3F for them).
+            0xFF30..=0xFF3F => {
+                i += 2;
+                continue;
+            }
             _ => {}
         }
         let end = segment_end(s, i)?;
@@ -100,6 +105,10 @@ fn codestream(s: &[u8], start: usize, out: &mut Vec<Cut>, removed: &mut Removed)
             let marker = be16(s, i).filter(|_| i < tile_end);
             match marker {
                 Some(0xFF93) => break,
+                Some(0xFF30..=0xFF3F) => {
+                    i += 2;
+                    continue;
+                }
                 Some(m) if m >> 8 == 0xFF => {}
                 _ => return Err(StreamError::at("a tile-part header without a start of data", i)),
             }

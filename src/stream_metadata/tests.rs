@@ -264,6 +264,10 @@ fn a_jpeg_2000_comment_is_removed_from_the_main_header() {
     assert_eq!(out, plain, "FF 64 inside the coded data is not a marker");
     assert_eq!(removed.to_string(), "1 JPEG 2000 COM");
     assert_eq!(strip(Codec::J2k, &plain), Ok(None));
+    // A marker without a segment (FF30–FF3F) before the comment is stepped over.
+    let with = j2k(&[&[0xFF, 0x30][..], &com(b"YAMADA")].concat(), &[(&[], data)]);
+    let (out, _) = strip(Codec::J2k, &with).unwrap().unwrap();
+    assert_eq!(out, j2k(&[0xFF, 0x30], &[(&[], data)]));
 }
 
 #[test]
