@@ -197,8 +197,8 @@ enum IdentifierUse {
 /// Building a file's [`Identifiers`] (every spelling of every name, ID, address and birth
 /// date) took a sixth of the CPU of a tag-only run, and the files of one patient's study hold
 /// the same identifying values: each set is built once and shared. The key is every value a
-/// set is built from ([`FoundValues`]), compared whole, so a file never gets a set built from
-/// another file's values. Bounded: emptied when it holds [`IdentifierCache::LIMIT`] keys
+/// set is built from (`FoundValues`), compared whole, so a file never gets a set built from
+/// another file's values. Bounded: emptied when it holds `IdentifierCache::LIMIT` keys
 /// (a worker moves through an archive patient by patient, so few are live at once).
 #[derive(Default)]
 pub struct IdentifierCache {
