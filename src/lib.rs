@@ -12,7 +12,8 @@
 //! give, which `verify` searches for too), [`dates`] (date shifting), [`layout`]
 //! (output paths), [`linkage`] (the re-identification table), [`dict`] and [`transfer`]
 //! (dictionary and transfer syntax lookups over dicom-rs). [`pixels`] cleans burned-in text from
-//! pixel data (`clean-pixel-data`), writing cleaned images through [`transcode`].
+//! pixel data (`clean-pixel-data`), writing cleaned images through [`transcode`]; [`stream_metadata`] removes EXIF, comments and
+//! other metadata segments from compressed frames in every mode.
 //!
 //! # Example
 //!
@@ -55,6 +56,7 @@ pub mod read;
 pub mod release_report;
 pub mod scrub;
 pub mod shown;
+pub mod stream_metadata;
 pub mod supersede;
 pub mod text_dates;
 pub mod transcode;

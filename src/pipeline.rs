@@ -818,6 +818,9 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     record.notes = plan.notes.clone();
 
     let input_path = (!source.in_memory()).then_some(input.path.as_path());
+    if let Err(reason) = deferred_stream_metadata(&file, input_path) {
+        return failed(ctx, number, Some(sha), bytes, reason, Some(record));
+    }
     // Pixel cleaning looks at the file as read (header hints, device signature, regions); its
     // result is written after the planner's edits. Images it does not select take the plain path.
     let big_endian = file.transfer_syntax.encoding.big_endian;
@@ -946,6 +949,30 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         Ok(placed) if placed.present => done(Status::Present, placed, record),
         Ok(placed) => done(Status::Written, placed, record),
         Err(e) => failed(ctx, number, Some(sha.clone()), bytes, write_reason(&e), Some(record)),
+    }
+}
+
+/// Compressed pixel data a large file left on disk is copied through, never rewritten (the
+/// planner removes metadata segments only from pixel data in memory): such a file fails when
+/// its frames carry metadata segments, so they are never released. Read one frame at a time.
+fn deferred_stream_metadata(file: &read::DicomFile, input: Option<&Path>) -> Result<(), String> {
+    use crate::stream_metadata::{Codec, scan_on_disk};
+    let Some(codec) = Codec::of(&file.transfer_syntax.uid) else { return Ok(()) };
+    let Some(crate::dataset::Value::Deferred(d)) = file.dataset.get(tags::PIXEL_DATA).map(|e| &e.value) else {
+        return Ok(());
+    };
+    if !d.encapsulated {
+        return Ok(());
+    }
+    let path = input.ok_or("(7FE0,0010): the pixel data was left in a source that cannot be read again")?;
+    match scan_on_disk(path, d, codec) {
+        Ok(found) if found.is_empty() => Ok(()),
+        Ok(found) => Err(format!(
+            "(7FE0,0010): the compressed frames carry metadata segments ({found}), and kamei does not rewrite the pixel data of a file over the in-memory limit (64 MiB); not released"
+        )),
+        Err(e) => Err(format!(
+            "(7FE0,0010): {e}; the compressed frames may carry metadata segments (EXIF, comments) that kamei cannot remove; not released"
+        )),
     }
 }
 

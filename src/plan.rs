@@ -199,8 +199,8 @@ enum IdentifierUse {
 /// Building a file's [`Identifiers`] (every spelling of every name, ID, address and birth
 /// date) took a sixth of the CPU of a tag-only run, and the files of one patient's study hold
 /// the same identifying values: each set is built once and shared. The key is every value a
-/// set is built from ([`FoundValues`]), compared whole, so a file never gets a set built from
-/// another file's values. Bounded: emptied when it holds [`IdentifierCache::LIMIT`] keys
+/// set is built from (`FoundValues`), compared whole, so a file never gets a set built from
+/// another file's values. Bounded: emptied when it holds `IdentifierCache::LIMIT` keys
 /// (a worker moves through an archive patient by patient, so few are live at once).
 #[derive(Default)]
 pub struct IdentifierCache {
@@ -286,6 +286,32 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         }
         Ok(None) => {}
         Err(e) => return Err(PlanError(e.0)),
+    }
+    // Metadata segments of compressed frames (EXIF, comments, thumbnails) leave with the pixel
+    // data unless removed; removing them leaves the decoded image as it was.
+    match crate::stream_metadata::strip_pixel_data(ds, &file.transfer_syntax.uid) {
+        Ok(Some(stripped)) => {
+            for (kind, n) in stripped.removed.counts() {
+                *planner.tally.entry((tag_str(tags::PIXEL_DATA), kind.action())).or_insert(0) += n;
+            }
+            planner.note(format!(
+                "(7FE0,0010): metadata segments removed from the compressed frames ({}); the decoded image is unchanged",
+                stripped.removed
+            ));
+            // An offset table the profile removed stays removed.
+            let removed_here =
+                |tag| planner.edits.iter().any(|e| e.path.is_empty() && e.tag == tag && e.op == Op::Remove);
+            let puts: Vec<Element> = stripped.elements.into_iter().filter(|e| !removed_here(e.tag)).collect();
+            for e in puts {
+                planner.edits.push(Edit { path: Vec::new(), tag: e.tag, op: Op::Put(e) });
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            return Err(PlanError(format!(
+                "(7FE0,0010): {e}; the compressed frames may carry metadata segments (EXIF, comments) that kamei cannot remove; not released"
+            )));
+        }
     }
     planner.markers();
     let meta = new_meta(ctx, file)?;

@@ -92,6 +92,8 @@ enum Form {
 
 /// Which of the numbers `a/b/c` of a [`Form::ShortYear`] match is the year, the month and the
 /// day.
+// The names say which number comes first; the shared suffix is the point, not noise.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ShortReading {
     /// `yy/m/d`, as Japanese text writes a date with a short year (`24/1/15`).

@@ -14,7 +14,8 @@
 //!   output (decoded in its own character set, inside sequences and private attributes), in
 //!   every file and folder name, and in kamei's own files (audit, settings).
 //! - **Pixels**: images whose header says they carry burned-in text, or that usually carry it
-//!   (annotated modality or SOP class) and were not cleaned (no 113101 code).
+//!   (annotated modality or SOP class) and were not cleaned (no 113101 code); compressed frames
+//!   that still carry metadata segments (EXIF, comments, thumbnails: [`crate::stream_metadata`]).
 //!
 //! The verifier shares with `deid` only specifications (the profile: what is allowed;
 //! [`crate::annotated`]: which images usually carry burned-in text; the spellings of names,
@@ -64,6 +65,11 @@ pub enum FindingKind {
     /// Native pixel data has samples with bits set outside Bits Stored (an overlay or text
     /// drawn in the unused high bits), which a viewer that ignores Bits Stored shows.
     PixelHighBits,
+    /// Compressed pixel data carries metadata segments (JPEG APPn other than JFIF without a
+    /// thumbnail, Adobe or the JPEG-LS colour transform; JPEG COM; JPEG 2000 COM; JP2 boxes
+    /// such as `xml `), which can hold the patient's name, ID and dates, or cannot be parsed
+    /// and may carry them ([`crate::stream_metadata`]).
+    StreamMetadata,
     /// The output cannot be read.
     Unreadable,
     /// A temporary file of an interrupted run is still in the output folder.
@@ -457,6 +463,7 @@ fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> 
     check_markers(ctx, &file.dataset, rel, out);
     check_pixels(&file.dataset, rel, out);
     check_high_bits(&file.dataset, file.transfer_syntax.encoding.big_endian, rel, out);
+    check_stream_metadata(&file, path, rel, out);
     let mut path_stack = Vec::new();
     check_dataset(ctx, &file.dataset, &CharacterSet::default_repertoire(), &mut path_stack, rel, out);
     true
@@ -574,6 +581,30 @@ fn check_high_bits(ds: &DataSet, big_endian: bool, rel: &str, out: &mut Vec<Find
             format!("{n} sample(s) have bits set outside Bits Stored, which a viewer that ignores Bits Stored shows (deid --option clean-pixel-data --clean-all-pixels clears them)"),
         ));
     }
+}
+
+/// Metadata segments in the compressed frames (EXIF, comments, thumbnails, JP2 XML boxes),
+/// whoever made the release: only their kinds and counts are reported. Pixel data left on disk
+/// (a large file) is read one frame at a time.
+fn check_stream_metadata(file: &read::DicomFile, path: &Path, rel: &str, out: &mut Vec<Finding>) {
+    use crate::stream_metadata::{Codec, scan_on_disk, strip_pixel_data};
+    let uid = &file.transfer_syntax.uid;
+    let Some(codec) = Codec::of(uid) else { return };
+    let found = match file.dataset.get(tags::PIXEL_DATA).map(|e| &e.value) {
+        Some(Value::Fragments(_)) => {
+            strip_pixel_data(&file.dataset, uid).map(|s| s.map(|s| s.removed).unwrap_or_default())
+        }
+        Some(Value::Deferred(d)) if d.encapsulated => scan_on_disk(path, d, codec),
+        _ => return,
+    };
+    let detail = match found {
+        Ok(r) if r.is_empty() => return,
+        Ok(r) => format!(
+            "the compressed frames carry metadata segments ({r}), which can hold names, IDs and real dates (kamei deid removes them)"
+        ),
+        Err(e) => format!("{e}; the compressed frames may carry metadata segments"),
+    };
+    out.push(finding(rel, "(7FE0,0010)".into(), FindingKind::StreamMetadata, detail));
 }
 
 fn location(stack: &[(Tag, usize)], tag: Tag) -> String {

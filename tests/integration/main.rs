@@ -20,4 +20,5 @@ mod report;
 mod rerun;
 mod resilience;
 mod spellings;
+mod stream_metadata;
 mod verify;
