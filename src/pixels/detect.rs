@@ -47,6 +47,7 @@ use imageproc::region_labelling::{Connectivity, connected_components};
 
 mod noise;
 mod passes;
+mod skew;
 mod words;
 
 /// The planes a frame is searched in; text is brighter than its background in each. Grey frames
@@ -452,7 +453,8 @@ impl Detector {
     }
 
     /// The further passes (`detect/passes.rs`: soft, locally dim, large and vertical text on a plain
-    /// background) over a light and a dark plane. A multi-frame image is searched so once, in
+    /// background; `detect/skew.rs`: lines turned by a few degrees on a plain background) over a
+    /// light and a dark plane. A multi-frame image is searched so once, in
     /// the brightest value of each pixel over its frames (text drawn in any frame is there), as
     /// the passes cost several searches each. Boxes are grown by their margin.
     pub fn detect_further(&self, light: &GrayImage, dark: &GrayImage) -> Vec<(Rect, Found)> {
@@ -463,6 +465,7 @@ impl Detector {
                 let margin = (rect.height.min(rect.width) / 4).max(2);
                 out.push((rect.grow(margin, w, h), Found::Text));
             }
+            out.extend(self.skewed_boxes(plane));
         }
         out
     }
