@@ -47,6 +47,8 @@ use imageproc::region_labelling::{Connectivity, connected_components};
 
 mod noise;
 mod passes;
+mod skew;
+mod words;
 
 /// The planes a frame is searched in; text is brighter than its background in each. Grey frames
 /// are searched in `light` and `dark`; colour frames (with `tone`) in the luminance and its
@@ -83,7 +85,8 @@ impl Planes {
 /// as character counts only (the detector reads no text; it compares widths).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hints {
-    /// Lengths in characters of the strings most likely burned in.
+    /// Widths in character cells of the strings most likely burned in: a letter or digit is
+    /// one cell, a full-width character (kanji, kana) two, as it is drawn about twice as wide.
     pub lengths: Vec<usize>,
 }
 
@@ -450,7 +453,8 @@ impl Detector {
     }
 
     /// The further passes (`detect/passes.rs`: soft, locally dim, large and vertical text on a plain
-    /// background) over a light and a dark plane. A multi-frame image is searched so once, in
+    /// background; `detect/skew.rs`: lines turned by a few degrees on a plain background) over a
+    /// light and a dark plane. A multi-frame image is searched so once, in
     /// the brightest value of each pixel over its frames (text drawn in any frame is there), as
     /// the passes cost several searches each. Boxes are grown by their margin.
     pub fn detect_further(&self, light: &GrayImage, dark: &GrayImage) -> Vec<(Rect, Found)> {
@@ -461,6 +465,7 @@ impl Detector {
                 let margin = (rect.height.min(rect.width) / 4).max(2);
                 out.push((rect.grow(margin, w, h), Found::Text));
             }
+            out.extend(self.skewed_boxes(plane));
         }
         out
     }
@@ -659,6 +664,14 @@ impl Detector {
                 }
                 let ring = (integral.sum(&outer) - integral.sum(&r)) as f64 / ring_area as f64;
                 if ring < BUSY * contrast {
+                    // In quiet surroundings, a short word (a kanji surname) on a plain
+                    // background is text.
+                    if standing == Standing::Unsure
+                        && words::is_short_word(&glyphs)
+                        && passes::on_plain_background(plane, &r, true)
+                    {
+                        standing = Standing::Text;
+                    }
                     return Some((r, s, standing));
                 }
                 if busy == Busy::Dropped {
@@ -1514,6 +1527,55 @@ mod tests {
         assert_eq!(glyphs_needed(6), 4);
         assert_eq!(glyphs_needed(16), 3);
         assert_eq!(glyphs_needed(36), 5);
+    }
+
+    /// Draw kanji-like square glyphs of side `h` at (x, y), two pixels apart: 田 (a box with a
+    /// cross) for `'田'`, 山 (three uprights on a bar) for anything else.
+    fn kanji(img: &mut GrayImage, x: u32, y: u32, h: u32, word: &str) {
+        for (k, c) in word.chars().enumerate() {
+            let x = x + k as u32 * (h + 2);
+            for dy in 0..h {
+                for dx in 0..h {
+                    let (edge, mid) = (|d: u32| d < 2 || d + 2 >= h, |d: u32| d.abs_diff(h / 2) <= 1);
+                    let ink = match c {
+                        '田' => edge(dx) || edge(dy) || mid(dx) || mid(dy),
+                        _ => dy + 2 >= h || mid(dx) || ((dx < 2 || dx + 2 >= h) && dy >= h / 3),
+                    };
+                    if ink {
+                        img.put_pixel(x + dx, y + dy, image::Luma([255]));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_two_kanji_surname_on_black_is_text() {
+        // rv14 01: 山田 alone on an ultrasound frame's black border scored as two glyphs
+        // (unsure) and, without a hint of its width, was left.
+        for h in [14, 20] {
+            let mut img = plane(320, 240, 0);
+            kanji(&mut img, 30, 30, h, "山田");
+            let boxes = Detector::default()
+                .detect(&Planes { dark: inverse(&img), light: img, tone: None, opponent: None }, &Hints::default());
+            assert!(boxes.iter().any(|(r, _)| r.contains(&Rect::new(30, 30, 2 * h + 2, h))), "{h}: {boxes:?}");
+        }
+    }
+
+    #[test]
+    fn a_two_kanji_surname_on_speckle_needs_more_than_its_shape() {
+        // Over busy surroundings two square glyphs are as often chance shapes: the short word
+        // counts only where the line stands in quiet surroundings.
+        let mut img = plane(320, 240, 0);
+        let mut state = 12345u32;
+        for v in img.iter_mut() {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            *v = ((state >> 16) % 120) as u8;
+        }
+        kanji(&mut img, 30, 30, 20, "山田");
+        let boxes = Detector::default()
+            .detect_frame(&Planes { dark: inverse(&img), light: img, tone: None, opponent: None }, &Hints::default());
+        assert!(!boxes.iter().any(|(r, _)| r.contains(&Rect::new(30, 30, 42, 20))), "{boxes:?}");
     }
 
     #[test]

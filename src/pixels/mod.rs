@@ -416,8 +416,8 @@ fn brighten(acc: &mut GrayImage, plane: &GrayImage) {
     }
 }
 
-/// Lengths (in characters) of the header's strings most likely burned in: the patient's name
-/// and its parts, ID and birth date in common spellings.
+/// Widths of the header's strings most likely burned in: the patient's name and its parts, ID
+/// and birth date in common spellings, in character cells ([`cells`]).
 fn hints(ds: &DataSet) -> Hints {
     let cs = ds
         .bytes(tags::SPECIFIC_CHARACTER_SET)
@@ -428,9 +428,9 @@ fn hints(ds: &DataSet) -> Hints {
     if let Some(name) = text(tags::PATIENT_NAME, VR::PN) {
         for group in name.split('=') {
             let parts: Vec<&str> = group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect();
-            lengths.extend(parts.iter().map(|p| p.chars().count()));
+            lengths.extend(parts.iter().map(|p| cells(p)));
             if parts.len() > 1 {
-                lengths.push(parts.iter().map(|p| p.chars().count()).sum::<usize>() + parts.len() - 1);
+                lengths.push(parts.iter().map(|p| cells(p)).sum::<usize>() + parts.len() - 1);
             }
         }
     }
@@ -444,6 +444,26 @@ fn hints(ds: &DataSet) -> Hints {
     lengths.sort_unstable();
     lengths.dedup();
     Hints { lengths }
+}
+
+/// The width of `text` in character cells: one for a letter or digit, two for a full-width
+/// character (kanji, kana, hangul, full-width forms), which is drawn about twice as wide. A
+/// two-kanji surname (山田) is four cells, as wide as four letters of its height, not two.
+fn cells(text: &str) -> usize {
+    let wide = |c: char| {
+        matches!(c as u32,
+            0x1100..=0x115F // Hangul jamo
+            | 0x2E80..=0x303E // CJK radicals, symbols and punctuation (the ideographic space)
+            | 0x3041..=0x33FF // hiragana, katakana, CJK compatibility
+            | 0x3400..=0x4DBF // CJK extension A
+            | 0x4E00..=0x9FFF // CJK unified ideographs
+            | 0xAC00..=0xD7A3 // Hangul syllables
+            | 0xF900..=0xFAFF // CJK compatibility ideographs
+            | 0xFF01..=0xFF60 // full-width forms
+            | 0xFFE0..=0xFFE6
+            | 0x20000..=0x3FFFD) // CJK extensions B and later
+    };
+    text.chars().map(|c| if wide(c) { 2 } else { 1 }).sum()
 }
 
 /// How grey samples map to 8 bits for display and detection: the image's value range with the
@@ -838,5 +858,18 @@ mod tests {
             Element::new(tags::PATIENT_BIRTH_DATE, VR::DA, b"19850315".to_vec()),
         ]);
         assert_eq!(hints(&d).lengths, vec![4, 6, 8, 10, 11]);
+    }
+
+    #[test]
+    fn kanji_names_are_hinted_at_their_drawn_width() {
+        // A two-kanji surname is drawn as wide as four letters of its height: it is hinted
+        // (a hint of two characters was dropped as too short, and matched no width anyway).
+        let d = DataSet::from_elements([
+            Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"ISO_IR 192".to_vec()),
+            Element::new(tags::PATIENT_NAME, VR::PN, "山田^一郎".as_bytes().to_vec()),
+        ]);
+        assert_eq!(hints(&d).lengths, vec![4, 9]);
+        assert_eq!(cells("ﾔﾏﾀﾞ ﾀﾛｳ"), 8);
+        assert_eq!(cells("ヤマダ　タロウ"), 14);
     }
 }
