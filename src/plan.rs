@@ -1706,7 +1706,8 @@ mod tests {
         }
     }
 
-    fn text_value_op(options: &[DeidOption]) -> Option<Op> {
+    /// Plan `f` with the basic profile, `options` and a fixed key, in a run of its own.
+    fn plan_file(f: &DicomFile, options: &[DeidOption]) -> Result<Plan, PlanError> {
         let mut profile = Profile::builtin("basic").unwrap();
         profile.add_options(options.iter().copied()).unwrap();
         let rules = profile.compile();
@@ -1717,7 +1718,11 @@ mod tests {
             profile_label: "basic",
             identifiers: &IdentifierCache::default(),
         };
-        let plan = build(&ctx, &report()).unwrap();
+        build(&ctx, f)
+    }
+
+    fn text_value_op(options: &[DeidOption]) -> Option<Op> {
+        let plan = plan_file(&report(), options).unwrap();
         let at_top = plan.edits.iter().any(|e| e.path.is_empty() && e.tag == tags::TEXT_VALUE);
         assert!(!at_top, "unlisted free text at the top level is kept");
         plan.edits
@@ -1731,17 +1736,7 @@ mod tests {
         let mut file = report();
         file.dataset.put(Element::new(tags::PATIENT_NAME, VR::PN, b"TEXT^CODE".to_vec()));
         file.dataset.put(Element::new(tags::IMAGE_TYPE, VR::CS, b"ORIGINAL\\PRIMARY\\TEXT".to_vec()));
-        let mut profile = Profile::builtin("basic").unwrap();
-        profile.add_options([DeidOption::CleanStructuredContent]).unwrap();
-        let rules = profile.compile();
-        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
-        let ctx = PlanContext {
-            rules: &rules,
-            pseudo: &pseudo,
-            profile_label: "basic",
-            identifiers: &IdentifierCache::default(),
-        };
-        let plan = build(&ctx, &file).unwrap();
+        let plan = plan_file(&file, &[DeidOption::CleanStructuredContent]).unwrap();
         let touched = plan.edits.iter().any(|e| e.tag == tags::VALUE_TYPE || e.tag == tags::IMAGE_TYPE);
         assert!(!touched, "Value Type TEXT and Image Type stay: {:?}", plan.edits);
     }
@@ -1786,15 +1781,7 @@ mod tests {
         let mut file = report();
         file.dataset.put(Element::new(tags::IMAGE_TYPE, VR::CS, b"ORIGINAL\\PRIMARY\\YAMADA\\HANAKO".to_vec()));
         file.dataset.put(Element::new(tags::SCAN_OPTIONS, VR::CS, b"HANAKO\\HELICAL".to_vec()));
-        let rules = Profile::builtin("basic").unwrap().compile();
-        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
-        let ctx = PlanContext {
-            rules: &rules,
-            pseudo: &pseudo,
-            profile_label: "basic",
-            identifiers: &IdentifierCache::default(),
-        };
-        let plan = build(&ctx, &file).unwrap();
+        let plan = plan_file(&file, &[]).unwrap();
         let op = |tag| plan.edits.iter().find(|e| e.path.is_empty() && e.tag == tag).map(|e| e.op.clone());
         let expected = b"ORIGINAL\\PRIMARY\\ANONYMIZED\\ANONYMIZED".to_vec();
         assert_eq!(op(tags::IMAGE_TYPE), Some(Op::Put(Element::new(tags::IMAGE_TYPE, VR::CS, expected))));
@@ -1833,18 +1820,8 @@ mod tests {
     }
 
     fn plan_with(options: &[DeidOption], elements: Vec<Element>) -> (Plan, DicomFile) {
-        let mut profile = Profile::builtin("basic").unwrap();
-        profile.add_options(options.iter().copied()).unwrap();
-        let rules = profile.compile();
-        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
-        let ctx = PlanContext {
-            rules: &rules,
-            pseudo: &pseudo,
-            profile_label: "test",
-            identifiers: &IdentifierCache::default(),
-        };
         let f = file(elements);
-        let plan = build(&ctx, &f).unwrap();
+        let plan = plan_file(&f, options).unwrap();
         let out = crate::apply::run(&plan, f).unwrap();
         (plan, out)
     }
@@ -2005,15 +1982,7 @@ mod tests {
 
     /// Plan `f` with the basic profile and a fixed key.
     fn build_file(f: &DicomFile) -> Result<Plan, PlanError> {
-        let rules = Profile::builtin("basic").unwrap().compile();
-        let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
-        let ctx = PlanContext {
-            rules: &rules,
-            pseudo: &pseudo,
-            profile_label: "test",
-            identifiers: &IdentifierCache::default(),
-        };
-        build(&ctx, f)
+        plan_file(f, &[])
     }
 
     /// The pseudonym of a file without a Patient ID, Study or SOP Instance UID in its data
