@@ -641,7 +641,9 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
             }
             match (how, readings.as_slice()) {
                 (DateTreatment::Shift(days), [(date, swapped)]) => {
-                    Some(dates::shift(*date, days).map_or_else(redacted, |s| (respell(c, s, *swapped), Some(s))))
+                    Some(dates::shift(*date, days).map_or_else(redacted, |s| {
+                        (respell(c, s, if *swapped { ["y", "d", "m"] } else { ["y", "m", "d"] }), Some(s))
+                    }))
                 }
                 _ => Some(redacted()),
             }
@@ -674,29 +676,10 @@ fn short_year(c: &Captures, how: DateTreatment, which: Which) -> Option<(String,
     let redacted = || (REDACTED.to_string(), None);
     match (how, readings.as_slice()) {
         (DateTreatment::Shift(days), [(date, reading)]) => {
-            Some(dates::shift(*date, days).map_or_else(redacted, |s| (respell_short(c, s, *reading), Some(s))))
+            Some(dates::shift(*date, days).map_or_else(redacted, |s| (respell(c, s, reading.groups()), Some(s))))
         }
         _ => Some(redacted()),
     }
-}
-
-/// A [`Form::ShortYear`] match rewritten with `date` read as `reading`: a two-digit year, and
-/// the month and day padded only if the original padded both.
-fn respell_short(c: &Captures, date: NaiveDate, reading: ShortReading) -> String {
-    let [y, m, d] = reading.groups();
-    let unpadded = [m, d].iter().any(|n| c.name(n).is_some_and(|g| g.as_str().chars().count() == 1));
-    let value = |name: &str| {
-        let v = if name == y {
-            format!("{:02}", date.year() % 100)
-        } else {
-            let v = if name == m { date.month() } else { date.day() };
-            if unpadded { v.to_string() } else { format!("{v:02}") }
-        };
-        let old = c.name(name).map_or("", |g| g.as_str());
-        if old.chars().any(|c| ('０'..='９').contains(&c)) { full_width(&v) } else { v }
-    };
-    let sep = |name: &str| c.name(name).map_or("", |g| g.as_str());
-    format!("{}{}{}{}{}", value("a"), sep("s"), value("b"), sep("t"), value("c"))
 }
 
 /// The date an era match names, when it has a day.
@@ -749,14 +732,14 @@ fn month(s: &str) -> Option<u32> {
 }
 
 /// The match `c` rewritten with `date`: each group keeps its width and style (zero padding,
-/// a two-digit year, a month name's case and length); `swapped` when the day and month groups
-/// were read the other way round.
-fn respell(c: &Captures, date: NaiveDate, swapped: bool) -> String {
+/// a two-digit year, a month name's case and length), reading the groups named by the three
+/// names as the year, the month and the day (`["y", "d", "m"]` for a day and month read the
+/// other way round; a [`ShortReading`]'s groups).
+fn respell(c: &Captures, date: NaiveDate, [y_group, m_group, d_group]: [&str; 3]) -> String {
     let whole = c.get(0).expect("group 0");
-    let (m_group, d_group) = if swapped { ("d", "m") } else { ("m", "d") };
     // `2024/1/12` is written without padding, `2024/01/12` with it; `2024/11/12` says nothing
     // and is padded.
-    let unpadded = ["m", "d"].iter().any(|n| c.name(n).is_some_and(|g| g.as_str().chars().count() == 1));
+    let unpadded = [m_group, d_group].iter().any(|n| c.name(n).is_some_and(|g| g.as_str().chars().count() == 1));
     let mut parts: Vec<(usize, usize, String)> = Vec::new();
     if let Some(g) = c.name("o") {
         let suffix = dates::ordinal_suffix(&date.day().to_string());
@@ -767,13 +750,13 @@ fn respell(c: &Captures, date: NaiveDate, swapped: bool) -> String {
         };
         parts.push((g.start() - whole.start(), g.end() - whole.start(), suffix));
     }
-    for (name, value) in [("y", date.year() as u32), (m_group, date.month()), (d_group, date.day())] {
+    for (name, value) in [(y_group, date.year() as u32), (m_group, date.month()), (d_group, date.day())] {
         let Some(g) = c.name(name) else { continue };
         let old = g.as_str();
         let new = if old.chars().all(is_digit) {
             let width = old.chars().count();
-            let value = if width == 2 && name == "y" { value % 100 } else { value };
-            if name == "y" {
+            let value = if width == 2 && name == y_group { value % 100 } else { value };
+            if name == y_group {
                 format!("{value:0width$}")
             } else if unpadded {
                 value.to_string()
