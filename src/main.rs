@@ -101,6 +101,9 @@ fn run(cli: Cli) -> Result<Exit> {
             let problems = kamei::profile::check(&path)?;
             if problems.is_empty() {
                 println!("{}: ok", path.display());
+                let text = std::fs::read_to_string(&path)?;
+                let profile = kamei::profile::Profile::from_toml_str(&text, &path.display().to_string())?;
+                print_departures(&profile.departures());
                 return Ok(Exit::Success);
             }
             for d in &problems {
@@ -129,11 +132,30 @@ fn print_profile(profile: &kamei::profile::Profile) {
     let _ = writeln!(out, "# profile {} sha256:{}", profile.name(), profile.sha256());
     let _ = writeln!(out, "# options: {}", if opts.is_empty() { "(none)".to_string() } else { opts.join(", ") });
     let _ = writeln!(out, "# strict: {}", profile.strict());
+    for d in rules.departures() {
+        let _ = writeln!(out, "# departs from Table E.1-1: {} {} -> {}", d.tag, d.table, d.user);
+    }
     let _ = writeln!(out, "tag\taction\tsource\tname");
     for row in rules.rows() {
         if writeln!(out, "{}\t{}\t{}\t{}", row.tag, row.action, row.source, row.name).is_err() {
             break; // broken pipe (e.g. `| head`) is fine
         }
+    }
+}
+
+/// `profile check`'s note on a valid profile that keeps more than Table E.1-1 allows: valid,
+/// but its outputs will not claim the basic profile.
+fn print_departures(departures: &[kamei::profile::Departure]) {
+    if departures.is_empty() {
+        return;
+    }
+    println!(
+        "note: {} rule(s) keep more than PS3.15 Table E.1-1 allows; outputs will say \"{}\" in De-identification Method and claim no code (113100 and the option codes) in its code sequence:",
+        departures.len(),
+        kamei::profile::DEPARTS_LABEL
+    );
+    for d in departures {
+        println!("  {}: table {}, this profile {}", d.tag, d.table, d.user);
     }
 }
 
@@ -143,6 +165,19 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     if job.layout == kamei::layout::Layout::Mirror && !ui.quiet {
         eprintln!(
             "kamei: warning: --layout mirror copies input paths into OUT; folder and file names often carry patient names or IDs"
+        );
+    }
+    let departures = job.profile.departures();
+    if !departures.is_empty() && !ui.quiet {
+        eprintln!(
+            "kamei: warning: profile {} keeps more than PS3.15 Table E.1-1 allows in {} rule(s) (`kamei profile check` lists them): outputs do not claim the Basic Application Confidentiality Profile (no code 113100)",
+            job.profile.name(),
+            departures.len()
+        );
+    }
+    if job.profile.options().contains(&kamei::profile::DeidOption::CleanRecognizableVisualFeatures) && !ui.quiet {
+        eprintln!(
+            "kamei: warning: option clean-recognizable-visual-features is recorded in the audit, but kamei does not find or alter faces (photographs, surface renderings of the head): review such series yourself; outputs do not claim code 113102"
         );
     }
     let interrupt = Arc::new(AtomicBool::new(false));

@@ -1405,15 +1405,7 @@ impl Planner<'_, '_> {
     /// Information Modified.
     fn markers(&mut self) {
         let options = self.ctx.rules.options();
-        let mut codes: Vec<(&str, &str)> = vec![method_code(None)];
-        for o in options.iter().copied() {
-            if matches!(o, DeidOption::CleanPixelData | DeidOption::CleanRecognizableVisualFeatures) {
-                // Claimed only when the pixels were actually cleaned.
-                continue;
-            }
-            codes.push(method_code(Some(o)));
-        }
-        codes.sort();
+        let codes = claimed_codes(self.ctx.rules);
         let items: Vec<DataSet> = codes
             .into_iter()
             .map(|(value, meaning)| {
@@ -1433,15 +1425,42 @@ impl Planner<'_, '_> {
             b"REMOVED"
         };
         let method = format!("kamei {}\\{}", env!("CARGO_PKG_VERSION"), self.ctx.profile_label);
+        let codes = if items.is_empty() {
+            // A departing profile claims no code; any code the input carried goes.
+            Edit { path: Vec::new(), tag: tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE, op: Op::Remove }
+        } else {
+            let element = Element::sequence(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE, items);
+            Edit { path: Vec::new(), tag: element.tag, op: Op::Put(element) }
+        };
         for element in [
             Element::new(tags::PATIENT_IDENTITY_REMOVED, VR::CS, b"YES".to_vec()),
             Element::new(tags::DEIDENTIFICATION_METHOD, VR::LO, method.into_bytes()),
-            Element::sequence(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE, items),
             Element::new(tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED, VR::CS, temporal.to_vec()),
         ] {
             self.edits.push(Edit { path: Vec::new(), tag: element.tag, op: Op::Put(element) });
         }
+        self.edits.push(codes);
     }
+}
+
+/// The CID 7050 codes an output claims in De-identification Method Code Sequence before any
+/// pixel cleaning (which adds 113101 itself): 113100 and the code of each option in effect,
+/// sorted; none at all when the profile departs from Table E.1-1 ([`RuleSet::departures`]),
+/// since every code claims conformance to the basic profile or an option of it. Clean Pixel
+/// Data is claimed only where pixels were cleaned; Clean Recognizable Visual Features never
+/// (kamei does nothing for it). `verify` expects the same list.
+pub(crate) fn claimed_codes(rules: &RuleSet) -> Vec<(&'static str, &'static str)> {
+    if !rules.departures().is_empty() {
+        return Vec::new();
+    }
+    let mut codes = vec![method_code(None)];
+    for o in rules.options().iter().copied() {
+        if !matches!(o, DeidOption::CleanPixelData | DeidOption::CleanRecognizableVisualFeatures) {
+            codes.push(method_code(Some(o)));
+        }
+    }
+    codes.sort_unstable();
+    codes
 }
 
 /// Private Creator values of a data set, by the creator element's tag.

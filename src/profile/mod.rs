@@ -141,7 +141,7 @@ mod table;
 mod user;
 
 pub use error::{Diagnostic, ProfileError};
-pub use rules::{RuleRow, RuleSet};
+pub use rules::{Departure, RuleRow, RuleSet};
 pub use user::MAX_SHIFT_DAYS;
 
 use error::{FindBuiltinSnafu, ReadProfileSnafu};
@@ -546,11 +546,32 @@ impl Profile {
     /// The method text of De-identification Method (0012,0063) after kamei's version, as LO
     /// values (each at most 64 characters): the profile's name with the first 12 hex digits of
     /// its digest, then one value per option in effect (`option clean-descriptors`).
+    /// A profile whose rules keep more than Table E.1-1 allows ([`Departure`]) adds the value
+    /// `departs from PS3.15 basic profile`. Clean Recognizable Visual Features is not listed:
+    /// kamei accepts and audits that option but does nothing for it, and the method text
+    /// claims only what was done.
     pub fn method_label(&self) -> String {
         let digest = self.sha256();
         let mut values = vec![format!("profile {} sha256:{}", self.name, &digest[..12])];
-        values.extend(self.options.iter().map(|o| format!("option {}", o.name())));
+        values.extend(
+            self.options
+                .iter()
+                .filter(|o| **o != DeidOption::CleanRecognizableVisualFeatures)
+                .map(|o| format!("option {}", o.name())),
+        );
+        if !self.departures().is_empty() {
+            values.push(DEPARTS_LABEL.to_string());
+        }
         values.join("\\")
+    }
+
+    /// The user profile's rules that keep more than Table E.1-1 with the options in effect
+    /// allows (see [`RuleSet::departures`]); empty for a built-in profile.
+    pub fn departures(&self) -> Vec<Departure> {
+        if self.user.is_none() {
+            return Vec::new();
+        }
+        self.compile().departures().to_vec()
     }
 
     /// Hex SHA-256 over every source text that went into this profile (the generated tables,
@@ -631,6 +652,10 @@ impl Profile {
         })
     }
 }
+
+/// The value De-identification Method (0012,0063) gains when the profile departs from Table
+/// E.1-1 ([`Profile::method_label`]).
+pub const DEPARTS_LABEL: &str = "departs from PS3.15 basic profile";
 
 /// The CID 7050 code (code value, code meaning) for the De-identification Method Code
 /// Sequence: `None` is the Basic Application Confidentiality Profile (113100), `Some(option)`

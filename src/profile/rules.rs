@@ -74,6 +74,32 @@ pub struct RuleRow {
     pub source: String,
 }
 
+/// A user profile rule that keeps more of the original than Table E.1-1 (with the options in
+/// effect) allows: `keep` where the table removes or replaces, `clean` or `shift-date` where it
+/// removes or replaces, or a private creator kept whole. An output made under such a profile
+/// does not conform to the Basic Application Confidentiality Profile, so kamei does not claim
+/// it (no code 113100 in De-identification Method Code Sequence) and says so in the method
+/// text. Stricter rules (remove, empty, dummy, a replacement value) never depart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Departure {
+    /// The attribute or pattern, as in `profile show`: `(0008,1030)`, `(gggg,"ACME 1.0",xx)`.
+    pub tag: String,
+    /// What the table (with options and kamei's policy) does there: `X`, `Z`, `C`, ...
+    pub table: String,
+    /// What the user profile does instead: `K`, `C`, `shift-date`.
+    pub user: String,
+}
+
+/// How much of the original value an action lets through: 0 all of it (keep), 1 part of it
+/// (clean, shift-date), 2 none (remove, empty, dummy, replace, UID mapping, pseudonym).
+fn retained(action: &Action) -> u8 {
+    match action {
+        Action::Keep => 0,
+        Action::Clean | Action::ShiftDate => 1,
+        _ => 2,
+    }
+}
+
 /// Rules for the elements of one private creator.
 #[derive(Debug, Clone, Default)]
 struct CreatorRules {
@@ -115,6 +141,7 @@ pub struct RuleSet {
     strict: bool,
     date_shift: DateShiftPolicy,
     rows: Vec<RuleRow>,
+    departures: Vec<Departure>,
     group_length: Rule,
     unlisted: Rule,
     strict_remove: Rule,
@@ -221,6 +248,13 @@ impl RuleSet {
     /// `kamei profile show`.
     pub fn rows(&self) -> Vec<RuleRow> {
         self.rows.clone()
+    }
+
+    /// The user profile's rules that keep more than the table allows ([`Departure`]), in
+    /// profile order; empty for a built-in profile. Non-empty means outputs do not claim the
+    /// Basic Application Confidentiality Profile.
+    pub fn departures(&self) -> &[Departure] {
+        &self.departures
     }
 }
 
@@ -356,9 +390,18 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
         &group_length,
     );
 
-    // 3. User overrides (standard attributes; private ones below).
+    // 3. User overrides (standard attributes; private ones below). An override that keeps
+    //    more than the rule it replaces is a departure from the table.
+    let mut departures = Vec::new();
     if let Some(user) = inp.user {
         for o in &user.overrides {
+            if let Some(before) = b.weakest_replaced(&o.selector, &o.action) {
+                departures.push(Departure {
+                    tag: o.selector.to_string(),
+                    table: before.code().to_string(),
+                    user: o.action.code().to_string(),
+                });
+            }
             b.apply(&o.selector, &rule(o.action.clone(), RuleSource::Override), None);
         }
     }
@@ -476,6 +519,11 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
     let private_keep = rule(Action::Keep, RuleSource::Private);
     if let Some(user) = inp.user {
         for creator in &user.keep_private_creators {
+            departures.push(Departure {
+                tag: format!("(gggg,\"{creator}\",xx)"),
+                table: private_remove.action.code().to_string(),
+                user: private_keep.action.code().to_string(),
+            });
             private.entry(creator.clone()).or_default().keep_all = Some(private_keep.clone());
             b.set_row(
                 (1, 0xFFFF, 0, creator.clone()),
@@ -487,6 +535,14 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
         for (group, creator, offset, action) in private_overrides(user) {
             let r = rule(action.clone(), RuleSource::Override);
             let slot = (u32::from(group) << 8) | u32::from(offset);
+            let before = private.get(creator).and_then(|c| c.by_slot.get(&slot)).unwrap_or(&private_remove);
+            if retained(action) < retained(&before.action) {
+                departures.push(Departure {
+                    tag: format!("({group:04X},\"{creator}\",{offset:02X})"),
+                    table: before.action.code().to_string(),
+                    user: action.code().to_string(),
+                });
+            }
             private.entry(creator.to_string()).or_default().by_slot.insert(slot, r.clone());
             let tag = format!("({group:04X},\"{creator}\",{offset:02X})");
             b.set_row((1, group, u16::from(offset), creator.to_string()), tag, || "Private attribute".into(), &r);
@@ -511,6 +567,7 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
         strict: inp.strict,
         date_shift: inp.date_shift,
         rows: b.rows.into_values().collect(),
+        departures,
         group_length,
         unlisted: default_keep,
         strict_remove,
@@ -522,6 +579,22 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
 }
 
 impl Builder {
+    /// The rule in force on a tag `sel` names that lets through less than `action` would
+    /// (see [`retained`]), if any: what an override with `action` departs from. Tags not yet
+    /// ruled are unlisted and kept, so nothing departs there.
+    fn weakest_replaced(&self, sel: &Selector, action: &Action) -> Option<Action> {
+        let stronger = |r: &Rule| retained(action) < retained(&r.action);
+        match sel {
+            Selector::WholeRepeatingGroup { base } => repeating_groups(*base)
+                .find_map(|g| self.groups.get(&g).filter(|r| stronger(r)).map(|r| r.action.clone())),
+            Selector::Private { .. } => None,
+            _ => sel.tags().into_iter().find_map(|tag| {
+                let ruled = self.exact.get(&key(tag)).or_else(|| self.groups.get(&tag.group()));
+                ruled.filter(|r| stronger(r)).map(|r| r.action.clone())
+            }),
+        }
+    }
+
     /// Add or update the row of `sel` without touching the lookup maps.
     fn apply_row_only(&mut self, sel: &Selector, rule: &Rule) {
         let (g, e) = sel.sort_key();

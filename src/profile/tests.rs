@@ -490,7 +490,77 @@ fn the_method_label_names_the_base_the_handle_the_digest_and_each_option_in_shor
     let label = p.method_label();
     let values: Vec<&str> = label.split('\\').collect();
     assert_eq!(values[0], format!("profile basic+abcdefghijklmnopqrstuvwx sha256:{}", &p.sha256()[..12]));
-    assert!(values.contains(&"option clean-recognizable-visual-features"), "{values:?}");
     assert!(values.contains(&"option retain-long-modified-dates"), "{values:?}");
     assert!(values.iter().all(|v| v.len() <= 64), "{values:?}");
+}
+
+#[test]
+fn the_method_label_does_not_claim_clean_recognizable_visual_features_which_kamei_does_not_do() {
+    let mut p = basic();
+    p.add_options([DeidOption::CleanRecognizableVisualFeatures]).unwrap();
+    assert!(!p.method_label().contains("recognizable"), "{}", p.method_label());
+    assert!(p.options().contains(&DeidOption::CleanRecognizableVisualFeatures), "still recorded for the audit");
+}
+
+fn departures(text: &str) -> Vec<(String, String, String)> {
+    user(text).departures().into_iter().map(|d| (d.tag, d.table, d.user)).collect()
+}
+
+#[test]
+fn a_builtin_profile_departs_from_nothing() {
+    assert!(basic().departures().is_empty());
+    assert!(!basic().method_label().contains(DEPARTS_LABEL));
+}
+
+#[test]
+fn keeping_an_attribute_the_table_removes_is_a_departure() {
+    assert_eq!(
+        departures("[overrides]\nStudyDescription = \"keep\"\n"),
+        [("(0008,1030)".into(), "X".into(), "K".into())]
+    );
+    assert!(user("[overrides]\nStudyDescription = \"keep\"\n").method_label().ends_with(DEPARTS_LABEL));
+}
+
+#[test]
+fn cleaning_or_shifting_where_the_table_removes_is_a_departure() {
+    let d = departures("[overrides]\nStudyDescription = \"clean\"\nAcquisitionDate = \"shift-date\"\n");
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!((d[0].2.as_str(), d[1].2.as_str()), ("C", "shift-date"));
+}
+
+#[test]
+fn stricter_rules_do_not_depart() {
+    let text = "[overrides]\nStudyDescription = \"remove\"\nInstitutionName = { replace = \"A HOSPITAL\" }\n\
+                Manufacturer = \"remove\"\nAccessionNumber = \"pseudonymize\"\nSeriesDescription = \"dummy\"\n";
+    assert_eq!(departures(text), []);
+}
+
+#[test]
+fn keeping_what_the_table_or_an_option_already_keeps_does_not_depart() {
+    assert_eq!(departures("[overrides]\nModality = \"keep\"\nImageType = \"keep\"\n"), []);
+    let text = "options = [\"retain-device-identity\"]\n[overrides]\nDeviceSerialNumber = \"keep\"\n";
+    assert_eq!(departures(text), []);
+}
+
+#[test]
+fn keeping_a_private_creator_whole_or_an_unsafe_private_element_departs() {
+    let d = departures("keep_private_creators = [\"ACME 1.0\"]\n[overrides]\n'(0019,\"ACME 2.0\",10)' = \"keep\"\n");
+    assert_eq!(
+        d,
+        [
+            ("(gggg,\"ACME 1.0\",xx)".into(), "X".into(), "K".into()),
+            ("(0019,\"ACME 2.0\",10)".into(), "X".into(), "K".into())
+        ]
+    );
+}
+
+#[test]
+fn keeping_a_safe_private_attribute_under_retain_safe_private_does_not_depart() {
+    let row = &table::tables().unwrap().safe_private[0];
+    let (group, offset) = row.slot();
+    let text = format!(
+        "options = [\"retain-safe-private\"]\n[overrides]\n'({group:04X},\"{}\",{offset:02X})' = \"keep\"\n",
+        row.creator
+    );
+    assert_eq!(departures(&text), []);
 }

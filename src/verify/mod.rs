@@ -526,16 +526,17 @@ fn check_markers(ctx: &Ctx<'_>, ds: &DataSet, rel: &str, out: &mut Vec<Finding>)
         .and_then(|e| e.value.sequence())
         .map(|s| s.items.iter().filter_map(|i| i.dataset.ascii(tags::CODE_VALUE).map(str::to_string)).collect())
         .unwrap_or_default();
-    let mut expected = vec![method_code(None).0];
-    for o in ctx.rules.options() {
-        if !matches!(o, DeidOption::CleanPixelData | DeidOption::CleanRecognizableVisualFeatures) {
-            expected.push(method_code(Some(*o)).0);
-        }
-    }
-    for code in expected {
+    let expected = crate::plan::claimed_codes(ctx.rules);
+    for (code, _) in &expected {
         if !codes.iter().any(|c| c == code) {
             bad(format!("De-identification Method Code Sequence lacks {code}"));
         }
+    }
+    if expected.is_empty() && codes.iter().any(|c| c == method_code(None).0) {
+        bad(format!(
+            "De-identification Method Code Sequence claims {} though the profile departs from PS3.15 Table E.1-1",
+            method_code(None).0
+        ));
     }
 }
 

@@ -327,6 +327,37 @@ fn user_profile_keep_override_keeps_a_removed_attribute() {
 }
 
 #[test]
+fn a_profile_that_keeps_more_than_the_table_claims_no_method_code_and_says_it_departs() {
+    let wd = Workdir::new("a_profile_that_keeps_more_than_the_table_claims_no_method_code_and_says_it_departs");
+    ct(1).put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CHEST")).write(&wd.path("in/a.dcm"));
+    let p = user_profile(&wd, "name = \"loose\"\n[overrides]\nStudyDescription = \"keep\"\n");
+    let check = wd.kamei(["profile", "check", &p]);
+    assert!(check.stdout().contains("(0008,1030): table X, this profile K"), "{}", check.stdout());
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", key(&wd, "k.key", 7).to_str().unwrap(), "--profile", &p]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("no code 113100"), "{}", run.stderr());
+    let obj = open(&wd.only_output("out"));
+    assert!(obj.element(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE).is_err(), "no code is claimed");
+    let method = text(&obj, tags::DEIDENTIFICATION_METHOD).unwrap();
+    assert!(method.ends_with("departs from PS3.15 basic profile"), "{method}");
+    assert_eq!(text(&obj, tags::PATIENT_IDENTITY_REMOVED).as_deref(), Some("YES"));
+    let verify = wd.kamei(["verify", "out", "--profile", &p]);
+    assert_eq!(verify.stdout(), "", "verify expects no code from a departing profile");
+    verify.assert_code(0);
+}
+
+#[test]
+fn a_stricter_user_profile_still_claims_the_basic_profile() {
+    let wd = Workdir::new("a_stricter_user_profile_still_claims_the_basic_profile");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let p = user_profile(&wd, "[overrides]\nInstitutionName = { replace = \"A HOSPITAL\" }\nImageType = \"remove\"\n");
+    wd.deid(&["--profile", &p]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(method_codes(&obj), ["113100"]);
+    assert!(!text(&obj, tags::DEIDENTIFICATION_METHOD).unwrap().contains("departs"));
+}
+
+#[test]
 fn user_profile_keeping_the_patients_name_is_refused() {
     let wd = Workdir::new("user_profile_keeping_the_patients_name_is_refused");
     ct(1).write(&wd.path("in/a.dcm"));
@@ -466,6 +497,29 @@ fn pixel_options_are_not_claimed_while_pixels_are_not_cleaned() {
     let obj = open(&wd.only_output("out"));
     assert_eq!(method_codes(&obj), ["113100"]);
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn clean_recognizable_visual_features_is_audited_and_warned_about_but_never_claimed() {
+    let wd = Workdir::new("clean_recognizable_visual_features_is_audited_and_warned_about_but_never_claimed");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei([
+        "deid",
+        "in",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--option",
+        "clean-recognizable-visual-features",
+    ]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("does not find or alter faces"), "{}", run.stderr());
+    let obj = open(&wd.only_output("out"));
+    assert!(!text(&obj, tags::DEIDENTIFICATION_METHOD).unwrap().contains("recognizable"));
+    assert!(!method_codes(&obj).contains(&"113102".to_string()));
+    assert!(wd.audit("out")[0].to_string().contains("clean-recognizable-visual-features"), "the request is audited");
 }
 
 #[test]

@@ -141,6 +141,16 @@ fn finds_attributes_the_profile_removes_and_missing_markers() {
 }
 
 #[test]
+fn finds_a_basic_profile_claim_under_a_profile_that_departs_from_the_table() {
+    let wd = release("finds_a_basic_profile_claim_under_a_profile_that_departs_from_the_table");
+    let profile = wd.path("loose.toml");
+    std::fs::write(&profile, "[overrides]\nStudyDescription = \"keep\"\n").unwrap();
+    let run = wd.kamei(["verify", "out", "--profile", profile.to_str().unwrap()]);
+    let f = findings(&run);
+    assert!(f.iter().any(|r| r[2] == "marker" && r[3].contains("claims 113100")), "{f:?}");
+}
+
+#[test]
 fn finds_an_unlisted_uid_left_unmapped() {
     let wd = release("finds_an_unlisted_uid_left_unmapped");
     plant(&wd, |ds| {
