@@ -1103,6 +1103,19 @@ impl Planner<'_, '_> {
                         Action::Dummy
                     }
                 }
+                _ if top && is_animal_responsible(e.tag, ds) && rule.action == Action::Remove => {
+                    // Patient Module: for an animal (Patient Species Description or Code
+                    // Sequence present), Responsible Person and Responsible Organization are
+                    // Type 2C (one of them required). X would make the output invalid; Z keeps
+                    // it valid and holds nothing.
+                    Action::Empty
+                }
+                _ if top && e.tag == tags::RESPONSIBLE_PERSON_ROLE && !self.keeps_responsible_person() => {
+                    // Type 1C, required only while Responsible Person has a value: once the
+                    // person goes, a role left behind is present against its condition.
+                    self.note("(0010,2298): Responsible Person Role follows Responsible Person".to_string());
+                    Action::Remove
+                }
                 _ if rule.source == RuleSource::Unlisted && self.value_vr(e) == VR::PN => {
                     // A person's name is never kept by default: a PN under a tag the table does
                     // not list (a damaged tag, an attribute newer than the table) gets a dummy.
@@ -1169,6 +1182,11 @@ impl Planner<'_, '_> {
                 self.edits.push(Edit { path: path.clone(), tag: e.tag, op: Op::Remove });
             }
         }
+    }
+
+    /// Whether the profile keeps Responsible Person (0010,2297) as it is.
+    fn keeps_responsible_person(&self) -> bool {
+        self.ctx.rules.rule(tags::RESPONSIBLE_PERSON).action == Action::Keep
     }
 
     /// Resolve an action against an element. Returns the decision and the action word for the
@@ -1461,6 +1479,16 @@ pub(crate) fn claimed_codes(rules: &RuleSet) -> Vec<(&'static str, &'static str)
     }
     codes.sort_unstable();
     codes
+}
+
+/// Whether `tag` is Responsible Person or Responsible Organization of an animal patient (the
+/// top-level data set `ds` has Patient Species Description or Patient Species Code Sequence):
+/// the Patient Module makes them Type 2C then.
+pub(crate) fn is_animal_responsible(tag: Tag, ds: &DataSet) -> bool {
+    matches!(tag, tags::RESPONSIBLE_PERSON | tags::RESPONSIBLE_ORGANIZATION)
+        && [tags::PATIENT_SPECIES_DESCRIPTION, tags::PATIENT_SPECIES_CODE_SEQUENCE]
+            .iter()
+            .any(|t| ds.get(*t).is_some_and(|e| !e.value.is_empty()))
 }
 
 /// Private Creator values of a data set, by the creator element's tag.

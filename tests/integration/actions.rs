@@ -1,6 +1,7 @@
 //! PS3.15 action codes on the real binary, one behaviour each (those `deid.rs` does not cover):
 //! D on a present X/D attribute, Z/D and X/Z on empty attributes, Z on a present X/Z one,
-//! X/Z/U* sequences, K on a sequence, C on AE titles.
+//! X/Z/U* sequences, K on a sequence, C on AE titles, the Type 2C responsible person of an
+//! animal patient.
 
 use crate::util::*;
 use dicom_core::{Tag, VR};
@@ -33,6 +34,42 @@ fn z_d_on_an_empty_value_stays_empty() {
     let obj = open(&wd.only_output("out"));
     assert_eq!(text(&obj, tags::CONTRAST_BOLUS_AGENT).as_deref(), Some(""), "present and empty, not a dummy");
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn an_animal_patients_responsible_person_and_organization_are_emptied_not_removed() {
+    let wd = Workdir::new("an_animal_patients_responsible_person_and_organization_are_emptied_not_removed");
+    // Patient Module: Type 2C for an animal; X would leave an invalid output.
+    ct(1)
+        .put(str_el(tags::PATIENT_SPECIES_DESCRIPTION, VR::LO, "Canis lupus familiaris"))
+        .put(str_el(tags::RESPONSIBLE_PERSON, VR::PN, "OWNER^CANARY"))
+        .put(str_el(tags::RESPONSIBLE_PERSON_ROLE, VR::CS, "OWNER"))
+        .put(str_el(tags::RESPONSIBLE_ORGANIZATION, VR::LO, "CANARY KENNEL"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::RESPONSIBLE_PERSON).as_deref(), Some(""));
+    assert_eq!(text(&obj, tags::RESPONSIBLE_ORGANIZATION).as_deref(), Some(""));
+    assert_eq!(text(&obj, tags::RESPONSIBLE_PERSON_ROLE), None, "Type 1C only while the person has a value");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["OWNER^CANARY", "CANARY KENNEL"]].concat());
+    let verify = wd.kamei(["verify", "out"]);
+    assert!(!verify.stdout().contains("(0010,2297)"), "verify knows the rule: {}", verify.stdout());
+}
+
+#[test]
+fn a_human_patients_responsible_person_goes_with_its_role() {
+    let wd = Workdir::new("a_human_patients_responsible_person_goes_with_its_role");
+    ct(1)
+        .put(str_el(tags::RESPONSIBLE_PERSON, VR::PN, "PARENT^CANARY"))
+        .put(str_el(tags::RESPONSIBLE_PERSON_ROLE, VR::CS, "PARENT"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::RESPONSIBLE_PERSON), None, "X for a human patient");
+    assert_eq!(text(&obj, tags::RESPONSIBLE_PERSON_ROLE), None);
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["PARENT^CANARY"]].concat());
 }
 
 #[test]
