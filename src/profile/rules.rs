@@ -395,7 +395,7 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
     let mut departures = Vec::new();
     if let Some(user) = inp.user {
         for o in &user.overrides {
-            if let Some(before) = b.weakest_replaced(&o.selector, &o.action) {
+            if let Some(before) = b.departed_rule(&o.selector, &o.action) {
                 departures.push(Departure {
                     tag: o.selector.to_string(),
                     table: before.code().to_string(),
@@ -579,10 +579,10 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
 }
 
 impl Builder {
-    /// The rule in force on a tag `sel` names that lets through less than `action` would
+    /// The action in force on a tag `sel` names that lets through less than `action` would
     /// (see [`retained`]), if any: what an override with `action` departs from. Tags not yet
     /// ruled are unlisted and kept, so nothing departs there.
-    fn weakest_replaced(&self, sel: &Selector, action: &Action) -> Option<Action> {
+    fn departed_rule(&self, sel: &Selector, action: &Action) -> Option<Action> {
         let stronger = |r: &Rule| retained(action) < retained(&r.action);
         match sel {
             Selector::WholeRepeatingGroup { base } => repeating_groups(*base)
