@@ -943,6 +943,12 @@ pub fn deidentify<R: Read, W: Write>(
             break;
         }
         report.rows_read += 1;
+        // A record after the held row means the held row ended before it: its quotes were
+        // closed, whatever becomes of this record (an open quote is this record's own).
+        if held.take().is_some() {
+            writer.write_byte_record(&held_row).map_err(csv_write)?;
+            report.rows_written += 1;
+        }
         let line = record.position().map_or(0, |p| reader.get_mut().line_of(p));
         if reader.get_ref().cut {
             // Cut at the bound: a quote left open swallowed the lines after it.
@@ -1100,12 +1106,9 @@ pub fn deidentify<R: Read, W: Write>(
                 None => out.push_field(fields[i].as_bytes()),
             }
         }
-        // Each row is held back until the next one is read: a quoted field that is never
-        // closed swallows every line after it into the last row, which is then dropped.
-        if let Some(_line) = held.take() {
-            writer.write_byte_record(&held_row).map_err(csv_write)?;
-            report.rows_written += 1;
-        }
+        // Each row is held back until the next record is read (written above): a quoted field
+        // that is never closed swallows every line after it into the last row, which is then
+        // dropped.
         std::mem::swap(&mut out, &mut held_row);
         held = Some((line, record.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'))));
     }
@@ -1681,6 +1684,24 @@ mod tests {
         assert_eq!(report.rows_dropped, 1, "{:?}", report.problems);
         assert!(report.problems[0].message.contains("not closed"), "{:?}", report.problems);
         assert_eq!(rows.len(), 1, "only the header: {rows:?}");
+    }
+
+    #[test]
+    fn rv17_02_a_multiline_row_before_a_row_whose_quote_is_never_closed_is_written() {
+        // The row after it ends the held row whether it is dropped as swallowing rows, for its
+        // width, or at the end of the file: only that row is dropped, at its own line.
+        for input in [
+            "patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nP2,next\n",
+            "patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nP2,next,x\n",
+            "patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nplain\n",
+        ] {
+            let (report, rows) = run(input.as_bytes(), &CsvOptions::default()).unwrap();
+            assert_eq!((report.rows_written, report.rows_dropped), (1, 1), "{input:?}: {:?}", report.problems);
+            let lines: Vec<u64> = report.problems.iter().filter_map(|p| p.line).collect();
+            assert_eq!(lines, [4], "{input:?}: {:?}", report.problems);
+            assert_eq!(rows.len(), 2, "{input:?}: {rows:?}");
+            assert_eq!(rows[1][1], "first\nsecond");
+        }
     }
 
     #[test]

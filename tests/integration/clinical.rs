@@ -1594,3 +1594,19 @@ fn r13_07_ssmix2_a_kept_code_of_digits_holding_the_messages_own_date_is_shifted(
     assert_eq!(msg.decode(segment(&msg, "ORC").field(13)).text, shifted);
     assert_eq!(msg.decode(segment(&msg, "OBX").field(3)).text, format!("{shifted}^BW^99"));
 }
+
+#[test]
+fn rv17_02_csv_a_multiline_row_before_a_row_whose_quote_is_never_closed_is_kept() {
+    let wd = Workdir::new("rv17_02_csv_a_multiline_row_before_a_row_whose_quote_is_never_closed_is_kept");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\ncomment = \"free-text\"\n",
+        "pid,comment\nP1234567,\"first line\nsecond line\"\nP1234567,\"open quote never closed\nP2222222,next\n",
+    );
+    let run = csv_of_in(&wd, &[]);
+    run.assert_code(1);
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "comment"), ["first line\nsecond line"]);
+    let err = run.stderr();
+    assert!(err.contains("in.csv: line 4: row dropped"), "{err}");
+    assert!(!err.contains("line 2:"), "{err}");
+}
