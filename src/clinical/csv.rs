@@ -1909,6 +1909,15 @@ mod tests {
     }
 
     #[test]
+    fn rv17_03_an_id_padded_with_zeros_in_the_file_name_becomes_the_pseudonym() {
+        let rows = [("1234567", "", "", false)];
+        assert_eq!(output_name("labs_0001234567.csv", &rows, 1).unwrap().as_deref(), Some("labs_P1234567_TAG.csv"));
+        let left_out = [("1234567", "", "", true), ("2222222", "", "", false)];
+        assert_eq!(output_name("labs_0001234567.csv", &left_out[..1], 0).unwrap(), None);
+        assert!(matches!(output_name("ward_0001234567.csv", &left_out, 1), Err(Error::NameHoldsExcludedId)));
+    }
+
+    #[test]
     fn a_japanese_name_joined_without_a_space_becomes_the_pseudonym() {
         let rows = [("PID5566778", "佐藤 花子", "", false)];
         assert_eq!(output_name("佐藤花子_検査.csv", &rows, 1).unwrap().as_deref(), Some("PPID5566778_検査_TAG.csv"));

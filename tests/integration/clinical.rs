@@ -1610,3 +1610,29 @@ fn rv17_02_csv_a_multiline_row_before_a_row_whose_quote_is_never_closed_is_kept(
     assert!(err.contains("in.csv: line 4: row dropped"), "{err}");
     assert!(!err.contains("line 2:"), "{err}");
 }
+
+#[test]
+fn rv17_03_csv_an_id_padded_with_zeros_in_a_file_name_is_replaced_or_left_out() {
+    let wd = Workdir::new("rv17_03_csv_an_id_padded_with_zeros_in_a_file_name_is_replaced_or_left_out");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\nid = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    std::fs::write(wd.path("in/labs_0001234567.csv"), "id,value\n1234567,1\n").unwrap();
+    std::fs::write(wd.path("in/ward_0001234567.csv"), "id,value\n2222222,2\n1234567,3\n").unwrap();
+    std::fs::write(wd.path("optout.txt"), "1234567\n").unwrap();
+    let k = key(&wd, "k.key", 7);
+    let args = ["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    wd.kamei(args).assert_code(0);
+    let names = csv_names(&wd, "out");
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.iter().all(|n| !n.contains("1234567")), "{names:?}");
+    let pseudonym = kamei_pseudonym("1234567");
+    assert!(names.iter().all(|n| n.contains(&pseudonym)), "{names:?}");
+    let manifest = std::fs::read_to_string(wd.path("out/kamei-columns.json")).unwrap();
+    assert!(!manifest.contains("1234567"), "{manifest}");
+
+    let args = ["clinical", "csv", "in", "-o", "out2", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    let run = wd.kamei([&args[..], &["--exclude-patients", "optout.txt"]].concat());
+    run.assert_code(1);
+    assert!(!wd.path("out2").read_dir().unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains("1234567")));
+    assert!(!run.stderr().contains("1234567"), "{}", run.stderr());
+}
