@@ -1636,3 +1636,22 @@ fn rv17_03_csv_an_id_padded_with_zeros_in_a_file_name_is_replaced_or_left_out() 
     assert!(!wd.path("out2").read_dir().unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains("1234567")));
     assert!(!run.stderr().contains("1234567"), "{}", run.stderr());
 }
+
+#[test]
+fn rv17_04_ssmix2_free_text_loses_the_patients_other_ids_as_people_type_them() {
+    let wd = Workdir::new("rv17_04_ssmix2_free_text_loses_the_patients_other_ids_as_people_type_them");
+    let segments = [
+        SS_MSH,
+        "PID|0001|ALT-445566|1234567890^^^^PI~MR-887766^^^^MR||山田^太郎^^^^^L^I||19850315|M",
+        "OBX|1|TX|9Z^所見^99||A 887766 B MR887766 C 445566 D ALT445566 E||||||F",
+        "NTE|1||カルテ 887766",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["887766", "445566"]);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "A *** B *** C *** D *** E");
+    assert_eq!(msg.decode(segment(&msg, "NTE").field(3)).text, "カルテ ***");
+}
