@@ -1638,6 +1638,37 @@ fn rv17_03_csv_an_id_padded_with_zeros_in_a_file_name_is_replaced_or_left_out() 
 }
 
 #[test]
+fn rv17_01_csv_and_ssmix2_free_text_lose_a_date_whose_year_has_two_digits_before_nen() {
+    let wd = Workdir::new("rv17_01_csv_and_ssmix2_free_text_lose_a_date_whose_year_has_two_digits_before_nen");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nvisit = \"date\"\ncomment = \"free-text\"\n",
+        "pid,visit,comment\n1234567890,2024-02-01,60年3月15日生 24年2月1日受診 S60年3月15日\n",
+    );
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山田^太郎^^^^^L^I||19850315|M",
+        "OBX|1|TX|9Z^所見^99||60年3月15日生 24年2月1日受診 S60年3月15日||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    for options in [&[][..], &["retain-long-modified-dates"][..]] {
+        for out in ["out", "ss"] {
+            let _ = std::fs::remove_dir_all(wd.path(out));
+        }
+        csv_of_in(&wd, options).assert_code(0);
+        assert_eq!(column(&rows(&wd.path("out/in.csv")), "comment"), ["***生 ***受診 ***"], "{options:?}");
+        let k = key(&wd, "k.key", 7);
+        let args =
+            ["clinical", "ss-mix2", "root", "-o", "ss", "--key", k.to_str().unwrap(), "--option", "clean-free-text"];
+        let extra: Vec<&str> = options.iter().flat_map(|o| ["--option", *o]).collect();
+        wd.kamei([&args[..], &extra[..]].concat()).assert_code(0);
+        let files = tree(&wd, "ss");
+        let msg = Message::parse(files.values().next().unwrap()).unwrap();
+        assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "***生 ***受診 ***", "{options:?}");
+    }
+}
+
+#[test]
 fn rv17_04_ssmix2_free_text_loses_the_patients_other_ids_as_people_type_them() {
     let wd = Workdir::new("rv17_04_ssmix2_free_text_loses_the_patients_other_ids_as_people_type_them");
     let segments = [
