@@ -413,7 +413,9 @@ impl Identifiers {
 
 /// All matches of `needle` in `hay` as char ranges, honouring word boundaries at ASCII
 /// alphanumeric ends (for a date, a time may follow). `glued`: a needle holding a digit needs
-/// only number boundaries (no digit next to a digit end).
+/// only number boundaries (no digit next to a digit end). A number that may be padded
+/// ([`paddable`]) is also found with zeros added before it (`1234567` in `0001234567`, as a
+/// system pads it to a fixed width); the match then covers the zeros.
 pub(crate) fn find_all(hay: &[char], needle: &[char], date: bool, glued: bool) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     if needle.is_empty() || needle.len() > hay.len() {
@@ -421,12 +423,15 @@ pub(crate) fn find_all(hay: &[char], needle: &[char], date: bool, glued: bool) -
     }
     let numbers_only = glued && needle.iter().any(char::is_ascii_digit);
     let word = |c: char| if numbers_only { c.is_ascii_digit() } else { c.is_ascii_alphanumeric() };
+    let paddable = !date && paddable(needle);
     for start in 0..=hay.len() - needle.len() {
         let end = start + needle.len();
         // The first character alone rules out almost every start: checked before the slice.
         if hay[start] != needle[0] || hay[start..end] != *needle {
             continue;
         }
+        let zeros = if paddable { hay[..start].iter().rev().take_while(|&&c| c == '0').count() } else { 0 };
+        let start = start - zeros;
         let left_ok = !word(needle[0]) || start == 0 || !word(hay[start - 1]);
         let right_ok = !word(needle[needle.len() - 1])
             || end == hay.len()
@@ -437,6 +442,13 @@ pub(crate) fn find_all(hay: &[char], needle: &[char], date: bool, glued: bool) -
         }
     }
     found
+}
+
+/// Whether `needle` is a number a system may pad with zeros to a fixed width: digits only, not
+/// starting with a zero, and at least [`crate::ids::MIN_UNPADDED_DIGITS`] of them (a shorter
+/// number with zeros before it is too often something else).
+fn paddable(needle: &[char]) -> bool {
+    needle.len() >= crate::ids::MIN_UNPADDED_DIGITS && needle[0] != '0' && needle.iter().all(char::is_ascii_digit)
 }
 
 /// The kana script of a character: hiragana or katakana (with its prolonged sound mark).
@@ -839,6 +851,23 @@ mod tests {
         assert_eq!(i.scrub("カルテ 001234567").unwrap(), "カルテ ***");
         assert_eq!(i.scrub("ref PIDCANARY123").unwrap(), "ref ***");
         assert!(i.scrub("dose 12345678").is_none());
+    }
+
+    #[test]
+    fn rv17_03_an_id_is_found_with_zeros_added_before_it() {
+        let mut i = Identifiers::new();
+        i.add_id("1234567");
+        assert_eq!(i.scrub("ID 0001234567 check").unwrap(), "ID *** check");
+        assert_eq!(i.scrub("value 01234567").unwrap(), "value ***");
+        assert_eq!(i.find_in_name("labs_0001234567"), [(5, 15)]);
+        assert!(i.scrub("ratio 0.001234567").is_none(), "a decimal");
+        assert!(i.scrub("ID 11234567").is_none(), "a longer number");
+        let mut short = Identifiers::new();
+        short.add_id("12345");
+        assert!(short.scrub("ID 0012345").is_none(), "too short to be taken for padded");
+        let mut birth = Identifiers::new();
+        birth.add_date("19850315");
+        assert!(birth.scrub("lot 019850315").is_none(), "a date is not padded");
     }
 
     #[test]

@@ -14,7 +14,9 @@
 //!   which make version numbers): `24/1/15`, `85-03-15`, `15/01/24`, `1/15/24`;
 //! - English month names: `02-JAN-2024`, `2 January 2024`, `02JAN24`, `Jan 2, 2024`,
 //!   `Jan. 2 2024`, `2024-Jan-02`;
-//! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`;
+//! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`, `S60年3月15日`;
+//! - a year of one or two digits before `年` (`60年3月15日`, `24年2月1日`): an era year
+//!   without its era, or a two-digit Gregorian year, which cannot be told apart;
 //! - a month and day without a year: `1月2日`; `March 15`, `1 Feb` and `3/15` where the words
 //!   around it say it is a date (`3/15生まれ`, `次回 2/1`, `born March 15`, `3/15(金)`).
 //!
@@ -24,7 +26,7 @@
 //! A shifted date keeps its spelling: separators, zero padding, a month name's case and length,
 //! a two-digit year. A date that cannot be shifted safely is replaced by
 //! [`crate::scrub::REDACTED`]: an era date, a date without its year, and a date that reads as
-//! two different dates (`02/01/2024`, `24/1/15`).
+//! two different dates (`02/01/2024`, `24/1/15`, `24年2月1日`).
 
 use crate::dates;
 use crate::scrub::REDACTED;
@@ -80,6 +82,10 @@ enum Form {
     Swappable,
     /// Groups `era` (a name or a letter), `ey` (a year of the era, or `元`), optional `m`, `d`.
     Era,
+    /// Groups `ey` (one or two digits, or `元`), `m`, `d`: a year written before `年` without
+    /// an era (`60年3月15日`, `24年2月1日`): Showa 60 or 1960, Reiwa 6 or 2024. It reads two
+    /// ways or more, so it is never shifted.
+    BareYear,
     /// Groups `m`, `d`: no year.
     NoYear,
     /// Groups `m`, `d` written `3/15`: no year, and read as a date only where the text around
@@ -135,7 +141,9 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
             Form::Era,
             r"(?P<era>[MTSHRＭＴＳＨＲ])[.．]?(?P<ey>\d{1,2})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<d>\d{1,2})",
         ),
+        p(Form::Era, r"(?P<era>[MTSHRＭＴＳＨＲ])[.．]?(?P<ey>元|\d{1,2})年(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日)?"),
         p(Form::Plain, r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日"),
+        p(Form::BareYear, r"(?P<ey>元|\d{1,2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日"),
         p(Form::Plain, r"(?P<y>\d{4})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<d>\d{1,2})"),
         p(Form::Swappable, r"(?P<d>\d{1,2})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<y>\d{4})"),
         p(Form::Plain, r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\d{6}|\d{4}|\d{2})?"),
@@ -523,7 +531,16 @@ pub fn spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
             if !alone_before(text, m.start()) || !(alone_after(text, m.end()) || time_follows(&text[m.end()..])) {
                 continue;
             }
-            if matches!(form, Form::NoYear | Form::MonthSlashDay) && text[..m.start()].ends_with('年') {
+            // A numeric year before `年` is read with the month and day by a pattern of its own
+            // (`2024年3月15日`, `60年3月15日`); a year in kanji numerals is not, and the month and
+            // day go alone (`昭和六十年***`).
+            if matches!(form, Form::NoYear | Form::MonthSlashDay)
+                && text[..m.start()].strip_suffix('年').is_some_and(|t| t.ends_with(is_digit))
+            {
+                continue;
+            }
+            // Full-width digits do not glue as ASCII ones do: `２４年` inside `２０２４年` is no year.
+            if *form == Form::BareYear && text[..m.start()].ends_with(is_digit) {
                 continue;
             }
             if *form == Form::MonthSlashDay && text[..m.start()].ends_with(['/', '／', '-']) {
@@ -606,6 +623,10 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
             ((1..=12).contains(&m) && (1..=31).contains(&d) && which.wants_day(m, d) && !verb).then(redacted)
         }
         Form::ShortYear => short_year(c, how, which),
+        Form::BareYear => {
+            let (m, d) = (group("m")?, group("d")?);
+            ((1..=12).contains(&m) && (1..=31).contains(&d) && which.wants_day(m, d)).then(redacted)
+        }
         Form::Era => {
             let date = era_date(c);
             let wanted = match (which, date) {
@@ -998,6 +1019,40 @@ mod tests {
         assert_eq!(shift("昭和60年3月15日 生", 5).unwrap(), "*** 生");
         assert_eq!(shift("S.60.3.15", 5).unwrap(), "***");
         assert_eq!(shift("3月15日に来院", 5).unwrap(), "***に来院");
+    }
+
+    #[test]
+    fn rv17_01_a_date_with_a_year_of_two_digits_before_nen_is_replaced_even_when_shifting() {
+        assert_eq!(shift("60年3月15日生 24年2月1日受診", 5).unwrap(), "***生 ***受診");
+        assert_eq!(replace("60年3月15日生").unwrap(), "***生");
+        assert_eq!(shift("元年5月1日 入院", 5).unwrap(), "*** 入院");
+        assert_eq!(shift("６０年３月１５日", 5).unwrap(), "***");
+        assert_eq!(shift("２０２４年３月１５日", 1).unwrap(), "２０２４年３月１６日", "a full-width four-digit year");
+        assert_eq!(shift("2024年3月15日", 1).unwrap(), "2024年3月16日");
+        assert_eq!(shift("160年3月15日", 1), None, "a year of three digits is no date");
+        assert_eq!(shift("24年2月13日", 1).unwrap(), "***");
+    }
+
+    #[test]
+    fn rv17_01_an_era_letter_before_a_year_with_nen_is_an_era_date() {
+        assert_eq!(shift("S60年3月15日生", 5).unwrap(), "***生");
+        assert_eq!(shift("H元年4月 手術", 5).unwrap(), "*** 手術");
+        let own = [NaiveDate::from_ymd_opt(1985, 3, 15).unwrap()];
+        let t = treat("S60年3月15日", DateTreatment::Shift(5), Which::These(&own)).unwrap();
+        assert_eq!(t.text, "***");
+    }
+
+    #[test]
+    fn rv17_01_a_month_and_day_after_a_year_in_kanji_numerals_is_removed() {
+        assert_eq!(replace("昭和六十年3月15日生").unwrap(), "昭和六十年***生");
+    }
+
+    #[test]
+    fn rv17_01_a_bare_year_date_in_kept_text_is_acted_on_only_for_a_file_date_s_month_and_day() {
+        let own = [NaiveDate::from_ymd_opt(2024, 2, 1).unwrap()];
+        let t = treat("CT 24年2月1日", DateTreatment::Shift(-3), Which::These(&own)).unwrap();
+        assert_eq!(t.text, "CT ***");
+        assert_eq!(treat("CT 24年6月1日", DateTreatment::Shift(-3), Which::These(&own)), None);
     }
 
     #[test]

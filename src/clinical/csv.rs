@@ -943,6 +943,12 @@ pub fn deidentify<R: Read, W: Write>(
             break;
         }
         report.rows_read += 1;
+        // A record after the held row means the held row ended before it: its quotes were
+        // closed, whatever becomes of this record (an open quote is this record's own).
+        if held.take().is_some() {
+            writer.write_byte_record(&held_row).map_err(csv_write)?;
+            report.rows_written += 1;
+        }
         let line = record.position().map_or(0, |p| reader.get_mut().line_of(p));
         if reader.get_ref().cut {
             // Cut at the bound: a quote left open swallowed the lines after it.
@@ -1100,12 +1106,9 @@ pub fn deidentify<R: Read, W: Write>(
                 None => out.push_field(fields[i].as_bytes()),
             }
         }
-        // Each row is held back until the next one is read: a quoted field that is never
-        // closed swallows every line after it into the last row, which is then dropped.
-        if let Some(_line) = held.take() {
-            writer.write_byte_record(&held_row).map_err(csv_write)?;
-            report.rows_written += 1;
-        }
+        // Each row is held back until the next record is read (written above): a quoted field
+        // that is never closed swallows every line after it into the last row, which is then
+        // dropped.
         std::mem::swap(&mut out, &mut held_row);
         held = Some((line, record.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'))));
     }
@@ -1684,6 +1687,24 @@ mod tests {
     }
 
     #[test]
+    fn rv17_02_a_multiline_row_before_a_row_whose_quote_is_never_closed_is_written() {
+        // The row after it ends the held row whether it is dropped as swallowing rows, for its
+        // width, or at the end of the file: only that row is dropped, at its own line.
+        for input in [
+            "patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nP2,next\n",
+            "patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nP2,next,x\n",
+            "patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nplain\n",
+        ] {
+            let (report, rows) = run(input.as_bytes(), &CsvOptions::default()).unwrap();
+            assert_eq!((report.rows_written, report.rows_dropped), (1, 1), "{input:?}: {:?}", report.problems);
+            let lines: Vec<u64> = report.problems.iter().filter_map(|p| p.line).collect();
+            assert_eq!(lines, [4], "{input:?}: {:?}", report.problems);
+            assert_eq!(rows.len(), 2, "{input:?}: {rows:?}");
+            assert_eq!(rows[1][1], "first\nsecond");
+        }
+    }
+
+    #[test]
     fn a_quote_left_open_is_cut_at_the_record_bound() {
         // rv7-12: the swallowed lines are not all held in memory: the row is cut at the bound.
         let mut input = b"patient_id,comment\nP1,\"multi\nline\"\nP2,\"open\n".to_vec();
@@ -1885,6 +1906,15 @@ mod tests {
         assert_eq!(name("labs_1234567.csv"), "labs_P0001234567_TAG.csv");
         assert_eq!(name("Taro Yamada 15-MAR-1985.csv"), "P0001234567_TAG.csv");
         assert_eq!(name("labs1234567.csv"), "labsP0001234567_TAG.csv");
+    }
+
+    #[test]
+    fn rv17_03_an_id_padded_with_zeros_in_the_file_name_becomes_the_pseudonym() {
+        let rows = [("1234567", "", "", false)];
+        assert_eq!(output_name("labs_0001234567.csv", &rows, 1).unwrap().as_deref(), Some("labs_P1234567_TAG.csv"));
+        let left_out = [("1234567", "", "", true), ("2222222", "", "", false)];
+        assert_eq!(output_name("labs_0001234567.csv", &left_out[..1], 0).unwrap(), None);
+        assert!(matches!(output_name("ward_0001234567.csv", &left_out, 1), Err(Error::NameHoldsExcludedId)));
     }
 
     #[test]

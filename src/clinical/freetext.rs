@@ -10,7 +10,8 @@
 //! 2. patterns: e-mail addresses; dates, found and treated by [`crate::text_dates`] (a full
 //!    date, `2024/2/1`, `20240201`, `2024年2月1日`, `02-FEB-2024`..., is shifted by the
 //!    patient's offset when dates are kept shifted and replaced otherwise; an era date, a date
-//!    without its year (`3月15日`) and a date that reads two ways are always replaced); Japanese
+//!    without its year (`3月15日`) and a date that reads two ways (`24/1/15`, `60年3月15日`:
+//!    an era year or a two-digit one) are always replaced); Japanese
 //!    phone numbers, postal codes, runs of seven or more digits (IDs, insurance numbers).
 //!
 //! This is a safety net, not NLP review: names of other people that appear nowhere in the
@@ -425,6 +426,14 @@ mod tests {
             assert_eq!(clean(input, &ids(), None).map(|c| c.text).as_deref(), Some(want), "{input}");
         }
         assert!(clean("class 1.2.840.10008.5.1.4.1.1.2 v1.2.3.4", &ids(), None).is_none(), "defined UIDs, versions");
+    }
+
+    #[test]
+    fn rv17_01_a_date_with_a_bare_year_goes_whether_dates_are_shifted_or_not() {
+        for days in [None, Some(-2)] {
+            let c = clean("60年3月15日生 24年2月1日受診 S60年3月15日", &Identifiers::new(), days).unwrap();
+            assert_eq!(c.text, "***生 ***受診 ***", "{days:?}");
+        }
     }
 
     #[test]

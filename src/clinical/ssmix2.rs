@@ -360,6 +360,18 @@ impl Scope {
         }
         ids.add(v);
     }
+
+    /// Add an ID (PID-2, a PID-3 repetition, PID-4, MRG-1...) for this scope, in the spellings
+    /// people type it ([`Identifiers::add_id`]: without its padding or separators, its prefix
+    /// split off or left out), as the folder's own ID and a CSV `identifier` column are: a note
+    /// writes the medical record number `MR-887766` as `887766` or `MR887766`.
+    fn add_id(self, ids: &mut Identifiers, value: &str) {
+        let v = value.trim();
+        if self == Scope::Patient && v.len() < 6 && v.bytes().all(|b| b.is_ascii_digit()) {
+            return;
+        }
+        ids.add_id(v);
+    }
 }
 
 /// Pass 1: the identifiers a message holds, per the table's actions, for `scope`; and those of
@@ -378,7 +390,7 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
             match rules.action(n) {
                 Action::PatientId | Action::Identifier => {
                     for rep in components(msg, bytes) {
-                        scope.add(ids, get(&rep, 1));
+                        scope.add_id(ids, get(&rep, 1));
                     }
                 }
                 Action::PersonName => {
@@ -442,7 +454,7 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
 fn collect_merge(msg: &Message, mrg: &hl7::Segment, ids: &mut Identifiers, scope: Scope) {
     for n in 1..=4 {
         for rep in components(msg, mrg.field(n)) {
-            scope.add(ids, get(&rep, 1));
+            scope.add_id(ids, get(&rep, 1));
         }
     }
     for rep in components(msg, mrg.field(7)) {
@@ -1239,6 +1251,17 @@ mod tests {
         collect(&m, RuleTable::builtin(), &mut ids, Scope::All);
         let cleaned = freetext::clean("merged from 666666 KAKUU", &ids, None).unwrap();
         assert_eq!(cleaned.text, "merged from *** ***");
+    }
+
+    #[test]
+    fn rv17_04_the_patients_other_ids_are_found_as_people_type_them() {
+        let m = message("PID|0001|ALT-445566|1234567890^^^^PI~MR-887766^^^^MR||A^B\rMRG|PRV-778899^^^^PI\r");
+        for scope in [Scope::All, Scope::Patient] {
+            let mut ids = Identifiers::new();
+            collect(&m, RuleTable::builtin(), &mut ids, scope);
+            let cleaned = freetext::clean("A 887766 B MR887766 C 445566 D ALT445566 E 778899", &ids, None).unwrap();
+            assert_eq!(cleaned.text, "A *** B *** C *** D *** E ***", "{scope:?}");
+        }
     }
 
     #[test]

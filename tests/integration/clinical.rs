@@ -1594,3 +1594,95 @@ fn r13_07_ssmix2_a_kept_code_of_digits_holding_the_messages_own_date_is_shifted(
     assert_eq!(msg.decode(segment(&msg, "ORC").field(13)).text, shifted);
     assert_eq!(msg.decode(segment(&msg, "OBX").field(3)).text, format!("{shifted}^BW^99"));
 }
+
+#[test]
+fn rv17_02_csv_a_multiline_row_before_a_row_whose_quote_is_never_closed_is_kept() {
+    let wd = Workdir::new("rv17_02_csv_a_multiline_row_before_a_row_whose_quote_is_never_closed_is_kept");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\ncomment = \"free-text\"\n",
+        "pid,comment\nP1234567,\"first line\nsecond line\"\nP1234567,\"open quote never closed\nP2222222,next\n",
+    );
+    let run = csv_of_in(&wd, &[]);
+    run.assert_code(1);
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "comment"), ["first line\nsecond line"]);
+    let err = run.stderr();
+    assert!(err.contains("in.csv: line 4: row dropped"), "{err}");
+    assert!(!err.contains("line 2:"), "{err}");
+}
+
+#[test]
+fn rv17_03_csv_an_id_padded_with_zeros_in_a_file_name_is_replaced_or_left_out() {
+    let wd = Workdir::new("rv17_03_csv_an_id_padded_with_zeros_in_a_file_name_is_replaced_or_left_out");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\nid = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    std::fs::write(wd.path("in/labs_0001234567.csv"), "id,value\n1234567,1\n").unwrap();
+    std::fs::write(wd.path("in/ward_0001234567.csv"), "id,value\n2222222,2\n1234567,3\n").unwrap();
+    std::fs::write(wd.path("optout.txt"), "1234567\n").unwrap();
+    let k = key(&wd, "k.key", 7);
+    let args = ["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    wd.kamei(args).assert_code(0);
+    let names = csv_names(&wd, "out");
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.iter().all(|n| !n.contains("1234567")), "{names:?}");
+    let pseudonym = kamei_pseudonym("1234567");
+    assert!(names.iter().all(|n| n.contains(&pseudonym)), "{names:?}");
+    let manifest = std::fs::read_to_string(wd.path("out/kamei-columns.json")).unwrap();
+    assert!(!manifest.contains("1234567"), "{manifest}");
+
+    let args = ["clinical", "csv", "in", "-o", "out2", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    let run = wd.kamei([&args[..], &["--exclude-patients", "optout.txt"]].concat());
+    run.assert_code(1);
+    assert!(!wd.path("out2").read_dir().unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains("1234567")));
+    assert!(!run.stderr().contains("1234567"), "{}", run.stderr());
+}
+
+#[test]
+fn rv17_01_csv_and_ssmix2_free_text_lose_a_date_whose_year_has_two_digits_before_nen() {
+    let wd = Workdir::new("rv17_01_csv_and_ssmix2_free_text_lose_a_date_whose_year_has_two_digits_before_nen");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nvisit = \"date\"\ncomment = \"free-text\"\n",
+        "pid,visit,comment\n1234567890,2024-02-01,60年3月15日生 24年2月1日受診 S60年3月15日\n",
+    );
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山田^太郎^^^^^L^I||19850315|M",
+        "OBX|1|TX|9Z^所見^99||60年3月15日生 24年2月1日受診 S60年3月15日||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    for options in [&[][..], &["retain-long-modified-dates"][..]] {
+        for out in ["out", "ss"] {
+            let _ = std::fs::remove_dir_all(wd.path(out));
+        }
+        csv_of_in(&wd, options).assert_code(0);
+        assert_eq!(column(&rows(&wd.path("out/in.csv")), "comment"), ["***生 ***受診 ***"], "{options:?}");
+        let k = key(&wd, "k.key", 7);
+        let args =
+            ["clinical", "ss-mix2", "root", "-o", "ss", "--key", k.to_str().unwrap(), "--option", "clean-free-text"];
+        let extra: Vec<&str> = options.iter().flat_map(|o| ["--option", *o]).collect();
+        wd.kamei([&args[..], &extra[..]].concat()).assert_code(0);
+        let files = tree(&wd, "ss");
+        let msg = Message::parse(files.values().next().unwrap()).unwrap();
+        assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "***生 ***受診 ***", "{options:?}");
+    }
+}
+
+#[test]
+fn rv17_04_ssmix2_free_text_loses_the_patients_other_ids_as_people_type_them() {
+    let wd = Workdir::new("rv17_04_ssmix2_free_text_loses_the_patients_other_ids_as_people_type_them");
+    let segments = [
+        SS_MSH,
+        "PID|0001|ALT-445566|1234567890^^^^PI~MR-887766^^^^MR||山田^太郎^^^^^L^I||19850315|M",
+        "OBX|1|TX|9Z^所見^99||A 887766 B MR887766 C 445566 D ALT445566 E||||||F",
+        "NTE|1||カルテ 887766",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["887766", "445566"]);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "A *** B *** C *** D *** E");
+    assert_eq!(msg.decode(segment(&msg, "NTE").field(3)).text, "カルテ ***");
+}
