@@ -46,8 +46,9 @@ pub fn shift_dt(value: &str, days: i64) -> Option<String> {
 /// `1985-03-15`, `1985/03/15`, `1985.03.15`, `1985/3/15`, `1985-3-15`, `1985年3月15日`,
 /// `1985年03月15日`, the day-first and month-first forms `15.03.1985`, `15/03/1985`,
 /// `03/15/1985`, `3/15/1985`, the two-digit-year forms `85/03/15`, `85/3/15`, `85.03.15`, `85-03-15`,
-/// and the Japanese era forms `昭和60年3月15日`, `昭和60年03月15日`, `S60.3.15`, `S60/3/15`,
-/// `S60.03.15`, `S.60.3.15`, and the era year alone `60/3/15`, `60.3.15` (from the era's
+/// `85.3.15`, `85-3-15`, `85年3月15日`, and the Japanese era forms `昭和60年3月15日`,
+/// `昭和60年03月15日`, `S60.3.15`, `S60/3/15`, `S60.03.15`, `S.60.3.15`, `S60年3月15日`, and the
+/// era year alone `60/3/15`, `60.3.15`, `60年3月15日` (from the era's
 /// tenth year; year 1 also as `元年`), and the English month-name forms of
 /// [`month_name_spellings`] (`15-MAR-1985`, `Mar 15, 1985`...). Empty for a value that is not
 /// eight digits or not a date. Used to find a birth date in free text (cleaning, and
@@ -74,6 +75,9 @@ pub fn common_spellings(da: &str) -> Vec<String> {
         format!("{yy}/{mt}/{dt}"),
         format!("{yy}.{m}.{dd}"),
         format!("{yy}-{m}-{dd}"),
+        format!("{yy}.{mt}.{dt}"),
+        format!("{yy}-{mt}-{dt}"),
+        format!("{yy}年{mt}月{dt}日"),
         format!("{dd}.{m}.{y}"),
         format!("{dt}.{mt}.{y}"),
         format!("{dd}/{m}/{y}"),
@@ -104,11 +108,13 @@ pub fn common_spellings(da: &str) -> Vec<String> {
         out.push(format!("{letter}{year}-{m}-{dd}"));
         out.push(format!("{letter}.{year}.{mt}.{dt}"));
         out.push(format!("{letter}.{year}.{m}.{dd}"));
+        out.push(format!("{letter}{year}年{mt}月{dt}日"));
         // The era year without its letter, as forms ask for it (`生年月日 昭和 60/3/15`);
         // not for years 1–9, whose `6/3/15` is too short to mean a birth date.
         if year >= 10 {
             out.push(format!("{year}/{mt}/{dt}"));
             out.push(format!("{year}.{mt}.{dt}"));
+            out.push(format!("{year}年{mt}月{dt}日"));
         }
     }
     out.extend(month_name_spellings(y, m, dd));
@@ -272,6 +278,13 @@ mod tests {
         }
         assert!(common_spellings("19890108").iter().any(|x| x == "平成元年1月8日"));
         assert!(common_spellings("19890107").iter().any(|x| x == "昭和64年1月7日"));
+    }
+
+    #[test]
+    fn spellings_include_short_and_era_years_without_zeros_and_with_nen() {
+        for short in ["85.3.15", "85-3-15", "85年3月15日", "S60年3月15日", "60年3月15日"] {
+            assert!(common_spellings("19850315").iter().any(|x| x == short), "{short}");
+        }
     }
 
     #[test]
