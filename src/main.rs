@@ -24,7 +24,7 @@ enum Exit {
     SomeFailed = 1,
     /// Usage or setup error: nothing was written.
     Usage = 2,
-    /// Interrupted (Ctrl-C); run again to finish.
+    /// Interrupted (Ctrl-C, SIGTERM or SIGHUP); run again to finish.
     Interrupted = 130,
 }
 
@@ -183,8 +183,9 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     let interrupt = Arc::new(AtomicBool::new(false));
     {
         let flag = Arc::clone(&interrupt);
-        // First Ctrl-C: finish the files in progress and stop. Second: stop now (temporary
-        // files are removed by the next run; no final file is ever half-written).
+        // First Ctrl-C (or SIGTERM/SIGHUP: a batch scheduler stopping the job): finish the
+        // files in progress and stop. Second: stop now (temporary files are removed by the
+        // next run; no final file is ever half-written).
         let _ = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::Relaxed) {
                 std::process::exit(Exit::Interrupted as i32);

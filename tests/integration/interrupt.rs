@@ -1,4 +1,4 @@
-//! Interrupted runs: SIGKILL at random points and Ctrl-C (SIGINT). A re-run of the same command
+//! Interrupted runs: SIGKILL at random points, Ctrl-C (SIGINT) and SIGTERM. A re-run of the same command
 //! must end with exactly what one uninterrupted run writes, and nothing half-written anywhere.
 
 use crate::util::*;
@@ -113,7 +113,23 @@ fn killed_runs_resumed_end_equal_to_an_uninterrupted_run() {
 #[cfg(unix)]
 #[test]
 fn sigint_exits_130_and_a_rerun_completes() {
-    let wd = Workdir::new("sigint_exits_130_and_a_rerun_completes");
+    stopped_by_signal_exits_130_and_a_rerun_completes("sigint_exits_130_and_a_rerun_completes", libc::SIGINT);
+}
+
+/// SIGTERM is how Slurm (`scancel`, a time limit) and Kubernetes (a pod stopped) end a job: the
+/// same clean stop as Ctrl-C.
+#[cfg(unix)]
+#[test]
+fn sigterm_from_a_batch_scheduler_stops_like_ctrl_c() {
+    stopped_by_signal_exits_130_and_a_rerun_completes(
+        "sigterm_from_a_batch_scheduler_stops_like_ctrl_c",
+        libc::SIGTERM,
+    );
+}
+
+#[cfg(unix)]
+fn stopped_by_signal_exits_130_and_a_rerun_completes(name: &str, signal: libc::c_int) {
+    let wd = Workdir::new(name);
     write_small_archive(&wd, FILES);
     // A run that finishes before the signal lands proves nothing; on a loaded machine that can
     // happen, so try again into a fresh output folder (at most five times).
@@ -130,7 +146,7 @@ fn sigint_exits_130_and_a_rerun_completes() {
             std::thread::sleep(Duration::from_millis(2));
         }
         // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
-        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
         let status = wait(&mut child);
         let mut stderr = String::new();
         std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
@@ -148,7 +164,7 @@ fn sigint_exits_130_and_a_rerun_completes() {
         interrupted = true;
         break;
     }
-    assert!(interrupted, "every run finished before SIGINT arrived");
+    assert!(interrupted, "every run finished before the signal arrived");
 
     let rerun = wd.deid(&[]);
     rerun.assert_code(0);
