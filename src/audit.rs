@@ -68,6 +68,15 @@ pub enum Error {
         /// The output folder.
         path: PathBuf,
     },
+    /// A run without a key cannot continue a pseudonymized run.
+    #[snafu(display(
+        "{} holds an earlier pseudonymized run; run with its --key to resume it, or use a new output folder",
+        path.display()
+    ))]
+    KeyNeeded {
+        /// The output folder.
+        path: PathBuf,
+    },
 }
 
 /// Result type of this module.
@@ -283,8 +292,9 @@ impl RunSettings {
     /// Record these settings in `out`, or check them against the ones already there.
     ///
     /// # Errors
-    /// [`Error::AnonymizedResume`] if `out` holds a run and this one is anonymized (or the earlier
-    /// one was); [`Error::SettingsDiffer`] if an earlier run used other settings.
+    /// [`Error::AnonymizedResume`] if `out` holds an anonymized run; [`Error::KeyNeeded`] if it
+    /// holds a pseudonymized run and this one has no key; [`Error::SettingsDiffer`] if an
+    /// earlier run used other settings.
     pub fn claim(&self, out: &Path) -> Result<()> {
         let path = out.join(RUN_FILE);
         let text = serde_json::to_string_pretty(self).expect("settings serialize") + "\n";
@@ -317,8 +327,11 @@ impl RunSettings {
             Ok(s) => s,
             Err(_) => return SettingsDifferSnafu { path, what: "the settings file is unreadable".to_string() }.fail(),
         };
-        if self.mode == "anonymized" || earlier.mode == "anonymized" {
+        if earlier.mode == "anonymized" {
             return AnonymizedResumeSnafu { path: out }.fail();
+        }
+        if self.mode == "anonymized" {
+            return KeyNeededSnafu { path: out }.fail();
         }
         let checks = [
             ("key", self.key_fingerprint != earlier.key_fingerprint),
@@ -1015,6 +1028,15 @@ mod tests {
         settings("pseudonymized", Some("k1")).claim(dir.path()).unwrap();
         let err = settings("pseudonymized", Some("k2")).claim(dir.path()).unwrap_err();
         assert!(err.to_string().contains("key differs"), "{err}");
+        assert!(matches!(settings("anonymized", None).claim(dir.path()), Err(Error::KeyNeeded { .. })));
+    }
+
+    #[test]
+    fn a_run_cannot_continue_an_anonymized_one_whose_key_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        settings("anonymized", None).claim(dir.path()).unwrap();
+        let err = settings("pseudonymized", Some("k1")).claim(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::AnonymizedResume { .. }), "{err}");
         assert!(matches!(settings("anonymized", None).claim(dir.path()), Err(Error::AnonymizedResume { .. })));
     }
 }

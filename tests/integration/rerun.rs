@@ -248,3 +248,13 @@ fn under_mirror_layout_a_name_that_is_not_utf8_is_escaped_found_done_and_superse
     names.retain(|p| !p.to_string_lossy().starts_with("kamei-"));
     assert_eq!(names, [std::path::PathBuf::from("%8C%9F%8D%B8.dcm")], "the stale output is gone");
 }
+
+#[test]
+fn a_run_without_the_key_into_a_pseudonymized_release_is_told_to_pass_the_key() {
+    let wd = Workdir::new("a_run_without_the_key_into_a_pseudonymized_release_is_told_to_pass_the_key");
+    image("P1", 1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &["-q"]).assert_code(0);
+    let run = wd.kamei(["deid", "in", "-o", "out", "-q"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("pseudonymized run; run with its --key"), "{}", run.stderr());
+}
