@@ -467,17 +467,20 @@ fn cells(text: &str) -> usize {
 }
 
 /// How grey samples map to 8 bits for display and detection: the image's value range with the
-/// extreme 0.05% on each side clipped, but never more than [`MAX_CLIPPED`] pixels of a frame
+/// extreme 0.05% of one frame on each side clipped, but never more than [`MAX_CLIPPED`] pixels
 /// (computed once per image, over a sample of its pixels). The clip keeps a few hot or dead
 /// pixels from squeezing the range; in a large frame 0.05% is a line of text (8 400 pixels of a
 /// 4096 × 4096 frame), which clipped would share the top value with whatever else is bright.
+/// The count is of one frame's pixels, taken over all frames: text burned into one frame of a
+/// ten-frame cine is 0.05% of its pixels when it is 0.5% of that frame's, and clipping 0.05% of
+/// the cine cut the top at the speckle's brightest grains, level with the text.
 #[derive(Debug, Clone, Copy)]
 struct GreyMap {
     lo: i64,
     hi: i64,
 }
 
-/// Most pixels of a frame [`GreyMap`] clips on each side: the 0.05% share up to 2 Mpixel frames.
+/// Most pixels [`GreyMap`] clips on each side: the 0.05% share of a frame up to 2 Mpixel frames.
 const MAX_CLIPPED: f64 = 1000.0;
 
 impl GreyMap {
@@ -491,7 +494,8 @@ impl GreyMap {
         values.sort_unstable();
         let pick = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
         let frame_pixels = (f.rows as f64 * f.cols as f64).max(1.0);
-        let q = (MAX_CLIPPED / frame_pixels).min(0.0005);
+        let clipped = (frame_pixels * 0.0005).min(MAX_CLIPPED);
+        let q = clipped / n as f64;
         let (lo, hi) = (pick(q), pick(1.0 - q));
         if hi > lo {
             GreyMap { lo, hi }
@@ -848,6 +852,37 @@ mod tests {
             small.encode_at(i * 2, v);
         }
         assert!(GreyMap::of(&small).hi <= 800);
+    }
+
+    #[test]
+    fn text_in_one_frame_of_ten_is_not_clipped_into_the_speckle() {
+        // Ten 8-bit frames of noise 0..200, and in the first one 1000 pixels (0.3% of a frame,
+        // 0.03% of the image: a few lines of text) at 255.
+        let (cols, rows, frames) = (640u32, 480u32, 10u32);
+        let n = (cols * rows * frames) as usize;
+        let mut f = Frames {
+            rows,
+            cols,
+            frames,
+            samples: 1,
+            bits_allocated: 8,
+            bits_stored: 8,
+            high_bit: 7,
+            signed: false,
+            photometric: "MONOCHROME2".into(),
+            palette: None,
+            data: vec![0; n],
+            lossy: false,
+            compressed_bytes: None,
+        };
+        for i in 0..n {
+            let text = i < (cols * rows) as usize && i % 307 == 0;
+            let v = if text { 255 } else { ((i as u64 * 2_654_435_761) % 201) as i64 };
+            f.encode_at(i, v);
+        }
+        let g = GreyMap::of(&f);
+        assert_eq!(g.hi, 255, "the text's value is the top of the range");
+        assert!(g.map(200) < 210, "the speckle stays below the text: {}", g.map(200));
     }
 
     #[test]
