@@ -301,6 +301,33 @@ fn unreadable_input_is_reported_and_the_run_goes_on() {
     let _: PathBuf = wd.path("out");
 }
 
+/// rv16 04: a dangling symbolic link inside the archive fails in exactly one of N shards (its
+/// relative path decides which, as for a file), so the shards' counts add up to the whole run's.
+#[cfg(unix)]
+#[test]
+fn rv16_04_a_dangling_link_fails_in_one_shard_only() {
+    let wd = Workdir::new("rv16_04_a_dangling_link_fails_in_one_shard_only");
+    write_small_archive(&wd, 10);
+    std::os::unix::fs::symlink(wd.path("moved-away/x.dcm"), wd.path("in/p0/stale.dcm")).unwrap();
+    let k = key(&wd, "k.key", 1);
+    let mut failing = 0;
+    for i in 1..=4 {
+        let shard = format!("{i}/4");
+        let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q", "--shard", &shard]);
+        assert!(run.code() <= 1, "{}", run.stderr());
+        failing += usize::from(run.code() == 1);
+    }
+    assert_eq!(failing, 1, "one shard fails the link");
+    let mut failed = 0;
+    for i in 1..=4 {
+        let log = wd.path(&format!("out/kamei-audit.shard-{i:04}-of-0004.jsonl"));
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        failed += text.lines().filter(|l| l.contains("\"outcome\":\"failed\"")).count();
+    }
+    assert_eq!(failed, 1, "one failed record in all the shards' logs");
+    assert_eq!(wd.dicom_outputs("out").len(), 10);
+}
+
 /// Unmounts a test file system when dropped (also when the test fails).
 struct Unmount(PathBuf);
 
