@@ -248,3 +248,22 @@ fn under_mirror_layout_a_name_that_is_not_utf8_is_escaped_found_done_and_superse
     names.retain(|p| !p.to_string_lossy().starts_with("kamei-"));
     assert_eq!(names, [std::path::PathBuf::from("%8C%9F%8D%B8.dcm")], "the stale output is gone");
 }
+
+/// rv16 02: inputs that failed (a link whose target was not there yet, a file still being
+/// copied in) and were written by the re-run leave no `failed` record: one record per input.
+#[cfg(unix)]
+#[test]
+fn rv16_02_a_failure_fixed_before_the_rerun_leaves_no_failed_record() {
+    let wd = Workdir::new("rv16_02_a_failure_fixed_before_the_rerun_leaves_no_failed_record");
+    image("P1", 1).write(&wd.path("in/a.dcm"));
+    std::os::unix::fs::symlink(wd.path("share/late.dcm"), wd.path("in/link.dcm")).unwrap();
+    image("P1", 3).write(&wd.path("spare.dcm"));
+    let whole = std::fs::read(wd.path("spare.dcm")).unwrap();
+    std::fs::write(wd.path("in/copying.dcm"), &whole[..whole.len() * 2 / 3]).unwrap();
+    deid(&wd, &["-q"]).assert_code(1);
+    assert_eq!(outcomes(&wd), ["failed", "failed", "written"]);
+    image("P1", 2).write(&wd.path("share/late.dcm"));
+    std::fs::write(wd.path("in/copying.dcm"), &whole).unwrap();
+    deid(&wd, &["-q"]).assert_code(0);
+    assert_eq!(outcomes(&wd), ["written", "written", "written"], "{:?}", wd.audit("out"));
+}
