@@ -400,3 +400,36 @@ fn an_audit_log_that_is_not_a_regular_file_is_refused_not_read_forever() {
     assert_eq!(run.0, 2, "{}", run.1);
     assert!(run.1.contains("not a regular file"), "{}", run.1);
 }
+
+/// rv16 03: OUT and the linkage table inside an input reached through another mount point of
+/// the same folder (a bind mount) are refused like the plain paths (exit 2, nothing written).
+/// Needs root for `mount --bind`; skipped otherwise.
+#[test]
+fn rv16_03_out_or_linkage_inside_an_input_through_a_bind_mount_is_refused() {
+    let wd = Workdir::new("rv16_03_out_or_linkage_inside_an_input_through_a_bind_mount_is_refused");
+    Fixture::ct("P1", "1.2.3", "1.2.3.1", "1.2.3.1.1").write(&wd.path("archive/a.dcm"));
+    std::fs::create_dir(wd.path("alias")).unwrap();
+    let mounted = Command::new("mount")
+        .arg("--bind")
+        .arg(wd.path("archive"))
+        .arg(wd.path("alias"))
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("bind-mount test skipped: cannot bind-mount here (needs root)");
+        return;
+    }
+    let _unmount = Unmount(wd.path("alias"));
+    let k = key(&wd, "k.key", 3);
+    let ks = k.to_str().unwrap();
+    let run = wd.kamei(["deid", "alias", "-o", "archive/release", "--key", ks, "-q"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("inside the input"), "{}", run.stderr());
+    let run = wd.kamei(["deid", "alias", "-o", "out", "--key", ks, "-q", "--linkage", "archive/link.csv"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("inside an input folder"), "{}", run.stderr());
+    let run = wd.kamei(["deid", "archive", "-o", "alias/release", "--key", ks, "-q"]);
+    run.assert_code(2);
+    assert_eq!(wd.files("archive"), [PathBuf::from("a.dcm")], "nothing written into the input");
+}
