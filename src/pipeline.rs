@@ -52,6 +52,12 @@ pub enum Error {
         /// The linkage error.
         source: linkage::Error,
     },
+    /// Another run is writing into OUT (or the same shard is running).
+    #[snafu(display("{source}"))]
+    Lock {
+        /// The lock error.
+        source: crate::lock::Error,
+    },
     /// The worker pool could not be started.
     #[snafu(display("could not start {jobs} worker threads"))]
     Pool {
@@ -293,15 +299,26 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         pixels: job.pixels.as_ref().map(PixelCleaner::fingerprint),
         date_shift: Some(audit::date_shift_label(job.pseudo.date_shift_policy())),
     };
+    // Held until this function returns: no other run writes into OUT meanwhile (see `lock`).
+    let mut _lock = None;
     if job.dry_run {
         // What the real run would do: refuse other settings, skip finished work.
         settings.check(&job.out).context(AuditSnafu)?;
     } else {
         std::fs::create_dir_all(&job.out).context(CreateOutSnafu { path: &job.out })?;
-        settings.claim(&job.out).context(AuditSnafu)?;
-        // Temporary files of a killed run of this shard are stale: remove them.
-        let _ = std::fs::remove_dir_all(&staging);
+        _lock = Some(
+            if job.shard.count > 1 {
+                crate::lock::shard(&job.out, &staging, &job.shard.to_string())
+            } else {
+                crate::lock::whole(&job.out)
+            }
+            .context(LockSnafu)?,
+        );
         std::fs::create_dir_all(&staging).context(CreateOutSnafu { path: &staging })?;
+        settings.claim(&job.out).context(AuditSnafu)?;
+        // Temporary files of a killed run of this shard are stale: remove them (the folder
+        // itself stays: it holds this shard's lock).
+        clear_folder(&staging).context(CreateOutSnafu { path: &staging })?;
     }
     let mut earlier = audit::done_inputs(&job.out).context(AuditSnafu)?;
     let done = std::mem::take(&mut earlier.outputs);
@@ -567,6 +584,19 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         let _ = std::fs::remove_dir(job.out.join(".kamei-partial"));
     }
     Ok(summary)
+}
+
+/// Remove everything inside a folder, keeping the folder.
+fn clear_folder(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// The audit note of an input that more input paths named: how many (no path).
