@@ -673,8 +673,10 @@ fn repeats_a_write(earlier: Option<&AuditRecord>, r: &AuditRecord) -> bool {
 }
 
 /// Rewrite an audit file with the latest record per input (content and path key), sorted by
-/// content hash (records of unreadable entries, which have no hash, last; then the move
-/// records, deduplicated and sorted). Atomic: temporary file, then rename.
+/// content hash (failures after the others, records of unreadable entries, which have no
+/// hash, last; then the move records, deduplicated and sorted). A `failed` record is dropped
+/// when a later record has the same path key, whatever its content: the path was processed
+/// again. Atomic: temporary file, then rename.
 ///
 /// # Errors
 /// [`Error::ReadAudit`] / [`Error::WriteAudit`].
@@ -691,10 +693,12 @@ pub fn compact(path: &Path) -> Result<usize> {
 /// [`Error::ReadAudit`] / [`Error::WriteAudit`].
 pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
     let entries = read_log(path)?;
-    let mut latest: HashMap<(String, Option<String>), AuditRecord> = HashMap::new();
-    let mut unhashed: Vec<AuditRecord> = Vec::new();
+    let mut latest: HashMap<(String, Option<String>), (usize, AuditRecord)> = HashMap::new();
+    let mut unhashed: Vec<(usize, AuditRecord)> = Vec::new();
     let mut moves = std::collections::BTreeSet::new();
-    for e in entries {
+    // Where each input path (by key) was last recorded, whatever its content.
+    let mut last_at: HashMap<String, usize> = HashMap::new();
+    for (at, e) in entries.into_iter().enumerate() {
         let r = match e {
             Entry::Input(r) => *r,
             Entry::Move(m) => {
@@ -702,17 +706,30 @@ pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
                 continue;
             }
         };
+        if let Some(k) = &r.input_path_key {
+            last_at.insert(k.clone(), at);
+        }
         match &r.input_sha256 {
             Some(h) => {
                 // One record per content and input path (the key of a path, never the path).
                 let key = (h.clone(), r.input_path_key.clone());
-                if !repeats_a_write(latest.get(&key), &r) {
-                    latest.insert(key, r);
+                if !repeats_a_write(latest.get(&key).map(|(_, e)| e), &r) {
+                    latest.insert(key, (at, r));
                 }
             }
-            None => unhashed.push(r),
+            None => unhashed.push((at, r)),
         }
     }
+    // A failure is stale once its path was recorded again: the cause went away (a link's target
+    // appeared, a file finished copying in), and the audit describes the inputs as they are now.
+    let current = |(at, r): (usize, AuditRecord)| -> Option<AuditRecord> {
+        let stale = r.outcome == Outcome::Failed
+            && r.input_path_key.as_ref().and_then(|k| last_at.get(k)).is_some_and(|&last| last > at);
+        (!stale).then_some(r)
+    };
+    let mut latest: HashMap<(String, Option<String>), AuditRecord> =
+        latest.into_iter().filter_map(|(k, v)| Some((k, current(v)?))).collect();
+    let mut unhashed: Vec<AuditRecord> = unhashed.into_iter().filter_map(current).collect();
     if let Some(index) = index {
         let located: HashMap<(&str, &str), &Located> =
             index.outputs.iter().map(|l| ((l.input_sha256.as_str(), l.input_path_key.as_str()), l)).collect();
@@ -730,8 +747,16 @@ pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
         }
     }
     let mut sorted: Vec<AuditRecord> = latest.into_values().collect();
-    sorted.sort_by(|a, b| (&a.input_sha256, &a.input_path_key).cmp(&(&b.input_sha256, &b.input_path_key)));
-    unhashed.sort_by(|a, b| a.reason.cmp(&b.reason));
+    // Failures after the other records: a later compaction reads a failure as newer than any
+    // record of its path written before it, and so never drops it for one of those.
+    sorted.sort_by(|a, b| {
+        (a.outcome == Outcome::Failed, &a.input_sha256, &a.input_path_key).cmp(&(
+            b.outcome == Outcome::Failed,
+            &b.input_sha256,
+            &b.input_path_key,
+        ))
+    });
+    unhashed.sort_by(|a, b| (a.outcome == Outcome::Failed, &a.reason).cmp(&(b.outcome == Outcome::Failed, &b.reason)));
     sorted.extend(unhashed);
     // The new log is written under a fixed name beside the old one, then renamed over it. A
     // run killed meanwhile leaves that file behind; the next compaction of the same log
@@ -804,6 +829,45 @@ mod tests {
         let back = read_records(&path).unwrap();
         assert_eq!(back.iter().map(|r| r.input_sha256.clone().unwrap()).collect::<Vec<_>>(), ["aa", "bb"]);
         assert_eq!(back[1].outcome, Outcome::Written);
+    }
+
+    fn keyed(hash: Option<&str>, key: &str, outcome: Outcome) -> AuditRecord {
+        let mut r = record(hash.unwrap_or("x"), outcome);
+        r.input_sha256 = hash.map(str::to_string);
+        r.input_path_key = Some(key.to_string());
+        r
+    }
+
+    #[test]
+    fn rv16_02_a_failure_is_dropped_once_its_path_is_recorded_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        let mut w = AuditWriter::open(&path).unwrap();
+        w.append(&keyed(None, "k1", Outcome::Failed)).unwrap(); // a dangling link
+        w.append(&keyed(Some("t2"), "k2", Outcome::Failed)).unwrap(); // a file still copying in
+        w.append(&keyed(Some("aa"), "k1", Outcome::Written)).unwrap();
+        w.append(&keyed(Some("bb"), "k2", Outcome::Written)).unwrap();
+        drop(w);
+        assert_eq!(compact(&path).unwrap(), 2);
+        let back = read_records(&path).unwrap();
+        assert!(back.iter().all(|r| r.outcome == Outcome::Written), "{back:?}");
+    }
+
+    #[test]
+    fn rv16_02_a_failure_after_a_write_of_its_path_stays_through_compactions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        let mut w = AuditWriter::open(&path).unwrap();
+        // Hash "zz" sorts after "aa": the failure must still read as the newer record.
+        w.append(&keyed(Some("zz"), "k1", Outcome::Written)).unwrap();
+        w.append(&keyed(Some("aa"), "k1", Outcome::Failed)).unwrap();
+        w.append(&keyed(Some("bb"), "k2", Outcome::Written)).unwrap();
+        drop(w);
+        for _ in 0..2 {
+            compact(&path).unwrap();
+            let back = read_records(&path).unwrap();
+            assert!(back.iter().any(|r| r.outcome == Outcome::Failed), "{back:?}");
+        }
     }
 
     #[test]

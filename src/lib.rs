@@ -45,6 +45,7 @@ pub mod dict;
 pub mod ids;
 pub mod layout;
 pub mod linkage;
+pub mod lock;
 pub mod names;
 pub mod overlay_bits;
 pub mod pipeline;

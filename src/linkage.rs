@@ -101,21 +101,48 @@ fn existing_rows(path: &Path) -> Result<HashSet<u128>, csv::Error> {
     Ok(rows)
 }
 
+/// Where a table's torn last row starts: `Some(offset)` when the file's last byte is not a
+/// newline (a run was killed or a disk filled up mid-row), `None` when it ends with a whole row
+/// or is empty. The offset is the start of the last record as the CSV reader sees it, not the
+/// byte after the last newline: a quoted input path may itself hold a newline.
+fn torn_row_start(file: &mut std::fs::File) -> Result<Option<u64>, csv::Error> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&*file);
+    let mut rec = csv::ByteRecord::new();
+    let mut start = 0;
+    while rdr.read_byte_record(&mut rec)? {
+        start = rec.position().map_or(start, |p| p.byte());
+    }
+    Ok(Some(start))
+}
+
 impl LinkageWriter {
     /// Open (append, create with mode 0600) the table; writes the header if the file is new. An
-    /// existing table readable by the group or others is made 0600 first.
+    /// existing table readable by the group or others is made 0600 first. A table ending inside
+    /// a row (an interrupted run) is cut back to the start of that row, which the resumed run
+    /// writes again whole.
     ///
     /// # Errors
     /// [`Error::WriteLinkage`] if it cannot be opened.
     pub fn open(path: &Path) -> Result<LinkageWriter, Error> {
         let mut options = OpenOptions::new();
-        options.create(true).append(true);
+        options.create(true).append(true).read(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(path).map_err(csv::Error::from).context(WriteLinkageSnafu { path })?;
+        let mut file = options.open(path).map_err(csv::Error::from).context(WriteLinkageSnafu { path })?;
         #[cfg(unix)]
         {
             // A table that already existed keeps its mode on open: one readable by the group
@@ -127,6 +154,12 @@ impl LinkageWriter {
                     .map_err(csv::Error::from)
                     .context(WriteLinkageSnafu { path })?;
             }
+        }
+        // A run killed (or stopped by a full disk) while appending can leave the table ending
+        // inside a row: drop that torn row, so the first row appended now is not glued to it.
+        // The resumed run reports the input again and writes the whole row.
+        if let Some(start) = torn_row_start(&mut file).context(WriteLinkageSnafu { path })? {
+            file.set_len(start).map_err(csv::Error::from).context(WriteLinkageSnafu { path })?;
         }
         let is_new = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
         let rows = if is_new { HashSet::new() } else { existing_rows(path).context(WriteLinkageSnafu { path })? };
@@ -244,6 +277,50 @@ mod tests {
             "kind,original,pseudonymized\npatient,P1,AAA\nfile,in/a.dcm,AAA/1.dcm\n\
              moved,AAA/1.dcm,AAA/2.dcm\nmoved,AAA/2.dcm,AAA/1.dcm\nfile,in/a.dcm,AAA/1.dcm\n"
         );
+    }
+
+    #[test]
+    fn rv16_a_torn_last_row_is_dropped_and_written_again_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        std::fs::write(&path, "kind,original,pseudonymized\npatient,P1,AAA\nfile,in/a.dcm,AAA/1.dcm\nfile,in/b.d")
+            .unwrap();
+        let mut w = LinkageWriter::open(&path).unwrap();
+        w.add(Kind::Patient, "P1", "AAA").unwrap();
+        w.add_path(Kind::File, Path::new("in/a.dcm"), "AAA/1.dcm").unwrap();
+        w.add_path(Kind::File, Path::new("in/b.dcm"), "AAA/2.dcm").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "kind,original,pseudonymized\npatient,P1,AAA\nfile,in/a.dcm,AAA/1.dcm\nfile,in/b.dcm,AAA/2.dcm\n"
+        );
+    }
+
+    #[test]
+    fn rv16_a_torn_row_whose_quoted_path_holds_a_newline_is_dropped_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        std::fs::write(&path, "kind,original,pseudonymized\nfile,in/a.dcm,AAA/1.dcm\nfile,\"in/b\nc.d").unwrap();
+        let mut w = LinkageWriter::open(&path).unwrap();
+        w.add_path(Kind::File, Path::new("in/b\nc.dcm"), "AAA/2.dcm").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "kind,original,pseudonymized\nfile,in/a.dcm,AAA/1.dcm\nfile,\"in/b\nc.dcm\",AAA/2.dcm\n");
+    }
+
+    #[test]
+    fn rv16_a_torn_header_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        std::fs::write(&path, "kind,orig").unwrap();
+        let mut w = LinkageWriter::open(&path).unwrap();
+        w.add(Kind::Patient, "P1", "AAA").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "kind,original,pseudonymized\npatient,P1,AAA\n");
     }
 
     #[test]

@@ -52,6 +52,12 @@ pub enum Error {
         /// The linkage error.
         source: linkage::Error,
     },
+    /// Another run is writing into OUT (or the same shard is running).
+    #[snafu(display("{source}"))]
+    Lock {
+        /// The lock error.
+        source: crate::lock::Error,
+    },
     /// The worker pool could not be started.
     #[snafu(display("could not start {jobs} worker threads"))]
     Pool {
@@ -293,15 +299,26 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         pixels: job.pixels.as_ref().map(PixelCleaner::fingerprint),
         date_shift: Some(audit::date_shift_label(job.pseudo.date_shift_policy())),
     };
+    // Held until this function returns: no other run writes into OUT meanwhile (see `lock`).
+    let mut _lock = None;
     if job.dry_run {
         // What the real run would do: refuse other settings, skip finished work.
         settings.check(&job.out).context(AuditSnafu)?;
     } else {
         std::fs::create_dir_all(&job.out).context(CreateOutSnafu { path: &job.out })?;
-        settings.claim(&job.out).context(AuditSnafu)?;
-        // Temporary files of a killed run of this shard are stale: remove them.
-        let _ = std::fs::remove_dir_all(&staging);
+        _lock = Some(
+            if job.shard.count > 1 {
+                crate::lock::shard(&job.out, &staging, &job.shard.to_string())
+            } else {
+                crate::lock::whole(&job.out)
+            }
+            .context(LockSnafu)?,
+        );
         std::fs::create_dir_all(&staging).context(CreateOutSnafu { path: &staging })?;
+        settings.claim(&job.out).context(AuditSnafu)?;
+        // Temporary files of a killed run of this shard are stale: remove them (the folder
+        // itself stays: it holds this shard's lock).
+        clear_folder(&staging).context(CreateOutSnafu { path: &staging })?;
     }
     let mut earlier = audit::done_inputs(&job.out).context(AuditSnafu)?;
     let done = std::mem::take(&mut earlier.outputs);
@@ -335,7 +352,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             (Outcome::Failed, Kind::Failed)
         };
         if let Some(w) = audit_writer.lock().expect("audit lock").as_mut() {
-            let record = base_record(&base, None, 0, outcome, Some(e.message.clone()));
+            let mut record = base_record(&base, None, 0, outcome, Some(e.message.clone()));
+            // Keyed like an input, so the record of this path made when the cause is gone (a
+            // link's target appeared) replaces this one at compaction.
+            record.input_path_key = job.pseudo.is_keyed().then(|| path_key(job, &e.path));
             w.append(&record).context(AuditSnafu)?;
         }
         if let Some(l) = linkage.as_mut() {
@@ -386,7 +406,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                         micros = started.elapsed().as_micros() as u64,
                         "processed"
                     );
-                    let key = job.pseudo.is_keyed().then(|| path_key(job, input));
+                    let key = job.pseudo.is_keyed().then(|| path_key(job, &input.path));
                     let _ = tx.send((p, key));
                 });
             });
@@ -496,7 +516,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                 "its input path now holds other content (corrected or re-assigned); the earlier output was removed";
             let mut old =
                 base_record(&ctx.base, Some(settled.old_sha.clone()), 0, Outcome::Superseded, Some(reason.into()));
-            old.input_path_key = Some(path_key(job, input));
+            old.input_path_key = Some(path_key(job, &input.path));
             let appended = audit_writer
                 .lock()
                 .expect("audit lock")
@@ -566,19 +586,48 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     Ok(summary)
 }
 
-/// The keyed hash of an input's absolute path, symbolic links resolved
-/// ([`AuditRecord::input_path_key`]): 128 bits, hex. Absolute, so that `dept1/IM0001` and
-/// `dept2/IM0001` released in two runs are two inputs, and a run naming fewer input folders
-/// still knows its inputs (an archive moved to another mount point is new to kamei: nothing
-/// is superseded then, nothing lost).
+/// Remove everything inside a folder, keeping the folder.
+fn clear_folder(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// The audit note of an input that more input paths named: how many (no path).
 fn duplicates_note(dropped: usize) -> String {
     format!("named by {} input paths (the same file); processed once", dropped + 1)
 }
 
-fn path_key(job: &Job, input: &Input) -> String {
-    let path = std::fs::canonicalize(&input.path).or_else(|_| std::path::absolute(&input.path)).unwrap_or_default();
-    job.pseudo.token("input-path", &linkage::path_bytes(&path), 32)
+/// The keyed hash of an input's absolute path, symbolic links resolved
+/// ([`AuditRecord::input_path_key`]): 128 bits, hex. Absolute, so that `dept1/IM0001` and
+/// `dept2/IM0001` released in two runs are two inputs, and a run naming fewer input folders
+/// still knows its inputs (an archive moved to another mount point is new to kamei: nothing
+/// is superseded then, nothing lost).
+fn path_key(job: &Job, input: &Path) -> String {
+    job.pseudo.token("input-path", &linkage::path_bytes(&resolved(input, 40)), 32)
+}
+
+/// A path's absolute form with symbolic links resolved, also where the target does not exist
+/// (yet): a dangling link resolves to the path its target will have, so the link's failure and
+/// the record made once the target is there share a path key. `hops` bounds a link chain.
+fn resolved(path: &Path, hops: u32) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else { return abs };
+    if hops > 0 {
+        if let Ok(target) = std::fs::read_link(&abs) {
+            return resolved(&parent.join(target), hops - 1);
+        }
+    }
+    resolved(parent, hops).join(name)
 }
 
 /// An error and its causes on one line (no values: these are I/O errors).
@@ -1015,4 +1064,23 @@ pub fn deidentify_bytes(
     let plan = plan::build(&ctx, &file).map_err(|e| e.to_string())?;
     let file = apply::run(&plan, file).map_err(|e| e.to_string())?;
     write::to_vec(&file, None).map_err(|e| e.to_string())
+}
+
+#[cfg(all(test, unix))]
+mod resolved_tests {
+    use super::resolved;
+
+    #[test]
+    fn rv16_02_a_dangling_link_resolves_to_the_path_its_target_will_have() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(dir.path().join("in")).unwrap();
+        let link = dir.path().join("in/link.dcm");
+        std::os::unix::fs::symlink("../share/late.dcm", &link).unwrap();
+        let before = resolved(&link, 40);
+        std::fs::create_dir(dir.path().join("share")).unwrap();
+        std::fs::write(dir.path().join("share/late.dcm"), b"x").unwrap();
+        assert_eq!(before, real.join("share/late.dcm"));
+        assert_eq!(resolved(&link, 40), before);
+    }
 }

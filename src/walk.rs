@@ -268,6 +268,11 @@ fn walk_tree(
             Ok(_) => {}
             Err(e) => {
                 let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| start.to_path_buf());
+                // An entry inside the tree (a dangling link, an unreadable folder, a loop) has a
+                // relative path like a file: it belongs to one shard, so N shards count it once.
+                if !shard.contains(path.strip_prefix(root_path).unwrap_or(&path)) {
+                    continue;
+                }
                 let message = match (e.loop_ancestor(), e.io_error()) {
                     (Some(_), _) => "symbolic link loop".to_string(),
                     (None, Some(io)) => io_kind(io),
@@ -352,6 +357,28 @@ mod tests {
             vec![PathBuf::from("a/b/to-root"), PathBuf::from("a/to-above"), PathBuf::from("top-to-root")]
         );
         assert!(errors.iter().all(|e| e.message == "symbolic link loop"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn rv16_04_a_dangling_link_inside_the_tree_belongs_to_one_shard() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/a.dcm"), b"x").unwrap();
+        for i in 0..8 {
+            std::os::unix::fs::symlink(dir.path().join("gone"), root.join(format!("sub/stale{i}.dcm"))).unwrap();
+        }
+        std::os::unix::fs::symlink(dir.path().join("gone"), root.join("top-stale.dcm")).unwrap();
+        let whole = collect(std::slice::from_ref(&root), None, Shard::WHOLE).1;
+        assert_eq!(whole.len(), 9);
+        let mut paths = Vec::new();
+        for i in 1..=4 {
+            let errors = collect(std::slice::from_ref(&root), None, Shard { index: i, count: 4 }).1;
+            paths.extend(errors.into_iter().map(|e| e.path));
+        }
+        paths.sort();
+        assert_eq!(paths, whole.into_iter().map(|e| e.path).collect::<Vec<_>>(), "each link in one shard");
     }
 
     #[test]

@@ -115,6 +115,26 @@ pub fn absolute(p: &Path) -> Result<PathBuf> {
     Ok(resolved)
 }
 
+/// Whether `path` (or, when it does not exist yet, its nearest existing ancestor) is `dir` or
+/// lies below it, by file system identity (device, inode) rather than by name: the same folder
+/// reached through another mount point (a bind mount, one NFS export mounted twice) has
+/// another name but the same identity. False when `dir` does not exist.
+pub fn within(path: &Path, dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(target) = std::fs::metadata(dir) else { return false };
+        path.ancestors()
+            .filter_map(|a| std::fs::metadata(a).ok())
+            .any(|m| (m.dev(), m.ino()) == (target.dev(), target.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, dir);
+        false
+    }
+}
+
 /// An absolute, lexically normalised path (`..` and `.` removed; links not followed).
 fn lexical(p: &Path) -> Result<PathBuf> {
     let abs = std::path::absolute(p).with_context(|| format!("could not resolve {}", p.display()))?;
@@ -152,14 +172,14 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
     let out = absolute(&args.output)?;
     for input in &args.inputs {
         let abs = absolute(input)?;
-        if abs.starts_with(&out) {
+        if abs.starts_with(&out) || within(&abs, &out) {
             bail!(
                 "input {} is inside the output folder {}; choose an output folder outside the inputs' trees or beside them",
                 input.display(),
                 out.display()
             );
         }
-        if abs.is_dir() && out.starts_with(&abs) {
+        if abs.is_dir() && (out.starts_with(&abs) || within(&out, &abs)) {
             bail!(
                 "the output folder {} is inside the input {} (inputs are never written to, and a later run would read the release as input); choose an output folder outside the inputs",
                 out.display(),
@@ -185,7 +205,7 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
             bail!("--linkage needs --key: an anonymized run (no key) keeps no link back to patients");
         }
         let abs = absolute(link)?;
-        if abs.starts_with(&out) {
+        if abs.starts_with(&out) || within(&abs, &out) {
             bail!(
                 "the linkage table must not be inside the output folder (it re-identifies patients); choose a path outside {}",
                 out.display()
@@ -193,7 +213,7 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
         }
         for input in &args.inputs {
             let root = absolute(input)?;
-            if abs.starts_with(&root) {
+            if abs.starts_with(&root) || within(&abs, &root) {
                 bail!("the linkage table must not be inside an input folder (inputs are never written to)");
             }
         }
@@ -260,14 +280,15 @@ fn pixel_cleaner(args: &DeidArgs, profile: &Profile, out: &Path) -> Result<(Opti
                 );
             }
             let abs = absolute(p)?;
-            if abs.starts_with(out) || out.starts_with(&abs) {
+            if abs.starts_with(out) || out.starts_with(&abs) || within(&abs, out) || within(out, &abs) {
                 bail!(
                     "--previews must not be inside the output folder or contain it (previews show identifiers); choose a path outside {}",
                     out.display()
                 );
             }
             for input in &args.inputs {
-                if abs.starts_with(absolute(input)?) {
+                let root = absolute(input)?;
+                if abs.starts_with(&root) || within(&abs, &root) {
                     bail!("--previews must not be inside an input folder (inputs are never written to)");
                 }
             }
@@ -286,4 +307,25 @@ fn pixel_cleaner(args: &DeidArgs, profile: &Profile, out: &Path) -> Result<(Opti
         }
     };
     Ok((Some(cleaner), previews))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::within;
+
+    #[test]
+    fn rv16_03_a_path_below_a_folder_is_within_it_by_identity_whatever_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive");
+        std::fs::create_dir_all(archive.join("sub")).unwrap();
+        std::fs::create_dir(dir.path().join("other")).unwrap();
+        // Another name for the archive folder (a mount point would do the same without a link).
+        std::os::unix::fs::symlink(&archive, dir.path().join("alias")).unwrap();
+        assert!(within(&dir.path().join("alias/release/not-yet"), &archive), "nearest existing ancestor");
+        assert!(within(&archive.join("sub/link.csv"), &dir.path().join("alias")));
+        assert!(within(&archive, &archive), "the folder itself");
+        assert!(!within(&dir.path().join("other/release"), &archive));
+        assert!(!within(&dir.path().join("other"), &dir.path().join("missing")));
+        assert!(!within(dir.path(), &archive), "an ancestor is not within");
+    }
 }

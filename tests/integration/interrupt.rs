@@ -191,3 +191,68 @@ fn assert_summary_adds_up(stderr: &str) {
     let line = stderr.lines().find(|l| l.contains("not processed")).expect("the interrupted line");
     assert_eq!(inputs, ended + number_before(line, " inputs not processed"), "{stderr}");
 }
+
+/// rv16 05: a table cut inside a row (a kill mid-append, a full disk) is repaired by the
+/// resumed run: the torn row is dropped and written again whole, every row has three fields.
+#[test]
+fn rv16_05_a_linkage_table_cut_inside_a_row_is_repaired_by_the_resumed_run() {
+    let wd = Workdir::new("rv16_05_a_linkage_table_cut_inside_a_row_is_repaired_by_the_resumed_run");
+    write_small_archive(&wd, 20);
+    wd.deid(&["--linkage", "link.csv"]).assert_code(0);
+    let whole = std::fs::read(wd.path("link.csv")).unwrap();
+    std::fs::write(wd.path("link.csv"), &whole[..whole.len() - 20]).unwrap();
+    wd.deid(&["--linkage", "link.csv"]).assert_code(0);
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(wd.path("link.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert!(rows.iter().all(|r| r.len() == 3), "{rows:?}");
+    let mut again: Vec<&csv::StringRecord> = rows.iter().collect();
+    let mut expected: Vec<csv::StringRecord> =
+        csv::Reader::from_reader(&whole[..]).records().map(Result::unwrap).collect();
+    again.sort_by_key(|r| r.as_slice().to_string());
+    expected.sort_by_key(|r| r.as_slice().to_string());
+    assert_eq!(again, expected.iter().collect::<Vec<_>>(), "the same rows, each once");
+    wd.kamei(["verify", "out", "--linkage", "link.csv"]).assert_code(0);
+}
+
+/// rv16 01: a second run into an OUT another run is writing into stops at once with exit 2
+/// (a whole run, or a shard beside a whole run), writing nothing; a dry run needs no lock. The
+/// first run's audit is then complete.
+#[test]
+fn rv16_01_a_second_run_into_a_busy_out_exits_2_and_the_first_completes() {
+    let wd = Workdir::new("rv16_01_a_second_run_into_a_busy_out_exits_2_and_the_first_completes");
+    write_small_archive(&wd, FILES);
+    let k = key(&wd, "k.key", 7);
+    let ks = k.to_str().unwrap();
+    let mut checked = false;
+    for attempt in 0..5 {
+        let out = format!("out{attempt}");
+        let mut first = spawn(&wd, &out, &["-q", "-j1"]);
+        let start = Instant::now();
+        while wd.dicom_outputs(&out).is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(60), "no output appeared");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let second = wd.kamei(["deid", "in", "-o", &out, "--key", ks, "-q"]);
+        let shard = wd.kamei(["deid", "in", "-o", &out, "--key", ks, "-q", "--shard", "1/2"]);
+        let dry = wd.kamei(["deid", "in", "-o", &out, "--key", ks, "-q", "--dry-run"]);
+        let still_running = first.try_wait().unwrap().is_none();
+        assert!(wait(&mut first).success());
+        if !still_running {
+            continue; // the first run ended before the others were refused: proves nothing
+        }
+        for run in [&second, &shard] {
+            run.assert_code(2);
+            assert!(run.stderr().contains("another kamei run is writing into"), "{}", run.stderr());
+        }
+        assert_ne!(dry.code(), 2, "a dry run takes no lock: {}", dry.stderr());
+        assert!(!wd.path(&out).join("kamei-audit.shard-0001-of-0002.jsonl").exists());
+        if out != "out" {
+            std::fs::rename(wd.path(&out), wd.path("out")).unwrap();
+        }
+        checked = true;
+        break;
+    }
+    assert!(checked, "every first run finished before the second started");
+    assert_audit_complete(&wd, "out");
+    assert!(!wd.path("out/.kamei-partial").exists());
+}

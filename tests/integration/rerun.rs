@@ -258,3 +258,22 @@ fn a_run_without_the_key_into_a_pseudonymized_release_is_told_to_pass_the_key() 
     run.assert_code(2);
     assert!(run.stderr().contains("pseudonymized run; run with its --key"), "{}", run.stderr());
 }
+
+/// rv16 02: inputs that failed (a link whose target was not there yet, a file still being
+/// copied in) and were written by the re-run leave no `failed` record: one record per input.
+#[cfg(unix)]
+#[test]
+fn rv16_02_a_failure_fixed_before_the_rerun_leaves_no_failed_record() {
+    let wd = Workdir::new("rv16_02_a_failure_fixed_before_the_rerun_leaves_no_failed_record");
+    image("P1", 1).write(&wd.path("in/a.dcm"));
+    std::os::unix::fs::symlink(wd.path("share/late.dcm"), wd.path("in/link.dcm")).unwrap();
+    image("P1", 3).write(&wd.path("spare.dcm"));
+    let whole = std::fs::read(wd.path("spare.dcm")).unwrap();
+    std::fs::write(wd.path("in/copying.dcm"), &whole[..whole.len() * 2 / 3]).unwrap();
+    deid(&wd, &["-q"]).assert_code(1);
+    assert_eq!(outcomes(&wd), ["failed", "failed", "written"]);
+    image("P1", 2).write(&wd.path("share/late.dcm"));
+    std::fs::write(wd.path("in/copying.dcm"), &whole).unwrap();
+    deid(&wd, &["-q"]).assert_code(0);
+    assert_eq!(outcomes(&wd), ["written", "written", "written"], "{:?}", wd.audit("out"));
+}

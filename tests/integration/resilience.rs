@@ -301,6 +301,33 @@ fn unreadable_input_is_reported_and_the_run_goes_on() {
     let _: PathBuf = wd.path("out");
 }
 
+/// rv16 04: a dangling symbolic link inside the archive fails in exactly one of N shards (its
+/// relative path decides which, as for a file), so the shards' counts add up to the whole run's.
+#[cfg(unix)]
+#[test]
+fn rv16_04_a_dangling_link_fails_in_one_shard_only() {
+    let wd = Workdir::new("rv16_04_a_dangling_link_fails_in_one_shard_only");
+    write_small_archive(&wd, 10);
+    std::os::unix::fs::symlink(wd.path("moved-away/x.dcm"), wd.path("in/p0/stale.dcm")).unwrap();
+    let k = key(&wd, "k.key", 1);
+    let mut failing = 0;
+    for i in 1..=4 {
+        let shard = format!("{i}/4");
+        let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q", "--shard", &shard]);
+        assert!(run.code() <= 1, "{}", run.stderr());
+        failing += usize::from(run.code() == 1);
+    }
+    assert_eq!(failing, 1, "one shard fails the link");
+    let mut failed = 0;
+    for i in 1..=4 {
+        let log = wd.path(&format!("out/kamei-audit.shard-{i:04}-of-0004.jsonl"));
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        failed += text.lines().filter(|l| l.contains("\"outcome\":\"failed\"")).count();
+    }
+    assert_eq!(failed, 1, "one failed record in all the shards' logs");
+    assert_eq!(wd.dicom_outputs("out").len(), 10);
+}
+
 /// Unmounts a test file system when dropped (also when the test fails).
 struct Unmount(PathBuf);
 
@@ -372,4 +399,37 @@ fn an_audit_log_that_is_not_a_regular_file_is_refused_not_read_forever() {
     let run = run_with_deadline(&wd, &["deid", "in", "-o", "out", "-q"], Duration::from_secs(60));
     assert_eq!(run.0, 2, "{}", run.1);
     assert!(run.1.contains("not a regular file"), "{}", run.1);
+}
+
+/// rv16 03: OUT and the linkage table inside an input reached through another mount point of
+/// the same folder (a bind mount) are refused like the plain paths (exit 2, nothing written).
+/// Needs root for `mount --bind`; skipped otherwise.
+#[test]
+fn rv16_03_out_or_linkage_inside_an_input_through_a_bind_mount_is_refused() {
+    let wd = Workdir::new("rv16_03_out_or_linkage_inside_an_input_through_a_bind_mount_is_refused");
+    Fixture::ct("P1", "1.2.3", "1.2.3.1", "1.2.3.1.1").write(&wd.path("archive/a.dcm"));
+    std::fs::create_dir(wd.path("alias")).unwrap();
+    let mounted = Command::new("mount")
+        .arg("--bind")
+        .arg(wd.path("archive"))
+        .arg(wd.path("alias"))
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("bind-mount test skipped: cannot bind-mount here (needs root)");
+        return;
+    }
+    let _unmount = Unmount(wd.path("alias"));
+    let k = key(&wd, "k.key", 3);
+    let ks = k.to_str().unwrap();
+    let run = wd.kamei(["deid", "alias", "-o", "archive/release", "--key", ks, "-q"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("inside the input"), "{}", run.stderr());
+    let run = wd.kamei(["deid", "alias", "-o", "out", "--key", ks, "-q", "--linkage", "archive/link.csv"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("inside an input folder"), "{}", run.stderr());
+    let run = wd.kamei(["deid", "archive", "-o", "alias/release", "--key", ks, "-q"]);
+    run.assert_code(2);
+    assert_eq!(wd.files("archive"), [PathBuf::from("a.dcm")], "nothing written into the input");
 }
