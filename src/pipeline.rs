@@ -269,10 +269,12 @@ fn input_rel(job: &Job, input: &Input) -> PathBuf {
     }
 }
 
-/// Run a job.
+/// Run a job. A run that writes holds a lock on the output folder until it returns (see
+/// [`crate::lock`]): no other run writes into it meanwhile.
 ///
 /// # Errors
-/// [`Error`] when the run cannot start; per-input problems are in the summary and the audit.
+/// [`Error`] when the run cannot start ([`Error::Lock`]: another run is writing into OUT);
+/// per-input problems are in the summary and the audit.
 pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result<Summary, Error> {
     let started = Instant::now();
     let profile = &job.profile;
