@@ -34,7 +34,11 @@ fn main() {
     let family = ["YAMADA", "SATO", "SUZUKI", "TANAKA", "KAKUU"];
     let kanji: [&[u8]; 5] =
         [b"\x1b$B;3ED\x1b(B", b"\x1b$B:4F#\x1b(B", b"\x1b$BNkLZ\x1b(B", b"\x1b$BEDCf\x1b(B", b"\x1b$B2M6u\x1b(B"];
-    let pixels: Vec<u8> = (0..size * size * 2 * frames).map(|i| (i % 251) as u8).collect();
+    // 16-bit little-endian samples within Bits Stored (12): the high byte stays below 16, so
+    // no bit above High Bit is set (a viewer ignoring Bits Stored shows nothing extra, and
+    // `kamei verify` has no `pixel-high-bits` finding on outputs).
+    let pixels: Vec<u8> =
+        (0..size * size * 2 * frames).map(|i| if i % 2 == 1 { (i / 2 % 16) as u8 } else { (i % 251) as u8 }).collect();
     for n in 0..files {
         let p = n % patients;
         let study = format!("{root}.{p}.1");
