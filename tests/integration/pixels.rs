@@ -1242,11 +1242,7 @@ fn text_in_one_frame_of_a_speckled_cine_is_blanked_and_the_speckle_is_not() {
     let n = (w * h) as usize;
     let text = &pictures[3];
     // The text's own area, grown by the margin the detector may take (a quarter of a line).
-    let (mut x1, mut y1) = (0, 0);
-    for (i, _) in text.text.iter().enumerate().filter(|(_, t)| **t) {
-        x1 = x1.max(i as u32 % w);
-        y1 = y1.max(i as u32 / w);
-    }
+    let (x1, y1) = text_corner(text, w);
     let allowed = |i: usize| (i as u32 % w) <= x1 + 8 && (i as u32 / w) <= y1 + 8;
     // Boxes are blanked with the darkest value of the image (no speckle grain is black).
     let blank = pictures.iter().flat_map(|p| p.grey.iter().copied()).min().unwrap();
@@ -1261,6 +1257,17 @@ fn text_in_one_frame_of_a_speckled_cine_is_blanked_and_the_speckle_is_not() {
         let outside = (0..n).filter(|&i| !allowed(i)).count();
         assert!(blanked * 100 <= outside * 3, "frame {k}: {blanked} of {outside} speckle pixels blanked");
     }
+}
+
+/// The bottom-right corner of the text drawn in `p` (a picture `w` pixels wide): with the
+/// origin, the box the text may be blanked in.
+fn text_corner(p: &Picture, w: u32) -> (u32, u32) {
+    let (mut x1, mut y1) = (0, 0);
+    for (i, _) in p.text.iter().enumerate().filter(|(_, t)| **t) {
+        x1 = x1.max(i as u32 % w);
+        y1 = y1.max(i as u32 / w);
+    }
+    (x1, y1)
 }
 
 /// A picture of unsmoothed Rayleigh speckle (σ = 40 grey levels, one grain a pixel, clipped at
@@ -1301,11 +1308,7 @@ fn r14_05_text_in_one_frame_of_a_rayleigh_speckle_cine_is_blanked() {
         let got = pixel_bytes(&obj);
         let n = (w * h) as usize;
         let text = &pictures[0];
-        let (mut x1, mut y1) = (0, 0);
-        for (i, _) in text.text.iter().enumerate().filter(|(_, t)| **t) {
-            x1 = x1.max(i as u32 % w);
-            y1 = y1.max(i as u32 / w);
-        }
+        let (x1, y1) = text_corner(text, w);
         let allowed = |i: usize| (i as u32 % w) <= x1 + 8 && (i as u32 / w) <= y1 + 8;
         let blank = pictures.iter().flat_map(|p| p.grey.iter().copied()).min().unwrap();
         let all = text.text.iter().filter(|t| **t).count();
