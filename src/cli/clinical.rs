@@ -222,7 +222,7 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 }
 
 /// Refuse a linkage table inside the output or an input, and an output inside an input (or the
-/// reverse).
+/// reverse), by name and by file system identity ([`super::config::within`]: a bind mount).
 fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>) -> Result<PathBuf> {
     let out_abs = absolute(out)?;
     if out.exists() && !out.is_dir() {
@@ -233,7 +233,9 @@ fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>) -> Result
             bail!("input {} does not exist", input.display());
         }
         let abs = absolute(input)?;
-        if abs.starts_with(&out_abs) || (abs.is_dir() && out_abs.starts_with(&abs)) {
+        // By name, and by (device, inode): the same folder reached through another mount point.
+        let inside = |a: &Path, b: &Path| a.starts_with(b) || super::config::within(a, b);
+        if inside(&abs, &out_abs) || (abs.is_dir() && inside(&out_abs, &abs)) {
             bail!(
                 "the output folder {} and the input {} overlap; choose an output folder outside the inputs",
                 out.display(),
@@ -243,11 +245,12 @@ fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>) -> Result
     }
     if let Some(link) = linkage {
         let abs = absolute(link)?;
-        if abs.starts_with(&out_abs) {
+        if abs.starts_with(&out_abs) || super::config::within(&abs, &out_abs) {
             bail!("the linkage table must not be inside the output folder (it re-identifies patients)");
         }
         for input in inputs {
-            if abs.starts_with(absolute(input)?) {
+            let input = absolute(input)?;
+            if abs.starts_with(&input) || super::config::within(&abs, &input) {
                 bail!("the linkage table must not be inside an input folder (inputs are never written to)");
             }
         }

@@ -97,7 +97,7 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     if let Some(report) = &args.report {
         let abs = super::config::absolute(report)?;
         let out = args.out.canonicalize()?;
-        if abs.starts_with(&out) {
+        if abs.starts_with(&out) || super::config::within(&abs, &out) {
             bail!("the report holds identifiers and must not be inside the release folder");
         }
     }

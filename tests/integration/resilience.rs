@@ -402,7 +402,8 @@ fn an_audit_log_that_is_not_a_regular_file_is_refused_not_read_forever() {
 }
 
 /// rv16 03: OUT and the linkage table inside an input reached through another mount point of
-/// the same folder (a bind mount) are refused like the plain paths (exit 2, nothing written).
+/// the same folder (a bind mount) are refused like the plain paths (exit 2, nothing written), by
+/// `deid` and `clinical csv`; so is `verify --report` inside the release.
 /// Needs root for `mount --bind`; skipped otherwise.
 #[test]
 fn rv16_03_out_or_linkage_inside_an_input_through_a_bind_mount_is_refused() {
@@ -431,5 +432,27 @@ fn rv16_03_out_or_linkage_inside_an_input_through_a_bind_mount_is_refused() {
     assert!(run.stderr().contains("inside an input folder"), "{}", run.stderr());
     let run = wd.kamei(["deid", "archive", "-o", "alias/release", "--key", ks, "-q"]);
     run.assert_code(2);
-    assert_eq!(wd.files("archive"), [PathBuf::from("a.dcm")], "nothing written into the input");
+    std::fs::write(wd.path("archive/labs.csv"), "patient_id,value\nP1,1\n").unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    let csv = ["clinical", "csv", "alias", "--key", ks, "--columns", "cols.toml", "-o"];
+    let run = wd.kamei([&csv[..], &["archive/clinical"]].concat());
+    run.assert_code(2);
+    assert!(run.stderr().contains("overlap"), "{}", run.stderr());
+    let run = wd.kamei([&csv[..], &["clinical", "--linkage", "archive/link.csv"]].concat());
+    run.assert_code(2);
+    assert!(run.stderr().contains("inside an input folder"), "{}", run.stderr());
+    assert_eq!(
+        wd.files("archive"),
+        [PathBuf::from("a.dcm"), PathBuf::from("labs.csv")],
+        "nothing written into the input"
+    );
+    // verify's report holds identifiers: not inside the release, by whatever name.
+    wd.kamei(["deid", "archive", "-o", "out", "--key", ks, "-q"]).assert_code(0);
+    std::fs::create_dir(wd.path("out-alias")).unwrap();
+    let status = Command::new("mount").arg("--bind").arg(wd.path("out")).arg(wd.path("out-alias")).status();
+    assert!(status.is_ok_and(|s| s.success()), "the first bind mount worked");
+    let _unmount_out = Unmount(wd.path("out-alias"));
+    let run = wd.kamei(["verify", "out", "--report", "out-alias/report.json"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("must not be inside the release folder"), "{}", run.stderr());
 }
