@@ -337,6 +337,19 @@ impl Drop for Unmount {
     }
 }
 
+/// `mount OPTIONS SOURCE AT`, unmounted when the guard drops; `None` where this machine cannot
+/// mount (not root).
+fn mount(options: &[&str], source: &Path, at: &Path) -> Option<Unmount> {
+    let mounted = Command::new("mount")
+        .args(options)
+        .arg(source)
+        .arg(at)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    mounted.then(|| Unmount(at.to_path_buf()))
+}
+
 #[test]
 fn disk_full_is_reported_and_leaves_no_partial_output() {
     let wd = Workdir::new("disk_full_is_reported_and_leaves_no_partial_output");
@@ -358,17 +371,10 @@ fn disk_full_is_reported_and_leaves_no_partial_output() {
     }
     let out = wd.path("out");
     std::fs::create_dir_all(&out).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=400k", "tmpfs"])
-        .arg(&out)
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
+    let Some(_unmount) = mount(&["-t", "tmpfs", "-o", "size=400k"], Path::new("tmpfs"), &out) else {
         eprintln!("disk-full test skipped: cannot mount a small tmpfs here (needs root)");
         return;
-    }
-    let _unmount = Unmount(out.clone());
+    };
     let k = key(&wd, "k.key", 2);
     let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]);
     run.assert_code(1);
@@ -410,18 +416,10 @@ fn rv16_03_out_or_linkage_inside_an_input_through_a_bind_mount_is_refused() {
     let wd = Workdir::new("rv16_03_out_or_linkage_inside_an_input_through_a_bind_mount_is_refused");
     Fixture::ct("P1", "1.2.3", "1.2.3.1", "1.2.3.1.1").write(&wd.path("archive/a.dcm"));
     std::fs::create_dir(wd.path("alias")).unwrap();
-    let mounted = Command::new("mount")
-        .arg("--bind")
-        .arg(wd.path("archive"))
-        .arg(wd.path("alias"))
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
+    let Some(_unmount) = mount(&["--bind"], &wd.path("archive"), &wd.path("alias")) else {
         eprintln!("bind-mount test skipped: cannot bind-mount here (needs root)");
         return;
-    }
-    let _unmount = Unmount(wd.path("alias"));
+    };
     let k = key(&wd, "k.key", 3);
     let ks = k.to_str().unwrap();
     let run = wd.kamei(["deid", "alias", "-o", "archive/release", "--key", ks, "-q"]);
@@ -449,9 +447,8 @@ fn rv16_03_out_or_linkage_inside_an_input_through_a_bind_mount_is_refused() {
     // verify's report holds identifiers: not inside the release, by whatever name.
     wd.kamei(["deid", "archive", "-o", "out", "--key", ks, "-q"]).assert_code(0);
     std::fs::create_dir(wd.path("out-alias")).unwrap();
-    let status = Command::new("mount").arg("--bind").arg(wd.path("out")).arg(wd.path("out-alias")).status();
-    assert!(status.is_ok_and(|s| s.success()), "the first bind mount worked");
-    let _unmount_out = Unmount(wd.path("out-alias"));
+    let _unmount_out =
+        mount(&["--bind"], &wd.path("out"), &wd.path("out-alias")).expect("a bind mount, as the first one worked");
     let run = wd.kamei(["verify", "out", "--report", "out-alias/report.json"]);
     run.assert_code(2);
     assert!(run.stderr().contains("must not be inside the release folder"), "{}", run.stderr());
