@@ -764,20 +764,27 @@ pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
     // OUT (a random temporary name would stay there for good). Each shard's log has its own
     // name, so shards never share this file.
     let tmp = compacting_path(path);
-    {
-        let file = File::create(&tmp).context(WriteAuditSnafu { path: &tmp })?;
-        let mut w = BufWriter::new(file);
-        let lines = sorted
-            .iter()
-            .map(|r| serde_json::to_string(r).expect("audit records serialize"))
-            .chain(moves.iter().map(|m| serde_json::to_string(m).expect("move records serialize")));
-        for line in lines {
-            w.write_all(line.as_bytes()).and_then(|_| w.write_all(b"\n")).context(WriteAuditSnafu { path: &tmp })?;
-        }
-        w.flush().context(WriteAuditSnafu { path: &tmp })?;
+    let lines = sorted
+        .iter()
+        .map(|r| serde_json::to_string(r).expect("audit records serialize"))
+        .chain(moves.iter().map(|m| serde_json::to_string(m).expect("move records serialize")));
+    let written = write_lines(&tmp, lines).and_then(|()| fs::rename(&tmp, path).context(WriteAuditSnafu { path }));
+    if written.is_err() {
+        // A full disk stops the write half way: the half-written log would go on taking the
+        // room the user must make (the old log is intact and the next run compacts again).
+        let _ = fs::remove_file(&tmp);
     }
-    fs::rename(&tmp, path).context(WriteAuditSnafu { path })?;
-    Ok(sorted.len())
+    written.map(|()| sorted.len())
+}
+
+/// Writes `lines` to a new file at `path`, one per line.
+fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<()> {
+    let file = File::create(path).context(WriteAuditSnafu { path })?;
+    let mut w = BufWriter::new(file);
+    for line in lines {
+        w.write_all(line.as_bytes()).and_then(|_| w.write_all(b"\n")).context(WriteAuditSnafu { path })?;
+    }
+    w.flush().context(WriteAuditSnafu { path })
 }
 
 /// Where [`compact`] writes the new log before renaming it: `.<log name>.compacting` beside it.

@@ -395,6 +395,44 @@ fn disk_full_is_reported_and_leaves_no_partial_output() {
     }
 }
 
+/// rv16 suspect: compaction of the audit log (the end of a run) writes the whole log anew
+/// beside the old one; when the disk fills during it, the half-written copy is removed (it took
+/// the room the user is told to make) and the old log is kept whole.
+/// Needs root for a small tmpfs; skipped otherwise.
+#[test]
+fn a_compaction_stopped_by_a_full_disk_leaves_no_half_written_log() {
+    let wd = Workdir::new("a_compaction_stopped_by_a_full_disk_leaves_no_half_written_log");
+    for n in 0..100 {
+        Fixture::ct("P1", "1.2.3", "1.2.3.1", &format!("1.2.3.1.{n}")).write(&wd.path(&format!("in/{n}.dcm")));
+    }
+    let out = wd.path("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let Some(_unmount) = mount(&["-t", "tmpfs", "-o", "size=2m"], Path::new("tmpfs"), &out) else {
+        eprintln!("compaction disk-full test skipped: cannot mount a small tmpfs here (needs root)");
+        return;
+    };
+    let k = key(&wd, "k.key", 4);
+    let ks = k.to_str().unwrap();
+    wd.kamei(["deid", "in", "-o", "out", "--key", ks, "-q"]).assert_code(0);
+    let log = std::fs::read(out.join("kamei-audit.jsonl")).unwrap();
+    assert!(log.len() > 64 * 1024, "the log must outgrow the room left: {} bytes", log.len());
+    // Fill the file system, then free 32 kB: room for one more output and its record, not
+    // for a second copy of the log.
+    let mut filler = std::fs::File::create(out.join("filler")).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while std::io::Write::write_all(&mut filler, &chunk).is_ok() {}
+    let filled = filler.metadata().unwrap().len();
+    filler.set_len(filled.saturating_sub(32 * 1024)).unwrap();
+    drop(filler);
+    Fixture::ct("P1", "1.2.3", "1.2.3.1", "1.2.3.1.100").write(&wd.path("in/100.dcm"));
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", ks, "-q"]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("No space left on device"), "{}", run.stderr());
+    assert!(!out.join(".kamei-audit.jsonl.compacting").exists(), "half-written log left behind");
+    let kept = std::fs::read(out.join("kamei-audit.jsonl")).unwrap();
+    assert!(kept.starts_with(&log), "the old log must stay whole");
+}
+
 #[test]
 fn an_audit_log_that_is_not_a_regular_file_is_refused_not_read_forever() {
     let wd = Workdir::new("an_audit_log_that_is_not_a_regular_file_is_refused_not_read_forever");
