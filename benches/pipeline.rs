@@ -68,8 +68,14 @@ fn synthetic(size: u16, charset: &str, name: &[u8], description: &[u8]) -> Vec<u
         text(Tag(0x0002, 0x0010), VR::UI, "1.2.840.10008.1.2.1\0"),
         text(Tag(0x0002, 0x0012), VR::UI, "1.2.826.0.1.3680043.8.498.1"),
     ]);
-    let file =
-        DicomFile { meta, dataset, transfer_syntax: TransferSyntax::explicit_le(), had_meta: true, notes: Vec::new() };
+    let file = DicomFile {
+        meta,
+        dataset,
+        transfer_syntax: TransferSyntax::explicit_le(),
+        had_meta: true,
+        notes: Vec::new(),
+        source_stamp: None,
+    };
     kamei::write::to_vec(&file, None).expect("the synthetic file encodes")
 }
 

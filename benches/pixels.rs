@@ -53,7 +53,14 @@ fn file(w: u32, h: u32, frames: u32, ts: TransferSyntax, pixel: Value) -> DicomF
         Element::new(dicom_dictionary_std::tags::PIXEL_REPRESENTATION, VR::US, us(0)),
         Element { tag: dicom_dictionary_std::tags::PIXEL_DATA, vr: VR::OB, value: pixel },
     ]);
-    DicomFile { meta: DataSet::new(), dataset, transfer_syntax: ts, had_meta: true, notes: Vec::new() }
+    DicomFile {
+        meta: DataSet::new(),
+        dataset,
+        transfer_syntax: ts,
+        had_meta: true,
+        notes: Vec::new(),
+        source_stamp: None,
+    }
 }
 
 /// RLE Lossless with literal runs (valid PS3.5 Annex G; speed of the decoder is what counts).

@@ -99,6 +99,7 @@ fn main() {
             transfer_syntax: TransferSyntax::explicit_le(),
             had_meta: true,
             notes: Vec::new(),
+            source_stamp: None,
         };
         let path = out.join(format!("PID{p:07}_{}", family[p % 5])).join(format!("IMG{n:06}.dcm"));
         std::fs::create_dir_all(path.parent().expect("has parent")).expect("create folder");

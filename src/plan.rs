@@ -1750,6 +1750,7 @@ mod tests {
             transfer_syntax: TransferSyntax::explicit_le(),
             had_meta: true,
             notes: Vec::new(),
+            source_stamp: None,
         }
     }
 
@@ -1863,6 +1864,7 @@ mod tests {
             transfer_syntax: TransferSyntax::explicit_le(),
             had_meta: true,
             notes: Vec::new(),
+            source_stamp: None,
         }
     }
 

@@ -15,9 +15,11 @@ use crate::dict;
 use crate::transfer::{Encoding, TransferSyntax};
 use sha2::{Digest, Sha256};
 use snafu::{ResultExt, Snafu};
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 const ITEM: Tag = Tag(0xFFFE, 0xE000);
 const ITEM_DELIMITER: Tag = Tag(0xFFFE, 0xE00D);
@@ -77,6 +79,11 @@ pub enum Error {
         /// The I/O error from the inflater.
         source: io::Error,
     },
+    /// The file changed while kamei read it: what was read may mix two versions of it.
+    #[snafu(display(
+        "the input changed while kamei read it (a file still being written?); nothing written for it: run the same command again once it is complete"
+    ))]
+    Changed,
 }
 
 /// Result type of this module.
@@ -101,6 +108,35 @@ impl Default for ReadOptions {
     }
 }
 
+/// What the file system says of an input file: which file it is, its size and when it was
+/// last modified. Taken when kamei opens an input and compared whenever it reads the file
+/// again (or ends a read), so that a file written to meanwhile (a PACS export still in
+/// progress, a file replaced by another) fails with [`Error::Changed`] instead of giving an
+/// output and an audit hash that mix two versions of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Stamp {
+    /// The stamp of an open file's metadata.
+    pub fn of(m: &Metadata) -> Stamp {
+        Stamp { dev: m.dev(), ino: m.ino(), len: m.len(), modified: m.modified().ok() }
+    }
+
+    /// [`Error::Changed`] unless `file` (open on the same path) still has this stamp.
+    ///
+    /// # Errors
+    /// [`Error::Changed`], or [`Error::Io`] if the file cannot be queried.
+    pub fn check(&self, file: &File, path: &Path) -> Result<()> {
+        let now = Stamp::of(&file.metadata().context(IoSnafu { path })?);
+        if now == *self { Ok(()) } else { ChangedSnafu.fail() }
+    }
+}
+
 /// A loaded input: its identity (content hash, size) and, for small files, its bytes.
 #[derive(Debug)]
 pub struct Source {
@@ -110,6 +146,8 @@ pub struct Source {
     pub sha256: [u8; 32],
     /// Size in bytes.
     pub len: u64,
+    /// The file as it was when it was hashed (`None` for bytes given in memory).
+    pub stamp: Option<Stamp>,
     bytes: Option<Vec<u8>>,
 }
 
@@ -120,12 +158,16 @@ impl Source {
     /// [`Error::Io`] if the file cannot be read.
     pub fn load(path: &Path, options: &ReadOptions) -> Result<Source> {
         let mut file = File::open(path).context(IoSnafu { path })?;
-        let len = file.metadata().context(IoSnafu { path })?.len();
+        let stamp = Stamp::of(&file.metadata().context(IoSnafu { path })?);
+        let len = stamp.len;
         if len <= options.in_memory_limit {
             let bytes = read_whole(&mut file, len).context(IoSnafu { path })?;
+            stamp.check(&file, path)?;
+            if bytes.len() as u64 != len {
+                return ChangedSnafu.fail();
+            }
             let sha256 = Sha256::digest(&bytes).into();
-            let len = bytes.len() as u64;
-            return Ok(Source { path: path.to_path_buf(), sha256, len, bytes: Some(bytes) });
+            return Ok(Source { path: path.to_path_buf(), sha256, len, stamp: Some(stamp), bytes: Some(bytes) });
         }
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 1 << 20];
@@ -138,13 +180,17 @@ impl Source {
             hasher.update(&buf[..n]);
             total += n as u64;
         }
-        Ok(Source { path: path.to_path_buf(), sha256: hasher.finalize().into(), len: total, bytes: None })
+        stamp.check(&file, path)?;
+        if total != len {
+            return ChangedSnafu.fail();
+        }
+        Ok(Source { path: path.to_path_buf(), sha256: hasher.finalize().into(), len, stamp: Some(stamp), bytes: None })
     }
 
     /// Build a source from bytes already in memory (tests, benches).
     pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Source {
         let sha256 = Sha256::digest(&bytes).into();
-        Source { path: path.into(), sha256, len: bytes.len() as u64, bytes: Some(bytes) }
+        Source { path: path.into(), sha256, len: bytes.len() as u64, stamp: None, bytes: Some(bytes) }
     }
 
     /// The content hash as lower-case hex.
@@ -196,6 +242,8 @@ pub struct DicomFile {
     pub had_meta: bool,
     /// What the reader had to repair or tolerate (for the audit; tags and kinds only).
     pub notes: Vec<String>,
+    /// The source file as it was hashed, when values were left in it ([`Stamp`]).
+    pub source_stamp: Option<Stamp>,
 }
 
 impl DicomFile {
@@ -237,8 +285,17 @@ pub fn parse(source: &Source, options: &ReadOptions) -> Result<Opened> {
         Some(bytes) => parse_reader(&mut SliceReader::new(bytes), None),
         None => {
             let file = File::open(&source.path).context(IoSnafu { path: &source.path })?;
+            if let Some(stamp) = &source.stamp {
+                stamp.check(&file, &source.path)?;
+            }
             let mut reader = FileReader::new(file, source.len);
-            parse_reader(&mut reader, Some(options.defer_threshold))
+            let opened = parse_reader(&mut reader, Some(options.defer_threshold))?;
+            // Values left in the file are copied from it when the output is written: the
+            // writer checks that it is still the file that was hashed.
+            Ok(match opened {
+                Opened::Dicom(f) => Opened::Dicom(DicomFile { source_stamp: source.stamp, ..f }),
+                other => other,
+            })
         }
     }
 }
@@ -279,7 +336,14 @@ fn parse_reader<R: ByteReader>(r: &mut R, defer: Option<u64>) -> Result<Opened> 
                 let notes = vec![
                     "no Part 10 header: the transfer syntax was detected and a file meta group written".to_string(),
                 ];
-                Ok(Opened::Dicom(DicomFile { meta, dataset, transfer_syntax: ts, had_meta: false, notes }))
+                Ok(Opened::Dicom(DicomFile {
+                    meta,
+                    dataset,
+                    transfer_syntax: ts,
+                    had_meta: false,
+                    notes,
+                    source_stamp: None,
+                }))
             }
             None => Ok(Opened::NotDicom("no DICM magic and no DICOM data set at the start".into())),
         };
@@ -314,7 +378,7 @@ fn parse_reader<R: ByteReader>(r: &mut R, defer: Option<u64>) -> Result<Opened> 
         let encoding = actual_encoding(r, ts.encoding, &mut notes)?;
         Parser::new(r, encoding, defer).dataset_to_end()?
     };
-    Ok(Opened::Dicom(DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true, notes }))
+    Ok(Opened::Dicom(DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true, notes, source_stamp: None }))
 }
 
 /// The encoding the data set really uses. Some writers declare an explicit-VR transfer syntax
@@ -1267,5 +1331,70 @@ mod tests {
         let inflated = inflate(&z.finish().unwrap(), 2 << 20).unwrap();
         assert_eq!(inflated, data);
         assert_eq!(inflated.capacity(), data.len(), "a growing buffer would have doubled");
+    }
+
+    /// Rewrites `path` with `content` and a modification time an hour later than before: a
+    /// file system's clock tick is coarse, so the test sets the time rather than waiting.
+    fn rewrite_later(path: &Path, content: &[u8]) {
+        let before = std::fs::metadata(path).unwrap().modified().unwrap();
+        std::fs::write(path, content).unwrap();
+        let f = File::options().write(true).open(path).unwrap();
+        f.set_modified(before + std::time::Duration::from_secs(3600)).unwrap();
+    }
+
+    fn large_file(dir: &Path) -> (PathBuf, Vec<u8>, ReadOptions) {
+        let path = dir.join("big.dcm");
+        let body = explicit_le((0x7FE0, 0x0010), b"OB", &vec![7u8; 4096]);
+        let bytes = part10("1.2.840.10008.1.2.1", &body);
+        std::fs::write(&path, &bytes).unwrap();
+        (path, bytes, ReadOptions { in_memory_limit: 0, defer_threshold: 1024 })
+    }
+
+    #[test]
+    fn a_large_input_rewritten_between_hash_and_parse_fails_as_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut bytes, opts) = large_file(dir.path());
+        let source = Source::load(&path, &opts).unwrap();
+        *bytes.last_mut().unwrap() = 8;
+        rewrite_later(&path, &bytes);
+        assert!(matches!(parse(&source, &opts), Err(Error::Changed)));
+    }
+
+    #[test]
+    fn a_large_input_grown_between_hash_and_parse_fails_as_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut bytes, opts) = large_file(dir.path());
+        let source = Source::load(&path, &opts).unwrap();
+        bytes.extend_from_slice(&[0u8; 16]);
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(matches!(parse(&source, &opts), Err(Error::Changed)));
+    }
+
+    #[test]
+    fn a_large_input_rewritten_before_its_values_are_copied_fails_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut bytes, opts) = large_file(dir.path());
+        let file = dicom(parse(&Source::load(&path, &opts).unwrap(), &opts).unwrap());
+        assert!(file.has_deferred());
+        assert!(crate::write::to_vec(&file, Some(&path)).is_ok(), "unchanged: written");
+        *bytes.last_mut().unwrap() = 8;
+        rewrite_later(&path, &bytes);
+        let err = crate::write::to_vec(&file, Some(&path)).unwrap_err();
+        assert!(matches!(err, crate::write::Error::InputChanged), "{err:?}");
+    }
+
+    #[test]
+    fn a_stamp_tells_a_replaced_file_from_the_one_it_was_taken_of() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"abc").unwrap();
+        let stamp = Stamp::of(&std::fs::metadata(&path).unwrap());
+        assert!(stamp.check(&File::open(&path).unwrap(), &path).is_ok());
+        // Same size and time, another file (a copy renamed over it).
+        let other = dir.path().join("g");
+        std::fs::write(&other, b"abd").unwrap();
+        File::options().write(true).open(&other).unwrap().set_modified(stamp.modified.unwrap()).unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert!(matches!(stamp.check(&File::open(&path).unwrap(), &path), Err(Error::Changed)));
     }
 }

@@ -184,6 +184,7 @@ mod tests {
                 transfer_syntax: ts,
                 had_meta: true,
                 notes: vec![],
+                source_stamp: None,
             };
             to_explicit_le(&mut file.dataset, enc, None).unwrap();
             file.transfer_syntax = TransferSyntax::explicit_le();

@@ -34,6 +34,11 @@ pub enum Error {
         /// The I/O error.
         source: io::Error,
     },
+    /// The input changed between being hashed and its values being copied from it.
+    #[snafu(display(
+        "the input changed while kamei read it (a file still being written?); nothing written for it: run the same command again once it is complete"
+    ))]
+    InputChanged,
     /// A value kept in the source file could not be copied from it.
     #[snafu(display("could not copy pixel data from the input"))]
     CopyDeferred {
@@ -108,8 +113,8 @@ pub fn encode(file: &DicomFile, input: Option<&Path>, out: &mut impl Write) -> R
     write_element(out, &group_length, Encoding::EXPLICIT_LE, &mut none)?;
     out.write_all(&meta_body).map_err(io_err)?;
 
-    let mut source = DeferredSource { path: input, file: None };
-    let mut source = Some(&mut source);
+    let mut deferred = DeferredSource { path: input, file: None, stamp: file.source_stamp };
+    let mut source = Some(&mut deferred);
     let ts = &file.transfer_syntax;
     if ts.deflated {
         let mut z = flate2::write::DeflateEncoder::new(&mut *out, flate2::Compression::default());
@@ -118,7 +123,8 @@ pub fn encode(file: &DicomFile, input: Option<&Path>, out: &mut impl Write) -> R
     } else {
         write_dataset(out, &file.dataset, ts.encoding, &mut source)?;
     }
-    Ok(())
+    // Written to while its values were copied: the output may mix two versions of it.
+    deferred.check()
 }
 
 /// Encode to a byte vector (tests, benches, and comparison with an existing output).
@@ -690,10 +696,12 @@ fn read_full(f: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// The input file, opened lazily the first time a deferred value is copied.
+/// The input file, opened lazily the first time a deferred value is copied, and checked
+/// against the stamp it had when it was hashed, when opened and after the last copy.
 struct DeferredSource<'p> {
     path: Option<&'p Path>,
     file: Option<File>,
+    stamp: Option<crate::read::Stamp>,
 }
 
 impl DeferredSource<'_> {
@@ -703,6 +711,7 @@ impl DeferredSource<'_> {
                 source: io::Error::new(io::ErrorKind::NotFound, "no input path for a deferred value"),
             })?;
             self.file = Some(File::open(path).context(CopyDeferredSnafu)?);
+            self.check()?;
         }
         let f = self.file.as_mut().expect("opened just above");
         f.seek(SeekFrom::Start(d.offset)).context(CopyDeferredSnafu)?;
@@ -713,6 +722,14 @@ impl DeferredSource<'_> {
             });
         }
         Ok(())
+    }
+
+    /// [`Error::InputChanged`] if the opened input is no longer the file that was hashed.
+    fn check(&self) -> Result<()> {
+        match (&self.file, &self.stamp, self.path) {
+            (Some(file), Some(stamp), Some(path)) => stamp.check(file, path).map_err(|_| Error::InputChanged),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -940,7 +957,7 @@ mod tests {
             Element::new(Tag(0x0028, 0x0010), VR::US, 512u16.to_le_bytes().to_vec()),
             seq,
         ]);
-        DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true, notes: vec![] }
+        DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true, notes: vec![], source_stamp: None }
     }
 
     #[test]

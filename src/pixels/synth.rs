@@ -730,7 +730,14 @@ pub fn to_file(scene: &Scene) -> crate::read::DicomFile {
     let ts = crate::transfer::TransferSyntax::explicit_le();
     let meta =
         DataSet::from_elements([Element::new(tags::TRANSFER_SYNTAX_UID, VR::UI, format!("{}\0", ts.uid).into_bytes())]);
-    crate::read::DicomFile { meta, dataset: ds, transfer_syntax: ts, had_meta: true, notes: Vec::new() }
+    crate::read::DicomFile {
+        meta,
+        dataset: ds,
+        transfer_syntax: ts,
+        had_meta: true,
+        notes: Vec::new(),
+        source_stamp: None,
+    }
 }
 
 fn box_blur(v: &[f32], w: u32, h: u32, r: i32) -> Vec<f32> {
