@@ -157,7 +157,7 @@ impl Source {
     /// # Errors
     /// [`Error::Io`] if the file cannot be read.
     pub fn load(path: &Path, options: &ReadOptions) -> Result<Source> {
-        let mut file = File::open(path).context(IoSnafu { path })?;
+        let mut file = open_input(path).context(IoSnafu { path })?;
         let stamp = Stamp::of(&file.metadata().context(IoSnafu { path })?);
         let len = stamp.len;
         if len <= options.in_memory_limit {
@@ -201,6 +201,17 @@ impl Source {
     /// Whether the content is held in memory (so no value is deferred).
     pub fn in_memory(&self) -> bool {
         self.bytes.is_some()
+    }
+}
+
+/// Opens an input for reading without updating its access time where the system allows it
+/// (`O_NOATIME`: the file's owner or root), so reading an archive leaves its metadata as it
+/// was too (archives tiered or purged by access time). Elsewhere it opens the file as usual.
+pub fn open_input(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match File::options().read(true).custom_flags(rustix::fs::OFlags::NOATIME.bits() as i32).open(path) {
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) => File::open(path),
+        other => other,
     }
 }
 
@@ -284,7 +295,7 @@ pub fn parse(source: &Source, options: &ReadOptions) -> Result<Opened> {
     match &source.bytes {
         Some(bytes) => parse_reader(&mut SliceReader::new(bytes), None),
         None => {
-            let file = File::open(&source.path).context(IoSnafu { path: &source.path })?;
+            let file = open_input(&source.path).context(IoSnafu { path: &source.path })?;
             if let Some(stamp) = &source.stamp {
                 stamp.check(&file, &source.path)?;
             }
@@ -1396,5 +1407,23 @@ mod tests {
         File::options().write(true).open(&other).unwrap().set_modified(stamp.modified.unwrap()).unwrap();
         std::fs::rename(&other, &path).unwrap();
         assert!(matches!(stamp.check(&File::open(&path).unwrap(), &path), Err(Error::Changed)));
+    }
+
+    #[test]
+    fn reading_an_input_leaves_its_access_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.dcm");
+        std::fs::write(&path, b"not dicom at all").unwrap();
+        // An access time older than the modification time: relatime would update it on read.
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_times(std::fs::FileTimes::new().set_accessed(old))
+            .unwrap();
+        Source::load(&path, &ReadOptions::default()).unwrap();
+        Source::load(&path, &ReadOptions { in_memory_limit: 0, defer_threshold: 1024 }).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().accessed().unwrap(), old);
     }
 }

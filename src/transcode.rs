@@ -107,7 +107,7 @@ fn convert(
 
 fn read(input: Option<&Path>, offset: u64, length: u64) -> std::io::Result<Vec<u8>> {
     let path = input.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no input path"))?;
-    let mut f = std::fs::File::open(path)?;
+    let mut f = crate::read::open_input(path)?;
     f.seek(SeekFrom::Start(offset))?;
     let mut v = Vec::with_capacity(length as usize);
     f.take(length).read_to_end(&mut v)?;

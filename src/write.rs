@@ -710,7 +710,7 @@ impl DeferredSource<'_> {
             let path = self.path.ok_or_else(|| Error::CopyDeferred {
                 source: io::Error::new(io::ErrorKind::NotFound, "no input path for a deferred value"),
             })?;
-            self.file = Some(File::open(path).context(CopyDeferredSnafu)?);
+            self.file = Some(crate::read::open_input(path).context(CopyDeferredSnafu)?);
             self.check()?;
         }
         let f = self.file.as_mut().expect("opened just above");
