@@ -9,7 +9,7 @@
 //!
 //! Supporting modules: [`charset`] (Specific Character Set with ISO 2022 code extensions),
 //! [`scrub`] (a patient's identifiers inside text, in the spellings [`names`] and [`addresses`]
-//! give, which `verify` searches for too), [`dates`] (date shifting), [`layout`]
+//! give, which `verify` searches for too; variant kanji folded by [`itaiji`]), [`dates`] (date shifting), [`layout`]
 //! (output paths), [`linkage`] (the re-identification table), [`dict`] and [`transfer`]
 //! (dictionary and transfer syntax lookups over dicom-rs). [`pixels`] cleans burned-in text from
 //! pixel data (`clean-pixel-data`), writing cleaned images through [`transcode`]; [`stream_metadata`] removes EXIF, comments and
@@ -43,6 +43,7 @@ pub mod dataset;
 pub mod dates;
 pub mod dict;
 pub mod ids;
+pub mod itaiji;
 pub mod layout;
 pub mod linkage;
 pub mod lock;

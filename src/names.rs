@@ -17,9 +17,12 @@ use unicode_normalization::UnicodeNormalization;
 /// `ジャン゠ピエール`, `Jean_Pierre`), compared after NFKC (`＝` is `=`).
 pub const HYPHENS: [char; 5] = ['-', '‐', '=', '゠', '_'];
 
-/// Honorifics written after a name in Japanese text; a one-character name part (`林`) is only
-/// specific enough to look for with one of them (`林様`).
-pub const HONORIFICS: [&str; 7] = ["様", "さま", "さん", "氏", "殿", "君", "ちゃん"];
+/// Honorifics and the role words written after a name in Japanese clinical text; a
+/// one-character name part (`林`) is only specific enough to look for with one of them
+/// (`林様`), right after it or after one space (`林 様`). Hiragana ones are also looked for in
+/// katakana (`林サン`), and ASCII ones in any case (`林NS`).
+pub const HONORIFICS: [&str; 14] =
+    ["様", "さま", "さん", "氏", "殿", "君", "くん", "ちゃん", "先生", "患者", "夫人", "嬢", "Ns", "Dr"];
 
 /// The spellings of one group of a Person Name ([`of_group`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,6 +105,7 @@ pub fn of_group(group: &str) -> Spellings {
         if w.chars().count() == 1 && !w.is_ascii() {
             for h in HONORIFICS {
                 out.add_spaced(format!("{w}{h}"));
+                out.add_spaced(format!("{w} {h}"));
             }
         }
     }
@@ -127,6 +131,48 @@ pub fn of_group(group: &str) -> Spellings {
         rev.reverse();
         out.add_spaced(rev.join(" "));
         out.add_joined(&parts);
+    }
+    for s in out.spaced.clone() {
+        for v in typed_variants(&s) {
+            out.add_spaced(v);
+        }
+    }
+    out
+}
+
+/// Other ways a romanised name is typed: without its apostrophes (`ONeil` of `O'Neil`), and a
+/// final long `o` written `oh`, `ou` or left short (`SATOH`, `SATOU` of `SATO`, and `SATO` of
+/// either), for an ASCII word of three letters or more. A typographic apostrophe (`O’Neil`) is
+/// compared as `'` ([`crate::scrub`]), so needs no spelling of its own.
+fn typed_variants(spelling: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if spelling.contains('\'') {
+        out.push(spelling.replace('\'', ""));
+    }
+    let words: Vec<&str> = spelling.split(' ').collect();
+    for (i, w) in words.iter().enumerate() {
+        if w.len() < 3 || !w.bytes().all(|b| b.is_ascii_alphabetic()) {
+            continue;
+        }
+        let lower = w.to_ascii_lowercase();
+        let upper = w.bytes().last().is_some_and(|b| b.is_ascii_uppercase());
+        let mut forms = Vec::new();
+        if lower.ends_with('o') {
+            forms.extend([
+                format!("{w}{}", if upper { "H" } else { "h" }),
+                format!("{w}{}", if upper { "U" } else { "u" }),
+            ]);
+        } else if (lower.ends_with("oh") || lower.ends_with("ou")) && w.len() >= 4 {
+            let short = &w[..w.len() - 1];
+            forms.push(short.to_string());
+            let other = if lower.ends_with("oh") { "u" } else { "h" };
+            forms.push(format!("{short}{}", if upper { other.to_ascii_uppercase() } else { other.to_string() }));
+        }
+        for f in forms {
+            let mut v: Vec<&str> = words.clone();
+            v[i] = &f;
+            out.push(v.join(" "));
+        }
     }
     out
 }
@@ -239,6 +285,28 @@ mod tests {
         let s = of_group("山田 花子（旧姓 佐藤）");
         assert!(!s.spaced.contains(&"旧姓".to_string()), "{s:?}");
         assert!(s.spaced.contains(&"佐藤".to_string()), "{s:?}");
+    }
+
+    #[test]
+    fn rv17_suspect_6_a_one_character_part_with_any_honorific_or_role_spaced_or_not() {
+        let s = of_group("林^花");
+        for w in ["林くん", "林 様", "林患者", "林Ns", "林さま", "林 さん", "花ちゃん", "林先生"]
+        {
+            assert!(s.spaced.contains(&w.to_string()), "{w}: {s:?}");
+        }
+        assert!(!s.spaced.contains(&"林".to_string()) || s.spaced.iter().any(|w| w == "林"), "unchanged rule");
+    }
+
+    #[test]
+    fn rv17_suspect_14_apostrophes_and_long_o_are_spelled_as_typed() {
+        let s = of_group("O'Neil^Mary-Jane");
+        assert!(s.spaced.contains(&"ONeil".to_string()), "{s:?}");
+        let s = of_group("SATO^Hanako");
+        for w in ["SATOH", "SATOU", "SATOH Hanako"] {
+            assert!(s.spaced.contains(&w.to_string()), "{w}: {s:?}");
+        }
+        assert!(of_group("Itoh^Ken").spaced.contains(&"Ito".to_string()));
+        assert!(!of_group("Kim^Su").spaced.iter().any(|w| w.ends_with('h')));
     }
 
     #[test]

@@ -136,16 +136,29 @@ pub(crate) fn normalize(text: &str) -> Vec<char> {
 
 /// The character compared: lower case, and every dash people type between digits (minus sign
 /// U+2212, which JIS X 0208 0x215D decodes to; the katakana prolonged sound mark; hyphens and
-/// dashes U+2010–U+2015) folded to `-`. One character for one, so match positions stay valid.
+/// dashes U+2010–U+2015) folded to `-`, typographic apostrophes to `'`, variant kanji to their
+/// representative ([`crate::itaiji::fold`]: `髙` is compared as `高`). One character for one, so
+/// match positions stay valid.
 fn lower(c: char) -> char {
     if matches!(c, '\u{2212}' | '\u{30FC}' | '\u{FF70}' | '\u{2010}'..='\u{2015}') {
         return '-';
     }
+    let c = same_letter(c);
     let mut l = c.to_lowercase();
     match (l.next(), l.next()) {
         (Some(x), None) => x,
         _ => c,
     }
+}
+
+/// Characters written for one another in names: typographic apostrophes as `'` (`O’Neil` is
+/// `O'Neil`), variant kanji as their representative ([`crate::itaiji::fold`]). Shared by Clean
+/// and `verify`'s dictionary, so both compare names alike.
+pub(crate) fn same_letter(c: char) -> char {
+    if matches!(c, '\u{2018}' | '\u{2019}' | '\u{02BC}') {
+        return '\'';
+    }
+    crate::itaiji::fold(c)
 }
 
 /// Characters that may stand between the digits of a phone number or ID as written by hand.
@@ -542,6 +555,43 @@ mod tests {
         assert_eq!(i.scrub("CT for YAMADA").as_deref(), Some("CT for ***"));
         assert_eq!(i.scrub("山田様 胸部CT").as_deref(), Some("***様 胸部CT"));
         assert_eq!(i.scrub("やまだ たろう").as_deref(), Some("***"));
+    }
+
+    #[test]
+    fn rv17_suspect_1_variant_kanji_of_a_name_match_either_way() {
+        let pairs = [
+            ("髙橋^一郎", "高橋さん 一郎"),
+            ("高橋^一郎", "髙橋さん"),
+            ("山﨑^太郎", "山崎太郎"),
+            ("渡邊^健", "渡辺先生 渡邉"),
+            ("齋藤^花", "斎藤 斉藤 齊藤"),
+            ("澤田^恵", "沢田 惠"),
+            ("濱田^真", "浜田 眞"),
+            ("廣瀬^櫻", "広瀬 桜"),
+        ];
+        for (name, text) in pairs {
+            let mut i = Identifiers::new();
+            i.add_person_name(name);
+            let out = i.scrub(text).unwrap_or_default();
+            assert!(!out.chars().any(|c| !c.is_ascii() && !"さん先生".contains(c)), "{name}: {text} -> {out}");
+        }
+        let mut i = Identifiers::new();
+        i.add_person_name("髙橋^一郎");
+        assert_eq!(i.find_in_name("CT_高橋.dcm"), vec![(3, 5)]);
+        assert!(i.scrub("高齢 橋本").is_none());
+    }
+
+    #[test]
+    fn rv17_suspect_14_typographic_apostrophe_and_romanised_long_vowels() {
+        let mut i = Identifiers::new();
+        i.add_person_name("O'Neil^Mary-Jane");
+        assert_eq!(i.scrub("O’Neil ONeil Oneil o'neil").as_deref(), Some("*** *** *** ***"));
+        let mut i = Identifiers::new();
+        i.add_person_name("SATO^Hanako");
+        assert_eq!(i.scrub("SATOH Satou sato SATOSHI").as_deref(), Some("*** *** *** SATOSHI"));
+        let mut i = Identifiers::new();
+        i.add_person_name("SATOH^Hanako");
+        assert_eq!(i.scrub("SATO Satou").as_deref(), Some("*** ***"));
     }
 
     #[test]

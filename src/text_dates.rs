@@ -17,6 +17,9 @@
 //! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`, `S60年3月15日`;
 //! - a year of one or two digits before `年` (`60年3月15日`, `24年2月1日`): an era year
 //!   without its era, or a two-digit Gregorian year, which cannot be told apart;
+//! - any of the dates written with `年`, `月`, `日` in kanji numerals (`昭和六十年三月十五日`,
+//!   `一九八五年三月十五日`, `二〇二四年二月一日`, `六十年三月十五日`, `三月十五日`): read as their
+//!   digits ([`kanji_numerals_as_digits`]); a shifted one is written in ASCII digits;
 //! - a month and day without a year: `1月2日`; `March 15`, `1 Feb` and `3/15` where the words
 //!   around it say it is a date (`3/15生まれ`, `次回 2/1`, `born March 15`, `3/15(金)`).
 //!
@@ -519,6 +522,115 @@ pub struct Span {
 /// what [`treat`] replaces, for a caller that keeps its own map of the text (clinical free text
 /// writes every character outside a date back as it was).
 pub fn spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
+    if how == DateTreatment::Keep {
+        return Vec::new();
+    }
+    let Some((digits, origin)) = kanji_numerals_as_digits(text) else {
+        return digit_spans(text, how, which);
+    };
+    // Read with the kanji numerals as digits; each span then covers the original characters.
+    let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+    let mut byte_to_char = vec![0; digits.len()];
+    for (n, (i, c)) in digits.char_indices().enumerate() {
+        byte_to_char[i..i + c.len_utf8()].fill(n);
+    }
+    digit_spans(&digits, how, which)
+        .into_iter()
+        .filter(|s| s.end > s.start)
+        .map(|s| {
+            let (first, last) = (byte_to_char[s.start], byte_to_char[s.end - 1]);
+            Span { start: starts[origin[first].start], end: starts[origin[last].end], replacement: s.replacement }
+        })
+        .collect()
+}
+
+/// The kanji digits and the characters of place value (`十`, `百`, `千`) a number is written
+/// with in Japanese dates.
+fn kanji_digit(c: char) -> Option<u32> {
+    "〇一二三四五六七八九".chars().position(|k| k == c).map(|d| d as u32).or((c == '零').then_some(0))
+}
+
+/// Whether `c` is a kanji numeral a date may be written with (`〇`–`九`, `零`, `十`, `百`, `千`).
+pub fn is_kanji_numeral(c: char) -> bool {
+    kanji_digit(c).is_some() || matches!(c, '十' | '百' | '千')
+}
+
+/// The value of a run of kanji numerals: digit by digit (`一九八五`, `二〇二四`) or with place
+/// values (`六十`, `十五`, `三十一`, `千九百八十五`, `二千二十四`). `None` when it reads neither way.
+fn kanji_number(run: &[char]) -> Option<u32> {
+    if run.iter().all(|&c| kanji_digit(c).is_some()) {
+        return (run.len() <= 4).then(|| run.iter().fold(0, |n, &c| n * 10 + kanji_digit(c).unwrap_or(0)));
+    }
+    let (mut total, mut digit, mut last_place) = (0u32, None::<u32>, u32::MAX);
+    for &c in run {
+        if let Some(d) = kanji_digit(c) {
+            if digit.is_some() {
+                return None;
+            }
+            digit = Some(d);
+            continue;
+        }
+        let place = match c {
+            '十' => 10,
+            '百' => 100,
+            '千' => 1000,
+            _ => return None,
+        };
+        if place >= last_place {
+            return None;
+        }
+        total += digit.take().unwrap_or(1) * place;
+        last_place = place;
+    }
+    Some(total + digit.unwrap_or(0))
+}
+
+/// `text` with each run of kanji numerals that stands before `年`, `月` or `日` written in ASCII
+/// digits (`昭和六十年三月十五日` → `昭和60年3月15日`), and for each character of the result the
+/// range of characters of `text` it stands for; `None` when there is no such run. The date rules
+/// read the result, so a date in kanji numerals is treated as its digits are.
+///
+/// ```
+/// let (digits, _) = kamei::text_dates::kanji_numerals_as_digits("一九八五年三月十五日生").unwrap();
+/// assert_eq!(digits, "1985年3月15日生");
+/// assert!(kamei::text_dates::kanji_numerals_as_digits("一人で来院").is_none());
+/// ```
+pub fn kanji_numerals_as_digits(text: &str) -> Option<(String, Vec<std::ops::Range<usize>>)> {
+    let is_numeral = is_kanji_numeral;
+    if !text.chars().any(is_numeral) {
+        return None;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(chars.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let run_end = (i..chars.len()).find(|&j| !is_numeral(chars[j])).unwrap_or(chars.len());
+        if run_end > i && matches!(chars.get(run_end), Some('年' | '月' | '日')) {
+            if let Some(n) = kanji_number(&chars[i..run_end]) {
+                for d in n.to_string().chars() {
+                    out.push(d);
+                    origin.push(i..run_end);
+                }
+                changed = true;
+                i = run_end;
+                continue;
+            }
+        }
+        // Not a number before a date unit: the run stays as written, whole.
+        let end = run_end.max(i + 1);
+        for (j, &c) in chars.iter().enumerate().take(end).skip(i) {
+            out.push(c);
+            origin.push(j..j + 1);
+        }
+        i = end;
+    }
+    changed.then_some((out, origin))
+}
+
+/// [`spans`] of a text whose numbers are written in digits.
+fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
     if how == DateTreatment::Keep || !text.chars().any(is_digit) || !ANY.is_match(text) {
         return Vec::new();
     }
@@ -1044,7 +1156,23 @@ mod tests {
 
     #[test]
     fn rv17_01_a_month_and_day_after_a_year_in_kanji_numerals_is_removed() {
-        assert_eq!(replace("昭和六十年3月15日生").unwrap(), "昭和六十年***生");
+        // rv17 suspect 2: the year in kanji numerals is read too, and goes with the date.
+        assert_eq!(replace("昭和六十年3月15日生").unwrap(), "***生");
+    }
+
+    #[test]
+    fn rv17_suspect_2_kanji_numerals_read_as_digits() {
+        let digits = |t: &str| kanji_numerals_as_digits(t).map(|(d, _)| d);
+        assert_eq!(digits("昭和六十年三月十五日").as_deref(), Some("昭和60年3月15日"));
+        assert_eq!(digits("二〇二四年十二月三十一日").as_deref(), Some("2024年12月31日"));
+        assert_eq!(digits("二千二十四年二月一日").as_deref(), Some("2024年2月1日"));
+        assert_eq!(digits("一人 十分 百"), None);
+        assert_eq!(digits("十十年"), None, "not a number");
+        assert_eq!(shift("一九八五年三月十五日", 1).unwrap(), "1985年3月16日");
+        assert_eq!(shift("受診 令和六年二月一日(木)", 1).unwrap(), "受診 ***");
+        assert_eq!(replace("三月十五日生").unwrap(), "***生");
+        let (_, origin) = kanji_numerals_as_digits("x三十一日").unwrap();
+        assert_eq!(origin, vec![0..1, 1..4, 1..4, 4..5]);
     }
 
     #[test]

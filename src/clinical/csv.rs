@@ -500,9 +500,11 @@ enum RowsOf {
 const DATE_NAME_TOKEN: &str = "date";
 
 /// Text as names are compared in a file name: compatibility-decomposed (as
-/// [`Identifiers`] compares), lower case, katakana as hiragana.
+/// [`Identifiers`] compares), variant kanji as their representative ([`crate::itaiji`]), lower
+/// case, katakana as hiragana.
 fn fold(text: &str) -> String {
     text.nfkd()
+        .map(crate::scrub::same_letter)
         .flat_map(char::to_lowercase)
         .map(|c| match c {
             '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),

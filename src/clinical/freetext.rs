@@ -48,6 +48,11 @@ fn uid_spans(text: &str) -> Vec<(usize, usize, String)> {
 static INTERNATIONAL_PHONE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+\d{1,3}(?:[-. ]?(?:\(\d{1,4}\)|\d{1,4})){2,5}").expect("valid built-in pattern"));
 
+/// A Japanese number in international form written without its `+` (`81-90-1111-2222`,
+/// `81 3 1234 5678`): the country code, the number without its leading zero, separated.
+static JAPAN_WITHOUT_PLUS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"81[-. ][1-9]\d{0,3}[-. ]\d{1,4}[-. ]\d{4}").expect("valid built-in pattern"));
+
 /// The e-mail addresses of `text` that stand alone, as ranges of character indices.
 fn email_ranges(text: &str) -> Vec<(usize, usize)> {
     if !text.contains('@') {
@@ -64,12 +69,24 @@ fn email_ranges(text: &str) -> Vec<(usize, usize)> {
 /// The international phone numbers in `text`: eight digits or more after the `+` (`+1.25-2.5`
 /// is no phone number), standing alone.
 fn international_phone_spans(text: &str) -> Vec<(usize, usize, String)> {
-    INTERNATIONAL_PHONE
+    let digits = |m: &regex::Match| m.as_str().chars().filter(char::is_ascii_digit).count();
+    let mut spans: Vec<(usize, usize, String)> = INTERNATIONAL_PHONE
         .find_iter(text)
-        .filter(|m| m.as_str().chars().filter(char::is_ascii_digit).count() >= 8)
+        .filter(|m| digits(m) >= 8)
         .filter(|m| stands_alone(text, m.start(), m.end()))
         .map(|m| (m.start(), m.end(), REDACTED.to_string()))
-        .collect()
+        .collect();
+    spans.extend(
+        JAPAN_WITHOUT_PLUS
+            .find_iter(text)
+            .filter(|m| (11..=12).contains(&digits(m)))
+            .filter(|m| stands_alone(text, m.start(), m.end()) && !text[..m.start()].ends_with('+'))
+            .filter(|m| !spans.iter().any(|&(s, e, _)| s < m.end() && m.start() < e))
+            .map(|m| (m.start(), m.end(), REDACTED.to_string()))
+            .collect::<Vec<_>>(),
+    );
+    spans.sort_unstable();
+    spans
 }
 
 /// Phone numbers: Japanese, in every way people write them.
@@ -83,13 +100,21 @@ static PHONES: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
             r"0\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70}(]\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70})]\d{3,4}|0\d{9,10}",
         ),
         p(Kind::Redact, r"0\d{1,3} \d{2,4} \d{4}"),
+        // With dots (`090.1111.2222`, `03.1234.5678`): ten or eleven digits, as a Japanese
+        // number has, so a version or a decimal is not one.
+        p(Kind::Phone, r"0\d{1,4}\.\d{1,4}\.\d{4}"),
     ]
 });
 
-/// The other identifier patterns of clinical free text: postal codes and long numbers.
+/// The other identifier patterns of clinical free text: a My Number (個人番号, twelve digits)
+/// written in groups of four (`1234 5678 9012`, `1234-5678-9012`), postal codes and long numbers.
 static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
     let p = |k, re: &str| (k, Regex::new(re).expect("valid built-in pattern"));
-    vec![p(Kind::Redact, r"〒 ?\d{3}-?\d{4}|\d{3}-\d{4}"), p(Kind::Digits, r"\d{7,}")]
+    vec![
+        p(Kind::Redact, r"\d{4}-\d{4}-\d{4}|\d{4} \d{4} \d{4}"),
+        p(Kind::Redact, r"〒 ?\d{3}-?\d{4}|\d{3}-\d{4}"),
+        p(Kind::Digits, r"\d{7,}"),
+    ]
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +123,8 @@ enum Kind {
     Redact,
     /// A long number: replace, unless it is an eight-digit date the date rule already handled.
     Digits,
+    /// A phone number of ten or eleven digits: replace.
+    Phone,
 }
 
 /// The matches of a pattern in `text` that stand alone, as byte ranges with their replacement.
@@ -108,6 +135,9 @@ fn pattern_spans(text: &str, kind: Kind, re: &Regex) -> Vec<(usize, usize, Strin
             continue;
         }
         if kind == Kind::Digits && m.len() == 8 && values::parse(m.as_str()).is_some() {
+            continue;
+        }
+        if kind == Kind::Phone && !(10..=11).contains(&m.as_str().bytes().filter(u8::is_ascii_digit).count()) {
             continue;
         }
         spans.push((m.start(), m.end(), REDACTED.to_string()));
@@ -283,6 +313,12 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, pat
     let original: Vec<char> = text.chars().collect();
     // The patient's identifiers, found on the original text (compared without width or case).
     let mut found = ids.find(text);
+    // A date of the patient's written in kanji numerals (the birth date `一九八五年三月十五日`) is
+    // found as its digits are.
+    if let Some((digits, origin)) = text_dates::kanji_numerals_as_digits(text) {
+        found.extend(ids.find(&digits).into_iter().map(|(s, e)| (origin[s].start, origin[e - 1].end)));
+        found.sort_unstable();
+    }
     if patterns != Patterns::None {
         // An e-mail address holding a name part (`ito@example.com`) goes whole: found after
         // the name, only its domain would be left to match, and stay.
@@ -322,8 +358,10 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, pat
         units.push(Unit { from: i, to: i + 1, text, replaced: false });
         i += 1;
     }
-    // Every pattern needs a digit or an `@`: most text is done here.
-    if units.iter().any(|u| !u.replaced && u.text.bytes().any(|b| b.is_ascii_digit() || b == b'@')) {
+    // Every pattern needs a digit (ASCII, or a kanji numeral of a date) or an `@`: most text is
+    // done here.
+    let wanted = |c: char| c.is_ascii_digit() || c == '@' || text_dates::is_kanji_numeral(c);
+    if units.iter().any(|u| !u.replaced && u.text.chars().any(wanted)) {
         let (current, starts) = joined(&units);
         if patterns != Patterns::None && EMAIL.is_match(&current) {
             let spans = pattern_spans(&current, Kind::Redact, &EMAIL);
@@ -338,7 +376,9 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, pat
             units = replace(units, &starts, spans);
         }
         let (current, starts) = joined(&units);
-        if patterns != Patterns::None && INTERNATIONAL_PHONE.is_match(&current) {
+        if patterns != Patterns::None
+            && (INTERNATIONAL_PHONE.is_match(&current) || JAPAN_WITHOUT_PLUS.is_match(&current))
+        {
             let spans = international_phone_spans(&current);
             replaced += spans.len();
             units = replace(units, &starts, spans);
@@ -433,6 +473,41 @@ mod tests {
         for days in [None, Some(-2)] {
             let c = clean("60年3月15日生 24年2月1日受診 S60年3月15日", &Identifiers::new(), days).unwrap();
             assert_eq!(c.text, "***生 ***受診 ***", "{days:?}");
+        }
+    }
+
+    #[test]
+    fn rv17_suspect_2_dates_in_kanji_numerals_are_treated_as_their_digits() {
+        for days in [None, Some(-2)] {
+            let c = clean("昭和六十年三月十五日 六十年三月十五日 三月十五日に発症", &Identifiers::new(), days).unwrap();
+            assert_eq!(c.text, "*** *** ***に発症", "{days:?}");
+        }
+        let i = Identifiers::new();
+        assert_eq!(clean("二〇二四年二月一日 受診", &i, Some(-2)).unwrap().text, "2024年1月30日 受診");
+        assert_eq!(clean("二〇二四年二月一日 受診", &i, None).unwrap().text, "*** 受診");
+        // The patient's birth date goes even where dates are shifted.
+        assert_eq!(
+            clean("一九八五年三月十五日生 千九百八十五年三月十五日", &ids(), Some(-2)).unwrap().text,
+            "***生 ***"
+        );
+        assert_eq!(clean("一人で来院 三日間 十分", &i, Some(-2)), None);
+    }
+
+    #[test]
+    fn rv17_suspect_13_dotted_and_country_code_phones_and_my_number() {
+        let i = Identifiers::new();
+        for (input, want) in [
+            ("携帯 090.1111.2222", "携帯 ***"),
+            ("自宅 03.1234.5678 まで", "自宅 *** まで"),
+            ("tel 81-90-1111-2222", "tel ***"),
+            ("tel 81 3 1234 5678", "tel ***"),
+            ("個人番号 1234 5678 9012", "個人番号 ***"),
+            ("個人番号 1234-5678-9012 確認", "個人番号 *** 確認"),
+        ] {
+            assert_eq!(clean(input, &i, None).map(|c| c.text).as_deref(), Some(want), "{input}");
+        }
+        for t in ["ver 0.12.3456", "v1.2.3", "CRP 0.3 81-90"] {
+            assert_eq!(clean(t, &i, None), None, "{t}");
         }
     }
 

@@ -125,15 +125,21 @@ const EXCLUDED_PATIENT_ID: Kind = "original ID of an excluded patient";
 const EXCLUDED_NUMBER: Kind = "original ID of an excluded patient (any leading zeros)";
 
 /// The form both sides are compared in: NFKC without Latin diacritics (`MÜLLER^JOSÉ` is
-/// `muller jose`, as Clean finds it: [`crate::scrub`]; kana keep their voicing marks), lower
-/// case, and every run of separators people
+/// `muller jose`, as Clean finds it: [`crate::scrub`]; kana keep their voicing marks), variant
+/// kanji and typographic apostrophes folded ([`crate::scrub`]: `髙橋` is `高橋`, `O’Neil` is `o'neil`), lower case, and every run of separators people
 /// put between the parts of a name, ID or date (`^` of a DICOM Person Name, `_`, `-`, `,`,
 /// `.`, `/`, `・`, spaces) as one space, so `YAMADA^TARO`, `Yamada_Taro`, `yamada-taro` and
 /// `YAMADA, TARO` are all `yamada taro`.
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut gap = false;
-    for c in s.nfkd().filter(|&c| !crate::scrub::is_diacritic(c)).nfc().flat_map(char::to_lowercase) {
+    for c in s
+        .nfkd()
+        .filter(|&c| !crate::scrub::is_diacritic(c))
+        .nfc()
+        .map(crate::scrub::same_letter)
+        .flat_map(char::to_lowercase)
+    {
         if c.is_whitespace()
             || matches!(c, '^' | '_' | '-' | ',' | '.' | '/' | '・' | '\u{2212}' | '\u{2010}'..='\u{2015}')
         {

@@ -1686,3 +1686,101 @@ fn rv17_04_ssmix2_free_text_loses_the_patients_other_ids_as_people_type_them() {
     assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "A *** B *** C *** D *** E");
     assert_eq!(msg.decode(segment(&msg, "NTE").field(3)).text, "カルテ ***");
 }
+
+#[test]
+fn rv17_suspect_1_csv_and_ssmix2_a_surname_in_its_variant_kanji_is_cleaned() {
+    let wd = Workdir::new("rv17_suspect_1_csv_and_ssmix2_a_surname_in_its_variant_kanji_is_cleaned");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nname = \"name\"\ncomment = \"free-text\"\n",
+        "pid,name,comment\n\
+         1234567891,山﨑 太郎,山崎太郎、山崎さん\n\
+         1234567892,渡辺 健,渡邊、渡邉\n\
+         1234567893,齋藤 花子,斎藤、斉藤、齊藤\n",
+    );
+    // A one-patient file whose name holds the surname in the other spelling.
+    std::fs::write(wd.path("in/labs_高橋.csv"), "pid,name,comment\n1234567890,髙橋 一郎,高橋一郎が 高橋さん 髙橋様\n")
+        .unwrap();
+    csv_of_in(&wd, &[]).assert_code(0);
+    let names = csv_names(&wd, "out");
+    assert!(names.iter().all(|n| !n.contains("高橋")), "{names:?}");
+    let one = names.iter().find(|n| n.starts_with("labs_")).unwrap();
+    assert_eq!(column(&rows(&wd.path(&format!("out/{one}"))), "comment"), ["***が ***さん ***様"]);
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "comment"), ["***、***さん", "***、***", "***、***、***"]);
+
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||齋藤^一郎^^^^^L^I||19850315|M",
+        "OBX|1|TX|9Z^所見^99||斎藤一郎、斉藤さん 渡邊 高齢||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let k = key(&wd, "k.key", 7);
+    let args = ["clinical", "ss-mix2", "root", "-o", "ss", "--key", k.to_str().unwrap(), "--option", "clean-free-text"];
+    wd.kamei(args).assert_code(0);
+    let files = tree(&wd, "ss");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "***、***さん 渡邊 高齢");
+}
+
+#[test]
+fn rv17_suspect_2_csv_and_ssmix2_free_text_lose_dates_in_kanji_numerals() {
+    let wd = Workdir::new("rv17_suspect_2_csv_and_ssmix2_free_text_lose_dates_in_kanji_numerals");
+    let text = "昭和六十年三月十五日生 一九八五年三月十五日 六十年三月十五日 三月十五日 二〇二四年二月一日受診";
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nbirth = \"birth-date\"\nvisit = \"date\"\ncomment = \"free-text\"\n",
+        &format!("pid,birth,visit,comment\n1234567890,1985-03-15,2024-02-01,{text}\n"),
+    );
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山田^太郎^^^^^L^I||19850315|M",
+        &format!("OBX|1|TX|9Z^所見^99||{text}||||||F"),
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    for (options, last) in [(&[][..], "***受診"), (&["retain-long-modified-dates"][..], "")] {
+        for out in ["out", "ss"] {
+            let _ = std::fs::remove_dir_all(wd.path(out));
+        }
+        csv_of_in(&wd, options).assert_code(0);
+        let k = key(&wd, "k.key", 7);
+        let args =
+            ["clinical", "ss-mix2", "root", "-o", "ss", "--key", k.to_str().unwrap(), "--option", "clean-free-text"];
+        let extra: Vec<&str> = options.iter().flat_map(|o| ["--option", *o]).collect();
+        wd.kamei([&args[..], &extra[..]].concat()).assert_code(0);
+        let files = tree(&wd, "ss");
+        let msg = Message::parse(files.values().next().unwrap()).unwrap();
+        let csv_text = column(&rows(&wd.path("out/in.csv")), "comment")[0].to_string();
+        for cleaned in [csv_text, msg.decode(segment(&msg, "OBX").field(5)).text] {
+            assert!(cleaned.starts_with("***生 *** *** *** "), "{options:?}: {cleaned}");
+            assert!(
+                !cleaned.contains("三月") && !cleaned.contains("二月") && !cleaned.contains("2024年2月1日"),
+                "{cleaned}"
+            );
+            if last.is_empty() {
+                // Shifted, as the digit spellings are: no longer the real visit date.
+                assert!(cleaned.ends_with("日受診") && cleaned.contains('年'), "{cleaned}");
+            } else {
+                assert!(cleaned.ends_with(last), "{cleaned}");
+            }
+        }
+    }
+}
+
+#[test]
+fn rv17_suspect_6_13_csv_free_text_loses_a_one_character_name_with_any_honorific_and_spaced_numbers() {
+    let wd = Workdir::new(
+        "rv17_suspect_6_13_csv_free_text_loses_a_one_character_name_with_any_honorific_and_spaced_numbers",
+    );
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nname = \"name\"\ncomment = \"free-text\"\n",
+        "pid,name,comment\n\
+         1234567890,林 花,林くん 林 様 林患者 林Ns 林さま 林先生 林檎\n\
+         1234567891,佐藤 一,携帯 090.1111.2222 / 81-90-1111-2222 / 番号 1234 5678 9012 / 1234-5678-9012 / ver 0.12.3456\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "comment"),
+        ["*** *** *** *** *** *** 林檎", "携帯 *** / *** / 番号 *** / *** / ver 0.12.3456"]
+    );
+}

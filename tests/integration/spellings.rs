@@ -51,3 +51,24 @@ fn a_name_without_its_accents_or_with_umlauts_spelled_out_is_cleaned_from_descri
     assert_eq!(values[2].as_deref(), Some("seen by ***, not by Mullerova"), "whole words only");
     assert_no_leak(&wd, "out", &run, &["Muller Jose", "MUELLER", "Jose", "jose"]);
 }
+
+#[test]
+fn rv17_suspect_1_a_surname_in_its_variant_kanji_is_cleaned_from_descriptions() {
+    // The registered name uses `髙` and `﨑` (IBM/NEC extension); the technologist types `高`, `崎`.
+    let wd = Workdir::new("rv17_suspect_1_a_surname_in_its_variant_kanji_is_cleaned_from_descriptions");
+    Fixture::ct("PID7788123", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"))
+        .put(str_el(tags::PATIENT_NAME, VR::PN, "Takahashi^Ichiro=髙橋^一郎"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT 高橋"))
+        .put(str_el(tags::SERIES_DESCRIPTION, VR::LO, "AX 高橋一郎"))
+        .put(str_el(tags::IMAGE_COMMENTS, VR::LT, "高橋様 髙橋 高齢"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let values = [tags::STUDY_DESCRIPTION, tags::SERIES_DESCRIPTION, tags::IMAGE_COMMENTS].map(|t| text(&obj, t));
+    assert_eq!(values[0].as_deref(), Some("CT ***"));
+    assert_eq!(values[1].as_deref(), Some("AX ***"));
+    assert_eq!(values[2].as_deref(), Some("***様 *** 高齢"));
+    assert_no_leak(&wd, "out", &run, &["高橋", "髙橋"]);
+}
