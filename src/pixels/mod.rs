@@ -36,6 +36,7 @@ pub mod rle;
 pub mod rules;
 pub mod synth;
 pub mod us_regions;
+pub mod voi;
 
 use crate::annotated::BurnedInValue;
 use crate::charset::CharacterSet;
@@ -210,8 +211,10 @@ impl PixelCleaner {
         use sha2::{Digest, Sha256};
         // `select-2`: which images are selected (screen captures and images a device rule
         // matches since 2026-12); an output made with an older selection is not resumed.
+        // `voi-1`: images of more than 8 bits stored are also searched through a viewer's
+        // window (since 2026-12).
         let text = format!(
-            "select-2|{:?}|{}|{}|{:?}|{}",
+            "select-2|voi-1|{:?}|{}|{}|{:?}|{}",
             self.rules,
             self.clean_all,
             self.trust_burned_in_no,
@@ -303,37 +306,49 @@ impl PixelCleaner {
         if matching.iter().all(|r| r.detect) {
             let hints = hints(ds);
             let mut found: Vec<(Rect, Found)> = Vec::new();
-            let mut brightest: Option<(GrayImage, GrayImage)> = None;
+            // An image of more than 8 bits stored is searched a second time as a viewer shows
+            // it, through its VOI window or one over the bulk of its values ([`voi`]): text a
+            // little above its surroundings in a wide range is faint in the full-range planes.
+            let window = voi::Window::of(ds, &frames, (grey.lo, grey.hi), big_endian);
+            let views = if window.is_some() { 2 } else { 1 };
+            // Per view, the brightest value of each pixel over the frames, for the further passes.
+            let mut brightest: Vec<Option<(GrayImage, GrayImage)>> = vec![None; views];
             // A cine: boxes kept on loose evidence wait for the other frames to confirm them.
             let cine = frames.frames > 1;
             let mut loose: Vec<(u32, Rect, Found)> = Vec::new();
             let mut seen: Vec<(u32, Rect)> = Vec::new();
             for f in 0..frames.frames {
-                let planes = planes(&frames, f, &grey);
-                let detect::FrameBoxes { clear, loose: maybe } = self.detector.detect_frame_split(&planes, &hints);
-                if cine {
-                    seen.extend(clear.iter().chain(&maybe).map(|(r, _)| (f, *r)));
-                    loose.extend(maybe.into_iter().map(|(r, how)| (f, r, how)));
-                } else {
-                    found.extend(maybe);
-                }
-                found.extend(clear);
-                found = detect::merge(found);
-                // Keep only the two searched planes (moved, not copied: a frame can be 64
-                // Mpixel), and drop the others before the next frame or the further passes.
-                let Planes { light, dark, tone, .. } = planes;
-                let (light, dark) = tone.unwrap_or((light, dark));
-                match &mut brightest {
-                    None => brightest = Some((light, dark)),
-                    Some((l, d)) => {
-                        brighten(l, &light);
-                        brighten(d, &dark);
+                for (view, acc) in brightest.iter_mut().enumerate() {
+                    // One view's planes at a time: a frame can be 64 Mpixel.
+                    let planes = match (&window, view) {
+                        (Some(w), 1) => grey_planes(&frames, f, |v| w.map(v)),
+                        _ => planes(&frames, f, &grey),
+                    };
+                    let detect::FrameBoxes { clear, loose: maybe } = self.detector.detect_frame_split(&planes, &hints);
+                    if cine {
+                        seen.extend(clear.iter().chain(&maybe).map(|(r, _)| (f, *r)));
+                        loose.extend(maybe.into_iter().map(|(r, how)| (f, r, how)));
+                    } else {
+                        found.extend(maybe);
+                    }
+                    found.extend(clear);
+                    found = detect::merge(found);
+                    // Keep only the two searched planes (moved, not copied), and drop the others
+                    // before the next view, frame or the further passes.
+                    let Planes { light, dark, tone, .. } = planes;
+                    let (light, dark) = tone.unwrap_or((light, dark));
+                    match acc {
+                        None => *acc = Some((light, dark)),
+                        Some((l, d)) => {
+                            brighten(l, &light);
+                            brighten(d, &dark);
+                        }
                     }
                 }
             }
             found.extend(corroborated(&loose, &seen, frames.frames));
             found = detect::merge(found);
-            if let Some((light, dark)) = &brightest {
+            for (light, dark) in brightest.iter().flatten() {
                 found.extend(self.detector.detect_further(light, dark));
                 found = detect::merge(found);
             }
@@ -548,19 +563,7 @@ fn render(f: &Frames, frame: u32, grey: &GreyMap) -> RgbImage {
 fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
     let colour = f.samples == 3 || (f.photometric == "PALETTE COLOR" && f.palette.is_some());
     if !colour {
-        // A grey frame's light plane is its display value and the dark one the inverse: made
-        // straight from the samples, without the RGB frame (3 bytes a pixel) colour needs.
-        let (w, h) = (f.cols, f.rows);
-        let (sb, base) = (f.sample_bytes(), frame as usize * f.frame_bytes());
-        let invert = f.photometric == "MONOCHROME1";
-        let mut light = GrayImage::new(w, h);
-        for (i, l) in light.iter_mut().enumerate() {
-            let v = grey.map(f.decode_at(base + i * sb));
-            *l = if invert { 255 - v } else { v };
-        }
-        let mut dark = light.clone();
-        dark.iter_mut().for_each(|d| *d = 255 - *d);
-        return Planes { light, dark, tone: None, opponent: None };
+        return grey_planes(f, frame, |v| grey.map(v));
     }
     let rgb = render(f, frame, grey);
     let (w, h) = rgb.dimensions();
@@ -581,6 +584,24 @@ fn planes(f: &Frames, frame: u32, grey: &GreyMap) -> Planes {
     });
     let opponent = Some(detect::opponent(&rgb));
     Planes { light, dark, tone, opponent }
+}
+
+/// The detection planes of one frame of a grey image whose stored values `map` takes to 8 bits
+/// (MONOCHROME1 is inverted after it). The light plane is the display value and the dark one
+/// its inverse, made straight from the samples, without the RGB frame (3 bytes a pixel) colour
+/// needs.
+fn grey_planes(f: &Frames, frame: u32, map: impl Fn(i64) -> u8) -> Planes {
+    let (w, h) = (f.cols, f.rows);
+    let (sb, base) = (f.sample_bytes(), frame as usize * f.frame_bytes());
+    let invert = f.photometric == "MONOCHROME1";
+    let mut light = GrayImage::new(w, h);
+    for (i, l) in light.iter_mut().enumerate() {
+        let v = map(f.decode_at(base + i * sb));
+        *l = if invert { 255 - v } else { v };
+    }
+    let mut dark = light.clone();
+    dark.iter_mut().for_each(|d| *d = 255 - *d);
+    Planes { light, dark, tone: None, opponent: None }
 }
 
 /// The detection planes of the first frame of a decoded image (for tuning the detector).
@@ -776,6 +797,35 @@ mod tests {
             total.add(&synth::Score::of(&scene, &boxes));
         }
         assert!(total.recall() >= 0.97, "recall {:.4}", total.recall());
+        assert!(total.collateral() <= 0.03, "collateral {:.4}", total.collateral());
+    }
+
+    #[test]
+    fn faint_text_in_12_and_16_bit_images_is_found_as_a_viewer_shows_it() {
+        // Grey scenes squeezed into 20..35% of the stored range under a marker at the top of it
+        // (synth::faint): mapped by the full range their text is a fifth as contrasted; through
+        // the header's window (16 bits) or a window over the bulk of the values (12 bits) it is
+        // the scene as drawn.
+        let fonts = synth::system_fonts();
+        if fonts.is_empty() {
+            eprintln!("detector test skipped: no fonts under {:?} (.ci/run installs them)", synth::FONT_DIRS);
+            return;
+        }
+        let cleaner = PixelCleaner::with_rules(vec![], &PixelOptions::default());
+        let mut total = synth::Score::default();
+        for seed in 0..40 {
+            let scene = synth::scene(seed, &fonts, &[]);
+            if scene.samples != 1 {
+                continue;
+            }
+            for (bits, window) in [(12, false), (16, true)] {
+                let faint = synth::faint(&scene, bits, window);
+                let cleaned = cleaner.clean(&synth::to_file(&faint), None, false).unwrap();
+                let boxes: Vec<Rect> = cleaned.boxes.iter().map(|b| b.rect).collect();
+                total.add(&synth::Score::of(&faint, &boxes));
+            }
+        }
+        assert!(total.recall() >= 0.95, "recall {:.4}", total.recall());
         assert!(total.collateral() <= 0.03, "collateral {:.4}", total.collateral());
     }
 

@@ -130,6 +130,10 @@ pub struct Scene {
     pub samples: u16,
     /// 8 or 16.
     pub bits: u16,
+    /// Bits Stored: 8, 12 (the 16-bit scenes [`scene`] draws) or 16 ([`faint`]).
+    pub bits_stored: u16,
+    /// Window Center and Width in stored values, written to the header ([`faint`]).
+    pub window: Option<(f32, f32)>,
     /// Samples in 0..1, interleaved.
     pub values: Vec<f32>,
     /// Text pixels (coverage ≥ 0.5).
@@ -156,11 +160,13 @@ pub struct Scene {
 }
 
 impl Scene {
-    /// The stored samples: little endian, 8-bit or 16-bit (12 bits stored).
+    /// The stored samples: little endian, 8-bit or 16-bit (0..1 is the whole range of Bits
+    /// Stored).
     pub fn stored(&self) -> Vec<u8> {
+        let top = ((1u32 << self.bits_stored) - 1) as f32;
         match self.bits {
             8 => self.values.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect(),
-            _ => self.values.iter().flat_map(|v| ((v.clamp(0.0, 1.0) * 4095.0).round() as u16).to_le_bytes()).collect(),
+            _ => self.values.iter().flat_map(|v| ((v.clamp(0.0, 1.0) * top).round() as u16).to_le_bytes()).collect(),
         }
     }
 }
@@ -667,6 +673,8 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
         cols,
         samples,
         bits,
+        bits_stored: if bits == 8 { 8 } else { 12 },
+        window: None,
         values,
         text,
         lines,
@@ -707,7 +715,7 @@ pub fn to_file(scene: &Scene) -> crate::read::DicomFile {
     use crate::dataset::{DataSet, Element, VR};
     use dicom_dictionary_std::tags;
     let us = |v: u16| v.to_le_bytes().to_vec();
-    let (stored, high) = if scene.bits == 8 { (8, 7) } else { (12, 11) };
+    let (stored, high) = (scene.bits_stored, scene.bits_stored - 1);
     let pi: &[u8] = if scene.samples == 3 { b"RGB " } else { b"MONOCHROME2 " };
     let mut ds = DataSet::from_elements([
         Element::new(tags::SOP_CLASS_UID, VR::UI, b"1.2.840.10008.5.1.4.1.1.7\0".to_vec()),
@@ -727,6 +735,17 @@ pub fn to_file(scene: &Scene) -> crate::read::DicomFile {
     if scene.samples == 3 {
         ds.put(Element::new(tags::PLANAR_CONFIGURATION, VR::US, us(0)));
     }
+    if let Some((center, width)) = scene.window {
+        let even = |v: f32| {
+            let mut s = format!("{v:.0}");
+            if s.len() % 2 == 1 {
+                s.push(' ');
+            }
+            s.into_bytes()
+        };
+        ds.put(Element::new(tags::WINDOW_CENTER, VR::DS, even(center)));
+        ds.put(Element::new(tags::WINDOW_WIDTH, VR::DS, even(width)));
+    }
     let ts = crate::transfer::TransferSyntax::explicit_le();
     let meta =
         DataSet::from_elements([Element::new(tags::TRANSFER_SYNTAX_UID, VR::UI, format!("{}\0", ts.uid).into_bytes())]);
@@ -738,6 +757,47 @@ pub fn to_file(scene: &Scene) -> crate::read::DicomFile {
         notes: Vec::new(),
         source_stamp: None,
     }
+}
+
+/// Where [`faint`] puts the scene's values: from 20% of the stored range ...
+const FAINT_BASE: f32 = 0.2;
+/// ... over 15% of it.
+const FAINT_SPAN: f32 = 0.15;
+
+/// A grey scene as a 12- or 16-bit radiograph shows burned-in text: its values squeezed into a
+/// narrow band of the stored range (20% to 35%, as anatomy of a CR is 800..1400 of 4096), and a
+/// bright marker (a square at the top of the range, away from the text) so the image's full
+/// range is four times wider than that band. Through a window over the band (a viewer's) it is
+/// the scene as drawn; mapped by its full range, its text is a fifth as contrasted. `bits_stored`
+/// is 12 or 16 (16 bits allocated); with `window`, Window Center and Width over the band are in
+/// the header, without it a viewer would window to the bulk of the values. Text and lines are
+/// the scene's; the marker is not text.
+///
+/// # Panics
+/// If the scene is not grey or `bits_stored` is not 9 to 16.
+pub fn faint(scene: &Scene, bits_stored: u16, window: bool) -> Scene {
+    assert!(scene.samples == 1 && (9..=16).contains(&bits_stored), "a grey scene, 9 to 16 bits stored");
+    let mut out = scene.clone();
+    out.bits = 16;
+    out.bits_stored = bits_stored;
+    out.values.iter_mut().for_each(|v| *v = FAINT_BASE + FAINT_SPAN * v.clamp(0.0, 1.0));
+    let (cols, rows) = (scene.cols, scene.rows);
+    let side = (cols.min(rows) / 12).max(8);
+    let corners = [(4, 4), (cols - side - 4, 4), (4, rows - side - 4), (cols - side - 4, rows - side - 4)];
+    let free = corners
+        .into_iter()
+        .map(|(x, y)| Rect::new(x, y, side, side))
+        .find(|m| !scene.lines.iter().any(|l| l.grow(side / 2 + 4, cols, rows).intersects(m)));
+    if let Some(m) = free {
+        for y in m.y..m.bottom() {
+            for x in m.x..m.right() {
+                out.values[(y * cols + x) as usize] = 1.0;
+            }
+        }
+    }
+    let top = ((1u32 << bits_stored) - 1) as f32;
+    out.window = window.then(|| ((FAINT_BASE + FAINT_SPAN / 2.0) * top, FAINT_SPAN * top));
+    out
 }
 
 fn box_blur(v: &[f32], w: u32, h: u32, r: i32) -> Vec<f32> {
@@ -913,5 +973,29 @@ mod tests {
             assert_eq!(sc.colours.len(), sc.lines.len());
         }
         assert!(rgb_seen && grey_seen);
+    }
+
+    #[test]
+    fn a_faint_scene_keeps_its_text_in_a_narrow_band_under_a_bright_marker() {
+        let fonts = system_fonts();
+        if fonts.is_empty() {
+            eprintln!("synth test skipped: no fonts under {FONT_DIRS:?} (.ci/run installs fonts-dejavu-core)");
+            return;
+        }
+        let grey = (0..50).map(|s| scene(s, &fonts, &[])).find(|s| s.samples == 1).expect("a grey scene");
+        let f = faint(&grey, 16, true);
+        assert_eq!(
+            (f.bits, f.bits_stored, f.text.clone(), f.lines.clone()),
+            (16, 16, grey.text.clone(), grey.lines.clone())
+        );
+        let (c, w) = f.window.unwrap();
+        assert!((c - 0.275 * 65535.0).abs() < 1.0 && (w - 0.15 * 65535.0).abs() < 1.0);
+        let words: Vec<u16> = f.stored().chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
+        assert_eq!(words.iter().max(), Some(&65535), "the marker");
+        let text_max = words.iter().zip(&f.text).filter(|(_, t)| **t).map(|(v, _)| *v).max().unwrap();
+        assert!(text_max <= (0.35 * 65535.0) as u16 + 1, "{text_max}");
+        let file = to_file(&faint(&grey, 12, false));
+        assert_eq!(file.dataset.us(dicom_dictionary_std::tags::BITS_STORED, false), Some(12));
+        assert!(file.dataset.get(dicom_dictionary_std::tags::WINDOW_CENTER).is_none());
     }
 }

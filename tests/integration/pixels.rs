@@ -1709,3 +1709,98 @@ fn rv14_02_a_scanned_page_turned_by_a_few_degrees_is_blanked() {
         std::fs::remove_dir_all(wd.path("out")).unwrap();
     }
 }
+
+/// A 12-bit radiograph (stored values): an "anatomy" disk shaded from 1400 in its middle to 850
+/// at its rim, a background of 1000, noise of ±30 over both, a 24-pixel marker at 4095 in the bottom-right corner, and
+/// two lines of text at 1300 at the top left: 23 grey levels above their background when the
+/// full range (about 800..4095) is mapped to 8 bits, white over mid-grey in a viewer's window.
+/// Returns the values and the text pixels.
+fn faint_radiograph(w: u32, h: u32) -> (Vec<u16>, Vec<bool>) {
+    let mut seed = 0x2545_f491_u64;
+    let mut noise = move || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) % 61) as f32 - 30.0
+    };
+    let (cx, cy, r) = (w as f32 / 2.0, h as f32 / 2.0 + 20.0, h.min(w) as f32 / 3.0);
+    let mut v = vec![0f32; (w * h) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
+            let tissue = 1400.0 - 550.0 * d / r;
+            v[(y * w + x) as usize] = if d < r { tissue } else { 1000.0 } + noise();
+        }
+    }
+    let mut text = vec![false; (w * h) as usize];
+    for (line, (x0, y0)) in [("CANARY PATIENT", (8u32, 8u32)), ("ID 0012345678", (8, 32))] {
+        let c = render_text(&font(), line, 18.0);
+        for gy in 0..c.height {
+            for gx in 0..c.width {
+                let (x, y) = (x0 + gx, y0 + gy);
+                let a = c.alpha[(gy * c.width + gx) as usize];
+                let i = (y * w + x) as usize;
+                v[i] = v[i] * (1.0 - a) + 1300.0 * a;
+                text[i] |= a >= 0.5;
+            }
+        }
+    }
+    for y in h - 28..h - 4 {
+        for x in w - 28..w - 4 {
+            v[(y * w + x) as usize] = 4095.0;
+        }
+    }
+    (v.iter().map(|x| x.round().clamp(0.0, 4095.0) as u16).collect(), text)
+}
+
+/// Run the cleaner on one grey image of `bits` bits (allocated) and `stored` bits stored whose
+/// samples are `words`; the output's samples.
+fn clean_words(wd: &Workdir, f: Fixture, words: &[u16]) -> Vec<u16> {
+    let bytes: Vec<u8> = words.iter().flat_map(|v| v.to_le_bytes()).collect();
+    native(f.put(str_el(tags::BURNED_IN_ANNOTATION, VR::CS, "YES")), VR::OW, &bytes).write(&wd.path("in/a.dcm"));
+    deid(wd, &[]).assert_code(0);
+    let got = pixel_bytes(&assert_cleaned(wd, &only_output(wd)));
+    got.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
+}
+
+#[test]
+fn faint_text_in_a_12_bit_radiograph_is_blanked_as_a_viewer_shows_it() {
+    let wd = Workdir::new("faint_text_in_a_12_bit_radiograph_is_blanked_as_a_viewer_shows_it");
+    let (w, h) = (384u32, 320u32);
+    let (values, text) = faint_radiograph(w, h);
+    // No window in the header: the cleaner windows to the bulk of the values, as a viewer does.
+    let f = pixel_attrs(image(1, "1.2.840.10008.5.1.4.1.1.1", "CR"), w, h, 1, 16, 12, "MONOCHROME2");
+    let got = clean_words(&wd, f, &values);
+    let blank = *values.iter().min().unwrap();
+    let missed = text.iter().zip(&got).filter(|(t, g)| **t && **g != blank).count();
+    assert_eq!(missed, 0, "{missed} text pixels were not blanked");
+    // The anatomy, far from the text, is untouched.
+    for (x, y) in [(w / 2, h / 2 + 20), (w / 2 - 60, h / 2 + 40), (w / 2 + 60, h / 2)] {
+        let i = (y * w + x) as usize;
+        assert_eq!(got[i], values[i], "anatomy at ({x}, {y})");
+    }
+}
+
+#[test]
+fn faint_text_in_a_signed_16_bit_image_is_blanked_through_its_window() {
+    let wd = Workdir::new("faint_text_in_a_signed_16_bit_image_is_blanked_through_its_window");
+    let (w, h) = (384u32, 320u32);
+    let (values, text) = faint_radiograph(w, h);
+    // Signed 16 bits stored: the radiograph's values times 16, less 32768 (stored as two's
+    // complement); Rescale Intercept 32768 brings them back to 0..65535, where the header's
+    // window (800..1400 of 4096, times 16) is.
+    let signed: Vec<i16> = values.iter().map(|&v| ((v as i32 * 16).min(65535) - 32768) as i16).collect();
+    let words: Vec<u16> = signed.iter().map(|&v| v as u16).collect();
+    let f = pixel_attrs(image(2, "1.2.840.10008.5.1.4.1.1.1.1", "DX"), w, h, 1, 16, 16, "MONOCHROME2")
+        .put(DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, us(1)))
+        .put(str_el(tags::RESCALE_INTERCEPT, VR::DS, "32768"))
+        .put(str_el(tags::RESCALE_SLOPE, VR::DS, "1"))
+        .put(str_el(tags::WINDOW_CENTER, VR::DS, "17600\\2048"))
+        .put(str_el(tags::WINDOW_WIDTH, VR::DS, "9600\\4096"));
+    let got: Vec<i16> = clean_words(&wd, f, &words).into_iter().map(|v| v as i16).collect();
+    let blank = *signed.iter().min().unwrap();
+    let missed = text.iter().zip(&got).filter(|(t, g)| **t && **g != blank).count();
+    assert_eq!(missed, 0, "{missed} text pixels were not blanked");
+    for (x, y) in [(w / 2, h / 2 + 20), (w / 2 - 60, h / 2 + 40), (w / 2 + 60, h / 2)] {
+        let i = (y * w + x) as usize;
+        assert_eq!(got[i], signed[i], "anatomy at ({x}, {y})");
+    }
+}
