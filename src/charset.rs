@@ -19,13 +19,17 @@
 //!
 //! # What it must not do
 //!
-//! - It never guesses. Bytes are read only in the character set(s) that (0008,0005) declares.
-//!   Bytes that are not valid there (raw Shift-JIS in an `ISO_IR 100` file, an escape sequence in
-//!   a set without code extensions, a designation of a set that was not declared) become U+FFFD
-//!   and the result is flagged `exact = false`, so the caller can quarantine the value instead of
-//!   trusting a guess. The one exception is explicit and narrow:
-//!   [`CharacterSet::shift_jis_reading`] gives the CP932 reading of an identifier whose bytes the
-//!   declared set does not allow, for callers that must identify a patient and say they did so.
+//! - It never guesses. [`CharacterSet::decode`] reads bytes only in the character set(s) that
+//!   (0008,0005) declares. Bytes that are not valid there (raw Shift-JIS in an `ISO_IR 100` file,
+//!   an escape sequence in a set without code extensions, a designation of a set that was not
+//!   declared) become U+FFFD and the result is flagged `exact = false`, so the caller can
+//!   quarantine the value instead of trusting a guess. The one exception is explicit and narrow,
+//!   for the Shift_JIS that Japanese modalities write whatever (0008,0005) says:
+//!   [`CharacterSet::shift_jis_reading`] gives the CP932 reading of a Patient ID whose bytes the
+//!   declared set does not allow, and [`CharacterSet::read`] reads any text value kamei looks
+//!   inside by the same rule ([`Reading`]): CP932 only where the declared set does not read the
+//!   bytes cleanly, cleaned text written back in CP932, and bytes valid in neither compared byte
+//!   for byte (never as U+FFFD). Callers note that they did so.
 //!   Unknown terms are an error, never a fallback; the one leniency
 //!   ([`CharacterSet::from_value_lenient`], used where kamei must look inside text) reads a
 //!   defined term written with other separators or case (`ISO-IR 100`) as that term.
@@ -882,12 +886,18 @@ impl CharacterSet {
     /// whatever the VR. Never panics; bytes not valid in the declared set become U+FFFD with
     /// `exact = false`.
     pub fn decode(&self, bytes: &[u8], vr: VR) -> Decoded {
+        self.decode_with(bytes, vr, false)
+    }
+
+    /// [`decode`](Self::decode), with each invalid byte as its [`byte_mark`] instead of U+FFFD
+    /// when `marked`.
+    fn decode_with(&self, bytes: &[u8], vr: VR, marked: bool) -> Decoded {
         match &self.kind {
-            Kind::Utf8 => decode_whole(UTF_8, bytes),
-            Kind::Gb18030 => decode_whole(GB18030, bytes),
-            Kind::Gbk => decode_gbk(bytes),
-            Kind::Fixed(designations) => Iso2022Decoder::new(*designations, &[], vr).run(bytes),
-            Kind::Extended { initial, sets } => Iso2022Decoder::new(*initial, sets, vr).run(bytes),
+            Kind::Utf8 => decode_whole(UTF_8, bytes, marked),
+            Kind::Gb18030 => decode_whole(GB18030, bytes, marked),
+            Kind::Gbk => decode_gbk(bytes, marked),
+            Kind::Fixed(designations) => Iso2022Decoder::new(*designations, &[], vr, marked).run(bytes),
+            Kind::Extended { initial, sets } => Iso2022Decoder::new(*initial, sets, vr, marked).run(bytes),
         }
     }
 
@@ -935,6 +945,177 @@ impl CharacterSet {
     }
 }
 
+/// How kamei reads a text value it looks inside (to collect identifiers, to find them, to clean
+/// text): [`CharacterSet::read`].
+///
+/// Japanese modalities often write Shift_JIS where (0008,0005) is absent or says `ISO_IR 13`,
+/// `ISO_IR 100`, `ISO_IR 192` or `\ISO 2022 IR 87`. Reading such bytes in the declared set
+/// alone turned them into U+FFFD, so a name written that way was missed, two different words
+/// compared equal, and cleaned text was written back with `?`. The rule, the same for every
+/// value and for `deid` and `verify` alike:
+/// - bytes that decode cleanly in the declared set (exactly, without control characters other
+///   than TAB, LF, FF, CR) are read in it ([`Reading::Declared`]);
+/// - else bytes that are valid CP932, whose text has no such control character and encodes
+///   back to the same bytes, are read as CP932 ([`Reading::ShiftJis`]), and cleaned text is
+///   written back in CP932, so every byte outside a match stays as it was;
+/// - else bytes the declared set decodes exactly (a Latin-1 value holding C1 controls) are read
+///   in it;
+/// - else the value is [`Reading::Undecodable`]: its text holds each byte that is not valid
+///   where it stands as its own mark ([`byte_mark`]) instead of U+FFFD, so it compares byte for
+///   byte with identifiers read the same way and never matches on a replacement character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reading {
+    /// Read in the declared character set.
+    Declared(String),
+    /// Not valid in the declared set; read as Shift_JIS (CP932).
+    ShiftJis(String),
+    /// Valid in neither: text for comparing only, never re-encoded. Each byte not valid where it
+    /// stands is its [`byte_mark`]; after an escape sequence the set does not follow, every byte
+    /// is read as [`bytes_text`] reads it.
+    Undecodable(String),
+}
+
+impl Reading {
+    /// The text compared with identifiers (marks in place of invalid bytes when undecodable).
+    pub fn text(&self) -> &str {
+        match self {
+            Reading::Declared(t) | Reading::ShiftJis(t) | Reading::Undecodable(t) => t,
+        }
+    }
+
+    /// The text, when the value was decoded (in its declared set or as CP932): what may be
+    /// cleaned and written back ([`CharacterSet::write_back`]). `None` when undecodable.
+    pub fn decoded(&self) -> Option<&str> {
+        match self {
+            Reading::Declared(t) | Reading::ShiftJis(t) => Some(t),
+            Reading::Undecodable(_) => None,
+        }
+    }
+
+    /// Whether the value was read as Shift_JIS (CP932): callers note it in the audit (the tag,
+    /// never the value).
+    pub fn is_shift_jis(&self) -> bool {
+        matches!(self, Reading::ShiftJis(_))
+    }
+}
+
+/// The mark that stands for a byte not valid where it stands: a Yi syllable (U+A000 + byte),
+/// a letter of a script no value of these archives uses, without case or decomposition. One
+/// mark per byte value, so marks compare equal only where the bytes are equal; a letter, so
+/// identifiers made of such bytes are specific enough to look for; not ASCII, so an ASCII word
+/// beside one is still a whole word.
+pub fn byte_mark(b: u8) -> char {
+    char::from_u32(0xA000 + u32::from(b)).unwrap_or(REPLACEMENT)
+}
+
+/// Text of bytes that cannot be decoded at all (an unsupported character set, an escape
+/// sequence the declared set does not follow), for comparing byte for byte: ASCII bytes as
+/// they are, every other byte as its [`byte_mark`]; escape sequences are dropped, and each GL
+/// byte after one that does not return to ASCII (`ESC ( B`, `ESC ( J`) is marked too, so the
+/// two-byte codes of a name compare with the same codes anywhere in another value (as letters
+/// of other scripts do, not as ASCII words). A control character returns to ASCII.
+pub fn bytes_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut opaque = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == ESC {
+            let tail = bytes.get(i + 1..).unwrap_or_default();
+            let count = tail.iter().take_while(|b| (0x20..=0x2F).contains(*b)).count();
+            let sequence = tail.get(..=count).unwrap_or(tail);
+            opaque = !matches!(sequence, b"(B" | b"(J");
+            i += 1 + sequence.len();
+            continue;
+        }
+        if b < 0x20 {
+            opaque = false;
+        }
+        let marked = !b.is_ascii() || (opaque && (0x21..=0x7E).contains(&b));
+        out.push(if marked { byte_mark(b) } else { char::from(b) });
+        i += 1;
+    }
+    out
+}
+
+/// A control character text may not hold: every one but TAB, LF, FF and CR (which ST, LT and
+/// UT use). Latin-1 reads the Shift_JIS lead bytes 0x81–0x9F as C1 controls.
+fn is_stray_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\x0C' | '\r')
+}
+
+/// The CP932 reading of non-ASCII bytes, and whether its text encodes back to the same bytes:
+/// `None` when the bytes are ASCII, not valid CP932, or read as a stray control character.
+/// NUL padding at the end (some writers pad with it) is left out.
+fn cp932(bytes: &[u8]) -> Option<(String, bool)> {
+    let bytes = &bytes[..bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)];
+    if bytes.is_ascii() {
+        return None;
+    }
+    let text = encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes)?;
+    if text.chars().any(is_stray_control) {
+        return None;
+    }
+    let (back, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&text);
+    let round_trip = !unmappable && back.as_ref() == bytes;
+    Some((text.into_owned(), round_trip))
+}
+
+/// Encode text in CP932, as [`Reading::ShiftJis`] values are written back: `None` when a
+/// character has no CP932 code (the caller then writes a dummy, never `?`).
+pub fn encode_shift_jis(text: &str) -> Option<Vec<u8>> {
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+    (!unmappable).then(|| bytes.into_owned())
+}
+
+impl CharacterSet {
+    /// Read a text value as kamei looks inside text: see [`Reading`] for the rule. Never panics.
+    pub fn read(&self, bytes: &[u8], vr: VR) -> Reading {
+        let declared = self.decode_with(bytes, vr, true);
+        if declared.unfollowed_escape {
+            return Reading::Undecodable(bytes_text(bytes));
+        }
+        if declared.exact && !declared.text.chars().any(is_stray_control) {
+            return Reading::Declared(declared.text);
+        }
+        if let Some((text, true)) = cp932(bytes) {
+            return Reading::ShiftJis(text);
+        }
+        if declared.exact { Reading::Declared(declared.text) } else { Reading::Undecodable(declared.text) }
+    }
+
+    /// Every reading of an identifying value (a Person Name, an ID, an address) that text
+    /// holding the same bytes may be read in: [`read`](Self::read)'s, the declared set's (with
+    /// marks for invalid bytes) and the CP932 one (even one that does not encode back to the
+    /// same bytes), each once. A Person Name read as CP932 may have a group that, alone, the
+    /// declared set reads cleanly (half-width katakana under `ISO_IR 100`), and a text read as
+    /// CP932 may hold a name whose value the declared set reads: collecting every reading of
+    /// the identifier lets each text be read one way only and still find its bytes.
+    pub fn identifier_readings(&self, bytes: &[u8], vr: VR) -> Vec<String> {
+        let mut readings = vec![self.read(bytes, vr).text().to_string()];
+        let declared = self.decode_with(bytes, vr, true);
+        let others = [(!declared.unfollowed_escape).then_some(declared.text), cp932(bytes).map(|(t, _)| t)];
+        for other in others.into_iter().flatten() {
+            if !readings.contains(&other) {
+                readings.push(other);
+            }
+        }
+        readings
+    }
+
+    /// Bytes for cleaned text of a value read as `reading`: in this character set
+    /// ([`encode`](Self::encode)) when it was read in it, in CP932 when it was read as
+    /// Shift_JIS (the value's own encoding, so the bytes outside the changes stay as they
+    /// were). `None` when the value was undecodable, or a character of the text has no CP932
+    /// code: the caller writes a dummy.
+    pub fn write_back(&self, reading: &Reading, text: &str, vr: VR) -> Option<Vec<u8>> {
+        match reading {
+            Reading::Declared(_) => Some(self.encode(text, vr).bytes),
+            Reading::ShiftJis(_) => encode_shift_jis(text),
+            Reading::Undecodable(_) => None,
+        }
+    }
+}
+
 /// Whether bytes 0x80–0x9F stand for C1 controls U+0080–U+009F: only in the ISO 8859 parts and
 /// TIS-620 used without code extensions (as Python's codecs read them). With code extensions DICOM
 /// uses no C1 set, and JIS X 0201 has none.
@@ -947,25 +1128,33 @@ struct TextOut {
     text: String,
     exact: bool,
     unfollowed_escape: bool,
+    /// Invalid bytes become one [`byte_mark`] each instead of U+FFFD (see [`Reading`]).
+    marked: bool,
 }
 
 impl TextOut {
-    fn with_capacity(capacity: usize) -> TextOut {
-        TextOut { text: String::with_capacity(capacity), exact: true, unfollowed_escape: false }
+    fn with_capacity(capacity: usize, marked: bool) -> TextOut {
+        TextOut { text: String::with_capacity(capacity), exact: true, unfollowed_escape: false, marked }
     }
 
     fn push(&mut self, c: char) {
         self.text.push(c);
     }
 
-    fn invalid(&mut self) {
-        self.text.push(REPLACEMENT);
+    /// Bytes not valid where they stand: U+FFFD, or one mark per byte when marking.
+    fn invalid(&mut self, bytes: &[u8]) {
+        if self.marked {
+            self.text.extend(bytes.iter().map(|&b| byte_mark(b)));
+        } else {
+            self.text.push(REPLACEMENT);
+        }
         self.exact = false;
     }
 
     /// An escape sequence that is not followed: U+FFFD, and the value is flagged.
     fn unfollowed_escape(&mut self) {
-        self.invalid();
+        self.text.push(REPLACEMENT);
+        self.exact = false;
         self.unfollowed_escape = true;
     }
 
@@ -975,20 +1164,39 @@ impl TextOut {
 }
 
 /// Decodes a value in a multi-byte set without code extensions (UTF-8, GB18030). An ESC there
-/// means undeclared code extensions: it becomes U+FFFD.
-fn decode_whole(encoding: &'static Encoding, bytes: &[u8]) -> Decoded {
-    let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
-    let has_escape = text.contains('\u{1B}');
-    Decoded {
-        text: text.replace('\u{1B}', "\u{FFFD}"),
-        exact: !had_errors && !has_escape,
-        unfollowed_escape: has_escape,
+/// means undeclared code extensions: it becomes U+FFFD. Malformed bytes become U+FFFD, or one
+/// [`byte_mark`] each when `marked`.
+fn decode_whole(encoding: &'static Encoding, bytes: &[u8], marked: bool) -> Decoded {
+    let mut out = TextOut::with_capacity(bytes.len(), marked);
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut at = 0;
+    while let Some(rest) = bytes.get(at..) {
+        let room = decoder.max_utf8_buffer_length_without_replacement(rest.len()).unwrap_or(rest.len() * 4 + 16);
+        out.text.reserve(room);
+        let (result, read) = decoder.decode_to_string_without_replacement(rest, &mut out.text, true);
+        at += read;
+        match result {
+            DecoderResult::InputEmpty => break,
+            DecoderResult::OutputFull => {}
+            DecoderResult::Malformed(bad, extra) => {
+                let end = at.saturating_sub(usize::from(extra));
+                let start = end.saturating_sub(usize::from(bad));
+                out.invalid(bytes.get(start..end).unwrap_or_default());
+            }
+        }
     }
+    let mut decoded = out.finish();
+    if decoded.text.contains('\u{1B}') {
+        decoded.text = decoded.text.replace('\u{1B}', "\u{FFFD}");
+        decoded.exact = false;
+        decoded.unfollowed_escape = true;
+    }
+    decoded
 }
 
 /// Decodes GBK strictly: ASCII, 0x80 (the euro sign in CP936) and two-byte codes only.
-fn decode_gbk(bytes: &[u8]) -> Decoded {
-    let mut out = TextOut::with_capacity(bytes.len());
+fn decode_gbk(bytes: &[u8], marked: bool) -> Decoded {
+    let mut out = TextOut::with_capacity(bytes.len(), marked);
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         let pair = bytes.get(i..i + 2).filter(|p| is_gbk_pair(p));
@@ -1001,13 +1209,13 @@ fn decode_gbk(bytes: &[u8]) -> Decoded {
         } else if let Some(pair) = pair {
             match decode_one(GBK, pair) {
                 Some(c) => out.push(c),
-                None => out.invalid(),
+                None => out.invalid(pair),
             }
             i += 2;
         } else {
             match decode_one(GBK, &[b]) {
                 Some(c) => out.push(c),
-                None => out.invalid(),
+                None => out.invalid(&[b]),
             }
             i += 1;
         }
@@ -1047,8 +1255,8 @@ struct Iso2022Decoder<'a> {
 }
 
 impl<'a> Iso2022Decoder<'a> {
-    fn new(initial: Designations, sets: &'a [Graphic], vr: VR) -> Iso2022Decoder<'a> {
-        Iso2022Decoder { initial, current: initial, sets, vr, out: TextOut::with_capacity(0) }
+    fn new(initial: Designations, sets: &'a [Graphic], vr: VR, marked: bool) -> Iso2022Decoder<'a> {
+        Iso2022Decoder { initial, current: initial, sets, vr, out: TextOut::with_capacity(0, marked) }
     }
 
     fn run(mut self, bytes: &[u8]) -> Decoded {
@@ -1071,7 +1279,7 @@ impl<'a> Iso2022Decoder<'a> {
         if c1_is_text(self.sets, self.current.g1) {
             self.out.push(char::from(b));
         } else {
-            self.out.invalid();
+            self.out.invalid(&[b]);
         }
         1
     }
@@ -1107,7 +1315,7 @@ impl<'a> Iso2022Decoder<'a> {
         let g0 = self.current.g0;
         if g0.is_double() {
             if let Some(&b2) = rest.get(1).filter(|&&b2| is_gl(b) && is_gl(b2)) {
-                self.push_or_invalid(g0.decode_pair(b, b2));
+                self.push_or_invalid(g0.decode_pair(b, b2), &[b, b2]);
                 return 2;
             }
             // Not a pair: a delimiter an encoder failed to switch back before, SP, DEL, or a
@@ -1117,7 +1325,7 @@ impl<'a> Iso2022Decoder<'a> {
         if is_reset_byte(b, self.vr) {
             return self.reset_with(b);
         }
-        self.push_or_invalid(g0.decode_single(b));
+        self.push_or_invalid(g0.decode_single(b), &[b]);
         1
     }
 
@@ -1128,7 +1336,7 @@ impl<'a> Iso2022Decoder<'a> {
         if b == b' ' || b == 0x7F {
             self.out.push(char::from(b));
         } else {
-            self.out.invalid();
+            self.out.invalid(&[b]);
         }
         1
     }
@@ -1139,29 +1347,29 @@ impl<'a> Iso2022Decoder<'a> {
         match self.current.g1 {
             Some(g1) if g1.is_double() => match rest.get(1) {
                 Some(&b2) if is_gr(b) && is_gr(b2) => {
-                    self.push_or_invalid(g1.decode_pair(b, b2));
+                    self.push_or_invalid(g1.decode_pair(b, b2), &[b, b2]);
                     2
                 }
                 _ => {
-                    self.out.invalid();
+                    self.out.invalid(&[b]);
                     1
                 }
             },
             Some(g1) => {
-                self.push_or_invalid(g1.decode_single(b));
+                self.push_or_invalid(g1.decode_single(b), &[b]);
                 1
             }
             None => {
-                self.out.invalid();
+                self.out.invalid(&[b]);
                 1
             }
         }
     }
 
-    fn push_or_invalid(&mut self, c: Option<char>) {
+    fn push_or_invalid(&mut self, c: Option<char>, bytes: &[u8]) {
         match c {
             Some(c) => self.out.push(c),
-            None => self.out.invalid(),
+            None => self.out.invalid(bytes),
         }
     }
 }
@@ -1545,6 +1753,112 @@ mod tests {
         let bytes = hex("1b 24 42 24 64 24 5e 24 40 1b 28 42 5e 1b 24 42 24 3f 24 6d 24 26 1b 28 42 20");
         let text = decode_exact("ISO 2022 IR 6\\ISO 2022 IR 87", &bytes, VR::PN);
         assert_eq!(text, "やまだ^たろう ");
+    }
+
+    /// The CP932 bytes of `text`.
+    fn sjis(text: &str) -> Vec<u8> {
+        encoding_rs::SHIFT_JIS.encode(text).0.into_owned()
+    }
+
+    #[test]
+    fn rv18_01_02_03_text_not_valid_in_its_set_and_valid_cp932_is_read_as_cp932() {
+        for charset in ["", "ISO_IR 13", "ISO_IR 100", "ISO_IR 192", "\\ISO 2022 IR 87"] {
+            let charset = if charset.is_empty() { CharacterSet::default_repertoire() } else { cs(charset) };
+            for text in ["ﾔﾏﾀﾞ 様", "山田太郎 様", "頭部 太郎", "ID １２３４５６７ / 1234567"]
+            {
+                let reading = charset.read(&sjis(text), VR::LO);
+                assert_eq!(reading, Reading::ShiftJis(text.to_string()), "{charset:?}");
+                assert!(reading.is_shift_jis());
+                // Cleaned text goes back in CP932: the bytes outside the change stay as they were.
+                let cleaned = text.replacen(text.split(' ').next().unwrap(), "***", 1);
+                assert_eq!(charset.write_back(&reading, &cleaned, VR::LO), Some(sjis(&cleaned)), "{charset:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn text_the_declared_set_reads_cleanly_is_read_in_it() {
+        assert_eq!(cs("ISO_IR 100").read(b"M\xfcller\r\n", VR::LT), Reading::Declared("Müller\r\n".into()));
+        assert_eq!(cs("ISO_IR 192").read("山田".as_bytes(), VR::LO), Reading::Declared("山田".into()));
+        // Half-width katakana alone is valid JIS X 0201 under ISO_IR 13.
+        assert_eq!(cs("ISO_IR 13").read(&sjis("ﾔﾏﾀﾞ"), VR::LO), Reading::Declared("ﾔﾏﾀﾞ".into()));
+        let jis = b"\x1b$B;3ED\x1b(B";
+        assert_eq!(cs("\\ISO 2022 IR 87").read(jis, VR::LO), Reading::Declared("山田".into()));
+        assert_eq!(CharacterSet::default_repertoire().read(b"CT HEAD ", VR::LO), Reading::Declared("CT HEAD ".into()));
+    }
+
+    #[test]
+    fn latin1_with_c1_bytes_that_are_not_cp932_stays_latin1() {
+        // windows-1252 quotes (0x93, 0x94) in an ISO_IR 100 value: not CP932 (0xFC 0x6C is not).
+        let bytes = b"\x93M\xfcller\x94";
+        assert_eq!(cs("ISO_IR 100").read(bytes, VR::LO), Reading::Declared("\u{93}Müller\u{94}".into()));
+    }
+
+    #[test]
+    fn rv18_05_06_bytes_valid_in_neither_are_marked_byte_by_byte_never_u_fffd() {
+        // 山田 and 審慶 with a stray 0x80 (not CP932): their lead bytes differ, so their texts do.
+        let yamada = CharacterSet::default_repertoire().read(&[&sjis("山田")[..], b"\x80"].concat(), VR::LO);
+        let other = CharacterSet::default_repertoire().read(&[&sjis("審慶")[..], b"\x80"].concat(), VR::LO);
+        assert!(matches!(yamada, Reading::Undecodable(_)));
+        assert!(!yamada.text().contains(REPLACEMENT));
+        assert_ne!(yamada.text(), other.text());
+        assert_eq!(yamada.text(), "\u{A08E}R\u{A093}c\u{A080}");
+        assert_eq!(yamada.decoded(), None);
+        assert_eq!(CharacterSet::default_repertoire().write_back(&yamada, "***", VR::LO), None);
+        // Valid parts of an otherwise valid set still read as text.
+        let utf8 = cs("ISO_IR 192").read(&[&b"\xff"[..], "山田".as_bytes()].concat(), VR::LO);
+        assert_eq!(utf8, Reading::Undecodable("\u{A0FF}山田".into()));
+        let gb = cs("GB18030").read(b"\x80\xff", VR::LO);
+        assert!(matches!(gb, Reading::Undecodable(ref t) if !t.contains(REPLACEMENT)), "{gb:?}");
+    }
+
+    #[test]
+    fn after_an_unfollowed_escape_every_byte_is_compared_as_bytes() {
+        let reading = cs("\\ISO 2022 IR 87").read(b"CT \x1b$A;3\x1b(B \xe9", VR::LO);
+        assert_eq!(reading, Reading::Undecodable("CT \u{A03B}\u{A033} \u{A0E9}".into()));
+        assert_eq!(bytes_text(b"a\xc9b"), "a\u{A0C9}b");
+    }
+
+    #[test]
+    fn decode_without_marks_still_gives_u_fffd() {
+        let d = CharacterSet::default_repertoire().decode(b"a\x80", VR::LO);
+        assert_eq!((d.text.as_str(), d.exact), ("a\u{FFFD}", false));
+        let d = cs("ISO_IR 192").decode(b"a\xff\xfe", VR::LO);
+        assert!(!d.exact && d.text.starts_with('a') && d.text.contains(REPLACEMENT));
+    }
+
+    #[test]
+    fn an_identifier_is_collected_in_every_reading_text_may_be_read_in() {
+        // Half-width katakana and kanji under ISO_IR 100: the kanji's lead bytes are C1 controls,
+        // so the value is CP932; the kana group alone is clean Latin-1 in a text that holds only it.
+        let pn = sjis("ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎");
+        let readings = cs("ISO_IR 100").identifier_readings(&pn, VR::PN);
+        assert_eq!(readings[0], "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎");
+        let kana_text = cs("ISO_IR 100").read(&sjis("ﾔﾏﾀﾞ ﾀﾛｳ"), VR::LO);
+        let latin_kana = kana_text.text().split(' ').next().unwrap().to_string();
+        assert!(readings.iter().any(|r| r.split(['^', '=']).any(|p| p == latin_kana)), "{readings:?}");
+        // A clean Latin-1 name that is also CP932 is looked for in text read as CP932 too.
+        let readings = cs("ISO_IR 100").identifier_readings(&sjis("ﾔﾏﾀﾞ^ﾀﾛｳ"), VR::PN);
+        assert!(readings.contains(&"ﾔﾏﾀﾞ^ﾀﾛｳ".to_string()), "{readings:?}");
+        // No charset: CP932 first, then the bytes as the default repertoire marks them.
+        let readings = CharacterSet::default_repertoire().identifier_readings(&sjis("山田^太郎"), VR::PN);
+        assert_eq!(readings.len(), 2);
+        assert_eq!(readings[0], "山田^太郎");
+        assert!(readings[1].starts_with("\u{A08E}R\u{A093}c^"));
+        assert_eq!(CharacterSet::default_repertoire().identifier_readings(b"DOE^JANE", VR::PN), ["DOE^JANE"]);
+    }
+
+    #[test]
+    fn cp932_that_does_not_encode_back_to_its_bytes_is_not_written_back() {
+        // 0xED40 (NEC-selected IBM extension) decodes to 纊, which CP932 encodes as 0xFA5C.
+        let bytes = b"\xed\x40 CT";
+        let reading = CharacterSet::default_repertoire().read(bytes, VR::LO);
+        assert!(matches!(reading, Reading::Undecodable(_)), "{reading:?}");
+        // It is still an identifier reading, for text holding the other code.
+        let readings = CharacterSet::default_repertoire().identifier_readings(bytes, VR::LO);
+        assert!(readings.contains(&"纊 CT".to_string()), "{readings:?}");
+        assert_eq!(encode_shift_jis("纊"), Some(vec![0xFA, 0x5C]));
+        assert_eq!(encode_shift_jis("한"), None);
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub mod addresses;
 pub mod annotated;
 pub mod apply;
 pub mod audit;
+pub mod case_fold;
 pub mod charset;
 pub mod clinical;
 pub mod cohort;

@@ -47,7 +47,7 @@
 //! block is kept. **Overlays**: when Overlay Data (60xx,3000) is removed, the whole 60xx group
 //! goes with it (an overlay without its data is invalid).
 
-use crate::charset::CharacterSet;
+use crate::charset::{CharacterSet, Reading};
 use crate::dataset::{
     DataSet, Element, Tag, VR, Value, is_bulk_data, is_private, is_private_creator, private_creator_tag, tag_str,
 };
@@ -332,6 +332,10 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
             }
         }
     }
+    let read_as_shift_jis = planner.found.get().map(|f| f.read_as_shift_jis.clone()).unwrap_or_default();
+    for tag in read_as_shift_jis {
+        planner.note(format!("{}: {SHIFT_JIS_TEXT} to find the patient's identifiers in text", tag_str(tag)));
+    }
     let Planner { edits, tally, mut notes, .. } = planner;
     notes.extend(file.notes.iter().cloned());
     if patient.id_read_as_shift_jis {
@@ -370,30 +374,26 @@ impl Charset {
         Charset::Known(CharacterSet::default_repertoire())
     }
 
-    /// Decode; `None` where the text cannot be trusted: an unsupported set with non-ASCII bytes,
-    /// or an escape sequence the set does not follow (an unknown designation: the bytes after it
-    /// are not ASCII, whatever they look like).
-    fn decode(&self, bytes: &[u8], vr: VR) -> Option<String> {
+    /// How kamei reads a text value it looks inside ([`Reading`]): in a supported set by
+    /// [`CharacterSet::read`] (the declared set, else CP932, else undecodable); in a set kamei
+    /// does not support, ASCII without escape sequences is read as it is and anything else is
+    /// undecodable, compared byte for byte ([`crate::charset::bytes_text`]).
+    fn read(&self, bytes: &[u8], vr: VR) -> Reading {
         match self {
-            Charset::Known(cs) => {
-                let decoded = cs.decode(bytes, vr);
-                (!decoded.unfollowed_escape).then_some(decoded.text)
-            }
+            Charset::Known(cs) => cs.read(bytes, vr),
             Charset::Unsupported if bytes.is_ascii() && !bytes.contains(&ESC) => {
-                Some(String::from_utf8_lossy(bytes).into_owned())
+                Reading::Declared(String::from_utf8_lossy(bytes).into_owned())
             }
-            Charset::Unsupported => None,
+            Charset::Unsupported => Reading::Undecodable(crate::charset::bytes_text(bytes)),
         }
     }
 
-    /// Text to search for the patient's identifiers: decoded, or in a set kamei cannot decode
-    /// each byte as one character ([`Charset::identity_text`]). The identifiers are read the
-    /// same way ([`Found`]), so a value in the same unknown set still matches byte for byte.
-    fn searchable(&self, bytes: &[u8], vr: VR) -> String {
-        match self.decode(bytes, vr) {
-            Some(text) => text,
-            None if bytes.contains(&ESC) => escaped_runs(bytes),
-            None => self.identity_text(bytes, vr),
+    /// Every reading of an identifying value ([`CharacterSet::identifier_readings`]), so text
+    /// read one way still finds its bytes.
+    fn identifier_readings(&self, bytes: &[u8], vr: VR) -> Vec<String> {
+        match self {
+            Charset::Known(cs) => cs.identifier_readings(bytes, vr),
+            Charset::Unsupported => vec![self.read(bytes, vr).text().to_string()],
         }
     }
 
@@ -409,46 +409,19 @@ impl Charset {
         bytes.iter().map(|&b| b as char).collect()
     }
 
-    fn encode(&self, text: &str, vr: VR) -> Vec<u8> {
-        match self {
-            Charset::Known(cs) => cs.encode(text, vr).bytes,
-            Charset::Unsupported => text.chars().map(|c| if c.is_ascii() { c as u8 } else { b'?' }).collect(),
+    /// Bytes for cleaned text of a value read as `reading` ([`CharacterSet::write_back`]):
+    /// `None` when it cannot be written back without guessing (the caller writes a dummy).
+    fn write_back(&self, reading: &Reading, text: &str, vr: VR) -> Option<Vec<u8>> {
+        match (self, reading) {
+            (Charset::Known(cs), _) => cs.write_back(reading, text, vr),
+            (Charset::Unsupported, Reading::Declared(_)) if text.is_ascii() => Some(text.as_bytes().to_vec()),
+            (Charset::Unsupported, _) => None,
         }
     }
 }
 
 /// ISO 2022 escape character.
 const ESC: u8 = 0x1B;
-
-/// Searchable text of a value holding an escape sequence its character set does not follow:
-/// the escape sequences are dropped, and each GL byte after one that does not return to ASCII
-/// (`ESC ( B`, `ESC ( J`) becomes a letter of a script no value of these archives uses (Yi
-/// syllables, U+A000 + byte), so the two-byte codes of a name compare byte for byte with the
-/// same codes in another value, anywhere in it (as letters of other scripts do, not as ASCII
-/// words). Other bytes are one character each, as in [`Charset::identity_text`]; a control
-/// character returns to ASCII.
-fn escaped_runs(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    let mut opaque = false;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == ESC {
-            let tail = bytes.get(i + 1..).unwrap_or_default();
-            let count = tail.iter().take_while(|b| (0x20..=0x2F).contains(*b)).count();
-            let sequence = tail.get(..=count).unwrap_or(tail);
-            opaque = !matches!(sequence, b"(B" | b"(J");
-            i += 1 + sequence.len();
-            continue;
-        }
-        if b < 0x20 {
-            opaque = false;
-        }
-        let c = if opaque && (0x21..=0x7E).contains(&b) { char::from_u32(0xA000 + u32::from(b)) } else { None };
-        out.push(c.unwrap_or(char::from(b)));
-        i += 1;
-    }
-    out
-}
 
 impl From<CharacterSet> for Charset {
     fn from(cs: CharacterSet) -> Self {
@@ -461,6 +434,13 @@ fn trim_value(bytes: &[u8]) -> &[u8] {
     let start = bytes[..end].iter().position(|&b| b != b' ').unwrap_or(end);
     &bytes[start..end]
 }
+
+/// What an audit note says of a value read as Shift_JIS ([`Reading::ShiftJis`]), after its tag.
+const SHIFT_JIS_TEXT: &str = "bytes not valid in the declared Specific Character Set were read as Shift_JIS (CP932)";
+
+/// What an audit note says of a value kamei could not decode ([`Reading::Undecodable`]).
+const UNDECODABLE: &str = "not valid in its character set nor as Shift_JIS (CP932), in an unsupported character set \
+    or after an escape sequence the set does not follow,";
 
 /// The audit note for a Patient ID read as Shift_JIS (the tag only, never the value).
 pub const SHIFT_JIS_ID_NOTE: &str = "(0010,0020): bytes not valid in the declared Specific Character Set \
@@ -891,7 +871,7 @@ impl Planner<'_, '_> {
             // Numbers under a damaged tag: looked at as text for what the code-string net
             // looks for (whole names, IDs, birth dates), not single name parts, which a few
             // bytes of a table (an ICC profile, a LUT) can spell by chance.
-            if !self.code_identifiers().found_in(&cs.searchable(bytes, VR::UT)) {
+            if !self.code_identifiers().found_in(cs.read(bytes, VR::UT).text()) {
                 return None;
             }
             self.note(format!("{}: a kept binary value held the patient's identifier; removed", tag_str(e.tag)));
@@ -912,10 +892,11 @@ impl Planner<'_, '_> {
             // A value of unknown structure (a private attribute in an Implicit VR file, a
             // private byte string): looked at as text; one that holds an identifier or one of
             // the file's dates cannot be scrubbed without knowing its layout, so it goes.
-            let text = cs.searchable(bytes, VR::UT);
-            let what = if self.net_identifiers().found_in(&text) {
+            let reading = cs.read(bytes, VR::UT);
+            let text = reading.text();
+            let what = if self.net_identifiers().found_in(text) {
                 "the patient's identifier"
-            } else if own_dates && self.holds_own_date(&text) {
+            } else if own_dates && self.holds_own_date(text) {
                 "one of the file's dates"
             } else {
                 return None;
@@ -925,18 +906,20 @@ impl Planner<'_, '_> {
         }
         if vr == VR::PN {
             // A kept name (a private PN of a kept creator): the patient's own name in it goes.
-            self.net_identifiers().scrub(&cs.searchable(bytes, vr).replace(['^', '='], " "))?;
+            self.net_identifiers().scrub(&cs.read(bytes, vr).text().replace(['^', '='], " "))?;
             self.note(format!("{}: a kept name was the patient's; replaced by a dummy", tag_str(e.tag)));
             return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(VR::PN))), "dummy"));
         }
         if is_scrubbable(vr) {
-            let Some(text) = cs.decode(bytes, vr) else {
-                // Not decodable (a character set kamei does not know, non-ASCII bytes): compared
-                // byte for byte with the identifiers read the same way; it cannot be re-encoded,
-                // so a value holding one is replaced by a dummy.
-                self.net_identifiers().scrub(&cs.searchable(bytes, vr))?;
+            let reading = cs.read(bytes, vr);
+            let Some(text) = reading.decoded().map(str::to_string) else {
+                // Not decodable (bytes valid neither in the declared set nor as CP932, a
+                // character set kamei does not know, an escape sequence it does not follow):
+                // compared byte for byte with the identifiers read the same way; it cannot be
+                // re-encoded, so a value holding one is replaced by a dummy.
+                self.net_identifiers().scrub(reading.text())?;
                 self.note(format!(
-                    "{}: a kept value in an unsupported character set or escape sequence held the patient's identifier; replaced by a dummy",
+                    "{}: a kept value {UNDECODABLE} held the patient's identifier; replaced by a dummy",
                     tag_str(e.tag)
                 ));
                 return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"));
@@ -961,7 +944,10 @@ impl Planner<'_, '_> {
                 self.note(format!("{}: a kept value held an original UID; mapped", tag_str(e.tag)));
             }
             let clean = mapped.or(dated)?;
-            return Some((Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))), "clean"));
+            return Some(match self.written_back(e, cs, &reading, &clean, vr) {
+                Some(put) => (put, "clean"),
+                None => (Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"),
+            });
         }
         // A code string's words are joined by `_` (its repertoire has no other separator than
         // the space): `YAMADA_TARO`, `BORN_1985_03_15`, `EXAM_2024_01_02`.
@@ -970,7 +956,7 @@ impl Planner<'_, '_> {
                 || (own_dates && self.holds_own_date(&t.replace('_', "-")))
         };
         let values = Self::values(e);
-        let decoded: Vec<Option<String>> = values.iter().map(|v| cs.decode(v, vr)).collect();
+        let decoded: Vec<Option<String>> = values.iter().map(|v| Some(cs.read(v, vr).text().to_string())).collect();
         let mut hit: Vec<bool> = decoded.iter().map(|t| t.as_deref().is_some_and(holds)).collect();
         // A name split over values (`ORIGINAL\PRIMARY\YAMADA\TARO`): runs of two to four
         // values are also read together, as the words of one text.
@@ -1275,24 +1261,60 @@ impl Planner<'_, '_> {
 
     fn scrub(&mut self, e: &Element, cs: &Charset, vr: VR) -> Decision {
         let Some(bytes) = e.bytes() else { return Decision::Remove };
-        let Some(text) = cs.decode(bytes, vr) else {
-            self.note(format!(
-                "{}: text in an unsupported character set or escape sequence replaced by a dummy",
-                tag_str(e.tag)
-            ));
+        let reading = cs.read(bytes, vr);
+        let Some(text) = reading.decoded() else {
+            // Bytes valid neither in a supported set nor as CP932 are compared byte for byte
+            // (their text marks each invalid byte): kept whole when nothing in them is to clean.
+            // Such text cannot be written back, nor text after an escape sequence the set does
+            // not follow or in a set kamei does not support, which is never read as words.
+            let opaque = match cs {
+                Charset::Known(known) => known.decode(bytes, vr).unfollowed_escape,
+                Charset::Unsupported => true,
+            };
+            if !opaque && self.cleaned(reading.text()).is_none() {
+                return Decision::Keep;
+            }
+            self.note(format!("{}: text {UNDECODABLE} replaced by a dummy", tag_str(e.tag)));
             return Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)));
         };
+        match self.cleaned(text) {
+            None => Decision::Keep,
+            Some(clean) => self.written_back(e, cs, &reading, &clean, vr).unwrap_or_else(|| {
+                self.note(format!(
+                    "{}: cleaned text has no code in the value's encoding; replaced by a dummy",
+                    tag_str(e.tag)
+                ));
+                Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)))
+            }),
+        }
+    }
+
+    /// Text without the patient's identifiers, contacts, dates and original UIDs, as Clean
+    /// leaves it; `None` when there is nothing to change.
+    fn cleaned(&self, text: &str) -> Option<String> {
         // Anyone's e-mail address or phone number (a physician's direct line) identifies too;
         // first, so an address holding a name part goes whole (`ito@example.com`), and before the
         // dates, which would read part of `+81-3-1234-5678` as a date-shaped slip.
-        let contacts = crate::clinical::freetext::contacts(&text).map(|c| c.text);
-        let scrubbed = self.identifiers().scrub(contacts.as_deref().unwrap_or(&text)).or(contacts);
-        let dated = self.dates_in(scrubbed.as_deref().unwrap_or(&text), Which::All).or(scrubbed);
-        let mapped = self.uids_in(dated.as_deref().unwrap_or(&text)).or(dated);
-        match mapped {
-            None => Decision::Keep,
-            Some(clean) => Decision::Put(Element::new(e.tag, e.vr, cs.encode(&clean, vr))),
+        let contacts = crate::clinical::freetext::contacts(text).map(|c| c.text);
+        let scrubbed = self.identifiers().scrub(contacts.as_deref().unwrap_or(text)).or(contacts);
+        let dated = self.dates_in(scrubbed.as_deref().unwrap_or(text), Which::All).or(scrubbed);
+        self.uids_in(dated.as_deref().unwrap_or(text)).or(dated)
+    }
+
+    /// The element holding cleaned text of a value read as `reading`, in the value's own
+    /// encoding ([`Charset::write_back`]; noted when that is CP932), without the trailing spaces
+    /// of the text (the pad of the original value: the writer pads again, so it is not doubled).
+    /// `None` when it cannot be written back.
+    fn written_back(&mut self, e: &Element, cs: &Charset, reading: &Reading, clean: &str, vr: VR) -> Option<Decision> {
+        let mut bytes = cs.write_back(reading, clean.trim_end_matches(' '), vr)?;
+        if bytes.len() % 2 == 1 && e.vr != vr {
+            // Sent as UN (read as its table's text VR): the writer would pad it with a NUL.
+            bytes.push(b' ');
         }
+        if reading.is_shift_jis() {
+            self.note(format!("{}: {SHIFT_JIS_TEXT}; the cleaned text was written back in CP932", tag_str(e.tag)));
+        }
+        Some(Decision::Put(Element::new(e.tag, e.vr, bytes)))
     }
 
     /// How dates written in text are treated: as the profile treats the header's dates.
@@ -1497,7 +1519,7 @@ fn private_creators(ds: &DataSet, cs: &Charset) -> HashMap<Tag, String> {
         .iter()
         .filter(|e| is_private_creator(e.tag))
         .filter_map(|e| {
-            let text = cs.decode(e.bytes()?, VR::LO)?;
+            let text = cs.read(e.bytes()?, VR::LO).decoded()?.to_string();
             Some((e.tag, text.trim_matches(|c: char| c == ' ' || c == '\0').to_string()))
         })
         .collect()
@@ -1513,6 +1535,9 @@ struct Found {
     /// Every other date of the file (each DA value, the date of each DT value): written in
     /// kept text, a real one would reveal the patient's shift, or the removed date.
     dates: Vec<NaiveDate>,
+    /// Tags of identifying values (other than the Patient ID, noted on its own) read as
+    /// Shift_JIS ([`Reading::ShiftJis`]), for the audit.
+    read_as_shift_jis: Vec<Tag>,
 }
 
 /// The identifying values of a file that its [`Identifiers`] are built from, and nothing else:
@@ -1593,17 +1618,22 @@ impl Found {
         } else {
             return;
         };
-        let text = cs.searchable(bytes, if is_name { VR::PN } else { VR::LO });
-        if tag == tags::PATIENT_ADDRESS {
-            // The postal code is written alone too (`〒422-8033`, `ZIP 12345`).
-            list.extend(crate::addresses::postal_codes(&text));
-            self.values.address_parts.extend(crate::addresses::municipalities(&text));
-            self.values.addresses.push(text.clone());
+        let vr = if is_name { VR::PN } else { VR::LO };
+        if tag != tags::PATIENT_ID && cs.read(bytes, vr).is_shift_jis() && !self.read_as_shift_jis.contains(&tag) {
+            self.read_as_shift_jis.push(tag);
         }
-        if is_name {
-            list.push(text);
-        } else {
-            list.extend(text.split('\\').map(str::to_string));
+        for text in cs.identifier_readings(bytes, vr) {
+            if tag == tags::PATIENT_ADDRESS {
+                // The postal code is written alone too (`〒422-8033`, `ZIP 12345`).
+                list.extend(crate::addresses::postal_codes(&text));
+                self.values.address_parts.extend(crate::addresses::municipalities(&text));
+                self.values.addresses.push(text.clone());
+            }
+            if is_name {
+                list.push(text);
+            } else {
+                list.extend(text.split('\\').map(str::to_string));
+            }
         }
     }
 }
@@ -2103,7 +2133,8 @@ mod tests {
         // without its VR.
         let (_, out) =
             plan_with(&[DeidOption::RetainSafePrivate], private(0x0019, "GEMS_ACQU_01", 0x9E, VR::UN, b"SEQ PID001 "));
-        assert_eq!(value(&out, Tag(0x0019, 0x109E)).unwrap(), b"SEQ *** ");
+        // Planned as LO: the writer pads it with one space (the original's pad is not kept twice).
+        assert_eq!(value(&out, Tag(0x0019, 0x109E)).unwrap(), b"SEQ ***");
     }
 
     #[test]
@@ -2295,6 +2326,146 @@ mod tests {
             assert!(plan.notes.iter().any(|n| n == SHIFT_JIS_ID_NOTE), "{shown}: {:?}", plan.notes);
             assert!(plan.notes.iter().all(|n| !n.contains("１") && !n.contains("1234567")), "no value in notes");
         }
+    }
+
+    /// The CP932 bytes of `text`.
+    fn sjis(text: &str) -> Vec<u8> {
+        encoding_rs::SHIFT_JIS.encode(text).0.into_owned()
+    }
+
+    /// Elements with (0008,0005) `charset` when it is not empty.
+    fn with_charset(charset: &[u8], mut elements: Vec<Element>) -> Vec<Element> {
+        if !charset.is_empty() {
+            elements.push(Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, charset.to_vec()));
+        }
+        elements
+    }
+
+    #[test]
+    fn rv18_01_02_03_a_shift_jis_name_is_cleaned_from_shift_jis_text_written_back_in_cp932() {
+        for (charset, pn) in [
+            (&b""[..], sjis("ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎")),
+            (b"ISO_IR 13", sjis("ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎")),
+            (b"ISO_IR 192", "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎".as_bytes().to_vec()),
+        ] {
+            let (plan, out) = plan_with(
+                &[DeidOption::CleanDescriptors],
+                with_charset(
+                    charset,
+                    vec![
+                        Element::new(tags::PATIENT_NAME, VR::PN, pn),
+                        Element::new(tags::STUDY_DESCRIPTION, VR::LO, sjis("ﾔﾏﾀﾞ 様")),
+                        Element::new(tags::SERIES_DESCRIPTION, VR::LO, sjis("頭部 太郎")),
+                        Element::new(tags::IMAGE_COMMENTS, VR::LT, sjis("ﾔﾏﾀﾞ ﾀﾛｳ")),
+                    ],
+                ),
+            );
+            let shown = String::from_utf8_lossy(charset);
+            assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), sjis("*** 様"), "{shown}");
+            assert_eq!(value(&out, tags::SERIES_DESCRIPTION).unwrap(), sjis("頭部 ***"), "{shown}");
+            assert_eq!(value(&out, tags::IMAGE_COMMENTS).unwrap(), b"***", "{shown}");
+            assert!(
+                plan.notes.iter().any(|n| n.starts_with("(0008,1030)") && n.contains("written back in CP932")),
+                "{shown}: {:?}",
+                plan.notes
+            );
+            assert!(plan.notes.iter().all(|n| !n.contains('様') && !n.contains("ﾔ")), "no value in notes");
+        }
+    }
+
+    #[test]
+    fn rv18_05_kept_shift_jis_values_that_do_not_hold_the_name_stay_byte_for_byte() {
+        for charset in [&b""[..], b"ISO_IR 13"] {
+            let kept = [(tags::MANUFACTURER, sjis("崖田製作所")), (tags::SOFTWARE_VERSIONS, sjis("審慶版"))];
+            let mut elements = vec![Element::new(tags::PATIENT_NAME, VR::PN, sjis("山田^太郎"))];
+            elements.extend(kept.iter().map(|(t, v)| Element::new(*t, VR::LO, v.clone())));
+            let (plan, out) = plan_with(&[], with_charset(charset, elements));
+            for (tag, bytes) in &kept {
+                assert_eq!(value(&out, *tag).as_ref(), Some(bytes), "{}", String::from_utf8_lossy(charset));
+            }
+            assert!(plan.notes.iter().all(|n| !n.contains("kept value held")), "{:?}", plan.notes);
+        }
+    }
+
+    #[test]
+    fn rv18_03_text_valid_in_neither_its_set_nor_cp932_gets_a_dummy_never_question_marks() {
+        // A stray 0x80 makes the value valid neither in the default repertoire nor as CP932.
+        let bytes = [&sjis("山田 CT")[..], b"\x80"].concat();
+        let (plan, out) = plan_with(
+            &[DeidOption::CleanDescriptors],
+            vec![
+                Element::new(tags::PATIENT_NAME, VR::PN, sjis("山田^太郎")),
+                Element::new(tags::STUDY_DESCRIPTION, VR::LO, bytes),
+            ],
+        );
+        assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), dummy_value(VR::LO));
+        assert!(plan.notes.iter().any(|n| n.starts_with("(0008,1030)") && n.contains("replaced by a dummy")));
+        // Nothing to clean in it: kept byte for byte.
+        let other = [&sjis("頭部 CT")[..], b"\x80"].concat();
+        let (_, out) = plan_with(
+            &[DeidOption::CleanDescriptors],
+            vec![
+                Element::new(tags::PATIENT_NAME, VR::PN, sjis("山田^太郎")),
+                Element::new(tags::STUDY_DESCRIPTION, VR::LO, other.clone()),
+            ],
+        );
+        assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), other);
+        // A kept value valid in neither is compared byte for byte: the name's bytes in it go.
+        let kept = [&sjis("山田")[..], b"\x80"].concat();
+        let other = [&sjis("崖田")[..], b"\x80"].concat();
+        let (_, out) = plan_with(
+            &[],
+            vec![
+                Element::new(tags::PATIENT_NAME, VR::PN, sjis("山田^太郎")),
+                Element::new(tags::MANUFACTURER, VR::LO, kept),
+                Element::new(tags::SOFTWARE_VERSIONS, VR::LO, other.clone()),
+            ],
+        );
+        assert_eq!(value(&out, tags::MANUFACTURER).unwrap(), dummy_value(VR::LO));
+        assert_eq!(value(&out, tags::SOFTWARE_VERSIONS).unwrap(), other);
+    }
+
+    #[test]
+    fn rv18_07_a_patient_id_read_as_cp932_is_cleaned_in_its_ascii_spelling_too() {
+        let (_, out) = plan_with(
+            &[DeidOption::CleanDescriptors],
+            vec![
+                Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"ISO_IR 100".to_vec()),
+                Element::new(tags::PATIENT_ID, VR::LO, sjis("１２３４５６７")),
+                Element::new(tags::STUDY_DESCRIPTION, VR::LO, sjis("ID １２３４５６７ / 1234567")),
+            ],
+        );
+        assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), b"ID *** / ***");
+    }
+
+    #[test]
+    fn a_cleaned_value_keeps_no_trailing_pad_of_the_original() {
+        // `山田 CT ` is eight bytes with its pad; cleaned, `*** CT` is padded again by the writer.
+        let (_, out) = plan_with(
+            &[DeidOption::CleanDescriptors],
+            vec![
+                Element::new(tags::PATIENT_NAME, VR::PN, b"YAMADA^TARO ".to_vec()),
+                Element::new(tags::STUDY_DESCRIPTION, VR::LO, sjis("山田 CT ")),
+                Element::new(tags::SERIES_DESCRIPTION, VR::LO, b"YAMADA CT ".to_vec()),
+            ],
+        );
+        assert_eq!(value(&out, tags::SERIES_DESCRIPTION).unwrap(), b"*** CT");
+    }
+
+    #[test]
+    fn rv18_08_a_greek_name_in_lower_case_with_final_sigma_is_cleaned() {
+        let greek = |s: &str| encoding_rs::ISO_8859_7.encode(s).0.into_owned();
+        let (_, out) = plan_with(
+            &[DeidOption::CleanDescriptors],
+            vec![
+                Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"ISO_IR 126".to_vec()),
+                Element::new(tags::PATIENT_NAME, VR::PN, greek("ΠΑΠΑΔΟΠΟΥΛΟΣ^ΝΙΚΟΣ")),
+                Element::new(tags::STUDY_DESCRIPTION, VR::LO, greek("Παπαδοπουλος CT")),
+                Element::new(tags::SERIES_DESCRIPTION, VR::LO, greek("Νικος Παπαδοπουλος")),
+            ],
+        );
+        assert_eq!(value(&out, tags::STUDY_DESCRIPTION).unwrap(), b"*** CT");
+        assert_eq!(value(&out, tags::SERIES_DESCRIPTION).unwrap(), b"***");
     }
 
     #[test]

@@ -134,7 +134,7 @@ pub(crate) fn normalize(text: &str) -> Vec<char> {
     compared(text).0
 }
 
-/// The character compared: lower case, and every dash people type between digits (minus sign
+/// The character compared: case folded ([`crate::case_fold::fold`]), and every dash people type between digits (minus sign
 /// U+2212, which JIS X 0208 0x215D decodes to; the katakana prolonged sound mark; hyphens and
 /// dashes U+2010–U+2015) folded to `-`, typographic apostrophes to `'`, variant kanji to their
 /// representative ([`crate::itaiji::fold`]: `髙` is compared as `高`). One character for one, so
@@ -143,12 +143,7 @@ fn lower(c: char) -> char {
     if matches!(c, '\u{2212}' | '\u{30FC}' | '\u{FF70}' | '\u{2010}'..='\u{2015}') {
         return '-';
     }
-    let c = same_letter(c);
-    let mut l = c.to_lowercase();
-    match (l.next(), l.next()) {
-        (Some(x), None) => x,
-        _ => c,
-    }
+    crate::case_fold::fold(same_letter(c))
 }
 
 /// Characters written for one another in names: typographic apostrophes as `'` (`O’Neil` is

@@ -126,7 +126,8 @@ const EXCLUDED_NUMBER: Kind = "original ID of an excluded patient (any leading z
 
 /// The form both sides are compared in: NFKC without Latin diacritics (`MÜLLER^JOSÉ` is
 /// `muller jose`, as Clean finds it: [`crate::scrub`]; kana keep their voicing marks), variant
-/// kanji and typographic apostrophes folded ([`crate::scrub`]: `髙橋` is `高橋`, `O’Neil` is `o'neil`), lower case, and every run of separators people
+/// kanji and typographic apostrophes folded ([`crate::scrub`]: `髙橋` is `高橋`, `O’Neil` is
+/// `o'neil`), case folded ([`crate::case_fold`]: `Σ`, `σ` and `ς` alike), and every run of separators people
 /// put between the parts of a name, ID or date (`^` of a DICOM Person Name, `_`, `-`, `,`,
 /// `.`, `/`, `・`, spaces) as one space, so `YAMADA^TARO`, `Yamada_Taro`, `yamada-taro` and
 /// `YAMADA, TARO` are all `yamada taro`.
@@ -139,6 +140,7 @@ pub fn normalize(s: &str) -> String {
         .nfc()
         .map(crate::scrub::same_letter)
         .flat_map(char::to_lowercase)
+        .map(crate::case_fold::fold_lower)
     {
         if c.is_whitespace()
             || matches!(c, '^' | '_' | '-' | ',' | '.' | '/' | '・' | '\u{2212}' | '\u{2010}'..='\u{2015}')
@@ -315,7 +317,7 @@ impl Dictionary {
                 Value::Bytes(bytes) if holds_uids(e.tag, e.vr, bytes) => uids.add(e.tag, bytes),
                 Value::Bytes(bytes) => {
                     if e.vr == VR::CS || EXPLAINING.contains(&e.tag) {
-                        let text = normalize(&cs.decode(bytes, e.vr).text);
+                        let text = normalize(cs.read(bytes, e.vr).text());
                         explained.extend(
                             text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string),
                         );
@@ -324,24 +326,25 @@ impl Dictionary {
                     // else (a damaged VR on, say, Specific Character Set).
                     let pn = e.vr == VR::PN && crate::dict::known_vr(e.tag).is_none_or(|v| v == VR::PN);
                     if pn || (e.vr == VR::UN && crate::dict::known_vr(e.tag) == Some(VR::PN)) {
-                        self.add_person_name(&cs.decode(bytes, VR::PN).text);
+                        // Every reading of its bytes, as deid collects it (`CharacterSet::identifier_readings`).
+                        for reading in cs.identifier_readings(bytes, VR::PN) {
+                            self.add_person_name(&reading);
+                        }
                     } else if e.tag == tags::PATIENT_BIRTH_DATE {
                         let text = String::from_utf8_lossy(bytes).into_owned();
                         self.add_birth_date(&text);
                     } else if e.tag == tags::PATIENT_ADDRESS {
-                        for v in cs.decode(bytes, e.vr).text.split('\\') {
-                            self.add_address(v, PATIENT_ADDRESS);
+                        for reading in cs.identifier_readings(bytes, e.vr) {
+                            for v in reading.split('\\') {
+                                self.add_address(v, PATIENT_ADDRESS);
+                            }
                         }
                     } else if let Some((_, kind)) = IDENTIFYING.iter().find(|(t, _)| *t == e.tag) {
-                        for v in cs.decode(bytes, e.vr).text.split('\\') {
-                            self.add(v, kind);
-                        }
-                        if e.tag == tags::PATIENT_ID {
-                            // Shift_JIS bytes the declared set does not allow: deid reads the
-                            // ID as CP932, so the linkage table and the clinical side hold that.
-                            let end = bytes.iter().rposition(|&b| b != b' ' && b != 0).map_or(0, |i| i + 1);
-                            if let Some(text) = cs.shift_jis_reading(&bytes[..end], VR::LO) {
-                                self.add(&text, kind);
+                        // Shift_JIS bytes the declared set does not allow are also read as CP932,
+                        // as deid reads them (a Patient ID so for its pseudonym and linkage).
+                        for reading in cs.identifier_readings(bytes, e.vr) {
+                            for v in reading.split('\\') {
+                                self.add(v, kind);
                             }
                         }
                     }
@@ -846,6 +849,40 @@ mod tests {
         d.add_dataset(&ds);
         assert!(!d.matcher().find("kept note: 1234567").is_empty());
         assert!(!d.matcher().find("kept note: １２３４５６７").is_empty());
+    }
+
+    /// The identifiers of a data set holding these Person Names (no (0008,0005) unless given).
+    fn names_of(charset: Option<&[u8]>, pn: &[u8]) -> Dictionary {
+        let mut elements = vec![crate::dataset::Element::new(tags::PATIENT_NAME, VR::PN, pn.to_vec())];
+        if let Some(cs) = charset {
+            elements.push(crate::dataset::Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, cs.to_vec()));
+        }
+        let mut d = Dictionary::new();
+        d.add_dataset(&DataSet::from_elements(elements));
+        d
+    }
+
+    #[test]
+    fn rv18_04_06_a_shift_jis_name_without_its_set_is_read_as_deid_reads_it() {
+        let sjis = |s: &str| encoding_rs::SHIFT_JIS.encode(s).0.into_owned();
+        let read = |bytes: &[u8]| CharacterSet::default_repertoire().read(bytes, VR::LT).text().to_string();
+        let d = names_of(None, &sjis("ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎"));
+        assert!(!d.matcher().find(&read(&sjis("ﾔﾏﾀﾞ ﾀﾛｳ"))).is_empty());
+        assert!(!d.matcher().find(&read(&sjis("検査 山田"))).is_empty());
+        // Bytes valid in neither set are compared byte for byte: the name's bytes are found,
+        // another word whose trail bytes are the same (審慶 of 山田's 8E52 9363: 9052 8C63) is not.
+        assert!(!d.matcher().find(&read(&[&sjis("山田")[..], b"\x80"].concat())).is_empty());
+        let d = names_of(None, &sjis("山田^太郎"));
+        assert!(d.matcher().find(&read(&sjis("審慶版"))).is_empty());
+        assert!(d.matcher().find(&read(&[&sjis("審慶版")[..], b"\x80"].concat())).is_empty());
+    }
+
+    #[test]
+    fn rv18_08_a_greek_name_is_found_in_lower_case_with_final_sigma() {
+        let d = names_of(Some(b"ISO_IR 126"), &encoding_rs::ISO_8859_7.encode("ΠΑΠΑΔΟΠΟΥΛΟΣ^ΝΙΚΟΣ").0);
+        assert!(!d.matcher().find("Παπαδοπουλος Νικος").is_empty());
+        assert!(!d.matcher().find("κ. Παπαδοπουλος").is_empty());
+        assert_eq!(normalize("ΝΙΚΟΣ Νικος νικοσ"), "νικοσ νικοσ νικοσ");
     }
 
     #[test]

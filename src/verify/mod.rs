@@ -648,7 +648,7 @@ fn check_dataset(
         .elements()
         .iter()
         .filter(|e| is_private_creator(e.tag))
-        .filter_map(|e| Some((e.tag, cs.decode(e.bytes()?, VR::LO).text.trim_matches([' ', '\0']).to_string())))
+        .filter_map(|e| Some((e.tag, cs.read(e.bytes()?, VR::LO).text().trim_matches([' ', '\0']).to_string())))
         .collect();
     for e in ds.elements() {
         let loc = || location(stack, e.tag);
@@ -689,7 +689,8 @@ fn check_dataset(
                         String::from_utf8_lossy(bytes).into_owned()
                     }
                     VR::US | VR::SS | VR::UL | VR::SL | VR::FL | VR::FD | VR::AT | VR::SV | VR::UV => continue,
-                    vr => cs.decode(bytes, vr).text,
+                    // As deid reads text: the declared set, else CP932, else byte for byte.
+                    vr => cs.read(bytes, vr).text().to_string(),
                 };
                 // A number attribute (Instance Number, Acquisition Number: IS, DS) holding the
                 // digits of an ID is a count that happens to match, as `deid` reads it.

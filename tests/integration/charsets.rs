@@ -238,3 +238,158 @@ fn a_kept_value_after_an_unknown_escape_is_not_read_as_ascii() {
     assert_eq!(comment, b"ANONYMIZED");
     assert!(runs_left(&wd, &[b";3ED", b"B@O:"]).is_empty());
 }
+
+/// The CP932 (Shift_JIS) bytes of `text`, as Japanese modalities write them.
+fn sjis(text: &str) -> Vec<u8> {
+    encoding_rs::SHIFT_JIS.encode(text).0.into_owned()
+}
+
+/// `bytes` padded with a space to even length, as a writer stores a text value.
+fn padded(bytes: &[u8]) -> Vec<u8> {
+    let mut v = bytes.to_vec();
+    if v.len() % 2 == 1 {
+        v.push(b' ');
+    }
+    v
+}
+
+/// A CT whose Patient's Name is `name` and (0008,0005) is `charset` (absent when empty), with
+/// `texts` put in as raw bytes.
+fn ct_written(n: u32, charset: &[u8], name: &[u8], texts: &[(dicom_core::Tag, VR, Vec<u8>)]) -> Fixture {
+    let mut f = ct(n).put(raw_el(tags::PATIENT_NAME, VR::PN, &padded(name)));
+    f = if charset.is_empty() {
+        f.remove(tags::SPECIFIC_CHARACTER_SET)
+    } else {
+        f.put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, &padded(charset)))
+    };
+    for (tag, vr, v) in texts {
+        f = f.put(raw_el(*tag, *vr, &padded(v)));
+    }
+    f
+}
+
+/// The audit notes of the run in `out`, joined.
+fn notes(wd: &Workdir) -> String {
+    wd.audit("out").iter().map(|l| l["notes"].to_string()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn rv18_01_02_a_shift_jis_name_is_cleaned_from_shift_jis_descriptions_in_cp932() {
+    // rv18 01 (no (0008,0005)), 02 (ISO_IR 192 name, Shift_JIS descriptions), 03 (ISO_IR 13).
+    let wd = Workdir::new("rv18_01_02_a_shift_jis_name_is_cleaned_from_shift_jis_descriptions_in_cp932");
+    let texts = || {
+        vec![
+            (tags::STUDY_DESCRIPTION, VR::LO, sjis("ﾔﾏﾀﾞ 様")),
+            (tags::SERIES_DESCRIPTION, VR::LO, sjis("頭部 ﾀﾛｳ")),
+            (tags::IMAGE_COMMENTS, VR::LT, sjis("山田太郎 様")),
+        ]
+    };
+    let name = "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎";
+    ct_written(1, b"", &sjis(name), &texts()).write(&wd.path("in/1.dcm"));
+    ct_written(2, b"ISO_IR 192", name.as_bytes(), &texts()).write(&wd.path("in/2.dcm"));
+    ct_written(3, b"ISO_IR 13", &sjis(name), &texts()).write(&wd.path("in/3.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let outputs = wd.dicom_outputs("out");
+    assert_eq!(outputs.len(), 3);
+    for out in &outputs {
+        // Written back in CP932, the value's own bytes: no `?`, the rest byte for byte.
+        assert_eq!(raw(out, tags::STUDY_DESCRIPTION).unwrap(), padded(&sjis("*** 様")), "{}", out.display());
+        assert_eq!(raw(out, tags::SERIES_DESCRIPTION).unwrap(), padded(&sjis("頭部 ***")), "{}", out.display());
+        assert_eq!(raw(out, tags::IMAGE_COMMENTS).unwrap(), padded(&sjis("*** 様")), "{}", out.display());
+    }
+    let parts: Vec<Vec<u8>> = ["ﾔﾏﾀﾞ", "ﾀﾛｳ", "山田", "太郎"].iter().map(|p| sjis(p)).collect();
+    let left = runs_left(&wd, &parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    assert!(left.is_empty(), "name left: {left:?}");
+    let notes = notes(&wd);
+    assert!(
+        notes.contains("(0008,1030): bytes not valid in the declared Specific Character Set were read as Shift_JIS")
+    );
+    assert!(notes.contains("written back in CP932"), "{notes}");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+    wd.kamei(["verify", "out", "--against", "in"]).assert_code(0);
+}
+
+#[test]
+fn rv18_03_05_shift_jis_text_is_never_written_with_question_marks_and_kept_values_stay() {
+    let wd = Workdir::new("rv18_03_05_shift_jis_text_is_never_written_with_question_marks_and_kept_values_stay");
+    // 崖田 (8A52 9363) and 審慶 (9052 8C63) share trail bytes with 山田 (8E52 9363): read as
+    // U+FFFD they matched the name, and kept values were rewritten.
+    let kept = [(tags::MANUFACTURER, sjis("崖田製作所")), (tags::SOFTWARE_VERSIONS, sjis("審慶版"))];
+    let texts = |desc: &str| {
+        let mut t = vec![(tags::STUDY_DESCRIPTION, VR::LO, sjis(desc))];
+        t.extend(kept.iter().map(|(tag, v)| (*tag, VR::LO, v.clone())));
+        t
+    };
+    ct_written(1, b"", &sjis("山田^太郎"), &texts("山田 様")).write(&wd.path("in/1.dcm"));
+    ct_written(2, b"ISO_IR 13", &sjis("山田^太郎"), &texts("崖田 頭部")).write(&wd.path("in/2.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let mut descriptions = Vec::new();
+    for out in wd.dicom_outputs("out") {
+        for (tag, v) in &kept {
+            assert_eq!(raw(&out, *tag).unwrap(), padded(v), "kept byte for byte");
+        }
+        descriptions.push(raw(&out, tags::STUDY_DESCRIPTION).unwrap());
+    }
+    descriptions.sort();
+    let mut expected = vec![padded(&sjis("*** 様")), padded(&sjis("崖田 頭部"))];
+    expected.sort();
+    assert_eq!(descriptions, expected);
+    assert!(!notes(&wd).contains("kept value held"), "no false claim in the audit");
+    // Bytes valid in no reading (a stray 0x80): a dummy when the name is in them, else kept.
+    let wd = Workdir::new("rv18_03_undecodable");
+    let broken = |s: &str| [&sjis(s)[..], b"\x80"].concat();
+    let texts = vec![
+        (tags::STUDY_DESCRIPTION, VR::LO, broken("山田 CT")),
+        (tags::SERIES_DESCRIPTION, VR::LO, broken("頭部 CT")),
+    ];
+    ct_written(1, b"", &sjis("山田^太郎"), &texts).write(&wd.path("in/1.dcm"));
+    wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(raw(&out, tags::STUDY_DESCRIPTION).unwrap(), b"ANONYMIZED");
+    assert_eq!(raw(&out, tags::SERIES_DESCRIPTION).unwrap(), padded(&broken("頭部 CT")));
+}
+
+#[test]
+fn rv18_07_a_shift_jis_patient_id_is_cleaned_in_its_ascii_spelling_too() {
+    let wd = Workdir::new("rv18_07_a_shift_jis_patient_id_is_cleaned_in_its_ascii_spelling_too");
+    ct(1)
+        .put(raw_el(tags::PATIENT_ID, VR::LO, &sjis("１２３４５６７")))
+        .put(raw_el(tags::STUDY_DESCRIPTION, VR::LO, &padded(&sjis("ID １２３４５６７ / 1234567"))))
+        .put(raw_el(tags::IMAGE_COMMENTS, VR::LT, b"pid 0001234567"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(raw(&out, tags::STUDY_DESCRIPTION).unwrap(), b"ID *** / ***");
+    assert!(wd.tree_contains("out", b"1234567").is_none());
+    wd.kamei(["verify", "out", "--against", "in"]).assert_code(0);
+}
+
+#[test]
+fn rv18_08_a_greek_name_in_lower_case_with_final_sigma_is_cleaned() {
+    let wd = Workdir::new("rv18_08_a_greek_name_in_lower_case_with_final_sigma_is_cleaned");
+    let greek = |s: &str| encoding_rs::ISO_8859_7.encode(s).0.into_owned();
+    let texts = vec![
+        (tags::STUDY_DESCRIPTION, VR::LO, greek("Παπαδοπουλος CT")),
+        (tags::SERIES_DESCRIPTION, VR::LO, greek("κ. Νικος")),
+    ];
+    ct_written(1, b"ISO_IR 126", &greek("ΠΑΠΑΔΟΠΟΥΛΟΣ^ΝΙΚΟΣ"), &texts).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(raw(&out, tags::STUDY_DESCRIPTION).unwrap(), b"*** CT");
+    assert_eq!(raw(&out, tags::SERIES_DESCRIPTION).unwrap(), padded(&greek("κ. ***")));
+    assert!(runs_left(&wd, &[&greek("ουλος"), &greek("ικος"), &greek("ΙΚΟΣ")]).is_empty());
+}
+
+#[test]
+fn a_cleaned_value_keeps_one_pad_space_not_two() {
+    // rv18 suspect 4: `山田 CT ` (its pad) was cleaned to `*** CT  `.
+    let wd = Workdir::new("a_cleaned_value_keeps_one_pad_space_not_two");
+    let texts = vec![(tags::STUDY_DESCRIPTION, VR::LO, b"CANARY CT ".to_vec())];
+    ct_written(1, b"ISO_IR 100", b"CANARY^PATIENT", &texts).write(&wd.path("in/a.dcm"));
+    wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
+    assert_eq!(raw(&wd.only_output("out"), tags::STUDY_DESCRIPTION).unwrap(), b"*** CT");
+}

@@ -485,3 +485,67 @@ fn finds_a_joined_given_name_and_an_address_in_any_spelling_clean_removes() {
     }
     assert!(f.iter().any(|r| r[1] == "(0020,4000)" && r[3].contains("Address")), "{f:?}");
 }
+
+/// The CP932 (Shift_JIS) bytes of `text`.
+fn sjis(text: &str) -> Vec<u8> {
+    encoding_rs::SHIFT_JIS.encode(text).0.into_owned()
+}
+
+/// A release of one patient whose name is `name` (raw bytes) in a file without (0008,0005).
+fn release_without_charset(test: &str, name: &[u8], extra: Vec<Element>) -> Workdir {
+    let wd = Workdir::new(test);
+    let mut f = Fixture::ct("PID7654321", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .remove(tags::SPECIFIC_CHARACTER_SET)
+        .put(raw_el(tags::PATIENT_NAME, VR::PN, name));
+    for e in extra {
+        f = f.put(raw_el(e.tag, e.vr, e.bytes().unwrap()));
+    }
+    f.write(&wd.path("in/a.dcm"));
+    wd.deid(&[]).assert_code(0);
+    wd
+}
+
+#[test]
+fn rv18_04_finds_a_shift_jis_name_written_in_the_inputs_own_bytes() {
+    let name = sjis("ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎");
+    let wd = release_without_charset("rv18_04_finds_a_shift_jis_name_written_in_the_inputs_own_bytes", &name, vec![]);
+    verify(&wd).assert_code(0);
+    plant(&wd, |ds| ds.put(Element::new(tags::IMAGE_COMMENTS, VR::LT, sjis("ﾔﾏﾀﾞ ﾀﾛｳ"))));
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(f.iter().any(|r| r[1] == "(0020,4000)" && r[2] == "residual-identifier"), "{f:?}");
+}
+
+#[test]
+fn rv18_06_a_kept_shift_jis_word_sharing_trail_bytes_with_the_name_is_no_finding() {
+    // 審慶 (9052 8C63) and 山田 (8E52 9363) were both read as `\u{FFFD}R\u{FFFD}c`.
+    let kept = Element::new(tags::SOFTWARE_VERSIONS, VR::LO, sjis("審慶版"));
+    let wd = release_without_charset(
+        "rv18_06_a_kept_shift_jis_word_sharing_trail_bytes_with_the_name_is_no_finding",
+        &sjis("山田^太郎"),
+        vec![kept],
+    );
+    assert_eq!(raw(&wd.dicom_outputs("out")[0], tags::SOFTWARE_VERSIONS).unwrap(), sjis("審慶版"));
+    let run = verify(&wd);
+    run.assert_code(0);
+    // The name's own bytes, even among bytes valid in no reading, are found.
+    plant(&wd, |ds| ds.put(Element::new(tags::SOFTWARE_VERSIONS, VR::LO, [&sjis("山田")[..], b"\x80 "].concat())));
+    verify(&wd).assert_code(1);
+}
+
+#[test]
+fn rv18_08_finds_a_greek_name_in_lower_case_with_final_sigma() {
+    let wd = Workdir::new("rv18_08_finds_a_greek_name_in_lower_case_with_final_sigma");
+    let greek = |s: &str| encoding_rs::ISO_8859_7.encode(s).0.into_owned();
+    Fixture::ct("PID7654321", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"ISO_IR 126"))
+        .put(raw_el(tags::PATIENT_NAME, VR::PN, &greek("ΠΑΠΑΔΟΠΟΥΛΟΣ^ΝΙΚΟΣ ")))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&[]).assert_code(0);
+    verify(&wd).assert_code(0);
+    plant(&wd, |ds| ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, greek("Παπαδοπουλος CT"))));
+    let run = verify(&wd);
+    run.assert_code(1);
+    assert!(findings(&run).iter().any(|r| r[1] == "(0008,1030)"), "{:?}", findings(&run));
+}
