@@ -17,6 +17,9 @@ pub struct Geometry {
     pub rows: u32,
     /// Components (samples per pixel).
     pub components: u32,
+    /// Bits per sample the codestream codes (JPEG / JPEG-LS P, JPEG 2000 Ssiz of the first
+    /// component), which a decoder's output width follows rather than Bits Allocated.
+    pub precision: u32,
 }
 
 /// The geometry in a JPEG, JPEG-LS or JPEG 2000 codestream (or a JP2 file holding one) that
@@ -42,9 +45,16 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
 }
 
-/// The first start-of-frame marker (SOF0–SOF15 of ITU T.81, SOF55 of JPEG-LS T.87) before the
-/// first scan.
-fn jpeg(s: &[u8]) -> Option<Geometry> {
+/// Whether a JPEG marker is a start of frame (SOF0–SOF15 of ITU T.81 but DHT, JPG and DAC;
+/// SOF55 of JPEG-LS T.87).
+fn is_frame_header(marker: u8) -> bool {
+    matches!(marker, 0xC0..=0xCF | 0xF7) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
+}
+
+/// The position of the length field of the first marker segment of a JPEG / JPEG-LS stream
+/// that `want` accepts, walking the markers from SOI up to the first scan header (SOS
+/// included); `None` when there is none before the coded data.
+fn segment(s: &[u8], want: impl Fn(u8) -> bool) -> Option<usize> {
     let mut i = 2;
     loop {
         if *s.get(i)? != 0xFF {
@@ -55,19 +65,51 @@ fn jpeg(s: &[u8]) -> Option<Geometry> {
         }
         let marker = s[i];
         i += 1;
+        if want(marker) {
+            return Some(i);
+        }
         match marker {
             0x01 | 0xD0..=0xD8 => {}
-            0xC0..=0xCF | 0xF7 if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                return Some(Geometry {
-                    rows: be16(s, i + 3)?,
-                    cols: be16(s, i + 5)?,
-                    components: u32::from(*s.get(i + 7)?),
-                });
-            }
             0xD9 | 0xDA => return None,
             _ => i += be16(s, i)? as usize,
         }
     }
+}
+
+/// The first start-of-frame marker before the first scan.
+fn jpeg(s: &[u8]) -> Option<Geometry> {
+    let i = segment(s, is_frame_header)?;
+    Some(Geometry {
+        precision: u32::from(*s.get(i + 2)?),
+        rows: be16(s, i + 3)?,
+        cols: be16(s, i + 5)?,
+        components: u32::from(*s.get(i + 7)?),
+    })
+}
+
+/// The first scan header (SOS) of a JPEG or JPEG-LS codestream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scan {
+    /// Components in the scan (Ns).
+    pub components: u32,
+    /// The three bytes after the component list: for JPEG (ITU T.81 B.2.3) Ss, Se and Ah/Al,
+    /// whose low half is the point transform of a lossless scan; for JPEG-LS (ITU T.87 C.2.3)
+    /// NEAR, ILV (0 when each component is coded in a scan of its own, one plane after the
+    /// other) and Al/Ah.
+    pub params: [u8; 3],
+}
+
+/// The first scan header of the JPEG or JPEG-LS codestream that starts at `stream`, which says
+/// how the decoder lays out its output (JPEG-LS interleave) and what it must undo (JPEG
+/// lossless point transform); `None` when there is none.
+pub fn first_scan(stream: &[u8]) -> Option<Scan> {
+    if !stream.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let i = segment(stream, |m| m == 0xDA)?;
+    let components = *stream.get(i + 2)? as usize;
+    let at = i + 3 + 2 * components;
+    Some(Scan { components: components as u32, params: [*stream.get(at)?, *stream.get(at + 1)?, *stream.get(at + 2)?] })
 }
 
 /// The SIZ marker segment that follows SOC in a JPEG 2000 codestream (ITU T.800 A.5.1).
@@ -77,7 +119,7 @@ fn j2k(s: &[u8]) -> Option<Geometry> {
     }
     let cols = be32(s, 8)?.checked_sub(be32(s, 16)?)?;
     let rows = be32(s, 12)?.checked_sub(be32(s, 20)?)?;
-    Some(Geometry { cols, rows, components: be16(s, 40)? })
+    Some(Geometry { cols, rows, components: be16(s, 40)?, precision: u32::from(*s.get(42)? & 0x7F) + 1 })
 }
 
 /// Whether a fragment begins a new codestream: JPEG / JPEG-LS (SOI), JPEG 2000 and HTJ2K
@@ -123,11 +165,14 @@ pub struct Declared {
     pub samples: u32,
     /// Number of Frames (0028,0008), 1 when absent.
     pub frames: u32,
+    /// Bits Allocated (0028,0100).
+    pub bits_allocated: u32,
 }
 
 /// Check the codestreams of JPEG, JPEG-LS and JPEG 2000 pixel data against the data set: at
 /// least one codestream per frame, each frame header with the declared columns, rows and
-/// components.
+/// components, and samples no wider than Bits Allocated (a decoder would return a buffer of
+/// another width than the one written).
 ///
 /// # Errors
 /// A [`DecodeError`] saying what disagrees (sizes and counts only).
@@ -155,6 +200,14 @@ pub fn check(fragments: &[Vec<u8>], declared: Declared, codec: &str) -> Result<(
                 declared.samples
             )));
         }
+        if g.precision > declared.bits_allocated {
+            return Err(DecodeError(format!(
+                "codestream {} codes {}-bit samples; Bits Allocated is {}",
+                n + 1,
+                g.precision,
+                declared.bits_allocated
+            )));
+        }
     }
     Ok(())
 }
@@ -179,21 +232,28 @@ mod tests {
             s.extend(v.to_be_bytes());
         }
         s.extend(components.to_be_bytes());
+        s.extend([7, 1, 1]);
         s
     }
 
     fn declared(cols: u32, rows: u32, samples: u32, frames: u32) -> Declared {
-        Declared { cols, rows, samples, frames }
+        Declared { cols, rows, samples, frames, bits_allocated: 8 }
     }
 
     #[test]
     fn the_jpeg_frame_header_after_other_segments_gives_the_size() {
-        assert_eq!(geometry(&jpeg_header(64, 160, 3)), Some(Geometry { cols: 160, rows: 64, components: 3 }));
+        assert_eq!(
+            geometry(&jpeg_header(64, 160, 3)),
+            Some(Geometry { cols: 160, rows: 64, components: 3, precision: 8 })
+        );
     }
 
     #[test]
     fn the_jpeg_2000_size_segment_gives_the_size() {
-        assert_eq!(geometry(&j2k_header(30, 40, 1)), Some(Geometry { cols: 40, rows: 30, components: 1 }));
+        assert_eq!(
+            geometry(&j2k_header(30, 40, 1)),
+            Some(Geometry { cols: 40, rows: 30, components: 1, precision: 8 })
+        );
     }
 
     #[test]
@@ -231,5 +291,34 @@ mod tests {
     #[test]
     fn a_height_left_to_a_dnl_marker_is_not_compared() {
         assert!(check(&[jpeg_header(0, 160, 1)], declared(160, 64, 1, 1), "JPEG").is_ok());
+    }
+
+    #[test]
+    fn samples_wider_than_bits_allocated_fail() {
+        // rv19 04: a 12-bit codestream in an 8-bit data set would be written at the wrong width.
+        let mut twelve = j2k_header(30, 40, 1);
+        twelve[42] = 11;
+        let e = check(&[twelve.clone()], declared(40, 30, 1, 1), "JPEG 2000").unwrap_err();
+        assert!(e.0.contains("12-bit") && e.0.contains("Bits Allocated is 8"), "{e}");
+        let sixteen = Declared { bits_allocated: 16, ..declared(40, 30, 1, 1) };
+        assert!(check(&[twelve], sixteen, "JPEG 2000").is_ok());
+    }
+
+    /// A JPEG-LS stream header: SOF55 then one SOS of `scan` components with NEAR 0 and `ilv`.
+    fn jpeg_ls_header(components: u8, scan: u8, ilv: u8) -> Vec<u8> {
+        let mut s = vec![0xFF, 0xD8, 0xFF, 0xF7, 0, 8 + 3 * components, 8, 0, 4, 0, 4, components];
+        s.extend(std::iter::repeat_n(0, 3 * components as usize));
+        s.extend([0xFF, 0xDA, 0, 6 + 2 * scan, scan]);
+        s.extend(std::iter::repeat_n(1, 2 * scan as usize));
+        s.extend([0, ilv, 0]);
+        s
+    }
+
+    #[test]
+    fn the_first_scan_gives_the_jpeg_ls_interleave_mode() {
+        assert_eq!(first_scan(&jpeg_ls_header(3, 1, 0)), Some(Scan { components: 1, params: [0, 0, 0] }));
+        assert_eq!(first_scan(&jpeg_ls_header(3, 3, 2)).map(|s| s.params[1]), Some(2));
+        assert_eq!(first_scan(&j2k_header(4, 4, 1)), None, "not a JPEG stream");
+        assert_eq!(geometry(&jpeg_ls_header(3, 3, 1)).map(|g| (g.components, g.precision)), Some((3, 8)));
     }
 }

@@ -2,13 +2,16 @@
 //! ready to be blanked and written back uncompressed.
 //!
 //! Native pixel data is unpacked here (byte order, planar configuration, 1-bit packing, YBR_FULL
-//! and YBR_FULL_422 to RGB). Encapsulated pixel data goes to the dicom-rs decoders of
-//! dicom-transfer-syntax-registry (JPEG baseline/extended 8-bit/lossless, 8- and 16-bit RLE,
-//! JPEG-LS through CharLS, JPEG 2000 through openjp2, deflated frames; 32-bit RLE, which dicom-rs
-//! refuses, goes to kamei's own [`super::rle`]; 12-bit JPEG to DCMTK's `dcmdjpeg` through
-//! [`super::dcmtk`] when it is installed), called through the `PixelDataObject` trait
-//! implemented on kamei's own data set, so nothing is re-encoded and re-parsed with a second
-//! parser. Decoders that panic on a broken stream are contained: the image fails with a reason.
+//! and YBR_FULL_422 to RGB). Encapsulated pixel data is split into frames here (a frame may
+//! span fragments: [`crate::stream_metadata::frame_starts`]) and each frame decoded: JPEG
+//! baseline/extended 8-bit/lossless with jpeg-decoder (colour transform as Photometric
+//! Interpretation says, PS3.5 8.2.1), RLE with kamei's own [`super::rle`], JPEG-LS (CharLS),
+//! JPEG 2000 (openjp2) and deflated frames with the dicom-rs decoders of
+//! dicom-transfer-syntax-registry, called through the `PixelDataObject` trait implemented on
+//! kamei's own data set; 12-bit JPEG goes to DCMTK's `dcmdjpeg` through [`super::dcmtk`] when it
+//! is installed. What a decoder returns is then brought to what the data set declares: samples
+//! as wide as Bits Allocated, JPEG-LS planes (ILV 0) interleaved, Y/Cb/Cr converted to RGB.
+//! Decoders that panic on a broken stream are contained: the image fails with a reason.
 //!
 //! Everything here works on the source data set as read and never changes it. Messages name the
 //! attribute or the transfer syntax, never a value.
@@ -335,6 +338,19 @@ pub fn load<'a>(ds: &'a DataSet, ts: &TransferSyntax, input: Option<&Path>) -> R
                 "the image is in {} {}, which kamei does not clean (it cleans integer Pixel Data only)",
                 crate::dict::keyword(*tag).unwrap_or("pixel data"),
                 tag_name(*tag)
+            ));
+        }
+    }
+    if ds.get(tags::PIXEL_DATA).is_some() {
+        // PS3.3 C.7.6.3: the three are alternatives. A float matrix beside the Pixel Data kamei
+        // cleans would leave unexamined under a header that says the image was cleaned.
+        if let Some(tag) =
+            [tags::FLOAT_PIXEL_DATA, tags::DOUBLE_FLOAT_PIXEL_DATA].into_iter().find(|t| ds.get(*t).is_some())
+        {
+            return fail(format!(
+                "the image holds {} {} beside Pixel Data; kamei cleans only Pixel Data",
+                crate::dict::keyword(tag).unwrap_or("float pixel data"),
+                tag_name(tag)
             ));
         }
     }
@@ -750,27 +766,50 @@ fn encapsulated(
     if fragments.fragments.is_empty() {
         return fail("the encapsulated pixel data has no fragments");
     }
-    if let Some(codec) = codestream_syntax(uid) {
-        super::codestream::check(&fragments.fragments, declared(&a), codec)?;
-    }
-    let expected = a.rows as usize * a.cols as usize * a.samples as usize * (a.bits_allocated as usize).div_ceil(8);
-    let (mut data, codec) = if uid == RLE_LOSSLESS && a.bits_allocated == 32 {
-        (rle_32(&a, fragments)?, "RLE Lossless".to_string())
-    } else {
-        with_registry(&a, uid, fragments, expected)?
-    };
-    if data.len() < expected * a.frames as usize {
+    let codec = codestream_syntax(uid);
+    if matches!(a.photometric.as_str(), "YBR_ICT" | "YBR_RCT") && codec != Some("JPEG 2000") {
         return fail(format!(
-            "the {codec} decoder returned {} bytes, {} expected for {} frames",
-            data.len(),
-            expected * a.frames as usize,
-            a.frames
+            "photometric interpretation {:?} is only defined for JPEG 2000, not for this transfer syntax",
+            crate::shown::photometric(&a.photometric)
         ));
     }
-    data.truncate(expected * a.frames as usize);
+    if let Some(codec) = codec {
+        super::codestream::check(&fragments.fragments, declared(&a), codec)?;
+    }
+    let pixels = a.rows as usize * a.cols as usize;
+    let sb = (a.bits_allocated as usize).div_ceil(8);
+    let expected = pixels * a.samples as usize * sb;
+    let mut data = Vec::with_capacity(expected * a.frames as usize);
+    if uid == RLE_LOSSLESS {
+        rle(&a, fragments, &mut data)?;
+    } else {
+        for (n, stream) in frame_streams(&a, fragments)?.iter().enumerate() {
+            let mut frame = match codec {
+                Some("JPEG") => jpeg_frame(&a, stream)?,
+                _ => registry_frame(&a, uid, stream)?,
+            };
+            if let Some(g) = codec.and_then(|_| super::codestream::geometry(stream)) {
+                frame = to_bits_allocated(frame, g.precision, a.bits_allocated, expected);
+            }
+            if codec == Some("JPEG-LS") && a.samples == 3 && frame.len() == expected {
+                // ILV 0 (ITU T.87): each component in a scan of its own, decoded plane by plane.
+                if super::codestream::first_scan(stream).is_some_and(|scan| scan.params[1] == 0) {
+                    frame = interleave(&frame, pixels, 1, sb);
+                }
+            }
+            if frame.len() < expected {
+                return fail(format!(
+                    "frame {} decoded to {} bytes; Rows × Columns × Samples per Pixel × Bits Allocated need {expected}",
+                    n + 1,
+                    frame.len()
+                ));
+            }
+            // Some decoders give more than one frame's worth (padding): keep the frame.
+            data.extend_from_slice(&frame[..expected]);
+        }
+    }
     let compressed: u64 = fragments.fragments.iter().map(|f| f.len() as u64).sum();
-    let photometric = if a.samples == 3 { "RGB".to_string() } else { a.photometric.clone() };
-    Ok(Frames {
+    let mut frames = Frames {
         rows: a.rows,
         cols: a.cols,
         frames: a.frames,
@@ -779,12 +818,73 @@ fn encapsulated(
         bits_stored: a.bits_stored,
         high_bit: a.high_bit.min(a.bits_stored - 1),
         signed: a.signed,
-        photometric,
+        photometric: a.photometric.clone(),
         palette,
         data,
         lossy: declared_lossy || lossy_syntax(uid),
         compressed_bytes: Some(compressed),
-    })
+    };
+    if a.samples == 3 {
+        // The JPEG DCT decoder turns YCbCr into RGB itself (jpeg_frame) and openjp2 undoes the
+        // JPEG 2000 component transform (YBR_ICT, YBR_RCT); Y, Cb, Cr samples from any other
+        // decoder (RLE, JPEG-LS, JPEG lossless, deflate) are converted here as native ones are.
+        let converted = matches!(uid, "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51");
+        if matches!(a.photometric.as_str(), "YBR_FULL" | "YBR_FULL_422") && !converted {
+            ybr_to_rgb(&mut frames);
+        }
+        frames.photometric = "RGB".into();
+    }
+    Ok(frames)
+}
+
+/// A decoded frame in samples of Bits Allocated. JPEG and JPEG-LS decoders choose the sample
+/// width from the codestream's precision, not from the data set: one byte per sample for 8
+/// bits (old writers keep 8-bit samples in 16-bit words, which are widened here, as DCMTK
+/// does), two for jpeg-decoder's lossless precisions below 8 (narrowed here for an 8-bit data
+/// set; the values fit). Any other length is left for the caller's length check.
+fn to_bits_allocated(frame: Vec<u8>, precision: u32, bits_allocated: u16, expected: usize) -> Vec<u8> {
+    if precision > 8 {
+        frame
+    } else if bits_allocated == 16 && frame.len() * 2 == expected {
+        frame.iter().flat_map(|&v| [v, 0]).collect()
+    } else if bits_allocated == 8 && frame.len() == expected * 2 {
+        frame.chunks_exact(2).map(|c| c[0]).collect()
+    } else {
+        frame
+    }
+}
+
+/// The compressed stream of each frame: the fragments from one frame start to the next, as
+/// [`crate::stream_metadata::frame_starts`] finds them (offset table, one fragment per frame, or
+/// the fragments that open a codestream), so a frame spanning several fragments is decoded
+/// whole even when the Basic Offset Table is empty.
+///
+/// # Errors
+/// When the fragments do not make up Number of Frames frames.
+fn frame_streams<'f>(a: &Attrs, fragments: &'f Fragments) -> Result<Vec<Cow<'f, [u8]>>, DecodeError> {
+    let f = &fragments.fragments;
+    let table: Vec<u64> = fragments
+        .offset_table
+        .chunks_exact(4)
+        .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+        .collect();
+    let starts = crate::stream_metadata::frame_starts(f, (!table.is_empty()).then_some(&table[..]), a.frames as usize);
+    if starts.len() != a.frames as usize {
+        return fail(format!(
+            "the {} fragments make up {} frames; Number of Frames is {}",
+            f.len(),
+            starts.len(),
+            a.frames
+        ));
+    }
+    Ok(starts
+        .iter()
+        .enumerate()
+        .map(|(n, &start)| {
+            let end = starts.get(n + 1).copied().unwrap_or(f.len());
+            if end - start == 1 { Cow::Borrowed(&f[start][..]) } else { Cow::Owned(f[start..end].concat()) }
+        })
+        .collect())
 }
 
 /// The codec family of a transfer syntax whose frames are JPEG, JPEG-LS or JPEG 2000
@@ -802,15 +902,22 @@ fn codestream_syntax(uid: &str) -> Option<&'static str> {
 
 /// The frame size the data set declares, for [`super::codestream::check`].
 fn declared(a: &Attrs) -> super::codestream::Declared {
-    super::codestream::Declared { cols: a.cols, rows: a.rows, samples: u32::from(a.samples), frames: a.frames }
+    super::codestream::Declared {
+        cols: a.cols,
+        rows: a.rows,
+        samples: u32::from(a.samples),
+        frames: a.frames,
+        bits_allocated: u32::from(a.bits_allocated),
+    }
 }
 
 /// RLE Lossless transfer syntax.
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 
-/// 32-bit RLE, which dicom-rs does not decode: kamei's own [`super::rle`], one fragment per
-/// frame as PS3.5 A.4.2 requires.
-fn rle_32(a: &Attrs, fragments: &Fragments) -> Result<Vec<u8>, DecodeError> {
+/// RLE Lossless frames through kamei's own [`super::rle`] (8, 16 and 32 bits), one fragment per
+/// frame as PS3.5 A.4.2 requires. Its segment count must be exactly Samples per Pixel × bytes
+/// per sample (G.2): a segment more is an image no viewer shows and no cleaner would look at.
+fn rle(a: &Attrs, fragments: &Fragments, out: &mut Vec<u8>) -> Result<(), DecodeError> {
     if fragments.fragments.len() != a.frames as usize {
         return fail(format!(
             "RLE Lossless pixel data has {} fragments for {} frames (one per frame is required)",
@@ -819,49 +926,72 @@ fn rle_32(a: &Attrs, fragments: &Fragments) -> Result<Vec<u8>, DecodeError> {
         ));
     }
     let pixels = a.rows as usize * a.cols as usize;
-    let mut out = Vec::new();
+    let sb = (a.bits_allocated as usize).div_ceil(8);
     for fragment in &fragments.fragments {
-        super::rle::decode_frame(fragment, pixels, a.samples as usize, 4, &mut out)?;
+        super::rle::decode_frame(fragment, pixels, a.samples as usize, sb, out)?;
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Decode with the dicom-rs decoder registered for `uid`; the decoded bytes and the codec's name.
-fn with_registry(
-    a: &Attrs,
-    uid: &str,
-    fragments: &Fragments,
-    expected: usize,
-) -> Result<(Vec<u8>, String), DecodeError> {
+/// Run a decoder on one frame; a decoder that panics on a broken stream (a C++ library, a C
+/// port) fails this image only.
+fn contained<T>(codec: &str, run: impl FnOnce() -> Result<T, String>) -> Result<T, DecodeError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(Ok(out)) => Ok(out),
+        Ok(Err(e)) => fail(format!("could not decode {codec} pixel data: {e}")),
+        Err(_) => fail(format!("the {codec} decoder failed on this pixel data (it panicked)")),
+    }
+}
+
+/// Decode one JPEG frame (baseline, extended 8-bit, lossless) with jpeg-decoder. The colour
+/// transform follows Photometric Interpretation, which says what the compressed stream holds
+/// (PS3.5 8.2.1): RGB components are taken as they are, YBR_FULL / YBR_FULL_422 ones converted,
+/// whatever JFIF or Adobe markers the stream carries or lacks. A lossless scan with a point
+/// transform (Pt > 0) fails: jpeg-decoder predicts from the shifted samples and returns
+/// garbage.
+fn jpeg_frame(a: &Attrs, stream: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let lossless = super::codestream::first_scan(stream).filter(|s| s.params[0] != 0 && s.params[1] == 0);
+    if lossless.is_some_and(|s| s.params[2] & 0x0F != 0) {
+        return fail("JPEG Lossless with a point transform (Pt > 0) is not supported by kamei's decoder");
+    }
+    contained("JPEG", || {
+        let mut decoder = jpeg_decoder::Decoder::new(std::io::Cursor::new(stream));
+        if a.samples == 3 {
+            decoder.set_color_transform(if a.photometric == "RGB" {
+                jpeg_decoder::ColorTransform::RGB
+            } else {
+                jpeg_decoder::ColorTransform::YCbCr
+            });
+        }
+        let mut out = decoder.decode().map_err(|e| format!("JPEG decoder failure: {}", chain(&e)))?;
+        if decoder.info().is_some_and(|i| i.pixel_format == jpeg_decoder::PixelFormat::L16) {
+            // jpeg-decoder gives 16-bit samples in native byte order; Frames holds little endian.
+            for c in out.chunks_exact_mut(2) {
+                let v = u16::from_ne_bytes([c[0], c[1]]);
+                c.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// Decode one frame with the dicom-rs decoder registered for `uid` (JPEG-LS, JPEG 2000,
+/// deflate), given the frame's stream as a one-fragment, one-frame image.
+fn registry_frame(a: &Attrs, uid: &str, stream: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let ts = TransferSyntaxRegistry
         .get(uid)
         .ok_or_else(|| DecodeError(format!("no decoder for transfer syntax {}", crate::shown::uid(uid))))?;
     let Codec::EncapsulatedPixelData(Some(reader), _) = ts.codec() else {
         return fail(format!("no decoder for transfer syntax {uid} ({})", ts.name()));
     };
-    let offsets: Vec<u32> =
-        fragments.offset_table.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    let view = View { ts: uid, a, fragments, offsets };
-    // Decoders of broken streams (a C++ library, a C port) may panic: contain it to this image.
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let one = Attrs { frames: 1, ..a.clone() };
+    let fragments = Fragments { offset_table: Vec::new(), fragments: vec![stream.to_vec()] };
+    let view = View { ts: uid, a: &one, fragments: &fragments, offsets: Vec::new() };
+    contained(ts.name(), || {
         let mut out = Vec::new();
-        if a.frames as usize == fragments.fragments.len() || a.frames == 1 {
-            for frame in 0..a.frames {
-                let before = out.len();
-                reader.decode_frame(&view, frame, &mut out)?;
-                // Some decoders give more than one frame's worth (padding): keep the frame.
-                out.truncate(before + expected.min(out.len() - before));
-            }
-            Ok(out)
-        } else {
-            reader.decode(&view, &mut out).map(|_| out)
-        }
-    }));
-    match run {
-        Ok(Ok(out)) => Ok((out, ts.name().to_string())),
-        Ok(Err(e)) => fail(format!("could not decode {} pixel data: {}", ts.name(), chain(&e))),
-        Err(_) => fail(format!("the {} decoder failed on this pixel data (it panicked)", ts.name())),
-    }
+        reader.decode_frame(&view, 0, &mut out).map_err(|e| chain(&e))?;
+        Ok(out)
+    })
 }
 
 /// An error and its sources on one line (codec messages name features and sizes, not values).
@@ -1285,5 +1415,173 @@ mod tests {
         assert!(!high.maps(255) && high.maps(1001));
         let low = Palette { first: -300, entries: vec![[9, 9, 9], [0, 0, 0]] };
         assert_eq!(low.darkest_within(0, 255), 255);
+    }
+
+    /// A one-frame JPEG-LS image of `pixels` (interleaved samples; planar for ILV 0) coded by
+    /// CharLS with the given interleave mode and bits per sample.
+    fn jpeg_ls(rows: u16, cols: u16, samples: u16, bits: i32, ilv: charls::InterleaveMode, pixels: &[u8]) -> Vec<u8> {
+        let mut codec = charls::CharLS::default();
+        codec.set_interleave_mode(ilv).unwrap();
+        let info = charls::FrameInfo {
+            width: cols.into(),
+            height: rows.into(),
+            bits_per_sample: bits,
+            component_count: samples.into(),
+        };
+        codec.encode(info, 0, pixels).unwrap()
+    }
+
+    const JPEG_LS: &str = "1.2.840.10008.1.2.4.80";
+
+    #[test]
+    fn jpeg_ls_colour_coded_plane_by_plane_is_interleaved() {
+        // rv19 02: ILV 0 (one scan per component) decodes to planes, written as interleaved.
+        let (rows, cols) = (4u16, 6u16);
+        let rgb: Vec<u8> = (0..24u8).flat_map(|i| [i, 100 + i, 200 - i]).collect();
+        let planar: Vec<u8> = (0..3).flat_map(|s| rgb.iter().skip(s).step_by(3).copied().collect::<Vec<_>>()).collect();
+        let stream = jpeg_ls(rows, cols, 3, 8, charls::InterleaveMode::None, &planar);
+        let ts = TransferSyntax::from_uid(JPEG_LS).unwrap();
+        let f = decode(&encapsulated_image(rows, cols, 3, "RGB", vec![stream]), &ts, None).unwrap();
+        assert_eq!(f.data, rgb);
+        let stream = jpeg_ls(rows, cols, 3, 8, charls::InterleaveMode::Sample, &rgb);
+        let f = decode(&encapsulated_image(rows, cols, 3, "RGB", vec![stream]), &ts, None).unwrap();
+        assert_eq!(f.data, rgb, "sample-interleaved streams are unchanged");
+    }
+
+    #[test]
+    fn jpeg_ls_and_rle_ybr_full_become_rgb() {
+        // rv19 06: Y, Cb, Cr samples from RLE and JPEG-LS are converted as native ones are.
+        let (rows, cols) = (1u16, 2u16);
+        let ybr = vec![100u8, 137, 134, 50, 128, 128];
+        let native_rgb =
+            decode(&image(rows, cols, 3, 8, "YBR_FULL", false, ybr.clone()), &TransferSyntax::explicit_le(), None)
+                .unwrap()
+                .data;
+        assert_eq!(native_rgb[3..], [50, 50, 50]);
+        let stream = jpeg_ls(rows, cols, 3, 8, charls::InterleaveMode::Sample, &ybr);
+        let ts = TransferSyntax::from_uid(JPEG_LS).unwrap();
+        let f = decode(&encapsulated_image(rows, cols, 3, "YBR_FULL", vec![stream]), &ts, None).unwrap();
+        assert_eq!((f.photometric.as_str(), &f.data), ("RGB", &native_rgb));
+        let planes: Vec<Vec<u8>> = (0..3).map(|s| vec![ybr[s], ybr[3 + s]]).collect();
+        let mut rle = vec![0u8; 64];
+        rle[0..4].copy_from_slice(&3u32.to_le_bytes());
+        for k in 0..3 {
+            rle[4 + 4 * k..8 + 4 * k].copy_from_slice(&(64 + 4 * k as u32).to_le_bytes());
+        }
+        for plane in &planes {
+            rle.extend([1, plane[0], plane[1], 0]);
+        }
+        let ts = TransferSyntax::from_uid(RLE_LOSSLESS).unwrap();
+        let f = decode(&encapsulated_image(rows, cols, 3, "YBR_FULL", vec![rle]), &ts, None).unwrap();
+        assert_eq!((f.photometric.as_str(), &f.data), ("RGB", &native_rgb));
+    }
+
+    #[test]
+    fn codestream_precision_that_differs_from_bits_allocated() {
+        // rv19 04: 8-bit samples in 16-bit words are widened; 12-bit samples in an 8-bit data
+        // set fail instead of being cut.
+        let (rows, cols) = (2u16, 3u16);
+        let values: Vec<u8> = vec![0, 7, 99, 128, 200, 255];
+        let stream = jpeg_ls(rows, cols, 1, 8, charls::InterleaveMode::None, &values);
+        let mut ds = encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![stream]);
+        for tag in [tags::BITS_ALLOCATED, tags::BITS_STORED] {
+            ds.put(Element::new(tag, VR::US, 16u16.to_le_bytes().to_vec()));
+        }
+        ds.put(Element::new(tags::HIGH_BIT, VR::US, 15u16.to_le_bytes().to_vec()));
+        let ts = TransferSyntax::from_uid(JPEG_LS).unwrap();
+        let f = decode(&ds, &ts, None).unwrap();
+        assert_eq!((0..3).map(|x| f.value(0, x, 1, 0)).collect::<Vec<_>>(), [128, 200, 255]);
+        let twelve: Vec<u8> = [0u16, 7, 99, 1000, 2000, 4095].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let stream = jpeg_ls(rows, cols, 1, 12, charls::InterleaveMode::None, &twelve);
+        let e = decode(&encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![stream]), &ts, None).unwrap_err();
+        assert!(e.0.contains("12-bit samples; Bits Allocated is 8"), "{e}");
+    }
+
+    #[test]
+    fn to_bits_allocated_widens_and_narrows_only_matching_lengths() {
+        assert_eq!(to_bits_allocated(vec![1, 2], 8, 16, 4), [1, 0, 2, 0]);
+        assert_eq!(to_bits_allocated(vec![5, 0, 6, 0], 6, 8, 2), [5, 6]);
+        assert_eq!(to_bits_allocated(vec![1, 2], 12, 16, 4), [1, 2], "wider precisions are left alone");
+        assert_eq!(to_bits_allocated(vec![1, 2, 3], 8, 16, 4), [1, 2, 3], "other lengths are the caller's to refuse");
+    }
+
+    #[test]
+    fn jpeg_declared_rgb_is_not_colour_converted() {
+        // rv19 01: PS3.5 8.2.1: RGB means the components are R, G, B whatever markers (here a
+        // JFIF APP0, which implies YCbCr) the stream carries.
+        let (rows, cols) = (16u16, 16u16);
+        let rgb: Vec<u8> = (0..256).flat_map(|_| [200u8, 40, 90]).collect();
+        let mut jpeg = Vec::new();
+        // Ycbcr: the encoder codes the bytes as given, with no colour transform.
+        jpeg_encoder::Encoder::new(&mut jpeg, 100).encode(&rgb, cols, rows, jpeg_encoder::ColorType::Ycbcr).unwrap();
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.50").unwrap();
+        let f = decode(&encapsulated_image(rows, cols, 3, "RGB", vec![jpeg]), &ts, None).unwrap();
+        assert!(
+            f.data.chunks(3).all(|p| p[0].abs_diff(200) <= 3 && p[1].abs_diff(40) <= 3 && p[2].abs_diff(90) <= 3),
+            "{:?}",
+            &f.data[..3]
+        );
+    }
+
+    #[test]
+    fn jpeg_lossless_with_a_point_transform_fails() {
+        // rv19 05: jpeg-decoder reconstructs Pt > 0 scans wrongly; the image fails instead.
+        let mut stream = vec![0xFF, 0xD8, 0xFF, 0xC3, 0, 11, 12, 0, 2, 0, 2, 1, 1, 0x11, 0];
+        stream.extend([0xFF, 0xDA, 0, 8, 1, 1, 0, 1, 0, 1, 0, 0, 0xFF, 0xD9]);
+        let mut ds = encapsulated_image(2, 2, 1, "MONOCHROME2", vec![stream]);
+        ds.put(Element::new(tags::BITS_ALLOCATED, VR::US, 16u16.to_le_bytes().to_vec()));
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.70").unwrap();
+        let e = decode(&ds, &ts, None).unwrap_err();
+        assert!(e.0.contains("point transform"), "{e}");
+    }
+
+    #[test]
+    fn float_pixel_data_beside_pixel_data_fails() {
+        // rv19 07: the float matrix would leave unexamined.
+        for tag in [tags::FLOAT_PIXEL_DATA, tags::DOUBLE_FLOAT_PIXEL_DATA] {
+            let mut ds = image(1, 1, 1, 8, "MONOCHROME2", false, vec![0]);
+            ds.put(Element::new(tag, VR::OF, vec![0; 8]));
+            let e = decode(&ds, &TransferSyntax::explicit_le(), None).unwrap_err();
+            assert!(e.0.contains("beside Pixel Data"), "{e}");
+        }
+    }
+
+    #[test]
+    fn rle_8_bit_frame_with_a_segment_more_than_the_image_needs_fails() {
+        // rv19 08: the second segment is an image nobody would have looked at.
+        let mut frame = vec![0u8; 64];
+        frame[0..4].copy_from_slice(&2u32.to_le_bytes());
+        frame[4..8].copy_from_slice(&64u32.to_le_bytes());
+        frame[8..12].copy_from_slice(&68u32.to_le_bytes());
+        frame.extend([1, 10, 20, 0, 1, 250, 250, 0]);
+        let ds = encapsulated_image(1, 2, 1, "MONOCHROME2", vec![frame]);
+        let e = decode(&ds, &TransferSyntax::from_uid(RLE_LOSSLESS).unwrap(), None).unwrap_err();
+        assert!(e.0.contains("2 segments where the image needs 1"), "{e}");
+    }
+
+    #[test]
+    fn multi_frame_jpeg_ls_and_jpeg_2000_split_over_fragments_without_offsets_decode() {
+        // rv19 03: three fragments per frame, empty Basic Offset Table.
+        let Some(reference) = corpus_file("pydicom-data/data/emri_small.dcm") else { return };
+        let want = decode(&reference.dataset, &reference.transfer_syntax, None).unwrap();
+        for rel in
+            ["pydicom-data/data/emri_small_jpeg_ls_lossless.dcm", "pydicom-data/data/emri_small_jpeg_2k_lossless.dcm"]
+        {
+            let Some(mut f) = corpus_file(rel) else { return };
+            let Value::Fragments(frags) = &f.dataset.get(tags::PIXEL_DATA).unwrap().value else { panic!("{rel}") };
+            assert_eq!(frags.fragments.len(), 10, "{rel}: one fragment per frame in the source");
+            let split: Vec<Vec<u8>> = frags
+                .fragments
+                .iter()
+                .flat_map(|s| s.chunks(s.len().div_ceil(3)).map(<[u8]>::to_vec).collect::<Vec<_>>())
+                .collect();
+            f.dataset.put(Element {
+                tag: tags::PIXEL_DATA,
+                vr: VR::OB,
+                value: Value::Fragments(Fragments { offset_table: vec![], fragments: split }),
+            });
+            let got = decode(&f.dataset, &f.transfer_syntax, None).unwrap_or_else(|e| panic!("{rel}: {e}"));
+            assert_eq!(got.data, want.data, "{rel}");
+        }
     }
 }

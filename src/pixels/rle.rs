@@ -1,5 +1,8 @@
-//! RLE Lossless frames with 32 bits per sample (PS3.5 Annex G), which the dicom-rs RLE decoder
-//! refuses ("BitsAllocated other than 8 or 16"). 8- and 16-bit RLE still goes to dicom-rs.
+//! RLE Lossless frames (PS3.5 Annex G) of 8, 16 and 32 bits per sample. kamei decodes RLE
+//! itself: the dicom-rs RLE decoder refuses 32 bits and reads only the segments the image needs
+//! when a frame holds more, so a segment more (a second image no viewer shows) would leave
+//! unexamined; here the segment count must match the image exactly, as DCMTK and pydicom
+//! require.
 //!
 //! A frame is one fragment: a 64-byte header (the number of segments, then up to 15 segment
 //! offsets, little endian) followed by the segments. There is one segment per byte of each

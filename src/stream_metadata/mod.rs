@@ -296,14 +296,7 @@ pub fn strip_pixel_data(ds: &DataSet, transfer_syntax: &str) -> Result<Option<St
         return Ok(None);
     }
     let from_table = table.as_ref().and_then(|t| group_starts(t, &positions));
-    let starts = match &from_table {
-        Some(s) => s.clone(),
-        None if f.fragments.len() == frames => (0..frames).collect(),
-        None if frames <= 1 => vec![0],
-        None => {
-            std::iter::once(0).chain((1..f.fragments.len()).filter(|&k| opens_codestream(&f.fragments[k]))).collect()
-        }
-    };
+    let starts = frame_starts(&f.fragments, table.as_deref(), frames);
     let mut removed = Removed::default();
     let mut groups: Vec<(std::ops::Range<usize>, Option<Vec<u8>>)> = Vec::new();
     for (n, &start) in starts.iter().enumerate() {
@@ -420,6 +413,23 @@ fn item_positions(lengths: impl Iterator<Item = u64>) -> Vec<u64> {
             p
         })
         .collect()
+}
+
+/// The index of the fragment each frame starts at, for encapsulated pixel data of `frames`
+/// frames (PS3.5 A.4: a frame may span several fragments): the offsets of `table` (Basic or
+/// Extended Offset Table, relative to the first fragment) when each points at the start of a
+/// fragment; else one fragment per frame when the counts agree; else every fragment when there
+/// is one frame; else the fragments that open a codestream (JPEG SOI, JPEG 2000 SOC + SIZ, JP2
+/// signature), which begin a new frame. Used both to strip metadata frame by frame and to
+/// decode frames, so the two agree on where frames are.
+pub fn frame_starts(fragments: &[Vec<u8>], table: Option<&[u64]>, frames: usize) -> Vec<usize> {
+    let positions = item_positions(fragments.iter().map(|x| x.len() as u64));
+    match table.and_then(|t| group_starts(t, &positions)) {
+        Some(s) => s,
+        None if fragments.len() == frames => (0..frames).collect(),
+        None if frames <= 1 => vec![0],
+        None => std::iter::once(0).chain((1..fragments.len()).filter(|&k| opens_codestream(&fragments[k]))).collect(),
+    }
 }
 
 /// The fragment index each offset of an offset table points at: `None` unless every offset

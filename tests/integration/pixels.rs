@@ -1804,3 +1804,168 @@ fn faint_text_in_a_signed_16_bit_image_is_blanked_through_its_window() {
         assert_eq!(got[i], signed[i], "anatomy at ({x}, {y})");
     }
 }
+
+/// The audit reason of the one input of a run in which it failed, nothing written.
+fn failed_reason(wd: &Workdir, run: &Run) -> String {
+    run.assert_code(1);
+    assert!(wd.dicom_outputs("out").is_empty());
+    let audit = wd.audit("out");
+    assert_eq!(audit[0]["outcome"], "failed");
+    audit[0]["reason"].as_str().unwrap().to_string()
+}
+
+/// The organ pixel of a cleaned 8-bit colour output.
+fn organ_rgb(p: &Picture, got: &[u8]) -> [u8; 3] {
+    let (ox, oy) = p.organ();
+    let i = 3 * (oy * p.w + ox) as usize;
+    [got[i], got[i + 1], got[i + 2]]
+}
+
+/// A JPEG-LS frame of `pixels` coded by CharLS (planar for ILV 0, interleaved otherwise).
+fn jpeg_ls(p: &Picture, samples: i32, bits: i32, ilv: charls::InterleaveMode, pixels: &[u8]) -> Vec<u8> {
+    let mut codec = charls::CharLS::default();
+    codec.set_interleave_mode(ilv).unwrap();
+    let info = charls::FrameInfo { width: p.w, height: p.h, bits_per_sample: bits, component_count: samples };
+    codec.encode(info, 0, pixels).unwrap()
+}
+
+#[test]
+fn rv19_01_jpeg_declared_rgb_keeps_its_colours() {
+    let wd = Workdir::new("rv19_01_jpeg_declared_rgb_keeps_its_colours");
+    let mut p = Picture::new(256, 192);
+    banner(&mut p);
+    let rgb: Vec<u8> =
+        p.grey.iter().zip(&p.text).flat_map(|(&g, &t)| if t { [240, 230, 20] } else { [g, g / 2, 255 - g] }).collect();
+    // R, G, B coded as they are (no colour transform), as PS3.5 8.2.1 says RGB means.
+    let mut jpeg = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, 100);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_1_1);
+    encoder.encode(&rgb, p.w as u16, p.h as u16, jpeg_encoder::ColorType::Ycbcr).unwrap();
+    let f = pixel_attrs(image(40, SC_IMAGE, "OT"), p.w, p.h, 3, 8, 8, "RGB");
+    encapsulated(f, "1.2.840.10008.1.2.4.50", vec![jpeg]).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let got = pixel_bytes(&assert_cleaned(&wd, &only_output(&wd)));
+    let (ox, oy) = p.organ();
+    let want = &rgb[3 * (oy * p.w + ox) as usize..][..3];
+    let organ = organ_rgb(&p, &got);
+    assert!(organ.iter().zip(want).all(|(a, b)| a.abs_diff(*b) <= 4), "{organ:?} is not {want:?}");
+}
+
+#[test]
+fn rv19_02_jpeg_ls_colour_coded_plane_by_plane_is_written_interleaved() {
+    let wd = Workdir::new("rv19_02_jpeg_ls_colour_coded_plane_by_plane_is_written_interleaved");
+    let mut p = Picture::new(256, 192);
+    banner(&mut p);
+    let rgb: Vec<u8> = p.grey.iter().flat_map(|&g| [g, g / 2, 255 - g]).collect();
+    let planar: Vec<u8> = (0..3).flat_map(|s| rgb.iter().skip(s).step_by(3).copied().collect::<Vec<_>>()).collect();
+    let f = pixel_attrs(image(41, SC_IMAGE, "OT"), p.w, p.h, 3, 8, 8, "RGB");
+    let stream = jpeg_ls(&p, 3, 8, charls::InterleaveMode::None, &planar);
+    encapsulated(f, "1.2.840.10008.1.2.4.80", vec![stream]).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_eq!(obj.element(tags::PLANAR_CONFIGURATION).unwrap().to_int::<u16>().unwrap(), 0);
+    let (ox, oy) = p.organ();
+    assert_eq!(organ_rgb(&p, &pixel_bytes(&obj))[..], rgb[3 * (oy * p.w + ox) as usize..][..3]);
+}
+
+#[test]
+fn rv19_03_multi_frame_jpeg_ls_and_jpeg_2000_split_over_fragments_are_cleaned() {
+    let Some(corpus) = corpus() else { return };
+    let wd = Workdir::new("rv19_03_multi_frame_split_over_fragments");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    for name in ["emri_small_jpeg_ls_lossless.dcm", "emri_small_jpeg_2k_lossless.dcm"] {
+        let mut obj = open(&corpus.join("pydicom-data/data").join(name));
+        let frames: Vec<Vec<u8>> = obj.element(tags::PIXEL_DATA).unwrap().value().fragments().unwrap().to_vec();
+        assert_eq!(frames.len(), 10);
+        // Three fragments per frame (even lengths), empty Basic Offset Table.
+        let split: Vec<Vec<u8>> = frames
+            .iter()
+            .flat_map(|f| f.chunks((f.len() / 3 + 1) & !1).map(<[u8]>::to_vec).collect::<Vec<_>>())
+            .collect();
+        let value: DicomValue<InMemDicomObject, Vec<u8>> =
+            DicomValue::PixelSequence(PixelFragmentSequence::new(Vec::<u32>::new(), split));
+        obj.put(DataElement::new(tags::PIXEL_DATA, VR::OB, value));
+        obj.write_to_file(wd.path(&format!("in/{name}"))).unwrap();
+    }
+    deid(&wd, &["--clean-all-pixels"]).assert_code(0);
+    let audit = wd.audit("out");
+    assert_eq!(audit.len(), 2);
+    assert!(audit.iter().all(|r| r["outcome"] == "written" && r.get("pixels").is_some()), "{audit:?}");
+}
+
+#[test]
+fn rv19_04_eight_bit_jpeg_ls_in_16_bit_words_is_widened_and_12_bit_in_8_fails() {
+    let wd = Workdir::new("rv19_04_codestream_precision");
+    let mut p = Picture::new(256, 192);
+    banner(&mut p);
+    let f = pixel_attrs(image(42, SC_IMAGE, "OT"), p.w, p.h, 1, 16, 8, "MONOCHROME2");
+    let stream = jpeg_ls(&p, 1, 8, charls::InterleaveMode::None, &p.grey);
+    encapsulated(f, "1.2.840.10008.1.2.4.80", vec![stream]).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    let values: Vec<u16> = pixel_bytes(&obj).chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let (ox, oy) = p.organ();
+    let at = (oy * p.w + ox) as usize;
+    assert_eq!(values[at], u16::from(p.grey[at]));
+
+    let wd = Workdir::new("rv19_04_codestream_precision_12_in_8");
+    let twelve: Vec<u8> = p.grey.iter().flat_map(|&g| (u16::from(g) * 16).to_le_bytes()).collect();
+    let f = pixel_attrs(image(43, SC_IMAGE, "OT"), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+    let stream = jpeg_ls(&p, 1, 12, charls::InterleaveMode::None, &twelve);
+    encapsulated(f, "1.2.840.10008.1.2.4.80", vec![stream]).write(&wd.path("in/a.dcm"));
+    let reason = failed_reason(&wd, &deid(&wd, &[]));
+    assert!(reason.contains("12-bit samples; Bits Allocated is 8"), "{reason}");
+}
+
+#[test]
+fn rv19_05_jpeg_lossless_with_a_point_transform_fails() {
+    let wd = Workdir::new("rv19_05_jpeg_lossless_with_a_point_transform_fails");
+    // SOF3 12-bit 2 × 2, one component; SOS predictor 1, Pt 1.
+    let mut stream = vec![0xFF, 0xD8, 0xFF, 0xC3, 0, 11, 12, 0, 2, 0, 2, 1, 1, 0x11, 0];
+    stream.extend([0xFF, 0xDA, 0, 8, 1, 1, 0, 1, 0, 1, 0, 0, 0xFF, 0xD9]);
+    let f = pixel_attrs(image(44, SC_IMAGE, "OT"), 2, 2, 1, 16, 12, "MONOCHROME2");
+    encapsulated(f, "1.2.840.10008.1.2.4.70", vec![stream]).write(&wd.path("in/a.dcm"));
+    let reason = failed_reason(&wd, &deid(&wd, &[]));
+    assert!(reason.contains("point transform"), "{reason}");
+}
+
+#[test]
+fn rv19_06_rle_ybr_full_is_written_as_rgb_converted() {
+    let wd = Workdir::new("rv19_06_rle_ybr_full_is_written_as_rgb_converted");
+    let mut p = Picture::new(256, 192);
+    banner(&mut p);
+    let planes: Vec<Vec<u8>> = vec![p.grey.clone(), vec![100; p.grey.len()], vec![160; p.grey.len()]];
+    let f = pixel_attrs(image(45, US_IMAGE, "US"), p.w, p.h, 3, 8, 8, "YBR_FULL");
+    encapsulated(f, "1.2.840.10008.1.2.5", vec![rle_frame(&planes, p.w as usize)]).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_eq!(text(&obj, tags::PHOTOMETRIC_INTERPRETATION).as_deref(), Some("RGB"));
+    let (ox, oy) = p.organ();
+    let y = f64::from(p.grey[(oy * p.w + ox) as usize]);
+    let want = [y + 1.402 * 32.0, y - 0.344136 * -28.0 - 0.714136 * 32.0, y + 1.772 * -28.0];
+    let organ = organ_rgb(&p, &pixel_bytes(&obj));
+    assert!(organ.iter().zip(want).all(|(&a, b)| (f64::from(a) - b).abs() <= 1.0), "{organ:?} is not {want:?}");
+}
+
+#[test]
+fn rv19_07_float_pixel_data_beside_pixel_data_fails() {
+    let wd = Workdir::new("rv19_07_float_pixel_data_beside_pixel_data_fails");
+    let p = Picture::new(64, 48);
+    let float: Vec<u8> = p.grey.iter().flat_map(|&g| f32::from(g).to_le_bytes()).collect();
+    let f = pixel_attrs(image(46, SC_IMAGE, "OT"), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &p.grey).put(raw_el(tags::FLOAT_PIXEL_DATA, VR::OF, &float)).write(&wd.path("in/a.dcm"));
+    let reason = failed_reason(&wd, &deid(&wd, &[]));
+    assert!(reason.contains("FloatPixelData (7FE0,0008) beside Pixel Data"), "{reason}");
+}
+
+#[test]
+fn rv19_08_rle_frame_with_a_segment_more_than_the_image_needs_fails() {
+    let wd = Workdir::new("rv19_08_rle_frame_with_a_segment_more_than_the_image_needs_fails");
+    let plain = Picture::new(64, 48);
+    let mut named = Picture::new(64, 48);
+    named.write("CANARY", 2, 2, 12.0, 250);
+    let f = pixel_attrs(image(47, SC_IMAGE, "OT"), 64, 48, 1, 8, 8, "MONOCHROME2");
+    encapsulated(f, "1.2.840.10008.1.2.5", vec![rle_frame(&[plain.grey, named.grey], 64)]).write(&wd.path("in/a.dcm"));
+    let reason = failed_reason(&wd, &deid(&wd, &[]));
+    assert!(reason.contains("2 segments where the image needs 1"), "{reason}");
+}
