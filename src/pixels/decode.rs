@@ -400,6 +400,9 @@ pub fn undeclared_frames(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>)
     let declared = a.frames as usize;
     let more = match stored {
         // Bytes past the declared frames that are all zero hold nothing (some writers pad).
+        // YBR_FULL_422 needs an even number of columns (two pixels share Cb and Cr): decoding
+        // fails with that reason rather than a frame count computed from half pixels.
+        Stored::Native(..) if a.photometric == "YBR_FULL_422" && a.cols % 2 == 1 => false,
         Stored::Native(bytes, _) => {
             let declared_len = usize::try_from(native_len(&a)).unwrap_or(usize::MAX);
             bytes.len() > declared_len.saturating_add(1) && bytes[declared_len..].iter().any(|&b| b != 0)
@@ -1143,6 +1146,16 @@ mod tests {
         assert_eq!(undeclared(&ds, &le), None, "one padding byte");
         let ds = image(1, 3, 1, 8, "MONOCHROME2", false, vec![1; 5]);
         assert_eq!(undeclared(&ds, &le), Some(1), "two bytes more than one frame");
+    }
+
+    #[test]
+    fn native_ybr_full_422_with_odd_columns_fails_for_that_reason() {
+        // rv19 suspect 7: it used to fail as "more frames than Number of Frames declares".
+        let le = TransferSyntax::explicit_le();
+        let ds = image(1, 3, 3, 8, "YBR_FULL_422", false, vec![100; 8]);
+        assert_eq!(undeclared(&ds, &le), None);
+        let e = decode(&ds, &le, None).unwrap_err();
+        assert!(e.0.contains("odd number of columns"), "{e}");
     }
 
     #[test]
