@@ -1,7 +1,7 @@
 //! The frame as a viewer shows it, for grey images of more than 8 bits stored.
 //!
 //! The detector searches 8-bit planes made by mapping the image's whole value range to 0–255
-//! ([`super::GreyMap`]). In a 12- or 16-bit image, text burned at a value a little above its
+//! (`GreyMap` in [`crate::pixels`]). In a 12- or 16-bit image, text burned at a value a little above its
 //! surroundings (1500 over 1000 of 4096, next to a marker at 4095) is then a few tens of grey
 //! levels above them, under the detector's stroke contrast, while a viewer shows it plainly: it
 //! maps a narrow window of values (the anatomy's) to the screen. [`Window::of`] gives that
