@@ -1822,3 +1822,29 @@ fn rv17_suspect_14_csv_free_text_loses_an_apostrophe_name_typed_otherwise_and_sa
         ["*** *** *** seen; one nil", "*** *** ***-san SATOSHI"]
     );
 }
+
+#[test]
+fn rv17_suspect_7_csv_spreadsheet_mangled_ids_are_read_as_the_register_reads_them() {
+    let wd = Workdir::new("rv17_suspect_7_csv_spreadsheet_mangled_ids_are_read_as_the_register_reads_them");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nvalue = \"keep\"\n",
+        "pid,value\n\"=\"\"0001234567\"\"\",1\n'0001234567,2\n1234567.0,3\n\"=\"\"0007654321\"\"\",4\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "pid"),
+        [
+            kamei_pseudonym("0001234567"),
+            kamei_pseudonym("0001234567"),
+            kamei_pseudonym("1234567"),
+            kamei_pseudonym("0007654321")
+        ]
+    );
+    std::fs::write(wd.path("optout.txt"), "1234567\n").unwrap();
+    let _ = std::fs::remove_dir_all(wd.path("out"));
+    let k = key(&wd, "k.key", 7);
+    let args = ["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    wd.kamei([&args[..], &["--exclude-patients", "optout.txt"]].concat());
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "value"), ["4"], "the opted-out patient's rows are left out");
+}
