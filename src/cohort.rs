@@ -222,8 +222,21 @@ fn strip_comment(v: &str) -> &str {
 
 /// A cell as a spreadsheet wrote it, unwrapped: without the double quotes a CSV writer put
 /// around it (`"123"` → `123`, `""` inside → `"`), and without Excel's text formula `="..."`
-/// (written to keep leading zeros: `="0001234567"`, also as the CSV cell `"=""0001234567"""`).
-fn unwrap_cell(v: &str) -> String {
+/// (written to keep leading zeros: `="0001234567"`, also as the CSV cell `"=""0001234567"""`),
+/// then without the apostrophe that marks a number typed as text (`'0001234567`), and a whole
+/// number written as a decimal without its zero fraction (`1234567.0`, as a spreadsheet exports
+/// a number cell). The register and the patient-id column of `kamei clinical csv` read IDs so,
+/// so an opt-out and the linkage hold for such a cell.
+///
+/// ```
+/// use kamei::cohort::unwrap_cell;
+/// for cell in ["=\"0001234567\"", "'0001234567", "\"0001234567\"", " 0001234567 "] {
+///     assert_eq!(unwrap_cell(cell), "0001234567");
+/// }
+/// assert_eq!(unwrap_cell("1234567.0"), "1234567");
+/// assert_eq!(unwrap_cell("12.5"), "12.5");
+/// ```
+pub fn unwrap_cell(v: &str) -> String {
     let unquote = |t: &str| -> Option<String> {
         t.strip_prefix('"').and_then(|t| t.strip_suffix('"')).map(|inner| inner.replace("\"\"", "\""))
     };
@@ -233,6 +246,15 @@ fn unwrap_cell(v: &str) -> String {
     }
     if let Some(inner) = t.strip_prefix('=').and_then(|f| unquote(f.trim())) {
         t = inner.trim().to_string();
+    }
+    if let Some(inner) = t.strip_prefix('\'') {
+        t = inner.trim().to_string();
+    }
+    if let Some((whole, fraction)) = t.split_once('.') {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if digits(whole) && digits(fraction) && fraction.bytes().all(|b| b == b'0') {
+            t = whole.to_string();
+        }
     }
     t
 }
@@ -508,6 +530,14 @@ mod tests {
         assert!(r.contains("0001234567") && r.contains("0007654321"), "{r:?}");
         let c = reg("patient_id\tname\n=\"0001234567\"\tYamada\n");
         assert!(c.contains("0001234567"));
+    }
+
+    #[test]
+    fn rv17_suspect_7_text_marks_and_decimal_exports_are_unwrapped() {
+        let r = reg("'0001234567\n7654321.0\n");
+        assert!(r.contains("0001234567") && r.contains("7654321"), "{r:?}");
+        assert_eq!(unwrap_cell("1234567.5"), "1234567.5");
+        assert_eq!(unwrap_cell("1.2.3.0"), "1.2.3.0");
     }
 
     #[test]

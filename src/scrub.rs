@@ -156,9 +156,11 @@ pub(crate) fn same_letter(c: char) -> char {
     crate::itaiji::fold(c)
 }
 
-/// Characters that may stand between the digits of a phone number or ID as written by hand.
+/// Characters that may stand between the digits of a phone number or ID as written by hand,
+/// and what a line wrap or an HL7 escape puts there in decoded text (a line break of `\.br\`,
+/// `|` of `\F\`: `1234\.br\567890`, `090\F\1111\F\2222` in an SS-MIX2 note).
 fn digit_separator(c: char) -> bool {
-    matches!(c, '-' | ' ' | '(' | ')' | '.' | '/')
+    matches!(c, '-' | ' ' | '(' | ')' | '.' | '/' | '\n' | '\r' | '\t' | '|')
 }
 
 impl Identifiers {
@@ -587,6 +589,16 @@ mod tests {
         let mut i = Identifiers::new();
         i.add_person_name("SATOH^Hanako");
         assert_eq!(i.scrub("SATO Satou").as_deref(), Some("*** ***"));
+    }
+
+    #[test]
+    fn rv17_suspect_17_a_number_broken_by_a_line_or_a_field_escape_is_found() {
+        let mut i = Identifiers::new();
+        i.add_id("1234567890");
+        i.add("090-1111-2222");
+        assert_eq!(i.scrub("ID 1234\n567890 / 1234\r\n567890 ok").as_deref(), Some("ID *** / *** ok"));
+        assert_eq!(i.scrub("TEL 090|1111|2222").as_deref(), Some("TEL ***"));
+        assert!(i.scrub("1234\n\n\n567890").is_none(), "three separators in a row are no gap in a number");
     }
 
     #[test]

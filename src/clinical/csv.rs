@@ -1005,7 +1005,14 @@ pub fn deidentify<R: Read, W: Write>(
             report.drop_row(line, format!("column {col} is not valid {}", enc.name()));
             continue;
         }
-        // The patient.
+        // The patient, read as the register reads an ID (`="0001234567"`, `'0001234567`,
+        // `1234567.0` as spreadsheets write them), so an opt-out and the linkage hold.
+        if let Some(p) = plan.patient {
+            let id = crate::cohort::unwrap_cell(&fields[p]);
+            if id != fields[p].trim() {
+                fields[p] = Cow::Owned(id);
+            }
+        }
         let mut shift = 0i64;
         let mut pseudonym_at = None;
         if let Some(p) = plan.patient {

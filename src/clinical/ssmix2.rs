@@ -32,6 +32,7 @@ use crate::scrub::Identifiers;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
@@ -381,70 +382,100 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
         if seg.name == "MRG" {
             collect_merge(msg, seg, ids, scope);
         }
-        let Some(rules) = table.segment(&seg.name) else { continue };
-        for n in 1..=seg.len() {
-            let bytes = seg.field(n);
-            if bytes.is_empty() {
-                continue;
-            }
-            match rules.action(n) {
-                Action::PatientId | Action::Identifier => {
-                    for rep in components(msg, bytes) {
-                        scope.add_id(ids, get(&rep, 1));
-                    }
-                }
-                Action::PersonName => {
-                    for rep in components(msg, bytes) {
-                        for c in rep.iter().take(5) {
-                            add_name_component(ids, c);
-                        }
-                        ids.add_person_name(&[get(&rep, 1), get(&rep, 2), get(&rep, 3)].join("^"));
-                    }
-                }
-                Action::StaffName | Action::Organization if scope == Scope::Patient => {}
-                Action::StaffName => {
-                    for rep in components(msg, bytes) {
-                        for c in rep.iter().take(4) {
-                            add_name_component(ids, c);
-                        }
-                        ids.add_person_name(&[get(&rep, 2), get(&rep, 3), get(&rep, 4)].join("^"));
-                    }
-                }
-                Action::Organization => {
-                    for rep in components(msg, bytes) {
-                        ids.add(get(&rep, 1));
-                    }
-                }
-                Action::Address => {
-                    for rep in components(msg, bytes) {
-                        for n in [1, 2, 3, 5, 8] {
-                            scope.add(ids, get(&rep, n));
-                        }
-                        // The town with its house number, written alone (`登呂1-3-5`).
-                        for n in [1, 2, 8] {
-                            ids.add_street_address(get(&rep, n));
-                        }
-                        ids.add_street_address(&[get(&rep, 4), get(&rep, 3), get(&rep, 1), get(&rep, 2)].concat());
-                    }
-                }
-                Action::Phone => {
-                    for rep in components(msg, bytes) {
-                        for n in [1, 4, 12] {
-                            scope.add(ids, get(&rep, n));
-                        }
-                        scope.add(ids, &format!("{}{}", get(&rep, 6), get(&rep, 7)));
-                    }
-                }
-                Action::BirthDate => {
-                    for rep in components(msg, bytes) {
-                        if let Some(d) = get(&rep, 1).get(..8) {
-                            ids.add_birth_date_typed(d);
-                        }
-                    }
-                }
-                _ => {}
+        if seg.name == "GT1" {
+            for &(n, ref action) in GUARANTOR_FIELDS.iter() {
+                collect_field(msg, action, seg.field(n), ids, scope);
             }
         }
+        let Some(rules) = table.segment(&seg.name) else { continue };
+        for n in 1..=seg.len() {
+            collect_field(msg, rules.action(n), seg.field(n), ids, scope);
+        }
+    }
+}
+
+/// The identifying fields of a GT1 (guarantor, HL7 v2.5 6.5.5), which the table removes whole:
+/// collected as NK1's and IN1's are (a guarantor is usually a relative, named in notes): 2
+/// guarantor number, 3 name, 4 spouse name, 5 address, 6-7 phones, 12 SSN, 16 employer name,
+/// 17 employer address, 18 employer phone, 19 employee ID, 21 organisation name.
+static GUARANTOR_FIELDS: LazyLock<[(usize, Action); 12]> = LazyLock::new(|| {
+    [
+        (2, Action::Identifier),
+        (3, Action::PersonName),
+        (4, Action::PersonName),
+        (5, Action::Address),
+        (6, Action::Phone),
+        (7, Action::Phone),
+        (12, Action::Identifier),
+        (16, Action::PersonName),
+        (17, Action::Address),
+        (18, Action::Phone),
+        (19, Action::Identifier),
+        (21, Action::Organization),
+    ]
+});
+
+/// Pass 1 for one field (`bytes`) whose action is `action` ([`collect`]).
+fn collect_field(msg: &Message, action: &Action, bytes: &[u8], ids: &mut Identifiers, scope: Scope) {
+    if bytes.is_empty() {
+        return;
+    }
+    match action {
+        Action::PatientId | Action::Identifier => {
+            for rep in components(msg, bytes) {
+                scope.add_id(ids, get(&rep, 1));
+            }
+        }
+        Action::PersonName => {
+            for rep in components(msg, bytes) {
+                for c in rep.iter().take(5) {
+                    add_name_component(ids, c);
+                }
+                ids.add_person_name(&[get(&rep, 1), get(&rep, 2), get(&rep, 3)].join("^"));
+            }
+        }
+        Action::StaffName | Action::Organization if scope == Scope::Patient => {}
+        Action::StaffName => {
+            for rep in components(msg, bytes) {
+                for c in rep.iter().take(4) {
+                    add_name_component(ids, c);
+                }
+                ids.add_person_name(&[get(&rep, 2), get(&rep, 3), get(&rep, 4)].join("^"));
+            }
+        }
+        Action::Organization => {
+            for rep in components(msg, bytes) {
+                ids.add(get(&rep, 1));
+            }
+        }
+        Action::Address => {
+            for rep in components(msg, bytes) {
+                for n in [1, 2, 3, 5, 8] {
+                    scope.add(ids, get(&rep, n));
+                }
+                // The town with its house number, written alone (`登呂1-3-5`).
+                for n in [1, 2, 8] {
+                    ids.add_street_address(get(&rep, n));
+                }
+                ids.add_street_address(&[get(&rep, 4), get(&rep, 3), get(&rep, 1), get(&rep, 2)].concat());
+            }
+        }
+        Action::Phone => {
+            for rep in components(msg, bytes) {
+                for n in [1, 4, 12] {
+                    scope.add(ids, get(&rep, n));
+                }
+                scope.add(ids, &format!("{}{}", get(&rep, 6), get(&rep, 7)));
+            }
+        }
+        Action::BirthDate => {
+            for rep in components(msg, bytes) {
+                if let Some(d) = get(&rep, 1).get(..8) {
+                    ids.add_birth_date_typed(d);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -1274,6 +1305,20 @@ mod tests {
         collect(&Message::parse(&m).unwrap(), RuleTable::builtin(), &mut ids, Scope::All);
         let cleaned = freetext::clean("山本様 美日さん 山本美日様 山本　美日", &ids, None).unwrap();
         assert_eq!(cleaned.text, "***様 ***さん ***様 ***");
+    }
+
+    #[test]
+    fn rv17_suspect_10_a_guarantor_is_collected_though_its_segment_is_removed() {
+        let m = "MSH|^~\\&|HIS|H|SS|H|20240402143000||ADT^A08^ADT_A01|1|P|2.5||||||UNICODE UTF-8\r\
+                 PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F\r\
+                 GT1|1|G-7788991|高橋^四郎^^^^^L^I||西新宿2-8-1^^新宿区^東京都^1600023|^PRN^PH^^^^^^^^^03-5555-6666\r";
+        let msg = Message::parse(m.as_bytes()).unwrap();
+        assert!(RuleTable::builtin().segment("GT1").is_none(), "GT1 is removed whole");
+        let mut ids = Identifiers::new();
+        collect(&msg, RuleTable::builtin(), &mut ids, Scope::All);
+        let cleaned =
+            freetext::clean("保証人 高橋四郎、高橋様 西新宿2-8-1 03-5555-6666 G-7788991", &ids, None).unwrap();
+        assert_eq!(cleaned.text, "保証人 ***、***様 *** *** ***");
     }
 
     /// The folder patient's context after pass 1 over `messages`, with clean-free-text.

@@ -1784,3 +1784,67 @@ fn rv17_suspect_6_13_csv_free_text_loses_a_one_character_name_with_any_honorific
         ["*** *** *** *** *** *** 林檎", "携帯 *** / *** / 番号 *** / *** / ver 0.12.3456"]
     );
 }
+
+#[test]
+fn rv17_suspect_10_17_ssmix2_guarantor_identifiers_and_numbers_broken_by_escapes_are_cleaned() {
+    let wd = Workdir::new("rv17_suspect_10_17_ssmix2_guarantor_identifiers_and_numbers_broken_by_escapes_are_cleaned");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山田^太郎^^^^^L^I||19850315|M|||||^PRN^PH^^^^^^^^^090-1111-2222",
+        "GT1|1|G-7788991|高橋^四郎^^^^^L^I||西新宿2-8-1^^新宿区^東京都^1600023^JPN^H|^PRN^PH^^^^^^^^^03-5555-6666",
+        "OBX|1|TX|9Z^所見^99||保証人 高橋四郎 西新宿2-8-1 03-5555-6666 番号 G-7788991 高橋様||||||F",
+        "NTE|1||ID 1234\\.br\\567890 TEL 090\\F\\1111\\F\\2222",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    assert!(msg.segments.iter().all(|s| s.name != "GT1"), "GT1 is still removed whole");
+    assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "保証人 *** *** *** 番号 *** ***様");
+    assert_eq!(msg.decode(segment(&msg, "NTE").field(3)).text, "ID *** TEL ***");
+    assert_absent(&wd, &["out"], &run.stderr(), &["高橋", "西新宿", "7788991", "567890", "2222"]);
+}
+
+#[test]
+fn rv17_suspect_14_csv_free_text_loses_an_apostrophe_name_typed_otherwise_and_satoh() {
+    let wd = Workdir::new("rv17_suspect_14_csv_free_text_loses_an_apostrophe_name_typed_otherwise_and_satoh");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nname = \"name\"\ncomment = \"free-text\"\n",
+        "pid,name,comment\n\
+         1234567890,Mary-Jane O'Neil,O’Neil ONeil oneil seen; one nil\n\
+         1234567891,SATO Hanako,SATOH SATOU Sato-san SATOSHI\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "comment"),
+        ["*** *** *** seen; one nil", "*** *** ***-san SATOSHI"]
+    );
+}
+
+#[test]
+fn rv17_suspect_7_csv_spreadsheet_mangled_ids_are_read_as_the_register_reads_them() {
+    let wd = Workdir::new("rv17_suspect_7_csv_spreadsheet_mangled_ids_are_read_as_the_register_reads_them");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nvalue = \"keep\"\n",
+        "pid,value\n\"=\"\"0001234567\"\"\",1\n'0001234567,2\n1234567.0,3\n\"=\"\"0007654321\"\"\",4\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "pid"),
+        [
+            kamei_pseudonym("0001234567"),
+            kamei_pseudonym("0001234567"),
+            kamei_pseudonym("1234567"),
+            kamei_pseudonym("0007654321")
+        ]
+    );
+    std::fs::write(wd.path("optout.txt"), "1234567\n").unwrap();
+    let _ = std::fs::remove_dir_all(wd.path("out"));
+    let k = key(&wd, "k.key", 7);
+    let args = ["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    wd.kamei([&args[..], &["--exclude-patients", "optout.txt"]].concat());
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "value"), ["4"], "the opted-out patient's rows are left out");
+}
