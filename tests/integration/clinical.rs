@@ -1848,3 +1848,24 @@ fn rv17_suspect_7_csv_spreadsheet_mangled_ids_are_read_as_the_register_reads_the
     wd.kamei([&args[..], &["--exclude-patients", "optout.txt"]].concat());
     assert_eq!(column(&rows(&wd.path("out/in.csv")), "value"), ["4"], "the opted-out patient's rows are left out");
 }
+
+#[test]
+fn rv17_suspect_16_ssmix2_a_numeric_value_holding_the_patient_id_with_a_zero_added_is_removed() {
+    let wd = Workdir::new("rv17_suspect_16_ssmix2_a_numeric_value_holding_the_patient_id_with_a_zero_added_is_removed");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山田^太郎^^^^^L^I||19850315|M",
+        "OBX|1|NM|X^c^99||01234567890||||||F",
+        "OBX|2|NM|X^c^99||+1234567890||||||F",
+        "OBX|3|NM|X^c^99||42||||||F",
+        "OBX|4|TX|X^c^99||ID 01234567890 noted||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["1234567890"]);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let obx5: Vec<&[u8]> = msg.segments.iter().filter(|s| s.name == "OBX").map(|s| s.field(5)).collect();
+    assert_eq!(obx5, [&b""[..], b"", b"42", b"ID *** noted"]);
+}
