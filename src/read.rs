@@ -17,7 +17,6 @@ use sha2::{Digest, Sha256};
 use snafu::{ResultExt, Snafu};
 use std::fs::{File, Metadata};
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -80,9 +79,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The file changed while kamei read it: what was read may mix two versions of it.
-    #[snafu(display(
-        "the input changed while kamei read it (a file still being written?); nothing written for it: run the same command again once it is complete"
-    ))]
+    #[snafu(display("{CHANGED}"))]
     Changed,
 }
 
@@ -108,6 +105,10 @@ impl Default for ReadOptions {
     }
 }
 
+/// Why an input written to while kamei read it fails ([`Error::Changed`], and the writer's
+/// error when the input changes before its large values are copied from it).
+pub const CHANGED: &str = "the input changed while kamei read it (a file still being written?); nothing written for it: run the same command again once it is complete";
+
 /// What the file system says of an input file: which file it is, its size and when it was
 /// last modified. Taken when kamei opens an input and compared whenever it reads the file
 /// again (or ends a read), so that a file written to meanwhile (a PACS export still in
@@ -124,7 +125,14 @@ pub struct Stamp {
 impl Stamp {
     /// The stamp of an open file's metadata.
     pub fn of(m: &Metadata) -> Stamp {
-        Stamp { dev: m.dev(), ino: m.ino(), len: m.len(), modified: m.modified().ok() }
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        Stamp { dev, ino, len: m.len(), modified: m.modified().ok() }
     }
 
     /// [`Error::Changed`] unless `file` (open on the same path) still has this stamp.
@@ -208,11 +216,16 @@ impl Source {
 /// (`O_NOATIME`: the file's owner or root), so reading an archive leaves its metadata as it
 /// was too (archives tiered or purged by access time). Elsewhere it opens the file as usual.
 pub fn open_input(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    match File::options().read(true).custom_flags(rustix::fs::OFlags::NOATIME.bits() as i32).open(path) {
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) => File::open(path),
-        other => other,
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        match File::options().read(true).custom_flags(rustix::fs::OFlags::NOATIME.bits() as i32).open(path) {
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) => File::open(path),
+            other => other,
+        }
     }
+    #[cfg(not(target_os = "linux"))]
+    File::open(path)
 }
 
 /// Read a file whose size is expected to be `len`, to its real end.

@@ -35,9 +35,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The input changed between being hashed and its values being copied from it.
-    #[snafu(display(
-        "the input changed while kamei read it (a file still being written?); nothing written for it: run the same command again once it is complete"
-    ))]
+    #[snafu(display("{}", crate::read::CHANGED))]
     InputChanged,
     /// A value kept in the source file could not be copied from it.
     #[snafu(display("could not copy pixel data from the input"))]
