@@ -134,6 +134,12 @@ pub struct Frames {
     pub compressed_bytes: Option<u64>,
 }
 
+/// The value at quantile `q` (0 to 1) of sorted values ([`Frames::sorted_sample`]), which must
+/// not be empty.
+pub fn quantile(sorted: &[i64], q: f64) -> i64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
 impl Frames {
     /// Bytes per sample in `data`.
     pub fn sample_bytes(&self) -> usize {
@@ -212,6 +218,17 @@ impl Frames {
             changed |= self.data[i..i + sb] != before[..sb];
         }
         changed
+    }
+
+    /// An even spread of the image's values, at most about 200 000 of them, sorted: what the
+    /// percentiles of the display map and of a viewer's automatic window are read from
+    /// ([`quantile`]).
+    pub fn sorted_sample(&self) -> Vec<i64> {
+        let n = self.data.len() / self.sample_bytes();
+        let step = (n / 200_000).max(1);
+        let mut values: Vec<i64> = (0..n).step_by(step).map(|p| self.decode_at(p * self.sample_bytes())).collect();
+        values.sort_unstable();
+        values
     }
 
     /// The smallest and largest stored value that Bits Stored and Pixel Representation allow.

@@ -501,13 +501,11 @@ const MAX_CLIPPED: f64 = 1000.0;
 impl GreyMap {
     fn of(f: &Frames) -> GreyMap {
         let n = f.data.len() / f.sample_bytes();
-        let step = (n / 200_000).max(1);
-        let mut values: Vec<i64> = (0..n).step_by(step).map(|p| f.decode_at(p * f.sample_bytes())).collect();
+        let values = f.sorted_sample();
         if values.is_empty() {
             return GreyMap { lo: 0, hi: 1 };
         }
-        values.sort_unstable();
-        let pick = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+        let pick = |q: f64| decode::quantile(&values, q);
         let frame_pixels = (f.rows as f64 * f.cols as f64).max(1.0);
         let clipped = (frame_pixels * 0.0005).min(MAX_CLIPPED);
         let q = clipped / n as f64;
@@ -783,11 +781,7 @@ mod tests {
 
     #[test]
     fn detector_finds_synthetic_text_with_little_collateral() {
-        let fonts = synth::system_fonts();
-        if fonts.is_empty() {
-            eprintln!("detector test skipped: no fonts under {:?} (.ci/run installs them)", synth::FONT_DIRS);
-            return;
-        }
+        let Some(fonts) = synth::fonts_or_skip() else { return };
         let cleaner = PixelCleaner::with_rules(vec![], &PixelOptions::default());
         let mut total = synth::Score::default();
         for seed in 0..24 {
@@ -806,11 +800,7 @@ mod tests {
         // (synth::faint): mapped by the full range their text is a fifth as contrasted; through
         // the header's window (16 bits) or a window over the bulk of the values (12 bits) it is
         // the scene as drawn.
-        let fonts = synth::system_fonts();
-        if fonts.is_empty() {
-            eprintln!("detector test skipped: no fonts under {:?} (.ci/run installs them)", synth::FONT_DIRS);
-            return;
-        }
+        let Some(fonts) = synth::fonts_or_skip() else { return };
         let cleaner = PixelCleaner::with_rules(vec![], &PixelOptions::default());
         let mut total = synth::Score::default();
         for seed in 0..40 {

@@ -905,17 +905,25 @@ impl Score {
     }
 }
 
+/// The system fonts for a test that draws text, or `None` after a line saying it was skipped
+/// (no fonts installed: `.ci/run` installs Debian's font packages).
+#[cfg(test)]
+pub(crate) fn fonts_or_skip() -> Option<Vec<TextFont>> {
+    let fonts = system_fonts();
+    if fonts.is_empty() {
+        eprintln!("test skipped: no fonts under {FONT_DIRS:?} (.ci/run installs them)");
+        return None;
+    }
+    Some(fonts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn scenes_are_reproducible_and_have_text() {
-        let fonts = system_fonts();
-        if fonts.is_empty() {
-            eprintln!("synth test skipped: no fonts under {FONT_DIRS:?} (.ci/run installs fonts-dejavu-core)");
-            return;
-        }
+        let Some(fonts) = fonts_or_skip() else { return };
         let a = scene(7, &fonts, &[]);
         let b = scene(7, &fonts, &[]);
         assert_eq!(a.values, b.values);
@@ -928,11 +936,7 @@ mod tests {
 
     #[test]
     fn rgb_scenes_are_drawn_over_colour_backgrounds_in_colour_and_grey_ones_in_grey() {
-        let fonts = system_fonts();
-        if fonts.is_empty() {
-            eprintln!("synth test skipped: no fonts under {FONT_DIRS:?} (.ci/run installs fonts-dejavu-core)");
-            return;
-        }
+        let Some(fonts) = fonts_or_skip() else { return };
         // A saturated red image and its luminance.
         let (w, h) = (64, 48);
         let red = Background {
@@ -977,11 +981,7 @@ mod tests {
 
     #[test]
     fn a_faint_scene_keeps_its_text_in_a_narrow_band_under_a_bright_marker() {
-        let fonts = system_fonts();
-        if fonts.is_empty() {
-            eprintln!("synth test skipped: no fonts under {FONT_DIRS:?} (.ci/run installs fonts-dejavu-core)");
-            return;
-        }
+        let Some(fonts) = fonts_or_skip() else { return };
         let grey = (0..50).map(|s| scene(s, &fonts, &[])).find(|s| s.samples == 1).expect("a grey scene");
         let f = faint(&grey, 16, true);
         assert_eq!(

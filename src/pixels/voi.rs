@@ -293,15 +293,11 @@ fn decimal(ds: &DataSet, tag: Tag) -> Option<f64> {
 /// The 1st and 99th percentile of the stored values (over a sample of at most about 200 000
 /// pixels of all frames), or `None` without pixels.
 fn percentiles(f: &Frames) -> Option<(i64, i64)> {
-    let n = f.data.len() / f.sample_bytes();
-    let step = (n / 200_000).max(1);
-    let mut values: Vec<i64> = (0..n).step_by(step).map(|p| f.decode_at(p * f.sample_bytes())).collect();
+    let values = f.sorted_sample();
     if values.is_empty() {
         return None;
     }
-    values.sort_unstable();
-    let pick = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-    Some((pick(0.01), pick(0.99)))
+    Some((super::decode::quantile(&values, 0.01), super::decode::quantile(&values, 0.99)))
 }
 
 #[cfg(test)]
