@@ -956,8 +956,8 @@ impl Planner<'_, '_> {
                 || (own_dates && self.holds_own_date(&t.replace('_', "-")))
         };
         let values = Self::values(e);
-        let decoded: Vec<Option<String>> = values.iter().map(|v| Some(cs.read(v, vr).text().to_string())).collect();
-        let mut hit: Vec<bool> = decoded.iter().map(|t| t.as_deref().is_some_and(holds)).collect();
+        let decoded: Vec<String> = values.iter().map(|v| cs.read(v, vr).text().to_string()).collect();
+        let mut hit: Vec<bool> = decoded.iter().map(|t| holds(t)).collect();
         // A name split over values (`ORIGINAL\PRIMARY\YAMADA\TARO`): runs of two to four
         // values are also read together, as the words of one text.
         for len in 2..=4.min(values.len()) {
@@ -966,9 +966,8 @@ impl Planner<'_, '_> {
                 if hit[run.clone()].contains(&true) {
                     continue;
                 }
-                let words: Option<Vec<&str>> =
-                    decoded[run.clone()].iter().map(|t| t.as_deref().map(str::trim)).collect();
-                if words.is_some_and(|w| holds(&w.join(" "))) {
+                let words: Vec<&str> = decoded[run.clone()].iter().map(|t| t.trim()).collect();
+                if holds(&words.join(" ")) {
                     hit[run].fill(true);
                 }
             }
