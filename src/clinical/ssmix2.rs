@@ -32,7 +32,6 @@ use crate::scrub::Identifiers;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
@@ -383,8 +382,8 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
             collect_merge(msg, seg, ids, scope);
         }
         if seg.name == "GT1" {
-            for &(n, ref action) in GUARANTOR_FIELDS.iter() {
-                collect_field(msg, action, seg.field(n), ids, scope);
+            for (n, action) in &GUARANTOR_FIELDS {
+                collect_field(msg, action, seg.field(*n), ids, scope);
             }
         }
         let Some(rules) = table.segment(&seg.name) else { continue };
@@ -398,22 +397,20 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
 /// collected as NK1's and IN1's are (a guarantor is usually a relative, named in notes): 2
 /// guarantor number, 3 name, 4 spouse name, 5 address, 6-7 phones, 12 SSN, 16 employer name,
 /// 17 employer address, 18 employer phone, 19 employee ID, 21 organisation name.
-static GUARANTOR_FIELDS: LazyLock<[(usize, Action); 12]> = LazyLock::new(|| {
-    [
-        (2, Action::Identifier),
-        (3, Action::PersonName),
-        (4, Action::PersonName),
-        (5, Action::Address),
-        (6, Action::Phone),
-        (7, Action::Phone),
-        (12, Action::Identifier),
-        (16, Action::PersonName),
-        (17, Action::Address),
-        (18, Action::Phone),
-        (19, Action::Identifier),
-        (21, Action::Organization),
-    ]
-});
+const GUARANTOR_FIELDS: [(usize, Action); 12] = [
+    (2, Action::Identifier),
+    (3, Action::PersonName),
+    (4, Action::PersonName),
+    (5, Action::Address),
+    (6, Action::Phone),
+    (7, Action::Phone),
+    (12, Action::Identifier),
+    (16, Action::PersonName),
+    (17, Action::Address),
+    (18, Action::Phone),
+    (19, Action::Identifier),
+    (21, Action::Organization),
+];
 
 /// Pass 1 for one field (`bytes`) whose action is `action` ([`collect`]).
 fn collect_field(msg: &Message, action: &Action, bytes: &[u8], ids: &mut Identifiers, scope: Scope) {
