@@ -44,14 +44,15 @@ fn leftovers(out: &Path) -> Vec<String> {
         .collect()
 }
 
-/// One record per input (by content), each written or present, each output in place.
+/// One record per input (by content) of an archive of `files` files, each written or present,
+/// each output in place.
 #[track_caller]
-fn assert_audit_complete(wd: &Workdir, out: &str) {
+fn assert_audit_complete(wd: &Workdir, out: &str, files: u32) {
     let audit = wd.audit(out);
-    assert_eq!(audit.len(), FILES as usize, "one record per input");
+    assert_eq!(audit.len(), files as usize, "one record per input");
     let mut hashes: Vec<&str> = audit.iter().map(|r| r["input_sha256"].as_str().unwrap()).collect();
     hashes.dedup();
-    assert_eq!(hashes.len(), FILES as usize, "no input twice");
+    assert_eq!(hashes.len(), files as usize, "no input twice");
     for r in &audit {
         assert!(r["outcome"] == "written" || r["outcome"] == "present", "{r}");
         assert!(wd.path(out).join(r["output"].as_str().unwrap()).is_file(), "{r}");
@@ -103,7 +104,7 @@ fn killed_runs_resumed_end_equal_to_an_uninterrupted_run() {
     }
     assert_eq!(leftovers(&wd.path("out")), Vec::<String>::new());
     assert!(!wd.path("out/.kamei-partial").exists());
-    assert_audit_complete(&wd, "out");
+    assert_audit_complete(&wd, "out", FILES);
     let canaries = canaries();
     let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
     let run = Run { output: std::process::Output { status, stdout: Vec::new(), stderr: stderr.into_bytes() } };
@@ -169,7 +170,7 @@ fn stopped_by_signal_exits_130_and_a_rerun_completes(name: &str, signal: libc::c
     let rerun = wd.deid(&[]);
     rerun.assert_code(0);
     assert_eq!(wd.dicom_outputs("out").len(), FILES as usize);
-    assert_audit_complete(&wd, "out");
+    assert_audit_complete(&wd, "out", FILES);
     let canaries = canaries();
     let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
     assert_no_leak(&wd, "out", &rerun, &canaries);
@@ -220,7 +221,9 @@ fn rv16_05_a_linkage_table_cut_inside_a_row_is_repaired_by_the_resumed_run() {
 #[test]
 fn rv16_01_a_second_run_into_a_busy_out_exits_2_and_the_first_completes() {
     let wd = Workdir::new("rv16_01_a_second_run_into_a_busy_out_exits_2_and_the_first_completes");
-    write_small_archive(&wd, FILES);
+    // Ten times the other tests' archive: on a quiet machine a run of FILES files on one thread
+    // ends before the three runs below have started and ended.
+    write_small_archive(&wd, 10 * FILES);
     let k = key(&wd, "k.key", 7);
     let ks = k.to_str().unwrap();
     let mut checked = false;
@@ -253,6 +256,6 @@ fn rv16_01_a_second_run_into_a_busy_out_exits_2_and_the_first_completes() {
         break;
     }
     assert!(checked, "every first run finished before the second started");
-    assert_audit_complete(&wd, "out");
+    assert_audit_complete(&wd, "out", 10 * FILES);
     assert!(!wd.path("out/.kamei-partial").exists());
 }
