@@ -1773,14 +1773,7 @@ mod tests {
             Element::new(tags::TEXT_VALUE, VR::UT, b"Free text at the top".to_vec()),
             Element::sequence(tags::CONTENT_SEQUENCE, vec![text_item]),
         ]);
-        DicomFile {
-            meta: DataSet::new(),
-            dataset,
-            transfer_syntax: TransferSyntax::explicit_le(),
-            had_meta: true,
-            notes: Vec::new(),
-            source_stamp: None,
-        }
+        DicomFile::built(DataSet::new(), dataset, TransferSyntax::explicit_le())
     }
 
     /// Plan `f` with the basic profile, `options` and a fixed key, in a run of its own.
@@ -1887,14 +1880,7 @@ mod tests {
         for e in elements {
             ds.put(e);
         }
-        DicomFile {
-            meta: DataSet::new(),
-            dataset: ds,
-            transfer_syntax: TransferSyntax::explicit_le(),
-            had_meta: true,
-            notes: Vec::new(),
-            source_stamp: None,
-        }
+        DicomFile::built(DataSet::new(), ds, TransferSyntax::explicit_le())
     }
 
     fn plan_with(options: &[DeidOption], elements: Vec<Element>) -> (Plan, DicomFile) {

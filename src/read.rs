@@ -271,6 +271,12 @@ pub struct DicomFile {
 }
 
 impl DicomFile {
+    /// A file kamei builds itself (a test fixture, a minimal file handed to a codec): a Part 10
+    /// header, nothing repaired, no value left in a source file.
+    pub fn built(meta: DataSet, dataset: DataSet, transfer_syntax: TransferSyntax) -> DicomFile {
+        DicomFile { meta, dataset, transfer_syntax, had_meta: true, notes: Vec::new(), source_stamp: None }
+    }
+
     /// Whether any value was left in the source file (the writer must copy it from there).
     pub fn has_deferred(&self) -> bool {
         self.dataset.elements().iter().any(|e| matches!(e.value, crate::dataset::Value::Deferred(_)))
@@ -402,7 +408,7 @@ fn parse_reader<R: ByteReader>(r: &mut R, defer: Option<u64>) -> Result<Opened> 
         let encoding = actual_encoding(r, ts.encoding, &mut notes)?;
         Parser::new(r, encoding, defer).dataset_to_end()?
     };
-    Ok(Opened::Dicom(DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true, notes, source_stamp: None }))
+    Ok(Opened::Dicom(DicomFile { notes, ..DicomFile::built(meta, dataset, ts) }))
 }
 
 /// The encoding the data set really uses. Some writers declare an explicit-VR transfer syntax

@@ -174,18 +174,12 @@ mod tests {
             (TransferSyntax::explicit_be(), Encoding::EXPLICIT_BE),
             (TransferSyntax::implicit_le(), Encoding::IMPLICIT_LE),
         ] {
-            let mut file = DicomFile {
-                meta: DataSet::from_elements([Element::new(
-                    tags::TRANSFER_SYNTAX_UID,
-                    VR::UI,
-                    format!("{}\0", ts.uid).into_bytes(),
-                )]),
-                dataset: sample(enc.big_endian),
-                transfer_syntax: ts,
-                had_meta: true,
-                notes: vec![],
-                source_stamp: None,
-            };
+            let meta = DataSet::from_elements([Element::new(
+                tags::TRANSFER_SYNTAX_UID,
+                VR::UI,
+                format!("{}\0", ts.uid).into_bytes(),
+            )]);
+            let mut file = DicomFile::built(meta, sample(enc.big_endian), ts);
             to_explicit_le(&mut file.dataset, enc, None).unwrap();
             file.transfer_syntax = TransferSyntax::explicit_le();
             file.meta.put(Element::new(tags::TRANSFER_SYNTAX_UID, VR::UI, b"1.2.840.10008.1.2.1\0".to_vec()));

@@ -955,7 +955,7 @@ mod tests {
             Element::new(Tag(0x0028, 0x0010), VR::US, 512u16.to_le_bytes().to_vec()),
             seq,
         ]);
-        DicomFile { meta, dataset, transfer_syntax: ts, had_meta: true, notes: vec![], source_stamp: None }
+        DicomFile::built(meta, dataset, ts)
     }
 
     #[test]

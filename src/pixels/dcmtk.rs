@@ -114,5 +114,5 @@ fn minimal_file(source: &DataSet, fragments: &Fragments) -> DicomFile {
         ui(tags::TRANSFER_SYNTAX_UID, JPEG_EXTENDED),
     ]);
     let transfer_syntax = TransferSyntax::from_uid(JPEG_EXTENDED).expect("JPEG Extended is a known syntax");
-    DicomFile { meta, dataset, transfer_syntax, had_meta: true, notes: Vec::new(), source_stamp: None }
+    DicomFile::built(meta, dataset, transfer_syntax)
 }
