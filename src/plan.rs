@@ -23,7 +23,9 @@
 //! knowledge by the rule that keeps every output valid whatever the attribute's Type in the
 //! file's IOD: an absent attribute stays absent; a present but empty one stays empty (Z);
 //! a present non-empty X/Z attribute is emptied (Z: the code says it is Type 2 or 3, never
-//! Type 1, so empty is always valid, where a dummy could break an enumerated value); a present
+//! Type 1, so empty is valid, where a dummy could break an enumerated value), except a
+//! sequence that is Type 3 wherever it is used and may not be present without an item
+//! (Referenced Study Sequence), which is removed; a present
 //! non-empty Z/D, X/D or X/Z/D one gets D (its value replaced by a dummy; a sequence is kept
 //! and its items cleaned), since it may be Type 1; for X/Z/U\* the contained UIDs are
 //! replaced by their own U rules. This never empties a Type 1 attribute or removes a Type 2
@@ -1216,7 +1218,9 @@ impl Planner<'_, '_> {
         }
         match c {
             Conditional::XZU => (Decision::Descend(Mode::Plain), "uid"),
-            // X/Z is at most Type 2 wherever it is used: empty is always valid, and a dummy
+            // A Type 3 sequence that holds "one or more Items" may not be present and empty.
+            Conditional::XZ if TYPE_3_SEQUENCES.contains(&e.tag) => (Decision::Remove, "remove"),
+            // Any other X/Z is at most Type 2 wherever it is used: empty is valid, and a dummy
             // could break an enumerated value (Patient's Sex Neutered is ALTERED or UNALTERED).
             Conditional::XZ => self.decide(&Action::Empty, e, cs),
             Conditional::ZD | Conditional::XD | Conditional::XZD => self.decide(&Action::Dummy, e, cs),
@@ -1751,6 +1755,13 @@ fn net_name(name: &str) -> String {
     name.split('\\').map(value).collect::<Vec<_>>().join("\\")
 }
 
+/// X/Z sequences that are Type 3 in every composite IOD that uses them, with "one or more
+/// Items" in their module: present with no item is an error (dciodvfy: "Bad Sequence number of
+/// Items 0"), so X/Z resolves to X for them. Referenced Study Sequence: PS3.3 C.7.2.1 General
+/// Study Module, Type 3. (The other X/Z sequence of Table E.1-1, Acquisition Context Sequence,
+/// is Type 2 in PS3.3 C.7.6.14 Acquisition Context Module: it is emptied.)
+const TYPE_3_SEQUENCES: [Tag; 1] = [tags::REFERENCED_STUDY_SEQUENCE];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2279,6 +2290,28 @@ mod tests {
         );
         assert_eq!(value(&out, tags::STATION_NAME).unwrap(), b"");
         assert_eq!(value(&out, tags::INSTITUTION_NAME).unwrap(), b"ANONYMIZED");
+    }
+
+    #[test]
+    fn an_x_z_sequence_that_is_type_3_is_removed_and_a_type_2_one_is_emptied() {
+        let item = || {
+            DataSet::from_elements([
+                Element::new(tags::REFERENCED_SOP_CLASS_UID, VR::UI, b"1.2.840.10008.3.1.2.3.1\0".to_vec()),
+                Element::new(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, b"1.2.3.99".to_vec()),
+            ])
+        };
+        let (_, out) = plan_with(
+            &[],
+            vec![
+                Element::sequence(tags::REFERENCED_STUDY_SEQUENCE, vec![item()]),
+                Element::sequence(tags::ACQUISITION_CONTEXT_SEQUENCE, vec![item()]),
+            ],
+        );
+        // Referenced Study Sequence is Type 3 with one or more items: present and empty is an
+        // IOD error. Acquisition Context Sequence is Type 2: it must stay, with no item.
+        assert!(out.dataset.get(tags::REFERENCED_STUDY_SEQUENCE).is_none());
+        let context = out.dataset.get(tags::ACQUISITION_CONTEXT_SEQUENCE).unwrap().value.sequence().unwrap();
+        assert!(context.items.is_empty());
     }
 
     #[test]

@@ -210,7 +210,9 @@ fn dciodvfy_errors(path: &Path) -> BTreeSet<String> {
     text.lines().filter(|l| l.starts_with("Error")).map(uid).collect()
 }
 
-/// Replace every dotted number (a UID) and every <...> quoted value with a placeholder.
+/// Replace every dotted number (a UID) and every <...> quoted value with a placeholder. The
+/// names dciodvfy writes in angle brackets right after `=` (`Element=<ReferencedStudySequence>`,
+/// `Module=<GeneralStudy>`) stay: an error moved to another attribute is a new error.
 fn regex_lite_uid(line: &str) -> String {
     let mut out = String::new();
     let mut in_angle = false;
@@ -218,9 +220,13 @@ fn regex_lite_uid(line: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c == '<' {
+        if c == '<' && i > 0 && chars[i - 1] == '=' {
+            out.push(c);
+        } else if c == '<' {
             in_angle = true;
             out.push_str("<…>");
+        } else if c == '>' && !in_angle {
+            out.push(c);
         } else if c == '>' {
             in_angle = false;
         } else if !in_angle {
