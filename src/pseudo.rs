@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use snafu::{ResultExt, Snafu};
 use std::fmt;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
 
@@ -23,6 +23,10 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// Length of a key kamei generates, in bytes.
 pub const KEY_LEN: usize = 32;
+
+/// The most of a key file that is read: a key is 32 raw bytes or 64 hex digits with some white
+/// space around them; a longer file is not a key (it is reported as such, by its length).
+const MAX_KEY_FILE: u64 = 4096;
 
 /// Errors about keys.
 #[derive(Debug, Snafu)]
@@ -35,6 +39,15 @@ pub enum KeyError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// The key path names something other than a regular file (a device, a FIFO, a folder).
+    #[snafu(display(
+        "the key path {} is not a regular file; give the file `kamei keygen -o FILE` wrote",
+        path.display()
+    ))]
+    NotAFile {
+        /// The key path.
+        path: PathBuf,
     },
     /// The key file does not hold a usable key.
     #[snafu(display(
@@ -106,12 +119,21 @@ impl PseudonymKey {
     /// [`KeyError::ReadKey`], [`KeyError::BadKey`] if the content is neither form, or
     /// [`KeyError::ZeroKey`] if the key is all zero bytes.
     pub fn read(path: &Path) -> Result<PseudonymKey, KeyError> {
-        let raw = std::fs::read(path).context(ReadKeySnafu { path })?;
+        // A device or a FIFO named by mistake (`/dev/zero`, a pipe nobody writes) would be read
+        // without end or wait forever: only a regular file is read, and only its first bytes.
+        let meta = std::fs::metadata(path).context(ReadKeySnafu { path })?;
+        if !meta.is_file() {
+            return NotAFileSnafu { path }.fail();
+        }
+        let mut raw = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut raw))
+            .context(ReadKeySnafu { path })?;
         let mut bytes = [0u8; KEY_LEN];
         if raw.len() == KEY_LEN {
             bytes.copy_from_slice(&raw);
         } else if hex::decode_to_slice(String::from_utf8_lossy(&raw).trim(), &mut bytes).is_err() {
-            return BadKeySnafu { path, len: raw.len() }.fail();
+            return BadKeySnafu { path, len: usize::try_from(meta.len()).unwrap_or(usize::MAX) }.fail();
         }
         if bytes == [0u8; KEY_LEN] {
             return ZeroKeySnafu { path }.fail();
@@ -405,6 +427,36 @@ mod tests {
         std::fs::write(&path, "short").unwrap();
         let err = PseudonymKey::read(&path).unwrap_err().to_string();
         assert!(err.contains("kamei keygen"), "{err}");
+    }
+
+    #[test]
+    fn a_key_path_that_is_a_device_is_refused_without_reading_it() {
+        // `/dev/zero` would be read without end (the whole memory, then a crash).
+        let err = PseudonymKey::read(Path::new("/dev/zero")).unwrap_err();
+        assert!(matches!(err, KeyError::NotAFile { .. }), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_path_that_is_a_fifo_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("k.fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success());
+        if !made {
+            eprintln!("mkfifo is not available: skipped");
+            return;
+        }
+        let err = PseudonymKey::read(&fifo).unwrap_err();
+        assert!(matches!(err, KeyError::NotAFile { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_large_file_given_as_the_key_is_refused_with_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.dcm");
+        std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
+        let err = PseudonymKey::read(&path).unwrap_err();
+        assert!(matches!(err, KeyError::BadKey { len: 1_048_576, .. }), "{err}");
     }
 
     #[test]
