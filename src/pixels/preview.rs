@@ -69,8 +69,17 @@ pub fn follow_move(dir: &Path, from: &Path, to: &Path) {
 /// path written.
 ///
 /// # Errors
-/// I/O and PNG encoding errors.
+/// I/O and PNG encoding errors, without the path they happened at: the reason goes into the
+/// audit, which ships with the release and must not say where the previews (the images before
+/// cleaning) are kept.
 pub fn write(dir: &Path, rel: &Path, before: &RgbImage, after: &RgbImage) -> std::io::Result<PathBuf> {
+    write_at(dir, rel, before, after).map_err(|e| match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::from(e.kind()),
+    })
+}
+
+fn write_at(dir: &Path, rel: &Path, before: &RgbImage, after: &RgbImage) -> std::io::Result<PathBuf> {
     let target = path(dir, rel);
     let parent = target.parent().unwrap_or(dir).to_path_buf();
     std::fs::create_dir_all(&parent)?;
@@ -88,6 +97,15 @@ pub fn write(dir: &Path, rel: &Path, before: &RgbImage, after: &RgbImage) -> std
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_preview_that_cannot_be_written_gives_a_reason_without_the_path() {
+        // /proc/self exists, but no file can be created in it (not even by root): the temporary
+        // file fails, and tempfile names its path in the error. The reason goes into the audit.
+        let img = RgbImage::new(2, 2);
+        let err = write(Path::new("/proc/self"), Path::new("a.dcm"), &img, &img).unwrap_err().to_string();
+        assert!(!err.contains("/proc") && !err.contains(".kamei-"), "{err}");
+    }
 
     #[test]
     fn a_previews_folder_is_created_and_left_empty() {
