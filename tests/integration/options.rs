@@ -1005,9 +1005,7 @@ fn a_kept_private_date_follows_the_profiles_dates() {
 #[test]
 fn clean_descriptors_maps_the_files_own_uid_written_in_a_description() {
     let wd = Workdir::new("clean_descriptors_maps_the_files_own_uid_written_in_a_description");
-    ct(1)
-        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, &format!("{STUDY} sw 1.2.3.4")))
-        .write(&wd.path("in/a.dcm"));
+    ct(1).put(str_el(tags::STUDY_DESCRIPTION, VR::LO, &format!("{STUDY} sw 1.2.3.4"))).write(&wd.path("in/a.dcm"));
     let run = wd.deid(&["--option", "clean-descriptors"]);
     run.assert_code(0);
     let obj = open(&wd.only_output("out"));
