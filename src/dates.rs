@@ -2,15 +2,22 @@
 //!
 //! Shifting keeps the value's form and precision: `20240201` stays eight digits, `2024.02.01`
 //! (the ACR-NEMA form some old files carry) keeps its dots, a DT keeps its time part and offset,
-//! a DT of year or year-month precision stays at that precision. A value that is not a date
-//! yields `None`, and the caller decides what replaces it (kamei empties it: an unparseable
-//! date cannot be shown to be safe).
+//! a DT of year or year-month precision stays at that precision, a range has both ends shifted.
+//! A value that is not a date yields `None`, and the caller decides what replaces it (kamei
+//! gives it a dummy or empties it: an unparseable date cannot be shown to be safe).
 
 use chrono::{Datelike, Duration, NaiveDate};
 
-/// Shift a DA value (`YYYYMMDD` or `YYYY.MM.DD`, padding trimmed) by `days`.
+/// Shift a DA value (`YYYYMMDD` or `YYYY.MM.DD`, padding trimmed) by `days`. A range
+/// (`A-B`, `-B`, `A-`, as a query writes it and some RIS copy into stored values) has each end
+/// shifted, so no real date goes out beside a shifted one.
 pub fn shift_da(value: &str, days: i64) -> Option<String> {
     let v = value.trim_matches(|c| c == ' ' || c == '\0');
+    shift_one_da(v, days).or_else(|| shift_range(v, days, shift_one_da))
+}
+
+/// Shift one DA value (no range).
+fn shift_one_da(v: &str, days: i64) -> Option<String> {
     if v.len() == 10 && v.as_bytes()[4] == b'.' && v.as_bytes()[7] == b'.' {
         let d = parse_ymd(&v[0..4], &v[5..7], &v[8..10])?;
         let s = shift(d, days)?;
@@ -23,15 +30,18 @@ pub fn shift_da(value: &str, days: i64) -> Option<String> {
     Some(format_da(shift(d, days)?))
 }
 
-/// Shift a DT value (`YYYY[MM[DD[HH[MM[SS[.F]]]]]][&ZZXX]`) by `days`, keeping everything after
-/// the date and the original precision.
+/// Shift a DT value (`YYYY[MM[DD[HH[MM[SS[.F{1-6}]]]]]][&ZZXX]`) by `days`, keeping everything
+/// after the date and the original precision. A range (`A-B`, `-B`, `A-`) has each end shifted.
+/// Anything else, such as a DT with text or a second date after it (`20200301X20200302`), is
+/// not a DT: `None`, never a value whose leading date alone was shifted.
 pub fn shift_dt(value: &str, days: i64) -> Option<String> {
     let v = value.trim_matches(|c| c == ' ' || c == '\0');
-    let digits = v.bytes().take_while(|b| b.is_ascii_digit()).count();
-    let date_len = digits.min(8);
-    if !matches!(date_len, 4 | 6 | 8) {
-        return None;
-    }
+    shift_one_dt(v, days).or_else(|| shift_range(v, days, shift_one_dt))
+}
+
+/// Shift one DT value (no range); `None` unless the whole value follows the DT grammar.
+fn shift_one_dt(v: &str, days: i64) -> Option<String> {
+    let date_len = dt_date_len(v)?;
     let (y, m, d) = (
         &v[0..4],
         v.get(4..6).filter(|_| date_len >= 6).unwrap_or("01"),
@@ -40,6 +50,61 @@ pub fn shift_dt(value: &str, days: i64) -> Option<String> {
     let shifted = shift(parse_ymd(y, m, d)?, days)?;
     let full = format_da(shifted);
     Some(format!("{}{}", &full[..date_len], &v[date_len..]))
+}
+
+/// The number of date digits (4, 6 or 8) of a value that is one DT as PS3.5 6.2 defines it:
+/// date and time digits in whole components (4 to 14 digits, a valid month, day, hour, minute and
+/// second), a fraction of 1–6 digits only after the seconds, and an optional UTC offset
+/// `+HHMM`/`-HHMM`. `None` for anything else.
+fn dt_date_len(v: &str) -> Option<usize> {
+    let (body, offset) = match v.rfind(['+', '-']) {
+        Some(i) => (&v[..i], Some(&v[i + 1..])),
+        None => (v, None),
+    };
+    if let Some(o) = offset {
+        let ok = o.len() == 4 && o.bytes().all(|b| b.is_ascii_digit()) && &o[..2] <= "14" && &o[2..] <= "59";
+        if !ok {
+            return None;
+        }
+    }
+    let (digits, fraction) = match body.split_once('.') {
+        Some((d, f)) => (d, Some(f)),
+        None => (body, None),
+    };
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 4 | 6 | 8 | 10 | 12 | 14) {
+        return None;
+    }
+    if let Some(f) = fraction {
+        if digits.len() != 14 || !(1..=6).contains(&f.len()) || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+    }
+    let time_ok =
+        [(8, "23"), (10, "59"), (12, "60")].iter().all(|&(at, max)| digits.get(at..at + 2).is_none_or(|t| t <= max));
+    time_ok.then_some(digits.len().min(8))
+}
+
+/// Shift a range `A-B` (either end may be missing, not both) whose ends `one` shifts; the first
+/// `-` that splits the value into two shiftable ends is the range's (a DT end may carry a
+/// `-HHMM` offset of its own).
+fn shift_range(v: &str, days: i64, one: fn(&str, i64) -> Option<String>) -> Option<String> {
+    let end = |s: &str| if s.is_empty() { Some(String::new()) } else { one(s, days) };
+    v.match_indices('-').find_map(|(i, _)| {
+        let (a, b) = (&v[..i], &v[i + 1..]);
+        if a.is_empty() && b.is_empty() {
+            return None;
+        }
+        Some(format!("{}-{}", end(a)?, end(b)?))
+    })
+}
+
+/// Shift a digits-only timestamp `YYYYMMDD[HHMMSS[fff]]` (the SS-MIX2 file name's, 17 digits)
+/// by `days`, keeping the digits after the date; `None` for anything else.
+pub fn shift_digit_stamp(value: &str, days: i64) -> Option<String> {
+    if !(8..=17).contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(format!("{}{}", shift_one_da(&value[..8], days)?, &value[8..]))
 }
 
 /// The spellings people write a date in, from a DA value (`YYYYMMDD`): `19850315`,
@@ -346,6 +411,37 @@ mod tests {
         assert_eq!(shift_dt("2024", -1).as_deref(), Some("2023"));
         assert_eq!(shift_dt("20240301", -1).as_deref(), Some("20240229"));
         assert_eq!(shift_dt("20", -1), None);
+    }
+
+    #[test]
+    fn dt_with_anything_after_its_date_that_is_not_a_time_is_not_a_dt() {
+        for v in
+            ["20200301X20200302", "20200301101010 20200302", "2020030110101020200302", "20200301250000", "2020030110.5"]
+        {
+            assert_eq!(shift_dt(v, -1), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn a_dt_range_has_both_ends_shifted() {
+        assert_eq!(shift_dt("20200301101010-20200302", -1).as_deref(), Some("20200229101010-20200301"));
+        assert_eq!(shift_dt("20200301-0500-20200302+0900", -1).as_deref(), Some("20200229-0500-20200301+0900"));
+        assert_eq!(shift_dt("-20200302", -1).as_deref(), Some("-20200301"));
+        assert_eq!(shift_dt("20200301-0500", -1).as_deref(), Some("20200229-0500"), "an offset, not a range");
+    }
+
+    #[test]
+    fn a_da_range_has_both_ends_shifted() {
+        assert_eq!(shift_da("20200301-20200305", -1).as_deref(), Some("20200229-20200304"));
+        assert_eq!(shift_da("20200301-", -1).as_deref(), Some("20200229-"));
+        assert_eq!(shift_da("-", -1), None);
+        assert_eq!(shift_da("20200301-2020030X", -1), None);
+    }
+
+    #[test]
+    fn a_digit_stamp_keeps_its_time_digits() {
+        assert_eq!(shift_digit_stamp("20240301093000123", -1).as_deref(), Some("20240229093000123"));
+        assert_eq!(shift_digit_stamp("202403010930001232", -1), None);
     }
 
     #[test]

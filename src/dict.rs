@@ -101,6 +101,15 @@ const REGISTERED_UID_KEYWORD_PARTS: [&str; 9] = [
 /// frames of reference...): such a value identifies no patient, study or instance.
 pub const DICOM_UID_ROOT: &str = "1.2.840.10008.";
 
+/// Whether `uid` is a UID the standard defines (spelled as a UID under [`DICOM_UID_ROOT`]): a
+/// SOP class, a transfer syntax, UTC as Synchronization Frame of Reference, an atlas frame of
+/// reference (`1.2.840.10008.1.4.1.x`), a standard colour palette instance. It names the same
+/// thing in every file of every patient, and a reader recognises it by its value, so kamei keeps
+/// it wherever it stands. A damaged value under the root (`1.2.840.10008.PID001`) is not one.
+pub fn is_dicom_defined_uid(uid: &str) -> bool {
+    uid.starts_with(DICOM_UID_ROOT) && crate::shown::is_uid(uid)
+}
+
 /// What a UID written in text looks like: digits in four components or more (`1.2.392.…`). The
 /// matches still have to pass [`is_instance_uid_text`] (and stand alone in their text).
 pub static UID_IN_TEXT: std::sync::LazyLock<regex::Regex> =
@@ -111,7 +120,7 @@ pub static UID_IN_TEXT: std::sync::LazyLock<regex::Regex> =
 /// more (`1.2.3.4` is as likely a version number), and not a UID the standard defines. Clean,
 /// clinical free text and `kamei verify` read UIDs in text by this one rule.
 pub fn is_instance_uid_text(uid: &str) -> bool {
-    uid.len() >= 16 && uid.split('.').count() >= 4 && crate::shown::is_uid(uid) && !uid.starts_with(DICOM_UID_ROOT)
+    uid.len() >= 16 && uid.split('.').count() >= 4 && crate::shown::is_uid(uid) && !is_dicom_defined_uid(uid)
 }
 
 /// Whether a UID attribute names something registered (SOP class, transfer syntax, coding

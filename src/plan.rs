@@ -17,7 +17,7 @@
 //! | Z empty | zero length | zero items |
 //! | D dummy | a dummy valid for the VR ([`dummy_value`]); an empty value stays empty | kept, items planned recursively in dummy mode |
 //! | C clean | DA/DT shifted by the patient's offset, TM kept, UI mapped, AE a keyed token, PN a dummy, text scrubbed of the patient's identifiers ([`crate::scrub`]), codes and numbers kept, binary removed | kept, items planned recursively in cleaning mode |
-//! | U uid | each UID mapped to `2.25.<HMAC>` | – |
+//! | U uid | each UID mapped to `2.25.<HMAC>`, except a UID the standard defines (`new_uid`) | – |
 //!
 //! **IOD-dependent codes** (Z/D, X/Z, X/D, X/Z/D, X/Z/U\*) are resolved without per-IOD
 //! knowledge by the rule that keeps every output valid whatever the attribute's Type in the
@@ -29,7 +29,9 @@
 //! non-empty Z/D, X/D or X/Z/D one gets D (its value replaced by a dummy; a sequence is kept
 //! and its items cleaned), since it may be Type 1; for X/Z/U\* the contained UIDs are
 //! replaced by their own U rules. This never empties a Type 1 attribute or removes a Type 2
-//! one, and the dummy carries no information.
+//! one, and the dummy carries no information. The few plain X codes on attributes an IOD
+//! requires get Z or D the same way (`required_despite_x`), and a date that cannot be shifted
+//! gets the dummy where the attribute may be Type 1 (`may_be_type_1`).
 //!
 //! **Dummy mode** (inside a sequence whose action is D, e.g. Content Sequence in the basic
 //! profile): text that the profile does not list, such as an SR's Text Value or a Code
@@ -537,7 +539,7 @@ fn new_meta(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<DataSet, PlanErro
     let new_instance = if ctx.rules.options().contains(&DeidOption::RetainUids) {
         sop_instance.to_string()
     } else {
-        ctx.pseudo.uid(sop_instance)
+        new_uid(ctx.pseudo, sop_instance)
     };
     Ok(DataSet::from_elements([
         Element::new(tags::FILE_META_INFORMATION_VERSION, VR::OB, vec![0, 1]),
@@ -562,6 +564,15 @@ const MARKERS: [Tag; 4] = [
     tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
     tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
 ];
+
+/// The UID that replaces `uid` (U, and every UID kamei maps): the keyed `2.25` mapping, except
+/// a UID the standard defines ([`crate::dict::is_dicom_defined_uid`]: UTC, an atlas frame of
+/// reference, a colour palette, a SOP class in an SR's UIDREF item), which is kept: it is the
+/// same for every patient, and mapped it would lose its meaning.
+fn new_uid(pseudo: &Pseudonymizer, uid: &str) -> String {
+    let trimmed = uid.trim_matches(|c| c == ' ' || c == '\0');
+    if crate::dict::is_dicom_defined_uid(trimmed) { trimmed.to_string() } else { pseudo.uid(uid) }
+}
 
 /// A dummy value valid for the VR (PS3.15 action D). Numbers are zero, so the bytes are the same
 /// in either byte order.
@@ -606,6 +617,12 @@ fn is_default_keep(source: &RuleSource, action: &Action) -> bool {
     matches!(action, Action::Keep) && source.is_unchosen_keep()
 }
 
+/// The parts of a code (Code Value, Long Code Value, Coding Scheme Designator and Version): they
+/// name a concept in a scheme, never an instance, so a dotted number in them (an OID-style code
+/// `1.3.6.1.4.1.1937`, a scheme written as its OID) is not an original UID to map.
+const CODE_PARTS: [Tag; 4] =
+    [tags::CODE_VALUE, tags::LONG_CODE_VALUE, tags::CODING_SCHEME_DESIGNATOR, tags::CODING_SCHEME_VERSION];
+
 /// Coding schemes of public terminologies (PS3.16 Table 8-1): their codes name concepts, units
 /// and procedures, never a person or an institution. Local schemes (`99…`, `L`) are not here.
 const PUBLIC_CODING_SCHEMES: &[&str] = &[
@@ -641,20 +658,30 @@ const PUBLIC_CODING_SCHEMES: &[&str] = &[
 /// address or phone number (`410668003`, `8867-4`, `mm[Hg]`, `J18.9`). Such a code is kept
 /// inside a sequence replaced by a dummy; a phone number typed as a code value is not.
 fn is_public_code(e: &Element, item: &DataSet) -> bool {
-    let code_part =
-        [tags::CODE_VALUE, tags::LONG_CODE_VALUE, tags::CODING_SCHEME_DESIGNATOR, tags::CODING_SCHEME_VERSION];
     let public = item
         .get(tags::CODING_SCHEME_DESIGNATOR)
         .and_then(Element::bytes)
         .map(trim_value)
         .is_some_and(|scheme| PUBLIC_CODING_SCHEMES.iter().any(|p| p.as_bytes() == scheme));
-    if !code_part.contains(&e.tag) || !public {
+    if !CODE_PARTS.contains(&e.tag) || !public {
         return false;
     }
     let Some(code) = e.bytes().and_then(|b| std::str::from_utf8(trim_value(b)).ok()) else { return false };
     code.is_ascii()
         && !code.contains(|c: char| c.is_whitespace() || c == '@' || c == '\\')
         && crate::clinical::freetext::contacts(code).is_none()
+}
+
+/// Whether an attribute may be Type 1 where it is used, so an empty value could make the output
+/// invalid: Table E.1-1 gives it D or an IOD-dependent code that can be D (Z/D, X/D, X/Z/D),
+/// it is a plain X that [`required_despite_x`] replaces by D, or the table does not list it
+/// (nothing says it is not Type 1; an unlisted date gets the dummy without a temporal option).
+fn may_be_type_1(rules: &RuleSet, tag: Tag) -> bool {
+    match rules.table_basic(tag) {
+        None => true,
+        Some(Action::Dummy | Action::Conditional(Conditional::ZD | Conditional::XD | Conditional::XZD)) => true,
+        Some(_) => PRESENTATION_CREATION.contains(&tag),
+    }
 }
 
 /// Whether a value is binary numbers (US, FL, AT, OW...) other than bulk pixel, overlay and
@@ -701,6 +728,32 @@ fn is_free_text(vr: VR) -> bool {
 
 fn is_scrubbable(vr: VR) -> bool {
     matches!(vr, VR::SH | VR::LO | VR::ST | VR::LT | VR::UT | VR::UC | VR::UR)
+}
+
+/// Whether cleaned text `clean` is longer than its VR allows (PS3.5 Table 6.2-1: SH 16, LO 64,
+/// ST 1024, LT 10240 characters) and longer than the `original` text it replaces: a UID
+/// mapped to `2.25.…` or a shifted date (`2024/1/2` → `2023/6/23`) can grow a value past the
+/// maximum, which strict readers reject. A value that was already too long and did not grow
+/// is not kamei's doing and is left as cleaned.
+fn overflows(clean: &str, original: &str, vr: VR) -> bool {
+    let max = match vr {
+        VR::SH => 16,
+        VR::LO => 64,
+        VR::ST => 1024,
+        VR::LT => 10240,
+        _ => return false,
+    };
+    // SH and LO are limited per value; ST and LT have one value, which may hold a backslash.
+    let longest = |text: &str| -> usize {
+        let text = text.trim_end_matches([' ', '\0']);
+        if matches!(vr, VR::SH | VR::LO) {
+            text.split('\\').map(|v| v.chars().count()).max().unwrap_or(0)
+        } else {
+            text.chars().count()
+        }
+    };
+    let len = longest(clean);
+    len > max && len > longest(original)
 }
 
 /// Maximum length in characters of a value of a VR (for keyed tokens).
@@ -807,7 +860,7 @@ impl Planner<'_, '_> {
             .into_iter()
             .map(|v| {
                 let s = String::from_utf8_lossy(trim_value(v)).into_owned();
-                if s.is_empty() || (s.starts_with(crate::dict::DICOM_UID_ROOT) && crate::shown::is_uid(&s)) {
+                if s.is_empty() || crate::dict::is_dicom_defined_uid(&s) {
                     return s;
                 }
                 changed = true;
@@ -941,7 +994,7 @@ impl Planner<'_, '_> {
             let dated = dated.or(scrubbed);
             // An original UID written in the text (a reference to another image, a study UID
             // typed into a comment) is mapped as Clean maps it.
-            let mapped = self.uids_in(dated.as_deref().unwrap_or(&text));
+            let mapped = self.uids_in(e.tag, dated.as_deref().unwrap_or(&text));
             if mapped.is_some() {
                 self.note(format!("{}: a kept value held an original UID; mapped", tag_str(e.tag)));
             }
@@ -1023,6 +1076,11 @@ impl Planner<'_, '_> {
             // to remove (an SR's Text Value): replaced by a dummy too (removing it would break
             // Type 1 content items), or scrubbed when cleaning.
             let unlisted_text = rule.source == RuleSource::Unlisted && is_free_text(self.value_vr(e));
+            let required = if rule.action == Action::Remove {
+                required_despite_x(e.tag, path.last().map(|s| s.0), ds)
+            } else {
+                None
+            };
             let action = match mode {
                 _ if e.tag.group() == 0x0002 => {
                     // File meta elements inside the data set (a damaged meta group whose end was
@@ -1090,12 +1148,11 @@ impl Planner<'_, '_> {
                         Action::Dummy
                     }
                 }
-                _ if top && is_animal_responsible(e.tag, ds) && rule.action == Action::Remove => {
-                    // Patient Module: for an animal (Patient Species Description or Code
-                    // Sequence present), Responsible Person and Responsible Organization are
-                    // Type 2C (one of them required). X would make the output invalid; Z keeps
-                    // it valid and holds nothing.
-                    Action::Empty
+                _ if required.is_some() => {
+                    // A plain X on an attribute its IOD requires (see `required_despite_x`): an
+                    // animal's Responsible Person, a presentation state's creation date, the
+                    // Requested Procedure ID of an SR's Referenced Request Sequence.
+                    required.clone().unwrap_or(Action::Remove)
                 }
                 _ if top && e.tag == tags::RESPONSIBLE_PERSON_ROLE && !self.keeps_responsible_person() => {
                     // Type 1C, required only while Responsible Person has a value: once the
@@ -1274,13 +1331,13 @@ impl Planner<'_, '_> {
                 Charset::Known(known) => known.decode(bytes, vr).unfollowed_escape,
                 Charset::Unsupported => true,
             };
-            if !opaque && self.cleaned(reading.text()).is_none() {
+            if !opaque && self.cleaned(e.tag, reading.text()).is_none() {
                 return Decision::Keep;
             }
             self.note(format!("{}: text {UNDECODABLE} replaced by a dummy", tag_str(e.tag)));
             return Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)));
         };
-        match self.cleaned(text) {
+        match self.cleaned(e.tag, text) {
             None => Decision::Keep,
             Some(clean) => self.written_back(e, cs, &reading, &clean, vr).unwrap_or_else(|| {
                 self.note(format!(
@@ -1294,14 +1351,14 @@ impl Planner<'_, '_> {
 
     /// Text without the patient's identifiers, contacts, dates and original UIDs, as Clean
     /// leaves it; `None` when there is nothing to change.
-    fn cleaned(&self, text: &str) -> Option<String> {
+    fn cleaned(&self, tag: Tag, text: &str) -> Option<String> {
         // Anyone's e-mail address or phone number (a physician's direct line) identifies too;
         // first, so an address holding a name part goes whole (`ito@example.com`), and before the
         // dates, which would read part of `+81-3-1234-5678` as a date-shaped slip.
         let contacts = crate::clinical::freetext::contacts(text).map(|c| c.text);
         let scrubbed = self.identifiers().scrub(contacts.as_deref().unwrap_or(text)).or(contacts);
         let dated = self.dates_in(scrubbed.as_deref().unwrap_or(text), Which::All).or(scrubbed);
-        self.uids_in(dated.as_deref().unwrap_or(text)).or(dated)
+        self.uids_in(tag, dated.as_deref().unwrap_or(text)).or(dated)
     }
 
     /// The element holding cleaned text of a value read as `reading`, in the value's own
@@ -1309,7 +1366,15 @@ impl Planner<'_, '_> {
     /// of the text (the pad of the original value: the writer pads again, so it is not doubled).
     /// `None` when it cannot be written back.
     fn written_back(&mut self, e: &Element, cs: &Charset, reading: &Reading, clean: &str, vr: VR) -> Option<Decision> {
-        let mut bytes = cs.write_back(reading, clean.trim_end_matches(' '), vr)?;
+        let clean = clean.trim_end_matches(' ');
+        if overflows(clean, reading.text(), vr) {
+            self.note(format!(
+                "{}: the cleaned value would be longer than its VR allows (a mapped UID or a shifted date is longer than the original); replaced by a dummy",
+                tag_str(e.tag)
+            ));
+            return Some(Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))));
+        }
+        let mut bytes = cs.write_back(reading, clean, vr)?;
         if bytes.len() % 2 == 1 && e.vr != vr {
             // Sent as UN (read as its table's text VR): the writer would pad it with a NUL.
             bytes.push(b' ');
@@ -1335,10 +1400,14 @@ impl Planner<'_, '_> {
     /// `text` with every UID written in it (four components or more, and 16 characters or more
     /// or the file's own; not a UID the standard defines) mapped as a UI value is, unless Retain UIDs keeps UIDs: an original Study or
     /// SOP Instance UID in a description would link the release back to the source. `None`
-    /// when none was found.
-    fn uids_in(&self, text: &str) -> Option<String> {
+    /// when none was found, and for the parts of a code (`tag` in [`CODE_PARTS`]), which hold
+    /// codes, not UIDs.
+    fn uids_in(&self, tag: Tag, text: &str) -> Option<String> {
         let uids = &crate::dict::UID_IN_TEXT;
-        if self.ctx.rules.options().contains(&DeidOption::RetainUids) || !uids.is_match(text) {
+        if self.ctx.rules.options().contains(&DeidOption::RetainUids)
+            || CODE_PARTS.contains(&tag)
+            || !uids.is_match(text)
+        {
             return None;
         }
         let mut out = String::with_capacity(text.len());
@@ -1384,7 +1453,7 @@ impl Planner<'_, '_> {
             .into_iter()
             .map(|v| {
                 let s = String::from_utf8_lossy(trim_value(v)).into_owned();
-                if s.is_empty() { s } else { self.ctx.pseudo.uid(&s) }
+                if s.is_empty() { s } else { new_uid(self.ctx.pseudo, &s) }
             })
             .collect();
         Decision::Put(Element::new(e.tag, e.vr, mapped.join("\\").into_bytes()))
@@ -1414,13 +1483,24 @@ impl Planner<'_, '_> {
             let shifted = if vr == VR::DT { dates::shift_dt(&s, days) } else { dates::shift_da(&s, days) };
             match shifted {
                 Some(x) => out.push(x),
-                None => {
-                    self.note(format!("{}: a value that is not a valid date was emptied", tag_str(e.tag)));
-                    return Decision::Put(Element::new(e.tag, e.vr, Vec::new()));
-                }
+                None => return self.unshiftable(e, vr),
             }
         }
         Decision::Put(Element::new(e.tag, e.vr, out.join("\\").into_bytes()))
+    }
+
+    /// What replaces a date that cannot be shifted (not a date, a day that does not exist,
+    /// `00000000`): never the value itself. The dummy date where the attribute may be Type 1
+    /// ([`may_be_type_1`]), as the profile gives it without a temporal option; otherwise
+    /// empty, as the table empties or removes it.
+    fn unshiftable(&mut self, e: &Element, vr: VR) -> Decision {
+        let (bytes, what) = if may_be_type_1(self.ctx.rules, e.tag) {
+            (dummy_value(vr), "replaced by a dummy")
+        } else {
+            (Vec::new(), "emptied")
+        };
+        self.note(format!("{}: a value that is not a valid date was {what}", tag_str(e.tag)));
+        Decision::Put(Element::new(e.tag, e.vr, bytes))
     }
 
     fn pseudonymize(&mut self, e: &Element, cs: &Charset) -> (Decision, &'static str) {
@@ -1505,6 +1585,34 @@ pub(crate) fn claimed_codes(rules: &RuleSet) -> Vec<(&'static str, &'static str)
     codes.sort_unstable();
     codes
 }
+
+/// What replaces a plain X (Table E.1-1's basic action, which the table does not mark
+/// IOD-dependent) on an attribute the IOD requires where it stands, so the output stays a
+/// valid instance: `Some(Z)` for a Type 2 one, `Some(D)` for a Type 1 one, `None` where X is
+/// valid. `parent` is the sequence the item holding the element belongs to (`None` at the top
+/// level, where `ds` is the data set). The cases:
+///
+/// - Responsible Person and Responsible Organization of an animal patient: Type 2C in the
+///   Patient Module ([`is_animal_responsible`]): Z.
+/// - Presentation Creation Date and Time at the top level: Type 1 in every module that holds
+///   them there (Presentation State Identification in every presentation state IOD, Volumetric
+///   Presentation State Identification, Structured Display): D.
+/// - Requested Procedure ID in a Referenced Request Sequence item: Type 2 in the SR Document
+///   General and Key Object Document modules, like the item's Accession Number (Z): Z.
+///
+/// `kamei verify` accepts these values (empty, or the dummy).
+pub(crate) fn required_despite_x(tag: Tag, parent: Option<Tag>, ds: &DataSet) -> Option<Action> {
+    match parent {
+        None if is_animal_responsible(tag, ds) => Some(Action::Empty),
+        None if PRESENTATION_CREATION.contains(&tag) => Some(Action::Dummy),
+        Some(tags::REFERENCED_REQUEST_SEQUENCE) if tag == tags::REQUESTED_PROCEDURE_ID => Some(Action::Empty),
+        _ => None,
+    }
+}
+
+/// Presentation Creation Date and Time: Type 1 wherever they are used (see
+/// [`required_despite_x`]), though Table E.1-1 gives them a plain X.
+const PRESENTATION_CREATION: [Tag; 2] = [tags::PRESENTATION_CREATION_DATE, tags::PRESENTATION_CREATION_TIME];
 
 /// Whether `tag` is Responsible Person or Responsible Organization of an animal patient (the
 /// top-level data set `ds` has Patient Species Description or Patient Species Code Sequence):

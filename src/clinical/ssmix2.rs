@@ -1103,7 +1103,7 @@ fn process_patient(
             _ => "-".to_string(),
         };
         let ts = if ctx.retain_dates {
-            crate::dates::shift_dt(&e.timestamp, ctx.shift).unwrap_or_default()
+            crate::dates::shift_digit_stamp(&e.timestamp, ctx.shift).unwrap_or_default()
         } else {
             format!("{:017}", sequence[i])
         };

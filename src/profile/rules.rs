@@ -137,6 +137,8 @@ pub struct RuleSet {
     /// The VR Table E.3.10-1 gives each safe private attribute, by creator and slot: an
     /// Implicit VR file does not send it.
     private_vrs: HashMap<String, TagMap<u32, VR>>,
+    /// The basic profile column of Table E.1-1 by tag, before options, policy and overrides.
+    table_basic: TagMap<u32, Action>,
     options: Options,
     strict: bool,
     date_shift: DateShiftPolicy,
@@ -226,6 +228,14 @@ impl RuleSet {
         let creator = creator.trim_matches(|c| c == ' ' || c == '\0');
         let slot = (u32::from(tag.group()) << 8) | u32::from(tag.element() & 0xFF);
         self.private_vrs.get(creator)?.get(&slot).copied()
+    }
+
+    /// The basic profile action Table E.1-1 gives a standard attribute (`Z/D` for Content
+    /// Date), whatever the options, policy and overrides make of it; `None` when the table does
+    /// not list it. The planner reads it where a value cannot take the effective action (a date
+    /// that cannot be shifted): whether the table allows for the attribute being Type 1.
+    pub fn table_basic(&self, tag: Tag) -> Option<&Action> {
+        self.table_basic.get(&key(tag))
     }
 
     /// The options in effect.
@@ -350,10 +360,16 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
 
     // 1. Table E.1-1: basic column, then enabled options (C beats K).
     let mut private_row = None;
+    let mut table_basic = TagMap::default();
     for row in &inp.tables.e1_1 {
         let r = resolve_row(row, inp.options);
         match &row.target {
-            RowTarget::Standard(sel) => b.apply(sel, &r, Some(&row.name)),
+            RowTarget::Standard(sel) => {
+                for tag in sel.tags() {
+                    table_basic.insert(key(tag), row.basic.clone());
+                }
+                b.apply(sel, &r, Some(&row.name))
+            }
             RowTarget::Private => private_row = Some((row, r)),
         }
     }
@@ -563,6 +579,7 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
         groups: b.groups,
         private,
         private_vrs,
+        table_basic,
         options: inp.options.clone(),
         strict: inp.strict,
         date_shift: inp.date_shift,

@@ -670,8 +670,7 @@ fn check_dataset(
                 } else if holds_unmapped_uid(ctx, e, rule) {
                     out.push(finding(rel, loc(), FindingKind::NotReplaced, "UID not replaced"));
                 }
-            } else if !(stack.is_empty() && e.value.is_empty() && crate::plan::is_animal_responsible(e.tag, ds)) {
-                // (An animal's emptied Responsible Person or Organization is deid's Type 2C rule.)
+            } else if !kept_as_required(e, stack.last().map(|s| s.0), ds) {
                 check_rule(ctx, e, &loc(), rel, out);
             }
         }
@@ -706,6 +705,21 @@ fn check_dataset(
             }
             _ => {}
         }
+    }
+}
+
+/// Whether `e` is an attribute the table removes but its IOD requires, left as deid leaves it
+/// ([`crate::plan::required_despite_x`]): empty for a Type 2 one (an animal's Responsible
+/// Person), empty or the dummy for a Type 1 one (Presentation Creation Date). `parent` is the
+/// sequence holding the item `ds` (`None` at the top level).
+fn kept_as_required(e: &crate::dataset::Element, parent: Option<Tag>, ds: &DataSet) -> bool {
+    match crate::plan::required_despite_x(e.tag, parent, ds) {
+        Some(Action::Empty) => e.value.is_empty(),
+        Some(Action::Dummy) => {
+            e.value.is_empty()
+                || e.bytes().is_some_and(|b| b.trim_ascii_end() == crate::plan::dummy_value(e.vr).as_slice())
+        }
+        _ => false,
     }
 }
 
@@ -761,7 +775,8 @@ fn check_rule(ctx: &Ctx<'_>, e: &crate::dataset::Element, loc: &str, rel: &str, 
         }
         Action::ReplaceUid if e.vr == VR::UI => {
             let t = text();
-            if t.split('\\').any(|u| !u.is_empty() && !u.starts_with("2.25.")) {
+            if t.split('\\').any(|u| !u.is_empty() && !u.starts_with("2.25.") && !crate::dict::is_dicom_defined_uid(u))
+            {
                 out.push(finding(rel, loc.to_string(), FindingKind::NotReplaced, "UID not replaced"));
             }
         }

@@ -119,6 +119,78 @@ fn x_z_u_sequence_is_kept_with_its_uids_mapped() {
 }
 
 #[test]
+fn rv20_02_uids_the_standard_defines_are_kept_in_u_attributes_at_any_depth() {
+    let wd = Workdir::new("rv20_02_uids_the_standard_defines_are_kept_in_u_attributes_at_any_depth");
+    const UTC: &str = "1.2.840.10008.15.1.1";
+    const TALAIRACH: &str = "1.2.840.10008.1.4.1.1";
+    const HOT_IRON: &str = "1.2.840.10008.1.5.1";
+    const CT_CLASS: &str = "1.2.840.10008.5.1.4.1.1.2";
+    // An SR UIDREF content item naming a SOP class (concept 121114 "SOP Class UID").
+    let uidref = item(vec![str_el(tags::VALUE_TYPE, VR::CS, "UIDREF"), str_el(tags::UID, VR::UI, CT_CLASS)]);
+    let f = Fixture::ct(CANARY_ID, STUDY, SERIES, HOT_IRON)
+        .put(str_el(tags::SYNCHRONIZATION_FRAME_OF_REFERENCE_UID, VR::UI, UTC))
+        .put(str_el(tags::FRAME_OF_REFERENCE_UID, VR::UI, TALAIRACH))
+        .put(str_el(tags::PALETTE_COLOR_LOOKUP_TABLE_UID, VR::UI, HOT_IRON))
+        .put(seq_el(tags::CONTENT_SEQUENCE, vec![uidref]));
+    f.write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    let obj = open(&out);
+    assert_eq!(text(&obj, tags::SYNCHRONIZATION_FRAME_OF_REFERENCE_UID).as_deref(), Some(UTC));
+    assert_eq!(text(&obj, tags::FRAME_OF_REFERENCE_UID).as_deref(), Some(TALAIRACH));
+    assert_eq!(text(&obj, tags::PALETTE_COLOR_LOOKUP_TABLE_UID).as_deref(), Some(HOT_IRON));
+    assert_eq!(text(&obj, tags::SOP_INSTANCE_UID).as_deref(), Some(HOT_IRON));
+    assert_eq!(obj.meta().media_storage_sop_instance_uid(), HOT_IRON, "the meta follows the data set");
+    assert_eq!(item_text(&items(&obj, tags::CONTENT_SEQUENCE)[0], tags::UID).as_deref(), Some(CT_CLASS));
+    assert_eq!(text(&obj, tags::STUDY_INSTANCE_UID), Some(pseudonymizer(7).uid(STUDY)), "instance UIDs are mapped");
+    let verify = wd.kamei(["verify", "out"]);
+    assert!(!verify.stdout().contains("not replaced"), "verify knows the rule: {}", verify.stdout());
+}
+
+#[test]
+fn rv20_03_a_presentation_states_creation_date_and_time_get_a_dummy_not_removed() {
+    let wd = Workdir::new("rv20_03_a_presentation_states_creation_date_and_time_get_a_dummy_not_removed");
+    // Type 1 in the Presentation State Identification module, though Table E.1-1 says X.
+    ct(1)
+        .put(str_el(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.11.1"))
+        .put(str_el(tags::PRESENTATION_CREATION_DATE, VR::DA, "20240203"))
+        .put(str_el(tags::PRESENTATION_CREATION_TIME, VR::TM, "112233"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::PRESENTATION_CREATION_DATE).as_deref(), Some("19000101"));
+    assert_eq!(text(&obj, tags::PRESENTATION_CREATION_TIME).as_deref(), Some("000000"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20240203", "112233"]].concat());
+    let verify = wd.kamei(["verify", "out"]);
+    assert!(!verify.stdout().contains("(0070,008"), "verify knows the rule: {}", verify.stdout());
+}
+
+#[test]
+fn rv20_07_requested_procedure_id_in_a_referenced_request_is_emptied_not_removed() {
+    let wd = Workdir::new("rv20_07_requested_procedure_id_in_a_referenced_request_is_emptied_not_removed");
+    // Type 2 in the SR Document General module's Referenced Request Sequence; X elsewhere.
+    let request = item(vec![
+        str_el(tags::ACCESSION_NUMBER, VR::SH, "CANARYACC1"),
+        str_el(tags::REQUESTED_PROCEDURE_ID, VR::SH, "CANARYRPID"),
+    ]);
+    ct(1)
+        .put(seq_el(tags::REFERENCED_REQUEST_SEQUENCE, vec![request]))
+        .put(str_el(tags::REQUESTED_PROCEDURE_ID, VR::SH, "CANARYRPID2"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let requests = items(&obj, tags::REFERENCED_REQUEST_SEQUENCE);
+    assert_eq!(item_text(&requests[0], tags::REQUESTED_PROCEDURE_ID).as_deref(), Some(""));
+    assert_eq!(text(&obj, tags::REQUESTED_PROCEDURE_ID), None, "X outside the request item");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARYRPID"]].concat());
+    let verify = wd.kamei(["verify", "out"]);
+    assert!(!verify.stdout().contains("(0040,1001)"), "verify knows the rule: {}", verify.stdout());
+}
+
+#[test]
 fn k_on_a_sequence_still_cleans_a_person_name_in_its_items() {
     let wd = Workdir::new("k_on_a_sequence_still_cleans_a_person_name_in_its_items");
     // Procedure Code Sequence is not in Table E.1-1: kept, and its items planned.

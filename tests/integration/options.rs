@@ -169,6 +169,122 @@ fn retain_long_modified_dates_empties_an_invalid_date_and_notes_it() {
     assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20241341"]].concat());
 }
 
+/// The notes of the first audit record below `out`.
+fn notes(wd: &Workdir, out: &str) -> Vec<String> {
+    wd.audit(out)[0]["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn rv20_01_retain_long_modified_dates_shifts_both_ends_of_a_date_range() {
+    let wd = Workdir::new("rv20_01_retain_long_modified_dates_shifts_both_ends_of_a_date_range");
+    ct(1)
+        .put(str_el(tags::STUDY_DATE, VR::DA, "20240201"))
+        .put(str_el(tags::ACQUISITION_DATE, VR::DA, "20240201-20240205"))
+        .put(str_el(tags::ACQUISITION_DATE_TIME, VR::DT, "20240201101010-20240202"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let study = date(&text(&obj, tags::STUDY_DATE).unwrap());
+    let day = |n: i64| (study + chrono::Duration::days(n)).format("%Y%m%d").to_string();
+    assert_eq!(text(&obj, tags::ACQUISITION_DATE), Some(format!("{}-{}", day(0), day(4))));
+    assert_eq!(text(&obj, tags::ACQUISITION_DATE_TIME), Some(format!("{}101010-{}", day(0), day(1))));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20240201", "20240202", "20240205"]].concat());
+}
+
+#[test]
+fn rv20_01_retain_long_modified_dates_never_releases_a_date_after_a_datetimes_date() {
+    let wd = Workdir::new("rv20_01_retain_long_modified_dates_never_releases_a_date_after_a_datetimes_date");
+    // Not a DT: text and a second date after the first. Acquisition DateTime is X/Z/D: a dummy.
+    ct(1).put(str_el(tags::ACQUISITION_DATE_TIME, VR::DT, "20240201X20240202")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::ACQUISITION_DATE_TIME).as_deref(), Some("19000101000000"));
+    assert!(notes(&wd, "out").iter().any(|n| n.contains("(0008,002A)") && n.contains("not a valid date")));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20240201", "20240202"]].concat());
+}
+
+#[test]
+fn rv20_05_retain_long_modified_dates_gives_an_unshiftable_date_that_may_be_type_1_the_dummy() {
+    let wd = Workdir::new("rv20_05_retain_long_modified_dates_gives_an_unshiftable_date_that_may_be_type_1_the_dummy");
+    // Content Date is Z/D (Type 1 in an SR): never emptied. Study Date is Z: emptied.
+    ct(1)
+        .put(str_el(tags::CONTENT_DATE, VR::DA, "20240230"))
+        .put(str_el(tags::STUDY_DATE, VR::DA, "00000000"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::CONTENT_DATE).as_deref(), Some("19000101"));
+    assert_eq!(text(&obj, tags::STUDY_DATE).as_deref(), Some(""));
+    let notes = notes(&wd, "out");
+    assert!(notes.iter().any(|n| n.contains("(0008,0023)") && n.contains("replaced by a dummy")), "{notes:?}");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20240230"]].concat());
+}
+
+#[test]
+fn rv20_06_a_uid_mapped_in_a_description_that_would_overflow_its_vr_gives_the_dummy() {
+    let wd = Workdir::new("rv20_06_a_uid_mapped_in_a_description_that_would_overflow_its_vr_gives_the_dummy");
+    let described = "Recon of series 1.2.392.200036.9116.2.5.1.37.101.555 (thin)";
+    ct(1).put(str_el(tags::SERIES_DESCRIPTION, VR::LO, described)).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::SERIES_DESCRIPTION).as_deref(), Some("ANONYMIZED"), "LO holds 64 characters");
+    assert!(notes(&wd, "out").iter().any(|n| n.contains("(0008,103E)") && n.contains("longer than its VR allows")));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["1.2.392.200036.9116.2.5.1.37.101.555"]].concat());
+}
+
+#[test]
+fn rv20_06_a_uid_mapped_in_a_description_that_fits_its_vr_is_kept_mapped() {
+    let wd = Workdir::new("rv20_06_a_uid_mapped_in_a_description_that_fits_its_vr_is_kept_mapped");
+    ct(1)
+        .put(str_el(tags::SERIES_DESCRIPTION, VR::LO, "of 1.2.392.200036.9116.2.5.1.37.101.555"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let mapped = pseudonymizer(7).uid("1.2.392.200036.9116.2.5.1.37.101.555");
+    assert_eq!(text(&obj, tags::SERIES_DESCRIPTION), Some(format!("of {mapped}")));
+}
+
+#[test]
+fn rv20_06_a_date_shifted_in_a_full_description_that_would_overflow_its_vr_gives_the_dummy() {
+    let wd = Workdir::new("rv20_06_a_date_shifted_in_a_full_description_that_would_overflow_its_vr_gives_the_dummy");
+    // Every shift of 2024/1/2 by 2 to 365 days back spells one character more (2023/12/31 ... 2023/1/2).
+    let described = format!("{:<55}2024/1/2.", "Follow-up, compare with prior CT of");
+    assert_eq!(described.len(), 64);
+    assert_ne!(
+        pseudonymizer(7).date_shift_days(kamei::pseudo::Patient::Id(CANARY_ID)),
+        -1,
+        "the shifted date is longer"
+    );
+    ct(1).put(str_el(tags::SERIES_DESCRIPTION, VR::LO, &described)).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors", "--option", "retain-long-modified-dates"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let out = text(&obj, tags::SERIES_DESCRIPTION).unwrap();
+    assert!(out.chars().count() <= 64, "{out}");
+    assert!(!out.contains("2024/1/2"), "{out}");
+}
+
+#[test]
+fn rv20_06_a_dotted_code_value_is_a_code_not_a_uid_to_map() {
+    let wd = Workdir::new("rv20_06_a_dotted_code_value_is_a_code_not_a_uid_to_map");
+    let code = item(vec![
+        str_el(tags::CODE_VALUE, VR::SH, "1.3.6.1.4.1.1937"),
+        str_el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99LOCAL"),
+        str_el(tags::CODE_MEANING, VR::LO, "region"),
+    ]);
+    ct(1).put(seq_el(tags::ANATOMIC_REGION_SEQUENCE, vec![code])).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let items = items(&obj, tags::ANATOMIC_REGION_SEQUENCE);
+    assert_eq!(item_text(&items[0], tags::CODE_VALUE).as_deref(), Some("1.3.6.1.4.1.1937"));
+}
+
 /// An SR-like Content Sequence: one TEXT item whose Text Value names the patient.
 fn report(text_value: &str) -> dicom_core::DataElement<dicom_object::InMemDicomObject> {
     let concept = item(vec![
@@ -889,13 +1005,12 @@ fn a_kept_private_date_follows_the_profiles_dates() {
 #[test]
 fn clean_descriptors_maps_the_files_own_uid_written_in_a_description() {
     let wd = Workdir::new("clean_descriptors_maps_the_files_own_uid_written_in_a_description");
-    ct(1)
-        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, &format!("study {STUDY}, software 1.2.3.4")))
-        .write(&wd.path("in/a.dcm"));
+    ct(1).put(str_el(tags::STUDY_DESCRIPTION, VR::LO, &format!("{STUDY} sw 1.2.3.4"))).write(&wd.path("in/a.dcm"));
     let run = wd.deid(&["--option", "clean-descriptors"]);
     run.assert_code(0);
     let obj = open(&wd.only_output("out"));
-    let want = format!("study {}, software 1.2.3.4", pseudonymizer(7).uid(STUDY));
+    // Short enough that the mapped UID still fits the LO's 64 characters.
+    let want = format!("{} sw 1.2.3.4", pseudonymizer(7).uid(STUDY));
     assert_eq!(text(&obj, tags::STUDY_DESCRIPTION), Some(want));
     assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[STUDY]].concat());
 }
