@@ -95,11 +95,7 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     let profile = profile(&args.out, &args.profile)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
     if let Some(report) = &args.report {
-        let abs = super::config::absolute(report)?;
-        let out = args.out.canonicalize()?;
-        if abs.starts_with(&out) || super::config::within(&abs, &out) {
-            bail!("the report holds identifiers and must not be inside the release folder");
-        }
+        check_report_place(report, &args.out, &args.originals.against)?;
     }
     let mut originals = originals(&args.originals.against, args.originals.linkage.as_deref(), jobs)?;
     // `--key` alone confirms the release was made with that key (every kamei-run.json that
@@ -156,6 +152,24 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     Ok(report.findings.is_empty())
 }
 
+/// Refuse a `--report` path inside the release or inside an `--against` input (by path, through
+/// a symbolic link, or by file system identity): the report holds every matched identifier, and
+/// inputs are never written to.
+fn check_report_place(report: &std::path::Path, out: &std::path::Path, inputs: &[std::path::PathBuf]) -> Result<()> {
+    let abs = super::config::absolute(report)?;
+    let out = out.canonicalize()?;
+    if abs.starts_with(&out) || super::config::within(&abs, &out) {
+        bail!("the report holds identifiers and must not be inside the release folder");
+    }
+    for input in inputs {
+        let root = super::config::absolute(input)?;
+        if abs.starts_with(&root) || super::config::within(&abs, &root) {
+            bail!("the report holds identifiers and must not be inside an input folder (inputs are never written to)");
+        }
+    }
+    Ok(())
+}
+
 /// The original identifiers from `--against` inputs and a `--linkage` table.
 pub fn originals(against: &[std::path::PathBuf], linkage: Option<&std::path::Path>, jobs: usize) -> Result<Originals> {
     for a in against {
@@ -171,6 +185,7 @@ pub fn originals(against: &[std::path::PathBuf], linkage: Option<&std::path::Pat
     Ok(originals)
 }
 
+/// Write the sensitive `--report` file with mode 0600, also when it already exists.
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -180,6 +195,17 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
         options.mode(0o600);
     }
     let mut f = options.open(path).with_context(|| format!("could not write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        // A file that already existed keeps its mode on open: one readable by the group or
+        // others is made private before the identifiers are written into it.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = f.metadata().map(|m| m.permissions().mode()).unwrap_or(0);
+        if mode & 0o077 != 0 {
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("could not make {} private (mode 0600)", path.display()))?;
+        }
+    }
     f.write_all(bytes)?;
     f.sync_all()?;
     Ok(())

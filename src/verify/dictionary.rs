@@ -99,6 +99,9 @@ const BIRTH_DATE_SHORT: Kind = "Patient's Birth Date (YYMMDD)";
 /// ([`Dictionary::add_address`]).
 const PATIENT_ADDRESS: Kind = "Patient's Address";
 
+/// The kind of a folder name or file stem of the inputs.
+const PATH_COMPONENT: Kind = "input path component";
+
 /// Kinds of ID values, also searched for in the other spellings people type them in
 /// ([`crate::ids::other_spellings`]): those Clean looks for in these spellings (`deid` adds
 /// every Patient ID, Other Patient ID, accession number, study ID, address, phone number,
@@ -386,7 +389,9 @@ impl Dictionary {
 
     /// Add the folder names and file stems of input paths below their common folder (the
     /// archive root itself, e.g. `/mnt/pacs`, names no one). Folder names in hospital archives
-    /// often carry names and IDs.
+    /// often carry names and IDs. The deepest common folder is added too when it holds a number
+    /// ([`Dictionary::numbered`]): the inputs of one patient's export
+    /// (`SUZUKI_ICHIRO_19600101/`) all lie below that patient's folder.
     pub fn add_input_paths<P: AsRef<std::path::Path>>(&mut self, paths: &[P]) {
         let Some(first) = paths.first() else { return };
         let mut common: Vec<std::path::Component<'_>> =
@@ -395,6 +400,11 @@ impl Dictionary {
             let comps: Vec<_> = p.as_ref().components().collect();
             let n = common.iter().zip(&comps).take_while(|(a, b)| a == b).count();
             common.truncate(n);
+        }
+        if let Some(std::path::Component::Normal(c)) = common.last() {
+            let mut folder = Dictionary::new();
+            folder.add_path_name(c, false);
+            self.extend(&folder.numbered());
         }
         for p in paths {
             self.add_path_components(p.as_ref().components().skip(common.len()));
@@ -409,13 +419,62 @@ impl Dictionary {
     }
 
     fn add_path_components<'p>(&mut self, comps: impl Iterator<Item = std::path::Component<'p>>) {
-        for comp in comps {
+        let comps: Vec<_> = comps.collect();
+        for (i, comp) in comps.iter().enumerate() {
             if let std::path::Component::Normal(c) = comp {
-                let s = c.to_string_lossy();
-                let stem = s.rsplit_once('.').map_or(s.as_ref(), |(a, _)| a);
-                self.add(stem, "input path component");
+                self.add_path_name(c, i + 1 == comps.len());
             }
         }
+    }
+
+    /// Add one folder name, or a file's stem (`file`), as it reads ([`super::path_names`]: a
+    /// Shift_JIS name from a Windows share as its Japanese text). A name that is a UID (a file
+    /// or folder named for its SOP Instance UID) is an original UID: [`UID`], which a release
+    /// made under Retain UIDs keeps on purpose.
+    fn add_path_name(&mut self, name: &std::ffi::OsStr, file: bool) {
+        let s = super::path_names::name_text(name);
+        let stem = match s.rsplit_once('.') {
+            Some((stem, _)) if file && !crate::dict::is_instance_uid_text(&s) => stem,
+            _ => s.as_str(),
+        };
+        let kind = if crate::dict::is_instance_uid_text(stem) { UID } else { PATH_COMPONENT };
+        self.add(stem, kind);
+    }
+
+    /// The input path components specific enough to search for in every text value and in
+    /// kamei's own files, not only in file and folder names: those of several words
+    /// (`SUZUKI_ICHIRO_19600101`, `AX T2`), in scripts other than ASCII (`山田太郎`), or with
+    /// five digits or more (`PID7788123`, `0012345678`). A one-word Latin folder name (`CHEST`,
+    /// `DICOM`, `YAMADA`) is an ordinary word too often to look for in every value.
+    pub fn in_values(&self) -> Dictionary {
+        let by_text = self
+            .by_text
+            .iter()
+            .filter(|(t, _)| t.contains(' ') || !t.is_ascii() || t.bytes().filter(u8::is_ascii_digit).count() >= 5)
+            .map(|(t, k)| (t.clone(), *k))
+            .collect();
+        Dictionary { by_text, towns: Vec::new() }
+    }
+
+    /// The input path components with five digits or more (`PID7788123`,
+    /// `SUZUKI_ICHIRO_19600101`): what a linkage table's paths add to every value searched.
+    /// Without the inputs nothing tells a folder named for the patient (`SUZUKI_ICHIRO`) from
+    /// one named for a study description the release keeps (`CT CHEST`, `胸部CT`), so only
+    /// names holding an ID or a date are looked for there.
+    pub fn numbered(&self) -> Dictionary {
+        let by_text = self
+            .by_text
+            .iter()
+            .filter(|(t, _)| t.bytes().filter(u8::is_ascii_digit).count() >= 5)
+            .map(|(t, k)| (t.clone(), *k))
+            .collect();
+        Dictionary { by_text, towns: Vec::new() }
+    }
+
+    /// The same identifiers without these normalised texts.
+    pub fn without_texts(&self, texts: &std::collections::HashSet<String>) -> Dictionary {
+        let by_text = self.by_text.iter().filter(|(t, _)| !texts.contains(*t)).map(|(t, k)| (t.clone(), *k)).collect();
+        Dictionary { by_text, towns: self.towns.clone() }
     }
 
     /// The identifiers specific enough to search for in every output, not only in the output of
@@ -499,6 +558,30 @@ fn stands_as_a_number(text: &str, digits: &str, zeros: bool) -> bool {
         let decimal_after = after.is_some_and(point) && raw.get(end + 1).is_some_and(|c| c.is_ascii_digit());
         !digit_before && !digit_after && !decimal_before && !decimal_after
     })
+}
+
+/// Whether a value of this VR is text (a string VR).
+fn is_text(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::AE
+            | VR::AS
+            | VR::CS
+            | VR::DA
+            | VR::DS
+            | VR::DT
+            | VR::IS
+            | VR::LO
+            | VR::LT
+            | VR::PN
+            | VR::SH
+            | VR::ST
+            | VR::TM
+            | VR::UC
+            | VR::UI
+            | VR::UR
+            | VR::UT
+    )
 }
 
 /// Whether a value holds UIDs: a UI value (or one sent as UN whose tag the dictionary gives
@@ -592,6 +675,41 @@ impl Matcher {
             ids.extend(self.towns.iter().filter(|(t, _)| t.found_in(&hay)).map(|(_, id)| id));
         }
         ids
+    }
+
+    /// The identifiers found in the text values of a data set (at any depth, each read in its
+    /// own character set), by their normalised text. An input path component found so is
+    /// explained by the input itself (a folder named for its series description, its study
+    /// date or its SOP Instance UID), so finding it in the release says nothing more.
+    pub fn found_in_dataset(&self, ds: &DataSet) -> std::collections::HashSet<String> {
+        let mut found = std::collections::HashSet::new();
+        if !self.is_empty() {
+            self.find_in_level(ds, &CharacterSet::default_repertoire(), &mut found);
+        }
+        found
+    }
+
+    fn find_in_level(&self, ds: &DataSet, inherited: &CharacterSet, found: &mut std::collections::HashSet<String>) {
+        let cs = match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
+            Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => {
+                CharacterSet::from_value_lenient(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
+            }
+            _ => inherited.clone(),
+        };
+        for e in ds.elements() {
+            match &e.value {
+                Value::Sequence(seq) => {
+                    for item in &seq.items {
+                        self.find_in_level(&item.dataset, &cs, found);
+                    }
+                }
+                Value::Bytes(bytes) if bytes.len() <= 1 << 16 && is_text(e.vr) => {
+                    let text = cs.read(bytes, e.vr).text().replace('\\', " ");
+                    found.extend(self.find(&text).into_iter().map(|id| id.text.clone()));
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Number of identifiers searched for.
@@ -803,6 +921,41 @@ mod tests {
         let m = d.matcher();
         assert!(!m.find("YAMADA_TARO").is_empty());
         assert!(m.find("archive").is_empty(), "the common root names no one");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn rv21_12_a_shift_jis_input_folder_name_is_searched_for_as_its_japanese_text() {
+        use std::os::unix::ffi::OsStrExt;
+        let mut rel = encoding_rs::SHIFT_JIS.encode("山田太郎").0.into_owned();
+        rel.extend_from_slice(b"/a.dcm");
+        let mut d = Dictionary::new();
+        d.add_relative_paths(&[std::path::Path::new(std::ffi::OsStr::from_bytes(&rel))]);
+        assert!(!d.matcher().find("山田太郎").is_empty());
+        assert!(!d.in_values().matcher().find("山田太郎").is_empty(), "a non-Latin name is searched in values");
+    }
+
+    #[test]
+    fn rv21_06_path_components_searched_in_values_are_the_specific_ones() {
+        let mut d = Dictionary::new();
+        d.add_relative_paths(&["SUZUKI_ICHIRO_19600101/CHEST/a.dcm", "SATO_HANAKO/b.dcm"]);
+        let values = d.in_values().matcher();
+        assert!(!values.find("SUZUKI_ICHIRO_19600101").is_empty());
+        assert!(!values.find("Sato Hanako").is_empty());
+        assert!(values.find("CHEST").is_empty(), "a one-word Latin folder name is an ordinary word");
+        let numbered = d.numbered().matcher();
+        assert!(!numbered.find("SUZUKI_ICHIRO_19600101").is_empty());
+        assert!(numbered.find("Sato Hanako").is_empty(), "without the inputs it may be a kept description");
+    }
+
+    #[test]
+    fn rv21_06_the_folder_all_inputs_of_a_linkage_table_share_counts_when_it_holds_a_number() {
+        let mut d = Dictionary::new();
+        d.add_input_paths(&["in/SUZUKI_ICHIRO_19600101/1.dcm"]);
+        assert!(!d.matcher().find("SUZUKI_ICHIRO_19600101").is_empty());
+        let mut d = Dictionary::new();
+        d.add_input_paths(&["/mnt/pacs_export/a/1.dcm", "/mnt/pacs_export/b/2.dcm"]);
+        assert!(d.matcher().find("pacs_export").is_empty());
     }
 
     #[test]

@@ -27,18 +27,19 @@
 //! itself goes only into the `--report` file, which is as sensitive as the linkage table.
 
 mod dictionary;
+mod path_names;
 
 pub use dictionary::{Dictionary, IDENTIFYING, Identifier, Matcher, normalize};
 
 use crate::annotated::BurnedInValue;
 use crate::charset::CharacterSet;
 use crate::dataset::{DataSet, Tag, VR, Value, is_private, is_private_creator, private_creator_tag, tag_str};
-use crate::profile::{Action, DeidOption, RuleSet, RuleSource, method_code};
+use crate::profile::{Action, Conditional, DeidOption, RuleSet, RuleSource, method_code};
 use crate::read::{self, Opened, ReadOptions};
 use dicom_dictionary_std::tags;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// What a finding is about.
@@ -74,9 +75,11 @@ pub enum FindingKind {
     Unreadable,
     /// A temporary file of an interrupted run is still in the output folder.
     Unfinished,
-    /// An input given with `--against` has no record in the release's audit log: the run did
-    /// not finish, or did not include it.
+    /// An input given with `--against` has no record in the release's audit log (or there is
+    /// no audit log): the run did not finish, or did not include it.
     NotProcessed,
+    /// An output the audit log records as written is not in the release.
+    MissingOutput,
 }
 
 /// One problem found.
@@ -153,37 +156,47 @@ pub struct VerifyReport {
 }
 
 /// Collect the identifiers of original inputs: every readable input data set (by content
-/// hash), and the input paths' folder names.
+/// hash), and the input paths' folder names and file stems. Those specific enough
+/// ([`Dictionary::in_values`]) are searched for in every value too, unless an input holds them
+/// in a value itself ([`Matcher::found_in_dataset`]: a folder named for a series description or
+/// a study date).
 pub fn originals_from_inputs(inputs: &[PathBuf], jobs: usize) -> Originals {
     let (files, _) = crate::walk::collect(inputs, None, crate::walk::Shard::WHOLE);
+    let mut originals = Originals::default();
+    let rels: Vec<&Path> = files.iter().map(|f| f.rel.as_path()).collect();
+    originals.paths.add_relative_paths(&rels);
+    let path_values = originals.paths.in_values();
+    let path_matcher = path_values.matcher();
     let opts = ReadOptions::default();
-    let load = |i: &crate::walk::Input| -> Option<(String, Dictionary)> {
+    let load = |i: &crate::walk::Input| -> Option<(String, Dictionary, HashSet<String>)> {
         let source = read::Source::load(&i.path, &opts).ok()?;
         match read::parse(&source, &opts) {
             Ok(Opened::Dicom(f)) => {
                 let mut d = Dictionary::new();
                 d.add_dataset(&f.dataset);
-                Some((source.sha256_hex(), d))
+                Some((source.sha256_hex(), d, path_matcher.found_in_dataset(&f.dataset)))
             }
             _ => None,
         }
     };
-    let parsed: Vec<(String, Dictionary)> = match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
-        Ok(p) => p.install(|| files.par_iter().filter_map(load).collect()),
-        Err(_) => files.iter().filter_map(load).collect(),
-    };
-    let mut originals = Originals::default();
-    for (sha, d) in parsed {
+    let parsed: Vec<(String, Dictionary, HashSet<String>)> =
+        match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
+            Ok(p) => p.install(|| files.par_iter().filter_map(load).collect()),
+            Err(_) => files.iter().filter_map(load).collect(),
+        };
+    let mut explained = HashSet::new();
+    for (sha, d, found) in parsed {
         originals.global.extend(&d.strong());
         originals.per_input.insert(sha, d);
+        explained.extend(found);
     }
-    let rels: Vec<&Path> = files.iter().map(|f| f.rel.as_path()).collect();
-    originals.paths.add_relative_paths(&rels);
+    originals.global.extend(&path_values.without_texts(&explained));
     originals
 }
 
 /// Add the identifiers of a linkage table (CSV `kind,original,pseudonymized`): the original
-/// Patient IDs (searched everywhere) and the input paths (searched in file names).
+/// Patient IDs (searched everywhere) and the input paths (searched in file names, and those
+/// holding an ID or a date, [`Dictionary::numbered`], everywhere).
 ///
 /// # Errors
 /// The CSV error if the table cannot be read.
@@ -204,7 +217,10 @@ pub fn add_linkage(originals: &mut Originals, table: &Path) -> Result<(), csv::E
             _ => {}
         }
     }
-    originals.paths.add_input_paths(&paths);
+    let mut names = Dictionary::new();
+    names.add_input_paths(&paths);
+    originals.global.extend(&names.numbered());
+    originals.paths.extend(&names);
     Ok(())
 }
 
@@ -247,38 +263,134 @@ fn unfinished_files(out: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// What the audit logs in `out` say: output path (relative, `/` separators; where the output
-/// is now, the logs' move records applied, see [`crate::audit::index`]) → input content hash,
-/// and the content hash of every input they have a record of (`None` when `out` holds no audit
-/// log, e.g. a folder of several outputs).
-fn audited(out: &Path) -> (HashMap<String, String>, Option<std::collections::HashSet<String>>) {
-    let mut map = HashMap::new();
-    let mut inputs: Option<std::collections::HashSet<String>> = None;
-    let Ok(entries) = std::fs::read_dir(out) else { return (map, inputs) };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("kamei-audit") && name.ends_with(".jsonl") {
-            let seen = inputs.get_or_insert_with(Default::default);
-            for r in crate::audit::read_records(&entry.path()).unwrap_or_default() {
-                if let Some(h) = &r.input_sha256 {
-                    seen.insert(h.clone());
+/// What the audit logs of a release say.
+#[derive(Debug, Default)]
+struct Audited {
+    /// Output path (relative to the release, `/` separators; where the output is now, the
+    /// logs' move records applied, see [`crate::audit::index`]) → input content hash.
+    sources: HashMap<String, String>,
+    /// The content hash of every input the logs have a record of (`None`: the release holds
+    /// no audit log).
+    inputs: Option<HashSet<String>>,
+    /// The outputs the logs place for certain, each with whether it must be DICOM (an image
+    /// output's; a clinical output's is a CSV file or an HL7 message).
+    outputs: Vec<(String, bool)>,
+}
+
+/// The folders of a release that hold audit logs, each with its path relative to the release
+/// (`""` or `name/`): the release itself, or, for a folder holding several outputs (images,
+/// CSV, SS-MIX2), the outputs one level down.
+fn audit_roots(out: &Path) -> Vec<(PathBuf, String)> {
+    let has_log = |dir: &Path| {
+        std::fs::read_dir(dir).is_ok_and(|rd| {
+            rd.flatten().any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with("kamei-audit") && name.ends_with(".jsonl")
+            })
+        })
+    };
+    if has_log(out) {
+        return vec![(out.to_path_buf(), String::new())];
+    }
+    let mut roots: Vec<(PathBuf, String)> = std::fs::read_dir(out)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()) && has_log(&e.path()))
+                .map(|e| (e.path(), format!("{}/", path_names::name_text(&e.file_name()))))
+                .collect()
+        })
+        .unwrap_or_default();
+    roots.sort();
+    roots
+}
+
+/// Whether the output folder `root` holds images: its `kamei-run.json` does not name a clinical
+/// profile (a folder without one is taken for images, the stricter check).
+fn holds_images(root: &Path) -> bool {
+    let profile = std::fs::read_to_string(root.join(crate::audit::RUN_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<crate::audit::RunSettings>(&t).ok())
+        .map(|s| s.profile);
+    !profile.is_some_and(|p| p.starts_with("clinical-"))
+}
+
+/// Read the audit logs of a release ([`audit_roots`]).
+fn audited(out: &Path) -> Audited {
+    let mut audited = Audited::default();
+    for (root, prefix) in audit_roots(out) {
+        let seen = audited.inputs.get_or_insert_with(Default::default);
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("kamei-audit") && name.ends_with(".jsonl") {
+                for r in crate::audit::read_records(&entry.path()).unwrap_or_default() {
+                    if let Some(h) = &r.input_sha256 {
+                        seen.insert(h.clone());
+                    }
                 }
             }
         }
-    }
-    if inputs.is_some() {
         // An output the index cannot place for certain is checked under its recorded name,
         // unless an output that is placed there is known (it wins).
-        let (placed, unplaced): (Vec<_>, Vec<_>) = crate::audit::index(out)
+        let (placed, unplaced): (Vec<_>, Vec<_>) = crate::audit::index(&root)
             .map(|i| i.outputs)
             .unwrap_or_default()
             .into_iter()
             .partition(|l| l.output.is_some());
+        let images = holds_images(&root);
+        for l in &placed {
+            audited.outputs.push((format!("{prefix}{}", l.output.as_deref().unwrap_or_default()), images));
+        }
         for l in unplaced.into_iter().chain(placed) {
-            map.insert(l.output.unwrap_or(l.recorded), l.input_sha256);
+            audited.sources.insert(format!("{prefix}{}", l.output.unwrap_or(l.recorded)), l.input_sha256);
         }
     }
-    (map, inputs)
+    audited
+}
+
+/// What the audit logs say that the release does not bear out: an input given with
+/// `--against` without a record (named by content hash, never by path: an input path can hold
+/// a name), no audit log at all while inputs were given, an output the logs place for certain
+/// that is missing, or that is not DICOM though it is an image output's (`files`: each file of
+/// the release, relative, with whether it is DICOM or already reported unreadable).
+fn audit_findings(job: &VerifyJob, audited: &Audited, files: &HashMap<String, bool>) -> Vec<Finding> {
+    let mut v = Vec::new();
+    match &audited.inputs {
+        Some(seen) => {
+            for sha in job.originals.per_input.keys().filter(|h| !seen.contains(*h)) {
+                v.push(finding(
+                    &format!("input sha256:{}", &sha[..16.min(sha.len())]),
+                    "audit".to_string(),
+                    FindingKind::NotProcessed,
+                    "an input given with --against has no record in the audit log: the run did not finish or did not include it (run the same deid again)",
+                ));
+            }
+        }
+        None if !job.originals.per_input.is_empty() => v.push(finding(
+            crate::audit::AUDIT_FILE,
+            "file".to_string(),
+            FindingKind::NotProcessed,
+            "the release has no audit log: nothing records what was done to the inputs given with --against (copy kamei-audit.jsonl with the release, or run the same deid again)",
+        )),
+        None => {}
+    }
+    for (output, images) in &audited.outputs {
+        match files.get(output) {
+            None => v.push(finding(
+                output,
+                "file".to_string(),
+                FindingKind::MissingOutput,
+                "the audit log records this output as written, but it is not in the release (copy it again, or run the same deid again)",
+            )),
+            Some(false) if *images => v.push(finding(
+                output,
+                "file".to_string(),
+                FindingKind::Unreadable,
+                "the audit log records this output as written, but it is not DICOM (damaged in copying? run the same deid again)",
+            )),
+            Some(_) => {}
+        }
+    }
+    v
 }
 
 /// Run every check.
@@ -287,18 +399,17 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let matcher = |d: &Dictionary| if kept.is_empty() { d.matcher() } else { d.without(&kept).matcher() };
     let global = matcher(&job.originals.global);
     let paths = job.originals.paths.matcher();
-    let (sources, audited_inputs) = audited(&job.out);
+    let audited = audited(&job.out);
+    let sources = &audited.sources;
     let (files, empty_folders) = release_tree(&job.out);
-    let rel = |p: &Path| p.strip_prefix(&job.out).unwrap_or(p).to_string_lossy().replace('\\', "/");
+    let rel = |p: &Path| path_names::path_text(p.strip_prefix(&job.out).unwrap_or(p));
     let check = |p: &PathBuf| -> (bool, Vec<Finding>) {
         let r = rel(p);
         let mut findings = Vec::new();
         let own = sources.get(&r).and_then(|h| job.originals.per_input.get(h)).map(matcher);
         let name_matchers: Vec<&Matcher> = [&global, &paths].into_iter().chain(own.as_ref()).collect();
-        for m in &name_matchers {
-            for id in m.find(&r) {
-                findings.push(residual(&r, "file name", id));
-            }
+        for id in find_in_name(&name_matchers, &r) {
+            findings.push(residual(&r, "file name", id));
         }
         let matchers: Vec<&Matcher> = std::iter::once(&global).chain(own.as_ref()).collect();
         let ctx = Ctx { rules: &job.rules, matchers: &matchers };
@@ -313,19 +424,6 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     };
     let mut report = VerifyReport { identifiers: job.originals.len(), ..VerifyReport::default() };
     let mut all = BTreeSet::new();
-    // Every input given with --against must have ended somewhere (written, skipped, failed,
-    // left out): one without a record means the release is incomplete. Named by content hash,
-    // never by path (an input path can hold a name).
-    if let Some(seen) = &audited_inputs {
-        for sha in job.originals.per_input.keys().filter(|h| !seen.contains(*h)) {
-            all.insert(finding(
-                &format!("input sha256:{}", &sha[..16.min(sha.len())]),
-                "audit".to_string(),
-                FindingKind::NotProcessed,
-                "an input given with --against has no record in the audit log: the run did not finish or did not include it (run the same deid again)",
-            ));
-        }
-    }
     for file in unfinished_files(&job.out) {
         all.insert(finding(
             &rel(&file),
@@ -337,12 +435,16 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     for folder in empty_folders {
         let r = rel(&folder);
         let mut findings = Vec::new();
-        for m in [&global, &paths] {
-            findings.extend(m.find(&r).into_iter().map(|id| residual(&r, "folder name", id)));
-        }
+        findings.extend(find_in_name(&[&global, &paths], &r).into_iter().map(|id| residual(&r, "folder name", id)));
         mask_paths(&mut findings, &r, &[&global, &paths]);
         all.extend(findings);
     }
+    // Every input given with --against must have ended somewhere (written, skipped, failed,
+    // left out), and every output the audit places must be there.
+    // (A file already reported unreadable is not reported again as not DICOM.)
+    let read = |(is_dicom, f): &(bool, Vec<Finding>)| *is_dicom || f.iter().any(|f| f.kind == FindingKind::Unreadable);
+    let listed: HashMap<String, bool> = files.iter().map(|f| rel(f)).zip(results.iter().map(read)).collect();
+    all.extend(audit_findings(job, &audited, &listed));
     for (is_dicom, findings) in results {
         if is_dicom {
             report.dicom_files += 1;
@@ -408,7 +510,7 @@ fn mask_paths(findings: &mut [Finding], rel: &str, matchers: &[&Matcher]) {
     let masked: Vec<&str> = rel
         .split('/')
         .map(|c| {
-            if matchers.iter().any(|m| !m.find(c).is_empty()) {
+            if !find_in_name(matchers, c).is_empty() {
                 changed = true;
                 "***"
             } else {
@@ -424,6 +526,22 @@ fn mask_paths(findings: &mut [Finding], rel: &str, matchers: &[&Matcher]) {
         f.path = Some(f.file.clone());
         f.file = masked.clone();
     }
+}
+
+/// The identifiers in a file or folder name (or a path), in each of its readings
+/// ([`path_names::readings`]: a mirror release's `%XX` escapes decoded), each once.
+fn find_in_name<'m>(matchers: &[&'m Matcher], name: &str) -> Vec<&'m Identifier> {
+    let mut found: Vec<&Identifier> = Vec::new();
+    for reading in path_names::readings(name) {
+        for m in matchers {
+            for id in m.find(&reading) {
+                if !found.iter().any(|x| x.text == id.text) {
+                    found.push(id);
+                }
+            }
+        }
+    }
+    found
 }
 
 fn residual(file: &str, location: &str, id: &Identifier) -> Finding {
@@ -474,12 +592,20 @@ fn check_text_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>
         out.push(finding(rel, "file".into(), FindingKind::Unreadable, "cannot be read"));
         return;
     };
-    let text = String::from_utf8_lossy(&bytes);
-    for (n, line) in text.lines().enumerate() {
-        for id in ctx.find(line) {
-            out.push(residual(rel, &format!("line {}", n + 1), id));
+    // A file that is not UTF-8 is also read as Shift_JIS (a Windows export); a line naming a
+    // mirror release's output holds its name `%XX`-escaped (the audit log): every reading is
+    // searched (the same finding twice is kept once).
+    let lossy = String::from_utf8_lossy(&bytes);
+    let shift_jis = std::str::from_utf8(&bytes).is_err().then(|| path_names::bytes_text(&bytes));
+    let mut found = BTreeSet::new();
+    for text in std::iter::once(lossy.as_ref()).chain(shift_jis.as_deref()) {
+        for (n, line) in text.lines().enumerate() {
+            for id in find_in_name(ctx.matchers, line) {
+                found.insert(residual(rel, &format!("line {}", n + 1), id));
+            }
         }
     }
+    out.extend(found);
 }
 
 fn check_meta(file: &read::DicomFile, path: &Path, rel: &str, out: &mut Vec<Finding>) {
@@ -671,7 +797,7 @@ fn check_dataset(
                     out.push(finding(rel, loc(), FindingKind::NotReplaced, "UID not replaced"));
                 }
             } else if !kept_as_required(e, stack.last().map(|s| s.0), ds) {
-                check_rule(ctx, e, &loc(), rel, out);
+                check_rule(ctx, e, stack, &loc(), rel, out);
             }
         }
         match &e.value {
@@ -762,7 +888,25 @@ fn private_value_holds_uids(e: &crate::dataset::Element) -> bool {
     values.iter().all(|v| crate::shown::is_uid(v)) && values.iter().any(|v| v.split('.').count() >= 4)
 }
 
-fn check_rule(ctx: &Ctx<'_>, e: &crate::dataset::Element, loc: &str, rel: &str, out: &mut Vec<Finding>) {
+/// Whether `deid` scrubs this value instead of applying its rule: free text (ST, LT, UT, UC)
+/// inside a sequence the profile cleans or pseudonymizes (an SR's Text Value), which a dummy
+/// or removal would break (see [`crate::plan`]).
+fn scrubbed_in_cleaned_sequence(ctx: &Ctx<'_>, e: &crate::dataset::Element, stack: &[(Tag, usize)]) -> bool {
+    let vr = if e.vr == VR::UN { crate::dict::known_vr(e.tag).unwrap_or(VR::UN) } else { e.vr };
+    matches!(vr, VR::ST | VR::LT | VR::UT | VR::UC)
+        && stack
+            .iter()
+            .any(|(t, _)| !is_private(*t) && matches!(ctx.rules.rule(*t).action, Action::Clean | Action::Pseudonymize))
+}
+
+fn check_rule(
+    ctx: &Ctx<'_>,
+    e: &crate::dataset::Element,
+    stack: &[(Tag, usize)],
+    loc: &str,
+    rel: &str,
+    out: &mut Vec<Finding>,
+) {
     let rule = ctx.rules.rule(e.tag);
     let text =
         || e.bytes().map(|b| String::from_utf8_lossy(b).trim_matches([' ', '\0']).to_string()).unwrap_or_default();
@@ -772,6 +916,17 @@ fn check_rule(ctx: &Ctx<'_>, e: &crate::dataset::Element, loc: &str, rel: &str, 
         }
         Action::Empty if !e.value.is_empty() => {
             out.push(finding(rel, loc.to_string(), FindingKind::NotEmpty, "attribute the profile empties has a value"))
+        }
+        // X/Z: `deid` empties a value (or removes a Type 3 sequence), at any depth; a value
+        // left is the real date, time or text (Acquisition Date, Requested Procedure
+        // Description).
+        Action::Conditional(Conditional::XZ) if !e.value.is_empty() && !scrubbed_in_cleaned_sequence(ctx, e, stack) => {
+            out.push(finding(
+                rel,
+                loc.to_string(),
+                FindingKind::NotEmpty,
+                "attribute the profile removes or empties (X/Z) has a value",
+            ))
         }
         Action::ReplaceUid if e.vr == VR::UI => {
             let t = text();

@@ -550,3 +550,116 @@ fn rv18_08_finds_a_greek_name_in_lower_case_with_final_sigma() {
     let f = findings(&run);
     assert!(f.iter().any(|r| r[1] == "(0008,1030)" && r[2] == "residual-identifier"), "{f:?}");
 }
+
+#[test]
+fn rv21_12_a_shift_jis_folder_name_escaped_by_a_mirror_release_is_found_and_masked() {
+    use std::os::unix::ffi::OsStrExt;
+    let wd = Workdir::new("rv21_12_a_shift_jis_folder_name_escaped_by_a_mirror_release_is_found_and_masked");
+    // The folder is named for someone the data set does not name: only the path says it.
+    let folder = std::ffi::OsStr::from_bytes(&sjis("山田太郎")).to_os_string();
+    let dir = Path::new(&wd.path("in")).join(&folder);
+    Fixture::ct("PID7654321", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1")).write(&dir.join("a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--layout", "mirror", "-q"]).assert_code(0);
+    assert!(Path::new(&wd.path("out/%8ER%93c%91%BE%98Y/a.dcm")).exists());
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(f.iter().any(|r| r[0] == "***/a.dcm" && r[1] == "file name" && r[3].contains("path")), "{f:?}");
+    assert!(f.iter().any(|r| r[0] == "kamei-audit.jsonl" && r[2] == "residual-identifier"), "{f:?}");
+    assert!(!run.stdout().contains("%8E"), "the escaped name is masked too: {}", run.stdout());
+}
+
+#[test]
+fn rv21_06_an_input_folder_name_in_a_value_is_found_against_the_inputs_and_the_linkage_table() {
+    let wd = release("rv21_06_an_input_folder_name_in_a_value_is_found_against_the_inputs_and_the_linkage_table");
+    std::fs::rename(wd.path("in/YAMADA_HANAKO"), wd.path("in/YAMADA_HANAKO_19850315")).unwrap();
+    let link = std::fs::read_to_string(wd.path("link.csv")).unwrap().replace("YAMADA_HANAKO", "YAMADA_HANAKO_19850315");
+    std::fs::write(wd.path("link.csv"), link).unwrap();
+    plant(&wd, |ds| ds.put(Element::new(tags::MANUFACTURER, VR::LO, b"YAMADA_HANAKO_19850315 ".to_vec())));
+    for run in [verify(&wd), wd.kamei(["verify", "out", "--linkage", "link.csv"])] {
+        run.assert_code(1);
+        let f = findings(&run);
+        assert!(f.iter().any(|r| r[1] == "(0008,0070)" && r[3].contains("input path component")), "{f:?}");
+    }
+}
+
+#[test]
+fn rv21_06_a_folder_named_for_a_value_its_input_holds_is_no_finding() {
+    let wd = Workdir::new("rv21_06_a_folder_named_for_a_value_its_input_holds_is_no_finding");
+    // Exporters name folders for the study description, which clean-descriptors keeps.
+    Fixture::ct("PID7654321", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .write(&wd.path("in/CT CHEST/a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    let deid = ["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--option", "clean-descriptors", "--linkage"];
+    wd.kamei(deid.into_iter().chain(["link.csv", "-q"])).assert_code(0);
+    let run = verify(&wd);
+    assert!(!run.stdout().contains("input path component"), "{}", run.stdout());
+    let run = wd.kamei(["verify", "out", "--linkage", "link.csv"]);
+    assert!(!run.stdout().contains("input path component"), "{}", run.stdout());
+}
+
+#[test]
+fn rv21_04_a_release_without_its_audit_log_is_a_finding() {
+    let wd = release("rv21_04_a_release_without_its_audit_log_is_a_finding");
+    std::fs::remove_file(wd.path("out/kamei-audit.jsonl")).unwrap();
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(f.iter().any(|r| r[0] == "kamei-audit.jsonl" && r[2] == "not-processed"), "{f:?}");
+}
+
+#[test]
+fn rv21_03_a_value_in_an_attribute_the_profile_removes_or_empties_is_a_finding() {
+    let wd = release("rv21_03_a_value_in_an_attribute_the_profile_removes_or_empties_is_a_finding");
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::ACQUISITION_DATE, VR::DA, b"20240201".to_vec()));
+        ds.put(Element::new(tags::REQUESTED_PROCEDURE_DESCRIPTION, VR::LO, b"Biopsy for Mr Suzuki".to_vec()));
+    });
+    let run = wd.kamei(["verify", "out"]);
+    run.assert_code(1);
+    let f = findings(&run);
+    for tag in ["(0008,0022)", "(0032,1060)"] {
+        assert!(f.iter().any(|r| r[1] == tag && r[2] == "not-empty"), "{tag}: {f:?}");
+    }
+    // What deid writes there (nothing) passes.
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::ACQUISITION_DATE, VR::DA, Vec::new()));
+        ds.put(Element::new(tags::REQUESTED_PROCEDURE_DESCRIPTION, VR::LO, Vec::new()));
+    });
+    wd.kamei(["verify", "out"]).assert_code(0);
+}
+
+#[test]
+fn rv21_10_an_existing_report_file_is_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let wd = release("rv21_10_an_existing_report_file_is_made_private");
+    std::fs::write(wd.path("report.json"), b"{}").unwrap();
+    std::fs::set_permissions(wd.path("report.json"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    plant(&wd, |ds| ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"CT KAKUU".to_vec())));
+    verify(&wd).assert_code(1);
+    let mode = std::fs::metadata(wd.path("report.json")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn rv21_11_a_report_inside_an_input_folder_is_refused() {
+    let wd = release("rv21_11_a_report_inside_an_input_folder_is_refused");
+    wd.kamei(["verify", "out", "--against", "in", "--report", "in/YAMADA_HANAKO/r.json"]).assert_code(2);
+    std::os::unix::fs::symlink("in/YAMADA_HANAKO/r2.json", wd.path("link.json")).unwrap();
+    wd.kamei(["verify", "out", "--against", "in", "--report", "link.json"]).assert_code(2);
+    assert_eq!(wd.files("in").len(), 1, "nothing is written into the input");
+}
+
+#[test]
+fn rv21_an_output_the_audit_lists_that_is_missing_or_not_dicom_is_a_finding() {
+    let wd = release("rv21_an_output_the_audit_lists_that_is_missing_or_not_dicom_is_a_finding");
+    let out = wd.dicom_outputs("out").remove(0);
+    let rel = out.strip_prefix(wd.path("out")).unwrap().to_string_lossy().into_owned();
+    std::fs::write(&out, b"damaged in copying\n").unwrap();
+    let f = findings(verify(&wd).assert_code(1));
+    assert!(f.iter().any(|r| r[0] == rel && r[2] == "unreadable"), "{f:?}");
+    std::fs::remove_file(&out).unwrap();
+    let f = findings(verify(&wd).assert_code(1));
+    assert!(f.iter().any(|r| r[0] == rel && r[2] == "missing-output"), "{f:?}");
+}
