@@ -633,105 +633,117 @@ impl Detector {
         let lines = group(comps, self.glyph_height.0, sigma, hue.is_none());
         let (w, h) = plane.dimensions();
         let dithered = is_dithered(plane);
-        let mut scored: Vec<(Rect, f32, Standing)> = lines
-            .iter()
-            .filter_map(|members| {
-                let (s, _) = self.features(comps, members, sigma);
-                if s <= 0.0 {
-                    return None;
+        // A line's standing on its own evidence (None: not a line at all).
+        let judge = |members: &Vec<usize>| -> Option<(Rect, f32, Standing)> {
+            let (s, _) = self.features(comps, members, sigma);
+            if s <= 0.0 {
+                return None;
+            }
+            let r = band(comps, members, self.glyph_height.0);
+            if s < self.unsure {
+                return (busy != Busy::Dropped).then_some((r, s, Standing::Piece));
+            }
+            // Busy surroundings (texture, speckle, noise): strokes there line up by chance,
+            // so only long, regular lines count, and nothing is merely unsure.
+            let mut contrasts: Vec<u8> = members.iter().map(|&i| comps[i].contrast).collect();
+            contrasts.sort_unstable();
+            let contrast = contrasts[contrasts.len() / 2] as f64;
+            // Beside the line, in its band: stacked lines of a text block do not count.
+            let outer = noise::surroundings(&r, w, h);
+            let ring_area = outer.area().saturating_sub(r.area());
+            let mut standing = if s >= self.accept { Standing::Text } else { Standing::Unsure };
+            let glyphs: Vec<&Comp> =
+                members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= self.glyph_height.0).collect();
+            if busy == Busy::Strict && glyphs.len() < STRICT_GLYPHS {
+                standing = Standing::Piece;
+            }
+            // Glyphs stand side by side; blobs of anatomy and flow overlap. An unsure line
+            // is kept on weak evidence (a hint, a neighbour) only when its glyphs do not.
+            if standing == Standing::Unsure && !glyph_like(&glyphs, r.width) {
+                standing = Standing::Piece;
+            }
+            if ring_area * 4 < (r.height * r.height) as u64 {
+                // Nothing around it (the line fills the frame): judge by the line alone.
+                return Some((r, s, standing));
+            }
+            let ring = (integral.sum(&outer) - integral.sum(&r)) as f64 / ring_area as f64;
+            if ring < BUSY * contrast {
+                // In quiet surroundings, a short word (a kanji surname) on a plain
+                // background is text.
+                if standing == Standing::Unsure
+                    && words::is_short_word(&glyphs)
+                    && passes::on_plain_background(plane, &r, true)
+                {
+                    standing = Standing::Text;
                 }
-                let r = band(comps, members, self.glyph_height.0);
-                if s < self.unsure {
-                    return (busy != Busy::Dropped).then_some((r, s, Standing::Piece));
-                }
-                // Busy surroundings (texture, speckle, noise): strokes there line up by chance,
-                // so only long, regular lines count, and nothing is merely unsure.
-                let mut contrasts: Vec<u8> = members.iter().map(|&i| comps[i].contrast).collect();
-                contrasts.sort_unstable();
-                let contrast = contrasts[contrasts.len() / 2] as f64;
-                // Beside the line, in its band: stacked lines of a text block do not count.
-                let outer = noise::surroundings(&r, w, h);
-                let ring_area = outer.area().saturating_sub(r.area());
-                let mut standing = if s >= self.accept { Standing::Text } else { Standing::Unsure };
-                let glyphs: Vec<&Comp> =
-                    members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= self.glyph_height.0).collect();
-                if busy == Busy::Strict && glyphs.len() < STRICT_GLYPHS {
-                    standing = Standing::Piece;
-                }
-                if ring_area * 4 < (r.height * r.height) as u64 {
-                    // Nothing around it (the line fills the frame): judge by the line alone.
-                    return Some((r, s, standing));
-                }
-                let ring = (integral.sum(&outer) - integral.sum(&r)) as f64 / ring_area as f64;
-                if ring < BUSY * contrast {
-                    // In quiet surroundings, a short word (a kanji surname) on a plain
-                    // background is text.
-                    if standing == Standing::Unsure
-                        && words::is_short_word(&glyphs)
-                        && passes::on_plain_background(plane, &r, true)
-                    {
-                        standing = Standing::Text;
-                    }
-                    return Some((r, s, standing));
-                }
-                if busy == Busy::Dropped {
-                    return None;
-                }
-                let mut colours: Vec<f32> = glyphs.iter().map(|c| c.colour).collect();
-                colours.sort_by(f32::total_cmp);
-                let spread = if colours.len() >= 3 {
-                    (colours[colours.len() * 9 / 10] - colours[colours.len() / 10]) as f64 / contrast.max(1.0)
-                } else {
-                    1.0
-                };
-                let mut heights: Vec<u32> = glyphs.iter().map(|c| c.h()).collect();
-                heights.sort_unstable();
-                let hmed = heights.get(heights.len() / 2).copied().unwrap_or(0);
-                // Long and regular, or drawn in exactly one colour; and enough glyphs for their
-                // size.
-                let n = glyphs.len();
-                // In colour frames, colour flow lines up as tendrils of many heights that
-                // overlap one another; glyphs stand side by side and most share a height.
-                let like = glyph_like(&glyphs, r.width);
-                if hue.is_some() && !like {
-                    return Some((r, s, Standing::Piece));
-                }
-                let long = s >= 0.95 && n >= 5;
-                // Noise grains on a flat area are of one colour too: they must stand out of
-                // the noise beside them (a part of the frame may be noisier than most).
-                let one_colour = spread <= 0.1
-                    && n >= 3
-                    && s >= 0.6
-                    && (dithered || noise::stands_out(plane, &r, &outer, contrast as f32));
-                let enough = n >= glyphs_needed(hmed);
-                let text = match busy {
-                    Busy::Strict => long && one_colour && like && enough && standing == Standing::Text,
-                    _ => (long || one_colour) && enough,
-                };
-                // Speckle grains line up as long, regular lines of one colour too; text drawn to
-                // be read stands far above the texture around it.
-                let text = match (text, standing) {
-                    (true, Standing::Text) if ring >= CLEAR * contrast => Standing::Loose,
-                    (true, st) => st,
-                    (false, _) => Standing::Piece,
-                };
-                // A line that fails here may still continue a text line (a piece).
-                Some((r, s, text))
-            })
-            .collect();
-        scored.sort_by_key(|(r, _, _)| (r.y, r.x));
+                return Some((r, s, standing));
+            }
+            if busy == Busy::Dropped {
+                return None;
+            }
+            let mut colours: Vec<f32> = glyphs.iter().map(|c| c.colour).collect();
+            colours.sort_by(f32::total_cmp);
+            let spread = if colours.len() >= 3 {
+                (colours[colours.len() * 9 / 10] - colours[colours.len() / 10]) as f64 / contrast.max(1.0)
+            } else {
+                1.0
+            };
+            let mut heights: Vec<u32> = glyphs.iter().map(|c| c.h()).collect();
+            heights.sort_unstable();
+            let hmed = heights.get(heights.len() / 2).copied().unwrap_or(0);
+            // Long and regular, or drawn in exactly one colour; and enough glyphs for their
+            // size.
+            let n = glyphs.len();
+            // In colour frames, colour flow lines up as tendrils of many heights that
+            // overlap one another; glyphs stand side by side and most share a height.
+            let like = glyph_like(&glyphs, r.width);
+            if hue.is_some() && !like {
+                return Some((r, s, Standing::Piece));
+            }
+            let long = s >= 0.95 && n >= 5;
+            // Noise grains on a flat area are of one colour too: they must stand out of
+            // the noise beside them (a part of the frame may be noisier than most).
+            let one_colour = spread <= 0.1
+                && n >= 3
+                && s >= 0.6
+                && (dithered || noise::stands_out(plane, &r, &outer, contrast as f32));
+            let enough = n >= glyphs_needed(hmed);
+            let text = match busy {
+                Busy::Strict => long && one_colour && like && enough && standing == Standing::Text,
+                _ => (long || one_colour) && enough,
+            };
+            // Speckle grains line up as long, regular lines of one colour too; text drawn to
+            // be read stands far above the texture around it.
+            let text = match (text, standing) {
+                (true, Standing::Text) if ring >= CLEAR * contrast => Standing::Loose,
+                (true, st) => st,
+                (false, _) => Standing::Piece,
+            };
+            // A line that fails here may still continue a text line (a piece).
+            Some((r, s, text))
+        };
+        let hmin = self.glyph_height.0;
+        let mut scored: Vec<(Rect, f32, Standing, f32)> =
+            lines.iter().filter_map(|m| judge(m).map(|(r, s, st)| (r, s, st, line_colour(comps, m, hmin)))).collect();
+        scored.sort_by_key(|(r, _, _, _)| (r.y, r.x));
         // Lines sure enough to vouch for their unsure neighbours, and the text lines pieces may
         // continue; those found on loose evidence vouch only for loose lines.
         let is_text = |st: Standing| st == Standing::Text || st == Standing::Loose;
         let sure = |loose: bool| -> Vec<Rect> {
             let want = |st: Standing| st == Standing::Text || (loose && st == Standing::Loose);
-            scored.iter().filter(|(_, s, st)| *s >= 0.8 && want(*st)).map(|l| l.0).collect()
+            scored.iter().filter(|(_, s, st, _)| *s >= 0.8 && want(*st)).map(|l| l.0).collect()
         };
         let (sure_clear, sure_any) = (sure(false), sure(true));
-        let text_clear: Vec<Rect> = scored.iter().filter(|(_, _, st)| *st == Standing::Text).map(|l| l.0).collect();
-        let text_any: Vec<Rect> = scored.iter().filter(|(_, _, st)| is_text(*st)).map(|l| l.0).collect();
+        let text_clear: Vec<Rect> = scored.iter().filter(|(_, _, st, _)| *st == Standing::Text).map(|l| l.0).collect();
+        let text_any: Vec<Rect> = scored.iter().filter(|(_, _, st, _)| is_text(*st)).map(|l| l.0).collect();
+        let coloured = |want: fn(Standing) -> bool| -> Vec<(Rect, f32)> {
+            scored.iter().filter(|l| want(l.2)).map(|l| (l.0, l.3)).collect()
+        };
+        let (block_clear, block_any) =
+            (coloured(|st| st == Standing::Text), coloured(|st| st == Standing::Text || st == Standing::Loose));
+        let tol = (2.0 * sigma).max(10.0);
         let mut out = Vec::new();
-        for (r, _, standing) in scored {
+        for (r, _, standing, colour) in scored {
             let keep = match standing {
                 Standing::Text => Some((Found::Text, false)),
                 // A loose line that continues a clear one is part of its text.
@@ -745,6 +757,10 @@ impl Detector {
                 }
                 Standing::Unsure => None,
                 Standing::Piece if continues(&r, &text_clear) => Some((Found::Hinted, false)),
+                // A piece stacked under or over a text line, aligned with it and of its size and
+                // colour, is a line of the same block.
+                Standing::Piece if stacked(&r, colour, &block_clear, tol) => Some((Found::Hinted, false)),
+                Standing::Piece if stacked(&r, colour, &block_any, tol) => Some((Found::Hinted, true)),
                 Standing::Piece => continues(&r, &text_any).then_some((Found::Hinted, true)),
             };
             if let Some((found, loose)) = keep {
@@ -1065,6 +1081,38 @@ fn continues(r: &Rect, text: &[Rect]) -> bool {
             0
         };
         overlap * 10 >= r.height.max(t.height) * 6 && gap <= 3 * t.height
+    })
+}
+
+/// The median colour of a line's glyphs (members at least `hmin` high, else all of them).
+fn line_colour(comps: &[Comp], members: &[usize], hmin: u32) -> f32 {
+    let mut colours: Vec<f32> =
+        members.iter().map(|&i| &comps[i]).filter(|c| c.h() >= hmin).map(|c| c.colour).collect();
+    if colours.is_empty() {
+        colours = members.iter().map(|&i| comps[i].colour).collect();
+    }
+    colours.sort_by(f32::total_cmp);
+    colours[colours.len() / 2]
+}
+
+/// Whether a line of `colour` is stacked in a block with one of the `text` lines (box and
+/// colour): directly above or below it (the gap between them at most the taller one's
+/// height), starting or ending where it does (within half a height), of a similar height
+/// (within a third) and of its colour (within `tol`). Scanners print their data in blocks of
+/// lines aligned at one edge, in one colour and size.
+fn stacked(r: &Rect, colour: f32, text: &[(Rect, f32)], tol: f32) -> bool {
+    text.iter().any(|(t, c)| {
+        let (small, big) = (r.height.min(t.height), r.height.max(t.height));
+        let gap = if r.y >= t.bottom() {
+            r.y - t.bottom()
+        } else if t.y >= r.bottom() {
+            t.y - r.bottom()
+        } else {
+            return false;
+        };
+        let reach = big / 2 + 1;
+        let aligned = r.x.abs_diff(t.x) <= reach || r.right().abs_diff(t.right()) <= reach;
+        gap <= big && aligned && small * 4 >= big * 3 && (colour - c).abs() <= tol
     })
 }
 
@@ -1583,5 +1631,41 @@ mod tests {
         let hints = Hints { lengths: vec![10] };
         assert!(fits_hint(&Rect::new(0, 0, 80, 12), &hints));
         assert!(!fits_hint(&Rect::new(0, 0, 300, 12), &hints));
+    }
+    /// The lines `lines_of` keeps from `comps` on a black plane of 200 × 100 with hints of
+    /// `hint` character cells.
+    fn kept_on_black(comps: Vec<Comp>, hint: usize) -> Vec<Rect> {
+        let black = plane(200, 100, 0);
+        let strokes = Strokes { comps, sigma: 0.0, integral: Integral::of(&black) };
+        let hints = Hints { lengths: vec![hint] };
+        Detector::default().lines_of(&strokes, &black, None, &hints, Busy::Judged).iter().map(|l| l.rect).collect()
+    }
+
+    #[test]
+    fn an_unsure_line_of_overlapping_marks_is_not_kept_on_a_hint() {
+        // Three marks 24 pixels high (unsure: as often blobs as a short word), as wide as a
+        // hinted string of three letters. Side by side they are kept on the hint; overlapping
+        // one another, as blobs of anatomy and flow do, they are not.
+        let apart: Vec<Comp> = (0..3).map(|i| glyph_comp(10 + i * 16, 20, 14, 24)).collect();
+        assert_eq!(kept_on_black(apart, 3).len(), 1);
+        let overlapping: Vec<Comp> = (0..3).map(|i| glyph_comp(10 + i * 10, 20, 14, 24)).collect();
+        assert!(kept_on_black(overlapping, 3).is_empty());
+    }
+
+    #[test]
+    fn a_piece_stacked_under_a_text_line_of_its_size_and_colour_is_kept() {
+        // A line of six glyphs, and under it a lone mark of their height (too weak alone): kept
+        // where it starts where the line does and is drawn in its colour, as the next line of a
+        // block; not where it stands elsewhere below the line or in another colour.
+        let line = |x: u32, colour: f32| {
+            let mut comps: Vec<Comp> = (0..6).map(|i| glyph_comp(10 + i * 10, 10, 8, 14)).collect();
+            comps.push(Comp { colour, ..glyph_comp(x, 30, 8, 14) });
+            comps.sort_by_key(|c| (c.x0, c.y0));
+            kept_on_black(comps, 20)
+        };
+        let piece = Rect::new(10, 30, 8, 14);
+        assert!(line(10, 200.0).iter().any(|r| r.contains(&piece)));
+        assert!(!line(34, 200.0).iter().any(|r| r.intersects(&Rect::new(34, 30, 8, 14))));
+        assert!(!line(10, 120.0).iter().any(|r| r.intersects(&piece)));
     }
 }
