@@ -674,9 +674,11 @@ fn repeats_a_write(earlier: Option<&AuditRecord>, r: &AuditRecord) -> bool {
 
 /// Rewrite an audit file with the latest record per input (content and path key), sorted by
 /// content hash (failures after the others, records of unreadable entries, which have no
-/// hash, last; then the move records, deduplicated and sorted). A `failed` record is dropped
-/// when a later record has the same path key, whatever its content: the path was processed
-/// again. Atomic: temporary file, then rename.
+/// hash, last; then the move records, deduplicated and sorted). A `failed` record, and a record
+/// without content hash (a FIFO, a dangling link), is dropped when a later record has the same
+/// path key, whatever its content: the path was processed again. A `superseded` record does not
+/// count as one (it is about the content the path held before). Atomic: temporary file, then
+/// rename.
 ///
 /// # Errors
 /// [`Error::ReadAudit`] / [`Error::WriteAudit`].
@@ -706,7 +708,10 @@ pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
                 continue;
             }
         };
-        if let Some(k) = &r.input_path_key {
+        // A `superseded` record is about content the path held before (written at the end of
+        // the run that met the new content): it does not make this run's record of the path
+        // stale.
+        if let (Some(k), false) = (&r.input_path_key, r.outcome == Outcome::Superseded) {
             last_at.insert(k.clone(), at);
         }
         match &r.input_sha256 {
@@ -722,9 +727,12 @@ pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
     }
     // A failure is stale once its path was recorded again: the cause went away (a link's target
     // appeared, a file finished copying in), and the audit describes the inputs as they are now.
+    // So is the record of an entry that has no content (a FIFO skipped, a dangling link): each
+    // run records it again, and one directory entry is one input.
     let current = |(at, r): (usize, AuditRecord)| -> Option<AuditRecord> {
-        let stale = r.outcome == Outcome::Failed
-            && r.input_path_key.as_ref().and_then(|k| last_at.get(k)).is_some_and(|&last| last > at);
+        let replaceable = r.outcome == Outcome::Failed || r.input_sha256.is_none();
+        let stale =
+            replaceable && r.input_path_key.as_ref().and_then(|k| last_at.get(k)).is_some_and(|&last| last > at);
         (!stale).then_some(r)
     };
     let mut latest: HashMap<(String, Option<String>), AuditRecord> =
@@ -875,6 +883,36 @@ mod tests {
             let back = read_records(&path).unwrap();
             assert!(back.iter().any(|r| r.outcome == Outcome::Failed), "{back:?}");
         }
+    }
+
+    #[test]
+    fn rv21_09_a_failure_stays_beside_the_superseded_record_of_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        let mut w = AuditWriter::open(&path).unwrap();
+        w.append(&keyed(Some("aa"), "k1", Outcome::Written)).unwrap(); // run 1
+        w.append(&keyed(Some("bb"), "k1", Outcome::Failed)).unwrap(); // run 2: the path's new content
+        w.append(&keyed(Some("aa"), "k1", Outcome::Superseded)).unwrap(); // run 2, at its end
+        drop(w);
+        compact(&path).unwrap();
+        let outcomes: Vec<_> =
+            read_records(&path).unwrap().into_iter().map(|r| (r.input_sha256.unwrap(), r.outcome)).collect();
+        assert_eq!(outcomes, [("aa".to_string(), Outcome::Superseded), ("bb".to_string(), Outcome::Failed)]);
+    }
+
+    #[test]
+    fn rv21_01_an_entry_without_content_has_one_record_however_often_it_is_met() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        for _ in 0..3 {
+            let mut w = AuditWriter::open(&path).unwrap();
+            w.append(&keyed(None, "fifo", Outcome::Skipped)).unwrap();
+            w.append(&keyed(None, "link", Outcome::Failed)).unwrap();
+            drop(w);
+            compact(&path).unwrap();
+        }
+        let keys: Vec<_> = read_records(&path).unwrap().into_iter().map(|r| r.input_path_key.unwrap()).collect();
+        assert_eq!(keys, ["fifo", "link"]);
     }
 
     #[test]

@@ -25,7 +25,21 @@ pub enum Error {
         /// The I/O error (a CSV error wraps one).
         source: csv::Error,
     },
+    /// The file exists and is not a kamei linkage table (another file named by mistake, such as
+    /// the key): appending to it would destroy it, so nothing is written to it.
+    #[snafu(display(
+        "--linkage {} exists and is not a kamei linkage table (it does not start with the header `{}`); it was left as it is: give --linkage a new file or an existing linkage table",
+        path.display(),
+        HEADER.join(",")
+    ))]
+    NotATable {
+        /// The file's path.
+        path: PathBuf,
+    },
 }
+
+/// The table's header row.
+const HEADER: [&str; 3] = ["kind", "original", "pseudonymized"];
 
 /// A row kind of the linkage table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,15 +140,52 @@ fn torn_row_start(file: &mut std::fs::File) -> Result<Option<u64>, csv::Error> {
     Ok(Some(start))
 }
 
+/// Whether the file at `path` may be appended to as a linkage table: it does not exist, or it
+/// is a regular file that is empty, starts with the header row, or holds the start of the header
+/// row alone (a table whose first run was killed while writing it). Anything else (the key file
+/// given by mistake, a report, a device) is refused before a byte of it is touched: cutting a
+/// "torn last row" from a file that is no table would destroy it.
+///
+/// # Errors
+/// [`Error::NotATable`] for a file that is not a linkage table; [`Error::WriteLinkage`] when it
+/// cannot be read.
+pub fn check_target(path: &Path) -> Result<(), Error> {
+    use std::io::Read;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(csv::Error::from(e)).context(WriteLinkageSnafu { path }),
+    };
+    if !meta.is_file() {
+        return NotATableSnafu { path }.fail();
+    }
+    let header = format!("{}\n", HEADER.join(","));
+    let mut start = Vec::with_capacity(header.len());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(header.len() as u64).read_to_end(&mut start))
+        .map_err(csv::Error::from)
+        .context(WriteLinkageSnafu { path })?;
+    let whole_file_read = (start.len() as u64) == meta.len();
+    let is_table = header.as_bytes().starts_with(&start) && (start.len() == header.len() || whole_file_read);
+    if !is_table {
+        return NotATableSnafu { path }.fail();
+    }
+    Ok(())
+}
+
 impl LinkageWriter {
     /// Open (append, create with mode 0600) the table; writes the header if the file is new. An
     /// existing table readable by the group or others is made 0600 first. A table ending inside
     /// a row (an interrupted run) is cut back to the start of that row, which the resumed run
     /// writes again whole.
     ///
+    /// An existing file that is not a linkage table is refused untouched ([`check_target`]).
+    ///
     /// # Errors
-    /// [`Error::WriteLinkage`] if it cannot be opened.
+    /// [`Error::NotATable`] (see [`check_target`]); [`Error::WriteLinkage`] if it cannot be
+    /// opened.
     pub fn open(path: &Path) -> Result<LinkageWriter, Error> {
+        check_target(path)?;
         let mut options = OpenOptions::new();
         options.create(true).append(true).read(true);
         #[cfg(unix)]
@@ -165,7 +216,7 @@ impl LinkageWriter {
         let rows = if is_new { HashSet::new() } else { existing_rows(path).context(WriteLinkageSnafu { path })? };
         let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(file);
         if is_new {
-            out.write_record(["kind", "original", "pseudonymized"]).context(WriteLinkageSnafu { path })?;
+            out.write_record(HEADER).context(WriteLinkageSnafu { path })?;
         }
         Ok(LinkageWriter { path: path.to_path_buf(), out, patients: HashSet::new(), rows })
     }
@@ -321,6 +372,39 @@ mod tests {
         w.flush().unwrap();
         drop(w);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "kind,original,pseudonymized\npatient,P1,AAA\n");
+    }
+
+    #[test]
+    fn rv21_13_an_existing_file_that_is_not_a_table_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        // A 32-byte key without a newline, a CSV of another kind, a header with a changed word.
+        let files: [&[u8]; 3] = [&[0xA5; 32], b"id,name\n1,x\n", b"kind,original,pseudonymised\npatient,P1,AAA\n"];
+        for (i, bytes) in files.into_iter().enumerate() {
+            let path = dir.path().join(format!("not-a-table-{i}"));
+            std::fs::write(&path, bytes).unwrap();
+            let refused = LinkageWriter::open(&path);
+            assert!(matches!(refused, Err(Error::NotATable { .. })), "file {i}");
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "file {i} is untouched");
+        }
+    }
+
+    #[test]
+    fn rv21_13_a_folder_is_not_a_table() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(check_target(dir.path()), Err(Error::NotATable { .. })));
+    }
+
+    #[test]
+    fn rv21_13_a_new_an_empty_or_a_header_only_file_is_a_table() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_target(&dir.path().join("new.csv")).is_ok());
+        for (i, text) in
+            ["", "kind,orig", "kind,original,pseudonymized", "kind,original,pseudonymized\n"].iter().enumerate()
+        {
+            let path = dir.path().join(format!("{i}.csv"));
+            std::fs::write(&path, text).unwrap();
+            assert!(check_target(&path).is_ok(), "{text:?}");
+        }
     }
 
     #[test]

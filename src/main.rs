@@ -24,7 +24,8 @@ enum Exit {
     SomeFailed = 1,
     /// Usage or setup error: nothing was written.
     Usage = 2,
-    /// Interrupted (Ctrl-C, SIGTERM or SIGHUP); run again to finish.
+    /// Interrupted (Ctrl-C, SIGTERM or SIGHUP); run again to finish (a pseudonymized run; an
+    /// anonymized one cannot be resumed).
     Interrupted = 130,
 }
 
@@ -203,12 +204,23 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     } else {
         cli::report::previews_warning(&summary);
     }
+    let resumable = job.pseudo.is_keyed();
     if let Some(why) = &summary.aborted {
         eprintln!(
-            "kamei: stopped: {why}; {} inputs not processed; the outputs written are complete; make room and run the same command again",
-            summary.not_processed()
+            "kamei: stopped: {why}; {} inputs not processed; the outputs written are complete; make room, then {}",
+            summary.not_processed(),
+            cli::report::how_to_finish(resumable)
         );
         return Ok(Exit::SomeFailed);
+    }
+    if summary.interrupted {
+        // Printed even with --quiet: the run did not finish, and an unattended wrapper's log
+        // must say whether running it again finishes it.
+        eprintln!(
+            "kamei: interrupted: {} inputs not processed; {}",
+            summary.not_processed(),
+            cli::report::how_to_finish(resumable)
+        );
     }
     Ok(if summary.interrupted {
         Exit::Interrupted

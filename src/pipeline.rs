@@ -342,7 +342,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     reporter.walked(inputs.len(), total_bytes);
     // Entries that could not be read, or are not files, are inputs too: each ends failed or
     // skipped, so the counts add up.
-    let duplicates = inputs.iter().map(|i| i.duplicates).sum();
+    let duplicates = inputs.iter().map(|i| i.duplicates).chain(walk_errors.iter().map(|e| e.duplicates)).sum();
     let mut summary = Summary { inputs: inputs.len() + walk_errors.len(), duplicates, ..Summary::default() };
     for e in &walk_errors {
         reporter.walk_error(e);
@@ -357,7 +357,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             let mut record = base_record(&base, None, 0, outcome, Some(e.message.clone()));
             // Keyed like an input, so the record of this path made when the cause is gone (a
             // link's target appeared) replaces this one at compaction.
-            record.input_path_key = job.pseudo.is_keyed().then(|| path_key(job, &e.path));
+            record.input_path_key = job.pseudo.is_keyed().then(|| resolved_path_key(job, &e.identity));
+            if e.duplicates > 0 {
+                record.notes.push(duplicates_note(e.duplicates));
+            }
             w.append(&record).context(AuditSnafu)?;
         }
         if let Some(l) = linkage.as_mut() {
@@ -612,24 +615,12 @@ fn duplicates_note(dropped: usize) -> String {
 /// still knows its inputs (an archive moved to another mount point is new to kamei: nothing
 /// is superseded then, nothing lost).
 fn path_key(job: &Job, input: &Path) -> String {
-    job.pseudo.token("input-path", &linkage::path_bytes(&resolved(input, 40)), 32)
+    resolved_path_key(job, &walk::resolved(input, 40))
 }
 
-/// A path's absolute form with symbolic links resolved, also where the target does not exist
-/// (yet): a dangling link resolves to the path its target will have, so the link's failure and
-/// the record made once the target is there share a path key. `hops` bounds a link chain.
-fn resolved(path: &Path, hops: u32) -> PathBuf {
-    if let Ok(p) = std::fs::canonicalize(path) {
-        return p;
-    }
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else { return abs };
-    if hops > 0 {
-        if let Ok(target) = std::fs::read_link(&abs) {
-            return resolved(&parent.join(target), hops - 1);
-        }
-    }
-    resolved(parent, hops).join(name)
+/// The keyed hash of a path already resolved (see [`path_key`]).
+fn resolved_path_key(job: &Job, resolved: &Path) -> String {
+    job.pseudo.token("input-path", &linkage::path_bytes(resolved), 32)
 }
 
 /// An error and its causes on one line (no values: these are I/O errors).
@@ -1066,23 +1057,4 @@ pub fn deidentify_bytes(
     let plan = plan::build(&ctx, &file).map_err(|e| e.to_string())?;
     let file = apply::run(&plan, file).map_err(|e| e.to_string())?;
     write::to_vec(&file, None).map_err(|e| e.to_string())
-}
-
-#[cfg(all(test, unix))]
-mod resolved_tests {
-    use super::resolved;
-
-    #[test]
-    fn rv16_02_a_dangling_link_resolves_to_the_path_its_target_will_have() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = std::fs::canonicalize(dir.path()).unwrap();
-        std::fs::create_dir(dir.path().join("in")).unwrap();
-        let link = dir.path().join("in/link.dcm");
-        std::os::unix::fs::symlink("../share/late.dcm", &link).unwrap();
-        let before = resolved(&link, 40);
-        std::fs::create_dir(dir.path().join("share")).unwrap();
-        std::fs::write(dir.path().join("share/late.dcm"), b"x").unwrap();
-        assert_eq!(before, real.join("share/late.dcm"));
-        assert_eq!(resolved(&link, 40), before);
-    }
 }

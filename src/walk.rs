@@ -28,26 +28,80 @@ pub struct Input {
     pub duplicates: usize,
 }
 
-/// A directory entry that could not be read. The message holds no path.
+/// A directory entry that could not be read, or an INPUT argument that could not be. The
+/// message holds no path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalkError {
     /// The path that failed (for the operator's terminal and the linkage table only).
     pub path: PathBuf,
+    /// The path relative to its INPUT; `None` for an INPUT argument itself (it has no relative
+    /// path, so every shard reports it).
+    pub rel: Option<PathBuf>,
+    /// Which INPUT argument it came from (0-based).
+    pub root: usize,
     /// What went wrong (an I/O error kind).
     pub message: String,
     /// The entry is not a regular file (a FIFO, socket or device): skipped, not failed. Such
     /// an entry is never opened (reading a FIFO would wait forever).
     pub not_a_file: bool,
+    /// The absolute path the entry is known by, symbolic links resolved ([`resolved`]; a link
+    /// loop by where the link itself is): its audit path key is made of it, and two input paths
+    /// naming one entry (overlapping INPUTs, two links to one missing target) are one input.
+    pub identity: PathBuf,
+    /// How many other input paths named this same entry (see [`Input::duplicates`]).
+    pub duplicates: usize,
 }
 
 impl WalkError {
-    fn io(path: PathBuf, message: String) -> WalkError {
-        WalkError { path, message, not_a_file: false }
+    fn io(path: PathBuf, rel: Option<PathBuf>, root: usize, message: String) -> WalkError {
+        let identity = resolved(&path, 40);
+        WalkError { path, rel, root, message, not_a_file: false, identity, duplicates: 0 }
     }
 
-    fn special(path: PathBuf) -> WalkError {
-        WalkError { path, message: "not a regular file (a FIFO, socket or device)".to_string(), not_a_file: true }
+    fn special(path: PathBuf, rel: Option<PathBuf>, root: usize) -> WalkError {
+        let identity = resolved(&path, 40);
+        let message = "not a regular file (a FIFO, socket or device)".to_string();
+        WalkError { path, rel, root, message, not_a_file: true, identity, duplicates: 0 }
     }
+
+    /// A symbolic link to a folder at or above its INPUT: known by where the link itself is
+    /// (its target is a folder that other loops may name too).
+    fn link_loop(path: PathBuf, rel: PathBuf, root: usize) -> WalkError {
+        let identity = match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) => resolved(parent, 40).join(name),
+            _ => resolved(&path, 40),
+        };
+        let message = "symbolic link loop".to_string();
+        WalkError { path, rel: Some(rel), root, message, not_a_file: false, identity, duplicates: 0 }
+    }
+
+    /// A missing INPUT argument (deleted, or a dangling symbolic link): a failed input like
+    /// any other, never a reason to stop the run.
+    fn argument(path: &Path, root: usize, e: &std::io::Error) -> WalkError {
+        let message = if e.kind() == std::io::ErrorKind::NotFound {
+            "the INPUT does not exist (deleted since it was listed, or a dangling symbolic link)".to_string()
+        } else {
+            format!("the INPUT could not be read: {}", e.kind())
+        };
+        WalkError::io(path.to_path_buf(), None, root, message)
+    }
+}
+
+/// A path's absolute form with symbolic links resolved, also where the target does not exist
+/// (yet): a dangling link resolves to the path its target will have, so the link's failure and
+/// the record made once the target is there share a path key. `hops` bounds a link chain.
+pub fn resolved(path: &Path, hops: u32) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else { return abs };
+    if hops > 0 {
+        if let Ok(target) = std::fs::read_link(&abs) {
+            return resolved(&parent.join(target), hops - 1);
+        }
+    }
+    resolved(parent, hops).join(name)
 }
 
 /// A deterministic 1/N share of the inputs: `--shard I/N` with 1 ≤ I ≤ N.
@@ -176,6 +230,9 @@ fn drop_duplicates(found: Vec<Found>) -> Vec<Input> {
 /// Walk the inputs. Files are returned sorted by (INPUT index, relative path), each file once
 /// (see [`Input::duplicates`]; before the shard split, so every shard drops the same ones),
 /// filtered to `shard`; the folder `exclude` (the output) and everything below it is skipped.
+/// Entries that cannot be processed are returned the same way: each once, by
+/// [`WalkError::identity`], in this shard (an INPUT argument that cannot be read, in every
+/// shard).
 pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec<Input>, Vec<WalkError>) {
     let skip = exclude.and_then(dir_id);
     let mut files: Vec<Found> = Vec::new();
@@ -184,12 +241,12 @@ pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec
         let meta = match std::fs::metadata(input) {
             Ok(m) => m,
             Err(e) => {
-                errors.push(WalkError::io(input.clone(), io_kind(&e)));
+                errors.push(WalkError::argument(input, root, &e));
                 continue;
             }
         };
         if !meta.is_file() && !meta.is_dir() {
-            errors.push(WalkError::special(input.clone()));
+            errors.push(WalkError::special(input.clone(), None, root));
             continue;
         }
         if meta.is_file() {
@@ -201,12 +258,12 @@ pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec
         let top: Vec<PathBuf> = match std::fs::read_dir(input) {
             Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             Err(e) => {
-                errors.push(WalkError::io(input.clone(), io_kind(&e)));
+                errors.push(WalkError::argument(input, root, &e));
                 continue;
             }
         };
         let parts: Vec<(Vec<Found>, Vec<WalkError>)> =
-            top.par_iter().map(|sub| walk_tree(sub, input, root, skip, shard)).collect();
+            top.par_iter().map(|sub| walk_tree(sub, input, root, skip)).collect();
         for (f, e) in parts {
             files.extend(f);
             errors.extend(e);
@@ -215,17 +272,32 @@ pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec
     files.par_sort_unstable_by(|(a, _), (b, _)| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
     let mut files = drop_duplicates(files);
     files.retain(|f| shard.contains(&f.rel));
+    let mut errors = drop_duplicate_errors(errors);
+    errors.retain(|e| e.rel.as_ref().is_none_or(|rel| shard.contains(rel)));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     (files, errors)
 }
 
-fn walk_tree(
-    start: &Path,
-    root_path: &Path,
-    root: usize,
-    skip: Option<DirId>,
-    shard: Shard,
-) -> (Vec<Found>, Vec<WalkError>) {
+/// Drop the entries an earlier one (in `(root, rel)` order, as for files) already names by
+/// identity: overlapping INPUTs (`in in/sub`) reach one FIFO or dangling link twice. Each kept
+/// entry counts the ones dropped for it in [`WalkError::duplicates`].
+fn drop_duplicate_errors(mut errors: Vec<WalkError>) -> Vec<WalkError> {
+    errors.sort_by(|a, b| (a.root, &a.rel, &a.path).cmp(&(b.root, &b.rel, &b.path)));
+    let mut first: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
+    let mut kept: Vec<WalkError> = Vec::with_capacity(errors.len());
+    for e in errors {
+        match first.get(&e.identity) {
+            Some(&k) => kept[k].duplicates += 1,
+            None => {
+                first.insert(e.identity.clone(), kept.len());
+                kept.push(e);
+            }
+        }
+    }
+    kept
+}
+
+fn walk_tree(start: &Path, root_path: &Path, root: usize, skip: Option<DirId>) -> (Vec<Found>, Vec<WalkError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     // Each subtree below the root is walked on its own, so walkdir's own loop check (a link to
@@ -260,33 +332,27 @@ fn walk_tree(
                 files.push((Input { path: e.path().to_path_buf(), rel, root, size, duplicates: 0 }, id));
             }
             Ok(e) if !e.file_type().is_dir() => {
-                let rel = e.path().strip_prefix(root_path).unwrap_or(e.path());
-                if shard.contains(rel) {
-                    errors.push(WalkError::special(e.path().to_path_buf()));
-                }
+                let rel = e.path().strip_prefix(root_path).unwrap_or(e.path()).to_path_buf();
+                errors.push(WalkError::special(e.path().to_path_buf(), Some(rel), root));
             }
             Ok(_) => {}
             Err(e) => {
                 let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| start.to_path_buf());
                 // An entry inside the tree (a dangling link, an unreadable folder, a loop) has a
                 // relative path like a file: it belongs to one shard, so N shards count it once.
-                if !shard.contains(path.strip_prefix(root_path).unwrap_or(&path)) {
-                    continue;
-                }
-                let message = match (e.loop_ancestor(), e.io_error()) {
-                    (Some(_), _) => "symbolic link loop".to_string(),
-                    (None, Some(io)) => io_kind(io),
-                    (None, None) => "unreadable directory entry".to_string(),
+                let rel = path.strip_prefix(root_path).unwrap_or(&path).to_path_buf();
+                let error = match (e.loop_ancestor(), e.io_error()) {
+                    (Some(_), _) => WalkError::link_loop(path, rel, root),
+                    (None, Some(io)) => WalkError::io(path, Some(rel), root, io_kind(io)),
+                    (None, None) => WalkError::io(path, Some(rel), root, "unreadable directory entry".to_string()),
                 };
-                errors.push(WalkError::io(path, message));
+                errors.push(error);
             }
         }
     }
     for path in loops.into_inner() {
-        let rel = path.strip_prefix(root_path).unwrap_or(&path);
-        if shard.contains(rel) {
-            errors.push(WalkError::io(path.clone(), "symbolic link loop".to_string()));
-        }
+        let rel = path.strip_prefix(root_path).unwrap_or(&path).to_path_buf();
+        errors.push(WalkError::link_loop(path, rel, root));
     }
     (files, errors)
 }
@@ -366,8 +432,10 @@ mod tests {
         let root = dir.path().join("in");
         std::fs::create_dir_all(root.join("sub")).unwrap();
         std::fs::write(root.join("sub/a.dcm"), b"x").unwrap();
+        // Each to a target of its own: links to one missing target are one input (rv21 02).
         for i in 0..8 {
-            std::os::unix::fs::symlink(dir.path().join("gone"), root.join(format!("sub/stale{i}.dcm"))).unwrap();
+            std::os::unix::fs::symlink(dir.path().join(format!("gone{i}")), root.join(format!("sub/stale{i}.dcm")))
+                .unwrap();
         }
         std::os::unix::fs::symlink(dir.path().join("gone"), root.join("top-stale.dcm")).unwrap();
         let whole = collect(std::slice::from_ref(&root), None, Shard::WHOLE).1;
@@ -381,12 +449,75 @@ mod tests {
         assert_eq!(paths, whole.into_iter().map(|e| e.path).collect::<Vec<_>>(), "each link in one shard");
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn rv16_02_a_dangling_link_resolves_to_the_path_its_target_will_have() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(dir.path().join("in")).unwrap();
+        let link = dir.path().join("in/link.dcm");
+        std::os::unix::fs::symlink("../share/late.dcm", &link).unwrap();
+        let before = resolved(&link, 40);
+        std::fs::create_dir(dir.path().join("share")).unwrap();
+        std::fs::write(dir.path().join("share/late.dcm"), b"x").unwrap();
+        assert_eq!(before, real.join("share/late.dcm"));
+        assert_eq!(resolved(&link, 40), before);
+    }
+
     #[test]
     fn missing_input_is_a_walk_error() {
         let (files, errors) = collect(&[PathBuf::from("/nonexistent/kamei/input")], None, Shard::WHOLE);
         assert!(files.is_empty());
         assert_eq!(errors.len(), 1);
         assert!(!errors[0].message.contains("nonexistent"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn rv21_02_an_entry_reached_through_overlapping_inputs_is_one_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("gone.dcm"), root.join("sub/dangling.dcm")).unwrap();
+        let fifo = root.join("sub/pipe");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let inputs = [root.clone(), root.join("sub")];
+        let (_, errors) = collect(&inputs, None, Shard::WHOLE);
+        let seen: Vec<_> = errors.iter().map(|e| (e.root, e.rel.clone(), e.not_a_file, e.duplicates)).collect();
+        assert_eq!(
+            seen,
+            vec![(0, Some(PathBuf::from("sub/dangling.dcm")), false, 1), (0, Some(PathBuf::from("sub/pipe")), true, 1)]
+        );
+        let mut in_shards = 0;
+        for i in 1..=3 {
+            in_shards += collect(&inputs, None, Shard { index: i, count: 3 }).1.len();
+        }
+        assert_eq!(in_shards, 2, "each entry in one shard");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn rv21_02_two_links_to_one_missing_target_are_one_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        std::fs::create_dir_all(&root).unwrap();
+        for name in ["a.dcm", "b.dcm"] {
+            std::os::unix::fs::symlink(dir.path().join("gone.dcm"), root.join(name)).unwrap();
+        }
+        let (_, errors) = collect(std::slice::from_ref(&root), None, Shard::WHOLE);
+        let seen: Vec<_> = errors.iter().map(|e| (e.rel.clone(), e.duplicates)).collect();
+        assert_eq!(seen, vec![(Some(PathBuf::from("a.dcm")), 1)], "the same file once the target is there");
+    }
+
+    #[test]
+    fn rv21_07_a_missing_input_argument_is_an_entry_of_every_shard() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone.dcm");
+        for i in 1..=3 {
+            let (_, errors) = collect(std::slice::from_ref(&gone), None, Shard { index: i, count: 3 });
+            assert_eq!(errors.len(), 1, "shard {i}");
+            assert_eq!((errors[0].rel.as_ref(), errors[0].root, errors[0].not_a_file), (None, 0, false));
+        }
     }
 
     #[test]

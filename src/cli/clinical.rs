@@ -222,24 +222,26 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 }
 
 /// Refuse a linkage table inside the output or an input, and an output inside an input (or the
-/// reverse), by name and by file system identity ([`super::config::within`]: a bind mount).
-fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>) -> Result<PathBuf> {
+/// reverse), by name and by file system identity ([`super::config::within`]: a bind mount); and
+/// a linkage table that is the key file or another file that is no linkage table
+/// ([`super::config::check_linkage_file`]).
+fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>, key: &Path) -> Result<PathBuf> {
     let out_abs = absolute(out)?;
     if out.exists() && !out.is_dir() {
         bail!("output {} exists and is not a folder", out.display());
     }
-    for input in inputs {
+    for (i, input) in inputs.iter().enumerate() {
         if !input.exists() {
-            bail!("input {} does not exist", input.display());
+            // Named by position: a per-patient export's name holds the ID.
+            bail!("INPUT argument #{} does not exist", i + 1);
         }
         let abs = absolute(input)?;
         // By name, and by (device, inode): the same folder reached through another mount point.
         let inside = |a: &Path, b: &Path| a.starts_with(b) || super::config::within(a, b);
         if inside(&abs, &out_abs) || (abs.is_dir() && inside(&out_abs, &abs)) {
             bail!(
-                "the output folder {} and the input {} overlap; choose an output folder outside the inputs",
-                out.display(),
-                input.display()
+                "the output folder (-o) and INPUT argument #{} overlap; choose an output folder outside the inputs",
+                i + 1
             );
         }
     }
@@ -254,6 +256,7 @@ fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>) -> Result
                 bail!("the linkage table must not be inside an input folder (inputs are never written to)");
             }
         }
+        super::config::check_linkage_file(link, Some(key))?;
     }
     Ok(out_abs)
 }
@@ -322,7 +325,7 @@ fn csv(args: &CsvArgs) -> Result<Code> {
         d if d.len() == 1 && d != "\"" && d != "\n" && d != "\r" => d.as_bytes()[0],
         _ => bail!("--delimiter must be one ASCII character (or `tab`)"),
     };
-    let out = check_paths(&args.output, &args.inputs, args.key.linkage.as_deref())?;
+    let out = check_paths(&args.output, &args.inputs, args.key.linkage.as_deref(), &args.key.key)?;
     let inputs = csv_inputs(&args.inputs)?;
     let pseudo = pseudonymizer(&args.key)?;
     let encoding = match args.encoding {
@@ -396,7 +399,7 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
     if !args.root.is_dir() {
         bail!("{} is not a folder (the SS-MIX2 standardized storage root)", args.root.display());
     }
-    let out = check_paths(&args.output, std::slice::from_ref(&args.root), args.key.linkage.as_deref())?;
+    let out = check_paths(&args.output, std::slice::from_ref(&args.root), args.key.linkage.as_deref(), &args.key.key)?;
     let jobs = match args.jobs {
         Some(0) => bail!("--jobs must be at least 1"),
         Some(n) => n,

@@ -135,6 +135,38 @@ pub fn within(path: &Path, dir: &Path) -> bool {
     }
 }
 
+/// Refuse a `--linkage` FILE whose rows would destroy another file: the `--key` file itself
+/// (by path or by file system identity: a job script's variable mix-up), or an existing file
+/// that is not a kamei linkage table ([`kamei::linkage::check_target`]). Checked before
+/// anything is written, so a refused run leaves that file, and OUT, as they were.
+pub fn check_linkage_file(link: &Path, key: Option<&Path>) -> Result<()> {
+    if let Some(key) = key {
+        if same_file(link, key)? {
+            bail!(
+                "--linkage names the key file (--key); appending the table would destroy the key: give the linkage table a file of its own"
+            );
+        }
+    }
+    kamei::linkage::check_target(link)?;
+    Ok(())
+}
+
+/// Whether two paths name one file: the same absolute path (links resolved), or the same
+/// (device, inode).
+fn same_file(a: &Path, b: &Path) -> Result<bool> {
+    if absolute(a)? == absolute(b)? {
+        return Ok(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return Ok((x.dev(), x.ino()) == (y.dev(), y.ino()));
+        }
+    }
+    Ok(false)
+}
+
 /// An absolute, lexically normalised path (`..` and `.` removed; links not followed).
 fn lexical(p: &Path) -> Result<PathBuf> {
     let abs = std::path::absolute(p).with_context(|| format!("could not resolve {}", p.display()))?;
@@ -164,26 +196,22 @@ pub struct Ui {
 /// Build the job for `kamei deid`.
 pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
     let profile = profile(&args.profile)?;
-    for input in &args.inputs {
-        if !input.exists() {
-            bail!("input {} does not exist", input.display());
-        }
-    }
+    // An INPUT that does not exist (purged since it was listed, a dangling link) is not checked
+    // here: it is an input that fails, counted and audited, and the run goes on (README: one
+    // bad input never stops a run).
     let out = absolute(&args.output)?;
-    for input in &args.inputs {
+    for (i, input) in args.inputs.iter().enumerate() {
         let abs = absolute(input)?;
         if abs.starts_with(&out) || within(&abs, &out) {
             bail!(
-                "input {} is inside the output folder {}; choose an output folder outside the inputs' trees or beside them",
-                input.display(),
-                out.display()
+                "{} is inside the output folder (-o); choose an output folder outside the inputs' trees or beside them",
+                input_name(args, i)
             );
         }
         if abs.is_dir() && (out.starts_with(&abs) || within(&out, &abs)) {
             bail!(
-                "the output folder {} is inside the input {} (inputs are never written to, and a later run would read the release as input); choose an output folder outside the inputs",
-                out.display(),
-                input.display()
+                "the output folder (-o) is inside {} (inputs are never written to, and a later run would read the release as input); choose an output folder outside the inputs",
+                input_name(args, i)
             );
         }
     }
@@ -217,6 +245,7 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
                 bail!("the linkage table must not be inside an input folder (inputs are never written to)");
             }
         }
+        check_linkage_file(link, args.key.as_deref())?;
     }
     let jobs = match args.jobs {
         Some(0) => bail!("--jobs must be at least 1"),
@@ -245,6 +274,17 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
         previews,
     };
     Ok((job, Ui { quiet: args.quiet, verbose: args.verbose, show_paths: args.show_paths }))
+}
+
+/// How a message names INPUT argument `i` (0-based): by its path with `--show-paths`, else by
+/// its position (`INPUT argument #2`), because paths in hospital archives often carry names and
+/// IDs (a per-patient export folder).
+fn input_name(args: &DeidArgs, i: usize) -> String {
+    if args.show_paths {
+        format!("the input {}", super::report::sanitize(&args.inputs[i].to_string_lossy()))
+    } else {
+        format!("INPUT argument #{}", i + 1)
+    }
 }
 
 /// The pixel cleaner and previews folder, when `clean-pixel-data` is on. The pixel flags without

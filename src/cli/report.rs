@@ -98,8 +98,11 @@ impl Reporter for Console {
     }
 
     fn walk_error(&self, error: &WalkError) {
-        let name =
-            if self.show_paths { sanitize(&error.path.to_string_lossy()) } else { "a directory entry".to_string() };
+        let name = match (self.show_paths, &error.rel) {
+            (true, _) => sanitize(&error.path.to_string_lossy()),
+            (false, None) => format!("INPUT argument #{}", error.root + 1),
+            (false, Some(_)) => "a directory entry".to_string(),
+        };
         let what = if error.not_a_file { "skipped" } else { "failed" };
         self.println(&format!("kamei: {what}: {name}: {}", error.message));
     }
@@ -125,7 +128,7 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
     );
     if s.duplicates > 0 {
         eprintln!(
-            "kamei: {} duplicate input paths dropped (each named a file another input already names; every file was processed once)",
+            "kamei: {} duplicate input paths dropped (each named a file or directory entry another input already names; each was processed once)",
             s.duplicates
         );
     }
@@ -174,11 +177,17 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
         );
     }
     previews_warning(s);
-    if s.interrupted {
-        eprintln!(
-            "kamei: interrupted: {} inputs not processed; run the same command again to finish",
-            s.not_processed()
-        );
+}
+
+/// What to do after a run that stopped before every input was processed (an interrupt, or
+/// `stopped` because the audit could not be written): run the same command again, which
+/// resumes, unless the run was anonymized: its random key is gone, so the same command into
+/// that output folder is refused (exit 2) and the release must be started again elsewhere.
+pub fn how_to_finish(resumable: bool) -> &'static str {
+    if resumable {
+        "run the same command again to finish"
+    } else {
+        "an anonymized run (no --key) cannot be resumed (its random key is gone; the same command into this output folder is refused with exit 2): delete this output folder and run again into a new one"
     }
 }
 

@@ -172,9 +172,10 @@ fn check_report_place(report: &std::path::Path, out: &std::path::Path, inputs: &
 
 /// The original identifiers from `--against` inputs and a `--linkage` table.
 pub fn originals(against: &[std::path::PathBuf], linkage: Option<&std::path::Path>, jobs: usize) -> Result<Originals> {
-    for a in against {
+    for (i, a) in against.iter().enumerate() {
         if !a.exists() {
-            bail!("input {} does not exist", a.display());
+            // Named by position: paths in hospital archives often carry names and IDs.
+            bail!("--against INPUT #{} does not exist", i + 1);
         }
     }
     let mut originals =

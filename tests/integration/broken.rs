@@ -243,6 +243,37 @@ fn a_fifo_among_the_inputs_is_skipped_without_being_opened() {
 }
 
 #[test]
+#[cfg(unix)]
+fn rv21_01_a_fifo_met_by_every_rerun_keeps_one_audit_record() {
+    let wd = Workdir::new("rv21_01_a_fifo_met_by_every_rerun_keeps_one_audit_record");
+    ct(1).write(&wd.path("in/a.dcm"));
+    assert!(std::process::Command::new("mkfifo").arg(wd.path("in/pipe")).status().unwrap().success());
+    for _ in 0..3 {
+        wd.deid(&[]).assert_code(0);
+    }
+    assert_eq!(with_outcome(&wd, "skipped").len(), 1, "{:?}", wd.audit("out"));
+    assert_eq!(wd.audit("out").len(), 2, "one record per input");
+}
+
+#[test]
+#[cfg(unix)]
+fn rv21_02_an_entry_reached_through_overlapping_inputs_counts_once() {
+    let wd = Workdir::new("rv21_02_an_entry_reached_through_overlapping_inputs_counts_once");
+    ct(1).write(&wd.path("in/sub/a.dcm"));
+    std::os::unix::fs::symlink(wd.path("gone.dcm"), wd.path("in/sub/dangling.dcm")).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(wd.path("in/sub/pipe")).status().unwrap().success());
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei(["deid", "in", "in/sub", "-o", "out", "--key", k.to_str().unwrap()]);
+    run.assert_code(1);
+    let stderr = run.stderr();
+    assert!(stderr.contains("3 inputs") && stderr.contains("1 skipped, 1 failed"), "{stderr}");
+    assert_eq!(stderr.matches("failed: a directory entry").count(), 1, "{stderr}");
+    assert_eq!(wd.audit("out").len(), 3, "one record per input, as the summary counts");
+    assert_eq!(with_outcome(&wd, "failed").len(), 1);
+    assert_eq!(with_outcome(&wd, "skipped").len(), 1);
+}
+
+#[test]
 fn an_overlay_embedded_in_the_pixel_bits_is_zeroed() {
     use dicom_core::{DataElement, PrimitiveValue};
     let wd = Workdir::new("an_overlay_embedded_in_the_pixel_bits_is_zeroed");

@@ -36,9 +36,58 @@ fn unknown_option_is_a_usage_error() {
 }
 
 #[test]
-fn missing_input_is_a_usage_error() {
-    let wd = Workdir::new("missing_input_is_a_usage_error");
-    wd.kamei(["deid", "nope", "-o", "out"]).assert_code(2);
+fn rv21_07_a_missing_input_fails_and_the_other_inputs_are_written() {
+    let wd = Workdir::new("rv21_07_a_missing_input_fails_and_the_other_inputs_are_written");
+    Fixture::ct("PID7788123", "1.2.3", "1.2.3.4", "1.2.3.4.5").write(&wd.path("in/good.dcm"));
+    std::os::unix::fs::symlink(wd.path("purged/YAMADA.dcm"), wd.path("in/link.dcm")).unwrap();
+    let k = key(&wd, "k.key", 1);
+    let run = wd.kamei([
+        "deid",
+        "in/good.dcm",
+        "in/YAMADA_gone.dcm",
+        "in/link.dcm",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+    ]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("failed: INPUT argument #2: the INPUT does not exist"), "{}", run.stderr());
+    assert!(run.stderr().contains("failed: INPUT argument #3"), "{}", run.stderr());
+    assert!(run.stderr().contains("3 inputs") && run.stderr().contains("2 failed"), "{}", run.stderr());
+    assert!(!run.stderr().contains("YAMADA"), "no path without --show-paths: {}", run.stderr());
+    assert_eq!(wd.dicom_outputs("out").len(), 1, "the good input is written");
+    let failed = wd.audit("out").into_iter().filter(|r| r["outcome"] == "failed").count();
+    assert_eq!(failed, 2, "each missing INPUT has its failed record");
+}
+
+#[test]
+fn rv21_07_a_missing_input_folder_fails_like_a_missing_file() {
+    let wd = Workdir::new("rv21_07_a_missing_input_folder_fails_like_a_missing_file");
+    let run = wd.kamei(["deid", "nope", "-o", "out"]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("1 inputs") && run.stderr().contains("1 failed"), "{}", run.stderr());
+}
+
+#[test]
+fn rv21_08_usage_errors_name_an_input_argument_by_position_without_show_paths() {
+    let wd = Workdir::new("rv21_08_usage_errors_name_an_input_argument_by_position_without_show_paths");
+    let input = "export/SATO_HANAKO_PID5544332";
+    Fixture::ct("PID5544332", "1.2.3", "1.2.3.4", "1.2.3.4.5").write(&wd.path(&format!("{input}/1.dcm")));
+    let out_inside = format!("{input}/out");
+    let run = wd.kamei(["deid", input, "-o", &out_inside]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("inside INPUT argument #1"), "{}", run.stderr());
+    assert!(!run.stderr().contains("SATO"), "{}", run.stderr());
+    let run = wd.kamei(["deid", input, "-o", &out_inside, "--show-paths"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains(input), "--show-paths names it: {}", run.stderr());
+    let k = key(&wd, "k.key", 1);
+    wd.kamei(["deid", input, "-o", "out", "--key", k.to_str().unwrap(), "-q"]).assert_code(0);
+    let run = wd.kamei(["verify", "out", "--against", input, "export/YAMADA_TARO_PID7788123"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("--against INPUT #2 does not exist"), "{}", run.stderr());
+    assert!(!run.stderr().contains("YAMADA"), "{}", run.stderr());
 }
 
 #[test]
@@ -75,12 +124,58 @@ fn linkage_through_a_dangling_link_into_out_is_refused() {
 }
 
 #[test]
+fn rv21_13_linkage_naming_the_key_file_is_refused_and_the_key_kept() {
+    let wd = Workdir::new("rv21_13_linkage_naming_the_key_file_is_refused_and_the_key_kept");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    Fixture::ct("PID7788123", "1.2.3", "1.2.3.4", "1.2.3.4.5").write(&wd.path("in/1.dcm"));
+    let k = key(&wd, "k.key", 0xA5);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", "k.key", "--linkage", "./k.key"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("key file"), "{}", run.stderr());
+    assert_eq!(std::fs::read(&k).unwrap(), [0xA5; 32], "the key is untouched");
+    assert!(!wd.path("out").exists(), "nothing is written on a usage error");
+}
+
+#[test]
+fn rv21_13_linkage_naming_an_existing_file_that_is_not_a_table_is_refused_untouched() {
+    let wd = Workdir::new("rv21_13_linkage_naming_an_existing_file_that_is_not_a_table_is_refused_untouched");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    Fixture::ct("PID7788123", "1.2.3", "1.2.3.4", "1.2.3.4.5").write(&wd.path("in/1.dcm"));
+    let k = key(&wd, "k.key", 1);
+    std::fs::write(wd.path("other.key"), [0xA5; 32]).unwrap();
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--linkage", "other.key"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("not a kamei linkage table"), "{}", run.stderr());
+    assert_eq!(std::fs::read(wd.path("other.key")).unwrap(), [0xA5; 32]);
+    assert!(!wd.path("out").exists(), "nothing is written on a usage error");
+    // The same file given to the clinical commands is refused too.
+    std::fs::write(wd.path("c.csv"), "patient_id\nPID7788123\n").unwrap();
+    std::fs::write(wd.path("columns.toml"), "[columns]\npatient_id = \"patient-id\"\n").unwrap();
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        "c.csv",
+        "--columns",
+        "columns.toml",
+        "-o",
+        "cout",
+        "--key",
+        "k.key",
+        "--linkage",
+        "other.key",
+    ]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("not a kamei linkage table"), "{}", run.stderr());
+    assert_eq!(std::fs::read(wd.path("other.key")).unwrap(), [0xA5; 32]);
+}
+
+#[test]
 fn output_inside_an_input_is_refused() {
     let wd = Workdir::new("output_inside_an_input_is_refused");
     std::fs::create_dir_all(wd.path("in")).unwrap();
     let run = wd.kamei(["deid", "in", "-o", "in/release"]);
     run.assert_code(2);
-    assert!(run.stderr().contains("inside the input"), "{}", run.stderr());
+    assert!(run.stderr().contains("inside INPUT argument #1"), "{}", run.stderr());
     assert!(!wd.path("in/release").exists(), "nothing is written into an input");
 }
 

@@ -176,6 +176,49 @@ fn stopped_by_signal_exits_130_and_a_rerun_completes(name: &str, signal: libc::c
     assert_no_leak(&wd, "out", &rerun, &canaries);
 }
 
+/// rv21 05: an interrupted anonymized run cannot be finished (its random key is gone): it
+/// says so, instead of telling the operator to run the same command again, which is refused.
+#[cfg(unix)]
+#[test]
+fn rv21_05_an_interrupted_anonymized_run_says_it_cannot_be_resumed() {
+    let wd = Workdir::new("rv21_05_an_interrupted_anonymized_run_says_it_cannot_be_resumed");
+    write_small_archive(&wd, FILES);
+    let anonymized = |out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_kamei"))
+            .args(["deid", "in", "-o", out, "-j1", "-q"])
+            .current_dir(&wd.root)
+            .env_remove("KAMEI_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kamei starts")
+    };
+    for attempt in 0..5 {
+        let out = format!("out{attempt}");
+        let mut child = anonymized(&out);
+        let start = Instant::now();
+        while wd.dicom_outputs(&out).is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(60), "no output appeared");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+        let status = wait(&mut child);
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        if status.code() == Some(0) {
+            continue;
+        }
+        assert_eq!(status.code(), Some(130), "{stderr}");
+        assert!(stderr.contains("interrupted:") && stderr.contains("cannot be resumed"), "even with -q: {stderr}");
+        assert!(!stderr.contains("run the same command again"), "{stderr}");
+        let again = wd.kamei(["deid", "in", "-o", &out, "-j1", "-q"]);
+        again.assert_code(2);
+        return;
+    }
+    panic!("every run finished before the signal arrived");
+}
+
 /// The summary of an interrupted run counts every input: the ones that ended in a state, and
 /// those it says were not processed.
 fn assert_summary_adds_up(stderr: &str) {

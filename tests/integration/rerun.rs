@@ -277,3 +277,15 @@ fn rv16_02_a_failure_fixed_before_the_rerun_leaves_no_failed_record() {
     deid(&wd, &["-q"]).assert_code(0);
     assert_eq!(outcomes(&wd), ["written", "written", "written"], "{:?}", wd.audit("out"));
 }
+
+#[test]
+fn rv21_09_an_input_replaced_by_a_broken_file_has_its_failed_record_beside_the_superseded_one() {
+    let wd = Workdir::new("rv21_09_an_input_replaced_by_a_broken_file_has_its_failed_record_beside_the_superseded_one");
+    image("P1", 1).write(&wd.path("in/a.dcm"));
+    image("P1", 2).write(&wd.path("in/b.dcm"));
+    deid(&wd, &["-q"]).assert_code(0);
+    let bytes = std::fs::read(wd.path("in/a.dcm")).unwrap();
+    std::fs::write(wd.path("in/a.dcm"), &bytes[..bytes.len() / 2]).unwrap();
+    deid(&wd, &["-q"]).assert_code(1);
+    assert_eq!(outcomes(&wd), ["failed", "superseded", "written"], "{:?}", wd.audit("out"));
+}

@@ -462,7 +462,7 @@ fn rv16_03_out_or_linkage_inside_an_input_through_a_bind_mount_is_refused() {
     let ks = k.to_str().unwrap();
     let run = wd.kamei(["deid", "alias", "-o", "archive/release", "--key", ks, "-q"]);
     run.assert_code(2);
-    assert!(run.stderr().contains("inside the input"), "{}", run.stderr());
+    assert!(run.stderr().contains("inside INPUT argument #1"), "{}", run.stderr());
     let run = wd.kamei(["deid", "alias", "-o", "out", "--key", ks, "-q", "--linkage", "archive/link.csv"]);
     run.assert_code(2);
     assert!(run.stderr().contains("inside an input folder"), "{}", run.stderr());
