@@ -153,7 +153,7 @@ pub fn check_linkage_file(link: &Path, key: Option<&Path>) -> Result<()> {
 
 /// Whether two paths name one file: the same absolute path (links resolved), or the same
 /// (device, inode).
-fn same_file(a: &Path, b: &Path) -> Result<bool> {
+pub fn same_file(a: &Path, b: &Path) -> Result<bool> {
     if absolute(a)? == absolute(b)? {
         return Ok(true);
     }

@@ -96,6 +96,10 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
     if let Some(report) = &args.report {
         check_report_place(report, &args.out, &args.originals.against)?;
+        check_report_spares(
+            report,
+            [("--key", args.key.as_deref()), ("--linkage", args.originals.linkage.as_deref())],
+        )?;
     }
     let mut originals = originals(&args.originals.against, args.originals.linkage.as_deref(), jobs)?;
     // `--key` alone confirms the release was made with that key (every kamei-run.json that
@@ -165,6 +169,25 @@ fn check_report_place(report: &std::path::Path, out: &std::path::Path, inputs: &
         let root = super::config::absolute(input)?;
         if abs.starts_with(&root) || super::config::within(&abs, &root) {
             bail!("the report holds identifiers and must not be inside an input folder (inputs are never written to)");
+        }
+    }
+    Ok(())
+}
+
+/// Refuse a `--report` path that names the key or the linkage table given to the same run (by
+/// path or file system identity): the report is written over its file, and a key or a
+/// re-identification table replaced by a report is lost for good.
+fn check_report_spares<'a>(
+    report: &std::path::Path,
+    others: impl IntoIterator<Item = (&'a str, Option<&'a std::path::Path>)>,
+) -> Result<()> {
+    for (flag, other) in others {
+        if let Some(other) = other {
+            if super::config::same_file(report, other)? {
+                bail!(
+                    "--report names the file given with {flag}; writing the report would destroy it: give the report a file of its own"
+                );
+            }
         }
     }
     Ok(())

@@ -663,3 +663,21 @@ fn rv21_an_output_the_audit_lists_that_is_missing_or_not_dicom_is_a_finding() {
     let f = findings(verify(&wd).assert_code(1));
     assert!(f.iter().any(|r| r[0] == rel && r[2] == "missing-output"), "{f:?}");
 }
+
+#[test]
+fn rv21_a_report_naming_the_key_or_the_linkage_table_is_refused_and_both_are_kept() {
+    let wd = release("rv21_a_report_naming_the_key_or_the_linkage_table_is_refused_and_both_are_kept");
+    let key_before = std::fs::read(wd.path("k.key")).unwrap();
+    let table_before = std::fs::read(wd.path("link.csv")).unwrap();
+    std::os::unix::fs::symlink("k.key", wd.path("key-link")).unwrap();
+    for report in ["k.key", "key-link"] {
+        let run = wd.kamei(["verify", "out", "--key", "k.key", "--linkage", "link.csv", "--report", report]);
+        run.assert_code(2);
+        assert!(run.stderr().contains("--report names the file given with --key"), "{}", run.stderr());
+    }
+    let run = wd.kamei(["verify", "out", "--linkage", "link.csv", "--report", "link.csv"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("--linkage"), "{}", run.stderr());
+    assert_eq!(std::fs::read(wd.path("k.key")).unwrap(), key_before);
+    assert_eq!(std::fs::read(wd.path("link.csv")).unwrap(), table_before);
+}
