@@ -1146,7 +1146,7 @@ mod tests {
         assert_eq!(shift("平成 元年 3月15日生", 5).unwrap(), "***生");
         assert_eq!(shift("H元.3.15 生", 5).unwrap(), "*** 生");
         assert_eq!(shift("2024 年 2 月 1 日 受診", 1).unwrap(), "2024 年 2 月 2 日 受診", "spaces kept");
-        assert_eq!(shift("平成元年 手術", 5).unwrap(), "*** 手術", "a space after is no part of it");
+        assert_eq!(shift("平成元年4月 手術", 5).unwrap(), "*** 手術", "a space after is no part of it");
         assert_eq!(shift("６０年３月１５日", 5).unwrap(), "***");
         assert_eq!(shift("２０２４年３月１５日", 1).unwrap(), "２０２４年３月１６日", "a full-width four-digit year");
         assert_eq!(shift("2024年3月15日", 1).unwrap(), "2024年3月16日");
