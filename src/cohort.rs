@@ -393,6 +393,12 @@ pub struct Cohort {
 }
 
 impl Cohort {
+    /// The IDs of the opt-out register (normalised), none without one: for looking for them
+    /// where rows do not give them (a file name).
+    pub fn excluded_ids(&self) -> impl Iterator<Item = &str> {
+        self.exclude.iter().flat_map(Register::ids)
+    }
+
     /// A cohort from the registers and window given (any may be absent).
     pub fn new(exclude: Option<Register>, include: Option<Register>, window: Option<(NaiveDate, NaiveDate)>) -> Cohort {
         Cohort { exclude, include, window }

@@ -45,6 +45,7 @@ pub mod dates;
 pub mod dict;
 pub mod ids;
 pub mod itaiji;
+pub mod kana_romaji;
 pub mod layout;
 pub mod linkage;
 pub mod lock;

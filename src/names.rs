@@ -9,7 +9,9 @@
 //! `Jean_Pierre`). A note written beside a name (`旧姓`, `MD`, `Jr`) is no part of it. The
 //! spellings are the parts and the words alone, spaced in either order, and run together
 //! ([`Spellings::joined`]); the writing variants of each (umlauts spelled out, kana in the other
-//! script) are in [`umlauts_spelled_out`] and [`other_kana`].
+//! script) are in [`umlauts_spelled_out`] and [`other_kana`]; a word's romaji or kana
+//! ([`crate::kana_romaji`]: `やまだ` of `Yamada`, `yamada` of `ヤマダ`) and the pieces of a name
+//! typed without a space (`山田さん` of `山田太郎`) are among the spellings.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -30,7 +32,10 @@ pub struct Spellings {
     /// Found as written (compared without case): each part and each word, the words of a
     /// hyphenated part spaced (`Jean Pierre`), all words and all parts spaced in either order
     /// (`Taro Yamada`, `Yamada Taro`), and a one-character word that is not ASCII with each
-    /// honorific after it (`林様`).
+    /// honorific after it (`林様`); each word's kana or romaji spellings (`たろう` of `Taro`,
+    /// `taro` of `タロウ`); the pieces of a word of Japanese script written without a space
+    /// between its parts, with an honorific (`山田さん`, `太郎様` of `山田太郎`), and the two
+    /// halves of a four-kanji word alone.
     pub spaced: Vec<String>,
     /// Words run together, each entry the words in the order they are joined: all the words in
     /// the order written and reversed (`TaroYamada`, `YamadaTaro`); the words of a hyphenated
@@ -43,6 +48,10 @@ pub struct Spellings {
     /// is not lower case in prose (`WanTing`, not `wanting`; see
     /// [`crate::scrub::Identifiers::add_person_name`]).
     pub joined: Vec<Vec<String>>,
+    /// Pieces of a word of Japanese script written without a space between the name's parts,
+    /// found only where an honorific ([`HONORIFICS`]) follows, right after or after one space
+    /// (`山田` and `太郎` of `山田太郎`, in `山田さん`, `太郎 様`): see [`unspaced_name_parts`].
+    pub before_honorific: Vec<String>,
 }
 
 impl Spellings {
@@ -102,6 +111,19 @@ pub fn of_group(group: &str) -> Spellings {
         out.add_spaced(u.join(" "));
     }
     for w in &words {
+        for piece in unspaced_name_parts(w) {
+            if !out.before_honorific.contains(&piece) {
+                out.before_honorific.push(piece);
+            }
+        }
+        if let Some((family, given)) = four_kanji_halves(w) {
+            out.add_spaced(family);
+            out.add_spaced(given);
+        }
+        transliterations(&mut out, w);
+    }
+    romaji_run_together(&mut out, &words);
+    for w in &words {
         if w.chars().count() == 1 && !w.is_ascii() {
             for h in HONORIFICS {
                 out.add_spaced(format!("{w}{h}"));
@@ -138,6 +160,90 @@ pub fn of_group(group: &str) -> Spellings {
         }
     }
     out
+}
+
+/// The spellings of a name's word in the other writing ([`crate::kana_romaji`]): the kana of a
+/// romaji word (`たろう`, `タロー` of `Taro`), and the romaji of a kana word (`tarou`, `taro`,
+/// `taroh` of `タロウ`) when it has [`crate::kana_romaji::MIN_ROMAJI_ALONE`] letters or more.
+fn transliterations(out: &mut Spellings, word: &str) {
+    for kana in crate::kana_romaji::kana_of_romaji(word) {
+        out.add_spaced(kana);
+    }
+    for romaji in crate::kana_romaji::romaji_of_kana(word) {
+        if romaji.len() >= crate::kana_romaji::MIN_ROMAJI_ALONE {
+            out.add_spaced(romaji);
+        }
+    }
+}
+
+/// The romaji of a kana name of two or three words, run together in the order written and
+/// reversed (`YamadaTaro`, `TaroYamada` of `ヤマダ タロウ`), each word as converted and with its
+/// long vowels short; a word too short to be looked for alone (`jun`) is found so.
+fn romaji_run_together(out: &mut Spellings, words: &[&str]) {
+    if !(2..=3).contains(&words.len()) {
+        return;
+    }
+    let mut per_word: Vec<Vec<String>> = Vec::new();
+    for w in words {
+        let mut r = crate::kana_romaji::romaji_of_kana(w);
+        if r.is_empty() {
+            return;
+        }
+        r.truncate(2);
+        r.dedup();
+        per_word.push(r);
+    }
+    let mut runs: Vec<Vec<String>> = vec![Vec::new()];
+    for alternatives in &per_word {
+        runs = runs
+            .iter()
+            .flat_map(|run| alternatives.iter().map(move |a| [run.clone(), vec![a.clone()]].concat()))
+            .collect();
+    }
+    for mut run in runs {
+        out.add_joined(&run.iter().map(String::as_str).collect::<Vec<&str>>());
+        run.reverse();
+        out.add_joined(&run.iter().map(String::as_str).collect::<Vec<&str>>());
+    }
+}
+
+/// Whether `c` is a kanji (CJK unified or compatibility ideograph, or the repeat mark `々`).
+fn is_kanji(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{3134F}' | '々')
+}
+
+/// The pieces of a name written without a space between its parts (`山田太郎` in one field;
+/// `やまだたろう`), where one part ends is not known: every piece of the word from its start or
+/// to its end, of two characters or more and shorter than the word (`山田`, `山田太`, `田太郎`,
+/// `太郎`). Looked for only before an honorific ([`Spellings::before_honorific`]): with one, a
+/// piece that is no part of the name is still this patient's name, and without one a piece
+/// (`田太`) could be any word. Words of other scripts, and shorter ones, give none.
+fn unspaced_name_parts(word: &str) -> Vec<String> {
+    let chars: Vec<char> = word.chars().collect();
+    let japanese = chars.iter().all(|&c| is_kanji(c) || kana_script(c));
+    if chars.len() < 3 || !japanese {
+        return Vec::new();
+    }
+    let mut pieces: Vec<String> = Vec::new();
+    for len in 2..chars.len() {
+        pieces.push(chars[..len].iter().collect());
+        pieces.push(chars[chars.len() - len..].iter().collect());
+    }
+    pieces
+}
+
+/// The two halves of a word of four kanji (`山田` and `太郎` of `山田太郎`), each looked for
+/// alone as a name typed with a space would be: two kanji each is by far the most common shape
+/// of a Japanese name written without its space.
+fn four_kanji_halves(word: &str) -> Option<(String, String)> {
+    let chars: Vec<char> = word.chars().collect();
+    (chars.len() == 4 && chars.iter().all(|&c| is_kanji(c)))
+        .then(|| (chars[..2].iter().collect(), chars[2..].iter().collect()))
+}
+
+/// Whether `c` is hiragana or katakana (with the prolonged sound mark).
+fn kana_script(c: char) -> bool {
+    matches!(c, '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | 'ー')
 }
 
 /// Other ways a romanised name is typed: without its apostrophes (`ONeil` of `O'Neil`), and a
@@ -205,6 +311,91 @@ fn joined_words(out: &mut Spellings, units: &[Vec<&str>], words: &[&str]) {
     if long.len() <= 4 {
         out.orderings(&long, &mut vec![false; long.len()], &mut Vec::new());
     }
+}
+
+/// The legal-form words written before or after a Japanese organisation's name (`株式会社`,
+/// `(株)`, `医療法人社団`...), compared after NFKC (`㈱` and `（株）` are `(株)`), longest first
+/// where one holds another; and the Latin ones (`Co., Ltd.`, `Inc.`), compared without case.
+pub const CORPORATE_AFFIXES: &[&str] = &[
+    "特定医療法人社団",
+    "医療法人社団",
+    "医療法人財団",
+    "社会医療法人",
+    "社会福祉法人",
+    "地方独立行政法人",
+    "独立行政法人",
+    "国立大学法人",
+    "一般社団法人",
+    "一般財団法人",
+    "公益社団法人",
+    "公益財団法人",
+    "特定非営利活動法人",
+    "医療法人",
+    "学校法人",
+    "宗教法人",
+    "株式会社",
+    "有限会社",
+    "合同会社",
+    "合資会社",
+    "合名会社",
+    "(株)",
+    "(有)",
+    "(医)",
+    "(社)",
+    "(財)",
+    "(合)",
+    "(学)",
+    "(福)",
+    "(独)",
+    "Co., Ltd.",
+    "Co.,Ltd.",
+    "Co. Ltd.",
+    "Co.",
+    "Ltd.",
+    "Inc.",
+    "Corp.",
+    "K.K.",
+    "LLC",
+];
+
+/// An organisation's name (an employer, an insurer, a facility) also without its legal-form
+/// words ([`CORPORATE_AFFIXES`], before or after it, as often as they stand there): `鹿ノ門商事`
+/// of `鹿ノ門商事株式会社` and of `㈱鹿ノ門商事`, as a note writes it (`鹿ノ門商事勤務`). A
+/// remainder of fewer than three characters is left out: a bare `中央` or `三井` would be taken
+/// out of every text. The name as written comes first.
+///
+/// ```
+/// let s = kamei::names::organization_spellings("鹿ノ門商事株式会社");
+/// assert_eq!(s, ["鹿ノ門商事株式会社", "鹿ノ門商事"]);
+/// ```
+pub fn organization_spellings(name: &str) -> Vec<String> {
+    let written = name.trim().to_string();
+    let mut bare: String = written.nfkc().collect();
+    let mut stripped = true;
+    while stripped {
+        stripped = false;
+        bare = bare.trim().trim_matches(',').trim().to_string();
+        for affix in CORPORATE_AFFIXES {
+            let lower = bare.to_lowercase();
+            let a = affix.to_lowercase();
+            if lower.starts_with(&a) && bare.is_char_boundary(a.len()) {
+                bare = bare[a.len()..].to_string();
+                stripped = true;
+            } else if lower.ends_with(&a) && bare.is_char_boundary(bare.len() - a.len()) {
+                bare.truncate(bare.len() - a.len());
+                stripped = true;
+            }
+        }
+    }
+    let bare = bare.trim().to_string();
+    let mut out = vec![written.clone()];
+    if bare.chars().count() >= 3
+        && bare != written
+        && bare.nfkc().collect::<String>() != written.nfkc().collect::<String>()
+    {
+        out.push(bare);
+    }
+    out
 }
 
 /// Whether a word written beside a name in one field is a note about it, not a part of it
@@ -306,6 +497,49 @@ mod tests {
         }
         assert!(of_group("Itoh^Ken").spaced.contains(&"Ito".to_string()));
         assert!(!of_group("Kim^Su").spaced.iter().any(|w| w.ends_with('h')));
+    }
+
+    #[test]
+    fn rv18_suspect_1_a_romaji_name_is_spelled_in_kana_and_a_kana_name_in_romaji() {
+        let s = of_group("Yamada^Taro");
+        for w in ["やまだ", "たろう", "たろー"] {
+            assert!(s.spaced.contains(&w.to_string()), "{w}: {s:?}");
+        }
+        let s = of_group("ヤマダ^タロウ");
+        for w in ["yamada", "tarou", "taro", "taroh"] {
+            assert!(s.spaced.contains(&w.to_string()), "{w}: {s:?}");
+        }
+        assert!(joined(&s).contains(&"yamadataro".to_string()), "{s:?}");
+        // Short romaji only run together.
+        let s = of_group("ジュン^ヤマダ");
+        assert!(!s.spaced.contains(&"jun".to_string()) && joined(&s).contains(&"yamadajun".to_string()));
+    }
+
+    #[test]
+    fn rv17_suspect_5_a_name_without_a_space_gives_its_pieces_with_an_honorific() {
+        let s = of_group("山田太郎");
+        for w in ["山田", "太郎", "山田太", "田太郎"] {
+            assert!(s.before_honorific.contains(&w.to_string()), "{w}: {s:?}");
+        }
+        assert!(s.spaced.contains(&"山田".to_string()) && s.spaced.contains(&"太郎".to_string()), "{s:?}");
+        let s = of_group("佐々木健一");
+        for w in ["佐々木", "健一"] {
+            assert!(s.before_honorific.contains(&w.to_string()), "{w}: {s:?}");
+        }
+        assert!(!s.spaced.contains(&"健一".to_string()), "five kanji are not split alone: {s:?}");
+        assert!(of_group("Yamada Taro").before_honorific.is_empty());
+    }
+
+    #[test]
+    fn rv17_suspect_12_an_organisation_is_also_spelled_without_its_legal_form() {
+        for name in ["鹿ノ門商事株式会社", "株式会社鹿ノ門商事", "㈱鹿ノ門商事", "（株）鹿ノ門商事", "鹿ノ門商事(株)"]
+        {
+            assert_eq!(organization_spellings(name).get(1).map(String::as_str), Some("鹿ノ門商事"), "{name}");
+        }
+        assert_eq!(organization_spellings("医療法人社団 静岡会")[1], "静岡会");
+        assert_eq!(organization_spellings("Kasumi Trading Co., Ltd.")[1], "Kasumi Trading");
+        assert_eq!(organization_spellings("三井株式会社").len(), 1, "two characters are too common");
+        assert_eq!(organization_spellings("鹿ノ門商事").len(), 1);
     }
 
     #[test]

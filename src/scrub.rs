@@ -40,6 +40,28 @@ pub struct Identifiers {
     /// starts: found only where the text does not write that letter in lower case
     /// ([`Identifiers::add_joined_name`]).
     joined: Vec<(Vec<char>, Vec<usize>)>,
+    /// Pieces of a name typed without a space (`山田` of `山田太郎`): found only where an
+    /// honorific follows ([`crate::names::Spellings::before_honorific`]), which is kept.
+    honored: Vec<Vec<char>>,
+}
+
+/// The honorifics of [`crate::names::HONORIFICS`] as compared, also in katakana (`サン`).
+static HONORIFICS: std::sync::LazyLock<Vec<Vec<char>>> = std::sync::LazyLock::new(|| {
+    let mut out: Vec<Vec<char>> = Vec::new();
+    for h in crate::names::HONORIFICS {
+        let n = normalize(h);
+        if let Some(k) = crate::names::other_kana(&n) {
+            out.push(k);
+        }
+        out.push(n);
+    }
+    out
+});
+
+/// Whether an honorific stands at `at` in the compared text, right there or after one space.
+fn honorific_at(hay: &[char], at: usize) -> bool {
+    let at = if hay.get(at) == Some(&' ') { at + 1 } else { at };
+    HONORIFICS.iter().any(|h| hay.get(at..at + h.len()).is_some_and(|s| s == h.as_slice()))
 }
 
 /// The text as compared: each character's compatibility decomposition (NFKD: full-width
@@ -171,7 +193,11 @@ impl Identifiers {
 
     /// Whether nothing was collected.
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty() && self.dates.is_empty() && self.towns.is_empty() && self.joined.is_empty()
+        self.needles.is_empty()
+            && self.dates.is_empty()
+            && self.towns.is_empty()
+            && self.joined.is_empty()
+            && self.honored.is_empty()
     }
 
     /// Every match of every identifier in the normalised text `hay`, as char ranges. `glued`:
@@ -183,6 +209,9 @@ impl Identifiers {
         found.extend(self.dates.iter().flat_map(|n| find_all(hay, n, true, glued)));
         found.extend(self.digits.iter().flat_map(|d| find_digits(hay, d)));
         found.extend(self.towns.iter().flat_map(|t| crate::addresses::find_town(hay, t)));
+        for piece in &self.honored {
+            found.extend(find_all(hay, piece, false, glued).into_iter().filter(|&(_, end)| honorific_at(hay, end)));
+        }
         for (needle, joins) in &self.joined {
             let marked = |start: usize| joins.iter().all(|j| !cased[start + j].is_lowercase());
             // A file name is no prose: `yamadataro.dcm` is the name in any case.
@@ -193,7 +222,7 @@ impl Identifiers {
 
     /// Number of distinct identifiers collected (each date spelling counts).
     pub fn len(&self) -> usize {
-        self.needles.len() + self.dates.len() + self.towns.len() + self.joined.len()
+        self.needles.len() + self.dates.len() + self.towns.len() + self.joined.len() + self.honored.len()
     }
 
     /// Add one identifier (trimmed; too short to be specific → ignored: fewer than two
@@ -272,6 +301,9 @@ impl Identifiers {
                 for words in &spellings.joined {
                     self.add_joined_name(words);
                 }
+                for piece in &spellings.before_honorific {
+                    self.add_honored(piece);
+                }
             }
         }
     }
@@ -315,6 +347,23 @@ impl Identifiers {
             if !self.joined.contains(&entry) {
                 self.joined.push(entry);
             }
+        }
+    }
+
+    /// Add a piece of a name typed without a space, found only before an honorific
+    /// ([`crate::names::Spellings::before_honorific`]), also in the other kana script.
+    fn add_honored(&mut self, piece: &str) {
+        let n = normalize(piece);
+        if n.len() < 2 {
+            return;
+        }
+        if let Some(other) = crate::names::other_kana(&n) {
+            if !self.honored.contains(&other) {
+                self.honored.push(other);
+            }
+        }
+        if !self.honored.contains(&n) {
+            self.honored.push(n);
         }
     }
 
@@ -599,6 +648,17 @@ mod tests {
         assert_eq!(i.scrub("ID 1234\n567890 / 1234\r\n567890 ok").as_deref(), Some("ID *** / *** ok"));
         assert_eq!(i.scrub("TEL 090|1111|2222").as_deref(), Some("TEL ***"));
         assert!(i.scrub("1234\n\n\n567890").is_none(), "three separators in a row are no gap in a number");
+    }
+
+    #[test]
+    fn rv18_suspect_1_a_romaji_name_is_found_in_kana_glued_or_spaced() {
+        let mut ids = Identifiers::new();
+        ids.add_person_name("Yamada^Taro=山田^太郎");
+        for text in ["ヤマダタロウ 胸部", "やまだたろう 胸部", "ﾔﾏﾀﾞﾀﾛｳ 胸部", "ヤマダ タロー 胸部"]
+        {
+            let out = ids.scrub(text).unwrap_or_default();
+            assert!(out.starts_with("***") && out.ends_with(" 胸部") && !out.contains('ヤ'), "{text}: {out} {ids:?}");
+        }
     }
 
     #[test]

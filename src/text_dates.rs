@@ -132,21 +132,24 @@ const MONTH: &str = r"(?P<m>(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?
 /// The patterns, each with how its groups read.
 static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
     // A digit is ASCII or full width (`２０２４年１月２日`), not any script's digit.
+    // `_` stands for one optional space (ASCII or ideographic) where people type one around
+    // `年`, `月`, `日` and after an era name (`令和 6 年 2 月 1 日`, `平成 元年`).
     let p = |form, re: &str| {
-        (form, Regex::new(&re.replace(r"\d", DIGIT).replace("SEP", SEPARATOR)).expect("valid built-in pattern"))
+        let re = re.replace(r"\d", DIGIT).replace("SEP", SEPARATOR).replace('_', "[ \u{3000}]?");
+        (form, Regex::new(&re).expect("valid built-in pattern"))
     };
     vec![
         p(
             Form::Era,
-            r"(?P<era>明治|大正|昭和|平成|令和)(?P<ey>元|\d{1,2})年(?:(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日)?)?",
+            r"(?P<era>明治|大正|昭和|平成|令和)_(?P<ey>元|\d{1,2})_年(?:_(?P<m>\d{1,2})_月(?:_(?P<d>\d{1,2})_日)?)?",
         ),
         p(
             Form::Era,
-            r"(?P<era>[MTSHRＭＴＳＨＲ])[.．]?(?P<ey>\d{1,2})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<d>\d{1,2})",
+            r"(?P<era>[MTSHRＭＴＳＨＲ])[.．]?(?P<ey>元|\d{1,2})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<d>\d{1,2})",
         ),
-        p(Form::Era, r"(?P<era>[MTSHRＭＴＳＨＲ])[.．]?(?P<ey>元|\d{1,2})年(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日)?"),
-        p(Form::Plain, r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日"),
-        p(Form::BareYear, r"(?P<ey>元|\d{1,2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日"),
+        p(Form::Era, r"(?P<era>[MTSHRＭＴＳＨＲ])[.．]?(?P<ey>元|\d{1,2})_年_(?P<m>\d{1,2})_月(?:_(?P<d>\d{1,2})_日)?"),
+        p(Form::Plain, r"(?P<y>\d{4})_年_(?P<m>\d{1,2})_月_(?P<d>\d{1,2})_日"),
+        p(Form::BareYear, r"(?P<ey>元|\d{1,2})_年_(?P<m>\d{1,2})_月_(?P<d>\d{1,2})_日"),
         p(Form::Plain, r"(?P<y>\d{4})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<d>\d{1,2})"),
         p(Form::Swappable, r"(?P<d>\d{1,2})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<y>\d{4})"),
         p(Form::Plain, r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\d{6}|\d{4}|\d{2})?"),
@@ -156,7 +159,7 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
         ),
         p(Form::Plain, &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}){ORDINAL}?,? (?P<y>\d{{4}})")),
         p(Form::Plain, &format!(r"(?P<y>\d{{4}})[- /]{MONTH}[- /](?P<d>\d{{1,2}})")),
-        p(Form::NoYear, r"(?P<m>\d{1,2})月(?P<d>\d{1,2})日"),
+        p(Form::NoYear, r"(?P<m>\d{1,2})_月_(?P<d>\d{1,2})_日"),
         p(Form::NoYear, &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}){ORDINAL}?")),
         p(Form::NoYear, &format!(r"(?P<d>\d{{1,2}})(?:{ORDINAL} (?:of )?| ){MONTH}")),
         p(Form::MonthSlashDay, r"(?P<m>\d{1,2})[/／](?P<d>\d{1,2})"),
@@ -1138,6 +1141,12 @@ mod tests {
         assert_eq!(shift("60年3月15日生 24年2月1日受診", 5).unwrap(), "***生 ***受診");
         assert_eq!(replace("60年3月15日生").unwrap(), "***生");
         assert_eq!(shift("元年5月1日 入院", 5).unwrap(), "*** 入院");
+        // With a space around `年`, `月`, `日` or after the era; `元` after an era letter.
+        assert_eq!(shift("令和 6 年 2 月 1 日 受診", 5).unwrap(), "*** 受診");
+        assert_eq!(shift("平成 元年 3月15日生", 5).unwrap(), "***生");
+        assert_eq!(shift("H元.3.15 生", 5).unwrap(), "*** 生");
+        assert_eq!(shift("2024 年 2 月 1 日 受診", 1).unwrap(), "2024 年 2 月 2 日 受診", "spaces kept");
+        assert_eq!(shift("平成元年4月 手術", 5).unwrap(), "*** 手術", "a space after is no part of it");
         assert_eq!(shift("６０年３月１５日", 5).unwrap(), "***");
         assert_eq!(shift("２０２４年３月１５日", 1).unwrap(), "２０２４年３月１６日", "a full-width four-digit year");
         assert_eq!(shift("2024年3月15日", 1).unwrap(), "2024年3月16日");

@@ -72,7 +72,8 @@ pub struct KeyArgs {
 /// Input encodings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EncodingArg {
-    /// UTF-8 if there is a byte order mark or the first non-ASCII row is UTF-8, else Shift_JIS.
+    /// UTF-8 if there is a byte order mark or the file is valid UTF-8, else Shift_JIS or EUC-JP,
+    /// whichever the whole file is valid in (both: the one that reads as more kana; a tie fails).
     Auto,
     /// UTF-8 (with or without byte order mark).
     #[value(name = "utf-8")]
@@ -80,6 +81,9 @@ pub enum EncodingArg {
     /// Shift_JIS / CP932 (Windows-31J).
     #[value(name = "shift_jis", alias = "cp932", alias = "sjis")]
     ShiftJis,
+    /// EUC-JP.
+    #[value(name = "euc-jp", alias = "eucjp")]
+    EucJp,
 }
 
 /// `kamei clinical csv ...`
@@ -332,6 +336,7 @@ fn csv(args: &CsvArgs) -> Result<Code> {
         EncodingArg::Auto => clinical::csv::Encoding::Auto,
         EncodingArg::Utf8 => clinical::csv::Encoding::Utf8,
         EncodingArg::ShiftJis => clinical::csv::Encoding::ShiftJis,
+        EncodingArg::EucJp => clinical::csv::Encoding::EucJp,
     };
     let job = clinical::csv::CsvJob {
         inputs,

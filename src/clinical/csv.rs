@@ -24,11 +24,13 @@ use crate::audit::{ActionCount, Outcome};
 use crate::pseudo::{Patient, Pseudonymizer};
 use crate::scrub::Identifiers;
 use crate::text_dates::{self, DateTreatment, Which};
-use encoding_rs::SHIFT_JIS;
+use encoding_rs::{EUC_JP, SHIFT_JIS};
+use regex::Regex;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use unicode_normalization::UnicodeNormalization;
 
@@ -41,6 +43,8 @@ pub enum Encoding {
     Utf8,
     /// Shift_JIS / CP932 (Windows-31J).
     ShiftJis,
+    /// EUC-JP.
+    EucJp,
 }
 
 impl Encoding {
@@ -50,6 +54,7 @@ impl Encoding {
             Encoding::Auto => "auto",
             Encoding::Utf8 => "utf-8",
             Encoding::ShiftJis => "shift_jis",
+            Encoding::EucJp => "euc-jp",
         }
     }
 }
@@ -112,6 +117,8 @@ pub enum Error {
         /// Its role.
         role: &'static str,
     },
+    /// The file is valid Shift_JIS and valid EUC-JP and nothing in it tells which it is.
+    AmbiguousEncoding,
     /// Ctrl-C.
     Interrupted,
 }
@@ -155,6 +162,10 @@ impl std::fmt::Display for Error {
                     "column {column} ({role}) needs the patient (date shift, identifiers) but no column has the role patient-id"
                 )
             }
+            Error::AmbiguousEncoding => write!(
+                f,
+                "the file reads as Shift_JIS and as EUC-JP alike (no kana tells them apart); give --encoding shift_jis or --encoding euc-jp"
+            ),
             Error::Interrupted => write!(f, "interrupted"),
         }
     }
@@ -373,13 +384,16 @@ pub struct InputDigest {
 fn decode(encoding: Encoding, bytes: &[u8]) -> Option<Cow<'_, str>> {
     match encoding {
         Encoding::ShiftJis => SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes),
+        Encoding::EucJp => EUC_JP.decode_without_bom_handling_and_without_replacement(bytes),
         _ => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
     }
 }
 
-/// Decide Auto from one record: valid UTF-8 → UTF-8, else valid Shift_JIS → Shift_JIS; `None`
-/// while it is ASCII, or when it is valid in neither (one stray byte, such as a Latin-1 `é`,
-/// then costs its own row, not the whole file: a later record decides).
+/// Decide Auto from one record: valid UTF-8 → UTF-8, else valid Shift_JIS → Shift_JIS, else
+/// valid EUC-JP → EUC-JP; `None` while it is ASCII, or when it is valid in none (one stray
+/// byte, such as a Latin-1 `é`, then costs its own row, not the whole file: a later record
+/// decides). [`run`] decides from the whole file first ([`detect_encoding`]); this serves a
+/// stream read once.
 fn sniff(record: &csv::ByteRecord) -> Option<Encoding> {
     let all = record.as_slice();
     if all.is_ascii() {
@@ -389,9 +403,96 @@ fn sniff(record: &csv::ByteRecord) -> Option<Encoding> {
         Some(Encoding::Utf8)
     } else if SHIFT_JIS.decode_without_bom_handling_and_without_replacement(all).is_some() {
         Some(Encoding::ShiftJis)
+    } else if EUC_JP.decode_without_bom_handling_and_without_replacement(all).is_some() {
+        Some(Encoding::EucJp)
     } else {
         None
     }
+}
+
+/// One candidate encoding of [`detect_encoding`]: its streaming decoder, the malformed
+/// sequences met, and the kana decoded (hiragana and full-width katakana, which Japanese text
+/// is full of; EUC-JP bytes read as Shift_JIS give half-width katakana and kanji, never these).
+struct Candidate {
+    decoder: encoding_rs::Decoder,
+    errors: u64,
+    kana: u64,
+    text: String,
+}
+
+impl Candidate {
+    fn new(encoding: &'static encoding_rs::Encoding) -> Candidate {
+        Candidate {
+            decoder: encoding.new_decoder_without_bom_handling(),
+            errors: 0,
+            kana: 0,
+            text: String::with_capacity(1 << 18),
+        }
+    }
+
+    /// Decode the next bytes of the file (`last`: the end of it).
+    fn feed(&mut self, mut bytes: &[u8], last: bool) {
+        loop {
+            self.text.clear();
+            let (result, read) = self.decoder.decode_to_string_without_replacement(bytes, &mut self.text, last);
+            self.kana +=
+                self.text.chars().filter(|c| matches!(c, '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}')).count()
+                    as u64;
+            bytes = &bytes[read..];
+            match result {
+                encoding_rs::DecoderResult::InputEmpty => return,
+                encoding_rs::DecoderResult::OutputFull => {}
+                encoding_rs::DecoderResult::Malformed(..) => self.errors += 1,
+            }
+        }
+    }
+}
+
+/// Decide the encoding of a whole file for `--encoding auto`: UTF-8 when it starts with a byte
+/// order mark, is ASCII or is valid UTF-8; else Shift_JIS or EUC-JP, whichever the whole file
+/// is valid in. Both are valid more often than one would think (EUC-JP's bytes are half-width
+/// katakana and kanji in Shift_JIS): then the one that reads as more kana wins, and a tie
+/// (a file of kanji names only, say) is [`Error::AmbiguousEncoding`], never a guess. Valid in
+/// none: the one with the fewest malformed sequences (UTF-8, then Shift_JIS on a tie), whose
+/// invalid rows are then dropped and counted.
+///
+/// # Errors
+/// [`Error::Read`], [`Error::AmbiguousEncoding`].
+pub fn detect_encoding<R: Read>(mut input: R) -> Result<Encoding, Error> {
+    let mut utf8 = Candidate::new(encoding_rs::UTF_8);
+    let mut sjis = Candidate::new(SHIFT_JIS);
+    let mut euc = Candidate::new(EUC_JP);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut first = true;
+    let mut ascii = true;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Read(e)),
+        };
+        if first && buf[..n].starts_with(&[0xEF, 0xBB, 0xBF]) {
+            return Ok(Encoding::Utf8);
+        }
+        first = false;
+        ascii &= buf[..n].is_ascii();
+        for c in [&mut utf8, &mut sjis, &mut euc] {
+            c.feed(&buf[..n], n == 0);
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    if ascii || utf8.errors <= sjis.errors.min(euc.errors) {
+        return Ok(Encoding::Utf8);
+    }
+    Ok(match (sjis.errors, euc.errors) {
+        (0, 0) if sjis.kana > euc.kana => Encoding::ShiftJis,
+        (0, 0) if euc.kana > sjis.kana => Encoding::EucJp,
+        (0, 0) => return Err(Error::AmbiguousEncoding),
+        (s, e) if e < s => Encoding::EucJp,
+        _ => Encoding::ShiftJis,
+    })
 }
 
 /// How many lines inside the record's quoted fields hold as many delimiters as a whole row
@@ -500,12 +601,13 @@ enum RowsOf {
 const DATE_NAME_TOKEN: &str = "date";
 
 /// Text as names are compared in a file name: compatibility-decomposed (as
-/// [`Identifiers`] compares), variant kanji as their representative ([`crate::itaiji`]), lower
-/// case, katakana as hiragana.
+/// [`Identifiers`] compares), variant kanji as their representative ([`crate::itaiji`]), case
+/// folded as [`Identifiers`] folds it ([`crate::case_fold`]: `ΝΙΚΟΣ` and `νικος` alike), katakana
+/// as hiragana.
 fn fold(text: &str) -> String {
     text.nfkd()
         .map(crate::scrub::same_letter)
-        .flat_map(char::to_lowercase)
+        .map(crate::case_fold::fold)
         .map(|c| match c {
             '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
             _ => c,
@@ -519,6 +621,47 @@ const NEUTRAL_NAME_TOKEN: &str = "patient";
 /// Characters that join the parts of a file name.
 fn name_separator(c: char) -> bool {
     matches!(c, '_' | '-' | ' ' | '.' | '\u{3000}' | '・')
+}
+
+/// A year and month in a file name (`labs_2024-02`, `labs_202402`, `2024.02`, `2024年2月`): a
+/// per-month export names the month of care, which beside shifted rows bounds the offset.
+static YEAR_MONTH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"((?:19|20)\d{2})(?:([-./ ]?)(0[1-9]|1[0-2])|年(0?[1-9]|1[0-2])月)").expect("valid built-in pattern")
+});
+
+/// The year-months of a file name's stem (`_` already read as a space) that stand alone (no
+/// digit just before or after), as spans of [`text_dates::spans`]: shifted with the file's
+/// dates by the offset (the month of the 15th day moved by it: `2024-02` shifted by -120 days
+/// is `2023-10`), written as they were (`-`, `.`, ` `, none, `年…月`), or replaced.
+fn year_months(stem: &str, how: DateTreatment) -> Vec<text_dates::Span> {
+    let digit_at = |i: usize| stem.as_bytes().get(i).is_some_and(u8::is_ascii_digit);
+    let mut out = Vec::new();
+    for c in YEAR_MONTH.captures_iter(stem) {
+        let whole = c.get(0).expect("group 0");
+        if (whole.start() > 0 && digit_at(whole.start() - 1)) || digit_at(whole.end()) {
+            continue;
+        }
+        let year: i32 = c[1].parse().unwrap_or(0);
+        let kanji = c.get(4).is_some();
+        let month: u32 = c.get(3).or(c.get(4)).and_then(|m| m.as_str().parse().ok()).unwrap_or(0);
+        let replacement = match how {
+            DateTreatment::Shift(days) => chrono::NaiveDate::from_ymd_opt(year, month, 15)
+                .and_then(|d| crate::dates::shift(d, days))
+                .map(|d| {
+                    use chrono::Datelike;
+                    if kanji {
+                        format!("{}年{}月", d.year(), d.month())
+                    } else {
+                        let sep = c.get(2).map_or("", |m| m.as_str());
+                        format!("{:04}{sep}{:02}", d.year(), d.month())
+                    }
+                })
+                .unwrap_or_else(|| crate::scrub::REDACTED.to_string()),
+            _ => crate::scrub::REDACTED.to_string(),
+        };
+        out.push(text_dates::Span { start: whole.start(), end: whole.end(), replacement });
+    }
+    out
 }
 
 impl OutputName {
@@ -588,6 +731,7 @@ impl OutputName {
             self.stem.iter().map(|&c| if c == '_' || c.is_ascii_alphabetic() { ' ' } else { c }).collect();
         let mut found = text_dates::spans(&spaced, how, Which::All);
         found.extend(text_dates::spans(&bare, how, Which::All));
+        found.extend(year_months(&spaced, how));
         found.sort_by_key(|s| (s.start, usize::MAX - s.end));
         // Byte offset → character index.
         let index: HashMap<usize, usize> =
@@ -636,6 +780,30 @@ impl OutputName {
             || self.digits.contains('元')
             || era_year.is_some_and(|y| self.digits.contains(y.as_str()));
         year && self.digits.contains(day)
+    }
+
+    /// Mark where an ID of the opt-out register stands in the name, as a left-out patient's
+    /// identifier, though no row gives it (`labs_1234567_佐藤.csv` with rows only of 佐藤):
+    /// [`OutputName::output_name`] then writes nothing or fails, as for a row's.
+    fn see_register(&mut self, cohort: &crate::cohort::Cohort, pseudo: &Pseudonymizer) {
+        for id in cohort.excluded_ids() {
+            if !self.may_hold_id(id) {
+                continue;
+            }
+            let mut ids = Identifiers::new();
+            ids.add_id(id);
+            let pseudonym = pseudo.patient_pseudonym(Patient::Id(id));
+            self.see(&ids, Some(&pseudonym), true);
+        }
+    }
+
+    /// Whether the name could hold a spelling of the ID `id`: one of its runs of letters or
+    /// digits (digits without their zero padding) stands in the name.
+    fn may_hold_id(&self, id: &str) -> bool {
+        fold(id)
+            .split(|c: char| !c.is_alphanumeric())
+            .map(|run| run.trim_start_matches('0'))
+            .any(|run| !run.is_empty() && self.folded.contains(run))
     }
 
     /// Mark where `ids` (one row's) stand in the name.
@@ -783,36 +951,143 @@ fn row_identifiers_with(
     let mut ids = Identifiers::new();
     ids.add_id(patient_id);
     for ((_, c), v) in plan.columns.iter().zip(fields) {
-        let v = v.trim();
-        if v.is_empty() {
-            continue;
-        }
-        match c.role {
-            // As a Person Name: the whole, each part (split at spaces, `^` and commas), the
-            // parts joined, a one-kanji part before an honorific, kana in either script.
-            Role::Name if !wanted(Role::Name, v) => {}
-            Role::Name => {
-                ids.add(v);
-                ids.add_person_name(&v.replace(',', " "));
-            }
-            Role::Identifier => {
-                ids.add_id(v);
-                // An address: its town with the house number, written alone (`登呂1-3-5`).
-                ids.add_street_address(v);
-            }
-            Role::PostalCode => ids.add(v),
-            Role::BirthDate { .. } => {
-                if let Some(d) = values::parse(v) {
-                    let da = crate::dates::format_da(d);
-                    if wanted(c.role, &da) {
-                        ids.add_birth_date_typed(&da);
-                    }
-                }
-            }
-            _ => {}
-        }
+        add_value(&mut ids, c.role, v, wanted);
     }
     ids
+}
+
+/// Add one identifying cell's value `v` of a column of `role` to `ids` (nothing for other
+/// roles, or an empty value), as [`row_identifiers_with`] does.
+fn add_value(ids: &mut Identifiers, role: Role, v: &str, wanted: &dyn Fn(Role, &str) -> bool) {
+    let v = v.trim();
+    if v.is_empty() {
+        return;
+    }
+    match role {
+        // As a Person Name: the whole, each part (split at spaces, `^` and commas), the
+        // parts joined, a one-kanji part before an honorific, kana in either script.
+        Role::Name if !wanted(Role::Name, v) => {}
+        Role::Name => {
+            ids.add(v);
+            ids.add_person_name(&v.replace(',', " "));
+        }
+        Role::Identifier => {
+            ids.add_id(v);
+            // An address: its town with the house number, written alone (`登呂1-3-5`).
+            ids.add_street_address(v);
+        }
+        Role::PostalCode => ids.add(v),
+        Role::BirthDate { .. } => {
+            if let Some(d) = values::parse(v) {
+                let da = crate::dates::format_da(d);
+                if wanted(role, &da) {
+                    ids.add_birth_date_typed(&da);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The identifiers a free-text cell of a row is cleaned of: the row's own
+/// ([`row_identifiers`]) and those every other row of the same patient in the file gives
+/// (`known`): a second row whose name cell is empty still loses the name.
+fn patient_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str, known: &PatientValues) -> Identifiers {
+    let mut ids = row_identifiers(plan, fields, patient_id);
+    for (column, value) in known.of(patient_id) {
+        add_value(&mut ids, plan.columns[*column].1.role, value, &|_, _| true);
+    }
+    ids
+}
+
+/// The identifying values (`name`, `identifier`, `postal-code`, `birth-date` cells) that each
+/// patient's rows give across one file, read by a first pass over it ([`PatientValues::collect`])
+/// so that free text is cleaned of the patient's identifiers whichever row gives them. Only
+/// distinct values are held: memory grows with the number of patients and of their distinct
+/// identifying values, not with the rows.
+#[derive(Debug, Default)]
+pub struct PatientValues {
+    /// By patient ID as [`crate::pseudo::normalize_id`] gives it: (column index, value).
+    by_patient: HashMap<String, Vec<(usize, String)>>,
+}
+
+impl PatientValues {
+    /// The values of the patient `patient_id` (as written; empty when none were collected).
+    fn of(&self, patient_id: &str) -> &[(usize, String)] {
+        self.by_patient.get(&crate::pseudo::normalize_id(patient_id)).map_or(&[], Vec::as_slice)
+    }
+
+    /// Read a whole CSV file as [`deidentify`] reads it (encoding, delimiter, header) and
+    /// collect each patient's identifying values. Nothing is collected when the file has no
+    /// patient-id column, writes no free-text column, or its header does not fit `columns`
+    /// ([`deidentify`] then reports that); rows that do not decode or do not fit the header are
+    /// passed over here and reported by [`deidentify`].
+    ///
+    /// # Errors
+    /// [`Error::Read`] when the input cannot be read, [`Error::Interrupted`].
+    pub fn collect<R: Read>(
+        input: R,
+        columns: &Columns,
+        options: &CsvOptions,
+        interrupt: &AtomicBool,
+    ) -> Result<PatientValues, Error> {
+        let mut out = PatientValues::default();
+        let (input, bom) = Input::new(input).map_err(Error::Read)?;
+        let mut encoding = match (options.encoding, bom) {
+            (Encoding::Auto, true) => Encoding::Utf8,
+            (e, _) => e,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(options.delimiter)
+            .buffer_capacity(256 << 10)
+            .from_reader(input);
+        let mut record = csv::ByteRecord::new();
+        if !reader.read_byte_record(&mut record).map_err(csv_read)? || reader.get_ref().cut {
+            return Ok(out);
+        }
+        reader.get_mut().since_record = 0;
+        if encoding == Encoding::Auto {
+            encoding = sniff(&record).unwrap_or(encoding);
+        }
+        let header_encoding = if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding };
+        let header: Option<Vec<String>> =
+            record.iter().map(|f| decode(header_encoding, f).map(|s| s.into_owned())).collect();
+        let Some(plan) = header.and_then(|h| plan(&h, columns, options).ok()) else { return Ok(out) };
+        let free_text = plan.written.iter().any(|&i| plan.columns[i].1.role == Role::FreeText);
+        let Some(p) = plan.patient.filter(|_| free_text) else { return Ok(out) };
+        let mut rows: u64 = 0;
+        while reader.read_byte_record(&mut record).map_err(csv_read)? && !reader.get_ref().cut {
+            reader.get_mut().since_record = 0;
+            rows += 1;
+            if rows % 4096 == 0 && interrupt.load(Ordering::Relaxed) {
+                return Err(Error::Interrupted);
+            }
+            if record.len() != plan.columns.len() {
+                continue;
+            }
+            if encoding == Encoding::Auto {
+                encoding = sniff(&record).unwrap_or(encoding);
+            }
+            let enc = if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding };
+            let Some(fields) = record.iter().map(|f| decode(enc, f)).collect::<Option<Vec<Cow<'_, str>>>>() else {
+                continue;
+            };
+            let id = crate::pseudo::normalize_id(&crate::cohort::unwrap_cell(&fields[p]));
+            if id.is_empty() {
+                continue;
+            }
+            let values = out.by_patient.entry(id).or_default();
+            for &i in plan.identifying.iter().filter(|&&i| i != p) {
+                let v = fields[i].trim();
+                if !v.is_empty() && !values.iter().any(|(c, known)| *c == i && known == v) {
+                    values.push((i, v.to_string()));
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Tell `observer` the row's identifiers when it wants them and the row's identifying values
@@ -849,6 +1124,22 @@ fn observe_identifiers(
     observer.identifiers(&ids, row.0, row.1);
 }
 
+/// What de-identifying one CSV file needs besides its bytes: the columns' roles, the key, the
+/// settings, and each patient's identifying values across the file ([`PatientValues`]). Not
+/// `Debug`: it holds the key.
+#[derive(Clone, Copy)]
+pub struct FileSetup<'a> {
+    /// The roles of the columns.
+    pub columns: &'a Columns,
+    /// Pseudonyms and date shifts.
+    pub pseudo: &'a Pseudonymizer,
+    /// The settings.
+    pub options: &'a CsvOptions,
+    /// Each patient's identifying values, from a first pass ([`PatientValues::collect`]; empty:
+    /// each row's own values only).
+    pub known: &'a PatientValues,
+}
+
 /// De-identify one CSV stream from `input` to `output` (UTF-8). `observer` hears of each
 /// patient first seen and, if it wants, of each row's identifiers ([`RowObserver`]). Row
 /// problems are in the report; only file-level problems are errors.
@@ -858,12 +1149,11 @@ fn observe_identifiers(
 pub fn deidentify<R: Read, W: Write>(
     input: R,
     output: W,
-    columns: &Columns,
-    pseudo: &Pseudonymizer,
-    options: &CsvOptions,
+    setup: FileSetup<'_>,
     interrupt: &AtomicBool,
     observer: &mut dyn RowObserver,
 ) -> Result<(CsvReport, InputDigest), Error> {
+    let FileSetup { columns, pseudo, options, known } = setup;
     let (input, bom) = Input::new(input).map_err(Error::Read)?;
     let mut encoding = match (options.encoding, bom) {
         (Encoding::Auto, true) => Encoding::Utf8,
@@ -940,6 +1230,10 @@ pub fn deidentify<R: Read, W: Write>(
     let mut identities: HashSet<String> = HashSet::new();
     let mut identity_key = String::new();
     let mut outputs: Vec<Option<String>> = vec![None; width];
+    // The identifiers free text was last cleaned of, with the patient and identifying values
+    // they were built for (rows of one patient usually come together).
+    let mut text_ids: Option<(String, Identifiers)> = None;
+    let mut text_key = String::new();
     loop {
         if !reader.read_byte_record(&mut record).map_err(csv_read)? {
             break;
@@ -1055,7 +1349,6 @@ pub fn deidentify<R: Read, W: Write>(
         // them.
         let row = (pseudonym_at.as_deref(), false);
         observe_identifiers(&mut identities, &mut identity_key, &plan, &fields, row, observer);
-        let mut ids: Option<Identifiers> = None;
         for &i in &plan.written {
             let (_, c) = plan.columns[i];
             let v = fields[i].as_ref();
@@ -1082,9 +1375,16 @@ pub fn deidentify<R: Read, W: Write>(
                 },
                 Role::FreeText if v.trim().is_empty() => (None, false, false),
                 Role::FreeText => {
-                    let ids = ids.get_or_insert_with(|| {
-                        row_identifiers(&plan, &fields, plan.patient.map_or("", |p| fields[p].trim()))
-                    });
+                    let patient_id = plan.patient.map_or("", |p| fields[p].trim());
+                    text_key.clear();
+                    for &j in plan.patient.iter().chain(&plan.identifying) {
+                        text_key.push_str(&fields[j]);
+                        text_key.push('\0');
+                    }
+                    if text_ids.as_ref().is_none_or(|(key, _)| *key != text_key) {
+                        text_ids = Some((text_key.clone(), patient_identifiers(&plan, &fields, patient_id, known)));
+                    }
+                    let ids = &text_ids.as_ref().expect("set above").1;
                     let days = options.retain_dates.then_some(shift);
                     match super::freetext::clean(v, ids, days) {
                         Some(cleaned) => (Some(cleaned.text), true, false),
@@ -1349,8 +1649,21 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                         patients: &mut file_patients,
                         link_rows: linkage.is_some().then_some(&mut link_rows),
                     };
-                    let (report, digest) =
-                        deidentify(file, w, &job.columns, &job.pseudo, &job.options, interrupt, &mut seen)?;
+                    // First pass: each patient's identifying values across the file, for
+                    // the free text of every row of theirs.
+                    let mut options = job.options.clone();
+                    if options.encoding == Encoding::Auto {
+                        let whole = std::fs::File::open(input).map_err(Error::Read)?;
+                        options.encoding = detect_encoding(io::BufReader::new(whole))?;
+                    }
+                    let first = std::fs::File::open(input).map_err(Error::Read)?;
+                    let known = PatientValues::collect(first, &job.columns, &options, interrupt)?;
+                    let setup =
+                        FileSetup { columns: &job.columns, pseudo: &job.pseudo, options: &options, known: &known };
+                    let (report, digest) = deidentify(file, w, setup, interrupt, &mut seen)?;
+                    if let Some(cohort) = &job.options.cohort {
+                        seen.name.see_register(cohort, &job.pseudo);
+                    }
                     Ok((report, digest, seen.name))
                 },
                 |(report, _, in_name)| {
@@ -1614,9 +1927,12 @@ mod tests {
         let (report, _) = deidentify(
             input,
             &mut out,
-            &columns(),
-            &pseudo(),
-            options,
+            FileSetup {
+                columns: &columns(),
+                pseudo: &pseudo(),
+                options,
+                known: &PatientValues::collect(input, &columns(), options, &AtomicBool::new(false))?,
+            },
             &AtomicBool::new(false),
             &mut |_: PatientSeen<'_>| {},
         )?;
@@ -1728,9 +2044,12 @@ mod tests {
         let (report, digest) = deidentify(
             input.as_slice(),
             &mut out,
-            &columns,
-            &pseudo(),
-            &CsvOptions::default(),
+            FileSetup {
+                columns: &columns,
+                pseudo: &pseudo(),
+                options: &CsvOptions::default(),
+                known: &PatientValues::default(),
+            },
             &AtomicBool::new(false),
             &mut |_: PatientSeen<'_>| {},
         )
@@ -1893,6 +2212,64 @@ mod tests {
         }
         let n = OutputName::new("labs_20240201.csv", "TAG".into());
         assert_eq!(n.output_name(1, DateTreatment::Keep).unwrap().as_deref(), Some("labs_20240201.csv"));
+    }
+
+    #[test]
+    fn rv17_suspect_8_a_year_month_in_the_file_name_follows_the_dates() {
+        let rows = [("0001234567", "", "", false)];
+        let month = |format: &str| shifted("0001234567", "20240215", format);
+        let name = |n: &str| output_name(n, &rows, 1).unwrap().unwrap();
+        assert_eq!(name("labs_2024-02.csv"), format!("labs_{}_TAG.csv", month("%Y-%m")));
+        assert_eq!(name("labs_202402.csv"), format!("labs_{}_TAG.csv", month("%Y%m")));
+        assert_eq!(name("labs 2024.02.csv"), format!("labs {}_TAG.csv", month("%Y.%m")));
+        assert_eq!(name("検査_2024年2月.csv"), format!("検査_{}_TAG.csv", month("%Y年%-m月")));
+        let removed = |n: &str| output_name_with(n, &rows, 1, false).unwrap().unwrap();
+        assert_eq!(removed("labs_2024-02.csv"), "labs_date_TAG.csv");
+        assert_eq!(removed("labs_202402.csv"), "labs_date_TAG.csv");
+        for kept in ["labs_2024-13.csv", "labs_1202402.csv", "labs_2024021.csv"] {
+            assert_eq!(output_name(kept, &rows, 1).unwrap().as_deref(), Some(kept));
+        }
+    }
+
+    #[test]
+    fn rv17_suspect_9_a_file_name_holding_an_opted_out_id_the_rows_do_not_give_is_not_written() {
+        let register = crate::cohort::Register::parse("1234567\n").unwrap();
+        let cohort = crate::cohort::Cohort::new(Some(register), None, None);
+        let mut n = OutputName::new("labs_1234567_佐藤.csv", "TAG".into());
+        n.released("7654321", "P7654321");
+        n.see_register(&cohort, &pseudo());
+        assert!(matches!(n.output_name(1, DateTreatment::Replace), Err(Error::NameHoldsExcludedId)));
+        assert_eq!(n.output_name(0, DateTreatment::Replace).unwrap(), None);
+        let mut other = OutputName::new("labs_7654321.csv", "TAG".into());
+        other.see_register(&cohort, &pseudo());
+        assert_eq!(other.output_name(1, DateTreatment::Replace).unwrap().as_deref(), Some("labs_7654321.csv"));
+    }
+
+    fn encoded(encoding: &'static encoding_rs::Encoding, text: &str) -> Vec<u8> {
+        encoding.encode(text).0.into_owned()
+    }
+
+    #[test]
+    fn rv17_suspect_15_euc_jp_is_told_from_shift_jis_and_a_tie_is_refused() {
+        let text = "patient_id,comment\n0001234567,山田太郎さま ﾃｽﾄ 胸部CT\n";
+        let detect = |bytes: Vec<u8>| detect_encoding(bytes.as_slice());
+        assert_eq!(detect(encoded(EUC_JP, text)).unwrap(), Encoding::EucJp);
+        assert_eq!(detect(encoded(SHIFT_JIS, text)).unwrap(), Encoding::ShiftJis);
+        assert_eq!(detect(text.as_bytes().to_vec()).unwrap(), Encoding::Utf8);
+        assert_eq!(detect(b"a,b\n1,2\n".to_vec()).unwrap(), Encoding::Utf8);
+        // Kanji alone in EUC-JP are half-width katakana in Shift_JIS: nothing tells them apart.
+        let kanji = encoded(EUC_JP, "patient_id,comment\n0001234567,山田\n");
+        assert!(SHIFT_JIS.decode_without_bom_handling_and_without_replacement(&kanji).is_some());
+        assert!(matches!(detect(kanji), Err(Error::AmbiguousEncoding)));
+        // A Shift_JIS header with common kanji is invalid EUC-JP.
+        let sjis = encoded(SHIFT_JIS, "患者ID,comment\n0001234567,ﾔﾏﾀﾞ\n");
+        assert_eq!(detect(sjis).unwrap(), Encoding::ShiftJis);
+    }
+
+    #[test]
+    fn a_greek_name_with_a_final_sigma_is_looked_for_in_the_file_name() {
+        let n = OutputName::new("ΝΙΚΟΣ_labs.csv", "TAG".into());
+        assert!(n.may_hold_name("Νικος"));
     }
 
     #[test]

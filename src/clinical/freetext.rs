@@ -53,15 +53,28 @@ static INTERNATIONAL_PHONE: LazyLock<Regex> =
 static JAPAN_WITHOUT_PLUS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"81[-. ][1-9]\d{0,3}[-. ]\d{1,4}[-. ]\d{4}").expect("valid built-in pattern"));
 
-/// The e-mail addresses of `text` that stand alone, as ranges of character indices.
+/// The e-mail addresses of `text` that stand alone, as ranges of character indices; full-width
+/// ones too (`ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｊｐ`): the address must go whole before a name inside
+/// it (`hanako`) is replaced, which would leave the rest no longer shaped like an address.
 fn email_ranges(text: &str) -> Vec<(usize, usize)> {
-    if !text.contains('@') {
+    // Each character as its NFKC form when that is one character: character indices agree.
+    let narrow: String = text
+        .chars()
+        .map(|c| {
+            let mut n = std::iter::once(c).nfkc();
+            match (n.next(), n.next()) {
+                (Some(one), None) => one,
+                _ => c,
+            }
+        })
+        .collect();
+    if !narrow.contains('@') {
         return Vec::new();
     }
-    let char_at = |byte: usize| text[..byte].chars().count();
+    let char_at = |byte: usize| narrow[..byte].chars().count();
     EMAIL
-        .find_iter(text)
-        .filter(|m| stands_alone(text, m.start(), m.end()))
+        .find_iter(&narrow)
+        .filter(|m| stands_alone(&narrow, m.start(), m.end()))
         .map(|m| (char_at(m.start()), char_at(m.end())))
         .collect()
 }

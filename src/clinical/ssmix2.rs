@@ -288,17 +288,18 @@ fn check_patient(msg: &Message, folder_id: &str) -> Result<(), String> {
 
 /// Every patient ID a message names: the ID (CX.1) of each PID-3 repetition, and of each
 /// MRG-1 repetition (the prior patient identifier list of a merge message, ADT^A40...: the
-/// record merged into this patient's). A merged record lists several
+/// record merged into this patient's) and MRG-4 (prior patient ID, which older senders fill
+/// instead of MRG-1). A merged record lists several
 /// (`9999999^^^^PI~1234568^^^^PI`); the opt-out and cohort decision
 /// ([`crate::cohort::Cohort::admit_each`]) takes the message as each of those patients, as
 /// `deid` and `clinical csv` take a multi-valued Patient ID.
 fn message_patient_ids(msg: &Message) -> Vec<String> {
     msg.segments
         .iter()
-        .filter_map(|s| match s.name.as_str() {
-            "PID" => Some(s.field(3)),
-            "MRG" => Some(s.field(1)),
-            _ => None,
+        .flat_map(|s| match s.name.as_str() {
+            "PID" => vec![s.field(3)],
+            "MRG" => vec![s.field(1), s.field(4)],
+            _ => Vec::new(),
         })
         .flat_map(|field| msg.delimiters.parse_field(field))
         .filter_map(|rep| rep.first().and_then(|c| c.first()).map(|b| text_of(msg, b).text))
@@ -381,6 +382,9 @@ fn collect(msg: &Message, table: &RuleTable, ids: &mut Identifiers, scope: Scope
         if seg.name == "MRG" {
             collect_merge(msg, seg, ids, scope);
         }
+        if scope == Scope::All {
+            collect_facilities(msg, seg, ids);
+        }
         if seg.name == "GT1" {
             for (n, action) in &GUARANTOR_FIELDS {
                 collect_field(msg, action, seg.field(*n), ids, scope);
@@ -412,6 +416,38 @@ const GUARANTOR_FIELDS: [(usize, Action); 12] = [
     (21, Action::Organization),
 ];
 
+/// Add an organisation's name (employer, insurer, facility) as written and without its legal
+/// form ([`crate::names::organization_spellings`]: `鹿ノ門商事` of `鹿ノ門商事株式会社`).
+fn add_organization(ids: &mut Identifiers, name: &str) {
+    for s in crate::names::organization_spellings(name) {
+        ids.add(&s);
+    }
+}
+
+/// The facility names of a message, which the table removes (MSH-4 sending and MSH-6 receiving
+/// facility, PV1-3.4 the point of care's facility, PV1-39 servicing facility): collected as
+/// organisations, so free text loses them too, as DICOM Clean takes institution names out of
+/// kept text. The HD's namespace ID (its first component, or subcomponent in PV1-3).
+fn collect_facilities(msg: &Message, seg: &hl7::Segment, ids: &mut Identifiers) {
+    let fields: &[usize] = match seg.name.as_str() {
+        "MSH" => &[4, 6],
+        "PV1" => &[39],
+        _ => &[],
+    };
+    for &n in fields {
+        for rep in components(msg, seg.field(n)) {
+            add_organization(ids, get(&rep, 1));
+        }
+    }
+    if seg.name == "PV1" {
+        for rep in msg.delimiters.parse_field(seg.field(3)) {
+            if let Some(first) = rep.get(3).and_then(|c| c.first()) {
+                add_organization(ids, &text_of(msg, first).text);
+            }
+        }
+    }
+}
+
 /// Pass 1 for one field (`bytes`) whose action is `action` ([`collect`]).
 fn collect_field(msg: &Message, action: &Action, bytes: &[u8], ids: &mut Identifiers, scope: Scope) {
     if bytes.is_empty() {
@@ -442,7 +478,7 @@ fn collect_field(msg: &Message, action: &Action, bytes: &[u8], ids: &mut Identif
         }
         Action::Organization => {
             for rep in components(msg, bytes) {
-                ids.add(get(&rep, 1));
+                add_organization(ids, get(&rep, 1));
             }
         }
         Action::Address => {
@@ -1279,6 +1315,27 @@ mod tests {
         collect(&m, RuleTable::builtin(), &mut ids, Scope::All);
         let cleaned = freetext::clean("merged from 666666 KAKUU", &ids, None).unwrap();
         assert_eq!(cleaned.text, "merged from *** ***");
+    }
+
+    #[test]
+    fn rv17_suspect_11_a_merge_names_the_patient_of_its_mrg4_as_older_senders_write_it() {
+        let m = message("PID|0001||1234567890^^^^PI||A^B\rMRG||||555555^^^^PI\r");
+        assert_eq!(message_patient_ids(&m), ["1234567890", "555555"]);
+    }
+
+    #[test]
+    fn rv17_suspect_12_free_text_loses_an_employer_without_its_legal_form_and_the_facilities() {
+        let m = Message::parse(
+            "MSH|^~\\&|HIS|静岡総合病院|LAB|駿河検査センター|20240101||ADT^A08|1|P|2.5||||||UNICODE UTF-8\r\
+             PID|0001||1234567890^^^^PI||A^B\rNK1|1|KAKUU^JIRO|FTH||||||||||㈱鹿ノ門商事\rPV1|1|O|外来^^^浜松記念病院\r"
+                .as_bytes(),
+        )
+        .unwrap();
+        let mut ids = Identifiers::new();
+        collect(&m, RuleTable::builtin(), &mut ids, Scope::All);
+        let cleaned =
+            freetext::clean("父 鹿ノ門商事勤務 静岡総合病院 駿河検査センター 浜松記念病院より", &ids, None).unwrap();
+        assert_eq!(cleaned.text, "父 ***勤務 *** *** ***より");
     }
 
     #[test]

@@ -231,7 +231,13 @@ impl Dictionary {
             for (g, group) in value.split('=').enumerate() {
                 let kind = GROUPS[g.min(2)];
                 let spellings = crate::names::of_group(group);
-                for s in spellings.spaced.iter().cloned().chain(spellings.joined.iter().map(|w| w.concat())) {
+                // A piece of a name typed without a space is Clean's only before an honorific.
+                let honored = spellings
+                    .before_honorific
+                    .iter()
+                    .flat_map(|p| crate::names::HONORIFICS.iter().map(move |h| format!("{p}{h}")));
+                let all = spellings.spaced.iter().cloned().chain(spellings.joined.iter().map(|w| w.concat()));
+                for s in all.chain(honored) {
                     self.add(&s, kind);
                     if let Some(u) = crate::names::umlauts_spelled_out(&s) {
                         self.add(&u, kind);

@@ -393,3 +393,28 @@ fn a_cleaned_value_keeps_one_pad_space_not_two() {
     wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
     assert_eq!(raw(&wd.only_output("out"), tags::STUDY_DESCRIPTION).unwrap(), b"*** CT");
 }
+
+#[test]
+fn rv18_suspect_1_a_romaji_name_is_cleaned_in_kana_from_descriptions() {
+    let wd = Workdir::new("rv18_suspect_1_a_romaji_name_is_cleaned_in_kana_from_descriptions");
+    ct_in(b"ISO_IR 192", "Yamada^Taro=山田^太郎".as_bytes())
+        .put(raw_el(tags::IMAGE_COMMENTS, VR::LT, "やまだ たろう 造影剤".as_bytes()))
+        .put(raw_el(tags::STUDY_DESCRIPTION, VR::LO, "ヤマダ タロウ 胸部".as_bytes()))
+        .put(raw_el(tags::SERIES_DESCRIPTION, VR::LO, "検査：やまだたろう様 ﾔﾏﾀﾞ ﾀﾛｰ".as_bytes()))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    let text = |tag| String::from_utf8(raw(&out, tag).unwrap_or_default()).unwrap();
+    let padding: &[char] = &[' ', '\0'];
+    assert_eq!(text(tags::IMAGE_COMMENTS).trim_end_matches(padding), "*** *** 造影剤");
+    assert_eq!(text(tags::STUDY_DESCRIPTION).trim_end_matches(padding), "*** *** 胸部");
+    for (tag, kana) in [
+        (tags::STUDY_DESCRIPTION, "ヤマダ"),
+        (tags::STUDY_DESCRIPTION, "タロウ"),
+        (tags::SERIES_DESCRIPTION, "やまだ"),
+        (tags::SERIES_DESCRIPTION, "ﾀﾛ"),
+    ] {
+        assert!(!text(tag).contains(kana), "{kana} left: {}", text(tag));
+    }
+}

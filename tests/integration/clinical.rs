@@ -1869,3 +1869,106 @@ fn rv17_suspect_16_ssmix2_a_numeric_value_holding_the_patient_id_with_a_zero_add
     let obx5: Vec<&[u8]> = msg.segments.iter().filter(|s| s.name == "OBX").map(|s| s.field(5)).collect();
     assert_eq!(obx5, [&b""[..], b"", b"42", b"ID *** noted"]);
 }
+
+#[test]
+fn rv18_suspect_1_csv_free_text_loses_a_romaji_name_in_kana_and_a_kana_name_in_romaji() {
+    let wd = Workdir::new("rv18_suspect_1_csv_free_text_loses_a_romaji_name_in_kana_and_a_kana_name_in_romaji");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nname = \"name\"\ncomment = \"free-text\"\n",
+        "pid,name,comment\n\
+         P7788123,Yamada Taro,やまだたろう様 ヤマダ タロー ｻﾄｳ no\n\
+         P7788124,サトウ ユウコ,Sato Yuko and SATOH; YukoSato called\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "comment"),
+        ["***様 *** *** ｻﾄｳ no", "*** *** and ***; *** called"]
+    );
+}
+
+#[test]
+fn rv17_suspect_5_csv_free_text_loses_the_parts_of_a_name_typed_without_a_space() {
+    let wd = Workdir::new("rv17_suspect_5_csv_free_text_loses_the_parts_of_a_name_typed_without_a_space");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nname = \"name\"\ncomment = \"free-text\"\n",
+        "pid,name,comment\n\
+         P7788123,山田太郎,山田さんに説明 太郎 様 来院 山田は不在\n\
+         P7788124,佐々木健一,佐々木様 健一くん 健一 一般\n\
+         P7788125,やまだはなこ,はなこさん やまださま はな\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "comment"),
+        ["***さんに説明 *** 様 来院 ***は不在", "***様 ***くん 健一 一般", "***さん ***さま はな"]
+    );
+}
+
+#[test]
+fn rv17_suspect_4_csv_free_text_loses_identifiers_another_row_of_the_patient_gives() {
+    let wd = Workdir::new("rv17_suspect_4_csv_free_text_loses_identifiers_another_row_of_the_patient_gives");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nname = \"name\"\nbirth = \"birth-date\"\ncomment = \"free-text\"\n",
+        "pid,name,birth,comment\n\
+         P7788123,山田太郎,1985-03-15,初診\n\
+         P7788124,佐藤花子,1990-01-02,佐藤さん\n\
+         P7788123,,,山田太郎さん 19850315 '85.3.15 来院 2024/02/01\n\
+         Ｐ７７８８１２３,,,山田さん 85.3.15生\n",
+    );
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    let comments = column(&out, "comment");
+    assert_eq!(comments[1], "***さん");
+    assert!(comments[2].starts_with("***さん *** '*** 来院 20"), "{}", comments[2]);
+    assert!(!comments[2].contains("2024/02/01"), "other dates are shifted: {}", comments[2]);
+    assert_eq!(comments[3], "***さん ***生");
+}
+
+#[test]
+fn rv17_suspect_8_csv_a_year_month_in_the_file_name_is_shifted_or_removed_with_the_dates() {
+    let wd = Workdir::new("rv17_suspect_8_csv_a_year_month_in_the_file_name_is_shifted_or_removed_with_the_dates");
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nday = \"date\"\n").unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("in/labs_2024-02.csv"), "pid,day\nP7788123,2024-02-15\n").unwrap();
+    std::fs::write(wd.path("in/labs_202402.csv"), "pid,day\nP7788123,2024-02-15\n").unwrap();
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let outputs: Vec<PathBuf> = wd
+        .files("out")
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "csv") && !p.to_string_lossy().contains("kamei-"))
+        .collect();
+    let names: Vec<String> = outputs.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    // The rows' date, shifted: the 15th, so the name's month is the row's month.
+    let day = column(&rows(&wd.path("out").join(&outputs[0])), "day")[0].to_string();
+    let (y, m) = (&day[0..4], &day[5..7]);
+    assert!(names.iter().any(|n| n.starts_with(&format!("labs_{y}-{m}_"))), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with(&format!("labs_{y}{m}_"))), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("2024-02") || n.contains("202402")), "{names:?}");
+    let wd2 = Workdir::new("rv17_suspect_8_csv_a_year_month_in_the_file_name_is_removed_without_dates");
+    std::fs::write(wd2.path("cols.toml"), "[columns]\npid = \"patient-id\"\nday = \"date\"\n").unwrap();
+    std::fs::create_dir_all(wd2.path("in")).unwrap();
+    std::fs::write(wd2.path("in/labs_2024-02.csv"), "pid,day\nP7788123,2024-02-15\n").unwrap();
+    csv_of_in(&wd2, &[]).assert_code(0);
+    let names: Vec<String> =
+        wd2.files("out").iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().any(|n| n.starts_with("labs_date_")), "{names:?}");
+}
+
+#[test]
+fn rv17_suspect_15_csv_euc_jp_is_read_as_euc_jp_and_an_ambiguous_file_fails() {
+    let wd = Workdir::new("rv17_suspect_15_csv_euc_jp_is_read_as_euc_jp_and_an_ambiguous_file_fails");
+    put_csv(&wd, "pid = \"patient-id\"\nnote = \"keep\"\n", "");
+    let euc = |t: &str| encoding_rs::EUC_JP.encode(t).0.into_owned();
+    std::fs::write(wd.path("in/in.csv"), euc("pid,note\nP7788123,胸部レントゲン 異常なし\n")).unwrap();
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "note"), ["胸部レントゲン 異常なし"]);
+    let wd = Workdir::new("rv17_suspect_15_csv_an_ambiguous_euc_jp_file_fails");
+    put_csv(&wd, "pid = \"patient-id\"\nnote = \"keep\"\n", "");
+    std::fs::write(wd.path("in/in.csv"), euc("pid,note\nP7788123,山田\n")).unwrap();
+    let run = csv_of_in(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("--encoding euc-jp"), "{}", run.stderr());
+    assert!(!wd.path("out/in.csv").exists());
+}

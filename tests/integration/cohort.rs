@@ -604,3 +604,61 @@ fn verify_finds_an_opted_out_number_whatever_leading_zeros_the_register_or_the_r
         );
     }
 }
+
+#[test]
+fn rv17_suspect_11_ssmix2_leaves_out_a_merge_message_whose_mrg4_names_a_left_out_patient() {
+    let wd = Workdir::new("rv17_suspect_11_ssmix2_leaves_out_a_merge_message_whose_mrg4_names_a_left_out_patient");
+    put_adt_with(&wd, "9999999", "9999999^^^^PI", "MRG||||1234568^^^^PI\r");
+    put_adt(&wd, "7777777", "7777777^^^^PI");
+    std::fs::write(wd.path("optout.txt"), "1234568\n").unwrap();
+    let k = key(&wd, "k.key", 45);
+    let run = wd.kamei([
+        "clinical",
+        "ss-mix2",
+        "root",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--exclude-patients",
+        "optout.txt",
+    ]);
+    run.assert_code(0);
+    let written: Vec<_> = wd.files("out").into_iter().filter(|p| !p.to_string_lossy().contains("kamei-")).collect();
+    assert_eq!(written.len(), 1, "only 7777777's message: {written:?}");
+    assert!(written[0].to_string_lossy().contains(&pseudonym(&k, "7777777")));
+}
+
+#[test]
+fn rv17_suspect_9_csv_a_file_name_holding_an_opted_out_id_that_no_row_gives_fails() {
+    let wd = Workdir::new("rv17_suspect_9_csv_a_file_name_holding_an_opted_out_id_that_no_row_gives_fails");
+    let k = key(&wd, "k.key", 46);
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nnote = \"keep\"\n").unwrap();
+    std::fs::write(wd.path("optout.txt"), "1234567\n").unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("in/labs_1234567_x.csv"), "patient_id,note\n7654321,ok\n").unwrap();
+    std::fs::write(wd.path("in/labs_7654321.csv"), "patient_id,note\n7654321,ok\n").unwrap();
+    let ks = k.to_str().unwrap();
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        "in",
+        "-o",
+        "out",
+        "--key",
+        ks,
+        "--columns",
+        "cols.toml",
+        "--exclude-patients",
+        "optout.txt",
+    ]);
+    run.assert_code(1);
+    let names: Vec<String> =
+        wd.files("out").iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert!(!names.iter().any(|n| n.contains("1234567")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("labs_") && n.ends_with(".csv")),
+        "the other file is written: {names:?}"
+    );
+    assert!(!run.stderr().contains("1234567"), "{}", run.stderr());
+}
