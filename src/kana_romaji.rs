@@ -113,7 +113,7 @@ fn romaji_choices(word: &str) -> Vec<Vec<String>> {
 
 /// The hiragana spellings of a name's romaji word (`Taro` → `たろ`, `たろう`, `たろお`, `たろー`;
 /// `SATOH` → `さとう`...), two characters or more; none when `word` is not romaji
-/// ([`is_romaji`]: `Smith`, `Lee`). The katakana and half-width forms are found through these
+/// (`is_romaji`: `Smith`, `Lee`). The katakana and half-width forms are found through these
 /// ([`crate::names::other_kana`], and the NFKC comparison of [`crate::scrub`]).
 ///
 /// ```

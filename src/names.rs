@@ -50,7 +50,7 @@ pub struct Spellings {
     pub joined: Vec<Vec<String>>,
     /// Pieces of a word of Japanese script written without a space between the name's parts,
     /// found only where an honorific ([`HONORIFICS`]) follows, right after or after one space
-    /// (`山田` and `太郎` of `山田太郎`, in `山田さん`, `太郎 様`): see [`unspaced_name_parts`].
+    /// (`山田` and `太郎` of `山田太郎`, in `山田さん`, `太郎 様`): see `unspaced_name_parts`.
     pub before_honorific: Vec<String>,
 }
 
