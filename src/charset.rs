@@ -918,7 +918,7 @@ impl CharacterSet {
             return None;
         }
         let declared = self.decode(bytes, vr);
-        if declared.exact && !declared.text.chars().any(char::is_control) {
+        if declared.exact && !declared.text.trim_end_matches('\0').chars().any(char::is_control) {
             return None;
         }
         let text = encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes)?;
@@ -1043,6 +1043,14 @@ fn is_stray_control(c: char) -> bool {
     c.is_control() && !matches!(c, '\t' | '\n' | '\x0C' | '\r')
 }
 
+/// Whether decoded text holds a control character text may not hold ([`is_stray_control`]),
+/// not counting NUL padding at the end: some writers pad with NUL where the standard says a
+/// space, and a padded value is still text of its declared set (read as CP932 instead, the
+/// UTF-8 of `ヤマダタロウ` or the Latin-1 of `MÜLLER` would be mojibake no name matches).
+fn holds_stray_control(text: &str) -> bool {
+    text.trim_end_matches('\0').chars().any(is_stray_control)
+}
+
 /// The CP932 reading of non-ASCII bytes, and whether its text encodes back to the same bytes:
 /// `None` when the bytes are ASCII, not valid CP932, or read as a stray control character.
 /// NUL padding at the end (some writers pad with it) is left out.
@@ -1074,7 +1082,7 @@ impl CharacterSet {
         if declared.unfollowed_escape {
             return Reading::Undecodable(bytes_text(bytes));
         }
-        if declared.exact && !declared.text.chars().any(is_stray_control) {
+        if declared.exact && !holds_stray_control(&declared.text) {
             return Reading::Declared(declared.text);
         }
         if let Some((text, true)) = cp932(bytes) {
@@ -1817,6 +1825,16 @@ mod tests {
         let reading = cs("\\ISO 2022 IR 87").read(b"CT \x1b$A;3\x1b(B \xe9", VR::LO);
         assert_eq!(reading, Reading::Undecodable("CT \u{A03B}\u{A033} \u{A0E9}".into()));
         assert_eq!(bytes_text(b"a\xc9b"), "a\u{A0C9}b");
+    }
+
+    #[test]
+    fn a_value_padded_with_nul_is_read_in_its_declared_set_not_as_shift_jis() {
+        // Both byte strings are also valid CP932 (E3 83.. and DC are Shift_JIS codes).
+        let utf8 = cs("ISO_IR 192").read("ヤマダタロウ 胸部\0".as_bytes(), VR::LO);
+        assert!(matches!(&utf8, Reading::Declared(t) if t.starts_with("ヤマダタロウ 胸部")), "{utf8:?}");
+        let latin1 = cs("ISO_IR 100").read(b"M\xdcLLER\0", VR::LO);
+        assert!(matches!(&latin1, Reading::Declared(t) if t.starts_with("MÜLLER")), "{latin1:?}");
+        assert_eq!(cs("ISO_IR 100").shift_jis_reading(b"M\xdcLLER\0", VR::LO), None);
     }
 
     #[test]

@@ -399,7 +399,8 @@ fn rv18_suspect_1_a_romaji_name_is_cleaned_in_kana_from_descriptions() {
     let wd = Workdir::new("rv18_suspect_1_a_romaji_name_is_cleaned_in_kana_from_descriptions");
     ct_in(b"ISO_IR 192", "Yamada^Taro=山田^太郎".as_bytes())
         .put(raw_el(tags::IMAGE_COMMENTS, VR::LT, "やまだ たろう 造影剤".as_bytes()))
-        .put(raw_el(tags::STUDY_DESCRIPTION, VR::LO, "ヤマダ タロウ 胸部".as_bytes()))
+        .put(raw_el(tags::STUDY_DESCRIPTION, VR::LO, "ヤマダタロウ 胸部".as_bytes()))
+        .put(raw_el(tags::REQUESTED_PROCEDURE_DESCRIPTION, VR::LO, "ヤマダ タロウ 胸部".as_bytes()))
         .put(raw_el(tags::SERIES_DESCRIPTION, VR::LO, "検査：やまだたろう様 ﾔﾏﾀﾞ ﾀﾛｰ".as_bytes()))
         .write(&wd.path("in/a.dcm"));
     let run = wd.deid(&["--option", "clean-descriptors"]);
@@ -408,10 +409,12 @@ fn rv18_suspect_1_a_romaji_name_is_cleaned_in_kana_from_descriptions() {
     let text = |tag| String::from_utf8(raw(&out, tag).unwrap_or_default()).unwrap();
     let padding: &[char] = &[' ', '\0'];
     assert_eq!(text(tags::IMAGE_COMMENTS).trim_end_matches(padding), "*** *** 造影剤");
-    assert_eq!(text(tags::STUDY_DESCRIPTION).trim_end_matches(padding), "*** *** 胸部");
+    assert_eq!(text(tags::STUDY_DESCRIPTION).trim_end_matches(padding), "****** 胸部");
     for (tag, kana) in [
         (tags::STUDY_DESCRIPTION, "ヤマダ"),
         (tags::STUDY_DESCRIPTION, "タロウ"),
+        (tags::REQUESTED_PROCEDURE_DESCRIPTION, "ヤマダ"),
+        (tags::REQUESTED_PROCEDURE_DESCRIPTION, "タロウ"),
         (tags::SERIES_DESCRIPTION, "やまだ"),
         (tags::SERIES_DESCRIPTION, "ﾀﾛ"),
     ] {
