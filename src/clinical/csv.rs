@@ -1032,17 +1032,7 @@ impl PatientValues {
         interrupt: &AtomicBool,
     ) -> Result<PatientValues, Error> {
         let mut out = PatientValues::default();
-        let (input, bom) = Input::new(input).map_err(Error::Read)?;
-        let mut encoding = match (options.encoding, bom) {
-            (Encoding::Auto, true) => Encoding::Utf8,
-            (e, _) => e,
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(options.delimiter)
-            .buffer_capacity(256 << 10)
-            .from_reader(input);
+        let (mut reader, mut encoding) = open_reader(input, options)?;
         let mut record = csv::ByteRecord::new();
         if !reader.read_byte_record(&mut record).map_err(csv_read)? || reader.get_ref().cut {
             return Ok(out);
@@ -1140,6 +1130,24 @@ pub struct FileSetup<'a> {
     pub known: &'a PatientValues,
 }
 
+/// A CSV reader over `input` (headers read as rows, ragged rows allowed) and the encoding to
+/// read it in: UTF-8 when it starts with a BOM and the options say `auto`, else the options'.
+/// Both passes over a file (the patient values, then the rows) open it this way.
+fn open_reader<R: Read>(input: R, options: &CsvOptions) -> Result<(csv::Reader<Input<R>>, Encoding), Error> {
+    let (input, bom) = Input::new(input).map_err(Error::Read)?;
+    let encoding = match (options.encoding, bom) {
+        (Encoding::Auto, true) => Encoding::Utf8,
+        (e, _) => e,
+    };
+    let reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(options.delimiter)
+        .buffer_capacity(256 << 10)
+        .from_reader(input);
+    Ok((reader, encoding))
+}
+
 /// De-identify one CSV stream from `input` to `output` (UTF-8). `observer` hears of each
 /// patient first seen and, if it wants, of each row's identifiers ([`RowObserver`]). Row
 /// problems are in the report; only file-level problems are errors.
@@ -1154,17 +1162,7 @@ pub fn deidentify<R: Read, W: Write>(
     observer: &mut dyn RowObserver,
 ) -> Result<(CsvReport, InputDigest), Error> {
     let FileSetup { columns, pseudo, options, known } = setup;
-    let (input, bom) = Input::new(input).map_err(Error::Read)?;
-    let mut encoding = match (options.encoding, bom) {
-        (Encoding::Auto, true) => Encoding::Utf8,
-        (e, _) => e,
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(options.delimiter)
-        .buffer_capacity(256 << 10)
-        .from_reader(input);
+    let (mut reader, mut encoding) = open_reader(input, options)?;
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .buffer_capacity(256 << 10)

@@ -310,12 +310,7 @@ impl Dictionary {
         explained: &mut std::collections::HashSet<String>,
         uids: &mut Uids,
     ) {
-        let cs = match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
-            Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => {
-                CharacterSet::from_value_lenient(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
-            }
-            _ => inherited.clone(),
-        };
+        let cs = level_charset(ds, inherited);
         for e in ds.elements() {
             match &e.value {
                 Value::Sequence(seq) => {
@@ -696,12 +691,7 @@ impl Matcher {
     }
 
     fn find_in_level(&self, ds: &DataSet, inherited: &CharacterSet, found: &mut std::collections::HashSet<String>) {
-        let cs = match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
-            Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => {
-                CharacterSet::from_value_lenient(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
-            }
-            _ => inherited.clone(),
-        };
+        let cs = level_charset(ds, inherited);
         for e in ds.elements() {
             match &e.value {
                 Value::Sequence(seq) => {
@@ -726,6 +716,17 @@ impl Matcher {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty() && self.towns.is_empty()
+    }
+}
+
+/// The character set of a data set level: its own Specific Character Set when it has a
+/// non-blank one (unsupported terms read as the default repertoire), else the enclosing level's.
+fn level_charset(ds: &DataSet, inherited: &CharacterSet) -> CharacterSet {
+    match ds.bytes(tags::SPECIFIC_CHARACTER_SET) {
+        Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => {
+            CharacterSet::from_value_lenient(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
+        }
+        _ => inherited.clone(),
     }
 }
 
