@@ -162,6 +162,20 @@ fn print_departures(departures: &[kamei::profile::Departure]) {
 
 fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     init_logging(args.verbose);
+    let interrupt = Arc::new(AtomicBool::new(false));
+    {
+        let flag = Arc::clone(&interrupt);
+        // Installed before anything else (reading the profile and the key takes tens of
+        // milliseconds): a scheduler's early SIGTERM then also ends with 130, not 143.
+        // First Ctrl-C (or SIGTERM/SIGHUP: a batch scheduler stopping the job): finish the
+        // files in progress and stop. Second: stop now (temporary files are removed by the
+        // next run; no final file is ever half-written).
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::Relaxed) {
+                std::process::exit(Exit::Interrupted as i32);
+            }
+        });
+    }
     let (job, ui) = cli::config::deid(args)?;
     if job.layout == kamei::layout::Layout::Mirror && !ui.quiet {
         eprintln!(
@@ -180,18 +194,6 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
         eprintln!(
             "kamei: warning: option clean-recognizable-visual-features is recorded in the audit, but kamei does not find or alter faces (photographs, surface renderings of the head): review such series yourself; outputs do not claim code 113102"
         );
-    }
-    let interrupt = Arc::new(AtomicBool::new(false));
-    {
-        let flag = Arc::clone(&interrupt);
-        // First Ctrl-C (or SIGTERM/SIGHUP: a batch scheduler stopping the job): finish the
-        // files in progress and stop. Second: stop now (temporary files are removed by the
-        // next run; no final file is ever half-written).
-        let _ = ctrlc::set_handler(move || {
-            if flag.swap(true, Ordering::Relaxed) {
-                std::process::exit(Exit::Interrupted as i32);
-            }
-        });
     }
     let console = cli::report::Console::new(ui.quiet, ui.verbose, ui.show_paths);
     let summary = kamei::pipeline::run(&job, &console, &interrupt);
