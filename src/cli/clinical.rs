@@ -107,6 +107,11 @@ pub struct CsvArgs {
     /// Field delimiter: one character, or `tab`.
     #[arg(long, value_name = "CHAR", default_value = ",")]
     pub delimiter: String,
+    /// A CSV file read only for each patient's identifying values (a patient master: its
+    /// patient-id, name, identifier, postal-code and birth-date columns, roles from
+    /// --columns); every input's free text is cleaned of them too. Not released. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub identifiers_from: Vec<PathBuf>,
     #[command(flatten)]
     pub key: KeyArgs,
     #[command(flatten)]
@@ -321,6 +326,29 @@ fn csv_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Read the `--identifiers-from` files. Each is named by its position only (a master's file
+/// name may hold an ID); one inside OUT is refused (it would be released).
+fn identifier_sources(
+    paths: &[PathBuf],
+    out: &Path,
+    columns: &clinical::columns::Columns,
+    options: &clinical::csv::CsvOptions,
+    pseudo: &Pseudonymizer,
+    interrupt: &AtomicBool,
+) -> Result<clinical::csv::IdentifierSources> {
+    for (i, p) in paths.iter().enumerate() {
+        if p.is_dir() || !p.exists() {
+            bail!("--identifiers-from #{}: not a file; give a CSV file (a patient master)", i + 1);
+        }
+        let abs = absolute(p)?;
+        if abs.starts_with(absolute(out)?) || super::config::within(&abs, out) {
+            bail!("--identifiers-from #{}: lies inside the output folder, which is released; keep it outside", i + 1);
+        }
+    }
+    clinical::csv::IdentifierSources::read(paths, columns, options, pseudo, interrupt)
+        .map_err(|(i, e)| anyhow::anyhow!("--identifiers-from #{i}: {e}"))
+}
+
 fn csv(args: &CsvArgs) -> Result<Code> {
     let opts = options(&args.key.options, &[ClinicalOption::RetainLongModifiedDates], "clinical csv")?;
     let columns = clinical::columns::Columns::load(&args.columns)?;
@@ -338,21 +366,24 @@ fn csv(args: &CsvArgs) -> Result<Code> {
         EncodingArg::ShiftJis => clinical::csv::Encoding::ShiftJis,
         EncodingArg::EucJp => clinical::csv::Encoding::EucJp,
     };
+    let options = clinical::csv::CsvOptions {
+        retain_dates: opts.contains(&ClinicalOption::RetainLongModifiedDates),
+        encoding,
+        delimiter,
+        cohort: Some(std::sync::Arc::new(super::config::cohort(&args.cohort, None)?)).filter(|c| c.is_active()),
+    };
+    let interrupt = interrupt_flag();
+    let sources = identifier_sources(&args.identifiers_from, &out, &columns, &options, &pseudo, &interrupt)?;
     let job = clinical::csv::CsvJob {
         inputs,
         out,
         columns,
         pseudo,
-        options: clinical::csv::CsvOptions {
-            retain_dates: opts.contains(&ClinicalOption::RetainLongModifiedDates),
-            encoding,
-            delimiter,
-            cohort: Some(std::sync::Arc::new(super::config::cohort(&args.cohort, None)?)).filter(|c| c.is_active()),
-        },
+        options,
         linkage: args.key.linkage.clone(),
         sync: args.key.sync,
+        sources,
     };
-    let interrupt = interrupt_flag();
     let s = clinical::csv::run(&job, &Console, &interrupt)?;
     if !args.key.quiet {
         let secs = s.elapsed.as_secs_f64().max(1e-9);

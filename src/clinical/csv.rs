@@ -119,6 +119,9 @@ pub enum Error {
     },
     /// The file is valid Shift_JIS and valid EUC-JP and nothing in it tells which it is.
     AmbiguousEncoding,
+    /// A file of identifiers (`--identifiers-from`) has no column with the role patient-id,
+    /// so its values cannot be given to anyone.
+    SourceNeedsPatientId,
     /// Ctrl-C.
     Interrupted,
 }
@@ -166,6 +169,9 @@ impl std::fmt::Display for Error {
                 f,
                 "the file reads as Shift_JIS and as EUC-JP alike (no kana tells them apart); give --encoding shift_jis or --encoding euc-jp"
             ),
+            Error::SourceNeedsPatientId => {
+                write!(f, "no column has the role patient-id; give the ID column that role in the columns file")
+            }
             Error::Interrupted => write!(f, "interrupted"),
         }
     }
@@ -994,8 +1000,8 @@ fn add_value(ids: &mut Identifiers, role: Role, v: &str, wanted: &dyn Fn(Role, &
 /// (`known`): a second row whose name cell is empty still loses the name.
 fn patient_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str, known: &PatientValues) -> Identifiers {
     let mut ids = row_identifiers(plan, fields, patient_id);
-    for (column, value) in known.of(patient_id) {
-        add_value(&mut ids, plan.columns[*column].1.role, value, &|_, _| true);
+    for (role, value) in known.of(patient_id) {
+        add_value(&mut ids, *role, value, &|_, _| true);
     }
     ids
 }
@@ -1004,17 +1010,40 @@ fn patient_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str, k
 /// patient's rows give across one file, read by a first pass over it ([`PatientValues::collect`])
 /// so that free text is cleaned of the patient's identifiers whichever row gives them. Only
 /// distinct values are held: memory grows with the number of patients and of their distinct
-/// identifying values, not with the rows.
+/// identifying values, not with the rows. The same values can also come from other files
+/// (a patient master: [`IdentifierSources`]).
 #[derive(Debug, Default)]
 pub struct PatientValues {
-    /// By patient ID as [`crate::pseudo::normalize_id`] gives it: (column index, value).
-    by_patient: HashMap<String, Vec<(usize, String)>>,
+    /// By patient ID as [`crate::pseudo::normalize_id`] gives it: (the column's role, value).
+    /// Roles, not column positions, so that values read from one file serve another.
+    by_patient: HashMap<String, Vec<(Role, String)>>,
 }
 
 impl PatientValues {
     /// The values of the patient `patient_id` (as written; empty when none were collected).
-    fn of(&self, patient_id: &str) -> &[(usize, String)] {
+    fn of(&self, patient_id: &str) -> &[(Role, String)] {
         self.by_patient.get(&crate::pseudo::normalize_id(patient_id)).map_or(&[], Vec::as_slice)
+    }
+
+    /// Add `value` (of a column of `role`) to the patient `id` (normalized) unless it is held.
+    fn add(&mut self, id: &str, role: Role, value: &str) {
+        let values = self.by_patient.entry(id.to_string()).or_default();
+        if !value.is_empty() && !values.iter().any(|(r, known)| *r == role && known == value) {
+            values.push((role, value.to_string()));
+        }
+    }
+
+    /// Add what `sources` holds of the patients this file has (those `self` lists): their
+    /// rows' free text is cleaned of a patient master's values too. Only this file's patients
+    /// are copied, so a large master costs each file no more than its own patients.
+    pub fn add_sources(&mut self, sources: &IdentifierSources) {
+        for (id, values) in &mut self.by_patient {
+            for (role, value) in sources.values.by_patient.get(id).map_or(&[][..], Vec::as_slice) {
+                if !values.iter().any(|(r, known)| r == role && known == value) {
+                    values.push((*role, value.clone()));
+                }
+            }
+        }
     }
 
     /// Read a whole CSV file as [`deidentify`] reads it (encoding, delimiter, header) and
@@ -1032,10 +1061,30 @@ impl PatientValues {
         interrupt: &AtomicBool,
     ) -> Result<PatientValues, Error> {
         let mut out = PatientValues::default();
+        out.read(input, columns, options, interrupt, Need::FreeText)?;
+        Ok(out)
+    }
+
+    /// Read one CSV file's identifying values into `self` (see [`PatientValues::collect`]).
+    /// With [`Need::FreeText`] a file without a written free-text column gives nothing (its
+    /// values would clean nothing); with [`Need::Header`] (a patient master) every file
+    /// gives its values, and a header that does not fit `columns` is an error.
+    fn read<R: Read>(
+        &mut self,
+        input: R,
+        columns: &Columns,
+        options: &CsvOptions,
+        interrupt: &AtomicBool,
+        need: Need,
+    ) -> Result<(), Error> {
+        let out = self;
         let (mut reader, mut encoding) = open_reader(input, options)?;
         let mut record = csv::ByteRecord::new();
         if !reader.read_byte_record(&mut record).map_err(csv_read)? || reader.get_ref().cut {
-            return Ok(out);
+            return match need {
+                Need::Header => Err(Error::NoHeader),
+                Need::FreeText => Ok(()),
+            };
         }
         reader.get_mut().since_record = 0;
         if encoding == Encoding::Auto {
@@ -1044,9 +1093,21 @@ impl PatientValues {
         let header_encoding = if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding };
         let header: Option<Vec<String>> =
             record.iter().map(|f| decode(header_encoding, f).map(|s| s.into_owned())).collect();
-        let Some(plan) = header.and_then(|h| plan(&h, columns, options).ok()) else { return Ok(out) };
+        let plan = match (header, need) {
+            (Some(h), Need::Header) => plan(&h, columns, options)?,
+            (None, Need::Header) => return Err(Error::HeaderEncoding),
+            (h, Need::FreeText) => match h.and_then(|h| plan(&h, columns, options).ok()) {
+                Some(plan) => plan,
+                None => return Ok(()),
+            },
+        };
         let free_text = plan.written.iter().any(|&i| plan.columns[i].1.role == Role::FreeText);
-        let Some(p) = plan.patient.filter(|_| free_text) else { return Ok(out) };
+        let Some(p) = plan.patient.filter(|_| free_text || need == Need::Header) else {
+            return match need {
+                Need::Header => Err(Error::SourceNeedsPatientId),
+                Need::FreeText => Ok(()),
+            };
+        };
         let mut rows: u64 = 0;
         while reader.read_byte_record(&mut record).map_err(csv_read)? && !reader.get_ref().cut {
             reader.get_mut().since_record = 0;
@@ -1068,15 +1129,79 @@ impl PatientValues {
             if id.is_empty() {
                 continue;
             }
-            let values = out.by_patient.entry(id).or_default();
+            out.by_patient.entry(id.clone()).or_default();
             for &i in plan.identifying.iter().filter(|&&i| i != p) {
-                let v = fields[i].trim();
-                if !v.is_empty() && !values.iter().any(|(c, known)| *c == i && known == v) {
-                    values.push((i, v.to_string()));
-                }
+                out.add(&id, plan.columns[i].1.role, fields[i].trim());
             }
         }
+        Ok(())
+    }
+}
+
+/// Why a file's identifying values are read ([`PatientValues`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// For the free text of the same file: a file without any gives nothing.
+    FreeText,
+    /// A patient master named by `--identifiers-from`: read for other files' free text, so its
+    /// header must fit the columns and name the patient-id column.
+    Header,
+}
+
+/// Patients' identifying values read from files that are not released (`kamei clinical csv
+/// --identifiers-from`: a patient master of a data warehouse export whose notes table has no
+/// name column). Every input's free text is cleaned of its patients' values from here too.
+/// Its `Debug` shows how many files were read, never a value.
+#[derive(Default)]
+pub struct IdentifierSources {
+    /// The values, by patient.
+    values: PatientValues,
+    /// Keyed digests of the files' contents, in order: part of the run's settings, so that a
+    /// run into the same OUT with another master (which would clean differently) is refused.
+    digests: Vec<String>,
+}
+
+impl std::fmt::Debug for IdentifierSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentifierSources").field("files", &self.digests.len()).finish_non_exhaustive()
+    }
+}
+
+impl IdentifierSources {
+    /// Read `paths` (each in `options`' encoding, or detected as for the inputs) with the
+    /// roles of `columns`.
+    ///
+    /// # Errors
+    /// The first file that cannot be read, whose header does not fit `columns` or that has no
+    /// patient-id column, with its position among `paths` (1-based; its name may hold an ID).
+    pub fn read(
+        paths: &[PathBuf],
+        columns: &Columns,
+        options: &CsvOptions,
+        pseudo: &Pseudonymizer,
+        interrupt: &AtomicBool,
+    ) -> Result<IdentifierSources, (usize, Error)> {
+        let mut out = IdentifierSources::default();
+        for (i, path) in paths.iter().enumerate() {
+            let mut read = || -> Result<String, Error> {
+                let mut options = options.clone();
+                if options.encoding == Encoding::Auto {
+                    let whole = std::fs::File::open(path).map_err(Error::Read)?;
+                    options.encoding = detect_encoding(io::BufReader::new(whole))?;
+                }
+                let file = std::fs::File::open(path).map_err(Error::Read)?;
+                out.values.read(file, columns, &options, interrupt, Need::Header)?;
+                let sha = file_sha256(path).ok_or_else(|| Error::Read(io::Error::other("could not be read again")))?;
+                Ok(pseudo.token("identifier-source", sha.as_bytes(), 16))
+            };
+            out.digests.push(read().map_err(|e| (i + 1, e))?);
+        }
         Ok(out)
+    }
+
+    /// Whether no file was given.
+    pub fn is_empty(&self) -> bool {
+        self.digests.is_empty()
     }
 }
 
@@ -1486,6 +1611,8 @@ pub struct CsvJob {
     pub linkage: Option<PathBuf>,
     /// `fsync` outputs before renaming them into place.
     pub sync: bool,
+    /// Identifying values from files that are not released (`--identifiers-from`).
+    pub sources: IdentifierSources,
 }
 
 /// Totals of a run.
@@ -1592,7 +1719,12 @@ impl CsvJob {
     fn digest(&self) -> String {
         let policy = self.pseudo.date_shift_policy();
         let shift = format!("{}:{}", policy.max_days, policy.keep_weekday);
-        super::settings_digest(&[self.columns.sha256().as_bytes(), shift.as_bytes(), &[self.options.delimiter]])
+        let delimiter = [self.options.delimiter];
+        let mut parts: Vec<&[u8]> = vec![self.columns.sha256().as_bytes(), shift.as_bytes(), &delimiter];
+        // Without sources the digest is what it was before they existed (OUT folders made
+        // then stay usable).
+        parts.extend(self.sources.digests.iter().map(|d| d.as_bytes()));
+        super::settings_digest(&parts)
     }
 }
 
@@ -1655,7 +1787,8 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                         options.encoding = detect_encoding(io::BufReader::new(whole))?;
                     }
                     let first = std::fs::File::open(input).map_err(Error::Read)?;
-                    let known = PatientValues::collect(first, &job.columns, &options, interrupt)?;
+                    let mut known = PatientValues::collect(first, &job.columns, &options, interrupt)?;
+                    known.add_sources(&job.sources);
                     let setup =
                         FileSetup { columns: &job.columns, pseudo: &job.pseudo, options: &options, known: &known };
                     let (report, digest) = deidentify(file, w, setup, interrupt, &mut seen)?;
@@ -2413,7 +2546,90 @@ mod tests {
             options: CsvOptions { cohort, ..CsvOptions::default() },
             linkage: Some(dir.join("link.csv")),
             sync: false,
+            sources: IdentifierSources::default(),
         }
+    }
+
+    /// A patient master (`patient_id,patient_name,phone,birth_date`) in `dir`, read as
+    /// `--identifiers-from` reads it.
+    fn master(dir: &Path, text: &str) -> Result<IdentifierSources, (usize, Error)> {
+        let path = dir.join("master.csv");
+        std::fs::write(&path, text).unwrap();
+        IdentifierSources::read(&[path], &columns(), &CsvOptions::default(), &pseudo(), &AtomicBool::new(false))
+    }
+
+    /// The one output of a run over `job` (its only input).
+    fn only_output(job: &CsvJob) -> String {
+        let summary = super::run(job, &super::super::Silent, &AtomicBool::new(false)).unwrap();
+        assert_eq!(summary.written, 1);
+        let out = std::fs::read_dir(&job.out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "csv"))
+            .unwrap();
+        std::fs::read_to_string(out).unwrap()
+    }
+
+    const NOTES: &str = "patient_id,comment\n0001234567,山田太郎さんは 090-1111-2222 に連絡。1985年3月15日生\n";
+
+    #[test]
+    fn free_text_is_cleaned_of_the_identifiers_a_patient_master_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut job = job(dir.path(), &[("notes.csv", NOTES)], None);
+        job.sources = master(
+            dir.path(),
+            "patient_id,patient_name,phone,birth_date\n0001234567,山田 太郎,090-1111-2222,1985-03-15\n",
+        )
+        .unwrap();
+        let text = only_output(&job);
+        for leaked in ["山田", "太郎", "1111", "1985"] {
+            assert!(!text.contains(leaked), "{leaked} in {text}");
+        }
+    }
+
+    #[test]
+    fn without_a_patient_master_a_notes_file_keeps_a_name_it_does_not_list() {
+        // The behaviour --identifiers-from exists for: the notes table alone does not know
+        // the name (the pattern rules still take the phone number).
+        let dir = tempfile::tempdir().unwrap();
+        let job = job(dir.path(), &[("notes.csv", NOTES)], None);
+        assert!(only_output(&job).contains("山田太郎"));
+    }
+
+    #[test]
+    fn a_patient_master_gives_its_values_only_to_the_same_patient() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut job = job(dir.path(), &[("notes.csv", "patient_id,comment\nP2,山田さんに説明\n")], None);
+        job.sources = master(dir.path(), "patient_id,patient_name\nP1,山田 太郎\n").unwrap();
+        assert!(only_output(&job).contains("山田さんに説明"));
+    }
+
+    #[test]
+    fn a_patient_master_changes_the_run_settings_so_another_one_is_refused_in_the_same_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut job = job(dir.path(), &[("notes.csv", NOTES)], None);
+        let without = job.digest();
+        job.sources = master(dir.path(), "patient_id,patient_name\nP1,山田 太郎\n").unwrap();
+        let one = job.digest();
+        job.sources = master(dir.path(), "patient_id,patient_name\nP1,佐藤 花子\n").unwrap();
+        assert!(without != one && one != job.digest());
+    }
+
+    #[test]
+    fn a_patient_master_without_a_patient_id_column_is_refused_by_its_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let Err((1, e)) = master(dir.path(), "patient_name,phone\n山田 太郎,090-1111-2222\n") else {
+            panic!("accepted")
+        };
+        assert!(matches!(e, Error::SourceNeedsPatientId));
+        assert!(!e.to_string().contains("山田"));
+    }
+
+    #[test]
+    fn a_patient_master_with_a_column_the_columns_file_does_not_name_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let Err((1, e)) = master(dir.path(), "patient_id,address\nP1,静岡市\n") else { panic!("accepted") };
+        assert!(matches!(e, Error::UnknownColumns { .. }), "{e}");
     }
 
     #[test]

@@ -1972,3 +1972,61 @@ fn rv17_suspect_15_csv_euc_jp_is_read_as_euc_jp_and_an_ambiguous_file_fails() {
     assert!(run.stderr().contains("--encoding euc-jp"), "{}", run.stderr());
     assert!(!wd.path("out/in.csv").exists());
 }
+
+/// `kamei clinical csv in -o out` with `cols.toml`, key 7 and `--identifiers-from` each of
+/// `masters`.
+fn csv_with_masters(wd: &Workdir, masters: &[&str]) -> Run {
+    let k = key(wd, "k.key", 7);
+    let mut args = vec!["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    for m in masters {
+        args.extend(["--identifiers-from", m]);
+    }
+    wd.kamei(args)
+}
+
+#[test]
+fn csv_notes_lose_the_names_a_patient_master_gives() {
+    // rv22 suspect 2: a data warehouse export splits the patient master (name, birth date)
+    // from the notes table, which has no name column; the notes kept `山田さん`.
+    let wd = Workdir::new("csv_notes_lose_the_names_a_patient_master_gives");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(
+        wd.path("cols.toml"),
+        "[columns]\n\"患者ID\" = \"patient-id\"\n\"氏名\" = \"name\"\n\"生年月日\" = \"birth-date\"\n\"記事\" = \"free-text\"\n",
+    )
+    .unwrap();
+    std::fs::write(wd.path("master.csv"), "患者ID,氏名,生年月日\n0001234567,山田 太郎,1985/03/15\n").unwrap();
+    std::fs::write(wd.path("in/notes.csv"), "患者ID,記事\n0001234567,山田さん 昭和60年3月15日生 来院\n").unwrap();
+    let run = csv_with_masters(&wd, &["master.csv"]);
+    run.assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/notes.csv")), "記事"), ["***さん ***生 来院"]);
+}
+
+#[test]
+fn csv_run_into_the_same_out_with_another_patient_master_is_refused() {
+    let wd = Workdir::new("csv_run_into_the_same_out_with_another_patient_master_is_refused");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nname = \"name\"\nnote = \"free-text\"\n")
+        .unwrap();
+    std::fs::write(wd.path("m1.csv"), "pid,name\nP1,山田 太郎\n").unwrap();
+    std::fs::write(wd.path("m2.csv"), "pid,name\nP1,山田 太郎\nP2,佐藤 花子\n").unwrap();
+    std::fs::write(wd.path("in/notes.csv"), "pid,note\nP2,佐藤さん\n").unwrap();
+    csv_with_masters(&wd, &["m1.csv"]).assert_code(0);
+    csv_with_masters(&wd, &["m2.csv"]).assert_code(2);
+    csv_with_masters(&wd, &[]).assert_code(2);
+    assert_eq!(column(&rows(&wd.path("out/notes.csv")), "note"), ["佐藤さん"]);
+}
+
+#[test]
+fn csv_patient_master_that_does_not_fit_the_columns_stops_the_run_by_its_position() {
+    let wd = Workdir::new("csv_patient_master_that_does_not_fit_the_columns_stops_the_run_by_its_position");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nnote = \"free-text\"\n").unwrap();
+    std::fs::write(wd.path("master_0001234567.csv"), "pid,kana\nP1,ヤマダ\n").unwrap();
+    std::fs::write(wd.path("in/notes.csv"), "pid,note\nP1,ヤマダさん\n").unwrap();
+    let run = csv_with_masters(&wd, &["master_0001234567.csv"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("--identifiers-from #1"), "{}", run.stderr());
+    assert!(!run.stderr().contains("0001234567") && !run.stderr().contains("kana"), "{}", run.stderr());
+    assert!(!wd.path("out/notes.csv").exists());
+}
