@@ -59,6 +59,19 @@ pub enum Error {
         /// Which setting differs.
         what: String,
     },
+    /// A shard run whose N differs from the shard runs' recorded in the output folder.
+    #[snafu(display(
+        "{} holds shard runs of --shard I/{earlier}, and this run is --shard I/{now}: shards of another count split the inputs another way, so together they are not one whole run. Run the remaining shards as I/{earlier}, finish with one whole run (no --shard), or use a new output folder",
+        path.display()
+    ))]
+    ShardCountDiffers {
+        /// The settings file.
+        path: PathBuf,
+        /// The N recorded.
+        earlier: u32,
+        /// This run's N.
+        now: u32,
+    },
     /// An anonymized run cannot continue an earlier run.
     #[snafu(display(
         "{} holds an earlier anonymized run; its random key is gone, so new outputs would not match. Use a new output folder, or --key to make runs resumable",
@@ -281,6 +294,11 @@ pub struct RunSettings {
     /// line up). Already covered by the profile digest for resuming.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_shift: Option<String>,
+    /// The N of `--shard I/N` the shard runs into this folder use (`None`: only whole runs so
+    /// far, or a folder from before kamei recorded it). Shards of another N split the inputs
+    /// another way: their union is not one whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
 }
 
 /// How [`RunSettings::date_shift`] spells a policy.
@@ -305,7 +323,16 @@ impl RunSettings {
             Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e.error).context(WriteAuditSnafu { path: &path }),
         }
-        self.compare(out)
+        let earlier = self.compare(out)?;
+        if earlier.shards.is_none() && self.shards.is_some() {
+            // The first shard run into a folder whole runs made: later shards are held to its N.
+            let recorded = RunSettings { shards: self.shards, ..earlier };
+            let text = serde_json::to_string_pretty(&recorded).expect("settings serialize") + "\n";
+            let mut tmp = tempfile::NamedTempFile::new_in(out).context(WriteAuditSnafu { path: &path })?;
+            tmp.write_all(text.as_bytes()).context(WriteAuditSnafu { path: &path })?;
+            tmp.persist(&path).map_err(|e| e.error).context(WriteAuditSnafu { path: &path })?;
+        }
+        Ok(())
     }
 
     /// Check these settings against the ones an earlier run recorded in `out`, writing nothing
@@ -316,11 +343,14 @@ impl RunSettings {
     pub fn check(&self, out: &Path) -> Result<()> {
         match fs::metadata(out.join(RUN_FILE)) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            _ => self.compare(out),
+            _ => self.compare(out).map(|_| ()),
         }
     }
 
-    fn compare(&self, out: &Path) -> Result<()> {
+    /// The settings recorded in `out`, when they match these. A whole run (`shards` `None`)
+    /// may follow shard runs of any N (it finishes what they left); shard runs must all use
+    /// one N.
+    fn compare(&self, out: &Path) -> Result<RunSettings> {
         let path = out.join(RUN_FILE);
         let existing = fs::read_to_string(&path).context(ReadAuditSnafu { path: &path })?;
         let earlier: RunSettings = match serde_json::from_str(&existing) {
@@ -342,10 +372,15 @@ impl RunSettings {
             ("kamei version", self.kamei_version != earlier.kamei_version),
             ("the patient registers or study window", self.cohort != earlier.cohort),
         ];
-        match checks.iter().find(|(_, differs)| *differs) {
-            Some((what, _)) => SettingsDifferSnafu { path, what: what.to_string() }.fail(),
-            None => Ok(()),
+        if let Some((what, _)) = checks.iter().find(|(_, differs)| *differs) {
+            return SettingsDifferSnafu { path, what: what.to_string() }.fail();
         }
+        if let (Some(earlier), Some(now)) = (earlier.shards, self.shards) {
+            if earlier != now {
+                return ShardCountDiffersSnafu { path, earlier, now }.fail();
+            }
+        }
+        Ok(earlier)
     }
 }
 
@@ -1127,7 +1162,22 @@ mod tests {
             cohort: None,
             pixels: None,
             date_shift: None,
+            shards: None,
         }
+    }
+
+    #[test]
+    fn shard_runs_into_one_folder_must_use_one_shard_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let sharded = |n| RunSettings { shards: n, ..settings("pseudonymized", Some("k1")) };
+        sharded(None).claim(dir.path()).unwrap();
+        sharded(Some(2)).claim(dir.path()).unwrap();
+        sharded(Some(2)).claim(dir.path()).unwrap();
+        let err = sharded(Some(3)).claim(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::ShardCountDiffers { earlier: 2, now: 3, .. }), "{err}");
+        assert!(err.to_string().contains("Run the remaining shards as I/2"), "{err}");
+        sharded(None).claim(dir.path()).expect("a whole run finishes what shards left");
+        assert!(sharded(Some(3)).check(dir.path()).is_err(), "--dry-run refuses it too");
     }
 
     #[test]

@@ -992,6 +992,13 @@ impl Reading {
         }
     }
 
+    /// Whether the value reads as plain text: decoded, with no control character text may not
+    /// hold (NUL padding at the end aside). A value of unknown type that does not is taken for
+    /// binary data.
+    pub fn is_text(&self) -> bool {
+        self.decoded().is_some_and(|t| !holds_stray_control(t))
+    }
+
     /// Whether the value was read as Shift_JIS (CP932): callers note it in the audit (the tag,
     /// never the value).
     pub fn is_shift_jis(&self) -> bool {

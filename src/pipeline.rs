@@ -188,6 +188,10 @@ pub struct Summary {
     /// Such outputs left in place (a shard cannot tell whether another shard's input still has
     /// that content).
     pub superseded_left: usize,
+    /// SOP Instance UIDs held by more than one output of this run (or by an output of this run
+    /// and one already in OUT under the same name): different inputs with the same SOP Instance
+    /// UID are all released, and a reader that keys on the UID keeps only one.
+    pub shared_sop_uids: usize,
     /// Stopped early by an interrupt; unprocessed inputs are not counted.
     pub interrupted: bool,
     /// Stopped early because the audit log or linkage table could not be written (e.g. the disk
@@ -201,6 +205,29 @@ impl Summary {
     pub fn not_processed(&self) -> usize {
         let ended = self.written + self.present + self.already_done + self.skipped + self.failed + self.excluded;
         self.inputs.saturating_sub(ended)
+    }
+}
+
+/// The SOP Instance UIDs of a run's outputs, to count those that more than one output holds.
+#[derive(Default)]
+struct SharedSopUids {
+    /// SOP Instance UID → the first output (path in OUT) seen with it.
+    first: HashMap<String, String>,
+    /// The UIDs another output also holds.
+    shared: std::collections::HashSet<String>,
+}
+
+impl SharedSopUids {
+    /// Take note of one output: shared when its name was another output's, or another output
+    /// of this run (at another path) has its UID.
+    fn note(&mut self, r: &Released, output: &str) {
+        if r.sop_uid.is_empty() {
+            return;
+        }
+        let first = self.first.entry(r.sop_uid.clone()).or_insert_with(|| output.to_string());
+        if r.name_shared || first != output {
+            self.shared.insert(r.sop_uid.clone());
+        }
     }
 }
 
@@ -239,6 +266,18 @@ struct Processed {
     excluded_patient: Option<String>,
     /// Other outputs this one displaced from its name (already in the audit log).
     moved: Vec<write::Moved>,
+    /// The SOP Instance UID of the output written (or found present), for counting outputs
+    /// that share one; never printed.
+    released: Option<Released>,
+}
+
+/// What an output tells about the SOP Instance UIDs of the release.
+struct Released {
+    /// The output's (new) SOP Instance UID.
+    sop_uid: String,
+    /// Whether another output already in OUT had its name (the same SOP Instance UID under the
+    /// same patient and series): one of them carries its content hash in its name.
+    name_shared: bool,
 }
 
 struct Context<'a> {
@@ -300,6 +339,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         cohort: job.cohort.digest(&job.pseudo),
         pixels: job.pixels.as_ref().map(PixelCleaner::fingerprint),
         date_shift: Some(audit::date_shift_label(job.pseudo.date_shift_policy())),
+        shards: (job.shard.count > 1).then_some(job.shard.count),
     };
     // Held until this function returns: no other run writes into OUT meanwhile (see `lock`).
     let mut _lock = None;
@@ -307,6 +347,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         // What the real run would do: refuse other settings, skip finished work.
         settings.check(&job.out).context(AuditSnafu)?;
     } else {
+        // Refused before anything is created (no lock or staging folder left behind); checked
+        // again under the lock, against a run that started meanwhile.
+        settings.check(&job.out).context(AuditSnafu)?;
         std::fs::create_dir_all(&job.out).context(CreateOutSnafu { path: &job.out })?;
         _lock = Some(
             if job.shard.count > 1 {
@@ -385,6 +428,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     // resolving the path is a few system calls, kept off the single writer thread.
     let (tx, rx) = mpsc::sync_channel::<(Processed, Option<String>)>(256);
     let mut patients = std::collections::HashSet::new();
+    let mut sop_uids = SharedSopUids::default();
     let mut excluded_patients = std::collections::HashSet::new();
     let mut sink_error: Option<Error> = None;
     // Outputs moved during this run (displaced by a lower hash), and the linkage `file` rows
@@ -462,6 +506,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             if let Some((_, pseudonym)) = &p.patient {
                 patients.insert(pseudonym.clone());
             }
+            if let (Some(r), Some(out)) = (&p.released, &p.output) {
+                sop_uids.note(r, out);
+            }
             moves_made += p.moved.len();
             if let (Some(r), n @ 1..) = (p.record.as_mut(), input.duplicates) {
                 r.notes.push(duplicates_note(n));
@@ -483,6 +530,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         }
     });
     summary.patients = patients.len();
+    summary.shared_sop_uids = sop_uids.shared.len();
     summary.excluded_patients = excluded_patients.len();
     summary.interrupted = interrupt.load(Ordering::Relaxed);
     summary.elapsed = started.elapsed();
@@ -660,7 +708,10 @@ fn record(
     }
     if let Some(l) = linkage.as_mut() {
         let path = input.path.as_path();
-        if let Some((original, pseudonym)) = &p.patient {
+        // A file without a Patient ID (absent, empty, blank) has a pseudonym of its own (from
+        // its study): there is no ID to link it back to, and a row `patient,,PSEUDONYM` would
+        // read like a rule for every such file. Its `file` row names its output.
+        if let Some((original, pseudonym)) = p.patient.as_ref().filter(|(original, _)| !original.trim().is_empty()) {
             l.add(Kind::Patient, original, pseudonym).context(LinkageSnafu)?;
         }
         match (p.status, &p.output, &p.reason) {
@@ -751,6 +802,7 @@ fn not_written(
         preview_not_written: false,
         excluded_patient: None,
         moved: Vec::new(),
+        released: None,
     }
 }
 
@@ -805,6 +857,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
                 preview_not_written: false,
                 excluded_patient: None,
                 moved: Vec::new(),
+                released: None,
             };
         }
     }
@@ -906,6 +959,11 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         record.pixels = Some(pixel_audit(c, &file));
         record.notes.extend(c.notes.iter().cloned());
     }
+    let sop_uid = file
+        .dataset
+        .bytes(dicom_dictionary_std::tags::SOP_INSTANCE_UID)
+        .map(|b| String::from_utf8_lossy(b).trim_matches([' ', '\0']).to_string())
+        .unwrap_or_default();
     let mirror_rel = input_rel(job, input);
     let rel = layout::target(job.layout, &file.dataset, &pseudonym, &sha, &mirror_rel);
     let done = |status: Status, placed: write::Placed, mut record: AuditRecord| {
@@ -937,6 +995,10 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
             uncleaned,
             preview_not_written: false,
             excluded_patient: None,
+            released: Some(Released {
+                sop_uid: sop_uid.clone(),
+                name_shared: placed.rel != rel || !placed.moved.is_empty(),
+            }),
             moved: placed.moved,
         }
     };

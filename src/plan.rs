@@ -595,6 +595,17 @@ pub fn dummy_value(vr: VR) -> Vec<u8> {
     text.to_vec()
 }
 
+/// The dummy for a value of `vr` holding `values` values: one dummy per value for a date or
+/// time (DA, DT, TM), whose multiplicity an IOD may fix (Referenced DateTime of a SEGMENT
+/// temporal range holds two), a single dummy otherwise.
+fn dummy_values(vr: VR, values: usize) -> Vec<u8> {
+    let one = dummy_value(vr);
+    if !matches!(vr, VR::DA | VR::DT | VR::TM) || values < 2 {
+        return one;
+    }
+    vec![one; values].join(&b'\\')
+}
+
 /// Whether an element is a sequence the reader could not parse: a UN whose dictionary VR is SQ,
 /// or a private UN whose value starts with an item tag, still held as bytes (or left in the
 /// file). Its contents were never planned, so it must not be written as it is.
@@ -722,6 +733,31 @@ fn holds_uids(e: &Element) -> bool {
     !text.is_empty() && text.split('\\').all(|v| crate::shown::is_uid(v) && v.split('.').count() >= 4)
 }
 
+/// The VR a private value of unknown type (UN: sent in an Implicit VR file, its creator's
+/// dictionary unknown) is planned as when every value is a whole date: DA when each is a DA
+/// (`20210601`, `2021.06.01`, a range), else DT when each is a DT whose date is complete
+/// (`20210601101010`). A value shorter than a full date (`2021`, `202106`) is a number as
+/// likely as a date and is not retyped. `None` for anything else. Left as UN, a real date
+/// would be released beside the shifted ones in the same file written in Explicit VR.
+fn date_shaped_vr(tag: Tag, vr: VR, bytes: &[u8]) -> Option<VR> {
+    if vr != VR::UN || !is_private(tag) {
+        return None;
+    }
+    let bytes = trim_value(bytes);
+    let text = std::str::from_utf8(bytes).ok().filter(|t| !t.is_empty())?;
+    let values: Vec<&str> = text.split('\\').map(|v| v.trim_matches([' ', '\0'])).collect();
+    let full_date = |v: &str| v.get(..8).is_some_and(|d| NaiveDate::parse_from_str(d, "%Y%m%d").is_ok());
+    let da = values.iter().all(|v| dates::shift_da(v, 0).is_some());
+    let dt = values.iter().all(|v| full_date(v) && dates::shift_dt(v, 0).is_some());
+    if da {
+        Some(VR::DA)
+    } else if dt {
+        Some(VR::DT)
+    } else {
+        None
+    }
+}
+
 fn is_free_text(vr: VR) -> bool {
     matches!(vr, VR::ST | VR::LT | VR::UT | VR::UC)
 }
@@ -805,8 +841,12 @@ struct Planner<'a, 'c> {
 }
 
 impl Planner<'_, '_> {
+    /// Tally an action for the audit by tag: a private element by its offset in its block,
+    /// `(gggg,xxEE)`, and a Private Creator by its own tag, `(gggg,00xx)` as `(0029,0010)`, so
+    /// that the creator of a block and the element at the same offset (`(0029,1010)`) are
+    /// counted apart. Neither names the creator: its value stays out of the log.
     fn count(&mut self, tag: Tag, action: &'static str) {
-        let key = if is_private(tag) {
+        let key = if is_private(tag) && !is_private_creator(tag) {
             format!("({:04X},xx{:02X})", tag.group(), tag.element() & 0xFF)
         } else {
             tag_str(tag)
@@ -952,7 +992,10 @@ impl Planner<'_, '_> {
             let what = if self.net_identifiers().found_in(text) {
                 "the patient's identifier"
             } else if own_dates && self.holds_own_date(text) {
-                "one of the file's dates"
+                if let Some(dated) = self.dated_unknown_text(e, cs, &reading) {
+                    return Some(dated);
+                }
+                "one of the file's dates (and is not plain text)"
             } else {
                 return None;
             };
@@ -1060,9 +1103,16 @@ impl Planner<'_, '_> {
             };
             // A private value an Implicit VR file sent without its VR is planned as the VR the
             // safe private table gives it (scrubbed as text, mapped as a UID), as in Explicit VR.
+            // One the table does not know is planned as a date when every value is one, so a
+            // kept one follows the profile's dates.
             let retyped;
             let e = match creator.filter(|_| e.vr == VR::UN && is_private(e.tag) && e.bytes().is_some()) {
-                Some(c) => match self.ctx.rules.private_vr(e.tag, c) {
+                Some(c) => match self
+                    .ctx
+                    .rules
+                    .private_vr(e.tag, c)
+                    .or_else(|| e.bytes().and_then(|b| date_shaped_vr(e.tag, e.vr, b)))
+                {
                     Some(vr) if vr != VR::SQ => {
                         retyped = Element { tag: e.tag, vr, value: e.value.clone() };
                         &retyped
@@ -1249,7 +1299,7 @@ impl Planner<'_, '_> {
             Action::Dummy if is_seq => (Decision::Descend(Mode::Dummy), "dummy"),
             Action::Dummy if e.value.is_empty() => (Decision::Unchanged, "dummy"),
             Action::Dummy if e.vr == VR::UI => (self.map_uids(e), "dummy"),
-            Action::Dummy => (put(dummy_value(self.value_vr(e))), "dummy"),
+            Action::Dummy => (put(dummy_values(self.value_vr(e), Self::values(e).len())), "dummy"),
             Action::Conditional(c) => self.conditional(*c, e, cs),
             Action::Clean => self.clean(e, cs),
             Action::ReplaceUid => (self.map_uids(e), "uid"),
@@ -1429,6 +1479,28 @@ impl Planner<'_, '_> {
         })
     }
 
+    /// A kept value of unknown type (a private UN) that reads as plain text in the file's
+    /// character set ([`Reading::is_text`]) and holds one of the file's dates: the dates shifted
+    /// or replaced as in kept text of a known VR, every other byte as it was, noted in the
+    /// audit. `None` when it does not read as text (a binary layout that happens to hold a
+    /// date's digits) or cannot be written back: the caller removes it.
+    fn dated_unknown_text(&mut self, e: &Element, cs: &Charset, reading: &Reading) -> Option<(Decision, &'static str)> {
+        if !reading.is_text() {
+            return None;
+        }
+        let dated = self.dates_in(reading.decoded()?, Which::These(&self.found().dates))?;
+        let bytes = cs.write_back(reading, &dated, VR::UT)?;
+        let (what, word) = match self.date_treatment() {
+            DateTreatment::Shift(_) => ("shifted", "shift-date"),
+            _ => ("replaced", "clean"),
+        };
+        self.note(format!(
+            "{}: a kept value of unknown type read as text held one of the file's dates; {what}",
+            tag_str(e.tag)
+        ));
+        Some((Decision::Put(Element::new(e.tag, e.vr, bytes)), word))
+    }
+
     /// Whether `text` holds one of the file's own dates in a spelling [`crate::text_dates`]
     /// reads.
     fn holds_own_date(&self, text: &str) -> bool {
@@ -1495,7 +1567,7 @@ impl Planner<'_, '_> {
     /// empty, as the table empties or removes it.
     fn unshiftable(&mut self, e: &Element, vr: VR) -> Decision {
         let (bytes, what) = if may_be_type_1(self.ctx.rules, e.tag) {
-            (dummy_value(vr), "replaced by a dummy")
+            (dummy_values(vr, Self::values(e).len()), "replaced by a dummy")
         } else {
             (Vec::new(), "emptied")
         };
@@ -1705,7 +1777,8 @@ impl Found {
             return;
         }
         let known = crate::dict::known_vr(tag);
-        if matches!(vr, VR::DA | VR::DT) || matches!(known, Some(VR::DA | VR::DT)) {
+        let date_shaped = || date_shaped_vr(tag, vr, bytes).is_some();
+        if matches!(vr, VR::DA | VR::DT) || matches!(known, Some(VR::DA | VR::DT)) || date_shaped() {
             for v in bytes.split(|&b| b == b'\\') {
                 let v = String::from_utf8_lossy(trim_value(v));
                 let digits = v.get(..8).filter(|d| d.bytes().all(|b| b.is_ascii_digit()));
@@ -2339,6 +2412,14 @@ mod tests {
         assert!(shifted.ends_with(b"101500"), "the time of day stays: {}", String::from_utf8_lossy(&shifted));
         let (_, out) = plan_with(&[DeidOption::RetainLongFullDates], update());
         assert_eq!(value(&out, tags::STUDY_UPDATE_DATE_TIME).unwrap(), b"20240203101500");
+    }
+
+    #[test]
+    fn a_dummy_keeps_the_number_of_values_of_a_date_time() {
+        // A TCOORD's Referenced DateTime of a SEGMENT range holds two values (start and end).
+        let two = vec![Element::new(tags::REFERENCED_DATE_TIME, VR::DT, b"20240203101500\\20240203101510".to_vec())];
+        let (_, out) = plan_with(&[], two);
+        assert_eq!(value(&out, tags::REFERENCED_DATE_TIME).unwrap(), b"19000101000000\\19000101000000");
     }
 
     #[test]

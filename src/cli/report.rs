@@ -164,6 +164,12 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
             s.superseded_left
         );
     }
+    if s.shared_sop_uids > 0 {
+        eprintln!(
+            "kamei: warning: {} SOP Instance UIDs are each held by more than one output (different inputs with the same SOP Instance UID are all released; under one name, all but one carry their content hash in it): a reader that keys on the UID keeps only one of each",
+            s.shared_sop_uids
+        );
+    }
     if s.burned_in_not_cleaned > 0 {
         eprintln!(
             "kamei: warning: {} images may carry burned-in text (BurnedInAnnotation YES, or an annotated modality) and were not pixel-cleaned; see --option clean-pixel-data",

@@ -320,8 +320,11 @@ impl Dictionary {
                 }
                 Value::Bytes(bytes) if holds_uids(e.tag, e.vr, bytes) => uids.add(e.tag, bytes),
                 Value::Bytes(bytes) => {
-                    if e.vr == VR::CS || EXPLAINING.contains(&e.tag) {
-                        let text = normalize(cs.read(bytes, e.vr).text());
+                    // A code string sent as UN (an Explicit VR writer that did not know the
+                    // VR: Body Part Examined `PANCREAS`) is a code string all the same.
+                    let vr = if e.vr == VR::UN { crate::dict::known_vr(e.tag).unwrap_or(VR::UN) } else { e.vr };
+                    if vr == VR::CS || EXPLAINING.contains(&e.tag) {
+                        let text = normalize(cs.read(bytes, vr).text());
                         explained.extend(
                             text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string),
                         );

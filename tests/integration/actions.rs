@@ -444,3 +444,24 @@ fn the_files_own_instance_uid_in_a_kept_value_under_a_damaged_tag_is_replaced() 
     assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &[SERIES]].concat());
     assert!(wd.audit("out")[0]["notes"].to_string().contains("one of the file's original UIDs"));
 }
+
+#[test]
+fn the_audit_counts_a_private_creator_apart_from_the_element_at_its_offset() {
+    let wd = Workdir::new("the_audit_counts_a_private_creator_apart_from_the_element_at_its_offset");
+    // The creator (0029,0010) reserves block 10; its element (0029,1010) has offset 10 too.
+    ct(1)
+        .put(str_el(Tag(0x0029, 0x0010), VR::LO, "CANARY CREATOR"))
+        .put(str_el(Tag(0x0029, 0x1010), VR::LO, "CANARY PRIVATE"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let actions = wd.audit("out")[0]["actions"].as_array().unwrap().clone();
+    let count = |tag: &str| {
+        let found: Vec<_> = actions.iter().filter(|a| a["tag"] == tag).collect();
+        assert_eq!(found.len(), 1, "{tag} once: {actions:?}");
+        (found[0]["action"].as_str().unwrap().to_string(), found[0]["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("(0029,0010)"), ("remove".to_string(), 1), "the creator, by its own tag");
+    assert_eq!(count("(0029,xx10)"), ("remove".to_string(), 1), "the element, by its offset");
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["CANARY CREATOR", "CANARY PRIVATE"]].concat());
+}

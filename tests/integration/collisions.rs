@@ -485,3 +485,24 @@ fn eight_claimants_in_three_shards_running_together_converge_on_the_same_names()
         assert_eq!(outputs(&wd, &out), whole, "{out} after the re-run");
     }
 }
+
+#[test]
+fn the_summary_counts_sop_instance_uids_held_by_more_than_one_output() {
+    let wd = Workdir::new("the_summary_counts_sop_instance_uids_held_by_more_than_one_output");
+    // Two versions of one instance, and the same SOP Instance UID under another patient.
+    write_claimants(&wd, &["a.dcm", "b.dcm"]);
+    Fixture::ct("P-OTHER", STUDY, &format!("{STUDY}.1"), SOP).write(&wd.path("in/c.dcm"));
+    Fixture::ct("P-COLL", STUDY, &format!("{STUDY}.1"), &format!("{SOP}.2")).write(&wd.path("in/d.dcm"));
+    let k = key(&wd, "k.key", 41);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap()]);
+    run.assert_code(0);
+    assert_eq!(outputs(&wd, "out").len(), 4);
+    assert!(
+        run.stderr().contains("warning: 1 SOP Instance UIDs are each held by more than one output"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains(SOP), "no UID printed: {}", run.stderr());
+    let plain = wd.kamei(["deid", "in/d.dcm", "-o", "out-d", "--key", k.to_str().unwrap()]);
+    assert!(!plain.stderr().contains("SOP Instance UIDs"), "{}", plain.stderr());
+}

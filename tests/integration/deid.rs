@@ -383,6 +383,34 @@ fn linkage_table_maps_patient_and_file_and_is_private() {
     }
 }
 
+#[test]
+fn linkage_table_has_no_patient_row_for_files_without_a_patient_id() {
+    let wd = Workdir::new("linkage_table_has_no_patient_row_for_files_without_a_patient_id");
+    // Each takes its pseudonym from its own study: an empty original would read like a rule.
+    Fixture::ct(
+        "",
+        "1.2.826.0.1.3680043.8.498.91",
+        "1.2.826.0.1.3680043.8.498.91.1",
+        "1.2.826.0.1.3680043.8.498.91.1.1",
+    )
+    .write(&wd.path("in/empty.dcm"));
+    Fixture::ct(
+        "x",
+        "1.2.826.0.1.3680043.8.498.92",
+        "1.2.826.0.1.3680043.8.498.92.1",
+        "1.2.826.0.1.3680043.8.498.92.1.1",
+    )
+    .remove(tags::PATIENT_ID)
+    .write(&wd.path("in/absent.dcm"));
+    ct(1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &["--linkage", "link.csv"]).assert_code(0);
+    let table = std::fs::read_to_string(wd.path("link.csv")).unwrap();
+    let patients: Vec<&str> = table.lines().filter(|l| l.starts_with("patient,")).collect();
+    assert_eq!(patients.len(), 1, "{table}");
+    assert!(patients[0].starts_with(&format!("patient,{CANARY_ID},")), "{table}");
+    assert_eq!(table.lines().filter(|l| l.starts_with("file,")).count(), 3, "every file still has its row: {table}");
+}
+
 /// A file name in Shift_JIS (copied from an old Windows share) is not UTF-8: the linkage row
 /// holds its own bytes, so it leads back to that file.
 #[cfg(unix)]

@@ -1043,7 +1043,7 @@ fn a_kept_value_of_unknown_type_or_code_string_holding_the_files_date_goes() {
     let wd = Workdir::new("a_kept_value_of_unknown_type_or_code_string_holding_the_files_date_goes");
     ct(1)
         .put(str_el(Tag(0x0029, 0x0010), VR::LO, "ACME PRIV"))
-        .put(raw_el(Tag(0x0029, 0x1010), VR::UN, b"exam 2024-02-01 "))
+        .put(raw_el(Tag(0x0029, 0x1010), VR::UN, b"\x01\x02exam 2024-02-01 \x03\x04"))
         .put(str_el(tags::SCAN_OPTIONS, VR::CS, "HELICAL\\20240201"))
         .write(&wd.path("in/a.dcm"));
     let profile =
@@ -1051,7 +1051,7 @@ fn a_kept_value_of_unknown_type_or_code_string_holding_the_files_date_goes() {
     let run = wd.deid(&["--profile", &profile]);
     run.assert_code(0);
     let out = wd.only_output("out");
-    assert!(raw(&out, Tag(0x0029, 0x1010)).is_none(), "removed: its layout is unknown");
+    assert!(raw(&out, Tag(0x0029, 0x1010)).is_none(), "removed: not text, its layout is unknown");
     assert_eq!(text(&open(&out), tags::SCAN_OPTIONS).as_deref(), Some("HELICAL\\ANONYMIZED"));
     assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20240201", "2024-02-01"]].concat());
 }
@@ -1077,4 +1077,37 @@ fn clean_descriptors_removes_the_postal_code_of_the_patients_address() {
     wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
     let obj = open(&wd.only_output("out"));
     assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("home *** / ***"));
+}
+
+#[test]
+fn kept_private_dates_of_an_implicit_vr_file_are_shifted_as_in_explicit_vr() {
+    let wd = Workdir::new("kept_private_dates_of_an_implicit_vr_file_are_shifted_as_in_explicit_vr");
+    // One file, written in Explicit and in Implicit VR (where ACME's values arrive as UN: no
+    // dictionary knows their VR). A real date left beside the shifted ones gives the shift away.
+    let acme = |f: Fixture| {
+        f.put(str_el(Tag(0x0029, 0x0010), VR::LO, "ACME PRIV"))
+            .put(str_el(Tag(0x0029, 0x1020), VR::DA, "20210601"))
+            .put(str_el(Tag(0x0029, 0x1021), VR::DT, "20210601101010"))
+            .put(str_el(Tag(0x0029, 0x1022), VR::LO, "scan 2021/06/01 ok"))
+    };
+    acme(ct(1)).write(&wd.path("in/explicit.dcm"));
+    acme(ct(2)).ts("1.2.840.10008.1.2").write(&wd.path("in/implicit.dcm"));
+    let profile =
+        user_profile(&wd, "options = [\"retain-long-modified-dates\"]\nkeep_private_creators = [\"ACME PRIV\"]\n");
+    let run = wd.deid(&["--profile", &profile]);
+    run.assert_code(0);
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20210601", "2021/06/01"]].concat());
+    let value = |out: &std::path::Path, tag| {
+        raw(out, tag).map(|v| String::from_utf8(v).unwrap().trim_end_matches([' ', '\0']).to_string())
+    };
+    let outputs = wd.dicom_outputs("out");
+    assert_eq!(outputs.len(), 2);
+    for out in &outputs {
+        let days = shift_of(&open(out));
+        let da = spelled("20210601", days, "%Y%m%d");
+        assert_eq!(value(out, Tag(0x0029, 0x1020)), Some(da.clone()), "{out:?}");
+        assert_eq!(value(out, Tag(0x0029, 0x1021)), Some(format!("{da}101010")), "{out:?}");
+        let text = format!("scan {} ok", spelled("20210601", days, "%Y/%m/%d"));
+        assert_eq!(value(out, Tag(0x0029, 0x1022)), Some(text), "{out:?}");
+    }
 }

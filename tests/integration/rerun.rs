@@ -289,3 +289,21 @@ fn rv21_09_an_input_replaced_by_a_broken_file_has_its_failed_record_beside_the_s
     deid(&wd, &["-q"]).assert_code(1);
     assert_eq!(outcomes(&wd), ["failed", "superseded", "written"], "{:?}", wd.audit("out"));
 }
+
+#[test]
+fn a_shard_run_of_another_shard_count_into_the_same_out_is_refused() {
+    let wd = Workdir::new("a_shard_run_of_another_shard_count_into_the_same_out_is_refused");
+    for n in 1..=4 {
+        image("P1", n).write(&wd.path(&format!("in/{n}.dcm")));
+    }
+    deid(&wd, &["-q", "--shard", "1/2"]).assert_code(0);
+    let written = wd.dicom_outputs("out").len();
+    // 1/2 and 2/3 split the inputs two ways: together they need not cover every input.
+    let run = deid(&wd, &["-q", "--shard", "2/3"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("--shard I/2") && run.stderr().contains("whole run"), "{}", run.stderr());
+    assert_eq!(wd.dicom_outputs("out").len(), written, "nothing written");
+    deid(&wd, &["-q", "--shard", "2/2"]).assert_code(0);
+    deid(&wd, &["-q"]).assert_code(0);
+    assert_eq!(wd.dicom_outputs("out").len(), 4);
+}

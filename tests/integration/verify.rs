@@ -681,3 +681,35 @@ fn rv21_a_report_naming_the_key_or_the_linkage_table_is_refused_and_both_are_kep
     assert_eq!(std::fs::read(wd.path("k.key")).unwrap(), key_before);
     assert_eq!(std::fs::read(wd.path("link.csv")).unwrap(), table_before);
 }
+
+/// A release of a patient named `PANCREAS^QUENTIN` whose input sends Body Part Examined
+/// `PANCREAS` as UN (as the corpus file explicit_VR-UN.dcm does, of patient `PANCREAS_0001`).
+fn release_with_a_code_sent_as_un(name: &str) -> Workdir {
+    let wd = Workdir::new(name);
+    Fixture::ct("PANCREAS_0001", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(str_el(tags::PATIENT_NAME, VR::PN, "PANCREAS^QUENTIN"))
+        .put(raw_el(tags::BODY_PART_EXAMINED, VR::UN, b"PANCREAS"))
+        .write(&wd.path("in/a.dcm"));
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]).assert_code(0);
+    wd
+}
+
+#[test]
+fn a_name_word_the_input_sends_as_a_code_string_of_unknown_vr_is_no_finding() {
+    let wd = release_with_a_code_sent_as_un("a_name_word_the_input_sends_as_a_code_string_of_unknown_vr_is_no_finding");
+    let run = verify(&wd);
+    assert!(!run.stdout().contains("residual-identifier"), "{}", run.stdout());
+    run.assert_code(0);
+}
+
+#[test]
+fn a_name_word_in_a_code_string_the_input_does_not_use_as_a_code_is_a_finding() {
+    let wd =
+        release_with_a_code_sent_as_un("a_name_word_in_a_code_string_the_input_does_not_use_as_a_code_is_a_finding");
+    plant(&wd, |ds| ds.put(Element::new(tags::BODY_PART_EXAMINED, VR::CS, b"QUENTIN ".to_vec())));
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(f.iter().any(|r| r[1] == "(0018,0015)" && r[2] == "residual-identifier"), "{f:?}");
+}
