@@ -733,6 +733,22 @@ fn holds_uids(e: &Element) -> bool {
     !text.is_empty() && text.split('\\').all(|v| crate::shown::is_uid(v) && v.split('.').count() >= 4)
 }
 
+/// Whether a value of unknown type reads as a DICOM Person Name: components joined by `^`
+/// (groups by `=`), of letters in any script with spaces, dots, hyphens, apostrophes and
+/// commas, the first two components not empty (`SATO^HANAKO`, `山田^太郎=やまだ^たろう`), no
+/// digit. A private value so shaped is a name far more often than anything else, and a name is
+/// never kept by default, so it is planned as a PN would be.
+fn looks_like_name(text: &str) -> bool {
+    let text = text.trim_matches([' ', '\0']);
+    let first = text.split('=').next().unwrap_or("");
+    let mut parts = first.split('^');
+    let (Some(family), Some(given)) = (parts.next(), parts.next()) else { return false };
+    let word = |p: &str| p.chars().any(char::is_alphabetic);
+    word(family)
+        && word(given)
+        && text.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '^' | '=' | '.' | '-' | '\'' | ',' | '\u{3000}'))
+}
+
 /// The VR a private value of unknown type (UN: sent in an Implicit VR file, its creator's
 /// dictionary unknown) is planned as when every value is a whole date: DA when each is a DA
 /// (`20210601`, `2021.06.01`, a range), else DT when each is a DT whose date is complete
@@ -979,8 +995,10 @@ impl Planner<'_, '_> {
         }
         let own_dates = !self.found().dates.is_empty() && self.date_treatment() != DateTreatment::Keep;
         // A dot is what a UID written in text needs (see `uids_in`).
-        let may_hold_uid = is_scrubbable(vr) && bytes.contains(&b'.');
-        if self.net_identifiers().is_empty() && !own_dates && !may_hold_uid {
+        let may_hold_uid = (is_scrubbable(vr) || opaque) && bytes.contains(&b'.');
+        // A `^` is what a person's name in a value of unknown type needs (see `looks_like_name`).
+        let may_hold_name = opaque && bytes.contains(&b'^');
+        if self.net_identifiers().is_empty() && !own_dates && !may_hold_uid && !may_hold_name {
             return None;
         }
         if opaque {
@@ -997,7 +1015,7 @@ impl Planner<'_, '_> {
                 }
                 "one of the file's dates (and is not plain text)"
             } else {
-                return None;
+                return self.unknown_text_name_or_uid(e, cs, &reading);
             };
             self.note(format!("{}: a kept value of unknown type held {what}; removed", tag_str(e.tag)));
             return Some((Decision::Remove, "remove"));
@@ -1499,6 +1517,38 @@ impl Planner<'_, '_> {
             tag_str(e.tag)
         ));
         Some((Decision::Put(Element::new(e.tag, e.vr, bytes)), word))
+    }
+
+    /// A kept value of unknown type (a private UN) that reads as plain text and holds no
+    /// identifier of the patient, planned as the same value of a known VR would be (rv23 02
+    /// and 04: an Implicit VR file released what its Explicit VR twin did not): one shaped as
+    /// a person's name (`SATO^HANAKO`: a relative, an operator) gets the dummy an unlisted
+    /// private PN gets, and an original UID written in it is mapped as in kept text. `None`
+    /// when neither applies (kept as it is).
+    fn unknown_text_name_or_uid(
+        &mut self,
+        e: &Element,
+        cs: &Charset,
+        reading: &Reading,
+    ) -> Option<(Decision, &'static str)> {
+        if !reading.is_text() {
+            return None;
+        }
+        let text = reading.decoded()?;
+        if looks_like_name(text) {
+            self.note(format!(
+                "{}: a kept value of unknown type read as a person's name; replaced by a dummy",
+                tag_str(e.tag)
+            ));
+            return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(VR::PN))), "dummy"));
+        }
+        let mapped = self.uids_in(e.tag, text)?;
+        let Some(bytes) = cs.write_back(reading, &mapped, VR::UT) else {
+            self.note(format!("{}: a kept value of unknown type held an original UID; removed", tag_str(e.tag)));
+            return Some((Decision::Remove, "remove"));
+        };
+        self.note(format!("{}: a kept value of unknown type held an original UID; mapped", tag_str(e.tag)));
+        Some((Decision::Put(Element::new(e.tag, e.vr, bytes)), "uid"))
     }
 
     /// Whether `text` holds one of the file's own dates in a spelling [`crate::text_dates`]
@@ -2420,6 +2470,16 @@ mod tests {
         let two = vec![Element::new(tags::REFERENCED_DATE_TIME, VR::DT, b"20240203101500\\20240203101510".to_vec())];
         let (_, out) = plan_with(&[], two);
         assert_eq!(value(&out, tags::REFERENCED_DATE_TIME).unwrap(), b"19000101000000\\19000101000000");
+    }
+
+    #[test]
+    fn a_value_of_unknown_type_shaped_as_a_person_name_reads_as_one() {
+        for name in ["SATO^HANAKO", "Sato^Hanako^^Dr.", "山田^太郎=やまだ^たろう", "O'NEIL^MARY ANN"] {
+            assert!(looks_like_name(name), "{name}");
+        }
+        for other in ["harmless", "SATO^", "^HANAKO", "A1^B2", "v2.1^beta3", "1.2.840^3"] {
+            assert!(!looks_like_name(other), "{other}");
+        }
     }
 
     #[test]
