@@ -55,8 +55,9 @@ pub fn hides_paths(settings: Option<&RunSettings>, has_originals: bool) -> bool 
 }
 
 /// How the page names an output file: its path in the release, or, when paths are hidden
-/// ([`hides_paths`]), the first 16 hex digits of its SHA-256 from the audit log (`grep` finds
-/// its record there), `***` when the audit does not know it.
+/// ([`hides_paths`]), `output of input sha256:` and the first 16 hex digits of its input's
+/// SHA-256 from the audit log (as `verify` names an input, `grep` finds its record there),
+/// `***` when the audit does not know it.
 fn shown_file(input: &ReportInput<'_>, file: &str) -> String {
     if !input.hide_paths {
         return file.to_string();
@@ -65,8 +66,8 @@ fn shown_file(input: &ReportInput<'_>, file: &str) -> String {
         .records
         .iter()
         .find(|r| r.output.as_deref() == Some(file))
-        .and_then(|r| r.output_sha256.as_deref())
-        .map_or_else(|| "***".to_string(), |h| format!("output sha256 {}", &h[..16.min(h.len())]))
+        .and_then(|r| r.input_sha256.as_deref())
+        .map_or_else(|| "***".to_string(), |h| format!("output of input sha256:{}", &h[..16.min(h.len())]))
 }
 
 /// The options row: each option in effect, Clean Recognizable Visual Features marked as not
@@ -241,7 +242,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
     if input.hide_paths {
         h.push_str(
             "<p>The outputs keep their input's folder and file names (layout mirror), which can hold a \
-             patient's name: files are named here by their SHA-256 in the audit log. Give \
+             patient's name: files are named here by their input's SHA-256 in the audit log. Give \
              <code>--against INPUT</code> to show the paths, names holding an identifier as <code>***</code>.</p>",
         );
     }

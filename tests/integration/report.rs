@@ -180,7 +180,7 @@ fn report_of_a_mirror_release_names_files_by_digest_without_the_originals() {
     wd.kamei(["report", "out", "-o", "report.html"]).assert_code(0);
     let text = page_text(&wd);
     assert!(text.contains("pixels-not-cleaned"), "the file is listed: {text}");
-    assert!(text.contains("output sha256 "), "{text}");
+    assert!(text.contains("output of input sha256:"), "{text}");
     for forbidden in ["YAMADA", "PIDREPORT"] {
         assert!(!text.contains(forbidden), "{forbidden} on the page");
     }
