@@ -1044,6 +1044,28 @@ pub fn bytes_text(bytes: &[u8]) -> String {
     out
 }
 
+/// The readings of bytes as UTF-16 text, for finding identifiers in binary values (a private
+/// blob written by Windows software holds its strings as UTF-16): little- and big-endian, from
+/// the first and from the second byte (a string may start at an odd offset), each with every
+/// character that is not a letter, digit, `^`, `=` or `-` read as a space. Bytes of any other
+/// kind read as scattered letters of other scripts, which no identifier matches.
+pub fn utf16_readings(bytes: &[u8]) -> [String; 4] {
+    let reading = |start: usize, big_endian: bool| -> String {
+        let units = bytes
+            .get(start..)
+            .unwrap_or_default()
+            .chunks_exact(2)
+            .map(|p| if big_endian { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) });
+        char::decode_utf16(units)
+            .map(|c| match c {
+                Ok(c) if c.is_alphanumeric() || matches!(c, '^' | '=' | '-') => c,
+                _ => ' ',
+            })
+            .collect()
+    };
+    [reading(0, false), reading(1, false), reading(0, true), reading(1, true)]
+}
+
 /// A control character text may not hold: every one but TAB, LF, FF and CR (which ST, LT and
 /// UT use). Latin-1 reads the Shift_JIS lead bytes 0x81–0x9F as C1 controls.
 fn is_stray_control(c: char) -> bool {

@@ -774,6 +774,14 @@ fn date_shaped_vr(tag: Tag, vr: VR, bytes: &[u8]) -> Option<VR> {
     }
 }
 
+/// Whether a value of a private UI attribute has fewer than four components (`2.1`): a
+/// version number, as NQHeader Version (0099,xx01) of Table E.3.10-1 holds, no instance UID.
+/// It is kept as it is, as Retain Safe Private promises, and as the text UIDs of kept values
+/// are mapped only from four components on.
+pub fn is_private_version(tag: Tag, value: &str) -> bool {
+    is_private(tag) && value.split('.').count() < 4
+}
+
 fn is_free_text(vr: VR) -> bool {
     matches!(vr, VR::ST | VR::LT | VR::UT | VR::UC)
 }
@@ -916,7 +924,7 @@ impl Planner<'_, '_> {
             .into_iter()
             .map(|v| {
                 let s = String::from_utf8_lossy(trim_value(v)).into_owned();
-                if s.is_empty() || crate::dict::is_dicom_defined_uid(&s) {
+                if s.is_empty() || crate::dict::is_dicom_defined_uid(&s) || is_private_version(e.tag, &s) {
                     return s;
                 }
                 changed = true;
@@ -1007,7 +1015,9 @@ impl Planner<'_, '_> {
             // the file's dates cannot be scrubbed without knowing its layout, so it goes.
             let reading = cs.read(bytes, VR::UT);
             let text = reading.text();
-            let what = if self.net_identifiers().found_in(text) {
+            // Text in a binary value may also be UTF-16 (Windows software's private blobs).
+            let utf16 = || crate::charset::utf16_readings(bytes).iter().any(|t| self.net_identifiers().found_in(t));
+            let what = if self.net_identifiers().found_in(text) || utf16() {
                 "the patient's identifier"
             } else if own_dates && self.holds_own_date(text) {
                 if let Some(dated) = self.dated_unknown_text(e, cs, &reading) {
@@ -1143,7 +1153,7 @@ impl Planner<'_, '_> {
             // replaced by a dummy (D) or cleaned (C) it is the narrative those actions are meant
             // to remove (an SR's Text Value): replaced by a dummy too (removing it would break
             // Type 1 content items), or scrubbed when cleaning.
-            let unlisted_text = rule.source == RuleSource::Unlisted && is_free_text(self.value_vr(e));
+            let unlisted_text = *rule.source.effective() == RuleSource::Unlisted && is_free_text(self.value_vr(e));
             let required = if rule.action == Action::Remove {
                 required_despite_x(e.tag, path.last().map(|s| s.0), ds)
             } else {
@@ -1189,14 +1199,14 @@ impl Planner<'_, '_> {
                 // measured and in which unit; its Code Meaning, which a device may type freely,
                 // still gets the dummy.
                 Mode::Dummy
-                    if rule.source == RuleSource::Unlisted
+                    if *rule.source.effective() == RuleSource::Unlisted
                         && is_scrubbable(self.value_vr(e))
                         && !is_public_code(e, ds) =>
                 {
                     Action::Dummy
                 }
-                _ if (rule.source == RuleSource::Unlisted
-                    || (rule.source == RuleSource::Private && matches!(rule.action, Action::Keep)))
+                _ if (*rule.source.effective() == RuleSource::Unlisted
+                    || (*rule.source.effective() == RuleSource::Private && matches!(rule.action, Action::Keep)))
                     && matches!(self.value_vr(e), VR::DA | VR::DT) =>
                 {
                     // A date the table does not list (an attribute newer than it, such as Study
@@ -1228,7 +1238,7 @@ impl Planner<'_, '_> {
                     self.note("(0010,2298): Responsible Person Role follows Responsible Person".to_string());
                     Action::Remove
                 }
-                _ if rule.source == RuleSource::Unlisted && self.value_vr(e) == VR::PN => {
+                _ if *rule.source.effective() == RuleSource::Unlisted && self.value_vr(e) == VR::PN => {
                     // A person's name is never kept by default: a PN under a tag the table does
                     // not list (a damaged tag, an attribute newer than the table) gets a dummy.
                     self.note(format!("{}: a Person Name the profile does not list was replaced", tag_str(e.tag)));
@@ -1328,6 +1338,18 @@ impl Planner<'_, '_> {
                 _ => self.clean(e, cs),
             },
             Action::Replace(_) if is_seq => (Decision::Put(Element::sequence(e.tag, Vec::new())), "replace"),
+            Action::Replace(_)
+                if is_private(e.tag) && e.vr != VR::UN && !crate::profile::action_fits_vr(action, e.vr) =>
+            {
+                // `profile check` cannot know a private element's VR: a replacement that is no
+                // valid value of it (`hello` in a DA, text in a US) would make the file invalid.
+                self.note(format!(
+                    "{}: the profile's replacement is not a valid {} value; removed",
+                    tag_str(e.tag),
+                    e.vr.to_string()
+                ));
+                (Decision::Remove, "remove")
+            }
             Action::Replace(v) => (put(v.clone().into_bytes()), "replace"),
         }
     }

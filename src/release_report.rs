@@ -41,6 +41,70 @@ pub struct ReportInput<'a> {
     pub findings: &'a [Finding],
     /// Thumbnails of cleaned images.
     pub thumbnails: Vec<Thumbnail>,
+    /// Whether the outputs' paths are left off the page (see [`hides_paths`]).
+    pub hide_paths: bool,
+}
+
+/// Whether a release's output paths must be left off the page: a `--layout mirror` release
+/// keeps each input's folder and file names, which a PACS export or a share often names after
+/// the patient, and without the originals (`--against`, `--linkage`, `has_originals`) verify
+/// cannot tell which names identify, so it cannot mask them as `***`. The default layout's
+/// paths are pseudonyms and digests.
+pub fn hides_paths(settings: Option<&RunSettings>, has_originals: bool) -> bool {
+    !has_originals && settings.is_none_or(|s| s.layout != crate::layout::Layout::Hierarchy.name())
+}
+
+/// How the page names an output file: its path in the release, or, when paths are hidden
+/// ([`hides_paths`]), `output of input sha256:` and the first 16 hex digits of its input's
+/// SHA-256 from the audit log (as `verify` names an input, `grep` finds its record there),
+/// `***` when the audit does not know it.
+fn shown_file(input: &ReportInput<'_>, file: &str) -> String {
+    if !input.hide_paths {
+        return file.to_string();
+    }
+    input
+        .records
+        .iter()
+        .find(|r| r.output.as_deref() == Some(file))
+        .and_then(|r| r.input_sha256.as_deref())
+        .map_or_else(|| "***".to_string(), |h| format!("output of input sha256:{}", &h[..16.min(h.len())]))
+}
+
+/// The options row: each option in effect, Clean Recognizable Visual Features marked as not
+/// performed (kamei accepts and records it but does not alter faces or other recognizable
+/// features, and the outputs do not claim it).
+fn options_text(options: &[String]) -> String {
+    if options.is_empty() {
+        return "(none)".into();
+    }
+    let not_done = crate::profile::DeidOption::CleanRecognizableVisualFeatures.name();
+    options
+        .iter()
+        .map(|o| {
+            if o == not_done {
+                format!("{o} (NOT performed: faces and other recognizable features are left as they are)")
+            } else {
+                o.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The conformance row: whether the rules keep more than PS3.15 Table E.1-1 allows (a user
+/// profile's departures), each such rule as `tag table→user`.
+fn conformance_text(rules: &RuleSet) -> (bool, String) {
+    let departures = rules.departures();
+    if departures.is_empty() {
+        return (true, "PS3.15 Basic Application Confidentiality Profile (with the options listed)".into());
+    }
+    let list: Vec<String> = departures.iter().map(|d| format!("{} {}\u{2192}{}", d.tag, d.table, d.user)).collect();
+    let text = format!(
+        "DEPARTS from the PS3.15 Basic Application Confidentiality Profile: {} rule(s) of the user profile keep more than Table E.1-1 allows: {}",
+        departures.len(),
+        list.join("; ")
+    );
+    (false, text)
 }
 
 /// Read every audit record of a release folder.
@@ -160,7 +224,8 @@ pub fn render(input: &ReportInput<'_>) -> String {
                 ("mode", s.mode.clone()),
                 ("key fingerprint", s.key_fingerprint.clone().unwrap_or_else(|| "(none: anonymized)".into())),
                 ("profile", format!("{} (sha256 {})", s.profile, s.profile_sha256)),
-                ("options", if s.options.is_empty() { "(none)".into() } else { s.options.join(", ") }),
+                ("strict (allow-list) mode", if input.rules.strict() { "yes" } else { "no" }.into()),
+                ("options", options_text(&s.options)),
                 ("layout", s.layout.clone()),
                 ("kamei version", s.kamei_version.clone()),
             ];
@@ -170,7 +235,17 @@ pub fn render(input: &ReportInput<'_>) -> String {
         }
         None => h.push_str("<tr><td>no kamei-run.json in the release folder</td></tr>"),
     }
+    let (conforms, conformance) = conformance_text(input.rules);
+    let class = if conforms { "" } else { " class=\"bad\"" };
+    let _ = write!(h, "<tr><th>conformance</th><td{class} id=\"conformance\">{}</td></tr>", escape(&conformance));
     h.push_str("</table>");
+    if input.hide_paths {
+        h.push_str(
+            "<p>The outputs keep their input's folder and file names (layout mirror), which can hold a \
+             patient's name: files are named here by their input's SHA-256 in the audit log. Give \
+             <code>--against INPUT</code> to show the paths, names holding an identifier as <code>***</code>.</p>",
+        );
+    }
 
     h.push_str("<h2 id=\"counts\">Contents</h2>");
     count_table(&mut h, "modality", &modality);
@@ -188,7 +263,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
             let _ = write!(
                 h,
                 "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                escape(&f.file),
+                escape(&shown_file(input, &f.file)),
                 escape(&f.location),
                 escape(&kind),
                 escape(&f.detail)
@@ -226,7 +301,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
                 h,
                 "<figure><img alt=\"cleaned first frame\" src=\"data:image/png;base64,{}\"><figcaption><code>{}</code><br>{}</figcaption></figure>",
                 base64(&t.png),
-                escape(&t.file),
+                escape(&shown_file(input, &t.file)),
                 escape(&t.caption)
             );
         }
@@ -310,6 +385,7 @@ mod tests {
             rules: &rules,
             findings: std::slice::from_ref(&finding),
             thumbnails: vec![],
+            hide_paths: false,
         });
         assert!(!page.contains("yamada"));
         assert!(page.contains("(0008,1030)"));

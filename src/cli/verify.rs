@@ -8,14 +8,38 @@ use kamei::profile::Profile;
 use kamei::verify::{self, Originals, VerifyJob};
 use std::io::Write;
 
-/// The profile to check against: the one given, or the one `OUT/kamei-run.json` records.
-pub fn profile(out: &std::path::Path, args: &ProfileArgs) -> Result<Profile> {
+/// The profile to check against: the one given, or the one `OUT/kamei-run.json` records,
+/// with the settings recorded there (see [`as_recorded`]). `None` for the second value when it
+/// matches the recorded digest or nothing is recorded; otherwise why it does not.
+pub fn profile(out: &std::path::Path, args: &ProfileArgs) -> Result<(Profile, Option<String>)> {
+    let recorded = recorded_settings(out)?;
     let given = args.profile.is_some() || !args.options.is_empty() || args.strict;
-    if given {
-        return super::config::profile(args);
-    }
-    // OUT's own run file, or, for a folder holding several outputs (images, CSV, SS-MIX2), the
-    // one image output's run file one level down.
+    let profile = match &recorded {
+        Some(settings) if !given => {
+            if Profile::builtin(&settings.profile).is_err() {
+                bail!("the release was made with the user profile {:?}: give it with --profile PATH", settings.profile);
+            }
+            let recorded = ProfileArgs {
+                profile: Some(settings.profile.clone()),
+                options: settings.options.clone(),
+                strict: false,
+                date_shift_max_days: None,
+                keep_weekday: false,
+            };
+            super::config::profile(&recorded)?
+        }
+        _ => super::config::profile(args)?,
+    };
+    Ok(match &recorded {
+        Some(settings) => as_recorded(profile, settings, args),
+        None => (profile, None),
+    })
+}
+
+/// The settings of the image output in `out`: OUT's own run file, or, for a folder holding
+/// several outputs (images, CSV, SS-MIX2), the one image output's run file one level down.
+/// `None` when there is none.
+fn recorded_settings(out: &std::path::Path) -> Result<Option<RunSettings>> {
     let mut images = Vec::new();
     let mut candidates = vec![out.join(RUN_FILE)];
     if !candidates[0].exists() {
@@ -31,26 +55,69 @@ pub fn profile(out: &std::path::Path, args: &ProfileArgs) -> Result<Profile> {
             images.push(settings);
         }
     }
-    images.dedup_by(|a, b| a.profile == b.profile && a.options == b.options);
-    let settings = match images.len() {
-        0 => return super::config::profile(args),
-        1 => images.remove(0),
+    images.dedup_by(|a, b| a.profile == b.profile && a.options == b.options && a.profile_sha256 == b.profile_sha256);
+    match images.len() {
+        0 => Ok(None),
+        1 => Ok(images.pop()),
         _ => bail!(
             "the image outputs under {} were made with different profiles or options: give --profile and --option",
             out.display()
         ),
-    };
-    if Profile::builtin(&settings.profile).is_err() {
-        bail!("the release was made with the user profile {:?}: give it with --profile PATH", settings.profile);
     }
-    let recorded = ProfileArgs {
-        profile: Some(settings.profile.clone()),
-        options: settings.options.clone(),
-        strict: false,
-        date_shift_max_days: None,
-        keep_weekday: false,
-    };
-    super::config::profile(&recorded)
+}
+
+/// `profile` completed with what the run file records and the flags leave open (its options,
+/// strict mode, the date shift settings when no date shift flag is given), so that it has the
+/// digest the release was made with: `kamei-run.json` names a built-in profile without saying
+/// whether `--strict` was on, and `deid`'s `--option` flags are not in a user profile's file.
+/// The second value says why it is still another profile (its digest differs), if it is.
+fn as_recorded(profile: Profile, settings: &RunSettings, args: &ProfileArgs) -> (Profile, Option<String>) {
+    if profile.sha256() == settings.profile_sha256 {
+        return (profile, None);
+    }
+    let mut base = profile.clone();
+    let options = settings.options.iter().filter_map(|o| kamei::profile::DeidOption::from_name(o));
+    if base.add_options(options).is_err() {
+        base = profile.clone();
+    }
+    if args.date_shift_max_days.is_none() && !args.keep_weekday {
+        if let Some(policy) = settings.date_shift.as_deref().and_then(parse_date_shift) {
+            base.set_date_shift(policy);
+        }
+    }
+    for strict in [base.strict(), true] {
+        let mut candidate = base.clone();
+        candidate.set_strict(strict);
+        if candidate.sha256() == settings.profile_sha256 {
+            return (candidate, None);
+        }
+    }
+    let mut why = format!(
+        "the profile is not the one the release was made with ({}: its digest differs from the one kamei-run.json records)",
+        settings.profile
+    );
+    if settings.kamei_version != env!("CARGO_PKG_VERSION") {
+        let _ = std::fmt::Write::write_fmt(
+            &mut why,
+            format_args!("; the release was made by kamei {}, whose tables may differ", settings.kamei_version),
+        );
+    }
+    (profile, Some(why))
+}
+
+/// The date shift settings as [`kamei::audit::date_shift_label`] writes them
+/// (`max_days=365 keep_weekday=false`).
+fn parse_date_shift(label: &str) -> Option<kamei::profile::DateShiftPolicy> {
+    let mut max_days = None;
+    let mut keep_weekday = None;
+    for part in label.split_whitespace() {
+        match part.split_once('=')? {
+            ("max_days", v) => max_days = v.parse().ok(),
+            ("keep_weekday", v) => keep_weekday = v.parse().ok(),
+            _ => return None,
+        }
+    }
+    Some(kamei::profile::DateShiftPolicy { max_days: max_days?, keep_weekday: keep_weekday? })
 }
 
 /// The settings a `kamei-run.json` records.
@@ -92,7 +159,10 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     if !args.out.is_dir() {
         bail!("{} is not a folder", args.out.display());
     }
-    let profile = profile(&args.out, &args.profile)?;
+    let (profile, other) = profile(&args.out, &args.profile)?;
+    if let Some(why) = other {
+        eprintln!("kamei: warning: {why}; checking against the profile given");
+    }
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
     if let Some(report) = &args.report {
         check_report_place(report, &args.out, &args.originals.against)?;
@@ -240,13 +310,21 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     if !args.out.is_dir() {
         bail!("{} is not a folder", args.out.display());
     }
-    let profile = profile(&args.out, &args.profile)?;
+    // The page describes the release: its rule table must be the one the release was made
+    // with, not another version of the site's profile shown under the release's digest.
+    let (profile, other) = profile(&args.out, &args.profile)?;
+    if let Some(why) = other {
+        bail!("{why}: give the --profile, --option, --strict and date shift flags the release was made with");
+    }
     let rules = profile.compile();
     let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let originals = originals(&args.originals.against, args.originals.linkage.as_deref(), jobs)?;
+    let has_originals = !originals.is_empty();
     let job = VerifyJob { out: args.out.clone(), rules: profile.compile(), originals, jobs };
     let verified = verify::run(&job);
-    let settings = std::fs::read_to_string(args.out.join(RUN_FILE)).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let settings: Option<RunSettings> =
+        std::fs::read_to_string(args.out.join(RUN_FILE)).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let hide_paths = kamei::release_report::hides_paths(settings.as_ref(), has_originals);
     let records = kamei::release_report::read_audit(&args.out)?;
     let thumbnails = thumbnails(&args.out, &records);
     let title = args
@@ -261,6 +339,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         rules: &rules,
         findings: &verified.findings,
         thumbnails,
+        hide_paths,
     });
     std::fs::write(&args.output, page).with_context(|| format!("could not write {}", args.output.display()))?;
     eprintln!("kamei: wrote {} ({} verify findings)", args.output.display(), verified.findings.len());

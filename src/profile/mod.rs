@@ -142,7 +142,7 @@ mod user;
 
 pub use error::{Diagnostic, ProfileError};
 pub use rules::{Departure, RuleRow, RuleSet};
-pub use user::MAX_SHIFT_DAYS;
+pub use user::{MAX_SHIFT_DAYS, action_fits_vr};
 
 use error::{FindBuiltinSnafu, ReadProfileSnafu};
 use sha2::{Digest, Sha256};
@@ -235,6 +235,12 @@ pub enum RuleSource {
     Policy,
     /// A user profile override.
     Override,
+    /// A user override `keep` on an attribute the profile keeps anyway without a decision (the
+    /// inner source: an attribute the table does not list, a safe private attribute under
+    /// Retain Safe Private, an element of a kept private creator, kamei's policy). It restates
+    /// that keep and changes nothing: the value is planned as under the inner source, safety
+    /// nets included, and the outputs still claim the profile. Shown as `override`.
+    Restated(Box<RuleSource>),
     /// A standard attribute the table does not list: kept, as the profile intends.
     Unlisted,
     /// Strict (allow-list) mode removed an attribute that is not explicitly kept.
@@ -355,6 +361,15 @@ impl fmt::Display for Action {
 }
 
 impl RuleSource {
+    /// The source whose treatment a value gets: the inner source of a [`RuleSource::Restated`]
+    /// keep, otherwise this one.
+    pub fn effective(&self) -> &RuleSource {
+        match self {
+            RuleSource::Restated(inner) => inner.effective(),
+            other => other,
+        }
+    }
+
     /// Whether a keep from this source is one no one chose for the attribute: the table does
     /// not list it (kept, as the profile intends), kamei's policy keeps it, or a private element
     /// kept by Retain Safe Private (Table E.3.10-1 says the attribute is safe, not this file's
@@ -362,7 +377,7 @@ impl RuleSource {
     /// through its safety net; `kamei verify` checks the same values.
     pub fn is_unchosen_keep(&self) -> bool {
         matches!(
-            self,
+            self.effective(),
             RuleSource::Unlisted
                 | RuleSource::Policy
                 | RuleSource::Private
@@ -377,7 +392,7 @@ impl fmt::Display for RuleSource {
             RuleSource::Basic => f.write_str("basic"),
             RuleSource::Option(o) => write!(f, "option {o}"),
             RuleSource::Policy => f.write_str("policy"),
-            RuleSource::Override => f.write_str("override"),
+            RuleSource::Override | RuleSource::Restated(_) => f.write_str("override"),
             RuleSource::Unlisted => f.write_str("unlisted"),
             RuleSource::Strict => f.write_str("strict"),
             RuleSource::Private => f.write_str("private"),

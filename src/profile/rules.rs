@@ -100,6 +100,16 @@ fn retained(action: &Action) -> u8 {
     }
 }
 
+/// [`retained`] for an action on an attribute that is a sequence (`sequence`): a dummy (D) or
+/// X/Z/U* keeps a sequence's items, their values processed, so it lets part of it through, as
+/// clean does; removed or emptied, nothing.
+fn retained_in(action: &Action, sequence: bool) -> u8 {
+    match action {
+        Action::Dummy | Action::Conditional(super::Conditional::XZU) if sequence => 1,
+        other => retained(other),
+    }
+}
+
 /// Rules for the elements of one private creator.
 #[derive(Debug, Clone, Default)]
 struct CreatorRules {
@@ -418,7 +428,8 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
                     user: o.action.code().to_string(),
                 });
             }
-            b.apply(&o.selector, &rule(o.action.clone(), RuleSource::Override), None);
+            let source = b.restated(&o.selector, &o.action).unwrap_or(RuleSource::Override);
+            b.apply(&o.selector, &rule(o.action.clone(), source), None);
         }
     }
 
@@ -549,9 +560,10 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
             );
         }
         for (group, creator, offset, action) in private_overrides(user) {
-            let r = rule(action.clone(), RuleSource::Override);
             let slot = (u32::from(group) << 8) | u32::from(offset);
-            let before = private.get(creator).and_then(|c| c.by_slot.get(&slot)).unwrap_or(&private_remove);
+            let kept_before = private.get(creator).and_then(|c| c.by_slot.get(&slot).or(c.keep_all.as_ref()));
+            let before = kept_before.unwrap_or(&private_remove);
+            let r = rule(action.clone(), restated_keep(before, action).unwrap_or(RuleSource::Override));
             if retained(action) < retained(&before.action) {
                 departures.push(Departure {
                     tag: format!("({group:04X},\"{creator}\",{offset:02X})"),
@@ -600,7 +612,11 @@ impl Builder {
     /// (see [`retained`]), if any: what an override with `action` departs from. Tags not yet
     /// ruled are unlisted and kept, so nothing departs there.
     fn departed_rule(&self, sel: &Selector, action: &Action) -> Option<Action> {
-        let stronger = |r: &Rule| retained(action) < retained(&r.action);
+        let sequence = {
+            let tags = sel.tags();
+            !tags.is_empty() && tags.iter().all(|t| crate::dict::known_vr(*t) == Some(VR::SQ))
+        };
+        let stronger = |r: &Rule| retained_in(action, sequence) < retained_in(&r.action, sequence);
         match sel {
             Selector::WholeRepeatingGroup { base } => repeating_groups(*base)
                 .find_map(|g| self.groups.get(&g).filter(|r| stronger(r)).map(|r| r.action.clone())),
@@ -612,10 +628,44 @@ impl Builder {
         }
     }
 
+    /// The source of a user `keep` on `sel` that restates what the profile does anyway
+    /// ([`RuleSource::Restated`]): every tag it names is kept without a decision, by the rule
+    /// in force or, not yet ruled and in the dictionary, as an unlisted attribute (in strict
+    /// mode too: a keep there adds to the allow-list, whose values keep the safety nets).
+    /// `None` for any other action or when some tag is ruled otherwise.
+    fn restated(&self, sel: &Selector, action: &Action) -> Option<RuleSource> {
+        if *action != Action::Keep || matches!(sel, Selector::WholeRepeatingGroup { .. } | Selector::Private { .. }) {
+            return None;
+        }
+        let unlisted = rule(Action::Keep, RuleSource::Unlisted);
+        let mut inner: Option<RuleSource> = None;
+        for tag in sel.tags() {
+            let ruled = self.exact.get(&key(tag)).or_else(|| self.groups.get(&tag.group()));
+            let before = match ruled {
+                Some(r) => r,
+                None if selector::in_dictionary(tag) => &unlisted,
+                None => return None,
+            };
+            let source = restated_keep(before, action)?;
+            if inner.as_ref().is_some_and(|i| *i != source) {
+                return None;
+            }
+            inner = Some(source);
+        }
+        inner
+    }
+
     /// Add or update the row of `sel` without touching the lookup maps.
     fn apply_row_only(&mut self, sel: &Selector, rule: &Rule) {
         let (g, e) = sel.sort_key();
         let name = || sel.keyword().map(str::to_string).unwrap_or_default();
         self.set_row((0, g, e, sel.to_string()), sel.to_string(), name, rule);
     }
+}
+
+/// The source a user `action` on an attribute ruled `before` takes when it restates a keep the
+/// profile makes without a decision ([`RuleSource::is_unchosen_keep`]): `keep` over such a keep.
+fn restated_keep(before: &Rule, action: &Action) -> Option<RuleSource> {
+    let unchosen = before.action == Action::Keep && before.source.is_unchosen_keep();
+    (*action == Action::Keep && unchosen).then(|| RuleSource::Restated(Box::new(before.source.effective().clone())))
 }

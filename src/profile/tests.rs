@@ -223,8 +223,35 @@ fn strict_mode_keeps_uids_that_name_a_registered_class() {
 #[test]
 fn strict_mode_override_keeps_an_unlisted_attribute() {
     let rules = user("strict = true\n[overrides]\nKVP = \"keep\"\n").compile();
-    assert_eq!(rules.rule(tags::KVP), &r(Action::Keep, RuleSource::Override));
+    // Kept as an allow-listed attribute is: the keep restates the unlisted keep.
+    assert_eq!(rules.rule(tags::KVP), &r(Action::Keep, RuleSource::Restated(Box::new(RuleSource::Unlisted))));
     assert_eq!(rules.rule(tags::BODY_PART_EXAMINED), &r(Action::Remove, RuleSource::Strict));
+}
+
+#[test]
+fn keeping_an_unlisted_attribute_restates_the_unlisted_keep() {
+    let rules = user("[overrides]\nContentDescription = \"keep\"\n").compile();
+    let rule = rules.rule(tags::CONTENT_DESCRIPTION);
+    assert_eq!(rule, &r(Action::Keep, RuleSource::Restated(Box::new(RuleSource::Unlisted))));
+    assert!(rule.source.is_unchosen_keep(), "the safety nets still apply");
+    assert_eq!(rule.source.to_string(), "override");
+}
+
+#[test]
+fn keeping_a_safe_private_attribute_restates_the_options_keep() {
+    let text = "options = [\"retain-safe-private\"]\n[overrides]\n'(0019,\"GEMS_ACQU_01\",9E)' = \"keep\"\n";
+    let rules = user(text).compile();
+    let rule = rules.private_rule(Tag(0x0019, 0x109E), Some("GEMS_ACQU_01"));
+    let option = RuleSource::Option(DeidOption::RetainSafePrivate);
+    assert_eq!(rule, &r(Action::Keep, RuleSource::Restated(Box::new(option))));
+    assert!(rule.source.is_unchosen_keep());
+    assert_eq!(departures(text), []);
+}
+
+#[test]
+fn keeping_an_attribute_the_table_rules_is_an_explicit_keep() {
+    let rules = user("[overrides]\nStudyDescription = \"keep\"\n").compile();
+    assert_eq!(rules.rule(tags::STUDY_DESCRIPTION), &r(Action::Keep, RuleSource::Override));
 }
 
 #[test]
@@ -563,4 +590,15 @@ fn keeping_a_safe_private_attribute_under_retain_safe_private_does_not_depart() 
         row.creator
     );
     assert_eq!(departures(&text), []);
+}
+
+#[test]
+fn a_dummy_on_a_sequence_the_table_removes_departs() {
+    // D keeps a sequence's items (their values processed): the reference to the patient's
+    // photograph would survive, so the outputs must not claim the basic profile.
+    let d =
+        departures("[overrides]\nReferencedPatientPhotoSequence = \"dummy\"\nOtherPatientIDsSequence = \"empty\"\n");
+    assert_eq!(d, [("(0010,1100)".to_string(), "X".to_string(), "D".to_string())]);
+    // On a value that is not a sequence, a dummy lets nothing through.
+    assert_eq!(departures("[overrides]\nStudyDescription = \"dummy\"\n"), []);
 }

@@ -810,8 +810,10 @@ fn check_dataset(
             }
             Value::Bytes(bytes) if !is_bulk(e.tag) && bytes.len() <= 1 << 16 => {
                 let text = match e.vr {
+                    // Text in a binary value is 8-bit or UTF-16 (as deid reads it).
                     VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN => {
-                        String::from_utf8_lossy(bytes).into_owned()
+                        let utf16 = crate::charset::utf16_readings(bytes).join(" ");
+                        format!("{} {utf16}", String::from_utf8_lossy(bytes))
                     }
                     VR::US | VR::SS | VR::UL | VR::SL | VR::FL | VR::FD | VR::AT | VR::SV | VR::UV => continue,
                     // As deid reads text: the declared set, else CP932, else byte for byte.
@@ -867,10 +869,12 @@ fn holds_unmapped_uid(ctx: &Ctx<'_>, e: &crate::dataset::Element, rule: &crate::
         return false;
     }
     let Some(bytes) = e.bytes() else { return false };
-    String::from_utf8_lossy(bytes)
-        .split('\\')
-        .map(|u| u.trim_matches([' ', '\0']))
-        .any(|u| !u.is_empty() && !u.starts_with("2.25.") && !u.starts_with(crate::dict::DICOM_UID_ROOT))
+    String::from_utf8_lossy(bytes).split('\\').map(|u| u.trim_matches([' ', '\0'])).any(|u| {
+        !u.is_empty()
+            && !u.starts_with("2.25.")
+            && !u.starts_with(crate::dict::DICOM_UID_ROOT)
+            && !crate::plan::is_private_version(e.tag, u)
+    })
 }
 
 /// Whether a private value of unknown type (UN or OB: sent in an Implicit VR file, or by a

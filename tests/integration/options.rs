@@ -1111,3 +1111,101 @@ fn kept_private_dates_of_an_implicit_vr_file_are_shifted_as_in_explicit_vr() {
         assert_eq!(value(out, Tag(0x0029, 0x1022)), Some(text), "{out:?}");
     }
 }
+
+#[test]
+fn keeping_an_unlisted_attribute_in_a_user_profile_keeps_the_safety_net() {
+    let wd = Workdir::new("keeping_an_unlisted_attribute_in_a_user_profile_keeps_the_safety_net");
+    // Content Description is not in Table E.1-1: the profile keeps it anyway, scrubbed of the
+    // patient's identifiers. Writing `keep` restates that; it does not release them.
+    ct(1)
+        .put(str_el(tags::CONTENT_DESCRIPTION, VR::LO, &format!("Annotated for {CANARY_ID}")))
+        .write(&wd.path("in/a.dcm"));
+    let p = user_profile(&wd, "extends = \"basic\"\n[overrides]\nContentDescription = \"keep\"\n");
+    let run = wd.deid(&["--profile", &p]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::CONTENT_DESCRIPTION).as_deref(), Some("Annotated for ***"));
+    assert_eq!(method_codes(&obj).first().map(String::as_str), Some("113100"), "nothing departs");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn keeping_a_safe_private_attribute_in_a_user_profile_keeps_the_safety_net() {
+    let wd = Workdir::new("keeping_a_safe_private_attribute_in_a_user_profile_keeps_the_safety_net");
+    // GEMS_ACQU_01 (0019,xx9E) Internal Pulse Sequence Name is safe by Table E.3.10-1.
+    ct(1)
+        .put(str_el(Tag(0x0019, 0x0010), VR::LO, "GEMS_ACQU_01"))
+        .put(str_el(Tag(0x0019, 0x109E), VR::LO, CANARY_ID))
+        .write(&wd.path("in/a.dcm"));
+    let profile = "options = [\"retain-safe-private\"]\n[overrides]\n'(0019,\"GEMS_ACQU_01\",9E)' = \"keep\"\n";
+    let p = user_profile(&wd, profile);
+    let run = wd.deid(&["--profile", &p]);
+    run.assert_code(0);
+    let value = raw(&wd.only_output("out"), Tag(0x0019, 0x109E)).unwrap();
+    assert_eq!(String::from_utf8(value).unwrap().trim_end(), "***", "scrubbed as under the option alone");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn a_kept_private_binary_value_holding_the_name_as_utf16_is_removed() {
+    let wd = Workdir::new("a_kept_private_binary_value_holding_the_name_as_utf16_is_removed");
+    // Windows software writes the strings of its private blobs as UTF-16.
+    let utf16: Vec<u8> = "CANARY PATIENT".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let odd: Vec<u8> =
+        [&[1u8][..], &"x CANARYID001".encode_utf16().flat_map(u16::to_be_bytes).collect::<Vec<_>>(), &[0]].concat();
+    ct(1)
+        .put(str_el(Tag(0x0019, 0x0010), VR::LO, "ACME PRIV"))
+        .put(raw_el(Tag(0x0019, 0x1001), VR::OB, &utf16))
+        .put(raw_el(Tag(0x0019, 0x1002), VR::OB, &odd))
+        .put(raw_el(
+            Tag(0x0019, 0x1003),
+            VR::OB,
+            &"harmless".encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<_>>(),
+        ))
+        .write(&wd.path("in/a.dcm"));
+    let p = user_profile(&wd, "keep_private_creators = [\"ACME PRIV\"]\n");
+    let run = wd.deid(&["--profile", &p]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert!(raw(&out, Tag(0x0019, 0x1001)).is_none(), "UTF-16LE name removed");
+    assert!(raw(&out, Tag(0x0019, 0x1002)).is_none(), "UTF-16BE ID at an odd offset removed");
+    assert!(raw(&out, Tag(0x0019, 0x1003)).is_some(), "other UTF-16 text stays");
+}
+
+#[test]
+fn retain_safe_private_keeps_a_version_number_in_a_private_ui_attribute() {
+    let wd = Workdir::new("retain_safe_private_keeps_a_version_number_in_a_private_ui_attribute");
+    // NQHeader Version (0099,xx01) is UI in Table E.3.10-1 but holds a version: no instance UID.
+    ct(1)
+        .put(str_el(Tag(0x0099, 0x0010), VR::LO, "NQHeader"))
+        .put(str_el(Tag(0x0099, 0x1001), VR::UI, "2.1"))
+        .put(str_el(Tag(0x0099, 0x1002), VR::UI, SERIES))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-safe-private"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    let value = |tag| raw(&out, tag).map(|v| String::from_utf8(v).unwrap().trim_end_matches([' ', '\0']).to_string());
+    assert_eq!(value(Tag(0x0099, 0x1001)).as_deref(), Some("2.1"));
+    assert_eq!(value(Tag(0x0099, 0x1002)), Some(pseudonymizer(7).uid(SERIES)), "a UID is still mapped");
+    wd.kamei(["verify", "out"]).assert_code(0);
+}
+
+#[test]
+fn a_replacement_that_is_no_valid_value_of_a_private_elements_vr_removes_it() {
+    let wd = Workdir::new("a_replacement_that_is_no_valid_value_of_a_private_elements_vr_removes_it");
+    // `profile check` cannot know the VR of (0019,"ACME PRIV",13): the file says DA.
+    ct(1)
+        .put(str_el(Tag(0x0019, 0x0010), VR::LO, "ACME PRIV"))
+        .put(str_el(Tag(0x0019, 0x1013), VR::DA, "19850315"))
+        .put(str_el(Tag(0x0019, 0x1014), VR::LO, "site note"))
+        .write(&wd.path("in/a.dcm"));
+    let profile = "[overrides]\n'(0019,\"ACME PRIV\",13)' = { replace = \"hello\" }\n'(0019,\"ACME PRIV\",14)' = { replace = \"hello\" }\n";
+    let p = user_profile(&wd, profile);
+    let run = wd.deid(&["--profile", &p]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert!(raw(&out, Tag(0x0019, 0x1013)).is_none(), "no DA `hello`");
+    assert_eq!(raw(&out, Tag(0x0019, 0x1014)).as_deref(), Some(&b"hello "[..]), "a valid replacement is written");
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("(0019,1013)") && notes.contains("not a valid DA value"), "{notes}");
+}

@@ -98,3 +98,90 @@ fn report_renders_in_headless_chromium_without_errors() {
     let png = std::fs::read(&shot).expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "the page rendered to a real image");
 }
+
+/// The page's text: tags dropped, runs of white space as one space, entities decoded as far as
+/// the checks need.
+fn page_text(wd: &Workdir) -> String {
+    let page = std::fs::read_to_string(wd.path("report.html")).unwrap();
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in page.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text.replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn report_refuses_a_profile_other_than_the_releases() {
+    let wd = Workdir::new("report_refuses_a_profile_other_than_the_releases");
+    Fixture::ct("PIDREPORT1", "1.2.3.9", "1.2.3.9.1", "1.2.3.9.1.1").write(&wd.path("in/ct.dcm"));
+    std::fs::write(wd.path("a.toml"), "name = \"site\"\n[overrides]\nStudyDescription = \"keep\"\n").unwrap();
+    std::fs::write(wd.path("b.toml"), "name = \"site\"\n[overrides]\nStudyDescription = \"clean\"\n").unwrap();
+    wd.deid(&["--profile", "a.toml", "--option", "retain-uids"]).assert_code(0);
+    let other = wd.kamei(["report", "out", "-o", "report.html", "--profile", "b.toml"]);
+    other.assert_code(2);
+    assert!(other.stderr().contains("not the one the release was made with"), "{}", other.stderr());
+    assert!(!wd.path("report.html").exists());
+    // The release's own profile: deid's --option is taken from kamei-run.json.
+    wd.kamei(["report", "out", "-o", "report.html", "--profile", "a.toml"]).assert_code(0);
+    assert!(page_text(&wd).contains("(0008,1030) Study Description K override"));
+}
+
+#[test]
+fn report_of_a_strict_release_shows_strict_mode_and_its_rules() {
+    let wd = Workdir::new("report_of_a_strict_release_shows_strict_mode_and_its_rules");
+    Fixture::ct("PIDREPORT1", "1.2.3.9", "1.2.3.9.1", "1.2.3.9.1.1").write(&wd.path("in/ct.dcm"));
+    wd.deid(&["--strict"]).assert_code(0);
+    wd.kamei(["report", "out", "-o", "report.html"]).assert_code(0);
+    let text = page_text(&wd);
+    assert!(text.contains("strict (allow-list) mode yes"), "{text}");
+    assert!(text.contains("Any other standard attribute (strict mode) X strict"));
+    assert!(!text.contains("Any other standard attribute in the dictionary"));
+}
+
+#[test]
+fn report_says_an_option_kamei_does_not_perform_was_not_performed() {
+    let wd = Workdir::new("report_says_an_option_kamei_does_not_perform_was_not_performed");
+    Fixture::ct("PIDREPORT1", "1.2.3.9", "1.2.3.9.1", "1.2.3.9.1.1").write(&wd.path("in/ct.dcm"));
+    wd.deid(&["--option", "clean-recognizable-visual-features"]).assert_code(0);
+    wd.kamei(["report", "out", "-o", "report.html"]).assert_code(0);
+    assert!(page_text(&wd).contains("clean-recognizable-visual-features (NOT performed"));
+}
+
+#[test]
+fn report_says_a_user_profile_departs_from_the_basic_profile() {
+    let wd = Workdir::new("report_says_a_user_profile_departs_from_the_basic_profile");
+    Fixture::ct("PIDREPORT1", "1.2.3.9", "1.2.3.9.1", "1.2.3.9.1.1").write(&wd.path("in/ct.dcm"));
+    std::fs::write(wd.path("site.toml"), "[overrides]\nStudyDescription = \"keep\"\n").unwrap();
+    wd.deid(&["--profile", "site.toml"]).assert_code(0);
+    wd.kamei(["report", "out", "-o", "report.html", "--profile", "site.toml"]).assert_code(0);
+    let text = page_text(&wd);
+    assert!(text.contains("DEPARTS from the PS3.15 Basic Application Confidentiality Profile"), "{text}");
+    assert!(text.contains("(0008,1030) X\u{2192}K"));
+}
+
+#[test]
+fn report_of_a_mirror_release_names_files_by_digest_without_the_originals() {
+    let wd = Workdir::new("report_of_a_mirror_release_names_files_by_digest_without_the_originals");
+    // A PACS export folder named after the patient; Secondary Capture makes verify list the file.
+    Fixture::ct("PIDREPORT1", "1.2.3.9", "1.2.3.9.1", "1.2.3.9.1.1")
+        .put(str_el(tags::MODALITY, dicom_core::VR::CS, "US"))
+        .write(&wd.path("in/YAMADA_TARO_PIDREPORT1/a.dcm"));
+    wd.deid(&["--layout", "mirror"]).assert_code(0);
+    wd.kamei(["report", "out", "-o", "report.html"]).assert_code(0);
+    let text = page_text(&wd);
+    assert!(text.contains("pixels-not-cleaned"), "the file is listed: {text}");
+    assert!(text.contains("output of input sha256:"), "{text}");
+    for forbidden in ["YAMADA", "PIDREPORT"] {
+        assert!(!text.contains(forbidden), "{forbidden} on the page");
+    }
+}
