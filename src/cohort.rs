@@ -286,6 +286,20 @@ fn check_id(v: &str, line: usize) -> Result<Option<String>, String> {
     Ok(Some(id))
 }
 
+/// Whether a patient-id cell is a number a spreadsheet rewrote, so that the ID it was is not
+/// known: Excel's scientific notation (`1.23457E+09`: the digits are gone) or a number with
+/// thousands separators (`1,234,567,890`: its zero padding went with the formatting). Such a
+/// cell cannot be checked against an opt-out register nor given the patient's pseudonym.
+pub fn spreadsheet_number(id: &str) -> bool {
+    let id = normalize_id(id);
+    let groups: Vec<&str> = id.split(',').collect();
+    let thousands = groups.len() >= 2
+        && (1..=3).contains(&groups[0].len())
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()))
+        && groups[1..].iter().all(|g| g.len() == 3);
+    thousands || is_scientific(&id)
+}
+
 /// `1.23457E+09`: how Excel shows a long number; the digits of the ID are gone.
 fn is_scientific(id: &str) -> bool {
     let Some((mantissa, exponent)) = id.split_once(['E', 'e']) else { return false };

@@ -101,8 +101,8 @@ pub fn of_group(group: &str) -> Spellings {
     // joined by a hyphen (`Jean-Pierre`, `Eun-Ji`, `Yamada-Taro`).
     let units: Vec<Vec<&str>> = components
         .iter()
-        .flat_map(|c| c.split(|ch: char| ch.is_whitespace() || "()/・".contains(ch)))
-        .map(|u| u.split(HYPHENS).filter(|w| !w.is_empty() && !is_name_annotation(w)).collect())
+        .flat_map(|c| c.split(|ch: char| ch.is_whitespace() || ch == ':' || "()/・".contains(ch) || is_name_mark(ch)))
+        .map(|u| u.split(HYPHENS).map(without_honorific).filter(|w| !w.is_empty() && !is_name_annotation(w)).collect())
         .filter(|u: &Vec<&str>| !u.is_empty())
         .collect();
     let words: Vec<&str> = units.iter().flatten().copied().collect();
@@ -121,6 +121,10 @@ pub fn of_group(group: &str) -> Spellings {
             out.add_spaced(given);
         }
         transliterations(&mut out, w);
+        for plain in long_vowel_spellings(w) {
+            transliterations(&mut out, &plain);
+            out.add_spaced(plain);
+        }
     }
     romaji_run_together(&mut out, &words);
     for w in &words {
@@ -399,12 +403,101 @@ pub fn organization_spellings(name: &str) -> Vec<String> {
 }
 
 /// Whether a word written beside a name in one field is a note about it, not a part of it
-/// (`山田 花子（旧姓 佐藤）`, `Smith John (MD)`, `Jr`): looked for in text, it would wipe the word
+/// (`山田 花子（旧姓 佐藤）`, `Smith John (MD)`, `Jr`, the flags patient lists add:
+/// `山田太郎【同姓同名】`, `[VIP]`, `（本人）`): looked for in text, it would wipe the word
 /// everywhere.
 fn is_name_annotation(word: &str) -> bool {
-    const NOTES: &[&str] = &["旧姓", "本名", "通称", "別名", "様", "殿", "さん"];
-    const TITLES: &[&str] = &["md", "jr", "sr", "phd", "dr", "mr", "mrs", "ms", "ii", "iii", "rn", "nee", "née"];
+    const NOTES: &[&str] = &[
+        "旧姓",
+        "本名",
+        "通称",
+        "別名",
+        "様",
+        "さま",
+        "殿",
+        "さん",
+        "氏",
+        "同姓同名",
+        "同名",
+        "同姓",
+        "本人",
+        "注意",
+        "要注意",
+        "重複",
+        "仮",
+        "仮登録",
+    ];
+    const TITLES: &[&str] = &["md", "jr", "sr", "phd", "dr", "mr", "mrs", "ms", "ii", "iii", "rn", "nee", "née", "vip"];
     NOTES.contains(&word) || TITLES.iter().any(|t| word.trim_end_matches('.').eq_ignore_ascii_case(t))
+}
+
+/// Whether `c` is a mark patient lists put around or beside a name, as a flag
+/// (`山田太郎【同姓同名】`, `山田太郎※`, `★山田太郎`, `山田太郎[VIP]`, `山田太郎＊`): it separates the
+/// name's words as a space does (compared after NFKC: `［` is `[`, `＊` is `*`).
+fn is_name_mark(c: char) -> bool {
+    "[]【】〔〕〖〗「」『』〈〉《》<>{}※★☆●○◎◆◇■□▲△▼▽*#!?;".contains(c)
+}
+
+/// `word` without an honorific written glued after it (`山田太郎様`, `ヤマダタロウ様`,
+/// `やまださん`: how print-name columns hold a name): the honorific is no part of the name.
+/// Only for a word of Japanese script that keeps two characters or more; others as they are.
+pub(crate) fn without_honorific(word: &str) -> &str {
+    const GLUED: &[&str] = &["様", "さま", "サマ", "殿", "さん", "サン", "氏", "くん", "ちゃん"];
+    for h in GLUED {
+        if let Some(name) = word.strip_suffix(h) {
+            let chars: Vec<char> = name.chars().collect();
+            if chars.len() >= 2 && chars.iter().all(|&c| is_kanji(c) || kana_script(c)) {
+                return name;
+            }
+        }
+    }
+    word
+}
+
+/// The ASCII spellings of a romaji word written with long-vowel marks (modified Hepburn `SATŌ`,
+/// `Tarō`, or circumflexes as typed without macrons, `Ôno`): the long vowel short (`SATO`), doubled
+/// as typed (`SATOU`, `Yuuko`, `Kei`... of `ē`) and, for `o`, with `h` (`SATOH`). Empty for a
+/// word without such a mark. Their kana (`さとう`) are then found as any romaji's.
+fn long_vowel_spellings(word: &str) -> Vec<String> {
+    let base = |c: char| match c {
+        'ā' | 'â' | 'Ā' | 'Â' => Some('a'),
+        'ī' | 'î' | 'Ī' | 'Î' => Some('i'),
+        'ū' | 'û' | 'Ū' | 'Û' => Some('u'),
+        'ē' | 'ê' | 'Ē' | 'Ê' => Some('e'),
+        'ō' | 'ô' | 'Ō' | 'Ô' => Some('o'),
+        _ => None,
+    };
+    if !word.chars().any(|c| base(c).is_some()) {
+        return Vec::new();
+    }
+    // The letter added is upper case only in a word written all in capitals (`SATOU`, `Ouno`).
+    let capitals = word.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase);
+    let mut out = Vec::new();
+    for style in 0..3 {
+        let mut s = String::with_capacity(word.len() + 4);
+        for c in word.chars() {
+            let Some(v) = base(c) else {
+                s.push(c);
+                continue;
+            };
+            let extra = match (style, v) {
+                (0, _) => None,
+                (1, 'o') | (1, 'u') => Some('u'),
+                (1, 'e') => Some('i'),
+                (1, v) => Some(v),
+                (_, 'o') => Some('h'),
+                _ => None,
+            };
+            s.push(if c.is_uppercase() { v.to_ascii_uppercase() } else { v });
+            if let Some(x) = extra {
+                s.push(if capitals { x.to_ascii_uppercase() } else { x });
+            }
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
 }
 
 /// The German spelling of `value` without umlauts and `ß` (`MÜLLER` → `MUELLER`, `Straße` →
@@ -540,6 +633,53 @@ mod tests {
         assert_eq!(organization_spellings("Kasumi Trading Co., Ltd.")[1], "Kasumi Trading");
         assert_eq!(organization_spellings("三井株式会社").len(), 1, "two characters are too common");
         assert_eq!(organization_spellings("鹿ノ門商事").len(), 1);
+    }
+
+    #[test]
+    fn rv22_09_an_honorific_glued_to_a_name_is_no_part_of_it() {
+        for name in ["山田太郎様", "山田太郎殿", "山田太郎さま"] {
+            let s = of_group(name);
+            assert!(s.spaced.contains(&"山田太郎".to_string()), "{name}: {s:?}");
+            assert!(s.before_honorific.contains(&"山田".to_string()), "{name}: {s:?}");
+        }
+        assert!(of_group("ヤマダタロウ様").spaced.contains(&"ヤマダタロウ".to_string()));
+    }
+
+    #[test]
+    fn rv22_16_a_flag_glued_to_a_name_separates_it_and_is_no_part_of_it() {
+        for (name, want) in [
+            ("山田太郎【同姓同名】", "山田太郎"),
+            ("鈴木一郎※", "鈴木一郎"),
+            ("★佐藤花子", "佐藤花子"),
+            ("田中次郎[VIP]", "田中次郎"),
+        ] {
+            let s = of_group(name);
+            assert!(s.spaced.contains(&want.to_string()), "{name}: {s:?}");
+            for flag in ["同姓同名", "VIP", "※", "★"] {
+                assert!(!s.spaced.contains(&flag.to_string()), "{name}: {flag}: {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rv22_10_a_former_name_after_a_colon_is_a_part() {
+        for name in ["山田　花子（旧姓：佐藤）", "山田 花子 (旧姓:佐藤)"] {
+            let s = of_group(name);
+            assert!(s.spaced.contains(&"佐藤".to_string()), "{name}: {s:?}");
+            assert!(!s.spaced.iter().any(|w| w == "旧姓" || w.starts_with("旧姓:")), "{name}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn rv22_12_a_romaji_name_with_long_vowel_marks_is_spelled_in_ascii_and_kana() {
+        let s = of_group("SATŌ Tarō");
+        for w in ["SATO", "SATOU", "SATOH", "Taro", "Tarou", "さとう", "たろう"] {
+            assert!(s.spaced.contains(&w.to_string()), "{w}: {s:?}");
+        }
+        let s = of_group("Ôno Hanako");
+        for w in ["Ono", "Ouno", "Ohno", "おおの"] {
+            assert!(s.spaced.contains(&w.to_string()), "{w}: {s:?}");
+        }
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub const REDACTED: &str = "***";
 #[derive(Debug, Clone, Default)]
 pub struct Identifiers {
     needles: Vec<Vec<char>>,
-    /// Numbers of seven digits or more (phones, IDs) as digits only: found whatever separators
+    /// Numbers of seven digits or more (phones, IDs; an ID's of six or more) as digits only:
+    /// found whatever separators
     /// stand between their digits (`090-3333-4444`, `090 3333 4444`, `(090)3333-4444`).
     digits: Vec<Vec<char>>,
     /// Date spellings: also found at the start of a date-time (`19850315120000`,
@@ -274,15 +275,27 @@ impl Identifiers {
     /// zero padding, without separators: [`crate::ids::other_spellings`]; with its prefix split
     /// off or left out: `PID 7788123`, `7788123`).
     pub fn add_id(&mut self, id: &str) {
-        self.add(id);
-        for s in crate::ids::other_spellings(id) {
-            self.add(&s);
-        }
+        let mut spellings = vec![id.to_string()];
+        spellings.extend(crate::ids::other_spellings(id));
         for s in split_id_spellings(id) {
-            self.add(&s);
-            for t in crate::ids::other_spellings(&s) {
-                self.add(&t);
-            }
+            spellings.extend(crate::ids::other_spellings(&s));
+            spellings.push(s);
+        }
+        for s in &spellings {
+            self.add(s);
+            self.add_id_digits(s);
+        }
+    }
+
+    /// Keep a spelling of an ID that is a number of six digits or more
+    /// ([`crate::ids::MIN_UNPADDED_DIGITS`]) among the numbers found by their digits, as longer
+    /// numbers are: then it is also found glued after letters (`ID123456`, `カルテNo123456`, as
+    /// notes write a six-digit カルテ番号), never inside a longer number.
+    fn add_id_digits(&mut self, spelling: &str) {
+        let v = normalize(spelling.trim());
+        if v.len() >= crate::ids::MIN_UNPADDED_DIGITS && v.iter().all(char::is_ascii_digit) && !self.digits.contains(&v)
+        {
+            self.digits.push(v);
         }
     }
 
@@ -576,7 +589,11 @@ fn find_digits(hay: &[char], digits: &[char]) -> Vec<(usize, usize)> {
         // an ID typed in groups.
         let separators: Vec<char> = hay[start..at].iter().copied().filter(|c| !c.is_ascii_digit()).collect();
         let decimal = separators.len() == 1 && separators[0] == '.';
-        if matched == digits.len() && hay.get(at).is_none_or(|c| !c.is_ascii_digit()) && !decimal {
+        if matched == digits.len()
+            && hay.get(at).is_none_or(|c| !c.is_ascii_digit())
+            && !decimal
+            && !inside_a_decimal(hay, start, at, digits)
+        {
             found.push((start, at));
         }
     }
@@ -886,6 +903,16 @@ mod tests {
         assert_eq!(i.find_in_name("labs1234567"), [(4, 11)]);
         assert!(i.find_in_name("labs12345678").is_empty());
         assert!(i.find_in_name("clinical").is_empty(), "a name part is still a whole word");
+    }
+
+    #[test]
+    fn rv22_14_a_six_digit_id_is_found_glued_after_letters_never_inside_a_number() {
+        let mut i = Identifiers::new();
+        i.add_id("123456");
+        for t in ["ID123456の患者", "カルテNo123456 参照", "pt123456", "ID 123456"] {
+            assert_eq!(i.scrub(t).map(|s| s.contains("123456")), Some(false), "{t}");
+        }
+        assert_eq!(i.scrub("1234567 9123456"), None);
     }
 
     #[test]

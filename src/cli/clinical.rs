@@ -241,8 +241,9 @@ fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>, key: &Pat
     }
     for (i, input) in inputs.iter().enumerate() {
         if !input.exists() {
-            // Named by position: a per-patient export's name holds the ID.
-            bail!("INPUT argument #{} does not exist", i + 1);
+            // Not a setup error: a missing input (rotated away, a link to an unmounted share)
+            // fails on its own when it is read, the others are processed (exit 1), as in deid.
+            continue;
         }
         let abs = absolute(input)?;
         // By name, and by (device, inode): the same folder reached through another mount point.
@@ -291,19 +292,29 @@ pub fn clinical(command: &ClinicalCommand) -> Result<Code> {
     }
 }
 
+/// Whether a file found in an input folder is read as a CSV export (by its extension).
+fn csv_extension(p: &Path) -> bool {
+    p.extension().is_some_and(|x| matches!(x.to_string_lossy().to_ascii_lowercase().as_str(), "csv" | "tsv" | "txt"))
+}
+
+/// The CSV files of the inputs: files as given (one that does not exist fails when it is
+/// read), and the CSV files of folders, links followed. An entry of a folder that cannot be
+/// read — a link to nothing (`b.csv` → a share not mounted), a link loop, a folder without
+/// permission — is kept too, so that it fails, is counted and makes the run exit 1: a file
+/// skipped silently would be a lost export reported as released.
 fn csv_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
             let mut found: Vec<PathBuf> = walkdir::WalkDir::new(input)
+                .follow_links(true)
                 .into_iter()
-                .filter_map(|e| e.ok())
-                .filter(|e| e.file_type().is_file())
-                .map(|e| e.into_path())
-                .filter(|p| {
-                    p.extension().is_some_and(|x| {
-                        matches!(x.to_string_lossy().to_ascii_lowercase().as_str(), "csv" | "tsv" | "txt")
-                    })
+                .filter_map(|e| match e {
+                    Ok(e) => (e.file_type().is_file() && csv_extension(e.path())).then(|| e.into_path()),
+                    Err(e) => {
+                        let dangling = e.io_error().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound);
+                        e.path().filter(|p| !dangling || csv_extension(p)).map(Path::to_path_buf)
+                    }
                 })
                 .collect();
             found.sort();
@@ -409,13 +420,16 @@ fn csv(args: &CsvArgs) -> Result<Code> {
                 s.rows_excluded,
                 s.patients_excluded,
                 if s.excluded_files > 0 {
-                    format!(
-                        "; {} files not written (all their rows left out, their name holds a left-out ID)",
-                        s.excluded_files
-                    )
+                    format!("; {} files not written (all their rows left out)", s.excluded_files)
                 } else {
                     String::new()
                 }
+            );
+        }
+        if s.empty_files > 0 {
+            eprintln!(
+                "kamei: {} files not written: no row to release (their names were checked against no row)",
+                s.empty_files
             );
         }
         eprintln!("kamei: audit log {}", job.out.join(kamei::audit::AUDIT_FILE).display());

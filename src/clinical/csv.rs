@@ -632,13 +632,174 @@ fn name_separator(c: char) -> bool {
 /// A year and month in a file name (`labs_2024-02`, `labs_202402`, `2024.02`, `2024年2月`): a
 /// per-month export names the month of care, which beside shifted rows bounds the offset.
 static YEAR_MONTH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"((?:19|20)\d{2})(?:([-./ ]?)(0[1-9]|1[0-2])|年(0?[1-9]|1[0-2])月)").expect("valid built-in pattern")
+    Regex::new(r"((?:19|20)\d{2})(?:([-./ _]?)(0[1-9]|1[0-2])|年(0?[1-9]|1[0-2])月)").expect("valid built-in pattern")
 });
 
-/// The year-months of a file name's stem (`_` already read as a space) that stand alone (no
+/// A date written with `_` between its numbers (`labs_2024_02_01`, `rx_2024_2_1`), as export
+/// jobs name per-visit files.
+static UNDERSCORE_DATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"((?:19|20)\d{2})_(\d{1,2})_(\d{1,2})").expect("valid built-in pattern"));
+
+/// A month in English before or after its year (`Feb2024`, `February_2024`, `2024-FEB`): two
+/// patterns, so that a word before a year (`img_2024`) does not hide a month after it.
+static ENGLISH_MONTH: LazyLock<[Regex; 2]> = LazyLock::new(|| {
+    [r"(?i)([a-z]{3,9})([-./ _]?)((?:19|20)\d{2})", r"(?i)((?:19|20)\d{2})([-./ _]?)([a-z]{3,9})"]
+        .map(|re| Regex::new(re).expect("valid built-in pattern"))
+});
+
+/// A Japanese era date or year-month written with the era's letter, in the shapes a file name
+/// takes that [`text_dates`] does not read: the compact `R060201` (era year, month, day in two
+/// digits each) and the year-month `H31.04`, `R6-2`.
+static ERA_IN_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[MTSHRmtshr](?:(\d{2})(\d{2})(\d{2})|\.?(\d{1,2}|元)[-./](\d{1,2}))").expect("valid built-in pattern")
+});
+
+/// The English months, for [`ENGLISH_MONTH`].
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// The month (1–12) an English month word names: its full name or a beginning of it of three
+/// letters or more (`Feb`, `Sept`).
+fn english_month(word: &str) -> Option<u32> {
+    let w = word.to_ascii_lowercase();
+    MONTHS.iter().position(|m| w.len() >= 3 && m.starts_with(&w)).map(|i| i as u32 + 1)
+}
+
+/// The English name of `month` as `written` (a month word of a file name) was written: full or
+/// in three letters, in its case (`FEB`, `Feb`, `feb`).
+fn english_month_like(written: &str, month: u32) -> String {
+    let full = MONTHS[(month - 1) as usize];
+    let word = if written.len() < full.len() { &full[..3] } else { full };
+    if written.chars().all(|c| c.is_ascii_uppercase()) {
+        word.to_ascii_uppercase()
+    } else if written.starts_with(|c: char| c.is_ascii_uppercase()) {
+        word[..1].to_ascii_uppercase() + &word[1..]
+    } else {
+        word.to_string()
+    }
+}
+
+/// The dates of a file name's stem (`_` as written) in the spellings of file names that
+/// [`text_dates`] does not read, standing alone (no letter or digit glued before, no digit
+/// after): `2024_02_01` (shifted in its spelling, or replaced), `Feb2024` (a year-month,
+/// shifted as the month of its 15th day), and the era dates `R060201`, `H31.04` (replaced: an
+/// era date is not shifted in its spelling).
+fn name_dates(stem: &str, how: DateTreatment) -> Vec<text_dates::Span> {
+    let bytes = stem.as_bytes();
+    let glued_before = |i: usize, letters: bool| {
+        i > 0 && (bytes[i - 1].is_ascii_digit() || (letters && bytes[i - 1].is_ascii_alphabetic()))
+    };
+    let digit_after = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    let shifted = |d: Option<chrono::NaiveDate>, write: &dyn Fn(chrono::NaiveDate) -> String| match (how, d) {
+        (DateTreatment::Shift(days), Some(d)) => {
+            crate::dates::shift(d, days).map(write).unwrap_or_else(|| crate::scrub::REDACTED.to_string())
+        }
+        _ => crate::scrub::REDACTED.to_string(),
+    };
+    let mut out = Vec::new();
+    for c in UNDERSCORE_DATE.captures_iter(stem) {
+        let whole = c.get(0).expect("group 0");
+        if glued_before(whole.start(), false) || digit_after(whole.end()) {
+            continue;
+        }
+        let n = |i: usize| c[i].parse::<u32>().unwrap_or(0);
+        let Some(date) = chrono::NaiveDate::from_ymd_opt(n(1) as i32, n(2), n(3)) else { continue };
+        let width = |i: usize| c[i].len();
+        let replacement = shifted(Some(date), &|d| {
+            use chrono::Datelike;
+            format!("{:04}_{:0w2$}_{:0w3$}", d.year(), d.month(), d.day(), w2 = width(2), w3 = width(3))
+        });
+        out.push(text_dates::Span { start: whole.start(), end: whole.end(), replacement });
+    }
+    for (month_first, c) in
+        ENGLISH_MONTH.iter().enumerate().flat_map(|(i, re)| re.captures_iter(stem).map(move |c| (i == 0, c)))
+    {
+        let whole = c.get(0).expect("group 0");
+        let (word, sep, year) = if month_first { (&c[1], &c[2], &c[3]) } else { (&c[3], &c[2], &c[1]) };
+        if glued_before(whole.start(), true)
+            || digit_after(whole.end())
+            || bytes.get(whole.end()).is_some_and(u8::is_ascii_alphabetic)
+        {
+            continue;
+        }
+        let Some(month) = english_month(word) else { continue };
+        let day15 = chrono::NaiveDate::from_ymd_opt(year.parse().unwrap_or(0), month, 15);
+        let replacement = shifted(day15, &|d| {
+            use chrono::Datelike;
+            let m = english_month_like(word, d.month());
+            if month_first { format!("{m}{sep}{:04}", d.year()) } else { format!("{:04}{sep}{m}", d.year()) }
+        });
+        out.push(text_dates::Span { start: whole.start(), end: whole.end(), replacement });
+    }
+    for c in ERA_IN_NAME.captures_iter(stem) {
+        let whole = c.get(0).expect("group 0");
+        if glued_before(whole.start(), true) || digit_after(whole.end()) {
+            continue;
+        }
+        let n = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+        let valid = match (n(2), n(3), n(5)) {
+            (Some(month), Some(day), _) => (1..=12).contains(&month) && (1..=31).contains(&day),
+            (_, _, Some(month)) => (1..=12).contains(&month),
+            _ => false,
+        };
+        if valid {
+            out.push(text_dates::Span {
+                start: whole.start(),
+                end: whole.end(),
+                replacement: crate::scrub::REDACTED.to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// Where the end of a date range written after a date of a file name ends (a character index
+/// of `stem`), when one follows the date ending at `at`: `20240201-0205`, `2024-02-01_02-05`,
+/// `20240201-05`, `2024-02-01～02-05` — a month and day or a day, without its year, so not
+/// shifted in its spelling: it is replaced.
+fn range_end(stem: &[char], at: usize) -> Option<usize> {
+    let &sep = stem.get(at)?;
+    if !matches!(sep, '-' | '_' | '~' | '〜' | '～') {
+        return None;
+    }
+    let run = |from: usize| stem[from.min(stem.len())..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let number = |from: usize, len: usize| stem[from..from + len].iter().collect::<String>().parse::<u32>().ok();
+    let month_day = |m: Option<u32>, d: Option<u32>| {
+        m.is_some_and(|m| (1..=12).contains(&m)) && d.is_some_and(|d| (1..=31).contains(&d))
+    };
+    let first = run(at + 1);
+    let after = at + 1 + first;
+    if first == 4 && month_day(number(at + 1, 2), number(at + 3, 2)) {
+        return Some(after);
+    }
+    if !(1..=2).contains(&first) {
+        return None;
+    }
+    if stem.get(after).is_some_and(|c| matches!(c, '-' | '.' | '/')) {
+        let second = run(after + 1);
+        let valid = (1..=2).contains(&second) && month_day(number(at + 1, first), number(after + 1, second));
+        return valid.then_some(after + 1 + second);
+    }
+    let day = number(at + 1, first).is_some_and(|d| (1..=31).contains(&d));
+    (sep != '_' && day).then_some(after)
+}
+
+/// The year-months of a file name's stem (`_` as written) that stand alone (no
 /// digit just before or after), as spans of [`text_dates::spans`]: shifted with the file's
 /// dates by the offset (the month of the 15th day moved by it: `2024-02` shifted by -120 days
-/// is `2023-10`), written as they were (`-`, `.`, ` `, none, `年…月`), or replaced.
+/// is `2023-10`), written as they were (`-`, `.`, ` `, `_`, none, `年…月`), or replaced.
 fn year_months(stem: &str, how: DateTreatment) -> Vec<text_dates::Span> {
     let digit_at = |i: usize| stem.as_bytes().get(i).is_some_and(u8::is_ascii_digit);
     let mut out = Vec::new();
@@ -735,9 +896,11 @@ impl OutputName {
         let spaced: String = self.stem.iter().map(|&c| if c == '_' { ' ' } else { c }).collect();
         let bare: String =
             self.stem.iter().map(|&c| if c == '_' || c.is_ascii_alphabetic() { ' ' } else { c }).collect();
+        let plain: String = self.stem.iter().collect();
         let mut found = text_dates::spans(&spaced, how, Which::All);
         found.extend(text_dates::spans(&bare, how, Which::All));
-        found.extend(year_months(&spaced, how));
+        found.extend(year_months(&plain, how));
+        found.extend(name_dates(&plain, how));
         found.sort_by_key(|s| (s.start, usize::MAX - s.end));
         // Byte offset → character index.
         let index: HashMap<usize, usize> =
@@ -762,14 +925,30 @@ impl OutputName {
                 *a = Some(replacements.len());
             }
             replacements.push(replacement);
+            // The end of a range after it (`20240201-0205`), with its separator: one `date`
+            // with a replaced start, `-date` after a shifted one.
+            if let Some(range) = range_end(&self.stem, to).filter(|&e| self.owner[to..e].iter().all(Option::is_none)) {
+                let merged = replacements.last().is_some_and(|r| r == DATE_NAME_TOKEN);
+                if !merged {
+                    replacements.push(format!("{}{DATE_NAME_TOKEN}", self.stem[to]));
+                }
+                for a in &mut at[to..range] {
+                    *a = Some(replacements.len() - 1);
+                }
+                end = range;
+            }
         }
         (at, replacements)
     }
 
     /// Whether the name could hold a spelling of the `name` value `name`: every spelling
-    /// [`Identifiers`] looks for holds one of its runs of letters and digits whole.
+    /// [`Identifiers`] looks for holds one of its runs of letters and digits whole, or such a
+    /// run without the honorific glued to it (`山田太郎` of `山田太郎様`).
     fn may_hold_name(&self, name: &str) -> bool {
-        fold(name).split(|c: char| !c.is_alphanumeric()).any(|part| !part.is_empty() && self.folded.contains(part))
+        fold(name).split(|c: char| !c.is_alphanumeric()).any(|part| {
+            let bare = crate::names::without_honorific(part);
+            !bare.is_empty() && self.folded.contains(bare)
+        })
     }
 
     /// Whether the name could hold a spelling of the date `da` (`YYYYMMDD`): every spelling
@@ -831,12 +1010,17 @@ impl OutputName {
     }
 
     /// The output's file name, its dates treated as `dates` says
-    /// ([`OutputName::date_treatment`]). `None` (write nothing) when it holds a left-out
-    /// patient's identifier and no row was written; an error when it does and rows of other
+    /// ([`OutputName::date_treatment`]). `None` (write nothing) when no row was written: a
+    /// name no row was checked against may hold the patient's ID and name
+    /// (`labs_0001234567_山田太郎.csv` of a header only), and a file without rows releases
+    /// nothing else. An error when it holds a left-out patient's identifier and rows of other
     /// patients were written.
     fn output_name(&self, rows_written: u64, dates: DateTreatment) -> Result<Option<String>, Error> {
+        if rows_written == 0 {
+            return Ok(None);
+        }
         if self.owners.iter().any(|(_, excluded)| *excluded) {
-            return if rows_written == 0 { Ok(None) } else { Err(Error::NameHoldsExcludedId) };
+            return Err(Error::NameHoldsExcludedId);
         }
         let (date_at, date_replacements) = self.dates(dates);
         if self.owners.is_empty() && date_replacements.is_empty() {
@@ -1438,6 +1622,18 @@ pub fn deidentify<R: Read, W: Write>(
                 report.drop_row(line, format!("column {} (patient-id) is empty", p + 1));
                 continue;
             }
+            if crate::cohort::spreadsheet_number(raw) {
+                // `1.23457E+09`, `1,234,567,890`: whose ID it was is not known, so neither the
+                // opt-out nor the pseudonym can be decided.
+                report.drop_row(
+                    line,
+                    format!(
+                        "column {} (patient-id) is a number a spreadsheet rewrote (scientific notation or thousands separators): the ID is lost; format the column as text and export again",
+                        p + 1
+                    ),
+                );
+                continue;
+            }
             if let Some(cohort) = &options.cohort {
                 // Decided from the original ID before anything of the row is written.
                 if cohort.admit(Some(raw), None).is_excluded() {
@@ -1636,9 +1832,11 @@ pub struct CsvSummary {
     pub rows_excluded: u64,
     /// Distinct patients of those rows.
     pub patients_excluded: usize,
-    /// Files of which nothing was written: every row was left out and the name holds a
-    /// left-out patient's ID.
+    /// Files of which nothing was written because every row was left out.
     pub excluded_files: usize,
+    /// Files of which nothing was written because they had no row to write (a header only,
+    /// every row dropped as malformed): their name was checked against no row.
+    pub empty_files: usize,
     /// Values emptied because they did not parse in their role.
     pub values_emptied: u64,
     /// Distinct patients (by pseudonym).
@@ -1815,20 +2013,32 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                 Ok(((report, digest_in), committed))
             }
             Ok(((report, digest_in, _), None)) => {
-                // Every row was left out and the file name holds a left-out patient's ID.
+                // No row was written: every row was left out, or there was none to write (a
+                // header only, every row dropped). Its name was checked against no row, so it
+                // is neither released nor printed: the file is named by its place.
                 summary.rows_read += report.rows_read;
                 summary.rows_excluded += report.rows_excluded;
+                summary.rows_dropped += report.rows_dropped;
                 excluded_patients.extend(report.excluded_patients.iter().cloned());
-                summary.excluded_files += 1;
-                let reason = "every row belongs to a patient who is left out";
+                let label = super::input_label(number + 1, Some(&digest_in.sha256));
+                for p in &report.problems {
+                    reporter.problem(&label, p);
+                }
+                let (outcome, kind, reason) = if report.rows_excluded > 0 {
+                    summary.excluded_files += 1;
+                    (Outcome::Excluded, crate::linkage::Kind::Excluded, EVERY_ROW_LEFT_OUT)
+                } else {
+                    summary.empty_files += 1;
+                    reporter.problem(&label, &Problem { line: None, message: format!("not written: {NO_ROW}") });
+                    (Outcome::Skipped, crate::linkage::Kind::Skipped, NO_ROW)
+                };
                 // The linkage table accounts for every input, as README's opt-outs promise.
                 if let Some(l) = linkage.as_mut() {
-                    l.add(crate::linkage::Kind::Excluded, &input.to_string_lossy(), reason)
-                        .map_err(RunError::Linkage)?;
+                    l.add(kind, &input.to_string_lossy(), reason).map_err(RunError::Linkage)?;
                 }
                 let record = RecordParts::nothing_written(
                     (Some(digest_in.sha256), digest_in.bytes),
-                    Outcome::Excluded,
+                    outcome,
                     reason.into(),
                     "clinical-csv",
                     &digest,
@@ -1983,6 +2193,14 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
+
+/// Why an input none of whose rows was written because all were left out is not written.
+const EVERY_ROW_LEFT_OUT: &str = "every row belongs to a patient who is left out";
+
+/// Why an input without a row to write (a header only, every row dropped as malformed) is not
+/// written: a per-patient export's name holds the patient's ID and name, and without a row
+/// they cannot be known.
+const NO_ROW: &str = "it has no row to release (a header only, or every row was dropped), so its name could not be checked for the patient's identifiers";
 
 /// What [`run`] keeps of one input's rows: the patients (for the summary and the linkage
 /// table) and where their identifiers stand in the input's name.
@@ -2328,11 +2546,66 @@ mod tests {
     fn rv9_06_a_date_in_the_name_of_a_file_of_several_patients_or_none_is_replaced() {
         let two = [("1111111", "", "", false), ("2222222", "", "", false)];
         assert_eq!(output_name("labs_20240201.csv", &two, 2).unwrap().as_deref(), Some("labs_date_TAG.csv"));
-        assert_eq!(output_name("labs_20240201.csv", &[], 0).unwrap().as_deref(), Some("labs_date_TAG.csv"));
+        // Rows of nobody: a file without a patient-id column.
+        assert_eq!(output_name("labs_20240201.csv", &[], 1).unwrap().as_deref(), Some("labs_date_TAG.csv"));
         // A left-out patient's rows are not written: the one released patient's offset applies.
         let one = [("1111111", "", "", false), ("2222222", "", "", true)];
         let want = format!("labs_{}_TAG.csv", shifted("1111111", "20240201", "%Y%m%d"));
         assert_eq!(output_name("labs_20240201.csv", &one, 1).unwrap(), Some(want));
+    }
+
+    #[test]
+    fn rv22_06_a_date_with_underscores_in_the_file_name_is_one_date() {
+        let rows = [("1234567890", "", "", false)];
+        let removed = |n: &str| output_name_with(n, &rows, 1, false).unwrap().unwrap();
+        assert_eq!(removed("labs_2024_02_01.csv"), "labs_date_TAG.csv");
+        assert_eq!(removed("rx_2024_2_1.csv"), "rx_date_TAG.csv");
+        assert_eq!(removed("labs_2024_02.csv"), "labs_date_TAG.csv");
+        let kept = |n: &str| output_name(n, &rows, 1).unwrap().unwrap();
+        assert_eq!(
+            kept("labs_2024_02_01.csv"),
+            format!("labs_{}_TAG.csv", shifted("1234567890", "20240201", "%Y_%m_%d"))
+        );
+        assert_eq!(kept("rx_2024_2_1.csv"), format!("rx_{}_TAG.csv", shifted("1234567890", "20240201", "%Y_%-m_%-d")));
+    }
+
+    #[test]
+    fn rv22_07_a_range_end_an_english_month_and_era_dates_in_the_file_name_are_not_left_real() {
+        let rows = [("1234567890", "", "", false)];
+        let removed = |n: &str| output_name_with(n, &rows, 1, false).unwrap().unwrap();
+        for (name, want) in [
+            ("labs_20240201-0205.csv", "labs_date_TAG.csv"),
+            ("rx_2024-02-01_02-05.csv", "rx_date_TAG.csv"),
+            ("img_Feb2024.csv", "img_date_TAG.csv"),
+            ("img_2024-February.csv", "img_date_TAG.csv"),
+            ("op_H31.04.csv", "op_date_TAG.csv"),
+            ("adm_R060201.csv", "adm_date_TAG.csv"),
+        ] {
+            assert_eq!(removed(name), want, "{name}");
+        }
+        let kept = |n: &str| output_name(n, &rows, 1).unwrap().unwrap();
+        let start = shifted("1234567890", "20240201", "%Y%m%d");
+        assert_eq!(kept("labs_20240201-0205.csv"), format!("labs_{start}-date_TAG.csv"));
+        let month = shifted("1234567890", "20240215", "%b%Y");
+        assert_eq!(kept("img_Feb2024.csv"), format!("img_{month}_TAG.csv"));
+        assert_eq!(kept("op_H31.04.csv"), "op_date_TAG.csv");
+        for name in ["labs_v2_01.csv", "Febrile.csv", "CH31.04.csv", "labs_S123456.csv"] {
+            assert_eq!(output_name(name, &rows, 1).unwrap().as_deref(), Some(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn rv22_09_a_name_with_an_honorific_glued_to_it_is_looked_for_in_the_file_name() {
+        assert!(OutputName::new("山田太郎_labs.csv", "TAG".into()).may_hold_name("山田太郎様"));
+        let rows = [("1234567", "山田太郎様", "", false)];
+        assert_eq!(output_name("山田太郎_labs.csv", &rows, 1).unwrap().as_deref(), Some("P1234567_labs_TAG.csv"));
+    }
+
+    #[test]
+    fn rv22_13_a_file_without_a_row_written_gets_no_output_name() {
+        for name in ["labs_0001234567_山田太郎.csv", "labs.csv", "labs_20240201.csv"] {
+            assert_eq!(output_name(name, &[], 0).unwrap(), None, "{name}");
+        }
     }
 
     #[test]
@@ -2657,6 +2930,16 @@ mod tests {
         assert_eq!((first.written, first.present), (1, 0));
         let again = super::run(&job, &super::super::Silent, &AtomicBool::new(false)).unwrap();
         assert_eq!((again.written, again.present, again.failed), (0, 1, 0));
+    }
+
+    #[test]
+    fn rv22_02_a_patient_id_a_spreadsheet_rewrote_drops_its_row() {
+        let input = "patient_id,value\n1234567890,1\n1.23457E+09,2\n\"1,234,567,890\",3\n１．２３４５７Ｅ＋０９,4\n";
+        let (report, rows) = run(input.as_bytes(), &CsvOptions::default()).unwrap();
+        assert_eq!(report.rows_dropped, 3, "{:?}", report.problems);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(report.problems.iter().all(|p| p.message.contains("spreadsheet rewrote")), "{:?}", report.problems);
+        assert!(!report.problems.iter().any(|p| p.message.contains("1.23457")), "{:?}", report.problems);
     }
 
     #[test]

@@ -113,6 +113,9 @@ static PHONES: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
             r"0\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70}(]\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70})]\d{3,4}|0\d{9,10}",
         ),
         p(Kind::Redact, r"0\d{1,3} \d{2,4} \d{4}"),
+        // The area code in parentheses, as Japanese forms print a landline (`(03)1234-5678`,
+        // `（0466）12-3456`, `(045) 987-6543`): ten or eleven digits.
+        p(Kind::Phone, r"\(0\d{1,4}\) ?\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70} ]?\d{3,4}"),
         // With dots (`090.1111.2222`, `03.1234.5678`): ten or eleven digits, as a Japanese
         // number has, so a version or a decimal is not one.
         p(Kind::Phone, r"0\d{1,4}\.\d{1,4}\.\d{4}"),
@@ -521,6 +524,23 @@ mod tests {
         }
         for t in ["ver 0.12.3456", "v1.2.3", "CRP 0.3 81-90"] {
             assert_eq!(clean(t, &i, None), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn rv22_05_a_phone_number_with_its_area_code_in_parentheses_is_replaced() {
+        let i = Identifiers::new();
+        for (input, want) in [
+            ("長女 自宅(03)1234-5678", "長女 自宅***"),
+            ("勤務先（0466）12-3456", "勤務先***"),
+            ("紹介元 (045) 987-6543 まで", "紹介元 *** まで"),
+            ("(03)12345678", "***"),
+        ] {
+            assert_eq!(clean(input, &i, None).map(|c| c.text).as_deref(), Some(want), "{input}");
+            assert_eq!(contacts(input).map(|c| c.text).as_deref(), Some(want), "{input}");
+        }
+        for t in ["(01) 12-345", "(2) 1234-5678"] {
+            assert_eq!(contacts(t), None, "{t}");
         }
     }
 

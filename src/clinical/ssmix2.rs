@@ -940,14 +940,20 @@ pub fn run(
 
     // Walk: every regular file below the root, sorted, grouped by patient folder.
     let mut found = Vec::new();
-    for e in walkdir::WalkDir::new(&job.root).min_depth(1).sort_by_file_name() {
-        let Ok(e) = e else { continue };
-        if !e.file_type().is_file() {
-            continue;
-        }
-        let rel = e.path().strip_prefix(&job.root).unwrap_or(e.path()).to_path_buf();
+    for e in walkdir::WalkDir::new(&job.root).min_depth(1).follow_links(true).sort_by_file_name() {
+        let path = match e {
+            Ok(e) if e.file_type().is_file() => e.into_path(),
+            Ok(_) => continue,
+            // A link to nothing, a link loop, a folder that cannot be read: kept, so that it
+            // fails when read (counted, exit 1) instead of being left out silently.
+            Err(e) => match e.path() {
+                Some(p) => p.to_path_buf(),
+                None => continue,
+            },
+        };
+        let rel = path.strip_prefix(&job.root).unwrap_or(&path).to_path_buf();
         let entry = parse_path(&rel);
-        found.push(Found { number: found.len() + 1, path: e.path().to_path_buf(), rel, entry });
+        found.push(Found { number: found.len() + 1, path, rel, entry });
     }
     let mut patients: BTreeMap<String, Vec<Found>> = BTreeMap::new();
     let mut stray = Vec::new();

@@ -2030,3 +2030,199 @@ fn csv_patient_master_that_does_not_fit_the_columns_stops_the_run_by_its_positio
     assert!(!run.stderr().contains("0001234567") && !run.stderr().contains("kana"), "{}", run.stderr());
     assert!(!wd.path("out/notes.csv").exists());
 }
+
+/// The names of the CSV files `kamei clinical csv` wrote in `out` (not its own books).
+fn released_names(wd: &Workdir, out: &str) -> Vec<String> {
+    csv_names(wd, out).into_iter().filter(|n| !n.starts_with("kamei-")).collect()
+}
+
+#[test]
+fn rv22_13_csv_a_per_patient_export_without_a_row_to_release_is_not_written_nor_named() {
+    let wd = Workdir::new("rv22_13_csv_a_per_patient_export_without_a_row_to_release_is_not_written_nor_named");
+    std::fs::write(wd.path("cols.toml"), "[columns]\n\"患者ID\" = \"patient-id\"\n\"結果\" = \"keep\"\n").unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("in/labs_0001234567_山田太郎.csv"), "患者ID,結果\r\n").unwrap();
+    std::fs::write(wd.path("in/labs_0001234568.csv"), "患者ID,結果\r\n0001234568,1.0\r\n").unwrap();
+    let run = csv_of_in(&wd, &[]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("1 files not written: no row to release"), "{}", run.stderr());
+    let released = released_names(&wd, "out");
+    assert_eq!(released.len(), 1, "{released:?}");
+    assert!(!released[0].contains("0001234568"), "{released:?}");
+    let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
+    for text in [run.stderr(), audit] {
+        assert!(!text.contains("0001234567") && !text.contains("山田太郎"), "{text}");
+    }
+    // Its only row dropped: not written either, the row's problem named by the input's place.
+    std::fs::write(wd.path("in/op_0001234570_田中.csv"), "患者ID,結果\r\n,1.2\r\n").unwrap();
+    let run = csv_of_in(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("input #3 (sha256 ") && run.stderr().contains("row dropped"), "{}", run.stderr());
+    assert!(!run.stderr().contains("田中") && !run.stderr().contains("0001234570"), "{}", run.stderr());
+    assert!(!released_names(&wd, "out").iter().any(|n| n.contains("田中")));
+}
+
+#[test]
+fn rv22_02_csv_a_patient_id_a_spreadsheet_rewrote_is_dropped_never_pseudonymized() {
+    let wd = Workdir::new("rv22_02_csv_a_patient_id_a_spreadsheet_rewrote_is_dropped_never_pseudonymized");
+    put_csv(
+        &wd,
+        "\"患者ID\" = \"patient-id\"\n\"値\" = \"keep\"\n",
+        "患者ID,値\r\n1234567890,0.3\r\n1.23457E+09,0.5\r\n\"1,234,567,890\",6.1\r\n9999999999,0.1\r\n",
+    );
+    std::fs::write(wd.path("optout.txt"), "1234567890\n").unwrap();
+    let run = csv_of_in_with(&wd, "out", &["--exclude-patients", "optout.txt"]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("2 dropped as malformed"), "{}", run.stderr());
+    assert!(run.stderr().contains("spreadsheet rewrote"), "{}", run.stderr());
+    let out = rows(&wd.path("out/in.csv"));
+    assert_eq!(column(&out, "値"), ["0.1"]);
+}
+
+/// `kamei clinical csv in -o OUT` with the test's `cols.toml`, key 7 and these extra arguments.
+fn csv_of_in_with(wd: &Workdir, out: &str, extra: &[&str]) -> Run {
+    let k = key(wd, "k.key", 7);
+    let args = ["clinical", "csv", "in", "-o", out, "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    wd.kamei([&args[..], extra].concat())
+}
+
+const NAME_AND_NOTE: &str = "pid = \"patient-id\"\nname = \"name\"\ncomment = \"free-text\"\n";
+
+#[test]
+fn rv22_09_csv_a_name_with_an_honorific_glued_to_it_is_found_in_text_and_file_name() {
+    let wd = Workdir::new("rv22_09_csv_a_name_with_an_honorific_glued_to_it_is_found_in_text_and_file_name");
+    std::fs::write(wd.path("cols.toml"), format!("[columns]\n{NAME_AND_NOTE}kana = \"name\"\n")).unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(
+        wd.path("in/山田太郎_labs.csv"),
+        "pid,name,kana,comment\n0001234567,山田太郎様,ヤマダタロウ様,山田太郎が来院 ヤマダタロウ\n",
+    )
+    .unwrap();
+    csv_of_in(&wd, &[]).assert_code(0);
+    let released = released_names(&wd, "out");
+    assert!(released.len() == 1 && !released[0].contains("山田"), "{released:?}");
+    assert_eq!(column(&rows(&wd.path("out").join(&released[0])), "comment"), ["***が来院 ***"]);
+}
+
+#[test]
+fn rv22_16_csv_a_name_with_a_flag_glued_to_it_is_found_in_text() {
+    let wd = Workdir::new("rv22_16_csv_a_name_with_a_flag_glued_to_it_is_found_in_text");
+    put_csv(
+        &wd,
+        NAME_AND_NOTE,
+        "pid,name,comment\n0001234567,山田太郎【同姓同名】,山田太郎が来院 VIP対応\n0001234568,鈴木一郎※,鈴木一郎さん 鈴木さん\n\
+         0001234569,★佐藤花子,佐藤花子が来院\n0001234570,田中次郎[VIP],田中次郎氏 同姓同名あり\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "comment"),
+        ["***が来院 VIP対応", "***さん ***さん", "***が来院", "***氏 同姓同名あり"]
+    );
+}
+
+#[test]
+fn rv22_10_csv_a_former_name_after_a_colon_is_found_in_text() {
+    let wd = Workdir::new("rv22_10_csv_a_former_name_after_a_colon_is_found_in_text");
+    put_csv(
+        &wd,
+        NAME_AND_NOTE,
+        "pid,name,comment\n0001234567,山田　花子（旧姓：佐藤）,佐藤さんとして受診歴あり\n0001234568,鈴木 和子 (旧姓:高橋),旧姓高橋で登録\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "comment"), ["***さんとして受診歴あり", "旧姓***で登録"]);
+}
+
+#[test]
+fn rv22_12_csv_a_romaji_name_with_long_vowel_marks_is_found_in_kana_and_ascii() {
+    let wd = Workdir::new("rv22_12_csv_a_romaji_name_with_long_vowel_marks_is_found_in_kana_and_ascii");
+    put_csv(
+        &wd,
+        NAME_AND_NOTE,
+        "pid,name,comment\n0001234567,SATŌ Tarō,さとう様 たろうさん Satou Tarou\n0001234568,Ôno Hanako,おおの様 はなこさん\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "comment"), ["***様 ***さん *** ***", "***様 ***さん"]);
+}
+
+#[test]
+fn rv22_14_csv_a_six_digit_id_glued_to_a_prefix_is_removed_from_text() {
+    let wd = Workdir::new("rv22_14_csv_a_six_digit_id_glued_to_a_prefix_is_removed_from_text");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\ncomment = \"free-text\"\n",
+        "pid,comment\n123456,ID123456の患者\n123456,カルテNo123456 参照\n123456,値 1234.56\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "comment"), ["ID***の患者", "カルテNo*** 参照", "値 1234.56"]);
+}
+
+#[test]
+fn rv22_05_csv_a_phone_number_with_its_area_code_in_parentheses_is_removed_from_text() {
+    let wd = Workdir::new("rv22_05_csv_a_phone_number_with_its_area_code_in_parentheses_is_removed_from_text");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\ncomment = \"free-text\"\n",
+        "pid,comment\nP1,長女 自宅(03)1234-5678\nP1,勤務先（0466）12-3456\nP1,紹介元 (045) 987-6543\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "comment"), ["長女 自宅***", "勤務先***", "紹介元 ***"]);
+}
+
+#[test]
+fn rv22_06_07_csv_dates_of_file_names_with_underscores_ranges_months_and_eras_are_not_left_real() {
+    let wd =
+        Workdir::new("rv22_06_07_csv_dates_of_file_names_with_underscores_ranges_months_and_eras_are_not_left_real");
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nday = \"date\"\n").unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    let names = [
+        "labs_2024_02_01",
+        "rx_2024_2_1",
+        "ct_20240201-0205",
+        "mr_2024-02-01_02-05",
+        "img_Feb2024",
+        "op_H31.04",
+        "adm_R060201",
+    ];
+    for n in names {
+        std::fs::write(wd.path(&format!("in/{n}.csv")), "pid,day\nP7788123,2024-02-01\n").unwrap();
+    }
+    csv_of_in(&wd, &[]).assert_code(0);
+    let mut stems: Vec<String> =
+        released_names(&wd, "out").iter().map(|n| n[..n.len() - "_0123abcd.csv".len()].to_string()).collect();
+    stems.sort();
+    assert_eq!(stems, ["adm_date", "ct_date", "img_date", "labs_date", "mr_date", "op_date", "rx_date"]);
+    let _ = std::fs::remove_dir_all(wd.path("out"));
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let released = released_names(&wd, "out");
+    assert_eq!(released.len(), names.len(), "{released:?}");
+    for real in ["2024_02_01", "2024_2_1", "0205", "02-05", "Feb2024", "H31", "R06", " "] {
+        assert!(!released.iter().any(|n| n.contains(real)), "{real}: {released:?}");
+    }
+}
+
+#[test]
+fn rv22_11_csv_a_missing_input_or_a_dangling_link_in_a_folder_fails_and_the_rest_is_written() {
+    let wd = Workdir::new("rv22_11_csv_a_missing_input_or_a_dangling_link_in_a_folder_fails_and_the_rest_is_written");
+    put_csv(&wd, "pid = \"patient-id\"\nvalue = \"keep\"\n", "pid,value\nP1,1\n");
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        "in/in.csv",
+        "in/gone.csv",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--columns",
+        "cols.toml",
+    ]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("input #2") && !run.stderr().contains("gone"), "{}", run.stderr());
+    assert!(wd.path("out/in.csv").exists());
+    std::os::unix::fs::symlink("/nonexistent/share/b.csv", wd.path("in/b.csv")).unwrap();
+    let run = csv_of_in_with(&wd, "out2", &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("1 written, 0 already present, 1 failed"), "{}", run.stderr());
+    assert!(wd.path("out2/in.csv").exists());
+}
