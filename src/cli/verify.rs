@@ -9,9 +9,11 @@ use kamei::verify::{self, Originals, VerifyJob};
 use std::io::Write;
 
 /// The profile to check against: the one given, or the one `OUT/kamei-run.json` records,
-/// with the settings recorded there (see [`as_recorded`]). `None` for the second value when it
-/// matches the recorded digest or nothing is recorded; otherwise why it does not.
-pub fn profile(out: &std::path::Path, args: &ProfileArgs) -> Result<(Profile, Option<String>)> {
+/// with the settings recorded there (see [`as_recorded`]; a profile given is completed so only
+/// with `complete`: `report` describes the release, while `verify --profile basic` may check
+/// a release against a stricter profile than it was made with). `None` for the second value
+/// when it matches the recorded digest or nothing is recorded; otherwise why it does not.
+pub fn profile(out: &std::path::Path, args: &ProfileArgs, complete: bool) -> Result<(Profile, Option<String>)> {
     let recorded = recorded_settings(out)?;
     let given = args.profile.is_some() || !args.options.is_empty() || args.strict;
     let profile = match &recorded {
@@ -31,6 +33,11 @@ pub fn profile(out: &std::path::Path, args: &ProfileArgs) -> Result<(Profile, Op
         _ => super::config::profile(args)?,
     };
     Ok(match &recorded {
+        Some(settings) if given && !complete => {
+            let other = (profile.sha256() != settings.profile_sha256)
+                .then(|| format!("the profile given is not the one the release was made with ({})", settings.profile));
+            (profile, other)
+        }
         Some(settings) => as_recorded(profile, settings, args),
         None => (profile, None),
     })
@@ -159,7 +166,7 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     if !args.out.is_dir() {
         bail!("{} is not a folder", args.out.display());
     }
-    let (profile, other) = profile(&args.out, &args.profile)?;
+    let (profile, other) = profile(&args.out, &args.profile, false)?;
     if let Some(why) = other {
         eprintln!("kamei: warning: {why}; checking against the profile given");
     }
@@ -312,7 +319,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     }
     // The page describes the release: its rule table must be the one the release was made
     // with, not another version of the site's profile shown under the release's digest.
-    let (profile, other) = profile(&args.out, &args.profile)?;
+    let (profile, other) = profile(&args.out, &args.profile, true)?;
     if let Some(why) = other {
         bail!("{why}: give the --profile, --option, --strict and date shift flags the release was made with");
     }
