@@ -1121,9 +1121,7 @@ fn respell(c: &Captures, date: NaiveDate, [y_group, m_group, d_group]: [&str; 3]
                 format!("{value:0width$}")
             } else if padded && value < 10 {
                 format!("{}{value}", padding_of(c, [m_group, d_group]))
-            } else if padded {
-                value.to_string()
-            } else if unpadded {
+            } else if padded || unpadded {
                 value.to_string()
             } else {
                 format!("{value:02}")
