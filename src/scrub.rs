@@ -34,6 +34,9 @@ pub struct Identifiers {
     /// Date spellings: also found at the start of a date-time (`19850315120000`,
     /// `1985-03-15T12:00`).
     dates: Vec<Vec<char>>,
+    /// The same dates as dates, for a caller that reads every spelling of a date in text
+    /// ([`Identifiers::days`]).
+    days: Vec<chrono::NaiveDate>,
     /// The towns of the patient's addresses, found only with a house number beside them
     /// ([`Identifiers::add_street_address`]).
     towns: Vec<crate::addresses::Town>,
@@ -190,6 +193,12 @@ impl Identifiers {
     /// An empty set.
     pub fn new() -> Identifiers {
         Identifiers::default()
+    }
+
+    /// The dates added ([`Identifiers::add_date`]: a birth date), for a caller that finds them
+    /// in any spelling its date rules read (`1985年 3月15日`, `S60. 3.15`).
+    pub fn days(&self) -> &[chrono::NaiveDate] {
+        &self.days
     }
 
     /// Whether nothing was collected.
@@ -400,6 +409,10 @@ impl Identifiers {
     /// `1985.03.15`, `1985.3.15`, `1985/3/15`, `1985年3月15日`, English month names
     /// (`15-MAR-1985`, `Mar 15, 1985`; any case) ([`crate::dates::common_spellings`]).
     pub fn add_date(&mut self, da: &str) {
+        let day = chrono::NaiveDate::parse_from_str(da.trim_matches(|c| c == ' ' || c == '\0'), "%Y%m%d").ok();
+        if let Some(day) = day.filter(|d| !self.days.contains(d)) {
+            self.days.push(day);
+        }
         for s in crate::dates::common_spellings(da) {
             let v = normalize(&s);
             if !self.dates.contains(&v) {

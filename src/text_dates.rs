@@ -14,7 +14,12 @@
 //!   which make version numbers): `24/1/15`, `85-03-15`, `15/01/24`, `1/15/24`;
 //! - English month names: `02-JAN-2024`, `2 January 2024`, `02JAN24`, `Jan 2, 2024`,
 //!   `Jan. 2 2024`, `2024-Jan-02`;
-//! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`, `S60年3月15日`;
+//! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`, `S60年3月15日`,
+//!   `令和6.2.1`, `令和元/5/1`;
+//! - any of the numeric dates printed in columns, a one-digit month or day padded with a space
+//!   after its separator (`2024/ 2/ 1`, `S60. 3.15`, `H 1. 4. 1`; after an era letter and a space
+//!   only in that layout: `R 3.6.1` is a version);
+//! - a year and month with `年` and `月` and no day (`2024年2月`), shifted as its 15th day;
 //! - a year of one or two digits before `年` (`60年3月15日`, `24年2月1日`): an era year
 //!   without its era, or a two-digit Gregorian year, which cannot be told apart;
 //! - any of the dates written with `年`, `月`, `日` in kanji numerals (`昭和六十年三月十五日`,
@@ -23,8 +28,12 @@
 //! - a month and day without a year: `1月2日`; `March 15`, `1 Feb` and `3/15` where the words
 //!   around it say it is a date (`3/15生まれ`, `次回 2/1`, `born March 15`, `3/15(金)`).
 //!
-//! A weekday written beside a date (`(木)`, `Thu`) follows it: the shifted date's weekday, or
-//! replaced with it.
+//! A date without its year that ends a range or continues a list after a date (`2024/2/1～2/5`,
+//! `2024/2/1、2/8`, `2024年2月1日～5日`) or starts a range before one (`12/28～2024/1/5`) is
+//! replaced whatever the words around it.
+//!
+//! A weekday written beside a date (`(木)`, `Thu`, `木曜日`, ` 木`) follows it: the shifted date's
+//! weekday, or replaced with it.
 //!
 //! A shifted date keeps its spelling: separators, zero padding, a month name's case and length,
 //! a two-digit year. A date that cannot be shifted safely is replaced by
@@ -73,6 +82,13 @@ impl Which<'_> {
             Which::These(list) => list.iter().any(|d| d.month() == month && d.day() == day),
         }
     }
+
+    fn wants_month(&self, year: i32, month: u32) -> bool {
+        match self {
+            Which::All => true,
+            Which::These(list) => list.iter().any(|d| d.year() == year && d.month() == month),
+        }
+    }
 }
 
 /// How the groups of a pattern read as a date.
@@ -91,6 +107,10 @@ enum Form {
     BareYear,
     /// Groups `m`, `d`: no year.
     NoYear,
+    /// Groups `y`, `m`: a year and month written with `年` and `月` and no day (`2024年2月`).
+    /// Shifted as the month of its 15th day moved by the offset (as in a clinical file name):
+    /// a real month beside shifted dates bounds the offset to about a month.
+    YearMonth,
     /// Groups `m`, `d` written `3/15`: no year, and read as a date only where the text around
     /// it says it is one ([`says_date`]); elsewhere it is a fraction (`1/2錠`, half a tablet).
     MonthSlashDay,
@@ -133,9 +153,14 @@ const MONTH: &str = r"(?P<m>(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?
 static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
     // A digit is ASCII or full width (`２０２４年１月２日`), not any script's digit.
     // `_` stands for one optional space (ASCII or ideographic) where people type one around
-    // `年`, `月`, `日` and after an era name (`令和 6 年 2 月 1 日`, `平成 元年`).
+    // `年`, `月`, `日` and after an era name (`令和 6 年 2 月 1 日`, `平成 元年`); `PAD` for one
+    // that pads a number to two columns after a separator (`2024/ 2/ 1`).
     let p = |form, re: &str| {
-        let re = re.replace(r"\d", DIGIT).replace("SEP", SEPARATOR).replace('_', "[ \u{3000}]?");
+        let re = re
+            .replace(r"\d", DIGIT)
+            .replace("SEP", SEPARATOR)
+            .replace("PAD", "[ \u{3000}]?")
+            .replace('_', "[ \u{3000}]?");
         (form, Regex::new(&re).expect("valid built-in pattern"))
     };
     vec![
@@ -143,15 +168,18 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
             Form::Era,
             r"(?P<era>明治|大正|昭和|平成|令和)_(?P<ey>元|\d{1,2})_年(?:_(?P<m>\d{1,2})_月(?:_(?P<d>\d{1,2})_日)?)?",
         ),
+        // The era as a letter or a name before numbers and separators (`S60.3.15`,
+        // `令和6.2.1`, `令和元/5/1`); a space pads a one-digit number to two columns, as
+        // legacy systems print dates (`S60. 3.15`, `H 1. 4. 1`).
         p(
             Form::Era,
-            r"(?P<era>[MTSHRＭＴＳＨＲ])[.．]?(?P<ey>元|\d{1,2})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<d>\d{1,2})",
+            r"(?P<era>明治|大正|昭和|平成|令和|[MTSHRＭＴＳＨＲ])(?:[.．]|(?P<sp>[ \x{3000}]))?(?P<ey>元|\d{1,2})(?P<s>SEP)PAD(?P<m>\d{1,2})(?P<t>SEP)PAD(?P<d>\d{1,2})",
         ),
         p(Form::Era, r"(?P<era>[MTSHRＭＴＳＨＲ])[.．]?(?P<ey>元|\d{1,2})_年_(?P<m>\d{1,2})_月(?:_(?P<d>\d{1,2})_日)?"),
         p(Form::Plain, r"(?P<y>\d{4})_年_(?P<m>\d{1,2})_月_(?P<d>\d{1,2})_日"),
         p(Form::BareYear, r"(?P<ey>元|\d{1,2})_年_(?P<m>\d{1,2})_月_(?P<d>\d{1,2})_日"),
-        p(Form::Plain, r"(?P<y>\d{4})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<d>\d{1,2})"),
-        p(Form::Swappable, r"(?P<d>\d{1,2})(?P<s>SEP)(?P<m>\d{1,2})(?P<t>SEP)(?P<y>\d{4})"),
+        p(Form::Plain, r"(?P<y>\d{4})(?P<s>SEP)PAD(?P<m>\d{1,2})(?P<t>SEP)PAD(?P<d>\d{1,2})"),
+        p(Form::Swappable, r"(?P<d>\d{1,2})(?P<s>SEP)PAD(?P<m>\d{1,2})(?P<t>SEP)PAD(?P<y>\d{4})"),
         p(Form::Plain, r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\d{6}|\d{4}|\d{2})?"),
         p(
             Form::Plain,
@@ -164,7 +192,11 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
         p(Form::NoYear, &format!(r"(?P<d>\d{{1,2}})(?:{ORDINAL} (?:of )?| ){MONTH}")),
         p(Form::MonthSlashDay, r"(?P<m>\d{1,2})[/／](?P<d>\d{1,2})"),
         // Not with dots, which make version numbers (`10.1.2`).
-        p(Form::ShortYear, r"(?P<a>\d{1,2})(?P<s>[-/－／\x{2212}])(?P<b>\d{1,2})(?P<t>[-/－／\x{2212}])(?P<c>\d{1,2})"),
+        p(
+            Form::ShortYear,
+            r"(?P<a>\d{1,2})(?P<s>[-/－／\x{2212}])PAD(?P<b>\d{1,2})(?P<t>[-/－／\x{2212}])PAD(?P<c>\d{1,2})",
+        ),
+        p(Form::YearMonth, r"(?P<y>\d{4})_年_(?P<m>\d{1,2})_月"),
     ]
 });
 
@@ -210,6 +242,7 @@ fn says_date(before: &str, after: &str) -> bool {
         "生年月日",
         "次回",
         "前回",
+        "今回",
         "受診日",
         "予約日",
     ];
@@ -219,7 +252,7 @@ fn says_date(before: &str, after: &str) -> bool {
     let before = before.strip_suffix(" on").unwrap_or(&before).trim_end();
     let lower_after = after.to_lowercase();
     AFTER.iter().any(|w| lower_after.starts_with(w))
-        || WEEKDAY_AFTER.is_match(after)
+        || weekday_after(after).is_some()
         || WEEKDAY_BEFORE.is_match(&format!("{before} "))
         || BEFORE
             .iter()
@@ -384,17 +417,49 @@ fn reads_as_count_or_verb(c: &Captures, after: &str) -> bool {
 /// An English weekday, three letters or in full, in any case (`Thu`, `THURSDAY`).
 const WEEKDAY: &str = r"(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsday|urday)?";
 
-/// A weekday written after a date: `(木)`, `（木曜日）`, `(Thu)`, ` Thursday`.
+/// The kanji of the weekdays.
+const WEEKDAY_KANJI: &str = "[日月火水木金土]";
+
+/// A weekday written after a date: `(木)`, `（木曜日）`, `(Thu)`, ` Thursday`, `木曜日`, `木曜`,
+/// and a kanji alone after a space (` 木`: [`weekday_after`] checks what stands around it).
 static WEEKDAY_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"^\s*(?:[(（]\s*(?:(?P<k>[日月火水木金土])(?:曜日?)?|(?P<b>{WEEKDAY})\.?)\s*[)）]|(?P<e>{WEEKDAY})\.?\b)"
+        r"^\s*(?:[(（]\s*(?:(?P<k>{WEEKDAY_KANJI})(?:曜日?)?|(?P<b>{WEEKDAY})\.?)\s*[)）]|(?P<e>{WEEKDAY})\.?\b|(?P<j>{WEEKDAY_KANJI})曜日?|(?P<l>{WEEKDAY_KANJI}))"
     ))
     .expect("valid built-in pattern")
 });
 
-/// A weekday written before a date: `Thu 2024-02-01`, `Thursday, 1 February 2024`.
-static WEEKDAY_BEFORE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&format!(r"\b(?P<e>{WEEKDAY})\.?,?\s+$")).expect("valid built-in pattern"));
+/// A weekday written before a date: `Thu 2024-02-01`, `Thursday, 1 February 2024`,
+/// `木曜日 2024/2/1`.
+static WEEKDAY_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(r"(?:\b(?P<e>{WEEKDAY})\.?,?\s+|(?P<j>{WEEKDAY_KANJI})曜日?[,、]?\s*)$"))
+        .expect("valid built-in pattern")
+});
+
+/// A weekday found after a date, as byte offsets into the text after it.
+#[derive(Debug, Clone)]
+struct WeekdayAt {
+    /// The weekday's name (`木`, `Thu`): what a shifted date rewrites.
+    name: std::ops::Range<usize>,
+    /// Where the weekday ends with its brackets and suffix (`（木曜日）`, `木曜日`): what a
+    /// replaced date takes along.
+    end: usize,
+}
+
+/// The weekday written at the start of `rest` (the text after a date). A kanji alone
+/// (`2024/2/1 木`) counts only after a space and before no other letter, digit or kanji:
+/// `2/3日` is two or three days, `2024/2/1 火傷` a burn.
+fn weekday_after(rest: &str) -> Option<WeekdayAt> {
+    let c = WEEKDAY_AFTER.captures(rest)?;
+    let whole = c.get(0).expect("group 0");
+    if let Some(l) = c.name("l") {
+        let spaced = rest[..l.start()].ends_with(char::is_whitespace);
+        let alone = rest[l.end()..].chars().next().is_none_or(|n| !n.is_alphanumeric());
+        return (spaced && alone).then(|| WeekdayAt { name: l.range(), end: l.end() });
+    }
+    let name = ["k", "b", "e", "j"].iter().find_map(|n| c.name(n)).expect("one weekday group");
+    Some(WeekdayAt { name: name.range(), end: whole.end() })
+}
 
 /// The weekday of `date` written like `old`: one kanji (`木`), or an English name in its
 /// length and case (`Thu`, `THURSDAY`).
@@ -683,43 +748,144 @@ fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
         }
         keep
     });
-    with_weekdays(text, found)
+    with_weekdays(text, with_continuations(text, found))
 }
 
-/// The spans with the weekday written next to each date (`2024/02/01(木)`, `Thu 2024-02-01`)
-/// made to agree with what replaces the date: the shifted date's weekday in the same style, or
-/// replaced with the date. A real weekday beside a shifted date gives the offset away (modulo
-/// 7), and beside a removed date it is part of it.
+/// What joins the dates of a range (`～`, `〜`, `~`, the dashes, `から`) or a list (`、`, `,`,
+/// `・`, `と`).
+const JOINER: &str = r"\s*(?:(?P<range>[～〜~\-－\x{2010}-\x{2015}\x{2212}]|から)|[、,，・と])\s*";
+
+/// A date without its year after a date and a [`JOINER`]: a month and day (`2/5`), a day
+/// (`5日`), or after a range mark a number alone (`2024/2/1～5`).
+static CONTINUES_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    let re = format!(r"^{JOINER}(?:(?P<m>\d{{1,2}})[/／](?P<d>\d{{1,2}})|(?P<day>\d{{1,2}})日|(?P<bare>\d{{1,2}}))");
+    Regex::new(&re.replace(r"\d", DIGIT)).expect("valid built-in pattern")
+});
+
+/// A month and day or a day without its year before a range mark and a date
+/// (`12/28～2024/1/5`).
+static CONTINUES_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    let re =
+        r"(?:(?P<m>\d{1,2})[/／](?P<d>\d{1,2})|(?P<day>\d{1,2})日)\s*(?:[～〜~\-－\x{2010}-\x{2015}\x{2212}]|から)\s*$";
+    Regex::new(&re.replace(r"\d", DIGIT)).expect("valid built-in pattern")
+});
+
+/// The spans with the dates written without their year in a range or a list with one of them
+/// (`2024/2/1～2/5`, `2024/2/1、2/8、2/15`, `2024年2月1日～5日`, `2024/2/1～5`,
+/// `12/28～2024/1/5`), each replaced. Alone, `2/5` is read as a date only where the words around
+/// it say so ([`says_date`]); beside a date it is the end of its range or the next of its list,
+/// and left real beside a shifted date it gives the offset away.
+fn with_continuations(text: &str, mut found: Vec<(Span, Option<NaiveDate>)>) -> Vec<(Span, Option<NaiveDate>)> {
+    let mut i = 0;
+    while i < found.len() {
+        let prev_end = if i == 0 { 0 } else { found[i - 1].0.end };
+        if let Some(span) = continuation_before(text, prev_end, found[i].0.start) {
+            found.insert(i, (span, None));
+            i += 1;
+        }
+        let next_start = found.get(i + 1).map_or(text.len(), |(s, _)| s.start);
+        if let Some(span) = continuation_after(text, found[i].0.end, next_start) {
+            found.insert(i + 1, (span, None));
+        }
+        i += 1;
+    }
+    found
+}
+
+/// A date without its year in `text[end..limit]`, right after a date that ends at `end`
+/// (past the weekday written beside it) and a [`JOINER`].
+fn continuation_after(text: &str, end: usize, limit: usize) -> Option<Span> {
+    let end = end + weekday_after(&text[end..limit]).map_or(0, |w| w.end);
+    let c = CONTINUES_AFTER.captures(&text[end..limit])?;
+    let whole = c.get(0).expect("group 0");
+    let (start, stop) = (end + whole.end() - last_group(&c)?.len(), end + whole.end());
+    let rest = &text[stop..];
+    let valid = if let (Some(m), Some(d)) = (c.name("m"), c.name("d")) {
+        // `1/2錠` is half a tablet.
+        const COUNTERS: [char; 9] = ['錠', '包', '本', '枚', '回', '個', '量', '倍', '%'];
+        alone_after(text, stop) && !rest.starts_with(COUNTERS) && is_month_day(number(m.as_str())?, number(d.as_str())?)
+    } else if let Some(day) = c.name("day") {
+        // `5日間` is a length of time.
+        !rest.starts_with('間') && is_month_day(1, number(day.as_str())?)
+    } else {
+        // A number alone after a range mark only: `2024/2/1-5` may be a count, `～5回` is one.
+        let bare = number(c.name("bare")?.as_str())?;
+        let range_mark = c.name("range").is_some_and(|r| !r.as_str().starts_with(is_separator));
+        range_mark
+            && is_month_day(1, bare)
+            && rest.chars().next().is_none_or(|n| !n.is_alphanumeric() && !matches!(n, '.' | '/' | ':' | '．' | '／'))
+    };
+    valid.then(|| Span { start, end: stop, replacement: REDACTED.to_string() })
+}
+
+/// A month and day or a day without its year in `text[start..end]`, right before a range mark
+/// and a date that starts at `end`.
+fn continuation_before(text: &str, start: usize, end: usize) -> Option<Span> {
+    let c = CONTINUES_BEFORE.captures(&text[start..end])?;
+    let at = start + c.get(0).expect("group 0").start();
+    let valid = match (c.name("m"), c.name("d"), c.name("day")) {
+        (Some(m), Some(d), _) => is_month_day(number(m.as_str())?, number(d.as_str())?),
+        (_, _, Some(day)) => is_month_day(1, number(day.as_str())?),
+        _ => false,
+    };
+    let stop = start + [c.name("d"), c.name("day")].into_iter().flatten().next()?.end();
+    let stop = if c.name("day").is_some() { stop + '日'.len_utf8() } else { stop };
+    (valid && alone_before(text, at)).then(|| Span { start: at, end: stop, replacement: REDACTED.to_string() })
+}
+
+/// The last date group matched by [`CONTINUES_AFTER`], with the `日` of a day: the date.
+fn last_group<'t>(c: &Captures<'t>) -> Option<&'t str> {
+    let whole = c.get(0)?;
+    let from = c.name("m").or_else(|| c.name("day")).or_else(|| c.name("bare"))?.start();
+    Some(&whole.as_str()[from - whole.start()..])
+}
+
+/// Whether `m` and `d` can be a month and a day.
+fn is_month_day(m: u32, d: u32) -> bool {
+    (1..=12).contains(&m) && (1..=31).contains(&d)
+}
+
+/// The spans with the weekday written next to each date (`2024/02/01(木)`, `Thu 2024-02-01`,
+/// `木曜日 2024/2/1`) made to agree with what replaces the date: the shifted date's weekday in
+/// the same style, a span of its own so that the brackets and spaces around it stay as written,
+/// or replaced with the date. A real weekday beside a shifted date gives the offset away
+/// (modulo 7), and beside a removed date it is part of it.
 fn with_weekdays(text: &str, found: Vec<(Span, Option<NaiveDate>)>) -> Vec<Span> {
     let mut out: Vec<Span> = Vec::with_capacity(found.len());
     for (i, (mut span, date)) in found.iter().cloned().enumerate() {
         let next_start = found.get(i + 1).map_or(text.len(), |(s, _)| s.start);
         let prev_end = out.last().map_or(0, |s: &Span| s.end);
-        if let Some(c) = WEEKDAY_AFTER.captures(&text[span.end..next_start]) {
-            let w = c.name("k").or_else(|| c.name("b")).or_else(|| c.name("e")).expect("one weekday group");
-            let (w_start, w_end) = (span.end + w.start(), span.end + w.end());
-            match date {
-                Some(d) => {
-                    let mut r = std::mem::take(&mut span.replacement);
-                    r.push_str(&text[span.end..w_start]);
-                    r.push_str(&weekday_like(w.as_str(), d));
-                    span.replacement = r;
-                    span.end = w_end;
+        let before = WEEKDAY_BEFORE.captures(&text[prev_end..span.start]).map(|c| {
+            let w = c.name("e").or_else(|| c.name("j")).expect("weekday group");
+            prev_end + w.start()..prev_end + w.end()
+        });
+        let after = weekday_after(&text[span.end..next_start])
+            .map(|w| (span.end + w.name.start..span.end + w.name.end, span.end + w.end));
+        match date {
+            Some(d) => {
+                let weekday = |r: std::ops::Range<usize>| Span {
+                    start: r.start,
+                    end: r.end,
+                    replacement: weekday_like(&text[r], d),
+                };
+                out.extend(before.map(weekday));
+                out.push(span);
+                out.extend(after.map(|(name, _)| weekday(name)));
+            }
+            None => {
+                // The weekday goes with the date it named.
+                if before.is_some() || after.is_some() {
+                    span.replacement = REDACTED.to_string();
                 }
-                None => span.end += c.get(0).expect("group 0").end(),
+                if let Some(b) = before {
+                    span.start = b.start;
+                }
+                if let Some((_, end)) = after {
+                    span.end = end;
+                }
+                out.push(span);
             }
         }
-        if let Some(c) = WEEKDAY_BEFORE.captures(&text[prev_end..span.start]) {
-            let w = c.name("e").expect("weekday group");
-            let (w_start, w_end) = (prev_end + w.start(), prev_end + w.end());
-            span.replacement = match date {
-                Some(d) => format!("{}{}{}", weekday_like(w.as_str(), d), &text[w_end..span.start], span.replacement),
-                // The weekday goes with the date it named.
-                None => REDACTED.to_string(),
-            };
-            span.start = w_start;
-        }
-        out.push(span);
     }
     out
 }
@@ -742,7 +908,27 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
             let (m, d) = (group("m")?, group("d")?);
             ((1..=12).contains(&m) && (1..=31).contains(&d) && which.wants_day(m, d)).then(redacted)
         }
+        Form::YearMonth => {
+            let (y, m) = (year(c.name("y")?.as_str())?, group("m")?);
+            let middle = NaiveDate::from_ymd_opt(y, m, 15)?;
+            if !which.wants_month(y, m) {
+                return None;
+            }
+            match how {
+                DateTreatment::Shift(days) => {
+                    Some(dates::shift(middle, days).map_or_else(redacted, |s| (respell(c, s, ["y", "m", "d"]), None)))
+                }
+                _ => Some(redacted()),
+            }
+        }
         Form::Era => {
+            // `R 3.6.1` is a version; `R 3. 6. 1`, printed in columns, a date.
+            if c.name("sp").is_some()
+                && c.name("era").is_some_and(|e| e.as_str().chars().count() == 1)
+                && !in_columns(c)
+            {
+                return None;
+            }
             let date = era_date(c);
             let wanted = match (which, date) {
                 (Which::All, _) => true,
@@ -818,6 +1004,40 @@ fn short_year(c: &Captures, how: DateTreatment, which: Which) -> Option<(String,
     }
 }
 
+/// Whether a match's month and day take two columns each, a one-digit number padded with a
+/// space after its separator (`H 1. 4. 1`, `S60. 3.15`): the fixed-width layout of legacy
+/// systems.
+fn in_columns(c: &Captures) -> bool {
+    let whole = c.get(0).expect("group 0");
+    ["m", "d"]
+        .iter()
+        .all(|name| c.name(name).is_some_and(|g| g.as_str().chars().count() + usize::from(space_padded(whole, g)) == 2))
+}
+
+/// Whether group `g` of the match `whole` is padded with a space after a separator
+/// (`2024/ 2/ 1`), not a space around `年` or `月` (`2024 年 2 月`).
+fn space_padded(whole: regex::Match, g: regex::Match) -> bool {
+    padding(whole, g).is_some()
+}
+
+/// The space padding group `g` of the match `whole` after a separator, if any.
+fn padding(whole: regex::Match, g: regex::Match) -> Option<char> {
+    let mut before = whole.as_str()[..g.start() - whole.start()].chars().rev();
+    let space = before.next().filter(|&c| c == ' ' || c == '\u{3000}')?;
+    before.next().is_some_and(is_separator).then_some(space)
+}
+
+/// The space a match printed in columns pads with: ideographic when it uses one.
+fn padding_of(c: &Captures, groups: [&str; 2]) -> char {
+    let whole = c.get(0).expect("group 0");
+    groups.iter().filter_map(|n| c.name(n)).find_map(|g| padding(whole, g)).unwrap_or(' ')
+}
+
+/// Whether `c` is one of the separators of a numeric date ([`SEPARATOR`]).
+fn is_separator(c: char) -> bool {
+    matches!(c, '-' | '/' | '.' | '－' | '／' | '．' | '\u{2212}' | '\u{2010}'..='\u{2015}' | '\u{30FC}' | '\u{FF70}')
+}
+
 /// The date an era match names, when it has a day.
 fn era_date(c: &Captures) -> Option<NaiveDate> {
     const START: [(&str, char, i32); 5] =
@@ -876,6 +1096,8 @@ fn respell(c: &Captures, date: NaiveDate, [y_group, m_group, d_group]: [&str; 3]
     // `2024/1/12` is written without padding, `2024/01/12` with it; `2024/11/12` says nothing
     // and is padded.
     let unpadded = [m_group, d_group].iter().any(|n| c.name(n).is_some_and(|g| g.as_str().chars().count() == 1));
+    // `2024/ 2/ 1` is printed in columns: a one-digit month or day padded with a space.
+    let columns = [m_group, d_group].iter().any(|n| c.name(n).is_some_and(|g| space_padded(whole, g)));
     let mut parts: Vec<(usize, usize, String)> = Vec::new();
     if let Some(g) = c.name("o") {
         let suffix = dates::ordinal_suffix(&date.day().to_string());
@@ -889,12 +1111,17 @@ fn respell(c: &Captures, date: NaiveDate, [y_group, m_group, d_group]: [&str; 3]
     for (name, value) in [(y_group, date.year() as u32), (m_group, date.month()), (d_group, date.day())] {
         let Some(g) = c.name(name) else { continue };
         let old = g.as_str();
+        let padded = name != y_group && columns;
+        let space = padding(whole, g).filter(|_| padded);
+        let start = g.start() - space.map_or(0, char::len_utf8);
         let new = if old.chars().all(is_digit) {
             let width = old.chars().count();
             let value = if width == 2 && name == y_group { value % 100 } else { value };
             if name == y_group {
                 format!("{value:0width$}")
-            } else if unpadded {
+            } else if padded && value < 10 {
+                format!("{}{value}", padding_of(c, [m_group, d_group]))
+            } else if padded || unpadded {
                 value.to_string()
             } else {
                 format!("{value:02}")
@@ -903,7 +1130,7 @@ fn respell(c: &Captures, date: NaiveDate, [y_group, m_group, d_group]: [&str; 3]
             month_name_like(old, value)
         };
         let new = if old.chars().any(|c| ('０'..='９').contains(&c)) { full_width(&new) } else { new };
-        parts.push((g.start() - whole.start(), g.end() - whole.start(), new));
+        parts.push((start - whole.start(), g.end() - whole.start(), new));
     }
     parts.sort_by_key(|p| p.0);
     let text = whole.as_str();
@@ -1232,6 +1459,109 @@ mod tests {
         assert_eq!(shift("Ｒ6.1.2", 1).unwrap(), "***");
         assert_eq!(shift("S60-3-15", 1).unwrap(), "***");
         assert_eq!(shift("१२३४-०१-०२", 1), None);
+    }
+
+    #[test]
+    fn rv22_01_the_end_of_a_range_or_list_without_its_year_goes_with_its_start() {
+        assert_eq!(shift("入院期間 2024/2/1～2/5", 1).unwrap(), "入院期間 2024/2/2～***");
+        assert_eq!(shift("2024/2/1、2/8、2/15に投与", 1).unwrap(), "2024/2/2、***、***に投与");
+        assert_eq!(shift("2024/2/1-2/5", 1).unwrap(), "2024/2/2-***");
+        assert_eq!(shift("2024年2月1日～5日 入院", 1).unwrap(), "2024年2月2日～*** 入院");
+        assert_eq!(shift("2024/2/1～5 入院", 1).unwrap(), "2024/2/2～*** 入院");
+        assert_eq!(shift("2024/2/1(木)～2/5(月)", 1).unwrap(), "2024/2/2(金)～***");
+        assert_eq!(shift("12/28～2024/1/5", 1).unwrap(), "***～2024/1/6");
+        assert_eq!(shift("CT 2024/4/2～4/5 (03)", 1).unwrap(), "CT 2024/4/3～*** (03)");
+        assert_eq!(replace("2024/2/1～2/5").unwrap(), "***～***");
+        let own = [NaiveDate::from_ymd_opt(2024, 4, 2).unwrap()];
+        let t = treat("CT 2024/4/2～4/5", DateTreatment::Shift(1), Which::These(&own)).unwrap();
+        assert_eq!(t.text, "CT 2024/4/3～***", "kept text: the range of a file's own date");
+    }
+
+    #[test]
+    fn rv22_01_numbers_after_a_date_that_are_no_range_end_stay() {
+        for (t, want) in [
+            ("2024/2/1から5日間入院", "2024/2/2から5日間入院"),
+            ("2024/2/1～5回目", "2024/2/2～5回目"),
+            ("2024/2/1-5 cycles", "2024/2/2-5 cycles"),
+            ("2024/2/1、1/2錠", "2024/2/2、1/2錠"),
+            ("2024/2/1 BP 120/80", "2024/2/2 BP 120/80"),
+            ("2024/2/1、13/5", "2024/2/2、13/5"),
+        ] {
+            assert_eq!(shift(t, 1).as_deref(), Some(want), "{t}");
+        }
+    }
+
+    #[test]
+    fn rv22_01_today_before_a_month_and_day_says_it_is_a_date() {
+        assert_eq!(replace("今回2/1 外来").unwrap(), "今回*** 外来");
+        assert_eq!(shift("前回2024/1/15、今回2/1", 1).unwrap(), "前回2024/1/16、今回***");
+    }
+
+    #[test]
+    fn rv22_03_dates_printed_in_columns_are_read() {
+        assert_eq!(shift("初診 2024/ 2/ 1", 1).unwrap(), "初診 2024/ 2/ 2");
+        assert_eq!(shift("2024/ 2/ 1", -1).unwrap(), "2024/ 1/31", "two columns kept");
+        assert_eq!(shift("2024/ 2/15", 1).unwrap(), "2024/ 2/16");
+        assert_eq!(shift("1985/ 3/15", 1).unwrap(), "1985/ 3/16");
+        for t in ["S60. 3.15", "H31. 4. 1", "R 6. 3. 1", "H 1. 4. 1", "S 60. 3.15", "Ｈ３１．　４．　１"] {
+            assert_eq!(shift(t, 1).as_deref(), Some("***"), "{t}");
+        }
+        assert_eq!(shift("24/ 1/15", 1).as_deref(), Some("***"));
+    }
+
+    #[test]
+    fn rv22_03_a_version_after_an_era_letter_and_a_space_stays() {
+        for t in ["R 3.6.1", "R 4.3.2 package", "H 2.0.1", "ratio 3. 15", "CRP 3.15"] {
+            assert_eq!(shift(t, 1), None, "{t}");
+        }
+        assert_eq!(shift("R 3.10.12", 1).as_deref(), Some("***"), "two columns each: a date");
+    }
+
+    #[test]
+    fn rv22_17_an_era_name_before_numbers_and_separators_is_an_era_date() {
+        for t in
+            ["令和6.2.1", "平成31.4.30", "令和元/5/1", "令和６．３．１", "令和6-2-1", "昭和 60. 3.15", "平成元/4/1"]
+        {
+            assert_eq!(shift(&format!("初診 {t} 来院"), 1).as_deref(), Some("初診 *** 来院"), "{t}");
+        }
+        let own = [NaiveDate::from_ymd_opt(2024, 2, 1).unwrap()];
+        let t = treat("CT 令和6.2.1", DateTreatment::Shift(1), Which::These(&own)).unwrap();
+        assert_eq!(t.text, "CT ***");
+        assert_eq!(treat("CT 令和6.2.2", DateTreatment::Shift(1), Which::These(&own)), None);
+    }
+
+    #[test]
+    fn rv22_08_a_japanese_weekday_without_brackets_follows_its_date() {
+        // 2024-02-01 was a Thursday; 39 days earlier, 2023-12-24, a Sunday.
+        assert_eq!(shift("2024年2月1日木曜日 来院", -39).unwrap(), "2023年12月24日日曜日 来院");
+        assert_eq!(shift("2024年2月1日 木曜 来院", -39).unwrap(), "2023年12月24日 日曜 来院");
+        assert_eq!(shift("2024/2/1 木 来院", -39).unwrap(), "2023/12/24 日 来院");
+        assert_eq!(shift("木曜日 2024/2/1", -39).unwrap(), "日曜日 2023/12/24");
+        assert_eq!(shift("2024/2/1（木曜日）来院", -39).unwrap(), "2023/12/24（日曜日）来院", "brackets as written");
+        assert_eq!(replace("2024/2/1 木 来院").unwrap(), "*** 来院");
+        assert_eq!(replace("木曜日 2024/2/1 来院").unwrap(), "*** 来院");
+        assert_eq!(replace("3/15 金曜 来院").unwrap(), "*** 来院");
+    }
+
+    #[test]
+    fn rv22_08_a_kanji_that_is_no_weekday_stays() {
+        assert_eq!(shift("2024/2/1 火傷", -39).unwrap(), "2023/12/24 火傷");
+        assert_eq!(shift("2024/2/1 月1回", -39).unwrap(), "2023/12/24 月1回");
+        assert_eq!(shift("2024/2/1日勤", -39).as_deref(), Some("2023/12/24日勤"), "no weekday glued without 曜");
+        assert_eq!(replace("2/3日 様子見"), None, "two or three days");
+    }
+
+    #[test]
+    fn rv22_suspect_4_a_year_and_month_moves_as_its_15th_day() {
+        assert_eq!(shift("2024年2月から内服", -120).unwrap(), "2023年10月から内服");
+        assert_eq!(shift("２０２４年０２月頃", 31).unwrap(), "２０２４年０３月頃");
+        assert_eq!(replace("2024年2月から").unwrap(), "***から");
+        assert_eq!(shift("二〇二四年二月", 31).unwrap(), "2024年3月");
+        assert_eq!(shift("2024年2月1日", 1).unwrap(), "2024年2月2日", "a whole date is read whole");
+        assert_eq!(shift("2024年13月", 1), None);
+        let own = [NaiveDate::from_ymd_opt(2024, 2, 1).unwrap()];
+        assert!(treat("CT 2024年2月", DateTreatment::Shift(1), Which::These(&own)).is_some());
+        assert_eq!(treat("CT 2023年2月", DateTreatment::Shift(1), Which::These(&own)), None);
     }
 
     #[test]

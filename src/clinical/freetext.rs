@@ -228,8 +228,8 @@ fn is_dash(c: char) -> bool {
     matches!(c, '\u{2212}' | '\u{2010}'..='\u{2015}')
 }
 
-/// Write a shifted date in the width of the original: full-width digits and separators stay
-/// full width (`２０２４／０１／０２` shifted is `２０２３／１２／２０`).
+/// Write a shifted date in the width of the original: full-width digits, separators and
+/// spaces stay full width (`２０２４／０１／０２` shifted is `２０２３／１２／２０`).
 fn same_width(original: &[char], replacement: &str) -> String {
     let wide = |c: char| char::from_u32(c as u32 + 0xFEE0).unwrap_or(c);
     let digits_wide = original.iter().any(|c| ('０'..='９').contains(c)) && !original.iter().any(char::is_ascii_digit);
@@ -240,6 +240,7 @@ fn same_width(original: &[char], replacement: &str) -> String {
             '0'..='9' if digits_wide => wide(c),
             '-' if dash.is_some() => dash.unwrap_or(c),
             '/' | '-' | '.' | ':' if original.contains(&wide(c)) && !original.contains(&c) => wide(c),
+            ' ' if original.contains(&'\u{3000}') && !original.contains(&' ') => '\u{3000}',
             _ => c,
         })
         .collect()
@@ -396,6 +397,18 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, pat
             && (INTERNATIONAL_PHONE.is_match(&current) || JAPAN_WITHOUT_PLUS.is_match(&current))
         {
             let spans = international_phone_spans(&current);
+            replaced += spans.len();
+            units = replace(units, &starts, spans);
+        }
+        if !ids.days().is_empty() {
+            // The patient's birth date in any spelling the date rules read, even where dates
+            // are shifted: the spellings of the identifiers are a few of them.
+            let (current, starts) = joined(&units);
+            let spans: Vec<(usize, usize, String)> =
+                text_dates::spans(&current, DateTreatment::Replace, Which::These(ids.days()))
+                    .into_iter()
+                    .map(|s| (s.start, s.end, s.replacement))
+                    .collect();
             replaced += spans.len();
             units = replace(units, &starts, spans);
         }

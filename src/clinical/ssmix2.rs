@@ -551,6 +551,13 @@ fn message_dates(msg: &Message, table: &RuleTable) -> Vec<Vec<u8>> {
     out
 }
 
+/// Whether a subcomponent is one of the message's own dates written `YYYYMMDD` as digits alone
+/// ([`message_dates`]): a code or a number (OBX-5 NM `20240402`) that is the date of the message
+/// follows the dates, since the real date beside its shifted copy gives the offset away.
+fn is_own_date(sub: &[u8], r: &Rewrite) -> bool {
+    sub.len() == 8 && sub.iter().all(u8::is_ascii_digit) && r.message_dates.iter().any(|d| d == sub)
+}
+
 /// Generalise a TS birth date (`YYYYMMDD[HHMM...]`, `YYYYMM`, `YYYY`) to year-month or year.
 fn birth_ts(value: &[u8], precision: BirthPrecision) -> Option<Vec<u8>> {
     let digits = value.iter().take_while(|b| b.is_ascii_digit()).count();
@@ -642,6 +649,21 @@ impl PatientCtx<'_> {
                 Some(t) if self.own.found_in(t) => {
                     r.note(format!("{key}: a component holding the patient's identifier was removed"))
                 }
+                // A number or code that is the message's own date: shifted, or removed (a
+                // number replaced by `***` would no longer fit its type).
+                Some(t) if p.part != datatype::Part::Text && is_own_date(&field[p.rep][p.comp][p.sub], r) => {
+                    let sub = &mut field[p.rep][p.comp][p.sub];
+                    match self.retain_dates.then(|| self.kept_text_dates(msg, key, sub, t, r)).flatten() {
+                        Some(new) => *sub = new,
+                        None => {
+                            sub.clear();
+                            r.note(format!("{key}: a number that is the message's own date was removed"));
+                            r.count(key.to_string(), "removed-date");
+                        }
+                    }
+                    changed = true;
+                    continue;
+                }
                 Some(t) if p.part == datatype::Part::Text => {
                     if let Some(new) = self.kept_text_dates(msg, key, &field[p.rep][p.comp][p.sub], t, r) {
                         field[p.rep][p.comp][p.sub] = new;
@@ -701,7 +723,7 @@ impl PatientCtx<'_> {
         let mut changed = false;
         for sub in field.iter_mut().flatten().flatten() {
             let digits = sub.iter().all(u8::is_ascii_digit);
-            let own_date = digits && sub.len() == 8 && r.message_dates.contains(sub);
+            let own_date = is_own_date(sub, r);
             // A date needs a digit (full-width digits in JIS X 0208 are 0x23 and a digit byte).
             let may_hold_date = own_date || (sub.iter().any(u8::is_ascii_digit) && !digits);
             if sub.is_empty() || (self.own.is_empty() && !may_hold_date) {

@@ -22,8 +22,9 @@ enum Style {
     Kanji { pad_month: bool, pad_day: bool },
     /// A Japanese era date `昭和60年3月15日` (`gannen`: the first year written `元年`).
     EraKanji { gannen: bool, pad_month: bool, pad_day: bool },
-    /// A Japanese era date by the era's letter: `S60.3.15`, `H01/04/01`, `S.60-3-15`.
-    EraLetter { dot: bool, sep: char, pad_year: bool, pad_month: bool, pad_day: bool },
+    /// A Japanese era date by the era's letter, or by its name when `named`, and numbers:
+    /// `S60.3.15`, `H01/04/01`, `S.60-3-15`, `令和6.2.1`.
+    EraLetter { named: bool, dot: bool, sep: char, pad_year: bool, pad_month: bool, pad_day: bool },
 }
 
 /// The eras a date column may be written in: name, letter, first day.
@@ -36,7 +37,8 @@ const ERAS: [(&str, char, (i32, u32, u32)); 5] = [
 ];
 
 /// Parse a Japanese era date at the start of `v`: `昭和60年3月15日` (`元年` for the first year),
-/// `S60.3.15`, `S60/3/15`, `S60-3-15`, `S.60.3.15` (upper- or lower-case letter). The year is
+/// `S60.3.15`, `S60/3/15`, `S60-3-15`, `S.60.3.15` (upper- or lower-case letter), `令和6.2.1`,
+/// `令和元/5/1` (the name before numbers and separators). The year is
 /// the era's first year plus the era year less one; a day before the era began is no date.
 fn parse_era(v: &str) -> Option<Parsed<'_>> {
     let first = v.chars().next()?;
@@ -57,7 +59,20 @@ fn parse_era(v: &str) -> Option<Parsed<'_>> {
                     (after[..n].parse().ok()?, false, &after[n..])
                 }
             };
-            let (month, day, rest) = kanji_month_and_day(after_era.strip_prefix('年')?)?;
+            let Some(after_year) = after_era.strip_prefix('年') else {
+                // `令和6.2.1`: the name, then numbers as after a letter.
+                let sep = after_era.chars().next()?;
+                if !matches!(sep, '.' | '/' | '-') {
+                    return None;
+                }
+                let (month, day, rest) = month_and_day(&after_era[1..], sep)?;
+                let date = in_era(ey, month, day)?;
+                let pad_year = after.len() - after_era.len() == 2;
+                let (pad_month, pad_day) = (month.len() == 2, day.len() == 2);
+                let style = Style::EraLetter { named: true, dot: false, sep, pad_year, pad_month, pad_day };
+                return valid_time(rest, false).then_some(Parsed { date, style, rest });
+            };
+            let (month, day, rest) = kanji_month_and_day(after_year)?;
             let date = in_era(ey, month, day)?;
             let style = Style::EraKanji { gannen, pad_month: month.len() == 2, pad_day: day.len() == 2 };
             return valid_time(rest, false).then_some(Parsed { date, style, rest });
@@ -73,8 +88,8 @@ fn parse_era(v: &str) -> Option<Parsed<'_>> {
             }
             let (month, day, rest) = month_and_day(&after[n + 1..], sep)?;
             let date = in_era(after[..n].parse().ok()?, month, day)?;
-            let style =
-                Style::EraLetter { dot, sep, pad_year: n == 2, pad_month: month.len() == 2, pad_day: day.len() == 2 };
+            let (pad_month, pad_day) = (month.len() == 2, day.len() == 2);
+            let style = Style::EraLetter { named: false, dot, sep, pad_year: n == 2, pad_month, pad_day };
             return valid_time(rest, false).then_some(Parsed { date, style, rest });
         }
     }
@@ -245,10 +260,11 @@ fn format_date(date: NaiveDate, style: Style) -> Option<String> {
             let (name, _, ey) = era_parts(date, gannen, false)?;
             format!("{name}{ey}年{}月{}日", pad(m, pad_month), pad(d, pad_day))
         }
-        Style::EraLetter { dot, sep, pad_year, pad_month, pad_day } => {
-            let (_, letter, ey) = era_parts(date, false, pad_year)?;
+        Style::EraLetter { named, dot, sep, pad_year, pad_month, pad_day } => {
+            let (name, letter, ey) = era_parts(date, false, pad_year)?;
+            let era = if named { name.to_string() } else { letter.to_string() };
             let dot = if dot { "." } else { "" };
-            format!("{letter}{dot}{ey}{sep}{}{sep}{}", pad(m, pad_month), pad(d, pad_day))
+            format!("{era}{dot}{ey}{sep}{}{sep}{}", pad(m, pad_month), pad(d, pad_day))
         }
     })
 }
@@ -347,9 +363,10 @@ pub fn generalize_birth_date(value: &str, precision: BirthPrecision) -> Option<S
             let (name, _, ey) = era_parts(date, gannen, false)?;
             format!("{name}{ey}年{}月", pad(m, pad_month))
         }
-        (BirthPrecision::YearMonth, Some(Style::EraLetter { dot, sep, pad_year, pad_month, .. })) => {
-            let (_, letter, ey) = era_parts(date, false, pad_year)?;
-            format!("{letter}{}{ey}{sep}{}", if dot { "." } else { "" }, pad(m, pad_month))
+        (BirthPrecision::YearMonth, Some(Style::EraLetter { named, dot, sep, pad_year, pad_month, .. })) => {
+            let (name, letter, ey) = era_parts(date, false, pad_year)?;
+            let era = if named { name.to_string() } else { letter.to_string() };
+            format!("{era}{}{ey}{sep}{}", if dot { "." } else { "" }, pad(m, pad_month))
         }
     };
     Some(in_width_of(&general, value))
@@ -424,6 +441,12 @@ fn parse_year_month(v: &str) -> Option<(NaiveDate, Option<Style>)> {
             let dot = after.starts_with('.');
             let after = if dot { &after[1..] } else { after };
             let n = digits(after);
+            if (1..=2).contains(&n) && n == after.len() {
+                // `S60`: an era year alone.
+                let ey: i32 = after.parse().ok()?;
+                let date = last_day(y0 + ey - 1, 12)?;
+                return (ey >= 1 && date >= start).then_some((date, None));
+            }
             let sep = after[n..].chars().next()?;
             if !(1..=2).contains(&n) || !matches!(sep, '.' | '/' | '-') {
                 return None;
@@ -431,7 +454,7 @@ fn parse_year_month(v: &str) -> Option<(NaiveDate, Option<Style>)> {
             let ey: i32 = after[..n].parse().ok()?;
             let (m, pad_month) = month_then(&after[n + 1..], "")?;
             let date = last_day(y0 + ey - 1, m)?;
-            let style = Style::EraLetter { dot, sep, pad_year: n == 2, pad_month, pad_day: false };
+            let style = Style::EraLetter { named: false, dot, sep, pad_year: n == 2, pad_month, pad_day: false };
             return (ey >= 1 && date >= start).then_some((date, Some(style)));
         }
     }
@@ -529,6 +552,21 @@ mod tests {
         assert_eq!(shift("平成31年4月23日", 10).as_deref(), Some("令和1年5月03日"));
         assert_eq!(shift("H01.04.01 09:30", 1).as_deref(), Some("H01.04.02 09:30"));
         assert_eq!(shift("S.60-3-15", 1).as_deref(), Some("S.60-3-16"));
+    }
+
+    #[test]
+    fn rv22_suspect_16_an_era_name_before_numbers_is_a_date_and_an_era_year_alone_a_birth_year() {
+        assert_eq!(parse("令和6.2.1"), NaiveDate::from_ymd_opt(2024, 2, 1));
+        assert_eq!(parse("平成元/4/1"), NaiveDate::from_ymd_opt(1989, 4, 1));
+        assert_eq!(parse("令和６．２．１"), NaiveDate::from_ymd_opt(2024, 2, 1));
+        assert_eq!(parse("令和6.13.1"), None);
+        assert_eq!(shift("令和6.2.1", -10).as_deref(), Some("令和6.1.22"));
+        assert_eq!(shift("令和01/05/03", -10).as_deref(), Some("平成31/04/23"), "across eras");
+        let ym = BirthPrecision::YearMonth;
+        assert_eq!(generalize_birth_date("昭和60.3.15", ym).as_deref(), Some("昭和60.3"));
+        assert_eq!(generalize_birth_date("S60", ym).as_deref(), Some("1985"));
+        assert_eq!(generalize_birth_date("H01", BirthPrecision::Year).as_deref(), Some("1989"));
+        assert_eq!(generalize_birth_date("S0", ym), None);
     }
 
     #[test]
@@ -631,7 +669,7 @@ mod tests {
         for (v, p, want) in cases {
             assert_eq!(generalize_birth_date(v, p).as_deref(), Some(want), "{v} {p:?}");
         }
-        for v in ["198513", "1985-13", "85", "19850", "1985-3-", "昭和1年1月", "S60", "unknown", "60/3/15", "850315"]
+        for v in ["198513", "1985-13", "85", "19850", "1985-3-", "昭和1年1月", "S600", "unknown", "60/3/15", "850315"]
         {
             assert_eq!(generalize_birth_date(v, YearMonth), None, "{v}");
         }

@@ -2200,6 +2200,136 @@ fn rv22_06_07_csv_dates_of_file_names_with_underscores_ranges_months_and_eras_ar
     }
 }
 
+/// The shifted `YYYY-MM-DD` of a date column as `Y/M/D` without padding (`2023/8/25`).
+fn unpadded_slash(iso: &str) -> String {
+    let n: Vec<u32> = iso.split('-').map(|p| p.parse().unwrap()).collect();
+    format!("{}/{}/{}", n[0], n[1], n[2])
+}
+
+#[test]
+fn rv22_01_csv_and_ssmix2_free_text_lose_the_end_of_a_range_or_list_without_its_year() {
+    let wd = Workdir::new("rv22_01_csv_and_ssmix2_free_text_lose_the_end_of_a_range_or_list_without_its_year");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nvisit = \"date\"\ncomment = \"free-text\"\n",
+        "pid,visit,comment\n\
+         1234567890,2024-02-01,入院期間 2024/2/1～2/5\n\
+         1234567890,2024-02-01,前回2024/2/1、今回2/8\n\
+         1234567890,2024-02-01,2024/2/1、2/8、2/15に投与\n",
+    );
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山田^太郎^^^^^L^I||19850315|M",
+        "OBX|1|TX|9Z^所見^99||入院期間 2024/2/1から2/5||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    let start = unpadded_slash(column(&out, "visit")[0]);
+    assert_eq!(
+        column(&out, "comment"),
+        [format!("入院期間 {start}～***"), format!("前回{start}、今回***"), format!("{start}、***、***に投与")]
+    );
+    let k = key(&wd, "k.key", 7);
+    let args = ["clinical", "ss-mix2", "root", "-o", "ss", "--key", k.to_str().unwrap()];
+    let options = ["--option", "clean-free-text", "--option", "retain-long-modified-dates"];
+    wd.kamei([&args[..], &options[..]].concat()).assert_code(0);
+    let files = tree(&wd, "ss");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, format!("入院期間 {start}から***"));
+}
+
+#[test]
+fn rv22_03_csv_free_text_dates_printed_in_columns_are_shifted_or_removed() {
+    let wd = Workdir::new("rv22_03_csv_free_text_dates_printed_in_columns_are_shifted_or_removed");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nbirth = \"birth-date\"\nvisit = \"date\"\ncomment = \"free-text\"\n",
+        "pid,birth,visit,comment\n\
+         1234567890,1985/03/15,2024/02/01,生年月日 S60. 3.15 初診 2024/ 2/ 1\n\
+         1234567890,1985/03/15,2024/02/01,生 1985/ 3/15 前回 H31. 4. 1 次回 R 6. 3. 1\n",
+    );
+    csv_of_in(&wd, &[]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    assert_eq!(column(&out, "comment"), ["生年月日 *** 初診 ***", "生 *** 前回 *** 次回 ***"]);
+    let _ = std::fs::remove_dir_all(wd.path("out"));
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    let visit = column(&out, "visit")[0];
+    let (y, m, d) = (&visit[0..4], visit[5..7].trim_start_matches('0'), visit[8..10].trim_start_matches('0'));
+    let columns = format!("{y}/{m:>2}/{d:>2}");
+    assert_eq!(
+        column(&out, "comment"),
+        [format!("生年月日 *** 初診 {columns}"), "生 *** 前回 *** 次回 ***".to_string()],
+        "the birth date goes, the visit is shifted in its columns"
+    );
+}
+
+#[test]
+fn rv22_04_csv_free_text_loses_the_birth_date_written_with_spaces_even_when_dates_are_shifted() {
+    let wd = Workdir::new("rv22_04_csv_free_text_loses_the_birth_date_written_with_spaces_even_when_dates_are_shifted");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nbirth = \"birth-date\"\ncomment = \"free-text\"\n",
+        "pid,birth,comment\n\
+         1234567890,1985/03/15,生年月日:1985年 3月15日\n\
+         1234567890,1985/03/15,生年月日 １９８５年　３月１５日\n\
+         1234567890,1985/03/15,1985 年 3 月 15 日生まれ\n",
+    );
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    assert_eq!(column(&out, "comment"), ["生年月日:***", "生年月日 ***", "***生まれ"]);
+}
+
+#[test]
+fn rv22_08_csv_free_text_shifts_a_japanese_weekday_written_without_brackets() {
+    let wd = Workdir::new("rv22_08_csv_free_text_shifts_a_japanese_weekday_written_without_brackets");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nvisit = \"date\"\ncomment = \"free-text\"\n",
+        "pid,visit,comment\n\
+         1234567890,2024-02-01,2024年2月1日木曜日 来院\n\
+         1234567890,2024-02-01,2024/2/1 木 来院\n\
+         1234567890,2024-02-01,2024/2/1（木曜日）来院\n",
+    );
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    let visit = column(&out, "visit")[0];
+    let day = chrono::NaiveDate::parse_from_str(visit, "%Y-%m-%d").unwrap();
+    let weekday =
+        ['月', '火', '水', '木', '金', '土', '日'][chrono::Datelike::weekday(&day).num_days_from_monday() as usize];
+    let start = unpadded_slash(visit);
+    let (y, m, d) = (chrono::Datelike::year(&day), chrono::Datelike::month(&day), chrono::Datelike::day(&day));
+    assert_eq!(
+        column(&out, "comment"),
+        [
+            format!("{y}年{m}月{d}日{weekday}曜日 来院"),
+            format!("{start} {weekday} 来院"),
+            format!("{start}（{weekday}曜日）来院"),
+        ]
+    );
+}
+
+#[test]
+fn rv22_17_csv_free_text_loses_an_era_date_written_with_its_era_name_and_numbers() {
+    let wd = Workdir::new("rv22_17_csv_free_text_loses_an_era_date_written_with_its_era_name_and_numbers");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\ncomment = \"free-text\"\n",
+        "pid,comment\n\
+         1234567890,初診 令和6.2.1\n\
+         1234567890,手術 平成31.4.30\n\
+         1234567890,退院 令和元/5/1\n\
+         1234567890,次回 令和６．３．１\n",
+    );
+    for options in [&[][..], &["retain-long-modified-dates"][..]] {
+        let _ = std::fs::remove_dir_all(wd.path("out"));
+        csv_of_in(&wd, options).assert_code(0);
+        let out = rows(&wd.path("out/in.csv"));
+        assert_eq!(column(&out, "comment"), ["初診 ***", "手術 ***", "退院 ***", "次回 ***"], "{options:?}");
+    }
+}
+
 #[test]
 fn rv22_11_csv_a_missing_input_or_a_dangling_link_in_a_folder_fails_and_the_rest_is_written() {
     let wd = Workdir::new("rv22_11_csv_a_missing_input_or_a_dangling_link_in_a_folder_fails_and_the_rest_is_written");
@@ -2225,4 +2355,35 @@ fn rv22_11_csv_a_missing_input_or_a_dangling_link_in_a_folder_fails_and_the_rest
     run.assert_code(1);
     assert!(run.stderr().contains("1 written, 0 already present, 1 failed"), "{}", run.stderr());
     assert!(wd.path("out2/in.csv").exists());
+}
+
+#[test]
+fn rv22_15_ssmix2_an_observation_number_that_is_the_messages_date_follows_the_dates() {
+    let wd = Workdir::new("rv22_15_ssmix2_an_observation_number_that_is_the_messages_date_follows_the_dates");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "OBR|1|000000000012346||X1^CRP^JC10|||20240402100000",
+        "OBX|1|NM|A^a^99||20240402||||||F",
+        "OBX|2|SN|C^c^99||^20240402||||||F",
+        "OBX|3|CQ|I^i^99||20240402^d||||||F",
+        "OBX|4|NM|Z^z^99||20240403||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    ssmix2_root_run(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let shifted = msg.decode(segment(&msg, "OBR").field(7)).text[..8].to_string();
+    assert_ne!(shifted, "20240402");
+    let values: Vec<String> =
+        msg.segments.iter().filter(|s| s.name == "OBX").map(|s| msg.decode(s.field(5)).text).collect();
+    assert_eq!(values, [shifted.clone(), format!("^{shifted}"), format!("{shifted}^d"), "20240403".to_string()]);
+
+    let _ = std::fs::remove_dir_all(wd.path("out"));
+    ssmix2_root_run(&wd, &[]).assert_code(0);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let values: Vec<String> =
+        msg.segments.iter().filter(|s| s.name == "OBX").map(|s| msg.decode(s.field(5)).text).collect();
+    assert_eq!(values, ["", "", "^d", "20240403"], "removed without the option");
 }
