@@ -342,6 +342,32 @@ fn checked_attrs(ds: &DataSet, big_endian: bool) -> Result<Attrs, DecodeError> {
     Ok(a)
 }
 
+/// The video transfer syntaxes (PS3.5 8.2.5 to 8.2.8, 8.2.12: MPEG-2, MPEG-4 AVC/H.264,
+/// HEVC/H.265), in which kamei decodes no frame.
+const VIDEO: &[&str] = &[
+    "1.2.840.10008.1.2.4.100",
+    "1.2.840.10008.1.2.4.100.1",
+    "1.2.840.10008.1.2.4.101",
+    "1.2.840.10008.1.2.4.101.1",
+    "1.2.840.10008.1.2.4.102",
+    "1.2.840.10008.1.2.4.102.1",
+    "1.2.840.10008.1.2.4.103",
+    "1.2.840.10008.1.2.4.103.1",
+    "1.2.840.10008.1.2.4.104",
+    "1.2.840.10008.1.2.4.104.1",
+    "1.2.840.10008.1.2.4.105",
+    "1.2.840.10008.1.2.4.105.1",
+    "1.2.840.10008.1.2.4.106",
+    "1.2.840.10008.1.2.4.106.1",
+    "1.2.840.10008.1.2.4.107",
+    "1.2.840.10008.1.2.4.108",
+];
+
+/// Whether the transfer syntax `uid` is one of the [`VIDEO`] ones.
+fn is_video(uid: &str) -> bool {
+    VIDEO.contains(&uid)
+}
+
 /// Load the pixel data of `ds` (the source data set as read); `input` is the source file, read
 /// when the value was left there.
 ///
@@ -349,6 +375,13 @@ fn checked_attrs(ds: &DataSet, big_endian: bool) -> Result<Attrs, DecodeError> {
 /// [`DecodeError`] when the image attributes are missing or beyond kamei's limits, there is no
 /// Pixel Data, or the input cannot be read again.
 pub fn load<'a>(ds: &'a DataSet, ts: &TransferSyntax, input: Option<&Path>) -> Result<Stored<'a>, DecodeError> {
+    if is_video(&ts.uid) {
+        // Said first, before any attribute or fragment check: a video's fragments and its
+        // colour model (YBR_PARTIAL_420) would fail with a reason that reads like damage.
+        return fail(
+            "its transfer syntax is video (MPEG-2, MPEG-4 or HEVC/H.265); kamei decodes no video, so no video image can be cleaned",
+        );
+    }
     if ds.get(tags::PIXEL_DATA).is_none() {
         if let Some(tag) = crate::annotated::PIXEL_DATA_TAGS.iter().find(|t| ds.get(**t).is_some()) {
             return fail(format!(
@@ -1251,6 +1284,18 @@ mod tests {
         let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.999").unwrap();
         let e = decode(&ds, &ts, None).unwrap_err();
         assert!(e.0.contains("1.2.840.10008.1.2.4.999"), "{e}");
+    }
+
+    #[test]
+    fn video_fails_saying_that_video_cannot_be_cleaned() {
+        // An MPEG-4 cine: one fragment for 30 frames, in the 4:2:0 colour model of video.
+        let mut ds = encapsulated_image(16, 16, 3, "YBR_PARTIAL_420", vec![vec![0, 0, 1, 0xB3]]);
+        ds.put(Element::new(tags::NUMBER_OF_FRAMES, VR::IS, b"30".to_vec()));
+        for uid in ["1.2.840.10008.1.2.4.100", "1.2.840.10008.1.2.4.102", "1.2.840.10008.1.2.4.107"] {
+            let ts = TransferSyntax::from_uid(uid).unwrap();
+            let e = decode(&ds, &ts, None).unwrap_err();
+            assert!(e.0.contains("video") && e.0.contains("no video image can be cleaned"), "{uid}: {e}");
+        }
     }
 
     #[test]

@@ -49,11 +49,14 @@ pub fn prepare_dir(dir: &Path) -> std::io::Result<()> {
     probe.close()
 }
 
-/// The preview of the output at `rel` (relative to OUT): `DIR/<rel with .png>`.
+/// The preview of the output at `rel` (relative to OUT): `DIR/<rel>.png`, the output's whole
+/// name with `.png` added. Replacing its extension instead would give outputs whose names differ
+/// only after their last dot (`--layout mirror` keeps input names such as `IMG.001`, `IMG.002`
+/// or a UID) one preview name, and all but one preview would be lost.
 pub fn path(dir: &Path, rel: &Path) -> PathBuf {
-    let mut target = dir.join(rel);
-    target.set_extension("png");
-    target
+    let mut name = dir.join(rel).into_os_string();
+    name.push(".png");
+    PathBuf::from(name)
 }
 
 /// An output moved from `from` to `to` (a lower hash took its name): its preview, if any,
@@ -128,13 +131,21 @@ mod tests {
     }
 
     #[test]
+    fn outputs_whose_names_differ_after_their_last_dot_have_their_own_previews() {
+        let dir = Path::new("prev");
+        assert_eq!(path(dir, Path::new("a/IMG.001")), Path::new("prev/a/IMG.001.png"));
+        assert_ne!(path(dir, Path::new("a/IMG.001")), path(dir, Path::new("a/IMG.002")));
+        assert_eq!(path(dir, Path::new("p/s/1.2.3.dcm")), Path::new("prev/p/s/1.2.3.dcm.png"));
+    }
+
+    #[test]
     fn writes_a_png_twice_as_wide_with_outlines() {
         let dir = tempfile::tempdir().unwrap();
         let img = RgbImage::from_pixel(20, 10, Rgb([0, 0, 0]));
         let before = outline(img.clone(), &[Rect::new(2, 2, 5, 5)]);
         assert_eq!(*before.get_pixel(2, 2), OUTLINE);
         let p = write(dir.path(), Path::new("a/b/c.dcm"), &before, &img).unwrap();
-        assert!(p.ends_with("a/b/c.png"));
+        assert!(p.ends_with("a/b/c.dcm.png"));
         let back = image::open(&p).unwrap();
         assert_eq!((back.width(), back.height()), (44, 10));
     }

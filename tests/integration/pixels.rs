@@ -645,8 +645,9 @@ fn previews_are_written_outside_out_and_refused_inside() {
     native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
     deid(&wd, &["--previews", "prev"]).assert_code(0);
     let out = only_output(&wd);
-    let rel = out.strip_prefix(wd.path("out")).unwrap().with_extension("png");
-    let png = image::open(wd.path("prev").join(rel)).expect("a preview PNG");
+    // README: `DIR/<output path>.png`.
+    let rel = out.strip_prefix(wd.path("out")).unwrap();
+    let png = image::open(format!("{}.png", wd.path("prev").join(rel).display())).expect("a preview PNG");
     assert_eq!((png.width(), png.height()), (2 * 160 + 4, 120));
     let inside = wd.kamei(["deid", "in", "-o", "out3", "--option", "clean-pixel-data", "--previews", "out3/prev"]);
     inside.assert_code(2);
@@ -654,6 +655,23 @@ fn previews_are_written_outside_out_and_refused_inside() {
     let without = wd.kamei(["deid", "in", "-o", "out4", "--previews", "prev2"]);
     without.assert_code(2);
     assert!(without.stderr().contains("need --option clean-pixel-data"), "{}", without.stderr());
+}
+
+#[test]
+fn previews_of_outputs_named_alike_up_to_their_last_dot_are_each_written() {
+    // `--layout mirror` keeps input names, which often differ only after their last dot.
+    let wd = Workdir::new("previews_of_outputs_named_alike_up_to_their_last_dot_are_each_written");
+    for (n, name) in [(13, "IMG.001"), (14, "IMG.002")] {
+        let mut p = Picture::new(160, 120);
+        banner(&mut p);
+        let f = pixel_attrs(image(n, US_IMAGE, "US"), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+        native(f, VR::OB, &p.grey).write(&wd.path(&format!("in/{name}")));
+    }
+    deid(&wd, &["--layout", "mirror", "--previews", "prev"]).assert_code(0);
+    for name in ["IMG.001", "IMG.002"] {
+        assert!(wd.path(&format!("out/{name}")).is_file(), "{name} released");
+        assert!(wd.path(&format!("prev/{name}.png")).is_file(), "preview of {name}");
+    }
 }
 
 fn corpus() -> Option<PathBuf> {
@@ -1018,7 +1036,7 @@ fn r07_previews_that_cannot_be_written_are_counted_in_a_warning() {
     let wd = Workdir::new("r07_previews_that_cannot_be_written_are_counted_in_a_warning");
     us_saying_no(&wd);
     // The preview's own name is taken by a folder: the rename into place fails.
-    std::fs::create_dir_all(wd.path("prev/a.png/x")).unwrap();
+    std::fs::create_dir_all(wd.path("prev/a.dcm.png/x")).unwrap();
     let run = deid(&wd, &["--layout", "mirror", "--previews", "prev"]);
     run.assert_code(0);
     assert!(run.stderr().contains("warning: 1 previews could not be written"), "{}", run.stderr());
