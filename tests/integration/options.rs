@@ -1113,6 +1113,39 @@ fn kept_private_dates_of_an_implicit_vr_file_are_shifted_as_in_explicit_vr() {
 }
 
 #[test]
+fn kept_private_names_and_text_uids_of_an_implicit_vr_file_are_planned_as_in_explicit_vr() {
+    let wd = Workdir::new("kept_private_names_and_text_uids_of_an_implicit_vr_file_are_planned_as_in_explicit_vr");
+    // rv23 02 and 04: a relative's name and a reference to another image by its original UID,
+    // in a kept vendor block. In Explicit VR the PN gets the dummy and the UID in the LO is
+    // mapped; in Implicit VR (values arrive as UN) both were released as they were.
+    let original = "1.2.392.200036.9116.2.5.1.48.1215567347.1480037.7";
+    let acme = |f: Fixture| {
+        f.put(str_el(Tag(0x0029, 0x0010), VR::LO, "ACME PRIV"))
+            .put(str_el(Tag(0x0029, 0x1001), VR::PN, "SATO^HANAKO"))
+            .put(str_el(Tag(0x0029, 0x1002), VR::LO, &format!("ref {original} x")))
+            .put(str_el(Tag(0x0029, 0x1003), VR::SH, "harmless"))
+    };
+    acme(ct(1)).write(&wd.path("in/explicit.dcm"));
+    acme(ct(2)).ts("1.2.840.10008.1.2").write(&wd.path("in/implicit.dcm"));
+    let profile = user_profile(&wd, "keep_private_creators = [\"ACME PRIV\"]\n");
+    let run = wd.deid(&["--profile", &profile]);
+    run.assert_code(0);
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["SATO", "HANAKO", original]].concat());
+    let value = |out: &std::path::Path, tag| {
+        raw(out, tag).map(|v| String::from_utf8(v).unwrap().trim_end_matches([' ', '\0']).to_string())
+    };
+    let outputs = wd.dicom_outputs("out");
+    assert_eq!(outputs.len(), 2);
+    let texts: Vec<String> = outputs.iter().map(|o| value(o, Tag(0x0029, 0x1002)).unwrap()).collect();
+    for (out, text) in outputs.iter().zip(&texts) {
+        assert_eq!(value(out, Tag(0x0029, 0x1001)).as_deref(), Some("ANONYMIZED"), "{out:?}");
+        assert!(text.starts_with("ref 2.25.") && text.ends_with(" x"), "{text}");
+        assert_eq!(value(out, Tag(0x0029, 0x1003)).as_deref(), Some("harmless"), "{out:?}");
+    }
+    assert_eq!(texts[0], texts[1], "one original UID, one new UID in both files");
+}
+
+#[test]
 fn keeping_an_unlisted_attribute_in_a_user_profile_keeps_the_safety_net() {
     let wd = Workdir::new("keeping_an_unlisted_attribute_in_a_user_profile_keeps_the_safety_net");
     // Content Description is not in Table E.1-1: the profile keeps it anyway, scrubbed of the
