@@ -1062,7 +1062,8 @@ fn year(s: &str) -> Option<i32> {
     })
 }
 
-const MONTH_NAMES: [&str; 12] = [
+/// The English months, lower case (also read in CSV file names).
+pub(crate) const MONTH_NAMES: [&str; 12] = [
     "january",
     "february",
     "march",

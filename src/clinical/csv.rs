@@ -654,33 +654,17 @@ static ERA_IN_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[MTSHRmtshr](?:(\d{2})(\d{2})(\d{2})|\.?(\d{1,2}|元)[-./](\d{1,2}))").expect("valid built-in pattern")
 });
 
-/// The English months, for [`ENGLISH_MONTH`].
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-
 /// The month (1–12) an English month word names: its full name or a beginning of it of three
 /// letters or more (`Feb`, `Sept`).
 fn english_month(word: &str) -> Option<u32> {
     let w = word.to_ascii_lowercase();
-    MONTHS.iter().position(|m| w.len() >= 3 && m.starts_with(&w)).map(|i| i as u32 + 1)
+    crate::text_dates::MONTH_NAMES.iter().position(|m| w.len() >= 3 && m.starts_with(&w)).map(|i| i as u32 + 1)
 }
 
 /// The English name of `month` as `written` (a month word of a file name) was written: full or
 /// in three letters, in its case (`FEB`, `Feb`, `feb`).
 fn english_month_like(written: &str, month: u32) -> String {
-    let full = MONTHS[(month - 1) as usize];
+    let full = crate::text_dates::MONTH_NAMES[(month - 1) as usize];
     let word = if written.len() < full.len() { &full[..3] } else { full };
     if written.chars().all(|c| c.is_ascii_uppercase()) {
         word.to_ascii_uppercase()

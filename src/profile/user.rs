@@ -340,7 +340,7 @@ const BINARY_VRS: [VR; 17] = [
 const TEXT_VRS: [VR; 8] = [VR::AE, VR::LO, VR::LT, VR::PN, VR::SH, VR::ST, VR::UC, VR::UT];
 
 /// Whether `action` makes sense for a value of VR `vr`, its replacement value included (see
-/// [`check_action_vr`]): for a private element, whose VR `profile check` cannot know, the
+/// `check_action_vr`): for a private element, whose VR `profile check` cannot know, the
 /// planner asks this of each value.
 pub fn action_fits_vr(action: &Action, vr: VR) -> bool {
     check_action_vr(action, Some(vr)).is_ok()
