@@ -360,6 +360,12 @@ impl PixelCleaner {
                 let source = if how == Found::Text { BoxSource::Detector } else { BoxSource::DetectorHint };
                 boxes.push(CleanedBox { rect, source });
             }
+        } else {
+            let off: Vec<&str> = matching.iter().filter(|r| !r.detect).map(|r| r.name.as_str()).collect();
+            notes.push(format!(
+                "automatic text detection off: rule {} sets detect = false; only the rule's rectangles (and the area outside the ultrasound regions) were searched",
+                off.join(", ")
+            ));
         }
         let frame_count = frames.frames;
         let source_ts = file.transfer_syntax.uid.clone();

@@ -565,6 +565,27 @@ fn user_rule_blanks_its_rectangle_and_can_turn_detection_off() {
 }
 
 #[test]
+fn a_rule_that_turns_detection_off_is_warned_about_at_start_and_noted_in_each_audit_record() {
+    let wd = Workdir::new("a_rule_that_turns_detection_off_is_warned_about_at_start_and_noted_in_each_audit_record");
+    let mut p = Picture::new(200, 150);
+    banner(&mut p);
+    std::fs::create_dir_all(wd.path("rules")).unwrap();
+    std::fs::write(
+        wd.path("rules/acme.toml"),
+        "[[rule]]\nname = \"acme-top\"\nsource = \"test\"\nwhen = { Manufacturer = \"acme\" }\n\
+         blank = [[0, 0, 200, 8]]\ndetect = false\n",
+    )
+    .unwrap();
+    let f = pixel_attrs(image(9, US_IMAGE, "US"), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+    let run = deid(&wd, &["--pixel-rules", "rules"]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("pixel rule acme-top sets detect = false"), "{}", run.stderr());
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("automatic text detection off: rule acme-top sets detect = false"), "{notes}");
+}
+
+#[test]
 fn an_image_that_cannot_be_decoded_fails_and_nothing_is_written() {
     let wd = Workdir::new("an_image_that_cannot_be_decoded_fails_and_nothing_is_written");
     let f = pixel_attrs(image(10, US_IMAGE, "US"), 64, 64, 1, 8, 8, "MONOCHROME2");
