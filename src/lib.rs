@@ -32,6 +32,20 @@
 //! ```
 #![deny(missing_docs)]
 
+/// Write one line to standard error, like `eprintln!`, but never panic when it cannot be written.
+///
+/// `eprintln!` panics when stderr is a pipe whose reader has gone (`kamei deid ... 2>&1 | head`,
+/// a log shipper that died) or a file on a full disk; a run of a million files must not stop
+/// for that. The audit log, not stderr, is the record of every input, so a lost line is lost
+/// for the reader only. Every message kamei prints to stderr goes through this macro.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod addresses;
 pub mod annotated;
 pub mod apply;

@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("kamei: {}", one_line(&e));
+            kamei::say!("kamei: {}", one_line(&e));
             ExitCode::from(Exit::Usage as u8)
         }
     }
@@ -84,7 +84,7 @@ fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Keygen { output } => {
             kamei::pseudo::PseudonymKey::write_new(&output)?;
-            eprintln!(
+            kamei::say!(
                 "kamei: wrote a new key to {} (mode 0600). Keep it secret and keep a backup: without it, pseudonyms cannot be reproduced",
                 output.display()
             );
@@ -178,20 +178,20 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     }
     let (job, ui) = cli::config::deid(args)?;
     if job.layout == kamei::layout::Layout::Mirror && !ui.quiet {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: --layout mirror copies input paths into OUT; folder and file names often carry patient names or IDs"
         );
     }
     let departures = job.profile.departures();
     if !departures.is_empty() && !ui.quiet {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: profile {} keeps more than PS3.15 Table E.1-1 allows in {} rule(s) (`kamei profile check` lists them): outputs do not claim the Basic Application Confidentiality Profile (no code 113100)",
             job.profile.name(),
             departures.len()
         );
     }
     if job.profile.options().contains(&kamei::profile::DeidOption::CleanRecognizableVisualFeatures) && !ui.quiet {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: option clean-recognizable-visual-features is recorded in the audit, but kamei does not find or alter faces (photographs, surface renderings of the head): review such series yourself; outputs do not claim code 113102"
         );
     }
@@ -208,7 +208,7 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     }
     let resumable = job.pseudo.is_keyed();
     if let Some(why) = &summary.aborted {
-        eprintln!(
+        kamei::say!(
             "kamei: stopped: {why}; {} inputs not processed; the outputs written are complete; make room, then {}",
             summary.not_processed(),
             cli::report::how_to_finish(resumable)
@@ -218,7 +218,7 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     if summary.interrupted {
         // Printed even with --quiet: the run did not finish, and an unattended wrapper's log
         // must say whether running it again finishes it.
-        eprintln!(
+        kamei::say!(
             "kamei: interrupted: {} inputs not processed; {}",
             summary.not_processed(),
             cli::report::how_to_finish(resumable)

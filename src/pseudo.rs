@@ -443,7 +443,7 @@ mod tests {
         let fifo = dir.path().join("k.fifo");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success());
         if !made {
-            eprintln!("mkfifo is not available: skipped");
+            crate::say!("mkfifo is not available: skipped");
             return;
         }
         let err = PseudonymKey::read(&fifo).unwrap_err();

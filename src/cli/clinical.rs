@@ -187,7 +187,7 @@ struct Console;
 
 impl clinical::Reporter for Console {
     fn problem(&self, input: &str, problem: &Problem) {
-        eprintln!("kamei: {}: {}", super::report::sanitize(input), super::report::sanitize(&problem.to_string()));
+        kamei::say!("kamei: {}: {}", super::report::sanitize(input), super::report::sanitize(&problem.to_string()));
     }
 }
 
@@ -399,7 +399,7 @@ fn csv(args: &CsvArgs) -> Result<Code> {
     if !args.key.quiet {
         let secs = s.elapsed.as_secs_f64().max(1e-9);
         let mb = s.bytes as f64 / 1e6;
-        eprintln!(
+        kamei::say!(
             "kamei: {} files ({:.1} MB) in {:.2} s: {} written, {} already present, {} failed; {} rows read, {} written, {} dropped as malformed, {} values emptied; {} patients; {:.1} MB/s",
             s.files,
             mb,
@@ -415,7 +415,7 @@ fn csv(args: &CsvArgs) -> Result<Code> {
             mb / secs
         );
         if s.rows_excluded > 0 {
-            eprintln!(
+            kamei::say!(
                 "kamei: {} rows of {} patients left out (opted out or not in the cohort){}",
                 s.rows_excluded,
                 s.patients_excluded,
@@ -427,15 +427,15 @@ fn csv(args: &CsvArgs) -> Result<Code> {
             );
         }
         if s.empty_files > 0 {
-            eprintln!(
+            kamei::say!(
                 "kamei: {} files not written: no row to release (their names were checked against no row)",
                 s.empty_files
             );
         }
-        eprintln!("kamei: audit log {}", job.out.join(kamei::audit::AUDIT_FILE).display());
+        kamei::say!("kamei: audit log {}", job.out.join(kamei::audit::AUDIT_FILE).display());
     }
     Ok(if s.interrupted {
-        eprintln!("kamei: interrupted; run the same command again to finish");
+        kamei::say!("kamei: interrupted; run the same command again to finish");
         Code::Interrupted
     } else if s.failed > 0 || s.rows_dropped > 0 {
         Code::SomeFailed
@@ -469,7 +469,7 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
     let s = clinical::ssmix2::run(&job, &Console, &interrupt)?;
     if !args.key.quiet {
         let secs = s.elapsed.as_secs_f64().max(1e-9);
-        eprintln!(
+        kamei::say!(
             "kamei: {} patients, {} files ({:.1} MB) in {:.2} s: {} written, {} already present, {} skipped (condition flag 0), {} failed; {} unlisted segments removed",
             s.patients,
             s.files,
@@ -483,15 +483,16 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
         );
         if s.excluded_patients > 0 || s.excluded_files > 0 {
             // Files also count messages of admitted folders whose PID-3 names a left-out patient.
-            eprintln!(
+            kamei::say!(
                 "kamei: {} patient folders ({} files) left out (opted out or not in the cohort)",
-                s.excluded_patients, s.excluded_files
+                s.excluded_patients,
+                s.excluded_files
             );
         }
-        eprintln!("kamei: audit log {}", job.out.join(kamei::audit::AUDIT_FILE).display());
+        kamei::say!("kamei: audit log {}", job.out.join(kamei::audit::AUDIT_FILE).display());
     }
     Ok(if s.interrupted {
-        eprintln!("kamei: interrupted; run the same command again to finish");
+        kamei::say!("kamei: interrupted; run the same command again to finish");
         Code::Interrupted
     } else if s.failed > 0 {
         Code::SomeFailed
@@ -558,24 +559,33 @@ fn report(args: &ReportArgs) -> Result<Code> {
     }
     out.flush()?;
     for name in &r.key_mismatch {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: {} was de-identified with another key than the images; its pseudonyms cannot match",
             super::report::sanitize(name)
         );
     }
     for name in &r.shift_mismatch {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: {} was de-identified with other date shift settings than the images (--date-shift-max-days, --keep-weekday); its dates do not line up with theirs",
             super::report::sanitize(name)
         );
     }
+    for name in &r.real_beside_shifted {
+        kamei::say!(
+            "kamei: warning: {} holds shifted dates where the images hold real ones, or the reverse (retain-long-modified-dates on one side, retain-long-full-dates on the other): its dates do not line up with theirs, and together they give each patient's date offset away; de-identify both with the same temporal option",
+            super::report::sanitize(name)
+        );
+    }
     for name in &r.unchecked {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: {} has no kamei-run.json recording its key: whether it was made with the same key and date shift settings cannot be checked",
             super::report::sanitize(name)
         );
     }
-    let checked = r.key_mismatch.is_empty() && r.shift_mismatch.is_empty() && r.unchecked.is_empty();
+    let checked = r.key_mismatch.is_empty()
+        && r.shift_mismatch.is_empty()
+        && r.real_beside_shifted.is_empty()
+        && r.unchecked.is_empty();
     Ok(if checked { Code::Success } else { Code::SomeFailed })
 }
 
@@ -627,7 +637,7 @@ fn kanon(args: &KAnonArgs) -> Result<Code> {
         writeln!(out, "{}\t{}", values.join("\t"), g.size)?;
     }
     out.flush()?;
-    eprintln!(
+    kamei::say!(
         "kamei: {} rows, {} groups on {}; {} smaller than k={} ({unit})",
         r.rows,
         r.groups,

@@ -311,7 +311,7 @@ fn pixel_cleaner(args: &DeidArgs, profile: &Profile, out: &Path) -> Result<(Opti
     };
     let cleaner = PixelCleaner::new(&options).map_err(|e| anyhow::anyhow!("invalid pixel rule: {e}"))?;
     for rule in cleaner.rules().iter().filter(|r| !r.detect) {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: pixel rule {} sets detect = false: on the images it matches, text outside its rectangles (and outside the ultrasound regions) is not searched and is released as it is",
             rule.name
         );

@@ -35,8 +35,8 @@ impl Console {
     fn println(&self, line: &str) {
         let bar = self.bar.lock().expect("progress lock");
         match bar.as_ref() {
-            Some(b) => b.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+            Some(b) => b.suspend(|| kamei::say!("{line}")),
+            None => kamei::say!("{line}"),
         }
     }
 
@@ -113,7 +113,7 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
     let secs = s.elapsed.as_secs_f64().max(1e-9);
     let mb = s.bytes as f64 / 1e6;
     let verb = if dry_run { "would write" } else { "written" };
-    eprintln!(
+    kamei::say!(
         "kamei: {} inputs ({:.1} MB) in {:.2} s: {} {verb}, {} already present, {} done earlier, {} skipped, {} failed; {:.0} files/s, {:.1} MB/s",
         s.inputs,
         mb,
@@ -127,57 +127,59 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
         mb / secs
     );
     if s.duplicates > 0 {
-        eprintln!(
+        kamei::say!(
             "kamei: {} duplicate input paths dropped (each named a file or directory entry another input already names; each was processed once)",
             s.duplicates
         );
     }
     if s.excluded > 0 {
-        eprintln!(
+        kamei::say!(
             "kamei: {} inputs of {} patients left out (opted out, not in the cohort, or outside the study window)",
-            s.excluded, s.excluded_patients
+            s.excluded,
+            s.excluded_patients
         );
     }
     if !dry_run && s.already_done > 0 {
         // Inputs done earlier are not read again, so their patients cannot be counted.
-        eprintln!(
+        kamei::say!(
             "kamei: {} patients among the inputs processed in this run (those done earlier are not read again); audit log {}",
-            s.patients, audit
+            s.patients,
+            audit
         );
     } else if !dry_run {
-        eprintln!("kamei: {} patients; audit log {}", s.patients, audit);
+        kamei::say!("kamei: {} patients; audit log {}", s.patients, audit);
     }
     if s.superseded > 0 && dry_run {
-        eprintln!(
+        kamei::say!(
             "kamei: {} outputs of earlier runs would be removed: their input paths now hold other content (corrected or re-assigned)",
             s.superseded
         );
     } else if s.superseded > 0 {
-        eprintln!(
+        kamei::say!(
             "kamei: {} outputs of earlier runs removed: their input paths now hold other content (corrected or re-assigned); the audit lists them as superseded",
             s.superseded
         );
     }
     if s.superseded_left > 0 {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: {} outputs of earlier runs come from content their input paths no longer hold; a --shard run leaves them (another shard may still have that content): run once without --shard to remove them",
             s.superseded_left
         );
     }
     if s.shared_sop_uids > 0 {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: {} SOP Instance UIDs are each held by more than one output (different inputs with the same SOP Instance UID are all released; under one name, all but one carry their content hash in it): a reader that keys on the UID keeps only one of each",
             s.shared_sop_uids
         );
     }
     if s.burned_in_not_cleaned > 0 {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: {} images may carry burned-in text (BurnedInAnnotation YES, or an annotated modality) and were not pixel-cleaned; see --option clean-pixel-data",
             s.burned_in_not_cleaned
         );
     }
     if s.burned_in_no_trusted > 0 {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: {} images of an annotated kind were released without pixel cleaning because their Burned In Annotation NO was trusted (--trust-burned-in-no); `kamei verify` lists them",
             s.burned_in_no_trusted
         );
@@ -201,7 +203,7 @@ pub fn how_to_finish(resumable: bool) -> &'static str {
 /// asked for them to check the cleaning). A count only: no path, no value.
 pub fn previews_warning(s: &Summary) {
     if s.previews_not_written > 0 {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: {} previews could not be written (the images themselves were; the reason is in each one's audit notes)",
             s.previews_not_written
         );

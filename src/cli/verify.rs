@@ -154,7 +154,7 @@ fn check_key(out: &std::path::Path, fingerprint: &str) -> Result<()> {
         }
     }
     if checked == 0 {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: no kamei-run.json under the release records a key fingerprint; the key cannot be confirmed"
         );
     }
@@ -168,7 +168,7 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     }
     let (profile, other) = profile(&args.out, &args.profile, false)?;
     if let Some(why) = other {
-        eprintln!("kamei: warning: {why}; checking against the profile given");
+        kamei::say!("kamei: warning: {why}; checking against the profile given");
     }
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
     if let Some(report) = &args.report {
@@ -201,10 +201,10 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
             let p = pseudo.patient_pseudonym(kamei::pseudo::Patient::Id(&id));
             originals.global.add(&p, "pseudonym of an excluded patient");
         }
-        eprintln!("kamei: looking for the pseudonyms and IDs of {} excluded patients", register.len());
+        kamei::say!("kamei: looking for the pseudonyms and IDs of {} excluded patients", register.len());
     }
     if originals.is_empty() {
-        eprintln!(
+        kamei::say!(
             "kamei: note: no --against or --linkage: checking conformance and pixels only, not residual identifiers"
         );
     }
@@ -223,7 +223,7 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     if let Some(path) = &args.report {
         write_private(path, &serde_json::to_vec_pretty(&report)?)?;
     }
-    eprintln!(
+    kamei::say!(
         "kamei: verified {} DICOM files and {} other files against {} identifiers: {} findings",
         report.dicom_files,
         report.other_files,
@@ -349,7 +349,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         hide_paths,
     });
     std::fs::write(&args.output, page).with_context(|| format!("could not write {}", args.output.display()))?;
-    eprintln!("kamei: wrote {} ({} verify findings)", args.output.display(), verified.findings.len());
+    kamei::say!("kamei: wrote {} ({} verify findings)", args.output.display(), verified.findings.len());
     Ok(())
 }
 
@@ -382,7 +382,7 @@ fn thumbnails(out: &std::path::Path, records: &[kamei::audit::AuditRecord]) -> V
         let image = match kamei::pixels::first_frame(&file, Some(&path)) {
             Ok(img) => img,
             Err(e) => {
-                eprintln!("kamei: note: no thumbnail for {rel}: {}", e.0);
+                kamei::say!("kamei: note: no thumbnail for {rel}: {}", e.0);
                 continue;
             }
         };

@@ -815,6 +815,11 @@ fn year_months(stem: &str, how: DateTreatment) -> Vec<text_dates::Span> {
     out
 }
 
+/// The output name of an input whose name reads neither as UTF-8 nor as Shift_JIS: nothing of
+/// it is kept (its bytes could still spell an ID, as CP932 trail bytes do), and the keyed tag
+/// makes it unique. An [`OutputName`] of this name always carries its tag.
+const UNREADABLE_NAME: &str = "unreadable-name.csv";
+
 impl OutputName {
     fn new(name: &str, tag: String) -> OutputName {
         let (stem, extension) = match name.rsplit_once('.') {
@@ -1007,7 +1012,8 @@ impl OutputName {
             return Err(Error::NameHoldsExcludedId);
         }
         let (date_at, date_replacements) = self.dates(dates);
-        if self.owners.is_empty() && date_replacements.is_empty() {
+        let readable = self.stem.iter().collect::<String>() + &self.extension != UNREADABLE_NAME;
+        if self.owners.is_empty() && date_replacements.is_empty() && readable {
             return Ok(Some(self.stem.iter().collect::<String>() + &self.extension));
         }
         let mut out = String::new();
@@ -1939,8 +1945,14 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
             summary.interrupted = true;
             break;
         }
-        let input_name =
-            input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input.csv".into());
+        // The name as Windows wrote it (Shift_JIS) when it is not UTF-8, so that an ID or a
+        // date in it is found; `None` when its bytes read as neither.
+        let input_name = input.file_name().map_or(Some("input.csv".to_string()), |n| {
+            Some(crate::verify::path_names::name_text(n)).filter(|t| !t.contains(char::REPLACEMENT_CHARACTER))
+        });
+        let name_bytes =
+            input.file_name().map(|n| crate::linkage::path_bytes(Path::new(n)).into_owned()).unwrap_or_default();
+        let input_name = input_name.unwrap_or_else(|| UNREADABLE_NAME.to_string());
         let mut name = input_name.clone();
         // Messages name the file by its output name once it is known, and before that (a file
         // that fails) as `input #N (sha256 …)`, never by its input name: a per-patient export's
@@ -1955,7 +1967,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                 &staging,
                 job.sync,
                 |w| {
-                    let tag = job.pseudo.token("csv-output-name", input_name.as_bytes(), 8);
+                    let tag = job.pseudo.token("csv-output-name", &name_bytes, 8);
                     let mut seen = Seen {
                         name: OutputName::new(&input_name, tag),
                         patients: &mut file_patients,
@@ -2018,7 +2030,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                 };
                 // The linkage table accounts for every input, as README's opt-outs promise.
                 if let Some(l) = linkage.as_mut() {
-                    l.add(kind, &input.to_string_lossy(), reason).map_err(RunError::Linkage)?;
+                    l.add_path(kind, input, reason).map_err(RunError::Linkage)?;
                 }
                 let record = RecordParts::nothing_written(
                     (Some(digest_in.sha256), digest_in.bytes),
@@ -2089,8 +2101,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                     reporter.problem(&label, &Problem { line: None, message: reason.clone() });
                     // The linkage table accounts for every input, this one too.
                     if let Some(l) = linkage.as_mut() {
-                        l.add(crate::linkage::Kind::Failed, &input.to_string_lossy(), &reason)
-                            .map_err(RunError::Linkage)?;
+                        l.add_path(crate::linkage::Kind::Failed, input, &reason).map_err(RunError::Linkage)?;
                     }
                     RecordParts::nothing_written(
                         (Some(digest_in.sha256), digest_in.bytes),
@@ -2122,8 +2133,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                         for (original, pseudonym) in &link_rows {
                             l.add(crate::linkage::Kind::Patient, original, pseudonym).map_err(RunError::Linkage)?;
                         }
-                        l.add(crate::linkage::Kind::File, &input.to_string_lossy(), &name)
-                            .map_err(RunError::Linkage)?;
+                        l.add_path(crate::linkage::Kind::File, input, &name).map_err(RunError::Linkage)?;
                     }
                     let outcome = if committed == Committed::Present { Outcome::Present } else { Outcome::Written };
                     RecordParts {
@@ -2149,8 +2159,7 @@ pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Res
                 let reason = e.audit_reason();
                 reporter.problem(&label, &Problem { line: None, message: format!("failed: {e}") });
                 if let Some(l) = linkage.as_mut() {
-                    l.add(crate::linkage::Kind::Failed, &input.to_string_lossy(), &reason)
-                        .map_err(RunError::Linkage)?;
+                    l.add_path(crate::linkage::Kind::Failed, input, &reason).map_err(RunError::Linkage)?;
                 }
                 let bytes = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
                 RecordParts::nothing_written(

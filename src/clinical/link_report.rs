@@ -61,6 +61,10 @@ pub struct Report {
     pub key_mismatch: Vec<String>,
     /// Folders whose date shift settings differ from the images' (their dates cannot line up).
     pub shift_mismatch: Vec<String>,
+    /// Folders whose dates were shifted where the images' are real, or the reverse
+    /// (`retain-long-full-dates` on one side, `retain-long-modified-dates` on the other): their
+    /// dates do not line up, and together they give each patient's offset away.
+    pub real_beside_shifted: Vec<String>,
     /// Folders (the image folder or a clinical one) without a readable `kamei-run.json` that
     /// records a key fingerprint: their key and date shift settings cannot be compared, so
     /// the report cannot say that their pseudonyms and dates line up.
@@ -182,6 +186,31 @@ pub fn scan_ssmix2(dir: &Path) -> io::Result<Patients> {
     Ok(out)
 }
 
+/// What a run did with dates, from the options its `kamei-run.json` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dates {
+    /// `retain-long-modified-dates`: shifted by the patient's offset.
+    Shifted,
+    /// `retain-long-full-dates`: the real dates.
+    Real,
+    /// Neither: removed, or replaced by a dummy (`19000101` in the images), which is no date.
+    Removed,
+}
+
+impl Dates {
+    /// How the run recorded in `settings` treated dates.
+    pub fn of(settings: &crate::audit::RunSettings) -> Dates {
+        let has = |o: &str| settings.options.iter().any(|x| x == o);
+        if has("retain-long-modified-dates") {
+            Dates::Shifted
+        } else if has("retain-long-full-dates") {
+            Dates::Real
+        } else {
+            Dates::Removed
+        }
+    }
+}
+
 fn run_settings(dir: &Path) -> Option<crate::audit::RunSettings> {
     let text = std::fs::read_to_string(dir.join(crate::audit::RUN_FILE)).ok()?;
     serde_json::from_str(&text).ok()
@@ -193,8 +222,16 @@ fn run_settings(dir: &Path) -> Option<crate::audit::RunSettings> {
 /// I/O errors reading a folder, or a clinical folder that is neither a CSV nor an SS-MIX2
 /// output of kamei.
 pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
-    let image_patients = scan_images(images)?;
+    let mut image_patients = scan_images(images)?;
     let image_settings = run_settings(images);
+    let image_dates = image_settings.as_ref().map(Dates::of);
+    if image_dates == Some(Dates::Removed) {
+        // The dates the images hold are dummies (`19000101`), not the patients' dates.
+        for range in image_patients.values_mut() {
+            *range = Range::default();
+        }
+    }
+    let mut real_beside_shifted = Vec::new();
     let image_key = image_settings.as_ref().and_then(|s| s.key_fingerprint.clone());
     let image_shift = image_settings.as_ref().and_then(|s| s.date_shift.clone());
     let mut datasets = Vec::new();
@@ -237,9 +274,16 @@ pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
         if image_shift.is_some() && shift.is_some() && shift != image_shift {
             shift_mismatch.push(name.clone());
         }
+        let dates = settings.as_ref().map(Dates::of);
+        if matches!(
+            (image_dates, dates),
+            (Some(Dates::Real), Some(Dates::Shifted)) | (Some(Dates::Shifted), Some(Dates::Real))
+        ) {
+            real_beside_shifted.push(name.clone());
+        }
         datasets.push(DataSetReport { name, kind, patients });
     }
-    Ok(Report { images: image_patients, datasets, key_mismatch, shift_mismatch, unchecked })
+    Ok(Report { images: image_patients, datasets, key_mismatch, shift_mismatch, real_beside_shifted, unchecked })
 }
 
 #[cfg(test)]
@@ -273,6 +317,7 @@ mod tests {
             datasets: vec![DataSetReport { name: "x".into(), kind: "csv", patients: p(&["B", "C", "D"]) }],
             key_mismatch: vec![],
             shift_mismatch: vec![],
+            real_beside_shifted: vec![],
             unchecked: vec![],
         };
         assert_eq!(r.counts(0), Counts { images_only: 1, clinical_only: 1, both: 2 });

@@ -1419,7 +1419,7 @@ mod tests {
     fn corpus_file(rel: &str) -> Option<crate::read::DicomFile> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(rel);
         if !path.is_file() {
-            eprintln!("decoder test skipped: ../shared/corpus/{rel} is not present");
+            crate::say!("decoder test skipped: ../shared/corpus/{rel} is not present");
             return None;
         }
         match crate::read::open(&path, &crate::read::ReadOptions::default()).unwrap() {

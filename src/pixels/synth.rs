@@ -911,7 +911,7 @@ impl Score {
 pub(crate) fn fonts_or_skip() -> Option<Vec<TextFont>> {
     let fonts = system_fonts();
     if fonts.is_empty() {
-        eprintln!("test skipped: no fonts under {FONT_DIRS:?} (.ci/run installs them)");
+        crate::say!("test skipped: no fonts under {FONT_DIRS:?} (.ci/run installs them)");
         return None;
     }
     Some(fonts)

@@ -144,7 +144,7 @@ pub use error::{Diagnostic, ProfileError};
 pub use rules::{Departure, RuleRow, RuleSet};
 pub use user::{MAX_SHIFT_DAYS, action_fits_vr};
 
-use error::{FindBuiltinSnafu, ReadProfileSnafu};
+use error::{FindBuiltinSnafu, ReadProfileSnafu, ValidateProfileSnafu};
 use sha2::{Digest, Sha256};
 use snafu::ResultExt;
 use std::path::Path;
@@ -524,8 +524,10 @@ impl Profile {
         if !is_path {
             return FindBuiltinSnafu { name: spec }.fail();
         }
-        let text = std::fs::read_to_string(path).context(ReadProfileSnafu { path })?;
-        Profile::from_toml_str(&text, spec)
+        match profile_text(path)? {
+            Ok(text) => Profile::from_toml_str(&text, spec),
+            Err(diagnostic) => ValidateProfileSnafu { origin: spec, diagnostics: vec![diagnostic] }.fail(),
+        }
     }
 
     /// A user profile from its TOML text; `origin` (usually the path) names it in errors only.
@@ -707,9 +709,30 @@ pub fn method_code(option: Option<DeidOption>) -> (&'static str, &'static str) {
 /// [`ProfileError::ReadProfile`] if the file cannot be read; [`ProfileError::LoadEmbedded`] if
 /// the embedded data is broken.
 pub fn check(path: &Path) -> Result<Vec<Diagnostic>, ProfileError> {
-    let text = std::fs::read_to_string(path).context(ReadProfileSnafu { path })?;
+    let text = match profile_text(path)? {
+        Ok(text) => text,
+        Err(diagnostic) => return Ok(vec![diagnostic]),
+    };
     let tables = table::tables()?;
     Ok(user::parse_user(&text, tables).err().unwrap_or_default())
+}
+
+/// A profile file's text, or where it stops being UTF-8 (TOML is UTF-8 only; a comment typed
+/// in an editor that saves Shift_JIS is the usual cause), so the user is told which line to fix.
+fn profile_text(path: &Path) -> Result<Result<String, Diagnostic>, ProfileError> {
+    let bytes = std::fs::read(path).context(ReadProfileSnafu { path })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Ok(text)),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            // `valid` is UTF-8 by construction.
+            let before = std::str::from_utf8(valid).unwrap_or_default();
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+            let message = "the file is not UTF-8 text from here on (an editor saved it in another encoding, e.g. Shift_JIS): save it as UTF-8".to_string();
+            Ok(Err(Diagnostic { line, column, message }))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@
 //! itself goes only into the `--report` file, which is as sensitive as the linkage table.
 
 mod dictionary;
-mod path_names;
+pub mod path_names;
 
 pub use dictionary::{Dictionary, IDENTIFYING, Identifier, Matcher, normalize};
 
@@ -80,6 +80,10 @@ pub enum FindingKind {
     NotProcessed,
     /// An output the audit log records as written is not in the release.
     MissingOutput,
+    /// An entry of the release is neither a regular file nor a folder (a symbolic link, a FIFO,
+    /// a socket, a device): verify does not follow or read it, and a transfer that follows
+    /// links (`zip -r`, `cp -rL`, `rsync -L`) ships whatever it points to, an original included.
+    NotRegular,
 }
 
 /// One problem found.
@@ -224,12 +228,23 @@ pub fn add_linkage(originals: &mut Originals, table: &Path) -> Result<(), csv::E
     Ok(())
 }
 
-/// What a release holds, from one walk: its files, sorted, and the folders with nothing in
-/// them (their names are checked on their own; a folder with files is checked as part of each
-/// file's path). Kamei's staging folder is left out (see [`unfinished_files`]).
-fn release_tree(out: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+/// What a release holds, from one walk.
+struct ReleaseTree {
+    /// Its regular files, sorted.
+    files: Vec<PathBuf>,
+    /// The folders with nothing in them (their names are checked on their own; a folder with
+    /// files is checked as part of each file's path).
+    empty_folders: Vec<PathBuf>,
+    /// Entries that are neither (symbolic links, FIFOs, sockets, devices), never followed.
+    others: Vec<PathBuf>,
+}
+
+/// What a release holds, from one walk that does not follow links. Kamei's staging folder is
+/// left out (see [`unfinished_files`]).
+fn release_tree(out: &Path) -> ReleaseTree {
     let mut files = Vec::new();
     let mut folders = Vec::new();
+    let mut others = Vec::new();
     let mut not_empty = std::collections::HashSet::new();
     for e in walkdir::WalkDir::new(out)
         .min_depth(1)
@@ -244,11 +259,14 @@ fn release_tree(out: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
             files.push(e.into_path());
         } else if e.file_type().is_dir() {
             folders.push(e.into_path());
+        } else {
+            others.push(e.into_path());
         }
     }
     files.sort();
+    others.sort();
     folders.retain(|f| !not_empty.contains(f));
-    (files, folders)
+    ReleaseTree { files, empty_folders: folders, others }
 }
 
 /// Files in kamei's staging folder: a run that finishes leaves none (they are what an
@@ -401,7 +419,7 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let paths = job.originals.paths.matcher();
     let audited = audited(&job.out);
     let sources = &audited.sources;
-    let (files, empty_folders) = release_tree(&job.out);
+    let ReleaseTree { files, empty_folders, others } = release_tree(&job.out);
     let rel = |p: &Path| path_names::path_text(p.strip_prefix(&job.out).unwrap_or(p));
     let check = |p: &PathBuf| -> (bool, Vec<Finding>) {
         let r = rel(p);
@@ -431,6 +449,18 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
             FindingKind::Unfinished,
             "a temporary file of an interrupted run: run the same deid again to finish, or remove .kamei-partial, before release",
         ));
+    }
+    for other in others {
+        let r = rel(&other);
+        let mut findings = vec![finding(
+            &r,
+            "entry".to_string(),
+            FindingKind::NotRegular,
+            "not a regular file or folder (a symbolic link, FIFO, socket or device): not checked, and a transfer that follows links ships what it points to; remove it before release",
+        )];
+        findings.extend(find_in_name(&[&global, &paths], &r).into_iter().map(|id| residual(&r, "file name", id)));
+        mask_paths(&mut findings, &r, &[&global, &paths]);
+        all.extend(findings);
     }
     for folder in empty_folders {
         let r = rel(&folder);

@@ -220,6 +220,27 @@ fn profile_check_reports_line_numbers() {
 }
 
 #[test]
+fn a_profile_saved_in_shift_jis_is_refused_with_the_line_that_is_not_utf8() {
+    let wd = Workdir::new("a_profile_saved_in_shift_jis_is_refused_with_the_line_that_is_not_utf8");
+    // "# 病院" in Shift_JIS on line 2: TOML is UTF-8 only.
+    let mut text = b"extends = \"basic\"\n# ".to_vec();
+    text.extend_from_slice(&[0x95, 0x61, 0x89, 0x40]);
+    text.extend_from_slice(b"\noptions = [\"retain-uids\"]\n");
+    std::fs::write(wd.path("p.toml"), &text).unwrap();
+    let check = wd.kamei(["profile", "check", "p.toml"]);
+    check.assert_code(1);
+    assert!(check.stdout().contains("p.toml:2:3:") && check.stdout().contains("not UTF-8"), "{}", check.stdout());
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    let deid = wd.kamei(["deid", "in", "-o", "out", "--profile", "p.toml"]);
+    deid.assert_code(2);
+    assert!(
+        deid.stderr().contains("line 2 column 3") && deid.stderr().contains("save it as UTF-8"),
+        "{}",
+        deid.stderr()
+    );
+}
+
+#[test]
 fn shard_without_key_is_refused() {
     let wd = Workdir::new("shard_without_key_is_refused");
     std::fs::create_dir_all(wd.path("in")).unwrap();
@@ -237,4 +258,31 @@ fn a_key_of_all_zero_bytes_is_refused() {
     let run = wd.kamei(["deid", "in", "-o", "out", "--key", "zero.key"]);
     run.assert_code(2);
     assert!(run.stderr().contains("all zero bytes"), "{}", run.stderr());
+}
+
+#[test]
+fn a_run_goes_on_when_its_stderr_reader_has_gone() {
+    let wd = Workdir::new("a_run_goes_on_when_its_stderr_reader_has_gone");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    // Every input fails ("missing SOP Class UID"), so every input writes a line to stderr.
+    for i in 0..400 {
+        let mut bytes = vec![0u8; 128];
+        bytes.extend_from_slice(b"DICM");
+        // Distinct content: the audit log keys inputs by content hash.
+        bytes.extend_from_slice(&[0; 4]);
+        bytes.extend_from_slice(&(i as u32).to_le_bytes());
+        std::fs::write(wd.path(&format!("in/f{i:04}")), bytes).unwrap();
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kamei"))
+        .args(["deid", "in", "-o", "out", "-j", "2"])
+        .current_dir(wd.path(""))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away at once (`kamei deid ... 2>&1 | head -0`): every write is EPIPE.
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "the run ends as a run with failed inputs, not with a panic");
+    assert_eq!(wd.audit("out").len(), 400, "every input is in the audit log");
 }

@@ -2387,3 +2387,41 @@ fn rv22_15_ssmix2_an_observation_number_that_is_the_messages_date_follows_the_da
         msg.segments.iter().filter(|s| s.name == "OBX").map(|s| msg.decode(s.field(5)).text).collect();
     assert_eq!(values, ["", "", "^d", "20240403"], "removed without the option");
 }
+
+/// A file name written by Windows in Shift_JIS (CP932), as `std::fs` takes its bytes.
+fn cp932_name(dir: &Path, name: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(name);
+    dir.join(std::ffi::OsStr::from_bytes(&bytes))
+}
+
+#[test]
+fn an_id_in_a_shift_jis_file_name_is_replaced_by_the_pseudonym() {
+    let wd = Workdir::new("an_id_in_a_shift_jis_file_name_is_replaced_by_the_pseudonym");
+    put_csv(&wd, "pid = \"patient-id\"\nvisit = \"date\"\n", "pid\n");
+    std::fs::remove_file(wd.path("in/in.csv")).unwrap();
+    std::fs::write(cp932_name(&wd.path("in"), "検査_１２３４５６７８９０.csv"), "pid,visit\n1234567890,2024-02-15\n")
+        .unwrap();
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let names: Vec<String> = wd.files("out").iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let output = names.iter().find(|n| n.ends_with(".csv") && !n.starts_with("kamei")).expect("an output");
+    assert!(output.starts_with("検査_"), "the name is read as Shift_JIS: {names:?}");
+    assert!(!output.contains(char::REPLACEMENT_CHARACTER), "{names:?}");
+    use unicode_normalization::UnicodeNormalization;
+    assert!(!output.nfkc().collect::<String>().contains("1234567890"), "{names:?}");
+}
+
+#[test]
+fn a_file_name_that_reads_as_no_encoding_is_not_released() {
+    let wd = Workdir::new("a_file_name_that_reads_as_no_encoding_is_not_released");
+    put_csv(&wd, "pid = \"patient-id\"\nvisit = \"date\"\n", "pid\n");
+    std::fs::remove_file(wd.path("in/in.csv")).unwrap();
+    // 0x82 0x50 is CP932 "１"; a lone 0xFF is neither UTF-8 nor CP932.
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::OsStr::from_bytes(b"\xff\x82\x50\x82\x51PQ.csv");
+    std::fs::write(wd.path("in").join(name), "pid,visit\n1234567890,2024-02-15\n").unwrap();
+    csv_of_in(&wd, &[]).assert_code(0);
+    let names: Vec<String> = wd.files("out").iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let output = names.iter().find(|n| n.ends_with(".csv") && !n.starts_with("kamei")).expect("an output");
+    assert!(output.starts_with("unreadable-name_"), "nothing of the name is kept: {names:?}");
+}

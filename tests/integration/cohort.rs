@@ -263,6 +263,42 @@ fn link_report_warns_when_dates_were_shifted_with_other_settings() {
     assert!(other.stderr().contains("other date shift settings"), "{}", other.stderr());
 }
 
+/// The images of `archive` de-identified with `option` (none: dates removed) and the labs of
+/// patient P1 with shifted dates, both under one key; the `link report` of the pair.
+fn link_report_of_images_with(wd: &Workdir, option: Option<&str>) -> Run {
+    archive(wd);
+    let k = key(wd, "k.key", 21);
+    let ks = k.to_str().unwrap();
+    let mut deid = vec!["deid", "dicom", "-o", "images", "--key", ks];
+    deid.extend(option.map(|o| ["--option", o]).iter().flatten());
+    wd.kamei(deid).assert_code(0);
+    std::fs::write(wd.path("labs.csv"), format!("patient_id,visit_date\n{P1},2024-02-01\n")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvisit_date = \"date\"\n").unwrap();
+    let args = ["--columns", "cols.toml", "--option", "retain-long-modified-dates"];
+    wd.kamei([&["clinical", "csv", "labs.csv", "-o", "csv", "--key", ks][..], &args].concat()).assert_code(0);
+    wd.kamei(["link", "report", "--images", "images", "--clinical", "csv"])
+}
+
+#[test]
+fn link_report_warns_when_the_images_keep_real_dates_beside_shifted_clinical_ones() {
+    let wd = Workdir::new("link_report_warns_when_the_images_keep_real_dates_beside_shifted_clinical_ones");
+    let run = link_report_of_images_with(&wd, Some("retain-long-full-dates"));
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("shifted dates where the images hold real ones"), "{}", run.stderr());
+}
+
+#[test]
+fn link_report_leaves_the_image_dates_empty_when_deid_removed_them() {
+    let wd = Workdir::new("link_report_leaves_the_image_dates_empty_when_deid_removed_them");
+    let run = link_report_of_images_with(&wd, None);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(!run.stdout().contains("1900"), "the dummy date is no date: {}", run.stdout());
+    let row = run.stdout().lines().find(|l| l.contains("\tboth\t")).expect("a patient in both").to_string();
+    let fields: Vec<&str> = row.split('\t').collect();
+    assert_eq!((fields[3], fields[4]), ("", ""), "{row}");
+    assert_ne!(fields[5], "", "the clinical dates are there: {row}");
+}
+
 #[test]
 fn messages_name_a_per_patient_export_by_its_pseudonymized_name() {
     let wd = Workdir::new("messages_name_a_per_patient_export_by_its_pseudonymized_name");

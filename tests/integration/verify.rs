@@ -244,6 +244,16 @@ fn a_temporary_file_left_by_an_interrupted_run_is_a_finding() {
 }
 
 #[test]
+fn a_symbolic_link_in_the_release_is_a_finding_even_to_an_original() {
+    let wd = release("a_symbolic_link_in_the_release_is_a_finding_even_to_an_original");
+    std::os::unix::fs::symlink(wd.path("in/YAMADA_HANAKO/a.dcm"), wd.path("out/extra.dcm")).unwrap();
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(f.iter().any(|r| r[0] == "extra.dcm" && r[2] == "not-regular"), "{f:?}");
+}
+
+#[test]
 fn an_input_the_release_never_processed_is_a_finding() {
     let wd = release("an_input_the_release_never_processed_is_a_finding");
     Fixture::ct("PID7654399", STUDY, &format!("{STUDY}.9"), &format!("{STUDY}.9.1")).write(&wd.path("in/late/b.dcm"));
