@@ -105,6 +105,9 @@ fn run(cli: Cli) -> Result<Exit> {
                 let text = std::fs::read_to_string(&path)?;
                 let profile = kamei::profile::Profile::from_toml_str(&text, &path.display().to_string())?;
                 print_departures(&profile.departures());
+                if let Some(warning) = real_dates_warning(&profile) {
+                    println!("warning: {warning}");
+                }
                 return Ok(Exit::Success);
             }
             for d in &problems {
@@ -160,6 +163,21 @@ fn print_departures(departures: &[kamei::profile::Departure]) {
     }
 }
 
+/// The warning `profile check` and `deid` give for a profile that keeps real dates beside
+/// shifted ones ([`kamei::profile::Profile::real_dates_beside_shifted`]), naming the rules
+/// (tags, never values); `None` when it keeps none.
+fn real_dates_warning(profile: &kamei::profile::Profile) -> Option<String> {
+    let kept = profile.real_dates_beside_shifted();
+    if kept.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "the profile keeps {} real date attribute(s) ({}) while it shifts the other dates: one real date released beside shifted ones gives each patient's date shift away, and with it every real date of that patient; shift or remove them instead",
+        kept.len(),
+        kept.join(", ")
+    ))
+}
+
 fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     init_logging(args.verbose);
     let interrupt = Arc::new(AtomicBool::new(false));
@@ -189,6 +207,9 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
             job.profile.name(),
             departures.len()
         );
+    }
+    if let Some(warning) = real_dates_warning(&job.profile).filter(|_| !ui.quiet) {
+        eprintln!("kamei: warning: {warning}");
     }
     if job.profile.options().contains(&kamei::profile::DeidOption::CleanRecognizableVisualFeatures) && !ui.quiet {
         kamei::say!(

@@ -192,6 +192,15 @@ pub struct Summary {
     /// and one already in OUT under the same name): different inputs with the same SOP Instance
     /// UID are all released, and a reader that keys on the UID keeps only one.
     pub shared_sop_uids: usize,
+    /// Patient IDs this run saw with more than one Issuer of Patient ID (0010,0021): the
+    /// pseudonym is derived from the Patient ID alone, so patients of different issuers who
+    /// share a local ID share one pseudonym and date shift (counted by pseudonym and issuer
+    /// digest, never listed).
+    pub ids_with_several_issuers: usize,
+    /// (New) Study Instance UIDs this run wrote under more than one patient pseudonym: a study
+    /// split across patients (some of its files without the Patient ID take the study's own
+    /// pseudonym), whose dates are then shifted by different offsets.
+    pub studies_under_several_patients: usize,
     /// Stopped early by an interrupt; unprocessed inputs are not counted.
     pub interrupted: bool,
     /// Stopped early because the audit log or linkage table could not be written (e.g. the disk
@@ -229,6 +238,60 @@ impl SharedSopUids {
             self.shared.insert(r.sop_uid.clone());
         }
     }
+}
+
+/// A digest that stands for a value held only to be compared (the first 16 bytes of its
+/// SHA-256): the run counts with it and never shows it.
+type Digest = [u8; 16];
+
+fn digest(bytes: &[u8]) -> Digest {
+    use sha2::Digest as _;
+    let full = sha2::Sha256::digest(bytes);
+    let mut d = [0u8; 16];
+    d.copy_from_slice(&full[..16]);
+    d
+}
+
+/// What this run's outputs say about how they were linked to patients, to count two ways the
+/// pseudonyms can mislead whoever uses the release: one Patient ID seen with several Issuers
+/// of Patient ID (different patients merged under one pseudonym), and one Study Instance UID
+/// written under several pseudonyms (a study split). Holds pseudonyms and digests only.
+#[derive(Default)]
+struct PatientLinks {
+    /// Pseudonym (of a Patient ID) → digests of the issuers seen with it.
+    issuers: HashMap<String, std::collections::HashSet<Digest>>,
+    /// Digest of an output's Study Instance UID → the pseudonyms it was written under.
+    studies: HashMap<Digest, std::collections::HashSet<String>>,
+}
+
+impl PatientLinks {
+    /// Take note of one output written (or found present) under `pseudonym`.
+    fn note(&mut self, r: &Released, pseudonym: &str) {
+        if let Some(issuer) = r.issuer {
+            self.issuers.entry(pseudonym.to_string()).or_default().insert(issuer);
+        }
+        if let Some(study) = r.study {
+            self.studies.entry(study).or_default().insert(pseudonym.to_string());
+        }
+    }
+
+    /// Patient IDs seen with more than one issuer.
+    fn ids_with_several_issuers(&self) -> usize {
+        self.issuers.values().filter(|i| i.len() > 1).count()
+    }
+
+    /// Study Instance UIDs written under more than one pseudonym.
+    fn studies_under_several_patients(&self) -> usize {
+        self.studies.values().filter(|p| p.len() > 1).count()
+    }
+}
+
+/// The digest of an input's Issuer of Patient ID (0010,0021), padding trimmed, when the file
+/// has a Patient ID and an issuer: `None` otherwise (a file without an issuer is not counted
+/// as another issuer, since one modality of a hospital often leaves it out).
+fn issuer_digest(ds: &crate::dataset::DataSet, id_missing: bool) -> Option<Digest> {
+    let issuer = ds.bytes(tags::ISSUER_OF_PATIENT_ID).map(plan::trim_value)?;
+    (!id_missing && !issuer.is_empty()).then(|| digest(issuer))
 }
 
 /// The per-run constant part of an audit record.
@@ -278,6 +341,10 @@ struct Released {
     /// Whether another output already in OUT had its name (the same SOP Instance UID under the
     /// same patient and series): one of them carries its content hash in its name.
     name_shared: bool,
+    /// The digest of the input's Issuer of Patient ID ([`issuer_digest`]).
+    issuer: Option<Digest>,
+    /// The digest of the output's Study Instance UID, when it has one.
+    study: Option<Digest>,
 }
 
 struct Context<'a> {
@@ -429,6 +496,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let (tx, rx) = mpsc::sync_channel::<(Processed, Option<String>)>(256);
     let mut patients = std::collections::HashSet::new();
     let mut sop_uids = SharedSopUids::default();
+    let mut links = PatientLinks::default();
     let mut excluded_patients = std::collections::HashSet::new();
     let mut sink_error: Option<Error> = None;
     // Outputs moved during this run (displaced by a lower hash), and the linkage `file` rows
@@ -509,6 +577,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             if let (Some(r), Some(out)) = (&p.released, &p.output) {
                 sop_uids.note(r, out);
             }
+            if let (Some(r), Some((_, pseudonym))) = (&p.released, &p.patient) {
+                links.note(r, pseudonym);
+            }
             moves_made += p.moved.len();
             if let (Some(r), n @ 1..) = (p.record.as_mut(), input.duplicates) {
                 r.notes.push(duplicates_note(n));
@@ -531,6 +602,8 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     });
     summary.patients = patients.len();
     summary.shared_sop_uids = sop_uids.shared.len();
+    summary.ids_with_several_issuers = links.ids_with_several_issuers();
+    summary.studies_under_several_patients = links.studies_under_several_patients();
     summary.excluded_patients = excluded_patients.len();
     summary.interrupted = interrupt.load(Ordering::Relaxed);
     summary.elapsed = started.elapsed();
@@ -946,6 +1019,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     }
 
     let patient = (plan.patient.original_id().to_string(), plan.patient.pseudonym.clone());
+    let issuer = issuer_digest(&file.dataset, plan.patient.id_missing);
     let pseudonym = plan.patient.pseudonym.clone();
     let mut file = match apply::run(&plan, file) {
         Ok(f) => f,
@@ -964,6 +1038,8 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         .bytes(dicom_dictionary_std::tags::SOP_INSTANCE_UID)
         .map(|b| String::from_utf8_lossy(b).trim_matches([' ', '\0']).to_string())
         .unwrap_or_default();
+    let study =
+        file.dataset.bytes(tags::STUDY_INSTANCE_UID).map(plan::trim_value).filter(|b| !b.is_empty()).map(digest);
     let mirror_rel = input_rel(job, input);
     let rel = layout::target(job.layout, &file.dataset, &pseudonym, &sha, &mirror_rel);
     let done = |status: Status, placed: write::Placed, mut record: AuditRecord| {
@@ -998,6 +1074,8 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
             released: Some(Released {
                 sop_uid: sop_uid.clone(),
                 name_shared: placed.rel != rel || !placed.moved.is_empty(),
+                issuer,
+                study,
             }),
             moved: placed.moved,
         }

@@ -433,7 +433,8 @@ impl From<CharacterSet> for Charset {
     }
 }
 
-fn trim_value(bytes: &[u8]) -> &[u8] {
+/// A value without its padding: trailing spaces and NULs, leading spaces.
+pub(crate) fn trim_value(bytes: &[u8]) -> &[u8] {
     let end = bytes.iter().rposition(|&b| b != b' ' && b != 0).map_or(0, |i| i + 1);
     let start = bytes[..end].iter().position(|&b| b != b' ').unwrap_or(end);
     &bytes[start..end]
@@ -631,7 +632,7 @@ fn is_default_keep(source: &RuleSource, action: &Action) -> bool {
 /// The parts of a code (Code Value, Long Code Value, Coding Scheme Designator and Version): they
 /// name a concept in a scheme, never an instance, so a dotted number in them (an OID-style code
 /// `1.3.6.1.4.1.1937`, a scheme written as its OID) is not an original UID to map.
-const CODE_PARTS: [Tag; 4] =
+pub(crate) const CODE_PARTS: [Tag; 4] =
     [tags::CODE_VALUE, tags::LONG_CODE_VALUE, tags::CODING_SCHEME_DESIGNATOR, tags::CODING_SCHEME_VERSION];
 
 /// Coding schemes of public terminologies (PS3.16 Table 8-1): their codes name concepts, units
@@ -738,7 +739,7 @@ fn holds_uids(e: &Element) -> bool {
 /// commas, the first two components not empty (`SATO^HANAKO`, `山田^太郎=やまだ^たろう`), no
 /// digit. A private value so shaped is a name far more often than anything else, and a name is
 /// never kept by default, so it is planned as a PN would be.
-fn looks_like_name(text: &str) -> bool {
+pub(crate) fn looks_like_name(text: &str) -> bool {
     let text = text.trim_matches([' ', '\0']);
     let first = text.split('=').next().unwrap_or("");
     let mut parts = first.split('^');
@@ -755,7 +756,7 @@ fn looks_like_name(text: &str) -> bool {
 /// (`20210601101010`). A value shorter than a full date (`2021`, `202106`) is a number as
 /// likely as a date and is not retyped. `None` for anything else. Left as UN, a real date
 /// would be released beside the shifted ones in the same file written in Explicit VR.
-fn date_shaped_vr(tag: Tag, vr: VR, bytes: &[u8]) -> Option<VR> {
+pub(crate) fn date_shaped_vr(tag: Tag, vr: VR, bytes: &[u8]) -> Option<VR> {
     if vr != VR::UN || !is_private(tag) {
         return None;
     }
@@ -772,6 +773,23 @@ fn date_shaped_vr(tag: Tag, vr: VR, bytes: &[u8]) -> Option<VR> {
     } else {
         None
     }
+}
+
+/// The text VR a value of unknown type (UN) is taken for when an action needs its type and it
+/// reads as plain text ([`Reading::is_text`]): PN when shaped as a person's name
+/// ([`looks_like_name`]), LO when every value fits one (at most 64 characters, no control
+/// character), UT otherwise. `None` when it is not text.
+fn unknown_text_vr(cs: &Charset, bytes: &[u8]) -> Option<VR> {
+    let reading = cs.read(bytes, VR::UT);
+    if !reading.is_text() {
+        return None;
+    }
+    let text = reading.decoded()?.trim_end_matches([' ', '\0']);
+    if looks_like_name(text) {
+        return Some(VR::PN);
+    }
+    let fits_lo = |v: &str| v.chars().count() <= 64 && !v.chars().any(char::is_control);
+    Some(if text.split('\\').all(fits_lo) { VR::LO } else { VR::UT })
 }
 
 /// Whether a value of a private UI attribute has fewer than four components (`2.1`): a
@@ -1317,6 +1335,11 @@ impl Planner<'_, '_> {
         let is_seq = matches!(e.value, Value::Sequence(_));
         let put = |bytes: Vec<u8>| Decision::Put(Element::new(e.tag, e.vr, bytes));
         match action {
+            Action::Clean | Action::Pseudonymize | Action::ShiftDate | Action::Dummy
+                if !is_seq && !e.value.is_empty() && self.value_vr(e) == VR::UN =>
+            {
+                self.decide_unknown_type(action, e, cs)
+            }
             Action::Keep => (if is_seq { Decision::Descend(Mode::Plain) } else { Decision::Keep }, "keep"),
             Action::Remove => (Decision::Remove, "remove"),
             Action::Empty if is_seq => (Decision::Put(Element::sequence(e.tag, Vec::new())), "empty"),
@@ -1351,6 +1374,31 @@ impl Planner<'_, '_> {
                 (Decision::Remove, "remove")
             }
             Action::Replace(v) => (put(v.clone().into_bytes()), "replace"),
+        }
+    }
+
+    /// An action that needs the value's type (clean, pseudonymize, shift-date, dummy) on a
+    /// value of unknown type (UN: a private element of an Implicit VR file whose creator's
+    /// dictionary kamei does not know, not retyped as a date by [`date_shaped_vr`]): applied as
+    /// to the same value of the text VR it reads as ([`unknown_text_vr`]), so the Explicit VR
+    /// twin of the file gets the same result; a value that is not text (a binary blob) is
+    /// removed with an audit note, since no dummy, cleaning or pseudonym of its own kind exists
+    /// (two NUL bytes would be no value at all).
+    fn decide_unknown_type(&mut self, action: &Action, e: &Element, cs: &Charset) -> (Decision, &'static str) {
+        match e.bytes().and_then(|b| unknown_text_vr(cs, b)) {
+            Some(vr) => self.decide(action, &Element { tag: e.tag, vr, value: e.value.clone() }, cs),
+            None => {
+                let word = match action {
+                    Action::Dummy => "dummy",
+                    Action::Clean => "clean",
+                    other => other.code(),
+                };
+                self.note(format!(
+                    "{}: the profile's {word} cannot apply to a value of unknown type that is not text; removed",
+                    tag_str(e.tag)
+                ));
+                (Decision::Remove, "remove")
+            }
         }
     }
 

@@ -43,6 +43,50 @@ pub struct ReportInput<'a> {
     pub thumbnails: Vec<Thumbnail>,
     /// Whether the outputs' paths are left off the page (see [`hides_paths`]).
     pub hide_paths: bool,
+    /// DICOM files in the release, and how many of them claim the Basic Application
+    /// Confidentiality Profile (113100 in their method code sequence), as verify read them.
+    pub claims: Claims,
+}
+
+/// How many of a release's DICOM files claim the Basic Application Confidentiality Profile.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Claims {
+    /// DICOM files read.
+    pub dicom_files: usize,
+    /// Those whose De-identification Method Code Sequence holds 113100.
+    pub claiming_basic: usize,
+}
+
+/// The paragraph at the top of the page that tells the person signing off that the release
+/// does not (wholly) conform to the Basic Application Confidentiality Profile: the user
+/// profile's rules that keep more than Table E.1-1 allows, and how many DICOM files do not
+/// claim 113100. `None` when the profile departs from nothing and every file claims it.
+fn nonconformance_text(rules: &RuleSet, claims: Claims) -> Option<String> {
+    let departures = rules.departures();
+    let not_claiming = claims.dicom_files.saturating_sub(claims.claiming_basic);
+    if departures.is_empty() && not_claiming == 0 {
+        return None;
+    }
+    let mut text =
+        String::from("This release does NOT conform to the PS3.15 Basic Application Confidentiality Profile.");
+    if !departures.is_empty() {
+        let _ = write!(
+            text,
+            " {} rule(s) of the user profile keep more than Table E.1-1 allows, in every file where the attribute occurs: {}.",
+            departures.len(),
+            departure_list(departures)
+        );
+    }
+    if claims.dicom_files == 0 {
+        return Some(text);
+    }
+    let files = if claims.dicom_files == 1 { "file" } else { "files" };
+    let _ = write!(
+        text,
+        " {not_claiming} of the {} DICOM {files} of the release do not claim it (no code 113100 in De-identification Method Code Sequence).",
+        claims.dicom_files
+    );
+    Some(text)
 }
 
 /// Whether a release's output paths must be left off the page: a `--layout mirror` release
@@ -91,6 +135,11 @@ fn options_text(options: &[String]) -> String {
         .join(", ")
 }
 
+/// Each departing rule as `tag table→user` (`(0008,1030) X→K`), `; `-separated.
+fn departure_list(departures: &[crate::profile::Departure]) -> String {
+    departures.iter().map(|d| format!("{} {}\u{2192}{}", d.tag, d.table, d.user)).collect::<Vec<_>>().join("; ")
+}
+
 /// The conformance row: whether the rules keep more than PS3.15 Table E.1-1 allows (a user
 /// profile's departures), each such rule as `tag table→user`.
 fn conformance_text(rules: &RuleSet) -> (bool, String) {
@@ -98,11 +147,10 @@ fn conformance_text(rules: &RuleSet) -> (bool, String) {
     if departures.is_empty() {
         return (true, "PS3.15 Basic Application Confidentiality Profile (with the options listed)".into());
     }
-    let list: Vec<String> = departures.iter().map(|d| format!("{} {}\u{2192}{}", d.tag, d.table, d.user)).collect();
     let text = format!(
         "DEPARTS from the PS3.15 Basic Application Confidentiality Profile: {} rule(s) of the user profile keep more than Table E.1-1 allows: {}",
         departures.len(),
-        list.join("; ")
+        departure_list(departures)
     );
     (false, text)
 }
@@ -190,6 +238,9 @@ pub fn render(input: &ReportInput<'_>) -> String {
         format!("<p class=\"bad\" id=\"verdict\">kamei verify found {n} {noun}: see below.</p>")
     };
     h.push_str(&verdict);
+    if let Some(text) = nonconformance_text(input.rules, input.claims) {
+        let _ = write!(h, "<p class=\"bad\" id=\"departs\">{}</p>", escape(&text));
+    }
 
     // Outcomes.
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
@@ -386,6 +437,7 @@ mod tests {
             findings: std::slice::from_ref(&finding),
             thumbnails: vec![],
             hide_paths: false,
+            claims: Claims::default(),
         });
         assert!(!page.contains("yamada"));
         assert!(page.contains("(0008,1030)"));

@@ -347,6 +347,10 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         findings: &verified.findings,
         thumbnails,
         hide_paths,
+        claims: kamei::release_report::Claims {
+            dicom_files: verified.dicom_files,
+            claiming_basic: verified.claiming_basic,
+        },
     });
     std::fs::write(&args.output, page).with_context(|| format!("could not write {}", args.output.display()))?;
     kamei::say!("kamei: wrote {} ({} verify findings)", args.output.display(), verified.findings.len());

@@ -591,6 +591,34 @@ impl Profile {
         self.compile().departures().to_vec()
     }
 
+    /// The user profile's `keep` rules on a standard date (a DA or DT attribute) that depart
+    /// from the table ([`Departure`]) while the profile shifts the other dates (the option
+    /// Retain Longitudinal Temporal Information with Modified Dates, or a `shift-date` rule):
+    /// one real date released beside shifted ones gives the patient's shift away, hence every
+    /// real date of the patient. Each as `profile show` names it (`(0008,0020)`); empty when
+    /// there is none or nothing is shifted. `profile check` and `deid` warn about them.
+    pub fn real_dates_beside_shifted(&self) -> Vec<String> {
+        let Some(user) = &self.user else { return Vec::new() };
+        let rules = self.compile();
+        let shift = Action::ShiftDate.code();
+        let shifts = self.options.contains(&DeidOption::RetainLongModifiedDates)
+            || rules.rows().iter().any(|r| r.action == shift);
+        if !shifts {
+            return Vec::new();
+        }
+        let is_date = |t: &crate::dataset::Tag| {
+            matches!(crate::dict::known_vr(*t), Some(crate::dataset::VR::DA | crate::dataset::VR::DT))
+        };
+        let departing: Vec<&str> =
+            rules.departures().iter().filter(|d| d.user == Action::Keep.code()).map(|d| d.tag.as_str()).collect();
+        user.overrides
+            .iter()
+            .filter(|o| o.action == Action::Keep && o.selector.tags().iter().any(is_date))
+            .map(|o| o.selector.to_string())
+            .filter(|t| departing.contains(&t.as_str()))
+            .collect()
+    }
+
     /// Hex SHA-256 over every source text that went into this profile (the generated tables,
     /// `basic.toml`, the user profile) and the settings changed since loading (options, strict
     /// mode, date shift), for the audit log: two runs with the same digest applied the same

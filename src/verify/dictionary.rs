@@ -91,6 +91,11 @@ pub const UID: Kind = "UID";
 /// The kind of a birth date spelling: also found at the start of a date-time.
 const BIRTH_DATE: Kind = "Patient's Birth Date";
 
+/// The kind of a date of a private attribute (see [`Dictionary::add_as_deid_reads_it`]): also
+/// found at the start of a date-time. A release made with Retain Longitudinal Temporal
+/// Information with Full Dates keeps it on purpose.
+pub const PRIVATE_DATE: Kind = "date of a private attribute";
+
 /// The kind of the six-digit `YYMMDD` spelling: searched for only in the output of the input it
 /// came from (six digits stand for too many other things to search everywhere).
 const BIRTH_DATE_SHORT: Kind = "Patient's Birth Date (YYMMDD)";
@@ -205,7 +210,16 @@ impl Dictionary {
     pub fn add(&mut self, value: &str, kind: Kind) {
         let t = normalize(value.trim_matches(|c: char| c.is_whitespace() || c == '\0'));
         if specific_enough(&t) {
-            self.by_text.entry(t).or_insert(kind);
+            // A private attribute's date is the weakest kind: the same text as any other kind
+            // (the birth date copied into a private attribute) is that kind.
+            self.by_text
+                .entry(t)
+                .and_modify(|k| {
+                    if *k == PRIVATE_DATE {
+                        *k = kind
+                    }
+                })
+                .or_insert(kind);
         }
         if ID_KINDS.contains(&kind) {
             let mut others = crate::ids::other_spellings(value);
@@ -320,6 +334,7 @@ impl Dictionary {
                 }
                 Value::Bytes(bytes) if holds_uids(e.tag, e.vr, bytes) => uids.add(e.tag, bytes),
                 Value::Bytes(bytes) => {
+                    self.add_as_deid_reads_it(e.tag, e.vr, bytes, &cs, uids);
                     // A code string sent as UN (an Explicit VR writer that did not know the
                     // VR: Body Part Examined `PANCREAS`) is a code string all the same.
                     let vr = if e.vr == VR::UN { crate::dict::known_vr(e.tag).unwrap_or(VR::UN) } else { e.vr };
@@ -357,6 +372,53 @@ impl Dictionary {
                     }
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// What `deid` finds in a value besides its attribute's own meaning (rv23 01, 02 and 04:
+    /// an Implicit VR file's private values arrive as UN), so `verify` sees the same:
+    ///
+    /// - a private value that is a whole date (DA or DT, or a UN value every value of which
+    ///   is one, as [`crate::plan::date_shaped_vr`] retypes it): its dates, which the release
+    ///   must shift or replace unless it keeps real dates ([`PRIVATE_DATE`]);
+    /// - a private value of unknown type (UN, OB) that reads as plain text shaped as a
+    ///   person's name (`SATO^HANAKO`, [`crate::plan::looks_like_name`]): a name;
+    /// - an instance UID written inside text (a description, a private value of unknown type
+    ///   read as text: `ref 1.2.392.200036.… x`; not in the parts of a code), which `deid` maps
+    ///   in the text it keeps.
+    fn add_as_deid_reads_it(&mut self, tag: Tag, vr: VR, bytes: &[u8], cs: &CharacterSet, uids: &mut Uids) {
+        let private = crate::dataset::is_private(tag);
+        let unknown = matches!(vr, VR::UN | VR::OB) && private;
+        if private && (matches!(vr, VR::DA | VR::DT) || crate::plan::date_shaped_vr(tag, vr, bytes).is_some()) {
+            for v in String::from_utf8_lossy(bytes).split('\\') {
+                let v = v.trim_matches([' ', '\0']);
+                if let Some(date) = v.get(..8).filter(|d| d.bytes().all(|b| b.is_ascii_digit())) {
+                    self.add(date, PRIVATE_DATE);
+                }
+            }
+            return;
+        }
+        let text_vr = matches!(vr, VR::SH | VR::LO | VR::ST | VR::LT | VR::UT | VR::UC);
+        if !unknown && !text_vr {
+            return;
+        }
+        let reading = cs.read(bytes, if unknown { VR::UT } else { vr });
+        if unknown && !reading.is_text() {
+            return;
+        }
+        let text = reading.text();
+        if unknown && crate::plan::looks_like_name(text) {
+            self.add_person_name(text.trim_matches([' ', '\0']));
+        }
+        if crate::plan::CODE_PARTS.contains(&tag) {
+            return; // a code's parts hold codes, which deid leaves as they are
+        }
+        for m in crate::dict::UID_IN_TEXT.find_iter(text) {
+            if crate::dict::is_instance_uid_text(m.as_str())
+                && crate::text_dates::stands_alone(text, m.start(), m.end())
+            {
+                uids.instance.insert(m.as_str().to_string());
             }
         }
     }
@@ -629,6 +691,12 @@ impl Uids {
     }
 }
 
+/// Whether identifiers of `kind` are dates (a birth date, a private attribute's date): found at
+/// the start of a date-time too, and wherever they stand as a number.
+fn is_date(kind: Kind) -> bool {
+    kind == BIRTH_DATE || kind == PRIVATE_DATE
+}
+
 /// Finds identifiers in text.
 #[derive(Debug, Clone)]
 pub struct Matcher {
@@ -662,10 +730,10 @@ impl Matcher {
             let right_ok = !word(last)
                 || m.end() == bytes.len()
                 || !word(bytes[m.end()])
-                || (id.kind == BIRTH_DATE && crate::dates::time_follows(hay[m.end()..].chars()));
+                || (is_date(id.kind) && crate::dates::time_follows(hay[m.end()..].chars()));
             // A birth date may have a time glued on (`19850315120000`): see `right_ok`.
             let number_ok = || {
-                id.kind == BIRTH_DATE
+                is_date(id.kind)
                     || !id.text.bytes().all(|b| b.is_ascii_digit())
                     || stands_as_a_number(text, &id.text, zeros)
             };

@@ -29,7 +29,7 @@
 mod dictionary;
 pub mod path_names;
 
-pub use dictionary::{Dictionary, IDENTIFYING, Identifier, Matcher, normalize};
+pub use dictionary::{Dictionary, IDENTIFYING, Identifier, Matcher, PRIVATE_DATE, normalize};
 
 use crate::annotated::BurnedInValue;
 use crate::charset::CharacterSet;
@@ -153,6 +153,10 @@ pub struct VerifyReport {
     pub dicom_files: usize,
     /// Other files checked (audit, settings...).
     pub other_files: usize,
+    /// DICOM files whose De-identification Method Code Sequence holds 113100, that is, that
+    /// claim the Basic Application Confidentiality Profile (none under a profile that departs
+    /// from Table E.1-1): `kamei report` says how many do not.
+    pub claiming_basic: usize,
     /// Identifiers searched for.
     pub identifiers: usize,
     /// What was found, sorted.
@@ -421,7 +425,7 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let sources = &audited.sources;
     let ReleaseTree { files, empty_folders, others } = release_tree(&job.out);
     let rel = |p: &Path| path_names::path_text(p.strip_prefix(&job.out).unwrap_or(p));
-    let check = |p: &PathBuf| -> (bool, Vec<Finding>) {
+    let check = |p: &PathBuf| -> (Checked, Vec<Finding>) {
         let r = rel(p);
         let mut findings = Vec::new();
         let own = sources.get(&r).and_then(|h| job.originals.per_input.get(h)).map(matcher);
@@ -431,15 +435,15 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
         }
         let matchers: Vec<&Matcher> = std::iter::once(&global).chain(own.as_ref()).collect();
         let ctx = Ctx { rules: &job.rules, matchers: &matchers };
-        let is_dicom = check_file(&ctx, p, &r, &mut findings);
+        let checked = check_file(&ctx, p, &r, &mut findings);
         mask_paths(&mut findings, &r, &name_matchers);
-        (is_dicom, findings)
+        (checked, findings)
     };
-    let results: Vec<(bool, Vec<Finding>)> = match rayon::ThreadPoolBuilder::new().num_threads(job.jobs.max(1)).build()
-    {
-        Ok(pool) => pool.install(|| files.par_iter().map(check).collect()),
-        Err(_) => files.iter().map(check).collect(),
-    };
+    let results: Vec<(Checked, Vec<Finding>)> =
+        match rayon::ThreadPoolBuilder::new().num_threads(job.jobs.max(1)).build() {
+            Ok(pool) => pool.install(|| files.par_iter().map(check).collect()),
+            Err(_) => files.iter().map(check).collect(),
+        };
     let mut report = VerifyReport { identifiers: job.originals.len(), ..VerifyReport::default() };
     let mut all = BTreeSet::new();
     for file in unfinished_files(&job.out) {
@@ -472,14 +476,18 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     // Every input given with --against must have ended somewhere (written, skipped, failed,
     // left out), and every output the audit places must be there.
     // (A file already reported unreadable is not reported again as not DICOM.)
-    let read = |(is_dicom, f): &(bool, Vec<Finding>)| *is_dicom || f.iter().any(|f| f.kind == FindingKind::Unreadable);
+    let read = |(checked, f): &(Checked, Vec<Finding>)| {
+        *checked != Checked::NotDicom || f.iter().any(|f| f.kind == FindingKind::Unreadable)
+    };
     let listed: HashMap<String, bool> = files.iter().map(|f| rel(f)).zip(results.iter().map(read)).collect();
     all.extend(audit_findings(job, &audited, &listed));
-    for (is_dicom, findings) in results {
-        if is_dicom {
-            report.dicom_files += 1;
-        } else {
-            report.other_files += 1;
+    for (checked, findings) in results {
+        match checked {
+            Checked::NotDicom => report.other_files += 1,
+            Checked::Dicom { claims_basic } => {
+                report.dicom_files += 1;
+                report.claiming_basic += usize::from(claims_basic);
+            }
         }
         all.extend(findings);
     }
@@ -490,8 +498,9 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
 /// The kinds of original values the release keeps on purpose, by an option of Table E.1-1:
 /// instance UIDs under Retain UIDs, and the values of the identifying attributes an option
 /// column keeps (Institution Name and Address, Department under Retain Institution Identity;
-/// Station Name and Device Serial Number under Retain Device Identity). Finding them is no
-/// leak; a user profile's own `keep` is not an option and still counts.
+/// Station Name and Device Serial Number under Retain Device Identity), and the dates of
+/// private attributes under Retain Longitudinal Temporal Information with Full Dates. Finding
+/// them is no leak; a user profile's own `keep` is not an option and still counts.
 fn kept_on_purpose(rules: &RuleSet) -> Vec<dictionary::Kind> {
     let mut kinds: Vec<dictionary::Kind> = dictionary::IDENTIFYING
         .iter()
@@ -503,6 +512,9 @@ fn kept_on_purpose(rules: &RuleSet) -> Vec<dictionary::Kind> {
         .collect();
     if rules.options().contains(&DeidOption::RetainUids) {
         kinds.push(dictionary::UID);
+    }
+    if rules.options().contains(&DeidOption::RetainLongFullDates) {
+        kinds.push(dictionary::PRIVATE_DATE);
     }
     kinds
 }
@@ -589,14 +601,37 @@ fn finding(file: &str, location: String, kind: FindingKind, detail: impl Into<St
     Finding { file: file.to_string(), location, kind, detail: detail.into(), matched: None, path: None }
 }
 
-/// Check one file; returns whether it is DICOM.
-fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> bool {
+/// What [`check_file`] found a file to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    /// Not DICOM (kamei's own files, or unreadable).
+    NotDicom,
+    /// A DICOM file; `claims_basic` when its method code sequence holds 113100.
+    Dicom { claims_basic: bool },
+}
+
+/// Whether a data set's De-identification Method Code Sequence holds 113100 (Basic
+/// Application Confidentiality Profile).
+fn claims_basic(ds: &DataSet) -> bool {
+    method_codes(ds).iter().any(|c| c == method_code(None).0)
+}
+
+/// The code values of a data set's De-identification Method Code Sequence.
+fn method_codes(ds: &DataSet) -> Vec<String> {
+    ds.get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .and_then(|e| e.value.sequence())
+        .map(|s| s.items.iter().filter_map(|i| i.dataset.ascii(tags::CODE_VALUE).map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// Check one file; returns whether it is DICOM and claims the basic profile.
+fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> Checked {
     let opened = read::open(path, &ReadOptions::default());
     let file = match opened {
         Ok(Opened::Dicom(f)) => f,
         Ok(_) => {
             check_text_file(ctx, path, rel, out);
-            return false;
+            return Checked::NotDicom;
         }
         Err(e) => {
             if rel.ends_with(".dcm") {
@@ -604,7 +639,7 @@ fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> 
             } else {
                 check_text_file(ctx, path, rel, out);
             }
-            return false;
+            return Checked::NotDicom;
         }
     };
     check_meta(&file, path, rel, out);
@@ -614,7 +649,7 @@ fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> 
     check_stream_metadata(&file, path, rel, out);
     let mut path_stack = Vec::new();
     check_dataset(ctx, &file.dataset, &CharacterSet::default_repertoire(), &mut path_stack, rel, out);
-    true
+    Checked::Dicom { claims_basic: claims_basic(&file.dataset) }
 }
 
 fn check_text_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) {
@@ -677,11 +712,7 @@ fn check_markers(ctx: &Ctx<'_>, ds: &DataSet, rel: &str, out: &mut Vec<Finding>)
     if ds.get(tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).is_none() {
         bad("Longitudinal Temporal Information Modified (0028,0303) is missing".into());
     }
-    let codes: Vec<String> = ds
-        .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
-        .and_then(|e| e.value.sequence())
-        .map(|s| s.items.iter().filter_map(|i| i.dataset.ascii(tags::CODE_VALUE).map(str::to_string)).collect())
-        .unwrap_or_default();
+    let codes = method_codes(ds);
     let expected = crate::plan::claimed_codes(ctx.rules);
     for (code, _) in &expected {
         if !codes.iter().any(|c| c == code) {

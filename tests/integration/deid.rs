@@ -746,3 +746,83 @@ fn two_copies_of_one_file_in_anonymized_mode_leave_a_written_record() {
     assert!(run.stderr().contains("1 written, 1 already present"), "{}", run.stderr());
     assert_eq!(outcomes(&wd), [("written".to_string(), vec![])], "one record per content in anonymized mode");
 }
+
+/// Run deid on `in` into `out` with the summary (no `-q`).
+fn deid_loud(wd: &Workdir) -> Run {
+    let k = key(wd, "k.key", 7);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap()])
+}
+
+#[test]
+fn a_patient_id_seen_with_several_issuers_is_warned_about_by_count() {
+    let wd = Workdir::new("a_patient_id_seen_with_several_issuers_is_warned_about_by_count");
+    // rv20 suspect 1: two hospitals' patients with one local ID share one pseudonym.
+    let issued = |n: u32, issuer: &str| {
+        Fixture::ct("PIDISSUED77", &format!("{STUDY}.{n}"), &format!("{STUDY}.{n}.1"), &format!("{STUDY}.{n}.1.1"))
+            .put(str_el(tags::ISSUER_OF_PATIENT_ID, dicom_core::VR::LO, issuer))
+    };
+    issued(1, "HOSP_A").write(&wd.path("in/a.dcm"));
+    issued(2, "HOSP_B").write(&wd.path("in/b.dcm"));
+    issued(3, "HOSP_A").write(&wd.path("in/c.dcm"));
+    // Another patient with one issuer, and one without any: neither counts.
+    Fixture::ct("PIDSINGLE", &format!("{STUDY}.4"), &format!("{STUDY}.4.1"), &format!("{STUDY}.4.1.1"))
+        .put(str_el(tags::ISSUER_OF_PATIENT_ID, dicom_core::VR::LO, "HOSP_A"))
+        .write(&wd.path("in/d.dcm"));
+    Fixture::ct("PIDSINGLE", &format!("{STUDY}.5"), &format!("{STUDY}.5.1"), &format!("{STUDY}.5.1.1"))
+        .write(&wd.path("in/e.dcm"));
+    let run = deid_loud(&wd);
+    run.assert_code(0);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("warning: 1 Patient IDs were each seen with more than one Issuer of Patient ID"),
+        "{stderr}"
+    );
+    for value in ["PIDISSUED77", "PIDSINGLE", "HOSP_A", "HOSP_B"] {
+        assert!(!stderr.contains(value), "{value} printed: {stderr}");
+    }
+}
+
+#[test]
+fn one_issuer_per_patient_id_gives_no_issuer_warning() {
+    let wd = Workdir::new("one_issuer_per_patient_id_gives_no_issuer_warning");
+    ct(1).put(str_el(tags::ISSUER_OF_PATIENT_ID, dicom_core::VR::LO, "HOSP_A")).write(&wd.path("in/a.dcm"));
+    ct(2).put(str_el(tags::ISSUER_OF_PATIENT_ID, dicom_core::VR::LO, "HOSP_A ")).write(&wd.path("in/b.dcm"));
+    let run = deid_loud(&wd);
+    run.assert_code(0);
+    assert!(!run.stderr().contains("Issuer of Patient ID"), "{}", run.stderr());
+}
+
+#[test]
+fn a_study_written_under_several_pseudonyms_is_warned_about_by_count() {
+    let wd = Workdir::new("a_study_written_under_several_pseudonyms_is_warned_about_by_count");
+    // rv20 suspect 3: one series of the study has the Patient ID, another (an SR from another
+    // system) has none, and takes the study's own pseudonym.
+    ct(1).write(&wd.path("in/a.dcm"));
+    Fixture::ct("", STUDY, &format!("{STUDY}.7"), &format!("{STUDY}.7.1")).write(&wd.path("in/b.dcm"));
+    let run = deid_loud(&wd);
+    run.assert_code(0);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains(
+            "warning: 1 studies (Study Instance UIDs) were each written under more than one patient pseudonym"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(STUDY), "no UID printed: {stderr}");
+    let top: std::collections::BTreeSet<_> = wd
+        .dicom_outputs("out")
+        .iter()
+        .map(|o| o.strip_prefix(wd.path("out")).unwrap().components().next().unwrap().as_os_str().to_owned())
+        .collect();
+    assert_eq!(top.len(), 2, "two patient folders: the split the warning counts");
+}
+
+#[test]
+fn a_study_under_one_pseudonym_gives_no_split_warning() {
+    let wd = Workdir::new("a_study_under_one_pseudonym_gives_no_split_warning");
+    ct(1).write(&wd.path("in/a.dcm"));
+    ct(2).write(&wd.path("in/b.dcm"));
+    let run = deid_loud(&wd);
+    run.assert_code(0);
+    assert!(!run.stderr().contains("more than one patient pseudonym"), "{}", run.stderr());
+}

@@ -463,6 +463,36 @@ fn a_profile_that_keeps_more_than_the_table_claims_no_method_code_and_says_it_de
 }
 
 #[test]
+fn a_profile_keeping_a_real_date_beside_shifted_ones_is_warned_about() {
+    let wd = Workdir::new("a_profile_keeping_a_real_date_beside_shifted_ones_is_warned_about");
+    ct(1).write(&wd.path("in/a.dcm"));
+    // rv23 suspect 11: the real Study Date beside the shifted Series Date gives the offset away.
+    let p = user_profile(&wd, "options = [\"retain-long-modified-dates\"]\n[overrides]\nStudyDate = \"keep\"\n");
+    let check = wd.kamei(["profile", "check", &p]);
+    check.assert_code(0);
+    let warning = "keeps 1 real date attribute(s) ((0008,0020)) while it shifts the other dates";
+    assert!(check.stdout().contains(warning), "{}", check.stdout());
+    assert!(check.stdout().contains("gives each patient's date shift away"), "{}", check.stdout());
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", key(&wd, "k.key", 7).to_str().unwrap(), "--profile", &p]);
+    run.assert_code(0);
+    assert!(run.stderr().contains(warning), "{}", run.stderr());
+}
+
+#[test]
+fn a_profile_keeping_a_real_date_where_no_date_is_shifted_is_not_warned_about_the_shift() {
+    let wd = Workdir::new("a_profile_keeping_a_real_date_where_no_date_is_shifted_is_not_warned_about");
+    ct(1).write(&wd.path("in/a.dcm"));
+    let p = user_profile(&wd, "[overrides]\nStudyDate = \"keep\"\n");
+    let check = wd.kamei(["profile", "check", &p]);
+    assert!(check.stdout().contains("(0008,0020): table"), "a departure still: {}", check.stdout());
+    assert!(!check.stdout().contains("shifts the other dates"), "{}", check.stdout());
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", key(&wd, "k.key", 7).to_str().unwrap(), "--profile", &p]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("no code 113100"), "warned as a departure: {}", run.stderr());
+    assert!(!run.stderr().contains("shifts the other dates"), "{}", run.stderr());
+}
+
+#[test]
 fn a_stricter_user_profile_still_claims_the_basic_profile() {
     let wd = Workdir::new("a_stricter_user_profile_still_claims_the_basic_profile");
     ct(1).write(&wd.path("in/a.dcm"));
@@ -1109,6 +1139,84 @@ fn kept_private_dates_of_an_implicit_vr_file_are_shifted_as_in_explicit_vr() {
         assert_eq!(value(out, Tag(0x0029, 0x1021)), Some(format!("{da}101010")), "{out:?}");
         let text = format!("scan {} ok", spelled("20210601", days, "%Y/%m/%d"));
         assert_eq!(value(out, Tag(0x0029, 0x1022)), Some(text), "{out:?}");
+    }
+}
+
+#[test]
+fn overrides_on_private_values_of_an_implicit_vr_file_apply_as_in_explicit_vr() {
+    let wd = Workdir::new("overrides_on_private_values_of_an_implicit_vr_file_apply_as_in_explicit_vr");
+    // rv23 suspect 5: in Implicit VR these values arrive as UN; shift-date, clean and
+    // pseudonymize were turned into removal, and dummy wrote two NUL bytes.
+    let acme = |f: Fixture| {
+        f.put(str_el(Tag(0x0029, 0x0010), VR::LO, "ACME PRIV"))
+            .put(str_el(Tag(0x0029, 0x1020), VR::DA, "20210601"))
+            .put(str_el(Tag(0x0029, 0x1022), VR::LO, "scan 2021/06/01 ok"))
+            .put(str_el(Tag(0x0029, 0x1023), VR::LO, "ACC12345"))
+            .put(str_el(Tag(0x0029, 0x1024), VR::LO, "operator note"))
+            .put(str_el(Tag(0x0029, 0x1025), VR::LO, "ward 3 note"))
+    };
+    acme(ct(1)).write(&wd.path("in/explicit.dcm"));
+    acme(ct(2)).ts("1.2.840.10008.1.2").write(&wd.path("in/implicit.dcm"));
+    let profile = user_profile(
+        &wd,
+        "options = [\"retain-long-modified-dates\"]\n[overrides]\n\
+         '(0029,\"ACME PRIV\",20)' = \"shift-date\"\n\
+         '(0029,\"ACME PRIV\",22)' = \"clean\"\n\
+         '(0029,\"ACME PRIV\",23)' = \"pseudonymize\"\n\
+         '(0029,\"ACME PRIV\",24)' = \"dummy\"\n\
+         '(0029,\"ACME PRIV\",25)' = \"shift-date\"\n",
+    );
+    let run = wd.deid(&["--profile", &profile]);
+    run.assert_code(0);
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["20210601", "2021/06/01", "ACC12345"]].concat());
+    let value = |out: &std::path::Path, tag| {
+        raw(out, tag).map(|v| String::from_utf8(v).unwrap().trim_end_matches([' ', '\0']).to_string())
+    };
+    let outputs = wd.dicom_outputs("out");
+    assert_eq!(outputs.len(), 2);
+    for out in &outputs {
+        let days = shift_of(&open(out));
+        assert_eq!(value(out, Tag(0x0029, 0x1020)), Some(spelled("20210601", days, "%Y%m%d")), "{out:?}");
+        let text = format!("scan {} ok", spelled("20210601", days, "%Y/%m/%d"));
+        assert_eq!(value(out, Tag(0x0029, 0x1022)), Some(text), "{out:?}");
+        let token = value(out, Tag(0x0029, 0x1023)).expect("pseudonymized, not removed");
+        assert!(!token.is_empty() && token != "ACC12345", "{token}");
+        assert_eq!(value(out, Tag(0x0029, 0x1024)).as_deref(), Some("ANONYMIZED"), "{out:?}");
+        // Text that is no date: shift-date cleans it, as in Explicit VR.
+        assert_eq!(value(out, Tag(0x0029, 0x1025)).as_deref(), Some("ward 3 note"), "{out:?}");
+    }
+    let tokens: Vec<_> = outputs.iter().map(|o| value(o, Tag(0x0029, 0x1023))).collect();
+    assert_eq!(tokens[0], tokens[1], "one value, one pseudonym in both encodings");
+}
+
+#[test]
+fn overrides_on_binary_private_values_of_an_implicit_vr_file_remove_them_with_a_note() {
+    let wd = Workdir::new("overrides_on_binary_private_values_of_an_implicit_vr_file_remove_them");
+    // A UN value that is no text (a vendor's binary blob) cannot be cleaned, pseudonymized or
+    // given a dummy of its own kind: it goes, and the audit says why; never two NUL bytes.
+    let blob = [0x01u8, 0x02, 0xFF, 0x00, 0x10, 0x80, 0x00, 0x07];
+    ct(1)
+        .put(str_el(Tag(0x0029, 0x0010), VR::LO, "ACME PRIV"))
+        .put(raw_el(Tag(0x0029, 0x1030), VR::OB, &blob))
+        .put(raw_el(Tag(0x0029, 0x1031), VR::OB, &blob))
+        .put(raw_el(Tag(0x0029, 0x1032), VR::OB, &blob))
+        .ts("1.2.840.10008.1.2")
+        .write(&wd.path("in/implicit.dcm"));
+    let profile = user_profile(
+        &wd,
+        "[overrides]\n\
+         '(0029,\"ACME PRIV\",30)' = \"dummy\"\n\
+         '(0029,\"ACME PRIV\",31)' = \"clean\"\n\
+         '(0029,\"ACME PRIV\",32)' = \"pseudonymize\"\n",
+    );
+    wd.deid(&["--profile", &profile]).assert_code(0);
+    let out = wd.only_output("out");
+    for element in [0x1030, 0x1031, 0x1032] {
+        assert_eq!(raw(&out, Tag(0x0029, element)), None, "(0029,{element:04X})");
+    }
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    for element in ["(0029,1030)", "(0029,1031)", "(0029,1032)"] {
+        assert!(notes.contains(element), "{element} not in the audit notes: {notes}");
     }
 }
 

@@ -169,6 +169,46 @@ fn report_says_a_user_profile_departs_from_the_basic_profile() {
     assert!(text.contains("(0008,1030) X\u{2192}K"));
 }
 
+/// The page's text up to its Summary heading: what the person signing off reads first.
+fn page_top(wd: &Workdir) -> String {
+    let text = page_text(wd);
+    text.split(" Summary ").next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn report_says_at_the_top_that_a_departing_release_does_not_conform_and_in_how_many_files() {
+    let wd = Workdir::new("report_says_at_the_top_that_a_departing_release_does_not_conform");
+    Fixture::ct("PIDREPORT1", "1.2.3.9", "1.2.3.9.1", "1.2.3.9.1.1").write(&wd.path("in/a.dcm"));
+    Fixture::ct("PIDREPORT1", "1.2.3.9", "1.2.3.9.1", "1.2.3.9.1.2").write(&wd.path("in/b.dcm"));
+    std::fs::write(wd.path("site.toml"), "[overrides]\nStudyDescription = \"keep\"\n").unwrap();
+    wd.deid(&["--profile", "site.toml"]).assert_code(0);
+    wd.kamei(["report", "out", "-o", "report.html", "--profile", "site.toml"]).assert_code(0);
+    let top = page_top(&wd);
+    assert!(
+        top.contains("This release does NOT conform to the PS3.15 Basic Application Confidentiality Profile"),
+        "{top}"
+    );
+    assert!(top.contains("1 rule(s) of the user profile keep more than Table E.1-1 allows"), "{top}");
+    assert!(top.contains("(0008,1030) X\u{2192}K"), "{top}");
+    assert!(top.contains("2 of the 2 DICOM files of the release do not claim it"), "{top}");
+}
+
+#[test]
+fn report_says_at_the_top_when_files_of_the_release_do_not_claim_the_basic_profile() {
+    let wd = Workdir::new("report_says_at_the_top_when_files_do_not_claim_the_basic_profile");
+    Fixture::ct("PIDREPORT1", "1.2.3.9", "1.2.3.9.1", "1.2.3.9.1.1").write(&wd.path("in/a.dcm"));
+    wd.deid(&[]).assert_code(0);
+    wd.kamei(["report", "out", "-o", "report.html"]).assert_code(0);
+    assert!(!page_top(&wd).contains("NOT conform"), "{}", page_top(&wd));
+    // A file copied into the release that kamei did not make claims nothing.
+    Fixture::ct("PIDREPORT2", "1.2.3.8", "1.2.3.8.1", "1.2.3.8.1.1").write(&wd.path("out/extra.dcm"));
+    wd.kamei(["report", "out", "-o", "report.html"]).assert_code(0);
+    let top = page_top(&wd);
+    assert!(top.contains("This release does NOT conform"), "{top}");
+    assert!(top.contains("1 of the 2 DICOM files of the release do not claim it"), "{top}");
+    assert!(!top.contains("rule(s) of the user profile"), "{top}");
+}
+
 #[test]
 fn report_of_a_mirror_release_names_files_by_digest_without_the_originals() {
     let wd = Workdir::new("report_of_a_mirror_release_names_files_by_digest_without_the_originals");

@@ -723,3 +723,54 @@ fn a_name_word_in_a_code_string_the_input_does_not_use_as_a_code_is_a_finding() 
     let f = findings(&run);
     assert!(f.iter().any(|r| r[1] == "(0018,0015)" && r[2] == "residual-identifier"), "{f:?}");
 }
+
+/// A release (with `retain-long-modified-dates`) of one Implicit VR CT whose private block
+/// `ACME` (kept by `keep.toml`) holds, as UN, a date, a person's name and text naming an
+/// original UID: what rv23 01, 02 and 04 fixed in deid. `verify` has nothing to say about it.
+fn release_with_private_values_of_unknown_type(name: &str) -> Workdir {
+    let wd = Workdir::new(name);
+    Fixture::ct("P1", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+        .put(str_el(Tag(0x0009, 0x0010), VR::LO, "ACME"))
+        .put(raw_el(Tag(0x0009, 0x1001), VR::UN, b"20210601"))
+        .put(raw_el(Tag(0x0009, 0x1002), VR::UN, b"SATO^HANAKO "))
+        .put(raw_el(Tag(0x0009, 0x1003), VR::UN, PRIVATE_TEXT_UID.as_bytes()))
+        .ts("1.2.840.10008.1.2")
+        .write(&wd.path("in/a.dcm"));
+    std::fs::write(
+        wd.path("keep.toml"),
+        "options = [\"retain-long-modified-dates\"]\nkeep_private_creators = [\"ACME\"]\n",
+    )
+    .unwrap();
+    let k = key(&wd, "k.key", 5);
+    wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--profile", "keep.toml", "-q"]).assert_code(0);
+    let clean = verify_kept(&wd);
+    assert_eq!(clean.stdout(), "", "deid's release passes");
+    wd
+}
+
+/// Text naming an original UID (another image's), in a private value.
+const PRIVATE_TEXT_UID: &str = "ref 1.2.392.200036.9116.2.5.1.48.1215567347.1480037.7 x";
+
+#[test]
+fn finds_an_unshifted_date_a_name_and_a_text_uid_in_kept_private_values_of_unknown_type() {
+    let wd = release_with_private_values_of_unknown_type(
+        "finds_an_unshifted_date_a_name_and_a_text_uid_in_kept_private_values_of_unknown_type",
+    );
+    // As deid released them before rv23 01, 02 and 04.
+    plant(&wd, |ds| {
+        ds.put(Element::new(Tag(0x0009, 0x1001), VR::UN, b"20210601".to_vec()));
+        ds.put(Element::new(Tag(0x0009, 0x1002), VR::UN, b"SATO^HANAKO ".to_vec()));
+        ds.put(Element::new(Tag(0x0009, 0x1003), VR::UN, PRIVATE_TEXT_UID.as_bytes().to_vec()));
+    });
+    let run = verify_kept(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    let found =
+        |tag: &str, kind: &str| f.iter().any(|r| r[1] == tag && r[2] == "residual-identifier" && r[3].contains(kind));
+    assert!(found("(0009,1001)", "date of a private attribute"), "{f:?}");
+    assert!(found("(0009,1002)", "Person Name"), "{f:?}");
+    assert!(found("(0009,1003)", "UID"), "{f:?}");
+    for value in ["20210601", "SATO", "1215567347"] {
+        assert!(!run.stdout().contains(value) && !run.stderr().contains(value), "{value} printed");
+    }
+}
