@@ -240,7 +240,9 @@ pub fn unwrap_cell(v: &str) -> String {
     let unquote = |t: &str| -> Option<String> {
         t.strip_prefix('"').and_then(|t| t.strip_suffix('"')).map(|inner| inner.replace("\"\"", "\""))
     };
-    let mut t = v.trim().to_string();
+    // Invisible characters first: `="0001234567"` followed by a zero-width space is still
+    // Excel's text formula.
+    let mut t = crate::pseudo::without_invisible(v).trim().to_string();
     if let Some(inner) = unquote(&t) {
         t = inner.trim().to_string();
     }

@@ -28,6 +28,7 @@ fn separator(c: char) -> bool {
 /// assert!(kamei::ids::other_spellings("0000012").is_empty());
 /// ```
 pub fn other_spellings(id: &str) -> Vec<String> {
+    let id = crate::pseudo::without_invisible(id);
     let id = id.trim_matches(|c: char| c.is_whitespace() || c == '\0');
     let mut out = Vec::new();
     let joined: String = id.chars().filter(|&c| !separator(c)).collect();

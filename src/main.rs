@@ -209,7 +209,7 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
         );
     }
     if let Some(warning) = real_dates_warning(&job.profile).filter(|_| !ui.quiet) {
-        eprintln!("kamei: warning: {warning}");
+        kamei::say!("kamei: warning: {warning}");
     }
     if job.profile.options().contains(&kamei::profile::DeidOption::CleanRecognizableVisualFeatures) && !ui.quiet {
         kamei::say!(

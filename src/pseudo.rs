@@ -294,6 +294,24 @@ impl Pseudonymizer {
     }
 }
 
+/// Whether `c` is a character that shows as nothing: zero-width space (U+200B), non-joiner and
+/// joiner (U+200C, U+200D), word joiner (U+2060), byte order mark / zero-width no-break space
+/// (U+FEFF). Copied from a web-based record screen, one sticks to an ID; every place that reads
+/// a patient ID drops them, so `1234567\u{200B}` and `1234567` are one patient for the
+/// pseudonym, the opt-out register and the search of text.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// `s` without its [`is_invisible`] characters.
+pub fn without_invisible(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(is_invisible) {
+        s.chars().filter(|&c| !is_invisible(c)).collect::<String>().into()
+    } else {
+        s.into()
+    }
+}
+
 /// Patient IDs are compared after trimming and NFKC normalisation.
 pub fn normalize_id(id: &str) -> String {
     // Invisible characters (zero-width space and joiners, word joiner, a byte order mark pasted
@@ -301,7 +319,7 @@ pub fn normalize_id(id: &str) -> String {
     // be missed.
     id.trim_matches(|c: char| c == ' ' || c == '\0')
         .nfkc()
-        .filter(|c| !matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'))
+        .filter(|&c| !is_invisible(c))
         .collect::<String>()
         .trim()
         .to_string()

@@ -284,6 +284,7 @@ impl Identifiers {
     /// zero padding, without separators: [`crate::ids::other_spellings`]; with its prefix split
     /// off or left out: `PID 7788123`, `7788123`).
     pub fn add_id(&mut self, id: &str) {
+        let id = &*crate::pseudo::without_invisible(id);
         let mut spellings = vec![id.to_string()];
         spellings.extend(crate::ids::other_spellings(id));
         for s in split_id_spellings(id) {

@@ -47,7 +47,7 @@ pub struct KeyArgs {
     #[arg(long = "option", value_name = "NAME")]
     pub options: Vec<String>,
     /// The deid profile whose [date_shift] settings to use (built-in name or TOML path), so
-    /// shifts match the images.
+    /// shifts match the images; its retain-long-modified-dates option applies too.
     #[arg(long, value_name = "NAME|PATH", default_value = "basic")]
     pub profile: String,
     /// Largest date shift in days: must equal the value deid used (default 365 or the
@@ -214,16 +214,33 @@ fn options(names: &[String], allowed: &[ClinicalOption], command: &str) -> Resul
     Ok(out)
 }
 
-fn pseudonymizer(k: &KeyArgs) -> Result<Pseudonymizer> {
-    let profile = super::config::profile(&ProfileArgs {
+/// The deid profile of `--profile`, with `--date-shift-max-days` / `--keep-weekday`.
+fn profile(k: &KeyArgs) -> Result<kamei::profile::Profile> {
+    super::config::profile(&ProfileArgs {
         profile: Some(k.profile.clone()),
         options: Vec::new(),
         strict: false,
         date_shift_max_days: k.date_shift_max_days,
         keep_weekday: k.keep_weekday,
-    })?;
+    })
+}
+
+fn pseudonymizer(k: &KeyArgs) -> Result<Pseudonymizer> {
     let key = PseudonymKey::read(&k.key)?;
-    Ok(Pseudonymizer::new(&key, profile.date_shift()))
+    Ok(Pseudonymizer::new(&key, profile(k)?.date_shift()))
+}
+
+/// The `--option`s given, and those the profile's `options` list that the clinical commands
+/// share with deid (`retain-long-modified-dates`), so that "the same profile as deid" keeps
+/// the same dates (rv22 suspect 13). The others (`retain-device-identity`...) are about DICOM.
+fn options_with_profile(k: &KeyArgs, allowed: &[ClinicalOption], command: &str) -> Result<Vec<ClinicalOption>> {
+    let mut out = options(&k.options, allowed, command)?;
+    if profile(k)?.options().contains(&kamei::profile::DeidOption::RetainLongModifiedDates) {
+        out.push(ClinicalOption::RetainLongModifiedDates);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
@@ -361,7 +378,7 @@ fn identifier_sources(
 }
 
 fn csv(args: &CsvArgs) -> Result<Code> {
-    let opts = options(&args.key.options, &[ClinicalOption::RetainLongModifiedDates], "clinical csv")?;
+    let opts = options_with_profile(&args.key, &[ClinicalOption::RetainLongModifiedDates], "clinical csv")?;
     let columns = clinical::columns::Columns::load(&args.columns)?;
     let delimiter = match args.delimiter.as_str() {
         "tab" | "\\t" | "\t" => b'\t',
@@ -445,7 +462,7 @@ fn csv(args: &CsvArgs) -> Result<Code> {
 }
 
 fn ssmix2(args: &SsMix2Args) -> Result<Code> {
-    let opts = options(&args.key.options, &ClinicalOption::ALL, "clinical ss-mix2")?;
+    let opts = options_with_profile(&args.key, &ClinicalOption::ALL, "clinical ss-mix2")?;
     if !args.root.is_dir() {
         bail!("{} is not a folder (the SS-MIX2 standardized storage root)", args.root.display());
     }
@@ -481,6 +498,12 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
             s.failed,
             s.segments_removed
         );
+        if s.read_as_shift_jis > 0 {
+            kamei::say!(
+                "kamei: {} messages read as Shift_JIS (SS-MIX2 text is ISO-2022-JP) and written as ISO-2022-JP; see the audit notes",
+                s.read_as_shift_jis
+            );
+        }
         if s.excluded_patients > 0 || s.excluded_files > 0 {
             // Files also count messages of admitted folders whose PID-3 names a left-out patient.
             kamei::say!(

@@ -173,13 +173,13 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
         );
     }
     if s.ids_with_several_issuers > 0 {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: {} Patient IDs were each seen with more than one Issuer of Patient ID: the pseudonym and date shift come from the Patient ID alone, so patients of different issuers who share a local ID share one pseudonym in the release (see README, \"Patient IDs from several issuers\")",
             s.ids_with_several_issuers
         );
     }
     if s.studies_under_several_patients > 0 {
-        eprintln!(
+        kamei::say!(
             "kamei: warning: {} studies (Study Instance UIDs) were each written under more than one patient pseudonym: files of the study without the Patient ID take the study's own pseudonym and date shift (see README, \"Files without a Patient ID\")",
             s.studies_under_several_patients
         );

@@ -286,6 +286,37 @@ struct Input<R> {
     /// The line breaks (CR or LF; `true` for LF) handed to the parser, by offset, from the
     /// start of the record last asked about ([`Input::line_of`]): at most what it read ahead.
     breaks: VecDeque<(u64, bool)>,
+    /// A file starting with a UTF-16 byte order mark (Excel's "Unicode text"): read through
+    /// this decoder, so the parser sees UTF-8.
+    utf16: Option<Utf16>,
+}
+
+/// The decoding of a UTF-16 input: the decoder and the UTF-8 it gave that is not handed yet.
+struct Utf16 {
+    decoder: encoding_rs::Decoder,
+    out: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl Utf16 {
+    /// Decode the next raw bytes (`last`: the end of the file) into `out`.
+    fn decode(&mut self, raw: &[u8], last: bool) -> io::Result<()> {
+        self.out.clear();
+        self.at = 0;
+        let room = self.decoder.max_utf8_buffer_length_without_replacement(raw.len()).unwrap_or(raw.len() * 3 + 16);
+        self.out.resize(room, 0);
+        let (result, _, written) = self.decoder.decode_to_utf8_without_replacement(raw, &mut self.out, last);
+        self.out.truncate(written);
+        self.done = last;
+        match result {
+            encoding_rs::DecoderResult::Malformed(..) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the file starts with a UTF-16 byte order mark but is not valid UTF-16",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl<R: Read> Input<R> {
@@ -307,6 +338,21 @@ impl<R: Read> Input<R> {
         if bom {
             start.clear();
         }
+        let utf16 = match start.get(..2) {
+            Some([0xFF, 0xFE]) => Some(encoding_rs::UTF_16LE),
+            Some([0xFE, 0xFF]) => Some(encoding_rs::UTF_16BE),
+            _ => None,
+        };
+        let utf16 = match utf16 {
+            Some(enc) => {
+                let mut u =
+                    Utf16 { decoder: enc.new_decoder_without_bom_handling(), out: Vec::new(), at: 0, done: false };
+                u.decode(&start[2..], false)?;
+                start = std::mem::take(&mut u.out);
+                Some(u)
+            }
+            None => None,
+        };
         let quotes = start.iter().filter(|&&b| b == b'"').count() as u64;
         let input = Input {
             inner,
@@ -320,7 +366,9 @@ impl<R: Read> Input<R> {
             bounded: true,
             handed: 0,
             breaks: VecDeque::new(),
+            utf16,
         };
+        let bom = bom || input.utf16.is_some();
         Ok((input, bom))
     }
 
@@ -354,6 +402,36 @@ impl<R: Read> Input<R> {
     }
 }
 
+impl<R: Read> Input<R> {
+    /// [`Read::read`] for a UTF-16 input: raw bytes are hashed and counted as read, the UTF-8
+    /// they decode to is handed to the parser.
+    fn read_utf16(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(u) = self.utf16.as_mut() else { return Ok(0) };
+            if u.at < u.out.len() {
+                let n = (u.out.len() - u.at).min(buf.len());
+                buf[..n].copy_from_slice(&u.out[u.at..u.at + n]);
+                u.at += n;
+                self.quotes += buf[..n].iter().filter(|&&b| b == b'"').count() as u64;
+                self.hand(&buf[..n]);
+                return Ok(n);
+            }
+            if u.done {
+                return Ok(0);
+            }
+            let mut raw = vec![0u8; buf.len().max(2)];
+            let n = self.inner.read(&mut raw)?;
+            self.since_record += n as u64;
+            use sha2::Digest;
+            self.hasher.update(&raw[..n]);
+            self.bytes += n as u64;
+            if let Some(u) = self.utf16.as_mut() {
+                u.decode(&raw[..n], n == 0)?;
+            }
+        }
+    }
+}
+
 impl<R: Read> Read for Input<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.at < self.start.len() {
@@ -366,6 +444,9 @@ impl<R: Read> Read for Input<R> {
         if self.bounded && (self.cut || self.since_record > MAX_RECORD_BYTES) {
             self.cut = true;
             return Ok(0);
+        }
+        if self.utf16.is_some() {
+            return self.read_utf16(buf);
         }
         let n = self.inner.read(buf)?;
         self.since_record += n as u64;
@@ -477,7 +558,8 @@ pub fn detect_encoding<R: Read>(mut input: R) -> Result<Encoding, Error> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::Read(e)),
         };
-        if first && buf[..n].starts_with(&[0xEF, 0xBB, 0xBF]) {
+        // A byte order mark decides: UTF-8, or UTF-16, which the reader turns into UTF-8.
+        if first && [&[0xEF, 0xBB, 0xBF][..], &[0xFF, 0xFE], &[0xFE, 0xFF]].iter().any(|m| buf[..n].starts_with(m)) {
             return Ok(Encoding::Utf8);
         }
         first = false;
@@ -1050,8 +1132,25 @@ impl OutputName {
             }
         }
         out.push_str(&gap);
-        Ok(Some(format!("{out}_{}{}", self.tag, self.extension)))
+        Ok(Some(fit_name(&out, &self.tag, &self.extension)))
     }
+}
+
+/// The longest file name, in bytes, that common file systems take (ext4, XFS, APFS).
+const MAX_NAME_BYTES: usize = 255;
+
+/// `{stem}_{tag}{extension}`, the stem cut at a character boundary when the whole would be
+/// longer than [`MAX_NAME_BYTES`]: a pseudonym (20 characters) standing for a shorter ID, or
+/// `date` for `2/1`, can push a long export name over it, and the file would fail. The tag is
+/// kept whole, so the name stays unique (it is a keyed digest of the input name) and the same
+/// on every run; cutting only drops text, identifiers are already replaced.
+fn fit_name(stem: &str, tag: &str, extension: &str) -> String {
+    let tail = format!("_{tag}{extension}");
+    let mut end = stem.len().min(MAX_NAME_BYTES.saturating_sub(tail.len()));
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{tail}", &stem[..end])
 }
 
 struct Plan {
@@ -1435,6 +1534,7 @@ pub struct FileSetup<'a> {
 fn open_reader<R: Read>(input: R, options: &CsvOptions) -> Result<(csv::Reader<Input<R>>, Encoding), Error> {
     let (input, bom) = Input::new(input).map_err(Error::Read)?;
     let encoding = match (options.encoding, bom) {
+        _ if input.utf16.is_some() => Encoding::Utf8, // decoded to UTF-8 whatever --encoding says
         (Encoding::Auto, true) => Encoding::Utf8,
         (e, _) => e,
     };
@@ -2502,6 +2602,20 @@ mod tests {
         let d = chrono::NaiveDate::parse_from_str(date, "%Y%m%d").unwrap();
         let days = pseudo().date_shift_days(Patient::Id(id));
         crate::dates::shift(d, days).unwrap().format(format).to_string()
+    }
+
+    #[test]
+    fn an_output_name_longer_than_255_bytes_is_cut_before_its_tag() {
+        // rv22 suspect 15: the pseudonym made the name too long for the file system.
+        let rows = [("1234567", "", "", false)];
+        let input = format!("{}_1234567.csv", "検".repeat(80));
+        assert!(input.len() <= 255);
+        let name = output_name(&input, &rows, 1).unwrap().unwrap();
+        assert!(name.len() <= 255, "{}", name.len());
+        assert!(name.starts_with("検検") && name.ends_with("_TAG.csv"), "{name}");
+        assert!(!name.contains("1234567"));
+        let short = output_name("labs_1234567.csv", &rows, 1).unwrap().unwrap();
+        assert_eq!(short, "labs_P1234567_TAG.csv", "a name that fits is not cut");
     }
 
     #[test]

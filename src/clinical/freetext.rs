@@ -113,6 +113,12 @@ static PHONES: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
             r"0\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70}(]\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70})]\d{3,4}|0\d{9,10}",
         ),
         p(Kind::Redact, r"0\d{1,3} \d{2,4} \d{4}"),
+        // Spaces around the dashes (`090 - 1111 - 2222`, as a form's boxes print): ten or
+        // eleven digits.
+        p(
+            Kind::Phone,
+            r"0\d{1,4} {0,2}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70}] {0,2}\d{1,4} {0,2}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70}] {0,2}\d{3,4}",
+        ),
         // The area code in parentheses, as Japanese forms print a landline (`(03)1234-5678`,
         // `（0466）12-3456`, `(045) 987-6543`): ten or eleven digits.
         p(Kind::Phone, r"\(0\d{1,4}\) ?\d{1,4}[-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70} ]?\d{3,4}"),
@@ -126,7 +132,14 @@ static PHONES: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
 /// written in groups of four (`1234 5678 9012`, `1234-5678-9012`), postal codes and long numbers.
 static PATTERNS: LazyLock<Vec<(Kind, Regex)>> = LazyLock::new(|| {
     let p = |k, re: &str| (k, Regex::new(re).expect("valid built-in pattern"));
+    // A health insurance card's symbol, number and branch number (`記号 123 番号 4567 枝番 01`,
+    // `被保険者番号:12345`), labels and all: short numbers the long-number rule leaves.
+    let value = r"[ :]*[0-9A-Za-z\p{Katakana}-]*\d[0-9A-Za-z\p{Katakana}-]*";
+    let card = format!(
+        r"(?:記号|(?:被保険者証|被保険者|保険証|保険者|公費負担者|受給者)番号){value}(?:[ ,、・/]*(?:番号|枝番){value})*|枝番[ :]*\d{{1,3}}"
+    );
     vec![
+        p(Kind::Redact, &card),
         p(Kind::Redact, r"\d{4}-\d{4}-\d{4}|\d{4} \d{4} \d{4}"),
         p(Kind::Redact, r"〒 ?\d{3}-?\d{4}|\d{3}-\d{4}"),
         p(Kind::Digits, r"\d{7,}"),
@@ -144,10 +157,17 @@ enum Kind {
 }
 
 /// The matches of a pattern in `text` that stand alone, as byte ranges with their replacement.
+/// A phone number ([`PHONES`]) may be glued after letters (`TEL075-123-4567`, `Tel.03...`):
+/// left there, its last digits would be taken for a postal code and its area code kept.
 fn pattern_spans(text: &str, kind: Kind, re: &Regex) -> Vec<(usize, usize, String)> {
+    let phone = PHONES.iter().any(|(_, p)| std::ptr::eq(p, re));
     let mut spans = Vec::new();
     for m in re.find_iter(text) {
-        if !stands_alone(text, m.start(), m.end()) {
+        let glued_to_letters =
+            phone && text[..m.start()].trim_end_matches('.').ends_with(|c: char| c.is_ascii_alphabetic());
+        let alone = stands_alone(text, m.start(), m.end())
+            || (glued_to_letters && stands_alone(&text[m.start()..], 0, m.len()));
+        if !alone {
             continue;
         }
         if kind == Kind::Digits && m.len() == 8 && values::parse(m.as_str()).is_some() {
@@ -555,6 +575,36 @@ mod tests {
         for t in ["(01) 12-345", "(2) 1234-5678"] {
             assert_eq!(contacts(t), None, "{t}");
         }
+    }
+
+    #[test]
+    fn a_phone_number_goes_whole_with_spaces_around_its_dashes_or_glued_after_letters() {
+        // rv22 suspect 10: `075-***` kept the area code (the rest read as a postal code).
+        let i = Identifiers::new();
+        for (input, want) in [
+            ("携帯 090 - 1111 - 2222 まで", "携帯 *** まで"),
+            ("自宅 075 -123- 4567", "自宅 ***"),
+            ("TEL075-123-4567", "TEL***"),
+            ("Tel.03-1234-5678", "Tel.***"),
+            ("tel.075-123-4567", "tel.***"),
+        ] {
+            assert_eq!(clean(input, &i, None).map(|c| c.text).as_deref(), Some(want), "{input}");
+        }
+        assert_eq!(clean("範囲 05 - 10 - 100", &i, None), None);
+    }
+
+    #[test]
+    fn an_insurance_cards_symbol_and_numbers_go_whole() {
+        let i = Identifiers::new();
+        for (input, want) in [
+            ("保険証 記号 123 番号 4567 枝番 01 確認", "保険証 *** 確認"),
+            ("記号：ｱ12 番号：４５６７", "***"),
+            ("被保険者番号 4567、枝番01", "***"),
+            ("枝番 02 追加", "*** 追加"),
+        ] {
+            assert_eq!(clean(input, &i, None).map(|c| c.text).as_deref(), Some(want), "{input}");
+        }
+        assert_eq!(clean("記号の説明 番号 3 の検体", &i, None), None);
     }
 
     #[test]

@@ -127,6 +127,9 @@ pub struct Message {
     pub text: Text,
     /// The segments, in order.
     pub segments: Vec<Segment>,
+    /// The input was Shift_JIS where ISO-2022-JP was declared (or nothing), and was read as
+    /// such: the segments hold it re-encoded in ISO-2022-JP ([`shift_jis_as_iso_2022_jp`]).
+    pub read_as_shift_jis: bool,
     terminator: &'static [u8],
 }
 
@@ -393,6 +396,17 @@ impl Message {
     /// delimiter, before the segment end or before another set is designated (its fields cannot
     /// be told apart), MSH-9 missing, a character set that cannot be read.
     pub fn parse(bytes: &[u8]) -> Result<Message, ParseError> {
+        if let Some(jis) = shift_jis_as_iso_2022_jp(bytes) {
+            if let Ok(msg) = Message::parse_bytes(&jis) {
+                if msg.text == Text::Iso2022Jp {
+                    return Ok(Message { read_as_shift_jis: true, ..msg });
+                }
+            }
+        }
+        Message::parse_bytes(bytes)
+    }
+
+    fn parse_bytes(bytes: &[u8]) -> Result<Message, ParseError> {
         let whole = |m: &str| ParseError { segment: 0, message: m.to_string() };
         if bytes.len() < 8 || &bytes[..3] != b"MSH" {
             return Err(whole("not an HL7 v2 message (it does not start with MSH)"));
@@ -459,7 +473,7 @@ impl Message {
             return Err(ParseError { segment: 1, message: "MSH-9 (message type) is empty".into() });
         }
         let text = parse_text(msh.field(18), &delimiters).map_err(|m| ParseError { segment: 1, message: m })?;
-        Ok(Message { delimiters, text, segments, terminator })
+        Ok(Message { delimiters, text, segments, read_as_shift_jis: false, terminator })
     }
 
     /// The message as bytes, segments ending with the terminator the input used.
@@ -567,6 +581,67 @@ fn unescape(bytes: &[u8], d: &Delimiters) -> Vec<u8> {
         out.extend_from_slice(&bytes[i..i + len.max(1)]);
         i += len.max(1);
     }
+    out
+}
+
+/// A message written in Shift_JIS (CP932, as Windows writes it), which SS-MIX2 does not allow
+/// but which senders write, re-encoded as the ISO-2022-JP its MSH-18 declares; `None` when the
+/// bytes are not such a message. Read whole before it is split: a Shift_JIS character may end
+/// in a delimiter byte (`ソ` 0x835C holds the escape character, `－` 0x817C the field
+/// separator), so splitting its bytes would move text into other fields.
+///
+/// It is Shift_JIS when it has no ISO 2022 escape, holds bytes of two-byte characters (not only
+/// half-width katakana, which the ISO-2022-JP reading takes as they are), is not UTF-8, is
+/// valid CP932 throughout and, when it is valid EUC-JP too, reads as more kana in Shift_JIS
+/// (as `kamei clinical csv --encoding auto` decides). Re-encoded as ASCII, JIS X 0208 and, for
+/// a kanji only JIS X 0212 has (`髙`), JIS X 0212; a character neither has is written as its
+/// compatibility form when that has one (half-width katakana `ｶﾞ` → `ガ`, `①` → `1`, `㈱` →
+/// `(株)`), else as `〓` (U+3013, the JIS substitute mark).
+pub fn shift_jis_as_iso_2022_jp(bytes: &[u8]) -> Option<Vec<u8>> {
+    use encoding_rs::{EUC_JP, SHIFT_JIS};
+    if bytes.contains(&ESC) || bytes.iter().all(|&b| b < 0x80 || (0xA1..=0xDF).contains(&b)) {
+        return None;
+    }
+    if std::str::from_utf8(bytes).is_ok() {
+        return None;
+    }
+    let text = SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes)?;
+    let kana = |t: &str| t.chars().filter(|c| matches!(c, '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}')).count();
+    if EUC_JP.decode_without_bom_handling_and_without_replacement(bytes).is_some_and(|euc| kana(&euc) >= kana(&text)) {
+        return None;
+    }
+    Some(transcoding_charset().encode(&representable(&text), VR::LT).bytes)
+}
+
+/// The set a Shift_JIS message is re-encoded in: ASCII, JIS X 0208, JIS X 0212.
+fn transcoding_charset() -> &'static CharacterSet {
+    static CS: std::sync::LazyLock<CharacterSet> = std::sync::LazyLock::new(|| {
+        CharacterSet::from_value(b"\\ISO 2022 IR 87\\ISO 2022 IR 159").expect("a supported set")
+    });
+    &CS
+}
+
+/// `text` with each run of characters [`transcoding_charset`] cannot write replaced by its
+/// compatibility form (NFKC, per run so that `ｶﾞ` composes to `ガ`), and a character of that
+/// form it still cannot write by `〓`.
+fn representable(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let writable = |c: char| c.is_ascii() || transcoding_charset().encode(c.encode_utf8(&mut [0; 4]), VR::LT).exact;
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        out.extend(run.nfkc().map(|c| if writable(c) { c } else { '〓' }));
+        run.clear();
+    };
+    for c in text.chars() {
+        if writable(c) {
+            flush(&mut run, &mut out);
+            out.push(c);
+        } else {
+            run.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
     out
 }
 

@@ -30,7 +30,7 @@ use crate::audit::{ActionCount, Outcome};
 use crate::pseudo::{Patient, Pseudonymizer};
 use crate::scrub::Identifiers;
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -87,6 +87,8 @@ pub struct SsMix2Summary {
     /// Files of those patients (nothing of them is written), and messages of other folders
     /// whose PID-3 also names a left-out patient (a merged record).
     pub excluded_files: usize,
+    /// Messages read as Shift_JIS (not SS-MIX2's ISO-2022-JP) and written as ISO-2022-JP.
+    pub read_as_shift_jis: usize,
     /// Input bytes.
     pub bytes: u64,
     /// Wall time.
@@ -213,6 +215,8 @@ struct Rewrite {
     counts: BTreeMap<(String, &'static str), u32>,
     notes: Vec<String>,
     segments_removed: usize,
+    /// The message was read as Shift_JIS.
+    read_as_shift_jis: bool,
     /// The message's own dates ([`message_dates`]), read when its rewrite starts.
     message_dates: Vec<Vec<u8>>,
 }
@@ -916,7 +920,13 @@ struct Done {
     problem: Option<Problem>,
     link: Vec<(crate::linkage::Kind, String, String)>,
     segments_removed: usize,
+    /// The message was read as Shift_JIS ([`hl7::Message::read_as_shift_jis`]).
+    read_as_shift_jis: bool,
 }
+
+/// The note of a message read as Shift_JIS.
+const SHIFT_JIS_NOTE: &str =
+    "read as Shift_JIS (SS-MIX2 text is ISO-2022-JP, as MSH-18 declares) and written as ISO-2022-JP";
 
 /// Rewrite one message for a patient, as parsed (once: the cohort check reads the same
 /// parse); returns the new bytes and what was done.
@@ -927,6 +937,10 @@ fn rewrite_message(
     let mut msg = parsed.map_err(|e| format!("the message does not parse: {e}"))?;
     check_patient(&msg, ctx.folder_id)?;
     let mut r = Rewrite::default();
+    if msg.read_as_shift_jis {
+        r.read_as_shift_jis = true;
+        r.note(SHIFT_JIS_NOTE.into());
+    }
     if msg.segments.iter().any(|s| (1..=s.len()).any(|n| msg.decode(s.field(n)).nonstandard)) {
         r.note("the message holds characters SS-MIX2 does not allow (half-width katakana or JIS X 0212)".into());
     }
@@ -985,13 +999,23 @@ pub fn run(
             Err(_) => stray.push(f),
         }
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(job.jobs.max(1))
+        .build()
+        .map_err(|e| RunError::Output(format!("could not start worker threads: {e}")))?;
     // Opted-out patients and patients outside the cohort: decided from the folder's original
-    // ID before anything of theirs is read or written; their files are only hashed for the audit.
+    // ID before anything of theirs is written; their files are only hashed for the audit. A
+    // folder merged with an opted-out patient's record is that patient too.
+    let merged_out = pool.install(|| merged_with_opt_outs(&job.cohort, &patients));
+    let folder_reason = |id: &str| match job.cohort.admit(Some(id), None) {
+        a if a.is_excluded() => Some(a.reason()),
+        _ if merged_out.contains(id) => Some(MERGED_OPT_OUT),
+        _ => None,
+    };
     let mut excluded_files = 0;
-    let excluded: Vec<String> =
-        patients.keys().filter(|id| job.cohort.admit(Some(id), None).is_excluded()).cloned().collect();
+    let excluded: Vec<String> = patients.keys().filter(|id| folder_reason(id).is_some()).cloned().collect();
     for id in &excluded {
-        let reason = job.cohort.admit(Some(id), None).reason();
+        let reason = folder_reason(id).unwrap_or(MERGED_OPT_OUT);
         for f in patients.remove(id).unwrap_or_default() {
             let (sha, bytes) = match std::fs::read(&f.path) {
                 Ok(b) => (Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&b))), b.len() as u64),
@@ -1026,10 +1050,6 @@ pub fn run(
     };
     let base = RecordBase { digest: &digest, options: &options };
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(job.jobs.max(1))
-        .build()
-        .map_err(|e| RunError::Output(format!("could not start worker threads: {e}")))?;
     let (tx, rx) = mpsc::sync_channel::<Done>(256);
     let patients: Vec<(String, Vec<Found>)> = patients.into_iter().collect();
     let result: Result<(), RunError> = std::thread::scope(|s| {
@@ -1050,6 +1070,7 @@ pub fn run(
         for done in rx {
             summary.bytes += done.record.input_bytes;
             summary.segments_removed += done.segments_removed;
+            summary.read_as_shift_jis += usize::from(done.read_as_shift_jis);
             match done.record.outcome {
                 Outcome::Written => summary.written += 1,
                 Outcome::Present => summary.present += 1,
@@ -1082,6 +1103,83 @@ pub fn run(
     Ok(summary)
 }
 
+/// Why a folder is left out whose own ID is not listed: a merge joins it to a listed one.
+const MERGED_OPT_OUT: &str =
+    "excluded: a record merged with this patient's opted out (exclusion register; a merge makes the IDs one person)";
+
+/// The patient folders a merge joins to an opted-out patient. A merge message (MRG-1, MRG-4)
+/// or a repeated PID-3 says that its IDs are one person, so every folder whose messages name,
+/// directly or through other merges, an ID of the opt-out register is that person: the
+/// surviving record's labs and notes are left out, not only the message carrying the MRG, and
+/// so is the old record's folder when the surviving ID opted out. Empty without an opt-out
+/// register (nothing is read then). IDs are joined as the pseudonym compares them
+/// ([`crate::pseudo::normalize_id`]); the register's leading-zero rule applies when deciding.
+fn merged_with_opt_outs(cohort: &crate::cohort::Cohort, patients: &BTreeMap<String, Vec<Found>>) -> BTreeSet<String> {
+    if cohort.excluded_ids().next().is_none() {
+        return BTreeSet::new();
+    }
+    let named: Vec<(&String, Vec<String>)> =
+        patients.par_iter().map(|(id, files)| (id, files.iter().flat_map(named_patient_ids).collect())).collect();
+    let mut people = Merges::default();
+    for (id, others) in &named {
+        for other in others {
+            people.join(id, other);
+        }
+    }
+    let mut opted_out = BTreeSet::new();
+    for (root, ids) in people.groups() {
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        if cohort.admit_each(&ids, None) == crate::cohort::Admission::OptedOut {
+            opted_out.insert(root);
+        }
+    }
+    patients.keys().filter(|id| opted_out.contains(&people.root(id))).cloned().collect()
+}
+
+/// The patient IDs one file's message names (none when it cannot be read or parsed: such a
+/// message fails when it is processed).
+fn named_patient_ids(f: &Found) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(&f.path) else { return Vec::new() };
+    Message::parse(&bytes).map(|m| message_patient_ids(&m)).unwrap_or_default()
+}
+
+/// Patient IDs joined into people by merges (a union-find over normalised IDs).
+#[derive(Default)]
+struct Merges {
+    parent: BTreeMap<String, String>,
+}
+
+impl Merges {
+    /// The ID standing for `id`'s person.
+    fn root(&self, id: &str) -> String {
+        let mut id = crate::pseudo::normalize_id(id);
+        while let Some(p) = self.parent.get(&id).filter(|p| **p != id) {
+            id = p.clone();
+        }
+        id
+    }
+
+    /// Record that `a` and `b` are one person.
+    fn join(&mut self, a: &str, b: &str) {
+        let (ra, rb) = (self.root(a), self.root(b));
+        for id in [a, b] {
+            self.parent.entry(crate::pseudo::normalize_id(id)).or_insert_with(|| crate::pseudo::normalize_id(id));
+        }
+        if ra != rb {
+            self.parent.insert(rb, ra);
+        }
+    }
+
+    /// Every person: its root and all its IDs.
+    fn groups(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for id in self.parent.keys() {
+            out.entry(self.root(id)).or_default().push(id.clone());
+        }
+        out
+    }
+}
+
 struct RecordBase<'a> {
     digest: &'a str,
     options: &'a [String],
@@ -1112,6 +1210,7 @@ fn failed(f: &Found, label: &str, reason: String, base: &RecordBase<'_>) -> Done
         problem: Some(Problem { line: None, message: format!("not copied: {reason}") }),
         link: vec![(crate::linkage::Kind::Failed, f.rel.to_string_lossy().into_owned(), reason)],
         segments_removed: 0,
+        read_as_shift_jis: false,
     }
 }
 
@@ -1199,7 +1298,14 @@ fn process_patient(
                     f.rel.to_string_lossy().into_owned(),
                     admission.reason().to_string(),
                 )];
-                let _ = tx.send(Done { record: pr.build(), label, problem: None, link, segments_removed: 0 });
+                let _ = tx.send(Done {
+                    record: pr.build(),
+                    label,
+                    problem: None,
+                    link,
+                    segments_removed: 0,
+                    read_as_shift_jis: false,
+                });
                 continue;
             }
         }
@@ -1216,6 +1322,7 @@ fn process_patient(
                     "condition flag 0".into(),
                 )],
                 segments_removed: 0,
+                read_as_shift_jis: false,
             });
             continue;
         }
@@ -1259,7 +1366,14 @@ fn process_patient(
         }
         link.push((crate::linkage::Kind::File, f.rel.to_string_lossy().into_owned(), rel));
         let problem = (!r.notes.is_empty()).then(|| Problem { line: None, message: r.notes.join("; ") });
-        let _ = tx.send(Done { record: pr.build(), label, problem, link, segments_removed: r.segments_removed });
+        let _ = tx.send(Done {
+            record: pr.build(),
+            label,
+            problem,
+            link,
+            segments_removed: r.segments_removed,
+            read_as_shift_jis: r.read_as_shift_jis,
+        });
     }
 }
 

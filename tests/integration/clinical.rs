@@ -2425,3 +2425,87 @@ fn a_file_name_that_reads_as_no_encoding_is_not_released() {
     let output = names.iter().find(|n| n.ends_with(".csv") && !n.starts_with("kamei")).expect("an output");
     assert!(output.starts_with("unreadable-name_"), "nothing of the name is kept: {names:?}");
 }
+
+#[test]
+fn ssmix2_a_shift_jis_message_is_read_cleaned_and_written_as_iso_2022_jp() {
+    // rv22 suspect 9: Shift_JIS messages (not SS-MIX2, but common) lost every kanji text with
+    // exit 0. `ソ` and `表` end in 0x5C (the escape character) and `－` in 0x7C (the field
+    // separator): only a message decoded before it is split keeps its fields. `－` is JIS
+    // 0x215D, which reads as U+2212 (the pinned JIS mapping).
+    let wd = Workdir::new("ssmix2_a_shift_jis_message_is_read_cleaned_and_written_as_iso_2022_jp");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "OBX|1|ST|X^c^99||山本様 ソ連表示－確認 2024/04/02 ｶﾅ 電話090-1111-2222||||||F",
+    ];
+    let sjis: Vec<Vec<u8>> = segments.iter().map(|s| encoding_rs::SHIFT_JIS.encode(s).0.into_owned()).collect();
+    put_p1_message(&wd, &sjis);
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["山本", "美日", "1111"]);
+    let files = tree(&wd, "out");
+    let bytes = files.values().next().unwrap();
+    assert!(bytes.is_ascii(), "written in ISO-2022-JP");
+    let msg = Message::parse(bytes).unwrap();
+    assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "***様 ソ連表示\u{2212}確認 *** カナ 電話***");
+    assert!(audit_notes(&wd).iter().any(|n| n.contains("read as Shift_JIS")), "{:?}", audit_notes(&wd));
+    assert!(run.stderr().contains("1 messages read as Shift_JIS"), "{}", run.stderr());
+}
+
+#[test]
+fn csv_excel_unicode_text_in_utf16_is_read_and_written_as_utf8() {
+    // rv22 suspect 11: Excel's "Unicode テキスト" (UTF-16 LE with a byte order mark, tabs) was
+    // refused ("header row is not valid in the file's encoding").
+    let wd = Workdir::new("csv_excel_unicode_text_in_utf16_is_read_and_written_as_utf8");
+    put_csv(&wd, "\"患者ID\" = \"patient-id\"\n\"氏名\" = \"name\"\n\"記事\" = \"free-text\"\n", "");
+    let text = "患者ID\t氏名\t記事\r\n0001234567\t山田 太郎\t山田さん 来院\r\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(wd.path("in/in.csv"), bytes).unwrap();
+    let k = key(&wd, "k.key", 7);
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        "in",
+        "-o",
+        "out",
+        "--key",
+        k.to_str().unwrap(),
+        "--columns",
+        "cols.toml",
+        "--delimiter",
+        "tab",
+    ]);
+    run.assert_code(0);
+    let out = std::fs::read(wd.path("out/in.csv")).unwrap();
+    let out = String::from_utf8(out).expect("UTF-8");
+    assert_eq!(out, format!("患者ID,記事\n{},***さん 来院\n", kamei_pseudonym("0001234567")));
+}
+
+#[test]
+fn csv_and_ssmix2_take_retain_long_modified_dates_from_the_profile_as_deid_does() {
+    // rv22 suspect 13: `--profile p.toml` gave its [date_shift] but not its options: the dates
+    // deid shifted with the same profile were removed here.
+    let wd = Workdir::new("csv_and_ssmix2_take_retain_long_modified_dates_from_the_profile_as_deid_does");
+    std::fs::write(
+        wd.path("p.toml"),
+        "name = \"p\"\nextends = \"basic\"\noptions = [\"retain-long-modified-dates\"]\n[date_shift]\nmax_days = 30\n",
+    )
+    .unwrap();
+    put_csv(&wd, "pid = \"patient-id\"\nvisit = \"date\"\n", "pid,visit\n1234567890,2024-02-01\n");
+    let k = key(&wd, "k.key", 7);
+    let ks = k.to_str().unwrap();
+    let run =
+        wd.kamei(["clinical", "csv", "in", "-o", "out", "--key", ks, "--columns", "cols.toml", "--profile", "p.toml"]);
+    run.assert_code(0);
+    let visits = rows(&wd.path("out/in.csv"));
+    let visit = column(&visits, "visit")[0];
+    let shift = days("2024-02-01", visit);
+    assert!(shift != 0 && shift.abs() <= 30, "shifted within the profile's 30 days: {visit}");
+    put_p1_message(&wd, &[SS_MSH.as_bytes().to_vec(), b"PID|0001||1234567890^^^^PI||".to_vec()]);
+    let run = wd.kamei(["clinical", "ss-mix2", "root", "-o", "ss", "--key", ks, "--profile", "p.toml"]);
+    run.assert_code(0);
+    let files = tree(&wd, "ss");
+    let (path, _) = files.iter().find(|(p, _)| p.contains("OML-11")).unwrap();
+    assert!(!path.contains("/-/"), "the date folder is shifted, not `-`: {path}");
+}

@@ -698,3 +698,107 @@ fn rv17_suspect_9_csv_a_file_name_holding_an_opted_out_id_that_no_row_gives_fail
     );
     assert!(!run.stderr().contains("1234567"), "{}", run.stderr());
 }
+
+/// A second SS-MIX2 message of folder `folder`: an OML-11 whose NTE-3 is `note`.
+fn put_lab_note(wd: &Workdir, folder: &str, note: &str) {
+    let dir = wd.path(&format!("root/{}/{}/{folder}/20240402/OML-11", &folder[..3], &folder[3..6]));
+    std::fs::create_dir_all(&dir).unwrap();
+    let msg = format!(
+        "MSH|^~\\&|HIS|HOSP|SSMIX2|HOSP|20240402143000||OML^O33^OML_O33|C1|P|2.5||||||~ISO IR87||ISO 2022-1994\rPID|0001||{folder}^^^^PI||YAMADA^TARO^^^^^L^A||19850315|M\rNTE|1||{note}\r"
+    );
+    std::fs::write(dir.join(format!("{folder}_20240402_OML-11_000000000012346_20240402143000000_01_1")), msg).unwrap();
+}
+
+#[test]
+fn ssmix2_leaves_out_every_message_of_both_records_of_a_merge_when_either_id_opted_out() {
+    // rv22 suspect 1: the merge says the old and the surviving ID are one person; only the
+    // ADT^A40 carrying the MRG was left out, the rest of the surviving folder (labs, a note
+    // quoting the old ID) was released.
+    let wd = Workdir::new("ssmix2_leaves_out_every_message_of_both_records_of_a_merge_when_either_id_opted_out");
+    put_adt_with(&wd, "1234567890", "1234567890^^^^PI", "MRG|7777777^^^^PI||||||YAMADA^JIRO\r");
+    put_lab_note(&wd, "1234567890", "old record 7777777");
+    put_lab_note(&wd, "7777777", "before the merge");
+    put_lab_note(&wd, "2345678901", "another patient");
+    let k = key(&wd, "k.key", 47);
+    let ks = k.to_str().unwrap();
+    for listed in ["7777777", "1234567890"] {
+        let register = format!("optout-{listed}.txt");
+        std::fs::write(wd.path(&register), format!("{listed}\n")).unwrap();
+        let out = format!("out-{listed}");
+        let link = format!("{out}.csv");
+        let run = wd.kamei([
+            "clinical",
+            "ss-mix2",
+            "root",
+            "-o",
+            &out,
+            "--key",
+            ks,
+            "--exclude-patients",
+            &register,
+            "--linkage",
+            &link,
+        ]);
+        run.assert_code(0);
+        let written: Vec<_> = wd.files(&out).into_iter().filter(|p| !p.to_string_lossy().contains("kamei-")).collect();
+        assert_eq!(written.len(), 1, "{listed}: only 2345678901's message: {written:?}");
+        assert!(written[0].to_string_lossy().contains(&pseudonym(&k, "2345678901")));
+        for id in ["1234567890", "7777777"] {
+            assert_eq!(wd.tree_contains(&out, pseudonym(&k, id).as_bytes()), None, "{listed}: {id}");
+        }
+        let excluded: Vec<_> = wd.audit(&out).into_iter().filter(|r| r["outcome"] == "excluded").collect();
+        assert_eq!(excluded.len(), 3, "{listed}");
+        assert!(excluded.iter().all(|r| !r.to_string().contains("7777777")));
+        let table = std::fs::read_to_string(wd.path(&link)).unwrap();
+        assert_eq!(table.lines().filter(|l| l.starts_with("excluded,")).count(), 3, "{table}");
+        assert!(run.stderr().contains("2 patient folders (3 files) left out"), "{}", run.stderr());
+    }
+}
+
+#[test]
+fn a_zero_width_space_in_a_patient_id_changes_neither_the_pseudonym_nor_the_opt_out() {
+    // rv22 suspect 6: copied from a web-based record screen, `="0001234567"` followed by a
+    // zero-width space was not read as Excel's text formula: another pseudonym, no opt-out.
+    let wd = Workdir::new("a_zero_width_space_in_a_patient_id_changes_neither_the_pseudonym_nor_the_opt_out");
+    let k = key(&wd, "k.key", 48);
+    let ks = k.to_str().unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nnote = \"free-text\"\n").unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(
+        wd.path("in/a.csv"),
+        "pid,note\n=\"0001234567\"\u{200B},a\n\u{FEFF}0001234567\u{2060},b\n0001234567\u{200C},ID 1234567\n7654321,c\n",
+    )
+    .unwrap();
+    wd.kamei(["clinical", "csv", "in", "-o", "out", "--key", ks, "--columns", "cols.toml", "-q"]).assert_code(0);
+    let out = std::fs::read_to_string(wd.path("out/a.csv")).unwrap();
+    let expected = pseudonym(&k, "0001234567");
+    assert_eq!(out.lines().filter(|l| l.starts_with(&format!("{expected},"))).count(), 3, "{out}");
+    assert!(out.contains(&format!("{expected},ID ***")), "{out}");
+    // The images agree: a Patient ID with a zero-width space gets the same pseudonym.
+    let study = "1.2.826.0.1.3680043.8.498.64";
+    Fixture::ct("0001234567\u{200B}", study, &format!("{study}.1"), &format!("{study}.1.1"))
+        .put(str_el(dicom_dictionary_std::tags::SPECIFIC_CHARACTER_SET, dicom_core::VR::CS, "ISO_IR 192"))
+        .write(&wd.path("dicom/a.dcm"));
+    wd.kamei(["deid", "dicom", "-o", "images", "--key", ks, "-q"]).assert_code(0);
+    let image = wd.dicom_outputs("images").pop().unwrap();
+    assert_eq!(text(&open(&image), dicom_dictionary_std::tags::PATIENT_ID).unwrap(), expected);
+    // The opt-out register leaves every spelling out.
+    std::fs::write(wd.path("optout.txt"), "1234567\n").unwrap();
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        "in",
+        "-o",
+        "out-x",
+        "--key",
+        ks,
+        "--columns",
+        "cols.toml",
+        "--exclude-patients",
+        "optout.txt",
+    ]);
+    run.assert_code(0);
+    let out = std::fs::read_to_string(wd.path("out-x/a.csv")).unwrap();
+    assert_eq!(out.lines().count(), 2, "only 7654321's row: {out}");
+    assert!(run.stderr().contains("3 rows of 1 patients left out"), "{}", run.stderr());
+}
