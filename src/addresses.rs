@@ -120,6 +120,12 @@ fn house_number(hay: &[char], at: usize) -> Option<(usize, Vec<u32>)> {
             i += digits;
         } else {
             let k = hay[i..].iter().take_while(|c| KANJI_DIGITS.contains(**c)).count();
+            if k > 0 && structured && !UNITS.iter().any(|u| starts(i + k, u)) {
+                // The last number after a unit needs none (`三番地五`, `三番五`).
+                numbers.push(kanji_number(&hay[i..i + k]));
+                i += k;
+                break;
+            }
             if k == 0 || !UNITS.iter().any(|u| starts(i + k, u)) {
                 break;
             }
@@ -320,6 +326,8 @@ pub(crate) fn find_town(hay: &[char], town: &Town) -> Vec<(usize, usize)> {
     }
     let Some(own) = &town.latin_number else {
         for (start, end) in crate::scrub::find_all(hay, &town.name, false, false) {
+            // `登呂町1-3-5` of an address writing `登呂1丁目3番5号`: people add the `町`.
+            let end = if hay.get(end) == Some(&'町') && town.name.last() != Some(&'町') { end + 1 } else { end };
             let at = if hay.get(end) == Some(&' ') { end + 1 } else { end };
             if let Some((n, numbers)) = house_number(hay, at) {
                 if numbers.len() >= town.min_numbers {
@@ -440,5 +448,21 @@ mod tests {
         assert!(towns("東京都町田市").is_empty(), "no house number");
         assert!(towns("090-1111-2222").is_empty());
         assert!(towns("PID 123-456").is_empty(), "one part is no Latin address");
+    }
+
+    /// The text `find_town` takes out of `text` for the first town of `address`.
+    fn found(address: &str, text: &str) -> Vec<String> {
+        let hay = compared(text);
+        let town = &super::towns(address)[0];
+        find_town(&hay, town).into_iter().map(|(s, e)| hay[s..e].iter().collect()).collect()
+    }
+
+    #[test]
+    fn a_town_is_found_with_the_last_number_after_a_unit_or_with_machi_added() {
+        // rv22 suspect 14: `***五` kept the last number, `登呂町1-3-5` stayed.
+        let address = "静岡県静岡市駿河区登呂1丁目3番5号";
+        assert_eq!(found(address, "自宅 登呂一丁目三番地五 在住"), ["登呂一丁目三番地五"]);
+        assert_eq!(found(address, "登呂町1-3-5"), ["登呂町1-3-5"]);
+        assert!(found(address, "登呂町の遺跡").is_empty());
     }
 }

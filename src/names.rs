@@ -368,11 +368,34 @@ pub const CORPORATE_AFFIXES: &[&str] = &[
 /// remainder of fewer than three characters is left out: a bare `中央` or `三井` would be taken
 /// out of every text. The name as written comes first.
 ///
+/// A Japanese name written in words (`医療法人社団静和会 静岡架空病院`, the legal entity then
+/// the hospital) also gives each word of three characters or more that is not a legal form
+/// alone, with its own spellings (`静岡架空病院`, `医療法人社団静和会`, `静和会`): a note names the
+/// hospital without its entity (`静岡架空病院より紹介`). Latin names are not split
+/// (`General`, `Hospital`).
+///
 /// ```
 /// let s = kamei::names::organization_spellings("鹿ノ門商事株式会社");
 /// assert_eq!(s, ["鹿ノ門商事株式会社", "鹿ノ門商事"]);
 /// ```
 pub fn organization_spellings(name: &str) -> Vec<String> {
+    let mut out = one_organization_spellings(name);
+    let words: String = name.nfkc().collect();
+    if !words.is_ascii() && words.split_whitespace().nth(1).is_some() {
+        for word in words.split_whitespace() {
+            for s in one_organization_spellings(word) {
+                let affix = CORPORATE_AFFIXES.iter().any(|a| a.eq_ignore_ascii_case(&s));
+                if s.chars().count() >= 3 && !affix && !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`organization_spellings`] of one name, without splitting it into words.
+fn one_organization_spellings(name: &str) -> Vec<String> {
     let written = name.trim().to_string();
     let mut bare: String = written.nfkc().collect();
     let mut stripped = true;
@@ -632,6 +655,11 @@ mod tests {
         assert_eq!(organization_spellings("医療法人社団 静岡会")[1], "静岡会");
         assert_eq!(organization_spellings("Kasumi Trading Co., Ltd.")[1], "Kasumi Trading");
         assert_eq!(organization_spellings("三井株式会社").len(), 1, "two characters are too common");
+        // rv22 suspect 7: the legal entity, a space, then the hospital.
+        let s = organization_spellings("医療法人社団静和会　静岡架空病院");
+        assert!(s.iter().any(|x| x == "静岡架空病院") && s.iter().any(|x| x == "静和会"), "{s:?}");
+        assert!(!s.iter().any(|x| x == "医療法人社団"), "{s:?}");
+        assert_eq!(organization_spellings("Shizuoka General Hospital").len(), 1, "Latin words are not split");
         assert_eq!(organization_spellings("鹿ノ門商事").len(), 1);
     }
 
