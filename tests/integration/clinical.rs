@@ -2399,7 +2399,8 @@ fn path_name_findings(wd: &Workdir, out: &str, table: &str) -> Vec<String> {
 fn rv26_08_verify_linkage_does_not_report_the_names_clinical_commands_keep() {
     let wd = Workdir::new("rv26_08_verify_linkage_does_not_report_the_names_clinical_commands_keep");
     let k = key(&wd, "k.key", 7);
-    ssmix2_run(&wd, &k, &[], "ss").assert_code(0);
+    // The fixture holds a message that fails on purpose (exit 1).
+    ssmix2_run(&wd, &k, &[], "ss").assert_code(1);
     assert_eq!(path_name_findings(&wd, "ss", "ss.linkage.csv"), Vec::<String>::new(), "data type folders are kept");
     std::fs::create_dir_all(wd.path("in")).unwrap();
     std::fs::write(wd.path("in/labs.csv"), "patient_id,visit_date\n1234567890,2024-02-15\n").unwrap();
@@ -2425,6 +2426,13 @@ fn rv26_08_verify_linkage_does_not_report_the_names_clinical_commands_keep() {
     // named for the patient is reported.
     Fixture::ct(P1, P1_STUDY, &format!("{P1_STUDY}.1"), &format!("{P1_STUDY}.1.1"))
         .write(&wd.path("dicom/YAMADA_HANAKO/a.dcm"));
+    Fixture::ct(
+        P2,
+        "1.2.826.0.1.3680043.8.498.4202",
+        "1.2.826.0.1.3680043.8.498.4202.1",
+        "1.2.826.0.1.3680043.8.498.4202.1.1",
+    )
+    .write(&wd.path("dicom/SUZUKI_ICHIRO/b.dcm"));
     wd.kamei([
         "deid",
         "dicom",
