@@ -26,9 +26,10 @@
 //!   quarantine the value instead of trusting a guess. The one exception is explicit and narrow,
 //!   for the Shift_JIS that Japanese modalities write whatever (0008,0005) says:
 //!   [`CharacterSet::shift_jis_reading`] gives the CP932 reading of a Patient ID whose bytes the
-//!   declared set does not allow, and [`CharacterSet::read`] reads any text value kamei looks
-//!   inside by the same rule ([`Reading`]): CP932 only where the declared set does not read the
-//!   bytes cleanly, cleaned text written back in CP932, and bytes valid in neither compared byte
+//!   declared set does not allow ([`CharacterSet::utf8_reading`] its UTF-8 reading, first, when
+//!   the bytes are clearly UTF-8), and [`CharacterSet::read`] reads any text value kamei looks
+//!   inside by the same rule ([`Reading`]): UTF-8 or CP932 only where the declared set does not
+//!   read the bytes cleanly, cleaned text written back in that encoding, and bytes valid in neither compared byte
 //!   for byte (never as U+FFFD). Callers note that they did so.
 //!   Unknown terms are an error, never a fallback; the one leniency
 //!   ([`CharacterSet::from_value_lenient`], used where kamei must look inside text) reads a
@@ -914,15 +915,34 @@ impl CharacterSet {
     /// `encoding_rs::SHIFT_JIS`, as the clinical CSV side reads Shift_JIS exports, so the same
     /// patient gets the same ID on both sides.
     pub fn shift_jis_reading(&self, bytes: &[u8], vr: VR) -> Option<String> {
-        if bytes.is_ascii() {
-            return None;
-        }
-        let declared = self.decode(bytes, vr);
-        if declared.exact && !declared.text.trim_end_matches('\0').chars().any(char::is_control) {
+        if self.reads_id_cleanly(bytes, vr) {
             return None;
         }
         let text = encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes)?;
         (!text.chars().any(char::is_control)).then(|| text.into_owned())
+    }
+
+    /// The UTF-8 reading of an identifier value (a Patient ID) whose bytes are not valid in
+    /// this character set and are clearly UTF-8 (valid, with a character of three bytes or more,
+    /// and not plain CP932 instead: see [`Reading`]): a system that writes UTF-8
+    /// under an absent or `ISO_IR 100` (0008,0005) gives the UTF-8 bytes of `１２３４５６７`, which
+    /// Latin-1 reads as C1 controls. Tried before [`shift_jis_reading`](Self::shift_jis_reading);
+    /// callers note that they did so.
+    pub fn utf8_reading(&self, bytes: &[u8], vr: VR) -> Option<String> {
+        if self.reads_id_cleanly(bytes, vr) {
+            return None;
+        }
+        utf8_text(bytes)
+    }
+
+    /// Whether this set reads an identifier's bytes as they are: ASCII, or decoded exactly
+    /// without control characters (NUL padding aside).
+    fn reads_id_cleanly(&self, bytes: &[u8], vr: VR) -> bool {
+        if bytes.is_ascii() {
+            return true;
+        }
+        let declared = self.decode(bytes, vr);
+        declared.exact && !declared.text.trim_end_matches('\0').chars().any(char::is_control)
     }
 
     /// Encode text for a value of a string VR, in this character set, following PS3.5
@@ -967,6 +987,9 @@ impl CharacterSet {
 pub enum Reading {
     /// Read in the declared character set.
     Declared(String),
+    /// Not clean in the declared set and clearly UTF-8 ([`CharacterSet::utf8_reading`]); read
+    /// as UTF-8.
+    Utf8(String),
     /// Not valid in the declared set; read as Shift_JIS (CP932).
     ShiftJis(String),
     /// Valid in neither: text for comparing only, never re-encoded. Each byte not valid where it
@@ -979,7 +1002,7 @@ impl Reading {
     /// The text compared with identifiers (marks in place of invalid bytes when undecodable).
     pub fn text(&self) -> &str {
         match self {
-            Reading::Declared(t) | Reading::ShiftJis(t) | Reading::Undecodable(t) => t,
+            Reading::Declared(t) | Reading::Utf8(t) | Reading::ShiftJis(t) | Reading::Undecodable(t) => t,
         }
     }
 
@@ -987,7 +1010,7 @@ impl Reading {
     /// cleaned and written back ([`CharacterSet::write_back`]). `None` when undecodable.
     pub fn decoded(&self) -> Option<&str> {
         match self {
-            Reading::Declared(t) | Reading::ShiftJis(t) => Some(t),
+            Reading::Declared(t) | Reading::Utf8(t) | Reading::ShiftJis(t) => Some(t),
             Reading::Undecodable(_) => None,
         }
     }
@@ -1003,6 +1026,16 @@ impl Reading {
     /// never the value).
     pub fn is_shift_jis(&self) -> bool {
         matches!(self, Reading::ShiftJis(_))
+    }
+
+    /// The set a value not clean in its declared set was read in, for the audit note (the
+    /// tag, never the value): `None` when it was read in the declared set or not decoded.
+    pub fn undeclared_set(&self) -> Option<&'static str> {
+        match self {
+            Reading::Utf8(_) => Some("UTF-8"),
+            Reading::ShiftJis(_) => Some("Shift_JIS (CP932)"),
+            Reading::Declared(_) | Reading::Undecodable(_) => None,
+        }
     }
 }
 
@@ -1097,6 +1130,33 @@ fn cp932(bytes: &[u8]) -> Option<(String, bool)> {
     Some((text.into_owned(), round_trip))
 }
 
+/// The UTF-8 reading of non-ASCII bytes when they are clearly UTF-8 (NUL padding at the end
+/// left out): valid UTF-8 holding a character of three bytes or more (kana, kanji, full-width
+/// forms: what a Japanese system writes), with no stray control character, and not plain CP932
+/// instead (valid CP932 that encodes back to the same bytes without half-width katakana, which
+/// is how UTF-8 bytes read as CP932 come out). Two-byte UTF-8 alone (`Müller`) is left to the
+/// other rules: CP932 half-width katakana (`ﾅｶ`) can be valid UTF-8 of that kind.
+fn utf8_text(bytes: &[u8]) -> Option<String> {
+    let bytes = &bytes[..bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)];
+    if bytes.is_ascii() {
+        return None;
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    if !text.chars().any(|c| c.len_utf8() >= 3) || text.chars().any(is_stray_control) {
+        return None;
+    }
+    let half_width_katakana = |c: char| ('\u{FF61}'..='\u{FF9F}').contains(&c);
+    let plain_cp932 = cp932(bytes).is_some_and(|(t, round_trip)| round_trip && !t.chars().any(half_width_katakana));
+    (!plain_cp932).then(|| text.to_string())
+}
+
+/// Non-ASCII bytes that are valid UTF-8 (NUL padding at the end left out), as text: one more
+/// reading of an identifier ([`CharacterSet::identifier_readings`]).
+fn any_utf8(bytes: &[u8]) -> Option<String> {
+    let bytes = &bytes[..bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)];
+    std::str::from_utf8(bytes).ok().filter(|t| !t.is_ascii()).map(str::to_string)
+}
+
 /// Encode text in CP932, as [`Reading::ShiftJis`] values are written back: `None` when a
 /// character has no CP932 code (the caller then writes a dummy, never `?`).
 pub fn encode_shift_jis(text: &str) -> Option<Vec<u8>> {
@@ -1114,6 +1174,9 @@ impl CharacterSet {
         if declared.exact && !holds_stray_control(&declared.text) {
             return Reading::Declared(declared.text);
         }
+        if let Some(text) = utf8_text(bytes) {
+            return Reading::Utf8(text);
+        }
         if let Some((text, true)) = cp932(bytes) {
             return Reading::ShiftJis(text);
         }
@@ -1122,15 +1185,16 @@ impl CharacterSet {
 
     /// Every reading of an identifying value (a Person Name, an ID, an address) that text
     /// holding the same bytes may be read in: [`read`](Self::read)'s, the declared set's (with
-    /// marks for invalid bytes) and the CP932 one (even one that does not encode back to the
-    /// same bytes), each once. A Person Name read as CP932 may have a group that, alone, the
+    /// marks for invalid bytes), the CP932 one (even one that does not encode back to the
+    /// same bytes) and the UTF-8 one (any valid non-ASCII UTF-8), each once. A Person Name read as CP932 may have a group that, alone, the
     /// declared set reads cleanly (half-width katakana under `ISO_IR 100`), and a text read as
     /// CP932 may hold a name whose value the declared set reads: collecting every reading of
     /// the identifier lets each text be read one way only and still find its bytes.
     pub fn identifier_readings(&self, bytes: &[u8], vr: VR) -> Vec<String> {
         let mut readings = vec![self.read(bytes, vr).text().to_string()];
         let declared = self.decode_with(bytes, vr, true);
-        let others = [(!declared.unfollowed_escape).then_some(declared.text), cp932(bytes).map(|(t, _)| t)];
+        let others =
+            [(!declared.unfollowed_escape).then_some(declared.text), cp932(bytes).map(|(t, _)| t), any_utf8(bytes)];
         for other in others.into_iter().flatten() {
             if !readings.contains(&other) {
                 readings.push(other);
@@ -1140,13 +1204,14 @@ impl CharacterSet {
     }
 
     /// Bytes for cleaned text of a value read as `reading`: in this character set
-    /// ([`encode`](Self::encode)) when it was read in it, in CP932 when it was read as
-    /// Shift_JIS (the value's own encoding, so the bytes outside the changes stay as they
+    /// ([`encode`](Self::encode)) when it was read in it, in UTF-8 when it was read as UTF-8,
+    /// in CP932 when it was read as Shift_JIS (the value's own encoding, so the bytes outside the changes stay as they
     /// were). `None` when the value was undecodable, or a character of the text has no CP932
     /// code: the caller writes a dummy.
     pub fn write_back(&self, reading: &Reading, text: &str, vr: VR) -> Option<Vec<u8>> {
         match reading {
             Reading::Declared(_) => Some(self.encode(text, vr).bytes),
+            Reading::Utf8(_) => Some(text.as_bytes().to_vec()),
             Reading::ShiftJis(_) => encode_shift_jis(text),
             Reading::Undecodable(_) => None,
         }
@@ -2109,6 +2174,36 @@ mod tests {
         }
         // 山田 (0x8E 0x52 0x93 0x63) under ISO_IR 100, where 0x8E and 0x93 are C1 controls.
         assert_eq!(cs("ISO_IR 100").shift_jis_reading(&hex("8e 52 93 63"), VR::LO).as_deref(), Some("山田"));
+    }
+
+    #[test]
+    fn rv26_01_a_utf8_id_not_clean_in_the_declared_set_is_read_as_utf8() {
+        let utf8 = "１２３４５６７".as_bytes();
+        for charset in [CharacterSet::default_repertoire(), cs("ISO_IR 100"), cs("ISO_IR 13")] {
+            assert_eq!(charset.utf8_reading(utf8, VR::LO).as_deref(), Some("１２３４５６７"), "{charset:?}");
+        }
+        // Declared UTF-8 is read in its set; ASCII needs no other reading.
+        assert_eq!(cs("ISO_IR 192").utf8_reading(utf8, VR::LO), None);
+        assert_eq!(cs("ISO_IR 100").utf8_reading(b"PID0012", VR::LO), None);
+    }
+
+    #[test]
+    fn rv26_01_text_not_clean_in_its_set_and_clearly_utf8_is_read_and_written_back_as_utf8() {
+        let reading = CharacterSet::default_repertoire().read("ヤマダ タロウ 様".as_bytes(), VR::LO);
+        assert_eq!(reading, Reading::Utf8("ヤマダ タロウ 様".into()));
+        assert_eq!(reading.undeclared_set(), Some("UTF-8"));
+        let back = CharacterSet::default_repertoire().write_back(&reading, "*** 様", VR::LO);
+        assert_eq!(back.as_deref(), Some("*** 様".as_bytes()));
+    }
+
+    #[test]
+    fn rv26_01_cp932_that_is_also_two_byte_utf8_stays_cp932() {
+        // ﾅｶ ﾐｷ in CP932 (C5 B6 20 D0 B7) is valid UTF-8 too (`Ŷ з`): two-byte UTF-8 alone is
+        // not taken for UTF-8.
+        let sjis = hex("c5 b6 20 d0 b7");
+        assert!(std::str::from_utf8(&sjis).is_ok());
+        assert_eq!(CharacterSet::default_repertoire().read(&sjis, VR::LO), Reading::ShiftJis("ﾅｶ ﾐｷ".into()));
+        assert_eq!(CharacterSet::default_repertoire().utf8_reading(&sjis, VR::LO), None);
     }
 
     #[test]

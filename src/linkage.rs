@@ -77,13 +77,54 @@ impl Kind {
 }
 
 /// Appends rows to the linkage table (one writer thread).
+///
+/// Rows wait in memory and are appended in batches, each batch with one write while the table
+/// is locked ([`crate::lock::exclusive_file`]): other kamei runs given the same table (another
+/// command, a shard) append between batches, never inside a row. Before each batch the rows
+/// the others appended since are read, so a row one of them already wrote is not repeated.
 pub struct LinkageWriter {
     path: PathBuf,
-    out: csv::Writer<std::fs::File>,
+    file: std::fs::File,
     patients: HashSet<String>,
     /// Digests of the rows already in the table since its last `moved` row: a resumed or
     /// repeated run finds inputs done earlier and would write their rows again.
     rows: HashSet<u128>,
+    /// Rows added and not yet appended, in order.
+    pending: Vec<PendingRow>,
+    /// Bytes in `pending`.
+    pending_len: usize,
+    /// The table's length after this writer's last append (rows beyond it are other runs').
+    known_len: u64,
+    /// Whether the file system refused the lock (warned once).
+    unlocked_warned: bool,
+}
+
+/// A row waiting to be appended: its CSV bytes and its digest (`None` for a `moved` row).
+struct PendingRow {
+    digest: Option<u128>,
+    bytes: Vec<u8>,
+}
+
+/// Pending bytes past which rows are appended without waiting for [`LinkageWriter::flush`]
+/// (memory stays bounded; a kill loses at most this much, which the re-run writes again).
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// Take the table's lock; on a file system that does not lock, warn once (`warned`) and go on.
+fn lock_table<'a>(file: &'a std::fs::File, path: &Path, warned: &mut bool) -> crate::lock::FileLock<'a> {
+    match crate::lock::exclusive_file(file) {
+        Ok(lock) => lock,
+        Err(e) => {
+            if !*warned {
+                *warned = true;
+                tracing::warn!(
+                    "could not lock the linkage table {} ({}): make sure no other kamei run appends to it at the same time",
+                    path.display(),
+                    e.kind()
+                );
+            }
+            crate::lock::FileLock::none()
+        }
+    }
 }
 
 /// A row's digest (128 bits of SHA-256 over its length-prefixed fields).
@@ -98,11 +139,14 @@ fn row_digest(fields: [&[u8]; 3]) -> u128 {
     u128::from_be_bytes(d[..16].try_into().expect("a SHA-256 digest has 32 bytes"))
 }
 
-/// The digests of a table's rows after its last `moved` row (a `moved` row changes what the
-/// rows before it name, so a row written again after one is not a repeat).
-fn existing_rows(path: &Path) -> Result<HashSet<u128>, csv::Error> {
-    let mut rows = HashSet::new();
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_path(path)?;
+/// Read the table's rows from byte `from` to its end into `rows` (the digests of the rows after
+/// the last `moved` row: a `moved` row changes what the rows before it name, so a row written
+/// again after one is not a repeat). The header row is read like a row (no real row equals it).
+fn read_rows(file: &std::fs::File, from: u64, rows: &mut HashSet<u128>) -> Result<(), csv::Error> {
+    use std::io::{Seek, SeekFrom};
+    let mut reader = file;
+    reader.seek(SeekFrom::Start(from))?;
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
     for rec in rdr.byte_records() {
         let rec = rec?;
         let field = |i: usize| rec.get(i).unwrap_or_default();
@@ -112,14 +156,21 @@ fn existing_rows(path: &Path) -> Result<HashSet<u128>, csv::Error> {
             rows.insert(row_digest([field(0), field(1), field(2)]));
         }
     }
-    Ok(rows)
+    Ok(())
+}
+
+/// One row's CSV bytes (quoted where needed, ending with a newline).
+fn encode_row(row: [&[u8]; 3]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    w.write_record(row)?;
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
 
 /// Where a table's torn last row starts: `Some(offset)` when the file's last byte is not a
 /// newline (a run was killed or a disk filled up mid-row), `None` when it ends with a whole row
 /// or is empty. The offset is the start of the last record as the CSV reader sees it, not the
 /// byte after the last newline: a quoted input path may itself hold a newline.
-fn torn_row_start(file: &mut std::fs::File) -> Result<Option<u64>, csv::Error> {
+fn torn_row_start(mut file: &std::fs::File) -> Result<Option<u64>, csv::Error> {
     use std::io::{Read, Seek, SeekFrom};
     if file.metadata()?.len() == 0 {
         return Ok(None);
@@ -131,7 +182,7 @@ fn torn_row_start(file: &mut std::fs::File) -> Result<Option<u64>, csv::Error> {
         return Ok(None);
     }
     file.seek(SeekFrom::Start(0))?;
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&*file);
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(file);
     let mut rec = csv::ByteRecord::new();
     let mut start = 0;
     while rdr.read_byte_record(&mut rec)? {
@@ -193,7 +244,7 @@ impl LinkageWriter {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(path).map_err(csv::Error::from).context(WriteLinkageSnafu { path })?;
+        let file = options.open(path).map_err(csv::Error::from).context(WriteLinkageSnafu { path })?;
         #[cfg(unix)]
         {
             // A table that already existed keeps its mode on open: one readable by the group
@@ -206,19 +257,20 @@ impl LinkageWriter {
                     .context(WriteLinkageSnafu { path })?;
             }
         }
-        // A run killed (or stopped by a full disk) while appending can leave the table ending
-        // inside a row: drop that torn row, so the first row appended now is not glued to it.
-        // The resumed run reports the input again and writes the whole row.
-        if let Some(start) = torn_row_start(&mut file).context(WriteLinkageSnafu { path })? {
-            file.set_len(start).map_err(csv::Error::from).context(WriteLinkageSnafu { path })?;
-        }
-        let is_new = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
-        let rows = if is_new { HashSet::new() } else { existing_rows(path).context(WriteLinkageSnafu { path })? };
-        let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(file);
-        if is_new {
-            out.write_record(HEADER).context(WriteLinkageSnafu { path })?;
-        }
-        Ok(LinkageWriter { path: path.to_path_buf(), out, patients: HashSet::new(), rows })
+        let mut writer = LinkageWriter {
+            path: path.to_path_buf(),
+            file,
+            patients: HashSet::new(),
+            rows: HashSet::new(),
+            pending: Vec::new(),
+            pending_len: 0,
+            known_len: 0,
+            unlocked_warned: false,
+        };
+        // Under the lock like every append: the header is written once however many runs
+        // open a new table together, and the rows read are whole.
+        writer.append_pending().context(WriteLinkageSnafu { path })?;
+        Ok(writer)
     }
 
     /// Add a row. A row the table already holds (since its last `moved` row) is not written
@@ -234,12 +286,59 @@ impl LinkageWriter {
     }
 
     fn write(&mut self, row: [&[u8]; 3]) -> Result<(), Error> {
-        if row[0] == Kind::Moved.word().as_bytes() {
+        let digest = if row[0] == Kind::Moved.word().as_bytes() {
             self.rows.clear();
-        } else if !self.rows.insert(row_digest(row)) {
-            return Ok(());
+            None
+        } else {
+            let digest = row_digest(row);
+            if !self.rows.insert(digest) {
+                return Ok(());
+            }
+            Some(digest)
+        };
+        let bytes = encode_row(row).context(WriteLinkageSnafu { path: &self.path })?;
+        self.pending_len += bytes.len();
+        self.pending.push(PendingRow { digest, bytes });
+        if self.pending_len >= BATCH_BYTES {
+            self.append_pending().context(WriteLinkageSnafu { path: &self.path })?;
         }
-        self.out.write_record(row).context(WriteLinkageSnafu { path: &self.path })
+        Ok(())
+    }
+
+    /// Append the pending rows with one write, holding the table's lock: first cut a torn last
+    /// row (a run killed mid-row), write the header into an empty table, and read the rows
+    /// other runs appended since this writer's last append (a pending row one of them already
+    /// wrote is dropped).
+    fn append_pending(&mut self) -> Result<(), csv::Error> {
+        use std::io::Write;
+        let file = &self.file;
+        let _lock = lock_table(file, &self.path, &mut self.unlocked_warned);
+        if let Some(start) = torn_row_start(file)? {
+            file.set_len(start)?;
+        }
+        let len = file.metadata()?.len();
+        let mut batch = Vec::with_capacity(self.pending_len + 64);
+        if len == 0 {
+            batch.extend_from_slice(format!("{}\n", HEADER.join(",")).as_bytes());
+        }
+        let mut theirs = HashSet::new();
+        if len > 0 && len != self.known_len {
+            read_rows(file, self.known_len.min(len), &mut theirs)?;
+            self.rows.extend(theirs.iter().copied());
+        }
+        for row in self.pending.drain(..) {
+            match row.digest {
+                None => theirs.clear(),
+                Some(d) if theirs.contains(&d) => continue,
+                Some(_) => {}
+            }
+            batch.extend_from_slice(&row.bytes);
+        }
+        self.pending_len = 0;
+        let mut writer = file;
+        writer.write_all(&batch)?;
+        self.known_len = file.metadata()?.len();
+        Ok(())
     }
 
     /// Add a row whose original is an input path, written as the path's own bytes: a file name
@@ -253,17 +352,13 @@ impl LinkageWriter {
         self.write([kind.word().as_bytes(), path_bytes(input).as_ref(), replacement.as_bytes()])
     }
 
-    /// Flush to disk.
+    /// Append the pending rows and sync the table to disk.
     ///
     /// # Errors
     /// [`Error::WriteLinkage`] on I/O errors.
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.out.flush().map_err(csv::Error::from).context(WriteLinkageSnafu { path: &self.path })?;
-        self.out
-            .get_ref()
-            .sync_all()
-            .map_err(|e: io::Error| csv::Error::from(e))
-            .context(WriteLinkageSnafu { path: &self.path })
+        self.append_pending().context(WriteLinkageSnafu { path: &self.path })?;
+        self.file.sync_all().map_err(csv::Error::from).context(WriteLinkageSnafu { path: &self.path })
     }
 }
 
@@ -298,7 +393,9 @@ pub fn path_from_bytes(bytes: &[u8]) -> PathBuf {
 
 impl Drop for LinkageWriter {
     fn drop(&mut self) {
-        let _ = self.out.flush();
+        if !self.pending.is_empty() {
+            let _ = self.append_pending();
+        }
     }
 }
 

@@ -133,6 +133,65 @@ pub fn shard(out: &Path, staging: &Path, shard: &str) -> Result<RunLock, Error> 
     Ok(RunLock { _out: out_lock, _staging: staging_lock })
 }
 
+/// An exclusive lock on an open file, held until dropped: the linkage table is locked while a
+/// run appends its rows, so two commands given one `--linkage` table (`clinical csv` and
+/// `clinical ss-mix2` side by side, or shards) write whole rows one after the other instead of
+/// interleaving them mid-row. Unlike the locks on OUT it waits: each holder keeps it only for
+/// one append.
+#[derive(Debug)]
+pub struct FileLock<'a> {
+    file: Option<&'a File>,
+}
+
+/// Wait for an exclusive lock on `file`. When the file system does not lock (some network file
+/// systems), `Err` says why; the caller decides whether to go on without the lock.
+///
+/// # Errors
+/// The `flock` error; [`std::io::ErrorKind::Unsupported`] off Linux.
+pub fn exclusive_file(file: &File) -> std::io::Result<FileLock<'_>> {
+    wait_flock(file)?;
+    Ok(FileLock { file: Some(file) })
+}
+
+impl FileLock<'_> {
+    /// A stand-in that holds nothing (the file system does not lock).
+    pub fn none() -> FileLock<'static> {
+        FileLock { file: None }
+    }
+}
+
+impl Drop for FileLock<'_> {
+    fn drop(&mut self) {
+        if let Some(file) = self.file {
+            unflock(file);
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn wait_flock(file: &File) -> std::io::Result<()> {
+    use rustix::fs::{FlockOperation, flock};
+    loop {
+        match flock(file, FlockOperation::LockExclusive) {
+            Err(e) if e == rustix::io::Errno::INTR => continue,
+            other => return other.map_err(Into::into),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn unflock(file: &File) {
+    let _ = rustix::fs::flock(file, rustix::fs::FlockOperation::Unlock);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn wait_flock(_: &File) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unflock(_: &File) {}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
@@ -158,5 +217,17 @@ mod tests {
         let w = whole(dir.path()).unwrap();
         assert!(matches!(shard(dir.path(), &s1, "1/2"), Err(Error::Busy { .. })));
         drop(w);
+    }
+
+    #[test]
+    fn a_file_lock_waits_for_the_holder_to_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table.csv");
+        std::fs::write(&path, "").unwrap();
+        let (a, b) = (File::open(&path).unwrap(), File::open(&path).unwrap());
+        let held = exclusive_file(&a).unwrap();
+        assert!(!try_flock(&b, true).unwrap(), "the second opener cannot lock while the first holds it");
+        drop(held);
+        let _again = exclusive_file(&b).unwrap();
     }
 }

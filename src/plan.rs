@@ -105,9 +105,8 @@ pub struct PatientPlan {
     pub date_shift_days: i64,
     /// Whether the file had no Patient ID (the study stood in for the patient).
     pub id_missing: bool,
-    /// Whether the Patient ID's bytes were not valid in the declared character set and were
-    /// read as Shift_JIS (CP932) ([`CharacterSet::shift_jis_reading`]).
-    pub id_read_as_shift_jis: bool,
+    /// How the Patient ID's bytes were read ([`IdReading`]).
+    pub id_reading: IdReading,
     original_id: String,
 }
 
@@ -117,7 +116,7 @@ impl std::fmt::Debug for PatientPlan {
             .field("pseudonym", &self.pseudonym)
             .field("date_shift_days", &self.date_shift_days)
             .field("id_missing", &self.id_missing)
-            .field("id_read_as_shift_jis", &self.id_read_as_shift_jis)
+            .field("id_reading", &self.id_reading)
             .finish_non_exhaustive()
     }
 }
@@ -336,14 +335,17 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
             }
         }
     }
-    let read_as_shift_jis = planner.found.get().map(|f| f.read_as_shift_jis.clone()).unwrap_or_default();
-    for tag in read_as_shift_jis {
-        planner.note(format!("{}: {SHIFT_JIS_TEXT} to find the patient's identifiers in text", tag_str(tag)));
+    let read_in_other_set = planner.found.get().map(|f| f.read_in_other_set.clone()).unwrap_or_default();
+    for (tag, set) in read_in_other_set {
+        planner.note(format!(
+            "{}: bytes not valid in the declared Specific Character Set were read as {set} to find the patient's identifiers in text",
+            tag_str(tag)
+        ));
     }
     let Planner { edits, tally, mut notes, .. } = planner;
     notes.extend(file.notes.iter().cloned());
-    if patient.id_read_as_shift_jis {
-        notes.push(SHIFT_JIS_ID_NOTE.to_string());
+    if let Some(note) = patient.id_reading.note() {
+        notes.push(note.to_string());
     }
     if patient.id_missing {
         notes.push(
@@ -379,7 +381,7 @@ impl Charset {
     }
 
     /// How kamei reads a text value it looks inside ([`Reading`]): in a supported set by
-    /// [`CharacterSet::read`] (the declared set, else CP932, else undecodable); in a set kamei
+    /// [`CharacterSet::read`] (the declared set, else UTF-8 or CP932, else undecodable); in a set kamei
     /// does not support, ASCII without escape sequences is read as it is and anything else is
     /// undecodable, compared byte for byte ([`crate::charset::bytes_text`]).
     fn read(&self, bytes: &[u8], vr: VR) -> Reading {
@@ -443,6 +445,9 @@ pub(crate) fn trim_value(bytes: &[u8]) -> &[u8] {
 /// What an audit note says of a value read as Shift_JIS ([`Reading::ShiftJis`]), after its tag.
 const SHIFT_JIS_TEXT: &str = "bytes not valid in the declared Specific Character Set were read as Shift_JIS (CP932)";
 
+/// What an audit note says of a value read as UTF-8 ([`Reading::Utf8`]), after its tag.
+const UTF8_TEXT: &str = "bytes not valid in the declared Specific Character Set were read as UTF-8";
+
 /// What an audit note says of a value kamei could not decode ([`Reading::Undecodable`]).
 const UNDECODABLE: &str = "not valid in its character set nor as Shift_JIS (CP932), in an unsupported character set \
     or after an escape sequence the set does not follow,";
@@ -450,6 +455,10 @@ const UNDECODABLE: &str = "not valid in its character set nor as Shift_JIS (CP93
 /// The audit note for a Patient ID read as Shift_JIS (the tag only, never the value).
 pub const SHIFT_JIS_ID_NOTE: &str = "(0010,0020): bytes not valid in the declared Specific Character Set \
     were read as Shift_JIS (CP932) for the pseudonym, date shift and opt-out/cohort decision";
+
+/// The audit note for a Patient ID read as UTF-8 (the tag only, never the value).
+pub const UTF8_ID_NOTE: &str = "(0010,0020): bytes not valid in the declared Specific Character Set \
+    were read as UTF-8 for the pseudonym, date shift and opt-out/cohort decision";
 
 /// The original Patient ID of a data set as kamei identifies patients: decoded in the data
 /// set's character set, or as Shift_JIS (CP932) when its bytes are not valid there but are
@@ -461,23 +470,49 @@ pub fn original_patient_id(ds: &DataSet) -> String {
     patient_id_text(ds, &charset_of(ds, &Charset::default_repertoire())).0
 }
 
-/// [`original_patient_id`], and the audit note to record when it was read as Shift_JIS
-/// ([`SHIFT_JIS_ID_NOTE`]) for an input left out before it is planned.
+/// [`original_patient_id`], and the audit note to record when it was read in a set other than
+/// the declared one ([`IdReading::note`]) for an input left out before it is planned.
 pub fn original_patient_id_noted(ds: &DataSet) -> (String, Option<&'static str>) {
-    let (id, shift_jis) = patient_id_text(ds, &charset_of(ds, &Charset::default_repertoire()));
-    (id, shift_jis.then_some(SHIFT_JIS_ID_NOTE))
+    let (id, reading) = patient_id_text(ds, &charset_of(ds, &Charset::default_repertoire()));
+    (id, reading.note())
 }
 
-/// The Patient ID as [`original_patient_id`] reads it, and whether it was read as Shift_JIS.
-fn patient_id_text(ds: &DataSet, cs: &Charset) -> (String, bool) {
-    let Some(bytes) = ds.bytes(tags::PATIENT_ID).map(trim_value) else { return (String::new(), false) };
-    let shift_jis = match cs {
-        Charset::Known(known) => known.shift_jis_reading(bytes, VR::LO),
+/// How a Patient ID's bytes were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdReading {
+    /// In the declared character set (or byte by byte when it does not decode them).
+    Declared,
+    /// Not valid in the declared set and clearly UTF-8 ([`CharacterSet::utf8_reading`]).
+    Utf8,
+    /// Not valid in the declared set and valid CP932 ([`CharacterSet::shift_jis_reading`]).
+    ShiftJis,
+}
+
+impl IdReading {
+    /// The audit note for an ID not read in its declared set (the tag only, never the value).
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            IdReading::Declared => None,
+            IdReading::Utf8 => Some(UTF8_ID_NOTE),
+            IdReading::ShiftJis => Some(SHIFT_JIS_ID_NOTE),
+        }
+    }
+}
+
+/// The Patient ID as [`original_patient_id`] reads it, and how it was read: UTF-8 before CP932
+/// for bytes not valid in the declared set (valid UTF-8 Japanese is often valid CP932 too, as
+/// mojibake; the reverse is rare, see [`CharacterSet::utf8_reading`]).
+fn patient_id_text(ds: &DataSet, cs: &Charset) -> (String, IdReading) {
+    let Some(bytes) = ds.bytes(tags::PATIENT_ID).map(trim_value) else { return (String::new(), IdReading::Declared) };
+    let undeclared = match cs {
+        Charset::Known(known) => known
+            .utf8_reading(bytes, VR::LO)
+            .map(|t| (t, IdReading::Utf8))
+            .or_else(|| known.shift_jis_reading(bytes, VR::LO).map(|t| (t, IdReading::ShiftJis))),
         Charset::Unsupported => None,
     };
-    let read_as_shift_jis = shift_jis.is_some();
-    let text = shift_jis.unwrap_or_else(|| cs.identity_text(bytes, VR::LO));
-    (crate::pseudo::normalize_id(&text), read_as_shift_jis)
+    let (text, reading) = undeclared.unwrap_or_else(|| (cs.identity_text(bytes, VR::LO), IdReading::Declared));
+    (crate::pseudo::normalize_id(&text), reading)
 }
 
 /// What stands in for the patient of a data set without a Patient ID: its Study Instance UID,
@@ -497,14 +532,14 @@ fn unidentified_key<'d>(ds: &'d DataSet, meta: &'d DataSet) -> &'d str {
 }
 
 fn patient_plan(pseudo: &Pseudonymizer, ds: &DataSet, meta: &DataSet, cs: &Charset) -> PatientPlan {
-    let (id, id_read_as_shift_jis) = patient_id_text(ds, cs);
+    let (id, id_reading) = patient_id_text(ds, cs);
     let study = unidentified_key(ds, meta);
     let patient = if id.is_empty() { Patient::Unidentified { study_uid: study } } else { Patient::Id(&id) };
     PatientPlan {
         pseudonym: pseudo.patient_pseudonym(patient),
         date_shift_days: pseudo.date_shift_days(patient),
         id_missing: id.is_empty(),
-        id_read_as_shift_jis,
+        id_reading,
         original_id: id.clone(),
     }
 }
@@ -1519,6 +1554,8 @@ impl Planner<'_, '_> {
         }
         if reading.is_shift_jis() {
             self.note(format!("{}: {SHIFT_JIS_TEXT}; the cleaned text was written back in CP932", tag_str(e.tag)));
+        } else if matches!(reading, Reading::Utf8(_)) {
+            self.note(format!("{}: {UTF8_TEXT}; the cleaned text was written back in UTF-8", tag_str(e.tag)));
         }
         Some(Decision::Put(Element::new(e.tag, e.vr, bytes)))
     }
@@ -1838,9 +1875,9 @@ struct Found {
     /// Every other date of the file (each DA value, the date of each DT value): written in
     /// kept text, a real one would reveal the patient's shift, or the removed date.
     dates: Vec<NaiveDate>,
-    /// Tags of identifying values (other than the Patient ID, noted on its own) read as
-    /// Shift_JIS ([`Reading::ShiftJis`]), for the audit.
-    read_as_shift_jis: Vec<Tag>,
+    /// Tags of identifying values (other than the Patient ID, noted on its own) read in a set
+    /// other than the declared one, and that set ([`Reading::undeclared_set`]), for the audit.
+    read_in_other_set: Vec<(Tag, &'static str)>,
 }
 
 /// The identifying values of a file that its [`Identifiers`] are built from, and nothing else:
@@ -1923,8 +1960,10 @@ impl Found {
             return;
         };
         let vr = if is_name { VR::PN } else { VR::LO };
-        if tag != tags::PATIENT_ID && cs.read(bytes, vr).is_shift_jis() && !self.read_as_shift_jis.contains(&tag) {
-            self.read_as_shift_jis.push(tag);
+        if let Some(set) = cs.read(bytes, vr).undeclared_set().filter(|_| tag != tags::PATIENT_ID) {
+            if !self.read_in_other_set.iter().any(|(t, _)| *t == tag) {
+                self.read_in_other_set.push((tag, set));
+            }
         }
         for text in cs.identifier_readings(bytes, vr) {
             if tag == tags::PATIENT_ADDRESS {
@@ -2659,7 +2698,7 @@ mod tests {
             let (plan, _) = plan_with(&[], elements);
             assert_eq!(plan.patient.original_id(), "1234567", "{shown}");
             assert_eq!(plan.patient.pseudonym, ascii, "the pseudonym of 1234567 ({shown})");
-            assert!(plan.patient.id_read_as_shift_jis);
+            assert_eq!(plan.patient.id_reading, IdReading::ShiftJis);
             assert!(plan.notes.iter().any(|n| n == SHIFT_JIS_ID_NOTE), "{shown}: {:?}", plan.notes);
             assert!(plan.notes.iter().all(|n| !n.contains("１") && !n.contains("1234567")), "no value in notes");
         }
@@ -2820,7 +2859,7 @@ mod tests {
                 ],
             );
             assert_eq!(plan.patient.original_id().to_lowercase(), expected);
-            assert!(!plan.patient.id_read_as_shift_jis);
+            assert_eq!(plan.patient.id_reading, IdReading::Declared);
             assert!(!plan.notes.iter().any(|n| n == SHIFT_JIS_ID_NOTE));
         }
     }

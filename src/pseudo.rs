@@ -320,9 +320,21 @@ pub fn normalize_id(id: &str) -> String {
     id.trim_matches(|c: char| c == ' ' || c == '\0')
         .nfkc()
         .filter(|&c| !is_invisible(c))
+        .map(plain_dash)
         .collect::<String>()
         .trim()
         .to_string()
+}
+
+/// A dash NFKC keeps apart from `-` (and the JIS wave dash apart from `~`) as `-` (`~`): the
+/// JIS X 0208 hyphen/minus read through the JIS table is U+2212, through CP932 or UTF-8 U+FF0D
+/// (NFKC `-`), so `２０２４－０００１２３` would be two patients by the encoding that carried it.
+fn plain_dash(c: char) -> char {
+    match c {
+        '\u{2010}'..='\u{2015}' | '\u{2043}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => '-',
+        '\u{301C}' => '~',
+        _ => c,
+    }
 }
 
 fn trim_uid(uid: &str) -> &str {
@@ -339,6 +351,17 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn rv26_03_a_dash_is_one_patient_whichever_encoding_carried_it() {
+        // The JIS X 0208 hyphen/minus (row 1 cell 61) is U+2212 through the JIS table, U+FF0D
+        // through CP932 and UTF-8; the JIS wave dash is U+301C, CP932's U+FF5E.
+        for id in ["2024\u{2212}000123", "２０２４－０００１２３", "2024\u{2010}000123", "2024\u{2015}000123"]
+        {
+            assert_eq!(normalize_id(id), "2024-000123", "{id:?}");
+        }
+        assert_eq!(normalize_id("A\u{301C}1"), normalize_id("A\u{FF5E}1"));
+    }
 
     fn p() -> Pseudonymizer {
         Pseudonymizer::new(&PseudonymKey::from_bytes([7u8; 32]), DateShiftPolicy::default())

@@ -317,6 +317,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     if !args.out.is_dir() {
         bail!("{} is not a folder", args.out.display());
     }
+    refuse_several_outputs(&args.out)?;
     // The page describes the release: its rule table must be the one the release was made
     // with, not another version of the site's profile shown under the release's digest.
     let (profile, other) = profile(&args.out, &args.profile, true)?;
@@ -355,6 +356,26 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     std::fs::write(&args.output, page).with_context(|| format!("could not write {}", args.output.display()))?;
     kamei::say!("kamei: wrote {} ({} verify findings)", args.output.display(), verified.findings.len());
     Ok(())
+}
+
+/// Refuse a folder that is not itself a kamei output but holds outputs one level down (a
+/// release with `images/` from deid and `csv/` from clinical csv): the page describes one
+/// output's run (its settings, outcomes and layout), so it would describe none of them and
+/// count nothing. `verify` checks such a folder whole; `report` is run on each output.
+fn refuse_several_outputs(out: &std::path::Path) -> Result<()> {
+    let roots = verify::audit_roots(out);
+    if roots.is_empty() || roots.iter().any(|(_, prefix)| prefix.is_empty()) {
+        return Ok(());
+    }
+    let names: Vec<&str> = roots.iter().map(|(_, prefix)| prefix.trim_end_matches('/')).collect();
+    bail!(
+        "{} is not a kamei output folder: it holds {} kamei output(s) one level down ({}); run kamei report on each of them (kamei report {} -o FILE); kamei verify {} checks them all at once",
+        out.display(),
+        names.len(),
+        names.join(", "),
+        out.join(names[0]).display(),
+        out.display()
+    )
 }
 
 /// At most this many cleaned images are shown in the report (the page stays small).

@@ -484,6 +484,14 @@ impl Dictionary {
         }
     }
 
+    /// The normalised texts [`add_relative_paths`](Self::add_relative_paths) adds for one path
+    /// (its folder names and file stem).
+    pub fn path_texts(path: &std::path::Path) -> std::collections::HashSet<String> {
+        let mut d = Dictionary::new();
+        d.add_relative_paths(&[path]);
+        d.by_text.into_keys().collect()
+    }
+
     fn add_path_components<'p>(&mut self, comps: impl Iterator<Item = std::path::Component<'p>>) {
         let comps: Vec<_> = comps.collect();
         for (i, comp) in comps.iter().enumerate() {

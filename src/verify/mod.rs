@@ -119,6 +119,9 @@ pub struct Originals {
     pub global: Dictionary,
     /// Input folder names and file stems: searched for in output file and folder names.
     pub paths: Dictionary,
+    /// Input folder names and file stems a clinical command kept on purpose
+    /// ([`kept_by_its_row`]): not looked for in the names of a clinical output.
+    pub kept_names: HashSet<String>,
 }
 
 impl Originals {
@@ -217,7 +220,13 @@ pub fn add_linkage(originals: &mut Originals, table: &Path) -> Result<(), csv::E
         let row = row?;
         match (row.get(0), row.get(1)) {
             (Some(b"patient"), Some(id)) => originals.global.add_patient_id(&String::from_utf8_lossy(id)),
-            (Some(b"file" | b"failed" | b"skipped" | b"excluded"), Some(p)) => {
+            (Some(b"file"), Some(p)) => {
+                let input = crate::linkage::path_from_bytes(p);
+                let output = PathBuf::from(String::from_utf8_lossy(row.get(2).unwrap_or_default()).into_owned());
+                originals.kept_names.extend(kept_by_its_row(&input, &output));
+                paths.push(input);
+            }
+            (Some(b"failed" | b"skipped" | b"excluded"), Some(p)) => {
                 paths.push(crate::linkage::path_from_bytes(p));
             }
             // `moved` rows name two output paths, no original value; `superseded` rows repeat a
@@ -230,6 +239,21 @@ pub fn add_linkage(originals: &mut Originals, table: &Path) -> Result<(), csv::E
     originals.global.extend(&names.numbered());
     originals.paths.extend(&names);
     Ok(())
+}
+
+/// The folder names and file stem of a `file` row's input that its own output path holds
+/// unchanged, with fewer than five digits (so no ID nor date): what the command that wrote the
+/// row kept on purpose (`clinical ss-mix2` keeps the data type folder `ADT-00`, `clinical csv`
+/// a name holding no identifier, `labs.csv`). Such a name is not looked for in a clinical
+/// output's names (an image output's names are: a `--layout mirror` release keeps its input's
+/// names whole, and a folder named for the patient must be reported). Patient IDs are looked
+/// for everywhere regardless.
+fn kept_by_its_row(input: &Path, output: &Path) -> Vec<String> {
+    let output = Dictionary::path_texts(output);
+    Dictionary::path_texts(input)
+        .into_iter()
+        .filter(|t| output.contains(t) && t.bytes().filter(u8::is_ascii_digit).count() < 5)
+        .collect()
 }
 
 /// What a release holds, from one walk.
@@ -297,12 +321,23 @@ struct Audited {
     /// The outputs the logs place for certain, each with whether it must be DICOM (an image
     /// output's; a clinical output's is a CSV file or an HL7 message).
     outputs: Vec<(String, bool)>,
+    /// Output names (release-relative) that the records of several inputs (by content) place
+    /// one output each at, as written there: each with how many inputs. One run never does
+    /// (a second output at a name takes its own), so all but one of them were lost: outputs of
+    /// separate runs (shards each into its own OUT) copied together.
+    shared_names: Vec<(String, usize)>,
+    /// Outputs whose hash the logs know (a contended name), release-relative, with that hash:
+    /// the file at the name must have it.
+    hashed: Vec<(String, String)>,
+    /// The release-relative prefixes (`""` or `name/`) of the outputs a clinical command wrote
+    /// (their `kamei-run.json` names a clinical profile).
+    clinical_roots: Vec<String>,
 }
 
 /// The folders of a release that hold audit logs, each with its path relative to the release
 /// (`""` or `name/`): the release itself, or, for a folder holding several outputs (images,
 /// CSV, SS-MIX2), the outputs one level down.
-fn audit_roots(out: &Path) -> Vec<(PathBuf, String)> {
+pub fn audit_roots(out: &Path) -> Vec<(PathBuf, String)> {
     let has_log = |dir: &Path| {
         std::fs::read_dir(dir).is_ok_and(|rd| {
             rd.flatten().any(|e| {
@@ -341,12 +376,17 @@ fn audited(out: &Path) -> Audited {
     let mut audited = Audited::default();
     for (root, prefix) in audit_roots(out) {
         let seen = audited.inputs.get_or_insert_with(Default::default);
+        // Per (content, input path key): whether its latest record says it was written (not
+        // found already present, which an identical output of another input may be).
+        let mut written: HashMap<(String, String), bool> = HashMap::new();
         for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with("kamei-audit") && name.ends_with(".jsonl") {
                 for r in crate::audit::read_records(&entry.path()).unwrap_or_default() {
                     if let Some(h) = &r.input_sha256 {
                         seen.insert(h.clone());
+                        let pair = (h.clone(), r.input_path_key.clone().unwrap_or_default());
+                        written.insert(pair, r.outcome == crate::audit::Outcome::Written);
                     }
                 }
             }
@@ -359,9 +399,24 @@ fn audited(out: &Path) -> Audited {
             .into_iter()
             .partition(|l| l.output.is_some());
         let images = holds_images(&root);
-        for l in &placed {
-            audited.outputs.push((format!("{prefix}{}", l.output.as_deref().unwrap_or_default()), images));
+        if !images {
+            audited.clinical_roots.push(prefix.clone());
         }
+        let mut writers: HashMap<&str, HashSet<&str>> = HashMap::new();
+        for l in &placed {
+            let output = l.output.as_deref().unwrap_or_default();
+            audited.outputs.push((format!("{prefix}{output}"), images));
+            if let Some(sha) = &l.output_sha256 {
+                audited.hashed.push((format!("{prefix}{output}"), sha.clone()));
+            }
+            if written.get(&(l.input_sha256.clone(), l.input_path_key.clone())).copied().unwrap_or(false) {
+                writers.entry(output).or_default().insert(l.input_sha256.as_str());
+            }
+        }
+        let mut shared: Vec<(String, usize)> =
+            writers.into_iter().filter(|(_, w)| w.len() > 1).map(|(o, w)| (format!("{prefix}{o}"), w.len())).collect();
+        shared.sort();
+        audited.shared_names.extend(shared);
         for l in unplaced.into_iter().chain(placed) {
             audited.sources.insert(format!("{prefix}{}", l.output.unwrap_or(l.recorded)), l.input_sha256);
         }
@@ -412,6 +467,38 @@ fn audit_findings(job: &VerifyJob, audited: &Audited, files: &HashMap<String, bo
             Some(_) => {}
         }
     }
+    v.extend(merged_findings(job, audited, files));
+    v
+}
+
+/// Outputs lost where the outputs of separate runs were copied into one folder: a name the logs
+/// give several inputs' outputs as written (one run gives each its own name), and an output
+/// whose recorded hash is not the file's at its name.
+fn merged_findings(job: &VerifyJob, audited: &Audited, files: &HashMap<String, bool>) -> Vec<Finding> {
+    let mut v = Vec::new();
+    for (name, inputs) in &audited.shared_names {
+        v.push(finding(
+            name,
+            "file".to_string(),
+            FindingKind::MissingOutput,
+            format!(
+                "the audit logs record the outputs of {inputs} different inputs as written under this one name, so the release holds at most one of them: outputs of separate runs (shards each into its own OUT) were copied together; run every shard into one shared OUT, or one whole run"
+            ),
+        ));
+    }
+    for (name, sha) in &audited.hashed {
+        if !files.contains_key(name) || audited.shared_names.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        if crate::write::sha256_file(&job.out.join(name)).is_ok_and(|h| h != *sha) {
+            v.push(finding(
+                name,
+                "file".to_string(),
+                FindingKind::MissingOutput,
+                "the file at this name is not the output the audit log records here (its content hash differs): replaced in copying? run the same deid again",
+            ));
+        }
+    }
     v
 }
 
@@ -421,6 +508,7 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let matcher = |d: &Dictionary| if kept.is_empty() { d.matcher() } else { d.without(&kept).matcher() };
     let global = matcher(&job.originals.global);
     let paths = job.originals.paths.matcher();
+    let clinical_paths = job.originals.paths.without_texts(&job.originals.kept_names).matcher();
     let audited = audited(&job.out);
     let sources = &audited.sources;
     let ReleaseTree { files, empty_folders, others } = release_tree(&job.out);
@@ -429,7 +517,9 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
         let r = rel(p);
         let mut findings = Vec::new();
         let own = sources.get(&r).and_then(|h| job.originals.per_input.get(h)).map(matcher);
-        let name_matchers: Vec<&Matcher> = [&global, &paths].into_iter().chain(own.as_ref()).collect();
+        let clinical = audited.clinical_roots.iter().any(|prefix| r.starts_with(prefix.as_str()));
+        let paths = if clinical { &clinical_paths } else { &paths };
+        let name_matchers: Vec<&Matcher> = [&global, paths].into_iter().chain(own.as_ref()).collect();
         for id in find_in_name(&name_matchers, &r) {
             findings.push(residual(&r, "file name", id));
         }

@@ -2509,3 +2509,98 @@ fn csv_and_ssmix2_take_retain_long_modified_dates_from_the_profile_as_deid_does(
     let (path, _) = files.iter().find(|(p, _)| p.contains("OML-11")).unwrap();
     assert!(!path.contains("/-/"), "the date folder is shifted, not `-`: {path}");
 }
+
+/// The findings of `kamei verify OUT --linkage TABLE` that report an input path name.
+fn path_name_findings(wd: &Workdir, out: &str, table: &str) -> Vec<String> {
+    let run = wd.kamei(["verify", out, "--linkage", table]);
+    assert!(run.code() <= 1, "{}", run.stderr());
+    run.stdout().lines().filter(|l| l.contains("input path component")).map(str::to_string).collect()
+}
+
+#[test]
+fn rv26_08_verify_linkage_does_not_report_the_names_clinical_commands_keep() {
+    let wd = Workdir::new("rv26_08_verify_linkage_does_not_report_the_names_clinical_commands_keep");
+    let k = key(&wd, "k.key", 7);
+    // The fixture holds a message that fails on purpose (exit 1).
+    ssmix2_run(&wd, &k, &[], "ss").assert_code(1);
+    assert_eq!(path_name_findings(&wd, "ss", "ss.linkage.csv"), Vec::<String>::new(), "data type folders are kept");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("in/labs.csv"), "patient_id,visit_date\n1234567890,2024-02-15\n").unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvisit_date = \"date\"\n").unwrap();
+    let ks = k.to_str().unwrap();
+    wd.kamei([
+        "clinical",
+        "csv",
+        "in",
+        "-o",
+        "csv",
+        "--key",
+        ks,
+        "--columns",
+        "cols.toml",
+        "--linkage",
+        "csv.link.csv",
+    ])
+    .assert_code(0);
+    assert!(wd.path("csv/labs.csv").exists());
+    assert_eq!(path_name_findings(&wd, "csv", "csv.link.csv"), Vec::<String>::new(), "labs.csv is kept");
+    // An image release keeping its input's names (mirror layout) is still checked: a folder
+    // named for the patient is reported.
+    Fixture::ct(P1, P1_STUDY, &format!("{P1_STUDY}.1"), &format!("{P1_STUDY}.1.1"))
+        .write(&wd.path("dicom/YAMADA_HANAKO/a.dcm"));
+    Fixture::ct(
+        P2,
+        "1.2.826.0.1.3680043.8.498.4202",
+        "1.2.826.0.1.3680043.8.498.4202.1",
+        "1.2.826.0.1.3680043.8.498.4202.1.1",
+    )
+    .write(&wd.path("dicom/SUZUKI_ICHIRO/b.dcm"));
+    wd.kamei([
+        "deid",
+        "dicom",
+        "-o",
+        "mirror",
+        "--key",
+        ks,
+        "--layout",
+        "mirror",
+        "--linkage",
+        "mirror.link.csv",
+        "-q",
+    ])
+    .assert_code(0);
+    assert!(!path_name_findings(&wd, "mirror", "mirror.link.csv").is_empty());
+    // And an original ID from the table is found in a clinical release.
+    std::fs::write(wd.path("csv/note.txt"), format!("patient {P1}")).unwrap();
+    wd.kamei(["verify", "csv", "--linkage", "csv.link.csv"]).assert_code(1);
+}
+
+#[test]
+fn rv26_10_two_commands_appending_to_one_linkage_table_at_once_write_whole_rows() {
+    let wd = Workdir::new("rv26_10_two_commands_appending_to_one_linkage_table_at_once_write_whole_rows");
+    for run in ["a", "b"] {
+        std::fs::create_dir_all(wd.path(run)).unwrap();
+        for i in 0..600 {
+            let body = format!("patient_id,visit_date\n{run}{i:07},2024-02-15\n");
+            std::fs::write(wd.path(&format!("{run}/labs_{i:04}.csv")), body).unwrap();
+        }
+    }
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvisit_date = \"date\"\n").unwrap();
+    let k = key(&wd, "k.key", 7);
+    let spawn = |run: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kamei"))
+            .args(["clinical", "csv", run, "-o", &format!("out-{run}"), "--key", k.to_str().unwrap()])
+            .args(["--columns", "cols.toml", "--linkage", "link.csv", "-q"])
+            .current_dir(&wd.root)
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (spawn("a"), spawn("b"));
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(wd.path("link.csv")).unwrap();
+    let rows: Vec<Vec<String>> = rdr.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    assert!(rows.iter().all(|r| r.len() == 3), "a row cut or glued to another");
+    assert_eq!(rows.iter().filter(|r| r[0] == "kind").count(), 1, "one header");
+    assert_eq!(rows.iter().filter(|r| r[0] == "file").count(), 1200, "a file row for every output");
+    assert_eq!(rows.iter().filter(|r| r[0] == "patient").count(), 1200, "a patient row for every patient");
+}

@@ -802,3 +802,87 @@ fn a_zero_width_space_in_a_patient_id_changes_neither_the_pseudonym_nor_the_opt_
     assert_eq!(out.lines().count(), 2, "only 7654321's row: {out}");
     assert!(run.stderr().contains("3 rows of 1 patients left out"), "{}", run.stderr());
 }
+
+/// Images of one patient whose ID is written in `id_bytes` under each of `charsets` (empty:
+/// no (0008,0005)), and an opt-out register listing `listed`.
+fn one_patient_in_charsets(wd: &Workdir, id_bytes: &[&[u8]], charsets: &[&[u8]], listed: &str) {
+    use dicom_core::VR;
+    use dicom_dictionary_std::tags;
+    let study = "1.2.826.0.1.3680043.8.498.82";
+    let mut n = 0;
+    for id in id_bytes {
+        for charset in charsets {
+            let sop = format!("{study}.1.{n}");
+            let mut f = Fixture::ct("", study, &format!("{study}.1"), &sop).put(raw_el(tags::PATIENT_ID, VR::LO, id));
+            f = if charset.is_empty() {
+                f.remove(tags::SPECIFIC_CHARACTER_SET)
+            } else {
+                f.put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, charset))
+            };
+            f.write(&wd.path(&format!("dicom/{n}.dcm")));
+            n += 1;
+        }
+    }
+    std::fs::write(wd.path("optout.txt"), format!("{listed}\n")).unwrap();
+}
+
+/// Each image's Patient ID after `deid dicom -o OUT`, and the run's audit notes.
+fn image_ids(wd: &Workdir, out: &str) -> Vec<String> {
+    wd.dicom_outputs(out).iter().map(|p| text(&open(p), dicom_dictionary_std::tags::PATIENT_ID).unwrap()).collect()
+}
+
+#[test]
+fn rv26_01_a_utf8_patient_id_under_latin1_or_no_charset_is_the_same_patient_and_opted_out() {
+    let wd = Workdir::new("rv26_01_a_utf8_patient_id_under_latin1_or_no_charset_is_the_same_patient_and_opted_out");
+    let utf8 = "１２３４５６７ ".as_bytes();
+    one_patient_in_charsets(&wd, &[utf8], &[b"", b"ISO_IR 100", b"ISO_IR 6 "], "1234567");
+    let k = key(&wd, "k.key", 33);
+    let ks = k.to_str().unwrap();
+    wd.kamei(["deid", "dicom", "-o", "images", "--key", ks, "-q"]).assert_code(0);
+    let ids = image_ids(&wd, "images");
+    assert_eq!(ids, vec![pseudonym(&k, "1234567"); 3]);
+    let notes: Vec<String> = wd
+        .audit("images")
+        .iter()
+        .flat_map(|r| r["notes"].as_array().cloned().unwrap_or_default())
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        notes.iter().filter(|n| n.contains("(0010,0020)") && n.contains("read as UTF-8")).count(),
+        3,
+        "{notes:?}"
+    );
+    wd.kamei(["deid", "dicom", "-o", "left-out", "--key", ks, "-q", "--exclude-patients", "optout.txt"]).assert_code(0);
+    assert!(wd.dicom_outputs("left-out").is_empty());
+}
+
+#[test]
+fn rv26_03_a_patient_id_with_a_jis_hyphen_is_one_patient_in_every_encoding() {
+    let wd = Workdir::new("rv26_03_a_patient_id_with_a_jis_hyphen_is_one_patient_in_every_encoding");
+    // ２０２４－０００１２３: JIS X 0208 row 1 cell 61 is U+2212 through the JIS table, U+FF0D
+    // through CP932 and UTF-8.
+    let jis: &[u8] = b"\x1b$B#2#0#2#4!]#0#0#0#1#2#3\x1b(B";
+    one_patient_in_charsets(&wd, &[jis], &[b"\\ISO 2022 IR 87"], "2024-000123");
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("２０２４－０００１２３");
+    Fixture::ct(
+        "2024-000123",
+        "1.2.826.0.1.3680043.8.498.83",
+        "1.2.826.0.1.3680043.8.498.83.1",
+        "1.2.826.0.1.3680043.8.498.83.1.1",
+    )
+    .write(&wd.path("dicom/ascii.dcm"));
+    Fixture::ct(
+        "",
+        "1.2.826.0.1.3680043.8.498.84",
+        "1.2.826.0.1.3680043.8.498.84.1",
+        "1.2.826.0.1.3680043.8.498.84.1.1",
+    )
+    .put(raw_el(dicom_dictionary_std::tags::PATIENT_ID, dicom_core::VR::LO, &sjis))
+    .write(&wd.path("dicom/sjis.dcm"));
+    let k = key(&wd, "k.key", 34);
+    let ks = k.to_str().unwrap();
+    wd.kamei(["deid", "dicom", "-o", "images", "--key", ks, "-q"]).assert_code(0);
+    assert_eq!(image_ids(&wd, "images"), vec![pseudonym(&k, "2024-000123"); 3]);
+    wd.kamei(["deid", "dicom", "-o", "left-out", "--key", ks, "-q", "--exclude-patients", "optout.txt"]).assert_code(0);
+    assert!(wd.dicom_outputs("left-out").is_empty());
+}

@@ -506,3 +506,31 @@ fn the_summary_counts_sop_instance_uids_held_by_more_than_one_output() {
     let plain = wd.kamei(["deid", "in/d.dcm", "-o", "out-d", "--key", k.to_str().unwrap()]);
     assert!(!plain.stderr().contains("SOP Instance UIDs"), "{}", plain.stderr());
 }
+
+#[test]
+fn rv26_06_shards_run_into_their_own_out_and_copied_together_are_reported_by_verify() {
+    let wd = Workdir::new("rv26_06_shards_run_into_their_own_out_and_copied_together_are_reported_by_verify");
+    let owned = split_names();
+    let names: Vec<&str> = owned.iter().map(String::as_str).collect();
+    write_claimants(&wd, &names);
+    deid_into(&wd, &["in"], "one", &["--shard", "1/2"]).assert_code(0);
+    deid_into(&wd, &["in"], "two", &["--shard", "2/2"]).assert_code(0);
+    // What `cp -r one/. two/. merged/` gives: the second copy's file wins each shared name.
+    for shard in ["one", "two"] {
+        for (rel, bytes) in tree(&wd, shard) {
+            let to = wd.path("merged").join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::write(to, bytes).unwrap();
+        }
+    }
+    deid_into(&wd, &["in"], "whole", &[]).assert_code(0);
+    assert!(outputs(&wd, "merged").len() < outputs(&wd, "whole").len(), "the copy lost an output");
+    let run = wd.kamei(["verify", "merged", "--against", "in"]);
+    run.assert_code(1);
+    assert!(
+        run.stdout().lines().any(|l| l.contains("\tmissing-output\t") && l.contains("different inputs as written")),
+        "{}",
+        run.stdout()
+    );
+    verify_clean(&wd, "whole");
+}

@@ -225,3 +225,25 @@ fn report_of_a_mirror_release_names_files_by_digest_without_the_originals() {
         assert!(!text.contains(forbidden), "{forbidden} on the page");
     }
 }
+
+#[test]
+fn rv26_09_a_folder_holding_several_outputs_is_refused_with_what_to_run() {
+    let wd = Workdir::new("rv26_09_a_folder_holding_several_outputs_is_refused_with_what_to_run");
+    Fixture::ct("PIDREPORT1", "1.2.3.9", "1.2.3.9.1", "1.2.3.9.1.1").write(&wd.path("in/ct.dcm"));
+    std::fs::write(wd.path("labs.csv"), "patient_id,visit_date\nPIDREPORT1,2024-02-15\n").unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvisit_date = \"date\"\n").unwrap();
+    let k = key(&wd, "k.key", 4);
+    let ks = k.to_str().unwrap();
+    wd.kamei(["deid", "in", "-o", "rel/images", "--key", ks, "-q"]).assert_code(0);
+    wd.kamei(["clinical", "csv", "labs.csv", "-o", "rel/csv", "--key", ks, "--columns", "cols.toml", "-q"])
+        .assert_code(0);
+    let run = wd.kamei(["report", "rel", "-o", "report.html"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr().contains("csv, images") && run.stderr().contains("run kamei report on each"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!wd.path("report.html").exists());
+    wd.kamei(["report", "rel/images", "-o", "report.html"]).assert_code(0);
+}
