@@ -68,3 +68,4 @@ pub mod transfer;
 pub mod verify;
 pub mod walk;
 pub mod write;
+pub mod wrong_length;
