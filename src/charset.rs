@@ -1099,6 +1099,41 @@ pub fn utf16_readings(bytes: &[u8]) -> [String; 4] {
     [reading(0, false), reading(1, false), reading(0, true), reading(1, true)]
 }
 
+/// The readings of text bytes in the encodings a value may be in whatever (0008,0005) says,
+/// each only when the bytes are valid in it and hold more than ASCII: UTF-8 (undeclared UTF-8,
+/// a RIS feeding a Latin-1 modality), CP932, EUC-JP and ISO-2022-JP (legacy Japanese systems).
+/// For looking for identifiers in text read otherwise (see [`CharacterSet::read`]): an
+/// identifier found only in one of these is in a value kamei cannot clean in place.
+pub fn foreign_readings(bytes: &[u8]) -> Vec<String> {
+    foreign_decodings(bytes, |encoding, bytes| {
+        encoding.decode_without_bom_handling_and_without_replacement(bytes).map(|t| t.into_owned())
+    })
+}
+
+/// [`foreign_readings`] of a binary value (a private blob, which holds text among other
+/// bytes): each decoding with its invalid bytes replaced, so text between them still reads.
+pub fn foreign_readings_lossy(bytes: &[u8]) -> Vec<String> {
+    foreign_decodings(bytes, |encoding, bytes| Some(encoding.decode_without_bom_handling(bytes).0.into_owned()))
+}
+
+fn foreign_decodings(
+    bytes: &[u8],
+    decode: impl Fn(&'static encoding_rs::Encoding, &[u8]) -> Option<String>,
+) -> Vec<String> {
+    let bytes = &bytes[..bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)];
+    let mut readings: Vec<String> = Vec::new();
+    if bytes.is_ascii() && !bytes.contains(&ESC) {
+        return readings;
+    }
+    let encodings = [encoding_rs::UTF_8, encoding_rs::SHIFT_JIS, encoding_rs::EUC_JP, encoding_rs::ISO_2022_JP];
+    for encoding in encodings {
+        if let Some(text) = decode(encoding, bytes).filter(|t| !t.is_ascii() && !readings.contains(t)) {
+            readings.push(text);
+        }
+    }
+    readings
+}
+
 /// A control character text may not hold: every one but TAB, LF, FF and CR (which ST, LT and
 /// UT use). Latin-1 reads the Shift_JIS lead bytes 0x81–0x9F as C1 controls.
 fn is_stray_control(c: char) -> bool {

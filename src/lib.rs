@@ -82,3 +82,4 @@ pub mod transfer;
 pub mod verify;
 pub mod walk;
 pub mod write;
+pub mod wrong_length;

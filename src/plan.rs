@@ -448,6 +448,19 @@ const SHIFT_JIS_TEXT: &str = "bytes not valid in the declared Specific Character
 /// What an audit note says of a value read as UTF-8 ([`Reading::Utf8`]), after its tag.
 const UTF8_TEXT: &str = "bytes not valid in the declared Specific Character Set were read as UTF-8";
 
+/// What an audit note says of a text value holding an identifier in another encoding than the
+/// one it was read in ([`held_in_another_encoding`]), after its tag.
+const FOREIGN_ENCODING: &str = "a value held the patient's identifier in another encoding than its character set's \
+    (UTF-8, Shift_JIS, EUC-JP or ISO-2022-JP); replaced by a dummy";
+
+/// Whether text whose bytes read as `text` holds none of `ids` as read, but does in another
+/// encoding it is valid in ([`crate::charset::foreign_readings`]): text and the patient's name
+/// written by different systems (a UTF-8 RIS beside a Latin-1 modality). It cannot be cleaned
+/// in the encoding the identifier was found in without guessing, so the caller writes a dummy.
+fn held_in_another_encoding(ids: &Identifiers, bytes: &[u8], text: &str) -> bool {
+    !ids.found_in(text) && crate::charset::foreign_readings(bytes).iter().any(|t| t != text && ids.found_in(t))
+}
+
 /// What an audit note says of a value kamei could not decode ([`Reading::Undecodable`]).
 const UNDECODABLE: &str = "not valid in its character set nor as Shift_JIS (CP932), in an unsupported character set \
     or after an escape sequence the set does not follow,";
@@ -592,6 +605,11 @@ fn new_meta(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<DataSet, PlanErro
 /// replaced): a value spelled otherwise must not pass.
 const NOT_A_UID: &str = "{tag} is a UID kept as it is (it names a registered class, syntax or scheme, or Retain \
     UIDs keeps it) but is not a UID (a damaged value can hold anything, even the patient's name); not released";
+
+/// Why a file with a written value that swallowed element headers is refused (`{tag}` is
+/// replaced; see [`crate::wrong_length`]).
+const SWALLOWED: &str = "{tag} holds bytes its VR does not allow, shaped like the headers of further elements: a wrong \
+    length? (the value ran over the elements after it, which can hold the patient's name); not released";
 
 /// The tags kamei writes itself at the top level (their rules are not applied).
 const MARKERS: [Tag; 4] = [
@@ -939,7 +957,11 @@ impl Planner<'_, '_> {
 
     /// Every identifying value of the file, collected once.
     fn found(&self) -> &Found {
-        self.found.get_or_init(|| Found::collect(self.top, &self.top_cs))
+        self.found.get_or_init(|| {
+            let rules = &self.ctx.rules;
+            let net_sites = SITE_IDS.into_iter().filter(|&t| rules.rule(t).action != Action::Keep).collect();
+            Found::collect(self.top, &self.top_cs, net_sites)
+        })
     }
 
     /// What Clean removes from text.
@@ -1020,6 +1042,35 @@ impl Planner<'_, '_> {
         }
     }
 
+    /// A value about to be written (kept, or put after cleaning) holding bytes its VR does not
+    /// allow ([`crate::wrong_length`]): one that swallowed the headers of further elements (a
+    /// wrong length ran it over them, and they may hold the patient's name, which nothing else
+    /// has seen) refuses the file; one holding other such bytes is replaced by the VR's dummy.
+    fn undamaged(&mut self, e: &Element, decision: Decision, word: &'static str) -> (Decision, &'static str) {
+        let written = match &decision {
+            Decision::Keep => e,
+            Decision::Put(new) => new,
+            _ => return (decision, word),
+        };
+        let vr = self.value_vr(written);
+        match written.bytes().and_then(|b| crate::wrong_length::damage(vr, b)) {
+            None => (decision, word),
+            Some(crate::wrong_length::Damage::SwallowedElements) => {
+                if self.refused.is_none() {
+                    self.refused = Some(SWALLOWED.replace("{tag}", &crate::shown::tag(e.tag)));
+                }
+                (decision, word)
+            }
+            Some(crate::wrong_length::Damage::ForeignBytes) => {
+                self.note(format!(
+                    "{}: a kept value held bytes its VR does not allow (a NUL or a control character: a wrong length?); replaced by a dummy",
+                    crate::shown::tag(e.tag)
+                ));
+                (Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy")
+            }
+        }
+    }
+
     /// Safety net for a value kept without an explicit decision (see [`is_default_keep`]) that
     /// holds one of the patient's identifiers (a damaged tag, a comment field, a code value
     /// typed by hand). Text that can hold `***` is scrubbed; a code string (CS), whose
@@ -1068,9 +1119,12 @@ impl Planner<'_, '_> {
             // the file's dates cannot be scrubbed without knowing its layout, so it goes.
             let reading = cs.read(bytes, VR::UT);
             let text = reading.text();
-            // Text in a binary value may also be UTF-16 (Windows software's private blobs).
+            // Text in a binary value may also be UTF-16 (Windows software's private blobs), or in
+            // another encoding than the data set's (UTF-8, EUC-JP...: a vendor's own blob).
             let utf16 = || crate::charset::utf16_readings(bytes).iter().any(|t| self.net_identifiers().found_in(t));
-            let what = if self.net_identifiers().found_in(text) || utf16() {
+            let foreign =
+                || crate::charset::foreign_readings_lossy(bytes).iter().any(|t| self.net_identifiers().found_in(t));
+            let what = if self.net_identifiers().found_in(text) || utf16() || foreign() {
                 "the patient's identifier"
             } else if own_dates && self.holds_own_date(text) {
                 if let Some(dated) = self.dated_unknown_text(e, cs, &reading) {
@@ -1091,6 +1145,10 @@ impl Planner<'_, '_> {
         }
         if is_scrubbable(vr) {
             let reading = cs.read(bytes, vr);
+            if held_in_another_encoding(self.net_identifiers(), bytes, reading.text()) {
+                self.note(format!("{}: {FOREIGN_ENCODING}", tag_str(e.tag)));
+                return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"));
+            }
             let Some(text) = reading.decoded().map(str::to_string) else {
                 // Not decodable (bytes valid neither in the declared set nor as CP932, a
                 // character set kamei does not know, an escape sequence it does not follow):
@@ -1103,7 +1161,12 @@ impl Planner<'_, '_> {
                 ));
                 return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"));
             };
-            let scrubbed = self.net_identifiers().scrub(&text);
+            // A URL writes a name percent-encoded (`name=OKADA%5EJUNICHI`): such a run holding
+            // an identifier once decoded goes whole.
+            let unescaped = self.net_identifiers().scrub_percent_encoded(&text, |b| {
+                vec![String::from_utf8_lossy(b).into_owned(), cs.read(b, VR::UT).text().to_string()]
+            });
+            let scrubbed = self.net_identifiers().scrub(unescaped.as_deref().unwrap_or(&text)).or(unescaped);
             let dated = self.dates_in(scrubbed.as_deref().unwrap_or(&text), Which::These(&self.found().dates));
             if scrubbed.is_some() {
                 self.note(format!("{}: a kept value held the patient's identifier and was scrubbed", tag_str(e.tag)));
@@ -1308,6 +1371,7 @@ impl Planner<'_, '_> {
                 Some(d) => d,
                 None => self.decide(&action, e, &cs),
             };
+            let (decision, word) = self.undamaged(e, decision, word);
             if matches!(decision, Decision::Keep) && self.value_vr(e) == VR::UI {
                 self.refuse_unless_uids(e);
             }
@@ -1511,6 +1575,10 @@ impl Planner<'_, '_> {
             return Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)));
         };
         match self.cleaned(e.tag, text) {
+            None if held_in_another_encoding(self.identifiers(), bytes, text) => {
+                self.note(format!("{}: {FOREIGN_ENCODING}", tag_str(e.tag)));
+                Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr)))
+            }
             None => Decision::Keep,
             Some(clean) => self.written_back(e, cs, &reading, &clean, vr).unwrap_or_else(|| {
                 self.note(format!(
@@ -1878,6 +1946,9 @@ struct Found {
     /// Tags of identifying values (other than the Patient ID, noted on its own) read in a set
     /// other than the declared one, and that set ([`Reading::undeclared_set`]), for the audit.
     read_in_other_set: Vec<(Tag, &'static str)>,
+    /// The [`SITE_IDS`] attributes whose values the safety net looks for: those the profile
+    /// does not keep (Retain Device Identity keeps Station Name and Device Serial Number).
+    net_sites: Vec<Tag>,
 }
 
 /// The identifying values of a file that its [`Identifiers`] are built from, and nothing else:
@@ -1895,6 +1966,10 @@ struct FoundValues {
     other_ids: Vec<String>,
     /// Values of [`INSTITUTION_IDS`] and [`SITE_IDS`], one per value.
     institution_ids: Vec<String>,
+    /// Values of the [`SITE_IDS`] attributes the profile does not keep (department, requesting
+    /// service, station name, device serial number), one per value: what the safety net looks
+    /// for besides the patient's values ([`Found::net_sites`]).
+    net_site_ids: Vec<String>,
     /// The municipality of Patient's Address ([`crate::addresses::municipalities`]).
     address_parts: Vec<String>,
     /// Patient's Address values, whose town with its house number Clean removes
@@ -1905,8 +1980,8 @@ struct FoundValues {
 }
 
 impl Found {
-    fn collect(ds: &DataSet, cs: &Charset) -> Found {
-        let mut found = Found::default();
+    fn collect(ds: &DataSet, cs: &Charset, net_sites: Vec<Tag>) -> Found {
+        let mut found = Found { net_sites, ..Found::default() };
         found.add_dataset(ds, cs);
         found
     }
@@ -1976,6 +2051,9 @@ impl Found {
                 list.push(text);
             } else {
                 list.extend(text.split('\\').map(str::to_string));
+                if self.net_sites.contains(&tag) {
+                    self.values.net_site_ids.extend(text.split('\\').map(str::to_string));
+                }
             }
         }
     }
@@ -2063,6 +2141,9 @@ impl FoundValues {
             add_whole_names(&mut ids, name);
         }
         self.add_ids_and_birth_dates(&mut ids);
+        for v in self.net_site_ids.iter().filter(|v| v.trim().chars().count() >= 3) {
+            ids.add(v);
+        }
         ids
     }
 }
@@ -2165,10 +2246,10 @@ mod tests {
     #[test]
     fn files_with_the_same_identifying_values_share_their_identifier_sets() {
         let cache = IdentifierCache::default();
-        let first = Found::collect(&report().dataset, &Charset::default_repertoire());
+        let first = Found::collect(&report().dataset, &Charset::default_repertoire(), Vec::new());
         let mut other_file = report();
         other_file.dataset.put(Element::new(tags::SOP_INSTANCE_UID, VR::UI, b"1.2.3.5".to_vec()));
-        let second = Found::collect(&other_file.dataset, &Charset::default_repertoire());
+        let second = Found::collect(&other_file.dataset, &Charset::default_repertoire(), Vec::new());
         let a = cache.get(IdentifierUse::Net, &first.values);
         let b = cache.get(IdentifierUse::Net, &second.values);
         assert!(Arc::ptr_eq(&a, &b), "built once for both files");

@@ -495,6 +495,68 @@ impl Identifiers {
         out.extend(&original[at..]);
         Some(out)
     }
+
+    /// Replace every percent-encoded run of `text` (RFC 3986: a URL's path segment, query name
+    /// or value, between `/ ? & = # ;` and spaces) that holds an identifier once decoded with
+    /// [`REDACTED`], whole: `name=OKADA%5EJUNICHI` and `name=%E5%B1%B1...` become `name=***`.
+    /// `readings` gives the texts the decoded bytes may be (UTF-8, the data set's set).
+    /// `None` when no run holds one.
+    pub fn scrub_percent_encoded(&self, text: &str, readings: impl Fn(&[u8]) -> Vec<String>) -> Option<String> {
+        if !text.contains('%') {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut changed = false;
+        let mut run = String::new();
+        let mut flush = |run: &mut String, out: &mut String| {
+            let decoded = percent_decode(run);
+            if decoded.is_some_and(|bytes| readings(&bytes).iter().any(|t| self.found_in(t))) {
+                out.push_str(REDACTED);
+                changed = true;
+            } else {
+                out.push_str(run);
+            }
+            run.clear();
+        };
+        for c in text.chars() {
+            if matches!(c, '/' | '?' | '&' | '=' | '#' | ';') || c.is_whitespace() {
+                flush(&mut run, &mut out);
+                out.push(c);
+            } else {
+                run.push(c);
+            }
+        }
+        flush(&mut run, &mut out);
+        changed.then_some(out)
+    }
+}
+
+/// The bytes a run of URL text stands for, each `%XX` decoded (`+` read as a space, as a query
+/// writes it); `None` when it holds no valid escape.
+pub fn percent_decode(run: &str) -> Option<Vec<u8>> {
+    let bytes = run.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut escaped = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                escaped = true;
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    escaped.then_some(out)
 }
 
 /// All matches of `needle` in `hay` as char ranges, honouring word boundaries at ASCII
@@ -1096,6 +1158,17 @@ mod tests {
         let mut padded = Identifiers::new();
         padded.add_id("PID0012345");
         assert!(padded.scrub("PID 0012345 and 12345").is_none(), "five significant digits are not enough");
+    }
+
+    #[test]
+    fn a_percent_encoded_name_in_a_url_is_replaced_whole() {
+        let mut i = Identifiers::new();
+        i.add_person_name("OKADA^JUNICHI");
+        i.add_person_name("山田^太郎");
+        let utf8 = |b: &[u8]| vec![String::from_utf8_lossy(b).into_owned()];
+        let url = "http://pacs/wado?name=OKADA%5EJUNICHI&x=%E5%B1%B1%E7%94%B0&study=CT";
+        assert_eq!(i.scrub_percent_encoded(url, utf8).as_deref(), Some("http://pacs/wado?name=***&x=***&study=CT"));
+        assert_eq!(i.scrub_percent_encoded("http://pacs/a%20b?q=CT", utf8), None);
     }
 
     #[test]

@@ -71,6 +71,11 @@ pub enum FindingKind {
     /// such as `xml `), which can hold the patient's name, ID and dates, or cannot be parsed
     /// and may carry them ([`crate::stream_metadata`]).
     StreamMetadata,
+    /// A text value holds bytes its VR does not allow (a NUL before its end, a control
+    /// character): a wrong length may have run it over the elements after it, whose values
+    /// (the patient's name) it then carries where nothing looks for them
+    /// ([`crate::wrong_length`]).
+    DamagedValue,
     /// The output cannot be read.
     Unreadable,
     /// A temporary file of an interrupted run is still in the output folder.
@@ -960,11 +965,14 @@ fn check_dataset(
                 }
             }
             Value::Bytes(bytes) if !is_bulk(e.tag) && bytes.len() <= 1 << 16 => {
+                check_damage(e, bytes, &loc(), rel, out);
                 let text = match e.vr {
-                    // Text in a binary value is 8-bit or UTF-16 (as deid reads it).
+                    // Text in a binary value is 8-bit, UTF-16 or in another encoding than the
+                    // data set's, EUC-JP or ISO-2022-JP (as deid reads it).
                     VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN => {
                         let utf16 = crate::charset::utf16_readings(bytes).join(" ");
-                        format!("{} {utf16}", String::from_utf8_lossy(bytes))
+                        let foreign = crate::charset::foreign_readings_lossy(bytes).join(" ");
+                        format!("{} {utf16} {foreign}", String::from_utf8_lossy(bytes))
                     }
                     VR::US | VR::SS | VR::UL | VR::SL | VR::FL | VR::FD | VR::AT | VR::SV | VR::UV => continue,
                     // As deid reads text: the declared set, else CP932, else byte for byte.
@@ -975,7 +983,11 @@ fn check_dataset(
                 let number = matches!(e.vr, VR::IS | VR::DS);
                 // Values read as the words of one text: a name split over values
                 // (`ORIGINAL\PRIMARY\YAMADA\TARO`) is still the name.
-                let text = text.replace('\\', " ");
+                let mut text = text.replace('\\', " ");
+                // A URL writes a name percent-encoded (`name=OKADA%5EJUNICHI`): read decoded too.
+                if let Some(decoded) = text.contains('%').then(|| url_decoded(&text)) {
+                    text = format!("{text} {decoded}");
+                }
                 for id in ctx.find(&text) {
                     if !(number && id.text.bytes().all(|b| b.is_ascii_digit())) {
                         out.push(residual(rel, &loc(), id));
@@ -985,6 +997,33 @@ fn check_dataset(
             _ => {}
         }
     }
+}
+
+/// Text with each percent-encoded run decoded ([`crate::scrub::percent_decode`], read as
+/// UTF-8), runs split where a URL splits them.
+fn url_decoded(text: &str) -> String {
+    text.split(['/', '?', '&', '=', '#', ';', ' '])
+        .map(|run| {
+            crate::scrub::percent_decode(run).map_or(run.to_string(), |b| String::from_utf8_lossy(&b).into_owned())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A text value holding bytes its VR does not allow ([`crate::wrong_length`]); a UN value is
+/// judged by its dictionary VR.
+fn check_damage(e: &crate::dataset::Element, bytes: &[u8], loc: &str, rel: &str, out: &mut Vec<Finding>) {
+    let vr = if e.vr == VR::UN { crate::dict::known_vr(e.tag).unwrap_or(VR::UN) } else { e.vr };
+    let detail = match crate::wrong_length::damage(vr, bytes) {
+        None => return,
+        Some(crate::wrong_length::Damage::SwallowedElements) => {
+            "holds bytes its VR does not allow, shaped like element headers: a wrong length ran it over the elements after it, which can hold the patient's name"
+        }
+        Some(crate::wrong_length::Damage::ForeignBytes) => {
+            "holds bytes its VR does not allow (a NUL or a control character): a wrong length may have run it over the elements after it"
+        }
+    };
+    out.push(finding(rel, loc.to_string(), FindingKind::DamagedValue, detail));
 }
 
 /// Whether `e` is an attribute the table removes but its IOD requires, left as deid leaves it

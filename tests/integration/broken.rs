@@ -438,3 +438,56 @@ fn file_meta_elements_read_into_the_data_set_are_not_written() {
         }
     }
 }
+
+/// Modality, then Manufacturer whose length runs over Patient's Name, ID and Birth Date (an
+/// Explicit VR LE body, in tag order); `length_too_long` false gives the undamaged file.
+fn manufacturer_over_the_patient(sop: &str, length_too_long: bool) -> Vec<u8> {
+    let tail = [
+        explicit_le((0x0010, 0x0010), b"PN", &even("YAMADA^TARO", b' ')),
+        explicit_le((0x0010, 0x0020), b"LO", &even("PID5550123", b' ')),
+        explicit_le((0x0010, 0x0030), b"DA", b"19600101"),
+    ]
+    .concat();
+    let mut body = explicit_le((0x0008, 0x0016), b"UI", &even(CT_CLASS, 0));
+    body.extend(explicit_le((0x0008, 0x0018), b"UI", &even(sop, 0)));
+    body.extend(explicit_le((0x0008, 0x0060), b"CS", b"CT"));
+    let mut manufacturer = explicit_le((0x0008, 0x0070), b"LO", b"GE");
+    if length_too_long {
+        manufacturer[6..8].copy_from_slice(&(2 + tail.len() as u16).to_le_bytes());
+    }
+    body.extend(manufacturer);
+    body.extend(tail);
+    body.extend(explicit_le((0x0020, 0x000D), b"UI", &even(STUDY, 0)));
+    body.extend(explicit_le((0x0020, 0x000E), b"UI", &even(SERIES, 0)));
+    part10(EXPLICIT_LE, CT_CLASS, sop, &body)
+}
+
+#[test]
+fn rv27_01_a_kept_value_that_swallowed_the_patients_elements_after_a_wrong_length_fails_the_file() {
+    let wd =
+        Workdir::new("rv27_01_a_kept_value_that_swallowed_the_patients_elements_after_a_wrong_length_fails_the_file");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("in/bad.dcm"), manufacturer_over_the_patient(&format!("{SERIES}.1"), true)).unwrap();
+    std::fs::write(wd.path("in/good.dcm"), manufacturer_over_the_patient(&format!("{SERIES}.2"), false)).unwrap();
+    let run = wd.deid(&[]);
+    run.assert_code(1);
+    assert_eq!(wd.dicom_outputs("out").len(), 1, "the undamaged file is written");
+    assert!(
+        run.stderr().contains("(0008,0070) holds bytes its VR does not allow") && run.stderr().contains("wrong"),
+        "{}",
+        run.stderr()
+    );
+    assert_no_leak(&wd, "out", &run, &["YAMADA", "PID5550123", "19600101"]);
+}
+
+#[test]
+fn rv27_01_a_kept_value_holding_a_nul_before_its_end_gets_a_dummy() {
+    let wd = Workdir::new("rv27_01_a_kept_value_holding_a_nul_before_its_end_gets_a_dummy");
+    ct(1).put(raw_el(tags::MANUFACTURER, VR::LO, b"ACME\0XYZ")).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(text(&open(&out), tags::MANUFACTURER).as_deref(), Some("ANONYMIZED"));
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("(0008,0070)") && notes.contains("does not allow"), "{notes}");
+}

@@ -421,3 +421,80 @@ fn rv18_suspect_1_a_romaji_name_is_cleaned_in_kana_from_descriptions() {
         assert!(!text(tag).contains(kana), "{kana} left: {}", text(tag));
     }
 }
+
+/// A CT in `ISO_IR 100` whose Patient's Name is `MÜLLER^JOSÉ` as `name` bytes and whose kept
+/// Content Description is `José Müller CT` as `text` bytes.
+fn mixed(name: &[u8], text: &[u8]) -> Fixture {
+    ct_in(b"ISO_IR 100", name).put(raw_el(tags::CONTENT_DESCRIPTION, VR::LO, text))
+}
+
+#[test]
+fn rv25_02_kept_utf8_text_holding_a_latin1_name_gets_a_dummy() {
+    let wd = Workdir::new("rv25_02_kept_utf8_text_holding_a_latin1_name_gets_a_dummy");
+    mixed(b"M\xdcLLER^JOS\xc9", "José Müller CT".as_bytes()).write(&wd.path("in/a.dcm"));
+    wd.deid(&[]).assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(raw(&out, tags::CONTENT_DESCRIPTION).as_deref(), Some(&b"ANONYMIZED"[..]));
+    assert!(runs_left(&wd, &["Müller".as_bytes(), b"M\xfcller"]).is_empty());
+}
+
+#[test]
+fn rv25_02_kept_latin1_text_holding_an_undeclared_utf8_name_is_scrubbed() {
+    let wd = Workdir::new("rv25_02_kept_latin1_text_holding_an_undeclared_utf8_name_is_scrubbed");
+    mixed("MÜLLER^JOSÉ".as_bytes(), b"Jos\xe9 M\xfcller CT").write(&wd.path("in/a.dcm"));
+    wd.deid(&[]).assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(raw(&out, tags::CONTENT_DESCRIPTION).as_deref(), Some(&b"*** *** CT"[..]));
+}
+
+#[test]
+fn rv25_02_kept_utf8_text_holding_an_ir87_name_gets_a_dummy() {
+    let wd = Workdir::new("rv25_02_kept_utf8_text_holding_an_ir87_name_gets_a_dummy");
+    ct_in(IR87, PN_IR87)
+        .put(raw_el(tags::CONTENT_DESCRIPTION, VR::LO, "架空花子 CT".as_bytes()))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&[]).assert_code(0);
+    assert!(runs_left(&wd, &["架空".as_bytes(), "花子".as_bytes()]).is_empty());
+}
+
+/// A kept private blob (UN, in a block a user profile keeps) holding `blob`, in a CT whose set
+/// is `charset` and Patient's Name `name`.
+fn blob_release(wd: &Workdir, charset: &[u8], name: &[u8], blob: &[u8]) -> Run {
+    ct_in(charset, name)
+        .put(str_el(dicom_core::Tag(0x0009, 0x0010), VR::LO, "ACME BLOB"))
+        .put(raw_el(dicom_core::Tag(0x0009, 0x1001), VR::UN, blob))
+        .write(&wd.path("in/a.dcm"));
+    let profile = wd.path("p.toml");
+    std::fs::write(&profile, "extends = \"basic\"\nkeep_private_creators = [\"ACME BLOB\"]\n").unwrap();
+    wd.deid(&["--profile", profile.to_str().unwrap()])
+}
+
+#[test]
+fn rv25_01_a_kept_private_blob_holding_the_name_in_utf8_in_a_latin1_file_is_removed() {
+    let wd = Workdir::new("rv25_01_a_kept_private_blob_holding_the_name_in_utf8_in_a_latin1_file_is_removed");
+    blob_release(&wd, b"ISO_IR 100", b"M\xdcLLER^JOS\xc9", "note: José Müller".as_bytes()).assert_code(0);
+    assert!(raw(&wd.only_output("out"), dicom_core::Tag(0x0009, 0x1001)).is_none());
+}
+
+#[test]
+fn rv25_01_a_kept_private_blob_holding_the_name_in_euc_jp_in_a_utf8_file_is_removed() {
+    let wd = Workdir::new("rv25_01_a_kept_private_blob_holding_the_name_in_euc_jp_in_a_utf8_file_is_removed");
+    // 架空 in EUC-JP.
+    blob_release(&wd, b"ISO_IR 192", "Kakuu^Hanako=架空^花子".as_bytes(), b"<x>\xb2\xcd\xb6\xf5</x>").assert_code(0);
+    assert!(raw(&wd.only_output("out"), dicom_core::Tag(0x0009, 0x1001)).is_none());
+}
+
+#[test]
+fn rv25_01_verify_reads_a_private_blob_in_euc_jp() {
+    let wd = Workdir::new("rv25_01_verify_reads_a_private_blob_in_euc_jp");
+    blob_release(&wd, b"ISO_IR 192", "Kakuu^Hanako=架空^花子".as_bytes(), b"<x>ABCD</x>").assert_code(0);
+    // A blob another tool left holding 架空 in EUC-JP.
+    let out = wd.only_output("out");
+    let mut bytes = std::fs::read(&out).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"ABCD").unwrap();
+    bytes[at..at + 4].copy_from_slice(b"\xb2\xcd\xb6\xf5");
+    std::fs::write(&out, &bytes).unwrap();
+    let run = wd.kamei(["verify", "out", "--against", "in"]);
+    run.assert_code(1);
+    assert!(run.stdout().contains("(0009,1001)\tresidual-identifier"), "{}", run.stdout());
+}

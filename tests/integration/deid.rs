@@ -826,3 +826,42 @@ fn a_study_under_one_pseudonym_gives_no_split_warning() {
     run.assert_code(0);
     assert!(!run.stderr().contains("more than one patient pseudonym"), "{}", run.stderr());
 }
+
+#[test]
+fn rv25_03_station_name_and_serial_number_in_kept_text_are_scrubbed() {
+    let wd = Workdir::new("rv25_03_station_name_and_serial_number_in_kept_text_are_scrubbed");
+    let description = "ran on CANARYSTATION sn CANARYSERIAL";
+    ct(1).put(str_el(tags::CONTENT_DESCRIPTION, dicom_core::VR::LO, description)).write(&wd.path("in/a.dcm"));
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::CONTENT_DESCRIPTION).as_deref(), Some("ran on *** sn ***"));
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn rv25_03_a_station_name_kept_by_retain_device_identity_stays_in_kept_text() {
+    let wd = Workdir::new("rv25_03_a_station_name_kept_by_retain_device_identity_stays_in_kept_text");
+    let description = "ran on CANARYSTATION sn CANARYSERIAL";
+    ct(1).put(str_el(tags::CONTENT_DESCRIPTION, dicom_core::VR::LO, description)).write(&wd.path("in/a.dcm"));
+    deid(&wd, &["--option", "retain-device-identity"]).assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::CONTENT_DESCRIPTION).as_deref(), Some(description));
+}
+
+#[test]
+fn rv25_04_a_percent_encoded_name_in_a_kept_url_is_scrubbed_whole() {
+    let wd = Workdir::new("rv25_04_a_percent_encoded_name_in_a_kept_url_is_scrubbed_whole");
+    // CANARY^PATIENT, and 山田 (a name group) in UTF-8, percent-encoded.
+    let url = "http://pacs.example/wado?name=CANARY%5EPATIENT&kanji=%E5%B1%B1%E7%94%B0&study=CT";
+    ct(1)
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, dicom_core::VR::CS, "ISO_IR 192"))
+        .put(str_el(tags::PATIENT_NAME, dicom_core::VR::PN, "CANARY^PATIENT=山田^太郎"))
+        .put(str_el(tags::RETRIEVE_URL, dicom_core::VR::UR, url))
+        .write(&wd.path("in/a.dcm"));
+    let run = deid(&wd, &[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::RETRIEVE_URL).as_deref(), Some("http://pacs.example/wado?name=***&kanji=***&study=CT"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["%5EPATIENT", "%E5%B1%B1"]].concat());
+}

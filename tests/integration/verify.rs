@@ -774,3 +774,26 @@ fn finds_an_unshifted_date_a_name_and_a_text_uid_in_kept_private_values_of_unkno
         assert!(!run.stdout().contains(value) && !run.stderr().contains(value), "{value} printed");
     }
 }
+
+#[test]
+fn rv27_01_finds_a_value_holding_bytes_its_vr_does_not_allow() {
+    let wd = release("rv27_01_finds_a_value_holding_bytes_its_vr_does_not_allow");
+    // Manufacturer ran over a Patient's Name element that no input has (so no identifier of
+    // the inputs matches): only its bytes tell.
+    let mut swallowed = b"GE".to_vec();
+    swallowed.extend([0x10, 0x00, 0x10, 0x00, b'P', b'N', 8, 0]);
+    swallowed.extend(b"OTHER^PT");
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::MANUFACTURER, VR::LO, swallowed));
+        ds.put(Element::new(tags::MODALITY, VR::CS, b"CT\0X".to_vec()));
+    });
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(
+        f.iter().any(|r| r[1] == "(0008,0070)" && r[2] == "damaged-value" && r[3].contains("element headers")),
+        "{f:?}"
+    );
+    assert!(f.iter().any(|r| r[1] == "(0008,0060)" && r[2] == "damaged-value"), "{f:?}");
+    assert!(!run.stdout().contains("OTHER"), "findings never print the value");
+}
