@@ -91,7 +91,7 @@ pub const UID: Kind = "UID";
 /// The kind of a birth date spelling: also found at the start of a date-time.
 const BIRTH_DATE: Kind = "Patient's Birth Date";
 
-/// The kind of a date of a private attribute (see [`Dictionary::add_as_deid_reads_it`]): also
+/// The kind of a date of a private attribute (see `Dictionary::add_as_deid_reads_it`): also
 /// found at the start of a date-time. A release made with Retain Longitudinal Temporal
 /// Information with Full Dates keeps it on purpose.
 pub const PRIVATE_DATE: Kind = "date of a private attribute";

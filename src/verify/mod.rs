@@ -125,7 +125,7 @@ pub struct Originals {
     /// Input folder names and file stems: searched for in output file and folder names.
     pub paths: Dictionary,
     /// Input folder names and file stems a clinical command kept on purpose
-    /// ([`kept_by_its_row`]): not looked for in the names of a clinical output.
+    /// (`kept_by_its_row`): not looked for in the names of a clinical output.
     pub kept_names: HashSet<String>,
 }
 
