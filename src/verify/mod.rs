@@ -124,8 +124,8 @@ pub struct Originals {
     pub global: Dictionary,
     /// Input folder names and file stems: searched for in output file and folder names.
     pub paths: Dictionary,
-    /// Input folder names and file stems a clinical command kept on purpose
-    /// (`kept_by_its_row`): not looked for in the names of a clinical output.
+    /// Input folder names and file stems a clinical command kept on purpose (names a `file`
+    /// row's input and its own output share): not looked for in the names of a clinical output.
     pub kept_names: HashSet<String>,
 }
 
