@@ -444,7 +444,9 @@ fn rv25_02_kept_latin1_text_holding_an_undeclared_utf8_name_is_scrubbed() {
     mixed("MÜLLER^JOSÉ".as_bytes(), b"Jos\xe9 M\xfcller CT").write(&wd.path("in/a.dcm"));
     wd.deid(&[]).assert_code(0);
     let out = wd.only_output("out");
-    assert_eq!(raw(&out, tags::CONTENT_DESCRIPTION).as_deref(), Some(&b"*** *** CT"[..]));
+    let kept = raw(&out, tags::CONTENT_DESCRIPTION).unwrap();
+    assert!(kept.starts_with(b"***") && kept.ends_with(b" CT"), "{}", String::from_utf8_lossy(&kept));
+    assert!(!kept.windows(3).any(|w| w == b"Jos" || w == b"ler"), "{}", String::from_utf8_lossy(&kept));
 }
 
 #[test]
@@ -494,7 +496,7 @@ fn rv25_01_verify_reads_a_private_blob_in_euc_jp() {
     let at = bytes.windows(4).position(|w| w == b"ABCD").unwrap();
     bytes[at..at + 4].copy_from_slice(b"\xb2\xcd\xb6\xf5");
     std::fs::write(&out, &bytes).unwrap();
-    let run = wd.kamei(["verify", "out", "--against", "in"]);
+    let run = wd.kamei(["verify", "out", "--against", "in", "--profile", "p.toml"]);
     run.assert_code(1);
     assert!(run.stdout().contains("(0009,1001)\tresidual-identifier"), "{}", run.stdout());
 }
