@@ -634,30 +634,6 @@ fn stands_as_a_number(text: &str, digits: &str, zeros: bool) -> bool {
     })
 }
 
-/// Whether a value of this VR is text (a string VR).
-fn is_text(vr: VR) -> bool {
-    matches!(
-        vr,
-        VR::AE
-            | VR::AS
-            | VR::CS
-            | VR::DA
-            | VR::DS
-            | VR::DT
-            | VR::IS
-            | VR::LO
-            | VR::LT
-            | VR::PN
-            | VR::SH
-            | VR::ST
-            | VR::TM
-            | VR::UC
-            | VR::UI
-            | VR::UR
-            | VR::UT
-    )
-}
-
 /// Whether a value holds UIDs: a UI value (or one sent as UN whose tag the dictionary gives
 /// UI), or a private value of unknown type (UN, OB) spelled as UIDs of four components or
 /// more, as `deid` reads an Implicit VR file's private UIDs.
@@ -778,7 +754,7 @@ impl Matcher {
                         self.find_in_level(&item.dataset, &cs, found);
                     }
                 }
-                Value::Bytes(bytes) if bytes.len() <= 1 << 16 && is_text(e.vr) => {
+                Value::Bytes(bytes) if bytes.len() <= 1 << 16 && crate::wrong_length::is_text_vr(e.vr) => {
                     let text = cs.read(bytes, e.vr).text().replace('\\', " ");
                     found.extend(self.find(&text).into_iter().map(|id| id.text.clone()));
                 }
