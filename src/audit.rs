@@ -190,7 +190,7 @@ pub struct AuditRecord {
 /// What pixel cleaning did to one image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PixelAudit {
-    /// Frames examined (every frame is blanked in the same boxes).
+    /// Frames examined.
     pub frames: u32,
     /// The blanked boxes; empty when nothing was found (the pixel data was then kept as it was).
     pub boxes: Vec<PixelBox>,
@@ -213,6 +213,10 @@ pub struct PixelBox {
     pub height: u32,
     /// `rule:<name>`, `ultrasound-regions`, `detector` or `detector-hint`.
     pub source: String,
+    /// The frame number (1 = the first) the box was blanked in, for a box found in one of an
+    /// image's separate pictures (tiles of a slide, pages, slices); absent: every frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u32>,
 }
 
 /// A line saying that an output file moved from one name to another: the output at

@@ -1171,6 +1171,7 @@ fn pixel_audit(c: &pixels::Cleaned, file: &read::DicomFile) -> audit::PixelAudit
                 width: b.rect.width,
                 height: b.rect.height,
                 source: b.source.to_string(),
+                frame: b.frame.map(|f| f + 1),
             })
             .collect(),
         output_transfer_syntax: c.rewritten.then(|| file.transfer_syntax.uid.clone()),

@@ -411,8 +411,12 @@ fn thumbnails(out: &std::path::Path, records: &[kamei::audit::AuditRecord]) -> V
                 continue;
             }
         };
-        let rects: Vec<kamei::pixels::rules::Rect> =
-            px.boxes.iter().map(|b| kamei::pixels::rules::Rect::new(b.x, b.y, b.width, b.height)).collect();
+        let rects: Vec<kamei::pixels::rules::Rect> = px
+            .boxes
+            .iter()
+            .filter(|b| b.frame.is_none_or(|f| f == 1))
+            .map(|b| kamei::pixels::rules::Rect::new(b.x, b.y, b.width, b.height))
+            .collect();
         let image = kamei::pixels::preview::outline(image, &rects);
         let (w, h) = image.dimensions();
         let scale = (256.0 / w.max(h) as f64).min(1.0);

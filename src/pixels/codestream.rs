@@ -25,16 +25,7 @@ pub struct Geometry {
 /// The geometry in a JPEG, JPEG-LS or JPEG 2000 codestream (or a JP2 file holding one) that
 /// starts at `stream`; `None` when no frame header is found before the coded data.
 pub fn geometry(stream: &[u8]) -> Option<Geometry> {
-    if stream.starts_with(&[0xFF, 0xD8]) {
-        jpeg(stream)
-    } else if stream.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
-        j2k(stream)
-    } else if stream.starts_with(&[0, 0, 0, 0x0C, b'j', b'P', b' ', b' ']) {
-        let at = stream.windows(4).position(|w| w == b"jp2c")?;
-        j2k(&stream[at + 4..])
-    } else {
-        None
-    }
+    if stream.starts_with(&[0xFF, 0xD8]) { jpeg(stream) } else { j2k(j2k_codestream(stream)?) }
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u32> {
@@ -120,6 +111,69 @@ fn j2k(s: &[u8]) -> Option<Geometry> {
     let cols = be32(s, 8)?.checked_sub(be32(s, 16)?)?;
     let rows = be32(s, 12)?.checked_sub(be32(s, 20)?)?;
     Some(Geometry { cols, rows, components: be16(s, 40)?, precision: u32::from(*s.get(42)? & 0x7F) + 1 })
+}
+
+/// The JPEG 2000 codestream in `stream`: itself, or the one a JP2 file holds in its `jp2c`
+/// box.
+fn j2k_codestream(stream: &[u8]) -> Option<&[u8]> {
+    if stream.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        Some(stream)
+    } else if stream.starts_with(&[0, 0, 0, 0x0C, b'j', b'P', b' ', b' ']) {
+        let at = stream.windows(4).position(|w| w == b"jp2c")?;
+        Some(&stream[at + 4..])
+    } else {
+        None
+    }
+}
+
+/// Whether a JPEG 2000 or HTJ2K codestream codes any component with the irreversible 9-7
+/// wavelet: a COD or COC marker segment, in the main header or a tile-part header, whose
+/// wavelet transformation is 0 (ITU T.800 A.6.1, A.6.2, Table A.20). Such pixels went through
+/// lossy coding, whatever the data set says; the reversible 5-3 wavelet is lossless unless the
+/// codestream was cut short, which its headers do not tell. `false` for anything else, a
+/// stream that is not JPEG 2000 included.
+pub fn j2k_irreversible(stream: &[u8]) -> bool {
+    let Some(s) = j2k_codestream(stream) else { return false };
+    // Csiz of SIZ: a COC names its component in one byte below 257 components, else two.
+    let Some(components) = be16(s, 40) else { return false };
+    let component_bytes = if components < 257 { 1 } else { 2 };
+    // The transformation byte of one marker segment whose length field is at `at`.
+    let transform = |marker: u32, at: usize| match marker {
+        0xFF52 => s.get(at + 11).copied(),
+        0xFF53 => s.get(at + 2 + component_bytes + 5).copied(),
+        _ => None,
+    };
+    // Walk the main header (after SOC) and each tile-part header up to its SOD.
+    let mut at = 2;
+    let mut tile_part_end: Option<usize> = None;
+    loop {
+        let Some(marker) = be16(s, at) else { return false };
+        match marker {
+            // SOT: a tile-part header follows; Psot is its whole length from SOT on (0: up to EOC).
+            0xFF90 => {
+                let Some(psot) = be32(s, at + 6) else { return false };
+                tile_part_end = (psot != 0).then(|| at + psot as usize);
+            }
+            // SOD: the tile-part's coded data; go on at the next tile-part, if its length is known.
+            0xFF93 => match tile_part_end {
+                Some(next) if next > at => {
+                    at = next;
+                    continue;
+                }
+                _ => return false,
+            },
+            0xFFD9 => return false,
+            _ => {}
+        }
+        if transform(marker, at + 2) == Some(0) {
+            return true;
+        }
+        let Some(length) = be16(s, at + 2) else { return false };
+        if length < 2 {
+            return false;
+        }
+        at += 2 + length as usize;
+    }
 }
 
 /// Whether a fragment begins a new codestream: JPEG / JPEG-LS (SOI), JPEG 2000 and HTJ2K
@@ -238,6 +292,46 @@ mod tests {
 
     fn declared(cols: u32, rows: u32, samples: u32, frames: u32) -> Declared {
         Declared { cols, rows, samples, frames, bits_allocated: 8 }
+    }
+
+    /// A codestream of `j2k_header` with a COD segment of `cod_transform` and, when given, a COC
+    /// segment for component 0 of `coc_transform`, in the main header or (`in_tile`) in the
+    /// first tile-part header.
+    fn j2k_with_transforms(cod_transform: u8, coc_transform: Option<u8>, in_tile: bool) -> Vec<u8> {
+        let mut s = j2k_header(30, 40, 1);
+        s.extend([0xFF, 0x52, 0, 12, 0, 0, 0, 1, 0, 5, 4, 4, 0, cod_transform]);
+        let coc = coc_transform.map(|t| vec![0xFF, 0x53, 0, 9, 0, 0, 5, 4, 4, 0, t]).unwrap_or_default();
+        if !in_tile {
+            s.extend(&coc);
+        }
+        let sot_at = s.len();
+        s.extend([0xFF, 0x90, 0, 10, 0, 0, 0, 0, 0, 0, 0, 1]);
+        if in_tile {
+            s.extend(&coc);
+        }
+        s.extend([0xFF, 0x93, 1, 2, 3, 4]);
+        let psot = (s.len() - sot_at) as u32;
+        s[sot_at + 6..sot_at + 10].copy_from_slice(&psot.to_be_bytes());
+        s.extend([0xFF, 0xD9]);
+        s
+    }
+
+    #[test]
+    fn a_jpeg_2000_codestream_with_the_9_7_wavelet_is_irreversible() {
+        assert!(j2k_irreversible(&j2k_with_transforms(0, None, false)));
+    }
+
+    #[test]
+    fn a_jpeg_2000_codestream_with_the_5_3_wavelet_is_not_irreversible() {
+        assert!(!j2k_irreversible(&j2k_with_transforms(1, None, false)));
+        assert!(!j2k_irreversible(&jpeg_header(64, 160, 1)));
+    }
+
+    #[test]
+    fn a_component_coded_9_7_in_a_coc_segment_is_irreversible_in_either_header() {
+        assert!(j2k_irreversible(&j2k_with_transforms(1, Some(0), false)));
+        assert!(j2k_irreversible(&j2k_with_transforms(1, Some(0), true)));
+        assert!(!j2k_irreversible(&j2k_with_transforms(1, Some(1), true)));
     }
 
     #[test]

@@ -310,8 +310,9 @@ fn tag_name(tag: Tag) -> String {
 }
 
 /// Transfer syntaxes whose compression is lossy (PS3.5 §10 and §8.2): JPEG baseline and
-/// extended, JPEG-LS near-lossless, and the lossy-capable JPEG 2000 / HTJ2K / JPEG XL ones when
-/// the header says the image was lossy.
+/// extended, JPEG-LS near-lossless. The lossy-capable JPEG 2000 and HTJ2K ones are lossy when
+/// the header says so, when the codestream uses the irreversible wavelet
+/// ([`super::codestream::j2k_irreversible`]) or when the colour is YBR_ICT.
 fn lossy_syntax(uid: &str) -> bool {
     matches!(uid, "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" | "1.2.840.10008.1.2.4.81")
 }
@@ -862,6 +863,10 @@ fn encapsulated(
         }
     }
     let compressed: u64 = fragments.fragments.iter().map(|f| f.len() as u64).sum();
+    // JPEG 2000 codes lossily or not whatever the transfer syntax: its headers say which.
+    let irreversible = codec == Some("JPEG 2000")
+        && (a.photometric == "YBR_ICT"
+            || super::codestream::starts(&fragments.fragments).iter().any(|s| super::codestream::j2k_irreversible(s)));
     let mut frames = Frames {
         rows: a.rows,
         cols: a.cols,
@@ -874,7 +879,7 @@ fn encapsulated(
         photometric: a.photometric.clone(),
         palette,
         data,
-        lossy: declared_lossy || lossy_syntax(uid),
+        lossy: declared_lossy || lossy_syntax(uid) || irreversible,
         compressed_bytes: Some(compressed),
     };
     if a.samples == 3 {

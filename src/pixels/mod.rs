@@ -49,6 +49,7 @@ use detect::{Detector, Found, Hints, Planes};
 use dicom_dictionary_std::tags;
 use image::{GrayImage, RgbImage};
 use rules::{Rect, Rule, RuleError};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// Which images `clean-pixel-data` cleans, and where user rules come from.
@@ -102,19 +103,78 @@ impl std::fmt::Display for BoxSource {
     }
 }
 
-/// One blanked box (the same in every frame).
+/// One blanked box.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanedBox {
     /// The rectangle.
     pub rect: Rect,
     /// Who found it.
     pub source: BoxSource,
+    /// The frame (index from 0) the box is blanked in, for a box the detector found in one of
+    /// separate pictures ([`FrameSet::Separate`]); `None`: blanked in every frame.
+    pub frame: Option<u32>,
+}
+
+impl CleanedBox {
+    /// Whether the box is blanked in frame `frame` (index from 0).
+    pub fn in_frame(&self, frame: u32) -> bool {
+        self.frame.is_none_or(|f| f == frame)
+    }
+}
+
+/// How the frames of a multi-frame image relate, which decides whether a box the detector finds
+/// in one frame is blanked in the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameSet {
+    /// One screen over time (an ultrasound or angiography cine, a video): burned-in text stays
+    /// in place, so a box found in any frame is blanked in every frame, boxes kept on loose
+    /// evidence wait for the other frames to confirm them, and the further passes search the
+    /// brightest value of each pixel over all frames.
+    Cine,
+    /// Separate pictures (the tiles of a slide, the pages of a document, the slices of a
+    /// volume, B-scans): each frame is searched and blanked on its own, as a single-frame image.
+    /// Text on one tile is on no other, and a box spread to every tile would blank tissue.
+    Separate,
+}
+
+/// SOP classes whose frames are one screen over time: Ultrasound Multi-frame (and its retired
+/// class), X-Ray Angiographic and Radiofluoroscopic (and their enhanced and bi-plane classes),
+/// and the video classes (endoscopic, microscopic, photographic).
+pub const CINE_CLASSES: &[&str] = &[
+    "1.2.840.10008.5.1.4.1.1.3",
+    "1.2.840.10008.5.1.4.1.1.3.1",
+    "1.2.840.10008.5.1.4.1.1.12.1",
+    "1.2.840.10008.5.1.4.1.1.12.1.1",
+    "1.2.840.10008.5.1.4.1.1.12.2",
+    "1.2.840.10008.5.1.4.1.1.12.2.1",
+    "1.2.840.10008.5.1.4.1.1.12.3",
+    "1.2.840.10008.5.1.4.1.1.77.1.1.1",
+    "1.2.840.10008.5.1.4.1.1.77.1.2.1",
+    "1.2.840.10008.5.1.4.1.1.77.1.4.1",
+];
+
+impl FrameSet {
+    /// The frame set of an image with `frames` frames: a cine when its SOP class is one of
+    /// [`CINE_CLASSES`] and it is not tiled (no Dimension Organization Type `TILED_*`, no
+    /// Total Pixel Matrix); separate pictures otherwise, the safe reading for a class kamei does
+    /// not know (each frame is then cleaned as fully as a single-frame image). One frame is a
+    /// cine of one.
+    pub fn of(ds: &DataSet, frames: u32) -> FrameSet {
+        if frames <= 1 {
+            return FrameSet::Cine;
+        }
+        let tiled = ds.ascii(tags::DIMENSION_ORGANIZATION_TYPE).is_some_and(|v| v.starts_with("TILED"))
+            || ds.get(tags::TOTAL_PIXEL_MATRIX_ROWS).is_some()
+            || ds.get(tags::TOTAL_PIXEL_MATRIX_COLUMNS).is_some();
+        let cine_class = ds.ascii(tags::SOP_CLASS_UID).is_some_and(|c| CINE_CLASSES.contains(&c));
+        if cine_class && !tiled { FrameSet::Cine } else { FrameSet::Separate }
+    }
 }
 
 /// The result of cleaning one image.
 #[derive(Debug, Clone)]
 pub struct Cleaned {
-    /// The boxes blanked in every frame (empty: nothing found, pixels unchanged).
+    /// The boxes blanked (empty: nothing found, pixels unchanged).
     pub boxes: Vec<CleanedBox>,
     /// The pixels to write: blanked when any box was, or with the bits outside Bits Stored
     /// cleared when those carried values; `None` when the source pixel data is kept.
@@ -279,7 +339,7 @@ impl PixelCleaner {
         for r in &matching {
             for b in &r.blank {
                 if let Some(rect) = b.clip(cols, rows) {
-                    boxes.push(CleanedBox { rect, source: BoxSource::Rule(r.name.clone()) });
+                    boxes.push(CleanedBox { rect, source: BoxSource::Rule(r.name.clone()), frame: None });
                 }
             }
         }
@@ -298,67 +358,30 @@ impl PixelCleaner {
                     notes.push("the Sequence of Ultrasound Regions has no usable data region; not used".to_string());
                 } else {
                     for rect in us_regions::outside(&regions.usable, cols, rows) {
-                        boxes.push(CleanedBox { rect, source: BoxSource::UltrasoundRegions });
+                        boxes.push(CleanedBox { rect, source: BoxSource::UltrasoundRegions, frame: None });
                     }
                 }
             }
         }
         if matching.iter().all(|r| r.detect) {
             let hints = hints(ds);
-            let mut found: Vec<(Rect, Found)> = Vec::new();
             // An image of more than 8 bits stored is searched a second time as a viewer shows
             // it, through its VOI window or one over the bulk of its values ([`voi`]): text a
             // little above its surroundings in a wide range is faint in the full-range planes.
             let window = voi::Window::of(ds, &frames, (grey.lo, grey.hi), big_endian);
-            let views = if window.is_some() { 2 } else { 1 };
-            // Per view, the brightest value of each pixel over the frames, for the further passes.
-            let mut brightest: Vec<Option<(GrayImage, GrayImage)>> = vec![None; views];
-            // A cine: boxes kept on loose evidence wait for the other frames to confirm them.
-            let cine = frames.frames > 1;
-            let mut loose: Vec<(u32, Rect, Found)> = Vec::new();
-            let mut seen: Vec<(u32, Rect)> = Vec::new();
-            for f in 0..frames.frames {
-                for (view, acc) in brightest.iter_mut().enumerate() {
-                    // One view's planes at a time: a frame can be 64 Mpixel.
-                    let planes = match (&window, view) {
-                        (Some(w), 1) => grey_planes(&frames, f, |v| w.map(v)),
-                        _ => planes(&frames, f, &grey),
-                    };
-                    let detect::FrameBoxes { clear, loose: maybe } = self.detector.detect_frame_split(&planes, &hints);
-                    if cine {
-                        seen.extend(clear.iter().chain(&maybe).map(|(r, _)| (f, *r)));
-                        loose.extend(maybe.into_iter().map(|(r, how)| (f, r, how)));
-                    } else {
-                        found.extend(maybe);
+            let searches: Vec<(Option<u32>, Range<u32>)> = match FrameSet::of(ds, frames.frames) {
+                FrameSet::Cine => vec![(None, 0..frames.frames)],
+                FrameSet::Separate => (0..frames.frames).map(|f| (Some(f), f..f + 1)).collect(),
+            };
+            for (frame, range) in searches {
+                for (rect, how) in self.detect_over(&frames, range, &grey, window.as_ref(), &hints) {
+                    // Boxes inside an area already blanked in this frame add nothing.
+                    if boxes.iter().any(|b| b.frame.is_none_or(|g| Some(g) == frame) && b.rect.contains(&rect)) {
+                        continue;
                     }
-                    found.extend(clear);
-                    found = detect::merge(found);
-                    // Keep only the two searched planes (moved, not copied), and drop the others
-                    // before the next view, frame or the further passes.
-                    let Planes { light, dark, tone, .. } = planes;
-                    let (light, dark) = tone.unwrap_or((light, dark));
-                    match acc {
-                        None => *acc = Some((light, dark)),
-                        Some((l, d)) => {
-                            brighten(l, &light);
-                            brighten(d, &dark);
-                        }
-                    }
+                    let source = if how == Found::Text { BoxSource::Detector } else { BoxSource::DetectorHint };
+                    boxes.push(CleanedBox { rect, source, frame });
                 }
-            }
-            found.extend(corroborated(&loose, &seen, frames.frames));
-            found = detect::merge(found);
-            for (light, dark) in brightest.iter().flatten() {
-                found.extend(self.detector.detect_further(light, dark));
-                found = detect::merge(found);
-            }
-            for (rect, how) in found {
-                // Boxes inside an area already blanked add nothing.
-                if boxes.iter().any(|b| b.rect.contains(&rect)) {
-                    continue;
-                }
-                let source = if how == Found::Text { BoxSource::Detector } else { BoxSource::DetectorHint };
-                boxes.push(CleanedBox { rect, source });
             }
         } else {
             let off: Vec<&str> = matching.iter().filter(|r| !r.detect).map(|r| r.name.as_str()).collect();
@@ -398,10 +421,67 @@ impl PixelCleaner {
         let before = preview.then(|| render(&frames, 0, &grey));
         blank(&mut frames, &boxes);
         let preview = before.map(|b| {
-            let rects: Vec<Rect> = boxes.iter().map(|c| c.rect).collect();
+            let rects: Vec<Rect> = boxes.iter().filter(|c| c.in_frame(0)).map(|c| c.rect).collect();
             (preview::outline(b, &rects), preview::outline(render(&frames, 0, &grey), &rects))
         });
         Ok(Cleaned { boxes, frames: Some(frames), frame_count, source_ts, preview, notes, rewritten: false })
+    }
+
+    /// The detector's boxes over the frames `range`, searched one frame at a time in each view
+    /// (the full-range planes and, when given, the VOI `window`). Over several frames (a cine)
+    /// boxes kept on loose evidence wait for the other frames to confirm them, and the further
+    /// passes search the brightest value of each pixel over the range.
+    fn detect_over(
+        &self,
+        frames: &Frames,
+        range: Range<u32>,
+        grey: &GreyMap,
+        window: Option<&voi::Window>,
+        hints: &Hints,
+    ) -> Vec<(Rect, Found)> {
+        let views = if window.is_some() { 2 } else { 1 };
+        let cine = range.len() > 1;
+        let mut found: Vec<(Rect, Found)> = Vec::new();
+        // Per view, the brightest value of each pixel over the frames, for the further passes.
+        let mut brightest: Vec<Option<(GrayImage, GrayImage)>> = vec![None; views];
+        let mut loose: Vec<(u32, Rect, Found)> = Vec::new();
+        let mut seen: Vec<(u32, Rect)> = Vec::new();
+        for f in range.clone() {
+            for (view, acc) in brightest.iter_mut().enumerate() {
+                // One view's planes at a time: a frame can be 64 Mpixel.
+                let planes = match (window, view) {
+                    (Some(w), 1) => grey_planes(frames, f, |v| w.map(v)),
+                    _ => planes(frames, f, grey),
+                };
+                let detect::FrameBoxes { clear, loose: maybe } = self.detector.detect_frame_split(&planes, hints);
+                if cine {
+                    seen.extend(clear.iter().chain(&maybe).map(|(r, _)| (f, *r)));
+                    loose.extend(maybe.into_iter().map(|(r, how)| (f, r, how)));
+                } else {
+                    found.extend(maybe);
+                }
+                found.extend(clear);
+                found = detect::merge(found);
+                // Keep only the two searched planes (moved, not copied), and drop the others
+                // before the next view, frame or the further passes.
+                let Planes { light, dark, tone, .. } = planes;
+                let (light, dark) = tone.unwrap_or((light, dark));
+                match acc {
+                    None => *acc = Some((light, dark)),
+                    Some((l, d)) => {
+                        brighten(l, &light);
+                        brighten(d, &dark);
+                    }
+                }
+            }
+        }
+        found.extend(corroborated(&loose, &seen, range.len() as u32));
+        found = detect::merge(found);
+        for (light, dark) in brightest.iter().flatten() {
+            found.extend(self.detector.detect_further(light, dark));
+            found = detect::merge(found);
+        }
+        found
     }
 }
 
@@ -629,11 +709,11 @@ fn blank_value(f: &Frames) -> i64 {
     }
 }
 
-/// Blank the boxes in every frame.
+/// Blank each box in its frame, or in every frame.
 fn blank(f: &mut Frames, boxes: &[CleanedBox]) {
     let v = blank_value(f);
     for frame in 0..f.frames {
-        for b in boxes {
+        for b in boxes.iter().filter(|b| b.in_frame(frame)) {
             for y in b.rect.y..b.rect.bottom() {
                 for x in b.rect.x..b.rect.right() {
                     for s in 0..f.samples {
