@@ -2678,3 +2678,41 @@ fn rv26_02_ssmix2_output_names_without_dates_do_not_depend_on_the_patients_other
     let both = format!("{}\tboth", kamei_pseudonym(P1));
     assert!(report.stdout().lines().any(|l| l.contains(&both)), "{}", report.stdout());
 }
+
+#[test]
+fn linkage_tables_of_deid_csv_and_ssmix2_spell_one_patients_id_one_way() {
+    // One patient, `0012345678`, spelled as each source had it: plain in the images and the
+    // SS-MIX2 storage, full-width and with a zero-width space stuck to it in the CSV export.
+    let wd = Workdir::new("linkage_tables_of_deid_csv_and_ssmix2_spell_one_patients_id_one_way");
+    let id = "0012345678";
+    let k = key(&wd, "k.key", 7);
+    let ks = k.to_str().unwrap();
+    let study = "1.2.826.0.1.3680043.8.498.2701";
+    Fixture::ct(id, study, &format!("{study}.1"), &format!("{study}.1.1")).write(&wd.path("dicom/a.dcm"));
+    let study = "1.2.826.0.1.3680043.8.498.2702";
+    Fixture::ct(&format!("{id}\u{200B}"), study, &format!("{study}.1"), &format!("{study}.1.1"))
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, dicom_core::VR::CS, "ISO_IR 192"))
+        .write(&wd.path("dicom/b.dcm"));
+    wd.kamei(["deid", "dicom", "-o", "images", "--key", ks, "--linkage", "link.csv", "-q"]).assert_code(0);
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nvalue = \"keep\"\n",
+        "pid,value\n\u{FF10}\u{FF10}\u{FF11}\u{FF12}\u{FF13}\u{FF14}\u{FF15}\u{FF16}\u{FF17}\u{FF18},1\n=\"0012345678\"\u{200B},2\n",
+    );
+    wd.kamei(["clinical", "csv", "in", "-o", "csv", "--key", ks, "--columns", "cols.toml", "--linkage", "link.csv"])
+        .assert_code(0);
+    let dir = wd.path(&format!("root/001/234/{id}/-/ADT-00"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{id}_-_ADT-00_999999999999999_20240401093000000_-_1")),
+        format!("MSH|^~\\&|HIS|HOSP|SSMIX2|HOSP|20240401093000||ADT^A08^ADT_A01|C1|P|2.5||||||~ISO IR87||ISO 2022-1994\rPID|0001||{id}^^^^PI||YAMADA^TARO^^^^^L^A||19850315|M\r"),
+    )
+    .unwrap();
+    wd.kamei(["clinical", "ss-mix2", "root", "-o", "ss", "--key", ks, "--linkage", "link.csv"]).assert_code(0);
+    let rows = rows(&wd.path("link.csv"));
+    let patients: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "patient").collect();
+    assert_eq!(patients.len(), 1, "one row for the patient: {patients:?}");
+    assert_eq!(patients[0][1], id, "the ID as the pseudonym reads it");
+    assert_eq!(patients[0][2], kamei_pseudonym(id));
+    assert_eq!(rows.iter().filter(|r| r[0] == "file").count(), 4, "{rows:?}");
+}
