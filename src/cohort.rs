@@ -458,6 +458,20 @@ impl Cohort {
         self.window.is_some()
     }
 
+    /// Whether the opt-out register lists any of `patient_ids` (each normalised, with the
+    /// leading-zero rule, and each value of one holding several), as [`Cohort::admit_each`]
+    /// decides an opt-out. For IDs an input gives of its patient besides the one it is filed
+    /// under (DICOM Other Patient IDs): the same person, left out when any of them opted out,
+    /// though they need not be in the cohort (another issuer's numbers are not in it).
+    pub fn opts_out_any(&self, patient_ids: &[&str]) -> bool {
+        let Some(r) = &self.exclude else { return false };
+        patient_ids
+            .iter()
+            .map(|i| normalize_id(i))
+            .filter(|i| !i.is_empty())
+            .any(|i| r.lists_for_exclusion(&i) || id_parts(&i).iter().any(|p| r.lists_for_exclusion(p)))
+    }
+
     /// Decide for a patient (and, for images, a study): exclusion wins over inclusion; a missing
     /// ID is left out only when an include list is given; the study window applies last.
     pub fn admit(&self, patient_id: Option<&str>, study_date: Option<&str>) -> Admission {
@@ -471,15 +485,12 @@ impl Cohort {
     /// listed. No ID at all is decided as [`Cohort::admit`] decides a missing one.
     pub fn admit_each(&self, patient_ids: &[&str], study_date: Option<&str>) -> Admission {
         let ids: Vec<String> = patient_ids.iter().map(|i| normalize_id(i)).filter(|s| !s.is_empty()).collect();
-        let parts = |i: &str| -> Vec<String> { i.split('\\').map(normalize_id).filter(|p| !p.is_empty()).collect() };
-        let excluded =
-            |r: &Register, i: &String| r.lists_for_exclusion(i) || parts(i).iter().any(|p| r.lists_for_exclusion(p));
-        let included = |r: &Register, i: &String| r.ids.contains(i) || parts(i).iter().all(|p| r.ids.contains(p));
+        let included = |r: &Register, i: &String| r.ids.contains(i) || id_parts(i).iter().all(|p| r.ids.contains(p));
         if ids.is_empty() {
             if self.include.is_some() {
                 return Admission::NoPatientId;
             }
-        } else if self.exclude.as_ref().is_some_and(|r| ids.iter().any(|i| excluded(r, i))) {
+        } else if self.opts_out_any(patient_ids) {
             return Admission::OptedOut;
         } else if self.include.as_ref().is_some_and(|r| !ids.iter().all(|i| included(r, i))) {
             return Admission::NotInCohort;
@@ -493,6 +504,11 @@ impl Cohort {
         }
         Admission::Included
     }
+}
+
+/// The values of a Patient ID holding several (`A\\B`), normalised, empty ones left out.
+fn id_parts(id: &str) -> Vec<String> {
+    id.split('\\').map(normalize_id).filter(|p| !p.is_empty()).collect()
 }
 
 /// The day of a Study Date as `kamei deid` reads it when it shifts the date
@@ -618,6 +634,16 @@ mod tests {
         assert_eq!(i.admit_each(&["9999999", "1234568"], None), Admission::NotInCohort);
         assert_eq!(i.admit_each(&["9999999", " 9999999 "], None), Admission::Included);
         assert_eq!(i.admit_each(&[], None), Admission::NoPatientId);
+    }
+
+    #[test]
+    fn an_opted_out_other_id_is_found_in_every_spelling_the_register_reads() {
+        let c = Cohort::new(Some(reg("0012345678")), None, None);
+        assert!(c.opts_out_any(&["7777777", "12345678"]), "leading zeros");
+        assert!(c.opts_out_any(&["\u{FF10}\u{FF10}12345678\u{200B}"]), "full-width, zero-width");
+        assert!(c.opts_out_any(&["X-1\\0012345678"]), "one value of several");
+        assert!(!c.opts_out_any(&["7777777", ""]));
+        assert!(!Cohort::new(None, Some(reg("0012345678")), None).opts_out_any(&["0012345678"]), "no register");
     }
 
     #[test]

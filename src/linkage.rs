@@ -276,11 +276,22 @@ impl LinkageWriter {
     /// Add a row. A row the table already holds (since its last `moved` row) is not written
     /// again: a resumed run finds the inputs done earlier and reports them once more.
     ///
+    /// A `patient` row's original ID is written as the pseudonym reads it
+    /// ([`crate::pseudo::normalize_id`]: trimmed, NFKC, zero-width characters dropped, dashes as
+    /// `-`), whatever spelling the source had (`０`-digits in a CSV export, a zero-width space
+    /// in an image): `deid`, `clinical csv` and `clinical ss-mix2` then write one row per patient
+    /// to a shared table, its ID is the one the hospital's systems key on, and the pseudonym is
+    /// the HMAC of exactly that text, so re-identifying is one lookup either way.
+    ///
     /// # Errors
     /// [`Error::WriteLinkage`] on I/O errors.
     pub fn add(&mut self, kind: Kind, original: &str, replacement: &str) -> Result<(), Error> {
-        if kind == Kind::Patient && !self.patients.insert(original.to_string()) {
-            return Ok(());
+        if kind == Kind::Patient {
+            let id = crate::pseudo::normalize_id(original);
+            if !self.patients.insert(id.clone()) {
+                return Ok(());
+            }
+            return self.write([kind.word().as_bytes(), id.as_bytes(), replacement.as_bytes()]);
         }
         self.write([kind.word().as_bytes(), original.as_bytes(), replacement.as_bytes()])
     }
@@ -521,6 +532,21 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_patient_row_holds_the_id_as_the_pseudonym_reads_it_once_for_every_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        let mut w = LinkageWriter::open(&path).unwrap();
+        for spelling in ["0012345678", "\u{FF10}\u{FF10}12345678", "0012345678\u{200B}", " 0012345678 "] {
+            w.add(Kind::Patient, spelling, "AAA").unwrap();
+        }
+        w.add(Kind::Patient, "２０２４－０００１２３", "BBB").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "kind,original,pseudonymized\npatient,0012345678,AAA\npatient,2024-000123,BBB\n");
     }
 
     #[cfg(unix)]

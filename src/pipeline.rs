@@ -949,7 +949,16 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     if job.cohort.is_active() {
         // Decided from the original Patient ID, before anything is planned or written.
         let (id, note) = plan::original_patient_id_noted(&file.dataset);
-        let admission = job.cohort.admit(Some(&id), file.dataset.ascii(tags::STUDY_DATE));
+        let mut admission = job.cohort.admit(Some(&id), file.dataset.ascii(tags::STUDY_DATE));
+        // The patient's other IDs (Other Patient IDs, its sequence) are the same person: an
+        // opt-out under any of them leaves the image out. The cohort is decided by the Patient
+        // ID alone (another issuer's numbers are not in it).
+        if !admission.is_excluded() {
+            let others = plan::other_patient_ids(&file.dataset);
+            if job.cohort.opts_out_any(&others.iter().map(String::as_str).collect::<Vec<_>>()) {
+                admission = crate::cohort::Admission::OptedOut;
+            }
+        }
         if admission.is_excluded() {
             let mut p = left_out(ctx, number, sha, bytes, Status::Excluded, admission.reason().to_string());
             if let (Some(note), Some(record)) = (note, p.record.as_mut()) {

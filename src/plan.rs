@@ -516,7 +516,38 @@ impl IdReading {
 /// for bytes not valid in the declared set (valid UTF-8 Japanese is often valid CP932 too, as
 /// mojibake; the reverse is rare, see [`CharacterSet::utf8_reading`]).
 fn patient_id_text(ds: &DataSet, cs: &Charset) -> (String, IdReading) {
-    let Some(bytes) = ds.bytes(tags::PATIENT_ID).map(trim_value) else { return (String::new(), IdReading::Declared) };
+    let Some(bytes) = ds.bytes(tags::PATIENT_ID) else { return (String::new(), IdReading::Declared) };
+    id_text(bytes, cs)
+}
+
+/// The other IDs a data set gives of its patient: each value of (0010,1000) Other Patient IDs
+/// and the Patient ID of each item of (0010,1002) Other Patient IDs Sequence (in the item's
+/// character set when it declares one), read as [`original_patient_id`] reads the Patient ID;
+/// empty values left out. A merged record or another system's number names the same person,
+/// so the opt-out register is checked against these too ([`crate::cohort::Cohort::opts_out_any`]).
+pub fn other_patient_ids(ds: &DataSet) -> Vec<String> {
+    let cs = charset_of(ds, &Charset::default_repertoire());
+    let mut ids = Vec::new();
+    if let Some(bytes) = ds.bytes(OTHER_PATIENT_IDS) {
+        // Split after decoding: a Shift_JIS character may end in the 0x5C byte.
+        ids.extend(id_text(bytes, &cs).0.split('\\').map(crate::pseudo::normalize_id));
+    }
+    if let Some(seq) = ds.get(tags::OTHER_PATIENT_I_DS_SEQUENCE).and_then(|e| e.value.sequence()) {
+        for item in &seq.items {
+            ids.push(patient_id_text(&item.dataset, &charset_of(&item.dataset, &cs)).0);
+        }
+    }
+    ids.retain(|id| !id.is_empty());
+    ids
+}
+
+/// (0010,1000) Other Patient IDs (retired, still written; the dictionary's constant is
+/// deprecated for that).
+const OTHER_PATIENT_IDS: dicom_core::Tag = dicom_core::Tag(0x0010, 0x1000);
+
+/// A Patient ID value's text, as [`patient_id_text`] reads it, and how it was read.
+fn id_text(bytes: &[u8], cs: &Charset) -> (String, IdReading) {
+    let bytes = trim_value(bytes);
     let undeclared = match cs {
         Charset::Known(known) => known
             .utf8_reading(bytes, VR::LO)

@@ -9,8 +9,9 @@
 //!   folders and the file name;
 //! - with `retain-long-modified-dates` the date folder and the file-name timestamp are shifted
 //!   by the patient's offset, as every date inside the messages is; without it the date folder
-//!   becomes `-` and the timestamp a per-patient sequence number (17 digits, in the original
-//!   order), because a real date cannot be kept and a shifted one is not allowed;
+//!   becomes `-` and the timestamp a keyed token of the file's path ([`timestamp_token`], 17
+//!   digits), because a real date cannot be kept and a shifted one is not allowed, and a
+//!   name must not depend on the patient's other messages (the storage grows);
 //! - the order number becomes the same keyed token as ORC-2/OBR-2 inside the messages
 //!   (`999999999999999`, "no order", stays);
 //! - data type, department code and condition flag are kept.
@@ -207,6 +208,19 @@ pub fn order_token(pseudo: &Pseudonymizer, value: &str) -> String {
         return if s == NO_ORDER { "999999999999998".to_string() } else { s };
     }
     pseudo.token("order-number", v.as_bytes(), 20)
+}
+
+/// The 17 digits that stand for a message's file-name timestamp when dates are removed: a keyed
+/// token of the file's path below the root (patient ID, date folder, data type, order number,
+/// timestamp, department and condition flag), so that the name keeps SS-MIX2's shape, holds no
+/// date, differs for every file of the storage, and depends on nothing else: a message added to
+/// the storage later (SS-MIX2 grows every day) changes no other message's output name, and a
+/// re-run into the same output adds exactly the new messages. The order of the messages is not
+/// in the names then (the dates are gone anyway).
+pub fn timestamp_token(pseudo: &Pseudonymizer, rel: &Path) -> String {
+    let hex = pseudo.token("ss-mix2-timestamp", &crate::linkage::path_bytes(rel), 16);
+    let x = u64::from_str_radix(&hex, 16).expect("16 hex digits") % 100_000_000_000_000_000;
+    format!("{x:017}")
 }
 
 /// What one message's rewrite did, and what it knows of the message.
@@ -1246,14 +1260,7 @@ fn process_patient(
             }
         }
     }
-    // Sequence numbers replace timestamps when dates are not kept: the original order.
-    let mut order: Vec<usize> = (0..files.len()).collect();
     let entry = |i: usize| files[i].entry.as_ref().expect("grouped entries parsed");
-    order.sort_by(|&a, &b| (&entry(a).timestamp, &files[a].rel).cmp(&(&entry(b).timestamp, &files[b].rel)));
-    let mut sequence = vec![0usize; files.len()];
-    for (k, &i) in order.iter().enumerate() {
-        sequence[i] = k + 1;
-    }
     let p = &ctx.pseudonym;
     let mut first = true;
     for (i, f) in files.iter().enumerate() {
@@ -1268,7 +1275,7 @@ fn process_patient(
         let ts = if ctx.retain_dates {
             crate::dates::shift_digit_stamp(&e.timestamp, ctx.shift).unwrap_or_default()
         } else {
-            format!("{:017}", sequence[i])
+            timestamp_token(&job.pseudo, &f.rel)
         };
         let name =
             format!("{p}_{date}_{}_{}_{ts}_{}_{}", e.data_type, order_token(&job.pseudo, &e.order), e.dept, e.flag);
@@ -1428,6 +1435,24 @@ mod tests {
         assert_ne!(order_token(&p, "12346"), a);
         assert_eq!(order_token(&p, NO_ORDER), NO_ORDER);
         assert_eq!(order_token(&p, "ORD-1").len(), 20);
+    }
+
+    #[test]
+    fn rv26_02_timestamp_tokens_are_17_digits_stable_and_differ_for_every_file() {
+        let p = pseudo();
+        let a = Path::new(
+            "123/456/1234567890/20240402/OML-11/1234567890_20240402_OML-11_000000000012346_20240402143000000_01_1",
+        );
+        // The same timestamp in another date folder, which becomes `-` too.
+        let b = Path::new(
+            "123/456/1234567890/20240403/OML-11/1234567890_20240403_OML-11_000000000012346_20240402143000000_01_1",
+        );
+        let (ta, tb) = (timestamp_token(&p, a), timestamp_token(&p, b));
+        assert!(ta.len() == 17 && ta.bytes().all(|c| c.is_ascii_digit()), "{ta}");
+        assert_ne!(ta, tb);
+        assert_eq!(ta, timestamp_token(&p, a));
+        let other = Pseudonymizer::new(&PseudonymKey::from_bytes([8; 32]), DateShiftPolicy::default());
+        assert_ne!(ta, timestamp_token(&other, a), "keyed");
     }
 
     fn message(body: &str) -> Message {

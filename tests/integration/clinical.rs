@@ -338,7 +338,7 @@ fn no_identifier_of_the_fixtures_survives() {
     }
     assert_absent(&wd, &["images", "csv", "ss"], &stderr, IDENTIFIERS);
     // Without the date option no date of the fixtures is left (dates are removed, folders are
-    // "-", file-name timestamps are sequence numbers).
+    // "-", file-name timestamps are keyed tokens).
     let r4 = csv_run(&wd, &k, &[], "csv-nodates");
     let r5 = ssmix2_run(&wd, &k, &["clean-free-text"], "ss-nodates");
     let stderr = format!("{}{}", r4.stderr(), r5.stderr());
@@ -360,7 +360,9 @@ fn no_identifier_of_the_fixtures_survives() {
     for (path, _) in tree(&wd, "ss-nodates") {
         let parts: Vec<&str> = path.split('/').collect();
         assert_eq!(parts[3], "-", "{path}");
-        assert!(parts[5].split('_').nth(4).unwrap().starts_with("0000000000000000"), "{path}");
+        let ts = parts[5].split('_').nth(4).unwrap();
+        assert!(ts.len() == 17 && ts.bytes().all(|b| b.is_ascii_digit()), "{path}");
+        assert!(!ts.starts_with("2024") && !ts.starts_with("2020"), "{path}: a token, not the timestamp");
     }
     let labs = rows(&wd.path("csv-nodates/labs.csv"));
     assert!(!labs[0].iter().any(|h| h == "visit_date" || h == "collected_at"), "{:?}", labs[0]);
@@ -2603,4 +2605,114 @@ fn rv26_10_two_commands_appending_to_one_linkage_table_at_once_write_whole_rows(
     assert_eq!(rows.iter().filter(|r| r[0] == "kind").count(), 1, "one header");
     assert_eq!(rows.iter().filter(|r| r[0] == "file").count(), 1200, "a file row for every output");
     assert_eq!(rows.iter().filter(|r| r[0] == "patient").count(), 1200, "a patient row for every patient");
+}
+
+/// Write an SS-MIX2 OML-11 message of P1 under `wd/root`: date folder `date`, file-name
+/// timestamp `ts` (17 digits), note `note` (so that no two messages have the same bytes).
+fn put_p1_lab(wd: &Workdir, date: &str, ts: &str, note: &str) {
+    let dir = wd.path(&format!("root/123/456/{P1}/{date}/OML-11"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let msg = format!(
+        "MSH|^~\\&|HIS|HOSP|SSMIX2|HOSP|{ts}||OML^O33^OML_O33|C{ts}|P|2.5||||||~ISO IR87||ISO 2022-1994\rPID|0001||{P1}^^^^PI||YAMADA^TARO^^^^^L^A||19850315|M\rNTE|1||{note}\r"
+    );
+    std::fs::write(dir.join(format!("{P1}_{date}_OML-11_000000000012346_{ts}_01_1")), msg).unwrap();
+}
+
+/// `kamei clinical ss-mix2 root -o out` with key 7 and `--linkage link.csv`, dates removed.
+fn ssmix2_root_linked(wd: &Workdir) -> Run {
+    let k = key(wd, "k.key", 7);
+    wd.kamei(["clinical", "ss-mix2", "root", "-o", "out", "--key", k.to_str().unwrap(), "--linkage", "link.csv"])
+}
+
+#[test]
+fn rv26_02_ssmix2_output_names_without_dates_do_not_depend_on_the_patients_other_messages() {
+    let wd = Workdir::new("rv26_02_ssmix2_output_names_without_dates_do_not_depend_on_the_patients_other_messages");
+    put_p1_lab(&wd, "20240402", "20240402143000000", "first");
+    // Two messages sharing a timestamp (in two date folders, which both become `-`).
+    put_p1_lab(&wd, "20240403", "20240402143000000", "second");
+    let run = ssmix2_root_linked(&wd);
+    run.assert_code(0);
+    let before = tree(&wd, "out");
+    assert_eq!(before.len(), 2, "{before:?}");
+    // The storage grows: a message whose timestamp sorts before the others arrives.
+    put_p1_lab(&wd, "20240401", "20240401080000000", "third");
+    let run = ssmix2_root_linked(&wd);
+    run.assert_code(0);
+    assert!(
+        run.stderr().contains("1 written, 2 already present, 0 skipped (condition flag 0), 0 failed"),
+        "{}",
+        run.stderr()
+    );
+    let after = tree(&wd, "out");
+    assert_eq!(after.len(), 3, "exactly the new message is added: {after:?}");
+    for (name, bytes) in &before {
+        assert_eq!(after.get(name), Some(bytes), "{name} keeps its name and bytes");
+    }
+    // The linkage table names each input once, each with its own output.
+    let rows = rows(&wd.path("link.csv"));
+    let files: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "file").collect();
+    assert_eq!(files.len(), 3, "{rows:?}");
+    let inputs: std::collections::BTreeSet<&str> = files.iter().map(|r| r[1].as_str()).collect();
+    let outputs: std::collections::BTreeSet<&str> = files.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!((inputs.len(), outputs.len()), (3, 3), "{rows:?}");
+    assert!(outputs.iter().all(|o| after.contains_key(*o)), "{rows:?}");
+    assert_eq!(rows.iter().filter(|r| r[0] == "patient").count(), 1, "{rows:?}");
+    assert!(!rows.iter().any(|r| r[0] == "failed"), "{rows:?}");
+    // A run from scratch gives the same names.
+    std::fs::rename(wd.path("out"), wd.path("out-first")).unwrap();
+    std::fs::remove_file(wd.path("link.csv")).unwrap();
+    ssmix2_root_linked(&wd).assert_code(0);
+    assert_eq!(tree(&wd, "out"), after);
+    // No date is left in the names, and `verify` and `link report` take the output.
+    for name in after.keys() {
+        let parts: Vec<&str> = name.split('/').collect();
+        assert_eq!(parts[3], "-", "{name}");
+        let ts = parts[5].split('_').nth(4).unwrap();
+        assert!(ts.len() == 17 && ts.bytes().all(|b| b.is_ascii_digit()), "{name}");
+        assert!(!["20240402143000000", "20240401080000000"].contains(&ts), "{name}");
+    }
+    wd.kamei(["verify", "out", "--linkage", "link.csv"]).assert_code(0);
+    images(&wd, &wd.path("k.key"), &[]).assert_code(0);
+    let report = wd.kamei(["link", "report", "--images", "images", "--clinical", "out"]);
+    report.assert_code(0);
+    let both = format!("{}\tboth", kamei_pseudonym(P1));
+    assert!(report.stdout().lines().any(|l| l.contains(&both)), "{}", report.stdout());
+}
+
+#[test]
+fn linkage_tables_of_deid_csv_and_ssmix2_spell_one_patients_id_one_way() {
+    // One patient, `0012345678`, spelled as each source had it: plain in the images and the
+    // SS-MIX2 storage, full-width and with a zero-width space stuck to it in the CSV export.
+    let wd = Workdir::new("linkage_tables_of_deid_csv_and_ssmix2_spell_one_patients_id_one_way");
+    let id = "0012345678";
+    let k = key(&wd, "k.key", 7);
+    let ks = k.to_str().unwrap();
+    let study = "1.2.826.0.1.3680043.8.498.2701";
+    Fixture::ct(id, study, &format!("{study}.1"), &format!("{study}.1.1")).write(&wd.path("dicom/a.dcm"));
+    let study = "1.2.826.0.1.3680043.8.498.2702";
+    Fixture::ct(&format!("{id}\u{200B}"), study, &format!("{study}.1"), &format!("{study}.1.1"))
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, dicom_core::VR::CS, "ISO_IR 192"))
+        .write(&wd.path("dicom/b.dcm"));
+    wd.kamei(["deid", "dicom", "-o", "images", "--key", ks, "--linkage", "link.csv", "-q"]).assert_code(0);
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nvalue = \"keep\"\n",
+        "pid,value\n\u{FF10}\u{FF10}\u{FF11}\u{FF12}\u{FF13}\u{FF14}\u{FF15}\u{FF16}\u{FF17}\u{FF18},1\n=\"0012345678\"\u{200B},2\n",
+    );
+    wd.kamei(["clinical", "csv", "in", "-o", "csv", "--key", ks, "--columns", "cols.toml", "--linkage", "link.csv"])
+        .assert_code(0);
+    let dir = wd.path(&format!("root/001/234/{id}/-/ADT-00"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{id}_-_ADT-00_999999999999999_20240401093000000_-_1")),
+        format!("MSH|^~\\&|HIS|HOSP|SSMIX2|HOSP|20240401093000||ADT^A08^ADT_A01|C1|P|2.5||||||~ISO IR87||ISO 2022-1994\rPID|0001||{id}^^^^PI||YAMADA^TARO^^^^^L^A||19850315|M\r"),
+    )
+    .unwrap();
+    wd.kamei(["clinical", "ss-mix2", "root", "-o", "ss", "--key", ks, "--linkage", "link.csv"]).assert_code(0);
+    let rows = rows(&wd.path("link.csv"));
+    let patients: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "patient").collect();
+    assert_eq!(patients.len(), 1, "one row for the patient: {patients:?}");
+    assert_eq!(patients[0][1], id, "the ID as the pseudonym reads it");
+    assert_eq!(patients[0][2], kamei_pseudonym(id));
+    assert_eq!(rows.iter().filter(|r| r[0] == "file").count(), 4, "{rows:?}");
 }

@@ -886,3 +886,50 @@ fn rv26_03_a_patient_id_with_a_jis_hyphen_is_one_patient_in_every_encoding() {
     wd.kamei(["deid", "dicom", "-o", "left-out", "--key", ks, "-q", "--exclude-patients", "optout.txt"]).assert_code(0);
     assert!(wd.dicom_outputs("left-out").is_empty());
 }
+
+#[test]
+fn deid_leaves_out_an_image_whose_other_patient_ids_name_an_opted_out_patient() {
+    // The same person under two IDs (a merged record, another system's number): the opt-out of
+    // either is the person's. (0010,1000) Other Patient IDs and each item of (0010,1002) Other
+    // Patient IDs Sequence name the patient's other IDs.
+    use dicom_dictionary_std::tags;
+    let wd = Workdir::new("deid_leaves_out_an_image_whose_other_patient_ids_name_an_opted_out_patient");
+    let image = |id: &str, n: u32| {
+        let study = format!("1.2.826.0.1.3680043.8.498.27{n}");
+        Fixture::ct(id, &study, &format!("{study}.1"), &format!("{study}.1.1"))
+    };
+    image("7777777", 1)
+        .put(str_el(dicom_core::Tag(0x0010, 0x1000), dicom_core::VR::LO, &format!("X-1\\{P2_OPTED_OUT}")))
+        .write(&wd.path("dicom/element.dcm"));
+    image("7777778", 2)
+        .put(seq_el(
+            tags::OTHER_PATIENT_I_DS_SEQUENCE,
+            vec![item(vec![
+                str_el(tags::PATIENT_ID, dicom_core::VR::LO, &format!("\u{FF12}{}", &P2_OPTED_OUT[1..])),
+                str_el(tags::ISSUER_OF_PATIENT_ID, dicom_core::VR::LO, "HOSP_B"),
+            ])],
+        ))
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, dicom_core::VR::CS, "ISO_IR 192"))
+        .write(&wd.path("dicom/sequence.dcm"));
+    image("7777779", 3)
+        .put(str_el(dicom_core::Tag(0x0010, 0x1000), dicom_core::VR::LO, "X-2"))
+        .write(&wd.path("dicom/other.dcm"));
+    std::fs::write(wd.path("exclude.txt"), format!("{P2_OPTED_OUT}\n")).unwrap();
+    std::fs::write(wd.path("include.txt"), "7777777\n7777778\n7777779\n").unwrap();
+    let k = key(&wd, "k.key", 27);
+    let ks = k.to_str().unwrap();
+    let run = wd.kamei(["deid", "dicom", "-o", "out", "--key", ks, "--exclude-patients", "exclude.txt"]);
+    run.assert_code(0);
+    let outputs = wd.dicom_outputs("out");
+    assert_eq!(outputs.len(), 1, "only the image without an opted-out ID: {outputs:?}");
+    assert_eq!(text(&open(&outputs[0]), tags::PATIENT_ID).unwrap(), pseudonym(&k, "7777779"));
+    let excluded: Vec<_> = wd.audit("out").into_iter().filter(|r| r["outcome"] == "excluded").collect();
+    assert_eq!(excluded.len(), 2);
+    assert!(excluded.iter().all(|r| r["reason"].as_str().unwrap().contains("opted out")), "{excluded:?}");
+    assert!(excluded.iter().all(|r| !r.to_string().contains(P2_OPTED_OUT)));
+    // The cohort is decided by the Patient ID: other IDs (another issuer's numbers) need not
+    // be listed.
+    let run = wd.kamei(["deid", "dicom", "-o", "cohort", "--key", ks, "--include-patients", "include.txt"]);
+    run.assert_code(0);
+    assert_eq!(wd.dicom_outputs("cohort").len(), 3);
+}
