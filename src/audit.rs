@@ -471,15 +471,27 @@ pub fn read_records(path: &Path) -> Result<Vec<AuditRecord>> {
         .collect())
 }
 
-/// Read every line of an audit file, input and move records, in order; a torn or unparseable
-/// line is skipped.
+/// Read every line of an audit file, input and move records, in order; a damaged line (see
+/// [`read_log_checked`]) is skipped.
 ///
 /// # Errors
 /// [`Error::ReadAudit`] if the file exists but cannot be read.
 pub fn read_log(path: &Path) -> Result<Vec<Entry>> {
+    Ok(read_log_checked(path)?.0)
+}
+
+/// Read every line of an audit file, input and move records, in order, and the line numbers
+/// (counted from one) of its damaged lines: lines that are not valid UTF-8, or not an input or move record (a
+/// power cut or a disk error in the middle of an append leaves a torn line, which the next
+/// append ends). A damaged line is never a reason to stop: what it recorded is unknown, so its
+/// input is processed again. Blank lines are not damage.
+///
+/// # Errors
+/// [`Error::ReadAudit`] if the file exists but cannot be read.
+pub fn read_log_checked(path: &Path) -> Result<(Vec<Entry>, Vec<usize>)> {
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
         Err(e) => return Err(e).context(ReadAuditSnafu { path }),
     };
     // A device or FIFO in its place (a link to /dev/zero) would be read forever.
@@ -487,15 +499,72 @@ pub fn read_log(path: &Path) -> Result<Vec<Entry>> {
         return Err(io::Error::other("it is not a regular file")).context(ReadAuditSnafu { path });
     }
     let mut out = Vec::new();
-    for line in BufReader::new(file).lines() {
+    let mut damaged = Vec::new();
+    for (at, line) in BufReader::new(file).split(b'\n').enumerate() {
         let line = line.context(ReadAuditSnafu { path })?;
-        if let Ok(r) = serde_json::from_str::<AuditRecord>(&line) {
+        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let Ok(line) = std::str::from_utf8(line) else {
+            damaged.push(at + 1);
+            continue;
+        };
+        if let Ok(r) = serde_json::from_str::<AuditRecord>(line) {
             out.push(Entry::Input(Box::new(r)));
-        } else if let Ok(m) = serde_json::from_str::<MoveRecord>(&line) {
+        } else if let Ok(m) = serde_json::from_str::<MoveRecord>(line) {
             out.push(Entry::Move(m));
+        } else {
+            damaged.push(at + 1);
         }
     }
-    Ok(out)
+    Ok((out, damaged))
+}
+
+/// Damaged lines of one audit log (see [`read_log_checked`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedLines {
+    /// The log's path relative to the output folder (`/` separators).
+    pub log: String,
+    /// The damaged lines' numbers, from 1.
+    pub lines: Vec<usize>,
+}
+
+impl DamagedLines {
+    /// What is damaged, for a message: the log, how many lines and which (the first ten);
+    /// never a line's content, which may be anything.
+    pub fn describe(&self) -> String {
+        let shown: Vec<String> = self.lines.iter().take(10).map(usize::to_string).collect();
+        let more = if self.lines.len() > 10 { ", …" } else { "" };
+        let (noun, label) = if self.lines.len() == 1 { ("line", "line") } else { ("lines", "lines") };
+        format!(
+            "{} has {} damaged {noun} ({label} {}{more}: not valid UTF-8 or not an audit record, as a power cut or disk error in the middle of a write leaves)",
+            self.log,
+            self.lines.len(),
+            shown.join(", ")
+        )
+    }
+}
+
+/// The damaged lines of every audit log in an output folder (`kamei verify` and `kamei report`
+/// report them; `deid` learns them from [`done_inputs`]).
+///
+/// # Errors
+/// [`Error::ReadAudit`] if an audit file cannot be read.
+pub fn damaged_lines(out: &Path) -> Result<Vec<DamagedLines>> {
+    let mut v = Vec::new();
+    for log in audit_logs(out) {
+        let (_, lines) = read_log_checked(&log)?;
+        if !lines.is_empty() {
+            v.push(DamagedLines { log: log_name(out, &log), lines });
+        }
+    }
+    Ok(v)
+}
+
+/// A log's path relative to the output folder.
+fn log_name(out: &Path, log: &Path) -> String {
+    rel_string(log.strip_prefix(out).unwrap_or(log))
 }
 
 /// The audit logs in an output folder (the whole run's and every shard's).
@@ -522,6 +591,8 @@ pub struct Index {
     pub outputs: Vec<Located>,
     /// Every move record, deduplicated.
     pub moves: Vec<MoveRecord>,
+    /// The logs' damaged lines (ignored: what they recorded is processed again).
+    pub damaged: Vec<DamagedLines>,
 }
 
 /// One input's output, located.
@@ -561,8 +632,13 @@ pub fn index(out: &Path) -> Result<Index> {
     let mut pairs: HashMap<(String, String), Option<Written>> = HashMap::new();
     let mut superseded = std::collections::HashSet::new();
     let mut moves = std::collections::BTreeSet::new();
+    let mut damaged = Vec::new();
     for log in audit_logs(out) {
-        for entry in read_log(&log)? {
+        let (entries, lines) = read_log_checked(&log)?;
+        if !lines.is_empty() {
+            damaged.push(DamagedLines { log: log_name(out, &log), lines });
+        }
+        for entry in entries {
             let r = match entry {
                 Entry::Input(r) => r,
                 Entry::Move(m) => {
@@ -608,7 +684,7 @@ pub fn index(out: &Path) -> Result<Index> {
             Located { input_sha256: h.clone(), input_path_key: key.clone(), recorded: o.clone(), output, output_sha256 }
         })
         .collect();
-    Ok(Index { outputs, moves })
+    Ok(Index { outputs, moves, damaged })
 }
 
 /// A record's output and its output hash (when recorded).
@@ -671,7 +747,7 @@ impl<'a> Moves<'a> {
 /// [`Error::ReadAudit`] if an audit file cannot be read.
 pub fn done_inputs(out: &Path) -> Result<Done> {
     let index = index(out)?;
-    let mut done = Done::default();
+    let mut done = Done { damaged: index.damaged.clone(), ..Done::default() };
     for m in &index.moves {
         done.contended.insert(m.moved_from.clone());
         done.contended.insert(m.moved_to.clone());
@@ -701,6 +777,8 @@ pub struct Done {
     pub output_sha256: HashMap<String, String>,
     /// Names some output moved from or to: an output written there has its hash recorded.
     pub contended: std::collections::HashSet<String>,
+    /// The logs' damaged lines: the run says so once, and goes on.
+    pub damaged: Vec<DamagedLines>,
 }
 
 /// Whether `r` says only that the output `earlier` records as written was found present: the

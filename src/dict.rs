@@ -31,6 +31,29 @@ pub fn known_vr(tag: Tag) -> Option<VR> {
     StandardDataDictionary.by_tag(tag).map(|e| e.vr().relaxed())
 }
 
+/// The VR to read a standard element by when the VR its Explicit VR header names is not one
+/// the dictionary allows for the tag (a damaged header: a Study Instance UID whose VR bytes
+/// read `FD`): the dictionary's, so that the profile's action for the tag, the safety nets and
+/// `kamei verify` treat the value as what the tag holds, never as what a damaged byte says it
+/// is. A tag the dictionary gives as a sequence becomes UN (its bytes are then read as items if
+/// they are items, and otherwise removed as an unread sequence). `None` when the VR is allowed
+/// (the alternatives of US/SS and OB/OW attributes included), is UN or SQ (handled as such),
+/// or the tag is private, a group length or unknown.
+pub fn contradicted_vr(tag: Tag, vr: VR) -> Option<VR> {
+    use dicom_core::dictionary::VirtualVr;
+    if is_private(tag) || tag.element() == 0x0000 || tag.group() == 0xFFFE || matches!(vr, VR::UN | VR::SQ) {
+        return None;
+    }
+    let allowed: &[VR] = match StandardDataDictionary.by_tag(tag)?.vr() {
+        VirtualVr::Exact(VR::SQ) => return Some(VR::UN),
+        VirtualVr::Exact(d) => return (d != vr).then_some(d),
+        VirtualVr::Xs | VirtualVr::Lt => &[VR::US, VR::SS, VR::OW],
+        VirtualVr::Ox | VirtualVr::Px => &[VR::OB, VR::OW],
+        _ => return None,
+    };
+    (!allowed.contains(&vr)).then_some(allowed[0])
+}
+
 /// The keyword of a standard tag (e.g. `PatientName`), if known.
 pub fn keyword(tag: Tag) -> Option<&'static str> {
     if is_private(tag) {

@@ -67,23 +67,34 @@ pub fn target(layout: Layout, ds: &DataSet, pseudonym: &str, input_hash: &str, m
 }
 
 /// The mirror output path of an input's relative path: each component as it is when it is
-/// UTF-8, else with every byte that is not UTF-8 written as `%XX` (a Shift_JIS name from a
-/// Windows share: `\x8C\x9F.dcm` → `%8C%9F.dcm`). The audit log, resume and supersede name
-/// outputs by UTF-8 paths; a name that could not be spelled in it would be recorded lossily, and
-/// a re-run would neither find the output done nor replace it when its input changes.
+/// UTF-8 without `%`, else with every byte that is not UTF-8, and every `%`, written as `%XX` (a
+/// Shift_JIS name from a Windows share: `\x8C\x9F.dcm` → `%8C%9F.dcm`; `50%.dcm` → `50%25.dcm`).
+/// The audit log, resume and supersede name outputs by UTF-8 paths; a name that could not be
+/// spelled in it would be recorded lossily, and a re-run would neither find the output done nor
+/// replace it when its input changes. Escaping `%` too keeps the mapping one-to-one: without it
+/// the UTF-8 name `a%89.dcm` and the Shift_JIS name `a\x89.dcm` would share one output, and one
+/// of the two inputs would be lost (found "present" or "done earlier" at the other's output).
 pub fn mirror_path(rel: &Path) -> PathBuf {
     rel.components().map(|c| escaped_component(c.as_os_str())).collect()
+}
+
+/// The mirror path releases made before `%` was escaped gave `rel` (its components as they
+/// are, when all are UTF-8), when it differs from [`mirror_path`]'s: resume still finds their
+/// outputs there rather than writing a second copy under the new name.
+pub fn legacy_mirror_path(rel: &Path) -> Option<PathBuf> {
+    let s = rel.to_str()?;
+    s.contains('%').then(|| rel.to_path_buf())
 }
 
 #[cfg(unix)]
 fn escaped_component(name: &std::ffi::OsStr) -> std::ffi::OsString {
     use std::os::unix::ffi::OsStrExt;
-    if name.to_str().is_some() {
+    if name.to_str().is_some_and(|s| !s.contains('%')) {
         return name.to_os_string();
     }
     let mut out = String::new();
     for chunk in name.as_bytes().utf8_chunks() {
-        out.push_str(chunk.valid());
+        out.push_str(&chunk.valid().replace('%', "%25"));
         for b in chunk.invalid() {
             out.push_str(&format!("%{b:02X}"));
         }
@@ -119,6 +130,19 @@ mod tests {
         let rel = Path::new(std::ffi::OsStr::from_bytes(b"in/\x8C\x9F\x8D\xB8/a\x89.dcm"));
         assert_eq!(mirror_path(rel), PathBuf::from("in/%8C%9F%8D%B8/a%89.dcm"));
         assert_eq!(mirror_path(Path::new("in/検査/画像１.dcm")), PathBuf::from("in/検査/画像１.dcm"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_percent_sign_is_escaped_so_no_two_names_share_an_output() {
+        use std::os::unix::ffi::OsStrExt;
+        let utf8 = Path::new("in/a%89.dcm");
+        let sjis = Path::new(std::ffi::OsStr::from_bytes(b"in/a\x89.dcm"));
+        assert_eq!(mirror_path(utf8), PathBuf::from("in/a%2589.dcm"));
+        assert_eq!(mirror_path(sjis), PathBuf::from("in/a%89.dcm"));
+        assert_eq!(mirror_path(Path::new("50%/x%25.dcm")), PathBuf::from("50%25/x%2525.dcm"));
+        assert_eq!(legacy_mirror_path(utf8), Some(PathBuf::from("in/a%89.dcm")));
+        assert_eq!(legacy_mirror_path(Path::new("in/a.dcm")), None);
     }
     use crate::dataset::{Element, VR};
 

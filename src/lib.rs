@@ -79,6 +79,7 @@ pub mod supersede;
 pub mod text_dates;
 pub mod transcode;
 pub mod transfer;
+pub mod truncated;
 pub mod verify;
 pub mod walk;
 pub mod write;

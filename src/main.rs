@@ -226,6 +226,7 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
         cli::report::summary(&summary, job.dry_run, &audit.display().to_string());
     } else {
         cli::report::previews_warning(&summary);
+        cli::report::damaged_audit_warning(&summary);
     }
     let resumable = job.pseudo.is_keyed();
     if let Some(why) = &summary.aborted {

@@ -201,6 +201,9 @@ pub struct Summary {
     /// split across patients (some of its files without the Patient ID take the study's own
     /// pseudonym), whose dates are then shifted by different offsets.
     pub studies_under_several_patients: usize,
+    /// Lines of the audit logs in OUT that could not be read (a power cut or disk error in the
+    /// middle of a write): ignored, their inputs processed again (README "Audit log").
+    pub damaged_audit: Vec<audit::DamagedLines>,
     /// Stopped early by an interrupt; unprocessed inputs are not counted.
     pub interrupted: bool,
     /// Stopped early because the audit log or linkage table could not be written (e.g. the disk
@@ -357,6 +360,8 @@ struct Context<'a> {
     done_sha: HashMap<String, String>,
     /// Names outputs moved from or to: an output written there records its hash.
     contended: std::collections::HashSet<String>,
+    /// Input path key → the contents recorded for that path and their outputs ([`audit::Done`]).
+    by_path: HashMap<String, Vec<(String, String)>>,
     staging: PathBuf,
     /// The audit log, shared with the workers, which record a move before they make it.
     audit: &'a Mutex<Option<AuditWriter>>,
@@ -453,7 +458,12 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     // Entries that could not be read, or are not files, are inputs too: each ends failed or
     // skipped, so the counts add up.
     let duplicates = inputs.iter().map(|i| i.duplicates).chain(walk_errors.iter().map(|e| e.duplicates)).sum();
-    let mut summary = Summary { inputs: inputs.len() + walk_errors.len(), duplicates, ..Summary::default() };
+    let mut summary = Summary {
+        inputs: inputs.len() + walk_errors.len(),
+        duplicates,
+        damaged_audit: std::mem::take(&mut earlier.damaged),
+        ..Summary::default()
+    };
     for e in &walk_errors {
         reporter.walk_error(e);
         let (outcome, kind) = if e.not_a_file {
@@ -486,6 +496,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         done,
         done_sha,
         contended,
+        by_path: if job.layout == Layout::Mirror { earlier.by_path.clone() } else { HashMap::new() },
         staging: staging.clone(),
         audit: &audit_writer,
         identifiers: IdentifierCache::default(),
@@ -913,8 +924,21 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     let bytes = source.len;
     // Done earlier from this content, and (under the mirror layout, where each path has its
     // own output) by this path's output.
-    let done_here =
-        |out: &String| job.layout != Layout::Mirror || Path::new(out) == layout::mirror_path(&input_rel(job, input));
+    // A release made before `%` was escaped has this path's output under its legacy name: done
+    // when the audit records that output for this very path (another path's content may be
+    // there, under the name its escaping now gives).
+    let done_here = |out: &String| {
+        let rel = input_rel(job, input);
+        let legacy_done = || {
+            job.pseudo.is_keyed()
+                && layout::legacy_mirror_path(&rel).is_some_and(|legacy| Path::new(out) == legacy)
+                && ctx
+                    .by_path
+                    .get(&path_key(job, &input.path))
+                    .is_some_and(|v| v.iter().any(|(h, o)| *h == sha && o == out))
+        };
+        job.layout != Layout::Mirror || Path::new(out) == layout::mirror_path(&rel) || legacy_done()
+    };
     if let Some(out) = ctx.done.get(&sha).filter(|o| done_here(o)) {
         if job.out.join(out).is_file() {
             return Processed {
@@ -967,6 +991,10 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
             p.excluded_patient = (!id.is_empty()).then(|| job.pseudo.patient_pseudonym(Patient::Id(&id)));
             return p;
         }
+    }
+    // An image without its pixels is a file cut before them: never released as written.
+    if let Some(reason) = crate::truncated::missing_pixels(&file.dataset, &file.meta) {
+        return failed(ctx, number, Some(sha), bytes, reason, None);
     }
     let mut record = base_record(&ctx.base, Some(sha.clone()), bytes, Outcome::Written, None);
     // Shown only in their defined forms (crate::shown): a damaged file can hold anything here.
@@ -1203,6 +1231,9 @@ pub fn deidentify_bytes(
         Opened::Dicom(f) => f,
         _ => return Err("not a DICOM file".to_string()),
     };
+    if let Some(reason) = crate::truncated::missing_pixels(&file.dataset, &file.meta) {
+        return Err(reason);
+    }
     let ctx = PlanContext { rules, pseudo, profile_label, identifiers: &IdentifierCache::default() };
     let plan = plan::build(&ctx, &file).map_err(|e| e.to_string())?;
     let file = apply::run(&plan, file).map_err(|e| e.to_string())?;

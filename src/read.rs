@@ -78,6 +78,16 @@ pub enum Error {
         /// The I/O error from the inflater.
         source: io::Error,
     },
+    /// The file has a Part 10 header (the `DICM` prefix, perhaps a file meta group) and no data
+    /// set after it: an empty file, or a copy cut short.
+    #[snafu(display(
+        "the file has the DICM prefix{} and nothing after it (no data set): an empty or truncated file",
+        if *with_meta { " and a file meta group" } else { "" }
+    ))]
+    NoDataSet {
+        /// Whether a file meta group was read.
+        with_meta: bool,
+    },
     /// The file changed while kamei read it: what was read may mix two versions of it.
     #[snafu(display("{CHANGED}"))]
     Changed,
@@ -290,18 +300,38 @@ impl DicomFile {
 /// objects; 256 MiB leaves room for large images with every worker busy.
 const MAX_INFLATED: u64 = 256 << 20;
 
-/// Inflate a deflated data set, refusing to go past `limit` bytes. The stream is inflated
-/// twice: once to learn its size without keeping it, then into a buffer allocated once at that
-/// size (a growing buffer doubles, and copies itself, so it would take up to three times the
-/// data at its peak).
-fn inflate(deflated: &[u8], limit: u64) -> Result<Vec<u8>> {
-    let mut counter = flate2::read::DeflateDecoder::new(deflated).take(limit + 1);
+/// The rest of a [`ByteReader`], from its position to its end, as a [`Read`]: the deflate
+/// stream is inflated from the file as it is read, never held whole beside what it inflates to.
+struct Rest<'a, R: ByteReader> {
+    r: &'a mut R,
+}
+
+impl<R: ByteReader> Read for Rest<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (buf.len() as u64).min(self.r.len() - self.r.position()) as usize;
+        if n > 0 {
+            self.r.read_into(&mut buf[..n], "the deflated data set").map_err(io::Error::other)?;
+        }
+        Ok(n)
+    }
+}
+
+/// Inflate the deflated data set from `r`'s position to its end, refusing to go past `limit`
+/// bytes. The stream is inflated twice, from the reader each time: once to learn its size
+/// without keeping it, then into a buffer allocated once at that size (a growing buffer
+/// doubles, and copies itself, so it would take up to three times the data at its peak). The
+/// deflated bytes are never held whole: peak memory is the inflated data set and the values
+/// parsed out of it.
+fn inflate<R: ByteReader>(r: &mut R, limit: u64) -> Result<Vec<u8>> {
+    let start = r.position();
+    let mut counter = flate2::read::DeflateDecoder::new(Rest { r: &mut *r }).take(limit + 1);
     let size = std::io::copy(&mut counter, &mut std::io::sink()).context(InflateSnafu)?;
     if size > limit {
         return InflatedTooLargeSnafu { limit }.fail();
     }
+    r.seek(start)?;
     let mut inflated = Vec::with_capacity(size as usize);
-    flate2::read::DeflateDecoder::new(deflated).take(size).read_to_end(&mut inflated).context(InflateSnafu)?;
+    flate2::read::DeflateDecoder::new(Rest { r }).take(size).read_to_end(&mut inflated).context(InflateSnafu)?;
     Ok(inflated)
 }
 
@@ -360,12 +390,12 @@ fn parse_reader<R: ByteReader>(r: &mut R, defer: Option<u64>) -> Result<Opened> 
                     Encoding { big_endian: true, .. } => TransferSyntax::explicit_be(),
                     _ => TransferSyntax::explicit_le(),
                 };
-                let dataset = Parser::new(r, encoding, defer).dataset_to_end()?;
-                // A bare data set may start with a file meta group (no preamble): split it off.
-                let (meta, dataset) = split_meta(dataset);
-                let notes = vec![
+                let mut notes = vec![
                     "no Part 10 header: the transfer syntax was detected and a file meta group written".to_string(),
                 ];
+                let dataset = read_dataset(r, encoding, defer, &mut notes)?;
+                // A bare data set may start with a file meta group (no preamble): split it off.
+                let (meta, dataset) = split_meta(dataset);
                 Ok(Opened::Dicom(DicomFile {
                     meta,
                     dataset,
@@ -396,19 +426,40 @@ fn parse_reader<R: ByteReader>(r: &mut R, defer: Option<u64>) -> Result<Opened> 
             }
         }
     };
+    if r.position() >= r.len() {
+        return NoDataSetSnafu { with_meta: !meta.is_empty() }.fail();
+    }
     let mut notes = Vec::new();
     let dataset = if ts.deflated {
-        let start = r.position();
-        let rest = r.read_vec((r.len() - start) as usize, "the deflated data set")?;
-        let inflated = inflate(&rest, MAX_INFLATED)?;
+        let inflated = inflate(r, MAX_INFLATED)?;
         let mut sr = SliceReader::new(&inflated);
         let encoding = actual_encoding(&mut sr, ts.encoding, &mut notes)?;
-        Parser::new(&mut sr, encoding, None).dataset_to_end()?
+        read_dataset(&mut sr, encoding, None, &mut notes)?
     } else {
         let encoding = actual_encoding(r, ts.encoding, &mut notes)?;
-        Parser::new(r, encoding, defer).dataset_to_end()?
+        read_dataset(r, encoding, defer, &mut notes)?
     };
     Ok(Opened::Dicom(DicomFile { notes, ..DicomFile::built(meta, dataset, ts) }))
+}
+
+/// Read the data set to the end of the data, noting the elements read by their dictionary VR
+/// because their header's VR contradicted it (tags only).
+fn read_dataset<R: ByteReader>(
+    r: &mut R,
+    encoding: Encoding,
+    defer: Option<u64>,
+    notes: &mut Vec<String>,
+) -> Result<DataSet> {
+    let mut parser = Parser::new(r, encoding, defer);
+    let dataset = parser.dataset_to_end()?;
+    if !parser.retyped.is_empty() {
+        let tags: Vec<String> = parser.retyped.iter().map(|t| crate::shown::tag(*t)).collect();
+        notes.push(format!(
+            "the VR in the file contradicts the dictionary for {}: read by the dictionary's VR (a damaged header)",
+            tags.join(", ")
+        ));
+    }
+    Ok(dataset)
 }
 
 /// The encoding the data set really uses. Some writers declare an explicit-VR transfer syntax
@@ -535,11 +586,14 @@ struct Parser<'r, R: ByteReader> {
     r: &'r mut R,
     encoding: Encoding,
     defer: Option<u64>,
+    /// Elements whose Explicit VR header named a VR the dictionary does not allow for their
+    /// tag, read by the dictionary's ([`dict::contradicted_vr`]), for the audit.
+    retyped: std::collections::BTreeSet<Tag>,
 }
 
 impl<'r, R: ByteReader> Parser<'r, R> {
     fn new(r: &'r mut R, encoding: Encoding, defer: Option<u64>) -> Self {
-        Parser { r, encoding, defer }
+        Parser { r, encoding, defer, retyped: Default::default() }
     }
 
     fn u16(&self, b: [u8; 2]) -> u16 {
@@ -616,7 +670,13 @@ impl<'r, R: ByteReader> Parser<'r, R> {
     }
 
     fn element(&mut self, depth: usize) -> Result<Element> {
-        let h = self.header()?;
+        let mut h = self.header()?;
+        // The header's VR decided how its length was read; the value is read as what the tag
+        // holds when a damaged VR contradicts the dictionary.
+        if let Some(vr) = dict::contradicted_vr(h.tag, h.vr).filter(|_| self.encoding.explicit_vr) {
+            self.retyped.insert(h.tag);
+            h.vr = vr;
+        }
         if h.tag.group() == 0xFFFE {
             return MalformedSnafu {
                 offset: h.at,
@@ -1347,8 +1407,8 @@ mod tests {
         z.write_all(&vec![0u8; 1 << 20]).unwrap();
         let bomb = z.finish().unwrap();
         assert!(bomb.len() < 4096, "a thousandfold expansion");
-        assert_eq!(inflate(&bomb, 2 << 20).unwrap().len(), 1 << 20);
-        let err = inflate(&bomb, 64 << 10).unwrap_err();
+        assert_eq!(inflate(&mut SliceReader::new(&bomb), 2 << 20).unwrap().len(), 1 << 20);
+        let err = inflate(&mut SliceReader::new(&bomb), 64 << 10).unwrap_err();
         assert!(matches!(err, Error::InflatedTooLarge { .. }), "{err}");
     }
 
@@ -1358,7 +1418,7 @@ mod tests {
         let data: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
         let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
         z.write_all(&data).unwrap();
-        let inflated = inflate(&z.finish().unwrap(), 2 << 20).unwrap();
+        let inflated = inflate(&mut SliceReader::new(&z.finish().unwrap()), 2 << 20).unwrap();
         assert_eq!(inflated, data);
         assert_eq!(inflated.capacity(), data.len(), "a growing buffer would have doubled");
     }

@@ -197,6 +197,18 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
         );
     }
     previews_warning(s);
+    damaged_audit_warning(s);
+}
+
+/// Say which lines of OUT's audit logs could not be read (printed with `-q` too): the run went
+/// on without them, processing their inputs again, and rewrote its own log without them.
+pub fn damaged_audit_warning(s: &Summary) {
+    for d in &s.damaged_audit {
+        kamei::say!(
+            "kamei: warning: {}; ignored: the inputs it recorded were processed again (an output already there and identical is kept as it is)",
+            d.describe()
+        );
+    }
 }
 
 /// What to do after a run that stopped before every input was processed (an interrupt, or

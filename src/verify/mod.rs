@@ -85,6 +85,11 @@ pub enum FindingKind {
     NotProcessed,
     /// An output the audit log records as written is not in the release.
     MissingOutput,
+    /// A line of an audit log cannot be read (not UTF-8, or not an audit record: a power cut
+    /// or a disk error in the middle of a write), or the log cannot be read at all: what it
+    /// recorded is unknown, so the checks that rest on the log (which input each output came
+    /// from, which outputs must be there) are incomplete.
+    DamagedAuditLog,
     /// An entry of the release is neither a regular file nor a folder (a symbolic link, a FIFO,
     /// a socket, a device): verify does not follow or read it, and a transfer that follows
     /// links (`zip -r`, `cp -rL`, `rsync -L`) ships whatever it points to, an original included.
@@ -337,6 +342,9 @@ struct Audited {
     /// The release-relative prefixes (`""` or `name/`) of the outputs a clinical command wrote
     /// (their `kamei-run.json` names a clinical profile).
     clinical_roots: Vec<String>,
+    /// Audit logs (release-relative) with the damaged line's number, or `None` when the log
+    /// could not be read at all.
+    damaged: Vec<(String, Option<usize>)>,
 }
 
 /// The folders of a release that hold audit logs, each with its path relative to the release
@@ -387,7 +395,22 @@ fn audited(out: &Path) -> Audited {
         for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with("kamei-audit") && name.ends_with(".jsonl") {
-                for r in crate::audit::read_records(&entry.path()).unwrap_or_default() {
+                let log = format!("{prefix}{name}");
+                let records = match crate::audit::read_log_checked(&entry.path()) {
+                    Ok((entries, lines)) => {
+                        audited.damaged.extend(lines.into_iter().map(|n| (log.clone(), Some(n))));
+                        entries
+                    }
+                    Err(_) => {
+                        audited.damaged.push((log, None));
+                        Vec::new()
+                    }
+                };
+                let records = records.into_iter().filter_map(|e| match e {
+                    crate::audit::Entry::Input(r) => Some(*r),
+                    crate::audit::Entry::Move(_) => None,
+                });
+                for r in records {
                     if let Some(h) = &r.input_sha256 {
                         seen.insert(h.clone());
                         let pair = (h.clone(), r.input_path_key.clone().unwrap_or_default());
@@ -454,6 +477,16 @@ fn audit_findings(job: &VerifyJob, audited: &Audited, files: &HashMap<String, bo
             "the release has no audit log: nothing records what was done to the inputs given with --against (copy kamei-audit.jsonl with the release, or run the same deid again)",
         )),
         None => {}
+    }
+    for (log, line) in &audited.damaged {
+        let (location, detail) = match line {
+            Some(n) => (
+                format!("line {n}"),
+                "this line of the audit log is not valid UTF-8 or not an audit record (a power cut or disk error in the middle of a write): what it recorded is unknown; run the same deid again, which processes its input again and rewrites the log",
+            ),
+            None => ("file".to_string(), "the audit log cannot be read: the checks that rest on it are incomplete"),
+        };
+        v.push(finding(log, location, FindingKind::DamagedAuditLog, detail));
     }
     for (output, images) in &audited.outputs {
         match files.get(output) {

@@ -1,7 +1,7 @@
 //! Unusual and broken inputs on the real binary: every input ends written, skipped or failed
 //! with a reason, and one bad file never stops the run (README "Bad input").
 
-use crate::util::bytes::{even, explicit_le, implicit_le, instance, item_tag, part10};
+use crate::util::bytes::{even, explicit_le, implicit_le, instance, item_tag, part10, pixel_module};
 use crate::util::*;
 use dicom_core::VR;
 use dicom_dictionary_std::tags;
@@ -131,6 +131,7 @@ fn un_of_undefined_length_is_processed_like_a_sequence() {
     body.extend(explicit_le((0x0010, 0x0020), b"LO", &even(CANARY_ID, b' ')));
     body.extend(explicit_le((0x0020, 0x000D), b"UI", &even(STUDY, 0)));
     body.extend(explicit_le((0x0020, 0x000E), b"UI", &even(SERIES, 0)));
+    body.extend(pixel_module());
     std::fs::create_dir_all(wd.path("in")).unwrap();
     std::fs::write(wd.path("in/un.dcm"), part10(EXPLICIT_LE, CT_CLASS, &sop, &body)).unwrap();
     let run = wd.deid(&[]);
@@ -153,7 +154,7 @@ fn unknown_upper_case_vr_passes_through_as_un() {
     let mut el = vec![0x18, 0x00, 0x15, 0x00, b'Z', b'Z', 0, 0];
     el.extend_from_slice(&6u32.to_le_bytes());
     el.extend_from_slice(b"CHEST ");
-    let body = instance(CT_CLASS, &sop, &el, &[]);
+    let body = instance(CT_CLASS, &sop, &el, &pixel_module());
     std::fs::create_dir_all(wd.path("in")).unwrap();
     std::fs::write(wd.path("in/zz.dcm"), part10(EXPLICIT_LE, CT_CLASS, &sop, &body)).unwrap();
     let run = wd.deid(&[]);
@@ -459,6 +460,7 @@ fn manufacturer_over_the_patient(sop: &str, length_too_long: bool) -> Vec<u8> {
     body.extend(tail);
     body.extend(explicit_le((0x0020, 0x000D), b"UI", &even(STUDY, 0)));
     body.extend(explicit_le((0x0020, 0x000E), b"UI", &even(SERIES, 0)));
+    body.extend(pixel_module());
     part10(EXPLICIT_LE, CT_CLASS, sop, &body)
 }
 

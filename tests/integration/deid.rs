@@ -509,6 +509,7 @@ fn instance_with_0008(wd: &Workdir, sop: &str, group_0008: &[u8]) {
     body.extend(explicit_le((0x0010, 0x0020), b"LO", &even(CANARY_ID, b' ')));
     body.extend(explicit_le((0x0020, 0x000D), b"UI", &even(STUDY, 0)));
     body.extend(explicit_le((0x0020, 0x000E), b"UI", &even(SERIES, 0)));
+    body.extend(crate::util::bytes::pixel_module());
     std::fs::create_dir_all(wd.path("in")).unwrap();
     std::fs::write(wd.path("in/a.dcm"), part10("1.2.840.10008.1.2.1", class, sop, &body)).unwrap();
 }

@@ -19,6 +19,7 @@ mod pixels;
 mod report;
 mod rerun;
 mod resilience;
+mod robustness;
 mod spellings;
 mod stream_metadata;
 mod verify;

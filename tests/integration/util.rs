@@ -448,6 +448,23 @@ pub mod bytes {
         v
     }
 
+    /// A minimal Image Pixel module (2×2, 16 bits) and its Pixel Data, elements of groups 0028
+    /// and 7FE0 in tag order: appended to a hand-built image, which kamei otherwise refuses as
+    /// cut before its pixels.
+    pub fn pixel_module() -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend(explicit_le((0x0028, 0x0002), b"US", &1u16.to_le_bytes()));
+        v.extend(explicit_le((0x0028, 0x0004), b"CS", b"MONOCHROME2 "));
+        v.extend(explicit_le((0x0028, 0x0010), b"US", &2u16.to_le_bytes()));
+        v.extend(explicit_le((0x0028, 0x0011), b"US", &2u16.to_le_bytes()));
+        v.extend(explicit_le((0x0028, 0x0100), b"US", &16u16.to_le_bytes()));
+        v.extend(explicit_le((0x0028, 0x0101), b"US", &12u16.to_le_bytes()));
+        v.extend(explicit_le((0x0028, 0x0102), b"US", &11u16.to_le_bytes()));
+        v.extend(explicit_le((0x0028, 0x0103), b"US", &0u16.to_le_bytes()));
+        v.extend(explicit_le((0x7FE0, 0x0010), b"OW", &[1, 0, 2, 0, 3, 0, 4, 0]));
+        v
+    }
+
     /// A Part 10 file: zero preamble, `DICM`, a file meta group, then `body` as given.
     pub fn part10(ts: &str, sop_class: &str, sop: &str, body: &[u8]) -> Vec<u8> {
         let mut meta = Vec::new();
