@@ -98,7 +98,9 @@ pub fn phone_digits(value: &str) -> Vec<String> {
         let pieces: Vec<&str> = if digits.len() > 13 { run.split(' ').collect() } else { vec![run] };
         for piece in pieces {
             let digits: String = piece.chars().filter(char::is_ascii_digit).collect();
-            if digits.len() < 7 {
+            // Seven digits or more, six of them after any zero padding: `0012345` in an ID is
+            // a padded number, not a phone (see [`MIN_UNPADDED_DIGITS`]).
+            if digits.len() < 7 || digits.trim_start_matches('0').len() < MIN_UNPADDED_DIGITS {
                 continue;
             }
             let international = piece.trim_start().starts_with('+') || (digits.starts_with("81") && digits.len() >= 11);
@@ -158,6 +160,7 @@ mod tests {
             vec!["0312345678", "81312345678", "09011112222", "819011112222"]
         );
         assert!(phone_digits("ext 1234").is_empty());
+        assert!(phone_digits("PID0012345").is_empty(), "a padded number of five digits is no phone");
     }
 
     #[test]
