@@ -935,6 +935,46 @@ impl CharacterSet {
         utf8_text(bytes)
     }
 
+    /// The ISO-2022-JP reading of an identifier value (a Patient ID) holding escape sequences
+    /// this set does not follow: a JIS X 0208 value (`ESC $ B` and full-width digits or kanji,
+    /// as an ISO 2022 IR 87 system writes) in a file that declares no such set. `None` when
+    /// this set decodes the bytes without control characters, or when they are not valid
+    /// ISO-2022-JP. Callers note that they read it so.
+    pub fn iso2022_jp_reading(&self, bytes: &[u8], vr: VR) -> Option<String> {
+        if !bytes.contains(&0x1B) {
+            return None;
+        }
+        let declared = self.decode(bytes, vr);
+        if declared.exact && !declared.text.trim_end_matches('\0').chars().any(char::is_control) {
+            return None;
+        }
+        let text = encoding_rs::ISO_2022_JP.decode_without_bom_handling_and_without_replacement(bytes)?;
+        (!text.trim_end_matches('\0').chars().any(char::is_control)).then(|| text.into_owned())
+    }
+
+    /// The EUC-JP reading of an identifier value (a Patient ID) whose bytes are not valid in
+    /// this set: a legacy Japanese system's EUC-JP bytes under an absent, `ISO_IR 192` or ISO
+    /// 2022 (0008,0005). EUC-JP bytes are mostly valid CP932 too (as half-width katakana and
+    /// kanji that mean nothing), so this reading is taken only when it is clearly the right
+    /// one: the text, NFKC-normalised, is ASCII letters, digits and dashes (an ID typed in
+    /// full-width characters, `１２３４５６７`), or the bytes are not valid CP932. `None`
+    /// otherwise. Tried before [`shift_jis_reading`](Self::shift_jis_reading); callers note that
+    /// they did so.
+    pub fn euc_jp_reading(&self, bytes: &[u8], vr: VR) -> Option<String> {
+        if self.reads_id_cleanly(bytes, vr) {
+            return None;
+        }
+        let text = encoding_rs::EUC_JP.decode_without_bom_handling_and_without_replacement(bytes)?;
+        let text = text.trim_end_matches(['\0', ' ']);
+        if text.is_empty() || text.chars().any(char::is_control) {
+            return None;
+        }
+        let plain: String = unicode_normalization::UnicodeNormalization::nfkc(text).collect();
+        let id_shaped = plain.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let cp932 = encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes).is_some();
+        (id_shaped || !cp932).then(|| text.to_string())
+    }
+
     /// Whether this set reads an identifier's bytes as they are: ASCII, or decoded exactly
     /// without control characters (NUL padding aside).
     fn reads_id_cleanly(&self, bytes: &[u8], vr: VR) -> bool {

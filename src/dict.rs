@@ -73,11 +73,14 @@ pub const PATIENT_IDS: [Tag; 2] = [tags::PATIENT_ID, tags::OTHER_PATIENT_I_DS];
 /// Other identifying attributes of the patient and the visit whose values Clean removes from
 /// text. (Some are retired in the current standard but still found in files.)
 #[allow(deprecated)]
-pub const OTHER_IDS: [Tag; 6] = [
+pub const OTHER_IDS: [Tag; 7] = [
     tags::ACCESSION_NUMBER,
     tags::STUDY_ID,
     tags::PATIENT_ADDRESS,
     tags::PATIENT_TELEPHONE_NUMBERS,
+    // Free text (LT) such as `tel:03-1234-5678`: its phone numbers are found by their digits
+    // ([`crate::scrub::Identifiers::add_id`]).
+    tags::PATIENT_TELECOM_INFORMATION,
     tags::MEDICAL_RECORD_LOCATOR,
     tags::ADMISSION_ID,
 ];

@@ -188,13 +188,15 @@ pub struct PlanContext<'a> {
 }
 
 /// Which identifier set of a file: what Clean removes ([`FoundValues::for_clean`]), what the
-/// safety net looks for ([`FoundValues::for_net`]) or what it looks for in code strings
-/// ([`FoundValues::for_codes`]).
+/// safety net looks for ([`FoundValues::for_net`]), what it looks for in code strings
+/// ([`FoundValues::for_codes`]) or the patient's own identifiers, looked for in values an
+/// option keeps ([`FoundValues::for_patient`]).
 #[derive(Debug, Clone, Copy)]
 enum IdentifierUse {
     Clean = 0,
     Net = 1,
     Codes = 2,
+    Patient = 3,
 }
 
 /// The identifier sets built for the files of one run, by the values they were built from.
@@ -207,7 +209,7 @@ enum IdentifierUse {
 /// (a worker moves through an archive patient by patient, so few are live at once).
 #[derive(Default)]
 pub struct IdentifierCache {
-    sets: Mutex<HashMap<FoundValues, [Option<Arc<Identifiers>>; 3]>>,
+    sets: Mutex<HashMap<FoundValues, [Option<Arc<Identifiers>>; 4]>>,
 }
 
 /// Shows how many sets are held, never what they hold (patients' names and IDs).
@@ -233,6 +235,7 @@ impl IdentifierCache {
             IdentifierUse::Clean => values.for_clean(),
             IdentifierUse::Net => values.for_net(),
             IdentifierUse::Codes => values.for_codes(),
+            IdentifierUse::Patient => values.for_patient(),
         });
         let mut sets = self.lock();
         if sets.len() >= Self::LIMIT && !sets.contains_key(values) {
@@ -247,7 +250,7 @@ impl IdentifierCache {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<FoundValues, [Option<Arc<Identifiers>>; 3]>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<FoundValues, [Option<Arc<Identifiers>>; 4]>> {
         // A panic while the lock was held left at worst a missing entry: the map stays usable.
         self.sets.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -270,6 +273,7 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         ids: OnceCell::new(),
         patient_ids: OnceCell::new(),
         code_ids: OnceCell::new(),
+        own_ids: OnceCell::new(),
         edits: Vec::new(),
         tally: BTreeMap::new(),
         notes: Vec::new(),
@@ -473,6 +477,14 @@ pub const SHIFT_JIS_ID_NOTE: &str = "(0010,0020): bytes not valid in the declare
 pub const UTF8_ID_NOTE: &str = "(0010,0020): bytes not valid in the declared Specific Character Set \
     were read as UTF-8 for the pseudonym, date shift and opt-out/cohort decision";
 
+/// The audit note for a Patient ID read as ISO-2022-JP (the tag only, never the value).
+pub const ISO2022_JP_ID_NOTE: &str = "(0010,0020): escape sequences the declared Specific Character Set \
+    does not follow were read as ISO-2022-JP for the pseudonym, date shift and opt-out/cohort decision";
+
+/// The audit note for a Patient ID read as EUC-JP (the tag only, never the value).
+pub const EUC_JP_ID_NOTE: &str = "(0010,0020): bytes not valid in the declared Specific Character Set \
+    were read as EUC-JP for the pseudonym, date shift and opt-out/cohort decision";
+
 /// The original Patient ID of a data set as kamei identifies patients: decoded in the data
 /// set's character set, or as Shift_JIS (CP932) when its bytes are not valid there but are
 /// valid CP932 (Japanese modalities write Shift_JIS whatever (0008,0005) says; the clinical
@@ -499,6 +511,11 @@ pub enum IdReading {
     Utf8,
     /// Not valid in the declared set and valid CP932 ([`CharacterSet::shift_jis_reading`]).
     ShiftJis,
+    /// Escape sequences the declared set does not follow, read as ISO-2022-JP
+    /// ([`CharacterSet::iso2022_jp_reading`]).
+    Iso2022Jp,
+    /// Not valid in the declared set and clearly EUC-JP ([`CharacterSet::euc_jp_reading`]).
+    EucJp,
 }
 
 impl IdReading {
@@ -508,6 +525,8 @@ impl IdReading {
             IdReading::Declared => None,
             IdReading::Utf8 => Some(UTF8_ID_NOTE),
             IdReading::ShiftJis => Some(SHIFT_JIS_ID_NOTE),
+            IdReading::Iso2022Jp => Some(ISO2022_JP_ID_NOTE),
+            IdReading::EucJp => Some(EUC_JP_ID_NOTE),
         }
     }
 }
@@ -548,15 +567,24 @@ const OTHER_PATIENT_IDS: dicom_core::Tag = dicom_core::Tag(0x0010, 0x1000);
 /// A Patient ID value's text, as [`patient_id_text`] reads it, and how it was read.
 fn id_text(bytes: &[u8], cs: &Charset) -> (String, IdReading) {
     let bytes = trim_value(bytes);
-    let undeclared = match cs {
+    let (text, reading) =
+        undeclared_id_reading(cs, bytes).unwrap_or_else(|| (cs.identity_text(bytes, VR::LO), IdReading::Declared));
+    (crate::pseudo::normalize_id(&text), reading)
+}
+
+/// The reading of an ID's bytes that are not valid in the declared set `cs` (see
+/// [`original_patient_id`]): UTF-8, ISO-2022-JP, EUC-JP, then CP932, the first that applies.
+/// `None` when the declared set reads them, or none of these does.
+fn undeclared_id_reading(cs: &Charset, bytes: &[u8]) -> Option<(String, IdReading)> {
+    match cs {
         Charset::Known(known) => known
             .utf8_reading(bytes, VR::LO)
             .map(|t| (t, IdReading::Utf8))
+            .or_else(|| known.iso2022_jp_reading(bytes, VR::LO).map(|t| (t, IdReading::Iso2022Jp)))
+            .or_else(|| known.euc_jp_reading(bytes, VR::LO).map(|t| (t, IdReading::EucJp)))
             .or_else(|| known.shift_jis_reading(bytes, VR::LO).map(|t| (t, IdReading::ShiftJis))),
         Charset::Unsupported => None,
-    };
-    let (text, reading) = undeclared.unwrap_or_else(|| (cs.identity_text(bytes, VR::LO), IdReading::Declared));
-    (crate::pseudo::normalize_id(&text), reading)
+    }
 }
 
 /// What stands in for the patient of a data set without a Patient ID: its Study Instance UID,
@@ -959,6 +987,7 @@ struct Planner<'a, 'c> {
     ids: OnceCell<Arc<Identifiers>>,
     patient_ids: OnceCell<Arc<Identifiers>>,
     code_ids: OnceCell<Arc<Identifiers>>,
+    own_ids: OnceCell<Arc<Identifiers>>,
     edits: Vec<Edit>,
     tally: BTreeMap<(String, &'static str), u32>,
     notes: Vec<String>,
@@ -1003,6 +1032,12 @@ impl Planner<'_, '_> {
     /// The identifiers the safety net looks for.
     fn net_identifiers(&self) -> &Identifiers {
         self.patient_ids.get_or_init(|| self.ctx.identifiers.get(IdentifierUse::Net, &self.found().values))
+    }
+
+    /// The patient's own identifiers, looked for in values an option keeps: see
+    /// [`FoundValues::for_patient`].
+    fn own_identifiers(&self) -> Arc<Identifiers> {
+        Arc::clone(self.own_ids.get_or_init(|| self.ctx.identifiers.get(IdentifierUse::Patient, &self.found().values)))
     }
 
     /// What the safety net looks for in code strings: see [`Found::for_codes`].
@@ -1120,6 +1155,13 @@ impl Planner<'_, '_> {
             } else {
                 (Decision::Remove, "remove")
             });
+        }
+        if is_private(e.tag) && self.holds_patient_number(vr, bytes) {
+            self.note(format!(
+                "{}: a kept private number equalled the patient's ID or birth date; removed",
+                tag_str(e.tag)
+            ));
+            return Some((Decision::Remove, "remove"));
         }
         if !is_private(e.tag) && is_binary(e.tag, vr) {
             // Numbers under a damaged tag: looked at as text for what the code-string net
@@ -1259,6 +1301,104 @@ impl Planner<'_, '_> {
         Some((Decision::Put(Element::new(e.tag, e.vr, out.join(&b'\\'))), "dummy"))
     }
 
+    /// The net for a text value an option keeps as it is (Retain Device Identity's Station
+    /// Name and Device Serial Number, Retain Institution Identity's Institution Name, Address
+    /// and Department...): the option keeps what the value says of the device or the
+    /// institution, not the patient's identifiers an operator typed into it (the patient's name
+    /// as Station Name, the patient's address as an institution's). Those
+    /// ([`FoundValues::for_patient`]) are scrubbed; a value in an encoding other than its
+    /// set's, or one kamei cannot decode, holding one gets the VR's dummy. `None` when the
+    /// value holds none, or is not text.
+    fn patient_net(&mut self, e: &Element, cs: &Charset) -> Option<(Decision, &'static str)> {
+        let vr = self.value_vr(e);
+        if !is_scrubbable(vr) {
+            return None;
+        }
+        let bytes = e.bytes().filter(|b| !b.is_empty())?;
+        let ids = self.own_identifiers();
+        if ids.is_empty() {
+            return None;
+        }
+        let dummy = (Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy");
+        let reading = cs.read(bytes, vr);
+        if held_in_another_encoding(&ids, bytes, reading.text()) {
+            self.note(format!("{}: {FOREIGN_ENCODING}", tag_str(e.tag)));
+            return Some(dummy);
+        }
+        let Some(text) = reading.decoded().map(str::to_string) else {
+            ids.scrub(reading.text())?;
+            self.note(format!(
+                "{}: a value an option keeps {UNDECODABLE} held the patient's identifier; replaced by a dummy",
+                tag_str(e.tag)
+            ));
+            return Some(dummy);
+        };
+        let clean = ids.scrub(&text)?;
+        self.note(format!(
+            "{}: a value an option keeps held the patient's own identifier and was scrubbed",
+            tag_str(e.tag)
+        ));
+        Some(match self.written_back(e, cs, &reading, &clean, vr) {
+            Some(put) => (put, "clean"),
+            None => dummy,
+        })
+    }
+
+    /// Whether a kept private number (UL, SL, UV, SV, FL, FD) holds the patient's ID or birth
+    /// date as a number: a value equal to a Patient ID of digits only with six significant
+    /// digits or more ([`crate::ids::MIN_UNPADDED_DIGITS`]; `12345678` of `0012345678`), or to
+    /// the birth date read as the number `YYYYMMDD` (`19800101`). Vendors store such values in
+    /// their own numeric attributes; a coincidence with a number of seven or eight digits is
+    /// rare enough to lose the value over. Little Endian values (every transfer syntax kamei
+    /// writes).
+    fn holds_patient_number(&self, vr: VR, bytes: &[u8]) -> bool {
+        if !matches!(vr, VR::UL | VR::SL | VR::UV | VR::SV | VR::FL | VR::FD) {
+            return false;
+        }
+        let values = &self.found().values;
+        let mut targets: Vec<u64> = Vec::new();
+        for id in values.patient_ids.iter().flat_map(|v| v.split('\\')) {
+            let id = crate::pseudo::normalize_id(id);
+            let significant = id.trim_start_matches('0');
+            if id.bytes().all(|b| b.is_ascii_digit())
+                && (crate::ids::MIN_UNPADDED_DIGITS..=19).contains(&significant.len())
+            {
+                targets.extend(significant.parse::<u64>().ok());
+            }
+        }
+        for dob in &values.birth_dates {
+            let dob = dob.trim();
+            if dob.len() == 8 && NaiveDate::parse_from_str(dob, "%Y%m%d").is_ok() {
+                targets.extend(dob.parse::<u64>().ok());
+            }
+        }
+        if targets.is_empty() {
+            return false;
+        }
+        let whole = |f: f64| (f >= 0.0 && f.fract() == 0.0 && f < 1e19).then_some(f as u64);
+        let numbers: Vec<u64> = match vr {
+            VR::UL => bytes.chunks_exact(4).map(|c| u64::from(u32::from_le_bytes(c.try_into().expect("4")))).collect(),
+            VR::SL => bytes
+                .chunks_exact(4)
+                .filter_map(|c| u64::try_from(i32::from_le_bytes(c.try_into().expect("4"))).ok())
+                .collect(),
+            VR::UV => bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8"))).collect(),
+            VR::SV => bytes
+                .chunks_exact(8)
+                .filter_map(|c| u64::try_from(i64::from_le_bytes(c.try_into().expect("8"))).ok())
+                .collect(),
+            VR::FL => bytes
+                .chunks_exact(4)
+                .filter_map(|c| whole(f64::from(f32::from_le_bytes(c.try_into().expect("4")))))
+                .collect(),
+            VR::FD => {
+                bytes.chunks_exact(8).filter_map(|c| whole(f64::from_le_bytes(c.try_into().expect("8")))).collect()
+            }
+            _ => return false,
+        };
+        numbers.iter().any(|n| targets.contains(n))
+    }
+
     fn walk(&mut self, ds: &DataSet, path: &mut Vec<Step>, inherited: &Charset, mode: Mode) {
         let cs = charset_of(ds, inherited);
         let top = path.is_empty();
@@ -1395,6 +1535,11 @@ impl Planner<'_, '_> {
             };
             let net = if is_default_keep(&rule.source, &action) {
                 self.unlisted_uids(e).or_else(|| self.safety_net(e, &cs))
+            } else if action == Action::Keep && matches!(rule.source.effective(), RuleSource::Option(_)) {
+                // An option keeps the device's or the institution's identity (Station Name,
+                // Institution Name and Address, Device Serial Number...), never the patient's:
+                // the patient's own identifiers typed into such a value still go.
+                self.patient_net(e, &cs)
             } else {
                 None
             };
@@ -2071,7 +2216,15 @@ impl Found {
                 self.read_in_other_set.push((tag, set));
             }
         }
-        for text in cs.identifier_readings(bytes, vr) {
+        let mut readings = cs.identifier_readings(bytes, vr);
+        if PATIENT_IDS.contains(&tag) {
+            // The reading the pseudonym is made from (an ID in EUC-JP or ISO-2022-JP too), so
+            // that Clean finds `1234567` of an ID sent as EUC-JP `１２３４５６７`.
+            if let Some((id, _)) = undeclared_id_reading(cs, trim_value(bytes)).filter(|(t, _)| !readings.contains(t)) {
+                readings.push(id);
+            }
+        }
+        for text in readings {
             if tag == tags::PATIENT_ADDRESS {
                 // The postal code is written alone too (`〒422-8033`, `ZIP 12345`).
                 list.extend(crate::addresses::postal_codes(&text));
@@ -2168,14 +2321,60 @@ impl FoundValues {
     fn for_net(&self) -> Identifiers {
         let mut ids = Identifiers::new();
         for name in self.patient_names.iter().chain(&self.other_names) {
-            ids.add_person_name(&net_name(name));
-            add_whole_names(&mut ids, name);
+            add_net_name(&mut ids, name);
         }
         self.add_ids_and_birth_dates(&mut ids);
         for v in self.net_site_ids.iter().filter(|v| v.trim().chars().count() >= 3) {
             ids.add(v);
         }
         ids
+    }
+}
+
+impl FoundValues {
+    /// The patient's own identifiers, looked for in values an option keeps as they are
+    /// (Retain Device Identity, Retain Institution Identity...): the patient's whole names
+    /// ([`add_whole_names`]; a name of one part, that part) and each part of a name before an
+    /// honorific (`中村様`), the patient's IDs and other IDs (accession number, address,
+    /// phone...) and birth date ([`FoundValues::add_ids_and_birth_dates`]), and the street
+    /// address (a town with its house number). Not a part of the name alone: the option keeps
+    /// the institution's and the device's own names, and the patient 中村 at 中村病院 shares
+    /// one with them. Nor the staff's names.
+    fn for_patient(&self) -> Identifiers {
+        let mut ids = Identifiers::new();
+        for name in &self.patient_names {
+            add_whole_names(&mut ids, name);
+            for group in name.split(['\\', '=']) {
+                let parts: Vec<&str> = group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect();
+                if let [only] = parts[..] {
+                    ids.add(only);
+                }
+                for part in parts {
+                    ids.add_name_part_before_honorific(part);
+                }
+            }
+        }
+        self.add_ids_and_birth_dates(&mut ids);
+        for address in &self.addresses {
+            ids.add_street_address(address);
+        }
+        ids
+    }
+}
+
+/// A name as the safety nets look for it: its parts but Latin ones shorter than three letters
+/// ([`net_name`]), its whole name ([`add_whole_names`]), and a part of one character (`林` of
+/// `林^太郎`) where an honorific follows it (`林様`, `林 さん`, `林サン`): alone it is too
+/// common a character to remove, with an honorific it is the patient.
+fn add_net_name(ids: &mut Identifiers, name: &str) {
+    ids.add_person_name(&net_name(name));
+    add_whole_names(ids, name);
+    for group in name.split(['\\', '=']) {
+        for part in group.split('^').flat_map(str::split_whitespace) {
+            if part.chars().count() == 1 && !part.is_ascii() {
+                ids.add_name_part_before_honorific(part);
+            }
+        }
     }
 }
 
@@ -2194,6 +2393,20 @@ fn add_whole_names(ids: &mut Identifiers, name: &str) {
         for p in [&parts, &reversed] {
             ids.add(&p.join(" "));
             ids.add(&p.concat());
+        }
+        // A part of one character beside any other part (`林太郎`, `太郎 林`, also in a name
+        // of three parts), as people write two parts of a name together.
+        for (i, short) in parts.iter().enumerate().filter(|(_, p)| p.chars().count() == 1) {
+            for (_, other) in parts.iter().enumerate().filter(|&(j, _)| j != i) {
+                for pair in [
+                    format!("{short}{other}"),
+                    format!("{short} {other}"),
+                    format!("{other}{short}"),
+                    format!("{other} {short}"),
+                ] {
+                    ids.add(&pair);
+                }
+            }
         }
     }
 }

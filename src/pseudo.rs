@@ -312,18 +312,28 @@ pub fn without_invisible(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Patient IDs are compared after trimming and NFKC normalisation.
+/// Patient IDs are compared after trimming and NFKC normalisation. A value in HL7 CX form
+/// (`0012345678^^^HOSPA^MR`, as an interface engine copies PID-3 into the DICOM Patient ID) is
+/// its ID part (`0012345678`, [`crate::ids::cx_id_part`]), each value of a multi-valued one
+/// alike: it is the same patient as the clinical records keyed on `0012345678`, and the one an
+/// opt-out register lists.
 pub fn normalize_id(id: &str) -> String {
     // Invisible characters (zero-width space and joiners, word joiner, a byte order mark pasted
     // mid-file) are dropped: `123\u{200B}4` and `1234` must be one patient, or an opt-out would
     // be missed.
-    id.trim_matches(|c: char| c == ' ' || c == '\0')
+    let normalized = id
+        .trim_matches(|c: char| c == ' ' || c == '\0')
         .nfkc()
         .filter(|&c| !is_invisible(c))
         .map(plain_dash)
         .collect::<String>()
         .trim()
-        .to_string()
+        .to_string();
+    if !normalized.contains('^') {
+        return normalized;
+    }
+    let values: Vec<&str> = normalized.split('\\').map(|v| crate::ids::cx_id_part(v).unwrap_or(v)).collect();
+    values.join("\\")
 }
 
 /// A dash NFKC keeps apart from `-` (and the JIS wave dash apart from `~`) as `-` (`~`): the

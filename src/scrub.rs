@@ -282,9 +282,23 @@ impl Identifiers {
 
     /// Add a patient ID or other ID, with the other spellings people type it in (without its
     /// zero padding, without separators: [`crate::ids::other_spellings`]; with its prefix split
-    /// off or left out: `PID 7788123`, `7788123`).
+    /// off or left out: `PID 7788123`, `7788123`). A value in HL7 CX form
+    /// (`AB1234^^^HOSPA`) also adds its ID part ([`crate::ids::cx_id_part`]) the same way, and
+    /// the phone numbers a value holds are found by their digits also in their other national
+    /// or international form ([`crate::ids::phone_digits`]: `+81-3-1234-5678` of `03-1234-5678`).
     pub fn add_id(&mut self, id: &str) {
         let id = &*crate::pseudo::without_invisible(id);
+        for value in id.split('\\') {
+            if let Some(part) = crate::ids::cx_id_part(value.trim_matches(|c: char| c.is_whitespace() || c == '\0')) {
+                self.add_id(part);
+            }
+        }
+        for digits in crate::ids::phone_digits(id) {
+            let v: Vec<char> = digits.chars().collect();
+            if !self.digits.contains(&v) {
+                self.digits.push(v);
+            }
+        }
         let mut spellings = vec![id.to_string()];
         spellings.extend(crate::ids::other_spellings(id));
         for s in split_id_spellings(id) {
@@ -371,6 +385,17 @@ impl Identifiers {
                 self.joined.push(entry);
             }
         }
+    }
+
+    /// Add a part of a name of one character (`林` of `林^太郎`), found only where an honorific
+    /// follows it (`林様`, `林 さん`, `林サン`): alone, one character stands for too many words to
+    /// be removed from text; before an honorific it is the patient.
+    pub fn add_name_part_before_honorific(&mut self, part: &str) {
+        let n = normalize(part.trim());
+        if n.is_empty() || !n.iter().any(|c| c.is_alphanumeric()) || self.honored.contains(&n) {
+            return;
+        }
+        self.honored.push(n);
     }
 
     /// Add a piece of a name typed without a space, found only before an honorific

@@ -13,6 +13,7 @@ mod corpus;
 mod deid;
 mod determinism;
 mod interrupt;
+mod kept_ids;
 mod large;
 mod options;
 mod pixels;
