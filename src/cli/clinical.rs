@@ -500,7 +500,7 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
         );
         if s.read_as_shift_jis > 0 {
             kamei::say!(
-                "kamei: {} messages read as Shift_JIS (SS-MIX2 text is ISO-2022-JP) and written as ISO-2022-JP; see the audit notes",
+                "kamei: {} messages read as Shift_JIS (SS-MIX2 text is ISO-2022-JP) and written as ISO-2022-JP (or as the UTF-8 MSH-18 declares); see the audit notes",
                 s.read_as_shift_jis
             );
         }

@@ -122,6 +122,16 @@ pub enum Error {
     /// A file of identifiers (`--identifiers-from`) has no column with the role patient-id,
     /// so its values cannot be given to anyone.
     SourceNeedsPatientId,
+    /// A row of a file of identifiers (`--identifiers-from`) cannot be read (other than the
+    /// header's number of fields, bytes not valid in its encoding, a quote never closed): the
+    /// identifiers it holds are unknown, and every input's free text would be cleaned without
+    /// them.
+    SourceRow {
+        /// The line the row starts on.
+        line: u64,
+        /// What is wrong with it (never a value).
+        what: String,
+    },
     /// Ctrl-C.
     Interrupted,
 }
@@ -172,6 +182,10 @@ impl std::fmt::Display for Error {
             Error::SourceNeedsPatientId => {
                 write!(f, "no column has the role patient-id; give the ID column that role in the columns file")
             }
+            Error::SourceRow { line, what } => write!(
+                f,
+                "line {line}: the row cannot be read ({what}), so the identifiers it holds are unknown; fix the file (a row that leaves out its empty last fields needs their delimiters)"
+            ),
             Error::Interrupted => write!(f, "interrupted"),
         }
     }
@@ -227,6 +241,9 @@ pub struct CsvReport {
     pub rows_written: u64,
     /// Rows dropped as malformed.
     pub rows_dropped: u64,
+    /// Free-text values removed instead of cleaned, because a row of their patient could not
+    /// be read ([`PatientValues::unread_row_of`]).
+    pub free_text_withheld: u64,
     /// Rows left out because their patient opted out or is not in the cohort.
     pub rows_excluded: u64,
     /// The patients of those rows, by pseudonym (to count them; never written).
@@ -291,12 +308,17 @@ struct Input<R> {
     utf16: Option<Utf16>,
 }
 
-/// The decoding of a UTF-16 input: the decoder and the UTF-8 it gave that is not handed yet.
+/// The decoding of an input the parser reads as UTF-8: UTF-16 (a byte order mark), or
+/// Shift_JIS split on a delimiter that can be a Shift_JIS trail byte ([`transcoded_before_split`]).
+/// The decoder and the UTF-8 it gave that is not handed yet.
 struct Utf16 {
     decoder: encoding_rs::Decoder,
     out: Vec<u8>,
     at: usize,
     done: bool,
+    /// Bytes not valid in the encoding become U+FFFD (which no Shift_JIS text holds: a cell
+    /// holding it is not valid, [`decode_cell`]) instead of failing the file.
+    replace_malformed: bool,
 }
 
 impl Utf16 {
@@ -304,23 +326,60 @@ impl Utf16 {
     fn decode(&mut self, raw: &[u8], last: bool) -> io::Result<()> {
         self.out.clear();
         self.at = 0;
-        let room = self.decoder.max_utf8_buffer_length_without_replacement(raw.len()).unwrap_or(raw.len() * 3 + 16);
-        self.out.resize(room, 0);
-        let (result, _, written) = self.decoder.decode_to_utf8_without_replacement(raw, &mut self.out, last);
-        self.out.truncate(written);
-        self.done = last;
-        match result {
-            encoding_rs::DecoderResult::Malformed(..) => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the file starts with a UTF-16 byte order mark but is not valid UTF-16",
-            )),
-            _ => Ok(()),
+        let mut raw = raw;
+        loop {
+            let room = self.decoder.max_utf8_buffer_length_without_replacement(raw.len()).unwrap_or(raw.len() * 3 + 16);
+            let start = self.out.len();
+            self.out.resize(start + room + 4, 0);
+            let (result, read, written) =
+                self.decoder.decode_to_utf8_without_replacement(raw, &mut self.out[start..], last);
+            self.out.truncate(start + written);
+            raw = &raw[read..];
+            match result {
+                encoding_rs::DecoderResult::Malformed(..) if self.replace_malformed => {
+                    self.out.extend_from_slice(REPLACEMENT.as_bytes());
+                }
+                encoding_rs::DecoderResult::Malformed(..) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the file starts with a UTF-16 byte order mark but is not valid UTF-16",
+                    ));
+                }
+                encoding_rs::DecoderResult::OutputFull => {}
+                encoding_rs::DecoderResult::InputEmpty => break,
+            }
         }
+        self.done = last;
+        Ok(())
     }
 }
 
+/// What a byte not valid in a transcoded input becomes ([`Utf16::replace_malformed`]).
+const REPLACEMENT: &str = "\u{FFFD}";
+
+/// The encoding an input in `encoding` is decoded from before it is split on `delimiter`, or
+/// `None` when its raw bytes can be split: a Shift_JIS character's trail byte runs 0x40–0x7E
+/// (and 0x80–0xFC), so `|` (`ポ` 0x837C, `−` 0x817C), `\`, `^`, `~`, `@` may be the second half
+/// of a character, never `,`, tab, `;`, `"`, CR or LF. EUC-JP bytes of a character are never
+/// ASCII.
+fn transcoded_before_split(encoding: Encoding, delimiter: u8) -> Option<&'static encoding_rs::Encoding> {
+    (encoding == Encoding::ShiftJis && (0x40..=0x7E).contains(&delimiter)).then_some(SHIFT_JIS)
+}
+
+/// Decode a cell: as [`decode`] does, and for an input decoded before it was split
+/// (`transcoded`), a cell holding a byte that was not valid ([`REPLACEMENT`]) is not valid.
+fn decode_cell(encoding: Encoding, transcoded: bool, bytes: &[u8]) -> Option<Cow<'_, str>> {
+    if transcoded && bytes.windows(REPLACEMENT.len()).any(|w| w == REPLACEMENT.as_bytes()) {
+        return None;
+    }
+    decode(encoding, bytes)
+}
+
 impl<R: Read> Input<R> {
-    fn new(mut inner: R) -> io::Result<(Input<R>, bool)> {
+    /// Open `inner`: a UTF-8 byte order mark is dropped, a UTF-16 one makes the input decoded
+    /// to UTF-8, and so does `transcode` (an encoding whose bytes cannot be split as they
+    /// stand). With whether the parser reads UTF-8 because of a byte order mark.
+    fn new(mut inner: R, transcode: Option<&'static encoding_rs::Encoding>) -> io::Result<(Input<R>, bool)> {
         let mut start = Vec::with_capacity(3);
         let mut buf = [0u8; 3];
         while start.len() < 3 {
@@ -343,16 +402,34 @@ impl<R: Read> Input<R> {
             Some([0xFE, 0xFF]) => Some(encoding_rs::UTF_16BE),
             _ => None,
         };
-        let utf16 = match utf16 {
-            Some(enc) => {
-                let mut u =
-                    Utf16 { decoder: enc.new_decoder_without_bom_handling(), out: Vec::new(), at: 0, done: false };
+        let utf16 = match (utf16, transcode) {
+            (Some(enc), _) => {
+                let mut u = Utf16 {
+                    decoder: enc.new_decoder_without_bom_handling(),
+                    out: Vec::new(),
+                    at: 0,
+                    done: false,
+                    replace_malformed: false,
+                };
                 u.decode(&start[2..], false)?;
                 start = std::mem::take(&mut u.out);
                 Some(u)
             }
-            None => None,
+            (None, Some(enc)) if !bom => {
+                let mut u = Utf16 {
+                    decoder: enc.new_decoder_without_bom_handling(),
+                    out: Vec::new(),
+                    at: 0,
+                    done: false,
+                    replace_malformed: true,
+                };
+                u.decode(&start, false)?;
+                start = std::mem::take(&mut u.out);
+                Some(u)
+            }
+            (None, _) => None,
         };
+        let bom = bom || utf16.as_ref().is_some_and(|u| !u.replace_malformed);
         let quotes = start.iter().filter(|&&b| b == b'"').count() as u64;
         let input = Input {
             inner,
@@ -368,7 +445,6 @@ impl<R: Read> Input<R> {
             breaks: VecDeque::new(),
             utf16,
         };
-        let bom = bom || input.utf16.is_some();
         Ok((input, bom))
     }
 
@@ -1013,13 +1089,22 @@ impl OutputName {
     }
 
     /// Whether the name could hold a spelling of the `name` value `name`: every spelling
-    /// [`Identifiers`] looks for holds one of its runs of letters and digits whole, or such a
+    /// [`Identifiers`] looks for holds one of the runs of letters and digits of the name or of
+    /// one of its spellings in the other script or with its long vowels written otherwise
+    /// ([`crate::names::of_group`]: `kakuu` of `カクウ`, `かくう` of `KAKUU`) whole, or such a
     /// run without the honorific glued to it (`山田太郎` of `山田太郎様`).
     fn may_hold_name(&self, name: &str) -> bool {
-        fold(name).split(|c: char| !c.is_alphanumeric()).any(|part| {
-            let bare = crate::names::without_honorific(part);
-            !bare.is_empty() && self.folded.contains(bare)
-        })
+        let holds = |text: &str| {
+            fold(text).split(|c: char| !c.is_alphanumeric()).any(|part| {
+                let bare = crate::names::without_honorific(part);
+                !bare.is_empty() && self.folded.contains(bare)
+            })
+        };
+        if holds(name) {
+            return true;
+        }
+        let spellings = crate::names::of_group(name);
+        spellings.spaced.iter().any(|s| holds(s)) || spellings.joined.iter().flatten().any(|w| holds(w))
     }
 
     /// Whether the name could hold a spelling of the date `da` (`YYYYMMDD`): every spelling
@@ -1290,12 +1375,58 @@ pub struct PatientValues {
     /// By patient ID as [`crate::pseudo::normalize_id`] gives it: (the column's role, value).
     /// Roles, not column positions, so that values read from one file serve another.
     by_patient: HashMap<String, Vec<(Role, String)>>,
+    /// Patients (as `by_patient` keys them) whose values may be incomplete: a row naming them
+    /// could not be read. Their free text is removed, not cleaned.
+    incomplete: HashSet<String>,
+    /// The line of a row after which the file could not be read as rows (over
+    /// [`MAX_RECORD_BYTES`], or past [`MAX_UNREAD_ROWS`]): every patient's values may be
+    /// incomplete.
+    all_incomplete: Option<u64>,
+    /// The line of the first row that made a patient's values incomplete.
+    first_unread: Option<u64>,
 }
+
+/// A row the first pass could not read, with what may be its patient's ID (each cell, as an ID
+/// is compared): the patients it names are known only when the whole file is read.
+struct UnreadRow {
+    line: u64,
+    candidates: Vec<String>,
+}
+
+/// At most this many unreadable rows are remembered per file; past it every patient's values
+/// count as incomplete.
+const MAX_UNREAD_ROWS: usize = 10_000;
 
 impl PatientValues {
     /// The values of the patient `patient_id` (as written; empty when none were collected).
     fn of(&self, patient_id: &str) -> &[(Role, String)] {
         self.by_patient.get(&crate::pseudo::normalize_id(patient_id)).map_or(&[], Vec::as_slice)
+    }
+
+    /// The line of a row that could not be read in the first pass and may hold identifying
+    /// values of the patient `patient_id` that no other row gives; `None` when the patient's
+    /// values are complete. Free text cleaned without those values could keep them.
+    pub fn unread_row_of(&self, patient_id: &str) -> Option<u64> {
+        if let Some(line) = self.all_incomplete {
+            return Some(line);
+        }
+        self.incomplete.contains(&crate::pseudo::normalize_id(patient_id)).then_some(self.first_unread.unwrap_or(0))
+    }
+
+    /// Decide whose values the rows the first pass could not read make incomplete: the
+    /// patients whose ID stands in one of their cells. A row naming none of the file's
+    /// patients belongs to a patient without a readable row, none of whose text is written.
+    fn resolve_unread(&mut self, unread: Vec<UnreadRow>) {
+        for row in unread {
+            let mut named = false;
+            for id in row.candidates.iter().filter(|c| self.by_patient.contains_key(*c)) {
+                self.incomplete.insert(id.clone());
+                named = true;
+            }
+            if named {
+                self.first_unread = Some(self.first_unread.map_or(row.line, |l| l.min(row.line)));
+            }
+        }
     }
 
     /// Add `value` (of a column of `role`) to the patient `id` (normalized) unless it is held.
@@ -1351,7 +1482,8 @@ impl PatientValues {
         need: Need,
     ) -> Result<(), Error> {
         let out = self;
-        let (mut reader, mut encoding) = open_reader(input, options)?;
+        let (mut reader, mut encoding, transcoded) = open_reader(input, options)?;
+        let split_decoded = transcoded.is_some();
         let mut record = csv::ByteRecord::new();
         if !reader.read_byte_record(&mut record).map_err(csv_read)? || reader.get_ref().cut {
             return match need {
@@ -1365,7 +1497,7 @@ impl PatientValues {
         }
         let header_encoding = if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding };
         let header: Option<Vec<String>> =
-            record.iter().map(|f| decode(header_encoding, f).map(|s| s.into_owned())).collect();
+            record.iter().map(|f| decode_cell(header_encoding, split_decoded, f).map(|s| s.into_owned())).collect();
         let plan = match (header, need) {
             (Some(h), Need::Header) => plan(&h, columns, options)?,
             (None, Need::Header) => return Err(Error::HeaderEncoding),
@@ -1382,30 +1514,106 @@ impl PatientValues {
             };
         };
         let mut rows: u64 = 0;
-        while reader.read_byte_record(&mut record).map_err(csv_read)? && !reader.get_ref().cut {
+        let width = plan.columns.len();
+        // Rows that cannot be read: a master's stops the run; an input's make the values of
+        // the patients they name incomplete (resolved once every row is read).
+        let mut unread: Vec<UnreadRow> = Vec::new();
+        let mut unread_past_bound: Option<u64> = None;
+        let mut last_line = 0;
+        let mut last_multiline = false;
+        let mut swallowing: Option<UnreadRow> = None;
+        loop {
+            if !reader.read_byte_record(&mut record).map_err(csv_read)? {
+                break;
+            }
+            let line = record.position().map_or(0, |pos| reader.get_mut().line_of(pos));
+            if reader.get_ref().cut {
+                let what = format!("it holds more than {} MiB: a quote is probably not closed", MAX_RECORD_BYTES >> 20);
+                if need == Need::Header {
+                    return Err(Error::SourceRow { line, what });
+                }
+                unread_past_bound.get_or_insert(line);
+                break;
+            }
             reader.get_mut().since_record = 0;
             rows += 1;
             if rows % 4096 == 0 && interrupt.load(Ordering::Relaxed) {
                 return Err(Error::Interrupted);
             }
-            if record.len() != plan.columns.len() {
-                continue;
+            if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) {
+                continue; // a blank line
             }
-            if encoding == Encoding::Auto {
+            last_line = line;
+            last_multiline = record.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
+            if last_multiline && need == Need::FreeText {
+                // Were its quote never closed, the lines it swallowed are rows of the patients
+                // whose IDs stand in them.
+                let swallowed = record.iter().flat_map(|f| f.split(|&b| b == b'\n' || b == b'\r').skip(1));
+                let cells = swallowed.flat_map(|line| line.split(|&b| b == options.delimiter));
+                let candidates = cells
+                    .map(|f| crate::pseudo::normalize_id(&crate::cohort::unwrap_cell(&String::from_utf8_lossy(f))))
+                    .filter(|c| !c.is_empty())
+                    .take(4096)
+                    .collect();
+                swallowing = Some(UnreadRow { line, candidates });
+            }
+            if encoding == Encoding::Auto && record.len() == width {
                 encoding = sniff(&record).unwrap_or(encoding);
             }
             let enc = if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding };
-            let Some(fields) = record.iter().map(|f| decode(enc, f)).collect::<Option<Vec<Cow<'_, str>>>>() else {
+            // The cells the patient's values come from must read; another cell (a note with a
+            // stray byte) costs only that row's output.
+            let readable = record.len() == width
+                && plan
+                    .identifying
+                    .iter()
+                    .chain([&p])
+                    .all(|&i| record.get(i).is_some_and(|f| decode_cell(enc, split_decoded, f).is_some()));
+            if !readable {
+                if need == Need::Header {
+                    let what = if record.len() == width {
+                        format!("a cell is not valid {}", transcoded.unwrap_or(enc).name())
+                    } else {
+                        format!("{} fields, the header has {width}", record.len())
+                    };
+                    return Err(Error::SourceRow { line, what });
+                }
+                if unread.len() >= MAX_UNREAD_ROWS {
+                    unread_past_bound.get_or_insert(line);
+                    continue;
+                }
+                let candidates = record
+                    .iter()
+                    .map(|f| crate::pseudo::normalize_id(&crate::cohort::unwrap_cell(&String::from_utf8_lossy(f))))
+                    .filter(|c| !c.is_empty())
+                    .take(256)
+                    .collect();
+                unread.push(UnreadRow { line, candidates });
                 continue;
-            };
-            let id = crate::pseudo::normalize_id(&crate::cohort::unwrap_cell(&fields[p]));
+            }
+            let cell =
+                |i: usize| decode_cell(enc, split_decoded, record.get(i).unwrap_or_default()).unwrap_or_default();
+            let id = crate::pseudo::normalize_id(&crate::cohort::unwrap_cell(&cell(p)));
             if id.is_empty() {
                 continue;
             }
             out.by_patient.entry(id.clone()).or_default();
             for &i in plan.identifying.iter().filter(|&&i| i != p) {
-                out.add(&id, plan.columns[i].1.role, fields[i].trim());
+                out.add(&id, plan.columns[i].1.role, cell(i).trim());
             }
+        }
+        // A quoted field never closed before the end: the last row swallowed the lines after it.
+        if last_multiline && !reader.get_ref().cut && reader.get_ref().quotes % 2 == 1 {
+            if need == Need::Header {
+                let what = "a quoted field is not closed before the end of the file".to_string();
+                return Err(Error::SourceRow { line: last_line, what });
+            }
+            unread.extend(swallowing.filter(|row| row.line == last_line));
+        }
+        out.resolve_unread(unread);
+        if let Some(line) = unread_past_bound {
+            out.all_incomplete.get_or_insert(line);
+            out.first_unread = Some(out.first_unread.map_or(line, |l| l.min(line)));
         }
         Ok(())
     }
@@ -1531,8 +1739,17 @@ pub struct FileSetup<'a> {
 /// A CSV reader over `input` (headers read as rows, ragged rows allowed) and the encoding to
 /// read it in: UTF-8 when it starts with a BOM and the options say `auto`, else the options'.
 /// Both passes over a file (the patient values, then the rows) open it this way.
-fn open_reader<R: Read>(input: R, options: &CsvOptions) -> Result<(csv::Reader<Input<R>>, Encoding), Error> {
-    let (input, bom) = Input::new(input).map_err(Error::Read)?;
+///
+/// The third value is the encoding the input was decoded from before it was split, when its
+/// raw bytes could not be split on the delimiter ([`transcoded_before_split`]): the parser then
+/// reads UTF-8, and a cell holding a byte not valid in that encoding is not valid
+/// ([`decode_cell`]).
+type Opened<R> = (csv::Reader<Input<R>>, Encoding, Option<Encoding>);
+
+fn open_reader<R: Read>(input: R, options: &CsvOptions) -> Result<Opened<R>, Error> {
+    let transcode = transcoded_before_split(options.encoding, options.delimiter);
+    let (input, bom) = Input::new(input, transcode).map_err(Error::Read)?;
+    let transcoded = input.utf16.as_ref().filter(|u| u.replace_malformed).map(|_| options.encoding);
     let encoding = match (options.encoding, bom) {
         _ if input.utf16.is_some() => Encoding::Utf8, // decoded to UTF-8 whatever --encoding says
         (Encoding::Auto, true) => Encoding::Utf8,
@@ -1544,7 +1761,7 @@ fn open_reader<R: Read>(input: R, options: &CsvOptions) -> Result<(csv::Reader<I
         .delimiter(options.delimiter)
         .buffer_capacity(256 << 10)
         .from_reader(input);
-    Ok((reader, encoding))
+    Ok((reader, encoding, transcoded))
 }
 
 /// De-identify one CSV stream from `input` to `output` (UTF-8). `observer` hears of each
@@ -1561,7 +1778,8 @@ pub fn deidentify<R: Read, W: Write>(
     observer: &mut dyn RowObserver,
 ) -> Result<(CsvReport, InputDigest), Error> {
     let FileSetup { columns, pseudo, options, known } = setup;
-    let (mut reader, mut encoding) = open_reader(input, options)?;
+    let (mut reader, mut encoding, transcoded) = open_reader(input, options)?;
+    let split_decoded = transcoded.is_some();
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .buffer_capacity(256 << 10)
@@ -1589,7 +1807,7 @@ pub fn deidentify<R: Read, W: Write>(
     let header_encoding = if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding };
     let header: Vec<String> = record
         .iter()
-        .map(|f| decode(header_encoding, f).map(|s| s.into_owned()))
+        .map(|f| decode_cell(header_encoding, split_decoded, f).map(|s| s.into_owned()))
         .collect::<Option<_>>()
         .ok_or(Error::HeaderEncoding)?;
     let plan = plan(&header, columns, options)?;
@@ -1684,7 +1902,7 @@ pub fn deidentify<R: Read, W: Write>(
         let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(width);
         let mut bad = None;
         for (i, f) in record.iter().enumerate() {
-            match decode(enc, f) {
+            match decode_cell(enc, split_decoded, f) {
                 Some(s) => fields.push(s),
                 None => {
                     bad = Some(i + 1);
@@ -1693,7 +1911,7 @@ pub fn deidentify<R: Read, W: Write>(
             }
         }
         if let Some(col) = bad {
-            report.drop_row(line, format!("column {col} is not valid {}", enc.name()));
+            report.drop_row(line, format!("column {col} is not valid {}", transcoded.unwrap_or(enc).name()));
             continue;
         }
         // The patient, read as the register reads an ID (`="0001234567"`, `'0001234567`,
@@ -1783,6 +2001,16 @@ pub fn deidentify<R: Read, W: Write>(
                     None => (Some(String::new()), false, !v.trim().is_empty()),
                 },
                 Role::FreeText if v.trim().is_empty() => (None, false, false),
+                Role::FreeText if plan.patient.and_then(|p| known.unread_row_of(fields[p].trim())).is_some() => {
+                    // A row of this patient could not be read: the identifiers it holds are
+                    // unknown, and text cleaned without them could keep them.
+                    let unread = plan.patient.and_then(|p| known.unread_row_of(fields[p].trim())).unwrap_or(0);
+                    report.free_text_withheld += 1;
+                    if report.free_text_withheld == 1 && report.problems.len() < MAX_PROBLEMS {
+                        report.problems.push(Problem { line: None, message: withheld_message(unread) });
+                    }
+                    (Some(String::new()), true, false)
+                }
                 Role::FreeText => {
                     let patient_id = plan.patient.map_or("", |p| fields[p].trim());
                     text_key.clear();
@@ -1844,7 +2072,7 @@ pub fn deidentify<R: Read, W: Write>(
         }
     }
     writer.flush().map_err(Error::Write)?;
-    report.encoding = Some(if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding });
+    report.encoding = Some(transcoded.unwrap_or(if encoding == Encoding::Auto { Encoding::Utf8 } else { encoding }));
     let mut input = reader.into_inner();
     input.bounded = false;
     // Read anything the parser did not (nothing, normally) so the digest covers the file.
@@ -1852,6 +2080,14 @@ pub fn deidentify<R: Read, W: Write>(
     use sha2::Digest;
     let digest = InputDigest { sha256: hex::encode(input.hasher.finalize()), bytes: input.bytes };
     Ok((report, digest))
+}
+
+/// The note of the first free-text value removed instead of cleaned: the row that could not
+/// be read is named by its line (its patient is not named).
+fn withheld_message(unread: u64) -> String {
+    format!(
+        "free text removed, not cleaned: a row of this patient (line {unread}) could not be read, so the identifiers it holds are unknown; the patient's free text in this file is removed (fix that row and run again to keep it cleaned)"
+    )
 }
 
 impl CsvReport {
@@ -3053,5 +3289,48 @@ mod tests {
     fn dates_need_a_patient() {
         let err = run(b"visit_date,value\n2024-01-01,1\n", &retain()).unwrap_err();
         assert!(matches!(err, Error::NoPatientId { .. }), "{err}");
+    }
+
+    #[test]
+    fn rv30_04_an_output_name_may_hold_the_name_written_in_the_other_script() {
+        for (file, name) in [
+            ("KAKUU_HANAKO.csv", "カクウ ハナコ"),
+            ("labs_HanakoKakuu.csv", "カクウ ハナコ"),
+            ("カクウハナコ.csv", "KAKUU HANAKO"),
+            ("かくう_はなこ.csv", "KAKUU HANAKO"),
+        ] {
+            assert!(OutputName::new(file, "TAG".into()).may_hold_name(name), "{file} {name}");
+        }
+        assert!(!OutputName::new("labs.csv", "TAG".into()).may_hold_name("カクウ ハナコ"));
+    }
+
+    #[test]
+    fn rv30_05_an_unreadable_row_makes_its_patients_values_incomplete() {
+        let input = "patient_id,patient_name,visit_date,comment\n\
+                     P1,架空 花子,2024-04-01,ok,extra\n\
+                     P1,,2024-04-02,架空花子さん来院\n\
+                     P2,山田 太郎,2024-04-02,山田さん来院\n";
+        let (report, rows) = run(input.as_bytes(), &retain()).unwrap();
+        assert_eq!((report.rows_dropped, report.free_text_withheld), (1, 1));
+        let comment = rows[0].iter().position(|c| c == "comment").unwrap();
+        assert_eq!((rows[1][comment].as_str(), rows[2][comment].as_str()), ("", "***さん来院"));
+        assert!(report.problems.iter().any(|p| p.message.contains("free text removed, not cleaned")));
+        // A quote never closed swallows a row of P1: P1's values may be incomplete.
+        let input = "patient_id,patient_name,comment\nP1,架空 花子,ok\nP2,,\"open\nP1,佐藤 次郎,x\n";
+        let (report, rows) = run(input.as_bytes(), &retain()).unwrap();
+        let comment = rows[0].iter().position(|c| c == "comment").unwrap();
+        assert_eq!((report.free_text_withheld, rows[1][comment].as_str()), (1, ""));
+    }
+
+    #[test]
+    fn rv30_02_shift_jis_is_decoded_before_it_is_split_on_a_trail_byte_delimiter() {
+        let text = "patient_id|patient_name|comment\nP1|ポール 花子|ポール様−ソファ\nP2|山田 太郎|ボタン\n";
+        let bytes = encoding_rs::SHIFT_JIS.encode(text).0.into_owned();
+        let options = CsvOptions { delimiter: b'|', encoding: Encoding::ShiftJis, ..retain() };
+        let (report, rows) = run(&bytes, &options).unwrap();
+        assert_eq!((report.rows_written, report.rows_dropped), (2, 0), "{:?}", report.problems);
+        assert_eq!(report.encoding, Some(Encoding::ShiftJis));
+        let comment = rows[0].iter().position(|c| c == "comment").unwrap();
+        assert_eq!((rows[1][comment].as_str(), rows[2][comment].as_str()), ("***様－ソファ", "ボタン"));
     }
 }

@@ -396,17 +396,59 @@ impl Message {
     /// delimiter, before the segment end or before another set is designated (its fields cannot
     /// be told apart), MSH-9 missing, a character set that cannot be read.
     pub fn parse(bytes: &[u8]) -> Result<Message, ParseError> {
-        if let Some(jis) = shift_jis_as_iso_2022_jp(bytes) {
-            if let Ok(msg) = Message::parse_bytes(&jis) {
-                if msg.text == Text::Iso2022Jp {
-                    return Ok(Message { read_as_shift_jis: true, ..msg });
+        Message::parse_with(bytes, false).map(|(m, _)| m)
+    }
+
+    /// The segments of a message that [`Message::parse`] refuses which can still be read: a
+    /// segment that does not parse (ISO-2022-JP text that does not return to ASCII, a damaged
+    /// name) is left out and the others kept, so that the identifiers of a readable PID are
+    /// still known. With whether every segment was read. `None` when nothing can be read: no
+    /// MSH, delimiters or a character set that cannot be read, bytes whose fields cannot be
+    /// told apart. Not for writing: for what the patient's other messages must be cleaned of.
+    pub fn parse_readable(bytes: &[u8]) -> Option<(Message, bool)> {
+        Message::parse_with(bytes, true).ok()
+    }
+
+    fn parse_with(bytes: &[u8], lenient: bool) -> Result<(Message, bool), ParseError> {
+        let declared = declared_text(bytes);
+        // Shift_JIS read whole, re-encoded in what MSH-18 declares (ISO-2022-JP when nothing).
+        let readings: &[Text] = match declared {
+            Some(Text::Utf8) => &[Text::Utf8],
+            Some(Text::Latin1) => &[],
+            Some(Text::Iso2022Jp) => &[Text::Iso2022Jp],
+            None => &[Text::Iso2022Jp, Text::Utf8],
+        };
+        for &want in readings {
+            let read = match want {
+                Text::Utf8 => shift_jis_as_utf8(bytes),
+                _ => shift_jis_as_iso_2022_jp(bytes),
+            };
+            if let Some(Ok((msg, all))) = read.map(|r| Message::parse_bytes_with(&r, lenient)) {
+                if msg.text == want {
+                    return Ok((Message { read_as_shift_jis: true, ..msg }, all));
                 }
             }
         }
-        Message::parse_bytes(bytes)
+        if splits_inside_shift_jis(bytes, declared) {
+            return Err(ParseError {
+                segment: 0,
+                message: format!(
+                    "bytes that are not valid {} as MSH-18 declares read as Shift_JIS characters ending in a delimiter byte, and the message is not Shift_JIS throughout: its fields cannot be told apart",
+                    declared.unwrap_or(Text::Iso2022Jp).name()
+                ),
+            });
+        }
+        Message::parse_bytes_with(bytes, lenient)
     }
 
     fn parse_bytes(bytes: &[u8]) -> Result<Message, ParseError> {
+        Message::parse_bytes_with(bytes, false).map(|(m, _)| m)
+    }
+
+    /// Parse the bytes as they stand; `lenient`: a segment other than MSH that does not parse
+    /// is left out (and the result says not every segment was read), MSH-9 may be empty.
+    fn parse_bytes_with(bytes: &[u8], lenient: bool) -> Result<(Message, bool), ParseError> {
+        let mut every_segment = true;
         let whole = |m: &str| ParseError { segment: 0, message: m.to_string() };
         if bytes.len() < 8 || &bytes[..3] != b"MSH" {
             return Err(whole("not an HL7 v2 message (it does not start with MSH)"));
@@ -450,6 +492,10 @@ impl Message {
                 && raw[..3].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
                 && (raw.len() == 3 || raw[3] == fs);
             if !name_ok {
+                if lenient && n > 0 {
+                    every_segment = false;
+                    continue;
+                }
                 return Err(ParseError {
                     segment: number,
                     message: "does not start with a segment name and the field separator".into(),
@@ -459,8 +505,13 @@ impl Message {
             if n == 0 && name != "MSH" {
                 return Err(ParseError { segment: 1, message: "the first segment is not MSH".into() });
             }
-            check_returns_to_ascii(raw, &delimiters)
-                .map_err(|m| ParseError { segment: number, message: m.to_string() })?;
+            if let Err(m) = check_returns_to_ascii(raw, &delimiters) {
+                if lenient && n > 0 {
+                    every_segment = false;
+                    continue;
+                }
+                return Err(ParseError { segment: number, message: m.to_string() });
+            }
             let mut fields: Vec<Vec<u8>> = split(raw, fs).into_iter().map(<[u8]>::to_vec).collect();
             if name == "MSH" {
                 // MSH-1 is the separator itself: insert it so index = field number.
@@ -469,11 +520,11 @@ impl Message {
             segments.push(Segment { name, fields });
         }
         let msh = &segments[0];
-        if msh.field(9).is_empty() {
+        if msh.field(9).is_empty() && !lenient {
             return Err(ParseError { segment: 1, message: "MSH-9 (message type) is empty".into() });
         }
         let text = parse_text(msh.field(18), &delimiters).map_err(|m| ParseError { segment: 1, message: m })?;
-        Ok(Message { delimiters, text, segments, read_as_shift_jis: false, terminator })
+        Ok((Message { delimiters, text, segments, read_as_shift_jis: false, terminator }, every_segment))
     }
 
     /// The message as bytes, segments ending with the terminator the input used.
@@ -537,10 +588,30 @@ pub struct Encoded {
 
 /// The HL7 escape sequence starting at `bytes[i]` (the escape character, in ASCII): the index
 /// just after it and the bytes it stands for. `None` when there is no closing escape character
-/// or the code is not one kamei reads (the bytes then stand for themselves).
+/// (in ASCII: a `\` byte inside a two-byte JIS code closes nothing) or the code is not one kamei
+/// reads (the bytes then stand for themselves).
+///
+/// An escape whose content is text a viewer may show stands for that content, so that it is
+/// searched like any other text (a `\Z03-5555-7777\` holds a phone number): `\Z..\` (defined
+/// by the sender: any content), `\C..\` and `\M..\` whose content is not the 4 (or 6) hex
+/// digits HL7 defines, and a formatting command (`\.in ..\`, `\.ti..\`...) whose argument is not
+/// a number of up to 3 digits or that HL7 does not define. Valid `\Cxxyy\`, `\Mxxyyzz\` and
+/// formatting commands stand for nothing (`\.br\` and `\.sp\` for a line break).
 fn escape_at(bytes: &[u8], i: usize, d: &Delimiters) -> Option<(usize, Vec<u8>)> {
     let esc = d.escape?;
-    let end = bytes[i + 1..].iter().position(|&b| b == esc).map(|p| p + i + 1)?;
+    let mut jis = Jis::default();
+    let mut j = i + 1;
+    let end = loop {
+        if j >= bytes.len() {
+            return None;
+        }
+        let (len, ascii) = jis.step(bytes, j);
+        if ascii && bytes[j] == esc {
+            break j;
+        }
+        j += len.max(1);
+    };
+    let hex = |h: &[u8], lens: &[usize]| lens.contains(&h.len()) && h.iter().all(u8::is_ascii_hexdigit);
     let handled = match &bytes[i + 1..end] {
         b"F" => vec![d.field],
         b"S" => vec![d.component],
@@ -553,10 +624,31 @@ fn escape_at(bytes: &[u8], i: usize, d: &Delimiters) -> Option<(usize, Vec<u8>)>
             .chunks(2)
             .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap_or("3F"), 16).unwrap_or(b'?'))
             .collect(),
-        [b'.', ..] | [b'Z', ..] | [b'C', ..] | [b'M', ..] => Vec::new(),
+        [b'C', h @ ..] if hex(h, &[4]) => Vec::new(),
+        [b'M', h @ ..] if hex(h, &[4, 6]) => Vec::new(),
+        [b'Z', content @ ..] | [b'C', content @ ..] | [b'M', content @ ..] => content.to_vec(),
+        [b'.', command @ ..] => formatting(command),
         _ => return None,
     };
     Some((end + 1, handled))
+}
+
+/// What a formatting escape `\.xx..\` (after the dot) stands for: nothing for a command HL7
+/// defines with no argument or a number of up to 3 digits (an indent, a count of lines), its
+/// argument as text for such a command with another argument, and the whole content as text
+/// for a command HL7 does not define.
+fn formatting(command: &[u8]) -> Vec<u8> {
+    const COMMANDS: [&[u8]; 8] = [b"br", b"sp", b"fi", b"nf", b"in", b"ti", b"sk", b"ce"];
+    let (name, arg) = command.split_at(command.len().min(2));
+    if !COMMANDS.contains(&name) {
+        return command.to_vec();
+    }
+    let number = arg.trim_ascii();
+    let number = number.strip_prefix(b"+").or_else(|| number.strip_prefix(b"-")).unwrap_or(number);
+    if arg.is_empty() || ((1..=3).contains(&number.len()) && number.iter().all(u8::is_ascii_digit)) {
+        return if name == b"sp" && arg.trim_ascii().is_empty() { vec![b'\n'] } else { Vec::new() };
+    }
+    arg.to_vec()
 }
 
 /// Resolve HL7 escape sequences (only where an ASCII character can be), keeping ISO 2022
@@ -584,33 +676,151 @@ fn unescape(bytes: &[u8], d: &Delimiters) -> Vec<u8> {
     out
 }
 
+impl Text {
+    /// The encoding's name, as messages show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Text::Iso2022Jp => "ISO-2022-JP",
+            Text::Utf8 => "UTF-8",
+            Text::Latin1 => "ISO 8859-1",
+        }
+    }
+}
+
+/// The text encoding the message's MSH segment declares (MSH-18), read from the MSH segment
+/// alone; `None` when that segment does not parse (the whole message then fails as before, or
+/// is read as undeclared).
+fn declared_text(bytes: &[u8]) -> Option<Text> {
+    let end = bytes.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(bytes.len());
+    Message::parse_bytes(&bytes[..end]).ok().map(|m| m.text)
+}
+
+/// Whether `b` can start a two-byte Shift_JIS (CP932) character.
+fn is_sjis_lead(b: u8) -> bool {
+    matches!(b, 0x81..=0x9F | 0xE0..=0xFC)
+}
+
+/// Whether splitting `bytes` as they stand could cut a Shift_JIS character in two: read as
+/// CP932 where ISO 2022 leaves ASCII in G0, some lead byte is followed by a byte that is a
+/// delimiter or the escape character (`−` 0x817C, `ポ` 0x837C, `ソ` 0x835C), the bytes are
+/// neither UTF-8 nor EUC-JP (where no byte of a multibyte character is ASCII), and, under
+/// `8859/1`, they hold C1 bytes (0x80–0x9F), which are no Latin-1 text (`é|` is Latin-1).
+///
+/// Such a message is not split: its fields could shift into fields that are kept (a phone
+/// number into PID-15, a birth date into PID-8). It is read as Shift_JIS when it is Shift_JIS
+/// throughout ([`shift_jis_as_iso_2022_jp`], [`shift_jis_as_utf8`]), else it fails.
+fn splits_inside_shift_jis(bytes: &[u8], declared: Option<Text>) -> bool {
+    use encoding_rs::EUC_JP;
+    if bytes.iter().all(|&b| b < 0x80) || std::str::from_utf8(bytes).is_ok() {
+        return false;
+    }
+    if declared == Some(Text::Latin1) && !bytes.iter().any(|b| (0x80..=0x9F).contains(b)) {
+        return false;
+    }
+    if EUC_JP.decode_without_bom_handling_and_without_replacement(bytes).is_some() {
+        return false;
+    }
+    let end = bytes.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(bytes.len());
+    let d = Message::parse_bytes(&bytes[..end]).map(|m| m.delimiters).unwrap_or_default();
+    let mut jis = Jis::default();
+    let mut i = 0;
+    while i < bytes.len() {
+        let (len, ascii) = jis.step(bytes, i);
+        if ascii && is_sjis_lead(bytes[i]) {
+            match bytes.get(i + 1) {
+                Some(&t) if d.is_delimiter(t) => return true,
+                Some(&t) if (0x40..=0xFC).contains(&t) && t != 0x7F => {
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        i += len.max(1);
+    }
+    false
+}
+
+/// A message declaring `UNICODE UTF-8` whose bytes are not UTF-8 but Shift_JIS (CP932)
+/// throughout, holding two-byte characters: a misconfigured sender. Read whole before it is
+/// split, for the reason [`shift_jis_as_iso_2022_jp`] gives, and re-encoded as the UTF-8 its
+/// MSH-18 declares. `None` when the bytes are not such a message.
+fn shift_jis_as_utf8(bytes: &[u8]) -> Option<Vec<u8>> {
+    use encoding_rs::SHIFT_JIS;
+    if bytes.contains(&ESC) || std::str::from_utf8(bytes).is_ok() || !bytes.iter().copied().any(is_sjis_lead) {
+        return None;
+    }
+    let text = SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes)?;
+    Some(text.into_owned().into_bytes())
+}
+
+/// The parts of `bytes` in which ISO 2022 leaves ASCII (or JIS Roman) in G0, and the others
+/// (escape sequences and the two-byte or katakana text they designate), in order: `true` for
+/// a part read in ASCII.
+fn ascii_runs(bytes: &[u8]) -> Vec<(bool, Range<usize>)> {
+    let mut out: Vec<(bool, Range<usize>)> = Vec::new();
+    let mut jis = Jis::default();
+    let mut i = 0;
+    while i < bytes.len() {
+        let ascii = bytes[i] != ESC && jis.g0 == G0::Ascii;
+        let (len, _) = jis.step(bytes, i);
+        let end = (i + len.max(1)).min(bytes.len());
+        match out.last_mut() {
+            Some((a, r)) if *a == ascii => r.end = end,
+            _ => out.push((ascii, i..end)),
+        }
+        i = end;
+    }
+    out
+}
+
 /// A message written in Shift_JIS (CP932, as Windows writes it), which SS-MIX2 does not allow
 /// but which senders write, re-encoded as the ISO-2022-JP its MSH-18 declares; `None` when the
 /// bytes are not such a message. Read whole before it is split: a Shift_JIS character may end
 /// in a delimiter byte (`ソ` 0x835C holds the escape character, `－` 0x817C the field
 /// separator), so splitting its bytes would move text into other fields.
 ///
-/// It is Shift_JIS when it has no ISO 2022 escape, holds bytes of two-byte characters (not only
-/// half-width katakana, which the ISO-2022-JP reading takes as they are), is not UTF-8, is
-/// valid CP932 throughout and, when it is valid EUC-JP too, reads as more kana in Shift_JIS
-/// (as `kamei clinical csv --encoding auto` decides). Re-encoded as ASCII, JIS X 0208 and, for
+/// It is Shift_JIS when, where ISO 2022 leaves ASCII in G0 (all of it when it has no ISO 2022
+/// escape; else the text outside the `ESC $ B … ESC ( B` runs: one field typed in another
+/// subsystem), it holds bytes of two-byte characters (not only half-width katakana, which the
+/// ISO-2022-JP reading takes as they are), is not UTF-8, is valid CP932 throughout and, when
+/// that text is valid EUC-JP too, reads as more kana in Shift_JIS (as `kamei clinical csv
+/// --encoding auto` decides). Proper ISO-2022-JP runs are kept as they are. Re-encoded as ASCII, JIS X 0208 and, for
 /// a kanji only JIS X 0212 has (`髙`), JIS X 0212; a character neither has is written as its
 /// compatibility form when that has one (half-width katakana `ｶﾞ` → `ガ`, `①` → `1`, `㈱` →
 /// `(株)`), else as `〓` (U+3013, the JIS substitute mark).
 pub fn shift_jis_as_iso_2022_jp(bytes: &[u8]) -> Option<Vec<u8>> {
     use encoding_rs::{EUC_JP, SHIFT_JIS};
-    if bytes.contains(&ESC) || bytes.iter().all(|&b| b < 0x80 || (0xA1..=0xDF).contains(&b)) {
+    let runs = ascii_runs(bytes);
+    let eight_bit = |r: &Range<usize>| bytes[r.clone()].iter().any(|&b| b >= 0x80 && !(0xA1..=0xDF).contains(&b));
+    if !runs.iter().any(|(ascii, r)| *ascii && eight_bit(r)) {
         return None;
     }
     if std::str::from_utf8(bytes).is_ok() {
         return None;
     }
-    let text = SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes)?;
+    let mut texts = Vec::with_capacity(runs.len());
+    for (ascii, r) in &runs {
+        texts.push(if *ascii {
+            Some(SHIFT_JIS.decode_without_bom_handling_and_without_replacement(&bytes[r.clone()])?)
+        } else {
+            None
+        });
+    }
     let kana = |t: &str| t.chars().filter(|c| matches!(c, '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}')).count();
-    if EUC_JP.decode_without_bom_handling_and_without_replacement(bytes).is_some_and(|euc| kana(&euc) >= kana(&text)) {
+    let sjis_kana: usize = texts.iter().flatten().map(|t| kana(t)).sum();
+    let plain: Vec<u8> = runs.iter().filter(|(a, _)| *a).flat_map(|(_, r)| bytes[r.clone()].iter().copied()).collect();
+    if EUC_JP.decode_without_bom_handling_and_without_replacement(&plain).is_some_and(|euc| kana(&euc) >= sjis_kana) {
         return None;
     }
-    Some(transcoding_charset().encode(&representable(&text), VR::LT).bytes)
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    for ((_, r), text) in runs.iter().zip(&texts) {
+        match text {
+            Some(t) => out.extend_from_slice(&transcoding_charset().encode(&representable(t), VR::LT).bytes),
+            None => out.extend_from_slice(&bytes[r.clone()]),
+        }
+    }
+    Some(out)
 }
 
 /// The set a Shift_JIS message is re-encoded in: ASCII, JIS X 0208, JIS X 0212.
@@ -1100,7 +1310,7 @@ mod tests {
             (b"line1\\.br\\line2", "line1\nline2"),
             (b"\\H\\bold\\N\\", "bold"),
             (b"\\X41\\", "A"),
-            (b"\\Zlocal\\x", "x"),
+            (b"\\Zlocal\\x", "localx"),
             (b"unterminated \\F", "unterminated \\F"),
         ];
         for (bytes, want) in cases {
@@ -1278,5 +1488,85 @@ mod tests {
         m.segments[1].set_field(3, b"NEW".to_vec());
         let out = m.to_bytes();
         assert!(out.ends_with(b"\rPID|1||NEW\r"), "{}", String::from_utf8_lossy(&out));
+    }
+
+    /// `text` in Shift_JIS (CP932).
+    fn sjis(text: &str) -> Vec<u8> {
+        encoding_rs::SHIFT_JIS.encode(text).0.into_owned()
+    }
+
+    #[test]
+    fn rv30_01_shift_jis_under_a_declared_utf8_is_read_whole_and_its_fields_stay() {
+        // `ポ` is 0x83 0x7C: its second byte is `|`.
+        let mut m = msg("", "UNICODE UTF-8");
+        m.extend(sjis("PID|0001||1234567890^^^^PI||ポール^花子||19850315|F\r"));
+        let parsed = Message::parse(&m).unwrap();
+        assert!(parsed.read_as_shift_jis);
+        assert_eq!(parsed.text, Text::Utf8);
+        let pid = &parsed.segments[1];
+        assert_eq!((pid.field(7), pid.field(8)), (&b"19850315"[..], &b"F"[..]));
+        assert_eq!(parsed.decode(split(pid.field(5), b'^')[0]).text, "ポール");
+    }
+
+    #[test]
+    fn rv30_01_a_shift_jis_field_in_an_iso_2022_jp_message_is_read_as_shift_jis() {
+        let mut m = msg("", "~ISO IR87");
+        m.extend_from_slice(b"PID|0001||1234567890^^^^PI||\x1b$B2M6u\x1b(B^^^^^^L^I||19850315|F|||");
+        m.extend(sjis("^^^^999-9999^JPN^H^試験町１−２−３"));
+        m.extend_from_slice(b"||03-5555-7777\r");
+        let parsed = Message::parse(&m).unwrap();
+        assert!(parsed.read_as_shift_jis);
+        let pid = &parsed.segments[1];
+        assert_eq!(pid.field(13), b"03-5555-7777");
+        assert_eq!(parsed.decode(split(pid.field(5), b'^')[0]).text, "架空");
+        assert_eq!(parsed.decode(split(pid.field(11), b'^')[7]).text, "試験町１−２−３");
+    }
+
+    #[test]
+    fn rv30_01_bytes_that_could_split_a_shift_jis_character_and_fit_no_reading_fail() {
+        // Shift_JIS `−` (0x81 0x7C) beside a byte valid in no reading (0xFF): not split.
+        for msh18 in ["~ISO IR87", "UNICODE UTF-8", ""] {
+            let mut m = msg("", msh18);
+            m.extend_from_slice(b"PID|0001||1234567890^^^^PI||\x1b$B2M6u\x1b(B||19850315|F|||\xff");
+            m.extend(sjis("１−２"));
+            m.extend_from_slice(b"||03-5555-7777\r");
+            let err = Message::parse(&m).unwrap_err();
+            assert!(err.message.contains("cannot be told apart"), "{msh18}: {err}");
+            assert!(!err.message.contains("5555"));
+        }
+    }
+
+    #[test]
+    fn rv30_01_latin1_letters_before_a_delimiter_still_split() {
+        let m = [&msg("", "8859/1")[..], b"PID|0001||1234567890^^^^PI||Caf\xe9^Ren\xe9e||19850315|F\r"].concat();
+        let parsed = Message::parse(&m).unwrap();
+        assert!(!parsed.read_as_shift_jis);
+        assert_eq!(parsed.decode(split(parsed.segments[1].field(5), b'^')[1]).text, "Renée");
+        assert_eq!(parsed.segments[1].field(8), b"F");
+    }
+
+    #[test]
+    fn rv30_03_escapes_holding_text_are_read_as_that_text() {
+        let d = Delimiters::default();
+        let cases: [(&[u8], &str); 9] = [
+            (b"see \\Z03-5555-7777\\ today", "see 03-5555-7777 today"),
+            (b"\\C1234567890\\", "1234567890"),
+            (b"\\M12\\", "12"),
+            (b"\\.in 1234567890\\x", " 1234567890x"),
+            (b"\\.ti1234567890\\ok", "1234567890ok"),
+            (b"\\.foo 12\\", "foo 12"),
+            (b"\\C2842\\a\\M284244\\b", "ab"),
+            (b"\\.in 4\\a\\.ti-2\\b\\.sp 2\\c", "abc"),
+            (b"\\Z\x1b$B2M\\!\x1b(B\\x", "x"),
+        ];
+        for (bytes, want) in cases {
+            let got = decode(bytes, &d, Text::Iso2022Jp).text;
+            if bytes.starts_with(b"\\Z\x1b") {
+                // A `\` byte inside a two-byte JIS code does not close the escape.
+                assert!(got.ends_with('x') && got.chars().count() == 3 && !got.contains('\u{FFFD}'), "{got:?}");
+            } else {
+                assert_eq!(got, want, "{:?}", String::from_utf8_lossy(bytes));
+            }
+        }
     }
 }

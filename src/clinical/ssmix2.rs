@@ -261,7 +261,14 @@ struct PatientCtx<'a> {
     /// The patient's own identifiers ([`Scope::Patient`]): kept OBX-5 values are checked
     /// against them.
     own: Identifiers,
+    /// A message of the patient could not be read whole in the first pass: the identifiers it
+    /// holds may be missing from `ids`, so free text is removed, not cleaned.
+    ids_incomplete: bool,
 }
+
+/// The audit note of a message whose free text was removed although `clean-free-text` was
+/// given ([`PatientCtx::ids_incomplete`]).
+const WITHHELD_NOTE: &str = "free text removed, not cleaned (clean-free-text): another message of this patient could not be read whole, so the identifiers it holds are unknown";
 
 fn text_of(msg: &Message, bytes: &[u8]) -> hl7::Decoded {
     msg.decode(bytes)
@@ -873,6 +880,12 @@ impl PatientCtx<'_> {
                 if !self.clean_text {
                     return Some(Vec::new());
                 }
+                if self.ids_incomplete {
+                    if !bytes.is_empty() {
+                        r.note(WITHHELD_NOTE.into());
+                    }
+                    return Some(Vec::new());
+                }
                 let mut f = d.parse_field(bytes);
                 let mut changed = false;
                 for sub in f.iter_mut().flatten().flatten() {
@@ -942,6 +955,9 @@ struct Done {
 const SHIFT_JIS_NOTE: &str =
     "read as Shift_JIS (SS-MIX2 text is ISO-2022-JP, as MSH-18 declares) and written as ISO-2022-JP";
 
+/// The audit note of a message declaring UTF-8 whose bytes were Shift_JIS.
+const SHIFT_JIS_AS_UTF8_NOTE: &str = "read as Shift_JIS (MSH-18 declares UTF-8) and written as UTF-8";
+
 /// Rewrite one message for a patient, as parsed (once: the cohort check reads the same
 /// parse); returns the new bytes and what was done.
 fn rewrite_message(
@@ -953,7 +969,7 @@ fn rewrite_message(
     let mut r = Rewrite::default();
     if msg.read_as_shift_jis {
         r.read_as_shift_jis = true;
-        r.note(SHIFT_JIS_NOTE.into());
+        r.note(if msg.text == hl7::Text::Utf8 { SHIFT_JIS_AS_UTF8_NOTE } else { SHIFT_JIS_NOTE }.into());
     }
     if msg.segments.iter().any(|s| (1..=s.len()).any(|n| msg.decode(s.field(n)).nonstandard)) {
         r.note("the message holds characters SS-MIX2 does not allow (half-width katakana or JIS X 0212)".into());
@@ -1248,16 +1264,25 @@ fn process_patient(
         clean_text: job.has(ClinicalOption::CleanFreeText),
         ids: Identifiers::new(),
         own: Identifiers::new(),
+        ids_incomplete: false,
     };
-    // Pass 1: the patient's identifiers, from every message that parses.
+    // Pass 1: the patient's identifiers, from every segment that can be read. A message that
+    // cannot be read whole (it fails below) may hold identifiers in what is left: the patient's
+    // free text is then removed, not cleaned without them.
     ctx.ids.add_id(id);
     ctx.own.add_id(id);
     for f in files {
-        if let Ok(bytes) = std::fs::read(&f.path) {
-            if let Ok(msg) = Message::parse(&bytes) {
+        let readable = std::fs::read(&f.path).ok().and_then(|bytes| match Message::parse(&bytes) {
+            Ok(msg) => Some((msg, true)),
+            Err(_) => Message::parse_readable(&bytes).map(|(msg, _)| (msg, false)),
+        });
+        match readable {
+            Some((msg, whole)) => {
                 collect(&msg, table, &mut ctx.ids, Scope::All);
                 collect(&msg, table, &mut ctx.own, Scope::Patient);
+                ctx.ids_incomplete |= !whole;
             }
+            None => ctx.ids_incomplete = true,
         }
     }
     let entry = |i: usize| files[i].entry.as_ref().expect("grouped entries parsed");
@@ -1555,6 +1580,7 @@ mod tests {
             clean_text: true,
             ids: Identifiers::new(),
             own: Identifiers::new(),
+            ids_incomplete: false,
         };
         for m in messages {
             let msg = Message::parse(m).unwrap();

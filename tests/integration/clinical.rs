@@ -2716,3 +2716,221 @@ fn linkage_tables_of_deid_csv_and_ssmix2_spell_one_patients_id_one_way() {
     assert_eq!(patients[0][2], kamei_pseudonym(id));
     assert_eq!(rows.iter().filter(|r| r[0] == "file").count(), 4, "{rows:?}");
 }
+
+/// Write one ADT-00 message of patient `id` under `wd/root`.
+fn put_adt(wd: &Workdir, id: &str, bytes: &[u8]) {
+    let dir = wd.path(&format!("root/{}/{}/{id}/-/ADT-00", &id[..3], &id[3..6]));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{id}_-_ADT-00_999999999999999_20240401093000123_-_1")), bytes).unwrap();
+}
+
+/// An ADT^A08 message declaring `msh18`, with the PID name and address bytes as given (PID-7
+/// birth date 19850315, PID-13 phone 03-5555-7777 after the address).
+fn adt_with(id: &str, msh18: &str, name: &[u8], address: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "MSH|^~\\&|HIS|H|SSMIX2|H|20240401093000||ADT^A08^ADT_A01|1|P|2.5||||||{msh18}||ISO 2022-1994\rEVN||20240401093000\rPID|0001||{id}^^^^PI||"
+    )
+    .into_bytes();
+    out.extend_from_slice(name);
+    out.extend_from_slice(b"||19850315|F|||");
+    out.extend_from_slice(address);
+    out.extend_from_slice(b"||^PRN^PH^^^^^^^^^03-5555-7777\r");
+    out
+}
+
+fn sjis(text: &str) -> Vec<u8> {
+    encoding_rs::SHIFT_JIS.encode(text).0.into_owned()
+}
+
+#[test]
+fn rv30_01_ssmix2_shift_jis_under_a_declared_utf8_or_jis_is_not_split_inside_a_character() {
+    let wd = Workdir::new("rv30_01_ssmix2_shift_jis_under_a_declared_utf8_or_jis_is_not_split_inside_a_character");
+    // `−` is 0x81 0x7C and `ポ` 0x83 0x7C in Shift_JIS: their second byte is `|`.
+    let address = sjis("^^^^999-9999^JPN^H^東京都架空区試験町１−２−３");
+    put_adt(&wd, "1234567890", &adt_with("1234567890", "UNICODE UTF-8", &sjis("ポール^花子^^^^^L^I"), &address));
+    let mut jis_name = jis_segment("架空^花子");
+    jis_name.extend_from_slice(b"^^^^^L^I");
+    put_adt(&wd, "2234567890", &adt_with("2234567890", "~ISO IR87", &jis_name, &address));
+    let run = ssmix2_root_run(&wd, &["retain-long-modified-dates"]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["19850315", "03-5555-7777", "ポール", "架空", "試験町"]);
+    let files = tree(&wd, "out");
+    assert_eq!(files.len(), 2);
+    for bytes in files.values() {
+        let msg = Message::parse(bytes).unwrap();
+        let pid = segment(&msg, "PID");
+        assert_eq!((pid.field(8), pid.field(13), pid.field(15)), (&b"F"[..], &b""[..], &b""[..]));
+    }
+    let notes = audit_notes(&wd);
+    assert!(
+        notes.iter().any(|n| n.contains("read as Shift_JIS (MSH-18 declares UTF-8) and written as UTF-8")),
+        "{notes:?}"
+    );
+    assert!(notes.iter().any(|n| n.contains("read as Shift_JIS (SS-MIX2 text is ISO-2022-JP")), "{notes:?}");
+}
+
+#[test]
+fn rv30_03_ssmix2_identifiers_inside_hl7_escapes_are_cleaned() {
+    let wd = Workdir::new("rv30_03_ssmix2_identifiers_inside_hl7_escapes_are_cleaned");
+    let mut z_jis = b"NTE|5||see \\Z".to_vec();
+    z_jis.extend(jis_segment("架空花子"));
+    z_jis.extend_from_slice(b"\\ today");
+    let mut segments: Vec<Vec<u8>> = vec![
+        jis_segment(SS_MSH),
+        jis_segment(
+            "PID|0001||1234567890^^^^PI||架空^花子^^^^^L^I~KAKUU^HANAKO^^^^^L^A||19850315|F|||||^PRN^PH^^^^^^^^^03-5555-7777",
+        ),
+        b"OBR|1|000000000012346||1^TEST^JC10|||20240402143000".to_vec(),
+    ];
+    for s in [
+        &b"NTE|2||see \\Z03-5555-7777\\ today"[..],
+        b"NTE|3||see \\ZKAKUU HANAKO\\ today",
+        b"NTE|4||see \\C1234567890\\ today",
+        b"NTE|6||see \\.in 1234567890\\ today",
+        b"NTE|7||\\.in 4\\indented \\C2842\\",
+        b"OBX|1|CE|X^Y^JC10||01^\\Z1234567890\\^99||||||F",
+        b"OBX|2|FT|X^Y^JC10||\\.ti1234567890\\ok||||||F",
+    ] {
+        segments.push(s.to_vec());
+    }
+    segments.push(z_jis);
+    put_p1_message(&wd, &segments);
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &["1234567890", "03-5555-7777", "KAKUU", "HANAKO", "架空", "花子"]);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let nte7 = msg.segments.iter().find(|s| s.name == "NTE" && s.field(1) == b"7").unwrap();
+    assert_eq!(nte7.field(3), b"\\.in 4\\indented \\C2842\\", "escapes HL7 defines stay as they came");
+}
+
+#[test]
+fn rv30_04_csv_output_names_lose_the_name_written_in_the_other_script() {
+    let wd = Workdir::new("rv30_04_csv_output_names_lose_the_name_written_in_the_other_script");
+    std::fs::write(
+        wd.path("cols.toml"),
+        "[columns]\npatient_id = \"patient-id\"\nkana_name = \"name\"\ncomment = \"free-text\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    for (file, name) in [
+        ("KAKUU_HANAKO.csv", "カクウ ハナコ"),
+        ("labs_HanakoKakuu.csv", "カクウ ハナコ"),
+        ("kakuu_hanako_labs.csv", "カクウ ハナコ"),
+        ("やまだ_たろう.csv", "YAMADA TARO"),
+    ] {
+        std::fs::write(wd.path(&format!("in/{file}")), format!("patient_id,kana_name,comment\n1234567890,{name},ok\n"))
+            .unwrap();
+    }
+    csv_of_in(&wd, &[]).assert_code(0);
+    let names = released_names(&wd, "out");
+    assert_eq!(names.len(), 4, "{names:?}");
+    for n in &names {
+        let lower = n.to_lowercase();
+        assert!(!["kakuu", "hanako", "やまだ", "たろう"].iter().any(|p| lower.contains(p)), "{names:?}");
+    }
+}
+
+#[test]
+fn rv30_05_ssmix2_a_patients_damaged_message_withholds_their_free_text_instead_of_cleaning_it() {
+    let wd = Workdir::new("rv30_05_ssmix2_a_patients_damaged_message_withholds_their_free_text_instead_of_cleaning_it");
+    // The ADT-00, the only message with the names and address, has a damaged NTE after its PID.
+    let mut adt =
+        jis_segment("MSH|^~\\&|HIS|H|SSMIX2|H|20240401093000||ADT^A08^ADT_A01|1|P|2.5||||||~ISO IR87||ISO 2022-1994");
+    adt.push(b'\r');
+    adt.extend(jis_segment("PID|0001||1234567890^^^^PI||架空^花子^^^^^L^I~カクウ^ハナコ^^^^^L^P||19850315|F|||^^^^999-9999^JPN^H^東京都架空区試験町１−２−３"));
+    adt.extend_from_slice(b"\rNTE|1||\x1b$B2M\r");
+    put_adt(&wd, P1, &adt);
+    put_p1_message(
+        &wd,
+        &[
+            jis_segment(SS_MSH),
+            jis_segment("PID|0001||1234567890^^^^PI"),
+            jis_segment("NTE|1||カクウハナコ様　架空さん　住所　試験町１−２−３"),
+            jis_segment("OBX|1|NM|X^c^99||158.0|cm|||||F"),
+        ],
+    );
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(1);
+    assert_absent(&wd, &["out"], &run.stderr(), &["カクウ", "ハナコ", "架空", "試験町"]);
+    let files = tree(&wd, "out");
+    assert_eq!(files.len(), 1, "the damaged message is not copied, the other one is");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    assert!(msg.segments.iter().any(|s| s.name == "OBX" && s.field(5) == b"158.0"));
+    let notes = audit_notes(&wd);
+    assert!(notes.iter().any(|n| n.contains("free text removed, not cleaned")), "{notes:?}");
+}
+
+#[test]
+fn rv30_05_csv_a_patients_unreadable_row_withholds_their_free_text_instead_of_cleaning_it() {
+    let wd = Workdir::new("rv30_05_csv_a_patients_unreadable_row_withholds_their_free_text_instead_of_cleaning_it");
+    put_csv(
+        &wd,
+        "patient_id = \"patient-id\"\nname = \"name\"\nvisit_date = \"date\"\ncomment = \"free-text\"\n",
+        "patient_id,name,visit_date,comment\n\
+         1234567890,架空 花子,2024-04-01,ok,extra\n\
+         1234567890,,2024-04-02,架空花子さん来院\n\
+         2234567890,山田 太郎,2024-04-02,山田さん来院\n",
+    );
+    let run = csv_of_in(&wd, &[]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("free text removed, not cleaned"), "{}", run.stderr());
+    assert!(run.stderr().contains("line 2"), "{}", run.stderr());
+    assert_eq!(column(&rows(&wd.path("out/in.csv")), "comment"), ["", "***さん来院"]);
+}
+
+#[test]
+fn rv30_06_csv_a_patient_master_row_that_cannot_be_read_stops_the_run() {
+    let wd = Workdir::new("rv30_06_csv_a_patient_master_row_that_cannot_be_read_stops_the_run");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(
+        wd.path("cols.toml"),
+        "[columns]\npatient_id = \"patient-id\"\nname = \"name\"\npostal_code = \"postal-code\"\ncomment = \"free-text\"\n",
+    )
+    .unwrap();
+    std::fs::write(wd.path("in/notes.csv"), "patient_id,comment\n2234567890,山田太郎さん来院\n").unwrap();
+    for (i, master) in [
+        "patient_id,name,postal_code\n1234567890,架空 花子,999-9999\n2234567890,山田 太郎\n",
+        "patient_id,name,postal_code\n2234567890,山田 太郎,123-4567,x\n",
+        "patient_id,name,postal_code\n2234567890,\"山田 太郎,123-4567\n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = format!("master{i}.csv");
+        std::fs::write(wd.path(&path), master).unwrap();
+        let run = csv_with_masters(&wd, &[&path]);
+        run.assert_code(2);
+        assert!(run.stderr().contains("--identifiers-from #1: line "), "{}", run.stderr());
+        assert!(!run.stderr().contains("山田"), "{}", run.stderr());
+        assert!(!wd.path("out/notes.csv").exists());
+    }
+}
+
+#[test]
+fn rv30_02_csv_shift_jis_split_on_a_delimiter_that_is_a_trail_byte_keeps_every_row() {
+    let wd = Workdir::new("rv30_02_csv_shift_jis_split_on_a_delimiter_that_is_a_trail_byte_keeps_every_row");
+    std::fs::write(
+        wd.path("cols.toml"),
+        "[columns]\npatient_id = \"patient-id\"\nname = \"name\"\naddress = \"identifier\"\nresult = \"keep\"\ncomment = \"free-text\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    let text = "patient_id|name|address|result|comment\r\n\
+                1234567890|ポール 花子|東京都架空区試験町１−２−３|5.1|ポール様ソファ\r\n\
+                2234567890|山田 太郎|大阪府架空市|4.9|ボタン\r\n";
+    let mut bytes = sjis(text);
+    bytes.extend_from_slice(b"3234567890|\x85\x40|x|1.0|y\r\n"); // 0x8540 is no character: dropped
+    std::fs::write(wd.path("in/labs.csv"), bytes).unwrap();
+    let k = key(&wd, "k.key", 7);
+    let args = ["clinical", "csv", "in", "-o", "out", "--key", k.to_str().unwrap(), "--columns", "cols.toml"];
+    for encoding in ["shift_jis", "auto"] {
+        let _ = std::fs::remove_dir_all(wd.path("out"));
+        let run = wd.kamei(args.iter().copied().chain(["--delimiter", "|", "--encoding", encoding]));
+        run.assert_code(1);
+        assert!(run.stderr().contains("line 4: row dropped: column 2 is not valid shift_jis"), "{}", run.stderr());
+        let rows = rows(&wd.path("out/labs.csv"));
+        assert_eq!(column(&rows, "result"), ["5.1", "4.9"]);
+        assert_eq!(column(&rows, "comment"), ["***様ソファ", "ボタン"]);
+    }
+}
