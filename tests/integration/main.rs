@@ -21,4 +21,5 @@ mod rerun;
 mod resilience;
 mod spellings;
 mod stream_metadata;
+mod uids;
 mod verify;
