@@ -123,30 +123,56 @@ const REGISTERED_UID_KEYWORD_PARTS: [&str; 9] = [
     "OrganizationUID",
 ];
 
-/// The root of the UIDs DICOM itself defines (SOP classes, transfer syntaxes, well-known
-/// frames of reference...): such a value identifies no patient, study or instance.
-pub const DICOM_UID_ROOT: &str = "1.2.840.10008.";
-
-/// Whether `uid` is a UID the standard defines (spelled as a UID under [`DICOM_UID_ROOT`]): a
-/// SOP class, a transfer syntax, UTC as Synchronization Frame of Reference, an atlas frame of
-/// reference (`1.2.840.10008.1.4.1.x`), a standard colour palette instance. It names the same
-/// thing in every file of every patient, and a reader recognises it by its value, so kamei keeps
-/// it wherever it stands. A damaged value under the root (`1.2.840.10008.PID001`) is not one.
+/// Whether `uid` is a UID the standard defines: registered in PS3.6 Annex A
+/// ([`crate::standard_uids::is_registered`]: a SOP class, a transfer syntax, UTC as
+/// Synchronization Frame of Reference, an atlas frame of reference (`1.2.840.10008.1.4.1.x`), a
+/// standard colour palette instance, a coding scheme, a context group). It names the same thing
+/// in every file of every patient, and a reader recognises it by its value, so kamei keeps it
+/// wherever it stands. A value that merely starts with the standard's root is not one: an
+/// instance UID built by appending a date and a Patient ID to a SOP Class UID
+/// (`1.2.840.10008.5.1.4.1.1.2.20240102.101500.7788123`) is the hospital's and is mapped.
 pub fn is_dicom_defined_uid(uid: &str) -> bool {
-    uid.starts_with(DICOM_UID_ROOT) && crate::shown::is_uid(uid)
+    crate::shown::is_uid(uid) && crate::standard_uids::is_registered(uid)
 }
 
-/// What a UID written in text looks like: digits in four components or more (`1.2.392.…`). The
-/// matches still have to pass [`is_instance_uid_text`] (and stand alone in their text).
+/// Whether `uid` is a UUID-derived UID (PS3.5 B.2): `2.25.` followed by the decimal value of a
+/// UUID, with no leading zero. Many systems make their instance UIDs this way, and kamei's own
+/// replacements have this form; it has three components only.
+pub fn is_uuid_uid(uid: &str) -> bool {
+    uid.strip_prefix("2.25.")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n == "0" || !n.starts_with('0')))
+}
+
+/// Whether `uid` has the components of an instance UID rather than of a version number
+/// (`2.1`, `3.0.2`): four components or more, or a UUID-derived UID ([`is_uuid_uid`]), which
+/// has three. Every rule that tells UIDs from version numbers (in text, in private values)
+/// reads them by this one.
+pub fn has_instance_uid_components(uid: &str) -> bool {
+    uid.split('.').count() >= 4 || is_uuid_uid(uid)
+}
+
+/// What a UID written in text may look like: digits in three components or more (`1.2.392.…`,
+/// `2.25.<uuid>`). The matches still have to pass [`is_instance_uid_text`] (and stand alone in
+/// their text), or be the file's own UID.
 pub static UID_IN_TEXT: std::sync::LazyLock<regex::Regex> =
-    std::sync::LazyLock::new(|| regex::Regex::new(r"[0-9]+(?:\.[0-9]+){3,}").expect("valid built-in pattern"));
+    std::sync::LazyLock::new(|| regex::Regex::new(r"[0-9]+(?:\.[0-9]+){2,}").expect("valid built-in pattern"));
 
 /// Whether `uid`, found written in text or in a value, is specific enough to be taken for an
-/// original instance UID: spelled as a UID, of four components or more and 16 characters or
-/// more (`1.2.3.4` is as likely a version number), and not a UID the standard defines. Clean,
+/// original instance UID: spelled as a UID, with an instance UID's components
+/// ([`has_instance_uid_components`]: four or more, or `2.25.<uuid>`) and 16 characters or more
+/// (`1.2.3.4` is as likely a version number), and not a UID the standard defines. Clean,
 /// clinical free text and `kamei verify` read UIDs in text by this one rule.
 pub fn is_instance_uid_text(uid: &str) -> bool {
-    uid.len() >= 16 && uid.split('.').count() >= 4 && crate::shown::is_uid(uid) && !is_dicom_defined_uid(uid)
+    uid.len() >= 16 && has_instance_uid_components(uid) && crate::shown::is_uid(uid) && !is_dicom_defined_uid(uid)
+}
+
+/// The instance UIDs written in `text` ([`UID_IN_TEXT`] matches that pass
+/// [`is_instance_uid_text`]), whatever stands beside them: a letter, `_` or `=` joins a UID to
+/// a word in the names tools write (`MPR_from_<series UID>`, `seg_<UID>`), and the match, all
+/// the digits and dots in a row, cannot be part of a longer number. Clean, clinical free text
+/// and `kamei verify` find UIDs in text by this one rule.
+pub fn instance_uids_in(text: &str) -> impl Iterator<Item = regex::Match<'_>> {
+    UID_IN_TEXT.find_iter(text).filter(|m| is_instance_uid_text(m.as_str()))
 }
 
 /// Whether a UID attribute names something registered (SOP class, transfer syntax, coding
@@ -175,6 +201,27 @@ mod tests {
         assert_eq!(vr_of(Tag(0x0008, 0x0000)), VR::UL);
         assert_eq!(vr_of(Tag(0x6002, 0x3000)), VR::OW);
         assert_eq!(vr_of(Tag(0x0008, 0x1140)), VR::SQ);
+    }
+
+    #[test]
+    fn uuid_derived_uids_are_instance_uids_in_text_and_versions_are_not() {
+        assert!(is_instance_uid_text("2.25.329800735698586629295641978511506172918"));
+        assert!(has_instance_uid_components("2.25.5"));
+        for version in ["3.0.2", "2.1", "2.25", "2.25.", "2.25.0123456789012345"] {
+            assert!(!has_instance_uid_components(version), "{version}");
+        }
+        assert!(!is_instance_uid_text("2.25.1"), "too short to be specific");
+        let found: Vec<&str> =
+            UID_IN_TEXT.find_iter("see 2.25.112233445566778899 v3.0.2").map(|m| m.as_str()).collect();
+        assert_eq!(found, ["2.25.112233445566778899", "3.0.2"]);
+    }
+
+    #[test]
+    fn only_registered_uids_under_the_standards_root_are_defined() {
+        assert!(is_dicom_defined_uid("1.2.840.10008.5.1.4.1.1.2"));
+        assert!(is_dicom_defined_uid("1.2.840.10008.1.4.1.1"));
+        assert!(!is_dicom_defined_uid("1.2.840.10008.5.1.4.1.1.2.20240102.101500.7788123"));
+        assert!(is_instance_uid_text("1.2.840.10008.5.1.4.1.1.2.20240102.101500"));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! [`scrub`] (a patient's identifiers inside text, in the spellings [`names`] and [`addresses`]
 //! give, which `verify` searches for too; variant kanji folded by [`itaiji`]), [`dates`] (date shifting), [`layout`]
 //! (output paths), [`linkage`] (the re-identification table), [`dict`] and [`transfer`]
-//! (dictionary and transfer syntax lookups over dicom-rs). [`pixels`] cleans burned-in text from
+//! (dictionary and transfer syntax lookups over dicom-rs), [`standard_uids`] (the UIDs the standard registers). [`pixels`] cleans burned-in text from
 //! pixel data (`clean-pixel-data`), writing cleaned images through [`transcode`]; [`stream_metadata`] removes EXIF, comments and
 //! other metadata segments from compressed frames in every mode.
 //!
@@ -74,6 +74,7 @@ pub mod read;
 pub mod release_report;
 pub mod scrub;
 pub mod shown;
+pub mod standard_uids;
 pub mod stream_metadata;
 pub mod supersede;
 pub mod text_dates;

@@ -835,15 +835,16 @@ fn is_binary(tag: Tag, vr: VR) -> bool {
 
 /// Whether a private value of unknown type (UN or OB: sent in an Implicit VR file, or by a
 /// system that did not know the VR) is one or more UIDs: every value spelled as a UID
-/// ([`crate::shown::is_uid`]) with at least four components, which a number, a date or a
-/// version string is not. Such a value is mapped like a UI value.
+/// ([`crate::shown::is_uid`]) with an instance UID's components
+/// ([`crate::dict::has_instance_uid_components`]), which a number, a date or a version string
+/// does not have. Such a value is mapped like a UI value.
 fn holds_uids(e: &Element) -> bool {
     if !matches!(e.vr, VR::UN | VR::OB) {
         return false;
     }
     let Some(bytes) = e.bytes() else { return false };
     let text = String::from_utf8_lossy(trim_value(bytes));
-    !text.is_empty() && text.split('\\').all(|v| crate::shown::is_uid(v) && v.split('.').count() >= 4)
+    !text.is_empty() && text.split('\\').all(|v| crate::shown::is_uid(v) && crate::dict::has_instance_uid_components(v))
 }
 
 /// Whether a value of unknown type reads as a DICOM Person Name: components joined by `^`
@@ -904,12 +905,13 @@ fn unknown_text_vr(cs: &Charset, bytes: &[u8]) -> Option<VR> {
     Some(if text.split('\\').all(fits_lo) { VR::LO } else { VR::UT })
 }
 
-/// Whether a value of a private UI attribute has fewer than four components (`2.1`): a
-/// version number, as NQHeader Version (0099,xx01) of Table E.3.10-1 holds, no instance UID.
-/// It is kept as it is, as Retain Safe Private promises, and as the text UIDs of kept values
-/// are mapped only from four components on.
+/// Whether a value of a private UI attribute has the components of a version number (`2.1`),
+/// not of an instance UID ([`crate::dict::has_instance_uid_components`]: fewer than four, and
+/// not `2.25.<uuid>`), as NQHeader Version (0099,xx01) of Table E.3.10-1 holds. It is kept as it
+/// is, as Retain Safe Private promises, and as UIDs written in text are read by the same rule. A
+/// UUID-derived UID (NQHeader Analyzed Series UID holding a `2.25` series UID) is mapped.
 pub fn is_private_version(tag: Tag, value: &str) -> bool {
-    is_private(tag) && value.split('.').count() < 4
+    is_private(tag) && !crate::dict::has_instance_uid_components(value)
 }
 
 fn is_free_text(vr: VR) -> bool {
@@ -1774,7 +1776,8 @@ impl Planner<'_, '_> {
         // dates, which would read part of `+81-3-1234-5678` as a date-shaped slip.
         let contacts = crate::clinical::freetext::contacts(text).map(|c| c.text);
         let scrubbed = self.identifiers().scrub(contacts.as_deref().unwrap_or(text)).or(contacts);
-        let dated = self.dates_in(scrubbed.as_deref().unwrap_or(text), Which::All).or(scrubbed);
+        let dated =
+            self.dates_in(scrubbed.as_deref().unwrap_or(text), Which::AllAndOwn(&self.found().dates)).or(scrubbed);
         self.uids_in(tag, dated.as_deref().unwrap_or(text)).or(dated)
     }
 
@@ -1816,8 +1819,8 @@ impl Planner<'_, '_> {
         }
     }
 
-    /// `text` with every UID written in it (four components or more, and 16 characters or more
-    /// or the file's own; not a UID the standard defines) mapped as a UI value is, unless Retain UIDs keeps UIDs: an original Study or
+    /// `text` with every UID written in it ([`crate::dict::is_instance_uid_text`]: four
+    /// components or more or `2.25.<uuid>`, 16 characters or more; or the file's own) mapped as a UI value is, unless Retain UIDs keeps UIDs: an original Study or
     /// SOP Instance UID in a description would link the release back to the source. `None`
     /// when none was found, and for the parts of a code (`tag` in [`CODE_PARTS`]), which hold
     /// codes, not UIDs.
@@ -1833,9 +1836,12 @@ impl Planner<'_, '_> {
         let mut at = 0;
         for m in uids.find_iter(text) {
             let uid = m.as_str();
-            // A short one (`1.2.3.4`) is a version number, unless it is the file's own UID.
-            let instance = crate::dict::is_instance_uid_text(uid) || self.is_own_uid(uid);
-            if !text_dates::stands_alone(text, m.start(), m.end()) || !instance {
+            // An instance UID is mapped whatever stands beside it (`MPR_from_<UID>`: see
+            // `dict::instance_uids_in`); a short one (`1.2.3.4`) is a version number, unless it
+            // is the file's own UID standing alone.
+            let instance = crate::dict::is_instance_uid_text(uid)
+                || (self.is_own_uid(uid) && text_dates::stands_alone(text, m.start(), m.end()));
+            if !instance {
                 continue;
             }
             out.push_str(&text[at..m.start()]);

@@ -59,35 +59,48 @@ pub enum DateTreatment {
 }
 
 /// Which of the dates found are acted on.
+///
+/// A date stands alone in its text (not inside a word or a longer number), except one of the
+/// dates a caller names as the file's own ([`Which::These`], [`Which::AllAndOwn`]), written
+/// with its year: that one is found also where a word joins it (`Thorax_20240301`,
+/// `CT20240301_ax`, `2024-03-01_0930`), the way series and protocol names carry the exam date.
+/// Any eight digits glued to letters could be some code; the file's own date is not a chance.
 #[derive(Debug, Clone, Copy)]
 pub enum Which<'a> {
-    /// Every date: text that kamei cleans (Clean, clinical free text).
+    /// Every date standing alone: clinical free text.
     All,
+    /// Every date standing alone, and these dates (the file's own) also where a word joins
+    /// them: text that kamei cleans in a DICOM file (Clean).
+    AllAndOwn(&'a [NaiveDate]),
     /// Only these dates (a file's own dates): text that the profile keeps, where anything else
     /// that looks like a date is left alone.
     These(&'a [NaiveDate]),
 }
 
-impl Which<'_> {
-    fn wants(&self, date: NaiveDate) -> bool {
+impl<'a> Which<'a> {
+    /// Whether every date found is acted on, not only the listed ones.
+    fn is_all(&self) -> bool {
+        matches!(self, Which::All | Which::AllAndOwn(_))
+    }
+
+    /// The file's own dates, found also where a word joins them.
+    fn own(&self) -> &'a [NaiveDate] {
         match self {
-            Which::All => true,
-            Which::These(list) => list.contains(&date),
+            Which::All => &[],
+            Which::AllAndOwn(list) | Which::These(list) => list,
         }
+    }
+
+    fn wants(&self, date: NaiveDate) -> bool {
+        self.is_all() || self.own().contains(&date)
     }
 
     fn wants_day(&self, month: u32, day: u32) -> bool {
-        match self {
-            Which::All => true,
-            Which::These(list) => list.iter().any(|d| d.month() == month && d.day() == day),
-        }
+        self.is_all() || self.own().iter().any(|d| d.month() == month && d.day() == day)
     }
 
     fn wants_month(&self, year: i32, month: u32) -> bool {
-        match self {
-            Which::All => true,
-            Which::These(list) => list.iter().any(|d| d.year() == year && d.month() == month),
-        }
+        self.is_all() || self.own().iter().any(|d| d.year() == year && d.month() == month)
     }
 }
 
@@ -533,6 +546,33 @@ fn alone_after(text: &str, end: usize) -> bool {
     }
 }
 
+/// Whether the match `start..end` of `text` is joined to a word but to no number: a letter or
+/// `_` beside it (`Thorax_20240301`, `CT20240301_ax`), no digit, no decimal point before, no
+/// decimal digits after (`0.20240102`, `20240102.5` are values).
+fn joined_by_word(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let mut after = text[end..].chars();
+    let number_before = before.is_some_and(|c| is_digit(c) || c == '.');
+    let number_after = match after.next() {
+        Some('.') => after.next().is_some_and(is_digit),
+        Some(c) => is_digit(c),
+        None => false,
+    };
+    !number_before && !number_after
+}
+
+/// Whether the fraction of a second of a DT value follows a date and time of 14 digits
+/// (`20240301093000.000000`, the way DT values are printed): it belongs to the date-time and
+/// does not make a decimal number of it.
+fn fraction_follows(matched: &str, rest: &str) -> bool {
+    if matched.len() != 14 || !matched.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let Some(fraction) = rest.strip_prefix('.') else { return false };
+    let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+    (1..=6).contains(&digits) && alone_after(fraction, digits)
+}
+
 /// Whether an ISO 8601 time follows a date (`2024-01-02T09:30`): the `T` would otherwise glue
 /// the date to a word.
 fn time_follows(rest: &str) -> bool {
@@ -708,9 +748,20 @@ fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
     for (form, re) in PATTERNS.iter() {
         for c in re.captures_iter(text) {
             let m = c.get(0).expect("group 0");
-            if !alone_before(text, m.start()) || !(alone_after(text, m.end()) || time_follows(&text[m.end()..])) {
-                continue;
-            }
+            let rest = &text[m.end()..];
+            let alone = alone_before(text, m.start())
+                && (alone_after(text, m.end()) || time_follows(rest) || fraction_follows(m.as_str(), rest));
+            // Joined to a word, only the file's own dates written with their year count.
+            let which = match which {
+                _ if alone => which,
+                _ if matches!(form, Form::Plain | Form::Swappable)
+                    && !which.own().is_empty()
+                    && joined_by_word(text, m.start(), m.end()) =>
+                {
+                    Which::These(which.own())
+                }
+                _ => continue,
+            };
             // A numeric year before `年` is read with the month and day by a pattern of its own
             // (`2024年3月15日`, `60年3月15日`); a year in kanji numerals is not, and the month and
             // day go alone (`昭和六十年***`).
@@ -930,10 +981,10 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
                 return None;
             }
             let date = era_date(c);
-            let wanted = match (which, date) {
-                (Which::All, _) => true,
-                (Which::These(_), Some(d)) => which.wants(d),
-                (Which::These(_), None) => false,
+            let wanted = match date {
+                _ if which.is_all() => true,
+                Some(d) => which.wants(d),
+                None => false,
             };
             wanted.then(redacted)
         }
@@ -956,7 +1007,7 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
                 // Dots make version numbers (`2024.13.01`, `0.5.2024`), which stay.
                 let text = c.get(0).map_or("", |m| m.as_str());
                 let slip = !text.chars().all(is_digit) && !text.contains(['.', '．']);
-                return (matches!(which, Which::All) && slip).then(redacted);
+                return (which.is_all() && slip).then(redacted);
             }
             if !readings.iter().any(|&(date, _)| which.wants(date)) {
                 return None;
@@ -1563,6 +1614,29 @@ mod tests {
         let own = [NaiveDate::from_ymd_opt(2024, 2, 1).unwrap()];
         assert!(treat("CT 2024年2月", DateTreatment::Shift(1), Which::These(&own)).is_some());
         assert_eq!(treat("CT 2023年2月", DateTreatment::Shift(1), Which::These(&own)), None);
+    }
+
+    #[test]
+    fn the_files_own_date_joined_to_a_word_is_acted_on_and_another_is_not() {
+        let own = [NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()];
+        let shift_own = |t: &str| treat(t, DateTreatment::Shift(-3), Which::These(&own)).map(|t| t.text);
+        assert_eq!(shift_own("Thorax_20240301").as_deref(), Some("Thorax_20240227"));
+        assert_eq!(shift_own("CT20240301_ax").as_deref(), Some("CT20240227_ax"));
+        assert_eq!(shift_own("2024-03-01_0930").as_deref(), Some("2024-02-27_0930"));
+        // Part of a number or of a decimal, it is some other value.
+        assert_eq!(shift_own("ref 120240301 / 0.20240301 / 20240301.5"), None);
+        let all = |t: &str| treat(t, DateTreatment::Replace, Which::AllAndOwn(&own)).map(|t| t.text);
+        assert_eq!(all("Thorax_20240301 / CT 2019-05-01").as_deref(), Some("Thorax_*** / CT ***"));
+        assert_eq!(all("code X20190501"), None, "a date not the file's own glued to letters stays");
+        assert_eq!(treat("Thorax_20240301", DateTreatment::Replace, Which::All), None);
+    }
+
+    #[test]
+    fn a_date_time_with_its_fraction_of_a_second_is_a_date() {
+        let own = [NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()];
+        let t = treat("acq 20240301093000.000000", DateTreatment::Shift(-1), Which::These(&own)).unwrap();
+        assert_eq!(t.text, "acq 20240229093000.000000");
+        assert_eq!(treat("acq 20240301093000.1234567", DateTreatment::Shift(-1), Which::These(&own)), None);
     }
 
     #[test]

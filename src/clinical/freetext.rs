@@ -31,15 +31,11 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+").expect("valid built-in pattern")
 });
 
-/// The UIDs written in `text` (a Study Instance UID pasted into a note) that stand alone and
-/// name an instance ([`crate::dict::is_instance_uid_text`]). The PACS's original UID would link
+/// The UIDs written in `text` (a Study Instance UID pasted into a note) that name an instance
+/// ([`crate::dict::instance_uids_in`]: also joined to a word, `series_<UID>`). The PACS's original UID would link
 /// the release back to it. Replaced by `***`: free text has no key to map it with.
 fn uid_spans(text: &str) -> Vec<(usize, usize, String)> {
-    crate::dict::UID_IN_TEXT
-        .find_iter(text)
-        .filter(|m| stands_alone(text, m.start(), m.end()) && crate::dict::is_instance_uid_text(m.as_str()))
-        .map(|m| (m.start(), m.end(), REDACTED.to_string()))
-        .collect()
+    crate::dict::instance_uids_in(text).map(|m| (m.start(), m.end(), REDACTED.to_string())).collect()
 }
 
 /// Phone numbers in international form (`+81-90-9876-5432`, `+1 555 123 4567`): applied

@@ -303,8 +303,8 @@ impl Dictionary {
     /// says nothing about the patient. Names of several words, IDs and dates always count.
     ///
     /// Its instance UIDs count too, wherever a UI value holds one (standard or private, at any
-    /// depth): a value of four components or more and 16 characters or more, not one the
-    /// standard defines (`1.2.840.10008.`), and not one the data set also names as a class,
+    /// depth): [`crate::dict::is_instance_uid_text`] (four components or more or a `2.25.`
+    /// UID, 16 characters or more, not one the standard registers), and not one the data set also names as a class,
     /// transfer syntax or coding scheme (a vendor's private SOP Class UID is kept by every
     /// profile). Shorter values are left out: `1.2.3.4` is as likely a version number in text.
     pub fn add_dataset(&mut self, ds: &DataSet) {
@@ -414,12 +414,8 @@ impl Dictionary {
         if crate::plan::CODE_PARTS.contains(&tag) {
             return; // a code's parts hold codes, which deid leaves as they are
         }
-        for m in crate::dict::UID_IN_TEXT.find_iter(text) {
-            if crate::dict::is_instance_uid_text(m.as_str())
-                && crate::text_dates::stands_alone(text, m.start(), m.end())
-            {
-                uids.instance.insert(m.as_str().to_string());
-            }
+        for m in crate::dict::instance_uids_in(text) {
+            uids.instance.insert(m.as_str().to_string());
         }
     }
 
@@ -635,8 +631,8 @@ fn stands_as_a_number(text: &str, digits: &str, zeros: bool) -> bool {
 }
 
 /// Whether a value holds UIDs: a UI value (or one sent as UN whose tag the dictionary gives
-/// UI), or a private value of unknown type (UN, OB) spelled as UIDs of four components or
-/// more, as `deid` reads an Implicit VR file's private UIDs.
+/// UI), or a private value of unknown type (UN, OB) spelled as UIDs with an instance UID's
+/// components ([`crate::dict::has_instance_uid_components`]), as `deid` reads an Implicit VR file's private UIDs.
 fn holds_uids(tag: Tag, vr: VR, bytes: &[u8]) -> bool {
     match vr {
         VR::UI => true,
@@ -644,7 +640,8 @@ fn holds_uids(tag: Tag, vr: VR, bytes: &[u8]) -> bool {
         VR::UN | VR::OB => {
             let text = String::from_utf8_lossy(bytes);
             let text = text.trim_matches([' ', '\0']);
-            !text.is_empty() && text.split('\\').all(|v| crate::shown::is_uid(v) && v.split('.').count() >= 4)
+            !text.is_empty()
+                && text.split('\\').all(|v| crate::shown::is_uid(v) && crate::dict::has_instance_uid_components(v))
         }
         _ => false,
     }

@@ -1076,8 +1076,8 @@ fn kept_as_required(e: &crate::dataset::Element, parent: Option<Tag>, ds: &DataS
 
 /// Whether a UID kept without an explicit rule (an attribute newer than the table, such as
 /// Multi-frame Source SOP Instance UID, or a kept private UID) still holds an original UID.
-/// Unless Retain UIDs is on, `deid` maps each such value to a `2.25` UID; DICOM-defined values
-/// (`1.2.840.10008.`) and attributes that name a class, transfer syntax or coding scheme keep
+/// Unless Retain UIDs is on, `deid` maps each such value to a `2.25` UID; UIDs the standard
+/// registers ([`crate::dict::is_dicom_defined_uid`]) and attributes that name a class, transfer syntax or coding scheme keep
 /// theirs.
 fn holds_unmapped_uid(ctx: &Ctx<'_>, e: &crate::dataset::Element, rule: &crate::profile::Rule) -> bool {
     let default_keep = rule.source.is_unchosen_keep();
@@ -1095,16 +1095,16 @@ fn holds_unmapped_uid(ctx: &Ctx<'_>, e: &crate::dataset::Element, rule: &crate::
     String::from_utf8_lossy(bytes).split('\\').map(|u| u.trim_matches([' ', '\0'])).any(|u| {
         !u.is_empty()
             && !u.starts_with("2.25.")
-            && !u.starts_with(crate::dict::DICOM_UID_ROOT)
+            && !crate::dict::is_dicom_defined_uid(u)
             && !crate::plan::is_private_version(e.tag, u)
     })
 }
 
 /// Whether a private value of unknown type (UN or OB: sent in an Implicit VR file, or by a
 /// system that did not know the VR) is UIDs: every value spelled as a UID and one of them with
-/// four components or more, which a number, a date or a version string is not. `deid` maps such
-/// values like UI values (a `2.25` UID has three components), so one left as it was is an
-/// original UID.
+/// an instance UID's components ([`crate::dict::has_instance_uid_components`]), which a number,
+/// a date or a version string does not have. `deid` maps such values like UI values, so one
+/// left as it was is an original UID.
 fn private_value_holds_uids(e: &crate::dataset::Element) -> bool {
     if !is_private(e.tag) || !matches!(e.vr, VR::UN | VR::OB) {
         return false;
@@ -1112,7 +1112,7 @@ fn private_value_holds_uids(e: &crate::dataset::Element) -> bool {
     let Some(bytes) = e.bytes() else { return false };
     let text = String::from_utf8_lossy(bytes);
     let values: Vec<&str> = text.trim_matches([' ', '\0']).split('\\').collect();
-    values.iter().all(|v| crate::shown::is_uid(v)) && values.iter().any(|v| v.split('.').count() >= 4)
+    values.iter().all(|v| crate::shown::is_uid(v)) && values.iter().any(|v| crate::dict::has_instance_uid_components(v))
 }
 
 /// Whether `deid` scrubs this value instead of applying its rule: free text (ST, LT, UT, UC)

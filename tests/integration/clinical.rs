@@ -971,6 +971,21 @@ fn csv_free_text_loses_an_original_uid() {
 }
 
 #[test]
+fn csv_free_text_loses_a_uuid_derived_uid() {
+    // rv29 02: a 2.25 UID (PS3.5 B.2) has three components; it is a UID all the same.
+    let wd = Workdir::new("csv_free_text_loses_a_uuid_derived_uid");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nnote = \"free-text\"\n").unwrap();
+    std::fs::write(
+        wd.path("in/labs.csv"),
+        "pid,note\nP0001234,see study 2.25.112233445566778899001122334455667788 v3.0.2\n",
+    )
+    .unwrap();
+    csv_of_in(&wd, &[]).assert_code(0);
+    assert_eq!(column(&rows(&wd.path("out/labs.csv")), "note"), ["see study *** v3.0.2"]);
+}
+
+#[test]
 fn csv_free_text_loses_a_phone_number_in_international_form_whole() {
     // rv9 08: `+81-90-9876-5432` came out as `+***-5432`.
     let wd = Workdir::new("csv_free_text_loses_a_phone_number_in_international_form_whole");

@@ -23,4 +23,5 @@ mod resilience;
 mod robustness;
 mod spellings;
 mod stream_metadata;
+mod uids;
 mod verify;

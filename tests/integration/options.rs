@@ -175,6 +175,29 @@ fn notes(wd: &Workdir, out: &str) -> Vec<String> {
 }
 
 #[test]
+fn the_files_own_date_joined_to_a_word_in_text_is_shifted_or_replaced() {
+    // rv29 04: series and protocol names carry the exam date as `Thorax_20240201`.
+    let wd = Workdir::new("the_files_own_date_joined_to_a_word_in_text_is_shifted_or_replaced");
+    ct(1)
+        .put(str_el(tags::SERIES_DESCRIPTION, VR::LO, "Thorax_20240201"))
+        .put(str_el(tags::PROTOCOL_NAME, VR::LO, "CT20240201_ax"))
+        .put(str_el(tags::CONTENT_DESCRIPTION, VR::LO, "Thorax_20240201"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates", "--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let shifted = text(&obj, tags::STUDY_DATE).unwrap();
+    assert_ne!(shifted, "20240201");
+    assert_eq!(text(&obj, tags::SERIES_DESCRIPTION), Some(format!("Thorax_{shifted}")));
+    assert_eq!(text(&obj, tags::PROTOCOL_NAME), Some(format!("CT{shifted}_ax")));
+    assert_eq!(text(&obj, tags::CONTENT_DESCRIPTION), Some(format!("Thorax_{shifted}")), "kept text: own date");
+    // Without a date option the date goes, in kept text too.
+    let run = wd.kamei(["deid", "in", "-o", "basic", "--key", wd.path("k.key").to_str().unwrap(), "-q"]);
+    run.assert_code(0);
+    assert_no_leak(&wd, "basic", &run, &["20240201"]);
+}
+
+#[test]
 fn rv20_01_retain_long_modified_dates_shifts_both_ends_of_a_date_range() {
     let wd = Workdir::new("rv20_01_retain_long_modified_dates_shifts_both_ends_of_a_date_range");
     ct(1)
