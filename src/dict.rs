@@ -179,9 +179,13 @@ pub fn instance_uids_in(text: &str) -> impl Iterator<Item = regex::Match<'_>> {
 /// scheme, creator...; see `REGISTERED_UID_KEYWORD_PARTS`), decided by its keyword. Such UIDs
 /// identify no patient, study or instance, and mapping them would break the file, so an
 /// unlisted attribute of this kind keeps its value; every other UID attribute holds instance
-/// UIDs. Private and unknown tags are not registered.
+/// UIDs. Private and unknown tags are not registered, and neither is an attribute whose
+/// dictionary VR is not UI: Coding Scheme Name or Mapping Resource Name share the keyword
+/// parts but hold free text (a site writes its own name there), and `--strict` keeps what
+/// this accepts.
 pub fn names_registered_uid(tag: Tag) -> bool {
-    keyword(tag).is_some_and(|k| REGISTERED_UID_KEYWORD_PARTS.iter().any(|p| k.contains(p)))
+    known_vr(tag) == Some(VR::UI)
+        && keyword(tag).is_some_and(|k| REGISTERED_UID_KEYWORD_PARTS.iter().any(|p| k.contains(p)))
 }
 
 /// The tag for a keyword (e.g. `StudyDescription`), if known.
@@ -235,6 +239,20 @@ mod tests {
             assert!(!names_registered_uid(tag_by_keyword(kw).unwrap()), "{kw}");
         }
         assert!(!names_registered_uid(Tag(0x0099, 0x1002)), "private");
+    }
+
+    #[test]
+    fn attributes_named_like_registered_uids_but_not_ui_are_not_registered() {
+        for kw in [
+            "CodingSchemeName",
+            "CodingSchemeResponsibleOrganization",
+            "MappingResourceName",
+            "CodingSchemeDesignator",
+            "CodingSchemeIdentificationSequence",
+            "ReferencedInstancesBySOPClassSequence",
+        ] {
+            assert!(!names_registered_uid(tag_by_keyword(kw).unwrap()), "{kw}");
+        }
     }
 
     #[test]

@@ -2005,9 +2005,21 @@ impl Planner<'_, '_> {
     /// The de-identification markers (PS3.15 E.1.1 and PS3.3 C.7.1.1): Patient Identity
     /// Removed, De-identification Method and its code sequence, Longitudinal Temporal
     /// Information Modified.
+    ///
+    /// An input that an earlier release already de-identified keeps that information (PS3.15
+    /// E.1.1, PS3.3 C.12.1.1.1: De-identification Method is multi-valued for an object
+    /// anonymized more than once): its method values (cleaned as Clean cleans text) come first,
+    /// its CID 7050 codes stay beside kamei's (unless the profile departs, when no code is
+    /// claimed), and Longitudinal Temporal Information Modified never goes back from
+    /// `MODIFIED` or `REMOVED` to a weaker value ([`temporal_marker`]).
     fn markers(&mut self) {
         let options = self.ctx.rules.options();
-        let codes = claimed_codes(self.ctx.rules);
+        let mut codes = claimed_codes(self.ctx.rules);
+        if !codes.is_empty() {
+            codes.extend(earlier_codes(self.top));
+            codes.sort_unstable();
+            codes.dedup();
+        }
         let items: Vec<DataSet> = codes
             .into_iter()
             .map(|(value, meaning)| {
@@ -2019,14 +2031,17 @@ impl Planner<'_, '_> {
             })
             .collect();
         let shifted = self.tally.keys().any(|(_, action)| *action == "shift-date");
-        let temporal: &[u8] = if options.contains(&DeidOption::RetainLongModifiedDates) || shifted {
-            b"MODIFIED"
+        let own = if options.contains(&DeidOption::RetainLongModifiedDates) || shifted {
+            "MODIFIED"
         } else if options.contains(&DeidOption::RetainLongFullDates) {
-            b"UNMODIFIED"
+            "UNMODIFIED"
         } else {
-            b"REMOVED"
+            "REMOVED"
         };
-        let method = format!("kamei {}\\{}", env!("CARGO_PKG_VERSION"), self.ctx.profile_label);
+        let temporal =
+            temporal_marker(self.top.ascii(tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED), own).as_bytes();
+        let mut method = self.earlier_method();
+        method.push_str(&format!("kamei {}\\{}", env!("CARGO_PKG_VERSION"), self.ctx.profile_label));
         let codes = if items.is_empty() {
             // A departing profile claims no code; any code the input carried goes.
             Edit { path: Vec::new(), tag: tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE, op: Op::Remove }
@@ -2043,6 +2058,59 @@ impl Planner<'_, '_> {
         }
         self.edits.push(codes);
     }
+
+    /// The input's own De-identification Method values (an earlier release's), cleaned as
+    /// Clean cleans text so that no identifier kamei knows goes out in them, each followed by
+    /// the value delimiter; empty when the input has none or its value cannot be kept.
+    fn earlier_method(&mut self) -> String {
+        let Some(e) = self.top.get(tags::DEIDENTIFICATION_METHOD).filter(|e| !e.value.is_empty()) else {
+            return String::new();
+        };
+        let e = Element { tag: e.tag, vr: VR::LO, value: e.value.clone() };
+        let bytes = match self.clean(&e, &self.top_cs.clone()).0 {
+            Decision::Keep | Decision::Unchanged => e.bytes().map(<[u8]>::to_vec),
+            Decision::Put(put) => put.bytes().map(<[u8]>::to_vec),
+            Decision::Remove | Decision::Descend(_) => None,
+        };
+        let Some(bytes) = bytes else { return String::new() };
+        // The method values are rewritten as one text: bytes outside ASCII (the earlier tool's
+        // text in a national set) could not be joined safely, so such a value is left out.
+        let Ok(text) = String::from_utf8(bytes) else { return String::new() };
+        let values: Vec<&str> = text
+            .split('\\')
+            .map(|v| v.trim_matches([' ', '\0']))
+            .filter(|v| !v.is_empty() && v.is_ascii() && !v.bytes().any(|b| b < 0x20))
+            .collect();
+        values.iter().map(|v| format!("{v}\\")).collect()
+    }
+}
+
+/// Longitudinal Temporal Information Modified (0028,0303) for an output whose own run gives
+/// `own` (`MODIFIED`, `UNMODIFIED` or `REMOVED`) to an input that says `input`: dates an
+/// earlier release modified or removed are not real dates because kamei kept them, so the
+/// stronger of the two holds (REMOVED over MODIFIED over UNMODIFIED). An input value that is
+/// not one of the three defined terms says nothing.
+fn temporal_marker(input: Option<&str>, own: &'static str) -> &'static str {
+    const ORDER: [&str; 3] = ["UNMODIFIED", "MODIFIED", "REMOVED"];
+    let rank = |v: &str| ORDER.iter().position(|t| *t == v);
+    match input.and_then(rank) {
+        Some(r) if r > rank(own).unwrap_or(0) => ORDER[r],
+        _ => own,
+    }
+}
+
+/// The CID 7050 codes (scheme `DCM`) of an input's De-identification Method Code Sequence: what
+/// an earlier de-identification claimed, read back from the embedded table so that only the
+/// standard's codes and meanings are written again, never the earlier tool's free text.
+fn earlier_codes(ds: &DataSet) -> Vec<(&'static str, &'static str)> {
+    let Some(seq) = ds.get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE).and_then(|e| e.value.sequence()) else {
+        return Vec::new();
+    };
+    seq.items
+        .iter()
+        .filter(|i| i.dataset.ascii(tags::CODING_SCHEME_DESIGNATOR) == Some("DCM"))
+        .filter_map(|i| i.dataset.ascii(tags::CODE_VALUE).and_then(crate::profile::cid_7050_code))
+        .collect()
 }
 
 /// The CID 7050 codes an output claims in De-identification Method Code Sequence before any
@@ -3239,6 +3307,16 @@ mod tests {
         );
         let expected = crate::dates::shift_da("20240301", plan.patient.date_shift_days).unwrap();
         assert_eq!(value(&out, tags::STUDY_DATE).unwrap(), expected.as_bytes());
+    }
+
+    #[test]
+    fn an_earlier_modified_or_removed_date_marker_is_never_weakened() {
+        assert_eq!(temporal_marker(Some("MODIFIED"), "UNMODIFIED"), "MODIFIED");
+        assert_eq!(temporal_marker(Some("REMOVED"), "MODIFIED"), "REMOVED");
+        assert_eq!(temporal_marker(Some("MODIFIED"), "REMOVED"), "REMOVED");
+        assert_eq!(temporal_marker(Some("UNMODIFIED"), "MODIFIED"), "MODIFIED");
+        assert_eq!(temporal_marker(Some("SHIFTED"), "UNMODIFIED"), "UNMODIFIED");
+        assert_eq!(temporal_marker(None, "UNMODIFIED"), "UNMODIFIED");
     }
 
     #[test]

@@ -729,6 +729,15 @@ pub fn method_code(option: Option<DeidOption>) -> (&'static str, &'static str) {
     (value, meaning)
 }
 
+/// The CID 7050 code (value and meaning, as the embedded table gives them) whose Code Value
+/// is `value`, if CID 7050 has one: how kamei reads the method codes an input already carries
+/// from an earlier de-identification, writing them back with the standard's meaning rather
+/// than the earlier tool's text.
+pub fn cid_7050_code(value: &str) -> Option<(&'static str, &'static str)> {
+    let tables = table::tables().ok()?;
+    tables.cid_7050.iter().find(|c| c.value == value).map(|c| (c.value.as_str(), c.meaning.as_str()))
+}
+
 /// Validate a user profile file: every problem with its 1-based line and column; an empty list
 /// means the profile is valid.
 ///

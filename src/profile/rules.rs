@@ -100,13 +100,22 @@ fn retained(action: &Action) -> u8 {
     }
 }
 
-/// [`retained`] for an action on an attribute that is a sequence (`sequence`): a dummy (D) or
-/// X/Z/U* keeps a sequence's items, their values processed, so it lets part of it through, as
-/// clean does; removed or emptied, nothing.
+/// [`retained`] for an action on an attribute that is a sequence (`sequence`), as the planner
+/// applies it to a present sequence: kept, 0 (items by their own rules); cleaned (clean,
+/// shift-date, pseudonymize) or X/Z/U* (UIDs replaced, items by their own rules), 1; a dummy (D, and the
+/// Z/D, X/D, X/Z/D a present sequence resolves to), 2: the items stay but every unlisted text
+/// value in them gets a dummy too, which removes more than cleaning does (Content Sequence's
+/// report text); removed or emptied (X, Z, X/Z), 3: nothing.
 fn retained_in(action: &Action, sequence: bool) -> u8 {
+    use super::Conditional as C;
+    if !sequence {
+        return retained(action);
+    }
     match action {
-        Action::Dummy | Action::Conditional(super::Conditional::XZU) if sequence => 1,
-        other => retained(other),
+        Action::Keep => 0,
+        Action::Clean | Action::ShiftDate | Action::Pseudonymize | Action::Conditional(C::XZU) => 1,
+        Action::Dummy | Action::Conditional(C::ZD | C::XD | C::XZD) => 2,
+        _ => 3,
     }
 }
 
@@ -395,6 +404,23 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
     }
     let structural_remove = rule(Action::Remove, RuleSource::Structural);
     let structural_keep = rule(Action::Keep, RuleSource::Structural);
+    // Command elements (PS3.7) have no place in a stored data set: only a damaged tag puts a
+    // value there, and it can be anything, so the planner removes every one, including the
+    // few Table E.1-1 lists (Requested SOP Instance UID, U); the rows say so.
+    for row in &inp.tables.e1_1 {
+        if let RowTarget::Standard(sel) = &row.target {
+            if !sel.tags().is_empty() && sel.tags().iter().all(|t| t.group() == 0x0000) {
+                b.apply(sel, &structural_remove, None);
+            }
+        }
+    }
+    b.groups.insert(0x0000, structural_remove.clone());
+    b.set_row(
+        (0, 0x0000, 0xFFFF, String::new()),
+        "(0000,xxxx)".into(),
+        || "Command elements inside a data set".into(),
+        &structural_remove,
+    );
     for sel in &policy.file_meta_keep {
         b.apply(sel, &structural_keep, None);
     }
@@ -502,6 +528,9 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
         (&default_keep, "Any other standard attribute in the dictionary")
     };
     b.set_row((2, 1, 0, String::new()), "(gggg,eeee)".into(), || default_name.into(), default_rule);
+    if !inp.strict {
+        unlisted_value_rows(&mut b, inp.options);
+    }
     let unknown = rule(Action::Remove, RuleSource::Unknown);
     if !inp.strict {
         b.set_row(
@@ -604,6 +633,35 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
         unknown,
         private_remove,
         private_keep,
+    }
+}
+
+/// Rows (for `profile show` only) that say what the planner does with an unlisted value by
+/// its VR, since the default row says `K unlisted`: a date follows the profile's dates
+/// (kept under Retain Longitudinal Full Dates, shifted under Modified Dates, else a dummy), a
+/// person's name gets a dummy, and a UID is mapped (kept under Retain UIDs) unless it names a
+/// registered class, syntax or scheme.
+fn unlisted_value_rows(b: &mut Builder, options: &Options) {
+    let date = if options.contains(&DeidOption::RetainLongFullDates) {
+        Action::Keep
+    } else if options.contains(&DeidOption::RetainLongModifiedDates) {
+        Action::ShiftDate
+    } else {
+        Action::Dummy
+    };
+    let uid = if options.contains(&DeidOption::RetainUids) { Action::Keep } else { Action::ReplaceUid };
+    let rows: [(u16, Action, &str); 3] = [
+        (2, date, "Any other DA or DT attribute in the dictionary (follows the profile's dates)"),
+        (3, Action::Dummy, "Any other PN attribute in the dictionary"),
+        (4, uid, "Any other UI attribute in the dictionary, except one naming a registered class, syntax or scheme"),
+    ];
+    for (slot, action, name) in rows {
+        b.set_row(
+            (2, 0, slot, String::new()),
+            "(gggg,eeee)".into(),
+            || name.into(),
+            &rule(action, RuleSource::Unlisted),
+        );
     }
 }
 

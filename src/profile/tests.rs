@@ -602,3 +602,57 @@ fn a_dummy_on_a_sequence_the_table_removes_departs() {
     // On a value that is not a sequence, a dummy lets nothing through.
     assert_eq!(departures("[overrides]\nStudyDescription = \"dummy\"\n"), []);
 }
+
+#[test]
+fn cleaning_a_sequence_the_table_replaces_by_a_dummy_departs() {
+    // D on a present sequence gives every unlisted text value of its items a dummy (an SR's
+    // report text); clean only scrubs the identifiers kamei knows, so it keeps more.
+    for keyword in [
+        "ContentSequence",
+        "GraphicAnnotationSequence",
+        "VerifyingObserverSequence",
+        "PersonIdentificationCodeSequence",
+    ] {
+        let d = departures(&format!("[overrides]\n{keyword} = \"clean\"\n"));
+        assert_eq!(d.len(), 1, "{keyword}: {d:?}");
+        assert_eq!((d[0].1.as_str(), d[0].2.as_str()), ("D", "C"), "{keyword}");
+        assert!(user(&format!("[overrides]\n{keyword} = \"clean\"\n")).method_label().ends_with(DEPARTS_LABEL));
+    }
+}
+
+#[test]
+fn a_dummy_on_a_sequence_the_table_gives_x_z_d_does_not_depart() {
+    // A present X/Z/D sequence (Institution Code Sequence) is given D by kamei: the same.
+    assert_eq!(departures("[overrides]\nInstitutionCodeSequence = \"dummy\"\n"), []);
+    // Cleaning it still departs.
+    assert_eq!(departures("[overrides]\nInstitutionCodeSequence = \"clean\"\n").len(), 1);
+}
+
+#[test]
+fn command_elements_are_removed_and_shown_removed() {
+    // deid removes every (0000,xxxx) element found in a data set; Table E.1-1's U on
+    // Requested SOP Instance UID must not be what profile show prints.
+    let rules = basic().compile();
+    for tag in [Tag(0x0000, 0x1001), Tag(0x0000, 0x1000), Tag(0x0000, 0x0100)] {
+        assert_eq!(rules.rule(tag).action, Action::Remove, "{tag}");
+    }
+    let rows = rules.rows();
+    let row = rows.iter().find(|r| r.tag == "(0000,1001)").unwrap();
+    assert_eq!((row.action.as_str(), row.source.as_str()), ("X", "structural"));
+}
+
+#[test]
+fn unlisted_dates_names_and_uids_are_shown_as_deid_treats_them() {
+    let shown = |rules: &RuleSet, what: &str| {
+        let rows = rules.rows();
+        rows.iter().find(|r| r.name.starts_with(what)).map(|r| r.action.clone())
+    };
+    let plain = basic().compile();
+    assert_eq!(shown(&plain, "Any other DA or DT").as_deref(), Some("D"));
+    assert_eq!(shown(&plain, "Any other PN").as_deref(), Some("D"));
+    assert_eq!(shown(&plain, "Any other UI").as_deref(), Some("U"));
+    let modified = with(&[DeidOption::RetainLongModifiedDates]);
+    assert_eq!(shown(&modified, "Any other DA or DT").as_deref(), Some("shift-date"));
+    let uids = with(&[DeidOption::RetainUids]);
+    assert_eq!(shown(&uids, "Any other UI").as_deref(), Some("K"));
+}

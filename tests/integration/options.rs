@@ -1373,3 +1373,103 @@ fn a_replacement_that_is_no_valid_value_of_a_private_elements_vr_removes_it() {
     let notes = wd.audit("out")[0]["notes"].to_string();
     assert!(notes.contains("(0019,1013)") && notes.contains("not a valid DA value"), "{notes}");
 }
+
+#[test]
+fn strict_removes_free_text_whose_keyword_names_a_coding_scheme() {
+    let wd = Workdir::new("strict_removes_free_text_whose_keyword_names_a_coding_scheme");
+    let scheme = item(vec![
+        str_el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99CANARY"),
+        str_el(tags::CODING_SCHEME_NAME, VR::ST, "CANARY HOSPITAL local codes"),
+        str_el(tags::CODING_SCHEME_RESPONSIBLE_ORGANIZATION, VR::ST, "CANARY HOSPITAL Radiology"),
+    ]);
+    ct(1)
+        .put(seq_el(tags::CODING_SCHEME_IDENTIFICATION_SEQUENCE, vec![scheme]))
+        .put(str_el(tags::CODING_SCHEME_NAME, VR::ST, "CANARY HOSPITAL"))
+        .put(str_el(tags::MAPPING_RESOURCE_NAME, VR::LO, "CANARY HOSPITAL mapping"))
+        .put(str_el(tags::CODING_SCHEME_UID, VR::UI, "2.16.840.1.113883.6.96"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--strict"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    for tag in [tags::CODING_SCHEME_IDENTIFICATION_SEQUENCE, tags::CODING_SCHEME_NAME, tags::MAPPING_RESOURCE_NAME] {
+        assert!(obj.element_opt(tag).unwrap().is_none(), "{tag} is not on the strict allow-list");
+    }
+    // A UID attribute naming a registered scheme is still kept, as profile show says.
+    assert_eq!(text(&obj, tags::CODING_SCHEME_UID).as_deref(), Some("2.16.840.1.113883.6.96"));
+    assert_no_leak(&wd, "out", &run, &[CT_CANARIES, &["99CANARY"]].concat());
+}
+
+#[test]
+fn cleaning_a_content_sequence_the_table_replaces_departs_from_the_basic_profile() {
+    let wd = Workdir::new("cleaning_a_content_sequence_the_table_replaces_departs_from_the_basic_profile");
+    let text_item = item(vec![
+        str_el(tags::RELATIONSHIP_TYPE, VR::CS, "CONTAINS"),
+        str_el(tags::VALUE_TYPE, VR::CS, "TEXT"),
+        str_el(tags::TEXT_VALUE, VR::UT, "Left lung nodule, told his wife Keiko"),
+    ]);
+    ct(1).put(seq_el(tags::CONTENT_SEQUENCE, vec![text_item])).write(&wd.path("in/a.dcm"));
+    let p = user_profile(&wd, "[overrides]\nContentSequence = \"clean\"\n");
+    let check = wd.kamei(["profile", "check", &p]);
+    assert!(check.stdout().contains("(0040,A730): table D, this profile C"), "{}", check.stdout());
+    let run = wd.deid(&["--profile", &p]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert!(obj.element(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE).is_err(), "no code is claimed");
+    let method = text(&obj, tags::DEIDENTIFICATION_METHOD).unwrap();
+    assert!(method.ends_with("departs from PS3.15 basic profile"), "{method}");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+/// A CT that another tool already de-identified with shifted dates, saying so in its markers.
+fn already_shifted() -> Fixture {
+    let code = |value: &str, meaning: &str| {
+        item(vec![
+            str_el(tags::CODE_VALUE, VR::SH, value),
+            str_el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "DCM"),
+            str_el(tags::CODE_MEANING, VR::LO, meaning),
+        ])
+    };
+    ct(1)
+        .put(str_el(tags::PATIENT_IDENTITY_REMOVED, VR::CS, "YES"))
+        .put(str_el(tags::DEIDENTIFICATION_METHOD, VR::LO, &format!("SHIFTER 2.1\\batch of {CANARY_ID}")))
+        .put(seq_el(
+            tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+            vec![
+                code("113100", "Basic Application Confidentiality Profile"),
+                code("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
+            ],
+        ))
+        .put(str_el(tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED, VR::CS, "MODIFIED"))
+}
+
+#[test]
+fn dates_an_earlier_release_modified_stay_marked_modified_under_full_dates() {
+    let wd = Workdir::new("dates_an_earlier_release_modified_stay_marked_modified_under_full_dates");
+    already_shifted().write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-full-dates"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DATE).as_deref(), Some("20240201"), "the dates are kept as given");
+    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(), Some("MODIFIED"));
+    let codes = method_codes(&obj);
+    for code in ["113100", "113106", "113107"] {
+        assert!(codes.iter().any(|c| c == code), "{code} in {codes:?}");
+    }
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn an_earlier_de_identification_method_is_kept_before_kameis() {
+    let wd = Workdir::new("an_earlier_de_identification_method_is_kept_before_kameis");
+    already_shifted().write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let method = text(&obj, tags::DEIDENTIFICATION_METHOD).unwrap();
+    // The earlier values come first, cleaned: the patient's ID written there goes.
+    assert!(method.starts_with("SHIFTER 2.1\\batch of "), "{method}");
+    assert!(method.contains("\\kamei "), "{method}");
+    // Without a temporal option kamei removes the dates: REMOVED replaces MODIFIED.
+    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(), Some("REMOVED"));
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
