@@ -54,6 +54,9 @@ impl Detector {
         // sides alone are flat (an image's edge, its padding) fills its box with other values.
         let mut more = self.found_more(plane);
         more.retain(|r| on_plain_background(plane, r, true) && shows_background(plane, r));
+        // Their ink is of one level and nothing in their box is darker than the background
+        // beside it; a row of speckle or tissue rising above a plain background is neither.
+        more.retain(|r| drawn_on_background(plane, r));
         out.extend(more);
         out.extend(self.vertical_lines(plane));
         out.extend(self.dot_lines(plane));
@@ -197,6 +200,64 @@ fn shows_background(plane: &GrayImage, r: &Rect) -> bool {
         }
     }
     of_it as f64 >= LEAST_BACKGROUND * r.area() as f64
+}
+
+/// Least share of a large line's ink (its pixels brighter than the background beside it)
+/// within a plain background's spread of the ink's own top level ([`drawn_on_background`]).
+/// Large glyphs are drawn in one colour with strokes several pixels wide, so most of their ink
+/// is at one level (0.36 to 0.96 of it in the evaluation's large lines; the rest is antialiased
+/// edges). Speckle and tissue rising above a plain background in a row (the seam where two
+/// mirrored ultrasound sectors meet, a row of bright anatomy) spread over many levels (0.13 to
+/// 0.29 in the evaluation's stray boxes). The plain search asks the same of glyphs 16 pixels
+/// high and more (their plateau); in a shrunk plane the glyphs of a large line are smaller
+/// than that and were not asked.
+const LEAST_FLAT_INK: f64 = 0.35;
+
+/// Largest share of a large line's box darker than the background beside it (by more than a
+/// plain background's spread; [`drawn_on_background`]). Glyphs are drawn on their background:
+/// their box holds the background (gaps, counters), the ink and the antialiased edges between
+/// the two, and nothing darker (none in the evaluation's large lines). The dark gaps of speckle,
+/// tissue or flow that a row of it leaves between its bright parts are darker (0.12 to 0.29 of
+/// the evaluation's stray boxes, in either plane).
+const MOST_BELOW: f64 = 0.05;
+
+/// Whether the line `r` of `plane` (found in a shrunk plane) is drawn on the plain background
+/// beside it ([`background`]) as glyphs are: at least [`LEAST_FLAT_INK`] of its ink at one level
+/// and at most [`MOST_BELOW`] of its box darker than that background. False without a
+/// background or without ink.
+fn drawn_on_background(plane: &GrayImage, r: &Rect) -> bool {
+    let Some(b) = background(plane, r, true) else { return false };
+    let (above, below) = (b.high as f32 + b.spread, b.low as f32 - b.spread);
+    let (w, h) = plane.dimensions();
+    let mut ink = [0u32; 256];
+    let (mut inked, mut darker, mut all) = (0u32, 0u32, 0u32);
+    for y in r.y..r.bottom().min(h) {
+        for x in r.x..r.right().min(w) {
+            let v = plane.get_pixel(x, y).0[0];
+            all += 1;
+            if v as f32 > above {
+                ink[v as usize] += 1;
+                inked += 1;
+            } else if (v as f32) < below {
+                darker += 1;
+            }
+        }
+    }
+    if inked == 0 || darker as f64 > MOST_BELOW * all as f64 {
+        return false;
+    }
+    // The ink's top level: its 90th percentile.
+    let mut acc = 0;
+    let top = ink
+        .iter()
+        .position(|&c| {
+            acc += c;
+            acc * 10 >= inked * 9
+        })
+        .unwrap_or(255);
+    let from = (top as f32 - b.spread).max(0.0) as usize;
+    let flat: u32 = ink[from..].iter().sum();
+    flat as f64 >= LEAST_FLAT_INK * inked as f64
 }
 
 /// The pixels beside a line ([`background`]): their 10th and 90th percentile, and the spread
@@ -565,6 +626,66 @@ mod tests {
         // The same marks on the black itself are large text.
         let mut text = GrayImage::new(640, 300);
         line_of(&mut text, 10, 60, 6, 96, 10, 255);
+        assert!(Detector::default().detect_more(&text).iter().any(|b| b.contains(&line)));
+    }
+
+    /// A frame of `background` with a line of six large glyphs (96 pixels high) drawn at 255,
+    /// each pixel of a glyph then set by `ink` and each pixel of the line's box that is no
+    /// glyph by `gap` (both given the pixel and its value); the line's box.
+    fn large_line(background: u8, ink: impl Fn(u32, u32) -> u8, gap: impl Fn(u32, u32) -> u8) -> (GrayImage, Rect) {
+        let mut img = GrayImage::from_pixel(640, 300, image::Luma([background]));
+        let line = line_of(&mut img, 10, 60, 6, 96, 10, 255);
+        for y in line.y..line.bottom() {
+            for x in line.x..line.right() {
+                let v = if img.get_pixel(x, y).0[0] == 255 { ink(x, y) } else { gap(x, y) };
+                img.put_pixel(x, y, image::Luma([v]));
+            }
+        }
+        (img, line)
+    }
+
+    /// The lines the shrunk planes find over `line` that pass the tests of their background
+    /// made before [`drawn_on_background`] (plain beside, shown between the glyphs).
+    fn found_on_plain(img: &GrayImage, line: &Rect) -> Vec<Rect> {
+        let found = Detector::default().found_more(img);
+        found
+            .into_iter()
+            .filter(|r| r.intersects(line) && on_plain_background(img, r, true) && shows_background(img, r))
+            .collect()
+    }
+
+    #[test]
+    fn a_large_line_is_drawn_on_its_background_only_with_ink_of_one_level() {
+        // Marks in every other band of 10 columns of a box on flat black: of one level (an
+        // antialiased fifth a little darker) they are drawn as glyphs are; spread over many
+        // levels (speckle, tissue) they are not.
+        let r = Rect::new(50, 30, 200, 40);
+        let marks = |ink: &dyn Fn(u32, u32) -> u8| {
+            GrayImage::from_fn(300, 100, |x, y| {
+                let inside = r.contains(&Rect::new(x, y, 1, 1)) && (x / 10) % 2 == 0;
+                image::Luma([if inside { ink(x, y) } else { 0 }])
+            })
+        };
+        let one_level = marks(&|x, y| if (x + y) % 5 == 0 { 180 } else { 230 });
+        assert!(drawn_on_background(&one_level, &r));
+        let many_levels = marks(&|x, y| 110 + ((x * 37 + y * 91) % 140) as u8);
+        assert!(!drawn_on_background(&many_levels, &r));
+    }
+
+    #[test]
+    fn large_marks_with_darker_gaps_than_the_background_beside_them_are_no_text() {
+        // Bright marks of one level over a mid-grey band whose gaps between the marks are
+        // partly black: as the bright parts of a row of speckle or flow, with the dark gaps
+        // between them, beside a mid-grey padding. Glyphs are drawn on their background and
+        // leave nothing darker than it in their box.
+        let gap = |x: u32, _: u32| if (x - 10) % 81 >= 57 { 0 } else { 60 };
+        let (img, line) = large_line(60, |_, _| 230, gap);
+        let found = found_on_plain(&img, &line);
+        assert!(!found.is_empty(), "the shrunk planes find the marks on their plain background");
+        assert!(!found.iter().any(|r| drawn_on_background(&img, r)), "{found:?}");
+        assert!(!Detector::default().detect_more(&img).iter().any(|b| b.intersects(&line)));
+        // On the mid grey alone, they are large text.
+        let (text, _) = large_line(60, |_, _| 230, |_, _| 60);
         assert!(Detector::default().detect_more(&text).iter().any(|b| b.contains(&line)));
     }
 
