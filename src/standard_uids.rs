@@ -12,6 +12,7 @@
 //! [`REGISTERED`] is the union of the UID registry of `dicom-dictionary-std` 0.10 (its `uids`
 //! module) and of pydicom 3.0 (PS3.6 Table of the 2024 editions, which add the
 //! well-known frames of reference `dicom-dictionary-std` lacks), sorted for a binary search.
+//! `scripts/standard_uids.py` regenerates it when either is updated.
 
 /// Every UID of PS3.6 Table A-1 and A-2 (see the module documentation), sorted.
 pub const REGISTERED: &[&str] = &[
