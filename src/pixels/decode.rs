@@ -132,6 +132,12 @@ pub struct Frames {
     pub lossy: bool,
     /// Size of the compressed pixel data (encapsulated sources), for the compression ratio.
     pub compressed_bytes: Option<u64>,
+    /// The stored values that are pixel padding, lowest and highest (Pixel Padding Value, up to
+    /// Pixel Padding Range Limit when given; PS3.3 C.7.5.1.1.2), of a grey image: the area
+    /// outside a CT's field of view, which a viewer leaves out of its window. They are left out
+    /// of [`Frames::sorted_sample`], so a padding of −32768 does not squeeze text over air into
+    /// a few grey levels.
+    pub padding: Option<(i64, i64)>,
 }
 
 /// The value at quantile `q` (0 to 1) of sorted values ([`Frames::sorted_sample`]), which must
@@ -220,13 +226,15 @@ impl Frames {
         changed
     }
 
-    /// An even spread of the image's values, at most about 200 000 of them, sorted: what the
-    /// percentiles of the display map and of a viewer's automatic window are read from
-    /// ([`quantile`]).
+    /// An even spread of the image's values, at most about 200 000 of them, sorted, pixel
+    /// padding left out: what the percentiles of the display map and of a viewer's automatic
+    /// window are read from ([`quantile`]).
     pub fn sorted_sample(&self) -> Vec<i64> {
         let n = self.data.len() / self.sample_bytes();
         let step = (n / 200_000).max(1);
-        let mut values: Vec<i64> = (0..n).step_by(step).map(|p| self.decode_at(p * self.sample_bytes())).collect();
+        let padding = |v: &i64| self.padding.is_some_and(|(lo, hi)| (lo..=hi).contains(v));
+        let mut values: Vec<i64> =
+            (0..n).step_by(step).map(|p| self.decode_at(p * self.sample_bytes())).filter(|v| !padding(v)).collect();
         values.sort_unstable();
         values
     }
@@ -487,20 +495,25 @@ pub fn decode_stored(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>) -> 
     let a = checked_attrs(ds, big_endian)?;
     let declared_lossy = ds.ascii(tags::LOSSY_IMAGE_COMPRESSION) == Some("01");
     let palette = if a.photometric == "PALETTE COLOR" { palette(ds, big_endian, a.signed) } else { None };
-    if ts.uid == super::dcmtk::JPEG_EXTENDED && a.bits_allocated > 8 {
+    let signed = a.signed;
+    let mut frames = if ts.uid == super::dcmtk::JPEG_EXTENDED && a.bits_allocated > 8 {
         // 12-bit JPEG, which no Rust decoder reads.
-        return match stored {
+        match stored {
             Stored::Encapsulated(f) => {
                 super::codestream::check(&f.fragments, declared(&a), "JPEG Extended")?;
-                super::dcmtk::decode(ds, f)
+                super::dcmtk::decode(ds, f)?
             }
-            Stored::Native(..) => fail("JPEG Extended pixel data is not encapsulated"),
-        };
-    }
-    let mut frames = match stored {
-        Stored::Native(b, vr) => native(a, b, *vr, big_endian, declared_lossy, palette)?,
-        Stored::Encapsulated(f) => encapsulated(a, &ts.uid, f, declared_lossy, palette)?,
+            Stored::Native(..) => return fail("JPEG Extended pixel data is not encapsulated"),
+        }
+    } else {
+        match stored {
+            Stored::Native(b, vr) => native(a, b, *vr, big_endian, declared_lossy, palette)?,
+            Stored::Encapsulated(f) => encapsulated(a, &ts.uid, f, declared_lossy, palette)?,
+        }
     };
+    if frames.samples == 1 && frames.photometric.starts_with("MONOCHROME") {
+        frames.padding = padding(ds, big_endian, signed);
+    }
     // A palette that maps none of the samples (First Mapped Value above every one of them, or
     // a table ending below them) shows the whole image as one colour: what the pixels hold is
     // then only seen by their indices, as a viewer that ignores the palette shows them.
@@ -511,6 +524,18 @@ pub fn decode_stored(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>) -> 
         }
     }
     Ok(frames)
+}
+
+/// The stored values Pixel Padding Value and Pixel Padding Range Limit (US or SS as Pixel
+/// Representation says, in the source's byte order) mark as padding: lowest and highest.
+fn padding(ds: &DataSet, big_endian: bool, signed: bool) -> Option<(i64, i64)> {
+    let value = |tag: Tag| {
+        let v = *us_values(ds, tag, big_endian).first()?;
+        Some(if signed { i64::from(v as i16) } else { i64::from(v) })
+    };
+    let first = value(tags::PIXEL_PADDING_VALUE)?;
+    let last = value(tags::PIXEL_PADDING_RANGE_LIMIT).unwrap_or(first);
+    Some((first.min(last), first.max(last)))
 }
 
 fn read_range(path: &Path, offset: u64, length: u64) -> Result<Vec<u8>, DecodeError> {
@@ -685,6 +710,7 @@ fn native(
         data,
         lossy,
         compressed_bytes: None,
+        padding: None,
     };
     if a.samples == 3 && a.photometric != "RGB" {
         if !matches!(a.photometric.as_str(), "YBR_FULL" | "YBR_FULL_422") {
@@ -881,6 +907,7 @@ fn encapsulated(
         data,
         lossy: declared_lossy || lossy_syntax(uid) || irreversible,
         compressed_bytes: Some(compressed),
+        padding: None,
     };
     if a.samples == 3 {
         // The JPEG DCT decoder turns YCbCr into RGB itself (jpeg_frame) and openjp2 undoes the
@@ -1145,6 +1172,7 @@ mod tests {
             data: samples.iter().flat_map(|v| v.to_le_bytes()).collect(),
             lossy: false,
             compressed_bytes: None,
+            padding: None,
         }
     }
 

@@ -105,6 +105,7 @@ mod tests {
             data,
             lossy: false,
             compressed_bytes: None,
+            padding: None,
         }
     }
 

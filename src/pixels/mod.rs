@@ -924,6 +924,7 @@ mod tests {
                 data: vec![0; (cols * rows * 2) as usize * sb],
                 lossy: false,
                 compressed_bytes: None,
+                padding: None,
             };
             for i in 0..(cols * rows * 2) as usize {
                 f.encode_at(i * sb, (i as i64 * 7919) % 300 - if signed { 150 } else { 0 });
@@ -959,6 +960,7 @@ mod tests {
             data: vec![0; n * 2],
             lossy: false,
             compressed_bytes: None,
+            padding: None,
         };
         // Every 2797th pixel (a prime, so the map's sampling stride does not line up with it).
         for i in 0..n {
@@ -1000,6 +1002,7 @@ mod tests {
             data: vec![0; n],
             lossy: false,
             compressed_bytes: None,
+            padding: None,
         };
         for i in 0..n {
             let text = i < (cols * rows) as usize && i % 307 == 0;

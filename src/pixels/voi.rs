@@ -320,6 +320,7 @@ mod tests {
             data: vec![0; values.len() * if bits_stored > 8 { 2 } else { 1 }],
             lossy: false,
             compressed_bytes: None,
+            padding: None,
         };
         let sb = f.sample_bytes();
         for (i, &v) in values.iter().enumerate() {

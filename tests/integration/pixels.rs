@@ -2088,3 +2088,38 @@ fn rv28_02_text_on_one_tile_of_a_slide_is_blanked_on_that_tile_only() {
     let boxes = wd.audit("out")[0]["pixels"]["boxes"].as_array().unwrap().clone();
     assert!(!boxes.is_empty() && boxes.iter().all(|b| b["frame"] == 2), "{boxes:?}");
 }
+
+#[test]
+fn rv28_text_over_air_beside_pixel_padding_is_blanked() {
+    // rv28 suspect: a CT whose field of view is surrounded by Pixel Padding Value -32768, with
+    // no window: the padding stretched the grey range, and the name over air (-1000 vs 2000)
+    // stood about 22 grey levels above it, below what the detector takes for text. A viewer
+    // leaves padding out, and so does the cleaner now.
+    let wd = Workdir::new("rv28_text_over_air_beside_pixel_padding_is_blanked");
+    let (w, h) = (320u32, 240u32);
+    let mut p = Picture::new(w, h);
+    p.write("YAMADA TARO PID12345", 70, 100, 16.0, 255);
+    let (cx, cy, r) = (160i64, 120i64, 118i64);
+    let signed: Vec<i16> = (0..w * h)
+        .map(|i| {
+            let (x, y) = ((i % w) as i64, (i / w) as i64);
+            if p.text[i as usize] {
+                2000
+            } else if (x - cx).pow(2) + (y - cy).pow(2) <= r * r {
+                -1000
+            } else {
+                -32768
+            }
+        })
+        .collect();
+    let words: Vec<u16> = signed.iter().map(|&v| v as u16).collect();
+    let f = pixel_attrs(image(3, "1.2.840.10008.5.1.4.1.1.2", "CT"), w, h, 1, 16, 16, "MONOCHROME2")
+        .put(DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, us(1)))
+        .put(DataElement::new(tags::PIXEL_PADDING_VALUE, VR::SS, PrimitiveValue::from(-32768i16)));
+    let got: Vec<i16> = clean_words(&wd, f, &words).into_iter().map(|v| v as i16).collect();
+    let missed = p.text.iter().zip(&got).filter(|(t, g)| **t && **g == 2000).count();
+    assert_eq!(missed, 0, "{missed} text pixels were left as they were");
+    // Air far from the text is untouched.
+    let i = (200 * w + 160) as usize;
+    assert_eq!(got[i], -1000);
+}
