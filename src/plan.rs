@@ -2418,8 +2418,7 @@ impl FoundValues {
         let mut ids = Identifiers::new();
         for name in &self.patient_names {
             add_whole_names(&mut ids, name);
-            for group in name.split(['\\', '=']) {
-                let parts: Vec<&str> = group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect();
+            for parts in name_groups(name) {
                 if let [only] = parts[..] {
                     ids.add(only);
                 }
@@ -2452,13 +2451,18 @@ fn add_net_name(ids: &mut Identifiers, name: &str) {
     }
 }
 
+/// The non-empty parts (trimmed) of each group of a Person Name value, each value of a
+/// multi-valued one alike (`YAMADA^TARO=山田^太郎` gives `[YAMADA, TARO]`, `[山田, 太郎]`).
+fn name_groups(name: &str) -> impl Iterator<Item = Vec<&str>> {
+    name.split(['\\', '=']).map(|group| group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect())
+}
+
 /// The whole name of each group of a Person Name, its parts however short (`林` of `林^太郎`,
 /// `LI^NA`), joined as people write a full name: with a space, without one, in either order.
 /// A one-character family name is left out of the single parts the net looks for, but the full
 /// name written out is an identifier of several characters.
 fn add_whole_names(ids: &mut Identifiers, name: &str) {
-    for group in name.split(['\\', '=']) {
-        let parts: Vec<&str> = group.split('^').map(str::trim).filter(|p| !p.is_empty()).collect();
+    for parts in name_groups(name) {
         if parts.len() < 2 {
             continue;
         }
