@@ -58,14 +58,30 @@ pub enum BurnedInValue {
     Yes,
     /// Every component is NO or N, in any case.
     No,
-    /// Absent or empty.
+    /// Absent from the data set.
     Absent,
-    /// Anything else (a misspelling, `UNKNOWN`): the image may carry text, so it is treated as
-    /// YES wherever a decision depends on it.
+    /// Anything else (present but empty, a misspelling, `UNKNOWN`, bytes that are not text):
+    /// the image may carry text, so it is treated as YES wherever a decision depends on it.
+    /// An empty value is "unknown" (PS3.5 7.4), not a clear NO.
     Unclear,
 }
 
 impl BurnedInValue {
+    /// Read Burned In Annotation (0028,0301) from `ds`: absent is [`BurnedInValue::Absent`],
+    /// present but empty or not readable as text is [`BurnedInValue::Unclear`].
+    pub fn read(ds: &crate::dataset::DataSet) -> BurnedInValue {
+        match ds.bytes(dicom_dictionary_std::tags::BURNED_IN_ANNOTATION) {
+            None => BurnedInValue::Absent,
+            Some(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => {
+                    let text = text.trim_matches(|c| c == ' ' || c == '\0');
+                    if text.is_empty() { BurnedInValue::Unclear } else { BurnedInValue::of(Some(text)) }
+                }
+                Err(_) => BurnedInValue::Unclear,
+            },
+        }
+    }
+
     /// Read the value of Burned In Annotation (`None` when the attribute is absent).
     pub fn of(value: Option<&str>) -> BurnedInValue {
         let value = value.map(str::trim).unwrap_or("");
@@ -155,6 +171,23 @@ mod tests {
         assert_eq!(BurnedInValue::of(Some("N")), BurnedInValue::No);
         assert_eq!(BurnedInValue::of(None), BurnedInValue::Absent);
         assert_eq!(BurnedInValue::of(Some(" ")), BurnedInValue::Absent);
+    }
+
+    #[test]
+    fn a_present_but_empty_or_unreadable_value_is_not_a_clear_no() {
+        use crate::dataset::{DataSet, Element, VR};
+        use dicom_dictionary_std::tags;
+        let with = |bytes: &[u8]| {
+            let mut ds = DataSet::default();
+            ds.put(Element::new(tags::BURNED_IN_ANNOTATION, VR::CS, bytes.to_vec()));
+            BurnedInValue::read(&ds)
+        };
+        assert_eq!(with(b""), BurnedInValue::Unclear);
+        assert_eq!(with(b"  "), BurnedInValue::Unclear);
+        assert_eq!(with(b"\xFF\xFE"), BurnedInValue::Unclear);
+        assert_eq!(with(b"NO"), BurnedInValue::No);
+        assert_eq!(BurnedInValue::read(&DataSet::default()), BurnedInValue::Absent);
+        assert!(with(b"").says_yes());
     }
 
     #[test]

@@ -623,7 +623,7 @@ fn burned_in(ds: &DataSet) -> BurnedIn {
     if !crate::annotated::has_pixels(ds) {
         return BurnedIn::NoPixels;
     }
-    if crate::annotated::BurnedInValue::of(ds.ascii(tags::BURNED_IN_ANNOTATION)).says_yes() {
+    if crate::annotated::BurnedInValue::read(ds).says_yes() {
         return BurnedIn::Declared;
     }
     if crate::annotated::is_annotated_image(ds) { BurnedIn::Likely } else { BurnedIn::Unlikely }

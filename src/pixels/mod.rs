@@ -291,7 +291,7 @@ impl PixelCleaner {
         if !crate::annotated::has_pixels(ds) {
             return None;
         }
-        let burned_in = BurnedInValue::of(ds.ascii(tags::BURNED_IN_ANNOTATION));
+        let burned_in = BurnedInValue::read(ds);
         if burned_in.says_yes() {
             return Some(Selected::Declared);
         }
@@ -309,9 +309,7 @@ impl PixelCleaner {
     /// trusted (`trust_burned_in_no`) on a modality or SOP class that usually carries text: the
     /// operator's decision, which the pipeline records instead of failing the image.
     pub fn trusts_burned_in_no(&self, ds: &DataSet, big_endian: bool) -> bool {
-        self.trust_burned_in_no
-            && self.select(ds, big_endian).is_none()
-            && BurnedInValue::of(ds.ascii(tags::BURNED_IN_ANNOTATION)) == BurnedInValue::No
+        self.trust_burned_in_no && self.select(ds, big_endian).is_none() && BurnedInValue::read(ds) == BurnedInValue::No
     }
 
     /// Decode the image of `file` (as read, before the planner's edits), find the boxes to

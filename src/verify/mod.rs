@@ -866,7 +866,7 @@ fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
     if cleaned {
         return;
     }
-    let burned = BurnedInValue::of(ds.ascii(tags::BURNED_IN_ANNOTATION));
+    let burned = BurnedInValue::read(ds);
     // The same list as deid's selection (crate::annotated): a specification, like the profile.
     let annotated = crate::annotated::is_annotated_image(ds);
     let detail = match burned {

@@ -1184,6 +1184,16 @@ fn r09_burned_in_annotation_that_is_not_a_clear_no_is_cleaned() {
 }
 
 #[test]
+fn burned_in_annotation_present_but_empty_is_unknown_and_the_image_is_cleaned() {
+    let wd = Workdir::new("burned_in_annotation_present_but_empty_is_unknown_and_the_image_is_cleaned");
+    let p = ct_saying(&wd, "CT", Some(""));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    assert_text_blanked(&p, &pixel_bytes(&obj), 1, 0);
+    assert_eq!(wd.audit("out")[0]["burned_in"], "declared");
+}
+
+#[test]
 fn r09_a_modality_written_in_lower_case_is_still_an_annotated_kind() {
     let wd = Workdir::new("r09_a_modality_written_in_lower_case_is_still_an_annotated_kind");
     let p = ct_saying(&wd, "us", None);
