@@ -852,13 +852,14 @@ pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
             replaceable && r.input_path_key.as_ref().and_then(|k| last_at.get(k)).is_some_and(|&last| last > at);
         (!stale).then_some(r)
     };
-    let mut latest: HashMap<(String, Option<String>), AuditRecord> =
-        latest.into_iter().filter_map(|(k, v)| Some((k, current(v)?))).collect();
+    // Straight into a list (the keys are unique, and the sort below orders by them): a second
+    // map would hash every key again.
+    let mut sorted: Vec<AuditRecord> = latest.into_values().filter_map(current).collect();
     let mut unhashed: Vec<AuditRecord> = unhashed.into_iter().filter_map(current).collect();
     if let Some(index) = index {
         let located: HashMap<(&str, &str), &Located> =
             index.outputs.iter().map(|l| ((l.input_sha256.as_str(), l.input_path_key.as_str()), l)).collect();
-        for r in latest.values_mut() {
+        for r in sorted.iter_mut() {
             let (Some(h), Some(o)) = (&r.input_sha256, &r.output) else { continue };
             if !matches!(r.outcome, Outcome::Written | Outcome::Present) {
                 continue;
@@ -871,7 +872,6 @@ pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
             }
         }
     }
-    let mut sorted: Vec<AuditRecord> = latest.into_values().collect();
     // Failures after the other records: a later compaction reads a failure as newer than any
     // record of its path written before it, and so never drops it for one of those.
     sorted.sort_by(|a, b| {

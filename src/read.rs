@@ -621,7 +621,7 @@ impl<'r, R: ByteReader> Parser<'r, R> {
                 }
                 return TruncatedSnafu { what: "an element header".to_string(), offset: at }.fail();
             }
-            if self.r.peek(8)?.iter().all(|&b| b == 0) && self.rest_is_zero()? {
+            if self.r.next_is_zero(8)? && self.rest_is_zero()? {
                 break;
             }
             let element = self.element(0)?;
@@ -752,14 +752,14 @@ impl<'r, R: ByteReader> Parser<'r, R> {
             && is_bulk_vr(h.vr)
             && is_bulk_data(h.tag)
         {
-            self.r.skip(length, &what())?;
+            self.r.skip(length, "").map_err(|e| named(e, what))?;
             return Ok(Element {
                 tag: h.tag,
                 vr: h.vr,
                 value: crate::dataset::Value::Deferred(Deferred { offset: value_at, length, encapsulated: false }),
             });
         }
-        let bytes = self.r.read_vec(h.length as usize, &what())?;
+        let bytes = self.r.read_vec(h.length as usize, "").map_err(|e| named(e, what))?;
         if let Some(mut seq) = self.sequence_in_bytes(&h, &bytes, depth) {
             seq.implicit_le = true;
             return Ok(Element { tag: h.tag, vr: h.vr, value: crate::dataset::Value::Sequence(seq) });
@@ -974,6 +974,16 @@ fn unpadded(e: &Element) -> Option<&[u8]> {
     Some(&b[..end])
 }
 
+/// `e` with what was being read named by `what`, which is only called here: formatting the
+/// name of each element read (a string, and a dictionary lookup, per element) before knowing
+/// whether it is needed cost as much as reading the element.
+fn named(e: Error, what: impl FnOnce() -> String) -> Error {
+    match e {
+        Error::Truncated { offset, .. } => Error::Truncated { what: what(), offset },
+        other => other,
+    }
+}
+
 /// Byte access the parser needs: sequential reads with a known position and total length.
 trait ByteReader {
     fn len(&self) -> u64;
@@ -984,6 +994,9 @@ trait ByteReader {
     fn skip(&mut self, n: u64, what: &str) -> Result<()>;
     /// Up to `n` bytes from the current position, without consuming them.
     fn peek(&mut self, n: usize) -> Result<Vec<u8>>;
+    /// Whether the next `n` bytes (at most 8; fewer at the end) are all zero, without consuming
+    /// them or allocating (asked before every top-level element).
+    fn next_is_zero(&mut self, n: usize) -> Result<bool>;
 
     fn read_array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
         let mut b = [0u8; N];
@@ -1038,6 +1051,10 @@ impl ByteReader for SliceReader<'_> {
     fn peek(&mut self, n: usize) -> Result<Vec<u8>> {
         let end = (self.pos + n).min(self.data.len());
         Ok(self.data[self.pos..end].to_vec())
+    }
+    fn next_is_zero(&mut self, n: usize) -> Result<bool> {
+        let end = (self.pos + n.min(8)).min(self.data.len());
+        Ok(self.data[self.pos..end].iter().all(|&b| b == 0))
     }
 }
 
@@ -1100,11 +1117,29 @@ impl ByteReader for FileReader {
         Ok(())
     }
     fn peek(&mut self, n: usize) -> Result<Vec<u8>> {
-        let at = self.pos;
-        let n = n.min((self.len - at) as usize);
+        let n = n.min((self.len - self.pos) as usize);
         let v = self.read_vec(n, "a peek")?;
-        self.seek(at)?;
+        self.unread(n)?;
         Ok(v)
+    }
+    fn next_is_zero(&mut self, n: usize) -> Result<bool> {
+        let n = n.min(8).min((self.len - self.pos) as usize);
+        let mut b = [0u8; 8];
+        self.read_into(&mut b[..n], "a peek")?;
+        self.unread(n)?;
+        Ok(b[..n].iter().all(|&b| b == 0))
+    }
+}
+
+impl FileReader {
+    /// Step back over the `n` bytes just read. Relative, so the buffer stays when they are in
+    /// it (a seek to an absolute position drops it: every peek, one per top-level element,
+    /// would then read the next 256 KiB again).
+    fn unread(&mut self, n: usize) -> Result<()> {
+        let r = self.inner.seek_relative(-(n as i64));
+        self.io(r, "a seek")?;
+        self.pos -= n as u64;
+        Ok(())
     }
 }
 
@@ -1504,5 +1539,48 @@ mod tests {
         Source::load(&path, &ReadOptions::default()).unwrap();
         Source::load(&path, &ReadOptions { in_memory_limit: 0, defer_threshold: 1024 }).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().accessed().unwrap(), old);
+    }
+
+    /// A file of `n` bytes counting up from zero (mod 251), opened as a [`FileReader`].
+    fn counting_file(dir: &Path, n: usize) -> FileReader {
+        let path = dir.join("counting");
+        std::fs::write(&path, (0..n).map(|i| (i % 251) as u8).collect::<Vec<u8>>()).unwrap();
+        FileReader::new(File::open(&path).unwrap(), n as u64)
+    }
+
+    #[test]
+    fn peeking_at_a_large_file_keeps_what_was_read_ahead() {
+        // A peek comes before every top-level element of a file parsed from disk: stepping back
+        // to an absolute position dropped the 256 KiB read ahead, so each element read it again.
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = counting_file(dir.path(), 1 << 20);
+        r.read_array::<8>("a header").unwrap();
+        assert!(!r.next_is_zero(8).unwrap());
+        assert_eq!(r.peek(4).unwrap(), vec![8, 9, 10, 11]);
+        assert_eq!(r.position(), 8);
+        assert_eq!(r.inner.buffer().len(), (256 << 10) - 8, "the read-ahead buffer was dropped");
+        assert_eq!(r.read_array::<2>("a value").unwrap(), [8, 9]);
+    }
+
+    #[test]
+    fn looking_for_trailing_zeros_consumes_nothing() {
+        let bytes = [1u8, 0, 0, 0, 0, 0, 0, 0, 0, 7];
+        let mut s = SliceReader::new(&bytes);
+        assert!(!s.next_is_zero(8).unwrap());
+        s.seek(1).unwrap();
+        assert!(s.next_is_zero(8).unwrap());
+        assert_eq!(s.position(), 1);
+        s.seek(8).unwrap();
+        assert!(!s.next_is_zero(8).unwrap(), "the 7 before the end");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zeros");
+        std::fs::write(&path, bytes).unwrap();
+        let mut f = FileReader::new(File::open(&path).unwrap(), bytes.len() as u64);
+        f.seek(1).unwrap();
+        assert!(f.next_is_zero(8).unwrap());
+        assert_eq!(f.position(), 1);
+        f.seek(9).unwrap();
+        assert!(!f.next_is_zero(8).unwrap(), "fewer than 8 bytes left");
+        assert_eq!(f.read_array::<1>("the last byte").unwrap(), [7]);
     }
 }
