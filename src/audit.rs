@@ -50,13 +50,14 @@ pub enum Error {
     },
     /// The output folder was written with other settings.
     #[snafu(display(
-        "{} was written with other settings ({what} differs); use a new output folder, or the same key, profile and options",
+        "{} was written with other settings ({what}); use a new output folder, or the key, profile, options and flags of the earlier run",
         path.display()
     ))]
     SettingsDiffer {
         /// The settings file.
         path: PathBuf,
-        /// Which setting differs.
+        /// Which setting differs (`key differs`), with the two values when they are settings
+        /// rather than digests (`--keep-weekday differs: on in the earlier run, off in this one`).
         what: String,
     },
     /// A shard run whose N differs from the shard runs' recorded in the output folder.
@@ -367,6 +368,11 @@ impl RunSettings {
         if self.mode == "anonymized" {
             return KeyNeededSnafu { path: out }.fail();
         }
+        // The date shift settings are part of the profile digest: named first, so the message
+        // says which flag differs rather than "profile".
+        if let Some(what) = date_shift_difference(earlier.date_shift.as_deref(), self.date_shift.as_deref()) {
+            return SettingsDifferSnafu { path, what }.fail();
+        }
         let checks = [
             ("key", self.key_fingerprint != earlier.key_fingerprint),
             ("profile", self.profile_sha256 != earlier.profile_sha256 || self.profile != earlier.profile),
@@ -377,7 +383,7 @@ impl RunSettings {
             ("the patient registers or study window", self.cohort != earlier.cohort),
         ];
         if let Some((what, _)) = checks.iter().find(|(_, differs)| *differs) {
-            return SettingsDifferSnafu { path, what: what.to_string() }.fail();
+            return SettingsDifferSnafu { path, what: format!("{what} differs") }.fail();
         }
         if let (Some(earlier), Some(now)) = (earlier.shards, self.shards) {
             if earlier != now {
@@ -386,6 +392,44 @@ impl RunSettings {
         }
         Ok(earlier)
     }
+}
+
+/// Which date shift setting two runs' [`RunSettings::date_shift`] labels ([`date_shift_label`])
+/// differ in, with both values: `--date-shift-max-days` (or a profile's `[date_shift]
+/// max_days`) or `--keep-weekday`. `None` when they agree, or when either run did not record
+/// them (an older folder: the profile digest, which covers them, still tells).
+fn date_shift_difference(earlier: Option<&str>, now: Option<&str>) -> Option<String> {
+    let (earlier, now) = (earlier?, now?);
+    let setting = |label: &str, name: &str| {
+        label
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            .map(str::to_string)
+    };
+    let max_days = (setting(earlier, "max_days"), setting(now, "max_days"));
+    if max_days.0 != max_days.1 {
+        let shown = |v: Option<String>| v.map_or_else(|| "unknown".to_string(), |d| format!("{d} days"));
+        return Some(format!(
+            "--date-shift-max-days / [date_shift] max_days differs: {} in the earlier run, {} in this one",
+            shown(max_days.0),
+            shown(max_days.1)
+        ));
+    }
+    let weekday = (setting(earlier, "keep_weekday"), setting(now, "keep_weekday"));
+    if weekday.0 != weekday.1 {
+        let shown = |v: Option<String>| match v.as_deref() {
+            Some("true") => "on",
+            Some("false") => "off",
+            _ => "unknown",
+        };
+        return Some(format!(
+            "--keep-weekday / [date_shift] keep_weekday differs: {} in the earlier run, {} in this one",
+            shown(weekday.0),
+            shown(weekday.1)
+        ));
+    }
+    (earlier != now)
+        .then(|| format!("the date shift settings differ: {earlier:?} in the earlier run, {now:?} in this one"))
 }
 
 /// The audit file of a shard (or of the whole run).
@@ -1270,6 +1314,26 @@ mod tests {
         let err = settings("pseudonymized", Some("k2")).claim(dir.path()).unwrap_err();
         assert!(err.to_string().contains("key differs"), "{err}");
         assert!(matches!(settings("anonymized", None).claim(dir.path()), Err(Error::KeyNeeded { .. })));
+    }
+
+    #[test]
+    fn a_run_with_other_date_shift_settings_is_refused_naming_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |max_days: u32, keep_weekday: bool| RunSettings {
+            date_shift: Some(date_shift_label(crate::profile::DateShiftPolicy { max_days, keep_weekday })),
+            // The date shift settings are part of the profile digest.
+            profile_sha256: format!("p{max_days}{keep_weekday}"),
+            ..settings("pseudonymized", Some("k1"))
+        };
+        with(365, false).claim(dir.path()).unwrap();
+        with(365, false).claim(dir.path()).unwrap();
+        let err = with(30, false).claim(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("--date-shift-max-days"), "{err}");
+        assert!(err.contains("365 days in the earlier run, 30 days in this one"), "{err}");
+        assert!(!err.contains("profile differs"), "{err}");
+        let err = with(365, true).check(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("--keep-weekday"), "{err}");
+        assert!(err.contains("off in the earlier run, on in this one"), "{err}");
     }
 
     #[test]

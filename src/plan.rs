@@ -1021,7 +1021,7 @@ impl Planner<'_, '_> {
     fn found(&self) -> &Found {
         self.found.get_or_init(|| {
             let rules = &self.ctx.rules;
-            let net_sites = SITE_IDS.into_iter().filter(|&t| rules.rule(t).action != Action::Keep).collect();
+            let net_sites = NET_SITES.into_iter().filter(|&t| rules.rule(t).action != Action::Keep).collect();
             Found::collect(self.top, &self.top_cs, net_sites)
         })
     }
@@ -1244,7 +1244,7 @@ impl Planner<'_, '_> {
             let scrubbed = self.net_identifiers().scrub(unescaped.as_deref().unwrap_or(&text)).or(unescaped);
             let dated = self.dates_in(scrubbed.as_deref().unwrap_or(&text), Which::These(&self.found().dates));
             if scrubbed.is_some() {
-                self.note(format!("{}: a kept value held the patient's identifier and was scrubbed", tag_str(e.tag)));
+                self.note(format!("{}: a kept value held the patient's identifier or a site's value the profile removes, and was scrubbed", tag_str(e.tag)));
             }
             if dated.is_some() {
                 self.note(format!(
@@ -1266,15 +1266,34 @@ impl Planner<'_, '_> {
                 None => (Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"),
             });
         }
+        self.code_string_net(e, cs)
+    }
+
+    /// The net for a code string (CS) kept, or cleaned (a C on a code string keeps its defined
+    /// terms): each value holding the patient's ID, other IDs, birth date or whole name (in
+    /// either order, its words joined by `_` as code strings write them: `YAMADA_TARO`,
+    /// `BORN_1985_03_15`), one of the file's own dates (`EXAM_2024_01_02`), or equal to a part
+    /// of the patient's name of three characters or more (`SMITHX`, any case), is replaced by
+    /// the VR's dummy and the other values kept (Image Type keeps `ORIGINAL\PRIMARY`). A
+    /// name part only as the whole value: inside a longer code string it is as likely a
+    /// defined term's word. `None` when no value holds one.
+    fn code_string_net(&mut self, e: &Element, cs: &Charset) -> Option<(Decision, &'static str)> {
+        let vr = VR::CS;
+        let own_dates = !self.found().dates.is_empty() && self.date_treatment() != DateTreatment::Keep;
+        let name_parts = self.patient_name_parts();
         // A code string's words are joined by `_` (its repertoire has no other separator than
         // the space): `YAMADA_TARO`, `BORN_1985_03_15`, `EXAM_2024_01_02`.
         let holds = |t: &str| {
             self.code_identifiers().found_in(&t.replace('_', " "))
                 || (own_dates && self.holds_own_date(&t.replace('_', "-")))
         };
+        let is_name_part = |t: &str| {
+            let value = crate::scrub::normalize(t.trim().replace('_', " ").trim());
+            name_parts.contains(&value)
+        };
         let values = Self::values(e);
         let decoded: Vec<String> = values.iter().map(|v| cs.read(v, vr).text().to_string()).collect();
-        let mut hit: Vec<bool> = decoded.iter().map(|t| holds(t)).collect();
+        let mut hit: Vec<bool> = decoded.iter().map(|t| holds(t) || is_name_part(t)).collect();
         // A name split over values (`ORIGINAL\PRIMARY\YAMADA\TARO`): runs of two to four
         // values are also read together, as the words of one text.
         for len in 2..=4.min(values.len()) {
@@ -1295,7 +1314,7 @@ impl Planner<'_, '_> {
         let dummy = dummy_value(vr);
         let out: Vec<&[u8]> = values.iter().zip(&hit).map(|(v, &h)| if h { &dummy[..] } else { v }).collect();
         self.note(format!(
-            "{}: a kept code string held the patient's identifier or one of the file's dates; {} of {} values replaced by a dummy",
+            "{}: a code string held the patient's identifier or one of the file's dates; {} of {} values replaced by a dummy",
             tag_str(e.tag),
             hit.iter().filter(|&&h| h).count(),
             values.len()
@@ -1303,12 +1322,28 @@ impl Planner<'_, '_> {
         Some((Decision::Put(Element::new(e.tag, e.vr, out.join(&b'\\'))), "dummy"))
     }
 
+    /// The parts of the patient's name (every group of Patient's Name and the other
+    /// [`PATIENT_NAMES`]) of three characters or more, as compared ([`crate::scrub::normalize`]).
+    fn patient_name_parts(&self) -> Vec<Vec<char>> {
+        let mut parts: Vec<Vec<char>> = Vec::new();
+        for name in &self.found().values.patient_names {
+            for part in name_groups(name).flatten() {
+                let part = crate::scrub::normalize(part);
+                if part.len() >= 3 && !parts.contains(&part) {
+                    parts.push(part);
+                }
+            }
+        }
+        parts
+    }
+
     /// The net for a text value an option keeps as it is (Retain Device Identity's Station
     /// Name and Device Serial Number, Retain Institution Identity's Institution Name, Address
     /// and Department...): the option keeps what the value says of the device or the
     /// institution, not the patient's identifiers an operator typed into it (the patient's name
-    /// as Station Name, the patient's address as an institution's). Those
-    /// ([`FoundValues::for_patient`]) are scrubbed; a value in an encoding other than its
+    /// as Station Name, the patient's address as an institution's), nor the values of the site
+    /// attributes the profile removes (the institution's name in a Station Name Retain Device
+    /// Identity keeps). Those ([`FoundValues::for_patient`]) are scrubbed; a value in an encoding other than its
     /// set's, or one kamei cannot decode, holding one gets the VR's dummy. `None` when the
     /// value holds none, or is not text.
     fn patient_net(&mut self, e: &Element, cs: &Charset) -> Option<(Decision, &'static str)> {
@@ -1337,7 +1372,7 @@ impl Planner<'_, '_> {
         };
         let clean = ids.scrub(&text)?;
         self.note(format!(
-            "{}: a value an option keeps held the patient's own identifier and was scrubbed",
+            "{}: a value an option keeps held the patient's own identifier or a site's value the profile removes, and was scrubbed",
             tag_str(e.tag)
         ));
         Some(match self.written_back(e, cs, &reading, &clean, vr) {
@@ -1709,11 +1744,13 @@ impl Planner<'_, '_> {
         let vr = self.value_vr(e);
         match vr {
             VR::DA | VR::DT => (self.shift_dates(e), "shift-date"),
+            // A code string holds defined terms, kept; one the patient's identifiers or a date
+            // of the file were typed into goes (see `code_string_net`).
+            VR::CS => self.code_string_net(e, cs).unwrap_or((Decision::Keep, "keep")),
             VR::TM
             | VR::AS
             | VR::DS
             | VR::IS
-            | VR::CS
             | VR::US
             | VR::SS
             | VR::UL
@@ -2171,6 +2208,28 @@ pub(crate) fn is_animal_responsible(tag: Tag, ds: &DataSet) -> bool {
             .any(|t| ds.get(*t).is_some_and(|e| !e.value.is_empty()))
 }
 
+/// The site attributes whose values the safety nets look for in kept values when the profile
+/// does not keep them: the institution's name and address (Retain Institution Identity keeps
+/// them), its department, the requesting service, the station name and the device serial
+/// number (Retain Device Identity keeps the last two). The basic profile removes each; left in
+/// a description, a coding scheme's name or a kept private value, the value says which site
+/// made the image as much as the attribute did, and `kamei verify --against` reports it. Not
+/// the Issuer of Patient ID, a short code that many unrelated words spell.
+const NET_SITES: [Tag; 6] =
+    [tags::INSTITUTION_NAME, tags::INSTITUTION_ADDRESS, SITE_IDS[0], SITE_IDS[1], SITE_IDS[2], SITE_IDS[3]];
+
+/// Kept values whose words explain an Institution Name of one word found in them: the
+/// manufacturer and model (a vendor's test data naming the vendor as the institution,
+/// `TOSHIBA` of Manufacturer `TOSHIBA_MEC`); `kamei verify` does not report such a name either.
+const EXPLAINING: [Tag; 2] = [tags::MANUFACTURER, tags::MANUFACTURER_MODEL_NAME];
+
+/// The words of a text as compared (case folded, [`crate::scrub::normalize`]), split at every
+/// character that is not a letter or digit.
+fn compared_words(text: &str) -> Vec<String> {
+    let folded: String = crate::scrub::normalize(text).into_iter().collect();
+    folded.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect()
+}
+
 /// Private Creator values of a data set, by the creator element's tag.
 fn private_creators(ds: &DataSet, cs: &Charset) -> HashMap<Tag, String> {
     ds.elements()
@@ -2196,9 +2255,16 @@ struct Found {
     /// Tags of identifying values (other than the Patient ID, noted on its own) read in a set
     /// other than the declared one, and that set ([`Reading::undeclared_set`]), for the audit.
     read_in_other_set: Vec<(Tag, &'static str)>,
-    /// The [`SITE_IDS`] attributes whose values the safety net looks for: those the profile
-    /// does not keep (Retain Device Identity keeps Station Name and Device Serial Number).
+    /// The [`NET_SITES`] attributes whose values the safety nets look for: those the profile
+    /// does not keep (Retain Institution Identity keeps the institution's name, address and
+    /// department; Retain Device Identity keeps Station Name and Device Serial Number).
     net_sites: Vec<Tag>,
+    /// The words of the file's code strings and [`EXPLAINING`] values, compared
+    /// ([`compared_words`]): an Institution Name that is one of them is not looked for.
+    explaining_words: HashSet<String>,
+    /// Institution Name values the profile does not keep, until [`Found::collect`] has seen
+    /// every explaining word.
+    institution_names: Vec<String>,
 }
 
 /// The identifying values of a file that its [`Identifiers`] are built from, and nothing else:
@@ -2216,9 +2282,11 @@ struct FoundValues {
     other_ids: Vec<String>,
     /// Values of [`INSTITUTION_IDS`] and [`SITE_IDS`], one per value.
     institution_ids: Vec<String>,
-    /// Values of the [`SITE_IDS`] attributes the profile does not keep (department, requesting
-    /// service, station name, device serial number), one per value: what the safety net looks
-    /// for besides the patient's values ([`Found::net_sites`]).
+    /// Values of the [`NET_SITES`] attributes the profile does not keep (institution name and
+    /// address, department, requesting service, station name, device serial number), one per
+    /// value: what the safety nets look for besides the patient's values
+    /// ([`Found::net_sites`]); not an Institution Name of one word that the file's manufacturer,
+    /// model or a code string also uses.
     net_site_ids: Vec<String>,
     /// The municipality of Patient's Address ([`crate::addresses::municipalities`]).
     address_parts: Vec<String>,
@@ -2233,6 +2301,10 @@ impl Found {
     fn collect(ds: &DataSet, cs: &Charset, net_sites: Vec<Tag>) -> Found {
         let mut found = Found { net_sites, ..Found::default() };
         found.add_dataset(ds, cs);
+        let names = std::mem::take(&mut found.institution_names);
+        let explained = |v: &String| matches!(&compared_words(v)[..], [word] if found.explaining_words.contains(word));
+        let kept: Vec<String> = names.into_iter().filter(|v| !explained(v)).collect();
+        found.values.net_site_ids.extend(kept);
         found
     }
 
@@ -2245,7 +2317,13 @@ impl Found {
                         self.add_dataset(&item.dataset, &cs);
                     }
                 }
-                Value::Bytes(b) if !b.is_empty() => self.add_element(e.tag, e.vr, b, &cs),
+                Value::Bytes(b) if !b.is_empty() => {
+                    let vr = if e.vr == VR::UN { crate::dict::known_vr(e.tag).unwrap_or(VR::UN) } else { e.vr };
+                    if vr == VR::CS || EXPLAINING.contains(&e.tag) {
+                        self.explaining_words.extend(compared_words(cs.read(b, VR::LO).text()));
+                    }
+                    self.add_element(e.tag, e.vr, b, &cs);
+                }
                 _ => {}
             }
         }
@@ -2310,7 +2388,12 @@ impl Found {
             } else {
                 list.extend(text.split('\\').map(str::to_string));
                 if self.net_sites.contains(&tag) {
-                    self.values.net_site_ids.extend(text.split('\\').map(str::to_string));
+                    let values = text.split('\\').map(str::to_string);
+                    if tag == tags::INSTITUTION_NAME {
+                        self.institution_names.extend(values);
+                    } else {
+                        self.values.net_site_ids.extend(values);
+                    }
                 }
             }
         }
@@ -2331,14 +2414,7 @@ impl FoundValues {
             ids.add_id(v);
         }
         for v in &self.institution_ids {
-            ids.add(v);
-            // Written as a handle: `shizuoka-kamei-hospital`, `Shizuoka_Kamei_Hospital`.
-            let words: Vec<&str> = v.split_whitespace().collect();
-            if words.len() >= 2 {
-                for sep in ["-", "_", ""] {
-                    ids.add(&words.join(sep));
-                }
-            }
+            add_site_value(&mut ids, v);
         }
         for dob in &self.birth_dates {
             ids.add_birth_date_typed(dob);
@@ -2389,19 +2465,27 @@ impl FoundValues {
     /// What the safety net looks for in values kept by default: the same identifiers as Clean
     /// (every name, ID and identifying value, the birth date), except Latin name components
     /// shorter than three letters and values shorter than three characters (`LI`, `NG` or a
-    /// study ID `1` are too common in codes and text to act on without a rule saying so), and
-    /// the institution's name and address: a vendor often writes its own name there too, and
-    /// the net would then scrub Manufacturer (`TOSHIBA` in `TOSHIBA_MEC`).
+    /// study ID `1` are too common in codes and text to act on without a rule saying so), the
+    /// site values the profile keeps (the institution's under Retain Institution Identity), an
+    /// Institution Name of one word the file's manufacturer, model or a code string also uses
+    /// (`TOSHIBA` of Manufacturer `TOSHIBA_MEC`: [`Found::collect`]), and the Issuer of Patient
+    /// ID.
     fn for_net(&self) -> Identifiers {
         let mut ids = Identifiers::new();
         for name in self.patient_names.iter().chain(&self.other_names) {
             add_net_name(&mut ids, name);
         }
         self.add_ids_and_birth_dates(&mut ids);
-        for v in self.net_site_ids.iter().filter(|v| v.trim().chars().count() >= 3) {
-            ids.add(v);
-        }
+        self.add_net_sites(&mut ids);
         ids
+    }
+
+    /// The values of the site attributes the profile does not keep, of three characters or
+    /// more ([`FoundValues::net_site_ids`]), each also written as a handle.
+    fn add_net_sites(&self, ids: &mut Identifiers) {
+        for v in self.net_site_ids.iter().filter(|v| v.trim().chars().count() >= 3) {
+            add_site_value(ids, v);
+        }
     }
 }
 
@@ -2413,7 +2497,9 @@ impl FoundValues {
     /// phone...) and birth date ([`FoundValues::add_ids_and_birth_dates`]), and the street
     /// address (a town with its house number). Not a part of the name alone: the option keeps
     /// the institution's and the device's own names, and the patient 中村 at 中村病院 shares
-    /// one with them. Nor the staff's names.
+    /// one with them. Nor the staff's names. And the site values the profile does not keep
+    /// ([`FoundValues::add_net_sites`]): Retain Device Identity keeps the station's name, not
+    /// the institution's written into it.
     fn for_patient(&self) -> Identifiers {
         let mut ids = Identifiers::new();
         for name in &self.patient_names {
@@ -2431,7 +2517,21 @@ impl FoundValues {
         for address in &self.addresses {
             ids.add_street_address(address);
         }
+        self.add_net_sites(&mut ids);
         ids
+    }
+}
+
+/// A site value (an institution's or department's name, a station name...) as Clean and the
+/// nets look for it: as written, and a name of several words also joined as a handle
+/// (`shizuoka-kamei-hospital`, `Shizuoka_Kamei_Hospital`, `ShizuokaKameiHospital`).
+fn add_site_value(ids: &mut Identifiers, v: &str) {
+    ids.add(v);
+    let words: Vec<&str> = v.split_whitespace().collect();
+    if words.len() >= 2 {
+        for sep in ["-", "_", ""] {
+            ids.add(&words.join(sep));
+        }
     }
 }
 
@@ -2556,13 +2656,16 @@ mod tests {
     }
 
     #[test]
-    fn a_name_part_that_is_a_defined_term_does_not_replace_a_code_string() {
+    fn a_code_string_value_that_is_a_name_part_is_replaced_even_where_it_is_a_defined_term() {
+        // kamei cannot tell a surname from the defined term it spells: the value goes (rv31),
+        // the object's other values stay.
         let mut file = report();
         file.dataset.put(Element::new(tags::PATIENT_NAME, VR::PN, b"TEXT^CODE".to_vec()));
         file.dataset.put(Element::new(tags::IMAGE_TYPE, VR::CS, b"ORIGINAL\\PRIMARY\\TEXT".to_vec()));
         let plan = plan_file(&file, &[DeidOption::CleanStructuredContent]).unwrap();
-        let touched = plan.edits.iter().any(|e| e.tag == tags::VALUE_TYPE || e.tag == tags::IMAGE_TYPE);
-        assert!(!touched, "Value Type TEXT and Image Type stay: {:?}", plan.edits);
+        let op = plan.edits.iter().find(|e| e.path.is_empty() && e.tag == tags::IMAGE_TYPE).map(|e| e.op.clone());
+        let expected = b"ORIGINAL\\PRIMARY\\ANONYMIZED".to_vec();
+        assert_eq!(op, Some(Op::Put(Element::new(tags::IMAGE_TYPE, VR::CS, expected))));
     }
 
     #[test]
@@ -2609,7 +2712,12 @@ mod tests {
         let op = |tag| plan.edits.iter().find(|e| e.path.is_empty() && e.tag == tag).map(|e| e.op.clone());
         let expected = b"ORIGINAL\\PRIMARY\\ANONYMIZED\\ANONYMIZED".to_vec();
         assert_eq!(op(tags::IMAGE_TYPE), Some(Op::Put(Element::new(tags::IMAGE_TYPE, VR::CS, expected))));
-        assert_eq!(op(tags::SCAN_OPTIONS), None, "a single name part alone is a word, as before");
+        let expected = b"ANONYMIZED\\HELICAL".to_vec();
+        assert_eq!(
+            op(tags::SCAN_OPTIONS),
+            Some(Op::Put(Element::new(tags::SCAN_OPTIONS, VR::CS, expected))),
+            "a value that is a name part of three characters or more"
+        );
     }
 
     #[test]
@@ -3038,6 +3146,73 @@ mod tests {
             ],
         );
         assert_eq!(value(&out, tags::MANUFACTURER).unwrap(), b"TOSHIBA_MEC ");
+    }
+
+    /// A CT naming its institution, address and department, with the institution's name and
+    /// address written into unlisted text (a coding scheme's name and organization).
+    fn naming_the_site() -> Vec<Element> {
+        vec![
+            Element::new(tags::INSTITUTION_NAME, VR::LO, b"CANARY GENERAL HOSPITAL ".to_vec()),
+            Element::new(tags::INSTITUTION_ADDRESS, VR::ST, b"1 CANARY STREET".to_vec()),
+            Element::new(tags::INSTITUTIONAL_DEPARTMENT_NAME, VR::LO, b"RADIOLOGY WEST ".to_vec()),
+            Element::new(tags::CODING_SCHEME_NAME, VR::ST, b"CANARY GENERAL HOSPITAL local codes".to_vec()),
+            Element::new(
+                tags::CODING_SCHEME_RESPONSIBLE_ORGANIZATION,
+                VR::ST,
+                b"canary-general-hospital, 1 Canary Street, RADIOLOGY WEST".to_vec(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_institution_the_profile_removes_is_scrubbed_from_kept_text() {
+        let (plan, out) = plan_with(&[], naming_the_site());
+        assert_eq!(value(&out, tags::CODING_SCHEME_NAME).unwrap(), b"*** local codes");
+        assert_eq!(value(&out, tags::CODING_SCHEME_RESPONSIBLE_ORGANIZATION).unwrap(), b"***, ***, ***");
+        assert!(plan.notes.iter().any(|n| n.contains("(0008,0115)") && n.contains("site")), "{:?}", plan.notes);
+    }
+
+    #[test]
+    fn retain_institution_identity_keeps_the_institution_in_kept_text() {
+        let (_, out) = plan_with(&[DeidOption::RetainInstitutionIdentity], naming_the_site());
+        assert_eq!(value(&out, tags::CODING_SCHEME_NAME).unwrap(), b"CANARY GENERAL HOSPITAL local codes");
+        assert_eq!(value(&out, tags::INSTITUTION_NAME).unwrap(), b"CANARY GENERAL HOSPITAL ");
+    }
+
+    #[test]
+    fn a_station_name_retain_device_identity_keeps_loses_the_institution_it_names() {
+        let mut elements = naming_the_site();
+        elements.push(Element::new(tags::STATION_NAME, VR::SH, b"CANARY GENERAL HOSPITAL CT1".to_vec()));
+        let (_, out) = plan_with(&[DeidOption::RetainDeviceIdentity], elements);
+        assert_eq!(value(&out, tags::STATION_NAME).unwrap(), b"*** CT1");
+    }
+
+    #[test]
+    fn a_code_string_that_is_a_part_of_the_patients_name_is_replaced() {
+        let elements = || {
+            vec![
+                Element::new(tags::PATIENT_NAME, VR::PN, b"SMITHX^JOHNNY".to_vec()),
+                // C under Clean Descriptors.
+                Element::new(tags::REASON_FOR_THE_ATTRIBUTE_MODIFICATION, VR::CS, b"smithx".to_vec()),
+                // Unlisted: kept with the safety net.
+                Element::new(tags::BODY_PART_EXAMINED, VR::CS, b"CHEST\\JOHNNY".to_vec()),
+                // A name part as one word of a longer code string is as likely a defined term's.
+                Element::new(tags::SCAN_OPTIONS, VR::CS, b"SMITHX_MODE".to_vec()),
+                // Shorter than three characters: too common a code.
+                Element::new(tags::PATIENT_POSITION, VR::CS, b"HFS".to_vec()),
+            ]
+        };
+        let (plan, out) = plan_with(&[DeidOption::CleanDescriptors], elements());
+        assert_eq!(value(&out, tags::REASON_FOR_THE_ATTRIBUTE_MODIFICATION).unwrap(), b"ANONYMIZED");
+        assert_eq!(value(&out, tags::BODY_PART_EXAMINED).unwrap(), b"CHEST\\ANONYMIZED");
+        assert_eq!(value(&out, tags::SCAN_OPTIONS).unwrap(), b"SMITHX_MODE");
+        assert_eq!(value(&out, tags::PATIENT_POSITION).unwrap(), b"HFS");
+        assert!(plan.notes.iter().any(|n| n.contains("(0400,0565)")), "{:?}", plan.notes);
+        // Other code strings a C cleans keep their defined terms.
+        let mut other = elements();
+        other[1] = Element::new(tags::REASON_FOR_THE_ATTRIBUTE_MODIFICATION, VR::CS, b"CORRECT".to_vec());
+        let (_, out) = plan_with(&[DeidOption::CleanDescriptors], other);
+        assert_eq!(value(&out, tags::REASON_FOR_THE_ATTRIBUTE_MODIFICATION).unwrap(), b"CORRECT");
     }
 
     #[test]

@@ -119,6 +119,12 @@ fn retained_in(action: &Action, sequence: bool) -> u8 {
     }
 }
 
+/// Whether the planner carries out `action` on Overlay Data by removing it: X, or a clean or
+/// date shift, which remove a binary value they cannot look inside.
+fn removes_a_bitmap(action: &Action) -> bool {
+    matches!(action, Action::Remove | Action::Clean | Action::ShiftDate)
+}
+
 /// Rules for the elements of one private creator.
 #[derive(Debug, Clone, Default)]
 struct CreatorRules {
@@ -460,12 +466,21 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
     }
 
     // 4. Overlay groups follow Overlay Data when it is removed; in strict mode an overlay that
-    //    stays keeps the elements needed to decode it.
+    //    stays keeps the elements needed to decode it. Overlay Data is a bitmap: cleaning it
+    //    (Clean Graphics) removes it, as the planner removes every binary value it cleans, and
+    //    its group goes with it, so the rules and the rows say X for every element of the group.
     let mut removed_overlays = Vec::new();
     for g in repeating_groups(0x6000) {
-        let data = b.exact.get(&key(Tag(g, tags::OVERLAY_DATA.inner().element()))).map(|r| r.action.clone());
-        if policy.overlay_follow && data == Some(Action::Remove) {
+        let data_key = key(Tag(g, tags::OVERLAY_DATA.inner().element()));
+        let data = b.exact.get(&data_key).map(|r| r.action.clone());
+        if policy.overlay_follow && data.as_ref().is_some_and(removes_a_bitmap) {
             b.groups.insert(g, structural_remove.clone());
+            for (k, r) in b.exact.iter_mut().filter(|(k, _)| (*k >> 16) as u16 == g) {
+                if r.action != Action::Remove {
+                    let source = if *k == data_key { r.source.clone() } else { RuleSource::Structural };
+                    *r = rule(Action::Remove, source);
+                }
+            }
             removed_overlays.push(g);
         } else if inp.strict {
             for sel in &policy.overlay_keep_in_strict {
@@ -474,6 +489,7 @@ pub(crate) fn compile(inp: &Inputs<'_>) -> RuleSet {
             }
         }
     }
+    b.overlay_rows_removed(&removed_overlays);
     if removed_overlays.len() == 16 {
         b.set_row(
             (0, 0x6000, 0xFFFF, String::new()),
@@ -711,6 +727,24 @@ impl Builder {
             inner = Some(source);
         }
         inner
+    }
+
+    /// Rows of overlay elements in the `removed` groups (a pattern row `(60xx,eeee)` only when
+    /// every overlay group is removed) that still show an action other than X: X, from the same
+    /// source for Overlay Data (a bitmap its option's C removes) and `structural` for the rest.
+    fn overlay_rows_removed(&mut self, removed: &[u16]) {
+        let all = removed.len() == 16;
+        for ((class, group, element, _), row) in &mut self.rows {
+            let pattern = row.tag.starts_with("(60xx,");
+            let applies = *class == 0 && if pattern { all } else { removed.contains(group) };
+            if !applies || row.action == Action::Remove.code() {
+                continue;
+            }
+            row.action = Action::Remove.code().to_string();
+            if *element != tags::OVERLAY_DATA.inner().element() {
+                row.source = RuleSource::Structural.to_string();
+            }
+        }
     }
 
     /// Add or update the row of `sel` without touching the lookup maps.

@@ -70,7 +70,7 @@ fn each_option_flips_its_rows() {
         (RetainInstitutionIdentity, Tag(0x0008, 0x0080), Action::Keep),
         (RetainPatientCharacteristics, Tag(0x0010, 0x1010), Action::Keep),
         (CleanStructuredContent, Tag(0x0040, 0x0555), Action::Clean),
-        (CleanGraphics, Tag(0x6000, 0x3000), Action::Clean),
+        (CleanGraphics, Tag(0x0070, 0x0001), Action::Clean),
     ];
     for (option, tag, action) in cases {
         let rules = with(&[option]);
@@ -138,8 +138,6 @@ fn overlay_group_follows_removed_overlay_data() {
 
 #[test]
 fn overlay_group_stays_when_overlay_data_stays() {
-    let rules = with(&[DeidOption::CleanGraphics]);
-    assert_eq!(rules.rule(Tag(0x6002, 0x0010)), &r(Action::Keep, RuleSource::Unlisted));
     // An override keeping one group's Overlay Data keeps that group only.
     let rules = user("[overrides]\n\"(6000,3000)\" = \"keep\"\n").compile();
     assert_eq!(rules.rule(Tag(0x6000, 0x0010)).action, Action::Keep);
@@ -147,15 +145,39 @@ fn overlay_group_stays_when_overlay_data_stays() {
 }
 
 #[test]
+fn overlay_data_cleaned_under_clean_graphics_takes_its_group_and_is_shown_so() {
+    // A bitmap cannot be cleaned: deid removes Overlay Data, and the group with it, Overlay
+    // Comments included. The rules and profile show say so rather than the table's C.
+    let rules = with(&[DeidOption::CleanGraphics]);
+    let option = RuleSource::Option(DeidOption::CleanGraphics);
+    for g in [0x6000, 0x6002, 0x601E] {
+        assert_eq!(rules.rule(Tag(g, 0x3000)), &r(Action::Remove, option.clone()), "{g:04X}");
+        assert_eq!(rules.rule(Tag(g, 0x4000)), &r(Action::Remove, RuleSource::Structural), "{g:04X}");
+        assert_eq!(rules.rule(Tag(g, 0x0010)), &r(Action::Remove, RuleSource::Structural), "{g:04X}");
+    }
+    let rows = rules.rows();
+    let shown = |tag: &str| rows.iter().find(|r| r.tag == tag).map(|r| (r.action.as_str(), r.source.as_str()));
+    assert_eq!(shown("(60xx,3000)"), Some(("X", "option clean-graphics")));
+    assert_eq!(shown("(60xx,4000)"), Some(("X", "structural")));
+    assert_eq!(shown("(60xx,eeee)"), Some(("X", "structural")));
+    // The rest of the option is shown as the table gives it.
+    assert_eq!(shown("(0070,0001)"), Some(("C", "option clean-graphics")));
+    // The basic profile's rows keep their source.
+    let basic_rows = basic().compile().rows();
+    let row = basic_rows.iter().find(|r| r.tag == "(60xx,4000)").unwrap();
+    assert_eq!((row.action.as_str(), row.source.as_str()), ("X", "basic"));
+}
+
+#[test]
 fn strict_mode_keeps_the_overlay_elements_needed_to_decode_kept_overlays() {
-    let mut p = basic();
-    p.add_options([DeidOption::CleanGraphics]).unwrap();
-    p.set_strict(true);
+    let p = user("strict = true\n[overrides]\n\"(6000,3000)\" = \"keep\"\n");
     let rules = p.compile();
     assert_eq!(rules.rule(Tag(0x6000, 0x0010)), &r(Action::Keep, RuleSource::Structural));
-    assert_eq!(rules.rule(Tag(0x6000, 0x3000)).action, Action::Clean);
+    assert_eq!(rules.rule(Tag(0x6000, 0x3000)).action, Action::Keep);
     // Overlay Description is free text: strict removes it.
     assert_eq!(rules.rule(Tag(0x6000, 0x0022)), &r(Action::Remove, RuleSource::Strict));
+    // Another group's overlay goes whole.
+    assert_eq!(rules.rule(Tag(0x6002, 0x0010)).action, Action::Remove);
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod kept_ids;
 mod large;
 mod options;
 mod pixels;
+mod profile_conformance;
 mod report;
 mod rerun;
 mod resilience;
