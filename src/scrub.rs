@@ -664,6 +664,27 @@ fn inside_a_decimal(hay: &[char], start: usize, end: usize, needle: &[char]) -> 
     before || after
 }
 
+/// Which of `numbers` (each a string of ASCII digits: a phone number's digits,
+/// [`crate::ids::phone_digits`]) stand in `text` as Clean finds them: as one number, with at
+/// most two separators between two digits (`(03)1234-5678`, `+81 3 1234 5678`, `０３-１２３４`),
+/// no digit just before or after, and not a decimal number. By index into `numbers`, for
+/// `kamei verify`, which looks for what Clean removes with the same rule.
+pub fn numbers_in(text: &str, numbers: &[&str]) -> Vec<usize> {
+    if numbers.is_empty() || !text.chars().any(|c| c.is_numeric()) {
+        return Vec::new();
+    }
+    let (hay, _) = compared(text);
+    numbers
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            let digits: Vec<char> = n.chars().collect();
+            !digits.is_empty() && !find_digits(&hay, &digits).is_empty()
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// All places where the digits `digits` stand in `hay` as one number, with at most two
 /// separators between two digits and no digit just before or after (char ranges).
 fn find_digits(hay: &[char], digits: &[char]) -> Vec<(usize, usize)> {

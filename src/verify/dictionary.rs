@@ -4,20 +4,23 @@
 //! Which values count is decided here, independently of the profile that produced the release:
 //! every Person Name (each group and each component: alphabetic, ideographic, phonetic), the
 //! IDs (patient, other IDs, accession number, study ID, admission, medical record locator,
-//! issuer), the birth date in common spellings, addresses, phone numbers, institution and
-//! department names, station names, device serial numbers, and the instance UIDs (Study,
-//! Series, SOP Instance, Frame of Reference, referenced and private UIDs: an original UID in a
-//! release links it back to the source archive). The linkage table adds the original Patient
+//! issuer), the birth date in common spellings, addresses, phone numbers (also those of
+//! Patient's Telecom Information), institution and department names, station names, device
+//! serial numbers, the instance UIDs (Study, Series, SOP Instance, Frame of Reference,
+//! referenced and private UIDs: an original UID in a release links it back to the source
+//! archive), and the exam dates, searched for only in their own output's text. The linkage table adds the original Patient
 //! IDs and the components of the input paths.
 //!
 //! Names and addresses are searched for in every spelling Clean removes: the spellings come from
 //! the same code ([`crate::names`], [`crate::addresses`]), as the birth date's come from
-//! [`crate::dates::common_spellings`] and an ID's from [`crate::ids`], so `verify` never looks
-//! for fewer than `deid` removes.
+//! [`crate::dates::common_spellings`], an ID's from [`crate::ids`] and
+//! [`crate::pseudo::normalize_id`] (an HL7 CX value's ID part, full-width digits), and an exam
+//! date's from [`crate::text_dates`], so `verify` never looks for fewer than `deid` removes.
 //!
 //! Matching is done by [`Matcher`]: Aho–Corasick over NFKC-normalised, lower-cased text, whole
 //! words for ASCII identifiers; the town of an address is found with a house number beside it
-//! in any spelling ([`crate::addresses::Town`]). Very short or generic values are left out (they would match
+//! in any spelling ([`crate::addresses::Town`]), a phone number by its digits whatever separators
+//! stand between them ([`crate::scrub::numbers_in`]). Very short or generic values are left out (they would match
 //! everywhere): ASCII values shorter than 3 characters, digit-only values shorter than 5,
 //! other scripts shorter than 2 characters.
 
@@ -44,6 +47,7 @@ pub const IDENTIFYING: &[(Tag, Kind)] = &[
     (tags::MEDICAL_RECORD_LOCATOR, "Medical Record Locator"),
     (tags::PATIENT_ADDRESS, PATIENT_ADDRESS),
     (tags::PATIENT_TELEPHONE_NUMBERS, "Patient's Telephone Numbers"),
+    (tags::PATIENT_TELECOM_INFORMATION, TELECOM),
     (tags::PATIENT_BIRTH_NAME, "Patient's Birth Name"),
     (tags::PATIENT_MOTHER_BIRTH_NAME, "Patient's Mother's Birth Name"),
     (tags::INSTITUTION_NAME, "Institution Name"),
@@ -82,6 +86,12 @@ pub struct Dictionary {
     /// The towns of addresses, found only with a house number beside them, in any spelling of
     /// the number ([`crate::addresses::Town`]).
     towns: Vec<(Town, Kind)>,
+    /// Phone numbers as their digits ([`crate::ids::phone_digits`]: `0312345678` and
+    /// `81312345678` of `03-1234-5678`), found whatever separators stand between the digits
+    /// ([`crate::scrub::numbers_in`]).
+    numbers: Vec<(String, Kind)>,
+    /// The input's exam dates ([`EXAM_DATES`]), each once, with the first attribute that holds it.
+    exam_dates: Vec<(chrono::NaiveDate, Kind)>,
 }
 
 /// The kind of an original instance UID (see [`Dictionary::add_dataset`]). Under Retain UIDs
@@ -112,18 +122,46 @@ const PATH_COMPONENT: Kind = "input path component";
 /// every Patient ID, Other Patient ID, accession number, study ID, address, phone number,
 /// admission ID and medical record locator so), and the original IDs of a linkage table or
 /// an opt-out register.
-const ID_KINDS: [Kind; 10] = [
+const ID_KINDS: [Kind; 11] = [
     "Patient ID",
     "Other Patient IDs",
     "Accession Number",
     "Study ID",
     PATIENT_ADDRESS,
     "Patient's Telephone Numbers",
+    TELECOM,
     "Admission ID",
     "Medical Record Locator",
     "Patient ID (linkage table)",
     EXCLUDED_PATIENT_ID,
 ];
+
+/// The kinds whose phone numbers are also found by their digits ([`crate::ids::phone_digits`]).
+const PHONE_KINDS: [Kind; 2] = ["Patient's Telephone Numbers", TELECOM];
+
+/// The kind of Patient's Telecom Information (free text such as `tel:03-1234-5678`): its phone
+/// numbers are found by their digits ([`crate::ids::phone_digits`]), as Clean finds them.
+const TELECOM: Kind = "Patient's Telecom Information";
+
+/// The exam dates of an input and the attribute each is named by in a finding: found in its
+/// own output's text in any spelling [`crate::text_dates`] reads (see
+/// [`Matcher::find_exam_dates`]). A release that shifts dates keeps none of them as written (a
+/// real one beside the shifted header gives the patient's offset away), nor does one that
+/// removes dates; one made with Retain Longitudinal Temporal Information with Full Dates keeps
+/// them on purpose ([`EXAM_DATE_KINDS`]).
+#[allow(deprecated)]
+const EXAM_DATES: [(Tag, Kind); 5] = [
+    (tags::STUDY_DATE, "Study Date"),
+    (tags::SERIES_DATE, "Series Date"),
+    (tags::ACQUISITION_DATE, "Acquisition Date"),
+    (tags::CONTENT_DATE, "Content Date"),
+    (tags::ACQUISITION_DATE_TIME, "Acquisition DateTime"),
+];
+
+/// The kinds of the exam dates ([`EXAM_DATES`]), which a release made with Retain
+/// Longitudinal Temporal Information with Full Dates keeps on purpose.
+pub const EXAM_DATE_KINDS: [Kind; 5] =
+    ["Study Date", "Series Date", "Acquisition Date", "Content Date", "Acquisition DateTime"];
 
 /// The kind of an opt-out register's Patient ID ([`Dictionary::add_excluded_patient_id`]).
 const EXCLUDED_PATIENT_ID: Kind = "original ID of an excluded patient";
@@ -150,6 +188,11 @@ pub fn normalize(s: &str) -> String {
         .flat_map(char::to_lowercase)
         .map(crate::case_fold::fold_lower)
     {
+        // Invisible characters (a zero-width space copied from a web screen) show as nothing
+        // and are not part of an ID ([`crate::pseudo::normalize_id`]).
+        if crate::pseudo::is_invisible(c) {
+            continue;
+        }
         if c.is_whitespace()
             || matches!(c, '^' | '_' | '-' | ',' | '.' | '/' | '・' | '\u{2212}' | '\u{2010}'..='\u{2015}')
         {
@@ -196,17 +239,23 @@ impl Dictionary {
 
     /// Number of identifiers.
     pub fn len(&self) -> usize {
-        self.by_text.len() + self.towns.len()
+        self.by_text.len() + self.towns.len() + self.numbers.len() + self.exam_dates.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.by_text.is_empty() && self.towns.is_empty()
+        self.by_text.is_empty() && self.towns.is_empty() && self.numbers.is_empty() && self.exam_dates.is_empty()
     }
 
     /// Add one value (ignored when too short or generic); an ID also in its other spellings,
-    /// as Clean looks for them (without padding or separators, with its prefix split off or
-    /// left out when six significant digits or more remain).
+    /// as Clean looks for them ([`crate::scrub::Identifiers::add_id`]): without padding or
+    /// separators, with its prefix split off or left out when six significant digits or more
+    /// remain; as [`crate::pseudo::normalize_id`] reads it (full-width, invisible characters
+    /// dropped, any dash as `-`), which for a value in HL7 CX form (`12345^^^HOSP^MR`) is its
+    /// ID part ([`crate::ids::cx_id_part`]), in those spellings too; and a phone number
+    /// (Patient's Telephone Numbers, Telecom Information) by its digits, also in its other
+    /// national or international form ([`crate::ids::phone_digits`]: `+81-3-1234-5678` of
+    /// `03-1234-5678`).
     pub fn add(&mut self, value: &str, kind: Kind) {
         let t = normalize(value.trim_matches(|c: char| c.is_whitespace() || c == '\0'));
         if specific_enough(&t) {
@@ -222,8 +271,27 @@ impl Dictionary {
                 .or_insert(kind);
         }
         if ID_KINDS.contains(&kind) {
+            let value = &*crate::pseudo::without_invisible(value);
             let mut others = crate::ids::other_spellings(value);
             others.extend(crate::scrub::split_id_spellings(value));
+            for v in value.split('\\') {
+                let id = crate::pseudo::normalize_id(v);
+                if id != v.trim_matches(|c: char| c.is_whitespace() || c == '\0') && !id.is_empty() {
+                    others.extend(crate::ids::other_spellings(&id));
+                    others.extend(crate::scrub::split_id_spellings(&id));
+                    others.push(id);
+                }
+            }
+            // A phone number's digits are found also between letters (`TEL0312345678`): only
+            // a phone's, searched in its own patient's output, where no hash written in hex
+            // (the audit log's) is searched with them.
+            if PHONE_KINDS.contains(&kind) {
+                for digits in crate::ids::phone_digits(value) {
+                    if !self.numbers.iter().any(|(n, _)| *n == digits) {
+                        self.numbers.push((digits, kind));
+                    }
+                }
+            }
             for other in others {
                 let t = normalize(&other);
                 if specific_enough(&t) {
@@ -334,6 +402,7 @@ impl Dictionary {
                 }
                 Value::Bytes(bytes) if holds_uids(e.tag, e.vr, bytes) => uids.add(e.tag, bytes),
                 Value::Bytes(bytes) => {
+                    self.add_exam_date(e.tag, bytes);
                     self.add_as_deid_reads_it(e.tag, e.vr, bytes, &cs, uids);
                     // A code string sent as UN (an Explicit VR writer that did not know the
                     // VR: Body Part Examined `PANCREAS`) is a code string all the same.
@@ -364,7 +433,15 @@ impl Dictionary {
                     } else if let Some((_, kind)) = IDENTIFYING.iter().find(|(t, _)| *t == e.tag) {
                         // Shift_JIS bytes the declared set does not allow are also read as CP932,
                         // as deid reads them (a Patient ID so for its pseudonym and linkage).
-                        for reading in cs.identifier_readings(bytes, e.vr) {
+                        let mut readings = cs.identifier_readings(bytes, e.vr);
+                        if crate::dict::PATIENT_IDS.contains(&e.tag) {
+                            for r in undeclared_id_readings(&cs, bytes) {
+                                if !readings.contains(&r) {
+                                    readings.push(r);
+                                }
+                            }
+                        }
+                        for reading in readings {
                             for v in reading.split('\\') {
                                 self.add(v, kind);
                             }
@@ -372,6 +449,19 @@ impl Dictionary {
                     }
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// Note an exam date ([`EXAM_DATES`]: the first eight digits of the value, a DA or a DT).
+    fn add_exam_date(&mut self, tag: Tag, bytes: &[u8]) {
+        let Some((_, kind)) = EXAM_DATES.iter().find(|(t, _)| *t == tag) else { return };
+        let text = String::from_utf8_lossy(bytes);
+        for v in text.split('\\') {
+            let v = v.trim_matches([' ', '\0']);
+            let day = v.get(..8).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y%m%d").ok());
+            if let Some(day) = day.filter(|d| !self.exam_dates.iter().any(|(x, _)| x == d)) {
+                self.exam_dates.push((day, kind));
             }
         }
     }
@@ -424,7 +514,9 @@ impl Dictionary {
     pub fn without(&self, kinds: &[Kind]) -> Dictionary {
         let by_text = self.by_text.iter().filter(|(_, k)| !kinds.contains(k)).map(|(t, k)| (t.clone(), *k)).collect();
         let towns = self.towns.iter().filter(|(_, k)| !kinds.contains(k)).cloned().collect();
-        Dictionary { by_text, towns }
+        let numbers = self.numbers.iter().filter(|(_, k)| !kinds.contains(k)).cloned().collect();
+        let exam_dates = self.exam_dates.iter().filter(|(_, k)| !kinds.contains(k)).cloned().collect();
+        Dictionary { by_text, towns, numbers, exam_dates }
     }
 
     /// Add the original Patient ID of a linkage table row.
@@ -523,7 +615,7 @@ impl Dictionary {
             .filter(|(t, _)| t.contains(' ') || !t.is_ascii() || t.bytes().filter(u8::is_ascii_digit).count() >= 5)
             .map(|(t, k)| (t.clone(), *k))
             .collect();
-        Dictionary { by_text, towns: Vec::new() }
+        Dictionary { by_text, ..Dictionary::default() }
     }
 
     /// The input path components with five digits or more (`PID7788123`,
@@ -538,13 +630,18 @@ impl Dictionary {
             .filter(|(t, _)| t.bytes().filter(u8::is_ascii_digit).count() >= 5)
             .map(|(t, k)| (t.clone(), *k))
             .collect();
-        Dictionary { by_text, towns: Vec::new() }
+        Dictionary { by_text, ..Dictionary::default() }
     }
 
     /// The same identifiers without these normalised texts.
     pub fn without_texts(&self, texts: &std::collections::HashSet<String>) -> Dictionary {
         let by_text = self.by_text.iter().filter(|(t, _)| !texts.contains(*t)).map(|(t, k)| (t.clone(), *k)).collect();
-        Dictionary { by_text, towns: self.towns.clone() }
+        Dictionary {
+            by_text,
+            towns: self.towns.clone(),
+            numbers: self.numbers.clone(),
+            exam_dates: self.exam_dates.clone(),
+        }
     }
 
     /// The identifiers specific enough to search for in every output, not only in the output of
@@ -573,7 +670,7 @@ impl Dictionary {
             })
             .map(|(t, k)| (t.clone(), *k))
             .collect();
-        Dictionary { by_text, towns: Vec::new() }
+        Dictionary { by_text, ..Dictionary::default() }
     }
 
     /// Add every identifier of another dictionary.
@@ -584,6 +681,16 @@ impl Dictionary {
         for (town, k) in &other.towns {
             if !self.towns.iter().any(|(t, _)| t == town) {
                 self.towns.push((town.clone(), k));
+            }
+        }
+        for (n, k) in &other.numbers {
+            if !self.numbers.iter().any(|(x, _)| x == n) {
+                self.numbers.push((n.clone(), k));
+            }
+        }
+        for (d, k) in &other.exam_dates {
+            if !self.exam_dates.iter().any(|(x, _)| x == d) {
+                self.exam_dates.push((*d, k));
             }
         }
     }
@@ -598,7 +705,13 @@ impl Dictionary {
             .build(ids.iter().map(|i| i.text.as_str()))
             .expect("identifier automaton builds");
         let towns = self.towns.iter().map(|(t, k)| (t.clone(), Identifier { text: t.label(), kind: k })).collect();
-        Matcher { ac, ids, towns }
+        let numbers = self.numbers.iter().map(|(n, k)| Identifier { text: n.clone(), kind: k }).collect();
+        let exam_dates = self
+            .exam_dates
+            .iter()
+            .map(|(d, k)| (*d, Identifier { text: d.format("%Y%m%d").to_string(), kind: k }))
+            .collect();
+        Matcher { ac, ids, towns, numbers, exam_dates }
     }
 }
 
@@ -608,7 +721,7 @@ impl Dictionary {
 /// the text before separators are folded, which turns the decimal point into a space.
 /// `zeros`: leading zeros before the digits belong to the number (`12345` stands in `0012345`).
 fn stands_as_a_number(text: &str, digits: &str, zeros: bool) -> bool {
-    let raw: Vec<char> = text.nfkc().collect();
+    let raw: Vec<char> = text.nfkc().filter(|&c| !crate::pseudo::is_invisible(c)).collect();
     let needle: Vec<char> = digits.chars().collect();
     let point = |c: char| c == '.' || c == ',';
     (0..raw.len().saturating_sub(needle.len() - 1)).any(|at| {
@@ -628,6 +741,17 @@ fn stands_as_a_number(text: &str, digits: &str, zeros: bool) -> bool {
         let decimal_after = after.is_some_and(point) && raw.get(end + 1).is_some_and(|c| c.is_ascii_digit());
         !digit_before && !digit_after && !decimal_before && !decimal_after
     })
+}
+
+/// The readings of a Patient ID's bytes that the declared set `cs` does not read and `deid`
+/// takes for the ID ([`crate::plan::original_patient_id`], which makes the pseudonym from it and
+/// gives it to Clean): ISO-2022-JP escape sequences the set does not follow, and clearly EUC-JP
+/// bytes (`１２３４５６７` from a legacy system), besides the UTF-8 and CP932 readings
+/// [`CharacterSet::identifier_readings`] gives.
+fn undeclared_id_readings(cs: &CharacterSet, bytes: &[u8]) -> impl Iterator<Item = String> {
+    let bytes = bytes.trim_ascii_end();
+    let bytes = bytes.strip_suffix(b"\0").unwrap_or(bytes).trim_ascii_end();
+    [cs.iso2022_jp_reading(bytes, VR::LO), cs.euc_jp_reading(bytes, VR::LO)].into_iter().flatten()
 }
 
 /// Whether a value holds UIDs: a UI value (or one sent as UN whose tag the dictionary gives
@@ -685,6 +809,10 @@ pub struct Matcher {
     ids: Vec<Identifier>,
     /// Towns of addresses, each with what a finding names it by.
     towns: Vec<(Town, Identifier)>,
+    /// Phone numbers by their digits ([`Dictionary::add`]).
+    numbers: Vec<Identifier>,
+    /// The input's exam dates ([`Matcher::find_exam_dates`]).
+    exam_dates: Vec<(chrono::NaiveDate, Identifier)>,
 }
 
 impl Matcher {
@@ -727,7 +855,42 @@ impl Matcher {
             let hay = crate::addresses::compared(text);
             ids.extend(self.towns.iter().filter(|(t, _)| t.found_in(&hay)).map(|(_, id)| id));
         }
+        if !self.numbers.is_empty() {
+            let numbers: Vec<&str> = self.numbers.iter().map(|n| n.text.as_str()).collect();
+            for i in crate::scrub::numbers_in(text, &numbers) {
+                if !ids.iter().any(|x| x.text == self.numbers[i].text) {
+                    ids.push(&self.numbers[i]);
+                }
+            }
+        }
         ids
+    }
+
+    /// The input's exam dates written in `text` in any spelling [`crate::text_dates`] reads
+    /// (`2024/1/2`, `02-JAN-2024`, `令和6年1月2日`, `二〇二四年一月二日`; `1月2日` where the words
+    /// around it say it is a date), each once: what `deid` shifts or replaces in the text it
+    /// keeps and cleans. A year and month alone (`2024年1月`, which a shift of days mostly leaves
+    /// as it is) is not one. Searched in values only: the file and folder names of an input
+    /// may be named for its study date on purpose ([`Matcher::found_in_dataset`]).
+    pub fn find_exam_dates(&self, text: &str) -> Vec<&Identifier> {
+        use crate::text_dates::{DateTreatment, Which, spans};
+        if self.exam_dates.is_empty() || !text.chars().any(|c| c.is_numeric()) {
+            return Vec::new();
+        }
+        let text: String = text.nfkc().collect();
+        let mut found = Vec::new();
+        for (day, id) in &self.exam_dates {
+            let names_the_day = |s: &crate::text_dates::Span| {
+                // A span a one-day shift writes back as it was names a month, not this day.
+                let written = &text[s.start..s.end];
+                let moved = spans(written, DateTreatment::Shift(-1), Which::These(std::slice::from_ref(day)));
+                !matches!(moved.as_slice(), [m] if m.replacement == written)
+            };
+            if spans(&text, DateTreatment::Replace, Which::These(std::slice::from_ref(day))).iter().any(names_the_day) {
+                found.push(id);
+            }
+        }
+        found
     }
 
     /// The identifiers found in the text values of a data set (at any depth, each read in its
@@ -762,12 +925,13 @@ impl Matcher {
 
     /// Number of identifiers searched for.
     pub fn len(&self) -> usize {
-        self.ids.len() + self.towns.len()
+        self.ids.len() + self.towns.len() + self.numbers.len() + self.exam_dates.len()
     }
 
-    /// Whether there are none.
+    /// Whether there are none ([`Matcher::find`] finds nothing; exam dates aside, which only
+    /// [`Matcher::find_exam_dates`] looks for).
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty() && self.towns.is_empty()
+        self.ids.is_empty() && self.towns.is_empty() && self.numbers.is_empty()
     }
 }
 
@@ -1140,6 +1304,97 @@ mod tests {
         let mut d = Dictionary::new();
         d.add_dataset(&ds);
         assert!(!d.matcher().find(uid).is_empty());
+    }
+
+    /// The identifiers of a data set holding these elements.
+    fn of(elements: Vec<crate::dataset::Element>) -> Dictionary {
+        let mut d = Dictionary::new();
+        d.add_dataset(&DataSet::from_elements(elements));
+        d
+    }
+
+    #[test]
+    fn a_patient_id_in_euc_jp_or_iso_2022_jp_bytes_is_searched_for_as_deid_reads_it() {
+        // `１２３４５６７` in EUC-JP, and in JIS X 0208 after `ESC $ B`, in files declaring no set.
+        let euc = b"\xa3\xb1\xa3\xb2\xa3\xb3\xa3\xb4\xa3\xb5\xa3\xb6\xa3\xb7 ".to_vec();
+        let jis = b"\x1b$B#1#2#3#4#5#6#7\x1b(B ".to_vec();
+        for bytes in [euc, jis] {
+            let d = of(vec![crate::dataset::Element::new(tags::PATIENT_ID, VR::LO, bytes)]);
+            let m = d.matcher();
+            assert_eq!(m.find("ref 1234567").iter().map(|i| i.kind).collect::<Vec<_>>(), ["Patient ID"]);
+            assert!(!d.strong().matcher().find("ref １２３４５６７").is_empty(), "searched in every output");
+        }
+    }
+
+    #[test]
+    fn an_id_in_hl7_cx_form_is_searched_for_by_its_id_part() {
+        let mut d = Dictionary::new();
+        d.add("38271^^^HOSPA^MR", "Patient ID");
+        let m = d.strong().matcher();
+        assert!(!m.find("ref 38271").is_empty());
+        assert!(m.find("ref 382710").is_empty());
+        let mut other = Dictionary::new();
+        other.add("AB^12", "Patient ID");
+        assert!(other.matcher().find("ref ab").is_empty(), "a value merely holding `^` is no CX form");
+    }
+
+    #[test]
+    fn an_id_is_searched_for_in_the_spellings_normalize_id_accepts() {
+        let mut d = Dictionary::new();
+        d.add("7654\u{200B}321", "Patient ID");
+        d.add("０００９８７６５４３", "Patient ID");
+        d.add("２０２４－０００１２３", "Accession Number");
+        let m = d.matcher();
+        for t in ["ref 7654321", "ref 76543\u{200B}21", "ref 9876543", "ref 0009876543", "ref 2024-000123"] {
+            assert!(!m.find(t).is_empty(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn a_phone_number_is_found_in_its_international_form_and_in_telecom_information() {
+        let phone =
+            of(vec![crate::dataset::Element::new(tags::PATIENT_TELEPHONE_NUMBERS, VR::SH, b"03-1234-5678".to_vec())]);
+        let telecom = of(vec![crate::dataset::Element::new(
+            tags::PATIENT_TELECOM_INFORMATION,
+            VR::LT,
+            b"tel:03-1234-5678".to_vec(),
+        )]);
+        for d in [phone, telecom] {
+            let m = d.matcher();
+            for t in ["call +81-3-1234-5678", "tel (03)1234-5678", "TEL ０３－１２３４－５６７８", "+81312345678"]
+            {
+                assert!(!m.find(t).is_empty(), "{t}");
+            }
+            for t in ["0.0312345678", "1031234567800", "03-1234-5679"] {
+                assert!(m.find(t).is_empty(), "{t}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_exam_dates_are_found_in_every_spelling_text_dates_reads() {
+        let d = of(vec![
+            crate::dataset::Element::new(tags::STUDY_DATE, VR::DA, b"20240102".to_vec()),
+            crate::dataset::Element::new(tags::CONTENT_DATE, VR::DA, b"20240105".to_vec()),
+            crate::dataset::Element::new(tags::SERIES_DATE, VR::DA, b"20240102".to_vec()),
+        ]);
+        let m = d.matcher();
+        for (t, kind) in [
+            ("follow-up of 2024/1/2", "Study Date"),
+            ("seen 02-JAN-2024", "Study Date"),
+            ("令和6年1月2日 撮影", "Study Date"),
+            ("二〇二四年一月二日", "Study Date"),
+            ("Thorax_20240102", "Study Date"),
+            ("report ２０２４-０１-０５", "Content Date"),
+        ] {
+            assert_eq!(m.find_exam_dates(t).iter().map(|i| i.kind).collect::<Vec<_>>(), [kind], "{t}");
+        }
+        for t in ["2024年1月 follow-up", "2024/1/3", "1202401023"] {
+            assert!(m.find_exam_dates(t).is_empty(), "{t}");
+        }
+        assert!(m.find("seen 2024/1/2").is_empty(), "only find_exam_dates looks for them");
+        assert!(d.strong().matcher().find_exam_dates("2024/1/2").is_empty(), "only in their own output");
+        assert!(d.without(&EXAM_DATE_KINDS).matcher().find_exam_dates("2024/1/2").is_empty());
     }
 
     #[test]

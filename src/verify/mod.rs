@@ -12,7 +12,9 @@
 //! - **Residual identifiers**: a [`Dictionary`] of the original identifying values (from the
 //!   inputs with `--against`, or the linkage table) is searched in every text value of every
 //!   output (decoded in its own character set, inside sequences and private attributes), in
-//!   every file and folder name, and in kamei's own files (audit, settings).
+//!   every file and folder name, and in kamei's own files (audit, settings); an input's exam
+//!   dates are searched in its own output's text ([`Matcher::find_exam_dates`]) unless the
+//!   release keeps real dates.
 //! - **Pixels**: images whose header says they carry burned-in text, or that usually carry it
 //!   (annotated modality or SOP class) and were not cleaned (no 113101 code); compressed frames
 //!   that still carry metadata segments (EXIF, comments, thumbnails: [`crate::stream_metadata`]).
@@ -20,10 +22,12 @@
 //! The verifier shares with `deid` only specifications (the profile: what is allowed;
 //! [`crate::annotated`]: which images usually carry burned-in text; the spellings of names,
 //! addresses, IDs and dates that Clean removes: [`crate::names`], [`crate::addresses`],
-//! [`crate::ids`], [`crate::dates::common_spellings`]), the reader and the character set
-//! decoder (a town with its house number is found by [`crate::addresses::Town`] itself, on text
-//! compared as Clean compares it); it does not use the planner, the scrubber's
-//! [`crate::scrub::Identifiers`] or the pseudonymizer. Findings name file, tag path and the kind of identifier; the matched value
+//! [`crate::ids`], [`crate::pseudo::normalize_id`], [`crate::dates::common_spellings`], the
+//! date rules of [`crate::text_dates`]), the reader and the character set decoder (an ID in
+//! EUC-JP or ISO-2022-JP bytes read as `deid` reads it; a town with its house number is found by
+//! [`crate::addresses::Town`] itself, and a phone number by its digits with
+//! [`crate::scrub::numbers_in`], on text compared as Clean compares it); it does not use the
+//! planner, the scrubber's [`crate::scrub::Identifiers`] or the pseudonymizer. Findings name file, tag path and the kind of identifier; the matched value
 //! itself goes only into the `--report` file, which is as sensitive as the linkage table.
 
 mod dictionary;
@@ -643,6 +647,7 @@ fn kept_on_purpose(rules: &RuleSet) -> Vec<dictionary::Kind> {
     }
     if rules.options().contains(&DeidOption::RetainLongFullDates) {
         kinds.push(dictionary::PRIVATE_DATE);
+        kinds.extend(dictionary::EXAM_DATE_KINDS);
     }
     kinds
 }
@@ -657,6 +662,19 @@ impl Ctx<'_> {
         let mut v: Vec<&Identifier> = Vec::new();
         for m in self.matchers {
             for id in m.find(text) {
+                if !v.iter().any(|x| x.text == id.text) {
+                    v.push(id);
+                }
+            }
+        }
+        v
+    }
+
+    /// The exam dates of the file's own input in `text` ([`Matcher::find_exam_dates`]).
+    fn find_exam_dates(&self, text: &str) -> Vec<&Identifier> {
+        let mut v: Vec<&Identifier> = Vec::new();
+        for m in self.matchers {
+            for id in m.find_exam_dates(text) {
                 if !v.iter().any(|x| x.text == id.text) {
                     v.push(id);
                 }
@@ -712,6 +730,22 @@ fn find_in_name<'m>(matchers: &[&'m Matcher], name: &str) -> Vec<&'m Identifier>
         }
     }
     found
+}
+
+/// An input's exam date found in its output's text ([`Matcher::find_exam_dates`]), named by
+/// the attribute it was, never by the value.
+fn residual_date(file: &str, location: &str, id: &Identifier) -> Finding {
+    Finding {
+        file: file.to_string(),
+        location: location.to_string(),
+        kind: FindingKind::ResidualIdentifier,
+        detail: format!(
+            "contains the input's own {} as written (a real exam date beside shifted dates gives the date shift away)",
+            id.kind
+        ),
+        matched: Some(id.text.clone()),
+        path: None,
+    }
 }
 
 fn residual(file: &str, location: &str, id: &Identifier) -> Finding {
@@ -1026,9 +1060,32 @@ fn check_dataset(
                         out.push(residual(rel, &loc(), id));
                     }
                 }
+                if may_hold_exam_date(e, bytes) {
+                    // A code string's words are joined by `_` (`EXAM_2024_01_02`), as deid reads it.
+                    let text = if e.vr == VR::CS { text.replace('_', "-") } else { text };
+                    for id in ctx.find_exam_dates(&text) {
+                        out.push(residual_date(rel, &loc(), id));
+                    }
+                }
             }
             _ => {}
         }
+    }
+}
+
+/// Whether a value is text `deid` looks at for the file's own dates, whose exam dates it must
+/// then have shifted or replaced ([`Matcher::find_exam_dates`]): text (SH, LO, ST, LT, UT, UC,
+/// UR), a code string, and a value of unknown type (UN, or a private binary value) that is not
+/// itself a date (a date-shaped private value is a date `deid` shifts as one). Dates (DA, DT),
+/// times, numbers, UIDs and names are not.
+fn may_hold_exam_date(e: &crate::dataset::Element, bytes: &[u8]) -> bool {
+    match e.vr {
+        VR::SH | VR::LO | VR::ST | VR::LT | VR::UT | VR::UC | VR::UR | VR::CS => true,
+        VR::UN if !is_private(e.tag) => {
+            crate::dict::known_vr(e.tag).is_none_or(|vr| !matches!(vr, VR::DA | VR::DT | VR::TM | VR::UI))
+        }
+        VR::UN | VR::OB | VR::OW if is_private(e.tag) => crate::plan::date_shaped_vr(e.tag, e.vr, bytes).is_none(),
+        _ => false,
     }
 }
 

@@ -797,3 +797,114 @@ fn rv27_01_finds_a_value_holding_bytes_its_vr_does_not_allow() {
     assert!(f.iter().any(|r| r[1] == "(0008,0060)" && r[2] == "damaged-value"), "{f:?}");
     assert!(!run.stdout().contains("OTHER"), "findings never print the value");
 }
+
+/// A release of one CT made from `fixture` (`in/a.dcm`, `deid` with `extra`), checked clean
+/// first: the new checks report nothing on what `deid` wrote.
+fn clean_release_of(name: &str, fixture: Fixture, extra: &[&str]) -> Workdir {
+    let wd = Workdir::new(name);
+    fixture.write(&wd.path("in/a.dcm"));
+    wd.deid(extra).assert_code(0);
+    let run = verify(&wd);
+    assert!(run.stdout().is_empty(), "a clean release has no findings: {}", run.stdout());
+    run.assert_code(0);
+    wd
+}
+
+fn ct() -> Fixture {
+    Fixture::ct("PID7654321", STUDY, &format!("{STUDY}.1"), &format!("{STUDY}.1.1"))
+}
+
+/// The details of the residual-identifier findings at `location`.
+fn residuals_at(run: &Run, location: &str) -> Vec<String> {
+    findings(run)
+        .into_iter()
+        .filter(|r| r[1] == location && r[2] == "residual-identifier")
+        .map(|r| r[3].clone())
+        .collect()
+}
+
+#[test]
+fn finds_a_patient_id_sent_as_euc_jp_or_iso_2022_jp_in_its_plain_reading() {
+    // `１２３４５６７` in EUC-JP and in JIS X 0208 after `ESC $ B`, in files declaring no set:
+    // deid reads both as the ID 1234567 (its pseudonym, Clean).
+    let euc: &[u8] = b"\xa3\xb1\xa3\xb2\xa3\xb3\xa3\xb4\xa3\xb5\xa3\xb6\xa3\xb7 ";
+    let jis: &[u8] = b"\x1b$B#1#2#3#4#5#6#7\x1b(B ";
+    for (name, id) in [("euc", euc), ("jis", jis)] {
+        let fixture = ct().remove(tags::SPECIFIC_CHARACTER_SET).put(raw_el(tags::PATIENT_ID, VR::LO, id));
+        let wd = clean_release_of(&format!("finds_a_patient_id_sent_as_{name}"), fixture, &[]);
+        plant(&wd, |ds| ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"ref 1234567 ".to_vec())));
+        let run = verify(&wd);
+        run.assert_code(1);
+        assert!(residuals_at(&run, "(0008,1030)").iter().any(|d| d.contains("Patient ID")), "{name}: {}", run.stdout());
+        assert!(!run.stdout().contains("1234567"), "findings never print the value");
+    }
+}
+
+#[test]
+fn finds_the_id_part_of_a_patient_id_in_hl7_cx_form() {
+    let fixture = ct().put(str_el(tags::PATIENT_ID, VR::LO, "38271^^^HOSPA^MR"));
+    let wd = clean_release_of("finds_the_id_part_of_a_patient_id_in_hl7_cx_form", fixture, &[]);
+    plant(&wd, |ds| ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"ref 38271 ".to_vec())));
+    let run = verify(&wd);
+    run.assert_code(1);
+    assert!(residuals_at(&run, "(0008,1030)").iter().any(|d| d.contains("Patient ID")), "{}", run.stdout());
+}
+
+#[test]
+fn finds_a_full_width_padded_patient_id_typed_without_its_padding() {
+    let fixture = ct().put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192")).put(str_el(
+        tags::PATIENT_ID,
+        VR::LO,
+        "０００７６５４３２１",
+    ));
+    let wd = clean_release_of("finds_a_full_width_padded_patient_id_typed_without_its_padding", fixture, &[]);
+    plant(&wd, |ds| ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"ref 7654321 ".to_vec())));
+    let run = verify(&wd);
+    assert!(residuals_at(&run, "(0008,1030)").iter().any(|d| d.contains("Patient ID")), "{}", run.stdout());
+}
+
+#[test]
+fn finds_a_phone_number_written_in_its_international_form() {
+    let fixture = ct().put(str_el(tags::PATIENT_TELEPHONE_NUMBERS, VR::SH, "03-1234-5678"));
+    let wd = clean_release_of("finds_a_phone_number_written_in_its_international_form", fixture, &[]);
+    plant(&wd, |ds| ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"call +81 3 1234 5678 ".to_vec())));
+    let run = verify(&wd);
+    run.assert_code(1);
+    assert!(residuals_at(&run, "(0008,1030)").iter().any(|d| d.contains("Telephone")), "{}", run.stdout());
+}
+
+#[test]
+fn finds_a_phone_number_of_telecom_information() {
+    let fixture = ct().put(str_el(tags::PATIENT_TELECOM_INFORMATION, VR::LT, "tel:03-1234-5678"));
+    let wd = clean_release_of("finds_a_phone_number_of_telecom_information", fixture, &[]);
+    plant(&wd, |ds| ds.put(Element::new(tags::STUDY_DESCRIPTION, VR::LO, b"call (03)1234-5678 ".to_vec())));
+    let run = verify(&wd);
+    run.assert_code(1);
+    assert!(residuals_at(&run, "(0008,1030)").iter().any(|d| d.contains("Telecom")), "{}", run.stdout());
+}
+
+#[test]
+fn finds_a_real_exam_date_left_in_the_text_of_a_date_shifted_release() {
+    // Descriptions holding the exam date (2024-02-01) in two spellings: deid shifts both.
+    let fixture = ct()
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT 2024/02/01"))
+        .put(str_el(tags::SERIES_DESCRIPTION, VR::LO, "令和6年2月1日 AXIAL"));
+    let shifted = ["--option", "retain-long-modified-dates"];
+    let wd = clean_release_of("finds_a_real_exam_date_left_in_the_text_of_a_date_shifted_release", fixture, &shifted);
+    plant(&wd, |ds| ds.put(Element::new(tags::SERIES_DESCRIPTION, VR::LO, "令和6年2月1日 AXIAL".as_bytes().to_vec())));
+    let run = verify(&wd);
+    run.assert_code(1);
+    let details = residuals_at(&run, "(0008,103E)");
+    assert!(details.iter().any(|d| d.contains("Study Date")), "names the attribute: {}", run.stdout());
+    assert!(!run.stdout().contains("2024") && !run.stdout().contains("令和"), "never the value");
+}
+
+#[test]
+fn a_real_exam_date_is_no_finding_in_a_release_that_keeps_full_dates() {
+    let fixture = ct().put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT 2024/02/01"));
+    let full = ["--option", "retain-long-full-dates"];
+    let wd = clean_release_of("a_real_exam_date_is_no_finding_in_a_release_that_keeps_full_dates", fixture, &full);
+    plant(&wd, |ds| ds.put(Element::new(tags::SERIES_DESCRIPTION, VR::LO, b"seen 2024-02-01 ".to_vec())));
+    assert!(residuals_at(&verify(&wd), "(0008,103E)").is_empty());
+}
