@@ -223,7 +223,8 @@ fn strip_comment(v: &str) -> &str {
 /// A cell as a spreadsheet wrote it, unwrapped: without the double quotes a CSV writer put
 /// around it (`"123"` → `123`, `""` inside → `"`), and without Excel's text formula `="..."`
 /// (written to keep leading zeros: `="0001234567"`, also as the CSV cell `"=""0001234567"""`),
-/// then without the apostrophe that marks a number typed as text (`'0001234567`), and a whole
+/// or a formula that is a number (`=1234567890`, the ID as written), then without the
+/// apostrophe that marks a number typed as text (`'0001234567`), and a whole
 /// number written as a decimal without its zero fraction (`1234567.0`, as a spreadsheet exports
 /// a number cell). The register and the patient-id column of `kamei clinical csv` read IDs so,
 /// so an opt-out and the linkage hold for such a cell.
@@ -235,6 +236,7 @@ fn strip_comment(v: &str) -> &str {
 /// }
 /// assert_eq!(unwrap_cell("1234567.0"), "1234567");
 /// assert_eq!(unwrap_cell("12.5"), "12.5");
+/// assert_eq!(unwrap_cell("=1234567890"), "1234567890");
 /// ```
 pub fn unwrap_cell(v: &str) -> String {
     let unquote = |t: &str| -> Option<String> {
@@ -248,6 +250,9 @@ pub fn unwrap_cell(v: &str) -> String {
     }
     if let Some(inner) = t.strip_prefix('=').and_then(|f| unquote(f.trim())) {
         t = inner.trim().to_string();
+    } else if let Some(number) = t.strip_prefix('=').map(str::trim).filter(|f| is_number(f)) {
+        // `=1234567890`: a formula that is a number, as written (Excel shows its value).
+        t = number.to_string();
     }
     if let Some(inner) = t.strip_prefix('\'') {
         t = inner.trim().to_string();
@@ -259,6 +264,16 @@ pub fn unwrap_cell(v: &str) -> String {
         }
     }
     t
+}
+
+/// Whether `s` is a number as a formula gives one: digits, and at most one decimal point
+/// between digits (`1234567890`, `1234567890.0`).
+fn is_number(s: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match s.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(s),
+    }
 }
 
 /// One unwrapped register value as an ID: `None` when empty; refused when it cannot be one
@@ -560,6 +575,17 @@ mod tests {
         assert_eq!(r.len(), 3);
         let c = reg("patient_id,name\n0001234567 # checked,Yamada\n");
         assert!(c.contains("0001234567"));
+    }
+
+    #[test]
+    fn rv30_an_unquoted_number_formula_is_the_id_it_shows() {
+        for cell in ["=1234567890", "= 1234567890", "=\"1234567890\"", "\"=1234567890\"", "=1234567890.0"] {
+            assert_eq!(unwrap_cell(cell), "1234567890", "{cell}");
+        }
+        assert_eq!(unwrap_cell("=0001234567"), "0001234567", "the digits as written");
+        for cell in ["=A1", "=SUM(1,2)", "=1234-567", "="] {
+            assert_eq!(unwrap_cell(cell), cell, "{cell}: not a number");
+        }
     }
 
     #[test]

@@ -75,35 +75,44 @@ fn honorific_at(hay: &[char], at: usize) -> bool {
 /// by character keeps that map exact, so a replacement touches only the characters of a match
 /// and every other character stays as it was.
 fn compared(text: &str) -> (Vec<char>, Vec<usize>) {
-    let (hay, _, origin) = compared_cased(text, false);
+    let (hay, _, origin) = compared_cased::<usize>(text, false);
     (hay, origin)
 }
 
 /// [`compared`], with each compared character also as written (before [`lower`]) when `cased`
 /// (else that copy is empty): only a search for names run together in prose needs it, for the
-/// letters where their words join ([`Identifiers::add_joined_name`]).
-fn compared_cased(text: &str, cased: bool) -> (Vec<char>, Vec<char>, Vec<usize>) {
+/// letters where their words join ([`Identifiers::add_joined_name`]); only whether each is in
+/// lower case is kept. The original indices are of type `O`, which must hold every character
+/// index of `text`: `u32` for any text of less than 4 GiB ([`fits_u32`]), so that a long note
+/// (a pasted report of megabytes) takes a small multiple of its size, not 20 bytes a character.
+fn compared_cased<O: TryFrom<usize>>(text: &str, cased: bool) -> (Vec<char>, Vec<bool>, Vec<O>) {
     let mut hay = Vec::with_capacity(text.len());
-    let mut as_written = Vec::with_capacity(if cased { text.len() } else { 0 });
+    let mut lowercase = Vec::with_capacity(if cased { text.len() } else { 0 });
     let mut origin = Vec::with_capacity(text.len());
+    let index = |i: usize| O::try_from(i).ok().expect("the index type holds every character index of the text");
     for (i, c) in text.chars().enumerate() {
         if c.is_ascii() {
             hay.push(c.to_ascii_lowercase());
             if cased {
-                as_written.push(c);
+                lowercase.push(c.is_lowercase());
             }
-            origin.push(i);
+            origin.push(index(i));
         } else {
             for d in std::iter::once(c).nfkd().filter(|&d| !is_diacritic(d)) {
                 hay.push(lower(d));
                 if cased {
-                    as_written.push(d);
+                    lowercase.push(d.is_lowercase());
                 }
-                origin.push(i);
+                origin.push(index(i));
             }
         }
     }
-    (hay, as_written, origin)
+    (hay, lowercase, origin)
+}
+
+/// Whether every character index of `text` fits in a `u32` (it has fewer than 4 Gi bytes).
+fn fits_u32(text: &str) -> bool {
+    u32::try_from(text.len()).is_ok()
 }
 
 /// A combining diacritical mark (accents, umlaut, cedilla, tilde... in the blocks U+0300–036F,
@@ -184,9 +193,10 @@ pub(crate) fn same_letter(c: char) -> char {
 
 /// Characters that may stand between the digits of a phone number or ID as written by hand,
 /// and what a line wrap or an HL7 escape puts there in decoded text (a line break of `\.br\`,
-/// `|` of `\F\`: `1234\.br\567890`, `090\F\1111\F\2222` in an SS-MIX2 note).
+/// `|` of `\F\`: `1234\.br\567890`, `090\F\1111\F\2222` in an SS-MIX2 note), and the
+/// thousands separator a spreadsheet writes in a number (`1,234,567` of `0001234567`).
 fn digit_separator(c: char) -> bool {
-    matches!(c, '-' | ' ' | '(' | ')' | '.' | '/' | '\n' | '\r' | '\t' | '|')
+    matches!(c, '-' | ' ' | '(' | ')' | '.' | ',' | '/' | '\n' | '\r' | '\t' | '|')
 }
 
 impl Identifiers {
@@ -212,9 +222,9 @@ impl Identifiers {
 
     /// Every match of every identifier in the normalised text `hay`, as char ranges. `glued`:
     /// an identifier holding a digit is also found between letters (see [`Identifiers::find_in_name`]).
-    /// `cased`: the same characters as written ([`compared_cased`]), needed when names run
-    /// together are looked for in prose ([`Identifiers::needs_cased`]).
-    fn matches(&self, hay: &[char], cased: &[char], glued: bool) -> Vec<(usize, usize)> {
+    /// `lowercase`: whether each is written in lower case ([`compared_cased`]), needed when
+    /// names run together are looked for in prose ([`Identifiers::needs_cased`]).
+    fn matches(&self, hay: &[char], lowercase: &[bool], glued: bool) -> Vec<(usize, usize)> {
         let mut found: Vec<(usize, usize)> = self.needles.iter().flat_map(|n| find_all(hay, n, false, glued)).collect();
         found.extend(self.dates.iter().flat_map(|n| find_all(hay, n, true, glued)));
         found.extend(self.digits.iter().flat_map(|d| find_digits(hay, d)));
@@ -223,7 +233,7 @@ impl Identifiers {
             found.extend(find_all(hay, piece, false, glued).into_iter().filter(|&(_, end)| honorific_at(hay, end)));
         }
         for (needle, joins) in &self.joined {
-            let marked = |start: usize| joins.iter().all(|j| !cased[start + j].is_lowercase());
+            let marked = |start: usize| joins.iter().all(|j| !lowercase[start + j]);
             // A file name is no prose: `yamadataro.dcm` is the name in any case.
             found.extend(find_all(hay, needle, false, glued).into_iter().filter(|&(start, _)| glued || marked(start)));
         }
@@ -455,8 +465,13 @@ impl Identifiers {
 
     /// Whether `text` contains any identifier.
     pub fn found_in(&self, text: &str) -> bool {
-        let (hay, cased, _) = compared_cased(text, self.needs_cased(false));
-        !self.matches(&hay, &cased, false).is_empty()
+        let (hay, lowercase, _) = if fits_u32(text) {
+            compared_cased::<u32>(text, self.needs_cased(false))
+        } else {
+            let (hay, lowercase, _) = compared_cased::<usize>(text, self.needs_cased(false));
+            (hay, lowercase, Vec::new())
+        };
+        !self.matches(&hay, &lowercase, false).is_empty()
     }
 
     /// Where identifiers stand in `text`: ranges of character indices of `text` (start
@@ -476,20 +491,30 @@ impl Identifiers {
     }
 
     fn find_with(&self, text: &str, glued: bool) -> Vec<(usize, usize)> {
-        let (hay, cased, origin) = compared_cased(text, self.needs_cased(glued));
-        let mut ranges = self.matches(&hay, &cased, glued);
+        if fits_u32(text) { self.find_indexed::<u32>(text, glued) } else { self.find_indexed::<usize>(text, glued) }
+    }
+
+    /// [`Identifiers::find_with`], with the compared text's original indices held as `O`.
+    fn find_indexed<O: TryFrom<usize> + Copy>(&self, text: &str, glued: bool) -> Vec<(usize, usize)>
+    where
+        usize: TryFrom<O>,
+    {
+        let (hay, lowercase, origin) = compared_cased::<O>(text, self.needs_cased(glued));
+        let mut ranges = self.matches(&hay, &lowercase, glued);
         if ranges.is_empty() {
             return ranges;
         }
-        let chars: Vec<char> = text.chars().collect();
+        drop((hay, lowercase));
+        let at = |h: usize| usize::try_from(origin[h]).ok().expect("an index of the text");
         // From compared characters to original ones; a match also covers the diacritics typed
         // as characters of their own after its last letter (`e` + U+0301), which compared left out.
+        let chars: Vec<char> = if text.chars().any(is_diacritic) { text.chars().collect() } else { Vec::new() };
         for r in ranges.iter_mut() {
-            let mut end = origin[r.1 - 1] + 1;
+            let mut end = at(r.1 - 1) + 1;
             while chars.get(end).is_some_and(|&c| is_diacritic(c)) {
                 end += 1;
             }
-            *r = (origin[r.0], end);
+            *r = (at(r.0), end);
         }
         ranges.sort_unstable();
         ranges.dedup();
@@ -653,14 +678,18 @@ fn inside_a_kana_word(hay: &[char], start: usize, end: usize) -> bool {
 }
 
 /// Whether a match of a number stands inside a decimal number (`0.123456`, `123456.5`,
-/// `1,234,567`): the digits of an ID or a date are never part of one, a measurement's are.
+/// `1,234,567`): the digits of an ID or a date are never part of one, a measurement's are. A
+/// whole number with a zero fraction (`1234567890.0`, an ID exported as a floating-point
+/// number) is the number itself.
 fn inside_a_decimal(hay: &[char], start: usize, end: usize, needle: &[char]) -> bool {
     if !needle.iter().all(char::is_ascii_digit) {
         return false;
     }
     let point = |c: char| c == '.' || c == ',';
     let before = start >= 2 && point(hay[start - 1]) && hay[start - 2].is_ascii_digit();
-    let after = end + 1 < hay.len() && point(hay[end]) && hay[end + 1].is_ascii_digit();
+    let zero_fraction =
+        || hay[end] == '.' && hay[end + 1..].iter().take_while(|c| c.is_ascii_digit()).all(|&c| c == '0');
+    let after = end + 1 < hay.len() && point(hay[end]) && hay[end + 1].is_ascii_digit() && !zero_fraction();
     before || after
 }
 
@@ -710,7 +739,7 @@ fn find_digits(hay: &[char], digits: &[char]) -> Vec<(usize, usize)> {
         // One `.` or `,` and no other separator: a decimal number (`0.123456`), not a phone or
         // an ID typed in groups.
         let separators: Vec<char> = hay[start..at].iter().copied().filter(|c| !c.is_ascii_digit()).collect();
-        let decimal = separators.len() == 1 && separators[0] == '.';
+        let decimal = separators.len() == 1 && matches!(separators[0], '.' | ',');
         if matched == digits.len()
             && hay.get(at).is_none_or(|c| !c.is_ascii_digit())
             && !decimal
@@ -725,6 +754,29 @@ fn find_digits(hay: &[char], digits: &[char]) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rv30_an_id_written_with_thousands_separators_is_found() {
+        let mut i = Identifiers::new();
+        i.add_id("0001234567");
+        for text in ["ID 1,234,567 確認", "ID 1.234.567 確認", "ID １，２３４，５６７"] {
+            assert!(i.found_in(text), "{text}");
+        }
+        // One comma alone is a decimal comma, not a thousands separator.
+        assert!(!i.found_in("ratio 1234,567"));
+    }
+
+    #[test]
+    fn rv30_an_id_exported_as_a_float_with_a_zero_fraction_is_found() {
+        let mut i = Identifiers::new();
+        i.add_id("1234567890");
+        for text in ["1234567890.0", "1234567890.00", "ID 1234567890.0 確認"] {
+            assert!(i.found_in(text), "{text}");
+        }
+        for text in ["1234567890.5", "0.1234567890", "1234567890.05"] {
+            assert!(!i.found_in(text), "{text}");
+        }
+    }
 
     fn ids() -> Identifiers {
         let mut i = Identifiers::new();

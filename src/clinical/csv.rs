@@ -678,6 +678,39 @@ fn swallowed_rows(record: &csv::ByteRecord, delimiter: u8, width: usize) -> Opti
     (rows > 0).then_some(rows)
 }
 
+/// The lines after the first of a record that read as rows of their own (as many delimiters as
+/// a whole row, `width - 1`, counting the ones between the record's fields), as offsets from
+/// the record's first line: rows of other patients a quote left open read into this record.
+/// When the record is dropped, each is reported and counted as a dropped row: the operator is
+/// told of every row lost, not only of the one the record started on.
+fn row_like_lines(record: &csv::ByteRecord, delimiter: u8, width: usize) -> Vec<u64> {
+    let mut lines = Vec::new();
+    if width < 2 {
+        return lines;
+    }
+    let (mut offset, mut delimiters) = (0u64, 0usize);
+    for (k, field) in record.iter().enumerate() {
+        if k > 0 {
+            delimiters += 1;
+        }
+        for &b in field {
+            if b == b'\n' {
+                if offset > 0 && delimiters >= width - 1 {
+                    lines.push(offset);
+                }
+                offset += 1;
+                delimiters = 0;
+            } else if b == delimiter {
+                delimiters += 1;
+            }
+        }
+    }
+    if offset > 0 && delimiters >= width - 1 {
+        lines.push(offset);
+    }
+    lines
+}
+
 /// What [`deidentify`] tells its caller while it reads rows.
 pub trait RowObserver {
     /// A patient first seen (in a bounded window).
@@ -1839,7 +1872,8 @@ pub fn deidentify<R: Read, W: Write>(
     }
     writer.write_byte_record(&out).map_err(csv_write)?;
 
-    let mut held: Option<(u64, bool)> = None;
+    // The held row's line, and the lines after it that read as rows when it holds line breaks.
+    let mut held: Option<(u64, Option<Vec<u64>>)> = None;
     let mut held_row = csv::ByteRecord::new();
     let mut cache: HashMap<Vec<u8>, (String, i64)> = HashMap::new();
     let mut identities: HashSet<String> = HashSet::new();
@@ -1882,14 +1916,13 @@ pub fn deidentify<R: Read, W: Write>(
             continue;
         }
         if record.len() != width {
-            report.drop_row(line, format!("{} fields, the header has {width}", record.len()));
+            let swallowed = row_like_lines(&record, options.delimiter, width);
+            report.drop_record(line, format!("{} fields, the header has {width}", record.len()), &swallowed);
             continue;
         }
-        if let Some(rows) = swallowed_rows(&record, options.delimiter, width) {
-            report.drop_row(
-                line,
-                format!("a quoted field holds {rows} lines that look like rows: a quote is probably not closed"),
-            );
+        if swallowed_rows(&record, options.delimiter, width).is_some() {
+            let swallowed = row_like_lines(&record, options.delimiter, width);
+            report.drop_record(line, "a quoted field holds lines that look like rows".to_string(), &swallowed);
             continue;
         }
         if encoding == Encoding::Auto {
@@ -2056,15 +2089,17 @@ pub fn deidentify<R: Read, W: Write>(
         // that is never closed swallows every line after it into the last row, which is then
         // dropped.
         std::mem::swap(&mut out, &mut held_row);
-        held = Some((line, record.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'))));
+        let multiline = record.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
+        held = Some((line, multiline.then(|| row_like_lines(&record, options.delimiter, width))));
     }
     if let Some((line, multiline)) = held.take() {
         // After a cut, the held row ended before the row that was cut began.
-        if multiline && !reader.get_ref().cut && reader.get_ref().quotes % 2 == 1 {
-            report.drop_row(
+        if let Some(swallowed) = multiline.filter(|_| !reader.get_ref().cut && reader.get_ref().quotes % 2 == 1) {
+            report.drop_record(
                 line,
                 "a quoted field is not closed before the end of the file; this row and the lines after it were dropped"
                     .to_string(),
+                &swallowed,
             );
         } else {
             writer.write_byte_record(&held_row).map_err(csv_write)?;
@@ -2095,6 +2130,27 @@ impl CsvReport {
         self.rows_dropped += 1;
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(Problem { line: Some(line), message: format!("row dropped: {message}") });
+        }
+    }
+
+    /// Drop the record starting on `line`, and the rows its quoted field read in (`swallowed`,
+    /// offsets from `line`, [`row_like_lines`]): each is reported at its own line and counted.
+    /// They are not read again as rows of their own: a line inside a quoted field may be that
+    /// field's text as well as a row, and read as a row it could release one patient's text
+    /// as another's. Fixing the quote and running again keeps them.
+    fn drop_record(&mut self, line: u64, message: String, swallowed: &[u64]) {
+        if swallowed.is_empty() {
+            self.drop_row(line, message);
+            return;
+        }
+        let lines: Vec<String> = swallowed.iter().map(|o| (line + o).to_string()).collect();
+        let which = match lines.as_slice() {
+            [one] => format!("line {one} inside it reads as a row and was"),
+            more => format!("lines {} inside it read as rows and were", more.join(", ")),
+        };
+        self.drop_row(line, format!("{message}; a quote is probably not closed: {which} dropped with it"));
+        for o in swallowed {
+            self.drop_row(line + o, format!("read into the row of line {line} by a quote that is probably not closed"));
         }
     }
 }
@@ -2693,15 +2749,17 @@ mod tests {
     fn rv17_02_a_multiline_row_before_a_row_whose_quote_is_never_closed_is_written() {
         // The row after it ends the held row whether it is dropped as swallowing rows, for its
         // width, or at the end of the file: only that row is dropped, at its own line.
-        for input in [
-            "patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nP2,next\n",
-            "patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nP2,next,x\n",
-            "patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nplain\n",
+        // A swallowed line shaped like a row is a dropped row of its own (line 5).
+        for (input, dropped) in [
+            ("patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nP2,next\n", &[4, 5][..]),
+            ("patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nP2,next,x\n", &[4, 5]),
+            ("patient_id,comment\nP1,\"first\nsecond\"\nP1,\"open\nplain\n", &[4]),
         ] {
             let (report, rows) = run(input.as_bytes(), &CsvOptions::default()).unwrap();
-            assert_eq!((report.rows_written, report.rows_dropped), (1, 1), "{input:?}: {:?}", report.problems);
+            let counts = (report.rows_written, report.rows_dropped);
+            assert_eq!(counts, (1, dropped.len() as u64), "{input:?}: {:?}", report.problems);
             let lines: Vec<u64> = report.problems.iter().filter_map(|p| p.line).collect();
-            assert_eq!(lines, [4], "{input:?}: {:?}", report.problems);
+            assert_eq!(lines, dropped, "{input:?}: {:?}", report.problems);
             assert_eq!(rows.len(), 2, "{input:?}: {rows:?}");
             assert_eq!(rows[1][1], "first\nsecond");
         }
@@ -2737,6 +2795,27 @@ mod tests {
         assert!(report.problems[0].message.contains("more than 4 MiB"), "{:?}", report.problems);
         assert_eq!(digest.bytes, size, "the digest still covers the whole file");
         assert!(String::from_utf8(out).unwrap().ends_with("\"multi\nline\"\n"));
+    }
+
+    #[test]
+    fn rv30_every_row_a_quote_left_open_swallowed_is_reported_and_counted() {
+        // The unclosed quote of line 2 closes inside line 3 (`"VIP"`): one record of 6 fields.
+        // Both patients' rows are lost: both lines are reported, and neither is read again as
+        // a row (the second line could be the first row's note).
+        let input = "patient_id,patient_name,value,comment\n\
+                     1234567890,架空 花子,5,\"unclosed note\n\
+                     2234567890,山田 太郎 \"VIP\",6,ok\n\
+                     3234567890,見本 次郎,7,fine\n";
+        for text in [input.to_string(), input.replace('\n', "\r\n")] {
+            let (report, rows) = run(text.as_bytes(), &CsvOptions::default()).unwrap();
+            assert_eq!((report.rows_written, report.rows_dropped), (1, 2), "{:?}", report.problems);
+            let lines: Vec<u64> = report.problems.iter().filter_map(|p| p.line).collect();
+            assert_eq!(lines, [2, 3], "{:?}", report.problems);
+            assert!(report.problems[0].message.contains("line 3 inside it reads as a row"), "{:?}", report.problems);
+            assert!(report.problems[1].message.contains("read into the row of line 2"), "{:?}", report.problems);
+            assert_eq!(rows.len(), 2, "the header and line 4: {rows:?}");
+            assert!(rows.iter().all(|r| r.iter().all(|f| !f.contains("山田") && !f.contains("架空"))), "{rows:?}");
+        }
     }
 
     #[test]

@@ -410,6 +410,9 @@ impl Message {
     }
 
     fn parse_with(bytes: &[u8], lenient: bool) -> Result<(Message, bool), ParseError> {
+        // A UTF-8 byte order mark before MSH (an editor or an export tool that writes one) is no
+        // part of the message: it is read without it and written without it.
+        let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
         let declared = declared_text(bytes);
         // Shift_JIS read whole, re-encoded in what MSH-18 declares (ISO-2022-JP when nothing).
         let readings: &[Text] = match declared {
@@ -695,6 +698,9 @@ fn declared_text(bytes: &[u8]) -> Option<Text> {
     Message::parse_bytes(&bytes[..end]).ok().map(|m| m.text)
 }
 
+/// The UTF-8 byte order mark, which some tools write before MSH.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Whether `b` can start a two-byte Shift_JIS (CP932) character.
 fn is_sjis_lead(b: u8) -> bool {
     matches!(b, 0x81..=0x9F | 0xE0..=0xFC)
@@ -978,6 +984,10 @@ struct Piece {
     /// An ISO 2022 escape sequence: it is not written as such; [`splice`] designates what each
     /// piece it writes needs.
     iso_escape: bool,
+    /// Bytes per character when the piece is a run of characters each read from that many bytes
+    /// on its own (ASCII, JIS X 0208 pairs); 0 for an HL7 escape, which stands whole. Runs keep
+    /// the pieces of a long text few: one per run, not one per character.
+    width: usize,
 }
 
 /// Whether the ISO 2022 escape sequence `seq` (after ESC) designates a set to G0 that [`Jis`]
@@ -987,14 +997,17 @@ fn designates_g0(seq: &[u8]) -> bool {
 }
 
 /// Cut a component into [`Piece`]s, following the ISO 2022 state and the HL7 escapes as
-/// [`decode`] does, with the decoded text's characters. `None` when the pieces, each decoded on
-/// its own, do not give the component's decoded text (an HL7 escape that stands for an ISO 2022
-/// escape, say): it cannot be rewritten piece by piece.
-fn pieces(bytes: &[u8], d: &Delimiters, text: Text) -> Option<(Vec<Piece>, Vec<char>)> {
-    let whole: Vec<char> = decode(bytes, d, text).text.chars().collect();
+/// [`decode`] does, and give each to `f` in order, as it is found: a long text is never held
+/// as a list of pieces. `whole` is the component's decoded text. `false` when the pieces, each
+/// decoded on its own, do not give it (an HL7 escape that stands for an ISO 2022 escape, say):
+/// it cannot be rewritten piece by piece (the pieces given until then are to be thrown away).
+fn each_piece(bytes: &[u8], d: &Delimiters, text: Text, whole: &str, f: &mut dyn FnMut(&Piece)) -> bool {
+    // Where the next piece's text must start in `whole`.
+    let mut byte = 0;
     let mut jis = Jis::default();
     let mut designation = 0..0;
-    let mut out = Vec::new();
+    // The run being built, given to `f` once the next piece cannot join it.
+    let mut run: Option<Piece> = None;
     let mut at = 0;
     let mut i = 0;
     let mut buf = Vec::new();
@@ -1006,14 +1019,24 @@ fn pieces(bytes: &[u8], d: &Delimiters, text: Text) -> Option<(Vec<Piece>, Vec<c
             if designates_g0(&bytes[i + 1..i + len]) {
                 designation = i..i + len;
             }
-            out.push(Piece { bytes: i..i + len, designation: designation.clone(), chars: at..at, iso_escape: true });
+            if let Some(done) = run.take() {
+                f(&done);
+            }
+            f(&Piece {
+                bytes: i..i + len,
+                designation: designation.clone(),
+                chars: at..at,
+                iso_escape: true,
+                width: 0,
+            });
             i += len;
             continue;
         }
         if b < 0x20 {
             designation = 0..0;
         }
-        let len = if ascii && Some(b) == d.escape {
+        let hl7_escape = ascii && Some(b) == d.escape;
+        let len = if hl7_escape {
             escape_at(bytes, i, d).map_or(1, |(next, _)| next - i)
         } else if text == Text::Utf8 && b >= 0x80 {
             let want = match b {
@@ -1032,14 +1055,41 @@ fn pieces(bytes: &[u8], d: &Delimiters, text: Text) -> Option<(Vec<Piece>, Vec<c
         let piece_text = decode(&buf, d, text).text;
         let n = piece_text.chars().count();
         let chars = at..at + n;
-        if whole.get(chars.clone()).is_none_or(|w| w.iter().copied().ne(piece_text.chars())) {
-            return None;
+        if !whole[byte..].starts_with(piece_text.as_str()) {
+            return false;
         }
-        out.push(Piece { bytes: i..i + len, designation: designation.clone(), chars, iso_escape: false });
+        byte += piece_text.len();
+        let width = if hl7_escape || n != 1 { 0 } else { len };
+        match run.as_mut() {
+            Some(r)
+                if width > 0
+                    && r.width == width
+                    && r.bytes.end == i
+                    && r.chars.end == at
+                    && r.designation == designation =>
+            {
+                r.bytes.end += len;
+                r.chars.end += 1;
+            }
+            _ => {
+                if let Some(done) = run.replace(Piece {
+                    bytes: i..i + len,
+                    designation: designation.clone(),
+                    chars,
+                    iso_escape: false,
+                    width,
+                }) {
+                    f(&done);
+                }
+            }
+        }
         at += n;
         i += len;
     }
-    (at == whole.len()).then_some((out, whole))
+    if let Some(done) = run.take() {
+        f(&done);
+    }
+    byte == whole.len()
 }
 
 /// Writes a spliced component: original pieces in the set they were read in, new text in ASCII
@@ -1113,55 +1163,82 @@ pub fn splice(bytes: &[u8], d: &Delimiters, text: Text, edits: &[(Range<usize>, 
     if edits.is_empty() {
         return Some(Encoded { bytes: bytes.to_vec(), exact: true });
     }
-    let (pieces, chars) = pieces(bytes, d, text)?;
+    let whole = decode(bytes, d, text).text;
+    let count = whole.chars().count();
     // Overlapping edits (not expected) are cut to follow each other; empty ones are dropped.
     let mut clean: Vec<(Range<usize>, &str)> = Vec::with_capacity(edits.len());
     for (r, t) in edits {
         let start = clean.last().map_or(r.start, |(last, _)| r.start.max(last.end));
-        let end = r.end.min(chars.len());
+        let end = r.end.min(count);
         if start < end {
             clean.push((start..end, t.as_str()));
         }
     }
     let mut w = SpliceOut { src: bytes, d, text, out: Vec::with_capacity(bytes.len() + 16), g0: 0..0, exact: true };
     let mut next = 0;
-    for p in pieces.iter().filter(|p| !p.iso_escape) {
-        let (start, end) = (p.chars.start, p.chars.end);
-        while clean.get(next).is_some_and(|(r, _)| r.end <= start) {
+    let complete = each_piece(bytes, d, text, &whole, &mut |p: &Piece| {
+        if p.iso_escape {
+            return;
+        }
+        while clean.get(next).is_some_and(|(r, _)| r.end <= p.chars.start) {
             next += 1;
         }
-        let touching = &clean[next..clean[next..]
-            .iter()
-            .position(|(r, _)| r.start >= end.max(start + 1))
-            .map_or(clean.len(), |k| next + k)];
-        if start == end {
-            // A piece that stands for no character (`\H\`, `\Zxx\`) goes only inside an edit.
-            if !touching.iter().any(|(r, _)| r.start < start) {
-                w.piece(p);
-            }
-            continue;
+        let touched = clean.get(next).is_some_and(|(r, _)| r.start < p.chars.end);
+        if p.width == 0 || p.chars.len() < 2 || !touched {
+            splice_piece(&mut w, &clean, &mut next, p);
+            return;
         }
-        if touching.is_empty() {
-            w.piece(p);
-            continue;
+        // A run an edit touches: character by character.
+        for k in 0..p.chars.len() {
+            let bytes = p.bytes.start + k * p.width..p.bytes.start + (k + 1) * p.width;
+            let one = Piece { bytes, chars: p.chars.start + k..p.chars.start + k + 1, width: p.width, ..p.clone() };
+            splice_piece(&mut w, &clean, &mut next, &one);
         }
-        // The edits this piece's characters are in: each written where it starts, and the
-        // piece's other characters (only an HL7 escape has several) as new text.
-        let mut at = start;
-        for (r, t) in touching {
-            if r.start > at {
-                w.text(&chars[at..r.start].iter().collect::<String>());
-            }
-            if r.start >= start {
-                w.text(t);
-            }
-            at = at.max(r.end);
-        }
-        if at < end {
-            w.text(&chars[at..end].iter().collect::<String>());
-        }
+    });
+    complete.then(|| w.finish())
+}
+
+/// One piece of [`splice`] (not an ISO 2022 escape, nor a run touched by an edit): written as
+/// it was, or left out for the edits it is in, each written where it starts. `next` is the
+/// first edit that may touch it.
+fn splice_piece(w: &mut SpliceOut, clean: &[(Range<usize>, &str)], next: &mut usize, p: &Piece) {
+    let (start, end) = (p.chars.start, p.chars.end);
+    while clean.get(*next).is_some_and(|(r, _)| r.end <= start) {
+        *next += 1;
     }
-    Some(w.finish())
+    let touching = &clean[*next
+        ..clean[*next..].iter().position(|(r, _)| r.start >= end.max(start + 1)).map_or(clean.len(), |k| *next + k)];
+    if start == end {
+        // A piece that stands for no character (`\H\`, `\Zxx\`) goes only inside an edit.
+        if !touching.iter().any(|(r, _)| r.start < start) {
+            w.piece(p);
+        }
+        return;
+    }
+    if touching.is_empty() {
+        w.piece(p);
+        return;
+    }
+    // The edits this piece's characters are in: each written where it starts, and the
+    // piece's other characters (only an HL7 escape has several) as new text: the piece's
+    // characters, decoded as [`each_piece`] checked them.
+    let mut buf = w.src[p.designation.clone()].to_vec();
+    buf.extend_from_slice(&w.src[p.bytes.clone()]);
+    let own: Vec<char> = decode(&buf, w.d, w.text).text.chars().collect();
+    let chars = |from: usize, to: usize| -> String { own[from - start..to - start].iter().collect() };
+    let mut at = start;
+    for (r, t) in touching {
+        if r.start > at {
+            w.text(&chars(at, r.start));
+        }
+        if r.start >= start {
+            w.text(t);
+        }
+        at = at.max(r.end);
+    }
+    if at < end {
+        w.text(&chars(at, end));
+    }
 }
 
 /// Whether `bytes` (a component) is plain ASCII without escapes: it can be compared as is.
@@ -1187,6 +1264,39 @@ mod tests {
                 .into_bytes();
         m.extend_from_slice(body.as_bytes());
         m
+    }
+
+    #[test]
+    fn rv30_a_utf8_byte_order_mark_before_msh_is_read_and_not_written() {
+        let body = msg("PID|0001||1234567890^^^^PI\r", "~ISO IR87");
+        let mut with_bom = UTF8_BOM.to_vec();
+        with_bom.extend_from_slice(&body);
+        let m = Message::parse(&with_bom).unwrap();
+        assert_eq!(m.segments[0].name, "MSH");
+        assert_eq!(m.to_bytes(), Message::parse(&body).unwrap().to_bytes());
+        assert!(!m.to_bytes().starts_with(UTF8_BOM));
+    }
+
+    #[test]
+    fn a_long_component_is_cut_into_runs_and_spliced_byte_for_byte() {
+        let d = Delimiters::default();
+        let mut bytes = b"seen ".repeat(10_000);
+        bytes.extend_from_slice(b"\x1b$B2M6u\x1b(B and ");
+        bytes.extend(b"more ".repeat(10_000));
+        let chars: Vec<char> = decode(&bytes, &d, Text::Iso2022Jp).text.chars().collect();
+        let mut pieces = 0;
+        assert!(each_piece(&bytes, &d, Text::Iso2022Jp, &chars.iter().collect::<String>(), &mut |_| pieces += 1));
+        assert!(pieces <= 6, "{pieces}");
+        // Replace one character in the first run and the kanji pair; everything else as it was.
+        let at = chars.iter().position(|&c| c == '架').unwrap();
+        let edits = [(7..8, "*".to_string()), (at..at + 2, "***".to_string())];
+        let out = splice(&bytes, &d, Text::Iso2022Jp, &edits).unwrap();
+        let text = decode(&out.bytes, &d, Text::Iso2022Jp).text;
+        let want: String = chars[..7].iter().chain(['*'].iter()).chain(chars[8..at].iter()).collect::<String>()
+            + "***"
+            + &chars[at + 2..].iter().collect::<String>();
+        assert_eq!(text, want);
+        assert!(out.bytes.ends_with(&b"more ".repeat(10_000)));
     }
 
     #[test]

@@ -128,6 +128,29 @@ pub(crate) fn commit_with<T, E: From<io::Error>>(
     Ok((value, done.expect("a target was given").1))
 }
 
+/// Write an output through a temporary file under `staging` and rename it over `target`,
+/// replacing what is there: only for an output an earlier run made of the same input, now
+/// cleaned of more (see `ssmix2`'s re-cleaning), never for another input's.
+pub(crate) fn commit_replacing(
+    staging: &Path,
+    target: &Path,
+    sync: bool,
+    fill: impl FnOnce(&mut BufWriter<&mut fs::File>) -> io::Result<()>,
+) -> io::Result<()> {
+    fs::create_dir_all(staging)?;
+    let mut tmp = tempfile::Builder::new().prefix(".kamei-").suffix(".part").tempfile_in(staging)?;
+    {
+        let mut w = BufWriter::with_capacity(256 << 10, tmp.as_file_mut());
+        fill(&mut w)?;
+        w.flush()?;
+    }
+    if sync {
+        tmp.as_file().sync_all()?;
+    }
+    tmp.persist(target).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Like [`commit_with`], for an output whose path is known only once it is written: `target`
 /// names it from what `fill` returned, or gives `None` to write nothing (the temporary file is
 /// removed). Returns the path with how it was committed.

@@ -1078,7 +1078,8 @@ pub fn run(
         files: patients.values().map(Vec::len).sum::<usize>() + stray.len(),
         ..SsMix2Summary::default()
     };
-    let base = RecordBase { digest: &digest, options: &options };
+    let earlier = earlier_outputs(&job.out).map_err(RunError::Output)?;
+    let base = RecordBase { digest: &digest, options: &options, earlier: &earlier };
 
     let (tx, rx) = mpsc::sync_channel::<Done>(256);
     let patients: Vec<(String, Vec<Found>)> = patients.into_iter().collect();
@@ -1210,10 +1211,31 @@ impl Merges {
     }
 }
 
+/// What every audit record of the run shares, and what earlier runs into OUT recorded.
 struct RecordBase<'a> {
     digest: &'a str,
     options: &'a [String],
+    /// The outputs earlier runs wrote (path relative to OUT), each with the hashes of the inputs
+    /// recorded as making it ([`earlier_outputs`]).
+    earlier: &'a BTreeMap<String, BTreeSet<String>>,
 }
+
+/// The outputs the audit log of OUT records as written or found present, each with the SHA-256
+/// of the inputs that made it: a message whose output differs from the one an earlier run made
+/// of the same bytes is cleaned otherwise now, not another message claiming its name.
+fn earlier_outputs(out: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
+    let records = crate::release_report::read_audit(out).map_err(|e| e.to_string())?;
+    let mut made: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in records {
+        if let (Outcome::Written | Outcome::Present, Some(output), Some(sha)) = (r.outcome, r.output, r.input_sha256) {
+            made.entry(output).or_default().insert(sha);
+        }
+    }
+    Ok(made)
+}
+
+/// The note of a message whose earlier output was replaced ([`earlier_outputs`]).
+const RECLEANED_NOTE: &str = "cleaned again: the patient's messages now give identifiers an earlier run did not have (a message added since), so this message is cleaned of more; its earlier output was replaced (replace any copy of it made before)";
 
 fn parts<'a>(base: &'a RecordBase<'a>, sha: Option<String>, bytes: u64, outcome: Outcome) -> RecordParts<'a> {
     RecordParts {
@@ -1288,6 +1310,8 @@ fn process_patient(
     let entry = |i: usize| files[i].entry.as_ref().expect("grouped entries parsed");
     let p = &ctx.pseudonym;
     let mut first = true;
+    // The outputs this run wrote or found for the patient: one of them is never replaced.
+    let mut produced: BTreeSet<String> = BTreeSet::new();
     for (i, f) in files.iter().enumerate() {
         if interrupt.load(Ordering::Relaxed) {
             return;
@@ -1371,9 +1395,26 @@ fn process_patient(
             use std::io::Write;
             w.write_all(&out)
         });
+        let mut recleaned = false;
         let outcome = match committed {
             Ok(((), Committed::Written)) => Outcome::Written,
             Ok(((), Committed::Present)) => Outcome::Present,
+            // An earlier run made this output of these very bytes, cleaned of fewer of the
+            // patient's identifiers: the new cleaning replaces it.
+            Ok(((), Committed::Collision))
+                if !produced.contains(&rel) && base.earlier.get(&rel).is_some_and(|made| made.contains(&sha)) =>
+            {
+                let replaced = super::commit_replacing(&staging, &target, job.sync, |w| {
+                    use std::io::Write;
+                    w.write_all(&out)
+                });
+                if let Err(err) = replaced {
+                    let _ = tx.send(failed(f, &label, format!("could not write the output: {}", err.kind()), base));
+                    continue;
+                }
+                recleaned = true;
+                Outcome::Written
+            }
             Ok(((), Committed::Collision)) => {
                 let _ = tx.send(failed(f, &label, "another message already has this output name".into(), base));
                 continue;
@@ -1383,6 +1424,7 @@ fn process_patient(
                 continue;
             }
         };
+        produced.insert(rel.clone());
         let mut pr = parts(base, Some(sha), bytes.len() as u64, outcome);
         pr.output = Some(rel.clone());
         pr.actions = r
@@ -1391,13 +1433,16 @@ fn process_patient(
             .map(|((tag, action), count)| ActionCount { tag: tag.clone(), action: action.to_string(), count: *count })
             .collect();
         pr.notes = r.notes.clone();
+        if recleaned {
+            pr.notes.push(RECLEANED_NOTE.to_string());
+        }
         let mut link = Vec::new();
         if first {
             link.push((crate::linkage::Kind::Patient, id.to_string(), p.clone()));
             first = false;
         }
         link.push((crate::linkage::Kind::File, f.rel.to_string_lossy().into_owned(), rel));
-        let problem = (!r.notes.is_empty()).then(|| Problem { line: None, message: r.notes.join("; ") });
+        let problem = (!pr.notes.is_empty()).then(|| Problem { line: None, message: pr.notes.join("; ") });
         let _ = tx.send(Done {
             record: pr.build(),
             label,

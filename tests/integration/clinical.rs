@@ -2949,3 +2949,199 @@ fn rv30_02_csv_shift_jis_split_on_a_delimiter_that_is_a_trail_byte_keeps_every_r
         assert_eq!(column(&rows, "comment"), ["***様ソファ", "ボタン"]);
     }
 }
+
+/// Peak resident memory (kB) of `kamei ARGS` run in `wd`, which must succeed.
+fn kamei_peak_kb(wd: &Workdir, args: &[&str]) -> u64 {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kamei"))
+        .args(args)
+        .current_dir(&wd.root)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (peak, status) = peak_kb(child);
+    assert!(status.success(), "{args:?}");
+    peak
+}
+
+/// A long report as pasted into a note: dates, numbers, a phone number, the patient's name.
+fn report_text(bytes: usize) -> String {
+    let line = "CT 2024/04/02: lesion 12 mm in S6, WBC 6500, CRP 0.3. Dr. X (03-1234-5678) reviewed. 山本様. ";
+    line.repeat(bytes / line.len() + 1)
+}
+
+#[test]
+fn rv30_ssmix2_cleaning_a_large_note_takes_memory_linear_in_its_size() {
+    if !Path::new("/proc/self/status").exists() {
+        eprintln!("skipped (no /proc)");
+        return;
+    }
+    let wd = Workdir::new("rv30_ssmix2_cleaning_a_large_note_takes_memory_linear_in_its_size");
+    let k = key(&wd, "k.key", 7);
+    let pid = jis_segment("PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F");
+    let mut peaks = Vec::new();
+    for (root, size) in [("small", 1_000), ("big", 4_000_000)] {
+        let nte = jis_segment(&format!("NTE|1||{}", report_text(size)));
+        let dir = wd.path(&format!("{root}/123/456/{P1}/20240402/OML-11"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut bytes = Vec::new();
+        for s in [jis_segment(SS_MSH), pid.clone(), nte] {
+            bytes.extend_from_slice(&s);
+            bytes.push(b'\r');
+        }
+        std::fs::write(dir.join(format!("{P1}_20240402_OML-11_000000000012346_20240402143000000_01_1")), bytes)
+            .unwrap();
+        let out = format!("out-{root}");
+        let args =
+            ["clinical", "ss-mix2", root, "-o", &out, "--key", k.to_str().unwrap(), "--option", "clean-free-text"];
+        peaks.push(kamei_peak_kb(&wd, &args));
+        let files = tree(&wd, &out);
+        let msg = Message::parse(files.values().next().unwrap()).unwrap();
+        let text = msg.decode(segment(&msg, "NTE").field(3)).text;
+        assert!(!text.contains("山本") && !text.contains("2024/04/02") && !text.contains("1234-5678"));
+        assert!(text.contains("lesion 12 mm in S6, WBC 6500, CRP 0.3"));
+    }
+    // rv30: 566 MB for a 4 MB note (about 140 times); now a small multiple of it.
+    let (small, big) = (peaks[0], peaks[1]);
+    assert!(big < small + 20 * 4_000, "peak {small} kB for a small note, {big} kB for a 4 MB one");
+}
+
+#[test]
+fn rv30_csv_cleaning_a_large_free_text_cell_takes_memory_linear_in_its_size() {
+    if !Path::new("/proc/self/status").exists() {
+        eprintln!("skipped (no /proc)");
+        return;
+    }
+    let wd = Workdir::new("rv30_csv_cleaning_a_large_free_text_cell_takes_memory_linear_in_its_size");
+    let k = key(&wd, "k.key", 7);
+    std::fs::write(
+        wd.path("c.toml"),
+        "[columns]\npatient_id = \"patient-id\"\nname = \"name\"\ncomment = \"free-text\"\n",
+    )
+    .unwrap();
+    let mut peaks = Vec::new();
+    for (name, size) in [("small.csv", 1_000), ("big.csv", 3_500_000)] {
+        let text = format!("patient_id,name,comment\n1234567890,山本 美日,\"{}\"\n", report_text(size));
+        std::fs::write(wd.path(name), text).unwrap();
+        let out = format!("out-{name}");
+        let args = ["clinical", "csv", name, "-o", &out, "--key", k.to_str().unwrap(), "--columns", "c.toml", "-q"];
+        peaks.push(kamei_peak_kb(&wd, &args));
+        let rows = rows(&wd.path(&format!("{out}/{name}")));
+        let comment = &column(&rows, "comment")[0];
+        assert!(!comment.contains("山本") && !comment.contains("2024/04/02") && !comment.contains("1234-5678"));
+    }
+    let (small, big) = (peaks[0], peaks[1]);
+    assert!(big < small + 20 * 3_500, "peak {small} kB for a small cell, {big} kB for a 3.5 MB one");
+}
+
+#[test]
+fn rv30_ssmix2_a_message_added_later_with_a_new_name_spelling_cleans_the_older_one_again() {
+    let wd = Workdir::new("rv30_ssmix2_a_message_added_later_with_a_new_name_spelling_cleans_the_older_one_again");
+    // The older message gives the name in kanji only; its note holds it in kana.
+    put_p1_message(
+        &wd,
+        &[SS_MSH, "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F", "NTE|1||ヤマモト様 来院"]
+            .map(jis_segment),
+    );
+    let first = ssmix2_root_run(&wd, &["clean-free-text"]);
+    first.assert_code(0);
+    let older = tree(&wd, "out");
+    assert_eq!(older.len(), 1);
+    // A later message gives the kana spelling: the older note must lose it too.
+    let dir = wd.path(&format!("root/123/456/{P1}/-/ADT-00"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let later = [
+        SS_MSH.replace("OUL^R22^OUL_R22", "ADT^A08^ADT_A01"),
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I~ヤマモト^ミカ^^^^^L^P||19850315|F".to_string(),
+    ];
+    let mut bytes = Vec::new();
+    for s in &later {
+        bytes.extend(jis_segment(s));
+        bytes.push(b'\r');
+    }
+    std::fs::write(dir.join(format!("{P1}_-_ADT-00_999999999999999_20240403100000000_-_1")), bytes).unwrap();
+    let second = ssmix2_root_run(&wd, &["clean-free-text"]);
+    second.assert_code(0);
+    assert!(second.stderr().contains("cleaned again"), "{}", second.stderr());
+    assert!(!second.stderr().contains("already has this output name"), "{}", second.stderr());
+    assert_absent(&wd, &["out"], &second.stderr(), &["ヤマモト", "山本"]);
+    let now = tree(&wd, "out");
+    assert_eq!(now.len(), 2);
+    let (path, _) = older.iter().next().unwrap();
+    assert!(now.contains_key(path), "the older message keeps its output name");
+    let notes = audit_notes(&wd);
+    assert!(notes.iter().any(|n| n.contains("its earlier output was replaced")), "{notes:?}");
+    // A third run finds everything as it is.
+    let third = ssmix2_root_run(&wd, &["clean-free-text"]);
+    third.assert_code(0);
+    assert_eq!(tree(&wd, "out"), now);
+    assert!(!third.stderr().contains("cleaned again"), "{}", third.stderr());
+}
+
+#[test]
+fn rv30_ssmix2_an_output_name_another_message_claims_still_fails() {
+    // Re-cleaning replaces only an output the audit log records as made of the same bytes.
+    let wd = Workdir::new("rv30_ssmix2_an_output_name_another_message_claims_still_fails");
+    let segments = [SS_MSH, "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F", "NTE|1||first"];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    ssmix2_root_run(&wd, &["clean-free-text"]).assert_code(0);
+    let before = tree(&wd, "out");
+    let segments = [SS_MSH, "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F", "NTE|1||changed"];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("another message already has this output name"), "{}", run.stderr());
+    assert_eq!(tree(&wd, "out"), before);
+}
+
+#[test]
+fn rv30_ssmix2_a_utf8_byte_order_mark_before_msh_is_accepted() {
+    let wd = Workdir::new("rv30_ssmix2_a_utf8_byte_order_mark_before_msh_is_accepted");
+    let msh = jis_segment(SS_MSH);
+    let mut first = b"\xEF\xBB\xBF".to_vec();
+    first.extend_from_slice(&msh);
+    put_p1_message(&wd, &[first, jis_segment("PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F")]);
+    let run = ssmix2_root_run(&wd, &[]);
+    run.assert_code(0);
+    let files = tree(&wd, "out");
+    let bytes = files.values().next().unwrap();
+    assert!(bytes.starts_with(b"MSH|"), "written without the mark");
+    assert_absent(&wd, &["out"], &run.stderr(), &["山本", P1]);
+}
+
+#[test]
+fn rv30_ssmix2_an_id_exported_as_a_float_in_an_observation_value_is_removed() {
+    let wd = Workdir::new("rv30_ssmix2_an_id_exported_as_a_float_in_an_observation_value_is_removed");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I||19850315|F",
+        "OBX|1|NM|X^c^99||1234567890.0||||||F",
+        "OBX|2|NM|X^c^99||158.0|cm|||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &[]);
+    run.assert_code(0);
+    assert_absent(&wd, &["out"], &run.stderr(), &[P1]);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let obx5: Vec<&[u8]> = msg.segments.iter().filter(|s| s.name == "OBX").map(|s| s.field(5)).collect();
+    assert_eq!(obx5, [&b""[..], b"158.0"]);
+}
+
+#[test]
+fn rv30_csv_an_unquoted_number_formula_id_cell_is_the_same_patient() {
+    let wd = Workdir::new("rv30_csv_an_unquoted_number_formula_id_cell_is_the_same_patient");
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\ncomment = \"free-text\"\n").unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::write(
+        wd.path("in/labs.csv"),
+        "patient_id,comment\n\"=\"\"0001234567\"\"\",a\n=0001234567,b\n0001234567,\"ID 1,234,567 確認\"\n",
+    )
+    .unwrap();
+    let run = csv_of_in(&wd, &[]);
+    run.assert_code(0);
+    let rows = rows(&wd.path("out/labs.csv"));
+    let ids = column(&rows, "patient_id");
+    let p = kamei_pseudonym("0001234567");
+    assert_eq!(ids, [p.as_str(); 3]);
+    assert_eq!(column(&rows, "comment")[2], "ID *** 確認");
+}
