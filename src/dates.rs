@@ -40,14 +40,23 @@ pub fn shift_dt(value: &str, days: i64) -> Option<String> {
 }
 
 /// Shift one DT value (no range); `None` unless the whole value follows the DT grammar.
+///
+/// A DT of reduced precision names a period, not a day: a year (`2021`) or a month (`202103`).
+/// It is shifted as the middle of that period ([`middle_of_period`]: 1 July, the 15th) and then
+/// cut back to its precision, so a shift of a day moves `2021` nowhere and a shift of 200 days
+/// moves it a year back. Read as its first day instead, any shift into the past moved it to the
+/// year (month) before, which says the sign of the offset and, beside the full dates the same
+/// offset moved, bounds it. A year-month written in text is shifted the same way
+/// ([`crate::text_dates`]).
 fn shift_one_dt(v: &str, days: i64) -> Option<String> {
     let date_len = dt_date_len(v)?;
-    let (y, m, d) = (
-        &v[0..4],
-        v.get(4..6).filter(|_| date_len >= 6).unwrap_or("01"),
-        v.get(6..8).filter(|_| date_len == 8).unwrap_or("01"),
-    );
-    let shifted = shift(parse_ymd(y, m, d)?, days)?;
+    let y: i32 = v[0..4].parse().ok()?;
+    let date = match date_len {
+        4 => middle_of_period(y, None)?,
+        6 => middle_of_period(y, Some(v[4..6].parse().ok()?))?,
+        _ => parse_ymd(&v[0..4], &v[4..6], &v[6..8])?,
+    };
+    let shifted = shift(date, days)?;
     let full = format_da(shifted);
     Some(format!("{}{}", &full[..date_len], &v[date_len..]))
 }
@@ -309,6 +318,18 @@ pub fn shift(date: NaiveDate, days: i64) -> Option<NaiveDate> {
     (1..=9999).contains(&s.year()).then_some(s)
 }
 
+/// The day that stands for a period of reduced precision when it is shifted: the 15th of a
+/// month (`Some(month)`), or 1 July of a year (`None`). Shifting it and keeping the period's
+/// precision moves the period by the offset rounded to whole periods, without telling the
+/// offset's sign. A DT of year or year-month precision and a year-month written in text are
+/// shifted by this one rule. `None` when the month is not one.
+pub fn middle_of_period(year: i32, month: Option<u32>) -> Option<NaiveDate> {
+    match month {
+        Some(m) => NaiveDate::from_ymd_opt(year, m, 15),
+        None => NaiveDate::from_ymd_opt(year, 7, 1),
+    }
+}
+
 /// Format as DA (`YYYYMMDD`).
 pub fn format_da(d: NaiveDate) -> String {
     format!("{:04}{:02}{:02}", d.year(), d.month(), d.day())
@@ -407,10 +428,25 @@ mod tests {
     #[test]
     fn dt_keeps_time_offset_and_precision() {
         assert_eq!(shift_dt("20240301120000.123456+0900", -1).as_deref(), Some("20240229120000.123456+0900"));
-        assert_eq!(shift_dt("202403", -1).as_deref(), Some("202402"));
-        assert_eq!(shift_dt("2024", -1).as_deref(), Some("2023"));
+        assert_eq!(shift_dt("202403", -20).as_deref(), Some("202402"));
+        assert_eq!(shift_dt("2024", -200).as_deref(), Some("2023"));
         assert_eq!(shift_dt("20240301", -1).as_deref(), Some("20240229"));
         assert_eq!(shift_dt("20", -1), None);
+    }
+
+    #[test]
+    fn a_reduced_precision_dt_is_shifted_as_the_middle_of_its_period() {
+        // Read as 1 January (the 1st), a shift of one day into the past moved the period back.
+        assert_eq!(shift_dt("2021", -1).as_deref(), Some("2021"));
+        assert_eq!(shift_dt("202103", -1).as_deref(), Some("202103"));
+        assert_eq!(shift_dt("2021", 1).as_deref(), Some("2021"));
+        assert_eq!(shift_dt("202103", 16).as_deref(), Some("202103"));
+        assert_eq!(shift_dt("202103", 17).as_deref(), Some("202104"));
+        assert_eq!(shift_dt("202103", -15).as_deref(), Some("202102"));
+        assert_eq!(shift_dt("2021", -182).as_deref(), Some("2020"));
+        assert_eq!(shift_dt("2021", -181).as_deref(), Some("2021"));
+        assert_eq!(shift_dt("2021-202103", -1).as_deref(), Some("2021-202103"), "a range's ends alike");
+        assert_eq!(shift_dt("202113", -1), None);
     }
 
     #[test]

@@ -175,6 +175,66 @@ pub fn instance_uids_in(text: &str) -> impl Iterator<Item = regex::Match<'_>> {
     UID_IN_TEXT.find_iter(text).filter(|m| is_instance_uid_text(m.as_str()))
 }
 
+/// A run shaped as a UID ([`UID_IN_TEXT`]) found in text by [`uid_runs_in`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UidRun {
+    /// Where it is in the text, in bytes: every character of it, full width or not.
+    pub range: std::ops::Range<usize>,
+    /// The UID in ASCII (`１．２．３` is `1.2.3`): what is mapped, compared and checked.
+    pub uid: String,
+    /// Whether it stands alone, not joined to a letter, `_` or another number
+    /// ([`crate::text_dates::stands_alone`]).
+    pub alone: bool,
+}
+
+/// The runs shaped as UIDs in `text` ([`UID_IN_TEXT`]), read with full-width digits and dots as
+/// ASCII ones: Japanese text typed in full width writes a UID `１．２．３９２．２０００３６．…`, and
+/// read only in ASCII it held no UID, while one of its components was taken for something
+/// else (a date) and the rest of the original UID stayed. Each run covers the whole UID in the
+/// text, whatever its width. The caller decides which runs are instance UIDs
+/// ([`is_instance_uid_text`], or the file's own).
+///
+/// ```
+/// let runs = kamei::dict::uid_runs_in("see １．２．３９２．２０００３６．９１１６.1 ok");
+/// assert_eq!(runs[0].uid, "1.2.392.200036.9116.1");
+/// assert_eq!(&"see １．２．３９２．２０００３６．９１１６.1 ok"[runs[0].range.clone()], "１．２．３９２．２０００３６．９１１６.1");
+/// ```
+pub fn uid_runs_in(text: &str) -> Vec<UidRun> {
+    let wide = |c: char| ('０'..='９').contains(&c) || c == '．';
+    if !text.contains(wide) {
+        return UID_IN_TEXT
+            .find_iter(text)
+            .map(|m| UidRun {
+                range: m.range(),
+                uid: m.as_str().to_string(),
+                alone: crate::text_dates::stands_alone(text, m.start(), m.end()),
+            })
+            .collect();
+    }
+    // Each character in ASCII when it is a full-width digit or dot, with the byte offset in
+    // `text` of each byte of the result (and of its end).
+    let mut folded = String::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(text.len() + 1);
+    for (i, c) in text.char_indices() {
+        let narrow = match c {
+            '．' => '.',
+            '０'..='９' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        };
+        folded.push(narrow);
+        origin.extend(std::iter::repeat_n(i, narrow.len_utf8()));
+    }
+    origin.push(text.len());
+    UID_IN_TEXT
+        .find_iter(&folded)
+        .map(|m| UidRun {
+            range: origin[m.start()]..origin[m.end()],
+            uid: m.as_str().to_string(),
+            alone: crate::text_dates::stands_alone(&folded, m.start(), m.end()),
+        })
+        .collect()
+}
+
 /// Whether a UID attribute names something registered (SOP class, transfer syntax, coding
 /// scheme, creator...; see `REGISTERED_UID_KEYWORD_PARTS`), decided by its keyword. Such UIDs
 /// identify no patient, study or instance, and mapping them would break the file, so an
@@ -218,6 +278,19 @@ mod tests {
         let found: Vec<&str> =
             UID_IN_TEXT.find_iter("see 2.25.112233445566778899 v3.0.2").map(|m| m.as_str()).collect();
         assert_eq!(found, ["2.25.112233445566778899", "3.0.2"]);
+    }
+
+    #[test]
+    fn a_uid_written_in_full_width_is_found_whole() {
+        let text = "CT １．２．３９２．２０００３６．９１１６．２．６．１．４８ x";
+        let runs = uid_runs_in(text);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].uid, "1.2.392.200036.9116.2.6.1.48");
+        assert_eq!(&text[runs[0].range.clone()], "１．２．３９２．２０００３６．９１１６．２．６．１．４８");
+        assert!(runs[0].alone && is_instance_uid_text(&runs[0].uid));
+        let glued = uid_runs_in("ｘ_1.2.392.200036.9116.2.6");
+        assert_eq!(glued[0].uid, "1.2.392.200036.9116.2.6");
+        assert!(!glued[0].alone);
     }
 
     #[test]

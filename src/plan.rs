@@ -1181,8 +1181,11 @@ impl Planner<'_, '_> {
             return None;
         }
         let own_dates = !self.found().dates.is_empty() && self.date_treatment() != DateTreatment::Keep;
-        // A dot is what a UID written in text needs (see `uids_in`).
-        let may_hold_uid = (is_scrubbable(vr) || opaque) && bytes.contains(&b'.');
+        // A dot is what a UID written in text needs (see `uids_in`): ASCII, or in text a
+        // full-width one, which is a byte of 0x80 or more, or after an ISO 2022 escape.
+        let wide = |b: &u8| *b == 0x1B || *b >= 0x80;
+        let may_hold_uid =
+            (is_scrubbable(vr) || opaque) && (bytes.contains(&b'.') || (is_scrubbable(vr) && bytes.iter().any(wide)));
         // A `^` is what a person's name in a value of unknown type needs (see `looks_like_name`).
         let may_hold_name = opaque && bytes.contains(&b'^');
         if self.net_identifiers().is_empty() && !own_dates && !may_hold_uid && !may_hold_name {
@@ -1862,28 +1865,27 @@ impl Planner<'_, '_> {
     /// when none was found, and for the parts of a code (`tag` in [`CODE_PARTS`]), which hold
     /// codes, not UIDs.
     fn uids_in(&self, tag: Tag, text: &str) -> Option<String> {
-        let uids = &crate::dict::UID_IN_TEXT;
         if self.ctx.rules.options().contains(&DeidOption::RetainUids)
             || CODE_PARTS.contains(&tag)
-            || !uids.is_match(text)
+            || !text.contains(['.', '．'])
         {
             return None;
         }
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
-        for m in uids.find_iter(text) {
-            let uid = m.as_str();
+        // Full-width ones too (`１．２．３９２…`), whole (`dict::uid_runs_in`).
+        for run in crate::dict::uid_runs_in(text) {
+            let uid = run.uid.as_str();
             // An instance UID is mapped whatever stands beside it (`MPR_from_<UID>`: see
             // `dict::instance_uids_in`); a short one (`1.2.3.4`) is a version number, unless it
             // is the file's own UID standing alone.
-            let instance = crate::dict::is_instance_uid_text(uid)
-                || (self.is_own_uid(uid) && text_dates::stands_alone(text, m.start(), m.end()));
+            let instance = crate::dict::is_instance_uid_text(uid) || (self.is_own_uid(uid) && run.alone);
             if !instance {
                 continue;
             }
-            out.push_str(&text[at..m.start()]);
+            out.push_str(&text[at..run.range.start]);
             out.push_str(&self.ctx.pseudo.uid(uid));
-            at = m.end();
+            at = run.range.end;
         }
         (at > 0).then(|| {
             out.push_str(&text[at..]);

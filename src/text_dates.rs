@@ -6,7 +6,8 @@
 //! clinical releases that share the offset. Beside dates that kamei removed, it is the real date
 //! itself. So text that kamei cleans follows the profile's dates ([`DateTreatment`]).
 //!
-//! The spellings found, each standing alone (not inside a longer number or a word):
+//! The spellings found, each standing alone (not inside a longer number or a word; a full-width
+//! digit or dot glues as an ASCII one does, so a UID typed in full width holds no date):
 //! - year first: `2024-01-02`, `2024/1/2`, `2024.01.02`, `2024年1月2日`, `20240102` (also with
 //!   2, 4 or 6 digits of time glued on, as a DT value: `20240102093000`);
 //! - day or month first with a four-digit year: `02/01/2024`, `2.1.2024`, `01-02-2024`;
@@ -15,11 +16,15 @@
 //! - English month names: `02-JAN-2024`, `2 January 2024`, `02JAN24`, `Jan 2, 2024`,
 //!   `Jan. 2 2024`, `2024-Jan-02`;
 //! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`, `S60年3月15日`,
-//!   `令和6.2.1`, `令和元/5/1`;
+//!   `令和6.2.1`, `令和元/5/1`, the era's first kanji `令6.4.1`, and the compact `R060401` (only
+//!   a valid date within its era: `S123456` is some code);
 //! - any of the numeric dates printed in columns, a one-digit month or day padded with a space
 //!   after its separator (`2024/ 2/ 1`, `S60. 3.15`, `H 1. 4. 1`; after an era letter and a space
 //!   only in that layout: `R 3.6.1` is a version);
-//! - a year and month with `年` and `月` and no day (`2024年2月`), shifted as its 15th day;
+//! - a year and month with no day, shifted as its 15th day ([`dates::middle_of_period`]): with
+//!   `年` and `月` (`2024年2月`), in numbers (`2024-03`, `2024/4`, `2024.04`, `03/2024`: a year
+//!   of 1900–2099, never inside a longer number or before a day), or with an English month
+//!   (`March 2024`, `Mar. 2024`);
 //! - a year of one or two digits before `年` (`60年3月15日`, `24年2月1日`): an era year
 //!   without its era, or a two-digit Gregorian year, which cannot be told apart;
 //! - any of the dates written with `年`, `月`, `日` in kanji numerals (`昭和六十年三月十五日`,
@@ -120,10 +125,20 @@ enum Form {
     BareYear,
     /// Groups `m`, `d`: no year.
     NoYear,
-    /// Groups `y`, `m`: a year and month written with `年` and `月` and no day (`2024年2月`).
-    /// Shifted as the month of its 15th day moved by the offset (as in a clinical file name):
-    /// a real month beside shifted dates bounds the offset to about a month.
+    /// Groups `y`, `m`: a year and month written with `年` and `月` and no day (`2024年2月`), or
+    /// with an English month name (`March 2024`, `Mar. 2024`). Shifted as the month of its 15th
+    /// day moved by the offset ([`dates::middle_of_period`], as in a clinical file name and a DT
+    /// of year-month precision): a real month beside shifted dates bounds the offset to about a
+    /// month.
     YearMonth,
+    /// Groups `y`, `m`: a year and month written in numbers alone (`2024-03`, `2024/4`,
+    /// `2024.04`, `03/2024`), read as a [`Form::YearMonth`] when the year is one of 1900–2099
+    /// and the month one of 1–12: other numbers (`1234-56`, `3.14`) are no year-month.
+    NumericYearMonth,
+    /// Groups `era` (a letter), `ey`, `m`, `d`, two digits each with nothing between them
+    /// (`R060401`, as export jobs and order systems write era dates): read as an era date only
+    /// when it is a valid date within its era, as such a run is also some code (`S123456`).
+    CompactEra,
     /// Groups `m`, `d` written `3/15`: no year, and read as a date only where the text around
     /// it says it is one ([`says_date`]); elsewhere it is a fraction (`1/2錠`, half a tablet).
     MonthSlashDay,
@@ -181,14 +196,17 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
             Form::Era,
             r"(?P<era>明治|大正|昭和|平成|令和)_(?P<ey>元|\d{1,2})_年(?:_(?P<m>\d{1,2})_月(?:_(?P<d>\d{1,2})_日)?)?",
         ),
-        // The era as a letter or a name before numbers and separators (`S60.3.15`,
-        // `令和6.2.1`, `令和元/5/1`); a space pads a one-digit number to two columns, as
+        // The era as a letter, a name or the name's first kanji before numbers and separators
+        // (`S60.3.15`, `令和6.2.1`, `令和元/5/1`, `令6.4.1`); a space pads a one-digit number to two columns, as
         // legacy systems print dates (`S60. 3.15`, `H 1. 4. 1`).
         p(
             Form::Era,
-            r"(?P<era>明治|大正|昭和|平成|令和|[MTSHRＭＴＳＨＲ])(?:[.．]|(?P<sp>[ \x{3000}]))?(?P<ey>元|\d{1,2})(?P<s>SEP)PAD(?P<m>\d{1,2})(?P<t>SEP)PAD(?P<d>\d{1,2})",
+            r"(?P<era>明治|大正|昭和|平成|令和|[MTSHRＭＴＳＨＲ令平昭大明])(?:[.．]|(?P<sp>[ \x{3000}]))?(?P<ey>元|\d{1,2})(?P<s>SEP)PAD(?P<m>\d{1,2})(?P<t>SEP)PAD(?P<d>\d{1,2})",
         ),
-        p(Form::Era, r"(?P<era>[MTSHRＭＴＳＨＲ])[.．]?(?P<ey>元|\d{1,2})_年_(?P<m>\d{1,2})_月(?:_(?P<d>\d{1,2})_日)?"),
+        p(
+            Form::Era,
+            r"(?P<era>[MTSHRＭＴＳＨＲ令平昭大明])[.．]?(?P<ey>元|\d{1,2})_年_(?P<m>\d{1,2})_月(?:_(?P<d>\d{1,2})_日)?",
+        ),
         p(Form::Plain, r"(?P<y>\d{4})_年_(?P<m>\d{1,2})_月_(?P<d>\d{1,2})_日"),
         p(Form::BareYear, r"(?P<ey>元|\d{1,2})_年_(?P<m>\d{1,2})_月_(?P<d>\d{1,2})_日"),
         p(Form::Plain, r"(?P<y>\d{4})(?P<s>SEP)PAD(?P<m>\d{1,2})(?P<t>SEP)PAD(?P<d>\d{1,2})"),
@@ -210,6 +228,15 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
             r"(?P<a>\d{1,2})(?P<s>[-/－／\x{2212}])PAD(?P<b>\d{1,2})(?P<t>[-/－／\x{2212}])PAD(?P<c>\d{1,2})",
         ),
         p(Form::YearMonth, r"(?P<y>\d{4})_年_(?P<m>\d{1,2})_月"),
+        // A year and month alone: `2024-03`, `2024.04`, `2024/4`, `03/2024`, `3/2024`,
+        // `03.2024`; a one-digit month only after or before `/` (`2024.4` is as likely a
+        // decimal, `2024-3` a subtraction).
+        p(Form::NumericYearMonth, r"(?P<y>\d{4})(?P<s>[-.－．\x{2212}\x{2010}-\x{2015}])(?P<m>\d{2})"),
+        p(Form::NumericYearMonth, r"(?P<y>\d{4})(?P<s>[/／])(?P<m>\d{1,2})"),
+        p(Form::NumericYearMonth, r"(?P<m>\d{2})(?P<s>[-.－．\x{2212}\x{2010}-\x{2015}])(?P<y>\d{4})"),
+        p(Form::NumericYearMonth, r"(?P<m>\d{1,2})(?P<s>[/／])(?P<y>\d{4})"),
+        p(Form::YearMonth, &format!(r"{MONTH}(?:\.?,? |[-/.]|)(?P<y>\d{{4}})")),
+        p(Form::CompactEra, r"(?P<era>[MTSHRＭＴＳＨＲ])(?P<ey>\d{2})(?P<m>\d{2})(?P<d>\d{2})"),
     ]
 });
 
@@ -527,13 +554,21 @@ pub fn stands_alone(text: &str, start: usize, end: usize) -> bool {
     alone_before(text, start) && alone_after(text, end)
 }
 
+/// Whether `c` glues to a date beside it as part of a word or a number: an ASCII letter, `_`, or
+/// a digit, ASCII or full width (`１．２．３９２．２０００３６．９１１６．２．６` is a UID written
+/// in full width, not a date `９１１６．２．６` inside it).
 fn is_word(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
+    c.is_ascii_alphanumeric() || c == '_' || is_digit(c)
+}
+
+/// Whether `c` is a dot, ASCII or full width.
+fn is_dot(c: char) -> bool {
+    c == '.' || c == '．'
 }
 
 /// Whether nothing glues to the left of `start`: no letter, digit or decimal point.
 fn alone_before(text: &str, start: usize) -> bool {
-    text[..start].chars().next_back().is_none_or(|c| !is_word(c) && c != '.')
+    text[..start].chars().next_back().is_none_or(|c| !is_word(c) && !is_dot(c))
 }
 
 /// Whether nothing glues to the right of `end`: no letter or digit, no decimal digits.
@@ -541,7 +576,7 @@ fn alone_after(text: &str, end: usize) -> bool {
     let mut after = text[end..].chars();
     match after.next() {
         None => true,
-        Some('.') => !after.next().is_some_and(|c| c.is_ascii_digit()),
+        Some(c) if is_dot(c) => !after.next().is_some_and(is_digit),
         Some(c) => !is_word(c),
     }
 }
@@ -571,6 +606,14 @@ fn fraction_follows(matched: &str, rest: &str) -> bool {
     let Some(fraction) = rest.strip_prefix('.') else { return false };
     let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
     (1..=6).contains(&digits) && alone_after(fraction, digits)
+}
+
+/// Whether the match `start..end` of `text` goes on with a separator and a number of one or two
+/// digits (`2024/1/2x`, `2024.03.45`: a day, or a dotted number); not with a year, as in a
+/// range of months (`2024/03-2024/05`).
+fn goes_on(text: &str, end: usize) -> bool {
+    let mut after = text[end..].chars();
+    after.next().is_some_and(is_separator) && (1..=2).contains(&after.take_while(|&c| is_digit(c)).count())
 }
 
 /// Whether an ISO 8601 time follows a date (`2024-01-02T09:30`): the `T` would otherwise glue
@@ -777,6 +820,12 @@ fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
             if *form == Form::MonthSlashDay && text[..m.start()].ends_with(['/', '／', '-']) {
                 continue;
             }
+            // A year and month that goes on with a separator and a day's digits is part of
+            // something longer (`2024/1/2x`, `2024.03.45`): a date read whole by another
+            // pattern, or no date.
+            if *form == Form::NumericYearMonth && goes_on(text, m.end()) {
+                continue;
+            }
             let english_no_year = *form == Form::NoYear
                 && c.name("m").is_some_and(|g| g.as_str().chars().all(|c| c.is_ascii_alphabetic()));
             if (*form == Form::MonthSlashDay || english_no_year) && !says_date(&text[..m.start()], &text[m.end()..]) {
@@ -959,9 +1008,16 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
             let (m, d) = (group("m")?, group("d")?);
             ((1..=12).contains(&m) && (1..=31).contains(&d) && which.wants_day(m, d)).then(redacted)
         }
-        Form::YearMonth => {
-            let (y, m) = (year(c.name("y")?.as_str())?, group("m")?);
-            let middle = NaiveDate::from_ymd_opt(y, m, 15)?;
+        Form::YearMonth | Form::NumericYearMonth => {
+            let (y, m) = (year(c.name("y")?.as_str())?, month(c.name("m")?.as_str())?);
+            if form == Form::NumericYearMonth && !(1900..=2099).contains(&y) {
+                return None;
+            }
+            // `may 2024` is a verb and a number, as `may 2 tablets` is.
+            if c.name("m").is_some_and(|g| g.as_str() == "may") {
+                return None;
+            }
+            let middle = dates::middle_of_period(y, Some(m))?;
             if !which.wants_month(y, m) {
                 return None;
             }
@@ -971,6 +1027,10 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
                 }
                 _ => Some(redacted()),
             }
+        }
+        Form::CompactEra => {
+            let date = compact_era_date(c)?;
+            which.wants(date).then(redacted)
         }
         Form::Era => {
             // `R 3.6.1` is a version; `R 3. 6. 1`, printed in columns, a date.
@@ -1089,16 +1149,39 @@ fn is_separator(c: char) -> bool {
     matches!(c, '-' | '/' | '.' | '－' | '／' | '．' | '\u{2212}' | '\u{2010}'..='\u{2015}' | '\u{30FC}' | '\u{FF70}')
 }
 
+/// The eras: name, letter (ASCII; the full-width one is read as it), first year, and the last
+/// year of the era a date may be written in (Reiwa's left open).
+const ERAS: [(&str, char, i32, i32); 5] = [
+    ("令和", 'R', 2019, 9999),
+    ("平成", 'H', 1989, 31),
+    ("昭和", 'S', 1926, 64),
+    ("大正", 'T', 1912, 15),
+    ("明治", 'M', 1868, 45),
+];
+
+/// The era an era match's `era` group names: its name (`令和`), its name's first kanji (`令`),
+/// or its letter in ASCII or full width (`R`, `Ｒ`).
+fn era_of(era: &str) -> Option<&'static (&'static str, char, i32, i32)> {
+    let first = era.chars().next()?;
+    let letter = if ('Ａ'..='Ｚ').contains(&first) { char::from_u32(first as u32 - 0xFEE0)? } else { first };
+    ERAS.iter().find(|(name, l, _, _)| *name == era || name.starts_with(first) || *l == letter)
+}
+
 /// The date an era match names, when it has a day.
 fn era_date(c: &Captures) -> Option<NaiveDate> {
-    const START: [(&str, char, i32); 5] =
-        [("令和", 'R', 2019), ("平成", 'H', 1989), ("昭和", 'S', 1926), ("大正", 'T', 1912), ("明治", 'M', 1868)];
-    let era = c.name("era")?.as_str();
-    let first = START.iter().find(|(name, letter, _)| *name == era || era.starts_with(*letter))?.2;
+    let first = era_of(c.name("era")?.as_str())?.2;
     let ey = c.name("ey")?.as_str();
     let ey = if ey == "元" { 1 } else { number(ey)? as i32 };
     let (m, d) = (number(c.name("m")?.as_str())?, number(c.name("d")?.as_str())?);
     NaiveDate::from_ymd_opt(first + ey - 1, m, d)
+}
+
+/// Whether a [`Form::CompactEra`] match is an era date: a valid date whose era year is one its
+/// era had (`R060401`, `H310430`; not `S123456`, `H450101`).
+fn compact_era_date(c: &Captures) -> Option<NaiveDate> {
+    let (_, _, _, last) = era_of(c.name("era")?.as_str())?;
+    let ey = number(c.name("ey")?.as_str())? as i32;
+    (1..=*last).contains(&ey).then(|| era_date(c)).flatten()
 }
 
 /// A year of four digits, or of two (`85` → 1985, `24` → 2024: within the century up to 30
@@ -1637,6 +1720,84 @@ mod tests {
         let t = treat("acq 20240301093000.000000", DateTreatment::Shift(-1), Which::These(&own)).unwrap();
         assert_eq!(t.text, "acq 20240229093000.000000");
         assert_eq!(treat("acq 20240301093000.1234567", DateTreatment::Shift(-1), Which::These(&own)), None);
+    }
+
+    #[test]
+    fn rv30_a_year_and_month_in_numbers_or_an_english_name_moves_as_its_15th_day() {
+        // 15 March 2024 moved 20 days back is 24 February.
+        for (text, want) in [
+            ("CT 2024-03 follow-up", "CT 2024-02 follow-up"),
+            ("CT 2024/03 follow-up", "CT 2024/02 follow-up"),
+            ("CT 2024.03 follow-up", "CT 2024.02 follow-up"),
+            ("CT 2024/3 follow-up", "CT 2024/2 follow-up"),
+            ("CT 03/2024 follow-up", "CT 02/2024 follow-up"),
+            ("CT 3/2024 follow-up", "CT 2/2024 follow-up"),
+            ("CT 03.2024 follow-up", "CT 02.2024 follow-up"),
+            ("CT March 2024 follow-up", "CT February 2024 follow-up"),
+            ("CT Mar 2024 follow-up", "CT Feb 2024 follow-up"),
+            ("CT Mar. 2024 follow-up", "CT Feb. 2024 follow-up"),
+            ("CT MAR-2024 follow-up", "CT FEB-2024 follow-up"),
+            ("CT ２０２４／０３", "CT ２０２４／０２"),
+        ] {
+            assert_eq!(shift(text, -20).as_deref(), Some(want), "{text}");
+        }
+        // A day or two does not move the month (the middle of it does not leave it).
+        assert_eq!(shift("since 2024-03", -1), Some("since 2024-03".to_string()));
+        assert_eq!(replace("since 2024-03, Mar 2024 and 03/2024").unwrap(), "since ***, *** and ***");
+        assert_eq!(replace("FY 2023/04-2024/03").unwrap(), "FY ***-***", "a range of months");
+        // A whole date is read whole.
+        assert_eq!(shift("2024-03-15", -20).unwrap(), "2024-02-24");
+        assert_eq!(shift("15 March 2024", -20).unwrap(), "24 February 2024");
+        assert_eq!(shift("March 15, 2024", -20).unwrap(), "February 24, 2024");
+        let own = [NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()];
+        assert!(treat("CT 2024-03", DateTreatment::Replace, Which::These(&own)).is_some());
+        assert_eq!(treat("CT 2023-03", DateTreatment::Replace, Which::These(&own)), None);
+    }
+
+    #[test]
+    fn rv30_numbers_that_are_no_year_and_month_stay() {
+        for text in [
+            "2024-0312",
+            "12024-03",
+            "2024-13",
+            "1234-05",
+            "pi 3.1416",
+            "ratio 2.2024",
+            "2024.4 mg",
+            "2024-3",
+            "BP 120/80",
+            "may 2024 patients",
+            "code 2024.03.45",
+            "2024/1/2x",
+            "v 2024.03.1a",
+        ] {
+            assert_eq!(replace(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn rv30_a_compact_era_date_and_an_era_s_first_kanji_before_numbers_are_era_dates() {
+        for text in ["adm R060401 ok", "adm H310430 ok", "adm 令6.4.1 ok", "adm 平31.4.30 ok", "adm 昭60/3/15 ok"] {
+            assert_eq!(replace(text).unwrap(), "adm *** ok", "{text}");
+            assert_eq!(shift(text, -5).unwrap(), "adm *** ok", "an era date is replaced when shifting: {text}");
+        }
+        assert_eq!(replace("令6年4月1日").unwrap(), "***");
+        // Not a date, an era year the era never had, glued to a word or a number: kept.
+        for text in ["lot S123456", "H450101", "R0604011", "XR060401", "大1.2", "R 3.6.1"] {
+            assert_eq!(replace(text), None, "{text}");
+        }
+        let own = [NaiveDate::from_ymd_opt(2024, 4, 1).unwrap()];
+        assert!(treat("R060401", DateTreatment::Replace, Which::These(&own)).is_some());
+        assert_eq!(treat("R060402", DateTreatment::Replace, Which::These(&own)), None);
+    }
+
+    #[test]
+    fn rv30_a_number_in_a_full_width_uid_is_no_date() {
+        let uid = "１．２．３９２．２０００３６．９１１６．２．６．１．４８";
+        assert_eq!(shift(uid, -10), None);
+        assert_eq!(replace(&format!("ref {uid} 2024/03/01")).unwrap(), format!("ref {uid} ***"));
+        // Full-width digits glue as ASCII ones do: `１２０２４０３０１` is one number.
+        assert_eq!(replace("ref １２０２４０３０１"), None);
     }
 
     #[test]

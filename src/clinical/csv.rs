@@ -845,6 +845,48 @@ static ERA_IN_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[MTSHRmtshr](?:(\d{2})(\d{2})(\d{2})|\.?(\d{1,2}|元)[-./](\d{1,2}))").expect("valid built-in pattern")
 });
 
+/// Six digits in a file name (`labs_240401`, `labs_240401_1234`): export jobs in Japan name
+/// per-visit files by the date as `YYMMDD` ([`six_digit_date`] decides whether they are one).
+static SIX_DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d{6}").expect("valid built-in pattern"));
+
+/// What six digits of a file name that stand alone are, read as a date in every order people
+/// write one with a two-digit year: `YYMMDD` (as Japanese export jobs write it), `DDMMYY` and
+/// `MMDDYY`. `None` when no order makes a date (`123456`, an order number); `Some(Some(date))`
+/// when `YYMMDD` is the only order that does (`851203`), the date it can be shifted as; and
+/// `Some(None)` when two orders or more do (`240401` is 1 April 2024 or 24 April 2001;
+/// `010424` 24 April 2001 or 1 April 2024), or only another order does: a date all the same,
+/// which cannot be shifted safely. Shifted in the wrong order it would keep the real day and
+/// month where the other order reads them (`010424` read as 2001-04-24 and moved ten days
+/// back is `010414`, still 1 April), so it is replaced.
+fn six_digit_date(run: &str) -> Option<Option<chrono::NaiveDate>> {
+    let n = |i: usize| run.get(i..i + 2).and_then(|d| d.parse::<u32>().ok());
+    let (a, b, c) = (n(0)?, n(2)?, n(4)?);
+    // A two-digit year as the date rules of text read it (`85` → 1985, `24` → 2024).
+    let year = |y: u32| if y <= 30 { 2000 + y as i32 } else { 1900 + y as i32 };
+    let ymd = chrono::NaiveDate::from_ymd_opt(year(a), b, c);
+    let others = [chrono::NaiveDate::from_ymd_opt(year(c), b, a), chrono::NaiveDate::from_ymd_opt(year(c), a, b)];
+    match (ymd, others.iter().any(Option::is_some)) {
+        (None, false) => None,
+        (Some(date), false) => Some(Some(date)),
+        _ => Some(None),
+    }
+}
+
+/// Whether six digits at `start` of `stem` are the time written after a date
+/// (`20240401_093000`, `2024-04-01-093000`): hours, minutes and seconds after eight digits of a
+/// date and one separator, which the date before them says.
+fn time_after_date(stem: &str, start: usize, run: &str) -> bool {
+    let n = |i: usize| run.get(i..i + 2).and_then(|d| d.parse::<u32>().ok()).unwrap_or(99);
+    let time = n(0) <= 23 && n(2) <= 59 && n(4) <= 59;
+    let before = stem[..start].strip_suffix(['_', '-', 'T', ' ']).unwrap_or("");
+    let date = before.bytes().rev().take_while(u8::is_ascii_digit).count() == 8
+        || before.len() >= 10 && before.is_char_boundary(before.len() - 10) && {
+            let d = &before[before.len() - 10..];
+            d.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
+        };
+    time && date
+}
+
 /// The month (1–12) an English month word names: its full name or a beginning of it of three
 /// letters or more (`Feb`, `Sept`).
 fn english_month(word: &str) -> Option<u32> {
@@ -869,8 +911,10 @@ fn english_month_like(written: &str, month: u32) -> String {
 /// The dates of a file name's stem (`_` as written) in the spellings of file names that
 /// [`text_dates`] does not read, standing alone (no letter or digit glued before, no digit
 /// after): `2024_02_01` (shifted in its spelling, or replaced), `Feb2024` (a year-month,
-/// shifted as the month of its 15th day), and the era dates `R060201`, `H31.04` (replaced: an
-/// era date is not shifted in its spelling).
+/// shifted as the month of its 15th day), the era dates `R060201`, `H31.04` (replaced: an
+/// era date is not shifted in its spelling), and six digits that make a date with a
+/// two-digit year (`240401`: shifted when `YYMMDD` is the only order that reads as a date,
+/// otherwise replaced; [`six_digit_date`]), here also glued after letters (`labs240401`).
 fn name_dates(stem: &str, how: DateTreatment) -> Vec<text_dates::Span> {
     let bytes = stem.as_bytes();
     let glued_before = |i: usize, letters: bool| {
@@ -917,6 +961,17 @@ fn name_dates(stem: &str, how: DateTreatment) -> Vec<text_dates::Span> {
             if month_first { format!("{m}{sep}{:04}", d.year()) } else { format!("{:04}{sep}{m}", d.year()) }
         });
         out.push(text_dates::Span { start: whole.start(), end: whole.end(), replacement });
+    }
+    for m in SIX_DIGITS.find_iter(stem) {
+        if glued_before(m.start(), false) || digit_after(m.end()) || time_after_date(stem, m.start(), m.as_str()) {
+            continue;
+        }
+        let Some(date) = six_digit_date(m.as_str()) else { continue };
+        let replacement = shifted(date, &|d| {
+            use chrono::Datelike;
+            format!("{:02}{:02}{:02}", d.year().rem_euclid(100), d.month(), d.day())
+        });
+        out.push(text_dates::Span { start: m.start(), end: m.end(), replacement });
     }
     for c in ERA_IN_NAME.captures_iter(stem) {
         let whole = c.get(0).expect("group 0");
@@ -3014,6 +3069,33 @@ mod tests {
         for name in ["labs_v2_01.csv", "Febrile.csv", "CH31.04.csv", "labs_S123456.csv"] {
             assert_eq!(output_name(name, &rows, 1).unwrap().as_deref(), Some(name), "{name}");
         }
+    }
+
+    #[test]
+    fn rv30_a_six_digit_date_in_the_file_name_is_shifted_when_it_reads_one_way_and_replaced_otherwise() {
+        let rows = [("1234567890", "", "", false)];
+        let kept = |n: &str| output_name(n, &rows, 1).unwrap().unwrap();
+        // `851203` is 3 December 1985 only: no day 85, no month 85.
+        let shifted_yymmdd = shifted("1234567890", "19851203", "%y%m%d");
+        assert_eq!(kept("labs_851203.csv"), format!("labs_{shifted_yymmdd}_TAG.csv"));
+        assert_eq!(kept("labs851203.csv"), format!("labs{shifted_yymmdd}_TAG.csv"), "glued to letters");
+        // `240401` is 1 April 2024 or 24 April 2001; `010424` 24 April 2001 or 1 April 2024.
+        for (name, want) in [
+            ("labs_240401.csv", "labs_date_TAG.csv"),
+            ("labs_240401_1234.csv", "labs_date_1234_TAG.csv"),
+            ("labs_010424.csv", "labs_date_TAG.csv"),
+            ("labs_060401.csv", "labs_date_TAG.csv"),
+        ] {
+            assert_eq!(kept(name), want, "{name}");
+        }
+        let removed = |n: &str| output_name_with(n, &rows, 1, false).unwrap().unwrap();
+        assert_eq!(removed("labs_851203.csv"), "labs_date_TAG.csv");
+        // No order makes a date, part of a longer number, or the time after a date: kept.
+        for name in ["labs_123456.csv", "labs_1240401.csv", "labs_2404011.csv"] {
+            assert_eq!(output_name(name, &rows, 1).unwrap().as_deref(), Some(name), "{name}");
+        }
+        let date = shifted("1234567890", "20240401", "%Y%m%d");
+        assert_eq!(kept("ecg_20240401_093000.csv"), format!("ecg_{date}_093000_TAG.csv"));
     }
 
     #[test]

@@ -3145,3 +3145,48 @@ fn rv30_csv_an_unquoted_number_formula_id_cell_is_the_same_patient() {
     assert_eq!(ids, [p.as_str(); 3]);
     assert_eq!(column(&rows, "comment")[2], "ID *** 確認");
 }
+
+#[test]
+fn rv30_csv_free_text_shifts_year_months_and_loses_compact_era_dates_and_full_width_uids() {
+    let wd = Workdir::new("rv30_csv_free_text_shifts_year_months_and_loses_compact_era_dates_and_full_width_uids");
+    let uid = "１．２．３９２．２０００３６．９１１６．２．６．１．４８";
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nday = \"date\"\nnote = \"free-text\"\n",
+        &format!("pid,day,note\nP7788123,2024-02-15,CT 2024-02 / Feb 2024 / R060401 / 令6.4.1 / {uid} end\n"),
+    );
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let rows = rows(&wd.path("out/in.csv"));
+    // The row's 15 February shifted: the month a year-month of February moves to.
+    let day = chrono::NaiveDate::parse_from_str(column(&rows, "day")[0], "%Y-%m-%d").unwrap();
+    let want = format!("CT {} / {} / *** / *** / *** end", day.format("%Y-%m"), day.format("%b %Y"));
+    assert_eq!(column(&rows, "note"), [want.as_str()]);
+}
+
+#[test]
+fn rv30_csv_a_six_digit_date_in_the_file_name_is_shifted_or_replaced() {
+    let wd = Workdir::new("rv30_csv_a_six_digit_date_in_the_file_name_is_shifted_or_replaced");
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nday = \"date\"\n").unwrap();
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    for n in ["labs_851203", "labs_240401", "labs_240401_1234", "labs_010424"] {
+        std::fs::write(wd.path(&format!("in/{n}.csv")), "pid,day\nP7788123,1985-12-03\n").unwrap();
+    }
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let out = wd.path("out");
+    let released = released_names(&wd, "out");
+    // The row's date is the name's: `851203` reads as 3 December 1985 only, and is shifted so.
+    let shifted_of = |name: &str| {
+        let day = column(&rows(&out.join(name)), "day")[0].to_string();
+        chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap().format("%y%m%d").to_string()
+    };
+    let one = released.iter().find(|n| n.starts_with("labs_") && !n.starts_with("labs_date")).expect("a shifted name");
+    assert!(one.starts_with(&format!("labs_{}_", shifted_of(one))), "{released:?}");
+    // `240401` and `010424` read two ways (YYMMDD, DDMMYY): replaced, not shifted in one.
+    let mut stems: Vec<String> =
+        released.iter().map(|n| n[..n.len() - "_0123abcd.csv".len()].to_string()).filter(|s| s != &one[..11]).collect();
+    stems.sort();
+    assert_eq!(stems, ["labs_date", "labs_date", "labs_date_1234"], "{released:?}");
+    for real in ["851203", "240401", "010424"] {
+        assert!(!released.iter().any(|n| n.contains(real)), "{real}: {released:?}");
+    }
+}

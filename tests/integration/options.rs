@@ -1473,3 +1473,82 @@ fn an_earlier_de_identification_method_is_kept_before_kameis() {
     assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(), Some("REMOVED"));
     assert_no_leak(&wd, "out", &run, CT_CANARIES);
 }
+
+#[test]
+fn rv30_clean_descriptors_shifts_a_year_and_month_written_in_text_as_its_15th_day() {
+    let wd = Workdir::new("rv30_clean_descriptors_shifts_a_year_and_month_written_in_text_as_its_15th_day");
+    ct(1)
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT since 2024-02 (Feb 2024, 02/2024)"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates", "--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let shift = pseudonymizer(7).date_shift_days(kamei::pseudo::Patient::Id(CANARY_ID));
+    let middle = date("20240215") + chrono::Duration::days(shift);
+    let want = format!("CT since {} ({}, {})", middle.format("%Y-%m"), middle.format("%b %Y"), middle.format("%m/%Y"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION), Some(want));
+    // Without a date option they go.
+    let run = wd.kamei([
+        "deid",
+        "in",
+        "-o",
+        "clean",
+        "--key",
+        wd.path("k.key").to_str().unwrap(),
+        "-q",
+        "--option",
+        "clean-descriptors",
+    ]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("clean"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("CT since *** (***, ***)"));
+}
+
+#[test]
+fn rv30_clean_descriptors_replaces_a_compact_era_date_and_one_after_the_era_s_kanji() {
+    let wd = Workdir::new("rv30_clean_descriptors_replaces_a_compact_era_date_and_one_after_the_era_s_kanji");
+    ct(1)
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT R060201 令6.2.1"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates", "--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION).as_deref(), Some("CT *** ***"));
+}
+
+#[test]
+fn rv30_clean_descriptors_maps_a_uid_written_in_full_width_whole() {
+    let wd = Workdir::new("rv30_clean_descriptors_maps_a_uid_written_in_full_width_whole");
+    let wide = "１．２．３９２．２０００３６．９１１６．２．６．１．４８";
+    ct(1)
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, &format!("比較 {wide}")))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates", "--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let mapped = pseudonymizer(7).uid("1.2.392.200036.9116.2.6.1.48");
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION), Some(format!("比較 {mapped}")));
+}
+
+#[test]
+fn rv30_retain_long_modified_dates_shifts_a_reduced_precision_datetime_as_the_middle_of_its_period() {
+    let wd = Workdir::new("rv30_retain_long_modified_dates_shifts_a_reduced_precision_datetime_as_the_middle");
+    // A patient whose offset is a few days: read as 1 January (the 1st), `2021` (`202103`)
+    // moved to the year (month) before and told the offset's sign.
+    let pseudo = pseudonymizer(7);
+    let id = (0..)
+        .map(|n| format!("RV30DT{n}"))
+        .find(|id| (-14..=-1).contains(&pseudo.date_shift_days(kamei::pseudo::Patient::Id(id))))
+        .unwrap();
+    Fixture::ct(&id, STUDY, SERIES, &format!("{SERIES}.1"))
+        .put(str_el(tags::ACQUISITION_DATE_TIME, VR::DT, "2021"))
+        .put(str_el(tags::FRAME_REFERENCE_DATE_TIME, VR::DT, "202103"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, tags::ACQUISITION_DATE_TIME).as_deref(), Some("2021"));
+    assert_eq!(text(&obj, tags::FRAME_REFERENCE_DATE_TIME).as_deref(), Some("202103"));
+}
