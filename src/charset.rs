@@ -1009,15 +1009,22 @@ impl CharacterSet {
 /// text): [`CharacterSet::read`].
 ///
 /// Japanese modalities often write Shift_JIS where (0008,0005) is absent or says `ISO_IR 13`,
-/// `ISO_IR 100`, `ISO_IR 192` or `\ISO 2022 IR 87`. Reading such bytes in the declared set
-/// alone turned them into U+FFFD, so a name written that way was missed, two different words
-/// compared equal, and cleaned text was written back with `?`. The rule, the same for every
-/// value and for `deid` and `verify` alike:
-/// - bytes that decode cleanly in the declared set (exactly, without control characters other
-///   than TAB, LF, FF, CR) are read in it ([`Reading::Declared`]);
-/// - else bytes that are valid CP932, whose text has no such control character and encodes
-///   back to the same bytes, are read as CP932 ([`Reading::ShiftJis`]), and cleaned text is
-///   written back in CP932, so every byte outside a match stays as it was;
+/// `ISO_IR 100`, `ISO_IR 192` or `\ISO 2022 IR 87`, and older Unix workstations EUC-JP. Reading
+/// such bytes in the declared set alone turned them into U+FFFD (or Latin-1 letters), so a name
+/// written that way was missed, two different words compared equal, and cleaned text was
+/// written back with `?`. The rule, the same for every value and for `deid` and `verify` alike:
+/// - bytes that are clearly EUC-JP (`euc_jp_text`: Japanese text with a byte a CP932 reading
+///   of half-width katakana cannot hold) under a declared Latin-alphabet set or none are read as
+///   EUC-JP ([`Reading::EucJp`]): Latin-1 reads every EUC-JP byte as a letter, so without this
+///   the text would be read cleanly as nonsense no Japanese rule applies to;
+/// - else bytes that decode cleanly in the declared set (exactly, without control characters
+///   other than TAB, LF, FF, CR) are read in it ([`Reading::Declared`]);
+/// - else clearly UTF-8 bytes are read as UTF-8, clearly EUC-JP bytes (not plain CP932) as
+///   EUC-JP, and bytes that are valid CP932 whose text has no such control character as CP932
+///   ([`Reading::ShiftJis`]); cleaned text is written back in that encoding, each character
+///   with the code the value used for it ([`OwnCodes`]: CP932 has two codes for the NEC-selected
+///   IBM extension kanji such as `髙`, and user-defined codes no encoder writes), so every byte
+///   outside a match stays as it was;
 /// - else bytes the declared set decodes exactly (a Latin-1 value holding C1 controls) are read
 ///   in it;
 /// - else the value is [`Reading::Undecodable`]: its text holds each byte that is not valid
@@ -1030,8 +1037,12 @@ pub enum Reading {
     /// Not clean in the declared set and clearly UTF-8 ([`CharacterSet::utf8_reading`]); read
     /// as UTF-8.
     Utf8(String),
-    /// Not valid in the declared set; read as Shift_JIS (CP932).
-    ShiftJis(String),
+    /// Not valid in the declared set; read as Shift_JIS (CP932), with the codes of the value's
+    /// characters that CP932 has more than one code for or does not encode ([`OwnCodes`]).
+    ShiftJis(String, OwnCodes),
+    /// Clearly EUC-JP (`euc_jp_text`) under a Latin-alphabet set or none, or not valid in the
+    /// declared set; read as EUC-JP, with the value's own codes as for CP932.
+    EucJp(String, OwnCodes),
     /// Valid in neither: text for comparing only, never re-encoded. Each byte not valid where it
     /// stands is its [`byte_mark`]; after an escape sequence the set does not follow, every byte
     /// is read as [`bytes_text`] reads it.
@@ -1042,7 +1053,11 @@ impl Reading {
     /// The text compared with identifiers (marks in place of invalid bytes when undecodable).
     pub fn text(&self) -> &str {
         match self {
-            Reading::Declared(t) | Reading::Utf8(t) | Reading::ShiftJis(t) | Reading::Undecodable(t) => t,
+            Reading::Declared(t)
+            | Reading::Utf8(t)
+            | Reading::ShiftJis(t, _)
+            | Reading::EucJp(t, _)
+            | Reading::Undecodable(t) => t,
         }
     }
 
@@ -1050,7 +1065,7 @@ impl Reading {
     /// cleaned and written back ([`CharacterSet::write_back`]). `None` when undecodable.
     pub fn decoded(&self) -> Option<&str> {
         match self {
-            Reading::Declared(t) | Reading::Utf8(t) | Reading::ShiftJis(t) => Some(t),
+            Reading::Declared(t) | Reading::Utf8(t) | Reading::ShiftJis(t, _) | Reading::EucJp(t, _) => Some(t),
             Reading::Undecodable(_) => None,
         }
     }
@@ -1065,7 +1080,7 @@ impl Reading {
     /// Whether the value was read as Shift_JIS (CP932): callers note it in the audit (the tag,
     /// never the value).
     pub fn is_shift_jis(&self) -> bool {
-        matches!(self, Reading::ShiftJis(_))
+        matches!(self, Reading::ShiftJis(..))
     }
 
     /// The set a value not clean in its declared set was read in, for the audit note (the
@@ -1073,7 +1088,8 @@ impl Reading {
     pub fn undeclared_set(&self) -> Option<&'static str> {
         match self {
             Reading::Utf8(_) => Some("UTF-8"),
-            Reading::ShiftJis(_) => Some("Shift_JIS (CP932)"),
+            Reading::ShiftJis(..) => Some("Shift_JIS (CP932)"),
+            Reading::EucJp(..) => Some("EUC-JP"),
             Reading::Declared(_) | Reading::Undecodable(_) => None,
         }
     }
@@ -1188,21 +1204,141 @@ fn holds_stray_control(text: &str) -> bool {
     text.trim_end_matches('\0').chars().any(is_stray_control)
 }
 
-/// The CP932 reading of non-ASCII bytes, and whether its text encodes back to the same bytes:
-/// `None` when the bytes are ASCII, not valid CP932, or read as a stray control character.
-/// NUL padding at the end (some writers pad with it) is left out.
-fn cp932(bytes: &[u8]) -> Option<(String, bool)> {
-    let bytes = &bytes[..bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)];
+/// The codes a value read in an undeclared Japanese encoding ([`Reading::ShiftJis`],
+/// [`Reading::EucJp`]) used for characters the encoder would write otherwise or not at all:
+/// CP932 has two codes for each NEC-selected IBM extension kanji (`髙` is `EE E0` and `FB FC`;
+/// the encoder writes the second) and for the NEC row 13 symbols, and user-defined codes (gaiji,
+/// `F0 40`–`F9 FC`) decode to private-use characters no encoder writes. Cleaned text is written
+/// back with these codes, so the bytes outside a match stay as they were. A character written
+/// with two different codes in one value is written back with the first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OwnCodes(Vec<(char, Vec<u8>)>);
+
+impl OwnCodes {
+    /// The value's own code for `c`, when it differs from the encoder's.
+    fn of(&self, c: char) -> Option<&[u8]> {
+        self.0.iter().find(|(k, _)| *k == c).map(|(_, code)| code.as_slice())
+    }
+
+    /// Whether every character of the value has the encoder's code.
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Bytes without their NUL padding at the end (some writers pad with NUL).
+fn without_nul_pad(bytes: &[u8]) -> &[u8] {
+    &bytes[..bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)]
+}
+
+/// How many bytes the CP932 character starting with `b` takes.
+fn cp932_len(b: u8) -> usize {
+    match b {
+        0x81..=0x9F | 0xE0..=0xFC => 2,
+        _ => 1,
+    }
+}
+
+/// How many bytes the EUC-JP character starting with `b` takes (`8E`: half-width katakana,
+/// `8F`: JIS X 0212).
+fn euc_jp_len(b: u8) -> usize {
+    match b {
+        0x8E | 0xA1..=0xFE => 2,
+        0x8F => 3,
+        _ => 1,
+    }
+}
+
+/// Bytes decoded character by character in a stateless multi-byte encoding (`len` tells how
+/// many bytes a character takes from its first byte), with the codes that differ from the
+/// encoder's ([`OwnCodes`]): `None` when a character is not valid or the text holds a stray
+/// control character ([`is_stray_control`]).
+fn decode_own(encoding: &'static Encoding, bytes: &[u8], len: fn(u8) -> usize) -> Option<(String, OwnCodes)> {
+    let mut text = String::with_capacity(bytes.len() * 2);
+    let mut own = OwnCodes::default();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii() {
+            text.push(char::from(b));
+            i += 1;
+            continue;
+        }
+        let unit = bytes.get(i..i + len(b))?;
+        let c = decode_one(encoding, unit)?;
+        if encode_char(encoding, c).as_deref() != Some(unit) && own.of(c).is_none() {
+            own.0.push((c, unit.to_vec()));
+        }
+        text.push(c);
+        i += unit.len();
+    }
+    (!text.chars().any(is_stray_control)).then_some((text, own))
+}
+
+/// Text encoded in a stateless encoding, each character with the value's own code where it has
+/// one ([`OwnCodes`]): `None` when a character has no code (the caller writes a dummy, never
+/// `?`).
+fn encode_own(encoding: &'static Encoding, text: &str, own: &OwnCodes) -> Option<Vec<u8>> {
+    if own.is_empty() {
+        let (bytes, _, unmappable) = encoding.encode(text);
+        return (!unmappable).then(|| bytes.into_owned());
+    }
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match own.of(c) {
+            Some(code) => out.extend_from_slice(code),
+            None if c.is_ascii() => out.push(c as u8),
+            None => out.extend(encode_char(encoding, c)?),
+        }
+    }
+    Some(out)
+}
+
+/// The CP932 reading of non-ASCII bytes, with the codes of its characters that CP932 would
+/// write otherwise ([`OwnCodes`]): `None` when the bytes are ASCII, not valid CP932, or read
+/// as a stray control character. NUL padding at the end is left out.
+fn cp932(bytes: &[u8]) -> Option<(String, OwnCodes)> {
+    let bytes = without_nul_pad(bytes);
     if bytes.is_ascii() {
         return None;
     }
-    let text = encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes)?;
-    if text.chars().any(is_stray_control) {
+    decode_own(encoding_rs::SHIFT_JIS, bytes, cp932_len)
+}
+
+/// Whether a CP932 reading is what UTF-8 or EUC-JP bytes read as CP932 are not: no half-width
+/// katakana, no user-defined (private-use) character, every code the one CP932 writes.
+fn plain_cp932(bytes: &[u8]) -> bool {
+    let odd = |c: char| ('\u{FF61}'..='\u{FF9F}').contains(&c) || ('\u{E000}'..='\u{F8FF}').contains(&c);
+    cp932(bytes).is_some_and(|(t, own)| own.is_empty() && !t.chars().any(odd))
+}
+
+/// The EUC-JP reading of non-ASCII bytes, with its own codes ([`OwnCodes`]): `None` when the
+/// bytes are ASCII, not valid EUC-JP, or read as a stray control character. NUL padding at the
+/// end is left out.
+fn euc_jp(bytes: &[u8]) -> Option<(String, OwnCodes)> {
+    let bytes = without_nul_pad(bytes);
+    if bytes.is_ascii() {
         return None;
     }
-    let (back, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&text);
-    let round_trip = !unmappable && back.as_ref() == bytes;
-    Some((text.into_owned(), round_trip))
+    decode_own(EUC_JP, bytes, euc_jp_len)
+}
+
+/// A character of Japanese text: kana, kanji, CJK punctuation, a full-width form.
+fn is_japanese(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{FF01}'..='\u{FF5E}')
+}
+
+/// The EUC-JP reading of bytes that are clearly EUC-JP: valid EUC-JP whose text holds two
+/// Japanese characters in a row ([`is_japanese`]: Latin letters in Latin-1 are never four
+/// high bytes in a row) and no half-width katakana, with a byte of 0xE0 or above (a text all of
+/// whose bytes are 0xA1–0xDF is also half-width katakana in CP932 and JIS X 0201: it is left to
+/// those readings), and that is not plain CP932 ([`plain_cp932`]) instead.
+fn euc_jp_text(bytes: &[u8]) -> Option<(String, OwnCodes)> {
+    let (text, own) = euc_jp(bytes)?;
+    let chars: Vec<char> = text.chars().collect();
+    let run = chars.windows(2).any(|w| w.iter().all(|&c| is_japanese(c)));
+    let half_width = chars.iter().any(|c| ('\u{FF61}'..='\u{FF9F}').contains(c));
+    let beyond_katakana = without_nul_pad(bytes).iter().any(|&b| b >= 0xE0);
+    (run && !half_width && beyond_katakana && !plain_cp932(bytes)).then_some((text, own))
 }
 
 /// The UTF-8 reading of non-ASCII bytes when they are clearly UTF-8 (NUL padding at the end
@@ -1220,9 +1356,7 @@ fn utf8_text(bytes: &[u8]) -> Option<String> {
     if !text.chars().any(|c| c.len_utf8() >= 3) || text.chars().any(is_stray_control) {
         return None;
     }
-    let half_width_katakana = |c: char| ('\u{FF61}'..='\u{FF9F}').contains(&c);
-    let plain_cp932 = cp932(bytes).is_some_and(|(t, round_trip)| round_trip && !t.chars().any(half_width_katakana));
-    (!plain_cp932).then(|| text.to_string())
+    (!plain_cp932(bytes)).then(|| text.to_string())
 }
 
 /// Non-ASCII bytes that are valid UTF-8 (NUL padding at the end left out), as text: one more
@@ -1232,11 +1366,11 @@ fn any_utf8(bytes: &[u8]) -> Option<String> {
     std::str::from_utf8(bytes).ok().filter(|t| !t.is_ascii()).map(str::to_string)
 }
 
-/// Encode text in CP932, as [`Reading::ShiftJis`] values are written back: `None` when a
-/// character has no CP932 code (the caller then writes a dummy, never `?`).
+/// Encode text in CP932, with the encoder's codes: `None` when a character has no CP932 code
+/// (the caller then writes a dummy, never `?`). [`Reading::ShiftJis`] values are written back
+/// with their own codes ([`CharacterSet::write_back`]).
 pub fn encode_shift_jis(text: &str) -> Option<Vec<u8>> {
-    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
-    (!unmappable).then(|| bytes.into_owned())
+    encode_own(encoding_rs::SHIFT_JIS, text, &OwnCodes::default())
 }
 
 impl CharacterSet {
@@ -1246,30 +1380,57 @@ impl CharacterSet {
         if declared.unfollowed_escape {
             return Reading::Undecodable(bytes_text(bytes));
         }
+        let euc = euc_jp_text(bytes);
         if declared.exact && !holds_stray_control(&declared.text) {
-            return Reading::Declared(declared.text);
+            return match euc {
+                Some((text, own)) if self.is_latin_alphabet() => Reading::EucJp(text, own),
+                _ => Reading::Declared(declared.text),
+            };
         }
         if let Some(text) = utf8_text(bytes) {
             return Reading::Utf8(text);
         }
-        if let Some((text, true)) = cp932(bytes) {
-            return Reading::ShiftJis(text);
+        if let Some((text, own)) = euc {
+            return Reading::EucJp(text, own);
+        }
+        if let Some((text, own)) = cp932(bytes) {
+            return Reading::ShiftJis(text, own);
         }
         if declared.exact { Reading::Declared(declared.text) } else { Reading::Undecodable(declared.text) }
     }
 
+    /// Whether this set is the default repertoire or one Latin-alphabet part of ISO 8859 without
+    /// code extensions: a set whose high bytes are scattered accented letters, never four in a
+    /// row, so text that is clearly EUC-JP is read as EUC-JP in it ([`Reading`]). Not the
+    /// Cyrillic, Greek, Arabic, Hebrew or Thai parts, whose words are runs of high bytes.
+    fn is_latin_alphabet(&self) -> bool {
+        match &self.kind {
+            Kind::Fixed(d) => matches!(
+                d.g1,
+                None | Some(Graphic::Upper(
+                    Upper::Latin1 | Upper::Latin2 | Upper::Latin3 | Upper::Latin4 | Upper::Latin5 | Upper::Latin9
+                ))
+            ),
+            _ => false,
+        }
+    }
+
     /// Every reading of an identifying value (a Person Name, an ID, an address) that text
     /// holding the same bytes may be read in: [`read`](Self::read)'s, the declared set's (with
-    /// marks for invalid bytes), the CP932 one (even one that does not encode back to the
-    /// same bytes) and the UTF-8 one (any valid non-ASCII UTF-8), each once. A Person Name read as CP932 may have a group that, alone, the
+    /// marks for invalid bytes), the CP932 one, the EUC-JP one and the UTF-8 one (any valid
+    /// non-ASCII UTF-8), each once. A Person Name read as CP932 may have a group that, alone, the
     /// declared set reads cleanly (half-width katakana under `ISO_IR 100`), and a text read as
     /// CP932 may hold a name whose value the declared set reads: collecting every reading of
     /// the identifier lets each text be read one way only and still find its bytes.
     pub fn identifier_readings(&self, bytes: &[u8], vr: VR) -> Vec<String> {
         let mut readings = vec![self.read(bytes, vr).text().to_string()];
         let declared = self.decode_with(bytes, vr, true);
-        let others =
-            [(!declared.unfollowed_escape).then_some(declared.text), cp932(bytes).map(|(t, _)| t), any_utf8(bytes)];
+        let others = [
+            (!declared.unfollowed_escape).then_some(declared.text),
+            cp932(bytes).map(|(t, _)| t),
+            euc_jp(bytes).map(|(t, _)| t),
+            any_utf8(bytes),
+        ];
         for other in others.into_iter().flatten() {
             if !readings.contains(&other) {
                 readings.push(other);
@@ -1280,14 +1441,15 @@ impl CharacterSet {
 
     /// Bytes for cleaned text of a value read as `reading`: in this character set
     /// ([`encode`](Self::encode)) when it was read in it, in UTF-8 when it was read as UTF-8,
-    /// in CP932 when it was read as Shift_JIS (the value's own encoding, so the bytes outside the changes stay as they
-    /// were). `None` when the value was undecodable, or a character of the text has no CP932
-    /// code: the caller writes a dummy.
+    /// in CP932 or EUC-JP when it was read so, each character with the value's own code
+    /// ([`OwnCodes`]), so the bytes outside the changes stay as they were. `None` when the value
+    /// was undecodable, or a character of the text has no code there: the caller writes a dummy.
     pub fn write_back(&self, reading: &Reading, text: &str, vr: VR) -> Option<Vec<u8>> {
         match reading {
             Reading::Declared(_) => Some(self.encode(text, vr).bytes),
             Reading::Utf8(_) => Some(text.as_bytes().to_vec()),
-            Reading::ShiftJis(_) => encode_shift_jis(text),
+            Reading::ShiftJis(_, own) => encode_own(encoding_rs::SHIFT_JIS, text, own),
+            Reading::EucJp(_, own) => encode_own(EUC_JP, text, own),
             Reading::Undecodable(_) => None,
         }
     }
@@ -1944,7 +2106,7 @@ mod tests {
             for text in ["ﾔﾏﾀﾞ 様", "山田太郎 様", "頭部 太郎", "ID １２３４５６７ / 1234567"]
             {
                 let reading = charset.read(&sjis(text), VR::LO);
-                assert_eq!(reading, Reading::ShiftJis(text.to_string()), "{charset:?}");
+                assert_eq!(reading, Reading::ShiftJis(text.to_string(), OwnCodes::default()), "{charset:?}");
                 assert!(reading.is_shift_jis());
                 // Cleaned text goes back in CP932: the bytes outside the change stay as they were.
                 let cleaned = text.replacen(text.split(' ').next().unwrap(), "***", 1);
@@ -2036,16 +2198,64 @@ mod tests {
     }
 
     #[test]
-    fn cp932_that_does_not_encode_back_to_its_bytes_is_not_written_back() {
-        // 0xED40 (NEC-selected IBM extension) decodes to 纊, which CP932 encodes as 0xFA5C.
-        let bytes = b"\xed\x40 CT";
-        let reading = CharacterSet::default_repertoire().read(bytes, VR::LO);
-        assert!(matches!(reading, Reading::Undecodable(_)), "{reading:?}");
-        // It is still an identifier reading, for text holding the other code.
-        let readings = CharacterSet::default_repertoire().identifier_readings(bytes, VR::LO);
-        assert!(readings.contains(&"纊 CT".to_string()), "{readings:?}");
+    fn rv32_01_cp932_with_a_second_code_of_a_character_is_read_and_written_back_with_its_own_codes() {
+        // 髙 written EE E0 (NEC-selected IBM extension, as Python's cp932 writes it), which the
+        // CP932 encoder writes FB FC; 纊 ED 40 (FA 5C); a user-defined code F0 40 (gaiji).
+        let value = [&b"\xee\xe0"[..], &sjis("橋惠子さん"), b" \xed\x40 \xf0\x40 CT"].concat();
+        for charset in [CharacterSet::default_repertoire(), cs("ISO_IR 100"), cs("ISO_IR 192")] {
+            let reading = charset.read(&value, VR::LT);
+            assert!(reading.is_shift_jis(), "{charset:?}: {reading:?}");
+            assert_eq!(reading.text(), "髙橋惠子さん 纊 \u{E000} CT");
+            // Cleaned, every byte outside the change stays as it was: no code is rewritten.
+            let cleaned = reading.text().replace("惠子", "***");
+            let expected = [&b"\xee\xe0"[..], &sjis("橋***さん"), b" \xed\x40 \xf0\x40 CT"].concat();
+            assert_eq!(charset.write_back(&reading, &cleaned, VR::LT), Some(expected), "{charset:?}");
+        }
+        // The identifier readings hold the same text, so 髙橋 matches in text with either code.
+        let readings = cs("ISO_IR 100").identifier_readings(&value, VR::LT);
+        assert_eq!(readings[0], "髙橋惠子さん 纊 \u{E000} CT");
+        assert_eq!(cs("ISO_IR 100").read(&[&b"\xfb\xfc"[..], &sjis("橋")].concat(), VR::LO).text(), "髙橋");
         assert_eq!(encode_shift_jis("纊"), Some(vec![0xFA, 0x5C]));
         assert_eq!(encode_shift_jis("한"), None);
+    }
+
+    fn euc(text: &str) -> Vec<u8> {
+        EUC_JP.encode(text).0.into_owned()
+    }
+
+    #[test]
+    fn rv32_06_clearly_euc_jp_text_under_latin_1_or_no_set_is_read_and_written_back_as_euc_jp() {
+        for text in
+            ["備考 山田太郎様 検査 以上", "住所 静岡市駿河区登呂一丁目3番5号", "YAMADA^TARO=山田^太郎=やまだ^たろう"]
+        {
+            for charset in
+                [CharacterSet::default_repertoire(), cs("ISO_IR 100"), cs("ISO_IR 192"), cs("\\ISO 2022 IR 87")]
+            {
+                let reading = charset.read(&euc(text), VR::LT);
+                assert!(matches!(reading, Reading::EucJp(..)), "{charset:?} {text}: {reading:?}");
+                assert_eq!(reading.text(), text);
+                assert_eq!(reading.undeclared_set(), Some("EUC-JP"));
+                let cleaned = text.replace("山田", "***");
+                assert_eq!(charset.write_back(&reading, &cleaned, VR::LT), Some(euc(&cleaned)), "{charset:?}");
+            }
+        }
+        // Every EUC-JP reading of an identifier is collected, even one read otherwise.
+        let readings = cs("ISO_IR 100").identifier_readings(&euc("山田^太郎"), VR::PN);
+        assert!(readings.contains(&"山田^太郎".to_string()), "{readings:?}");
+    }
+
+    #[test]
+    fn text_that_may_be_euc_jp_but_is_not_clearly_so_keeps_its_reading() {
+        // Latin-1 words: accented letters never four bytes in a row.
+        assert_eq!(cs("ISO_IR 100").read(b"S\xe4\xe4ski M\xfcller", VR::LO), Reading::Declared("Sääski Müller".into()));
+        // Cyrillic words are runs of high bytes: read in their declared set.
+        let ivanov = cs("ISO_IR 144").read(b"\xb8\xd2\xd0\xdd\xde\xd2", VR::LO);
+        assert!(matches!(ivanov, Reading::Declared(_)), "{ivanov:?}");
+        // Bytes all 0xA1-0xDF are half-width katakana in JIS X 0201 and CP932 as well.
+        assert_eq!(cs("ISO_IR 13").read(&euc("山田太郎"), VR::LO), Reading::Declared("ｻｳﾅﾄﾂﾀﾏｺ".into()));
+        assert!(CharacterSet::default_repertoire().read(&sjis("ｽｽﾞｷ ｲﾁﾛｳ"), VR::LO).is_shift_jis());
+        // Shift_JIS text is not valid EUC-JP.
+        assert!(cs("ISO_IR 100").read(&sjis("山田太郎様の検査"), VR::LO).is_shift_jis());
     }
 
     #[test]
@@ -2277,7 +2487,10 @@ mod tests {
         // not taken for UTF-8.
         let sjis = hex("c5 b6 20 d0 b7");
         assert!(std::str::from_utf8(&sjis).is_ok());
-        assert_eq!(CharacterSet::default_repertoire().read(&sjis, VR::LO), Reading::ShiftJis("ﾅｶ ﾐｷ".into()));
+        assert_eq!(
+            CharacterSet::default_repertoire().read(&sjis, VR::LO),
+            Reading::ShiftJis("ﾅｶ ﾐｷ".into(), OwnCodes::default())
+        );
         assert_eq!(CharacterSet::default_repertoire().utf8_reading(&sjis, VR::LO), None);
     }
 

@@ -191,8 +191,69 @@ pub fn common_spellings(da: &str) -> Vec<String> {
             out.push(format!("{year}年{mt}月{dt}日"));
         }
     }
+    out.extend(japanese_form_spellings(y, m, dd));
     out.extend(month_name_spellings(y, m, dd));
     out.dedup();
+    out
+}
+
+/// More spellings of a date that Japanese RIS, HIS and forms print (`y`, `m`, `dd`: the digits
+/// of a DA value): an era date with its month and day zero-padded (`S35/03/15`, `S35.03.15`,
+/// `昭和35年03月15日`) and its era year too (`S05/03/15`, `H05.03.15`); the era year alone
+/// zero-padded (`35/03/15`, `35.03.15`, from the era's tenth year as unpadded); kanji numerals
+/// (`昭和三十五年三月十五日`, `一九六〇年三月十五日`); and the official double form with the
+/// era year in brackets (`1960(昭和35)年3月15日`, `1960年(昭和35年)3月15日`,
+/// `昭和35(1960)年3月15日`). Compared after NFKD, so full-width digits and brackets match too.
+fn japanese_form_spellings(y: &str, m: &str, dd: &str) -> Vec<String> {
+    let (mt, dt) = (m.trim_start_matches('0'), dd.trim_start_matches('0'));
+    let Some((name, letter, year)) = parse_ymd(y, m, dd).and_then(japanese_era) else {
+        return Vec::new();
+    };
+    let (month, day) = (mt.parse::<u32>().unwrap_or(0), dt.parse::<u32>().unwrap_or(0));
+    let mut out = Vec::new();
+    for ey in [year.to_string(), format!("{year:02}")] {
+        for sep in ['/', '.', '-'] {
+            out.push(format!("{letter}{ey}{sep}{m}{sep}{dd}"));
+            out.push(format!("{letter}{ey}{sep}{mt}{sep}{dt}"));
+        }
+        out.push(format!("{letter}.{ey}.{m}.{dd}"));
+        out.push(format!("{name}{ey}年{m}月{dd}日"));
+    }
+    if year >= 10 {
+        out.push(format!("{year}/{m}/{dd}"));
+        out.push(format!("{year}.{m}.{dd}"));
+        out.push(format!("{year}年{m}月{dd}日"));
+    }
+    let era_year = if year == 1 { "元".to_string() } else { kanji_number(year.unsigned_abs()) };
+    let (km, kd) = (kanji_number(month), kanji_number(day));
+    out.push(format!("{name}{era_year}年{km}月{kd}日"));
+    let digits: String = y.chars().filter_map(|c| c.to_digit(10)).map(|d| KANJI_DIGITS[d as usize]).collect();
+    out.push(format!("{digits}年{km}月{kd}日"));
+    for (mm, ddd) in [(mt, dt), (m, dd)] {
+        out.push(format!("{y}({name}{year})年{mm}月{ddd}日"));
+        out.push(format!("{y}年({name}{year}年){mm}月{ddd}日"));
+        out.push(format!("{name}{year}({y})年{mm}月{ddd}日"));
+        out.push(format!("{name}{year}年({y}年){mm}月{ddd}日"));
+    }
+    out
+}
+
+/// The kanji numerals of the digits 0–9 (`〇` for zero, as years are written digit by digit).
+const KANJI_DIGITS: [char; 10] = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+
+/// A number below 100 in kanji numerals as dates write it: `三`, `十五`, `三十五`.
+fn kanji_number(n: u32) -> String {
+    let (tens, ones) = (n / 10 % 10, n % 10);
+    let mut out = String::new();
+    if tens > 1 {
+        out.push(KANJI_DIGITS[tens as usize]);
+    }
+    if tens > 0 {
+        out.push('十');
+    }
+    if ones > 0 || n == 0 {
+        out.push(KANJI_DIGITS[ones as usize]);
+    }
     out
 }
 
@@ -371,6 +432,28 @@ mod tests {
         for short in ["85.3.15", "85-3-15", "85年3月15日", "S60年3月15日", "60年3月15日"] {
             assert!(common_spellings("19850315").iter().any(|x| x == short), "{short}");
         }
+    }
+
+    #[test]
+    fn rv32_03_spellings_include_padded_era_forms_kanji_numerals_and_the_double_form() {
+        let s = common_spellings("19600315");
+        for want in [
+            "S35/03/15",
+            "35/03/15",
+            "昭和三十五年三月十五日",
+            "一九六〇年三月十五日",
+            "1960(昭和35)年3月15日",
+            "1960年(昭和35年)3月15日",
+            "昭和35(1960)年3月15日",
+        ] {
+            assert!(s.contains(&want.to_string()), "{want}: {s:?}");
+        }
+        let s = common_spellings("19930401");
+        assert!(s.contains(&"H05.04.01".to_string()) && s.contains(&"平成五年四月一日".to_string()), "{s:?}");
+        assert_eq!(
+            (kanji_number(3), kanji_number(10), kanji_number(15), kanji_number(30)),
+            ("三".into(), "十".into(), "十五".into(), "三十".into())
+        );
     }
 
     #[test]

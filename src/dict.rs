@@ -70,10 +70,13 @@ pub const PATIENT_NAMES: [Tag; 3] = [tags::PATIENT_NAME, tags::PATIENT_BIRTH_NAM
 #[allow(deprecated)]
 pub const PATIENT_IDS: [Tag; 2] = [tags::PATIENT_ID, tags::OTHER_PATIENT_I_DS];
 
-/// Other identifying attributes of the patient and the visit whose values Clean removes from
-/// text. (Some are retired in the current standard but still found in files.)
+/// Other identifying attributes of the patient, the visit and the order whose values Clean
+/// removes from text. (Some are retired in the current standard but still found in files.)
+/// The order and procedure identifiers (PS3.15 Table E.1-1: X) are keys into the hospital's
+/// HIS/RIS as direct as the accession number, and RIS consoles copy them into comments
+/// (`オーダ番号 PL2024030100123 の追加撮影`).
 #[allow(deprecated)]
-pub const OTHER_IDS: [Tag; 7] = [
+pub const OTHER_IDS: [Tag; 16] = [
     tags::ACCESSION_NUMBER,
     tags::STUDY_ID,
     tags::PATIENT_ADDRESS,
@@ -83,6 +86,15 @@ pub const OTHER_IDS: [Tag; 7] = [
     tags::PATIENT_TELECOM_INFORMATION,
     tags::MEDICAL_RECORD_LOCATOR,
     tags::ADMISSION_ID,
+    tags::PLACER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST,
+    tags::FILLER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST,
+    tags::PLACER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST_RETIRED,
+    tags::FILLER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST_RETIRED,
+    tags::PLACER_ORDER_NUMBER_PROCEDURE,
+    tags::FILLER_ORDER_NUMBER_PROCEDURE,
+    tags::REQUESTED_PROCEDURE_ID,
+    tags::SCHEDULED_PROCEDURE_STEP_ID,
+    tags::PERFORMED_PROCEDURE_STEP_ID,
 ];
 
 /// Attributes naming the institution, whose values Clean removes from text.

@@ -289,12 +289,14 @@ impl PatientLinks {
     }
 }
 
-/// The digest of an input's Issuer of Patient ID (0010,0021), padding trimmed, when the file
-/// has a Patient ID and an issuer: `None` otherwise (a file without an issuer is not counted
-/// as another issuer, since one modality of a hospital often leaves it out).
+/// The digest of an input's Issuer of Patient ID (0010,0021) as decoded text
+/// ([`plan::comparable_text`]: one issuer written in two character sets is one issuer), when
+/// the file has a Patient ID and an issuer: `None` otherwise (a file without an issuer is not
+/// counted as another issuer, since one modality of a hospital often leaves it out).
 fn issuer_digest(ds: &crate::dataset::DataSet, id_missing: bool) -> Option<Digest> {
     let issuer = ds.bytes(tags::ISSUER_OF_PATIENT_ID).map(plan::trim_value)?;
-    (!id_missing && !issuer.is_empty()).then(|| digest(issuer))
+    let text = plan::comparable_text(ds, issuer, dicom_core::VR::LO);
+    (!id_missing && !text.is_empty()).then(|| digest(text.as_bytes()))
 }
 
 /// The per-run constant part of an audit record.

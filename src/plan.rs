@@ -371,6 +371,16 @@ fn charset_of(ds: &DataSet, inherited: &Charset) -> Charset {
     }
 }
 
+/// The text of a top-level value of `ds` as compared across files: read in the data set's
+/// character set as kamei reads text ([`CharacterSet::read`]), NFKC-normalised and trimmed.
+/// One value written by two modalities in two character sets (an Issuer of Patient ID in ISO
+/// 2022 IR 87 and in UTF-8, returning to ASCII with `ESC ( J` or `ESC ( B`) gives one text.
+pub(crate) fn comparable_text(ds: &DataSet, bytes: &[u8], vr: VR) -> String {
+    let text = charset_of(ds, &Charset::default_repertoire()).read(bytes, vr).text().to_string();
+    let text: String = unicode_normalization::UnicodeNormalization::nfkc(text.as_str()).collect();
+    text.trim_matches(|c: char| c.is_whitespace() || c == '\0').to_string()
+}
+
 /// A data set's character set as far as kamei can use it.
 #[derive(Debug, Clone)]
 enum Charset {
@@ -448,6 +458,9 @@ pub(crate) fn trim_value(bytes: &[u8]) -> &[u8] {
 
 /// What an audit note says of a value read as Shift_JIS ([`Reading::ShiftJis`]), after its tag.
 const SHIFT_JIS_TEXT: &str = "bytes not valid in the declared Specific Character Set were read as Shift_JIS (CP932)";
+
+/// What an audit note says of a value read as EUC-JP ([`Reading::EucJp`]), after its tag.
+const EUC_JP_TEXT: &str = "bytes that are clearly EUC-JP Japanese text (not valid in the declared Specific Character Set, or Latin letters there) were read as EUC-JP";
 
 /// What an audit note says of a value read as UTF-8 ([`Reading::Utf8`]), after its tag.
 const UTF8_TEXT: &str = "bytes not valid in the declared Specific Character Set were read as UTF-8";
@@ -1843,6 +1856,8 @@ impl Planner<'_, '_> {
             self.note(format!("{}: {SHIFT_JIS_TEXT}; the cleaned text was written back in CP932", tag_str(e.tag)));
         } else if matches!(reading, Reading::Utf8(_)) {
             self.note(format!("{}: {UTF8_TEXT}; the cleaned text was written back in UTF-8", tag_str(e.tag)));
+        } else if matches!(reading, Reading::EucJp(..)) {
+            self.note(format!("{}: {EUC_JP_TEXT}; the cleaned text was written back in EUC-JP", tag_str(e.tag)));
         }
         Some(Decision::Put(Element::new(e.tag, e.vr, bytes)))
     }

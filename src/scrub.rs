@@ -116,11 +116,13 @@ fn fits_u32(text: &str) -> bool {
 }
 
 /// A combining diacritical mark (accents, umlaut, cedilla, tilde... in the blocks U+0300–036F,
-/// U+1AB0–1AFF, U+1DC0–1DFF, U+20D0–20FF, U+FE20–FE2F): left out of the compared text, so a name
-/// typed without its accents is still found. The kana voicing marks (U+3099, U+309A) are not
-/// among them: `ジ` and `シ` are different sounds.
+/// U+1AB0–1AFF, U+1DC0–1DFF, U+20D0–20FF, U+FE20–FE2F) or a variation selector (U+FE00–FE0F,
+/// U+E0100–E01EF: `葛` + U+E0100 is the same kanji in the glyph a family register prints, which
+/// NFKC keeps): left out of the compared text, so a name typed without its accents or selectors
+/// is still found, and a match covers the ones written after its last letter. The kana voicing
+/// marks (U+3099, U+309A) are not among them: `ジ` and `シ` are different sounds.
 pub(crate) fn is_diacritic(c: char) -> bool {
-    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
 }
 
 /// The spellings of an ID with its prefix split off: the digit run alone (`PID7788123` →
@@ -227,6 +229,7 @@ impl Identifiers {
     fn matches(&self, hay: &[char], lowercase: &[bool], glued: bool) -> Vec<(usize, usize)> {
         let mut found: Vec<(usize, usize)> = self.needles.iter().flat_map(|n| find_all(hay, n, false, glued)).collect();
         found.extend(self.dates.iter().flat_map(|n| find_all(hay, n, true, glued)));
+        found.extend(self.dates.iter().flat_map(|n| find_spaced_date(hay, n)));
         found.extend(self.digits.iter().flat_map(|d| find_digits(hay, d)));
         found.extend(self.towns.iter().flat_map(|t| crate::addresses::find_town(hay, t)));
         for piece in &self.honored {
@@ -642,6 +645,34 @@ pub(crate) fn find_all(hay: &[char], needle: &[char], date: bool, glued: bool) -
     found
 }
 
+/// Where a date spelling `needle` stands in `hay` with spaces after its separators, `年` or
+/// `月` (`昭和35年 3月15日` of `昭和３５年　３月１５日`, `S35/ 3/15`: forms printed in columns
+/// pad with spaces, full-width ones with the ideographic space), whole and standing alone as
+/// [`find_all`] finds a date. Only matches holding such a space: [`find_all`] finds the others.
+fn find_spaced_date(hay: &[char], needle: &[char]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let Some((&first, &last)) = needle.first().zip(needle.last()) else { return found };
+    let word = |c: char| c.is_ascii_alphanumeric();
+    for start in (0..hay.len()).filter(|&i| hay[i] == first) {
+        let (mut i, mut j, mut spaced) = (start, 0, false);
+        while let Some(&want) = needle.get(j) {
+            match hay.get(i) {
+                Some(&c) if c == want => j += 1,
+                Some(&c) if c.is_whitespace() && j > 0 && !needle[j - 1].is_ascii_digit() => spaced = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        let left_ok = !word(first) || start == 0 || !word(hay[start - 1]);
+        let right_ok =
+            !word(last) || i == hay.len() || !word(hay[i]) || crate::dates::time_follows(hay[i..].iter().copied());
+        if j == needle.len() && spaced && left_ok && right_ok {
+            found.push((start, i));
+        }
+    }
+    found
+}
+
 /// Whether `needle` is a number a system may pad with zeros to a fixed width: digits only, not
 /// starting with a zero, and at least [`crate::ids::MIN_UNPADDED_DIGITS`] of them (a shorter
 /// number with zeros before it is too often something else).
@@ -871,6 +902,32 @@ mod tests {
         for t in ["born 1985-03-15", "DOB 1985/3/15", "1985年3月15日生", "19850315"] {
             assert!(i.scrub(t).unwrap().contains(REDACTED), "{t}");
         }
+    }
+
+    #[test]
+    fn rv32_03_a_birth_date_padded_with_spaces_in_columns_is_found_whole() {
+        let mut ids = Identifiers::new();
+        ids.add_birth_date_typed("19600315");
+        assert_eq!(ids.scrub("生年月日：昭和３５年　３月１５日 以上").as_deref(), Some("生年月日：*** 以上"));
+        assert_eq!(ids.scrub("生年月日 S35/ 3/15").as_deref(), Some("生年月日 ***"));
+        assert_eq!(ids.scrub("備考 1960(昭和35)年3月15日生").as_deref(), Some("備考 ***生"));
+        // A digit never continues across a space: `35年 3月15日1` is not the date.
+        assert_eq!(ids.scrub("1960年 3月151"), None);
+    }
+
+    #[test]
+    fn rv32_04_a_name_with_a_variation_selector_matches_the_name_without_one() {
+        let cleaned = |name: &str, text: &str| {
+            let mut ids = Identifiers::new();
+            ids.add_person_name(name);
+            ids.scrub(text).unwrap_or_default()
+        };
+        assert_eq!(cleaned("葛\u{E0100}城^実", "葛城実さんの検査"), "***の検査");
+        assert_eq!(cleaned("葛城^実", "葛\u{E0100}城実さんの検査"), "***の検査");
+        assert_eq!(cleaned("辻\u{E0100}^亮", "辻亮さんの検査"), "***の検査");
+        // The whole name is replaced, with a selector written after its last character.
+        assert_eq!(cleaned("葛城^実", "葛\u{FE00}城\u{FE00}様の検査"), "***様の検査");
+        assert_eq!(cleaned("葛城^実", "検査 葛城\u{E0100} 実"), "検査 ***");
     }
 
     #[test]

@@ -460,11 +460,19 @@ const WEEKDAY: &str = r"(?i:sun|mon|tue|wed|thu|fri|sat)(?i:day|sday|nesday|rsda
 /// The kanji of the weekdays.
 const WEEKDAY_KANJI: &str = "[日月火水木金土]";
 
-/// A weekday written after a date: `(木)`, `（木曜日）`, `(Thu)`, ` Thursday`, `木曜日`, `木曜`,
-/// and a kanji alone after a space (` 木`: [`weekday_after`] checks what stands around it).
+/// The brackets a weekday is written in after a date: `(木)`, `（木）`, and as Japanese RIS and
+/// report templates print it, `【木】`, `[木]`, `［木］`, `〔木〕`, `〈木〉`, `《木》`, `「木」`.
+const WEEKDAY_OPEN: &str = r"[(（【\[［〔〈《「『]";
+
+/// The closing brackets of [`WEEKDAY_OPEN`].
+const WEEKDAY_CLOSE: &str = r"[)）】\]］〕〉》」』]";
+
+/// A weekday written after a date: `(木)`, `（木曜日）`, `(Thu)`, `【金】` ([`WEEKDAY_OPEN`]),
+/// ` Thursday`, `木曜日`, `木曜`, and a kanji alone after a space (` 木`: [`weekday_after`]
+/// checks what stands around it).
 static WEEKDAY_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"^\s*(?:[(（]\s*(?:(?P<k>{WEEKDAY_KANJI})(?:曜日?)?|(?P<b>{WEEKDAY})\.?)\s*[)）]|(?P<e>{WEEKDAY})\.?\b|(?P<j>{WEEKDAY_KANJI})曜日?|(?P<l>{WEEKDAY_KANJI}))"
+        r"^\s*(?:{WEEKDAY_OPEN}\s*(?:(?P<k>{WEEKDAY_KANJI})(?:曜日?)?|(?P<b>{WEEKDAY})\.?)\s*{WEEKDAY_CLOSE}|(?P<e>{WEEKDAY})\.?\b|(?P<j>{WEEKDAY_KANJI})曜日?|(?P<l>{WEEKDAY_KANJI}))"
     ))
     .expect("valid built-in pattern")
 });
@@ -1369,6 +1377,16 @@ mod tests {
         assert_eq!(shift("CT Thu 2024-02-01", -39).unwrap(), "CT Sun 2023-12-24");
         assert_eq!(shift("Thursday, 1 February 2024", -39).unwrap(), "Sunday, 24 December 2023");
         assert_eq!(shift("2024-02-01 (THU)", -39).unwrap(), "2023-12-24 (SUN)");
+    }
+
+    #[test]
+    fn rv32_07_a_weekday_in_lenticular_or_square_brackets_follows_its_date() {
+        // 2024-03-01 was a Friday; 34 days earlier, 2024-01-27, a Saturday.
+        for (open, close) in [("【", "】"), ("[", "]"), ("〔", "〕"), ("［", "］")] {
+            let text = format!("検査日 2024/3/1{open}金{close} 造影");
+            assert_eq!(shift(&text, -34).unwrap(), format!("検査日 2024/1/27{open}土{close} 造影"));
+            assert_eq!(replace(&text).unwrap(), "検査日 *** 造影");
+        }
     }
 
     #[test]

@@ -56,6 +56,15 @@ pub const IDENTIFYING: &[(Tag, Kind)] = &[
     (tags::STATION_NAME, "Station Name"),
     (tags::DEVICE_SERIAL_NUMBER, "Device Serial Number"),
     (tags::REQUESTING_SERVICE, "Requesting Service"),
+    (tags::PLACER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST, "Placer Order Number"),
+    (tags::FILLER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST, "Filler Order Number"),
+    (tags::PLACER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST_RETIRED, "Placer Order Number"),
+    (tags::FILLER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST_RETIRED, "Filler Order Number"),
+    (tags::PLACER_ORDER_NUMBER_PROCEDURE, "Placer Order Number"),
+    (tags::FILLER_ORDER_NUMBER_PROCEDURE, "Filler Order Number"),
+    (tags::REQUESTED_PROCEDURE_ID, "Requested Procedure ID"),
+    (tags::SCHEDULED_PROCEDURE_STEP_ID, "Scheduled Procedure Step ID"),
+    (tags::PERFORMED_PROCEDURE_STEP_ID, "Performed Procedure Step ID"),
 ];
 
 /// Kept values that explain a weak identifier found in the output (see
@@ -320,15 +329,38 @@ impl Dictionary {
                     .flat_map(|p| crate::names::HONORIFICS.iter().map(move |h| format!("{p}{h}")));
                 let all = spellings.spaced.iter().cloned().chain(spellings.joined.iter().map(|w| w.concat()));
                 for s in all.chain(honored) {
-                    self.add(&s, kind);
+                    self.add_name_spelling(&s, kind);
                     if let Some(u) = crate::names::umlauts_spelled_out(&s) {
-                        self.add(&u, kind);
+                        self.add_name_spelling(&u, kind);
                     }
                     if let Some(k) = crate::names::other_kana(&s.chars().collect::<Vec<char>>()) {
-                        self.add(&k.into_iter().collect::<String>(), kind);
+                        self.add_name_spelling(&k.into_iter().collect::<String>(), kind);
                     }
                 }
             }
+        }
+    }
+
+    /// Add one spelling of a name ([`Dictionary::add`]), unless it is an honorific or role word
+    /// alone (`さん`, `様`, `患者`, also in katakana): a name part romanised `San` reads `さん` in
+    /// kana, and a name read in the wrong character set can give such a piece; as an identifier
+    /// it would be found in every file that speaks of a patient politely.
+    fn add_name_spelling(&mut self, spelling: &str, kind: Kind) {
+        let t = normalize(spelling.trim());
+        let katakana = |h: &str| -> String {
+            h.chars()
+                .map(|c| {
+                    if ('\u{3041}'..='\u{3096}').contains(&c) {
+                        char::from_u32(c as u32 + 0x60).unwrap_or(c)
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        };
+        let honorific = crate::names::HONORIFICS.iter().any(|h| normalize(h) == t || normalize(&katakana(h)) == t);
+        if !honorific {
+            self.add(spelling, kind);
         }
     }
 
@@ -949,6 +981,17 @@ fn level_charset(ds: &DataSet, inherited: &CharacterSet) -> CharacterSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rv32_01_an_honorific_alone_is_never_a_name() {
+        let mut d = Dictionary::default();
+        // `San` reads `さん` in kana: the honorific alone is not collected, the name is.
+        d.add_person_name("SAN^SAMA=様^患者");
+        for h in ["さん", "サン", "さま", "様", "患者"] {
+            assert!(!d.contains(&normalize(h)), "{h} collected as a name");
+        }
+        assert!(d.contains(&normalize("SAN SAMA")));
+    }
 
     #[test]
     fn every_spelling_clean_removes_of_a_name_or_an_address_is_found() {

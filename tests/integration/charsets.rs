@@ -500,3 +500,209 @@ fn rv25_01_verify_reads_a_private_blob_in_euc_jp() {
     run.assert_code(1);
     assert!(run.stdout().contains("(0009,1001)\tresidual-identifier"), "{}", run.stdout());
 }
+
+fn euc(text: &str) -> Vec<u8> {
+    encoding_rs::EUC_JP.encode(text).0.into_owned()
+}
+
+/// `text` in CP932 with `髙` written with its NEC-selected IBM extension code `EE E0` (as
+/// Python's and NEC-heritage encoders write it), not the IBM code `FB FC` the encoder writes.
+fn sjis_nec(text: &str) -> Vec<u8> {
+    text.split('髙').map(sjis).collect::<Vec<_>>().join(&b"\xee\xe0"[..])
+}
+
+#[test]
+fn rv32_01_a_shift_jis_name_with_an_nec_selected_kanji_under_latin_1_is_cleaned_in_cp932() {
+    let wd = Workdir::new("rv32_01_a_shift_jis_name_with_an_nec_selected_kanji_under_latin_1_is_cleaned_in_cp932");
+    let texts = vec![
+        (tags::ADDITIONAL_PATIENT_HISTORY, VR::LT, sjis_nec("既往歴：髙橋惠子さんは胃癌手術後。")),
+        (tags::ADMITTING_DIAGNOSES_DESCRIPTION, VR::LO, sjis_nec("肺癌疑い（髙橋惠子）")),
+    ];
+    ct_written(1, b"ISO_IR 100", &sjis_nec("ﾀｶﾊｼ^ｹｲｺ=髙橋^惠子"), &texts).write(&wd.path("in/1.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    let left = runs_left(&wd, &[b"\xee\xe0\x8b\xb4", b"\xfb\xfc\x8b\xb4", &sjis("惠子"), &sjis("高橋")]);
+    assert!(left.is_empty(), "name left: {left:?}");
+    // Written back in CP932 with the value's own codes: every character outside the match whole.
+    let diagnoses = raw(&out, tags::ADMITTING_DIAGNOSES_DESCRIPTION).unwrap();
+    assert_eq!(diagnoses, padded(&sjis("肺癌疑い（***）")), "{}", String::from_utf8_lossy(&diagnoses));
+    assert!(notes(&wd).contains("written back in CP932"));
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+    wd.kamei(["verify", "out", "--against", "in"]).assert_code(0);
+}
+
+#[test]
+fn rv32_06_euc_jp_text_under_latin_1_or_no_character_set_is_cleaned_in_euc_jp() {
+    let wd = Workdir::new("rv32_06_euc_jp_text_under_latin_1_or_no_character_set_is_cleaned_in_euc_jp");
+    let name = euc("YAMADA^TARO=山田^太郎=やまだ^たろう");
+    for (n, charset) in [(1, &b"ISO_IR 100"[..]), (2, &b""[..])] {
+        let texts = vec![
+            (tags::PATIENT_ADDRESS, VR::LO, euc("静岡県静岡市駿河区登呂一丁目3番5号")),
+            (tags::PATIENT_COMMENTS, VR::LT, euc("備考 山田太郎様 検査 以上")),
+            (tags::IMAGE_COMMENTS, VR::LT, euc("住所 静岡市駿河区登呂一丁目3番5号 以上")),
+        ];
+        ct_written(n, charset, &name, &texts).write(&wd.path(&format!("in/{n}.dcm")));
+    }
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let outputs = wd.dicom_outputs("out");
+    assert_eq!(outputs.len(), 2);
+    for out in &outputs {
+        // Written back in EUC-JP: the bytes outside the matches as they were.
+        let comments = raw(out, tags::PATIENT_COMMENTS).unwrap();
+        assert!(comments.starts_with(&euc("備考 ")) && comments.ends_with(&padded(&euc(" 検査 以上"))));
+        let image = raw(out, tags::IMAGE_COMMENTS).unwrap();
+        assert!(image.starts_with(&euc("住所 ")) && image.ends_with(&padded(&euc(" 以上"))));
+    }
+    let parts: Vec<Vec<u8>> = ["山田", "太郎", "駿河区", "登呂"].iter().map(|p| euc(p)).collect();
+    let left = runs_left(&wd, &parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    assert!(left.is_empty(), "identifiers left: {left:?}");
+    assert!(notes(&wd).contains("written back in EUC-JP"));
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn rv32_06_verify_reads_euc_jp_bytes_written_into_a_utf8_release() {
+    let wd = Workdir::new("rv32_06_verify_reads_euc_jp_bytes_written_into_a_utf8_release");
+    ct_written(1, b"ISO_IR 192", "YAMADA^TARO=山田^太郎".as_bytes(), &[]).write(&wd.path("in/1.dcm"));
+    wd.deid(&["--option", "clean-descriptors"]).assert_code(0);
+    wd.kamei(["verify", "out", "--against", "in"]).assert_code(0);
+    // Another tool writes the name into the release in EUC-JP.
+    let out = wd.only_output("out");
+    let mut obj = open(&out);
+    // (Clearly EUC-JP: `備` is C8 F7. Bytes all in 0xA1-0xDF, as `山田太郎` alone, also read as
+    // CP932 half-width katakana and keep that reading.)
+    obj.put(raw_el(tags::SERIES_DESCRIPTION, VR::LO, &euc("備考 山田太郎")));
+    obj.write_to_file(&out).unwrap();
+    let verify = wd.kamei(["verify", "out", "--against", "in"]);
+    assert_ne!(verify.code(), 0, "{}", verify.stdout());
+    assert!(verify.stdout().contains("residual-identifier"), "{}", verify.stdout());
+}
+
+#[test]
+fn rv32_04_a_name_written_with_a_variation_selector_is_cleaned_either_way() {
+    let wd = Workdir::new("rv32_04_a_name_written_with_a_variation_selector_is_cleaned_either_way");
+    let (ivs, svs) = ("\u{E0100}", "\u{FE00}");
+    let cases = [
+        (format!("葛{ivs}城^実"), "葛城実さんの検査".to_string()),
+        ("葛城^実".to_string(), format!("葛{ivs}城 実 様の検査")),
+        ("葛城^実".to_string(), format!("葛{svs}城様の検査")),
+        (format!("辻{ivs}^亮"), "辻亮さんの検査".to_string()),
+    ];
+    for (n, (name, text)) in cases.iter().enumerate() {
+        let texts = vec![(tags::PATIENT_COMMENTS, VR::LT, text.as_bytes().to_vec())];
+        ct_written(n as u32 + 1, b"ISO_IR 192", name.as_bytes(), &texts).write(&wd.path(&format!("in/{n}.dcm")));
+    }
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let outputs = wd.dicom_outputs("out");
+    assert_eq!(outputs.len(), 4);
+    for out in &outputs {
+        let comments = String::from_utf8(raw(out, tags::PATIENT_COMMENTS).unwrap()).unwrap();
+        let bare: String =
+            comments.chars().filter(|c| !matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')).collect();
+        assert!(!bare.contains("葛城") && !bare.contains('辻'), "{comments}");
+        assert!(!comments.contains(ivs) && !comments.contains(svs), "a selector of the name is left: {comments:?}");
+        assert!(comments.trim_end().ends_with("の検査"), "{comments}");
+    }
+}
+
+#[test]
+fn rv32_05_order_and_procedure_identifiers_are_cleaned_from_text() {
+    let wd = Workdir::new("rv32_05_order_and_procedure_identifiers_are_cleaned_from_text");
+    let ids = ["PL2024030100123", "FL2024030100123", "RP240301123", "PPS240301123", "SPS240301123"];
+    let text =
+        format!("オーダ番号 {} 依頼ID {} 実施ID {} 予約ID {} オーダ {} 参照", ids[0], ids[2], ids[3], ids[4], ids[1]);
+    let request = item(vec![
+        str_el(tags::SCHEDULED_PROCEDURE_STEP_ID, VR::SH, ids[4]),
+        str_el(tags::REQUESTED_PROCEDURE_ID, VR::SH, ids[2]),
+    ]);
+    ct(1)
+        .put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"ISO_IR 192"))
+        .put(str_el(tags::PLACER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST, VR::LO, ids[0]))
+        .put(str_el(tags::FILLER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST, VR::LO, ids[1]))
+        .put(str_el(tags::REQUESTED_PROCEDURE_ID, VR::SH, ids[2]))
+        .put(str_el(tags::PERFORMED_PROCEDURE_STEP_ID, VR::SH, ids[3]))
+        .put(seq_el(tags::REQUEST_ATTRIBUTES_SEQUENCE, vec![request]))
+        .put(raw_el(tags::PATIENT_COMMENTS, VR::LT, &padded(text.as_bytes())))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    let comments = String::from_utf8(raw(&out, tags::PATIENT_COMMENTS).unwrap()).unwrap();
+    assert!(comments.starts_with("オーダ番号 *** 依頼ID ***"), "{comments}");
+    let left = runs_left(&wd, &ids.iter().map(|i| i.as_bytes()).collect::<Vec<_>>());
+    assert!(left.is_empty(), "order identifiers left: {left:?}");
+    assert_no_leak(&wd, "out", &run, CT_CANARIES);
+}
+
+#[test]
+fn rv32_05_verify_looks_for_order_identifiers() {
+    let wd = Workdir::new("rv32_05_verify_looks_for_order_identifiers");
+    ct(1)
+        .put(str_el(tags::PLACER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST, VR::LO, "PL2024030100123"))
+        .write(&wd.path("in/a.dcm"));
+    wd.deid(&[]).assert_code(0);
+    let out = wd.only_output("out");
+    let mut obj = open(&out);
+    obj.put(str_el(tags::SERIES_DESCRIPTION, VR::LO, "order PL2024030100123"));
+    obj.write_to_file(&out).unwrap();
+    let verify = wd.kamei(["verify", "out", "--against", "in"]);
+    assert!(verify.stdout().contains("Placer Order Number"), "{}", verify.stdout());
+}
+
+#[test]
+fn rv32_02_one_issuer_in_two_character_sets_is_one_issuer() {
+    let wd = Workdir::new("rv32_02_one_issuer_in_two_character_sets_is_one_issuer");
+    let issuer = "静岡市立中央病院";
+    let jis = encoding_rs::ISO_2022_JP.encode(issuer).0.into_owned();
+    ct(1)
+        .put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, IR87))
+        .put(raw_el(tags::ISSUER_OF_PATIENT_ID, VR::LO, &padded(&jis)))
+        .write(&wd.path("same/1.dcm"));
+    ct(2)
+        .put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"ISO_IR 192"))
+        .put(raw_el(tags::ISSUER_OF_PATIENT_ID, VR::LO, &padded(issuer.as_bytes())))
+        .write(&wd.path("same/2.dcm"));
+    let k = key(&wd, "key", 7);
+    let k = k.to_str().unwrap();
+    let run = wd.kamei(["deid", "same", "-o", "out", "--key", k]);
+    run.assert_code(0);
+    assert!(!run.stderr().contains("Issuer of Patient ID"), "{}", run.stderr());
+    // Control: another issuer still warns.
+    ct(3)
+        .put(raw_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, b"ISO_IR 192"))
+        .put(raw_el(tags::ISSUER_OF_PATIENT_ID, VR::LO, &padded("静岡県立総合病院".as_bytes())))
+        .write(&wd.path("same/3.dcm"));
+    let run = wd.kamei(["deid", "same", "-o", "out2", "--key", k]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("Issuer of Patient ID"), "{}", run.stderr());
+}
+
+#[test]
+fn rv32_03_a_birth_date_in_japanese_spellings_is_cleaned_under_retain_long_full_dates() {
+    let wd = Workdir::new("rv32_03_a_birth_date_in_japanese_spellings_is_cleaned_under_retain_long_full_dates");
+    let spellings = [
+        "生年月日 S35/03/15",
+        "生年月日 35/03/15",
+        "生年月日：昭和３５年　３月１５日",
+        "昭和三十五年三月十五日生",
+        "1960(昭和35)年3月15日生",
+    ];
+    for (n, s) in spellings.iter().enumerate() {
+        let texts = vec![(tags::PATIENT_COMMENTS, VR::LT, format!("備考 {s} 以上").into_bytes())];
+        ct_written(n as u32 + 1, b"ISO_IR 192", "YAMADA^TARO".as_bytes(), &texts)
+            .put(str_el(tags::PATIENT_BIRTH_DATE, VR::DA, "19600315"))
+            .write(&wd.path(&format!("in/{n}.dcm")));
+    }
+    let run = wd.deid(&["--option", "clean-descriptors", "--option", "retain-long-full-dates"]);
+    run.assert_code(0);
+    for out in wd.dicom_outputs("out") {
+        let comments = String::from_utf8(raw(&out, tags::PATIENT_COMMENTS).unwrap()).unwrap();
+        assert!(comments.starts_with("備考 ") && comments.trim_end().ends_with(" 以上"), "{comments}");
+        for gone in ["35", "３５", "三十五", "15", "１５"] {
+            assert!(!comments.contains(gone), "birth date left: {comments}");
+        }
+    }
+}
