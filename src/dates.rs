@@ -369,6 +369,11 @@ pub fn time_follows(rest: impl Iterator<Item = char>) -> bool {
             return matches!(run, 2 | 4 | 6) && !c.is_ascii_alphabetic();
         }
         run += 1;
+        // A run of seven digits or more is no time, however it ends: stop reading, so that a
+        // caller asking at every position of a long run of digits does not read it to its end.
+        if run > 6 {
+            return false;
+        }
     }
     matches!(run, 2 | 4 | 6)
 }
@@ -403,6 +408,17 @@ fn parse_ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_follows_reads_no_further_than_seven_digits() {
+        // A long run of digits (a pasted number in a note) is asked about at every position:
+        // reading each to its end made the search quadratic.
+        let endless = "1234567".chars().chain(std::iter::repeat_with(|| panic!("read past seven digits")));
+        assert!(!time_follows(endless));
+        assert!(time_follows("1200".chars()));
+        assert!(time_follows("120000 ".chars()));
+        assert!(!time_follows("1200000".chars()));
+    }
 
     #[test]
     fn spellings_include_two_digit_years_and_japanese_eras() {

@@ -663,10 +663,13 @@ fn find_spaced_date(hay: &[char], needle: &[char]) -> Vec<(usize, usize)> {
             }
             i += 1;
         }
+        if j < needle.len() || !spaced {
+            continue;
+        }
         let left_ok = !word(first) || start == 0 || !word(hay[start - 1]);
         let right_ok =
             !word(last) || i == hay.len() || !word(hay[i]) || crate::dates::time_follows(hay[i..].iter().copied());
-        if j == needle.len() && spaced && left_ok && right_ok {
+        if left_ok && right_ok {
             found.push((start, i));
         }
     }

@@ -621,7 +621,7 @@ fn fraction_follows(matched: &str, rest: &str) -> bool {
 /// range of months (`2024/03-2024/05`).
 fn goes_on(text: &str, end: usize) -> bool {
     let mut after = text[end..].chars();
-    after.next().is_some_and(is_separator) && (1..=2).contains(&after.take_while(|&c| is_digit(c)).count())
+    after.next().is_some_and(is_separator) && (1..=2).contains(&after.take_while(|&c| is_digit(c)).take(3).count())
 }
 
 /// Whether an ISO 8601 time follows a date (`2024-01-02T09:30`): the `T` would otherwise glue
