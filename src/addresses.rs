@@ -72,7 +72,7 @@ impl Town {
 /// The town of a street address as compared (`登呂` of `静岡市駿河区登呂１−３−５`, `chuo` of
 /// `2-11-15 Chuo, Chuo-ku, Sagamihara`): alone it is often an ordinary word (`中央`), with a
 /// house number beside it it is where the patient lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Town {
     /// Empty for an address whose house number follows its municipality directly
     /// (`旭川市4条通8丁目1-2`): then only its own numbers are looked for ([`Town::numbers`]).

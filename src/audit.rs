@@ -533,19 +533,48 @@ pub fn read_log(path: &Path) -> Result<Vec<Entry>> {
 /// # Errors
 /// [`Error::ReadAudit`] if the file exists but cannot be read.
 pub fn read_log_checked(path: &Path) -> Result<(Vec<Entry>, Vec<usize>)> {
+    let mut out = Vec::new();
+    let damaged = scan_log(path, |_, entry| out.push(entry))?;
+    Ok((out, damaged))
+}
+
+/// Go through an audit file as [`read_log_checked`] reads it, handing each entry to `each` in
+/// order instead of holding them all (a log of a million records is read in the memory of
+/// one); returns the damaged lines' numbers.
+///
+/// # Errors
+/// [`Error::ReadAudit`] if the file exists but cannot be read.
+pub fn read_log_each(path: &Path, mut each: impl FnMut(Entry)) -> Result<Vec<usize>> {
+    scan_log(path, |_, entry| each(entry))
+}
+
+/// Where a line of an audit log lies in the file: its first byte and its length (without the
+/// line end), to read it again ([`read_line_at`]).
+#[derive(Debug, Clone, Copy)]
+struct LineAt {
+    offset: u64,
+    len: usize,
+}
+
+/// Go through an audit file line by line as [`read_log_checked`] reads it, handing each entry
+/// (with where its line lies) to `each` rather than holding them all: a log of a million
+/// records is read in the memory of one. Returns the damaged lines' numbers.
+fn scan_log(path: &Path, mut each: impl FnMut(LineAt, Entry)) -> Result<Vec<usize>> {
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).context(ReadAuditSnafu { path }),
     };
     // A device or FIFO in its place (a link to /dev/zero) would be read forever.
     if !file.metadata().context(ReadAuditSnafu { path })?.is_file() {
         return Err(io::Error::other("it is not a regular file")).context(ReadAuditSnafu { path });
     }
-    let mut out = Vec::new();
     let mut damaged = Vec::new();
+    let mut offset = 0u64;
     for (at, line) in BufReader::new(file).split(b'\n').enumerate() {
         let line = line.context(ReadAuditSnafu { path })?;
+        let start = offset;
+        offset += line.len() as u64 + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(&line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -554,15 +583,24 @@ pub fn read_log_checked(path: &Path) -> Result<(Vec<Entry>, Vec<usize>)> {
             damaged.push(at + 1);
             continue;
         };
+        let where_ = LineAt { offset: start, len: line.len() };
         if let Ok(r) = serde_json::from_str::<AuditRecord>(line) {
-            out.push(Entry::Input(Box::new(r)));
+            each(where_, Entry::Input(Box::new(r)));
         } else if let Ok(m) = serde_json::from_str::<MoveRecord>(line) {
-            out.push(Entry::Move(m));
+            each(where_, Entry::Move(m));
         } else {
             damaged.push(at + 1);
         }
     }
-    Ok((out, damaged))
+    Ok(damaged)
+}
+
+/// Read again the input record whose line [`scan_log`] found at `at`.
+fn read_line_at(file: &mut File, path: &Path, at: LineAt) -> Result<AuditRecord> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut line = vec![0u8; at.len];
+    file.seek(SeekFrom::Start(at.offset)).and_then(|_| file.read_exact(&mut line)).context(ReadAuditSnafu { path })?;
+    serde_json::from_slice(&line).map_err(io::Error::other).context(ReadAuditSnafu { path })
 }
 
 /// Damaged lines of one audit log (see [`read_log_checked`]).
@@ -678,19 +716,15 @@ pub fn index(out: &Path) -> Result<Index> {
     let mut moves = std::collections::BTreeSet::new();
     let mut damaged = Vec::new();
     for log in audit_logs(out) {
-        let (entries, lines) = read_log_checked(&log)?;
-        if !lines.is_empty() {
-            damaged.push(DamagedLines { log: log_name(out, &log), lines });
-        }
-        for entry in entries {
+        let lines = scan_log(&log, |_, entry| {
             let r = match entry {
                 Entry::Input(r) => r,
                 Entry::Move(m) => {
                     moves.insert(m);
-                    continue;
+                    return;
                 }
             };
-            let Some(h) = r.input_sha256 else { continue };
+            let Some(h) = r.input_sha256 else { return };
             let pair = (h, r.input_path_key.unwrap_or_default());
             match (r.outcome, r.output) {
                 (Outcome::Written | Outcome::Present, Some(o)) => {
@@ -703,6 +737,9 @@ pub fn index(out: &Path) -> Result<Index> {
                     pairs.insert(pair, None);
                 }
             }
+        })?;
+        if !lines.is_empty() {
+            damaged.push(DamagedLines { log: log_name(out, &log), lines });
         }
     }
     let moves: Vec<MoveRecord> = moves.into_iter().collect();
@@ -829,8 +866,10 @@ pub struct Done {
 /// same content met again under the same key (in anonymized mode, where records have no path
 /// key, two copies of one file). Keeping the later record would leave the input with no record
 /// that it was written.
-fn repeats_a_write(earlier: Option<&AuditRecord>, r: &AuditRecord) -> bool {
-    earlier.is_some_and(|e| e.outcome == Outcome::Written && r.outcome == Outcome::Present && e.output == r.output)
+fn repeats_a_write(earlier: Option<&Kept>, r: &AuditRecord) -> bool {
+    earlier.is_some_and(|e| {
+        r.outcome == Outcome::Present && e.written_to.is_some_and(|o| o == r.output.as_deref().map(digest_of))
+    })
 }
 
 /// Rewrite an audit file with the latest record per input (content and path key), sorted by
@@ -855,18 +894,23 @@ pub fn compact(path: &Path) -> Result<usize> {
 /// # Errors
 /// [`Error::ReadAudit`] / [`Error::WriteAudit`].
 pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
-    let entries = read_log(path)?;
-    let mut latest: HashMap<(String, Option<String>), (usize, AuditRecord)> = HashMap::new();
-    let mut unhashed: Vec<(usize, AuditRecord)> = Vec::new();
+    // Only what deciding and sorting need is held per record (its keys, its outcome, where its
+    // line is); the records kept are read again from the log as the new one is written. So a
+    // log of a million records is compacted in a few hundred bytes per record, not the few
+    // kilobytes each parsed record takes.
+    let mut latest: HashMap<(String, Option<String>), Kept> = HashMap::new();
+    let mut unhashed: Vec<(Kept, Option<String>, Option<String>)> = Vec::new();
     let mut moves = std::collections::BTreeSet::new();
     // Where each input path (by key) was last recorded, whatever its content.
     let mut last_at: HashMap<String, usize> = HashMap::new();
-    for (at, e) in entries.into_iter().enumerate() {
+    let mut at = 0usize;
+    scan_log(path, |line, e| {
+        at += 1;
         let r = match e {
             Entry::Input(r) => *r,
             Entry::Move(m) => {
                 moves.insert(m);
-                continue;
+                return;
             }
         };
         // A `superseded` record is about content the path held before (written at the end of
@@ -875,82 +919,118 @@ pub fn compact_with(path: &Path, index: Option<&Index>) -> Result<usize> {
         if let (Some(k), false) = (&r.input_path_key, r.outcome == Outcome::Superseded) {
             last_at.insert(k.clone(), at);
         }
+        let kept = Kept {
+            at,
+            line,
+            outcome: r.outcome,
+            written_to: (r.outcome == Outcome::Written).then(|| r.output.as_deref().map(digest_of)),
+        };
         match &r.input_sha256 {
             Some(h) => {
                 // One record per content and input path (the key of a path, never the path).
                 let key = (h.clone(), r.input_path_key.clone());
-                if !repeats_a_write(latest.get(&key).map(|(_, e)| e), &r) {
-                    latest.insert(key, (at, r));
+                if !repeats_a_write(latest.get(&key), &r) {
+                    latest.insert(key, kept);
                 }
             }
-            None => unhashed.push((at, r)),
+            None => unhashed.push((kept, r.input_path_key, r.reason)),
         }
-    }
+    })?;
     // A failure is stale once its path was recorded again: the cause went away (a link's target
     // appeared, a file finished copying in), and the audit describes the inputs as they are now.
     // So is the record of an entry that has no content (a FIFO skipped, a dangling link): each
     // run records it again, and one directory entry is one input.
-    let current = |(at, r): (usize, AuditRecord)| -> Option<AuditRecord> {
-        let replaceable = r.outcome == Outcome::Failed || r.input_sha256.is_none();
-        let stale =
-            replaceable && r.input_path_key.as_ref().and_then(|k| last_at.get(k)).is_some_and(|&last| last > at);
-        (!stale).then_some(r)
+    let current = |kept: &Kept, hashed: bool, key: Option<&String>| -> bool {
+        let replaceable = kept.outcome == Outcome::Failed || !hashed;
+        let stale = replaceable && key.and_then(|k| last_at.get(k)).is_some_and(|&last| last > kept.at);
+        !stale
     };
-    // Straight into a list (the keys are unique, and the sort below orders by them): a second
-    // map would hash every key again.
-    let mut sorted: Vec<AuditRecord> = latest.into_values().filter_map(current).collect();
-    let mut unhashed: Vec<AuditRecord> = unhashed.into_iter().filter_map(current).collect();
-    if let Some(index) = index {
-        let located: HashMap<(&str, &str), &Located> =
-            index.outputs.iter().map(|l| ((l.input_sha256.as_str(), l.input_path_key.as_str()), l)).collect();
-        for r in sorted.iter_mut() {
-            let (Some(h), Some(o)) = (&r.input_sha256, &r.output) else { continue };
-            if !matches!(r.outcome, Outcome::Written | Outcome::Present) {
-                continue;
-            }
-            let key = r.input_path_key.as_deref().unwrap_or_default();
-            let Some(l) = located.get(&(h.as_str(), key)).filter(|l| l.recorded == *o) else { continue };
-            if let Some(now) = &l.output {
-                r.output = Some(now.clone());
-                r.output_sha256 = l.output_sha256.clone().or(r.output_sha256.take());
-            }
-        }
-    }
+    let mut sorted: Vec<((String, Option<String>), Kept)> =
+        latest.into_iter().filter(|((_, key), kept)| current(kept, true, key.as_ref())).collect();
     // Failures after the other records: a later compaction reads a failure as newer than any
     // record of its path written before it, and so never drops it for one of those.
-    sorted.sort_by(|a, b| {
-        (a.outcome == Outcome::Failed, &a.input_sha256, &a.input_path_key).cmp(&(
-            b.outcome == Outcome::Failed,
-            &b.input_sha256,
-            &b.input_path_key,
-        ))
+    sorted.sort_by(|(a, ka), (b, kb)| {
+        (ka.outcome == Outcome::Failed, &a.0, &a.1).cmp(&(kb.outcome == Outcome::Failed, &b.0, &b.1))
     });
-    unhashed.sort_by(|a, b| (a.outcome == Outcome::Failed, &a.reason).cmp(&(b.outcome == Outcome::Failed, &b.reason)));
-    sorted.extend(unhashed);
+    let mut unhashed: Vec<(Kept, Option<String>)> = unhashed
+        .into_iter()
+        .filter(|(kept, key, _)| current(kept, false, key.as_ref()))
+        .map(|(kept, _, reason)| (kept, reason))
+        .collect();
+    unhashed.sort_by(|(a, ra), (b, rb)| (a.outcome == Outcome::Failed, ra).cmp(&(b.outcome == Outcome::Failed, rb)));
+    let located: Option<HashMap<(&str, &str), &Located>> = index
+        .map(|index| index.outputs.iter().map(|l| ((l.input_sha256.as_str(), l.input_path_key.as_str()), l)).collect());
+    let fold = |r: &mut AuditRecord| {
+        let Some(located) = &located else { return };
+        let (Some(h), Some(o)) = (&r.input_sha256, &r.output) else { return };
+        if !matches!(r.outcome, Outcome::Written | Outcome::Present) {
+            return;
+        }
+        let key = r.input_path_key.as_deref().unwrap_or_default();
+        let Some(l) = located.get(&(h.as_str(), key)).filter(|l| l.recorded == *o) else { return };
+        if let Some(now) = &l.output {
+            r.output = Some(now.clone());
+            r.output_sha256 = l.output_sha256.clone().or(r.output_sha256.take());
+        }
+    };
+    let count = sorted.len() + unhashed.len();
+    // Opened for the first record kept: a log that is not there (nothing to keep) is written empty.
+    let mut log: Option<File> = None;
+    let kept_lines = sorted.iter().map(|(_, k)| k.line).chain(unhashed.iter().map(|(k, _)| k.line));
+    let mut hashed_left = sorted.len();
     // The new log is written under a fixed name beside the old one, then renamed over it. A
     // run killed meanwhile leaves that file behind; the next compaction of the same log
     // truncates and reuses it, so an interrupted run that is resumed leaves nothing extra in
     // OUT (a random temporary name would stay there for good). Each shard's log has its own
     // name, so shards never share this file.
     let tmp = compacting_path(path);
-    let lines = sorted
-        .iter()
-        .map(|r| serde_json::to_string(r).expect("audit records serialize"))
-        .chain(moves.iter().map(|m| serde_json::to_string(m).expect("move records serialize")));
+    let lines = kept_lines
+        .map(|line| -> Result<String> {
+            let file = match &mut log {
+                Some(file) => file,
+                None => log.insert(File::open(path).context(ReadAuditSnafu { path })?),
+            };
+            let mut r = read_line_at(file, path, line)?;
+            // Only records with a content hash name an output the index locates.
+            if hashed_left > 0 {
+                hashed_left -= 1;
+                fold(&mut r);
+            }
+            Ok(serde_json::to_string(&r).expect("audit records serialize"))
+        })
+        .chain(moves.iter().map(|m| Ok(serde_json::to_string(m).expect("move records serialize"))));
     let written = write_lines(&tmp, lines).and_then(|()| fs::rename(&tmp, path).context(WriteAuditSnafu { path }));
     if written.is_err() {
         // A full disk stops the write half way: the half-written log would go on taking the
         // room the user must make (the old log is intact and the next run compacts again).
         let _ = fs::remove_file(&tmp);
     }
-    written.map(|()| sorted.len())
+    written.map(|()| count)
+}
+
+/// What [`compact_with`] holds of one record while it decides which to keep.
+struct Kept {
+    /// The record's place among the log's entries (counted from one).
+    at: usize,
+    /// Where its line is, to read it again.
+    line: LineAt,
+    outcome: Outcome,
+    /// For a `written` record: the digest of the output it names ([`digest_of`]).
+    written_to: Option<Option<[u8; 32]>>,
+}
+
+/// The SHA-256 of an output path, to compare two records' outputs without holding the paths.
+fn digest_of(output: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(output.as_bytes()).into()
 }
 
 /// Writes `lines` to a new file at `path`, one per line.
-fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<()> {
+fn write_lines(path: &Path, lines: impl Iterator<Item = Result<String>>) -> Result<()> {
     let file = File::create(path).context(WriteAuditSnafu { path })?;
     let mut w = BufWriter::new(file);
     for line in lines {
+        let line = line?;
         w.write_all(line.as_bytes()).and_then(|_| w.write_all(b"\n")).context(WriteAuditSnafu { path })?;
     }
     w.flush().context(WriteAuditSnafu { path })

@@ -221,12 +221,14 @@ impl Summary {
 }
 
 /// The SOP Instance UIDs of a run's outputs, to count those that more than one output holds.
+/// Held as digests: a run over a million files keeps 32 bytes a file here, not its UID and
+/// output path.
 #[derive(Default)]
 struct SharedSopUids {
-    /// SOP Instance UID → the first output (path in OUT) seen with it.
-    first: HashMap<String, String>,
-    /// The UIDs another output also holds.
-    shared: std::collections::HashSet<String>,
+    /// Digest of a SOP Instance UID → digest of the first output (path in OUT) seen with it.
+    first: HashMap<Digest, Digest>,
+    /// The UIDs (digests) another output also holds.
+    shared: std::collections::HashSet<Digest>,
 }
 
 impl SharedSopUids {
@@ -236,9 +238,11 @@ impl SharedSopUids {
         if r.sop_uid.is_empty() {
             return;
         }
-        let first = self.first.entry(r.sop_uid.clone()).or_insert_with(|| output.to_string());
-        if r.name_shared || first != output {
-            self.shared.insert(r.sop_uid.clone());
+        let uid = digest(r.sop_uid.as_bytes());
+        let output = digest(output.as_bytes());
+        let first = self.first.entry(uid).or_insert(output);
+        if r.name_shared || *first != output {
+            self.shared.insert(uid);
         }
     }
 }

@@ -2269,6 +2269,8 @@ struct Found {
     /// Every other date of the file (each DA value, the date of each DT value): written in
     /// kept text, a real one would reveal the patient's shift, or the removed date.
     dates: Vec<NaiveDate>,
+    /// The same dates as a set, so that adding one stays cheap however many a file holds.
+    dates_seen: HashSet<NaiveDate>,
     /// Tags of identifying values (other than the Patient ID, noted on its own) read in a set
     /// other than the declared one, and that set ([`Reading::undeclared_set`]), for the audit.
     read_in_other_set: Vec<(Tag, &'static str)>,
@@ -2360,7 +2362,7 @@ impl Found {
                 let v = String::from_utf8_lossy(trim_value(v));
                 let digits = v.get(..8).filter(|d| d.bytes().all(|b| b.is_ascii_digit()));
                 let date = digits.and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok());
-                if let Some(date) = date.filter(|d| !self.dates.contains(d)) {
+                if let Some(date) = date.filter(|d| self.dates_seen.insert(*d)) {
                     self.dates.push(date);
                 }
             }

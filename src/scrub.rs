@@ -26,27 +26,153 @@ pub const REDACTED: &str = "***";
 /// The identifying strings of one patient's file, normalised for matching.
 #[derive(Debug, Clone, Default)]
 pub struct Identifiers {
-    needles: Vec<Vec<char>>,
+    needles: Distinct<Vec<char>>,
     /// Numbers of seven digits or more (phones, IDs; an ID's of six or more) as digits only:
     /// found whatever separators
     /// stand between their digits (`090-3333-4444`, `090 3333 4444`, `(090)3333-4444`).
-    digits: Vec<Vec<char>>,
+    digits: Distinct<Vec<char>>,
     /// Date spellings: also found at the start of a date-time (`19850315120000`,
     /// `1985-03-15T12:00`).
-    dates: Vec<Vec<char>>,
+    dates: Distinct<Vec<char>>,
     /// The same dates as dates, for a caller that reads every spelling of a date in text
     /// ([`Identifiers::days`]).
-    days: Vec<chrono::NaiveDate>,
+    days: Distinct<chrono::NaiveDate>,
     /// The towns of the patient's addresses, found only with a house number beside them
     /// ([`Identifiers::add_street_address`]).
-    towns: Vec<crate::addresses::Town>,
+    towns: Distinct<crate::addresses::Town>,
     /// Names run together (`JeanPierre`, `TaroYamada`), with where each word after the first
     /// starts: found only where the text does not write that letter in lower case
     /// ([`Identifiers::add_joined_name`]).
-    joined: Vec<(Vec<char>, Vec<usize>)>,
+    joined: Distinct<(Vec<char>, Vec<usize>)>,
     /// Pieces of a name typed without a space (`山田` of `山田太郎`): found only where an
     /// honorific follows ([`crate::names::Spellings::before_honorific`]), which is kept.
-    honored: Vec<Vec<char>>,
+    honored: Distinct<Vec<char>>,
+}
+
+/// Values in the order first added, each once. The set beside the list makes adding a value
+/// cost the same however many are held: a file naming 10,000 physicians or holding 80,000 Other
+/// Patient IDs builds its identifiers in linear time, not by comparing each new value with
+/// every one before it. The list keeps the order the values were added in, so matching is as
+/// before.
+#[derive(Debug, Clone)]
+struct Distinct<T> {
+    list: Vec<T>,
+    seen: std::collections::HashSet<T>,
+    /// For a long list of strings: an automaton that finds every one of them in one pass over
+    /// a text ([`Distinct::occurrences`]), built when first needed.
+    automaton: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>>,
+}
+
+impl<T> Default for Distinct<T> {
+    fn default() -> Self {
+        Distinct { list: Vec::new(), seen: std::collections::HashSet::new(), automaton: std::sync::OnceLock::new() }
+    }
+}
+
+impl<T: std::hash::Hash + Eq + Clone> Distinct<T> {
+    /// Add `value` unless it is held already.
+    fn push(&mut self, value: T) {
+        if !self.seen.contains(&value) {
+            self.seen.insert(value.clone());
+            self.list.push(value);
+            self.automaton.take();
+        }
+    }
+
+    /// Whether `value` is held.
+    fn contains(&self, value: &T) -> bool {
+        self.seen.contains(value)
+    }
+}
+
+/// From this many strings on, [`Distinct::occurrences`] searches a text for all of them in
+/// one pass of an Aho-Corasick automaton rather than one pass each: a file naming 10,000
+/// physicians has each of its texts searched in time that follows the text's length.
+const AUTOMATON_FROM: usize = 32;
+
+/// A normalised text to search ([`Identifiers::matches`]), and the same as a string for the
+/// automaton, made when first needed.
+struct Hay<'a> {
+    chars: &'a [char],
+    /// The text as UTF-8 and, for each byte, the index of the character it belongs to.
+    utf8: std::cell::OnceCell<(String, Vec<u32>)>,
+}
+
+impl<'a> Hay<'a> {
+    fn new(chars: &'a [char]) -> Hay<'a> {
+        Hay { chars, utf8: std::cell::OnceCell::new() }
+    }
+
+    fn utf8(&self) -> &(String, Vec<u32>) {
+        self.utf8.get_or_init(|| {
+            let text: String = self.chars.iter().collect();
+            let mut char_of = Vec::with_capacity(text.len());
+            for (i, c) in self.chars.iter().enumerate() {
+                char_of.extend(std::iter::repeat_n(i as u32, c.len_utf8()));
+            }
+            (text, char_of)
+        })
+    }
+}
+
+impl<T: std::hash::Hash + Eq + Clone> Distinct<T> {
+    /// Where each string of the list (`needle_of` each value) occurs in `hay`, as (index in the
+    /// list, start character), ordered by index then start: every occurrence, overlapping ones
+    /// too, exactly as comparing each string at each place of the text finds them.
+    fn occurrences(&self, hay: &Hay<'_>, needle_of: impl Fn(&T) -> &[char]) -> Vec<(usize, usize)> {
+        let chars = hay.chars;
+        if self.list.len() < AUTOMATON_FROM {
+            let mut found = Vec::new();
+            for (i, value) in self.list.iter().enumerate() {
+                let needle = needle_of(value);
+                if needle.is_empty() || needle.len() > chars.len() {
+                    continue;
+                }
+                for start in 0..=chars.len() - needle.len() {
+                    // The first character alone rules out almost every start.
+                    if chars[start] == needle[0] && chars[start..start + needle.len()] == *needle {
+                        found.push((i, start));
+                    }
+                }
+            }
+            return found;
+        }
+        let automaton = self.automaton.get_or_init(|| {
+            let patterns: Vec<String> = self.list.iter().map(|v| needle_of(v).iter().collect()).collect();
+            aho_corasick::AhoCorasick::builder().match_kind(aho_corasick::MatchKind::Standard).build(patterns).ok()
+        });
+        let Some(automaton) = automaton else {
+            // Too large an automaton to build (not seen): each string on its own.
+            let mut found = Vec::new();
+            for (i, value) in self.list.iter().enumerate() {
+                let needle = needle_of(value);
+                if needle.is_empty() || needle.len() > chars.len() {
+                    continue;
+                }
+                for start in 0..=chars.len() - needle.len() {
+                    if chars[start..start + needle.len()] == *needle {
+                        found.push((i, start));
+                    }
+                }
+            }
+            return found;
+        };
+        let (text, char_of) = hay.utf8();
+        let mut found: Vec<(usize, usize)> = automaton
+            .find_overlapping_iter(text.as_str())
+            .filter(|m| m.end() > m.start())
+            .map(|m| (m.pattern().as_usize(), char_of[m.start()] as usize))
+            .collect();
+        found.sort_unstable();
+        found
+    }
+}
+
+impl<T> std::ops::Deref for Distinct<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.list
+    }
 }
 
 /// The honorifics of [`crate::names::HONORIFICS`] as compared, also in katakana (`サン`).
@@ -227,18 +353,27 @@ impl Identifiers {
     /// `lowercase`: whether each is written in lower case ([`compared_cased`]), needed when
     /// names run together are looked for in prose ([`Identifiers::needs_cased`]).
     fn matches(&self, hay: &[char], lowercase: &[bool], glued: bool) -> Vec<(usize, usize)> {
-        let mut found: Vec<(usize, usize)> = self.needles.iter().flat_map(|n| find_all(hay, n, false, glued)).collect();
-        found.extend(self.dates.iter().flat_map(|n| find_all(hay, n, true, glued)));
+        let text = Hay::new(hay);
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        for (i, start) in self.needles.occurrences(&text, |n| n) {
+            found.extend(match_at(hay, &self.needles[i], start, false, glued));
+        }
+        for (i, start) in self.dates.occurrences(&text, |n| n) {
+            found.extend(match_at(hay, &self.dates[i], start, true, glued));
+        }
         found.extend(self.dates.iter().flat_map(|n| find_spaced_date(hay, n)));
         found.extend(self.digits.iter().flat_map(|d| find_digits(hay, d)));
         found.extend(self.towns.iter().flat_map(|t| crate::addresses::find_town(hay, t)));
-        for piece in &self.honored {
-            found.extend(find_all(hay, piece, false, glued).into_iter().filter(|&(_, end)| honorific_at(hay, end)));
+        for (i, start) in self.honored.occurrences(&text, |n| n) {
+            found.extend(
+                match_at(hay, &self.honored[i], start, false, glued).filter(|&(_, end)| honorific_at(hay, end)),
+            );
         }
-        for (needle, joins) in &self.joined {
+        for (i, start) in self.joined.occurrences(&text, |(n, _)| n) {
+            let (needle, joins) = &self.joined[i];
             let marked = |start: usize| joins.iter().all(|j| !lowercase[start + j]);
             // A file name is no prose: `yamadataro.dcm` is the name in any case.
-            found.extend(find_all(hay, needle, false, glued).into_iter().filter(|&(start, _)| glued || marked(start)));
+            found.extend(match_at(hay, needle, start, false, glued).filter(|&(start, _)| glued || marked(start)));
         }
         found
     }
@@ -622,25 +757,13 @@ pub(crate) fn find_all(hay: &[char], needle: &[char], date: bool, glued: bool) -
     if needle.is_empty() || needle.len() > hay.len() {
         return found;
     }
-    let numbers_only = glued && needle.iter().any(char::is_ascii_digit);
-    let word = |c: char| if numbers_only { c.is_ascii_digit() } else { c.is_ascii_alphanumeric() };
-    let paddable = !date && paddable(needle);
     for start in 0..=hay.len() - needle.len() {
         let end = start + needle.len();
         // The first character alone rules out almost every start: checked before the slice.
         if hay[start] != needle[0] || hay[start..end] != *needle {
             continue;
         }
-        let zeros = if paddable { hay[..start].iter().rev().take_while(|&&c| c == '0').count() } else { 0 };
-        let start = start - zeros;
-        let left_ok = !word(needle[0]) || start == 0 || !word(hay[start - 1]);
-        let right_ok = !word(needle[needle.len() - 1])
-            || end == hay.len()
-            || !word(hay[end])
-            || (date && crate::dates::time_follows(hay[end..].iter().copied()));
-        if left_ok && right_ok && !inside_a_decimal(hay, start, end, needle) && !inside_a_kana_word(hay, start, end) {
-            found.push((start, end));
-        }
+        found.extend(match_at(hay, needle, start, date, glued));
     }
     found
 }
@@ -674,6 +797,25 @@ fn find_spaced_date(hay: &[char], needle: &[char]) -> Vec<(usize, usize)> {
         }
     }
     found
+}
+
+/// The match [`find_all`] makes of `needle`, which occurs in `hay` at `start`: with the zeros
+/// padding it before it (an ID), if it stands as a word there (not inside a longer word or
+/// number, a decimal number or a kana word).
+fn match_at(hay: &[char], needle: &[char], start: usize, date: bool, glued: bool) -> Option<(usize, usize)> {
+    let numbers_only = glued && needle.iter().any(char::is_ascii_digit);
+    let word = |c: char| if numbers_only { c.is_ascii_digit() } else { c.is_ascii_alphanumeric() };
+    let end = start + needle.len();
+    let zeros =
+        if !date && paddable(needle) { hay[..start].iter().rev().take_while(|&&c| c == '0').count() } else { 0 };
+    let start = start - zeros;
+    let left_ok = !word(needle[0]) || start == 0 || !word(hay[start - 1]);
+    let right_ok = !word(needle[needle.len() - 1])
+        || end == hay.len()
+        || !word(hay[end])
+        || (date && crate::dates::time_follows(hay[end..].iter().copied()));
+    (left_ok && right_ok && !inside_a_decimal(hay, start, end, needle) && !inside_a_kana_word(hay, start, end))
+        .then_some((start, end))
 }
 
 /// Whether `needle` is a number a system may pad with zeros to a fixed width: digits only, not
@@ -1147,6 +1289,31 @@ mod tests {
             assert_eq!(i.scrub(t).map(|s| s.contains("123456")), Some(false), "{t}");
         }
         assert_eq!(i.scrub("1234567 9123456"), None);
+    }
+
+    #[test]
+    fn a_long_list_of_identifiers_finds_what_each_finds_alone() {
+        // Past AUTOMATON_FROM strings, one pass of the automaton: the same matches as each
+        // string looked for on its own, after characters of several UTF-8 bytes too.
+        let text = "山田様 ＤＯＣ００５ and DOC039, DOC0050; DOC012x DOC01 やまだDOC007 DOC039DOC039 (DOC020)";
+        let names: Vec<String> = (0..40).map(|k| format!("DOC{k:03}")).collect();
+        let mut many = Identifiers::new();
+        for n in &names {
+            many.add(n);
+        }
+        assert!(many.needles.len() >= AUTOMATON_FROM);
+        let mut alone: Vec<(usize, usize)> = names
+            .iter()
+            .flat_map(|n| {
+                let mut one = Identifiers::new();
+                one.add(n);
+                one.find(text)
+            })
+            .collect();
+        alone.sort_unstable();
+        alone.dedup();
+        assert_eq!(many.find(text), alone);
+        assert_eq!(alone.len(), 4, "{alone:?}");
     }
 
     #[test]

@@ -400,26 +400,18 @@ fn audited(out: &Path) -> Audited {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with("kamei-audit") && name.ends_with(".jsonl") {
                 let log = format!("{prefix}{name}");
-                let records = match crate::audit::read_log_checked(&entry.path()) {
-                    Ok((entries, lines)) => {
-                        audited.damaged.extend(lines.into_iter().map(|n| (log.clone(), Some(n))));
-                        entries
-                    }
-                    Err(_) => {
-                        audited.damaged.push((log, None));
-                        Vec::new()
-                    }
-                };
-                let records = records.into_iter().filter_map(|e| match e {
-                    crate::audit::Entry::Input(r) => Some(*r),
-                    crate::audit::Entry::Move(_) => None,
-                });
-                for r in records {
-                    if let Some(h) = &r.input_sha256 {
+                // Record by record: the log of a million inputs is never held whole.
+                let read = crate::audit::read_log_each(&entry.path(), |e| {
+                    let crate::audit::Entry::Input(r) = e else { return };
+                    if let Some(h) = r.input_sha256 {
                         seen.insert(h.clone());
-                        let pair = (h.clone(), r.input_path_key.clone().unwrap_or_default());
+                        let pair = (h, r.input_path_key.unwrap_or_default());
                         written.insert(pair, r.outcome == crate::audit::Outcome::Written);
                     }
+                });
+                match read {
+                    Ok(lines) => audited.damaged.extend(lines.into_iter().map(|n| (log.clone(), Some(n)))),
+                    Err(_) => audited.damaged.push((log, None)),
                 }
             }
         }

@@ -22,6 +22,7 @@ mod report;
 mod rerun;
 mod resilience;
 mod robustness;
+mod scale;
 mod spellings;
 mod stream_metadata;
 mod uids;
