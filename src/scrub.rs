@@ -121,7 +121,9 @@ impl<T: std::hash::Hash + Eq + Clone> Distinct<T> {
     /// too, exactly as comparing each string at each place of the text finds them.
     fn occurrences(&self, hay: &Hay<'_>, needle_of: impl Fn(&T) -> &[char]) -> Vec<(usize, usize)> {
         let chars = hay.chars;
-        if self.list.len() < AUTOMATON_FROM {
+        // Each string compared at each place on its own: for a short list, or when the
+        // automaton is too large to build (not seen).
+        let one_by_one = || {
             let mut found = Vec::new();
             for (i, value) in self.list.iter().enumerate() {
                 let needle = needle_of(value);
@@ -135,28 +137,16 @@ impl<T: std::hash::Hash + Eq + Clone> Distinct<T> {
                     }
                 }
             }
-            return found;
+            found
+        };
+        if self.list.len() < AUTOMATON_FROM {
+            return one_by_one();
         }
         let automaton = self.automaton.get_or_init(|| {
             let patterns: Vec<String> = self.list.iter().map(|v| needle_of(v).iter().collect()).collect();
             aho_corasick::AhoCorasick::builder().match_kind(aho_corasick::MatchKind::Standard).build(patterns).ok()
         });
-        let Some(automaton) = automaton else {
-            // Too large an automaton to build (not seen): each string on its own.
-            let mut found = Vec::new();
-            for (i, value) in self.list.iter().enumerate() {
-                let needle = needle_of(value);
-                if needle.is_empty() || needle.len() > chars.len() {
-                    continue;
-                }
-                for start in 0..=chars.len() - needle.len() {
-                    if chars[start..start + needle.len()] == *needle {
-                        found.push((i, start));
-                    }
-                }
-            }
-            return found;
-        };
+        let Some(automaton) = automaton else { return one_by_one() };
         let (text, char_of) = hay.utf8();
         let mut found: Vec<(usize, usize)> = automaton
             .find_overlapping_iter(text.as_str())
