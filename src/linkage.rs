@@ -36,6 +36,16 @@ pub enum Error {
         /// The file's path.
         path: PathBuf,
     },
+    /// The table holds a `key` row of another key: its pseudonyms were made with another key,
+    /// and appending this run's rows would put one patient under two pseudonyms in one table.
+    #[snafu(display(
+        "--linkage {} was written with another key (its `key` row records another key fingerprint); it was left as it is: give --key the key the table was made with, or a new table for this key",
+        path.display()
+    ))]
+    OtherKey {
+        /// The table's path.
+        path: PathBuf,
+    },
 }
 
 /// The table's header row.
@@ -60,6 +70,10 @@ pub enum Kind {
     /// lower hash took the name). Rows naming the old path for that output now mean the new
     /// one; the audit's move record (with the output's hash) says which input's output it is.
     Moved,
+    /// The fingerprint of the key the table's pseudonyms were made with
+    /// ([`crate::pseudo::Pseudonymizer::key_fingerprint`]; not the key): a run with another key
+    /// is refused ([`Error::OtherKey`]), so one table holds one pseudonym space.
+    Key,
 }
 
 impl Kind {
@@ -72,6 +86,7 @@ impl Kind {
             Kind::Excluded => "excluded",
             Kind::Superseded => "superseded",
             Kind::Moved => "moved",
+            Kind::Key => "key",
         }
     }
 }
@@ -97,6 +112,10 @@ pub struct LinkageWriter {
     known_len: u64,
     /// Whether the file system refused the lock (warned once).
     unlocked_warned: bool,
+    /// The fingerprint of this run's key: every `key` row read must name it.
+    fingerprint: String,
+    /// Whether a `key` row naming [`fingerprint`](Self::fingerprint) has been read or written.
+    key_row: bool,
 }
 
 /// A row waiting to be appended: its CSV bytes and its digest (`None` for a `moved` row).
@@ -141,8 +160,14 @@ fn row_digest(fields: [&[u8]; 3]) -> u128 {
 
 /// Read the table's rows from byte `from` to its end into `rows` (the digests of the rows after
 /// the last `moved` row: a `moved` row changes what the rows before it name, so a row written
-/// again after one is not a repeat). The header row is read like a row (no real row equals it).
-fn read_rows(file: &std::fs::File, from: u64, rows: &mut HashSet<u128>) -> Result<(), csv::Error> {
+/// again after one is not a repeat), and the key fingerprints its `key` rows name into `keys`.
+/// The header row is read like a row (no real row equals it).
+fn read_rows(
+    file: &std::fs::File,
+    from: u64,
+    rows: &mut HashSet<u128>,
+    keys: &mut HashSet<Vec<u8>>,
+) -> Result<(), csv::Error> {
     use std::io::{Seek, SeekFrom};
     let mut reader = file;
     reader.seek(SeekFrom::Start(from))?;
@@ -150,6 +175,9 @@ fn read_rows(file: &std::fs::File, from: u64, rows: &mut HashSet<u128>) -> Resul
     for rec in rdr.byte_records() {
         let rec = rec?;
         let field = |i: usize| rec.get(i).unwrap_or_default();
+        if field(0) == Kind::Key.word().as_bytes() {
+            keys.insert(field(1).to_vec());
+        }
         if field(0) == Kind::Moved.word().as_bytes() {
             rows.clear();
         } else {
@@ -224,18 +252,42 @@ pub fn check_target(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// Refuse a table written with another key: one whose `key` row names a fingerprint other than
+/// `fingerprint` ([`Error::OtherKey`]). A missing table, or one of a kamei release before key
+/// rows (it has none), passes. Called before the run claims its output folder, so a wrong key
+/// given by mistake leaves the table and OUT as they were; [`LinkageWriter`] checks again under
+/// the table's lock.
+///
+/// # Errors
+/// [`Error::OtherKey`]; [`Error::WriteLinkage`] when the table cannot be read.
+pub fn check_key(path: &Path, fingerprint: &str) -> Result<(), Error> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(csv::Error::from(e)).context(WriteLinkageSnafu { path }),
+    };
+    let mut keys = HashSet::new();
+    read_rows(&file, 0, &mut HashSet::new(), &mut keys).context(WriteLinkageSnafu { path })?;
+    if keys.iter().any(|k| k.as_slice() != fingerprint.as_bytes()) {
+        return OtherKeySnafu { path }.fail();
+    }
+    Ok(())
+}
+
 impl LinkageWriter {
     /// Open (append, create with mode 0600) the table; writes the header if the file is new. An
     /// existing table readable by the group or others is made 0600 first. A table ending inside
     /// a row (an interrupted run) is cut back to the start of that row, which the resumed run
     /// writes again whole.
     ///
-    /// An existing file that is not a linkage table is refused untouched ([`check_target`]).
+    /// An existing file that is not a linkage table is refused untouched ([`check_target`]), and
+    /// so is a table written with another key than the one `fingerprint` names
+    /// ([`Error::OtherKey`]); a table without a `key` row for this key gets one.
     ///
     /// # Errors
-    /// [`Error::NotATable`] (see [`check_target`]); [`Error::WriteLinkage`] if it cannot be
-    /// opened.
-    pub fn open(path: &Path) -> Result<LinkageWriter, Error> {
+    /// [`Error::NotATable`] (see [`check_target`]); [`Error::OtherKey`];
+    /// [`Error::WriteLinkage`] if it cannot be opened.
+    pub fn open(path: &Path, fingerprint: &str) -> Result<LinkageWriter, Error> {
         check_target(path)?;
         let mut options = OpenOptions::new();
         options.create(true).append(true).read(true);
@@ -266,10 +318,17 @@ impl LinkageWriter {
             pending_len: 0,
             known_len: 0,
             unlocked_warned: false,
+            fingerprint: fingerprint.to_string(),
+            key_row: false,
         };
         // Under the lock like every append: the header is written once however many runs
         // open a new table together, and the rows read are whole.
-        writer.append_pending().context(WriteLinkageSnafu { path })?;
+        writer.append_pending()?;
+        if !writer.key_row {
+            writer.key_row = true;
+            writer.write([Kind::Key.word().as_bytes(), fingerprint.as_bytes(), b""])?;
+            writer.append_pending()?;
+        }
         Ok(writer)
     }
 
@@ -311,7 +370,7 @@ impl LinkageWriter {
         self.pending_len += bytes.len();
         self.pending.push(PendingRow { digest, bytes });
         if self.pending_len >= BATCH_BYTES {
-            self.append_pending().context(WriteLinkageSnafu { path: &self.path })?;
+            self.append_pending()?;
         }
         Ok(())
     }
@@ -319,8 +378,19 @@ impl LinkageWriter {
     /// Append the pending rows with one write, holding the table's lock: first cut a torn last
     /// row (a run killed mid-row), write the header into an empty table, and read the rows
     /// other runs appended since this writer's last append (a pending row one of them already
-    /// wrote is dropped).
-    fn append_pending(&mut self) -> Result<(), csv::Error> {
+    /// wrote is dropped; a `key` row of another key refuses the batch: [`Error::OtherKey`]).
+    fn append_pending(&mut self) -> Result<(), Error> {
+        let path = self.path.clone();
+        match self.append_pending_rows() {
+            Ok(true) => Ok(()),
+            Ok(false) => OtherKeySnafu { path }.fail(),
+            Err(e) => Err(e).context(WriteLinkageSnafu { path }),
+        }
+    }
+
+    /// [`append_pending`](Self::append_pending): `Ok(false)` when a row of another key was read
+    /// (nothing appended).
+    fn append_pending_rows(&mut self) -> Result<bool, csv::Error> {
         use std::io::Write;
         let file = &self.file;
         let _lock = lock_table(file, &self.path, &mut self.unlocked_warned);
@@ -334,7 +404,12 @@ impl LinkageWriter {
         }
         let mut theirs = HashSet::new();
         if len > 0 && len != self.known_len {
-            read_rows(file, self.known_len.min(len), &mut theirs)?;
+            let mut keys = HashSet::new();
+            read_rows(file, self.known_len.min(len), &mut theirs, &mut keys)?;
+            if keys.iter().any(|k| k.as_slice() != self.fingerprint.as_bytes()) {
+                return Ok(false);
+            }
+            self.key_row |= !keys.is_empty();
             self.rows.extend(theirs.iter().copied());
         }
         for row in self.pending.drain(..) {
@@ -349,7 +424,7 @@ impl LinkageWriter {
         let mut writer = file;
         writer.write_all(&batch)?;
         self.known_len = file.metadata()?.len();
-        Ok(())
+        Ok(true)
     }
 
     /// Add a row whose original is an input path, written as the path's own bytes: a file name
@@ -368,7 +443,7 @@ impl LinkageWriter {
     /// # Errors
     /// [`Error::WriteLinkage`] on I/O errors.
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.append_pending().context(WriteLinkageSnafu { path: &self.path })?;
+        self.append_pending()?;
         self.file.sync_all().map_err(csv::Error::from).context(WriteLinkageSnafu { path: &self.path })
     }
 }
@@ -415,16 +490,65 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_new_table_records_its_key_fingerprint_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        for _ in 0..2 {
+            LinkageWriter::open(&path, "k1").unwrap().flush().unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "kind,original,pseudonymized\nkey,k1,\n");
+    }
+
+    #[test]
+    fn a_table_of_another_key_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        let mut w = LinkageWriter::open(&path, "k1").unwrap();
+        w.add(Kind::Patient, "P1", "AAA").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let before = std::fs::read(&path).unwrap();
+        assert!(matches!(check_key(&path, "k2"), Err(Error::OtherKey { .. })));
+        assert!(matches!(LinkageWriter::open(&path, "k2"), Err(Error::OtherKey { .. })));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        check_key(&path, "k1").unwrap();
+    }
+
+    #[test]
+    fn a_table_from_before_key_rows_gets_the_key_of_its_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        std::fs::write(&path, "kind,original,pseudonymized\npatient,P1,AAA\n").unwrap();
+        check_key(&path, "k1").unwrap();
+        LinkageWriter::open(&path, "k1").unwrap().flush().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "kind,original,pseudonymized\npatient,P1,AAA\nkey,k1,\n");
+        assert!(matches!(check_key(&path, "k2"), Err(Error::OtherKey { .. })));
+    }
+
+    #[test]
+    fn a_run_sharing_the_table_with_another_key_stops_at_its_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.csv");
+        let mut first = LinkageWriter::open(&path, "k1").unwrap();
+        use std::io::Write;
+        // Another run, with another key, that opened the table as a new one at the same time.
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"key,k2,\n").unwrap();
+        first.add(Kind::Patient, "P1", "AAA").unwrap();
+        assert!(matches!(first.flush(), Err(Error::OtherKey { .. })));
+        assert!(!std::fs::read_to_string(&path).unwrap().contains("P1"));
+    }
+
+    #[test]
     fn rv12_a_reopened_table_gets_no_row_twice_unless_a_move_came_between() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("link.csv");
         for _ in 0..2 {
-            let mut w = LinkageWriter::open(&path).unwrap();
+            let mut w = LinkageWriter::open(&path, "k1").unwrap();
             w.add(Kind::Patient, "P1", "AAA").unwrap();
             w.add_path(Kind::File, Path::new("in/a.dcm"), "AAA/1.dcm").unwrap();
             w.flush().unwrap();
         }
-        let mut w = LinkageWriter::open(&path).unwrap();
+        let mut w = LinkageWriter::open(&path, "k1").unwrap();
         w.add(Kind::Moved, "AAA/1.dcm", "AAA/2.dcm").unwrap();
         w.add(Kind::Moved, "AAA/2.dcm", "AAA/1.dcm").unwrap();
         w.add_path(Kind::File, Path::new("in/a.dcm"), "AAA/1.dcm").unwrap();
@@ -433,7 +557,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
-            "kind,original,pseudonymized\npatient,P1,AAA\nfile,in/a.dcm,AAA/1.dcm\n\
+            "kind,original,pseudonymized\nkey,k1,\npatient,P1,AAA\nfile,in/a.dcm,AAA/1.dcm\n\
              moved,AAA/1.dcm,AAA/2.dcm\nmoved,AAA/2.dcm,AAA/1.dcm\nfile,in/a.dcm,AAA/1.dcm\n"
         );
     }
@@ -444,7 +568,7 @@ mod tests {
         let path = dir.path().join("link.csv");
         std::fs::write(&path, "kind,original,pseudonymized\npatient,P1,AAA\nfile,in/a.dcm,AAA/1.dcm\nfile,in/b.d")
             .unwrap();
-        let mut w = LinkageWriter::open(&path).unwrap();
+        let mut w = LinkageWriter::open(&path, "k1").unwrap();
         w.add(Kind::Patient, "P1", "AAA").unwrap();
         w.add_path(Kind::File, Path::new("in/a.dcm"), "AAA/1.dcm").unwrap();
         w.add_path(Kind::File, Path::new("in/b.dcm"), "AAA/2.dcm").unwrap();
@@ -453,7 +577,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
-            "kind,original,pseudonymized\npatient,P1,AAA\nfile,in/a.dcm,AAA/1.dcm\nfile,in/b.dcm,AAA/2.dcm\n"
+            "kind,original,pseudonymized\npatient,P1,AAA\nfile,in/a.dcm,AAA/1.dcm\nkey,k1,\nfile,in/b.dcm,AAA/2.dcm\n"
         );
     }
 
@@ -462,12 +586,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("link.csv");
         std::fs::write(&path, "kind,original,pseudonymized\nfile,in/a.dcm,AAA/1.dcm\nfile,\"in/b\nc.d").unwrap();
-        let mut w = LinkageWriter::open(&path).unwrap();
+        let mut w = LinkageWriter::open(&path, "k1").unwrap();
         w.add_path(Kind::File, Path::new("in/b\nc.dcm"), "AAA/2.dcm").unwrap();
         w.flush().unwrap();
         drop(w);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, "kind,original,pseudonymized\nfile,in/a.dcm,AAA/1.dcm\nfile,\"in/b\nc.dcm\",AAA/2.dcm\n");
+        assert_eq!(
+            text,
+            "kind,original,pseudonymized\nfile,in/a.dcm,AAA/1.dcm\nkey,k1,\nfile,\"in/b\nc.dcm\",AAA/2.dcm\n"
+        );
     }
 
     #[test]
@@ -475,11 +602,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("link.csv");
         std::fs::write(&path, "kind,orig").unwrap();
-        let mut w = LinkageWriter::open(&path).unwrap();
+        let mut w = LinkageWriter::open(&path, "k1").unwrap();
         w.add(Kind::Patient, "P1", "AAA").unwrap();
         w.flush().unwrap();
         drop(w);
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "kind,original,pseudonymized\npatient,P1,AAA\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "kind,original,pseudonymized\nkey,k1,\npatient,P1,AAA\n");
     }
 
     #[test]
@@ -490,7 +617,7 @@ mod tests {
         for (i, bytes) in files.into_iter().enumerate() {
             let path = dir.path().join(format!("not-a-table-{i}"));
             std::fs::write(&path, bytes).unwrap();
-            let refused = LinkageWriter::open(&path);
+            let refused = LinkageWriter::open(&path, "k1");
             assert!(matches!(refused, Err(Error::NotATable { .. })), "file {i}");
             assert_eq!(std::fs::read(&path).unwrap(), bytes, "file {i} is untouched");
         }
@@ -519,14 +646,14 @@ mod tests {
     fn table_is_private_and_lists_each_patient_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("link.csv");
-        let mut w = LinkageWriter::open(&path).unwrap();
+        let mut w = LinkageWriter::open(&path, "k1").unwrap();
         w.add(Kind::Patient, "P1", "AAA").unwrap();
         w.add(Kind::Patient, "P1", "AAA").unwrap();
         w.add(Kind::File, "in/a.dcm", "AAA/1/2/3.dcm").unwrap();
         w.flush().unwrap();
         drop(w);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, "kind,original,pseudonymized\npatient,P1,AAA\nfile,in/a.dcm,AAA/1/2/3.dcm\n");
+        assert_eq!(text, "kind,original,pseudonymized\nkey,k1,\npatient,P1,AAA\nfile,in/a.dcm,AAA/1/2/3.dcm\n");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -538,7 +665,7 @@ mod tests {
     fn a_patient_row_holds_the_id_as_the_pseudonym_reads_it_once_for_every_spelling() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("link.csv");
-        let mut w = LinkageWriter::open(&path).unwrap();
+        let mut w = LinkageWriter::open(&path, "k1").unwrap();
         for spelling in ["0012345678", "\u{FF10}\u{FF10}12345678", "0012345678\u{200B}", " 0012345678 "] {
             w.add(Kind::Patient, spelling, "AAA").unwrap();
         }
@@ -546,7 +673,7 @@ mod tests {
         w.flush().unwrap();
         drop(w);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, "kind,original,pseudonymized\npatient,0012345678,AAA\npatient,2024-000123,BBB\n");
+        assert_eq!(text, "kind,original,pseudonymized\nkey,k1,\npatient,0012345678,AAA\npatient,2024-000123,BBB\n");
     }
 
     #[cfg(unix)]
@@ -557,7 +684,7 @@ mod tests {
         let path = dir.path().join("link.csv");
         std::fs::write(&path, "").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let mut w = LinkageWriter::open(&path).unwrap();
+        let mut w = LinkageWriter::open(&path, "k1").unwrap();
         w.add(Kind::Patient, "P1", "AAA").unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
@@ -570,7 +697,7 @@ mod tests {
         let path = dir.path().join("link.csv");
         // 患者 in Shift_JIS: not UTF-8.
         let input = Path::new(std::ffi::OsStr::from_bytes(b"in/\x8a\xb3\x8e\xd2.dcm"));
-        let mut w = LinkageWriter::open(&path).unwrap();
+        let mut w = LinkageWriter::open(&path, "k1").unwrap();
         w.add_path(Kind::File, input, "AAA/1/2/3.dcm").unwrap();
         w.flush().unwrap();
         drop(w);

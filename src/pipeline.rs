@@ -453,7 +453,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let audit_writer = if job.dry_run { None } else { Some(AuditWriter::open(&audit_path).context(AuditSnafu)?) };
     let audit_writer = Mutex::new(audit_writer);
     let mut linkage = match (&job.linkage, job.dry_run) {
-        (Some(p), false) => Some(LinkageWriter::open(p).context(LinkageSnafu)?),
+        (Some(p), false) => Some(LinkageWriter::open(p, job.pseudo.key_fingerprint()).context(LinkageSnafu)?),
         _ => None,
     };
 

@@ -251,7 +251,7 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 /// reverse), by name and by file system identity ([`super::config::within`]: a bind mount); and
 /// a linkage table that is the key file or another file that is no linkage table
 /// ([`super::config::check_linkage_file`]).
-fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>, key: &Path) -> Result<PathBuf> {
+fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>, k: &KeyArgs) -> Result<PathBuf> {
     let out_abs = absolute(out)?;
     if out.exists() && !out.is_dir() {
         bail!("output {} exists and is not a folder", out.display());
@@ -283,7 +283,8 @@ fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>, key: &Pat
                 bail!("the linkage table must not be inside an input folder (inputs are never written to)");
             }
         }
-        super::config::check_linkage_file(link, Some(key))?;
+        let fingerprint = pseudonymizer(k)?.key_fingerprint().to_string();
+        super::config::check_linkage_file(link, Some(&k.key), Some(&fingerprint))?;
     }
     Ok(out_abs)
 }
@@ -385,7 +386,7 @@ fn csv(args: &CsvArgs) -> Result<Code> {
         d if d.len() == 1 && d != "\"" && d != "\n" && d != "\r" => d.as_bytes()[0],
         _ => bail!("--delimiter must be one ASCII character (or `tab`)"),
     };
-    let out = check_paths(&args.output, &args.inputs, args.key.linkage.as_deref(), &args.key.key)?;
+    let out = check_paths(&args.output, &args.inputs, args.key.linkage.as_deref(), &args.key)?;
     let inputs = csv_inputs(&args.inputs)?;
     let pseudo = pseudonymizer(&args.key)?;
     let encoding = match args.encoding {
@@ -466,7 +467,7 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
     if !args.root.is_dir() {
         bail!("{} is not a folder (the SS-MIX2 standardized storage root)", args.root.display());
     }
-    let out = check_paths(&args.output, std::slice::from_ref(&args.root), args.key.linkage.as_deref(), &args.key.key)?;
+    let out = check_paths(&args.output, std::slice::from_ref(&args.root), args.key.linkage.as_deref(), &args.key)?;
     let jobs = match args.jobs {
         Some(0) => bail!("--jobs must be at least 1"),
         Some(n) => n,

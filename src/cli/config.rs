@@ -137,9 +137,10 @@ pub fn within(path: &Path, dir: &Path) -> bool {
 
 /// Refuse a `--linkage` FILE whose rows would destroy another file: the `--key` file itself
 /// (by path or by file system identity: a job script's variable mix-up), or an existing file
-/// that is not a kamei linkage table ([`kamei::linkage::check_target`]). Checked before
+/// that is not a kamei linkage table ([`kamei::linkage::check_target`]), or a table written with
+/// another key than the one `fingerprint` names ([`kamei::linkage::check_key`]). Checked before
 /// anything is written, so a refused run leaves that file, and OUT, as they were.
-pub fn check_linkage_file(link: &Path, key: Option<&Path>) -> Result<()> {
+pub fn check_linkage_file(link: &Path, key: Option<&Path>, fingerprint: Option<&str>) -> Result<()> {
     if let Some(key) = key {
         if same_file(link, key)? {
             bail!(
@@ -148,6 +149,9 @@ pub fn check_linkage_file(link: &Path, key: Option<&Path>) -> Result<()> {
         }
     }
     kamei::linkage::check_target(link)?;
+    if let Some(fingerprint) = fingerprint {
+        kamei::linkage::check_key(link, fingerprint)?;
+    }
     Ok(())
 }
 
@@ -245,7 +249,7 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
                 bail!("the linkage table must not be inside an input folder (inputs are never written to)");
             }
         }
-        check_linkage_file(link, args.key.as_deref())?;
+        check_linkage_file(link, args.key.as_deref(), Some(pseudo.key_fingerprint()))?;
     }
     let jobs = match args.jobs {
         Some(0) => bail!("--jobs must be at least 1"),

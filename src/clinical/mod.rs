@@ -222,7 +222,11 @@ pub(crate) fn open_books(out: &Path, settings: &RunSettings, linkage: Option<&Pa
     settings.claim(out).map_err(|e| RunError::Output(e.to_string()))?;
     let audit_path = out.join(crate::audit::AUDIT_FILE);
     let audit = crate::audit::AuditWriter::open(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
-    let linkage = linkage.map(crate::linkage::LinkageWriter::open).transpose().map_err(RunError::Linkage)?;
+    let fingerprint = settings.key_fingerprint.as_deref().unwrap_or_default();
+    let linkage = linkage
+        .map(|path| crate::linkage::LinkageWriter::open(path, fingerprint))
+        .transpose()
+        .map_err(RunError::Linkage)?;
     Ok(Books { audit_path, audit, linkage })
 }
 

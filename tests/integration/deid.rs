@@ -383,6 +383,48 @@ fn linkage_table_maps_patient_and_file_and_is_private() {
     }
 }
 
+/// A wrong key given by mistake on a later day (into a fresh OUT) must not add a second
+/// pseudonym space to the shared re-identification table: the run is refused before it writes
+/// anything, and the table and OUT are left as they were.
+#[test]
+fn linkage_table_of_another_key_is_refused_before_anything_is_written() {
+    let wd = Workdir::new("linkage_table_of_another_key_is_refused_before_anything_is_written");
+    ct(1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &["--linkage", "link.csv"]).assert_code(0);
+    let before = std::fs::read(wd.path("link.csv")).unwrap();
+    let other = key(&wd, "other.key", 8);
+    let run = wd.kamei(["deid", "in", "-o", "out2", "--key", other.to_str().unwrap(), "-q", "--linkage", "link.csv"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("another key"), "{}", run.stderr());
+    assert_eq!(std::fs::read(wd.path("link.csv")).unwrap(), before, "the table is left as it was");
+    assert!(!wd.path("out2").exists(), "nothing is written for a refused run");
+    // The same key is still welcome: a later run of the first key appends to the table.
+    ct(2).write(&wd.path("in/b.dcm"));
+    deid(&wd, &["--linkage", "link.csv"]).assert_code(0);
+    let table = std::fs::read_to_string(wd.path("link.csv")).unwrap();
+    assert_eq!(table.lines().filter(|l| l.starts_with("key,")).count(), 1, "{table}");
+    assert_eq!(table.lines().filter(|l| l.starts_with("file,")).count(), 2, "{table}");
+}
+
+/// `clinical csv` shares the table with deid and refuses it under another key the same way.
+#[test]
+fn linkage_table_of_another_key_is_refused_by_the_clinical_commands_too() {
+    let wd = Workdir::new("linkage_table_of_another_key_is_refused_by_the_clinical_commands_too");
+    ct(1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &["--linkage", "link.csv"]).assert_code(0);
+    let before = std::fs::read(wd.path("link.csv")).unwrap();
+    std::fs::write(wd.path("labs.csv"), "patient_id,value\n0012345678,1\n").unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    let other = key(&wd, "other.key", 8);
+    let run = wd.kamei([
+        "clinical", "csv", "labs.csv", "-o", "clin", "--key", other.to_str().unwrap(), "--columns", "cols.toml",
+        "--linkage", "link.csv", "-q",
+    ]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("another key"), "{}", run.stderr());
+    assert_eq!(std::fs::read(wd.path("link.csv")).unwrap(), before);
+}
+
 #[test]
 fn linkage_table_has_no_patient_row_for_files_without_a_patient_id() {
     let wd = Workdir::new("linkage_table_has_no_patient_row_for_files_without_a_patient_id");
