@@ -690,6 +690,25 @@ fn ssmix2_kept_observation_values_holding_the_patients_name_are_removed() {
 }
 
 #[test]
+fn rv35_01_ssmix2_free_text_reads_a_japanese_date_with_the_hour_glued_after_it() {
+    let wd = Workdir::new("rv35_01_ssmix2_free_text_reads_a_japanese_date_with_the_hour_glued_after_it");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I",
+        "OBR|1|000000000012346||WBC^x^JC10|||20240402090000",
+        "NTE|1||採血 2024年4月2日9時30分 実施",
+        "OBX|1|TX|1^x^99||前回 2024年4月2日10時||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    ssmix2_root_run(&wd, &["clean-free-text"]).assert_code(0);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let text = |name: &str, n: usize| msg.decode(segment(&msg, name).field(n)).text;
+    assert_eq!(text("NTE", 3), "採血 ***9時30分 実施");
+    assert_eq!(text("OBX", 5), "前回 ***10時");
+}
+
+#[test]
 fn ssmix2_jis_text_that_does_not_return_to_ascii_fails_the_message() {
     let wd = Workdir::new("ssmix2_jis_text_that_does_not_return_to_ascii_fails_the_message");
     // OBX-3's text ends without ESC ( B, so the `|` after it would swallow OBX-4 and OBX-5.
@@ -2325,6 +2344,39 @@ fn rv22_08_csv_free_text_shifts_a_japanese_weekday_written_without_brackets() {
             format!("{start}（{weekday}曜日）来院"),
         ]
     );
+}
+
+#[test]
+fn rv35_01_csv_free_text_reads_a_japanese_date_with_the_hour_glued_after_it() {
+    let wd = Workdir::new("rv35_01_csv_free_text_reads_a_japanese_date_with_the_hour_glued_after_it");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nvisit = \"date\"\ncomment = \"free-text\"\n",
+        "pid,visit,comment\n\
+         1234567890,2024-01-02,採血 2024年1月2日9時30分 実施\n\
+         1234567890,2024-01-02,前回 2024年01月02日10:30\n\
+         1234567890,2024-01-02,2024年1月2日3錠\n\
+         1234567890,2024-01-02,1月2日10時 受診\n",
+    );
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    let visit = column(&out, "visit")[0];
+    let day = chrono::NaiveDate::parse_from_str(visit, "%Y-%m-%d").unwrap();
+    let (y, m, d) = (chrono::Datelike::year(&day), chrono::Datelike::month(&day), chrono::Datelike::day(&day));
+    assert_eq!(
+        column(&out, "comment"),
+        [
+            format!("採血 {y}年{m}月{d}日9時30分 実施"),
+            format!("前回 {y}年{m:02}月{d:02}日10:30"),
+            format!("{y}年{m}月{d}日3錠"),
+            "***10時 受診".to_string(),
+        ]
+    );
+    // Without the option the dates go.
+    std::fs::remove_dir_all(wd.path("out")).unwrap();
+    csv_of_in(&wd, &[]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    assert_eq!(column(&out, "comment"), ["採血 ***9時30分 実施", "前回 ***10:30", "***3錠", "***10時 受診"]);
 }
 
 #[test]
