@@ -7,7 +7,9 @@
 //! itself. So text that kamei cleans follows the profile's dates ([`DateTreatment`]).
 //!
 //! The spellings found, each standing alone (not inside a longer number or a word; a full-width
-//! digit or dot glues as an ASCII one does, so a UID typed in full width holds no date):
+//! digit or dot glues as an ASCII one does, so a UID typed in full width holds no date; a date
+//! ending in `日` is closed by it, so a time or count glued after it, `2024年1月2日10時`, leaves
+//! it alone):
 //! - year first: `2024-01-02`, `2024/1/2`, `2024.01.02`, `2024年1月2日`, `20240102` (also with
 //!   2, 4 or 6 digits of time glued on, as a DT value: `20240102093000`);
 //! - day or month first with a four-digit year: `02/01/2024`, `2.1.2024`, `01-02-2024`;
@@ -604,6 +606,13 @@ fn joined_by_word(text: &str, start: usize, end: usize) -> bool {
     !number_before && !number_after
 }
 
+/// Whether a date ends with `日` (`2024年1月2日`, `令和6年1月2日`, `1月2日`): the kanji closes
+/// it, so what is glued after it is no part of it. Japanese text writes the time (`10時`,
+/// `10:30`) or a count (`3錠`, `1回目`) right after the day; the date before stands alone.
+fn closed_by_day(matched: &str) -> bool {
+    matched.ends_with('日')
+}
+
 /// Whether the fraction of a second of a DT value follows a date and time of 14 digits
 /// (`20240301093000.000000`, the way DT values are printed): it belongs to the date-time and
 /// does not make a decimal number of it.
@@ -801,7 +810,10 @@ fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
             let m = c.get(0).expect("group 0");
             let rest = &text[m.end()..];
             let alone = alone_before(text, m.start())
-                && (alone_after(text, m.end()) || time_follows(rest) || fraction_follows(m.as_str(), rest));
+                && (alone_after(text, m.end())
+                    || time_follows(rest)
+                    || fraction_follows(m.as_str(), rest)
+                    || closed_by_day(m.as_str()));
             // Joined to a word, only the file's own dates written with their year count.
             let which = match which {
                 _ if alone => which,
@@ -1738,6 +1750,29 @@ mod tests {
         let t = treat("acq 20240301093000.000000", DateTreatment::Shift(-1), Which::These(&own)).unwrap();
         assert_eq!(t.text, "acq 20240229093000.000000");
         assert_eq!(treat("acq 20240301093000.1234567", DateTreatment::Shift(-1), Which::These(&own)), None);
+    }
+
+    #[test]
+    fn rv35_01_a_date_closed_by_day_is_read_with_a_time_or_count_glued_after_it() {
+        for (text, want) in [
+            ("CT 2024年1月2日10時 撮影", "CT 2024年1月1日10時 撮影"),
+            ("2024年1月2日9時30分", "2024年1月1日9時30分"),
+            ("2024年01月02日10:30", "2024年01月01日10:30"),
+            ("2024年1月2日1回目", "2024年1月1日1回目"),
+            ("2024年1月2日3錠", "2024年1月1日3錠"),
+            ("２０２４年１月２日１０時", "２０２４年１月１日１０時"),
+        ] {
+            assert_eq!(shift(text, -1).as_deref(), Some(want), "{text}");
+        }
+        for text in ["1月2日10時", "令和6年1月2日10時", "24年1月2日10時", "二〇二四年一月二日10時"]
+        {
+            assert_eq!(replace(text).as_deref(), Some("***10時"), "{text}");
+        }
+        let own = [NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()];
+        let t = treat("CT 2024年1月2日10時", DateTreatment::Replace, Which::These(&own)).unwrap();
+        assert_eq!(t.text, "CT ***10時", "kept text: the file's own date");
+        // Still not inside a longer number before it.
+        assert_eq!(replace("12024年1月2日10時"), None);
     }
 
     #[test]

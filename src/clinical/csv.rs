@@ -1387,6 +1387,21 @@ fn plan(header: &[String], columns: &Columns, options: &CsvOptions) -> Result<Pl
     Ok(Plan { columns: planned, patient, written, identifying })
 }
 
+/// The row's own dates: the days of its `date` and `datetime` cells, which its free text also
+/// holds where a letter or `_` joins them to a word (`CT_20240102`), as a DICOM file's text holds
+/// its exam date.
+fn row_dates(plan: &Plan, fields: &[Cow<'_, str>]) -> Vec<chrono::NaiveDate> {
+    let mut out = Vec::new();
+    for ((_, c), v) in plan.columns.iter().zip(fields) {
+        if let Some(d) = c.role.is_date().then(|| values::parse(v)).flatten() {
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
 /// Collect the row's identifiers for its free-text columns.
 fn row_identifiers(plan: &Plan, fields: &[Cow<'_, str>], patient_id: &str) -> Identifiers {
     row_identifiers_with(plan, fields, patient_id, &|_, _| true)
@@ -2111,7 +2126,8 @@ pub fn deidentify<R: Read, W: Write>(
                     }
                     let ids = &text_ids.as_ref().expect("set above").1;
                     let days = options.retain_dates.then_some(shift);
-                    match super::freetext::clean(v, ids, days) {
+                    let own = row_dates(&plan, &fields);
+                    match super::freetext::clean_with_own_dates(v, ids, days, &own) {
                         Some(cleaned) => (Some(cleaned.text), true, false),
                         None => (None, false, false),
                     }

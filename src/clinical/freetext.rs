@@ -11,7 +11,8 @@
 //!    date, `2024/2/1`, `20240201`, `2024年2月1日`, `02-FEB-2024`..., is shifted by the
 //!    patient's offset when dates are kept shifted and replaced otherwise; an era date, a date
 //!    without its year (`3月15日`) and a date that reads two ways (`24/1/15`, `60年3月15日`:
-//!    an era year or a two-digit one) are always replaced); Japanese
+//!    an era year or a two-digit one) are always replaced; the record's own dates also where a
+//!    letter or `_` joins them to a word, `CT_20240102`: [`clean_with_own_dates`]); Japanese
 //!    phone numbers, postal codes, runs of seven or more digits (IDs, insurance numbers).
 //!
 //! This is a safety net, not NLP review: names of other people that appear nowhere in the
@@ -21,6 +22,7 @@
 use super::values;
 use crate::scrub::{Identifiers, REDACTED};
 use crate::text_dates::{self, DateTreatment, Which, stands_alone};
+use chrono::NaiveDate;
 use regex::Regex;
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -458,8 +460,32 @@ pub struct Cleaned {
 /// assert_eq!(c.text, "Ｘ線 ｶﾅ ５ｍｇ ２０２４／０３／２３");
 /// ```
 pub fn clean(text: &str, ids: &Identifiers, shift_days: Option<i64>) -> Option<Cleaned> {
+    clean_with_own_dates(text, ids, shift_days, &[])
+}
+
+/// [`clean`] text that belongs to a record with dates of its own (`own`: a CSV row's `date`
+/// and `datetime` cells, an SS-MIX2 message's MSH-7, OBR-7 and date folder): those dates are
+/// also found where a letter or `_` joins them to a word (`CT_20240102`, `20240102_1030`,
+/// `検査_2024/01/02`), as `deid` finds a file's own dates in the text it cleans
+/// ([`Which::AllAndOwn`]). Left real beside the record's shifted dates, they give the offset
+/// away.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use kamei::clinical::freetext::clean_with_own_dates;
+/// use kamei::scrub::Identifiers;
+/// let own = [NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()];
+/// let c = clean_with_own_dates("CT_20240102 / X_20190501", &Identifiers::new(), Some(-1), &own).unwrap();
+/// assert_eq!(c.text, "CT_20240101 / X_20190501");
+/// ```
+pub fn clean_with_own_dates(
+    text: &str,
+    ids: &Identifiers,
+    shift_days: Option<i64>,
+    own: &[NaiveDate],
+) -> Option<Cleaned> {
     let dates = shift_days.map_or(DateTreatment::Replace, DateTreatment::Shift);
-    clean_layers(text, ids, Some(dates), Patterns::All)
+    clean_layers(text, ids, Some((dates, own)), Patterns::All)
 }
 
 /// Clean `text` of e-mail addresses and phone numbers only (anyone's: a physician's direct
@@ -477,20 +503,21 @@ pub fn contacts(text: &str) -> Option<Cleaned> {
     clean_layers(text, &Identifiers::new(), None, Patterns::Contacts)
 }
 
-/// Treat the dates of `text` only, as [`clean`] does (shifted by `shift_days`, or replaced when
-/// it is `None`), for text that is kept as it is otherwise: the text of a code in a kept SS-MIX2
-/// observation value (`前回2024/01/15比較`), where a number or a name pattern would hit too much.
-/// `None` when there is no date.
+/// Treat the dates of `text` only, as [`clean_with_own_dates`] does (shifted by `shift_days`,
+/// or replaced when it is `None`; the record's `own` dates also where a word joins them), for
+/// text that is kept as it is otherwise: the text of a code in a kept SS-MIX2 observation value
+/// (`前回2024/01/15比較`), where a number or a name pattern would hit too much. `None` when
+/// there is no date.
 ///
 /// ```
 /// use kamei::clinical::freetext::dates;
-/// assert_eq!(dates("前回2024/01/15比較", Some(-10)).unwrap().text, "前回2024/01/05比較");
-/// assert_eq!(dates("前回2024/01/15比較", None).unwrap().text, "前回***比較");
-/// assert!(dates("CRP 0.3 mg/dL 1234567", None).is_none());
+/// assert_eq!(dates("前回2024/01/15比較", Some(-10), &[]).unwrap().text, "前回2024/01/05比較");
+/// assert_eq!(dates("前回2024/01/15比較", None, &[]).unwrap().text, "前回***比較");
+/// assert!(dates("CRP 0.3 mg/dL 1234567", None, &[]).is_none());
 /// ```
-pub fn dates(text: &str, shift_days: Option<i64>) -> Option<Cleaned> {
+pub fn dates(text: &str, shift_days: Option<i64>, own: &[NaiveDate]) -> Option<Cleaned> {
     let dates = shift_days.map_or(DateTreatment::Replace, DateTreatment::Shift);
-    clean_layers(text, &Identifiers::new(), Some(dates), Patterns::None)
+    clean_layers(text, &Identifiers::new(), Some((dates, own)), Patterns::None)
 }
 
 /// Which identifier patterns [`clean_layers`] looks for besides the dates.
@@ -505,8 +532,14 @@ enum Patterns {
 }
 
 /// The layers of [`clean`]: the patient's `ids`; e-mail addresses; the dates in text
-/// (`dates`); phone numbers; postal codes and long numbers, as `patterns` says.
-fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, patterns: Patterns) -> Option<Cleaned> {
+/// (`dates`: how they are treated, and the record's own dates, read also joined to a word);
+/// phone numbers; postal codes and long numbers, as `patterns` says.
+fn clean_layers(
+    text: &str,
+    ids: &Identifiers,
+    dates: Option<(DateTreatment, &[NaiveDate])>,
+    patterns: Patterns,
+) -> Option<Cleaned> {
     // The patient's identifiers, found on the original text (compared without width or case).
     let mut found = ids.find(text);
     // A date of the patient's written in kanji numerals (the birth date `一九八五年三月十五日`) is
@@ -554,8 +587,8 @@ fn clean_layers(text: &str, ids: &Identifiers, dates: Option<DateTreatment>, pat
             let spans = date_spans(&w.compared, DateTreatment::Replace, Which::These(ids.days()));
             replaced += w.replace(spans);
         }
-        if let Some(how) = dates {
-            let spans = date_spans(&w.compared, how, Which::All);
+        if let Some((how, own)) = dates {
+            let spans = date_spans(&w.compared, how, Which::AllAndOwn(own));
             replaced += w.replace(spans);
         }
         let (phones, others) = match patterns {

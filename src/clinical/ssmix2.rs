@@ -231,8 +231,12 @@ struct Rewrite {
     segments_removed: usize,
     /// The message was read as Shift_JIS.
     read_as_shift_jis: bool,
-    /// The message's own dates ([`message_dates`]), read when its rewrite starts.
+    /// The message's own dates ([`message_dates`] and its file's date folder), read when its
+    /// rewrite starts.
     message_dates: Vec<Vec<u8>>,
+    /// The same dates as days: free text and kept text find them also where a letter or `_`
+    /// joins them to a word (`CT_20240102`), as `deid` finds a file's own dates.
+    own_days: Vec<chrono::NaiveDate>,
 }
 
 impl Rewrite {
@@ -601,7 +605,13 @@ impl PatientCtx<'_> {
     /// Pass 2: rewrite one message in place.
     fn rewrite(&self, msg: &mut Message, r: &mut Rewrite) {
         let d = msg.delimiters;
-        r.message_dates = message_dates(msg, self.table);
+        for date in message_dates(msg, self.table) {
+            if !r.message_dates.contains(&date) {
+                r.message_dates.push(date);
+            }
+        }
+        r.own_days =
+            r.message_dates.iter().filter_map(|d| std::str::from_utf8(d).ok().and_then(values::parse)).collect();
         let mut segments = std::mem::take(&mut msg.segments);
         segments.retain(|seg| {
             let known = self.table.segment(&seg.name).is_some();
@@ -710,7 +720,7 @@ impl PatientCtx<'_> {
     /// the subcomponent (every other byte kept), an empty one when it cannot be rewritten, or
     /// `None` when it holds no date.
     fn kept_text_dates(&self, msg: &Message, key: &str, bytes: &[u8], text: &str, r: &mut Rewrite) -> Option<Vec<u8>> {
-        let treated = freetext::dates(text, self.retain_dates.then_some(self.shift))?;
+        let treated = freetext::dates(text, self.retain_dates.then_some(self.shift), &r.own_days)?;
         let Some(e) = msg.splice(bytes, &treated.edits) else {
             r.note(format!("{key}: kept text holding a date that could not be rewritten exactly was removed"));
             r.count(key.to_string(), "removed-date");
@@ -898,7 +908,10 @@ impl PatientCtx<'_> {
                         return Some(Vec::new());
                     }
                     let days = self.retain_dates.then_some(self.shift);
-                    let Some(cleaned) = freetext::clean(&decoded.text, &self.ids, days) else { continue };
+                    let Some(cleaned) = freetext::clean_with_own_dates(&decoded.text, &self.ids, days, &r.own_days)
+                    else {
+                        continue;
+                    };
                     // Only the matches are replaced: every other character and HL7 escape
                     // keeps its bytes.
                     let Some(e) = msg.splice(sub, &cleaned.edits) else {
@@ -959,14 +972,19 @@ const SHIFT_JIS_NOTE: &str =
 const SHIFT_JIS_AS_UTF8_NOTE: &str = "read as Shift_JIS (MSH-18 declares UTF-8) and written as UTF-8";
 
 /// Rewrite one message for a patient, as parsed (once: the cohort check reads the same
-/// parse); returns the new bytes and what was done.
+/// parse); returns the new bytes and what was done. `date_folder` is the file's date folder
+/// (`YYYYMMDD`), one of the message's own dates.
 fn rewrite_message(
     ctx: &PatientCtx<'_>,
     parsed: Result<Message, hl7::ParseError>,
+    date_folder: Option<&str>,
 ) -> Result<(Vec<u8>, Rewrite), String> {
     let mut msg = parsed.map_err(|e| format!("the message does not parse: {e}"))?;
     check_patient(&msg, ctx.folder_id)?;
-    let mut r = Rewrite::default();
+    let mut r = Rewrite {
+        message_dates: date_folder.into_iter().map(|d| d.as_bytes().to_vec()).collect(),
+        ..Default::default()
+    };
     if msg.read_as_shift_jis {
         r.read_as_shift_jis = true;
         r.note(if msg.text == hl7::Text::Utf8 { SHIFT_JIS_AS_UTF8_NOTE } else { SHIFT_JIS_NOTE }.into());
@@ -1382,7 +1400,7 @@ fn process_patient(
             });
             continue;
         }
-        let (out, r) = match rewrite_message(&ctx, parsed) {
+        let (out, r) = match rewrite_message(&ctx, parsed, e.date.as_deref()) {
             Ok(x) => x,
             Err(reason) => {
                 let _ = tx.send(failed(f, &label, reason, base));
@@ -1652,7 +1670,7 @@ mod tests {
                  OBX|9|CWE|X^c^99||A^A型^JSHA1||||||F\r";
         let p = pseudo();
         let ctx = patient(&p, &[m.as_bytes()]);
-        let (out, r) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
+        let (out, r) = rewrite_message(&ctx, Message::parse(m.as_bytes()), None).unwrap();
         let out = Message::parse(&out).unwrap();
         let obx5: Vec<String> = out
             .segments
@@ -1695,7 +1713,7 @@ mod tests {
         m.push(b'\r');
         let p = pseudo();
         let ctx = patient(&p, &[&m]);
-        let (out, _) = rewrite_message(&ctx, Message::parse(&m)).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(&m), None).unwrap();
         let nte = segment_field(&out, "NTE", 3);
         assert_eq!(nte, jis("***様 ***様 来院"));
     }
@@ -1708,7 +1726,7 @@ mod tests {
         m.extend([kana7("ｹﾝｻ"), b" ".to_vec(), kana7("ﾔﾏﾀﾞ"), b" ".to_vec(), kana7("ｹﾞﾝｷ"), b"\r".to_vec()].concat());
         let p = pseudo();
         let ctx = patient(&p, &[&m]);
-        let (out, _) = rewrite_message(&ctx, Message::parse(&m)).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(&m), None).unwrap();
         let nte = segment_field(&out, "NTE", 3);
         assert_eq!(nte, [kana7("ｹﾝｻ"), b" *** ".to_vec(), kana7("ｹﾞﾝｷ")].concat());
         let d = hl7::Delimiters::default();
@@ -1728,7 +1746,7 @@ mod tests {
         let mut ctx = patient(&p, &[DIGIT_DATE_MESSAGE.as_bytes()]);
         ctx.retain_dates = true;
         ctx.shift = -61;
-        let (out, _) = rewrite_message(&ctx, Message::parse(DIGIT_DATE_MESSAGE.as_bytes())).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(DIGIT_DATE_MESSAGE.as_bytes()), None).unwrap();
         assert_eq!(segment_field(&out, "ORC", 13), b"20231115");
         assert_eq!(segment_field(&out, "OBX", 3), b"20231115^BW^99");
         let out = Message::parse(&out).unwrap();
@@ -1740,7 +1758,7 @@ mod tests {
     fn r13_07_a_kept_code_of_digits_equal_to_the_messages_own_date_is_replaced_without_the_option() {
         let p = pseudo();
         let ctx = patient(&p, &[DIGIT_DATE_MESSAGE.as_bytes()]);
-        let (out, _) = rewrite_message(&ctx, Message::parse(DIGIT_DATE_MESSAGE.as_bytes())).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(DIGIT_DATE_MESSAGE.as_bytes()), None).unwrap();
         assert!(!String::from_utf8_lossy(&out).contains("20240115"), "{}", String::from_utf8_lossy(&out));
     }
 
@@ -1756,7 +1774,7 @@ mod tests {
         let mut ctx = patient(&p, &[m.as_bytes()]);
         ctx.retain_dates = true;
         ctx.shift = -54;
-        let (out, _) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(m.as_bytes()), None).unwrap();
         let out = Message::parse(&out).unwrap();
         let nte: Vec<&[u8]> = out.segments.iter().filter(|s| s.name == "NTE").map(|s| s.field(3)).collect();
         assert_eq!(String::from_utf8_lossy(nte[0]), text.replace("2024/02/01", "2023/12/09"));
@@ -1780,13 +1798,13 @@ mod tests {
                 .collect()
         };
         // Without retain-long-modified-dates the date goes; a code is left alone.
-        let (out, r) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
+        let (out, r) = rewrite_message(&ctx, Message::parse(m.as_bytes()), None).unwrap();
         assert_eq!(obx5(&out), ["01^前回***比較^99Z^20240115^***^L", "01^前回比較^99Z"]);
         assert!(r.counts.contains_key(&("OBX-5".to_string(), "replaced-date-in-text")));
         // With it, the date is shifted by the patient's offset, in its own width.
         ctx.retain_dates = true;
         ctx.shift = -10;
-        let (out, _) = rewrite_message(&ctx, Message::parse(m.as_bytes())).unwrap();
+        let (out, _) = rewrite_message(&ctx, Message::parse(m.as_bytes()), None).unwrap();
         assert_eq!(obx5(&out), ["01^前回2024/01/05比較^99Z^20240115^２０２４／０１／０５^L", "01^前回比較^99Z"]);
     }
 

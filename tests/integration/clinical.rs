@@ -690,6 +690,55 @@ fn ssmix2_kept_observation_values_holding_the_patients_name_are_removed() {
 }
 
 #[test]
+fn rv35_01_ssmix2_free_text_reads_a_japanese_date_with_the_hour_glued_after_it() {
+    let wd = Workdir::new("rv35_01_ssmix2_free_text_reads_a_japanese_date_with_the_hour_glued_after_it");
+    let segments = [
+        SS_MSH,
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I",
+        "OBR|1|000000000012346||WBC^x^JC10|||20240402090000",
+        "NTE|1||採血 2024年4月2日9時30分 実施",
+        "OBX|1|TX|1^x^99||前回 2024年4月2日10時||||||F",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    ssmix2_root_run(&wd, &["clean-free-text"]).assert_code(0);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let text = |name: &str, n: usize| msg.decode(segment(&msg, name).field(n)).text;
+    assert_eq!(text("NTE", 3), "採血 ***9時30分 実施");
+    assert_eq!(text("OBX", 5), "前回 ***10時");
+}
+
+#[test]
+fn rv35_05_ssmix2_free_text_shifts_the_message_s_own_dates_joined_to_a_word() {
+    let wd = Workdir::new("rv35_05_ssmix2_free_text_shifts_the_message_s_own_dates_joined_to_a_word");
+    // OBR-7's date (2024-03-30) and the date folder's (2024-04-02, not MSH-7's), each glued to
+    // a word.
+    let msh = SS_MSH.replace("20240402143000", "20240401143000");
+    let segments = [
+        msh.as_str(),
+        "PID|0001||1234567890^^^^PI||山本^美日^^^^^L^I",
+        "OBR|1|000000000012346||WBC^x^JC10|||20240330090000",
+        "NTE|1||CT_20240330 / 20240402_1030 / 検査_2024/04/02 / X_20190501",
+    ];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    ssmix2_root_run(&wd, &["clean-free-text", "retain-long-modified-dates"]).assert_code(0);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    let obr7 = String::from_utf8(segment(&msg, "OBR").field(7).to_vec()).unwrap();
+    let obr_day = chrono::NaiveDate::parse_from_str(&obr7[..8], "%Y%m%d").unwrap();
+    let shift = obr_day - chrono::NaiveDate::from_ymd_opt(2024, 3, 30).unwrap();
+    assert_ne!(shift.num_days(), 0);
+    let folder_day = chrono::NaiveDate::from_ymd_opt(2024, 4, 2).unwrap() + shift;
+    let want = format!(
+        "CT_{} / {}_1030 / 検査_{} / X_20190501",
+        obr_day.format("%Y%m%d"),
+        folder_day.format("%Y%m%d"),
+        folder_day.format("%Y/%m/%d")
+    );
+    assert_eq!(msg.decode(segment(&msg, "NTE").field(3)).text, want);
+}
+
+#[test]
 fn ssmix2_jis_text_that_does_not_return_to_ascii_fails_the_message() {
     let wd = Workdir::new("ssmix2_jis_text_that_does_not_return_to_ascii_fails_the_message");
     // OBX-3's text ends without ESC ( B, so the `|` after it would swallow OBX-4 and OBX-5.
@@ -2325,6 +2374,64 @@ fn rv22_08_csv_free_text_shifts_a_japanese_weekday_written_without_brackets() {
             format!("{start}（{weekday}曜日）来院"),
         ]
     );
+}
+
+#[test]
+fn rv35_01_csv_free_text_reads_a_japanese_date_with_the_hour_glued_after_it() {
+    let wd = Workdir::new("rv35_01_csv_free_text_reads_a_japanese_date_with_the_hour_glued_after_it");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nvisit = \"date\"\ncomment = \"free-text\"\n",
+        "pid,visit,comment\n\
+         1234567890,2024-01-02,採血 2024年1月2日9時30分 実施\n\
+         1234567890,2024-01-02,前回 2024年01月02日10:30\n\
+         1234567890,2024-01-02,2024年1月2日3錠\n\
+         1234567890,2024-01-02,1月2日10時 受診\n",
+    );
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    let visit = column(&out, "visit")[0];
+    let day = chrono::NaiveDate::parse_from_str(visit, "%Y-%m-%d").unwrap();
+    let (y, m, d) = (chrono::Datelike::year(&day), chrono::Datelike::month(&day), chrono::Datelike::day(&day));
+    assert_eq!(
+        column(&out, "comment"),
+        [
+            format!("採血 {y}年{m}月{d}日9時30分 実施"),
+            format!("前回 {y}年{m:02}月{d:02}日10:30"),
+            format!("{y}年{m}月{d}日3錠"),
+            "***10時 受診".to_string(),
+        ]
+    );
+    // Without the option the dates go.
+    std::fs::remove_dir_all(wd.path("out")).unwrap();
+    csv_of_in(&wd, &[]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    assert_eq!(column(&out, "comment"), ["採血 ***9時30分 実施", "前回 ***10:30", "***3錠", "***10時 受診"]);
+}
+
+#[test]
+fn rv35_05_csv_free_text_shifts_the_row_s_own_date_joined_to_a_word() {
+    let wd = Workdir::new("rv35_05_csv_free_text_shifts_the_row_s_own_date_joined_to_a_word");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nvisit = \"date\"\ncomment = \"free-text\"\n",
+        "pid,visit,comment\n\
+         1234567890,2024-01-02,CT_20240102 / 20240102_1030 / 検査_2024/01/02 / 2024-01-02_MR / X_20190501\n",
+    );
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    let visit = column(&out, "visit")[0];
+    assert_ne!(visit, "2024-01-02");
+    let (dashed, digits, slashed) = (visit.to_string(), visit.replace('-', ""), visit.replace('-', "/"));
+    assert_eq!(
+        column(&out, "comment"),
+        [format!("CT_{digits} / {digits}_1030 / 検査_{slashed} / {dashed}_MR / X_20190501")],
+        "the row's own date is shifted; another date glued to a word is some code and stays"
+    );
+    std::fs::remove_dir_all(wd.path("out")).unwrap();
+    csv_of_in(&wd, &[]).assert_code(0);
+    let out = rows(&wd.path("out/in.csv"));
+    assert_eq!(column(&out, "comment"), ["CT_*** / ***_1030 / 検査_*** / ***_MR / X_20190501"]);
 }
 
 #[test]

@@ -198,6 +198,24 @@ fn the_files_own_date_joined_to_a_word_in_text_is_shifted_or_replaced() {
 }
 
 #[test]
+fn rv35_01_a_japanese_date_with_the_hour_glued_after_it_is_shifted_in_descriptions() {
+    let wd = Workdir::new("rv35_01_a_japanese_date_with_the_hour_glued_after_it_is_shifted_in_descriptions");
+    ct(1)
+        .put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"))
+        .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT 2024年2月1日10時 撮影"))
+        .put(str_el(tags::SERIES_DESCRIPTION, VR::LO, "前回 2024年02月01日9:30"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-long-modified-dates", "--option", "clean-descriptors"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    let day = date(&text(&obj, tags::STUDY_DATE).unwrap());
+    assert_ne!(day.format("%Y%m%d").to_string(), "20240201");
+    let (y, m, d) = (chrono::Datelike::year(&day), chrono::Datelike::month(&day), chrono::Datelike::day(&day));
+    assert_eq!(text(&obj, tags::STUDY_DESCRIPTION), Some(format!("CT {y}年{m}月{d}日10時 撮影")));
+    assert_eq!(text(&obj, tags::SERIES_DESCRIPTION), Some(format!("前回 {y}年{m:02}月{d:02}日9:30")));
+}
+
+#[test]
 fn rv20_01_retain_long_modified_dates_shifts_both_ends_of_a_date_range() {
     let wd = Workdir::new("rv20_01_retain_long_modified_dates_shifts_both_ends_of_a_date_range");
     ct(1)

@@ -901,6 +901,19 @@ fn finds_a_real_exam_date_left_in_the_text_of_a_date_shifted_release() {
 }
 
 #[test]
+fn finds_a_real_exam_date_with_the_hour_glued_after_it() {
+    let shifted = ["--option", "retain-long-modified-dates"];
+    let fixture = ct().put(str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"));
+    let wd = clean_release_of("finds_a_real_exam_date_with_the_hour_glued_after_it", fixture, &shifted);
+    plant(&wd, |ds| {
+        ds.put(Element::new(tags::SERIES_DESCRIPTION, VR::LO, "前回 2024年2月1日10時".as_bytes().to_vec()))
+    });
+    let run = verify(&wd);
+    run.assert_code(1);
+    assert!(residuals_at(&run, "(0008,103E)").iter().any(|d| d.contains("Study Date")), "{}", run.stdout());
+}
+
+#[test]
 fn a_real_exam_date_is_no_finding_in_a_release_that_keeps_full_dates() {
     let fixture = ct().put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "CT 2024/02/01"));
     let full = ["--option", "retain-long-full-dates"];
