@@ -281,7 +281,9 @@ fn main() {
             if score.recall() < 0.99 || score.collateral() > 0.02 {
                 let truth: Vec<Rect> = scene.lines.clone();
                 let before = outline_green(before.clone(), &truth);
-                let _ = kamei::pixels::preview::write(dir, Path::new(&format!("scene-{s}.dcm")), &before, after);
+                let staging = kamei::pixels::preview::staging(dir, "whole");
+                let _ =
+                    kamei::pixels::preview::write(dir, &staging, Path::new(&format!("scene-{s}.dcm")), &before, after);
             }
         }
     }

@@ -369,6 +369,8 @@ struct Context<'a> {
     /// Input path key → the contents recorded for that path and their outputs ([`audit::Done`]).
     by_path: HashMap<String, Vec<(String, String)>>,
     staging: PathBuf,
+    /// This run's staging folder in the previews folder ([`pixels::preview::staging`]).
+    preview_staging: Option<PathBuf>,
     /// The audit log, shared with the workers, which record a move before they make it.
     audit: &'a Mutex<Option<AuditWriter>>,
     /// The identifier sets built so far, shared by the workers.
@@ -405,6 +407,8 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     };
     let shard_label = (job.shard.count > 1).then(|| job.shard.label());
     let staging = job.out.join(".kamei-partial").join(shard_label.clone().unwrap_or_else(|| "whole".into()));
+    let preview_staging =
+        job.previews.as_deref().map(|dir| pixels::preview::staging(dir, shard_label.as_deref().unwrap_or("whole")));
 
     let settings = RunSettings {
         kamei_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -442,6 +446,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         // Temporary files of a killed run of this shard are stale: remove them (the folder
         // itself stays: it holds this shard's lock).
         clear_folder(&staging).context(CreateOutSnafu { path: &staging })?;
+        // And so are those it left in the previews folder.
+        if let (Some(dir), Some(at)) = (&job.previews, &preview_staging) {
+            pixels::preview::clear_stale(dir, at).context(CreateOutSnafu { path: at })?;
+        }
     }
     let mut earlier = audit::done_inputs(&job.out).context(AuditSnafu)?;
     let done = std::mem::take(&mut earlier.outputs);
@@ -504,6 +512,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         contended,
         by_path: if job.layout == Layout::Mirror { earlier.by_path.clone() } else { HashMap::new() },
         staging: staging.clone(),
+        preview_staging: preview_staging.clone(),
         audit: &audit_writer,
         identifiers: IdentifierCache::default(),
     };
@@ -558,6 +567,8 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                         let mut r = base_record(&ctx.base, Some(sha.clone()), p.bytes, Outcome::Present, None);
                         r.output = p.output.clone();
                         r.output_sha256 = ctx.done_sha.get(sha).cloned();
+                        r.output_bytes =
+                            p.output.as_ref().and_then(|o| std::fs::metadata(job.out.join(o)).ok()).map(|m| m.len());
                         p.record = Some(r);
                     }
                     if let (Some(out), true) = (&p.output, linkage.is_some()) {
@@ -725,6 +736,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     if !job.dry_run {
         let _ = std::fs::remove_dir(&staging);
         let _ = std::fs::remove_dir(job.out.join(".kamei-partial"));
+        if let (Some(dir), Some(at)) = (&job.previews, &preview_staging) {
+            pixels::preview::remove_staging(dir, at);
+        }
     }
     Ok(summary)
 }
@@ -833,6 +847,7 @@ fn base_record(
         reason,
         output: None,
         output_sha256: None,
+        output_bytes: None,
         sop_class_uid: None,
         modality: None,
         transfer_syntax: None,
@@ -1147,14 +1162,19 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         };
     }
     let done = |status: Status, placed: write::Placed, mut record: AuditRecord| {
+        // The output's size (one stat), which verify compares with the released file: hashing
+        // every output instead would cost about a third more CPU (README "Audit log").
+        record.output_bytes = std::fs::metadata(job.out.join(&placed.rel)).ok().map(|m| m.len());
         let mut preview_not_written = false;
         if let Some(dir) = &job.previews {
             for m in &placed.moved {
                 pixels::preview::follow_move(dir, &m.from, &m.to);
             }
         }
-        if let (Some(dir), Some((before, after))) = (&job.previews, cleaned.as_ref().and_then(|c| c.preview.as_ref())) {
-            if let Err(e) = pixels::preview::write(dir, &placed.rel, before, after) {
+        if let (Some(dir), Some(staging), Some((before, after))) =
+            (&job.previews, &ctx.preview_staging, cleaned.as_ref().and_then(|c| c.preview.as_ref()))
+        {
+            if let Err(e) = pixels::preview::write(dir, staging, &placed.rel, before, after) {
                 record.notes.push(format!("the preview could not be written: {e}"));
                 preview_not_written = true;
             }

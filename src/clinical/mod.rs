@@ -288,6 +288,7 @@ impl<'a> RecordParts<'a> {
             reason: self.reason,
             output: self.output,
             output_sha256: None,
+            output_bytes: None,
             sop_class_uid: None,
             modality: None,
             transfer_syntax: None,

@@ -2,8 +2,10 @@
 //! cleaning, with the blanked boxes outlined, so a person can check what was done.
 //!
 //! The "before" half shows the identifiers that were removed: DIR is sensitive, like the linkage
-//! table, and the CLI refuses it inside OUT. Files are written atomically (temporary file in the
-//! same folder, then rename), under the output's own relative path with `.png`.
+//! table, and the CLI refuses it inside OUT. Files are written atomically (a temporary file in
+//! the run's own staging folder `DIR/.kamei-partial/<shard or whole>`, then renamed into place),
+//! under the output's own relative path with `.png`. A run clears its staging folder at start
+//! ([`clear_stale`]), as it clears OUT's: a killed run's temporary files do not stay in DIR.
 
 use super::rules::Rect;
 use image::{Rgb, RgbImage};
@@ -68,21 +70,68 @@ pub fn follow_move(dir: &Path, from: &Path, to: &Path) {
     }
 }
 
-/// Write the preview of the output `rel` (relative to OUT) under `dir`, atomically. Returns the
-/// path written.
+/// The folder in `dir` where all of kamei's temporary preview files are written.
+pub const STAGING: &str = ".kamei-partial";
+
+/// The staging folder of one run (or shard, `label`) in the previews folder `dir`: a temporary
+/// file there is this run's own, and is stale once the run is gone.
+pub fn staging(dir: &Path, label: &str) -> PathBuf {
+    dir.join(STAGING).join(label)
+}
+
+/// Remove what a killed run left in `dir`: everything in this run's `staging` folder (the
+/// folder itself is kept), and, anywhere else in `dir`, the temporary files an older kamei
+/// wrote beside the previews (`.kamei-*.part`). Only kamei's own temporary names are removed;
+/// another shard's staging folder is left alone (that shard may be running).
+///
+/// # Errors
+/// The I/O error of a removal that failed.
+pub fn clear_stale(dir: &Path, staging: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(staging)?;
+    for entry in std::fs::read_dir(staging)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    let walk = walkdir::WalkDir::new(dir).min_depth(1).into_iter().filter_entry(|e| e.file_name() != STAGING);
+    for e in walk.filter_map(Result::ok) {
+        if e.file_type().is_file() && is_temporary_name(&e.file_name().to_string_lossy()) {
+            std::fs::remove_file(e.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `name` is one of kamei's own temporary file names (`.kamei-XXXX.part`).
+fn is_temporary_name(name: &str) -> bool {
+    name.starts_with(".kamei-") && name.ends_with(".part")
+}
+
+/// Remove the run's staging folder, and `DIR/.kamei-partial` when no other shard's is left in
+/// it (at the end of a run: a finished run leaves nothing of its own in DIR).
+pub fn remove_staging(dir: &Path, staging: &Path) {
+    let _ = std::fs::remove_dir(staging);
+    let _ = std::fs::remove_dir(dir.join(STAGING));
+}
+
+/// Write the preview of the output `rel` (relative to OUT) under `dir`, atomically, through a
+/// temporary file in `staging` ([`staging`]). Returns the path written.
 ///
 /// # Errors
 /// I/O and PNG encoding errors, without the path they happened at: the reason goes into the
 /// audit, which ships with the release and must not say where the previews (the images before
 /// cleaning) are kept.
-pub fn write(dir: &Path, rel: &Path, before: &RgbImage, after: &RgbImage) -> std::io::Result<PathBuf> {
-    write_at(dir, rel, before, after).map_err(|e| match e.raw_os_error() {
+pub fn write(dir: &Path, staging: &Path, rel: &Path, before: &RgbImage, after: &RgbImage) -> std::io::Result<PathBuf> {
+    write_at(dir, staging, rel, before, after).map_err(|e| match e.raw_os_error() {
         Some(code) => std::io::Error::from_raw_os_error(code),
         None => std::io::Error::from(e.kind()),
     })
 }
 
-fn write_at(dir: &Path, rel: &Path, before: &RgbImage, after: &RgbImage) -> std::io::Result<PathBuf> {
+fn write_at(dir: &Path, staging: &Path, rel: &Path, before: &RgbImage, after: &RgbImage) -> std::io::Result<PathBuf> {
     let target = path(dir, rel);
     let parent = target.parent().unwrap_or(dir).to_path_buf();
     std::fs::create_dir_all(&parent)?;
@@ -90,7 +139,15 @@ fn write_at(dir: &Path, rel: &Path, before: &RgbImage, after: &RgbImage) -> std:
     side_by_side(before, after)
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(std::io::Error::other)?;
-    let mut tmp = tempfile::Builder::new().prefix(".kamei-").suffix(".part").tempfile_in(&parent)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".kamei-").suffix(".part");
+    let mut tmp = match builder.tempfile_in(staging) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(staging)?;
+            builder.tempfile_in(staging)
+        }
+        other => other,
+    }?;
     tmp.write_all(&png)?;
     tmp.flush()?;
     tmp.persist(&target).map_err(|e| e.error)?;
@@ -106,7 +163,9 @@ mod tests {
         // /proc/self exists, but no file can be created in it (not even by root): the temporary
         // file fails, and tempfile names its path in the error. The reason goes into the audit.
         let img = RgbImage::new(2, 2);
-        let err = write(Path::new("/proc/self"), Path::new("a.dcm"), &img, &img).unwrap_err().to_string();
+        let err = write(Path::new("/proc/self"), Path::new("/proc/self/stage"), Path::new("a.dcm"), &img, &img)
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("/proc") && !err.contains(".kamei-"), "{err}");
     }
 
@@ -144,9 +203,35 @@ mod tests {
         let img = RgbImage::from_pixel(20, 10, Rgb([0, 0, 0]));
         let before = outline(img.clone(), &[Rect::new(2, 2, 5, 5)]);
         assert_eq!(*before.get_pixel(2, 2), OUTLINE);
-        let p = write(dir.path(), Path::new("a/b/c.dcm"), &before, &img).unwrap();
+        let staging = staging(dir.path(), "whole");
+        let p = write(dir.path(), &staging, Path::new("a/b/c.dcm"), &before, &img).unwrap();
         assert!(p.ends_with("a/b/c.dcm.png"));
+        assert_eq!(std::fs::read_dir(&staging).unwrap().count(), 0, "the temporary file was renamed into place");
         let back = image::open(&p).unwrap();
         assert_eq!((back.width(), back.height()), (44, 10));
+    }
+
+    #[test]
+    fn a_killed_runs_temporary_previews_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mine = staging(d, "whole");
+        let other = staging(d, "shard-0002-of-0004");
+        for folder in [&mine, &other, &d.join("p/s")] {
+            std::fs::create_dir_all(folder).unwrap();
+        }
+        let stale = [mine.join(".kamei-AbC123.part"), d.join("p/s/.kamei-XyZ789.part")];
+        let kept = [other.join(".kamei-Run456.part"), d.join("p/s/1.2.dcm.png"), d.join("p/s/notes.part")];
+        for f in stale.iter().chain(&kept) {
+            std::fs::write(f, b"x").unwrap();
+        }
+        clear_stale(d, &mine).unwrap();
+        for f in &stale {
+            assert!(!f.exists(), "{f:?} is a killed run's temporary file");
+        }
+        for f in &kept {
+            assert!(f.exists(), "{f:?} is not this run's temporary file");
+        }
+        assert!(mine.is_dir(), "the staging folder itself stays for the run");
     }
 }

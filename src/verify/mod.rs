@@ -80,6 +80,11 @@ pub enum FindingKind {
     /// (the patient's name) it then carries where nothing looks for them
     /// ([`crate::wrong_length`]).
     DamagedValue,
+    /// An output is not whole: an image without pixel data (cut before its pixels, which
+    /// still parses), pixel data that is not its input's (another length, or none, where the
+    /// pixels were not cleaned), or a size other than the audit log records for it. A release
+    /// cut or damaged in copying after the run.
+    DamagedOutput,
     /// The output cannot be read.
     Unreadable,
     /// A temporary file of an interrupted run is still in the output folder.
@@ -136,6 +141,67 @@ pub struct Originals {
     /// Input folder names and file stems a clinical command kept on purpose (names a `file`
     /// row's input and its own output share): not looked for in the names of a clinical output.
     pub kept_names: HashSet<String>,
+    /// The pixel data of each input that has some, by content hash: its own output must have
+    /// pixel data of the same length unless it was cleaned ([`PixelsOf`]), so an output cut
+    /// or damaged after the run is caught.
+    pub input_pixels: HashMap<[u8; 32], PixelsOf>,
+}
+
+/// What an input's pixel data is, as its output must keep it when the pixels were not
+/// cleaned: `deid` copies pixel data through (native data keeps its length; compressed frames
+/// lose their metadata segments, [`crate::stream_metadata`], so only their presence is
+/// compared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelsOf {
+    /// Native pixel data in this attribute, of this many bytes.
+    Native(Tag, u64),
+    /// Compressed (encapsulated) pixel data.
+    Encapsulated,
+}
+
+impl PixelsOf {
+    /// The pixel data of a data set (the first of Pixel Data, Float and Double Float Pixel
+    /// Data it has), or `None`.
+    pub fn of(ds: &DataSet) -> Option<PixelsOf> {
+        crate::annotated::PIXEL_DATA_TAGS.iter().find_map(|t| {
+            let e = ds.get(*t)?;
+            Some(match &e.value {
+                Value::Fragments(_) => PixelsOf::Encapsulated,
+                Value::Deferred(d) if d.encapsulated => PixelsOf::Encapsulated,
+                Value::Deferred(d) => PixelsOf::Native(*t, d.length),
+                v => PixelsOf::Native(*t, v.bytes().map_or(0, |b| b.len() as u64)),
+            })
+        })
+    }
+
+    /// Whether `output` (not cleaned) keeps pixel data like this input's: the same attribute
+    /// with the same length (one more when the input's was odd: the writer pads it to even),
+    /// or compressed pixel data of any length.
+    fn kept_by(self, output: Option<PixelsOf>) -> bool {
+        match (self, output) {
+            (PixelsOf::Encapsulated, Some(PixelsOf::Encapsulated)) => true,
+            (PixelsOf::Native(t, n), Some(PixelsOf::Native(u, m))) => t == u && (m == n || (n % 2 == 1 && m == n + 1)),
+            _ => false,
+        }
+    }
+}
+
+/// One digest of an input's content hash and path key (a pair the audit log records), held in
+/// 32 bytes instead of two strings.
+fn pair_digest(sha: &str, key: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(sha.as_bytes());
+    h.update([0]);
+    h.update(key.as_bytes());
+    h.finalize().into()
+}
+
+/// The bytes of a content hash written as lower-case hex (`None` if it is not one).
+fn digest_bytes(hex_text: &str) -> Option<[u8; 32]> {
+    let mut d = [0u8; 32];
+    hex::decode_to_slice(hex_text, &mut d).ok()?;
+    Some(d)
 }
 
 impl Originals {
@@ -193,24 +259,28 @@ pub fn originals_from_inputs(inputs: &[PathBuf], jobs: usize) -> Originals {
     let path_values = originals.paths.in_values();
     let path_matcher = path_values.matcher();
     let opts = ReadOptions::default();
-    let load = |i: &crate::walk::Input| -> Option<(String, Dictionary, HashSet<String>)> {
+    type Loaded = (String, Dictionary, HashSet<String>, Option<PixelsOf>);
+    let load = |i: &crate::walk::Input| -> Option<Loaded> {
         let source = read::Source::load(&i.path, &opts).ok()?;
         match read::parse(&source, &opts) {
             Ok(Opened::Dicom(f)) => {
                 let mut d = Dictionary::new();
                 d.add_dataset(&f.dataset);
-                Some((source.sha256_hex(), d, path_matcher.found_in_dataset(&f.dataset)))
+                let pixels = PixelsOf::of(&f.dataset);
+                Some((source.sha256_hex(), d, path_matcher.found_in_dataset(&f.dataset), pixels))
             }
             _ => None,
         }
     };
-    let parsed: Vec<(String, Dictionary, HashSet<String>)> =
-        match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
-            Ok(p) => p.install(|| files.par_iter().filter_map(load).collect()),
-            Err(_) => files.iter().filter_map(load).collect(),
-        };
+    let parsed: Vec<Loaded> = match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
+        Ok(p) => p.install(|| files.par_iter().filter_map(load).collect()),
+        Err(_) => files.iter().filter_map(load).collect(),
+    };
     let mut explained = HashSet::new();
-    for (sha, d, found) in parsed {
+    for (sha, d, found, pixels) in parsed {
+        if let (Some(p), Some(digest)) = (pixels, digest_bytes(&sha)) {
+            originals.input_pixels.insert(digest, p);
+        }
         originals.global.extend(&d.strong());
         originals.per_input.insert(sha, d);
         explained.extend(found);
@@ -272,7 +342,8 @@ fn kept_by_its_row(input: &Path, output: &Path) -> Vec<String> {
 
 /// What a release holds, from one walk.
 struct ReleaseTree {
-    /// Its regular files, sorted.
+    /// Its regular files, relative to the release (a million outputs hold the release's own
+    /// path once), sorted.
     files: Vec<PathBuf>,
     /// The folders with nothing in them (their names are checked on their own; a folder with
     /// files is checked as part of each file's path).
@@ -298,7 +369,7 @@ fn release_tree(out: &Path) -> ReleaseTree {
             not_empty.insert(parent.to_path_buf());
         }
         if e.file_type().is_file() {
-            files.push(e.into_path());
+            files.push(e.path().strip_prefix(out).map_or_else(|_| e.path().to_path_buf(), Path::to_path_buf));
         } else if e.file_type().is_dir() {
             folders.push(e.into_path());
         } else {
@@ -330,11 +401,12 @@ struct Audited {
     /// logs' move records applied, see [`crate::audit::index`]) → input content hash.
     sources: HashMap<String, String>,
     /// The content hash of every input the logs have a record of (`None`: the release holds
-    /// no audit log).
-    inputs: Option<HashSet<String>>,
+    /// no audit log), as bytes: a million inputs are held in 32 bytes each.
+    inputs: Option<HashSet<[u8; 32]>>,
     /// The outputs the logs place for certain, each with whether it must be DICOM (an image
-    /// output's; a clinical output's is a CSV file or an HL7 message).
-    outputs: Vec<(String, bool)>,
+    /// output's; a clinical output's is a CSV file or an HL7 message) and its size in bytes
+    /// when recorded ([`crate::audit::AuditRecord::output_bytes`]).
+    outputs: Vec<(String, bool, Option<u64>)>,
     /// Output names (release-relative) that the records of several inputs (by content) place
     /// one output each at, as written there: each with how many inputs. One run never does
     /// (a second output at a name takes its own), so all but one of them were lost: outputs of
@@ -388,14 +460,15 @@ fn holds_images(root: &Path) -> bool {
     !profile.is_some_and(|p| p.starts_with("clinical-"))
 }
 
-/// Read the audit logs of a release ([`audit_roots`]).
-fn audited(out: &Path) -> Audited {
+/// Read the audit logs of a release ([`audit_roots`]). `with_sources`: map each output to its
+/// input ([`Audited::sources`]), needed only when the inputs are known (`--against`).
+fn audited(out: &Path, with_sources: bool) -> Audited {
     let mut audited = Audited::default();
     for (root, prefix) in audit_roots(out) {
         let seen = audited.inputs.get_or_insert_with(Default::default);
         // Per (content, input path key): whether its latest record says it was written (not
         // found already present, which an identical output of another input may be).
-        let mut written: HashMap<(String, String), bool> = HashMap::new();
+        let mut written: HashMap<[u8; 32], bool> = HashMap::new();
         for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with("kamei-audit") && name.ends_with(".jsonl") {
@@ -404,8 +477,10 @@ fn audited(out: &Path) -> Audited {
                 let read = crate::audit::read_log_each(&entry.path(), |e| {
                     let crate::audit::Entry::Input(r) = e else { return };
                     if let Some(h) = r.input_sha256 {
-                        seen.insert(h.clone());
-                        let pair = (h, r.input_path_key.unwrap_or_default());
+                        if let Some(d) = digest_bytes(&h) {
+                            seen.insert(d);
+                        }
+                        let pair = pair_digest(&h, r.input_path_key.as_deref().unwrap_or_default());
                         written.insert(pair, r.outcome == crate::audit::Outcome::Written);
                     }
                 });
@@ -417,35 +492,65 @@ fn audited(out: &Path) -> Audited {
         }
         // An output the index cannot place for certain is checked under its recorded name,
         // unless an output that is placed there is known (it wins).
-        let (placed, unplaced): (Vec<_>, Vec<_>) = crate::audit::index(&root)
-            .map(|i| i.outputs)
-            .unwrap_or_default()
-            .into_iter()
-            .partition(|l| l.output.is_some());
+        let located = crate::audit::index(&root).map(|i| i.outputs).unwrap_or_default();
         let images = holds_images(&root);
         if !images {
             audited.clinical_roots.push(prefix.clone());
         }
-        let mut writers: HashMap<&str, HashSet<&str>> = HashMap::new();
-        for l in &placed {
-            let output = l.output.as_deref().unwrap_or_default();
-            audited.outputs.push((format!("{prefix}{output}"), images));
-            if let Some(sha) = &l.output_sha256 {
-                audited.hashed.push((format!("{prefix}{output}"), sha.clone()));
-            }
-            if written.get(&(l.input_sha256.clone(), l.input_path_key.clone())).copied().unwrap_or(false) {
-                writers.entry(output).or_default().insert(l.input_sha256.as_str());
+        // The names placed outputs of several inputs (by content) were written at: sorted
+        // pairs of (name, content), 48 bytes an output for this moment only.
+        let mut written_at: Vec<(&str, [u8; 32])> = located
+            .iter()
+            .filter(|l| written.get(&pair_digest(&l.input_sha256, &l.input_path_key)).copied().unwrap_or(false))
+            .filter_map(|l| Some((l.output.as_deref()?, pair_digest(&l.input_sha256, ""))))
+            .collect();
+        written_at.sort_unstable();
+        written_at.dedup();
+        for same in written_at.chunk_by(|a, b| a.0 == b.0).filter(|w| w.len() > 1) {
+            audited.shared_names.push((format!("{prefix}{}", same[0].0), same.len()));
+        }
+        drop(written_at);
+        drop(written);
+        if with_sources {
+            // An output the index cannot place for certain is checked under its recorded name,
+            // unless an output that is placed there is known (it wins).
+            let (placed, unplaced): (Vec<_>, Vec<_>) = located.iter().partition(|l| l.output.is_some());
+            for l in unplaced.into_iter().chain(placed) {
+                let name = l.output.as_deref().unwrap_or(&l.recorded);
+                audited.sources.insert(format!("{prefix}{name}"), l.input_sha256.clone());
             }
         }
-        let mut shared: Vec<(String, usize)> =
-            writers.into_iter().filter(|(_, w)| w.len() > 1).map(|(o, w)| (format!("{prefix}{o}"), w.len())).collect();
-        shared.sort();
-        audited.shared_names.extend(shared);
-        for l in unplaced.into_iter().chain(placed) {
-            audited.sources.insert(format!("{prefix}{}", l.output.unwrap_or(l.recorded)), l.input_sha256);
+        // The names are moved, not copied: each output's name is held once.
+        for l in located {
+            let Some(output) = l.output else { continue };
+            let name = if prefix.is_empty() { output } else { format!("{prefix}{output}") };
+            if let Some(sha) = l.output_sha256 {
+                audited.hashed.push((name.clone(), sha));
+            }
+            audited.outputs.push((name, images, l.output_bytes));
         }
     }
+    audited.shared_names.sort();
     audited
+}
+
+/// Each file of the release (relative, `/` separators) with whether it is DICOM or already
+/// reported unreadable, sorted: looked up by name without a hash table's overhead.
+struct Listed(Vec<(String, bool)>);
+
+impl Listed {
+    fn new(mut files: Vec<(String, bool)>) -> Listed {
+        files.sort_unstable();
+        Listed(files)
+    }
+
+    fn get(&self, name: &str) -> Option<&bool> {
+        self.0.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok().map(|i| &self.0[i].1)
+    }
+
+    fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
 }
 
 /// What the audit logs say that the release does not bear out: an input given with
@@ -453,11 +558,11 @@ fn audited(out: &Path) -> Audited {
 /// a name), no audit log at all while inputs were given, an output the logs place for certain
 /// that is missing, or that is not DICOM though it is an image output's (`files`: each file of
 /// the release, relative, with whether it is DICOM or already reported unreadable).
-fn audit_findings(job: &VerifyJob, audited: &Audited, files: &HashMap<String, bool>) -> Vec<Finding> {
+fn audit_findings(job: &VerifyJob, audited: &Audited, files: &Listed) -> Vec<Finding> {
     let mut v = Vec::new();
     match &audited.inputs {
         Some(seen) => {
-            for sha in job.originals.per_input.keys().filter(|h| !seen.contains(*h)) {
+            for sha in job.originals.per_input.keys().filter(|h| digest_bytes(h).is_none_or(|d| !seen.contains(&d))) {
                 v.push(finding(
                     &format!("input sha256:{}", &sha[..16.min(sha.len())]),
                     "audit".to_string(),
@@ -484,7 +589,7 @@ fn audit_findings(job: &VerifyJob, audited: &Audited, files: &HashMap<String, bo
         };
         v.push(finding(log, location, FindingKind::DamagedAuditLog, detail));
     }
-    for (output, images) in &audited.outputs {
+    for (output, images, bytes) in &audited.outputs {
         match files.get(output) {
             None => v.push(finding(
                 output,
@@ -498,7 +603,21 @@ fn audit_findings(job: &VerifyJob, audited: &Audited, files: &HashMap<String, bo
                 FindingKind::Unreadable,
                 "the audit log records this output as written, but it is not DICOM (damaged in copying? run the same deid again)",
             )),
-            Some(_) => {}
+            Some(_) => {
+                let size = std::fs::symlink_metadata(job.out.join(output)).map(|m| m.len());
+                if let (Some(recorded), Ok(size)) = (bytes, size) {
+                    if size != *recorded {
+                        v.push(finding(
+                            output,
+                            "file".to_string(),
+                            FindingKind::DamagedOutput,
+                            format!(
+                                "{size} bytes, where the audit log records {recorded} for this output: cut or damaged in copying (copy it again, or run the same deid again)"
+                            ),
+                        ));
+                    }
+                }
+            }
         }
     }
     v.extend(merged_findings(job, audited, files));
@@ -508,7 +627,7 @@ fn audit_findings(job: &VerifyJob, audited: &Audited, files: &HashMap<String, bo
 /// Outputs lost where the outputs of separate runs were copied into one folder: a name the logs
 /// give several inputs' outputs as written (one run gives each its own name), and an output
 /// whose recorded hash is not the file's at its name.
-fn merged_findings(job: &VerifyJob, audited: &Audited, files: &HashMap<String, bool>) -> Vec<Finding> {
+fn merged_findings(job: &VerifyJob, audited: &Audited, files: &Listed) -> Vec<Finding> {
     let mut v = Vec::new();
     for (name, inputs) in &audited.shared_names {
         v.push(finding(
@@ -543,14 +662,18 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let global = matcher(&job.originals.global);
     let paths = job.originals.paths.matcher();
     let clinical_paths = job.originals.paths.without_texts(&job.originals.kept_names).matcher();
-    let audited = audited(&job.out);
+    let audited = audited(&job.out, !job.originals.per_input.is_empty() || !job.originals.input_pixels.is_empty());
     let sources = &audited.sources;
     let ReleaseTree { files, empty_folders, others } = release_tree(&job.out);
     let rel = |p: &Path| path_names::path_text(p.strip_prefix(&job.out).unwrap_or(p));
     let check = |p: &PathBuf| -> (Checked, Vec<Finding>) {
         let r = rel(p);
+        let p = &job.out.join(p);
         let mut findings = Vec::new();
-        let own = sources.get(&r).and_then(|h| job.originals.per_input.get(h)).map(matcher);
+        let source = sources.get(&r);
+        let own = source.and_then(|h| job.originals.per_input.get(h)).map(matcher);
+        let input_pixels =
+            source.and_then(|h| digest_bytes(h)).and_then(|d| job.originals.input_pixels.get(&d)).copied();
         let clinical = audited.clinical_roots.iter().any(|prefix| r.starts_with(prefix.as_str()));
         let paths = if clinical { &clinical_paths } else { &paths };
         let name_matchers: Vec<&Matcher> = [&global, paths].into_iter().chain(own.as_ref()).collect();
@@ -558,7 +681,7 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
             findings.push(residual(&r, "file name", id));
         }
         let matchers: Vec<&Matcher> = std::iter::once(&global).chain(own.as_ref()).collect();
-        let ctx = Ctx { rules: &job.rules, matchers: &matchers };
+        let ctx = Ctx { rules: &job.rules, matchers: &matchers, input_pixels };
         let checked = check_file(&ctx, p, &r, &mut findings);
         mask_paths(&mut findings, &r, &name_matchers);
         (checked, findings)
@@ -603,7 +726,7 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let read = |(checked, f): &(Checked, Vec<Finding>)| {
         *checked != Checked::NotDicom || f.iter().any(|f| f.kind == FindingKind::Unreadable)
     };
-    let listed: HashMap<String, bool> = files.iter().map(|f| rel(f)).zip(results.iter().map(read)).collect();
+    let listed = Listed::new(files.into_iter().map(|f| rel(&f)).zip(results.iter().map(read)).collect());
     all.extend(audit_findings(job, &audited, &listed));
     for (checked, findings) in results {
         match checked {
@@ -647,6 +770,8 @@ fn kept_on_purpose(rules: &RuleSet) -> Vec<dictionary::Kind> {
 struct Ctx<'a> {
     rules: &'a RuleSet,
     matchers: &'a [&'a Matcher],
+    /// The pixel data of the file's own input, when known ([`Originals::input_pixels`]).
+    input_pixels: Option<PixelsOf>,
 }
 
 impl Ctx<'_> {
@@ -780,6 +905,10 @@ fn method_codes(ds: &DataSet) -> Vec<String> {
 
 /// Check one file; returns whether it is DICOM and claims the basic profile.
 fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> Checked {
+    if is_kamei_log(path) {
+        check_text_file(ctx, path, rel, out);
+        return Checked::NotDicom;
+    }
     let opened = read::open(path, &ReadOptions::default());
     let file = match opened {
         Ok(Opened::Dicom(f)) => f,
@@ -799,6 +928,7 @@ fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> 
     check_meta(&file, path, rel, out);
     check_markers(ctx, &file.dataset, rel, out);
     check_pixels(&file.dataset, rel, out);
+    check_pixels_whole(&file, ctx.input_pixels, rel, out);
     check_high_bits(&file.dataset, file.transfer_syntax.encoding.big_endian, rel, out);
     check_stream_metadata(&file, path, rel, out);
     let mut path_stack = Vec::new();
@@ -806,21 +936,50 @@ fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> 
     Checked::Dicom { claims_basic: claims_basic(&file.dataset) }
 }
 
+/// Whether `path` is one of kamei's own logs (`kamei-audit*.jsonl`, `kamei-run.json`) and
+/// not DICOM (no `DICM` where a Part 10 file or a bare one has it): searched as text without
+/// being read whole to be parsed first (the audit log of a million outputs is 1–2 GB).
+fn is_kamei_log(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let own = (name.starts_with("kamei-audit") && name.ends_with(".jsonl")) || name == crate::audit::RUN_FILE;
+    if !own {
+        return false;
+    }
+    let mut head = Vec::with_capacity(132);
+    let read =
+        std::fs::File::open(path).and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 132), &mut head));
+    read.is_ok() && !head.starts_with(b"DICM") && head.get(128..132) != Some(b"DICM".as_slice())
+}
+
+/// Search a file that is not DICOM (kamei's audit log and settings, a clinical output) line by
+/// line, read as a stream: the audit log of a million outputs (1–2 KB a record) is never held
+/// whole.
 fn check_text_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) {
-    let Ok(bytes) = std::fs::read(path) else {
-        out.push(finding(rel, "file".into(), FindingKind::Unreadable, "cannot be read"));
-        return;
-    };
-    // A file that is not UTF-8 is also read as Shift_JIS (a Windows export); a line naming a
-    // mirror release's output holds its name `%XX`-escaped (the audit log): every reading is
-    // searched (the same finding twice is kept once).
-    let lossy = String::from_utf8_lossy(&bytes);
-    let shift_jis = std::str::from_utf8(&bytes).is_err().then(|| path_names::bytes_text(&bytes));
+    use std::io::BufRead;
+    let unreadable =
+        |out: &mut Vec<Finding>| out.push(finding(rel, "file".into(), FindingKind::Unreadable, "cannot be read"));
+    let Ok(file) = std::fs::File::open(path) else { return unreadable(out) };
+    let mut reader = std::io::BufReader::with_capacity(64 << 10, file);
+    let mut line = Vec::new();
     let mut found = BTreeSet::new();
-    for text in std::iter::once(lossy.as_ref()).chain(shift_jis.as_deref()) {
-        for (n, line) in text.lines().enumerate() {
-            for id in find_in_name(ctx.matchers, line) {
-                found.insert(residual(rel, &format!("line {}", n + 1), id));
+    for n in 1.. {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(_) => return unreadable(out),
+        }
+        let bytes = line.strip_suffix(b"\n").unwrap_or(&line);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        // A line that is not UTF-8 is also read as Shift_JIS (a Windows export; its bytes
+        // never hold a line feed inside a character); a line naming a mirror release's output
+        // holds its name `%XX`-escaped (the audit log): every reading is searched (the same
+        // finding twice is kept once).
+        let lossy = String::from_utf8_lossy(bytes);
+        let shift_jis = std::str::from_utf8(bytes).is_err().then(|| path_names::bytes_text(bytes));
+        for text in std::iter::once(lossy.as_ref()).chain(shift_jis.as_deref()) {
+            for id in find_in_name(ctx.matchers, text) {
+                found.insert(residual(rel, &format!("line {n}"), id));
             }
         }
     }
@@ -909,6 +1068,26 @@ fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
     if let Some(d) = detail {
         out.push(finding(rel, "(7FE0,0010)".into(), FindingKind::PixelsNotCleaned, d));
     }
+}
+
+/// Pixel data that is not all there: an image (by its SOP class or its Image Pixel
+/// attributes, [`crate::truncated`]) without any, which is what a file cut before its pixels
+/// reads as; or, with the input known (`--against`), pixel data other than the input's where
+/// the pixels were not cleaned (none, or native data of another length).
+fn check_pixels_whole(file: &read::DicomFile, input: Option<PixelsOf>, rel: &str, out: &mut Vec<Finding>) {
+    let ds = &file.dataset;
+    let detail = if crate::truncated::missing_pixels(ds, &file.meta).is_some() {
+        "an image (an image storage SOP class, or Rows, Columns and Bits Allocated) without Pixel Data, Float Pixel Data or Double Float Pixel Data: cut before its pixels (a copy or transfer stopped mid-file?); copy it again, or run the same deid again"
+    } else {
+        let cleaned = method_codes(ds).iter().any(|c| c == "113101");
+        match input {
+            Some(p) if !cleaned && !p.kept_by(PixelsOf::of(ds)) => {
+                "its pixel data is not its input's (none, or another length) though the pixels were not cleaned: cut or damaged in copying? copy it again, or run the same deid again"
+            }
+            _ => return,
+        }
+    };
+    out.push(finding(rel, "(7FE0,0010)".into(), FindingKind::DamagedOutput, detail));
 }
 
 /// Samples whose bits outside Bits Stored are set: whatever is drawn there (a retired embedded
@@ -1223,5 +1402,31 @@ fn check_rule(
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_keeps_its_inputs_pixels_at_the_same_length_or_padded_to_even() {
+        let native = |n| Some(PixelsOf::Native(tags::PIXEL_DATA, n));
+        assert!(PixelsOf::Native(tags::PIXEL_DATA, 128).kept_by(native(128)));
+        assert!(PixelsOf::Native(tags::PIXEL_DATA, 127).kept_by(native(128)), "odd lengths are padded");
+        assert!(!PixelsOf::Native(tags::PIXEL_DATA, 128).kept_by(native(64)), "cut");
+        assert!(!PixelsOf::Native(tags::PIXEL_DATA, 128).kept_by(None), "lost");
+        assert!(!PixelsOf::Native(tags::PIXEL_DATA, 128).kept_by(Some(PixelsOf::Native(tags::FLOAT_PIXEL_DATA, 128))));
+        // Compressed frames lose their metadata segments: only their presence is compared.
+        assert!(PixelsOf::Encapsulated.kept_by(Some(PixelsOf::Encapsulated)));
+        assert!(!PixelsOf::Encapsulated.kept_by(None));
+    }
+
+    #[test]
+    fn a_content_hash_is_held_as_its_bytes() {
+        let hex = "00ff".repeat(16);
+        assert_eq!(digest_bytes(&hex).map(|d| (d[0], d[1])), Some((0, 255)));
+        assert_eq!(digest_bytes("not hex"), None);
+        assert_ne!(pair_digest("a", "bc"), pair_digest("ab", "c"));
     }
 }

@@ -12,7 +12,6 @@ use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::process::Command;
 
 const ROWS: u16 = 512;
 const COLUMNS: u16 = 512;
@@ -77,57 +76,6 @@ fn hash_range(path: &Path, offset: u64, length: u64) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// Run kamei and return its result and the peak resident set size of that one process, in KiB.
-///
-/// Measured by GNU time (`/usr/bin/time -f %M`), which forks from its own small process: a
-/// wait4(2) here would not do, because Linux counts in a child's maximum RSS the high-water
-/// mark of the address space it replaced at exec, which for a child spawned from this test
-/// binary is the test binary's own peak (1.2 GB was seen while the corpus tests ran alongside).
-/// Without GNU time, /proc/PID/status VmHWM (the high-water mark of kamei's own address space)
-/// is polled until kamei exits: the last reading, a lower bound that misses only the last
-/// milliseconds.
-#[cfg(target_os = "linux")]
-fn run_measured(wd: &Workdir, args: &[&str]) -> (Run, u64) {
-    let time = Path::new("/usr/bin/time");
-    let report = wd.path("rss.txt");
-    let gnu_time =
-        time.is_file() && Command::new(time).args(["-f", "%M", "true"]).output().is_ok_and(|o| o.status.success());
-    let mut cmd = if gnu_time {
-        let mut c = Command::new(time);
-        c.arg("-f").arg("%M").arg("-o").arg(&report).arg(env!("CARGO_BIN_EXE_kamei"));
-        c
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_kamei"))
-    };
-    let mut child = cmd
-        .args(args)
-        .current_dir(&wd.root)
-        .env_remove("KAMEI_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut peak = 0;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if !gnu_time {
-            let s = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-            let hwm = s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().split(' ').next());
-            peak = peak.max(hwm.and_then(|v| v.parse().ok()).unwrap_or(0));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    };
-    let mut stderr = Vec::new();
-    child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
-    if gnu_time {
-        let text = std::fs::read_to_string(&report).unwrap();
-        peak = text.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("{text:?}"));
-    }
-    (Run { output: std::process::Output { status, stdout: Vec::new(), stderr } }, peak)
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn one_gigabyte_multi_frame_file_is_copied_through_with_flat_memory() {
@@ -136,7 +84,7 @@ fn one_gigabyte_multi_frame_file_is_copied_through_with_flat_memory() {
     let input = wd.path("in/large.dcm");
     let pixels_sha = write_large(&input);
     let k = key(&wd, "k.key", 7);
-    let (run, peak_kib) = run_measured(&wd, &["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]);
+    let Cost { run, peak_kib, .. } = measured(&wd, &["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q"]);
     run.assert_code(0);
     eprintln!("large file: {} bytes, kamei peak RSS {} KiB", std::fs::metadata(&input).unwrap().len(), peak_kib);
     assert!(peak_kib < 100 * 1024, "peak RSS {peak_kib} KiB for a 1 GB file");

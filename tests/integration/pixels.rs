@@ -695,6 +695,30 @@ fn previews_of_outputs_named_alike_up_to_their_last_dot_are_each_written() {
     }
 }
 
+#[test]
+fn a_killed_runs_temporary_previews_are_removed_by_the_next_run() {
+    // A kill -9 between creating a preview's temporary file and renaming it leaves the
+    // temporary file (`.kamei-XXXX.part`, an image of the patient before cleaning): made here by
+    // name, where the run writes them and where an older kamei wrote them (beside the PNGs).
+    let wd = Workdir::new("a_killed_runs_temporary_previews_are_removed_by_the_next_run");
+    us_saying_no(&wd);
+    let stale = [wd.path("prev/.kamei-partial/whole/.kamei-K1lled.part"), wd.path("prev/sub/.kamei-0ld3r.part")];
+    let kept = [wd.path("prev/sub/notes.part"), wd.path("prev/.kamei-partial/shard-0001-of-0002/.kamei-Sh4rd.part")];
+    for f in stale.iter().chain(&kept) {
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, b"before cleaning").unwrap();
+    }
+    deid(&wd, &["--layout", "mirror", "--previews", "prev"]).assert_code(0);
+    assert!(wd.path("prev/a.dcm.png").is_file(), "the preview is written");
+    for f in &stale {
+        assert!(!f.exists(), "{} is a killed run's temporary file", f.display());
+    }
+    for f in &kept {
+        assert!(f.exists(), "{} is not this run's temporary file", f.display());
+    }
+    assert!(!wd.path("prev/.kamei-partial/whole").exists(), "a finished run leaves no staging folder");
+}
+
 fn corpus() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     if p.is_dir() {

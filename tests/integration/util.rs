@@ -534,3 +534,79 @@ pub fn write_small_archive(wd: &Workdir, n: u32) {
             .write(&wd.path(&format!("in/p{p}/{i:04}.dcm")));
     }
 }
+
+/// What one measured run of kamei cost ([`measured`]).
+pub struct Cost {
+    /// The run (exit status, stdout, stderr).
+    pub run: Run,
+    /// User + system CPU seconds of the kamei process (wall seconds without GNU time, which is
+    /// never less for `-j 1`).
+    pub cpu: f64,
+    /// Peak resident memory in KiB.
+    pub peak_kib: u64,
+}
+
+/// Run kamei in `wd` with `args`, measuring that process alone: under GNU time
+/// (`/usr/bin/time -f '%U %S %M'`) when it is installed and works, which forks from its own
+/// small process: a wait4(2) here would not do, because Linux counts in a child's maximum RSS
+/// the high-water mark of the address space it replaced at exec, which for a child spawned
+/// from this test binary is the test binary's own peak (1.2 GB was seen while the corpus tests
+/// ran alongside). Without GNU time,
+/// /proc/PID/status VmHWM (the high-water mark of kamei's own address space) is polled until
+/// kamei exits: the last reading, a lower bound that misses only the last milliseconds (0
+/// outside Linux), and the CPU is the wall time.
+pub fn measured(wd: &Workdir, args: &[&str]) -> Cost {
+    use std::io::Read;
+    let time = Path::new("/usr/bin/time");
+    let report = wd.path("time.txt");
+    let gnu_time =
+        time.is_file() && Command::new(time).args(["-f", "%U", "true"]).output().is_ok_and(|o| o.status.success());
+    let mut cmd = if gnu_time {
+        let mut c = Command::new(time);
+        c.args(["-f", "%U %S %M", "-o"]).arg(&report).arg(env!("CARGO_BIN_EXE_kamei"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_kamei"))
+    };
+    let started = std::time::Instant::now();
+    let mut child = cmd
+        .args(args)
+        .current_dir(&wd.root)
+        .env_remove("KAMEI_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read both pipes beside the polling, so a chatty run never blocks on a full pipe.
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            r.read_to_end(&mut v).unwrap();
+            v
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let mut peak_kib = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if !gnu_time {
+            let s = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+            let hwm = s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().split(' ').next());
+            peak_kib = peak_kib.max(hwm.and_then(|v| v.parse().ok()).unwrap_or(0));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let output = Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() };
+    let run = Run { output };
+    if !gnu_time {
+        return Cost { run, cpu: wall, peak_kib };
+    }
+    let text = std::fs::read_to_string(&report).unwrap();
+    let fields: Vec<&str> = text.lines().last().unwrap_or_default().split_whitespace().collect();
+    let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or_else(|| panic!("{text:?}"));
+    Cost { run, cpu: number(0) + number(1), peak_kib: number(2) as u64 }
+}

@@ -27,15 +27,36 @@ fn verify(wd: &Workdir) -> Run {
     wd.kamei(["verify", "out", "--against", "in", "--report", "report.json"])
 }
 
-/// Edit the single output file in place (to plant a leak).
+/// Edit the single output file in place (to plant a leak), as if the release had been made
+/// so: the audit log records the new size.
 fn plant(wd: &Workdir, edit: impl FnOnce(&mut DataSet)) {
+    let size = edit_after_release(wd, edit);
+    let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
+    let lines: Vec<String> = audit
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if let Some(bytes) = v.get_mut("output_bytes") {
+                *bytes = size.into();
+            }
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(wd.path("out/kamei-audit.jsonl"), lines.join("\n") + "\n").unwrap();
+}
+
+/// Edit the single output file in place after the release was made (damage in copying);
+/// returns its new size.
+fn edit_after_release(wd: &Workdir, edit: impl FnOnce(&mut DataSet)) -> u64 {
     let path = wd.dicom_outputs("out").remove(0);
     let mut file = match kamei::read::open(&path, &ReadOptions::default()).unwrap() {
         Opened::Dicom(f) => f,
         other => panic!("{other:?}"),
     };
     edit(&mut file.dataset);
-    std::fs::write(&path, kamei::write::to_vec(&file, None).unwrap()).unwrap();
+    let bytes = kamei::write::to_vec(&file, None).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    bytes.len() as u64
 }
 
 fn findings(run: &Run) -> Vec<Vec<String>> {
@@ -920,4 +941,70 @@ fn a_real_exam_date_is_no_finding_in_a_release_that_keeps_full_dates() {
     let wd = clean_release_of("a_real_exam_date_is_no_finding_in_a_release_that_keeps_full_dates", fixture, &full);
     plant(&wd, |ds| ds.put(Element::new(tags::SERIES_DESCRIPTION, VR::LO, b"seen 2024-02-01 ".to_vec())));
     assert!(residuals_at(&verify(&wd), "(0008,103E)").is_empty());
+}
+
+/// The release's single output, cut just before its Pixel Data element: the file still
+/// parses, every element read is whole, and the data set simply ends.
+fn cut_before_pixel_data(wd: &Workdir) {
+    let path = wd.dicom_outputs("out").remove(0);
+    let bytes = std::fs::read(&path).unwrap();
+    let at = bytes.windows(4).rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00]).expect("a Pixel Data element");
+    std::fs::write(&path, &bytes[..at]).unwrap();
+}
+
+#[test]
+fn an_image_cut_before_its_pixel_data_is_a_finding() {
+    let wd = release("an_image_cut_before_its_pixel_data_is_a_finding");
+    cut_before_pixel_data(&wd);
+    let damaged =
+        |run: &Run, location: &str| findings(run).iter().any(|r| r[1] == location && r[2] == "damaged-output");
+    let run = verify(&wd);
+    run.assert_code(1);
+    assert!(damaged(&run, "(7FE0,0010)"), "an image without pixel data: {}", run.stdout());
+    assert!(damaged(&run, "file"), "not the size the audit records: {}", run.stdout());
+    // Without the inputs and without the audit log (a release copied without it), the image
+    // alone tells: an image storage class with Rows, Columns and Bits Allocated, and no pixels.
+    std::fs::remove_file(wd.path("out/kamei-audit.jsonl")).unwrap();
+    let alone = wd.kamei(["verify", "out"]);
+    alone.assert_code(1);
+    assert!(damaged(&alone, "(7FE0,0010)"), "{}", alone.stdout());
+}
+
+#[test]
+fn an_output_of_another_size_than_the_audit_records_is_a_finding() {
+    let wd = release("an_output_of_another_size_than_the_audit_records_is_a_finding");
+    // A value the profile keeps, made longer: the file stays a conforming output.
+    edit_after_release(&wd, |ds| ds.put(Element::new(tags::PIXEL_SPACING, VR::DS, b"0.703125\\0.703125 ".to_vec())));
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0][1].as_str(), f[0][2].as_str()), ("file", "damaged-output"), "{f:?}");
+    assert!(f[0][3].contains("where the audit log records"), "{f:?}");
+}
+
+#[test]
+fn pixel_data_of_another_length_than_its_inputs_is_a_finding_with_against() {
+    let wd = release("pixel_data_of_another_length_than_its_inputs_is_a_finding_with_against");
+    edit_after_release(&wd, |ds| ds.put(Element::new(tags::PIXEL_DATA, VR::OW, vec![0; 64])));
+    // An audit log of an earlier kamei, which did not record output sizes.
+    let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
+    let without_sizes: Vec<String> = audit
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("output_bytes");
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(wd.path("out/kamei-audit.jsonl"), without_sizes.join("\n") + "\n").unwrap();
+    let run = verify(&wd);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(
+        f.iter().any(|r| r[1] == "(7FE0,0010)" && r[2] == "damaged-output" && r[3].contains("not its input's")),
+        "{f:?}"
+    );
+    // Without the inputs the image has pixel data: nothing to compare it with.
+    wd.kamei(["verify", "out"]).assert_code(0);
 }

@@ -1,0 +1,3 @@
+kamei: large.out is not a folder
+Command exited with non-zero status 2
+new large.out 10692
