@@ -1034,7 +1034,13 @@ impl Planner<'_, '_> {
     fn found(&self) -> &Found {
         self.found.get_or_init(|| {
             let rules = &self.ctx.rules;
-            let net_sites = NET_SITES.into_iter().filter(|&t| rules.rule(t).action != Action::Keep).collect();
+            let kept = |t: Tag| rules.rule(t).action == Action::Keep;
+            let mut net_sites: Vec<Tag> = NET_SITES.into_iter().filter(|&t| !kept(t)).collect();
+            // The issuer of the Patient ID names the institution as its name does: looked for
+            // unless the profile keeps the institution's name (Retain Institution Identity).
+            if !kept(tags::ISSUER_OF_PATIENT_ID) && !kept(tags::INSTITUTION_NAME) {
+                net_sites.push(tags::ISSUER_OF_PATIENT_ID);
+            }
             Found::collect(self.top, &self.top_cs, net_sites)
         })
     }
@@ -2230,8 +2236,9 @@ pub(crate) fn is_animal_responsible(tag: Tag, ds: &DataSet) -> bool {
 /// them), its department, the requesting service, the station name and the device serial
 /// number (Retain Device Identity keeps the last two). The basic profile removes each; left in
 /// a description, a coding scheme's name or a kept private value, the value says which site
-/// made the image as much as the attribute did, and `kamei verify --against` reports it. Not
-/// the Issuer of Patient ID, a short code that many unrelated words spell.
+/// made the image as much as the attribute did, and `kamei verify --against` reports it. The
+/// Issuer of Patient ID (`HOSPA`, `東大病院`) is looked for as well, unless the institution's
+/// name is kept (`Planner::found`).
 const NET_SITES: [Tag; 6] =
     [tags::INSTITUTION_NAME, tags::INSTITUTION_ADDRESS, SITE_IDS[0], SITE_IDS[1], SITE_IDS[2], SITE_IDS[3]];
 
@@ -2488,7 +2495,7 @@ impl FoundValues {
     /// site values the profile keeps (the institution's under Retain Institution Identity), an
     /// Institution Name of one word the file's manufacturer, model or a code string also uses
     /// (`TOSHIBA` of Manufacturer `TOSHIBA_MEC`: [`Found::collect`]), and the Issuer of Patient
-    /// ID.
+    /// ID when the institution's name is kept.
     fn for_net(&self) -> Identifiers {
         let mut ids = Identifiers::new();
         for name in self.patient_names.iter().chain(&self.other_names) {

@@ -208,7 +208,9 @@ fn compared_cased<O: TryFrom<usize>>(text: &str, cased: bool) -> (Vec<char>, Vec
     let index = |i: usize| O::try_from(i).ok().expect("the index type holds every character index of the text");
     for (i, c) in text.chars().enumerate() {
         if c.is_ascii() {
-            hay.push(c.to_ascii_lowercase());
+            // A NUL inside a value (`山田\0太郎`, `林\0様`: a copy from a fixed-width field)
+            // separates as a space does, so it hides nothing from a rule that allows one.
+            hay.push(if c == '\0' { ' ' } else { c.to_ascii_lowercase() });
             if cased {
                 lowercase.push(c.is_lowercase());
             }
@@ -246,9 +248,10 @@ pub(crate) fn is_diacritic(c: char) -> bool {
 /// `PID-7788123`, also without the digits' zero padding; also for digits before letters). An
 /// ID of three or more letter and digit runs is also spelled with a space or a dash between
 /// every two runs (`AB12CD345678` as `AB 12 CD 345678`, `AB-12-CD-345678`).
-/// Only a run of at least
-/// [`crate::ids::MIN_UNPADDED_DIGITS`] digits without its zero padding is specific enough to be
-/// looked for on its own: a shorter number stands for too many other things in text.
+/// Only a run of at least [`crate::ids::MIN_UNPADDED_DIGITS`] digits as written (`0012345` of
+/// `PAT0012345`) is specific enough to be looked for on its own, and without its zero padding
+/// only when that many remain (`12345` is not looked for): a shorter number stands for too many
+/// other things in text.
 pub(crate) fn split_id_spellings(id: &str) -> Vec<String> {
     let joined: String = id.nfkc().filter(|c| c.is_alphanumeric()).collect();
     let mut runs: Vec<(bool, String)> = Vec::new();
@@ -259,7 +262,17 @@ pub(crate) fn split_id_spellings(id: &str) -> Vec<String> {
             _ => runs.push((digit, c.to_string())),
         }
     }
-    let specific = |run: &str| run.trim_start_matches('0').len() >= crate::ids::MIN_UNPADDED_DIGITS;
+    // A run of six digits or more is looked for as written, zeros and all (`0012345` of
+    // `PAT0012345`: hospitals write the number without its letters); with zeros before fewer
+    // than six others, only when it holds three different digits, as `kamei verify` asks of a
+    // number (`000001` of `CT000001` is no more an ID than a counter). Without its zeros only
+    // when six digits remain ([`crate::ids::other_spellings`], which `add_id` asks).
+    let specific = |run: &str| {
+        let distinct = || run.bytes().collect::<std::collections::HashSet<u8>>().len();
+        let significant = run.trim_start_matches('0').len();
+        significant >= crate::ids::MIN_UNPADDED_DIGITS
+            || (run.len() >= crate::ids::MIN_UNPADDED_DIGITS && distinct() >= 3)
+    };
     let mut out: Vec<String> = runs.iter().filter(|(d, r)| *d && specific(r)).map(|(_, r)| r.clone()).collect();
     if let [(d0, a), (d1, b)] = runs.as_slice() {
         let (digits, letters) = if *d0 { (a, b) } else { (b, a) };
@@ -285,6 +298,17 @@ pub(crate) fn split_id_spellings(id: &str) -> Vec<String> {
 /// The text as compared ([`compared`]), without the map to the original characters.
 pub(crate) fn normalize(text: &str) -> Vec<char> {
     compared(text).0
+}
+
+/// An identifier as compared ([`normalize`]), without the spaces and NULs around it: a value
+/// padded with NUL (`山田太郎\0`, as an odd-length value is) is the name, and compared NUL is a
+/// space, which would make the name's match take the space after it.
+fn as_needle(value: &str) -> Vec<char> {
+    let blank = |c: &char| c.is_whitespace() || *c == '\0';
+    let v = normalize(value.trim_matches(|c: char| blank(&c)));
+    let start = v.iter().position(|c| !blank(c)).unwrap_or(v.len());
+    let end = v.iter().rposition(|c| !blank(c)).map_or(start, |i| i + 1);
+    v[start..end].to_vec()
 }
 
 /// The character compared: case folded ([`crate::case_fold::fold`]), and every dash people type between digits (minus sign
@@ -385,7 +409,7 @@ impl Identifiers {
     }
 
     fn add_one(&mut self, value: &str) {
-        let v = normalize(value.trim_matches(|c: char| c.is_whitespace() || c == '\0'));
+        let v = as_needle(value);
         if v.len() < 2 || !v.iter().any(|c| c.is_alphanumeric()) {
             return;
         }
@@ -411,7 +435,7 @@ impl Identifiers {
     pub fn add_birth_date_typed(&mut self, da: &str) {
         self.add_date(da);
         if let Some(s) = crate::dates::short_spelling(da) {
-            let v = normalize(&s);
+            let v = as_needle(&s);
             if !self.dates.contains(&v) {
                 self.dates.push(v);
             }
@@ -454,7 +478,7 @@ impl Identifiers {
     /// numbers are: then it is also found glued after letters (`ID123456`, `カルテNo123456`, as
     /// notes write a six-digit カルテ番号), never inside a longer number.
     fn add_id_digits(&mut self, spelling: &str) {
-        let v = normalize(spelling.trim());
+        let v = as_needle(spelling);
         if v.len() >= crate::ids::MIN_UNPADDED_DIGITS && v.iter().all(char::is_ascii_digit) && !self.digits.contains(&v)
         {
             self.digits.push(v);
@@ -500,7 +524,7 @@ impl Identifiers {
             let mut needle = Vec::new();
             let mut joins = Vec::new();
             for w in &variant {
-                let n = normalize(w.trim());
+                let n = as_needle(w);
                 if n.is_empty() {
                     return;
                 }
@@ -529,7 +553,7 @@ impl Identifiers {
     /// follows it (`林様`, `林 さん`, `林サン`): alone, one character stands for too many words to
     /// be removed from text; before an honorific it is the patient.
     pub fn add_name_part_before_honorific(&mut self, part: &str) {
-        let n = normalize(part.trim());
+        let n = as_needle(part);
         if n.is_empty() || !n.iter().any(|c| c.is_alphanumeric()) || self.honored.contains(&n) {
             return;
         }
@@ -539,7 +563,7 @@ impl Identifiers {
     /// Add a piece of a name typed without a space, found only before an honorific
     /// ([`crate::names::Spellings::before_honorific`]), also in the other kana script.
     fn add_honored(&mut self, piece: &str) {
-        let n = normalize(piece);
+        let n = as_needle(piece);
         if n.len() < 2 {
             return;
         }
@@ -578,7 +602,7 @@ impl Identifiers {
             self.days.push(day);
         }
         for s in crate::dates::common_spellings(da) {
-            let v = normalize(&s);
+            let v = as_needle(&s);
             if !self.dates.contains(&v) {
                 self.dates.push(v);
             }
@@ -930,6 +954,41 @@ mod tests {
         }
         // One comma alone is a decimal comma, not a thousands separator.
         assert!(!i.found_in("ratio 1234,567"));
+    }
+
+    #[test]
+    fn ids6_the_digit_run_of_a_lettered_id_is_found_alone_with_its_zeros() {
+        let mut i = Identifiers::new();
+        i.add_id("PAT0012345");
+        assert_eq!(i.scrub("0012345 follow-up").as_deref(), Some("*** follow-up"));
+        assert_eq!(i.scrub("PAT 0012345").as_deref(), Some("***"));
+        // Five digits without the zeros are too common; inside a longer number it is another.
+        for text in ["12345 mg", "100123456", "0.0012345"] {
+            assert!(!i.found_in(text), "{text}");
+        }
+        let mut counter = Identifiers::new();
+        counter.add_id("CT000001");
+        assert!(!counter.found_in("000001"), "two different digits alone are a counter, not an ID");
+    }
+
+    #[test]
+    fn ids6_a_value_padded_with_nul_is_found_without_the_space_after_it() {
+        let mut i = Identifiers::new();
+        i.add_person_name("山田^太郎\0");
+        i.add("山田太郎\0");
+        assert_eq!(i.scrub("patient 山田太郎 follow-up").as_deref(), Some("patient *** follow-up"));
+    }
+
+    #[test]
+    fn ids6_a_nul_separates_as_a_space() {
+        let mut i = Identifiers::new();
+        i.add_person_name("林^花子");
+        i.add_name_part_before_honorific("林");
+        assert!(!i.scrub("林\0様 来院").unwrap().contains('林'));
+        assert_eq!(i.scrub("経過\0良好"), None, "a NUL no match covers stays as it was");
+        let mut id = Identifiers::new();
+        id.add_id("0012345678");
+        assert_eq!(id.scrub("ID 0012\0345678").as_deref(), Some("ID ***"));
     }
 
     #[test]
@@ -1472,7 +1531,8 @@ mod tests {
         assert_eq!(i.scrub("no 0000123456").as_deref(), Some("no ***"));
         let mut padded = Identifiers::new();
         padded.add_id("PID0012345");
-        assert!(padded.scrub("PID 0012345 and 12345").is_none(), "five significant digits are not enough");
+        // ids6: the run as written (seven digits) is the ID; five without the zeros are not.
+        assert_eq!(padded.scrub("PID 0012345 and 12345").as_deref(), Some("*** and 12345"));
     }
 
     #[test]

@@ -287,9 +287,20 @@ fn says_date(before: &str, after: &str) -> bool {
         "今回",
         "受診日",
         "予約日",
+        "入院日",
+        "退院日",
+        "手術日",
+        "検査日",
+        "撮影日",
+        "施行日",
+        "発症日",
+        "来院日",
+        "予定日",
+        "日付",
     ];
     let after = after.trim_start();
-    let before = before.trim_end().to_lowercase();
+    // `受診日: 3/15`, `受診日：3/15`: the word before the colon counts.
+    let before = before.trim_end().trim_end_matches([':', '：']).trim_end().to_lowercase();
     // `seen on 3/15`, `visit on Fri 3/15`: the word before `on`, or a weekday, counts.
     let before = before.strip_suffix(" on").unwrap_or(&before).trim_end();
     let lower_after = after.to_lowercase();
@@ -299,6 +310,126 @@ fn says_date(before: &str, after: &str) -> bool {
         || BEFORE
             .iter()
             .any(|w| before.ends_with(w) && !before[..before.len() - w.len()].ends_with(char::is_alphanumeric))
+}
+
+/// How far around a date [`says_date`] and [`slash_date_cue`] look, in bytes: the longest
+/// word they know with a weekday and spaces fits many times.
+const AROUND: usize = 64;
+
+/// The text before byte `at`, at most [`AROUND`] bytes of it (from a character boundary).
+fn words_before(text: &str, at: usize) -> &str {
+    let mut from = at.saturating_sub(AROUND);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    &text[from..at]
+}
+
+/// The text after byte `at`, at most [`AROUND`] bytes of it (to a character boundary).
+fn words_after(text: &str, at: usize) -> &str {
+    let mut to = (at + AROUND).min(text.len());
+    while !text.is_char_boundary(to) {
+        to -= 1;
+    }
+    &text[at..to]
+}
+
+/// Words of an amount after `に` (`1/2に減量`, `1/3に希釈`, `1/4に割って`, `1/3になった`): the
+/// number before is a fraction something is brought to, not a date.
+const AMOUNT_AFTER_NI: &[&str] = &[
+    "減", "増", "希釈", "分", "割", "切", "薄", "縮", "短", "低", "落", "下", "上", "抑", "留", "満", "相当", "近",
+    "程度", "な", "改善", "悪化", "軽", "半", "まで",
+];
+
+/// What makes a number a fraction or a dose after it (`1/2錠`, `1/3量`, `1/2倍`): counters and
+/// units.
+const FRACTION_AFTER: &[&str] = &[
+    "錠",
+    "包",
+    "本",
+    "枚",
+    "回",
+    "個",
+    "量",
+    "倍",
+    "%",
+    "％",
+    "程度",
+    "以下",
+    "以上",
+    "未満",
+    "ほど",
+    "くらい",
+    "ぐらい",
+    "人",
+    "例",
+    "名",
+    "件",
+    "周",
+    "割",
+    "mg",
+    "ml",
+    "mL",
+];
+
+/// Whether Japanese text says a month and day written with a slash and no year (`4/1`) is a
+/// date, where [`says_date`] found no word for it. Fractions and doses (`1/2錠`, `1/3に減量`,
+/// `約1/3の症例`) stay, so only these count, and none of them where a fraction word stands
+/// before (`約`, `の`, `ほぼ`, `およそ`):
+/// - the particle `に` after it, but not before a word of an amount (`4/1にCT施行`, not
+///   `1/2に減量`: [`AMOUNT_AFTER_NI`]);
+/// - a word of time after it: `以降`, `以来`, `頃`, `ごろ`, `時点`, `午前`, `午後`, `朝`, `昼`,
+///   `夕`, `夜`, or a time (`4/1 10:00`, `4/1 10時`);
+/// - a range to another month and day (`4/1～4/5`, `4/1〜4/5`, `4/1から4/5`) that goes forward
+///   by less than half a year and is followed by no counter, unit or amount
+///   ([`FRACTION_AFTER`]: `1/3～1/2錠` stays, and `1/2～1/3に減量`).
+fn slash_date_cue(before: &str, day: (u32, u32), after: &str) -> bool {
+    let before = before.trim_end_matches([' ', '\u{3000}']);
+    if ["約", "の", "ほぼ", "およそ", "×", "x", "X", "*"].iter().any(|w| before.ends_with(w)) {
+        return false;
+    }
+    if let Some(rest) = after.strip_prefix('に') {
+        return !AMOUNT_AFTER_NI.iter().any(|w| rest.starts_with(w));
+    }
+    const TIME_AFTER: [&str; 11] = ["以降", "以来", "頃", "ごろ", "時点", "午前", "午後", "朝", "昼", "夕", "夜"];
+    if TIME_AFTER.iter().any(|w| after.starts_with(w)) || TIME_AFTER_DATE.is_match(after) {
+        return true;
+    }
+    range_to_a_later_day(day, after)
+}
+
+/// A time after a date: `10:00`, `9時`, after an optional space.
+static TIME_AFTER_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&r"^[ \x{3000}]?\d{1,2}(?:[:：]\d{2}|時)".replace(r"\d", DIGIT)).expect("valid built-in pattern")
+});
+
+/// A range mark and a month and day after a month and day: `～4/5`, `〜 4/5`, `から4/5`.
+static RANGE_TO_DAY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&r"^\s*(?:[～〜~]|から)\s*(?P<m>\d{1,2})[/／](?P<d>\d{1,2})".replace(r"\d", DIGIT))
+        .expect("valid built-in pattern")
+});
+
+/// Whether `after` (the text after the month and day `day`) is a range to a later day of the
+/// next six months (`4/1～4/5`, `12/28～1/4`; not `1/3～1/2`, a range of fractions), not
+/// followed by a counter, a unit or an amount ([`FRACTION_AFTER`], [`AMOUNT_AFTER_NI`]).
+fn range_to_a_later_day((m1, d1): (u32, u32), after: &str) -> bool {
+    let Some(c) = RANGE_TO_DAY.captures(after) else { return false };
+    let end_text = &after[c.get(0).expect("group 0").end()..];
+    if end_text.starts_with(is_digit) || end_text.starts_with(['/', '／', '.', '．']) {
+        return false;
+    }
+    let fraction = FRACTION_AFTER.iter().any(|w| end_text.trim_start().starts_with(w))
+        || end_text.strip_prefix('に').is_some_and(|rest| AMOUNT_AFTER_NI.iter().any(|w| rest.starts_with(w)));
+    let (Some(m), Some(d)) =
+        (c.name("m").and_then(|g| number(g.as_str())), c.name("d").and_then(|g| number(g.as_str())))
+    else {
+        return false;
+    };
+    // Days in a leap year, so that 2/29 is a day.
+    let ordinal = |m: u32, d: u32| NaiveDate::from_ymd_opt(2024, m, d).map(|x| i64::from(x.ordinal()));
+    let (Some(from), Some(to)) = (ordinal(m1, d1), ordinal(m, d)) else { return false };
+    let forward = (to - from).rem_euclid(366);
+    !fraction && (1..=183).contains(&forward)
 }
 
 /// Nouns that, after a month and day without a year, make the day a count (`Jun 2 cycles`,
@@ -693,21 +824,18 @@ pub fn spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
     if how == DateTreatment::Keep {
         return Vec::new();
     }
-    let Some((digits, origin)) = kanji_numerals_as_digits(text) else {
+    let Some(digits) = kanji_numerals_as_digits(text) else {
         return digit_spans(text, how, which);
     };
     // Read with the kanji numerals as digits; each span then covers the original characters.
-    let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
-    let mut byte_to_char = vec![0; digits.len()];
-    for (n, (i, c)) in digits.char_indices().enumerate() {
-        byte_to_char[i..i + c.len_utf8()].fill(n);
-    }
-    digit_spans(&digits, how, which)
+    digit_spans(&digits.text, how, which)
         .into_iter()
         .filter(|s| s.end > s.start)
         .map(|s| {
-            let (first, last) = (byte_to_char[s.start], byte_to_char[s.end - 1]);
-            Span { start: starts[origin[first].start], end: starts[origin[last].end], replacement: s.replacement }
+            // The last character of the span starts at the last char boundary before its end.
+            let last = (s.start..s.end).rev().find(|&i| digits.text.is_char_boundary(i)).unwrap_or(s.start);
+            let (start, end) = (digits.origin_bytes(s.start).start, digits.origin_bytes(last).end);
+            Span { start, end, replacement: s.replacement }
         })
         .collect()
 }
@@ -753,48 +881,121 @@ fn kanji_number(run: &[char]) -> Option<u32> {
     Some(total + digit.unwrap_or(0))
 }
 
+/// A text with its kanji numerals before `年`, `月` or `日` written in ASCII digits
+/// ([`kanji_numerals_as_digits`]), and the map back to the text it was read from. Only the
+/// numbers rewritten are held in the map, so reading a note of megabytes takes about its own
+/// size again, not a range per character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsDigits {
+    /// The text with the numbers in digits (`昭和60年3月15日`).
+    pub text: String,
+    /// Each number rewritten, in order.
+    runs: Vec<Rewritten>,
+}
+
+/// One run of kanji numerals written as digits: where it stands in the result and in the
+/// original, in bytes and in characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rewritten {
+    out_bytes: std::ops::Range<usize>,
+    orig_bytes: std::ops::Range<usize>,
+    out_chars: std::ops::Range<usize>,
+    orig_chars: std::ops::Range<usize>,
+}
+
+impl AsDigits {
+    /// The byte range of the original text that the character at byte `at` of
+    /// [`AsDigits::text`] stands for: the whole run of numerals for a digit written for one.
+    pub fn origin_bytes(&self, at: usize) -> std::ops::Range<usize> {
+        let len = self.text[at..].chars().next().map_or(0, char::len_utf8);
+        Self::origin(&self.runs, at, len, |r| (&r.out_bytes, &r.orig_bytes))
+    }
+
+    /// The character range of the original text that character `at` of [`AsDigits::text`]
+    /// stands for (as [`AsDigits::origin_bytes`], in characters).
+    pub fn origin_chars(&self, at: usize) -> std::ops::Range<usize> {
+        Self::origin(&self.runs, at, 1, |r| (&r.out_chars, &r.orig_chars))
+    }
+
+    /// The range of the original that position `at` (of a unit `len` long) of the result comes
+    /// from, with `side` giving a run's ranges in the unit counted.
+    fn origin(
+        runs: &[Rewritten],
+        at: usize,
+        len: usize,
+        side: impl Fn(&Rewritten) -> (&std::ops::Range<usize>, &std::ops::Range<usize>),
+    ) -> std::ops::Range<usize> {
+        // The last run starting at or before `at`.
+        let n = runs.partition_point(|r| side(r).0.start <= at);
+        let Some(run) = n.checked_sub(1).map(|i| &runs[i]) else { return at..at + len };
+        let (out, orig) = side(run);
+        if at < out.end {
+            return orig.clone();
+        }
+        let from = at - out.end + orig.end;
+        from..from + len
+    }
+}
+
 /// `text` with each run of kanji numerals that stands before `年`, `月` or `日` written in ASCII
-/// digits (`昭和六十年三月十五日` → `昭和60年3月15日`), and for each character of the result the
-/// range of characters of `text` it stands for; `None` when there is no such run. The date rules
-/// read the result, so a date in kanji numerals is treated as its digits are.
+/// digits (`昭和六十年三月十五日` → `昭和60年3月15日`), with the map back to `text`; `None` when
+/// there is no such run. The date rules read the result, so a date in kanji numerals is treated
+/// as its digits are.
 ///
 /// ```
-/// let (digits, _) = kamei::text_dates::kanji_numerals_as_digits("一九八五年三月十五日生").unwrap();
-/// assert_eq!(digits, "1985年3月15日生");
+/// let d = kamei::text_dates::kanji_numerals_as_digits("一九八五年三月十五日生").unwrap();
+/// assert_eq!(d.text, "1985年3月15日生");
+/// assert_eq!(d.origin_chars(6), 7..9, "`15` stands for `十五`");
 /// assert!(kamei::text_dates::kanji_numerals_as_digits("一人で来院").is_none());
 /// ```
-pub fn kanji_numerals_as_digits(text: &str) -> Option<(String, Vec<std::ops::Range<usize>>)> {
+pub fn kanji_numerals_as_digits(text: &str) -> Option<AsDigits> {
     let is_numeral = is_kanji_numeral;
     if !text.chars().any(is_numeral) {
         return None;
     }
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut origin = Vec::with_capacity(chars.len());
-    let mut changed = false;
-    let mut i = 0;
-    while i < chars.len() {
-        let run_end = (i..chars.len()).find(|&j| !is_numeral(chars[j])).unwrap_or(chars.len());
-        if run_end > i && matches!(chars.get(run_end), Some('年' | '月' | '日')) {
-            if let Some(n) = kanji_number(&chars[i..run_end]) {
-                for d in n.to_string().chars() {
-                    out.push(d);
-                    origin.push(i..run_end);
-                }
-                changed = true;
-                i = run_end;
-                continue;
+    let mut out = AsDigits { text: String::with_capacity(text.len()), runs: Vec::new() };
+    let (mut out_chars, mut orig_chars) = (0, 0);
+    let mut chars = text.char_indices().peekable();
+    let mut run: Vec<char> = Vec::new();
+    while let Some(&(at, c)) = chars.peek() {
+        if !is_numeral(c) {
+            out.text.push(c);
+            chars.next();
+            out_chars += 1;
+            orig_chars += 1;
+            continue;
+        }
+        // A run of numerals: read whole (a number's run is short; a long run of numerals that
+        // is no number is copied as it is).
+        run.clear();
+        let mut end = at;
+        while let Some(&(i, c)) = chars.peek().filter(|&&(_, c)| is_numeral(c)) {
+            run.push(c);
+            end = i + c.len_utf8();
+            chars.next();
+        }
+        let before_unit = matches!(chars.peek(), Some((_, '年' | '月' | '日')));
+        match kanji_number(&run).filter(|_| before_unit) {
+            Some(n) => {
+                let digits = n.to_string();
+                let from = out.text.len();
+                out.text.push_str(&digits);
+                out.runs.push(Rewritten {
+                    out_bytes: from..out.text.len(),
+                    orig_bytes: at..end,
+                    out_chars: out_chars..out_chars + digits.len(),
+                    orig_chars: orig_chars..orig_chars + run.len(),
+                });
+                out_chars += digits.len();
+            }
+            None => {
+                out.text.push_str(&text[at..end]);
+                out_chars += run.len();
             }
         }
-        // Not a number before a date unit: the run stays as written, whole.
-        let end = run_end.max(i + 1);
-        for (j, &c) in chars.iter().enumerate().take(end).skip(i) {
-            out.push(c);
-            origin.push(j..j + 1);
-        }
-        i = end;
+        orig_chars += run.len();
     }
-    changed.then_some((out, origin))
+    (!out.runs.is_empty()).then_some(out)
 }
 
 /// [`spans`] of a text whose numbers are written in digits.
@@ -848,7 +1049,16 @@ fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
             }
             let english_no_year = *form == Form::NoYear
                 && c.name("m").is_some_and(|g| g.as_str().chars().all(|c| c.is_ascii_alphabetic()));
-            if (*form == Form::MonthSlashDay || english_no_year) && !says_date(&text[..m.start()], &text[m.end()..]) {
+            // The words around it, within a few words: a long note's rest is not read again
+            // at each date.
+            let (before, after) = (words_before(text, m.start()), words_after(text, m.end()));
+            let slash_day = || Some((number(c.name("m")?.as_str())?, number(c.name("d")?.as_str())?));
+            let cued = || {
+                says_date(before, after)
+                    || (*form == Form::MonthSlashDay
+                        && slash_day().is_some_and(|day| slash_date_cue(before, day, after)))
+            };
+            if (*form == Form::MonthSlashDay || english_no_year) && !cued() {
                 continue;
             }
             if english_no_year && reads_as_count_or_verb(&c, &text[m.end()..]) {
@@ -1441,6 +1651,51 @@ mod tests {
     }
 
     #[test]
+    fn ids6_a_slash_month_and_day_in_japanese_text_is_a_date_after_a_particle_time_or_range() {
+        for (t, want) in [
+            ("4/1にCT施行", "***にCT施行"),
+            ("4/1(月)", "***"),
+            ("4/1～4/5 休み", "***～*** 休み"),
+            ("4/1〜4/5", "***〜***"),
+            ("4/1から4/5まで", "***から***まで"),
+            ("12/28～1/4 休診", "***～*** 休診"),
+            ("4/1以降 内服中止", "***以降 内服中止"),
+            ("4/1 10:00 受付", "*** 10:00 受付"),
+            ("入院日: 4/1", "入院日: ***"),
+        ] {
+            assert_eq!(replace(t).as_deref(), Some(want), "{t}");
+        }
+        for t in [
+            "1/2錠",
+            "1/3に減量",
+            "1/2になった",
+            "約1/3の症例",
+            "全体の1/3に相当",
+            "1/3～1/2錠",
+            "1/2～1/3に減量",
+            "1/3～1/2",
+            "2/3以下",
+            "1/10に希釈",
+        ] {
+            assert_eq!(replace(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn ids6_kanji_numerals_are_read_in_a_map_the_size_of_the_numbers() {
+        // A long text with a date in kanji numerals at each end: the map holds the two numbers
+        // rewritten, not a range per character, and each span still covers its original.
+        let middle = "所見なし。".repeat(20_000);
+        let text = format!("三月十五日{middle}四月一日");
+        let d = kanji_numerals_as_digits(&text).unwrap();
+        assert_eq!(d.runs.len(), 4);
+        let spans = spans(&text, DateTreatment::Replace, Which::All);
+        assert_eq!(spans.len(), 2);
+        assert_eq!(&text[spans[0].start..spans[0].end], "三月十五日");
+        assert_eq!(&text[spans[1].start..spans[1].end], "四月一日");
+    }
+
+    #[test]
     fn a_month_and_day_followed_by_a_count_noun_or_may_as_a_verb_is_no_date() {
         for t in [
             "seen Jun 2 cycles ago",
@@ -1563,7 +1818,7 @@ mod tests {
 
     #[test]
     fn rv17_suspect_2_kanji_numerals_read_as_digits() {
-        let digits = |t: &str| kanji_numerals_as_digits(t).map(|(d, _)| d);
+        let digits = |t: &str| kanji_numerals_as_digits(t).map(|d| d.text);
         assert_eq!(digits("昭和六十年三月十五日").as_deref(), Some("昭和60年3月15日"));
         assert_eq!(digits("二〇二四年十二月三十一日").as_deref(), Some("2024年12月31日"));
         assert_eq!(digits("二千二十四年二月一日").as_deref(), Some("2024年2月1日"));
@@ -1572,8 +1827,11 @@ mod tests {
         assert_eq!(shift("一九八五年三月十五日", 1).unwrap(), "1985年3月16日");
         assert_eq!(shift("受診 令和六年二月一日(木)", 1).unwrap(), "受診 ***");
         assert_eq!(replace("三月十五日生").unwrap(), "***生");
-        let (_, origin) = kanji_numerals_as_digits("x三十一日").unwrap();
+        let d = kanji_numerals_as_digits("x三十一日").unwrap();
+        let origin: Vec<_> = (0..4).map(|i| d.origin_chars(i)).collect();
         assert_eq!(origin, vec![0..1, 1..4, 1..4, 4..5]);
+        let bytes: Vec<_> = d.text.char_indices().map(|(i, _)| d.origin_bytes(i)).collect();
+        assert_eq!(bytes, vec![0..1, 1..10, 1..10, 10..13]);
     }
 
     #[test]

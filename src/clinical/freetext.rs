@@ -188,10 +188,13 @@ fn pattern_spans(text: &str, kind: Kind, re: &Regex) -> Vec<Span> {
     spans
 }
 
-/// The form a character of the original is compared in: ASCII as it is, a dash NFKC keeps
-/// ([`is_dash`]) as `-`, any other character as its NFKC form.
+/// The form a character of the original is compared in: ASCII as it is but NUL, which
+/// separates as a space does (`090\01111\02222`: a copy from a fixed-width field), a dash NFKC
+/// keeps ([`is_dash`]) as `-`, any other character as its NFKC form.
 fn push_compared(c: char, out: &mut String) {
-    if c.is_ascii() {
+    if c == '\0' {
+        out.push(' ');
+    } else if c.is_ascii() {
         out.push(c);
     } else if is_dash(c) {
         out.push('-');
@@ -544,8 +547,9 @@ fn clean_layers(
     let mut found = ids.find(text);
     // A date of the patient's written in kanji numerals (the birth date `一九八五年三月十五日`) is
     // found as its digits are.
-    if let Some((digits, origin)) = text_dates::kanji_numerals_as_digits(text) {
-        found.extend(ids.find(&digits).into_iter().map(|(s, e)| (origin[s].start, origin[e - 1].end)));
+    if let Some(digits) = text_dates::kanji_numerals_as_digits(text) {
+        let origin = |s: usize, e: usize| (digits.origin_chars(s).start, digits.origin_chars(e - 1).end);
+        found.extend(ids.find(&digits.text).into_iter().map(|(s, e)| origin(s, e)));
         found.sort_unstable();
     }
     if patterns != Patterns::None {

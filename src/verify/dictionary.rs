@@ -184,7 +184,7 @@ const EXCLUDED_NUMBER: Kind = "original ID of an excluded patient (any leading z
 /// kanji and typographic apostrophes folded ([`crate::scrub`]: `髙橋` is `高橋`, `O’Neil` is
 /// `o'neil`), case folded ([`crate::case_fold`]: `Σ`, `σ` and `ς` alike), and every run of separators people
 /// put between the parts of a name, ID or date (`^` of a DICOM Person Name, `_`, `-`, `,`,
-/// `.`, `/`, `・`, spaces) as one space, so `YAMADA^TARO`, `Yamada_Taro`, `yamada-taro` and
+/// `.`, `/`, `・`, spaces, and NUL, which Clean compares as a space) as one space, so `YAMADA^TARO`, `Yamada_Taro`, `yamada-taro` and
 /// `YAMADA, TARO` are all `yamada taro`.
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -203,6 +203,7 @@ pub fn normalize(s: &str) -> String {
             continue;
         }
         if c.is_whitespace()
+            || c == '\0'
             || matches!(c, '^' | '_' | '-' | ',' | '.' | '/' | '・' | '\u{2212}' | '\u{2010}'..='\u{2015}')
         {
             gap = true;

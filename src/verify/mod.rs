@@ -744,7 +744,8 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
 
 /// The kinds of original values the release keeps on purpose, by an option of Table E.1-1:
 /// instance UIDs under Retain UIDs, and the values of the identifying attributes an option
-/// column keeps (Institution Name and Address, Department under Retain Institution Identity;
+/// column keeps (Institution Name and Address, Department under Retain Institution Identity,
+/// and with the institution's name the Issuer of Patient ID, which names it too;
 /// Station Name and Device Serial Number under Retain Device Identity), and the dates of
 /// private attributes under Retain Longitudinal Temporal Information with Full Dates. Finding
 /// them is no leak; a user profile's own `keep` is not an option and still counts.
@@ -757,6 +758,11 @@ fn kept_on_purpose(rules: &RuleSet) -> Vec<dictionary::Kind> {
         })
         .map(|(_, kind)| *kind)
         .collect();
+    // `deid` leaves the Issuer of Patient ID in kept text where it keeps the institution's
+    // name (plan.rs, `Planner::found`): it names the same institution.
+    if kinds.contains(&"Institution Name") {
+        kinds.push("Issuer of Patient ID");
+    }
     if rules.options().contains(&DeidOption::RetainUids) {
         kinds.push(dictionary::UID);
     }

@@ -790,6 +790,20 @@ fn ssmix2_an_unreadable_msh18_is_reported_without_its_value() {
 }
 
 #[test]
+fn ssmix2_a_nul_between_a_name_and_its_honorific_hides_it_from_nothing() {
+    let wd = Workdir::new("ssmix2_a_nul_between_a_name_and_its_honorific_hides_it_from_nothing");
+    let segments =
+        [SS_MSH, "PID|0001||1234567890^^^^PI||林^花子^^^^^L^I||19850315|F", "OBX|1|ST|X^c^99||林\0様 来院||||||F"];
+    put_p1_message(&wd, &segments.map(jis_segment));
+    let run = ssmix2_root_run(&wd, &["clean-free-text"]);
+    run.assert_code(0);
+    let files = tree(&wd, "out");
+    let msg = Message::parse(files.values().next().unwrap()).unwrap();
+    // Found as `林様` is: the NUL goes with the match it stands in.
+    assert_eq!(msg.decode(segment(&msg, "OBX").field(5)).text, "*** 来院");
+}
+
+#[test]
 fn ssmix2_a_name_held_whole_in_one_component_is_cleaned_from_free_text() {
     let wd = Workdir::new("ssmix2_a_name_held_whole_in_one_component_is_cleaned_from_free_text");
     let segments = [
@@ -3138,6 +3152,40 @@ fn rv30_csv_cleaning_a_large_free_text_cell_takes_memory_linear_in_its_size() {
         let comment = &column(&rows, "comment")[0];
         assert!(!comment.contains("山本") && !comment.contains("2024/04/02") && !comment.contains("1234-5678"));
     }
+    let (small, big) = (peaks[0], peaks[1]);
+    assert!(big < small + 20 * 3_500, "peak {small} kB for a small cell, {big} kB for a 3.5 MB one");
+}
+
+#[test]
+fn ids6_csv_cleaning_a_large_cell_with_kanji_numerals_takes_memory_linear_in_its_size() {
+    if !Path::new("/proc/self/status").exists() {
+        eprintln!("skipped (no /proc)");
+        return;
+    }
+    let wd = Workdir::new("ids6_csv_cleaning_a_large_cell_with_kanji_numerals_takes_memory_linear_in_its_size");
+    let k = key(&wd, "k.key", 7);
+    std::fs::write(
+        wd.path("c.toml"),
+        "[columns]\npatient_id = \"patient-id\"\nname = \"name\"\ncomment = \"free-text\"\n",
+    )
+    .unwrap();
+    // A date in kanji numerals and a numeral that is no date in every line: the text is read
+    // again with the numbers as digits.
+    let line = "CT 令和六年四月二日: lesion 12 mm, 一部に石灰化. 山本様. ";
+    let mut peaks = Vec::new();
+    for (name, size) in [("small.csv", 1_000), ("big.csv", 3_500_000)] {
+        let text = line.repeat(size / line.len() + 1);
+        std::fs::write(wd.path(name), format!("patient_id,name,comment\n1234567890,山本 美日,\"{text}\"\n")).unwrap();
+        let out = format!("out-{name}");
+        let args = ["clinical", "csv", name, "-o", &out, "--key", k.to_str().unwrap(), "--columns", "c.toml", "-q"];
+        peaks.push(kamei_peak_kb(&wd, &args));
+        let rows = rows(&wd.path(&format!("{out}/{name}")));
+        let comment = &column(&rows, "comment")[0];
+        assert!(!comment.contains("山本") && !comment.contains("四月二日") && comment.contains("一部に石灰化"));
+    }
+    // The map back from digits to kanji held a range per character (16 bytes, with a copy of
+    // the text as characters and an index per byte: about 32 times the cell); now one entry
+    // per number rewritten.
     let (small, big) = (peaks[0], peaks[1]);
     assert!(big < small + 20 * 3_500, "peak {small} kB for a small cell, {big} kB for a 3.5 MB one");
 }

@@ -14,6 +14,7 @@ mod deid;
 mod determinism;
 mod interrupt;
 mod kept_ids;
+mod kept_text;
 mod large;
 mod options;
 mod pixels;
