@@ -19,7 +19,7 @@
 use crate::pseudo::normalize_id;
 use chrono::NaiveDate;
 use encoding_rs::SHIFT_JIS;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -169,6 +169,40 @@ impl Register {
     /// spreadsheet drops the zeros of a number column, a modality may drop or add them).
     fn lists_for_exclusion(&self, normalized: &str) -> bool {
         self.ids.contains(normalized) || unpadded(normalized).is_some_and(|u| self.unpadded.contains(u))
+    }
+
+    /// List also every ID that `merges` join to a listed ID, directly or through other merges:
+    /// a merge (HL7 MRG, a repeated PID-3) says its two IDs are one person, and an opted-out
+    /// person is left out under each of their IDs. `merges` are pairs of original IDs, such as
+    /// the `merged` rows `clinical ss-mix2` writes to the linkage table
+    /// ([`crate::linkage::read_merges`]), so that `deid` and `clinical csv` given the same table
+    /// leave out the surviving record the SS-MIX2 release left out. Returns how many IDs were
+    /// added.
+    pub fn add_merged(&mut self, merges: &[(String, String)]) -> usize {
+        let mut joined: HashMap<String, Vec<String>> = HashMap::new();
+        for (a, b) in merges {
+            let (a, b) = (normalize_id(a), normalize_id(b));
+            if a.is_empty() || b.is_empty() {
+                continue;
+            }
+            joined.entry(a.clone()).or_default().push(b.clone());
+            joined.entry(b).or_default().push(a);
+        }
+        let mut todo: Vec<String> = joined.keys().filter(|id| self.lists_for_exclusion(id)).cloned().collect();
+        let mut seen: HashSet<String> = todo.iter().cloned().collect();
+        let mut added = 0;
+        while let Some(id) = todo.pop() {
+            for other in joined.get(&id).into_iter().flatten() {
+                if seen.insert(other.clone()) {
+                    if !self.lists_for_exclusion(other) {
+                        self.add(Some(other.clone()));
+                        added += 1;
+                    }
+                    todo.push(other.clone());
+                }
+            }
+        }
+        added
     }
 
     /// Number of IDs.
@@ -543,6 +577,16 @@ mod tests {
 
     fn reg(text: &str) -> Register {
         Register::parse(text).unwrap()
+    }
+
+    #[test]
+    fn merges_add_every_id_joined_to_a_listed_one_through_chains() {
+        let mut r = reg("1111111\n");
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        let added = r.add_merged(&[pair("2222222", "1111111"), pair("3333333", "2222222"), pair("4444444", "5555555")]);
+        assert_eq!(added, 2);
+        assert!(r.contains("2222222") && r.contains("3333333"));
+        assert!(!r.contains("4444444") && !r.contains("5555555"));
     }
 
     #[test]

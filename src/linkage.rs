@@ -66,6 +66,11 @@ pub enum Kind {
     Superseded,
     /// Input path → why it was left out (opt-out, cohort, study window).
     Excluded,
+    /// Original Patient ID → original Patient ID of an opted-out patient: a merge (SS-MIX2 MRG,
+    /// a repeated PID-3) makes them one person, so the first is left out too. Written by
+    /// `clinical ss-mix2 --exclude-patients`; read by every command given the table with an
+    /// opt-out register ([`read_merges`]).
+    Merged,
     /// Output path → output path: an output moved to another name (a different output with a
     /// lower hash took the name). Rows naming the old path for that output now mean the new
     /// one; the audit's move record (with the output's hash) says which input's output it is.
@@ -87,6 +92,7 @@ impl Kind {
             Kind::Superseded => "superseded",
             Kind::Moved => "moved",
             Kind::Key => "key",
+            Kind::Merged => "merged",
         }
     }
 }
@@ -446,6 +452,26 @@ impl LinkageWriter {
         self.append_pending()?;
         self.file.sync_all().map_err(csv::Error::from).context(WriteLinkageSnafu { path: &self.path })
     }
+}
+
+/// The `merged` rows of the linkage table at `path` ([`Kind::Merged`]): pairs of original
+/// Patient IDs that are one person. None when the table does not exist yet.
+///
+/// # Errors
+/// The CSV error when the table cannot be read.
+pub fn read_merges(path: &Path) -> Result<Vec<(String, String)>, csv::Error> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(path)?;
+    let mut merges = Vec::new();
+    for row in rdr.byte_records() {
+        let row = row?;
+        if let (Some(b"merged"), Some(a), Some(b)) = (row.get(0), row.get(1), row.get(2)) {
+            merges.push((String::from_utf8_lossy(a).into_owned(), String::from_utf8_lossy(b).into_owned()));
+        }
+    }
+    Ok(merges)
 }
 
 /// A path's bytes: on Unix exactly the bytes of the name; elsewhere its Unicode form.

@@ -399,7 +399,8 @@ fn csv(args: &CsvArgs) -> Result<Code> {
         retain_dates: opts.contains(&ClinicalOption::RetainLongModifiedDates),
         encoding,
         delimiter,
-        cohort: Some(std::sync::Arc::new(super::config::cohort(&args.cohort, None)?)).filter(|c| c.is_active()),
+        cohort: Some(std::sync::Arc::new(super::config::cohort(&args.cohort, None, args.key.linkage.as_deref())?))
+            .filter(|c| c.is_active()),
     };
     let interrupt = interrupt_flag();
     let sources = identifier_sources(&args.identifiers_from, &out, &columns, &options, &pseudo, &interrupt)?;
@@ -481,7 +482,7 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
         linkage: args.key.linkage.clone(),
         jobs,
         sync: args.key.sync,
-        cohort: super::config::cohort(&args.cohort, None)?,
+        cohort: super::config::cohort(&args.cohort, None, args.key.linkage.as_deref())?,
     };
     let interrupt = interrupt_flag();
     let s = clinical::ssmix2::run(&job, &Console, &interrupt)?;
@@ -514,6 +515,18 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
             );
         }
         kamei::say!("kamei: audit log {}", job.out.join(kamei::audit::AUDIT_FILE).display());
+    }
+    if s.merged_ids > 0 {
+        // The IDs themselves go only to the linkage table (never to stderr).
+        let table = if job.linkage.is_some() {
+            "the linkage table lists them as `merged` rows: give deid and clinical csv the same --linkage table, or add them to the register"
+        } else {
+            "run again with --linkage FILE to have them listed as `merged` rows, then give deid and clinical csv the same table or add them to the register"
+        };
+        kamei::say!(
+            "kamei: warning: {} patient ID(s) not in the opt-out register were left out because a merge makes them an opted-out patient; {table}",
+            s.merged_ids
+        );
     }
     Ok(if s.interrupted {
         kamei::say!("kamei: interrupted; run the same command again to finish");
@@ -606,7 +619,13 @@ fn report(args: &ReportArgs) -> Result<Code> {
             super::report::sanitize(name)
         );
     }
+    if let Some((read, recorded)) = r.images_unread {
+        kamei::say!(
+            "kamei: warning: the image folder's audit log records {recorded} outputs, but only {read} DICOM files were read there (removed, renamed or damaged since?): the report understates the images"
+        );
+    }
     let checked = r.key_mismatch.is_empty()
+        && r.images_unread.is_none()
         && r.shift_mismatch.is_empty()
         && r.real_beside_shifted.is_empty()
         && r.unchecked.is_empty();

@@ -59,9 +59,21 @@ fn ensure_weekday_fits(policy: DateShiftPolicy) -> Result<()> {
     Ok(())
 }
 
-/// Load the registers and the study window into a [`Cohort`].
-pub fn cohort(args: &CohortArgs, window: Option<&[String]>) -> Result<Cohort> {
-    let exclude = args.exclude_patients.as_deref().map(Register::load).transpose()?;
+/// Load the registers and the study window into a [`Cohort`]. With an opt-out register and a
+/// linkage table that names merges (`merged` rows, written by `clinical ss-mix2`), every ID a
+/// merge joins to a listed ID is left out too: one person, whichever command releases them.
+pub fn cohort(args: &CohortArgs, window: Option<&[String]>, linkage: Option<&Path>) -> Result<Cohort> {
+    let mut exclude = args.exclude_patients.as_deref().map(Register::load).transpose()?;
+    if let (Some(register), Some(table)) = (exclude.as_mut(), linkage) {
+        let merges = kamei::linkage::read_merges(table)
+            .with_context(|| format!("could not read the merges of the linkage table {}", table.display()))?;
+        let added = register.add_merged(&merges);
+        if added > 0 {
+            kamei::say!(
+                "kamei: the linkage table ties {added} more patient ID(s) to opted-out patients by a merge (one person): left out too"
+            );
+        }
+    }
     let include = args.include_patients.as_deref().map(Register::load).transpose()?;
     if let (Some(path), Some(r)) = (&args.include_patients, &include) {
         // An empty cohort would leave every input out and still exit 0: an export that went
@@ -273,7 +285,7 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
         sync: args.sync,
         linkage: args.linkage.clone(),
         read: ReadOptions::default(),
-        cohort: cohort(&args.cohort, args.studies_between.as_deref())?,
+        cohort: cohort(&args.cohort, args.studies_between.as_deref(), args.linkage.as_deref())?,
         pixels,
         previews,
     };

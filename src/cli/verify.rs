@@ -191,7 +191,12 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
         None => None,
     };
     if let (Some(register), Some(pseudo)) = (&args.exclude_patients, &pseudo) {
-        let register = kamei::cohort::Register::load(register)?;
+        let mut register = kamei::cohort::Register::load(register)?;
+        // The IDs a merge ties to a listed patient (the linkage table's `merged` rows) are the
+        // same person, left out by every command given the table: their pseudonyms too.
+        if let Some(table) = &args.originals.linkage {
+            register.add_merged(&kamei::linkage::read_merges(table)?);
+        }
         for id in register.ids() {
             originals.global.add_excluded_patient_id(id);
         }

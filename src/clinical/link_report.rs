@@ -7,7 +7,11 @@
 //! column holds the pseudonym and which hold dates), or an SS-MIX2 output tree of
 //! `kamei clinical ss-mix2` (pseudonym folders, shifted date folders). It also compares the key
 //! fingerprints in each folder's `kamei-run.json`: data sets made with different keys cannot
-//! link, and the report says so.
+//! link, and the report says so. Every file of the image folder is read as DICOM whatever its
+//! name (a `--layout mirror` release keeps names without an extension), and what was read is
+//! checked against what the folder's own `kamei-run.json` and audit log say it holds: a folder
+//! of another kind, or outputs recorded but not read, are refused or reported, never counted
+//! as a data set without patients.
 
 use super::csv::read_manifest;
 use chrono::NaiveDate;
@@ -69,6 +73,10 @@ pub struct Report {
     /// records a key fingerprint: their key and date shift settings cannot be compared, so
     /// the report cannot say that their pseudonyms and dates line up.
     pub unchecked: Vec<String>,
+    /// The image folder's audit log records more outputs than were read as DICOM (files
+    /// removed, renamed or damaged since): the DICOM files read and the outputs recorded.
+    /// The report then understates the images.
+    pub images_unread: Option<(usize, usize)>,
 }
 
 /// Counts for one data set: patients in images only, clinical only, both.
@@ -101,21 +109,42 @@ fn da(bytes: &[u8]) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y%m%d").ok()
 }
 
-/// Read the image output folder: Patient ID and dates of every `.dcm` below it.
+/// The image folder as read: its patients and how many DICOM files they came from.
+#[derive(Debug, Clone, Default)]
+pub struct Images {
+    /// Patients by pseudonym (Patient ID), with their dates.
+    pub patients: Patients,
+    /// DICOM files read.
+    pub files: usize,
+}
+
+/// Whether `rel` (relative to an output folder) is a file kamei keeps beside the outputs (the
+/// audit log, the run settings, a CSV manifest) or a temporary file of an unfinished run.
+fn kamei_own(rel: &Path) -> bool {
+    let mut parts = rel.components().map(|c| c.as_os_str().to_string_lossy());
+    let first = parts.next().unwrap_or_default();
+    first == ".kamei-partial" || (rel.components().count() == 1 && first.starts_with("kamei-"))
+}
+
+/// Read the image output folder: Patient ID and dates of every DICOM file below it, whatever
+/// its name (`--layout mirror` keeps extension-less names such as `IM000001`), as `kamei
+/// verify` reads it.
 ///
 /// # Errors
-/// I/O errors walking the folder; unreadable files are ignored.
-pub fn scan_images(dir: &Path) -> io::Result<Patients> {
+/// I/O errors walking the folder; files that are not DICOM are ignored.
+pub fn scan_images(dir: &Path) -> io::Result<Images> {
     if !dir.is_dir() {
         return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} is not a folder", dir.display())));
     }
-    let mut out = Patients::new();
+    let mut images = Images::default();
+    let out = &mut images.patients;
     let options = crate::read::ReadOptions::default();
-    for e in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_map(Result::ok) {
-        if !e.file_type().is_file() || e.path().extension().is_none_or(|x| x != "dcm") {
+    for e in walkdir::WalkDir::new(dir).min_depth(1).sort_by_file_name().into_iter().filter_map(Result::ok) {
+        if !e.file_type().is_file() || kamei_own(e.path().strip_prefix(dir).unwrap_or(e.path())) {
             continue;
         }
         let Ok(crate::read::Opened::Dicom(f)) = crate::read::open(e.path(), &options) else { continue };
+        images.files += 1;
         let Some(id) = f.dataset.ascii(tags::PATIENT_ID).map(str::to_string) else { continue };
         let range = out.entry(id).or_default();
         for tag in [tags::STUDY_DATE, tags::SERIES_DATE, tags::ACQUISITION_DATE, tags::CONTENT_DATE] {
@@ -124,7 +153,24 @@ pub fn scan_images(dir: &Path) -> io::Result<Patients> {
             }
         }
     }
-    Ok(out)
+    Ok(images)
+}
+
+/// How many outputs the audit log of `dir` records as written or found present (each output
+/// once), `None` without a readable log.
+fn recorded_outputs(dir: &Path) -> Option<usize> {
+    let records = crate::release_report::read_audit(dir).ok()?;
+    let outputs: BTreeSet<String> = records
+        .into_iter()
+        .filter(|r| matches!(r.outcome, crate::audit::Outcome::Written | crate::audit::Outcome::Present))
+        .filter_map(|r| r.output)
+        .collect();
+    Some(outputs.len())
+}
+
+/// An error for a folder given as the wrong kind of output.
+fn wrong_kind(dir: &Path, message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, format!("{}: {message}", dir.display()))
 }
 
 /// Read a CSV output folder through its manifest.
@@ -222,8 +268,24 @@ fn run_settings(dir: &Path) -> Option<crate::audit::RunSettings> {
 /// I/O errors reading a folder, or a clinical folder that is neither a CSV nor an SS-MIX2
 /// output of kamei.
 pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
-    let mut image_patients = scan_images(images)?;
     let image_settings = run_settings(images);
+    if let Some(s) = image_settings.as_ref().filter(|s| s.profile.starts_with("clinical-")) {
+        return Err(wrong_kind(
+            images,
+            format!(
+                "its kamei-run.json says it is a {} output, not images (kamei deid): give it as --clinical",
+                s.profile
+            ),
+        ));
+    }
+    if image_settings.is_none() && images.join(super::csv::MANIFEST_FILE).exists() {
+        return Err(wrong_kind(
+            images,
+            format!("it holds a {}: a clinical csv output, not images (kamei deid)", super::csv::MANIFEST_FILE),
+        ));
+    }
+    let Images { patients: mut image_patients, files: images_read } = scan_images(images)?;
+    let images_unread = recorded_outputs(images).filter(|&recorded| images_read < recorded).map(|r| (images_read, r));
     let image_dates = image_settings.as_ref().map(Dates::of);
     if image_dates == Some(Dates::Removed) {
         // The dates the images hold are dummies (`19000101`), not the patients' dates.
@@ -245,14 +307,27 @@ pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
     }
     for dir in clinical {
         let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
-        let (kind, patients) = if dir.join(super::csv::MANIFEST_FILE).exists() {
-            ("csv", scan_csv(dir)?)
-        } else if dir.is_dir() {
-            ("ss-mix2", scan_ssmix2(dir)?)
-        } else {
+        if !dir.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} is not a folder", dir.display())));
-        };
+        }
         let settings = run_settings(dir);
+        let manifest = dir.join(super::csv::MANIFEST_FILE).exists();
+        // The kind the folder's kamei-run.json records decides; only a folder without one is
+        // told by its manifest.
+        let (kind, patients) = match settings.as_ref().map(|s| s.profile.as_str()) {
+            Some("clinical-csv") if !manifest => {
+                return Err(wrong_kind(
+                    dir,
+                    format!(
+                        "its kamei-run.json says it is a clinical csv output, but it has no {}, which names the pseudonym and date columns: copy the whole output folder",
+                        super::csv::MANIFEST_FILE
+                    ),
+                ));
+            }
+            Some("clinical-ss-mix2") => ("ss-mix2", scan_ssmix2(dir)?),
+            _ if manifest => ("csv", scan_csv(dir)?),
+            _ => ("ss-mix2", scan_ssmix2(dir)?),
+        };
         if let Some(s) = settings.as_ref().filter(|s| !s.profile.starts_with("clinical-")) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -283,7 +358,15 @@ pub fn build(images: &Path, clinical: &[PathBuf]) -> io::Result<Report> {
         }
         datasets.push(DataSetReport { name, kind, patients });
     }
-    Ok(Report { images: image_patients, datasets, key_mismatch, shift_mismatch, real_beside_shifted, unchecked })
+    Ok(Report {
+        images: image_patients,
+        datasets,
+        key_mismatch,
+        shift_mismatch,
+        real_beside_shifted,
+        unchecked,
+        images_unread,
+    })
 }
 
 #[cfg(test)]
@@ -319,6 +402,7 @@ mod tests {
             shift_mismatch: vec![],
             real_beside_shifted: vec![],
             unchecked: vec![],
+            images_unread: None,
         };
         assert_eq!(r.counts(0), Counts { images_only: 1, clinical_only: 1, both: 2 });
     }

@@ -88,6 +88,10 @@ pub struct SsMix2Summary {
     /// Files of those patients (nothing of them is written), and messages of other folders
     /// whose PID-3 also names a left-out patient (a merged record).
     pub excluded_files: usize,
+    /// Patient IDs left out only because a merge joins them to an opted-out patient (the
+    /// register does not list them): other commands leave them out only when given the same
+    /// linkage table (its `merged` rows) or a register that lists them.
+    pub merged_ids: usize,
     /// Messages read as Shift_JIS (not SS-MIX2's ISO-2022-JP) and written as ISO-2022-JP.
     pub read_as_shift_jis: usize,
     /// Input bytes.
@@ -951,6 +955,18 @@ struct Found {
     path: PathBuf,
     rel: PathBuf,
     entry: Result<Entry, String>,
+    /// The keyed hash of the file's absolute path ([`crate::audit::AuditRecord::input_path_key`]):
+    /// two inputs of the same bytes (a message copied under a wrong name, or to a date folder
+    /// typed by hand, beside the good one) are two inputs with a record each, not one record
+    /// that compaction keeps of the two.
+    path_key: String,
+}
+
+/// The audit record of `f` made of `parts`, with its path key.
+fn record_of(parts: RecordParts<'_>, f: &Found) -> crate::audit::AuditRecord {
+    let mut record = parts.build();
+    record.input_path_key = Some(f.path_key.clone());
+    record
 }
 
 /// What happened to one file, sent to the single writer of audit and linkage.
@@ -1037,7 +1053,9 @@ pub fn run(
         };
         let rel = path.strip_prefix(&job.root).unwrap_or(&path).to_path_buf();
         let entry = parse_path(&rel);
-        found.push(Found { number: found.len() + 1, path, rel, entry });
+        let resolved = crate::walk::resolved(&path, 40);
+        let path_key = job.pseudo.token("input-path", &crate::linkage::path_bytes(&resolved), 32);
+        found.push(Found { number: found.len() + 1, path, rel, entry, path_key });
     }
     let mut patients: BTreeMap<String, Vec<Found>> = BTreeMap::new();
     let mut stray = Vec::new();
@@ -1054,7 +1072,12 @@ pub fn run(
     // Opted-out patients and patients outside the cohort: decided from the folder's original
     // ID before anything of theirs is written; their files are only hashed for the audit. A
     // folder merged with an opted-out patient's record is that patient too.
-    let merged_out = pool.install(|| merged_with_opt_outs(&job.cohort, &patients));
+    let (merged_out, merges) = pool.install(|| merged_with_opt_outs(&job.cohort, &patients));
+    if let Some(l) = linkage.as_mut() {
+        for (id, listed) in &merges {
+            l.add(crate::linkage::Kind::Merged, id, listed).map_err(RunError::Linkage)?;
+        }
+    }
     let folder_reason = |id: &str| match job.cohort.admit(Some(id), None) {
         a if a.is_excluded() => Some(a.reason()),
         _ if merged_out.contains(id) => Some(MERGED_OPT_OUT),
@@ -1080,8 +1103,8 @@ pub fn run(
                 profile: "clinical-ss-mix2",
                 digest: &digest,
                 options: &options,
-            }
-            .build();
+            };
+            let record = record_of(record, &f);
             audit.append(&record).map_err(|e| RunError::Output(e.to_string()))?;
             if let Some(l) = linkage.as_mut() {
                 l.add(crate::linkage::Kind::Excluded, &f.rel.to_string_lossy(), reason).map_err(RunError::Linkage)?;
@@ -1092,6 +1115,7 @@ pub fn run(
     let mut summary = SsMix2Summary {
         excluded_patients: excluded.len(),
         excluded_files,
+        merged_ids: merges.len(),
         patients: patients.len(),
         files: patients.values().map(Vec::len).sum::<usize>() + stray.len(),
         ..SsMix2Summary::default()
@@ -1163,9 +1187,15 @@ const MERGED_OPT_OUT: &str =
 /// so is the old record's folder when the surviving ID opted out. Empty without an opt-out
 /// register (nothing is read then). IDs are joined as the pseudonym compares them
 /// ([`crate::pseudo::normalize_id`]); the register's leading-zero rule applies when deciding.
-fn merged_with_opt_outs(cohort: &crate::cohort::Cohort, patients: &BTreeMap<String, Vec<Found>>) -> BTreeSet<String> {
+/// Also returns each ID of such a person that the register does not list, with a listed ID of
+/// the same person: the linkage table's `merged` rows, which `deid` and `clinical csv` given
+/// the same table follow, and which the operator adds to the register.
+fn merged_with_opt_outs(
+    cohort: &crate::cohort::Cohort,
+    patients: &BTreeMap<String, Vec<Found>>,
+) -> (BTreeSet<String>, Vec<(String, String)>) {
     if cohort.excluded_ids().next().is_none() {
-        return BTreeSet::new();
+        return (BTreeSet::new(), Vec::new());
     }
     let named: Vec<(&String, Vec<String>)> =
         patients.par_iter().map(|(id, files)| (id, files.iter().flat_map(named_patient_ids).collect())).collect();
@@ -1176,13 +1206,14 @@ fn merged_with_opt_outs(cohort: &crate::cohort::Cohort, patients: &BTreeMap<Stri
         }
     }
     let mut opted_out = BTreeSet::new();
+    let mut merges = Vec::new();
     for (root, ids) in people.groups() {
-        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        if cohort.admit_each(&ids, None) == crate::cohort::Admission::OptedOut {
-            opted_out.insert(root);
-        }
+        let listed = |id: &&String| cohort.opts_out_any(&[id.as_str()]);
+        let Some(one_listed) = ids.iter().find(listed) else { continue };
+        merges.extend(ids.iter().filter(|id| !listed(id)).map(|id| (id.clone(), one_listed.clone())));
+        opted_out.insert(root);
     }
-    patients.keys().filter(|id| opted_out.contains(&people.root(id))).cloned().collect()
+    (patients.keys().filter(|id| opted_out.contains(&people.root(id))).cloned().collect(), merges)
 }
 
 /// The patient IDs one file's message names (none when it cannot be read or parsed: such a
@@ -1275,7 +1306,7 @@ fn failed(f: &Found, label: &str, reason: String, base: &RecordBase<'_>) -> Done
     let mut p = parts(base, super::csv::file_sha256(&f.path), bytes, Outcome::Failed);
     p.reason = Some(reason.clone());
     Done {
-        record: p.build(),
+        record: record_of(p, f),
         label: label.to_string(),
         problem: Some(Problem { line: None, message: format!("not copied: {reason}") }),
         link: vec![(crate::linkage::Kind::Failed, f.rel.to_string_lossy().into_owned(), reason)],
@@ -1373,7 +1404,7 @@ fn process_patient(
                     admission.reason().to_string(),
                 )];
                 let _ = tx.send(Done {
-                    record: pr.build(),
+                    record: record_of(pr, f),
                     label,
                     problem: None,
                     link,
@@ -1387,7 +1418,7 @@ fn process_patient(
             let mut pr = parts(base, Some(sha), bytes.len() as u64, Outcome::Skipped);
             pr.reason = Some("condition flag 0 (invalid); --option keep-invalid keeps it".into());
             let _ = tx.send(Done {
-                record: pr.build(),
+                record: record_of(pr, f),
                 label,
                 problem: None,
                 link: vec![(
@@ -1462,7 +1493,7 @@ fn process_patient(
         link.push((crate::linkage::Kind::File, f.rel.to_string_lossy().into_owned(), rel));
         let problem = (!pr.notes.is_empty()).then(|| Problem { line: None, message: pr.notes.join("; ") });
         let _ = tx.send(Done {
-            record: pr.build(),
+            record: record_of(pr, f),
             label,
             problem,
             link,

@@ -177,7 +177,7 @@ const EXCLUDED_PATIENT_ID: Kind = "original ID of an excluded patient";
 
 /// The kind of an opt-out register's ID of digits only, without its leading zeros: found with
 /// any leading zeros before it (`12345` in `0012345`), as the opt-out leaves them out.
-const EXCLUDED_NUMBER: Kind = "original ID of an excluded patient (any leading zeros)";
+pub(crate) const EXCLUDED_NUMBER: Kind = "original ID of an excluded patient (any leading zeros)";
 
 /// The form both sides are compared in: NFKC without Latin diacritics (`MÜLLER^JOSÉ` is
 /// `muller jose`, as Clean finds it: [`crate::scrub`]; kana keep their voicing marks), variant

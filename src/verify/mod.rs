@@ -304,6 +304,9 @@ pub fn add_linkage(originals: &mut Originals, table: &Path) -> Result<(), csv::E
         let row = row?;
         match (row.get(0), row.get(1)) {
             (Some(b"patient"), Some(id)) => originals.global.add_patient_id(&String::from_utf8_lossy(id)),
+            // An ID a merge ties to an opted-out patient's: an original Patient ID, whether or
+            // not it also has a `patient` row.
+            (Some(b"merged"), Some(id)) => originals.global.add_patient_id(&String::from_utf8_lossy(id)),
             (Some(b"file"), Some(p)) => {
                 let input = crate::linkage::path_from_bytes(p);
                 let output = PathBuf::from(String::from_utf8_lossy(row.get(2).unwrap_or_default()).into_owned());
@@ -817,26 +820,62 @@ fn mask_paths(findings: &mut [Finding], rel: &str, matchers: &[&Matcher]) {
     if !findings.iter().any(|f| f.location == "file name" || f.location == "folder name") {
         return;
     }
-    let mut changed = false;
-    let masked: Vec<&str> = rel
-        .split('/')
-        .map(|c| {
-            if !find_in_name(matchers, c).is_empty() {
-                changed = true;
-                "***"
-            } else {
-                c
-            }
-        })
-        .collect();
-    if !changed {
+    let components: Vec<&str> = rel.split('/').collect();
+    let found: Vec<Vec<&Identifier>> = components.iter().map(|c| find_in_name(matchers, c)).collect();
+    if found.iter().all(Vec::is_empty) {
         return;
     }
+    let masked_ids: Vec<&Identifier> = found.iter().flatten().copied().collect();
+    let prefixes = prefixes_of(&components, &masked_ids);
+    let masked: Vec<&str> = components
+        .iter()
+        .zip(found.iter().zip(prefixes))
+        .map(|(c, (ids, prefix))| if !ids.is_empty() || prefix { "***" } else { c })
+        .collect();
     let masked = masked.join("/");
     for f in findings.iter_mut() {
         f.path = Some(f.file.clone());
         f.file = masked.clone();
     }
+}
+
+/// Which of the names `components` of one path, read in a row, spell the start of one of `ids`
+/// (each an identifier masked elsewhere in the same path): the SS-MIX2 bucket folders
+/// `223/450` above a patient folder `2234501` are its first six characters, and printing them
+/// beside `***` shows the ID all but one digit. A number that may carry leading zeros
+/// ([`dictionary::EXCLUDED_NUMBER`]) is compared without them (`000/123` above `0001234500`).
+/// A name without a letter or digit (`-`) ends a run.
+fn prefixes_of(components: &[&str], ids: &[&Identifier]) -> Vec<bool> {
+    let names: Vec<String> = components
+        .iter()
+        .map(|c| {
+            let reading = path_names::readings(c).pop().unwrap_or_default();
+            dictionary::normalize(&reading).replace(' ', "")
+        })
+        .collect();
+    let mut marked = vec![false; components.len()];
+    for id in ids {
+        let text = id.text.replace(' ', "");
+        let zeros = id.kind == dictionary::EXCLUDED_NUMBER;
+        let starts = |run: &str| {
+            let run = if zeros { run.trim_start_matches('0') } else { run };
+            text.starts_with(run) && (zeros || !run.is_empty())
+        };
+        for start in 0..names.len() {
+            let mut run = String::new();
+            for (i, name) in names.iter().enumerate().skip(start) {
+                if !name.chars().any(char::is_alphanumeric) {
+                    break;
+                }
+                run.push_str(name);
+                if !starts(&run) {
+                    break;
+                }
+                marked[start..=i].iter_mut().for_each(|m| *m = true);
+            }
+        }
+    }
+    marked
 }
 
 /// The identifiers in a file or folder name (or a path), in each of its readings

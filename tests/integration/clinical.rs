@@ -3347,3 +3347,95 @@ fn rv30_csv_a_six_digit_date_in_the_file_name_is_shifted_or_replaced() {
         assert!(!released.iter().any(|n| n.contains(real)), "{real}: {released:?}");
     }
 }
+
+#[test]
+fn rv35_06_every_ssmix2_input_failing_on_its_path_has_its_own_audit_record() {
+    // Three of the failing files hold the same bytes as the good one: each is an input of its
+    // own and gets its own record, not one record per content.
+    let wd = Workdir::new("rv35_06_every_ssmix2_input_failing_on_its_path_has_its_own_audit_record");
+    let msg = "MSH|^~\\&|HIS|H|SS|H|20240102093000||ADT^A08^ADT_A01|X1|P|2.5||||||~ISO IR87||ISO 2022-1994\rPID|0001||7654321^^^^PI||YAMADA^TARO^^^^^L^A||19800101|M\r";
+    let base = "ss/765/432/7654321";
+    for rel in [
+        "20240102/ADT-00/7654321_20240102_ADT-00_999999999999999_20240102093000123_-_1",
+        "-/ADT-00/7654321_YAMADA_TARO_19800101.hl7",
+        "-/memo.txt",
+        "2024XX02/ADT-00/7654321_2024XX02_ADT-00_999999999999999_20240102093000123_-_1",
+    ] {
+        let path = wd.path(&format!("{base}/{rel}"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, msg).unwrap();
+    }
+    let k = key(&wd, "k.key", 36);
+    let run = wd.kamei(["clinical", "ss-mix2", "ss", "-o", "out", "--key", k.to_str().unwrap(), "-q"]);
+    run.assert_code(1);
+    let audit = wd.audit("out");
+    let outcomes: Vec<&str> = audit.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "written").count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "failed").count(), 3, "{outcomes:?}");
+    assert!(audit.iter().filter(|r| r["outcome"] == "failed").all(|r| r["input_sha256"].is_string()
+        && r["input_bytes"].as_u64() == Some(msg.len() as u64)
+        && r["reason"].is_string()));
+    wd.kamei(["report", "out", "-o", "report.html"]).assert_code(0);
+    let page = std::fs::read_to_string(wd.path("report.html")).unwrap();
+    assert!(page.contains("4 inputs"), "the report counts every input");
+}
+
+/// Two patients as extension-less DICOM files (a PACS export's names) and a CSV of them, each
+/// released with key 37: `deid --layout mirror` into `rel/images`, `clinical csv` into `rel/csv`.
+fn extensionless_release(wd: &Workdir) {
+    for (n, id) in ["0001234500", "2234501"].iter().enumerate() {
+        let study = format!("1.2.826.0.1.3680043.8.498.935{n}");
+        Fixture::ct(id, &study, &format!("{study}.1"), &format!("{study}.1.1"))
+            .write(&wd.path(&format!("pacs/EXAM1/IM00000{}", n + 1)));
+    }
+    std::fs::write(wd.path("labs.csv"), "pid,d,v\n0001234500,2024-01-02,1\n2234501,2024-02-03,2\n").unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npid = \"patient-id\"\nd = \"date\"\nv = \"keep\"\n").unwrap();
+    let k = key(wd, "k.key", 37);
+    let ks = k.to_str().unwrap();
+    let opt = ["--option", "retain-long-modified-dates", "-q"];
+    let deid = ["deid", "pacs", "-o", "rel/images", "--key", ks, "--layout", "mirror"];
+    wd.kamei(deid.iter().chain(&opt)).assert_code(0);
+    let csv = ["clinical", "csv", "labs.csv", "-o", "rel/csv", "--key", ks, "--columns", "cols.toml"];
+    wd.kamei(csv.iter().chain(&opt)).assert_code(0);
+}
+
+#[test]
+fn rv35_04_link_report_reads_extensionless_images_of_a_mirror_release() {
+    let wd = Workdir::new("rv35_04_link_report_reads_extensionless_images_of_a_mirror_release");
+    extensionless_release(&wd);
+    assert!(wd.files("rel/images").iter().all(|p| p.extension().is_none_or(|x| x != "dcm")));
+    let run = wd.kamei(["link", "report", "--images", "rel/images", "--clinical", "rel/csv"]);
+    run.assert_code(0);
+    assert!(run.stdout().contains("csv\tcsv\t0\t0\t2"), "{}", run.stdout());
+}
+
+#[test]
+fn rv35_04_link_report_says_when_the_images_audit_records_outputs_it_did_not_read() {
+    let wd = Workdir::new("rv35_04_link_report_says_when_the_images_audit_records_outputs_it_did_not_read");
+    extensionless_release(&wd);
+    let gone = wd.files("rel/images").into_iter().find(|p| p.to_string_lossy().contains("IM000001")).unwrap();
+    std::fs::remove_file(wd.path("rel/images").join(gone)).unwrap();
+    let run = wd.kamei(["link", "report", "--images", "rel/images", "--clinical", "rel/csv"]);
+    run.assert_code(1);
+    assert!(run.stderr().contains("records 2 outputs, but only 1 DICOM files were read"), "{}", run.stderr());
+}
+
+#[test]
+fn rv35_04_link_report_refuses_a_csv_output_without_its_manifest() {
+    let wd = Workdir::new("rv35_04_link_report_refuses_a_csv_output_without_its_manifest");
+    extensionless_release(&wd);
+    std::fs::remove_file(wd.path("rel/csv/kamei-columns.json")).unwrap();
+    let run = wd.kamei(["link", "report", "--images", "rel/images", "--clinical", "rel/csv"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("kamei-columns.json"), "{}", run.stderr());
+    assert!(!run.stdout().contains("ss-mix2"), "not read as an SS-MIX2 tree: {}", run.stdout());
+}
+
+#[test]
+fn rv35_04_link_report_refuses_a_clinical_output_given_as_images() {
+    let wd = Workdir::new("rv35_04_link_report_refuses_a_clinical_output_given_as_images");
+    extensionless_release(&wd);
+    let run = wd.kamei(["link", "report", "--images", "rel/csv", "--clinical", "rel/csv"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("clinical-csv output, not images"), "{}", run.stderr());
+}

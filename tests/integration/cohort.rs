@@ -933,3 +933,82 @@ fn deid_leaves_out_an_image_whose_other_patient_ids_name_an_opted_out_patient() 
     run.assert_code(0);
     assert_eq!(wd.dicom_outputs("cohort").len(), 3);
 }
+
+/// An opted-out patient `1111111`, whose record was merged (ADT^A40, MRG) into `2222222`, and an
+/// unrelated `3333333`, in SS-MIX2 under `root`; a CSV of all three in `labs.csv`; the register
+/// `optout.txt`. Runs `clinical ss-mix2 --exclude-patients` with the linkage table `link.csv`
+/// (key 45), and returns the run.
+fn merged_opt_out_release(wd: &Workdir) -> Run {
+    put_adt(wd, "1111111", "1111111^^^^PI");
+    put_adt_with(wd, "2222222", "2222222^^^^PI", "MRG|1111111^^^^PI\r");
+    put_adt(wd, "3333333", "3333333^^^^PI");
+    std::fs::write(
+        wd.path("labs.csv"),
+        "pid,d,value\n1111111,2024-01-02,1.0\n2222222,2024-01-05,2.0\n3333333,2024-01-06,3.0\n",
+    )
+    .unwrap();
+    std::fs::write(wd.path("col.toml"), "[columns]\npid = \"patient-id\"\nd = \"date\"\nvalue = \"keep\"\n").unwrap();
+    std::fs::write(wd.path("optout.txt"), "1111111\n").unwrap();
+    let k = key(wd, "k.key", 45);
+    let ks = k.to_str().unwrap();
+    let args = ["clinical", "ss-mix2", "root", "-o", "rel/ss", "--key", ks, "--exclude-patients", "optout.txt"];
+    wd.kamei(args.iter().copied().chain(["--linkage", "link.csv"]))
+}
+
+#[test]
+fn rv35_03_ssmix2_names_the_ids_it_left_out_by_a_merge_in_the_linkage_table_and_warns_without_them() {
+    let wd = Workdir::new("rv35_03_ssmix2_names_the_ids_it_left_out_by_a_merge_in_the_linkage_table");
+    let run = merged_opt_out_release(&wd);
+    run.assert_code(0);
+    let table = std::fs::read_to_string(wd.path("link.csv")).unwrap();
+    assert!(table.lines().any(|l| l == "merged,2222222,1111111"), "{table}");
+    assert!(run.stderr().contains("1 patient ID(s) not in the opt-out register were left out"), "{}", run.stderr());
+    assert!(!run.stderr().contains("2222222") && !run.stderr().contains("1111111"), "{}", run.stderr());
+}
+
+#[test]
+fn rv35_03_clinical_csv_with_the_shared_linkage_table_leaves_out_a_merged_opted_out_person() {
+    let wd = Workdir::new("rv35_03_clinical_csv_with_the_shared_linkage_table_leaves_out_a_merged_opted_out_person");
+    merged_opt_out_release(&wd).assert_code(0);
+    let k = wd.path("k.key");
+    let ks = k.to_str().unwrap();
+    let args = ["clinical", "csv", "labs.csv", "-o", "rel/csv", "--key", ks, "--columns", "col.toml"];
+    let run = wd.kamei(args.iter().copied().chain(["--exclude-patients", "optout.txt", "--linkage", "link.csv"]));
+    run.assert_code(0);
+    let out = std::fs::read_to_string(wd.path("rel/csv/labs.csv")).unwrap();
+    assert!(!out.contains(&pseudonym(&k, "2222222")), "{out}");
+    assert!(!out.contains(&pseudonym(&k, "1111111")), "{out}");
+    assert!(out.contains(&pseudonym(&k, "3333333")), "{out}");
+}
+
+#[test]
+fn rv35_03_deid_with_the_shared_linkage_table_leaves_out_a_merged_opted_out_person() {
+    let wd = Workdir::new("rv35_03_deid_with_the_shared_linkage_table_leaves_out_a_merged_opted_out_person");
+    merged_opt_out_release(&wd).assert_code(0);
+    for (n, id) in ["2222222", "3333333"].iter().enumerate() {
+        let study = format!("1.2.826.0.1.3680043.8.498.953{n}");
+        Fixture::ct(id, &study, &format!("{study}.1"), &format!("{study}.1.1"))
+            .write(&wd.path(&format!("dicom/{n}.dcm")));
+    }
+    let k = wd.path("k.key");
+    let args = ["deid", "dicom", "-o", "rel/images", "--key", k.to_str().unwrap(), "--exclude-patients", "optout.txt"];
+    wd.kamei(args.iter().copied().chain(["--linkage", "link.csv", "-q"])).assert_code(0);
+    let outputs = wd.dicom_outputs("rel/images");
+    assert_eq!(outputs.len(), 1, "{outputs:?}");
+    assert_eq!(text(&open(&outputs[0]), dicom_dictionary_std::tags::PATIENT_ID), Some(pseudonym(&k, "3333333")));
+}
+
+#[test]
+fn rv35_03_verify_with_the_linkage_table_finds_a_merged_opted_out_persons_pseudonym() {
+    let wd = Workdir::new("rv35_03_verify_with_the_linkage_table_finds_a_merged_opted_out_persons_pseudonym");
+    merged_opt_out_release(&wd).assert_code(0);
+    let k = wd.path("k.key");
+    let ks = k.to_str().unwrap();
+    // A CSV made without the table releases the surviving record's row.
+    let args = ["clinical", "csv", "labs.csv", "-o", "rel/csv", "--key", ks, "--columns", "col.toml", "-q"];
+    wd.kamei(args.iter().copied().chain(["--exclude-patients", "optout.txt"])).assert_code(0);
+    let verify = ["verify", "rel", "--exclude-patients", "optout.txt", "--key", ks];
+    let run = wd.kamei(verify.iter().copied().chain(["--linkage", "link.csv"]));
+    run.assert_code(1);
+    assert!(run.stdout().contains("pseudonym of an excluded patient"), "{}", run.stdout());
+}

@@ -247,3 +247,50 @@ fn rv26_09_a_folder_holding_several_outputs_is_refused_with_what_to_run() {
     assert!(!wd.path("report.html").exists());
     wd.kamei(["report", "rel/images", "-o", "report.html"]).assert_code(0);
 }
+
+/// An SS-MIX2 message of patient `id` under `root`, in its `<ID[0:3]>/<ID[3:6]>/<ID>` folder.
+fn put_ssmix2_adt(wd: &Workdir, root: &str, id: &str) {
+    let dir = wd.path(&format!("{root}/{}/{}/{id}/-/ADT-00", &id[..3], &id[3..6]));
+    std::fs::create_dir_all(&dir).unwrap();
+    let msg = format!(
+        "MSH|^~\\&|HIS|H|SS|H|20240102093000||ADT^A08^ADT_A01|X1|P|2.5||||||~ISO IR87||ISO 2022-1994\rPID|0001||{id}^^^^PI||YAMADA^TARO^^^^^L^A||19800101|M\r"
+    );
+    std::fs::write(dir.join(format!("{id}_-_ADT-00_999999999999999_20240102093000123_-_1")), msg).unwrap();
+}
+
+#[test]
+fn rv35_02_the_ssmix2_bucket_folders_above_a_masked_patient_folder_are_masked_in_verify_and_report() {
+    let wd = Workdir::new("rv35_02_the_ssmix2_bucket_folders_above_a_masked_patient_folder_are_masked");
+    put_ssmix2_adt(&wd, "ss", "2234501");
+    put_ssmix2_adt(&wd, "ss", "3345678");
+    let k = key(&wd, "k.key", 35);
+    let link = wd.path("link.csv");
+    let (ks, ls) = (k.to_str().unwrap(), link.to_str().unwrap());
+    wd.kamei(["clinical", "ss-mix2", "ss", "-o", "out", "--key", ks, "--linkage", ls, "-q"]).assert_code(0);
+    // A copy mistake: the original patient folder ends up in the release.
+    put_ssmix2_adt(&wd, "out", "2234501");
+    let run = wd.kamei(["verify", "out", "--linkage", ls]);
+    run.assert_code(1);
+    assert!(run.stdout().contains("***/***/***/-/ADT-00/***"), "{}", run.stdout());
+    assert!(!run.stdout().contains("223/450") && !run.stderr().contains("223/450"), "{}", run.stdout());
+    wd.kamei(["report", "out", "-o", "report.html", "--linkage", ls]);
+    let page = std::fs::read_to_string(wd.path("report.html")).unwrap();
+    assert!(page.contains("***/***/***/-/ADT-00/***"), "the finding is listed");
+    assert!(!page.contains("223/450"), "the report shows six digits of the Patient ID");
+}
+
+#[test]
+fn rv35_02_the_bucket_folders_of_an_opted_out_number_with_other_leading_zeros_are_masked() {
+    let wd = Workdir::new("rv35_02_the_bucket_folders_of_an_opted_out_number_with_other_leading_zeros_are_masked");
+    put_ssmix2_adt(&wd, "ss", "3345678");
+    let k = key(&wd, "k.key", 38);
+    let ks = k.to_str().unwrap();
+    wd.kamei(["clinical", "ss-mix2", "ss", "-o", "out", "--key", ks, "-q"]).assert_code(0);
+    // The register lists the number without the zeros the archive's folder has.
+    std::fs::write(wd.path("optout.txt"), "1234500\n").unwrap();
+    put_ssmix2_adt(&wd, "out", "0001234500");
+    let run = wd.kamei(["verify", "out", "--exclude-patients", "optout.txt", "--key", ks]);
+    run.assert_code(1);
+    assert!(run.stdout().contains("***/***/***/-/ADT-00/***"), "{}", run.stdout());
+    assert!(!run.stdout().contains("000/123"), "{}", run.stdout());
+}
