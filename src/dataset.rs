@@ -39,6 +39,35 @@ pub enum Value {
     Fragments(Fragments),
     /// A large value left in the source file; the writer copies it verbatim.
     Deferred(Deferred),
+    /// A primitive value made only as it is written (the cleaned frames of a multi-frame
+    /// image, decoded, blanked and encoded one frame at a time): its bytes are never held whole.
+    Generated(Generated),
+}
+
+/// The maker of a [`Value::Generated`]: its length is known before it is written, so the
+/// element header (and the length of any enclosing item) is written first.
+pub trait Generator: std::fmt::Debug + Send + Sync {
+    /// The number of bytes [`Generator::write_to`] writes (before padding to an even length).
+    fn len(&self) -> u64;
+    /// Whether the value has no bytes.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Write the value's bytes, exactly [`Generator::len`] of them.
+    ///
+    /// # Errors
+    /// When the value cannot be made (its source cannot be read again) or `out` fails.
+    fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()>;
+}
+
+/// A shared [`Generator`]; two are equal when they are the same one.
+#[derive(Debug, Clone)]
+pub struct Generated(pub std::sync::Arc<dyn Generator>);
+
+impl PartialEq for Generated {
+    fn eq(&self, other: &Generated) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// A sequence value and how its length was encoded in the source.
@@ -107,6 +136,7 @@ impl Value {
             Value::Sequence(s) => s.items.is_empty(),
             Value::Fragments(f) => f.fragments.is_empty() && f.offset_table.is_empty(),
             Value::Deferred(d) => d.length == 0,
+            Value::Generated(g) => g.0.is_empty(),
         }
     }
 }

@@ -44,7 +44,8 @@ pub fn clear(ds: &DataSet, big_endian: bool) -> Result<Option<Element>, Uncleare
     let bytes = match &pixels.value {
         Value::Bytes(b) => b,
         // Encapsulated pixel data cannot hold embedded overlays (PS3.5 8.2).
-        Value::Fragments(_) | Value::Sequence(_) => return Ok(None),
+        // Cleaned pixel data made as it is written has every bit outside Bits Stored cleared.
+        Value::Fragments(_) | Value::Sequence(_) | Value::Generated(_) => return Ok(None),
         Value::Deferred(_) => {
             return Err(Uncleared(
                 "an overlay is embedded in the unused bits of the pixel data, which is too large to rewrite in memory"

@@ -78,6 +78,12 @@ pub enum Error {
         /// The I/O error.
         source: io::Error,
     },
+    /// A value made as it is written ([`Value::Generated`]: cleaned pixel data) could not be made.
+    #[snafu(display("could not write the cleaned pixel data"))]
+    Generate {
+        /// The I/O error (of the source read again, or of the output).
+        source: io::Error,
+    },
     /// A value is too long for the encoding (e.g. a defined-length item over 4 GiB).
     #[snafu(display("{} is too long to encode", crate::dataset::tag_str(*tag)))]
     TooLong {
@@ -838,6 +844,41 @@ fn write_element(
             }
             Ok(())
         }
+        Value::Generated(g) => {
+            let len = g.0.len();
+            let padded = len + len % 2;
+            write_header(out, e.tag, header_vr(e.vr, padded), to_u32(padded, e.tag)?, enc)?;
+            let mut counted = Counted { out: &mut *out, written: 0 };
+            g.0.write_to(&mut counted).context(GenerateSnafu)?;
+            if counted.written != len {
+                return Err(Error::Generate {
+                    source: io::Error::other(format!("{} bytes made, {len} announced", counted.written)),
+                });
+            }
+            if len % 2 == 1 {
+                io(out, &[pad_byte(e.vr)])?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A writer that counts what passes through it, to check a [`Value::Generated`] wrote the
+/// length its header announced (a shorter value would shift every element after it).
+struct Counted<'w, W: Write> {
+    out: &'w mut W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counted<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -916,6 +957,10 @@ fn element_len(e: &Element, enc: Encoding) -> u64 {
         }
         Value::Deferred(d) if d.encapsulated => header_len(VR::OB, enc) + d.length,
         Value::Deferred(d) => header_len(header_vr(e.vr, d.length), enc) + d.length + d.length % 2,
+        Value::Generated(g) => {
+            let padded = g.0.len() + g.0.len() % 2;
+            header_len(header_vr(e.vr, padded), enc) + padded
+        }
     }
 }
 

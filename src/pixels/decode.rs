@@ -1,8 +1,8 @@
 //! Decode an image's pixel data into [`Frames`]: every frame, little endian, samples interleaved,
 //! ready to be blanked and written back uncompressed.
 //!
-//! Native pixel data is unpacked here (byte order, planar configuration, 1-bit packing, YBR_FULL
-//! and YBR_FULL_422 to RGB). Encapsulated pixel data is split into frames here (a frame may
+//! Native pixel data is unpacked here (byte order, planar configuration, 1-bit packing, YBR_FULL,
+//! YBR_FULL_422 and the retired YBR_PARTIAL_422 to RGB). Encapsulated pixel data is split into frames here (a frame may
 //! span fragments: [`crate::stream_metadata::frame_starts`]) and each frame decoded: JPEG
 //! baseline/extended 8-bit/lossless with jpeg-decoder (colour transform as Photometric
 //! Interpretation says, PS3.5 8.2.1), RLE with kamei's own [`super::rle`], JPEG-LS (CharLS),
@@ -16,6 +16,8 @@
 //! Everything here works on the source data set as read and never changes it. Messages name the
 //! attribute or the transfer syntax, never a value.
 
+pub mod by_frame;
+
 use crate::dataset::{DataSet, Fragments, Tag, VR, Value};
 use crate::transfer::TransferSyntax;
 use dicom_dictionary_std::tags;
@@ -24,6 +26,7 @@ use dicom_encoding::transfer_syntax::{Codec, TransferSyntaxIndex};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use std::borrow::Cow;
 use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::Path;
 
 /// Largest decoded pixel buffer kamei cleans in memory (bytes): 4 GiB.
@@ -140,6 +143,11 @@ pub struct Frames {
     pub padding: Option<(i64, i64)>,
 }
 
+/// The step [`Frames::sorted_sample`] samples an image of `n` samples by: about 200 000 values.
+pub fn sample_step(n: usize) -> usize {
+    (n / 200_000).max(1)
+}
+
 /// The value at quantile `q` (0 to 1) of sorted values ([`Frames::sorted_sample`]), which must
 /// not be empty.
 pub fn quantile(sorted: &[i64], q: f64) -> i64 {
@@ -147,6 +155,26 @@ pub fn quantile(sorted: &[i64], q: f64) -> i64 {
 }
 
 impl Frames {
+    /// A copy without the samples (`data` empty): what describes them.
+    pub fn clone_attributes(&self) -> Frames {
+        Frames {
+            rows: self.rows,
+            cols: self.cols,
+            frames: self.frames,
+            samples: self.samples,
+            bits_allocated: self.bits_allocated,
+            bits_stored: self.bits_stored,
+            high_bit: self.high_bit,
+            signed: self.signed,
+            photometric: self.photometric.clone(),
+            palette: self.palette.clone(),
+            data: Vec::new(),
+            lossy: self.lossy,
+            compressed_bytes: self.compressed_bytes,
+            padding: self.padding,
+        }
+    }
+
     /// Bytes per sample in `data`.
     pub fn sample_bytes(&self) -> usize {
         (self.bits_allocated as usize).div_ceil(8)
@@ -230,13 +258,21 @@ impl Frames {
     /// padding left out: what the percentiles of the display map and of a viewer's automatic
     /// window are read from ([`quantile`]).
     pub fn sorted_sample(&self) -> Vec<i64> {
-        let n = self.data.len() / self.sample_bytes();
-        let step = (n / 200_000).max(1);
-        let padding = |v: &i64| self.padding.is_some_and(|(lo, hi)| (lo..=hi).contains(v));
-        let mut values: Vec<i64> =
-            (0..n).step_by(step).map(|p| self.decode_at(p * self.sample_bytes())).filter(|v| !padding(v)).collect();
+        let mut values = Vec::new();
+        self.sample_into(0, sample_step(self.data.len() / self.sample_bytes()), &mut values);
         values.sort_unstable();
         values
+    }
+
+    /// Append to `values` (unsorted) the samples of `self` that [`Frames::sorted_sample`] takes
+    /// from a whole image sampled every `step` samples ([`sample_step`]), `self` being the part
+    /// of it from sample `first` on (one frame of an image decoded frame by frame).
+    pub fn sample_into(&self, first: usize, step: usize, values: &mut Vec<i64>) {
+        let n = self.data.len() / self.sample_bytes();
+        let padding = |v: &i64| self.padding.is_some_and(|(lo, hi)| (lo..=hi).contains(v));
+        let start = (step - first % step) % step;
+        values
+            .extend((start..n).step_by(step).map(|p| self.decode_at(p * self.sample_bytes())).filter(|v| !padding(v)));
     }
 
     /// The smallest and largest stored value that Bits Stored and Pixel Representation allow.
@@ -428,18 +464,19 @@ pub fn load<'a>(ds: &'a DataSet, ts: &TransferSyntax, input: Option<&Path>) -> R
             }
         }
         Value::Sequence(_) => fail("Pixel Data (7FE0,0010) is a sequence"),
+        Value::Generated(_) => fail("Pixel Data (7FE0,0010) is cleaned pixel data not yet written"),
     }
 }
 
 /// Bytes of native pixel data that Rows, Columns, Samples, Bits Allocated and Number of Frames
-/// declare (1-bit samples packed; YBR_FULL_422 two samples per pixel).
+/// declare (1-bit samples packed; YBR_FULL_422 and YBR_PARTIAL_422 two samples per pixel).
 fn native_len(a: &Attrs) -> u64 {
     let pixels = a.rows as u64 * a.cols as u64;
     if a.bits_allocated == 1 {
         return (pixels * a.frames as u64).div_ceil(8);
     }
     let sb = (a.bits_allocated as u64).div_ceil(8);
-    let samples = if a.photometric == "YBR_FULL_422" { 2 } else { a.samples as u64 };
+    let samples = if subsampled(&a.photometric) { 2 } else { a.samples as u64 };
     pixels * samples * sb * a.frames as u64
 }
 
@@ -459,9 +496,10 @@ pub fn undeclared_frames(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>)
     let declared = a.frames as usize;
     let more = match stored {
         // Bytes past the declared frames that are all zero hold nothing (some writers pad).
-        // YBR_FULL_422 needs an even number of columns (two pixels share Cb and Cr): decoding
+        // YBR_FULL_422 (and YBR_PARTIAL_422) needs an even number of columns (two pixels share
+        // Cb and Cr): decoding
         // fails with that reason rather than a frame count computed from half pixels.
-        Stored::Native(..) if a.photometric == "YBR_FULL_422" && a.cols % 2 == 1 => false,
+        Stored::Native(..) if subsampled(&a.photometric) && a.cols % 2 == 1 => false,
         Stored::Native(bytes, _) => {
             let declared_len = usize::try_from(native_len(&a)).unwrap_or(usize::MAX);
             bytes.len() > declared_len.saturating_add(1) && bytes[declared_len..].iter().any(|&b| b != 0)
@@ -508,7 +546,7 @@ pub fn decode_stored(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>) -> 
     } else {
         match stored {
             Stored::Native(b, vr) => native(a, b, *vr, big_endian, declared_lossy, palette)?,
-            Stored::Encapsulated(f) => encapsulated(a, &ts.uid, f, declared_lossy, palette)?,
+            Stored::Encapsulated(f) => encapsulated(a, &ts.uid, f, declared_lossy, palette, 0)?,
         }
     };
     if frames.samples == 1 && frames.photometric.starts_with("MONOCHROME") {
@@ -636,7 +674,10 @@ fn palette(ds: &DataSet, big_endian: bool, signed: bool) -> Option<Palette> {
 fn check_photometric(a: &Attrs) -> Result<(), DecodeError> {
     let ok = match a.samples {
         1 => matches!(a.photometric.as_str(), "MONOCHROME1" | "MONOCHROME2" | "PALETTE COLOR"),
-        _ => matches!(a.photometric.as_str(), "RGB" | "YBR_FULL" | "YBR_FULL_422" | "YBR_ICT" | "YBR_RCT"),
+        _ => matches!(
+            a.photometric.as_str(),
+            "RGB" | "YBR_FULL" | "YBR_FULL_422" | "YBR_PARTIAL_422" | "YBR_ICT" | "YBR_RCT"
+        ),
     };
     if ok {
         Ok(())
@@ -672,10 +713,10 @@ fn native(
         let unswapped: Cow<[u8]> = if big_endian && vr != VR::OB { Cow::Owned(swap(bytes, 2)) } else { bytes.into() };
         data = (0..bits).map(|i| (unswapped[i / 8] >> (i % 8)) & 1).collect();
     } else {
-        let subsampled = a.photometric == "YBR_FULL_422";
+        let subsampled = subsampled(&a.photometric);
         let frame_len = if subsampled { pixels * 2 * sb } else { pixels * a.samples as usize * sb };
         if subsampled && cols % 2 == 1 {
-            return fail("YBR_FULL_422 with an odd number of columns");
+            return fail(format!("{} with an odd number of columns", a.photometric));
         }
         let total = frame_len * frames;
         if bytes.len() < total {
@@ -713,13 +754,16 @@ fn native(
         padding: None,
     };
     if a.samples == 3 && a.photometric != "RGB" {
-        if !matches!(a.photometric.as_str(), "YBR_FULL" | "YBR_FULL_422") {
-            return fail(format!(
-                "native pixel data in {:?} is not supported",
-                crate::shown::photometric(&a.photometric)
-            ));
+        match a.photometric.as_str() {
+            "YBR_FULL" | "YBR_FULL_422" => ybr_to_rgb(&mut f),
+            "YBR_PARTIAL_422" => ybr_partial_to_rgb(&mut f),
+            _ => {
+                return fail(format!(
+                    "native pixel data in {:?} is not supported",
+                    crate::shown::photometric(&a.photometric)
+                ));
+            }
         }
-        ybr_to_rgb(&mut f);
         f.photometric = "RGB".into();
     }
     Ok(f)
@@ -733,7 +777,14 @@ fn swap(bytes: &[u8], unit: usize) -> Vec<u8> {
     v
 }
 
-/// YBR_FULL_422 (Y1 Y2 Cb Cr per pair of pixels) to full YBR_FULL, interleaved.
+/// Whether native pixel data in this photometric interpretation holds two samples per pixel
+/// (Y1 Y2 Cb Cr for each pair of pixels, PS3.3 C.7.6.3.1.2).
+fn subsampled(photometric: &str) -> bool {
+    matches!(photometric, "YBR_FULL_422" | "YBR_PARTIAL_422")
+}
+
+/// YBR_FULL_422 or YBR_PARTIAL_422 (Y1 Y2 Cb Cr per pair of pixels) to full resolution
+/// (Y Cb Cr for each pixel), interleaved.
 fn upsample_422(data: &[u8], pixels: usize, sb: usize) -> Vec<u8> {
     let mut out = vec![0u8; pixels * 3 * sb];
     for pair in 0..pixels / 2 {
@@ -763,6 +814,32 @@ fn interleave(data: &[u8], pixels: usize, frames: usize, sb: usize) -> Vec<u8> {
         }
     }
     out
+}
+
+/// YBR_PARTIAL (PS3.3 C.7.6.3.1.2, YBR_PARTIAL_422 after [`upsample_422`]) to RGB, in place:
+/// Y from 16 (black) to 235 (white), Cb and Cr from 16 to 240 about 128, scaled by
+/// 2^(Bits Stored − 8) for wider samples. The inverse of the standard's equations
+/// (Y = 0.2568 R + 0.5041 G + 0.0979 B + 16, Cb = −0.1482 R − 0.2910 G + 0.4392 B + 128,
+/// Cr = 0.4392 R − 0.3678 G − 0.0714 B + 128); RGB rounded to the nearest level, values outside
+/// the range clipped (Y below 16 is blacker than black).
+fn ybr_partial_to_rgb(f: &mut Frames) {
+    let sb = f.sample_bytes();
+    let bits = f.bits_stored.clamp(8, 16);
+    let max = ((1u64 << bits) - 1) as f64;
+    let scale = (1u64 << (bits - 8)) as f64;
+    let n = f.data.len() / (3 * sb);
+    for p in 0..n {
+        let i = p * 3 * sb;
+        let y = (f.decode_at(i) as f64 - 16.0 * scale) * 1.164_415;
+        let cb = f.decode_at(i + sb) as f64 - 128.0 * scale;
+        let cr = f.decode_at(i + 2 * sb) as f64 - 128.0 * scale;
+        let r = y + 1.596_002 * cr;
+        let g = y - 0.391_725 * cb - 0.813_013 * cr;
+        let b = y + 2.017_291 * cb;
+        for (k, v) in [r, g, b].into_iter().enumerate() {
+            f.encode_at(i + k * sb, v.round().clamp(0.0, max) as i64);
+        }
+    }
 }
 
 /// YBR_FULL (PS3.3 C.7.6.3.1.2) to RGB, in place, for 8- and 16-bit unsigned samples.
@@ -841,6 +918,7 @@ fn encapsulated(
     fragments: &Fragments,
     declared_lossy: bool,
     palette: Option<Palette>,
+    first_frame: usize,
 ) -> Result<Frames, DecodeError> {
     check_photometric(&a)?;
     if fragments.fragments.is_empty() {
@@ -880,7 +958,7 @@ fn encapsulated(
             if frame.len() < expected {
                 return fail(format!(
                     "frame {} decoded to {} bytes; Rows × Columns × Samples per Pixel × Bits Allocated need {expected}",
-                    n + 1,
+                    first_frame + n + 1,
                     frame.len()
                 ));
             }
@@ -913,9 +991,14 @@ fn encapsulated(
         // The JPEG DCT decoder turns YCbCr into RGB itself (jpeg_frame) and openjp2 undoes the
         // JPEG 2000 component transform (YBR_ICT, YBR_RCT); Y, Cb, Cr samples from any other
         // decoder (RLE, JPEG-LS, JPEG lossless, deflate) are converted here as native ones are.
+        // A JPEG baseline or extended stream labelled YBR_PARTIAL_422 (retired; some old
+        // ultrasound and endoscopy writers use it) is YCbCr as JFIF codes it (ITU-T T.871, full
+        // range), which the decoder has converted: as YBR_FULL_422.
         let converted = matches!(uid, "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51");
-        if matches!(a.photometric.as_str(), "YBR_FULL" | "YBR_FULL_422") && !converted {
-            ybr_to_rgb(&mut frames);
+        match a.photometric.as_str() {
+            "YBR_FULL" | "YBR_FULL_422" if !converted => ybr_to_rgb(&mut frames),
+            "YBR_PARTIAL_422" if !converted => ybr_partial_to_rgb(&mut frames),
+            _ => {}
         }
         frames.photometric = "RGB".into();
     }
@@ -948,6 +1031,18 @@ fn to_bits_allocated(frame: Vec<u8>, precision: u32, bits_allocated: u16, expect
 /// When the fragments do not make up Number of Frames frames.
 fn frame_streams<'f>(a: &Attrs, fragments: &'f Fragments) -> Result<Vec<Cow<'f, [u8]>>, DecodeError> {
     let f = &fragments.fragments;
+    Ok(frame_ranges(a, fragments)?
+        .into_iter()
+        .map(|r| if r.len() == 1 { Cow::Borrowed(&f[r.start][..]) } else { Cow::Owned(f[r].concat()) })
+        .collect())
+}
+
+/// The fragments of each frame (see [`frame_streams`]).
+///
+/// # Errors
+/// When the fragments do not make up Number of Frames frames.
+fn frame_ranges(a: &Attrs, fragments: &Fragments) -> Result<Vec<Range<usize>>, DecodeError> {
+    let f = &fragments.fragments;
     let table: Vec<u64> = fragments
         .offset_table
         .chunks_exact(4)
@@ -962,14 +1057,7 @@ fn frame_streams<'f>(a: &Attrs, fragments: &'f Fragments) -> Result<Vec<Cow<'f, 
             a.frames
         ));
     }
-    Ok(starts
-        .iter()
-        .enumerate()
-        .map(|(n, &start)| {
-            let end = starts.get(n + 1).copied().unwrap_or(f.len());
-            if end - start == 1 { Cow::Borrowed(&f[start][..]) } else { Cow::Owned(f[start..end].concat()) }
-        })
-        .collect())
+    Ok(starts.iter().enumerate().map(|(n, &start)| start..starts.get(n + 1).copied().unwrap_or(f.len())).collect())
 }
 
 /// The codec family of a transfer syntax whose frames are JPEG, JPEG-LS or JPEG 2000
@@ -1135,6 +1223,20 @@ mod tests {
         let f = decode(&ds, &TransferSyntax::explicit_le(), None).unwrap();
         assert_eq!(f.photometric, "RGB");
         assert_eq!(f.data, vec![100, 100, 100, 200, 200, 200]);
+    }
+
+    #[test]
+    fn native_ybr_partial_422_becomes_rgb_from_the_partial_range() {
+        // Y 16 is black and 235 white (not 16 and 235 grey levels as in YBR_FULL); the second
+        // pair is pure red as the standard's equations code it (Y 81, Cb 90, Cr 240).
+        let ds = image(1, 4, 3, 8, "YBR_PARTIAL_422", false, vec![16, 235, 128, 128, 81, 81, 90, 240]);
+        let f = decode(&ds, &TransferSyntax::explicit_le(), None).unwrap();
+        assert_eq!(f.photometric, "RGB");
+        assert_eq!(f.data, vec![0, 0, 0, 255, 255, 255, 254, 0, 0, 254, 0, 0]);
+        // Odd columns cannot hold pairs: refused with that reason, as YBR_FULL_422.
+        let odd = image(1, 3, 3, 8, "YBR_PARTIAL_422", false, vec![16; 6]);
+        let e = decode(&odd, &TransferSyntax::explicit_le(), None).unwrap_err();
+        assert!(e.0.contains("odd number of columns"), "{e}");
     }
 
     #[test]

@@ -11,8 +11,10 @@
 //! Number of Frames are unchanged.
 
 use super::decode::Frames;
-use crate::dataset::{DataSet, Element, VR};
+use super::rewrite::Rewritten;
+use crate::dataset::{DataSet, Element, Generated, Generator, VR, Value};
 use dicom_dictionary_std::tags;
+use std::sync::Arc;
 
 /// The Lossy Image Compression Method (0028,2114) term of a lossy transfer syntax.
 fn lossy_method(ts_uid: &str) -> Option<&'static str> {
@@ -48,10 +50,28 @@ pub fn pixel_bytes(f: Frames) -> Vec<u8> {
 pub fn write_back(ds: &mut DataSet, f: Frames, source_ts: &str) {
     let vr = if f.bits_allocated <= 8 { VR::OB } else { VR::OW };
     let decoded_len = f.data.len();
+    let described = Frames { data: Vec::new(), ..f.clone_attributes() };
+    ds.put(Element::new(tags::PIXEL_DATA, vr, pixel_bytes(f)));
+    put_attributes(ds, &described, decoded_len, source_ts);
+}
+
+/// Put the frames of `r` into `ds` (Explicit VR Little Endian form) as a value made as the
+/// file is written ([`Value::Generated`]), and fix the Image Pixel attributes as
+/// [`write_back`] does: the same bytes, never held whole.
+pub fn write_by_frame(ds: &mut DataSet, r: Arc<Rewritten>, source_ts: &str) {
+    let described = r.first().clone_attributes();
+    let vr = if described.bits_allocated <= 8 { VR::OB } else { VR::OW };
+    let decoded_len = r.len() as usize;
+    ds.put(Element { tag: tags::PIXEL_DATA, vr, value: Value::Generated(Generated(r)) });
+    put_attributes(ds, &described, decoded_len, source_ts);
+}
+
+/// The Image Pixel attributes of pixels described by `f` (its data is not looked at), of
+/// `decoded_len` bytes in all.
+fn put_attributes(ds: &mut DataSet, f: &Frames, decoded_len: usize, source_ts: &str) {
     let (samples, bits_allocated, bits_stored, high_bit, signed, lossy, compressed) =
         (f.samples, f.bits_allocated, f.bits_stored, f.high_bit, f.signed, f.lossy, f.compressed_bytes);
     let mut pi = f.photometric.clone().into_bytes();
-    ds.put(Element::new(tags::PIXEL_DATA, vr, pixel_bytes(f)));
     ds.remove(tags::EXTENDED_OFFSET_TABLE);
     ds.remove(tags::EXTENDED_OFFSET_TABLE_LENGTHS);
     if pi.len() % 2 == 1 {

@@ -32,6 +32,7 @@ pub mod decode;
 pub mod detect;
 pub mod encode;
 pub mod preview;
+pub mod rewrite;
 pub mod rle;
 pub mod rules;
 pub mod synth;
@@ -45,12 +46,15 @@ use crate::profile::{DeidOption, method_code};
 use crate::read::DicomFile;
 use crate::transfer::TransferSyntax;
 use decode::Frames;
+use decode::by_frame::FrameSource;
 use detect::{Detector, Found, Hints, Planes};
 use dicom_dictionary_std::tags;
 use image::{GrayImage, RgbImage};
 use rules::{Rect, Rule, RuleError};
+use std::borrow::Cow;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Which images `clean-pixel-data` cleans, and where user rules come from.
 #[derive(Debug, Clone, Default)]
@@ -177,8 +181,12 @@ pub struct Cleaned {
     /// The boxes blanked (empty: nothing found, pixels unchanged).
     pub boxes: Vec<CleanedBox>,
     /// The pixels to write: blanked when any box was, or with the bits outside Bits Stored
-    /// cleared when those carried values; `None` when the source pixel data is kept.
+    /// cleared when those carried values; `None` when the source pixel data is kept or the
+    /// image is rewritten frame by frame.
     pub frames: Option<Frames>,
+    /// The pixels to write, for a multi-frame image decoded one frame at a time: each frame is
+    /// decoded again, blanked and cleared as the output is written.
+    pub by_frame: Option<Arc<rewrite::Rewritten>>,
     /// Number of frames examined.
     pub frame_count: u32,
     /// The source transfer syntax.
@@ -322,6 +330,13 @@ impl PixelCleaner {
     pub fn clean(&self, file: &DicomFile, input: Option<&Path>, preview: bool) -> Result<Cleaned, CleanError> {
         let ds = &file.dataset;
         let big_endian = file.transfer_syntax.encoding.big_endian;
+        // A multi-frame image is decoded one frame at a time, three times (statistics,
+        // detection, writing), so memory does not grow with the number of frames.
+        if let Some(source) =
+            FrameSource::open(ds, &file.transfer_syntax, input, file.source_stamp).map_err(CleanError::Decode)?
+        {
+            return self.clean_by_frame(file, source, preview);
+        }
         let stored = decode::load(ds, &file.transfer_syntax, input).map_err(CleanError::Decode)?;
         // Frames beyond the declared count would be released without being looked at.
         if let Some(declared) = decode::undeclared_frames(ds, &file.transfer_syntax, &stored) {
@@ -329,8 +344,121 @@ impl PixelCleaner {
         }
         let mut frames = decode::decode_stored(ds, &file.transfer_syntax, &stored).map_err(CleanError::Decode)?;
         drop(stored);
-        let (cols, rows) = (frames.cols, frames.rows);
         let grey = GreyMap::of(&frames);
+        let window = || voi::Window::of(ds, &frames, (grey.lo, grey.hi), big_endian);
+        let (boxes, mut notes) =
+            self.find_boxes(ds, big_endian, &Image::Whole(&frames), &grey, window).map_err(CleanError::Decode)?;
+        let frame_count = frames.frames;
+        let source_ts = file.transfer_syntax.uid.clone();
+        let cleaned = |frames, preview, notes| Cleaned {
+            boxes: boxes.clone(),
+            frames,
+            by_frame: None,
+            frame_count,
+            source_ts: source_ts.clone(),
+            preview,
+            notes,
+            rewritten: false,
+        };
+        if boxes.is_empty() {
+            let preview = preview.then(|| {
+                let before = render(&frames, 0, &grey);
+                (before.clone(), before)
+            });
+            // The detector sees the bits within Bits Stored only. Bits outside them that carry
+            // anything (an overlay drawn into the unused high bits, PS3.5 8.1.2 retired, whether
+            // or not a 60xx group declares it) show in any viewer that ignores Bits Stored: the
+            // pixel data is rewritten with them cleared rather than released as it was.
+            if frames.clear_unused_bits() {
+                notes.push(UNUSED_BITS_NOTE.to_string());
+                return Ok(cleaned(Some(frames), preview, notes));
+            }
+            return Ok(cleaned(None, preview, notes));
+        }
+        let before = preview.then(|| render(&frames, 0, &grey));
+        let v = blank_value(&frames, || frames_min_max(&frames));
+        for frame in 0..frames.frames {
+            rewrite::blank_frame(&mut frames, frame, frame, &boxes, v);
+        }
+        let preview = before.map(|b| {
+            let rects: Vec<Rect> = boxes.iter().filter(|c| c.in_frame(0)).map(|c| c.rect).collect();
+            (preview::outline(b, &rects), preview::outline(render(&frames, 0, &grey), &rects))
+        });
+        Ok(cleaned(Some(frames), preview, notes))
+    }
+
+    /// [`PixelCleaner::clean`] for an image decoded one frame at a time: a pass over the frames
+    /// for what the whole image's values decide (the display map's sample, the lowest and
+    /// highest value, whether a palette maps any sample, bits outside Bits Stored), one for
+    /// detection, and the frames are decoded a third time as the output is written
+    /// ([`rewrite::Rewritten`]). The boxes, blank value and written bytes are those of the
+    /// whole decode.
+    fn clean_by_frame(&self, file: &DicomFile, mut source: FrameSource, preview: bool) -> Result<Cleaned, CleanError> {
+        let ds = &file.dataset;
+        let big_endian = file.transfer_syntax.encoding.big_endian;
+        let stats = FrameStats::of(&source).map_err(CleanError::Decode)?;
+        if source.palette().is_some() && !stats.palette_maps {
+            source.drop_palette();
+        }
+        let mut first = source.frame(0).map_err(CleanError::Decode)?;
+        let grey = GreyMap::from_sample(&stats.sorted, stats.samples, first.rows as f64 * first.cols as f64);
+        let window = || voi::Window::of_sample(ds, &first, || stats.sorted.clone(), (grey.lo, grey.hi), big_endian);
+        let (boxes, mut notes) =
+            self.find_boxes(ds, big_endian, &Image::ByFrame(&source), &grey, window).map_err(CleanError::Decode)?;
+        let frame_count = source.frames();
+        let source_ts = file.transfer_syntax.uid.clone();
+        let before = preview.then(|| render(&first, 0, &grey));
+        if boxes.is_empty() && !stats.unused_bits {
+            let preview = before.map(|b| (b.clone(), b));
+            return Ok(Cleaned {
+                boxes,
+                frames: None,
+                by_frame: None,
+                frame_count,
+                source_ts,
+                preview,
+                notes,
+                rewritten: false,
+            });
+        }
+        if boxes.is_empty() {
+            notes.push(UNUSED_BITS_NOTE.to_string());
+        }
+        let v = blank_value(&first, || (stats.min, stats.max));
+        let preview = before.map(|b| {
+            let rects: Vec<Rect> = boxes.iter().filter(|c| c.in_frame(0)).map(|c| c.rect).collect();
+            let mut after = first.clone();
+            rewrite::blank_frame(&mut after, 0, 0, &boxes, v);
+            let after = if boxes.is_empty() { b.clone() } else { render(&after, 0, &grey) };
+            if boxes.is_empty() { (b, after) } else { (preview::outline(b, &rects), preview::outline(after, &rects)) }
+        });
+        first.clear_unused_bits();
+        let rewritten = rewrite::Rewritten::new(source, boxes.clone(), v, first);
+        Ok(Cleaned {
+            boxes,
+            frames: None,
+            by_frame: Some(Arc::new(rewritten)),
+            frame_count,
+            source_ts,
+            preview,
+            notes,
+            rewritten: false,
+        })
+    }
+
+    /// The boxes to blank in `image` (decoded from `ds`): the matching device rules'
+    /// rectangles, the area outside the ultrasound data regions, and the detector's boxes
+    /// (searched through `grey` and, for images of more than 8 bits, the `window` when it gives
+    /// one); with the notes worth an audit entry.
+    fn find_boxes(
+        &self,
+        ds: &DataSet,
+        big_endian: bool,
+        image: &Image<'_>,
+        grey: &GreyMap,
+        window: impl FnOnce() -> Option<voi::Window>,
+    ) -> Result<(Vec<CleanedBox>, Vec<String>), decode::DecodeError> {
+        let (cols, rows) = image.size();
         let mut boxes: Vec<CleanedBox> = Vec::new();
         let mut notes = Vec::new();
         let matching: Vec<&Rule> = self.rules.iter().filter(|r| r.matches(ds, big_endian)).collect();
@@ -366,13 +494,13 @@ impl PixelCleaner {
             // An image of more than 8 bits stored is searched a second time as a viewer shows
             // it, through its VOI window or one over the bulk of its values ([`voi`]): text a
             // little above its surroundings in a wide range is faint in the full-range planes.
-            let window = voi::Window::of(ds, &frames, (grey.lo, grey.hi), big_endian);
-            let searches: Vec<(Option<u32>, Range<u32>)> = match FrameSet::of(ds, frames.frames) {
-                FrameSet::Cine => vec![(None, 0..frames.frames)],
-                FrameSet::Separate => (0..frames.frames).map(|f| (Some(f), f..f + 1)).collect(),
+            let window = window();
+            let searches: Vec<(Option<u32>, Range<u32>)> = match FrameSet::of(ds, image.frames()) {
+                FrameSet::Cine => vec![(None, 0..image.frames())],
+                FrameSet::Separate => (0..image.frames()).map(|f| (Some(f), f..f + 1)).collect(),
             };
             for (frame, range) in searches {
-                for (rect, how) in self.detect_over(&frames, range, &grey, window.as_ref(), &hints) {
+                for (rect, how) in self.detect_over(image, range, grey, window.as_ref(), &hints)? {
                     // Boxes inside an area already blanked in this frame add nothing.
                     if boxes.iter().any(|b| b.frame.is_none_or(|g| Some(g) == frame) && b.rect.contains(&rect)) {
                         continue;
@@ -388,41 +516,7 @@ impl PixelCleaner {
                 off.join(", ")
             ));
         }
-        let frame_count = frames.frames;
-        let source_ts = file.transfer_syntax.uid.clone();
-        if boxes.is_empty() {
-            let preview = preview.then(|| {
-                let before = render(&frames, 0, &grey);
-                (before.clone(), before)
-            });
-            // The detector sees the bits within Bits Stored only. Bits outside them that carry
-            // anything (an overlay drawn into the unused high bits, PS3.5 8.1.2 retired, whether
-            // or not a 60xx group declares it) show in any viewer that ignores Bits Stored: the
-            // pixel data is rewritten with them cleared rather than released as it was.
-            if frames.clear_unused_bits() {
-                notes.push(
-                    "(7FE0,0010): no text found, but bits outside Bits Stored carried values; the pixel data was rewritten with them cleared"
-                        .to_string(),
-                );
-                return Ok(Cleaned {
-                    boxes,
-                    frames: Some(frames),
-                    frame_count,
-                    source_ts,
-                    preview,
-                    notes,
-                    rewritten: false,
-                });
-            }
-            return Ok(Cleaned { boxes, frames: None, frame_count, source_ts, preview, notes, rewritten: false });
-        }
-        let before = preview.then(|| render(&frames, 0, &grey));
-        blank(&mut frames, &boxes);
-        let preview = before.map(|b| {
-            let rects: Vec<Rect> = boxes.iter().filter(|c| c.in_frame(0)).map(|c| c.rect).collect();
-            (preview::outline(b, &rects), preview::outline(render(&frames, 0, &grey), &rects))
-        });
-        Ok(Cleaned { boxes, frames: Some(frames), frame_count, source_ts, preview, notes, rewritten: false })
+        Ok((boxes, notes))
     }
 
     /// The detector's boxes over the frames `range`, searched one frame at a time in each view
@@ -431,12 +525,12 @@ impl PixelCleaner {
     /// passes search the brightest value of each pixel over the range.
     fn detect_over(
         &self,
-        frames: &Frames,
+        image: &Image<'_>,
         range: Range<u32>,
         grey: &GreyMap,
         window: Option<&voi::Window>,
         hints: &Hints,
-    ) -> Vec<(Rect, Found)> {
+    ) -> Result<Vec<(Rect, Found)>, decode::DecodeError> {
         let views = if window.is_some() { 2 } else { 1 };
         let cine = range.len() > 1;
         let mut found: Vec<(Rect, Found)> = Vec::new();
@@ -445,11 +539,12 @@ impl PixelCleaner {
         let mut loose: Vec<(u32, Rect, Found)> = Vec::new();
         let mut seen: Vec<(u32, Rect)> = Vec::new();
         for f in range.clone() {
+            let (frames, at) = image.frame(f)?;
             for (view, acc) in brightest.iter_mut().enumerate() {
                 // One view's planes at a time: a frame can be 64 Mpixel.
                 let planes = match (window, view) {
-                    (Some(w), 1) => grey_planes(frames, f, |v| w.map(v)),
-                    _ => planes(frames, f, grey),
+                    (Some(w), 1) => grey_planes(&frames, at, |v| w.map(v)),
+                    _ => planes(&frames, at, grey),
                 };
                 let detect::FrameBoxes { clear, loose: maybe } = self.detector.detect_frame_split(&planes, hints);
                 if cine {
@@ -479,7 +574,7 @@ impl PixelCleaner {
             found.extend(self.detector.detect_further(light, dark));
             found = detect::merge(found);
         }
-        found
+        Ok(found)
     }
 }
 
@@ -584,13 +679,17 @@ const MAX_CLIPPED: f64 = 1000.0;
 
 impl GreyMap {
     fn of(f: &Frames) -> GreyMap {
-        let n = f.data.len() / f.sample_bytes();
-        let values = f.sorted_sample();
+        GreyMap::from_sample(&f.sorted_sample(), f.data.len() / f.sample_bytes(), f.rows as f64 * f.cols as f64)
+    }
+
+    /// The map of an image of `n` samples and `frame_pixels` pixels a frame whose
+    /// [`Frames::sorted_sample`] is `values`.
+    fn from_sample(values: &[i64], n: usize, frame_pixels: f64) -> GreyMap {
         if values.is_empty() {
             return GreyMap { lo: 0, hi: 1 };
         }
-        let pick = |q: f64| decode::quantile(&values, q);
-        let frame_pixels = (f.rows as f64 * f.cols as f64).max(1.0);
+        let pick = |q: f64| decode::quantile(values, q);
+        let frame_pixels = frame_pixels.max(1.0);
         let clipped = (frame_pixels * 0.0005).min(MAX_CLIPPED);
         let q = clipped / n as f64;
         let (lo, hi) = (pick(q), pick(1.0 - q));
@@ -691,8 +790,9 @@ pub fn first_planes(f: &Frames) -> Planes {
     planes(f, 0, &GreyMap::of(f))
 }
 
-/// The value blanked boxes get (see the module documentation).
-fn blank_value(f: &Frames) -> i64 {
+/// The value blanked boxes get (see the module documentation); `min_max` gives the lowest and
+/// highest stored value of the image (asked for grey images only).
+fn blank_value(f: &Frames, min_max: impl FnOnce() -> (i64, i64)) -> i64 {
     match f.photometric.as_str() {
         "RGB" => 0,
         "PALETTE COLOR" => {
@@ -700,27 +800,101 @@ fn blank_value(f: &Frames) -> i64 {
             f.palette.as_ref().map_or(0i64.clamp(lo, hi), |p| p.darkest_within(lo, hi))
         }
         pi => {
-            let n = f.data.len() / f.sample_bytes();
-            let values = (0..n).map(|i| f.decode_at(i * f.sample_bytes()));
-            if pi == "MONOCHROME1" { values.max().unwrap_or(0) } else { values.min().unwrap_or(0) }
+            let (min, max) = min_max();
+            if pi == "MONOCHROME1" { max } else { min }
         }
     }
 }
 
-/// Blank each box in its frame, or in every frame.
-fn blank(f: &mut Frames, boxes: &[CleanedBox]) {
-    let v = blank_value(f);
-    for frame in 0..f.frames {
-        for b in boxes.iter().filter(|b| b.in_frame(frame)) {
-            for y in b.rect.y..b.rect.bottom() {
-                for x in b.rect.x..b.rect.right() {
-                    for s in 0..f.samples {
-                        let i = f.index(frame, x, y, s);
-                        f.encode_at(i, v);
-                    }
-                }
-            }
+/// The lowest and highest stored value of `f` (0 when it has no sample).
+fn frames_min_max(f: &Frames) -> (i64, i64) {
+    let n = f.data.len() / f.sample_bytes();
+    let values = (0..n).map(|i| f.decode_at(i * f.sample_bytes()));
+    values
+        .fold(None, |acc: Option<(i64, i64)>, v| Some(acc.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v)))))
+        .unwrap_or((0, 0))
+}
+
+/// The audit note of an image in which nothing was found but bits outside Bits Stored carried
+/// values.
+const UNUSED_BITS_NOTE: &str = "(7FE0,0010): no text found, but bits outside Bits Stored carried values; the pixel data was rewritten with them cleared";
+
+/// The frames of an image being cleaned: decoded whole, or one at a time.
+enum Image<'a> {
+    /// Every frame, decoded.
+    Whole(&'a Frames),
+    /// Decoded frame by frame from the source.
+    ByFrame(&'a FrameSource),
+}
+
+impl Image<'_> {
+    /// Columns and rows.
+    fn size(&self) -> (u32, u32) {
+        match self {
+            Image::Whole(f) => (f.cols, f.rows),
+            Image::ByFrame(s) => s.size(),
         }
+    }
+
+    /// Number of frames.
+    fn frames(&self) -> u32 {
+        match self {
+            Image::Whole(f) => f.frames,
+            Image::ByFrame(s) => s.frames(),
+        }
+    }
+
+    /// Frame `i`: decoded frames holding it, and its index in them.
+    fn frame(&self, i: u32) -> Result<(Cow<'_, Frames>, u32), decode::DecodeError> {
+        match self {
+            Image::Whole(f) => Ok((Cow::Borrowed(*f), i)),
+            Image::ByFrame(s) => Ok((Cow::Owned(s.frame(i)?), 0)),
+        }
+    }
+}
+
+/// What the whole image's values decide, gathered over its frames decoded one at a time: the
+/// same as [`GreyMap::of`], [`frames_min_max`] and the palette and unused-bit checks read from
+/// the whole decode.
+struct FrameStats {
+    /// [`Frames::sorted_sample`] of the whole image.
+    sorted: Vec<i64>,
+    /// Number of samples of the whole image.
+    samples: usize,
+    /// Lowest and highest stored value.
+    min: i64,
+    max: i64,
+    /// Whether the palette (when there is one) maps any sample.
+    palette_maps: bool,
+    /// Whether any bit outside Bits Stored carries a value.
+    unused_bits: bool,
+}
+
+impl FrameStats {
+    fn of(source: &FrameSource) -> Result<FrameStats, decode::DecodeError> {
+        let mut stats =
+            FrameStats { sorted: Vec::new(), samples: 0, min: 0, max: 0, palette_maps: false, unused_bits: false };
+        let mut range: Option<(i64, i64)> = None;
+        let mut step = 0;
+        for i in 0..source.frames() {
+            let mut f = source.frame(i)?;
+            let sb = f.sample_bytes();
+            let n = f.data.len() / sb;
+            if i == 0 {
+                step = decode::sample_step(n * source.frames() as usize);
+            }
+            f.sample_into(stats.samples, step, &mut stats.sorted);
+            stats.samples += n;
+            let (lo, hi) = frames_min_max(&f);
+            range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            if let Some(p) = &f.palette {
+                stats.palette_maps = stats.palette_maps || (0..n).any(|k| p.maps(f.decode_at(k * sb)));
+            }
+            stats.unused_bits |= f.clear_unused_bits();
+        }
+        stats.sorted.sort_unstable();
+        (stats.min, stats.max) = range.unwrap_or((0, 0));
+        Ok(stats)
     }
 }
 
@@ -732,6 +906,19 @@ fn blank(f: &mut Frames, boxes: &[CleanedBox]) {
 /// # Errors
 /// [`CleanError::Transcode`] if a value left in the source cannot be read again.
 pub fn finish(file: &mut DicomFile, cleaned: &mut Cleaned, input: Option<&Path>) -> Result<(), CleanError> {
+    if let Some(by_frame) = cleaned.by_frame.take() {
+        // The source's pixel data is replaced: out before the conversion, which would read
+        // pixel data left in a big endian source whole to swap it.
+        file.dataset.remove(tags::PIXEL_DATA);
+        let from = file.transfer_syntax.encoding;
+        crate::transcode::to_explicit_le(&mut file.dataset, from, input)
+            .map_err(|e| CleanError::Transcode(e.to_string()))?;
+        encode::write_by_frame(&mut file.dataset, by_frame, &cleaned.source_ts);
+        cleaned.rewritten = true;
+        let ts = TransferSyntax::explicit_le();
+        file.meta.put(Element::new(tags::TRANSFER_SYNTAX_UID, VR::UI, format!("{}\0", ts.uid).into_bytes()));
+        file.transfer_syntax = ts;
+    }
     if let Some(frames) = cleaned.frames.take() {
         let from = file.transfer_syntax.encoding;
         crate::transcode::to_explicit_le(&mut file.dataset, from, input)

@@ -65,6 +65,19 @@ impl Window {
     /// stored or fewer, is colour, has more than 16 bits stored, or no window gives
     /// [`MIN_GAIN`] times the full-range contrast.
     pub fn of(ds: &DataSet, f: &Frames, full: (i64, i64), big_endian: bool) -> Option<Window> {
+        Window::of_sample(ds, f, || f.sorted_sample(), full, big_endian)
+    }
+
+    /// [`Window::of`] for an image whose attributes `f` gives (one frame of it, for an image
+    /// decoded frame by frame) and whose [`Frames::sorted_sample`] `sorted` gives (asked only
+    /// when the header has no window).
+    pub fn of_sample(
+        ds: &DataSet,
+        f: &Frames,
+        sorted: impl FnOnce() -> Vec<i64>,
+        full: (i64, i64),
+        big_endian: bool,
+    ) -> Option<Window> {
         if f.bits_stored <= 8 || f.bits_stored > 16 || f.bits_allocated == 1 || f.samples != 1 {
             return None;
         }
@@ -79,7 +92,7 @@ impl Window {
         let (table, source) = match header.or_else(lut) {
             Some(t) => t,
             None => {
-                let (p1, p99) = percentiles(f)?;
+                let (p1, p99) = percentiles(&sorted())?;
                 let least = (full.0 - full.1).abs() as f64 / MAX_BULK_GAIN;
                 let width = ((p99 - p1) as f64 + 1.0).max(least);
                 let w = Linear { center: (p1 + p99) as f64 / 2.0 + 0.5, width, exact: true };
@@ -292,12 +305,11 @@ fn decimal(ds: &DataSet, tag: Tag) -> Option<f64> {
 
 /// The 1st and 99th percentile of the stored values (over a sample of at most about 200 000
 /// pixels of all frames), or `None` without pixels.
-fn percentiles(f: &Frames) -> Option<(i64, i64)> {
-    let values = f.sorted_sample();
+fn percentiles(values: &[i64]) -> Option<(i64, i64)> {
     if values.is_empty() {
         return None;
     }
-    Some((super::decode::quantile(&values, 0.01), super::decode::quantile(&values, 0.99)))
+    Some((super::decode::quantile(values, 0.01), super::decode::quantile(values, 0.99)))
 }
 
 #[cfg(test)]

@@ -249,6 +249,46 @@ fn rgb_colour_text_is_blanked_black() {
 }
 
 #[test]
+fn ybr_partial_422_is_read_in_its_partial_range_cleaned_and_written_as_rgb() {
+    let wd = Workdir::new("ybr_partial_422_is_read_in_its_partial_range_cleaned_and_written_as_rgb");
+    let mut p = Picture::new(300, 220);
+    banner(&mut p);
+    // Yellow text on a grey organ, coded as PS3.3 C.7.6.3.1.2 codes YBR_PARTIAL: Y 16-235,
+    // Cb and Cr 16-240; two pixels share the Cb and Cr of the first (Y1 Y2 Cb Cr).
+    let rgb: Vec<[f64; 3]> =
+        p.grey.iter().zip(&p.text).map(|(&g, &t)| if t { [240.0, 230.0, 20.0] } else { [g as f64; 3] }).collect();
+    let ybr = |[r, g, b]: [f64; 3]| {
+        let c = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+        [
+            c(0.2568 * r + 0.5041 * g + 0.0979 * b + 16.0),
+            c(-0.1482 * r - 0.2910 * g + 0.4392 * b + 128.0),
+            c(0.4392 * r - 0.3678 * g - 0.0714 * b + 128.0),
+        ]
+    };
+    let coded: Vec<u8> = rgb
+        .chunks_exact(2)
+        .flat_map(|pair| {
+            let (a, b) = (ybr(pair[0]), ybr(pair[1]));
+            [a[0], b[0], a[1], a[2]]
+        })
+        .collect();
+    let f = pixel_attrs(image(3, SC_IMAGE, "OT"), p.w, p.h, 3, 8, 8, "YBR_PARTIAL_422");
+    native(f, VR::OB, &coded).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    let got = pixel_bytes(&obj);
+    assert_text_blanked(&p, &got, 3, 0);
+    assert_eq!(text(&obj, tags::PHOTOMETRIC_INTERPRETATION).as_deref(), Some("RGB"));
+    assert_eq!(got.len(), (p.w * p.h * 3) as usize);
+    // The grey organ comes back at its own levels (read as full range it would lose up to 14%
+    // of its contrast: Y 235 shown as 235, not white). Away from the text (rows 60 to 160).
+    let organ = (60 * p.w) as usize..(160 * p.w) as usize;
+    let err: f64 =
+        organ.clone().map(|i| (got[i * 3 + 1] as f64 - p.grey[i] as f64).abs()).sum::<f64>() / organ.len() as f64;
+    assert!(err < 1.5, "mean error {err:.2} grey levels");
+}
+
+#[test]
 fn palette_colour_is_blanked_with_the_darkest_entry() {
     let wd = Workdir::new("palette_colour_is_blanked_with_the_darkest_entry");
     let mut p = Picture::new(256, 200);
