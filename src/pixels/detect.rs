@@ -13,7 +13,10 @@
 //! inverses, where coloured text over colour of its own luminance (green over red flow, light
 //! blue over brown) stands out; there, glyphs of a line must share one hue, and a line in busy
 //! surroundings must stand as glyphs do (side by side, mostly of one height), which the
-//! overlapping tendrils of colour flow do not. On each plane:
+//! overlapping tendrils of colour flow do not. Last, the colours the glyph lines of those planes
+//! are drawn in are searched each in a plane of closeness to that colour (`detect/keyed.rs`):
+//! text is drawn in one flat colour, so there it stands on a dark, quiet background whatever
+//! the flow or photograph under it, where it was found only in pieces before. On each plane:
 //!
 //! 1. **Stroke contrast**: a white top-hat (the plane minus its grey-scale opening by a square a
 //!    little wider than the widest stroke) keeps thin bright structures and drops flat areas and
@@ -45,6 +48,7 @@ use imageproc::filter::box_filter;
 use imageproc::morphology::{Mask, grayscale_dilate, grayscale_erode};
 use imageproc::region_labelling::{Connectivity, connected_components};
 
+mod keyed;
 mod noise;
 mod passes;
 mod skew;
@@ -144,6 +148,10 @@ enum Busy {
     /// the noise, glyphs side by side and mostly of one height): for planes that show anatomy
     /// in new ways (transposed), where chance lines must not be taken as often again.
     Strict,
+    /// As [`Busy::Dropped`], in a plane of closeness to one colour (`detect/keyed.rs`), where
+    /// a line must also not be of the colour of what lies beside it: text is drawn to stand
+    /// apart from its background, texture of that colour does not.
+    Keyed,
 }
 
 /// Fewest glyphs a line needs under [`Busy::Strict`], in any surroundings: several marks of one
@@ -502,13 +510,45 @@ impl Detector {
                 searched.push((p, luma, false));
             }
         }
+        // The colours the glyph lines of the luminance and opponent planes are drawn in.
+        let mut colours = Vec::new();
+        let mut lines = Vec::new();
         for (plane, tone, quiet_only) in searched {
             let busy = if quiet_only { Busy::Dropped } else { Busy::Judged };
-            for line in self.detect_plane(plane, tone, planes.opponent.as_ref(), hints, busy) {
-                let margin = (line.rect.height / 4).max(2);
-                let found = (line.rect.grow(margin, w, h), line.found);
-                if line.loose { loose.push(found) } else { clear.push(found) }
+            let hue = planes.opponent.as_ref();
+            let strokes = self.strokes(plane, tone, hue);
+            if hue.is_some() && !quiet_only {
+                let inverse_tone = planes.tone.as_ref().is_some_and(|(_, inv)| std::ptr::eq(tone, inv));
+                if let (Some((luma, _)), Some(opponent)) = (&planes.tone, hue) {
+                    colours.extend(keyed::line_colours(&strokes, self.glyph_height.0, inverse_tone, luma, opponent));
+                }
             }
+            lines.extend(self.lines_of(&strokes, plane, hue, hints, busy));
+        }
+        // Each of those colours searched in a plane of closeness to it (`detect/keyed.rs`),
+        // where text of that colour is flat and the texture of other colours is dark.
+        if let (Some((luma, _)), Some(opponent)) = (&planes.tone, &planes.opponent) {
+            let mut searched = 0;
+            for (key, seen) in keyed::key_colours(colours) {
+                if searched == keyed::MOST_KEYS {
+                    break;
+                }
+                let plane = keyed::key_plane(luma, opponent, &key);
+                if !keyed::concentrated(&plane, &seen) {
+                    continue;
+                }
+                searched += 1;
+                // Only lines that are text by their own evidence: in their colour's plane, the
+                // lines of a block stand each on a quiet background, and what is merely near
+                // one is texture that passes through the colour.
+                let got = self.detect_plane(&plane, &plane, Some(opponent), hints, Busy::Keyed);
+                lines.extend(got.into_iter().filter(|l| l.found == Found::Text));
+            }
+        }
+        for line in lines {
+            let margin = (line.rect.height / 4).max(2);
+            let found = (line.rect.grow(margin, w, h), line.found);
+            if line.loose { loose.push(found) } else { clear.push(found) }
         }
         FrameBoxes { clear: merge(clear), loose: merge(loose) }
     }
@@ -640,8 +680,11 @@ impl Detector {
                 return None;
             }
             let r = band(comps, members, self.glyph_height.0);
+            if busy == Busy::Keyed && !keyed::apart(plane, &r) {
+                return None;
+            }
             if s < self.unsure {
-                return (busy != Busy::Dropped).then_some((r, s, Standing::Piece));
+                return (!matches!(busy, Busy::Dropped | Busy::Keyed)).then_some((r, s, Standing::Piece));
             }
             // Busy surroundings (texture, speckle, noise): strokes there line up by chance,
             // so only long, regular lines count, and nothing is merely unsure.
@@ -678,7 +721,7 @@ impl Detector {
                 }
                 return Some((r, s, standing));
             }
-            if busy == Busy::Dropped {
+            if matches!(busy, Busy::Dropped | Busy::Keyed) {
                 return None;
             }
             let mut colours: Vec<f32> = glyphs.iter().map(|c| c.colour).collect();
@@ -1317,6 +1360,51 @@ mod tests {
         let grey_only = Planes { tone: None, opponent: None, ..planes };
         let boxes = Detector::default().detect(&grey_only, &Hints::default());
         assert!(!boxes.iter().any(|(r, _)| r.contains(&Rect::new(30, 30, 94, 16))), "{boxes:?}");
+    }
+
+    #[test]
+    fn text_in_the_plane_of_its_own_colour_is_text_on_a_quiet_background() {
+        // Grains of red, yellow, blue, magenta and grey at every brightness, as busy in every
+        // luminance and opponent plane as colour flow; green text is the only thing of its
+        // colour, so in the plane of closeness to that colour it stands alone on black.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let hues: [[f32; 3]; 5] = [[1.0, 0.1, 0.1], [1.0, 0.9, 0.1], [0.2, 0.3, 1.0], [1.0, 0.2, 1.0], [1.0, 1.0, 1.0]];
+        let (w, h) = (240, 80);
+        let mut rgb = image::RgbImage::new(w, h);
+        for y in (0..h).step_by(4) {
+            for x in (0..w).step_by(4) {
+                let hue = hues[(next() % 5) as usize];
+                let v = 0.15 + (next() % 85) as f32 / 100.0;
+                let c = image::Rgb(hue.map(|k| (k * v * 255.0) as u8));
+                for (dx, dy) in (0..16).map(|k| (k % 4, k / 4)) {
+                    rgb.put_pixel(x + dx, y + dy, c);
+                }
+            }
+        }
+        let mut mask = plane(w, h, 0);
+        for i in 0..8 {
+            glyph(&mut mask, 30 + i * 14, 30, 18, 255);
+        }
+        for (p, m) in rgb.pixels_mut().zip(mask.iter()) {
+            if *m == 255 {
+                *p = image::Rgb([40, 200, 60]);
+            }
+        }
+        let planes = colour_planes(&rgb);
+        let (luma, _) = planes.tone.as_ref().expect("colour");
+        let opp = planes.opponent.as_ref().expect("colour");
+        let at = |p: &GrayImage| p.get_pixel(30, 31).0[0] as f32;
+        let key = [at(luma), at(&opp[0]), at(&opp[1])];
+        let plane = keyed::key_plane(luma, opp, &key);
+        let lines = Detector::default().detect_plane(&plane, &plane, Some(opp), &Hints::default(), Busy::Keyed);
+        let rects: Vec<(Rect, Found)> = lines.iter().map(|l| (l.rect, l.found)).collect();
+        assert!(rects.iter().any(|(r, f)| *f == Found::Text && r.contains(&Rect::new(32, 32, 100, 14))), "{rects:?}");
     }
 
     #[test]
