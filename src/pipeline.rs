@@ -558,7 +558,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             let input = &inputs[p.number - 1];
             if let Some(key) = key {
                 if let Some(sha) = &p.sha256 {
-                    supersede.observe(&earlier, p.number, &key, sha, p.output.as_deref());
+                    // A dry run's name for an output it would write holds the file the real run
+                    // moves aside (or nothing): not this input's output.
+                    let makes = p.output.as_deref().filter(|_| !(job.dry_run && p.status == Status::Written));
+                    supersede.observe(&earlier, p.number, &key, sha, makes);
                     // Done earlier from this content, but not recorded for this path (the same
                     // bytes at another path): recorded now, so a later change of either path
                     // never removes the output the other still makes.
@@ -665,20 +668,29 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                 continue;
             }
             summary.superseded += 1;
-            let input = &inputs[settled.input - 1];
+            // One record and one linkage row for each path that made it (a copy, a hard link).
             let reason =
                 "its input path now holds other content (corrected or re-assigned); the earlier output was removed";
-            let mut old =
-                base_record(&ctx.base, Some(settled.old_sha.clone()), 0, Outcome::Superseded, Some(reason.into()));
-            old.input_path_key = Some(path_key(job, &input.path));
-            let appended = audit_writer
-                .lock()
-                .expect("audit lock")
-                .as_mut()
-                .map_or(Ok(()), |w| w.append(&old).context(AuditSnafu));
-            let mut linked_rows = linkage.as_mut().map_or(Ok(()), |l| {
-                l.add_path(Kind::Superseded, &input.path, &settled.old_output).context(LinkageSnafu)
-            });
+            let mut appended = Ok(());
+            let mut linked_rows = Ok(());
+            for (number, old_sha) in &settled.inputs {
+                let input = &inputs[number - 1];
+                let mut old =
+                    base_record(&ctx.base, Some(old_sha.clone()), 0, Outcome::Superseded, Some(reason.into()));
+                old.input_path_key = Some(path_key(job, &input.path));
+                appended = appended.and_then(|_| {
+                    audit_writer
+                        .lock()
+                        .expect("audit lock")
+                        .as_mut()
+                        .map_or(Ok(()), |w| w.append(&old).context(AuditSnafu))
+                });
+                linked_rows = linked_rows.and_then(|_| {
+                    linkage.as_mut().map_or(Ok(()), |l| {
+                        l.add_path(Kind::Superseded, &input.path, &settled.old_output).context(LinkageSnafu)
+                    })
+                });
+            }
             if let Some(m) = &settled.moved {
                 moves_made += 1;
                 if let Some(dir) = &job.previews {

@@ -5,19 +5,24 @@
 //!
 //! Each audit record carries a keyed hash of its input's absolute path
 //! ([`crate::audit::AuditRecord::input_path_key`]); a re-run compares the content each path has
-//! now with the contents recorded for it. At the end of the run an earlier output of content a
-//! path no longer holds is removed (a whole run) or counted and left (a shard), unless this run
-//! makes that very file or the audit records another input path (or an unknown one) as making
-//! it. A name freed that way is taken by the output with the lowest hash among those that claim
-//! it under their collision names (the new output of the same SOP Instance UID, or another
-//! input's): the same names a run from scratch would give.
+//! now with the contents recorded for it. At the end of the run an earlier output is removed (a
+//! whole run) or counted and left (a shard, a dry run) when no input any longer makes it: every
+//! (path, content) the audit records as making it is a path of this run that now holds other
+//! content, and this run did not write or find that very file. A path the audit records but
+//! this run did not read (another folder, another run's), or an unknown one, keeps it. The
+//! decision depends on these sets only, never on the order inputs finish in, on how many paths
+//! (copies, hard links) made an output, or on which output hash is lower; a dry run makes the
+//! same decision from the audit as it was. All removals are made before a freed name is given:
+//! it goes to the output with the lowest hash among those that stay and claim it under their
+//! collision names (the new output of the same SOP Instance UID, or another input's): the same
+//! names a run from scratch would give.
 //!
 //! An input deleted from the archive cannot be told from one that was not given to this run
 //! (a release built from several input folders): its output stays.
 
 use crate::audit::Done;
 use crate::write::Moved;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -51,16 +56,16 @@ struct Changed {
 /// What was done about one superseded output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settled {
-    /// The input (1-based number in this run) whose path now holds other content.
-    pub input: usize,
-    /// The content hash the earlier output was made from.
-    pub old_sha: String,
+    /// The inputs of this run (1-based numbers) whose paths held the content that made the
+    /// earlier output and now hold other content, each with that earlier content's hash: one
+    /// output may have been made at several paths (a copy, a hard link). Sorted.
+    pub inputs: Vec<(usize, String)>,
     /// The earlier output (relative to OUT).
     pub old_output: String,
     /// Whether it was removed (whole runs) or left (shards, dry runs).
     pub removed: bool,
     /// The output that then took the freed name (the lowest hash among the outputs that
-    /// claimed it under their collision names), if any.
+    /// claimed it under their collision names and stay), if any.
     pub moved: Option<Moved>,
 }
 
@@ -75,9 +80,11 @@ impl Supersede {
         self.changed.is_empty()
     }
 
-    /// Note one input of this run: its path key, its content hash and the output it has now
-    /// (`earlier`: what earlier runs recorded). Returns whether its path held other content
-    /// in an earlier run.
+    /// Note one input of this run: its path key, its content hash and the output file it makes
+    /// (`earlier`: what earlier runs recorded). `output` names a file that holds this input's
+    /// output: one written or found identical (a dry run passes only those it found, since the
+    /// file now at a name it would write is the one the real run moves aside). Returns whether
+    /// its path held other content in an earlier run.
     pub fn observe(&mut self, earlier: &Done, input: usize, path_key: &str, sha: &str, output: Option<&str>) -> bool {
         if let Some(o) = output {
             self.produced.insert(name_hash(o));
@@ -93,16 +100,23 @@ impl Supersede {
         changed
     }
 
-    /// Remove (when `remove`) the earlier outputs that no input makes any more, and give each
-    /// freed name to the lowest-hash output that claims it under its collision name. `now`: the
-    /// audit as it is at the end of the run ([`crate::audit::done_inputs`] read again), so that
-    /// outputs moved during the run are found where they are. An output is kept when this run
-    /// wrote or found it (another input with that content makes that very file), or when the
-    /// audit records another input path (or an unknown one) as making it: that input may not
-    /// be part of this run. (Content alone does not decide: under `--layout mirror` the same
-    /// bytes at another path make another file.) An earlier output whose place the audit cannot
-    /// tell is left. Problems removing a file leave it in place. `intent` is told of a move
-    /// before it is made.
+    /// Remove (when `remove`) the earlier outputs that no input makes any more, then give each
+    /// freed name to the lowest-hash output that stays and claims it under its collision name.
+    /// `now`: the audit as it is at the end of the run ([`crate::audit::done_inputs`] read
+    /// again; a dry run passes the audit as it was), so that outputs moved during the run are
+    /// found where they are.
+    ///
+    /// An earlier output is superseded when no (input path, content) the audit records as
+    /// making it still makes it: each such path is an input of this run that now holds other
+    /// content. It is kept when this run wrote or found that very file, or when the audit
+    /// records a path this run did not read (it may not be part of this run) or an unknown one
+    /// (records of an anonymized run) as making it. (Content alone does not decide: under
+    /// `--layout mirror` the same bytes at another path make another file.) The decision
+    /// depends on nothing but these sets: not on the order inputs finished in, how many paths
+    /// made an output, or which output hash is lower; all removals are made before any freed
+    /// name is given, so a stale output never moves into one. An earlier output whose place
+    /// the audit cannot tell is left. Problems removing a file leave it in place. `intent` is
+    /// told of a move before it is made.
     pub fn settle(
         self,
         out: &Path,
@@ -110,9 +124,8 @@ impl Supersede {
         remove: bool,
         intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
     ) -> Vec<Settled> {
-        let mut settled = Vec::new();
         if self.changed.is_empty() {
-            return settled;
+            return Vec::new();
         }
         let located = |key: &str, sha: &str| -> Option<&str> {
             now.by_path.get(key)?.iter().find(|(h, _)| h == sha).map(|(_, o)| o.as_str())
@@ -124,48 +137,53 @@ impl Supersede {
                 produced.insert(name_hash(o));
             }
         }
-        // Where each candidate is now, and the path keys recorded as making it.
-        let candidates: HashSet<&str> = self.changed.iter().filter_map(|c| located(&c.path_key, &c.old_sha)).collect();
-        let mut owners: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
-        for (key, made) in &now.by_path {
-            for (_, output) in made.iter().filter(|(_, o)| candidates.contains(o.as_str())) {
-                owners.entry(output.as_str()).or_default().push(key.as_str());
+        // Each candidate (where it is now), with the inputs of this run whose path held its
+        // content.
+        let mut stale: BTreeMap<&str, Vec<(usize, String)>> = BTreeMap::new();
+        for c in &self.changed {
+            if let Some(o) = located(&c.path_key, &c.old_sha) {
+                stale.entry(o).or_default().push((c.input, c.old_sha.clone()));
             }
         }
-        let mut handled = HashSet::new();
-        for c in &self.changed {
-            let Some(old_output) = located(&c.path_key, &c.old_sha) else { continue };
-            if produced.contains(&name_hash(old_output)) || !handled.insert(old_output.to_string()) {
-                continue;
-            }
-            let others = owners.get(old_output).is_some_and(|keys| keys.iter().any(|k| *k != c.path_key));
-            let old_path = out.join(old_output);
-            if others || !old_path.is_file() {
-                continue;
-            }
-            let removed = remove && std::fs::remove_file(&old_path).is_ok();
-            let mut moved = None;
-            if removed {
-                moved = give_freed_name(out, Path::new(old_output), intent);
-                if moved.is_none() {
-                    remove_empty_folders(out, &old_path);
+        // A recorded (path, content) still makes its output unless the path is an input of
+        // this run that holds other content now.
+        let read: HashSet<&str> = self.inputs.iter().map(|(k, _)| k.as_str()).collect();
+        let still_made =
+            |key: &str, sha: &str| !read.contains(key) || self.inputs.contains(&(key.to_string(), sha.to_string()));
+        let mut made: HashSet<&str> = HashSet::new();
+        for (key, recorded) in &now.by_path {
+            for (sha, output) in recorded {
+                if stale.contains_key(output.as_str()) && still_made(key, sha) {
+                    made.insert(output.as_str());
                 }
             }
-            settled.push(Settled {
-                input: c.input,
-                old_sha: c.old_sha.clone(),
-                old_output: old_output.to_string(),
-                removed,
-                moved,
-            });
+        }
+        stale.retain(|o, _| !made.contains(o) && !produced.contains(&name_hash(o)) && out.join(o).is_file());
+        let going: HashSet<PathBuf> = stale.keys().map(PathBuf::from).collect();
+        let mut settled: Vec<Settled> = stale
+            .into_iter()
+            .map(|(old_output, mut inputs)| {
+                inputs.sort();
+                inputs.dedup();
+                let removed = remove && std::fs::remove_file(out.join(old_output)).is_ok();
+                Settled { inputs, old_output: old_output.to_string(), removed, moved: None }
+            })
+            .collect();
+        // Every stale output is gone before a freed name is given: only outputs that stay
+        // claim one.
+        for s in settled.iter_mut().filter(|s| s.removed) {
+            s.moved = give_freed_name(out, Path::new(&s.old_output), &going, intent);
+            if s.moved.is_none() {
+                remove_empty_folders(out, &out.join(&s.old_output));
+            }
         }
         settled
     }
 }
 
 /// The outputs that claim `name` under a collision name (`<stem>.<12 hex>.<ext>` beside it),
-/// with their hashes.
-fn claimants(out: &Path, name: &Path) -> Vec<(String, PathBuf)> {
+/// with their hashes, except those in `going` (superseded ones a removal left in place).
+fn claimants(out: &Path, name: &Path, going: &HashSet<PathBuf>) -> Vec<(String, PathBuf)> {
     let dir = out.join(name.parent().unwrap_or(Path::new("")));
     let stem = name.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let ext = name.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
@@ -177,11 +195,12 @@ fn claimants(out: &Path, name: &Path) -> Vec<(String, PathBuf)> {
             continue;
         };
         let hex = middle.len() == 12 && middle.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-        if !hex || !e.file_type().is_ok_and(|t| t.is_file()) {
+        let rel = name.with_file_name(&file);
+        if !hex || going.contains(&rel) || !e.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
         if let Ok(h) = crate::write::sha256_file(&e.path()) {
-            found.push((h, name.with_file_name(&file)));
+            found.push((h, rel));
         }
     }
     found.sort();
@@ -190,8 +209,13 @@ fn claimants(out: &Path, name: &Path) -> Vec<(String, PathBuf)> {
 
 /// Give a freed name to the lowest-hash output that claims it (if any), as a run from scratch
 /// would have: move it there without replacing anything. Its move is announced first.
-fn give_freed_name(out: &Path, name: &Path, intent: &mut dyn FnMut(&Moved) -> io::Result<()>) -> Option<Moved> {
-    let (sha, from) = claimants(out, name).into_iter().next()?;
+fn give_freed_name(
+    out: &Path,
+    name: &Path,
+    going: &HashSet<PathBuf>,
+    intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
+) -> Option<Moved> {
+    let (sha, from) = claimants(out, name, going).into_iter().next()?;
     let m = Moved { from, to: name.to_path_buf(), sha256: sha };
     intent(&m).ok()?;
     crate::write::rename_noreplace(&out.join(&m.from), &out.join(name)).ok()?;
@@ -362,5 +386,98 @@ mod tests {
         assert_eq!(settled[0].moved.as_ref().unwrap().sha256, claims[0].0);
         assert_eq!(std::fs::read(dir.path().join("s/1.dcm")).unwrap(), claims[0].1);
         assert_eq!(std::fs::read_dir(dir.path().join("s")).unwrap().count(), 5);
+    }
+
+    #[test]
+    fn an_output_every_path_of_which_now_holds_other_content_is_removed_in_either_order() {
+        for order in [["k", "copy"], ["copy", "k"]] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("P1")).unwrap();
+            std::fs::write(dir.path().join("P1/1.dcm"), b"old").unwrap();
+            // The same content at two paths (a copy, a hard link) made one output.
+            let done = earlier("P1/1.dcm", &["copy"]);
+            let mut s = Supersede::new();
+            for (n, key) in order.iter().enumerate() {
+                assert!(s.observe(&done, n + 1, key, &sha('b'), Some("P2/1.dcm")));
+            }
+            let settled = s.settle(dir.path(), &done, true, &mut |_| Ok(()));
+            assert_eq!(settled.len(), 1, "one output");
+            assert!(settled[0].removed);
+            assert_eq!(settled[0].inputs, [(1, sha('a')), (2, sha('a'))], "both paths made it");
+            assert!(!dir.path().join("P1").exists());
+        }
+    }
+
+    #[test]
+    fn an_output_a_path_not_read_by_this_run_made_is_kept_though_another_path_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("1.dcm"), b"old").unwrap();
+        let done = earlier("1.dcm", &["copy", "elsewhere"]);
+        let mut s = Supersede::new();
+        s.observe(&done, 1, "k", &sha('b'), Some("2.dcm"));
+        s.observe(&done, 2, "copy", &sha('b'), Some("2.dcm"));
+        assert!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).is_empty());
+        assert!(dir.path().join("1.dcm").exists());
+    }
+
+    /// Two earlier outputs of one SOP Instance UID (two encodings), both superseded, one at the
+    /// name and one at its collision name, with a lower hash than the new outputs that claim
+    /// the name: the name goes to the lowest new output, whichever input finished first.
+    #[test]
+    fn a_stale_output_never_moves_into_a_name_another_stale_output_freed() {
+        let new = [&b"new-x"[..], b"new-y"];
+        let lowest_new = new.iter().map(|b| sha_of(b)).min().unwrap();
+        let old_b = (0..).map(|i| format!("old-b-{i}").into_bytes()).find(|b| sha_of(b) < lowest_new).unwrap();
+        for order in [[0, 1], [1, 0]] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("s")).unwrap();
+            std::fs::write(dir.path().join("s/1.dcm"), b"old-a").unwrap();
+            let old_alt = crate::layout::collision_name(Path::new("s/1.dcm"), &sha_of(&old_b));
+            std::fs::write(dir.path().join(&old_alt), &old_b).unwrap();
+            let mut alts = Vec::new();
+            for b in new {
+                let alt = crate::layout::collision_name(Path::new("s/1.dcm"), &sha_of(b));
+                std::fs::write(dir.path().join(&alt), b).unwrap();
+                alts.push(alt.to_string_lossy().into_owned());
+            }
+            let mut done = Done::default();
+            done.by_path.insert("ka".into(), vec![(sha('a'), "s/1.dcm".into())]);
+            done.by_path.insert("kb".into(), vec![(sha('b'), old_alt.to_string_lossy().into_owned())]);
+            let mut s = Supersede::new();
+            let keys = ["ka", "kb"];
+            for i in order {
+                s.observe(&done, i + 1, keys[i], &sha_of(new[i]), Some(&alts[i]));
+            }
+            let settled = s.settle(dir.path(), &done, true, &mut |_| Ok(()));
+            assert_eq!(settled.iter().filter(|s| s.removed).count(), 2, "{settled:?}");
+            assert_eq!(sha_of(&std::fs::read(dir.path().join("s/1.dcm")).unwrap()), lowest_new);
+            assert!(!dir.path().join(&old_alt).exists());
+            assert_eq!(std::fs::read_dir(dir.path().join("s")).unwrap().count(), 2, "the two new outputs");
+        }
+    }
+
+    #[test]
+    fn two_stale_outputs_of_one_name_leave_no_file_when_no_new_output_claims_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("P1")).unwrap();
+        std::fs::write(dir.path().join("P1/1.dcm"), b"old-a").unwrap();
+        let alt = crate::layout::collision_name(Path::new("P1/1.dcm"), &sha_of(b"old-b"));
+        std::fs::write(dir.path().join(&alt), b"old-b").unwrap();
+        let mut done = Done::default();
+        done.by_path.insert("ka".into(), vec![(sha('a'), "P1/1.dcm".into())]);
+        done.by_path.insert("kb".into(), vec![(sha('b'), alt.to_string_lossy().into_owned())]);
+        let mut s = Supersede::new();
+        s.observe(&done, 1, "ka", &sha('c'), Some("P2/1.dcm"));
+        s.observe(&done, 2, "kb", &sha('d'), Some("P2/1.cccccccccccc.dcm"));
+        let settled = s.settle(dir.path(), &done, false, &mut |_| Ok(()));
+        assert_eq!(settled.len(), 2, "a dry run counts both");
+        let settled = {
+            let mut s = Supersede::new();
+            s.observe(&done, 1, "ka", &sha('c'), Some("P2/1.dcm"));
+            s.observe(&done, 2, "kb", &sha('d'), Some("P2/1.cccccccccccc.dcm"));
+            s.settle(dir.path(), &done, true, &mut |_| Ok(()))
+        };
+        assert!(settled.iter().all(|s| s.removed && s.moved.is_none()), "{settled:?}");
+        assert!(!dir.path().join("P1").exists());
     }
 }

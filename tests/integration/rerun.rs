@@ -307,3 +307,119 @@ fn a_shard_run_of_another_shard_count_into_the_same_out_is_refused() {
     deid(&wd, &["-q"]).assert_code(0);
     assert_eq!(wd.dicom_outputs("out").len(), 4);
 }
+
+/// `kamei deid in -o <out> --key <key of byte>` plus `extra`.
+fn deid_keyed(wd: &Workdir, byte: u8, out: &str, extra: &[&str]) -> Run {
+    let k = key(wd, &format!("k{byte}.key"), byte);
+    let mut args = vec!["deid", "in", "-o", out, "--key", k.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    wd.kamei(args)
+}
+
+/// The released files below `out` (no audit, no run settings), by relative path, with bytes.
+fn released(wd: &Workdir, out: &str) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut t = tree(wd, out);
+    t.retain(|p, _| !p.to_string_lossy().starts_with("kamei"));
+    t
+}
+
+/// The count in the summary line "N outputs of earlier runs (would be) removed", 0 without one.
+fn removed_count(run: &Run) -> usize {
+    let err = run.stderr();
+    let Some(at) = err.find(" outputs of earlier runs") else { return 0 };
+    let digits: String = err[..at].chars().rev().take_while(char::is_ascii_digit).collect();
+    digits.chars().rev().collect::<String>().parse().unwrap()
+}
+
+/// rv34-01: the same file at two paths (a copy, or a hard link the PACS rewrites in place), both
+/// corrected: no input makes the earlier output any more, so it is removed, with one
+/// `superseded` record per path.
+#[test]
+fn a_corrected_image_exported_at_two_paths_leaves_no_stale_output() {
+    let wd = Workdir::new("a_corrected_image_exported_at_two_paths_leaves_no_stale_output");
+    for (byte, hard_link) in [(41, false), (42, true), (43, false), (44, true)] {
+        let _ = std::fs::remove_dir_all(wd.path("in"));
+        let out = format!("out{byte}");
+        image("P-WRONG", 1).write(&wd.path("in/A/x.dcm"));
+        std::fs::create_dir_all(wd.path("in/B")).unwrap();
+        if hard_link {
+            std::fs::hard_link(wd.path("in/A/x.dcm"), wd.path("in/B/x.dcm")).unwrap();
+        } else {
+            std::fs::copy(wd.path("in/A/x.dcm"), wd.path("in/B/x.dcm")).unwrap();
+        }
+        deid_keyed(&wd, byte, &out, &["-q"]).assert_code(0);
+        image("P-RIGHT", 1).write(&wd.path("in/A/x.dcm"));
+        if !hard_link {
+            std::fs::copy(wd.path("in/A/x.dcm"), wd.path("in/B/x.dcm")).unwrap();
+        }
+        let dry = deid_keyed(&wd, byte, &out, &["--dry-run"]);
+        dry.assert_code(0);
+        assert_eq!(removed_count(&dry), 1, "{}", dry.stderr());
+        let run = deid_keyed(&wd, byte, &out, &[]);
+        run.assert_code(0);
+        assert_eq!(removed_count(&run), 1, "{}", run.stderr());
+        let outputs = wd.dicom_outputs(&out);
+        assert_eq!(outputs.len(), 1, "hard link {hard_link}: {outputs:?}");
+        let fresh = format!("fresh{byte}");
+        deid_keyed(&wd, byte, &fresh, &["-q"]).assert_code(0);
+        assert!(released(&wd, &out) == released(&wd, &fresh), "the corrected output only, as a run from scratch");
+        let superseded = wd.audit(&out).iter().filter(|r| r["outcome"] == "superseded").count();
+        assert_eq!(superseded, 2, "one record for each path that made it");
+        assert!(deid_keyed(&wd, byte, &out, &[]).stderr().contains("2 done earlier"));
+    }
+}
+
+/// rv34-05: one image in two encodings (two outputs of one SOP Instance UID), both corrected
+/// (re-assigned to another patient, or corrected in place): both earlier outputs are removed,
+/// none moves into a name the other freed, and the release equals a run from scratch, whatever
+/// the key (and so the outputs' hash order).
+#[test]
+fn both_encodings_of_a_corrected_image_replace_both_earlier_outputs_whatever_the_hash_order() {
+    let wd = Workdir::new("both_encodings_of_a_corrected_image_replace_both_earlier_outputs_whatever_the_hash_order");
+    for reassigned in [true, false] {
+        for byte in 51..59u8 {
+            let _ = std::fs::remove_dir_all(wd.path("in"));
+            let out = format!("out{byte}-{reassigned}");
+            image("P-OLD", 1).write(&wd.path("in/a.dcm"));
+            image("P-OLD", 1).ts("1.2.840.10008.1.2").write(&wd.path("in/b.dcm"));
+            deid_keyed(&wd, byte, &out, &["-q"]).assert_code(0);
+            let corrected = |f: Fixture| f.put(str_el(tags::SLICE_THICKNESS, VR::DS, "2.0"));
+            let (patient, fix): (&str, &dyn Fn(Fixture) -> Fixture) =
+                if reassigned { ("P-NEW", &|f| f) } else { ("P-OLD", &corrected) };
+            fix(image(patient, 1)).write(&wd.path("in/a.dcm"));
+            fix(image(patient, 1)).ts("1.2.840.10008.1.2").write(&wd.path("in/b.dcm"));
+            let dry = deid_keyed(&wd, byte, &out, &["--dry-run"]);
+            let run = deid_keyed(&wd, byte, &out, &[]);
+            run.assert_code(0);
+            assert_eq!((removed_count(&dry), removed_count(&run)), (2, 2), "key {byte}: {}", run.stderr());
+            let fresh = format!("fresh{byte}-{reassigned}");
+            deid_keyed(&wd, byte, &fresh, &["-q"]).assert_code(0);
+            let (got, want) = (released(&wd, &out), released(&wd, &fresh));
+            assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "key {byte}");
+            assert!(got == want, "key {byte}: the same names hold other bytes than a run from scratch's");
+        }
+    }
+}
+
+/// rv34-03: `--dry-run` counts the earlier outputs the real run removes, whether a corrected
+/// output's hash sorts below the earlier one's (the real run moves that one aside) or above.
+#[test]
+fn a_dry_run_counts_every_output_the_real_run_supersedes() {
+    let wd = Workdir::new("a_dry_run_counts_every_output_the_real_run_supersedes");
+    for byte in 61..65u8 {
+        let out = format!("out{byte}");
+        for n in 1..=4 {
+            image("P1", n).put(str_el(tags::SLICE_THICKNESS, VR::DS, "1.0")).write(&wd.path(&format!("in/{n}.dcm")));
+        }
+        deid_keyed(&wd, byte, &out, &["-q"]).assert_code(0);
+        for n in 1..=4 {
+            image("P1", n).put(str_el(tags::SLICE_THICKNESS, VR::DS, "2.0")).write(&wd.path(&format!("in/{n}.dcm")));
+        }
+        let dry = deid_keyed(&wd, byte, &out, &["--dry-run"]);
+        dry.assert_code(0);
+        assert!(dry.stderr().contains("would be removed"), "{}", dry.stderr());
+        let run = deid_keyed(&wd, byte, &out, &[]);
+        run.assert_code(0);
+        assert_eq!((removed_count(&dry), removed_count(&run)), (4, 4), "key {byte}: {}", dry.stderr());
+    }
+}
