@@ -521,6 +521,21 @@ impl Cohort {
             .any(|i| r.lists_for_exclusion(&i) || id_parts(&i).iter().any(|p| r.lists_for_exclusion(p)))
     }
 
+    /// Decide for an image: [`Cohort::admit`] on its Patient ID (each value of one holding
+    /// several), then an opt-out under any of the other IDs it gives of its patient (DICOM Other
+    /// Patient IDs, [`Cohort::opts_out_any`]): the same person, left out when any of them opted
+    /// out. The cohort is decided by the Patient ID alone (another issuer's numbers are not in
+    /// it). `kamei deid` asks this of each input and `kamei verify --exclude-patients` of each
+    /// patient the inputs and linkage table name, so both take the same files for an opted-out
+    /// patient's.
+    pub fn admit_image(&self, patient_id: &str, other_ids: &[&str], study_date: Option<&str>) -> Admission {
+        let admission = self.admit(Some(patient_id), study_date);
+        if !admission.is_excluded() && self.opts_out_any(other_ids) {
+            return Admission::OptedOut;
+        }
+        admission
+    }
+
     /// Decide for a patient (and, for images, a study): exclusion wins over inclusion; a missing
     /// ID is left out only when an include list is given; the study window applies last.
     pub fn admit(&self, patient_id: Option<&str>, study_date: Option<&str>) -> Admission {
@@ -714,6 +729,16 @@ mod tests {
         assert!(c.opts_out_any(&["X-1\\0012345678"]), "one value of several");
         assert!(!c.opts_out_any(&["7777777", ""]));
         assert!(!Cohort::new(None, Some(reg("0012345678")), None).opts_out_any(&["0012345678"]), "no register");
+    }
+
+    #[test]
+    fn rv34_02_an_image_is_opted_out_by_any_value_of_its_id_or_any_other_id() {
+        let c = Cohort::new(Some(reg("0002222222")), None, None);
+        assert_eq!(c.admit_image("0001111111\\0002222222", &[], None), Admission::OptedOut);
+        assert_eq!(c.admit_image("0001111111", &["2222222"], None), Admission::OptedOut);
+        assert_eq!(c.admit_image("0001111111", &["0003333333"], None), Admission::Included);
+        let i = Cohort::new(None, Some(reg("0001111111")), None);
+        assert_eq!(i.admit_image("0001111111", &["0003333333"], None), Admission::Included, "cohort by Patient ID");
     }
 
     #[test]

@@ -74,6 +74,7 @@ pub mod read;
 pub mod release_report;
 pub mod scrub;
 pub mod shown;
+pub mod stale_failures;
 pub mod standard_uids;
 pub mod stream_metadata;
 pub mod supersede;

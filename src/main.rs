@@ -30,6 +30,7 @@ enum Exit {
 }
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -44,6 +45,19 @@ fn main() -> ExitCode {
             kamei::say!("kamei: {}", one_line(&e));
             ExitCode::from(Exit::Usage as u8)
         }
+    }
+}
+
+/// Ignore SIGXFSZ: under a file size limit (`ulimit -f`, RLIMIT_FSIZE, as batch systems and
+/// containers set it) a write past the limit then fails with EFBIG, which kamei handles like a
+/// full disk (the input fails with the reason, temporary files are removed, the run goes on),
+/// instead of the signal killing the run with no message, no audit record and exit 153.
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to SIG_IGN at start, before any thread is spawned;
+    // no handler runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 

@@ -459,6 +459,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let mut supersede = crate::supersede::Supersede::new();
     let audit_path = job.out.join(audit::audit_file_name(shard_label.as_deref()));
     let audit_writer = if job.dry_run { None } else { Some(AuditWriter::open(&audit_path).context(AuditSnafu)?) };
+    // Where this run's records start in its log, and the input paths it meets: at the end, the
+    // failures they make stale are dropped from every log it may rewrite (crate::stale_failures).
+    let since = std::fs::metadata(&audit_path).map_or(0, |m| m.len());
+    let mut met = crate::stale_failures::Met::default();
     let audit_writer = Mutex::new(audit_writer);
     let mut linkage = match (&job.linkage, job.dry_run) {
         (Some(p), false) => Some(LinkageWriter::open(p, job.pseudo.key_fingerprint()).context(LinkageSnafu)?),
@@ -466,6 +470,13 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     };
 
     let (inputs, walk_errors) = walk::collect(&job.inputs, Some(&job.out), job.shard);
+    if job.pseudo.is_keyed() {
+        // An INPUT that exists is met, though nothing else names its path: a folder missing on
+        // an earlier run (a failed record of its path) is there now.
+        for root in job.inputs.iter().filter(|r| r.exists()) {
+            met.insert(&path_key(job, root));
+        }
+    }
     let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
     tracing::debug!(inputs = inputs.len(), bytes = total_bytes, unreadable_or_special = walk_errors.len(), "walked");
     reporter.walked(inputs.len(), total_bytes);
@@ -492,6 +503,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             // Keyed like an input, so the record of this path made when the cause is gone (a
             // link's target appeared) replaces this one at compaction.
             record.input_path_key = job.pseudo.is_keyed().then(|| resolved_path_key(job, &e.identity));
+            if let Some(key) = &record.input_path_key {
+                met.insert(key);
+            }
             if e.duplicates > 0 {
                 record.notes.push(duplicates_note(e.duplicates));
             }
@@ -557,6 +571,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         for (mut p, key) in rx {
             let input = &inputs[p.number - 1];
             if let Some(key) = key {
+                met.insert(&key);
                 if let Some(sha) = &p.sha256 {
                     // A dry run's name for an output it would write holds the file the real run
                     // moves aside (or nothing): not this input's output.
@@ -735,6 +750,8 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         }
         if let Some(w) = audit_writer {
             drop(w);
+            crate::stale_failures::drop_stale(&job.out, &audit_path, since, &met, job.shard.count <= 1)
+                .context(AuditSnafu)?;
             // Moves were made or are on record: this log's records name where outputs are now.
             let index = if fold_moves { Some(audit::index(&job.out).context(AuditSnafu)?) } else { None };
             audit::compact_with(&audit_path, index.as_ref()).context(AuditSnafu)?;
@@ -1006,16 +1023,11 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     if job.cohort.is_active() {
         // Decided from the original Patient ID, before anything is planned or written.
         let (id, note) = plan::original_patient_id_noted(&file.dataset);
-        let mut admission = job.cohort.admit(Some(&id), file.dataset.ascii(tags::STUDY_DATE));
         // The patient's other IDs (Other Patient IDs, its sequence) are the same person: an
-        // opt-out under any of them leaves the image out. The cohort is decided by the Patient
-        // ID alone (another issuer's numbers are not in it).
-        if !admission.is_excluded() {
-            let others = plan::other_patient_ids(&file.dataset);
-            if job.cohort.opts_out_any(&others.iter().map(String::as_str).collect::<Vec<_>>()) {
-                admission = crate::cohort::Admission::OptedOut;
-            }
-        }
+        // opt-out under any of them leaves the image out (`kamei verify` asks the same).
+        let others = plan::other_patient_ids(&file.dataset);
+        let others: Vec<&str> = others.iter().map(String::as_str).collect();
+        let admission = job.cohort.admit_image(&id, &others, file.dataset.ascii(tags::STUDY_DATE));
         if admission.is_excluded() {
             let mut p = left_out(ctx, number, sha, bytes, Status::Excluded, admission.reason().to_string());
             if let (Some(note), Some(record)) = (note, p.record.as_mut()) {

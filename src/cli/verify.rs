@@ -207,6 +207,17 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
             originals.global.add(&p, "pseudonym of an excluded patient");
         }
         kamei::say!("kamei: looking for the pseudonyms and IDs of {} excluded patients", register.len());
+        add_opted_out_patients(&mut originals, kamei::cohort::Cohort::new(Some(register), None, None), pseudo);
+        if args.originals.against.is_empty() {
+            kamei::say!(
+                "kamei: note: without --against, an image whose Other Patient IDs name a listed patient{} cannot be tied to that patient",
+                if args.originals.linkage.is_none() {
+                    ", or whose Patient ID holds several values one of which is listed,"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     if originals.is_empty() {
         kamei::say!(
@@ -236,6 +247,35 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
         report.findings.len()
     );
     Ok(report.findings.is_empty())
+}
+
+/// Look for the pseudonym of every patient the inputs and the linkage table name whom `deid`
+/// would leave out under the opt-out register ([`kamei::cohort::Cohort::admit_image`], the
+/// question `deid` asks of each image): a Patient ID holding several values one of which is
+/// listed (`A\B`), or an image whose Other Patient IDs name a listed patient. Such an image is
+/// filed under the pseudonym of its own Patient ID, which the register's IDs alone do not give.
+fn add_opted_out_patients(
+    originals: &mut Originals,
+    cohort: kamei::cohort::Cohort,
+    pseudo: &kamei::pseudo::Pseudonymizer,
+) {
+    let mut tied = 0usize;
+    for (id, known) in &originals.patients {
+        let others: Vec<&str> = known.other_ids.iter().map(String::as_str).collect();
+        if cohort.admit_image(id, &others, None) != kamei::cohort::Admission::OptedOut {
+            continue;
+        }
+        tied += 1;
+        let computed = pseudo.patient_pseudonym(kamei::pseudo::Patient::Id(id));
+        for p in known.pseudonyms.iter().chain(std::iter::once(&computed)) {
+            originals.global.add(p, "pseudonym of an excluded patient");
+        }
+    }
+    if tied > 0 {
+        kamei::say!(
+            "kamei: {tied} patient(s) the inputs or the linkage table name are left out by the register: looking for their pseudonyms too"
+        );
+    }
 }
 
 /// Refuse a `--report` path inside the release or inside an `--against` input (by path, through

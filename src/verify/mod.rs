@@ -26,8 +26,13 @@
 //! date rules of [`crate::text_dates`]), the reader and the character set decoder (an ID in
 //! EUC-JP or ISO-2022-JP bytes read as `deid` reads it; a town with its house number is found by
 //! [`crate::addresses::Town`] itself, and a phone number by its digits with
-//! [`crate::scrub::numbers_in`], on text compared as Clean compares it); it does not use the
-//! planner, the scrubber's [`crate::scrub::Identifiers`] or the pseudonymizer. Findings name file, tag path and the kind of identifier; the matched value
+//! [`crate::scrub::numbers_in`], on text compared as Clean compares it), and, for
+//! `--exclude-patients`, who an image's patient is: the original Patient ID and Other Patient
+//! IDs as `deid` reads them ([`crate::plan::original_patient_id`],
+//! [`crate::plan::other_patient_ids`]) and the opt-out decision itself
+//! ([`crate::cohort::Cohort::admit_image`]), so that verify looks for exactly the files `deid`
+//! leaves out; it does not use the rest of the planner, the scrubber's
+//! [`crate::scrub::Identifiers`] or the pseudonymizer. Findings name file, tag path and the kind of identifier; the matched value
 //! itself goes only into the `--report` file, which is as sensitive as the linkage table.
 
 mod dictionary;
@@ -43,7 +48,7 @@ use crate::read::{self, Opened, ReadOptions};
 use dicom_dictionary_std::tags;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// What a finding is about.
@@ -145,6 +150,22 @@ pub struct Originals {
     /// pixel data of the same length unless it was cleaned ([`PixelsOf`]), so an output cut
     /// or damaged after the run is caught.
     pub input_pixels: HashMap<[u8; 32], PixelsOf>,
+    /// The patients the inputs and the linkage table name, by original Patient ID (as `deid`
+    /// reads it, [`crate::plan::original_patient_id`]): what `verify --exclude-patients` needs
+    /// to ask the opt-out register what `deid` asks of an image
+    /// ([`crate::cohort::Cohort::admit_image`]): a Patient ID holding several values, or an
+    /// image whose Other Patient IDs name a listed patient, is that patient's.
+    pub patients: BTreeMap<String, KnownPatient>,
+}
+
+/// What the inputs and the linkage table say of one patient (see [`Originals::patients`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct KnownPatient {
+    /// The other IDs the patient's inputs give (Other Patient IDs and its sequence,
+    /// [`crate::plan::other_patient_ids`]).
+    pub other_ids: BTreeSet<String>,
+    /// The pseudonyms the linkage table's `patient` rows record for this ID.
+    pub pseudonyms: BTreeSet<String>,
 }
 
 /// What an input's pixel data is, as its output must keep it when the pixels were not
@@ -259,7 +280,6 @@ pub fn originals_from_inputs(inputs: &[PathBuf], jobs: usize) -> Originals {
     let path_values = originals.paths.in_values();
     let path_matcher = path_values.matcher();
     let opts = ReadOptions::default();
-    type Loaded = (String, Dictionary, HashSet<String>, Option<PixelsOf>);
     let load = |i: &crate::walk::Input| -> Option<Loaded> {
         let source = read::Source::load(&i.path, &opts).ok()?;
         match read::parse(&source, &opts) {
@@ -267,7 +287,10 @@ pub fn originals_from_inputs(inputs: &[PathBuf], jobs: usize) -> Originals {
                 let mut d = Dictionary::new();
                 d.add_dataset(&f.dataset);
                 let pixels = PixelsOf::of(&f.dataset);
-                Some((source.sha256_hex(), d, path_matcher.found_in_dataset(&f.dataset), pixels))
+                // The patient as `deid` identifies it, for the opt-out register.
+                let patient =
+                    (crate::plan::original_patient_id(&f.dataset), crate::plan::other_patient_ids(&f.dataset));
+                Some((source.sha256_hex(), d, path_matcher.found_in_dataset(&f.dataset), pixels, patient))
             }
             _ => None,
         }
@@ -277,17 +300,24 @@ pub fn originals_from_inputs(inputs: &[PathBuf], jobs: usize) -> Originals {
         Err(_) => files.iter().filter_map(load).collect(),
     };
     let mut explained = HashSet::new();
-    for (sha, d, found, pixels) in parsed {
+    for (sha, d, found, pixels, (id, others)) in parsed {
         if let (Some(p), Some(digest)) = (pixels, digest_bytes(&sha)) {
             originals.input_pixels.insert(digest, p);
         }
         originals.global.extend(&d.strong());
         originals.per_input.insert(sha, d);
         explained.extend(found);
+        if !id.is_empty() {
+            originals.patients.entry(id).or_default().other_ids.extend(others);
+        }
     }
     originals.global.extend(&path_values.without_texts(&explained));
     originals
 }
+
+/// One input read by [`originals_from_inputs`]: its content hash, its identifiers, the path
+/// names its values hold, its pixel data, and its Patient ID with its other IDs.
+type Loaded = (String, Dictionary, HashSet<String>, Option<PixelsOf>, (String, Vec<String>));
 
 /// Add the identifiers of a linkage table (CSV `kind,original,pseudonymized`): the original
 /// Patient IDs (searched everywhere) and the input paths (searched in file names, and those
@@ -303,7 +333,14 @@ pub fn add_linkage(originals: &mut Originals, table: &Path) -> Result<(), csv::E
     for row in rdr.byte_records() {
         let row = row?;
         match (row.get(0), row.get(1)) {
-            (Some(b"patient"), Some(id)) => originals.global.add_patient_id(&String::from_utf8_lossy(id)),
+            (Some(b"patient"), Some(id)) => {
+                let id = String::from_utf8_lossy(id);
+                originals.global.add_patient_id(&id);
+                let known = originals.patients.entry(crate::pseudo::normalize_id(&id)).or_default();
+                if let Some(p) = row.get(2).filter(|p| !p.is_empty()) {
+                    known.pseudonyms.insert(String::from_utf8_lossy(p).into_owned());
+                }
+            }
             // An ID a merge ties to an opted-out patient's: an original Patient ID, whether or
             // not it also has a `patient` row.
             (Some(b"merged"), Some(id)) => originals.global.add_patient_id(&String::from_utf8_lossy(id)),

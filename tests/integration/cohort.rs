@@ -1012,3 +1012,72 @@ fn rv35_03_verify_with_the_linkage_table_finds_a_merged_opted_out_persons_pseudo
     run.assert_code(1);
     assert!(run.stdout().contains("pseudonym of an excluded patient"), "{}", run.stdout());
 }
+
+/// rv34 02: a release made before the opt-out holds an image whose Patient ID holds several
+/// values, one of them the listed patient's (`A\B`, a merged record), and one whose Other
+/// Patient IDs name the listed patient. `deid --exclude-patients` leaves both out; `verify
+/// --exclude-patients` asks the same question (`Cohort::admit_image`) of the patients the inputs
+/// (`--against`) and the linkage table name, and reports both files; the image of another
+/// patient is not reported.
+#[test]
+fn rv34_02_verify_finds_the_images_deid_leaves_out_for_a_multi_valued_or_other_id() {
+    let wd = Workdir::new("rv34_02_verify_finds_the_images_deid_leaves_out_for_a_multi_valued_or_other_id");
+    let image = |id: &str, n: u32| {
+        let study = format!("1.2.826.0.1.3680043.8.498.34{n}");
+        Fixture::ct(id, &study, &format!("{study}.1"), &format!("{study}.1.1"))
+    };
+    let merged = format!("{IMAGES_ONLY}\\{P2_OPTED_OUT}");
+    image(&merged, 1).write(&wd.path("dicom/merged.dcm"));
+    image("7777777", 2)
+        .put(str_el(dicom_core::Tag(0x0010, 0x1000), dicom_core::VR::LO, P2_OPTED_OUT))
+        .write(&wd.path("dicom/other.dcm"));
+    image(P1, 3).write(&wd.path("dicom/plain.dcm"));
+    let k = key(&wd, "k.key", 34);
+    let ks = k.to_str().unwrap();
+    // Delivered before the opt-out.
+    wd.kamei(["deid", "dicom", "-o", "release", "--key", ks, "--linkage", "link.csv", "-q"]).assert_code(0);
+    std::fs::write(wd.path("exclude.txt"), format!("{P2_OPTED_OUT}\n")).unwrap();
+    // deid with the register leaves both out.
+    wd.kamei(["deid", "dicom", "-o", "now", "--key", ks, "--exclude-patients", "exclude.txt", "-q"]).assert_code(0);
+    assert_eq!(wd.dicom_outputs("now").len(), 1);
+    let verify = |more: &[&str]| {
+        let mut args =
+            vec!["verify", "release", "--exclude-patients", "exclude.txt", "--key", ks, "--report", "r.json"];
+        args.extend(more);
+        wd.kamei(&args)
+    };
+    // The pseudonyms matched as an excluded patient's (from the sensitive --report file: the
+    // findings printed mask the folder names that hold them).
+    let matched = || -> Vec<String> {
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(wd.path("r.json")).unwrap()).unwrap();
+        let mut found: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["detail"].as_str().unwrap_or_default().contains("pseudonym of an excluded patient"))
+            .filter_map(|f| f["matched"].as_str().map(str::to_string))
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    };
+    // With the inputs: both images, under the pseudonyms of their own Patient IDs.
+    let run = verify(&["--against", "dicom"]);
+    run.assert_code(1);
+    let mut expected: Vec<String> =
+        [pseudonym(&k, &merged), pseudonym(&k, "7777777")].iter().map(|p| kamei::verify::normalize(p)).collect();
+    expected.sort();
+    assert_eq!(matched(), expected, "{}", run.stdout());
+    assert!(!run.stdout().contains(&pseudonym(&k, P1)), "{}", run.stdout());
+    assert!(!matched().contains(&kamei::verify::normalize(&pseudonym(&k, P1))));
+    // With the linkage table only: the multi-valued Patient ID (the table has no Other IDs),
+    // and a note says what cannot be checked.
+    let run = verify(&["--linkage", "link.csv"]);
+    run.assert_code(1);
+    assert_eq!(matched(), vec![kamei::verify::normalize(&pseudonym(&k, &merged))], "{}", run.stdout());
+    assert!(run.stderr().contains("Other Patient IDs"), "{}", run.stderr());
+    // Messages never print the IDs.
+    for run in [verify(&["--against", "dicom"]), verify(&["--linkage", "link.csv"])] {
+        assert!(!run.stderr().contains(P2_OPTED_OUT) && !run.stderr().contains(IMAGES_ONLY), "{}", run.stderr());
+    }
+}

@@ -417,8 +417,18 @@ fn linkage_table_of_another_key_is_refused_by_the_clinical_commands_too() {
     std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
     let other = key(&wd, "other.key", 8);
     let run = wd.kamei([
-        "clinical", "csv", "labs.csv", "-o", "clin", "--key", other.to_str().unwrap(), "--columns", "cols.toml",
-        "--linkage", "link.csv", "-q",
+        "clinical",
+        "csv",
+        "labs.csv",
+        "-o",
+        "clin",
+        "--key",
+        other.to_str().unwrap(),
+        "--columns",
+        "cols.toml",
+        "--linkage",
+        "link.csv",
+        "-q",
     ]);
     run.assert_code(2);
     assert!(run.stderr().contains("another key"), "{}", run.stderr());

@@ -233,7 +233,7 @@ fn cleaning_a_long_cine_takes_memory_of_a_few_frames_not_of_all_of_them() {
     let expected = write_cine(&wd.path("in/cine.dcm"), rows, columns, frames, 40);
     let k = key(&wd, "k.key", 7);
     let args = ["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q", "--option", "clean-pixel-data"];
-    let (run, peak_kib) = run_measured(&wd, &[&args[..], &["--pixel-rules", "rules"]].concat());
+    let Cost { run, peak_kib, .. } = measured(&wd, &[&args[..], &["--pixel-rules", "rules"]].concat());
     run.assert_code(0);
     let pixel_len = rows as u64 * columns as u64 * frames;
     eprintln!("cine: {pixel_len} bytes of pixel data, kamei peak RSS {peak_kib} KiB");

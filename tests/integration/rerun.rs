@@ -423,3 +423,82 @@ fn a_dry_run_counts_every_output_the_real_run_supersedes() {
         assert_eq!((removed_count(&dry), removed_count(&run)), (4, 4), "key {byte}: {}", dry.stderr());
     }
 }
+
+/// The failure reasons `kamei report` lists under "Failed and skipped inputs" (its rows saying
+/// `failed`).
+fn failed_rows_in_report(wd: &Workdir) -> usize {
+    wd.kamei(["report", "out", "-o", "report.html"]).assert_code(0);
+    std::fs::read_to_string(wd.path("report.html")).unwrap().matches("<td>failed</td>").count()
+}
+
+/// rv34 04: an input that failed in a `--shard` run (still being copied in) and is written by
+/// the whole run that finishes the release has no `failed` record left in any log, and the
+/// report counts it once, written; the reverse order (the whole run failed it, a shard writes
+/// it) the same.
+#[test]
+fn rv34_04_a_failure_in_one_log_is_dropped_when_another_run_writes_the_input() {
+    for shards_first in [true, false] {
+        let wd = Workdir::new("rv34_04_a_failure_in_one_log_is_dropped_when_another_run_writes_the_input");
+        image("P1", 1).write(&wd.path("in/1.dcm"));
+        image("P1", 2).write(&wd.path("spare.dcm"));
+        let whole = std::fs::read(wd.path("spare.dcm")).unwrap();
+        std::fs::write(wd.path("in/2.dcm"), &whole[..whole.len() / 2]).unwrap();
+        let shards = |wd: &Workdir| {
+            for i in 1..=2 {
+                let code = deid(wd, &["-q", "--shard", &format!("{i}/2")]).code();
+                assert!(code <= 1, "shard {i}: exit {code}");
+            }
+        };
+        if shards_first {
+            shards(&wd);
+        } else {
+            deid(&wd, &["-q"]).assert_code(1);
+        }
+        assert_eq!(outcomes(&wd), ["failed", "written"]);
+        std::fs::write(wd.path("in/2.dcm"), &whole).unwrap();
+        if shards_first {
+            deid(&wd, &["-q"]).assert_code(0);
+        } else {
+            shards(&wd);
+        }
+        assert_eq!(outcomes(&wd), ["written", "written"], "shards first: {shards_first}: {:?}", wd.audit("out"));
+        assert_eq!(wd.dicom_outputs("out").len(), 2);
+        assert_eq!(failed_rows_in_report(&wd), 0, "shards first: {shards_first}");
+    }
+}
+
+/// rv34 04: an input written earlier, then failing in a shard (being copied in again), and found
+/// done by a whole run once its content is back (which appends no record of it) leaves no
+/// `failed` record: the whole run met its path after the failure.
+#[test]
+fn rv34_04_an_input_found_done_again_drops_its_failure_in_a_shard_log() {
+    let wd = Workdir::new("rv34_04_an_input_found_done_again_drops_its_failure_in_a_shard_log");
+    image("P1", 1).write(&wd.path("in/1.dcm"));
+    deid(&wd, &["-q"]).assert_code(0);
+    let whole = std::fs::read(wd.path("in/1.dcm")).unwrap();
+    std::fs::write(wd.path("in/1.dcm"), &whole[..whole.len() / 2]).unwrap();
+    for i in 1..=2 {
+        assert!(deid(&wd, &["-q", "--shard", &format!("{i}/2")]).code() <= 1);
+    }
+    assert!(outcomes(&wd).contains(&"failed".to_string()), "{:?}", wd.audit("out"));
+    std::fs::write(wd.path("in/1.dcm"), &whole).unwrap();
+    deid(&wd, &["-q"]).assert_code(0);
+    assert!(!outcomes(&wd).contains(&"failed".to_string()), "{:?}", wd.audit("out"));
+    assert_eq!(failed_rows_in_report(&wd), 0);
+}
+
+/// rv34 07: an INPUT folder missing on one run (a failed input, as documented) and there on the
+/// next, which writes its files, leaves no `failed` record: the run met the folder's path.
+#[test]
+fn rv34_07_a_missing_input_folder_that_appears_leaves_no_failed_record() {
+    let wd = Workdir::new("rv34_07_a_missing_input_folder_that_appears_leaves_no_failed_record");
+    image("P1", 1).write(&wd.path("a/1.dcm"));
+    let k = key(&wd, "k.key", 31);
+    let run = |wd: &Workdir| wd.kamei(["deid", "a", "b", "-o", "out", "--key", k.to_str().unwrap(), "-q"]);
+    run(&wd).assert_code(1);
+    assert_eq!(outcomes(&wd), ["failed", "written"]);
+    image("P2", 2).write(&wd.path("b/1.dcm"));
+    run(&wd).assert_code(0);
+    assert_eq!(outcomes(&wd), ["written", "written"], "{:?}", wd.audit("out"));
+    assert_eq!(failed_rows_in_report(&wd), 0);
+}

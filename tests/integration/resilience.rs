@@ -395,6 +395,49 @@ fn disk_full_is_reported_and_leaves_no_partial_output() {
     }
 }
 
+/// rv34 06: a file size limit (`ulimit -f`, RLIMIT_FSIZE, as batch systems set it) fails the
+/// input whose output would grow past it, like a full disk: SIGXFSZ is ignored, the write fails
+/// with EFBIG, the input is audited as failed with the reason, the other input is written, no
+/// temporary file is left, exit 1 (not killed by the signal, exit 153).
+#[cfg(unix)]
+#[test]
+fn rv34_06_a_file_size_limit_fails_the_input_not_the_run() {
+    let wd = Workdir::new("rv34_06_a_file_size_limit_fails_the_input_not_the_run");
+    Fixture::ct("P1", "1.2.3", "1.2.3.1", "1.2.3.1.1").write(&wd.path("in/small.dcm"));
+    let pixels: Vec<u16> = (0..256 * 256).map(|i| i as u16).collect();
+    Fixture::ct("P1", "1.2.3", "1.2.3.1", "1.2.3.1.2")
+        .put(dicom_core::DataElement::new(tags::ROWS, dicom_core::VR::US, dicom_core::PrimitiveValue::from(256u16)))
+        .put(dicom_core::DataElement::new(tags::COLUMNS, dicom_core::VR::US, dicom_core::PrimitiveValue::from(256u16)))
+        .put(dicom_core::DataElement::new(
+            tags::PIXEL_DATA,
+            dicom_core::VR::OW,
+            dicom_core::PrimitiveValue::U16(pixels.into_iter().collect()),
+        ))
+        .write(&wd.path("in/large.dcm"));
+    let k = key(&wd, "k.key", 1);
+    // 100 blocks of 1 KiB: the small output and the audit log fit, the 128 KiB image does not.
+    let script = format!("ulimit -f 100 && exec \"$0\" deid in -o out --key {} -j 1", k.to_str().unwrap());
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_kamei"))
+        .current_dir(&wd.root)
+        .env_remove("KAMEI_LOG")
+        .output()
+        .unwrap();
+    let run = Run { output };
+    run.assert_code(1);
+    assert!(run.stderr().contains("too large"), "{}", run.stderr());
+    let audit = wd.audit("out");
+    let failed: Vec<_> = audit.iter().filter(|r| r["outcome"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{audit:?}");
+    assert!(failed[0]["reason"].as_str().is_some_and(|r| r.contains("too large")), "{audit:?}");
+    assert_eq!(wd.dicom_outputs("out").len(), 1, "the small input is written");
+    for f in wd.files("out") {
+        assert!(!f.to_string_lossy().ends_with(".part"), "temporary file left: {}", f.display());
+    }
+}
+
 /// rv16 suspect: compaction of the audit log (the end of a run) writes the whole log anew
 /// beside the old one; when the disk fills during it, the half-written copy is removed (it took
 /// the room the user is told to make) and the old log is kept whole.
