@@ -231,6 +231,7 @@ mod tests {
             reason: None,
             output: None,
             output_sha256: None,
+            output_bytes: None,
             sop_class_uid: None,
             modality: None,
             transfer_syntax: None,
