@@ -53,7 +53,7 @@ fn csv_notes(wd: &Workdir, csv: &str) -> Vec<String> {
 fn the_digit_run_of_a_lettered_patient_id_is_removed_from_cleaned_text() {
     let wd = Workdir::new("the_digit_run_of_a_lettered_patient_id_is_removed_from_cleaned_text");
     Fixture::ct("PAT0012345", "1.2.3.61", "1.2.3.61.1", "1.2.3.61.1.1")
-        .put(str_el(tags::OTHER_PATIENT_I_DS, VR::LO, "MRN-12345678"))
+        .put(str_el(dicom_core::Tag(0x0010, 0x1000), VR::LO, "MRN-12345678"))
         .put(str_el(tags::STUDY_DESCRIPTION, VR::LO, "0012345 follow-up 12345 mg"))
         .put(str_el(tags::SERIES_DESCRIPTION, VR::LO, "ID 12345678 x 100123456"))
         .write(&wd.path("in/a.dcm"));
