@@ -655,8 +655,8 @@ fn log_name(out: &Path, log: &Path) -> String {
     rel_string(log.strip_prefix(out).unwrap_or(log))
 }
 
-/// The audit logs in an output folder (the whole run's and every shard's).
-fn audit_logs(out: &Path) -> Vec<PathBuf> {
+/// The audit logs in an output folder (the whole run's and every shard's), sorted by name.
+pub(crate) fn audit_logs(out: &Path) -> Vec<PathBuf> {
     let Ok(entries) = fs::read_dir(out) else { return Vec::new() };
     let mut logs: Vec<PathBuf> = entries
         .flatten()

@@ -988,7 +988,7 @@ mod tests {
         assert_eq!(i.scrub("経過\0良好"), None, "a NUL no match covers stays as it was");
         let mut id = Identifiers::new();
         id.add_id("0012345678");
-        assert_eq!(id.scrub("ID 0012\0345678").as_deref(), Some("ID ***"));
+        assert_eq!(id.scrub("ID 0012\x00345678").as_deref(), Some("ID ***"));
     }
 
     #[test]

@@ -90,19 +90,12 @@ pub fn drop_stale(out: &Path, own: &Path, since: u64, met: &Met, whole: bool) ->
     Ok(dropped)
 }
 
-/// The shard logs of `out` (`kamei-audit.shard-*.jsonl`).
+/// The shard logs of `out` (`kamei-audit.shard-*.jsonl`): its audit logs but the whole run's.
 fn shard_logs(out: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(out) else { return Vec::new() };
-    let mut logs: Vec<PathBuf> = entries
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.starts_with("kamei-audit.shard-") && name.ends_with(".jsonl")
-        })
-        .map(|e| e.path())
-        .collect();
-    logs.sort();
-    logs
+    crate::audit::audit_logs(out)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("kamei-audit.shard-")))
+        .collect()
 }
 
 /// [`drop_in`] on the whole run's log, which other shards may rewrite at the same time: under

@@ -945,7 +945,7 @@ impl AsDigits {
 /// ```
 /// let d = kamei::text_dates::kanji_numerals_as_digits("一九八五年三月十五日生").unwrap();
 /// assert_eq!(d.text, "1985年3月15日生");
-/// assert_eq!(d.origin_chars(6), 7..9, "`15` stands for `十五`");
+/// assert_eq!(d.origin_chars(7), 7..9, "`15` stands for `十五`");
 /// assert!(kamei::text_dates::kanji_numerals_as_digits("一人で来院").is_none());
 /// ```
 pub fn kanji_numerals_as_digits(text: &str) -> Option<AsDigits> {
