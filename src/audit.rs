@@ -48,6 +48,17 @@ pub enum Error {
         /// The I/O error.
         source: io::Error,
     },
+    /// The output folder holds an audit log but no `kamei-run.json`: the settings of the runs
+    /// that wrote it cannot be compared with this run's (a run with another key would put one
+    /// patient under two pseudonyms in one release).
+    #[snafu(display(
+        "{} holds an audit log but no {RUN_FILE}, so the key, profile and options of the runs that wrote it cannot be compared with this run's; restore {RUN_FILE} from the release's copy, or use a new output folder",
+        path.display()
+    ))]
+    RunFileMissing {
+        /// The output folder.
+        path: PathBuf,
+    },
     /// The output folder was written with other settings.
     #[snafu(display(
         "{} was written with other settings ({what}); use a new output folder, or the key, profile, options and flags of the earlier run",
@@ -353,7 +364,14 @@ impl RunSettings {
     /// As [`RunSettings::claim`].
     pub fn check(&self, out: &Path) -> Result<()> {
         match fs::metadata(out.join(RUN_FILE)) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // Outputs without the settings they were made with: a run with another key or
+                // profile would add a second pseudonym space to them unnoticed.
+                if audit_logs(out).iter().any(|log| fs::metadata(log).is_ok_and(|m| m.len() > 0)) {
+                    return RunFileMissingSnafu { path: out }.fail();
+                }
+                Ok(())
+            }
             _ => self.compare(out).map(|_| ()),
         }
     }

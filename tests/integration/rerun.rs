@@ -259,6 +259,28 @@ fn a_run_without_the_key_into_a_pseudonymized_release_is_told_to_pass_the_key() 
     assert!(run.stderr().contains("pseudonymized run; run with its --key"), "{}", run.stderr());
 }
 
+/// rv34 suspect: an OUT whose kamei-run.json was lost (deleted to get past a refusal, not
+/// copied back) accepted a run with another key, which put new inputs under a second pseudonym
+/// space. A folder with an audit log and no settings file is refused, also by a dry run.
+#[test]
+fn an_output_folder_that_lost_its_settings_file_is_refused() {
+    let wd = Workdir::new("an_output_folder_that_lost_its_settings_file_is_refused");
+    image("P1", 1).write(&wd.path("in/a.dcm"));
+    deid(&wd, &["-q"]).assert_code(0);
+    std::fs::remove_file(wd.path("out/kamei-run.json")).unwrap();
+    image("P2", 2).write(&wd.path("in/b.dcm"));
+    let other = key(&wd, "other.key", 9);
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let mut args = vec!["deid", "in", "-o", "out", "--key", other.to_str().unwrap(), "-q"];
+        args.extend_from_slice(extra);
+        let run = wd.kamei(args);
+        run.assert_code(2);
+        assert!(run.stderr().contains("no kamei-run.json"), "{}", run.stderr());
+    }
+    assert_eq!(wd.dicom_outputs("out").len(), 1, "nothing written under the other key");
+    assert!(!wd.path("out/kamei-run.json").exists());
+}
+
 /// rv16 02: inputs that failed (a link whose target was not there yet, a file still being
 /// copied in) and were written by the re-run leave no `failed` record: one record per input.
 #[cfg(unix)]
