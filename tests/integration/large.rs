@@ -19,27 +19,54 @@ const FRAMES: u64 = 2000;
 const FRAME_BYTES: u64 = ROWS as u64 * COLUMNS as u64 * 2;
 const CHUNK: usize = 1 << 20;
 
+/// A native MONOCHROME2 multi-frame image in Explicit VR Little Endian: 8-bit samples when
+/// `bits_stored` is 8 or less, else 16-bit.
+struct GreyFrames {
+    rows: u16,
+    columns: u16,
+    frames: u64,
+    bits_stored: u16,
+    /// Burned In Annotation YES (else absent).
+    burned_in: bool,
+}
+
+impl GreyFrames {
+    /// Bits Allocated.
+    fn bits_allocated(&self) -> u16 {
+        if self.bits_stored <= 8 { 8 } else { 16 }
+    }
+
+    /// The Part 10 file up to the pixel data's value: the caller writes its
+    /// rows × columns × frames samples next.
+    fn header(&self, sop_class: &str, sop: &str) -> Vec<u8> {
+        let bits = self.bits_allocated();
+        let mut tail = Vec::new();
+        tail.extend(explicit_le((0x0028, 0x0002), b"US", &1u16.to_le_bytes()));
+        tail.extend(explicit_le((0x0028, 0x0004), b"CS", b"MONOCHROME2 "));
+        tail.extend(explicit_le((0x0028, 0x0008), b"IS", &even(&self.frames.to_string(), b' ')));
+        tail.extend(explicit_le((0x0028, 0x0010), b"US", &self.rows.to_le_bytes()));
+        tail.extend(explicit_le((0x0028, 0x0011), b"US", &self.columns.to_le_bytes()));
+        tail.extend(explicit_le((0x0028, 0x0100), b"US", &bits.to_le_bytes()));
+        tail.extend(explicit_le((0x0028, 0x0101), b"US", &self.bits_stored.to_le_bytes()));
+        tail.extend(explicit_le((0x0028, 0x0102), b"US", &(self.bits_stored - 1).to_le_bytes()));
+        tail.extend(explicit_le((0x0028, 0x0103), b"US", &0u16.to_le_bytes()));
+        if self.burned_in {
+            tail.extend(explicit_le((0x0028, 0x0301), b"CS", b"YES "));
+        }
+        let pixel_len = self.rows as u64 * self.columns as u64 * self.frames * u64::from(bits / 8);
+        let vr = if bits == 8 { b'B' } else { b'W' };
+        tail.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', vr, 0, 0]);
+        tail.extend_from_slice(&(pixel_len as u32).to_le_bytes());
+        part10("1.2.840.10008.1.2.1", sop_class, sop, &instance(sop_class, sop, &[], &tail))
+    }
+}
+
 /// Write the multi-frame CT; returns the SHA-256 of its pixel data.
 fn write_large(path: &Path) -> [u8; 32] {
-    let sop_class = "1.2.840.10008.5.1.4.1.1.2";
-    let sop = "1.2.826.0.1.3680043.8.498.12.1";
-    let mut tail = Vec::new();
-    tail.extend(explicit_le((0x0028, 0x0002), b"US", &1u16.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0004), b"CS", b"MONOCHROME2 "));
-    tail.extend(explicit_le((0x0028, 0x0008), b"IS", &even(&FRAMES.to_string(), b' ')));
-    tail.extend(explicit_le((0x0028, 0x0010), b"US", &ROWS.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0011), b"US", &COLUMNS.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0100), b"US", &16u16.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0101), b"US", &12u16.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0102), b"US", &11u16.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0103), b"US", &0u16.to_le_bytes()));
     let pixel_len = FRAME_BYTES * FRAMES;
-    tail.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0]);
-    tail.extend_from_slice(&(pixel_len as u32).to_le_bytes());
-    let body = instance(sop_class, sop, &[], &tail);
-
     let mut w = BufWriter::with_capacity(CHUNK, File::create(path).unwrap());
-    w.write_all(&part10("1.2.840.10008.1.2.1", sop_class, sop, &body)).unwrap();
+    let image = GreyFrames { rows: ROWS, columns: COLUMNS, frames: FRAMES, bits_stored: 12, burned_in: false };
+    w.write_all(&image.header("1.2.840.10008.5.1.4.1.1.2", "1.2.826.0.1.3680043.8.498.12.1")).unwrap();
     let mut hasher = Sha256::new();
     let mut chunk: Vec<u8> = (0..CHUNK).map(|i| (i % 251) as u8).collect();
     let mut left = pixel_len;
@@ -183,26 +210,10 @@ fn a_large_un_sequence_is_kept_in_a_file_over_the_memory_limit() {
 /// darkest, which blanking uses); returns the SHA-256 of the pixel data with the top `blank`
 /// rows of every frame set to 0.
 fn write_cine(path: &Path, rows: u16, columns: u16, frames: u64, blank: usize) -> [u8; 32] {
-    let sop_class = "1.2.840.10008.5.1.4.1.1.3.1";
-    let sop = "1.2.826.0.1.3680043.8.498.12.3";
-    let mut tail = Vec::new();
-    tail.extend(explicit_le((0x0028, 0x0002), b"US", &1u16.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0004), b"CS", b"MONOCHROME2 "));
-    tail.extend(explicit_le((0x0028, 0x0008), b"IS", &even(&frames.to_string(), b' ')));
-    tail.extend(explicit_le((0x0028, 0x0010), b"US", &rows.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0011), b"US", &columns.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0100), b"US", &8u16.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0101), b"US", &8u16.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0102), b"US", &7u16.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0103), b"US", &0u16.to_le_bytes()));
-    tail.extend(explicit_le((0x0028, 0x0301), b"CS", b"YES "));
     let frame_len = rows as usize * columns as usize;
-    let pixel_len = frame_len as u64 * frames;
-    tail.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0]);
-    tail.extend_from_slice(&(pixel_len as u32).to_le_bytes());
-    let body = instance(sop_class, sop, &[], &tail);
     let mut w = BufWriter::with_capacity(CHUNK, File::create(path).unwrap());
-    w.write_all(&part10("1.2.840.10008.1.2.1", sop_class, sop, &body)).unwrap();
+    let image = GreyFrames { rows, columns, frames, bits_stored: 8, burned_in: true };
+    w.write_all(&image.header("1.2.840.10008.5.1.4.1.1.3.1", "1.2.826.0.1.3680043.8.498.12.3")).unwrap();
     let mut blanked = Sha256::new();
     for f in 0..frames as usize {
         let mut frame: Vec<u8> = (0..frame_len).map(|i| ((i + f * 7) % 251) as u8).collect();
