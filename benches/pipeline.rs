@@ -114,7 +114,13 @@ fn stages(c: &mut Criterion) {
     // patient's identifier sets an earlier file of the run already built; the first file of
     // each patient costs `plan::build (first of its patient)`.
     let identifiers = IdentifierCache::default();
-    let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "basic", identifiers: &identifiers };
+    let ctx = PlanContext {
+        rules: &rules,
+        pseudo: &pseudo,
+        profile_label: "basic",
+        identifiers: &identifiers,
+        sources: None,
+    };
     for (name, bytes, canary) in inputs() {
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Bytes(bytes.len() as u64));

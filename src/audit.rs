@@ -321,6 +321,10 @@ pub struct RunSettings {
     /// another way: their union is not one whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shards: Option<u32>,
+    /// Keyed digest of the patient masters (`deid --identifiers-from`) the kept text was
+    /// cleaned with, if any: outputs cleaned with and without a master would differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifiers: Option<String>,
 }
 
 /// How [`RunSettings::date_shift`] spells a policy.
@@ -403,6 +407,7 @@ impl RunSettings {
             ("options", self.options != earlier.options),
             ("layout", self.layout != earlier.layout),
             ("pixel cleaning settings", self.pixels != earlier.pixels),
+            ("patient masters (--identifiers-from)", self.identifiers != earlier.identifiers),
             ("kamei version", self.kamei_version != earlier.kamei_version),
             ("the patient registers or study window", self.cohort != earlier.cohort),
         ];
@@ -1408,6 +1413,7 @@ mod tests {
             pixels: None,
             date_shift: None,
             shards: None,
+            identifiers: None,
         }
     }
 

@@ -99,6 +99,9 @@ pub struct Job {
     pub pixels: Option<PixelCleaner>,
     /// Where to write before/after PNGs of cleaned images (`--previews`; sensitive).
     pub previews: Option<PathBuf>,
+    /// Patient masters (`--identifiers-from`): each file's kept text is cleaned of the values
+    /// they hold for its Patient ID too.
+    pub sources: crate::clinical::csv::IdentifierSources,
 }
 
 /// How one input ended, for the reporter.
@@ -422,6 +425,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         pixels: job.pixels.as_ref().map(PixelCleaner::fingerprint),
         date_shift: Some(audit::date_shift_label(job.pseudo.date_shift_policy())),
         shards: (job.shard.count > 1).then_some(job.shard.count),
+        identifiers: job.sources.digest(),
     };
     // Held until this function returns: no other run writes into OUT meanwhile (see `lock`).
     let mut _lock = None;
@@ -1052,6 +1056,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         pseudo: &job.pseudo,
         profile_label: &ctx.profile_label,
         identifiers: &ctx.identifiers,
+        sources: Some(&job.sources).filter(|s| !s.is_empty()),
     };
     let plan = match plan::build(&plan_ctx, &file) {
         Ok(p) => p,
@@ -1284,7 +1289,7 @@ pub fn deidentify_bytes(
     if let Some(reason) = crate::truncated::missing_pixels(&file.dataset, &file.meta) {
         return Err(reason);
     }
-    let ctx = PlanContext { rules, pseudo, profile_label, identifiers: &IdentifierCache::default() };
+    let ctx = PlanContext { rules, pseudo, profile_label, identifiers: &IdentifierCache::default(), sources: None };
     let plan = plan::build(&ctx, &file).map_err(|e| e.to_string())?;
     let file = apply::run(&plan, file).map_err(|e| e.to_string())?;
     write::to_vec(&file, None).map_err(|e| e.to_string())

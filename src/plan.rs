@@ -185,6 +185,9 @@ pub struct PlanContext<'a> {
     /// The identifier sets of earlier files of the run, shared by files with the same
     /// identifying values.
     pub identifiers: &'a IdentifierCache,
+    /// Patient masters (`deid --identifiers-from`): the values they hold for the file's
+    /// Patient ID are added to the file's own.
+    pub sources: Option<&'a crate::clinical::csv::IdentifierSources>,
 }
 
 /// Which identifier set of a file: what Clean removes ([`FoundValues::for_clean`]), what the
@@ -1041,7 +1044,11 @@ impl Planner<'_, '_> {
             if !kept(tags::ISSUER_OF_PATIENT_ID) && !kept(tags::INSTITUTION_NAME) {
                 net_sites.push(tags::ISSUER_OF_PATIENT_ID);
             }
-            Found::collect(self.top, &self.top_cs, net_sites)
+            let mut found = Found::collect(self.top, &self.top_cs, net_sites);
+            if let Some(sources) = self.ctx.sources.filter(|_| !self.patient.id_missing) {
+                found.values.add_sources(sources.values_of(&self.patient.original_id));
+            }
+            found
         })
     }
 
@@ -2427,6 +2434,32 @@ impl Found {
 }
 
 impl FoundValues {
+    /// Add a patient master's values of the file's patient (`deid --identifiers-from`, each
+    /// with the role of the column or HL7 field that gave it): a name only the master knows (a
+    /// spouse's, or the kana or romaji a kanji Patient's Name lacks) is cleaned from a Study
+    /// Description or an SR text as the file's own names are. Names are taken as other Person
+    /// Names (their words as PN components), IDs, phones, addresses and postal codes as other
+    /// IDs (an address also as a street address), a birth date as one.
+    fn add_sources(&mut self, values: &[(crate::clinical::columns::Role, String)]) {
+        use crate::clinical::columns::Role;
+        for (role, value) in values {
+            match role {
+                Role::Name => self.other_names.push(value.split_whitespace().collect::<Vec<_>>().join("^")),
+                Role::Identifier => {
+                    self.other_ids.push(value.clone());
+                    self.addresses.push(value.clone());
+                }
+                Role::PostalCode => self.other_ids.push(value.clone()),
+                Role::BirthDate { .. } => {
+                    if let Some(d) = crate::clinical::values::parse(value) {
+                        self.birth_dates.push(crate::dates::format_da(d));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// What Clean removes from text: every name (every component of every group, and the
     /// components joined), every ID and identifying value, the birth date in its common
     /// spellings.
@@ -2667,6 +2700,7 @@ mod tests {
             pseudo: &pseudo,
             profile_label: "basic",
             identifiers: &IdentifierCache::default(),
+            sources: None,
         };
         build(&ctx, f)
     }
@@ -2714,7 +2748,8 @@ mod tests {
         let rules = profile.compile();
         let pseudo = Pseudonymizer::new(&PseudonymKey::from_bytes([1; 32]), DateShiftPolicy::default());
         let cache = IdentifierCache::default();
-        let ctx = PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "basic", identifiers: &cache };
+        let ctx =
+            PlanContext { rules: &rules, pseudo: &pseudo, profile_label: "basic", identifiers: &cache, sources: None };
         // The same name, another ID, another birth date: only the file's own values tell.
         for (id, dob) in [("P1234567", "19850315"), ("P7654321", "19910704")] {
             let mut file = report();

@@ -125,6 +125,15 @@ pub struct DeidArgs {
     pub profile: ProfileArgs,
     #[command(flatten)]
     pub cohort: CohortArgs,
+    /// A patient master read only for each patient's identifying values: a CSV file (roles
+    /// from --columns) or an SS-MIX2 storage root (a folder: its PID and NK1 names, addresses,
+    /// phones, birth dates). Each file's kept text (clean-descriptors...) is cleaned of the
+    /// values of its Patient ID too. Not released; part of the run's settings. Repeatable.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub identifiers_from: Vec<PathBuf>,
+    /// The roles of a CSV --identifiers-from's columns (as `kamei clinical csv --columns`).
+    #[arg(long, value_name = "COLUMNS.toml", requires = "identifiers_from")]
+    pub columns: Option<PathBuf>,
     /// Keep only studies whose original Study Date is between FROM and TO, inclusive
     /// (YYYYMMDD or YYYY-MM-DD); images without a Study Date are left out and counted.
     #[arg(long, num_args = 2, value_names = ["FROM", "TO"])]

@@ -109,8 +109,10 @@ pub struct CsvArgs {
     pub delimiter: String,
     /// A CSV file read only for each patient's identifying values (a patient master: its
     /// patient-id, name, identifier, postal-code and birth-date columns, roles from
-    /// --columns); every input's free text is cleaned of them too. Not released. Repeatable.
-    #[arg(long, value_name = "FILE")]
+    /// --columns), or an SS-MIX2 storage root (a folder: its PID and NK1 names, addresses,
+    /// phones and birth dates); every input's free text and output name is cleaned of them
+    /// too. Not released. Repeatable.
+    #[arg(long, value_name = "FILE|DIR")]
     pub identifiers_from: Vec<PathBuf>,
     #[command(flatten)]
     pub key: KeyArgs,
@@ -130,6 +132,14 @@ pub struct SsMix2Args {
     /// Worker threads (default: all cores).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// An SS-MIX2 storage root (a folder) or a CSV patient master (roles from --columns) read
+    /// only for each patient's identifying values: every message's free text is cleaned of
+    /// its patient's values there too. Not released. Repeatable.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub identifiers_from: Vec<PathBuf>,
+    /// The roles of a CSV --identifiers-from's columns (as `clinical csv --columns`).
+    #[arg(long, value_name = "COLUMNS.toml")]
+    pub columns: Option<PathBuf>,
     #[command(flatten)]
     pub key: KeyArgs,
     #[command(flatten)]
@@ -355,23 +365,34 @@ fn csv_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Read the `--identifiers-from` files. Each is named by its position only (a master's file
-/// name may hold an ID); one inside OUT is refused (it would be released).
-fn identifier_sources(
+/// Read the `--identifiers-from` sources: CSV masters (roles from `columns`) and SS-MIX2
+/// storage roots (folders). Each is named by its position only (a master's file name may hold
+/// an ID); one inside OUT is refused (it would be released), and so is a storage holding OUT
+/// (it would read the outputs).
+pub(crate) fn identifier_sources(
     paths: &[PathBuf],
     out: &Path,
-    columns: &clinical::columns::Columns,
+    columns: Option<&clinical::columns::Columns>,
     options: &clinical::csv::CsvOptions,
     pseudo: &Pseudonymizer,
     interrupt: &AtomicBool,
 ) -> Result<clinical::csv::IdentifierSources> {
     for (i, p) in paths.iter().enumerate() {
-        if p.is_dir() || !p.exists() {
-            bail!("--identifiers-from #{}: not a file; give a CSV file (a patient master)", i + 1);
+        if !p.exists() {
+            bail!(
+                "--identifiers-from #{}: does not exist; give a CSV file (a patient master) or an SS-MIX2 storage root",
+                i + 1
+            );
         }
         let abs = absolute(p)?;
         if abs.starts_with(absolute(out)?) || super::config::within(&abs, out) {
             bail!("--identifiers-from #{}: lies inside the output folder, which is released; keep it outside", i + 1);
+        }
+        if p.is_dir() && (absolute(out)?.starts_with(&abs) || super::config::within(out, &abs)) {
+            bail!(
+                "--identifiers-from #{}: the output folder lies inside this SS-MIX2 storage; write it elsewhere",
+                i + 1
+            );
         }
     }
     clinical::csv::IdentifierSources::read(paths, columns, options, pseudo, interrupt)
@@ -403,7 +424,7 @@ fn csv(args: &CsvArgs) -> Result<Code> {
             .filter(|c| c.is_active()),
     };
     let interrupt = interrupt_flag();
-    let sources = identifier_sources(&args.identifiers_from, &out, &columns, &options, &pseudo, &interrupt)?;
+    let sources = identifier_sources(&args.identifiers_from, &out, Some(&columns), &options, &pseudo, &interrupt)?;
     let job = clinical::csv::CsvJob {
         inputs,
         out,
@@ -474,7 +495,7 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
         Some(n) => n,
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
-    let job = clinical::ssmix2::SsMix2Job {
+    let mut job = clinical::ssmix2::SsMix2Job {
         root: args.root.clone(),
         out,
         pseudo: pseudonymizer(&args.key)?,
@@ -483,8 +504,13 @@ fn ssmix2(args: &SsMix2Args) -> Result<Code> {
         jobs,
         sync: args.key.sync,
         cohort: super::config::cohort(&args.cohort, None, args.key.linkage.as_deref())?,
+        sources: Default::default(),
     };
     let interrupt = interrupt_flag();
+    let columns = args.columns.as_deref().map(clinical::columns::Columns::load).transpose()?;
+    let options = clinical::csv::CsvOptions::default();
+    job.sources =
+        identifier_sources(&args.identifiers_from, &job.out, columns.as_ref(), &options, &job.pseudo, &interrupt)?;
     let s = clinical::ssmix2::run(&job, &Console, &interrupt)?;
     if !args.key.quiet {
         let secs = s.elapsed.as_secs_f64().max(1e-9);

@@ -273,6 +273,15 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
         LayoutArg::Hierarchy => Layout::Hierarchy,
         LayoutArg::Mirror => Layout::Mirror,
     };
+    let columns = args.columns.as_deref().map(kamei::clinical::columns::Columns::load).transpose()?;
+    let sources = super::clinical::identifier_sources(
+        &args.identifiers_from,
+        &out,
+        columns.as_ref(),
+        &kamei::clinical::csv::CsvOptions::default(),
+        &pseudo,
+        &std::sync::atomic::AtomicBool::new(false),
+    )?;
     let job = Job {
         inputs: args.inputs.clone(),
         out,
@@ -288,6 +297,7 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
         cohort: cohort(&args.cohort, args.studies_between.as_deref(), args.linkage.as_deref())?,
         pixels,
         previews,
+        sources,
     };
     Ok((job, Ui { quiet: args.quiet, verbose: args.verbose, show_paths: args.show_paths }))
 }

@@ -132,6 +132,12 @@ pub enum Error {
         /// What is wrong with it (never a value).
         what: String,
     },
+    /// A file of identifiers (`--identifiers-from`) is a CSV file but the command was given no
+    /// `--columns` to tell its columns' roles.
+    SourceNeedsColumns,
+    /// An SS-MIX2 storage named by `--identifiers-from` holds an entry or a message that cannot
+    /// be read (what, by the entry's place in sorted order; never a value or a path).
+    SourceStorage(String),
     /// Ctrl-C.
     Interrupted,
 }
@@ -185,6 +191,16 @@ impl std::fmt::Display for Error {
             Error::SourceRow { line, what } => write!(
                 f,
                 "line {line}: the row cannot be read ({what}), so the identifiers it holds are unknown; fix the file (a row that leaves out its empty last fields needs their delimiters)"
+            ),
+            Error::SourceNeedsColumns => {
+                write!(
+                    f,
+                    "a CSV master needs --columns to tell the roles of its columns (a folder is read as an SS-MIX2 storage)"
+                )
+            }
+            Error::SourceStorage(what) => write!(
+                f,
+                "SS-MIX2 storage: {what}, so the identifiers it holds are unknown; fix the storage or give another master"
             ),
             Error::Interrupted => write!(f, "interrupted"),
         }
@@ -1752,15 +1768,18 @@ impl std::fmt::Debug for IdentifierSources {
 }
 
 impl IdentifierSources {
-    /// Read `paths` (each in `options`' encoding, or detected as for the inputs) with the
-    /// roles of `columns`.
+    /// Read `paths`: a file as a CSV master (in `options`' encoding, or detected as for the
+    /// inputs) with the roles of `columns`, a folder as an SS-MIX2 storage root
+    /// ([`super::master::read_storage`]: its PID and NK1 names, address, phones and birth date
+    /// per patient folder).
     ///
     /// # Errors
-    /// The first file that cannot be read, whose header does not fit `columns` or that has no
-    /// patient-id column, with its position among `paths` (1-based; its name may hold an ID).
+    /// The first source that cannot be read, whose header does not fit `columns` or that has no
+    /// patient-id column, a CSV master without `columns`, a storage with a message that cannot
+    /// be read, with its position among `paths` (1-based; its name may hold an ID).
     pub fn read(
         paths: &[PathBuf],
-        columns: &Columns,
+        columns: Option<&Columns>,
         options: &CsvOptions,
         pseudo: &Pseudonymizer,
         interrupt: &AtomicBool,
@@ -1768,6 +1787,24 @@ impl IdentifierSources {
         let mut out = IdentifierSources::default();
         for (i, path) in paths.iter().enumerate() {
             let mut read = || -> Result<String, Error> {
+                if super::master::is_storage(path) {
+                    let values = &mut out.values;
+                    let mut add = |id: &str, role: Role, value: &str| {
+                        let id = crate::pseudo::normalize_id(id);
+                        if !id.is_empty() {
+                            values.add(&id, role, value);
+                        }
+                    };
+                    let content = super::master::read_storage(path, interrupt, &mut add).map_err(|what| {
+                        if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                            Error::Interrupted
+                        } else {
+                            Error::SourceStorage(what)
+                        }
+                    })?;
+                    return Ok(pseudo.token("identifier-source", hex::encode(content).as_bytes(), 16));
+                }
+                let columns = columns.ok_or(Error::SourceNeedsColumns)?;
                 let mut options = options.clone();
                 if options.encoding == Encoding::Auto {
                     let whole = std::fs::File::open(path).map_err(Error::Read)?;
@@ -1787,13 +1824,37 @@ impl IdentifierSources {
     pub fn is_empty(&self) -> bool {
         self.digests.is_empty()
     }
+
+    /// The keyed digest of every source's content, in order, for a run's settings: a run into
+    /// the same output with other masters (which would clean otherwise) is refused. `None`
+    /// without sources.
+    pub fn digest(&self) -> Option<String> {
+        (!self.is_empty())
+            .then(|| super::settings_digest(&self.digests.iter().map(|d| d.as_bytes()).collect::<Vec<_>>()))
+    }
+
+    /// The identifying values the sources hold of the patient `patient_id` (compared as the
+    /// pseudonym compares it), each with the role of the column (or HL7 field) that gave it.
+    pub fn values_of(&self, patient_id: &str) -> &[(Role, String)] {
+        self.values.of(patient_id)
+    }
+
+    /// Add the sources' values of the patient `patient_id` to `ids`, as a CSV row's
+    /// identifying cells are added (names in every spelling, IDs, addresses, birth date).
+    pub fn add_to(&self, patient_id: &str, ids: &mut Identifiers) {
+        for (role, value) in self.values_of(patient_id) {
+            add_value(ids, *role, value, &|_, _| true);
+        }
+    }
 }
 
-/// Tell `observer` the row's identifiers when it wants them and the row's identifying values
-/// were not seen before in this file (`seen`, bounded; `key` is a reused buffer).
+/// Tell `observer` the row's identifiers, with those `known` holds of its patient, when it
+/// wants them and the row's identifying values were not seen before in this file (`seen`,
+/// bounded; `key` is a reused buffer).
 fn observe_identifiers(
     seen: &mut HashSet<String>,
     key: &mut String,
+    known: &PatientValues,
     plan: &Plan,
     fields: &[Cow<'_, str>],
     row: (Option<&str>, bool),
@@ -1819,7 +1880,13 @@ fn observe_identifiers(
         Role::Name => observer.may_hold_name(v),
         _ => observer.may_hold_date(v),
     };
-    let ids = row_identifiers_with(plan, fields, patient_id, &wanted);
+    let mut ids = row_identifiers_with(plan, fields, patient_id, &wanted);
+    // And the values of the patient's other rows and of the patient masters
+    // (`--identifiers-from`): a name whose rows write it in kanji only stands in the file
+    // name in the romaji or kana a master gives (`YAMADA_TARO_labs.csv`).
+    for (role, value) in known.of(patient_id) {
+        add_value(&mut ids, *role, value, &wanted);
+    }
     observer.identifiers(&ids, row.0, row.1);
 }
 
@@ -2051,7 +2118,7 @@ pub fn deidentify<R: Read, W: Write>(
                     report.rows_excluded += 1;
                     let pseudonym = pseudo.patient_pseudonym(Patient::Id(raw));
                     let row = (Some(pseudonym.as_str()), true);
-                    observe_identifiers(&mut identities, &mut identity_key, &plan, &fields, row, observer);
+                    observe_identifiers(&mut identities, &mut identity_key, known, &plan, &fields, row, observer);
                     if !report.excluded_patients.contains(&pseudonym) {
                         observer.patient(PatientSeen { original: raw, pseudonym: &pseudonym, excluded: true });
                         report.excluded_patients.insert(pseudonym);
@@ -2078,7 +2145,7 @@ pub fn deidentify<R: Read, W: Write>(
         // The row's identifiers, collected only when the output name or a free-text value needs
         // them.
         let row = (pseudonym_at.as_deref(), false);
-        observe_identifiers(&mut identities, &mut identity_key, &plan, &fields, row, observer);
+        observe_identifiers(&mut identities, &mut identity_key, known, &plan, &fields, row, observer);
         for &i in &plan.written {
             let (_, c) = plan.columns[i];
             let v = fields[i].as_ref();
@@ -3348,7 +3415,7 @@ mod tests {
     fn master(dir: &Path, text: &str) -> Result<IdentifierSources, (usize, Error)> {
         let path = dir.join("master.csv");
         std::fs::write(&path, text).unwrap();
-        IdentifierSources::read(&[path], &columns(), &CsvOptions::default(), &pseudo(), &AtomicBool::new(false))
+        IdentifierSources::read(&[path], Some(&columns()), &CsvOptions::default(), &pseudo(), &AtomicBool::new(false))
     }
 
     /// The one output of a run over `job` (its only input).

@@ -26,6 +26,7 @@ pub mod freetext;
 pub mod hl7;
 pub mod kanon;
 pub mod link_report;
+pub mod master;
 pub mod rules;
 pub mod ssmix2;
 pub mod values;
@@ -202,6 +203,7 @@ pub(crate) fn settings(pseudo: &Pseudonymizer, kind: &str, digest: &str, options
         pixels: None,
         date_shift: Some(crate::audit::date_shift_label(pseudo.date_shift_policy())),
         shards: None,
+        identifiers: None,
     }
 }
 

@@ -58,6 +58,9 @@ pub struct SsMix2Job {
     pub sync: bool,
     /// Which patients may be released: other patients' folders are left out and counted.
     pub cohort: crate::cohort::Cohort,
+    /// Patient masters (`--identifiers-from`: an SS-MIX2 storage or a CSV master): each
+    /// patient's free text is cleaned of their values too.
+    pub sources: super::csv::IdentifierSources,
 }
 
 impl SsMix2Job {
@@ -306,7 +309,7 @@ fn pid3(msg: &Message, field: &[u8]) -> Option<(String, Option<Vec<u8>>)> {
 /// Every kept PID field (birth month, sex, postal area...) is written under the folder patient's
 /// pseudonym, so a second PID (another patient, as in a merge or a misrouted message) would
 /// release that patient's data as this one's: such a message fails like a PID-3 mismatch.
-fn check_patient(msg: &Message, folder_id: &str) -> Result<(), String> {
+pub(crate) fn check_patient(msg: &Message, folder_id: &str) -> Result<(), String> {
     let mut pids = msg.segments.iter().filter(|s| s.name == "PID");
     let pid = pids.next().ok_or("the message has no PID segment")?;
     if pids.next().is_some() {
@@ -341,7 +344,7 @@ fn message_patient_ids(msg: &Message) -> Vec<String> {
 }
 
 /// Every component (all subcomponents) of a field's repetitions, decoded, for collecting.
-fn components(msg: &Message, field: &[u8]) -> Vec<Vec<String>> {
+pub(crate) fn components(msg: &Message, field: &[u8]) -> Vec<Vec<String>> {
     msg.delimiters
         .parse_field(field)
         .iter()
@@ -353,7 +356,8 @@ fn components(msg: &Message, field: &[u8]) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn get(rep: &[String], n: usize) -> &str {
+/// Component `n` (1-based) of a repetition from [`components`], or empty.
+pub(crate) fn get(rep: &[String], n: usize) -> &str {
     rep.get(n - 1).map_or("", String::as_str)
 }
 
@@ -1032,7 +1036,13 @@ pub fn run(
     options.dedup();
     let policy = job.pseudo.date_shift_policy();
     let shift = format!("{}:{}", policy.max_days, policy.keep_weekday);
-    let digest = super::settings_digest(&[table.sha256().as_bytes(), shift.as_bytes()]);
+    let table_sha = table.sha256();
+    let mut digest_parts: Vec<&[u8]> = vec![table_sha.as_bytes(), shift.as_bytes()];
+    // Without masters the digest is what it was before they existed (OUT folders made then
+    // stay usable); with them, a run with other masters (which would clean otherwise) is refused.
+    let sources = job.sources.digest();
+    digest_parts.extend(sources.as_ref().map(String::as_bytes));
+    let digest = super::settings_digest(&digest_parts);
     let mut settings = super::settings(&job.pseudo, "clinical-ss-mix2", &digest, &options);
     settings.cohort = job.cohort.digest(&job.pseudo);
     let super::Books { audit_path, mut audit, mut linkage } =
@@ -1342,6 +1352,9 @@ fn process_patient(
     // free text is then removed, not cleaned without them.
     ctx.ids.add_id(id);
     ctx.own.add_id(id);
+    // The patient masters' values (a name or a relative only another storage's ADT gives).
+    job.sources.add_to(id, &mut ctx.ids);
+    job.sources.add_to(id, &mut ctx.own);
     for f in files {
         let readable = std::fs::read(&f.path).ok().and_then(|bytes| match Message::parse(&bytes) {
             Ok(msg) => Some((msg, true)),

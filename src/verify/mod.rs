@@ -312,7 +312,30 @@ pub fn originals_from_inputs(inputs: &[PathBuf], jobs: usize) -> Originals {
         }
     }
     originals.global.extend(&path_values.without_texts(&explained));
+    for input in inputs.iter().filter(|p| p.is_dir()) {
+        add_storage_identifiers(&mut originals.global, input);
+    }
     originals
+}
+
+/// Add the identifiers of an SS-MIX2 storage among the `--against` inputs (a folder in its
+/// layout; a DICOM folder gives nothing): the names, IDs, phones and birth dates of its PID and
+/// NK1 segments ([`crate::clinical::master`], as `--identifiers-from` reads them), the strong
+/// ones ([`Dictionary::strong`]) searched in every output, as a DICOM input's are. A spouse's
+/// name (NK1-2) or the kana of the patient's name in a released note is found.
+fn add_storage_identifiers(global: &mut Dictionary, root: &Path) {
+    use crate::clinical::columns::Role;
+    let mut d = Dictionary::new();
+    crate::clinical::master::read_storage_lenient(root, &mut |_, role, value| match role {
+        Role::Name => d.add_person_name(&value.split_whitespace().collect::<Vec<_>>().join("^")),
+        // IDs and phones (seven digits or more); an address part alone (a city) is too common.
+        Role::Identifier if value.chars().filter(char::is_ascii_digit).count() >= 7 => {
+            d.add(value, "Other Patient IDs")
+        }
+        Role::BirthDate { .. } => d.add_birth_date(value),
+        _ => {}
+    });
+    global.extend(&d.strong());
 }
 
 /// One input read by [`originals_from_inputs`]: its content hash, its identifiers, the path
