@@ -194,15 +194,19 @@ fn starts_codestream(fragment: &[u8]) -> bool {
 /// JPEG 2000 SOC follows at once inside one fragment. Neither pair can occur inside one valid
 /// codestream's coded data.
 pub fn starts(fragments: &[Vec<u8>]) -> Vec<&[u8]> {
+    fragments.iter().flat_map(|f| fragment_starts(f)).collect()
+}
+
+/// The codestreams that start in one fragment ([`starts`] looks at each fragment alone), so
+/// that fragments read one at a time give the same codestreams as all of them held.
+pub fn fragment_starts(f: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
-    for f in fragments {
-        if starts_codestream(f) {
-            out.push(f.as_slice());
-        }
-        for (at, w) in f.windows(4).enumerate() {
-            if matches!(w, [0xFF, 0xD9, 0xFF, 0xD8] | [0xFF, 0xD9, 0xFF, 0x4F]) {
-                out.push(&f[at + 2..]);
-            }
+    if starts_codestream(f) {
+        out.push(f);
+    }
+    for (at, w) in f.windows(4).enumerate() {
+        if matches!(w, [0xFF, 0xD9, 0xFF, 0xD8] | [0xFF, 0xD9, 0xFF, 0x4F]) {
+            out.push(&f[at + 2..]);
         }
     }
     out
@@ -240,28 +244,39 @@ pub fn check(fragments: &[Vec<u8>], declared: Declared, codec: &str) -> Result<(
         )));
     }
     for (n, s) in starts.iter().enumerate() {
-        let Some(g) = geometry(s) else { continue };
-        let rows_differ = g.rows != 0 && g.rows != declared.rows;
-        if g.cols != declared.cols || rows_differ || g.components != declared.samples {
-            return Err(DecodeError(format!(
-                "codestream {} says {} × {} pixels with {} components; the data set says {} × {} with {}",
-                n + 1,
-                g.cols,
-                g.rows,
-                g.components,
-                declared.cols,
-                declared.rows,
-                declared.samples
-            )));
-        }
-        if g.precision > declared.bits_allocated {
-            return Err(DecodeError(format!(
-                "codestream {} codes {}-bit samples; Bits Allocated is {}",
-                n + 1,
-                g.precision,
-                declared.bits_allocated
-            )));
-        }
+        check_stream(n, s, declared)?;
+    }
+    Ok(())
+}
+
+/// The part of [`check`] that looks at codestream `n` (from 0) alone, `stream` from its start:
+/// its frame header, when it has one, gives the declared size and components and samples no
+/// wider than Bits Allocated.
+///
+/// # Errors
+/// As [`check`].
+pub fn check_stream(n: usize, stream: &[u8], declared: Declared) -> Result<(), DecodeError> {
+    let Some(g) = geometry(stream) else { return Ok(()) };
+    let rows_differ = g.rows != 0 && g.rows != declared.rows;
+    if g.cols != declared.cols || rows_differ || g.components != declared.samples {
+        return Err(DecodeError(format!(
+            "codestream {} says {} × {} pixels with {} components; the data set says {} × {} with {}",
+            n + 1,
+            g.cols,
+            g.rows,
+            g.components,
+            declared.cols,
+            declared.rows,
+            declared.samples
+        )));
+    }
+    if g.precision > declared.bits_allocated {
+        return Err(DecodeError(format!(
+            "codestream {} codes {}-bit samples; Bits Allocated is {}",
+            n + 1,
+            g.precision,
+            declared.bits_allocated
+        )));
     }
     Ok(())
 }

@@ -17,6 +17,7 @@
 //! attribute or the transfer syntax, never a value.
 
 pub mod by_frame;
+mod layout;
 
 use crate::dataset::{DataSet, Fragments, Tag, VR, Value};
 use crate::transfer::TransferSyntax;
@@ -506,12 +507,17 @@ pub fn undeclared_frames(ds: &DataSet, ts: &TransferSyntax, stored: &Stored<'_>)
         }
         Stored::Encapsulated(f) => {
             let streams = super::codestream::starts(&f.fragments).len();
-            f.offset_table.len() / 4 > declared
-                || (ONE_FRAGMENT_PER_FRAME.contains(&ts.uid.as_str()) && f.fragments.len() > declared)
-                || streams > declared
+            more_encapsulated_frames(declared, &ts.uid, f.offset_table.len(), f.fragments.len(), streams)
         }
     };
     more.then_some(a.frames)
+}
+
+/// Whether encapsulated pixel data of transfer syntax `uid` holds more than `declared` frames
+/// (see [`undeclared_frames`]), given the Basic Offset Table's length in bytes and the numbers
+/// of fragments and of codestreams ([`super::codestream::starts`]).
+fn more_encapsulated_frames(declared: usize, uid: &str, table_bytes: usize, fragments: usize, streams: usize) -> bool {
+    table_bytes / 4 > declared || (ONE_FRAGMENT_PER_FRAME.contains(&uid) && fragments > declared) || streams > declared
 }
 
 /// Decode every frame of the image in `ds` (the source data set as read). `input` is the source
@@ -1043,21 +1049,35 @@ fn frame_streams<'f>(a: &Attrs, fragments: &'f Fragments) -> Result<Vec<Cow<'f, 
 /// When the fragments do not make up Number of Frames frames.
 fn frame_ranges(a: &Attrs, fragments: &Fragments) -> Result<Vec<Range<usize>>, DecodeError> {
     let f = &fragments.fragments;
-    let table: Vec<u64> = fragments
-        .offset_table
-        .chunks_exact(4)
-        .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-        .collect();
-    let starts = crate::stream_metadata::frame_starts(f, (!table.is_empty()).then_some(&table[..]), a.frames as usize);
+    let lengths: Vec<u64> = f.iter().map(|x| x.len() as u64).collect();
+    let opens = |k: usize| crate::stream_metadata::opens_codestream(&f[k]);
+    frame_ranges_by(a, &fragments.offset_table, &lengths, opens)
+}
+
+/// [`frame_ranges`] of fragments known by their lengths and by whether each opens a codestream
+/// (`opens`), after the Basic Offset Table `offset_table` (its bytes).
+///
+/// # Errors
+/// When the fragments do not make up Number of Frames frames.
+fn frame_ranges_by(
+    a: &Attrs,
+    offset_table: &[u8],
+    lengths: &[u64],
+    opens: impl Fn(usize) -> bool,
+) -> Result<Vec<Range<usize>>, DecodeError> {
+    let table: Vec<u64> =
+        offset_table.chunks_exact(4).map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect();
+    let n = lengths.len();
+    let starts = crate::stream_metadata::frame_starts_by(
+        lengths,
+        opens,
+        (!table.is_empty()).then_some(&table[..]),
+        a.frames as usize,
+    );
     if starts.len() != a.frames as usize {
-        return fail(format!(
-            "the {} fragments make up {} frames; Number of Frames is {}",
-            f.len(),
-            starts.len(),
-            a.frames
-        ));
+        return fail(format!("the {n} fragments make up {} frames; Number of Frames is {}", starts.len(), a.frames));
     }
-    Ok(starts.iter().enumerate().map(|(n, &start)| start..starts.get(n + 1).copied().unwrap_or(f.len())).collect())
+    Ok(starts.iter().enumerate().map(|(k, &start)| start..starts.get(k + 1).copied().unwrap_or(n)).collect())
 }
 
 /// The codec family of a transfer syntax whose frames are JPEG, JPEG-LS or JPEG 2000

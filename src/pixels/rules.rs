@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 pub const BUILTIN: &[(&str, &str)] = &[
     ("ultrasound.toml", include_str!("../../profiles/pixels/ultrasound.toml")),
     ("ct-nm-screens.toml", include_str!("../../profiles/pixels/ct-nm-screens.toml")),
+    ("slides.toml", include_str!("../../profiles/pixels/slides.toml")),
 ];
 
 /// A rectangle in pixel coordinates: left, top, width, height.
@@ -444,6 +445,27 @@ mod tests {
         check_unique(&rules).unwrap();
         for r in &rules {
             assert!(!r.source.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_label_image_of_a_slide_is_blanked_whole_and_its_other_images_are_not() {
+        let slide = |image_type: &str| {
+            DataSet::from_elements([
+                Element::new(tags::IMAGE_TYPE, VR::CS, image_type.as_bytes().to_vec()),
+                Element::new(tags::SOP_CLASS_UID, VR::UI, b"1.2.840.10008.5.1.4.1.1.77.1.6\0".to_vec()),
+            ])
+        };
+        let rules = builtin();
+        let label: Vec<&Rule> =
+            rules.iter().filter(|r| r.matches(&slide("ORIGINAL\\PRIMARY\\LABEL\\NONE"), false)).collect();
+        assert_eq!(label.len(), 1);
+        assert_eq!(
+            label[0].blank.iter().filter_map(|b| b.clip(1200, 400)).collect::<Vec<_>>(),
+            [Rect::new(0, 0, 1200, 400)]
+        );
+        for other in ["DERIVED\\PRIMARY\\OVERVIEW\\NONE", "ORIGINAL\\PRIMARY\\VOLUME\\NONE"] {
+            assert!(!rules.iter().any(|r| r.matches(&slide(other), false)), "{other}");
         }
     }
 

@@ -250,7 +250,7 @@ fn may_hold_metadata(codec: Codec, s: &[u8]) -> bool {
 }
 
 /// Whether a fragment opens a codestream: JPEG SOI, JPEG 2000 SOC + SIZ, JP2 signature.
-fn opens_codestream(fragment: &[u8]) -> bool {
+pub fn opens_codestream(fragment: &[u8]) -> bool {
     fragment.starts_with(&[0xFF, 0xD8])
         || fragment.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
         || fragment.starts_with(&j2k::JP2_SIGNATURE)
@@ -423,12 +423,25 @@ fn item_positions(lengths: impl Iterator<Item = u64>) -> Vec<u64> {
 /// signature), which begin a new frame. Used both to strip metadata frame by frame and to
 /// decode frames, so the two agree on where frames are.
 pub fn frame_starts(fragments: &[Vec<u8>], table: Option<&[u64]>, frames: usize) -> Vec<usize> {
-    let positions = item_positions(fragments.iter().map(|x| x.len() as u64));
+    let lengths: Vec<u64> = fragments.iter().map(|x| x.len() as u64).collect();
+    frame_starts_by(&lengths, |k| opens_codestream(&fragments[k]), table, frames)
+}
+
+/// [`frame_starts`] of fragments known by their lengths and by whether each opens a codestream
+/// (`opens`, [`opens_codestream`] of its first bytes): for fragments left in the source file,
+/// which are not held to find where frames start.
+pub fn frame_starts_by(
+    lengths: &[u64],
+    opens: impl Fn(usize) -> bool,
+    table: Option<&[u64]>,
+    frames: usize,
+) -> Vec<usize> {
+    let positions = item_positions(lengths.iter().copied());
     match table.and_then(|t| group_starts(t, &positions)) {
         Some(s) => s,
-        None if fragments.len() == frames => (0..frames).collect(),
+        None if lengths.len() == frames => (0..frames).collect(),
         None if frames <= 1 => vec![0],
-        None => std::iter::once(0).chain((1..fragments.len()).filter(|&k| opens_codestream(&fragments[k]))).collect(),
+        None => std::iter::once(0).chain((1..lengths.len()).filter(|&k| opens(k))).collect(),
     }
 }
 

@@ -5,7 +5,7 @@
 //! file): reading holes of a sparse file costs no disk I/O and all-zero bytes would hide an
 //! offset or chunking error in the copy.
 
-use crate::util::bytes::{even, explicit_le, instance, part10};
+use crate::util::bytes::{even, explicit_le, instance, item_tag, part10};
 use crate::util::*;
 use dicom_dictionary_std::tags;
 use sha2::{Digest, Sha256};
@@ -39,6 +39,13 @@ impl GreyFrames {
     /// The Part 10 file up to the pixel data's value: the caller writes its
     /// rows × columns × frames samples next.
     fn header(&self, sop_class: &str, sop: &str) -> Vec<u8> {
+        self.header_in(sop_class, sop, None)
+    }
+
+    /// [`GreyFrames::header`], or with `compressed` (a transfer syntax UID) the file up to the
+    /// encapsulated pixel data's items (its element of undefined length): the caller writes the
+    /// offset table, the fragments and the sequence delimiter next.
+    fn header_in(&self, sop_class: &str, sop: &str, compressed: Option<&str>) -> Vec<u8> {
         let bits = self.bits_allocated();
         let mut tail = Vec::new();
         tail.extend(explicit_le((0x0028, 0x0002), b"US", &1u16.to_le_bytes()));
@@ -54,10 +61,12 @@ impl GreyFrames {
             tail.extend(explicit_le((0x0028, 0x0301), b"CS", b"YES "));
         }
         let pixel_len = self.rows as u64 * self.columns as u64 * self.frames * u64::from(bits / 8);
-        let vr = if bits == 8 { b'B' } else { b'W' };
+        let vr = if bits == 8 || compressed.is_some() { b'B' } else { b'W' };
         tail.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', vr, 0, 0]);
-        tail.extend_from_slice(&(pixel_len as u32).to_le_bytes());
-        part10("1.2.840.10008.1.2.1", sop_class, sop, &instance(sop_class, sop, &[], &tail))
+        let length = if compressed.is_some() { u32::MAX } else { pixel_len as u32 };
+        tail.extend_from_slice(&length.to_le_bytes());
+        let ts = compressed.unwrap_or("1.2.840.10008.1.2.1");
+        part10(ts, sop_class, sop, &instance(sop_class, sop, &[], &tail))
     }
 }
 
@@ -265,6 +274,103 @@ fn cleaning_a_long_cine_takes_memory_of_a_few_frames_not_of_all_of_them() {
     assert_eq!(pixels.length, pixel_len);
     assert_eq!(hash_range(&out, pixels.offset, pixels.length), expected, "every frame blanked, nothing else");
     assert_eq!(file.dataset.ascii(tags::BURNED_IN_ANNOTATION), Some("NO"));
+    assert_eq!(file.transfer_syntax.uid, "1.2.840.10008.1.2.1");
+    std::fs::remove_dir_all(&wd.root).unwrap();
+}
+
+/// Write a JPEG baseline ultrasound cine of `frames` frames of `side` × `side` 8-bit noise
+/// (Burned In Annotation YES), each frame split into two fragments and the Basic Offset Table
+/// empty, so that frames are found by the codestreams their fragments open; returns the size
+/// of the compressed pixel data.
+fn write_jpeg_cine(path: &Path, side: u16, frames: u64) -> u64 {
+    let mut w = BufWriter::with_capacity(CHUNK, File::create(path).unwrap());
+    let image = GreyFrames { rows: side, columns: side, frames, bits_stored: 8, burned_in: true };
+    let sop_class = "1.2.840.10008.5.1.4.1.1.3.1";
+    let header = image.header_in(sop_class, "1.2.826.0.1.3680043.8.498.12.4", Some("1.2.840.10008.1.2.4.50"));
+    w.write_all(&header).unwrap();
+    w.write_all(&item_tag(0xE000, 0)).unwrap();
+    let pixels = side as usize * side as usize;
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut compressed = 0;
+    for _ in 0..frames {
+        // xorshift noise: JPEG cannot squeeze it, so the file is well over the in-memory limit.
+        let frame: Vec<u8> = (0..pixels)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 56) as u8
+            })
+            .collect();
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 90).encode(&frame, side, side, jpeg_encoder::ColorType::Luma).unwrap();
+        if jpeg.len() % 2 == 1 {
+            jpeg.push(0);
+        }
+        let (first, second) = jpeg.split_at((jpeg.len() / 2) & !1);
+        for fragment in [first, second] {
+            w.write_all(&item_tag(0xE000, fragment.len() as u32)).unwrap();
+            w.write_all(fragment).unwrap();
+        }
+        compressed += jpeg.len() as u64;
+    }
+    w.write_all(&item_tag(0xE0DD, 0)).unwrap();
+    w.flush().unwrap();
+    compressed
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn cleaning_a_long_jpeg_cine_holds_a_few_compressed_frames_not_all_of_them() {
+    let wd = Workdir::new("cleaning_a_long_jpeg_cine_holds_a_few_compressed_frames_not_all_of_them");
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    std::fs::create_dir_all(wd.path("rules")).unwrap();
+    std::fs::write(
+        wd.path("rules/banner.toml"),
+        "[[rule]]\nname = \"banner\"\nsource = \"test\"\nwhen = { Rows = 1024, Columns = 1024 }\n\
+         blank = [[0, 0, 1024, 40]]\ndetect = false\n",
+    )
+    .unwrap();
+    // 90 frames of 1024 × 1024 noise: about 74 MB of JPEG, over the in-memory limit (left on
+    // disk), each frame in two fragments and no offset table.
+    let input = wd.path("in/cine.dcm");
+    let compressed = write_jpeg_cine(&input, 1024, 90);
+    assert!(std::fs::metadata(&input).unwrap().len() > 64 << 20, "the input must be left on disk");
+    let k = key(&wd, "k.key", 7);
+    let args = ["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "-q", "--option", "clean-pixel-data"];
+    let Cost { run, peak_kib, .. } = measured(&wd, &[&args[..], &["--pixel-rules", "rules"]].concat());
+    run.assert_code(0);
+    eprintln!("JPEG cine: {compressed} bytes of compressed pixel data, kamei peak RSS {peak_kib} KiB");
+    // Holding the fragments took more than twice the compressed data (read whole, then split
+    // into fragments; 234 MB for a 95 MB JPEG cine). Read a frame at a time: kamei's own few
+    // tens of MB (45 MB measured).
+    assert!(peak_kib * 1024 < compressed, "peak RSS {peak_kib} KiB for {compressed} bytes of JPEG");
+
+    // The frames written are the whole decode's, blanked in the rule's rows.
+    let source = match kamei::read::open(&input, &kamei::read::ReadOptions::default()).unwrap() {
+        kamei::read::Opened::Dicom(f) => f,
+        other => panic!("{other:?}"),
+    };
+    let decoded = kamei::pixels::decode::decode(&source.dataset, &source.transfer_syntax, Some(&input)).unwrap();
+    // MONOCHROME2 is blanked with the darkest value of the image.
+    let darkest = *decoded.data.iter().min().unwrap();
+    let mut expected = Sha256::new();
+    for frame in decoded.data.chunks(1024 * 1024) {
+        expected.update(vec![darkest; 40 * 1024]);
+        expected.update(&frame[40 * 1024..]);
+    }
+    let out = wd.only_output("out");
+    let file = match kamei::read::open(&out, &kamei::read::ReadOptions::default()).unwrap() {
+        kamei::read::Opened::Dicom(f) => f,
+        other => panic!("{other:?}"),
+    };
+    let pixels = match &file.dataset.get(tags::PIXEL_DATA).unwrap().value {
+        kamei::dataset::Value::Deferred(d) => *d,
+        other => panic!("pixel data of an output over the in-memory limit not left in it: {other:?}"),
+    };
+    assert_eq!(pixels.length, 90 * 1024 * 1024);
+    let expected: [u8; 32] = expected.finalize().into();
+    assert_eq!(hash_range(&out, pixels.offset, pixels.length), expected, "every frame blanked, nothing else");
     assert_eq!(file.transfer_syntax.uid, "1.2.840.10008.1.2.1");
     std::fs::remove_dir_all(&wd.root).unwrap();
 }

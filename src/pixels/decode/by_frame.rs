@@ -8,13 +8,15 @@
 //! [`FrameSource::frame`] then gives frame `i` exactly as [`super::decode_stored`] gives it
 //! within the whole image (the same functions decode it, given that frame's bytes alone).
 //!
-//! What is held: native pixel data in memory (a file under the in-memory limit) is copied once;
-//! native pixel data left in the source file stays there and each frame is read from it;
-//! encapsulated pixel data (compressed) is held in memory.
+//! What is held: pixel data in memory (a file under the in-memory limit) is copied once; pixel
+//! data left in the source file (a file over the limit) stays there and each frame is read from
+//! it: native frames at their offset, compressed frames from the fragments a first pass over
+//! the items located (module `layout`), one fragment held at a time.
 
+use super::layout::{Layout, OnDisk};
 use super::{
-    Attrs, DecodeError, Frames, Palette, RLE_LOSSLESS, Stored, check_photometric, checked_attrs, codestream_syntax,
-    declared, encapsulated, lossy_syntax, native, native_len, padding, palette, undeclared_frames,
+    Attrs, DecodeError, Frames, Palette, Stored, check_photometric, checked_attrs, encapsulated, lossy_syntax, native,
+    native_len, padding, palette, undeclared_frames,
 };
 use crate::dataset::{DataSet, Fragments, VR, Value};
 use crate::read::Stamp;
@@ -33,6 +35,8 @@ enum Store {
     File { path: PathBuf, offset: u64, vr: VR, stamp: Option<Stamp> },
     /// Encapsulated pixel data and the fragments of each frame.
     Encapsulated(Fragments, Vec<Range<usize>>),
+    /// Encapsulated pixel data left in the source file and the fragments of each frame.
+    EncapsulatedFile(OnDisk, Vec<Range<usize>>),
 }
 
 /// An image's pixel data, decoded frame by frame ([`FrameSource::frame`]).
@@ -59,7 +63,7 @@ impl FrameSource {
     /// are the source file and its stamp when the pixel data was left there.
     ///
     /// # Errors
-    /// [`DecodeError`] when encapsulated pixel data left in the source cannot be read again.
+    /// [`DecodeError`] when pixel data in memory cannot be loaded (as [`super::load`] fails).
     pub fn open(
         ds: &DataSet,
         ts: &TransferSyntax,
@@ -93,6 +97,13 @@ impl FrameSource {
                 }
                 (Store::File { path: path.to_path_buf(), offset: d.offset, vr: pixel.vr, stamp }, declared_lossy, None)
             }
+            Value::Deferred(d) => {
+                let Some(path) = input else { return Ok(None) };
+                let Some((on_disk, layout)) = OnDisk::scan(path, stamp, d, &a, &uid) else { return Ok(None) };
+                let Some(ranges) = layout.frames(&a, &uid) else { return Ok(None) };
+                let (lossy, compressed) = compression(&a, &uid, declared_lossy, &layout);
+                (Store::EncapsulatedFile(on_disk, ranges), lossy, Some(compressed))
+            }
             _ => {
                 let stored = super::load(ds, ts, input)?;
                 if undeclared_frames(ds, ts, &stored).is_some() {
@@ -110,15 +121,9 @@ impl FrameSource {
                         (Store::Memory(bytes, vr), declared_lossy, None)
                     }
                     Stored::Encapsulated(f) => {
-                        let Some(ranges) = encapsulated_frames(&a, &uid, &f) else { return Ok(None) };
-                        let codec = codestream_syntax(&uid);
-                        let irreversible = codec == Some("JPEG 2000")
-                            && (a.photometric == "YBR_ICT"
-                                || super::super::codestream::starts(&f.fragments)
-                                    .iter()
-                                    .any(|s| super::super::codestream::j2k_irreversible(s)));
-                        let compressed: u64 = f.fragments.iter().map(|x| x.len() as u64).sum();
-                        let lossy = declared_lossy || lossy_syntax(&uid) || irreversible;
+                        let layout = Layout::of(&a, &uid, &f);
+                        let Some(ranges) = layout.frames(&a, &uid) else { return Ok(None) };
+                        let (lossy, compressed) = compression(&a, &uid, declared_lossy, &layout);
                         (Store::Encapsulated(f.into_owned(), ranges), lossy, Some(compressed))
                     }
                 }
@@ -182,6 +187,10 @@ impl FrameSource {
                 let own = Fragments { offset_table: Vec::new(), fragments: fragments.fragments[range].to_vec() };
                 encapsulated(one, &self.uid, &own, self.declared_lossy, self.palette.clone(), i as usize)?
             }
+            Store::EncapsulatedFile(on_disk, ranges) => {
+                let own = on_disk.read(ranges[i as usize].clone())?;
+                encapsulated(one, &self.uid, &own, self.declared_lossy, self.palette.clone(), i as usize)?
+            }
         };
         f.lossy = self.lossy;
         f.compressed_bytes = self.compressed;
@@ -202,6 +211,7 @@ impl FrameSource {
                 let f = crate::read::open_input(path).map_err(reread)?;
                 stamp.check(&f, path).map_err(|_| DecodeError(crate::read::CHANGED.to_string()))
             }
+            Store::EncapsulatedFile(on_disk, _) => on_disk.check_source(),
             _ => Ok(()),
         }
     }
@@ -247,21 +257,11 @@ fn undeclared_on_disk(path: &Path, offset: u64, length: u64) -> bool {
     }
 }
 
-/// The fragments of each frame of encapsulated pixel data, when every check the whole decode
-/// makes before decoding passes (`None` otherwise: the whole decode reports the failure).
-fn encapsulated_frames(a: &Attrs, uid: &str, f: &Fragments) -> Option<Vec<Range<usize>>> {
-    if f.fragments.is_empty() {
-        return None;
-    }
-    let codec = codestream_syntax(uid);
-    if matches!(a.photometric.as_str(), "YBR_ICT" | "YBR_RCT") && codec != Some("JPEG 2000") {
-        return None;
-    }
-    if let Some(codec) = codec {
-        super::super::codestream::check(&f.fragments, declared(a), codec).ok()?;
-    }
-    if uid == RLE_LOSSLESS {
-        return (f.fragments.len() == a.frames as usize).then(|| (0..f.fragments.len()).map(|i| i..i + 1).collect());
-    }
-    super::frame_ranges(a, f).ok()
+/// Whether the whole pixel data went through lossy compression (the header says so, the
+/// syntax is lossy, or JPEG 2000 coded it irreversibly), and its compressed size: as the whole
+/// decode says.
+fn compression(a: &Attrs, uid: &str, declared_lossy: bool, layout: &Layout) -> (bool, u64) {
+    let irreversible =
+        super::codestream_syntax(uid) == Some("JPEG 2000") && (a.photometric == "YBR_ICT" || layout.irreversible());
+    (declared_lossy || lossy_syntax(uid) || irreversible, layout.compressed())
 }
