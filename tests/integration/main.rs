@@ -28,3 +28,4 @@ mod spellings;
 mod stream_metadata;
 mod uids;
 mod verify;
+mod verify_release;
