@@ -95,7 +95,68 @@ fn nonconformance_text(rules: &RuleSet, claims: Claims) -> Option<String> {
 /// cannot tell which names identify, so it cannot mask them as `***`. The default layout's
 /// paths are pseudonyms and digests.
 pub fn hides_paths(settings: Option<&RunSettings>, has_originals: bool) -> bool {
-    !has_originals && settings.is_none_or(|s| s.layout != crate::layout::Layout::Hierarchy.name())
+    match Output::of(settings) {
+        // Its tree is rewritten: pseudonym folders, shifted date folders, data type folders,
+        // and file names made of those.
+        Output::SsMix2 => false,
+        Output::Csv => !has_originals,
+        Output::Images => {
+            !has_originals && settings.is_none_or(|s| s.layout != crate::layout::Layout::Hierarchy.name())
+        }
+    }
+}
+
+/// What a release folder holds, by the profile its `kamei-run.json` records: the page
+/// describes DICOM images in DICOM terms (modality, SOP class, PS3.15 conformance) and a
+/// clinical output in its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    /// `deid`'s DICOM images (also a folder without a run file).
+    Images,
+    /// `clinical ss-mix2`'s SS-MIX2 tree of HL7 messages.
+    SsMix2,
+    /// `clinical csv`'s CSV files.
+    Csv,
+}
+
+impl Output {
+    fn of(settings: Option<&RunSettings>) -> Output {
+        match settings.map(|s| s.profile.as_str()) {
+            Some("clinical-ss-mix2") => Output::SsMix2,
+            Some("clinical-csv") => Output::Csv,
+            _ => Output::Images,
+        }
+    }
+
+    /// The conformance row of a clinical output: PS3.15 is a DICOM profile.
+    fn conformance(self) -> Option<&'static str> {
+        match self {
+            Output::Images => None,
+            Output::SsMix2 => Some(
+                "not DICOM: PS3.15 does not apply to HL7 messages; cleaned by kamei's SS-MIX2 rules (README, \"Clinical data\")",
+            ),
+            Output::Csv => Some(
+                "not DICOM: PS3.15 does not apply to CSV files; cleaned by the column roles of kamei clinical csv (README, \"Clinical data\")",
+            ),
+        }
+    }
+}
+
+/// The paragraph that says why the page names files by their input's hash ([`hides_paths`]).
+fn hidden_paths_text(output: Output) -> &'static str {
+    match output {
+        Output::Csv => {
+            "The outputs keep their input's file names with the identifiers kamei clinical csv finds in them \
+             replaced, and such a name can still hold a patient's name: files are named here by their input's \
+             SHA-256 in the audit log. Give <code>--against INPUT</code> to show the paths, names holding an \
+             identifier as <code>***</code>."
+        }
+        _ => {
+            "The outputs keep their input's folder and file names (layout mirror), which can hold a \
+             patient's name: files are named here by their input's SHA-256 in the audit log. Give \
+             <code>--against INPUT</code> to show the paths, names holding an identifier as <code>***</code>."
+        }
+    }
 }
 
 /// How the page names an output file: its path in the release, or, when paths are hidden
@@ -247,26 +308,44 @@ pub fn render(input: &ReportInput<'_>) -> String {
     let mut modality: BTreeMap<String, usize> = BTreeMap::new();
     let mut sop: BTreeMap<String, usize> = BTreeMap::new();
     let mut ts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut data_types: BTreeMap<String, usize> = BTreeMap::new();
     let mut patients: std::collections::BTreeSet<String> = Default::default();
+    let output = Output::of(input.settings.as_ref());
     for r in &input.records {
         *outcomes.entry(outcome_word(r.outcome).to_string()).or_default() += 1;
         if matches!(r.outcome, Outcome::Written | Outcome::Present) {
             *modality.entry(r.modality.clone().unwrap_or_default()).or_default() += 1;
             *sop.entry(sop_class_label(r.sop_class_uid.as_deref())).or_default() += 1;
             *ts.entry(transfer_syntax_label(r.transfer_syntax.as_deref())).or_default() += 1;
-            if let Some(first) = r.output.as_deref().and_then(|o| o.split('/').next()) {
-                patients.insert(first.to_string());
+            let parts: Vec<&str> = r.output.as_deref().map(|o| o.split('/').collect()).unwrap_or_default();
+            // The patient's folder: the first in the default layout, the third in SS-MIX2's
+            // (`<bucket>/<bucket>/<pseudonym>/<date>/<data type>/<file>`).
+            let patient = if output == Output::SsMix2 { parts.get(2) } else { parts.first() };
+            if let Some(p) = patient {
+                patients.insert(p.to_string());
+            }
+            if parts.len() >= 2 {
+                *data_types.entry(parts[parts.len() - 2].to_string()).or_default() += 1;
             }
         }
     }
     h.push_str("<h2 id=\"summary\">Summary</h2>");
     count_table(&mut h, "outcome", &outcomes);
-    let _ = write!(
-        h,
-        "<p>{} inputs; {} top-level folders (patients, in the default layout).</p>",
-        input.records.len(),
-        patients.len()
-    );
+    let _ = match output {
+        Output::Images => write!(
+            h,
+            "<p>{} inputs; {} top-level folders (patients, in the default layout).</p>",
+            input.records.len(),
+            patients.len()
+        ),
+        Output::SsMix2 => write!(
+            h,
+            "<p>{} inputs (HL7 messages); {} patient folders (pseudonyms).</p>",
+            input.records.len(),
+            patients.len()
+        ),
+        Output::Csv => write!(h, "<p>{} inputs (CSV files).</p>", input.records.len()),
+    };
 
     h.push_str("<h2 id=\"settings\">Profile and options</h2><table>");
     match &input.settings {
@@ -281,27 +360,39 @@ pub fn render(input: &ReportInput<'_>) -> String {
                 ("kamei version", s.kamei_version.clone()),
             ];
             for (k, v) in rows {
+                // Strict mode is a DICOM profile's.
+                if output != Output::Images && k.starts_with("strict") {
+                    continue;
+                }
                 let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(&v));
             }
         }
         None => h.push_str("<tr><td>no kamei-run.json in the release folder</td></tr>"),
     }
-    let (conforms, conformance) = conformance_text(input.rules);
+    let (conforms, conformance) = match output.conformance() {
+        Some(text) => (true, text.to_string()),
+        None => conformance_text(input.rules),
+    };
     let class = if conforms { "" } else { " class=\"bad\"" };
     let _ = write!(h, "<tr><th>conformance</th><td{class} id=\"conformance\">{}</td></tr>", escape(&conformance));
     h.push_str("</table>");
     if input.hide_paths {
-        h.push_str(
-            "<p>The outputs keep their input's folder and file names (layout mirror), which can hold a \
-             patient's name: files are named here by their input's SHA-256 in the audit log. Give \
-             <code>--against INPUT</code> to show the paths, names holding an identifier as <code>***</code>.</p>",
-        );
+        let _ = write!(h, "<p>{}</p>", hidden_paths_text(output));
     }
 
     h.push_str("<h2 id=\"counts\">Contents</h2>");
-    count_table(&mut h, "modality", &modality);
-    count_table(&mut h, "SOP class", &sop);
-    count_table(&mut h, "transfer syntax", &ts);
+    match output {
+        Output::Images => {
+            count_table(&mut h, "modality", &modality);
+            count_table(&mut h, "SOP class", &sop);
+            count_table(&mut h, "transfer syntax", &ts);
+        }
+        Output::SsMix2 => count_table(&mut h, "SS-MIX2 data type", &data_types),
+        Output::Csv => {
+            let written = input.records.iter().filter(|r| matches!(r.outcome, Outcome::Written | Outcome::Present));
+            let _ = write!(h, "<p>{} CSV files.</p>", written.count());
+        }
+    }
 
     h.push_str("<h2 id=\"verify\">Verify findings</h2>");
     if input.findings.is_empty() {
@@ -343,6 +434,11 @@ pub fn render(input: &ReportInput<'_>) -> String {
         h.push_str("</table>");
     }
 
+    if output != Output::Images {
+        // No image, and no DICOM rule table: the clinical rules are the README's.
+        let _ = writeln!(h, "<p><small>Generated by kamei {}.</small></p></body></html>", env!("CARGO_PKG_VERSION"));
+        return h;
+    }
     h.push_str("<h2 id=\"pixels\">Cleaned images</h2>");
     if input.thumbnails.is_empty() {
         h.push_str("<p>No image had its pixels cleaned.</p>");

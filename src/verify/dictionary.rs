@@ -103,6 +103,45 @@ pub struct Dictionary {
     exam_dates: Vec<(chrono::NaiveDate, Kind)>,
 }
 
+/// A [`Dictionary`] held compactly while a run lasts: an input's own identifiers, held from the
+/// start for every input of `verify --against`, in boxed slices instead of hash tables with
+/// room to grow. [`Compact::dictionary`] gives back the dictionary to search with when its
+/// output is checked.
+#[derive(Debug, Default, Clone)]
+pub struct Compact {
+    texts: Box<[(Box<str>, Kind)]>,
+    towns: Box<[(Town, Kind)]>,
+    numbers: Box<[(Box<str>, Kind)]>,
+    exam_dates: Box<[(chrono::NaiveDate, Kind)]>,
+}
+
+impl Compact {
+    /// The dictionary again.
+    pub fn dictionary(&self) -> Dictionary {
+        Dictionary {
+            by_text: self.texts.iter().map(|(t, k)| (t.to_string(), *k)).collect(),
+            towns: self.towns.to_vec(),
+            numbers: self.numbers.iter().map(|(n, k)| (n.to_string(), *k)).collect(),
+            exam_dates: self.exam_dates.to_vec(),
+        }
+    }
+
+    /// Whether this normalised text is one of the identifiers.
+    pub fn contains(&self, normalized: &str) -> bool {
+        self.texts.binary_search_by(|(t, _)| (**t).cmp(normalized)).is_ok()
+    }
+
+    /// Number of identifiers.
+    pub fn len(&self) -> usize {
+        self.texts.len() + self.towns.len() + self.numbers.len() + self.exam_dates.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// The kind of an original instance UID (see [`Dictionary::add_dataset`]). Under Retain UIDs
 /// a release keeps them on purpose: [`Dictionary::without`] leaves them out.
 pub const UID: Kind = "UID";
@@ -125,6 +164,11 @@ const PATIENT_ADDRESS: Kind = "Patient's Address";
 
 /// The kind of a folder name or file stem of the inputs.
 const PATH_COMPONENT: Kind = "input path component";
+
+/// The kind of a folder name or file stem of the inputs that is a date alone (an SS-MIX2 date
+/// folder): searched for in its own input's output only ([`Dictionary::own_names`]). A release
+/// made with Retain Longitudinal Temporal Information with Full Dates keeps it on purpose.
+pub const PATH_DATE: Kind = "input path component (a date)";
 
 /// Kinds of ID values, also searched for in the other spellings people type them in
 /// ([`crate::ids::other_spellings`]): those Clean looks for in these spellings (`deid` adds
@@ -173,11 +217,11 @@ pub const EXAM_DATE_KINDS: [Kind; 5] =
     ["Study Date", "Series Date", "Acquisition Date", "Content Date", "Acquisition DateTime"];
 
 /// The kind of an opt-out register's Patient ID ([`Dictionary::add_excluded_patient_id`]).
-const EXCLUDED_PATIENT_ID: Kind = "original ID of an excluded patient";
+const EXCLUDED_PATIENT_ID: Kind = "ID of an excluded patient";
 
 /// The kind of an opt-out register's ID of digits only, without its leading zeros: found with
 /// any leading zeros before it (`12345` in `0012345`), as the opt-out leaves them out.
-pub(crate) const EXCLUDED_NUMBER: Kind = "original ID of an excluded patient (any leading zeros)";
+pub(crate) const EXCLUDED_NUMBER: Kind = "ID of an excluded patient (any leading zeros)";
 
 /// The form both sides are compared in: NFKC without Latin diacritics (`MÜLLER^JOSÉ` is
 /// `muller jose`, as Clean finds it: [`crate::scrub`]; kana keep their voicing marks), variant
@@ -218,6 +262,32 @@ pub fn normalize(s: &str) -> String {
     out
 }
 
+/// A folder name, or a file's stem (`file`), as it reads ([`super::path_names`]: a Shift_JIS
+/// name from a Windows share as its Japanese text); a name that is a UID keeps its dots.
+fn path_stem(name: &std::ffi::OsStr, file: bool) -> String {
+    let s = super::path_names::name_text(name);
+    match s.rsplit_once('.') {
+        Some((stem, _)) if file && !crate::dict::is_instance_uid_text(&s) => stem.to_string(),
+        _ => s,
+    }
+}
+
+/// Whether a normalised path name names its own input only ([`Dictionary::own_names`]): a
+/// date alone (`20241011`, `2024 10 11` of `2024-10-11`).
+fn is_own_name(t: &str) -> bool {
+    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    t.chars().all(|c| c.is_ascii_digit() || c == ' ')
+        && digits.len() == 8
+        && chrono::NaiveDate::parse_from_str(&digits, "%Y%m%d").is_ok()
+}
+
+/// Whether a normalised name is an SS-MIX2 data type folder: three letters and two digits
+/// (`adt 00`, `oml 11`, `ppr 01` of `ADT-00`, `OML-11`, `PPR-01`).
+fn is_ssmix2_data_type(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 6 && b[..3].iter().all(u8::is_ascii_lowercase) && b[3] == b' ' && b[4..].iter().all(u8::is_ascii_digit)
+}
+
 fn specific_enough(t: &str) -> bool {
     let chars = t.chars().count();
     if !t.chars().any(char::is_alphanumeric) {
@@ -245,6 +315,18 @@ impl Dictionary {
     /// Whether this normalised text is one of the identifiers.
     pub fn contains(&self, normalized: &str) -> bool {
         self.by_text.contains_key(normalized)
+    }
+
+    /// The same identifiers held compactly ([`Compact`]).
+    pub fn compact(self) -> Compact {
+        let mut texts: Vec<(Box<str>, Kind)> = self.by_text.into_iter().map(|(t, k)| (t.into_boxed_str(), k)).collect();
+        texts.sort_unstable();
+        Compact {
+            texts: texts.into_boxed_slice(),
+            towns: self.towns.into_boxed_slice(),
+            numbers: self.numbers.into_iter().map(|(n, k)| (n.into_boxed_str(), k)).collect(),
+            exam_dates: self.exam_dates.into_boxed_slice(),
+        }
     }
 
     /// Number of identifiers.
@@ -622,18 +704,47 @@ impl Dictionary {
         }
     }
 
+    /// The folder names and file stem of `path` (normalised) that name its own input only: a
+    /// date alone (`20241011`, `2024-10-11`). They are not added by [`add_input_paths`](Self::add_input_paths) or
+    /// [`add_relative_paths`](Self::add_relative_paths): searched in every output, a patient's
+    /// date folder is found wherever another patient's shifted date happens to equal it (in an
+    /// SS-MIX2 storage with a folder for nearly every day, in nearly every output). They are
+    /// searched in the output of the input whose path holds them ([`Dictionary::add_own_name`]),
+    /// where a real date folder left in its own output is a leak.
+    pub fn own_names(path: &std::path::Path) -> Vec<String> {
+        let comps: Vec<_> = path.components().collect();
+        let mut names: Vec<String> = comps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, comp)| match comp {
+                std::path::Component::Normal(c) => Some(normalize(&path_stem(c, i + 1 == comps.len()))),
+                _ => None,
+            })
+            .filter(|t| is_own_name(t))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Add a name [`Dictionary::own_names`] gives: searched for in its own input's output only.
+    pub fn add_own_name(&mut self, normalized: &str) {
+        self.by_text.entry(normalized.to_string()).or_insert(PATH_DATE);
+    }
+
     /// Add one folder name, or a file's stem (`file`), as it reads ([`super::path_names`]: a
     /// Shift_JIS name from a Windows share as its Japanese text). A name that is a UID (a file
     /// or folder named for its SOP Instance UID) is an original UID: [`UID`], which a release
     /// made under Retain UIDs keeps on purpose.
     fn add_path_name(&mut self, name: &std::ffi::OsStr, file: bool) {
-        let s = super::path_names::name_text(name);
-        let stem = match s.rsplit_once('.') {
-            Some((stem, _)) if file && !crate::dict::is_instance_uid_text(&s) => stem,
-            _ => s.as_str(),
-        };
-        let kind = if crate::dict::is_instance_uid_text(stem) { UID } else { PATH_COMPONENT };
-        self.add(stem, kind);
+        let stem = path_stem(name, file);
+        let t = normalize(&stem);
+        // An SS-MIX2 data type folder (`ADT-00`) names no one: every patient's storage has them.
+        if is_own_name(&t) || is_ssmix2_data_type(&t) {
+            return;
+        }
+        let kind = if crate::dict::is_instance_uid_text(&stem) { UID } else { PATH_COMPONENT };
+        self.add(&stem, kind);
     }
 
     /// The input path components specific enough to search for in every text value and in
@@ -1213,6 +1324,24 @@ mod tests {
         let numbered = d.numbered().matcher();
         assert!(!numbered.find("SUZUKI_ICHIRO_19600101").is_empty());
         assert!(numbered.find("Sato Hanako").is_empty(), "without the inputs it may be a kept description");
+    }
+
+    #[test]
+    fn rv35_a_date_folder_names_its_own_input_only_and_a_data_type_folder_no_one() {
+        let mut d = Dictionary::new();
+        d.add_input_paths(&[
+            "ss/123/456/1234567/20241011/OML-11/1234567_20241011_OML-11_1",
+            "ss/234/567/2345678/2024-10-12/ADT-00/2345678_x",
+        ]);
+        let m = d.matcher();
+        assert!(m.find("20241011").is_empty() && m.find("2024-10-12").is_empty(), "searched in its own output only");
+        assert!(m.find("ADT-00").is_empty() && m.find("OML-11").is_empty());
+        assert!(!m.find("1234567").is_empty(), "an ID in a path is searched everywhere");
+        let path = std::path::Path::new("ss/123/456/1234567/20241011/OML-11/1234567_20241011_OML-11_1");
+        assert_eq!(Dictionary::own_names(path), ["20241011"]);
+        let mut own = Dictionary::new();
+        own.add_own_name("20241011");
+        assert_eq!(own.matcher().find("OBX|1|DT|X||20241011").len(), 1);
     }
 
     #[test]

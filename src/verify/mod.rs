@@ -38,7 +38,7 @@
 mod dictionary;
 pub mod path_names;
 
-pub use dictionary::{Dictionary, IDENTIFYING, Identifier, Matcher, PRIVATE_DATE, normalize};
+pub use dictionary::{Compact, Dictionary, IDENTIFYING, Identifier, Matcher, PRIVATE_DATE, normalize};
 
 use crate::annotated::BurnedInValue;
 use crate::charset::CharacterSet;
@@ -104,6 +104,9 @@ pub enum FindingKind {
     /// recorded is unknown, so the checks that rest on the log (which input each output came
     /// from, which outputs must be there) are incomplete.
     DamagedAuditLog,
+    /// Outputs of different output folders of the release hold one SOP Instance UID: outputs of
+    /// separate runs released together.
+    SharedInstance,
     /// An entry of the release is neither a regular file nor a folder (a symbolic link, a FIFO,
     /// a socket, a device): verify does not follow or read it, and a transfer that follows
     /// links (`zip -r`, `cp -rL`, `rsync -L`) ships whatever it points to, an original included.
@@ -117,7 +120,8 @@ pub struct Finding {
     /// that holds an identifier shown as `***` (the real path is in `path`).
     pub file: String,
     /// Where in it: a tag path like `(0040,A730)[0]/(0040,A160)`, `file name`, `folder name`
-    /// (an empty folder), or `line N`.
+    /// (an empty folder), an HL7 message's field and segment (`PID-5 (segment 2)`, or `segment
+    /// N`), or `line N`.
     pub location: String,
     /// What kind of problem.
     pub kind: FindingKind,
@@ -137,7 +141,7 @@ pub struct Finding {
 pub struct Originals {
     /// Identifiers of each input, by content hash (lower-case hex): searched for in the output
     /// made from that input (the audit log maps outputs to inputs).
-    pub per_input: HashMap<String, Dictionary>,
+    pub per_input: HashMap<String, Compact>,
     /// Identifiers searched for in every output and in kamei's own files: the strong ones of
     /// every input ([`Dictionary::strong`]) and the linkage table's Patient IDs.
     pub global: Dictionary,
@@ -146,6 +150,15 @@ pub struct Originals {
     /// Input folder names and file stems a clinical command kept on purpose (names a `file`
     /// row's input and its own output share): not looked for in the names of a clinical output.
     pub kept_names: HashSet<String>,
+    /// The names on each input's own path, by the input's content hash (`--against`): see
+    /// [`PathNames`].
+    pub input_names: HashMap<[u8; 32], PathNames>,
+    /// The names on the input path of each `file` row of a linkage table, by the output path
+    /// the row names (relative to its output folder): see [`PathNames`].
+    pub output_names: HashMap<String, PathNames>,
+    /// The content hash of every input given with `--against`, DICOM or not (an SS-MIX2
+    /// message, a CSV export): each must have a record in the audit log (`not-processed`).
+    pub inputs: HashSet<[u8; 32]>,
     /// The pixel data of each input that has some, by content hash: its own output must have
     /// pixel data of the same length unless it was cleaned ([`PixelsOf`]), so an output cut
     /// or damaged after the run is caught.
@@ -156,6 +169,58 @@ pub struct Originals {
     /// ([`crate::cohort::Cohort::admit_image`]): a Patient ID holding several values, or an
     /// image whose Other Patient IDs name a listed patient, is that patient's.
     pub patients: BTreeMap<String, KnownPatient>,
+}
+
+/// The names on one input's path that are looked for in its own output only.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PathNames {
+    /// Names that name this input only ([`Dictionary::own_names`]: a date folder, an SS-MIX2
+    /// data type folder): searched for in its own output's values and names, where a real date
+    /// folder is a leak; anywhere else they would be found wherever another patient's shifted
+    /// date happens to equal them.
+    pub own: Box<[Box<str>]>,
+    /// Its folder names and file stem with fewer than five digits (no ID nor date), normalised
+    /// (`--against` only): those its own output's path holds too were kept on purpose by a
+    /// clinical command (`labs.csv`), as a linkage table's `file` row shows them
+    /// ([`Originals::kept_names`]), and are not looked for in a clinical output's names.
+    pub short: Box<[Box<str>]>,
+}
+
+impl PathNames {
+    /// The names of an input's path (relative to its INPUT, or as a linkage row names it);
+    /// `short` only when asked (`--against`: a linkage table has its `file` rows instead).
+    fn of(path: &Path, short: bool) -> PathNames {
+        let own = Dictionary::own_names(path).into_iter().map(String::into_boxed_str).collect();
+        let short = if short {
+            let mut v: Vec<Box<str>> = Dictionary::path_texts(path)
+                .into_iter()
+                .filter(|t| t.bytes().filter(u8::is_ascii_digit).count() < 5)
+                .map(String::into_boxed_str)
+                .collect();
+            v.sort();
+            v.into_boxed_slice()
+        } else {
+            Box::default()
+        };
+        PathNames { own, short }
+    }
+
+    /// Whether there is nothing to hold.
+    fn is_empty(&self) -> bool {
+        self.own.is_empty() && self.short.is_empty()
+    }
+
+    /// The names that name this input only, or `None` when there are none.
+    fn own_dictionary(&self) -> Option<Dictionary> {
+        if self.own.is_empty() {
+            return None;
+        }
+        let mut d = Dictionary::new();
+        for name in &self.own {
+            d.add_own_name(name);
+        }
+        Some(d)
+    }
 }
 
 /// What the inputs and the linkage table say of one patient (see [`Originals::patients`]).
@@ -228,12 +293,12 @@ fn digest_bytes(hex_text: &str) -> Option<[u8; 32]> {
 impl Originals {
     /// Whether there is nothing to search for.
     pub fn is_empty(&self) -> bool {
-        self.global.is_empty() && self.paths.is_empty() && self.per_input.values().all(Dictionary::is_empty)
+        self.global.is_empty() && self.paths.is_empty() && self.per_input.values().all(Compact::is_empty)
     }
 
     /// Number of identifiers (counting each input's own).
     pub fn len(&self) -> usize {
-        self.global.len() + self.paths.len() + self.per_input.values().map(Dictionary::len).sum::<usize>()
+        self.global.len() + self.paths.len() + self.per_input.values().map(Compact::len).sum::<usize>()
     }
 }
 
@@ -280,9 +345,10 @@ pub fn originals_from_inputs(inputs: &[PathBuf], jobs: usize) -> Originals {
     let path_values = originals.paths.in_values();
     let path_matcher = path_values.matcher();
     let opts = ReadOptions::default();
-    let load = |i: &crate::walk::Input| -> Option<Loaded> {
+    let load = |i: &crate::walk::Input| -> Option<(String, PathNames, Option<Loaded>)> {
         let source = read::Source::load(&i.path, &opts).ok()?;
-        match read::parse(&source, &opts) {
+        let names = PathNames::of(&i.rel, true);
+        let dicom = match read::parse(&source, &opts) {
             Ok(Opened::Dicom(f)) => {
                 let mut d = Dictionary::new();
                 d.add_dataset(&f.dataset);
@@ -290,21 +356,32 @@ pub fn originals_from_inputs(inputs: &[PathBuf], jobs: usize) -> Originals {
                 // The patient as `deid` identifies it, for the opt-out register.
                 let patient =
                     (crate::plan::original_patient_id(&f.dataset), crate::plan::other_patient_ids(&f.dataset));
-                Some((source.sha256_hex(), d, path_matcher.found_in_dataset(&f.dataset), pixels, patient))
+                // Held compactly from here: every input's are held at once.
+                let strong = d.strong().compact();
+                Some((d.compact(), strong, path_matcher.found_in_dataset(&f.dataset), pixels, patient))
             }
             _ => None,
-        }
+        };
+        Some((source.sha256_hex(), names, dicom))
     };
-    let parsed: Vec<Loaded> = match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
-        Ok(p) => p.install(|| files.par_iter().filter_map(load).collect()),
-        Err(_) => files.iter().filter_map(load).collect(),
-    };
+    let parsed: Vec<(String, PathNames, Option<Loaded>)> =
+        match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
+            Ok(p) => p.install(|| files.par_iter().filter_map(load).collect()),
+            Err(_) => files.iter().filter_map(load).collect(),
+        };
     let mut explained = HashSet::new();
-    for (sha, d, found, pixels, (id, others)) in parsed {
+    for (sha, names, dicom) in parsed {
+        if let Some(digest) = digest_bytes(&sha) {
+            originals.inputs.insert(digest);
+            if !names.is_empty() {
+                originals.input_names.insert(digest, names);
+            }
+        }
+        let Some((d, strong, found, pixels, (id, others))) = dicom else { continue };
         if let (Some(p), Some(digest)) = (pixels, digest_bytes(&sha)) {
             originals.input_pixels.insert(digest, p);
         }
-        originals.global.extend(&d.strong());
+        originals.global.extend(&strong.dictionary());
         originals.per_input.insert(sha, d);
         explained.extend(found);
         if !id.is_empty() {
@@ -338,9 +415,10 @@ fn add_storage_identifiers(global: &mut Dictionary, root: &Path) {
     global.extend(&d.strong());
 }
 
-/// One input read by [`originals_from_inputs`]: its content hash, its identifiers, the path
-/// names its values hold, its pixel data, and its Patient ID with its other IDs.
-type Loaded = (String, Dictionary, HashSet<String>, Option<PixelsOf>, (String, Vec<String>));
+/// One DICOM input read by [`originals_from_inputs`]: its identifiers, the strong ones among
+/// them ([`Dictionary::strong`]), the path names its values hold, its pixel data, and its
+/// Patient ID with its other IDs.
+type Loaded = (Compact, Compact, HashSet<String>, Option<PixelsOf>, (String, Vec<String>));
 
 /// Add the identifiers of a linkage table (CSV `kind,original,pseudonymized`): the original
 /// Patient IDs (searched everywhere) and the input paths (searched in file names, and those
@@ -371,6 +449,10 @@ pub fn add_linkage(originals: &mut Originals, table: &Path) -> Result<(), csv::E
                 let input = crate::linkage::path_from_bytes(p);
                 let output = PathBuf::from(String::from_utf8_lossy(row.get(2).unwrap_or_default()).into_owned());
                 originals.kept_names.extend(kept_by_its_row(&input, &output));
+                let names = PathNames::of(&input, false);
+                if !names.is_empty() {
+                    originals.output_names.insert(path_names::path_text(&output), names);
+                }
                 paths.push(input);
             }
             (Some(b"failed" | b"skipped" | b"excluded"), Some(p)) => {
@@ -478,6 +560,8 @@ struct Audited {
     /// Outputs whose hash the logs know (a contended name), release-relative, with that hash:
     /// the file at the name must have it.
     hashed: Vec<(String, String)>,
+    /// The release-relative prefixes (`""` or `name/`) of every output folder with an audit log.
+    roots: Vec<String>,
     /// The release-relative prefixes (`""` or `name/`) of the outputs a clinical command wrote
     /// (their `kamei-run.json` names a clinical profile).
     clinical_roots: Vec<String>,
@@ -557,6 +641,7 @@ fn audited(out: &Path, with_sources: bool) -> Audited {
         // unless an output that is placed there is known (it wins).
         let located = crate::audit::index(&root).map(|i| i.outputs).unwrap_or_default();
         let images = holds_images(&root);
+        audited.roots.push(prefix.clone());
         if !images {
             audited.clinical_roots.push(prefix.clone());
         }
@@ -625,16 +710,19 @@ fn audit_findings(job: &VerifyJob, audited: &Audited, files: &Listed) -> Vec<Fin
     let mut v = Vec::new();
     match &audited.inputs {
         Some(seen) => {
-            for sha in job.originals.per_input.keys().filter(|h| digest_bytes(h).is_none_or(|d| !seen.contains(&d))) {
+            let mut unseen: Vec<String> =
+                job.originals.inputs.iter().filter(|d| !seen.contains(*d)).map(hex::encode).collect();
+            unseen.sort_unstable();
+            for sha in unseen {
                 v.push(finding(
-                    &format!("input sha256:{}", &sha[..16.min(sha.len())]),
+                    &format!("input sha256:{}", &sha[..16]),
                     "audit".to_string(),
                     FindingKind::NotProcessed,
-                    "an input given with --against has no record in the audit log: the run did not finish or did not include it (run the same deid again)",
+                    "an input given with --against has no record in the audit log: the run did not finish or did not include it (run the same deid or clinical command again)",
                 ));
             }
         }
-        None if !job.originals.per_input.is_empty() => v.push(finding(
+        None if !job.originals.inputs.is_empty() => v.push(finding(
             crate::audit::AUDIT_FILE,
             "file".to_string(),
             FindingKind::NotProcessed,
@@ -725,8 +813,9 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let global = matcher(&job.originals.global);
     let paths = job.originals.paths.matcher();
     let clinical_paths = job.originals.paths.without_texts(&job.originals.kept_names).matcher();
-    let audited = audited(&job.out, !job.originals.per_input.is_empty() || !job.originals.input_pixels.is_empty());
+    let audited = audited(&job.out, !job.originals.inputs.is_empty());
     let sources = &audited.sources;
+    let prefixes: Vec<&str> = audited.roots.iter().map(String::as_str).collect();
     let ReleaseTree { files, empty_folders, others } = release_tree(&job.out);
     let rel = |p: &Path| path_names::path_text(p.strip_prefix(&job.out).unwrap_or(p));
     let check = |p: &PathBuf| -> (Checked, Vec<Finding>) {
@@ -734,19 +823,26 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
         let p = &job.out.join(p);
         let mut findings = Vec::new();
         let source = sources.get(&r);
-        let own = source.and_then(|h| job.originals.per_input.get(h)).map(matcher);
+        let own = source.and_then(|h| job.originals.per_input.get(h)).map(|c| matcher(&c.dictionary()));
         let input_pixels =
             source.and_then(|h| digest_bytes(h)).and_then(|d| job.originals.input_pixels.get(&d)).copied();
         let clinical = audited.clinical_roots.iter().any(|prefix| r.starts_with(prefix.as_str()));
         let paths = if clinical { &clinical_paths } else { &paths };
-        let name_matchers: Vec<&Matcher> = [&global, paths].into_iter().chain(own.as_ref()).collect();
-        for id in find_in_name(&name_matchers, &r) {
+        let names = own_path_names(&job.originals, source.map(String::as_str), &r, &prefixes);
+        let own_names = names.and_then(PathNames::own_dictionary).map(|d| matcher(&d));
+        let kept = match names {
+            Some(names) if clinical => kept_by_its_output(names, &r),
+            _ => HashSet::new(),
+        };
+        let name_matchers: Vec<&Matcher> =
+            [&global, paths].into_iter().chain(own.as_ref()).chain(own_names.as_ref()).collect();
+        for id in find_in_name(&name_matchers, &r).into_iter().filter(|id| !kept.contains(&id.text)) {
             findings.push(residual(&r, "file name", id));
         }
-        let matchers: Vec<&Matcher> = std::iter::once(&global).chain(own.as_ref()).collect();
+        let matchers: Vec<&Matcher> = std::iter::once(&global).chain(own.as_ref()).chain(own_names.as_ref()).collect();
         let ctx = Ctx { rules: &job.rules, matchers: &matchers, input_pixels };
         let checked = check_file(&ctx, p, &r, &mut findings);
-        mask_paths(&mut findings, &r, &name_matchers);
+        mask_paths(&mut findings, &r, &name_matchers, &kept);
         (checked, findings)
     };
     let results: Vec<(Checked, Vec<Finding>)> =
@@ -773,14 +869,14 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
             "not a regular file or folder (a symbolic link, FIFO, socket or device): not checked, and a transfer that follows links ships what it points to; remove it before release",
         )];
         findings.extend(find_in_name(&[&global, &paths], &r).into_iter().map(|id| residual(&r, "file name", id)));
-        mask_paths(&mut findings, &r, &[&global, &paths]);
+        mask_paths(&mut findings, &r, &[&global, &paths], &HashSet::new());
         all.extend(findings);
     }
     for folder in empty_folders {
         let r = rel(&folder);
         let mut findings = Vec::new();
         findings.extend(find_in_name(&[&global, &paths], &r).into_iter().map(|id| residual(&r, "folder name", id)));
-        mask_paths(&mut findings, &r, &[&global, &paths]);
+        mask_paths(&mut findings, &r, &[&global, &paths], &HashSet::new());
         all.extend(findings);
     }
     // Every input given with --against must have ended somewhere (written, skipped, failed,
@@ -789,12 +885,13 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let read = |(checked, f): &(Checked, Vec<Finding>)| {
         *checked != Checked::NotDicom || f.iter().any(|f| f.kind == FindingKind::Unreadable)
     };
+    all.extend(shared_instances(&results, |i| rel(&files[i]), &prefixes));
     let listed = Listed::new(files.into_iter().map(|f| rel(&f)).zip(results.iter().map(read)).collect());
     all.extend(audit_findings(job, &audited, &listed));
     for (checked, findings) in results {
         match checked {
             Checked::NotDicom => report.other_files += 1,
-            Checked::Dicom { claims_basic } => {
+            Checked::Dicom { claims_basic, .. } => {
                 report.dicom_files += 1;
                 report.claiming_basic += usize::from(claims_basic);
             }
@@ -803,6 +900,104 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     }
     report.findings = all.into_iter().collect();
     report
+}
+
+/// A SOP Instance UID held in 16 bytes (a million outputs' UIDs in 16 MB): the first half of
+/// its SHA-256, which two different UIDs do not share in practice.
+fn instance_digest(uid: &str) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let full: [u8; 32] = Sha256::digest(uid.as_bytes()).into();
+    let mut d = [0u8; 16];
+    d.copy_from_slice(&full[..16]);
+    d
+}
+
+/// The DICOM outputs (`results`, in the order of the release's files, named by `name_of`) that
+/// hold a SOP Instance UID an output of another output folder of the release (`roots`, the
+/// audit roots' prefixes) holds too: the outputs of separate runs copied together (`day1/` and
+/// `day2/`, shards each into its own OUT). One run gives each instance one output, and a
+/// recipient's archive keeps only one of them (which one is not said), so the release says two
+/// things about one instance. Named by file and `(0008,0018)`, with how many outputs hold it;
+/// never the UID (the `--report` file neither: each finding's `file`/`path` pairs them). A file
+/// whose name is masked ([`mask_paths`]) is named as its other findings name it.
+fn shared_instances(
+    results: &[(Checked, Vec<Finding>)],
+    name_of: impl Fn(usize) -> String,
+    roots: &[&str],
+) -> Vec<Finding> {
+    // The output folder (audit root) a file is in: one run may give one instance several
+    // outputs on purpose (a corrected re-send beside the first version, `<stem>.<hash>.dcm`,
+    // which `deid` warns of), so only outputs of different output folders are reported.
+    let root_of = |name: &str| roots.iter().filter(|p| name.starts_with(**p)).map(|p| p.len()).max();
+    let mut instances: Vec<([u8; 16], usize)> = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (c, _))| match c {
+            Checked::Dicom { instance: Some(d), .. } => Some((*d, i)),
+            _ => None,
+        })
+        .collect();
+    instances.sort_unstable();
+    let mut v = Vec::new();
+    let spread = |same: &&[([u8; 16], usize)]| {
+        let mut folders: Vec<Option<String>> =
+            same.iter().map(|(_, i)| name_of(*i)).map(|n| root_of(&n).map(|l| n[..l].to_string())).collect();
+        folders.sort();
+        folders.dedup();
+        folders.len() > 1
+    };
+    for (group, same) in instances.chunk_by(|a, b| a.0 == b.0).filter(|s| s.len() > 1).filter(spread).enumerate() {
+        for (_, i) in same {
+            let mut f = finding(
+                &name_of(*i),
+                tag_str(tags::SOP_INSTANCE_UID),
+                FindingKind::SharedInstance,
+                format!(
+                    "{} outputs of the release hold this SOP Instance UID (group {} of those sharing one): outputs of separate runs (day1/ and day2/ OUTs, shards each into its own OUT) released together; a receiving archive keeps one of them: release one output per instance",
+                    same.len(),
+                    group + 1
+                ),
+            );
+            if let Some(masked) = results[*i].1.iter().find(|f| f.path.is_some()) {
+                f.file = masked.file.clone();
+                f.path = masked.path.clone();
+            }
+            v.push(f);
+        }
+    }
+    v
+}
+
+/// The names on the input path of the output `rel` ([`PathNames`]): by its input's content
+/// hash (`source`, from the audit log, with `--against`), or by the output path a linkage
+/// table's `file` row names (relative to its output folder: `rel` without the prefix of the
+/// output folder it is in, `prefixes`).
+fn own_path_names<'o>(
+    originals: &'o Originals,
+    source: Option<&str>,
+    rel: &str,
+    prefixes: &[&str],
+) -> Option<&'o PathNames> {
+    if let Some(names) = source.and_then(digest_bytes).and_then(|d| originals.input_names.get(&d)) {
+        return Some(names);
+    }
+    if originals.output_names.is_empty() {
+        return None;
+    }
+    originals.output_names.get(rel).or_else(|| {
+        prefixes.iter().filter(|p| !p.is_empty()).find_map(|p| originals.output_names.get(rel.strip_prefix(p)?))
+    })
+}
+
+/// The names of an input's path ([`PathNames::short`]) that its own clinical output's path
+/// `rel` holds too: kept on purpose by the clinical command (`labs.csv`, as a linkage table's
+/// `file` row shows them, [`kept_by_its_row`]).
+fn kept_by_its_output(names: &PathNames, rel: &str) -> HashSet<String> {
+    if names.short.is_empty() {
+        return HashSet::new();
+    }
+    let output = Dictionary::path_texts(Path::new(rel));
+    names.short.iter().filter(|t| output.contains(&***t)).map(|t| t.to_string()).collect()
 }
 
 /// The kinds of original values the release keeps on purpose, by an option of Table E.1-1:
@@ -831,6 +1026,7 @@ fn kept_on_purpose(rules: &RuleSet) -> Vec<dictionary::Kind> {
     }
     if rules.options().contains(&DeidOption::RetainLongFullDates) {
         kinds.push(dictionary::PRIVATE_DATE);
+        kinds.push(dictionary::PATH_DATE);
         kinds.extend(dictionary::EXAM_DATE_KINDS);
     }
     kinds
@@ -874,14 +1070,17 @@ impl Ctx<'_> {
 /// the patient), findings show it with each such folder or file name as `***`, so stdout and
 /// the sign-off page do not repeat the identifier; the real path goes only into the sensitive
 /// `--report` file (`path`), where the operator finds the file to fix.
-fn mask_paths(findings: &mut [Finding], rel: &str, matchers: &[&Matcher]) {
+fn mask_paths(findings: &mut [Finding], rel: &str, matchers: &[&Matcher], kept: &HashSet<String>) {
     // A path with an identifier in one of its names has a name finding: without one, there is
     // nothing to mask (and no need to search each name again).
     if !findings.iter().any(|f| f.location == "file name" || f.location == "folder name") {
         return;
     }
     let components: Vec<&str> = rel.split('/').collect();
-    let found: Vec<Vec<&Identifier>> = components.iter().map(|c| find_in_name(matchers, c)).collect();
+    let found: Vec<Vec<&Identifier>> = components
+        .iter()
+        .map(|c| find_in_name(matchers, c).into_iter().filter(|id| !kept.contains(&id.text)).collect())
+        .collect();
     if found.iter().all(Vec::is_empty) {
         return;
     }
@@ -975,7 +1174,11 @@ fn residual(file: &str, location: &str, id: &Identifier) -> Finding {
         file: file.to_string(),
         location: location.to_string(),
         kind: FindingKind::ResidualIdentifier,
-        detail: format!("contains an original {}", id.kind),
+        // A pseudonym (of an excluded patient) is no original value.
+        detail: match id.kind.strip_prefix("pseudonym") {
+            Some(_) => format!("contains the {}", id.kind),
+            None => format!("contains an original {}", id.kind),
+        },
         matched: Some(id.text.clone()),
         path: None,
     }
@@ -990,8 +1193,9 @@ fn finding(file: &str, location: String, kind: FindingKind, detail: impl Into<St
 enum Checked {
     /// Not DICOM (kamei's own files, or unreadable).
     NotDicom,
-    /// A DICOM file; `claims_basic` when its method code sequence holds 113100.
-    Dicom { claims_basic: bool },
+    /// A DICOM file; `claims_basic` when its method code sequence holds 113100; `instance`:
+    /// a digest of its SOP Instance UID ([`instance_digest`]).
+    Dicom { claims_basic: bool, instance: Option<[u8; 16]> },
 }
 
 /// Whether a data set's De-identification Method Code Sequence holds 113100 (Basic
@@ -1038,7 +1242,8 @@ fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> 
     check_stream_metadata(&file, path, rel, out);
     let mut path_stack = Vec::new();
     check_dataset(ctx, &file.dataset, &CharacterSet::default_repertoire(), &mut path_stack, rel, out);
-    Checked::Dicom { claims_basic: claims_basic(&file.dataset) }
+    let instance = file.dataset.ascii(tags::SOP_INSTANCE_UID).map(str::trim).filter(|u| !u.is_empty());
+    Checked::Dicom { claims_basic: claims_basic(&file.dataset), instance: instance.map(instance_digest) }
 }
 
 /// Whether `path` is one of kamei's own logs (`kamei-audit*.jsonl`, `kamei-run.json`) and
@@ -1065,6 +1270,13 @@ fn check_text_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>
         |out: &mut Vec<Finding>| out.push(finding(rel, "file".into(), FindingKind::Unreadable, "cannot be read"));
     let Ok(file) = std::fs::File::open(path) else { return unreadable(out) };
     let mut reader = std::io::BufReader::with_capacity(64 << 10, file);
+    if reader.fill_buf().is_ok_and(is_hl7) && std::fs::metadata(path).is_ok_and(|m| m.len() <= MAX_HL7) {
+        let mut bytes = Vec::new();
+        if std::io::Read::read_to_end(&mut reader, &mut bytes).is_err() {
+            return unreadable(out);
+        }
+        return check_hl7(ctx, &bytes, rel, out);
+    }
     let mut line = Vec::new();
     let mut found = BTreeSet::new();
     for n in 1.. {
@@ -1080,11 +1292,65 @@ fn check_text_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>
         // never hold a line feed inside a character); a line naming a mirror release's output
         // holds its name `%XX`-escaped (the audit log): every reading is searched (the same
         // finding twice is kept once).
-        let lossy = String::from_utf8_lossy(bytes);
-        let shift_jis = std::str::from_utf8(bytes).is_err().then(|| path_names::bytes_text(bytes));
-        for text in std::iter::once(lossy.as_ref()).chain(shift_jis.as_deref()) {
-            for id in find_in_name(ctx.matchers, text) {
+        for text in text_readings(bytes) {
+            for id in find_in_name(ctx.matchers, &text) {
                 found.insert(residual(rel, &format!("line {n}"), id));
+            }
+        }
+    }
+    out.extend(found);
+}
+
+/// The largest HL7 message read whole to name its findings by segment and field (an SS-MIX2
+/// message is a few KB); a larger file is searched line by line.
+const MAX_HL7: u64 = 16 << 20;
+
+/// Whether a file starting with `head` is an HL7 v2 message (an SS-MIX2 output): `MSH` and its
+/// field separator.
+fn is_hl7(head: &[u8]) -> bool {
+    head.len() >= 4 && head.starts_with(b"MSH") && !head[3].is_ascii_alphanumeric() && head[3] > b' '
+}
+
+/// The readings of a line or an HL7 field searched for identifiers: as UTF-8; a line that is
+/// not UTF-8 also as Shift_JIS (a Windows export; its bytes never hold a line feed inside a
+/// character); one holding escape sequences also as ISO-2022-JP (an SS-MIX2 message's JIS X
+/// 0208 names, `ESC $ B`, and half-width kana, `ESC ( I`). The same finding in two readings is
+/// kept once by the caller.
+fn text_readings(bytes: &[u8]) -> Vec<String> {
+    let mut v = vec![String::from_utf8_lossy(bytes).into_owned()];
+    if std::str::from_utf8(bytes).is_err() {
+        v.push(path_names::bytes_text(bytes));
+    }
+    if bytes.contains(&0x1B) {
+        v.push(encoding_rs::ISO_2022_JP.decode_without_bom_handling(bytes).0.into_owned());
+    }
+    v
+}
+
+/// Search an HL7 message (an SS-MIX2 output; segments end in CR, so it is one "line") segment
+/// by segment and field by field: a finding is named by its field and segment
+/// (`PID-5 (segment 2)`); an identifier found only across fields by its segment (`segment 2`).
+fn check_hl7(ctx: &Ctx<'_>, bytes: &[u8], rel: &str, out: &mut Vec<Finding>) {
+    let separator = bytes[3];
+    let mut found = BTreeSet::new();
+    let segments = bytes.split(|&b| b == b'\r' || b == b'\n').filter(|s| !s.is_empty());
+    for (n, segment) in segments.enumerate() {
+        let name = String::from_utf8_lossy(segment.get(..3).unwrap_or(segment)).into_owned();
+        let name: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+        // MSH-1 is the field separator itself: MSH's fields after it are numbered one higher.
+        let first = if name == "MSH" { 2 } else { 1 };
+        let mut seen: Vec<String> = Vec::new();
+        for (i, field) in segment.split(|&b| b == separator).enumerate().skip(1) {
+            for text in text_readings(field) {
+                for id in find_in_name(ctx.matchers, &text) {
+                    seen.push(id.text.clone());
+                    found.insert(residual(rel, &format!("{name}-{} (segment {})", i + first - 1, n + 1), id));
+                }
+            }
+        }
+        for text in text_readings(segment) {
+            for id in find_in_name(ctx.matchers, &text).into_iter().filter(|id| !seen.contains(&id.text)) {
+                found.insert(residual(rel, &format!("segment {}", n + 1), id));
             }
         }
     }

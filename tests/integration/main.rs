@@ -29,3 +29,4 @@ mod spellings;
 mod stream_metadata;
 mod uids;
 mod verify;
+mod verify_release;
