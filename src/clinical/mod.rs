@@ -202,6 +202,7 @@ pub(crate) fn settings(pseudo: &Pseudonymizer, kind: &str, digest: &str, options
         pixels: None,
         date_shift: Some(crate::audit::date_shift_label(pseudo.date_shift_policy())),
         shards: None,
+        strict: None,
     }
 }
 
