@@ -325,6 +325,11 @@ pub struct RunSettings {
     /// cleaned with, if any: outputs cleaned with and without a master would differ.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifiers: Option<String>,
+    /// Whether `--strict` (allow-list mode) was on (`None`: a folder from before kamei recorded
+    /// it, or a clinical output). Covered by the profile digest; recorded so that a refusal
+    /// names `--strict` rather than "profile".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
 }
 
 /// How [`RunSettings::date_shift`] spells a policy.
@@ -401,18 +406,8 @@ impl RunSettings {
         if let Some(what) = date_shift_difference(earlier.date_shift.as_deref(), self.date_shift.as_deref()) {
             return SettingsDifferSnafu { path, what }.fail();
         }
-        let checks = [
-            ("key", self.key_fingerprint != earlier.key_fingerprint),
-            ("profile", self.profile_sha256 != earlier.profile_sha256 || self.profile != earlier.profile),
-            ("options", self.options != earlier.options),
-            ("layout", self.layout != earlier.layout),
-            ("pixel cleaning settings", self.pixels != earlier.pixels),
-            ("patient masters (--identifiers-from)", self.identifiers != earlier.identifiers),
-            ("kamei version", self.kamei_version != earlier.kamei_version),
-            ("the patient registers or study window", self.cohort != earlier.cohort),
-        ];
-        if let Some((what, _)) = checks.iter().find(|(_, differs)| *differs) {
-            return SettingsDifferSnafu { path, what: format!("{what} differs") }.fail();
+        if let Some(what) = self.difference(&earlier) {
+            return SettingsDifferSnafu { path, what }.fail();
         }
         if let (Some(earlier), Some(now)) = (earlier.shards, self.shards) {
             if earlier != now {
@@ -420,6 +415,44 @@ impl RunSettings {
             }
         }
         Ok(earlier)
+    }
+}
+
+impl RunSettings {
+    /// Which setting differs from the `earlier` run's, named as the user gives it. Options and
+    /// `--strict` change the profile digest too, so they are compared before it: the message
+    /// names the flag that differs (with both values), not "profile".
+    fn difference(&self, earlier: &RunSettings) -> Option<String> {
+        let list = |options: &[String]| if options.is_empty() { "none".to_string() } else { options.join(", ") };
+        let on_off = |strict: bool| if strict { "on" } else { "off" };
+        if self.key_fingerprint != earlier.key_fingerprint {
+            return Some("key differs".into());
+        }
+        if self.options != earlier.options {
+            return Some(format!(
+                "options differ: {} in the earlier run, {} in this one",
+                list(&earlier.options),
+                list(&self.options)
+            ));
+        }
+        if let (Some(then), Some(now)) = (earlier.strict, self.strict) {
+            if then != now {
+                return Some(format!(
+                    "--strict differs: {} in the earlier run, {} in this one",
+                    on_off(then),
+                    on_off(now)
+                ));
+            }
+        }
+        let checks = [
+            ("profile", self.profile_sha256 != earlier.profile_sha256 || self.profile != earlier.profile),
+            ("layout", self.layout != earlier.layout),
+            ("pixel cleaning settings", self.pixels != earlier.pixels),
+            ("patient masters (--identifiers-from)", self.identifiers != earlier.identifiers),
+            ("kamei version", self.kamei_version != earlier.kamei_version),
+            ("the patient registers or study window", self.cohort != earlier.cohort),
+        ];
+        checks.iter().find(|(_, differs)| *differs).map(|(what, _)| format!("{what} differs"))
     }
 }
 
@@ -1414,6 +1447,7 @@ mod tests {
             date_shift: None,
             shards: None,
             identifiers: None,
+            strict: None,
         }
     }
 

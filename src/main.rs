@@ -242,6 +242,7 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
         cli::report::previews_warning(&summary);
         cli::report::damaged_audit_warning(&summary);
     }
+    cli::report::empty_inputs_warning(&summary, args.allow_empty, ui.quiet);
     let resumable = job.pseudo.is_keyed();
     if let Some(why) = &summary.aborted {
         kamei::say!(
@@ -262,7 +263,8 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     }
     Ok(if summary.interrupted {
         Exit::Interrupted
-    } else if summary.failed > 0 {
+    } else if summary.failed > 0 || (summary.no_input_file && !args.allow_empty) {
+        // INPUTs that hold no file at all: a mount that failed must not look like a release.
         Exit::SomeFailed
     } else {
         Exit::Success

@@ -200,13 +200,27 @@ pub struct Summary {
     /// share a local ID share one pseudonym and date shift (counted by pseudonym and issuer
     /// digest, never listed).
     pub ids_with_several_issuers: usize,
-    /// (New) Study Instance UIDs this run wrote under more than one patient pseudonym: a study
-    /// split across patients (some of its files without the Patient ID take the study's own
-    /// pseudonym), whose dates are then shifted by different offsets.
+    /// (New) Study Instance UIDs this run wrote under more than one patient pseudonym because
+    /// some of their files have no Patient ID (and take the study's own pseudonym) while others
+    /// have one: a study split across patients, whose dates are shifted by different offsets.
     pub studies_under_several_patients: usize,
+    /// (New) Study Instance UIDs this run wrote under more than one patient pseudonym because
+    /// their files name different Patient IDs (a study re-assigned or merged to another patient
+    /// in part, or two patients' images under one Study Instance UID): each file is filed under
+    /// its own Patient ID's pseudonym, so the study is split across patients.
+    pub studies_under_several_ids: usize,
     /// Lines of the audit logs in OUT that could not be read (a power cut or disk error in the
     /// middle of a write): ignored, their inputs processed again (README "Audit log").
     pub damaged_audit: Vec<audit::DamagedLines>,
+    /// The INPUT arguments (0-based positions) that exist but hold no file nor any other entry
+    /// (an empty folder: an export mount that failed, a copy that has not started). Known for a
+    /// whole run; a `--shard` run names them only when the INPUTs hold nothing at all, since an
+    /// INPUT's files may all fall in other shards.
+    pub empty_inputs: Vec<usize>,
+    /// The INPUTs held no file at all, in any shard ([`Summary::empty_inputs`] names every
+    /// INPUT): nothing to release, which the CLI treats as a failed run unless `--allow-empty`.
+    /// A run whose inputs were all done earlier is not empty.
+    pub no_input_file: bool,
     /// Stopped early by an interrupt; unprocessed inputs are not counted.
     pub interrupted: bool,
     /// Stopped early because the audit log or linkage table could not be written (e.g. the disk
@@ -223,30 +237,86 @@ impl Summary {
     }
 }
 
-/// The SOP Instance UIDs of a run's outputs, to count those that more than one output holds.
-/// Held as digests: a run over a million files keeps 32 bytes a file here, not its UID and
-/// output path.
+/// The SOP Instance UIDs of a run's outputs, to count those that more than one output holds
+/// at the end of the run. Held as digests: a run over a million files keeps 32 bytes a file
+/// here, not its UID and output path.
 #[derive(Default)]
 struct SharedSopUids {
     /// Digest of a SOP Instance UID → digest of the first output (path in OUT) seen with it.
     first: HashMap<Digest, Digest>,
-    /// The UIDs (digests) another output also holds.
+    /// The UIDs (digests) two outputs of this run hold (at different paths): both stay.
     shared: std::collections::HashSet<Digest>,
+    /// The UIDs of outputs whose name another output in OUT had (an earlier run's, which this
+    /// run may then remove as superseded): the name they claim, and how many of this run's
+    /// outputs claiming it are not in OUT (a dry run writes none). Counted at the end
+    /// ([`SharedSopUids::count`]), from the files that claim the name then.
+    contended: HashMap<Digest, (PathBuf, usize)>,
 }
 
 impl SharedSopUids {
-    /// Take note of one output: shared when its name was another output's, or another output
-    /// of this run (at another path) has its UID.
-    fn note(&mut self, r: &Released, output: &str) {
+    /// Take note of one output (`on_disk`: it is in OUT, not only planned by a dry run):
+    /// shared when another output of this run (at another path) has its UID; to be counted at
+    /// the end when its name was another output's.
+    fn note(&mut self, r: &Released, output: &str, on_disk: bool) {
         if r.sop_uid.is_empty() {
             return;
         }
         let uid = digest(r.sop_uid.as_bytes());
-        let output = digest(output.as_bytes());
-        let first = self.first.entry(uid).or_insert(output);
-        if r.name_shared || *first != output {
+        let path = digest(output.as_bytes());
+        let first = self.first.entry(uid).or_insert(path);
+        if *first != path {
             self.shared.insert(uid);
         }
+        if let Some(name) = &r.claimed {
+            let entry = self.contended.entry(uid).or_insert_with(|| (PathBuf::from(name), 0));
+            entry.1 += usize::from(!on_disk);
+        }
+    }
+
+    /// The UIDs more than one output holds at the end of the run: two outputs of this run, or
+    /// two files that claim one name (the name itself and its collision names, `<stem>.<12
+    /// hex>.<ext>`) once superseded outputs are gone (`going`: those a dry run would remove).
+    /// Each folder concerned is listed once.
+    fn count(&self, out: &Path, going: &std::collections::HashSet<PathBuf>) -> usize {
+        let mut by_folder: HashMap<PathBuf, Vec<(&Path, Digest, usize)>> = HashMap::new();
+        for (uid, (name, planned)) in &self.contended {
+            let folder = name.parent().unwrap_or(Path::new("")).to_path_buf();
+            by_folder.entry(folder).or_default().push((name.as_path(), *uid, *planned));
+        }
+        let mut shared = self.shared.clone();
+        for (folder, names) in by_folder {
+            let mut claims: HashMap<&Path, usize> = names.iter().map(|(n, _, planned)| (*n, *planned)).collect();
+            let entries = std::fs::read_dir(out.join(&folder)).into_iter().flatten().flatten();
+            for e in entries.filter(|e| e.file_type().is_ok_and(|t| t.is_file())) {
+                let rel = folder.join(e.file_name());
+                if going.contains(&rel) {
+                    continue;
+                }
+                // Its own name first: a plain name may end in twelve digits (a UID component).
+                let claimed = if claims.contains_key(rel.as_path()) { rel } else { claimed_name(&rel) };
+                if let Some(n) = claims.get_mut(claimed.as_path()) {
+                    *n += 1;
+                }
+            }
+            shared.extend(names.iter().filter(|(n, _, _)| claims[n] > 1).map(|(_, uid, _)| *uid));
+        }
+        shared.len()
+    }
+}
+
+/// The name a file in OUT claims: its own, or, for a collision name (`<stem>.<12 lower-case
+/// hex>.<ext>`, [`layout::collision_name`]), the name without the hash.
+fn claimed_name(rel: &Path) -> PathBuf {
+    let stem = rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let hashed = stem
+        .rsplit_once('.')
+        .filter(|(_, h)| h.len() == 12 && h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    match hashed {
+        Some((plain, _)) => {
+            let ext = rel.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+            rel.with_file_name(format!("{plain}{ext}"))
+        }
+        None => rel.to_path_buf(),
     }
 }
 
@@ -271,7 +341,16 @@ struct PatientLinks {
     /// Pseudonym (of a Patient ID) → digests of the issuers seen with it.
     issuers: HashMap<String, std::collections::HashSet<Digest>>,
     /// Digest of an output's Study Instance UID → the pseudonyms it was written under.
-    studies: HashMap<Digest, std::collections::HashSet<String>>,
+    studies: HashMap<Digest, StudyPseudonyms>,
+}
+
+/// The pseudonyms one study was written under, by where they came from.
+#[derive(Default)]
+struct StudyPseudonyms {
+    /// The pseudonyms of the Patient IDs its files name.
+    of_ids: std::collections::HashSet<String>,
+    /// Some of its files have no Patient ID (they take the study's own pseudonym).
+    without_id: bool,
 }
 
 impl PatientLinks {
@@ -281,7 +360,12 @@ impl PatientLinks {
             self.issuers.entry(pseudonym.to_string()).or_default().insert(issuer);
         }
         if let Some(study) = r.study {
-            self.studies.entry(study).or_default().insert(pseudonym.to_string());
+            let seen = self.studies.entry(study).or_default();
+            if r.id_missing {
+                seen.without_id = true;
+            } else {
+                seen.of_ids.insert(pseudonym.to_string());
+            }
         }
     }
 
@@ -290,9 +374,15 @@ impl PatientLinks {
         self.issuers.values().filter(|i| i.len() > 1).count()
     }
 
-    /// Study Instance UIDs written under more than one pseudonym.
+    /// Study Instance UIDs written under more than one pseudonym because some of their files
+    /// have no Patient ID and others have one.
     fn studies_under_several_patients(&self) -> usize {
-        self.studies.values().filter(|p| p.len() > 1).count()
+        self.studies.values().filter(|p| p.without_id && !p.of_ids.is_empty()).count()
+    }
+
+    /// Study Instance UIDs whose files name more than one Patient ID (by pseudonym).
+    fn studies_under_several_ids(&self) -> usize {
+        self.studies.values().filter(|p| p.of_ids.len() > 1).count()
     }
 }
 
@@ -350,13 +440,16 @@ struct Processed {
 struct Released {
     /// The output's (new) SOP Instance UID.
     sop_uid: String,
-    /// Whether another output already in OUT had its name (the same SOP Instance UID under the
-    /// same patient and series): one of them carries its content hash in its name.
-    name_shared: bool,
+    /// The name it claims (its layout target), when another output already in OUT had it (the
+    /// same SOP Instance UID under the same patient and series): one of them carries its
+    /// content hash in its name.
+    claimed: Option<String>,
     /// The digest of the input's Issuer of Patient ID ([`issuer_digest`]).
     issuer: Option<Digest>,
     /// The digest of the output's Study Instance UID, when it has one.
     study: Option<Digest>,
+    /// The input has no Patient ID: its pseudonym is its study's own.
+    id_missing: bool,
 }
 
 struct Context<'a> {
@@ -426,6 +519,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         date_shift: Some(audit::date_shift_label(job.pseudo.date_shift_policy())),
         shards: (job.shard.count > 1).then_some(job.shard.count),
         identifiers: job.sources.digest(),
+        strict: Some(profile.strict()),
     };
     // Held until this function returns: no other run writes into OUT meanwhile (see `lock`).
     let mut _lock = None;
@@ -480,6 +574,12 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         for root in job.inputs.iter().filter(|r| r.exists()) {
             met.insert(&path_key(job, root));
         }
+        // So is a folder inside one that this run read (an entry was found in it): one that was
+        // unreadable, or behind a dangling link, on an earlier run is there now.
+        let folders = walked_folders(job, &inputs, &walk_errors);
+        for key in folders.par_iter().map(|f| path_key(job, f)).collect::<Vec<_>>() {
+            met.insert(&key);
+        }
     }
     let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
     tracing::debug!(inputs = inputs.len(), bytes = total_bytes, unreadable_or_special = walk_errors.len(), "walked");
@@ -487,8 +587,11 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     // Entries that could not be read, or are not files, are inputs too: each ends failed or
     // skipped, so the counts add up.
     let duplicates = inputs.iter().map(|i| i.duplicates).chain(walk_errors.iter().map(|e| e.duplicates)).sum();
+    let empty_inputs = empty_inputs(job, &inputs, &walk_errors);
     let mut summary = Summary {
         inputs: inputs.len() + walk_errors.len(),
+        no_input_file: !job.inputs.is_empty() && empty_inputs.len() == job.inputs.len(),
+        empty_inputs,
         duplicates,
         damaged_audit: std::mem::take(&mut earlier.damaged),
         ..Summary::default()
@@ -625,7 +728,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                 patients.insert(pseudonym.clone());
             }
             if let (Some(r), Some(out)) = (&p.released, &p.output) {
-                sop_uids.note(r, out);
+                sop_uids.note(r, out, !(job.dry_run && p.status == Status::Written));
             }
             if let (Some(r), Some((_, pseudonym))) = (&p.released, &p.patient) {
                 links.note(r, pseudonym);
@@ -651,9 +754,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         }
     });
     summary.patients = patients.len();
-    summary.shared_sop_uids = sop_uids.shared.len();
     summary.ids_with_several_issuers = links.ids_with_several_issuers();
     summary.studies_under_several_patients = links.studies_under_several_patients();
+    summary.studies_under_several_ids = links.studies_under_several_ids();
     summary.excluded_patients = excluded_patients.len();
     summary.interrupted = interrupt.load(Ordering::Relaxed);
     summary.elapsed = started.elapsed();
@@ -670,9 +773,13 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             None => Ok(()),
         }
     };
+    // Outputs a dry run would remove: not counted among the outputs that share a UID.
+    let mut going = std::collections::HashSet::new();
     if job.dry_run && !summary.interrupted {
         // What the real run would remove (settle removes nothing when told not to).
-        summary.superseded = supersede.settle(&job.out, &earlier, false, &mut announce).len();
+        let settled = supersede.settle(&job.out, &earlier, false, &mut announce);
+        summary.superseded = settled.len();
+        going.extend(settled.into_iter().map(|s| PathBuf::from(s.old_output)));
     } else if !summary.interrupted {
         let whole = job.shard.count == 1;
         // The audit as it is now: outputs may have moved during the run.
@@ -723,6 +830,8 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             }
         }
     }
+    // Counted once superseded outputs are gone: an output this run removed holds no UID.
+    summary.shared_sop_uids = sop_uids.count(&job.out, &going);
     // Where an output of this run moved (a lower hash took its name, in this run or a shard
     // running beside it), its input's linkage row is written again with where it is now.
     if moves_made > 0 && linkage.is_some() && !job.dry_run && summary.aborted.is_none() {
@@ -774,6 +883,52 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         }
     }
     Ok(summary)
+}
+
+/// The INPUT arguments (0-based) that hold nothing: no file, no entry that failed or was skipped
+/// ([`Summary::empty_inputs`]). A `--shard` run whose share is empty walks every shard's inputs
+/// to tell an empty shard (the other shards have work) from empty INPUTs; a shard with work
+/// names none, since it cannot see what the others hold.
+fn empty_inputs(job: &Job, inputs: &[Input], errors: &[walk::WalkError]) -> Vec<usize> {
+    let holding = |inputs: &[Input], errors: &[walk::WalkError]| {
+        let mut held = vec![false; job.inputs.len()];
+        for root in inputs.iter().map(|i| i.root).chain(errors.iter().map(|e| e.root)) {
+            held[root] = true;
+        }
+        held
+    };
+    let mut held = holding(inputs, errors);
+    if job.shard.count > 1 {
+        if held.iter().any(|h| *h) {
+            return Vec::new();
+        }
+        let (all, all_errors) = walk::collect(&job.inputs, Some(&job.out), Shard::WHOLE);
+        if !all.is_empty() || !all_errors.is_empty() {
+            return Vec::new();
+        }
+        held = holding(&all, &all_errors);
+    }
+    held.iter().enumerate().filter(|(_, h)| !**h).map(|(i, _)| i).collect()
+}
+
+/// The folders below the INPUT arguments this run read an entry in (a file, or an entry that
+/// failed or was skipped): the folders above each input and walk error, up to (not including)
+/// its INPUT argument. Each is listed once. A folder with no entry at all is not among them.
+fn walked_folders(job: &Job, inputs: &[Input], errors: &[walk::WalkError]) -> Vec<PathBuf> {
+    let mut seen: std::collections::HashSet<&Path> = std::collections::HashSet::new();
+    let entries = inputs.iter().map(|i| (i.path.as_path(), i.root));
+    let entries = entries.chain(errors.iter().filter(|e| e.rel.is_some()).map(|e| (e.path.as_path(), e.root)));
+    for (path, root) in entries {
+        let root = job.inputs[root].as_path();
+        let mut dir = path.parent();
+        while let Some(d) = dir.filter(|d| *d != root && d.starts_with(root)) {
+            if !seen.insert(d) {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
+    seen.into_iter().map(Path::to_path_buf).collect()
 }
 
 /// Remove everything inside a folder, keeping the folder.
@@ -1107,6 +1262,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
 
     let patient = (plan.patient.original_id().to_string(), plan.patient.pseudonym.clone());
     let issuer = issuer_digest(&file.dataset, plan.patient.id_missing);
+    let id_missing = plan.patient.id_missing;
     let pseudonym = plan.patient.pseudonym.clone();
     let mut file = match apply::run(&plan, file) {
         Ok(f) => f,
@@ -1160,9 +1316,10 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
             excluded_patient: None,
             released: Some(Released {
                 sop_uid: sop_uid.clone(),
-                name_shared: placed.rel != rel || !placed.moved.is_empty(),
+                claimed: (placed.rel != rel || !placed.moved.is_empty()).then(|| audit::rel_string(&rel)),
                 issuer,
                 study,
+                id_missing,
             }),
             moved: placed.moved,
         }

@@ -282,6 +282,16 @@ fn outcome_word(o: Outcome) -> &'static str {
     }
 }
 
+/// How many inputs the records describe: one per input path (`input_path_key`), whatever
+/// contents it held over the runs (a `written` record of the content it held on day 1 stays
+/// beside the `present` record of its corrected content when both make the same output, and a
+/// `superseded` record beside the new content's); a record without a path key (an anonymized
+/// run's) is one input.
+fn input_count(records: &[AuditRecord]) -> usize {
+    let keys: std::collections::HashSet<&str> = records.iter().filter_map(|r| r.input_path_key.as_deref()).collect();
+    keys.len() + records.iter().filter(|r| r.input_path_key.is_none()).count()
+}
+
 /// Render the page.
 pub fn render(input: &ReportInput<'_>) -> String {
     let mut h = String::new();
@@ -331,20 +341,27 @@ pub fn render(input: &ReportInput<'_>) -> String {
     }
     h.push_str("<h2 id=\"summary\">Summary</h2>");
     count_table(&mut h, "outcome", &outcomes);
+    let inputs = input_count(&input.records);
+    let records = if inputs == input.records.len() {
+        String::new()
+    } else {
+        format!(
+            " ({} audit records: an input path whose content changed between runs has one for each content)",
+            input.records.len()
+        )
+    };
     let _ = match output {
         Output::Images => write!(
             h,
-            "<p>{} inputs; {} top-level folders (patients, in the default layout).</p>",
-            input.records.len(),
+            "<p>{inputs} inputs{records}; {} top-level folders (patients, in the default layout).</p>",
             patients.len()
         ),
         Output::SsMix2 => write!(
             h,
-            "<p>{} inputs (HL7 messages); {} patient folders (pseudonyms).</p>",
-            input.records.len(),
+            "<p>{inputs} inputs (HL7 messages){records}; {} patient folders (pseudonyms).</p>",
             patients.len()
         ),
-        Output::Csv => write!(h, "<p>{} inputs (CSV files).</p>", input.records.len()),
+        Output::Csv => write!(h, "<p>{inputs} inputs (CSV files){records}.</p>"),
     };
 
     h.push_str("<h2 id=\"settings\">Profile and options</h2><table>");

@@ -282,6 +282,21 @@ mod tests {
     }
 
     #[test]
+    fn a_record_without_content_of_a_path_met_is_dropped_and_one_mentioning_failure_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = dir.path().join("kamei-audit.shard-0001-of-0002.jsonl");
+        // A FIFO skipped (no content hash), and a written record whose note says "failed".
+        let mut noted: AuditRecord = serde_json::from_str(&record(Some("aa"), "k1", Outcome::Written)).unwrap();
+        noted.notes.push("a preview failed; input_sha256 null".into());
+        let kept = serde_json::to_string(&noted).unwrap() + "\n";
+        std::fs::write(&shard, format!("{}{kept}", record(None, "k1", Outcome::Skipped))).unwrap();
+        let own = dir.path().join(AUDIT_FILE);
+        std::fs::write(&own, "").unwrap();
+        assert_eq!(drop_stale(dir.path(), &own, 0, &met(&["k1"]), true).unwrap(), 1);
+        assert_eq!(std::fs::read_to_string(&shard).unwrap(), kept);
+    }
+
+    #[test]
     fn the_own_log_keeps_what_this_run_appended() {
         let dir = tempfile::tempdir().unwrap();
         let own = dir.path().join(AUDIT_FILE);

@@ -157,6 +157,10 @@ pub struct DeidArgs {
     /// input would supersede).
     #[arg(long)]
     pub dry_run: bool,
+    /// Accept INPUTs that hold no file at all (exit 0). Without it such a run fails (exit 1): an
+    /// export mount that failed must not look like a finished release to a script.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// fsync every output before it is renamed into place (durable against power loss; slower).
     #[arg(long)]
     pub sync: bool,
@@ -229,6 +233,10 @@ pub struct VerifyArgs {
     /// Worker threads (default: all cores).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Accept a release that holds no output (no DICOM file, no clinical file): without it such
+    /// a release is a finding (exit 1), since an empty or unfinished release is no release.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// `kamei report ...`

@@ -168,7 +168,7 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
     }
     if s.shared_sop_uids > 0 {
         kamei::say!(
-            "kamei: warning: {} SOP Instance UIDs are each held by more than one output (different inputs with the same SOP Instance UID are all released; under one name, all but one carry their content hash in it): a reader that keys on the UID keeps only one of each",
+            "kamei: warning: {} SOP Instance UIDs are each held by more than one output (outputs of different contents with one SOP Instance UID, all of which stay in OUT after this run; under one name, all but one carry their content hash in it): a reader that keys on the UID keeps only one of each",
             s.shared_sop_uids
         );
     }
@@ -182,6 +182,12 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
         kamei::say!(
             "kamei: warning: {} studies (Study Instance UIDs) were each written under more than one patient pseudonym: files of the study without the Patient ID take the study's own pseudonym and date shift (see README, \"Files without a Patient ID\")",
             s.studies_under_several_patients
+        );
+    }
+    if s.studies_under_several_ids > 0 {
+        kamei::say!(
+            "kamei: warning: {} studies (Study Instance UIDs) were each written under more than one patient pseudonym: their files name different Patient IDs (a study re-assigned or merged to another patient in part, or two patients' images under one Study Instance UID), and each file is filed under its own Patient ID (see README, \"Files of one study under several Patient IDs\")",
+            s.studies_under_several_ids
         );
     }
     if s.burned_in_not_cleaned > 0 {
@@ -198,6 +204,30 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
     }
     previews_warning(s);
     damaged_audit_warning(s);
+}
+
+/// Say which INPUT arguments held no file (by position: paths in hospital archives often carry
+/// names and IDs). When none held any, the run released nothing: a failure (printed even with
+/// `-q`: a script's log must say why the run failed) unless `allow_empty`; otherwise a warning
+/// for each empty INPUT beside others that held files.
+pub fn empty_inputs_warning(s: &Summary, allow_empty: bool, quiet: bool) {
+    let names: Vec<String> = s.empty_inputs.iter().map(|i| format!("#{}", i + 1)).collect();
+    let which = match names.len() {
+        0 => return,
+        1 => format!("INPUT argument {}", names[0]),
+        _ => format!("INPUT arguments {}", names.join(", ")),
+    };
+    if s.no_input_file && !allow_empty {
+        kamei::say!(
+            "kamei: failed: no input file found: {which} held no file (an empty folder: a mount that failed, an export not made yet?); nothing was released; give --allow-empty if an empty run is expected"
+        );
+    } else if s.no_input_file && !quiet {
+        kamei::say!("kamei: note: no input file found: {which} held no file (--allow-empty)");
+    } else if !quiet {
+        kamei::say!(
+            "kamei: warning: {which} held no file (an empty folder: a mount that failed?); the other INPUTs were processed"
+        );
+    }
 }
 
 /// Say which lines of OUT's audit logs could not be read (printed with `-q` too): the run went

@@ -246,7 +246,36 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
         report.identifiers,
         report.findings.len()
     );
-    Ok(report.findings.is_empty())
+    // A release with nothing in it (a run over an empty input, one interrupted before its
+    // first output) is no release: a script must not pass it on.
+    let empty = report.dicom_files == 0 && !holds_outputs(&args.out);
+    if empty && !args.allow_empty {
+        kamei::say!(
+            "kamei: the release holds no output (no DICOM file, no clinical file, no audit record of an input: only kamei's own settings, if that): nothing to release; give --allow-empty if that is expected"
+        );
+    }
+    Ok(report.findings.is_empty() && (!empty || args.allow_empty))
+}
+
+/// Whether `out` holds any output, or an audit record of an input: a file besides kamei's
+/// bookkeeping (`kamei-run.json`, a CSV output's column manifest, the staging folder of an
+/// interrupted run), or an audit log that is not empty (a release whose every input was left
+/// out by an opt-out holds no output, but its audit accounts for them). A run over an empty
+/// input, or one interrupted before its first output, leaves neither.
+fn holds_outputs(out: &std::path::Path) -> bool {
+    let audit_log = |name: &str| name.starts_with("kamei-audit") && name.ends_with(".jsonl");
+    let bookkeeping =
+        |name: &str| name == RUN_FILE || name == kamei::clinical::csv::MANIFEST_FILE || name.starts_with(".kamei");
+    walkdir::WalkDir::new(out)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".kamei-partial")
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_type().is_dir())
+        .any(|e| {
+            let name = e.file_name().to_string_lossy();
+            if audit_log(&name) { e.metadata().is_ok_and(|m| m.len() > 0) } else { !bookkeeping(&name) }
+        })
 }
 
 /// Look for the pseudonym of every patient the inputs and the linkage table name whom `deid`

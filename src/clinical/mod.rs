@@ -204,6 +204,7 @@ pub(crate) fn settings(pseudo: &Pseudonymizer, kind: &str, digest: &str, options
         date_shift: Some(crate::audit::date_shift_label(pseudo.date_shift_policy())),
         shards: None,
         identifiers: None,
+        strict: None,
     }
 }
 

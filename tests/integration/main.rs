@@ -12,6 +12,7 @@ mod collisions;
 mod corpus;
 mod deid;
 mod determinism;
+mod end_of_run;
 mod interrupt;
 mod kept_ids;
 mod kept_text;
