@@ -1,7 +1,7 @@
 //! Measure the burned-in text detector on synthetic images whose text pixels are known.
 //!
 //! ```sh
-//! cargo run --release --example burned_text_eval -- [N] [--seed S] [--no-hints] [--dump DIR] [--colour-only]
+//! cargo run --release --example burned_text_eval -- [N] [--seed S] [--no-hints] [--dump DIR] [--colour-only] [--breakdown FILE]
 //! ```
 //!
 //! Generates N scenes (default 300) with `kamei::pixels::synth` (fonts from the system, see
@@ -25,7 +25,11 @@
 //! whose collateral is over 2%. `--colour-only` cleans only the RGB scenes drawn over a colour
 //! image (of the N generated), where the detector is weakest, and `--rgb-only` only the RGB
 //! scenes (the only ones the colour planes are searched in); the `raw:` line gives the counts
-//! to set such a run against a whole one.
+//! to set such a run against a whole one. `--breakdown FILE` ranks the missed text pixels by
+//! bucket (style, size, contrast, background, bit depth, place, colour, polarity, noise) and by
+//! where in a line they are (never found, before or after the found part along the line, a gap
+//! between pieces, above or below a box), and the collateral by background and by stray boxes
+//! or boxes over text; FILE gets one row per line.
 //!
 //! Each 16-bit grey scene is also cleaned with its text faint, as radiographs often show it
 //! (`synth::faint`: its values in a narrow band of the stored range under a bright marker; 12
@@ -134,6 +138,7 @@ fn main() {
     let mut hints = true;
     let mut colour_only = false;
     let mut rgb_only = false;
+    let mut breakdown: Option<PathBuf> = None;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -155,6 +160,10 @@ fn main() {
             "--rgb-only" => rgb_only = true,
             "--dump" => {
                 dump = Some(PathBuf::from(&args[i + 1]));
+                i += 1;
+            }
+            "--breakdown" => {
+                breakdown = Some(PathBuf::from(&args[i + 1]));
                 i += 1;
             }
             other => n = other.parse().expect("N"),
@@ -180,6 +189,8 @@ fn main() {
     let mut pixels = 0u64;
     let mut skipped = Score::default();
     let mut elapsed = 0.0f64;
+    let mut misses = Misses::default();
+    let mut rows: Vec<String> = Vec::new();
     for s in seed..seed + n {
         let scene = synth::scene(s, &fonts, &backgrounds);
         // Colour images under RGB scenes are drawn in colour, under grey ones as their luminance.
@@ -202,8 +213,13 @@ fn main() {
         let quiet = matches!(scene.kind, synth::Kind::Flat | synth::Kind::Gradient | synth::Kind::Document);
         let busyness = if quiet { "quiet" } else { "busy" };
         for (part, rects) in [("stray boxes", &stray), ("boxes over text", &over_text)] {
-            let s = Score::of(&scene, rects);
-            split.entry(format!("{part} on {busyness}")).or_insert(0).add_assign(s.background_blanked);
+            let sc = Score::of(&scene, rects);
+            split.entry(format!("{part} on {busyness}")).or_insert(0).add_assign(sc.background_blanked);
+            if breakdown.is_some() {
+                let bg = scene.background.map_or_else(|| format!("{:?}", scene.kind), |b| BACKGROUNDS[b].2.into());
+                let key = format!("{part} on {bg}{}, {} bits", if on_colour { " (rgb)" } else { "" }, scene.bits);
+                misses.collateral.entry(key).or_insert(0).add_assign(sc.background_blanked);
+            }
         }
         total.score.add(&score);
         total.scenes += 1;
@@ -236,6 +252,13 @@ fn main() {
             ls.non_text = 0;
             ls.non_text_blanked = 0;
             let size = scene.sizes[k];
+            if breakdown.is_some() {
+                let kinds = miss_kinds(&scene, k, &boxes);
+                let tags = line_tags(&scene, k, busyness, on_colour);
+                misses.add(&tags, &kinds);
+                let count: Vec<String> = kinds.iter().map(|c| c.to_string()).collect();
+                rows.push(format!("{s}\t{k}\t{}\t{}\t{}", ls.text, tags.join("\t"), count.join("\t")));
+            }
             if std::env::var_os("EVAL_MISSES").is_some() && ls.recall() < 0.95 {
                 println!(
                     "miss: seed {s} line {k} size {size:.0} {} {} {:?} bg {:?} dark {} bits {} samples {} recall {:.2}",
@@ -349,6 +372,11 @@ fn main() {
             pct(t.score.collateral())
         );
     }
+    if let Some(path) = &breakdown {
+        misses.report(total.score.text, total.score.background);
+        let header = "seed\tline\ttext\tstyle\tsize\tcontrast\tbackground\tdepth\tplace\tcolour\tpolarity\tnoise\tmissed\tnever found\tstart\tend\tgap\ttop edge\tbottom edge";
+        std::fs::write(path, format!("{header}\n{}\n", rows.join("\n"))).expect("--breakdown file writes");
+    }
     worst.sort_by(|a, b| a.0.total_cmp(&b.0));
     let low: Vec<String> =
         worst.iter().take(8).map(|(r, c, s)| format!("seed {s}: recall {} coll {}", pct(*r), pct(*c))).collect();
@@ -357,6 +385,135 @@ fn main() {
     let high: Vec<String> =
         worst.iter().take(8).map(|(r, c, s)| format!("seed {s}: recall {} coll {}", pct(*r), pct(*c))).collect();
     println!("highest collateral: {}", high.join("; "));
+}
+
+/// Where the missed text pixels of a line are: names of the counts [`miss_kinds`] returns.
+const MISS_KINDS: [&str; 7] = ["missed", "never found", "start", "end", "gap", "top edge", "bottom edge"];
+
+/// The missed text pixels of line `k` of `scene`, all and by where they are ([`MISS_KINDS`]):
+/// the line never found (no text pixel of it blanked); else along the line (its long axis)
+/// before the first or after the last blanked text pixel (glyphs dropped at its start or end),
+/// between them where no box reaches across (a gap between pieces), or where a box does reach
+/// along but not across (above or below it: a box too tight at the top or bottom edge, left or
+/// right for a vertical line).
+fn miss_kinds(scene: &synth::Scene, k: usize, boxes: &[Rect]) -> [u64; 7] {
+    let line = scene.lines[k];
+    let vertical = scene.styles[k] == "vertical";
+    // (along, across) coordinates of a pixel, and of a box's span.
+    let axes = |x: u32, y: u32| if vertical { (y, x) } else { (x, y) };
+    let span = |b: &Rect| if vertical { (b.y, b.bottom(), b.x, b.right()) } else { (b.x, b.right(), b.y, b.bottom()) };
+    let covered = |x: u32, y: u32| boxes.iter().any(|b| b.contains(&Rect::new(x, y, 1, 1)));
+    let mut missed = Vec::new();
+    let (mut first, mut last) = (u32::MAX, 0);
+    for y in line.y..line.bottom() {
+        for x in line.x..line.right() {
+            if !scene.text[(y * scene.cols + x) as usize] {
+                continue;
+            }
+            if covered(x, y) {
+                let (a, _) = axes(x, y);
+                (first, last) = (first.min(a), last.max(a));
+            } else {
+                missed.push((x, y));
+            }
+        }
+    }
+    let mut out = [0u64; 7];
+    out[0] = missed.len() as u64;
+    if first == u32::MAX {
+        out[1] = out[0];
+        return out;
+    }
+    let over: Vec<(u32, u32, u32, u32)> = boxes.iter().filter(|b| b.intersects(&line)).map(span).collect();
+    for (x, y) in missed {
+        let (a, c) = axes(x, y);
+        let kind = match over.iter().find(|s| (s.0..s.1).contains(&a)) {
+            Some(s) if c < s.2 => 5,
+            Some(_) => 6,
+            None if a < first => 2,
+            None if a > last => 3,
+            None => 4,
+        };
+        out[kind] += 1;
+    }
+    out
+}
+
+/// What a line is, as `dimension value` tags: style, size, contrast, background, bit depth and
+/// samples, place, colour, polarity, noise.
+fn line_tags(scene: &synth::Scene, k: usize, busyness: &str, on_colour: bool) -> Vec<String> {
+    let size = match scene.sizes[k] as u32 {
+        0..=11 => "08-11 px",
+        12..=17 => "12-17 px",
+        18..=27 => "18-27 px",
+        28..=40 => "28-40 px",
+        _ => "41-56 px",
+    };
+    let contrast = match (scene.contrasts[k] * 100.0) as u32 {
+        0..=49 => "35-49 %",
+        50..=69 => "50-69 %",
+        70..=84 => "70-84 %",
+        _ => "85-100 %",
+    };
+    let background = match scene.background {
+        Some(b) => format!("{}{} ({busyness})", BACKGROUNDS[b].2, if on_colour { " rgb" } else { "" }),
+        None => format!("{:?} ({busyness})", scene.kind),
+    };
+    vec![
+        format!("style {}", scene.styles[k]),
+        format!("size {size}"),
+        format!("contrast {contrast}"),
+        format!("background {background}"),
+        format!("depth {} bits, {} samples", scene.bits, scene.samples),
+        format!("place {}", scene.places[k]),
+        format!("colour {}", scene.colours[k]),
+        format!("polarity {}", if scene.dark_text { "dark" } else { "light" }),
+        format!("noise {:.1} %", scene.noise * 100.0),
+    ]
+}
+
+/// Missed text pixels and collateral pixels by bucket (`--breakdown`), ranked by absolute count.
+#[derive(Default)]
+struct Misses {
+    /// Per tag (`dimension value`): text pixels and the [`MISS_KINDS`] counts.
+    by_tag: BTreeMap<String, (u64, [u64; 7])>,
+    /// All lines: the [`MISS_KINDS`] counts.
+    total: [u64; 7],
+    /// Blanked background pixels by stray boxes / boxes over text and background.
+    collateral: BTreeMap<String, u64>,
+}
+
+impl Misses {
+    fn add(&mut self, tags: &[String], kinds: &[u64; 7]) {
+        for t in tags {
+            let e = self.by_tag.entry(t.clone()).or_default();
+            (0..7).for_each(|i| e.1[i] += kinds[i]);
+        }
+        (0..7).for_each(|i| self.total[i] += kinds[i]);
+    }
+
+    fn report(&self, text: u64, background: u64) {
+        let pt = |v: u64, of: u64| v as f64 * 100.0 / of.max(1) as f64;
+        let kinds = |k: &[u64; 7]| {
+            (1..7).map(|i| format!("{} {:.0}%", MISS_KINDS[i], pt(k[i], k[0]))).collect::<Vec<_>>().join(", ")
+        };
+        println!(
+            "missed text pixels: {} ({:.2} pt of recall): {}",
+            self.total[0],
+            pt(self.total[0], text),
+            kinds(&self.total)
+        );
+        let mut ranked: Vec<(&String, &[u64; 7])> = self.by_tag.iter().map(|(t, v)| (t, &v.1)).collect();
+        ranked.sort_by(|a, b| b.1[0].cmp(&a.1[0]));
+        for (tag, k) in ranked.iter().take(30) {
+            println!("  missed {tag:<40} {:>7} px ({:>5.2} pt): {}", k[0], pt(k[0], text), kinds(k));
+        }
+        let mut coll: Vec<(&String, &u64)> = self.collateral.iter().collect();
+        coll.sort_by(|a, b| b.1.cmp(a.1));
+        for (tag, v) in coll.iter().take(15) {
+            println!("  collateral {tag:<48} {:>8} px ({:.2} pt)", v, pt(**v, background));
+        }
+    }
 }
 
 fn outline_green(mut img: image::RgbImage, rects: &[Rect]) -> image::RgbImage {

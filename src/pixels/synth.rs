@@ -157,6 +157,10 @@ pub struct Scene {
     pub texts: Vec<String>,
     /// How each line is drawn (see [`Style::name`]).
     pub styles: Vec<&'static str>,
+    /// The contrast of each line against its block's mean background (0.35 to 1).
+    pub contrasts: Vec<f32>,
+    /// Standard deviation of the noise added to the whole scene (0 to 0.03).
+    pub noise: f32,
 }
 
 impl Scene {
@@ -522,6 +526,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
     let mut colours = Vec::new();
     let mut texts = Vec::new();
     let mut styles = Vec::new();
+    let mut contrasts = Vec::new();
     // The style of each block comes from a generator of its own, so the plain blocks of a seed
     // are the ones drawn before styles were measured.
     let mut style_rng = StdRng::seed_from_u64(seed ^ 0x5354_594c_4553);
@@ -652,6 +657,7 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
                 colours.push(colour_name);
                 texts.push(string.clone());
                 styles.push(style.name());
+                contrasts.push(contrast);
             }
             if vertical {
                 cx += c.width;
@@ -686,6 +692,8 @@ pub fn scene(seed: u64, fonts: &[TextFont], backgrounds: &[Background]) -> Scene
         background,
         texts,
         styles,
+        contrasts,
+        noise,
     }
 }
 
