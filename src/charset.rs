@@ -1329,16 +1329,52 @@ fn is_japanese(c: char) -> bool {
 
 /// The EUC-JP reading of bytes that are clearly EUC-JP: valid EUC-JP whose text holds two
 /// Japanese characters in a row ([`is_japanese`]: Latin letters in Latin-1 are never four
-/// high bytes in a row) and no half-width katakana, with a byte of 0xE0 or above (a text all of
-/// whose bytes are 0xA1–0xDF is also half-width katakana in CP932 and JIS X 0201: it is left to
-/// those readings), and that is not plain CP932 ([`plain_cp932`]) instead.
+/// high bytes in a row) and no half-width katakana, that is not plain CP932 ([`plain_cp932`])
+/// instead, and with a byte of 0xE0 or above or, when every byte is ASCII or 0xA1–0xDF (text
+/// that CP932 and JIS X 0201 read as half-width katakana too: hiragana and katakana in EUC-JP
+/// are `A4 xx` and `A5 xx`), only Japanese characters and a CP932 reading that is no plausible
+/// half-width text ([`implausible_half_width`]: `さとう` is `､ｵ､ﾈ､ｦ` there).
 fn euc_jp_text(bytes: &[u8]) -> Option<(String, OwnCodes)> {
     let (text, own) = euc_jp(bytes)?;
     let chars: Vec<char> = text.chars().collect();
     let run = chars.windows(2).any(|w| w.iter().all(|&c| is_japanese(c)));
     let half_width = chars.iter().any(|c| ('\u{FF61}'..='\u{FF9F}').contains(c));
     let beyond_katakana = without_nul_pad(bytes).iter().any(|&b| b >= 0xE0);
-    (run && !half_width && beyond_katakana && !plain_cp932(bytes)).then_some((text, own))
+    let kana_bytes = || {
+        chars.iter().all(|&c| c.is_ascii() || is_japanese(c))
+            && cp932(bytes).is_some_and(|(t, _)| implausible_half_width(&t))
+    };
+    (run && !half_width && !plain_cp932(bytes) && (beyond_katakana || kana_bytes())).then_some((text, own))
+}
+
+/// Whether a CP932 reading's half-width katakana are no plausible text, as EUC-JP bytes read
+/// as CP932 come out: a half-width full stop, comma or middle dot (`｡､･`, bytes A1, A4, A5: the
+/// lead bytes of EUC-JP symbols, hiragana and katakana) that starts a word or stands next to
+/// another or one character from it (`､ｵ､ﾈ`), or a voiced sound mark (`ﾞ`, `ﾟ`) that starts a word or follows a
+/// character that takes none. Half-width kana names (`ﾔﾏﾀﾞ ﾀﾛｳ`, `ｼﾞｮﾝ･ｽﾐｽ`) have neither.
+pub(crate) fn implausible_half_width(text: &str) -> bool {
+    let is_mark = |c: char| matches!(c, '\u{FF61}' | '\u{FF64}' | '\u{FF65}');
+    let is_half = |c: char| ('\u{FF61}'..='\u{FF9F}').contains(&c);
+    // ｳ, ｶ–ﾄ, ﾊ–ﾎ take ﾞ; ﾊ–ﾎ take ﾟ.
+    let voiced = |c: char, mark: char| match mark {
+        '\u{FF9E}' => {
+            c == '\u{FF73}' || ('\u{FF76}'..='\u{FF84}').contains(&c) || ('\u{FF8A}'..='\u{FF8E}').contains(&c)
+        }
+        _ => ('\u{FF8A}'..='\u{FF8E}').contains(&c),
+    };
+    let chars: Vec<char> = text.chars().collect();
+    chars.iter().enumerate().any(|(i, &c)| {
+        let before = i.checked_sub(1).map(|j| chars[j]).filter(|&b| is_half(b));
+        let two_before = i.checked_sub(2).map(|j| chars[j]);
+        if is_mark(c) {
+            // `､` after a word (`ﾔﾏﾀﾞ､ﾀﾛｳ`) is a comma; at a word's start, or beside another.
+            before.is_none() || before.is_some_and(is_mark) || two_before.is_some_and(is_mark)
+        } else if matches!(c, '\u{FF9E}' | '\u{FF9F}') {
+            !before.is_some_and(|b| voiced(b, c))
+        } else {
+            false
+        }
+    })
 }
 
 /// The UTF-8 reading of non-ASCII bytes when they are clearly UTF-8 (NUL padding at the end
@@ -2256,6 +2292,34 @@ mod tests {
         assert!(CharacterSet::default_repertoire().read(&sjis("ｽｽﾞｷ ｲﾁﾛｳ"), VR::LO).is_shift_jis());
         // Shift_JIS text is not valid EUC-JP.
         assert!(cs("ISO_IR 100").read(&sjis("山田太郎様の検査"), VR::LO).is_shift_jis());
+    }
+
+    #[test]
+    fn euc_jp_kana_names_of_bytes_a1_to_df_are_read_as_euc_jp_and_half_width_kana_as_cp932() {
+        // rv35: EUC-JP hiragana and katakana are `A4 xx`, `A5 xx`, all within A1-DF, so a kana
+        // name read as CP932 half-width katakana under no set (`､ｵ､ﾈ､ｦ`).
+        for name in ["さとう はなこ", "サトウ^ハナコ", "たなか けいこ", "すずき", "いとう"] {
+            let bytes = euc(name);
+            assert!(bytes.iter().all(|&b| b < 0x80 || (0xA1..=0xDF).contains(&b)), "{name}");
+            for charset in [CharacterSet::default_repertoire(), cs("ISO_IR 100")] {
+                let reading = charset.read(&bytes, VR::PN);
+                assert!(matches!(reading, Reading::EucJp(..)), "{charset:?} {name}: {reading:?}");
+                assert_eq!(reading.text(), name);
+            }
+        }
+        // Real half-width katakana names stay CP932, also with a comma or a middle dot between
+        // words and voiced sound marks after kana that take them.
+        for name in ["ﾔﾏﾀﾞ ﾀﾛｳ", "ｽｽﾞｷ ｲﾁﾛｳ", "ｻﾄｳ ﾊﾅｺ", "ｼﾞｮﾝ･ｽﾐｽ", "ﾔﾏﾀﾞ､ﾀﾛｳ", "ﾊﾟｸ ｿﾝﾋﾞﾝ", "ｶﾞｰｾﾞ"]
+        {
+            let reading = CharacterSet::default_repertoire().read(&sjis(name), VR::PN);
+            assert!(reading.is_shift_jis(), "{name}: {reading:?}");
+            assert_eq!(reading.text(), name);
+        }
+        // Kanji alone read both ways plausibly: left to the declared set or CP932 as before.
+        assert!(CharacterSet::default_repertoire().read(&euc("山田太郎"), VR::PN).is_shift_jis());
+        assert!(implausible_half_width("､ｵ､ﾈ､ｦ"));
+        assert!(implausible_half_width("ｱﾞ"), "ｱ takes no voiced sound mark");
+        assert!(!implausible_half_width("ｶﾞｰｾﾞ ｼﾞｮﾝ･ｽﾐｽ"));
     }
 
     #[test]

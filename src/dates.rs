@@ -340,20 +340,100 @@ pub fn short_spelling(da: &str) -> Option<String> {
     (d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit())).then(|| d[2..].to_string())
 }
 
+/// A Japanese era (gengō): how dates name it and the days it lasted. An era year that the era
+/// never reached (`H36`: Heisei ended in its 31st year) or a day outside the era (`H31.05.01`,
+/// `R01.04.30`) is no date: read as one, a typo would become a plausible date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Era {
+    /// Its name (`令和`).
+    pub name: &'static str,
+    /// Its letter (`R`), ASCII.
+    pub letter: char,
+    /// Its first day, `(year, month, day)`.
+    first: (i32, u32, u32),
+    /// Its last day, `None` for the current era.
+    last: Option<(i32, u32, u32)>,
+}
+
+/// The eras a date may be written in, newest first, from Meiji's first day as the Gregorian
+/// calendar counts it (1868-01-25) to Reiwa.
+pub const ERAS: [Era; 5] = [
+    Era { name: "令和", letter: 'R', first: (2019, 5, 1), last: None },
+    Era { name: "平成", letter: 'H', first: (1989, 1, 8), last: Some((2019, 4, 30)) },
+    Era { name: "昭和", letter: 'S', first: (1926, 12, 25), last: Some((1989, 1, 7)) },
+    Era { name: "大正", letter: 'T', first: (1912, 7, 30), last: Some((1926, 12, 24)) },
+    Era { name: "明治", letter: 'M', first: (1868, 1, 25), last: Some((1912, 7, 29)) },
+];
+
+impl Era {
+    /// The era a date names by its name (`令和`), its name's first kanji (`令`), or its letter
+    /// in either case and in ASCII or full width (`R`, `r`, `Ｒ`).
+    pub fn named(era: &str) -> Option<&'static Era> {
+        let first = era.chars().next()?;
+        let letter = if ('Ａ'..='Ｚ').contains(&first) || ('ａ'..='ｚ').contains(&first) {
+            char::from_u32(first as u32 - 0xFEE0)?
+        } else {
+            first
+        };
+        ERAS.iter().find(|e| {
+            e.name == era
+                || (era.chars().count() == 1 && (e.name.starts_with(first) || e.letter == letter.to_ascii_uppercase()))
+        })
+    }
+
+    /// Its first day.
+    pub fn first_day(&self) -> NaiveDate {
+        let (y, m, d) = self.first;
+        NaiveDate::from_ymd_opt(y, m, d).expect("an era's first day is a date")
+    }
+
+    /// Its last day (`None` for the current era).
+    pub fn last_day(&self) -> Option<NaiveDate> {
+        self.last.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
+    }
+
+    /// The Gregorian year of the era's year `year` (1 is the first).
+    pub fn gregorian_year(&self, year: i32) -> i32 {
+        self.first.0 + year - 1
+    }
+
+    /// The date `month`/`day` of the era's year `year`, when the era had that day: `None` for
+    /// a year before the first (`R0`) or one the era never reached (`H36.1.2`), and for a day
+    /// before its first day or after its last (`H31.5.1`, `R1.4.30`, `S64.1.8`).
+    pub fn date(&self, year: i32, month: u32, day: u32) -> Option<NaiveDate> {
+        if year < 1 {
+            return None;
+        }
+        let date = NaiveDate::from_ymd_opt(self.gregorian_year(year), month, day)?;
+        (date >= self.first_day() && self.last_day().is_none_or(|last| date <= last)).then_some(date)
+    }
+
+    /// Whether the era had a day of its year `year`, or of `month` of it: a birth date
+    /// generalised to its year or month (`S64`, `平成元年1月`: the era began or ended in it).
+    pub fn holds_period(&self, year: i32, month: Option<u32>) -> bool {
+        let y = self.gregorian_year(year);
+        let (from, to) = match month {
+            Some(m) => {
+                let from = NaiveDate::from_ymd_opt(y, m, 1);
+                (from, from.and_then(last_of_month))
+            }
+            None => (NaiveDate::from_ymd_opt(y, 1, 1), NaiveDate::from_ymd_opt(y, 12, 31)),
+        };
+        let (Some(from), Some(to)) = (from, to) else { return false };
+        year >= 1 && to >= self.first_day() && self.last_day().is_none_or(|last| from <= last)
+    }
+}
+
+/// The last day of the month of `d`.
+fn last_of_month(d: NaiveDate) -> Option<NaiveDate> {
+    let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
+    NaiveDate::from_ymd_opt(y, m, 1)?.pred_opt()
+}
+
 /// The Japanese era of a date (Meiji from 1868-01-25 to Reiwa): its name, its letter and the
 /// year within it (1 is the era's first year).
 pub fn japanese_era(date: NaiveDate) -> Option<(&'static str, char, i32)> {
-    const ERAS: [(i32, u32, u32, &str, char); 5] = [
-        (2019, 5, 1, "令和", 'R'),
-        (1989, 1, 8, "平成", 'H'),
-        (1926, 12, 25, "昭和", 'S'),
-        (1912, 7, 30, "大正", 'T'),
-        (1868, 1, 25, "明治", 'M'),
-    ];
-    ERAS.iter().find_map(|&(y, m, d, name, letter)| {
-        let start = NaiveDate::from_ymd_opt(y, m, d)?;
-        (date >= start).then(|| (name, letter, date.year() - y + 1))
-    })
+    ERAS.iter().find(|e| date >= e.first_day()).map(|e| (e.name, e.letter, date.year() - e.first.0 + 1))
 }
 
 /// Whether the characters after a date (`rest`, lower-cased) start a date-time's time part:

@@ -14,12 +14,19 @@
 //!   2, 4 or 6 digits of time glued on, as a DT value: `20240102093000`);
 //! - day or month first with a four-digit year: `02/01/2024`, `2.1.2024`, `01-02-2024`;
 //! - three numbers with a two-digit year first or last, separated by `/` or `-` (not by dots,
-//!   which make version numbers): `24/1/15`, `85-03-15`, `15/01/24`, `1/15/24`;
+//!   which make version numbers): `24/1/15`, `85-03-15`, `15/01/24`, `1/15/24`, read every
+//!   way that makes a date, the year first or last and of one or two digits (`24/1/2` is
+//!   2024-01-02 or 24 January 2002), unless the text's four-digit-year dates give the order;
+//! - six digits that make a date with a two-digit year (`240102`, `851203`), where the words
+//!   around them say so (`撮影日 240102`) or one of their readings falls within the years of
+//!   the record's own dates; elsewhere a lab value, a count or an ID;
 //! - English month names: `02-JAN-2024`, `2 January 2024`, `02JAN24`, `Jan 2, 2024`,
 //!   `Jan. 2 2024`, `2024-Jan-02`;
 //! - Japanese era dates: `令和6年1月2日`, `平成元年4月`, `S60.3.15`, `S.60.3.15`, `S60年3月15日`,
 //!   `令和6.2.1`, `令和元/5/1`, the era's first kanji `令6.4.1`, and the compact `R060401` (only
-//!   a valid date within its era: `S123456` is some code);
+//!   a valid date within its era: `S123456` is some code); an era date on a day its era did not
+//!   have (`H36.1.2`, `H31.5.1`, `R1.4.30`: [`dates::Era::date`]) is no date, never a file's
+//!   own, and replaced in cleaned text as a date-shaped slip is;
 //! - any of the numeric dates printed in columns, a one-digit month or day padded with a space
 //!   after its separator (`2024/ 2/ 1`, `S60. 3.15`, `H 1. 4. 1`; after an era letter and a space
 //!   only in that layout: `R 3.6.1` is a version);
@@ -45,7 +52,7 @@
 //! A shifted date keeps its spelling: separators, zero padding, a month name's case and length,
 //! a two-digit year. A date that cannot be shifted safely is replaced by
 //! [`crate::scrub::REDACTED`]: an era date, a date without its year, and a date that reads as
-//! two different dates (`02/01/2024`, `24/1/15`, `24年2月1日`).
+//! two different dates (`02/01/2024`, `24/1/15`, `24/1/2`, `240102`, `24年2月1日`).
 
 use crate::dates;
 use crate::scrub::REDACTED;
@@ -147,6 +154,12 @@ enum Form {
     /// Groups `a`, `b`, `c`: three numbers with a two-digit year first or last (`24/1/15`,
     /// `15/01/24`, `1/15/24`), read every way that makes a date ([`ShortReading`]).
     ShortYear,
+    /// Groups `y`, `m`, `d`: six digits alone (`240102`), a date with a two-digit year as
+    /// forms, export jobs and file names write it ([`six_digit_readings`]), or a lab value, a
+    /// count or an ID: read as a date only where the text says so ([`says_date`]:
+    /// `撮影日 240102`, `date: 240102`) or where one of its readings falls within the years of
+    /// the record's own dates ([`Which::own`]).
+    SixDigits,
 }
 
 /// Which of the numbers `a/b/c` of a [`Form::ShortYear`] match is the year, the month and the
@@ -239,7 +252,17 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
         p(Form::NumericYearMonth, r"(?P<m>\d{1,2})(?P<s>[/／])(?P<y>\d{4})"),
         p(Form::YearMonth, &format!(r"{MONTH}(?:\.?,? |[-/.]|)(?P<y>\d{{4}})")),
         p(Form::CompactEra, r"(?P<era>[MTSHRＭＴＳＨＲ])(?P<ey>\d{2})(?P<m>\d{2})(?P<d>\d{2})"),
+        p(Form::SixDigits, r"(?P<y>\d{2})(?P<m>\d{2})(?P<d>\d{2})"),
     ]
+});
+
+/// An era's name (and a space), its first kanji or its letter not glued to a word, right
+/// before a year (`平成36年`, `平成 36年`, `H36年`, `H.36年`; not the `T` of `CT 24年`).
+static ERA_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:(?:明治|大正|昭和|平成|令和)[ \x{3000}]?|(?:^|[^A-Za-z0-9_])[MTSHRＭＴＳＨＲ][.．]?|[令平昭大明][.．]?)$",
+    )
+    .expect("valid built-in pattern")
 });
 
 /// Words that say a month and day without a year next to them is a date (a birth, a visit, an
@@ -281,6 +304,8 @@ fn says_date(before: &str, after: &str) -> bool {
         "scheduled",
         "admitted",
         "discharged",
+        "date",
+        "dated",
         "生年月日",
         "次回",
         "前回",
@@ -1006,6 +1031,8 @@ fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
     // Every match of every pattern, then the earliest and longest of overlapping ones, so a
     // date is read once (`令和6年1月2日` is an era date, not also `1月2日`).
     let mut found: Vec<(Span, Option<NaiveDate>)> = Vec::new();
+    // The order the text writes its years in, read once and only for a short-year match.
+    let text_order = std::cell::OnceCell::new();
     for (form, re) in PATTERNS.iter() {
         for c in re.captures_iter(text) {
             let m = c.get(0).expect("group 0");
@@ -1038,6 +1065,11 @@ fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
             if *form == Form::BareYear && text[..m.start()].ends_with(is_digit) {
                 continue;
             }
+            // After an era (`平成36年1月2日`), the year is the era's: the era pattern reads it, or
+            // it is no date (a year the era never reached), never a year without its era.
+            if *form == Form::BareYear && ERA_BEFORE.is_match(&text[..m.start()]) {
+                continue;
+            }
             if *form == Form::MonthSlashDay && text[..m.start()].ends_with(['/', '／', '-']) {
                 continue;
             }
@@ -1061,10 +1093,17 @@ fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
             if (*form == Form::MonthSlashDay || english_no_year) && !cued() {
                 continue;
             }
+            if *form == Form::SixDigits && !(cued() || six_digits_within_own_years(&c, which.own())) {
+                continue;
+            }
             if english_no_year && reads_as_count_or_verb(&c, &text[m.end()..]) {
                 continue;
             }
-            if let Some((replacement, date)) = replacement(&c, *form, how, which) {
+            let order = match form {
+                Form::ShortYear => *text_order.get_or_init(|| year_order(text)),
+                _ => None,
+            };
+            if let Some((replacement, date)) = replacement(&c, *form, how, which, order) {
                 found.push((Span { start: m.start(), end: m.end(), replacement }, date));
             }
         }
@@ -1221,8 +1260,15 @@ fn with_weekdays(text: &str, found: Vec<(Span, Option<NaiveDate>)>) -> Vec<Span>
 }
 
 /// What replaces one match, and the date it now names when it was shifted: `None` to leave it
-/// (not a date, or a date `which` does not want).
-fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Option<(String, Option<NaiveDate>)> {
+/// (not a date, or a date `which` does not want). `order`: the order the text writes its
+/// years in ([`year_order`]), for a [`Form::ShortYear`] match.
+fn replacement(
+    c: &Captures,
+    form: Form,
+    how: DateTreatment,
+    which: Which,
+    order: Option<ShortReading>,
+) -> Option<(String, Option<NaiveDate>)> {
     let redacted = || (REDACTED.to_string(), None);
     let group = |name: &str| c.name(name).and_then(|g| number(g.as_str()));
     match form {
@@ -1233,7 +1279,19 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
             let verb = c.name("m").is_some_and(|g| g.as_str() == "may");
             ((1..=12).contains(&m) && (1..=31).contains(&d) && which.wants_day(m, d) && !verb).then(redacted)
         }
-        Form::ShortYear => short_year(c, how, which),
+        Form::ShortYear => short_year(c, how, which, order),
+        Form::SixDigits => {
+            let readings = six_digit_readings(c.name("y")?.as_str(), c.name("m")?.as_str(), c.name("d")?.as_str());
+            if !readings.iter().any(|&(date, _)| which.wants(date)) {
+                return None;
+            }
+            match (how, readings.as_slice()) {
+                (DateTreatment::Shift(days), [(date, true)]) => {
+                    Some(dates::shift(*date, days).map_or_else(redacted, |s| (respell(c, s, ["y", "m", "d"]), Some(s))))
+                }
+                _ => Some(redacted()),
+            }
+        }
         Form::BareYear => {
             let (m, d) = (group("m")?, group("d")?);
             ((1..=12).contains(&m) && (1..=31).contains(&d) && which.wants_day(m, d)).then(redacted)
@@ -1259,7 +1317,8 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
             }
         }
         Form::CompactEra => {
-            let date = compact_era_date(c)?;
+            // Only a day the era had: `S123456`, `H450101` are some code.
+            let date = era_date(c)?;
             which.wants(date).then(redacted)
         }
         Form::Era => {
@@ -1314,23 +1373,87 @@ fn replacement(c: &Captures, form: Form, how: DateTreatment, which: Which) -> Op
     }
 }
 
+/// The dates six digits `yy`, `mm`, `dd` make with a two-digit year, in every order people
+/// write one: `YYMMDD` (as Japanese forms, export jobs and file names do; `true`), `DDMMYY`
+/// and `MMDDYY`, each date once. `240102` is 2 January 2024 or 24 January 2002; `851203`
+/// reads as `YYMMDD` only. Read so for text and for a clinical file's name alike: a date that
+/// reads two ways cannot be shifted safely, as the wrong reading keeps the real day and month
+/// where the other reads them.
+pub(crate) fn six_digit_readings(a: &str, b: &str, c: &str) -> Vec<(NaiveDate, bool)> {
+    let mut out: Vec<(NaiveDate, bool)> = Vec::new();
+    for (y, m, d, yymmdd) in [(a, b, c, true), (c, b, a, false), (c, a, b, false)] {
+        let date = year(y).zip(number(m)).zip(number(d)).and_then(|((y, m), d)| NaiveDate::from_ymd_opt(y, m, d));
+        if let Some(date) = date.filter(|date| !out.iter().any(|(other, _)| other == date)) {
+            out.push((date, yymmdd));
+        }
+    }
+    out
+}
+
+/// Whether a [`Form::SixDigits`] match reads as a date within the years of the record's own
+/// dates (from the first year's first day to the last year's last day): `240102` in a note
+/// of a row dated 2024-03-01, not `093015` (a time) nor `123456` (no date), and nothing when
+/// the record has no dates of its own.
+fn six_digits_within_own_years(c: &Captures, own: &[NaiveDate]) -> bool {
+    let (Some(first), Some(last)) = (own.iter().map(|d| d.year()).min(), own.iter().map(|d| d.year()).max()) else {
+        return false;
+    };
+    let (Some(y), Some(m), Some(d)) = (c.name("y"), c.name("m"), c.name("d")) else { return false };
+    six_digit_readings(y.as_str(), m.as_str(), d.as_str()).iter().any(|(date, _)| (first..=last).contains(&date.year()))
+}
+
+/// Where the dates of a text written with a four-digit year put it, among the slashed and
+/// dashed ones (`2024/1/15`, `15/01/2024`): the order the text writes its dates in, which a
+/// [`Form::ShortYear`] date of the same text follows. `None` when it writes none or both.
+fn year_order(text: &str) -> Option<ShortReading> {
+    static FIRST: LazyLock<Regex> = LazyLock::new(|| {
+        let re = r"\d{4}[-/－／]PAD\d{1,2}[-/－／]PAD\d{1,2}".replace(r"\d", DIGIT).replace("PAD", "[ \u{3000}]?");
+        Regex::new(&re).expect("valid built-in pattern")
+    });
+    static LAST: LazyLock<Regex> = LazyLock::new(|| {
+        let re = r"\d{1,2}[-/－／]PAD\d{1,2}[-/－／]\d{4}".replace(r"\d", DIGIT).replace("PAD", "[ \u{3000}]?");
+        Regex::new(&re).expect("valid built-in pattern")
+    });
+    let writes = |re: &Regex| re.find_iter(text).any(|m| stands_alone(text, m.start(), m.end()));
+    match (writes(&FIRST), writes(&LAST)) {
+        (true, false) => Some(ShortReading::YearFirst),
+        (false, true) => Some(ShortReading::DayFirst),
+        _ => None,
+    }
+}
+
 /// What replaces a [`Form::ShortYear`] match: `None` unless it makes a date that `which` wants.
-/// Shifted when it reads as one date only (`85/3/15`, whose `85` is no day or month), replaced
-/// when it reads as two (`24/1/15` is 2024-01-15 or 24 January 2015).
-fn short_year(c: &Captures, how: DateTreatment, which: Which) -> Option<(String, Option<NaiveDate>)> {
+/// It is read every way that makes a date, the year first or last and of one or two digits
+/// (`24/1/2` is 2024-01-02 or 24 January 2002), and shifted only when it reads as one date
+/// (`85/3/15`, whose `85` is no day or month), replaced when it reads as two (`24/1/15` is
+/// 2024-01-15 or 24 January 2015). `order`, the order the text's other dates write their
+/// four-digit year in ([`year_order`]), keeps the readings with the year there: beside
+/// `2024/1/15`, `24/1/2` is 2024-01-02 (beside `15/01/2024` the year is last, and the day and
+/// month may still read two ways).
+fn short_year(
+    c: &Captures,
+    how: DateTreatment,
+    which: Which,
+    order: Option<ShortReading>,
+) -> Option<(String, Option<NaiveDate>)> {
     let two_digits = |name: &str| c.name(name).is_some_and(|g| g.as_str().chars().count() == 2);
     if c.name("s")?.as_str() != c.name("t")?.as_str() || !(two_digits("a") || two_digits("c")) {
         return None;
     }
+    let year_last = |r: ShortReading| r != ShortReading::YearFirst;
     let mut readings: Vec<(NaiveDate, ShortReading)> = Vec::new();
     for reading in [ShortReading::YearFirst, ShortReading::DayFirst, ShortReading::MonthFirst] {
         let [y, m, d] = reading.groups().map(|name| c.name(name).map(|g| g.as_str()).unwrap_or_default());
-        if y.chars().count() != 2 {
-            continue;
-        }
-        let date = year(y).zip(number(m)).zip(number(d)).and_then(|((y, m), d)| NaiveDate::from_ymd_opt(y, m, d));
+        let date =
+            short_year_number(y).zip(number(m)).zip(number(d)).and_then(|((y, m), d)| NaiveDate::from_ymd_opt(y, m, d));
         if let Some(date) = date.filter(|date| !readings.iter().any(|(other, _)| other == date)) {
             readings.push((date, reading));
+        }
+    }
+    if let Some(order) = order {
+        let ordered: Vec<_> = readings.iter().copied().filter(|&(_, r)| year_last(r) == year_last(order)).collect();
+        if !ordered.is_empty() {
+            readings = ordered;
         }
     }
     if !readings.iter().any(|&(date, _)| which.wants(date)) {
@@ -1342,6 +1465,16 @@ fn short_year(c: &Captures, how: DateTreatment, which: Which) -> Option<(String,
             Some(dates::shift(*date, days).map_or_else(redacted, |s| (respell(c, s, reading.groups()), Some(s))))
         }
         _ => Some(redacted()),
+    }
+}
+
+/// A year of one or two digits (`2` → 2002, `24` → 2024, `85` → 1985: within the century up
+/// to 30 years ahead of 2000, as [`year`] reads two).
+fn short_year_number(s: &str) -> Option<i32> {
+    match s.chars().count() {
+        1 => Some(2000 + number(s)? as i32),
+        2 => year(s),
+        _ => None,
     }
 }
 
@@ -1379,39 +1512,13 @@ fn is_separator(c: char) -> bool {
     matches!(c, '-' | '/' | '.' | '－' | '／' | '．' | '\u{2212}' | '\u{2010}'..='\u{2015}' | '\u{30FC}' | '\u{FF70}')
 }
 
-/// The eras: name, letter (ASCII; the full-width one is read as it), first year, and the last
-/// year of the era a date may be written in (Reiwa's left open).
-const ERAS: [(&str, char, i32, i32); 5] = [
-    ("令和", 'R', 2019, 9999),
-    ("平成", 'H', 1989, 31),
-    ("昭和", 'S', 1926, 64),
-    ("大正", 'T', 1912, 15),
-    ("明治", 'M', 1868, 45),
-];
-
-/// The era an era match's `era` group names: its name (`令和`), its name's first kanji (`令`),
-/// or its letter in ASCII or full width (`R`, `Ｒ`).
-fn era_of(era: &str) -> Option<&'static (&'static str, char, i32, i32)> {
-    let first = era.chars().next()?;
-    let letter = if ('Ａ'..='Ｚ').contains(&first) { char::from_u32(first as u32 - 0xFEE0)? } else { first };
-    ERAS.iter().find(|(name, l, _, _)| *name == era || name.starts_with(first) || *l == letter)
-}
-
-/// The date an era match names, when it has a day.
+/// The date an era match names, when it has a day the era had ([`dates::Era::date`]: not
+/// `H36.1.2`, `H31.5.1`, `R1.4.30`).
 fn era_date(c: &Captures) -> Option<NaiveDate> {
-    let first = era_of(c.name("era")?.as_str())?.2;
+    let era = dates::Era::named(c.name("era")?.as_str())?;
     let ey = c.name("ey")?.as_str();
     let ey = if ey == "元" { 1 } else { number(ey)? as i32 };
-    let (m, d) = (number(c.name("m")?.as_str())?, number(c.name("d")?.as_str())?);
-    NaiveDate::from_ymd_opt(first + ey - 1, m, d)
-}
-
-/// Whether a [`Form::CompactEra`] match is an era date: a valid date whose era year is one its
-/// era had (`R060401`, `H310430`; not `S123456`, `H450101`).
-fn compact_era_date(c: &Captures) -> Option<NaiveDate> {
-    let (_, _, _, last) = era_of(c.name("era")?.as_str())?;
-    let ey = number(c.name("ey")?.as_str())? as i32;
-    (1..=*last).contains(&ey).then(|| era_date(c)).flatten()
+    era.date(ey, number(c.name("m")?.as_str())?, number(c.name("d")?.as_str())?)
 }
 
 /// A year of four digits, or of two (`85` → 1985, `24` → 2024: within the century up to 30
@@ -1481,7 +1588,8 @@ fn respell(c: &Captures, date: NaiveDate, [y_group, m_group, d_group]: [&str; 3]
         let start = g.start() - space.map_or(0, char::len_utf8);
         let new = if old.chars().all(is_digit) {
             let width = old.chars().count();
-            let value = if width == 2 && name == y_group { value % 100 } else { value };
+            // A two-digit or one-digit year stays short (`24`, `2` of 2002; `10` after 2009).
+            let value = if width <= 2 && name == y_group { value % 100 } else { value };
             if name == y_group {
                 format!("{value:0width$}")
             } else if padded && value < 10 {
@@ -1557,6 +1665,54 @@ mod tests {
         assert_eq!(shift("seen 15/01/24", -10).unwrap(), "seen ***");
         let replaced = treat("24/1/15", DateTreatment::Replace, Which::All).unwrap();
         assert_eq!(replaced.text, "***");
+    }
+
+    #[test]
+    fn a_short_year_date_with_a_one_digit_number_reads_two_ways_and_is_replaced() {
+        // rv35: `24/1/2` was shifted as 2024-01-02, though read day first it is 24 January 2002.
+        assert_eq!(shift("受診 24/1/2 外来", -10).unwrap(), "受診 *** 外来");
+        assert_eq!(shift("seen 12/1/5", -10).unwrap(), "seen ***");
+        assert_eq!(shift("seen 3/3/24", -10).unwrap(), "seen ***", "2024-03-03 or 2003-03-24");
+        // One reading only: `85` is no day or month, and a year of 2085 is no reading.
+        assert_eq!(shift("受診 85/1/2", -10).unwrap(), "受診 84/12/23");
+    }
+
+    #[test]
+    fn a_short_year_date_follows_the_order_of_the_text_s_four_digit_year_dates() {
+        // Beside a date written year first, a short one is year first too.
+        assert_eq!(shift("2024/1/15 初診、24/1/2 再診", -10).unwrap(), "2024/1/5 初診、23/12/23 再診");
+        assert_eq!(shift("2024-01-15 and 24-01-02", 1).unwrap(), "2024-01-16 and 24-01-03");
+        // Beside one written year last, the year is last: `24/1/2` is 24 January 2002, and a
+        // day and month that read both ways stay replaced.
+        assert_eq!(shift("15/01/2024, 24/1/2", 1).unwrap(), "16/01/2024, 25/1/2");
+        assert_eq!(shift("15/01/2024, 2/1/24", 1).unwrap(), "16/01/2024, ***");
+        // Both orders in one text say nothing.
+        assert_eq!(shift("2024/1/15, 15/01/2024, 24/1/2", 1).unwrap(), "2024/1/16, 16/01/2024, ***");
+    }
+
+    #[test]
+    fn six_digits_are_a_date_where_the_text_says_so_or_within_the_record_s_years() {
+        // rv35: `240102` was kept in a note beside shifted dates, though a file name's six
+        // digits are read as a date.
+        let own = [NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()];
+        let cleaned =
+            |text: &str, days: i64| treat(text, DateTreatment::Shift(days), Which::AllAndOwn(&own)).map(|t| t.text);
+        // Within the record's years: 2 January 2024 or 24 January 2002, replaced.
+        assert_eq!(cleaned("ref 240102 ok", -10).unwrap(), "ref *** ok");
+        // One reading only (`85` is no day or month): shifted in its spelling.
+        assert_eq!(shift("撮影日 851203", -10).unwrap(), "撮影日 851123");
+        assert_eq!(shift("date: 851203", 1).unwrap(), "date: 851204");
+        assert_eq!(shift("検査日：240102", 1).unwrap(), "検査日：***");
+        // Without a cue or outside the record's years: a value, a count or an ID stays.
+        for text in ["WBC 350102", "lot 851203", "time 093015", "no 123456", "1240102", "ID240102"] {
+            assert_eq!(cleaned(text, -10), None, "{text}");
+        }
+        assert_eq!(shift("ref 240102 ok", -10), None, "no dates of its own: no years to fall within");
+        assert_eq!(shift("240102 施行", -10).unwrap(), "*** 施行", "a date word after it");
+        // Kept text: only the file's own date.
+        let day = [NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()];
+        assert!(treat("scan 240102", DateTreatment::Replace, Which::These(&day)).is_some());
+        assert_eq!(treat("scan 240103", DateTreatment::Replace, Which::These(&day)), None);
     }
 
     #[test]
@@ -2083,6 +2239,23 @@ mod tests {
             "v 2024.03.1a",
         ] {
             assert_eq!(replace(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_era_date_the_era_did_not_have_is_never_one_of_the_file_s_dates() {
+        // rv35: `H36.01.02` is no date (Heisei ended in its 31st year), not 2024-01-02; nor
+        // `H31.05.01` (Heisei's last day was 2019-04-30) 2019-05-01, nor `R01.04.30` 2019-04-30.
+        let own =
+            [(2024, 1, 2), (2019, 5, 1), (2019, 4, 30)].map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        for text in ["seen H36.01.02", "seen H31.05.01", "seen R01.04.30", "seen 平成36年1月2日", "seen H360102"] {
+            assert_eq!(treat(text, DateTreatment::Replace, Which::These(&own)), None, "{text}");
+        }
+        assert!(treat("seen H31.04.30", DateTreatment::Replace, Which::These(&own)).is_some());
+        assert!(treat("seen R01.05.01", DateTreatment::Replace, Which::These(&own)).is_some());
+        // In cleaned text a date-shaped era slip goes as `2024-13-45` does, never shifted.
+        for text in ["seen H36.01.02", "seen H31.05.01", "seen 令和0年5月1日"] {
+            assert_eq!(shift(text, -5).unwrap(), "seen ***", "{text}");
         }
     }
 

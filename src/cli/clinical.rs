@@ -706,15 +706,23 @@ fn kanon(args: &KAnonArgs) -> Result<Code> {
         writeln!(out, "{}\t{}", values.join("\t"), g.size)?;
     }
     out.flush()?;
+    // A ragged row: its line and field count, never its values.
+    for (line, fields) in &r.malformed {
+        kamei::say!(
+            "kamei: line {line}: the row has {fields} fields, the header has {}; left out of every group",
+            r.width
+        );
+    }
     kamei::say!(
-        "kamei: {} rows, {} groups on {}; {} smaller than k={} ({unit})",
+        "kamei: {} rows, {} groups on {}; {} smaller than k={} ({unit}); {} malformed",
         r.rows,
         r.groups,
         header.join(", "),
         r.small.len(),
-        args.k
+        args.k,
+        r.malformed.len()
     );
-    Ok(if r.small.is_empty() { Code::Success } else { Code::SomeFailed })
+    Ok(if r.small.is_empty() && r.malformed.is_empty() { Code::Success } else { Code::SomeFailed })
 }
 
 #[cfg(test)]

@@ -866,24 +866,19 @@ static ERA_IN_NAME: LazyLock<Regex> = LazyLock::new(|| {
 static SIX_DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d{6}").expect("valid built-in pattern"));
 
 /// What six digits of a file name that stand alone are, read as a date in every order people
-/// write one with a two-digit year: `YYMMDD` (as Japanese export jobs write it), `DDMMYY` and
-/// `MMDDYY`. `None` when no order makes a date (`123456`, an order number); `Some(Some(date))`
-/// when `YYMMDD` is the only order that does (`851203`), the date it can be shifted as; and
-/// `Some(None)` when two orders or more do (`240401` is 1 April 2024 or 24 April 2001;
-/// `010424` 24 April 2001 or 1 April 2024), or only another order does: a date all the same,
-/// which cannot be shifted safely. Shifted in the wrong order it would keep the real day and
-/// month where the other order reads them (`010424` read as 2001-04-24 and moved ten days
-/// back is `010414`, still 1 April), so it is replaced.
+/// write one with a two-digit year ([`text_dates::six_digit_readings`], as in text): `None`
+/// when no order makes a date (`123456`, an order number); `Some(Some(date))` when `YYMMDD` is
+/// the only date they make (`851203`), the date it can be shifted as; and `Some(None)` when
+/// two orders or more make two dates (`240401` is 1 April 2024 or 24 April 2001; `010424` 24
+/// April 2001 or 1 April 2024), or only another order does: a date all the same, which cannot
+/// be shifted safely. Shifted in the wrong order it would keep the real day and month where
+/// the other order reads them (`010424` read as 2001-04-24 and moved ten days back is
+/// `010414`, still 1 April), so it is replaced.
 fn six_digit_date(run: &str) -> Option<Option<chrono::NaiveDate>> {
-    let n = |i: usize| run.get(i..i + 2).and_then(|d| d.parse::<u32>().ok());
-    let (a, b, c) = (n(0)?, n(2)?, n(4)?);
-    // A two-digit year as the date rules of text read it (`85` → 1985, `24` → 2024).
-    let year = |y: u32| if y <= 30 { 2000 + y as i32 } else { 1900 + y as i32 };
-    let ymd = chrono::NaiveDate::from_ymd_opt(year(a), b, c);
-    let others = [chrono::NaiveDate::from_ymd_opt(year(c), b, a), chrono::NaiveDate::from_ymd_opt(year(c), a, b)];
-    match (ymd, others.iter().any(Option::is_some)) {
-        (None, false) => None,
-        (Some(date), false) => Some(Some(date)),
+    let readings = text_dates::six_digit_readings(run.get(0..2)?, run.get(2..4)?, run.get(4..6)?);
+    match readings.as_slice() {
+        [] => None,
+        [(date, true)] => Some(Some(*date)),
         _ => Some(None),
     }
 }

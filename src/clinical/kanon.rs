@@ -6,6 +6,10 @@
 //! A group's size counts distinct patients when the release has a patient-id column (a patient
 //! with fifty lab rows is still one person), rows otherwise. Streams the file; memory grows with
 //! the number of groups and patients, not rows.
+//!
+//! A row with more or fewer fields than the header (a release damaged after it was written)
+//! is malformed: its fields cannot be told apart, so it is in no group, and only its line is
+//! reported, never its values ([`KAnonReport::malformed`]).
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -30,8 +34,14 @@ pub struct KAnonReport {
     pub columns: Vec<String>,
     /// Whether sizes count patients (else rows).
     pub counts_patients: bool,
-    /// Rows read.
+    /// Rows read (malformed ones too).
     pub rows: u64,
+    /// The lines (1 is the header) of the rows with more or fewer fields than the header, left
+    /// out of every group: a ragged row's columns are shifted, so its values would be counted
+    /// in the wrong group.
+    pub malformed: Vec<(u64, usize)>,
+    /// How many fields the header has.
+    pub width: usize,
     /// Distinct groups.
     pub groups: usize,
     /// Groups smaller than k, smallest first.
@@ -78,8 +88,14 @@ pub fn check(path: &Path, quasi: &[String], patient_column: Option<&str>, k: usi
     let mut groups: HashMap<Vec<Vec<u8>>, Group> = HashMap::new();
     let mut record = csv::ByteRecord::new();
     let mut rows = 0;
+    let mut malformed = Vec::new();
     while reader.read_byte_record(&mut record).map_err(|e| Error::Read(io::Error::other(e)))? {
         rows += 1;
+        if record.len() != headers.len() {
+            let line = record.position().map_or(rows + 1, |p| p.line());
+            malformed.push((line, record.len()));
+            continue;
+        }
         let key: Vec<Vec<u8>> = cols.iter().map(|&i| record.get(i).unwrap_or_default().to_vec()).collect();
         let entry = groups.entry(key).or_default();
         entry.0 += 1;
@@ -100,7 +116,15 @@ pub fn check(path: &Path, quasi: &[String], patient_column: Option<&str>, k: usi
         .filter(|g| g.size < k)
         .collect();
     small.sort_by(|a, b| a.size.cmp(&b.size).then_with(|| a.values.cmp(&b.values)));
-    Ok(KAnonReport { columns: quasi.to_vec(), counts_patients: patient.is_some(), rows, groups: total, small })
+    Ok(KAnonReport {
+        columns: quasi.to_vec(),
+        counts_patients: patient.is_some(),
+        rows,
+        malformed,
+        width: headers.len(),
+        groups: total,
+        small,
+    })
 }
 
 #[cfg(test)]
@@ -127,5 +151,21 @@ mod tests {
         let rows = check(&path, &q, None, 10).unwrap();
         assert!(rows.small.is_empty(), "by rows both groups have 10 or more");
         assert!(matches!(check(&path, &["nope".to_string()], None, 10), Err(Error::MissingColumn(_))));
+    }
+
+    #[test]
+    fn rows_with_more_or_fewer_fields_than_the_header_are_malformed_and_in_no_group() {
+        // rv35: `BBB,F,山田太郎,0901234567` was grouped as (F, 山田太郎) and `CCC` as (, ).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        std::fs::write(&path, "pid,sex,age\nAAA,F,50\nBBB,F,山田太郎,0901234567\nCCC\nDDD,M,60\n").unwrap();
+        let q = ["sex".to_string(), "age".to_string()];
+        let r = check(&path, &q, Some("pid"), 10).unwrap();
+        assert_eq!(r.rows, 4);
+        assert_eq!(r.malformed, [(3, 4), (4, 1)], "lines and field counts");
+        assert_eq!(r.width, 3);
+        assert_eq!(r.groups, 2);
+        let values: Vec<&str> = r.small.iter().flat_map(|g| g.values.iter().map(String::as_str)).collect();
+        assert_eq!(values, ["F", "50", "M", "60"], "the ragged rows' values are in no group");
     }
 }

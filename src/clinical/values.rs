@@ -27,27 +27,16 @@ enum Style {
     EraLetter { named: bool, dot: bool, sep: char, pad_year: bool, pad_month: bool, pad_day: bool },
 }
 
-/// The eras a date column may be written in: name, letter, first day.
-const ERAS: [(&str, char, (i32, u32, u32)); 5] = [
-    ("令和", 'R', (2019, 5, 1)),
-    ("平成", 'H', (1989, 1, 8)),
-    ("昭和", 'S', (1926, 12, 25)),
-    ("大正", 'T', (1912, 7, 30)),
-    ("明治", 'M', (1868, 1, 25)),
-];
-
 /// Parse a Japanese era date at the start of `v`: `昭和60年3月15日` (`元年` for the first year),
 /// `S60.3.15`, `S60/3/15`, `S60-3-15`, `S.60.3.15` (upper- or lower-case letter), `令和6.2.1`,
 /// `令和元/5/1` (the name before numbers and separators). The year is
-/// the era's first year plus the era year less one; a day before the era began is no date.
+/// the era's first year plus the era year less one; a day the era did not have (`H36.1.2`,
+/// `H31.5.1`, `R1.4.30`, `令和0年5月1日`: [`dates::Era::date`]) is no date.
 fn parse_era(v: &str) -> Option<Parsed<'_>> {
     let first = v.chars().next()?;
-    for &(name, letter, (y0, m0, d0)) in &ERAS {
-        let start = NaiveDate::from_ymd_opt(y0, m0, d0)?;
-        let in_era = |ey: i32, m: &str, d: &str| {
-            let date = NaiveDate::from_ymd_opt(y0 + ey - 1, m.parse().ok()?, d.parse().ok()?)?;
-            (ey >= 1 && date >= start).then_some(date)
-        };
+    for era in &dates::ERAS {
+        let (name, letter) = (era.name, era.letter);
+        let in_era = |ey: i32, m: &str, d: &str| era.date(ey, m.parse().ok()?, d.parse().ok()?);
         if let Some(after) = v.strip_prefix(name) {
             let (ey, gannen, after_era) = match after.strip_prefix('元') {
                 Some(a) => (1, true, a),
@@ -413,8 +402,13 @@ fn parse_year_month(v: &str) -> Option<(NaiveDate, Option<Style>)> {
         }
     }
     let first = v.chars().next()?;
-    for &(name, letter, (y0, m0, d0)) in &ERAS {
-        let start = NaiveDate::from_ymd_opt(y0, m0, d0)?;
+    // The last day of the period within the era: `S64.1` is a month of Showa though the era
+    // ended on its 7th day.
+    let in_era = |era: &dates::Era, ey: i32, month: Option<u32>, date: NaiveDate| {
+        era.holds_period(ey, month).then(|| era.last_day().map_or(date, |last| date.min(last)))
+    };
+    for era in &dates::ERAS {
+        let (name, letter, y0) = (era.name, era.letter, era.gregorian_year(1));
         if let Some(after) = v.strip_prefix(name) {
             let (ey, gannen, rest) = match after.strip_prefix('元') {
                 Some(a) => (1, true, a),
@@ -428,13 +422,13 @@ fn parse_year_month(v: &str) -> Option<(NaiveDate, Option<Style>)> {
             };
             let rest = rest.strip_prefix('年')?;
             let y = y0 + ey - 1;
-            let (date, style) = if rest.is_empty() {
-                (last_day(y, 12)?, None)
+            let (date, month, style) = if rest.is_empty() {
+                (last_day(y, 12)?, None, None)
             } else {
                 let (m, pad_month) = month_then(rest, "月")?;
-                (last_day(y, m)?, Some(Style::EraKanji { gannen, pad_month, pad_day: false }))
+                (last_day(y, m)?, Some(m), Some(Style::EraKanji { gannen, pad_month, pad_day: false }))
             };
-            return (ey >= 1 && date >= start).then_some((date, style));
+            return in_era(era, ey, month, date).map(|date| (date, style));
         }
         if first.to_ascii_uppercase() == letter {
             let after = &v[1..];
@@ -445,7 +439,7 @@ fn parse_year_month(v: &str) -> Option<(NaiveDate, Option<Style>)> {
                 // `S60`: an era year alone.
                 let ey: i32 = after.parse().ok()?;
                 let date = last_day(y0 + ey - 1, 12)?;
-                return (ey >= 1 && date >= start).then_some((date, None));
+                return in_era(era, ey, None, date).map(|date| (date, None));
             }
             let sep = after[n..].chars().next()?;
             if !(1..=2).contains(&n) || !matches!(sep, '.' | '/' | '-') {
@@ -455,7 +449,7 @@ fn parse_year_month(v: &str) -> Option<(NaiveDate, Option<Style>)> {
             let (m, pad_month) = month_then(&after[n + 1..], "")?;
             let date = last_day(y0 + ey - 1, m)?;
             let style = Style::EraLetter { named: false, dot, sep, pad_year: n == 2, pad_month, pad_day: false };
-            return (ey >= 1 && date >= start).then_some((date, Some(style)));
+            return in_era(era, ey, Some(m), date).map(|date| (date, Some(style)));
         }
     }
     None
@@ -552,6 +546,43 @@ mod tests {
         assert_eq!(shift("平成31年4月23日", 10).as_deref(), Some("令和1年5月03日"));
         assert_eq!(shift("H01.04.01 09:30", 1).as_deref(), Some("H01.04.02 09:30"));
         assert_eq!(shift("S.60-3-15", 1).as_deref(), Some("S.60-3-16"));
+    }
+
+    #[test]
+    fn an_era_year_or_day_the_era_did_not_have_is_no_date() {
+        // rv35: `H36.01.02` (Heisei ended in its 31st year) was read as 2024-01-02 and written
+        // back as a plausible `R05...`; it is a value that is not a date, emptied and counted.
+        for not_a_date in [
+            "H36.01.02",
+            "平成36年1月2日",
+            "H31.05.01",
+            "R01.04.30",
+            "令和元年4月30日",
+            "S65.1.1",
+            "S64.1.8",
+            "T16.1.1",
+            "T15.12.25",
+            "M46.1.1",
+            "M1.1.24",
+            "R0.5.1",
+            "令和0/5/1",
+        ] {
+            assert_eq!(parse(not_a_date), None, "{not_a_date}");
+            assert_eq!(shift(not_a_date, -10), None, "{not_a_date}");
+        }
+        // The first and last days of each era are dates.
+        assert_eq!(parse("H31.04.30"), NaiveDate::from_ymd_opt(2019, 4, 30));
+        assert_eq!(parse("R01.05.01"), NaiveDate::from_ymd_opt(2019, 5, 1));
+        assert_eq!(parse("S64.1.7"), NaiveDate::from_ymd_opt(1989, 1, 7));
+        assert_eq!(parse("T15.12.24"), NaiveDate::from_ymd_opt(1926, 12, 24));
+        assert_eq!(parse("M45.7.29"), NaiveDate::from_ymd_opt(1912, 7, 29));
+        // A generalised birth date: a year or month the era had a day of.
+        let ym = BirthPrecision::YearMonth;
+        assert_eq!(generalize_birth_date("S64.1", ym).as_deref(), Some("S64.1"), "Showa's last month");
+        assert_eq!(generalize_birth_date("S64", BirthPrecision::Year).as_deref(), Some("1989"));
+        for not_a_period in ["H36.1", "H31.5", "平成36年", "S65", "令和0年5月"] {
+            assert_eq!(generalize_birth_date(not_a_period, ym), None, "{not_a_period}");
+        }
     }
 
     #[test]

@@ -542,6 +542,31 @@ fn k_anonymity_lists_small_groups() {
         .assert_code(1);
 }
 
+#[test]
+fn k_anonymity_counts_ragged_rows_as_malformed_without_printing_them() {
+    // rv35: a row with more fields (`BBB,F,山田太郎,0901234567`) or fewer (`CCC`) than the header
+    // was grouped with shifted columns and printed as a group (`F  山田太郎  1`), exit as usual.
+    let wd = Workdir::new("k_anonymity_counts_ragged_rows_as_malformed_without_printing_them");
+    let mut text = String::from("pid,sex,name\n");
+    for i in 0..3 {
+        text.push_str(&format!("P{i},M,\n"));
+    }
+    text.push_str("BBB,F,山田太郎,0901234567\nCCC\n");
+    std::fs::write(wd.path("r.csv"), text).unwrap();
+    let run = wd.kamei(["link", "k-anonymity", "r.csv", "--quasi", "sex", "--quasi", "name", "--k", "3"]);
+    run.assert_code(1);
+    assert_eq!(run.stdout(), "sex\tname\trows\n", "no group is small, the ragged rows are in none");
+    let err = run.stderr();
+    assert!(err.contains("line 5: the row has 4 fields, the header has 3"), "{err}");
+    assert!(err.contains("line 6: the row has 1 fields, the header has 3"), "{err}");
+    assert!(err.contains("2 malformed"), "{err}");
+    for value in ["山田太郎", "0901234567", "BBB", "CCC"] {
+        assert!(!err.contains(value), "{value} printed: {err}");
+    }
+    std::fs::write(wd.path("ok.csv"), "pid,sex\nP1,M\nP2,M\n").unwrap();
+    wd.kamei(["link", "k-anonymity", "ok.csv", "--quasi", "sex", "--k", "2"]).assert_code(0);
+}
+
 /// Peak resident memory (VmHWM) of a child, polled from /proc while it runs, in kB.
 fn peak_kb(mut child: std::process::Child) -> (u64, std::process::ExitStatus) {
     let status_path = format!("/proc/{}/status", child.id());
@@ -1352,6 +1377,53 @@ fn put_csv(wd: &Workdir, columns: &str, csv: &str) {
     std::fs::write(wd.path("cols.toml"), format!("[columns]\n{columns}")).unwrap();
     std::fs::create_dir_all(wd.path("in")).unwrap();
     std::fs::write(wd.path("in/in.csv"), csv).unwrap();
+}
+
+#[test]
+fn csv_an_era_date_its_era_did_not_have_is_emptied_and_replaced_never_shifted() {
+    // rv35: `H36.01.02` (Heisei ended in its 31st year) was read as 2024-01-02 and written back
+    // as a plausible `R05.02.27`; `H31.05.01` (after Heisei's last day) likewise.
+    let wd = Workdir::new("csv_an_era_date_its_era_did_not_have_is_emptied_and_replaced_never_shifted");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nday = \"date\"\nnote = \"free-text\"\n",
+        "pid,day,note\n\
+         P1,H36.01.02,seen H36.01.02 ok\n\
+         P1,H31.05.01,seen H31.05.01 ok\n\
+         P1,R01.04.30,seen 令和0年5月1日 ok\n\
+         P1,H31.04.30,seen R01.05.01 ok\n",
+    );
+    let run = csv_of_in(&wd, &["retain-long-modified-dates"]);
+    run.assert_code(0);
+    assert!(run.stderr().contains("3 values emptied"), "{}", run.stderr());
+    let out = rows(&wd.path("out/in.csv"));
+    let days = column(&out, "day");
+    assert_eq!(days[..3], ["", "", ""], "no date: emptied and counted");
+    assert!(days[3].starts_with('H') && days[3] != "H31.04.30", "Heisei's last day is a date, shifted: {days:?}");
+    assert_eq!(column(&out, "note"), ["seen *** ok"; 4], "an era date in text is replaced, a slip too");
+}
+
+#[test]
+fn csv_free_text_replaces_a_short_year_date_or_six_digits_that_read_two_ways() {
+    // rv35: `24/1/2` was shifted as 2024-01-02 (24 January 2002 read day first) and `240102`
+    // kept beside shifted dates.
+    let wd = Workdir::new("csv_free_text_replaces_a_short_year_date_or_six_digits_that_read_two_ways");
+    put_csv(
+        &wd,
+        "pid = \"patient-id\"\nday = \"date\"\nnote = \"free-text\"\n",
+        "pid,day,note\n\
+         P1,2024-03-01,24/1/2 受診\n\
+         P1,2024-03-01,ref 240102 ok\n\
+         P1,2024-03-01,WBC 350102\n\
+         P1,,ref 240102 ok\n\
+         P1,,撮影日 240102\n",
+    );
+    csv_of_in(&wd, &["retain-long-modified-dates"]).assert_code(0);
+    assert_eq!(
+        column(&rows(&wd.path("out/in.csv")), "note"),
+        ["*** 受診", "ref *** ok", "WBC 350102", "ref 240102 ok", "撮影日 ***"],
+        "six digits are a date within the row's years or after a date word; elsewhere a value"
+    );
 }
 
 #[test]
