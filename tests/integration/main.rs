@@ -16,6 +16,7 @@ mod interrupt;
 mod kept_ids;
 mod kept_text;
 mod large;
+mod net_and_verify;
 mod options;
 mod pixels;
 mod profile_conformance;
