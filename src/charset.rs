@@ -1133,6 +1133,46 @@ pub fn bytes_text(bytes: &[u8]) -> String {
     out
 }
 
+/// A value holding an ESC byte (ANSI colour codes a console left, `ESC [ 1 m`; a stray ESC; an
+/// ISO 2022 designation the declared set does not use, `ESC ( J`) as bytes without its escapes,
+/// for finding the patient's identifiers in it as text: [`bytes_text`] reads the bytes after
+/// such an escape as codes of another set, so `ESC [ 1 m KAWAGUCHI` would never show the name.
+/// Two variants, as an ESC may or may not start a sequence: each escape sequence (ESC, its
+/// intermediate bytes 0x20–0x2F and a final byte; for ANSI `ESC [`, its parameter bytes too)
+/// replaced by a space (`note ESC ( J KAWAGUCHI` → `note  KAWAGUCHI`), and each ESC byte alone
+/// replaced by a space (`Seen ESC PID8812345` → `Seen  PID8812345`). Empty when there is no
+/// ESC. The caller reads each in the value's set; the deid safety net and `kamei verify`
+/// search the same variants, so a value one of them finds an identifier in is one rule.
+pub fn without_escapes(bytes: &[u8]) -> Vec<Vec<u8>> {
+    if !bytes.contains(&ESC) {
+        return Vec::new();
+    }
+    let mut sequences = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b != ESC {
+            sequences.push(b);
+            i += 1;
+            continue;
+        }
+        let tail = bytes.get(i + 1..).unwrap_or_default();
+        let length = if tail.first() == Some(&b'[') {
+            // ANSI control sequence: `[`, parameters and intermediates, one final byte.
+            let body = tail[1..].iter().take_while(|b| (0x20..=0x3F).contains(*b)).count();
+            let last = tail.get(1 + body).filter(|b| (0x40..=0x7E).contains(*b)).map_or(0, |_| 1);
+            1 + body + last
+        } else {
+            let intermediates = tail.iter().take_while(|b| (0x20..=0x2F).contains(*b)).count();
+            let last = tail.get(intermediates).filter(|b| (0x30..=0x7E).contains(*b)).map_or(0, |_| 1);
+            intermediates + last
+        };
+        sequences.push(b' ');
+        i += 1 + length;
+    }
+    let alone = bytes.iter().map(|&b| if b == ESC { b' ' } else { b }).collect();
+    vec![sequences, alone]
+}
+
 /// The readings of bytes as UTF-16 text, for finding identifiers in binary values (a private
 /// blob written by Windows software holds its strings as UTF-16): little- and big-endian, from
 /// the first and from the second byte (a string may start at an odd offset), each with every

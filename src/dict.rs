@@ -74,9 +74,13 @@ pub const PATIENT_IDS: [Tag; 2] = [tags::PATIENT_ID, tags::OTHER_PATIENT_I_DS];
 /// removes from text. (Some are retired in the current standard but still found in files.)
 /// The order and procedure identifiers (PS3.15 Table E.1-1: X) are keys into the hospital's
 /// HIS/RIS as direct as the accession number, and RIS consoles copy them into comments
-/// (`オーダ番号 PL2024030100123 の追加撮影`).
+/// (`オーダ番号 PL2024030100123 の追加撮影`). So are the other identifiers of the patient, the
+/// visit and the specimen that the table removes or replaces (X or D): the specimen and
+/// container (slide) identifiers, which carry the surgical pathology number printed on the
+/// slide label (`S24-012345-A1`), the service episode, the insurance plan, and a clinical
+/// trial's subject and reading IDs, which a trial's files copy into descriptions.
 #[allow(deprecated)]
-pub const OTHER_IDS: [Tag; 16] = [
+pub const OTHER_IDS: [Tag; 24] = [
     tags::ACCESSION_NUMBER,
     tags::STUDY_ID,
     tags::PATIENT_ADDRESS,
@@ -95,6 +99,14 @@ pub const OTHER_IDS: [Tag; 16] = [
     tags::REQUESTED_PROCEDURE_ID,
     tags::SCHEDULED_PROCEDURE_STEP_ID,
     tags::PERFORMED_PROCEDURE_STEP_ID,
+    tags::SPECIMEN_IDENTIFIER,
+    tags::CONTAINER_IDENTIFIER,
+    tags::SPECIMEN_ACCESSION_NUMBER,
+    tags::SLIDE_IDENTIFIER,
+    tags::SERVICE_EPISODE_ID,
+    tags::INSURANCE_PLAN_IDENTIFICATION,
+    tags::CLINICAL_TRIAL_SUBJECT_ID,
+    tags::CLINICAL_TRIAL_SUBJECT_READING_ID,
 ];
 
 /// Attributes naming the institution, whose values Clean removes from text.

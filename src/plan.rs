@@ -1256,13 +1256,22 @@ impl Planner<'_, '_> {
             let Some(text) = reading.decoded().map(str::to_string) else {
                 // Not decodable (bytes valid neither in the declared set nor as CP932, a
                 // character set kamei does not know, an escape sequence it does not follow):
-                // compared byte for byte with the identifiers read the same way; it cannot be
-                // re-encoded, so a value holding one is replaced by a dummy.
-                self.net_identifiers().scrub(reading.text())?;
-                self.note(format!(
-                    "{}: a kept value {UNDECODABLE} held the patient's identifier; replaced by a dummy",
-                    tag_str(e.tag)
-                ));
+                // compared byte for byte with the identifiers read the same way, and read with
+                // its escapes taken out (ANSI colour codes, a stray ESC, a designation the set
+                // does not use: [`crate::charset::without_escapes`]), as `kamei verify` reads
+                // it; it cannot be re-encoded, so a value holding one, or one of the file's
+                // dates, is replaced by a dummy.
+                let holds = |text: &str| {
+                    if self.net_identifiers().found_in(text) {
+                        Some("the patient's identifier")
+                    } else {
+                        (own_dates && self.holds_own_date(text)).then_some("one of the file's dates")
+                    }
+                };
+                let what = holds(reading.text()).or_else(|| {
+                    crate::charset::without_escapes(bytes).iter().find_map(|b| holds(cs.read(b, vr).text()))
+                })?;
+                self.note(format!("{}: a kept value {UNDECODABLE} held {what}; replaced by a dummy", tag_str(e.tag)));
                 return Some((Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy"));
             };
             // A URL writes a name percent-encoded (`name=OKADA%5EJUNICHI`): such a run holding
@@ -2478,12 +2487,7 @@ impl FoundValues {
         for dob in &self.birth_dates {
             ids.add_birth_date_typed(dob);
         }
-        for part in &self.address_parts {
-            ids.add(part);
-        }
-        for address in &self.addresses {
-            ids.add_street_address(address);
-        }
+        self.add_address_parts(&mut ids);
         ids
     }
 
@@ -2528,15 +2532,30 @@ impl FoundValues {
     /// site values the profile keeps (the institution's under Retain Institution Identity), an
     /// Institution Name of one word the file's manufacturer, model or a code string also uses
     /// (`TOSHIBA` of Manufacturer `TOSHIBA_MEC`: [`Found::collect`]), and the Issuer of Patient
-    /// ID when the institution's name is kept.
+    /// ID when the institution's name is kept. The patient's address in every spelling Clean
+    /// removes ([`FoundValues::add_address_parts`]), as `kamei verify` reports each.
     fn for_net(&self) -> Identifiers {
         let mut ids = Identifiers::new();
         for name in self.patient_names.iter().chain(&self.other_names) {
             add_net_name(&mut ids, name);
         }
         self.add_ids_and_birth_dates(&mut ids);
+        self.add_address_parts(&mut ids);
         self.add_net_sites(&mut ids);
         ids
+    }
+
+    /// The parts of the patient's address that Clean and the safety net remove from text
+    /// besides the whole address (an ID, [`FoundValues::add_ids_and_birth_dates`]) and its
+    /// postal code: the municipality with its suffix (`Shibuya-ku`, `鴨川市`), the town with a
+    /// house number beside it (`西9-8-7`) and the building with its room (`鴨川ハイツ202`).
+    fn add_address_parts(&self, ids: &mut Identifiers) {
+        for part in &self.address_parts {
+            ids.add(part);
+        }
+        for address in &self.addresses {
+            ids.add_street_address(address);
+        }
     }
 
     /// The values of the site attributes the profile does not keep, of three characters or

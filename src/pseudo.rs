@@ -294,13 +294,28 @@ impl Pseudonymizer {
     }
 }
 
-/// Whether `c` is a character that shows as nothing: zero-width space (U+200B), non-joiner and
-/// joiner (U+200C, U+200D), word joiner (U+2060), byte order mark / zero-width no-break space
-/// (U+FEFF). Copied from a web-based record screen, one sticks to an ID; every place that reads
-/// a patient ID drops them, so `1234567\u{200B}` and `1234567` are one patient for the
-/// pseudonym, the opt-out register and the search of text.
+/// Whether `c` is a format character that shows as nothing (Unicode category Cf): soft hyphen
+/// (U+00AD, Word's optional hyphen; the byte 0xAD in ISO_IR 100), Arabic letter mark (U+061C),
+/// Mongolian vowel separator (U+180E), zero-width space (U+200B), non-joiner and joiner (U+200C,
+/// U+200D), the directional marks, embeddings and isolates (U+200E, U+200F, U+202A–U+202E,
+/// U+2066–U+2069), word joiner and the invisible operators (U+2060–U+2064), the deprecated
+/// format characters (U+206A–U+206F), byte order mark / zero-width no-break space (U+FEFF).
+/// Copied from a web-based record screen or a word processor, one sticks to an ID or a name;
+/// every place that reads a patient ID drops them, so `1234567\u{200B}` and `1234567` are one
+/// patient for the pseudonym, the opt-out register, and the search of text by Clean, the
+/// safety net ([`crate::scrub`]) and `kamei verify`, which compare text without them.
 pub fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+    )
 }
 
 /// `s` without its [`is_invisible`] characters.

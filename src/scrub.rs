@@ -186,7 +186,9 @@ fn honorific_at(hay: &[char], at: usize) -> bool {
 
 /// The text as compared: each character's compatibility decomposition (NFKD: full-width
 /// letters and digits become ASCII, `ｼﾞ` and `ジ` both become `シ` + U+3099), folded by
-/// [`lower`], without Latin diacritics ([`is_diacritic`]: `É` is compared as `e`), with the
+/// [`lower`], without Latin diacritics ([`is_diacritic`]: `É` is compared as `e`) and without
+/// invisible format characters ([`crate::pseudo::is_invisible`]: `PID88\u{200B}12345` is
+/// compared as `pid8812345`, as `kamei verify` compares it), with the
 /// index of the original character each compared character comes from. Decomposing character
 /// by character keeps that map exact, so a replacement touches only the characters of a match
 /// and every other character stays as it was.
@@ -216,7 +218,10 @@ fn compared_cased<O: TryFrom<usize>>(text: &str, cased: bool) -> (Vec<char>, Vec
             }
             origin.push(index(i));
         } else {
-            for d in std::iter::once(c).nfkd().filter(|&d| !is_diacritic(d)) {
+            // An invisible character (a zero-width space or a soft hyphen inside a name or an
+            // ID: `KAWA\u{AD}GUCHI`) is left out as a diacritic is, so the identifier around it
+            // is found and the match covers it.
+            for d in std::iter::once(c).nfkd().filter(|&d| !is_diacritic(d) && !crate::pseudo::is_invisible(d)) {
                 hay.push(lower(d));
                 if cased {
                     lowercase.push(d.is_lowercase());

@@ -12,6 +12,8 @@
 //! it alone):
 //! - year first: `2024-01-02`, `2024/1/2`, `2024.01.02`, `2024年1月2日`, `20240102` (also with
 //!   2, 4 or 6 digits of time glued on, as a DT value: `20240102093000`);
+//! - the file's own dates only ([`Which`]), year first with `_` or a space between two-digit
+//!   numbers: `Thorax_2024_03_01`, `CT 2024 03 01`;
 //! - day or month first with a four-digit year: `02/01/2024`, `2.1.2024`, `01-02-2024`;
 //! - three numbers with a two-digit year first or last, separated by `/` or `-` (not by dots,
 //!   which make version numbers): `24/1/15`, `85-03-15`, `15/01/24`, `1/15/24`, read every
@@ -225,6 +227,11 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
         p(Form::Plain, r"(?P<y>\d{4})_年_(?P<m>\d{1,2})_月_(?P<d>\d{1,2})_日"),
         p(Form::BareYear, r"(?P<ey>元|\d{1,2})_年_(?P<m>\d{1,2})_月_(?P<d>\d{1,2})_日"),
         p(Form::Plain, r"(?P<y>\d{4})(?P<s>SEP)PAD(?P<m>\d{1,2})(?P<t>SEP)PAD(?P<d>\d{1,2})"),
+        // `_` or a space between the numbers (`Thorax_2024_03_01`, `CT 2024 03 01`): only the
+        // file's own dates ([`spaced_numbers`]). `_` is written `\x{5F}`, as `_` above stands
+        // for an optional space.
+        p(Form::Plain, r"(?P<y>\d{4})(?P<s>\x{5F})(?P<m>\d{2})(?P<t>\x{5F})(?P<d>\d{2})"),
+        p(Form::Plain, r"(?P<y>\d{4})(?P<s> )(?P<m>\d{2})(?P<t> )(?P<d>\d{2})"),
         p(Form::Swappable, r"(?P<d>\d{1,2})(?P<s>SEP)PAD(?P<m>\d{1,2})(?P<t>SEP)PAD(?P<y>\d{4})"),
         p(Form::Plain, r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\d{6}|\d{4}|\d{2})?"),
         p(
@@ -762,6 +769,14 @@ fn joined_by_word(text: &str, start: usize, end: usize) -> bool {
     !number_before && !number_after
 }
 
+/// Whether a match writes its year, month and day with `_` or a space between them
+/// (`2024_03_01`, `2024 03 01`), as series, protocol and content names and legacy consoles'
+/// columns write the exam date. Only a file's own date so written is a date
+/// ([`Which::own`]): three numbers spaced or joined so are as often a count, a size or some code.
+fn spaced_numbers(c: &Captures) -> bool {
+    c.name("s").is_some_and(|s| matches!(s.as_str(), "_" | " "))
+}
+
 /// Whether a date ends with `日` (`2024年1月2日`, `令和6年1月2日`, `1月2日`): the kanji closes
 /// it, so what is glued after it is no part of it. Japanese text writes the time (`10時`,
 /// `10:30`) or a count (`3錠`, `1回目`) right after the day; the date before stands alone.
@@ -1053,6 +1068,7 @@ fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
                 }
                 _ => continue,
             };
+            let which = if spaced_numbers(&c) { Which::These(which.own()) } else { which };
             // A numeric year before `年` is read with the month and day by a pattern of its own
             // (`2024年3月15日`, `60年3月15日`); a year in kanji numerals is not, and the month and
             // day go alone (`昭和六十年***`).

@@ -405,6 +405,12 @@ impl fmt::Display for RuleSource {
 /// The built-in profile names.
 const BUILTINS: [&str; 1] = ["basic"];
 
+/// Whether `name` is a built-in profile's name (`basic`): what a De-identification Method value
+/// kamei writes names ([`Profile::method_label`]), so `kamei verify` can tell its own text.
+pub fn is_builtin(name: &str) -> bool {
+    BUILTINS.contains(&name)
+}
+
 static POLICY: LazyLock<Result<Policy, String>> = LazyLock::new(|| {
     let tables = table::tables().map_err(|e| e.to_string())?;
     user::parse_basic(table::BASIC_TOML, tables)

@@ -65,6 +65,14 @@ pub const IDENTIFYING: &[(Tag, Kind)] = &[
     (tags::REQUESTED_PROCEDURE_ID, "Requested Procedure ID"),
     (tags::SCHEDULED_PROCEDURE_STEP_ID, "Scheduled Procedure Step ID"),
     (tags::PERFORMED_PROCEDURE_STEP_ID, "Performed Procedure Step ID"),
+    (tags::SPECIMEN_IDENTIFIER, "Specimen Identifier"),
+    (tags::CONTAINER_IDENTIFIER, "Container Identifier"),
+    (tags::SPECIMEN_ACCESSION_NUMBER, "Specimen Accession Number"),
+    (tags::SLIDE_IDENTIFIER, "Slide Identifier"),
+    (tags::SERVICE_EPISODE_ID, "Service Episode ID"),
+    (tags::INSURANCE_PLAN_IDENTIFICATION, "Insurance Plan Identification"),
+    (tags::CLINICAL_TRIAL_SUBJECT_ID, "Clinical Trial Subject ID"),
+    (tags::CLINICAL_TRIAL_SUBJECT_READING_ID, "Clinical Trial Subject Reading ID"),
 ];
 
 /// Kept values that explain a weak identifier found in the output (see
@@ -173,9 +181,10 @@ pub const PATH_DATE: Kind = "input path component (a date)";
 /// Kinds of ID values, also searched for in the other spellings people type them in
 /// ([`crate::ids::other_spellings`]): those Clean looks for in these spellings (`deid` adds
 /// every Patient ID, Other Patient ID, accession number, study ID, address, phone number,
-/// admission ID and medical record locator so), and the original IDs of a linkage table or
-/// an opt-out register.
-const ID_KINDS: [Kind; 11] = [
+/// admission ID, medical record locator, and the specimen, container, service episode,
+/// insurance plan and clinical trial subject IDs so: [`crate::dict::OTHER_IDS`]), and the
+/// original IDs of a linkage table or an opt-out register.
+const ID_KINDS: [Kind; 19] = [
     "Patient ID",
     "Other Patient IDs",
     "Accession Number",
@@ -185,6 +194,14 @@ const ID_KINDS: [Kind; 11] = [
     TELECOM,
     "Admission ID",
     "Medical Record Locator",
+    "Specimen Identifier",
+    "Container Identifier",
+    "Specimen Accession Number",
+    "Slide Identifier",
+    "Service Episode ID",
+    "Insurance Plan Identification",
+    "Clinical Trial Subject ID",
+    "Clinical Trial Subject Reading ID",
     "Patient ID (linkage table)",
     EXCLUDED_PATIENT_ID,
 ];

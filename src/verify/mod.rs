@@ -36,6 +36,7 @@
 //! itself goes only into the `--report` file, which is as sensitive as the linkage table.
 
 mod dictionary;
+mod own_markers;
 pub mod path_names;
 
 pub use dictionary::{Compact, Dictionary, IDENTIFYING, Identifier, Matcher, PRIVATE_DATE, normalize};
@@ -1584,9 +1585,24 @@ fn check_dataset(
                         format!("{} {utf16} {foreign}", String::from_utf8_lossy(bytes))
                     }
                     VR::US | VR::SS | VR::UL | VR::SL | VR::FL | VR::FD | VR::AT | VR::SV | VR::UV => continue,
-                    // As deid reads text: the declared set, else CP932, else byte for byte.
-                    vr => cs.read(bytes, vr).text().to_string(),
+                    // As deid reads text: the declared set, else CP932, else byte for byte; a
+                    // value it cannot decode also with its escapes taken out, as deid's safety
+                    // net reads it ([`crate::charset::without_escapes`]: ANSI colour codes, a
+                    // stray ESC, a designation the set does not use before the patient's name).
+                    vr => {
+                        let reading = cs.read(bytes, vr);
+                        let mut text = reading.text().to_string();
+                        if reading.decoded().is_none() {
+                            for variant in crate::charset::without_escapes(bytes) {
+                                text.push(' ');
+                                text.push_str(cs.read(&variant, vr).text());
+                            }
+                        }
+                        text
+                    }
                 };
+                // kamei's own marker texts are not the patient's, whatever the name's words.
+                let text = if marker { own_markers::searched_text(e.tag, stack, ds, text) } else { text };
                 // A number attribute (Instance Number, Acquisition Number: IS, DS) holding the
                 // digits of an ID is a count that happens to match, as `deid` reads it.
                 let number = matches!(e.vr, VR::IS | VR::DS);

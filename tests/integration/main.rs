@@ -18,6 +18,7 @@ mod kept_ids;
 mod kept_text;
 mod large;
 mod masters;
+mod net_and_verify;
 mod options;
 mod pixels;
 mod profile_conformance;
