@@ -1141,12 +1141,15 @@ fn contained<T>(codec: &str, run: impl FnOnce() -> Result<T, String>) -> Result<
 /// (PS3.5 8.2.1): RGB components are taken as they are, YBR_FULL / YBR_FULL_422 ones converted,
 /// whatever JFIF or Adobe markers the stream carries or lacks. A lossless scan with a point
 /// transform (Pt > 0) fails: jpeg-decoder predicts from the shifted samples and returns
-/// garbage.
+/// garbage. A scan whose entropy-coded data ends before its last block fails
+/// ([`guard_scan_end`]).
 fn jpeg_frame(a: &Attrs, stream: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let lossless = super::codestream::first_scan(stream).filter(|s| s.params[0] != 0 && s.params[1] == 0);
     if lossless.is_some_and(|s| s.params[2] & 0x0F != 0) {
         return fail("JPEG Lossless with a point transform (Pt > 0) is not supported by kamei's decoder");
     }
+    let guarded = guard_scan_end(stream);
+    let stream = guarded.as_deref().unwrap_or(stream);
     contained("JPEG", || {
         let mut decoder = jpeg_decoder::Decoder::new(std::io::Cursor::new(stream));
         if a.samples == 3 {
@@ -1156,7 +1159,14 @@ fn jpeg_frame(a: &Attrs, stream: &[u8]) -> Result<Vec<u8>, DecodeError> {
                 jpeg_decoder::ColorTransform::YCbCr
             });
         }
-        let mut out = decoder.decode().map_err(|e| format!("JPEG decoder failure: {}", chain(&e)))?;
+        let mut out = decoder.decode().map_err(|e| {
+            let e = chain(&e);
+            if guarded.is_some() && e.contains("huffman code") {
+                format!("JPEG decoder failure: the scan's entropy-coded data ends before its last block, or is corrupt ({e})")
+            } else {
+                format!("JPEG decoder failure: {e}")
+            }
+        })?;
         if decoder.info().is_some_and(|i| i.pixel_format == jpeg_decoder::PixelFormat::L16) {
             // jpeg-decoder gives 16-bit samples in native byte order; Frames holds little endian.
             for c in out.chunks_exact_mut(2) {
@@ -1166,6 +1176,28 @@ fn jpeg_frame(a: &Attrs, stream: &[u8]) -> Result<Vec<u8>, DecodeError> {
         }
         Ok(out)
     })
+}
+
+/// The JPEG `stream` with 64 one-bits (eight 0xFF bytes, each stuffed with 0x00) put before
+/// its last EOI marker and the 0xFF fill bytes in front of it (T.81 B.1.1.2; DCMTK writes one
+/// after a lossless scan); `None` when it has none.
+///
+/// jpeg-decoder reads a scan whose data stops before its last block (a cut entropy-coded segment
+/// that still ends with EOI) as if zero bits followed the marker, and returns the missing blocks
+/// made up, without an error (libjpeg warns "premature end of data segment"). A complete scan
+/// never reads the bits put before EOI; a short one does, and a run of sixteen one-bits is no
+/// Huffman code (T.81 C: the all-ones code of every length is reserved), so its decode fails.
+/// A cut that removes only the last few bits of the last block can still go unseen.
+fn guard_scan_end(stream: &[u8]) -> Option<Vec<u8>> {
+    let mut eoi = stream.windows(2).rposition(|w| w == [0xFF, 0xD9])?;
+    while eoi > 0 && stream[eoi - 1] == 0xFF {
+        eoi -= 1;
+    }
+    let mut guarded = Vec::with_capacity(stream.len() + 16);
+    guarded.extend_from_slice(&stream[..eoi]);
+    (0..8).for_each(|_| guarded.extend_from_slice(&[0xFF, 0x00]));
+    guarded.extend_from_slice(&stream[eoi..]);
+    Some(guarded)
 }
 
 /// Decode one frame with the dicom-rs decoder registered for `uid` (JPEG-LS, JPEG 2000,
@@ -1463,6 +1495,29 @@ mod tests {
         });
         let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.50").unwrap();
         assert!(decode(&ds, &ts, None).is_err());
+    }
+
+    #[test]
+    fn a_jpeg_scan_cut_before_its_last_block_fails() {
+        // 64 x 48 noise: the scan's data cut in half, its EOI kept (a cut entropy-coded segment).
+        let (rows, cols) = (48u16, 64u16);
+        let grey: Vec<u8> = (0..rows as u64 * cols as u64).map(|i| ((i * 2_654_435_761) % 251) as u8).collect();
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 90).encode(&grey, cols, rows, jpeg_encoder::ColorType::Luma).unwrap();
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.50").unwrap();
+        let whole = decode(&encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![jpeg.clone()]), &ts, None).unwrap();
+        let plain = jpeg_decoder::Decoder::new(&jpeg[..]).decode().unwrap();
+        assert_eq!(whole.data, plain, "the intact stream decodes as jpeg-decoder reads it");
+        // A fill byte (0xFF) before EOI, as DCMTK writes after a lossless scan, is no cut.
+        let mut filled = jpeg[..jpeg.len() - 2].to_vec();
+        filled.extend_from_slice(&[0xFF, 0xFF, 0xD9]);
+        let f = decode(&encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![filled]), &ts, None).unwrap();
+        assert_eq!(f.data, whole.data);
+        let sos = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+        let mut cut = jpeg[..sos + (jpeg.len() - sos) / 2].to_vec();
+        cut.extend_from_slice(&[0xFF, 0xD9]);
+        let e = decode(&encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![cut]), &ts, None).unwrap_err();
+        assert!(e.0.contains("ends before its last block"), "{e}");
     }
 
     fn encapsulated_image(rows: u16, cols: u16, samples: u16, pi: &str, fragments: Vec<Vec<u8>>) -> DataSet {

@@ -36,6 +36,7 @@ pub mod rewrite;
 pub mod rle;
 pub mod rules;
 pub mod synth;
+pub mod tails;
 pub mod us_regions;
 pub mod voi;
 
@@ -401,7 +402,7 @@ impl PixelCleaner {
             source.drop_palette();
         }
         let mut first = source.frame(0).map_err(CleanError::Decode)?;
-        let grey = GreyMap::from_sample(&stats.sorted, stats.samples, first.rows as f64 * first.cols as f64);
+        let grey = GreyMap::from_tails(&stats.tails, stats.samples, first.rows as f64 * first.cols as f64);
         let window = || voi::Window::of_sample(ds, &first, || stats.sorted.clone(), (grey.lo, grey.hi), big_endian);
         let (boxes, mut notes) =
             self.find_boxes(ds, big_endian, &Image::ByFrame(&source), &grey, window).map_err(CleanError::Decode)?;
@@ -662,7 +663,7 @@ fn cells(text: &str) -> usize {
 
 /// How grey samples map to 8 bits for display and detection: the image's value range with the
 /// extreme 0.05% of one frame on each side clipped, but never more than [`MAX_CLIPPED`] pixels
-/// (computed once per image, over a sample of its pixels). The clip keeps a few hot or dead
+/// (computed once per image, over every pixel: [`tails`]). The clip keeps a few hot or dead
 /// pixels from squeezing the range; in a large frame 0.05% is a line of text (8 400 pixels of a
 /// 4096 × 4096 frame), which clipped would share the top value with whatever else is bright.
 /// The count is of one frame's pixels, taken over all frames: text burned into one frame of a
@@ -679,26 +680,28 @@ const MAX_CLIPPED: f64 = 1000.0;
 
 impl GreyMap {
     fn of(f: &Frames) -> GreyMap {
-        GreyMap::from_sample(&f.sorted_sample(), f.data.len() / f.sample_bytes(), f.rows as f64 * f.cols as f64)
+        let mut tails = GreyMap::tails();
+        tails.add_frames(f);
+        GreyMap::from_tails(&tails, f.data.len() / f.sample_bytes(), f.rows as f64 * f.cols as f64)
     }
 
-    /// The map of an image of `n` samples and `frame_pixels` pixels a frame whose
-    /// [`Frames::sorted_sample`] is `values`.
-    fn from_sample(values: &[i64], n: usize, frame_pixels: f64) -> GreyMap {
-        if values.is_empty() {
+    /// Empty [`tails::Tails`] that keep as many values as the map can clip, and one more.
+    fn tails() -> tails::Tails {
+        tails::Tails::new(MAX_CLIPPED as usize + 1)
+    }
+
+    /// The map of an image of `n` samples and `frame_pixels` pixels a frame whose samples other
+    /// than padding `tails` counted.
+    fn from_tails(tails: &tails::Tails, n: usize, frame_pixels: f64) -> GreyMap {
+        let (Some(first), Some(last)) = (tails.lowest(0), tails.highest(0)) else {
             return GreyMap { lo: 0, hi: 1 };
-        }
-        let pick = |q: f64| decode::quantile(values, q);
+        };
         let frame_pixels = frame_pixels.max(1.0);
         let clipped = (frame_pixels * 0.0005).min(MAX_CLIPPED);
-        let q = clipped / n as f64;
-        let (lo, hi) = (pick(q), pick(1.0 - q));
-        if hi > lo {
-            GreyMap { lo, hi }
-        } else {
-            let (first, last) = (values[0], values[values.len() - 1]);
-            GreyMap { lo: first, hi: last.max(first + 1) }
-        }
+        // The share of the image `clipped` is, taken from the values that are not padding.
+        let k = ((tails.count() - 1) as f64 * clipped / n.max(1) as f64).round() as usize;
+        let (lo, hi) = (tails.lowest(k).unwrap_or(first), tails.highest(k).unwrap_or(last));
+        if hi > lo { GreyMap { lo, hi } } else { GreyMap { lo: first, hi: last.max(first + 1) } }
     }
 
     fn map(&self, v: i64) -> u8 {
@@ -857,8 +860,10 @@ impl Image<'_> {
 /// same as [`GreyMap::of`], [`frames_min_max`] and the palette and unused-bit checks read from
 /// the whole decode.
 struct FrameStats {
-    /// [`Frames::sorted_sample`] of the whole image.
+    /// [`Frames::sorted_sample`] of the whole image (for the VOI window).
     sorted: Vec<i64>,
+    /// The extreme values of every frame, for the [`GreyMap`].
+    tails: tails::Tails,
     /// Number of samples of the whole image.
     samples: usize,
     /// Lowest and highest stored value.
@@ -872,8 +877,15 @@ struct FrameStats {
 
 impl FrameStats {
     fn of(source: &FrameSource) -> Result<FrameStats, decode::DecodeError> {
-        let mut stats =
-            FrameStats { sorted: Vec::new(), samples: 0, min: 0, max: 0, palette_maps: false, unused_bits: false };
+        let mut stats = FrameStats {
+            sorted: Vec::new(),
+            tails: GreyMap::tails(),
+            samples: 0,
+            min: 0,
+            max: 0,
+            palette_maps: false,
+            unused_bits: false,
+        };
         let mut range: Option<(i64, i64)> = None;
         let mut step = 0;
         for i in 0..source.frames() {
@@ -884,6 +896,7 @@ impl FrameStats {
                 step = decode::sample_step(n * source.frames() as usize);
             }
             f.sample_into(stats.samples, step, &mut stats.sorted);
+            stats.tails.add_frames(&f);
             stats.samples += n;
             let (lo, hi) = frames_min_max(&f);
             range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
@@ -1197,6 +1210,40 @@ mod tests {
         let g = GreyMap::of(&f);
         assert_eq!(g.hi, 255, "the text's value is the top of the range");
         assert!(g.map(200) < 210, "the speckle stays below the text: {}", g.map(200));
+    }
+
+    #[test]
+    fn a_short_stroke_in_any_one_frame_is_the_top_of_the_range() {
+        // 300 8-bit frames of 64 x 64 noise 0..100 (1.2 million samples, more than the VOI
+        // window's sample takes) and, in one frame, a stroke of 5 pixels at 255: more than the
+        // 2 pixels a 64 x 64 frame clips. Whichever frame holds it, the range ends at it.
+        let (cols, rows, frames) = (64u32, 64u32, 300u32);
+        let n = (cols * rows * frames) as usize;
+        for text_frame in [0usize, 1, 2, 3, 4, 5, 150, 151] {
+            let mut f = Frames {
+                rows,
+                cols,
+                frames,
+                samples: 1,
+                bits_allocated: 8,
+                bits_stored: 8,
+                high_bit: 7,
+                signed: false,
+                photometric: "MONOCHROME2".into(),
+                palette: None,
+                data: vec![0; n],
+                lossy: false,
+                compressed_bytes: None,
+                padding: None,
+            };
+            let stroke = text_frame * (cols * rows) as usize + 10 * cols as usize + 20;
+            for i in 0..n {
+                let v = if (stroke..stroke + 5).contains(&i) { 255 } else { ((i as u64 * 2_654_435_761) % 101) as i64 };
+                f.encode_at(i, v);
+            }
+            let g = GreyMap::of(&f);
+            assert_eq!((g.lo, g.hi), (0, 255), "stroke in frame {text_frame}");
+        }
     }
 
     #[test]

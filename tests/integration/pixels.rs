@@ -379,6 +379,46 @@ fn jpeg_baseline_input_is_cleaned_and_keeps_its_lossy_history() {
     assert_eq!(text(&obj, tags::LOSSY_IMAGE_COMPRESSION_METHOD).as_deref(), Some("ISO_10918_1"));
 }
 
+#[test]
+fn r36_02_a_jpeg_frame_whose_scan_stops_before_its_last_block_fails_the_image() {
+    // rv36 02: a JPEG baseline frame whose entropy-coded data stops half way but still ends with
+    // EOI was decoded with the missing blocks made up (black) and released as a whole image.
+    let wd = Workdir::new("r36_02_a_jpeg_frame_whose_scan_stops_before_its_last_block_fails_the_image");
+    let (w, h) = (80u16, 64u16);
+    let frame = |seed: u64| {
+        let grey: Vec<u8> = (0..w as u64 * h as u64).map(|i| ((i * 2_654_435_761 + seed * 7919) % 251) as u8).collect();
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 90).encode(&grey, w, h, jpeg_encoder::ColorType::Luma).unwrap();
+        jpeg
+    };
+    let cut = |jpeg: Vec<u8>| {
+        let sos = jpeg.windows(2).position(|p| p == [0xFF, 0xDA]).unwrap();
+        let mut cut = jpeg[..sos + (jpeg.len() - sos) / 2].to_vec();
+        cut.extend_from_slice(&[0xFF, 0xD9]);
+        cut
+    };
+    let cine = |n: u32, frames: Vec<Vec<u8>>| {
+        let count = frames.len().to_string();
+        let f = pixel_attrs(image(n, "1.2.840.10008.5.1.4.1.1.3.1", "US"), w as u32, h as u32, 1, 8, 8, "MONOCHROME2")
+            .put(str_el(tags::NUMBER_OF_FRAMES, VR::IS, &count));
+        encapsulated(f, "1.2.840.10008.1.2.4.50", frames)
+    };
+    cine(68, (0..4).map(frame).collect()).write(&wd.path("in/intact.dcm"));
+    cine(69, vec![frame(0), frame(1), cut(frame(2)), frame(3)]).write(&wd.path("in/cut_cine.dcm"));
+    let single = pixel_attrs(image(70, US_IMAGE, "US"), w as u32, h as u32, 1, 8, 8, "MONOCHROME2");
+    encapsulated(single, "1.2.840.10008.1.2.4.50", vec![cut(frame(5))]).write(&wd.path("in/cut_single.dcm"));
+    deid(&wd, &["--layout", "mirror"]).assert_code(1);
+    let outs = wd.dicom_outputs("out");
+    assert_eq!(outs.len(), 1, "only the intact cine is written: {outs:?}");
+    assert!(outs[0].ends_with("intact.dcm"), "{outs:?}");
+    let failed: Vec<_> = wd.audit("out").into_iter().filter(|r| r["outcome"] == "failed").collect();
+    assert_eq!(failed.len(), 2);
+    for r in failed {
+        let reason = r["reason"].as_str().unwrap();
+        assert!(reason.contains("ends before its last block") && reason.contains("not released"), "{reason}");
+    }
+}
+
 /// Whether DCMTK (dcmdjpeg, dcmcjpeg) is installed: kamei decodes 12-bit JPEG with it.
 fn has_dcmtk() -> bool {
     std::process::Command::new("dcmdjpeg").arg("--version").output().is_ok_and(|o| o.status.success())
@@ -1438,6 +1478,69 @@ fn r14_05_text_in_one_frame_of_a_rayleigh_speckle_cine_is_blanked() {
             assert!(blanked * 100 <= outside * 3, "seed {seed} frame {k}: {blanked} of {outside} pixels blanked");
         }
     }
+}
+
+/// The pixels of "YAMADA TARO" in a 5 x 7 bitmap font, each dot `scale` pixels square, the
+/// top left corner at (x, y) of a `w` pixels wide frame: indices into the frame.
+fn bitmap_name(w: u32, x: u32, y: u32, scale: u32) -> Vec<usize> {
+    let glyph = |c: char| match c {
+        'A' => ["01110", "10001", "10001", "11111", "10001", "10001", "10001"],
+        'D' => ["11110", "10001", "10001", "10001", "10001", "10001", "11110"],
+        'M' => ["10001", "11011", "10101", "10101", "10001", "10001", "10001"],
+        'O' => ["01110", "10001", "10001", "10001", "10001", "10001", "01110"],
+        'R' => ["11110", "10001", "10001", "11110", "10100", "10010", "10001"],
+        'T' => ["11111", "00100", "00100", "00100", "00100", "00100", "00100"],
+        'Y' => ["10001", "10001", "01010", "00100", "00100", "00100", "00100"],
+        _ => ["00000"; 7],
+    };
+    let mut dots = Vec::new();
+    for (k, c) in "YAMADA TARO".chars().enumerate() {
+        for (gy, row) in glyph(c).iter().enumerate() {
+            for (gx, _) in row.chars().enumerate().filter(|(_, d)| *d == '1') {
+                for (dy, dx) in (0..scale).flat_map(|dy| (0..scale).map(move |dx| (dy, dx))) {
+                    let px = x + k as u32 * 6 * scale + gx as u32 * scale + dx;
+                    dots.push(((y + gy as u32 * scale + dy) * w + px) as usize);
+                }
+            }
+        }
+    }
+    dots
+}
+
+#[test]
+fn r36_01_a_name_in_any_one_frame_of_a_large_cine_sets_the_grey_range() {
+    // rv36 01: a cine of dim speckle (10..24) with the patient's name in white in one frame.
+    // The grey map's range was read from a sample of the image (one value in 68 here) whose
+    // place in each frame moves with the frame's index: in frame 3 of this cine it passes
+    // between the name's strokes, the range ended at the speckle's top, the name was clipped to
+    // the same white as the grains and released (in frame 4 it was found). The range now
+    // counts every pixel.
+    let wd = Workdir::new("r36_01_a_name_in_any_one_frame_of_a_large_cine_sets_the_grey_range");
+    let (w, h, frames, text_frame) = (320u32, 448u32, 96usize, 3usize);
+    let n = (w * h) as usize;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut pixels: Vec<u8> = (0..n * frames)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            10 + (state % 15) as u8
+        })
+        .collect();
+    let name = bitmap_name(w, 10, 10, 2);
+    name.iter().for_each(|&i| pixels[text_frame * n + i] = 255);
+    let f = pixel_attrs(image(67, "1.2.840.10008.5.1.4.1.1.3.1", "US"), w, h, 1, 8, 8, "MONOCHROME2").put(str_el(
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        &frames.to_string(),
+    ));
+    native(f, VR::OB, &pixels).write(&wd.path("in/a.dcm"));
+    drop(pixels);
+    deid(&wd, &[]).assert_code(0);
+    let obj = assert_cleaned(&wd, &only_output(&wd));
+    let got = pixel_bytes(&obj);
+    let left = name.iter().filter(|&&i| got[text_frame * n + i] == 255).count();
+    assert_eq!(left, 0, "{left} of {} name pixels left in frame {text_frame}", name.len());
 }
 
 /// A US image of `p` whose Sequence of Ultrasound Regions holds one tissue region with these
