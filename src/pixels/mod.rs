@@ -1103,27 +1103,41 @@ mod tests {
         assert!(total.collateral() <= 0.03, "collateral {:.4}", total.collateral());
     }
 
+    /// Blank grey frames (one sample, `bits_stored` of `bits_allocated`, high bit at the top of
+    /// the stored bits) for the tests to draw their values into.
+    fn grey_frames(
+        cols: u32,
+        rows: u32,
+        frames: u32,
+        bits_allocated: u16,
+        bits_stored: u16,
+        signed: bool,
+        photometric: &str,
+    ) -> Frames {
+        Frames {
+            rows,
+            cols,
+            frames,
+            samples: 1,
+            bits_allocated,
+            bits_stored,
+            high_bit: bits_stored - 1,
+            signed,
+            photometric: photometric.into(),
+            palette: None,
+            data: vec![0; (cols * rows * frames) as usize * (bits_allocated as usize / 8)],
+            lossy: false,
+            compressed_bytes: None,
+            padding: None,
+        }
+    }
+
     #[test]
     fn grey_planes_made_from_the_samples_are_those_of_the_rendered_frame() {
         for (pi, bits, signed) in [("MONOCHROME2", 16, true), ("MONOCHROME1", 16, false), ("MONOCHROME2", 8, false)] {
             let (cols, rows) = (37u32, 23u32);
             let sb = bits as usize / 8;
-            let mut f = Frames {
-                rows,
-                cols,
-                frames: 2,
-                samples: 1,
-                bits_allocated: bits,
-                bits_stored: if bits == 16 { 12 } else { 8 },
-                high_bit: if bits == 16 { 11 } else { 7 },
-                signed,
-                photometric: pi.to_string(),
-                palette: None,
-                data: vec![0; (cols * rows * 2) as usize * sb],
-                lossy: false,
-                compressed_bytes: None,
-                padding: None,
-            };
+            let mut f = grey_frames(cols, rows, 2, bits, if bits == 16 { 12 } else { 8 }, signed, pi);
             for i in 0..(cols * rows * 2) as usize {
                 f.encode_at(i * sb, (i as i64 * 7919) % 300 - if signed { 150 } else { 0 });
             }
@@ -1144,22 +1158,7 @@ mod tests {
         // 2048 x 2048, 16 bits: noise 0..800 and 1500 pixels (0.036%, a line of text) at 4000.
         let (cols, rows) = (2048u32, 2048u32);
         let n = (cols * rows) as usize;
-        let mut f = Frames {
-            rows,
-            cols,
-            frames: 1,
-            samples: 1,
-            bits_allocated: 16,
-            bits_stored: 12,
-            high_bit: 11,
-            signed: false,
-            photometric: "MONOCHROME2".into(),
-            palette: None,
-            data: vec![0; n * 2],
-            lossy: false,
-            compressed_bytes: None,
-            padding: None,
-        };
+        let mut f = grey_frames(cols, rows, 1, 16, 12, false, "MONOCHROME2");
         // Every 2797th pixel (a prime, so the map's sampling stride does not line up with it).
         for i in 0..n {
             let v = if i % 2797 == 0 { 4000 } else { ((i as u64 * 2_654_435_761) % 801) as i64 };
@@ -1186,22 +1185,7 @@ mod tests {
         // 0.03% of the image: a few lines of text) at 255.
         let (cols, rows, frames) = (640u32, 480u32, 10u32);
         let n = (cols * rows * frames) as usize;
-        let mut f = Frames {
-            rows,
-            cols,
-            frames,
-            samples: 1,
-            bits_allocated: 8,
-            bits_stored: 8,
-            high_bit: 7,
-            signed: false,
-            photometric: "MONOCHROME2".into(),
-            palette: None,
-            data: vec![0; n],
-            lossy: false,
-            compressed_bytes: None,
-            padding: None,
-        };
+        let mut f = grey_frames(cols, rows, frames, 8, 8, false, "MONOCHROME2");
         for i in 0..n {
             let text = i < (cols * rows) as usize && i % 307 == 0;
             let v = if text { 255 } else { ((i as u64 * 2_654_435_761) % 201) as i64 };
@@ -1220,22 +1204,7 @@ mod tests {
         let (cols, rows, frames) = (64u32, 64u32, 300u32);
         let n = (cols * rows * frames) as usize;
         for text_frame in [0usize, 1, 2, 3, 4, 5, 150, 151] {
-            let mut f = Frames {
-                rows,
-                cols,
-                frames,
-                samples: 1,
-                bits_allocated: 8,
-                bits_stored: 8,
-                high_bit: 7,
-                signed: false,
-                photometric: "MONOCHROME2".into(),
-                palette: None,
-                data: vec![0; n],
-                lossy: false,
-                compressed_bytes: None,
-                padding: None,
-            };
+            let mut f = grey_frames(cols, rows, frames, 8, 8, false, "MONOCHROME2");
             let stroke = text_frame * (cols * rows) as usize + 10 * cols as usize + 20;
             for i in 0..n {
                 let v = if (stroke..stroke + 5).contains(&i) { 255 } else { ((i as u64 * 2_654_435_761) % 101) as i64 };
