@@ -51,6 +51,15 @@ pub enum Error {
 /// The table's header row.
 const HEADER: [&str; 3] = ["kind", "original", "pseudonymized"];
 
+/// Whether a file whose first bytes are `head` is a linkage table: it starts with the header
+/// row (after a UTF-8 byte order mark, as a spreadsheet saves it), followed by the end of the
+/// line. `kamei verify` reports such a file found in a release, where it must never be.
+pub fn starts_with_header(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(head);
+    let header = HEADER.join(",");
+    head.strip_prefix(header.as_bytes()).is_some_and(|rest| rest.is_empty() || rest[0] == b'\n' || rest[0] == b'\r')
+}
+
 /// A row kind of the linkage table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -112,6 +112,10 @@ pub enum FindingKind {
     /// a socket, a device): verify does not follow or read it, and a transfer that follows
     /// links (`zip -r`, `cp -rL`, `rsync -L`) ships whatever it points to, an original included.
     NotRegular,
+    /// A file of the release is a kamei linkage table (it starts with the table's header): the
+    /// re-identification table, which must never leave the hospital, copied into the release.
+    /// Found by its header alone, with or without `--against` / `--linkage`.
+    LinkageTable,
 }
 
 /// One problem found.
@@ -1271,6 +1275,14 @@ fn check_text_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>
         |out: &mut Vec<Finding>| out.push(finding(rel, "file".into(), FindingKind::Unreadable, "cannot be read"));
     let Ok(file) = std::fs::File::open(path) else { return unreadable(out) };
     let mut reader = std::io::BufReader::with_capacity(64 << 10, file);
+    if reader.fill_buf().is_ok_and(crate::linkage::starts_with_header) {
+        out.push(finding(
+            rel,
+            "file".into(),
+            FindingKind::LinkageTable,
+            "is a kamei linkage table (the re-identification table): it must not be released; move it out of the release",
+        ));
+    }
     if reader.fill_buf().is_ok_and(is_hl7) && std::fs::metadata(path).is_ok_and(|m| m.len() <= MAX_HL7) {
         let mut bytes = Vec::new();
         if std::io::Read::read_to_end(&mut reader, &mut bytes).is_err() {

@@ -1008,3 +1008,25 @@ fn pixel_data_of_another_length_than_its_inputs_is_a_finding_with_against() {
     // Without the inputs the image has pixel data: nothing to compare it with.
     wd.kamei(["verify", "out"]).assert_code(0);
 }
+
+#[test]
+fn rv37_a_linkage_table_copied_into_the_release_is_found_by_its_header_alone() {
+    let wd = release("rv37_a_linkage_table_copied_into_the_release_is_found_by_its_header_alone");
+    // Saved by a spreadsheet under another name: a byte order mark before the header.
+    let mut table = b"\xEF\xBB\xBF".to_vec();
+    table.extend(std::fs::read(wd.path("link.csv")).unwrap());
+    std::fs::write(wd.path("out/mapping.csv"), table).unwrap();
+    let run = wd.kamei(["verify", "out"]);
+    run.assert_code(1);
+    let found = findings(&run);
+    assert!(found.iter().any(|f| f[0] == "mapping.csv" && f[2] == "linkage-table"), "{}", run.stdout());
+    assert!(!run.stdout().contains("7654321") && !run.stderr().contains("7654321"), "{}", run.stdout());
+}
+
+#[test]
+fn a_csv_that_only_mentions_the_linkage_header_words_is_no_linkage_table() {
+    let wd = release("a_csv_that_only_mentions_the_linkage_header_words_is_no_linkage_table");
+    std::fs::write(wd.path("out/notes.csv"), "kind,original,pseudonymized,extra\nx,y,z,w\n").unwrap();
+    let run = wd.kamei(["verify", "out"]);
+    assert!(!run.stdout().contains("linkage-table"), "{}", run.stdout());
+}
