@@ -336,7 +336,8 @@ fn pixel_cleaner(args: &DeidArgs, profile: &Profile, out: &Path) -> Result<(Opti
         trust_burned_in_no: args.trust_burned_in_no,
     };
     let cleaner = PixelCleaner::new(&options).map_err(|e| anyhow::anyhow!("invalid pixel rule: {e}"))?;
-    for rule in cleaner.rules().iter().filter(|r| !r.detect) {
+    // A rule that blanks every pixel (the built-in `wsi-label`) leaves nothing to search.
+    for rule in cleaner.rules().iter().filter(|r| !r.detect && !r.blanks_every_pixel()) {
         kamei::say!(
             "kamei: warning: pixel rule {} sets detect = false: on the images it matches, text outside its rectangles (and outside the ultrasound regions) is not searched and is released as it is",
             rule.name

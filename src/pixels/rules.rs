@@ -143,6 +143,16 @@ pub struct Rule {
     pub detect: bool,
 }
 
+impl Rule {
+    /// Whether one of the rule's rectangles covers any image whole (from the top left corner,
+    /// 65535 columns and rows at least: Rows and Columns are 16-bit): with detection off, such
+    /// a rule leaves no text unsearched, so `deid` does not warn of it (the built-in
+    /// `wsi-label`).
+    pub fn blanks_every_pixel(&self) -> bool {
+        self.blank.iter().any(|r| r.x == 0 && r.y == 0 && r.width >= 65535 && r.height >= 65535)
+    }
+}
+
 /// A problem in a rule file, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {

@@ -666,6 +666,25 @@ fn a_rule_that_turns_detection_off_is_warned_about_at_start_and_noted_in_each_au
 }
 
 #[test]
+fn a_rule_that_blanks_the_whole_image_with_detection_off_is_not_warned_about() {
+    let wd = Workdir::new("a_rule_that_blanks_the_whole_image_with_detection_off_is_not_warned_about");
+    let p = Picture::new(200, 150);
+    std::fs::create_dir_all(wd.path("rules")).unwrap();
+    std::fs::write(
+        wd.path("rules/acme.toml"),
+        "[[rule]]\nname = \"acme-all\"\nsource = \"test\"\nwhen = { Manufacturer = \"acme\" }\n\
+         blank = [[0, 0, 65535, 65535]]\ndetect = false\n",
+    )
+    .unwrap();
+    let f = pixel_attrs(image(9, US_IMAGE, "US"), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+    let run = deid(&wd, &["--pixel-rules", "rules"]);
+    run.assert_code(0);
+    // Neither this rule nor the built-in wsi-label (the same shape) leaves text unsearched.
+    assert!(!run.stderr().contains("sets detect = false"), "{}", run.stderr());
+}
+
+#[test]
 fn an_image_that_cannot_be_decoded_fails_and_nothing_is_written() {
     let wd = Workdir::new("an_image_that_cannot_be_decoded_fails_and_nothing_is_written");
     let f = pixel_attrs(image(10, US_IMAGE, "US"), 64, 64, 1, 8, 8, "MONOCHROME2");
