@@ -325,6 +325,11 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
     }
     planner.markers();
     let meta = new_meta(ctx, file)?;
+    // An image whose pixel data does not fit its Rows, Columns... (cut short, or a length that
+    // swallowed the next elements) would be released broken, whether or not it is cleaned.
+    if let Some(reason) = crate::pixel_length::unfit(ds, &file.transfer_syntax) {
+        return Err(PlanError(format!("{reason}; not released")));
+    }
     // A data set without SOP Class/Instance UID (only the file meta had them) gets them from
     // the new meta, so the output is a valid instance.
     for (tag, meta_tag) in [

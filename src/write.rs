@@ -12,7 +12,8 @@
 //! take their collision names; a lower hash moves a higher one out of the way (renamed, never
 //! overwritten), so the names do not depend on which output came first.
 
-use crate::dataset::{DataSet, Deferred, Element, Fragments, Sequence, Tag, VR, Value};
+use crate::dataset::{DataSet, Deferred, Element, Sequence, Tag, VR, Value};
+use crate::odd_fragments::PaddedTables;
 use crate::read::{DicomFile, has_long_length};
 use crate::transfer::Encoding;
 use snafu::{ResultExt, Snafu};
@@ -83,6 +84,13 @@ pub enum Error {
     Generate {
         /// The I/O error (of the source read again, or of the output).
         source: io::Error,
+    },
+    /// Encapsulated pixel data whose odd-length fragments cannot be padded without changing a
+    /// frame or losing the offset tables ([`crate::odd_fragments::Unpaddable`]).
+    #[snafu(display("{reason}"))]
+    Fragments {
+        /// Why (fragment and frame numbers, never content).
+        reason: String,
     },
     /// A value is too long for the encoding (e.g. a defined-length item over 4 GiB).
     #[snafu(display("{} is too long to encode", crate::dataset::tag_str(*tag)))]
@@ -743,8 +751,19 @@ fn write_dataset(
     enc: Encoding,
     src: &mut Option<&mut DeferredSource<'_>>,
 ) -> Result<()> {
+    // Odd-length fragments get a pad byte each: the offset tables move with the items.
+    let padded = crate::odd_fragments::padded_tables(ds).map_err(|e| Error::Fragments { reason: e.0 })?;
     for e in ds.elements() {
-        write_element(out, e, enc, src)?;
+        match (&padded, &e.value) {
+            (Some(t), Value::Fragments(f)) if e.tag == Tag(0x7FE0, 0x0010) => {
+                write_header(out, e.tag, e.vr, UNDEFINED, enc)?;
+                write_fragments(out, &t.basic, &f.fragments, enc)?;
+            }
+            (Some(PaddedTables { extended: Some(x), .. }), _) if e.tag == Tag(0x7FE0, 0x0001) => {
+                write_element(out, &Element::new(e.tag, e.vr, x.clone()), enc, src)?;
+            }
+            _ => write_element(out, e, enc, src)?,
+        }
     }
     Ok(())
 }
@@ -829,7 +848,7 @@ fn write_element(
         }
         Value::Fragments(f) => {
             write_header(out, e.tag, e.vr, UNDEFINED, enc)?;
-            write_fragments(out, f, enc)
+            write_fragments(out, &f.offset_table, &f.fragments, enc)
         }
         Value::Deferred(d) if d.encapsulated => {
             write_header(out, e.tag, e.vr, UNDEFINED, enc)?;
@@ -916,8 +935,10 @@ fn write_sequence_body(
     Ok(())
 }
 
-fn write_fragments(out: &mut impl Write, f: &Fragments, enc: Encoding) -> Result<()> {
-    for frag in std::iter::once(&f.offset_table).chain(&f.fragments) {
+/// The items of encapsulated pixel data: the Basic Offset Table `offset_table` (as written: see
+/// [`crate::odd_fragments`]), then each fragment, an odd one with a zero pad byte.
+fn write_fragments(out: &mut impl Write, offset_table: &[u8], fragments: &[Vec<u8>], enc: Encoding) -> Result<()> {
+    for frag in std::iter::once(offset_table).chain(fragments.iter().map(Vec::as_slice)) {
         let padded = frag.len() + frag.len() % 2;
         write_item_tag(out, Tag(0xFFFE, 0xE000), to_u32(padded as u64, Tag(0x7FE0, 0x0010))?, enc)?;
         io(out, frag)?;

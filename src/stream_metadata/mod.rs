@@ -272,7 +272,9 @@ pub struct Stripped {
 /// on disk is looked at by [`scan_on_disk`].
 ///
 /// A frame whose stream changes becomes one fragment; frames that do not change keep their
-/// fragments byte for byte. Offsets in the Basic and Extended Offset Tables follow.
+/// fragments byte for byte. Offsets in the Basic and Extended Offset Tables follow, counted
+/// over the fragments as held (no pad byte): the writer moves them for the pad bytes of
+/// odd-length fragments ([`crate::odd_fragments`]).
 ///
 /// # Errors
 /// [`StreamError`] naming the frame, when a frame cannot be parsed and may hold metadata, or
@@ -329,13 +331,13 @@ pub fn strip_pixel_data(ds: &DataSet, transfer_syntax: &str) -> Result<Option<St
         new_starts.push(at);
         match new {
             Some(bytes) => {
-                at += 8 + padded(bytes.len());
+                at += 8 + bytes.len() as u64;
                 lengths.push(Some(bytes.len()));
                 fragments.push(bytes.clone());
             }
             None => {
                 for frag in &f.fragments[range.clone()] {
-                    at += 8 + padded(frag.len());
+                    at += 8 + frag.len() as u64;
                     fragments.push(frag.clone());
                 }
                 lengths.push(None);

@@ -1471,13 +1471,18 @@ fn check_pixels(ds: &DataSet, rel: &str, out: &mut Vec<Finding>) {
 
 /// Pixel data that is not all there: an image (by its SOP class or its Image Pixel
 /// attributes, [`crate::truncated`]) without any, which is what a file cut before its pixels
-/// reads as; or, with the input known (`--against`), pixel data other than the input's where
-/// the pixels were not cleaned (none, or native data of another length).
+/// reads as; native pixel data that does not fit its Rows, Columns, Samples per Pixel, Bits
+/// Allocated and Number of Frames, or one of them with several values
+/// ([`crate::pixel_length`]); or, with the input known (`--against`), pixel data other than
+/// the input's where the pixels were not cleaned (none, or native data of another length).
 fn check_pixels_whole(file: &read::DicomFile, input: Option<PixelsOf>, rel: &str, out: &mut Vec<Finding>) {
     let ds = &file.dataset;
     let detail = if crate::truncated::missing_pixels(ds, &file.meta).is_some() {
         "an image (an image storage SOP class, or Rows, Columns and Bits Allocated) without Pixel Data, Float Pixel Data or Double Float Pixel Data: cut before its pixels (a copy or transfer stopped mid-file?); copy it again, or run the same deid again"
     } else {
+        if let Some(why) = crate::pixel_length::unfit(ds, &file.transfer_syntax) {
+            out.push(finding(rel, "(7FE0,0010)".into(), FindingKind::DamagedOutput, why));
+        }
         let cleaned = method_codes(ds).iter().any(|c| c == "113101");
         match input {
             Some(p) if !cleaned && !p.kept_by(PixelsOf::of(ds)) => {

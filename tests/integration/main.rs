@@ -20,6 +20,7 @@ mod large;
 mod masters;
 mod net_and_verify;
 mod options;
+mod pixel_fit;
 mod pixels;
 mod profile_conformance;
 mod report;

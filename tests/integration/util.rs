@@ -200,7 +200,7 @@ impl Fixture {
             str_el(tags::SERIES_NUMBER, VR::IS, "1"),
             str_el(tags::INSTANCE_NUMBER, VR::IS, "1"),
             str_el(tags::FRAME_OF_REFERENCE_UID, VR::UI, &format!("{study}.9")),
-            str_el(tags::SAMPLES_PER_PIXEL, VR::US, "1"),
+            DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16)),
             str_el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
             DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(8u16)),
             DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(8u16)),

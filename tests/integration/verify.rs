@@ -984,9 +984,27 @@ fn an_output_of_another_size_than_the_audit_records_is_a_finding() {
 }
 
 #[test]
+fn pixel_data_shorter_than_rows_and_columns_declare_is_a_finding() {
+    let wd = release("pixel_data_shorter_than_rows_and_columns_declare_is_a_finding");
+    // 8 × 8 16-bit pixels need 128 bytes: half of them, as a copy stopped early leaves.
+    plant(&wd, |ds| ds.put(Element::new(tags::PIXEL_DATA, VR::OW, vec![0; 64])));
+    let run = wd.kamei(["verify", "out"]);
+    run.assert_code(1);
+    let f = findings(&run);
+    assert!(
+        f.iter().any(|r| r[1] == "(7FE0,0010)" && r[2] == "damaged-output" && r[3].contains("fewer than")),
+        "{f:?}"
+    );
+}
+
+#[test]
 fn pixel_data_of_another_length_than_its_inputs_is_a_finding_with_against() {
     let wd = release("pixel_data_of_another_length_than_its_inputs_is_a_finding_with_against");
-    edit_after_release(&wd, |ds| ds.put(Element::new(tags::PIXEL_DATA, VR::OW, vec![0; 64])));
+    // Half the rows, and the pixel data for them: an image whose header fits its pixels.
+    edit_after_release(&wd, |ds| {
+        ds.put(Element::new(tags::ROWS, VR::US, 4u16.to_le_bytes().to_vec()));
+        ds.put(Element::new(tags::PIXEL_DATA, VR::OW, vec![0; 64]));
+    });
     // An audit log of an earlier kamei, which did not record output sizes.
     let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
     let without_sizes: Vec<String> = audit
