@@ -948,6 +948,9 @@ impl CharacterSet {
         if declared.exact && !declared.text.trim_end_matches('\0').chars().any(char::is_control) {
             return None;
         }
+        if let Some(text) = undeclared_jis(bytes, vr) {
+            return Some(text);
+        }
         let text = encoding_rs::ISO_2022_JP.decode_without_bom_handling_and_without_replacement(bytes)?;
         (!text.trim_end_matches('\0').chars().any(char::is_control)).then(|| text.into_owned())
     }
@@ -1230,6 +1233,26 @@ fn foreign_decodings(
     readings
 }
 
+/// The reading of bytes holding ISO 2022 escape sequences that (0008,0005) does not declare
+/// (`ESC $ B` and JIS X 0208 kanji in a file with no Specific Character Set, as an ISO 2022 IR 87
+/// system writes), read as `\ISO 2022 IR 87\ISO 2022 IR 159` declares them: the initial set
+/// ASCII, and — as PS3.5 §6.1.2.5.3 requires of the writer — back in it at each delimiter of the
+/// VR (`^` and `=` of a Person Name, `\` between values, a line end), whether or not the writer
+/// wrote `ESC ( B` there. A sloppy writer's `YAMADA^TARO=ESC$B;3ED^ESC$BB@O:` (no return before
+/// `^`) reads `YAMADA^TARO=山田^太郎`, as a well-formed one does; ISO-2022-JP decoders that keep
+/// JIS X 0208 in force across `^` fail on it. `None` when the bytes are not valid so.
+pub(crate) fn undeclared_jis(bytes: &[u8], vr: VR) -> Option<String> {
+    static JIS: OnceLock<CharacterSet> = OnceLock::new();
+    let jis = JIS.get_or_init(|| {
+        CharacterSet::from_value(b"\\ISO 2022 IR 87\\ISO 2022 IR 159").expect("defined terms kamei supports")
+    });
+    if !bytes.contains(&ESC) {
+        return None;
+    }
+    let d = jis.decode(bytes, vr);
+    (d.exact && !d.unfollowed_escape && !holds_stray_control(&d.text)).then_some(d.text)
+}
+
 /// A control character text may not hold: every one but TAB, LF, FF and CR (which ST, LT and
 /// UT use). Latin-1 reads the Shift_JIS lead bytes 0x81–0x9F as C1 controls.
 fn is_stray_control(c: char) -> bool {
@@ -1503,6 +1526,9 @@ impl CharacterSet {
         let declared = self.decode_with(bytes, vr, true);
         let others = [
             (!declared.unfollowed_escape).then_some(declared.text),
+            // Escape sequences the declared set does not follow: the ISO 2022 IR 87 reading,
+            // each component and group starting in ASCII ([`undeclared_jis`]).
+            declared.unfollowed_escape.then(|| undeclared_jis(bytes, vr)).flatten(),
             cp932(bytes).map(|(t, _)| t),
             euc_jp(bytes).map(|(t, _)| t),
             any_utf8(bytes),
@@ -2250,6 +2276,21 @@ mod tests {
         assert_eq!((d.text.as_str(), d.exact), ("a\u{FFFD}", false));
         let d = cs("ISO_IR 192").decode(b"a\xff\xfe", VR::LO);
         assert!(!d.exact && d.text.starts_with('a') && d.text.contains(REPLACEMENT));
+    }
+
+    #[test]
+    fn undeclared_iso2022_starts_each_name_component_in_ascii() {
+        // No return to ASCII before `^` or at the end, and no (0008,0005): read as PS3.5 says
+        // each component starts, so the kanji parts are collected as kanji.
+        let sloppy = b"YAMADA^TARO=\x1b$B;3ED^\x1b$BB@O:";
+        let readings = CharacterSet::default_repertoire().identifier_readings(sloppy, VR::PN);
+        assert!(readings.contains(&"YAMADA^TARO=山田^太郎".to_string()), "{readings:?}");
+        let well_formed = b"YAMADA^TARO=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B";
+        let readings = CharacterSet::default_repertoire().identifier_readings(well_formed, VR::PN);
+        assert!(readings.contains(&"YAMADA^TARO=山田^太郎".to_string()), "{readings:?}");
+        // An ID the same way: its reading no longer hinges on the closing escape.
+        let id = CharacterSet::default_repertoire().iso2022_jp_reading(b"\x1b$B#1#2#3#4#5", VR::LO);
+        assert_eq!(id.as_deref(), Some("１２３４５"));
     }
 
     #[test]

@@ -109,8 +109,20 @@ pub const OTHER_IDS: [Tag; 24] = [
     tags::CLINICAL_TRIAL_SUBJECT_READING_ID,
 ];
 
-/// Attributes naming the institution, whose values Clean removes from text.
-pub const INSTITUTION_IDS: [Tag; 3] = [tags::INSTITUTION_NAME, tags::INSTITUTION_ADDRESS, tags::ISSUER_OF_PATIENT_ID];
+/// Attributes naming who issued the patient's identifiers: Issuer of Patient ID, and the
+/// Local Namespace Entity ID and Universal Entity ID of every issuer sequence at any depth
+/// (Issuer of Patient ID Qualifiers and its Assigning Facility, Issuer of Accession Number,
+/// Order Placer and Filler Identifier, Issuer of Admission ID, of the Specimen and Container
+/// Identifier...: the HL7 v2 Hierarchic Designator macro). Each names the hospital, its RIS or
+/// its ID domain (`KCH-RIS`, an OID or URL of the hospital's), as the issuer of the Patient ID
+/// does: the values the safety nets look for unless the profile keeps the institution's name.
+pub const ISSUER_IDS: [Tag; 3] =
+    [tags::ISSUER_OF_PATIENT_ID, tags::LOCAL_NAMESPACE_ENTITY_ID, tags::UNIVERSAL_ENTITY_ID];
+
+/// Attributes naming the institution, whose values Clean removes from text: its name and
+/// address, and the issuers of its identifiers ([`ISSUER_IDS`]).
+pub const INSTITUTION_IDS: [Tag; 5] =
+    [tags::INSTITUTION_NAME, tags::INSTITUTION_ADDRESS, ISSUER_IDS[0], ISSUER_IDS[1], ISSUER_IDS[2]];
 
 /// Attributes naming the institution's department, service or equipment, whose values Clean
 /// also removes from text (`kamei verify` looks for them too): a station name or a device

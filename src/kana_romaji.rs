@@ -210,6 +210,134 @@ fn kana_romaji_choices(converted: &str) -> Vec<Vec<String>> {
     choices
 }
 
+/// Hepburn syllables and their Kunrei-shiki spellings (ISO 3602), longest first: `shi` is
+/// `si`, `chi` `ti`, `tsu` `tu`, `fu` `hu`, `ji` `zi`, and the contracted sounds `sha` `sya`,
+/// `cho` `tyo`, `ju` `zyu`...; a doubled `ch` is written `tch` (`Itchi`, `Hatcho`) and is `tt`.
+const HEPBURN_KUNREI: [(&str, &str); 20] = [
+    ("tchi", "tti"),
+    ("tcha", "ttya"),
+    ("tchu", "ttyu"),
+    ("tcho", "ttyo"),
+    ("shi", "si"),
+    ("sha", "sya"),
+    ("shu", "syu"),
+    ("sho", "syo"),
+    ("chi", "ti"),
+    ("cha", "tya"),
+    ("chu", "tyu"),
+    ("cho", "tyo"),
+    ("tsu", "tu"),
+    ("ji", "zi"),
+    ("ja", "zya"),
+    ("ju", "zyu"),
+    ("jo", "zyo"),
+    ("fu", "hu"),
+    // Nihon-shiki writes ぢ, づ and their contractions so; Hepburn reads them as ず, じ.
+    ("zu", "du"),
+    ("ji", "di"),
+];
+
+/// A system of romaji spelling, besides the modified Hepburn most systems write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Romanization {
+    /// Kunrei-shiki (ISO 3602): `si`, `ti`, `tu`, `hu`, `zi`, `sya`, `zyu` for Hepburn's
+    /// `shi`, `chi`, `tsu`, `fu`, `ji`, `sha`, `ju`.
+    Kunrei,
+    /// Nihon-shiki: Kunrei, with ぢ and づ written `di`, `du` (Hepburn's `ji`, `zu` read so).
+    NihonShiki,
+    /// Hepburn, of a word written in Kunrei-shiki or Nihon-shiki.
+    Hepburn,
+}
+
+impl Romanization {
+    /// Every one, in the order [`other_romanizations`] gives them.
+    pub const ALL: [Romanization; 3] = [Romanization::Kunrei, Romanization::NihonShiki, Romanization::Hepburn];
+}
+
+/// A name's romaji word spelled in another romanisation: `Kawaguti` of `KAWAGUCHI` in
+/// Kunrei-shiki, `Tsuda` of `Tuda` in Hepburn. `None` when `word` is not romaji (`Smith`), is
+/// spelled the same, or would have fewer than [`MIN_ROMAJI_ALONE`] letters (`Tie` of `Chie` is
+/// an English word). The result keeps the word's case (all capitals, or a capital first letter).
+pub fn romanized(word: &str, to: Romanization) -> Option<String> {
+    let lower = word.to_ascii_lowercase();
+    if !is_romaji(&lower) {
+        return None;
+    }
+    let s = match to {
+        // ず and じ as written.
+        Romanization::Kunrei => respelled(&lower, &HEPBURN_KUNREI[..18], false),
+        Romanization::NihonShiki => respelled(&lower, &HEPBURN_KUNREI, false),
+        Romanization::Hepburn => respelled(&lower, &HEPBURN_KUNREI, true),
+    };
+    if s == lower || s.len() < MIN_ROMAJI_ALONE {
+        return None;
+    }
+    let capitals = word.len() > 1 && word.bytes().all(|b| !b.is_ascii_lowercase());
+    Some(if capitals {
+        s.to_ascii_uppercase()
+    } else if word.bytes().next().is_some_and(|b| b.is_ascii_uppercase()) {
+        s[..1].to_ascii_uppercase() + &s[1..]
+    } else {
+        s
+    })
+}
+
+/// The other romanisations of a name's romaji word ([`romanized`] in each [`Romanization`]):
+/// Kunrei-shiki and Nihon-shiki of a Hepburn word (`Kawaguti` of `KAWAGUCHI`, `Sibata` of
+/// `Shibata`, `Zyunko` of `Junko`, `Tuda` of `Tsuda`), and Hepburn of a Kunrei or Nihon-shiki
+/// one (`Tsuda` of `TUDA`, `Chiba` of `Tiba`): passports, schools and older systems write
+/// Kunrei, so a patient registered in one spelling is typed in the other.
+///
+/// ```
+/// let r = kamei::kana_romaji::other_romanizations("KAWAGUCHI");
+/// assert!(r.contains(&"KAWAGUTI".to_string()));
+/// assert!(kamei::kana_romaji::other_romanizations("Tuda").contains(&"Tsuda".to_string()));
+/// ```
+pub fn other_romanizations(word: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in Romanization::ALL.into_iter().filter_map(|to| romanized(word, to)) {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// `word` with each syllable of `pairs` written the other way: from the first of a pair to the
+/// second, or with `back` from the second to the first; read left to right, the longest
+/// spelling first, each letter rewritten at most once, and only where a syllable starts (at the
+/// start, after a vowel, `n`, `'` or a doubled consonant: `Isshiki` is `Issiki`).
+fn respelled(word: &str, pairs: &[(&str, &str)], back: bool) -> String {
+    let mut out = String::with_capacity(word.len() + 4);
+    let mut rest = word;
+    while !rest.is_empty() {
+        let starts_syllable = out.is_empty()
+            || out.ends_with(|c: char| is_vowel(c) || c == 'n' || c == '\'')
+            || out.chars().last().is_some_and(|c| rest.starts_with(c));
+        let hit = starts_syllable
+            .then(|| {
+                pairs
+                    .iter()
+                    .map(|&(h, k)| if back { (k, h) } else { (h, k) })
+                    .filter(|(from, _)| rest.starts_with(from))
+                    .max_by_key(|(from, _)| from.len())
+            })
+            .flatten();
+        match hit {
+            Some((from, to)) => {
+                out.push_str(to);
+                rest = &rest[from.len()..];
+            }
+            None => {
+                let c = rest.chars().next().expect("not empty");
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,5 +382,26 @@ mod tests {
     fn a_long_word_gives_a_bounded_number_of_spellings() {
         assert!(kana_of_romaji("toyotomohoutou").len() <= MAX_SPELLINGS);
         assert!(romaji_of_kana("とうきょうとうぶんこう").len() <= MAX_SPELLINGS + 1);
+    }
+
+    #[test]
+    fn hepburn_and_kunrei_spell_each_other() {
+        let k = |w: &str| romanized(w, Romanization::Kunrei);
+        assert_eq!(k("Kawaguchi").as_deref(), Some("Kawaguti"));
+        assert_eq!(k("Tsuda").as_deref(), Some("Tuda"));
+        assert_eq!(k("Shibata").as_deref(), Some("Sibata"));
+        assert_eq!(k("JUNKO").as_deref(), Some("ZYUNKO"));
+        assert_eq!(k("Fujita").as_deref(), Some("Huzita"));
+        assert_eq!(k("Isshiki").as_deref(), Some("Issiki"));
+        assert_eq!(k("Matsuura").as_deref(), Some("Matuura"));
+        assert_eq!(k("Yamada"), None);
+        assert_eq!(k("Smith"), None);
+        assert_eq!(romanized("Tsuzuki", Romanization::NihonShiki).as_deref(), Some("Tuduki"));
+        let h = |w: &str| romanized(w, Romanization::Hepburn);
+        assert_eq!(h("Tiba").as_deref(), Some("Chiba"));
+        assert_eq!(h("Kawaguti").as_deref(), Some("Kawaguchi"));
+        assert_eq!(h("Zyunko").as_deref(), Some("Junko"));
+        assert_eq!(h("Tuduki").as_deref(), Some("Tsuzuki"));
+        assert_eq!(h("Itti").as_deref(), Some("Itchi"));
     }
 }

@@ -159,8 +159,32 @@ pub fn of_group(group: &str) -> Spellings {
         out.add_joined(&parts);
     }
     for s in out.spaced.clone() {
-        for v in typed_variants(&s) {
+        for v in typed_variants(&s).into_iter().chain(romanizations(&s)) {
             out.add_spaced(v);
+        }
+    }
+    out
+}
+
+/// A spelling with its romaji words in each other romanisation at once
+/// ([`crate::kana_romaji::romanized`]: `Kawaguti Zyunko` of `Kawaguchi Junko`, `Tsuda` of
+/// `TUDA`), when any word changes.
+fn romanizations(spelling: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for to in crate::kana_romaji::Romanization::ALL {
+        let mut changed = false;
+        let words: Vec<String> = spelling
+            .split(' ')
+            .map(|w| match crate::kana_romaji::romanized(w, to) {
+                Some(r) => {
+                    changed = true;
+                    r
+                }
+                None => w.to_string(),
+            })
+            .collect();
+        if changed {
+            out.push(words.join(" "));
         }
     }
     out
@@ -714,5 +738,20 @@ mod tests {
     fn a_one_character_part_is_spelled_with_an_honorific() {
         let s = of_group("林^花");
         assert!(s.spaced.contains(&"林様".to_string()) && s.spaced.contains(&"花さん".to_string()), "{s:?}");
+    }
+
+    #[test]
+    fn a_hepburn_name_is_also_spelled_in_kunrei_and_a_kunrei_name_in_hepburn() {
+        let s = of_group("KAWAGUCHI^JUNKO");
+        for w in ["KAWAGUTI", "ZYUNKO", "KAWAGUTI ZYUNKO", "ZYUNKO KAWAGUTI"] {
+            assert!(s.spaced.contains(&w.to_string()), "{w}: {:?}", s.spaced);
+        }
+        let s = of_group("Tuda^Sibata");
+        for w in ["Tsuda", "Shibata", "Tsuda Shibata"] {
+            assert!(s.spaced.contains(&w.to_string()), "{w}: {:?}", s.spaced);
+        }
+        assert!(of_group("CHIBA^TSUZUKI").spaced.contains(&"TIBA TUDUKI".to_string()), "Nihon-shiki");
+        // Too short alone to be told from an English word.
+        assert!(!of_group("Chie^Sato").spaced.iter().any(|w| w.eq_ignore_ascii_case("tie")));
     }
 }

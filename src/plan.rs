@@ -1044,10 +1044,11 @@ impl Planner<'_, '_> {
             let rules = &self.ctx.rules;
             let kept = |t: Tag| rules.rule(t).action == Action::Keep;
             let mut net_sites: Vec<Tag> = NET_SITES.into_iter().filter(|&t| !kept(t)).collect();
-            // The issuer of the Patient ID names the institution as its name does: looked for
-            // unless the profile keeps the institution's name (Retain Institution Identity).
+            // The issuers of the patient's identifiers (of the Patient ID, the accession
+            // number...) name the institution as its name does: looked for unless the profile
+            // keeps the institution's name (Retain Institution Identity).
             if !kept(tags::ISSUER_OF_PATIENT_ID) && !kept(tags::INSTITUTION_NAME) {
-                net_sites.push(tags::ISSUER_OF_PATIENT_ID);
+                net_sites.extend(crate::dict::ISSUER_IDS);
             }
             let mut found = Found::collect(self.top, &self.top_cs, net_sites);
             if let Some(sources) = self.ctx.sources.filter(|_| !self.patient.id_missing) {
@@ -2258,7 +2259,8 @@ pub(crate) fn is_animal_responsible(tag: Tag, ds: &DataSet) -> bool {
 /// number (Retain Device Identity keeps the last two). The basic profile removes each; left in
 /// a description, a coding scheme's name or a kept private value, the value says which site
 /// made the image as much as the attribute did, and `kamei verify --against` reports it. The
-/// Issuer of Patient ID (`HOSPA`, `東大病院`) is looked for as well, unless the institution's
+/// Issuer of Patient ID (`HOSPA`, `東大病院`) and the other issuers of the patient's
+/// identifiers ([`crate::dict::ISSUER_IDS`]) are looked for as well, unless the institution's
 /// name is kept (`Planner::found`).
 const NET_SITES: [Tag; 6] =
     [tags::INSTITUTION_NAME, tags::INSTITUTION_ADDRESS, SITE_IDS[0], SITE_IDS[1], SITE_IDS[2], SITE_IDS[3]];

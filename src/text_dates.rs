@@ -156,6 +156,9 @@ enum Form {
     /// Groups `a`, `b`, `c`: three numbers with a two-digit year first or last (`24/1/15`,
     /// `15/01/24`, `1/15/24`), read every way that makes a date ([`ShortReading`]).
     ShortYear,
+    /// Groups `y`, `j`: an ISO 8601 ordinal date, a year and the day of the year
+    /// (`2024-061`), found only as one of the file's own dates ([`own_only`]).
+    Ordinal,
     /// Groups `y`, `m`, `d`: six digits alone (`240102`), a date with a two-digit year as
     /// forms, export jobs and file names write it ([`six_digit_readings`]), or a lab value, a
     /// count or an ID: read as a date only where the text says so ([`says_date`]:
@@ -188,6 +191,9 @@ impl ShortReading {
         }
     }
 }
+
+/// The apostrophe that stands for a century in a two-digit year (`'24`), ASCII or typographic.
+const APOSTROPHE: &str = "['\u{2019}]";
 
 /// An English ordinal suffix after a day (`15th`, `1st`).
 const ORDINAL: &str = r"(?P<o>(?i:st|nd|rd|th))";
@@ -236,10 +242,20 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
         p(Form::Plain, r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\d{6}|\d{4}|\d{2})?"),
         p(
             Form::Plain,
-            &format!(r"(?P<d>\d{{1,2}})(?:{ORDINAL} (?:of )?|[- /]?){MONTH}\.?[- /]?(?P<y>\d{{4}}|\d{{2}})"),
+            &format!(
+                r"(?P<d>\d{{1,2}})(?:{ORDINAL} (?:of )?|[- /]?){MONTH}\.?[- /]?(?:{APOSTROPHE}(?P<y2>\d{{2}})|(?P<y>\d{{4}}|\d{{2}}))"
+            ),
         ),
-        p(Form::Plain, &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}){ORDINAL}?,? (?P<y>\d{{4}})")),
-        p(Form::Plain, &format!(r"(?P<y>\d{{4}})[- /]{MONTH}[- /](?P<d>\d{{1,2}})")),
+        // A two-digit year after an apostrophe (`March 1, '24`): a date, and nothing else.
+        p(
+            Form::Plain,
+            &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}){ORDINAL}?,? (?:{APOSTROPHE}(?P<y2>\d{{2}})|(?P<y>\d{{4}}))"),
+        ),
+        // With or without separators (`2024-Mar-01`, `2024MAR01`, as `01MAR2024` is read).
+        p(Form::Plain, &format!(r"(?P<y>\d{{4}})[- /]?{MONTH}[- /]?(?P<d>\d{{1,2}})")),
+        // An ISO 8601 ordinal date (`2024-061`, the 61st day of 2024): the file's own dates
+        // only ([`own_only`]), as a year, a dash and three digits are as often a case number.
+        p(Form::Ordinal, r"(?P<y>\d{4})(?P<s>-)(?P<j>\d{3})"),
         p(Form::NoYear, r"(?P<m>\d{1,2})_月_(?P<d>\d{1,2})_日"),
         p(Form::NoYear, &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}){ORDINAL}?")),
         p(Form::NoYear, &format!(r"(?P<d>\d{{1,2}})(?:{ORDINAL} (?:of )?| ){MONTH}")),
@@ -777,6 +793,13 @@ fn spaced_numbers(c: &Captures) -> bool {
     c.name("s").is_some_and(|s| matches!(s.as_str(), "_" | " "))
 }
 
+/// Whether a match is read as a date only when it is one of the file's own dates
+/// ([`Which::own`]): numbers spaced as a date ([`spaced_numbers`]) and an ordinal date
+/// ([`Form::Ordinal`]), which are as often a count, a size or a case number (`2024-061`).
+fn own_only(c: &Captures, form: Form) -> bool {
+    form == Form::Ordinal || spaced_numbers(c)
+}
+
 /// Whether a date ends with `日` (`2024年1月2日`, `令和6年1月2日`, `1月2日`): the kanji closes
 /// it, so what is glued after it is no part of it. Japanese text writes the time (`10時`,
 /// `10:30`) or a count (`3錠`, `1回目`) right after the day; the date before stands alone.
@@ -864,6 +887,40 @@ pub fn spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
     if how == DateTreatment::Keep {
         return Vec::new();
     }
+    let mut found = spans_as_written(text, how, which);
+    // An invisible character inside a date (`2024\u{200B}0301`, a zero-width space or a soft
+    // hyphen pasted with it) hides it from every pattern: the text is read again without them,
+    // for the file's own dates only, as digits that such a character splits are as often two
+    // numbers.
+    let own = which.own();
+    if own.is_empty() || !text.chars().any(crate::pseudo::is_invisible) {
+        return found;
+    }
+    let mut visible = String::with_capacity(text.len());
+    // The byte of `text` each byte of `visible` comes from, and the end.
+    let mut origin: Vec<usize> = Vec::with_capacity(text.len() + 1);
+    for (at, c) in text.char_indices().filter(|&(_, c)| !crate::pseudo::is_invisible(c)) {
+        visible.push(c);
+        origin.extend(at..at + c.len_utf8());
+    }
+    origin.push(text.len());
+    for s in spans_as_written(&visible, how, Which::These(own)) {
+        let last = (s.start..s.end).rev().find(|&i| visible.is_char_boundary(i)).unwrap_or(s.start);
+        let (start, end) = (origin[s.start], origin[last] + visible[last..].chars().next().map_or(0, char::len_utf8));
+        // A date read across the character wins over the parts of it read before (`2024/03`
+        // of `2024/03/\u{200B}01`); one that overlaps a date read as written loses.
+        let overlaps = |f: &Span| f.start < end && start < f.end;
+        if found.iter().filter(|f| overlaps(f)).all(|f| start <= f.start && f.end <= end) {
+            found.retain(|f| !overlaps(f));
+            found.push(Span { start, end, replacement: s.replacement });
+        }
+    }
+    found.sort_by_key(|s| s.start);
+    found
+}
+
+/// [`spans`] of a text read as it is written (invisible characters and all).
+fn spans_as_written(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
     let Some(digits) = kanji_numerals_as_digits(text) else {
         return digit_spans(text, how, which);
     };
@@ -1068,7 +1125,7 @@ fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
                 }
                 _ => continue,
             };
-            let which = if spaced_numbers(&c) { Which::These(which.own()) } else { which };
+            let which = if own_only(&c, *form) { Which::These(which.own()) } else { which };
             // A numeric year before `年` is read with the month and day by a pattern of its own
             // (`2024年3月15日`, `60年3月15日`); a year in kanji numerals is not, and the month and
             // day go alone (`昭和六十年***`).
@@ -1353,8 +1410,22 @@ fn replacement(
             };
             wanted.then(redacted)
         }
+        Form::Ordinal => {
+            let date = NaiveDate::from_yo_opt(year(c.name("y")?.as_str())?, group("j")?)?;
+            if !which.wants(date) {
+                return None;
+            }
+            match how {
+                DateTreatment::Shift(days) => Some(dates::shift(date, days).map_or_else(redacted, |s| {
+                    (format!("{:04}{}{:03}", s.year(), c.name("s").map_or("-", |g| g.as_str()), s.ordinal()), Some(s))
+                })),
+                _ => Some(redacted()),
+            }
+        }
         Form::Plain | Form::Swappable => {
-            let y = year(c.name("y")?.as_str())?;
+            // A two-digit year after an apostrophe (`'24`) is group `y2`.
+            let y_group = if c.name("y2").is_some() { "y2" } else { "y" };
+            let y = year(c.name(y_group)?.as_str())?;
             let m = month(c.name("m")?.as_str())?;
             let d = group("d")?;
             let mut readings: Vec<(NaiveDate, bool)> = Vec::new();
@@ -1380,7 +1451,7 @@ fn replacement(
             match (how, readings.as_slice()) {
                 (DateTreatment::Shift(days), [(date, swapped)]) => {
                     Some(dates::shift(*date, days).map_or_else(redacted, |s| {
-                        (respell(c, s, if *swapped { ["y", "d", "m"] } else { ["y", "m", "d"] }), Some(s))
+                        (respell(c, s, if *swapped { [y_group, "d", "m"] } else { [y_group, "m", "d"] }), Some(s))
                     }))
                 }
                 _ => Some(redacted()),
@@ -2303,5 +2374,42 @@ mod tests {
     #[test]
     fn a_shift_out_of_range_replaces() {
         assert_eq!(shift("9999-12-31", 1).unwrap(), "***");
+    }
+
+    #[test]
+    fn a_year_first_month_name_without_separators_is_a_date() {
+        assert_eq!(shift("CT 2024MAR01", 2).unwrap(), "CT 2024MAR03");
+        assert_eq!(shift("CT 2024Mar1 ax", -1).unwrap(), "CT 2024Feb29 ax");
+    }
+
+    #[test]
+    fn a_two_digit_year_after_an_apostrophe_is_a_date() {
+        assert_eq!(shift("seen March 1, '24", 2).unwrap(), "seen March 3, '24");
+        assert_eq!(shift("seen 1 Mar \u{2019}24", 2).unwrap(), "seen 3 Mar \u{2019}24");
+        assert_eq!(shift("seen Dec 9, '24", 30).unwrap(), "seen Jan 8, '25");
+    }
+
+    #[test]
+    fn an_ordinal_date_is_found_only_as_one_of_the_files_own_dates() {
+        let own = [NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()];
+        let t = treat("CT 2024-061", DateTreatment::Shift(2), Which::These(&own)).unwrap();
+        assert_eq!(t.text, "CT 2024-063");
+        assert_eq!(treat("CT 2024-061", DateTreatment::Replace, Which::AllAndOwn(&own)).unwrap().text, "CT ***");
+        // Another day of the year, or any such run in clinical text, is a case number.
+        assert_eq!(treat("case 2024-062", DateTreatment::Replace, Which::These(&own)), None);
+        assert_eq!(treat("case 2024-062", DateTreatment::Replace, Which::AllAndOwn(&own)), None);
+        assert_eq!(treat("case 2024-061", DateTreatment::Replace, Which::All), None);
+    }
+
+    #[test]
+    fn an_own_date_broken_by_an_invisible_character_is_found() {
+        let own = [NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()];
+        let t = treat("CT 2024\u{200B}0301 ax", DateTreatment::Replace, Which::These(&own)).unwrap();
+        assert_eq!(t.text, "CT *** ax");
+        let t = treat("CT 2024/03/\u{00AD}01", DateTreatment::Shift(1), Which::AllAndOwn(&own)).unwrap();
+        assert_eq!(t.text, "CT 2024/03/02");
+        // Not another date: digits an invisible character splits are as often two numbers.
+        assert_eq!(treat("CT 2024\u{200B}0302", DateTreatment::Replace, Which::These(&own)), None);
+        assert_eq!(treat("CT 2024\u{200B}0301", DateTreatment::Replace, Which::All), None);
     }
 }

@@ -41,6 +41,8 @@ pub const IDENTIFYING: &[(Tag, Kind)] = &[
     (tags::PATIENT_ID, "Patient ID"),
     (tags::OTHER_PATIENT_I_DS, "Other Patient IDs"),
     (tags::ISSUER_OF_PATIENT_ID, "Issuer of Patient ID"),
+    (tags::LOCAL_NAMESPACE_ENTITY_ID, LOCAL_NAMESPACE),
+    (tags::UNIVERSAL_ENTITY_ID, UNIVERSAL_ENTITY),
     (tags::ACCESSION_NUMBER, "Accession Number"),
     (tags::STUDY_ID, "Study ID"),
     (tags::ADMISSION_ID, "Admission ID"),
@@ -74,6 +76,13 @@ pub const IDENTIFYING: &[(Tag, Kind)] = &[
     (tags::CLINICAL_TRIAL_SUBJECT_ID, "Clinical Trial Subject ID"),
     (tags::CLINICAL_TRIAL_SUBJECT_READING_ID, "Clinical Trial Subject Reading ID"),
 ];
+
+/// The kind of an issuer's Local Namespace Entity ID (of the accession number, an order
+/// number, the Patient ID's assigning facility...: [`crate::dict::ISSUER_IDS`]).
+pub const LOCAL_NAMESPACE: Kind = "issuer's Local Namespace Entity ID";
+
+/// The kind of an issuer's Universal Entity ID ([`crate::dict::ISSUER_IDS`]).
+pub const UNIVERSAL_ENTITY: Kind = "issuer's Universal Entity ID";
 
 /// Kept values that explain a weak identifier found in the output (see
 /// [`Dictionary::add_dataset`]), besides every code string.

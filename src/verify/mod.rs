@@ -1022,7 +1022,8 @@ fn kept_by_its_output(names: &PathNames, rel: &str) -> HashSet<String> {
 /// The kinds of original values the release keeps on purpose, by an option of Table E.1-1:
 /// instance UIDs under Retain UIDs, and the values of the identifying attributes an option
 /// column keeps (Institution Name and Address, Department under Retain Institution Identity,
-/// and with the institution's name the Issuer of Patient ID, which names it too;
+/// and with the institution's name the Issuer of Patient ID and the other issuers'
+/// values ([`crate::dict::ISSUER_IDS`]), which name it too;
 /// Station Name and Device Serial Number under Retain Device Identity), and the dates of
 /// private attributes under Retain Longitudinal Temporal Information with Full Dates. Finding
 /// them is no leak; a user profile's own `keep` is not an option and still counts.
@@ -1038,7 +1039,7 @@ fn kept_on_purpose(rules: &RuleSet) -> Vec<dictionary::Kind> {
     // `deid` leaves the Issuer of Patient ID in kept text where it keeps the institution's
     // name (plan.rs, `Planner::found`): it names the same institution.
     if kinds.contains(&"Institution Name") {
-        kinds.push("Issuer of Patient ID");
+        kinds.extend(["Issuer of Patient ID", dictionary::LOCAL_NAMESPACE, dictionary::UNIVERSAL_ENTITY]);
     }
     if rules.options().contains(&DeidOption::RetainUids) {
         kinds.push(dictionary::UID);

@@ -2,7 +2,9 @@
 //! (rv37): exam dates spelled with `_` or spaces, the identifiers the table replaces (specimen,
 //! container, service episode, insurance plan, trial subject), identifiers with an invisible
 //! character inside, text holding escape bytes, and the parts of the patient's address. And
-//! `verify` leaves kamei's own marker texts alone whatever the patient's name.
+//! `verify` leaves kamei's own marker texts alone whatever the patient's name. Then (rv36/rv37
+//! suspects): the exam date in other spellings, the name in Kunrei romaji, a name in JIS
+//! without returns to ASCII, and the issuers of the patient's identifiers.
 
 use crate::util::*;
 use dicom_core::{Tag, VR};
@@ -314,4 +316,124 @@ fn verify_still_searches_a_method_value_kamei_did_not_write() {
     run.assert_code(1);
     assert!(reports(&run, "(0012,0063)"), "{}", run.stdout());
     assert!(!reports(&run, "(0012,0064)[1]/(0008,0104)"), "{}", run.stdout());
+}
+
+/// The exam date (20240201) in the other spellings rv37 saw left: a year-first month name
+/// without separators, a two-digit year after an apostrophe, the ISO 8601 ordinal (the 32nd
+/// day) and the date with a zero-width space inside.
+const OTHER_DATE_SPELLINGS: [&str; 4] = ["CT 2024FEB01", "seen Feb 1, '24", "CT 2024-032", "CT 2024\u{200B}0201"];
+
+#[test]
+fn other_spellings_of_the_exam_date_are_replaced_in_kept_text() {
+    let wd = Workdir::new("other_spellings_of_the_exam_date_are_replaced_in_kept_text");
+    let utf8 = || str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192");
+    for (i, value) in OTHER_DATE_SPELLINGS.iter().enumerate() {
+        input(&wd, i, vec![utf8(), raw_el(tags::CONTENT_DESCRIPTION, VR::LO, value.as_bytes())]);
+    }
+    // Another day of the year is a case number, not this file's date: kept.
+    input(&wd, 4, vec![utf8(), str_el(tags::CONTENT_DESCRIPTION, VR::LO, "case 2024-033")]);
+    wd.deid(&[]).assert_code(0);
+    assert_eq!(out_texts(&wd, tags::CONTENT_DESCRIPTION), ["CT ***", "CT ***", "CT ***", "case 2024-033", "seen ***"]);
+    verify(&wd).assert_code(0);
+}
+
+#[test]
+fn verify_finds_other_spellings_of_the_exam_date() {
+    for (i, value) in OTHER_DATE_SPELLINGS.iter().enumerate() {
+        verify_reports_planted(
+            &format!("verify_finds_other_spellings_of_the_exam_date_{i}"),
+            "ISO_IR 192",
+            Vec::new(),
+            value.as_bytes(),
+        );
+    }
+}
+
+#[test]
+fn the_name_in_kunrei_romaji_is_scrubbed_from_kept_text() {
+    let wd = Workdir::new("the_name_in_kunrei_romaji_is_scrubbed_from_kept_text");
+    input(&wd, 0, vec![str_el(tags::CONTENT_DESCRIPTION, VR::LO, "Kawaguti Masahiro CT")]);
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    assert_eq!(out_texts(&wd, tags::CONTENT_DESCRIPTION), ["*** CT"]);
+    assert_no_leak(&wd, "out", &run, &["Kawaguti"]);
+    verify(&wd).assert_code(0);
+}
+
+#[test]
+fn verify_finds_the_name_in_kunrei_romaji() {
+    verify_reports_planted("verify_finds_the_name_in_kunrei_romaji", "ISO_IR 100", Vec::new(), b"Mr Kawaguti");
+}
+
+/// A Patient's Name in JIS X 0208 with no return to ASCII before `^` or at the end, in a file
+/// with no Specific Character Set, and `山田太郎様` written the same way.
+const SLOPPY_JIS_NAME: &[u8] = b"YAMADA^TARO=\x1b$B;3ED^\x1b$BB@O:";
+const SLOPPY_JIS_TEXT: &[u8] = b"\x1b$B;3EDB@O:MM";
+
+#[test]
+fn a_name_in_jis_without_returns_to_ascii_is_found_in_kept_text() {
+    let wd = Workdir::new("a_name_in_jis_without_returns_to_ascii_is_found_in_kept_text");
+    input(
+        &wd,
+        0,
+        vec![
+            raw_el(tags::PATIENT_NAME, VR::PN, SLOPPY_JIS_NAME),
+            raw_el(tags::CONTENT_DESCRIPTION, VR::LO, SLOPPY_JIS_TEXT),
+        ],
+    );
+    wd.deid(&[]).assert_code(0);
+    assert_eq!(out_texts(&wd, tags::CONTENT_DESCRIPTION), ["ANONYMIZED"]);
+    verify(&wd).assert_code(0);
+}
+
+/// The issuers of an accession number and of the Patient ID's assigning facility, as a
+/// hospital's RIS fills them.
+fn issuers() -> Vec<dicom_core::DataElement<dicom_object::InMemDicomObject>> {
+    let facility = item(vec![str_el(tags::LOCAL_NAMESPACE_ENTITY_ID, VR::UT, "KAMOGAWA-CENTRAL")]);
+    vec![
+        seq_el(
+            tags::ISSUER_OF_ACCESSION_NUMBER_SEQUENCE,
+            vec![item(vec![
+                str_el(tags::LOCAL_NAMESPACE_ENTITY_ID, VR::UT, "KCH-RIS-ACC"),
+                str_el(tags::UNIVERSAL_ENTITY_ID, VR::UT, "kch-ris.example.jp"),
+                str_el(tags::UNIVERSAL_ENTITY_ID_TYPE, VR::CS, "DNS"),
+            ])],
+        ),
+        seq_el(
+            tags::ISSUER_OF_PATIENT_ID_QUALIFIERS_SEQUENCE,
+            vec![item(vec![seq_el(tags::ASSIGNING_FACILITY_SEQUENCE, vec![facility])])],
+        ),
+    ]
+}
+
+#[test]
+fn the_issuers_of_the_patient_s_identifiers_are_scrubbed_from_kept_text() {
+    let wd = Workdir::new("the_issuers_of_the_patient_s_identifiers_are_scrubbed_from_kept_text");
+    let mut extra = issuers();
+    extra.push(str_el(tags::CONTENT_DESCRIPTION, VR::LO, "KCH-RIS-ACC order, KAMOGAWA-CENTRAL kch-ris.example.jp"));
+    input(&wd, 0, extra);
+    let run = wd.deid(&[]);
+    run.assert_code(0);
+    assert_eq!(out_texts(&wd, tags::CONTENT_DESCRIPTION), ["*** order, *** ***"]);
+    verify(&wd).assert_code(0);
+    // They name the hospital: kept with its name.
+    let wd = Workdir::new("the_issuers_of_the_patient_s_identifiers_are_kept_with_the_institution");
+    let mut extra = issuers();
+    extra.push(str_el(tags::CONTENT_DESCRIPTION, VR::LO, "KCH-RIS-ACC order"));
+    input(&wd, 0, extra);
+    wd.deid(&["--option", "retain-institution-identity"]).assert_code(0);
+    assert_eq!(out_texts(&wd, tags::CONTENT_DESCRIPTION), ["KCH-RIS-ACC order"]);
+    wd.kamei(["verify", "out", "--against", "in", "--option", "retain-institution-identity"]).assert_code(0);
+}
+
+#[test]
+fn verify_finds_the_issuers_of_the_patient_s_identifiers() {
+    for (i, value) in ["order KCH-RIS-ACC", "from KAMOGAWA-CENTRAL"].iter().enumerate() {
+        verify_reports_planted(
+            &format!("verify_finds_the_issuers_of_the_patient_s_identifiers_{i}"),
+            "ISO_IR 100",
+            issuers(),
+            value.as_bytes(),
+        );
+    }
 }
