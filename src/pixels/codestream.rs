@@ -190,9 +190,9 @@ fn starts_codestream(fragment: &[u8]) -> bool {
 }
 
 /// Where codestreams start in `fragments`: at the start of a fragment (a JPEG SOI, a JPEG 2000 SOC, a JP2 or JPEG XL signature),
-/// and right after an end of image (JPEG EOI, JPEG 2000 EOC, both FFD9) that a JPEG SOI or
-/// JPEG 2000 SOC follows at once inside one fragment. Neither pair can occur inside one valid
-/// codestream's coded data.
+/// and after an end of image (JPEG EOI, JPEG 2000 EOC, both FFD9) that a JPEG SOI or JPEG 2000
+/// SOC follows inside one fragment, at once or after padding (`FF` fill bytes, zeros). Neither
+/// sequence can occur inside one valid codestream's coded data.
 pub fn starts(fragments: &[Vec<u8>]) -> Vec<&[u8]> {
     fragments.iter().flat_map(|f| fragment_starts(f)).collect()
 }
@@ -204,12 +204,36 @@ pub fn fragment_starts(f: &[u8]) -> Vec<&[u8]> {
     if starts_codestream(f) {
         out.push(f);
     }
-    for (at, w) in f.windows(4).enumerate() {
-        if matches!(w, [0xFF, 0xD9, 0xFF, 0xD8] | [0xFF, 0xD9, 0xFF, 0x4F]) {
-            out.push(&f[at + 2..]);
+    for (at, _) in f.windows(2).enumerate().filter(|(_, w)| *w == [0xFF, 0xD9]) {
+        if let Some(next) = start_after_end(f, at + 2) {
+            out.push(&f[next..]);
         }
     }
     out
+}
+
+/// Where a codestream starts after the end of image whose marker ends at `from`: a JPEG SOI or
+/// JPEG 2000 SOC marker after any number of padding bytes (`FF` fill, zeros), the marker's own
+/// `FF` included. A second image after one frame's end and a pad byte would otherwise pass for
+/// data after the end of the codestream, which is cut, not counted as a frame (rv36: JPEG 2000
+/// writers pad a codestream with `FF`).
+fn start_after_end(f: &[u8], from: usize) -> Option<usize> {
+    let k = from + f.get(from..)?.iter().position(|&b| b != 0xFF && b != 0)?;
+    (k > from && f[k - 1] == 0xFF && matches!(f[k], 0xD8 | 0x4F)).then_some(k - 1)
+}
+
+/// Where the quantization table selectors (Tq) of a lossless JPEG frame header (SOF3, SOF7,
+/// SOF11, SOF15) that are not 0 are in `stream`. Lossless processes use no quantization table
+/// and ITU T.81 B.2.2 asks Tq = 0 there, but DCMTK's `dcmcjpeg +e1` names table 1 for the
+/// chroma components of a YBR_FULL image, which jpeg-decoder refuses; setting them to 0 in a
+/// copy for decoding changes no sample. Empty for any other stream.
+pub fn lossless_table_selectors(stream: &[u8]) -> Vec<usize> {
+    let Some(i) = segment(stream, is_frame_header) else { return Vec::new() };
+    if !matches!(stream[i - 1], 0xC3 | 0xC7 | 0xCB | 0xCF) {
+        return Vec::new();
+    }
+    let components = stream.get(i + 7).map_or(0, |&n| usize::from(n));
+    (0..components).map(|c| i + 8 + 3 * c + 2).filter(|&at| stream.get(at).is_some_and(|&t| t != 0)).collect()
 }
 
 /// The size the data set declares for each frame.
@@ -395,6 +419,43 @@ mod tests {
         let mut both = jpeg_header(64, 160, 1);
         both.extend(jpeg_header(32, 160, 1));
         assert!(check(&[both], declared(160, 64, 1, 2), "JPEG").is_err());
+    }
+
+    #[test]
+    fn a_jpeg_2000_codestream_after_another_ones_end_and_padding_is_counted() {
+        // rv36: frame 3 + an FF pad + a whole 4th codestream in one fragment.
+        let mut one = j2k_with_transforms(1, None, false);
+        for pad in [&[][..], &[0xFF], &[0xFF, 0xFF, 0xFF], &[0, 0]] {
+            let mut two = one.clone();
+            two.extend_from_slice(pad);
+            two.extend(j2k_with_transforms(1, None, false));
+            assert_eq!(starts(&[two]).len(), 2, "pad {pad:?}");
+        }
+        // Padding alone after the end is no codestream.
+        one.extend([0xFF, 0xFF, 0, 0]);
+        assert_eq!(starts(&[one]).len(), 1);
+    }
+
+    #[test]
+    fn a_jpeg_after_another_ones_end_and_fill_bytes_is_counted() {
+        let mut two = jpeg_header(64, 160, 1);
+        two.push(0xFF);
+        two.extend(jpeg_header(64, 160, 1));
+        assert_eq!(starts(&[two]).len(), 2);
+    }
+
+    #[test]
+    fn nonzero_table_selectors_of_a_lossless_frame_header_are_found() {
+        // dcmcjpeg +e1 of YBR_FULL: SOF3 with Tq 0, 1, 1.
+        let mut s = jpeg_header(4, 4, 3);
+        s[9] = 0xC3;
+        // SOF3 at 8, its first component at 18: C, H/V, Tq.
+        s[20 + 3] = 1;
+        s[20 + 6] = 1;
+        assert_eq!(lossless_table_selectors(&s), vec![23, 26]);
+        let mut baseline = s.clone();
+        baseline[9] = 0xC0;
+        assert!(lossless_table_selectors(&baseline).is_empty(), "a DCT process uses its tables");
     }
 
     #[test]

@@ -1142,14 +1142,37 @@ fn contained<T>(codec: &str, run: impl FnOnce() -> Result<T, String>) -> Result<
 /// whatever JFIF or Adobe markers the stream carries or lacks. A lossless scan with a point
 /// transform (Pt > 0) fails: jpeg-decoder predicts from the shifted samples and returns
 /// garbage. A scan whose entropy-coded data ends before its last block fails
-/// ([`guard_scan_end`]).
+/// ([`guard_scan_end`]), and so does one cut inside its last block: it is decoded a second time
+/// as jpeg-decoder reads the stream itself (zero bits after the last byte), and pixels that
+/// differ from the guarded decode's were made up from bits the scan does not hold. A lossless
+/// frame header naming quantization tables is decoded with them set to 0
+/// ([`super::codestream::lossless_table_selectors`]).
 fn jpeg_frame(a: &Attrs, stream: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let lossless = super::codestream::first_scan(stream).filter(|s| s.params[0] != 0 && s.params[1] == 0);
     if lossless.is_some_and(|s| s.params[2] & 0x0F != 0) {
         return fail("JPEG Lossless with a point transform (Pt > 0) is not supported by kamei's decoder");
     }
-    let guarded = guard_scan_end(stream);
-    let stream = guarded.as_deref().unwrap_or(stream);
+    let selectors = super::codestream::lossless_table_selectors(stream);
+    let stream: Cow<'_, [u8]> = if selectors.is_empty() {
+        Cow::Borrowed(stream)
+    } else {
+        let mut copy = stream.to_vec();
+        selectors.iter().for_each(|&at| copy[at] = 0);
+        Cow::Owned(copy)
+    };
+    let Some(guarded) = guard_scan_end(&stream) else { return jpeg_decode(a, &stream, false) };
+    let pixels = jpeg_decode(a, &guarded, true)?;
+    if jpeg_decode(a, &stream, false).ok().as_ref() != Some(&pixels) {
+        return fail(
+            "JPEG decoder failure: the scan's entropy-coded data ends inside its last block (its decoded pixels depend on bits past the end of the data), or is corrupt",
+        );
+    }
+    Ok(pixels)
+}
+
+/// One decode of a JPEG `stream` by [`jpeg_frame`]; `guarded` when [`guard_scan_end`] made it,
+/// so that a Huffman failure is explained as a scan that ends too soon.
+fn jpeg_decode(a: &Attrs, stream: &[u8], guarded: bool) -> Result<Vec<u8>, DecodeError> {
     contained("JPEG", || {
         let mut decoder = jpeg_decoder::Decoder::new(std::io::Cursor::new(stream));
         if a.samples == 3 {
@@ -1161,7 +1184,7 @@ fn jpeg_frame(a: &Attrs, stream: &[u8]) -> Result<Vec<u8>, DecodeError> {
         }
         let mut out = decoder.decode().map_err(|e| {
             let e = chain(&e);
-            if guarded.is_some() && e.contains("huffman code") {
+            if guarded && e.contains("huffman code") {
                 format!("JPEG decoder failure: the scan's entropy-coded data ends before its last block, or is corrupt ({e})")
             } else {
                 format!("JPEG decoder failure: {e}")
@@ -1187,7 +1210,8 @@ fn jpeg_frame(a: &Attrs, stream: &[u8]) -> Result<Vec<u8>, DecodeError> {
 /// made up, without an error (libjpeg warns "premature end of data segment"). A complete scan
 /// never reads the bits put before EOI; a short one does, and a run of sixteen one-bits is no
 /// Huffman code (T.81 C: the all-ones code of every length is reserved), so its decode fails.
-/// A cut that removes only the last few bits of the last block can still go unseen.
+/// A cut that removes only the last few bits of the last block can decode here: [`jpeg_frame`]
+/// then finds that the pixels depend on what follows the data.
 fn guard_scan_end(stream: &[u8]) -> Option<Vec<u8>> {
     let mut eoi = stream.windows(2).rposition(|w| w == [0xFF, 0xD9])?;
     while eoi > 0 && stream[eoi - 1] == 0xFF {
@@ -1518,6 +1542,54 @@ mod tests {
         cut.extend_from_slice(&[0xFF, 0xD9]);
         let e = decode(&encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![cut]), &ts, None).unwrap_err();
         assert!(e.0.contains("ends before its last block"), "{e}");
+    }
+
+    #[test]
+    fn a_jpeg_scan_cut_inside_its_last_block_fails() {
+        // rv36: a cut of the scan's last byte or two can leave bits that, completed by the 64
+        // one-bits of guard_scan_end, still read as Huffman codes: the last block made up.
+        let (rows, cols) = (24u16, 32u16);
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.50").unwrap();
+        let a = attrs(&image(rows, cols, 1, 8, "MONOCHROME2", false, vec![]), false).unwrap();
+        let mut passed_the_guard = 0;
+        for seed in 0u64..40 {
+            let grey: Vec<u8> = (0..u64::from(rows) * u64::from(cols))
+                .map(|i| (((i + seed * 7919) * 2_654_435_761) % 251) as u8)
+                .collect();
+            let mut jpeg = Vec::new();
+            jpeg_encoder::Encoder::new(&mut jpeg, 75).encode(&grey, cols, rows, jpeg_encoder::ColorType::Luma).unwrap();
+            assert!(decode(&encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![jpeg.clone()]), &ts, None).is_ok());
+            for k in 1..=2 {
+                let mut cut = jpeg[..jpeg.len() - 2 - k].to_vec();
+                if cut.last() == Some(&0xFF) {
+                    continue;
+                }
+                cut.extend_from_slice(&[0xFF, 0xD9]);
+                if jpeg_decode(&a, &guard_scan_end(&cut).unwrap(), true).is_err() {
+                    continue;
+                }
+                passed_the_guard += 1;
+                let e = decode(&encapsulated_image(rows, cols, 1, "MONOCHROME2", vec![cut]), &ts, None).unwrap_err();
+                assert!(e.0.contains("ends inside its last block"), "seed {seed}, {k} bytes: {e}");
+            }
+        }
+        assert!(passed_the_guard > 0, "no cut of these streams reads as Huffman codes with the guard");
+    }
+
+    #[test]
+    fn dcmtk_jpeg_lossless_of_ybr_full_naming_quantization_table_1_decodes_to_its_source() {
+        // dcmcjpeg +e1 of a 16 x 16 YBR_FULL image: SOF3 whose chroma components say Tq = 1.
+        let stream = include_bytes!("../../testdata/pixels/dcmtk-lossless-ybr-full-16x16.jpg").to_vec();
+        assert_eq!(super::super::codestream::lossless_table_selectors(&stream).len(), 2);
+        let source: Vec<u8> = (0..16u32)
+            .flat_map(|y| (0..16u32).flat_map(move |x| [x * 16 + y, 128 + (y * 5) % 60, 100 + (x * 7) % 90]))
+            .map(|v| v as u8)
+            .collect();
+        let native =
+            decode(&image(16, 16, 3, 8, "YBR_FULL", false, source), &TransferSyntax::explicit_le(), None).unwrap();
+        let ts = TransferSyntax::from_uid("1.2.840.10008.1.2.4.70").unwrap();
+        let lossless = decode(&encapsulated_image(16, 16, 3, "YBR_FULL", vec![stream]), &ts, None).unwrap();
+        assert_eq!((lossless.photometric.as_str(), &lossless.data), ("RGB", &native.data));
     }
 
     fn encapsulated_image(rows: u16, cols: u16, samples: u16, pi: &str, fragments: Vec<Vec<u8>>) -> DataSet {

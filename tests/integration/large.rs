@@ -234,20 +234,29 @@ fn write_cine(path: &Path, rows: u16, columns: u16, frames: u64, blank: usize) -
     blanked.finalize().into()
 }
 
+/// `rules/banner.toml` in `wd`: one pixel rule, `banner`, that blanks the top 40 rows of images
+/// of `cols` × `rows` with detection off (the memory tests measure decoding and writing, not
+/// the detector).
+fn banner_rule(wd: &Workdir, cols: u32, rows: u32) {
+    std::fs::create_dir_all(wd.path("rules")).unwrap();
+    std::fs::write(
+        wd.path("rules/banner.toml"),
+        format!(
+            "[[rule]]\nname = \"banner\"\nsource = \"test\"\nwhen = {{ Rows = {rows}, Columns = {cols} }}\n\
+             blank = [[0, 0, {cols}, 40]]\ndetect = false\n"
+        ),
+    )
+    .unwrap();
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn cleaning_a_long_cine_takes_memory_of_a_few_frames_not_of_all_of_them() {
     let wd = Workdir::new("cleaning_a_long_cine_takes_memory_of_a_few_frames_not_of_all_of_them");
     std::fs::create_dir_all(wd.path("in")).unwrap();
-    std::fs::create_dir_all(wd.path("rules")).unwrap();
     // A rule blanks the top 40 rows; detection off keeps the test quick (the frames are still
     // decoded for the statistics and again for writing).
-    std::fs::write(
-        wd.path("rules/banner.toml"),
-        "[[rule]]\nname = \"banner\"\nsource = \"test\"\nwhen = { Rows = 480, Columns = 512 }\n\
-         blank = [[0, 0, 512, 40]]\ndetect = false\n",
-    )
-    .unwrap();
+    banner_rule(&wd, 512, 480);
     // 300 frames of 512 × 480: 74 MB of pixel data, over the in-memory limit (left on disk).
     let (rows, columns, frames) = (480u16, 512u16, 300u64);
     let expected = write_cine(&wd.path("in/cine.dcm"), rows, columns, frames, 40);
@@ -324,13 +333,7 @@ fn write_jpeg_cine(path: &Path, side: u16, frames: u64) -> u64 {
 fn cleaning_a_long_jpeg_cine_holds_a_few_compressed_frames_not_all_of_them() {
     let wd = Workdir::new("cleaning_a_long_jpeg_cine_holds_a_few_compressed_frames_not_all_of_them");
     std::fs::create_dir_all(wd.path("in")).unwrap();
-    std::fs::create_dir_all(wd.path("rules")).unwrap();
-    std::fs::write(
-        wd.path("rules/banner.toml"),
-        "[[rule]]\nname = \"banner\"\nsource = \"test\"\nwhen = { Rows = 1024, Columns = 1024 }\n\
-         blank = [[0, 0, 1024, 40]]\ndetect = false\n",
-    )
-    .unwrap();
+    banner_rule(&wd, 1024, 1024);
     // 90 frames of 1024 × 1024 noise: about 74 MB of JPEG, over the in-memory limit (left on
     // disk), each frame in two fragments and no offset table.
     let input = wd.path("in/cine.dcm");
