@@ -205,6 +205,50 @@ pub struct AuditRecord {
     pub kamei_version: String,
 }
 
+/// What made the records of a run: the profile, its digest, the options in effect and the mode
+/// (the same for every record of the run, see [`AuditRecord::new`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MadeBy {
+    /// Profile name.
+    pub profile: String,
+    /// Digest of the profile sources.
+    pub profile_sha256: String,
+    /// Options in effect.
+    pub options: Vec<String>,
+    /// `pseudonymized` or `anonymized`.
+    pub mode: String,
+}
+
+impl AuditRecord {
+    /// The record of one input: its content hash (when it could be read), its size and outcome,
+    /// made by `made_by` with this version of kamei. Every other field is empty, for the caller
+    /// to fill in: one place that lists the fields, so a field added later is added once.
+    pub fn new(input_sha256: Option<String>, input_bytes: u64, outcome: Outcome, made_by: &MadeBy) -> AuditRecord {
+        AuditRecord {
+            input_sha256,
+            input_path_key: None,
+            input_bytes,
+            outcome,
+            reason: None,
+            output: None,
+            output_sha256: None,
+            output_bytes: None,
+            sop_class_uid: None,
+            modality: None,
+            transfer_syntax: None,
+            burned_in: None,
+            actions: Vec::new(),
+            notes: Vec::new(),
+            pixels: None,
+            profile: made_by.profile.clone(),
+            profile_sha256: made_by.profile_sha256.clone(),
+            options: made_by.options.clone(),
+            mode: made_by.mode.clone(),
+            kamei_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
 /// What pixel cleaning did to one image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PixelAudit {
@@ -737,6 +781,10 @@ pub struct Index {
     pub moves: Vec<MoveRecord>,
     /// The logs' damaged lines (ignored: what they recorded is processed again).
     pub damaged: Vec<DamagedLines>,
+    /// The path keys of the `failed` records (and records without content), by log: the run's
+    /// end reads again only the logs holding one of the paths it met
+    /// ([`crate::stale_failures`]).
+    pub replaceable: crate::stale_failures::Replaceable,
 }
 
 /// One input's output, located.
@@ -779,6 +827,7 @@ pub fn index(out: &Path) -> Result<Index> {
     let mut superseded = std::collections::HashSet::new();
     let mut moves = std::collections::BTreeSet::new();
     let mut damaged = Vec::new();
+    let mut replaceable = crate::stale_failures::Replaceable::default();
     for log in audit_logs(out) {
         let lines = scan_log(&log, |_, entry| {
             let r = match entry {
@@ -788,6 +837,7 @@ pub fn index(out: &Path) -> Result<Index> {
                     return;
                 }
             };
+            replaceable.note(&log, &r);
             let Some(h) = r.input_sha256 else { return };
             let pair = (h, r.input_path_key.unwrap_or_default());
             match (r.outcome, r.output) {
@@ -841,7 +891,7 @@ pub fn index(out: &Path) -> Result<Index> {
     for (l, alone) in outputs.iter_mut().zip(alone) {
         (l.output, l.output_sha256) = moves_at.locate(out, &l.recorded, l.output_sha256.as_deref(), alone);
     }
-    Ok(Index { outputs, moves, damaged })
+    Ok(Index { outputs, moves, damaged, replaceable })
 }
 
 /// A record's output, its output hash and size (when recorded).
@@ -904,7 +954,7 @@ impl<'a> Moves<'a> {
 /// [`Error::ReadAudit`] if an audit file cannot be read.
 pub fn done_inputs(out: &Path) -> Result<Done> {
     let index = index(out)?;
-    let mut done = Done { damaged: index.damaged.clone(), ..Done::default() };
+    let mut done = Done { damaged: index.damaged.clone(), replaceable: index.replaceable.clone(), ..Done::default() };
     for m in &index.moves {
         done.contended.insert(m.moved_from.clone());
         done.contended.insert(m.moved_to.clone());
@@ -916,7 +966,8 @@ pub fn done_inputs(out: &Path) -> Result<Done> {
         if let Some(sha) = l.output_sha256 {
             done.output_sha256.insert(l.input_sha256.clone(), sha);
         }
-        done.outputs.insert(l.input_sha256, o);
+        done.outputs
+            .insert(l.input_sha256, DoneOutput { path: o, bytes: l.output_bytes.and_then(std::num::NonZeroU64::new) });
     }
     Ok(done)
 }
@@ -924,8 +975,8 @@ pub fn done_inputs(out: &Path) -> Result<Done> {
 /// What earlier runs finished, from the audit logs in an output folder.
 #[derive(Debug, Default)]
 pub struct Done {
-    /// Input content hash → output path, for inputs written (or found present).
-    pub outputs: HashMap<String, String>,
+    /// Input content hash → its output, for inputs written (or found present).
+    pub outputs: HashMap<String, DoneOutput>,
     /// Input path key ([`AuditRecord::input_path_key`]) → the contents written for that path
     /// and their outputs (more than one when a shard left a superseded output). Records without
     /// a key (an anonymized run's) are under the empty key: an input whose path is unknown.
@@ -936,6 +987,20 @@ pub struct Done {
     pub contended: std::collections::HashSet<String>,
     /// The logs' damaged lines: the run says so once, and goes on.
     pub damaged: Vec<DamagedLines>,
+    /// The path keys of the records a later record of their path makes stale, by log
+    /// ([`Index::replaceable`]).
+    pub replaceable: crate::stale_failures::Replaceable,
+}
+
+/// An output an earlier run wrote (or found present), as [`Done`] holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoneOutput {
+    /// Where it is now, relative to the output folder (moves applied).
+    pub path: String,
+    /// Its size in bytes, when recorded ([`AuditRecord::output_bytes`]): a resume takes a file
+    /// of another size at that path for a damaged output, not a finished one. (No output is
+    /// empty; non-zero, it takes 8 bytes per output of a million-input release, not 16.)
+    pub bytes: Option<std::num::NonZeroU64>,
 }
 
 /// Whether `r` says only that the output `earlier` records as written was found present: the
@@ -1123,28 +1188,9 @@ mod tests {
     use super::*;
 
     fn record(hash: &str, outcome: Outcome) -> AuditRecord {
-        AuditRecord {
-            input_sha256: Some(hash.to_string()),
-            input_path_key: None,
-            input_bytes: 1,
-            outcome,
-            reason: None,
-            output: Some(format!("{hash}.dcm")),
-            output_sha256: None,
-            output_bytes: None,
-            sop_class_uid: None,
-            modality: None,
-            transfer_syntax: None,
-            burned_in: None,
-            actions: vec![],
-            notes: vec![],
-            pixels: None,
-            profile: "basic".into(),
-            profile_sha256: "x".into(),
-            options: vec![],
-            mode: "pseudonymized".into(),
-            kamei_version: "0".into(),
-        }
+        let mut r = AuditRecord::new(Some(hash.to_string()), 1, outcome, &MadeBy::default());
+        r.output = Some(format!("{hash}.dcm"));
+        r
     }
 
     #[test]
@@ -1275,7 +1321,7 @@ mod tests {
         w.append(&record("bb", Outcome::Written)).unwrap();
         w.append(&record("bb", Outcome::Failed)).unwrap();
         let done = done_inputs(dir.path()).unwrap().outputs;
-        assert_eq!(done.get("aa").map(String::as_str), Some("aa.dcm"));
+        assert_eq!(done.get("aa").map(|o| o.path.as_str()), Some("aa.dcm"));
         assert!(!done.contains_key("bb"));
     }
 
@@ -1337,7 +1383,7 @@ mod tests {
         assert_eq!(at["aa"].as_deref(), Some("1.x.dcm"));
         assert_eq!(at["bb"].as_deref(), Some("1.dcm"));
         let done = done_inputs(dir.path()).unwrap();
-        assert_eq!(done.outputs["aa"], "1.x.dcm");
+        assert_eq!(done.outputs["aa"].path, "1.x.dcm");
         assert_eq!(done.output_sha256["aa"], sha(b"aa out"));
         assert!(done.contended.contains("1.dcm") && done.contended.contains("1.x.dcm"));
         // Old readers of the log skip the move line; this one keeps it apart from the records.

@@ -7,7 +7,7 @@
 //! run. The library prints nothing: progress and per-input messages go through [`Reporter`].
 
 use crate::apply;
-use crate::audit::{self, ActionCount, AuditRecord, AuditWriter, Outcome, RunSettings};
+use crate::audit::{self, ActionCount, AuditRecord, AuditWriter, MadeBy, Outcome, RunSettings};
 use crate::cohort::Cohort;
 use crate::layout::{self, Layout};
 use crate::linkage::{self, Kind, LinkageWriter};
@@ -191,6 +191,9 @@ pub struct Summary {
     /// Such outputs left in place (a shard cannot tell whether another shard's input still has
     /// that content).
     pub superseded_left: usize,
+    /// Outputs of earlier runs found damaged (their size is not the one the audit records: cut
+    /// or grown since) and written again from their inputs (in a dry run: that would be).
+    pub damaged_rewritten: usize,
     /// SOP Instance UIDs held by more than one output of this run (or by an output of this run
     /// and one already in OUT under the same name): different inputs with the same SOP Instance
     /// UID are all released, and a reader that keys on the UID keeps only one.
@@ -396,15 +399,6 @@ fn issuer_digest(ds: &crate::dataset::DataSet, id_missing: bool) -> Option<Diges
     (!id_missing && !text.is_empty()).then(|| digest(text.as_bytes()))
 }
 
-/// The per-run constant part of an audit record.
-#[derive(Debug, Clone)]
-struct RecordBase {
-    profile: String,
-    profile_sha256: String,
-    options: Vec<String>,
-    mode: String,
-}
-
 /// What one worker produced for one input.
 /// Why a written image that may carry burned-in text left uncleaned: each is counted apart in
 /// the summary, which warns about both.
@@ -434,6 +428,20 @@ struct Processed {
     /// The SOP Instance UID of the output written (or found present), for counting outputs
     /// that share one; never printed.
     released: Option<Released>,
+    /// An earlier run's output of this input was damaged (its size is not the recorded one) and
+    /// this one was written (or, in a dry run, would be written) in its place.
+    rewrote_damaged: bool,
+}
+
+/// An earlier run's output of an input whose size is not the one its audit record gives (cut,
+/// or grown, since): a resume writes it again ([`process_one`]).
+struct DamagedOutput {
+    /// Where it is, relative to OUT.
+    path: String,
+    /// Its size now.
+    found: u64,
+    /// Its size as recorded.
+    recorded: u64,
 }
 
 /// What an output tells about the SOP Instance UIDs of the release.
@@ -456,8 +464,8 @@ struct Context<'a> {
     job: &'a Job,
     rules: RuleSet,
     profile_label: String,
-    base: RecordBase,
-    done: HashMap<String, String>,
+    base: MadeBy,
+    done: HashMap<String, audit::DoneOutput>,
     /// Input content hash → its output's hash, where the audit knows it.
     done_sha: HashMap<String, String>,
     /// Names outputs moved from or to: an output written there records its hash.
@@ -495,7 +503,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let profile = &job.profile;
     let mode = if job.pseudo.is_keyed() { "pseudonymized" } else { "anonymized" };
     let options: Vec<String> = profile.options().iter().map(|o| o.name().to_string()).collect();
-    let base = RecordBase {
+    let base = MadeBy {
         profile: profile.name().to_string(),
         profile_sha256: profile.sha256(),
         options: options.clone(),
@@ -559,8 +567,10 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let audit_writer = if job.dry_run { None } else { Some(AuditWriter::open(&audit_path).context(AuditSnafu)?) };
     // Where this run's records start in its log, and the input paths it meets: at the end, the
     // failures they make stale are dropped from every log it may rewrite (crate::stale_failures).
+    // Only the logs that held, when the run started, a failure of a path it meets are read again.
     let since = std::fs::metadata(&audit_path).map_or(0, |m| m.len());
     let mut met = crate::stale_failures::Met::default();
+    let replaceable = std::mem::take(&mut earlier.replaceable);
     let audit_writer = Mutex::new(audit_writer);
     let mut linkage = match (&job.linkage, job.dry_run) {
         (Some(p), false) => Some(LinkageWriter::open(p, job.pseudo.key_fingerprint()).context(LinkageSnafu)?),
@@ -724,6 +734,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             if p.preview_not_written {
                 summary.previews_not_written += 1;
             }
+            if p.rewrote_damaged && matches!(p.status, Status::Written | Status::Present) {
+                summary.damaged_rewritten += 1;
+            }
             if let Some((_, pseudonym)) = &p.patient {
                 patients.insert(pseudonym.clone());
             }
@@ -863,7 +876,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         }
         if let Some(w) = audit_writer {
             drop(w);
-            crate::stale_failures::drop_stale(&job.out, &audit_path, since, &met, job.shard.count <= 1)
+            crate::stale_failures::drop_stale(&job.out, &audit_path, since, &met, &replaceable, job.shard.count <= 1)
                 .context(AuditSnafu)?;
             // Moves were made or are on record: this log's records name where outputs are now.
             let index = if fold_moves { Some(audit::index(&job.out).context(AuditSnafu)?) } else { None };
@@ -1021,34 +1034,13 @@ fn record(
 }
 
 fn base_record(
-    base: &RecordBase,
+    base: &MadeBy,
     sha: Option<String>,
     bytes: u64,
     outcome: Outcome,
     reason: Option<String>,
 ) -> AuditRecord {
-    AuditRecord {
-        input_sha256: sha,
-        input_path_key: None,
-        input_bytes: bytes,
-        outcome,
-        reason,
-        output: None,
-        output_sha256: None,
-        output_bytes: None,
-        sop_class_uid: None,
-        modality: None,
-        transfer_syntax: None,
-        burned_in: None,
-        actions: Vec::new(),
-        notes: Vec::new(),
-        pixels: None,
-        profile: base.profile.clone(),
-        profile_sha256: base.profile_sha256.clone(),
-        options: base.options.clone(),
-        mode: base.mode.clone(),
-        kamei_version: env!("CARGO_PKG_VERSION").to_string(),
-    }
+    AuditRecord { reason, ..AuditRecord::new(sha, bytes, outcome, base) }
 }
 
 fn failed(
@@ -1096,6 +1088,7 @@ fn not_written(
         excluded_patient: None,
         moved: Vec::new(),
         released: None,
+        rewrote_damaged: false,
     }
 }
 
@@ -1148,23 +1141,37 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         };
         job.layout != Layout::Mirror || Path::new(out) == layout::mirror_path(&rel) || legacy_done()
     };
-    if let Some(out) = ctx.done.get(&sha).filter(|o| done_here(o)) {
-        if job.out.join(out).is_file() {
-            return Processed {
-                number,
-                status: Status::AlreadyDone,
-                reason: None,
-                sha256: Some(sha),
-                bytes,
-                record: None,
-                patient: None,
-                output: Some(out.clone()),
-                uncleaned: None,
-                preview_not_written: false,
-                excluded_patient: None,
-                moved: Vec::new(),
-                released: None,
-            };
+    // Done when its output is there with the size recorded (one stat, no read): an output of
+    // another size was cut or has grown since (a disk error, a copy over it) and is written again.
+    let mut damaged = None;
+    if let Some(out) = ctx.done.get(&sha).filter(|o| done_here(&o.path)) {
+        match std::fs::metadata(job.out.join(&out.path)) {
+            Ok(m) if m.is_file() && out.bytes.is_some_and(|b| b.get() != m.len()) => {
+                damaged = Some(DamagedOutput {
+                    path: out.path.clone(),
+                    found: m.len(),
+                    recorded: out.bytes.map_or(0, std::num::NonZeroU64::get),
+                });
+            }
+            Ok(m) if m.is_file() => {
+                return Processed {
+                    number,
+                    status: Status::AlreadyDone,
+                    reason: None,
+                    sha256: Some(sha),
+                    bytes,
+                    record: None,
+                    patient: None,
+                    output: Some(out.path.clone()),
+                    uncleaned: None,
+                    preview_not_written: false,
+                    excluded_patient: None,
+                    moved: Vec::new(),
+                    released: None,
+                    rewrote_damaged: false,
+                };
+            }
+            _ => {}
         }
     }
     let file = match read::parse(&source, &job.read) {
@@ -1322,8 +1329,15 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
                 id_missing,
             }),
             moved: placed.moved,
+            rewrote_damaged: damaged.is_some(),
         }
     };
+    if let Some(d) = &damaged {
+        record.notes.push(format!(
+            "damaged output rewritten: the output an earlier run wrote had {} bytes, not the {} recorded (cut or grown since)",
+            d.found, d.recorded
+        ));
+    }
     let target = job.out.join(&rel);
     if job.dry_run {
         // An identical file already at the name (a run whose audit line was lost) would be
@@ -1331,6 +1345,10 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         // lower takes the name, the higher its collision name.
         let predicted = |rel: PathBuf, present: bool| write::Placed { rel, present, sha256: None, moved: Vec::new() };
         let status = |present: bool| if present { Status::Present } else { Status::Written };
+        if damaged.as_ref().is_some_and(|d| job.out.join(&d.path) == target) {
+            // The real run takes the damaged file away first: the name is free.
+            return done(Status::Written, predicted(rel.clone(), false), record);
+        }
         return match write::matches(&file, input_path, &target) {
             Ok(true) => done(Status::Present, predicted(rel.clone(), true), record),
             Ok(false) if target.exists() => {
@@ -1376,6 +1394,13 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
             None => Ok(()),
         }
     };
+    if let Some(d) = &damaged {
+        // Taken away just before the new output is committed (written in staging, then renamed
+        // into place): no half-written file is ever at the name, and a run killed in between
+        // leaves the name empty, which the next run finds not done and writes. Gone already:
+        // another shard writing the same content (a copy in its share) took it first.
+        let _ = std::fs::remove_file(job.out.join(&d.path));
+    }
     match committer.commit(&file, input_path, &rel, always_hash, &mut announce) {
         Ok(placed) if placed.present => done(Status::Present, placed, record),
         Ok(placed) => done(Status::Written, placed, record),

@@ -18,11 +18,18 @@
 //! older than this run (before `since`): an input done earlier that this run found done again
 //! appends nothing, so compaction alone would never see a later record of its path.
 //!
+//! Which of those logs are read: only the ones that held, when the run started, such a record of
+//! a path this run met ([`Replaceable`], noted while the start-of-run index read every log
+//! anyway). A run that met none reads and rewrites nothing at its end: the logs of a release of a
+//! million inputs are about 1 GB each, and reading them again only to find nothing to drop took
+//! 12–13 s (README "Performance"). Records that become replaceable after the index was read are
+//! this run's own (kept: see `since`) or none: no run appends to a log this run rewrites.
+//!
 //! Logs are read and written a line at a time: the memory is the set of path keys met (16
-//! bytes each), not the logs.
+//! bytes each) and the keys of the replaceable records, not the logs.
 
 use crate::audit::{AUDIT_FILE, AuditRecord, Error, Outcome};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -53,6 +60,40 @@ impl Met {
     }
 }
 
+/// The path keys of the records a later record of their path makes stale ([`replaceable`]), by
+/// the log that holds them (its file name): noted while the audit index is read at the start of
+/// a run ([`crate::audit::index`]), so that at its end only a log holding one of the paths the
+/// run met is read again. Held as digests, like [`Met`].
+#[derive(Debug, Default, Clone)]
+pub struct Replaceable {
+    by_log: HashMap<String, HashSet<[u8; 16]>>,
+}
+
+impl Replaceable {
+    /// Take note of a record read from `log`, when it is replaceable and has a path key.
+    pub fn note(&mut self, log: &Path, r: &AuditRecord) {
+        if let (true, Some(key)) = (replaceable(r), r.input_path_key.as_deref()) {
+            self.by_log.entry(log_name(log)).or_default().insert(digest(key));
+        }
+    }
+
+    /// Whether `log` held a replaceable record of a path this run met.
+    fn met_in(&self, log: &Path, met: &Met) -> bool {
+        self.by_log.get(&log_name(log)).is_some_and(|keys| keys.iter().any(|k| met.keys.contains(k)))
+    }
+}
+
+/// A log's file name: the logs of one output folder are told apart by it.
+fn log_name(log: &Path) -> String {
+    log.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Whether a later record of its path makes `r` stale: a `failed` record, or one without content
+/// hash (a FIFO skipped, a dangling link), but never a `superseded` one.
+fn replaceable(r: &AuditRecord) -> bool {
+    r.outcome == Outcome::Failed || (r.input_sha256.is_none() && r.outcome != Outcome::Superseded)
+}
+
 /// 128 bits of the SHA-256 of a path key (keys are 128-bit hashes themselves).
 fn digest(key: &str) -> [u8; 16] {
     use sha2::Digest as _;
@@ -65,25 +106,36 @@ fn digest(key: &str) -> [u8; 16] {
 /// Drop the records that the run which wrote `own` (the log it appended to from byte `since`
 /// on) made stale: `failed` records and records without content hash whose path key it met,
 /// from its own log (only those before `since`) and from the other logs of `out` it may
-/// rewrite (see the module doc; `whole`: this is a whole run, not a `--shard` one). Returns how
-/// many records were dropped.
+/// rewrite (see the module doc; `whole`: this is a whole run, not a `--shard` one). Only the
+/// logs that `candidates` (noted when the run started) says hold such a record of a path met
+/// are read. Returns how many records were dropped.
 ///
 /// # Errors
 /// [`Error::ReadAudit`] / [`Error::WriteAudit`].
-pub fn drop_stale(out: &Path, own: &Path, since: u64, met: &Met, whole: bool) -> Result<usize, Error> {
+pub fn drop_stale(
+    out: &Path,
+    own: &Path,
+    since: u64,
+    met: &Met,
+    candidates: &Replaceable,
+    whole: bool,
+) -> Result<usize, Error> {
     if met.is_empty() {
         return Ok(0);
     }
-    let mut dropped = drop_in(own, met, Some(since))?;
+    let mut dropped = 0;
+    if candidates.met_in(own, met) {
+        dropped += drop_in(own, met, Some(since))?;
+    }
     if whole {
         for log in shard_logs(out) {
-            if log != own {
+            if log != own && candidates.met_in(&log, met) {
                 dropped += drop_in(&log, met, None)?;
             }
         }
     } else {
         let whole_log = out.join(AUDIT_FILE);
-        if whole_log != own {
+        if whole_log != own && candidates.met_in(&whole_log, met) {
             dropped += drop_locked(&whole_log, met)?;
         }
     }
@@ -144,8 +196,7 @@ fn stale(line: &[u8], offset: u64, met: &Met, since: Option<u64>) -> bool {
         return false;
     }
     let Ok(r) = serde_json::from_slice::<AuditRecord>(line) else { return false };
-    let replaceable = r.outcome == Outcome::Failed || (r.input_sha256.is_none() && r.outcome != Outcome::Superseded);
-    replaceable && r.input_path_key.as_deref().is_some_and(|k| met.contains(k))
+    replaceable(&r) && r.input_path_key.as_deref().is_some_and(|k| met.contains(k))
 }
 
 /// What [`each_line`] hands each line to: the line (with its line end) and whether it is stale.
@@ -216,29 +267,14 @@ mod tests {
     use super::*;
 
     fn record(hash: Option<&str>, key: &str, outcome: Outcome) -> String {
-        let r = AuditRecord {
-            input_sha256: hash.map(str::to_string),
-            input_path_key: Some(key.to_string()),
-            input_bytes: 1,
-            outcome,
-            reason: None,
-            output: None,
-            output_sha256: None,
-            output_bytes: None,
-            sop_class_uid: None,
-            modality: None,
-            transfer_syntax: None,
-            burned_in: None,
-            actions: Vec::new(),
-            notes: Vec::new(),
-            pixels: None,
-            profile: "basic".into(),
-            profile_sha256: "x".into(),
-            options: Vec::new(),
-            mode: "pseudonymized".into(),
-            kamei_version: "0".into(),
-        };
+        let mut r = AuditRecord::new(hash.map(str::to_string), 1, outcome, &crate::audit::MadeBy::default());
+        r.input_path_key = Some(key.to_string());
         serde_json::to_string(&r).unwrap() + "\n"
+    }
+
+    /// What the start-of-run index notes of the logs of `out`.
+    fn candidates(out: &Path) -> Replaceable {
+        crate::audit::index(out).unwrap().replaceable
     }
 
     fn met(keys: &[&str]) -> Met {
@@ -262,7 +298,7 @@ mod tests {
         std::fs::write(&shard, text.concat()).unwrap();
         let own = dir.path().join(AUDIT_FILE);
         std::fs::write(&own, "").unwrap();
-        assert_eq!(drop_stale(dir.path(), &own, 0, &met(&["k1", "k2"]), true).unwrap(), 1);
+        assert_eq!(drop_stale(dir.path(), &own, 0, &met(&["k1", "k2"]), &candidates(dir.path()), true).unwrap(), 1);
         assert_eq!(std::fs::read_to_string(&shard).unwrap(), kept.concat());
         assert!(!dir.path().join(".kamei-audit.shard-0001-of-0002.jsonl.dropping").exists());
     }
@@ -276,7 +312,7 @@ mod tests {
         std::fs::write(&whole, record(None, "k1", Outcome::Failed)).unwrap();
         std::fs::write(&other, record(None, "k1", Outcome::Failed)).unwrap();
         std::fs::write(&own, "").unwrap();
-        assert_eq!(drop_stale(dir.path(), &own, 0, &met(&["k1"]), false).unwrap(), 1);
+        assert_eq!(drop_stale(dir.path(), &own, 0, &met(&["k1"]), &candidates(dir.path()), false).unwrap(), 1);
         assert_eq!(std::fs::read_to_string(&whole).unwrap(), "");
         assert_eq!(std::fs::read_to_string(&other).unwrap(), record(None, "k1", Outcome::Failed));
     }
@@ -292,7 +328,7 @@ mod tests {
         std::fs::write(&shard, format!("{}{kept}", record(None, "k1", Outcome::Skipped))).unwrap();
         let own = dir.path().join(AUDIT_FILE);
         std::fs::write(&own, "").unwrap();
-        assert_eq!(drop_stale(dir.path(), &own, 0, &met(&["k1"]), true).unwrap(), 1);
+        assert_eq!(drop_stale(dir.path(), &own, 0, &met(&["k1"]), &candidates(dir.path()), true).unwrap(), 1);
         assert_eq!(std::fs::read_to_string(&shard).unwrap(), kept);
     }
 
@@ -304,8 +340,49 @@ mod tests {
         let now = record(Some("bb"), "k1", Outcome::Failed);
         std::fs::write(&own, format!("{earlier}{now}")).unwrap();
         let since = earlier.len() as u64;
-        assert_eq!(drop_stale(dir.path(), &own, since, &met(&["k1"]), true).unwrap(), 1);
+        assert_eq!(drop_stale(dir.path(), &own, since, &met(&["k1"]), &candidates(dir.path()), true).unwrap(), 1);
         assert_eq!(std::fs::read_to_string(&own).unwrap(), now);
-        assert_eq!(drop_stale(dir.path(), &own, 0, &Met::default(), true).unwrap(), 0, "nothing met");
+        assert_eq!(
+            drop_stale(dir.path(), &own, 0, &Met::default(), &candidates(dir.path()), true).unwrap(),
+            0,
+            "nothing met"
+        );
+    }
+
+    #[test]
+    fn a_log_that_held_no_failure_of_a_path_met_is_not_read_at_the_end_of_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = dir.path().join("kamei-audit.shard-0001-of-0002.jsonl");
+        let text = [record(Some("aa"), "k1", Outcome::Failed), record(Some("bb"), "k2", Outcome::Written)];
+        std::fs::write(&shard, text.concat()).unwrap();
+        let own = dir.path().join(AUDIT_FILE);
+        std::fs::write(&own, record(Some("cc"), "k3", Outcome::Failed)).unwrap();
+        let candidates = candidates(dir.path());
+        // A log read now fails ("not a regular file"): only a log that is read notices.
+        std::fs::remove_file(&shard).unwrap();
+        std::fs::create_dir(&shard).unwrap();
+        assert_eq!(drop_stale(dir.path(), &own, 0, &met(&["k2"]), &candidates, true).unwrap(), 0);
+        assert!(
+            drop_stale(dir.path(), &own, 0, &met(&["k1"]), &candidates, true).is_err(),
+            "a log of a path met is read"
+        );
+    }
+
+    #[test]
+    fn the_index_notes_the_keys_of_failures_and_of_records_without_content_by_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = dir.path().join("kamei-audit.shard-0001-of-0002.jsonl");
+        let text = [
+            record(Some("aa"), "k1", Outcome::Failed),
+            record(None, "k2", Outcome::Skipped),
+            record(Some("bb"), "k3", Outcome::Written),
+            record(Some("cc"), "k4", Outcome::Superseded),
+        ];
+        std::fs::write(&shard, text.concat()).unwrap();
+        let candidates = candidates(dir.path());
+        for (key, noted) in [("k1", true), ("k2", true), ("k3", false), ("k4", false)] {
+            assert_eq!(candidates.met_in(&shard, &met(&[key])), noted, "{key}");
+        }
+        assert!(!candidates.met_in(&dir.path().join(AUDIT_FILE), &met(&["k1"])), "another log");
     }
 }

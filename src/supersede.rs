@@ -244,7 +244,7 @@ mod tests {
     /// Earlier runs made `output` from content `a` at path key `k` (and at `others`).
     fn earlier(output: &str, others: &[&str]) -> Done {
         let mut d = Done::default();
-        d.outputs.insert(sha('a'), output.to_string());
+        d.outputs.insert(sha('a'), crate::audit::DoneOutput { path: output.to_string(), bytes: None });
         d.by_path.insert("k".into(), vec![(sha('a'), output.to_string())]);
         for o in others {
             d.by_path.insert(o.to_string(), vec![(sha('a'), output.to_string())]);

@@ -160,6 +160,13 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
             s.superseded
         );
     }
+    if s.damaged_rewritten > 0 {
+        let verb = if dry_run { "would be rewritten" } else { "rewritten" };
+        kamei::say!(
+            "kamei: {} damaged outputs {verb}: outputs of earlier runs of a size other than the audit log records (cut or grown since), written again from their inputs; the audit notes each",
+            s.damaged_rewritten
+        );
+    }
     if s.superseded_left > 0 {
         kamei::say!(
             "kamei: warning: {} outputs of earlier runs come from content their input paths no longer hold; a --shard run leaves them (another shard may still have that content): run once without --shard to remove them",

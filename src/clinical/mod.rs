@@ -283,27 +283,18 @@ impl<'a> RecordParts<'a> {
     }
 
     pub(crate) fn build(self) -> AuditRecord {
-        AuditRecord {
-            input_sha256: self.sha256,
-            input_path_key: None,
-            input_bytes: self.bytes,
-            outcome: self.outcome,
-            reason: self.reason,
-            output: self.output,
-            output_sha256: None,
-            output_bytes: None,
-            sop_class_uid: None,
-            modality: None,
-            transfer_syntax: None,
-            burned_in: None,
-            actions: self.actions,
-            notes: self.notes,
-            pixels: None,
+        let made_by = crate::audit::MadeBy {
             profile: self.profile.to_string(),
             profile_sha256: self.digest.to_string(),
             options: self.options.to_vec(),
             mode: "pseudonymized".to_string(),
-            kamei_version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        AuditRecord {
+            reason: self.reason,
+            output: self.output,
+            actions: self.actions,
+            notes: self.notes,
+            ..AuditRecord::new(self.sha256, self.bytes, self.outcome, &made_by)
         }
     }
 }

@@ -524,3 +524,41 @@ fn rv34_07_a_missing_input_folder_that_appears_leaves_no_failed_record() {
     assert_eq!(outcomes(&wd), ["written", "written"], "{:?}", wd.audit("out"));
     assert_eq!(failed_rows_in_report(&wd), 0);
 }
+
+/// An output cut (a disk error, a copy that stopped) or grown (something appended to it) in OUT
+/// since the run that wrote it is not done: the same run again writes it anew from its input,
+/// says so, and notes it in the audit; a dry run counts it and leaves it.
+#[test]
+fn a_rerun_rewrites_an_output_whose_size_is_not_the_recorded_one() {
+    for (damage, cut) in [("cut", true), ("grown", false)] {
+        let wd = Workdir::new(&format!("a_rerun_rewrites_an_output_whose_size_is_not_the_recorded_one_{damage}"));
+        image("P1", 1).write(&wd.path("in/a.dcm"));
+        image("P1", 2).write(&wd.path("in/b.dcm"));
+        deid(&wd, &["-q"]).assert_code(0);
+        let before = released(&wd, "out");
+        let (name, whole) = before.iter().find(|(p, _)| p.extension().is_some_and(|e| e == "dcm")).unwrap();
+        let damaged = if cut { whole[..whole.len() / 2].to_vec() } else { [whole.as_slice(), b"tail"].concat() };
+        std::fs::write(wd.path("out").join(name), &damaged).unwrap();
+        let dry = deid(&wd, &["--dry-run"]);
+        dry.assert_code(0);
+        assert!(dry.stderr().contains("1 damaged outputs would be rewritten"), "{damage}: {}", dry.stderr());
+        assert_eq!(std::fs::read(wd.path("out").join(name)).unwrap(), damaged, "{damage}: a dry run writes nothing");
+        let run = deid(&wd, &[]);
+        run.assert_code(0);
+        assert!(run.stderr().contains("1 damaged outputs rewritten"), "{damage}: {}", run.stderr());
+        assert!(run.stderr().contains("1 written, 0 already present, 1 done earlier"), "{damage}: {}", run.stderr());
+        assert_eq!(released(&wd, "out"), before, "{damage}: the release as the first run left it");
+        let noted: Vec<_> = wd
+            .audit("out")
+            .into_iter()
+            .filter(|r| {
+                r["notes"].as_array().is_some_and(|n| n.iter().any(|n| n.as_str().unwrap().contains("damaged output")))
+            })
+            .collect();
+        assert_eq!(noted.len(), 1, "{damage}: {noted:?}");
+        assert_eq!(noted[0]["output_bytes"].as_u64(), Some(whole.len() as u64), "{damage}");
+        assert_eq!(outcomes(&wd), ["written", "written"], "{damage}: one record per input");
+        let again = deid(&wd, &[]);
+        assert!(again.stderr().contains("2 done earlier") && !again.stderr().contains("damaged"), "{}", again.stderr());
+    }
+}
