@@ -1077,25 +1077,29 @@ fn evenly_spaced(glyphs: &[&Comp]) -> bool {
     median > 0 && regular * 4 >= steps.len() * 3
 }
 
-/// Grow a line's box by the components of its colour in its band, up to one line height away,
-/// no taller than the line by half, at most doubling its width.
+/// Grow a line's box by the components of its colour in its band, up to [`reach`] away (one
+/// line height, or farther for glyphs set at a regular pitch), no taller than the line by half,
+/// at most doubling its width (plus that reach on each side).
 fn extend(start: Rect, comps: &[Comp], sigma: f32) -> Rect {
-    let mut colours: Vec<f32> = comps.iter().filter(|c| start.contains(&c.rect())).map(|c| c.colour).collect();
+    let inside: Vec<&Comp> = comps.iter().filter(|c| start.contains(&c.rect())).collect();
+    let mut colours: Vec<f32> = inside.iter().map(|c| c.colour).collect();
     if colours.is_empty() {
         return start;
     }
     colours.sort_by(f32::total_cmp);
     let colour = colours[colours.len() / 2];
-    let contrast = comps.iter().filter(|c| start.contains(&c.rect())).map(|c| c.contrast).max().unwrap_or(0) as f32;
+    let contrast = inside.iter().map(|c| c.contrast).max().unwrap_or(0) as f32;
     let tol = (2.0 * sigma).max(10.0).max(0.3 * contrast);
-    let max_width = start.width * 2 + start.height * 2;
+    let reach = reach(&start, &inside);
+    let max_width = start.width * 2 + reach * 2;
     let mut r = start;
     loop {
         let mut grown = r;
         for c in comps {
             let cr = c.rect();
             let overlap = (cr.bottom().min(r.bottom()) as i64 - cr.y.max(r.y) as i64).max(0) as u32;
-            let near = cr.x <= r.right() + r.height && cr.right() + r.height >= r.x;
+            let reach = reach.max(r.height);
+            let near = cr.x <= r.right() + reach && cr.right() + reach >= r.x;
             let fits = overlap * 2 >= cr.height.min(r.height) && cr.height * 2 <= r.height * 3;
             if near && fits && (c.colour - colour).abs() <= tol && !r.contains(&cr) {
                 grown = grown.union(&cr);
@@ -1109,6 +1113,30 @@ fn extend(start: Rect, comps: &[Comp], sigma: f32) -> Rect {
         }
         r = grown;
     }
+}
+
+/// How far beyond its ends a line looks for more of its glyphs ([`extend`]): one line height,
+/// or, when its glyphs stand at a regular pitch ([`evenly_spaced`], of one height: a
+/// letter-spaced caption), three times the median gap between them (a word gap: two letter
+/// gaps and a space), up to [`TRACKED_GAP`] halves of its height as [`group`] joins such
+/// glyphs. Texture lined up by chance is seldom evenly spaced, so lines over it keep the short
+/// reach and do not grow into the texture beside them.
+fn reach(line: &Rect, inside: &[&Comp]) -> u32 {
+    let mut glyphs: Vec<&Comp> = inside.iter().copied().filter(|c| c.h() * 2 >= line.height).collect();
+    let n = glyphs.len();
+    let same_height = glyphs
+        .iter()
+        .map(|g| glyphs.iter().filter(|c| c.h().abs_diff(g.h()) <= (g.h() / 10).max(1)).count())
+        .max()
+        .unwrap_or(0);
+    if same_height * 5 < n * 3 || !evenly_spaced(&glyphs) {
+        return line.height;
+    }
+    glyphs.sort_by_key(|c| c.x0);
+    let mut gaps: Vec<u32> = glyphs.windows(2).map(|w| w[1].x0.saturating_sub(w[0].x1 + 1)).collect();
+    gaps.sort_unstable();
+    let spacing = gaps[gaps.len() / 2] * 3;
+    spacing.min(line.height * TRACKED_GAP / 2).max(line.height)
 }
 
 /// Whether a line continues one of the text lines: in its band (most of both heights overlap)
@@ -1501,6 +1529,23 @@ mod tests {
         assert!(between(&with_mark, 0, 2));
         let above = [a, glyph_comp(32, 0, 6, 8), b];
         assert!(!between(&above, 0, 2));
+    }
+
+    #[test]
+    fn a_line_at_a_regular_pitch_reaches_for_glyphs_beyond_one_height() {
+        // A piece of four glyphs 16 high at a pitch of 34 (24-pixel gaps, found alone), and
+        // the line's other glyphs at that pitch before and after it, beyond one height.
+        let comps: Vec<Comp> = (0..8).map(|i| glyph_comp(10 + i * 34, 20, 10, 16)).collect();
+        let piece = Rect::new(78, 20, 112, 16);
+        assert_eq!(extend(piece, &comps, 0.0), Rect::new(10, 20, 248, 16));
+    }
+
+    #[test]
+    fn a_line_not_at_a_regular_pitch_reaches_one_height() {
+        // Marks lined up by chance stand irregularly: a mark 24 pixels beyond them is not theirs.
+        let mut comps: Vec<Comp> = [0, 14, 60, 75].iter().map(|&x| glyph_comp(x, 20, 10, 16)).collect();
+        comps.push(glyph_comp(109, 20, 10, 16));
+        assert_eq!(extend(Rect::new(0, 20, 85, 16), &comps, 0.0), Rect::new(0, 20, 85, 16));
     }
 
     #[test]
