@@ -146,7 +146,10 @@ pub fn is_identifying(tag: Tag, vr: VR) -> bool {
 
 /// Parts of a keyword that mark a UID attribute naming something registered rather than an
 /// instance: a SOP class, a transfer syntax, a coding scheme or mapping resource, a context
-/// group, the creator or organization of an extension, a software version.
+/// group, the creator or organization of an extension (Template Extension Organization UID;
+/// not Dimension Organization UID, which a modality makes for each multi-frame instance, with
+/// its own root and a timestamp, `1.3.6.1.4.1.43046.3.0.42154.1458337731.665797`), a software
+/// version.
 const REGISTERED_UID_KEYWORD_PARTS: [&str; 9] = [
     "SOPClass",
     "ClassUID",
@@ -156,7 +159,7 @@ const REGISTERED_UID_KEYWORD_PARTS: [&str; 9] = [
     "ContextUID",
     "CreatorUID",
     "CreatorVersionUID",
-    "OrganizationUID",
+    "ExtensionOrganizationUID",
 ];
 
 /// Whether `uid` is a UID the standard defines: registered in PS3.6 Annex A
@@ -343,8 +346,14 @@ mod tests {
         {
             assert!(names_registered_uid(tag_by_keyword(kw).unwrap()), "{kw}");
         }
-        for kw in ["SOPInstanceUID", "FrameOfReferenceUID", "TableFrameOfReferenceUID", "ConcatenationUID", "DeviceUID"]
-        {
+        for kw in [
+            "SOPInstanceUID",
+            "FrameOfReferenceUID",
+            "TableFrameOfReferenceUID",
+            "ConcatenationUID",
+            "DeviceUID",
+            "DimensionOrganizationUID",
+        ] {
             assert!(!names_registered_uid(tag_by_keyword(kw).unwrap()), "{kw}");
         }
         assert!(!names_registered_uid(Tag(0x0099, 0x1002)), "private");

@@ -180,6 +180,9 @@ pub struct Summary {
     /// Written images of an annotated kind released uncleaned because their Burned In
     /// Annotation NO was trusted (`--trust-burned-in-no`).
     pub burned_in_no_trusted: usize,
+    /// Outputs that keep, under `retain-uids`, a UID spelling the Patient ID or one of the
+    /// file's dates ([`crate::uid_clues::KEPT_UID_NOTE`] in their audit record).
+    pub uids_with_identifiers: usize,
     /// Cleaned images whose `--previews` PNG could not be written (the reason is in the audit).
     pub previews_not_written: usize,
     /// Patients seen (distinct pseudonyms).
@@ -737,6 +740,9 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
             if p.rewrote_damaged && matches!(p.status, Status::Written | Status::Present) {
                 summary.damaged_rewritten += 1;
             }
+            if p.record.as_ref().is_some_and(|r| r.notes.iter().any(|n| n.contains(crate::uid_clues::KEPT_UID_NOTE))) {
+                summary.uids_with_identifiers += 1;
+            }
             if let Some((_, pseudonym)) = &p.patient {
                 patients.insert(pseudonym.clone());
             }
@@ -1209,7 +1215,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
     }
     let mut record = base_record(&ctx.base, Some(sha.clone()), bytes, Outcome::Written, None);
     // Shown only in their defined forms (crate::shown): a damaged file can hold anything here.
-    record.sop_class_uid = file.dataset.ascii(tags::SOP_CLASS_UID).map(crate::shown::uid);
+    record.sop_class_uid = crate::class_uids::shown_sop_class(&file.dataset);
     record.modality = file.dataset.ascii(tags::MODALITY).map(crate::shown::modality);
     record.transfer_syntax = Some(file.transfer_syntax.uid.clone());
 

@@ -277,6 +277,8 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         patient_ids: OnceCell::new(),
         code_ids: OnceCell::new(),
         own_ids: OnceCell::new(),
+        class_instances: OnceCell::new(),
+        uid_clues: OnceCell::new(),
         edits: Vec::new(),
         tally: BTreeMap::new(),
         notes: Vec::new(),
@@ -660,6 +662,16 @@ fn new_meta(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<DataSet, PlanErro
     if !crate::shown::is_uid(sop_class) {
         return Err(PlanError(NOT_A_UID.replace("{tag}", "(0008,0016)")));
     }
+    // A SOP Class UID that is an instance UID or spells an identifier is mapped in the data set
+    // (see `Planner::unlisted_uids`), and the file meta follows it.
+    let sop_class = if !crate::dict::is_dicom_defined_uid(sop_class)
+        && !ctx.rules.options().contains(&DeidOption::RetainUids)
+        && crate::class_uids::instances_in_class_fields(ds).contains(sop_class)
+    {
+        new_uid(ctx.pseudo, sop_class)
+    } else {
+        sop_class.to_string()
+    };
     let sop_instance = ds
         .ascii(tags::SOP_INSTANCE_UID)
         .or_else(|| file.meta.ascii(tags::MEDIA_STORAGE_SOP_INSTANCE_UID))
@@ -1011,6 +1023,10 @@ struct Planner<'a, 'c> {
     patient_ids: OnceCell<Arc<Identifiers>>,
     code_ids: OnceCell<Arc<Identifiers>>,
     own_ids: OnceCell<Arc<Identifiers>>,
+    /// The values of class fields that are instance UIDs ([`crate::class_uids`]).
+    class_instances: OnceCell<std::collections::HashSet<String>>,
+    /// What the file's UIDs may spell ([`crate::uid_clues`]), looked for under Retain UIDs.
+    uid_clues: OnceCell<crate::uid_clues::UidClues>,
     edits: Vec<Edit>,
     tally: BTreeMap<(String, &'static str), u32>,
     notes: Vec<String>,
@@ -1084,29 +1100,68 @@ impl Planner<'_, '_> {
     /// UID, or a kept private UID. Without Retain UIDs each value is mapped like a listed U
     /// attribute, so references still resolve and no original instance UID is left, except
     /// DICOM-defined values (`1.2.840.10008.` well-known UIDs) and attributes that name a
-    /// class, transfer syntax, coding scheme... ([`crate::dict::names_registered_uid`]).
-    /// `None` when nothing changes.
+    /// class, transfer syntax, coding scheme... ([`crate::dict::names_registered_uid`]),
+    /// whose values are kept unless the file shows one to be an instance UID or it spells an
+    /// identifier ([`crate::class_uids::instances_in_class_fields`]). `None` when nothing
+    /// changes.
     fn unlisted_uids(&mut self, e: &Element) -> Option<(Decision, &'static str)> {
         let uid_vr = self.value_vr(e) == VR::UI || (is_private(e.tag) && holds_uids(e));
-        if !uid_vr || e.value.is_empty() {
+        if !uid_vr || e.value.is_empty() || self.ctx.rules.options().contains(&DeidOption::RetainUids) {
             return None;
         }
-        if crate::dict::names_registered_uid(e.tag) || self.ctx.rules.options().contains(&DeidOption::RetainUids) {
+        let class = crate::dict::names_registered_uid(e.tag);
+        let values: Vec<String> =
+            Self::values(e).into_iter().map(|v| String::from_utf8_lossy(trim_value(v)).into_owned()).collect();
+        if class && !values.iter().any(|v| self.is_class_field_instance(v)) {
             return None;
         }
         let mut changed = false;
-        let mapped: Vec<String> = Self::values(e)
+        let mapped: Vec<String> = values
             .into_iter()
-            .map(|v| {
-                let s = String::from_utf8_lossy(trim_value(v)).into_owned();
-                if s.is_empty() || crate::dict::is_dicom_defined_uid(&s) || is_private_version(e.tag, &s) {
+            .map(|s| {
+                let kept = s.is_empty()
+                    || crate::dict::is_dicom_defined_uid(&s)
+                    || is_private_version(e.tag, &s)
+                    || (class && !self.is_class_field_instance(&s));
+                if kept {
                     return s;
                 }
                 changed = true;
                 self.ctx.pseudo.uid(&s)
             })
             .collect();
+        if class && changed {
+            self.note(format!(
+                "{}: a class field held an instance UID (one the file uses for an instance, or one spelling an identifier); mapped",
+                tag_str(e.tag)
+            ));
+        }
         changed.then(|| (Decision::Put(Element::new(e.tag, e.vr, mapped.join("\\").into_bytes())), "uid"))
+    }
+
+    /// Whether `uid`, in a class field, is an instance UID of the file rather than a class
+    /// ([`crate::class_uids::instances_in_class_fields`]; the walk is made once, and only
+    /// when a class field holds a UID the standard does not register).
+    fn is_class_field_instance(&self, uid: &str) -> bool {
+        crate::dict::is_instance_uid_text(uid)
+            && self.class_instances.get_or_init(|| crate::class_uids::instances_in_class_fields(self.top)).contains(uid)
+    }
+
+    /// Under Retain UIDs, note each kept UID value that spells the Patient ID or one of the
+    /// file's dates as a component ([`crate::uid_clues::UidClues::find`]): by its tag and the
+    /// kind of identifier, never the value ([`crate::uid_clues::KEPT_UID_NOTE`]). The user asked
+    /// to keep UIDs, so they stay; the run warns with a count of such outputs and
+    /// `verify --against` reports them.
+    fn note_uid_clues(&mut self, e: &Element) {
+        if !self.ctx.rules.options().contains(&DeidOption::RetainUids) {
+            return;
+        }
+        let clues = self.uid_clues.get_or_init(|| crate::uid_clues::UidClues::of(self.top));
+        let found: Vec<_> =
+            Self::values(e).iter().filter_map(|v| clues.find(&String::from_utf8_lossy(trim_value(v)))).collect();
+        for clue in found {
+            self.note(format!("{}: {} {}", tag_str(e.tag), crate::uid_clues::KEPT_UID_NOTE, clue.label()));
+        }
     }
 
     /// Whether `bytes` contain the file's own Study, Series or SOP Instance UID (top level),
@@ -1631,6 +1686,7 @@ impl Planner<'_, '_> {
             let (decision, word) = self.undamaged(e, decision, word);
             if matches!(decision, Decision::Keep) && self.value_vr(e) == VR::UI {
                 self.refuse_unless_uids(e);
+                self.note_uid_clues(e);
             }
             match decision {
                 Decision::Keep => {

@@ -179,6 +179,12 @@ pub fn summary(s: &Summary, dry_run: bool, audit: &str) {
             s.shared_sop_uids
         );
     }
+    if s.uids_with_identifiers > 0 {
+        kamei::say!(
+            "kamei: warning: {} outputs keep, under retain-uids, UIDs that spell the Patient ID or one of the file's original dates (the audit notes each by its tag; `kamei verify --against` reports them): the release keeps them as asked, and anyone who reads the UIDs reads those identifiers",
+            s.uids_with_identifiers
+        );
+    }
     if s.ids_with_several_issuers > 0 {
         kamei::say!(
             "kamei: warning: {} Patient IDs were each seen with more than one Issuer of Patient ID: the pseudonym and date shift come from the Patient ID alone, so patients of different issuers who share a local ID share one pseudonym in the release (see README, \"Patient IDs from several issuers\")",

@@ -515,10 +515,13 @@ impl Dictionary {
     /// depth): [`crate::dict::is_instance_uid_text`] (four components or more or a `2.25.`
     /// UID, 16 characters or more, not one the standard registers), and not one the data set also names as a class,
     /// transfer syntax or coding scheme (a vendor's private SOP Class UID is kept by every
-    /// profile). Shorter values are left out: `1.2.3.4` is as likely a version number in text.
+    /// profile) unless the class rule takes that class field's value for an instance UID
+    /// ([`crate::class_uids::instances_in_class_fields`]: swapped into a Referenced SOP Class
+    /// UID, or spelling the Patient ID), as `deid` then maps it. Shorter values are left out:
+    /// `1.2.3.4` is as likely a version number in text.
     pub fn add_dataset(&mut self, ds: &DataSet) {
         let mut explained = std::collections::HashSet::new();
-        let mut uids = Uids::default();
+        let mut uids = Uids { class_instances: crate::class_uids::instances_in_class_fields(ds), ..Uids::default() };
         self.add_level(ds, &CharacterSet::default_repertoire(), &mut explained, &mut uids);
         self.by_text.retain(|t, k| !(is_weak(t, k) && explained.contains(t.as_str())));
         for uid in uids.instance.difference(&uids.registered) {
@@ -946,6 +949,9 @@ fn holds_uids(tag: Tag, vr: VR, bytes: &[u8]) -> bool {
 struct Uids {
     instance: std::collections::HashSet<String>,
     registered: std::collections::HashSet<String>,
+    /// The values of its class fields that are instance UIDs all the same
+    /// ([`crate::class_uids::instances_in_class_fields`]), which `deid` maps.
+    class_instances: std::collections::HashSet<String>,
 }
 
 impl Uids {
@@ -957,7 +963,7 @@ impl Uids {
             if !crate::dict::is_instance_uid_text(uid) {
                 continue;
             }
-            if crate::dict::names_registered_uid(tag) {
+            if crate::dict::names_registered_uid(tag) && !self.class_instances.contains(uid) {
                 self.registered.insert(uid.to_string());
             } else {
                 self.instance.insert(uid.to_string());
@@ -986,6 +992,25 @@ pub struct Matcher {
 }
 
 impl Matcher {
+    /// What a UID component can spell of these identifiers ([`crate::uid_clues::UidClues`]):
+    /// the Patient IDs, the birth dates and the exam dates. Made from an input's own matcher
+    /// (small), for verify's check of kept UIDs.
+    pub fn uid_clues(&self) -> crate::uid_clues::UidClues {
+        use crate::uid_clues::UidClue;
+        let mut clues = crate::uid_clues::UidClues::default();
+        for id in &self.ids {
+            if id.kind == "Patient ID" {
+                clues.add_patient_id(&id.text);
+            } else if id.kind == BIRTH_DATE && id.text.len() == 8 {
+                clues.add_date(&id.text, UidClue::BirthDate);
+            }
+        }
+        for (day, _) in &self.exam_dates {
+            clues.add_date(&day.format("%Y%m%d").to_string(), UidClue::Date);
+        }
+        clues
+    }
+
     /// The identifiers found in `text` (normalised first), each once.
     pub fn find<'m>(&'m self, text: &str) -> Vec<&'m Identifier> {
         if self.is_empty() {

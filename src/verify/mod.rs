@@ -36,6 +36,7 @@
 //! itself goes only into the `--report` file, which is as sensitive as the linkage table.
 
 mod dictionary;
+mod kept_uids;
 mod own_markers;
 pub mod path_names;
 
@@ -848,9 +849,11 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
             findings.push(residual(&r, "file name", id));
         }
         let matchers: Vec<&Matcher> = std::iter::once(&global).chain(own.as_ref()).chain(own_names.as_ref()).collect();
-        let ctx = Ctx { rules: &job.rules, matchers: &matchers, input_pixels };
+        let uid_clues = own.as_ref().map(Matcher::uid_clues).unwrap_or_default();
+        let ctx = Ctx { rules: &job.rules, matchers: &matchers, input_pixels, uid_clues };
         let checked = check_file(&ctx, p, &r, &mut findings);
         mask_paths(&mut findings, &r, &name_matchers, &kept);
+        kept_uids::mask_names(&mut findings, &r, &ctx.uid_clues);
         // Held until every file is checked: a first push leaves room for four findings, where
         // most outputs have one or none (0.4 KB an output of a million-output release).
         findings.shrink_to_fit();
@@ -1057,6 +1060,8 @@ struct Ctx<'a> {
     matchers: &'a [&'a Matcher],
     /// The pixel data of the file's own input, when known ([`Originals::input_pixels`]).
     input_pixels: Option<PixelsOf>,
+    /// What a UID can spell of the file's own input ([`kept_uids`]).
+    uid_clues: crate::uid_clues::UidClues,
 }
 
 impl Ctx<'_> {
@@ -1609,6 +1614,7 @@ fn check_dataset(
             }
             Value::Bytes(bytes) if !is_bulk(e.tag) && bytes.len() <= 1 << 16 => {
                 check_damage(e, bytes, &loc(), rel, out);
+                kept_uids::check(&ctx.uid_clues, e, bytes, &loc(), rel, out);
                 let text = match e.vr {
                     // Text in a binary value is 8-bit, UTF-16 or in another encoding than the
                     // data set's, EUC-JP or ISO-2022-JP (as deid reads it).

@@ -5,6 +5,7 @@ mod util;
 mod actions;
 mod broken;
 mod charsets;
+mod class_uids;
 mod cli;
 mod clinical;
 mod cohort;
