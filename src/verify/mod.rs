@@ -36,6 +36,7 @@
 //! itself goes only into the `--report` file, which is as sensitive as the linkage table.
 
 mod dictionary;
+mod key_file;
 mod own_markers;
 pub mod path_names;
 
@@ -116,6 +117,10 @@ pub enum FindingKind {
     /// re-identification table, which must never leave the hospital, copied into the release.
     /// Found by its header alone, with or without `--against` / `--linkage`.
     LinkageTable,
+    /// A file of the release holds a pseudonymization key: the one given with `--key` (raw or
+    /// hex, under any name), or, without `--key`, a file named `*.key` that holds a key. With it
+    /// every pseudonym, UID and date shift can be recomputed.
+    KeyFile,
 }
 
 /// One problem found.
@@ -318,6 +323,9 @@ pub struct VerifyJob {
     pub originals: Originals,
     /// Worker threads.
     pub jobs: usize,
+    /// The fingerprint of the key given with `verify --key`: a file of the release that holds
+    /// it is a `key-file` finding.
+    pub key_fingerprint: Option<String>,
 }
 
 /// The result.
@@ -846,6 +854,7 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
         }
         let matchers: Vec<&Matcher> = std::iter::once(&global).chain(own.as_ref()).chain(own_names.as_ref()).collect();
         let ctx = Ctx { rules: &job.rules, matchers: &matchers, input_pixels };
+        findings.extend(key_file::check(p, &r, job.key_fingerprint.as_deref()));
         let checked = check_file(&ctx, p, &r, &mut findings);
         mask_paths(&mut findings, &r, &name_matchers, &kept);
         (checked, findings)
