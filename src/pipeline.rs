@@ -219,9 +219,9 @@ pub struct Summary {
     /// middle of a write): ignored, their inputs processed again (README "Audit log").
     pub damaged_audit: Vec<audit::DamagedLines>,
     /// The INPUT arguments (0-based positions) that exist but hold no file nor any other entry
-    /// (an empty folder: an export mount that failed, a copy that has not started). Known for a
-    /// whole run; a `--shard` run names them only when the INPUTs hold nothing at all, since an
-    /// INPUT's files may all fall in other shards.
+    /// (an empty folder: an export mount that failed, a copy that has not started). Every
+    /// `--shard` run names the same ones as the whole run: each walks every INPUT before it
+    /// takes its share ([`walk::Walk::empty`]).
     pub empty_inputs: Vec<usize>,
     /// The INPUTs held no file at all, in any shard ([`Summary::empty_inputs`] names every
     /// INPUT): nothing to release, which the CLI treats as a failed run unless `--allow-empty`.
@@ -580,7 +580,8 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         _ => None,
     };
 
-    let (inputs, walk_errors) = walk::collect(&job.inputs, Some(&job.out), job.shard);
+    let walk::Walk { files: inputs, errors: walk_errors, empty: empty_inputs } =
+        walk::walk(&job.inputs, Some(&job.out), job.shard);
     if job.pseudo.is_keyed() {
         // An INPUT that exists is met, though nothing else names its path: a folder missing on
         // an earlier run (a failed record of its path) is there now.
@@ -600,7 +601,6 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     // Entries that could not be read, or are not files, are inputs too: each ends failed or
     // skipped, so the counts add up.
     let duplicates = inputs.iter().map(|i| i.duplicates).chain(walk_errors.iter().map(|e| e.duplicates)).sum();
-    let empty_inputs = empty_inputs(job, &inputs, &walk_errors);
     let mut summary = Summary {
         inputs: inputs.len() + walk_errors.len(),
         no_input_file: !job.inputs.is_empty() && empty_inputs.len() == job.inputs.len(),
@@ -796,7 +796,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let mut going = std::collections::HashSet::new();
     if job.dry_run && !summary.interrupted {
         // What the real run would remove (settle removes nothing when told not to).
-        let settled = supersede.settle(&job.out, &earlier, false, &mut announce);
+        let settled = supersede.settle(&job.out, &earlier, false);
         summary.superseded = settled.len();
         going.extend(settled.into_iter().map(|s| PathBuf::from(s.old_output)));
     } else if !summary.interrupted {
@@ -807,46 +807,49 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         } else {
             audit::done_inputs(&job.out).context(AuditSnafu)?
         };
-        for settled in supersede.settle(&job.out, &now, whole, &mut announce) {
-            if !settled.removed {
-                summary.superseded_left += 1;
-                continue;
+        let settled = supersede.settle(&job.out, &now, whole);
+        // Each removed output is recorded after its removal and before any freed name is given,
+        // its linkage rows first (flushed), then its audit records: a run killed at any moment
+        // leaves the records of an output that is gone unwritten, never written without the
+        // rows, and the re-run completes them (crate::supersede).
+        let removed: Vec<_> = settled.iter().filter(|s| s.removed).collect();
+        summary.superseded_left += settled.len() - removed.len();
+        summary.superseded += removed.len();
+        // One record and one linkage row for each path that made it (a copy, a hard link).
+        let all = &inputs;
+        let paths: Vec<(&Input, &String, &crate::supersede::Settled)> =
+            removed.iter().flat_map(|s| s.inputs.iter().map(move |(n, sha)| (&all[n - 1], sha, *s))).collect();
+        let mut recorded = linkage.as_mut().filter(|_| !removed.is_empty()).map_or(Ok(()), |l| {
+            paths
+                .iter()
+                .try_for_each(|(input, _, s)| l.add_path(Kind::Superseded, &input.path, &s.old_output))
+                .and_then(|_| l.flush())
+                .context(LinkageSnafu)
+        });
+        let reason =
+            "its input path now holds other content (corrected or re-assigned); the earlier output was removed";
+        for &(input, old_sha, _) in &paths {
+            let mut old = base_record(&ctx.base, Some(old_sha.clone()), 0, Outcome::Superseded, Some(reason.into()));
+            old.input_path_key = Some(path_key(job, &input.path));
+            recorded = recorded.and_then(|_| {
+                audit_writer.lock().expect("audit lock").as_mut().map_or(Ok(()), |w| w.append(&old).context(AuditSnafu))
+            });
+        }
+        let freed = if whole && recorded.is_ok() {
+            crate::supersede::give_freed_names(&job.out, &earlier, &settled, &mut announce)
+        } else {
+            Vec::new()
+        };
+        for m in &freed {
+            moves_made += 1;
+            if let Some(dir) = &job.previews {
+                pixels::preview::follow_move(dir, &m.from, &m.to);
             }
-            summary.superseded += 1;
-            // One record and one linkage row for each path that made it (a copy, a hard link).
-            let reason =
-                "its input path now holds other content (corrected or re-assigned); the earlier output was removed";
-            let mut appended = Ok(());
-            let mut linked_rows = Ok(());
-            for (number, old_sha) in &settled.inputs {
-                let input = &inputs[number - 1];
-                let mut old =
-                    base_record(&ctx.base, Some(old_sha.clone()), 0, Outcome::Superseded, Some(reason.into()));
-                old.input_path_key = Some(path_key(job, &input.path));
-                appended = appended.and_then(|_| {
-                    audit_writer
-                        .lock()
-                        .expect("audit lock")
-                        .as_mut()
-                        .map_or(Ok(()), |w| w.append(&old).context(AuditSnafu))
-                });
-                linked_rows = linked_rows.and_then(|_| {
-                    linkage.as_mut().map_or(Ok(()), |l| {
-                        l.add_path(Kind::Superseded, &input.path, &settled.old_output).context(LinkageSnafu)
-                    })
-                });
-            }
-            if let Some(m) = &settled.moved {
-                moves_made += 1;
-                if let Some(dir) = &job.previews {
-                    pixels::preview::follow_move(dir, &m.from, &m.to);
-                }
-                linked_rows = linked_rows.and_then(|_| add_move_row(&mut linkage, m));
-            }
-            if let Err(e) = appended.and(linked_rows) {
-                summary.aborted = Some(error_chain(&e));
-                return Ok(summary);
-            }
+            recorded = recorded.and_then(|_| add_move_row(&mut linkage, m));
+        }
+        if let Err(e) = recorded {
+            summary.aborted = Some(error_chain(&e));
+            return Ok(summary);
         }
     }
     // Counted once superseded outputs are gone: an output this run removed holds no UID.
@@ -902,32 +905,6 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         }
     }
     Ok(summary)
-}
-
-/// The INPUT arguments (0-based) that hold nothing: no file, no entry that failed or was skipped
-/// ([`Summary::empty_inputs`]). A `--shard` run whose share is empty walks every shard's inputs
-/// to tell an empty shard (the other shards have work) from empty INPUTs; a shard with work
-/// names none, since it cannot see what the others hold.
-fn empty_inputs(job: &Job, inputs: &[Input], errors: &[walk::WalkError]) -> Vec<usize> {
-    let holding = |inputs: &[Input], errors: &[walk::WalkError]| {
-        let mut held = vec![false; job.inputs.len()];
-        for root in inputs.iter().map(|i| i.root).chain(errors.iter().map(|e| e.root)) {
-            held[root] = true;
-        }
-        held
-    };
-    let mut held = holding(inputs, errors);
-    if job.shard.count > 1 {
-        if held.iter().any(|h| *h) {
-            return Vec::new();
-        }
-        let (all, all_errors) = walk::collect(&job.inputs, Some(&job.out), Shard::WHOLE);
-        if !all.is_empty() || !all_errors.is_empty() {
-            return Vec::new();
-        }
-        held = holding(&all, &all_errors);
-    }
-    held.iter().enumerate().filter(|(_, h)| !**h).map(|(i, _)| i).collect()
 }
 
 /// The folders below the INPUT arguments this run read an entry in (a file, or an entry that

@@ -26,7 +26,7 @@ pub const KEY_LEN: usize = 32;
 
 /// The most of a key file that is read: a key is 32 raw bytes or 64 hex digits with some white
 /// space around them; a longer file is not a key (it is reported as such, by its length).
-const MAX_KEY_FILE: u64 = 4096;
+pub const MAX_KEY_FILE: u64 = 4096;
 
 /// Errors about keys.
 #[derive(Debug, Snafu)]
@@ -129,16 +129,30 @@ impl PseudonymKey {
         std::fs::File::open(path)
             .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut raw))
             .context(ReadKeySnafu { path })?;
+        match PseudonymKey::parse(&raw) {
+            Some(key) if key.bytes == [0u8; KEY_LEN] => ZeroKeySnafu { path }.fail(),
+            Some(key) => Ok(key),
+            None => BadKeySnafu { path, len: usize::try_from(meta.len()).unwrap_or(usize::MAX) }.fail(),
+        }
+    }
+
+    /// The key a key file's bytes hold: 32 raw bytes, or 64 hex digits with optional
+    /// surrounding white space ([`PseudonymKey::read`]); None for anything else. (An all-zero
+    /// key is returned: [`PseudonymKey::read`] refuses it.)
+    pub fn parse(raw: &[u8]) -> Option<PseudonymKey> {
         let mut bytes = [0u8; KEY_LEN];
         if raw.len() == KEY_LEN {
-            bytes.copy_from_slice(&raw);
-        } else if hex::decode_to_slice(String::from_utf8_lossy(&raw).trim(), &mut bytes).is_err() {
-            return BadKeySnafu { path, len: usize::try_from(meta.len()).unwrap_or(usize::MAX) }.fail();
+            bytes.copy_from_slice(raw);
+        } else if hex::decode_to_slice(String::from_utf8_lossy(raw).trim(), &mut bytes).is_err() {
+            return None;
         }
-        if bytes == [0u8; KEY_LEN] {
-            return ZeroKeySnafu { path }.fail();
-        }
-        Ok(PseudonymKey { bytes })
+        Some(PseudonymKey { bytes })
+    }
+
+    /// The key's fingerprint ([`Pseudonymizer::key_fingerprint`]): tells keys apart without
+    /// revealing them.
+    pub fn fingerprint(&self) -> String {
+        Pseudonymizer::new(self, DateShiftPolicy::default()).key_fingerprint().to_string()
     }
 
     /// Write a new random key to `path` with mode 0600, refusing to replace an existing file.

@@ -62,11 +62,8 @@ pub struct Settled {
     pub inputs: Vec<(usize, String)>,
     /// The earlier output (relative to OUT).
     pub old_output: String,
-    /// Whether it was removed (whole runs) or left (shards, dry runs).
+    /// Whether it was removed (whole runs; or found already gone) or left (shards, dry runs).
     pub removed: bool,
-    /// The output that then took the freed name (the lowest hash among the outputs that
-    /// claimed it under their collision names and stay), if any.
-    pub moved: Option<Moved>,
 }
 
 impl Supersede {
@@ -100,11 +97,11 @@ impl Supersede {
         changed
     }
 
-    /// Remove (when `remove`) the earlier outputs that no input makes any more, then give each
-    /// freed name to the lowest-hash output that stays and claims it under its collision name.
-    /// `now`: the audit as it is at the end of the run ([`crate::audit::done_inputs`] read
-    /// again; a dry run passes the audit as it was), so that outputs moved during the run are
-    /// found where they are.
+    /// Remove (when `remove`) the earlier outputs that no input makes any more. `now`: the
+    /// audit as it is at the end of the run ([`crate::audit::done_inputs`] read again; a dry run
+    /// passes the audit as it was), so that outputs moved during the run are found where they
+    /// are. The caller records each removed output (its `superseded` records and linkage rows),
+    /// then gives the freed names ([`give_freed_names`]).
     ///
     /// An earlier output is superseded when no (input path, content) the audit records as
     /// making it still makes it: each such path is an input of this run that now holds other
@@ -113,17 +110,13 @@ impl Supersede {
     /// (records of an anonymized run) as making it. (Content alone does not decide: under
     /// `--layout mirror` the same bytes at another path make another file.) The decision
     /// depends on nothing but these sets: not on the order inputs finished in, how many paths
-    /// made an output, or which output hash is lower; all removals are made before any freed
-    /// name is given, so a stale output never moves into one. An earlier output whose place
-    /// the audit cannot tell is left. Problems removing a file leave it in place. `intent` is
-    /// told of a move before it is made.
-    pub fn settle(
-        self,
-        out: &Path,
-        now: &Done,
-        remove: bool,
-        intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
-    ) -> Vec<Settled> {
+    /// made an output, or which output hash is lower. An earlier output whose place the audit
+    /// cannot tell is left. Problems removing a file leave it in place.
+    ///
+    /// A superseded output that is already gone counts as removed when `remove`: a run killed
+    /// (SIGKILL, power loss) after removing it and before recording it leaves it recorded as
+    /// written; the re-run finds its path holding other content and completes its records.
+    pub fn settle(self, out: &Path, now: &Done, remove: bool) -> Vec<Settled> {
         if self.changed.is_empty() {
             return Vec::new();
         }
@@ -158,27 +151,82 @@ impl Supersede {
                 }
             }
         }
-        stale.retain(|o, _| !made.contains(o) && !produced.contains(&name_hash(o)) && out.join(o).is_file());
-        let going: HashSet<PathBuf> = stale.keys().map(PathBuf::from).collect();
-        let mut settled: Vec<Settled> = stale
+        let gone = |o: &str| std::fs::symlink_metadata(out.join(o)).is_err_and(|e| e.kind() == io::ErrorKind::NotFound);
+        stale.retain(|o, _| {
+            !made.contains(o) && !produced.contains(&name_hash(o)) && (out.join(o).is_file() || (remove && gone(o)))
+        });
+        stale
             .into_iter()
             .map(|(old_output, mut inputs)| {
                 inputs.sort();
                 inputs.dedup();
-                let removed = remove && std::fs::remove_file(out.join(old_output)).is_ok();
-                Settled { inputs, old_output: old_output.to_string(), removed, moved: None }
+                let removed = remove
+                    && match std::fs::remove_file(out.join(old_output)) {
+                        Ok(()) => true,
+                        Err(e) => e.kind() == io::ErrorKind::NotFound,
+                    };
+                if removed {
+                    remove_empty_folders(out, &out.join(old_output));
+                }
+                Settled { inputs, old_output: old_output.to_string(), removed }
             })
-            .collect();
-        // Every stale output is gone before a freed name is given: only outputs that stay
-        // claim one.
-        for s in settled.iter_mut().filter(|s| s.removed) {
-            s.moved = give_freed_name(out, Path::new(&s.old_output), &going, intent);
-            if s.moved.is_none() {
-                remove_empty_folders(out, &out.join(&s.old_output));
-            }
-        }
-        settled
+            .collect()
     }
+}
+
+/// Give every freed name to the lowest-hash output that claims it under its collision name
+/// (`<stem>.<12 hex>.<ext>`), as a run from scratch would have, once the removed outputs
+/// (`settled`) are on record: the names `settled` removed, and, so that a run killed (SIGKILL,
+/// power loss) between recording its removals and giving their names is completed by the
+/// re-run, the name any output of the audit (`earlier`, as the run found it) claims under its
+/// collision name when no file is there and no record of `earlier` places an output there but
+/// one `settled` removed. (A name whose recorded output is missing is not free: that is a
+/// missing output, not a freed name.) Called by whole runs only. `intent` is told of each move
+/// before it is made; a move it refuses is not made. Returns the moves made.
+pub fn give_freed_names(
+    out: &Path,
+    earlier: &Done,
+    settled: &[Settled],
+    intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
+) -> Vec<Moved> {
+    let removed: HashSet<&str> = settled.iter().filter(|s| s.removed).map(|s| s.old_output.as_str()).collect();
+    let going: HashSet<PathBuf> = settled.iter().filter(|s| !s.removed).map(|s| PathBuf::from(&s.old_output)).collect();
+    let recorded: HashSet<&str> =
+        earlier.by_path.values().flatten().map(|(_, o)| o.as_str()).filter(|o| !removed.contains(o)).collect();
+    let mut names: Vec<PathBuf> = removed.iter().map(PathBuf::from).collect();
+    for output in earlier.by_path.values().flatten().map(|(_, o)| o.as_str()) {
+        let Some(name) = claimed_name(Path::new(output)) else { continue };
+        let free = std::fs::symlink_metadata(out.join(&name)).is_err_and(|e| e.kind() == io::ErrorKind::NotFound);
+        if free && !recorded.contains(crate::audit::rel_string(&name).as_str()) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    names.dedup();
+    let mut moves = Vec::new();
+    for name in names {
+        match give_freed_name(out, &name, &going, intent) {
+            Some(m) => moves.push(m),
+            None => remove_empty_folders(out, &out.join(&name)),
+        }
+    }
+    moves
+}
+
+/// The name an output at a collision name (`<stem>.<12 hex>.<ext>`,
+/// [`crate::layout::collision_name`]) claims: `<stem>.<ext>`. None for any other name.
+fn claimed_name(output: &Path) -> Option<PathBuf> {
+    let file = output.file_name()?.to_str()?;
+    let hex_at =
+        |part: &str| part.len() == 12 && part.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    let (rest, last) = file.rsplit_once('.')?;
+    // `<stem>.<hex>` (a name without extension, `--layout mirror`) or `<stem>.<hex>.<ext>`.
+    let base = match rest.rsplit_once('.') {
+        Some((stem, hex)) if hex_at(hex) && !stem.is_empty() => format!("{stem}.{last}"),
+        _ if hex_at(last) && !rest.is_empty() => rest.to_string(),
+        _ => return None,
+    };
+    Some(output.with_file_name(base))
 }
 
 /// The outputs that claim `name` under a collision name (`<stem>.<12 hex>.<ext>` beside it),
@@ -199,7 +247,9 @@ fn claimants(out: &Path, name: &Path, going: &HashSet<PathBuf>) -> Vec<(String, 
         if !hex || going.contains(&rel) || !e.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
-        if let Ok(h) = crate::write::sha256_file(&e.path()) {
+        // A collision name holds the start of its output's hash: a file whose name only looks
+        // like one (a UID whose last component has 12 digits) is no claimant.
+        if let Some(h) = crate::write::sha256_file(&e.path()).ok().filter(|h| h.starts_with(middle)) {
             found.push((h, rel));
         }
     }
@@ -260,7 +310,7 @@ mod tests {
         let done = earlier("P1/s/1.dcm", &[]);
         let mut s = Supersede::new();
         assert!(s.observe(&done, 1, "k", &sha('b'), Some("P2/s/1.dcm")));
-        let settled = s.settle(dir.path(), &done, true, &mut |_| Ok(()));
+        let settled = s.settle(dir.path(), &done, true);
         assert_eq!(settled.len(), 1);
         assert!(settled[0].removed);
         assert!(!dir.path().join("P1").exists());
@@ -274,7 +324,7 @@ mod tests {
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), Some("2.dcm"));
         s.observe(&done, 2, "other", &sha('a'), Some("1.dcm"));
-        assert!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).is_empty());
+        assert!(s.settle(dir.path(), &done, true).is_empty());
         assert!(dir.path().join("1.dcm").exists());
     }
 
@@ -287,7 +337,7 @@ mod tests {
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), Some("x/IM1.bbbbbbbbbbbb"));
         s.observe(&done, 2, "other", &sha('a'), Some("y/IM1"));
-        assert_eq!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).len(), 1);
+        assert_eq!(s.settle(dir.path(), &done, true).len(), 1);
     }
 
     #[test]
@@ -297,7 +347,7 @@ mod tests {
         let done = earlier("1.dcm", &["copy-elsewhere"]);
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), Some("2.dcm"));
-        assert!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).is_empty());
+        assert!(s.settle(dir.path(), &done, true).is_empty());
         assert!(dir.path().join("1.dcm").exists());
     }
 
@@ -308,7 +358,7 @@ mod tests {
         let done = earlier("1.dcm", &[""]);
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), Some("2.dcm"));
-        assert!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).is_empty());
+        assert!(s.settle(dir.path(), &done, true).is_empty());
     }
 
     #[test]
@@ -319,7 +369,7 @@ mod tests {
         let mut s = Supersede::new();
         // The new content de-identifies to the very same bytes (a removed attribute changed).
         s.observe(&done, 1, "k", &sha('b'), Some("1.dcm"));
-        assert!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).is_empty());
+        assert!(s.settle(dir.path(), &done, true).is_empty());
         assert!(dir.path().join("1.dcm").exists());
     }
 
@@ -330,7 +380,7 @@ mod tests {
         let done = earlier("1.dcm", &[]);
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), None);
-        let settled = s.settle(dir.path(), &done, false, &mut |_| Ok(()));
+        let settled = s.settle(dir.path(), &done, false);
         assert!(!settled[0].removed);
         assert!(dir.path().join("1.dcm").exists());
     }
@@ -350,11 +400,12 @@ mod tests {
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), Some(&alt));
         let mut intents = Vec::new();
-        let settled = s.settle(dir.path(), &done, true, &mut |m| {
+        let settled = s.settle(dir.path(), &done, true);
+        let moves = give_freed_names(dir.path(), &done, &settled, &mut |m| {
             intents.push(m.clone());
             Ok(())
         });
-        let moved = settled[0].moved.clone().expect("moved into the freed name");
+        let moved = moves[0].clone();
         assert_eq!(
             (moved.from.to_string_lossy().into_owned(), moved.to.clone()),
             (alt.clone(), PathBuf::from("1.dcm"))
@@ -382,8 +433,9 @@ mod tests {
         let done = earlier("s/1.dcm", &[]);
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), Some("t/9.dcm"));
-        let settled = s.settle(dir.path(), &done, true, &mut |_| Ok(()));
-        assert_eq!(settled[0].moved.as_ref().unwrap().sha256, claims[0].0);
+        let settled = s.settle(dir.path(), &done, true);
+        let moves = give_freed_names(dir.path(), &done, &settled, &mut |_| Ok(()));
+        assert_eq!(moves[0].sha256, claims[0].0);
         assert_eq!(std::fs::read(dir.path().join("s/1.dcm")).unwrap(), claims[0].1);
         assert_eq!(std::fs::read_dir(dir.path().join("s")).unwrap().count(), 5);
     }
@@ -400,7 +452,7 @@ mod tests {
             for (n, key) in order.iter().enumerate() {
                 assert!(s.observe(&done, n + 1, key, &sha('b'), Some("P2/1.dcm")));
             }
-            let settled = s.settle(dir.path(), &done, true, &mut |_| Ok(()));
+            let settled = s.settle(dir.path(), &done, true);
             assert_eq!(settled.len(), 1, "one output");
             assert!(settled[0].removed);
             assert_eq!(settled[0].inputs, [(1, sha('a')), (2, sha('a'))], "both paths made it");
@@ -416,7 +468,7 @@ mod tests {
         let mut s = Supersede::new();
         s.observe(&done, 1, "k", &sha('b'), Some("2.dcm"));
         s.observe(&done, 2, "copy", &sha('b'), Some("2.dcm"));
-        assert!(s.settle(dir.path(), &done, true, &mut |_| Ok(())).is_empty());
+        assert!(s.settle(dir.path(), &done, true).is_empty());
         assert!(dir.path().join("1.dcm").exists());
     }
 
@@ -448,8 +500,9 @@ mod tests {
             for i in order {
                 s.observe(&done, i + 1, keys[i], &sha_of(new[i]), Some(&alts[i]));
             }
-            let settled = s.settle(dir.path(), &done, true, &mut |_| Ok(()));
+            let settled = s.settle(dir.path(), &done, true);
             assert_eq!(settled.iter().filter(|s| s.removed).count(), 2, "{settled:?}");
+            give_freed_names(dir.path(), &done, &settled, &mut |_| Ok(()));
             assert_eq!(sha_of(&std::fs::read(dir.path().join("s/1.dcm")).unwrap()), lowest_new);
             assert!(!dir.path().join(&old_alt).exists());
             assert_eq!(std::fs::read_dir(dir.path().join("s")).unwrap().count(), 2, "the two new outputs");
@@ -469,15 +522,73 @@ mod tests {
         let mut s = Supersede::new();
         s.observe(&done, 1, "ka", &sha('c'), Some("P2/1.dcm"));
         s.observe(&done, 2, "kb", &sha('d'), Some("P2/1.cccccccccccc.dcm"));
-        let settled = s.settle(dir.path(), &done, false, &mut |_| Ok(()));
+        let settled = s.settle(dir.path(), &done, false);
         assert_eq!(settled.len(), 2, "a dry run counts both");
         let settled = {
             let mut s = Supersede::new();
             s.observe(&done, 1, "ka", &sha('c'), Some("P2/1.dcm"));
             s.observe(&done, 2, "kb", &sha('d'), Some("P2/1.cccccccccccc.dcm"));
-            s.settle(dir.path(), &done, true, &mut |_| Ok(()))
+            s.settle(dir.path(), &done, true)
         };
-        assert!(settled.iter().all(|s| s.removed && s.moved.is_none()), "{settled:?}");
+        assert!(settled.iter().all(|s| s.removed), "{settled:?}");
+        assert!(give_freed_names(dir.path(), &done, &settled, &mut |_| Ok(())).is_empty());
         assert!(!dir.path().join("P1").exists());
+    }
+
+    /// rv39 03: a run killed after removing an output and before recording it: its path holds
+    /// other content, its output is gone, its record still says written. The re-run settles it
+    /// as removed, so its records are written.
+    #[test]
+    fn rv39_03_a_superseded_output_already_gone_is_settled_as_removed_by_a_whole_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let done = earlier("P1/1.dcm", &[]);
+        let observe = || {
+            let mut s = Supersede::new();
+            s.observe(&done, 1, "k", &sha('b'), Some("P2/1.dcm"));
+            s
+        };
+        let settled = observe().settle(dir.path(), &done, true);
+        assert_eq!(settled.len(), 1);
+        assert!(settled[0].removed);
+        assert!(
+            observe().settle(dir.path(), &done, false).is_empty(),
+            "a shard or a dry run leaves it to the whole run"
+        );
+    }
+
+    /// rv39 03: a run killed after recording its removals and before giving the freed names:
+    /// the re-run finds the output at a collision name whose name no record and no file holds,
+    /// and gives it that name. A name whose recorded output is missing is not free, and a file
+    /// whose name only looks like a collision name (its hash does not start so) claims nothing.
+    #[test]
+    fn rv39_03_a_freed_name_a_killed_run_did_not_give_is_given_by_the_rerun() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("s")).unwrap();
+        let alt = crate::layout::collision_name(Path::new("s/1.dcm"), &sha_of(b"new"));
+        std::fs::write(dir.path().join(&alt), b"new").unwrap();
+        let looks_like = "s/2.0123456789ab.dcm";
+        std::fs::write(dir.path().join(looks_like), b"other").unwrap();
+        let mut done = Done::default();
+        done.by_path.insert("kb".into(), vec![(sha('b'), alt.to_string_lossy().into_owned())]);
+        done.by_path.insert("kc".into(), vec![(sha('c'), looks_like.into())]);
+        // A recorded output that is missing: its name is not free.
+        let mut missing = Done::default();
+        missing.by_path = done.by_path.clone();
+        missing.by_path.insert("ka".into(), vec![(sha('a'), "s/1.dcm".into())]);
+        assert!(give_freed_names(dir.path(), &missing, &[], &mut |_| Ok(())).is_empty());
+        assert!(dir.path().join(&alt).exists());
+        let moves = give_freed_names(dir.path(), &done, &[], &mut |_| Ok(()));
+        assert_eq!(moves.len(), 1, "{moves:?}");
+        assert_eq!(moves[0].to, PathBuf::from("s/1.dcm"));
+        assert_eq!(std::fs::read(dir.path().join("s/1.dcm")).unwrap(), b"new");
+        assert!(dir.path().join(looks_like).exists() && !dir.path().join("s/2.dcm").exists());
+    }
+
+    #[test]
+    fn a_collision_name_claims_the_name_without_its_hash() {
+        assert_eq!(claimed_name(Path::new("a/1.2.0123456789ab.dcm")), Some(PathBuf::from("a/1.2.dcm")));
+        assert_eq!(claimed_name(Path::new("x/IM1.0123456789ab")), Some(PathBuf::from("x/IM1")));
+        assert_eq!(claimed_name(Path::new("a/1.2.dcm")), None);
+        assert_eq!(claimed_name(Path::new("a/1.0123456789AB.dcm")), None);
     }
 }

@@ -232,8 +232,28 @@ fn drop_duplicates(found: Vec<Found>) -> Vec<Input> {
 /// filtered to `shard`; the folder `exclude` (the output) and everything below it is skipped.
 /// Entries that cannot be processed are returned the same way: each once, by
 /// [`WalkError::identity`], in this shard (an INPUT argument that cannot be read, in every
-/// shard).
+/// shard). See [`walk`], which also names the INPUT arguments that held nothing.
 pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec<Input>, Vec<WalkError>) {
+    let w = walk(inputs, exclude, shard);
+    (w.files, w.errors)
+}
+
+/// What [`walk`] found.
+#[derive(Debug)]
+pub struct Walk {
+    /// This shard's files ([`collect`]).
+    pub files: Vec<Input>,
+    /// This shard's entries that cannot be processed ([`collect`]).
+    pub errors: Vec<WalkError>,
+    /// The INPUT arguments (0-based) that exist but hold nothing: no file, no entry that fails
+    /// or is skipped (an empty folder: an export mount that failed). Judged on the whole walk,
+    /// before duplicates are dropped and before the shard split, so every shard names the same
+    /// ones as the whole run, and an INPUT whose files another INPUT also names held files.
+    pub empty: Vec<usize>,
+}
+
+/// [`collect`], and the INPUT arguments that held nothing ([`Walk::empty`]).
+pub fn walk(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> Walk {
     let skip = exclude.and_then(dir_id);
     let mut files: Vec<Found> = Vec::new();
     let mut errors = Vec::new();
@@ -269,13 +289,18 @@ pub fn collect(inputs: &[PathBuf], exclude: Option<&Path>, shard: Shard) -> (Vec
             errors.extend(e);
         }
     }
+    let mut held = vec![false; inputs.len()];
+    for root in files.iter().map(|(f, _)| f.root).chain(errors.iter().map(|e| e.root)) {
+        held[root] = true;
+    }
+    let empty = held.iter().enumerate().filter(|(_, h)| !**h).map(|(i, _)| i).collect();
     files.par_sort_unstable_by(|(a, _), (b, _)| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
     let mut files = drop_duplicates(files);
     files.retain(|f| shard.contains(&f.rel));
     let mut errors = drop_duplicate_errors(errors);
     errors.retain(|e| e.rel.as_ref().is_none_or(|rel| shard.contains(rel)));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
-    (files, errors)
+    Walk { files, errors, empty }
 }
 
 /// Drop the entries an earlier one (in `(root, rel)` order, as for files) already names by

@@ -257,9 +257,10 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     super::config::absolute(p)
 }
 
-/// Refuse a linkage table inside the output or an input, and an output inside an input (or the
-/// reverse), by name and by file system identity ([`super::config::within`]: a bind mount); and
-/// a linkage table that is the key file or another file that is no linkage table
+/// Refuse the key file or a linkage table inside the output or an input
+/// ([`super::config::keep_apart`]), and an output inside an input (or the reverse), by name and
+/// by file system identity ([`super::config::within`]: a bind mount); and a linkage table that
+/// is the key file or another file that is no linkage table
 /// ([`super::config::check_linkage_file`]).
 fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>, k: &KeyArgs) -> Result<PathBuf> {
     let out_abs = absolute(out)?;
@@ -282,17 +283,9 @@ fn check_paths(out: &Path, inputs: &[PathBuf], linkage: Option<&Path>, k: &KeyAr
             );
         }
     }
+    super::config::keep_apart("the key file (--key)", &k.key, &out_abs, inputs)?;
     if let Some(link) = linkage {
-        let abs = absolute(link)?;
-        if abs.starts_with(&out_abs) || super::config::within(&abs, &out_abs) {
-            bail!("the linkage table must not be inside the output folder (it re-identifies patients)");
-        }
-        for input in inputs {
-            let input = absolute(input)?;
-            if abs.starts_with(&input) || super::config::within(&abs, &input) {
-                bail!("the linkage table must not be inside an input folder (inputs are never written to)");
-            }
-        }
+        super::config::keep_apart("the linkage table", link, &out_abs, inputs)?;
         let fingerprint = pseudonymizer(k)?.key_fingerprint().to_string();
         super::config::check_linkage_file(link, Some(&k.key), Some(&fingerprint))?;
     }

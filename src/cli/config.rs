@@ -147,6 +147,31 @@ pub fn within(path: &Path, dir: &Path) -> bool {
     }
 }
 
+/// Refuse a file that re-identifies patients (`what`: the linkage table, the key file) inside
+/// the output folder `out` (absolute), which is released, or inside an INPUT, which is read
+/// (and never written to): by path, through symbolic links ([`absolute`]) and by file system
+/// identity ([`within`]: the same folder through a bind mount). With the key in the release,
+/// every pseudonym, UID and date shift made with it can be recomputed. Checked before anything
+/// is written.
+pub fn keep_apart(what: &str, path: &Path, out: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let abs = absolute(path)?;
+    if abs.starts_with(out) || within(&abs, out) {
+        bail!(
+            "{what} must not be inside the output folder (it re-identifies patients, and the folder is released); choose a path outside {}",
+            out.display()
+        );
+    }
+    for input in inputs {
+        let root = absolute(input)?;
+        if abs.starts_with(&root) || within(&abs, &root) {
+            bail!(
+                "{what} must not be inside an input folder (inputs are read, never written to: keep it apart from them)"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Refuse a `--linkage` FILE whose rows would destroy another file: the `--key` file itself
 /// (by path or by file system identity: a job script's variable mix-up), or an existing file
 /// that is not a kamei linkage table ([`kamei::linkage::check_target`]), or a table written with
@@ -234,6 +259,9 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
     if out.exists() && !out.is_dir() {
         bail!("output {} exists and is not a folder", out.display());
     }
+    if let Some(key) = &args.key {
+        keep_apart("the key file (--key)", key, &out, &args.inputs)?;
+    }
     let date_shift = profile.date_shift();
     let pseudo = match &args.key {
         Some(path) => Pseudonymizer::new(&PseudonymKey::read(path)?, date_shift),
@@ -248,19 +276,7 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
         if args.key.is_none() {
             bail!("--linkage needs --key: an anonymized run (no key) keeps no link back to patients");
         }
-        let abs = absolute(link)?;
-        if abs.starts_with(&out) || within(&abs, &out) {
-            bail!(
-                "the linkage table must not be inside the output folder (it re-identifies patients); choose a path outside {}",
-                out.display()
-            );
-        }
-        for input in &args.inputs {
-            let root = absolute(input)?;
-            if abs.starts_with(&root) || within(&abs, &root) {
-                bail!("the linkage table must not be inside an input folder (inputs are never written to)");
-            }
-        }
+        keep_apart("the linkage table", link, &out, &args.inputs)?;
         check_linkage_file(link, args.key.as_deref(), Some(pseudo.key_fingerprint()))?;
     }
     let jobs = match args.jobs {

@@ -224,7 +224,8 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
             "kamei: note: no --against or --linkage: checking conformance and pixels only, not residual identifiers"
         );
     }
-    let job = VerifyJob { out: args.out.clone(), rules: profile.compile(), originals, jobs };
+    let key_fingerprint = pseudo.as_ref().map(|p| p.key_fingerprint().to_string());
+    let job = VerifyJob { out: args.out.clone(), rules: profile.compile(), originals, jobs, key_fingerprint };
     let report = verify::run(&job);
     {
         let mut stdout = std::io::stdout().lock();
@@ -402,7 +403,7 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let originals = originals(&args.originals.against, args.originals.linkage.as_deref(), jobs)?;
     let has_originals = !originals.is_empty();
-    let job = VerifyJob { out: args.out.clone(), rules: profile.compile(), originals, jobs };
+    let job = VerifyJob { out: args.out.clone(), rules: profile.compile(), originals, jobs, key_fingerprint: None };
     let verified = verify::run(&job);
     let settings: Option<RunSettings> =
         std::fs::read_to_string(args.out.join(RUN_FILE)).ok().and_then(|t| serde_json::from_str(&t).ok());

@@ -37,6 +37,7 @@
 
 mod dictionary;
 mod kept_uids;
+mod key_file;
 mod own_markers;
 pub mod path_names;
 
@@ -118,6 +119,10 @@ pub enum FindingKind {
     /// re-identification table, which must never leave the hospital, copied into the release.
     /// Found by its header alone, with or without `--against` / `--linkage`.
     LinkageTable,
+    /// A file of the release holds a pseudonymization key: the one given with `--key` (raw or
+    /// hex, under any name), or, without `--key`, a file named `*.key` that holds a key. With it
+    /// every pseudonym, UID and date shift can be recomputed.
+    KeyFile,
 }
 
 /// One problem found.
@@ -322,6 +327,9 @@ pub struct VerifyJob {
     pub originals: Originals,
     /// Worker threads.
     pub jobs: usize,
+    /// The fingerprint of the key given with `verify --key`: a file of the release that holds
+    /// it is a `key-file` finding.
+    pub key_fingerprint: Option<String>,
 }
 
 /// The result.
@@ -851,6 +859,7 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
         let matchers: Vec<&Matcher> = std::iter::once(&global).chain(own.as_ref()).chain(own_names.as_ref()).collect();
         let uid_clues = own.as_ref().map(Matcher::uid_clues).unwrap_or_default();
         let ctx = Ctx { rules: &job.rules, matchers: &matchers, input_pixels, uid_clues };
+        findings.extend(key_file::check(p, &r, job.key_fingerprint.as_deref()));
         let checked = check_file(&ctx, p, &r, &mut findings);
         mask_paths(&mut findings, &r, &name_matchers, &kept);
         kept_uids::mask_names(&mut findings, &r, &ctx.uid_clues);

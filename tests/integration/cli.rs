@@ -99,6 +99,45 @@ fn linkage_without_key_is_refused() {
     assert!(run.stderr().contains("--key"), "{}", run.stderr());
 }
 
+/// rv39 01: the key file inside OUT (directly or through a symbolic link) or inside an INPUT is
+/// refused as the linkage table is (exit 2, nothing written), by `deid`, `clinical csv` and
+/// `clinical ss-mix2`: a release must never carry the key its pseudonyms can be recomputed with.
+#[test]
+fn rv39_01_a_key_inside_out_or_an_input_is_refused() {
+    let wd = Workdir::new("rv39_01_a_key_inside_out_or_an_input_is_refused");
+    Fixture::ct("P1", "1.2.3", "1.2.3.1", "1.2.3.1.1").write(&wd.path("in/a.dcm"));
+    std::fs::create_dir_all(wd.path("out")).unwrap();
+    std::fs::create_dir_all(wd.path("secure")).unwrap();
+    key(&wd, "out/kamei.key", 9);
+    key(&wd, "in/kamei.key", 9);
+    std::os::unix::fs::symlink("../out/kamei.key", wd.path("secure/kamei.key")).unwrap();
+    for (k, place) in [
+        ("out/kamei.key", "inside the output folder"),
+        ("secure/kamei.key", "inside the output folder"),
+        ("in/kamei.key", "inside an input folder"),
+    ] {
+        let run = wd.kamei(["deid", "in", "-o", "out", "--key", k, "-q"]);
+        run.assert_code(2);
+        assert!(run.stderr().contains(&format!("the key file (--key) must not be {place}")), "{k}: {}", run.stderr());
+    }
+    assert_eq!(wd.files("out"), [std::path::PathBuf::from("kamei.key")], "nothing written beside the key");
+    std::fs::create_dir_all(wd.path("labs")).unwrap();
+    std::fs::write(wd.path("labs/labs.csv"), "patient_id,value\nP1,1\n").unwrap();
+    std::fs::write(wd.path("cols.toml"), "[columns]\npatient_id = \"patient-id\"\nvalue = \"keep\"\n").unwrap();
+    let run = wd.kamei(["clinical", "csv", "labs", "--key", "out/kamei.key", "--columns", "cols.toml", "-o", "out"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("the key file (--key) must not be inside the output folder"), "{}", run.stderr());
+    std::fs::create_dir_all(wd.path("ssmix2")).unwrap();
+    let run = wd.kamei(["clinical", "ss-mix2", "ssmix2", "--key", "out/kamei.key", "-o", "out"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("the key file (--key) must not be inside the output folder"), "{}", run.stderr());
+    assert_eq!(wd.files("out"), [std::path::PathBuf::from("kamei.key")], "nothing written beside the key");
+    // The same key outside: the run writes its release.
+    key(&wd, "k.key", 9);
+    std::fs::remove_file(wd.path("in/kamei.key")).unwrap();
+    wd.kamei(["deid", "in", "-o", "out", "--key", "k.key", "-q"]).assert_code(0);
+}
+
 #[test]
 fn linkage_inside_out_is_refused() {
     let wd = Workdir::new("linkage_inside_out_is_refused");

@@ -253,3 +253,32 @@ fn a_subfolder_unreadable_once_and_readable_later_keeps_no_failed_record() {
     deid(&wd, &["in"], &["-q"]).assert_code(0);
     assert_eq!(failed_records(&wd), 0, "{:?}", wd.audit("out"));
 }
+
+/// rv39 02: every `--shard` run names an INPUT that held no file beside others that did, as
+/// the whole run does: each walks every INPUT before it takes its share.
+#[test]
+fn rv39_02_every_shard_names_an_empty_input_beside_others() {
+    let wd = Workdir::new("rv39_02_every_shard_names_an_empty_input_beside_others");
+    for n in 1..=6 {
+        image("P1", n).write(&wd.path(&format!("dept1/{n}.dcm")));
+    }
+    std::fs::create_dir_all(wd.path("dept2")).unwrap();
+    for shard in ["1/2", "2/2", "1/1"] {
+        let run = deid(&wd, &["dept1", "dept2"], &["--shard", shard]);
+        run.assert_code(0);
+        assert!(run.stderr().contains("warning: INPUT argument #2 held no file"), "{shard}: {}", run.stderr());
+        assert!(!run.stderr().contains("INPUT argument #1"), "{shard}: {}", run.stderr());
+    }
+    assert_eq!(wd.dicom_outputs("out").len(), 6);
+}
+
+/// rv39 (suspect): an INPUT whose files another INPUT also names held files: they are dropped
+/// as duplicates (and counted), but the INPUT is not called empty (a failed mount).
+#[test]
+fn rv39_an_input_whose_files_another_input_names_too_is_not_called_empty() {
+    let wd = Workdir::new("rv39_an_input_whose_files_another_input_names_too_is_not_called_empty");
+    image("P1", 1).write(&wd.path("in/a.dcm"));
+    let run = deid(&wd, &["in", "in/a.dcm"], &[]);
+    run.assert_code(0);
+    assert!(!run.stderr().contains("held no file"), "{}", run.stderr());
+}

@@ -562,3 +562,79 @@ fn a_rerun_rewrites_an_output_whose_size_is_not_the_recorded_one() {
         assert!(again.stderr().contains("2 done earlier") && !again.stderr().contains("damaged"), "{}", again.stderr());
     }
 }
+
+/// The audit outcomes of `out`, counted.
+fn outcome_counts(wd: &Workdir, out: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in wd.audit(out) {
+        *counts.entry(r["outcome"].as_str().unwrap().to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// rv39 03: a run killed (SIGKILL, power loss) while it removed superseded outputs had removed
+/// one and not yet recorded it (no `superseded` record, no linkage row; its name not yet given
+/// to the corrected re-send that claims it). The re-run completes the records and gives the
+/// name, so the release is the one an uninterrupted run makes and `verify --against` passes.
+/// The killed run's state is made by two shard runs (they write the new outputs and leave the
+/// superseded ones unrecorded) and the removal the killed run had made.
+#[test]
+fn rv39_03_a_rerun_completes_a_run_killed_while_it_removed_superseded_outputs() {
+    use sha2::Digest;
+    let wd = Workdir::new("rv39_03_a_rerun_completes_a_run_killed_while_it_removed_superseded_outputs");
+    // Two versions of one instance (a corrected re-send): one output at the instance's name,
+    // the other at its collision name; and another image of the patient.
+    let version = |t: &str| image("P-WRONG", 1).put(str_el(tags::SLICE_THICKNESS, VR::DS, t));
+    version("1.0").write(&wd.path("in/a.dcm"));
+    version("2.0").write(&wd.path("in/b.dcm"));
+    image("P-WRONG", 2).write(&wd.path("in/c.dcm"));
+    let k = key(&wd, "k.key", 31);
+    let ks = k.to_str().unwrap();
+    let deid = |out: &str, extra: &[&str]| {
+        let link = format!("{out}.csv");
+        let mut args = vec!["deid", "in", "-o", out, "--key", ks, "-q", "--linkage", &link];
+        args.extend_from_slice(extra);
+        wd.kamei(args).assert_code(0);
+    };
+    deid("ref", &[]);
+    deid("out", &[]);
+    // The input whose output holds the instance's name is re-assigned to the right patient.
+    let records = wd.audit("out");
+    let outputs: Vec<&str> = records.iter().filter_map(|r| r["output"].as_str()).collect();
+    let named = records
+        .iter()
+        .find(|r| {
+            let o = r["output"].as_str().unwrap().trim_end_matches(".dcm");
+            outputs.iter().any(|other| other.starts_with(&format!("{o}.")))
+        })
+        .expect("an output at the instance's name, claimed by the other version");
+    let old_output = named["output"].as_str().unwrap().to_string();
+    let owner = ["a.dcm", "b.dcm"]
+        .into_iter()
+        .find(|f| {
+            hex::encode(sha2::Sha256::digest(std::fs::read(wd.path(&format!("in/{f}"))).unwrap()))
+                == named["input_sha256"]
+        })
+        .unwrap();
+    let thickness = if owner == "a.dcm" { "1.0" } else { "2.0" };
+    image("P-RIGHT", 1).put(str_el(tags::SLICE_THICKNESS, VR::DS, thickness)).write(&wd.path(&format!("in/{owner}")));
+    // Uninterrupted.
+    deid("ref", &[]);
+    // Killed after removing the superseded output, before recording it.
+    deid("out", &["--shard", "1/2"]);
+    deid("out", &["--shard", "2/2"]);
+    std::fs::remove_file(wd.path(&format!("out/{old_output}"))).unwrap();
+    deid("out", &[]);
+    let names = |out: &str| -> Vec<std::path::PathBuf> {
+        wd.dicom_outputs(out).into_iter().map(|p| p.strip_prefix(wd.path(out)).unwrap().to_path_buf()).collect()
+    };
+    assert_eq!(names("out"), names("ref"), "the names of an uninterrupted run (the re-send took the freed name)");
+    assert_eq!(outcome_counts(&wd, "out"), outcome_counts(&wd, "ref"));
+    let superseded_rows = |table: &str| {
+        std::fs::read_to_string(wd.path(table)).unwrap().lines().filter(|l| l.starts_with("superseded,")).count()
+    };
+    assert_eq!(superseded_rows("out.csv"), 1, "the linkage table names the withdrawn output");
+    assert_eq!(superseded_rows("ref.csv"), 1);
+    let run = wd.kamei(["verify", "out", "--against", "in"]);
+    run.assert_code(0);
+}

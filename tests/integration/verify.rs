@@ -1048,3 +1048,24 @@ fn a_csv_that_only_mentions_the_linkage_header_words_is_no_linkage_table() {
     let run = wd.kamei(["verify", "out"]);
     assert!(!run.stdout().contains("linkage-table"), "{}", run.stdout());
 }
+
+/// rv39 01: the key given with `--key`, copied into the release under any name (raw, or as
+/// hex), is a `key-file` finding; without `--key`, a file named like a key that holds one is.
+#[test]
+fn rv39_01_the_key_copied_into_the_release_is_a_finding() {
+    let wd = release("rv39_01_the_key_copied_into_the_release_is_a_finding");
+    verify(&wd).assert_code(0);
+    std::fs::copy(wd.path("k.key"), wd.path("out/kamei.key")).unwrap();
+    std::fs::write(wd.path("out/notes.txt"), format!("{}\n", "05".repeat(32))).unwrap();
+    let run = wd.kamei(["verify", "out", "--key", "k.key", "--against", "in"]);
+    run.assert_code(1);
+    let found = findings(&run);
+    for name in ["kamei.key", "notes.txt"] {
+        assert!(found.iter().any(|f| f[0] == name && f[2] == "key-file"), "{name}: {}", run.stdout());
+    }
+    let run = wd.kamei(["verify", "out"]);
+    run.assert_code(1);
+    let found = findings(&run);
+    assert!(found.iter().any(|f| f[0] == "kamei.key" && f[2] == "key-file"), "{}", run.stdout());
+    assert!(!found.iter().any(|f| f[0] == "notes.txt"), "not named like a key: {}", run.stdout());
+}
