@@ -572,8 +572,7 @@ mod tests {
         done.by_path.insert("kb".into(), vec![(sha('b'), alt.to_string_lossy().into_owned())]);
         done.by_path.insert("kc".into(), vec![(sha('c'), looks_like.into())]);
         // A recorded output that is missing: its name is not free.
-        let mut missing = Done::default();
-        missing.by_path = done.by_path.clone();
+        let mut missing = Done { by_path: done.by_path.clone(), ..Done::default() };
         missing.by_path.insert("ka".into(), vec![(sha('a'), "s/1.dcm".into())]);
         assert!(give_freed_names(dir.path(), &missing, &[], &mut |_| Ok(())).is_empty());
         assert!(dir.path().join(&alt).exists());

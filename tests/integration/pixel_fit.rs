@@ -106,7 +106,7 @@ fn an_odd_length_fragment_inside_a_frame_fails_the_file() {
     let frame = odd_frame(1);
     // Cut after an odd number of bytes, inside the compressed data: a pad byte there would
     // change the image.
-    let (a, b) = frame.split_at(frame.len() / 2 | 1);
+    let (a, b) = frame.split_at((frame.len() / 2) | 1);
     std::fs::create_dir_all(wd.path("in")).unwrap();
     let sop = "1.2.826.0.1.3680043.8.498.38.2";
     std::fs::write(wd.path("in/split.dcm"), encapsulated(sop, 1, &[0], &[a.to_vec(), b.to_vec()])).unwrap();
