@@ -60,7 +60,7 @@ impl Met {
     }
 }
 
-/// The path keys of the records a later record of their path makes stale ([`replaceable`]), by
+/// The path keys of the records a later record of their path makes stale (`failed` records and records without content), by
 /// the log that holds them (its file name): noted while the audit index is read at the start of
 /// a run ([`crate::audit::index`]), so that at its end only a log holding one of the paths the
 /// run met is read again. Held as digests, like [`Met`].
