@@ -108,8 +108,10 @@ fn corpus_every_input_is_written_skipped_or_failed_with_a_reason() {
         }
     }
     assert_eq!(run.outputs.len() + run.others.len(), files.len());
-    // Exactly these fail, each for its reason: truncated data, or a data set that is not an
-    // instance (no SOP Class UID anywhere, so no valid file meta can be written).
+    // Exactly these fail, each for its reason: truncated data, a data set that is not an
+    // instance (no SOP Class UID anywhere, so no valid file meta can be written), or an image
+    // whose header does not fit its pixel data (badVR.dcm: Number of Frames `1A` over 15 frames
+    // of data; pydicom refuses it too).
     let expected_failures = [
         ("pydicom/test_files/MR_truncated.dcm", "truncated"),
         ("pydicom/test_files/rtplan_truncated.dcm", "truncated"),
@@ -117,6 +119,7 @@ fn corpus_every_input_is_written_skipped_or_failed_with_a_reason() {
         ("pydicom/test_files/meta_missing_tsyntax.dcm", "missing SOP Class UID"),
         ("pydicom/test_files/empty_charset_LEI.dcm", "missing SOP Class UID"),
         ("pydicom/test_files/nested_priv_SQ.dcm", "missing SOP Class UID"),
+        ("pydicom/test_files/badVR.dcm", "Number of Frames (0028,0008) is not one positive integer"),
     ];
     for (file, why) in expected_failures {
         let (kind, reason) = run.others.get(&corpus.join(file)).unwrap_or_else(|| panic!("{file} must fail"));
