@@ -338,6 +338,8 @@ fn strict_mode_keeps_what_every_image_and_every_multi_frame_image_needs() {
         .put(str_el(tags::NUMBER_OF_FRAMES, VR::IS, "2"))
         .put(raw_el(tags::FRAME_INCREMENT_POINTER, VR::AT, &[0x18, 0x00, 0x63, 0x10]))
         .put(str_el(tags::FRAME_TIME, VR::DS, "33.3"))
+        // Two frames of pixel data, as Number of Frames says (native pixel data must fit it).
+        .put(raw_el(tags::PIXEL_DATA, VR::OW, &[0u8; 256]))
         .write(&wd.path("in/a.dcm"));
     wd.deid(&["--strict"]).assert_code(0);
     let obj = open(&wd.only_output("out"));
