@@ -13,7 +13,9 @@
 //! - year first: `2024-01-02`, `2024/1/2`, `2024.01.02`, `2024年1月2日`, `20240102` (also with
 //!   2, 4 or 6 digits of time glued on, as a DT value: `20240102093000`);
 //! - the file's own dates only ([`Which`]), year first with `_` or a space between two-digit
-//!   numbers: `Thorax_2024_03_01`, `CT 2024 03 01`;
+//!   numbers: `Thorax_2024_03_01`, `CT 2024 03 01`; an ISO 8601 ordinal date with or without
+//!   its dash (`2024-061`, `2024061`); and, glued to a word, an ordinal or six digits with a
+//!   two-digit year (`CT2024061`, `CT240301`, `240301_ax`);
 //! - day or month first with a four-digit year: `02/01/2024`, `2.1.2024`, `01-02-2024`;
 //! - three numbers with a two-digit year first or last, separated by `/` or `-` (not by dots,
 //!   which make version numbers): `24/1/15`, `85-03-15`, `15/01/24`, `1/15/24`, read every
@@ -80,6 +82,8 @@ pub enum DateTreatment {
 /// dates a caller names as the file's own ([`Which::These`], [`Which::AllAndOwn`]), written
 /// with its year: that one is found also where a word joins it (`Thorax_20240301`,
 /// `CT20240301_ax`, `2024-03-01_0930`), the way series and protocol names carry the exam date.
+/// So is one written as an ordinal (`CT2024061`, YYYYDDD) or as six digits with a two-digit
+/// year (`CT240301`, `240301_ax`).
 /// Any eight digits glued to letters could be some code; the file's own date is not a chance.
 #[derive(Debug, Clone, Copy)]
 pub enum Which<'a> {
@@ -157,7 +161,8 @@ enum Form {
     /// `15/01/24`, `1/15/24`), read every way that makes a date ([`ShortReading`]).
     ShortYear,
     /// Groups `y`, `j`: an ISO 8601 ordinal date, a year and the day of the year
-    /// (`2024-061`), found only as one of the file's own dates ([`own_only`]).
+    /// (`2024-061`, or `2024061` without the dash), found only as one of the file's own dates
+    /// ([`own_only`]).
     Ordinal,
     /// Groups `y`, `m`, `d`: six digits alone (`240102`), a date with a two-digit year as
     /// forms, export jobs and file names write it ([`six_digit_readings`]), or a lab value, a
@@ -256,6 +261,9 @@ static PATTERNS: LazyLock<Vec<(Form, Regex)>> = LazyLock::new(|| {
         // An ISO 8601 ordinal date (`2024-061`, the 61st day of 2024): the file's own dates
         // only ([`own_only`]), as a year, a dash and three digits are as often a case number.
         p(Form::Ordinal, r"(?P<y>\d{4})(?P<s>-)(?P<j>\d{3})"),
+        // The same without its dash (`2024061`, YYYYDDD, as some consoles name a series):
+        // seven digits are as often a phone or case number, so the file's own dates only too.
+        p(Form::Ordinal, r"(?P<y>\d{4})(?P<j>\d{3})"),
         p(Form::NoYear, r"(?P<m>\d{1,2})_月_(?P<d>\d{1,2})_日"),
         p(Form::NoYear, &format!(r"{MONTH}\.? (?P<d>\d{{1,2}}){ORDINAL}?")),
         p(Form::NoYear, &format!(r"(?P<d>\d{{1,2}})(?:{ORDINAL} (?:of )?| ){MONTH}")),
@@ -1114,10 +1122,11 @@ fn digit_spans(text: &str, how: DateTreatment, which: Which) -> Vec<Span> {
                     || time_follows(rest)
                     || fraction_follows(m.as_str(), rest)
                     || closed_by_day(m.as_str()));
-            // Joined to a word, only the file's own dates written with their year count.
+            // Joined to a word, only the file's own dates written with their year count: in
+            // full, as an ordinal (`CT2024061`) or as six digits (`CT240301`, `240301_ax`).
             let which = match which {
                 _ if alone => which,
-                _ if matches!(form, Form::Plain | Form::Swappable)
+                _ if matches!(form, Form::Plain | Form::Swappable | Form::Ordinal | Form::SixDigits)
                     && !which.own().is_empty()
                     && joined_by_word(text, m.start(), m.end()) =>
                 {
@@ -1417,7 +1426,7 @@ fn replacement(
             }
             match how {
                 DateTreatment::Shift(days) => Some(dates::shift(date, days).map_or_else(redacted, |s| {
-                    (format!("{:04}{}{:03}", s.year(), c.name("s").map_or("-", |g| g.as_str()), s.ordinal()), Some(s))
+                    (format!("{:04}{}{:03}", s.year(), c.name("s").map_or("", |g| g.as_str()), s.ordinal()), Some(s))
                 })),
                 _ => Some(redacted()),
             }
@@ -2399,6 +2408,29 @@ mod tests {
         assert_eq!(treat("case 2024-062", DateTreatment::Replace, Which::These(&own)), None);
         assert_eq!(treat("case 2024-062", DateTreatment::Replace, Which::AllAndOwn(&own)), None);
         assert_eq!(treat("case 2024-061", DateTreatment::Replace, Which::All), None);
+    }
+
+    #[test]
+    fn an_ordinal_date_without_its_dash_is_found_only_as_one_of_the_files_own_dates() {
+        let own = [NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()];
+        assert_eq!(treat("CT 2024061", DateTreatment::Replace, Which::These(&own)).unwrap().text, "CT ***");
+        assert_eq!(treat("CT2024061_ax", DateTreatment::Replace, Which::AllAndOwn(&own)).unwrap().text, "CT***_ax");
+        assert_eq!(treat("CT 2024061", DateTreatment::Shift(2), Which::These(&own)).unwrap().text, "CT 2024063");
+        // Another day, any such run in clinical text, or part of a longer number: not a date.
+        assert_eq!(treat("tel 2024062", DateTreatment::Replace, Which::AllAndOwn(&own)), None);
+        assert_eq!(treat("no 2024061", DateTreatment::Replace, Which::All), None);
+        assert_eq!(treat("no 20240612", DateTreatment::Replace, Which::These(&own)), None);
+    }
+
+    #[test]
+    fn six_digits_glued_to_a_word_are_found_only_as_one_of_the_files_own_dates() {
+        let own = [NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()];
+        assert_eq!(treat("CT240301", DateTreatment::Replace, Which::These(&own)).unwrap().text, "CT***");
+        assert_eq!(treat("240301_ax", DateTreatment::Replace, Which::AllAndOwn(&own)).unwrap().text, "***_ax");
+        // Another date, or no own dates at all: some code.
+        assert_eq!(treat("CT240302", DateTreatment::Replace, Which::These(&own)), None);
+        assert_eq!(treat("CT240301", DateTreatment::Replace, Which::All), None);
+        assert_eq!(treat("CT2403011", DateTreatment::Replace, Which::These(&own)), None);
     }
 
     #[test]

@@ -349,6 +349,38 @@ fn verify_finds_other_spellings_of_the_exam_date() {
     }
 }
 
+/// The exam date (20240201) in short forms and glued to a word: the compact ordinal (the 32nd
+/// day), alone and glued, and six digits with a two-digit year glued to a word.
+const GLUED_DATE_SPELLINGS: [&str; 4] = ["CT 2024032", "CT2024032_ax", "CT240201", "240201_ax"];
+
+#[test]
+fn short_and_glued_spellings_of_the_exam_date_are_replaced_in_kept_text() {
+    let wd = Workdir::new("short_and_glued_spellings_of_the_exam_date_are_replaced_in_kept_text");
+    for (i, value) in GLUED_DATE_SPELLINGS.iter().enumerate() {
+        input(&wd, i, vec![str_el(tags::CONTENT_DESCRIPTION, VR::LO, value)]);
+    }
+    // Another day, glued or alone, is some code: kept.
+    input(&wd, 4, vec![str_el(tags::CONTENT_DESCRIPTION, VR::LO, "case 2024033 CT240202")]);
+    wd.deid(&[]).assert_code(0);
+    assert_eq!(
+        out_texts(&wd, tags::CONTENT_DESCRIPTION),
+        ["***_ax", "CT ***", "CT***", "CT***_ax", "case 2024033 CT240202"]
+    );
+    verify(&wd).assert_code(0);
+}
+
+#[test]
+fn verify_finds_short_and_glued_spellings_of_the_exam_date() {
+    for (i, value) in GLUED_DATE_SPELLINGS.iter().enumerate() {
+        verify_reports_planted(
+            &format!("verify_finds_short_and_glued_spellings_of_the_exam_date_{i}"),
+            "ISO_IR 100",
+            Vec::new(),
+            value.as_bytes(),
+        );
+    }
+}
+
 #[test]
 fn the_name_in_kunrei_romaji_is_scrubbed_from_kept_text() {
     let wd = Workdir::new("the_name_in_kunrei_romaji_is_scrubbed_from_kept_text");
