@@ -35,6 +35,7 @@
 //! [`crate::scrub::Identifiers`] or the pseudonymizer. Findings name file, tag path and the kind of identifier; the matched value
 //! itself goes only into the `--report` file, which is as sensitive as the linkage table.
 
+mod class_fields;
 mod dictionary;
 mod kept_uids;
 mod key_file;
@@ -1271,6 +1272,7 @@ fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> 
     };
     check_meta(&file, path, rel, out);
     check_markers(ctx, &file.dataset, rel, out);
+    class_fields::check(&file.dataset, ctx.rules.options().contains(&DeidOption::RetainUids), rel, out);
     check_pixels(&file.dataset, rel, out);
     check_pixels_whole(&file, ctx.input_pixels, rel, out);
     check_high_bits(&file.dataset, file.transfer_syntax.encoding.big_endian, rel, out);

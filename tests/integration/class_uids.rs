@@ -180,3 +180,34 @@ fn without_retain_uids_no_uid_spelling_identifiers_is_left() {
     assert_no_leak(&wd, "out", &run, &["8812345", "20240201.101500"]);
     wd.kamei(["verify", "out", "--against", "in"]).assert_code(0);
 }
+
+/// Put `class` into the Referenced SOP Class UID of the output's first Referenced Image
+/// Sequence item, as a release made by another tool (or a broken run) leaves it.
+fn plant_referenced_class(path: &std::path::Path, class: &str) {
+    use kamei::dataset::{Element, Value};
+    let mut file = match kamei::read::open(path, &kamei::read::ReadOptions::default()).unwrap() {
+        kamei::read::Opened::Dicom(f) => f,
+        other => panic!("{other:?}"),
+    };
+    let mut seq = file.dataset.get(tags::REFERENCED_IMAGE_SEQUENCE).unwrap().clone();
+    let Value::Sequence(s) = &mut seq.value else { panic!("not a sequence") };
+    s.items[0].dataset.put(Element::new(tags::REFERENCED_SOP_CLASS_UID, VR::UI, format!("{class}\0").into_bytes()));
+    file.dataset.put(seq);
+    std::fs::write(path, kamei::write::to_vec(&file, None).unwrap()).unwrap();
+}
+
+#[test]
+fn verify_without_the_inputs_finds_an_instance_uid_left_in_a_class_field() {
+    let wd = Workdir::new("verify_without_the_inputs_finds_an_instance_uid_left_in_a_class_field");
+    swapped_reference().write(&wd.path("in/b.dcm"));
+    wd.deid(&[]).assert_code(0);
+    // deid mapped it (a 2.25 UID): no finding.
+    let mapped = wd.kamei(["verify", "out"]);
+    assert!(!mapped.stdout().contains("not-replaced"), "{}", mapped.stdout());
+    let out = wd.only_output("out");
+    plant_referenced_class(&out, ORIGINAL);
+    let run = wd.kamei(["verify", "out"]);
+    run.assert_code(1);
+    assert!(run.stdout().contains("(0008,1140)[0]/(0008,1150)\tnot-replaced"), "{}", run.stdout());
+    assert!(!run.stdout().contains(ORIGINAL), "never the value");
+}
