@@ -68,6 +68,12 @@ use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+/// The audit note of an output that keeps its Encapsulated Document (0042,0011), as a user
+/// profile may ask (the basic profile replaces it by a dummy): the PDF or CDA document leaves
+/// as it is, unread and uncleaned, and its text often holds the patient's name, ID and dates.
+/// `kamei verify` reports such an output (`kept-document`, or the identifiers it finds).
+pub const KEPT_DOCUMENT_NOTE: &str = "(0042,0011): the Encapsulated Document was kept as the profile asks, unread: kamei does not clean documents (review its text)";
+
 /// kamei's Implementation Class UID (0002,0012): a `2.25` UID derived once from a fixed text.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.170322151083572644318427128368573310799";
 /// kamei's Implementation Version Name (0002,0013), at most 16 characters.
@@ -1684,6 +1690,10 @@ impl Planner<'_, '_> {
                 None => self.decide(&action, e, &cs),
             };
             let (decision, word) = self.undamaged(e, decision, word);
+            if top && e.tag == tags::ENCAPSULATED_DOCUMENT && matches!(decision, Decision::Keep) && !e.value.is_empty()
+            {
+                self.note(KEPT_DOCUMENT_NOTE.to_string());
+            }
             if matches!(decision, Decision::Keep) && self.value_vr(e) == VR::UI {
                 self.refuse_unless_uids(e);
                 self.note_uid_clues(e);

@@ -13,6 +13,7 @@ mod collisions;
 mod corpus;
 mod deid;
 mod determinism;
+mod documents;
 mod end_of_run;
 mod interrupt;
 mod kept_ids;
