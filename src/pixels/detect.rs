@@ -51,6 +51,7 @@ use imageproc::region_labelling::{Connectivity, connected_components};
 mod keyed;
 mod noise;
 mod passes;
+mod shading;
 mod skew;
 mod words;
 
@@ -949,12 +950,18 @@ fn glyph_like(glyphs: &[&Comp], width: u32) -> bool {
     let inked: u32 = glyphs.iter().map(|c| c.w()).sum();
     let side_by_side = inked <= width;
     let n = glyphs.len();
-    let same_height = glyphs
+    side_by_side && (n < 5 || most_of_one_height(glyphs) * 20 >= n * 9)
+}
+
+/// The most glyphs of one height among `glyphs`: for each glyph, how many are as high as it
+/// within a tenth of its height (at least a pixel), the largest such count. Text runs in one
+/// height (capitals and digits, or the x-height); texture and flow vary.
+fn most_of_one_height(glyphs: &[&Comp]) -> usize {
+    glyphs
         .iter()
         .map(|g| glyphs.iter().filter(|c| c.h().abs_diff(g.h()) <= (g.h() / 10).max(1)).count())
         .max()
-        .unwrap_or(0);
-    side_by_side && (n < 5 || same_height * 20 >= n * 9)
+        .unwrap_or(0)
 }
 
 /// How many glyphs of median height `h` a line in busy surroundings needs: a few tiny marks are
@@ -1124,12 +1131,7 @@ fn extend(start: Rect, comps: &[Comp], sigma: f32) -> Rect {
 fn reach(line: &Rect, inside: &[&Comp]) -> u32 {
     let mut glyphs: Vec<&Comp> = inside.iter().copied().filter(|c| c.h() * 2 >= line.height).collect();
     let n = glyphs.len();
-    let same_height = glyphs
-        .iter()
-        .map(|g| glyphs.iter().filter(|c| c.h().abs_diff(g.h()) <= (g.h() / 10).max(1)).count())
-        .max()
-        .unwrap_or(0);
-    if same_height * 5 < n * 3 || !evenly_spaced(&glyphs) {
+    if most_of_one_height(&glyphs) * 5 < n * 3 || !evenly_spaced(&glyphs) {
         return line.height;
     }
     glyphs.sort_by_key(|c| c.x0);

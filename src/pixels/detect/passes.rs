@@ -48,8 +48,19 @@ impl Detector {
     pub(super) fn detect_more(&self, plane: &GrayImage) -> Vec<Rect> {
         // Normalising amplifies noise into strokes: lines found so must stand on a background
         // flat without allowance for its noise.
-        let mut out = self.text_lines(&normalise(plane));
-        out.retain(|r| on_plain_background(plane, r, false) && outshines(plane, r, LEAST_CONTRAST));
+        let out = self.text_lines(&normalise(plane));
+        // On a shaded background (a gradient fill, a shaded page) they keep the parts of them
+        // whose strokes stand out from the shading.
+        let mut out: Vec<Rect> = out
+            .into_iter()
+            .flat_map(|r| {
+                if on_plain_background(plane, &r, false) && outshines(plane, &r, LEAST_CONTRAST) {
+                    vec![r]
+                } else {
+                    super::shading::shaded_parts(plane, &r)
+                }
+            })
+            .collect();
         // Large glyphs leave their background between them; a row of flow or anatomy whose
         // sides alone are flat (an image's edge, its padding) fills its box with other values.
         let mut more = self.found_more(plane);
@@ -122,7 +133,7 @@ impl Detector {
 
 /// Spread (0-255, between the 10th and 90th percentile) of the pixels around a line up to
 /// which its background is plain: flat, with at most a faint noise.
-const PLAIN: f32 = 8.0;
+pub(super) const PLAIN: f32 = 8.0;
 
 /// How many standard deviations of the pixel noise beside a line its background's spread may
 /// add: white noise of deviation σ spreads the 10th to 90th percentile over 2.6 σ, so a flat
@@ -146,20 +157,14 @@ const LEAST_BACKGROUND: f64 = 0.3;
 /// where that noise is quantised to a few levels (the brightest value over a cine's frames,
 /// where most pixels take the noise's top value) the noise level measured is nought and chance
 /// groups of it pass for strokes. Text drawn to be read differs by more.
-const LEAST_CONTRAST: u8 = 16;
+pub(super) const LEAST_CONTRAST: u8 = 16;
 
 /// Whether the brightest pixel of the line `r` of `plane` outshines the median of its
 /// background (the strips [`on_plain_background`] looks at) by `least` levels.
 fn outshines(plane: &GrayImage, r: &Rect, least: u8) -> bool {
     let (w, h) = plane.dimensions();
-    let side = r.height.min(r.width);
-    let gap = (side / 4).max(2);
-    let along = r.width >= r.height;
     let mut hist = [0u32; 256];
-    let mut n = count(plane, &strips(r, side, gap, along, w, h), &mut hist);
-    if n < 4 * side {
-        n += count(plane, &strips(r, side, gap, !along, w, h), &mut hist);
-    }
+    let n = count(plane, &beside(plane, r), &mut hist);
     let mut acc = 0;
     let median = hist
         .iter()
@@ -273,18 +278,9 @@ struct Background {
 /// line fills the frame. With `allow_noise` the spread allows for the pixel noise measured
 /// there, up to [`MOST_NOISE`].
 fn background(plane: &GrayImage, r: &Rect, allow_noise: bool) -> Option<Background> {
-    let (w, h) = plane.dimensions();
-    let side = r.height.min(r.width);
-    let gap = (side / 4).max(2);
-    let along = r.width >= r.height;
     let mut hist = [0u32; 256];
-    let mut looked = strips(r, side, gap, along, w, h).to_vec();
-    let mut n = count(plane, &looked, &mut hist);
-    if n < 4 * side {
-        let across = strips(r, side, gap, !along, w, h);
-        n += count(plane, &across, &mut hist);
-        looked.extend(across);
-    }
+    let looked = beside(plane, r);
+    let n = count(plane, &looked, &mut hist);
     if n == 0 {
         return None;
     }
@@ -300,6 +296,22 @@ fn background(plane: &GrayImage, r: &Rect, allow_noise: bool) -> Option<Backgrou
     };
     let noise = if allow_noise { super::noise::sigma_in(plane, &looked).unwrap_or(0.0) } else { 0.0 };
     Some(Background { low: quantile(1), high: quantile(9), spread: PLAIN + NOISE_SPREAD * noise.min(MOST_NOISE) })
+}
+
+/// The strips of `plane` whose pixels are the background of the line `r`: before and after it
+/// along its direction ([`strips`], beyond a margin of a quarter of its thickness and up to as
+/// far again as its thickness), and above and below it too when those hold few pixels (fewer
+/// than four times its thickness: a line at the frame's edge, or filling its width).
+pub(super) fn beside(plane: &GrayImage, r: &Rect) -> Vec<Rect> {
+    let (w, h) = plane.dimensions();
+    let side = r.height.min(r.width);
+    let gap = (side / 4).max(2);
+    let along = r.width >= r.height;
+    let mut looked = strips(r, side, gap, along, w, h).to_vec();
+    if looked.iter().map(Rect::area).sum::<u64>() < 4 * side as u64 {
+        looked.extend(strips(r, side, gap, !along, w, h));
+    }
+    looked
 }
 
 /// The two strips `gap` to `gap + side` pixels before and after `r`, left and right of it
