@@ -557,6 +557,8 @@ fn a_rerun_rewrites_an_output_whose_size_is_not_the_recorded_one() {
             .collect();
         assert_eq!(noted.len(), 1, "{damage}: {noted:?}");
         assert_eq!(noted[0]["output_bytes"].as_u64(), Some(whole.len() as u64), "{damage}");
+        let rewritten = kamei::write::sha256_file(&wd.path("out").join(name)).unwrap();
+        assert_eq!(noted[0]["output_sha256"].as_str(), Some(rewritten.as_str()), "{damage}: the new output's hash");
         assert_eq!(outcomes(&wd), ["written", "written"], "{damage}: one record per input");
         let again = deid(&wd, &[]);
         assert!(again.stderr().contains("2 done earlier") && !again.stderr().contains("damaged"), "{}", again.stderr());
