@@ -38,6 +38,7 @@
 mod dictionary;
 mod kept_uids;
 mod key_file;
+mod left_superseded;
 mod output_hash;
 mod own_markers;
 pub mod path_names;
@@ -99,6 +100,10 @@ pub enum FindingKind {
     /// record holds, though its size is ([`crate::audit::AuditRecord::output_sha256`]). A
     /// flipped byte, a block of zeros a disk error left, or a value edited after the run.
     ChangedOutput,
+    /// Outputs of one input path that each hold a different content it had: a `--shard` run
+    /// wrote the path's new content and could not remove the output of the old one, so one of
+    /// them is stale ([`left_superseded`]).
+    SupersededOutput,
     /// The output cannot be read.
     Unreadable,
     /// A temporary file of an interrupted run is still in the output folder.
@@ -581,6 +586,9 @@ struct Audited {
     /// content hash when recorded ([`crate::audit::AuditRecord::output_bytes`],
     /// [`crate::audit::AuditRecord::output_sha256`]).
     outputs: output_hash::Outputs,
+    /// Outputs (release-relative, sorted) that records of one input path make, each path's
+    /// own, with the group's number and size ([`left_superseded`]).
+    superseded: Vec<(String, usize, usize)>,
     /// Output names (release-relative) that the records of several inputs (by content) place
     /// one output each at, as written there: each with how many inputs. One run never does
     /// (a second output at a name takes its own), so all but one of them were lost: outputs of
@@ -686,6 +694,11 @@ fn audited(out: &Path, with_sources: bool) -> Audited {
         }
         drop(written_at);
         drop(written);
+        for group in left_superseded::groups(&located) {
+            let number = audited.superseded.last().map_or(0, |(_, n, _)| *n) + 1;
+            let size = group.len();
+            audited.superseded.extend(group.into_iter().map(|o| (format!("{prefix}{o}"), number, size)));
+        }
         if with_sources {
             // An output the index cannot place for certain is checked under its recorded name,
             // unless an output that is placed there is known (it wins).
@@ -705,6 +718,7 @@ fn audited(out: &Path, with_sources: bool) -> Audited {
     }
     audited.outputs = output_hash::Outputs::new(outputs);
     audited.shared_names.sort();
+    audited.superseded.sort();
     audited
 }
 
@@ -816,6 +830,18 @@ fn merged_findings(audited: &Audited) -> Vec<Finding> {
     v
 }
 
+/// A finding for an output of a group [`left_superseded`] found (`number`, of `size` outputs).
+fn superseded_finding(rel: &str, number: usize, size: usize) -> Finding {
+    finding(
+        rel,
+        "file".to_string(),
+        FindingKind::SupersededOutput,
+        format!(
+            "one of {size} outputs the audit log records for one input path (group {number} of such outputs), each from other content the path held: a --shard run wrote its new content and cannot remove the earlier output, so one of them is stale; run one whole run (no --shard, or --shard 1/1) into this OUT, which removes it"
+        ),
+    )
+}
+
 /// Run every check.
 pub fn run(job: &VerifyJob) -> VerifyReport {
     let kept = kept_on_purpose(&job.rules);
@@ -856,6 +882,10 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
         findings.extend(key_file::check(p, &r, job.key_fingerprint.as_deref()));
         let checked = check_file(&ctx, p, &r, &mut findings);
         output_hash::check(&audited.outputs, &tally, p, &r, &mut findings);
+        if let Ok(i) = audited.superseded.binary_search_by(|(o, _, _)| o.as_str().cmp(&r)) {
+            let (_, number, size) = audited.superseded[i];
+            findings.push(superseded_finding(&r, number, size));
+        }
         mask_paths(&mut findings, &r, &name_matchers, &kept);
         kept_uids::mask_names(&mut findings, &r, &ctx.uid_clues);
         // Held until every file is checked: a first push leaves room for four findings, where
