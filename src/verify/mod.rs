@@ -102,7 +102,7 @@ pub enum FindingKind {
     ChangedOutput,
     /// Outputs of one input path that each hold a different content it had: a `--shard` run
     /// wrote the path's new content and could not remove the output of the old one, so one of
-    /// them is stale ([`left_superseded`]).
+    /// them is stale (a whole run removes it, [`crate::supersede`]).
     SupersededOutput,
     /// The output cannot be read.
     Unreadable,
