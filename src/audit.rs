@@ -162,14 +162,17 @@ pub struct AuditRecord {
     /// [`index`] applies those.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
-    /// SHA-256 of the output's bytes, when it was computed: only when the output's name was
-    /// contended (another output claimed it), so the common path hashes nothing.
+    /// SHA-256 of the output's bytes (lower-case hex), for every output written or found
+    /// present: computed as the bytes are written ([`crate::write::Committer::commit`]), never by
+    /// reading the output back. `kamei verify` compares it with the released file, which a size
+    /// alone cannot (a flipped byte, a block of zeros, an edited value of the same length), and
+    /// a recipient can check a file with `sha256sum`. Absent in logs of versions that hashed only
+    /// a contended name's output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_sha256: Option<String>,
-    /// The output's size in bytes, for every output written or found present (one `stat`,
-    /// where hashing every output would cost about a third more CPU): `kamei verify` compares it
-    /// with the file, so a release cut or damaged in copying (an image cut before its pixel
-    /// data still parses) is caught. Absent in logs of earlier versions.
+    /// The output's size in bytes, for every output written or found present (one `stat`): a
+    /// resume compares it with the file, which it does not read (a damaged output is written
+    /// again), and so does `kamei verify`. Absent in logs of earlier versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_bytes: Option<u64>,
     /// SOP Class UID of the input.
@@ -983,7 +986,7 @@ pub struct Done {
     pub by_path: HashMap<String, Vec<(String, String)>>,
     /// Input content hash → the output's SHA-256, where known.
     pub output_sha256: HashMap<String, String>,
-    /// Names some output moved from or to: an output written there has its hash recorded.
+    /// Names some output moved from or to: the run's end folds the moves into its log.
     pub contended: std::collections::HashSet<String>,
     /// The logs' damaged lines: the run says so once, and goes on.
     pub damaged: Vec<DamagedLines>,

@@ -471,8 +471,6 @@ struct Context<'a> {
     done: HashMap<String, audit::DoneOutput>,
     /// Input content hash → its output's hash, where the audit knows it.
     done_sha: HashMap<String, String>,
-    /// Names outputs moved from or to: an output written there records its hash.
-    contended: std::collections::HashSet<String>,
     /// Input path key → the contents recorded for that path and their outputs ([`audit::Done`]).
     by_path: HashMap<String, Vec<(String, String)>>,
     staging: PathBuf,
@@ -563,8 +561,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let mut earlier = audit::done_inputs(&job.out).context(AuditSnafu)?;
     let done = std::mem::take(&mut earlier.outputs);
     let done_sha = std::mem::take(&mut earlier.output_sha256);
-    let contended = std::mem::take(&mut earlier.contended);
-    let fold_moves = !contended.is_empty();
+    let fold_moves = !earlier.contended.is_empty();
     let mut supersede = crate::supersede::Supersede::new();
     let audit_path = job.out.join(audit::audit_file_name(shard_label.as_deref()));
     let audit_writer = if job.dry_run { None } else { Some(AuditWriter::open(&audit_path).context(AuditSnafu)?) };
@@ -643,7 +640,6 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         base,
         done,
         done_sha,
-        contended,
         by_path: if job.layout == Layout::Mirror { earlier.by_path.clone() } else { HashMap::new() },
         staging: staging.clone(),
         preview_staging: preview_staging.clone(),
@@ -1349,8 +1345,8 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         };
     }
     let done = |status: Status, placed: write::Placed, mut record: AuditRecord| {
-        // The output's size (one stat), which verify compares with the released file: hashing
-        // every output instead would cost about a third more CPU (README "Audit log").
+        // The output's size (one stat), which a resume compares with the file (its hash,
+        // `placed.sha256`, was taken as it was written; verify compares both).
         record.output_bytes = std::fs::metadata(job.out.join(&placed.rel)).ok().map(|m| m.len());
         let mut preview_not_written = false;
         if let Some(dir) = &job.previews {
@@ -1369,8 +1365,6 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         Processed { preview_not_written, ..done(status, placed, record) }
     };
     let committer = write::Committer { root: &job.out, staging: &ctx.staging, sync: job.sync };
-    // A name some output moved from or to records the hash of what is written there.
-    let always_hash = !ctx.contended.is_empty() && ctx.contended.contains(&audit::rel_string(&rel));
     let mut announce = |m: &write::Moved| -> std::io::Result<()> {
         match ctx.audit.lock().expect("audit lock").as_mut() {
             Some(w) => w.append_move(&audit::MoveRecord::new(m)).map_err(std::io::Error::other),
@@ -1384,7 +1378,7 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
         // another shard writing the same content (a copy in its share) took it first.
         let _ = std::fs::remove_file(job.out.join(&d.path));
     }
-    match committer.commit(&file, input_path, &rel, always_hash, &mut announce) {
+    match committer.commit(&file, input_path, &rel, &mut announce) {
         Ok(placed) if placed.present => done(Status::Present, placed, record),
         Ok(placed) => done(Status::Written, placed, record),
         Err(e) => failed(ctx, number, Some(sha.clone()), bytes, write_reason(&e), Some(record)),

@@ -201,8 +201,9 @@ pub struct Placed {
     pub rel: PathBuf,
     /// A file with exactly these bytes was already there; nothing was written.
     pub present: bool,
-    /// The SHA-256 of the output bytes (lower-case hex), when it was computed: the name was
-    /// contended, or the caller asked for it. The uncontended path hashes nothing.
+    /// The SHA-256 of the output bytes (lower-case hex): always set by [`Committer::commit`],
+    /// which hashes the bytes as it writes them; `None` only in a prediction of what a run would
+    /// do (a dry run writes nothing).
     pub sha256: Option<String>,
     /// Outputs this one displaced from its name (each moved to its own collision name).
     pub moved: Vec<Moved>,
@@ -246,8 +247,10 @@ impl Committer<'_> {
     /// before it happens): this output is put at that collision name and the two names are
     /// swapped atomically, so the name is never empty and a writer arriving meanwhile hashes
     /// too; where the file system cannot swap (outside Linux, NFS), the other file is renamed
-    /// away without replacing anything and the name tried again. With `always_hash` the
-    /// output's hash is computed even when the name is free.
+    /// away without replacing anything and the name tried again. The output's SHA-256 is
+    /// computed as its bytes are written ([`Placed::sha256`], always set here: the audit records
+    /// it for every output, so `kamei verify` and a recipient can check the file), never by
+    /// reading the file back.
     ///
     /// # Errors
     /// Any [`Error`]; on error no file is left at the name and the temporary file is removed.
@@ -257,7 +260,6 @@ impl Committer<'_> {
         file: &DicomFile,
         input: Option<&Path>,
         rel: &Path,
-        always_hash: bool,
         intent: &mut dyn FnMut(&Moved) -> io::Result<()>,
     ) -> Result<Placed> {
         let target = self.root.join(rel);
@@ -275,20 +277,21 @@ impl Committer<'_> {
             other => other,
         }
         .context(CreateSnafu { path: self.staging })?;
-        {
+        let sha = {
             // The buffer gathers the many small header elements into a few writes; a value at
             // least this long (pixel data) goes straight to the file instead of being copied
-            // through it.
-            let mut w = BufWriter::with_capacity(32 << 10, tmp.as_file_mut());
+            // through it. The hash sees each chunk as the file receives it.
+            let mut hashing = Hashing::new(tmp.as_file_mut());
+            let mut w = BufWriter::with_capacity(32 << 10, &mut hashing);
             encode(file, input, &mut w).map_err(|e| with_path(e, &target))?;
             w.flush().context(WriteSnafu { path: &target })?;
-        }
+            drop(w);
+            hashing.finish()
+        };
         if self.sync {
             tmp.as_file().sync_all().context(WriteSnafu { path: &target })?;
         }
-        let tmp = tmp.into_temp_path();
-        let sha = if always_hash { Some(sha256_file(&tmp).context(WriteSnafu { path: &target })?) } else { None };
-        self.place(tmp, sha, rel, intent)
+        self.place(tmp.into_temp_path(), Some(sha), rel, intent)
     }
 
     /// Put the finished temporary file `tmp` at `rel` by the lowest-hash rule (see
@@ -369,8 +372,7 @@ impl Committer<'_> {
             }
             // Without an atomic swap: the other output is renamed to its collision name, then
             // this one takes the free name (a writer that finds the name free in between writes
-            // there without hashing; the audit index then cannot place it for certain, and that
-            // input is processed again by the next run).
+            // there; its record holds its hash, by which the audit index places it).
             match rename_noreplace(&target, &self.root.join(&alt)) {
                 Ok(()) => {
                     // What was renamed is what was at the name at that instant: if another
@@ -626,6 +628,39 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     let mut p = tempfile::TempPath::try_from_path(from)?;
     p.disable_cleanup(true);
     p.persist_noclobber(to).map_err(|e| e.error)
+}
+
+/// A writer that hashes (SHA-256) what its inner writer accepts, as it accepts it: the output's
+/// content hash costs one pass over bytes already in the cache, and the file is never read back.
+struct Hashing<W> {
+    inner: W,
+    hash: sha2::Sha256,
+}
+
+impl<W: Write> Hashing<W> {
+    fn new(inner: W) -> Hashing<W> {
+        use sha2::Digest;
+        Hashing { inner, hash: sha2::Sha256::new() }
+    }
+
+    /// The hash of every byte written (lower-case hex).
+    fn finish(self) -> String {
+        use sha2::Digest;
+        hex::encode(self.hash.finalize())
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The SHA-256 of a file's bytes, lower-case hex (streamed).
@@ -1059,17 +1094,34 @@ mod tests {
     }
 
     #[test]
+    fn commit_gives_the_hash_of_the_bytes_it_wrote_where_the_name_was_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join(".staging");
+        let c = Committer { root: dir.path(), staging: &staging, sync: false };
+        let mut f = sample(crate::transfer::TransferSyntax::explicit_le());
+        // Longer than the write buffer, so that it goes past the buffer to the file.
+        f.dataset.put(Element::new(Tag(0x7FE0, 0x0010), VR::OW, vec![7u8; 100_000]));
+        for rel in ["x/1.dcm", "x/2.dcm"].map(Path::new) {
+            let placed = c.commit(&f, None, rel, &mut no_intent()).unwrap();
+            let on_disk = sha256_file(&dir.path().join(rel)).unwrap();
+            assert_eq!(placed.sha256.as_deref(), Some(on_disk.as_str()), "{rel:?}");
+            assert_eq!(on_disk, output_sha256(&f, None).unwrap());
+        }
+    }
+
+    #[test]
     fn commit_does_not_replace_a_different_file_with_a_higher_hash() {
         let dir = tempfile::tempdir().unwrap();
         let staging = dir.path().join(".staging");
         let c = Committer { root: dir.path(), staging: &staging, sync: false };
         let rel = Path::new("a/b.dcm");
         let f = sample(crate::transfer::TransferSyntax::explicit_le());
-        let first = c.commit(&f, None, rel, false, &mut no_intent()).unwrap();
-        assert_eq!((first.rel.as_path(), first.present, first.sha256.as_deref()), (rel, false, None));
-        let again = c.commit(&f, None, rel, false, &mut no_intent()).unwrap();
+        let first = c.commit(&f, None, rel, &mut no_intent()).unwrap();
+        assert_eq!((first.rel.as_path(), first.present), (rel, false));
+        let again = c.commit(&f, None, rel, &mut no_intent()).unwrap();
         assert!(again.present && again.rel == rel && again.moved.is_empty());
         let f_sha = again.sha256.clone().unwrap();
+        assert_eq!(first.sha256, Some(f_sha.clone()));
         // A variant with a higher hash than f: it must not replace f.
         let (g, g_sha) = (0..64)
             .map(|i| variant(&f, &format!("other {i}")))
@@ -1079,7 +1131,7 @@ mod tests {
             })
             .find(|(_, h)| *h > f_sha)
             .expect("one of 64 hashes is higher");
-        let placed = c.commit(&g, None, rel, false, &mut no_intent()).unwrap();
+        let placed = c.commit(&g, None, rel, &mut no_intent()).unwrap();
         assert_eq!(placed.rel, crate::layout::collision_name(rel, &g_sha));
         assert!(placed.moved.is_empty());
         assert_eq!(fs::read(dir.path().join(rel)).unwrap(), to_vec(&f, None).unwrap());
@@ -1106,7 +1158,7 @@ mod tests {
         let mut intents = Vec::new();
         let mut all_moves = Vec::new();
         for (f, _) in &files {
-            let placed = c.commit(f, None, rel, false, &mut |m: &Moved| {
+            let placed = c.commit(f, None, rel, &mut |m: &Moved| {
                 intents.push(m.clone());
                 Ok(())
             });
@@ -1148,7 +1200,7 @@ mod tests {
             let staging = dir.path().join(".staging");
             let c = Committer { root: dir.path(), staging: &staging, sync: false };
             for i in order {
-                c.commit(&files[i], None, Path::new("1.2.dcm"), false, &mut no_intent()).unwrap();
+                c.commit(&files[i], None, Path::new("1.2.dcm"), &mut no_intent()).unwrap();
             }
             let mut tree: Vec<(String, Vec<u8>)> = fs::read_dir(dir.path())
                 .unwrap()
@@ -1179,9 +1231,9 @@ mod tests {
         files.sort_by(|a, b| b.1.cmp(&a.1));
         let (high, high_sha) = &files[0];
         // The higher output is at the name and, from an interrupted run, also at its own name.
-        c.commit(high, None, rel, false, &mut no_intent()).unwrap();
+        c.commit(high, None, rel, &mut no_intent()).unwrap();
         fs::copy(dir.path().join(rel), dir.path().join(crate::layout::collision_name(rel, high_sha))).unwrap();
-        let placed = c.commit(&files[1].0, None, rel, false, &mut no_intent()).unwrap();
+        let placed = c.commit(&files[1].0, None, rel, &mut no_intent()).unwrap();
         assert_eq!(placed.rel, rel);
         assert_eq!(placed.moved.len(), 1);
         assert_eq!(fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().path().is_file()).count(), 2);
@@ -1198,7 +1250,7 @@ mod tests {
         let c = Committer { root: dir.path(), staging: &staging, sync: false };
         for rel in ["p/s1/a.dcm", "p/s2/deeper/b.dcm", "p/s2/deeper/c.dcm"] {
             let target = dir.path().join(rel);
-            let placed = c.commit(&f, None, Path::new(rel), false, &mut no_intent()).unwrap();
+            let placed = c.commit(&f, None, Path::new(rel), &mut no_intent()).unwrap();
             assert!(!placed.present && placed.rel == Path::new(rel), "{rel}");
             assert_eq!(fs::read(&target).unwrap(), to_vec(&f, None).unwrap());
         }

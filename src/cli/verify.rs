@@ -247,6 +247,13 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
         report.identifiers,
         report.findings.len()
     );
+    if report.outputs_hashed + report.outputs_without_hash > 0 {
+        kamei::say!(
+            "kamei: {} outputs compared with the content hash their audit record holds; {} not checkable (their records hold none: an earlier version's, or a clinical command's; checked by size where recorded)",
+            report.outputs_hashed,
+            report.outputs_without_hash
+        );
+    }
     // A release with nothing in it (a run over an empty input, one interrupted before its
     // first output) is no release: a script must not pass it on.
     let empty = report.dicom_files == 0 && !holds_outputs(&args.out);

@@ -40,6 +40,8 @@ mod dictionary;
 mod documents;
 mod kept_uids;
 mod key_file;
+mod left_superseded;
+mod output_hash;
 mod own_markers;
 pub mod path_names;
 
@@ -96,6 +98,14 @@ pub enum FindingKind {
     /// pixels were not cleaned), or a size other than the audit log records for it. A release
     /// cut or damaged in copying after the run.
     DamagedOutput,
+    /// An output's bytes are not those `deid` wrote: its SHA-256 is not the one its audit
+    /// record holds, though its size is ([`crate::audit::AuditRecord::output_sha256`]). A
+    /// flipped byte, a block of zeros a disk error left, or a value edited after the run.
+    ChangedOutput,
+    /// Outputs of one input path that each hold a different content it had: a `--shard` run
+    /// wrote the path's new content and could not remove the output of the old one, so one of
+    /// them is stale (a whole run removes it, [`crate::supersede`]).
+    SupersededOutput,
     /// The output cannot be read.
     Unreadable,
     /// A temporary file of an interrupted run is still in the output folder.
@@ -352,6 +362,12 @@ pub struct VerifyReport {
     pub claiming_basic: usize,
     /// Identifiers searched for.
     pub identifiers: usize,
+    /// Outputs whose file was compared with the content hash their audit record holds
+    /// ([`crate::audit::AuditRecord::output_sha256`]).
+    pub outputs_hashed: usize,
+    /// Outputs whose audit records hold no content hash (written by a version that hashed only
+    /// contended names, or by a clinical command): checked by size only, where recorded.
+    pub outputs_without_hash: usize,
     /// What was found, sorted.
     pub findings: Vec<Finding>,
 }
@@ -573,17 +589,18 @@ struct Audited {
     /// no audit log), as bytes: a million inputs are held in 32 bytes each.
     inputs: Option<HashSet<[u8; 32]>>,
     /// The outputs the logs place for certain, each with whether it must be DICOM (an image
-    /// output's; a clinical output's is a CSV file or an HL7 message) and its size in bytes
-    /// when recorded ([`crate::audit::AuditRecord::output_bytes`]).
-    outputs: Vec<(String, bool, Option<u64>)>,
+    /// output's; a clinical output's is a CSV file or an HL7 message), its size in bytes and
+    /// content hash when recorded ([`crate::audit::AuditRecord::output_bytes`],
+    /// [`crate::audit::AuditRecord::output_sha256`]).
+    outputs: output_hash::Outputs,
+    /// Outputs (release-relative, sorted) that records of one input path make, each path's
+    /// own, with the group's number and size ([`left_superseded`]).
+    superseded: Vec<(String, usize, usize)>,
     /// Output names (release-relative) that the records of several inputs (by content) place
     /// one output each at, as written there: each with how many inputs. One run never does
     /// (a second output at a name takes its own), so all but one of them were lost: outputs of
     /// separate runs (shards each into its own OUT) copied together.
     shared_names: Vec<(String, usize)>,
-    /// Outputs whose hash the logs know (a contended name), release-relative, with that hash:
-    /// the file at the name must have it.
-    hashed: Vec<(String, String)>,
     /// The release-relative prefixes (`""` or `name/`) of every output folder with an audit log.
     roots: Vec<String>,
     /// The release-relative prefixes (`""` or `name/`) of the outputs a clinical command wrote
@@ -635,6 +652,7 @@ fn holds_images(root: &Path) -> bool {
 /// input ([`Audited::sources`]), needed only when the inputs are known (`--against`).
 fn audited(out: &Path, with_sources: bool) -> Audited {
     let mut audited = Audited::default();
+    let mut outputs = Vec::new();
     for (root, prefix) in audit_roots(out) {
         let seen = audited.inputs.get_or_insert_with(Default::default);
         // Per (content, input path key): whether its latest record says it was written (not
@@ -683,6 +701,11 @@ fn audited(out: &Path, with_sources: bool) -> Audited {
         }
         drop(written_at);
         drop(written);
+        for group in left_superseded::groups(&located) {
+            let number = audited.superseded.last().map_or(0, |(_, n, _)| *n) + 1;
+            let size = group.len();
+            audited.superseded.extend(group.into_iter().map(|o| (format!("{prefix}{o}"), number, size)));
+        }
         if with_sources {
             // An output the index cannot place for certain is checked under its recorded name,
             // unless an output that is placed there is known (it wins).
@@ -696,13 +719,13 @@ fn audited(out: &Path, with_sources: bool) -> Audited {
         for l in located {
             let Some(output) = l.output else { continue };
             let name = if prefix.is_empty() { output } else { format!("{prefix}{output}") };
-            if let Some(sha) = l.output_sha256 {
-                audited.hashed.push((name.clone(), sha));
-            }
-            audited.outputs.push((name, images, l.output_bytes));
+            let sha256 = l.output_sha256.as_deref().and_then(digest_bytes);
+            outputs.push(output_hash::Recorded { name, images, bytes: l.output_bytes, sha256, disputed: false });
         }
     }
+    audited.outputs = output_hash::Outputs::new(outputs);
     audited.shared_names.sort();
+    audited.superseded.sort();
     audited
 }
 
@@ -718,10 +741,6 @@ impl Listed {
 
     fn get(&self, name: &str) -> Option<&bool> {
         self.0.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok().map(|i| &self.0[i].1)
-    }
-
-    fn contains_key(&self, name: &str) -> bool {
-        self.get(name).is_some()
     }
 }
 
@@ -764,7 +783,7 @@ fn audit_findings(job: &VerifyJob, audited: &Audited, files: &Listed) -> Vec<Fin
         };
         v.push(finding(log, location, FindingKind::DamagedAuditLog, detail));
     }
-    for (output, images, bytes) in &audited.outputs {
+    for output_hash::Recorded { name: output, images, bytes, .. } in audited.outputs.iter() {
         match files.get(output) {
             None => v.push(finding(
                 output,
@@ -795,14 +814,15 @@ fn audit_findings(job: &VerifyJob, audited: &Audited, files: &Listed) -> Vec<Fin
             }
         }
     }
-    v.extend(merged_findings(job, audited, files));
+    v.extend(merged_findings(audited));
     v
 }
 
 /// Outputs lost where the outputs of separate runs were copied into one folder: a name the logs
-/// give several inputs' outputs as written (one run gives each its own name), and an output
-/// whose recorded hash is not the file's at its name.
-fn merged_findings(job: &VerifyJob, audited: &Audited, files: &Listed) -> Vec<Finding> {
+/// give several inputs' outputs as written (one run gives each its own name). (An output whose
+/// recorded hash is not the file's at its name is found where each file is checked,
+/// [`output_hash`].)
+fn merged_findings(audited: &Audited) -> Vec<Finding> {
     let mut v = Vec::new();
     for (name, inputs) in &audited.shared_names {
         v.push(finding(
@@ -814,20 +834,19 @@ fn merged_findings(job: &VerifyJob, audited: &Audited, files: &Listed) -> Vec<Fi
             ),
         ));
     }
-    for (name, sha) in &audited.hashed {
-        if !files.contains_key(name) || audited.shared_names.iter().any(|(n, _)| n == name) {
-            continue;
-        }
-        if crate::write::sha256_file(&job.out.join(name)).is_ok_and(|h| h != *sha) {
-            v.push(finding(
-                name,
-                "file".to_string(),
-                FindingKind::MissingOutput,
-                "the file at this name is not the output the audit log records here (its content hash differs): replaced in copying? run the same deid again",
-            ));
-        }
-    }
     v
+}
+
+/// A finding for an output of a group [`left_superseded`] found (`number`, of `size` outputs).
+fn superseded_finding(rel: &str, number: usize, size: usize) -> Finding {
+    finding(
+        rel,
+        "file".to_string(),
+        FindingKind::SupersededOutput,
+        format!(
+            "one of {size} outputs the audit log records for one input path (group {number} of such outputs), each from other content the path held: a --shard run wrote its new content and cannot remove the earlier output, so one of them is stale; run one whole run (no --shard, or --shard 1/1) into this OUT, which removes it"
+        ),
+    )
 }
 
 /// Run every check.
@@ -838,6 +857,7 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
     let paths = job.originals.paths.matcher();
     let clinical_paths = job.originals.paths.without_texts(&job.originals.kept_names).matcher();
     let audited = audited(&job.out, !job.originals.inputs.is_empty());
+    let tally = output_hash::Tally::default();
     let sources = &audited.sources;
     let prefixes: Vec<&str> = audited.roots.iter().map(String::as_str).collect();
     let ReleaseTree { files, empty_folders, others } = release_tree(&job.out);
@@ -868,6 +888,11 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
         let ctx = Ctx { rules: &job.rules, matchers: &matchers, input_pixels, uid_clues };
         findings.extend(key_file::check(p, &r, job.key_fingerprint.as_deref()));
         let checked = check_file(&ctx, p, &r, &mut findings);
+        output_hash::check(&audited.outputs, &tally, p, &r, &mut findings);
+        if let Ok(i) = audited.superseded.binary_search_by(|(o, _, _)| o.as_str().cmp(&r)) {
+            let (_, number, size) = audited.superseded[i];
+            findings.push(superseded_finding(&r, number, size));
+        }
         mask_paths(&mut findings, &r, &name_matchers, &kept);
         kept_uids::mask_names(&mut findings, &r, &ctx.uid_clues);
         // Held until every file is checked: a first push leaves room for four findings, where
@@ -880,7 +905,12 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
             Ok(pool) => pool.install(|| files.par_iter().map(check).collect()),
             Err(_) => files.iter().map(check).collect(),
         };
-    let mut report = VerifyReport { identifiers: job.originals.len(), ..VerifyReport::default() };
+    let mut report = VerifyReport {
+        identifiers: job.originals.len(),
+        outputs_hashed: tally.checked.into_inner(),
+        outputs_without_hash: tally.without_hash.into_inner(),
+        ..VerifyReport::default()
+    };
     // Sorted and deduplicated at the end: a Vec holds a finding in its own 128 bytes, where a
     // BTreeSet built while every file's findings are still held took about twice that.
     let mut all = Vec::new();

@@ -114,6 +114,47 @@ fn a_shard_leaves_a_superseded_output_and_says_so() {
     assert_eq!(wd.dicom_outputs("out").len(), 2);
 }
 
+/// The release a `--shard` re-run leaves after an input path changed holds the outputs of
+/// both contents: `verify` names both, and says a whole run removes the stale one.
+#[test]
+fn verify_names_the_outputs_a_shard_left_of_an_input_path_that_changed() {
+    let wd = Workdir::new("verify_names_the_outputs_a_shard_left_of_an_input_path_that_changed");
+    image("P1", 1).write(&wd.path("in/a.dcm"));
+    image("P1", 2).write(&wd.path("in/b.dcm"));
+    deid(&wd, &["-q"]).assert_code(0);
+    image("P2", 1).write(&wd.path("in/a.dcm"));
+    for shard in ["1/2", "2/2"] {
+        deid(&wd, &["--shard", shard, "-q"]).assert_code(0);
+    }
+    let outputs: Vec<String> = wd
+        .dicom_outputs("out")
+        .iter()
+        .map(|p| p.strip_prefix(wd.path("out")).unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(outputs.len(), 3, "{outputs:?}");
+    let verify = || wd.kamei(["verify", "out", "--against", "in"]);
+    let run = verify();
+    run.assert_code(1);
+    let found: Vec<Vec<String>> = run.stdout().lines().map(|l| l.split('\t').map(str::to_string).collect()).collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found.iter().all(|f| f[1] == "file" && f[2] == "superseded-output" && f[3].contains("whole run")),
+        "{found:?}"
+    );
+    // The two outputs of a.dcm, under each patient; b.dcm's is not named.
+    let named: Vec<&str> = found.iter().map(|f| f[0].as_str()).collect();
+    let of_b = outputs.iter().filter(|o| !named.contains(&o.as_str())).count();
+    assert_eq!(of_b, 1, "{named:?} of {outputs:?}");
+    let patients: std::collections::BTreeSet<String> =
+        named.iter().map(|n| text(&open(&wd.path("out").join(n)), tags::PATIENT_ID).unwrap()).collect();
+    assert_eq!(patients.len(), 2, "{named:?}");
+    // The fix the finding names.
+    deid(&wd, &["-q"]).assert_code(0);
+    let run = verify();
+    run.assert_code(0);
+    assert_eq!(wd.dicom_outputs("out").len(), 2);
+}
+
 fn deid_dirs(wd: &Workdir, dirs: &[&str], extra: &[&str]) -> Run {
     let k = key(wd, "k.key", 31);
     let mut args = vec!["deid"];
@@ -557,6 +598,8 @@ fn a_rerun_rewrites_an_output_whose_size_is_not_the_recorded_one() {
             .collect();
         assert_eq!(noted.len(), 1, "{damage}: {noted:?}");
         assert_eq!(noted[0]["output_bytes"].as_u64(), Some(whole.len() as u64), "{damage}");
+        let rewritten = kamei::write::sha256_file(&wd.path("out").join(name)).unwrap();
+        assert_eq!(noted[0]["output_sha256"].as_str(), Some(rewritten.as_str()), "{damage}: the new output's hash");
         assert_eq!(outcomes(&wd), ["written", "written"], "{damage}: one record per input");
         let again = deid(&wd, &[]);
         assert!(again.stderr().contains("2 done earlier") && !again.stderr().contains("damaged"), "{}", again.stderr());

@@ -28,9 +28,10 @@ fn verify(wd: &Workdir) -> Run {
 }
 
 /// Edit the single output file in place (to plant a leak), as if the release had been made
-/// so: the audit log records the new size.
+/// so: the audit log records the new size and content hash.
 fn plant(wd: &Workdir, edit: impl FnOnce(&mut DataSet)) {
     let size = edit_after_release(wd, edit);
+    let sha = kamei::write::sha256_file(&wd.dicom_outputs("out")[0]).unwrap();
     let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
     let lines: Vec<String> = audit
         .lines()
@@ -38,6 +39,9 @@ fn plant(wd: &Workdir, edit: impl FnOnce(&mut DataSet)) {
             let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
             if let Some(bytes) = v.get_mut("output_bytes") {
                 *bytes = size.into();
+            }
+            if let Some(hash) = v.get_mut("output_sha256") {
+                *hash = sha.clone().into();
             }
             v.to_string()
         })
@@ -984,6 +988,67 @@ fn an_output_of_another_size_than_the_audit_records_is_a_finding() {
 }
 
 #[test]
+fn every_output_records_the_sha256_of_its_bytes() {
+    let wd = release("every_output_records_the_sha256_of_its_bytes");
+    let records = wd.audit("out");
+    assert_eq!(records.len(), 1, "{records:?}");
+    let output = wd.path("out").join(records[0]["output"].as_str().unwrap());
+    assert_eq!(records[0]["output_sha256"].as_str(), Some(kamei::write::sha256_file(&output).unwrap().as_str()));
+    let run = verify(&wd);
+    run.assert_code(0);
+    assert!(run.stderr().contains("1 outputs compared with the content hash"), "{}", run.stderr());
+}
+
+/// Damage that keeps the size (a flipped bit, a block of zeros a disk error left) passes the
+/// size check and the parser: only the content hash tells.
+#[test]
+fn an_output_changed_without_a_change_of_size_is_a_finding() {
+    let wd = release("an_output_changed_without_a_change_of_size_is_a_finding");
+    let path = wd.dicom_outputs("out").remove(0);
+    let whole = std::fs::read(&path).unwrap();
+    let name = path.strip_prefix(wd.path("out")).unwrap().to_string_lossy().into_owned();
+    let mut flipped = whole.clone();
+    *flipped.last_mut().unwrap() ^= 0x01;
+    let mut zeroed = whole.clone();
+    let at = zeroed.len() - 64;
+    zeroed[at..].fill(0);
+    for (damage, bytes) in [("a flipped bit", flipped), ("a block of zeros", zeroed)] {
+        std::fs::write(&path, &bytes).unwrap();
+        let run = verify(&wd);
+        run.assert_code(1);
+        let f = findings(&run);
+        assert_eq!(f.len(), 1, "{damage}: {f:?}");
+        assert_eq!([f[0][0].as_str(), f[0][1].as_str(), f[0][2].as_str()], [name.as_str(), "file", "changed-output"]);
+        assert!(f[0][3].contains("SHA-256 differs"), "{damage}: {f:?}");
+    }
+}
+
+/// Records of a version that hashed only contended names: their outputs are counted as not
+/// checkable, and a change of content without a change of size is not reported.
+#[test]
+fn outputs_recorded_without_a_hash_are_counted_as_not_checkable() {
+    let wd = release("outputs_recorded_without_a_hash_are_counted_as_not_checkable");
+    let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
+    let older: Vec<String> = audit
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("output_sha256");
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(wd.path("out/kamei-audit.jsonl"), older.join("\n") + "\n").unwrap();
+    let path = wd.dicom_outputs("out").remove(0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    *bytes.last_mut().unwrap() ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    let run = verify(&wd);
+    run.assert_code(0);
+    assert!(run.stderr().contains("0 outputs compared with the content hash"), "{}", run.stderr());
+    assert!(run.stderr().contains("1 not checkable"), "{}", run.stderr());
+}
+
+#[test]
 fn pixel_data_shorter_than_rows_and_columns_declare_is_a_finding() {
     let wd = release("pixel_data_shorter_than_rows_and_columns_declare_is_a_finding");
     // 8 × 8 16-bit pixels need 128 bytes: half of them, as a copy stopped early leaves.
@@ -1005,13 +1070,14 @@ fn pixel_data_of_another_length_than_its_inputs_is_a_finding_with_against() {
         ds.put(Element::new(tags::ROWS, VR::US, 4u16.to_le_bytes().to_vec()));
         ds.put(Element::new(tags::PIXEL_DATA, VR::OW, vec![0; 64]));
     });
-    // An audit log of an earlier kamei, which did not record output sizes.
+    // An audit log of an earlier kamei, which did not record output sizes (nor hashes).
     let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
     let without_sizes: Vec<String> = audit
         .lines()
         .map(|l| {
             let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
             v.as_object_mut().unwrap().remove("output_bytes");
+            v.as_object_mut().unwrap().remove("output_sha256");
             v.to_string()
         })
         .collect();
