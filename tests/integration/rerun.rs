@@ -682,7 +682,7 @@ fn rv39_a_rerun_writes_the_moved_row_of_a_freed_name_move_killed_before_its_row(
         .into_iter()
         .find(|f| {
             let prefix = format!("file,in/{f},");
-            first_table.lines().filter(|l| l.starts_with(&prefix)).last() == Some(&format!("{prefix}{plain}"))
+            first_table.lines().rfind(|l| l.starts_with(&prefix)) == Some(&format!("{prefix}{plain}"))
         })
         .unwrap();
     let thickness = if owner == "a.dcm" { "1.0" } else { "2.0" };
