@@ -961,6 +961,7 @@ pub fn done_inputs(out: &Path) -> Result<Done> {
     for m in &index.moves {
         done.contended.insert(m.moved_from.clone());
         done.contended.insert(m.moved_to.clone());
+        done.moves.push((m.moved_from.clone(), m.moved_to.clone()));
     }
     for l in index.outputs {
         // An output whose place is uncertain is not done: processing the input again finds it.
@@ -988,6 +989,9 @@ pub struct Done {
     pub output_sha256: HashMap<String, String>,
     /// Names some output moved from or to: the run's end folds the moves into its log.
     pub contended: std::collections::HashSet<String>,
+    /// Every move on record, (from, to): a `moved` linkage row a killed run did not write is
+    /// written by the re-run ([`crate::unlinked_moves`]).
+    pub moves: Vec<(String, String)>,
     /// The logs' damaged lines: the run says so once, and goes on.
     pub damaged: Vec<DamagedLines>,
     /// The path keys of the records a later record of their path makes stale, by log

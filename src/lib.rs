@@ -86,6 +86,7 @@ pub mod transcode;
 pub mod transfer;
 pub mod truncated;
 pub mod uid_clues;
+pub mod unlinked_moves;
 pub mod verify;
 pub mod walk;
 pub mod write;

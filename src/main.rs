@@ -195,20 +195,26 @@ fn real_dates_warning(profile: &kamei::profile::Profile) -> Option<String> {
 fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
     init_logging(args.verbose);
     let interrupt = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(cli::report::Tally::default());
     {
         let flag = Arc::clone(&interrupt);
+        let tally = Arc::clone(&tally);
         // Installed before anything else (reading the profile and the key takes tens of
         // milliseconds): a scheduler's early SIGTERM then also ends with 130, not 143.
         // First Ctrl-C (or SIGTERM/SIGHUP: a batch scheduler stopping the job): finish the
         // files in progress and stop. Second: stop now (temporary files are removed by the
-        // next run; no final file is ever half-written).
+        // next run; no final file is ever half-written), saying so first: the `interrupted:`
+        // line is the one a wrapper reads to know the run did not finish. The handler runs on
+        // a thread of its own (not in signal context), so printing is safe.
         let _ = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::Relaxed) {
+                tally.stopped_at_once();
                 std::process::exit(Exit::Interrupted as i32);
             }
         });
     }
     let (job, ui) = cli::config::deid(args)?;
+    tally.set_up(job.pseudo.is_keyed(), ui.quiet);
     if job.layout == kamei::layout::Layout::Mirror && !ui.quiet {
         kamei::say!(
             "kamei: warning: --layout mirror copies input paths into OUT; folder and file names often carry patient names or IDs"
@@ -230,7 +236,7 @@ fn deid(args: &cli::args::DeidArgs) -> Result<Exit> {
             "kamei: warning: option clean-recognizable-visual-features is recorded in the audit, but kamei does not find or alter faces (photographs, surface renderings of the head): review such series yourself; outputs do not claim code 113102"
         );
     }
-    let console = cli::report::Console::new(ui.quiet, ui.verbose, ui.show_paths);
+    let console = cli::report::Console::new(ui.quiet, ui.verbose, ui.show_paths, Arc::clone(&tally));
     let summary = kamei::pipeline::run(&job, &console, &interrupt);
     console.finish();
     let summary = summary?;

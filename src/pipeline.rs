@@ -142,8 +142,11 @@ pub trait Reporter: Sync {
     fn walked(&self, _files: usize, _bytes: u64) {}
     /// One input is finished.
     fn finished(&self, _event: &InputEvent<'_>) {}
-    /// A directory entry could not be read during the walk.
-    fn walk_error(&self, _error: &walk::WalkError) {}
+    /// A directory entry could not be read during the walk (or is not a file). `number` is its
+    /// 1-based position among the run's inputs: the files are 1 to their count, these entries
+    /// follow in the walk's order, so each input of the run has a number of its own to name it
+    /// by in messages (paths carry names).
+    fn walk_error(&self, _error: &walk::WalkError, _number: usize) {}
 }
 
 /// A reporter that reports nothing.
@@ -436,6 +439,30 @@ struct Processed {
     rewrote_damaged: bool,
 }
 
+impl Processed {
+    /// The result of an input this run writes no output for (failed, skipped, left out, done
+    /// earlier): its number, status, content hash and size, and nothing else; callers add the
+    /// reason, the audit record or the earlier output's name.
+    fn without_output(number: usize, status: Status, sha256: Option<String>, bytes: u64) -> Processed {
+        Processed {
+            number,
+            status,
+            reason: None,
+            sha256,
+            bytes,
+            record: None,
+            patient: None,
+            output: None,
+            uncleaned: None,
+            preview_not_written: false,
+            excluded_patient: None,
+            moved: Vec::new(),
+            released: None,
+            rewrote_damaged: false,
+        }
+    }
+}
+
 /// An earlier run's output of an input whose size is not the one its audit record gives (cut,
 /// or grown, since): a resume writes it again ([`process_one`]).
 struct DamagedOutput {
@@ -532,6 +559,8 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     };
     // Held until this function returns: no other run writes into OUT meanwhile (see `lock`).
     let mut _lock = None;
+    // The linkage table (not in a dry run), opened before OUT is created.
+    let mut linkage = None;
     if job.dry_run {
         // What the real run would do: refuse other settings, skip finished work.
         settings.check(&job.out).context(AuditSnafu)?;
@@ -539,6 +568,12 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         // Refused before anything is created (no lock or staging folder left behind); checked
         // again under the lock, against a run that started meanwhile.
         settings.check(&job.out).context(AuditSnafu)?;
+        // The linkage table too is opened (created) before OUT: a table that cannot be created
+        // (a missing folder, one not writable) ends the run with nothing in OUT, whose run file
+        // would otherwise pin its settings for the corrected retry.
+        if let Some(p) = &job.linkage {
+            linkage = Some(LinkageWriter::open(p, job.pseudo.key_fingerprint()).context(LinkageSnafu)?);
+        }
         std::fs::create_dir_all(&job.out).context(CreateOutSnafu { path: &job.out })?;
         _lock = Some(
             if job.shard.count > 1 {
@@ -562,6 +597,12 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let done = std::mem::take(&mut earlier.outputs);
     let done_sha = std::mem::take(&mut earlier.output_sha256);
     let fold_moves = !earlier.contended.is_empty();
+    // The audit's moves whose `moved` rows the table lacks (a run killed between a move and
+    // its row): written before the `file` rows of the inputs whose outputs moved.
+    let mut unlinked = match (&linkage, &job.linkage) {
+        (Some(_), Some(table)) => crate::unlinked_moves::UnlinkedMoves::read(table, &earlier.moves),
+        _ => crate::unlinked_moves::UnlinkedMoves::default(),
+    };
     let mut supersede = crate::supersede::Supersede::new();
     let audit_path = job.out.join(audit::audit_file_name(shard_label.as_deref()));
     let audit_writer = if job.dry_run { None } else { Some(AuditWriter::open(&audit_path).context(AuditSnafu)?) };
@@ -572,10 +613,6 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
     let mut met = crate::stale_failures::Met::default();
     let replaceable = std::mem::take(&mut earlier.replaceable);
     let audit_writer = Mutex::new(audit_writer);
-    let mut linkage = match (&job.linkage, job.dry_run) {
-        (Some(p), false) => Some(LinkageWriter::open(p, job.pseudo.key_fingerprint()).context(LinkageSnafu)?),
-        _ => None,
-    };
 
     let walk::Walk { files: inputs, errors: walk_errors, empty: empty_inputs } =
         walk::walk(&job.inputs, Some(&job.out), job.shard);
@@ -606,8 +643,8 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
         damaged_audit: std::mem::take(&mut earlier.damaged),
         ..Summary::default()
     };
-    for e in &walk_errors {
-        reporter.walk_error(e);
+    for (i, e) in walk_errors.iter().enumerate() {
+        reporter.walk_error(e, inputs.len() + i + 1);
         let (outcome, kind) = if e.not_a_file {
             summary.skipped += 1;
             (Outcome::Skipped, Kind::Skipped)
@@ -753,7 +790,7 @@ pub fn run(job: &Job, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result
                 r.notes.push(duplicates_note(n));
             }
             if sink_error.is_none() {
-                if let Err(e) = record(&audit_writer, &mut linkage, &p, input) {
+                if let Err(e) = record(&audit_writer, &mut linkage, &mut unlinked, &p, input) {
                     // The audit cannot be written (disk full): stop taking new inputs.
                     interrupt.store(true, Ordering::Relaxed);
                     sink_error = Some(e);
@@ -981,6 +1018,7 @@ fn add_move_row(linkage: &mut Option<LinkageWriter>, m: &write::Moved) -> Result
 fn record(
     audit_writer: &Mutex<Option<AuditWriter>>,
     linkage: &mut Option<LinkageWriter>,
+    unlinked: &mut crate::unlinked_moves::UnlinkedMoves,
     p: &Processed,
     input: &Input,
 ) -> Result<(), Error> {
@@ -1000,7 +1038,7 @@ fn record(
         }
         match (p.status, &p.output, &p.reason) {
             (Status::Written | Status::Present | Status::AlreadyDone, Some(out), _) => {
-                l.add_path(Kind::File, path, out)
+                unlinked.complete(l, path, out).and_then(|()| l.add_path(Kind::File, path, out))
             }
             (Status::Failed, _, Some(why)) => l.add_path(Kind::Failed, path, why),
             (Status::Skipped, _, Some(why)) => l.add_path(Kind::Skipped, path, why),
@@ -1053,22 +1091,7 @@ fn not_written(
     bytes: u64,
     record: AuditRecord,
 ) -> Processed {
-    Processed {
-        number,
-        status,
-        reason: Some(reason),
-        sha256: sha,
-        bytes,
-        record: Some(record),
-        patient: None,
-        output: None,
-        uncleaned: None,
-        preview_not_written: false,
-        excluded_patient: None,
-        moved: Vec::new(),
-        released: None,
-        rewrote_damaged: false,
-    }
+    Processed { reason: Some(reason), record: Some(record), ..Processed::without_output(number, status, sha, bytes) }
 }
 
 /// A failure reason for the audit: the error's own message for reading (tags and offsets), a
@@ -1133,21 +1156,10 @@ fn process_one(ctx: &Context<'_>, number: usize, input: &Input) -> Processed {
                 });
             }
             Ok(m) if m.is_file() => {
+                // Its output is an earlier run's: named, but not written now.
                 return Processed {
-                    number,
-                    status: Status::AlreadyDone,
-                    reason: None,
-                    sha256: Some(sha),
-                    bytes,
-                    record: None,
-                    patient: None,
                     output: Some(out.path.clone()),
-                    uncleaned: None,
-                    preview_not_written: false,
-                    excluded_patient: None,
-                    moved: Vec::new(),
-                    released: None,
-                    rewrote_damaged: false,
+                    ..Processed::without_output(number, Status::AlreadyDone, Some(sha), bytes)
                 };
             }
             _ => {}

@@ -136,6 +136,24 @@ impl PseudonymKey {
         }
     }
 
+    /// The permission bits of the key file at `path` when its group or others have any access
+    /// to it (`mode & 0o077`, as ssh checks a private key): a key copied with `cp` into a shared
+    /// folder keeps mode 0644, and anyone who reads it can recompute every pseudonym, UID and
+    /// date shift made with it. `None` for a private file, one that cannot be read, and off Unix.
+    pub fn open_to_others(path: &Path) -> Option<u32> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+            (mode & 0o077 != 0).then_some(mode)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
     /// The key a key file's bytes hold: 32 raw bytes, or 64 hex digits with optional
     /// surrounding white space ([`PseudonymKey::read`]); None for anything else. (An all-zero
     /// key is returned: [`PseudonymKey::read`] refuses it.)

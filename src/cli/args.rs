@@ -118,7 +118,8 @@ pub struct DeidArgs {
     pub output: PathBuf,
     /// Key file (from `kamei keygen`): pseudonymized mode, reproducible across runs and
     /// machines. Without it: anonymized mode with a random in-memory key. A key of all zero
-    /// bytes is refused (exit 2).
+    /// bytes is refused (exit 2), and so is a key inside OUT or an INPUT (exit 2: with the key,
+    /// every pseudonym can be reversed). A key readable by group or others gives a warning.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     #[command(flatten)]

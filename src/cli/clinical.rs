@@ -7,7 +7,7 @@ use super::args::ProfileArgs;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use kamei::clinical::{self, ClinicalOption, Problem};
-use kamei::pseudo::{PseudonymKey, Pseudonymizer};
+use kamei::pseudo::Pseudonymizer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,7 +39,9 @@ pub enum LinkCommand {
 #[derive(Debug, Args)]
 pub struct KeyArgs {
     /// Key file (from `kamei keygen`), the same key the images were de-identified with. Required:
-    /// linking clinical data to images is the point.
+    /// linking clinical data to images is the point. It must not be inside OUT or an INPUT
+    /// (exit 2: with the key, every pseudonym can be reversed); a key readable by group or
+    /// others gives a warning.
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
     /// An option: retain-long-modified-dates (shift dates by the patient's offset, as deid does
@@ -236,7 +238,7 @@ fn profile(k: &KeyArgs) -> Result<kamei::profile::Profile> {
 }
 
 fn pseudonymizer(k: &KeyArgs) -> Result<Pseudonymizer> {
-    let key = PseudonymKey::read(&k.key)?;
+    let key = super::config::read_key(&k.key)?;
     Ok(Pseudonymizer::new(&key, profile(k)?.date_shift()))
 }
 

@@ -147,6 +147,25 @@ pub fn within(path: &Path, dir: &Path) -> bool {
     }
 }
 
+/// Read the `--key` file of any command, warning (on stderr, even with `--quiet`, once per run)
+/// when its group or others can read or write it ([`PseudonymKey::open_to_others`]), as ssh
+/// does for a private key: the run goes on and its exit code is unchanged, but a key left
+/// world-readable in a shared folder is noticed. The warning names the key's path (not a
+/// patient's value) and its mode.
+pub fn read_key(path: &Path) -> Result<PseudonymKey> {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let key = PseudonymKey::read(path)?;
+    if let Some(mode) = PseudonymKey::open_to_others(path) {
+        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            kamei::say!(
+                "kamei: warning: the key file {} can be read or written by its group or others (mode {mode:04o}): anyone who reads it can re-identify every patient pseudonymized with it; make it private (chmod 600)",
+                super::report::sanitize(&path.to_string_lossy())
+            );
+        }
+    }
+    Ok(key)
+}
+
 /// Refuse a file that re-identifies patients (`what`: the linkage table, the key file) inside
 /// the output folder `out` (absolute), which is released, or inside an INPUT, which is read
 /// (and never written to): by path, through symbolic links ([`absolute`]) and by file system
@@ -264,7 +283,7 @@ pub fn deid(args: &DeidArgs) -> Result<(Job, Ui)> {
     }
     let date_shift = profile.date_shift();
     let pseudo = match &args.key {
-        Some(path) => Pseudonymizer::new(&PseudonymKey::read(path)?, date_shift),
+        Some(path) => Pseudonymizer::new(&read_key(path)?, date_shift),
         None => Pseudonymizer::anonymizing(date_shift),
     };
     if args.key.is_none() && args.shard.is_some_and(|s| s != Shard::WHOLE) {

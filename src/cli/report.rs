@@ -6,8 +6,77 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kamei::pipeline::{InputEvent, Reporter, Status, Summary};
 use kamei::walk::WalkError;
 use std::io::IsTerminal;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The counts of a run as its inputs end, kept apart from the [`Console`] so that the handler
+/// of a second Ctrl-C/SIGTERM, installed before the run is set up, can say what the run did
+/// before it exits at once ([`Tally::stopped_at_once`]): the `interrupted:` line a wrapper
+/// looks for is then printed however the run ends.
+#[derive(Default)]
+pub struct Tally {
+    /// Whether the inputs have been listed (`inputs` is their number).
+    listed: AtomicBool,
+    /// Inputs of the run: files and the directory entries that could not be read.
+    inputs: AtomicUsize,
+    /// Per outcome: written, present, done earlier, skipped, excluded, failed.
+    ended: [AtomicUsize; 6],
+    /// 0 until the job is set up; then 1 for a pseudonymized (resumable) run, 2 for an
+    /// anonymized one.
+    resumable: AtomicU8,
+    /// `--quiet`: the summary line is left out, the `interrupted:` line is not.
+    quiet: AtomicBool,
+}
+
+impl Tally {
+    /// Record what the job is, once it is set up: whether a re-run resumes it (`resumable`)
+    /// and whether the summary is wanted (`quiet`).
+    pub fn set_up(&self, resumable: bool, quiet: bool) {
+        self.quiet.store(quiet, Ordering::Relaxed);
+        self.resumable.store(if resumable { 1 } else { 2 }, Ordering::Relaxed);
+    }
+
+    fn end(&self, status: Status) {
+        let i = match status {
+            Status::Written => 0,
+            Status::Present => 1,
+            Status::AlreadyDone => 2,
+            Status::Skipped => 3,
+            Status::Excluded => 4,
+            Status::Failed => 5,
+        };
+        self.ended[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Print, for a run a second signal ends at once, the counts so far (not with `--quiet`)
+    /// and the `interrupted:` line (always, like a first signal's). The counts are those the
+    /// run had reported: inputs whose outputs were being written count as not processed (a
+    /// re-run finds an output that reached its name `present`).
+    pub fn stopped_at_once(&self) {
+        let [written, present, done, skipped, excluded, failed] =
+            self.ended.each_ref().map(|n| n.load(Ordering::Relaxed));
+        let finish = match self.resumable.load(Ordering::Relaxed) {
+            2 => how_to_finish(false),
+            _ => how_to_finish(true),
+        };
+        if !self.listed.load(Ordering::Relaxed) {
+            kamei::say!(
+                "kamei: interrupted: stopped at once by a second signal before any input was processed; {finish}"
+            );
+            return;
+        }
+        let inputs = self.inputs.load(Ordering::Relaxed);
+        if !self.quiet.load(Ordering::Relaxed) {
+            kamei::say!(
+                "kamei: {inputs} inputs (stopped at once by a second signal): {written} written, {present} already present, {done} done earlier, {skipped} skipped, {failed} failed; {excluded} left out"
+            );
+        }
+        let not_processed = inputs.saturating_sub(written + present + done + skipped + excluded + failed);
+        kamei::say!(
+            "kamei: interrupted: stopped at once by a second signal; {not_processed} inputs not processed (those in progress were left unfinished; no output is half-written at its name); {finish}"
+        );
+    }
+}
 
 /// The CLI's reporter.
 pub struct Console {
@@ -17,11 +86,13 @@ pub struct Console {
     quiet: bool,
     verbose: u8,
     show_paths: bool,
+    tally: Arc<Tally>,
 }
 
 impl Console {
-    /// A reporter; the bar is drawn only when stderr is a terminal and not `quiet`.
-    pub fn new(quiet: bool, verbose: u8, show_paths: bool) -> Console {
+    /// A reporter; the bar is drawn only when stderr is a terminal and not `quiet`. It keeps
+    /// the run's counts in `tally` as inputs end.
+    pub fn new(quiet: bool, verbose: u8, show_paths: bool, tally: Arc<Tally>) -> Console {
         Console {
             bar: Mutex::new(None),
             done: AtomicUsize::new(0),
@@ -29,6 +100,7 @@ impl Console {
             quiet,
             verbose,
             show_paths,
+            tally,
         }
     }
 
@@ -66,6 +138,9 @@ pub fn sanitize(s: &str) -> String {
 impl Reporter for Console {
     fn walked(&self, files: usize, bytes: u64) {
         self.total.store(files, Ordering::Relaxed);
+        // Added to the entries that could not be read, which are counted as they are reported.
+        self.tally.inputs.fetch_add(files, Ordering::Relaxed);
+        self.tally.listed.store(true, Ordering::Relaxed);
         if self.quiet || !std::io::stderr().is_terminal() {
             return;
         }
@@ -82,6 +157,7 @@ impl Reporter for Console {
 
     fn finished(&self, e: &InputEvent<'_>) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.tally.end(e.status);
         if let Some(b) = self.bar.lock().expect("progress lock").as_ref() {
             b.inc(e.input.size);
             b.set_message(format!("{done}/{} files", self.total.load(Ordering::Relaxed)));
@@ -97,11 +173,13 @@ impl Reporter for Console {
         }
     }
 
-    fn walk_error(&self, error: &WalkError) {
+    fn walk_error(&self, error: &WalkError, number: usize) {
+        self.tally.inputs.fetch_add(1, Ordering::Relaxed);
+        self.tally.end(if error.not_a_file { Status::Skipped } else { Status::Failed });
         let name = match (self.show_paths, &error.rel) {
             (true, _) => sanitize(&error.path.to_string_lossy()),
             (false, None) => format!("INPUT argument #{}", error.root + 1),
-            (false, Some(_)) => "a directory entry".to_string(),
+            (false, Some(_)) => format!("input #{number} (a directory entry in INPUT argument #{})", error.root + 1),
         };
         let what = if error.not_a_file { "skipped" } else { "failed" };
         self.println(&format!("kamei: {what}: {name}: {}", error.message));

@@ -183,8 +183,7 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
     // records a fingerprint records this one); it is not silently ignored.
     let pseudo = match &args.key {
         Some(key) => {
-            let pseudo =
-                kamei::pseudo::Pseudonymizer::new(&kamei::pseudo::PseudonymKey::read(key)?, profile.date_shift());
+            let pseudo = kamei::pseudo::Pseudonymizer::new(&super::config::read_key(key)?, profile.date_shift());
             check_key(&args.out, pseudo.key_fingerprint())?;
             Some(pseudo)
         }

@@ -2451,7 +2451,6 @@ impl CsvJob {
 pub fn run(job: &CsvJob, reporter: &dyn Reporter, interrupt: &AtomicBool) -> Result<CsvSummary, RunError> {
     let started = std::time::Instant::now();
     let out_err = |what: &str, e: &dyn std::fmt::Display| RunError::Output(format!("{what}: {e}"));
-    std::fs::create_dir_all(&job.out).map_err(|e| out_err(&format!("could not create {}", job.out.display()), &e))?;
     let options = job.option_names();
     let digest = job.digest();
     let mut excluded_patients: HashSet<String> = HashSet::new();

@@ -218,18 +218,23 @@ pub(crate) struct Books {
     pub linkage: Option<crate::linkage::LinkageWriter>,
 }
 
-/// Claim `out` for `settings` (a later run into it must use the same ones), then open its audit
-/// log and the linkage table at `linkage`, if any.
+/// Open the linkage table at `linkage`, if any, then create `out`, claim it for `settings` (a
+/// later run into it must use the same ones) and open its audit log. Settings that `out`
+/// refuses, and a table that cannot be created (a missing folder, one not writable), end the
+/// run before `out` is created or written: its run file would otherwise pin the settings of
+/// the corrected retry.
 pub(crate) fn open_books(out: &Path, settings: &RunSettings, linkage: Option<&Path>) -> Result<Books, csv::RunError> {
     use csv::RunError;
-    settings.claim(out).map_err(|e| RunError::Output(e.to_string()))?;
-    let audit_path = out.join(crate::audit::AUDIT_FILE);
-    let audit = crate::audit::AuditWriter::open(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
+    settings.check(out).map_err(|e| RunError::Output(e.to_string()))?;
     let fingerprint = settings.key_fingerprint.as_deref().unwrap_or_default();
     let linkage = linkage
         .map(|path| crate::linkage::LinkageWriter::open(path, fingerprint))
         .transpose()
         .map_err(RunError::Linkage)?;
+    std::fs::create_dir_all(out).map_err(|e| RunError::Output(format!("could not create {}: {e}", out.display())))?;
+    settings.claim(out).map_err(|e| RunError::Output(e.to_string()))?;
+    let audit_path = out.join(crate::audit::AUDIT_FILE);
+    let audit = crate::audit::AuditWriter::open(&audit_path).map_err(|e| RunError::Output(e.to_string()))?;
     Ok(Books { audit_path, audit, linkage })
 }
 

@@ -1029,8 +1029,6 @@ pub fn run(
     use super::csv::RunError;
     let started = std::time::Instant::now();
     let table = RuleTable::builtin();
-    std::fs::create_dir_all(&job.out)
-        .map_err(|e| RunError::Output(format!("could not create {}: {e}", job.out.display())))?;
     let mut options: Vec<String> = job.options.iter().map(|o| o.name().to_string()).collect();
     options.sort();
     options.dedup();

@@ -268,7 +268,7 @@ fn rv21_02_an_entry_reached_through_overlapping_inputs_counts_once() {
     run.assert_code(1);
     let stderr = run.stderr();
     assert!(stderr.contains("3 inputs") && stderr.contains("1 skipped, 1 failed"), "{stderr}");
-    assert_eq!(stderr.matches("failed: a directory entry").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("kamei: failed: input #").count(), 1, "{stderr}");
     assert_eq!(wd.audit("out").len(), 3, "one record per input, as the summary counts");
     assert_eq!(with_outcome(&wd, "failed").len(), 1);
     assert_eq!(with_outcome(&wd, "skipped").len(), 1);
@@ -383,7 +383,7 @@ fn unreadable_directory_is_reported_and_counted() {
     let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap()]);
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
     run.assert_code(1);
-    assert!(run.stderr().contains("failed: a directory entry"), "{}", run.stderr());
+    assert!(run.stderr().contains("failed: input #2 (a directory entry in INPUT argument #1)"), "{}", run.stderr());
     assert!(run.stderr().contains("1 failed"), "{}", run.stderr());
     assert!(!run.stderr().contains("locked"), "paths are not printed without --show-paths");
     let failed = with_outcome(&wd, "failed");
@@ -492,4 +492,32 @@ fn rv27_01_a_kept_value_holding_a_nul_before_its_end_gets_a_dummy() {
     assert_eq!(text(&open(&out), tags::MANUFACTURER).as_deref(), Some("ANONYMIZED"));
     let notes = wd.audit("out")[0]["notes"].to_string();
     assert!(notes.contains("(0008,0070)") && notes.contains("does not allow"), "{notes}");
+}
+
+/// rv39: directory entries that fail (dangling links, a link loop) are named without
+/// `--show-paths` by a position number of their own, as files are (`input #N`, after the
+/// files), with their INPUT argument, never by path: the messages tell them apart, one per
+/// failed audit record, and the numbers run on from the files' to the summary's count.
+#[test]
+#[cfg(unix)]
+fn rv39_failed_directory_entries_are_numbered_like_inputs_without_their_paths() {
+    let wd = Workdir::new("rv39_failed_directory_entries_are_numbered_like_inputs_without_their_paths");
+    ct(1).write(&wd.path("in/a.dcm"));
+    ct(2).write(&wd.path("in/b.dcm"));
+    std::os::unix::fs::symlink(wd.path("gone-PATIENT1.dcm"), wd.path("in/dangling-PATIENT1.dcm")).unwrap();
+    std::os::unix::fs::symlink(wd.path("gone-PATIENT2.dcm"), wd.path("in/dangling-PATIENT2.dcm")).unwrap();
+    std::os::unix::fs::symlink("loop-PATIENT3", wd.path("in/loop-PATIENT3")).unwrap();
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", key(&wd, "k.key", 7).to_str().unwrap()]);
+    run.assert_code(1);
+    let stderr = run.stderr();
+    assert!(stderr.contains("5 inputs") && stderr.contains("3 failed"), "{stderr}");
+    assert!(!stderr.contains("PATIENT"), "no path without --show-paths: {stderr}");
+    let mut numbers: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("kamei: failed: input #") && l.contains("(a directory entry in INPUT argument #1)"))
+        .map(|l| l["kamei: failed: input #".len()..].split(' ').next().unwrap())
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, ["3", "4", "5"], "{stderr}");
+    assert_eq!(with_outcome(&wd, "failed").len(), 3, "one failed record per message");
 }

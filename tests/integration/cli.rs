@@ -325,3 +325,97 @@ fn a_run_goes_on_when_its_stderr_reader_has_gone() {
     assert_eq!(status.code(), Some(1), "the run ends as a run with failed inputs, not with a panic");
     assert_eq!(wd.audit("out").len(), 400, "every input is in the audit log");
 }
+
+/// rv39: a `--linkage` table that cannot be created (its folder is missing) is refused (exit 2)
+/// before OUT is created: no run file, audit log or staging folder pins OUT's settings, so the
+/// corrected retry into the same OUT, with other settings, is not refused. The same for
+/// `clinical csv`, and for an OUT that already holds a release (left as it was).
+#[test]
+fn rv39_a_linkage_table_that_cannot_be_created_leaves_no_trace_in_out() {
+    let wd = Workdir::new("rv39_a_linkage_table_that_cannot_be_created_leaves_no_trace_in_out");
+    Fixture::ct("PID7788123", "1.2.3", "1.2.3.4", "1.2.3.4.5").write(&wd.path("in/1.dcm"));
+    key(&wd, "k.key", 1);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", "k.key", "-q", "--linkage", "nodir/link.csv"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("linkage table"), "{}", run.stderr());
+    assert!(!wd.path("out").exists(), "a fresh OUT is not created");
+    // The retry with the table fixed and another profile option is a first run into OUT.
+    let retry = ["deid", "in", "-o", "out", "--key", "k.key", "-q", "--linkage", "link.csv"];
+    wd.kamei(retry.iter().chain(&["--option", "retain-safe-private"])).assert_code(0);
+    let before = tree(&wd, "out");
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", "k.key", "-q", "--linkage", "nodir/link.csv"]);
+    run.assert_code(2);
+    assert!(tree(&wd, "out") == before, "an existing OUT is left as it was");
+
+    std::fs::create_dir_all(wd.path("labs")).unwrap();
+    std::fs::write(wd.path("labs/c.csv"), "patient_id\nPID7788123\n").unwrap();
+    std::fs::write(wd.path("columns.toml"), "[columns]\npatient_id = \"patient-id\"\n").unwrap();
+    let run = wd.kamei([
+        "clinical",
+        "csv",
+        "labs",
+        "--columns",
+        "columns.toml",
+        "-o",
+        "cout",
+        "--key",
+        "k.key",
+        "--linkage",
+        "nodir/c.csv",
+    ]);
+    run.assert_code(2);
+    assert!(!wd.path("cout").exists(), "a fresh OUT is not created by clinical csv either");
+    std::fs::create_dir_all(wd.path("ssmix2")).unwrap();
+    let run = wd.kamei(["clinical", "ss-mix2", "ssmix2", "-o", "sout", "--key", "k.key", "--linkage", "nodir/s.csv"]);
+    run.assert_code(2);
+    assert!(!wd.path("sout").exists(), "nor by clinical ss-mix2");
+}
+
+/// rv39: a key file its group or others can read (mode 0644 after a `cp`) is used, with a
+/// warning on stderr naming its path and mode, once per run and with `--quiet` too, by every
+/// command that takes `--key`; the exit code is unchanged. A private key gives none.
+#[cfg(unix)]
+#[test]
+fn rv39_a_key_file_others_can_read_gives_a_warning_in_every_command() {
+    use std::os::unix::fs::PermissionsExt;
+    let wd = Workdir::new("rv39_a_key_file_others_can_read_gives_a_warning_in_every_command");
+    Fixture::ct("PID7788123", "1.2.3", "1.2.3.4", "1.2.3.4.5").write(&wd.path("in/1.dcm"));
+    std::fs::create_dir_all(wd.path("labs")).unwrap();
+    std::fs::write(wd.path("labs/c.csv"), "patient_id\nPID7788123\n").unwrap();
+    std::fs::write(wd.path("columns.toml"), "[columns]\npatient_id = \"patient-id\"\n").unwrap();
+    std::fs::create_dir_all(wd.path("ssmix2")).unwrap();
+    key(&wd, "k.key", 1);
+    let commands: [&[&str]; 4] = [
+        &["deid", "in", "-o", "out", "--key", "k.key", "-q", "--linkage", "link.csv"],
+        &["verify", "out", "--key", "k.key"],
+        &[
+            "clinical",
+            "csv",
+            "labs",
+            "--columns",
+            "columns.toml",
+            "-o",
+            "cout",
+            "--key",
+            "k.key",
+            "-q",
+            "--linkage",
+            "link.csv",
+        ],
+        &["clinical", "ss-mix2", "ssmix2", "-o", "sout", "--key", "k.key", "-q"],
+    ];
+    let mut codes = Vec::new();
+    for args in commands {
+        let run = wd.kamei(args);
+        codes.push(run.code());
+        assert!(!run.stderr().contains("key file"), "{args:?}: no warning for a private key: {}", run.stderr());
+    }
+    assert_eq!(codes[..2], [0, 0]);
+    std::fs::set_permissions(wd.path("k.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    for (args, code) in commands.into_iter().zip(codes) {
+        let run = wd.kamei(args);
+        run.assert_code(code);
+        let warning = "warning: the key file k.key can be read or written by its group or others (mode 0644)";
+        assert_eq!(run.stderr().matches(warning).count(), 1, "{args:?}: {}", run.stderr());
+    }
+}

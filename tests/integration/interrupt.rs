@@ -302,3 +302,50 @@ fn rv16_01_a_second_run_into_a_busy_out_exits_2_and_the_first_completes() {
     assert_audit_complete(&wd, "out", 10 * FILES);
     assert!(!wd.path("out/.kamei-partial").exists());
 }
+
+/// rv39: a second SIGTERM (Slurm's `scancel` twice, a supervisor that signals the process and
+/// then its group, a double Ctrl-C) still ends the run at once with 130, but first prints the
+/// `interrupted:` line (with `--quiet` too: a wrapper reads it to know the run stopped) and,
+/// without `--quiet`, the counts so far, which add up with the inputs not processed.
+#[cfg(unix)]
+#[test]
+fn rv39_a_second_signal_stops_at_once_and_still_says_interrupted() {
+    let wd = Workdir::new("rv39_a_second_signal_stops_at_once_and_still_says_interrupted");
+    write_small_archive(&wd, FILES);
+    for quiet in [true, false] {
+        let mut checked = false;
+        // A run whose first stop completes before the second signal lands proves nothing: try
+        // again into a fresh output folder (at most five times).
+        for attempt in 0..5 {
+            let out = format!("out-{quiet}-{attempt}");
+            let mut child = spawn(&wd, &out, if quiet { &["-j1", "-q"] } else { &["-j1"] });
+            let start = Instant::now();
+            while wd.dicom_outputs(&out).is_empty() {
+                assert!(start.elapsed() < Duration::from_secs(60), "no output appeared");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            for _ in 0..2 {
+                // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+                assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let status = wait(&mut child);
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+            assert_eq!(status.code(), Some(130), "{stderr}");
+            if !stderr.contains("second signal") {
+                continue; // the first signal's stop was over before the second arrived
+            }
+            let line = stderr.lines().find(|l| l.starts_with("kamei: interrupted:")).expect(&stderr);
+            assert!(line.contains("inputs not processed") && line.contains("run the same command again"), "{stderr}");
+            if quiet {
+                assert!(!stderr.contains(" inputs ("), "no summary with -q: {stderr}");
+            } else {
+                assert_summary_adds_up(&stderr);
+            }
+            checked = true;
+            break;
+        }
+        assert!(checked, "every run stopped before the second signal arrived");
+    }
+}

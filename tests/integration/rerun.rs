@@ -681,3 +681,71 @@ fn rv39_03_a_rerun_completes_a_run_killed_while_it_removed_superseded_outputs() 
     let run = wd.kamei(["verify", "out", "--against", "in"]);
     run.assert_code(0);
 }
+
+/// rv39: a run killed (SIGKILL, power loss) right after it gave a freed name (the re-send moved
+/// from its collision name to the name a superseded output left; the audit holds the move,
+/// announced before it was made) and before it appended the `moved` linkage row. The re-run
+/// writes that `moved` row, not only a `file` row with the new place: the table then holds the
+/// rows of an uninterrupted run. The killed run's table is the uninterrupted one cut where the
+/// `moved` row starts (its superseded rows were flushed before any name was given).
+#[test]
+fn rv39_a_rerun_writes_the_moved_row_of_a_freed_name_move_killed_before_its_row() {
+    let wd = Workdir::new("rv39_a_rerun_writes_the_moved_row_of_a_freed_name_move_killed_before_its_row");
+    let version = |t: &str| image("P-WRONG", 1).put(str_el(tags::SLICE_THICKNESS, VR::DS, t));
+    version("1.0").write(&wd.path("in/a.dcm"));
+    version("2.0").write(&wd.path("in/b.dcm"));
+    image("P-WRONG", 2).write(&wd.path("in/c.dcm"));
+    let k = key(&wd, "k.key", 31);
+    let ks = k.to_str().unwrap();
+    // One thread: the reference and the killed release meet their inputs in one order, so
+    // their first runs make the same collision moves.
+    let deid = |out: &str| {
+        let link = format!("{out}.csv");
+        wd.kamei(["deid", "in", "-o", out, "--key", ks, "-q", "-j1", "--linkage", &link]).assert_code(0);
+    };
+    deid("ref");
+    deid("out");
+    // Re-assign the input whose output holds the instance's name: its re-run frees the name,
+    // which the other version (at its collision name) takes.
+    let records = wd.audit("out");
+    let outputs: Vec<&str> = records.iter().filter_map(|r| r["output"].as_str()).collect();
+    let named = records
+        .iter()
+        .find(|r| {
+            let output = r["output"].as_str().unwrap();
+            let o = output.trim_end_matches(".dcm");
+            outputs.iter().any(|other| *other != output && other.starts_with(&format!("{o}.")))
+        })
+        .expect("an output at the instance's name, claimed by the other version");
+    // The version whose output is at that name now (the lower output hash; the other moved
+    // to its collision name): the one whose latest `file` row names it.
+    let plain = named["output"].as_str().unwrap();
+    let first_table = std::fs::read_to_string(wd.path("out.csv")).unwrap();
+    let owner = ["a.dcm", "b.dcm"]
+        .into_iter()
+        .find(|f| {
+            let prefix = format!("file,in/{f},");
+            first_table.lines().rfind(|l| l.starts_with(&prefix)) == Some(&format!("{prefix}{plain}"))
+        })
+        .unwrap();
+    let thickness = if owner == "a.dcm" { "1.0" } else { "2.0" };
+    image("P-RIGHT", 1).put(str_el(tags::SLICE_THICKNESS, VR::DS, thickness)).write(&wd.path(&format!("in/{owner}")));
+    deid("ref");
+    deid("out");
+    let table = std::fs::read_to_string(wd.path("out.csv")).unwrap();
+    let superseded = table.find("\nsuperseded,").expect("the re-run wrote a superseded row");
+    let cut = superseded
+        + table[superseded..]
+            .find("\nmoved,")
+            .unwrap_or_else(|| panic!("and then the freed name's moved row: {table}"))
+        + 1;
+    let moved_row = table[cut..].lines().next().unwrap().to_string();
+    std::fs::write(wd.path("out.csv"), &table[..cut]).unwrap();
+    deid("out");
+    let rows = |table: &str| -> std::collections::BTreeSet<String> {
+        std::fs::read_to_string(wd.path(table)).unwrap().lines().map(str::to_string).collect()
+    };
+    let (out, reference) = (rows("out.csv"), rows("ref.csv"));
+    assert!(out.contains(&moved_row), "{moved_row} in {out:?}");
+    assert_eq!(out, reference, "the rows of an uninterrupted run");
+}

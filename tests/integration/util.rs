@@ -264,10 +264,16 @@ pub fn raw(path: &Path, tag: Tag) -> Option<Vec<u8>> {
     }
 }
 
-/// Write a key file with fixed bytes (so tests are reproducible).
+/// Write a key file with fixed bytes (so tests are reproducible), private (mode 0600) as
+/// `kamei keygen` writes it: a key others can read gives a warning on every run.
 pub fn key(wd: &Workdir, name: &str, byte: u8) -> PathBuf {
     let p = wd.path(name);
     std::fs::write(&p, [byte; 32]).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     p
 }
 
