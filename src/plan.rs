@@ -279,6 +279,7 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         own_ids: OnceCell::new(),
         class_instances: OnceCell::new(),
         uid_clues: OnceCell::new(),
+        big_endian: file.transfer_syntax.encoding.big_endian,
         edits: Vec::new(),
         tally: BTreeMap::new(),
         notes: Vec::new(),
@@ -1027,6 +1028,8 @@ struct Planner<'a, 'c> {
     class_instances: OnceCell<std::collections::HashSet<String>>,
     /// What the file's UIDs may spell ([`crate::uid_clues`]), looked for under Retain UIDs.
     uid_clues: OnceCell<crate::uid_clues::UidClues>,
+    /// Whether the file is Explicit VR Big Endian: its numbers are read in that order.
+    big_endian: bool,
     edits: Vec<Edit>,
     tally: BTreeMap<(String, &'static str), u32>,
     notes: Vec<String>,
@@ -1481,58 +1484,21 @@ impl Planner<'_, '_> {
     }
 
     /// Whether a kept private number (UL, SL, UV, SV, FL, FD) holds the patient's ID or birth
-    /// date as a number: a value equal to a Patient ID of digits only with six significant
-    /// digits or more ([`crate::ids::MIN_UNPADDED_DIGITS`]; `12345678` of `0012345678`), or to
-    /// the birth date read as the number `YYYYMMDD` (`19800101`). Vendors store such values in
-    /// their own numeric attributes; a coincidence with a number of seven or eight digits is
-    /// rare enough to lose the value over. Little Endian values (every transfer syntax kamei
-    /// writes).
+    /// date as a number ([`crate::kept_reading::PatientNumbers`], as `kamei verify` reads it),
+    /// read in the file's byte order.
     fn holds_patient_number(&self, vr: VR, bytes: &[u8]) -> bool {
         if !matches!(vr, VR::UL | VR::SL | VR::UV | VR::SV | VR::FL | VR::FD) {
             return false;
         }
         let values = &self.found().values;
-        let mut targets: Vec<u64> = Vec::new();
-        for id in values.patient_ids.iter().flat_map(|v| v.split('\\')) {
-            let id = crate::pseudo::normalize_id(id);
-            let significant = id.trim_start_matches('0');
-            if id.bytes().all(|b| b.is_ascii_digit())
-                && (crate::ids::MIN_UNPADDED_DIGITS..=19).contains(&significant.len())
-            {
-                targets.extend(significant.parse::<u64>().ok());
-            }
+        let mut numbers = crate::kept_reading::PatientNumbers::default();
+        for id in &values.patient_ids {
+            numbers.add_patient_id(id);
         }
         for dob in &values.birth_dates {
-            let dob = dob.trim();
-            if dob.len() == 8 && NaiveDate::parse_from_str(dob, "%Y%m%d").is_ok() {
-                targets.extend(dob.parse::<u64>().ok());
-            }
+            numbers.add_birth_date(dob);
         }
-        if targets.is_empty() {
-            return false;
-        }
-        let whole = |f: f64| (f >= 0.0 && f.fract() == 0.0 && f < 1e19).then_some(f as u64);
-        let numbers: Vec<u64> = match vr {
-            VR::UL => bytes.chunks_exact(4).map(|c| u64::from(u32::from_le_bytes(c.try_into().expect("4")))).collect(),
-            VR::SL => bytes
-                .chunks_exact(4)
-                .filter_map(|c| u64::try_from(i32::from_le_bytes(c.try_into().expect("4"))).ok())
-                .collect(),
-            VR::UV => bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8"))).collect(),
-            VR::SV => bytes
-                .chunks_exact(8)
-                .filter_map(|c| u64::try_from(i64::from_le_bytes(c.try_into().expect("8"))).ok())
-                .collect(),
-            VR::FL => bytes
-                .chunks_exact(4)
-                .filter_map(|c| whole(f64::from(f32::from_le_bytes(c.try_into().expect("4")))))
-                .collect(),
-            VR::FD => {
-                bytes.chunks_exact(8).filter_map(|c| whole(f64::from_le_bytes(c.try_into().expect("8")))).collect()
-            }
-            _ => return false,
-        };
-        numbers.iter().any(|n| targets.contains(n))
+        numbers.find(vr, bytes, self.big_endian).is_some()
     }
 
     fn walk(&mut self, ds: &DataSet, path: &mut Vec<Step>, inherited: &Charset, mode: Mode) {

@@ -1,0 +1,74 @@
+//! rv42: safe private attributes kept under `--option retain-safe-private` (or a kept creator)
+//! go through the same safety net whatever their byte order, block, encoding or length, and
+//! `deid` and `verify` read their values the same way ([`kamei::kept_reading`]).
+
+use crate::util::*;
+use dicom_core::value::PrimitiveValue;
+use dicom_core::{DataElement, Tag, VR};
+
+const STUDY: &str = "1.2.392.200036.9116.2.6.1.48.2";
+const SERIES: &str = "1.2.392.200036.9116.2.6.1.48.3";
+const SOP: &str = "1.2.392.200036.9116.2.6.1.48.1.1";
+/// A Patient ID of digits, stored by vendors as the number 12345678.
+const DIGIT_ID: &str = "0012345678";
+const BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
+const PHILIPS: &str = "Philips Imaging DD 001";
+
+fn ct() -> Fixture {
+    Fixture::ct(DIGIT_ID, STUDY, SERIES, SOP)
+}
+
+fn ul(tag: Tag, n: u32) -> DataElement<dicom_object::InMemDicomObject> {
+    DataElement::new(tag, VR::UL, PrimitiveValue::from(n))
+}
+
+/// A CT with Philips safe private ULs (Table E.3.10-1): Frame Number holding the Patient ID's
+/// number, Content Item Identifier the birth date (19700101) as `YYYYMMDD`, Voxel Number 42.
+fn with_patient_numbers(f: Fixture) -> Fixture {
+    f.put(str_el(Tag(0x2001, 0x0010), VR::LO, PHILIPS))
+        .put(ul(Tag(0x2001, 0x107C), 12_345_678))
+        .put(ul(Tag(0x2001, 0x10C0), 19_700_101))
+        .put(ul(Tag(0x2001, 0x10DF), 42))
+}
+
+fn ul_of(path: &std::path::Path, tag: Tag) -> Option<u32> {
+    open(path).element_opt(tag).unwrap().map(|e| e.to_int::<u32>().unwrap())
+}
+
+#[test]
+fn a_private_number_equal_to_the_patient_id_or_birth_date_is_removed_from_a_big_endian_file() {
+    let wd = Workdir::new("a_private_number_equal_to_the_patient_id_or_birth_date_is_removed_from_a_big_endian_file");
+    with_patient_numbers(ct()).ts(BIG_ENDIAN).write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-safe-private"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(open(&out).meta().transfer_syntax().trim_end_matches('\0'), BIG_ENDIAN, "written back as it came");
+    assert_eq!(ul_of(&out, Tag(0x2001, 0x10DF)), Some(42), "the harmless safe number is kept, read right");
+    assert_eq!(ul_of(&out, Tag(0x2001, 0x107C)), None, "the Patient ID as a number");
+    assert_eq!(ul_of(&out, Tag(0x2001, 0x10C0)), None, "the birth date as a number");
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("(2001,107C): a kept private number equalled the patient's ID"), "{notes}");
+}
+
+#[test]
+fn verify_reports_a_kept_private_number_equal_to_the_patient_id_in_either_byte_order() {
+    for (name, ts) in [("le", "1.2.840.10008.1.2.1"), ("be", BIG_ENDIAN)] {
+        let wd = Workdir::new(&format!("verify_reports_a_kept_private_number_equal_to_the_patient_id_{name}"));
+        with_patient_numbers(ct()).ts(ts).write(&wd.path("in/a.dcm"));
+        // The profile keeps the attribute on purpose (an override of the basic profile's X):
+        // deid honours the choice, verify still sees the Patient ID in it.
+        let profile = wd.path("keep.toml");
+        let toml = format!("[overrides]\n'(2001,\"{PHILIPS}\",7C)' = \"keep\"\n'(2001,\"{PHILIPS}\",DF)' = \"keep\"\n");
+        std::fs::write(&profile, toml).unwrap();
+        wd.deid(&["--profile", profile.to_str().unwrap()]).assert_code(0);
+        assert_eq!(ul_of(&wd.only_output("out"), Tag(0x2001, 0x107C)), Some(12_345_678), "{name}: kept as chosen");
+        let run = wd.kamei(["verify", "out", "--against", "in", "--profile", profile.to_str().unwrap()]);
+        run.assert_code(1);
+        let found = run
+            .stdout()
+            .lines()
+            .any(|l| l.contains("(2001,107C)") && l.contains("residual-identifier") && l.contains("the Patient ID"));
+        assert!(found, "{name}: {}", run.stdout());
+        assert!(!run.stdout().contains("(2001,10DF)"), "{name}: the harmless number is not reported");
+    }
+}
