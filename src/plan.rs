@@ -280,6 +280,7 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         class_instances: OnceCell::new(),
         uid_clues: OnceCell::new(),
         big_endian: file.transfer_syntax.encoding.big_endian,
+        creator: None,
         edits: Vec::new(),
         tally: BTreeMap::new(),
         notes: Vec::new(),
@@ -1030,6 +1031,9 @@ struct Planner<'a, 'c> {
     uid_clues: OnceCell<crate::uid_clues::UidClues>,
     /// Whether the file is Explicit VR Big Endian: its numbers are read in that order.
     big_endian: bool,
+    /// The private creator of the block of the element being planned: a keyed output names a
+    /// private attribute by (group, creator, offset), never by the block its creator took.
+    creator: Option<String>,
     edits: Vec<Edit>,
     tally: BTreeMap<(String, &'static str), u32>,
     notes: Vec<String>,
@@ -1513,6 +1517,7 @@ impl Planner<'_, '_> {
                 continue;
             }
             let creator = private_creator_tag(e.tag).and_then(|t| creators.get(&t)).map(String::as_str);
+            self.creator = creator.filter(|_| is_private(e.tag)).map(str::to_string);
             let rule = if is_private(e.tag) {
                 self.ctx.rules.private_rule(e.tag, creator)
             } else {
@@ -2042,6 +2047,19 @@ impl Planner<'_, '_> {
         Decision::Put(Element::new(e.tag, e.vr, mapped.join("\\").into_bytes()))
     }
 
+    /// What names an attribute in a keyed output (the domain of a `pseudonymize` token): a
+    /// public one by its tag, `(0008,0050)`; a private one by its group, creator and offset,
+    /// `(0009,"GEMS_IDEN_01",06)`, as a profile addresses it, never by the block its creator
+    /// took in this data set (PS3.5 7.8.1: blocks are given out per data set, so one attribute
+    /// sits at (0009,1006) in one file and (0009,1106) in the next). A private element without
+    /// a creator is named by its tag.
+    fn attribute_identity(&self, tag: Tag) -> String {
+        match self.creator.as_deref().filter(|_| is_private(tag)) {
+            Some(creator) => format!("({:04X},\"{creator}\",{:02X})", tag.group(), tag.element() & 0xFF),
+            None => tag_str(tag),
+        }
+    }
+
     fn tokens(&mut self, e: &Element, domain: &str, len: usize) -> Decision {
         let out: Vec<String> = Self::values(e)
             .into_iter()
@@ -2099,7 +2117,7 @@ impl Planner<'_, '_> {
             VR::DA | VR::DT => (self.shift_dates(e), "shift-date"),
             vr if vr == VR::PN || is_scrubbable(vr) || matches!(vr, VR::AE | VR::CS) => {
                 let _ = cs;
-                let domain = tag_str(e.tag);
+                let domain = self.attribute_identity(e.tag);
                 (self.tokens(e, &domain, max_len(vr)), "pseudonymize")
             }
             _ => (Decision::Remove, "remove"),

@@ -72,3 +72,32 @@ fn verify_reports_a_kept_private_number_equal_to_the_patient_id_in_either_byte_o
         assert!(!run.stdout().contains("(2001,10DF)"), "{name}: the harmless number is not reported");
     }
 }
+
+/// Two files of one exam: the vendor's creator in block 0x10 of one and 0x11 of the other
+/// (another system took 0x10 first).
+#[test]
+fn a_private_pseudonym_is_the_same_whatever_block_its_creator_took() {
+    let wd = Workdir::new("a_private_pseudonym_is_the_same_whatever_block_its_creator_took");
+    ct().put(str_el(Tag(0x0009, 0x0010), VR::LO, "GEMS_IDEN_01"))
+        .put(str_el(Tag(0x0009, 0x1006), VR::LO, "EXAM4711"))
+        .write(&wd.path("in/a.dcm"));
+    Fixture::ct(DIGIT_ID, STUDY, SERIES, &format!("{SOP}.2"))
+        .put(str_el(Tag(0x0009, 0x0010), VR::LO, "OTHER_VENDOR"))
+        .put(str_el(Tag(0x0009, 0x1001), VR::LO, "x"))
+        .put(str_el(Tag(0x0009, 0x0011), VR::LO, "GEMS_IDEN_01"))
+        .put(str_el(Tag(0x0009, 0x1106), VR::LO, "EXAM4711"))
+        .write(&wd.path("in/b.dcm"));
+    let toml =
+        "keep_private_creators = [\"GEMS_IDEN_01\"]\n[overrides]\n'(0009,\"GEMS_IDEN_01\",06)' = \"pseudonymize\"\n";
+    std::fs::write(wd.path("p.toml"), toml).unwrap();
+    wd.deid(&["--profile", wd.path("p.toml").to_str().unwrap()]).assert_code(0);
+    let mut tokens = Vec::new();
+    for out in wd.dicom_outputs("out") {
+        let obj = open(&out);
+        let token = text(&obj, Tag(0x0009, 0x1006)).or_else(|| text(&obj, Tag(0x0009, 0x1106))).unwrap();
+        assert_ne!(token, "EXAM4711");
+        tokens.push(token);
+    }
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(tokens[0], tokens[1], "one value of one attribute, one pseudonym");
+}
