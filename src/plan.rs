@@ -279,6 +279,7 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         own_ids: OnceCell::new(),
         class_instances: OnceCell::new(),
         uid_clues: OnceCell::new(),
+        mapped_uids: OnceCell::new(),
         big_endian: file.transfer_syntax.encoding.big_endian,
         creator: None,
         edits: Vec::new(),
@@ -370,6 +371,36 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         );
     }
     Ok(Plan { burned_in: burned_in(ds), patient, edits, tally, notes, meta })
+}
+
+/// Add to `out` every instance UID `ds` holds, at any depth, that kamei maps: each value of a
+/// UI attribute (or one sent as UN whose tag the dictionary gives UI) read as an instance UID
+/// ([`crate::dict::is_instance_uid_text`]), except in attributes that name a class, syntax or
+/// scheme ([`crate::dict::names_registered_uid`]). A kept value of unknown layout holding one
+/// (a vendor's blob) would release it beside its mapped copy.
+fn instance_uids_of(ds: &DataSet, out: &mut Vec<Vec<u8>>) {
+    for e in ds.elements() {
+        match &e.value {
+            Value::Sequence(seq) => {
+                for item in &seq.items {
+                    instance_uids_of(&item.dataset, out);
+                }
+            }
+            Value::Bytes(bytes) => {
+                let vr = if e.vr == VR::UN { crate::dict::known_vr(e.tag).unwrap_or(VR::UN) } else { e.vr };
+                if vr != VR::UI || crate::dict::names_registered_uid(e.tag) {
+                    continue;
+                }
+                for v in bytes.split(|&b| b == b'\\').map(trim_value) {
+                    let instance = std::str::from_utf8(v).is_ok_and(crate::dict::is_instance_uid_text);
+                    if instance && !out.iter().any(|u| u.as_slice() == v) {
+                        out.push(v.to_vec());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The character set declared in a data set, or the inherited one.
@@ -1029,6 +1060,8 @@ struct Planner<'a, 'c> {
     class_instances: OnceCell<std::collections::HashSet<String>>,
     /// What the file's UIDs may spell ([`crate::uid_clues`]), looked for under Retain UIDs.
     uid_clues: OnceCell<crate::uid_clues::UidClues>,
+    /// Every UID the file maps, wherever it holds it ([`instance_uids_of`]).
+    mapped_uids: OnceCell<Vec<Vec<u8>>>,
     /// Whether the file is Explicit VR Big Endian: its numbers are read in that order.
     big_endian: bool,
     /// The private creator of the block of the element being planned: a keyed output names a
@@ -1171,13 +1204,34 @@ impl Planner<'_, '_> {
         }
     }
 
-    /// Whether `bytes` contain the file's own Study, Series or SOP Instance UID (top level),
-    /// which kamei maps unless Retain UIDs keeps them.
-    fn holds_own_uid(&self, bytes: &[u8]) -> bool {
+    /// Whether `bytes` contain one of the UIDs the file maps unless Retain UIDs keeps them. In
+    /// text, or a value of unknown type that may be text (an instance UID written in either is
+    /// mapped where it stands, [`Planner::uids_in`]), its own Study, Series or SOP Instance UID;
+    /// in any other value (a number, a vendor's byte string, which cannot be rewritten) also
+    /// every instance UID the file holds at any depth (Frame of Reference UID, a Referenced SOP
+    /// Instance UID: [`instance_uids_of`]), which a kept value would release beside its mapped
+    /// copy.
+    fn holds_own_uid(&self, bytes: &[u8], vr: VR) -> bool {
+        if is_scrubbable(vr) || matches!(vr, VR::CS | VR::UN) {
+            let own = !self.ctx.rules.options().contains(&DeidOption::RetainUids);
+            return own && self.own_uids().any(|uid| uid.len() >= 8 && bytes.windows(uid.len()).any(|w| w == uid));
+        }
+        self.holds_mapped_uid(&[bytes])
+    }
+
+    /// Whether any of `readings` (the bytes of a value, or its texts:
+    /// [`crate::kept_reading::byte_string_readings`]) contains one of the UIDs the file maps,
+    /// wherever it holds it (see [`Planner::holds_own_uid`]).
+    fn holds_mapped_uid(&self, readings: &[&[u8]]) -> bool {
         if self.ctx.rules.options().contains(&DeidOption::RetainUids) {
             return false;
         }
-        self.own_uids().any(|uid| uid.len() >= 8 && bytes.windows(uid.len()).any(|w| w == uid))
+        let mapped = self.mapped_uids.get_or_init(|| {
+            let mut uids: Vec<Vec<u8>> = self.own_uids().filter(|u| u.len() >= 8).map(<[u8]>::to_vec).collect();
+            instance_uids_of(self.top, &mut uids);
+            uids
+        });
+        readings.iter().any(|bytes| mapped.iter().any(|uid| bytes.windows(uid.len()).any(|w| w == uid.as_slice())))
     }
 
     /// Whether `uid` is the file's own Study, Series or SOP Instance UID (top level).
@@ -1242,9 +1296,11 @@ impl Planner<'_, '_> {
     fn safety_net(&mut self, e: &Element, cs: &Charset) -> Option<(Decision, &'static str)> {
         let vr = self.value_vr(e);
         let bytes = e.bytes().filter(|b| !b.is_empty())?;
-        if vr != VR::UI && vr != VR::SQ && !is_bulk_data(e.tag) && self.holds_own_uid(bytes) {
+        if vr != VR::UI && vr != VR::SQ && !is_bulk_data(e.tag) && self.holds_own_uid(bytes, vr) {
             // A damaged tag can put the file's own Study, Series or SOP Instance UID into any
-            // value (Image Type, a float): released, it would link the output to the source.
+            // value (Image Type, a float), and a vendor's blob any UID the file maps (its Frame
+            // of Reference, a referenced image's): released, it would link the output to the
+            // source.
             self.note(format!("{}: a kept value held one of the file's original UIDs; replaced", tag_str(e.tag)));
             return Some(if is_scrubbable(vr) || vr == VR::CS {
                 (Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy")

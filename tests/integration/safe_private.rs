@@ -5,6 +5,7 @@
 use crate::util::*;
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{DataElement, Tag, VR};
+use dicom_dictionary_std::tags;
 
 const STUDY: &str = "1.2.392.200036.9116.2.6.1.48.2";
 const SERIES: &str = "1.2.392.200036.9116.2.6.1.48.3";
@@ -13,6 +14,7 @@ const SOP: &str = "1.2.392.200036.9116.2.6.1.48.1.1";
 const DIGIT_ID: &str = "0012345678";
 const BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
 const PHILIPS: &str = "Philips Imaging DD 001";
+const SC2000: &str = "SIEMENS Ultrasound SC2000";
 
 fn ct() -> Fixture {
     Fixture::ct(DIGIT_ID, STUDY, SERIES, SOP)
@@ -100,4 +102,45 @@ fn a_private_pseudonym_is_the_same_whatever_block_its_creator_took() {
     }
     assert_eq!(tokens.len(), 2);
     assert_eq!(tokens[0], tokens[1], "one value of one attribute, one pseudonym");
+}
+
+/// A vendor's byte string: a binary header, `payload`, two NULs.
+fn blob(payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![1, 2, 0, 0];
+    v.extend_from_slice(payload);
+    v.extend_from_slice(&[0, 0]);
+    v
+}
+
+fn with_sc2000(f: Fixture) -> Fixture {
+    f.put(str_el(tags::MODALITY, VR::CS, "US")).put(str_el(Tag(0x0129, 0x0010), VR::LO, SC2000)).put(raw_el(
+        Tag(0x0129, 0x1008),
+        VR::OB,
+        &[1, 2, 3, 4],
+    ))
+}
+
+#[test]
+fn a_kept_private_byte_string_holding_the_frame_of_reference_or_a_referenced_uid_is_removed() {
+    let wd = Workdir::new("a_kept_private_byte_string_holding_the_frame_of_reference_or_a_referenced_uid_is_removed");
+    let frame_of_reference = format!("{STUDY}.9"); // the fixture's
+    let referenced = "1.2.392.200036.9116.2.6.1.48.444.333.222";
+    let reference = item(vec![
+        str_el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+        str_el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, referenced),
+    ]);
+    with_sc2000(ct())
+        .put(seq_el(tags::REFERENCED_IMAGE_SEQUENCE, vec![reference]))
+        .put(raw_el(Tag(0x0129, 0x1010), VR::OB, &blob(frame_of_reference.as_bytes())))
+        .put(raw_el(Tag(0x0129, 0x1022), VR::OB, &blob(referenced.as_bytes())))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-safe-private"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert_eq!(raw(&out, Tag(0x0129, 0x1008)).as_deref(), Some(&[1u8, 2, 3, 4][..]), "the harmless blob is kept");
+    for uid in [frame_of_reference.as_str(), referenced] {
+        assert_eq!(wd.tree_contains("out", uid.as_bytes()), None, "an original UID in a kept blob");
+    }
+    let notes = wd.audit("out")[0]["notes"].to_string();
+    assert!(notes.contains("(0129,1010)") && notes.contains("(0129,1022)"), "{notes}");
 }
