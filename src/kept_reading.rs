@@ -1,10 +1,25 @@
-//! How a kept value is read when kamei looks in it for the patient's identifiers: the numbers
-//! a numeric value holds in the file's byte order. One reading, shared by `deid`'s safety net
-//! on kept values ([`crate::plan`]) and `kamei verify`, so that the two cannot disagree about
-//! the same release (rv42: a number read little-endian in a Big Endian file).
+//! How a kept value is read when kamei looks in it for the patient's identifiers, the file's
+//! dates and its original UIDs: the texts a byte string of unknown layout reads as, and the
+//! numbers a numeric value holds in the file's byte order. One reading, shared by `deid`'s
+//! safety net on kept values ([`crate::plan`]) and `kamei verify`, so that the two cannot
+//! disagree about the same release (rv42: a number read little-endian in a Big Endian file, a
+//! date or a UID looked for only in the ASCII reading of a blob).
 
 use crate::dataset::VR;
 use crate::uid_clues::UidClue;
+
+/// The readings of a byte string of unknown layout (a private OB, OW or UN value: a vendor's
+/// blob): `declared` (the bytes as the data set's character set reads them), then as UTF-16,
+/// little- and big-endian ([`crate::charset::utf16_readings`]: the strings of Windows
+/// software's blobs), then in the other encodings a vendor's blob may use
+/// ([`crate::charset::foreign_readings_lossy`]: UTF-8, CP932, EUC-JP, ISO-2022-JP). Every check
+/// on such a value (identifiers, dates in any spelling, UIDs) looks at every reading.
+pub fn byte_string_readings(declared: String, bytes: &[u8]) -> Vec<String> {
+    let mut readings = vec![declared];
+    readings.extend(crate::charset::utf16_readings(bytes));
+    readings.extend(crate::charset::foreign_readings_lossy(bytes));
+    readings
+}
 
 /// The whole non-negative numbers a numeric value (UL, SL, UV, SV, FL, FD) holds, each read in
 /// the file's byte order (`big_endian`: Explicit VR Big Endian, which kamei reads and writes
@@ -117,5 +132,13 @@ mod tests {
         let n = numbers();
         assert_eq!(n.find(VR::FD, &12_345_678.5f64.to_le_bytes(), false), None);
         assert_eq!(n.find(VR::UL, &42u32.to_le_bytes(), false), None);
+    }
+
+    #[test]
+    fn a_blob_is_read_as_utf16_and_in_other_encodings_too() {
+        let mut bytes = vec![1, 2, 0, 0];
+        bytes.extend("exam 20240301".encode_utf16().flat_map(u16::to_le_bytes));
+        let readings = byte_string_readings(String::from_utf8_lossy(&bytes).into_owned(), &bytes);
+        assert!(readings.iter().any(|t| t.contains("20240301")));
     }
 }

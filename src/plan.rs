@@ -1346,19 +1346,25 @@ impl Planner<'_, '_> {
             // private byte string): looked at as text; one that holds an identifier or one of
             // the file's dates cannot be scrubbed without knowing its layout, so it goes.
             let reading = cs.read(bytes, VR::UT);
-            let text = reading.text();
             // Text in a binary value may also be UTF-16 (Windows software's private blobs), or in
-            // another encoding than the data set's (UTF-8, EUC-JP...: a vendor's own blob).
-            let utf16 = || crate::charset::utf16_readings(bytes).iter().any(|t| self.net_identifiers().found_in(t));
-            let foreign =
-                || crate::charset::foreign_readings_lossy(bytes).iter().any(|t| self.net_identifiers().found_in(t));
-            let what = if self.net_identifiers().found_in(text) || utf16() || foreign() {
+            // another encoding than the data set's (UTF-8, EUC-JP...: a vendor's own blob): every
+            // check looks at every reading, as `kamei verify` reads it.
+            let readings = crate::kept_reading::byte_string_readings(reading.text().to_string(), bytes);
+            let what = if readings.iter().any(|t| self.net_identifiers().found_in(t)) {
                 "the patient's identifier"
-            } else if own_dates && self.holds_own_date(text) {
-                if let Some(dated) = self.dated_unknown_text(e, cs, &reading) {
-                    return Some(dated);
+            } else if own_dates && readings.iter().any(|t| self.holds_own_date(t)) {
+                if self.holds_own_date(reading.text()) {
+                    if let Some(dated) = self.dated_unknown_text(e, cs, &reading) {
+                        return Some(dated);
+                    }
                 }
                 "one of the file's dates (and is not plain text)"
+            } else if self.holds_mapped_uid(
+                &readings[usize::from(reading.is_text())..].iter().map(|t| t.as_bytes()).collect::<Vec<_>>(),
+            ) {
+                // In plain text a UID is mapped where it stands (below); in a binary layout or
+                // in another encoding it cannot be written back.
+                "one of the file's original UIDs (and is not plain text)"
             } else {
                 return self.unknown_text_name_or_uid(e, cs, &reading);
             };

@@ -1641,9 +1641,8 @@ fn check_dataset(
                     // Text in a binary value is 8-bit, UTF-16 or in another encoding than the
                     // data set's, EUC-JP or ISO-2022-JP (as deid reads it).
                     VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN => {
-                        let utf16 = crate::charset::utf16_readings(bytes).join(" ");
-                        let foreign = crate::charset::foreign_readings_lossy(bytes).join(" ");
-                        format!("{} {utf16} {foreign}", String::from_utf8_lossy(bytes))
+                        crate::kept_reading::byte_string_readings(String::from_utf8_lossy(bytes).into_owned(), bytes)
+                            .join(" ")
                     }
                     // A private number equal to the Patient ID or the birth date, read in the
                     // file's byte order, as deid reads it.

@@ -112,6 +112,10 @@ fn blob(payload: &[u8]) -> Vec<u8> {
     v
 }
 
+fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
 fn with_sc2000(f: Fixture) -> Fixture {
     f.put(str_el(tags::MODALITY, VR::CS, "US")).put(str_el(Tag(0x0129, 0x0010), VR::LO, SC2000)).put(raw_el(
         Tag(0x0129, 0x1008),
@@ -143,4 +147,30 @@ fn a_kept_private_byte_string_holding_the_frame_of_reference_or_a_referenced_uid
     }
     let notes = wd.audit("out")[0]["notes"].to_string();
     assert!(notes.contains("(0129,1010)") && notes.contains("(0129,1022)"), "{notes}");
+}
+
+#[test]
+fn a_kept_private_byte_string_holding_a_date_or_uid_in_utf16_or_an_era_date_in_cp932_is_removed() {
+    let wd =
+        Workdir::new("a_kept_private_byte_string_holding_a_date_or_uid_in_utf16_or_an_era_date_in_cp932_is_removed");
+    // 令和6年2月1日, the fixture's Study Date 20240201 as an era date, in CP932.
+    let era_cp932 = b"\x97\xdf\x98\x61\x36\x94\x4e\x32\x8c\x8e\x31\x93\xfa";
+    with_sc2000(ct())
+        .put(raw_el(Tag(0x0129, 0x1010), VR::OB, &blob(&utf16le("exam 20240201"))))
+        .put(raw_el(Tag(0x0129, 0x1022), VR::OB, &blob(&utf16le(SERIES))))
+        .put(str_el(Tag(0x0119, 0x0010), VR::LO, SC2000))
+        .put(raw_el(Tag(0x0119, 0x1001), VR::OB, &blob(era_cp932)))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-safe-private"]);
+    run.assert_code(0);
+    let out = wd.only_output("out");
+    assert!(raw(&out, Tag(0x0129, 0x1008)).is_some(), "the harmless blob is kept");
+    for (tag, what) in [
+        (Tag(0x0129, 0x1010), "the exam date in UTF-16"),
+        (Tag(0x0129, 0x1022), "the Series UID in UTF-16"),
+        (Tag(0x0119, 0x1001), "the exam date as an era date in CP932"),
+    ] {
+        assert_eq!(raw(&out, tag), None, "{what}");
+    }
+    assert_eq!(wd.tree_contains("out", &utf16le(SERIES)), None);
 }
