@@ -1058,7 +1058,8 @@ struct Planner<'a, 'c> {
     own_ids: OnceCell<Arc<Identifiers>>,
     /// The values of class fields that are instance UIDs ([`crate::class_uids`]).
     class_instances: OnceCell<std::collections::HashSet<String>>,
-    /// What the file's UIDs may spell ([`crate::uid_clues`]), looked for under Retain UIDs.
+    /// What the file's UIDs may spell ([`crate::uid_clues`]): looked for under Retain UIDs,
+    /// and in private UIDs kept as they are.
     uid_clues: OnceCell<crate::uid_clues::UidClues>,
     /// Every UID the file maps, wherever it holds it ([`instance_uids_of`]).
     mapped_uids: OnceCell<Vec<Vec<u8>>>,
@@ -1156,6 +1157,7 @@ impl Planner<'_, '_> {
             return None;
         }
         let mut changed = false;
+        let mut spelled = false;
         let mapped: Vec<String> = values
             .into_iter()
             .map(|s| {
@@ -1163,13 +1165,20 @@ impl Planner<'_, '_> {
                     || crate::dict::is_dicom_defined_uid(&s)
                     || is_private_version(e.tag, &s)
                     || (class && !self.is_class_field_instance(&s));
-                if kept {
+                if kept && !(is_private_version(e.tag, &s) && self.uid_spells_identifier(&s)) {
                     return s;
                 }
+                spelled |= kept;
                 changed = true;
                 self.ctx.pseudo.uid(&s)
             })
             .collect();
+        if spelled {
+            self.note(format!(
+                "{}: a private UID short enough to be a version held the patient's identifier or one of the file's dates; mapped",
+                tag_str(e.tag)
+            ));
+        }
         if class && changed {
             self.note(format!(
                 "{}: a class field held an instance UID (one the file uses for an instance, or one spelling an identifier); mapped",
@@ -1177,6 +1186,16 @@ impl Planner<'_, '_> {
             ));
         }
         changed.then(|| (Decision::Put(Element::new(e.tag, e.vr, mapped.join("\\").into_bytes())), "uid"))
+    }
+
+    /// Whether a UID value that would be kept as it is (a private version number, `2.1`)
+    /// holds one of the patient's identifiers as `kamei verify` reads it: the Patient ID or one
+    /// of the file's dates as a component ([`crate::uid_clues::UidClues::find`]: `19850315`,
+    /// `20240301.1`), or an identifier the safety net looks for in its text (`0012345678`, the
+    /// Patient ID with its zeros). A damaged or misconfigured vendor value can hold either.
+    fn uid_spells_identifier(&self, uid: &str) -> bool {
+        let clues = self.uid_clues.get_or_init(|| crate::uid_clues::UidClues::of(self.top));
+        clues.find(uid).is_some() || self.net_identifiers().found_in(uid)
     }
 
     /// Whether `uid`, in a class field, is an instance UID of the file rather than a class

@@ -174,3 +174,22 @@ fn a_kept_private_byte_string_holding_a_date_or_uid_in_utf16_or_an_era_date_in_c
     }
     assert_eq!(wd.tree_contains("out", &utf16le(SERIES)), None);
 }
+
+#[test]
+fn a_short_safe_private_uid_holding_the_patient_id_or_birth_date_is_mapped() {
+    let wd = Workdir::new("a_short_safe_private_uid_holding_the_patient_id_or_birth_date_is_mapped");
+    ct().put(str_el(Tag(0x0099, 0x0010), VR::LO, "NQHeader"))
+        .put(str_el(Tag(0x0099, 0x1001), VR::UI, "2.1"))
+        .put(str_el(Tag(0x0099, 0x1002), VR::UI, DIGIT_ID))
+        .put(str_el(Tag(0x0129, 0x0010), VR::LO, SC2000))
+        .put(str_el(Tag(0x0129, 0x1002), VR::UI, "19700101"))
+        .write(&wd.path("in/a.dcm"));
+    let run = wd.deid(&["--option", "retain-safe-private"]);
+    run.assert_code(0);
+    let obj = open(&wd.only_output("out"));
+    assert_eq!(text(&obj, Tag(0x0099, 0x1001)).as_deref(), Some("2.1"), "a version is kept as it is");
+    let p = pseudonymizer(7);
+    assert_eq!(text(&obj, Tag(0x0099, 0x1002)), Some(p.uid(DIGIT_ID)), "the Patient ID");
+    assert_eq!(text(&obj, Tag(0x0129, 0x1002)), Some(p.uid("19700101")), "the birth date");
+    assert_no_leak(&wd, "out", &run, &[DIGIT_ID, "19700101"]);
+}
