@@ -1179,8 +1179,9 @@ pub fn without_escapes(bytes: &[u8]) -> Vec<Vec<u8>> {
 /// The readings of bytes as UTF-16 text, for finding identifiers in binary values (a private
 /// blob written by Windows software holds its strings as UTF-16): little- and big-endian, from
 /// the first and from the second byte (a string may start at an odd offset), each with every
-/// character that is not a letter, digit, `^`, `=` or `-` read as a space. Bytes of any other
-/// kind read as scattered letters of other scripts, which no identifier matches.
+/// character that is not a letter, digit, `^`, `=`, `-`, `.` or `/` read as a space (the dots
+/// of a UID and the separators of a date stay, so both are found as in 8-bit text). Bytes of
+/// any other kind read as scattered letters of other scripts, which no identifier matches.
 pub fn utf16_readings(bytes: &[u8]) -> [String; 4] {
     let reading = |start: usize, big_endian: bool| -> String {
         let units = bytes
@@ -1190,7 +1191,7 @@ pub fn utf16_readings(bytes: &[u8]) -> [String; 4] {
             .map(|p| if big_endian { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) });
         char::decode_utf16(units)
             .map(|c| match c {
-                Ok(c) if c.is_alphanumeric() || matches!(c, '^' | '=' | '-') => c,
+                Ok(c) if c.is_alphanumeric() || matches!(c, '^' | '=' | '-' | '.' | '/') => c,
                 _ => ' ',
             })
             .collect()

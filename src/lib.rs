@@ -61,6 +61,7 @@ pub mod dict;
 pub mod ids;
 pub mod itaiji;
 pub mod kana_romaji;
+pub mod kept_reading;
 pub mod layout;
 pub mod linkage;
 pub mod lock;

@@ -285,6 +285,9 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         own_ids: OnceCell::new(),
         class_instances: OnceCell::new(),
         uid_clues: OnceCell::new(),
+        mapped_uids: OnceCell::new(),
+        big_endian: file.transfer_syntax.encoding.big_endian,
+        creator: None,
         edits: Vec::new(),
         tally: BTreeMap::new(),
         notes: Vec::new(),
@@ -374,6 +377,36 @@ pub fn build(ctx: &PlanContext<'_>, file: &DicomFile) -> Result<Plan, PlanError>
         );
     }
     Ok(Plan { burned_in: burned_in(ds), patient, edits, tally, notes, meta })
+}
+
+/// Add to `out` every instance UID `ds` holds, at any depth, that kamei maps: each value of a
+/// UI attribute (or one sent as UN whose tag the dictionary gives UI) read as an instance UID
+/// ([`crate::dict::is_instance_uid_text`]), except in attributes that name a class, syntax or
+/// scheme ([`crate::dict::names_registered_uid`]). A kept value of unknown layout holding one
+/// (a vendor's blob) would release it beside its mapped copy.
+fn instance_uids_of(ds: &DataSet, out: &mut Vec<Vec<u8>>) {
+    for e in ds.elements() {
+        match &e.value {
+            Value::Sequence(seq) => {
+                for item in &seq.items {
+                    instance_uids_of(&item.dataset, out);
+                }
+            }
+            Value::Bytes(bytes) => {
+                let vr = if e.vr == VR::UN { crate::dict::known_vr(e.tag).unwrap_or(VR::UN) } else { e.vr };
+                if vr != VR::UI || crate::dict::names_registered_uid(e.tag) {
+                    continue;
+                }
+                for v in bytes.split(|&b| b == b'\\').map(trim_value) {
+                    let instance = std::str::from_utf8(v).is_ok_and(crate::dict::is_instance_uid_text);
+                    if instance && !out.iter().any(|u| u.as_slice() == v) {
+                        out.push(v.to_vec());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The character set declared in a data set, or the inherited one.
@@ -1031,8 +1064,16 @@ struct Planner<'a, 'c> {
     own_ids: OnceCell<Arc<Identifiers>>,
     /// The values of class fields that are instance UIDs ([`crate::class_uids`]).
     class_instances: OnceCell<std::collections::HashSet<String>>,
-    /// What the file's UIDs may spell ([`crate::uid_clues`]), looked for under Retain UIDs.
+    /// What the file's UIDs may spell ([`crate::uid_clues`]): looked for under Retain UIDs,
+    /// and in private UIDs kept as they are.
     uid_clues: OnceCell<crate::uid_clues::UidClues>,
+    /// Every UID the file maps, wherever it holds it ([`instance_uids_of`]).
+    mapped_uids: OnceCell<Vec<Vec<u8>>>,
+    /// Whether the file is Explicit VR Big Endian: its numbers are read in that order.
+    big_endian: bool,
+    /// The private creator of the block of the element being planned: a keyed output names a
+    /// private attribute by (group, creator, offset), never by the block its creator took.
+    creator: Option<String>,
     edits: Vec<Edit>,
     tally: BTreeMap<(String, &'static str), u32>,
     notes: Vec<String>,
@@ -1122,6 +1163,7 @@ impl Planner<'_, '_> {
             return None;
         }
         let mut changed = false;
+        let mut spelled = false;
         let mapped: Vec<String> = values
             .into_iter()
             .map(|s| {
@@ -1129,13 +1171,20 @@ impl Planner<'_, '_> {
                     || crate::dict::is_dicom_defined_uid(&s)
                     || is_private_version(e.tag, &s)
                     || (class && !self.is_class_field_instance(&s));
-                if kept {
+                if kept && !(is_private_version(e.tag, &s) && self.uid_spells_identifier(&s)) {
                     return s;
                 }
+                spelled |= kept;
                 changed = true;
                 self.ctx.pseudo.uid(&s)
             })
             .collect();
+        if spelled {
+            self.note(format!(
+                "{}: a private UID short enough to be a version held the patient's identifier or one of the file's dates; mapped",
+                tag_str(e.tag)
+            ));
+        }
         if class && changed {
             self.note(format!(
                 "{}: a class field held an instance UID (one the file uses for an instance, or one spelling an identifier); mapped",
@@ -1143,6 +1192,16 @@ impl Planner<'_, '_> {
             ));
         }
         changed.then(|| (Decision::Put(Element::new(e.tag, e.vr, mapped.join("\\").into_bytes())), "uid"))
+    }
+
+    /// Whether a UID value that would be kept as it is (a private version number, `2.1`)
+    /// holds one of the patient's identifiers as `kamei verify` reads it: the Patient ID or one
+    /// of the file's dates as a component ([`crate::uid_clues::UidClues::find`]: `19850315`,
+    /// `20240301.1`), or an identifier the safety net looks for in its text (`0012345678`, the
+    /// Patient ID with its zeros). A damaged or misconfigured vendor value can hold either.
+    fn uid_spells_identifier(&self, uid: &str) -> bool {
+        let clues = self.uid_clues.get_or_init(|| crate::uid_clues::UidClues::of(self.top));
+        clues.find(uid).is_some() || self.net_identifiers().found_in(uid)
     }
 
     /// Whether `uid`, in a class field, is an instance UID of the file rather than a class
@@ -1170,13 +1229,34 @@ impl Planner<'_, '_> {
         }
     }
 
-    /// Whether `bytes` contain the file's own Study, Series or SOP Instance UID (top level),
-    /// which kamei maps unless Retain UIDs keeps them.
-    fn holds_own_uid(&self, bytes: &[u8]) -> bool {
+    /// Whether `bytes` contain one of the UIDs the file maps unless Retain UIDs keeps them. In
+    /// text, or a value of unknown type that may be text (an instance UID written in either is
+    /// mapped where it stands, [`Planner::uids_in`]), its own Study, Series or SOP Instance UID;
+    /// in any other value (a number, a vendor's byte string, which cannot be rewritten) also
+    /// every instance UID the file holds at any depth (Frame of Reference UID, a Referenced SOP
+    /// Instance UID: [`instance_uids_of`]), which a kept value would release beside its mapped
+    /// copy.
+    fn holds_own_uid(&self, bytes: &[u8], vr: VR) -> bool {
+        if is_scrubbable(vr) || matches!(vr, VR::CS | VR::UN) {
+            let own = !self.ctx.rules.options().contains(&DeidOption::RetainUids);
+            return own && self.own_uids().any(|uid| uid.len() >= 8 && bytes.windows(uid.len()).any(|w| w == uid));
+        }
+        self.holds_mapped_uid(&[bytes])
+    }
+
+    /// Whether any of `readings` (the bytes of a value, or its texts:
+    /// [`crate::kept_reading::byte_string_readings`]) contains one of the UIDs the file maps,
+    /// wherever it holds it (see [`Planner::holds_own_uid`]).
+    fn holds_mapped_uid(&self, readings: &[&[u8]]) -> bool {
         if self.ctx.rules.options().contains(&DeidOption::RetainUids) {
             return false;
         }
-        self.own_uids().any(|uid| uid.len() >= 8 && bytes.windows(uid.len()).any(|w| w == uid))
+        let mapped = self.mapped_uids.get_or_init(|| {
+            let mut uids: Vec<Vec<u8>> = self.own_uids().filter(|u| u.len() >= 8).map(<[u8]>::to_vec).collect();
+            instance_uids_of(self.top, &mut uids);
+            uids
+        });
+        readings.iter().any(|bytes| mapped.iter().any(|uid| bytes.windows(uid.len()).any(|w| w == uid.as_slice())))
     }
 
     /// Whether `uid` is the file's own Study, Series or SOP Instance UID (top level).
@@ -1241,9 +1321,11 @@ impl Planner<'_, '_> {
     fn safety_net(&mut self, e: &Element, cs: &Charset) -> Option<(Decision, &'static str)> {
         let vr = self.value_vr(e);
         let bytes = e.bytes().filter(|b| !b.is_empty())?;
-        if vr != VR::UI && vr != VR::SQ && !is_bulk_data(e.tag) && self.holds_own_uid(bytes) {
+        if vr != VR::UI && vr != VR::SQ && !is_bulk_data(e.tag) && self.holds_own_uid(bytes, vr) {
             // A damaged tag can put the file's own Study, Series or SOP Instance UID into any
-            // value (Image Type, a float): released, it would link the output to the source.
+            // value (Image Type, a float), and a vendor's blob any UID the file maps (its Frame
+            // of Reference, a referenced image's): released, it would link the output to the
+            // source.
             self.note(format!("{}: a kept value held one of the file's original UIDs; replaced", tag_str(e.tag)));
             return Some(if is_scrubbable(vr) || vr == VR::CS {
                 (Decision::Put(Element::new(e.tag, e.vr, dummy_value(vr))), "dummy")
@@ -1289,19 +1371,25 @@ impl Planner<'_, '_> {
             // private byte string): looked at as text; one that holds an identifier or one of
             // the file's dates cannot be scrubbed without knowing its layout, so it goes.
             let reading = cs.read(bytes, VR::UT);
-            let text = reading.text();
             // Text in a binary value may also be UTF-16 (Windows software's private blobs), or in
-            // another encoding than the data set's (UTF-8, EUC-JP...: a vendor's own blob).
-            let utf16 = || crate::charset::utf16_readings(bytes).iter().any(|t| self.net_identifiers().found_in(t));
-            let foreign =
-                || crate::charset::foreign_readings_lossy(bytes).iter().any(|t| self.net_identifiers().found_in(t));
-            let what = if self.net_identifiers().found_in(text) || utf16() || foreign() {
+            // another encoding than the data set's (UTF-8, EUC-JP...: a vendor's own blob): every
+            // check looks at every reading, as `kamei verify` reads it.
+            let readings = crate::kept_reading::byte_string_readings(reading.text().to_string(), bytes);
+            let what = if readings.iter().any(|t| self.net_identifiers().found_in(t)) {
                 "the patient's identifier"
-            } else if own_dates && self.holds_own_date(text) {
-                if let Some(dated) = self.dated_unknown_text(e, cs, &reading) {
-                    return Some(dated);
+            } else if own_dates && readings.iter().any(|t| self.holds_own_date(t)) {
+                if self.holds_own_date(reading.text()) {
+                    if let Some(dated) = self.dated_unknown_text(e, cs, &reading) {
+                        return Some(dated);
+                    }
                 }
                 "one of the file's dates (and is not plain text)"
+            } else if self.holds_mapped_uid(
+                &readings[usize::from(reading.is_text())..].iter().map(|t| t.as_bytes()).collect::<Vec<_>>(),
+            ) {
+                // In plain text a UID is mapped where it stands (below); in a binary layout or
+                // in another encoding it cannot be written back.
+                "one of the file's original UIDs (and is not plain text)"
             } else {
                 return self.unknown_text_name_or_uid(e, cs, &reading);
             };
@@ -1487,58 +1575,21 @@ impl Planner<'_, '_> {
     }
 
     /// Whether a kept private number (UL, SL, UV, SV, FL, FD) holds the patient's ID or birth
-    /// date as a number: a value equal to a Patient ID of digits only with six significant
-    /// digits or more ([`crate::ids::MIN_UNPADDED_DIGITS`]; `12345678` of `0012345678`), or to
-    /// the birth date read as the number `YYYYMMDD` (`19800101`). Vendors store such values in
-    /// their own numeric attributes; a coincidence with a number of seven or eight digits is
-    /// rare enough to lose the value over. Little Endian values (every transfer syntax kamei
-    /// writes).
+    /// date as a number ([`crate::kept_reading::PatientNumbers`], as `kamei verify` reads it),
+    /// read in the file's byte order.
     fn holds_patient_number(&self, vr: VR, bytes: &[u8]) -> bool {
         if !matches!(vr, VR::UL | VR::SL | VR::UV | VR::SV | VR::FL | VR::FD) {
             return false;
         }
         let values = &self.found().values;
-        let mut targets: Vec<u64> = Vec::new();
-        for id in values.patient_ids.iter().flat_map(|v| v.split('\\')) {
-            let id = crate::pseudo::normalize_id(id);
-            let significant = id.trim_start_matches('0');
-            if id.bytes().all(|b| b.is_ascii_digit())
-                && (crate::ids::MIN_UNPADDED_DIGITS..=19).contains(&significant.len())
-            {
-                targets.extend(significant.parse::<u64>().ok());
-            }
+        let mut numbers = crate::kept_reading::PatientNumbers::default();
+        for id in &values.patient_ids {
+            numbers.add_patient_id(id);
         }
         for dob in &values.birth_dates {
-            let dob = dob.trim();
-            if dob.len() == 8 && NaiveDate::parse_from_str(dob, "%Y%m%d").is_ok() {
-                targets.extend(dob.parse::<u64>().ok());
-            }
+            numbers.add_birth_date(dob);
         }
-        if targets.is_empty() {
-            return false;
-        }
-        let whole = |f: f64| (f >= 0.0 && f.fract() == 0.0 && f < 1e19).then_some(f as u64);
-        let numbers: Vec<u64> = match vr {
-            VR::UL => bytes.chunks_exact(4).map(|c| u64::from(u32::from_le_bytes(c.try_into().expect("4")))).collect(),
-            VR::SL => bytes
-                .chunks_exact(4)
-                .filter_map(|c| u64::try_from(i32::from_le_bytes(c.try_into().expect("4"))).ok())
-                .collect(),
-            VR::UV => bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8"))).collect(),
-            VR::SV => bytes
-                .chunks_exact(8)
-                .filter_map(|c| u64::try_from(i64::from_le_bytes(c.try_into().expect("8"))).ok())
-                .collect(),
-            VR::FL => bytes
-                .chunks_exact(4)
-                .filter_map(|c| whole(f64::from(f32::from_le_bytes(c.try_into().expect("4")))))
-                .collect(),
-            VR::FD => {
-                bytes.chunks_exact(8).filter_map(|c| whole(f64::from_le_bytes(c.try_into().expect("8")))).collect()
-            }
-            _ => return false,
-        };
-        numbers.iter().any(|n| targets.contains(n))
+        numbers.find(vr, bytes, self.big_endian).is_some()
     }
 
     fn walk(&mut self, ds: &DataSet, path: &mut Vec<Step>, inherited: &Charset, mode: Mode) {
@@ -1553,6 +1604,7 @@ impl Planner<'_, '_> {
                 continue;
             }
             let creator = private_creator_tag(e.tag).and_then(|t| creators.get(&t)).map(String::as_str);
+            self.creator = creator.filter(|_| is_private(e.tag)).map(str::to_string);
             let rule = if is_private(e.tag) {
                 self.ctx.rules.private_rule(e.tag, creator)
             } else {
@@ -2086,6 +2138,19 @@ impl Planner<'_, '_> {
         Decision::Put(Element::new(e.tag, e.vr, mapped.join("\\").into_bytes()))
     }
 
+    /// What names an attribute in a keyed output (the domain of a `pseudonymize` token): a
+    /// public one by its tag, `(0008,0050)`; a private one by its group, creator and offset,
+    /// `(0009,"GEMS_IDEN_01",06)`, as a profile addresses it, never by the block its creator
+    /// took in this data set (PS3.5 7.8.1: blocks are given out per data set, so one attribute
+    /// sits at (0009,1006) in one file and (0009,1106) in the next). A private element without
+    /// a creator is named by its tag.
+    fn attribute_identity(&self, tag: Tag) -> String {
+        match self.creator.as_deref().filter(|_| is_private(tag)) {
+            Some(creator) => format!("({:04X},\"{creator}\",{:02X})", tag.group(), tag.element() & 0xFF),
+            None => tag_str(tag),
+        }
+    }
+
     fn tokens(&mut self, e: &Element, domain: &str, len: usize) -> Decision {
         let out: Vec<String> = Self::values(e)
             .into_iter()
@@ -2143,7 +2208,7 @@ impl Planner<'_, '_> {
             VR::DA | VR::DT => (self.shift_dates(e), "shift-date"),
             vr if vr == VR::PN || is_scrubbable(vr) || matches!(vr, VR::AE | VR::CS) => {
                 let _ = cs;
-                let domain = tag_str(e.tag);
+                let domain = self.attribute_identity(e.tag);
                 (self.tokens(e, &domain, max_len(vr)), "pseudonymize")
             }
             _ => (Decision::Remove, "remove"),

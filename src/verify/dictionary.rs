@@ -1011,6 +1011,21 @@ impl Matcher {
         clues
     }
 
+    /// What a kept private number can equal of these identifiers
+    /// ([`crate::kept_reading::PatientNumbers`], as `deid`'s safety net reads numbers): the
+    /// Patient IDs and the birth dates. Made from an input's own matcher.
+    pub fn patient_numbers(&self) -> crate::kept_reading::PatientNumbers {
+        let mut numbers = crate::kept_reading::PatientNumbers::default();
+        for id in &self.ids {
+            if id.kind == "Patient ID" {
+                numbers.add_patient_id(&id.text);
+            } else if id.kind == BIRTH_DATE {
+                numbers.add_birth_date(&id.text);
+            }
+        }
+        numbers
+    }
+
     /// The identifiers found in `text` (normalised first), each once.
     pub fn find<'m>(&'m self, text: &str) -> Vec<&'m Identifier> {
         if self.is_empty() {

@@ -885,7 +885,8 @@ pub fn run(job: &VerifyJob) -> VerifyReport {
         }
         let matchers: Vec<&Matcher> = std::iter::once(&global).chain(own.as_ref()).chain(own_names.as_ref()).collect();
         let uid_clues = own.as_ref().map(Matcher::uid_clues).unwrap_or_default();
-        let ctx = Ctx { rules: &job.rules, matchers: &matchers, input_pixels, uid_clues };
+        let patient_numbers = own.as_ref().map(Matcher::patient_numbers).unwrap_or_default();
+        let ctx = Ctx { rules: &job.rules, matchers: &matchers, input_pixels, uid_clues, patient_numbers };
         findings.extend(key_file::check(p, &r, job.key_fingerprint.as_deref()));
         let checked = check_file(&ctx, p, &r, &mut findings);
         output_hash::check(&audited.outputs, &tally, p, &r, &mut findings);
@@ -1108,6 +1109,9 @@ struct Ctx<'a> {
     input_pixels: Option<PixelsOf>,
     /// What a UID can spell of the file's own input ([`kept_uids`]).
     uid_clues: crate::uid_clues::UidClues,
+    /// What a kept private number can equal of the file's own input
+    /// ([`Matcher::patient_numbers`]).
+    patient_numbers: crate::kept_reading::PatientNumbers,
 }
 
 impl Ctx<'_> {
@@ -1315,7 +1319,8 @@ fn check_file(ctx: &Ctx<'_>, path: &Path, rel: &str, out: &mut Vec<Finding>) -> 
     check_high_bits(&file.dataset, file.transfer_syntax.encoding.big_endian, rel, out);
     check_stream_metadata(&file, path, rel, out);
     let mut path_stack = Vec::new();
-    check_dataset(ctx, &file.dataset, &CharacterSet::default_repertoire(), &mut path_stack, rel, out);
+    let read = Read { cs: CharacterSet::default_repertoire(), big_endian: file.transfer_syntax.encoding.big_endian };
+    check_dataset(ctx, &file.dataset, &read, &mut path_stack, rel, out);
     let instance = file.dataset.ascii(tags::SOP_INSTANCE_UID).map(str::trim).filter(|u| !u.is_empty());
     Checked::Dicom { claims_basic: claims_basic(&file.dataset), instance: instance.map(instance_digest) }
 }
@@ -1608,10 +1613,17 @@ fn is_bulk(tag: Tag) -> bool {
     tag.group() == 0x7FE0 || (tag.group() & 0xFF01 == 0x6000 && tag.element() == 0x3000)
 }
 
+/// How the values of a data set are read: its character set (inherited by its items) and the
+/// file's byte order (numbers).
+struct Read {
+    cs: CharacterSet,
+    big_endian: bool,
+}
+
 fn check_dataset(
     ctx: &Ctx<'_>,
     ds: &DataSet,
-    inherited: &CharacterSet,
+    inherited: &Read,
     stack: &mut Vec<(Tag, usize)>,
     rel: &str,
     out: &mut Vec<Finding>,
@@ -1620,8 +1632,9 @@ fn check_dataset(
         Some(raw) if !raw.iter().all(|&b| b == b' ' || b == 0) => {
             CharacterSet::from_value_lenient(raw).unwrap_or_else(|_| CharacterSet::default_repertoire())
         }
-        _ => inherited.clone(),
+        _ => inherited.cs.clone(),
     };
+    let read = Read { cs: cs.clone(), big_endian: inherited.big_endian };
     let creators: HashMap<Tag, String> = ds
         .elements()
         .iter()
@@ -1656,7 +1669,7 @@ fn check_dataset(
             Value::Sequence(seq) => {
                 for (i, item) in seq.items.iter().enumerate() {
                     stack.push((e.tag, i));
-                    check_dataset(ctx, &item.dataset, &cs, stack, rel, out);
+                    check_dataset(ctx, &item.dataset, &read, stack, rel, out);
                     stack.pop();
                 }
             }
@@ -1667,11 +1680,23 @@ fn check_dataset(
                     // Text in a binary value is 8-bit, UTF-16 or in another encoding than the
                     // data set's, EUC-JP or ISO-2022-JP (as deid reads it).
                     VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN => {
-                        let utf16 = crate::charset::utf16_readings(bytes).join(" ");
-                        let foreign = crate::charset::foreign_readings_lossy(bytes).join(" ");
-                        format!("{} {utf16} {foreign}", String::from_utf8_lossy(bytes))
+                        crate::kept_reading::byte_string_readings(String::from_utf8_lossy(bytes).into_owned(), bytes)
+                            .join(" ")
                     }
-                    VR::US | VR::SS | VR::UL | VR::SL | VR::FL | VR::FD | VR::AT | VR::SV | VR::UV => continue,
+                    // A private number equal to the Patient ID or the birth date, read in the
+                    // file's byte order, as deid reads it.
+                    VR::US | VR::SS | VR::UL | VR::SL | VR::FL | VR::FD | VR::AT | VR::SV | VR::UV => {
+                        let held = ctx.patient_numbers.find(e.vr, bytes, read.big_endian).filter(|_| is_private(e.tag));
+                        if let Some(clue) = held {
+                            out.push(finding(
+                                rel,
+                                loc(),
+                                FindingKind::ResidualIdentifier,
+                                format!("a private number equals {} of its input", clue.label()),
+                            ));
+                        }
+                        continue;
+                    }
                     // As deid reads text: the declared set, else CP932, else byte for byte; a
                     // value it cannot decode also with its escapes taken out, as deid's safety
                     // net reads it ([`crate::charset::without_escapes`]: ANSI colour codes, a

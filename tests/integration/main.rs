@@ -29,6 +29,7 @@ mod report;
 mod rerun;
 mod resilience;
 mod robustness;
+mod safe_private;
 mod scale;
 mod spellings;
 mod stream_metadata;
