@@ -2368,3 +2368,27 @@ fn text_crossing_the_tile_borders_of_a_slide_is_blanked_on_both_sides() {
     let missed: Vec<usize> = (0..4).map(|k| text_missed(&tiles[k], &got[k * n..(k + 1) * n], 1, 0)).collect();
     assert_eq!(missed, vec![0; 4], "text pixels left on each tile");
 }
+
+impl Picture {
+    /// A picture shaded by `shade` (given x and y, 0-255), without text.
+    fn shaded(w: u32, h: u32, shade: impl Fn(u32, u32) -> f32) -> Picture {
+        let grey = (0..w * h).map(|i| shade(i % w, i / w).round().clamp(0.0, 255.0) as u8).collect();
+        Picture { w, h, grey, text: vec![false; (w * h) as usize] }
+    }
+}
+
+/// A shaded page: a ramp of about 130 levels along a 480-pixel frame, shaded a little across
+/// it. The pass for soft text fits such shading and looks for strokes above it.
+fn shaded_page(x: u32, y: u32) -> f32 {
+    30.0 + x as f32 * 0.27 + y as f32 * 0.1
+}
+
+#[test]
+fn a_gradient_without_text_keeps_its_pixels() {
+    let wd = Workdir::new("a_gradient_without_text_keeps_its_pixels");
+    let p = Picture::shaded(480, 200, shaded_page);
+    let f = pixel_attrs(image(41, US_IMAGE, "US"), p.w, p.h, 1, 8, 8, "MONOCHROME2");
+    native(f, VR::OB, &p.grey).write(&wd.path("in/a.dcm"));
+    deid(&wd, &[]).assert_code(0);
+    assert_eq!(pixel_bytes(&open(&only_output(&wd))), p.grey);
+}
