@@ -282,6 +282,12 @@ pub struct PixelBox {
     /// image's separate pictures (tiles of a slide, pages, slices); absent: every frame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame: Option<u32>,
+    /// For a piece of a device rule's rectangle on one tile of a tiled image (a whole-slide
+    /// image's Total Pixel Matrix): the piece in the whole image's coordinates, the ones the rule
+    /// is written in, `[x, y, width, height]`; `x`, `y`, `width`, `height` give it in the tile
+    /// (`frame`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_image: Option<[u32; 4]>,
 }
 
 /// A line saying that an output file moved from one name to another: the output at

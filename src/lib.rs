@@ -77,6 +77,7 @@ pub mod pseudo;
 pub mod read;
 pub mod release_report;
 pub mod scrub;
+pub mod setting_file;
 pub mod shown;
 pub mod stale_failures;
 pub mod standard_uids;

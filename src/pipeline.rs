@@ -1435,6 +1435,7 @@ fn pixel_audit(c: &pixels::Cleaned, file: &read::DicomFile) -> audit::PixelAudit
                 height: b.rect.height,
                 source: b.source.to_string(),
                 frame: b.frame.map(|f| f + 1),
+                in_image: b.in_image.map(|r| [r.x, r.y, r.width, r.height]),
             })
             .collect(),
         output_transfer_syntax: c.rewritten.then(|| file.transfer_syntax.uid.clone()),

@@ -37,6 +37,7 @@ pub mod rle;
 pub mod rules;
 pub mod synth;
 pub mod tails;
+pub mod tiles;
 pub mod us_regions;
 pub mod voi;
 
@@ -116,8 +117,13 @@ pub struct CleanedBox {
     /// Who found it.
     pub source: BoxSource,
     /// The frame (index from 0) the box is blanked in, for a box the detector found in one of
-    /// separate pictures ([`FrameSet::Separate`]); `None`: blanked in every frame.
+    /// separate pictures ([`FrameSet::Separate`]) or for a piece of a device rule's rectangle
+    /// on one tile of a tiled image; `None`: blanked in every frame.
     pub frame: Option<u32>,
+    /// For a piece of a device rule's rectangle on one tile of a tiled image: where the piece
+    /// lies in the whole image (the Total Pixel Matrix, the coordinates rules are written in;
+    /// [`tiles`]); `rect` is the same piece in the tile.
+    pub in_image: Option<Rect>,
 }
 
 impl CleanedBox {
@@ -210,6 +216,10 @@ pub enum CleanError {
     /// The pixel data holds more than the frames Number of Frames declares (this many): the
     /// frames beyond would leave without being examined.
     UndeclaredFrames(u32),
+    /// A device rule with rectangles matches a tiled image whose tiles cannot be placed in the
+    /// whole image (the rule's name, and why): its rectangles, given in the whole image's
+    /// coordinates, cannot be blanked where they belong.
+    UnplacedRule(String, String),
 }
 
 impl std::fmt::Display for CleanError {
@@ -223,6 +233,10 @@ impl std::fmt::Display for CleanError {
             CleanError::UndeclaredFrames(n) => write!(
                 f,
                 "pixel data holds more than the {n} frame(s) Number of Frames declares; not released (frames beyond the declared ones would not be examined for burned-in text)"
+            ),
+            CleanError::UnplacedRule(rule, why) => write!(
+                f,
+                "device rule {rule} matches this tiled image, but its tiles cannot be placed in the whole image ({why}), so the rule's rectangles cannot be blanked where they belong; not released"
             ),
         }
     }
@@ -347,8 +361,7 @@ impl PixelCleaner {
         drop(stored);
         let grey = GreyMap::of(&frames);
         let window = || voi::Window::of(ds, &frames, (grey.lo, grey.hi), big_endian);
-        let (boxes, mut notes) =
-            self.find_boxes(ds, big_endian, &Image::Whole(&frames), &grey, window).map_err(CleanError::Decode)?;
+        let (boxes, mut notes) = self.find_boxes(ds, big_endian, &Image::Whole(&frames), &grey, window)?;
         let frame_count = frames.frames;
         let source_ts = file.transfer_syntax.uid.clone();
         let cleaned = |frames, preview, notes| Cleaned {
@@ -404,8 +417,7 @@ impl PixelCleaner {
         let mut first = source.frame(0).map_err(CleanError::Decode)?;
         let grey = GreyMap::from_tails(&stats.tails, stats.samples, first.rows as f64 * first.cols as f64);
         let window = || voi::Window::of_sample(ds, &first, || stats.sorted.clone(), (grey.lo, grey.hi), big_endian);
-        let (boxes, mut notes) =
-            self.find_boxes(ds, big_endian, &Image::ByFrame(&source), &grey, window).map_err(CleanError::Decode)?;
+        let (boxes, mut notes) = self.find_boxes(ds, big_endian, &Image::ByFrame(&source), &grey, window)?;
         let frame_count = source.frames();
         let source_ts = file.transfer_syntax.uid.clone();
         let before = preview.then(|| render(&first, 0, &grey));
@@ -451,6 +463,10 @@ impl PixelCleaner {
     /// rectangles, the area outside the ultrasound data regions, and the detector's boxes
     /// (searched through `grey` and, for images of more than 8 bits, the `window` when it gives
     /// one); with the notes worth an audit entry.
+    ///
+    /// # Errors
+    /// [`CleanError::Decode`] when a frame cannot be decoded; [`CleanError::UnplacedRule`] when
+    /// a rule with rectangles matches a tiled image whose tiles cannot be placed.
     fn find_boxes(
         &self,
         ds: &DataSet,
@@ -458,18 +474,11 @@ impl PixelCleaner {
         image: &Image<'_>,
         grey: &GreyMap,
         window: impl FnOnce() -> Option<voi::Window>,
-    ) -> Result<(Vec<CleanedBox>, Vec<String>), decode::DecodeError> {
+    ) -> Result<(Vec<CleanedBox>, Vec<String>), CleanError> {
         let (cols, rows) = image.size();
-        let mut boxes: Vec<CleanedBox> = Vec::new();
         let mut notes = Vec::new();
         let matching: Vec<&Rule> = self.rules.iter().filter(|r| r.matches(ds, big_endian)).collect();
-        for r in &matching {
-            for b in &r.blank {
-                if let Some(rect) = b.clip(cols, rows) {
-                    boxes.push(CleanedBox { rect, source: BoxSource::Rule(r.name.clone()), frame: None });
-                }
-            }
-        }
+        let mut boxes = rule_boxes(&matching, ds, image.frames(), (cols, rows), big_endian, &mut notes)?;
         if matching.iter().all(|r| r.ultrasound_regions) {
             // A region that is no real area of the image (degenerate, outside it) is left out;
             // with none left the image is cleaned as one without regions (rules, detection).
@@ -485,7 +494,12 @@ impl PixelCleaner {
                     notes.push("the Sequence of Ultrasound Regions has no usable data region; not used".to_string());
                 } else {
                     for rect in us_regions::outside(&regions.usable, cols, rows) {
-                        boxes.push(CleanedBox { rect, source: BoxSource::UltrasoundRegions, frame: None });
+                        boxes.push(CleanedBox {
+                            rect,
+                            source: BoxSource::UltrasoundRegions,
+                            frame: None,
+                            in_image: None,
+                        });
                     }
                 }
             }
@@ -501,13 +515,15 @@ impl PixelCleaner {
                 FrameSet::Separate => (0..image.frames()).map(|f| (Some(f), f..f + 1)).collect(),
             };
             for (frame, range) in searches {
-                for (rect, how) in self.detect_over(image, range, grey, window.as_ref(), &hints)? {
+                for (rect, how) in
+                    self.detect_over(image, range, grey, window.as_ref(), &hints).map_err(CleanError::Decode)?
+                {
                     // Boxes inside an area already blanked in this frame add nothing.
                     if boxes.iter().any(|b| b.frame.is_none_or(|g| Some(g) == frame) && b.rect.contains(&rect)) {
                         continue;
                     }
                     let source = if how == Found::Text { BoxSource::Detector } else { BoxSource::DetectorHint };
-                    boxes.push(CleanedBox { rect, source, frame });
+                    boxes.push(CleanedBox { rect, source, frame, in_image: None });
                 }
             }
         } else {
@@ -577,6 +593,65 @@ impl PixelCleaner {
         }
         Ok(found)
     }
+}
+
+/// The boxes of the `matching` rules' rectangles on an image of `frames` frames of `size`
+/// (Columns, Rows) from `ds`. Rectangles are in the whole image's coordinates: on an image that
+/// is not tiled, each frame's, and the box is blanked in every frame; on a tiled image, the
+/// Total Pixel Matrix's, and each tile the rectangle crosses gets the piece it holds
+/// ([`tiles`]). A rectangle that lies outside the whole image blanks nothing and says so in
+/// `notes` (the rule was written for another layout).
+///
+/// # Errors
+/// [`CleanError::UnplacedRule`] when a rectangle must be placed on tiles whose places cannot be
+/// told (a rectangle over the whole of any image needs no place: every tile is blanked whole).
+fn rule_boxes(
+    matching: &[&Rule],
+    ds: &DataSet,
+    frames: u32,
+    size: (u32, u32),
+    big_endian: bool,
+    notes: &mut Vec<String>,
+) -> Result<Vec<CleanedBox>, CleanError> {
+    let mut boxes = Vec::new();
+    if matching.iter().all(|r| r.blank.is_empty()) {
+        return Ok(boxes);
+    }
+    let layout = tiles::layout(ds, frames, size, big_endian);
+    for r in matching {
+        let source = BoxSource::Rule(r.name.clone());
+        for b in &r.blank {
+            let outside = |(cols, rows): (u32, u32)| {
+                format!(
+                    "rule {}: rectangle [{}, {}, {}, {}] lies outside the image ({cols} × {rows}); nothing blanked for it",
+                    r.name, b.x, b.y, b.width, b.height
+                )
+            };
+            let whole = b.x == 0 && b.y == 0 && b.width >= 65535 && b.height >= 65535;
+            match &layout {
+                tiles::Layout::Tiled(t) if !whole => {
+                    let pieces = t.pieces(b);
+                    if pieces.is_empty() {
+                        notes.push(outside(t.total));
+                    }
+                    boxes.extend(pieces.into_iter().map(|p| CleanedBox {
+                        rect: p.in_frame,
+                        source: source.clone(),
+                        frame: Some(p.frame),
+                        in_image: Some(p.in_image),
+                    }));
+                }
+                tiles::Layout::Unknown(why) if !whole => {
+                    return Err(CleanError::UnplacedRule(r.name.clone(), why.clone()));
+                }
+                _ => match b.clip(size.0, size.1) {
+                    Some(rect) => boxes.push(CleanedBox { rect, source: source.clone(), frame: None, in_image: None }),
+                    None => notes.push(outside(size)),
+                },
+            }
+        }
+    }
+    Ok(boxes)
 }
 
 /// The boxes of `loose` (frame, box, how found: lines a frame of a multi-frame image kept on

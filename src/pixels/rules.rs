@@ -19,7 +19,10 @@
 //! matches `Philips Medical Systems`); code strings, UIDs and numbers (CS, UI, IS, DS, US...)
 //! must be equal instead (`Modality = "US"` does not match `IVUS`). A list matches when any of
 //! its entries does; an integer compares numerically. An absent attribute never matches. Every
-//! condition must hold. Rectangles are clipped to the image.
+//! condition must hold. Text is compared decoded in the file's Specific Character Set (as kamei
+//! reads every text value it looks inside), NFKC-normalised, so a condition on a Japanese or
+//! accented value matches it whatever character set the file writes it in. Rectangles are
+//! clipped to the image.
 //!
 //! Loading checks every keyword against the dictionary and rejects unknown keys, empty
 //! rectangles and duplicate names, with the file, line and column. This module reads files only
@@ -411,17 +414,41 @@ fn number(ds: &DataSet, tag: Tag, big_endian: bool) -> Option<f64> {
     }
 }
 
+/// The text of attribute `tag` of `ds` as a condition compares it: read in the data set's
+/// Specific Character Set as kamei reads every text value it looks inside
+/// ([`crate::plan::comparable_text`]: the declared set, else UTF-8, EUC-JP or CP932 where the
+/// declared set does not read the bytes cleanly, else byte for byte), NFKC-normalised and
+/// case-folded ([`folded`]). ASCII without an escape sequence reads the same in every set and
+/// is taken as it is. `None` when the attribute is absent or not a primitive value.
+fn condition_text(ds: &DataSet, tag: Tag) -> Option<String> {
+    let e = ds.get(tag)?;
+    let bytes = e.bytes()?;
+    if bytes.is_ascii() && !bytes.contains(&0x1B) {
+        return Some(folded(String::from_utf8_lossy(bytes).trim_matches([' ', '\0'])));
+    }
+    let vr = if e.vr == VR::UN { dict::known_vr(tag).unwrap_or(VR::LO) } else { e.vr };
+    Some(folded(&crate::plan::comparable_text(ds, bytes, vr)))
+}
+
+/// `text` NFKC-normalised and case-folded ([`crate::case_fold::fold`]), as conditions compare
+/// text: `Übersicht` and `übersicht`, `ＣＴ` and `ct` are one text.
+fn folded(text: &str) -> String {
+    unicode_normalization::UnicodeNormalization::nfkc(text).map(crate::case_fold::fold).collect()
+}
+
 impl Rule {
     /// Whether every condition holds for this data set (`big_endian`: byte order of its binary
-    /// values).
+    /// values). Text is compared decoded in the file's character set, so a condition on a
+    /// Japanese or accented value matches it in any character set the file declares (or in the
+    /// Shift_JIS a modality writes without declaring it).
     pub fn matches(&self, ds: &DataSet, big_endian: bool) -> bool {
         self.when.iter().all(|c| {
-            let text = ds.bytes(c.tag).map(|b| String::from_utf8_lossy(b).trim_matches([' ', '\0']).to_lowercase());
+            let text = condition_text(ds, c.tag);
             c.values.iter().any(|v| match v {
                 Expected::Number(n) => number(ds, c.tag, big_endian).is_some_and(|x| (x - n).abs() < 1e-9),
                 Expected::Text(t) => {
                     let Some(text) = &text else { return false };
-                    let t = t.to_lowercase();
+                    let t = folded(t);
                     if compares_equal(c.tag) {
                         text.split('\\').any(|part| part.trim() == t)
                     } else {
@@ -502,6 +529,35 @@ blank = [[0, 0, 640, 47]]
         let mut absent = ds();
         absent.remove(tags::MANUFACTURER);
         assert!(!rules[0].matches(&absent, false));
+    }
+
+    #[test]
+    fn text_conditions_match_the_decoded_value_in_any_character_set() {
+        let rule = |when: &str| {
+            let text = format!("[[rule]]\nname = \"a\"\nsource = \"s\"\nwhen = {{ {when} }}\nblank = [[0, 0, 1, 1]]\n");
+            parse(Path::new("r.toml"), &text).unwrap().remove(0)
+        };
+        let image = |charset: Option<&[u8]>, tag: Tag, value: &[u8]| {
+            let mut ds = DataSet::from_elements([Element::new(tag, VR::LO, value.to_vec())]);
+            if let Some(cs) = charset {
+                ds.put(Element::new(tags::SPECIFIC_CHARACTER_SET, VR::CS, cs.to_vec()));
+            }
+            ds
+        };
+        let ja = rule(r#"SeriesDescription = "線量""#);
+        let series = |charset, value| image(charset, tags::SERIES_DESCRIPTION, value);
+        // 線量レポート in ISO 2022 IR 87 (JIS X 0208 after ESC $ B), with and without IR 13.
+        let jis = b"\x1b$B@~NL%l%]!<%H\x1b(B";
+        assert!(ja.matches(&series(Some(b"\\ISO 2022 IR 87"), jis), false));
+        assert!(ja.matches(&series(Some(b"ISO 2022 IR 13\\ISO 2022 IR 87"), jis), false));
+        assert!(ja.matches(&series(Some(b"ISO_IR 192"), "線量レポート".as_bytes()), false));
+        assert!(ja.matches(&series(None, b"\x90\xfc\x97\xca"), false), "CP932 bytes, no (0008,0005)");
+        assert!(!ja.matches(&series(Some(b"\\ISO 2022 IR 87"), b"\x1b$B%l%]!<%H\x1b(B"), false), "レポート");
+        let de = rule(r#"InstitutionName = "München""#);
+        let institution = |charset, value| image(charset, tags::INSTITUTION_NAME, value);
+        assert!(de.matches(&institution(Some(b"ISO_IR 100"), b"Klinikum M\xdcNCHEN"), false), "case folded");
+        assert!(de.matches(&institution(Some(b"ISO_IR 192"), "Klinikum München".as_bytes()), false));
+        assert!(!de.matches(&institution(Some(b"ISO_IR 100"), b"Klinikum Munchen"), false));
     }
 
     #[test]

@@ -763,7 +763,9 @@ pub fn check(path: &Path) -> Result<Vec<Diagnostic>, ProfileError> {
 /// A profile file's text, or where it stops being UTF-8 (TOML is UTF-8 only; a comment typed
 /// in an editor that saves Shift_JIS is the usual cause), so the user is told which line to fix.
 fn profile_text(path: &Path) -> Result<Result<String, Diagnostic>, ProfileError> {
-    let bytes = std::fs::read(path).context(ReadProfileSnafu { path })?;
+    // Only a regular file, of a bounded size ([`crate::setting_file`]): `/dev/zero` or a FIFO
+    // given by mistake would be read until memory runs out or wait for ever.
+    let bytes = crate::setting_file::read(path).context(ReadProfileSnafu { path })?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Ok(text)),
         Err(e) => {

@@ -419,3 +419,20 @@ fn rv39_a_key_file_others_can_read_gives_a_warning_in_every_command() {
         assert_eq!(run.stderr().matches(warning).count(), 1, "{args:?}: {}", run.stderr());
     }
 }
+
+#[test]
+fn a_device_or_fifo_given_as_a_profile_is_refused_without_being_read() {
+    // rv41 suspect: `profile check /dev/zero` read until the OOM killer stopped it, and
+    // `deid --profile FIFO` waited for ever in open.
+    let wd = Workdir::new("a_device_or_fifo_given_as_a_profile_is_refused_without_being_read");
+    let run = wd.kamei(["profile", "check", "/dev/zero"]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("not a regular file"), "{}", run.stderr());
+    let fifo = wd.path("profile.toml");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    std::fs::create_dir_all(wd.path("in")).unwrap();
+    let k = key(&wd, "k.key", 9);
+    let run = wd.kamei(["deid", "in", "-o", "out", "--key", k.to_str().unwrap(), "--profile", fifo.to_str().unwrap()]);
+    run.assert_code(2);
+    assert!(run.stderr().contains("not a regular file"), "{}", run.stderr());
+}

@@ -23,6 +23,7 @@ mod masters;
 mod net_and_verify;
 mod options;
 mod pixel_fit;
+mod pixel_rules;
 mod pixels;
 mod profile_conformance;
 mod report;
