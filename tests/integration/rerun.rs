@@ -615,6 +615,30 @@ fn outcome_counts(wd: &Workdir, out: &str) -> std::collections::BTreeMap<String,
     counts
 }
 
+/// Two versions of one instance (a corrected re-send of image 1 of `P-WRONG`, differing in
+/// Slice Thickness 1.0 and 2.0) at `in/a.dcm` and `in/b.dcm`, and another image of the patient
+/// at `in/c.dcm`: one version's output takes the instance's name, the other its collision name.
+fn write_a_resent_instance(wd: &Workdir) {
+    let version = |t: &str| image("P-WRONG", 1).put(str_el(tags::SLICE_THICKNESS, VR::DS, t));
+    version("1.0").write(&wd.path("in/a.dcm"));
+    version("2.0").write(&wd.path("in/b.dcm"));
+    image("P-WRONG", 2).write(&wd.path("in/c.dcm"));
+}
+
+/// Of the audit `records` of [`write_a_resent_instance`]'s release, the one whose output holds
+/// the instance's name: the name another output's collision name (`<name>.<hash>.dcm`) extends.
+fn record_at_the_instance_name(records: &[serde_json::Value]) -> &serde_json::Value {
+    let outputs: Vec<&str> = records.iter().filter_map(|r| r["output"].as_str()).collect();
+    records
+        .iter()
+        .find(|r| {
+            let output = r["output"].as_str().unwrap();
+            let o = output.trim_end_matches(".dcm");
+            outputs.iter().any(|other| *other != output && other.starts_with(&format!("{o}.")))
+        })
+        .expect("an output at the instance's name, claimed by the other version")
+}
+
 /// rv39 03: a run killed (SIGKILL, power loss) while it removed superseded outputs had removed
 /// one and not yet recorded it (no `superseded` record, no linkage row; its name not yet given
 /// to the corrected re-send that claims it). The re-run completes the records and gives the
@@ -625,12 +649,7 @@ fn outcome_counts(wd: &Workdir, out: &str) -> std::collections::BTreeMap<String,
 fn rv39_03_a_rerun_completes_a_run_killed_while_it_removed_superseded_outputs() {
     use sha2::Digest;
     let wd = Workdir::new("rv39_03_a_rerun_completes_a_run_killed_while_it_removed_superseded_outputs");
-    // Two versions of one instance (a corrected re-send): one output at the instance's name,
-    // the other at its collision name; and another image of the patient.
-    let version = |t: &str| image("P-WRONG", 1).put(str_el(tags::SLICE_THICKNESS, VR::DS, t));
-    version("1.0").write(&wd.path("in/a.dcm"));
-    version("2.0").write(&wd.path("in/b.dcm"));
-    image("P-WRONG", 2).write(&wd.path("in/c.dcm"));
+    write_a_resent_instance(&wd);
     let k = key(&wd, "k.key", 31);
     let ks = k.to_str().unwrap();
     let deid = |out: &str, extra: &[&str]| {
@@ -643,14 +662,7 @@ fn rv39_03_a_rerun_completes_a_run_killed_while_it_removed_superseded_outputs() 
     deid("out", &[]);
     // The input whose output holds the instance's name is re-assigned to the right patient.
     let records = wd.audit("out");
-    let outputs: Vec<&str> = records.iter().filter_map(|r| r["output"].as_str()).collect();
-    let named = records
-        .iter()
-        .find(|r| {
-            let o = r["output"].as_str().unwrap().trim_end_matches(".dcm");
-            outputs.iter().any(|other| other.starts_with(&format!("{o}.")))
-        })
-        .expect("an output at the instance's name, claimed by the other version");
+    let named = record_at_the_instance_name(&records);
     let old_output = named["output"].as_str().unwrap().to_string();
     let owner = ["a.dcm", "b.dcm"]
         .into_iter()
@@ -691,10 +703,7 @@ fn rv39_03_a_rerun_completes_a_run_killed_while_it_removed_superseded_outputs() 
 #[test]
 fn rv39_a_rerun_writes_the_moved_row_of_a_freed_name_move_killed_before_its_row() {
     let wd = Workdir::new("rv39_a_rerun_writes_the_moved_row_of_a_freed_name_move_killed_before_its_row");
-    let version = |t: &str| image("P-WRONG", 1).put(str_el(tags::SLICE_THICKNESS, VR::DS, t));
-    version("1.0").write(&wd.path("in/a.dcm"));
-    version("2.0").write(&wd.path("in/b.dcm"));
-    image("P-WRONG", 2).write(&wd.path("in/c.dcm"));
+    write_a_resent_instance(&wd);
     let k = key(&wd, "k.key", 31);
     let ks = k.to_str().unwrap();
     // One thread: the reference and the killed release meet their inputs in one order, so
@@ -708,15 +717,7 @@ fn rv39_a_rerun_writes_the_moved_row_of_a_freed_name_move_killed_before_its_row(
     // Re-assign the input whose output holds the instance's name: its re-run frees the name,
     // which the other version (at its collision name) takes.
     let records = wd.audit("out");
-    let outputs: Vec<&str> = records.iter().filter_map(|r| r["output"].as_str()).collect();
-    let named = records
-        .iter()
-        .find(|r| {
-            let output = r["output"].as_str().unwrap();
-            let o = output.trim_end_matches(".dcm");
-            outputs.iter().any(|other| *other != output && other.starts_with(&format!("{o}.")))
-        })
-        .expect("an output at the instance's name, claimed by the other version");
+    let named = record_at_the_instance_name(&records);
     // The version whose output is at that name now (the lower output hash; the other moved
     // to its collision name): the one whose latest `file` row names it.
     let plain = named["output"].as_str().unwrap();

@@ -1023,21 +1023,29 @@ fn an_output_changed_without_a_change_of_size_is_a_finding() {
     }
 }
 
+/// Rewrites OUT's audit log as an earlier kamei wrote it: its records without `fields`.
+fn as_written_without(wd: &Workdir, fields: &[&str]) {
+    let log = wd.path("out/kamei-audit.jsonl");
+    let older: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            for field in fields {
+                v.as_object_mut().unwrap().remove(*field);
+            }
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(&log, older.join("\n") + "\n").unwrap();
+}
+
 /// Records of a version that hashed only contended names: their outputs are counted as not
 /// checkable, and a change of content without a change of size is not reported.
 #[test]
 fn outputs_recorded_without_a_hash_are_counted_as_not_checkable() {
     let wd = release("outputs_recorded_without_a_hash_are_counted_as_not_checkable");
-    let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
-    let older: Vec<String> = audit
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v.as_object_mut().unwrap().remove("output_sha256");
-            v.to_string()
-        })
-        .collect();
-    std::fs::write(wd.path("out/kamei-audit.jsonl"), older.join("\n") + "\n").unwrap();
+    as_written_without(&wd, &["output_sha256"]);
     let path = wd.dicom_outputs("out").remove(0);
     let mut bytes = std::fs::read(&path).unwrap();
     *bytes.last_mut().unwrap() ^= 0x01;
@@ -1071,17 +1079,7 @@ fn pixel_data_of_another_length_than_its_inputs_is_a_finding_with_against() {
         ds.put(Element::new(tags::PIXEL_DATA, VR::OW, vec![0; 64]));
     });
     // An audit log of an earlier kamei, which did not record output sizes (nor hashes).
-    let audit = std::fs::read_to_string(wd.path("out/kamei-audit.jsonl")).unwrap();
-    let without_sizes: Vec<String> = audit
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v.as_object_mut().unwrap().remove("output_bytes");
-            v.as_object_mut().unwrap().remove("output_sha256");
-            v.to_string()
-        })
-        .collect();
-    std::fs::write(wd.path("out/kamei-audit.jsonl"), without_sizes.join("\n") + "\n").unwrap();
+    as_written_without(&wd, &["output_bytes", "output_sha256"]);
     let run = verify(&wd);
     run.assert_code(1);
     let f = findings(&run);
